@@ -1,0 +1,82 @@
+/**
+ * Database access: the Prisma client (driver adapter over node-postgres) and the
+ * transaction + fence helpers every stock change goes through.
+ */
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '../../generated/prisma/client';
+import type { Operation } from '../../domain/types';
+
+export type Db = PrismaClient;
+/** The transaction client Prisma hands to an interactive transaction. */
+export type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
+
+/** Connection-pool settings; see README "Settings". */
+export interface DbOptions {
+  readonly maxConnections?: number;
+}
+
+export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
+  const adapter = new PrismaPg({
+    connectionString: databaseUrl,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: 5_000,
+  });
+  return new PrismaClient({ adapter });
+}
+
+/**
+ * Runs `work` in one READ COMMITTED transaction, serialised per business serial.
+ *
+ * The advisory lock makes reserve/confirm/release of one serial strictly sequential, so
+ * "release before reserve" and "confirm twice" are decided on a consistent view. The short
+ * lock_timeout turns a stuck row lock into a fast, retryable failure (the incident's ghost
+ * holds came from releases that waited, failed, and were never retried).
+ */
+export async function inSerialTx<T>(db: Db, serial: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.$transaction(
+    async (tx) => {
+      await tx.$executeRaw`SELECT set_config('lock_timeout', '3s', true)`;
+      await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtextextended(${serial}, 0))`;
+      return work(tx);
+    },
+    { isolationLevel: 'ReadCommitted', maxWait: 10_000, timeout: 30_000 },
+  );
+}
+
+/** The first recorded outcome of (serial, operation), if any. */
+export async function readFence<T>(tx: Tx, serial: string, operation: Operation): Promise<T | undefined> {
+  const rows = await tx.$queryRaw<{ outcome: T }[]>`
+    SELECT outcome FROM operation_fences WHERE serial = ${serial} AND operation = ${operation}`;
+  return rows[0]?.outcome;
+}
+
+/**
+ * Records the outcome of (serial, operation) in the same transaction as the change it
+ * describes. The primary key makes a second record impossible: a duplicate that slipped
+ * past the advisory lock fails here and its whole transaction rolls back.
+ */
+export async function writeFence(tx: Tx, serial: string, operation: Operation, outcome: unknown): Promise<void> {
+  await tx.$executeRaw`
+    INSERT INTO operation_fences (serial, operation, outcome)
+    VALUES (${serial}, ${operation}, ${JSON.stringify(outcome)}::jsonb)`;
+}
+
+/** One ledger row per level change, written in the same transaction as the change. */
+export interface Movement {
+  readonly sku: string;
+  readonly warehouseCode: string;
+  readonly reason: string;
+  readonly reference: string;
+  readonly onHandDelta: number;
+  readonly reservedDelta: number;
+}
+
+export async function writeMovements(tx: Tx, movements: readonly Movement[]): Promise<void> {
+  if (movements.length === 0) return;
+  await tx.$executeRaw`
+    INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta)
+    SELECT * FROM unnest(
+      ${movements.map((m) => m.sku)}::text[], ${movements.map((m) => m.warehouseCode)}::text[],
+      ${movements.map((m) => m.reason)}::text[], ${movements.map((m) => m.reference)}::text[],
+      ${movements.map((m) => m.onHandDelta)}::int[], ${movements.map((m) => m.reservedDelta)}::int[])`;
+}

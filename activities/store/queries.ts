@@ -1,0 +1,43 @@
+/** Read-side queries used by activities and the API. */
+import type { OrderLine, ReservationStatus } from '../../domain/types';
+import type { Db } from './db';
+
+/** A reservation as stored, with its lines. */
+export interface ReservationView {
+  readonly reservationId: string;
+  readonly orderId: string;
+  readonly userId: string;
+  readonly status: ReservationStatus;
+  readonly paymentId: string | null;
+  readonly releaseReason: string | null;
+  readonly expiresAt: string;
+  readonly lines: OrderLine[];
+}
+
+export async function findReservation(db: Db, reservationId: string): Promise<ReservationView | null> {
+  const r = await db.reservation.findUnique({
+    where: { id: reservationId },
+    include: { lines: { orderBy: [{ sku: 'asc' }, { warehouseCode: 'asc' }] } },
+  });
+  if (!r) return null;
+  return {
+    reservationId: r.id,
+    orderId: r.orderId,
+    userId: r.userId,
+    status: r.status as ReservationStatus,
+    paymentId: r.paymentId,
+    releaseReason: r.releaseReason,
+    expiresAt: r.expiresAt.toISOString(),
+    lines: r.lines.map((l) => ({ sku: l.sku, warehouseCode: l.warehouseCode, quantity: l.quantity })),
+  };
+}
+
+/** Holds still RESERVED more than `graceSeconds` past their expiry, oldest first. */
+export async function findExpiredHolds(db: Db, graceSeconds: number, limit: number) {
+  return db.reservation.findMany({
+    where: { status: 'RESERVED', expiresAt: { lt: new Date(Date.now() - graceSeconds * 1000) } },
+    orderBy: { expiresAt: 'asc' },
+    take: limit,
+    select: { id: true, orderId: true },
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * Configuration, read from the environment once at boot, validated, and passed down.
+ * Nothing else in the code base reads `process.env`.
+ */
+
+/** Every setting of the service; README.md documents each with its variable. */
+export interface Config {
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly temporal: {
+    readonly address: string;
+    readonly namespace: string;
+    readonly taskQueue: string;
+  };
+  /** How long an unpaid hold lives before the saga releases it. */
+  readonly reservationTtlSeconds: number;
+  /** How long after expiry a hold whose workflow is gone waits for the sweeper. */
+  readonly sweeperGraceSeconds: number;
+  readonly sweeperInterval: string;
+  readonly webhookSecret: string;
+  readonly webhookToleranceSeconds: number;
+  readonly adminToken: string;
+  readonly api: { readonly host: string; readonly port: number };
+  readonly workerMetricsPort: number;
+  readonly logLevel: string;
+}
+
+/** Thrown at boot when a setting is missing or malformed; the process must not start. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function str(env: Env, name: string, fallback: string): string {
+  const value = env[name]?.trim();
+  if (value === undefined || value === '') return fallback;
+  return value;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}`);
+  return value;
+}
+
+function url(env: Env, name: string, fallback: string, protocols: string[]): string {
+  const value = str(env, name, fallback);
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(name, `not a URL: "${value}"`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `expected ${protocols.join(' or ')}, got ${parsed.protocol}`);
+  }
+  return value;
+}
+
+function duration(env: Env, name: string, fallback: string): string {
+  const value = str(env, name, fallback);
+  if (!/^\d+(ms|s|m|h|d)$/.test(value)) {
+    throw new ConfigError(name, `expected a duration like 30s, 5m or 1h, got "${value}"`);
+  }
+  return value;
+}
+
+/** Reads and validates the configuration; throws ConfigError on the first bad setting. */
+export function loadConfig(env: Env = process.env): Config {
+  const address = str(env, 'TEMPORAL_ADDRESS', '127.0.0.1:7233');
+  if (!/^[\w.-]+:\d+$/.test(address)) {
+    throw new ConfigError('TEMPORAL_ADDRESS', `expected host:port, got "${address}"`);
+  }
+  const webhookSecret = str(env, 'WEBHOOK_SECRET', 'dev-webhook-secret');
+  const adminToken = str(env, 'ADMIN_TOKEN', 'dev-admin-token');
+  if (env.NODE_ENV === 'production') {
+    if (!env.WEBHOOK_SECRET) throw new ConfigError('WEBHOOK_SECRET', 'required in production');
+    if (!env.ADMIN_TOKEN) throw new ConfigError('ADMIN_TOKEN', 'required in production');
+  }
+  return {
+    databaseUrl: url(env, 'DATABASE_URL', 'postgresql://postgres@127.0.0.1:5432/stockhold', [
+      'postgres:',
+      'postgresql:',
+    ]),
+    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379/0', ['redis:', 'rediss:']),
+    temporal: {
+      address,
+      namespace: str(env, 'TEMPORAL_NAMESPACE', 'default'),
+      taskQueue: str(env, 'TEMPORAL_TASK_QUEUE', 'stockhold-orders'),
+    },
+    reservationTtlSeconds: int(env, 'RESERVATION_TTL_SECONDS', 1800, 1, 7 * 24 * 3600),
+    sweeperGraceSeconds: int(env, 'SWEEPER_GRACE_SECONDS', 60, 0, 24 * 3600),
+    sweeperInterval: duration(env, 'SWEEPER_INTERVAL', '5m'),
+    webhookSecret,
+    webhookToleranceSeconds: int(env, 'WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
+    adminToken,
+    api: {
+      host: str(env, 'HOST', '127.0.0.1'),
+      port: int(env, 'PORT', 3000, 0, 65535),
+    },
+    workerMetricsPort: int(env, 'WORKER_METRICS_PORT', 9464, 0, 65535),
+    logLevel: str(env, 'LOG_LEVEL', 'info'),
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * The one table of error codes. Each code maps once to an HTTP status (api/) and once to a
+ * retryability decision for Temporal (activities/). Add a code here, never inline.
+ */
+export const ErrorCode = {
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
+  INSUFFICIENT_STOCK: 'INSUFFICIENT_STOCK',
+  ALREADY_RELEASED: 'ALREADY_RELEASED',
+  ORDER_NOT_FOUND: 'ORDER_NOT_FOUND',
+  ORDER_CONFLICT: 'ORDER_CONFLICT',
+  NOT_CANCELLABLE: 'NOT_CANCELLABLE',
+  INVALID_SIGNATURE: 'INVALID_SIGNATURE',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  UNKNOWN_PRODUCT: 'UNKNOWN_PRODUCT',
+  UNKNOWN_WAREHOUSE: 'UNKNOWN_WAREHOUSE',
+  SKU_NOT_FOUND: 'SKU_NOT_FOUND',
+  IDEMPOTENCY_CONFLICT: 'IDEMPOTENCY_CONFLICT',
+  NOT_FOUND: 'NOT_FOUND',
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  INTERNAL: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** HTTP status for each code; the API's single error handler reads this. */
+export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
+  VALIDATION_FAILED: 400,
+  INSUFFICIENT_STOCK: 409,
+  ALREADY_RELEASED: 409,
+  ORDER_NOT_FOUND: 404,
+  ORDER_CONFLICT: 409,
+  NOT_CANCELLABLE: 409,
+  INVALID_SIGNATURE: 401,
+  UNAUTHORIZED: 401,
+  UNKNOWN_PRODUCT: 404,
+  UNKNOWN_WAREHOUSE: 404,
+  SKU_NOT_FOUND: 404,
+  IDEMPOTENCY_CONFLICT: 409,
+  NOT_FOUND: 404,
+  SERVICE_UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/**
+ * Codes that describe the business state rather than a passing fault: an activity that
+ * fails with one of these must not be retried, since the answer would not change.
+ */
+export const nonRetryableCodes: readonly ErrorCode[] = [
+  ErrorCode.VALIDATION_FAILED,
+  ErrorCode.UNKNOWN_PRODUCT,
+  ErrorCode.UNKNOWN_WAREHOUSE,
+  ErrorCode.IDEMPOTENCY_CONFLICT,
+];
+
+/** A failure with a code from the table, safe to show to a caller. */
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}

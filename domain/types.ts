@@ -1,0 +1,82 @@
+/**
+ * Domain types shared by activities, workflows and the API. Pure data: no I/O, so that
+ * workflow code may import it.
+ */
+
+/** A quantity of one SKU taken from one warehouse. */
+export interface OrderLine {
+  readonly sku: string;
+  readonly warehouseCode: string;
+  readonly quantity: number;
+}
+
+/** What a shopper asks to hold. `orderId` is the business serial of the whole saga. */
+export interface OrderRequest {
+  readonly orderId: string;
+  readonly userId: string;
+  readonly lines: readonly OrderLine[];
+}
+
+/** A line that could not be held, with what was there when it was tried. */
+export interface Shortage {
+  readonly sku: string;
+  readonly warehouseCode: string;
+  readonly requested: number;
+  readonly available: number;
+}
+
+/** Outcome of the reserve step; a repeat of the same serial returns the first one. */
+export type ReserveOutcome =
+  | {
+      readonly status: 'reserved';
+      readonly reservationId: string;
+      readonly lines: readonly OrderLine[];
+      readonly expiresAt: string;
+    }
+  | { readonly status: 'rejected'; readonly reason: 'INSUFFICIENT_STOCK'; readonly shortages: readonly Shortage[] }
+  | { readonly status: 'rejected'; readonly reason: 'ALREADY_RELEASED' }
+  /** The reserve could not be completed in time (database unreachable); nothing is held. */
+  | { readonly status: 'rejected'; readonly reason: 'SERVICE_UNAVAILABLE' };
+
+/** Outcome of the confirm step. `not_held`: the hold was released (or never taken) first. */
+export type ConfirmOutcome =
+  | { readonly status: 'confirmed'; readonly paymentId: string }
+  | { readonly status: 'not_held'; readonly reservationStatus: 'RELEASED' | 'MISSING' };
+
+/** Outcome of the release step. `already_confirmed`: payment won the race; nothing released. */
+export type ReleaseOutcome =
+  | { readonly status: 'released'; readonly lines: readonly OrderLine[] }
+  | { readonly status: 'released_empty' }
+  | { readonly status: 'already_confirmed' };
+
+/** Why a hold is released; recorded on the reservation and in the ledger reference. */
+export const ReleaseReason = {
+  EXPIRED: 'EXPIRED',
+  CANCELLED: 'CANCELLED',
+  SWEEPER: 'SWEEPER',
+} as const;
+export type ReleaseReason = (typeof ReleaseReason)[keyof typeof ReleaseReason];
+
+/** Status of a reservation row in the database (CHECK-constrained to these). */
+export const ReservationStatus = {
+  RESERVED: 'RESERVED',
+  CONFIRMED: 'CONFIRMED',
+  RELEASED: 'RELEASED',
+} as const;
+export type ReservationStatus = (typeof ReservationStatus)[keyof typeof ReservationStatus];
+
+/** Operation types of the idempotency fence: (serial, operation) is unique. */
+export const Operation = {
+  RESERVE: 'RESERVE',
+  CONFIRM: 'CONFIRM',
+  RELEASE: 'RELEASE',
+  RECEIVE: 'RECEIVE',
+} as const;
+export type Operation = (typeof Operation)[keyof typeof Operation];
+
+/** A payment as the provider reports it. */
+export interface Payment {
+  readonly eventId: string;
+  readonly paymentId: string;
+  readonly amountCents: number;
+}

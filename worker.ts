@@ -1,0 +1,69 @@
+/**
+ * The worker process: runs the order, late-payment and sweeper workflows and their
+ * activities, keeps the sweeper schedule in line with the config, and serves its metrics.
+ */
+import http from 'node:http';
+import { NativeConnection, Runtime, Worker, type InjectedSinks } from '@temporalio/worker';
+import { createActivities } from './activities';
+import { createDb } from './activities/store/db';
+import { loadConfig, type Config } from './config';
+import { createMetrics, type Metrics } from './platform/metrics';
+import { connectClient, ensureSweeperSchedule } from './platform/temporal';
+import type { MetricsSinks } from './workflows/activities-proxy';
+
+/** Worker options other than the connection; tests reuse them with a prebuilt bundle. */
+export function workerSinks(metrics: Metrics): InjectedSinks<MetricsSinks> {
+  return {
+    metrics: {
+      sagaEnded: { fn: (_info, status) => metrics.sagaEndings.inc({ status }), callDuringReplay: false },
+    },
+  };
+}
+
+function serveMetrics(metrics: Metrics, port: number): http.Server {
+  return http
+    .createServer(async (req, res) => {
+      if (req.url !== '/metrics') {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      res.end(await metrics.registry.metrics());
+    })
+    .listen(port, '127.0.0.1');
+}
+
+export async function runWorker(config: Config): Promise<void> {
+  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  const metrics = createMetrics('worker');
+  const db = createDb(config.databaseUrl);
+  const client = await connectClient(config);
+  await ensureSweeperSchedule(client, config);
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    workflowsPath: require.resolve('./workflows'),
+    activities: createActivities({ db, temporal: client, metrics }),
+    sinks: workerSinks(metrics),
+    shutdownGraceTime: '10s',
+  });
+  const metricsServer = serveMetrics(metrics, config.workerMetricsPort);
+  console.log(`[worker] polling ${config.temporal.taskQueue} on ${config.temporal.address}; metrics on :${config.workerMetricsPort}/metrics`);
+  try {
+    await worker.run();
+  } finally {
+    metricsServer.close();
+    await connection.close();
+    await client.connection.close();
+    await db.$disconnect();
+  }
+}
+
+if (require.main === module) {
+  runWorker(loadConfig()).catch((err) => {
+    console.error('[worker] fatal', err);
+    process.exit(1);
+  });
+}

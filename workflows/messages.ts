@@ -1,0 +1,66 @@
+/**
+ * Every signal, query and update of the workflows, with their payload types, defined once
+ * so the API and the workflows cannot disagree on a name or a shape.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { OrderLine, OrderRequest, Payment, ReserveOutcome } from '../domain/types';
+
+/** Stages of an order saga. Terminal: CONFIRMED, RELEASED, REJECTED, REFUND_REQUIRED. */
+export const OrderStatus = {
+  RESERVING: 'RESERVING',
+  AWAITING_PAYMENT: 'AWAITING_PAYMENT',
+  CONFIRMING: 'CONFIRMING',
+  RELEASING: 'RELEASING',
+  CONFIRMED: 'CONFIRMED',
+  RELEASED: 'RELEASED',
+  REJECTED: 'REJECTED',
+  REFUND_REQUIRED: 'REFUND_REQUIRED',
+} as const;
+export type OrderStatus = (typeof OrderStatus)[keyof typeof OrderStatus];
+
+/** Input of the order workflow. */
+export interface OrderWorkflowInput {
+  readonly order: OrderRequest;
+  /** Hold lifetime; the workflow releases the hold this long after reserving it. */
+  readonly ttlSeconds: number;
+}
+
+/** What the order workflow knows; returned by the status query and as its result. */
+export interface OrderState {
+  readonly orderId: string;
+  readonly userId: string;
+  readonly lines: readonly OrderLine[];
+  status: OrderStatus;
+  reservation?: ReserveOutcome;
+  expiresAt?: string;
+  payment?: Payment;
+  /** Set on a release: why it happened. */
+  releaseReason?: 'EXPIRED' | 'CANCELLED' | 'RESERVE_FAILED';
+  /** Set when a payment could not be turned into a sale. */
+  refundReason?: string;
+  /** Payments beyond the one that confirmed the order (each needs a refund). */
+  extraPayments: Payment[];
+  /** True when the sale was made by re-reserving after the hold had been released. */
+  lateConfirmed?: boolean;
+}
+
+/** Update sent with the workflow start: resolves once the reserve step has an outcome. */
+export const placeOrderUpdate = defineUpdate<ReserveOutcome>('placeOrder');
+/** The payment provider reported a successful payment. Duplicates change nothing. */
+export const paymentSignal = defineSignal<[Payment]>('payment');
+/** The shopper or the shop cancelled the order before payment. */
+export const cancelSignal = defineSignal<[{ reason: string }]>('cancel');
+/** Current saga state. */
+export const statusQuery = defineQuery<OrderState>('status');
+
+/** Input of the late-payment workflow: a payment for an order whose saga has ended. */
+export interface LatePaymentInput {
+  readonly orderId: string;
+  readonly payment: Payment;
+  readonly ttlSeconds: number;
+}
+
+/** Result of settling a payment that arrived after the hold was released. */
+export type SettlementOutcome =
+  | { readonly status: 'CONFIRMED'; readonly reservationId: string; readonly late: boolean }
+  | { readonly status: 'REFUND_REQUIRED'; readonly reason: string };
