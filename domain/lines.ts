@@ -1,4 +1,4 @@
-import type { OrderLine } from './types';
+import type { OrderLine, OrderRequest } from './types';
 
 /**
  * Merges lines of the same SKU and warehouse and sorts them in one fixed order.
@@ -33,4 +33,9 @@ export function sameLines(a: readonly OrderLine[], b: readonly OrderLine[]): boo
       (l, i) => l.sku === y[i].sku && l.warehouseCode === y[i].warehouseCode && l.quantity === y[i].quantity,
     )
   );
+}
+
+/** True when a repeated order request asks for what the first one did. */
+export function sameOrder(a: Pick<OrderRequest, 'userId' | 'lines'>, b: Pick<OrderRequest, 'userId' | 'lines'>): boolean {
+  return a.userId === b.userId && sameLines(a.lines, b.lines);
 }

@@ -44,8 +44,11 @@ export interface OrderState {
   lateConfirmed?: boolean;
 }
 
-/** Update sent with the workflow start: resolves once the reserve step has an outcome. */
-export const placeOrderUpdate = defineUpdate<ReserveOutcome>('placeOrder');
+/**
+ * Update sent with the workflow start: resolves once the reserve step has an outcome. A
+ * repeat with other lines or another user is rejected by the validator (ORDER_CONFLICT).
+ */
+export const placeOrderUpdate = defineUpdate<ReserveOutcome, [OrderRequest]>('placeOrder');
 /** The payment provider reported a successful payment. Duplicates change nothing. */
 export const paymentSignal = defineSignal<[Payment]>('payment');
 /** The shopper or the shop cancelled the order before payment. */

@@ -4,6 +4,7 @@
  * transaction coordinator: whatever crashes, the saga resumes and closes.
  */
 import { ActivityFailure, condition, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { sameOrder } from '../domain/lines';
 import type { ReleaseReason } from '../domain/types';
 import { metrics, release, reserve } from './activities-proxy';
 import {
@@ -25,10 +26,18 @@ export async function orderWorkflow({ order, ttlSeconds }: OrderWorkflowInput): 
 
   // Handlers first, before any await: the update that came with the start must find them.
   setHandler(statusQuery, () => state);
-  setHandler(placeOrderUpdate, async () => {
-    await condition(() => state.reservation !== undefined);
-    return state.reservation!;
-  });
+  setHandler(
+    placeOrderUpdate,
+    async () => {
+      await condition(() => state.reservation !== undefined);
+      return state.reservation!;
+    },
+    {
+      validator: (request) => {
+        if (!sameOrder(request, order)) throw new Error('ORDER_CONFLICT: this order id was placed with other lines or user');
+      },
+    },
+  );
   setHandler(paymentSignal, (payment) => {
     if (!state.payment) state.payment = payment;
     else if (state.payment.paymentId !== payment.paymentId && !state.extraPayments.some((p) => p.paymentId === payment.paymentId)) {

@@ -1,0 +1,20 @@
+/** What the API needs from the outside world, built by server.ts (or a test) and passed in. */
+import type { Client } from '@temporalio/client';
+import type Redis from 'ioredis';
+import type { Db } from '../activities/store/db';
+import type { Config } from '../config';
+import type { Metrics } from '../platform/metrics';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly db: Db;
+  readonly redis: Redis;
+  readonly temporal: Client;
+  readonly metrics: Metrics;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    deps: AppDeps;
+  }
+}

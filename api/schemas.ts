@@ -1,0 +1,32 @@
+/** TypeBox schemas shared by several routes. */
+import { Type, type Static } from '@sinclair/typebox';
+
+/** Business ids: letters, digits, `_`, `-`, `.` (":" is reserved for derived serials). */
+export const Id = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'letters, digits, _ - . (1-64)' });
+
+export const ErrorBody = Type.Object(
+  {
+    code: Type.String({ description: 'one of the codes in README "Error codes"' }),
+    message: Type.String(),
+    details: Type.Optional(Type.Unknown()),
+  },
+  { $id: 'ErrorBody', description: 'Every 4xx/5xx answer' },
+);
+export type ErrorBody = Static<typeof ErrorBody>;
+
+export const OrderLineSchema = Type.Object(
+  { sku: Id, warehouseCode: Id, quantity: Type.Integer({ minimum: 1, maximum: 100_000 }) },
+  { additionalProperties: false },
+);
+
+export const ShortageSchema = Type.Object({
+  sku: Type.String(),
+  warehouseCode: Type.String(),
+  requested: Type.Integer(),
+  available: Type.Integer(),
+});
+
+/** Error responses a route may give, for its `response` schema. */
+export function errors(...statuses: number[]) {
+  return Object.fromEntries(statuses.map((s) => [s, Type.Ref('ErrorBody')]));
+}

@@ -1,0 +1,61 @@
+/** The API process: builds its dependencies, listens, and closes everything on SIGINT/SIGTERM. */
+import Redis from 'ioredis';
+import { createDb } from '../activities/store/db';
+import { loadConfig, type Config } from '../config';
+import { createMetrics } from '../platform/metrics';
+import { connectClient } from '../platform/temporal';
+import { buildApp } from './app';
+import type { AppDeps } from './deps';
+
+/** Redis settings: fail fast rather than queue (the order path never waits on Redis). */
+export function createRedis(url: string): Redis {
+  return new Redis(url, {
+    lazyConnect: false,
+    connectTimeout: 2_000,
+    commandTimeout: 500,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    retryStrategy: (times) => Math.min(times * 200, 5_000),
+  });
+}
+
+export async function createDeps(config: Config): Promise<AppDeps> {
+  return {
+    config,
+    db: createDb(config.databaseUrl),
+    redis: createRedis(config.redisUrl),
+    temporal: await connectClient(config),
+    metrics: createMetrics('api'),
+  };
+}
+
+export async function closeDeps(deps: AppDeps): Promise<void> {
+  await deps.temporal.connection.close();
+  deps.redis.disconnect();
+  await deps.db.$disconnect();
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const deps = await createDeps(config);
+  const app = await buildApp(deps);
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    await app.close();
+    await closeDeps(deps);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  await app.listen({ host: config.api.host, port: config.api.port });
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error('[api] fatal', err);
+    process.exit(1);
+  });
+}
