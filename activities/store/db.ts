@@ -36,7 +36,7 @@ export async function inSerialTx<T>(db: Db, serial: string, work: (tx: Tx) => Pr
   return db.$transaction(
     async (tx) => {
       await tx.$executeRaw`SELECT set_config('lock_timeout', '3s', true)`;
-      await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtextextended(${serial}, 0))`;
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${serial}, 0))`;
       return work(tx);
     },
     { isolationLevel: 'ReadCommitted', maxWait: 10_000, timeout: 30_000 },

@@ -105,13 +105,17 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Cancel an order awaiting payment; its hold is released',
         tags: ['orders'],
         params: Type.Object({ orderId: Id }),
-        body: Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false })),
+        body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
         response: { 202: Type.Object({ orderId: Type.String(), status: Type.Literal('CANCELLING') }), ...errors(400, 404, 409) },
+      },
+      // The body is optional: a bare POST cancels with a default reason.
+      preValidation: async (request) => {
+        request.body ??= {};
       },
     },
     async (request, reply) => {
       const { orderId } = request.params;
-      await cancelOrder(temporal, orderId, request.body?.reason ?? 'cancelled by request');
+      await cancelOrder(temporal, orderId, request.body.reason ?? 'cancelled by request');
       return reply.code(202).send({ orderId, status: 'CANCELLING' as const });
     },
   );

@@ -1,0 +1,80 @@
+/**
+ * `npm start` (after scripts/bootstrap.sh): migrate, seed an empty database, start a
+ * Temporal dev server unless TEMPORAL_ADDRESS names one, then the worker and the API as
+ * child processes. Ctrl-C stops all of it, in reverse order.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { createDb } from '../activities/store/db';
+import { loadConfig } from '../config';
+import { startDevServer, type DevServer } from '../platform/dev-server';
+import { ensureSearchAttributes } from '../platform/temporal';
+import { Connection } from '@temporalio/client';
+import { migrate } from '../prisma/migrate';
+import { seedIfEmpty } from '../prisma/seed';
+
+const ROOT = path.resolve(__dirname, '..');
+const say = (line: string) => console.log(`[start] ${line}`);
+
+function run(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], { cwd: ROOT, env, stdio: 'inherit' });
+  child.once('exit', (code, signal) => say(`${name} exited (${signal ?? code})`));
+  return child;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  say(`migrating ${new URL(config.databaseUrl).pathname.slice(1)}`);
+  await migrate(config.databaseUrl, (line) => say(line));
+  const db = createDb(config.databaseUrl);
+  if (await seedIfEmpty(db)) say('seeded demo data (products STRAWBERRY-500G, BLUEBERRY-125G, MANGO-1KG)');
+  await db.$disconnect();
+
+  let devServer: DevServer | undefined;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (!process.env.TEMPORAL_ADDRESS) {
+    const port = Number(config.temporal.address.split(':')[1]);
+    const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
+    say(`starting Temporal dev server on :${port} (UI :${uiPort}, data in .data/temporal.db)`);
+    devServer = await startDevServer({ port, uiPort, dbFile: path.join(ROOT, '.data', 'temporal.db'), namespace: config.temporal.namespace });
+    env.TEMPORAL_ADDRESS = devServer.address;
+  } else {
+    const connection = await Connection.connect({ address: config.temporal.address });
+    await ensureSearchAttributes(connection, config.temporal.namespace);
+    await connection.close();
+  }
+
+  const children = [run('worker', 'worker.ts', env), run('api', 'api/server.ts', env)];
+  say(`API        http://${config.api.host}:${config.api.port}`);
+  say(`API docs   http://${config.api.host}:${config.api.port}/docs`);
+  if (devServer) say(`Temporal UI http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}`);
+  say('Ctrl-C stops everything');
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping');
+    await Promise.all(
+      children.map(
+        (c) => new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          c.once('exit', () => resolve());
+          c.kill('SIGTERM');
+        }),
+      ),
+    );
+    await devServer?.stop();
+    say('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  // If either child dies on its own, bring the rest down rather than run half a service.
+  for (const c of children) c.once('exit', () => void stop());
+}
+
+main().catch((err) => {
+  console.error(`[start] ${(err as Error).message}`);
+  process.exit(1);
+});

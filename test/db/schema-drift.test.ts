@@ -1,0 +1,78 @@
+/**
+ * Fails when prisma/schema.prisma and the migrated database disagree: every model's table,
+ * every scalar field's column with its type and nullability, and every primary key.
+ * (Prisma's own `migrate diff` needs a schema engine this machine cannot download.)
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Db } from '../../activities/store/db';
+import { testDb } from '../helpers/db';
+
+interface RuntimeField { name: string; kind: string; type: string; dbName?: string }
+interface RuntimeModel { fields: RuntimeField[]; dbName: string | null }
+
+const pgType: Record<string, string> = {
+  String: 'text',
+  Int: 'integer',
+  BigInt: 'bigint',
+  DateTime: 'timestamp with time zone',
+  Json: 'jsonb',
+  Boolean: 'boolean',
+};
+
+/** Optional fields (`name Type?`) and primary keys of each model, read from the schema text. */
+function schemaFacts() {
+  const text = readFileSync(path.join(__dirname, '../../prisma/schema.prisma'), 'utf8');
+  const facts = new Map<string, { optional: Set<string>; id: string[] }>();
+  for (const m of text.matchAll(/^model (\w+) \{([\s\S]*?)^\}/gm)) {
+    const body = m[2];
+    const optional = new Set([...body.matchAll(/^\s+(\w+)\s+\w+\?/gm)].map((f) => f[1]));
+    const compound = /@@id\(\[([^\]]+)\]\)/.exec(body);
+    const id = compound ? compound[1].split(',').map((s) => s.trim()) : [...body.matchAll(/^\s+(\w+)\s+\w+.*@id\b/gm)].map((f) => f[1]);
+    facts.set(m[1], { optional, id });
+  }
+  return facts;
+}
+
+let db: Db;
+beforeAll(() => {
+  db = testDb(2);
+});
+afterAll(() => db.$disconnect());
+
+it('every model, column and primary key in schema.prisma matches the migrated database', async () => {
+  const models = (db as unknown as { _runtimeDataModel: { models: Record<string, RuntimeModel> } })._runtimeDataModel.models;
+  const facts = schemaFacts();
+  const columns = await db.$queryRaw<{ table_name: string; column_name: string; data_type: string; is_nullable: string }[]>`
+    SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns
+     WHERE table_schema = 'public' AND table_name <> '_prisma_migrations'`;
+  const pks = await db.$queryRaw<{ table_name: string; column_name: string }[]>`
+    SELECT tc.table_name, kcu.column_name FROM information_schema.table_constraints tc
+      JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = tc.constraint_name AND kcu.table_schema = tc.table_schema
+     WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = 'public' AND tc.table_name <> '_prisma_migrations'
+     ORDER BY kcu.ordinal_position`;
+
+  const fromSchema: string[] = [];
+  const fromSchemaPks: string[] = [];
+  for (const [name, model] of Object.entries(models)) {
+    const table = model.dbName ?? name;
+    const fact = facts.get(name)!;
+    const dbNameOf = (field: string) => model.fields.find((f) => f.name === field)?.dbName ?? field;
+    for (const f of model.fields.filter((f) => f.kind === 'scalar')) {
+      fromSchema.push(`${table}.${f.dbName ?? f.name} ${pgType[f.type]} ${fact.optional.has(f.name) ? 'NULL' : 'NOT NULL'}`);
+    }
+    for (const id of fact.id) fromSchemaPks.push(`${table}.${dbNameOf(id)}`);
+  }
+  const fromDb = columns.map((c) => `${c.table_name}.${c.column_name} ${c.data_type} ${c.is_nullable === 'YES' ? 'NULL' : 'NOT NULL'}`);
+  expect(fromDb.sort()).toEqual(fromSchema.sort());
+  expect(pks.map((p) => `${p.table_name}.${p.column_name}`).sort()).toEqual(fromSchemaPks.sort());
+});
+
+it('the migration runner recorded every migration the way prisma migrate does', async () => {
+  const rows = await db.$queryRaw<{ migration_name: string; checksum: string; finished_at: Date | null; applied_steps_count: number }[]>`
+    SELECT migration_name, checksum, finished_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name`;
+  const { listMigrations } = await import('../../prisma/migrate');
+  expect(rows.map((r) => [r.migration_name, r.checksum, r.finished_at !== null, r.applied_steps_count])).toEqual(
+    listMigrations().map((m) => [m.name, m.checksum, true, 1]),
+  );
+});
