@@ -34,6 +34,8 @@ export interface OrderState {
   reservation?: ReserveOutcome;
   expiresAt?: string;
   payment?: Payment;
+  /** Workflow time at which the hold was given back. */
+  releasedAt?: string;
   /** Set on a release: why it happened. */
   releaseReason?: 'EXPIRED' | 'CANCELLED' | 'RESERVE_FAILED';
   /** Set when a payment could not be turned into a sale. */

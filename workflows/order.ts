@@ -85,6 +85,7 @@ export async function orderWorkflow({ order, ttlSeconds }: OrderWorkflowInput): 
 
   const reason: ReleaseReason = cancelRequested ? 'CANCELLED' : 'EXPIRED';
   setStatus(OrderStatus.RELEASING);
+  state.releasedAt = new Date().toISOString();
   const released = await release(order.orderId, reason);
   if (released.status === 'already_confirmed') return finish(OrderStatus.CONFIRMED);
   state.releaseReason = reason;

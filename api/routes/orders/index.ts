@@ -20,6 +20,7 @@ const OrderStateBody = Type.Object({
   lines: Type.Array(OrderLineSchema),
   expiresAt: Type.Optional(Type.String()),
   releaseReason: Type.Optional(Type.String()),
+  releasedAt: Type.Optional(Type.String()),
   refundReason: Type.Optional(Type.String()),
   lateConfirmed: Type.Optional(Type.Boolean()),
   payment: Type.Optional(Type.Object({ eventId: Type.String(), paymentId: Type.String(), amountCents: Type.Integer() })),

@@ -1,0 +1,78 @@
+/**
+ * Real Temporal servers for tests, from the project-local binaries (the SDK's own download
+ * cannot work here): the time-skipping test server, and the CLI's dev server.
+ */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  makeTelemetryFilterString,
+  Runtime,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import type { Db } from '../../activities/store/db';
+import { TEMPORAL_CLI, TEMPORAL_TEST_SERVER } from '../../platform/dev-server';
+import { createMetrics, type Metrics } from '../../platform/metrics';
+import { ensureSearchAttributes } from '../../platform/temporal';
+import { workerSinks } from '../../worker';
+import { searchAttributeKeys } from '../../workflows/search-attributes';
+
+// Keep test output to what matters: warnings and errors.
+Runtime.install({
+  logger: new DefaultLogger('WARN'),
+  telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+});
+
+export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: TEMPORAL_TEST_SERVER } },
+  });
+  // The test server has no flag for custom search attributes; the operator API works.
+  await ensureSearchAttributes(env.connection, env.namespace ?? 'default');
+  return env;
+}
+
+export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: TEMPORAL_CLI }, searchAttributes: searchAttributeKeys },
+  });
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The workflow bundle, built once per test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
+  return bundle;
+}
+
+const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never;
+
+export interface RunningWorker {
+  readonly worker: Worker;
+  readonly metrics: Metrics;
+  stop(): Promise<void>;
+}
+
+/** A real worker with the real activities on the given database. */
+export async function startWorker(env: TestWorkflowEnvironment, db: Db, taskQueue: string): Promise<RunningWorker> {
+  const metrics = createMetrics('worker');
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({ db, temporal: env.client, metrics }),
+    sinks: workerSinks(metrics),
+  });
+  const running = worker.run();
+  return {
+    worker,
+    metrics,
+    stop: async () => {
+      worker.shutdown();
+      await running;
+    },
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * The order saga on the time-skipping server with the real activities on PostgreSQL:
+ * TTLs pass in milliseconds of real time, the stock effects are real.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Db } from '../../activities/store/db';
+import { deliverPayment } from '../../api/routes/webhooks/deliver';
+import { placeOrder } from '../../api/routes/orders/service';
+import type { OrderRequest, Payment } from '../../domain/types';
+import { latePaymentWorkflowId, orderWorkflowId } from '../../workflows/ids';
+import { cancelSignal, paymentSignal, statusQuery, type OrderState, type SettlementOutcome } from '../../workflows/messages';
+import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
+import { startWorker, timeSkippingEnv, type RunningWorker } from '../helpers/temporal';
+
+const TASK_QUEUE = 'wf-test';
+const TTL = 1800; // the production default: 30 minutes, skipped in no time
+
+let env: TestWorkflowEnvironment;
+let db: Db;
+let worker: RunningWorker;
+
+beforeAll(async () => {
+  db = testDb();
+  await resetDb(db);
+  env = await timeSkippingEnv();
+  worker = await startWorker(env, db, TASK_QUEUE);
+});
+afterAll(async () => {
+  await worker?.stop();
+  await env?.teardown();
+  await db?.$disconnect();
+});
+afterEach(async () => {
+  expect(await invariantViolations(db)).toEqual([]);
+});
+
+function order(orderId: string, sku: string, quantity = 2): OrderRequest {
+  return { orderId, userId: 'u1', lines: [{ sku, warehouseCode: 'W1', quantity }] };
+}
+const pay = (n: string): Payment => ({ eventId: `ev-${n}`, paymentId: `pay-${n}`, amountCents: 1000 });
+const handle = (orderId: string) => env.client.workflow.getHandle(orderWorkflowId(orderId));
+const result = (orderId: string) => handle(orderId).result() as Promise<OrderState>;
+
+it('paid in time → confirmed: on-hand and reserved both drop', async () => {
+  await stock(db, 'S1', 'W1', 10);
+  const outcome = await placeOrder(env.client, TASK_QUEUE, TTL, order('paid', 'S1'));
+  expect(outcome.status).toBe('reserved');
+  expect(await level(db, 'S1', 'W1')).toEqual({ onHand: 10, reserved: 2 });
+  await handle('paid').signal(paymentSignal, pay('paid'));
+  const state = await result('paid');
+  expect(state.status).toBe('CONFIRMED');
+  expect(await level(db, 'S1', 'W1')).toEqual({ onHand: 8, reserved: 0 });
+});
+
+it('never paid → held until the TTL, released exactly then', async () => {
+  await stock(db, 'S2', 'W1', 10);
+  await placeOrder(env.client, TASK_QUEUE, TTL, order('unpaid', 'S2'));
+  await env.sleep((TTL - 5) * 1000);
+  expect((await handle('unpaid').query(statusQuery)).status).toBe('AWAITING_PAYMENT');
+  expect(await level(db, 'S2', 'W1')).toEqual({ onHand: 10, reserved: 2 });
+
+  const state = await result('unpaid');
+  expect(state).toMatchObject({ status: 'RELEASED', releaseReason: 'EXPIRED' });
+  // Released on the expiry instant (workflow time), not a timer tick later.
+  const lateByMs = Date.parse(state.releasedAt!) - Date.parse(state.expiresAt!);
+  expect(lateByMs).toBeGreaterThanOrEqual(0);
+  expect(lateByMs).toBeLessThan(1000);
+  expect(await level(db, 'S2', 'W1')).toEqual({ onHand: 10, reserved: 0 });
+});
+
+it('cancel → released at once', async () => {
+  await stock(db, 'S3', 'W1', 10);
+  await placeOrder(env.client, TASK_QUEUE, TTL, order('cancelled', 'S3'));
+  await handle('cancelled').signal(cancelSignal, { reason: 'changed mind' });
+  expect(await result('cancelled')).toMatchObject({ status: 'RELEASED', releaseReason: 'CANCELLED' });
+  expect(await level(db, 'S3', 'W1')).toEqual({ onHand: 10, reserved: 0 });
+});
+
+it('duplicate payment signals → one confirmation; a second payment is flagged for refund', async () => {
+  await stock(db, 'S4', 'W1', 10);
+  await placeOrder(env.client, TASK_QUEUE, TTL, order('dup', 'S4'));
+  const h = handle('dup');
+  await Promise.all([1, 2, 3, 4, 5].map(() => h.signal(paymentSignal, pay('dup'))));
+  await h.signal(paymentSignal, pay('other'));
+  const state = await result('dup');
+  expect(state.status).toBe('CONFIRMED');
+  expect(state.payment?.paymentId).toBe('pay-dup');
+  expect(state.extraPayments.map((p) => p.paymentId)).toEqual(['pay-other']);
+  expect(await level(db, 'S4', 'W1')).toEqual({ onHand: 8, reserved: 0 });
+  expect(await db.stockMovement.count({ where: { reference: 'dup', reason: 'CONFIRM' } })).toBe(1);
+});
+
+it('insufficient stock → the saga ends REJECTED and holds nothing', async () => {
+  await stock(db, 'S5', 'W1', 1);
+  const outcome = await placeOrder(env.client, TASK_QUEUE, TTL, order('short', 'S5', 3));
+  expect(outcome).toMatchObject({ status: 'rejected', reason: 'INSUFFICIENT_STOCK' });
+  expect((await result('short')).status).toBe('REJECTED');
+  expect(await level(db, 'S5', 'W1')).toEqual({ onHand: 1, reserved: 0 });
+});
+
+describe('payment after the hold was released', () => {
+  async function expireOrder(orderId: string, sku: string): Promise<void> {
+    await placeOrder(env.client, TASK_QUEUE, TTL, order(orderId, sku));
+    expect((await result(orderId)).status).toBe('RELEASED');
+  }
+  const settlement = (orderId: string, p: Payment) =>
+    env.client.workflow.getHandle(latePaymentWorkflowId(orderId, p.paymentId)).result() as Promise<SettlementOutcome>;
+
+  it('stock still there → re-reserved and confirmed (never lost)', async () => {
+    await stock(db, 'L1', 'W1', 10);
+    await expireOrder('late-ok', 'L1');
+    const p = pay('late-ok');
+    expect(await deliverPayment(env.client, TASK_QUEUE, TTL, 'late-ok', p)).toBe('LATE_SETTLEMENT');
+    // Redelivery joins the same settlement instead of starting another.
+    expect(await deliverPayment(env.client, TASK_QUEUE, TTL, 'late-ok', p)).toBe('LATE_SETTLEMENT');
+    expect(await settlement('late-ok', p)).toEqual({ status: 'CONFIRMED', reservationId: 'late-ok:late', late: true });
+    expect(await level(db, 'L1', 'W1')).toEqual({ onHand: 8, reserved: 0 });
+    expect(await db.stockMovement.count({ where: { reason: 'CONFIRM', reference: { startsWith: 'late-ok' } } })).toBe(1);
+  });
+
+  it('stock gone → REFUND_REQUIRED, visible, and nothing deducted', async () => {
+    await stock(db, 'L2', 'W1', 2);
+    await expireOrder('late-gone', 'L2');
+    // Someone else buys the last units meanwhile.
+    await placeOrder(env.client, TASK_QUEUE, TTL, order('thief', 'L2'));
+    await handle('thief').signal(paymentSignal, pay('thief'));
+    expect((await result('thief')).status).toBe('CONFIRMED');
+
+    const p = pay('late-gone');
+    await deliverPayment(env.client, TASK_QUEUE, TTL, 'late-gone', p);
+    const outcome = await settlement('late-gone', p);
+    expect(outcome.status).toBe('REFUND_REQUIRED');
+    expect(await level(db, 'L2', 'W1')).toEqual({ onHand: 0, reserved: 0 });
+  });
+
+  it('a payment for an order that was never placed is refused', async () => {
+    await expect(deliverPayment(env.client, TASK_QUEUE, TTL, 'never-placed', pay('x'))).rejects.toMatchObject({ code: 'ORDER_NOT_FOUND' });
+  });
+});
