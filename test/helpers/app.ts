@@ -1,0 +1,43 @@
+/** The real API wired to a real Temporal server, PostgreSQL and Redis, for inject() and HTTP tests. */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { FastifyInstance } from 'fastify';
+import Redis from 'ioredis';
+import type { Db } from '../../activities/store/db';
+import { buildApp } from '../../api/app';
+import { signPayload } from '../../api/routes/webhooks/signature';
+import { createMetrics } from '../../platform/metrics';
+import { testConfig } from './env';
+
+export async function testApp(env: TestWorkflowEnvironment, db: Db, overrides: Record<string, string>): Promise<{ app: FastifyInstance; redis: Redis }> {
+  const config = testConfig(overrides);
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+  const app = await buildApp({ config, db, redis, temporal: env.client, metrics: createMetrics('api') }, { logger: false });
+  app.addHook('onClose', async () => {
+    redis.disconnect();
+  });
+  return { app, redis };
+}
+
+/** A signed webhook request as the payment provider would send it. */
+export function signedPayment(secret: string, body: Record<string, unknown>, timestamp = Math.floor(Date.now() / 1000)) {
+  const payload = JSON.stringify(body);
+  return {
+    payload,
+    headers: {
+      'content-type': 'application/json',
+      'x-signature-timestamp': String(timestamp),
+      'x-signature': signPayload(secret, timestamp, payload),
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value `done` accepts (sagas finish asynchronously). */
+export async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not reached in ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
