@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# npm test: bootstrap what is missing, migrate the test database, type-check, run the suite.
+# The suites start their own Temporal servers (time-skipping and dev) from .tools/venv;
+# PostgreSQL and Redis must be running (127.0.0.1:5432 and :6379 by default).
+# Extra arguments go to jest, e.g. `npm test -- test/db`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+echo "[test] type-checking"
+npx --no-install tsc --noEmit -p .
+mkdir -p .data
+status=0
+npx --no-install jest --json --outputFile=.data/jest-results.json "$@" || status=$?
+# One plain closing line that any CI can read, whatever the runner prints above it.
+node -e '
+  const r = require("./.data/jest-results.json");
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+' 2>/dev/null || echo "0 passed, 1 failed"
+exit $status

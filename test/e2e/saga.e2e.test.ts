@@ -1,0 +1,96 @@
+/**
+ * End to end over HTTP: the real API and worker processes (the same entry points `npm start`
+ * runs), a Temporal dev server, PostgreSQL and Redis, with a short TTL. 100 orders; half are
+ * paid through the signed webhook, the rest expire. Afterwards the stock must be exactly
+ * what the payments say, the ledger must explain every level, and no hold may be left.
+ */
+import type { Db } from '../../activities/store/db';
+import { startDevServer, type DevServer } from '../../platform/dev-server';
+import { eventually, signedPayment } from '../helpers/app';
+import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
+import { TEST_DATABASE_URL } from '../helpers/env';
+import { freePort, runService, waitForHttp, type Service } from '../helpers/processes';
+
+const ORDERS = 100;
+const TTL_SECONDS = 4;
+const SECRET = 'e2e-secret';
+
+let db: Db;
+let temporal: DevServer;
+let api: Service;
+let worker: Service;
+let base: string;
+
+beforeAll(async () => {
+  db = testDb();
+  await resetDb(db);
+  await stock(db, 'BERRY', 'W1', 150);
+  await stock(db, 'BERRY', 'W2', 150);
+  temporal = await startDevServer({ port: await freePort() });
+  const apiPort = await freePort();
+  const env = {
+    DATABASE_URL: TEST_DATABASE_URL,
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_TASK_QUEUE: 'e2e',
+    RESERVATION_TTL_SECONDS: String(TTL_SECONDS),
+    WEBHOOK_SECRET: SECRET,
+    PORT: String(apiPort),
+    WORKER_METRICS_PORT: String(await freePort()),
+    LOG_LEVEL: 'warn',
+  };
+  worker = runService('worker.ts', env);
+  api = runService('api/server.ts', env);
+  base = `http://127.0.0.1:${apiPort}`;
+  await waitForHttp(`${base}/readyz`);
+});
+
+afterAll(async () => {
+  await api?.stop();
+  await worker?.stop();
+  await temporal?.stop();
+  await db?.$disconnect();
+});
+
+async function post(path: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) {
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+it('100 orders, half paid, half expired: stock, ledger and holds add up exactly', async () => {
+  const ids = Array.from({ length: ORDERS }, (_, i) => `e2e-${i}`);
+  const placed = await Promise.all(
+    ids.map((orderId, i) =>
+      post('/orders', { orderId, userId: `user-${i % 7}`, lines: [{ sku: 'BERRY', warehouseCode: i % 2 ? 'W1' : 'W2', quantity: 1 + (i % 3) }] }),
+    ),
+  );
+  expect(placed.map((p) => p.status)).toEqual(ids.map(() => 201));
+
+  const paid = ids.filter((_, i) => i % 2 === 0);
+  const payments = await Promise.all(
+    paid.map((orderId) => {
+      const signed = signedPayment(SECRET, { eventId: `ev-${orderId}`, type: 'payment.succeeded', orderId, paymentId: `pay-${orderId}`, amountCents: 500 });
+      return post('/webhooks/payments', signed.payload, signed.headers);
+    }),
+  );
+  expect(payments.map((p) => [p.status, p.body.result])).toEqual(paid.map(() => [200, 'DELIVERED']));
+
+  // Wait for every saga to end: the paid ones confirm, the rest expire after the TTL.
+  const statuses = await eventually(
+    () => Promise.all(ids.map(async (id) => ((await (await fetch(`${base}/orders/${id}`)).json()) as { status: string }).status)),
+    (s) => s.every((x) => x === 'CONFIRMED' || x === 'RELEASED'),
+    60_000,
+  );
+  expect(statuses.filter((s) => s === 'CONFIRMED')).toHaveLength(paid.length);
+  expect(statuses.filter((s) => s === 'RELEASED')).toHaveLength(ORDERS - paid.length);
+
+  // Paid orders are the even indexes, all in W2 with quantities 1,3,2,1,3,2,...
+  const soldW2 = paid.reduce((sum, _id, k) => sum + 1 + ((2 * k) % 3), 0);
+  expect(await level(db, 'BERRY', 'W2')).toEqual({ onHand: 150 - soldW2, reserved: 0 });
+  expect(await level(db, 'BERRY', 'W1')).toEqual({ onHand: 150, reserved: 0 });
+  expect(await db.reservation.count({ where: { status: 'RESERVED' } })).toBe(0);
+  expect(await db.reservation.count({ where: { status: 'CONFIRMED' } })).toBe(paid.length);
+  expect(await invariantViolations(db)).toEqual([]);
+
+  const inventory = (await (await fetch(`${base}/inventory/BERRY`)).json()) as { total: unknown };
+  expect(inventory.total).toEqual({ onHand: 300 - soldW2, reserved: 0, available: 300 - soldW2 });
+});

@@ -1,0 +1,87 @@
+/** Pure units: line merging, webhook signatures, configuration validation, error table. */
+import { verifySignature, signPayload } from '../../api/routes/webhooks/signature';
+import { ConfigError, loadConfig } from '../../config';
+import { ErrorCode, httpStatusOf } from '../../domain/errors';
+import { mergeLines, sameOrder } from '../../domain/lines';
+
+describe('mergeLines', () => {
+  it('sums lines of one SKU × warehouse and sorts them in lock order', () => {
+    expect(
+      mergeLines([
+        { sku: 'B', warehouseCode: 'W1', quantity: 1 },
+        { sku: 'A', warehouseCode: 'W2', quantity: 2 },
+        { sku: 'B', warehouseCode: 'W1', quantity: 4 },
+        { sku: 'A', warehouseCode: 'W1', quantity: 3 },
+      ]),
+    ).toEqual([
+      { sku: 'A', warehouseCode: 'W1', quantity: 3 },
+      { sku: 'A', warehouseCode: 'W2', quantity: 2 },
+      { sku: 'B', warehouseCode: 'W1', quantity: 5 },
+    ]);
+  });
+
+  it('sameOrder ignores line order and splitting, not quantities or users', () => {
+    const a = { userId: 'u', lines: [{ sku: 'A', warehouseCode: 'W', quantity: 2 }] };
+    expect(sameOrder(a, { userId: 'u', lines: [{ sku: 'A', warehouseCode: 'W', quantity: 1 }, { sku: 'A', warehouseCode: 'W', quantity: 1 }] })).toBe(true);
+    expect(sameOrder(a, { userId: 'u', lines: [{ sku: 'A', warehouseCode: 'W', quantity: 3 }] })).toBe(false);
+    expect(sameOrder(a, { ...a, userId: 'v' })).toBe(false);
+  });
+});
+
+describe('webhook signature', () => {
+  const body = '{"eventId":"e1"}';
+  const now = 1_800_000_000;
+  const sig = signPayload('s3cret', now, body);
+
+  it('accepts a fresh, correctly signed body', () => {
+    expect(verifySignature('s3cret', 300, now + 10, { signature: sig, timestamp: String(now) }, body)).toEqual({ ok: true });
+  });
+
+  it.each([
+    ['another secret', 's3cret-2', now, sig, body],
+    ['a changed body', 's3cret', now, sig, body.replace('e1', 'e2')],
+    ['a replayed old timestamp', 's3cret', now + 301, sig, body],
+    ['a timestamp from the future', 's3cret', now - 301, sig, body],
+  ])('refuses %s', (_name, secret, clock, signature, payload) => {
+    expect(verifySignature(secret, 300, clock, { signature, timestamp: String(now) }, payload).ok).toBe(false);
+  });
+
+  it('refuses missing or malformed headers', () => {
+    expect(verifySignature('s3cret', 300, now, { timestamp: String(now) }, body).ok).toBe(false);
+    expect(verifySignature('s3cret', 300, now, { signature: sig, timestamp: '12abc' }, body).ok).toBe(false);
+  });
+});
+
+describe('loadConfig', () => {
+  it('has defaults that work on this machine', () => {
+    const c = loadConfig({});
+    expect(c.reservationTtlSeconds).toBe(1800);
+    expect(c.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'stockhold-orders' });
+    expect(c.sweeperInterval).toBe('5m');
+  });
+
+  it.each([
+    ['RESERVATION_TTL_SECONDS', 'soon'],
+    ['RESERVATION_TTL_SECONDS', '0'],
+    ['DATABASE_URL', 'mysql://x/y'],
+    ['REDIS_URL', 'not a url'],
+    ['TEMPORAL_ADDRESS', 'no-port'],
+    ['SWEEPER_INTERVAL', 'often'],
+    ['PORT', '70000'],
+  ])('refuses a bad %s (%s), naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('demands real secrets in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow('WEBHOOK_SECRET');
+    expect(() => loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: 'x', ADMIN_TOKEN: 'y' })).not.toThrow();
+  });
+});
+
+it('maps every error code to a status, and bad input never to a 5xx', () => {
+  for (const code of Object.values(ErrorCode)) expect(httpStatusOf[code]).toBeGreaterThanOrEqual(400);
+  for (const code of [ErrorCode.VALIDATION_FAILED, ErrorCode.INSUFFICIENT_STOCK, ErrorCode.INVALID_SIGNATURE]) {
+    expect(httpStatusOf[code]).toBeLessThan(500);
+  }
+});
