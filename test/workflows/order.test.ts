@@ -3,13 +3,16 @@
  * TTLs pass in milliseconds of real time, the stock effects are real.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Client } from 'pg';
 import type { Db } from '../../activities/store/db';
 import { deliverPayment } from '../../api/routes/webhooks/deliver';
 import { placeOrder } from '../../api/routes/orders/service';
 import type { OrderRequest, Payment } from '../../domain/types';
 import { latePaymentWorkflowId, orderWorkflowId } from '../../workflows/ids';
 import { cancelSignal, paymentSignal, statusQuery, type OrderState, type SettlementOutcome } from '../../workflows/messages';
+import { eventually } from '../helpers/app';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
+import { TEST_DATABASE_URL } from '../helpers/env';
 import { startWorker, timeSkippingEnv, type RunningWorker } from '../helpers/temporal';
 
 const TASK_QUEUE = 'wf-test';
@@ -137,3 +140,29 @@ describe('payment after the hold was released', () => {
     await expect(deliverPayment(env.client, TASK_QUEUE, TTL, 'never-placed', pay('x'))).rejects.toMatchObject({ code: 'ORDER_NOT_FOUND' });
   });
 });
+
+it('a release blocked by a row lock past lock_timeout is retried until it succeeds (no ghost hold)', async () => {
+  await stock(db, 'LOCKED', 'W1', 10);
+  await placeOrder(env.client, TASK_QUEUE, TTL, order('blocked', 'LOCKED'));
+  const locker = new Client({ connectionString: TEST_DATABASE_URL });
+  await locker.connect();
+  try {
+    await locker.query('BEGIN');
+    await locker.query(`SELECT * FROM inventory_levels WHERE sku = 'LOCKED' FOR UPDATE`);
+    const retriesBefore = await retries('release');
+    await handle('blocked').signal(cancelSignal, { reason: 'test' });
+    // The first attempt waits out lock_timeout and fails; Temporal schedules another.
+    await eventually(() => retries('release'), (n) => n > retriesBefore, 30_000);
+    expect((await handle('blocked').query(statusQuery)).status).toBe('RELEASING');
+    await locker.query('COMMIT');
+  } finally {
+    await locker.end();
+  }
+  expect(await result('blocked')).toMatchObject({ status: 'RELEASED', releaseReason: 'CANCELLED' });
+  expect(await level(db, 'LOCKED', 'W1')).toEqual({ onHand: 10, reserved: 0 });
+});
+
+async function retries(activity: string): Promise<number> {
+  const metric = await worker.metrics.activityRetries.get();
+  return metric.values.find((v) => v.labels.activity === activity)?.value ?? 0;
+}
