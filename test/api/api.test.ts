@@ -3,35 +3,27 @@
  * Redis: every error code, the webhook's signature and idempotency, duplicate orders.
  * Every refused request must leave the stock exactly as it was.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../../activities/store/db';
 import { eventually, signedPayment, testApp } from '../helpers/app';
-import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
-import { devServerEnv, startWorker, type RunningWorker } from '../helpers/temporal';
+import { invariantViolations, level, stock } from '../helpers/db';
+import { useSagaStack } from '../helpers/temporal';
 
 const TASK_QUEUE = 'api-test';
 const SECRET = 'test-webhook-secret';
 const ADMIN = { authorization: 'Bearer test-admin-token' };
 
-let env: TestWorkflowEnvironment;
+const stack = useSagaStack('dev', TASK_QUEUE);
 let db: Db;
-let worker: RunningWorker;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  db = testDb();
-  await resetDb(db);
-  env = await devServerEnv();
-  worker = await startWorker(env, db, TASK_QUEUE);
-  ({ app } = await testApp(env, db, { TEMPORAL_TASK_QUEUE: TASK_QUEUE, RESERVATION_TTL_SECONDS: '600' }));
+  db = stack.db;
+  ({ app } = await testApp(stack.env, db, { TEMPORAL_TASK_QUEUE: TASK_QUEUE, RESERVATION_TTL_SECONDS: '600' }));
   await stock(db, 'APPLE', 'W1', 10);
 });
 afterAll(async () => {
   await app?.close();
-  await worker?.stop();
-  await env?.teardown();
-  await db?.$disconnect();
 });
 afterEach(async () => {
   expect(await invariantViolations(db)).toEqual([]);

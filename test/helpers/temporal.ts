@@ -17,6 +17,7 @@ import { TEMPORAL_CLI, TEMPORAL_TEST_SERVER } from '../../platform/dev-server';
 import { createMetrics, type Metrics } from '../../platform/metrics';
 import { ensureSearchAttributes } from '../../platform/temporal';
 import { workerSinks } from '../../worker';
+import { resetDb, testDb } from './db';
 import { searchAttributeKeys } from '../../workflows/search-attributes';
 
 // Keep test output to what matters: warnings and errors.
@@ -75,4 +76,31 @@ export async function startWorker(env: TestWorkflowEnvironment, db: Db, taskQueu
       await running;
     },
   };
+}
+
+/** What a test file running sagas gets: a clean database, a Temporal server and a worker. */
+export interface SagaStack {
+  env: TestWorkflowEnvironment;
+  db: Db;
+  worker: RunningWorker;
+}
+
+/**
+ * Registers beforeAll/afterAll that build a {@link SagaStack} on the chosen server and tear
+ * it down; the returned object is filled in by the time the tests run.
+ */
+export function useSagaStack(server: 'time-skipping' | 'dev', taskQueue: string): SagaStack {
+  const stack = {} as SagaStack;
+  beforeAll(async () => {
+    stack.db = testDb();
+    await resetDb(stack.db);
+    stack.env = server === 'dev' ? await devServerEnv() : await timeSkippingEnv();
+    stack.worker = await startWorker(stack.env, stack.db, taskQueue);
+  });
+  afterAll(async () => {
+    await stack.worker?.stop();
+    await stack.env?.teardown();
+    await stack.db?.$disconnect();
+  });
+  return stack;
 }

@@ -11,27 +11,18 @@ import type { OrderRequest, Payment } from '../../domain/types';
 import { latePaymentWorkflowId, orderWorkflowId } from '../../workflows/ids';
 import { cancelSignal, paymentSignal, statusQuery, type OrderState, type SettlementOutcome } from '../../workflows/messages';
 import { eventually } from '../helpers/app';
-import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
+import { invariantViolations, level, stock } from '../helpers/db';
 import { TEST_DATABASE_URL } from '../helpers/env';
-import { startWorker, timeSkippingEnv, type RunningWorker } from '../helpers/temporal';
+import { useSagaStack } from '../helpers/temporal';
 
 const TASK_QUEUE = 'wf-test';
 const TTL = 1800; // the production default: 30 minutes, skipped in no time
 
+const stack = useSagaStack('time-skipping', TASK_QUEUE);
 let env: TestWorkflowEnvironment;
 let db: Db;
-let worker: RunningWorker;
-
-beforeAll(async () => {
-  db = testDb();
-  await resetDb(db);
-  env = await timeSkippingEnv();
-  worker = await startWorker(env, db, TASK_QUEUE);
-});
-afterAll(async () => {
-  await worker?.stop();
-  await env?.teardown();
-  await db?.$disconnect();
+beforeAll(() => {
+  ({ env, db } = stack);
 });
 afterEach(async () => {
   expect(await invariantViolations(db)).toEqual([]);
@@ -163,6 +154,6 @@ it('a release blocked by a row lock past lock_timeout is retried until it succee
 });
 
 async function retries(activity: string): Promise<number> {
-  const metric = await worker.metrics.activityRetries.get();
+  const metric = await stack.worker.metrics.activityRetries.get();
   return metric.values.find((v) => v.labels.activity === activity)?.value ?? 0;
 }

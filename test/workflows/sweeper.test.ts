@@ -9,25 +9,16 @@ import { placeOrder } from '../../api/routes/orders/service';
 import { ensureSweeperSchedule } from '../../platform/temporal';
 import { SWEEPER_SCHEDULE_ID } from '../../workflows/ids';
 import type { SweepResult } from '../../workflows/sweeper';
-import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
+import { invariantViolations, level, stock } from '../helpers/db';
 import { testConfig } from '../helpers/env';
-import { devServerEnv, startWorker, type RunningWorker } from '../helpers/temporal';
+import { useSagaStack } from '../helpers/temporal';
 
 const TASK_QUEUE = 'sweeper-test';
+const stack = useSagaStack('dev', TASK_QUEUE);
 let env: TestWorkflowEnvironment;
 let db: Db;
-let worker: RunningWorker;
-
-beforeAll(async () => {
-  db = testDb();
-  await resetDb(db);
-  env = await devServerEnv();
-  worker = await startWorker(env, db, TASK_QUEUE);
-});
-afterAll(async () => {
-  await worker?.stop();
-  await env?.teardown();
-  await db?.$disconnect();
+beforeAll(() => {
+  ({ env, db } = stack);
 });
 
 it('releases expired holds whose workflow is gone, and only those', async () => {
