@@ -5,9 +5,11 @@
 import http from 'node:http';
 import { NativeConnection, Runtime, Worker, type InjectedSinks } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { createGate } from './activities/gate';
 import { createDb } from './activities/store/db';
 import { loadConfig, type Config } from './config';
 import { createMetrics, type Metrics } from './platform/metrics';
+import { createRedis } from './platform/redis';
 import { connectClient, ensureSweeperSchedule } from './platform/temporal';
 import type { MetricsSinks } from './workflows/activities-proxy';
 
@@ -38,6 +40,7 @@ export async function runWorker(config: Config): Promise<void> {
   const metrics = createMetrics('worker');
   const db = createDb(config.databaseUrl);
   const client = await connectClient(config);
+  const redis = createRedis(config.redisUrl);
   await ensureSweeperSchedule(client, config);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
@@ -45,7 +48,7 @@ export async function runWorker(config: Config): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: require.resolve('./workflows'),
-    activities: createActivities({ db, temporal: client, metrics }),
+    activities: createActivities({ db, temporal: client, metrics, gate: createGate(redis) }),
     sinks: workerSinks(metrics),
     shutdownGraceTime: '10s',
   });
@@ -57,6 +60,7 @@ export async function runWorker(config: Config): Promise<void> {
     metricsServer.close();
     await connection.close();
     await client.connection.close();
+    redis.disconnect();
     await db.$disconnect();
   }
 }

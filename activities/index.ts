@@ -11,17 +11,22 @@ import type { Metrics } from '../platform/metrics';
 import type { Db } from './store/db';
 import { confirmStock, releaseStock, reserveStock, type ReserveInput } from './store/reservations';
 import { findReservation } from './store/queries';
+import { endCampaign, reserveFromCampaign } from './store/campaigns';
+import { syncGate, type Gate } from './gate';
 import { sweepExpiredHolds } from './sweep';
 
 export interface ActivityDeps {
   readonly db: Db;
   readonly temporal: Client;
   readonly metrics: Metrics;
+  readonly gate: Gate;
 }
 
-export function createActivities({ db, temporal, metrics }: ActivityDeps) {
+export function createActivities({ db, temporal, metrics, gate }: ActivityDeps) {
   const activities = {
-    reserve: (input: ReserveInput) => reserveStock(db, input),
+    /** A campaign order takes its hold from the campaign's pool; any other from the levels. */
+    reserve: (input: ReserveInput & { campaignId?: string }) =>
+      input.campaignId ? reserveFromCampaign(db, { ...input, campaignId: input.campaignId }) : reserveStock(db, input),
     confirm: (reservationId: string, paymentId: string) => confirmStock(db, reservationId, paymentId),
     release: (reservationId: string, reason: ReleaseReason) => releaseStock(db, reservationId, reason),
     lookupReservation: (reservationId: string) => findReservation(db, reservationId),
@@ -29,6 +34,10 @@ export function createActivities({ db, temporal, metrics }: ActivityDeps) {
       await db.paymentEvent.updateMany({ where: { orderId, paymentId }, data: { result } });
     },
     sweepExpiredHolds: (graceSeconds: number) => sweepExpiredHolds(db, temporal, graceSeconds),
+    /** Returns an admitted flash-sale order's gate token (its hold was refused or released). */
+    returnGateToken: (campaignId: string, userId: string, orderId: string) => gate.giveBack(campaignId, userId, orderId),
+    syncGate: (campaignId: string, force: boolean) => syncGate(db, gate, campaignId, force),
+    endCampaign: (campaignId: string) => endCampaign(db, campaignId),
   };
   return instrument(activities, metrics);
 }

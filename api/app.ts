@@ -9,6 +9,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { AppDeps } from './deps';
 import errorsPlugin from './plugins/errors';
 import admin from './routes/admin';
+import campaigns from './routes/campaigns';
+import campaignAdmin from './routes/campaigns/admin';
 import health from './routes/health';
 import inventory from './routes/inventory';
 import orders from './routes/orders';
@@ -40,5 +42,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(webhooks);
   await app.register(inventory);
   await app.register(admin);
+  await app.register(campaigns);
+  await app.register(campaignAdmin);
   return app;
 }

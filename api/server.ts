@@ -1,29 +1,20 @@
 /** The API process: builds its dependencies, listens, and closes everything on SIGINT/SIGTERM. */
-import Redis from 'ioredis';
+import { createGate } from '../activities/gate';
 import { createDb } from '../activities/store/db';
 import { loadConfig, type Config } from '../config';
 import { createMetrics } from '../platform/metrics';
+import { createRedis } from '../platform/redis';
 import { connectClient } from '../platform/temporal';
 import { buildApp } from './app';
 import type { AppDeps } from './deps';
 
-/** Redis settings: fail fast rather than queue (the order path never waits on Redis). */
-export function createRedis(url: string): Redis {
-  return new Redis(url, {
-    lazyConnect: false,
-    connectTimeout: 2_000,
-    commandTimeout: 500,
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: true,
-    retryStrategy: (times) => Math.min(times * 200, 5_000),
-  });
-}
-
 export async function createDeps(config: Config): Promise<AppDeps> {
+  const redis = createRedis(config.redisUrl);
   return {
     config,
     db: createDb(config.databaseUrl),
-    redis: createRedis(config.redisUrl),
+    redis,
+    gate: createGate(redis),
     temporal: await connectClient(config),
     metrics: createMetrics('api'),
   };

@@ -23,6 +23,12 @@ export interface Config {
   readonly api: { readonly host: string; readonly port: number };
   readonly workerMetricsPort: number;
   readonly logLevel: string;
+  readonly campaigns: {
+    /** How often a running campaign's gate is compared with PostgreSQL. */
+    readonly gateCheckSeconds: number;
+    /** Flash orders per API process let through to PostgreSQL at once while the gate is down. */
+    readonly dbPathConcurrency: number;
+  };
 }
 
 /** Thrown at boot when a setting is missing or malformed; the process must not start. */
@@ -110,5 +116,9 @@ export function loadConfig(env: Env = process.env): Config {
     },
     workerMetricsPort: int(env, 'WORKER_METRICS_PORT', 9464, 0, 65535),
     logLevel: str(env, 'LOG_LEVEL', 'info'),
+    campaigns: {
+      gateCheckSeconds: int(env, 'CAMPAIGN_GATE_CHECK_SECONDS', 10, 1, 3600),
+      dbPathConcurrency: int(env, 'FLASH_DB_PATH_CONCURRENCY', 32, 1, 10_000),
+    },
   };
 }

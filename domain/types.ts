@@ -15,6 +15,8 @@ export interface OrderRequest {
   readonly orderId: string;
   readonly userId: string;
   readonly lines: readonly OrderLine[];
+  /** Set for a flash-sale order: the hold comes from the campaign's set-aside pool. */
+  readonly campaignId?: string;
 }
 
 /** A line that could not be held, with what was there when it was tried. */
@@ -36,7 +38,18 @@ export type ReserveOutcome =
   | { readonly status: 'rejected'; readonly reason: 'INSUFFICIENT_STOCK'; readonly shortages: readonly Shortage[] }
   | { readonly status: 'rejected'; readonly reason: 'ALREADY_RELEASED' }
   /** The reserve could not be completed in time (database unreachable); nothing is held. */
-  | { readonly status: 'rejected'; readonly reason: 'SERVICE_UNAVAILABLE' };
+  | { readonly status: 'rejected'; readonly reason: 'SERVICE_UNAVAILABLE' }
+  /** A flash-sale order the campaign refused (its pool, the user's limit, or its window). */
+  | { readonly status: 'rejected'; readonly reason: CampaignRefusal };
+
+/** Why a campaign refuses an order; the gate and PostgreSQL give the same answers. */
+export const CampaignRefusal = {
+  SOLD_OUT: 'SOLD_OUT',
+  LIMIT_REACHED: 'LIMIT_REACHED',
+  NOT_STARTED: 'NOT_STARTED',
+  ENDED: 'ENDED',
+} as const;
+export type CampaignRefusal = (typeof CampaignRefusal)[keyof typeof CampaignRefusal];
 
 /** Outcome of the confirm step. `not_held`: the hold was released (or never taken) first. */
 export type ConfirmOutcome =
@@ -71,6 +84,8 @@ export const Operation = {
   CONFIRM: 'CONFIRM',
   RELEASE: 'RELEASE',
   RECEIVE: 'RECEIVE',
+  CAMPAIGN_CREATE: 'CAMPAIGN_CREATE',
+  CAMPAIGN_END: 'CAMPAIGN_END',
 } as const;
 export type Operation = (typeof Operation)[keyof typeof Operation];
 

@@ -23,6 +23,17 @@ export const { confirm, release, lookupReservation, recordSettlement } = proxyAc
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
 });
 
+/** The gate only accelerates: a give-back that keeps failing is left to reconciliation. */
+export const { returnGateToken } = proxyActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '500ms', maximumAttempts: 5 },
+});
+
+export const { syncGate, endCampaign } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes },
+});
+
 export const { sweepExpiredHolds } = proxyActivities<Activities>({
   startToCloseTimeout: '5m',
   retry: { initialInterval: '1s', maximumInterval: '1m' },

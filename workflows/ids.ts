@@ -9,3 +9,8 @@ export function latePaymentWorkflowId(orderId: string, paymentId: string): strin
 }
 
 export const SWEEPER_SCHEDULE_ID = 'stockhold-expired-hold-sweeper';
+
+/** One lifecycle workflow per campaign. */
+export function campaignWorkflowId(campaignId: string): string {
+  return `campaign-${campaignId}`;
+}

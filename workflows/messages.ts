@@ -23,6 +23,8 @@ export interface OrderWorkflowInput {
   readonly order: OrderRequest;
   /** Hold lifetime; the workflow releases the hold this long after reserving it. */
   readonly ttlSeconds: number;
+  /** A flash-sale order admitted by the Redis gate: its token goes back if no sale results. */
+  readonly gateAdmitted?: boolean;
 }
 
 /** What the order workflow knows; returned by the status query and as its result. */
@@ -69,3 +71,20 @@ export interface LatePaymentInput {
 export type SettlementOutcome =
   | { readonly status: 'CONFIRMED'; readonly reservationId: string; readonly late: boolean }
   | { readonly status: 'REFUND_REQUIRED'; readonly reason: string };
+
+/** Input of a campaign's lifecycle workflow (id `campaign-<id>`). */
+export interface CampaignWorkflowInput {
+  readonly campaignId: string;
+  readonly startsAt: string;
+  readonly endsAt: string;
+  /** How often the gate is compared with PostgreSQL while the campaign runs. */
+  readonly gateCheckSeconds: number;
+}
+
+/** Stage of a campaign's lifecycle. */
+export type CampaignPhase = 'SCHEDULED' | 'RUNNING' | 'ENDING' | 'ENDED';
+
+/** End a campaign before its end time; unsold units return to normal stock. */
+export const endCampaignSignal = defineSignal('endCampaign');
+/** The campaign workflow's phase and its gate rebuild count. */
+export const campaignPhaseQuery = defineQuery<{ phase: CampaignPhase; gateRebuilds: number }>('campaignPhase');

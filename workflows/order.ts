@@ -6,7 +6,7 @@
 import { ActivityFailure, condition, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { sameOrder } from '../domain/lines';
 import type { ReleaseReason } from '../domain/types';
-import { metrics, release, reserve } from './activities-proxy';
+import { metrics, release, reserve, returnGateToken } from './activities-proxy';
 import {
   cancelSignal,
   OrderStatus,
@@ -20,7 +20,7 @@ import {
 import { ReservationExpiresAtAttr, ReservationStatusAttr } from './search-attributes';
 import { confirmOrRefund, settleLatePayment } from './settle';
 
-export async function orderWorkflow({ order, ttlSeconds }: OrderWorkflowInput): Promise<OrderState> {
+export async function orderWorkflow({ order, ttlSeconds, gateAdmitted }: OrderWorkflowInput): Promise<OrderState> {
   const state: OrderState = { orderId: order.orderId, userId: order.userId, lines: order.lines, status: 'RESERVING', extraPayments: [] };
   let cancelRequested = false;
 
@@ -52,7 +52,13 @@ export async function orderWorkflow({ order, ttlSeconds }: OrderWorkflowInput): 
     state.status = status;
     upsertSearchAttributes([{ key: ReservationStatusAttr, value: status }]);
   };
-  const finish = (status: OrderStatus) => {
+  const finish = async (status: OrderStatus) => {
+    // No sale came of a gate-admitted flash order: its token goes back to the gate — unless
+    // PostgreSQL found the pool empty, in which case the token was one the gate never had.
+    const soldOut = state.reservation?.status === 'rejected' && state.reservation.reason === 'SOLD_OUT';
+    if (gateAdmitted && order.campaignId && !soldOut && (status === OrderStatus.REJECTED || status === OrderStatus.RELEASED)) {
+      await returnGateToken(order.campaignId, order.userId, order.orderId).catch(() => undefined);
+    }
     setStatus(status);
     metrics.sagaEnded(status);
     return state;

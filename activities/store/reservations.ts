@@ -16,7 +16,9 @@ import {
   type ReserveOutcome,
   type Shortage,
 } from '../../domain/types';
+import { returnCampaignHold } from './campaigns';
 import { inSerialTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
+import { deductLevelHolds, releaseLevelHolds } from './levels';
 
 /** What the reserve step needs: the hold's id (its business serial) and its expiry. */
 export interface ReserveInput {
@@ -104,15 +106,15 @@ function base(line: OrderLine, reason: string, reference: string) {
 
 /** Locks the reservation row and returns it with its lines, or undefined. */
 async function lockReservation(tx: Tx, reservationId: string) {
-  const rows = await tx.$queryRaw<{ status: ReservationStatus }[]>`
-    SELECT status FROM reservations WHERE id = ${reservationId} FOR UPDATE`;
+  const rows = await tx.$queryRaw<{ status: ReservationStatus; campaign_id: string | null; user_id: string }[]>`
+    SELECT status, campaign_id, user_id FROM reservations WHERE id = ${reservationId} FOR UPDATE`;
   if (rows.length === 0) return undefined;
   const lines = await tx.reservationLine.findMany({
     where: { reservationId },
     orderBy: [{ sku: 'asc' }, { warehouseCode: 'asc' }],
     select: { sku: true, warehouseCode: true, quantity: true },
   });
-  return { status: rows[0].status, lines };
+  return { status: rows[0].status, campaignId: rows[0].campaign_id, userId: rows[0].user_id, lines };
 }
 
 /**
@@ -130,21 +132,11 @@ export async function confirmStock(db: Db, reservationId: string, paymentId: str
     if (held.status === ReservationStatus.RELEASED) {
       outcome = { status: 'not_held', reservationStatus: 'RELEASED' };
     } else {
-      for (const line of held.lines) {
-        await tx.$executeRaw`
-          UPDATE inventory_levels
-             SET on_hand = on_hand - ${line.quantity}, reserved = reserved - ${line.quantity},
-                 version = version + 1, updated_at = now()
-           WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}`;
-      }
+      await deductLevelHolds(tx, reservationId, held.lines);
       await tx.reservation.update({
         where: { id: reservationId },
         data: { status: ReservationStatus.CONFIRMED, paymentId, updatedAt: new Date() },
       });
-      await writeMovements(
-        tx,
-        held.lines.map((l) => ({ ...base(l, 'CONFIRM', reservationId), onHandDelta: -l.quantity, reservedDelta: -l.quantity })),
-      );
       outcome = { status: 'confirmed', paymentId };
     }
     await writeFence(tx, reservationId, Operation.CONFIRM, outcome);
@@ -167,20 +159,16 @@ export async function releaseStock(db: Db, reservationId: string, reason: Releas
     } else if (held.status === ReservationStatus.CONFIRMED) {
       outcome = { status: 'already_confirmed' };
     } else {
-      for (const line of held.lines) {
-        await tx.$executeRaw`
-          UPDATE inventory_levels
-             SET reserved = reserved - ${line.quantity}, version = version + 1, updated_at = now()
-           WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}`;
+      if (held.campaignId) {
+        // A flash-sale hold lives inside the campaign's set-aside: it goes back to the pool.
+        for (const line of held.lines) await returnCampaignHold(tx, reservationId, held.campaignId, held.userId, line);
+      } else {
+        await releaseLevelHolds(tx, reservationId, held.lines);
       }
       await tx.reservation.update({
         where: { id: reservationId },
         data: { status: ReservationStatus.RELEASED, releaseReason: reason, updatedAt: new Date() },
       });
-      await writeMovements(
-        tx,
-        held.lines.map((l) => ({ ...base(l, 'RELEASE', reservationId), onHandDelta: 0, reservedDelta: -l.quantity })),
-      );
       outcome = { status: 'released', lines: held.lines };
     }
     await writeFence(tx, reservationId, Operation.RELEASE, outcome);

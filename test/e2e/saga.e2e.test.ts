@@ -8,7 +8,7 @@ import type { Db } from '../../activities/store/db';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
 import { eventually, signedPayment } from '../helpers/app';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
-import { TEST_DATABASE_URL } from '../helpers/env';
+import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../helpers/env';
 import { freePort, runService, waitForHttp, type Service } from '../helpers/processes';
 
 const ORDERS = 100;
@@ -30,6 +30,7 @@ beforeAll(async () => {
   const apiPort = await freePort();
   const env = {
     DATABASE_URL: TEST_DATABASE_URL,
+    REDIS_URL: TEST_REDIS_URL,
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_TASK_QUEUE: 'e2e',
     RESERVATION_TTL_SECONDS: String(TTL_SECONDS),

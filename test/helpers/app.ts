@@ -2,6 +2,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import Redis from 'ioredis';
+import { createGate } from '../../activities/gate';
 import type { Db } from '../../activities/store/db';
 import { buildApp } from '../../api/app';
 import { signPayload } from '../../api/routes/webhooks/signature';
@@ -11,7 +12,7 @@ import { testConfig } from './env';
 export async function testApp(env: TestWorkflowEnvironment, db: Db, overrides: Record<string, string>): Promise<{ app: FastifyInstance; redis: Redis }> {
   const config = testConfig(overrides);
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
-  const app = await buildApp({ config, db, redis, temporal: env.client, metrics: createMetrics('api') }, { logger: false });
+  const app = await buildApp({ config, db, redis, gate: createGate(redis), temporal: env.client, metrics: createMetrics('api') }, { logger: false });
   app.addHook('onClose', async () => {
     redis.disconnect();
   });

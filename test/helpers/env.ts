@@ -3,10 +3,13 @@ import { loadConfig, type Config } from '../../config';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/stockhold_test';
 
+/** A Redis database index of its own: tests may flush it. */
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/14';
+
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
     DATABASE_URL: TEST_DATABASE_URL,
-    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+    REDIS_URL: TEST_REDIS_URL,
     WEBHOOK_SECRET: 'test-webhook-secret',
     ADMIN_TOKEN: 'test-admin-token',
     LOG_LEVEL: 'silent',

@@ -12,6 +12,9 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { createActivities } from '../../activities';
+import { createGate } from '../../activities/gate';
+import { createRedis } from '../../platform/redis';
+import { testConfig } from './env';
 import type { Db } from '../../activities/store/db';
 import { TEMPORAL_CLI, TEMPORAL_TEST_SERVER } from '../../platform/dev-server';
 import { createMetrics, type Metrics } from '../../platform/metrics';
@@ -59,12 +62,13 @@ export interface RunningWorker {
 /** A real worker with the real activities on the given database. */
 export async function startWorker(env: TestWorkflowEnvironment, db: Db, taskQueue: string): Promise<RunningWorker> {
   const metrics = createMetrics('worker');
+  const redis = createRedis(testConfig().redisUrl);
   const worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ db, temporal: env.client, metrics }),
+    activities: createActivities({ db, temporal: env.client, metrics, gate: createGate(redis) }),
     sinks: workerSinks(metrics),
   });
   const running = worker.run();
@@ -74,6 +78,7 @@ export async function startWorker(env: TestWorkflowEnvironment, db: Db, taskQueu
     stop: async () => {
       worker.shutdown();
       await running;
+      redis.disconnect();
     },
   };
 }

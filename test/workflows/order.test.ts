@@ -37,7 +37,7 @@ const result = (orderId: string) => handle(orderId).result() as Promise<OrderSta
 
 it('paid in time → confirmed: on-hand and reserved both drop', async () => {
   await stock(db, 'S1', 'W1', 10);
-  const outcome = await placeOrder(env.client, TASK_QUEUE, TTL, order('paid', 'S1'));
+  const outcome = await placeOrder(env.client, order('paid', 'S1'), { taskQueue: TASK_QUEUE, ttlSeconds: TTL });
   expect(outcome.status).toBe('reserved');
   expect(await level(db, 'S1', 'W1')).toEqual({ onHand: 10, reserved: 2 });
   await handle('paid').signal(paymentSignal, pay('paid'));
@@ -48,7 +48,7 @@ it('paid in time → confirmed: on-hand and reserved both drop', async () => {
 
 it('never paid → held until the TTL, released exactly then', async () => {
   await stock(db, 'S2', 'W1', 10);
-  await placeOrder(env.client, TASK_QUEUE, TTL, order('unpaid', 'S2'));
+  await placeOrder(env.client, order('unpaid', 'S2'), { taskQueue: TASK_QUEUE, ttlSeconds: TTL });
   await env.sleep((TTL - 5) * 1000);
   expect((await handle('unpaid').query(statusQuery)).status).toBe('AWAITING_PAYMENT');
   expect(await level(db, 'S2', 'W1')).toEqual({ onHand: 10, reserved: 2 });
@@ -64,7 +64,7 @@ it('never paid → held until the TTL, released exactly then', async () => {
 
 it('cancel → released at once', async () => {
   await stock(db, 'S3', 'W1', 10);
-  await placeOrder(env.client, TASK_QUEUE, TTL, order('cancelled', 'S3'));
+  await placeOrder(env.client, order('cancelled', 'S3'), { taskQueue: TASK_QUEUE, ttlSeconds: TTL });
   await handle('cancelled').signal(cancelSignal, { reason: 'changed mind' });
   expect(await result('cancelled')).toMatchObject({ status: 'RELEASED', releaseReason: 'CANCELLED' });
   expect(await level(db, 'S3', 'W1')).toEqual({ onHand: 10, reserved: 0 });
@@ -72,7 +72,7 @@ it('cancel → released at once', async () => {
 
 it('duplicate payment signals → one confirmation; a second payment is flagged for refund', async () => {
   await stock(db, 'S4', 'W1', 10);
-  await placeOrder(env.client, TASK_QUEUE, TTL, order('dup', 'S4'));
+  await placeOrder(env.client, order('dup', 'S4'), { taskQueue: TASK_QUEUE, ttlSeconds: TTL });
   const h = handle('dup');
   await Promise.all([1, 2, 3, 4, 5].map(() => h.signal(paymentSignal, pay('dup'))));
   await h.signal(paymentSignal, pay('other'));
@@ -86,7 +86,7 @@ it('duplicate payment signals → one confirmation; a second payment is flagged 
 
 it('insufficient stock → the saga ends REJECTED and holds nothing', async () => {
   await stock(db, 'S5', 'W1', 1);
-  const outcome = await placeOrder(env.client, TASK_QUEUE, TTL, order('short', 'S5', 3));
+  const outcome = await placeOrder(env.client, order('short', 'S5', 3), { taskQueue: TASK_QUEUE, ttlSeconds: TTL });
   expect(outcome).toMatchObject({ status: 'rejected', reason: 'INSUFFICIENT_STOCK' });
   expect((await result('short')).status).toBe('REJECTED');
   expect(await level(db, 'S5', 'W1')).toEqual({ onHand: 1, reserved: 0 });
@@ -94,7 +94,7 @@ it('insufficient stock → the saga ends REJECTED and holds nothing', async () =
 
 describe('payment after the hold was released', () => {
   async function expireOrder(orderId: string, sku: string): Promise<void> {
-    await placeOrder(env.client, TASK_QUEUE, TTL, order(orderId, sku));
+    await placeOrder(env.client, order(orderId, sku), { taskQueue: TASK_QUEUE, ttlSeconds: TTL });
     expect((await result(orderId)).status).toBe('RELEASED');
   }
   const settlement = (orderId: string, p: Payment) =>
@@ -116,7 +116,7 @@ describe('payment after the hold was released', () => {
     await stock(db, 'L2', 'W1', 2);
     await expireOrder('late-gone', 'L2');
     // Someone else buys the last units meanwhile.
-    await placeOrder(env.client, TASK_QUEUE, TTL, order('thief', 'L2'));
+    await placeOrder(env.client, order('thief', 'L2'), { taskQueue: TASK_QUEUE, ttlSeconds: TTL });
     await handle('thief').signal(paymentSignal, pay('thief'));
     expect((await result('thief')).status).toBe('CONFIRMED');
 
@@ -134,7 +134,7 @@ describe('payment after the hold was released', () => {
 
 it('a release blocked by a row lock past lock_timeout is retried until it succeeds (no ghost hold)', async () => {
   await stock(db, 'LOCKED', 'W1', 10);
-  await placeOrder(env.client, TASK_QUEUE, TTL, order('blocked', 'LOCKED'));
+  await placeOrder(env.client, order('blocked', 'LOCKED'), { taskQueue: TASK_QUEUE, ttlSeconds: TTL });
   const locker = new Client({ connectionString: TEST_DATABASE_URL });
   await locker.connect();
   try {

@@ -27,7 +27,7 @@ it('releases expired holds whose workflow is gone, and only those', async () => 
   // An orphan: held, expired, and no workflow (as if its workflow had been terminated).
   await reserveStock(db, { reservationId: 'orphan', orderId: 'orphan', userId: 'u', lines: [{ sku: 'SW', warehouseCode: 'W1', quantity: 3 }], expiresAt: past });
   // A live saga whose hold looks expired in the database must be left to its workflow.
-  await placeOrder(env.client, TASK_QUEUE, 600, { orderId: 'alive', userId: 'u', lines: [{ sku: 'SW', warehouseCode: 'W1', quantity: 2 }] });
+  await placeOrder(env.client, { orderId: 'alive', userId: 'u', lines: [{ sku: 'SW', warehouseCode: 'W1', quantity: 2 }] }, { taskQueue: TASK_QUEUE, ttlSeconds: 600 });
   await db.reservation.update({ where: { id: 'alive' }, data: { expiresAt: new Date(past) } });
   expect(await level(db, 'SW', 'W1')).toEqual({ onHand: 10, reserved: 5 });
 

@@ -1,8 +1,8 @@
 /** Order API: place (reserve), read, cancel. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DomainError, ErrorCode } from '../../../domain/errors';
-import type { ReserveOutcome } from '../../../domain/types';
+import { DomainError } from '../../../domain/errors';
 import { errors, Id, OrderLineSchema, ShortageSchema } from '../../schemas';
+import { rejection } from './rejection';
 import { cancelOrder, getOrder, placeOrder } from './service';
 
 const ReservationBody = Type.Object({
@@ -29,18 +29,6 @@ const OrderStateBody = Type.Object({
   latePayments: Type.Array(Type.Object({ eventId: Type.String(), paymentId: Type.String(), result: Type.String() })),
 });
 
-/** Maps a refused reserve to its error; the HTTP status comes from the error table. */
-function rejection(outcome: Exclude<ReserveOutcome, { status: 'reserved' }>): DomainError {
-  switch (outcome.reason) {
-    case 'INSUFFICIENT_STOCK':
-      return new DomainError(ErrorCode.INSUFFICIENT_STOCK, 'not enough stock for every line', { shortages: outcome.shortages });
-    case 'ALREADY_RELEASED':
-      return new DomainError(ErrorCode.ALREADY_RELEASED, 'this order was cancelled before its stock was held');
-    case 'SERVICE_UNAVAILABLE':
-      return new DomainError(ErrorCode.SERVICE_UNAVAILABLE, 'stock could not be reserved in time; nothing is held');
-  }
-}
-
 const orders: FastifyPluginAsyncTypebox = async (app) => {
   const { temporal, config, metrics, db } = app.deps;
 
@@ -61,7 +49,7 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const order = request.body;
       request.log = request.log.child({ orderId: order.orderId });
-      const outcome = await placeOrder(temporal, config.temporal.taskQueue, config.reservationTtlSeconds, order).catch((err) => {
+      const outcome = await placeOrder(temporal, order, { taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds }).catch((err) => {
         metrics.orders.inc({ outcome: err instanceof DomainError ? err.code : 'error' });
         throw err;
       });

@@ -22,12 +22,20 @@ import type { orderWorkflow } from '../../../workflows/order';
 /** How long POST /orders waits for the reserve step before answering 503. */
 const PLACE_ORDER_DEADLINE_MS = 15_000;
 
-export async function placeOrder(temporal: Client, taskQueue: string, ttlSeconds: number, order: OrderRequest): Promise<ReserveOutcome> {
+/** How to run one order's saga. */
+export interface PlaceOrderOptions {
+  readonly taskQueue: string;
+  readonly ttlSeconds: number;
+  /** A flash-sale order admitted by the gate (its token goes back if no sale results). */
+  readonly gateAdmitted?: boolean;
+}
+
+export async function placeOrder(temporal: Client, order: OrderRequest, { taskQueue, ttlSeconds, gateAdmitted }: PlaceOrderOptions): Promise<ReserveOutcome> {
   const workflowId = orderWorkflowId(order.orderId);
   const start = new WithStartWorkflowOperation<typeof orderWorkflow>('orderWorkflow', {
     workflowId,
     taskQueue,
-    args: [{ order, ttlSeconds }],
+    args: [{ order, ttlSeconds, gateAdmitted }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     // An order id is used once: a finished order is answered from its history, never re-run.
     workflowIdReusePolicy: 'REJECT_DUPLICATE',

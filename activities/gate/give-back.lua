@@ -1,0 +1,17 @@
+--[[
+  Returns an admitted order's token and the user's count, when its hold was refused by
+  PostgreSQL or later released. Once per order: the order's entry is the receipt.
+
+  KEYS[1] meta hash   KEYS[2] tokens   KEYS[3] users hash   KEYS[4] orders hash
+  ARGV[1] user id     ARGV[2] order id
+
+  Returns 1 given back; 0 nothing to give back (gate not loaded, or this order holds no
+  token: never admitted, or already given back). A rebuild from PostgreSQL fixes the rest.
+]]
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local qty = tonumber(redis.call('HGET', KEYS[4], ARGV[2]) or '0')
+if qty <= 0 then return 0 end
+redis.call('HDEL', KEYS[4], ARGV[2])
+redis.call('INCRBY', KEYS[2], qty)
+if redis.call('HINCRBY', KEYS[3], ARGV[1], -qty) <= 0 then redis.call('HDEL', KEYS[3], ARGV[1]) end
+return 1

@@ -1,0 +1,122 @@
+/**
+ * The flash-sale admission gate in Redis. It only admits: a "yes" sends the shopper on to
+ * the order saga, where PostgreSQL decides; a "no" (sold out, limit, window) is answered
+ * here without touching PostgreSQL or Temporal. Each operation is one Lua script.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type Redis from 'ioredis';
+import { gateSnapshot, type GateSnapshot } from '../store/campaign-queries';
+import type { Db } from '../store/db';
+
+/** What the gate says to an order. */
+export const GateVerdict = {
+  ADMITTED: 'ADMITTED',
+  READMITTED: 'READMITTED',
+  NOT_LOADED: 'NOT_LOADED',
+  NOT_STARTED: 'NOT_STARTED',
+  ENDED: 'ENDED',
+  SOLD_OUT: 'SOLD_OUT',
+  LIMIT_REACHED: 'LIMIT_REACHED',
+} as const;
+export type GateVerdict = (typeof GateVerdict)[keyof typeof GateVerdict];
+
+/** The one place the scripts' return codes are decoded. */
+const verdictOfCode: Record<number, GateVerdict> = {
+  1: GateVerdict.ADMITTED,
+  2: GateVerdict.READMITTED,
+  0: GateVerdict.NOT_LOADED,
+  [-1]: GateVerdict.NOT_STARTED,
+  [-2]: GateVerdict.ENDED,
+  [-3]: GateVerdict.SOLD_OUT,
+  [-4]: GateVerdict.LIMIT_REACHED,
+};
+
+export interface Admission {
+  readonly verdict: GateVerdict;
+  /** The campaign's SKU and warehouse, from the gate (empty when not loaded). */
+  readonly sku: string;
+  readonly warehouseCode: string;
+}
+
+export interface GateState {
+  readonly loaded: boolean;
+  readonly tokens: number;
+  readonly ended: boolean;
+}
+
+type Script = (...args: (string | number)[]) => Promise<unknown>;
+interface GateCommands {
+  stockholdGateAdmit: Script;
+  stockholdGateGiveBack: Script;
+  stockholdGateLoad: Script;
+  stockholdGateState: Script;
+}
+
+const scripts: Record<keyof GateCommands, string> = {
+  stockholdGateAdmit: 'admit.lua',
+  stockholdGateGiveBack: 'give-back.lua',
+  stockholdGateLoad: 'load.lua',
+  stockholdGateState: 'state.lua',
+};
+
+/** Keys of one campaign; the hash tag keeps them in one slot on a Redis Cluster. */
+export function gateKeys(campaignId: string): string[] {
+  const base = `stockhold:gate:{${campaignId}}`;
+  return [`${base}:meta`, `${base}:tokens`, `${base}:users`, `${base}:orders`];
+}
+
+/** How long gate keys outlive the campaign's end, so an abandoned gate cleans itself up. */
+const KEY_TTL_AFTER_END_SECONDS = 7 * 24 * 3600;
+
+export interface Gate {
+  admit(campaignId: string, userId: string, orderId: string, quantity: number, nowMs?: number): Promise<Admission>;
+  giveBack(campaignId: string, userId: string, orderId: string): Promise<boolean>;
+  load(snapshot: GateSnapshot): Promise<void>;
+  state(campaignId: string): Promise<GateState>;
+}
+
+export function createGate(redis: Redis): Gate {
+  const commands = redis as unknown as GateCommands;
+  for (const [name, file] of Object.entries(scripts)) {
+    if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: file === 'state.lua' ? 2 : 4, lua: readFileSync(path.join(__dirname, file), 'utf8') });
+  }
+  return {
+    async admit(campaignId, userId, orderId, quantity, nowMs = Date.now()) {
+      const [code, sku, warehouseCode] = (await commands.stockholdGateAdmit(...gateKeys(campaignId), nowMs, userId, quantity, orderId)) as [number, string, string];
+      return { verdict: verdictOfCode[code], sku, warehouseCode };
+    },
+    async giveBack(campaignId, userId, orderId) {
+      return (await commands.stockholdGateGiveBack(...gateKeys(campaignId), userId, orderId)) === 1;
+    },
+    async load(s) {
+      const ttl = Math.max(60, Math.ceil((s.endsAtMs - Date.now()) / 1000) + KEY_TTL_AFTER_END_SECONDS);
+      const users = Object.entries(s.users).flat();
+      await commands.stockholdGateLoad(...gateKeys(s.campaignId), s.startsAtMs, s.endsAtMs, s.perUserLimit, s.ended ? '1' : '0', s.remaining, ttl, s.sku, s.warehouseCode, ...users);
+    },
+    async state(campaignId) {
+      const [loaded, tokens, ended] = (await commands.stockholdGateState(...gateKeys(campaignId).slice(0, 2))) as [number, number, string];
+      return { loaded: loaded === 1, tokens, ended: ended === '1' };
+    },
+  };
+}
+
+/**
+ * Brings the gate in line with PostgreSQL. `force` rebuilds unconditionally; otherwise only
+ * when the gate is missing (flushed, expired), has fewer tokens than the pool (lost
+ * give-backs: shoppers would be refused stock that is there), still admits although the
+ * pool is empty (every admission would be refused by PostgreSQL: wasted work), or disagrees
+ * on having ended. Otherwise more tokens than the pool is normal while admitted orders are
+ * on their way to the database, and harmless (PostgreSQL refuses any excess).
+ */
+export async function syncGate(db: Db, gate: Gate, campaignId: string, force: boolean): Promise<'rebuilt' | 'in-sync' | 'no-campaign'> {
+  const snapshot = await gateSnapshot(db, campaignId);
+  if (!snapshot) return 'no-campaign';
+  if (!force) {
+    const state = await gate.state(campaignId);
+    const overAdmitting = snapshot.remaining === 0 && state.tokens > 0;
+    if (state.loaded && state.tokens >= snapshot.remaining && !overAdmitting && state.ended === snapshot.ended) return 'in-sync';
+  }
+  await gate.load(snapshot);
+  return 'rebuilt';
+}

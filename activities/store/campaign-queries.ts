@@ -1,0 +1,73 @@
+/** Read side of campaigns: the admin view and the snapshot the Redis gate is rebuilt from. */
+import type { Db } from './db';
+
+/** What an operator sees of a campaign: the pool, the live holds, what was sold. */
+export interface CampaignView {
+  readonly id: string;
+  readonly sku: string;
+  readonly warehouseCode: string;
+  readonly startsAt: string;
+  readonly endsAt: string;
+  readonly quota: number;
+  readonly perUserLimit: number;
+  readonly status: string;
+  readonly remaining: number;
+  readonly held: number;
+  readonly sold: number;
+}
+
+export async function readCampaign(db: Db, campaignId: string): Promise<CampaignView | undefined> {
+  const c = await db.campaign.findUnique({ where: { id: campaignId } });
+  if (!c) return undefined;
+  const sums = await db.$queryRaw<{ status: string; quantity: number }[]>`
+    SELECT r.status, SUM(l.quantity)::int AS quantity
+      FROM reservations r JOIN reservation_lines l ON l.reservation_id = r.id
+     WHERE r.campaign_id = ${campaignId} AND r.status IN ('RESERVED', 'CONFIRMED')
+     GROUP BY r.status`;
+  const sum = (status: string) => sums.find((s) => s.status === status)?.quantity ?? 0;
+  return {
+    id: c.id,
+    sku: c.sku,
+    warehouseCode: c.warehouseCode,
+    startsAt: c.startsAt.toISOString(),
+    endsAt: c.endsAt.toISOString(),
+    quota: c.quota,
+    perUserLimit: c.perUserLimit,
+    status: c.status,
+    remaining: c.remaining,
+    held: sum('RESERVED'),
+    sold: sum('CONFIRMED'),
+  };
+}
+
+/** The state the gate must mirror: window, limit, pool, and each user's count. */
+export interface GateSnapshot {
+  readonly campaignId: string;
+  readonly sku: string;
+  readonly warehouseCode: string;
+  readonly startsAtMs: number;
+  readonly endsAtMs: number;
+  readonly perUserLimit: number;
+  readonly remaining: number;
+  readonly ended: boolean;
+  readonly users: Readonly<Record<string, number>>;
+}
+
+export async function gateSnapshot(db: Db, campaignId: string): Promise<GateSnapshot | undefined> {
+  const c = await db.campaign.findUnique({
+    where: { id: campaignId },
+    include: { userCounts: { where: { quantity: { gt: 0 } }, select: { userId: true, quantity: true } } },
+  });
+  if (!c) return undefined;
+  return {
+    campaignId,
+    sku: c.sku,
+    warehouseCode: c.warehouseCode,
+    startsAtMs: c.startsAt.getTime(),
+    endsAtMs: c.endsAt.getTime(),
+    perUserLimit: c.perUserLimit,
+    remaining: c.remaining,
+    ended: c.status === 'ENDED',
+    users: Object.fromEntries(c.userCounts.map((u) => [u.userId, u.quantity])),
+  };
+}

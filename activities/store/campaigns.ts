@@ -1,0 +1,172 @@
+/**
+ * Flash-sale campaigns on PostgreSQL, the authority behind the Redis gate.
+ *
+ * Creating a campaign moves `quota` units of the level into `reserved` under the serial
+ * campaign:<id>, so normal orders can never take them. A campaign order takes its hold from
+ * the campaign's pool (`remaining`) with one conditional UPDATE, and the user's count with
+ * one conditional upsert; the level is untouched because the units are already held. A
+ * released campaign hold goes back to the pool while the campaign is open, and to normal
+ * stock once it has ended, when the unsold pool is returned too.
+ *
+ * Lock order everywhere: user count → campaign → level, so no two steps can deadlock.
+ */
+import { DomainError, ErrorCode } from '../../domain/errors';
+import { CampaignRefusal, Operation, ReservationStatus, type OrderLine, type ReserveOutcome } from '../../domain/types';
+import { inSerialTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
+import { releaseLevelHolds } from './levels';
+import type { ReserveInput } from './reservations';
+
+/** A campaign as the admin creates it. */
+export interface CampaignInput {
+  readonly id: string;
+  readonly sku: string;
+  readonly warehouseCode: string;
+  readonly startsAt: string;
+  readonly endsAt: string;
+  readonly quota: number;
+  readonly perUserLimit: number;
+}
+
+const serialOf = (campaignId: string) => `campaign:${campaignId}`;
+
+/** Creates the campaign and sets its quota aside; idempotent by campaign id. */
+export async function createCampaign(db: Db, input: CampaignInput): Promise<{ created: boolean }> {
+  return inSerialTx(db, serialOf(input.id), async (tx) => {
+    const first = await readFence<CampaignInput>(tx, serialOf(input.id), Operation.CAMPAIGN_CREATE);
+    if (first) {
+      const same = (Object.keys(input) as (keyof CampaignInput)[]).every((k) => first[k] === input[k]);
+      if (!same) {
+        throw new DomainError(ErrorCode.CAMPAIGN_CONFLICT, `campaign ${input.id} exists with other settings`, { existing: first });
+      }
+      return { created: false };
+    }
+    const taken = await tx.$executeRaw`
+      UPDATE inventory_levels SET reserved = reserved + ${input.quota}, version = version + 1, updated_at = now()
+       WHERE sku = ${input.sku} AND warehouse_code = ${input.warehouseCode} AND on_hand - reserved >= ${input.quota}`;
+    if (taken === 0) {
+      throw new DomainError(ErrorCode.INSUFFICIENT_STOCK, `not enough ${input.sku} in ${input.warehouseCode} to set aside ${input.quota}`);
+    }
+    await tx.campaign.create({
+      data: { ...input, startsAt: new Date(input.startsAt), endsAt: new Date(input.endsAt), remaining: input.quota },
+    });
+    await writeMovements(tx, [
+      { sku: input.sku, warehouseCode: input.warehouseCode, reason: 'CAMPAIGN_SET_ASIDE', reference: serialOf(input.id), onHandDelta: 0, reservedDelta: input.quota },
+    ]);
+    await writeFence(tx, serialOf(input.id), Operation.CAMPAIGN_CREATE, input);
+    return { created: true };
+  });
+}
+
+/**
+ * Takes a campaign order's hold from the pool: the user's count first (a cold row), the
+ * campaign's pool last (the hot row), so the hot row lock is held for as little as possible.
+ */
+export async function reserveFromCampaign(db: Db, input: ReserveInput & { campaignId: string }): Promise<ReserveOutcome> {
+  const line = singleLine(input.lines);
+  return inSerialTx(db, input.reservationId, async (tx) => {
+    const first = await readFence<ReserveOutcome>(tx, input.reservationId, Operation.RESERVE);
+    if (first) return first;
+    if (await readFence(tx, input.reservationId, Operation.RELEASE)) {
+      return record(tx, input.reservationId, { status: 'rejected', reason: 'ALREADY_RELEASED' });
+    }
+    await tx.$executeRaw`SAVEPOINT take_pool`;
+    const refusal = (await takeUserQuota(tx, input.campaignId, input.userId, line.quantity)) ?? (await takePool(tx, input.campaignId, line.quantity));
+    if (refusal) {
+      await tx.$executeRaw`ROLLBACK TO SAVEPOINT take_pool`;
+      return record(tx, input.reservationId, { status: 'rejected', reason: refusal });
+    }
+    await tx.reservation.create({
+      data: {
+        id: input.reservationId,
+        orderId: input.orderId,
+        userId: input.userId,
+        campaignId: input.campaignId,
+        status: ReservationStatus.RESERVED,
+        expiresAt: new Date(input.expiresAt),
+        lines: { createMany: { data: [{ ...line }] } },
+      },
+    });
+    return record(tx, input.reservationId, { status: 'reserved', reservationId: input.reservationId, lines: [line], expiresAt: new Date(input.expiresAt).toISOString() });
+  });
+}
+
+function singleLine(lines: readonly OrderLine[]): OrderLine {
+  if (lines.length !== 1) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'a campaign order has exactly one line');
+  return lines[0];
+}
+
+async function record(tx: Tx, serial: string, outcome: ReserveOutcome): Promise<ReserveOutcome> {
+  await writeFence(tx, serial, Operation.RESERVE, outcome);
+  return outcome;
+}
+
+/** Adds to the user's count unless that would pass the campaign's per-user limit. */
+async function takeUserQuota(tx: Tx, campaignId: string, userId: string, quantity: number): Promise<CampaignRefusal | undefined> {
+  const rows = await tx.$queryRaw<{ quantity: number }[]>`
+    INSERT INTO campaign_user_counts AS u (campaign_id, user_id, quantity)
+    SELECT id, ${userId}, ${quantity} FROM campaigns WHERE id = ${campaignId} AND per_user_limit >= ${quantity}
+    ON CONFLICT (campaign_id, user_id) DO UPDATE SET quantity = u.quantity + EXCLUDED.quantity
+     WHERE u.quantity + EXCLUDED.quantity <= (SELECT per_user_limit FROM campaigns WHERE id = ${campaignId})
+    RETURNING u.quantity`;
+  if (rows.length > 0) return undefined;
+  const exists = await tx.campaign.count({ where: { id: campaignId } });
+  if (!exists) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${campaignId}`);
+  return CampaignRefusal.LIMIT_REACHED;
+}
+
+/** Takes from the pool while the campaign is open and in its window; else says why not. */
+async function takePool(tx: Tx, campaignId: string, quantity: number): Promise<CampaignRefusal | undefined> {
+  const taken = await tx.$executeRaw`
+    UPDATE campaigns SET remaining = remaining - ${quantity}
+     WHERE id = ${campaignId} AND status = 'OPEN' AND starts_at <= now() AND ends_at > now() AND remaining >= ${quantity}`;
+  if (taken > 0) return undefined;
+  const c = await tx.$queryRaw<{ status: string; started: boolean; over: boolean }[]>`
+    SELECT status, starts_at <= now() AS started, ends_at <= now() AS over FROM campaigns WHERE id = ${campaignId}`;
+  if (c[0].status !== 'OPEN' || c[0].over) return CampaignRefusal.ENDED;
+  if (!c[0].started) return CampaignRefusal.NOT_STARTED;
+  return CampaignRefusal.SOLD_OUT;
+}
+
+/**
+ * Gives a released campaign hold back: the user's count always; the units to the pool while
+ * the campaign is open, to normal stock (reserved −q, with a ledger row) once it has ended.
+ * Called inside the release transaction.
+ */
+export async function returnCampaignHold(tx: Tx, reservationId: string, campaignId: string, userId: string, line: OrderLine): Promise<'pool' | 'stock'> {
+  await tx.$executeRaw`
+    UPDATE campaign_user_counts SET quantity = quantity - ${line.quantity}
+     WHERE campaign_id = ${campaignId} AND user_id = ${userId}`;
+  const pooled = await tx.$executeRaw`
+    UPDATE campaigns SET remaining = remaining + ${line.quantity} WHERE id = ${campaignId} AND status = 'OPEN'`;
+  if (pooled > 0) return 'pool';
+  await releaseLevelHolds(tx, reservationId, [line]);
+  return 'stock';
+}
+
+/** Closes the campaign and returns its unsold pool to normal stock; once only. */
+export async function endCampaign(db: Db, campaignId: string): Promise<{ returned: number }> {
+  const serial = serialOf(campaignId);
+  return inSerialTx(db, serial, async (tx) => {
+    const first = await readFence<{ returned: number }>(tx, serial, Operation.CAMPAIGN_END);
+    if (first) return first;
+    const rows = await tx.$queryRaw<{ sku: string; warehouse_code: string; returned: number }[]>`
+      WITH old AS (SELECT id, remaining FROM campaigns WHERE id = ${campaignId} AND status = 'OPEN' FOR UPDATE)
+      UPDATE campaigns c SET status = 'ENDED', ended_at = now(), remaining = 0
+        FROM old WHERE c.id = old.id
+      RETURNING c.sku, c.warehouse_code, old.remaining AS returned`;
+    if (rows.length === 0) {
+      if (!(await tx.campaign.count({ where: { id: campaignId } }))) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${campaignId}`);
+      return { returned: 0 };
+    }
+    const { sku, warehouse_code: warehouseCode, returned } = rows[0];
+    if (returned > 0) {
+      await tx.$executeRaw`
+        UPDATE inventory_levels SET reserved = reserved - ${returned}, version = version + 1, updated_at = now()
+         WHERE sku = ${sku} AND warehouse_code = ${warehouseCode}`;
+      await writeMovements(tx, [{ sku, warehouseCode, reason: 'CAMPAIGN_RETURN', reference: serial, onHandDelta: 0, reservedDelta: -returned }]);
+    }
+    const outcome = { returned };
+    await writeFence(tx, serial, Operation.CAMPAIGN_END, outcome);
+    return outcome;
+  });
+}

@@ -1,0 +1,49 @@
+/** Flash sales: the shopper's order endpoint. */
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { DomainError } from '../../../domain/errors';
+import { errors, Id, OrderLineSchema } from '../../schemas';
+import { rejection } from '../orders/rejection';
+import { gateRebuilder, placeFlashOrder, Semaphore } from './service';
+
+const campaigns: FastifyPluginAsyncTypebox = async (app) => {
+  const { db, redis, gate, temporal, config, metrics } = app.deps;
+  const flash = {
+    db,
+    redis,
+    gate,
+    temporal,
+    saga: { taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds },
+    dbPath: new Semaphore(config.campaigns.dbPathConcurrency),
+    onGateMiss: gateRebuilder(db, gate, (msg, err) => app.log.warn({ err }, msg)),
+  };
+
+  app.post(
+    '/campaigns/:campaignId/orders',
+    {
+      schema: {
+        summary: 'Order in a flash sale: admitted by the gate, held by the order saga',
+        description: 'SOLD_OUT, LIMIT_REACHED, NOT_STARTED and ENDED are answered by the Redis gate alone. Idempotent by orderId.',
+        tags: ['campaigns'],
+        params: Type.Object({ campaignId: Id }),
+        body: Type.Object({ orderId: Id, userId: Id, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) }, { additionalProperties: false }),
+        response: {
+          201: Type.Object({ orderId: Type.String(), status: Type.Literal('RESERVED'), reservationId: Type.String(), lines: Type.Array(OrderLineSchema), expiresAt: Type.String() }),
+          ...errors(400, 404, 409, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const order = { campaignId: request.params.campaignId, ...request.body };
+      const result = await placeFlashOrder(flash, order).catch((err) => {
+        metrics.orders.inc({ outcome: err instanceof DomainError ? `flash_${err.code}` : 'flash_error' });
+        throw err;
+      });
+      const { outcome } = result;
+      metrics.orders.inc({ outcome: `flash_${outcome.status === 'reserved' ? 'reserved' : outcome.reason}_via_${result.via}` });
+      if (outcome.status !== 'reserved') throw rejection(outcome);
+      return reply.code(201).send({ orderId: order.orderId, status: 'RESERVED' as const, reservationId: outcome.reservationId, lines: [...outcome.lines], expiresAt: outcome.expiresAt });
+    },
+  );
+};
+
+export default campaigns;

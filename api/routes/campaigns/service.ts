@@ -1,0 +1,94 @@
+/**
+ * Flash-sale ordering. The gate answers refusals on its own; an admitted order goes through
+ * the normal order saga, whose reserve takes the campaign's pool in PostgreSQL. While the
+ * gate cannot answer (Redis down, or flushed and being rebuilt), orders go straight to
+ * PostgreSQL — still exactly as safe, since PostgreSQL decides — but only so many at once
+ * per process; beyond that the answer is 503 and the shopper retries.
+ */
+import type { Client } from '@temporalio/client';
+import type Redis from 'ioredis';
+import { GateVerdict, syncGate, type Gate } from '../../../activities/gate';
+import type { Db } from '../../../activities/store/db';
+import { DomainError, ErrorCode } from '../../../domain/errors';
+import type { ReserveOutcome } from '../../../domain/types';
+import { placeOrder, type PlaceOrderOptions } from '../orders/service';
+
+export interface FlashOrder {
+  readonly campaignId: string;
+  readonly orderId: string;
+  readonly userId: string;
+  readonly quantity: number;
+}
+
+export interface FlashOrderDeps {
+  readonly db: Db;
+  readonly redis: Redis;
+  readonly gate: Gate;
+  readonly temporal: Client;
+  readonly saga: Omit<PlaceOrderOptions, 'gateAdmitted'>;
+  readonly dbPath: Semaphore;
+  readonly onGateMiss: (campaignId: string) => void;
+}
+
+/** How a flash order was let in: by the gate, or by the bounded PostgreSQL path. */
+export type FlashOutcome = { readonly via: 'gate' | 'database'; readonly outcome: ReserveOutcome };
+
+export async function placeFlashOrder(deps: FlashOrderDeps, order: FlashOrder): Promise<FlashOutcome> {
+  const admission = await admit(deps, order);
+  if (admission && admission.verdict !== GateVerdict.NOT_LOADED) {
+    if (admission.verdict !== GateVerdict.ADMITTED && admission.verdict !== GateVerdict.READMITTED) {
+      throw new DomainError(ErrorCode[admission.verdict], `campaign ${order.campaignId}: ${admission.verdict}`);
+    }
+    const lines = [{ sku: admission.sku, warehouseCode: admission.warehouseCode, quantity: order.quantity }];
+    const outcome = await placeOrder(deps.temporal, { ...order, lines }, { ...deps.saga, gateAdmitted: true });
+    return { via: 'gate', outcome };
+  }
+  if (admission) deps.onGateMiss(order.campaignId);
+  return deps.dbPath.run(async () => {
+    const campaign = await deps.db.campaign.findUnique({ where: { id: order.campaignId }, select: { sku: true, warehouseCode: true } });
+    if (!campaign) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${order.campaignId}`);
+    const lines = [{ sku: campaign.sku, warehouseCode: campaign.warehouseCode, quantity: order.quantity }];
+    return { via: 'database' as const, outcome: await placeOrder(deps.temporal, { ...order, lines }, deps.saga) };
+  });
+}
+
+/** The gate's answer, or undefined when Redis cannot give one right now. */
+async function admit(deps: FlashOrderDeps, order: FlashOrder) {
+  if (deps.redis.status !== 'ready') return undefined;
+  try {
+    return await deps.gate.admit(order.campaignId, order.userId, order.orderId, order.quantity);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A counting semaphore that refuses rather than queues: overload becomes a fast 503. */
+export class Semaphore {
+  private inUse = 0;
+  constructor(private readonly limit: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.inUse >= this.limit) {
+      throw new DomainError(ErrorCode.SERVICE_UNAVAILABLE, 'the flash-sale gate is recovering; retry shortly');
+    }
+    this.inUse += 1;
+    try {
+      return await work();
+    } finally {
+      this.inUse -= 1;
+    }
+  }
+}
+
+/** Rebuilds a missing gate from PostgreSQL at most once at a time per campaign. */
+export function gateRebuilder(db: Db, gate: Gate, log: (msg: string, err?: unknown) => void): (campaignId: string) => void {
+  const inFlight = new Set<string>();
+  return (campaignId) => {
+    if (inFlight.has(campaignId)) return;
+    inFlight.add(campaignId);
+    syncGate(db, gate, campaignId, false)
+      .then((result) => log(`gate ${campaignId}: ${result}`))
+      .catch((err) => log(`gate ${campaignId}: rebuild failed`, err))
+      .finally(() => inFlight.delete(campaignId));
+  };
+}

@@ -1,0 +1,18 @@
+/** A refused reserve as the API error the table maps to an HTTP status. */
+import { DomainError, ErrorCode } from '../../../domain/errors';
+import type { ReserveOutcome } from '../../../domain/types';
+
+const messages = {
+  INSUFFICIENT_STOCK: 'not enough stock for every line',
+  ALREADY_RELEASED: 'this order was cancelled before its stock was held',
+  SERVICE_UNAVAILABLE: 'stock could not be reserved in time; nothing is held',
+  SOLD_OUT: 'the campaign is sold out',
+  LIMIT_REACHED: 'this user has reached the campaign limit',
+  NOT_STARTED: 'the campaign has not started',
+  ENDED: 'the campaign has ended',
+} as const;
+
+export function rejection(outcome: Exclude<ReserveOutcome, { status: 'reserved' }>): DomainError {
+  const details = outcome.reason === 'INSUFFICIENT_STOCK' ? { shortages: outcome.shortages } : undefined;
+  return new DomainError(ErrorCode[outcome.reason], messages[outcome.reason], details);
+}
