@@ -69,6 +69,25 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
+/**
+ * Drops and recreates a scratch database (tests, benchmark) at the latest migration. Refuses
+ * any database whose name does not say it is scratch ("test" or "bench").
+ */
+export async function recreateDatabase(databaseUrl: string): Promise<void> {
+  const name = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
+  if (!/^[\w-]*(test|bench)[\w-]*$/.test(name)) throw new Error(`refusing to drop "${name}": not a test or bench database`);
+  const admin = new URL(databaseUrl);
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+  await migrate(databaseUrl);
+}
+
 /** Applies every pending migration; returns the names applied by this call. */
 export async function migrate(databaseUrl: string, log: (line: string) => void = () => {}): Promise<string[]> {
   await ensureDatabase(databaseUrl);

@@ -11,10 +11,10 @@
  * Lock order everywhere: user count → campaign → level, so no two steps can deadlock.
  */
 import { DomainError, ErrorCode } from '../../domain/errors';
-import { CampaignRefusal, Operation, ReservationStatus, type OrderLine, type ReserveOutcome } from '../../domain/types';
+import { CampaignRefusal, Operation, type OrderLine, type ReserveOutcome } from '../../domain/types';
 import { inSerialTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
 import { releaseLevelHolds } from './levels';
-import type { ReserveInput } from './reservations';
+import { reserveWith, type ReserveInput } from './hold';
 
 /** A campaign as the admin creates it. */
 export interface CampaignInput {
@@ -58,46 +58,26 @@ export async function createCampaign(db: Db, input: CampaignInput): Promise<{ cr
 }
 
 /**
- * Takes a campaign order's hold from the pool: the user's count first (a cold row), the
- * campaign's pool last (the hot row), so the hot row lock is held for as little as possible.
+ * Takes a campaign order's hold from the pool: the user's count (a cold row), then the
+ * campaign's pool (the hot row) last, so its lock is held for as little as possible. The
+ * level is untouched: the units are already held by the campaign's set-aside.
  */
 export async function reserveFromCampaign(db: Db, input: ReserveInput & { campaignId: string }): Promise<ReserveOutcome> {
   const line = singleLine(input.lines);
-  return inSerialTx(db, input.reservationId, async (tx) => {
-    const first = await readFence<ReserveOutcome>(tx, input.reservationId, Operation.RESERVE);
-    if (first) return first;
-    if (await readFence(tx, input.reservationId, Operation.RELEASE)) {
-      return record(tx, input.reservationId, { status: 'rejected', reason: 'ALREADY_RELEASED' });
-    }
-    await tx.$executeRaw`SAVEPOINT take_pool`;
-    const refusal = (await takeUserQuota(tx, input.campaignId, input.userId, line.quantity)) ?? (await takePool(tx, input.campaignId, line.quantity));
-    if (refusal) {
-      await tx.$executeRaw`ROLLBACK TO SAVEPOINT take_pool`;
-      return record(tx, input.reservationId, { status: 'rejected', reason: refusal });
-    }
-    await tx.reservation.create({
-      data: {
-        id: input.reservationId,
-        orderId: input.orderId,
-        userId: input.userId,
-        campaignId: input.campaignId,
-        status: ReservationStatus.RESERVED,
-        expiresAt: new Date(input.expiresAt),
-        lines: { createMany: { data: [{ ...line }] } },
-      },
-    });
-    return record(tx, input.reservationId, { status: 'reserved', reservationId: input.reservationId, lines: [line], expiresAt: new Date(input.expiresAt).toISOString() });
+  return reserveWith(db, input, {
+    lines: [line],
+    campaignId: input.campaignId,
+    movements: [],
+    take: async (tx) => {
+      const refusal = (await takeUserQuota(tx, input.campaignId, input.userId, line.quantity)) ?? (await takePool(tx, input.campaignId, line.quantity));
+      return refusal ? async () => ({ status: 'rejected', reason: refusal }) : undefined;
+    },
   });
 }
 
 function singleLine(lines: readonly OrderLine[]): OrderLine {
   if (lines.length !== 1) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'a campaign order has exactly one line');
   return lines[0];
-}
-
-async function record(tx: Tx, serial: string, outcome: ReserveOutcome): Promise<ReserveOutcome> {
-  await writeFence(tx, serial, Operation.RESERVE, outcome);
-  return outcome;
 }
 
 /** Adds to the user's count unless that would pass the campaign's per-user limit. */

@@ -35,8 +35,8 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
 export async function inSerialTx<T>(db: Db, serial: string, work: (tx: Tx) => Promise<T>): Promise<T> {
   return db.$transaction(
     async (tx) => {
-      await tx.$executeRaw`SELECT set_config('lock_timeout', '3s', true)`;
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${serial}, 0))`;
+      await tx.$executeRaw`
+        SELECT set_config('lock_timeout', '3s', true), pg_advisory_xact_lock(hashtextextended(${serial}, 0))`;
       return work(tx);
     },
     { isolationLevel: 'ReadCommitted', maxWait: 10_000, timeout: 30_000 },
@@ -48,6 +48,13 @@ export async function readFence<T>(tx: Tx, serial: string, operation: Operation)
   const rows = await tx.$queryRaw<{ outcome: T }[]>`
     SELECT outcome FROM operation_fences WHERE serial = ${serial} AND operation = ${operation}`;
   return rows[0]?.outcome;
+}
+
+/** The recorded outcomes of several operations of one serial, in one round trip. */
+export async function readFences<T>(tx: Tx, serial: string, operations: readonly Operation[]): Promise<Map<Operation, T>> {
+  const rows = await tx.$queryRaw<{ operation: Operation; outcome: T }[]>`
+    SELECT operation, outcome FROM operation_fences WHERE serial = ${serial} AND operation = ANY(${operations}::text[])`;
+  return new Map(rows.map((r) => [r.operation, r.outcome]));
 }
 
 /**

@@ -17,17 +17,11 @@ import {
   type Shortage,
 } from '../../domain/types';
 import { returnCampaignHold } from './campaigns';
-import { inSerialTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
+import { inSerialTx, readFence, writeFence, type Db, type Tx } from './db';
+import { reserveWith, type ReserveInput } from './hold';
 import { deductLevelHolds, releaseLevelHolds } from './levels';
 
-/** What the reserve step needs: the hold's id (its business serial) and its expiry. */
-export interface ReserveInput {
-  readonly reservationId: string;
-  readonly orderId: string;
-  readonly userId: string;
-  readonly lines: readonly OrderLine[];
-  readonly expiresAt: string;
-}
+export type { ReserveInput } from './hold';
 
 /**
  * Takes every line or none. Each line is one conditional UPDATE that only matches while
@@ -36,55 +30,23 @@ export interface ReserveInput {
  */
 export async function reserveStock(db: Db, input: ReserveInput): Promise<ReserveOutcome> {
   const lines = mergeLines(input.lines);
-  return inSerialTx(db, input.reservationId, async (tx) => {
-    const first = await readFence<ReserveOutcome>(tx, input.reservationId, Operation.RESERVE);
-    if (first) return first;
-    // A release recorded first (cancel or timeout overtook a slow reserve) forbids the hold:
-    // taking it now would leave a "hanging" hold nobody will ever release.
-    if (await readFence(tx, input.reservationId, Operation.RELEASE)) {
-      return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'ALREADY_RELEASED' });
-    }
-    await tx.$executeRaw`SAVEPOINT take_lines`;
-    const short: OrderLine[] = [];
-    for (const line of lines) {
-      const taken = await tx.$executeRaw`
-        UPDATE inventory_levels
-           SET reserved = reserved + ${line.quantity}, version = version + 1, updated_at = now()
-         WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}
-           AND on_hand - reserved >= ${line.quantity}`;
-      if (taken === 0) short.push(line);
-    }
-    if (short.length > 0) {
-      await tx.$executeRaw`ROLLBACK TO SAVEPOINT take_lines`;
-      const shortages = await describeShortages(tx, short);
-      return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages });
-    }
-    await tx.reservation.create({
-      data: {
-        id: input.reservationId,
-        orderId: input.orderId,
-        userId: input.userId,
-        status: ReservationStatus.RESERVED,
-        expiresAt: new Date(input.expiresAt),
-        lines: { createMany: { data: lines.map((l) => ({ ...l })) } },
-      },
-    });
-    await writeMovements(
-      tx,
-      lines.map((l) => ({ ...base(l, 'RESERVE', input.reservationId), onHandDelta: 0, reservedDelta: l.quantity })),
-    );
-    return recordReserve(tx, input.reservationId, {
-      status: 'reserved',
-      reservationId: input.reservationId,
-      lines,
-      expiresAt: new Date(input.expiresAt).toISOString(),
-    });
+  return reserveWith(db, input, {
+    lines,
+    movements: lines.map((l) => ({ ...base(l, 'RESERVE', input.reservationId), onHandDelta: 0, reservedDelta: l.quantity })),
+    take: async (tx) => {
+      const short: OrderLine[] = [];
+      for (const line of lines) {
+        const taken = await tx.$executeRaw`
+          UPDATE inventory_levels
+             SET reserved = reserved + ${line.quantity}, version = version + 1, updated_at = now()
+           WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}
+             AND on_hand - reserved >= ${line.quantity}`;
+        if (taken === 0) short.push(line);
+      }
+      if (short.length === 0) return undefined;
+      return async () => ({ status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages: await describeShortages(tx, short) });
+    },
   });
-}
-
-async function recordReserve(tx: Tx, serial: string, outcome: ReserveOutcome): Promise<ReserveOutcome> {
-  await writeFence(tx, serial, Operation.RESERVE, outcome);
-  return outcome;
 }
 
 async function describeShortages(tx: Tx, short: readonly OrderLine[]): Promise<Shortage[]> {

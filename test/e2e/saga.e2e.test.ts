@@ -9,7 +9,7 @@ import { startDevServer, type DevServer } from '../../platform/dev-server';
 import { eventually, signedPayment } from '../helpers/app';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../helpers/env';
-import { freePort, runService, waitForHttp, type Service } from '../helpers/processes';
+import { freePort, runService, waitForHttp, type Service } from '../../platform/processes';
 
 const ORDERS = 100;
 const TTL_SECONDS = 4;

@@ -31,36 +31,4 @@ export async function level(db: Db, sku: string, warehouseCode: string): Promise
   return { onHand: l.onHand, reserved: l.reserved };
 }
 
-/**
- * The invariants every test ends with: on-hand and reserved equal the sums of the ledger,
- * reserved equals the sum of active holds (orders' holds and open campaigns' pools), nothing
- * negative. Returns the offending rows.
- */
-export async function invariantViolations(db: Db): Promise<unknown[]> {
-  return db.$queryRawUnsafe(`
-    WITH ledger AS (
-      SELECT sku, warehouse_code, SUM(on_hand_delta)::int AS on_hand, SUM(reserved_delta)::int AS reserved
-        FROM stock_movements GROUP BY sku, warehouse_code),
-    holds AS (
-      SELECT sku, warehouse_code, SUM(quantity)::int AS reserved FROM (
-        SELECT l.sku, l.warehouse_code, l.quantity
-          FROM reservation_lines l JOIN reservations r ON r.id = l.reservation_id
-         WHERE r.status = 'RESERVED' AND r.campaign_id IS NULL
-        UNION ALL
-        -- A campaign's set-aside: its unsold pool plus the holds taken from it.
-        SELECT c.sku, c.warehouse_code, c.remaining FROM campaigns c WHERE c.status = 'OPEN'
-        UNION ALL
-        SELECT l.sku, l.warehouse_code, l.quantity
-          FROM reservation_lines l JOIN reservations r ON r.id = l.reservation_id
-         WHERE r.status = 'RESERVED' AND r.campaign_id IS NOT NULL
-      ) h GROUP BY sku, warehouse_code)
-    SELECT il.sku, il.warehouse_code, il.on_hand, il.reserved,
-           ledger.on_hand AS ledger_on_hand, ledger.reserved AS ledger_reserved, COALESCE(holds.reserved, 0) AS held
-      FROM inventory_levels il
-      LEFT JOIN ledger USING (sku, warehouse_code)
-      LEFT JOIN holds USING (sku, warehouse_code)
-     WHERE il.on_hand IS DISTINCT FROM ledger.on_hand
-        OR il.reserved IS DISTINCT FROM ledger.reserved
-        OR il.reserved <> COALESCE(holds.reserved, 0)
-        OR il.on_hand < 0 OR il.reserved < 0 OR il.reserved > il.on_hand`);
-}
+export { invariantViolations } from '../../activities/store/invariants';

@@ -1,9 +1,9 @@
-/** Runs the service's own entry points (worker.ts, api/server.ts) as child processes. */
+/** Runs the service's own entry points (worker.ts, api/server.ts) as child processes: used by the e2e tests and the benchmark. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = path.resolve(__dirname, '..');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -22,8 +22,8 @@ export interface Service {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function runService(script: string, env: Record<string, string>): Service {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], {
+export function runService(script: string, env: Record<string, string>, args: string[] = []): Service {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -45,15 +45,18 @@ export function runService(script: string, env: Record<string, string>): Service
 }
 
 /** Waits until `url` answers 200. */
-export async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void> {
+export async function waitForHttp(url: string, timeoutMs = 60_000, method = 'GET'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
   for (;;) {
     try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
+      const res = await fetch(url, { method });
+      if (res.ok) return;
+      last = `${res.status} ${await res.text()}`;
+    } catch (err) {
+      last = (err as Error).message; // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms (last: ${last})`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

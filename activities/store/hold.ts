@@ -1,0 +1,69 @@
+/**
+ * The skeleton every reserve step shares (normal and flash-sale): fence checks, then the
+ * reservation, ledger and fence rows written optimistically, and the contended rows taken
+ * LAST, so their row locks are held only from the conditional UPDATE to the COMMIT. A
+ * refusal rolls back to a savepoint and records the refusal instead.
+ */
+import { Operation, ReservationStatus, type OrderLine, type ReserveOutcome } from '../../domain/types';
+import { inSerialTx, readFences, writeFence, writeMovements, type Db, type Movement, type Tx } from './db';
+
+/** What the reserve step needs: the hold's id (its business serial) and its expiry. */
+export interface ReserveInput {
+  readonly reservationId: string;
+  readonly orderId: string;
+  readonly userId: string;
+  readonly lines: readonly OrderLine[];
+  readonly expiresAt: string;
+}
+
+/** A refusal, computed after the rollback (so it sees the stock as it really is). */
+export type Refuse = () => Promise<Exclude<ReserveOutcome, { status: 'reserved' }>>;
+
+export interface HoldPlan {
+  /** Merged, lock-ordered lines of the hold. */
+  readonly lines: readonly OrderLine[];
+  readonly campaignId?: string;
+  /** Ledger rows of the hold (none when the units were already held, as in a campaign). */
+  readonly movements: readonly Movement[];
+  /** Takes the contended rows; returns a refusal when they cannot be taken. */
+  readonly take: (tx: Tx) => Promise<Refuse | undefined>;
+}
+
+export async function reserveWith(db: Db, input: ReserveInput, plan: HoldPlan): Promise<ReserveOutcome> {
+  const serial = input.reservationId;
+  return inSerialTx(db, serial, async (tx) => {
+    const fences = await readFences<ReserveOutcome>(tx, serial, [Operation.RESERVE, Operation.RELEASE]);
+    const first = fences.get(Operation.RESERVE);
+    if (first) return first;
+    // A release recorded first (cancel or timeout overtook a slow reserve) forbids the hold:
+    // taking it now would leave a "hanging" hold nobody will ever release.
+    if (fences.has(Operation.RELEASE)) return record(tx, serial, { status: 'rejected', reason: 'ALREADY_RELEASED' });
+
+    const reserved: ReserveOutcome = { status: 'reserved', reservationId: serial, lines: plan.lines, expiresAt: new Date(input.expiresAt).toISOString() };
+    await tx.$executeRaw`SAVEPOINT hold`;
+    await insertReservation(tx, input, plan);
+    await writeMovements(tx, plan.movements);
+    await writeFence(tx, serial, Operation.RESERVE, reserved);
+    const refuse = await plan.take(tx);
+    if (!refuse) return reserved;
+    await tx.$executeRaw`ROLLBACK TO SAVEPOINT hold`;
+    return record(tx, serial, await refuse());
+  });
+}
+
+async function record(tx: Tx, serial: string, outcome: ReserveOutcome): Promise<ReserveOutcome> {
+  await writeFence(tx, serial, Operation.RESERVE, outcome);
+  return outcome;
+}
+
+async function insertReservation(tx: Tx, input: ReserveInput, plan: HoldPlan): Promise<void> {
+  await tx.$executeRaw`
+    INSERT INTO reservations (id, order_id, user_id, campaign_id, status, expires_at)
+    VALUES (${input.reservationId}, ${input.orderId}, ${input.userId}, ${plan.campaignId ?? null},
+            ${ReservationStatus.RESERVED}, ${new Date(input.expiresAt)})`;
+  await tx.$executeRaw`
+    INSERT INTO reservation_lines (reservation_id, sku, warehouse_code, quantity)
+    SELECT ${input.reservationId}, * FROM unnest(
+      ${plan.lines.map((l) => l.sku)}::text[], ${plan.lines.map((l) => l.warehouseCode)}::text[],
+      ${plan.lines.map((l) => l.quantity)}::int[])`;
+}

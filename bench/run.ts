@@ -1,0 +1,167 @@
+/**
+ * `npm run bench`: the flash-sale benchmark with its baselines, in one run on this machine.
+ * Prints progress, a table, and writes a JSON report; exits non-zero when a check fails.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { upsertProduct, upsertWarehouse, receiveStock } from '../activities/store/catalog';
+import { createDb, type Db } from '../activities/store/db';
+import { invariantViolations } from '../activities/store/invariants';
+import { reserveStock } from '../activities/store/reservations';
+import { httpCeiling, hotRowCeiling, workflowCeiling } from './baselines';
+import { byOutcome, round } from './load';
+import { parseOptions, USAGE, type BenchOptions } from './options';
+import { CAMPAIGN, runFlashSale, type ScenarioResult } from './scenario';
+import { startStack, type BenchStack } from './stack';
+
+const say = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+async function setup(stack: BenchStack, db: Db, o: BenchOptions): Promise<void> {
+  await upsertWarehouse(db, 'W1', 'Bench warehouse');
+  for (const sku of ['FLASH', 'HOT-RESERVE']) {
+    await upsertProduct(db, sku, sku);
+    await receiveStock(db, { idempotencyKey: `bench-${sku}`, sku, warehouseCode: 'W1', quantity: sku === 'FLASH' ? o.units * 2 : 10_000_000, reason: 'bench' });
+  }
+  const res = await fetch(`${stack.base}/admin/campaigns`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.adminToken}` },
+    body: JSON.stringify({ id: CAMPAIGN, sku: 'FLASH', warehouseCode: 'W1', startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString(), quota: o.units, perUserLimit: 2 }),
+  });
+  if (res.status !== 201) throw new Error(`campaign not created: ${res.status} ${await res.text()}`);
+}
+
+/** Reserves/s of the reserve step's database work (fence, hold, reservation, ledger) on one hot row. */
+async function reserveRate(db: Db, seconds: number, concurrency: number): Promise<number> {
+  let ops = 0;
+  let next = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const expiresAt = new Date(Date.now() + 3600_000).toISOString();
+  const loop = async () => {
+    while (performance.now() < deadline) {
+      const id = `hot-${next++}`;
+      await reserveStock(db, { reservationId: id, orderId: id, userId: 'bench', expiresAt, lines: [{ sku: 'HOT-RESERVE', warehouseCode: 'W1', quantity: 1 }] });
+      ops += 1;
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  return ops / ((performance.now() - started) / 1000);
+}
+
+async function verify(db: Db, o: BenchOptions, s: ScenarioResult): Promise<string[]> {
+  const failures: string[] = [];
+  const sold = await db.$queryRaw<{ units: number }[]>`
+    SELECT COALESCE(SUM(l.quantity), 0)::int AS units FROM reservations r JOIN reservation_lines l ON l.reservation_id = r.id
+     WHERE r.campaign_id = ${CAMPAIGN} AND r.status = 'CONFIRMED'`;
+  if (sold[0].units !== s.paid) failures.push(`sold ${sold[0].units} units but ${s.paid} were paid for`);
+  if (sold[0].units > o.units) failures.push(`OVERSOLD: ${sold[0].units} > ${o.units}`);
+  const stuck = await db.reservation.count({ where: { status: 'RESERVED', campaignId: CAMPAIGN } });
+  if (stuck > 0) failures.push(`${stuck} holds still open`);
+  const broken = await invariantViolations(db);
+  if (broken.length > 0) failures.push(`invariants broken: ${JSON.stringify(broken)}`);
+  const errors = [...s.attack.samples, ...s.rejects.samples].filter((x) => x.outcome.startsWith('5') && !x.outcome.startsWith('503'));
+  if (errors.length > 0) failures.push(`${errors.length} server errors`);
+  return failures;
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help')) return console.log(USAGE);
+  const o = parseOptions(process.argv.slice(2), process.env);
+  say(`starting the stack (scratch database ${new URL(o.databaseUrl).pathname.slice(1)}, TTL ${o.ttlSeconds}s)`);
+  const stack = await startStack({ ttlSeconds: o.ttlSeconds, databaseUrl: o.databaseUrl, redisUrl: o.redisUrl });
+  const db = createDb(o.databaseUrl, { maxConnections: 10 });
+  try {
+    await setup(stack, db, o);
+    say('baseline: no-op Fastify route');
+    const http = await httpCeiling(o.rejectAttempts || 5000, o.concurrency);
+    say('baseline: no-op Temporal workflow');
+    const workflows = await workflowCeiling(stack.client, stack.temporalAddress, Math.min(o.units, 2000), Math.min(o.concurrency, 200));
+    say('baseline: raw conditional UPDATE on one hot row (10 connections)');
+    const hotRow = await hotRowCeiling(o.databaseUrl, o.baselineSeconds, 10);
+    say('reserve step database work on one hot row (10 connections)');
+    const reserve = await reserveRate(db, o.baselineSeconds, 10);
+
+    const s = await runFlashSale(stack, db, o, say);
+    const failures = await verify(db, o, s);
+    const report = buildReport(o, s, { http, workflows, hotRow, reserve }, failures);
+    printTable(report);
+    mkdirSync(path.dirname(o.report), { recursive: true });
+    writeFileSync(o.report, JSON.stringify(report, null, 2));
+    say(`report written to ${o.report}`);
+    if (failures.length > 0) {
+      for (const f of failures) console.error(`CHECK FAILED: ${f}`);
+      process.exitCode = 1;
+    } else say('all checks passed: nothing oversold, nothing lost, nothing stuck, invariants hold');
+  } finally {
+    await db.$disconnect();
+    await stack.stop();
+  }
+}
+
+function buildReport(o: BenchOptions, s: ScenarioResult, b: { http: { rps: number; p99: number }; workflows: number; hotRow: number; reserve: number }, failures: string[]) {
+  const count = (prefix: string) => s.attack.samples.filter((x) => x.outcome.startsWith(prefix)).length;
+  const rejectsPerSecond = s.rejects.samples.filter((x) => x.outcome.startsWith('409')).length / s.rejects.seconds;
+  const rejectP99 = byOutcome(s.rejects.samples)['409 SOLD_OUT']?.p99 ?? 0;
+  const sagasPerSecond = s.sagasSeconds > 0 ? s.paid / s.sagasSeconds : 0;
+  return {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version },
+    options: o,
+    scenario: {
+      attemptsPerSecond: round(s.attack.samples.filter((x) => !x.outcome.startsWith('pay')).length / s.attack.seconds),
+      holdsPerSecond: round(count('201') / s.attack.seconds),
+      rejectsPerSecond: round(rejectsPerSecond),
+      rejectP99Ms: rejectP99,
+      sagasCompletedPerSecond: round(sagasPerSecond),
+      winners: s.winners,
+      paid: s.paid,
+      settleSeconds: round(s.settleSeconds),
+      latencyMs: { attack: byOutcome(s.attack.samples), rejectPath: byOutcome(s.rejects.samples) },
+    },
+    baselines: { noopHttpRps: round(b.http.rps), noopHttpP99Ms: round(b.http.p99), noopWorkflowsPerSecond: round(b.workflows), rawHotRowUpdatesPerSecond: round(b.hotRow), reserveStepPerSecond: round(b.reserve) },
+    ratios: {
+      rejectPathVsNoopHttp: round(rejectsPerSecond / b.http.rps, 3),
+      sagasVsNoopWorkflow: round(sagasPerSecond / b.workflows, 3),
+      reserveStepVsRawHotRow: round(b.reserve / b.hotRow, 3),
+    },
+    targets: {
+      rejectPath15kRps: rejectsPerSecond >= 15_000,
+      rejectP99Under20ms: rejectP99 <= 20,
+      sagas70PercentOfNoop: sagasPerSecond >= 0.7 * b.workflows,
+      reserve50PercentOfRaw: b.reserve >= 0.5 * b.hotRow,
+    },
+    failures,
+  };
+}
+
+function printTable(r: ReturnType<typeof buildReport>): void {
+  const rows: [string, string | number][] = [
+    ['attempts/s (flash sale)', r.scenario.attemptsPerSecond],
+    ['holds/s', r.scenario.holdsPerSecond],
+    ['rejects/s (after sell-out)', r.scenario.rejectsPerSecond],
+    ['reject p99 ms', r.scenario.rejectP99Ms],
+    ['sagas completed/s (paid)', r.scenario.sagasCompletedPerSecond],
+    ['winners / paid', `${r.scenario.winners} / ${r.scenario.paid}`],
+    ['baseline no-op HTTP req/s', r.baselines.noopHttpRps],
+    ['baseline no-op workflows/s', r.baselines.noopWorkflowsPerSecond],
+    ['baseline raw hot-row UPDATE/s', r.baselines.rawHotRowUpdatesPerSecond],
+    ['reserve step DB work/s', r.baselines.reserveStepPerSecond],
+    ['ratio reject path / no-op HTTP', r.ratios.rejectPathVsNoopHttp],
+    ['ratio sagas / no-op workflow', r.ratios.sagasVsNoopWorkflow],
+    ['ratio reserve step / raw hot row', r.ratios.reserveStepVsRawHotRow],
+  ];
+  console.log('\n| metric | value |\n| --- | --- |');
+  for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
+  console.log('\nlatency by outcome (ms):');
+  for (const [phase, groups] of Object.entries(r.scenario.latencyMs)) {
+    for (const [outcome, p] of Object.entries(groups)) console.log(`  ${phase.padEnd(10)} ${outcome.padEnd(24)} n=${p.count} p50=${p.p50} p95=${p.p95} p99=${p.p99}`);
+  }
+  console.log(`\ntargets: ${JSON.stringify(r.targets)}\n`);
+}
+
+main().catch((err) => {
+  console.error(`[bench] ${(err as Error).stack ?? err}`);
+  process.exit(1);
+});

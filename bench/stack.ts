@@ -1,0 +1,64 @@
+/**
+ * The whole service on this machine for the benchmark: a scratch database, a Redis index of
+ * its own, a Temporal dev server, and the real worker and API processes.
+ */
+import Redis from 'ioredis';
+import { Client, Connection } from '@temporalio/client';
+import { startDevServer } from '../platform/dev-server';
+import { freePort, runService, waitForHttp } from '../platform/processes';
+import { recreateDatabase } from '../prisma/migrate';
+
+export interface BenchStack {
+  readonly base: string;
+  readonly databaseUrl: string;
+  readonly temporalAddress: string;
+  readonly client: Client;
+  readonly webhookSecret: string;
+  readonly adminToken: string;
+  stop(): Promise<void>;
+}
+
+export async function startStack(options: { ttlSeconds: number; databaseUrl: string; redisUrl: string }): Promise<BenchStack> {
+  await recreateDatabase(options.databaseUrl);
+  const redis = new Redis(options.redisUrl);
+  await redis.flushdb();
+  redis.disconnect();
+  const temporal = await startDevServer({ port: await freePort() });
+  const apiPort = await freePort();
+  const env = {
+    DATABASE_URL: options.databaseUrl,
+    REDIS_URL: options.redisUrl,
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_TASK_QUEUE: 'bench',
+    RESERVATION_TTL_SECONDS: String(options.ttlSeconds),
+    WEBHOOK_SECRET: 'bench-webhook-secret',
+    ADMIN_TOKEN: 'bench-admin-token',
+    PORT: String(apiPort),
+    WORKER_METRICS_PORT: String(await freePort()),
+    LOG_LEVEL: 'warn',
+  };
+  const worker = runService('worker.ts', env);
+  const api = runService('api/server.ts', env);
+  const base = `http://127.0.0.1:${apiPort}`;
+  await waitForHttp(`${base}/readyz`).catch(async (err) => {
+    console.error(`api output:\n${api.output()}\nworker output:\n${worker.output()}`);
+    await Promise.all([api.stop(), worker.stop(), temporal.stop()]);
+    throw err;
+  });
+  while (!worker.output().includes('[worker] polling')) await new Promise((r) => setTimeout(r, 100));
+  const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+  return {
+    base,
+    databaseUrl: options.databaseUrl,
+    temporalAddress: temporal.address,
+    client,
+    webhookSecret: env.WEBHOOK_SECRET,
+    adminToken: env.ADMIN_TOKEN,
+    stop: async () => {
+      await client.connection.close();
+      await api.stop();
+      await worker.stop();
+      await temporal.stop();
+    },
+  };
+}
