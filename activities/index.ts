@@ -12,6 +12,7 @@ import type { Db } from './store/db';
 import { confirmStock, releaseStock, reserveStock, type ReserveInput } from './store/reservations';
 import { findReservation } from './store/queries';
 import { endCampaign, reserveFromCampaign } from './store/campaigns';
+import { fulfilPreSale } from './store/pre-sales';
 import { syncGate, type Gate } from './gate';
 import { sweepExpiredHolds } from './sweep';
 
@@ -38,6 +39,7 @@ export function createActivities({ db, temporal, metrics, gate }: ActivityDeps) 
     returnGateToken: (campaignId: string, userId: string, orderId: string) => gate.giveBack(campaignId, userId, orderId),
     syncGate: (campaignId: string, force: boolean) => syncGate(db, gate, campaignId, force),
     endCampaign: (campaignId: string) => endCampaign(db, campaignId),
+    fulfilPreSale: (campaignId: string, idempotencyKey: string, quantity: number) => fulfilPreSale(db, campaignId, idempotencyKey, quantity),
   };
   return instrument(activities, metrics);
 }

@@ -34,6 +34,8 @@ export type ReserveOutcome =
       readonly reservationId: string;
       readonly lines: readonly OrderLine[];
       readonly expiresAt: string;
+      /** Pre-orders: when the goods are expected to ship. */
+      readonly expectedShipDate?: string;
     }
   | { readonly status: 'rejected'; readonly reason: 'INSUFFICIENT_STOCK'; readonly shortages: readonly Shortage[] }
   | { readonly status: 'rejected'; readonly reason: 'ALREADY_RELEASED' }
@@ -51,9 +53,15 @@ export const CampaignRefusal = {
 } as const;
 export type CampaignRefusal = (typeof CampaignRefusal)[keyof typeof CampaignRefusal];
 
-/** Outcome of the confirm step. `not_held`: the hold was released (or never taken) first. */
+/**
+ * Outcome of the confirm step. `not_held`: the hold was released (or never taken) first.
+ * Pre-orders: `backordered` (paid, waiting for the goods), or, when the goods had already
+ * been allocated, `confirmed` or `unfulfillable` (nothing left: refund).
+ */
 export type ConfirmOutcome =
   | { readonly status: 'confirmed'; readonly paymentId: string }
+  | { readonly status: 'backordered'; readonly paymentId: string }
+  | { readonly status: 'unfulfillable'; readonly paymentId: string }
   | { readonly status: 'not_held'; readonly reservationStatus: 'RELEASED' | 'MISSING' };
 
 /** Outcome of the release step. `already_confirmed`: payment won the race; nothing released. */
@@ -75,6 +83,10 @@ export const ReservationStatus = {
   RESERVED: 'RESERVED',
   CONFIRMED: 'CONFIRMED',
   RELEASED: 'RELEASED',
+  /** A paid pre-order waiting for its goods. */
+  BACKORDERED: 'BACKORDERED',
+  /** A paid pre-order the received goods could not cover. */
+  REFUND_REQUIRED: 'REFUND_REQUIRED',
 } as const;
 export type ReservationStatus = (typeof ReservationStatus)[keyof typeof ReservationStatus];
 
@@ -86,6 +98,7 @@ export const Operation = {
   RECEIVE: 'RECEIVE',
   CAMPAIGN_CREATE: 'CAMPAIGN_CREATE',
   CAMPAIGN_END: 'CAMPAIGN_END',
+  PRE_SALE_FULFIL: 'PRE_SALE_FULFIL',
 } as const;
 export type Operation = (typeof Operation)[keyof typeof Operation];
 

@@ -42,7 +42,7 @@ export const { returnGateToken } = proxyActivities<Activities>({
   retry: { initialInterval: '500ms', maximumAttempts: 5 },
 });
 
-export const { syncGate, endCampaign } = proxyActivities<Activities>({
+export const { syncGate, endCampaign, fulfilPreSale } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes },
 });

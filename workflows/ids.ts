@@ -14,3 +14,8 @@ export const SWEEPER_SCHEDULE_ID = 'stockhold-expired-hold-sweeper';
 export function campaignWorkflowId(campaignId: string): string {
   return `campaign-${campaignId}`;
 }
+
+/** The one fulfilment of a pre-sale. */
+export function fulfilmentWorkflowId(campaignId: string): string {
+  return `pre-sale-fulfilment-${campaignId}`;
+}

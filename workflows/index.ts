@@ -3,3 +3,4 @@ export { orderWorkflow } from './order';
 export { latePaymentWorkflow } from './late-payment';
 export { sweeperWorkflow } from './sweeper';
 export { campaignWorkflow } from './campaign';
+export { preSaleFulfilmentWorkflow } from './pre-sale';

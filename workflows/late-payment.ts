@@ -21,7 +21,7 @@ export async function latePaymentWorkflow({ orderId, payment, ttlSeconds }: Late
 async function settle(orderId: string, payment: LatePaymentInput['payment'], ttlSeconds: number): Promise<SettlementOutcome> {
   const original = await lookupReservation(orderId);
   if (!original) return { status: 'REFUND_REQUIRED', reason: 'the order never held stock' };
-  if (original.status === 'CONFIRMED') {
+  if (original.status === 'CONFIRMED' || original.status === 'BACKORDERED') {
     return original.paymentId === payment.paymentId
       ? { status: 'CONFIRMED', reservationId: orderId, late: false }
       : { status: 'REFUND_REQUIRED', reason: `order already paid by ${original.paymentId}` };

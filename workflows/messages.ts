@@ -11,6 +11,8 @@ export const OrderStatus = {
   AWAITING_PAYMENT: 'AWAITING_PAYMENT',
   CONFIRMING: 'CONFIRMING',
   RELEASING: 'RELEASING',
+  /** A paid pre-order waiting for the goods to arrive. */
+  BACKORDERED: 'BACKORDERED',
   CONFIRMED: 'CONFIRMED',
   RELEASED: 'RELEASED',
   REJECTED: 'REJECTED',
@@ -70,6 +72,7 @@ export interface LatePaymentInput {
 /** Result of settling a payment that arrived after the hold was released. */
 export type SettlementOutcome =
   | { readonly status: 'CONFIRMED'; readonly reservationId: string; readonly late: boolean }
+  | { readonly status: 'BACKORDERED'; readonly reservationId: string }
   | { readonly status: 'REFUND_REQUIRED'; readonly reason: string };
 
 /** Input of a campaign's lifecycle workflow (id `campaign-<id>`). */
@@ -88,3 +91,13 @@ export type CampaignPhase = 'SCHEDULED' | 'RUNNING' | 'ENDING' | 'ENDED';
 export const endCampaignSignal = defineSignal('endCampaign');
 /** The campaign workflow's phase and its gate rebuild count. */
 export const campaignPhaseQuery = defineQuery<{ phase: CampaignPhase; gateRebuilds: number }>('campaignPhase');
+
+/** A pre-order's backorder was settled when the goods arrived (sent by the fulfilment). */
+export const backorderSettledSignal = defineSignal<[{ status: 'CONFIRMED' | 'REFUND_REQUIRED' }]>('backorderSettled');
+
+/** Input of a pre-sale's fulfilment workflow (id `pre-sale-fulfilment-<campaignId>`). */
+export interface FulfilmentInput {
+  readonly campaignId: string;
+  readonly idempotencyKey: string;
+  readonly quantity: number;
+}

@@ -8,6 +8,7 @@ import { sameOrder } from '../domain/lines';
 import type { ReleaseReason } from '../domain/types';
 import { metrics, release, reserve, returnGateToken } from './activities-proxy';
 import {
+  backorderSettledSignal,
   cancelSignal,
   OrderStatus,
   paymentSignal,
@@ -47,7 +48,20 @@ export async function orderWorkflow({ order, ttlSeconds, gateAdmitted }: OrderWo
   setHandler(cancelSignal, () => {
     cancelRequested = true;
   });
+  let backorder: 'CONFIRMED' | 'REFUND_REQUIRED' | undefined;
+  setHandler(backorderSettledSignal, ({ status }) => {
+    backorder ??= status;
+  });
 
+  /** A settlement's final status; a pre-order's backorder first waits for its goods. */
+  const settled = async (outcome: SettlementOutcome): Promise<OrderStatus> => {
+    if (outcome.status !== 'BACKORDERED') return applySettlement(state, outcome);
+    setStatus(OrderStatus.BACKORDERED);
+    await condition(() => backorder !== undefined);
+    if (backorder === 'CONFIRMED') return OrderStatus.CONFIRMED;
+    state.refundReason = 'the pre-sale goods received could not cover this order';
+    return OrderStatus.REFUND_REQUIRED;
+  };
   const setStatus = (status: OrderStatus) => {
     state.status = status;
     upsertSearchAttributes([{ key: ReservationStatusAttr, value: status }]);
@@ -86,7 +100,7 @@ export async function orderWorkflow({ order, ttlSeconds, gateAdmitted }: OrderWo
 
   if (state.payment) {
     setStatus(OrderStatus.CONFIRMING);
-    return finish(applySettlement(state, await confirmOrRefund(order.orderId, state.payment, false)));
+    return finish(await settled(await confirmOrRefund(order.orderId, state.payment, false)));
   }
 
   const reason: ReleaseReason = cancelRequested ? 'CANCELLED' : 'EXPIRED';
@@ -97,12 +111,12 @@ export async function orderWorkflow({ order, ttlSeconds, gateAdmitted }: OrderWo
   state.releaseReason = reason;
   // A payment that landed while we were releasing must still become a sale or a refund.
   if (state.payment) {
-    return finish(applySettlement(state, await settleLatePayment(order, state.payment, ttlSeconds)));
+    return finish(await settled(await settleLatePayment(order, state.payment, ttlSeconds)));
   }
   return finish(OrderStatus.RELEASED);
 }
 
-function applySettlement(state: OrderState, outcome: SettlementOutcome): OrderStatus {
+function applySettlement(state: OrderState, outcome: Exclude<SettlementOutcome, { status: 'BACKORDERED' }>): OrderStatus {
   if (outcome.status === 'CONFIRMED') {
     state.lateConfirmed = outcome.late;
     return OrderStatus.CONFIRMED;

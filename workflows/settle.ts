@@ -38,9 +38,18 @@ export async function confirmOrRefund(reservationId: string, payment: Payment, l
   if (done.status === 'confirmed' && done.paymentId === payment.paymentId) {
     return { status: 'CONFIRMED', reservationId, late };
   }
-  if (done.status === 'confirmed') {
-    return { status: 'REFUND_REQUIRED', reason: `order already paid by ${done.paymentId}` };
+  switch (done.status) {
+    case 'confirmed':
+      return { status: 'REFUND_REQUIRED', reason: `order already paid by ${done.paymentId}` };
+    case 'backordered':
+      // A pre-order: the first payment's backorder stands; another payment is a double charge.
+      return done.paymentId === payment.paymentId
+        ? { status: 'BACKORDERED', reservationId }
+        : { status: 'REFUND_REQUIRED', reason: `order already paid by ${done.paymentId}` };
+    case 'unfulfillable':
+      return { status: 'REFUND_REQUIRED', reason: 'the pre-sale goods received could not cover this order' };
+    case 'not_held':
+      return { status: 'REFUND_REQUIRED', reason: `hold ${reservationId} is ${done.reservationStatus}` };
   }
-  return { status: 'REFUND_REQUIRED', reason: `hold ${reservationId} is ${done.reservationStatus}` };
 }
 

@@ -10,10 +10,15 @@ export interface CampaignView {
   readonly endsAt: string;
   readonly quota: number;
   readonly perUserLimit: number;
+  readonly kind: string;
+  readonly expectedAt?: string;
   readonly status: string;
   readonly remaining: number;
   readonly held: number;
   readonly sold: number;
+  /** Pre-sales: units paid for and waiting for the goods / that the goods could not cover. */
+  readonly backordered: number;
+  readonly refundRequired: number;
 }
 
 export async function readCampaign(db: Db, campaignId: string): Promise<CampaignView | undefined> {
@@ -22,7 +27,7 @@ export async function readCampaign(db: Db, campaignId: string): Promise<Campaign
   const sums = await db.$queryRaw<{ status: string; quantity: number }[]>`
     SELECT r.status, SUM(l.quantity)::int AS quantity
       FROM reservations r JOIN reservation_lines l ON l.reservation_id = r.id
-     WHERE r.campaign_id = ${campaignId} AND r.status IN ('RESERVED', 'CONFIRMED')
+     WHERE r.campaign_id = ${campaignId} AND r.status IN ('RESERVED', 'CONFIRMED', 'BACKORDERED', 'REFUND_REQUIRED')
      GROUP BY r.status`;
   const sum = (status: string) => sums.find((s) => s.status === status)?.quantity ?? 0;
   return {
@@ -33,10 +38,14 @@ export async function readCampaign(db: Db, campaignId: string): Promise<Campaign
     endsAt: c.endsAt.toISOString(),
     quota: c.quota,
     perUserLimit: c.perUserLimit,
+    kind: c.kind,
+    expectedAt: c.expectedAt?.toISOString(),
     status: c.status,
     remaining: c.remaining,
     held: sum('RESERVED'),
     sold: sum('CONFIRMED'),
+    backordered: sum('BACKORDERED'),
+    refundRequired: sum('REFUND_REQUIRED'),
   };
 }
 
@@ -67,7 +76,7 @@ export async function gateSnapshot(db: Db, campaignId: string): Promise<GateSnap
     endsAtMs: c.endsAt.getTime(),
     perUserLimit: c.perUserLimit,
     remaining: c.remaining,
-    ended: c.status === 'ENDED',
+    ended: c.status !== 'OPEN',
     users: Object.fromEntries(c.userCounts.map((u) => [u.userId, u.quantity])),
   };
 }

@@ -19,6 +19,9 @@ import { reserveWith, type ReserveInput } from './hold';
 /** A campaign as the admin creates it. */
 export interface CampaignInput {
   readonly id: string;
+  readonly kind: 'FLASH_SALE' | 'PRE_SALE';
+  /** Pre-sales: when the goods are expected (shown to shoppers as the ship date). */
+  readonly expectedAt?: string;
   readonly sku: string;
   readonly warehouseCode: string;
   readonly startsAt: string;
@@ -40,21 +43,45 @@ export async function createCampaign(db: Db, input: CampaignInput): Promise<{ cr
       }
       return { created: false };
     }
-    const taken = await tx.$executeRaw`
-      UPDATE inventory_levels SET reserved = reserved + ${input.quota}, version = version + 1, updated_at = now()
-       WHERE sku = ${input.sku} AND warehouse_code = ${input.warehouseCode} AND on_hand - reserved >= ${input.quota}`;
-    if (taken === 0) {
-      throw new DomainError(ErrorCode.INSUFFICIENT_STOCK, `not enough ${input.sku} in ${input.warehouseCode} to set aside ${input.quota}`);
-    }
+    if (input.kind === 'FLASH_SALE') await setAside(tx, input);
+    else await ensureLevel(tx, input);
     await tx.campaign.create({
-      data: { ...input, startsAt: new Date(input.startsAt), endsAt: new Date(input.endsAt), remaining: input.quota },
+      data: {
+        ...input,
+        startsAt: new Date(input.startsAt),
+        endsAt: new Date(input.endsAt),
+        expectedAt: input.expectedAt ? new Date(input.expectedAt) : null,
+        remaining: input.quota,
+      },
     });
-    await writeMovements(tx, [
-      { sku: input.sku, warehouseCode: input.warehouseCode, reason: 'CAMPAIGN_SET_ASIDE', reference: serialOf(input.id), onHandDelta: 0, reservedDelta: input.quota },
-    ]);
     await writeFence(tx, serialOf(input.id), Operation.CAMPAIGN_CREATE, input);
     return { created: true };
   });
+}
+
+/** Moves a flash sale's quota out of available stock into the level's reserved. */
+async function setAside(tx: Tx, input: CampaignInput): Promise<void> {
+  const taken = await tx.$executeRaw`
+    UPDATE inventory_levels SET reserved = reserved + ${input.quota}, version = version + 1, updated_at = now()
+     WHERE sku = ${input.sku} AND warehouse_code = ${input.warehouseCode} AND on_hand - reserved >= ${input.quota}`;
+  if (taken === 0) {
+    throw new DomainError(ErrorCode.INSUFFICIENT_STOCK, `not enough ${input.sku} in ${input.warehouseCode} to set aside ${input.quota}`);
+  }
+  await writeMovements(tx, [
+    { sku: input.sku, warehouseCode: input.warehouseCode, reason: 'CAMPAIGN_SET_ASIDE', reference: serialOf(input.id), onHandDelta: 0, reservedDelta: input.quota },
+  ]);
+}
+
+/** A pre-sale's goods have not arrived: the level may not exist yet, so create it empty. */
+async function ensureLevel(tx: Tx, input: CampaignInput): Promise<void> {
+  const [product, warehouse] = await Promise.all([
+    tx.product.count({ where: { sku: input.sku } }),
+    tx.warehouse.count({ where: { code: input.warehouseCode } }),
+  ]);
+  if (!product) throw new DomainError(ErrorCode.UNKNOWN_PRODUCT, `no product ${input.sku}`);
+  if (!warehouse) throw new DomainError(ErrorCode.UNKNOWN_WAREHOUSE, `no warehouse ${input.warehouseCode}`);
+  await tx.$executeRaw`
+    INSERT INTO inventory_levels (sku, warehouse_code) VALUES (${input.sku}, ${input.warehouseCode}) ON CONFLICT DO NOTHING`;
 }
 
 /**
@@ -64,9 +91,12 @@ export async function createCampaign(db: Db, input: CampaignInput): Promise<{ cr
  */
 export async function reserveFromCampaign(db: Db, input: ReserveInput & { campaignId: string }): Promise<ReserveOutcome> {
   const line = singleLine(input.lines);
+  const campaign = await db.campaign.findUnique({ where: { id: input.campaignId }, select: { expectedAt: true } });
+  if (!campaign) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${input.campaignId}`);
   return reserveWith(db, input, {
     lines: [line],
     campaignId: input.campaignId,
+    expectedShipDate: campaign.expectedAt?.toISOString(),
     movements: [],
     take: async (tx) => {
       const refusal = (await takeUserQuota(tx, input.campaignId, input.userId, line.quantity)) ?? (await takePool(tx, input.campaignId, line.quantity));
@@ -119,6 +149,9 @@ export async function returnCampaignHold(tx: Tx, reservationId: string, campaign
   const pooled = await tx.$executeRaw`
     UPDATE campaigns SET remaining = remaining + ${line.quantity} WHERE id = ${campaignId} AND status = 'OPEN'`;
   if (pooled > 0) return 'pool';
+  // A pre-order held no stock (there was none yet): nothing goes back to the level.
+  const kind = await tx.campaign.findUniqueOrThrow({ where: { id: campaignId }, select: { kind: true } });
+  if (kind.kind === 'PRE_SALE') return 'pool';
   await releaseLevelHolds(tx, reservationId, [line]);
   return 'stock';
 }
@@ -133,7 +166,7 @@ export async function endCampaign(db: Db, campaignId: string): Promise<{ returne
       WITH old AS (SELECT id, remaining FROM campaigns WHERE id = ${campaignId} AND status = 'OPEN' FOR UPDATE)
       UPDATE campaigns c SET status = 'ENDED', ended_at = now(), remaining = 0
         FROM old WHERE c.id = old.id
-      RETURNING c.sku, c.warehouse_code, old.remaining AS returned`;
+      RETURNING c.sku, c.warehouse_code, CASE WHEN c.kind = 'FLASH_SALE' THEN old.remaining ELSE 0 END AS returned`;
     if (rows.length === 0) {
       if (!(await tx.campaign.count({ where: { id: campaignId } }))) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${campaignId}`);
       return { returned: 0 };

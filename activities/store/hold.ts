@@ -23,6 +23,8 @@ export interface HoldPlan {
   /** Merged, lock-ordered lines of the hold. */
   readonly lines: readonly OrderLine[];
   readonly campaignId?: string;
+  /** Pre-orders: the ship date shown to the shopper. */
+  readonly expectedShipDate?: string;
   /** Ledger rows of the hold (none when the units were already held, as in a campaign). */
   readonly movements: readonly Movement[];
   /** Takes the contended rows; returns a refusal when they cannot be taken. */
@@ -39,7 +41,13 @@ export async function reserveWith(db: Db, input: ReserveInput, plan: HoldPlan): 
     // taking it now would leave a "hanging" hold nobody will ever release.
     if (fences.has(Operation.RELEASE)) return record(tx, serial, { status: 'rejected', reason: 'ALREADY_RELEASED' });
 
-    const reserved: ReserveOutcome = { status: 'reserved', reservationId: serial, lines: plan.lines, expiresAt: new Date(input.expiresAt).toISOString() };
+    const reserved: ReserveOutcome = {
+      status: 'reserved',
+      reservationId: serial,
+      lines: plan.lines,
+      expiresAt: new Date(input.expiresAt).toISOString(),
+      ...(plan.expectedShipDate ? { expectedShipDate: plan.expectedShipDate } : {}),
+    };
     await tx.$executeRaw`SAVEPOINT hold`;
     await insertReservation(tx, input, plan);
     await writeMovements(tx, plan.movements);

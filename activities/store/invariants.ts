@@ -17,12 +17,14 @@ export async function invariantViolations(db: Db): Promise<unknown[]> {
           FROM reservation_lines l JOIN reservations r ON r.id = l.reservation_id
          WHERE r.status = 'RESERVED' AND r.campaign_id IS NULL
         UNION ALL
-        -- A campaign's set-aside: its unsold pool plus the holds taken from it.
-        SELECT c.sku, c.warehouse_code, c.remaining FROM campaigns c WHERE c.status = 'OPEN'
+        -- A flash sale's set-aside: its unsold pool plus the holds taken from it. (Pre-sales
+        -- hold no stock: their goods have not arrived.)
+        SELECT c.sku, c.warehouse_code, c.remaining FROM campaigns c WHERE c.status = 'OPEN' AND c.kind = 'FLASH_SALE'
         UNION ALL
         SELECT l.sku, l.warehouse_code, l.quantity
           FROM reservation_lines l JOIN reservations r ON r.id = l.reservation_id
-         WHERE r.status = 'RESERVED' AND r.campaign_id IS NOT NULL
+          JOIN campaigns c ON c.id = r.campaign_id
+         WHERE r.status = 'RESERVED' AND c.kind = 'FLASH_SALE'
       ) h GROUP BY sku, warehouse_code)
     SELECT il.sku, il.warehouse_code, il.on_hand, il.reserved,
            ledger.on_hand AS ledger_on_hand, ledger.reserved AS ledger_reserved, COALESCE(holds.reserved, 0) AS held

@@ -20,6 +20,7 @@ import { returnCampaignHold } from './campaigns';
 import { inSerialTx, readFence, writeFence, type Db, type Tx } from './db';
 import { reserveWith, type ReserveInput } from './hold';
 import { deductLevelHolds, releaseLevelHolds } from './levels';
+import { confirmPreOrder, lockPreSaleOf } from './pre-sales';
 
 export type { ReserveInput } from './hold';
 
@@ -87,17 +88,20 @@ export async function confirmStock(db: Db, reservationId: string, paymentId: str
   return inSerialTx(db, reservationId, async (tx) => {
     const first = await readFence<ConfirmOutcome>(tx, reservationId, Operation.CONFIRM);
     if (first) return first;
+    const preSale = await lockPreSaleOf(tx, reservationId);
     const held = await lockReservation(tx, reservationId);
     // Not fenced: the reserve may still be on its way, so a later confirm may succeed.
     if (!held) return { status: 'not_held', reservationStatus: 'MISSING' };
     let outcome: ConfirmOutcome;
     if (held.status === ReservationStatus.RELEASED) {
       outcome = { status: 'not_held', reservationStatus: 'RELEASED' };
+    } else if (preSale) {
+      outcome = await confirmPreOrder(tx, reservationId, preSale, paymentId, held.lines[0]);
     } else {
       await deductLevelHolds(tx, reservationId, held.lines);
       await tx.reservation.update({
         where: { id: reservationId },
-        data: { status: ReservationStatus.CONFIRMED, paymentId, updatedAt: new Date() },
+        data: { status: ReservationStatus.CONFIRMED, paymentId, paidAt: new Date(), updatedAt: new Date() },
       });
       outcome = { status: 'confirmed', paymentId };
     }
@@ -118,7 +122,8 @@ export async function releaseStock(db: Db, reservationId: string, reason: Releas
     let outcome: ReleaseOutcome;
     if (!held) {
       outcome = { status: 'released_empty' };
-    } else if (held.status === ReservationStatus.CONFIRMED) {
+    } else if (held.status === ReservationStatus.CONFIRMED || held.status === ReservationStatus.BACKORDERED || held.status === ReservationStatus.REFUND_REQUIRED) {
+      // Paid (confirmed, or a pre-order's backorder): payment won the race.
       outcome = { status: 'already_confirmed' };
     } else {
       if (held.campaignId) {

@@ -35,6 +35,7 @@ const hour = 3600_000;
 function campaign(id: string, quota: number, perUserLimit = 2, startsIn = -hour) {
   return {
     id,
+    kind: 'FLASH_SALE' as const,
     sku: 'FLASH',
     warehouseCode: 'W1',
     startsAt: new Date(Date.now() + startsIn).toISOString(),

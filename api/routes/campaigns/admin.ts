@@ -1,4 +1,4 @@
-/** Admin lifecycle of flash sales (bearer token): create, inspect, end early. */
+/** Admin lifecycle of flash sales and pre-sales (bearer token): create, inspect, end early, fulfil. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { syncGate } from '../../../activities/gate';
@@ -6,7 +6,8 @@ import { readCampaign } from '../../../activities/store/campaign-queries';
 import { createCampaign } from '../../../activities/store/campaigns';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import type { campaignWorkflow } from '../../../workflows/campaign';
-import { campaignWorkflowId } from '../../../workflows/ids';
+import { campaignWorkflowId, fulfilmentWorkflowId } from '../../../workflows/ids';
+import type { preSaleFulfilmentWorkflow } from '../../../workflows/pre-sale';
 import { endCampaignSignal } from '../../../workflows/messages';
 import { requireAdmin } from '../../plugins/admin-auth';
 import { errors, Id } from '../../schemas';
@@ -19,10 +20,14 @@ const CampaignBody = Type.Object({
   endsAt: Type.String({ format: 'date-time' }),
   quota: Type.Integer(),
   perUserLimit: Type.Integer(),
-  status: Type.String({ description: 'OPEN or ENDED' }),
+  kind: Type.String({ description: 'FLASH_SALE or PRE_SALE' }),
+  expectedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  status: Type.String({ description: 'OPEN, ENDED, or FULFILLED (pre-sale goods allocated)' }),
   remaining: Type.Integer({ description: 'unsold units in the pool' }),
   held: Type.Integer({ description: 'units held by orders awaiting payment' }),
-  sold: Type.Integer({ description: 'units paid for' }),
+  sold: Type.Integer({ description: 'units paid for (pre-sales: and allocated)' }),
+  backordered: Type.Integer({ description: 'pre-sales: units paid for, waiting for the goods' }),
+  refundRequired: Type.Integer({ description: 'pre-sales: units the received goods could not cover' }),
   gate: Type.Optional(Type.Object({ loaded: Type.Boolean(), tokens: Type.Integer(), ended: Type.Boolean() })),
 });
 const security = [{ adminToken: [] }];
@@ -41,6 +46,8 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
         body: Type.Object(
           {
             id: Id,
+            kind: Type.Optional(Type.Union([Type.Literal('FLASH_SALE'), Type.Literal('PRE_SALE')])),
+            expectedAt: Type.Optional(Type.String({ format: 'date-time', description: 'PRE_SALE only: when the goods are expected (the ship date shoppers see)' })),
             sku: Id,
             warehouseCode: Id,
             startsAt: Type.String({ format: 'date-time' }),
@@ -50,11 +57,16 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 201: CampaignBody, 200: CampaignBody, ...errors(400, 401, 409) },
+        response: { 201: CampaignBody, 200: CampaignBody, ...errors(400, 401, 404, 409) },
       },
     },
     async (request, reply) => {
-      const input = { ...request.body, startsAt: new Date(request.body.startsAt).toISOString(), endsAt: new Date(request.body.endsAt).toISOString() };
+      const b = request.body;
+      const kind = b.kind ?? 'FLASH_SALE';
+      if (kind === 'PRE_SALE' && !b.expectedAt) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'a PRE_SALE needs expectedAt');
+      if (kind === 'FLASH_SALE' && b.expectedAt) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'expectedAt is for PRE_SALE campaigns');
+      const iso = (d: string) => new Date(d).toISOString();
+      const input = { ...b, kind, startsAt: iso(b.startsAt), endsAt: iso(b.endsAt), ...(b.expectedAt ? { expectedAt: iso(b.expectedAt) } : {}) };
       if (Date.parse(input.endsAt) <= Date.parse(input.startsAt)) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'endsAt must be after startsAt');
       if (Date.parse(input.endsAt) <= Date.now()) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'endsAt is in the past');
       const { created } = await createCampaign(db, input);
@@ -85,6 +97,43 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
       }
       await handle.result();
       return view(campaignId);
+    },
+  );
+
+  app.post(
+    '/admin/campaigns/:campaignId/fulfil',
+    {
+      schema: {
+        summary: 'Pre-sale: receive the goods and allocate them to paid backorders, first paid first served',
+        description: 'Once per pre-sale (Idempotency-Key). Backorders the goods cannot cover end REFUND_REQUIRED.',
+        tags: ['admin', 'campaigns'],
+        security,
+        params: Type.Object({ campaignId: Id }),
+        headers: Type.Object({ 'idempotency-key': Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }) }),
+        body: Type.Object({ quantity: Type.Integer({ minimum: 0, maximum: 10_000_000 }) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ idempotencyKey: Type.String(), received: Type.Integer(), allocated: Type.Array(Type.String()), refundRequired: Type.Array(Type.String()) }),
+          ...errors(400, 401, 404, 409),
+        },
+      },
+    },
+    async (request) => {
+      const { campaignId } = request.params;
+      const campaign = await view(campaignId);
+      if (campaign.kind !== 'PRE_SALE') throw new DomainError(ErrorCode.VALIDATION_FAILED, `${campaignId} is not a pre-sale`);
+      const key = request.headers['idempotency-key'];
+      const args = [{ campaignId, idempotencyKey: key, quantity: request.body.quantity }] as const;
+      const workflowId = fulfilmentWorkflowId(campaignId);
+      await temporal.workflow
+        .start<typeof preSaleFulfilmentWorkflow>('preSaleFulfilmentWorkflow', { workflowId, taskQueue: config.temporal.taskQueue, args: [...args], workflowIdReusePolicy: 'REJECT_DUPLICATE' })
+        .catch((err) => {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        });
+      const result = await temporal.workflow.getHandle<typeof preSaleFulfilmentWorkflow>(workflowId).result();
+      if (result.idempotencyKey !== key || result.received !== request.body.quantity) {
+        throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, `pre-sale ${campaignId} was fulfilled under key ${result.idempotencyKey}`);
+      }
+      return result;
     },
   );
 

@@ -21,13 +21,20 @@ const campaigns: FastifyPluginAsyncTypebox = async (app) => {
     '/campaigns/:campaignId/orders',
     {
       schema: {
-        summary: 'Order in a flash sale: admitted by the gate, held by the order saga',
+        summary: 'Order in a flash sale or pre-sale: admitted by the gate, held by the order saga',
         description: 'SOLD_OUT, LIMIT_REACHED, NOT_STARTED and ENDED are answered by the Redis gate alone. Idempotent by orderId.',
         tags: ['campaigns'],
         params: Type.Object({ campaignId: Id }),
         body: Type.Object({ orderId: Id, userId: Id, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) }, { additionalProperties: false }),
         response: {
-          201: Type.Object({ orderId: Type.String(), status: Type.Literal('RESERVED'), reservationId: Type.String(), lines: Type.Array(OrderLineSchema), expiresAt: Type.String() }),
+          201: Type.Object({
+            orderId: Type.String(),
+            status: Type.Literal('RESERVED'),
+            reservationId: Type.String(),
+            lines: Type.Array(OrderLineSchema),
+            expiresAt: Type.String({ description: 'pay before this, or the hold is released' }),
+            expectedShipDate: Type.Optional(Type.String({ description: 'pre-orders: when the goods are expected to ship' })),
+          }),
           ...errors(400, 404, 409, 503),
         },
       },
@@ -41,7 +48,8 @@ const campaigns: FastifyPluginAsyncTypebox = async (app) => {
       const { outcome } = result;
       metrics.orders.inc({ outcome: `flash_${outcome.status === 'reserved' ? 'reserved' : outcome.reason}_via_${result.via}` });
       if (outcome.status !== 'reserved') throw rejection(outcome);
-      return reply.code(201).send({ orderId: order.orderId, status: 'RESERVED' as const, reservationId: outcome.reservationId, lines: [...outcome.lines], expiresAt: outcome.expiresAt });
+      const { reservationId, lines, expiresAt, expectedShipDate } = outcome;
+      return reply.code(201).send({ orderId: order.orderId, status: 'RESERVED' as const, reservationId, lines: [...lines], expiresAt, expectedShipDate });
     },
   );
 };

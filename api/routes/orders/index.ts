@@ -16,9 +16,10 @@ const ReservationBody = Type.Object({
 const OrderStateBody = Type.Object({
   orderId: Type.String(),
   userId: Type.String(),
-  status: Type.String({ description: 'RESERVING, AWAITING_PAYMENT, CONFIRMING, RELEASING, CONFIRMED, RELEASED, REJECTED, REFUND_REQUIRED' }),
+  status: Type.String({ description: 'RESERVING, AWAITING_PAYMENT, CONFIRMING, RELEASING, BACKORDERED, CONFIRMED, RELEASED, REJECTED, REFUND_REQUIRED' }),
   lines: Type.Array(OrderLineSchema),
   expiresAt: Type.Optional(Type.String()),
+  expectedShipDate: Type.Optional(Type.String({ description: 'pre-orders: when the goods are expected to ship' })),
   releaseReason: Type.Optional(Type.String()),
   releasedAt: Type.Optional(Type.String()),
   refundReason: Type.Optional(Type.String()),
@@ -83,7 +84,8 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       });
       const { reservation, ...rest } = state;
       const shortages = reservation?.status === 'rejected' && reservation.reason === 'INSUFFICIENT_STOCK' ? [...reservation.shortages] : undefined;
-      return { ...rest, lines: [...rest.lines], shortages, latePayments: late };
+      const expectedShipDate = reservation?.status === 'reserved' ? reservation.expectedShipDate : undefined;
+      return { ...rest, lines: [...rest.lines], shortages, expectedShipDate, latePayments: late };
     },
   );
 

@@ -1,0 +1,100 @@
+/**
+ * Pre-sales: a campaign selling stock that has not arrived. A pre-order takes the campaign's
+ * pool like a flash-sale order, but no stock is held (there is none yet). Paid, it becomes a
+ * backorder. When the goods are received, backorders are allocated first-paid-first-served
+ * with the usual conditional UPDATE; those the goods cannot cover end REFUND_REQUIRED.
+ *
+ * Lock order: the campaign's advisory lock, then levels, then reservations — taken the same
+ * way by the fulfilment and by a late confirm, so the two cannot deadlock.
+ */
+import { DomainError, ErrorCode } from '../../domain/errors';
+import { Operation, ReservationStatus, type ConfirmOutcome, type OrderLine } from '../../domain/types';
+import { inSerialTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
+
+export const campaignSerial = (campaignId: string) => `campaign:${campaignId}`;
+
+/** Result of allocating received goods to a pre-sale's backorders. */
+export interface Fulfilment {
+  readonly idempotencyKey: string;
+  readonly received: number;
+  readonly allocated: string[];
+  readonly refundRequired: string[];
+}
+
+/** Sells `line` out of on-hand stock to a backorder, if enough is available. */
+async function allocate(tx: Tx, reservationId: string, line: OrderLine): Promise<boolean> {
+  const sold = await tx.$executeRaw`
+    UPDATE inventory_levels SET on_hand = on_hand - ${line.quantity}, version = version + 1, updated_at = now()
+     WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode} AND on_hand - reserved >= ${line.quantity}`;
+  if (sold === 0) return false;
+  await writeMovements(tx, [{ sku: line.sku, warehouseCode: line.warehouseCode, reason: 'CONFIRM', reference: reservationId, onHandDelta: -line.quantity, reservedDelta: 0 }]);
+  return true;
+}
+
+async function settle(tx: Tx, reservationId: string, line: OrderLine): Promise<'CONFIRMED' | 'REFUND_REQUIRED'> {
+  const status = (await allocate(tx, reservationId, line)) ? ReservationStatus.CONFIRMED : ReservationStatus.REFUND_REQUIRED;
+  await tx.$executeRaw`UPDATE reservations SET status = ${status}, updated_at = now() WHERE id = ${reservationId}`;
+  return status;
+}
+
+/**
+ * Receives the pre-sale's goods and allocates them to the paid backorders, oldest payment
+ * first. Once per campaign; the same key again returns the first result, another key is
+ * refused. The campaign is FULFILLED afterwards: it takes no more pre-orders, and a pre-order
+ * paid later is allocated (or refused) on the spot by its confirm.
+ */
+export async function fulfilPreSale(db: Db, campaignId: string, idempotencyKey: string, quantity: number): Promise<Fulfilment> {
+  const serial = campaignSerial(campaignId);
+  return inSerialTx(db, serial, async (tx) => {
+    const first = await readFence<Fulfilment>(tx, serial, Operation.PRE_SALE_FULFIL);
+    if (first) {
+      if (first.idempotencyKey !== idempotencyKey || first.received !== quantity) {
+        throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, `pre-sale ${campaignId} was fulfilled under key ${first.idempotencyKey}`);
+      }
+      return first;
+    }
+    const c = await tx.campaign.findUnique({ where: { id: campaignId } });
+    if (!c || c.kind !== 'PRE_SALE') throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no pre-sale ${campaignId}`);
+    await tx.$executeRaw`
+      UPDATE inventory_levels SET on_hand = on_hand + ${quantity}, version = version + 1, updated_at = now()
+       WHERE sku = ${c.sku} AND warehouse_code = ${c.warehouseCode}`;
+    await writeMovements(tx, [{ sku: c.sku, warehouseCode: c.warehouseCode, reason: 'RECEIVE:pre-sale', reference: serial, onHandDelta: quantity, reservedDelta: 0 }]);
+    await tx.$executeRaw`UPDATE campaigns SET status = 'FULFILLED', ended_at = COALESCE(ended_at, now()) WHERE id = ${campaignId}`;
+    const backorders = await tx.$queryRaw<{ id: string; quantity: number }[]>`
+      SELECT r.id, l.quantity FROM reservations r JOIN reservation_lines l ON l.reservation_id = r.id
+       WHERE r.campaign_id = ${campaignId} AND r.status = 'BACKORDERED' ORDER BY r.paid_at, r.id`;
+    const outcome: Fulfilment = { idempotencyKey, received: quantity, allocated: [], refundRequired: [] };
+    for (const b of backorders) {
+      const status = await settle(tx, b.id, { sku: c.sku, warehouseCode: c.warehouseCode, quantity: b.quantity });
+      (status === 'CONFIRMED' ? outcome.allocated : outcome.refundRequired).push(b.id);
+    }
+    await writeFence(tx, serial, Operation.PRE_SALE_FULFIL, outcome);
+    return outcome;
+  });
+}
+
+/**
+ * Takes the pre-sale's lock when the reservation is a pre-order, before its row is locked:
+ * the fulfilment takes them in that order too. Returns the campaign id, if a pre-order.
+ */
+export async function lockPreSaleOf(tx: Tx, reservationId: string): Promise<string | undefined> {
+  const rows = await tx.$queryRaw<{ campaign_id: string }[]>`
+    SELECT r.campaign_id FROM reservations r JOIN campaigns c ON c.id = r.campaign_id
+     WHERE r.id = ${reservationId} AND c.kind = 'PRE_SALE'`;
+  if (rows.length === 0) return undefined;
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${campaignSerial(rows[0].campaign_id)}, 0))`;
+  return rows[0].campaign_id;
+}
+
+/**
+ * Confirm of a paid pre-order (inside the confirm transaction, after lockPreSaleOf and with
+ * the reservation row locked): a backorder while the goods are awaited; allocated on the
+ * spot once they have arrived.
+ */
+export async function confirmPreOrder(tx: Tx, reservationId: string, campaignId: string, paymentId: string, line: OrderLine): Promise<ConfirmOutcome> {
+  await tx.$executeRaw`
+    UPDATE reservations SET status = 'BACKORDERED', payment_id = ${paymentId}, paid_at = now(), updated_at = now() WHERE id = ${reservationId}`;
+  const c = await tx.campaign.findUniqueOrThrow({ where: { id: campaignId }, select: { status: true } });
+  if (c.status !== 'FULFILLED') return { status: 'backordered', paymentId };
+  return (await settle(tx, reservationId, line)) === 'CONFIRMED' ? { status: 'confirmed', paymentId } : { status: 'unfulfillable', paymentId };
+}

@@ -1,0 +1,80 @@
+/**
+ * Pre-sales end to end through the API on the real stack: pre-orders against stock not yet
+ * received, paid ones waiting as backorders, goods allocated first-paid-first-served, the
+ * shortfall ending REFUND_REQUIRED, and the ship date shown to the shopper.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Db } from '../../activities/store/db';
+import { eventually, signedPayment, testApp } from '../helpers/app';
+import { invariantViolations, level, stock } from '../helpers/db';
+import { useSagaStack } from '../helpers/temporal';
+
+const TASK_QUEUE = 'pre-sale-test';
+const ADMIN = { authorization: 'Bearer test-admin-token' };
+const SECRET = 'test-webhook-secret';
+const stack = useSagaStack('dev', TASK_QUEUE);
+let db: Db;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  db = stack.db;
+  ({ app } = await testApp(stack.env, db, { TEMPORAL_TASK_QUEUE: TASK_QUEUE }));
+  await stock(db, 'OTHER', 'W1', 1); // creates the warehouse; the pre-sale SKU has no stock at all
+  await db.product.create({ data: { sku: 'NEW-MANGO', name: 'New-season mangoes' } });
+});
+afterAll(() => app?.close());
+afterEach(async () => {
+  expect(await invariantViolations(db)).toEqual([]);
+});
+
+const expectedAt = new Date(Date.now() + 14 * 24 * 3600_000).toISOString();
+const preOrder = (orderId: string, userId: string) =>
+  app.inject({ method: 'POST', url: '/campaigns/mango/orders', payload: { orderId, userId, quantity: 1 } });
+const pay = (orderId: string) => {
+  const signed = signedPayment(SECRET, { eventId: `ev-${orderId}`, type: 'payment.succeeded', orderId, paymentId: `pay-${orderId}`, amountCents: 1500 });
+  return app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
+};
+const status = async (orderId: string) => (await app.inject({ method: 'GET', url: `/orders/${orderId}` })).json();
+
+it('sells stock not yet received, up to the quota, allocates first-paid-first-served, refunds the shortfall', async () => {
+  const created = await app.inject({
+    method: 'POST',
+    url: '/admin/campaigns',
+    headers: ADMIN,
+    payload: { id: 'mango', kind: 'PRE_SALE', expectedAt, sku: 'NEW-MANGO', warehouseCode: 'W1', startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString(), quota: 4, perUserLimit: 1 },
+  });
+  expect(created.statusCode).toBe(201);
+  expect(await level(db, 'NEW-MANGO', 'W1')).toEqual({ onHand: 0, reserved: 0 });
+
+  const placed = await Promise.all(['p1', 'p2', 'p3', 'p4', 'p5'].map((id) => preOrder(id, `user-${id}`)));
+  expect(placed.map((r) => r.statusCode)).toEqual([201, 201, 201, 201, 409]); // quota 4
+  expect(placed[0].json().expectedShipDate).toBe(expectedAt);
+
+  // Pay in a known order: p3 first, then p1, then p4; p2 never pays.
+  for (const id of ['p3', 'p1', 'p4']) {
+    expect((await pay(id)).statusCode).toBe(200);
+    await eventually(() => status(id), (s) => s.status === 'BACKORDERED');
+  }
+  expect(await status('p1')).toMatchObject({ status: 'BACKORDERED', expectedShipDate: expectedAt });
+
+  // Only 2 units arrive: the two earliest payments get them, the third is refunded.
+  const fulfil = await app.inject({ method: 'POST', url: '/admin/campaigns/mango/fulfil', headers: { ...ADMIN, 'idempotency-key': 'grn-1' }, payload: { quantity: 2 } });
+  expect(fulfil.json()).toEqual({ idempotencyKey: 'grn-1', received: 2, allocated: ['p3', 'p1'], refundRequired: ['p4'] });
+  await eventually(() => status('p3'), (s) => s.status === 'CONFIRMED');
+  await eventually(() => status('p1'), (s) => s.status === 'CONFIRMED');
+  expect(await eventually(() => status('p4'), (s) => s.status === 'REFUND_REQUIRED')).toMatchObject({ refundReason: expect.stringContaining('could not cover') });
+  expect(await level(db, 'NEW-MANGO', 'W1')).toEqual({ onHand: 0, reserved: 0 });
+
+  // Fulfilment is once: the same key answers the same; another key is refused.
+  const again = await app.inject({ method: 'POST', url: '/admin/campaigns/mango/fulfil', headers: { ...ADMIN, 'idempotency-key': 'grn-1' }, payload: { quantity: 2 } });
+  expect(again.json()).toEqual(fulfil.json());
+  const other = await app.inject({ method: 'POST', url: '/admin/campaigns/mango/fulfil', headers: { ...ADMIN, 'idempotency-key': 'grn-2' }, payload: { quantity: 5 } });
+  expect([other.statusCode, other.json().code]).toEqual([409, 'IDEMPOTENCY_CONFLICT']);
+
+  // p2 pays after the goods were allocated: nothing left, so it is refunded at once.
+  await pay('p2');
+  await eventually(() => status('p2'), (s) => s.status === 'REFUND_REQUIRED');
+  const view = (await app.inject({ method: 'GET', url: '/admin/campaigns/mango', headers: ADMIN })).json();
+  expect(view).toMatchObject({ kind: 'PRE_SALE', status: 'FULFILLED', sold: 2, backordered: 0, refundRequired: 2 });
+  expect((await preOrder('p6', 'late-user')).json().code).toBe('ENDED');
+});
