@@ -3,6 +3,7 @@
  * confirm, or release on timeout or cancel. Temporal's durable timers and retries are the
  * transaction coordinator: whatever crashes, the saga resumes and closes.
  */
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { ActivityFailure, condition, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { sameOrder } from '../domain/lines';
 import type { ReleaseReason } from '../domain/types';
@@ -62,9 +63,16 @@ export async function orderWorkflow({ order, ttlSeconds, gateAdmitted }: OrderWo
     state.refundReason = 'the pre-sale goods received could not cover this order';
     return OrderStatus.REFUND_REQUIRED;
   };
-  const setStatus = (status: OrderStatus) => {
+  /**
+   * Stable stages are indexed for the Temporal UI; the transient CONFIRMING and RELEASING
+   * live only in the query state: their step runs inside one workflow task, so an indexed
+   * value would never be seen, and each upsert is a history event and a visibility write.
+   * A release that keeps failing shows as AWAITING_PAYMENT past ReservationExpiresAt.
+   */
+  const setStatus = (status: OrderStatus, extra: SearchAttributeUpdatePair[] = []) => {
     state.status = status;
-    upsertSearchAttributes([{ key: ReservationStatusAttr, value: status }]);
+    if (status === OrderStatus.CONFIRMING || status === OrderStatus.RELEASING) return;
+    upsertSearchAttributes([{ key: ReservationStatusAttr, value: status }, ...extra]);
   };
   const finish = async (status: OrderStatus) => {
     // No sale came of a gate-admitted flash order: its token goes back to the gate — unless
@@ -93,8 +101,7 @@ export async function orderWorkflow({ order, ttlSeconds, gateAdmitted }: OrderWo
   if (state.reservation.status !== 'reserved') return finish(OrderStatus.REJECTED);
 
   state.expiresAt = state.reservation.expiresAt;
-  upsertSearchAttributes([{ key: ReservationExpiresAtAttr, value: new Date(state.reservation.expiresAt) }]);
-  setStatus(OrderStatus.AWAITING_PAYMENT);
+  setStatus(OrderStatus.AWAITING_PAYMENT, [{ key: ReservationExpiresAtAttr, value: new Date(state.reservation.expiresAt) }]);
   const remainingMs = Math.max(0, Date.parse(state.reservation.expiresAt) - Date.now());
   await condition(() => state.payment !== undefined || cancelRequested, remainingMs);
 
