@@ -10,7 +10,7 @@ export const ErrorBody = Type.Object(
     message: Type.String(),
     details: Type.Optional(Type.Unknown()),
   },
-  { $id: 'ErrorBody', description: 'Every 4xx/5xx answer' },
+  { description: 'Every 4xx/5xx answer' },
 );
 export type ErrorBody = Static<typeof ErrorBody>;
 
@@ -27,6 +27,6 @@ export const ShortageSchema = Type.Object({
 });
 
 /** Error responses a route may give, for its `response` schema. */
-export function errors(...statuses: number[]) {
-  return Object.fromEntries(statuses.map((s) => [s, Type.Ref('ErrorBody')]));
+export function errors<const S extends readonly number[]>(...statuses: S) {
+  return Object.fromEntries(statuses.map((s) => [s, ErrorBody])) as { [K in S[number]]: typeof ErrorBody };
 }

@@ -5,11 +5,8 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { DomainError, ErrorCode, httpStatusOf } from '../../domain/errors';
-import { ErrorBody } from '../schemas';
 
 export default fp(async function errorsPlugin(app: FastifyInstance) {
-  app.addSchema(ErrorBody);
-
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ code: ErrorCode.NOT_FOUND, message: `no route ${request.method} ${request.url}` });
   });

@@ -1,8 +1,8 @@
 /** Flash sales: the shopper's order endpoint. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DomainError } from '../../../domain/errors';
+import { DomainError, httpStatusOf } from '../../../domain/errors';
 import { errors, Id, OrderLineSchema } from '../../schemas';
-import { rejection } from '../orders/rejection';
+import { refusalMessage, rejection } from '../orders/rejection';
 import { gateRebuilder, placeFlashOrder, Semaphore } from './service';
 
 const campaigns: FastifyPluginAsyncTypebox = async (app) => {
@@ -45,6 +45,11 @@ const campaigns: FastifyPluginAsyncTypebox = async (app) => {
         metrics.orders.inc({ outcome: err instanceof DomainError ? `flash_${err.code}` : 'flash_error' });
         throw err;
       });
+      if (result.via === 'gate-refusal') {
+        // The hot path of a sold-out sale: answered straight from the gate's verdict.
+        metrics.orders.inc({ outcome: `flash_${result.refusal}_via_gate` });
+        return reply.code(httpStatusOf[result.refusal] as 409).send({ code: result.refusal, message: refusalMessage[result.refusal] });
+      }
       const { outcome } = result;
       metrics.orders.inc({ outcome: `flash_${outcome.status === 'reserved' ? 'reserved' : outcome.reason}_via_${result.via}` });
       if (outcome.status !== 'reserved') throw rejection(outcome);

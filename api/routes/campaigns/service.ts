@@ -10,7 +10,7 @@ import type Redis from 'ioredis';
 import { GateVerdict, syncGate, type Gate } from '../../../activities/gate';
 import type { Db } from '../../../activities/store/db';
 import { DomainError, ErrorCode } from '../../../domain/errors';
-import type { ReserveOutcome } from '../../../domain/types';
+import type { CampaignRefusal, ReserveOutcome } from '../../../domain/types';
 import { placeOrder, type PlaceOrderOptions } from '../orders/service';
 
 export interface FlashOrder {
@@ -30,14 +30,20 @@ export interface FlashOrderDeps {
   readonly onGateMiss: (campaignId: string) => void;
 }
 
-/** How a flash order was let in: by the gate, or by the bounded PostgreSQL path. */
-export type FlashOutcome = { readonly via: 'gate' | 'database'; readonly outcome: ReserveOutcome };
+/**
+ * What became of a flash order: refused by the gate (the hot path: no PostgreSQL, no
+ * Temporal), or let in — by the gate or by the bounded PostgreSQL path — with the saga's
+ * reserve outcome.
+ */
+export type FlashOutcome =
+  | { readonly via: 'gate-refusal'; readonly refusal: CampaignRefusal }
+  | { readonly via: 'gate' | 'database'; readonly outcome: ReserveOutcome };
 
 export async function placeFlashOrder(deps: FlashOrderDeps, order: FlashOrder): Promise<FlashOutcome> {
   const admission = await admit(deps, order);
   if (admission && admission.verdict !== GateVerdict.NOT_LOADED) {
     if (admission.verdict !== GateVerdict.ADMITTED && admission.verdict !== GateVerdict.READMITTED) {
-      throw new DomainError(ErrorCode[admission.verdict], `campaign ${order.campaignId}: ${admission.verdict}`);
+      return { via: 'gate-refusal', refusal: admission.verdict };
     }
     const lines = [{ sku: admission.sku, warehouseCode: admission.warehouseCode, quantity: order.quantity }];
     const outcome = await placeOrder(deps.temporal, { ...order, lines }, { ...deps.saga, gateAdmitted: true });

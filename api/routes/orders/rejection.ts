@@ -2,14 +2,18 @@
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import type { ReserveOutcome } from '../../../domain/types';
 
-const messages = {
-  INSUFFICIENT_STOCK: 'not enough stock for every line',
-  ALREADY_RELEASED: 'this order was cancelled before its stock was held',
-  SERVICE_UNAVAILABLE: 'stock could not be reserved in time; nothing is held',
+export const refusalMessage = {
   SOLD_OUT: 'the campaign is sold out',
   LIMIT_REACHED: 'this user has reached the campaign limit',
   NOT_STARTED: 'the campaign has not started',
   ENDED: 'the campaign has ended',
+} as const;
+
+const messages = {
+  ...refusalMessage,
+  INSUFFICIENT_STOCK: 'not enough stock for every line',
+  ALREADY_RELEASED: 'this order was cancelled before its stock was held',
+  SERVICE_UNAVAILABLE: 'stock could not be reserved in time; nothing is held',
 } as const;
 
 export function rejection(outcome: Exclude<ReserveOutcome, { status: 'reserved' }>): DomainError {
