@@ -5,17 +5,23 @@
  * so a step is either wholly done and recorded, or not done at all; a repeat of a recorded
  * step returns the recorded outcome and changes nothing.
  */
+import { planAllocation } from '../../domain/allocation';
 import { mergeLines } from '../../domain/lines';
 import {
   Operation,
   ReservationStatus,
+  type AllocationNote,
+  type AllocationPreferences,
   type ConfirmOutcome,
+  type RequestedLine,
   type OrderLine,
   type ReleaseOutcome,
   type ReleaseReason,
   type ReserveOutcome,
   type Shortage,
 } from '../../domain/types';
+import type { Prisma } from '../../generated/prisma/client';
+import { readAvailability, readSites } from './availability';
 import { inSerialTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
 
 /** What the reserve step needs: the hold's id (its business serial) and its expiry. */
@@ -23,17 +29,27 @@ export interface ReserveInput {
   readonly reservationId: string;
   readonly orderId: string;
   readonly userId: string;
-  readonly lines: readonly OrderLine[];
+  /** Lines without a warehouse are placed by allocation. */
+  readonly lines: readonly RequestedLine[];
+  readonly allocation?: AllocationPreferences;
   readonly expiresAt: string;
 }
 
 /**
- * Takes every line or none. Each line is one conditional UPDATE that only matches while
+ * How often the reserve re-plans when stock moved between its read and its conditional
+ * updates. Each attempt reads fresh availability, so a later plan avoids the warehouse that
+ * ran out; after the last one the order is refused as a whole.
+ */
+const PLAN_ATTEMPTS = 3;
+
+/**
+ * Takes every line or none, in one transaction. Allocation places lines without a
+ * warehouse; each planned line is then one conditional UPDATE that only matches while
  * enough is available, so two racing orders can never both take the last unit, whatever
- * their interleaving; a refused line rolls back the lines already taken.
+ * their interleaving. A refused line rolls back the lines already taken (savepoint) and the
+ * next plan is tried on fresh numbers.
  */
 export async function reserveStock(db: Db, input: ReserveInput): Promise<ReserveOutcome> {
-  const lines = mergeLines(input.lines);
   return inSerialTx(db, input.reservationId, async (tx) => {
     const first = await readFence<ReserveOutcome>(tx, input.reservationId, Operation.RESERVE);
     if (first) return first;
@@ -42,41 +58,59 @@ export async function reserveStock(db: Db, input: ReserveInput): Promise<Reserve
     if (await readFence(tx, input.reservationId, Operation.RELEASE)) {
       return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'ALREADY_RELEASED' });
     }
-    await tx.$executeRaw`SAVEPOINT take_lines`;
-    const short: OrderLine[] = [];
-    for (const line of lines) {
-      const taken = await tx.$executeRaw`
-        UPDATE inventory_levels
-           SET reserved = reserved + ${line.quantity}, version = version + 1, updated_at = now()
-         WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}
-           AND on_hand - reserved >= ${line.quantity}`;
-      if (taken === 0) short.push(line);
+    const [sites, skus] = [await readSites(tx), [...new Set(input.lines.map((l) => l.sku))]];
+    let short: OrderLine[] = [];
+    for (let attempt = 1; attempt <= PLAN_ATTEMPTS; attempt++) {
+      const plan = planAllocation(input.lines, input.allocation ?? {}, sites, await readAvailability(tx, skus));
+      if (plan.status === 'short') {
+        return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages: plan.shortages });
+      }
+      short = await takeLines(tx, plan.lines);
+      if (short.length === 0) return createHold(tx, input, plan.lines, plan.notes);
     }
-    if (short.length > 0) {
-      await tx.$executeRaw`ROLLBACK TO SAVEPOINT take_lines`;
-      const shortages = await describeShortages(tx, short);
-      return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages });
-    }
-    await tx.reservation.create({
-      data: {
-        id: input.reservationId,
-        orderId: input.orderId,
-        userId: input.userId,
-        status: ReservationStatus.RESERVED,
-        expiresAt: new Date(input.expiresAt),
-        lines: { createMany: { data: lines.map((l) => ({ ...l })) } },
-      },
-    });
-    await writeMovements(
-      tx,
-      lines.map((l) => ({ ...base(l, 'RESERVE', input.reservationId), onHandDelta: 0, reservedDelta: l.quantity })),
-    );
-    return recordReserve(tx, input.reservationId, {
-      status: 'reserved',
-      reservationId: input.reservationId,
-      lines,
-      expiresAt: new Date(input.expiresAt).toISOString(),
-    });
+    const shortages = await describeShortages(tx, short);
+    return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages });
+  });
+}
+
+/** Holds every line (in lock order) or, when one is short, none: returns the short ones. */
+async function takeLines(tx: Tx, lines: readonly OrderLine[]): Promise<OrderLine[]> {
+  await tx.$executeRaw`SAVEPOINT take_lines`;
+  const short: OrderLine[] = [];
+  for (const line of mergeLines(lines)) {
+    const taken = await tx.$executeRaw`
+      UPDATE inventory_levels
+         SET reserved = reserved + ${line.quantity}, version = version + 1, updated_at = now()
+       WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}
+         AND on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) >= ${line.quantity}`;
+    if (taken === 0) short.push(line);
+  }
+  if (short.length > 0) await tx.$executeRaw`ROLLBACK TO SAVEPOINT take_lines`;
+  return short;
+}
+
+async function createHold(tx: Tx, input: ReserveInput, lines: readonly OrderLine[], allocations: readonly AllocationNote[]) {
+  await tx.reservation.create({
+    data: {
+      id: input.reservationId,
+      orderId: input.orderId,
+      userId: input.userId,
+      status: ReservationStatus.RESERVED,
+      expiresAt: new Date(input.expiresAt),
+      allocation: allocations as unknown as Prisma.InputJsonValue,
+      lines: { createMany: { data: lines.map((l) => ({ ...l })) } },
+    },
+  });
+  await writeMovements(
+    tx,
+    lines.map((l) => ({ ...base(l, 'RESERVE', input.reservationId), onHandDelta: 0, reservedDelta: l.quantity })),
+  );
+  return recordReserve(tx, input.reservationId, {
+    status: 'reserved',
+    reservationId: input.reservationId,
+    lines: [...lines],
+    allocations: [...allocations],
+    expiresAt: new Date(input.expiresAt).toISOString(),
   });
 }
 
@@ -87,7 +121,9 @@ async function recordReserve(tx: Tx, serial: string, outcome: ReserveOutcome): P
 
 async function describeShortages(tx: Tx, short: readonly OrderLine[]): Promise<Shortage[]> {
   const rows = await tx.$queryRaw<{ sku: string; warehouse_code: string; available: number }[]>`
-    SELECT sku, warehouse_code, on_hand - reserved AS available FROM inventory_levels
+    SELECT sku, warehouse_code,
+           GREATEST(0, on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code)) AS available
+      FROM inventory_levels
      WHERE (sku, warehouse_code) IN (SELECT * FROM unnest(
        ${short.map((l) => l.sku)}::text[], ${short.map((l) => l.warehouseCode)}::text[]))`;
   return short.map((l) => ({

@@ -2,7 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import type { ReserveOutcome } from '../../../domain/types';
-import { errors, Id, OrderLineSchema, ShortageSchema } from '../../schemas';
+import { AllocationNoteSchema, AllocationPreferencesSchema, errors, Id, OrderLineSchema, RequestedLineSchema, ShortageSchema } from '../../schemas';
 import { cancelOrder, getOrder, placeOrder } from './service';
 
 const ReservationBody = Type.Object({
@@ -10,6 +10,7 @@ const ReservationBody = Type.Object({
   status: Type.Literal('RESERVED'),
   reservationId: Type.String(),
   lines: Type.Array(OrderLineSchema),
+  allocations: Type.Array(AllocationNoteSchema),
   expiresAt: Type.String({ format: 'date-time' }),
 });
 
@@ -17,7 +18,9 @@ const OrderStateBody = Type.Object({
   orderId: Type.String(),
   userId: Type.String(),
   status: Type.String({ description: 'RESERVING, AWAITING_PAYMENT, CONFIRMING, RELEASING, CONFIRMED, RELEASED, REJECTED, REFUND_REQUIRED' }),
-  lines: Type.Array(OrderLineSchema),
+  lines: Type.Array(RequestedLineSchema),
+  allocation: Type.Optional(AllocationPreferencesSchema),
+  allocations: Type.Optional(Type.Array(AllocationNoteSchema, { description: 'where each line was held, and why' })),
   expiresAt: Type.Optional(Type.String()),
   releaseReason: Type.Optional(Type.String()),
   releasedAt: Type.Optional(Type.String()),
@@ -52,7 +55,12 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
         description: 'Idempotent by orderId: the same request again returns the same answer and takes no second hold.',
         tags: ['orders'],
         body: Type.Object(
-          { orderId: Id, userId: Id, lines: Type.Array(OrderLineSchema, { minItems: 1, maxItems: 100 }) },
+          {
+            orderId: Id,
+            userId: Id,
+            lines: Type.Array(RequestedLineSchema, { minItems: 1, maxItems: 100 }),
+            allocation: Type.Optional(AllocationPreferencesSchema),
+          },
           { additionalProperties: false },
         ),
         response: { 201: ReservationBody, ...errors(400, 409, 503) },
@@ -71,8 +79,10 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       }
       metrics.orders.inc({ outcome: 'reserved' });
       request.log.info({ reservationId: outcome.reservationId }, 'order reserved');
-      const { reservationId, lines, expiresAt } = outcome;
-      return reply.code(201).send({ orderId: order.orderId, status: 'RESERVED' as const, reservationId, lines: [...lines], expiresAt });
+      const { reservationId, lines, allocations, expiresAt } = outcome;
+      return reply
+        .code(201)
+        .send({ orderId: order.orderId, status: 'RESERVED' as const, reservationId, lines: [...lines], allocations: [...allocations], expiresAt });
     },
   );
 
@@ -95,7 +105,8 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       });
       const { reservation, ...rest } = state;
       const shortages = reservation?.status === 'rejected' && reservation.reason === 'INSUFFICIENT_STOCK' ? [...reservation.shortages] : undefined;
-      return { ...rest, lines: [...rest.lines], shortages, latePayments: late };
+      const allocations = reservation?.status === 'reserved' ? [...reservation.allocations] : undefined;
+      return { ...rest, lines: [...rest.lines], allocations, shortages, latePayments: late };
     },
   );
 
