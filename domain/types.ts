@@ -121,6 +121,10 @@ export const Operation = {
   CONFIRM: 'CONFIRM',
   RELEASE: 'RELEASE',
   RECEIVE: 'RECEIVE',
+  ADJUST: 'ADJUST',
+  SET_SAFETY_STOCK: 'SET_SAFETY_STOCK',
+  QUARANTINE: 'QUARANTINE',
+  RELEASE_QUARANTINE: 'RELEASE_QUARANTINE',
 } as const;
 export type Operation = (typeof Operation)[keyof typeof Operation];
 

@@ -5,7 +5,8 @@
  *
  * CLI: `tsx prisma/seed.ts` (reads DATABASE_URL).
  */
-import { receiveStock, upsertProduct, upsertWarehouse } from '../activities/store/catalog';
+import { upsertProduct, upsertWarehouse } from '../activities/store/catalog';
+import { receiveStock } from '../activities/store/stock-admin';
 import { createDb, type Db } from '../activities/store/db';
 
 const warehouses = [

@@ -69,14 +69,19 @@ export interface Movement {
   readonly reference: string;
   readonly onHandDelta: number;
   readonly reservedDelta: number;
+  /** In transit towards this level (transfers); 0 when absent. */
+  readonly incomingDelta?: number;
+  /** The lot whose quantity moved with on-hand (lot-tracked products). */
+  readonly lotCode?: string | null;
 }
 
 export async function writeMovements(tx: Tx, movements: readonly Movement[]): Promise<void> {
   if (movements.length === 0) return;
   await tx.$executeRaw`
-    INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta)
+    INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta, incoming_delta, lot_code)
     SELECT * FROM unnest(
       ${movements.map((m) => m.sku)}::text[], ${movements.map((m) => m.warehouseCode)}::text[],
       ${movements.map((m) => m.reason)}::text[], ${movements.map((m) => m.reference)}::text[],
-      ${movements.map((m) => m.onHandDelta)}::int[], ${movements.map((m) => m.reservedDelta)}::int[])`;
+      ${movements.map((m) => m.onHandDelta)}::int[], ${movements.map((m) => m.reservedDelta)}::int[],
+      ${movements.map((m) => m.incomingDelta ?? 0)}::int[], ${movements.map((m) => m.lotCode ?? null)}::text[])`;
 }

@@ -7,6 +7,7 @@
  */
 import { planAllocation } from '../../domain/allocation';
 import { mergeLines } from '../../domain/lines';
+import type { ConsumedLot } from '../../domain/stock';
 import {
   Operation,
   ReservationStatus,
@@ -22,7 +23,8 @@ import {
 } from '../../domain/types';
 import type { Prisma } from '../../generated/prisma/client';
 import { readAvailability, readSites } from './availability';
-import { inSerialTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
+import { inSerialTx, readFence, writeFence, writeMovements, type Db, type Movement, type Tx } from './db';
+import { consumeLots, lotTrackedSkus } from './fefo';
 
 /** What the reserve step needs: the hold's id (its business serial) and its expiry. */
 export interface ReserveInput {
@@ -166,26 +168,42 @@ export async function confirmStock(db: Db, reservationId: string, paymentId: str
     if (held.status === ReservationStatus.RELEASED) {
       outcome = { status: 'not_held', reservationStatus: 'RELEASED' };
     } else {
-      for (const line of held.lines) {
-        await tx.$executeRaw`
-          UPDATE inventory_levels
-             SET on_hand = on_hand - ${line.quantity}, reserved = reserved - ${line.quantity},
-                 version = version + 1, updated_at = now()
-           WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}`;
-      }
+      const consumedLots = await deductHeld(tx, reservationId, held.lines);
       await tx.reservation.update({
         where: { id: reservationId },
-        data: { status: ReservationStatus.CONFIRMED, paymentId, updatedAt: new Date() },
+        data: { status: ReservationStatus.CONFIRMED, paymentId, consumedLots: consumedLots as unknown as Prisma.InputJsonValue, updatedAt: new Date() },
       });
-      await writeMovements(
-        tx,
-        held.lines.map((l) => ({ ...base(l, 'CONFIRM', reservationId), onHandDelta: -l.quantity, reservedDelta: -l.quantity })),
-      );
       outcome = { status: 'confirmed', paymentId };
     }
     await writeFence(tx, reservationId, Operation.CONFIRM, outcome);
     return outcome;
   });
+}
+
+/**
+ * Drops on-hand and reserved by each held line (level rows in lock order, then their lots)
+ * and writes the ledger: one row per line, or per lot consumed FEFO for lot-tracked SKUs.
+ */
+async function deductHeld(tx: Tx, reservationId: string, lines: readonly OrderLine[]): Promise<ConsumedLot[]> {
+  const tracked = await lotTrackedSkus(tx, lines.map((l) => l.sku));
+  const consumed: ConsumedLot[] = [];
+  const movements: Movement[] = [];
+  for (const line of lines) {
+    await tx.$executeRaw`
+      UPDATE inventory_levels
+         SET on_hand = on_hand - ${line.quantity}, reserved = reserved - ${line.quantity},
+             version = version + 1, updated_at = now()
+       WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}`;
+    if (tracked.has(line.sku)) {
+      const taken = await consumeLots(tx, line, reservationId);
+      consumed.push(...taken.consumed);
+      movements.push(...taken.movements);
+    } else {
+      movements.push({ ...base(line, 'CONFIRM', reservationId), onHandDelta: -line.quantity, reservedDelta: -line.quantity });
+    }
+  }
+  await writeMovements(tx, movements);
+  return consumed;
 }
 
 /**

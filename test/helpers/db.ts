@@ -1,5 +1,6 @@
 /** Database fixtures for tests on the real PostgreSQL. */
-import { receiveStock, upsertProduct, upsertWarehouse } from '../../activities/store/catalog';
+import { upsertProduct, upsertWarehouse } from '../../activities/store/catalog';
+import { receiveStock } from '../../activities/store/stock-admin';
 import { createDb, type Db } from '../../activities/store/db';
 import { TEST_DATABASE_URL } from './env';
 
