@@ -11,7 +11,7 @@ export function testDb(maxConnections = 20): Db {
 /** Empties every table (TRUNCATE: the ledger refuses DELETE by design). */
 export async function resetDb(db: Db): Promise<void> {
   await db.$executeRawUnsafe(`
-    TRUNCATE stock_movements, stock_lots, operation_fences, reservation_lines, reservations, payment_events,
+    TRUNCATE stock_movements, stock_lots, stock_alerts, transfers, reconciliation_runs, operation_fences, reservation_lines, reservations, payment_events,
              inventory_levels, products, warehouses RESTART IDENTITY CASCADE`);
 }
 

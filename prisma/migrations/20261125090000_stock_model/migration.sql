@@ -23,7 +23,13 @@ ADD COLUMN "consumed_lots" JSONB;
 
 -- AlterTable
 ALTER TABLE "stock_movements" ADD COLUMN "lot_code" TEXT,
-ADD COLUMN "incoming_delta" INTEGER NOT NULL DEFAULT 0;
+ADD COLUMN "incoming_delta" INTEGER NOT NULL DEFAULT 0,
+ADD COLUMN "on_hand_before" INTEGER,
+ADD COLUMN "on_hand_after" INTEGER,
+ADD COLUMN "reserved_before" INTEGER,
+ADD COLUMN "reserved_after" INTEGER,
+ADD COLUMN "incoming_before" INTEGER,
+ADD COLUMN "incoming_after" INTEGER;
 
 -- CreateTable
 CREATE TABLE "stock_lots" (
@@ -41,13 +47,80 @@ CREATE TABLE "stock_lots" (
     CONSTRAINT "stock_lots_pkey" PRIMARY KEY ("sku","warehouse_code","lot_code")
 );
 
+-- CreateTable
+CREATE TABLE "stock_alerts" (
+    "id" BIGSERIAL NOT NULL,
+    "kind" TEXT NOT NULL,
+    "subject" TEXT NOT NULL,
+    "sku" TEXT NOT NULL,
+    "warehouse_code" TEXT NOT NULL,
+    "lot_code" TEXT,
+    "details" JSONB NOT NULL,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "delivered_at" TIMESTAMPTZ(3),
+
+    CONSTRAINT "stock_alerts_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "transfers" (
+    "id" TEXT NOT NULL,
+    "sku" TEXT NOT NULL,
+    "from_warehouse" TEXT NOT NULL,
+    "to_warehouse" TEXT NOT NULL,
+    "quantity" INTEGER NOT NULL,
+    "status" TEXT NOT NULL,
+    "received_quantity" INTEGER,
+    "shortfall_reason" TEXT,
+    "shipped_lots" JSONB,
+    "deadline_at" TIMESTAMPTZ(3),
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "transfers_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "reconciliation_runs" (
+    "id" BIGSERIAL NOT NULL,
+    "started_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "levels_checked" INTEGER NOT NULL,
+    "clean" BOOLEAN NOT NULL,
+    "drifts" JSONB NOT NULL,
+
+    CONSTRAINT "reconciliation_runs_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateIndex
+CREATE UNIQUE INDEX "stock_alerts_kind_subject_key" ON "stock_alerts"("kind", "subject");
+
+-- CreateIndex
+CREATE INDEX "stock_alerts_delivered_at_idx" ON "stock_alerts"("delivered_at");
+
+-- CreateIndex
+CREATE INDEX "transfers_status_idx" ON "transfers"("status");
+
 -- CreateIndex
 CREATE INDEX "stock_movements_sku_warehouse_code_lot_code_idx" ON "stock_movements"("sku", "warehouse_code", "lot_code");
 
 -- AddForeignKey
 ALTER TABLE "stock_lots" ADD CONSTRAINT "stock_lots_sku_warehouse_code_fkey" FOREIGN KEY ("sku", "warehouse_code") REFERENCES "inventory_levels"("sku", "warehouse_code") ON DELETE RESTRICT ON UPDATE CASCADE;
 
+-- AddForeignKey
+ALTER TABLE "transfers" ADD CONSTRAINT "transfers_sku_fkey" FOREIGN KEY ("sku") REFERENCES "products"("sku") ON DELETE RESTRICT ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "transfers" ADD CONSTRAINT "transfers_from_warehouse_fkey" FOREIGN KEY ("from_warehouse") REFERENCES "warehouses"("code") ON DELETE RESTRICT ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "transfers" ADD CONSTRAINT "transfers_to_warehouse_fkey" FOREIGN KEY ("to_warehouse") REFERENCES "warehouses"("code") ON DELETE RESTRICT ON UPDATE CASCADE;
+
 -- Constraints Prisma's schema cannot express.
+ALTER TABLE "stock_alerts" ADD CONSTRAINT "stock_alerts_kind_known" CHECK ("kind" IN ('NEAR_EXPIRY', 'EXPIRED', 'TRANSFER_OVERDUE'));
+ALTER TABLE "transfers" ADD CONSTRAINT "transfers_quantity_pos" CHECK ("quantity" > 0);
+ALTER TABLE "transfers" ADD CONSTRAINT "transfers_distinct_ends" CHECK ("from_warehouse" <> "to_warehouse");
+ALTER TABLE "transfers" ADD CONSTRAINT "transfers_status_known" CHECK ("status" IN ('REQUESTED', 'SHIPPED', 'RECEIVED', 'CANCELLED', 'RETURNED', 'REJECTED'));
+ALTER TABLE "transfers" ADD CONSTRAINT "transfers_received_le_shipped" CHECK ("received_quantity" IS NULL OR "received_quantity" BETWEEN 0 AND "quantity");
 ALTER TABLE "inventory_levels" ADD CONSTRAINT "inventory_levels_safety_stock_nonneg" CHECK ("safety_stock" >= 0);
 ALTER TABLE "inventory_levels" ADD CONSTRAINT "inventory_levels_incoming_nonneg" CHECK ("incoming" >= 0);
 ALTER TABLE "stock_lots" ADD CONSTRAINT "stock_lots_quantity_nonneg" CHECK ("quantity" >= 0);
