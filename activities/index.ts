@@ -12,14 +12,19 @@ import type { Db } from './store/db';
 import { confirmStock, releaseStock, reserveStock, type ReserveInput } from './store/reservations';
 import { findReservation } from './store/queries';
 import { sweepExpiredHolds } from './sweep';
+import { deliverAlerts, type AlertWebhook } from './alerts';
+import { raiseExpiryAlerts, writeOffExpiredLots } from './store/expiry';
+import { reconcile, type ReconciliationReport } from './store/reconcile';
 
 export interface ActivityDeps {
   readonly db: Db;
   readonly temporal: Client;
   readonly metrics: Metrics;
+  /** Where stock alerts are pushed; none: alerts are only listed by GET /alerts. */
+  readonly alertWebhook?: AlertWebhook;
 }
 
-export function createActivities({ db, temporal, metrics }: ActivityDeps) {
+export function createActivities({ db, temporal, metrics, alertWebhook }: ActivityDeps) {
   const activities = {
     reserve: (input: ReserveInput) => reserveStock(db, input),
     confirm: (reservationId: string, paymentId: string) => confirmStock(db, reservationId, paymentId),
@@ -29,11 +34,31 @@ export function createActivities({ db, temporal, metrics }: ActivityDeps) {
       await db.paymentEvent.updateMany({ where: { orderId, paymentId }, data: { result } });
     },
     sweepExpiredHolds: (graceSeconds: number) => sweepExpiredHolds(db, temporal, graceSeconds),
+    raiseExpiryAlerts: async () => {
+      const raised = await raiseExpiryAlerts(db);
+      metrics.alertsRaised.inc(raised);
+      return raised;
+    },
+    writeOffExpiredLots: (runId: string) => writeOffExpiredLots(db, runId),
+    deliverAlerts: () => deliverAlerts(db, alertWebhook),
+    reconcileStock: async () => {
+      const report = await reconcile(db);
+      reportDrift(report, metrics);
+      return report;
+    },
   };
   return instrument(activities, metrics);
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** Drift is reported, never fixed: a gauge to alert on, and a log line with the rows. */
+function reportDrift(report: ReconciliationReport, metrics: Metrics): void {
+  metrics.reconciliationDrifts.set(report.drifts.length);
+  const log = Context.current().log;
+  if (report.clean) log.info('reconciliation clean', { runId: report.runId, levelsChecked: report.levelsChecked });
+  else log.error('reconciliation found drift', { runId: report.runId, drifts: report.drifts });
+}
 
 /**
  * Wraps every activity: counts retries and times attempts, and turns domain errors into

@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { AppDeps } from './deps';
 import errorsPlugin from './plugins/errors';
 import admin from './routes/admin';
+import alerts from './routes/alerts';
 import health from './routes/health';
 import inventory from './routes/inventory';
 import orders from './routes/orders';
@@ -39,6 +40,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(orders);
   await app.register(webhooks);
   await app.register(inventory);
+  await app.register(alerts);
   await app.register(admin);
   return app;
 }

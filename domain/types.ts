@@ -125,6 +125,10 @@ export const Operation = {
   SET_SAFETY_STOCK: 'SET_SAFETY_STOCK',
   QUARANTINE: 'QUARANTINE',
   RELEASE_QUARANTINE: 'RELEASE_QUARANTINE',
+  WRITE_OFF: 'WRITE_OFF',
+  TRANSFER_SHIP: 'TRANSFER_SHIP',
+  TRANSFER_RECEIVE: 'TRANSFER_RECEIVE',
+  TRANSFER_RETURN: 'TRANSFER_RETURN',
 } as const;
 export type Operation = (typeof Operation)[keyof typeof Operation];
 

@@ -23,7 +23,7 @@ export const { confirm, release, lookupReservation, recordSettlement } = proxyAc
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
 });
 
-export const { sweepExpiredHolds } = proxyActivities<Activities>({
+export const { sweepExpiredHolds, raiseExpiryAlerts, writeOffExpiredLots, deliverAlerts, reconcileStock } = proxyActivities<Activities>({
   startToCloseTimeout: '5m',
   retry: { initialInterval: '1s', maximumInterval: '1m' },
 });

@@ -9,3 +9,5 @@ export function latePaymentWorkflowId(orderId: string, paymentId: string): strin
 }
 
 export const SWEEPER_SCHEDULE_ID = 'stockhold-expired-hold-sweeper';
+export const EXPIRY_SCHEDULE_ID = 'stockhold-expiry-check';
+export const RECONCILIATION_SCHEDULE_ID = 'stockhold-reconciliation';

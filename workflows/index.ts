@@ -2,3 +2,5 @@
 export { orderWorkflow } from './order';
 export { latePaymentWorkflow } from './late-payment';
 export { sweeperWorkflow } from './sweeper';
+export { expiryWorkflow } from './expiry';
+export { reconciliationWorkflow } from './reconcile';

@@ -3,6 +3,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { upsertProduct, upsertWarehouse } from '../../../activities/store/catalog';
 import { requireAdmin } from '../../plugins/admin-auth';
 import { errors, Id } from '../../schemas';
+import reconciliation from './reconciliation';
 import adminStock from './stock';
 
 const Name = Type.String({ minLength: 1, maxLength: 200 });
@@ -87,6 +88,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   await app.register(adminStock);
+  await app.register(reconciliation);
 };
 
 export default admin;
