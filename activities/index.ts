@@ -6,6 +6,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { DomainError, nonRetryableCodes } from '../domain/errors';
+import type { TransferReceipt, TransferRequest } from '../domain/transfers';
 import type { ReleaseReason } from '../domain/types';
 import type { Metrics } from '../platform/metrics';
 import type { Db } from './store/db';
@@ -14,6 +15,7 @@ import { findReservation } from './store/queries';
 import { sweepExpiredHolds } from './sweep';
 import { deliverAlerts, type AlertWebhook } from './alerts';
 import { raiseExpiryAlerts, writeOffExpiredLots } from './store/expiry';
+import { cancelTransfer, raiseTransferOverdue, receiveTransfer, requestTransfer, returnTransfer, shipTransfer } from './store/transfers';
 import { reconcile, type ReconciliationReport } from './store/reconcile';
 
 export interface ActivityDeps {
@@ -41,6 +43,12 @@ export function createActivities({ db, temporal, metrics, alertWebhook }: Activi
     },
     writeOffExpiredLots: (runId: string) => writeOffExpiredLots(db, runId),
     deliverAlerts: () => deliverAlerts(db, alertWebhook),
+    requestTransfer: (request: TransferRequest) => requestTransfer(db, request),
+    shipTransfer: (transferId: string, deadlineAt: string) => shipTransfer(db, transferId, deadlineAt),
+    receiveTransfer: (transferId: string, receipt: TransferReceipt) => receiveTransfer(db, transferId, receipt),
+    cancelTransfer: (transferId: string) => cancelTransfer(db, transferId),
+    returnTransfer: (transferId: string) => returnTransfer(db, transferId),
+    raiseTransferOverdue: (transferId: string) => raiseTransferOverdue(db, transferId),
     reconcileStock: async () => {
       const report = await reconcile(db);
       reportDrift(report, metrics);

@@ -10,6 +10,7 @@ import type { AppDeps } from './deps';
 import errorsPlugin from './plugins/errors';
 import admin from './routes/admin';
 import alerts from './routes/alerts';
+import transfers from './routes/transfers';
 import health from './routes/health';
 import inventory from './routes/inventory';
 import orders from './routes/orders';
@@ -41,6 +42,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(webhooks);
   await app.register(inventory);
   await app.register(alerts);
+  await app.register(transfers);
   await app.register(admin);
   return app;
 }

@@ -24,7 +24,7 @@ export interface Config {
   /** Outbound alert webhook; undefined: alerts are only listed by GET /alerts. */
   readonly alertWebhook?: { readonly url: string; readonly secret: string };
   /** How long a shipped transfer may take before it is overdue (default when not given). */
-  readonly transferReceiveDeadline: string;
+  readonly transferReceiveDeadlineSeconds: number;
   readonly webhookSecret: string;
   readonly webhookToleranceSeconds: number;
   readonly adminToken: string;
@@ -83,6 +83,12 @@ function duration(env: Env, name: string, fallback: string): string {
   return value;
 }
 
+/** Whole seconds in a validated duration (`72h`, `30m`, …), at least 1. */
+function durationSeconds(value: string): number {
+  const unit = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400 }[value.replace(/^\d+/, '') as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Math.max(1, Math.round(parseInt(value, 10) * unit));
+}
+
 /** Reads and validates the configuration; throws ConfigError on the first bad setting. */
 export function loadConfig(env: Env = process.env): Config {
   const address = str(env, 'TEMPORAL_ADDRESS', '127.0.0.1:7233');
@@ -116,7 +122,7 @@ export function loadConfig(env: Env = process.env): Config {
     expiryCheckInterval: duration(env, 'EXPIRY_CHECK_INTERVAL', '1h'),
     reconcileInterval: duration(env, 'RECONCILE_INTERVAL', '1h'),
     alertWebhook: alertWebhookUrl ? { url: alertWebhookUrl, secret: str(env, 'ALERT_WEBHOOK_SECRET', 'dev-alert-secret') } : undefined,
-    transferReceiveDeadline: duration(env, 'TRANSFER_RECEIVE_DEADLINE', '72h'),
+    transferReceiveDeadlineSeconds: durationSeconds(duration(env, 'TRANSFER_RECEIVE_DEADLINE', '72h')),
     webhookSecret,
     webhookToleranceSeconds: int(env, 'WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
     adminToken,

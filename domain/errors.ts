@@ -20,6 +20,8 @@ export const ErrorCode = {
   ADJUSTMENT_REFUSED: 'ADJUSTMENT_REFUSED',
   LEVEL_NOT_FOUND: 'LEVEL_NOT_FOUND',
   LOT_NOT_FOUND: 'LOT_NOT_FOUND',
+  TRANSFER_NOT_FOUND: 'TRANSFER_NOT_FOUND',
+  TRANSFER_CONFLICT: 'TRANSFER_CONFLICT',
   NOT_FOUND: 'NOT_FOUND',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL: 'INTERNAL',
@@ -45,6 +47,8 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   ADJUSTMENT_REFUSED: 409,
   LEVEL_NOT_FOUND: 404,
   LOT_NOT_FOUND: 404,
+  TRANSFER_NOT_FOUND: 404,
+  TRANSFER_CONFLICT: 409,
   NOT_FOUND: 404,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL: 500,
@@ -63,6 +67,7 @@ export const nonRetryableCodes: readonly ErrorCode[] = [
   ErrorCode.ADJUSTMENT_REFUSED,
   ErrorCode.LEVEL_NOT_FOUND,
   ErrorCode.LOT_NOT_FOUND,
+  ErrorCode.TRANSFER_CONFLICT,
 ];
 
 /** A failure with a code from the table, safe to show to a caller. */

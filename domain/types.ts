@@ -129,6 +129,7 @@ export const Operation = {
   TRANSFER_SHIP: 'TRANSFER_SHIP',
   TRANSFER_RECEIVE: 'TRANSFER_RECEIVE',
   TRANSFER_RETURN: 'TRANSFER_RETURN',
+  TRANSFER_CANCEL: 'TRANSFER_CANCEL',
 } as const;
 export type Operation = (typeof Operation)[keyof typeof Operation];
 

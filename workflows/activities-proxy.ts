@@ -18,7 +18,18 @@ export const { reserve } = proxyActivities<Activities>({
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes },
 });
 
-export const { confirm, release, lookupReservation, recordSettlement } = proxyActivities<Activities>({
+export const {
+  confirm,
+  release,
+  lookupReservation,
+  recordSettlement,
+  requestTransfer,
+  shipTransfer,
+  receiveTransfer,
+  cancelTransfer,
+  returnTransfer,
+  raiseTransferOverdue,
+} = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
 });

@@ -4,3 +4,4 @@ export { latePaymentWorkflow } from './late-payment';
 export { sweeperWorkflow } from './sweeper';
 export { expiryWorkflow } from './expiry';
 export { reconciliationWorkflow } from './reconcile';
+export { transferWorkflow } from './transfer';

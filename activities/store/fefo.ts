@@ -22,6 +22,7 @@ export async function consumeLots(
   tx: Tx,
   line: OrderLine,
   reference: string,
+  reason: string,
 ): Promise<{ consumed: ConsumedLot[]; movements: Movement[] }> {
   const lots = await tx.$queryRaw<{ lot_code: string; quantity: number; sellable: boolean; expires_at: Date | null }[]>`
     SELECT lot_code, quantity, expires_at, NOT (quarantined OR COALESCE(remove_at <= now(), false)) AS sellable
@@ -44,7 +45,7 @@ export async function consumeLots(
       expiresAt: lot.expiresAt?.toISOString() ?? null,
       sellable: lot.sellable,
     });
-    const base = { sku: line.sku, warehouseCode: line.warehouseCode, reason: 'CONFIRM', reference, lotCode: lot.lotCode };
+    const base = { sku: line.sku, warehouseCode: line.warehouseCode, reason, reference, lotCode: lot.lotCode };
     movements.push({ ...base, onHandDelta: -take, reservedDelta: -take });
   }
   return { consumed, movements };

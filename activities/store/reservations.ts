@@ -52,27 +52,30 @@ const PLAN_ATTEMPTS = 3;
  * next plan is tried on fresh numbers.
  */
 export async function reserveStock(db: Db, input: ReserveInput): Promise<ReserveOutcome> {
-  return inSerialTx(db, input.reservationId, async (tx) => {
-    const first = await readFence<ReserveOutcome>(tx, input.reservationId, Operation.RESERVE);
-    if (first) return first;
-    // A release recorded first (cancel or timeout overtook a slow reserve) forbids the hold:
-    // taking it now would leave a "hanging" hold nobody will ever release.
-    if (await readFence(tx, input.reservationId, Operation.RELEASE)) {
-      return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'ALREADY_RELEASED' });
+  return inSerialTx(db, input.reservationId, (tx) => reserveInTx(tx, input));
+}
+
+/** The reserve step inside a caller's transaction (which holds the serial's advisory lock). */
+export async function reserveInTx(tx: Tx, input: ReserveInput): Promise<ReserveOutcome> {
+  const first = await readFence<ReserveOutcome>(tx, input.reservationId, Operation.RESERVE);
+  if (first) return first;
+  // A release recorded first (cancel or timeout overtook a slow reserve) forbids the hold:
+  // taking it now would leave a "hanging" hold nobody will ever release.
+  if (await readFence(tx, input.reservationId, Operation.RELEASE)) {
+    return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'ALREADY_RELEASED' });
+  }
+  const [sites, skus] = [await readSites(tx), [...new Set(input.lines.map((l) => l.sku))]];
+  let short: OrderLine[] = [];
+  for (let attempt = 1; attempt <= PLAN_ATTEMPTS; attempt++) {
+    const plan = planAllocation(input.lines, input.allocation ?? {}, sites, await readAvailability(tx, skus));
+    if (plan.status === 'short') {
+      return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages: plan.shortages });
     }
-    const [sites, skus] = [await readSites(tx), [...new Set(input.lines.map((l) => l.sku))]];
-    let short: OrderLine[] = [];
-    for (let attempt = 1; attempt <= PLAN_ATTEMPTS; attempt++) {
-      const plan = planAllocation(input.lines, input.allocation ?? {}, sites, await readAvailability(tx, skus));
-      if (plan.status === 'short') {
-        return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages: plan.shortages });
-      }
-      short = await takeLines(tx, plan.lines);
-      if (short.length === 0) return createHold(tx, input, plan.lines, plan.notes);
-    }
-    const shortages = await describeShortages(tx, short);
-    return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages });
-  });
+    short = await takeLines(tx, plan.lines);
+    if (short.length === 0) return createHold(tx, input, plan.lines, plan.notes);
+  }
+  const shortages = await describeShortages(tx, short);
+  return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages });
 }
 
 /** Holds every line (in lock order) or, when one is short, none: returns the short ones. */
@@ -141,7 +144,7 @@ function base(line: OrderLine, reason: string, reference: string) {
 }
 
 /** Locks the reservation row and returns it with its lines, or undefined. */
-async function lockReservation(tx: Tx, reservationId: string) {
+export async function lockReservation(tx: Tx, reservationId: string) {
   const rows = await tx.$queryRaw<{ status: ReservationStatus }[]>`
     SELECT status FROM reservations WHERE id = ${reservationId} FOR UPDATE`;
   if (rows.length === 0) return undefined;
@@ -183,8 +186,9 @@ export async function confirmStock(db: Db, reservationId: string, paymentId: str
 /**
  * Drops on-hand and reserved by each held line (level rows in lock order, then their lots)
  * and writes the ledger: one row per line, or per lot consumed FEFO for lot-tracked SKUs.
+ * Used by confirm (a sale) and by a transfer's shipment (stock leaving its source).
  */
-async function deductHeld(tx: Tx, reservationId: string, lines: readonly OrderLine[]): Promise<ConsumedLot[]> {
+export async function deductHeld(tx: Tx, reservationId: string, lines: readonly OrderLine[], reason = 'CONFIRM'): Promise<ConsumedLot[]> {
   const tracked = await lotTrackedSkus(tx, lines.map((l) => l.sku));
   const consumed: ConsumedLot[] = [];
   const movements: Movement[] = [];
@@ -195,11 +199,11 @@ async function deductHeld(tx: Tx, reservationId: string, lines: readonly OrderLi
              version = version + 1, updated_at = now()
        WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}`;
     if (tracked.has(line.sku)) {
-      const taken = await consumeLots(tx, line, reservationId);
+      const taken = await consumeLots(tx, line, reservationId, reason);
       consumed.push(...taken.consumed);
       movements.push(...taken.movements);
     } else {
-      movements.push({ ...base(line, 'CONFIRM', reservationId), onHandDelta: -line.quantity, reservedDelta: -line.quantity });
+      movements.push({ ...base(line, reason, reservationId), onHandDelta: -line.quantity, reservedDelta: -line.quantity });
     }
   }
   await writeMovements(tx, movements);
@@ -211,33 +215,36 @@ async function deductHeld(tx: Tx, reservationId: string, lines: readonly OrderLi
  * happened: an "empty rollback"), which is what forbids a late reserve afterwards.
  */
 export async function releaseStock(db: Db, reservationId: string, reason: ReleaseReason): Promise<ReleaseOutcome> {
-  return inSerialTx(db, reservationId, async (tx) => {
-    const first = await readFence<ReleaseOutcome>(tx, reservationId, Operation.RELEASE);
-    if (first) return first;
-    const held = await lockReservation(tx, reservationId);
-    let outcome: ReleaseOutcome;
-    if (!held) {
-      outcome = { status: 'released_empty' };
-    } else if (held.status === ReservationStatus.CONFIRMED) {
-      outcome = { status: 'already_confirmed' };
-    } else {
-      for (const line of held.lines) {
-        await tx.$executeRaw`
-          UPDATE inventory_levels
-             SET reserved = reserved - ${line.quantity}, version = version + 1, updated_at = now()
-           WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}`;
-      }
-      await tx.reservation.update({
-        where: { id: reservationId },
-        data: { status: ReservationStatus.RELEASED, releaseReason: reason, updatedAt: new Date() },
-      });
-      await writeMovements(
-        tx,
-        held.lines.map((l) => ({ ...base(l, 'RELEASE', reservationId), onHandDelta: 0, reservedDelta: -l.quantity })),
-      );
-      outcome = { status: 'released', lines: held.lines };
+  return inSerialTx(db, reservationId, (tx) => releaseInTx(tx, reservationId, reason));
+}
+
+/** The release step inside a caller's transaction (which holds the serial's advisory lock). */
+export async function releaseInTx(tx: Tx, reservationId: string, reason: ReleaseReason): Promise<ReleaseOutcome> {
+  const first = await readFence<ReleaseOutcome>(tx, reservationId, Operation.RELEASE);
+  if (first) return first;
+  const held = await lockReservation(tx, reservationId);
+  let outcome: ReleaseOutcome;
+  if (!held) {
+    outcome = { status: 'released_empty' };
+  } else if (held.status === ReservationStatus.CONFIRMED) {
+    outcome = { status: 'already_confirmed' };
+  } else {
+    for (const line of held.lines) {
+      await tx.$executeRaw`
+        UPDATE inventory_levels
+           SET reserved = reserved - ${line.quantity}, version = version + 1, updated_at = now()
+         WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}`;
     }
-    await writeFence(tx, reservationId, Operation.RELEASE, outcome);
-    return outcome;
-  });
+    await tx.reservation.update({
+      where: { id: reservationId },
+      data: { status: ReservationStatus.RELEASED, releaseReason: reason, updatedAt: new Date() },
+    });
+    await writeMovements(
+      tx,
+      held.lines.map((l) => ({ ...base(l, 'RELEASE', reservationId), onHandDelta: 0, reservedDelta: -l.quantity })),
+    );
+    outcome = { status: 'released', lines: held.lines };
+  }
+  await writeFence(tx, reservationId, Operation.RELEASE, outcome);
+  return outcome;
 }

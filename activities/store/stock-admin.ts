@@ -4,7 +4,7 @@
  * the operator expects to find (compare-and-set); see admin-fence.ts.
  */
 import { DomainError, ErrorCode } from '../../domain/errors';
-import { adjustmentAllowed, lotDates, type AdjustReason } from '../../domain/stock';
+import { adjustmentAllowed, lotDates, type AdjustReason, type PerishableSettings } from '../../domain/stock';
 import { Operation } from '../../domain/types';
 import { expectQuantity, fencedChange, lockLevel, lockLot, productForChange } from './admin-fence';
 import { writeMovements, type Db, type Tx } from './db';
@@ -49,7 +49,7 @@ export async function receiveStock(db: Db, { idempotencyKey, ...request }: Recei
     const before = await lockLevel(tx, request.sku, request.warehouseCode);
     expectQuantity(request.expectedQuantity, before.onHand, 'on-hand');
     const after = await changeOnHand(tx, request.sku, request.warehouseCode, request.quantity);
-    if (request.lotCode) await addToLot(tx, { ...request, lotCode: request.lotCode }, product);
+    if (request.lotCode) await addToLot(tx, { ...request, lotCode: request.lotCode }, product, { checkExpiry: true });
     await writeMovements(tx, [
       {
         sku: request.sku,
@@ -79,12 +79,21 @@ async function changeOnHand(tx: Tx, sku: string, warehouseCode: string, delta: n
   return { onHand: rows[0].on_hand, reserved: rows[0].reserved };
 }
 
-/** Adds to a lot, creating it with its dates; an existing lot must keep its use-by date. */
-async function addToLot(
-  tx: Tx,
-  r: Omit<ReceiveInput, 'idempotencyKey'> & { lotCode: string },
-  settings: { alertDaysBeforeExpiry: number | null; removalDaysBeforeExpiry: number | null },
-) {
+/** Units arriving into one lot. */
+export interface LotReceipt {
+  readonly sku: string;
+  readonly warehouseCode: string;
+  readonly lotCode: string;
+  readonly quantity: number;
+  readonly expiresAt?: string | null;
+  readonly receivedAt?: string;
+}
+
+/**
+ * Adds to a lot, creating it with its dates (derived from the product's settings). With
+ * `checkExpiry`, an existing lot must keep its use-by date: one lot code, one date.
+ */
+export async function addToLot(tx: Tx, r: LotReceipt, settings: PerishableSettings, { checkExpiry }: { checkExpiry: boolean }) {
   const expiresAt = r.expiresAt ? new Date(r.expiresAt) : null;
   const { alertAt, removeAt } = lotDates(expiresAt, settings);
   const receivedAt = r.receivedAt ? new Date(r.receivedAt) : new Date();
@@ -94,7 +103,7 @@ async function addToLot(
     ON CONFLICT (sku, warehouse_code, lot_code) DO UPDATE SET quantity = stock_lots.quantity + EXCLUDED.quantity
     RETURNING expires_at`;
   const stored = rows[0].expires_at?.getTime() ?? null;
-  if (r.expiresAt !== undefined && stored !== expiresAt?.getTime()) {
+  if (checkExpiry && r.expiresAt !== undefined && stored !== expiresAt?.getTime()) {
     throw new DomainError(ErrorCode.VALIDATION_FAILED, `lot ${r.lotCode} exists with another use-by date`, {
       expiresAt: rows[0].expires_at?.toISOString() ?? null,
     });
