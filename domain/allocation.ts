@@ -40,6 +40,8 @@ export type AllocationPlan =
   | { readonly status: 'planned'; readonly lines: OrderLine[]; readonly notes: AllocationNote[] }
   | { readonly status: 'short'; readonly shortages: Shortage[] };
 
+const REQUESTED_DETAIL = 'named by the order line';
+
 interface Ranked {
   readonly site: WarehouseSite;
   readonly reason: AllocationReason;
@@ -61,7 +63,7 @@ export function planAllocation(
     const code = line.warehouseCode!;
     const have = left.get(line.sku)?.get(code) ?? 0;
     if (have < line.quantity) shortages.push({ sku: line.sku, warehouseCode: code, requested: line.quantity, available: Math.max(0, have) });
-    else take(left, notes, line.sku, code, line.quantity, AllocationReason.REQUESTED, 'named by the order line', false);
+    else take(left, notes, line.sku, code, line.quantity, AllocationReason.REQUESTED, REQUESTED_DETAIL, false);
   }
   const ranked = rankSites(sites, prefs);
   const open = merged.filter((l) => l.warehouseCode === undefined);
@@ -117,6 +119,18 @@ function placeSplit(line: RequestedLine, ranked: readonly Ranked[], left: Map<st
     rest -= q;
     if (rest === 0) return;
   }
+}
+
+/** The notes of lines that all named their warehouse: nothing was chosen. */
+export function requestedAllocation(lines: readonly OrderLine[]): AllocationNote[] {
+  return lines.map(({ sku, warehouseCode, quantity }) => ({
+    sku,
+    warehouseCode,
+    quantity,
+    reason: AllocationReason.REQUESTED,
+    split: false,
+    detail: REQUESTED_DETAIL,
+  }));
 }
 
 /** Warehouses best first, each with the criterion that put it there. */

@@ -5,7 +5,7 @@
  * so a step is either wholly done and recorded, or not done at all; a repeat of a recorded
  * step returns the recorded outcome and changes nothing.
  */
-import { planAllocation } from '../../domain/allocation';
+import { planAllocation, requestedAllocation } from '../../domain/allocation';
 import { mergeLines } from '../../domain/lines';
 import type { ConsumedLot } from '../../domain/stock';
 import {
@@ -63,6 +63,14 @@ export async function reserveInTx(tx: Tx, input: ReserveInput): Promise<ReserveO
   // taking it now would leave a "hanging" hold nobody will ever release.
   if (await readFence(tx, input.reservationId, Operation.RELEASE)) {
     return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'ALREADY_RELEASED' });
+  }
+  // Every line names its warehouse: nothing to plan, the conditional updates decide.
+  if (input.lines.every((l): l is OrderLine => l.warehouseCode !== undefined)) {
+    const lines = mergeLines(input.lines);
+    const short = await takeLines(tx, lines);
+    if (short.length === 0) return createHold(tx, input, lines, requestedAllocation(lines));
+    const shortages = await describeShortages(tx, short);
+    return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages });
   }
   const [sites, skus] = [await readSites(tx), [...new Set(input.lines.map((l) => l.sku))]];
   let short: OrderLine[] = [];
