@@ -5,23 +5,17 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../../activities/store/db';
-import { testApp } from '../helpers/app';
+import { useAppStack } from '../helpers/app';
 import { invariantViolations, level } from '../helpers/db';
-import { useSagaStack } from '../helpers/temporal';
 
 const TASK_QUEUE = 'stock-api-test';
 const ADMIN = { authorization: 'Bearer test-admin-token' };
 
-const stack = useSagaStack('dev', TASK_QUEUE);
+const stack = useAppStack('dev', TASK_QUEUE, { RESERVATION_TTL_SECONDS: '600' });
 let db: Db;
 let app: FastifyInstance;
-
-beforeAll(async () => {
-  db = stack.db;
-  ({ app } = await testApp(stack.env, db, { TEMPORAL_TASK_QUEUE: TASK_QUEUE, RESERVATION_TTL_SECONDS: '600' }));
-});
-afterAll(async () => {
-  await app?.close();
+beforeAll(() => {
+  ({ db, app } = stack);
 });
 afterEach(async () => {
   expect(await invariantViolations(db)).toEqual([]);

@@ -13,10 +13,9 @@ import { ensureSchedules } from '../../platform/temporal';
 import type { ExpiryCheckResult } from '../../workflows/expiry';
 import { EXPIRY_SCHEDULE_ID, RECONCILIATION_SCHEDULE_ID } from '../../workflows/ids';
 import type { ReconcileResult } from '../../workflows/reconcile';
-import { testApp } from '../helpers/app';
+import { useAppStack } from '../helpers/app';
 import { invariantViolations, level, perishable, receiveLot, stock } from '../helpers/db';
 import { testConfig } from '../helpers/env';
-import { useSagaStack } from '../helpers/temporal';
 
 const TASK_QUEUE = 'perishables-test';
 const SECRET = 'alert-test-secret';
@@ -41,13 +40,10 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise((r) => receiver.close(r)));
 
-const stack = useSagaStack('dev', TASK_QUEUE, () => ({ alertWebhook: { url: receiverUrl, secret: SECRET } }));
+const stack = useAppStack('dev', TASK_QUEUE, {}, () => ({ alertWebhook: { url: receiverUrl, secret: SECRET } }));
 let app: FastifyInstance;
-beforeAll(async () => {
-  ({ app } = await testApp(stack.env, stack.db, { TEMPORAL_TASK_QUEUE: TASK_QUEUE }));
-});
-afterAll(async () => {
-  await app?.close();
+beforeAll(() => {
+  ({ app } = stack);
 });
 
 const run = <T>(workflowType: string, id: string) =>

@@ -7,21 +7,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../../activities/store/db';
 import { readInventory } from '../../activities/store/inventory-view';
-import { testApp } from '../helpers/app';
+import { useAppStack } from '../helpers/app';
 import { invariantViolations, perishable, receiveLot, stock } from '../helpers/db';
-import { useSagaStack } from '../helpers/temporal';
 
 const TASK_QUEUE = 'transfer-test';
 const ADMIN = { authorization: 'Bearer test-admin-token' };
-const stack = useSagaStack('time-skipping', TASK_QUEUE);
+const stack = useAppStack('time-skipping', TASK_QUEUE);
 let db: Db;
 let app: FastifyInstance;
-beforeAll(async () => {
-  db = stack.db;
-  ({ app } = await testApp(stack.env, db, { TEMPORAL_TASK_QUEUE: TASK_QUEUE }));
-});
-afterAll(async () => {
-  await app?.close();
+beforeAll(() => {
+  ({ db, app } = stack);
 });
 afterEach(async () => {
   expect(await invariantViolations(db)).toEqual([]);

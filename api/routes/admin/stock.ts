@@ -4,7 +4,7 @@
  * 409 IDEMPOTENCY_CONFLICT) and may carry `expectedQuantity`: when the stock is not what the
  * operator saw, 409 STALE_QUANTITY and nothing changes.
  */
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type FastifyPluginAsyncTypebox, type TProperties } from '@fastify/type-provider-typebox';
 import { adjustStock, receiveStock, setLotQuarantine, setSafetyStock } from '../../../activities/store/stock-admin';
 import { AdjustReason } from '../../../domain/stock';
 import { errors, Id } from '../../schemas';
@@ -15,6 +15,17 @@ const Quantity = Type.Integer({ minimum: 1, maximum: 10_000_000 });
 const Expected = Type.Optional(Type.Integer({ minimum: 0, description: 'compare-and-set: the quantity you expect to find' }));
 const LotCode = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' });
 const Replayed = { replayed: Type.Boolean() };
+/** The answer to a change of on-hand: the level after it, plus what the change was. */
+const LevelChange = (change: TProperties) =>
+  Type.Object({
+    sku: Type.String(),
+    warehouseCode: Type.String(),
+    lotCode: Type.Optional(Type.String()),
+    ...change,
+    onHand: Type.Integer(),
+    reserved: Type.Integer(),
+    ...Replayed,
+  });
 const LevelParams = Type.Object({ sku: Id, warehouseCode: Id });
 const LotParams = Type.Object({ sku: Id, warehouseCode: Id, lotCode: LotCode });
 const QuarantineBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 200 }), expectedQuantity: Expected }, { additionalProperties: false });
@@ -52,19 +63,7 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: {
-          201: Type.Object({
-            sku: Type.String(),
-            warehouseCode: Type.String(),
-            quantity: Type.Integer(),
-            reason: Type.String(),
-            lotCode: Type.Optional(Type.String()),
-            onHand: Type.Integer(),
-            reserved: Type.Integer(),
-            ...Replayed,
-          }),
-          ...errors(400, 401, 404, 409),
-        },
+        response: { 201: LevelChange({ quantity: Type.Integer(), reason: Type.String() }), ...errors(400, 401, 404, 409) },
       },
     },
     async (request, reply) => reply.code(201).send(await receiveStock(db, { idempotencyKey: key(request.headers), ...request.body })),
@@ -90,19 +89,7 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: {
-          201: Type.Object({
-            sku: Type.String(),
-            warehouseCode: Type.String(),
-            lotCode: Type.Optional(Type.String()),
-            delta: Type.Integer(),
-            reasonCode: Type.String(),
-            onHand: Type.Integer(),
-            reserved: Type.Integer(),
-            ...Replayed,
-          }),
-          ...errors(400, 401, 404, 409),
-        },
+        response: { 201: LevelChange({ delta: Type.Integer(), reasonCode: Type.String() }), ...errors(400, 401, 404, 409) },
       },
     },
     async (request, reply) => reply.code(201).send(await adjustStock(db, { idempotencyKey: key(request.headers), ...request.body })),
