@@ -7,7 +7,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../../activities/store/db';
 import { readInventory } from '../../activities/store/inventory-view';
+import { seed } from '../../prisma/seed';
+import { startDemoTransfer } from '../../scripts/demo-transfer';
 import { useAppStack } from '../helpers/app';
+import { testConfig } from '../helpers/env';
 import { invariantViolations, perishable, receiveLot, stock } from '../helpers/db';
 
 const TASK_QUEUE = 'transfer-test';
@@ -118,4 +121,13 @@ it('refused requests: not enough at the source, unknown warehouse, id reused', a
   expect([reused.statusCode, reused.json().code]).toEqual([409, 'TRANSFER_CONFLICT']);
   expect((await app.inject({ method: 'GET', url: '/transfers/nope', headers: ADMIN })).statusCode).toBe(404);
   expect(await ends('T5')).toEqual({ SRC: [2, 0, 0, 2], DST: [0, 0, 0, 0] });
+});
+
+it('npm start puts the seed demo transfer in flight: shipped, incoming at the destination', async () => {
+  await seed(db);
+  const config = testConfig({ TEMPORAL_TASK_QUEUE: TASK_QUEUE });
+  expect(await startDemoTransfer(stack.env.client, config)).toBe('SHIPPED');
+  expect(await startDemoTransfer(stack.env.client, config)).toBe('SHIPPED'); // idempotent
+  const hz = (await readInventory(db, 'LYCHEE-1KG'))!.warehouses.find((w) => w.warehouseCode === 'HZ-01');
+  expect(hz).toMatchObject({ incoming: 20 });
 });
