@@ -1,6 +1,7 @@
 /**
- * The activities of the order saga: `createActivities(deps)` binds them to their I/O. Each is
- * idempotent (fenced by its business serial), so Temporal may retry any of them freely.
+ * The activities of every workflow (orders, transfers, the scheduled checks):
+ * `createActivities(deps)` binds them to their I/O. Each stock change is idempotent (fenced
+ * by its business serial), so Temporal may retry any of them freely.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -9,14 +10,14 @@ import { DomainError, nonRetryableCodes } from '../domain/errors';
 import type { TransferReceipt, TransferRequest } from '../domain/transfers';
 import type { ReleaseReason } from '../domain/types';
 import type { Metrics } from '../platform/metrics';
-import type { Db } from './store/db';
-import { confirmStock, releaseStock, reserveStock, type ReserveInput } from './store/reservations';
-import { findReservation } from './store/queries';
-import { sweepExpiredHolds } from './sweep';
 import { deliverAlerts, type AlertWebhook } from './alerts';
+import type { Db } from './store/db';
 import { raiseExpiryAlerts, writeOffExpiredLots } from './store/expiry';
-import { cancelTransfer, raiseTransferOverdue, receiveTransfer, requestTransfer, returnTransfer, shipTransfer } from './store/transfers';
+import { findReservation } from './store/queries';
 import { reconcile, type ReconciliationReport } from './store/reconcile';
+import { confirmStock, releaseStock, reserveStock, type ReserveInput } from './store/reservations';
+import { cancelTransfer, raiseTransferOverdue, receiveTransfer, requestTransfer, returnTransfer, shipTransfer } from './store/transfers';
+import { sweepExpiredHolds } from './sweep';
 
 export interface ActivityDeps {
   readonly db: Db;

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../../activities/store/db';
-import { useAppStack } from '../helpers/app';
+import { eventually, signedPayment, useAppStack } from '../helpers/app';
 import { invariantViolations, level } from '../helpers/db';
 
 const TASK_QUEUE = 'stock-api-test';
@@ -88,6 +88,13 @@ describe('orders placed by allocation', () => {
     const state = (await app.inject({ method: 'GET', url: '/orders/alloc-1' })).json();
     expect(state).toMatchObject({ lines: [{ sku: 'BERRY', quantity: 2 }], allocation: { deliveryRegion: 'north' }, allocations: [{ warehouseCode: 'BJ' }] });
     expect(await level(db, 'BERRY', 'BJ')).toEqual({ onHand: 10, reserved: 2 });
+
+    // Paid: the confirmation takes the units out of their lot, shown on the order.
+    const signed = signedPayment('test-webhook-secret', { eventId: 'ev-a1', type: 'payment.succeeded', orderId: 'alloc-1', paymentId: 'pay-a1', amountCents: 100 });
+    await app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
+    const paid = await eventually(async () => (await app.inject({ method: 'GET', url: '/orders/alloc-1' })).json(), (s) => s.status === 'CONFIRMED');
+    expect(paid.consumedLots).toEqual([expect.objectContaining({ sku: 'BERRY', warehouseCode: 'BJ', lotCode: 'L1', quantity: 2, sellable: true })]);
+    expect(await level(db, 'BERRY', 'BJ')).toEqual({ onHand: 8, reserved: 0 });
   });
 
   it('no split → 409 with the unplaceable line; split allowed → held in both warehouses', async () => {

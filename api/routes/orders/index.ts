@@ -1,6 +1,7 @@
 /** Order API: place (reserve), read, cancel. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError, ErrorCode } from '../../../domain/errors';
+import type { ConsumedLot } from '../../../domain/stock';
 import type { ReserveOutcome } from '../../../domain/types';
 import { AllocationNoteSchema, AllocationPreferencesSchema, errors, Id, OrderLineSchema, RequestedLineSchema, ShortageSchema } from '../../schemas';
 import { cancelOrder, getOrder, placeOrder } from './service';
@@ -21,6 +22,19 @@ const OrderStateBody = Type.Object({
   lines: Type.Array(RequestedLineSchema),
   allocation: Type.Optional(AllocationPreferencesSchema),
   allocations: Type.Optional(Type.Array(AllocationNoteSchema, { description: 'where each line was held, and why' })),
+  consumedLots: Type.Optional(
+    Type.Array(
+      Type.Object({
+        sku: Type.String(),
+        warehouseCode: Type.String(),
+        lotCode: Type.String(),
+        quantity: Type.Integer(),
+        expiresAt: Type.Union([Type.String(), Type.Null()]),
+        sellable: Type.Boolean(),
+      }),
+      { description: 'lots the confirmation consumed, first-expiring first (lot-tracked SKUs)' },
+    ),
+  ),
   expiresAt: Type.Optional(Type.String()),
   releaseReason: Type.Optional(Type.String()),
   releasedAt: Type.Optional(Type.String()),
@@ -106,7 +120,9 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       const { reservation, ...rest } = state;
       const shortages = reservation?.status === 'rejected' && reservation.reason === 'INSUFFICIENT_STOCK' ? [...reservation.shortages] : undefined;
       const allocations = reservation?.status === 'reserved' ? [...reservation.allocations] : undefined;
-      return { ...rest, lines: [...rest.lines], allocations, shortages, latePayments: late };
+      const held = await db.reservation.findUnique({ where: { id: state.orderId }, select: { consumedLots: true } });
+      const consumedLots = (held?.consumedLots as ConsumedLot[] | null) ?? undefined;
+      return { ...rest, lines: [...rest.lines], allocations, consumedLots, shortages, latePayments: late };
     },
   );
 
