@@ -13,7 +13,7 @@
  * 4. A line no warehouse can serve whole is split across warehouses (already used ones
  *    first, then by rank) only when the order allows splitting; otherwise it is short.
  */
-import { mergeLines } from './lines';
+import { compareLines, mergeLines } from './lines';
 import {
   AllocationReason,
   type AllocationNote,
@@ -78,7 +78,7 @@ export function planAllocation(
   }
   if (shortages.length > 0) return { status: 'short', shortages };
   const planned = mergeLines(notes.map(({ sku, warehouseCode, quantity }) => ({ sku, warehouseCode, quantity })));
-  return { status: 'planned', lines: planned, notes: [...notes].sort((a, b) => (a.sku + a.warehouseCode < b.sku + b.warehouseCode ? -1 : 1)) };
+  return { status: 'planned', lines: planned, notes: [...notes].sort(compareLines) };
 }
 
 /**

@@ -1,6 +1,6 @@
 /** Transfer API: create (hold at the source), ship, receive, cancel, return, get. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DomainError, ErrorCode, type ErrorCode as Code } from '../../../domain/errors';
+import { DomainError, ErrorCode, httpStatusOf, type ErrorCode as Code } from '../../../domain/errors';
 import type { TransferState } from '../../../workflows/transfer-messages';
 import { requireAdmin } from '../../plugins/admin-auth';
 import { errors, Id, ShortageSchema } from '../../schemas';
@@ -44,7 +44,10 @@ function view(s: TransferState) {
 /** A refused request surfaces as its error: insufficient stock, or the activity's own code. */
 function refusal(s: TransferState): DomainError | undefined {
   if (s.stage !== 'REJECTED') return undefined;
-  if (s.error) return new DomainError(s.error.code as Code, s.error.message);
+  if (s.error) {
+    const code = s.error.code in httpStatusOf ? (s.error.code as Code) : ErrorCode.INTERNAL;
+    return new DomainError(code, s.error.message);
+  }
   return new DomainError(ErrorCode.INSUFFICIENT_STOCK, 'not enough available at the source', { shortages: s.shortages });
 }
 
