@@ -4,9 +4,11 @@
  * alerts raised once per lot and kind and pushed, signed, to a local receiver; expired lots
  * written off through the ledger; drift planted by hand found and reported, never fixed.
  */
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { verifySignature } from '../../api/routes/webhooks/signature';
 import { ensureSchedules } from '../../platform/temporal';
@@ -15,7 +17,7 @@ import { EXPIRY_SCHEDULE_ID, RECONCILIATION_SCHEDULE_ID } from '../../workflows/
 import type { ReconcileResult } from '../../workflows/reconcile';
 import { useAppStack } from '../helpers/app';
 import { invariantViolations, level, perishable, receiveLot, stock } from '../helpers/db';
-import { testConfig } from '../helpers/env';
+import { TEST_DATABASE_URL, testConfig } from '../helpers/env';
 
 const TASK_QUEUE = 'perishables-test';
 const SECRET = 'alert-test-secret';
@@ -45,6 +47,15 @@ let app: FastifyInstance;
 beforeAll(() => {
   ({ app } = stack);
 });
+
+/** Runs scripts/reconcile.ts (what `npm run reconcile` runs) against the test database. */
+function runReconcileScript(): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(__dirname, '../../scripts/reconcile.ts')], { env: { ...process.env, DATABASE_URL: TEST_DATABASE_URL } }, (err, stdout) =>
+      resolve({ code: err ? Number(err.code) : 0, stdout }),
+    );
+  });
+}
 
 const run = <T>(workflowType: string, id: string) =>
   stack.env.client.workflow.execute(workflowType, { taskQueue: TASK_QUEUE, workflowId: id, args: [] }) as Promise<T>;
@@ -101,6 +112,11 @@ describe('reconciliation', () => {
     });
     expect(await stack.worker.metrics.registry.getSingleMetricAsString('stockhold_reconciliation_drifts')).toMatch(/ 1$/m);
     expect(await level(db, 'PLAIN', 'W1')).toEqual({ onHand: 9, reserved: 0 }); // reported, not fixed
+
+    // `npm run reconcile` sees the same, and says so with its exit code.
+    const script = await runReconcileScript();
+    expect(script.code).toBe(1);
+    expect(JSON.parse(script.stdout)).toMatchObject({ clean: false, drifts: [{ check: 'ON_HAND_VS_LEDGER', sku: 'PLAIN', recorded: 9, expected: 7 }] });
 
     await db.$executeRawUnsafe(`UPDATE inventory_levels SET on_hand = 7 WHERE sku = 'PLAIN'`);
     const now = await app.inject({ method: 'POST', url: '/admin/reconciliation', headers: ADMIN });
