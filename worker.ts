@@ -1,6 +1,6 @@
 /**
- * The worker process: runs the order, late-payment and sweeper workflows and their
- * activities, keeps the sweeper schedule in line with the config, and serves its metrics.
+ * The worker process: runs the order, late-payment, transfer and scheduled workflows and
+ * their activities, keeps the schedules in line with the config, and serves its metrics.
  */
 import http from 'node:http';
 import { NativeConnection, Runtime, Worker, type InjectedSinks } from '@temporalio/worker';
@@ -10,7 +10,7 @@ import { createDb } from './activities/store/db';
 import { loadConfig, type Config } from './config';
 import { createMetrics, type Metrics } from './platform/metrics';
 import { createRedis } from './platform/redis';
-import { connectClient, ensureSweeperSchedule } from './platform/temporal';
+import { connectClient, ensureSchedules } from './platform/temporal';
 import type { MetricsSinks } from './workflows/activities-proxy';
 
 /** Worker options other than the connection; tests reuse them with a prebuilt bundle. */
@@ -41,14 +41,14 @@ export async function runWorker(config: Config): Promise<void> {
   const db = createDb(config.databaseUrl);
   const client = await connectClient(config);
   const redis = createRedis(config.redisUrl);
-  await ensureSweeperSchedule(client, config);
+  await ensureSchedules(client, config);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: require.resolve('./workflows'),
-    activities: createActivities({ db, temporal: client, metrics, gate: createGate(redis) }),
+    activities: createActivities({ db, temporal: client, metrics, gate: createGate(redis), alertWebhook: config.alertWebhook }),
     sinks: workerSinks(metrics),
     shutdownGraceTime: '10s',
   });

@@ -1,29 +1,38 @@
 /**
- * The activities of the order saga: `createActivities(deps)` binds them to their I/O. Each is
- * idempotent (fenced by its business serial), so Temporal may retry any of them freely.
+ * The activities of every workflow (orders, transfers, the scheduled checks):
+ * `createActivities(deps)` binds them to their I/O. Each stock change is idempotent (fenced
+ * by its business serial), so Temporal may retry any of them freely.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { DomainError, nonRetryableCodes } from '../domain/errors';
+import type { TransferReceipt, TransferRequest } from '../domain/transfers';
 import type { ReleaseReason } from '../domain/types';
 import type { Metrics } from '../platform/metrics';
+import { deliverAlerts, type AlertWebhook } from './alerts';
 import type { Db } from './store/db';
-import { confirmStock, releaseStock, reserveStock, type ReserveInput } from './store/reservations';
+import { raiseExpiryAlerts, writeOffExpiredLots } from './store/expiry';
 import { findReservation } from './store/queries';
 import { endCampaign, reserveFromCampaign } from './store/campaigns';
 import { fulfilPreSale } from './store/pre-sales';
 import { syncGate, type Gate } from './gate';
+import { reconcile, type ReconciliationReport } from './store/reconcile';
+import { confirmStock, releaseStock, reserveStock, type ReserveInput } from './store/reservations';
+import { cancelTransfer, raiseTransferOverdue, receiveTransfer, requestTransfer, returnTransfer, shipTransfer } from './store/transfers';
 import { sweepExpiredHolds } from './sweep';
 
 export interface ActivityDeps {
   readonly db: Db;
   readonly temporal: Client;
   readonly metrics: Metrics;
+  /** The flash-sale admission gate in Redis. */
   readonly gate: Gate;
+  /** Where stock alerts are pushed; none: alerts are only listed by GET /alerts. */
+  readonly alertWebhook?: AlertWebhook;
 }
 
-export function createActivities({ db, temporal, metrics, gate }: ActivityDeps) {
+export function createActivities({ db, temporal, metrics, gate, alertWebhook }: ActivityDeps) {
   const activities = {
     /** A campaign order takes its hold from the campaign's pool; any other from the levels. */
     reserve: (input: ReserveInput & { campaignId?: string }) =>
@@ -40,11 +49,37 @@ export function createActivities({ db, temporal, metrics, gate }: ActivityDeps) 
     syncGate: (campaignId: string, force: boolean) => syncGate(db, gate, campaignId, force),
     endCampaign: (campaignId: string) => endCampaign(db, campaignId),
     fulfilPreSale: (campaignId: string, idempotencyKey: string, quantity: number) => fulfilPreSale(db, campaignId, idempotencyKey, quantity),
+    raiseExpiryAlerts: async () => {
+      const raised = await raiseExpiryAlerts(db);
+      metrics.alertsRaised.inc(raised);
+      return raised;
+    },
+    writeOffExpiredLots: (runId: string) => writeOffExpiredLots(db, runId),
+    deliverAlerts: () => deliverAlerts(db, alertWebhook),
+    requestTransfer: (request: TransferRequest) => requestTransfer(db, request),
+    shipTransfer: (transferId: string, deadlineAt: string) => shipTransfer(db, transferId, deadlineAt),
+    receiveTransfer: (transferId: string, receipt: TransferReceipt) => receiveTransfer(db, transferId, receipt),
+    cancelTransfer: (transferId: string) => cancelTransfer(db, transferId),
+    returnTransfer: (transferId: string) => returnTransfer(db, transferId),
+    raiseTransferOverdue: (transferId: string) => raiseTransferOverdue(db, transferId),
+    reconcileStock: async () => {
+      const report = await reconcile(db);
+      reportDrift(report, metrics);
+      return report;
+    },
   };
   return instrument(activities, metrics);
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** Drift is reported, never fixed: a gauge to alert on, and a log line with the rows. */
+function reportDrift(report: ReconciliationReport, metrics: Metrics): void {
+  metrics.reconciliationDrifts.set(report.drifts.length);
+  const log = Context.current().log;
+  if (report.clean) log.info('reconciliation clean', { runId: report.runId, levelsChecked: report.levelsChecked });
+  else log.error('reconciliation found drift', { runId: report.runId, drifts: report.drifts });
+}
 
 /**
  * Wraps every activity: counts retries and times attempts, and turns domain errors into

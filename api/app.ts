@@ -11,6 +11,8 @@ import errorsPlugin from './plugins/errors';
 import admin from './routes/admin';
 import campaigns from './routes/campaigns';
 import campaignAdmin from './routes/campaigns/admin';
+import alerts from './routes/alerts';
+import transfers from './routes/transfers';
 import health from './routes/health';
 import inventory from './routes/inventory';
 import orders from './routes/orders';
@@ -41,6 +43,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(orders);
   await app.register(webhooks);
   await app.register(inventory);
+  await app.register(alerts);
+  await app.register(transfers);
   await app.register(admin);
   await app.register(campaigns);
   await app.register(campaignAdmin);

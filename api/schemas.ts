@@ -19,9 +19,39 @@ export const OrderLineSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const ShortageSchema = Type.Object({
+/** A line as ordered: without warehouseCode, allocation places it. */
+export const RequestedLineSchema = Type.Object(
+  { sku: Id, warehouseCode: Type.Optional(Id), quantity: Type.Integer({ minimum: 1, maximum: 100_000 }) },
+  { additionalProperties: false },
+);
+
+export const AllocationPreferencesSchema = Type.Object(
+  {
+    preferredWarehouse: Type.Optional(Id),
+    deliveryRegion: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    deliveryLocation: Type.Optional(
+      Type.Object(
+        { latitude: Type.Number({ minimum: -90, maximum: 90 }), longitude: Type.Number({ minimum: -180, maximum: 180 }) },
+        { additionalProperties: false },
+      ),
+    ),
+    allowSplit: Type.Optional(Type.Boolean({ description: 'may a line be split across warehouses (default false)' })),
+  },
+  { additionalProperties: false, description: 'how lines without a warehouseCode are placed' },
+);
+
+export const AllocationNoteSchema = Type.Object({
   sku: Type.String(),
   warehouseCode: Type.String(),
+  quantity: Type.Integer(),
+  reason: Type.String({ description: 'REQUESTED, PREFERRED, CONSOLIDATED, REGION, NEAREST, PRIORITY' }),
+  split: Type.Boolean(),
+  detail: Type.String(),
+});
+
+export const ShortageSchema = Type.Object({
+  sku: Type.String(),
+  warehouseCode: Type.Optional(Type.String({ description: 'absent for a line allocation could not place' })),
   requested: Type.Integer(),
   available: Type.Integer(),
 });

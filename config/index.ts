@@ -17,6 +17,14 @@ export interface Config {
   /** How long after expiry a hold whose workflow is gone waits for the sweeper. */
   readonly sweeperGraceSeconds: number;
   readonly sweeperInterval: string;
+  /** How often the perishables check (alerts, write-off) runs. */
+  readonly expiryCheckInterval: string;
+  /** How often reconciliation runs. */
+  readonly reconcileInterval: string;
+  /** Outbound alert webhook; undefined: alerts are only listed by GET /alerts. */
+  readonly alertWebhook?: { readonly url: string; readonly secret: string };
+  /** How long a shipped transfer may take before it is overdue (default when not given). */
+  readonly transferReceiveDeadlineSeconds: number;
   readonly webhookSecret: string;
   readonly webhookToleranceSeconds: number;
   readonly adminToken: string;
@@ -81,6 +89,12 @@ function duration(env: Env, name: string, fallback: string): string {
   return value;
 }
 
+/** Whole seconds in a validated duration (`72h`, `30m`, …), at least 1. */
+function durationSeconds(value: string): number {
+  const unit = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400 }[value.replace(/^\d+/, '') as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Math.max(1, Math.round(parseInt(value, 10) * unit));
+}
+
 /** Reads and validates the configuration; throws ConfigError on the first bad setting. */
 export function loadConfig(env: Env = process.env): Config {
   const address = str(env, 'TEMPORAL_ADDRESS', '127.0.0.1:7233');
@@ -92,6 +106,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (env.NODE_ENV === 'production') {
     if (!env.WEBHOOK_SECRET) throw new ConfigError('WEBHOOK_SECRET', 'required in production');
     if (!env.ADMIN_TOKEN) throw new ConfigError('ADMIN_TOKEN', 'required in production');
+  }
+  const alertWebhookUrl = env.ALERT_WEBHOOK_URL?.trim() ? url(env, 'ALERT_WEBHOOK_URL', '', ['http:', 'https:']) : undefined;
+  if (alertWebhookUrl && env.NODE_ENV === 'production' && !env.ALERT_WEBHOOK_SECRET) {
+    throw new ConfigError('ALERT_WEBHOOK_SECRET', 'required in production when ALERT_WEBHOOK_URL is set');
   }
   return {
     databaseUrl: url(env, 'DATABASE_URL', 'postgresql://postgres@127.0.0.1:5432/stockhold', [
@@ -107,6 +125,10 @@ export function loadConfig(env: Env = process.env): Config {
     reservationTtlSeconds: int(env, 'RESERVATION_TTL_SECONDS', 1800, 1, 7 * 24 * 3600),
     sweeperGraceSeconds: int(env, 'SWEEPER_GRACE_SECONDS', 60, 0, 24 * 3600),
     sweeperInterval: duration(env, 'SWEEPER_INTERVAL', '5m'),
+    expiryCheckInterval: duration(env, 'EXPIRY_CHECK_INTERVAL', '1h'),
+    reconcileInterval: duration(env, 'RECONCILE_INTERVAL', '1h'),
+    alertWebhook: alertWebhookUrl ? { url: alertWebhookUrl, secret: str(env, 'ALERT_WEBHOOK_SECRET', 'dev-alert-secret') } : undefined,
+    transferReceiveDeadlineSeconds: durationSeconds(duration(env, 'TRANSFER_RECEIVE_DEADLINE', '72h')),
     webhookSecret,
     webhookToleranceSeconds: int(env, 'WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
     adminToken,

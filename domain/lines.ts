@@ -1,4 +1,4 @@
-import type { OrderLine, OrderRequest } from './types';
+import type { OrderRequest, RequestedLine } from './types';
 
 /**
  * Merges lines of the same SKU and warehouse and sorts them in one fixed order.
@@ -7,24 +7,27 @@ import type { OrderLine, OrderRequest } from './types';
  * be half-taken on one row. The fixed (sku, warehouse) order means every transaction locks
  * level rows in the same sequence, so two orders touching the same rows cannot deadlock.
  */
-export function mergeLines(lines: readonly OrderLine[]): OrderLine[] {
-  const merged = new Map<string, OrderLine>();
+export function mergeLines<T extends RequestedLine>(lines: readonly T[]): T[] {
+  const merged = new Map<string, T>();
   for (const line of lines) {
-    const key = `${line.sku}\u0000${line.warehouseCode}`;
+    const key = `${line.sku}\u0000${line.warehouseCode ?? ''}`;
     const prev = merged.get(key);
     merged.set(key, prev ? { ...prev, quantity: prev.quantity + line.quantity } : { ...line });
   }
   return [...merged.values()].sort(compareLines);
 }
 
-function compareLines(a: OrderLine, b: OrderLine): number {
+/** Lock order: by SKU, then warehouse (lines without a warehouse first). */
+export function compareLines(a: RequestedLine, b: RequestedLine): number {
   if (a.sku !== b.sku) return a.sku < b.sku ? -1 : 1;
-  if (a.warehouseCode !== b.warehouseCode) return a.warehouseCode < b.warehouseCode ? -1 : 1;
+  const x = a.warehouseCode ?? '';
+  const y = b.warehouseCode ?? '';
+  if (x !== y) return x < y ? -1 : 1;
   return 0;
 }
 
 /** True when two line lists ask for the same stock (after merging). */
-export function sameLines(a: readonly OrderLine[], b: readonly OrderLine[]): boolean {
+export function sameLines(a: readonly RequestedLine[], b: readonly RequestedLine[]): boolean {
   const x = mergeLines(a);
   const y = mergeLines(b);
   return (
@@ -35,7 +38,15 @@ export function sameLines(a: readonly OrderLine[], b: readonly OrderLine[]): boo
   );
 }
 
-/** True when a repeated order request asks for what the first one did. */
-export function sameOrder(a: Pick<OrderRequest, 'userId' | 'lines'>, b: Pick<OrderRequest, 'userId' | 'lines'>): boolean {
-  return a.userId === b.userId && sameLines(a.lines, b.lines);
+type Comparable = Pick<OrderRequest, 'userId' | 'lines' | 'allocation'>;
+
+/** True when a repeated order request asks for what the first one did, allocated alike. */
+export function sameOrder(a: Comparable, b: Comparable): boolean {
+  return a.userId === b.userId && sameLines(a.lines, b.lines) && samePreferences(a.allocation, b.allocation);
+}
+
+function samePreferences(a: OrderRequest['allocation'], b: OrderRequest['allocation']): boolean {
+  const norm = (p: OrderRequest['allocation']) =>
+    JSON.stringify([p?.preferredWarehouse, p?.deliveryRegion, p?.deliveryLocation?.latitude, p?.deliveryLocation?.longitude, p?.allowSplit ?? false]);
+  return norm(a) === norm(b);
 }

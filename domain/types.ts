@@ -10,19 +10,68 @@ export interface OrderLine {
   readonly quantity: number;
 }
 
+/** A line as ordered: without a warehouse, allocation chooses one (or several, if split). */
+export interface RequestedLine {
+  readonly sku: string;
+  readonly warehouseCode?: string;
+  readonly quantity: number;
+}
+
+/** How an order wants its unplaced lines allocated (domain/allocation.ts). */
+export interface AllocationPreferences {
+  /** Taken first when it can serve a line. */
+  readonly preferredWarehouse?: string;
+  /** Warehouses in this region come before others. */
+  readonly deliveryRegion?: string;
+  /** Among the rest, nearer warehouses (with coordinates) come before farther ones. */
+  readonly deliveryLocation?: { readonly latitude: number; readonly longitude: number };
+  /** May one line be split across warehouses? Default false: each line ships whole. */
+  readonly allowSplit?: boolean;
+}
+
 /** What a shopper asks to hold. `orderId` is the business serial of the whole saga. */
 export interface OrderRequest {
   readonly orderId: string;
   readonly userId: string;
-  readonly lines: readonly OrderLine[];
-  /** Set for a flash-sale order: the hold comes from the campaign's set-aside pool. */
+  readonly lines: readonly RequestedLine[];
+  readonly allocation?: AllocationPreferences;
+  /** Set for a flash-sale or pre-sale order: the hold comes from the campaign's pool. */
   readonly campaignId?: string;
+}
+
+/** Why a warehouse was chosen for (part of) a line. */
+export const AllocationReason = {
+  /** The order line named this warehouse. */
+  REQUESTED: 'REQUESTED',
+  /** The order's preferred warehouse. */
+  PREFERRED: 'PREFERRED',
+  /** The warehouse already ships another part of this order: no extra shipment. */
+  CONSOLIDATED: 'CONSOLIDATED',
+  /** In the delivery region. */
+  REGION: 'REGION',
+  /** Nearest to the delivery location. */
+  NEAREST: 'NEAREST',
+  /** Highest priority (lowest number) with enough stock. */
+  PRIORITY: 'PRIORITY',
+} as const;
+export type AllocationReason = (typeof AllocationReason)[keyof typeof AllocationReason];
+
+/** One allocation of a reservation and why it was made; recorded on the reservation. */
+export interface AllocationNote {
+  readonly sku: string;
+  readonly warehouseCode: string;
+  readonly quantity: number;
+  readonly reason: AllocationReason;
+  /** True when the line was split across warehouses and this is one part. */
+  readonly split: boolean;
+  readonly detail: string;
 }
 
 /** A line that could not be held, with what was there when it was tried. */
 export interface Shortage {
   readonly sku: string;
-  readonly warehouseCode: string;
+  /** Absent for a line the allocation had to place: no warehouse (or all of them) had enough. */
+  readonly warehouseCode?: string;
   readonly requested: number;
   readonly available: number;
 }
@@ -33,6 +82,7 @@ export type ReserveOutcome =
       readonly status: 'reserved';
       readonly reservationId: string;
       readonly lines: readonly OrderLine[];
+      readonly allocations: readonly AllocationNote[];
       readonly expiresAt: string;
       /** Pre-orders: when the goods are expected to ship. */
       readonly expectedShipDate?: string;
@@ -99,6 +149,15 @@ export const Operation = {
   CAMPAIGN_CREATE: 'CAMPAIGN_CREATE',
   CAMPAIGN_END: 'CAMPAIGN_END',
   PRE_SALE_FULFIL: 'PRE_SALE_FULFIL',
+  ADJUST: 'ADJUST',
+  SET_SAFETY_STOCK: 'SET_SAFETY_STOCK',
+  QUARANTINE: 'QUARANTINE',
+  RELEASE_QUARANTINE: 'RELEASE_QUARANTINE',
+  WRITE_OFF: 'WRITE_OFF',
+  TRANSFER_SHIP: 'TRANSFER_SHIP',
+  TRANSFER_RECEIVE: 'TRANSFER_RECEIVE',
+  TRANSFER_RETURN: 'TRANSFER_RETURN',
+  TRANSFER_CANCEL: 'TRANSFER_CANCEL',
 } as const;
 export type Operation = (typeof Operation)[keyof typeof Operation];
 

@@ -2,7 +2,7 @@
  * Prometheus metrics (prom-client). Each process (API, worker) builds one registry and
  * serves it at /metrics; the names below are documented in README "Metrics".
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -16,6 +16,10 @@ export interface Metrics {
   readonly activityRetries: Counter<'activity'>;
   /** Activity durations by activity and result. */
   readonly activityDuration: Histogram<'activity' | 'result'>;
+  /** Drifts found by the latest reconciliation (0 = clean). */
+  readonly reconciliationDrifts: Gauge;
+  /** Stock alerts raised (near expiry, expired). */
+  readonly alertsRaised: Counter;
 }
 
 export function createMetrics(processName: 'api' | 'worker'): Metrics {
@@ -35,5 +39,7 @@ export function createMetrics(processName: 'api' | 'worker'): Metrics {
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    reconciliationDrifts: new Gauge({ name: 'stockhold_reconciliation_drifts', help: 'Drifts found by the latest reconciliation', registers: [registry] }),
+    alertsRaised: new Counter({ name: 'stockhold_stock_alerts_total', help: 'Stock alerts raised', registers: [registry] }),
   };
 }

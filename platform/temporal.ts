@@ -1,11 +1,11 @@
 /**
  * Temporal plumbing shared by the API, the worker and the scripts: the client connection,
- * search-attribute registration and the sweeper schedule.
+ * search-attribute registration and the schedules (sweeper, perishables, reconciliation).
  */
 import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import type { Config } from '../config';
-import { SWEEPER_SCHEDULE_ID } from '../workflows/ids';
+import { EXPIRY_SCHEDULE_ID, RECONCILIATION_SCHEDULE_ID, SWEEPER_SCHEDULE_ID } from '../workflows/ids';
 import { searchAttributeKeys } from '../workflows/search-attributes';
 
 export async function connectClient(config: Config): Promise<Client> {
@@ -42,17 +42,28 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   });
 }
 
-/** Creates the sweeper schedule, or brings an existing one in line with the config. */
-export async function ensureSweeperSchedule(client: Client, config: Config): Promise<void> {
+/** A periodic workflow run by a Temporal Schedule. */
+interface PeriodicJob {
+  readonly scheduleId: string;
+  readonly workflowType: string;
+  readonly every: string;
+  readonly args: unknown[];
+}
+
+/**
+ * Creates a schedule, or brings an existing one in line with the config (so changing the
+ * interval setting and restarting the worker is all it takes). Overlapping runs are skipped.
+ */
+async function ensureSchedule(client: Client, taskQueue: string, job: PeriodicJob): Promise<void> {
   const options = {
-    scheduleId: SWEEPER_SCHEDULE_ID,
-    spec: { intervals: [{ every: config.sweeperInterval as `${number}m` }] },
+    scheduleId: job.scheduleId,
+    spec: { intervals: [{ every: job.every as `${number}m` }] },
     action: {
       type: 'startWorkflow' as const,
-      workflowType: 'sweeperWorkflow',
-      taskQueue: config.temporal.taskQueue,
-      args: [config.sweeperGraceSeconds],
-      workflowId: `${SWEEPER_SCHEDULE_ID}-run`,
+      workflowType: job.workflowType,
+      taskQueue,
+      args: job.args,
+      workflowId: `${job.scheduleId}-run`,
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1m' as const },
   };
@@ -60,11 +71,31 @@ export async function ensureSweeperSchedule(client: Client, config: Config): Pro
     await client.schedule.create(options);
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(SWEEPER_SCHEDULE_ID).update((prev) => ({
+    await client.schedule.getHandle(job.scheduleId).update((prev) => ({
       ...prev,
       spec: options.spec,
       action: options.action,
       policies: { ...prev.policies, ...options.policies },
     }));
   }
+}
+
+/** The sweeper schedule (expired holds whose workflow is gone). */
+export async function ensureSweeperSchedule(client: Client, config: Config): Promise<void> {
+  await ensureSchedule(client, config.temporal.taskQueue, {
+    scheduleId: SWEEPER_SCHEDULE_ID,
+    workflowType: 'sweeperWorkflow',
+    every: config.sweeperInterval,
+    args: [config.sweeperGraceSeconds],
+  });
+}
+
+/** Every schedule the service runs: sweeper, perishables check, reconciliation. */
+export async function ensureSchedules(client: Client, config: Config): Promise<void> {
+  await ensureSweeperSchedule(client, config);
+  const jobs: PeriodicJob[] = [
+    { scheduleId: EXPIRY_SCHEDULE_ID, workflowType: 'expiryWorkflow', every: config.expiryCheckInterval, args: [] },
+    { scheduleId: RECONCILIATION_SCHEDULE_ID, workflowType: 'reconciliationWorkflow', every: config.reconcileInterval, args: [] },
+  ];
+  for (const job of jobs) await ensureSchedule(client, config.temporal.taskQueue, job);
 }

@@ -9,9 +9,10 @@ import { createDb } from '../activities/store/db';
 import { loadConfig } from '../config';
 import { startDevServer, type DevServer } from '../platform/dev-server';
 import { ensureSearchAttributes } from '../platform/temporal';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { migrate } from '../prisma/migrate';
-import { seedIfEmpty } from '../prisma/seed';
+import { demoTransfer, seedIfEmpty } from '../prisma/seed';
+import { startDemoTransfer } from './demo-transfer';
 
 const ROOT = path.resolve(__dirname, '..');
 const say = (line: string) => console.log(`[start] ${line}`);
@@ -27,7 +28,8 @@ async function main(): Promise<void> {
   say(`migrating ${new URL(config.databaseUrl).pathname.slice(1)}`);
   await migrate(config.databaseUrl, (line) => say(line));
   const db = createDb(config.databaseUrl);
-  if (await seedIfEmpty(db)) say('seeded demo data (products STRAWBERRY-500G, BLUEBERRY-125G, MANGO-1KG)');
+  const seeded = await seedIfEmpty(db);
+  if (seeded) say('seeded demo data (STRAWBERRY-500G, BLUEBERRY-125G, MANGO-1KG, perishable LYCHEE-1KG in lots)');
   await db.$disconnect();
 
   let devServer: DevServer | undefined;
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
   say(`API docs   http://${config.api.host}:${config.api.port}/docs`);
   if (devServer) say(`Temporal UI http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}`);
   say('Ctrl-C stops everything');
+  if (seeded) void putDemoTransferInFlight(env.TEMPORAL_ADDRESS ?? config.temporal.address, config);
 
   let stopping = false;
   const stop = async () => {
@@ -72,6 +75,18 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop());
   // If either child dies on its own, bring the rest down rather than run half a service.
   for (const c of children) c.once('exit', () => void stop());
+}
+
+/** Once the worker polls, the demo transfer is requested and shipped (a fresh database only). */
+async function putDemoTransferInFlight(address: string, config: ReturnType<typeof loadConfig>): Promise<void> {
+  try {
+    const client = new Client({ connection: await Connection.connect({ address }), namespace: config.temporal.namespace });
+    const stage = await client.withDeadline(Date.now() + 60_000, () => startDemoTransfer(client, config));
+    say(`demo transfer ${demoTransfer.transferId}: ${stage} (receive it: POST /transfers/${demoTransfer.transferId}/receive)`);
+    await client.connection.close();
+  } catch (err) {
+    say(`demo transfer not started: ${(err as Error).message}`);
+  }
 }
 
 main().catch((err) => {

@@ -31,7 +31,16 @@ export const { confirm, release } = proxyLocalActivities<Activities>({
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
 });
 
-export const { lookupReservation, recordSettlement } = proxyActivities<Activities>({
+export const {
+  lookupReservation,
+  recordSettlement,
+  requestTransfer,
+  shipTransfer,
+  receiveTransfer,
+  cancelTransfer,
+  returnTransfer,
+  raiseTransferOverdue,
+} = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
 });
@@ -47,7 +56,7 @@ export const { syncGate, endCampaign, fulfilPreSale } = proxyActivities<Activiti
   retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes },
 });
 
-export const { sweepExpiredHolds } = proxyActivities<Activities>({
+export const { sweepExpiredHolds, raiseExpiryAlerts, writeOffExpiredLots, deliverAlerts, reconcileStock } = proxyActivities<Activities>({
   startToCloseTimeout: '5m',
   retry: { initialInterval: '1s', maximumInterval: '1m' },
 });

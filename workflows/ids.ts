@@ -8,7 +8,14 @@ export function latePaymentWorkflowId(orderId: string, paymentId: string): strin
   return `payment-${orderId}-${paymentId}`;
 }
 
+/** One workflow per transfer. */
+export function transferWorkflowId(transferId: string): string {
+  return `transfer-${transferId}`;
+}
+
 export const SWEEPER_SCHEDULE_ID = 'stockhold-expired-hold-sweeper';
+export const EXPIRY_SCHEDULE_ID = 'stockhold-expiry-check';
+export const RECONCILIATION_SCHEDULE_ID = 'stockhold-reconciliation';
 
 /** One lifecycle workflow per campaign. */
 export function campaignWorkflowId(campaignId: string): string {

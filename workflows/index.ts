@@ -4,3 +4,6 @@ export { latePaymentWorkflow } from './late-payment';
 export { sweeperWorkflow } from './sweeper';
 export { campaignWorkflow } from './campaign';
 export { preSaleFulfilmentWorkflow } from './pre-sale';
+export { expiryWorkflow } from './expiry';
+export { reconciliationWorkflow } from './reconcile';
+export { transferWorkflow } from './transfer';

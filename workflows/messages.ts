@@ -3,7 +3,7 @@
  * so the API and the workflows cannot disagree on a name or a shape.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { OrderLine, OrderRequest, Payment, ReserveOutcome } from '../domain/types';
+import type { AllocationPreferences, OrderRequest, Payment, RequestedLine, ReserveOutcome } from '../domain/types';
 
 /** Stages of an order saga. Terminal: CONFIRMED, RELEASED, REJECTED, REFUND_REQUIRED. */
 export const OrderStatus = {
@@ -33,7 +33,9 @@ export interface OrderWorkflowInput {
 export interface OrderState {
   readonly orderId: string;
   readonly userId: string;
-  readonly lines: readonly OrderLine[];
+  /** As ordered; the reservation's `lines` and `allocations` say where they were placed. */
+  readonly lines: readonly RequestedLine[];
+  readonly allocation?: AllocationPreferences;
   status: OrderStatus;
   reservation?: ReserveOutcome;
   expiresAt?: string;

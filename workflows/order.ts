@@ -23,7 +23,14 @@ import { ReservationExpiresAtAttr, ReservationStatusAttr } from './search-attrib
 import { confirmOrRefund, settleLatePayment } from './settle';
 
 export async function orderWorkflow({ order, ttlSeconds, gateAdmitted }: OrderWorkflowInput): Promise<OrderState> {
-  const state: OrderState = { orderId: order.orderId, userId: order.userId, lines: order.lines, status: 'RESERVING', extraPayments: [] };
+  const state: OrderState = {
+    orderId: order.orderId,
+    userId: order.userId,
+    lines: order.lines,
+    allocation: order.allocation,
+    status: 'RESERVING',
+    extraPayments: [],
+  };
   let cancelRequested = false;
 
   // Handlers first, before any await: the update that came with the start must find them.

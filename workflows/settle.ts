@@ -7,7 +7,7 @@
  * and confirmed at once; if the stock is gone, the outcome is REFUND_REQUIRED, visible in
  * the Temporal UI, in GET /orders/:id and in the metrics.
  */
-import type { OrderLine, Payment } from '../domain/types';
+import type { OrderRequest, Payment } from '../domain/types';
 import { confirm, reserve } from './activities-proxy';
 import type { SettlementOutcome } from './messages';
 
@@ -16,7 +16,7 @@ export function lateReservationId(orderId: string): string {
 }
 
 export async function settleLatePayment(
-  order: { orderId: string; userId: string; lines: readonly OrderLine[] },
+  order: Pick<OrderRequest, 'orderId' | 'userId' | 'lines' | 'allocation'>,
   payment: Payment,
   ttlSeconds: number,
 ): Promise<SettlementOutcome> {

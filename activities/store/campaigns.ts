@@ -63,7 +63,8 @@ export async function createCampaign(db: Db, input: CampaignInput): Promise<{ cr
 async function setAside(tx: Tx, input: CampaignInput): Promise<void> {
   const taken = await tx.$executeRaw`
     UPDATE inventory_levels SET reserved = reserved + ${input.quota}, version = version + 1, updated_at = now()
-     WHERE sku = ${input.sku} AND warehouse_code = ${input.warehouseCode} AND on_hand - reserved >= ${input.quota}`;
+     WHERE sku = ${input.sku} AND warehouse_code = ${input.warehouseCode}
+       AND on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) >= ${input.quota}`;
   if (taken === 0) {
     throw new DomainError(ErrorCode.INSUFFICIENT_STOCK, `not enough ${input.sku} in ${input.warehouseCode} to set aside ${input.quota}`);
   }
@@ -79,6 +80,10 @@ async function ensureLevel(tx: Tx, input: CampaignInput): Promise<void> {
     tx.warehouse.count({ where: { code: input.warehouseCode } }),
   ]);
   if (!product) throw new DomainError(ErrorCode.UNKNOWN_PRODUCT, `no product ${input.sku}`);
+  if ((await tx.product.count({ where: { sku: input.sku, lotTracked: true } })) > 0) {
+    // Allocating a pre-sale would need lots for goods that arrive later: not supported yet.
+    throw new DomainError(ErrorCode.VALIDATION_FAILED, `pre-sales of lot-tracked products are not supported (${input.sku})`);
+  }
   if (!warehouse) throw new DomainError(ErrorCode.UNKNOWN_WAREHOUSE, `no warehouse ${input.warehouseCode}`);
   await tx.$executeRaw`
     INSERT INTO inventory_levels (sku, warehouse_code) VALUES (${input.sku}, ${input.warehouseCode}) ON CONFLICT DO NOTHING`;
@@ -105,9 +110,12 @@ export async function reserveFromCampaign(db: Db, input: ReserveInput & { campai
   });
 }
 
-function singleLine(lines: readonly OrderLine[]): OrderLine {
-  if (lines.length !== 1) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'a campaign order has exactly one line');
-  return lines[0];
+function singleLine(lines: ReserveInput['lines']): OrderLine {
+  const [line] = lines;
+  if (lines.length !== 1 || line.warehouseCode === undefined) {
+    throw new DomainError(ErrorCode.VALIDATION_FAILED, 'a campaign order has exactly one line, in the campaign\'s warehouse');
+  }
+  return { sku: line.sku, warehouseCode: line.warehouseCode, quantity: line.quantity };
 }
 
 /** Adds to the user's count unless that would pass the campaign's per-user limit. */

@@ -76,14 +76,38 @@ export interface Movement {
   readonly reference: string;
   readonly onHandDelta: number;
   readonly reservedDelta: number;
+  /** In transit towards this level (transfers); 0 when absent. */
+  readonly incomingDelta?: number;
+  /** The lot whose quantity moved with on-hand (lot-tracked products). */
+  readonly lotCode?: string | null;
 }
 
+/**
+ * Appends the movements to the ledger: the single choke point of every stock change. Call
+ * it after the level updates it describes, in the same transaction: each row records the
+ * level before and after it, derived from the level as this transaction now sees it minus
+ * the deltas of the later rows of the batch (so several rows for one level chain up).
+ */
 export async function writeMovements(tx: Tx, movements: readonly Movement[]): Promise<void> {
   if (movements.length === 0) return;
   await tx.$executeRaw`
-    INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta)
-    SELECT * FROM unnest(
-      ${movements.map((m) => m.sku)}::text[], ${movements.map((m) => m.warehouseCode)}::text[],
-      ${movements.map((m) => m.reason)}::text[], ${movements.map((m) => m.reference)}::text[],
-      ${movements.map((m) => m.onHandDelta)}::int[], ${movements.map((m) => m.reservedDelta)}::int[])`;
+    INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta, incoming_delta, lot_code,
+                                 on_hand_before, on_hand_after, reserved_before, reserved_after, incoming_before, incoming_after)
+    SELECT sku, wh, reason, reference, oh, rs, inc, lot,
+           oh_after - oh, oh_after, rs_after - rs, rs_after, inc_after - inc, inc_after
+      FROM (
+        SELECT m.*,
+               il.on_hand - COALESCE(SUM(m.oh) OVER later, 0) AS oh_after,
+               il.reserved - COALESCE(SUM(m.rs) OVER later, 0) AS rs_after,
+               il.incoming - COALESCE(SUM(m.inc) OVER later, 0) AS inc_after
+          FROM unnest(
+            ${movements.map((m) => m.sku)}::text[], ${movements.map((m) => m.warehouseCode)}::text[],
+            ${movements.map((m) => m.reason)}::text[], ${movements.map((m) => m.reference)}::text[],
+            ${movements.map((m) => m.onHandDelta)}::int[], ${movements.map((m) => m.reservedDelta)}::int[],
+            ${movements.map((m) => m.incomingDelta ?? 0)}::int[], ${movements.map((m) => m.lotCode ?? null)}::text[]
+          ) WITH ORDINALITY AS m(sku, wh, reason, reference, oh, rs, inc, lot, ord)
+          LEFT JOIN inventory_levels il ON il.sku = m.sku AND il.warehouse_code = m.wh
+        WINDOW later AS (PARTITION BY m.sku, m.wh ORDER BY m.ord ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
+      ) x
+     ORDER BY ord`;
 }

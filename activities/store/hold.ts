@@ -1,20 +1,15 @@
 /**
- * The skeleton every reserve step shares (normal and flash-sale): fence checks, then the
- * reservation, ledger and fence rows written optimistically, and the contended rows taken
- * LAST, so their row locks are held only from the conditional UPDATE to the COMMIT. A
- * refusal rolls back to a savepoint and records the refusal instead.
+ * The skeleton of a campaign order's reserve step: fence checks, then the reservation and
+ * fence rows written optimistically, and the contended row (the campaign's pool) taken
+ * LAST, so its row lock is held only from the conditional UPDATE to the COMMIT. A refusal
+ * rolls back to a savepoint and records the refusal instead.
  */
 import { Operation, ReservationStatus, type OrderLine, type ReserveOutcome } from '../../domain/types';
+import { requestedAllocation } from '../../domain/allocation';
 import { inSerialTx, readFences, writeFence, writeMovements, type Db, type Movement, type Tx } from './db';
+import type { ReserveInput } from './reservations';
 
-/** What the reserve step needs: the hold's id (its business serial) and its expiry. */
-export interface ReserveInput {
-  readonly reservationId: string;
-  readonly orderId: string;
-  readonly userId: string;
-  readonly lines: readonly OrderLine[];
-  readonly expiresAt: string;
-}
+export type { ReserveInput } from './reservations';
 
 /** A refusal, computed after the rollback (so it sees the stock as it really is). */
 export type Refuse = () => Promise<Exclude<ReserveOutcome, { status: 'reserved' }>>;
@@ -45,15 +40,18 @@ export async function reserveWith(db: Db, input: ReserveInput, plan: HoldPlan): 
       status: 'reserved',
       reservationId: serial,
       lines: plan.lines,
+      allocations: requestedAllocation(plan.lines),
       expiresAt: new Date(input.expiresAt).toISOString(),
       ...(plan.expectedShipDate ? { expectedShipDate: plan.expectedShipDate } : {}),
     };
     await tx.$executeRaw`SAVEPOINT hold`;
     await insertReservation(tx, input, plan);
-    await writeMovements(tx, plan.movements);
     await writeFence(tx, serial, Operation.RESERVE, reserved);
     const refuse = await plan.take(tx);
-    if (!refuse) return reserved;
+    if (!refuse) {
+      await writeMovements(tx, plan.movements); // after the level changes: rows record before/after
+      return reserved;
+    }
     await tx.$executeRaw`ROLLBACK TO SAVEPOINT hold`;
     return record(tx, serial, await refuse());
   });

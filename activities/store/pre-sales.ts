@@ -25,7 +25,8 @@ export interface Fulfilment {
 async function allocate(tx: Tx, reservationId: string, line: OrderLine): Promise<boolean> {
   const sold = await tx.$executeRaw`
     UPDATE inventory_levels SET on_hand = on_hand - ${line.quantity}, version = version + 1, updated_at = now()
-     WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode} AND on_hand - reserved >= ${line.quantity}`;
+     WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}
+       AND on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) >= ${line.quantity}`;
   if (sold === 0) return false;
   await writeMovements(tx, [{ sku: line.sku, warehouseCode: line.warehouseCode, reason: 'CONFIRM', reference: reservationId, onHandDelta: -line.quantity, reservedDelta: 0 }]);
   return true;

@@ -5,54 +5,142 @@
  * so a step is either wholly done and recorded, or not done at all; a repeat of a recorded
  * step returns the recorded outcome and changes nothing.
  */
+import { planAllocation, requestedAllocation } from '../../domain/allocation';
 import { mergeLines } from '../../domain/lines';
+import type { ConsumedLot } from '../../domain/stock';
 import {
   Operation,
   ReservationStatus,
+  type AllocationNote,
+  type AllocationPreferences,
   type ConfirmOutcome,
+  type RequestedLine,
   type OrderLine,
   type ReleaseOutcome,
   type ReleaseReason,
   type ReserveOutcome,
   type Shortage,
 } from '../../domain/types';
+import type { Prisma } from '../../generated/prisma/client';
+import { readAvailability, readSites } from './availability';
 import { returnCampaignHold } from './campaigns';
-import { inSerialTx, readFence, writeFence, type Db, type Tx } from './db';
-import { reserveWith, type ReserveInput } from './hold';
-import { deductLevelHolds, releaseLevelHolds } from './levels';
+import { inSerialTx, readFence, readFences, writeFence, writeMovements, type Db, type Movement, type Tx } from './db';
+import { releaseLevelHolds } from './levels';
 import { confirmPreOrder, lockPreSaleOf } from './pre-sales';
+import { consumeLots, lotTrackedSkus } from './fefo';
 
-export type { ReserveInput } from './hold';
+/** What the reserve step needs: the hold's id (its business serial) and its expiry. */
+export interface ReserveInput {
+  readonly reservationId: string;
+  readonly orderId: string;
+  readonly userId: string;
+  /** Lines without a warehouse are placed by allocation. */
+  readonly lines: readonly RequestedLine[];
+  readonly allocation?: AllocationPreferences;
+  readonly expiresAt: string;
+}
 
 /**
- * Takes every line or none. Each line is one conditional UPDATE that only matches while
+ * How often the reserve re-plans when stock moved between its read and its conditional
+ * updates. Each attempt reads fresh availability, so a later plan avoids the warehouse that
+ * ran out; after the last one the order is refused as a whole.
+ */
+const PLAN_ATTEMPTS = 3;
+
+/**
+ * Takes every line or none, in one transaction. Allocation places lines without a
+ * warehouse; each planned line is then one conditional UPDATE that only matches while
  * enough is available, so two racing orders can never both take the last unit, whatever
- * their interleaving; a refused line rolls back the lines already taken.
+ * their interleaving. A refused line rolls back the lines already taken (savepoint) and the
+ * next plan is tried on fresh numbers.
  */
 export async function reserveStock(db: Db, input: ReserveInput): Promise<ReserveOutcome> {
-  const lines = mergeLines(input.lines);
-  return reserveWith(db, input, {
-    lines,
-    movements: lines.map((l) => ({ ...base(l, 'RESERVE', input.reservationId), onHandDelta: 0, reservedDelta: l.quantity })),
-    take: async (tx) => {
-      const short: OrderLine[] = [];
-      for (const line of lines) {
-        const taken = await tx.$executeRaw`
-          UPDATE inventory_levels
-             SET reserved = reserved + ${line.quantity}, version = version + 1, updated_at = now()
-           WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}
-             AND on_hand - reserved >= ${line.quantity}`;
-        if (taken === 0) short.push(line);
-      }
-      if (short.length === 0) return undefined;
-      return async () => ({ status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages: await describeShortages(tx, short) });
+  return inSerialTx(db, input.reservationId, (tx) => reserveInTx(tx, input));
+}
+
+/** The reserve step inside a caller's transaction (which holds the serial's advisory lock). */
+export async function reserveInTx(tx: Tx, input: ReserveInput): Promise<ReserveOutcome> {
+  const fences = await readFences<ReserveOutcome>(tx, input.reservationId, [Operation.RESERVE, Operation.RELEASE]);
+  const first = fences.get(Operation.RESERVE);
+  if (first) return first;
+  // A release recorded first (cancel or timeout overtook a slow reserve) forbids the hold:
+  // taking it now would leave a "hanging" hold nobody will ever release.
+  if (fences.has(Operation.RELEASE)) {
+    return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'ALREADY_RELEASED' });
+  }
+  // Every line names its warehouse: nothing to plan, the conditional updates decide.
+  if (input.lines.every((l): l is OrderLine => l.warehouseCode !== undefined)) {
+    const lines = mergeLines(input.lines);
+    const short = await takeLines(tx, lines);
+    if (short.length === 0) return createHold(tx, input, lines, requestedAllocation(lines));
+    const shortages = await describeShortages(tx, short);
+    return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages });
+  }
+  const [sites, skus] = [await readSites(tx), [...new Set(input.lines.map((l) => l.sku))]];
+  let short: OrderLine[] = [];
+  for (let attempt = 1; attempt <= PLAN_ATTEMPTS; attempt++) {
+    const plan = planAllocation(input.lines, input.allocation ?? {}, sites, await readAvailability(tx, skus));
+    if (plan.status === 'short') {
+      return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages: plan.shortages });
+    }
+    short = await takeLines(tx, plan.lines);
+    if (short.length === 0) return createHold(tx, input, plan.lines, plan.notes);
+  }
+  const shortages = await describeShortages(tx, short);
+  return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages });
+}
+
+/** Holds every line (in lock order) or, when one is short, none: returns the short ones. */
+async function takeLines(tx: Tx, lines: readonly OrderLine[]): Promise<OrderLine[]> {
+  await tx.$executeRaw`SAVEPOINT take_lines`;
+  const short: OrderLine[] = [];
+  for (const line of mergeLines(lines)) {
+    const taken = await tx.$executeRaw`
+      UPDATE inventory_levels
+         SET reserved = reserved + ${line.quantity}, version = version + 1, updated_at = now()
+       WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}
+         AND on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) >= ${line.quantity}`;
+    if (taken === 0) short.push(line);
+  }
+  if (short.length > 0) await tx.$executeRaw`ROLLBACK TO SAVEPOINT take_lines`;
+  return short;
+}
+
+async function createHold(tx: Tx, input: ReserveInput, lines: readonly OrderLine[], allocations: readonly AllocationNote[]) {
+  await tx.reservation.create({
+    data: {
+      id: input.reservationId,
+      orderId: input.orderId,
+      userId: input.userId,
+      status: ReservationStatus.RESERVED,
+      expiresAt: new Date(input.expiresAt),
+      allocation: allocations as unknown as Prisma.InputJsonValue,
+      lines: { createMany: { data: lines.map((l) => ({ ...l })) } },
     },
   });
+  await writeMovements(
+    tx,
+    lines.map((l) => ({ ...base(l, 'RESERVE', input.reservationId), onHandDelta: 0, reservedDelta: l.quantity })),
+  );
+  return recordReserve(tx, input.reservationId, {
+    status: 'reserved',
+    reservationId: input.reservationId,
+    lines: [...lines],
+    allocations: [...allocations],
+    expiresAt: new Date(input.expiresAt).toISOString(),
+  });
+}
+
+async function recordReserve(tx: Tx, serial: string, outcome: ReserveOutcome): Promise<ReserveOutcome> {
+  await writeFence(tx, serial, Operation.RESERVE, outcome);
+  return outcome;
 }
 
 async function describeShortages(tx: Tx, short: readonly OrderLine[]): Promise<Shortage[]> {
   const rows = await tx.$queryRaw<{ sku: string; warehouse_code: string; available: number }[]>`
-    SELECT sku, warehouse_code, on_hand - reserved AS available FROM inventory_levels
+    SELECT sku, warehouse_code,
+           GREATEST(0, on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code)) AS available
+      FROM inventory_levels
      WHERE (sku, warehouse_code) IN (SELECT * FROM unnest(
        ${short.map((l) => l.sku)}::text[], ${short.map((l) => l.warehouseCode)}::text[]))`;
   return short.map((l) => ({
@@ -68,7 +156,7 @@ function base(line: OrderLine, reason: string, reference: string) {
 }
 
 /** Locks the reservation row and returns it with its lines, or undefined. */
-async function lockReservation(tx: Tx, reservationId: string) {
+export async function lockReservation(tx: Tx, reservationId: string) {
   const rows = await tx.$queryRaw<{ status: ReservationStatus; campaign_id: string | null; user_id: string }[]>`
     SELECT status, campaign_id, user_id FROM reservations WHERE id = ${reservationId} FOR UPDATE`;
   if (rows.length === 0) return undefined;
@@ -98,10 +186,16 @@ export async function confirmStock(db: Db, reservationId: string, paymentId: str
     } else if (preSale) {
       outcome = await confirmPreOrder(tx, reservationId, preSale, paymentId, held.lines[0]);
     } else {
-      await deductLevelHolds(tx, reservationId, held.lines);
+      const consumedLots = await deductHeld(tx, reservationId, held.lines);
       await tx.reservation.update({
         where: { id: reservationId },
-        data: { status: ReservationStatus.CONFIRMED, paymentId, paidAt: new Date(), updatedAt: new Date() },
+        data: {
+          status: ReservationStatus.CONFIRMED,
+          paymentId,
+          paidAt: new Date(),
+          consumedLots: consumedLots as unknown as Prisma.InputJsonValue,
+          updatedAt: new Date(),
+        },
       });
       outcome = { status: 'confirmed', paymentId };
     }
@@ -111,34 +205,64 @@ export async function confirmStock(db: Db, reservationId: string, paymentId: str
 }
 
 /**
+ * Drops on-hand and reserved by each held line (level rows in lock order, then their lots)
+ * and writes the ledger: one row per line, or per lot consumed FEFO for lot-tracked SKUs.
+ * Used by confirm (a sale) and by a transfer's shipment (stock leaving its source).
+ */
+export async function deductHeld(tx: Tx, reservationId: string, lines: readonly OrderLine[], reason = 'CONFIRM'): Promise<ConsumedLot[]> {
+  const tracked = await lotTrackedSkus(tx, lines.map((l) => l.sku));
+  const consumed: ConsumedLot[] = [];
+  const movements: Movement[] = [];
+  for (const line of lines) {
+    await tx.$executeRaw`
+      UPDATE inventory_levels
+         SET on_hand = on_hand - ${line.quantity}, reserved = reserved - ${line.quantity},
+             version = version + 1, updated_at = now()
+       WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}`;
+    if (tracked.has(line.sku)) {
+      const taken = await consumeLots(tx, line, reservationId, reason);
+      consumed.push(...taken.consumed);
+      movements.push(...taken.movements);
+    } else {
+      movements.push({ ...base(line, reason, reservationId), onHandDelta: -line.quantity, reservedDelta: -line.quantity });
+    }
+  }
+  await writeMovements(tx, movements);
+  return consumed;
+}
+
+/**
  * Gives held stock back. Recorded even when there is nothing to release (the reserve never
  * happened: an "empty rollback"), which is what forbids a late reserve afterwards.
  */
 export async function releaseStock(db: Db, reservationId: string, reason: ReleaseReason): Promise<ReleaseOutcome> {
-  return inSerialTx(db, reservationId, async (tx) => {
-    const first = await readFence<ReleaseOutcome>(tx, reservationId, Operation.RELEASE);
-    if (first) return first;
-    const held = await lockReservation(tx, reservationId);
-    let outcome: ReleaseOutcome;
-    if (!held) {
-      outcome = { status: 'released_empty' };
-    } else if (held.status === ReservationStatus.CONFIRMED || held.status === ReservationStatus.BACKORDERED || held.status === ReservationStatus.REFUND_REQUIRED) {
-      // Paid (confirmed, or a pre-order's backorder): payment won the race.
-      outcome = { status: 'already_confirmed' };
+  return inSerialTx(db, reservationId, (tx) => releaseInTx(tx, reservationId, reason));
+}
+
+/** The release step inside a caller's transaction (which holds the serial's advisory lock). */
+export async function releaseInTx(tx: Tx, reservationId: string, reason: ReleaseReason): Promise<ReleaseOutcome> {
+  const first = await readFence<ReleaseOutcome>(tx, reservationId, Operation.RELEASE);
+  if (first) return first;
+  const held = await lockReservation(tx, reservationId);
+  let outcome: ReleaseOutcome;
+  if (!held) {
+    outcome = { status: 'released_empty' };
+  } else if (held.status !== ReservationStatus.RESERVED) {
+    // Paid (confirmed, or a pre-order's backorder): payment won the race.
+    outcome = { status: 'already_confirmed' };
+  } else {
+    if (held.campaignId) {
+      // A campaign hold lives inside the campaign's pool: it goes back there.
+      for (const line of held.lines) await returnCampaignHold(tx, reservationId, held.campaignId, held.userId, line);
     } else {
-      if (held.campaignId) {
-        // A flash-sale hold lives inside the campaign's set-aside: it goes back to the pool.
-        for (const line of held.lines) await returnCampaignHold(tx, reservationId, held.campaignId, held.userId, line);
-      } else {
-        await releaseLevelHolds(tx, reservationId, held.lines);
-      }
-      await tx.reservation.update({
-        where: { id: reservationId },
-        data: { status: ReservationStatus.RELEASED, releaseReason: reason, updatedAt: new Date() },
-      });
-      outcome = { status: 'released', lines: held.lines };
+      await releaseLevelHolds(tx, reservationId, held.lines);
     }
-    await writeFence(tx, reservationId, Operation.RELEASE, outcome);
-    return outcome;
-  });
+    await tx.reservation.update({
+      where: { id: reservationId },
+      data: { status: ReservationStatus.RELEASED, releaseReason: reason, updatedAt: new Date() },
+    });
+    outcome = { status: 'released', lines: held.lines };
+  }
+  await writeFence(tx, reservationId, Operation.RELEASE, outcome);
+  return outcome;
 }

@@ -18,6 +18,7 @@ const pgType: Record<string, string> = {
   DateTime: 'timestamp with time zone',
   Json: 'jsonb',
   Boolean: 'boolean',
+  Float: 'double precision',
 };
 
 /** Optional fields (`name Type?`) and primary keys of each model, read from the schema text. */

@@ -93,5 +93,5 @@ it('100 orders, half paid, half expired: stock, ledger and holds add up exactly'
   expect(await invariantViolations(db)).toEqual([]);
 
   const inventory = (await (await fetch(`${base}/inventory/BERRY`)).json()) as { total: unknown };
-  expect(inventory.total).toEqual({ onHand: 300 - soldW2, reserved: 0, available: 300 - soldW2 });
+  expect(inventory.total).toEqual({ onHand: 300 - soldW2, reserved: 0, safetyStock: 0, unsellable: 0, incoming: 0, available: 300 - soldW2 });
 });

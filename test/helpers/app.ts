@@ -7,7 +7,9 @@ import type { Db } from '../../activities/store/db';
 import { buildApp } from '../../api/app';
 import { signPayload } from '../../api/routes/webhooks/signature';
 import { createMetrics } from '../../platform/metrics';
+import type { ActivityDeps } from '../../activities';
 import { testConfig } from './env';
+import { useSagaStack, type SagaStack } from './temporal';
 
 export async function testApp(env: TestWorkflowEnvironment, db: Db, overrides: Record<string, string>): Promise<{ app: FastifyInstance; redis: Redis }> {
   const config = testConfig(overrides);
@@ -17,6 +19,26 @@ export async function testApp(env: TestWorkflowEnvironment, db: Db, overrides: R
     redis.disconnect();
   });
   return { app, redis };
+}
+
+/** What a test file driving the API gets: the saga stack plus the app built on it. */
+export interface AppStack extends SagaStack {
+  app: FastifyInstance;
+}
+
+/**
+ * Registers beforeAll/afterAll for a {@link SagaStack} on the chosen server and the real API
+ * on top of it (task queue and `overrides` as settings); filled in by the time tests run.
+ */
+export function useAppStack(server: 'time-skipping' | 'dev', taskQueue: string, overrides: Record<string, string> = {}, extra?: () => Partial<ActivityDeps>): AppStack {
+  const stack = useSagaStack(server, taskQueue, extra) as AppStack;
+  beforeAll(async () => {
+    ({ app: stack.app } = await testApp(stack.env, stack.db, { TEMPORAL_TASK_QUEUE: taskQueue, ...overrides }));
+  });
+  afterAll(async () => {
+    await stack.app?.close();
+  });
+  return stack;
 }
 
 /** A signed webhook request as the payment provider would send it. */

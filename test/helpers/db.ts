@@ -1,6 +1,8 @@
 /** Database fixtures for tests on the real PostgreSQL. */
-import { receiveStock, upsertProduct, upsertWarehouse } from '../../activities/store/catalog';
+import { upsertProduct, upsertWarehouse } from '../../activities/store/catalog';
+import { receiveStock } from '../../activities/store/stock-admin';
 import { createDb, type Db } from '../../activities/store/db';
+import { findDrifts } from '../../activities/store/reconcile';
 import { TEST_DATABASE_URL } from './env';
 
 export function testDb(maxConnections = 20): Db {
@@ -10,7 +12,8 @@ export function testDb(maxConnections = 20): Db {
 /** Empties every table (TRUNCATE: the ledger refuses DELETE by design). */
 export async function resetDb(db: Db): Promise<void> {
   await db.$executeRawUnsafe(`
-    TRUNCATE stock_movements, operation_fences, reservation_lines, reservations, payment_events,
+    TRUNCATE stock_movements, stock_lots, stock_alerts, transfers, reconciliation_runs, operation_fences, reservation_lines, reservations, payment_events,
+             campaign_user_counts, campaigns,
              inventory_levels, products, warehouses RESTART IDENTITY CASCADE`);
 }
 
@@ -19,6 +22,20 @@ export async function stock(db: Db, sku: string, warehouseCode: string, onHand: 
   await upsertProduct(db, sku, sku);
   await upsertWarehouse(db, warehouseCode, warehouseCode);
   await receiveStock(db, { idempotencyKey: `fixture-${sku}-${warehouseCode}-${onHand}`, sku, warehouseCode, quantity: onHand, reason: 'fixture' });
+}
+
+/** A lot-tracked product that alerts `alertDays` and is removed `removalDays` before use-by. */
+export async function perishable(db: Db, sku: string, alertDays = 3, removalDays = 1): Promise<void> {
+  await upsertProduct(db, sku, sku, { lotTracked: true, alertDaysBeforeExpiry: alertDays, removalDaysBeforeExpiry: removalDays });
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** Receives `quantity` into a lot whose use-by date is `days` from now (fractions allowed). */
+export async function receiveLot(db: Db, sku: string, warehouseCode: string, lotCode: string, quantity: number, days: number) {
+  await upsertWarehouse(db, warehouseCode, warehouseCode);
+  const expiresAt = new Date(Date.now() + days * DAY_MS).toISOString();
+  return receiveStock(db, { idempotencyKey: `lot-${sku}-${warehouseCode}-${lotCode}-${quantity}`, sku, warehouseCode, lotCode, expiresAt, quantity, reason: 'fixture' });
 }
 
 export interface LevelRow {
@@ -31,4 +48,12 @@ export async function level(db: Db, sku: string, warehouseCode: string): Promise
   return { onHand: l.onHand, reserved: l.reserved };
 }
 
-export { invariantViolations } from '../../activities/store/invariants';
+/**
+ * The invariants every test ends with, checked by the production reconciliation query
+ * (activities/store/reconcile.ts): on-hand, reserved and incoming = Σ ledger; reserved = Σ
+ * active holds; incoming = Σ transfers in transit; lots sum to on-hand and each lot = Σ its
+ * ledger rows; nothing negative. Returns the drifts.
+ */
+export async function invariantViolations(db: Db): Promise<unknown[]> {
+  return (await findDrifts(db)).drifts;
+}

@@ -11,7 +11,7 @@ import {
   Worker,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import { createActivities } from '../../activities';
+import { createActivities, type ActivityDeps } from '../../activities';
 import { createGate } from '../../activities/gate';
 import { createRedis } from '../../platform/redis';
 import { testConfig } from './env';
@@ -60,7 +60,7 @@ export interface RunningWorker {
 }
 
 /** A real worker with the real activities on the given database. */
-export async function startWorker(env: TestWorkflowEnvironment, db: Db, taskQueue: string): Promise<RunningWorker> {
+export async function startWorker(env: TestWorkflowEnvironment, db: Db, taskQueue: string, extra: Partial<ActivityDeps> = {}): Promise<RunningWorker> {
   const metrics = createMetrics('worker');
   const redis = createRedis(testConfig().redisUrl);
   const worker = await Worker.create({
@@ -68,7 +68,7 @@ export async function startWorker(env: TestWorkflowEnvironment, db: Db, taskQueu
     namespace: env.namespace ?? 'default',
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ db, temporal: env.client, metrics, gate: createGate(redis) }),
+    activities: createActivities({ db, temporal: env.client, metrics, gate: createGate(redis), ...extra }),
     sinks: workerSinks(metrics),
   });
   const running = worker.run();
@@ -92,15 +92,16 @@ export interface SagaStack {
 
 /**
  * Registers beforeAll/afterAll that build a {@link SagaStack} on the chosen server and tear
- * it down; the returned object is filled in by the time the tests run.
+ * it down; the returned object is filled in by the time the tests run. `extra` supplies
+ * further activity dependencies (e.g. an alert webhook started by an earlier beforeAll).
  */
-export function useSagaStack(server: 'time-skipping' | 'dev', taskQueue: string): SagaStack {
+export function useSagaStack(server: 'time-skipping' | 'dev', taskQueue: string, extra: () => Partial<ActivityDeps> = () => ({})): SagaStack {
   const stack = {} as SagaStack;
   beforeAll(async () => {
     stack.db = testDb();
     await resetDb(stack.db);
     stack.env = server === 'dev' ? await devServerEnv() : await timeSkippingEnv();
-    stack.worker = await startWorker(stack.env, stack.db, taskQueue);
+    stack.worker = await startWorker(stack.env, stack.db, taskQueue, extra());
   });
   afterAll(async () => {
     await stack.worker?.stop();

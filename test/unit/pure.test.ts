@@ -58,6 +58,8 @@ describe('loadConfig', () => {
     expect(c.reservationTtlSeconds).toBe(1800);
     expect(c.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'stockhold-orders' });
     expect(c.sweeperInterval).toBe('5m');
+    expect([c.expiryCheckInterval, c.reconcileInterval, c.alertWebhook, c.transferReceiveDeadlineSeconds]).toEqual(['1h', '1h', undefined, 72 * 3600]);
+    expect(loadConfig({ ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/x' }).alertWebhook).toEqual({ url: 'http://127.0.0.1:9/x', secret: 'dev-alert-secret' });
   });
 
   it.each([
@@ -68,6 +70,9 @@ describe('loadConfig', () => {
     ['TEMPORAL_ADDRESS', 'no-port'],
     ['SWEEPER_INTERVAL', 'often'],
     ['PORT', '70000'],
+    ['EXPIRY_CHECK_INTERVAL', 'hourly'],
+    ['ALERT_WEBHOOK_URL', 'ftp://x/y'],
+    ['TRANSFER_RECEIVE_DEADLINE', '3 days'],
   ])('refuses a bad %s (%s), naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
@@ -76,6 +81,7 @@ describe('loadConfig', () => {
   it('demands real secrets in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow('WEBHOOK_SECRET');
     expect(() => loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: 'x', ADMIN_TOKEN: 'y' })).not.toThrow();
+    expect(() => loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: 'x', ADMIN_TOKEN: 'y', ALERT_WEBHOOK_URL: 'https://ops/x' })).toThrow('ALERT_WEBHOOK_SECRET');
   });
 });
 

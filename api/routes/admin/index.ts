@@ -1,10 +1,48 @@
-/** Admin API (bearer token): products, warehouses, goods receipts. */
+/** Admin API (bearer token): products, warehouses; stock changes in ./stock.ts. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { receiveStock, upsertProduct, upsertWarehouse } from '../../../activities/store/catalog';
+import { upsertProduct, upsertWarehouse } from '../../../activities/store/catalog';
 import { requireAdmin } from '../../plugins/admin-auth';
 import { errors, Id } from '../../schemas';
+import reconciliation from './reconciliation';
+import adminStock from './stock';
 
-const Named = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+const Name = Type.String({ minLength: 1, maxLength: 200 });
+const Days = Type.Union([Type.Integer({ minimum: 0, maximum: 3650 }), Type.Null()]);
+const ProductBody = Type.Object(
+  {
+    name: Name,
+    lotTracked: Type.Optional(Type.Boolean({ description: 'perishable: stock is kept in lots with use-by dates' })),
+    alertDaysBeforeExpiry: Type.Optional(Days),
+    removalDaysBeforeExpiry: Type.Optional(Days),
+  },
+  { additionalProperties: false },
+);
+const Product = Type.Object({
+  sku: Type.String(),
+  name: Type.String(),
+  lotTracked: Type.Boolean(),
+  alertDaysBeforeExpiry: Days,
+  removalDaysBeforeExpiry: Days,
+});
+const Coordinate = (limit: number) => Type.Union([Type.Number({ minimum: -limit, maximum: limit }), Type.Null()]);
+const WarehouseBody = Type.Object(
+  {
+    name: Name,
+    region: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'lower is chosen first' })),
+    latitude: Type.Optional(Coordinate(90)),
+    longitude: Type.Optional(Coordinate(180)),
+  },
+  { additionalProperties: false },
+);
+const Warehouse = Type.Object({
+  code: Type.String(),
+  name: Type.String(),
+  region: Type.String(),
+  priority: Type.Integer(),
+  latitude: Coordinate(90),
+  longitude: Coordinate(180),
+});
 const security = [{ adminToken: [] }];
 
 const admin: FastifyPluginAsyncTypebox = async (app) => {
@@ -15,17 +53,18 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/products/:sku',
     {
       schema: {
-        summary: 'Create or rename a product (idempotent)',
+        summary: 'Create or update a product and its perishable settings (idempotent)',
         tags: ['admin'],
         security,
         params: Type.Object({ sku: Id }),
-        body: Named,
-        response: { 200: Type.Object({ sku: Type.String(), name: Type.String() }), ...errors(400, 401) },
+        body: ProductBody,
+        response: { 200: Product, ...errors(400, 401, 409) },
       },
     },
     async (request) => {
-      const p = await upsertProduct(db, request.params.sku, request.body.name);
-      return { sku: p.sku, name: p.name };
+      const { name, ...settings } = request.body;
+      const { sku, lotTracked, alertDaysBeforeExpiry, removalDaysBeforeExpiry } = await upsertProduct(db, request.params.sku, name, settings);
+      return { sku, name, lotTracked, alertDaysBeforeExpiry, removalDaysBeforeExpiry };
     },
   );
 
@@ -33,51 +72,23 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/warehouses/:code',
     {
       schema: {
-        summary: 'Create or rename a warehouse (idempotent)',
+        summary: 'Create or update a warehouse: name, region, priority, coordinates (idempotent)',
         tags: ['admin'],
         security,
         params: Type.Object({ code: Id }),
-        body: Named,
-        response: { 200: Type.Object({ code: Type.String(), name: Type.String() }), ...errors(400, 401) },
+        body: WarehouseBody,
+        response: { 200: Warehouse, ...errors(400, 401) },
       },
     },
     async (request) => {
-      const w = await upsertWarehouse(db, request.params.code, request.body.name);
-      return { code: w.code, name: w.name };
+      const { name, ...placement } = request.body;
+      const { code, region, priority, latitude, longitude } = await upsertWarehouse(db, request.params.code, name, placement);
+      return { code, name, region, priority, latitude, longitude };
     },
   );
 
-  app.post(
-    '/admin/receipts',
-    {
-      schema: {
-        summary: 'Receive goods into a warehouse (idempotent by the Idempotency-Key header)',
-        tags: ['admin'],
-        security,
-        headers: Type.Object({ 'idempotency-key': Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }) }),
-        body: Type.Object(
-          { sku: Id, warehouseCode: Id, quantity: Type.Integer({ minimum: 1, maximum: 10_000_000 }), reason: Type.String({ minLength: 1, maxLength: 100 }) },
-          { additionalProperties: false },
-        ),
-        response: {
-          201: Type.Object({
-            sku: Type.String(),
-            warehouseCode: Type.String(),
-            quantity: Type.Integer(),
-            reason: Type.String(),
-            onHand: Type.Integer(),
-            reserved: Type.Integer(),
-            replayed: Type.Boolean(),
-          }),
-          ...errors(400, 401, 404, 409),
-        },
-      },
-    },
-    async (request, reply) => {
-      const outcome = await receiveStock(db, { idempotencyKey: request.headers['idempotency-key'], ...request.body });
-      return reply.code(201).send(outcome);
-    },
-  );
+  await app.register(adminStock);
+  await app.register(reconciliation);
 };
 
 export default admin;

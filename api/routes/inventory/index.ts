@@ -1,10 +1,30 @@
-/** GET /inventory/:sku — stock per warehouse and in total, read from PostgreSQL. */
+/** GET /inventory/:sku — stock per warehouse and in total, with lots, read from PostgreSQL. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { readInventory } from '../../../activities/store/catalog';
+import { readInventory } from '../../../activities/store/inventory-view';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { errors, Id } from '../../schemas';
 
-const Level = Type.Object({ onHand: Type.Integer(), reserved: Type.Integer(), available: Type.Integer() });
+const Level = Type.Object({
+  onHand: Type.Integer(),
+  reserved: Type.Integer(),
+  safetyStock: Type.Integer(),
+  unsellable: Type.Integer({ description: 'in quarantined lots or lots past their removal date' }),
+  incoming: Type.Integer({ description: 'in transit towards this warehouse' }),
+  available: Type.Integer({ description: 'onHand - reserved - safetyStock - unsellable, never below 0' }),
+});
+
+const Nullable = (t: ReturnType<typeof Type.String>) => Type.Union([t, Type.Null()]);
+
+const Lot = Type.Object({
+  lotCode: Type.String(),
+  quantity: Type.Integer(),
+  receivedAt: Type.String({ format: 'date-time' }),
+  expiresAt: Nullable(Type.String({ format: 'date-time' })),
+  alertAt: Nullable(Type.String({ format: 'date-time' })),
+  removeAt: Nullable(Type.String({ format: 'date-time' })),
+  state: Type.String({ description: 'SELLABLE, NEAR_EXPIRY, EXPIRED, QUARANTINED' }),
+  quarantineReason: Nullable(Type.String()),
+});
 
 const inventory: FastifyPluginAsyncTypebox = async (app) => {
   const { db } = app.deps;
@@ -12,14 +32,15 @@ const inventory: FastifyPluginAsyncTypebox = async (app) => {
     '/inventory/:sku',
     {
       schema: {
-        summary: 'On-hand, reserved and available stock of a SKU, per warehouse and in total',
+        summary: 'Stock of a SKU in every state, per warehouse (with lots) and in total',
         tags: ['inventory'],
         params: Type.Object({ sku: Id }),
         response: {
           200: Type.Object({
             sku: Type.String(),
             name: Type.String(),
-            warehouses: Type.Array(Type.Composite([Type.Object({ warehouseCode: Type.String() }), Level])),
+            lotTracked: Type.Boolean(),
+            warehouses: Type.Array(Type.Composite([Type.Object({ warehouseCode: Type.String(), lots: Type.Array(Lot) }), Level])),
             total: Level,
           }),
           ...errors(400, 404),

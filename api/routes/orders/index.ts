@@ -1,7 +1,8 @@
 /** Order API: place (reserve), read, cancel. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError } from '../../../domain/errors';
-import { errors, Id, OrderLineSchema, ShortageSchema } from '../../schemas';
+import type { ConsumedLot } from '../../../domain/stock';
+import { AllocationNoteSchema, AllocationPreferencesSchema, errors, Id, OrderLineSchema, RequestedLineSchema, ShortageSchema } from '../../schemas';
 import { rejection } from './rejection';
 import { cancelOrder, getOrder, placeOrder } from './service';
 
@@ -10,6 +11,7 @@ const ReservationBody = Type.Object({
   status: Type.Literal('RESERVED'),
   reservationId: Type.String(),
   lines: Type.Array(OrderLineSchema),
+  allocations: Type.Array(AllocationNoteSchema),
   expiresAt: Type.String({ format: 'date-time' }),
 });
 
@@ -17,7 +19,22 @@ const OrderStateBody = Type.Object({
   orderId: Type.String(),
   userId: Type.String(),
   status: Type.String({ description: 'RESERVING, AWAITING_PAYMENT, CONFIRMING, RELEASING, BACKORDERED, CONFIRMED, RELEASED, REJECTED, REFUND_REQUIRED' }),
-  lines: Type.Array(OrderLineSchema),
+  lines: Type.Array(RequestedLineSchema),
+  allocation: Type.Optional(AllocationPreferencesSchema),
+  allocations: Type.Optional(Type.Array(AllocationNoteSchema, { description: 'where each line was held, and why' })),
+  consumedLots: Type.Optional(
+    Type.Array(
+      Type.Object({
+        sku: Type.String(),
+        warehouseCode: Type.String(),
+        lotCode: Type.String(),
+        quantity: Type.Integer(),
+        expiresAt: Type.Union([Type.String(), Type.Null()]),
+        sellable: Type.Boolean(),
+      }),
+      { description: 'lots the confirmation consumed, first-expiring first (lot-tracked SKUs)' },
+    ),
+  ),
   expiresAt: Type.Optional(Type.String()),
   expectedShipDate: Type.Optional(Type.String({ description: 'pre-orders: when the goods are expected to ship' })),
   releaseReason: Type.Optional(Type.String()),
@@ -41,7 +58,12 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
         description: 'Idempotent by orderId: the same request again returns the same answer and takes no second hold.',
         tags: ['orders'],
         body: Type.Object(
-          { orderId: Id, userId: Id, lines: Type.Array(OrderLineSchema, { minItems: 1, maxItems: 100 }) },
+          {
+            orderId: Id,
+            userId: Id,
+            lines: Type.Array(RequestedLineSchema, { minItems: 1, maxItems: 100 }),
+            allocation: Type.Optional(AllocationPreferencesSchema),
+          },
           { additionalProperties: false },
         ),
         response: { 201: ReservationBody, ...errors(400, 409, 503) },
@@ -60,8 +82,10 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       }
       metrics.orders.inc({ outcome: 'reserved' });
       request.log.info({ reservationId: outcome.reservationId }, 'order reserved');
-      const { reservationId, lines, expiresAt } = outcome;
-      return reply.code(201).send({ orderId: order.orderId, status: 'RESERVED' as const, reservationId, lines: [...lines], expiresAt });
+      const { reservationId, lines, allocations, expiresAt } = outcome;
+      return reply
+        .code(201)
+        .send({ orderId: order.orderId, status: 'RESERVED' as const, reservationId, lines: [...lines], allocations: [...allocations], expiresAt });
     },
   );
 
@@ -84,8 +108,11 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       });
       const { reservation, ...rest } = state;
       const shortages = reservation?.status === 'rejected' && reservation.reason === 'INSUFFICIENT_STOCK' ? [...reservation.shortages] : undefined;
+      const allocations = reservation?.status === 'reserved' ? [...reservation.allocations] : undefined;
       const expectedShipDate = reservation?.status === 'reserved' ? reservation.expectedShipDate : undefined;
-      return { ...rest, lines: [...rest.lines], shortages, expectedShipDate, latePayments: late };
+      const held = await db.reservation.findUnique({ where: { id: state.orderId }, select: { consumedLots: true } });
+      const consumedLots = (held?.consumedLots as ConsumedLot[] | null) ?? undefined;
+      return { ...rest, lines: [...rest.lines], allocations, consumedLots, shortages, expectedShipDate, latePayments: late };
     },
   );
 

@@ -1,0 +1,103 @@
+/**
+ * Perishables over time: alerts for lots nearing or past expiry (one per lot and kind, ever),
+ * and the write-off of lots past their removal date through the ledger.
+ */
+import { Operation } from '../../domain/types';
+import { lockLevel, lockLot } from './admin-fence';
+import { inSerialTx, readFence, writeFence, writeMovements, type Db } from './db';
+
+/** Kinds of stock alerts (CHECK-constrained). */
+export const AlertKind = {
+  NEAR_EXPIRY: 'NEAR_EXPIRY',
+  EXPIRED: 'EXPIRED',
+  TRANSFER_OVERDUE: 'TRANSFER_OVERDUE',
+} as const;
+export type AlertKind = (typeof AlertKind)[keyof typeof AlertKind];
+
+/**
+ * Raises the alerts due now. The unique (kind, subject) index makes "never twice" a fact of
+ * the database: a second run, or two runs at once, insert nothing new. A lot already past
+ * removal gets EXPIRED only (NEAR_EXPIRY would be news nobody can act on).
+ */
+export async function raiseExpiryAlerts(db: Db): Promise<number> {
+  return db.$executeRaw`
+    INSERT INTO stock_alerts (kind, subject, sku, warehouse_code, lot_code, details)
+    SELECT CASE WHEN remove_at <= now() THEN 'EXPIRED' ELSE 'NEAR_EXPIRY' END,
+           sku || '/' || warehouse_code || '/' || lot_code, sku, warehouse_code, lot_code,
+           jsonb_build_object('quantity', quantity, 'expiresAt', expires_at, 'alertAt', alert_at, 'removeAt', remove_at)
+      FROM stock_lots
+     WHERE quantity > 0 AND (alert_at <= now() OR remove_at <= now())
+    ON CONFLICT (kind, subject) DO NOTHING`;
+}
+
+/** Raises one alert for a subject that is not a lot (an overdue transfer); once, ever. */
+export async function raiseAlert(db: Db, alert: { kind: AlertKind; subject: string; sku: string; warehouseCode: string; details: object }) {
+  await db.stockAlert.createMany({ data: [{ ...alert }], skipDuplicates: true });
+}
+
+/** Alerts, newest first. */
+export async function listAlerts(db: Db, filter: { kind?: AlertKind; sku?: string; limit: number }) {
+  const rows = await db.stockAlert.findMany({
+    where: { kind: filter.kind, sku: filter.sku },
+    orderBy: { id: 'desc' },
+    take: filter.limit,
+  });
+  return rows.map((a) => ({
+    id: a.id.toString(),
+    kind: a.kind,
+    sku: a.sku,
+    warehouseCode: a.warehouseCode,
+    lotCode: a.lotCode,
+    details: a.details as Record<string, unknown>,
+    createdAt: a.createdAt.toISOString(),
+    deliveredAt: a.deliveredAt?.toISOString() ?? null,
+  }));
+}
+
+/** What one write-off run took out of stock. */
+export interface WriteOffResult {
+  readonly lots: number;
+  readonly units: number;
+}
+
+/**
+ * Writes off every lot past its removal date, one transaction per lot, fenced by
+ * (run, lot): a retried activity does not write off twice. Units that holds still need (the
+ * hold was taken before the lot expired) stay until the hold ends; the next run takes them.
+ */
+export async function writeOffExpiredLots(db: Db, runId: string): Promise<WriteOffResult> {
+  const due = await db.stockLot.findMany({
+    where: { quantity: { gt: 0 }, removeAt: { lte: new Date() } },
+    select: { sku: true, warehouseCode: true, lotCode: true },
+    orderBy: [{ sku: 'asc' }, { warehouseCode: 'asc' }, { lotCode: 'asc' }],
+  });
+  let lots = 0;
+  let units = 0;
+  for (const lot of due) {
+    const taken = await writeOffLot(db, runId, lot);
+    if (taken > 0) [lots, units] = [lots + 1, units + taken];
+  }
+  return { lots, units };
+}
+
+async function writeOffLot(db: Db, runId: string, { sku, warehouseCode, lotCode }: { sku: string; warehouseCode: string; lotCode: string }) {
+  const serial = `writeoff:${runId}:${sku}:${warehouseCode}:${lotCode}`;
+  return inSerialTx(db, serial, async (tx) => {
+    const first = await readFence<{ units: number }>(tx, serial, Operation.WRITE_OFF);
+    if (first) return first.units;
+    const level = await lockLevel(tx, sku, warehouseCode);
+    const lot = await lockLot(tx, sku, warehouseCode, lotCode);
+    const units = Math.max(0, Math.min(lot.quantity, level.onHand - level.reserved));
+    if (units > 0) {
+      await tx.$executeRaw`
+        UPDATE inventory_levels SET on_hand = on_hand - ${units}, version = version + 1, updated_at = now()
+         WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} AND on_hand - ${units} >= reserved`;
+      await tx.$executeRaw`
+        UPDATE stock_lots SET quantity = quantity - ${units}
+         WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} AND lot_code = ${lotCode} AND quantity >= ${units}`;
+      await writeMovements(tx, [{ sku, warehouseCode, lotCode, reason: 'WRITE_OFF:EXPIRED', reference: serial, onHandDelta: -units, reservedDelta: 0 }]);
+    }
+    await writeFence(tx, serial, Operation.WRITE_OFF, { units });
+    return units;
+  });
+}

@@ -1,0 +1,83 @@
+/** The inventory read model: per warehouse, every state stock can be in, and its lots. */
+import { lotState, type LotState } from '../../domain/stock';
+import type { Db } from './db';
+
+/** One lot as operators see it. */
+export interface LotView {
+  readonly lotCode: string;
+  readonly quantity: number;
+  readonly receivedAt: string;
+  readonly expiresAt: string | null;
+  readonly alertAt: string | null;
+  readonly removeAt: string | null;
+  readonly state: LotState;
+  readonly quarantineReason: string | null;
+}
+
+/** Quantities of a level; available = onHand - reserved - safetyStock - unsellable (never below 0). */
+export interface Quantities {
+  readonly onHand: number;
+  readonly reserved: number;
+  readonly safetyStock: number;
+  /** In quarantined lots or lots past their removal date. */
+  readonly unsellable: number;
+  /** In transit towards this warehouse; not available until received. */
+  readonly incoming: number;
+  readonly available: number;
+}
+
+export interface LevelView extends Quantities {
+  readonly warehouseCode: string;
+  readonly lots: LotView[];
+}
+
+interface LevelRow {
+  warehouse_code: string;
+  on_hand: number;
+  reserved: number;
+  safety_stock: number;
+  incoming: number;
+  unsellable: number;
+  now: Date;
+}
+
+/** Per-warehouse and total stock of a SKU, read from PostgreSQL; undefined for an unknown SKU. */
+export async function readInventory(db: Db, sku: string) {
+  const product = await db.product.findUnique({ where: { sku } });
+  if (!product) return undefined;
+  // unsellable_quantity is the reserve guard's own definition, evaluated at the same now().
+  const rows = await db.$queryRaw<LevelRow[]>`
+    SELECT warehouse_code, on_hand, reserved, safety_stock, incoming,
+           unsellable_quantity(sku, warehouse_code) AS unsellable, now() AS now
+      FROM inventory_levels WHERE sku = ${sku} ORDER BY warehouse_code`;
+  const lots = await db.stockLot.findMany({ where: { sku }, orderBy: [{ expiresAt: 'asc' }, { lotCode: 'asc' }] });
+  const warehouses: LevelView[] = rows.map((r) => ({
+    warehouseCode: r.warehouse_code,
+    ...quantities(r.on_hand, r.reserved, r.safety_stock, r.unsellable, r.incoming),
+    lots: lots
+      .filter((l) => l.warehouseCode === r.warehouse_code && l.quantity > 0)
+      .map((l) => ({
+        lotCode: l.lotCode,
+        quantity: l.quantity,
+        receivedAt: l.receivedAt.toISOString(),
+        expiresAt: l.expiresAt?.toISOString() ?? null,
+        alertAt: l.alertAt?.toISOString() ?? null,
+        removeAt: l.removeAt?.toISOString() ?? null,
+        state: lotState(l, r.now),
+        quarantineReason: l.quarantineReason,
+      })),
+  }));
+  const sum = (f: (l: LevelView) => number) => warehouses.reduce((acc, l) => acc + f(l), 0);
+  const total = quantities(sum((l) => l.onHand), sum((l) => l.reserved), sum((l) => l.safetyStock), sum((l) => l.unsellable), sum((l) => l.incoming));
+  return {
+    sku: product.sku,
+    name: product.name,
+    lotTracked: product.lotTracked,
+    warehouses,
+    total: { ...total, available: sum((l) => l.available) },
+  };
+}
+
+function quantities(onHand: number, reserved: number, safetyStock: number, unsellable: number, incoming: number): Quantities {
+  return { onHand, reserved, safetyStock, unsellable, incoming, available: Math.max(0, onHand - reserved - safetyStock - unsellable) };
+}

@@ -1,0 +1,61 @@
+/** Reconciliation reports: the latest one, or a check run now. Drift is shown, never fixed. */
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { latestReconciliation, reconcile } from '../../../activities/store/reconcile';
+import { DomainError, ErrorCode } from '../../../domain/errors';
+import { errors } from '../../schemas';
+
+const security = [{ adminToken: [] }];
+const Report = Type.Object({
+  runId: Type.String(),
+  startedAt: Type.String({ format: 'date-time' }),
+  levelsChecked: Type.Integer(),
+  clean: Type.Boolean(),
+  drifts: Type.Array(
+    Type.Object({
+      check: Type.String({ description: 'the invariant broken, e.g. ON_HAND_VS_LEDGER' }),
+      sku: Type.String(),
+      warehouseCode: Type.String(),
+      lotCode: Type.Union([Type.String(), Type.Null()]),
+      recorded: Type.Integer({ description: 'what the row says' }),
+      expected: Type.Integer({ description: 'what its evidence (ledger, holds, lots, transfers) says' }),
+    }),
+  ),
+});
+
+const reconciliation: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app.deps;
+  app.get(
+    '/admin/reconciliation',
+    {
+      schema: {
+        summary: 'The latest reconciliation report',
+        tags: ['admin'],
+        security,
+        response: { 200: Report, ...errors(401, 404) },
+      },
+    },
+    async () => {
+      const report = await latestReconciliation(db);
+      if (!report) throw new DomainError(ErrorCode.NOT_FOUND, 'no reconciliation has run yet');
+      return report;
+    },
+  );
+  app.post(
+    '/admin/reconciliation',
+    {
+      schema: {
+        summary: 'Run a reconciliation now and record it (read-only on stock)',
+        tags: ['admin'],
+        security,
+        response: { 201: Report, ...errors(401) },
+      },
+    },
+    async (request, reply) => {
+      const report = await reconcile(db);
+      if (!report.clean) request.log.error({ drifts: report.drifts }, 'reconciliation found drift');
+      return reply.code(201).send(report);
+    },
+  );
+};
+
+export default reconciliation;

@@ -1,0 +1,137 @@
+/**
+ * Admin stock changes: receipts, adjustments, safety stock, lot quarantine. Every one takes
+ * an Idempotency-Key header (a repeat answers `replayed: true`; the key with another body →
+ * 409 IDEMPOTENCY_CONFLICT) and may carry `expectedQuantity`: when the stock is not what the
+ * operator saw, 409 STALE_QUANTITY and nothing changes.
+ */
+import { Type, type FastifyPluginAsyncTypebox, type TProperties } from '@fastify/type-provider-typebox';
+import { adjustStock, receiveStock, setLotQuarantine, setSafetyStock } from '../../../activities/store/stock-admin';
+import { AdjustReason } from '../../../domain/stock';
+import { errors, Id } from '../../schemas';
+
+const security = [{ adminToken: [] }];
+const headers = Type.Object({ 'idempotency-key': Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }) });
+const Quantity = Type.Integer({ minimum: 1, maximum: 10_000_000 });
+const Expected = Type.Optional(Type.Integer({ minimum: 0, description: 'compare-and-set: the quantity you expect to find' }));
+const LotCode = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' });
+const Replayed = { replayed: Type.Boolean() };
+/** The answer to a change of on-hand: the level after it, plus what the change was. */
+const LevelChange = (change: TProperties) =>
+  Type.Object({
+    sku: Type.String(),
+    warehouseCode: Type.String(),
+    lotCode: Type.Optional(Type.String()),
+    ...change,
+    onHand: Type.Integer(),
+    reserved: Type.Integer(),
+    ...Replayed,
+  });
+const LevelParams = Type.Object({ sku: Id, warehouseCode: Id });
+const LotParams = Type.Object({ sku: Id, warehouseCode: Id, lotCode: LotCode });
+const QuarantineBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 200 }), expectedQuantity: Expected }, { additionalProperties: false });
+const LotOutcome = Type.Object({
+  sku: Type.String(),
+  warehouseCode: Type.String(),
+  lotCode: Type.String(),
+  quantity: Type.Integer(),
+  quarantined: Type.Boolean(),
+  ...Replayed,
+});
+
+const adminStock: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app.deps;
+  const key = (h: { 'idempotency-key': string }) => h['idempotency-key'];
+
+  app.post(
+    '/admin/receipts',
+    {
+      schema: {
+        summary: 'Receive goods into a warehouse, into a lot with its use-by date for perishables',
+        tags: ['admin'],
+        security,
+        headers,
+        body: Type.Object(
+          {
+            sku: Id,
+            warehouseCode: Id,
+            quantity: Quantity,
+            reason: Type.String({ minLength: 1, maxLength: 100 }),
+            lotCode: Type.Optional(LotCode),
+            expiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'use-by date of the lot' })),
+            receivedAt: Type.Optional(Type.String({ format: 'date-time' })),
+            expectedQuantity: Expected,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: LevelChange({ quantity: Type.Integer(), reason: Type.String() }), ...errors(400, 401, 404, 409) },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await receiveStock(db, { idempotencyKey: key(request.headers), ...request.body })),
+  );
+
+  app.post(
+    '/admin/adjustments',
+    {
+      schema: {
+        summary: 'Adjust on-hand with a reason code (count, damage, loss, expired, return, found)',
+        tags: ['admin'],
+        security,
+        headers,
+        body: Type.Object(
+          {
+            sku: Id,
+            warehouseCode: Id,
+            delta: Type.Integer({ minimum: -10_000_000, maximum: 10_000_000, description: 'never 0' }),
+            reasonCode: Type.Union(Object.values(AdjustReason).map((r) => Type.Literal(r))),
+            lotCode: Type.Optional(LotCode),
+            note: Type.Optional(Type.String({ maxLength: 200 })),
+            expectedQuantity: Expected,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: LevelChange({ delta: Type.Integer(), reasonCode: Type.String() }), ...errors(400, 401, 404, 409) },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await adjustStock(db, { idempotencyKey: key(request.headers), ...request.body })),
+  );
+
+  app.put(
+    '/admin/levels/:sku/:warehouseCode/safety-stock',
+    {
+      schema: {
+        summary: 'Set the safety stock a warehouse keeps back from sale',
+        tags: ['admin'],
+        security,
+        headers,
+        params: LevelParams,
+        body: Type.Object({ safetyStock: Type.Integer({ minimum: 0, maximum: 10_000_000 }), expectedQuantity: Expected }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ sku: Type.String(), warehouseCode: Type.String(), safetyStock: Type.Integer(), previous: Type.Integer(), ...Replayed }),
+          ...errors(400, 401, 404, 409),
+        },
+      },
+    },
+    async (request) => setSafetyStock(db, { idempotencyKey: key(request.headers), ...request.params, ...request.body }),
+  );
+
+  for (const action of ['quarantine', 'release'] as const) {
+    app.post(
+      `/admin/lots/:sku/:warehouseCode/:lotCode/${action}`,
+      {
+        schema: {
+          summary: action === 'quarantine' ? 'Quarantine a lot: it stops counting as available' : 'Release a lot from quarantine',
+          tags: ['admin'],
+          security,
+          headers,
+          params: LotParams,
+          body: QuarantineBody,
+          response: { 200: LotOutcome, ...errors(400, 401, 404, 409) },
+        },
+      },
+      async (request) =>
+        setLotQuarantine(db, { idempotencyKey: key(request.headers), ...request.params, ...request.body, quarantined: action === 'quarantine' }),
+    );
+  }
+};
+
+export default adminStock;

@@ -1,0 +1,101 @@
+/**
+ * Pure stock rules: lot dates derived from a product's perishable settings, the state of a
+ * lot at a moment, and which adjustment reasons may move stock which way.
+ */
+
+/** Days-before-expiry settings of a lot-tracked product. */
+export interface PerishableSettings {
+  readonly alertDaysBeforeExpiry: number | null;
+  readonly removalDaysBeforeExpiry: number | null;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * Alert and removal dates of a lot from its use-by date. Without a use-by date the lot
+ * never alerts nor expires; without a setting, the date falls on the use-by date itself.
+ */
+export function lotDates(expiresAt: Date | null, settings: PerishableSettings): { alertAt: Date | null; removeAt: Date | null } {
+  if (!expiresAt) return { alertAt: null, removeAt: null };
+  const before = (days: number | null) => new Date(expiresAt.getTime() - (days ?? 0) * DAY_MS);
+  return { alertAt: before(settings.alertDaysBeforeExpiry), removeAt: before(settings.removalDaysBeforeExpiry) };
+}
+
+/** How a lot counts at a moment; only SELLABLE and NEAR_EXPIRY lots are available. */
+export const LotState = {
+  SELLABLE: 'SELLABLE',
+  NEAR_EXPIRY: 'NEAR_EXPIRY',
+  EXPIRED: 'EXPIRED',
+  QUARANTINED: 'QUARANTINED',
+} as const;
+export type LotState = (typeof LotState)[keyof typeof LotState];
+
+/** Mirrors the SQL function unsellable_quantity: quarantine wins, then removal, then alert. */
+export function lotState(lot: { quarantined: boolean; alertAt: Date | null; removeAt: Date | null }, now: Date): LotState {
+  if (lot.quarantined) return LotState.QUARANTINED;
+  if (lot.removeAt && lot.removeAt <= now) return LotState.EXPIRED;
+  if (lot.alertAt && lot.alertAt <= now) return LotState.NEAR_EXPIRY;
+  return LotState.SELLABLE;
+}
+
+/** A lot as FEFO sees it, already in consumption order (sellable, then first-expiring). */
+export interface LotForPicking {
+  readonly lotCode: string;
+  readonly quantity: number;
+  readonly sellable: boolean;
+  readonly expiresAt: Date | null;
+}
+
+/** What a confirmation took from one lot; recorded on the reservation. */
+export interface ConsumedLot {
+  readonly sku: string;
+  readonly warehouseCode: string;
+  readonly lotCode: string;
+  readonly quantity: number;
+  readonly expiresAt: string | null;
+  /** False when a hold outlived its stock's sellability (quarantined or expired meanwhile). */
+  readonly sellable: boolean;
+}
+
+/**
+ * First-expiring-first-out: takes `quantity` from the lots in the order given, each lot as
+ * far as it goes. Returns the takes; they fall short only if the lots do.
+ */
+export function pickFefo(lots: readonly LotForPicking[], quantity: number): { lot: LotForPicking; take: number }[] {
+  const picks: { lot: LotForPicking; take: number }[] = [];
+  let rest = quantity;
+  for (const lot of lots) {
+    if (rest === 0) break;
+    const take = Math.min(rest, lot.quantity);
+    if (take > 0) picks.push({ lot, take });
+    rest -= take;
+  }
+  return picks;
+}
+
+/** Why an operator changes on-hand by hand; each reason allows one direction (COUNT both). */
+export const AdjustReason = {
+  COUNT: 'COUNT',
+  DAMAGE: 'DAMAGE',
+  LOSS: 'LOSS',
+  EXPIRED: 'EXPIRED',
+  RETURN: 'RETURN',
+  FOUND: 'FOUND',
+} as const;
+export type AdjustReason = (typeof AdjustReason)[keyof typeof AdjustReason];
+
+const direction: Readonly<Record<AdjustReason, 'down' | 'up' | 'both'>> = {
+  COUNT: 'both',
+  DAMAGE: 'down',
+  LOSS: 'down',
+  EXPIRED: 'down',
+  RETURN: 'up',
+  FOUND: 'up',
+};
+
+/** True when `delta` (never 0) goes the way `reason` allows: a "return" cannot remove stock. */
+export function adjustmentAllowed(reason: AdjustReason, delta: number): boolean {
+  if (delta === 0) return false;
+  const way = direction[reason];
+  return way === 'both' || (way === 'up' ? delta > 0 : delta < 0);
+}

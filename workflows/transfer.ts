@@ -1,0 +1,135 @@
+/**
+ * One transfer, one workflow (id `transfer-<transferId>`): request (hold at the source) →
+ * ship → receive, or cancel before shipping; a shipment not received by its deadline raises
+ * an overdue alert and may be returned to its source. Every step is an update answered with
+ * the new state; the activities are fenced, so retries and repeated requests change nothing.
+ */
+import type { UpdateDefinition } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, setHandler } from '@temporalio/workflow';
+import { ErrorCode } from '../domain/errors';
+import type { TransferRequest, TransferStepOutcome } from '../domain/transfers';
+import {
+  cancelTransfer,
+  raiseTransferOverdue,
+  receiveTransfer,
+  requestTransfer,
+  returnTransfer,
+  shipTransfer,
+} from './activities-proxy';
+import {
+  cancelTransferUpdate,
+  receiveTransferUpdate,
+  requestTransferUpdate,
+  returnTransferUpdate,
+  shipTransferUpdate,
+  TransferStage,
+  transferStatusQuery,
+  type TransferState,
+} from './transfer-messages';
+
+const conflict = (message: string) => ApplicationFailure.create({ type: ErrorCode.TRANSFER_CONFLICT, message, nonRetryable: true });
+
+const S = TransferStage;
+const SHIPPED_OR_LATER: readonly TransferStage[] = [S.SHIPPED, S.RECEIVING, S.RECEIVED, S.RETURNING, S.RETURNED];
+const UNDECIDED: readonly TransferStage[] = [S.REQUESTED, S.SHIPPING, S.CANCELLING];
+
+export async function transferWorkflow(request: TransferRequest): Promise<TransferState> {
+  const state: TransferState = { request, stage: S.REQUESTING, overdue: false };
+  registerHandlers(state);
+  try {
+    const requested = await requestTransfer(request);
+    if (requested.status === 'rejected') state.shortages = requested.shortages;
+    state.stage = requested.status === 'requested' ? S.REQUESTED : S.REJECTED;
+  } catch (err) {
+    // Refused outright (unknown product or warehouse): the caller gets the code.
+    if (!(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure)) throw err;
+    state.error = { code: err.cause.type ?? ErrorCode.INTERNAL, message: err.cause.message };
+    state.stage = S.REJECTED;
+  }
+  await condition(() => !UNDECIDED.includes(state.stage));
+  // Shipped: wait for the receipt (or a return) until the deadline, then raise the alarm once
+  // and keep waiting: the goods are somewhere, and only a person can say where.
+  if (SHIPPED_OR_LATER.includes(state.stage)) {
+    const finished = () => state.stage === S.RECEIVED || state.stage === S.RETURNED;
+    if (!(await condition(finished, Math.max(1, Date.parse(state.deadlineAt!) - Date.now())))) {
+      state.overdue = true;
+      await raiseTransferOverdue(request.transferId);
+      await condition(finished);
+    }
+  }
+  await condition(allHandlersFinished);
+  return state;
+}
+
+/** The query, the request update (answered once the hold is decided) and the four steps. */
+function registerHandlers(state: TransferState): void {
+  const { request } = state;
+  const id = request.transferId;
+  setHandler(transferStatusQuery, () => state);
+  setHandler(
+    requestTransferUpdate,
+    async () => {
+      await condition(() => state.stage !== S.REQUESTING);
+      return state;
+    },
+    {
+      validator: (r) => {
+        const same = r.sku === request.sku && r.fromWarehouse === request.fromWarehouse && r.toWarehouse === request.toWarehouse && r.quantity === request.quantity;
+        if (!same) throw conflict(`transfer ${id} exists with other content`);
+      },
+    },
+  );
+  const deadline = () => new Date(Date.now() + request.receiveWithinSeconds * 1000).toISOString();
+  registerStep(state, shipTransferUpdate, { name: 'ship', from: S.REQUESTED, during: S.SHIPPING, after: SHIPPED_OR_LATER }, () => shipTransfer(id, deadline()));
+  registerStep(
+    state,
+    receiveTransferUpdate,
+    { name: 'receive', from: S.SHIPPED, during: S.RECEIVING, after: [S.RECEIVED] },
+    (receipt) => {
+      state.receipt = receipt;
+      return receiveTransfer(id, receipt);
+    },
+    (receipt) => receipt.receivedQuantity === state.receipt?.receivedQuantity,
+  );
+  registerStep(state, cancelTransferUpdate, { name: 'cancel', from: S.REQUESTED, during: S.CANCELLING, after: [S.CANCELLED] }, () => cancelTransfer(id));
+  registerStep(state, returnTransferUpdate, { name: 'return', from: S.SHIPPED, during: S.RETURNING, after: [S.RETURNED] }, () => returnTransfer(id));
+}
+
+/** A step: allowed from one stage, runs in another, and is a no-op once its result is in. */
+interface Step {
+  readonly name: string;
+  readonly from: TransferStage;
+  readonly during: TransferStage;
+  readonly after: readonly TransferStage[];
+}
+
+/**
+ * Registers a step's update: the first call runs it (the stage moves to `during` before the
+ * activity, so a concurrent different step is refused by its validator); a repeat waits for
+ * it and answers the state; anything the stage does not allow is TRANSFER_CONFLICT.
+ * (`any[]` is the SDK's own constraint on update arguments.)
+ */
+function registerStep<A extends any[]>(
+  state: TransferState,
+  def: UpdateDefinition<TransferState, A>,
+  step: Step,
+  run: (...args: A) => Promise<TransferStepOutcome>,
+  sameAsDone?: (...args: A) => boolean,
+): void {
+  const handler = async (...args: A) => {
+    if (state.stage === step.from) {
+      state.stage = step.during;
+      const outcome = await run(...args);
+      state.stage = outcome.transferStatus === 'MISSING' ? S.REJECTED : outcome.transferStatus;
+      if (outcome.status === 'done' && outcome.lots) state.shippedLots = outcome.lots;
+      if (outcome.status === 'done' && outcome.deadlineAt) state.deadlineAt = outcome.deadlineAt;
+    }
+    await condition(() => state.stage !== step.during);
+    return state;
+  };
+  const validator = (...args: A) => {
+    const repeat = state.stage === step.during || (step.after.includes(state.stage) && (sameAsDone?.(...args) ?? true));
+    if (state.stage !== step.from && !repeat) throw conflict(`cannot ${step.name} a transfer that is ${state.stage}`);
+  };
+  setHandler(def, handler, { validator });
+}
