@@ -12,6 +12,8 @@ export interface BenchOptions {
   readonly report: string;
   readonly databaseUrl: string;
   readonly redisUrl: string;
+  /** Directory for CPU profiles of the API and worker, when profiling. */
+  readonly profileDir?: string;
 }
 
 export const USAGE = `npm run bench [-- options]
@@ -25,6 +27,8 @@ export const USAGE = `npm run bench [-- options]
   --reject-attempts R     attempts after sell-out, the pure reject path (default 20000; quick 3000)
   --baseline-seconds T    length of each database baseline (default 5; quick 2)
   --report FILE           JSON report (default .data/bench-report.json)
+  --profile               CPU-profile the API and worker processes (node --cpu-prof) and print
+                          where their time went; profiles land in .data/profiles/
   env BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/stockhold_bench, dropped and recreated)
   env BENCH_REDIS_URL    (default redis://127.0.0.1:6379/13, flushed)`;
 
@@ -54,5 +58,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     report: value('report') ?? '.data/bench-report.json',
     databaseUrl: env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/stockhold_bench',
     redisUrl: env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/13',
+    profileDir: flag('profile') ? '.data/profiles' : undefined,
   };
 }

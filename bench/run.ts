@@ -10,9 +10,11 @@ import { upsertProduct, upsertWarehouse } from '../activities/store/catalog';
 import { receiveStock } from '../activities/store/stock-admin';
 import { createDb, type Db } from '../activities/store/db';
 import { findDrifts } from '../activities/store/reconcile';
+import { createCampaign, reserveFromCampaign } from '../activities/store/campaigns';
 import { reserveStock } from '../activities/store/reservations';
 import { httpCeiling, hotRowCeiling, workflowCeiling } from './baselines';
 import { byOutcome, round } from './load';
+import { cpuByProcess, summariseDir } from './profile';
 import { parseOptions, USAGE, type BenchOptions } from './options';
 import { CAMPAIGN, runFlashSale, type ScenarioResult } from './scenario';
 import { startStack, type BenchStack } from './stack';
@@ -33,22 +35,32 @@ async function setup(stack: BenchStack, db: Db, o: BenchOptions): Promise<void> 
   if (res.status !== 201) throw new Error(`campaign not created: ${res.status} ${await res.text()}`);
 }
 
-/** Reserves/s of the reserve step's database work (fence, hold, reservation, ledger) on one hot row. */
-async function reserveRate(db: Db, seconds: number, concurrency: number): Promise<number> {
-  let ops = 0;
-  let next = 0;
-  const deadline = performance.now() + seconds * 1000;
+/**
+ * Reserves/s of the reserve step's database work (fence, user count, pool, reservation) on
+ * one hot row: the flash-sale reserve the saga runs, on a campaign of its own; and, for
+ * comparison, a regular order's reserve on one hot level.
+ */
+async function reserveRates(db: Db, seconds: number, concurrency: number): Promise<{ flash: number; regular: number }> {
+  await createCampaign(db, { id: 'bench-hot', kind: 'FLASH_SALE', sku: 'HOT-RESERVE', warehouseCode: 'W1', startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString(), quota: 5_000_000, perUserLimit: 1 });
   const expiresAt = new Date(Date.now() + 3600_000).toISOString();
-  const loop = async () => {
-    while (performance.now() < deadline) {
-      const id = `hot-${next++}`;
-      await reserveStock(db, { reservationId: id, orderId: id, userId: 'bench', expiresAt, lines: [{ sku: 'HOT-RESERVE', warehouseCode: 'W1', quantity: 1 }] });
-      ops += 1;
-    }
+  const line = { sku: 'HOT-RESERVE', warehouseCode: 'W1', quantity: 1 };
+  const rate = async (step: (id: string) => Promise<unknown>) => {
+    let ops = 0;
+    let next = 0;
+    const deadline = performance.now() + seconds * 1000;
+    const loop = async () => {
+      while (performance.now() < deadline) {
+        await step(`hot-${next++}-${Math.random().toString(36).slice(2, 8)}`);
+        ops += 1;
+      }
+    };
+    const started = performance.now();
+    await Promise.all(Array.from({ length: concurrency }, loop));
+    return ops / ((performance.now() - started) / 1000);
   };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, loop));
-  return ops / ((performance.now() - started) / 1000);
+  const flash = await rate((id) => reserveFromCampaign(db, { reservationId: id, orderId: id, userId: id, campaignId: 'bench-hot', expiresAt, lines: [line] }));
+  const regular = await rate((id) => reserveStock(db, { reservationId: id, orderId: id, userId: 'bench', expiresAt, lines: [line] }));
+  return { flash, regular };
 }
 
 async function verify(db: Db, o: BenchOptions, s: ScenarioResult): Promise<string[]> {
@@ -71,7 +83,7 @@ async function main(): Promise<void> {
   if (process.argv.includes('--help')) return console.log(USAGE);
   const o = parseOptions(process.argv.slice(2), process.env);
   say(`starting the stack (scratch database ${new URL(o.databaseUrl).pathname.slice(1)}, TTL ${o.ttlSeconds}s)`);
-  const stack = await startStack({ ttlSeconds: o.ttlSeconds, databaseUrl: o.databaseUrl, redisUrl: o.redisUrl });
+  const stack = await startStack({ ttlSeconds: o.ttlSeconds, databaseUrl: o.databaseUrl, redisUrl: o.redisUrl, profileDir: o.profileDir });
   const db = createDb(o.databaseUrl, { maxConnections: 10 });
   try {
     await setup(stack, db, o);
@@ -82,12 +94,18 @@ async function main(): Promise<void> {
     say('baseline: raw conditional UPDATE on one hot row (10 connections)');
     const hotRow = await hotRowCeiling(o.databaseUrl, o.baselineSeconds, 10);
     say('reserve step database work on one hot row (10 connections)');
-    const reserve = await reserveRate(db, o.baselineSeconds, 10);
+    const reserve = await reserveRates(db, o.baselineSeconds, 10);
 
+    const cpuBefore = cpuByProcess(stack.pids);
+    const wallStart = performance.now();
     const s = await runFlashSale(stack, db, o, say);
+    const cpuAfter = cpuByProcess(stack.pids);
+    const wall = (performance.now() - wallStart) / 1000;
+    const cpu = Object.fromEntries(Object.keys(cpuAfter).map((k) => [k, round((cpuAfter[k] - cpuBefore[k]) / wall, 2)]));
     const failures = await verify(db, o, s);
-    const report = buildReport(o, s, { http, workflows, hotRow, reserve }, failures);
+    const report = { ...buildReport(o, s, { http, workflows, hotRow, reserve }, failures), cpuCoresUsedDuringScenario: cpu };
     printTable(report);
+    console.log(`CPU cores used during the scenario (of ${os.cpus().length}): ${Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
     mkdirSync(path.dirname(o.report), { recursive: true });
     writeFileSync(o.report, JSON.stringify(report, null, 2));
     say(`report written to ${o.report}`);
@@ -99,9 +117,19 @@ async function main(): Promise<void> {
     await db.$disconnect();
     await stack.stop();
   }
+  if (o.profileDir) printProfiles(summariseDir(o.profileDir));
 }
 
-function buildReport(o: BenchOptions, s: ScenarioResult, b: { http: { rps: number; p99: number }; workflows: number; hotRow: number; reserve: number }, failures: string[]) {
+function printProfiles(summaries: ReturnType<typeof summariseDir>): void {
+  for (const p of summaries) {
+    console.log(`\nprofile ${p.file} (${Math.round(p.seconds)} s): by package`);
+    for (const x of p.byPackage) console.log(`  ${String(x.percent).padStart(5)}%  ${x.name}`);
+    console.log('  top functions (self time):');
+    for (const x of p.topFunctions) console.log(`  ${String(x.percent).padStart(5)}%  ${x.name}`);
+  }
+}
+
+function buildReport(o: BenchOptions, s: ScenarioResult, b: { http: { rps: number; p99: number }; workflows: number; hotRow: number; reserve: { flash: number; regular: number } }, failures: string[]) {
   const count = (prefix: string) => s.attack.samples.filter((x) => x.outcome.startsWith(prefix)).length;
   const rejectsPerSecond = s.rejects.samples.filter((x) => x.outcome.startsWith('409')).length / s.rejects.seconds;
   const rejectP99 = byOutcome(s.rejects.samples)['409 SOLD_OUT']?.p99 ?? 0;
@@ -121,17 +149,18 @@ function buildReport(o: BenchOptions, s: ScenarioResult, b: { http: { rps: numbe
       settleSeconds: round(s.settleSeconds),
       latencyMs: { attack: byOutcome(s.attack.samples), rejectPath: byOutcome(s.rejects.samples) },
     },
-    baselines: { noopHttpRps: round(b.http.rps), noopHttpP99Ms: round(b.http.p99), noopWorkflowsPerSecond: round(b.workflows), rawHotRowUpdatesPerSecond: round(b.hotRow), reserveStepPerSecond: round(b.reserve) },
+    baselines: { noopHttpRps: round(b.http.rps), noopHttpP99Ms: round(b.http.p99), noopWorkflowsPerSecond: round(b.workflows), rawHotRowUpdatesPerSecond: round(b.hotRow), reserveStepPerSecond: round(b.reserve.flash), regularReserveStepPerSecond: round(b.reserve.regular) },
     ratios: {
       rejectPathVsNoopHttp: round(rejectsPerSecond / b.http.rps, 3),
       sagasVsNoopWorkflow: round(sagasPerSecond / b.workflows, 3),
-      reserveStepVsRawHotRow: round(b.reserve / b.hotRow, 3),
+      reserveStepVsRawHotRow: round(b.reserve.flash / b.hotRow, 3),
+      regularReserveStepVsRawHotRow: round(b.reserve.regular / b.hotRow, 3),
     },
     targets: {
       rejectPath15kRps: rejectsPerSecond >= 15_000,
       rejectP99Under20ms: rejectP99 <= 20,
       sagas70PercentOfNoop: sagasPerSecond >= 0.7 * b.workflows,
-      reserve50PercentOfRaw: b.reserve >= 0.5 * b.hotRow,
+      reserve50PercentOfRaw: b.reserve.flash >= 0.5 * b.hotRow,
     },
     failures,
   };
@@ -148,10 +177,12 @@ function printTable(r: ReturnType<typeof buildReport>): void {
     ['baseline no-op HTTP req/s', r.baselines.noopHttpRps],
     ['baseline no-op workflows/s', r.baselines.noopWorkflowsPerSecond],
     ['baseline raw hot-row UPDATE/s', r.baselines.rawHotRowUpdatesPerSecond],
-    ['reserve step DB work/s', r.baselines.reserveStepPerSecond],
+    ['reserve step DB work/s (flash-sale pool)', r.baselines.reserveStepPerSecond],
+    ['reserve step DB work/s (regular order)', r.baselines.regularReserveStepPerSecond],
     ['ratio reject path / no-op HTTP', r.ratios.rejectPathVsNoopHttp],
     ['ratio sagas / no-op workflow', r.ratios.sagasVsNoopWorkflow],
     ['ratio reserve step / raw hot row', r.ratios.reserveStepVsRawHotRow],
+    ['ratio regular reserve / raw hot row', r.ratios.regularReserveStepVsRawHotRow],
   ];
   console.log('\n| metric | value |\n| --- | --- |');
   for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);

@@ -2,6 +2,8 @@
  * The whole service on this machine for the benchmark: a scratch database, a Redis index of
  * its own, a Temporal dev server, and the real worker and API processes.
  */
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import Redis from 'ioredis';
 import { Client, Connection } from '@temporalio/client';
 import { startDevServer } from '../platform/dev-server';
@@ -10,6 +12,8 @@ import { recreateDatabase } from '../prisma/migrate';
 
 export interface BenchStack {
   readonly base: string;
+  /** Process ids of what the benchmark runs, to account for CPU time per process. */
+  readonly pids: Readonly<Record<'api' | 'worker' | 'temporal', number>>;
   readonly databaseUrl: string;
   readonly temporalAddress: string;
   readonly client: Client;
@@ -18,8 +22,12 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
-export async function startStack(options: { ttlSeconds: number; databaseUrl: string; redisUrl: string }): Promise<BenchStack> {
+export async function startStack(options: { ttlSeconds: number; databaseUrl: string; redisUrl: string; profileDir?: string }): Promise<BenchStack> {
   await recreateDatabase(options.databaseUrl);
+  if (options.profileDir) {
+    rmSync(options.profileDir, { recursive: true, force: true });
+    mkdirSync(options.profileDir, { recursive: true });
+  }
   const redis = new Redis(options.redisUrl);
   await redis.flushdb();
   redis.disconnect();
@@ -37,8 +45,10 @@ export async function startStack(options: { ttlSeconds: number; databaseUrl: str
     WORKER_METRICS_PORT: String(await freePort()),
     LOG_LEVEL: 'warn',
   };
-  const worker = runService('worker.ts', env);
-  const api = runService('api/server.ts', env);
+  // One directory per process: tsx's loader thread writes a profile of its own beside it.
+  const profile = (name: string) => (options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profileDir, name)}`] : []);
+  const worker = runService('worker.ts', env, [], profile('worker'));
+  const api = runService('api/server.ts', env, [], profile('api'));
   const base = `http://127.0.0.1:${apiPort}`;
   await waitForHttp(`${base}/readyz`).catch(async (err) => {
     console.error(`api output:\n${api.output()}\nworker output:\n${worker.output()}`);
@@ -49,6 +59,7 @@ export async function startStack(options: { ttlSeconds: number; databaseUrl: str
   const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
   return {
     base,
+    pids: { api: api.child.pid!, worker: worker.child.pid!, temporal: temporal.process.pid! },
     databaseUrl: options.databaseUrl,
     temporalAddress: temporal.address,
     client,

@@ -22,8 +22,9 @@ export interface Service {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function runService(script: string, env: Record<string, string>, args: string[] = []): Service {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], {
+/** Runs `script` under tsx; `nodeArgs` go to node itself (e.g. --cpu-prof). */
+export function runService(script: string, env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): Service {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, script), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
