@@ -1,14 +1,16 @@
 /**
- * The worker process: runs the order, late-payment and sweeper workflows and their
- * activities, keeps the sweeper schedule in line with the config, and serves its metrics.
+ * The worker process: runs the order, late-payment, sweeper and cache-check workflows and
+ * their activities, keeps their schedules in line with the config, relays cache
+ * invalidations from the outbox to Redis, and serves its metrics.
  */
 import http from 'node:http';
 import { NativeConnection, Runtime, Worker, type InjectedSinks } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { createStockCache, startCacheRelay } from './activities/cache';
 import { createDb } from './activities/store/db';
 import { loadConfig, type Config } from './config';
 import { createMetrics, type Metrics } from './platform/metrics';
-import { connectClient, ensureSweeperSchedule } from './platform/temporal';
+import { connectClient, ensureCacheCheckSchedule, ensureSweeperSchedule } from './platform/temporal';
 import type { MetricsSinks } from './workflows/activities-proxy';
 
 /** Worker options other than the connection; tests reuse them with a prebuilt bundle. */
@@ -39,13 +41,16 @@ export async function runWorker(config: Config): Promise<void> {
   const db = createDb(config.databaseUrl);
   const client = await connectClient(config);
   await ensureSweeperSchedule(client, config);
+  await ensureCacheCheckSchedule(client, config);
+  const cache = createStockCache(config, metrics);
+  const relay = startCacheRelay(db, cache, config, metrics);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: require.resolve('./workflows'),
-    activities: createActivities({ db, temporal: client, metrics }),
+    activities: createActivities({ db, temporal: client, metrics, cache }),
     sinks: workerSinks(metrics),
     shutdownGraceTime: '10s',
   });
@@ -55,6 +60,8 @@ export async function runWorker(config: Config): Promise<void> {
     await worker.run();
   } finally {
     metricsServer.close();
+    await relay.stop();
+    cache.redis.disconnect();
     await connection.close();
     await client.connection.close();
     await db.$disconnect();

@@ -8,6 +8,8 @@ import type { Client } from '@temporalio/client';
 import { DomainError, nonRetryableCodes } from '../domain/errors';
 import type { ReleaseReason } from '../domain/types';
 import type { Metrics } from '../platform/metrics';
+import { checkCache, type CheckOptions } from './cache/checker';
+import type { StockCache } from './cache/stock-cache';
 import type { Db } from './store/db';
 import { confirmStock, releaseStock, reserveStock, type ReserveInput } from './store/reservations';
 import { findReservation } from './store/queries';
@@ -17,9 +19,10 @@ export interface ActivityDeps {
   readonly db: Db;
   readonly temporal: Client;
   readonly metrics: Metrics;
+  readonly cache: StockCache;
 }
 
-export function createActivities({ db, temporal, metrics }: ActivityDeps) {
+export function createActivities({ db, temporal, metrics, cache }: ActivityDeps) {
   const activities = {
     reserve: (input: ReserveInput) => reserveStock(db, input),
     confirm: (reservationId: string, paymentId: string) => confirmStock(db, reservationId, paymentId),
@@ -29,6 +32,7 @@ export function createActivities({ db, temporal, metrics }: ActivityDeps) {
       await db.paymentEvent.updateMany({ where: { orderId, paymentId }, data: { result } });
     },
     sweepExpiredHolds: (graceSeconds: number) => sweepExpiredHolds(db, temporal, graceSeconds),
+    checkCache: (options: CheckOptions) => checkCache(db, cache, options, metrics, (level, message, fields) => Context.current().log[level](message, fields)),
   };
   return instrument(activities, metrics);
 }

@@ -1,6 +1,7 @@
 /** What the API needs from the outside world, built by server.ts (or a test) and passed in. */
 import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
+import type { StockCache } from '../activities/cache/stock-cache';
 import type { Db } from '../activities/store/db';
 import type { Config } from '../config';
 import type { Metrics } from '../platform/metrics';
@@ -9,6 +10,8 @@ export interface AppDeps {
   readonly config: Config;
   readonly db: Db;
   readonly redis: Redis;
+  /** The availability cache over `redis`, behind its circuit breaker. */
+  readonly cache: StockCache;
   readonly temporal: Client;
   readonly metrics: Metrics;
 }

@@ -1,5 +1,5 @@
 /** The API process: builds its dependencies, listens, and closes everything on SIGINT/SIGTERM. */
-import Redis from 'ioredis';
+import { createStockCache } from '../activities/cache';
 import { createDb } from '../activities/store/db';
 import { loadConfig, type Config } from '../config';
 import { createMetrics } from '../platform/metrics';
@@ -7,25 +7,17 @@ import { connectClient } from '../platform/temporal';
 import { buildApp } from './app';
 import type { AppDeps } from './deps';
 
-/** Redis settings: fail fast rather than queue (the order path never waits on Redis). */
-export function createRedis(url: string): Redis {
-  return new Redis(url, {
-    lazyConnect: false,
-    connectTimeout: 2_000,
-    commandTimeout: 500,
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: true,
-    retryStrategy: (times) => Math.min(times * 200, 5_000),
-  });
-}
-
+/** Redis settings (fail fast, bounded, reconnect with backoff) live in platform/redis.ts. */
 export async function createDeps(config: Config): Promise<AppDeps> {
+  const metrics = createMetrics('api');
+  const cache = createStockCache(config, metrics);
   return {
     config,
     db: createDb(config.databaseUrl),
-    redis: createRedis(config.redisUrl),
+    redis: cache.redis,
+    cache,
     temporal: await connectClient(config),
-    metrics: createMetrics('api'),
+    metrics,
   };
 }
 

@@ -2,7 +2,7 @@
  * Prometheus metrics (prom-client). Each process (API, worker) builds one registry and
  * serves it at /metrics; the names below are documented in README "Metrics".
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -16,6 +16,16 @@ export interface Metrics {
   readonly activityRetries: Counter<'activity'>;
   /** Activity durations by activity and result. */
   readonly activityDuration: Histogram<'activity' | 'result'>;
+  /** Availability reads by cache result: hit, miss, bypass (breaker open / Redis unusable). */
+  readonly cacheReads: Counter<'result'>;
+  /** 1 while the cache's circuit breaker is open (or half-open), else 0. */
+  readonly cacheBreakerOpen: Gauge;
+  /** Outbox rows applied to Redis by the relay, by result (applied, retry). */
+  readonly cacheRelayed: Counter<'result'>;
+  /** Consistency checks by result (ok, drift); a drift also rebuilds the cache. */
+  readonly cacheChecks: Counter<'result'>;
+  /** Drift ratio (0..1) found by the last consistency check. */
+  readonly cacheDriftRatio: Gauge;
 }
 
 export function createMetrics(processName: 'api' | 'worker'): Metrics {
@@ -35,5 +45,10 @@ export function createMetrics(processName: 'api' | 'worker'): Metrics {
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    cacheReads: new Counter({ name: 'stockhold_cache_reads_total', help: 'Availability reads by cache result', labelNames: ['result'], registers: [registry] }),
+    cacheBreakerOpen: new Gauge({ name: 'stockhold_cache_breaker_open', help: '1 while the cache circuit breaker is not closed', registers: [registry] }),
+    cacheRelayed: new Counter({ name: 'stockhold_cache_relay_rows_total', help: 'Cache outbox rows by relay result', labelNames: ['result'], registers: [registry] }),
+    cacheChecks: new Counter({ name: 'stockhold_cache_checks_total', help: 'Cache consistency checks by result', labelNames: ['result'], registers: [registry] }),
+    cacheDriftRatio: new Gauge({ name: 'stockhold_cache_drift_ratio', help: 'Drift ratio found by the last cache consistency check', registers: [registry] }),
   };
 }

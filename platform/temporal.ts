@@ -1,11 +1,11 @@
 /**
  * Temporal plumbing shared by the API, the worker and the scripts: the client connection,
- * search-attribute registration and the sweeper schedule.
+ * search-attribute registration and the schedules (sweeper, cache check).
  */
 import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import type { Config } from '../config';
-import { SWEEPER_SCHEDULE_ID } from '../workflows/ids';
+import { CACHE_CHECK_SCHEDULE_ID, SWEEPER_SCHEDULE_ID } from '../workflows/ids';
 import { searchAttributeKeys } from '../workflows/search-attributes';
 
 export async function connectClient(config: Config): Promise<Client> {
@@ -42,17 +42,25 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   });
 }
 
-/** Creates the sweeper schedule, or brings an existing one in line with the config. */
-export async function ensureSweeperSchedule(client: Client, config: Config): Promise<void> {
+/** A schedule the worker keeps in line with the config: one workflow type on an interval. */
+interface IntervalSchedule {
+  readonly scheduleId: string;
+  readonly every: string;
+  readonly workflowType: string;
+  readonly args: unknown[];
+}
+
+/** Creates the schedule, or brings an existing one in line with the config. */
+async function ensureIntervalSchedule(client: Client, config: Config, schedule: IntervalSchedule): Promise<void> {
   const options = {
-    scheduleId: SWEEPER_SCHEDULE_ID,
-    spec: { intervals: [{ every: config.sweeperInterval as `${number}m` }] },
+    scheduleId: schedule.scheduleId,
+    spec: { intervals: [{ every: schedule.every as `${number}m` }] },
     action: {
       type: 'startWorkflow' as const,
-      workflowType: 'sweeperWorkflow',
+      workflowType: schedule.workflowType,
       taskQueue: config.temporal.taskQueue,
-      args: [config.sweeperGraceSeconds],
-      workflowId: `${SWEEPER_SCHEDULE_ID}-run`,
+      args: schedule.args,
+      workflowId: `${schedule.scheduleId}-run`,
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1m' as const },
   };
@@ -60,11 +68,32 @@ export async function ensureSweeperSchedule(client: Client, config: Config): Pro
     await client.schedule.create(options);
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(SWEEPER_SCHEDULE_ID).update((prev) => ({
+    await client.schedule.getHandle(schedule.scheduleId).update((prev) => ({
       ...prev,
       spec: options.spec,
       action: options.action,
       policies: { ...prev.policies, ...options.policies },
     }));
   }
+}
+
+/** The expired-hold sweeper, every SWEEPER_INTERVAL. */
+export async function ensureSweeperSchedule(client: Client, config: Config): Promise<void> {
+  await ensureIntervalSchedule(client, config, {
+    scheduleId: SWEEPER_SCHEDULE_ID,
+    every: config.sweeperInterval,
+    workflowType: 'sweeperWorkflow',
+    args: [config.sweeperGraceSeconds],
+  });
+}
+
+/** The cache consistency check, every CACHE_CHECK_INTERVAL, with the CACHE_CHECK_* options. */
+export async function ensureCacheCheckSchedule(client: Client, config: Config): Promise<void> {
+  const { checkHotPercent, checkSample, checkDriftPercent } = config.cache;
+  await ensureIntervalSchedule(client, config, {
+    scheduleId: CACHE_CHECK_SCHEDULE_ID,
+    every: config.cache.checkInterval,
+    workflowType: 'cacheCheckWorkflow',
+    args: [{ hotPercent: checkHotPercent, sample: checkSample, driftPercent: checkDriftPercent }],
+  });
 }

@@ -9,3 +9,5 @@ export function latePaymentWorkflowId(orderId: string, paymentId: string): strin
 }
 
 export const SWEEPER_SCHEDULE_ID = 'stockhold-expired-hold-sweeper';
+
+export const CACHE_CHECK_SCHEDULE_ID = 'stockhold-cache-consistency-check';

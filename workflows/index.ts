@@ -2,3 +2,4 @@
 export { orderWorkflow } from './order';
 export { latePaymentWorkflow } from './late-payment';
 export { sweeperWorkflow } from './sweeper';
+export { cacheCheckWorkflow } from './cache-check';

@@ -5,6 +5,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../../generated/prisma/client';
 import type { Operation } from '../../domain/types';
+import { recordInvalidations } from '../cache/outbox';
 
 export type Db = PrismaClient;
 /** The transaction client Prisma hands to an interactive transaction. */
@@ -71,8 +72,14 @@ export interface Movement {
   readonly reservedDelta: number;
 }
 
+/**
+ * The single choke point of level changes: the ledger rows, and the cache invalidation of
+ * every SKU they touch, in the caller's transaction. Committed together or not at all, so
+ * no process death between commit and Redis can leave the cache showing the old level.
+ */
 export async function writeMovements(tx: Tx, movements: readonly Movement[]): Promise<void> {
   if (movements.length === 0) return;
+  await recordInvalidations(tx, movements.map((m) => m.sku));
   await tx.$executeRaw`
     INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta)
     SELECT * FROM unnest(

@@ -1,17 +1,22 @@
 /** The real API wired to a real Temporal server, PostgreSQL and Redis, for inject() and HTTP tests. */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+import { createStockCache } from '../../activities/cache';
 import type { Db } from '../../activities/store/db';
 import { buildApp } from '../../api/app';
 import { signPayload } from '../../api/routes/webhooks/signature';
 import { createMetrics } from '../../platform/metrics';
+import { ready } from './cache';
 import { testConfig } from './env';
 
 export async function testApp(env: TestWorkflowEnvironment, db: Db, overrides: Record<string, string>): Promise<{ app: FastifyInstance; redis: Redis }> {
   const config = testConfig(overrides);
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
-  const app = await buildApp({ config, db, redis, temporal: env.client, metrics: createMetrics('api') }, { logger: false });
+  const metrics = createMetrics('api');
+  const cache = createStockCache(config, metrics);
+  const redis = cache.redis;
+  await ready(cache);
+  const app = await buildApp({ config, db, redis, cache, temporal: env.client, metrics }, { logger: false });
   app.addHook('onClose', async () => {
     redis.disconnect();
   });

@@ -11,7 +11,7 @@ export function testDb(maxConnections = 20): Db {
 export async function resetDb(db: Db): Promise<void> {
   await db.$executeRawUnsafe(`
     TRUNCATE stock_movements, operation_fences, reservation_lines, reservations, payment_events,
-             inventory_levels, products, warehouses RESTART IDENTITY CASCADE`);
+             inventory_levels, products, warehouses, cache_outbox, cache_checks RESTART IDENTITY CASCADE`);
 }
 
 /** Creates a product and warehouse as needed and receives `onHand` units. */

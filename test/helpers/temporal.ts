@@ -12,12 +12,16 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { createActivities } from '../../activities';
+import { createStockCache, startCacheRelay } from '../../activities/cache';
+import type { StockCache } from '../../activities/cache/stock-cache';
 import type { Db } from '../../activities/store/db';
 import { TEMPORAL_CLI, TEMPORAL_TEST_SERVER } from '../../platform/dev-server';
 import { createMetrics, type Metrics } from '../../platform/metrics';
 import { ensureSearchAttributes } from '../../platform/temporal';
 import { workerSinks } from '../../worker';
 import { resetDb, testDb } from './db';
+import { clearCache } from './cache';
+import { testConfig } from './env';
 import { searchAttributeKeys } from '../../workflows/search-attributes';
 
 // Keep test output to what matters: warnings and errors.
@@ -53,27 +57,35 @@ const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error: conso
 export interface RunningWorker {
   readonly worker: Worker;
   readonly metrics: Metrics;
+  readonly cache: StockCache;
   stop(): Promise<void>;
 }
 
-/** A real worker with the real activities on the given database. */
+/** A real worker with the real activities on the given database, and its cache relay (as worker.ts runs). */
 export async function startWorker(env: TestWorkflowEnvironment, db: Db, taskQueue: string): Promise<RunningWorker> {
   const metrics = createMetrics('worker');
+  const config = testConfig();
+  const cache = createStockCache(config, metrics);
+  await clearCache(cache);
+  const relay = startCacheRelay(db, cache, config, metrics);
   const worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ db, temporal: env.client, metrics }),
+    activities: createActivities({ db, temporal: env.client, metrics, cache }),
     sinks: workerSinks(metrics),
   });
   const running = worker.run();
   return {
     worker,
     metrics,
+    cache,
     stop: async () => {
       worker.shutdown();
       await running;
+      await relay.stop();
+      cache.redis.disconnect();
     },
   };
 }

@@ -1,18 +1,22 @@
-/** GET /inventory/:sku — stock per warehouse and in total, read from PostgreSQL. */
+/**
+ * GET /inventory/:sku — stock per warehouse and in total: from the cache when it has a
+ * current entry, otherwise from PostgreSQL (which then fills the cache). Correct either way.
+ */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { readInventory } from '../../../activities/store/catalog';
+import { readAvailability } from '../../../activities/cache/availability';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { errors, Id } from '../../schemas';
 
 const Level = Type.Object({ onHand: Type.Integer(), reserved: Type.Integer(), available: Type.Integer() });
 
 const inventory: FastifyPluginAsyncTypebox = async (app) => {
-  const { db } = app.deps;
+  const { db, cache } = app.deps;
   app.get(
     '/inventory/:sku',
     {
       schema: {
         summary: 'On-hand, reserved and available stock of a SKU, per warehouse and in total',
+        description: 'Served from the Redis cache when current, else from PostgreSQL. Never used to decide a reservation.',
         tags: ['inventory'],
         params: Type.Object({ sku: Id }),
         response: {
@@ -27,7 +31,7 @@ const inventory: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const view = await readInventory(db, request.params.sku);
+      const view = await readAvailability(db, cache, request.params.sku);
       if (!view) throw new DomainError(ErrorCode.SKU_NOT_FOUND, `no product ${request.params.sku}`);
       return view;
     },
