@@ -6,7 +6,7 @@
 import http from 'node:http';
 import { NativeConnection, Runtime, Worker, type InjectedSinks } from '@temporalio/worker';
 import { createActivities } from './activities';
-import { createStockCache, startCacheRelay } from './activities/cache';
+import { createStockCache, invalidateOnCommit, startCacheRelay } from './activities/cache';
 import { createDb } from './activities/store/db';
 import { loadConfig, type Config } from './config';
 import { createMetrics, type Metrics } from './platform/metrics';
@@ -43,6 +43,7 @@ export async function runWorker(config: Config): Promise<void> {
   await ensureSweeperSchedule(client, config);
   await ensureCacheCheckSchedule(client, config);
   const cache = createStockCache(config, metrics);
+  invalidateOnCommit(db, cache);
   const relay = startCacheRelay(db, cache, config, metrics);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({

@@ -1,5 +1,5 @@
 /** The API process: builds its dependencies, listens, and closes everything on SIGINT/SIGTERM. */
-import { createStockCache } from '../activities/cache';
+import { createStockCache, invalidateOnCommit } from '../activities/cache';
 import { createDb } from '../activities/store/db';
 import { loadConfig, type Config } from '../config';
 import { createMetrics } from '../platform/metrics';
@@ -11,9 +11,12 @@ import type { AppDeps } from './deps';
 export async function createDeps(config: Config): Promise<AppDeps> {
   const metrics = createMetrics('api');
   const cache = createStockCache(config, metrics);
+  const db = createDb(config.databaseUrl);
+  // Admin receipts commit stock changes in this process too.
+  invalidateOnCommit(db, cache);
   return {
     config,
-    db: createDb(config.databaseUrl),
+    db,
     redis: cache.redis,
     cache,
     temporal: await connectClient(config),

@@ -3,11 +3,13 @@
  * change they describe, claimed by the relay, deleted once Redis has applied them.
  */
 import type { Db, Tx } from '../store/db';
+import { noteTouched } from './commit-hook';
 
 /** One row per distinct SKU, in the caller's transaction (see writeMovements). */
 export async function recordInvalidations(tx: Tx, skus: readonly string[]): Promise<void> {
   const distinct = [...new Set(skus)];
   if (distinct.length === 0) return;
+  noteTouched(tx, distinct);
   await tx.$executeRaw`INSERT INTO cache_outbox (sku) SELECT unnest(${distinct}::text[])`;
 }
 

@@ -5,6 +5,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../../generated/prisma/client';
 import type { Operation } from '../../domain/types';
+import { stockCommitted } from '../cache/commit-hook';
 import { recordInvalidations } from '../cache/outbox';
 
 export type Db = PrismaClient;
@@ -34,14 +35,19 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
  * holds came from releases that waited, failed, and were never retried).
  */
 export async function inSerialTx<T>(db: Db, serial: string, work: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.$transaction(
+  let committed: Tx | undefined;
+  const result = await db.$transaction(
     async (tx) => {
+      committed = tx;
       await tx.$executeRaw`SELECT set_config('lock_timeout', '3s', true)`;
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${serial}, 0))`;
       return work(tx);
     },
     { isolationLevel: 'ReadCommitted', maxWait: 10_000, timeout: 30_000 },
   );
+  // After the commit, never inside it: drop the cache entries the change made stale.
+  await stockCommitted(db, committed);
+  return result;
 }
 
 /** The first recorded outcome of (serial, operation), if any. */

@@ -12,7 +12,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import { createStockCache, startCacheRelay } from '../../activities/cache';
+import { createStockCache, invalidateOnCommit, startCacheRelay } from '../../activities/cache';
 import type { StockCache } from '../../activities/cache/stock-cache';
 import type { Db } from '../../activities/store/db';
 import { TEMPORAL_CLI, TEMPORAL_TEST_SERVER } from '../../platform/dev-server';
@@ -67,6 +67,7 @@ export async function startWorker(env: TestWorkflowEnvironment, db: Db, taskQueu
   const config = testConfig();
   const cache = createStockCache(config, metrics);
   await clearCache(cache);
+  invalidateOnCommit(db, cache);
   const relay = startCacheRelay(db, cache, config, metrics);
   const worker = await Worker.create({
     connection: env.nativeConnection,
