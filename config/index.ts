@@ -24,6 +24,8 @@ export interface Config {
   readonly workerMetricsPort: number;
   readonly logLevel: string;
   readonly cache: CacheConfig;
+  /** Orders one user may place per minute (POST /orders); beyond that 429 RATE_LIMITED. */
+  readonly orderRateLimitPerMinute: number;
 }
 
 /** The stock cache, its Redis connection, relay and consistency checker (README "Settings"). */
@@ -156,5 +158,6 @@ export function loadConfig(env: Env = process.env): Config {
     workerMetricsPort: int(env, 'WORKER_METRICS_PORT', 9464, 0, 65535),
     logLevel: str(env, 'LOG_LEVEL', 'info'),
     cache: cacheConfig(env),
+    orderRateLimitPerMinute: int(env, 'ORDER_RATE_LIMIT_PER_MINUTE', 120, 1, 1_000_000),
   };
 }

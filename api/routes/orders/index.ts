@@ -1,4 +1,5 @@
 /** Order API: place (reserve), read, cancel. */
+import rateLimit from '@fastify/rate-limit';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import type { ReserveOutcome } from '../../../domain/types';
@@ -43,6 +44,12 @@ function rejection(outcome: Exclude<ReserveOutcome, { status: 'reserved' }>): Do
 
 const orders: FastifyPluginAsyncTypebox = async (app) => {
   const { temporal, config, metrics, db } = app.deps;
+  // Per-process, in memory: admission must not depend on Redis being up.
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new DomainError(ErrorCode.RATE_LIMITED, `too many orders from this user; retry in ${context.after}`, { retryAfter: context.after }),
+  });
 
   app.post(
     '/orders',
@@ -55,7 +62,16 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
           { orderId: Id, userId: Id, lines: Type.Array(OrderLineSchema, { minItems: 1, maxItems: 100 }) },
           { additionalProperties: false },
         ),
-        response: { 201: ReservationBody, ...errors(400, 409, 503) },
+        response: { 201: ReservationBody, ...errors(400, 409, 429, 503) },
+      },
+      // Keyed by the user in the (validated) body, hence after validation.
+      config: {
+        rateLimit: {
+          max: config.orderRateLimitPerMinute,
+          timeWindow: 60_000,
+          hook: 'preHandler',
+          keyGenerator: (request) => `user:${(request.body as { userId?: string } | undefined)?.userId ?? request.ip}`,
+        },
       },
     },
     async (request, reply) => {
