@@ -1,0 +1,111 @@
+/**
+ * The real stack the chaos suite breaks: its own Temporal dev server (persistent SQLite
+ * file), its own redis-server, the real worker.ts and api/server.ts processes, all on
+ * 127.0.0.1 spare ports. It only ever signals the pids it started.
+ */
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { createStockCache } from '../activities/cache';
+import type { StockCache } from '../activities/cache/stock-cache';
+import type { Db } from '../activities/store/db';
+import { startDevServer, type DevServer } from '../platform/dev-server';
+import { resetDb, testDb } from '../test/helpers/db';
+import { TEST_DATABASE_URL, testConfig } from '../test/helpers/env';
+import { freePort, runService, waitForHttp, type Service } from '../test/helpers/processes';
+import { startOwnRedis, type OwnRedis } from '../test/helpers/redis-server';
+
+export const CHAOS_SECRET = 'chaos-webhook-secret';
+export const CHAOS_ADMIN_TOKEN = 'chaos-admin-token';
+export const CHAOS_TASK_QUEUE = 'chaos';
+/** Service processes connect with this application_name: the only backends scenario 6 terminates. */
+export const SERVICE_APP_NAME = 'stockhold-chaos-service';
+/** TTL of the "short" API, for the scenarios that need holds to expire. */
+export const SHORT_TTL_SECONDS = 3;
+
+const ROOT = path.resolve(__dirname, '..');
+
+export interface Stack {
+  readonly db: Db;
+  /** A cache client on the suite's Redis, to compare cache and database. */
+  readonly cache: StockCache;
+  readonly temporal: Client;
+  readonly redis: OwnRedis;
+  /** API with a long TTL (holds wait for payment) and one with SHORT_TTL_SECONDS. */
+  readonly api: string;
+  readonly shortApi: string;
+  readonly workerMetrics: string;
+  restartWorker(signal: NodeJS.Signals): Promise<void>;
+  restartTemporal(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function serviceEnv(temporalAddress: string, redisUrl: string, extra: Record<string, string>): Record<string, string> {
+  const url = new URL(TEST_DATABASE_URL);
+  url.searchParams.set('application_name', SERVICE_APP_NAME);
+  return {
+    DATABASE_URL: url.toString(),
+    REDIS_URL: redisUrl,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_TASK_QUEUE: CHAOS_TASK_QUEUE,
+    WEBHOOK_SECRET: CHAOS_SECRET,
+    ADMIN_TOKEN: CHAOS_ADMIN_TOKEN,
+    LOG_LEVEL: 'error',
+    // The suite runs the sweeper and the checker itself, at the moments it needs them.
+    SWEEPER_INTERVAL: '1h',
+    CACHE_CHECK_INTERVAL: '1h',
+    ORDER_RATE_LIMIT_PER_MINUTE: '100000',
+    ...extra,
+  };
+}
+
+export async function startStack(): Promise<Stack> {
+  const db = testDb();
+  await resetDb(db);
+  const redis = await startOwnRedis();
+  const temporalPort = await freePort();
+  const dbFile = path.join(ROOT, '.data', 'chaos', `temporal-${process.pid}.db`);
+  rmSync(dbFile, { force: true });
+  let devServer: DevServer = await startDevServer({ port: temporalPort, dbFile });
+  const temporal = new Client({ connection: await Connection.connect({ address: devServer.address }), namespace: 'default' });
+  const [apiPort, shortPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  const env = serviceEnv(devServer.address, redis.url, { WORKER_METRICS_PORT: String(metricsPort) });
+  let worker: Service = runService('worker.ts', env);
+  const apis = [
+    runService('api/server.ts', { ...env, PORT: String(apiPort), RESERVATION_TTL_SECONDS: '600' }),
+    runService('api/server.ts', { ...env, PORT: String(shortPort), RESERVATION_TTL_SECONDS: String(SHORT_TTL_SECONDS) }),
+  ];
+  const api = `http://127.0.0.1:${apiPort}`;
+  const shortApi = `http://127.0.0.1:${shortPort}`;
+  const workerMetrics = `http://127.0.0.1:${metricsPort}/metrics`;
+  await Promise.all([waitForHttp(`${api}/readyz`), waitForHttp(`${shortApi}/readyz`), waitForHttp(workerMetrics)]);
+  const cache = createStockCache(testConfig({ REDIS_URL: redis.url }));
+  return {
+    db,
+    cache,
+    temporal,
+    redis,
+    api,
+    shortApi,
+    workerMetrics,
+    async restartWorker(signal) {
+      await worker.stop(signal);
+      worker = runService('worker.ts', env);
+      await waitForHttp(workerMetrics);
+    },
+    async restartTemporal() {
+      await devServer.stop();
+      devServer = await startDevServer({ port: temporalPort, dbFile });
+    },
+    async stop() {
+      await Promise.all(apis.map((a) => a.stop()));
+      await worker.stop();
+      await temporal.connection.close();
+      await devServer.stop();
+      cache.redis.disconnect();
+      await redis.kill();
+      await db.$disconnect();
+      rmSync(dbFile, { force: true });
+    },
+  };
+}
