@@ -31,6 +31,7 @@ export interface Stack {
   readonly cache: StockCache;
   readonly temporal: Client;
   readonly redis: OwnRedis;
+  readonly temporalAddress: string;
   /** API with a long TTL (holds wait for payment) and one with SHORT_TTL_SECONDS. */
   readonly api: string;
   readonly shortApi: string;
@@ -85,6 +86,7 @@ export async function startStack(): Promise<Stack> {
     cache,
     temporal,
     redis,
+    temporalAddress: devServer.address,
     api,
     shortApi,
     workerMetrics,
