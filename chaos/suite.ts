@@ -1,13 +1,14 @@
 /** The scenarios in running order, and the loop that runs them on one stack and prints the table. */
 import type { Scenario, Size } from './scenario';
 import { duplicateCallbacks } from './scenarios/duplicate-callbacks';
+import { pgTerminated, redisKilled, temporalRestarted, workerKilled } from './scenarios/faults';
 import { hostileInput } from './scenarios/hostile-input';
 import { latePayment } from './scenarios/late-payment';
 import { lockContention } from './scenarios/lock-contention';
 import { startStack } from './stack';
 import { formatHeader, formatRow, type Row } from './table';
 
-export const scenarios: readonly Scenario[] = [duplicateCallbacks, lockContention, latePayment, hostileInput];
+export const scenarios: readonly Scenario[] = [duplicateCallbacks, lockContention, latePayment, hostileInput, redisKilled, pgTerminated, workerKilled, temporalRestarted];
 
 /** The full suite (`npm run chaos`) and the reduced one run by `npm test`. */
 export const FULL: Size = { orders: 500, hostileRequests: 10_000 };
