@@ -58,6 +58,8 @@ describe('loadConfig', () => {
     expect(c.reservationTtlSeconds).toBe(1800);
     expect(c.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'stockhold-orders' });
     expect(c.sweeperInterval).toBe('5m');
+    expect(c.cache).toMatchObject({ checkInterval: '10m', checkDriftPercent: 1, checkHotPercent: 10 });
+    expect(loadConfig({ CACHE_CHECK_DRIFT_PERCENT: '0.5' }).cache.checkDriftPercent).toBe(0.5);
   });
 
   it.each([
@@ -68,6 +70,10 @@ describe('loadConfig', () => {
     ['TEMPORAL_ADDRESS', 'no-port'],
     ['SWEEPER_INTERVAL', 'often'],
     ['PORT', '70000'],
+    ['CACHE_CHECK_INTERVAL', 'hourly'],
+    ['CACHE_CHECK_DRIFT_PERCENT', '150'],
+    ['REDIS_COMMAND_TIMEOUT_MS', '5'],
+    ['ORDER_RATE_LIMIT_PER_MINUTE', '0'],
   ])('refuses a bad %s (%s), naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
