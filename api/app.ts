@@ -9,7 +9,6 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { AppDeps } from './deps';
 import errorsPlugin from './plugins/errors';
 import admin from './routes/admin';
-import cacheAdmin from './routes/admin/cache';
 import health from './routes/health';
 import inventory from './routes/inventory';
 import orders from './routes/orders';
@@ -41,6 +40,5 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(webhooks);
   await app.register(inventory);
   await app.register(admin);
-  await app.register(cacheAdmin);
   return app;
 }

@@ -1,7 +1,6 @@
-/** Admin API (bearer token): the cache consistency checker's recorded results. */
+/** Admin API: the cache consistency checker's recorded results (registered inside the admin plugin, behind its token guard). */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { recentChecks } from '../../../activities/cache/checker';
-import { requireAdmin } from '../../plugins/admin-auth';
 import { errors } from '../../schemas';
 
 const CheckBody = Type.Object({
@@ -16,10 +15,8 @@ const CheckBody = Type.Object({
   drifts: Type.Array(Type.Object({ sku: Type.String(), cachedVersion: Type.String(), dbVersion: Type.String() })),
 });
 
-const cacheAdmin: FastifyPluginAsyncTypebox = async (app) => {
-  const { db, config } = app.deps;
-  app.addHook('onRequest', requireAdmin(config.adminToken));
-
+const cacheChecks: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app.deps;
   app.get(
     '/admin/cache/checks',
     {
@@ -36,4 +33,4 @@ const cacheAdmin: FastifyPluginAsyncTypebox = async (app) => {
   );
 };
 
-export default cacheAdmin;
+export default cacheChecks;

@@ -1,8 +1,9 @@
-/** Admin API (bearer token): products, warehouses, goods receipts. */
+/** Admin API (bearer token): products, warehouses, goods receipts, cache check results. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { receiveStock, upsertProduct, upsertWarehouse } from '../../../activities/store/catalog';
 import { requireAdmin } from '../../plugins/admin-auth';
 import { errors, Id } from '../../schemas';
+import cacheChecks from './cache';
 
 const Named = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 const security = [{ adminToken: [] }];
@@ -10,6 +11,7 @@ const security = [{ adminToken: [] }];
 const admin: FastifyPluginAsyncTypebox = async (app) => {
   const { db, config } = app.deps;
   app.addHook('onRequest', requireAdmin(config.adminToken));
+  await app.register(cacheChecks);
 
   app.put(
     '/admin/products/:sku',
