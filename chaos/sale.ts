@@ -21,6 +21,7 @@ export interface SaleOptions {
 export interface SaleResult {
   readonly ids: string[];
   readonly paid: Set<string>;
+  /** When both the sale and the fault were over. */
   readonly recoverFrom: number;
   readonly problems: string[];
 }
@@ -32,7 +33,7 @@ export async function saleWithFault(stack: Stack, options: SaleOptions): Promise
   const paid = new Set<string>();
   const problems: string[] = [];
   let through = 0;
-  let faultDone: Promise<number> | undefined;
+  let faultDone: Promise<void> | undefined;
   const trigger = Math.max(1, Math.floor(options.orders * (options.faultAt ?? 0.3)));
   await pMap(ids, 20, async (id, i) => {
     const placed = await placeOrder(stack.api, id, `user-${i % 50}`, options.sku);
@@ -44,8 +45,9 @@ export async function saleWithFault(stack: Stack, options: SaleOptions): Promise
       problems.push(`order ${id} → ${placed.status} ${String(placed.body.code)}`);
     }
     through += 1;
-    if (through === trigger) faultDone = options.fault().then(() => Date.now());
+    if (through === trigger) faultDone = options.fault();
   });
-  const recoverFrom = (await faultDone) ?? Date.now();
-  return { ids, paid, recoverFrom, problems: problems.slice(0, 5) };
+  await faultDone;
+  // Recovery is timed from when both the sale and the fault are over.
+  return { ids, paid, recoverFrom: Date.now(), problems: problems.slice(0, 5) };
 }

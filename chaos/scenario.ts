@@ -21,7 +21,7 @@ export interface Closing {
   readonly orderIds: readonly string[];
   /** Orders whose payment the service accepted: each must end confirmed or flagged for refund. */
   readonly paid: ReadonlySet<string>;
-  /** When the fault ended (or the sale, for scenarios without a fault). */
+  /** When the fault and the sale were both over: recovery is timed from here. */
   readonly recoverFrom: number;
   readonly problems?: string[];
   readonly extraStuck?: number;

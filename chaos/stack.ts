@@ -20,8 +20,8 @@ export const CHAOS_ADMIN_TOKEN = 'chaos-admin-token';
 export const CHAOS_TASK_QUEUE = 'chaos';
 /** Service processes connect with this application_name: the only backends scenario 6 terminates. */
 export const SERVICE_APP_NAME = 'stockhold-chaos-service';
-/** TTL of the "short" API, for the scenarios that need holds to expire. */
-export const SHORT_TTL_SECONDS = 3;
+/** TTL of the "short" API, for the scenarios that need holds to expire: long enough to place 500 orders first. */
+export const SHORT_TTL_SECONDS = 8;
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -41,7 +41,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-function serviceEnv(temporalAddress: string, redisUrl: string, extra: Record<string, string>): Record<string, string> {
+function serviceEnv(temporalAddress: string, redisUrl: string): Record<string, string> {
   const url = new URL(TEST_DATABASE_URL);
   url.searchParams.set('application_name', SERVICE_APP_NAME);
   return {
@@ -56,7 +56,31 @@ function serviceEnv(temporalAddress: string, redisUrl: string, extra: Record<str
     SWEEPER_INTERVAL: '1h',
     CACHE_CHECK_INTERVAL: '1h',
     ORDER_RATE_LIMIT_PER_MINUTE: '100000',
-    ...extra,
+  };
+}
+
+/** The service processes: one worker and the two APIs, with their addresses. */
+async function startServices(env: Record<string, string>) {
+  const [apiPort, shortPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  const workerEnv = { ...env, WORKER_METRICS_PORT: String(metricsPort) };
+  const apis = [
+    runService('api/server.ts', { ...env, PORT: String(apiPort), RESERVATION_TTL_SECONDS: '600' }),
+    runService('api/server.ts', { ...env, PORT: String(shortPort), RESERVATION_TTL_SECONDS: String(SHORT_TTL_SECONDS) }),
+  ];
+  let worker: Service = runService('worker.ts', workerEnv);
+  const urls = { api: `http://127.0.0.1:${apiPort}`, shortApi: `http://127.0.0.1:${shortPort}`, workerMetrics: `http://127.0.0.1:${metricsPort}/metrics` };
+  await Promise.all([waitForHttp(`${urls.api}/readyz`), waitForHttp(`${urls.shortApi}/readyz`), waitForHttp(urls.workerMetrics)]);
+  return {
+    ...urls,
+    async restartWorker(signal: NodeJS.Signals) {
+      await worker.stop(signal);
+      worker = runService('worker.ts', workerEnv);
+      await waitForHttp(urls.workerMetrics);
+    },
+    async stop() {
+      await Promise.all(apis.map((a) => a.stop()));
+      await worker.stop();
+    },
   };
 }
 
@@ -69,17 +93,7 @@ export async function startStack(): Promise<Stack> {
   rmSync(dbFile, { force: true });
   let devServer: DevServer = await startDevServer({ port: temporalPort, dbFile });
   const temporal = new Client({ connection: await Connection.connect({ address: devServer.address }), namespace: 'default' });
-  const [apiPort, shortPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
-  const env = serviceEnv(devServer.address, redis.url, { WORKER_METRICS_PORT: String(metricsPort) });
-  let worker: Service = runService('worker.ts', env);
-  const apis = [
-    runService('api/server.ts', { ...env, PORT: String(apiPort), RESERVATION_TTL_SECONDS: '600' }),
-    runService('api/server.ts', { ...env, PORT: String(shortPort), RESERVATION_TTL_SECONDS: String(SHORT_TTL_SECONDS) }),
-  ];
-  const api = `http://127.0.0.1:${apiPort}`;
-  const shortApi = `http://127.0.0.1:${shortPort}`;
-  const workerMetrics = `http://127.0.0.1:${metricsPort}/metrics`;
-  await Promise.all([waitForHttp(`${api}/readyz`), waitForHttp(`${shortApi}/readyz`), waitForHttp(workerMetrics)]);
+  const services = await startServices(serviceEnv(devServer.address, redis.url));
   const cache = createStockCache(testConfig({ REDIS_URL: redis.url }));
   return {
     db,
@@ -87,21 +101,16 @@ export async function startStack(): Promise<Stack> {
     temporal,
     redis,
     temporalAddress: devServer.address,
-    api,
-    shortApi,
-    workerMetrics,
-    async restartWorker(signal) {
-      await worker.stop(signal);
-      worker = runService('worker.ts', env);
-      await waitForHttp(workerMetrics);
-    },
+    api: services.api,
+    shortApi: services.shortApi,
+    workerMetrics: services.workerMetrics,
+    restartWorker: (signal) => services.restartWorker(signal),
     async restartTemporal() {
       await devServer.stop();
       devServer = await startDevServer({ port: temporalPort, dbFile });
     },
     async stop() {
-      await Promise.all(apis.map((a) => a.stop()));
-      await worker.stop();
+      await services.stop();
       await temporal.connection.close();
       await devServer.stop();
       cache.redis.disconnect();

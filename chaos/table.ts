@@ -8,7 +8,7 @@ export interface Row {
   readonly lost: number;
   /** Sagas not ended, holds past expiry, or (scenario-specific) ghost holds, at the end. */
   readonly stuck: number;
-  /** From the end of the fault (or the sale) until every saga ended and the invariants held. */
+  /** From the end of the fault and the sale until every saga ended and the invariants held. */
   readonly recoverMs: number;
   /** Invariant violations and cache mismatches; must be empty. */
   readonly problems: string[];

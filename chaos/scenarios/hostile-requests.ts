@@ -53,29 +53,29 @@ const payment = fc.record({
 });
 
 /** Signature variants: none, wrong key, stale or future timestamp, another body's, or valid. */
-const webhook = fc
-  .tuple(fc.oneof(payment.map((p) => JSON.stringify(p)), junk.map((j) => JSON.stringify(j))), fc.constantFrom('none', 'wrong-key', 'stale', 'future', 'other-body', 'valid'))
-  .map(([payload, variant]): HostileRequest => ({ method: 'POST', url: '/webhooks/payments', payload, headers: { ...json, ...signatureHeaders(variant, payload) } }));
-
-let secretInUse = '';
-function signatureHeaders(variant: string, payload: string): Record<string, string> {
+function signatureHeaders(secret: string, variant: string, payload: string): Record<string, string> {
   const now = Math.floor(Date.now() / 1000);
-  const sign = (secret: string, ts: number, body: string) => ({ 'x-signature-timestamp': String(ts), 'x-signature': signPayload(secret, ts, body) });
+  const sign = (key: string, ts: number, body: string) => ({ 'x-signature-timestamp': String(ts), 'x-signature': signPayload(key, ts, body) });
   switch (variant) {
     case 'none':
       return {};
     case 'wrong-key':
       return sign('not-the-secret', now, payload);
     case 'stale':
-      return sign(secretInUse, now - 3600, payload);
+      return sign(secret, now - 3600, payload);
     case 'future':
-      return sign(secretInUse, now + 3600, payload);
+      return sign(secret, now + 3600, payload);
     case 'other-body':
-      return sign(secretInUse, now, `${payload} `);
+      return sign(secret, now, `${payload} `);
     default:
-      return sign(secretInUse, now, payload);
+      return sign(secret, now, payload);
   }
 }
+
+const webhook = (secret: string) =>
+  fc
+    .tuple(fc.oneof(payment.map((p) => JSON.stringify(p)), junk.map((j) => JSON.stringify(j))), fc.constantFrom('none', 'wrong-key', 'stale', 'future', 'other-body', 'valid'))
+    .map(([payload, variant]): HostileRequest => ({ method: 'POST', url: '/webhooks/payments', payload, headers: { ...json, ...signatureHeaders(secret, variant, payload) } }));
 
 const reads = fc.oneof(
   segment.map((s): HostileRequest => ({ method: 'GET', url: `/orders/${s}`, headers: {} })),
@@ -97,6 +97,5 @@ const anything = fc
   .map(([method, path, body, type]): HostileRequest => ({ method, url: path.startsWith('/') ? path : `/${path}`, payload: method === 'GET' ? undefined : JSON.stringify(body), headers: { 'content-type': type } }));
 
 export function hostileRequest(secret: string): fc.Arbitrary<HostileRequest> {
-  secretInUse = secret;
-  return fc.oneof(placeOrder, validOrder, webhook, reads, admin, anything);
+  return fc.oneof(placeOrder, validOrder, webhook(secret), reads, admin, anything);
 }

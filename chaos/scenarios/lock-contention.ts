@@ -26,7 +26,7 @@ export const lockContention: Scenario = {
     await stock(stack.db, SKU, 'W1', size.orders);
     const ids = orderIds('lock', size.orders);
     const retriesBefore = await releaseRetries(stack);
-    const placed = await pMap(ids, 25, (id, i) => placeOrder(stack.shortApi, id, `user-${i % 50}`, SKU));
+    const placed = await pMap(ids, 50, (id, i) => placeOrder(stack.shortApi, id, `user-${i % 50}`, SKU));
     const problems = placed.some((p) => p.status !== 201) ? [`${placed.filter((p) => p.status !== 201).length} orders not placed`] : [];
 
     const locker = new Client({ connectionString: TEST_DATABASE_URL });
