@@ -10,6 +10,7 @@ import { createStockCache } from '../activities/cache';
 import type { StockCache } from '../activities/cache/stock-cache';
 import type { Db } from '../activities/store/db';
 import { startDevServer, type DevServer } from '../platform/dev-server';
+import { migrate } from '../prisma/migrate';
 import { resetDb, testDb } from '../test/helpers/db';
 import { TEST_DATABASE_URL, testConfig } from '../test/helpers/env';
 import { freePort, runService, waitForHttp, type Service } from '../test/helpers/processes';
@@ -85,6 +86,7 @@ async function startServices(env: Record<string, string>) {
 }
 
 export async function startStack(): Promise<Stack> {
+  await migrate(TEST_DATABASE_URL);
   const db = testDb();
   await resetDb(db);
   const redis = await startOwnRedis();
