@@ -5,7 +5,7 @@
  */
 import { eventually } from '../../test/helpers/app';
 import { stock } from '../../test/helpers/db';
-import { awaitEndings, orderState, pay, placeOrder, pMap } from '../client';
+import { awaitEndings, pay, placeOrder, pMap } from '../client';
 import { closeScenario, orderIds, type Scenario } from '../scenario';
 
 const SKU = 'CHAOS-LATE';
@@ -26,11 +26,12 @@ export const latePayment: Scenario = {
     const paid = new Set(ids.filter((_, i) => answers[i].status === 200));
     const recoverFrom = Date.now();
 
-    const settled = await eventually(
-      () => pMap(ids, 25, async (id) => ((await orderState(stack.api, id)).latePayments as { result: string }[] | undefined)?.[0]?.result ?? 'NONE'),
-      (results) => results.every((r) => r === 'CONFIRMED' || r === 'REFUND_REQUIRED'),
-      120_000,
-    ).catch(() => [] as string[]);
+    // Settlement results as GET /orders/:id reports them (latePayments), read at the source.
+    const settledResults = async () =>
+      (await stack.db.paymentEvent.findMany({ where: { orderId: { in: ids } }, select: { result: true } })).map((e) => e.result);
+    const settled = await eventually(settledResults, (results) => results.length === ids.length && results.every((r) => r === 'CONFIRMED' || r === 'REFUND_REQUIRED'), 120_000).catch(
+      () => [] as string[],
+    );
     const row = await closeScenario(stack, { scenario: this.name, base: stack.api, orderIds: [...ids, ...rivals], paid: new Set([...paid, ...rivals]), recoverFrom, problems });
     const reReserved = settled.filter((r) => r === 'CONFIRMED').length;
     const refunds = settled.filter((r) => r === 'REFUND_REQUIRED').length;
