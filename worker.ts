@@ -1,15 +1,16 @@
 /**
- * The worker process: runs the order, late-payment, transfer and scheduled workflows and
- * their activities, keeps the schedules in line with the config, and serves its metrics.
+ * The worker process: runs the order, late-payment, campaign, transfer and scheduled
+ * workflows and their activities, keeps the schedules in line with the config, relays
+ * cache invalidations from the outbox to Redis, and serves its metrics.
  */
 import http from 'node:http';
 import { NativeConnection, Runtime, Worker, type InjectedSinks } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { createStockCache, invalidateOnCommit, startCacheRelay } from './activities/cache';
 import { createGate } from './activities/gate';
 import { createDb } from './activities/store/db';
 import { loadConfig, type Config } from './config';
 import { createMetrics, type Metrics } from './platform/metrics';
-import { createRedis } from './platform/redis';
 import { connectClient, ensureSchedules } from './platform/temporal';
 import type { MetricsSinks } from './workflows/activities-proxy';
 
@@ -40,15 +41,17 @@ export async function runWorker(config: Config): Promise<void> {
   const metrics = createMetrics('worker');
   const db = createDb(config.databaseUrl);
   const client = await connectClient(config);
-  const redis = createRedis(config.redisUrl);
   await ensureSchedules(client, config);
+  const cache = createStockCache(config, metrics);
+  invalidateOnCommit(db, cache);
+  const relay = startCacheRelay(db, cache, config, metrics);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: require.resolve('./workflows'),
-    activities: createActivities({ db, temporal: client, metrics, gate: createGate(redis), alertWebhook: config.alertWebhook }),
+    activities: createActivities({ db, temporal: client, metrics, cache, gate: createGate(cache.redis), alertWebhook: config.alertWebhook }),
     sinks: workerSinks(metrics),
     shutdownGraceTime: '10s',
   });
@@ -58,9 +61,10 @@ export async function runWorker(config: Config): Promise<void> {
     await worker.run();
   } finally {
     metricsServer.close();
+    await relay.stop();
+    cache.redis.disconnect();
     await connection.close();
     await client.connection.close();
-    redis.disconnect();
     await db.$disconnect();
   }
 }

@@ -11,6 +11,8 @@ import type { TransferReceipt, TransferRequest } from '../domain/transfers';
 import type { ReleaseReason } from '../domain/types';
 import type { Metrics } from '../platform/metrics';
 import { deliverAlerts, type AlertWebhook } from './alerts';
+import { checkCache, type CheckOptions } from './cache/checker';
+import type { StockCache } from './cache/stock-cache';
 import type { Db } from './store/db';
 import { raiseExpiryAlerts, writeOffExpiredLots } from './store/expiry';
 import { findReservation } from './store/queries';
@@ -28,11 +30,13 @@ export interface ActivityDeps {
   readonly metrics: Metrics;
   /** The flash-sale admission gate in Redis. */
   readonly gate: Gate;
+  /** The availability cache (consistency checks). */
+  readonly cache: StockCache;
   /** Where stock alerts are pushed; none: alerts are only listed by GET /alerts. */
   readonly alertWebhook?: AlertWebhook;
 }
 
-export function createActivities({ db, temporal, metrics, gate, alertWebhook }: ActivityDeps) {
+export function createActivities({ db, temporal, metrics, gate, cache, alertWebhook }: ActivityDeps) {
   const activities = {
     /** A campaign order takes its hold from the campaign's pool; any other from the levels. */
     reserve: (input: ReserveInput & { campaignId?: string }) =>
@@ -67,6 +71,7 @@ export function createActivities({ db, temporal, metrics, gate, alertWebhook }: 
       reportDrift(report, metrics);
       return report;
     },
+    checkCache: (options: CheckOptions) => checkCache(db, cache, options, metrics, (level, message, fields) => Context.current().log[level](message, fields)),
   };
   return instrument(activities, metrics);
 }

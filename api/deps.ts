@@ -2,6 +2,7 @@
 import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import type { Gate } from '../activities/gate';
+import type { StockCache } from '../activities/cache/stock-cache';
 import type { Db } from '../activities/store/db';
 import type { Config } from '../config';
 import type { Metrics } from '../platform/metrics';
@@ -12,6 +13,8 @@ export interface AppDeps {
   readonly redis: Redis;
   /** The flash-sale admission gate (Lua scripts on `redis`). */
   readonly gate: Gate;
+  /** The availability cache over `redis`, behind its circuit breaker. */
+  readonly cache: StockCache;
   readonly temporal: Client;
   readonly metrics: Metrics;
 }

@@ -1,22 +1,28 @@
 /** The API process: builds its dependencies, listens, and closes everything on SIGINT/SIGTERM. */
+import { createStockCache, invalidateOnCommit } from '../activities/cache';
 import { createGate } from '../activities/gate';
 import { createDb } from '../activities/store/db';
 import { loadConfig, type Config } from '../config';
 import { createMetrics } from '../platform/metrics';
-import { createRedis } from '../platform/redis';
 import { connectClient } from '../platform/temporal';
 import { buildApp } from './app';
 import type { AppDeps } from './deps';
 
+/** Redis settings (fail fast, bounded, reconnect with backoff) live in platform/redis.ts. */
 export async function createDeps(config: Config): Promise<AppDeps> {
-  const redis = createRedis(config.redisUrl);
+  const metrics = createMetrics('api');
+  const cache = createStockCache(config, metrics);
+  const db = createDb(config.databaseUrl);
+  // Admin changes commit stock changes in this process too.
+  invalidateOnCommit(db, cache);
   return {
     config,
-    db: createDb(config.databaseUrl),
-    redis,
-    gate: createGate(redis),
+    db,
+    redis: cache.redis,
+    cache,
+    gate: createGate(cache.redis),
     temporal: await connectClient(config),
-    metrics: createMetrics('api'),
+    metrics,
   };
 }
 

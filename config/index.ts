@@ -37,6 +37,29 @@ export interface Config {
     /** Flash orders per API process let through to PostgreSQL at once while the gate is down. */
     readonly dbPathConcurrency: number;
   };
+  readonly cache: CacheConfig;
+  /** Orders one user may place per minute (POST /orders); beyond that 429 RATE_LIMITED. */
+  readonly orderRateLimitPerMinute: number;
+}
+
+/** The stock cache, its Redis connection, relay and consistency checker (README "Settings"). */
+export interface CacheConfig {
+  readonly connectTimeoutMs: number;
+  /** Per-command deadline: a slow Redis costs a read at most this long before PostgreSQL answers. */
+  readonly commandTimeoutMs: number;
+  /** Commands allowed in flight at once; beyond that reads bypass the cache (the bounded queue). */
+  readonly maxInFlight: number;
+  readonly ttlSeconds: number;
+  /** Consecutive failures that open the circuit breaker, and how long it stays open. */
+  readonly breakerFailures: number;
+  readonly breakerCooldownMs: number;
+  readonly relayIntervalMs: number;
+  readonly relayBatch: number;
+  readonly checkInterval: string;
+  /** Drift above this share of compared SKUs triggers a full rebuild and an alert. */
+  readonly checkDriftPercent: number;
+  readonly checkHotPercent: number;
+  readonly checkSample: number;
 }
 
 /** Thrown at boot when a setting is missing or malformed; the process must not start. */
@@ -95,6 +118,30 @@ function durationSeconds(value: string): number {
   return Math.max(1, Math.round(parseInt(value, 10) * unit));
 }
 
+function percent(env: Env, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+(\.\d+)?$/.test(raw) || Number(raw) > 100) throw new ConfigError(name, `expected a percentage 0-100, got "${raw}"`);
+  return Number(raw);
+}
+
+function cacheConfig(env: Env): CacheConfig {
+  return {
+    connectTimeoutMs: int(env, 'REDIS_CONNECT_TIMEOUT_MS', 2_000, 50, 60_000),
+    commandTimeoutMs: int(env, 'REDIS_COMMAND_TIMEOUT_MS', 250, 10, 10_000),
+    maxInFlight: int(env, 'REDIS_MAX_IN_FLIGHT', 200, 1, 100_000),
+    ttlSeconds: int(env, 'CACHE_TTL_SECONDS', 3600, 1, 7 * 24 * 3600),
+    breakerFailures: int(env, 'CACHE_BREAKER_FAILURES', 5, 1, 1000),
+    breakerCooldownMs: int(env, 'CACHE_BREAKER_COOLDOWN_MS', 5_000, 10, 600_000),
+    relayIntervalMs: int(env, 'CACHE_RELAY_INTERVAL_MS', 200, 10, 60_000),
+    relayBatch: int(env, 'CACHE_RELAY_BATCH', 500, 1, 10_000),
+    checkInterval: duration(env, 'CACHE_CHECK_INTERVAL', '10m'),
+    checkDriftPercent: percent(env, 'CACHE_CHECK_DRIFT_PERCENT', 1),
+    checkHotPercent: percent(env, 'CACHE_CHECK_HOT_PERCENT', 10),
+    checkSample: int(env, 'CACHE_CHECK_SAMPLE', 100, 0, 100_000),
+  };
+}
+
 /** Reads and validates the configuration; throws ConfigError on the first bad setting. */
 export function loadConfig(env: Env = process.env): Config {
   const address = str(env, 'TEMPORAL_ADDRESS', '127.0.0.1:7233');
@@ -142,5 +189,7 @@ export function loadConfig(env: Env = process.env): Config {
       gateCheckSeconds: int(env, 'CAMPAIGN_GATE_CHECK_SECONDS', 10, 1, 3600),
       dbPathConcurrency: int(env, 'FLASH_DB_PATH_CONCURRENCY', 32, 1, 10_000),
     },
+    cache: cacheConfig(env),
+    orderRateLimitPerMinute: int(env, 'ORDER_RATE_LIMIT_PER_MINUTE', 120, 1, 1_000_000),
   };
 }

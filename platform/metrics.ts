@@ -20,6 +20,16 @@ export interface Metrics {
   readonly reconciliationDrifts: Gauge;
   /** Stock alerts raised (near expiry, expired). */
   readonly alertsRaised: Counter;
+  /** Availability reads by cache result: hit, miss, bypass (breaker open / Redis unusable). */
+  readonly cacheReads: Counter<'result'>;
+  /** 1 while the cache's circuit breaker is open (or half-open), else 0. */
+  readonly cacheBreakerOpen: Gauge;
+  /** Outbox rows applied to Redis by the relay, by result (applied, retry). */
+  readonly cacheRelayed: Counter<'result'>;
+  /** Consistency checks by result (ok, drift); a drift also rebuilds the cache. */
+  readonly cacheChecks: Counter<'result'>;
+  /** Drift ratio (0..1) found by the last consistency check. */
+  readonly cacheDriftRatio: Gauge;
 }
 
 export function createMetrics(processName: 'api' | 'worker'): Metrics {
@@ -41,5 +51,10 @@ export function createMetrics(processName: 'api' | 'worker'): Metrics {
     }),
     reconciliationDrifts: new Gauge({ name: 'stockhold_reconciliation_drifts', help: 'Drifts found by the latest reconciliation', registers: [registry] }),
     alertsRaised: new Counter({ name: 'stockhold_stock_alerts_total', help: 'Stock alerts raised', registers: [registry] }),
+    cacheReads: new Counter({ name: 'stockhold_cache_reads_total', help: 'Availability reads by cache result', labelNames: ['result'], registers: [registry] }),
+    cacheBreakerOpen: new Gauge({ name: 'stockhold_cache_breaker_open', help: '1 while the cache circuit breaker is not closed', registers: [registry] }),
+    cacheRelayed: new Counter({ name: 'stockhold_cache_relay_rows_total', help: 'Cache outbox rows by relay result', labelNames: ['result'], registers: [registry] }),
+    cacheChecks: new Counter({ name: 'stockhold_cache_checks_total', help: 'Cache consistency checks by result', labelNames: ['result'], registers: [registry] }),
+    cacheDriftRatio: new Gauge({ name: 'stockhold_cache_drift_ratio', help: 'Drift ratio found by the last cache consistency check', registers: [registry] }),
   };
 }

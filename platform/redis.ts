@@ -1,16 +1,28 @@
-/** Redis connection settings shared by the API and the worker. */
-import Redis from 'ioredis';
-
 /**
- * Fail fast rather than queue: the gate must answer quickly or step aside (the order path
- * then goes to PostgreSQL), and nothing correct ever waits on Redis.
+ * The Redis connection. Redis only accelerates reads here, so the client fails fast instead
+ * of waiting: short connect and command timeouts, one attempt per command, reconnection with
+ * capped, jittered backoff in the background. Commands are only sent while connected (see
+ * StockCache), so ioredis's offline queue never fills while Redis is down.
  */
-export function createRedis(url: string): Redis {
-  return new Redis(url, {
-    connectTimeout: 2_000,
-    commandTimeout: 500,
+import Redis from 'ioredis';
+import type { CacheConfig } from '../config';
+
+/** Reconnect delay: 100 ms doubling per attempt, capped at 5 s, with ±20% jitter. */
+export function reconnectDelay(attempt: number, random = Math.random): number {
+  const base = Math.min(100 * 2 ** Math.min(attempt - 1, 10), 5_000);
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+export function createRedis(url: string, options: Pick<CacheConfig, 'connectTimeoutMs' | 'commandTimeoutMs'>): Redis {
+  const redis = new Redis(url, {
+    lazyConnect: false,
+    connectTimeout: options.connectTimeoutMs,
+    commandTimeout: options.commandTimeoutMs,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: true,
-    retryStrategy: (times) => Math.min(times * 200, 5_000),
+    retryStrategy: (times) => reconnectDelay(times),
   });
+  // Connection errors are expected while Redis is down; the breaker and metrics report them.
+  redis.on('error', () => undefined);
+  return redis;
 }

@@ -1,11 +1,12 @@
 /**
  * Temporal plumbing shared by the API, the worker and the scripts: the client connection,
- * search-attribute registration and the schedules (sweeper, perishables, reconciliation).
+ * search-attribute registration and the schedules (sweeper, perishables, reconciliation,
+ * cache check).
  */
 import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import type { Config } from '../config';
-import { EXPIRY_SCHEDULE_ID, RECONCILIATION_SCHEDULE_ID, SWEEPER_SCHEDULE_ID } from '../workflows/ids';
+import { CACHE_CHECK_SCHEDULE_ID, EXPIRY_SCHEDULE_ID, RECONCILIATION_SCHEDULE_ID, SWEEPER_SCHEDULE_ID } from '../workflows/ids';
 import { searchAttributeKeys } from '../workflows/search-attributes';
 
 export async function connectClient(config: Config): Promise<Client> {
@@ -96,6 +97,22 @@ export async function ensureSchedules(client: Client, config: Config): Promise<v
   const jobs: PeriodicJob[] = [
     { scheduleId: EXPIRY_SCHEDULE_ID, workflowType: 'expiryWorkflow', every: config.expiryCheckInterval, args: [] },
     { scheduleId: RECONCILIATION_SCHEDULE_ID, workflowType: 'reconciliationWorkflow', every: config.reconcileInterval, args: [] },
+    cacheCheckJob(config),
   ];
   for (const job of jobs) await ensureSchedule(client, config.temporal.taskQueue, job);
+}
+
+/** The cache consistency check, every CACHE_CHECK_INTERVAL, with the CACHE_CHECK_* options. */
+function cacheCheckJob(config: Config): PeriodicJob {
+  const { checkHotPercent, checkSample, checkDriftPercent } = config.cache;
+  return {
+    scheduleId: CACHE_CHECK_SCHEDULE_ID,
+    workflowType: 'cacheCheckWorkflow',
+    every: config.cache.checkInterval,
+    args: [{ hotPercent: checkHotPercent, sample: checkSample, driftPercent: checkDriftPercent }],
+  };
+}
+
+export async function ensureCacheCheckSchedule(client: Client, config: Config): Promise<void> {
+  await ensureSchedule(client, config.temporal.taskQueue, cacheCheckJob(config));
 }

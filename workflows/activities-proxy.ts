@@ -61,6 +61,11 @@ export const { sweepExpiredHolds, raiseExpiryAlerts, writeOffExpiredLots, delive
   retry: { initialInterval: '1s', maximumInterval: '1m' },
 });
 
+export const { checkCache } = proxyActivities<Activities>({
+  startToCloseTimeout: '10m',
+  retry: { initialInterval: '1s', maximumInterval: '1m', maximumAttempts: 5 },
+});
+
 /** Sinks the worker implements; called outside replay, so each ending is counted once. */
 export interface MetricsSinks extends Sinks {
   metrics: { sagaEnded(status: string): void };

@@ -26,3 +26,5 @@ export function campaignWorkflowId(campaignId: string): string {
 export function fulfilmentWorkflowId(campaignId: string): string {
   return `pre-sale-fulfilment-${campaignId}`;
 }
+
+export const CACHE_CHECK_SCHEDULE_ID = 'stockhold-cache-consistency-check';

@@ -7,3 +7,4 @@ export { preSaleFulfilmentWorkflow } from './pre-sale';
 export { expiryWorkflow } from './expiry';
 export { reconciliationWorkflow } from './reconcile';
 export { transferWorkflow } from './transfer';
+export { cacheCheckWorkflow } from './cache-check';

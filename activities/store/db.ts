@@ -5,6 +5,8 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../../generated/prisma/client';
 import type { Operation } from '../../domain/types';
+import { stockCommitted } from '../cache/commit-hook';
+import { recordInvalidations } from '../cache/outbox';
 
 export type Db = PrismaClient;
 /** The transaction client Prisma hands to an interactive transaction. */
@@ -33,14 +35,19 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
  * holds came from releases that waited, failed, and were never retried).
  */
 export async function inSerialTx<T>(db: Db, serial: string, work: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.$transaction(
+  let committed: Tx | undefined;
+  const result = await db.$transaction(
     async (tx) => {
+      committed = tx;
       await tx.$executeRaw`
         SELECT set_config('lock_timeout', '3s', true), pg_advisory_xact_lock(hashtextextended(${serial}, 0))`;
       return work(tx);
     },
     { isolationLevel: 'ReadCommitted', maxWait: 10_000, timeout: 30_000 },
   );
+  // After the commit, never inside it: drop the cache entries the change made stale.
+  await stockCommitted(db, committed);
+  return result;
 }
 
 /** The first recorded outcome of (serial, operation), if any. */
@@ -83,13 +90,16 @@ export interface Movement {
 }
 
 /**
- * Appends the movements to the ledger: the single choke point of every stock change. Call
- * it after the level updates it describes, in the same transaction: each row records the
- * level before and after it, derived from the level as this transaction now sees it minus
- * the deltas of the later rows of the batch (so several rows for one level chain up).
+ * The single choke point of level changes: the ledger rows, and the cache invalidation of
+ * every SKU they touch, in the caller's transaction — committed together or not at all, so
+ * no process death between commit and Redis can leave the cache showing the old level.
+ * Call it after the level updates it describes: each row records the level before and
+ * after it, derived from the level as this transaction now sees it minus the deltas of the
+ * later rows of the batch (so several rows for one level chain up).
  */
 export async function writeMovements(tx: Tx, movements: readonly Movement[]): Promise<void> {
   if (movements.length === 0) return;
+  await recordInvalidations(tx, movements.map((m) => m.sku));
   await tx.$executeRaw`
     INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta, incoming_delta, lot_code,
                                  on_hand_before, on_hand_after, reserved_before, reserved_after, incoming_before, incoming_after)

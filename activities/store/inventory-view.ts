@@ -1,6 +1,6 @@
 /** The inventory read model: per warehouse, every state stock can be in, and its lots. */
 import { lotState, type LotState } from '../../domain/stock';
-import type { Db } from './db';
+import type { Db, Tx } from './db';
 
 /** One lot as operators see it. */
 export interface LotView {
@@ -42,7 +42,7 @@ interface LevelRow {
 }
 
 /** Per-warehouse and total stock of a SKU, read from PostgreSQL; undefined for an unknown SKU. */
-export async function readInventory(db: Db, sku: string) {
+export async function readInventory(db: Db | Tx, sku: string) {
   const product = await db.product.findUnique({ where: { sku } });
   if (!product) return undefined;
   // unsellable_quantity is the reserve guard's own definition, evaluated at the same now().

@@ -7,6 +7,7 @@ import { DomainError, ErrorCode } from '../../domain/errors';
 import { adjustmentAllowed, lotDates, type AdjustReason, type PerishableSettings } from '../../domain/stock';
 import { Operation } from '../../domain/types';
 import { expectQuantity, fencedChange, lockLevel, lockLot, productForChange } from './admin-fence';
+import { recordInvalidations } from '../cache/outbox';
 import { writeMovements, type Db, type Tx } from './db';
 
 /** A receipt of goods into a warehouse, idempotent by its key. */
@@ -169,6 +170,8 @@ export async function setSafetyStock(db: Db, { idempotencyKey, ...request }: Saf
     await tx.$executeRaw`
       UPDATE inventory_levels SET safety_stock = ${safetyStock}, version = version + 1, updated_at = now()
        WHERE sku = ${sku} AND warehouse_code = ${warehouseCode}`;
+    // No ledger row, but availability changed: the cached view must go (see writeMovements).
+    await recordInvalidations(tx, [sku]);
     return { sku, warehouseCode, safetyStock, previous: level.safetyStock };
   });
 }
@@ -203,6 +206,7 @@ export async function setLotQuarantine(db: Db, { idempotencyKey, ...request }: Q
     await tx.$executeRaw`
       UPDATE inventory_levels SET version = version + 1, updated_at = now()
        WHERE sku = ${sku} AND warehouse_code = ${warehouseCode}`;
+    await recordInvalidations(tx, [sku]);
     return { sku, warehouseCode, lotCode, quantity: lot.quantity, quarantined };
   });
 }

@@ -9,7 +9,7 @@ import { createGate } from '../../activities/gate';
 import type { Db } from '../../activities/store/db';
 import { buildApp } from '../../api/app';
 import { createMetrics } from '../../platform/metrics';
-import { createRedis } from '../../platform/redis';
+import { createStockCache } from '../../activities/cache';
 import { eventually, testApp } from '../helpers/app';
 import { invariantViolations, level, stock } from '../helpers/db';
 import { testConfig } from '../helpers/env';
@@ -96,9 +96,11 @@ it('Redis flushed mid-campaign → still exactly the quota held', async () => {
 
 it('Redis down → orders go to PostgreSQL, bounded, and never past the quota', async () => {
   await createCampaign('dark', 20, 1);
-  const deadRedis = createRedis('redis://127.0.0.1:1/0');
-  const config = testConfig({ TEMPORAL_TASK_QUEUE: TASK_QUEUE, FLASH_DB_PATH_CONCURRENCY: '8' });
-  const dark = await buildApp({ config, db, redis: deadRedis, gate: createGate(deadRedis), temporal: stack.env.client, metrics: createMetrics('api') }, { logger: false });
+  const config = testConfig({ TEMPORAL_TASK_QUEUE: TASK_QUEUE, FLASH_DB_PATH_CONCURRENCY: '8', REDIS_URL: 'redis://127.0.0.1:1/0' });
+  const metrics = createMetrics('api');
+  const deadCache = createStockCache(config, metrics);
+  const deadRedis = deadCache.redis;
+  const dark = await buildApp({ config, db, redis: deadRedis, cache: deadCache, gate: createGate(deadRedis), temporal: stack.env.client, metrics }, { logger: false });
   try {
     const burst = await Promise.all(Array.from({ length: 200 }, (_, i) => order('dark', `dark-${i}`, `dark-user-${i}`, 1, dark)));
     const summary = codes(burst);

@@ -1,20 +1,25 @@
 /** The real API wired to a real Temporal server, PostgreSQL and Redis, for inject() and HTTP tests. */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+import { createStockCache } from '../../activities/cache';
 import { createGate } from '../../activities/gate';
 import type { Db } from '../../activities/store/db';
 import { buildApp } from '../../api/app';
 import { signPayload } from '../../api/routes/webhooks/signature';
 import { createMetrics } from '../../platform/metrics';
 import type { ActivityDeps } from '../../activities';
+import { ready } from './cache';
 import { testConfig } from './env';
 import { useSagaStack, type SagaStack } from './temporal';
 
 export async function testApp(env: TestWorkflowEnvironment, db: Db, overrides: Record<string, string>): Promise<{ app: FastifyInstance; redis: Redis }> {
   const config = testConfig(overrides);
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
-  const app = await buildApp({ config, db, redis, gate: createGate(redis), temporal: env.client, metrics: createMetrics('api') }, { logger: false });
+  const metrics = createMetrics('api');
+  const cache = createStockCache(config, metrics);
+  const redis = cache.redis;
+  await ready(cache);
+  const app = await buildApp({ config, db, redis, cache, gate: createGate(redis), temporal: env.client, metrics }, { logger: false });
   app.addHook('onClose', async () => {
     redis.disconnect();
   });

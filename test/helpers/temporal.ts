@@ -12,15 +12,17 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
+import { createStockCache, invalidateOnCommit, startCacheRelay } from '../../activities/cache';
+import type { StockCache } from '../../activities/cache/stock-cache';
 import { createGate } from '../../activities/gate';
-import { createRedis } from '../../platform/redis';
-import { testConfig } from './env';
 import type { Db } from '../../activities/store/db';
 import { TEMPORAL_CLI, TEMPORAL_TEST_SERVER } from '../../platform/dev-server';
 import { createMetrics, type Metrics } from '../../platform/metrics';
 import { ensureSearchAttributes } from '../../platform/temporal';
 import { workerSinks } from '../../worker';
 import { resetDb, testDb } from './db';
+import { clearCache } from './cache';
+import { testConfig } from './env';
 import { searchAttributeKeys } from '../../workflows/search-attributes';
 
 // Keep test output to what matters: warnings and errors.
@@ -56,29 +58,36 @@ const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error: conso
 export interface RunningWorker {
   readonly worker: Worker;
   readonly metrics: Metrics;
+  readonly cache: StockCache;
   stop(): Promise<void>;
 }
 
-/** A real worker with the real activities on the given database. */
+/** A real worker with the real activities on the given database, and its cache relay (as worker.ts runs). */
 export async function startWorker(env: TestWorkflowEnvironment, db: Db, taskQueue: string, extra: Partial<ActivityDeps> = {}): Promise<RunningWorker> {
   const metrics = createMetrics('worker');
-  const redis = createRedis(testConfig().redisUrl);
+  const config = testConfig();
+  const cache = createStockCache(config, metrics);
+  await clearCache(cache);
+  invalidateOnCommit(db, cache);
+  const relay = startCacheRelay(db, cache, config, metrics);
   const worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ db, temporal: env.client, metrics, gate: createGate(redis), ...extra }),
+    activities: createActivities({ db, temporal: env.client, metrics, cache, gate: createGate(cache.redis), ...extra }),
     sinks: workerSinks(metrics),
   });
   const running = worker.run();
   return {
     worker,
     metrics,
+    cache,
     stop: async () => {
       worker.shutdown();
       await running;
-      redis.disconnect();
+      await relay.stop();
+      cache.redis.disconnect();
     },
   };
 }

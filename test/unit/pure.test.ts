@@ -60,6 +60,8 @@ describe('loadConfig', () => {
     expect(c.sweeperInterval).toBe('5m');
     expect([c.expiryCheckInterval, c.reconcileInterval, c.alertWebhook, c.transferReceiveDeadlineSeconds]).toEqual(['1h', '1h', undefined, 72 * 3600]);
     expect(loadConfig({ ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/x' }).alertWebhook).toEqual({ url: 'http://127.0.0.1:9/x', secret: 'dev-alert-secret' });
+    expect(c.cache).toMatchObject({ checkInterval: '10m', checkDriftPercent: 1, checkHotPercent: 10 });
+    expect(loadConfig({ CACHE_CHECK_DRIFT_PERCENT: '0.5' }).cache.checkDriftPercent).toBe(0.5);
   });
 
   it.each([
@@ -73,6 +75,10 @@ describe('loadConfig', () => {
     ['EXPIRY_CHECK_INTERVAL', 'hourly'],
     ['ALERT_WEBHOOK_URL', 'ftp://x/y'],
     ['TRANSFER_RECEIVE_DEADLINE', '3 days'],
+    ['CACHE_CHECK_INTERVAL', 'hourly'],
+    ['CACHE_CHECK_DRIFT_PERCENT', '150'],
+    ['REDIS_COMMAND_TIMEOUT_MS', '5'],
+    ['ORDER_RATE_LIMIT_PER_MINUTE', '0'],
   ])('refuses a bad %s (%s), naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);

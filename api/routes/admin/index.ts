@@ -1,10 +1,11 @@
-/** Admin API (bearer token): products, warehouses; stock changes in ./stock.ts. */
+/** Admin API (bearer token): products, warehouses, cache check results; stock changes in ./stock.ts. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { upsertProduct, upsertWarehouse } from '../../../activities/store/catalog';
 import { requireAdmin } from '../../plugins/admin-auth';
 import { errors, Id } from '../../schemas';
 import reconciliation from './reconciliation';
 import adminStock from './stock';
+import cacheChecks from './cache';
 
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 const Days = Type.Union([Type.Integer({ minimum: 0, maximum: 3650 }), Type.Null()]);
@@ -48,6 +49,7 @@ const security = [{ adminToken: [] }];
 const admin: FastifyPluginAsyncTypebox = async (app) => {
   const { db, config } = app.deps;
   app.addHook('onRequest', requireAdmin(config.adminToken));
+  await app.register(cacheChecks);
 
   app.put(
     '/admin/products/:sku',

@@ -1,6 +1,10 @@
-/** GET /inventory/:sku — stock per warehouse and in total, with lots, read from PostgreSQL. */
+/**
+ * GET /inventory/:sku — stock of a SKU in every state, per warehouse (with lots) and in total:
+ * from the cache when it has a current entry, otherwise from PostgreSQL (which then fills
+ * the cache). Correct either way; never used to decide a reservation.
+ */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { readInventory } from '../../../activities/store/inventory-view';
+import { readAvailability } from '../../../activities/cache/availability';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { errors, Id } from '../../schemas';
 
@@ -27,12 +31,13 @@ const Lot = Type.Object({
 });
 
 const inventory: FastifyPluginAsyncTypebox = async (app) => {
-  const { db } = app.deps;
+  const { db, cache } = app.deps;
   app.get(
     '/inventory/:sku',
     {
       schema: {
         summary: 'Stock of a SKU in every state, per warehouse (with lots) and in total',
+        description: 'Served from the Redis cache when current, else from PostgreSQL. Never used to decide a reservation.',
         tags: ['inventory'],
         params: Type.Object({ sku: Id }),
         response: {
@@ -48,7 +53,7 @@ const inventory: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const view = await readInventory(db, request.params.sku);
+      const view = await readAvailability(db, cache, request.params.sku);
       if (!view) throw new DomainError(ErrorCode.SKU_NOT_FOUND, `no product ${request.params.sku}`);
       return view;
     },

@@ -1,6 +1,7 @@
 /** Order API: place (reserve), read, cancel. */
+import rateLimit from '@fastify/rate-limit';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DomainError } from '../../../domain/errors';
+import { DomainError, ErrorCode } from '../../../domain/errors';
 import type { ConsumedLot } from '../../../domain/stock';
 import { AllocationNoteSchema, AllocationPreferencesSchema, errors, Id, OrderLineSchema, RequestedLineSchema, ShortageSchema } from '../../schemas';
 import { rejection } from './rejection';
@@ -49,6 +50,12 @@ const OrderStateBody = Type.Object({
 
 const orders: FastifyPluginAsyncTypebox = async (app) => {
   const { temporal, config, metrics, db } = app.deps;
+  // Per-process, in memory: admission must not depend on Redis being up.
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new DomainError(ErrorCode.RATE_LIMITED, `too many orders from this user; retry in ${context.after}`, { retryAfter: context.after }),
+  });
 
   app.post(
     '/orders',
@@ -66,7 +73,16 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 201: ReservationBody, ...errors(400, 409, 503) },
+        response: { 201: ReservationBody, ...errors(400, 409, 429, 503) },
+      },
+      // Keyed by the user in the (validated) body, hence after validation.
+      config: {
+        rateLimit: {
+          max: config.orderRateLimitPerMinute,
+          timeWindow: 60_000,
+          hook: 'preHandler',
+          keyGenerator: (request) => `user:${(request.body as { userId?: string } | undefined)?.userId ?? request.ip}`,
+        },
       },
     },
     async (request, reply) => {

@@ -1,0 +1,138 @@
+/**
+ * The consistency checker: compares cached availability with PostgreSQL for the hottest
+ * SKUs and a random sample, repairs what drifted, rebuilds the whole cache and alerts when
+ * drift passes the threshold, and records every check in cache_checks.
+ */
+import type { Metrics } from '../../platform/metrics';
+import type { Db } from '../store/db';
+import { rebuild, rebuildAll } from './availability';
+import { pendingSkus } from './outbox';
+import { loadViews } from './source';
+import type { StockCache } from './stock-cache';
+
+/** What a check looks at and when it rebuilds (README "Settings": CACHE_CHECK_*). */
+export interface CheckOptions {
+  readonly hotPercent: number;
+  readonly sample: number;
+  readonly driftPercent: number;
+}
+
+/** One SKU whose cached view disagreed with PostgreSQL. */
+export interface Drift {
+  readonly sku: string;
+  readonly cachedVersion: string;
+  readonly dbVersion: string;
+}
+
+/** A check's result, as stored and as the workflow returns it. */
+export interface CheckResult {
+  readonly id: string;
+  readonly checkedAt: string;
+  readonly hot: number;
+  readonly sampled: number;
+  readonly compared: number;
+  readonly drifted: number;
+  readonly driftRatio: number;
+  readonly rebuilt: boolean;
+  readonly drifts: Drift[];
+}
+
+export type Logger = (level: 'info' | 'error', message: string, fields: Record<string, unknown>) => void;
+
+/**
+ * The hot SKUs: the top `hotPercent` of the catalogue (at least one) by quantity reserved in
+ * the last 24 hours — where a wrong cached answer would mislead the most shoppers.
+ */
+export async function hotSkus(db: Db, hotPercent: number): Promise<string[]> {
+  const products = await db.product.count();
+  const n = Math.max(1, Math.ceil((products * hotPercent) / 100));
+  const rows = await db.$queryRaw<{ sku: string }[]>`
+    SELECT sku FROM stock_movements
+     WHERE reason = 'RESERVE' AND created_at > now() - interval '24 hours'
+     GROUP BY sku ORDER BY SUM(reserved_delta) DESC, sku LIMIT ${n}`;
+  return rows.map((r) => r.sku);
+}
+
+async function randomSkus(db: Db, n: number, exclude: readonly string[]): Promise<string[]> {
+  if (n === 0) return [];
+  const rows = await db.$queryRaw<{ sku: string }[]>`
+    SELECT sku FROM products WHERE NOT (sku = ANY(${[...exclude]}::text[])) ORDER BY random() LIMIT ${n}`;
+  return rows.map((r) => r.sku);
+}
+
+/**
+ * Compares cache and database for `skus`. A difference is drift only if the cached entry is
+ * not newer than the database read and no invalidation for the SKU is pending before or
+ * after the reads (otherwise the relay has it in hand). Absent entries are not drift: a
+ * miss reads PostgreSQL.
+ */
+export async function compare(db: Db, cache: StockCache, skus: readonly string[]): Promise<{ compared: number; drifts: Drift[] }> {
+  const pendingBefore = await pendingSkus(db, skus);
+  const views = await loadViews(db, skus);
+  const cached = await Promise.all(skus.map(async (sku) => [sku, await cache.get(sku)] as const));
+  const pendingAfter = await pendingSkus(db, skus);
+  let compared = 0;
+  const drifts: Drift[] = [];
+  for (const [sku, entry] of cached) {
+    const truth = views.get(sku);
+    if (!entry || !truth) continue;
+    compared += 1;
+    if (pendingBefore.has(sku) || pendingAfter.has(sku) || entry.version > truth.version) continue;
+    if (entry.version !== truth.version || JSON.stringify(entry.view) !== JSON.stringify(truth.view)) {
+      drifts.push({ sku, cachedVersion: entry.version.toString(), dbVersion: truth.version.toString() });
+    }
+  }
+  return { compared, drifts };
+}
+
+export async function checkCache(db: Db, cache: StockCache, options: CheckOptions, metrics: Metrics, log: Logger): Promise<CheckResult> {
+  const hot = await hotSkus(db, options.hotPercent);
+  const sample = await randomSkus(db, options.sample, hot);
+  const { compared, drifts } = await compare(db, cache, [...hot, ...sample]);
+  const driftRatio = compared === 0 ? 0 : drifts.length / compared;
+  const overThreshold = driftRatio * 100 > options.driftPercent;
+  if (overThreshold) {
+    log('error', 'ALERT cache drift above threshold: rebuilding the whole cache', { driftRatio, drifted: drifts.length, compared });
+    await rebuildAll(db, cache);
+  } else if (drifts.length > 0) {
+    await cache.invalidate(drifts.map((d) => d.sku));
+    await rebuild(db, cache, drifts.map((d) => d.sku));
+  }
+  metrics.cacheChecks.inc({ result: drifts.length > 0 ? 'drift' : 'ok' });
+  metrics.cacheDriftRatio.set(driftRatio);
+  const row = await db.cacheCheck.create({
+    data: {
+      hot: hot.length,
+      sampled: sample.length,
+      compared,
+      drifted: drifts.length,
+      driftPpm: Math.round(driftRatio * 1_000_000),
+      rebuilt: overThreshold,
+      details: { drifts: drifts.slice(0, 100) } as object,
+    },
+  });
+  log('info', 'cache consistency check', { compared, drifted: drifts.length, rebuilt: overThreshold });
+  return toResult(row, drifts);
+}
+
+type CheckRow = { id: bigint; checkedAt: Date; hot: number; sampled: number; compared: number; drifted: number; driftPpm: number; rebuilt: boolean; details: unknown };
+
+export function toResult(row: CheckRow, drifts?: Drift[]): CheckResult {
+  return {
+    id: row.id.toString(),
+    checkedAt: row.checkedAt.toISOString(),
+    hot: row.hot,
+    sampled: row.sampled,
+    compared: row.compared,
+    drifted: row.drifted,
+    driftRatio: row.driftPpm / 1_000_000,
+    rebuilt: row.rebuilt,
+    drifts: drifts ?? ((row.details as { drifts?: Drift[] } | null)?.drifts ?? []),
+  };
+}
+
+/** The latest checks, newest first (GET /admin/cache/checks). */
+export async function recentChecks(db: Db, limit: number): Promise<CheckResult[]> {
+  const rows = await db.cacheCheck.findMany({ orderBy: { id: 'desc' }, take: limit });
+  return rows.map((r) => toResult(r));
+}

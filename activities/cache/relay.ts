@@ -1,0 +1,95 @@
+/**
+ * The cache relay: applies outbox rows to Redis — delete the entries, then rebuild them from
+ * PostgreSQL — and deletes the rows only once both are done. A failure (Redis down, breaker
+ * open, PostgreSQL gone) leaves the rows for a later attempt with backoff, so an
+ * invalidation is retried until Redis has it.
+ *
+ * It runs inside the worker process (one loop per worker; SKIP LOCKED shares the outbox),
+ * rather than as a Temporal activity per row: the work is tiny and frequent, and its
+ * durability already comes from the outbox table, not from workflow history.
+ */
+import type { Db } from '../store/db';
+import type { Metrics } from '../../platform/metrics';
+import { rebuild } from './availability';
+import { claimDue, completeRows, rescheduleRows } from './outbox';
+import type { StockCache } from './stock-cache';
+
+/** What one pass did: rows applied and rows put back for a retry. */
+export interface DrainResult {
+  readonly applied: number;
+  readonly retried: number;
+}
+
+export interface RelayOptions {
+  readonly intervalMs: number;
+  readonly batch: number;
+  readonly log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+/** One pass over the due rows (at most one batch). */
+export async function drainOnce(db: Db, cache: StockCache, batch: number, metrics?: Metrics): Promise<DrainResult> {
+  return db.$transaction(
+    async (tx) => {
+      const rows = await claimDue(tx, batch);
+      if (rows.length === 0) return { applied: 0, retried: 0 };
+      const ids = rows.map((r) => r.id);
+      const skus = [...new Set(rows.map((r) => r.sku))];
+      try {
+        await cache.invalidate(skus);
+        await rebuild(db, cache, skus);
+      } catch {
+        await rescheduleRows(tx, ids);
+        metrics?.cacheRelayed.inc({ result: 'retry' }, ids.length);
+        return { applied: 0, retried: ids.length };
+      }
+      await completeRows(tx, ids);
+      metrics?.cacheRelayed.inc({ result: 'applied' }, ids.length);
+      return { applied: ids.length, retried: 0 };
+    },
+    { maxWait: 10_000, timeout: 60_000 },
+  );
+}
+
+/** The relay loop; `stop()` waits for the pass in progress. */
+export class CacheRelay {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly cache: StockCache,
+    private readonly options: RelayOptions,
+    private readonly metrics?: Metrics,
+  ) {}
+
+  start(): this {
+    this.schedule(0);
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.pass();
+    }, delayMs);
+  }
+
+  private async pass(): Promise<void> {
+    let full = false;
+    try {
+      const result = await drainOnce(this.db, this.cache, this.options.batch, this.metrics);
+      full = result.applied === this.options.batch;
+    } catch (err) {
+      this.options.log?.('cache relay pass failed; will retry', { error: String(err) });
+    }
+    // A full batch means more may be waiting: go again at once.
+    this.schedule(full ? 0 : this.options.intervalMs);
+  }
+}

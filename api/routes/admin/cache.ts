@@ -1,0 +1,36 @@
+/** Admin API: the cache consistency checker's recorded results (registered inside the admin plugin, behind its token guard). */
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { recentChecks } from '../../../activities/cache/checker';
+import { errors } from '../../schemas';
+
+const CheckBody = Type.Object({
+  id: Type.String(),
+  checkedAt: Type.String({ format: 'date-time' }),
+  hot: Type.Integer({ description: 'hot SKUs (most ordered in the last 24 h) checked' }),
+  sampled: Type.Integer({ description: 'randomly sampled SKUs checked' }),
+  compared: Type.Integer({ description: 'checked SKUs that had a cache entry' }),
+  drifted: Type.Integer(),
+  driftRatio: Type.Number(),
+  rebuilt: Type.Boolean({ description: 'drift passed CACHE_CHECK_DRIFT_PERCENT: the whole cache was rebuilt' }),
+  drifts: Type.Array(Type.Object({ sku: Type.String(), cachedVersion: Type.String(), dbVersion: Type.String() })),
+});
+
+const cacheChecks: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app.deps;
+  app.get(
+    '/admin/cache/checks',
+    {
+      schema: {
+        summary: 'Results of the latest cache consistency checks, newest first',
+        tags: ['admin'],
+        security: [{ adminToken: [] }],
+        // Query strings are not type-coerced in this app: the limit is validated as digits.
+        querystring: Type.Object({ limit: Type.Optional(Type.String({ pattern: '^(500|[1-4]?[0-9]{1,2})$', description: '1-500, default 20' })) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ checks: Type.Array(CheckBody) }), ...errors(400, 401) },
+      },
+    },
+    async (request) => ({ checks: await recentChecks(db, Math.max(1, Number(request.query.limit ?? 20))) }),
+  );
+};
+
+export default cacheChecks;

@@ -1,0 +1,55 @@
+/**
+ * The check every scenario ends with: on-hand = Σ ledger, reserved = Σ active holds, nothing
+ * negative, nothing pending past expiry after the sweeper, and the cache equal to PostgreSQL.
+ */
+import { loadViews } from '../activities/cache/source';
+import { eventually } from '../test/helpers/app';
+import { invariantViolations } from '../test/helpers/db';
+import { CHAOS_TASK_QUEUE, type Stack } from './stack';
+
+export interface InvariantReport {
+  readonly violations: unknown[];
+  /** Units confirmed beyond what was received, over all levels. */
+  readonly oversold: number;
+  /** Holds still RESERVED past their expiry after the sweeper ran. */
+  readonly stuckHolds: number;
+  /** SKUs whose cached entry differs from the database once the outbox has drained. */
+  readonly cacheMismatches: string[];
+}
+
+async function oversold(stack: Stack): Promise<number> {
+  const rows = await stack.db.$queryRaw<{ units: number }[]>`
+    SELECT COALESCE(SUM(GREATEST(0, sold - received)), 0)::int AS units FROM (
+      SELECT sku, warehouse_code,
+             SUM(CASE WHEN reason = 'CONFIRM' THEN -on_hand_delta ELSE 0 END) AS sold,
+             SUM(CASE WHEN reason LIKE 'RECEIVE:%' THEN on_hand_delta ELSE 0 END) AS received
+        FROM stock_movements GROUP BY sku, warehouse_code) per_level`;
+  return rows[0].units;
+}
+
+async function cacheMismatches(stack: Stack): Promise<string[]> {
+  await eventually(() => stack.db.cacheOutbox.count(), (n) => n === 0, 60_000);
+  const skus = (await stack.db.product.findMany({ select: { sku: true } })).map((p) => p.sku);
+  const truth = await loadViews(stack.db, skus);
+  const wrong: string[] = [];
+  for (const sku of skus) {
+    const cached = await stack.cache.get(sku);
+    if (cached && JSON.stringify(cached.view) !== JSON.stringify(truth.get(sku)?.view)) wrong.push(sku);
+  }
+  return wrong;
+}
+
+export async function checkInvariants(stack: Stack): Promise<InvariantReport> {
+  await stack.temporal.workflow.execute('sweeperWorkflow', {
+    taskQueue: CHAOS_TASK_QUEUE,
+    workflowId: `chaos-sweep-${Date.now()}`,
+    args: [0],
+  });
+  const stuckHolds = await stack.db.reservation.count({ where: { status: 'RESERVED', expiresAt: { lt: new Date() } } });
+  return {
+    violations: await invariantViolations(stack.db),
+    oversold: await oversold(stack),
+    stuckHolds,
+    cacheMismatches: await cacheMismatches(stack),
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * 8. Hostile input: property-based requests (fast-check) against the real API → never a
+ * 5xx, and nothing changed by any 4xx; a bad signature or a replayed timestamp on the
+ * webhook → 401; admin routes without the token → 401; per-user rate limiting on orders.
+ */
+import type { FastifyInstance } from 'fastify';
+import fc from 'fast-check';
+import { buildApp } from '../../api/app';
+import { closeDeps, createDeps } from '../../api/server';
+import type { AppDeps } from '../../api/deps';
+import { stock } from '../../test/helpers/db';
+import { TEST_DATABASE_URL, testConfig } from '../../test/helpers/env';
+import { closeScenario, type Scenario } from '../scenario';
+import { CHAOS_ADMIN_TOKEN, CHAOS_SECRET, CHAOS_TASK_QUEUE, type Stack } from '../stack';
+import { explicitChecks, RATE_LIMIT } from './hostile-checks';
+import { hostileRequest } from './hostile-requests';
+
+export const HOSTILE_SKU = 'CHAOS-HOSTILE';
+
+/** Everything a request could change, in one cheap row (refusal fences excluded: they record a no). */
+export async function stateHash(stack: Stack): Promise<string> {
+  const rows = await stack.db.$queryRaw<{ h: string }[]>`
+    SELECT concat_ws('/',
+      (SELECT count(*) FROM stock_movements), (SELECT count(*) FROM reservations),
+      (SELECT count(*) FROM reservations WHERE status = 'RESERVED'), (SELECT count(*) FROM payment_events),
+      (SELECT count(*) FROM products), (SELECT count(*) FROM warehouses),
+      (SELECT coalesce(sum(on_hand * 7 + reserved * 13 + version), 0) FROM inventory_levels),
+      (SELECT coalesce(string_agg(md5(name), ''), '') FROM products)) AS h`;
+  return rows[0].h;
+}
+
+async function hostileApp(stack: Stack): Promise<{ app: FastifyInstance; deps: AppDeps }> {
+  const config = testConfig({
+    DATABASE_URL: TEST_DATABASE_URL,
+    REDIS_URL: stack.redis.url,
+    TEMPORAL_ADDRESS: stack.temporalAddress,
+    TEMPORAL_TASK_QUEUE: CHAOS_TASK_QUEUE,
+    WEBHOOK_SECRET: CHAOS_SECRET,
+    ADMIN_TOKEN: CHAOS_ADMIN_TOKEN,
+    RESERVATION_TTL_SECONDS: '3600',
+    ORDER_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
+  });
+  const deps = await createDeps(config);
+  return { app: await buildApp(deps, { logger: false }), deps };
+}
+
+export const hostileInput: Scenario = {
+  name: '8 hostile input',
+  async run(stack, size) {
+    await stock(stack.db, HOSTILE_SKU, 'W1', 1_000_000);
+    const { app, deps } = await hostileApp(stack);
+    const counts: Record<string, number> = {};
+    const problems: string[] = [];
+    let placed = 0;
+    try {
+      let before = await stateHash(stack);
+      await fc.assert(
+        fc.asyncProperty(hostileRequest(CHAOS_SECRET), async (req) => {
+          const res = await app.inject(req);
+          const klass = `${Math.floor(res.statusCode / 100)}xx`;
+          counts[klass] = (counts[klass] ?? 0) + 1;
+          if (req.url === '/orders' && res.statusCode === 201) placed += 1;
+          const after = await stateHash(stack);
+          if (res.statusCode >= 500) throw new Error(`${res.statusCode} for ${req.method} ${req.url}: ${res.body}`);
+          if (res.statusCode >= 400 && after !== before) throw new Error(`${res.statusCode} changed state for ${req.method} ${req.url}`);
+          before = after;
+        }),
+        { numRuns: size.hostileRequests, endOnFailure: true },
+      ).catch((err: Error) => problems.push(err.message.split('\n').slice(0, 6).join(' ')));
+      problems.push(...(await explicitChecks(app, stack, () => stateHash(stack))));
+    } finally {
+      await app.close();
+      await closeDeps(deps);
+    }
+    const row = await closeScenario(stack, { scenario: this.name, base: stack.api, orderIds: [], paid: new Set(), recoverFrom: Date.now(), problems });
+    return { ...row, orders: placed, outcomes: counts, notes: `${size.hostileRequests} property-based requests; 401s and rate limit checked` };
+  },
+};

@@ -1,0 +1,101 @@
+/**
+ * The hostile request generator: malformed, oversized, mistyped and unauthenticated
+ * variations of every route, plus some valid ones so the property also sees 2xx.
+ * Valid payments only ever name `c-` orders, which are never placed: a background
+ * confirmation would make the "nothing changed on a 4xx" check meaningless.
+ */
+import fc from 'fast-check';
+import { signPayload } from '../../api/routes/webhooks/signature';
+
+export interface HostileRequest {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+  readonly url: string;
+  readonly payload?: string;
+  readonly headers: Record<string, string>;
+}
+
+const SKU = 'CHAOS-HOSTILE';
+const validId = fc.stringMatching(/^[A-Za-z0-9_.-]{1,20}$/);
+const anyId = fc.oneof(validId, fc.string({ maxLength: 80 }), fc.constantFrom('', '..', '%00', 'x'.repeat(65), '../admin', 'ü', 'a:b'));
+const junk = fc.oneof(fc.jsonValue(), fc.string({ maxLength: 200 }), fc.constantFrom('{', '[]', 'null', '{"__proto__":{"x":1}}', '\u0000'));
+const quantity = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.double(), fc.string(), fc.constantFrom(0, 100_001, 1e12, null));
+const line = fc.record(
+  { sku: fc.oneof(fc.constant(SKU), anyId), warehouseCode: fc.oneof(fc.constant('W1'), anyId), quantity },
+  { requiredKeys: [] },
+);
+const orderBody = fc.record(
+  { orderId: anyId.map((id) => `h-${id}`), userId: anyId, lines: fc.oneof(fc.array(line, { maxLength: 3 }), junk), extra: junk },
+  { requiredKeys: ['orderId'] },
+);
+const json = { 'content-type': 'application/json' };
+const segment = anyId.map((s) => encodeURIComponent(s));
+
+const placeOrder = fc.oneof(orderBody.map((b) => JSON.stringify(b)), junk.map((j) => (typeof j === 'string' ? j : JSON.stringify(j)))).map(
+  (payload): HostileRequest => ({ method: 'POST', url: '/orders', payload, headers: json }),
+);
+
+/** Well-formed orders among the hostile ones: the property must also hold next to real changes. */
+const validOrder = fc
+  .record({ orderId: validId.map((id) => `h-${id}`), userId: validId, quantity: fc.integer({ min: 1, max: 3 }) })
+  .map(({ orderId, userId, quantity }): HostileRequest => ({
+    method: 'POST',
+    url: '/orders',
+    payload: JSON.stringify({ orderId, userId, lines: [{ sku: SKU, warehouseCode: 'W1', quantity }] }),
+    headers: json,
+  }));
+
+const payment = fc.record({
+  eventId: fc.oneof(validId, anyId),
+  type: fc.oneof(fc.constant('payment.succeeded'), fc.string()),
+  orderId: anyId.map((id) => `c-${id}`),
+  paymentId: fc.oneof(validId, anyId),
+  amountCents: fc.oneof(fc.integer({ min: -5, max: 5000 }), fc.string()),
+});
+
+/** Signature variants: none, wrong key, stale or future timestamp, another body's, or valid. */
+function signatureHeaders(secret: string, variant: string, payload: string): Record<string, string> {
+  const now = Math.floor(Date.now() / 1000);
+  const sign = (key: string, ts: number, body: string) => ({ 'x-signature-timestamp': String(ts), 'x-signature': signPayload(key, ts, body) });
+  switch (variant) {
+    case 'none':
+      return {};
+    case 'wrong-key':
+      return sign('not-the-secret', now, payload);
+    case 'stale':
+      return sign(secret, now - 3600, payload);
+    case 'future':
+      return sign(secret, now + 3600, payload);
+    case 'other-body':
+      return sign(secret, now, `${payload} `);
+    default:
+      return sign(secret, now, payload);
+  }
+}
+
+const webhook = (secret: string) =>
+  fc
+    .tuple(fc.oneof(payment.map((p) => JSON.stringify(p)), junk.map((j) => JSON.stringify(j))), fc.constantFrom('none', 'wrong-key', 'stale', 'future', 'other-body', 'valid'))
+    .map(([payload, variant]): HostileRequest => ({ method: 'POST', url: '/webhooks/payments', payload, headers: { ...json, ...signatureHeaders(secret, variant, payload) } }));
+
+const reads = fc.oneof(
+  segment.map((s): HostileRequest => ({ method: 'GET', url: `/orders/${s}`, headers: {} })),
+  fc.oneof(fc.constant(SKU), anyId).map((s): HostileRequest => ({ method: 'GET', url: `/inventory/${encodeURIComponent(s)}`, headers: {} })),
+  fc.tuple(segment, fc.option(junk)).map(([s, body]): HostileRequest => ({ method: 'POST', url: `/orders/c-${s}/cancel`, payload: body === null ? undefined : JSON.stringify(body), headers: json })),
+);
+
+const admin = fc
+  .tuple(fc.constantFrom('/admin/products/X', '/admin/warehouses/W9', '/admin/receipts', '/admin/cache/checks'), fc.constantFrom(undefined, 'Bearer wrong', 'Bearer ', 'Basic x'), junk)
+  .map(([url, auth, body]): HostileRequest => ({
+    method: url === '/admin/cache/checks' ? 'GET' : url === '/admin/receipts' ? 'POST' : 'PUT',
+    url,
+    payload: url === '/admin/cache/checks' ? undefined : JSON.stringify(body),
+    headers: { ...json, 'idempotency-key': 'hostile', ...(auth ? { authorization: auth } : {}) },
+  }));
+
+const anything = fc
+  .tuple(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH') as fc.Arbitrary<HostileRequest['method']>, fc.webPath(), junk, fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded'))
+  .map(([method, path, body, type]): HostileRequest => ({ method, url: path.startsWith('/') ? path : `/${path}`, payload: method === 'GET' ? undefined : JSON.stringify(body), headers: { 'content-type': type } }));
+
+export function hostileRequest(secret: string): fc.Arbitrary<HostileRequest> {
+  return fc.oneof(placeOrder, validOrder, webhook(secret), reads, admin, anything);
+}

@@ -1,0 +1,124 @@
+/**
+ * The real stack the chaos suite breaks: its own Temporal dev server (persistent SQLite
+ * file), its own redis-server, the real worker.ts and api/server.ts processes, all on
+ * 127.0.0.1 spare ports. It only ever signals the pids it started.
+ */
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { createStockCache } from '../activities/cache';
+import type { StockCache } from '../activities/cache/stock-cache';
+import type { Db } from '../activities/store/db';
+import { startDevServer, type DevServer } from '../platform/dev-server';
+import { migrate } from '../prisma/migrate';
+import { resetDb, testDb } from '../test/helpers/db';
+import { TEST_DATABASE_URL, testConfig } from '../test/helpers/env';
+import { freePort, runService, waitForHttp, type Service } from '../platform/processes';
+import { startOwnRedis, type OwnRedis } from '../test/helpers/redis-server';
+
+export const CHAOS_SECRET = 'chaos-webhook-secret';
+export const CHAOS_ADMIN_TOKEN = 'chaos-admin-token';
+export const CHAOS_TASK_QUEUE = 'chaos';
+/** Service processes connect with this application_name: the only backends scenario 6 terminates. */
+export const SERVICE_APP_NAME = 'stockhold-chaos-service';
+/** TTL of the "short" API, for the scenarios that need holds to expire: long enough to place 500 orders first. */
+export const SHORT_TTL_SECONDS = 8;
+
+const ROOT = path.resolve(__dirname, '..');
+
+export interface Stack {
+  readonly db: Db;
+  /** A cache client on the suite's Redis, to compare cache and database. */
+  readonly cache: StockCache;
+  readonly temporal: Client;
+  readonly redis: OwnRedis;
+  readonly temporalAddress: string;
+  /** API with a long TTL (holds wait for payment) and one with SHORT_TTL_SECONDS. */
+  readonly api: string;
+  readonly shortApi: string;
+  readonly workerMetrics: string;
+  restartWorker(signal: NodeJS.Signals): Promise<void>;
+  restartTemporal(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function serviceEnv(temporalAddress: string, redisUrl: string): Record<string, string> {
+  const url = new URL(TEST_DATABASE_URL);
+  url.searchParams.set('application_name', SERVICE_APP_NAME);
+  return {
+    DATABASE_URL: url.toString(),
+    REDIS_URL: redisUrl,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_TASK_QUEUE: CHAOS_TASK_QUEUE,
+    WEBHOOK_SECRET: CHAOS_SECRET,
+    ADMIN_TOKEN: CHAOS_ADMIN_TOKEN,
+    LOG_LEVEL: 'error',
+    // The suite runs the sweeper and the checker itself, at the moments it needs them.
+    SWEEPER_INTERVAL: '1h',
+    CACHE_CHECK_INTERVAL: '1h',
+    ORDER_RATE_LIMIT_PER_MINUTE: '100000',
+  };
+}
+
+/** The service processes: one worker and the two APIs, with their addresses. */
+async function startServices(env: Record<string, string>) {
+  const [apiPort, shortPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  const workerEnv = { ...env, WORKER_METRICS_PORT: String(metricsPort) };
+  const apis = [
+    runService('api/server.ts', { ...env, PORT: String(apiPort), RESERVATION_TTL_SECONDS: '600' }),
+    runService('api/server.ts', { ...env, PORT: String(shortPort), RESERVATION_TTL_SECONDS: String(SHORT_TTL_SECONDS) }),
+  ];
+  let worker: Service = runService('worker.ts', workerEnv);
+  const urls = { api: `http://127.0.0.1:${apiPort}`, shortApi: `http://127.0.0.1:${shortPort}`, workerMetrics: `http://127.0.0.1:${metricsPort}/metrics` };
+  await Promise.all([waitForHttp(`${urls.api}/readyz`), waitForHttp(`${urls.shortApi}/readyz`), waitForHttp(urls.workerMetrics)]);
+  return {
+    ...urls,
+    async restartWorker(signal: NodeJS.Signals) {
+      await worker.stop(signal);
+      worker = runService('worker.ts', workerEnv);
+      await waitForHttp(urls.workerMetrics);
+    },
+    async stop() {
+      await Promise.all(apis.map((a) => a.stop()));
+      await worker.stop();
+    },
+  };
+}
+
+export async function startStack(): Promise<Stack> {
+  await migrate(TEST_DATABASE_URL);
+  const db = testDb();
+  await resetDb(db);
+  const redis = await startOwnRedis();
+  const temporalPort = await freePort();
+  const dbFile = path.join(ROOT, '.data', 'chaos', `temporal-${process.pid}.db`);
+  rmSync(dbFile, { force: true });
+  let devServer: DevServer = await startDevServer({ port: temporalPort, dbFile });
+  const temporal = new Client({ connection: await Connection.connect({ address: devServer.address }), namespace: 'default' });
+  const services = await startServices(serviceEnv(devServer.address, redis.url));
+  const cache = createStockCache(testConfig({ REDIS_URL: redis.url }));
+  return {
+    db,
+    cache,
+    temporal,
+    redis,
+    temporalAddress: devServer.address,
+    api: services.api,
+    shortApi: services.shortApi,
+    workerMetrics: services.workerMetrics,
+    restartWorker: (signal) => services.restartWorker(signal),
+    async restartTemporal() {
+      await devServer.stop();
+      devServer = await startDevServer({ port: temporalPort, dbFile });
+    },
+    async stop() {
+      await services.stop();
+      await temporal.connection.close();
+      await devServer.stop();
+      cache.redis.disconnect();
+      await redis.kill();
+      await db.$disconnect();
+      rmSync(dbFile, { force: true });
+    },
+  };
+}

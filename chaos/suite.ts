@@ -1,0 +1,35 @@
+/** The scenarios in running order, and the loop that runs them on one stack and prints the table. */
+import type { Scenario, Size } from './scenario';
+import { duplicateCallbacks } from './scenarios/duplicate-callbacks';
+import { pgTerminated, redisKilled, temporalRestarted, workerKilled } from './scenarios/faults';
+import { hostileInput } from './scenarios/hostile-input';
+import { latePayment } from './scenarios/late-payment';
+import { lockContention } from './scenarios/lock-contention';
+import { startStack } from './stack';
+import { formatHeader, formatRow, type Row } from './table';
+
+export const scenarios: readonly Scenario[] = [duplicateCallbacks, lockContention, latePayment, hostileInput, redisKilled, pgTerminated, workerKilled, temporalRestarted];
+
+/** The full suite (`npm run chaos`) and the reduced one run by `npm test`. */
+export const FULL: Size = { orders: 500, hostileRequests: 10_000 };
+export const REDUCED: Size = { orders: 40, hostileRequests: 600 };
+
+export async function runSuite(size: Size, print: (line: string) => void, only?: (s: Scenario) => boolean): Promise<Row[]> {
+  const stack = await startStack();
+  const rows: Row[] = [];
+  try {
+    print(formatHeader());
+    for (const scenario of scenarios.filter(only ?? (() => true))) {
+      const row = await scenario.run(stack, size).catch((err: Error) => crashed(scenario, err));
+      rows.push(row);
+      print(formatRow(row));
+    }
+  } finally {
+    await stack.stop();
+  }
+  return rows;
+}
+
+function crashed(scenario: Scenario, err: Error): Row {
+  return { scenario: scenario.name, orders: 0, outcomes: {}, oversold: 0, lost: 0, stuck: 0, recoverMs: 0, problems: [`scenario crashed: ${err.stack ?? err.message}`] };
+}
