@@ -21,8 +21,13 @@ export const CHAOS_ADMIN_TOKEN = 'chaos-admin-token';
 export const CHAOS_TASK_QUEUE = 'chaos';
 /** Service processes connect with this application_name: the only backends scenario 6 terminates. */
 export const SERVICE_APP_NAME = 'stockhold-chaos-service';
-/** TTL of the "short" API, for the scenarios that need holds to expire: long enough to place 500 orders first. */
-export const SHORT_TTL_SECONDS = 8;
+/**
+ * TTL of the "short" API, for the scenarios that need holds to expire: long enough for all
+ * of a scenario's orders to be placed before the first one expires.
+ */
+export function shortTtlSeconds(orders: number): number {
+  return Math.max(8, Math.ceil(orders / 20));
+}
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -33,7 +38,7 @@ export interface Stack {
   readonly temporal: Client;
   readonly redis: OwnRedis;
   readonly temporalAddress: string;
-  /** API with a long TTL (holds wait for payment) and one with SHORT_TTL_SECONDS. */
+  /** API with a long TTL (holds wait for payment) and one with shortTtlSeconds(orders). */
   readonly api: string;
   readonly shortApi: string;
   readonly workerMetrics: string;
@@ -61,12 +66,12 @@ function serviceEnv(temporalAddress: string, redisUrl: string): Record<string, s
 }
 
 /** The service processes: one worker and the two APIs, with their addresses. */
-async function startServices(env: Record<string, string>) {
+async function startServices(env: Record<string, string>, shortTtl: number) {
   const [apiPort, shortPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
   const workerEnv = { ...env, WORKER_METRICS_PORT: String(metricsPort) };
   const apis = [
     runService('api/server.ts', { ...env, PORT: String(apiPort), RESERVATION_TTL_SECONDS: '600' }),
-    runService('api/server.ts', { ...env, PORT: String(shortPort), RESERVATION_TTL_SECONDS: String(SHORT_TTL_SECONDS) }),
+    runService('api/server.ts', { ...env, PORT: String(shortPort), RESERVATION_TTL_SECONDS: String(shortTtl) }),
   ];
   let worker: Service = runService('worker.ts', workerEnv);
   const urls = { api: `http://127.0.0.1:${apiPort}`, shortApi: `http://127.0.0.1:${shortPort}`, workerMetrics: `http://127.0.0.1:${metricsPort}/metrics` };
@@ -85,7 +90,7 @@ async function startServices(env: Record<string, string>) {
   };
 }
 
-export async function startStack(): Promise<Stack> {
+export async function startStack(orders: number): Promise<Stack> {
   await migrate(TEST_DATABASE_URL);
   const db = testDb();
   await resetDb(db);
@@ -95,7 +100,7 @@ export async function startStack(): Promise<Stack> {
   rmSync(dbFile, { force: true });
   let devServer: DevServer = await startDevServer({ port: temporalPort, dbFile });
   const temporal = new Client({ connection: await Connection.connect({ address: devServer.address }), namespace: 'default' });
-  const services = await startServices(serviceEnv(devServer.address, redis.url));
+  const services = await startServices(serviceEnv(devServer.address, redis.url), shortTtlSeconds(orders));
   const cache = createStockCache(testConfig({ REDIS_URL: redis.url }));
   return {
     db,
