@@ -26,7 +26,7 @@ export const SERVICE_APP_NAME = 'stockhold-chaos-service';
  * of a scenario's orders to be placed before the first one expires.
  */
 export function shortTtlSeconds(orders: number): number {
-  return Math.max(8, Math.ceil(orders / 20));
+  return Math.max(8, Math.ceil(orders / 10));
 }
 
 const ROOT = path.resolve(__dirname, '..');

@@ -26,7 +26,9 @@ export const lockContention: Scenario = {
     await stock(stack.db, SKU, 'W1', size.orders);
     const ids = orderIds('lock', size.orders);
     const retriesBefore = await releaseRetries(stack);
+    const placingFrom = Date.now();
     const placed = await pMap(ids, 50, (id, i) => placeOrder(stack.shortApi, id, `user-${i % 50}`, SKU));
+    const placingMs = Date.now() - placingFrom;
     const problems = placed.some((p) => p.status !== 201) ? [`${placed.filter((p) => p.status !== 201).length} orders not placed`] : [];
 
     const locker = new Client({ connectionString: TEST_DATABASE_URL });
@@ -55,6 +57,6 @@ export const lockContention: Scenario = {
     const ghosts = await stack.db.reservation.count({ where: { status: 'RESERVED', lines: { some: { sku: SKU } } } });
     const retried = (await releaseRetries(stack)) - retriesBefore;
     if (expiredUnderLock > 0 && retried === 0) row.problems.push('no release was retried: the lock did not contend');
-    return { ...row, stuck: row.stuck + ghosts, notes: `rows locked ${(lockedMs / 1000).toFixed(1)} s; ${expiredUnderLock} holds expired under the lock; ${retried} release retries; ${ghosts} ghost holds` };
+    return { ...row, stuck: row.stuck + ghosts, notes: `placed in ${(placingMs / 1000).toFixed(1)} s; rows locked ${(lockedMs / 1000).toFixed(1)} s; ${expiredUnderLock} holds expired under the lock; ${retried} release retries; ${ghosts} ghost holds` };
   },
 };
