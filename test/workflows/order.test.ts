@@ -70,18 +70,24 @@ it('cancel → released at once', async () => {
   expect(await level(db, 'S3', 'W1')).toEqual({ onHand: 10, reserved: 0 });
 });
 
-it('duplicate payment signals → one confirmation; a second payment is flagged for refund', async () => {
+it('duplicate payment deliveries → one confirmation; a second payment ends in a refund, never a second sale', async () => {
   await stock(db, 'S4', 'W1', 10);
   await placeOrder(env.client, order('dup', 'S4'), { taskQueue: TASK_QUEUE, ttlSeconds: TTL });
-  const h = handle('dup');
-  await Promise.all([1, 2, 3, 4, 5].map(() => h.signal(paymentSignal, pay('dup'))));
-  await h.signal(paymentSignal, pay('other'));
+  // As the webhook delivers them: to the live saga while it runs, to a settlement after.
+  const deliveries = await Promise.all([1, 2, 3, 4, 5].map(() => deliverPayment(env.client, TASK_QUEUE, TTL, 'dup', pay('dup'))));
+  expect(deliveries).toContain('DELIVERED');
+  const other = await deliverPayment(env.client, TASK_QUEUE, TTL, 'dup', pay('other'));
   const state = await result('dup');
   expect(state.status).toBe('CONFIRMED');
   expect(state.payment?.paymentId).toBe('pay-dup');
-  expect(state.extraPayments.map((p) => p.paymentId)).toEqual(['pay-other']);
+  if (other === 'DELIVERED') {
+    expect(state.extraPayments.map((p) => p.paymentId)).toEqual(['pay-other']);
+  } else {
+    const settled = await env.client.workflow.getHandle(latePaymentWorkflowId('dup', 'pay-other')).result();
+    expect(settled).toMatchObject({ status: 'REFUND_REQUIRED' });
+  }
   expect(await level(db, 'S4', 'W1')).toEqual({ onHand: 8, reserved: 0 });
-  expect(await db.stockMovement.count({ where: { reference: 'dup', reason: 'CONFIRM' } })).toBe(1);
+  expect(await db.stockMovement.count({ where: { reference: { startsWith: 'dup' }, reason: 'CONFIRM' } })).toBe(1);
 });
 
 it('insufficient stock → the saga ends REJECTED and holds nothing', async () => {
