@@ -1,7 +1,8 @@
 /**
  * The flash-sale scenario over HTTP: N attempts from M shoppers on one SKU, winners paying
  * through the signed webhook (a share of them), the rest left to expire; then the pure
- * reject path after sell-out; then the wait until every saga has ended.
+ * reject path after sell-out while those sagas settle; the wait until every saga has ended;
+ * and the reject path once more with nothing else running.
  */
 import { performance } from 'node:perf_hooks';
 import type { Pool } from 'undici';
@@ -12,10 +13,15 @@ import { outcomeOf, runLoad, type LoadResult, type Sample } from './load';
 import type { BenchStack } from './stack';
 
 export const CAMPAIGN = 'bench-flash';
+/** A campaign sold out before the run (its one unit paid for), for the quiet reject path. */
+export const SOLD_OUT_CAMPAIGN = 'bench-sold-out';
 
 export interface ScenarioResult {
   readonly attack: LoadResult;
+  /** Attempts after sell-out while the sale's sagas are still settling. */
   readonly rejects: LoadResult;
+  /** The same on a sold-out campaign with nothing else running. */
+  readonly quietRejects: LoadResult;
   readonly winners: number;
   readonly paid: number;
   readonly sagasSeconds: number;
@@ -78,5 +84,16 @@ export async function runFlashSale(stack: BenchStack, db: Db, o: BenchOptions, s
   }
   const lastConfirm = await db.reservation.aggregate({ where: { campaignId: CAMPAIGN, status: 'CONFIRMED' }, _max: { updatedAt: true } });
   const sagasSeconds = ((lastConfirm._max.updatedAt?.getTime() ?? attackStart.getTime()) - attackStart.getTime()) / 1000;
-  return { attack, rejects, winners, paid, sagasSeconds, settleSeconds: (performance.now() - settleStart) / 1000 };
+  const settleSeconds = (performance.now() - settleStart) / 1000;
+
+  // The same reject path once nothing else runs: a sold-out campaign, no saga in flight.
+  say(`quiet reject path: ${o.rejectAttempts} attempts on a sold-out sale with every saga settled`);
+  const quietRejects = await runLoad({
+    base: stack.base,
+    total: o.rejectAttempts,
+    concurrency: o.concurrency,
+    request: (i) => ({ path: `/campaigns/${SOLD_OUT_CAMPAIGN}/orders`, method: 'POST' as const, body: JSON.stringify({ orderId: `q-${i}`, userId: `u-${i % o.users}`, quantity: 1 }) }),
+    progress: progress('quiet rejects'),
+  });
+  return { attack, rejects, quietRejects, winners, paid, sagasSeconds, settleSeconds };
 }
