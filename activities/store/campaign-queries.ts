@@ -1,17 +1,10 @@
 /** Read side of campaigns: the admin view and the snapshot the Redis gate is rebuilt from. */
+import type { CampaignInput } from './campaigns';
 import type { Db } from './db';
 
 /** What an operator sees of a campaign: the pool, the live holds, what was sold. */
-export interface CampaignView {
-  readonly id: string;
-  readonly sku: string;
-  readonly warehouseCode: string;
-  readonly startsAt: string;
-  readonly endsAt: string;
-  readonly quota: number;
-  readonly perUserLimit: number;
+export interface CampaignView extends Omit<CampaignInput, 'kind'> {
   readonly kind: string;
-  readonly expectedAt?: string;
   readonly status: string;
   readonly remaining: number;
   readonly held: number;
