@@ -3,6 +3,7 @@ import type { Config } from '../../config';
 import type { Metrics } from '../../platform/metrics';
 import { createRedis } from '../../platform/redis';
 import type { Db } from '../store/db';
+import { rebuild } from './availability';
 import { onStockCommitted } from './commit-hook';
 import { CacheRelay } from './relay';
 import { StockCache } from './stock-cache';
@@ -11,9 +12,18 @@ export function createStockCache(config: Config, metrics?: Metrics): StockCache 
   return new StockCache(createRedis(config.redisUrl, config.cache), config.cache, metrics);
 }
 
-/** Makes every stock transaction committed through `db` drop its cache entries at once (best effort). */
+/**
+ * Makes every stock transaction committed through `db` drop its cache entries at once, then
+ * refill them from PostgreSQL in the background (best effort; the outbox is the guarantee).
+ * The refill matters: a reader that loaded the old level before the commit may fill the
+ * emptied key afterwards, and only a newer version in the key refuses it (fill.lua). Left to
+ * the relay alone, that stale entry could be served for a relay cycle.
+ */
 export function invalidateOnCommit(db: Db, cache: StockCache): void {
-  onStockCommitted(db, (skus) => cache.invalidate(skus));
+  onStockCommitted(db, async (skus) => {
+    await cache.invalidate(skus);
+    void rebuild(db, cache, skus).catch(() => undefined);
+  });
 }
 
 export function startCacheRelay(db: Db, cache: StockCache, config: Config, metrics?: Metrics): CacheRelay {

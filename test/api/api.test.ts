@@ -5,25 +5,20 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../../activities/store/db';
-import { eventually, signedPayment, testApp } from '../helpers/app';
+import { eventually, signedPayment, useAppStack } from '../helpers/app';
 import { invariantViolations, level, stock } from '../helpers/db';
-import { useSagaStack } from '../helpers/temporal';
 
 const TASK_QUEUE = 'api-test';
 const SECRET = 'test-webhook-secret';
 const ADMIN = { authorization: 'Bearer test-admin-token' };
 
-const stack = useSagaStack('dev', TASK_QUEUE);
+const stack = useAppStack('dev', TASK_QUEUE, { RESERVATION_TTL_SECONDS: '600' });
 let db: Db;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  db = stack.db;
-  ({ app } = await testApp(stack.env, db, { TEMPORAL_TASK_QUEUE: TASK_QUEUE, RESERVATION_TTL_SECONDS: '600' }));
+  ({ db, app } = stack);
   await stock(db, 'APPLE', 'W1', 10);
-});
-afterAll(async () => {
-  await app?.close();
 });
 afterEach(async () => {
   expect(await invariantViolations(db)).toEqual([]);
@@ -163,6 +158,8 @@ describe('POST /webhooks/payments', () => {
 
 describe('inventory and admin', () => {
   it('GET /inventory/:sku per warehouse and total; 404 SKU_NOT_FOUND', async () => {
+    // The cache is guaranteed current once the relay has applied the confirmation.
+    await eventually(() => db.cacheOutbox.count(), (n) => n === 0);
     const res = await app.inject({ method: 'GET', url: '/inventory/APPLE' });
     expect(res.json()).toEqual({
       sku: 'APPLE',

@@ -2,7 +2,7 @@
  * The stock cache on the real PostgreSQL and Redis: the versioned Lua fill, the outbox
  * written with every stock change, the relay, the read path, and the consistency checker.
  */
-import { createStockCache } from '../../activities/cache';
+import { createStockCache, invalidateOnCommit } from '../../activities/cache';
 import { readAvailability } from '../../activities/cache/availability';
 import { checkCache, recentChecks } from '../../activities/cache/checker';
 import { onStockCommitted } from '../../activities/cache/commit-hook';
@@ -13,8 +13,9 @@ import { cacheKey, type StockCache } from '../../activities/cache/stock-cache';
 import type { Db } from '../../activities/store/db';
 import { confirmStock, reserveStock } from '../../activities/store/reservations';
 import { upsertProduct, upsertWarehouse } from '../../activities/store/catalog';
-import { receiveStock } from '../../activities/store/stock-admin';
+import { receiveStock, setSafetyStock } from '../../activities/store/stock-admin';
 import { createMetrics } from '../../platform/metrics';
+import { eventually } from '../helpers/app';
 import { clearCache, ready } from '../helpers/cache';
 import { invariantViolations, resetDb, stock, testDb } from '../helpers/db';
 import { testConfig } from '../helpers/env';
@@ -74,6 +75,13 @@ describe('outbox', () => {
     expect(await db.cacheOutbox.count()).toBe(2);
   });
 
+  it('changes that move no goods but change availability record an invalidation too', async () => {
+    await stock(db, 'SAFE', 'W1', 5);
+    await db.$executeRawUnsafe('TRUNCATE cache_outbox');
+    await setSafetyStock(db, { idempotencyKey: 'safe-1', sku: 'SAFE', warehouseCode: 'W1', safetyStock: 2 });
+    expect((await db.cacheOutbox.findMany()).map((r) => r.sku)).toEqual(['SAFE']);
+  });
+
   it('a process dying right after the commit loses nothing: the relay repairs the cached entry', async () => {
     await stock(db, 'DIE', 'W1', 10);
     await drainOnce(db, cache, 100);
@@ -116,6 +124,18 @@ describe('read path', () => {
     await drainOnce(db, cache, 100);
     await cache.tryFill(loadedBeforeChange);
     expect(await cached('SLOW')).toMatchObject({ total: { onHand: 10, reserved: 7, available: 3 } });
+  });
+
+  it('nor after the committing process\'s own fast path, without waiting for the relay', async () => {
+    invalidateOnCommit(db, cache);
+    await stock(db, 'FAST', 'W1', 10);
+    const loadedBeforeChange = await view('FAST');
+    await reserve('f1', 'FAST', 4);
+    // The fast path refills in the background; once it has, the old level is refused.
+    await eventually(() => cached('FAST'), (v) => v?.total.reserved === 4);
+    await cache.tryFill(loadedBeforeChange);
+    expect(await cached('FAST')).toMatchObject({ total: { onHand: 10, reserved: 4, available: 6 } });
+    expect(await db.cacheOutbox.count()).toBeGreaterThan(0); // the relay has not run
   });
 });
 
