@@ -52,8 +52,3 @@ export async function pendingSkus(db: Db, skus: readonly string[]): Promise<Set<
     SELECT DISTINCT sku FROM cache_outbox WHERE sku = ANY(${[...skus]}::text[])`;
   return new Set(rows.map((r) => r.sku));
 }
-
-/** Rows waiting (for tests, the chaos suite and readiness of the cache). */
-export async function outboxBacklog(db: Db): Promise<number> {
-  return db.cacheOutbox.count();
-}

@@ -30,12 +30,13 @@ export interface CampaignInput {
   readonly perUserLimit: number;
 }
 
-const serialOf = (campaignId: string) => `campaign:${campaignId}`;
+/** The business serial of a campaign's own steps (create, end, pre-sale fulfilment). */
+export const campaignSerial = (campaignId: string) => `campaign:${campaignId}`;
 
 /** Creates the campaign and sets its quota aside; idempotent by campaign id. */
 export async function createCampaign(db: Db, input: CampaignInput): Promise<{ created: boolean }> {
-  return inSerialTx(db, serialOf(input.id), async (tx) => {
-    const first = await readFence<CampaignInput>(tx, serialOf(input.id), Operation.CAMPAIGN_CREATE);
+  return inSerialTx(db, campaignSerial(input.id), async (tx) => {
+    const first = await readFence<CampaignInput>(tx, campaignSerial(input.id), Operation.CAMPAIGN_CREATE);
     if (first) {
       const same = (Object.keys(input) as (keyof CampaignInput)[]).every((k) => first[k] === input[k]);
       if (!same) {
@@ -54,7 +55,7 @@ export async function createCampaign(db: Db, input: CampaignInput): Promise<{ cr
         remaining: input.quota,
       },
     });
-    await writeFence(tx, serialOf(input.id), Operation.CAMPAIGN_CREATE, input);
+    await writeFence(tx, campaignSerial(input.id), Operation.CAMPAIGN_CREATE, input);
     return { created: true };
   });
 }
@@ -69,7 +70,7 @@ async function setAside(tx: Tx, input: CampaignInput): Promise<void> {
     throw new DomainError(ErrorCode.INSUFFICIENT_STOCK, `not enough ${input.sku} in ${input.warehouseCode} to set aside ${input.quota}`);
   }
   await writeMovements(tx, [
-    { sku: input.sku, warehouseCode: input.warehouseCode, reason: 'CAMPAIGN_SET_ASIDE', reference: serialOf(input.id), onHandDelta: 0, reservedDelta: input.quota },
+    { sku: input.sku, warehouseCode: input.warehouseCode, reason: 'CAMPAIGN_SET_ASIDE', reference: campaignSerial(input.id), onHandDelta: 0, reservedDelta: input.quota },
   ]);
 }
 
@@ -166,7 +167,7 @@ export async function returnCampaignHold(tx: Tx, reservationId: string, campaign
 
 /** Closes the campaign and returns its unsold pool to normal stock; once only. */
 export async function endCampaign(db: Db, campaignId: string): Promise<{ returned: number }> {
-  const serial = serialOf(campaignId);
+  const serial = campaignSerial(campaignId);
   return inSerialTx(db, serial, async (tx) => {
     const first = await readFence<{ returned: number }>(tx, serial, Operation.CAMPAIGN_END);
     if (first) return first;

@@ -9,9 +9,8 @@
  */
 import { DomainError, ErrorCode } from '../../domain/errors';
 import { Operation, ReservationStatus, type ConfirmOutcome, type OrderLine } from '../../domain/types';
+import { campaignSerial } from './campaigns';
 import { inSerialTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
-
-export const campaignSerial = (campaignId: string) => `campaign:${campaignId}`;
 
 /** Result of allocating received goods to a pre-sale's backorders. */
 export interface Fulfilment {

@@ -10,25 +10,23 @@ import type { Db } from '../../activities/store/db';
 import { buildApp } from '../../api/app';
 import { createMetrics } from '../../platform/metrics';
 import { createStockCache } from '../../activities/cache';
-import { eventually, testApp } from '../helpers/app';
+import { eventually, useAppStack } from '../helpers/app';
 import { invariantViolations, level, stock } from '../helpers/db';
 import { testConfig } from '../helpers/env';
-import { useSagaStack } from '../helpers/temporal';
 
 const TASK_QUEUE = 'flash-test';
 const ADMIN = { authorization: 'Bearer test-admin-token' };
-const stack = useSagaStack('dev', TASK_QUEUE);
+const stack = useAppStack('dev', TASK_QUEUE, { CAMPAIGN_GATE_CHECK_SECONDS: '1' });
 let db: Db;
 let app: FastifyInstance;
 let redis: Redis;
 
 beforeAll(async () => {
-  db = stack.db;
-  ({ app, redis } = await testApp(stack.env, db, { TEMPORAL_TASK_QUEUE: TASK_QUEUE, CAMPAIGN_GATE_CHECK_SECONDS: '1' }));
+  ({ db, app } = stack);
+  redis = app.deps.redis;
   await redis.flushdb();
   await stock(db, 'BERRY', 'W1', 5000);
 });
-afterAll(() => app?.close());
 afterEach(async () => {
   expect(await invariantViolations(db)).toEqual([]);
 });

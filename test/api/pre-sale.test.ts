@@ -5,24 +5,21 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../../activities/store/db';
-import { eventually, signedPayment, testApp } from '../helpers/app';
+import { eventually, signedPayment, useAppStack } from '../helpers/app';
 import { invariantViolations, level, stock } from '../helpers/db';
-import { useSagaStack } from '../helpers/temporal';
 
 const TASK_QUEUE = 'pre-sale-test';
 const ADMIN = { authorization: 'Bearer test-admin-token' };
 const SECRET = 'test-webhook-secret';
-const stack = useSagaStack('dev', TASK_QUEUE);
+const stack = useAppStack('dev', TASK_QUEUE);
 let db: Db;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  db = stack.db;
-  ({ app } = await testApp(stack.env, db, { TEMPORAL_TASK_QUEUE: TASK_QUEUE }));
+  ({ db, app } = stack);
   await stock(db, 'OTHER', 'W1', 1); // creates the warehouse; the pre-sale SKU has no stock at all
   await db.product.create({ data: { sku: 'NEW-MANGO', name: 'New-season mangoes' } });
 });
-afterAll(() => app?.close());
 afterEach(async () => {
   expect(await invariantViolations(db)).toEqual([]);
 });
