@@ -19,6 +19,7 @@ export function workerSinks(metrics: Metrics): InjectedSinks<MetricsSinks> {
   return {
     metrics: {
       sagaEnded: { fn: (_info, status) => metrics.sagaEndings.inc({ status }), callDuringReplay: false },
+      paymentSettled: { fn: (_info, state) => metrics.paymentsSettled.inc({ state }), callDuringReplay: false },
     },
   };
 }
@@ -51,7 +52,8 @@ export async function runWorker(config: Config): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: require.resolve('./workflows'),
-    activities: createActivities({ db, temporal: client, metrics, cache, gate: createGate(cache.redis), alertWebhook: config.alertWebhook }),
+    activities: createActivities({ db, temporal: client, metrics, cache, gate: createGate(cache.redis), alertWebhook: config.alertWebhook,
+      payments: { taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds } }),
     sinks: workerSinks(metrics),
     shutdownGraceTime: '10s',
   });

@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { DomainError, nonRetryableCodes } from '../domain/errors';
 import type { TransferReceipt, TransferRequest } from '../domain/transfers';
+import type { OrderPayment, Settlement } from '../domain/payments';
 import type { ReleaseReason } from '../domain/types';
 import type { Metrics } from '../platform/metrics';
 import { deliverAlerts, type AlertWebhook } from './alerts';
@@ -20,9 +21,11 @@ import { endCampaign, reserveFromCampaign } from './store/campaigns';
 import { fulfilPreSale } from './store/pre-sales';
 import { syncGate, type Gate } from './gate';
 import { reconcile, type ReconciliationReport } from './store/reconcile';
-import { confirmStock, releaseStock, reserveStock, type ReserveInput } from './store/reservations';
+import { confirmPayment, releaseStock, reserveStock, type ReserveInput } from './store/reservations';
+import { settlePaymentTx } from './store/payments';
 import { cancelTransfer, raiseTransferOverdue, receiveTransfer, requestTransfer, returnTransfer, shipTransfer } from './store/transfers';
 import { sweepExpiredHolds } from './sweep';
+import { settleStalePayments } from './payment-check';
 
 export interface ActivityDeps {
   readonly db: Db;
@@ -34,14 +37,18 @@ export interface ActivityDeps {
   readonly cache: StockCache;
   /** Where stock alerts are pushed; none: alerts are only listed by GET /alerts. */
   readonly alertWebhook?: AlertWebhook;
+  /** Where late-payment settlements run, and the hold lifetime of a re-reserve. */
+  readonly payments: { readonly taskQueue: string; readonly ttlSeconds: number };
 }
 
-export function createActivities({ db, temporal, metrics, gate, cache, alertWebhook }: ActivityDeps) {
+export function createActivities({ db, temporal, metrics, gate, cache, alertWebhook, payments }: ActivityDeps) {
+  const delivery = { db, temporal, ...payments };
   const activities = {
     /** A campaign order takes its hold from the campaign's pool; any other from the levels. */
     reserve: (input: ReserveInput & { campaignId?: string }) =>
       input.campaignId ? reserveFromCampaign(db, { ...input, campaignId: input.campaignId }) : reserveStock(db, input),
-    confirm: (reservationId: string, paymentId: string) => confirmStock(db, reservationId, paymentId),
+    confirmPayment: (reservationId: string, paid: OrderPayment) => confirmPayment(db, reservationId, paid),
+    settlePayment: (paid: OrderPayment, settlement: Settlement) => settlePaymentTx(db, paid, settlement),
     release: (reservationId: string, reason: ReleaseReason) => releaseStock(db, reservationId, reason),
     lookupReservation: (reservationId: string) => findReservation(db, reservationId),
     recordSettlement: async (orderId: string, paymentId: string, result: string): Promise<void> => {
@@ -66,11 +73,12 @@ export function createActivities({ db, temporal, metrics, gate, cache, alertWebh
     cancelTransfer: (transferId: string) => cancelTransfer(db, transferId),
     returnTransfer: (transferId: string) => returnTransfer(db, transferId),
     raiseTransferOverdue: (transferId: string) => raiseTransferOverdue(db, transferId),
-    reconcileStock: async () => {
-      const report = await reconcile(db);
+    reconcileStock: async (settleMinutes: number) => {
+      const report = await reconcile(db, () => settleStalePayments(delivery, metrics, settleMinutes));
       reportDrift(report, metrics);
       return report;
     },
+    settleStalePayments: (settleMinutes: number) => settleStalePayments(delivery, metrics, settleMinutes),
     checkCache: (options: CheckOptions) => checkCache(db, cache, options, metrics, (level, message, fields) => Context.current().log[level](message, fields)),
   };
   return instrument(activities, metrics);
@@ -83,7 +91,7 @@ function reportDrift(report: ReconciliationReport, metrics: Metrics): void {
   metrics.reconciliationDrifts.set(report.drifts.length);
   const log = Context.current().log;
   if (report.clean) log.info('reconciliation clean', { runId: report.runId, levelsChecked: report.levelsChecked });
-  else log.error('reconciliation found drift', { runId: report.runId, drifts: report.drifts });
+  else log.error('reconciliation found drift', { runId: report.runId, drifts: report.drifts, unsettledPayments: report.unsettledPayments });
 }
 
 /**

@@ -4,6 +4,9 @@ import { Type, type Static } from '@sinclair/typebox';
 /** Business ids: letters, digits, `_`, `-`, `.` (":" is reserved for derived serials). */
 export const Id = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'letters, digits, _ - . (1-64)' });
 
+/** An amount in the currency's smallest unit (cents). */
+export const AmountCents = Type.Integer({ minimum: 0, maximum: 2_000_000_000, description: 'amount in cents' });
+
 export const ErrorBody = Type.Object(
   {
     code: Type.String({ description: 'one of the codes in README "Error codes"' }),

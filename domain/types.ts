@@ -37,6 +37,8 @@ export interface OrderRequest {
   readonly allocation?: AllocationPreferences;
   /** Set for a flash-sale or pre-sale order: the hold comes from the campaign's pool. */
   readonly campaignId?: string;
+  /** What the order costs; when set, a payment of another amount is not confirmed. */
+  readonly amountCents?: number;
 }
 
 /** Why a warehouse was chosen for (part of) a line. */
@@ -89,8 +91,8 @@ export type ReserveOutcome =
     }
   | { readonly status: 'rejected'; readonly reason: 'INSUFFICIENT_STOCK'; readonly shortages: readonly Shortage[] }
   | { readonly status: 'rejected'; readonly reason: 'ALREADY_RELEASED' }
-  /** The reserve could not be completed in time (database unreachable); nothing is held. */
-  | { readonly status: 'rejected'; readonly reason: 'SERVICE_UNAVAILABLE' }
+  /** The reserve could not be completed before its deadline; compensated, nothing is held. */
+  | { readonly status: 'rejected'; readonly reason: 'RESERVE_FAILED' }
   /** A flash-sale order the campaign refused (its pool, the user's limit, or its window). */
   | { readonly status: 'rejected'; readonly reason: CampaignRefusal };
 
@@ -112,7 +114,9 @@ export type ConfirmOutcome =
   | { readonly status: 'confirmed'; readonly paymentId: string }
   | { readonly status: 'backordered'; readonly paymentId: string }
   | { readonly status: 'unfulfillable'; readonly paymentId: string }
-  | { readonly status: 'not_held'; readonly reservationStatus: 'RELEASED' | 'MISSING' };
+  | { readonly status: 'not_held'; readonly reservationStatus: 'RELEASED' | 'MISSING' }
+  /** The order carries an amount and this payment is of another: not confirmed, not fenced. */
+  | { readonly status: 'amount_mismatch'; readonly paidCents: number; readonly expectedCents: number };
 
 /** Outcome of the release step. `already_confirmed`: payment won the race; nothing released. */
 export type ReleaseOutcome =

@@ -10,6 +10,10 @@ export interface Metrics {
   readonly orders: Counter<'outcome'>;
   /** Sagas ended, by final status (CONFIRMED, RELEASED, REJECTED, REFUND_REQUIRED). */
   readonly sagaEndings: Counter<'status'>;
+  /** Payments settled, by state (CONFIRMED, REFUND_REQUIRED, DUPLICATE_CHARGE, AMOUNT_MISMATCH, ...). */
+  readonly paymentsSettled: Counter<'state'>;
+  /** Payments found PENDING past PAYMENT_SETTLE_MINUTES by the latest check: must be 0. */
+  readonly paymentsUnsettled: Gauge;
   /** Payment webhook deliveries by result (delivered, duplicate, late, bad_signature, unknown_order, ...). */
   readonly webhooks: Counter<'result'>;
   /** Activity attempts beyond the first, by activity: retries that closed a transaction. */
@@ -40,6 +44,8 @@ export function createMetrics(processName: 'api' | 'worker'): Metrics {
     registry,
     orders: new Counter({ name: 'stockhold_orders_total', help: 'Order placements by outcome', labelNames: ['outcome'], registers: [registry] }),
     sagaEndings: new Counter({ name: 'stockhold_saga_endings_total', help: 'Order sagas ended, by final status', labelNames: ['status'], registers: [registry] }),
+    paymentsSettled: new Counter({ name: 'stockhold_payments_settled_total', help: 'Payments settled, by state', labelNames: ['state'], registers: [registry] }),
+    paymentsUnsettled: new Gauge({ name: 'stockhold_payments_unsettled', help: 'Payments PENDING past PAYMENT_SETTLE_MINUTES (latest check)', registers: [registry] }),
     webhooks: new Counter({ name: 'stockhold_webhook_deliveries_total', help: 'Payment webhook deliveries by result', labelNames: ['result'], registers: [registry] }),
     activityRetries: new Counter({ name: 'stockhold_activity_retries_total', help: 'Activity attempts after the first', labelNames: ['activity'], registers: [registry] }),
     activityDuration: new Histogram({

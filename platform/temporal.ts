@@ -6,7 +6,7 @@
 import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import type { Config } from '../config';
-import { CACHE_CHECK_SCHEDULE_ID, EXPIRY_SCHEDULE_ID, RECONCILIATION_SCHEDULE_ID, SWEEPER_SCHEDULE_ID } from '../workflows/ids';
+import { CACHE_CHECK_SCHEDULE_ID, EXPIRY_SCHEDULE_ID, PAYMENT_CHECK_SCHEDULE_ID, RECONCILIATION_SCHEDULE_ID, SWEEPER_SCHEDULE_ID } from '../workflows/ids';
 import { searchAttributeKeys } from '../workflows/search-attributes';
 
 export async function connectClient(config: Config): Promise<Client> {
@@ -91,12 +91,13 @@ export async function ensureSweeperSchedule(client: Client, config: Config): Pro
   });
 }
 
-/** Every schedule the service runs: sweeper, perishables check, reconciliation. */
+/** Every schedule the service runs: sweeper, perishables check, reconciliation, payment check, cache check. */
 export async function ensureSchedules(client: Client, config: Config): Promise<void> {
   await ensureSweeperSchedule(client, config);
   const jobs: PeriodicJob[] = [
     { scheduleId: EXPIRY_SCHEDULE_ID, workflowType: 'expiryWorkflow', every: config.expiryCheckInterval, args: [] },
-    { scheduleId: RECONCILIATION_SCHEDULE_ID, workflowType: 'reconciliationWorkflow', every: config.reconcileInterval, args: [] },
+    { scheduleId: RECONCILIATION_SCHEDULE_ID, workflowType: 'reconciliationWorkflow', every: config.reconcileInterval, args: [config.paymentSettleMinutes] },
+    { scheduleId: PAYMENT_CHECK_SCHEDULE_ID, workflowType: 'paymentCheckWorkflow', every: config.paymentCheckInterval, args: [config.paymentSettleMinutes] },
     cacheCheckJob(config),
   ];
   for (const job of jobs) await ensureSchedule(client, config.temporal.taskQueue, job);

@@ -1,15 +1,27 @@
 /**
  * `npm run reconcile`: one reconciliation pass against DATABASE_URL, recorded like the
- * scheduled ones. Prints the report as JSON; exits 1 when it found drift (for cron/CI).
+ * scheduled ones (payments PENDING past PAYMENT_SETTLE_MINUTES included). Prints the report
+ * as JSON; exits 1 when it found drift or an unsettled payment (for cron/CI).
  */
 import { createDb } from '../activities/store/db';
+import { findUnsettledPayments } from '../activities/store/payments';
 import { reconcile } from '../activities/store/reconcile';
 import { loadConfig } from '../config';
 
 async function main(): Promise<number> {
-  const db = createDb(loadConfig().databaseUrl);
+  const config = loadConfig();
+  const db = createDb(config.databaseUrl);
   try {
-    const report = await reconcile(db);
+    // Read-only: unsettled payments are reported here; the scheduled check drives them.
+    const unsettled = async () =>
+      (await findUnsettledPayments(db, config.paymentSettleMinutes)).map(({ orderId, paymentId, amountCents, receivedAt }) => ({
+        orderId,
+        paymentId,
+        amountCents,
+        receivedAt,
+        action: 'REPORTED',
+      }));
+    const report = await reconcile(db, unsettled);
     console.log(JSON.stringify(report, null, 2));
     return report.clean ? 0 : 1;
   } finally {

@@ -16,6 +16,7 @@ export function transferWorkflowId(transferId: string): string {
 export const SWEEPER_SCHEDULE_ID = 'stockhold-expired-hold-sweeper';
 export const EXPIRY_SCHEDULE_ID = 'stockhold-expiry-check';
 export const RECONCILIATION_SCHEDULE_ID = 'stockhold-reconciliation';
+export const PAYMENT_CHECK_SCHEDULE_ID = 'stockhold-payment-check';
 
 /** One lifecycle workflow per campaign. */
 export function campaignWorkflowId(campaignId: string): string {

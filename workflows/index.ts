@@ -6,5 +6,6 @@ export { campaignWorkflow } from './campaign';
 export { preSaleFulfilmentWorkflow } from './pre-sale';
 export { expiryWorkflow } from './expiry';
 export { reconciliationWorkflow } from './reconcile';
+export { paymentCheckWorkflow } from './payment-check';
 export { transferWorkflow } from './transfer';
 export { cacheCheckWorkflow } from './cache-check';

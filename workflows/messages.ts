@@ -27,6 +27,17 @@ export interface OrderWorkflowInput {
   readonly ttlSeconds: number;
   /** A flash-sale order admitted by the Redis gate: its token goes back if no sale results. */
   readonly gateAdmitted?: boolean;
+  /** How long the reserve may take before the saga gives up and compensates (default 120). */
+  readonly reserveDeadlineSeconds?: number;
+}
+
+/** A payment the saga settled, as the status query shows it. */
+export interface SettledPayment {
+  readonly paymentId: string;
+  readonly amountCents: number;
+  /** The settled PaymentState (domain/payments.ts). */
+  readonly state: string;
+  readonly reason?: string;
 }
 
 /** What the order workflow knows; returned by the status query and as its result. */
@@ -46,8 +57,10 @@ export interface OrderState {
   releaseReason?: 'EXPIRED' | 'CANCELLED' | 'RESERVE_FAILED';
   /** Set when a payment could not be turned into a sale. */
   refundReason?: string;
-  /** Payments beyond the one that confirmed the order (each needs a refund). */
-  extraPayments: Payment[];
+  /** Payments that did not pay for the order (each needs a refund). */
+  extraPayments: Pick<Payment, 'paymentId' | 'amountCents'>[];
+  /** Every payment the saga settled, in the order it settled them. */
+  payments: SettledPayment[];
   /** True when the sale was made by re-reserving after the hold had been released. */
   lateConfirmed?: boolean;
 }
@@ -71,11 +84,6 @@ export interface LatePaymentInput {
   readonly ttlSeconds: number;
 }
 
-/** Result of settling a payment that arrived after the hold was released. */
-export type SettlementOutcome =
-  | { readonly status: 'CONFIRMED'; readonly reservationId: string; readonly late: boolean }
-  | { readonly status: 'BACKORDERED'; readonly reservationId: string }
-  | { readonly status: 'REFUND_REQUIRED'; readonly reason: string };
 
 /** Input of a campaign's lifecycle workflow (id `campaign-<id>`). */
 export interface CampaignWorkflowInput {

@@ -2,27 +2,27 @@
  * One order, one workflow: reserve → wait for payment (bounded by the hold's TTL) →
  * confirm, or release on timeout or cancel. Temporal's durable timers and retries are the
  * transaction coordinator: whatever crashes, the saga resumes and closes.
+ *
+ * Every payment the saga hears of is settled before it ends, wherever in the saga it arrived
+ * (while reserving, awaiting, releasing, giving a gate token back, or after a refusal): the
+ * last thing the workflow does before returning is to check, without awaiting anything, that
+ * no payment is left unsettled.
  */
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { ActivityFailure, condition, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import { sameOrder } from '../domain/lines';
-import type { ReleaseReason } from '../domain/types';
+import { ActivityFailure, CancellationScope, condition, isCancellation, upsertSearchAttributes } from '@temporalio/workflow';
+import { PaymentState, refundStates, type Settlement } from '../domain/payments';
+import type { Payment, ReleaseReason, ReserveOutcome } from '../domain/types';
 import { metrics, release, reserve, returnGateToken } from './activities-proxy';
-import {
-  backorderSettledSignal,
-  cancelSignal,
-  OrderStatus,
-  paymentSignal,
-  placeOrderUpdate,
-  statusQuery,
-  type OrderState,
-  type OrderWorkflowInput,
-  type SettlementOutcome,
-} from './messages';
+import { OrderStatus, type OrderState, type OrderWorkflowInput } from './messages';
+import { setupOrderHandlers } from './order-handlers';
 import { ReservationExpiresAtAttr, ReservationStatusAttr } from './search-attributes';
-import { confirmOrRefund, settleLatePayment } from './settle';
+import { settle } from './settle';
 
-export async function orderWorkflow({ order, ttlSeconds, gateAdmitted }: OrderWorkflowInput): Promise<OrderState> {
+/** Default for inputs that do not say: the documented 2 minutes (RESERVE_DEADLINE_SECONDS). */
+const DEFAULT_RESERVE_DEADLINE_SECONDS = 120;
+
+export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderState> {
+  const { order, ttlSeconds, gateAdmitted } = input;
   const state: OrderState = {
     orderId: order.orderId,
     userId: order.userId,
@@ -30,111 +30,116 @@ export async function orderWorkflow({ order, ttlSeconds, gateAdmitted }: OrderWo
     allocation: order.allocation,
     status: 'RESERVING',
     extraPayments: [],
+    payments: [],
   };
-  let cancelRequested = false;
-
   // Handlers first, before any await: the update that came with the start must find them.
-  setHandler(statusQuery, () => state);
-  setHandler(
-    placeOrderUpdate,
-    async () => {
-      await condition(() => state.reservation !== undefined);
-      return state.reservation!;
-    },
-    {
-      validator: (request) => {
-        if (!sameOrder(request, order)) throw new Error('ORDER_CONFLICT: this order id was placed with other lines or user');
-      },
-    },
-  );
-  setHandler(paymentSignal, (payment) => {
-    if (!state.payment) state.payment = payment;
-    else if (state.payment.paymentId !== payment.paymentId && !state.extraPayments.some((p) => p.paymentId === payment.paymentId)) {
-      state.extraPayments.push(payment);
-    }
-  });
-  setHandler(cancelSignal, () => {
-    cancelRequested = true;
-  });
-  let backorder: 'CONFIRMED' | 'REFUND_REQUIRED' | undefined;
-  setHandler(backorderSettledSignal, ({ status }) => {
-    backorder ??= status;
-  });
+  const inbox = setupOrderHandlers(state, order);
+  const settlements = new Map<string, Settlement>();
+  const unsettled = (): Payment[] => inbox.payments.filter((p) => !settlements.has(p.paymentId));
+  const sold = () => [...settlements.values()].some((s) => s.state === PaymentState.CONFIRMED || s.state === PaymentState.BACKORDERED);
 
-  /** A settlement's final status; a pre-order's backorder first waits for its goods. */
-  const settled = async (outcome: SettlementOutcome): Promise<OrderStatus> => {
-    if (outcome.status !== 'BACKORDERED') return applySettlement(state, outcome);
-    setStatus(OrderStatus.BACKORDERED);
-    await condition(() => backorder !== undefined);
-    if (backorder === 'CONFIRMED') return OrderStatus.CONFIRMED;
-    state.refundReason = 'the pre-sale goods received could not cover this order';
-    return OrderStatus.REFUND_REQUIRED;
-  };
   /**
    * Stable stages are indexed for the Temporal UI; the transient CONFIRMING and RELEASING
    * live only in the query state: their step runs inside one workflow task, so an indexed
    * value would never be seen, and each upsert is a history event and a visibility write.
-   * A release that keeps failing shows as AWAITING_PAYMENT past ReservationExpiresAt.
    */
   const setStatus = (status: OrderStatus, extra: SearchAttributeUpdatePair[] = []) => {
+    if (status === state.status && extra.length === 0) return;
     state.status = status;
     if (status === OrderStatus.CONFIRMING || status === OrderStatus.RELEASING) return;
     upsertSearchAttributes([{ key: ReservationStatusAttr, value: status }, ...extra]);
   };
-  const finish = async (status: OrderStatus) => {
-    // No sale came of a gate-admitted flash order: its token goes back to the gate — unless
-    // PostgreSQL found the pool empty, in which case the token was one the gate never had.
+
+  /** Settles every payment received so far, one at a time, until none is left. */
+  const drain = async () => {
+    for (let next = unsettled()[0]; next; next = unsettled()[0]) {
+      const refused = state.reservation?.status === 'rejected' ? state.reservation.reason : undefined;
+      const s = await settle(order, next, { ttlSeconds, refusedBecause: refused });
+      settlements.set(next.paymentId, s);
+      state.payments.push({ paymentId: next.paymentId, amountCents: next.amountCents, state: s.state, ...(s.reason ? { reason: s.reason } : {}) });
+      if (s.state === PaymentState.CONFIRMED || s.state === PaymentState.BACKORDERED) state.payment ??= next;
+      else state.extraPayments.push({ paymentId: next.paymentId, amountCents: next.amountCents });
+      if (s.state === PaymentState.CONFIRMED && s.reservationId !== order.orderId) state.lateConfirmed = true;
+    }
+  };
+
+  /** Ends the saga: every payment settled, the gate token back if no sale came of it. */
+  const finish = async (base: OrderStatus): Promise<OrderState> => {
+    await drain();
     const soldOut = state.reservation?.status === 'rejected' && state.reservation.reason === 'SOLD_OUT';
-    if (gateAdmitted && order.campaignId && !soldOut && (status === OrderStatus.REJECTED || status === OrderStatus.RELEASED)) {
+    if (gateAdmitted && order.campaignId && !soldOut && !sold()) {
+      // The gate only admits; a give-back that keeps failing is corrected by the gate's sync.
       await returnGateToken(order.campaignId, order.userId, order.orderId).catch(() => undefined);
     }
+    // A paid pre-order waits for its goods; payments that land meanwhile are settled too.
+    for (;;) {
+      await drain();
+      const waiting = [...settlements.values()].some((s) => s.state === PaymentState.BACKORDERED) && inbox.backorder === undefined;
+      if (!waiting) break;
+      setStatus(OrderStatus.BACKORDERED);
+      await condition(() => inbox.backorder !== undefined || unsettled().length > 0);
+    }
+    // Nothing may be awaited from here on: a payment signalled now would be left unsettled.
+    const status = finalStatus(base);
     setStatus(status);
     metrics.sagaEnded(status);
     return state;
   };
 
+  const finalStatus = (base: OrderStatus): OrderStatus => {
+    const all = [...settlements.values()];
+    if (all.some((s) => s.state === PaymentState.CONFIRMED)) return OrderStatus.CONFIRMED;
+    if (all.some((s) => s.state === PaymentState.BACKORDERED)) {
+      if (inbox.backorder === 'CONFIRMED') return OrderStatus.CONFIRMED;
+      state.refundReason = 'the pre-sale goods received could not cover this order';
+      return OrderStatus.REFUND_REQUIRED;
+    }
+    const refund = all.find((s) => refundStates.includes(s.state));
+    if (refund) {
+      state.refundReason = refund.reason;
+      return OrderStatus.REFUND_REQUIRED;
+    }
+    return base;
+  };
+
   const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
+  const deadlineMs = (input.reserveDeadlineSeconds ?? DEFAULT_RESERVE_DEADLINE_SECONDS) * 1000;
   try {
-    state.reservation = await reserve({ ...order, reservationId: order.orderId, expiresAt: expiresAt.toISOString() });
+    // The deadline is a workflow timer, so it holds whatever the activity's retries do.
+    state.reservation = await CancellationScope.withTimeout(deadlineMs, () =>
+      reserve({ ...order, reservationId: order.orderId, expiresAt: expiresAt.toISOString() }),
+    );
   } catch (err) {
-    if (!(err instanceof ActivityFailure)) throw err;
-    // The reserve could not be completed in time. It may still have committed, so close the
+    if (!(err instanceof ActivityFailure) && !isCancellation(err)) throw err;
+    // The reserve could not be completed in time. It may still commit, so close the
     // transaction: a release either gives the hold back or fences out a late reserve.
-    state.reservation = { status: 'rejected', reason: 'SERVICE_UNAVAILABLE' };
+    state.reservation = { status: 'rejected', reason: 'RESERVE_FAILED' } satisfies ReserveOutcome;
     await release(order.orderId, 'CANCELLED');
     state.releaseReason = 'RESERVE_FAILED';
+    state.releasedAt = new Date().toISOString();
     return finish(OrderStatus.REJECTED);
   }
   if (state.reservation.status !== 'reserved') return finish(OrderStatus.REJECTED);
 
   state.expiresAt = state.reservation.expiresAt;
-  setStatus(OrderStatus.AWAITING_PAYMENT, [{ key: ReservationExpiresAtAttr, value: new Date(state.reservation.expiresAt) }]);
-  const remainingMs = Math.max(0, Date.parse(state.reservation.expiresAt) - Date.now());
-  await condition(() => state.payment !== undefined || cancelRequested, remainingMs);
-
-  if (state.payment) {
+  const holdEnds = Date.parse(state.reservation.expiresAt);
+  setStatus(OrderStatus.AWAITING_PAYMENT, [{ key: ReservationExpiresAtAttr, value: new Date(holdEnds) }]);
+  // A payment of the wrong amount is settled (AMOUNT_MISMATCH) and the hold waits on.
+  while (!sold()) {
+    await condition(() => unsettled().length > 0 || inbox.cancelRequested, Math.max(0, holdEnds - Date.now()));
+    if (unsettled().length === 0) break;
     setStatus(OrderStatus.CONFIRMING);
-    return finish(await settled(await confirmOrRefund(order.orderId, state.payment, false)));
+    await drain();
+    if (!sold()) setStatus(OrderStatus.AWAITING_PAYMENT);
   }
+  if (sold()) return finish(OrderStatus.CONFIRMED);
 
-  const reason: ReleaseReason = cancelRequested ? 'CANCELLED' : 'EXPIRED';
+  const reason: ReleaseReason = inbox.cancelRequested ? 'CANCELLED' : 'EXPIRED';
   setStatus(OrderStatus.RELEASING);
-  state.releasedAt = new Date().toISOString();
   const released = await release(order.orderId, reason);
+  // Paid by another path (a settlement the backstop drove) before the release: a sale.
   if (released.status === 'already_confirmed') return finish(OrderStatus.CONFIRMED);
   state.releaseReason = reason;
-  // A payment that landed while we were releasing must still become a sale or a refund.
-  if (state.payment) {
-    return finish(await settled(await settleLatePayment(order, state.payment, ttlSeconds)));
-  }
+  state.releasedAt = new Date().toISOString();
   return finish(OrderStatus.RELEASED);
-}
-
-function applySettlement(state: OrderState, outcome: Exclude<SettlementOutcome, { status: 'BACKORDERED' }>): OrderStatus {
-  if (outcome.status === 'CONFIRMED') {
-    state.lateConfirmed = outcome.late;
-    return OrderStatus.CONFIRMED;
-  }
-  state.refundReason = outcome.reason;
-  return OrderStatus.REFUND_REQUIRED;
 }

@@ -1,55 +1,59 @@
 /**
- * Settling a payment that arrived after the order's hold was given back (the incident's
- * "paid but never deducted"). Used by the order workflow when a payment lands while it is
- * releasing, and by the late-payment workflow when the order workflow had already ended.
+ * Settling a payment, wherever the saga stands: the one rule the order workflow and the
+ * late-payment workflow share. Every payment ends in a settled state recorded in PostgreSQL
+ * in the same transaction as the step that decided it (domain/payments.ts).
  *
- * The money is never ignored: the stock is re-reserved under the serial `<orderId>:late`
- * and confirmed at once; if the stock is gone, the outcome is REFUND_REQUIRED, visible in
- * the Temporal UI, in GET /orders/:id and in the metrics.
+ * 1. Confirm the order's own hold with it (a duplicate, a wrong amount or a pre-order's
+ *    backorder are decided there too).
+ * 2. The hold is gone (released): re-reserve the order's lines under `<orderId>:late` — from
+ *    the campaign's pool first for a campaign order, then from ordinary stock under
+ *    `<orderId>:late-stock` — and confirm at once.
+ * 3. Nothing could be held: REFUND_REQUIRED.
  */
-import type { OrderRequest, Payment } from '../domain/types';
-import { confirm, reserve } from './activities-proxy';
-import type { SettlementOutcome } from './messages';
+import { PaymentState, type OrderPayment, type Settlement } from '../domain/payments';
+import type { OrderRequest, Payment, ReserveOutcome } from '../domain/types';
+import { confirmPayment, metrics, reserve, settlePayment } from './activities-proxy';
 
 export function lateReservationId(orderId: string): string {
   return `${orderId}:late`;
 }
 
-export async function settleLatePayment(
-  order: Pick<OrderRequest, 'orderId' | 'userId' | 'lines' | 'allocation'>,
-  payment: Payment,
-  ttlSeconds: number,
-): Promise<SettlementOutcome> {
-  const reservationId = lateReservationId(order.orderId);
+/** What settling needs to know of the order. */
+export type SettleOrder = Pick<OrderRequest, 'orderId' | 'userId' | 'lines' | 'allocation' | 'campaignId' | 'amountCents'>;
+
+export interface SettleOptions {
+  readonly ttlSeconds: number;
+  /** Set when the order never held stock (its reserve was refused): nothing to sell. */
+  readonly refusedBecause?: string;
+}
+
+export async function settle(order: SettleOrder, payment: Payment, { ttlSeconds, refusedBecause }: SettleOptions): Promise<Settlement> {
+  const paid: OrderPayment = { ...payment, orderId: order.orderId };
+  const settled = (s: Settlement) => {
+    metrics.paymentSettled(s.state);
+    return s;
+  };
+  const own = await confirmPayment(order.orderId, paid);
+  if (own) return settled(own);
+  if (refusedBecause) return settled(await refund(paid, `the order was refused (${refusedBecause}); nothing was held`));
+
   const expiresAt = new Date(Date.now() + ttlSeconds * 1000).toISOString();
-  const held = await reserve({ ...order, reservationId, expiresAt });
-  if (held.status !== 'reserved') {
-    return { status: 'REFUND_REQUIRED', reason: `late payment: stock could not be re-reserved (${held.reason})` };
+  const attempts: { reservationId: string; campaignId?: string }[] = order.campaignId
+    ? [{ reservationId: lateReservationId(order.orderId), campaignId: order.campaignId }, { reservationId: `${order.orderId}:late-stock` }]
+    : [{ reservationId: lateReservationId(order.orderId) }];
+  let held: ReserveOutcome | undefined;
+  for (const attempt of attempts) {
+    held = await reserve({ ...order, ...attempt, campaignId: attempt.campaignId, expiresAt });
+    if (held.status === 'reserved') {
+      const late = await confirmPayment(attempt.reservationId, paid);
+      if (late) return settled(late);
+    }
   }
-  return confirmOrRefund(reservationId, payment, true);
+  const why = held?.status === 'rejected' ? held.reason : 'the hold was released';
+  return settled(await refund(paid, `late payment: stock could not be re-reserved (${why})`));
 }
 
-/**
- * Confirms a hold with this payment. The confirm fence keeps the first payment: a second,
- * different payment for the same hold is a double charge and needs a refund.
- */
-export async function confirmOrRefund(reservationId: string, payment: Payment, late: boolean): Promise<SettlementOutcome> {
-  const done = await confirm(reservationId, payment.paymentId);
-  if (done.status === 'confirmed' && done.paymentId === payment.paymentId) {
-    return { status: 'CONFIRMED', reservationId, late };
-  }
-  switch (done.status) {
-    case 'confirmed':
-      return { status: 'REFUND_REQUIRED', reason: `order already paid by ${done.paymentId}` };
-    case 'backordered':
-      // A pre-order: the first payment's backorder stands; another payment is a double charge.
-      return done.paymentId === payment.paymentId
-        ? { status: 'BACKORDERED', reservationId }
-        : { status: 'REFUND_REQUIRED', reason: `order already paid by ${done.paymentId}` };
-    case 'unfulfillable':
-      return { status: 'REFUND_REQUIRED', reason: 'the pre-sale goods received could not cover this order' };
-    case 'not_held':
-      return { status: 'REFUND_REQUIRED', reason: `hold ${reservationId} is ${done.reservationStatus}` };
-  }
+/** Records the refund; a concurrent settlement (the backstop's) may have won: what stands is returned. */
+function refund(paid: OrderPayment, reason: string): Promise<Settlement> {
+  return settlePayment(paid, { state: PaymentState.REFUND_REQUIRED, reason });
 }
-

@@ -64,9 +64,9 @@ async function record(tx: Tx, serial: string, outcome: ReserveOutcome): Promise<
 
 async function insertReservation(tx: Tx, input: ReserveInput, plan: HoldPlan): Promise<void> {
   await tx.$executeRaw`
-    INSERT INTO reservations (id, order_id, user_id, campaign_id, status, expires_at)
+    INSERT INTO reservations (id, order_id, user_id, campaign_id, status, expires_at, amount_cents)
     VALUES (${input.reservationId}, ${input.orderId}, ${input.userId}, ${plan.campaignId ?? null},
-            ${ReservationStatus.RESERVED}, ${new Date(input.expiresAt)})`;
+            ${ReservationStatus.RESERVED}, ${new Date(input.expiresAt)}, ${input.amountCents ?? null})`;
   await tx.$executeRaw`
     INSERT INTO reservation_lines (reservation_id, sku, warehouse_code, quantity)
     SELECT ${input.reservationId}, * FROM unnest(

@@ -10,6 +10,7 @@
 import { DomainError, ErrorCode } from '../../domain/errors';
 import { Operation, ReservationStatus, type ConfirmOutcome, type OrderLine } from '../../domain/types';
 import { campaignSerial } from './campaigns';
+import { settleBackorderTx } from './payments';
 import { inSerialTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
 
 /** Result of allocating received goods to a pre-sale's backorders. */
@@ -34,6 +35,7 @@ async function allocate(tx: Tx, reservationId: string, line: OrderLine): Promise
 async function settle(tx: Tx, reservationId: string, line: OrderLine): Promise<'CONFIRMED' | 'REFUND_REQUIRED'> {
   const status = (await allocate(tx, reservationId, line)) ? ReservationStatus.CONFIRMED : ReservationStatus.REFUND_REQUIRED;
   await tx.$executeRaw`UPDATE reservations SET status = ${status}, updated_at = now() WHERE id = ${reservationId}`;
+  await settleBackorderTx(tx, reservationId, status);
   return status;
 }
 

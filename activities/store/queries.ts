@@ -11,6 +11,8 @@ export interface ReservationView {
   readonly paymentId: string | null;
   readonly releaseReason: string | null;
   readonly expiresAt: string;
+  readonly campaignId: string | null;
+  readonly amountCents: number | null;
   readonly lines: OrderLine[];
 }
 
@@ -28,6 +30,8 @@ export async function findReservation(db: Db, reservationId: string): Promise<Re
     paymentId: r.paymentId,
     releaseReason: r.releaseReason,
     expiresAt: r.expiresAt.toISOString(),
+    campaignId: r.campaignId,
+    amountCents: r.amountCents,
     lines: r.lines.map((l) => ({ sku: l.sku, warehouseCode: l.warehouseCode, quantity: l.quantity })),
   };
 }

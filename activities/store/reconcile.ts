@@ -28,12 +28,23 @@ export interface Drift {
   readonly expected: number;
 }
 
+/** A payment found PENDING too long ("paid but unsettled"), and what was done about it. */
+export interface UnsettledPaymentDrift {
+  readonly orderId: string;
+  readonly paymentId: string;
+  readonly amountCents: number;
+  readonly receivedAt: string;
+  readonly action: string;
+}
+
 export interface ReconciliationReport {
   readonly runId: string;
   readonly startedAt: string;
   readonly levelsChecked: number;
+  /** No drift and no unsettled payment. */
   readonly clean: boolean;
   readonly drifts: Drift[];
+  readonly unsettledPayments: UnsettledPaymentDrift[];
 }
 
 /**
@@ -104,11 +115,20 @@ export async function findDrifts(db: Db): Promise<{ levelsChecked: number; drift
   return { levelsChecked, drifts };
 }
 
-/** Runs a check and records it; the report is what the API, the log and the metric show. */
-export async function reconcile(db: Db): Promise<ReconciliationReport> {
+/**
+ * Runs a check and records it; the report is what the API, the log and the metric show.
+ * `checkPayments` finds (and drives to settlement) the payments left unsettled too long.
+ */
+export async function reconcile(db: Db, checkPayments: () => Promise<UnsettledPaymentDrift[]> = async () => []): Promise<ReconciliationReport> {
   const { levelsChecked, drifts } = await findDrifts(db);
+  const unsettledPayments = await checkPayments();
   const run = await db.reconciliationRun.create({
-    data: { levelsChecked, clean: drifts.length === 0, drifts: drifts as unknown as object[] },
+    data: {
+      levelsChecked,
+      clean: drifts.length === 0 && unsettledPayments.length === 0,
+      drifts: drifts as unknown as object[],
+      unsettledPayments: unsettledPayments as unknown as object[],
+    },
   });
   return toReport(run);
 }
@@ -119,8 +139,9 @@ export async function latestReconciliation(db: Db): Promise<ReconciliationReport
   return run ? toReport(run) : undefined;
 }
 
-function toReport(run: { id: bigint; startedAt: Date; levelsChecked: number; clean: boolean; drifts: unknown }): ReconciliationReport {
+function toReport(run: { id: bigint; startedAt: Date; levelsChecked: number; clean: boolean; drifts: unknown; unsettledPayments: unknown }): ReconciliationReport {
   return {
+    unsettledPayments: run.unsettledPayments as UnsettledPaymentDrift[],
     runId: run.id.toString(),
     startedAt: run.startedAt.toISOString(),
     levelsChecked: run.levelsChecked,

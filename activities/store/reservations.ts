@@ -7,6 +7,7 @@
  */
 import { planAllocation, requestedAllocation } from '../../domain/allocation';
 import { mergeLines } from '../../domain/lines';
+import { settlementOf, type OrderPayment, type Settlement } from '../../domain/payments';
 import type { ConsumedLot } from '../../domain/stock';
 import {
   Operation,
@@ -28,6 +29,7 @@ import { inSerialTx, readFence, readFences, writeFence, writeMovements, type Db,
 import { releaseLevelHolds } from './levels';
 import { confirmPreOrder, lockPreSaleOf } from './pre-sales';
 import { consumeLots, lotTrackedSkus } from './fefo';
+import { settlePaymentTx } from './payments';
 
 /** What the reserve step needs: the hold's id (its business serial) and its expiry. */
 export interface ReserveInput {
@@ -38,6 +40,8 @@ export interface ReserveInput {
   readonly lines: readonly RequestedLine[];
   readonly allocation?: AllocationPreferences;
   readonly expiresAt: string;
+  /** What the order costs, when the shop said so (checked against the payment at confirm). */
+  readonly amountCents?: number;
 }
 
 /**
@@ -114,6 +118,7 @@ async function createHold(tx: Tx, input: ReserveInput, lines: readonly OrderLine
       userId: input.userId,
       status: ReservationStatus.RESERVED,
       expiresAt: new Date(input.expiresAt),
+      amountCents: input.amountCents ?? null,
       allocation: allocations as unknown as Prisma.InputJsonValue,
       lines: { createMany: { data: lines.map((l) => ({ ...l })) } },
     },
@@ -157,15 +162,15 @@ function base(line: OrderLine, reason: string, reference: string) {
 
 /** Locks the reservation row and returns it with its lines, or undefined. */
 export async function lockReservation(tx: Tx, reservationId: string) {
-  const rows = await tx.$queryRaw<{ status: ReservationStatus; campaign_id: string | null; user_id: string }[]>`
-    SELECT status, campaign_id, user_id FROM reservations WHERE id = ${reservationId} FOR UPDATE`;
+  const rows = await tx.$queryRaw<{ status: ReservationStatus; campaign_id: string | null; user_id: string; amount_cents: number | null }[]>`
+    SELECT status, campaign_id, user_id, amount_cents FROM reservations WHERE id = ${reservationId} FOR UPDATE`;
   if (rows.length === 0) return undefined;
   const lines = await tx.reservationLine.findMany({
     where: { reservationId },
     orderBy: [{ sku: 'asc' }, { warehouseCode: 'asc' }],
     select: { sku: true, warehouseCode: true, quantity: true },
   });
-  return { status: rows[0].status, campaignId: rows[0].campaign_id, userId: rows[0].user_id, lines };
+  return { status: rows[0].status, campaignId: rows[0].campaign_id, userId: rows[0].user_id, amountCents: rows[0].amount_cents, lines };
 }
 
 /**
@@ -173,35 +178,55 @@ export async function lockReservation(tx: Tx, reservationId: string) {
  * once per reservation, so a payment callback retried any number of times deducts once.
  */
 export async function confirmStock(db: Db, reservationId: string, paymentId: string): Promise<ConfirmOutcome> {
+  return inSerialTx(db, reservationId, (tx) => confirmInTx(tx, reservationId, paymentId, undefined));
+}
+
+/**
+ * The saga's confirm: confirms the hold with this payment and settles the payment in the
+ * same transaction. Returns the payment's settlement as stored (a settled payment keeps its
+ * first settlement), or undefined when the hold is not there and the payment stays PENDING
+ * for the late-payment path. An order that carries an amount refuses a payment of another.
+ */
+export async function confirmPayment(db: Db, reservationId: string, paid: OrderPayment): Promise<Settlement | undefined> {
   return inSerialTx(db, reservationId, async (tx) => {
-    const first = await readFence<ConfirmOutcome>(tx, reservationId, Operation.CONFIRM);
-    if (first) return first;
-    const preSale = await lockPreSaleOf(tx, reservationId);
-    const held = await lockReservation(tx, reservationId);
-    // Not fenced: the reserve may still be on its way, so a later confirm may succeed.
-    if (!held) return { status: 'not_held', reservationStatus: 'MISSING' };
-    let outcome: ConfirmOutcome;
-    if (held.status === ReservationStatus.RELEASED) {
-      outcome = { status: 'not_held', reservationStatus: 'RELEASED' };
-    } else if (preSale) {
-      outcome = await confirmPreOrder(tx, reservationId, preSale, paymentId, held.lines[0]);
-    } else {
-      const consumedLots = await deductHeld(tx, reservationId, held.lines);
-      await tx.reservation.update({
-        where: { id: reservationId },
-        data: {
-          status: ReservationStatus.CONFIRMED,
-          paymentId,
-          paidAt: new Date(),
-          consumedLots: consumedLots as unknown as Prisma.InputJsonValue,
-          updatedAt: new Date(),
-        },
-      });
-      outcome = { status: 'confirmed', paymentId };
-    }
-    await writeFence(tx, reservationId, Operation.CONFIRM, outcome);
-    return outcome;
+    const outcome = await confirmInTx(tx, reservationId, paid.paymentId, paid.amountCents);
+    const settlement = settlementOf(outcome, paid.paymentId, reservationId);
+    return settlement && settlePaymentTx(tx, paid, settlement);
   });
+}
+
+async function confirmInTx(tx: Tx, reservationId: string, paymentId: string, amountCents: number | undefined): Promise<ConfirmOutcome> {
+  const first = await readFence<ConfirmOutcome>(tx, reservationId, Operation.CONFIRM);
+  if (first) return first;
+  const preSale = await lockPreSaleOf(tx, reservationId);
+  const held = await lockReservation(tx, reservationId);
+  // Not fenced: the reserve may still be on its way, so a later confirm may succeed.
+  if (!held) return { status: 'not_held', reservationStatus: 'MISSING' };
+  // Not fenced either: the order may still be paid with the right amount.
+  if (held.amountCents !== null && amountCents !== undefined && amountCents !== held.amountCents) {
+    return { status: 'amount_mismatch', paidCents: amountCents, expectedCents: held.amountCents };
+  }
+  let outcome: ConfirmOutcome;
+  if (held.status === ReservationStatus.RELEASED) {
+    outcome = { status: 'not_held', reservationStatus: 'RELEASED' };
+  } else if (preSale) {
+    outcome = await confirmPreOrder(tx, reservationId, preSale, paymentId, held.lines[0]);
+  } else {
+    const consumedLots = await deductHeld(tx, reservationId, held.lines);
+    await tx.reservation.update({
+      where: { id: reservationId },
+      data: {
+        status: ReservationStatus.CONFIRMED,
+        paymentId,
+        paidAt: new Date(),
+        consumedLots: consumedLots as unknown as Prisma.InputJsonValue,
+        updatedAt: new Date(),
+      },
+    });
+    outcome = { status: 'confirmed', paymentId };
+  }
+  await writeFence(tx, reservationId, Operation.CONFIRM, outcome);
+  return outcome;
 }
 
 /**

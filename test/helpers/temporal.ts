@@ -75,7 +75,7 @@ export async function startWorker(env: TestWorkflowEnvironment, db: Db, taskQueu
     namespace: env.namespace ?? 'default',
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ db, temporal: env.client, metrics, cache, gate: createGate(cache.redis), ...extra }),
+    activities: createActivities({ db, temporal: env.client, metrics, cache, gate: createGate(cache.redis), payments: { taskQueue, ttlSeconds: 60 }, ...extra }),
     sinks: workerSinks(metrics),
   });
   const running = worker.run();

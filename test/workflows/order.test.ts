@@ -5,11 +5,12 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Client } from 'pg';
 import type { Db } from '../../activities/store/db';
-import { deliverPayment } from '../../api/routes/webhooks/deliver';
+import { deliverPayment } from '../../activities/deliver-payment';
 import { placeOrder } from '../../api/routes/orders/service';
 import type { OrderRequest, Payment } from '../../domain/types';
 import { latePaymentWorkflowId, orderWorkflowId } from '../../workflows/ids';
-import { cancelSignal, paymentSignal, statusQuery, type OrderState, type SettlementOutcome } from '../../workflows/messages';
+import type { Settlement } from '../../domain/payments';
+import { cancelSignal, paymentSignal, statusQuery, type OrderState } from '../../workflows/messages';
 import { eventually } from '../helpers/app';
 import { invariantViolations, level, stock } from '../helpers/db';
 import { TEST_DATABASE_URL } from '../helpers/env';
@@ -32,6 +33,7 @@ function order(orderId: string, sku: string, quantity = 2): OrderRequest {
   return { orderId, userId: 'u1', lines: [{ sku, warehouseCode: 'W1', quantity }] };
 }
 const pay = (n: string): Payment => ({ eventId: `ev-${n}`, paymentId: `pay-${n}`, amountCents: 1000 });
+const deliver = (orderId: string, p: Payment) => deliverPayment({ temporal: env.client, db, taskQueue: TASK_QUEUE, ttlSeconds: TTL }, orderId, p);
 const handle = (orderId: string) => env.client.workflow.getHandle(orderWorkflowId(orderId));
 const result = (orderId: string) => handle(orderId).result() as Promise<OrderState>;
 
@@ -74,9 +76,9 @@ it('duplicate payment deliveries → one confirmation; a second payment ends in 
   await stock(db, 'S4', 'W1', 10);
   await placeOrder(env.client, order('dup', 'S4'), { taskQueue: TASK_QUEUE, ttlSeconds: TTL });
   // As the webhook delivers them: to the live saga while it runs, to a settlement after.
-  const deliveries = await Promise.all([1, 2, 3, 4, 5].map(() => deliverPayment(env.client, TASK_QUEUE, TTL, 'dup', pay('dup'))));
+  const deliveries = await Promise.all([1, 2, 3, 4, 5].map(() => deliver('dup', pay('dup'))));
   expect(deliveries).toContain('DELIVERED');
-  const other = await deliverPayment(env.client, TASK_QUEUE, TTL, 'dup', pay('other'));
+  const other = await deliver('dup', pay('other'));
   const state = await result('dup');
   expect(state.status).toBe('CONFIRMED');
   expect(state.payment?.paymentId).toBe('pay-dup');
@@ -84,7 +86,7 @@ it('duplicate payment deliveries → one confirmation; a second payment ends in 
     expect(state.extraPayments.map((p) => p.paymentId)).toEqual(['pay-other']);
   } else {
     const settled = await env.client.workflow.getHandle(latePaymentWorkflowId('dup', 'pay-other')).result();
-    expect(settled).toMatchObject({ status: 'REFUND_REQUIRED' });
+    expect(settled).toMatchObject({ state: 'DUPLICATE_CHARGE' });
   }
   expect(await level(db, 'S4', 'W1')).toEqual({ onHand: 8, reserved: 0 });
   expect(await db.stockMovement.count({ where: { reference: { startsWith: 'dup' }, reason: 'CONFIRM' } })).toBe(1);
@@ -104,16 +106,16 @@ describe('payment after the hold was released', () => {
     expect((await result(orderId)).status).toBe('RELEASED');
   }
   const settlement = (orderId: string, p: Payment) =>
-    env.client.workflow.getHandle(latePaymentWorkflowId(orderId, p.paymentId)).result() as Promise<SettlementOutcome>;
+    env.client.workflow.getHandle(latePaymentWorkflowId(orderId, p.paymentId)).result() as Promise<Settlement>;
 
   it('stock still there → re-reserved and confirmed (never lost)', async () => {
     await stock(db, 'L1', 'W1', 10);
     await expireOrder('late-ok', 'L1');
     const p = pay('late-ok');
-    expect(await deliverPayment(env.client, TASK_QUEUE, TTL, 'late-ok', p)).toBe('LATE_SETTLEMENT');
+    expect(await deliver('late-ok', p)).toBe('LATE_SETTLEMENT');
     // Redelivery joins the same settlement instead of starting another.
-    expect(await deliverPayment(env.client, TASK_QUEUE, TTL, 'late-ok', p)).toBe('LATE_SETTLEMENT');
-    expect(await settlement('late-ok', p)).toEqual({ status: 'CONFIRMED', reservationId: 'late-ok:late', late: true });
+    expect(await deliver('late-ok', p)).toBe('LATE_SETTLEMENT');
+    expect(await settlement('late-ok', p)).toEqual({ state: 'CONFIRMED', reservationId: 'late-ok:late' });
     expect(await level(db, 'L1', 'W1')).toEqual({ onHand: 8, reserved: 0 });
     expect(await db.stockMovement.count({ where: { reason: 'CONFIRM', reference: { startsWith: 'late-ok' } } })).toBe(1);
   });
@@ -127,14 +129,14 @@ describe('payment after the hold was released', () => {
     expect((await result('thief')).status).toBe('CONFIRMED');
 
     const p = pay('late-gone');
-    await deliverPayment(env.client, TASK_QUEUE, TTL, 'late-gone', p);
+    await deliver('late-gone', p);
     const outcome = await settlement('late-gone', p);
-    expect(outcome.status).toBe('REFUND_REQUIRED');
+    expect(outcome.state).toBe('REFUND_REQUIRED');
     expect(await level(db, 'L2', 'W1')).toEqual({ onHand: 0, reserved: 0 });
   });
 
   it('a payment for an order that was never placed is refused', async () => {
-    await expect(deliverPayment(env.client, TASK_QUEUE, TTL, 'never-placed', pay('x'))).rejects.toMatchObject({ code: 'ORDER_NOT_FOUND' });
+    await expect(deliver('never-placed', pay('x'))).rejects.toMatchObject({ code: 'ORDER_NOT_FOUND' });
   });
 });
 

@@ -1,5 +1,6 @@
 /** Reconciliation reports: the latest one, or a check run now. Drift is shown, never fixed. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { settleStalePayments } from '../../../activities/payment-check';
 import { latestReconciliation, reconcile } from '../../../activities/store/reconcile';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { errors } from '../../schemas';
@@ -20,10 +21,21 @@ const Report = Type.Object({
       expected: Type.Integer({ description: 'what its evidence (ledger, holds, lots, transfers) says' }),
     }),
   ),
+  unsettledPayments: Type.Array(
+    Type.Object({
+      orderId: Type.String(),
+      paymentId: Type.String(),
+      amountCents: Type.Integer(),
+      receivedAt: Type.String({ format: 'date-time' }),
+      action: Type.String({ description: 'what the check did: DELIVERED or LATE_SETTLEMENT (handed to a saga), REFUND_REQUIRED (no such order)' }),
+    }),
+    { description: 'payments still PENDING PAYMENT_SETTLE_MINUTES after they arrived ("paid but unsettled"), each driven to settlement' },
+  ),
 });
 
 const reconciliation: FastifyPluginAsyncTypebox = async (app) => {
-  const { db } = app.deps;
+  const { db, temporal, config, metrics } = app.deps;
+  const delivery = { db, temporal, taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds };
   app.get(
     '/admin/reconciliation',
     {
@@ -51,8 +63,8 @@ const reconciliation: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const report = await reconcile(db);
-      if (!report.clean) request.log.error({ drifts: report.drifts }, 'reconciliation found drift');
+      const report = await reconcile(db, () => settleStalePayments(delivery, metrics, config.paymentSettleMinutes));
+      if (!report.clean) request.log.error({ drifts: report.drifts, unsettledPayments: report.unsettledPayments }, 'reconciliation found drift');
       return reply.code(201).send(report);
     },
   );

@@ -1,8 +1,9 @@
 /** Flash sales: the shopper's order endpoint. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError, httpStatusOf } from '../../../domain/errors';
-import { errors, Id, OrderLineSchema } from '../../schemas';
+import { AmountCents, errors, Id, OrderLineSchema } from '../../schemas';
 import { refusalMessage, rejection } from '../orders/rejection';
+import { sagaOptions } from '../orders/service';
 import { gateRebuilder, placeFlashOrder, Semaphore } from './service';
 
 const campaigns: FastifyPluginAsyncTypebox = async (app) => {
@@ -12,7 +13,7 @@ const campaigns: FastifyPluginAsyncTypebox = async (app) => {
     redis,
     gate,
     temporal,
-    saga: { taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds },
+    saga: sagaOptions(config),
     dbPath: new Semaphore(config.campaigns.dbPathConcurrency),
     onGateMiss: gateRebuilder(db, gate, (msg, err) => app.log.warn({ err }, msg)),
   };
@@ -25,7 +26,10 @@ const campaigns: FastifyPluginAsyncTypebox = async (app) => {
         description: 'SOLD_OUT, LIMIT_REACHED, NOT_STARTED and ENDED are answered by the Redis gate alone. Idempotent by orderId.',
         tags: ['campaigns'],
         params: Type.Object({ campaignId: Id }),
-        body: Type.Object({ orderId: Id, userId: Id, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { orderId: Id, userId: Id, quantity: Type.Integer({ minimum: 1, maximum: 1000 }), amountCents: Type.Optional(AmountCents) },
+          { additionalProperties: false },
+        ),
         response: {
           201: Type.Object({
             orderId: Type.String(),

@@ -18,6 +18,8 @@ export interface FlashOrder {
   readonly orderId: string;
   readonly userId: string;
   readonly quantity: number;
+  /** What the order costs; a payment of another amount is not confirmed. */
+  readonly amountCents?: number;
 }
 
 export interface FlashOrderDeps {

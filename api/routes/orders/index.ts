@@ -3,9 +3,10 @@ import rateLimit from '@fastify/rate-limit';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import type { ConsumedLot } from '../../../domain/stock';
-import { AllocationNoteSchema, AllocationPreferencesSchema, errors, Id, OrderLineSchema, RequestedLineSchema, ShortageSchema } from '../../schemas';
+import { readPayments } from '../../../activities/store/payments';
+import { AllocationNoteSchema, AmountCents, AllocationPreferencesSchema, errors, Id, OrderLineSchema, RequestedLineSchema, ShortageSchema } from '../../schemas';
 import { rejection } from './rejection';
-import { cancelOrder, getOrder, placeOrder } from './service';
+import { cancelOrder, getOrder, placeOrder, sagaOptions } from './service';
 
 const ReservationBody = Type.Object({
   orderId: Type.String(),
@@ -44,6 +45,19 @@ const OrderStateBody = Type.Object({
   lateConfirmed: Type.Optional(Type.Boolean()),
   payment: Type.Optional(Type.Object({ eventId: Type.String(), paymentId: Type.String(), amountCents: Type.Integer() })),
   extraPayments: Type.Array(Type.Object({ paymentId: Type.String(), amountCents: Type.Integer() })),
+  payments: Type.Array(
+    Type.Object({
+      paymentId: Type.String(),
+      eventId: Type.String(),
+      amountCents: Type.Integer(),
+      state: Type.String({ description: 'PENDING, CONFIRMED, BACKORDERED, REFUND_REQUIRED, DUPLICATE_CHARGE, AMOUNT_MISMATCH' }),
+      reason: Type.Union([Type.String(), Type.Null()]),
+      reservationId: Type.Union([Type.String(), Type.Null()], { description: 'the hold it paid for (`<orderId>:late` when re-reserved)' }),
+      receivedAt: Type.String({ format: 'date-time' }),
+      settledAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    }),
+    { description: 'every payment reported for the order, as stored in PostgreSQL, and how it was settled' },
+  ),
   shortages: Type.Optional(Type.Array(ShortageSchema)),
   latePayments: Type.Array(Type.Object({ eventId: Type.String(), paymentId: Type.String(), result: Type.String() })),
 });
@@ -70,6 +84,7 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
             userId: Id,
             lines: Type.Array(RequestedLineSchema, { minItems: 1, maxItems: 100 }),
             allocation: Type.Optional(AllocationPreferencesSchema),
+            amountCents: Type.Optional({ ...AmountCents, description: 'what the order costs; a payment of another amount is not confirmed (AMOUNT_MISMATCH)' }),
           },
           { additionalProperties: false },
         ),
@@ -88,7 +103,7 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const order = request.body;
       request.log = request.log.child({ orderId: order.orderId });
-      const outcome = await placeOrder(temporal, order, { taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds }).catch((err) => {
+      const outcome = await placeOrder(temporal, order, sagaOptions(config)).catch((err) => {
         metrics.orders.inc({ outcome: err instanceof DomainError ? err.code : 'error' });
         throw err;
       });
@@ -128,7 +143,8 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       const expectedShipDate = reservation?.status === 'reserved' ? reservation.expectedShipDate : undefined;
       const held = await db.reservation.findUnique({ where: { id: state.orderId }, select: { consumedLots: true } });
       const consumedLots = (held?.consumedLots as ConsumedLot[] | null) ?? undefined;
-      return { ...rest, lines: [...rest.lines], allocations, consumedLots, shortages, expectedShipDate, latePayments: late };
+      const payments = await readPayments(db, state.orderId);
+      return { ...rest, lines: [...rest.lines], allocations, consumedLots, shortages, expectedShipDate, latePayments: late, payments };
     },
   );
 

@@ -11,6 +11,7 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
 } from '@temporalio/client';
+import type { Config } from '../../../config';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { sameOrder } from '../../../domain/lines';
 import type { OrderRequest, ReserveOutcome } from '../../../domain/types';
@@ -19,23 +20,39 @@ import { cancelSignal, placeOrderUpdate, statusQuery, type OrderState } from '..
 import { OrderIdAttr, OrderSkusAttr, ReservationStatusAttr } from '../../../workflows/search-attributes';
 import type { orderWorkflow } from '../../../workflows/order';
 
-/** How long POST /orders waits for the reserve step before answering 503. */
-const PLACE_ORDER_DEADLINE_MS = 15_000;
+/** The saga settings of the config, as every route that places orders passes them. */
+export function sagaOptions(config: Config): Omit<PlaceOrderOptions, 'gateAdmitted'> {
+  return {
+    taskQueue: config.temporal.taskQueue,
+    ttlSeconds: config.reservationTtlSeconds,
+    reserveDeadlineSeconds: config.reserveDeadlineSeconds,
+    answerDeadlineSeconds: config.orderAnswerDeadlineSeconds,
+  };
+}
 
 /** How to run one order's saga. */
 export interface PlaceOrderOptions {
   readonly taskQueue: string;
   readonly ttlSeconds: number;
+  /** How long the saga's reserve may take before it gives up and compensates (default 120). */
+  readonly reserveDeadlineSeconds?: number;
+  /**
+   * How long to wait for the reserve outcome. Past it the answer is 503: the outcome is not
+   * known yet and the order may come to hold stock; the same orderId again gets the outcome.
+   * Default 15.
+   */
+  readonly answerDeadlineSeconds?: number;
   /** A flash-sale order admitted by the gate (its token goes back if no sale results). */
   readonly gateAdmitted?: boolean;
 }
 
-export async function placeOrder(temporal: Client, order: OrderRequest, { taskQueue, ttlSeconds, gateAdmitted }: PlaceOrderOptions): Promise<ReserveOutcome> {
+export async function placeOrder(temporal: Client, order: OrderRequest, options: PlaceOrderOptions): Promise<ReserveOutcome> {
+  const { taskQueue, ttlSeconds, gateAdmitted, reserveDeadlineSeconds, answerDeadlineSeconds = 15 } = options;
   const workflowId = orderWorkflowId(order.orderId);
   const start = new WithStartWorkflowOperation<typeof orderWorkflow>('orderWorkflow', {
     workflowId,
     taskQueue,
-    args: [{ order, ttlSeconds, gateAdmitted }],
+    args: [{ order, ttlSeconds, gateAdmitted, reserveDeadlineSeconds }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     // An order id is used once: a finished order is answered from its history, never re-run.
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
@@ -46,7 +63,7 @@ export async function placeOrder(temporal: Client, order: OrderRequest, { taskQu
     ],
   });
   try {
-    return await temporal.withDeadline(Date.now() + PLACE_ORDER_DEADLINE_MS, () =>
+    return await temporal.withDeadline(Date.now() + answerDeadlineSeconds * 1000, () =>
       temporal.workflow.executeUpdateWithStart(placeOrderUpdate, {
         args: [order],
         startWorkflowOperation: start,
@@ -58,7 +75,10 @@ export async function placeOrder(temporal: Client, order: OrderRequest, { taskQu
       throw new DomainError(ErrorCode.ORDER_CONFLICT, `order ${order.orderId} exists with other lines or user`);
     }
     if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isDeadline(err)) {
-      throw new DomainError(ErrorCode.SERVICE_UNAVAILABLE, 'the reservation is taking too long; retry with the same orderId');
+      throw new DomainError(
+        ErrorCode.SERVICE_UNAVAILABLE,
+        'the reservation outcome is not known yet (stock may be held); retry with the same orderId to get it',
+      );
     }
     throw err;
   }

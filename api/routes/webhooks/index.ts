@@ -5,7 +5,9 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { errors, Id } from '../../schemas';
-import { deliverPayment } from './deliver';
+import { deliverPayment } from '../../../activities/deliver-payment';
+import { storePayment } from '../../../activities/store/payments';
+import { PaymentState } from '../../../domain/payments';
 import { verifySignature } from './signature';
 
 declare module 'fastify' {
@@ -69,48 +71,68 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const event = request.body;
       request.log = request.log.child({ orderId: event.orderId, eventId: event.eventId });
-      const seen = await db.paymentEvent.findUnique({ where: { eventId: event.eventId } });
-      if (seen && (seen.orderId !== event.orderId || seen.paymentId !== event.paymentId || seen.amountCents !== event.amountCents)) {
-        metrics.webhooks.inc({ result: 'conflict' });
-        throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, `event ${event.eventId} was delivered with other content`);
-      }
-      if (seen?.deliveredAt) {
-        metrics.webhooks.inc({ result: 'duplicate' });
-        return { eventId: seen.eventId, orderId: seen.orderId, result: firstResult(seen.result) };
+      const answer = (result: string) => {
+        metrics.webhooks.inc({ result: result.toLowerCase() });
+        return { eventId: event.eventId, orderId: event.orderId, result };
+      };
+      // The event row first, race-free: of two concurrent first deliveries of one event id,
+      // one inserts; the other finds it and is a duplicate, or a conflict if its content differs.
+      const inserted = await db.$executeRaw`
+        INSERT INTO payment_events (event_id, order_id, payment_id, amount_cents, result)
+        VALUES (${event.eventId}, ${event.orderId}, ${event.paymentId}, ${event.amountCents}, 'RECEIVED')
+        ON CONFLICT (event_id) DO NOTHING`;
+      if (inserted === 0) {
+        const seen = await db.paymentEvent.findUniqueOrThrow({ where: { eventId: event.eventId } });
+        if (seen.orderId !== event.orderId || seen.paymentId !== event.paymentId || seen.amountCents !== event.amountCents) {
+          metrics.webhooks.inc({ result: 'conflict' });
+          throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, `event ${event.eventId} was delivered with other content`);
+        }
+        if (seen.deliveredAt) return answer(firstResult(seen.result));
       }
       const payment = { eventId: event.eventId, paymentId: event.paymentId, amountCents: event.amountCents };
-      // Record, deliver, then mark delivered. A crash in between leaves the row undelivered,
-      // so the provider's retry delivers again (the saga absorbs duplicates): a payment can
-      // be delivered twice but never lost.
-      if (!seen) {
-        await db.paymentEvent.createMany({
-          data: [{ eventId: event.eventId, orderId: event.orderId, paymentId: event.paymentId, amountCents: event.amountCents, result: 'RECEIVED' }],
-          skipDuplicates: true,
-        });
+      // The payment is a fact in PostgreSQL before any saga hears of it: whatever happens to
+      // the delivery, reconciliation finds it PENDING and drives it to settlement.
+      const { record, created } = await storePayment(db, { ...payment, orderId: event.orderId });
+      if (record.amountCents !== event.amountCents) {
+        await forget(event.eventId, false);
+        metrics.webhooks.inc({ result: 'conflict' });
+        throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, `payment ${event.paymentId} was reported with another amount`);
       }
-      const result = await deliverPayment(temporal, config.temporal.taskQueue, config.reservationTtlSeconds, event.orderId, payment).catch(async (err) => {
-        metrics.webhooks.inc({ result: err instanceof DomainError ? err.code : 'error' });
-        // An unknown order is bad input: leave no trace of it.
-        if (err instanceof DomainError && err.code === ErrorCode.ORDER_NOT_FOUND) {
-          await db.paymentEvent.deleteMany({ where: { eventId: event.eventId, deliveredAt: null } });
-        }
-        throw err;
-      });
-      // A fast settlement may already have stored its final result; keep it.
+      // Reported again under another event id after it was settled: it stays as settled.
+      const result =
+        record.state !== PaymentState.PENDING
+          ? 'SETTLED'
+          : await deliverPayment({ temporal, db, taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds }, event.orderId, payment).catch(
+              async (err) => {
+                metrics.webhooks.inc({ result: err instanceof DomainError ? err.code : 'error' });
+                // An unknown order is bad input: leave no trace of it.
+                if (err instanceof DomainError && err.code === ErrorCode.ORDER_NOT_FOUND) await forget(event.eventId, created);
+                throw err;
+              },
+            );
+      // Mark delivered; a fast settlement may already have stored its final result: keep it.
       await db.$executeRaw`
         UPDATE payment_events
            SET delivered_at = now(), result = CASE WHEN result = 'RECEIVED' THEN ${result} ELSE result END
          WHERE event_id = ${event.eventId}`;
-      metrics.webhooks.inc({ result: result.toLowerCase() });
       request.log.info({ result }, 'payment delivered');
-      return { eventId: event.eventId, orderId: event.orderId, result };
+      return answer(result);
     },
   );
+
+  /** Removes what an unanswered delivery stored (the payment only if this delivery created it). */
+  async function forget(eventId: string, payment: boolean) {
+    const event = await db.paymentEvent.findUnique({ where: { eventId } });
+    await db.paymentEvent.deleteMany({ where: { eventId, deliveredAt: null } });
+    if (payment && event) {
+      await db.payment.deleteMany({ where: { orderId: event.orderId, paymentId: event.paymentId, eventId, state: PaymentState.PENDING } });
+    }
+  }
 };
 
 /** The answer given to the first delivery (a settlement may have refined the stored result). */
 function firstResult(stored: string): string {
-  return stored === 'DELIVERED' ? 'DELIVERED' : 'LATE_SETTLEMENT';
+  return stored === 'DELIVERED' || stored === 'SETTLED' ? stored : 'LATE_SETTLEMENT';
 }
 
 function header(value: string | string[] | undefined): string | undefined {

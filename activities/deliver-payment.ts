@@ -1,0 +1,49 @@
+/**
+ * Delivering a stored payment to the saga that settles it. A running order workflow gets a
+ * signal (duplicates are harmless there). Otherwise — the saga ended, or Temporal's
+ * retention deleted its history — PostgreSQL decides: a known order gets a late-payment
+ * settlement workflow, one per payment; an order PostgreSQL never saw is unknown.
+ * Used by the webhook and by the unsettled-payment backstop.
+ */
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { DomainError, ErrorCode } from '../domain/errors';
+import type { Payment } from '../domain/types';
+import { latePaymentWorkflowId, orderWorkflowId } from '../workflows/ids';
+import { paymentSignal } from '../workflows/messages';
+import type { latePaymentWorkflow } from '../workflows/late-payment';
+import { OrderIdAttr } from '../workflows/search-attributes';
+import type { Db } from './store/db';
+import { orderKnown } from './store/payments';
+
+/** DELIVERED: the live saga has it. LATE_SETTLEMENT: a settlement workflow will decide. */
+export type DeliveryResult = 'DELIVERED' | 'LATE_SETTLEMENT';
+
+export interface DeliveryTarget {
+  readonly temporal: Client;
+  readonly db: Db;
+  readonly taskQueue: string;
+  readonly ttlSeconds: number;
+}
+
+export async function deliverPayment({ temporal, db, taskQueue, ttlSeconds }: DeliveryTarget, orderId: string, payment: Payment): Promise<DeliveryResult> {
+  try {
+    await temporal.workflow.getHandle(orderWorkflowId(orderId)).signal(paymentSignal, payment);
+    return 'DELIVERED';
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  if (!(await orderKnown(db, orderId))) throw new DomainError(ErrorCode.ORDER_NOT_FOUND, `no order ${orderId}`);
+  try {
+    await temporal.workflow.start<typeof latePaymentWorkflow>('latePaymentWorkflow', {
+      workflowId: latePaymentWorkflowId(orderId, payment.paymentId),
+      taskQueue,
+      args: [{ orderId, payment, ttlSeconds }],
+      // A settlement that completed stands; one that failed or was terminated runs again.
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      typedSearchAttributes: [{ key: OrderIdAttr, value: orderId }],
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+  return 'LATE_SETTLEMENT';
+}

@@ -1,0 +1,110 @@
+/**
+ * Payments in PostgreSQL: stored PENDING when the webhook hears of them, settled in the same
+ * transaction as the step that settles them. A settled payment never changes again, except a
+ * BACKORDERED pre-order's, which its fulfilment settles once more.
+ */
+import { PaymentState, type OrderPayment, type Settlement } from '../../domain/payments';
+import type { Db, Tx } from './db';
+
+/** A payment as stored. */
+export interface PaymentRecord {
+  readonly orderId: string;
+  readonly paymentId: string;
+  readonly eventId: string;
+  readonly amountCents: number;
+  readonly state: PaymentState;
+  readonly reason: string | null;
+  readonly reservationId: string | null;
+  readonly receivedAt: string;
+  readonly settledAt: string | null;
+}
+
+/**
+ * Stores a payment PENDING unless it is already stored; returns the stored row either way
+ * (a payment reported again under another event keeps its first row and its settlement).
+ */
+export async function storePayment(db: Db | Tx, p: OrderPayment): Promise<{ record: PaymentRecord; created: boolean }> {
+  const created = await db.$executeRaw`
+    INSERT INTO payments (order_id, payment_id, event_id, amount_cents)
+    VALUES (${p.orderId}, ${p.paymentId}, ${p.eventId}, ${p.amountCents})
+    ON CONFLICT (order_id, payment_id) DO NOTHING`;
+  const [record] = await readPayments(db, p.orderId, p.paymentId);
+  return { record, created: created > 0 };
+}
+
+/**
+ * Settles a payment inside the caller's transaction and returns the settlement that stands:
+ * the first settlement wins; a backorder may be settled once more. A payment the webhook
+ * never stored (a signal sent by hand) is stored settled, so no payment a saga acted on is
+ * missing from the table.
+ */
+export async function settlePaymentTx(tx: Db | Tx, p: OrderPayment, s: Settlement): Promise<Settlement> {
+  await tx.$executeRaw`
+    INSERT INTO payments AS p (order_id, payment_id, event_id, amount_cents, state, reason, reservation_id, settled_at)
+    VALUES (${p.orderId}, ${p.paymentId}, ${p.eventId}, ${p.amountCents}, ${s.state}, ${s.reason ?? null}, ${s.reservationId ?? null}, now())
+    ON CONFLICT (order_id, payment_id) DO UPDATE
+       SET state = EXCLUDED.state, reason = EXCLUDED.reason, reservation_id = EXCLUDED.reservation_id, settled_at = now()
+     WHERE p.state = 'PENDING' OR (p.state = 'BACKORDERED' AND EXCLUDED.state IN ('CONFIRMED', 'REFUND_REQUIRED'))`;
+  const [stored] = await readPayments(tx, p.orderId, p.paymentId);
+  return {
+    state: stored.state as Settlement['state'],
+    ...(stored.reason ? { reason: stored.reason } : {}),
+    ...(stored.reservationId ? { reservationId: stored.reservationId } : {}),
+  };
+}
+
+/** Settles the payment a backorder holds when its pre-sale goods are allocated. */
+export async function settleBackorderTx(tx: Tx, reservationId: string, state: 'CONFIRMED' | 'REFUND_REQUIRED'): Promise<void> {
+  await tx.$executeRaw`
+    UPDATE payments p
+       SET state = ${state}, settled_at = now(),
+           reason = CASE WHEN ${state} = 'REFUND_REQUIRED' THEN 'the pre-sale goods received could not cover this order' END
+      FROM reservations r
+     WHERE r.id = ${reservationId} AND p.order_id = r.order_id AND p.payment_id = r.payment_id AND p.state = 'BACKORDERED'`;
+}
+
+/** The payments of an order (all, or one), oldest first. */
+export async function readPayments(db: Db | Tx, orderId: string, paymentId?: string): Promise<PaymentRecord[]> {
+  const rows = await db.payment.findMany({
+    where: { orderId, ...(paymentId ? { paymentId } : {}) },
+    orderBy: [{ receivedAt: 'asc' }, { paymentId: 'asc' }],
+  });
+  return rows.map(toRecord);
+}
+
+/** Payments still PENDING more than `minutes` after they arrived, oldest first. */
+export async function findUnsettledPayments(db: Db, minutes: number, limit = 500): Promise<PaymentRecord[]> {
+  const rows = await db.payment.findMany({
+    where: { state: PaymentState.PENDING, receivedAt: { lt: new Date(Date.now() - minutes * 60_000) } },
+    orderBy: { receivedAt: 'asc' },
+    take: limit,
+  });
+  return rows.map(toRecord);
+}
+
+type PaymentRow = Awaited<ReturnType<Db['payment']['findMany']>>[number];
+
+function toRecord(r: PaymentRow): PaymentRecord {
+  return {
+    orderId: r.orderId,
+    paymentId: r.paymentId,
+    eventId: r.eventId,
+    amountCents: r.amountCents,
+    state: r.state as PaymentState,
+    reason: r.reason,
+    reservationId: r.reservationId,
+    receivedAt: r.receivedAt.toISOString(),
+    settledAt: r.settledAt?.toISOString() ?? null,
+  };
+}
+
+/**
+ * Whether PostgreSQL knows the order: it reached the reserve step (held or refused). The
+ * webhook settles payments of known orders even when Temporal no longer has their history.
+ */
+export async function orderKnown(db: Db, orderId: string): Promise<boolean> {
+  const rows = await db.$queryRaw<{ known: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM reservations WHERE id = ${orderId})
+        OR EXISTS (SELECT 1 FROM operation_fences WHERE serial = ${orderId} AND operation IN ('RESERVE', 'RELEASE')) AS known`;
+  return rows[0].known;
+}

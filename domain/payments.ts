@@ -1,0 +1,59 @@
+/**
+ * Payments as facts: every payment the provider reports is stored (table `payments`) before
+ * any saga hears of it, and ends in exactly one settled state. Pure rules only; the store
+ * changes the state in the same transaction as the step that settles it.
+ */
+import type { ConfirmOutcome, Payment } from './types';
+
+/** Where a payment stands. Every state but PENDING is settled; BACKORDERED settles again once. */
+export const PaymentState = {
+  /** Stored, not yet settled by any saga. Pending for long is a drift (reconciliation). */
+  PENDING: 'PENDING',
+  /** It paid for a hold that was turned into a sale. */
+  CONFIRMED: 'CONFIRMED',
+  /** A paid pre-order waiting for its goods: CONFIRMED or REFUND_REQUIRED when they arrive. */
+  BACKORDERED: 'BACKORDERED',
+  /** No stock could be sold for it: the shop must refund it. */
+  REFUND_REQUIRED: 'REFUND_REQUIRED',
+  /** The order had already been paid by another payment: refund this one. */
+  DUPLICATE_CHARGE: 'DUPLICATE_CHARGE',
+  /** Not the order's amount: not confirmed; refund it (the order may still be paid correctly). */
+  AMOUNT_MISMATCH: 'AMOUNT_MISMATCH',
+} as const;
+export type PaymentState = (typeof PaymentState)[keyof typeof PaymentState];
+
+/** States in which the shop owes the payer their money back. */
+export const refundStates: readonly PaymentState[] = [PaymentState.REFUND_REQUIRED, PaymentState.DUPLICATE_CHARGE, PaymentState.AMOUNT_MISMATCH];
+
+/** A payment on its way to settlement: the provider's report plus the order it pays. */
+export interface OrderPayment extends Payment {
+  readonly orderId: string;
+}
+
+/** A settlement: the state a payment ends in, and why, for the refund cases. */
+export interface Settlement {
+  readonly state: Exclude<PaymentState, 'PENDING'>;
+  readonly reason?: string;
+  /** The hold it paid for, when it paid for one. */
+  readonly reservationId?: string;
+}
+
+/**
+ * What a confirm outcome means for the payment that asked for it; undefined when the hold
+ * was not there (released or never taken): the caller goes on to the late-payment path.
+ */
+export function settlementOf(outcome: ConfirmOutcome, paymentId: string, reservationId: string): Settlement | undefined {
+  switch (outcome.status) {
+    case 'not_held':
+      return undefined;
+    case 'amount_mismatch':
+      return { state: PaymentState.AMOUNT_MISMATCH, reason: `paid ${outcome.paidCents} cents, the order costs ${outcome.expectedCents}` };
+    default:
+      if (outcome.paymentId !== paymentId) {
+        return { state: PaymentState.DUPLICATE_CHARGE, reason: `order already paid by ${outcome.paymentId}` };
+      }
+      if (outcome.status === 'confirmed') return { state: PaymentState.CONFIRMED, reservationId };
+      if (outcome.status === 'backordered') return { state: PaymentState.BACKORDERED, reservationId };
+      return { state: PaymentState.REFUND_REQUIRED, reason: 'the pre-sale goods received could not cover this order' };
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The order workflow's message handlers, set up before its first await (the update that
+ * comes with the start must find its handler). They only record what arrived; the saga in
+ * order.ts acts on it.
+ */
+import { condition, setHandler } from '@temporalio/workflow';
+import { sameOrder } from '../domain/lines';
+import type { OrderRequest, Payment } from '../domain/types';
+import { backorderSettledSignal, cancelSignal, paymentSignal, placeOrderUpdate, statusQuery, type OrderState } from './messages';
+
+/** What the handlers collected: read by the saga. */
+export interface OrderInbox {
+  /** Every distinct payment reported, in arrival order; redeliveries are dropped. */
+  readonly payments: Payment[];
+  cancelRequested: boolean;
+  /** A pre-order's backorder, settled when the goods arrived. */
+  backorder?: 'CONFIRMED' | 'REFUND_REQUIRED';
+}
+
+export function setupOrderHandlers(state: OrderState, order: OrderRequest): OrderInbox {
+  const inbox: OrderInbox = { payments: [], cancelRequested: false };
+  setHandler(statusQuery, () => state);
+  setHandler(
+    placeOrderUpdate,
+    async () => {
+      await condition(() => state.reservation !== undefined);
+      return state.reservation!;
+    },
+    {
+      validator: (request) => {
+        if (!sameOrder(request, order)) throw new Error('ORDER_CONFLICT: this order id was placed with other lines or user');
+      },
+    },
+  );
+  setHandler(paymentSignal, (payment) => {
+    if (!inbox.payments.some((p) => p.paymentId === payment.paymentId)) inbox.payments.push(payment);
+  });
+  setHandler(cancelSignal, () => {
+    inbox.cancelRequested = true;
+  });
+  setHandler(backorderSettledSignal, ({ status }) => {
+    inbox.backorder ??= status;
+  });
+  return inbox;
+}
