@@ -12,6 +12,10 @@ export interface CampaignView extends Omit<CampaignInput, 'kind'> {
   /** Pre-sales: units paid for and waiting for the goods / that the goods could not cover. */
   readonly backordered: number;
   readonly refundRequired: number;
+  /** Payments that arrived after their hold was released and were sold a unit after all. */
+  readonly lateConfirmed: number;
+  /** Payments on this campaign's orders the shop must refund (REFUND_REQUIRED, DUPLICATE_CHARGE, AMOUNT_MISMATCH). */
+  readonly paymentsToRefund: number;
 }
 
 export async function readCampaign(db: Db, campaignId: string): Promise<CampaignView | undefined> {
@@ -23,6 +27,11 @@ export async function readCampaign(db: Db, campaignId: string): Promise<Campaign
      WHERE r.campaign_id = ${campaignId} AND r.status IN ('RESERVED', 'CONFIRMED', 'BACKORDERED', 'REFUND_REQUIRED')
      GROUP BY r.status`;
   const sum = (status: string) => sums.find((s) => s.status === status)?.quantity ?? 0;
+  const [payments] = await db.$queryRaw<{ late_confirmed: number; to_refund: number }[]>`
+    SELECT COUNT(*) FILTER (WHERE p.state = 'CONFIRMED' AND p.reservation_id <> p.order_id)::int AS late_confirmed,
+           COUNT(*) FILTER (WHERE p.state IN ('REFUND_REQUIRED', 'DUPLICATE_CHARGE', 'AMOUNT_MISMATCH'))::int AS to_refund
+      FROM payments p JOIN reservations r ON r.id = p.order_id
+     WHERE r.campaign_id = ${campaignId}`;
   return {
     id: c.id,
     sku: c.sku,
@@ -39,6 +48,8 @@ export async function readCampaign(db: Db, campaignId: string): Promise<Campaign
     sold: sum('CONFIRMED'),
     backordered: sum('BACKORDERED'),
     refundRequired: sum('REFUND_REQUIRED'),
+    lateConfirmed: payments.late_confirmed,
+    paymentsToRefund: payments.to_refund,
   };
 }
 

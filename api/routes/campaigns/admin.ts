@@ -28,6 +28,8 @@ const CampaignBody = Type.Object({
   sold: Type.Integer({ description: 'units paid for (pre-sales: and allocated)' }),
   backordered: Type.Integer({ description: 'pre-sales: units paid for, waiting for the goods' }),
   refundRequired: Type.Integer({ description: 'pre-sales: units the received goods could not cover' }),
+  lateConfirmed: Type.Integer({ description: 'payments that arrived after their hold was released and were sold a unit after all' }),
+  paymentsToRefund: Type.Integer({ description: "payments on this campaign's orders the shop must refund (REFUND_REQUIRED, DUPLICATE_CHARGE, AMOUNT_MISMATCH)" }),
   gate: Type.Optional(Type.Object({ loaded: Type.Boolean(), tokens: Type.Integer(), ended: Type.Boolean() })),
 });
 const security = [{ adminToken: [] }];
