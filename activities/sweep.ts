@@ -1,37 +1,69 @@
 /**
  * The sweeper's work: release holds past expiry (plus a grace period) whose order workflow
- * is no longer running. A running workflow owns its hold and will release it itself.
+ * is no longer running. A running workflow owns its hold and will release it itself — but
+ * one still running past expiry + grace is stuck (a release retrying on lock timeouts, a
+ * saga whose code no longer replays), so it is reported: a SAGA_PAST_EXPIRY alert (once per
+ * hold, pushed by the alert webhook) and the `stockhold_sagas_past_expiry` gauge.
  */
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Metrics } from '../platform/metrics';
 import { orderWorkflowId } from '../workflows/ids';
+import type { SweepResult } from '../workflows/sweeper';
 import type { Db } from './store/db';
+import { AlertKind, raiseAlert } from './store/expiry';
 import { findExpiredHolds } from './store/queries';
 import { releaseStock } from './store/reservations';
 
 const BATCH = 200;
 
-export async function sweepExpiredHolds(db: Db, temporal: Client, graceSeconds: number) {
+type ExpiredHold = Awaited<ReturnType<typeof findExpiredHolds>>[number];
+
+export async function sweepExpiredHolds(db: Db, temporal: Client, metrics: Metrics, graceSeconds: number): Promise<SweepResult> {
   let examined = 0;
   let released = 0;
-  const skipped = new Set<string>();
+  const running = new Set<string>();
   for (;;) {
-    const holds = (await findExpiredHolds(db, graceSeconds, BATCH + skipped.size)).filter((h) => !skipped.has(h.id));
+    const holds = (await findExpiredHolds(db, graceSeconds, BATCH + running.size)).filter((h) => !running.has(h.id));
     if (holds.length === 0) break;
     for (const hold of holds) {
       examined += 1;
+      Context.current().heartbeat({ examined, released });
       if (await workflowRunning(temporal, orderWorkflowId(hold.orderId))) {
-        skipped.add(hold.id);
+        running.add(hold.id);
+        metrics.alertsRaised.inc(await reportRunningPastExpiry(db, hold, graceSeconds));
         continue;
       }
       const outcome = await releaseStock(db, hold.id, 'SWEEPER');
       if (outcome.status === 'released') released += 1;
-      Context.current().heartbeat({ examined, released });
     }
     if (holds.length < BATCH) break;
   }
-  Context.current().log.info('sweep done', { examined, released });
-  return { examined, released };
+  // Set on every sweep, so the gauge falls back to 0 once the stuck sagas have closed.
+  metrics.sagasPastExpiry.set(running.size);
+  const result = { examined, released, runningPastExpiry: running.size };
+  if (running.size > 0) Context.current().log.error('ALERT order sagas running past hold expiry + grace', { ...result, holds: [...running] });
+  else Context.current().log.info('sweep done', result);
+  return result;
+}
+
+/** One alert per hold, ever (unique kind + subject): a saga stuck for hours is not re-raised every sweep. */
+async function reportRunningPastExpiry(db: Db, hold: ExpiredHold, graceSeconds: number): Promise<number> {
+  const first = hold.lines[0];
+  return raiseAlert(db, {
+    kind: AlertKind.SAGA_PAST_EXPIRY,
+    subject: hold.id,
+    sku: first?.sku ?? '',
+    warehouseCode: first?.warehouseCode ?? '',
+    details: {
+      reservationId: hold.id,
+      orderId: hold.orderId,
+      workflowId: orderWorkflowId(hold.orderId),
+      expiresAt: hold.expiresAt.toISOString(),
+      graceSeconds,
+      lines: hold.lines,
+    },
+  });
 }
 
 async function workflowRunning(temporal: Client, workflowId: string): Promise<boolean> {

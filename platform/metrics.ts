@@ -22,6 +22,8 @@ export interface Metrics {
   readonly activityDuration: Histogram<'activity' | 'result'>;
   /** Drifts found by the latest reconciliation (0 = clean). */
   readonly reconciliationDrifts: Gauge;
+  /** Order sagas still running past their hold's expiry + grace, as the latest sweep found them (0 = none). */
+  readonly sagasPastExpiry: Gauge;
   /** Stock alerts raised (near expiry, expired). */
   readonly alertsRaised: Counter;
   /** Availability reads by cache result: hit, miss, bypass (breaker open / Redis unusable). */
@@ -56,6 +58,7 @@ export function createMetrics(processName: 'api' | 'worker'): Metrics {
       registers: [registry],
     }),
     reconciliationDrifts: new Gauge({ name: 'stockhold_reconciliation_drifts', help: 'Drifts found by the latest reconciliation', registers: [registry] }),
+    sagasPastExpiry: new Gauge({ name: 'stockhold_sagas_past_expiry', help: 'Order sagas running past hold expiry + grace at the latest sweep', registers: [registry] }),
     alertsRaised: new Counter({ name: 'stockhold_stock_alerts_total', help: 'Stock alerts raised', registers: [registry] }),
     cacheReads: new Counter({ name: 'stockhold_cache_reads_total', help: 'Availability reads by cache result', labelNames: ['result'], registers: [registry] }),
     cacheBreakerOpen: new Gauge({ name: 'stockhold_cache_breaker_open', help: '1 while the cache circuit breaker is not closed', registers: [registry] }),

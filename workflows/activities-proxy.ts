@@ -92,6 +92,15 @@ export const { sweepExpiredHolds, raiseExpiryAlerts, writeOffExpiredLots, delive
     retry: { initialInterval: '1s', maximumInterval: '1m' },
   });
 
+/**
+ * Alert delivery from a run that must not wait on the webhook (the sweeper): a few attempts,
+ * then the alerts stay pending for the next run; delivery is at least once either way.
+ */
+export const { deliverAlerts: deliverAlertsBounded } = proxyActivities<Activities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', maximumAttempts: 3 },
+});
+
 export const { checkCache } = proxyActivities<Activities>({
   startToCloseTimeout: '10m',
   retry: { initialInterval: '1s', maximumInterval: '1m', maximumAttempts: 5 },

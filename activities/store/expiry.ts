@@ -11,6 +11,8 @@ export const AlertKind = {
   NEAR_EXPIRY: 'NEAR_EXPIRY',
   EXPIRED: 'EXPIRED',
   TRANSFER_OVERDUE: 'TRANSFER_OVERDUE',
+  /** An order saga still running past its hold's expiry + the sweeper's grace. */
+  SAGA_PAST_EXPIRY: 'SAGA_PAST_EXPIRY',
 } as const;
 export type AlertKind = (typeof AlertKind)[keyof typeof AlertKind];
 
@@ -30,9 +32,9 @@ export async function raiseExpiryAlerts(db: Db): Promise<number> {
     ON CONFLICT (kind, subject) DO NOTHING`;
 }
 
-/** Raises one alert for a subject that is not a lot (an overdue transfer); once, ever. */
-export async function raiseAlert(db: Db, alert: { kind: AlertKind; subject: string; sku: string; warehouseCode: string; details: object }) {
-  await db.stockAlert.createMany({ data: [{ ...alert }], skipDuplicates: true });
+/** Raises one alert for a subject that is not a lot (an overdue transfer, a hold); once, ever. 1 if raised now. */
+export async function raiseAlert(db: Db, alert: { kind: AlertKind; subject: string; sku: string; warehouseCode: string; details: object }): Promise<number> {
+  return (await db.stockAlert.createMany({ data: [{ ...alert }], skipDuplicates: true })).count;
 }
 
 /** Alerts, newest first. */

@@ -1,11 +1,15 @@
 /**
  * The sweeper backstop and its schedule, on the dev server (the time-skipping server has no
- * schedules): orphaned expired holds are released, holds owned by a live saga are left alone.
+ * schedules): orphaned expired holds are released; holds owned by a live saga are left to it
+ * and, past expiry + grace, reported (alert pushed to the webhook, gauge, result count).
  */
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { reserveStock } from '../../activities/store/reservations';
 import type { Db } from '../../activities/store/db';
-import { placeOrder } from '../../api/routes/orders/service';
+import { cancelOrder, placeOrder } from '../../api/routes/orders/service';
 import { ensureSweeperSchedule } from '../../platform/temporal';
 import { SWEEPER_SCHEDULE_ID } from '../../workflows/ids';
 import type { SweepResult } from '../../workflows/sweeper';
@@ -14,7 +18,26 @@ import { testConfig } from '../helpers/env';
 import { useSagaStack } from '../helpers/temporal';
 
 const TASK_QUEUE = 'sweeper-test';
-const stack = useSagaStack('dev', TASK_QUEUE);
+const SECRET = 'sweeper-alert-secret';
+const pushed: { kind: string; subject?: string; details: { orderId?: string } }[] = [];
+let receiver: http.Server;
+let receiverUrl = '';
+beforeAll(async () => {
+  receiver = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => (raw += c));
+    req.on('end', () => {
+      pushed.push(JSON.parse(raw));
+      res.writeHead(204).end();
+    });
+  });
+  receiver.listen(0, '127.0.0.1');
+  await once(receiver, 'listening');
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/alerts`;
+});
+afterAll(() => new Promise((r) => receiver.close(r)));
+
+const stack = useSagaStack('dev', TASK_QUEUE, () => ({ alertWebhook: { url: receiverUrl, secret: SECRET } }));
 let env: TestWorkflowEnvironment;
 let db: Db;
 beforeAll(() => {
@@ -31,13 +54,44 @@ it('releases expired holds whose workflow is gone, and only those', async () => 
   await db.reservation.update({ where: { id: 'alive' }, data: { expiresAt: new Date(past) } });
   expect(await level(db, 'SW', 'W1')).toEqual({ onHand: 10, reserved: 5 });
 
-  const result = await env.client.workflow.execute('sweeperWorkflow', { taskQueue: TASK_QUEUE, workflowId: 'sweep-1', args: [60] });
-  expect(result as SweepResult).toEqual({ examined: 2, released: 1 });
+  const result = await sweep('sweep-1');
+  expect(result).toEqual({ examined: 2, released: 1, runningPastExpiry: 1 });
   expect(await level(db, 'SW', 'W1')).toEqual({ onHand: 10, reserved: 2 });
   expect(await db.reservation.findUnique({ where: { id: 'orphan' } })).toMatchObject({ status: 'RELEASED', releaseReason: 'SWEEPER' });
   expect(await db.reservation.findUnique({ where: { id: 'alive' } })).toMatchObject({ status: 'RESERVED' });
   expect(await invariantViolations(db)).toEqual([]);
+
+  // The live saga past expiry + grace is reported, not skipped silently: an alert (pushed to
+  // the webhook by the same sweep), the gauge, the count above.
+  const alerts = await db.stockAlert.findMany({ where: { kind: 'SAGA_PAST_EXPIRY' } });
+  expect(alerts).toEqual([
+    expect.objectContaining({
+      subject: 'alive',
+      sku: 'SW',
+      warehouseCode: 'W1',
+      details: expect.objectContaining({ orderId: 'alive', workflowId: 'order-alive', expiresAt: past, lines: [{ sku: 'SW', warehouseCode: 'W1', quantity: 2 }] }),
+      deliveredAt: expect.any(Date),
+    }),
+  ]);
+  expect(pushed).toEqual([expect.objectContaining({ kind: 'SAGA_PAST_EXPIRY', details: expect.objectContaining({ orderId: 'alive' }) })]);
+  expect(await pastExpiryGauge()).toBe(1);
+
+  // Still stuck at the next sweep: counted again, alerted once per hold, ever.
+  expect(await sweep('sweep-2')).toEqual({ examined: 1, released: 0, runningPastExpiry: 1 });
+  expect(await db.stockAlert.count({ where: { kind: 'SAGA_PAST_EXPIRY' } })).toBe(1);
+  expect(pushed).toHaveLength(1);
+
+  // Once its saga closed the hold, the gauge falls back to 0.
+  await cancelOrder(env.client, 'alive', 'test');
+  await env.client.workflow.getHandle('order-alive').result();
+  expect(await sweep('sweep-3')).toEqual({ examined: 0, released: 0, runningPastExpiry: 0 });
+  expect(await pastExpiryGauge()).toBe(0);
+  expect(await level(db, 'SW', 'W1')).toEqual({ onHand: 10, reserved: 0 });
 });
+
+const sweep = async (workflowId: string) =>
+  (await env.client.workflow.execute('sweeperWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [60] })) as SweepResult;
+const pastExpiryGauge = async () => (await stack.worker.metrics.sagasPastExpiry.get()).values[0]?.value;
 
 it('the schedule is created once and follows the configured interval', async () => {
   const config = testConfig({ TEMPORAL_TASK_QUEUE: TASK_QUEUE, SWEEPER_INTERVAL: '5m' });

@@ -1,11 +1,11 @@
-/** GET /alerts — stock alerts (near expiry, expired, overdue transfers), newest first. */
+/** GET /alerts — stock alerts (near expiry, expired, overdue transfers, sagas past expiry), newest first. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AlertKind, listAlerts } from '../../../activities/store/expiry';
 import { errors, Id } from '../../schemas';
 
 const Alert = Type.Object({
   id: Type.String(),
-  kind: Type.String({ description: 'NEAR_EXPIRY, EXPIRED, TRANSFER_OVERDUE' }),
+  kind: Type.String({ description: 'NEAR_EXPIRY, EXPIRED, TRANSFER_OVERDUE, SAGA_PAST_EXPIRY' }),
   sku: Type.String(),
   warehouseCode: Type.String(),
   lotCode: Type.Union([Type.String(), Type.Null()]),

@@ -1,0 +1,208 @@
+/**
+ * The sagas whose histories `npm run histories:capture` records: one per path through each
+ * workflow type the worker registers. Each drives the real API (or starts the scheduled
+ * workflow as its schedule would) and names the workflow runs to record once they closed.
+ * Timers are kept short (TTL 1 s, campaigns of a few seconds) so the histories stay small.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { FastifyInstance } from 'fastify';
+import { reserveStock } from '../../activities/store/reservations';
+import type { Db } from '../../activities/store/db';
+import { eventually, signedPayment } from '../../test/helpers/app';
+import { perishable, receiveLot, stock } from '../../test/helpers/db';
+import { campaignWorkflowId, fulfilmentWorkflowId, latePaymentWorkflowId, orderWorkflowId, transferWorkflowId } from '../../workflows/ids';
+
+/** What a scenario runs on: the dev server, its worker's task queue, the API twice (TTL 30 min and 1 s). */
+export interface CaptureStack {
+  readonly env: TestWorkflowEnvironment;
+  readonly db: Db;
+  readonly taskQueue: string;
+  /** Orders held for the default 30 minutes: paid or cancelled before they expire. */
+  readonly app: FastifyInstance;
+  /** Orders held for 1 second: they expire. */
+  readonly fastApp: FastifyInstance;
+}
+
+/** A closed run to record: the history file's scenario name and the workflow id. */
+export interface Recorded {
+  readonly name: string;
+  readonly workflowId: string;
+}
+
+export interface Scenario {
+  readonly name: string;
+  run(stack: CaptureStack): Promise<Recorded[]>;
+}
+
+export const WEBHOOK_SECRET = 'capture-webhook-secret';
+export const ADMIN_TOKEN = 'capture-admin-token';
+const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const WH = 'W1';
+
+async function call(app: FastifyInstance, method: 'GET' | 'POST', url: string, payload?: object, headers: Record<string, string> = {}) {
+  const res = await app.inject({ method, url, payload, headers });
+  if (res.statusCode >= 300) throw new Error(`${method} ${url} answered ${res.statusCode}: ${res.body}`);
+  return res.json();
+}
+
+const placeOrder = (app: FastifyInstance, orderId: string, sku: string, quantity = 1) =>
+  app.inject({ method: 'POST', url: '/orders', payload: { orderId, userId: 'capture', lines: [{ sku, warehouseCode: WH, quantity }] } });
+
+async function pay(app: FastifyInstance, orderId: string): Promise<string> {
+  const signed = signedPayment(WEBHOOK_SECRET, { eventId: `ev-${orderId}`, type: 'payment.succeeded', orderId, paymentId: `pay-${orderId}`, amountCents: 1000 });
+  return (await call(app, 'POST', '/webhooks/payments', JSON.parse(signed.payload), signed.headers)).result;
+}
+
+const orderStatus = async (app: FastifyInstance, orderId: string) => (await call(app, 'GET', `/orders/${orderId}`)).status as string;
+
+/** Waits for a run to close (the recorder then reads its final history). */
+async function closed(stack: CaptureStack, workflowId: string): Promise<unknown> {
+  return stack.env.client.workflow.getHandle(workflowId).result();
+}
+
+const order = (name: string, orderId: string): Recorded => ({ name, workflowId: orderWorkflowId(orderId) });
+
+export const scenarios: readonly Scenario[] = [
+  {
+    name: 'order-paid',
+    async run({ app, db }) {
+      await stock(db, 'CAP-PAID', WH, 5);
+      await placeOrder(app, 'cap-paid', 'CAP-PAID');
+      await pay(app, 'cap-paid');
+      return [order('order-paid', 'cap-paid')];
+    },
+  },
+  {
+    name: 'order-expired',
+    async run({ fastApp, db }) {
+      await stock(db, 'CAP-EXPIRED', WH, 5);
+      await placeOrder(fastApp, 'cap-expired', 'CAP-EXPIRED');
+      return [order('order-expired', 'cap-expired')];
+    },
+  },
+  {
+    name: 'order-cancelled',
+    async run({ app, db }) {
+      await stock(db, 'CAP-CANCEL', WH, 5);
+      await placeOrder(app, 'cap-cancel', 'CAP-CANCEL');
+      await call(app, 'POST', '/orders/cap-cancel/cancel', { reason: 'capture' });
+      return [order('order-cancelled', 'cap-cancel')];
+    },
+  },
+  {
+    name: 'order-rejected',
+    async run({ app, db }) {
+      await stock(db, 'CAP-SHORT', WH, 1);
+      await placeOrder(app, 'cap-short', 'CAP-SHORT', 3);
+      return [order('order-rejected', 'cap-short')];
+    },
+  },
+  {
+    name: 'order-paid-late',
+    async run(stack) {
+      const { fastApp, db } = stack;
+      await stock(db, 'CAP-LATE', WH, 5);
+      await placeOrder(fastApp, 'cap-late', 'CAP-LATE');
+      await closed(stack, orderWorkflowId('cap-late'));
+      if ((await pay(fastApp, 'cap-late')) !== 'LATE_SETTLEMENT') throw new Error('cap-late: the payment was not late');
+      return [order('order-released-then-paid', 'cap-late'), { name: 'late-payment', workflowId: latePaymentWorkflowId('cap-late', 'pay-cap-late') }];
+    },
+  },
+  {
+    name: 'flash-sale',
+    async run(stack) {
+      const { app, fastApp, db } = stack;
+      await stock(db, 'CAP-FLASH', WH, 20);
+      const startsAt = new Date(Date.now() + 2_000).toISOString();
+      const endsAt = new Date(Date.now() + 8_000).toISOString();
+      await call(app, 'POST', '/admin/campaigns', { id: 'cap-flash', sku: 'CAP-FLASH', warehouseCode: WH, startsAt, endsAt, quota: 5, perUserLimit: 2 }, ADMIN);
+      const flashOrder = (target: FastifyInstance, orderId: string) =>
+        target.inject({ method: 'POST', url: '/campaigns/cap-flash/orders', payload: { orderId, userId: `u-${orderId}`, quantity: 1 } });
+      // NOT_STARTED until the start time; the answer's code is in the error if it never admits.
+      const admitted = async () => {
+        const res = await flashOrder(app, 'cap-flash-paid');
+        return [res.statusCode, res.json().code];
+      };
+      await eventually(admitted, ([status]) => status === 201);
+      await pay(app, 'cap-flash-paid');
+      if ((await flashOrder(fastApp, 'cap-flash-expired')).statusCode !== 201) throw new Error('cap-flash-expired was not admitted');
+      return [
+        order('flash-order-paid', 'cap-flash-paid'),
+        order('flash-order-expired', 'cap-flash-expired'),
+        { name: 'campaign-flash-sale', workflowId: campaignWorkflowId('cap-flash') },
+      ];
+    },
+  },
+  {
+    name: 'pre-sale',
+    async run({ app, db }) {
+      await stock(db, 'CAP-OTHER', WH, 1);
+      await db.product.create({ data: { sku: 'CAP-MANGO', name: 'Capture mangoes' } });
+      const expectedAt = new Date(Date.now() + 14 * 24 * 3600_000).toISOString();
+      const endsAt = new Date(Date.now() + 6_000).toISOString();
+      await call(app, 'POST', '/admin/campaigns', { id: 'cap-pre', kind: 'PRE_SALE', expectedAt, sku: 'CAP-MANGO', warehouseCode: WH, startsAt: new Date(Date.now() - 1000).toISOString(), endsAt, quota: 3, perUserLimit: 1 }, ADMIN);
+      for (const orderId of ['cap-pre-1', 'cap-pre-2']) {
+        await call(app, 'POST', '/campaigns/cap-pre/orders', { orderId, userId: `u-${orderId}`, quantity: 1 });
+        await pay(app, orderId);
+        await eventually(() => orderStatus(app, orderId), (s) => s === 'BACKORDERED');
+      }
+      // One unit arrives: the first payment gets it, the second is refunded.
+      await call(app, 'POST', '/admin/campaigns/cap-pre/fulfil', { quantity: 1 }, { ...ADMIN, 'idempotency-key': 'cap-grn-1' });
+      return [
+        order('pre-sale-order-fulfilled', 'cap-pre-1'),
+        order('pre-sale-order-refunded', 'cap-pre-2'),
+        { name: 'pre-sale-fulfilment', workflowId: fulfilmentWorkflowId('cap-pre') },
+        { name: 'campaign-pre-sale', workflowId: campaignWorkflowId('cap-pre') },
+      ];
+    },
+  },
+  {
+    name: 'transfer',
+    async run({ app, db }) {
+      await stock(db, 'CAP-MOVE', 'SRC', 10);
+      await stock(db, 'CAP-MOVE', 'DST', 1);
+      await call(app, 'POST', '/transfers', { transferId: 'cap-move', sku: 'CAP-MOVE', fromWarehouse: 'SRC', toWarehouse: 'DST', quantity: 4 }, ADMIN);
+      await call(app, 'POST', '/transfers/cap-move/ship', undefined, ADMIN);
+      await call(app, 'POST', '/transfers/cap-move/receive', { receivedQuantity: 4 }, ADMIN);
+      return [{ name: 'transfer-received', workflowId: transferWorkflowId('cap-move') }];
+    },
+  },
+  {
+    name: 'sweeper',
+    async run({ env, app, db, taskQueue }) {
+      await stock(db, 'CAP-SWEEP', WH, 10);
+      const past = new Date(Date.now() - 10 * 60_000);
+      // An orphan (no workflow) is released; a live saga past its expiry is reported.
+      await reserveStock(db, { reservationId: 'cap-orphan', orderId: 'cap-orphan', userId: 'u', lines: [{ sku: 'CAP-SWEEP', warehouseCode: WH, quantity: 1 }], expiresAt: past.toISOString() });
+      await placeOrder(app, 'cap-stuck', 'CAP-SWEEP');
+      await db.reservation.update({ where: { id: 'cap-stuck' }, data: { expiresAt: past } });
+      await env.client.workflow.execute('sweeperWorkflow', { taskQueue, workflowId: 'cap-sweep', args: [60] });
+      await call(app, 'POST', '/orders/cap-stuck/cancel', { reason: 'capture' });
+      return [{ name: 'sweeper', workflowId: 'cap-sweep' }];
+    },
+  },
+  {
+    name: 'expiry-check',
+    async run({ env, db, taskQueue }) {
+      await perishable(db, 'CAP-BERRY', 3, 1);
+      await receiveLot(db, 'CAP-BERRY', WH, 'NEAR', 4, 2);
+      await receiveLot(db, 'CAP-BERRY', WH, 'GONE', 5, 0.5);
+      await env.client.workflow.execute('expiryWorkflow', { taskQueue, workflowId: 'cap-expiry', args: [] });
+      return [{ name: 'expiry-check', workflowId: 'cap-expiry' }];
+    },
+  },
+  {
+    name: 'reconciliation',
+    async run({ env, taskQueue }) {
+      await env.client.workflow.execute('reconciliationWorkflow', { taskQueue, workflowId: 'cap-reconcile', args: [] });
+      return [{ name: 'reconciliation', workflowId: 'cap-reconcile' }];
+    },
+  },
+  {
+    name: 'cache-check',
+    async run({ env, taskQueue }) {
+      await env.client.workflow.execute('cacheCheckWorkflow', { taskQueue, workflowId: 'cap-cache-check', args: [{ hotPercent: 10, sample: 10, driftPercent: 1 }] });
+      return [{ name: 'cache-check', workflowId: 'cap-cache-check' }];
+    },
+  },
+];

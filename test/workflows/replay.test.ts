@@ -1,0 +1,41 @@
+/**
+ * Every committed history (test/workflows/histories, written by `npm run histories:capture`)
+ * replays against the current workflow code, bundled from the same workflowsPath the worker
+ * uses. Sagas run for days: a change that alters the commands a workflow issues breaks the
+ * runs already in flight unless it is behind `patched()` (README "Changing workflow code").
+ * A workflow type without a committed history fails too, so a new type cannot skip this.
+ */
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { createMetrics } from '../../platform/metrics';
+import { workerSinks } from '../../worker';
+import * as workflows from '../../workflows';
+import { loadHistories } from '../helpers/histories';
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+const histories = loadHistories();
+const registered = Object.entries(workflows)
+  .filter(([, fn]) => typeof fn === 'function')
+  .map(([name]) => name)
+  .sort();
+
+it('every workflow type the worker registers has a committed history', () => {
+  const recorded = new Set(histories.map((h) => h.workflowType));
+  expect(registered.filter((type) => !recorded.has(type))).toEqual([]);
+});
+
+it('every committed history replays against the current workflow code', async () => {
+  expect(histories.length).toBeGreaterThan(0);
+  const results = Worker.runReplayHistories(
+    { workflowsPath: require.resolve('../../workflows'), sinks: workerSinks(createMetrics('worker')) },
+    histories.map((h) => ({ workflowId: h.file, history: h.history })),
+  );
+  const failures: string[] = [];
+  let replayed = 0;
+  for await (const result of results) {
+    replayed += 1;
+    if (result.error) failures.push(`${result.workflowId}: ${result.error.name}: ${result.error.message}`);
+  }
+  expect(failures).toEqual([]);
+  expect(replayed).toBe(histories.length);
+});
