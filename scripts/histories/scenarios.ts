@@ -194,8 +194,15 @@ export const scenarios: readonly Scenario[] = [
   {
     name: 'reconciliation',
     async run({ env, taskQueue }) {
-      await env.client.workflow.execute('reconciliationWorkflow', { taskQueue, workflowId: 'cap-reconcile', args: [] });
+      await env.client.workflow.execute('reconciliationWorkflow', { taskQueue, workflowId: 'cap-reconcile', args: [5] });
       return [{ name: 'reconciliation', workflowId: 'cap-reconcile' }];
+    },
+  },
+  {
+    name: 'payment-check',
+    async run({ env, taskQueue }) {
+      await env.client.workflow.execute('paymentCheckWorkflow', { taskQueue, workflowId: 'cap-payment-check', args: [5] });
+      return [{ name: 'payment-check', workflowId: 'cap-payment-check' }];
     },
   },
   {
