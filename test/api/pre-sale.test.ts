@@ -74,4 +74,22 @@ it('sells stock not yet received, up to the quota, allocates first-paid-first-se
   const view = (await app.inject({ method: 'GET', url: '/admin/campaigns/mango', headers: ADMIN })).json();
   expect(view).toMatchObject({ kind: 'PRE_SALE', status: 'FULFILLED', sold: 2, backordered: 0, refundRequired: 2 });
   expect((await preOrder('p6', 'late-user')).json().code).toBe('ENDED');
+
+  // Every payment is settled in PostgreSQL.
+  const states = await db.payment.findMany({ where: { orderId: { in: ['p1', 'p2', 'p3', 'p4'] } }, orderBy: { orderId: 'asc' } });
+  expect(states.map((p) => [p.orderId, p.state])).toEqual([
+    ['p1', 'CONFIRMED'],
+    ['p2', 'REFUND_REQUIRED'],
+    ['p3', 'CONFIRMED'],
+    ['p4', 'REFUND_REQUIRED'],
+  ]);
+  // Ordinary stock arrives later; the refunded pre-order's payment reported again under a new
+  // event id stays refunded: it is never confirmed from that stock.
+  await stock(db, 'NEW-MANGO', 'W1', 5);
+  const signed = signedPayment(SECRET, { eventId: 'ev-p4-again', type: 'payment.succeeded', orderId: 'p4', paymentId: 'pay-p4', amountCents: 1500 });
+  const again4 = await app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
+  expect(again4.json()).toMatchObject({ result: 'SETTLED' });
+  expect(await level(db, 'NEW-MANGO', 'W1')).toEqual({ onHand: 5, reserved: 0 });
+  expect(await db.payment.findUnique({ where: { orderId_paymentId: { orderId: 'p4', paymentId: 'pay-p4' } } })).toMatchObject({ state: 'REFUND_REQUIRED' });
+  expect(await db.stockMovement.count({ where: { reason: 'CONFIRM', reference: { startsWith: 'p4' } } })).toBe(0);
 });
