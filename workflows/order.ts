@@ -124,20 +124,23 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
   state.expiresAt = state.reservation.expiresAt;
   const holdEnds = Date.parse(state.reservation.expiresAt);
   setStatus(OrderStatus.AWAITING_PAYMENT, [{ key: ReservationExpiresAtAttr, value: new Date(holdEnds) }]);
-  // A payment of the wrong amount is settled (AMOUNT_MISMATCH) and the hold waits on.
-  while (!sold()) {
+  // A payment that does not pay for this order (wrong amount) is settled and the hold waits
+  // on; any other settlement decides the order (a sale, or a pre-order the goods could not cover).
+  const decided = () => [...settlements.values()].some((s) => s.state !== PaymentState.AMOUNT_MISMATCH && s.state !== PaymentState.DUPLICATE_CHARGE);
+  while (!decided()) {
     await condition(() => unsettled().length > 0 || inbox.cancelRequested, Math.max(0, holdEnds - Date.now()));
     if (unsettled().length === 0) break;
     setStatus(OrderStatus.CONFIRMING);
     await drain();
-    if (!sold()) setStatus(OrderStatus.AWAITING_PAYMENT);
+    if (!decided()) setStatus(OrderStatus.AWAITING_PAYMENT);
   }
   if (sold()) return finish(OrderStatus.CONFIRMED);
 
   const reason: ReleaseReason = inbox.cancelRequested ? 'CANCELLED' : 'EXPIRED';
   setStatus(OrderStatus.RELEASING);
   const released = await release(order.orderId, reason);
-  // Paid by another path (a settlement the backstop drove) before the release: a sale.
+  // Not held any more: paid by another path (a settlement the backstop drove), or a pre-order
+  // its goods could not cover; the settlements say which.
   if (released.status === 'already_confirmed') return finish(OrderStatus.CONFIRMED);
   state.releaseReason = reason;
   state.releasedAt = new Date().toISOString();
