@@ -25,6 +25,7 @@ import type { Prisma } from '../../generated/prisma/client';
 import { readAvailability, readSites } from './availability';
 import { returnCampaignHold } from './campaigns';
 import { inSerialTx, readFence, readFences, writeFence, writeMovements, type Db, type Movement, type Tx } from './db';
+import { overdrawn } from './guard';
 import { releaseLevelHolds } from './levels';
 import { confirmPreOrder, lockPreSaleOf } from './pre-sales';
 import { consumeLots, lotTrackedSkus } from './fefo';
@@ -90,11 +91,15 @@ export async function reserveInTx(tx: Tx, input: ReserveInput): Promise<ReserveO
   return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages });
 }
 
-/** Holds every line (in lock order) or, when one is short, none: returns the short ones. */
+/**
+ * Holds every line (in lock order) or, when one is short, none: returns the short ones. A
+ * line the conditional UPDATE took on a stale view of the lots is short too (see guard.ts).
+ */
 async function takeLines(tx: Tx, lines: readonly OrderLine[]): Promise<OrderLine[]> {
   await tx.$executeRaw`SAVEPOINT take_lines`;
+  const merged = mergeLines(lines);
   const short: OrderLine[] = [];
-  for (const line of mergeLines(lines)) {
+  for (const line of merged) {
     const taken = await tx.$executeRaw`
       UPDATE inventory_levels
          SET reserved = reserved + ${line.quantity}, version = version + 1, updated_at = now()
@@ -102,6 +107,7 @@ async function takeLines(tx: Tx, lines: readonly OrderLine[]): Promise<OrderLine
          AND on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) >= ${line.quantity}`;
     if (taken === 0) short.push(line);
   }
+  if (short.length === 0) short.push(...(await overdrawn(tx, merged)));
   if (short.length > 0) await tx.$executeRaw`ROLLBACK TO SAVEPOINT take_lines`;
   return short;
 }
