@@ -161,16 +161,20 @@ function base(line: OrderLine, reason: string, reference: string) {
   return { sku: line.sku, warehouseCode: line.warehouseCode, reason, reference };
 }
 
-/** Locks the reservation row and returns it with its lines, or undefined. */
+/**
+ * Locks the reservation row and returns it with its lines, or undefined. The lines come in
+ * lock order, byte order as the reserve took them (domain/byte-order.ts): confirm and
+ * release update the level rows in this order, and the database's collation (en-US on
+ * hosted PostgreSQL) would give another one.
+ */
 export async function lockReservation(tx: Tx, reservationId: string) {
   const rows = await tx.$queryRaw<{ status: ReservationStatus; campaign_id: string | null; user_id: string }[]>`
     SELECT status, campaign_id, user_id FROM reservations WHERE id = ${reservationId} FOR UPDATE`;
   if (rows.length === 0) return undefined;
-  const lines = await tx.reservationLine.findMany({
-    where: { reservationId },
-    orderBy: [{ sku: 'asc' }, { warehouseCode: 'asc' }],
-    select: { sku: true, warehouseCode: true, quantity: true },
-  });
+  const lines = await tx.$queryRaw<OrderLine[]>`
+    SELECT sku, warehouse_code AS "warehouseCode", quantity FROM reservation_lines
+     WHERE reservation_id = ${reservationId}
+     ORDER BY sku COLLATE "C", warehouse_code COLLATE "C"`;
   return { status: rows[0].status, campaignId: rows[0].campaign_id, userId: rows[0].user_id, lines };
 }
 
