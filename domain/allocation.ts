@@ -13,6 +13,7 @@
  * 4. A line no warehouse can serve whole is split across warehouses (already used ones
  *    first, then by rank) only when the order allows splitting; otherwise it is short.
  */
+import { compareBytes } from './byte-order';
 import { compareLines, mergeLines } from './lines';
 import {
   AllocationReason,
@@ -147,7 +148,7 @@ export function rankSites(sites: readonly WarehouseSite[], prefs: AllocationPref
       Number(b.inRegion) - Number(a.inRegion) ||
       (a.km ?? Infinity) - (b.km ?? Infinity) ||
       a.site.priority - b.site.priority ||
-      (a.site.code < b.site.code ? -1 : a.site.code > b.site.code ? 1 : 0),
+      compareBytes(a.site.code, b.site.code),
   );
   return keyed.map(({ site, preferred, inRegion, km }) => {
     if (preferred) return { site, reason: AllocationReason.PREFERRED, why: 'preferred warehouse' };

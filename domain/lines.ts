@@ -1,3 +1,4 @@
+import { compareBytes } from './byte-order';
 import type { OrderRequest, RequestedLine } from './types';
 
 /**
@@ -5,7 +6,8 @@ import type { OrderRequest, RequestedLine } from './types';
  *
  * Merging makes "2 + 3 of the same item" one conditional update of 5, so a hold can never
  * be half-taken on one row. The fixed (sku, warehouse) order means every transaction locks
- * level rows in the same sequence, so two orders touching the same rows cannot deadlock.
+ * level rows in the same sequence (byte order, as SQL's `COLLATE "C"`), so two orders
+ * touching the same rows cannot deadlock.
  */
 export function mergeLines<T extends RequestedLine>(lines: readonly T[]): T[] {
   const merged = new Map<string, T>();
@@ -17,13 +19,12 @@ export function mergeLines<T extends RequestedLine>(lines: readonly T[]): T[] {
   return [...merged.values()].sort(compareLines);
 }
 
-/** Lock order: by SKU, then warehouse (lines without a warehouse first). */
+/**
+ * Lock order: by SKU, then warehouse (lines without a warehouse first), in byte order, the
+ * order SQL gets with `COLLATE "C"` (see byte-order.ts).
+ */
 export function compareLines(a: RequestedLine, b: RequestedLine): number {
-  if (a.sku !== b.sku) return a.sku < b.sku ? -1 : 1;
-  const x = a.warehouseCode ?? '';
-  const y = b.warehouseCode ?? '';
-  if (x !== y) return x < y ? -1 : 1;
-  return 0;
+  return compareBytes(a.sku, b.sku) || compareBytes(a.warehouseCode ?? '', b.warehouseCode ?? '');
 }
 
 /** True when two line lists ask for the same stock (after merging). */

@@ -13,6 +13,7 @@
 import { DomainError, ErrorCode } from '../../domain/errors';
 import { CampaignRefusal, Operation, type OrderLine, type ReserveOutcome } from '../../domain/types';
 import { inSerialTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
+import { overdrawn } from './guard';
 import { releaseLevelHolds } from './levels';
 import { reserveWith, type ReserveInput } from './hold';
 
@@ -66,7 +67,8 @@ async function setAside(tx: Tx, input: CampaignInput): Promise<void> {
     UPDATE inventory_levels SET reserved = reserved + ${input.quota}, version = version + 1, updated_at = now()
      WHERE sku = ${input.sku} AND warehouse_code = ${input.warehouseCode}
        AND on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) >= ${input.quota}`;
-  if (taken === 0) {
+  // Taken on a stale view of the lots (guard.ts): the throw rolls the whole creation back.
+  if (taken === 0 || (await overdrawn(tx, [input])).length > 0) {
     throw new DomainError(ErrorCode.INSUFFICIENT_STOCK, `not enough ${input.sku} in ${input.warehouseCode} to set aside ${input.quota}`);
   }
   await writeMovements(tx, [

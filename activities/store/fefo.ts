@@ -28,7 +28,7 @@ export async function consumeLots(
     SELECT lot_code, quantity, expires_at, NOT (quarantined OR COALESCE(remove_at <= now(), false)) AS sellable
       FROM stock_lots
      WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode} AND quantity > 0
-     ORDER BY 4 DESC, expires_at ASC NULLS LAST, received_at, lot_code
+     ORDER BY 4 DESC, expires_at ASC NULLS LAST, received_at, lot_code COLLATE "C"
        FOR UPDATE`;
   const ordered: LotForPicking[] = lots.map((l) => ({ lotCode: l.lot_code, quantity: l.quantity, sellable: l.sellable, expiresAt: l.expires_at }));
   const consumed: ConsumedLot[] = [];

@@ -11,6 +11,7 @@ import { DomainError, ErrorCode } from '../../domain/errors';
 import { Operation, ReservationStatus, type ConfirmOutcome, type OrderLine } from '../../domain/types';
 import { campaignSerial } from './campaigns';
 import { settleBackorderTx } from './payments';
+import { overdrawn } from './guard';
 import { inSerialTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
 
 /** Result of allocating received goods to a pre-sale's backorders. */
@@ -23,11 +24,16 @@ export interface Fulfilment {
 
 /** Sells `line` out of on-hand stock to a backorder, if enough is available. */
 async function allocate(tx: Tx, reservationId: string, line: OrderLine): Promise<boolean> {
+  await tx.$executeRaw`SAVEPOINT allocate`;
   const sold = await tx.$executeRaw`
     UPDATE inventory_levels SET on_hand = on_hand - ${line.quantity}, version = version + 1, updated_at = now()
      WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}
        AND on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) >= ${line.quantity}`;
-  if (sold === 0) return false;
+  // Sold on a stale view of the lots (guard.ts): undone, the backorder is not covered.
+  const covered = sold > 0 && (await overdrawn(tx, [line])).length === 0;
+  if (!covered) await tx.$executeRaw`ROLLBACK TO SAVEPOINT allocate`;
+  await tx.$executeRaw`RELEASE SAVEPOINT allocate`;
+  if (!covered) return false;
   await writeMovements(tx, [{ sku: line.sku, warehouseCode: line.warehouseCode, reason: 'CONFIRM', reference: reservationId, onHandDelta: -line.quantity, reservedDelta: 0 }]);
   return true;
 }

@@ -1,4 +1,5 @@
 /** Read-side queries used by activities and the API. */
+import { compareLines } from '../../domain/lines';
 import type { OrderLine, ReservationStatus } from '../../domain/types';
 import type { Db } from './db';
 
@@ -19,7 +20,7 @@ export interface ReservationView {
 export async function findReservation(db: Db, reservationId: string): Promise<ReservationView | null> {
   const r = await db.reservation.findUnique({
     where: { id: reservationId },
-    include: { lines: { orderBy: [{ sku: 'asc' }, { warehouseCode: 'asc' }] } },
+    include: { lines: true },
   });
   if (!r) return null;
   return {
@@ -32,7 +33,8 @@ export async function findReservation(db: Db, reservationId: string): Promise<Re
     expiresAt: r.expiresAt.toISOString(),
     campaignId: r.campaignId,
     amountCents: r.amountCents,
-    lines: r.lines.map((l) => ({ sku: l.sku, warehouseCode: l.warehouseCode, quantity: l.quantity })),
+    // Lock order (byte order), not the database collation's: see domain/byte-order.ts.
+    lines: r.lines.map((l) => ({ sku: l.sku, warehouseCode: l.warehouseCode, quantity: l.quantity })).sort(compareLines),
   };
 }
 

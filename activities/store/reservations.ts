@@ -26,6 +26,7 @@ import type { Prisma } from '../../generated/prisma/client';
 import { readAvailability, readSites } from './availability';
 import { returnCampaignHold } from './campaigns';
 import { inSerialTx, readFence, readFences, writeFence, writeMovements, type Db, type Movement, type Tx } from './db';
+import { overdrawn } from './guard';
 import { releaseLevelHolds } from './levels';
 import { confirmPreOrder, lockPreSaleOf } from './pre-sales';
 import { consumeLots, lotTrackedSkus } from './fefo';
@@ -94,11 +95,15 @@ export async function reserveInTx(tx: Tx, input: ReserveInput): Promise<ReserveO
   return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages });
 }
 
-/** Holds every line (in lock order) or, when one is short, none: returns the short ones. */
+/**
+ * Holds every line (in lock order) or, when one is short, none: returns the short ones. A
+ * line the conditional UPDATE took on a stale view of the lots is short too (see guard.ts).
+ */
 async function takeLines(tx: Tx, lines: readonly OrderLine[]): Promise<OrderLine[]> {
   await tx.$executeRaw`SAVEPOINT take_lines`;
+  const merged = mergeLines(lines);
   const short: OrderLine[] = [];
-  for (const line of mergeLines(lines)) {
+  for (const line of merged) {
     const taken = await tx.$executeRaw`
       UPDATE inventory_levels
          SET reserved = reserved + ${line.quantity}, version = version + 1, updated_at = now()
@@ -106,6 +111,7 @@ async function takeLines(tx: Tx, lines: readonly OrderLine[]): Promise<OrderLine
          AND on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) >= ${line.quantity}`;
     if (taken === 0) short.push(line);
   }
+  if (short.length === 0) short.push(...(await overdrawn(tx, merged)));
   if (short.length > 0) await tx.$executeRaw`ROLLBACK TO SAVEPOINT take_lines`;
   return short;
 }
@@ -160,16 +166,20 @@ function base(line: OrderLine, reason: string, reference: string) {
   return { sku: line.sku, warehouseCode: line.warehouseCode, reason, reference };
 }
 
-/** Locks the reservation row and returns it with its lines, or undefined. */
+/**
+ * Locks the reservation row and returns it with its lines, or undefined. The lines come in
+ * lock order, byte order as the reserve took them (domain/byte-order.ts): confirm and
+ * release update the level rows in this order, and the database's collation (en-US on
+ * hosted PostgreSQL) would give another one.
+ */
 export async function lockReservation(tx: Tx, reservationId: string) {
   const rows = await tx.$queryRaw<{ status: ReservationStatus; campaign_id: string | null; user_id: string; amount_cents: number | null }[]>`
     SELECT status, campaign_id, user_id, amount_cents FROM reservations WHERE id = ${reservationId} FOR UPDATE`;
   if (rows.length === 0) return undefined;
-  const lines = await tx.reservationLine.findMany({
-    where: { reservationId },
-    orderBy: [{ sku: 'asc' }, { warehouseCode: 'asc' }],
-    select: { sku: true, warehouseCode: true, quantity: true },
-  });
+  const lines = await tx.$queryRaw<OrderLine[]>`
+    SELECT sku, warehouse_code AS "warehouseCode", quantity FROM reservation_lines
+     WHERE reservation_id = ${reservationId}
+     ORDER BY sku COLLATE "C", warehouse_code COLLATE "C"`;
   return { status: rows[0].status, campaignId: rows[0].campaign_id, userId: rows[0].user_id, amountCents: rows[0].amount_cents, lines };
 }
 

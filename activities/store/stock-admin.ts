@@ -190,7 +190,10 @@ export interface QuarantineInput {
 
 /**
  * Flags the lot; from then on it no longer counts as available. Holds already taken stay:
- * confirmation consumes sellable lots first (FEFO), so a quarantined lot is used last.
+ * confirmation consumes sellable lots first (FEFO), so a quarantined lot is used last. Never
+ * silently, though: the outcome carries `available` after the change, below 0 when the
+ * holds now need more than is sellable, and reconciliation reports such a level
+ * (AVAILABLE_NEGATIVE) until someone releases holds or lifts the quarantine.
  */
 export async function setLotQuarantine(db: Db, { idempotencyKey, ...request }: QuarantineInput) {
   const operation = request.quarantined ? Operation.QUARANTINE : Operation.RELEASE_QUARANTINE;
@@ -202,11 +205,13 @@ export async function setLotQuarantine(db: Db, { idempotencyKey, ...request }: Q
     await tx.$executeRaw`
       UPDATE stock_lots SET quarantined = ${quarantined}, quarantine_reason = ${quarantined ? reason : null}
        WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} AND lot_code = ${lotCode}`;
-    // Bump the level so readers and racing reserves see the change on the row they lock.
-    await tx.$executeRaw`
+    // Bump the level so readers and racing reserves see the change on the row they lock
+    // (a reserve waiting on it re-checks its guard in a fresh statement: guard.ts).
+    const [after] = await tx.$queryRaw<{ available: number }[]>`
       UPDATE inventory_levels SET version = version + 1, updated_at = now()
-       WHERE sku = ${sku} AND warehouse_code = ${warehouseCode}`;
+       WHERE sku = ${sku} AND warehouse_code = ${warehouseCode}
+      RETURNING on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) AS available`;
     await recordInvalidations(tx, [sku]);
-    return { sku, warehouseCode, lotCode, quantity: lot.quantity, quarantined };
+    return { sku, warehouseCode, lotCode, quantity: lot.quantity, quarantined, available: after.available };
   });
 }

@@ -89,13 +89,16 @@ async function step(
   });
 }
 
-/** Locks the transfer's level rows in (sku, warehouse) order, creating the destination's. */
+/**
+ * Locks the transfer's level rows in (sku, warehouse) byte order, the order every
+ * multi-row lock uses (domain/byte-order.ts), creating the destination's.
+ */
 async function lockEnds(tx: Tx, t: TransferRow): Promise<void> {
   await tx.$executeRaw`
     INSERT INTO inventory_levels (sku, warehouse_code) VALUES (${t.sku}, ${t.to_warehouse}) ON CONFLICT DO NOTHING`;
   await tx.$queryRaw`
     SELECT 1 FROM inventory_levels WHERE sku = ${t.sku} AND warehouse_code IN (${t.from_warehouse}, ${t.to_warehouse})
-     ORDER BY warehouse_code FOR UPDATE`;
+     ORDER BY warehouse_code COLLATE "C" FOR UPDATE`;
 }
 
 async function moveIncoming(tx: Tx, sku: string, warehouseCode: string, delta: number, onHandDelta = 0): Promise<void> {

@@ -2,6 +2,7 @@
 import { verifySignature, signPayload } from '../../api/routes/webhooks/signature';
 import { ConfigError, loadConfig } from '../../config';
 import { ErrorCode, httpStatusOf } from '../../domain/errors';
+import { compareBytes } from '../../domain/byte-order';
 import { mergeLines, sameOrder } from '../../domain/lines';
 
 describe('mergeLines', () => {
@@ -25,6 +26,29 @@ describe('mergeLines', () => {
     expect(sameOrder(a, { userId: 'u', lines: [{ sku: 'A', warehouseCode: 'W', quantity: 1 }, { sku: 'A', warehouseCode: 'W', quantity: 1 }] })).toBe(true);
     expect(sameOrder(a, { userId: 'u', lines: [{ sku: 'A', warehouseCode: 'W', quantity: 3 }] })).toBe(false);
     expect(sameOrder(a, { ...a, userId: 'v' })).toBe(false);
+  });
+});
+
+describe('compareBytes (the lock order)', () => {
+  const bytes = (a: string, b: string) => Math.sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+
+  it('is UTF-8 byte order, as PostgreSQL COLLATE "C": uppercase before lowercase, "-" before "." before "_"', () => {
+    const ids = ['sku_a', 'sku-B', 'b', 'C', 'a-1', 'A_2', 'x.1', 'x_1', 'x-1', 'x', 'WH-b', 'wh_A'];
+    expect([...ids].sort(compareBytes)).toEqual(['A_2', 'C', 'WH-b', 'a-1', 'b', 'sku-B', 'sku_a', 'wh_A', 'x', 'x-1', 'x.1', 'x_1']);
+  });
+
+  it('agrees with byte order where UTF-16 code units do not: astral characters after U+E000–FFFF', () => {
+    const pairs: [string, string][] = [['\u{1F600}', '\uFF21'], ['a\u{10000}', 'a\uE000'], ['é', 'e\u0301'], ['ab', 'a'], ['same', 'same']];
+    for (const [a, b] of pairs) {
+      expect(Math.sign(compareBytes(a, b))).toBe(bytes(a, b));
+      expect(Math.sign(compareBytes(b, a))).toBe(bytes(b, a));
+    }
+    expect('\u{1F600}' < '\uFF21').toBe(true); // why `<` is not enough
+  });
+
+  it('mergeLines sorts by it', () => {
+    const lines = [{ sku: 'sku_a', warehouseCode: 'W', quantity: 1 }, { sku: 'sku-B', warehouseCode: 'W', quantity: 1 }];
+    expect(mergeLines(lines).map((l) => l.sku)).toEqual(['sku-B', 'sku_a']);
   });
 });
 

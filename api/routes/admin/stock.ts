@@ -35,6 +35,8 @@ const LotOutcome = Type.Object({
   lotCode: Type.String(),
   quantity: Type.Integer(),
   quarantined: Type.Boolean(),
+  // Optional: changes recorded before it existed replay without it.
+  available: Type.Optional(Type.Integer({ description: 'available after the change; below 0 when earlier holds now need more than is sellable (they stay)' })),
   ...Replayed,
 });
 
