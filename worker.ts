@@ -1,7 +1,8 @@
 /**
  * The worker process: runs the order, late-payment, campaign, transfer and scheduled
  * workflows and their activities, keeps the schedules in line with the config, relays
- * cache invalidations from the outbox to Redis, and serves its metrics.
+ * cache invalidations from the outbox to Redis, starts order sagas the API did not (the saga
+ * outbox), and serves its metrics.
  */
 import http from 'node:http';
 import { NativeConnection, Runtime, Worker, type InjectedSinks } from '@temporalio/worker';
@@ -11,6 +12,7 @@ import { createGate } from './activities/gate';
 import { createDb } from './activities/store/db';
 import { loadConfig, type Config } from './config';
 import { createMetrics, type Metrics } from './platform/metrics';
+import { startSagaRelay } from './platform/sagas';
 import { connectClient, ensureSchedules } from './platform/temporal';
 import type { MetricsSinks } from './workflows/activities-proxy';
 
@@ -46,6 +48,10 @@ export async function runWorker(config: Config): Promise<void> {
   const cache = createStockCache(config, metrics);
   invalidateOnCommit(db, cache);
   const relay = startCacheRelay(db, cache, config, metrics);
+  // Sagas whose hold committed but whose start the API never made (it died, Temporal was down).
+  const sagaRelay = startSagaRelay(db, client, config.temporal.taskQueue, { graceMs: config.sagaRelayGraceMs, intervalMs: 1_000, batch: 100 }, (err) =>
+    console.warn('[worker] saga relay pass failed; retrying', err),
+  );
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,
@@ -64,6 +70,7 @@ export async function runWorker(config: Config): Promise<void> {
   } finally {
     metricsServer.close();
     await relay.stop();
+    await sagaRelay.stop();
     cache.redis.disconnect();
     await connection.close();
     await client.connection.close();

@@ -1,14 +1,16 @@
 /**
  * Delivering a stored payment to the saga that settles it. A running order workflow gets a
- * signal (duplicates are harmless there). Otherwise — the saga ended, or Temporal's
+ * signal (duplicates are harmless there); one whose start is still on its way is started with
+ * it (signal-with-start). Otherwise — the saga ended, or Temporal's
  * retention deleted its history — PostgreSQL decides: a known order gets a late-payment
  * settlement workflow, one per payment; an order PostgreSQL never saw is unknown.
  * Used by the webhook and by the unsettled-payment backstop.
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { signalOrderSaga } from '../platform/sagas';
 import { DomainError, ErrorCode } from '../domain/errors';
 import type { Payment } from '../domain/types';
-import { latePaymentWorkflowId, orderWorkflowId } from '../workflows/ids';
+import { latePaymentWorkflowId } from '../workflows/ids';
 import { paymentSignal } from '../workflows/messages';
 import type { latePaymentWorkflow } from '../workflows/late-payment';
 import { OrderIdAttr } from '../workflows/search-attributes';
@@ -26,12 +28,7 @@ export interface DeliveryTarget {
 }
 
 export async function deliverPayment({ temporal, db, taskQueue, ttlSeconds }: DeliveryTarget, orderId: string, payment: Payment): Promise<DeliveryResult> {
-  try {
-    await temporal.workflow.getHandle(orderWorkflowId(orderId)).signal(paymentSignal, payment);
-    return 'DELIVERED';
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
-  }
+  if ((await signalOrderSaga(temporal, db, taskQueue, orderId, paymentSignal, [payment])) === 'signalled') return 'DELIVERED';
   if (!(await orderKnown(db, orderId))) throw new DomainError(ErrorCode.ORDER_NOT_FOUND, `no order ${orderId}`);
   try {
     await temporal.workflow.start<typeof latePaymentWorkflow>('latePaymentWorkflow', {

@@ -6,7 +6,10 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { HoldBatcher } from '../activities/store/request-hold';
+import { SagaStarter } from '../platform/sagas';
 import type { AppDeps } from './deps';
+import type { HoldDeps } from './routes/orders/hold';
 import errorsPlugin from './plugins/errors';
 import admin from './routes/admin';
 import campaigns from './routes/campaigns';
@@ -30,6 +33,16 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('deps', deps);
+  // The request path's hold: group commit per hot row, sagas started after the commit.
+  const starter = new SagaStarter(deps.db, deps.temporal, deps.config.temporal.taskQueue, deps.config.sagaStartConcurrency, (err) =>
+    app.log.warn({ err }, 'saga start failed; the relay will start it'),
+  );
+  app.decorate('holds', {
+    db: deps.db,
+    batcher: new HoldBatcher(deps.db, deps.config.holdBatchMax),
+    starter,
+    ttlSeconds: deps.config.reservationTtlSeconds,
+  } satisfies HoldDeps);
 
   await app.register(swagger, {
     openapi: {

@@ -6,6 +6,7 @@ import type { StockCache } from '../activities/cache/stock-cache';
 import type { Db } from '../activities/store/db';
 import type { Config } from '../config';
 import type { Metrics } from '../platform/metrics';
+import type { HoldDeps } from './routes/orders/hold';
 
 export interface AppDeps {
   readonly config: Config;
@@ -22,5 +23,7 @@ export interface AppDeps {
 declare module 'fastify' {
   interface FastifyInstance {
     deps: AppDeps;
+    /** The request path's hold (api/routes/orders/hold.ts), built once by buildApp. */
+    holds: HoldDeps;
   }
 }

@@ -14,12 +14,14 @@ export interface Config {
   };
   /** How long an unpaid hold lives before the saga releases it. */
   readonly reservationTtlSeconds: number;
-  /** How long the reserve step may take before the saga gives up and compensates. */
-  readonly reserveDeadlineSeconds: number;
-  /** How long POST /orders waits for the reserve outcome before answering 503 (retry: same orderId). */
-  readonly orderAnswerDeadlineSeconds: number;
   /** A payment still PENDING this long after it arrived is reported, alerted and driven to settlement. */
   readonly paymentSettleMinutes: number;
+  /** Order sagas one API process starts at once after their holds commit (the rest queue). */
+  readonly sagaStartConcurrency: number;
+  /** Most holds one group-commit transaction takes from a hot row. */
+  readonly holdBatchMax: number;
+  /** The worker's saga relay: how old an unstarted saga's outbox row must be before it starts it. */
+  readonly sagaRelayGraceMs: number;
   /** How often the unsettled-payment check runs. */
   readonly paymentCheckInterval: string;
   /** How long after expiry a hold whose workflow is gone waits for the sweeper. */
@@ -179,10 +181,11 @@ export function loadConfig(env: Env = process.env): Config {
     },
     reservationTtlSeconds: int(env, 'RESERVATION_TTL_SECONDS', 1800, 1, 7 * 24 * 3600),
     sweeperGraceSeconds: int(env, 'SWEEPER_GRACE_SECONDS', 60, 0, 24 * 3600),
-    reserveDeadlineSeconds: int(env, 'RESERVE_DEADLINE_SECONDS', 120, 1, 3600),
-    orderAnswerDeadlineSeconds: int(env, 'ORDER_ANSWER_DEADLINE_SECONDS', 15, 1, 300),
     paymentSettleMinutes: int(env, 'PAYMENT_SETTLE_MINUTES', 5, 0, 24 * 60),
     paymentCheckInterval: duration(env, 'PAYMENT_CHECK_INTERVAL', '1m'),
+    sagaStartConcurrency: int(env, 'SAGA_START_CONCURRENCY', 16, 1, 1000),
+    holdBatchMax: int(env, 'HOLD_BATCH_MAX', 100, 1, 1000),
+    sagaRelayGraceMs: int(env, 'SAGA_RELAY_GRACE_MS', 3000, 0, 600_000),
     sweeperInterval: duration(env, 'SWEEPER_INTERVAL', '5m'),
     expiryCheckInterval: duration(env, 'EXPIRY_CHECK_INTERVAL', '1h'),
     reconcileInterval: duration(env, 'RECONCILE_INTERVAL', '1h'),

@@ -29,6 +29,11 @@ export interface OrderWorkflowInput {
   readonly gateAdmitted?: boolean;
   /** How long the reserve may take before the saga gives up and compensates (default 120). */
   readonly reserveDeadlineSeconds?: number;
+  /**
+   * The hold the request path already committed (with this saga's outbox row): the saga
+   * starts from it instead of reserving, and enforces its expiry.
+   */
+  readonly reservation?: ReserveOutcome;
 }
 
 /** A payment the saga settled, as the status query shows it. */

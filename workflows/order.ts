@@ -102,28 +102,35 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     return base;
   };
 
-  const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
-  const deadlineMs = (input.reserveDeadlineSeconds ?? DEFAULT_RESERVE_DEADLINE_SECONDS) * 1000;
-  try {
-    // The deadline is a workflow timer, so it holds whatever the activity's retries do.
-    state.reservation = await CancellationScope.withTimeout(deadlineMs, () =>
-      reserve({ ...order, reservationId: order.orderId, expiresAt: expiresAt.toISOString() }),
-    );
-  } catch (err) {
-    if (!(err instanceof ActivityFailure) && !isCancellation(err)) throw err;
-    // The reserve could not be completed in time. It may still commit, so close the
-    // transaction: a release either gives the hold back or fences out a late reserve.
-    state.reservation = { status: 'rejected', reason: 'RESERVE_FAILED' } satisfies ReserveOutcome;
-    await release(order.orderId, 'CANCELLED');
-    state.releaseReason = 'RESERVE_FAILED';
-    state.releasedAt = new Date().toISOString();
-    return finish(OrderStatus.REJECTED);
+  if (input.reservation) {
+    // Held on the request path, committed with this saga's outbox row: the search
+    // attributes came with the start; the saga closes what PostgreSQL decided.
+    state.reservation = input.reservation;
+    if (state.reservation.status === 'reserved') state.status = OrderStatus.AWAITING_PAYMENT;
+  } else {
+    const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
+    const deadlineMs = (input.reserveDeadlineSeconds ?? DEFAULT_RESERVE_DEADLINE_SECONDS) * 1000;
+    try {
+      // The deadline is a workflow timer, so it holds whatever the activity's retries do.
+      state.reservation = await CancellationScope.withTimeout(deadlineMs, () =>
+        reserve({ ...order, reservationId: order.orderId, expiresAt: expiresAt.toISOString() }),
+      );
+    } catch (err) {
+      if (!(err instanceof ActivityFailure) && !isCancellation(err)) throw err;
+      // The reserve could not be completed in time. It may still commit, so close the
+      // transaction: a release either gives the hold back or fences out a late reserve.
+      state.reservation = { status: 'rejected', reason: 'RESERVE_FAILED' } satisfies ReserveOutcome;
+      await release(order.orderId, 'CANCELLED');
+      state.releaseReason = 'RESERVE_FAILED';
+      state.releasedAt = new Date().toISOString();
+      return finish(OrderStatus.REJECTED);
+    }
   }
   if (state.reservation.status !== 'reserved') return finish(OrderStatus.REJECTED);
 
   state.expiresAt = state.reservation.expiresAt;
   const holdEnds = Date.parse(state.reservation.expiresAt);
-  setStatus(OrderStatus.AWAITING_PAYMENT, [{ key: ReservationExpiresAtAttr, value: new Date(holdEnds) }]);
+  if (!input.reservation) setStatus(OrderStatus.AWAITING_PAYMENT, [{ key: ReservationExpiresAtAttr, value: new Date(holdEnds) }]);
   // A payment that does not pay for this order (wrong amount) is settled and the hold waits
   // on; any other settlement decides the order (a sale, or a pre-order the goods could not cover).
   const decided = () => [...settlements.values()].some((s) => s.state !== PaymentState.AMOUNT_MISMATCH && s.state !== PaymentState.DUPLICATE_CHARGE);

@@ -30,3 +30,10 @@ export async function stockCommitted(db: Db, tx: Tx | undefined): Promise<void> 
   if (!skus || skus.size === 0 || !listener) return;
   await listener([...skus]).catch(() => undefined);
 }
+
+/** Runs the listener for SKUs a commit outside a Prisma transaction changed (group commit). */
+export async function skusCommitted(db: Db, skus: readonly string[]): Promise<void> {
+  const listener = listeners.get(db);
+  if (skus.length === 0 || !listener) return;
+  await listener([...skus]).catch(() => undefined);
+}

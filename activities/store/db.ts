@@ -58,7 +58,7 @@ export async function readFence<T>(tx: Tx, serial: string, operation: Operation)
 }
 
 /** The recorded outcomes of several operations of one serial, in one round trip. */
-export async function readFences<T>(tx: Tx, serial: string, operations: readonly Operation[]): Promise<Map<Operation, T>> {
+export async function readFences<T>(tx: Tx | Db, serial: string, operations: readonly Operation[]): Promise<Map<Operation, T>> {
   const rows = await tx.$queryRaw<{ operation: Operation; outcome: T }[]>`
     SELECT operation, outcome FROM operation_fences WHERE serial = ${serial} AND operation = ANY(${operations}::text[])`;
   return new Map(rows.map((r) => [r.operation, r.outcome]));

@@ -6,7 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Client } from 'pg';
 import type { Db } from '../../activities/store/db';
 import { deliverPayment } from '../../activities/deliver-payment';
-import { placeOrder } from '../../api/routes/orders/service';
+import { placeOrder } from '../helpers/saga-reserve';
 import type { OrderRequest, Payment } from '../../domain/types';
 import { latePaymentWorkflowId, orderWorkflowId } from '../../workflows/ids';
 import type { Settlement } from '../../domain/payments';

@@ -15,6 +15,7 @@ import { eventually, signedPayment, useAppStack } from '../helpers/app';
 import { invariantViolations, level, stock } from '../helpers/db';
 import { TEST_DATABASE_URL } from '../helpers/env';
 import { startOwnRedis, type OwnRedis } from '../helpers/redis-server';
+import { placeOrder as sagaReserves } from '../helpers/saga-reserve';
 
 const TASK_QUEUE = 'payments-test';
 const ADMIN = { authorization: 'Bearer test-admin-token' };
@@ -31,7 +32,7 @@ beforeAll(async () => {
 const stack = useAppStack(
   'dev',
   TASK_QUEUE,
-  { RESERVATION_TTL_SECONDS: '3', RESERVE_DEADLINE_SECONDS: '6', ORDER_ANSWER_DEADLINE_SECONDS: '2', PAYMENT_SETTLE_MINUTES: '5' },
+  { RESERVATION_TTL_SECONDS: '3', PAYMENT_SETTLE_MINUTES: '5' },
   () => ({ gate: createGate(workerRedis) }),
 );
 let db: Db;
@@ -55,7 +56,11 @@ const pay = (orderId: string, paymentId: string, amountCents = 1000, eventId = `
   return app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
 };
 const handle = (orderId: string) => stack.env.client.workflow.getHandle(orderWorkflowId(orderId));
-const result = (orderId: string) => handle(orderId).result() as Promise<OrderState>;
+/** The saga's result; it starts just after the hold commits, so wait for it to exist first. */
+const result = async (orderId: string) => {
+  await eventually(() => handle(orderId).describe().then(() => true, () => false), (exists) => exists);
+  return handle(orderId).result() as Promise<OrderState>;
+};
 const payments = (orderId: string) => db.payment.findMany({ where: { orderId }, orderBy: { receivedAt: 'asc' } });
 const confirmations = (prefix: string) => db.stockMovement.count({ where: { reason: 'CONFIRM', reference: { startsWith: prefix } } });
 
@@ -90,7 +95,9 @@ it('a payment that lands while the gate token goes back (Redis dead) is settled,
 it('a payment after a refused reserve is settled REFUND_REQUIRED, never left pending', async () => {
   await stock(db, 'REFUSED', 'W1', 1);
   expect((await placeOrder('refused-1', 'REFUSED', 5)).json()).toMatchObject({ code: 'INSUFFICIENT_STOCK' });
-  expect((await result('refused-1')).status).toBe('REJECTED');
+  // Refused on the request path: no saga is started; PostgreSQL answers for the order.
+  await expect(handle('refused-1').describe()).rejects.toThrow();
+  expect((await app.inject({ method: 'GET', url: '/orders/refused-1' })).json()).toMatchObject({ status: 'REJECTED', shortages: [{ sku: 'REFUSED', requested: 5 }] });
   expect((await pay('refused-1', 'p-refused')).json()).toMatchObject({ result: 'LATE_SETTLEMENT' });
   const [p] = await eventually(() => payments('refused-1'), (rows) => rows[0]?.state !== 'PENDING');
   expect(p).toMatchObject({ state: 'REFUND_REQUIRED' });
@@ -129,9 +136,11 @@ it('after retention deleted the saga, a late payment for a known order is still 
   expect((await placeOrder('gone-1', 'GONE')).statusCode).toBe(201);
   expect((await result('gone-1')).status).toBe('RELEASED');
   await stack.env.client.workflowService.deleteWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId: orderWorkflowId('gone-1') } });
+  // The dev server deletes asynchronously (a system workflow): wait until it is really gone.
   await eventually(
     () => handle('gone-1').describe().then(() => 'present', () => 'gone'),
     (s) => s === 'gone',
+    90_000,
   );
   expect((await pay('gone-1', 'p-gone')).json()).toMatchObject({ result: 'LATE_SETTLEMENT' });
   await eventually(() => payments('gone-1'), (rows) => rows[0]?.state === 'CONFIRMED');
@@ -170,7 +179,7 @@ it('two concurrent first deliveries of one event id with different content: one 
   expect(await confirmations('race-1')).toBe(1);
 });
 
-describe('the reserve deadline and what a 503 means', () => {
+describe('what a 503 means, and the reserve deadline of a saga that reserves by itself', () => {
   async function lockLevel(sku: string): Promise<Client> {
     const locker = new Client({ connectionString: TEST_DATABASE_URL });
     await locker.connect();
@@ -179,33 +188,38 @@ describe('the reserve deadline and what a 503 means', () => {
     return locker;
   }
 
-  it('503 means "not known yet": the same orderId again returns the real outcome', async () => {
+  it('a hold blocked past lock_timeout answers 503 and holds nothing; the same orderId again gets the real outcome', async () => {
     await stock(db, 'SLOW', 'W1', 5);
     const locker = await lockLevel('SLOW');
     try {
       const first = await placeOrder('slow-1', 'SLOW');
-      expect(first.statusCode).toBe(503);
+      expect([first.statusCode, first.json().code]).toEqual([503, 'SERVICE_UNAVAILABLE']);
+      expect(await db.reservation.count({ where: { id: 'slow-1' } })).toBe(0);
+      expect(await db.sagaStart.count({ where: { orderId: 'slow-1' } })).toBe(0);
     } finally {
       await locker.query('COMMIT');
       await locker.end();
     }
-    const again = await eventually(() => placeOrder('slow-1', 'SLOW'), (r) => r.statusCode !== 503);
+    expect(await level(db, 'SLOW', 'W1')).toEqual({ onHand: 5, reserved: 0 });
+    const again = await placeOrder('slow-1', 'SLOW');
     expect(again.statusCode).toBe(201);
     expect(await level(db, 'SLOW', 'W1')).toEqual({ onHand: 5, reserved: 1 });
     await handle('slow-1').signal('cancel', { reason: 'test' });
     expect((await result('slow-1')).status).toBe('RELEASED');
   });
 
-  it('a reserve that cannot finish gives up at its deadline, compensates, answers 409 RESERVE_FAILED, and keeps its history short', async () => {
+  it('a saga whose own reserve cannot finish gives up at its deadline, compensates, settles a payment, keeps its history short', async () => {
     await stock(db, 'STUCK', 'W1', 5);
     const locker = await lockLevel('STUCK');
+    const order = { orderId: 'stuck-1', userId: 'u1', lines: [{ sku: 'STUCK', warehouseCode: 'W1', quantity: 1 }] };
     try {
-      expect((await placeOrder('stuck-1', 'STUCK')).statusCode).toBe(503);
-      const state = await result('stuck-1'); // RESERVE_DEADLINE_SECONDS = 6, the row stays locked
+      await expect(sagaReserves(stack.env.client, order, { taskQueue: TASK_QUEUE, ttlSeconds: 60, reserveDeadlineSeconds: 6, answerDeadlineMs: 2000 })).rejects.toThrow(
+        /SERVICE_UNAVAILABLE/,
+      );
+      const state = await result('stuck-1'); // the row stays locked past the 6 s deadline
       expect(state).toMatchObject({ status: 'REJECTED', releaseReason: 'RESERVE_FAILED', reservation: { status: 'rejected', reason: 'RESERVE_FAILED' } });
-      const retry = await placeOrder('stuck-1', 'STUCK');
-      expect(retry.statusCode).toBe(409);
-      expect(retry.json()).toMatchObject({ code: 'RESERVE_FAILED' });
+      // Asked again, the order answers its outcome, not "try again" for ever.
+      expect(await sagaReserves(stack.env.client, order, { taskQueue: TASK_QUEUE, ttlSeconds: 60 })).toEqual({ status: 'rejected', reason: 'RESERVE_FAILED' });
       // A payment that arrives after the compensation is settled too.
       expect((await pay('stuck-1', 'p-stuck')).json()).toMatchObject({ result: 'LATE_SETTLEMENT' });
       await eventually(() => payments('stuck-1'), (rows) => rows[0]?.state === 'REFUND_REQUIRED');

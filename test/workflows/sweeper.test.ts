@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { reserveStock } from '../../activities/store/reservations';
 import type { Db } from '../../activities/store/db';
-import { cancelOrder, placeOrder } from '../../api/routes/orders/service';
+import { cancelOrder } from '../../api/routes/orders/service';
+import { placeOrder } from '../helpers/saga-reserve';
 import { ensureSweeperSchedule } from '../../platform/temporal';
 import { SWEEPER_SCHEDULE_ID } from '../../workflows/ids';
 import type { SweepResult } from '../../workflows/sweeper';
@@ -82,7 +83,7 @@ it('releases expired holds whose workflow is gone, and only those', async () => 
   expect(pushed).toHaveLength(1);
 
   // Once its saga closed the hold, the gauge falls back to 0.
-  await cancelOrder(env.client, 'alive', 'test');
+  await cancelOrder(env.client, db, TASK_QUEUE, 'alive', 'test');
   await env.client.workflow.getHandle('order-alive').result();
   expect(await sweep('sweep-3')).toEqual({ examined: 0, released: 0, runningPastExpiry: 0 });
   expect(await pastExpiryGauge()).toBe(0);

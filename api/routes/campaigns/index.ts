@@ -3,17 +3,15 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { DomainError, httpStatusOf } from '../../../domain/errors';
 import { AmountCents, errors, Id, OrderLineSchema } from '../../schemas';
 import { refusalMessage, rejection } from '../orders/rejection';
-import { sagaOptions } from '../orders/service';
 import { gateRebuilder, placeFlashOrder, Semaphore } from './service';
 
 const campaigns: FastifyPluginAsyncTypebox = async (app) => {
-  const { db, redis, gate, temporal, config, metrics } = app.deps;
+  const { db, redis, gate, config, metrics } = app.deps;
   const flash = {
     db,
     redis,
     gate,
-    temporal,
-    saga: sagaOptions(config),
+    holds: app.holds,
     dbPath: new Semaphore(config.campaigns.dbPathConcurrency),
     onGateMiss: gateRebuilder(db, gate, (msg, err) => app.log.warn({ err }, msg)),
   };

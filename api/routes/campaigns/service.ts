@@ -5,13 +5,12 @@
  * PostgreSQL — still exactly as safe, since PostgreSQL decides — but only so many at once
  * per process; beyond that the answer is 503 and the shopper retries.
  */
-import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import { GateVerdict, syncGate, type Gate } from '../../../activities/gate';
 import type { Db } from '../../../activities/store/db';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import type { CampaignRefusal, ReserveOutcome } from '../../../domain/types';
-import { placeOrder, type PlaceOrderOptions } from '../orders/service';
+import { holdOrder, type HoldDeps } from '../orders/hold';
 
 export interface FlashOrder {
   readonly campaignId: string;
@@ -26,8 +25,7 @@ export interface FlashOrderDeps {
   readonly db: Db;
   readonly redis: Redis;
   readonly gate: Gate;
-  readonly temporal: Client;
-  readonly saga: Omit<PlaceOrderOptions, 'gateAdmitted'>;
+  readonly holds: HoldDeps;
   readonly dbPath: Semaphore;
   readonly onGateMiss: (campaignId: string) => void;
 }
@@ -47,17 +45,35 @@ export async function placeFlashOrder(deps: FlashOrderDeps, order: FlashOrder): 
     if (admission.verdict !== GateVerdict.ADMITTED && admission.verdict !== GateVerdict.READMITTED) {
       return { via: 'gate-refusal', refusal: admission.verdict };
     }
-    const lines = [{ sku: admission.sku, warehouseCode: admission.warehouseCode, quantity: order.quantity }];
-    const outcome = await placeOrder(deps.temporal, { ...order, lines }, { ...deps.saga, gateAdmitted: true });
+    const outcome = await hold(deps, order, true);
+    // No hold came of the admission: its token goes back — unless PostgreSQL found the pool
+    // empty, in which case the token was one the gate never really had.
+    if (outcome.status === 'rejected' && outcome.reason !== 'SOLD_OUT') {
+      await deps.gate.giveBack(order.campaignId, order.userId, order.orderId).catch(() => undefined);
+    }
     return { via: 'gate', outcome };
   }
   if (admission) deps.onGateMiss(order.campaignId);
-  return deps.dbPath.run(async () => {
-    const campaign = await deps.db.campaign.findUnique({ where: { id: order.campaignId }, select: { sku: true, warehouseCode: true } });
-    if (!campaign) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${order.campaignId}`);
-    const lines = [{ sku: campaign.sku, warehouseCode: campaign.warehouseCode, quantity: order.quantity }];
-    return { via: 'database' as const, outcome: await placeOrder(deps.temporal, { ...order, lines }, deps.saga) };
-  });
+  return deps.dbPath.run(async () => ({ via: 'database' as const, outcome: await hold(deps, order, false) }));
+}
+
+/** Holds the order in the campaign's pool (group commit), the saga started after the commit. */
+async function hold(deps: FlashOrderDeps, order: FlashOrder, gateAdmitted: boolean): Promise<ReserveOutcome> {
+  const campaign = await campaignMeta(deps.db, order.campaignId);
+  const lines = [{ sku: campaign.sku, warehouseCode: campaign.warehouseCode, quantity: order.quantity }];
+  const { quantity: _quantity, ...request } = order;
+  return holdOrder(deps.holds, { ...request, lines }, { gateAdmitted, expectedShipDate: campaign.expectedAt?.toISOString() });
+}
+
+/** A campaign's fixed settings (where its units are, the pre-sale ship date), read once per process. */
+const metaCache = new Map<string, { sku: string; warehouseCode: string; expectedAt: Date | null }>();
+async function campaignMeta(db: Db, campaignId: string) {
+  const known = metaCache.get(campaignId);
+  if (known) return known;
+  const c = await db.campaign.findUnique({ where: { id: campaignId }, select: { sku: true, warehouseCode: true, expectedAt: true } });
+  if (!c) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${campaignId}`);
+  metaCache.set(campaignId, c);
+  return c;
 }
 
 /** The gate's answer, or undefined when Redis cannot give one right now. */

@@ -6,7 +6,8 @@ import type { ConsumedLot } from '../../../domain/stock';
 import { readPayments } from '../../../activities/store/payments';
 import { AllocationNoteSchema, AmountCents, AllocationPreferencesSchema, errors, Id, OrderLineSchema, RequestedLineSchema, ShortageSchema } from '../../schemas';
 import { rejection } from './rejection';
-import { cancelOrder, getOrder, placeOrder, sagaOptions } from './service';
+import { holdOrder } from './hold';
+import { cancelOrder, getOrder } from './service';
 
 const ReservationBody = Type.Object({
   orderId: Type.String(),
@@ -103,7 +104,7 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const order = request.body;
       request.log = request.log.child({ orderId: order.orderId });
-      const outcome = await placeOrder(temporal, order, sagaOptions(config)).catch((err) => {
+      const outcome = await holdOrder(app.holds, order).catch((err) => {
         metrics.orders.inc({ outcome: err instanceof DomainError ? err.code : 'error' });
         throw err;
       });
@@ -131,7 +132,7 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const state = await getOrder(temporal, request.params.orderId);
+      const state = await getOrder(temporal, db, request.params.orderId);
       const late = await db.paymentEvent.findMany({
         where: { orderId: state.orderId, NOT: { result: 'DELIVERED' } },
         orderBy: { receivedAt: 'asc' },
@@ -165,7 +166,7 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { orderId } = request.params;
-      await cancelOrder(temporal, orderId, request.body.reason ?? 'cancelled by request');
+      await cancelOrder(temporal, db, config.temporal.taskQueue, orderId, request.body.reason ?? 'cancelled by request');
       return reply.code(202).send({ orderId, status: 'CANCELLING' as const });
     },
   );

@@ -1,0 +1,50 @@
+/**
+ * An order as PostgreSQL knows it, for when Temporal has no saga to ask: the saga has not
+ * started yet (its hold committed a moment ago), the order was refused on the request path
+ * (no saga at all), or retention deleted the saga's history. Same shape as the saga's state.
+ */
+import { PaymentState, refundStates } from '../../domain/payments';
+import { Operation, type ReserveOutcome } from '../../domain/types';
+import type { OrderState, OrderWorkflowInput } from '../../workflows/messages';
+import type { Db } from './db';
+import { readFences } from './db';
+import { readPayments } from './payments';
+
+const fromHold: Record<string, OrderState['status']> = {
+  RESERVED: 'AWAITING_PAYMENT',
+  CONFIRMED: 'CONFIRMED',
+  BACKORDERED: 'BACKORDERED',
+  REFUND_REQUIRED: 'REFUND_REQUIRED',
+  RELEASED: 'RELEASED',
+};
+
+export async function orderFromDatabase(db: Db, orderId: string): Promise<OrderState | undefined> {
+  const [hold, outbox, fences, payments] = await Promise.all([
+    db.reservation.findUnique({ where: { id: orderId }, select: { status: true, userId: true, expiresAt: true, releaseReason: true, updatedAt: true } }),
+    db.sagaStart.findUnique({ where: { orderId }, select: { input: true } }),
+    readFences<ReserveOutcome>(db, orderId, [Operation.RESERVE]),
+    readPayments(db, orderId),
+  ]);
+  const reservation = fences.get(Operation.RESERVE);
+  if (!hold && !reservation) return undefined;
+  const order = (outbox?.input as OrderWorkflowInput | undefined)?.order;
+  const confirmed = payments.find((p) => p.state === PaymentState.CONFIRMED);
+  const refund = payments.find((p) => refundStates.includes(p.state));
+  let status: OrderState['status'] = hold ? fromHold[hold.status] : 'REJECTED';
+  if (status === 'RELEASED' || status === 'REJECTED') status = confirmed ? 'CONFIRMED' : refund ? 'REFUND_REQUIRED' : status;
+  return {
+    orderId,
+    userId: order?.userId ?? hold?.userId ?? '',
+    lines: order?.lines ?? [],
+    allocation: order?.allocation,
+    status,
+    reservation,
+    expiresAt: hold?.expiresAt.toISOString(),
+    ...(hold?.status === 'RELEASED' ? { releaseReason: hold.releaseReason as OrderState['releaseReason'], releasedAt: hold.updatedAt.toISOString() } : {}),
+    ...(confirmed ? { payment: { eventId: confirmed.eventId, paymentId: confirmed.paymentId, amountCents: confirmed.amountCents } } : {}),
+    ...(confirmed && confirmed.reservationId !== orderId ? { lateConfirmed: true } : {}),
+    ...(status === 'REFUND_REQUIRED' && refund?.reason ? { refundReason: refund.reason } : {}),
+    extraPayments: payments.filter((p) => refundStates.includes(p.state)).map((p) => ({ paymentId: p.paymentId, amountCents: p.amountCents })),
+    payments: payments.filter((p) => p.state !== PaymentState.PENDING).map((p) => ({ paymentId: p.paymentId, amountCents: p.amountCents, state: p.state, ...(p.reason ? { reason: p.reason } : {}) })),
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Holds taken on the request path: PostgreSQL decides and the API answers at once; the hold
+ * commits together with the row that says its saga must run (`saga_starts`), and Temporal
+ * closes the transaction afterwards (activities/../platform/sagas.ts starts it).
+ *
+ * Single-line holds on one pool — a campaign's, or one stock level — go through group commit:
+ * one transaction and one round trip (`stockhold_hold_batch`) takes every hold queued while
+ * the previous batch ran, in arrival order, each with its own fence row and outcome. Other
+ * orders (several lines, or lines left to allocation) take the general reserve in one
+ * interactive transaction, with the outbox row in the same transaction.
+ */
+import { DomainError, ErrorCode } from '../../domain/errors';
+import { sameOrder } from '../../domain/lines';
+import { Operation, type OrderRequest, type ReserveOutcome } from '../../domain/types';
+import { GroupCommit } from '../../platform/group-commit';
+import { skusCommitted } from '../cache/commit-hook';
+import type { OrderWorkflowInput } from '../../workflows/messages';
+import { inSerialTx, readFences, type Db } from './db';
+import { reserveInTx } from './reservations';
+
+/** One single-line hold for a batch; `reserved` and `saga` are recorded if it is taken. */
+export interface BatchItem {
+  readonly serial: string;
+  readonly orderId: string;
+  readonly userId: string;
+  readonly quantity: number;
+  readonly expiresAt: string;
+  readonly amountCents?: number;
+  readonly reserved: ReserveOutcome;
+  readonly saga: OrderWorkflowInput;
+}
+
+/** Which hot row a batch takes from. */
+export type Pool = { readonly kind: 'campaign'; readonly campaignId: string } | { readonly kind: 'level'; readonly sku: string; readonly warehouseCode: string };
+
+/** What a hold came to; `replayed`: the order id had been placed before (its first answer). */
+export interface HoldResult {
+  readonly outcome: ReserveOutcome;
+  readonly replayed: boolean;
+}
+
+const poolKey = (p: Pool) => (p.kind === 'campaign' ? `campaign\u0000${p.campaignId}` : `level\u0000${p.sku}\u0000${p.warehouseCode}`);
+
+/** Group commit of single-line holds, one queue per pool. */
+export class HoldBatcher {
+  private readonly commit: GroupCommit<{ pool: Pool; item: BatchItem }, HoldResult>;
+
+  constructor(private readonly db: Db, maxBatch = 100) {
+    this.commit = new GroupCommit((_key, entries) => this.runBatch(entries[0].pool, entries.map((e) => e.item)), maxBatch);
+  }
+
+  hold(pool: Pool, item: BatchItem): Promise<HoldResult> {
+    return this.commit.submit(poolKey(pool), { pool, item });
+  }
+
+  /** Runs one batch; the same serial twice in a batch is sent once and answered alike. */
+  private async runBatch(pool: Pool, items: BatchItem[]): Promise<HoldResult[]> {
+    const unique = [...new Map(items.map((i) => [i.serial, i])).values()];
+    const [p1, p2] = pool.kind === 'campaign' ? [pool.campaignId, null] : [pool.sku, pool.warehouseCode];
+    let rows: { outcomes: unknown }[];
+    try {
+      rows = await this.db.$queryRaw<{ outcomes: unknown }[]>`
+        SELECT stockhold_hold_batch(${pool.kind}, ${p1}, ${p2}, ${JSON.stringify(unique)}::jsonb) AS outcomes`;
+    } catch (err) {
+      if (String(err).includes('CAMPAIGN_NOT_FOUND')) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${p1}`);
+      throw err;
+    }
+    const results = (rows[0].outcomes as unknown[]).map(unwrap);
+    // After the commit, never inside it: drop the cache entry the holds made stale.
+    if (pool.kind === 'level' && results.some((r) => !r.replayed && r.outcome.status === 'reserved')) void skusCommitted(this.db, [pool.sku]);
+    const bySerial = new Map(unique.map((item, i) => [item.serial, results[i]]));
+    return items.map((i) => bySerial.get(i.serial)!);
+  }
+}
+
+function unwrap(raw: unknown): HoldResult {
+  const r = raw as { replayed?: ReserveOutcome };
+  return r.replayed ? { outcome: r.replayed, replayed: true } : { outcome: raw as ReserveOutcome, replayed: false };
+}
+
+/**
+ * The general hold: the reserve step (allocation, several lines, all or nothing) and, if it
+ * held, the saga's outbox row, in one transaction under the order's serial lock.
+ */
+export async function holdGeneral(db: Db, saga: OrderWorkflowInput, expiresAt: string): Promise<HoldResult> {
+  const { order } = saga;
+  return inSerialTx(db, order.orderId, async (tx) => {
+    const replayed = (await readFences(tx, order.orderId, [Operation.RESERVE])).has(Operation.RESERVE);
+    const outcome = await reserveInTx(tx, { ...order, reservationId: order.orderId, expiresAt });
+    if (!replayed && outcome.status === 'reserved') {
+      await tx.sagaStart.create({ data: { orderId: order.orderId, input: toJson({ ...saga, reservation: outcome }) } });
+    }
+    return { outcome, replayed };
+  });
+}
+
+const toJson = (value: unknown) => JSON.parse(JSON.stringify(value)) as object;
+
+/**
+ * A replayed order id must come with the same order: checked against the saga input the
+ * first hold recorded (a refusal recorded nothing to compare, and is answered as it was).
+ */
+export async function assertSameOrder(db: Db, order: OrderRequest, result: HoldResult): Promise<void> {
+  if (!result.replayed || result.outcome.status !== 'reserved') return;
+  const first = await db.sagaStart.findUnique({ where: { orderId: order.orderId }, select: { input: true } });
+  const recorded = (first?.input as OrderWorkflowInput | undefined)?.order;
+  if (recorded && !sameOrder(recorded, order)) {
+    throw new DomainError(ErrorCode.ORDER_CONFLICT, `order ${order.orderId} exists with other lines or user`);
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Starting order sagas after their hold committed. The hold's transaction wrote a
+ * `saga_starts` row (the outbox); the API starts the saga right after the commit, a bounded
+ * number at a time so a burst never floods Temporal, and marks the row; the worker's relay
+ * starts whatever is still unmarked a few seconds later (the API died, or Temporal was down).
+ * A start is idempotent: the workflow id is the order's, an existing run is kept.
+ */
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowSignalWithStartOptions } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
+import type { Db } from '../activities/store/db';
+import type { OrderWorkflowInput } from '../workflows/messages';
+import { orderWorkflowId } from '../workflows/ids';
+import { OrderIdAttr, OrderSkusAttr, ReservationExpiresAtAttr, ReservationStatusAttr } from '../workflows/search-attributes';
+import type { orderWorkflow } from '../workflows/order';
+
+/** The options every start of an order saga uses, whoever starts it and with whatever signal. */
+export function sagaStartOptions(taskQueue: string, input: OrderWorkflowInput) {
+  const held = input.reservation?.status === 'reserved' ? input.reservation : undefined;
+  return {
+    workflowId: orderWorkflowId(input.order.orderId),
+    taskQueue,
+    args: [input] as [OrderWorkflowInput],
+    // An order id is used once: a finished order is never run again.
+    workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    typedSearchAttributes: [
+      { key: OrderIdAttr, value: input.order.orderId },
+      { key: OrderSkusAttr, value: [...new Set(input.order.lines.map((l) => l.sku))] },
+      { key: ReservationStatusAttr, value: held ? 'AWAITING_PAYMENT' : 'RESERVING' },
+      ...(held ? [{ key: ReservationExpiresAtAttr, value: new Date(held.expiresAt) }] : []),
+    ],
+  };
+}
+
+/** Starts the saga unless it exists (running or ended): true once Temporal has it. */
+export async function startOrderSaga(temporal: Client, taskQueue: string, input: OrderWorkflowInput): Promise<void> {
+  try {
+    await temporal.workflow.start<typeof orderWorkflow>('orderWorkflow', sagaStartOptions(taskQueue, input));
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+/** Marks outbox rows started, in batches (one UPDATE for everything that started meanwhile). */
+async function markStarted(db: Db, orderIds: readonly string[]): Promise<void> {
+  if (orderIds.length === 0) return;
+  await db.$executeRaw`UPDATE saga_starts SET started_at = now() WHERE order_id = ANY(${[...orderIds]}::text[]) AND started_at IS NULL`;
+}
+
+/**
+ * The API's starter: `start(input)` returns at once; at most `concurrency` starts are in
+ * flight, the rest wait in memory (lost if the process dies — the relay has them). Started
+ * rows are marked in batches.
+ */
+export class SagaStarter {
+  private readonly waiting: OrderWorkflowInput[] = [];
+  private readonly started: string[] = [];
+  private inFlight = 0;
+  private marking: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly temporal: Client,
+    private readonly taskQueue: string,
+    private readonly concurrency = 16,
+    private readonly onError: (err: unknown) => void = () => undefined,
+  ) {}
+
+  start(input: OrderWorkflowInput): void {
+    this.waiting.push(input);
+    this.pump();
+  }
+
+  /** Starts queued or in flight (tests and shutdown wait for 0). */
+  get pending(): number {
+    return this.waiting.length + this.inFlight;
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.concurrency && this.waiting.length > 0) {
+      const input = this.waiting.shift()!;
+      this.inFlight += 1;
+      startOrderSaga(this.temporal, this.taskQueue, input)
+        .then(() => {
+          this.started.push(input.order.orderId);
+          this.flushMarks();
+        }, this.onError)
+        .finally(() => {
+          this.inFlight -= 1;
+          this.pump();
+        });
+    }
+  }
+
+  private flushMarks(): void {
+    if (this.marking) return;
+    this.marking = (async () => {
+      while (this.started.length > 0) await markStarted(this.db, this.started.splice(0, 500)).catch(this.onError);
+    })().finally(() => {
+      this.marking = undefined;
+    });
+  }
+}
+
+/** The relay's settings: how old an unmarked row must be, and how many to take per pass. */
+export interface SagaRelayOptions {
+  readonly graceMs: number;
+  readonly intervalMs: number;
+  readonly batch: number;
+}
+
+/**
+ * One relay pass: leases due unmarked rows (SKIP LOCKED, so several workers share the work),
+ * starts their sagas and marks them; a failed start is retried on a later pass with backoff.
+ */
+export async function relaySagaStarts(db: Db, temporal: Client, taskQueue: string, options: SagaRelayOptions): Promise<number> {
+  const due = await db.$queryRaw<{ order_id: string; input: OrderWorkflowInput }[]>`
+    UPDATE saga_starts SET attempts = attempts + 1,
+           next_attempt_at = now() + LEAST(interval '1 second' * power(2, attempts), interval '1 minute')
+     WHERE order_id IN (
+       SELECT order_id FROM saga_starts
+        WHERE started_at IS NULL AND next_attempt_at <= now() AND created_at <= now() - ${options.graceMs} * interval '1 millisecond'
+        ORDER BY created_at LIMIT ${options.batch} FOR UPDATE SKIP LOCKED)
+    RETURNING order_id, input`;
+  const results = await Promise.allSettled(due.map((row) => startOrderSaga(temporal, taskQueue, row.input).then(() => row.order_id)));
+  await markStarted(db, results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])));
+  return due.length;
+}
+
+/** Runs the relay until stopped. */
+export function startSagaRelay(db: Db, temporal: Client, taskQueue: string, options: SagaRelayOptions, log: (err: unknown) => void): { stop(): Promise<void> } {
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const n = await relaySagaStarts(db, temporal, taskQueue, options).catch((err) => {
+        log(err);
+        return 0;
+      });
+      if (n < options.batch) await new Promise((r) => setTimeout(r, options.intervalMs));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+/**
+ * Signals an order's saga; one that has not started yet (its hold committed, the start still
+ * queued or lost) is started with the signal, so a payment or cancel that overtakes the start
+ * is never lost. 'ended': no running saga and none to start (it ran and closed, or the order
+ * never held stock) — the caller decides from PostgreSQL.
+ */
+export async function signalOrderSaga<Args extends unknown[]>(
+  temporal: Client,
+  db: Db,
+  taskQueue: string,
+  orderId: string,
+  signal: SignalDefinition<Args>,
+  args: Args,
+): Promise<'signalled' | 'ended'> {
+  try {
+    await temporal.workflow.getHandle(orderWorkflowId(orderId)).signal(signal, ...args);
+    return 'signalled';
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  const outbox = await db.sagaStart.findUnique({ where: { orderId }, select: { input: true, startedAt: true } });
+  if (!outbox || outbox.startedAt) return 'ended';
+  try {
+    const options = { ...sagaStartOptions(taskQueue, outbox.input as unknown as OrderWorkflowInput), signal, signalArgs: args };
+    // Every signal of the order saga takes one argument; the SDK's option type cannot see that through `Args`.
+    await temporal.workflow.signalWithStart('orderWorkflow', options as unknown as WorkflowSignalWithStartOptions<[unknown]> & { args: [OrderWorkflowInput] });
+  } catch (err) {
+    // It started and closed between the signal and now.
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return 'ended';
+    throw err;
+  }
+  await markStarted(db, [orderId]);
+  return 'signalled';
+}
