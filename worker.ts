@@ -12,6 +12,7 @@ import { createGate } from './activities/gate';
 import { createDb } from './activities/store/db';
 import { loadConfig, type Config } from './config';
 import { createMetrics, type Metrics } from './platform/metrics';
+import { createGateRedis } from './platform/redis';
 import { startSagaRelay } from './platform/sagas';
 import { connectClient, ensureSchedules } from './platform/temporal';
 import type { MetricsSinks } from './workflows/activities-proxy';
@@ -58,7 +59,7 @@ export async function runWorker(config: Config): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: require.resolve('./workflows'),
-    activities: createActivities({ db, temporal: client, metrics, cache, gate: createGate(cache.redis), alertWebhook: config.alertWebhook,
+    activities: createActivities({ db, temporal: client, metrics, cache, gate: createGate(createGateRedis(config)), alertWebhook: config.alertWebhook,
       payments: { taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds } }),
     sinks: workerSinks(metrics),
     shutdownGraceTime: '10s',

@@ -36,6 +36,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   // The request path's hold: group commit per hot row, sagas started after the commit.
   const starter = new SagaStarter(deps.db, deps.temporal, deps.config.temporal.taskQueue, deps.config.sagaStartConcurrency, (err) =>
     app.log.warn({ err }, 'saga start failed; the relay will start it'),
+    deps.config.sagaStartDelayMs,
   );
   app.decorate('holds', {
     db: deps.db,

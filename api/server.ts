@@ -4,6 +4,7 @@ import { createGate } from '../activities/gate';
 import { createDb } from '../activities/store/db';
 import { loadConfig, type Config } from '../config';
 import { createMetrics } from '../platform/metrics';
+import { createGateRedis } from '../platform/redis';
 import { connectClient } from '../platform/temporal';
 import { buildApp } from './app';
 import type { AppDeps } from './deps';
@@ -20,7 +21,7 @@ export async function createDeps(config: Config): Promise<AppDeps> {
     db,
     redis: cache.redis,
     cache,
-    gate: createGate(cache.redis),
+    gate: createGate(createGateRedis(config)),
     temporal: await connectClient(config),
     metrics,
   };
@@ -29,6 +30,7 @@ export async function createDeps(config: Config): Promise<AppDeps> {
 export async function closeDeps(deps: AppDeps): Promise<void> {
   await deps.temporal.connection.close();
   deps.redis.disconnect();
+  deps.gate.disconnect();
   await deps.db.$disconnect();
 }
 

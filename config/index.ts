@@ -18,6 +18,8 @@ export interface Config {
   readonly paymentSettleMinutes: number;
   /** Order sagas one API process starts at once after their holds commit (the rest queue). */
   readonly sagaStartConcurrency: number;
+  /** Failure drills and tests: how long the API holds back each saga start (0: none). */
+  readonly sagaStartDelayMs: number;
   /** Most holds one group-commit transaction takes from a hot row. */
   readonly holdBatchMax: number;
   /** The worker's saga relay: how old an unstarted saga's outbox row must be before it starts it. */
@@ -46,6 +48,8 @@ export interface Config {
     readonly gateCheckSeconds: number;
     /** Flash orders per API process let through to PostgreSQL at once while the gate is down. */
     readonly dbPathConcurrency: number;
+    /** Deadline of one gate command on its own Redis connection (past it: the gate cannot answer). */
+    readonly gateCommandTimeoutMs: number;
   };
   readonly cache: CacheConfig;
   /** Orders one user may place per minute (POST /orders); beyond that 429 RATE_LIMITED. */
@@ -185,6 +189,7 @@ export function loadConfig(env: Env = process.env): Config {
     paymentCheckInterval: duration(env, 'PAYMENT_CHECK_INTERVAL', '1m'),
     sagaStartConcurrency: int(env, 'SAGA_START_CONCURRENCY', 16, 1, 1000),
     holdBatchMax: int(env, 'HOLD_BATCH_MAX', 100, 1, 1000),
+    sagaStartDelayMs: int(env, 'SAGA_START_DELAY_MS', 0, 0, 24 * 3600_000),
     sagaRelayGraceMs: int(env, 'SAGA_RELAY_GRACE_MS', 3000, 0, 600_000),
     sweeperInterval: duration(env, 'SWEEPER_INTERVAL', '5m'),
     expiryCheckInterval: duration(env, 'EXPIRY_CHECK_INTERVAL', '1h'),
@@ -203,6 +208,7 @@ export function loadConfig(env: Env = process.env): Config {
     campaigns: {
       gateCheckSeconds: int(env, 'CAMPAIGN_GATE_CHECK_SECONDS', 10, 1, 3600),
       dbPathConcurrency: int(env, 'FLASH_DB_PATH_CONCURRENCY', 32, 1, 10_000),
+      gateCommandTimeoutMs: int(env, 'GATE_COMMAND_TIMEOUT_MS', 2_000, 10, 60_000),
     },
     cache: cacheConfig(env),
     orderRateLimitPerMinute: int(env, 'ORDER_RATE_LIMIT_PER_MINUTE', 120, 1, 1_000_000),

@@ -5,7 +5,7 @@
  * StockCache), so ioredis's offline queue never fills while Redis is down.
  */
 import Redis from 'ioredis';
-import type { CacheConfig } from '../config';
+import type { CacheConfig, Config } from '../config';
 
 /** Reconnect delay: 100 ms doubling per attempt, capped at 5 s, with ±20% jitter. */
 export function reconnectDelay(attempt: number, random = Math.random): number {
@@ -25,4 +25,15 @@ export function createRedis(url: string, options: Pick<CacheConfig, 'connectTime
   // Connection errors are expected while Redis is down; the breaker and metrics report them.
   redis.on('error', () => undefined);
   return redis;
+}
+
+/**
+ * The flash-sale gate's own connection. The gate answers every attempt of a sale, so it must
+ * not share the cache's in-flight cap or its 250 ms read deadline: under a burst those would
+ * send healthy admissions down the bounded PostgreSQL path as if Redis were down. It still
+ * fails fast when Redis really is down (one attempt per command, no offline queue wait beyond
+ * its own deadline).
+ */
+export function createGateRedis(config: Pick<Config, 'redisUrl' | 'cache' | 'campaigns'>): Redis {
+  return createRedis(config.redisUrl, { connectTimeoutMs: config.cache.connectTimeoutMs, commandTimeoutMs: config.campaigns.gateCommandTimeoutMs });
 }

@@ -63,9 +63,16 @@ export class SagaStarter {
     private readonly taskQueue: string,
     private readonly concurrency = 16,
     private readonly onError: (err: unknown) => void = () => undefined,
+    /** Failure drills and tests: hold every start back this long (the relay may take over). */
+    private readonly delayMs = 0,
   ) {}
 
   start(input: OrderWorkflowInput): void {
+    if (this.delayMs > 0) setTimeout(() => this.enqueue(input), this.delayMs).unref();
+    else this.enqueue(input);
+  }
+
+  private enqueue(input: OrderWorkflowInput): void {
     this.waiting.push(input);
     this.pump();
   }

@@ -70,6 +70,10 @@ export function gateKeys(campaignId: string): string[] {
 const KEY_TTL_AFTER_END_SECONDS = 7 * 24 * 3600;
 
 export interface Gate {
+  /** Whether its Redis connection is up (a gate that cannot answer is not asked). */
+  ready(): boolean;
+  /** Closes its connection. */
+  disconnect(): void;
   admit(campaignId: string, userId: string, orderId: string, quantity: number, nowMs?: number): Promise<Admission>;
   giveBack(campaignId: string, userId: string, orderId: string): Promise<boolean>;
   load(snapshot: GateSnapshot): Promise<void>;
@@ -82,6 +86,8 @@ export function createGate(redis: Redis): Gate {
     if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: file === 'state.lua' ? 2 : 4, lua: readFileSync(path.join(__dirname, file), 'utf8') });
   }
   return {
+    ready: () => redis.status === 'ready',
+    disconnect: () => redis.disconnect(),
     async admit(campaignId, userId, orderId, quantity, nowMs = Date.now()) {
       const [code, sku, warehouseCode] = (await commands.stockholdGateAdmit(...gateKeys(campaignId), nowMs, userId, quantity, orderId)) as [number, string, string];
       return { verdict: verdictOfCode[code], sku, warehouseCode };

@@ -20,6 +20,7 @@ let temporal: DevServer;
 let api: Service;
 let worker: Service;
 let base: string;
+let serviceEnv: Record<string, string>;
 
 beforeAll(async () => {
   db = testDb();
@@ -28,7 +29,7 @@ beforeAll(async () => {
   await stock(db, 'BERRY', 'W2', 150);
   temporal = await startDevServer({ port: await freePort() });
   const apiPort = await freePort();
-  const env = {
+  const env = (serviceEnv = {
     DATABASE_URL: TEST_DATABASE_URL,
     REDIS_URL: TEST_REDIS_URL,
     TEMPORAL_ADDRESS: temporal.address,
@@ -38,7 +39,8 @@ beforeAll(async () => {
     PORT: String(apiPort),
     WORKER_METRICS_PORT: String(await freePort()),
     LOG_LEVEL: 'warn',
-  };
+    SAGA_RELAY_GRACE_MS: '1000',
+  });
   worker = runService('worker.ts', env);
   api = runService('api/server.ts', env);
   base = `http://127.0.0.1:${apiPort}`;
@@ -94,4 +96,30 @@ it('100 orders, half paid, half expired: stock, ledger and holds add up exactly'
 
   const inventory = (await (await fetch(`${base}/inventory/BERRY`)).json()) as { total: unknown };
   expect(inventory.total).toEqual({ onHand: 300 - soldW2, reserved: 0, safetyStock: 0, unsellable: 0, incoming: 0, available: 300 - soldW2 });
+});
+
+it('the API killed between a hold commit and its saga start: the worker relay starts the saga, which closes it', async () => {
+  // A second API process that holds back every saga start, so the kill lands in between.
+  const port = await freePort();
+  const doomed = runService('api/server.ts', { ...serviceEnv, PORT: String(port), SAGA_START_DELAY_MS: '600000' });
+  const doomedBase = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${doomedBase}/readyz`);
+  const res = await fetch(`${doomedBase}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ orderId: 'orphan-1', userId: 'u', lines: [{ sku: 'BERRY', warehouseCode: 'W1', quantity: 2 }] }),
+  });
+  expect(res.status).toBe(201);
+  await doomed.stop('SIGKILL');
+  expect(await db.sagaStart.findUnique({ where: { orderId: 'orphan-1' } })).toMatchObject({ startedAt: null });
+  // The relay (SAGA_RELAY_GRACE_MS = 1000 here) starts it; its TTL then releases the hold.
+  await eventually(() => db.sagaStart.findUnique({ where: { orderId: 'orphan-1' } }), (row) => row?.startedAt !== null, 30_000);
+  const state = await eventually(
+    async () => ((await (await fetch(`${base}/orders/orphan-1`)).json()) as { status: string }).status,
+    (s) => s === 'RELEASED',
+    30_000,
+  );
+  expect(state).toBe('RELEASED');
+  expect(await db.reservation.findUnique({ where: { id: 'orphan-1' } })).toMatchObject({ status: 'RELEASED' });
+  expect(await invariantViolations(db)).toEqual([]);
 });

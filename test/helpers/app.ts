@@ -8,6 +8,7 @@ import type { Db } from '../../activities/store/db';
 import { buildApp } from '../../api/app';
 import { signPayload } from '../../api/routes/webhooks/signature';
 import { createMetrics } from '../../platform/metrics';
+import { createGateRedis } from '../../platform/redis';
 import type { ActivityDeps } from '../../activities';
 import { ready } from './cache';
 import { testConfig } from './env';
@@ -19,9 +20,11 @@ export async function testApp(env: TestWorkflowEnvironment, db: Db, overrides: R
   const cache = createStockCache(config, metrics);
   const redis = cache.redis;
   await ready(cache);
-  const app = await buildApp({ config, db, redis, cache, gate: createGate(redis), temporal: env.client, metrics }, { logger: false });
+  const gate = createGate(createGateRedis(config));
+  const app = await buildApp({ config, db, redis, cache, gate, temporal: env.client, metrics }, { logger: false });
   app.addHook('onClose', async () => {
     redis.disconnect();
+    gate.disconnect();
   });
   return { app, redis };
 }
@@ -35,10 +38,16 @@ export interface AppStack extends SagaStack {
  * Registers beforeAll/afterAll for a {@link SagaStack} on the chosen server and the real API
  * on top of it (task queue and `overrides` as settings); filled in by the time tests run.
  */
-export function useAppStack(server: 'time-skipping' | 'dev', taskQueue: string, overrides: Record<string, string> = {}, extra?: () => Partial<ActivityDeps>): AppStack {
+export function useAppStack(
+  server: 'time-skipping' | 'dev',
+  taskQueue: string,
+  overrides: Record<string, string> | (() => Record<string, string>) = {},
+  extra?: () => Partial<ActivityDeps>,
+): AppStack {
   const stack = useSagaStack(server, taskQueue, extra) as AppStack;
   beforeAll(async () => {
-    ({ app: stack.app } = await testApp(stack.env, stack.db, { TEMPORAL_TASK_QUEUE: taskQueue, ...overrides }));
+    const settings = typeof overrides === 'function' ? overrides() : overrides;
+    ({ app: stack.app } = await testApp(stack.env, stack.db, { TEMPORAL_TASK_QUEUE: taskQueue, ...settings }));
   });
   afterAll(async () => {
     await stack.app?.close();

@@ -78,7 +78,7 @@ async function campaignMeta(db: Db, campaignId: string) {
 
 /** The gate's answer, or undefined when Redis cannot give one right now. */
 async function admit(deps: FlashOrderDeps, order: FlashOrder) {
-  if (deps.redis.status !== 'ready') return undefined;
+  if (!deps.gate.ready()) return undefined;
   try {
     return await deps.gate.admit(order.campaignId, order.userId, order.orderId, order.quantity);
   } catch {
