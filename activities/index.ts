@@ -54,7 +54,7 @@ export function createActivities({ db, temporal, metrics, gate, cache, alertWebh
     recordSettlement: async (orderId: string, paymentId: string, result: string): Promise<void> => {
       await db.paymentEvent.updateMany({ where: { orderId, paymentId }, data: { result } });
     },
-    sweepExpiredHolds: (graceSeconds: number) => sweepExpiredHolds(db, temporal, metrics, graceSeconds),
+    sweepExpiredHolds: (graceSeconds: number) => sweepExpiredHolds(db, temporal, metrics, payments.taskQueue, graceSeconds),
     /** Returns an admitted flash-sale order's gate token (its hold was refused or released). */
     returnGateToken: (campaignId: string, userId: string, orderId: string) => gate.giveBack(campaignId, userId, orderId),
     syncGate: (campaignId: string, force: boolean) => syncGate(db, gate, campaignId, force),

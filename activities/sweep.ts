@@ -8,7 +8,9 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Metrics } from '../platform/metrics';
+import { startOrderSaga } from '../platform/sagas';
 import { orderWorkflowId } from '../workflows/ids';
+import type { OrderWorkflowInput } from '../workflows/messages';
 import type { SweepResult } from '../workflows/sweeper';
 import type { Db } from './store/db';
 import { AlertKind, raiseAlert } from './store/expiry';
@@ -19,12 +21,14 @@ const BATCH = 200;
 
 type ExpiredHold = Awaited<ReturnType<typeof findExpiredHolds>>[number];
 
-export async function sweepExpiredHolds(db: Db, temporal: Client, metrics: Metrics, graceSeconds: number): Promise<SweepResult> {
+export async function sweepExpiredHolds(db: Db, temporal: Client, metrics: Metrics, taskQueue: string, graceSeconds: number): Promise<SweepResult> {
   let examined = 0;
   let released = 0;
   const running = new Set<string>();
+  const started = new Set<string>();
   for (;;) {
-    const holds = (await findExpiredHolds(db, graceSeconds, BATCH + running.size)).filter((h) => !running.has(h.id));
+    const skipped = running.size + started.size;
+    const holds = (await findExpiredHolds(db, graceSeconds, BATCH + skipped)).filter((h) => !running.has(h.id) && !started.has(h.id));
     if (holds.length === 0) break;
     for (const hold of holds) {
       examined += 1;
@@ -34,6 +38,12 @@ export async function sweepExpiredHolds(db: Db, temporal: Client, metrics: Metri
         metrics.alertsRaised.inc(await reportRunningPastExpiry(db, hold, graceSeconds));
         continue;
       }
+      // A hold whose saga never started (the API died and the relay could not start it yet):
+      // start it; the saga owns its hold and releases it at once, settling any payment too.
+      if (await startNeverStarted(db, temporal, taskQueue, hold.orderId)) {
+        started.add(hold.id);
+        continue;
+      }
       const outcome = await releaseStock(db, hold.id, 'SWEEPER');
       if (outcome.status === 'released') released += 1;
     }
@@ -41,7 +51,7 @@ export async function sweepExpiredHolds(db: Db, temporal: Client, metrics: Metri
   }
   // Set on every sweep, so the gauge falls back to 0 once the stuck sagas have closed.
   metrics.sagasPastExpiry.set(running.size);
-  const result = { examined, released, runningPastExpiry: running.size };
+  const result = { examined, released, runningPastExpiry: running.size, sagasStarted: started.size };
   if (running.size > 0) Context.current().log.error('ALERT order sagas running past hold expiry + grace', { ...result, holds: [...running] });
   else Context.current().log.info('sweep done', result);
   return result;
@@ -74,4 +84,12 @@ async function workflowRunning(temporal: Client, workflowId: string): Promise<bo
     if (err instanceof WorkflowNotFoundError) return false;
     throw err;
   }
+}
+
+async function startNeverStarted(db: Db, temporal: Client, taskQueue: string, orderId: string): Promise<boolean> {
+  const outbox = await db.sagaStart.findUnique({ where: { orderId }, select: { input: true, startedAt: true } });
+  if (!outbox || outbox.startedAt) return false;
+  await startOrderSaga(temporal, taskQueue, outbox.input as unknown as OrderWorkflowInput);
+  await db.sagaStart.updateMany({ where: { orderId, startedAt: null }, data: { startedAt: new Date() } });
+  return true;
 }

@@ -12,6 +12,8 @@ export interface SweepResult {
   readonly released: number;
   /** Holds whose order saga is still running past expiry + grace: reported, not released. */
   readonly runningPastExpiry: number;
+  /** Holds whose saga never started (its outbox row unmarked): started now; it releases them. */
+  readonly sagasStarted?: number;
 }
 
 /**

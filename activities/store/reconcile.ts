@@ -46,6 +46,8 @@ export interface ReconciliationReport {
   readonly clean: boolean;
   readonly drifts: Drift[];
   readonly unsettledPayments: UnsettledPaymentDrift[];
+  /** Holds whose saga had not started a minute after the hold committed (the relay is failing). */
+  readonly unstartedSagas: { readonly orderId: string; readonly createdAt: string }[];
 }
 
 /**
@@ -138,10 +140,14 @@ export async function findDrifts(db: Db): Promise<{ levelsChecked: number; drift
 export async function reconcile(db: Db, checkPayments: () => Promise<UnsettledPaymentDrift[]> = async () => []): Promise<ReconciliationReport> {
   const { levelsChecked, drifts } = await findDrifts(db);
   const unsettledPayments = await checkPayments();
+  const unstartedSagas = (
+    await db.sagaStart.findMany({ where: { startedAt: null, createdAt: { lt: new Date(Date.now() - 60_000) } }, orderBy: { createdAt: 'asc' }, take: 500 })
+  ).map((r) => ({ orderId: r.orderId, createdAt: r.createdAt.toISOString() }));
   const run = await db.reconciliationRun.create({
     data: {
       levelsChecked,
-      clean: drifts.length === 0 && unsettledPayments.length === 0,
+      clean: drifts.length === 0 && unsettledPayments.length === 0 && unstartedSagas.length === 0,
+      unstartedSagas,
       drifts: drifts as unknown as object[],
       unsettledPayments: unsettledPayments as unknown as object[],
     },
@@ -155,8 +161,9 @@ export async function latestReconciliation(db: Db): Promise<ReconciliationReport
   return run ? toReport(run) : undefined;
 }
 
-function toReport(run: { id: bigint; startedAt: Date; levelsChecked: number; clean: boolean; drifts: unknown; unsettledPayments: unknown }): ReconciliationReport {
+function toReport(run: { id: bigint; startedAt: Date; levelsChecked: number; clean: boolean; drifts: unknown; unsettledPayments: unknown; unstartedSagas: unknown }): ReconciliationReport {
   return {
+    unstartedSagas: run.unstartedSagas as ReconciliationReport['unstartedSagas'],
     unsettledPayments: run.unsettledPayments as UnsettledPaymentDrift[],
     runId: run.id.toString(),
     startedAt: run.startedAt.toISOString(),

@@ -61,8 +61,13 @@ it('a hold answers from PostgreSQL before its saga runs; a refusal starts no sag
   const refused = await order('rp-2', 'RP', 5);
   expect(refused.json()).toMatchObject({ code: 'INSUFFICIENT_STOCK' });
   expect(await db.sagaStart.count({ where: { orderId: 'rp-2' } })).toBe(0);
+  // A minute on, reconciliation reports the hold whose saga has not started.
+  await db.sagaStart.update({ where: { orderId: 'rp-1' }, data: { createdAt: new Date(Date.now() - 120_000) } });
+  const report = (await app.inject({ method: 'POST', url: '/admin/reconciliation', headers: ADMIN })).json();
+  expect(report).toMatchObject({ clean: false, unstartedSagas: [{ orderId: 'rp-1' }] });
   // The relay starts what the API did not: the first order's saga, and nothing for the refusal.
   await relay();
+  expect((await app.inject({ method: 'POST', url: '/admin/reconciliation', headers: ADMIN })).json()).toMatchObject({ clean: true, unstartedSagas: [] });
   expect(await sagaExists('rp-1')).toBe(true);
   expect(await sagaExists('rp-2')).toBe(false);
   await app.inject({ method: 'POST', url: '/orders/rp-1/cancel' });

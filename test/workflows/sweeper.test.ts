@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { HoldBatcher } from '../../activities/store/request-hold';
 import { reserveStock } from '../../activities/store/reservations';
 import type { Db } from '../../activities/store/db';
 import { cancelOrder } from '../../api/routes/orders/service';
@@ -56,7 +57,7 @@ it('releases expired holds whose workflow is gone, and only those', async () => 
   expect(await level(db, 'SW', 'W1')).toEqual({ onHand: 10, reserved: 5 });
 
   const result = await sweep('sweep-1');
-  expect(result).toEqual({ examined: 2, released: 1, runningPastExpiry: 1 });
+  expect(result).toEqual({ examined: 2, released: 1, runningPastExpiry: 1, sagasStarted: 0 });
   expect(await level(db, 'SW', 'W1')).toEqual({ onHand: 10, reserved: 2 });
   expect(await db.reservation.findUnique({ where: { id: 'orphan' } })).toMatchObject({ status: 'RELEASED', releaseReason: 'SWEEPER' });
   expect(await db.reservation.findUnique({ where: { id: 'alive' } })).toMatchObject({ status: 'RESERVED' });
@@ -78,14 +79,14 @@ it('releases expired holds whose workflow is gone, and only those', async () => 
   expect(await pastExpiryGauge()).toBe(1);
 
   // Still stuck at the next sweep: counted again, alerted once per hold, ever.
-  expect(await sweep('sweep-2')).toEqual({ examined: 1, released: 0, runningPastExpiry: 1 });
+  expect(await sweep('sweep-2')).toEqual({ examined: 1, released: 0, runningPastExpiry: 1, sagasStarted: 0 });
   expect(await db.stockAlert.count({ where: { kind: 'SAGA_PAST_EXPIRY' } })).toBe(1);
   expect(pushed).toHaveLength(1);
 
   // Once its saga closed the hold, the gauge falls back to 0.
   await cancelOrder(env.client, db, TASK_QUEUE, 'alive', 'test');
   await env.client.workflow.getHandle('order-alive').result();
-  expect(await sweep('sweep-3')).toEqual({ examined: 0, released: 0, runningPastExpiry: 0 });
+  expect(await sweep('sweep-3')).toEqual({ examined: 0, released: 0, runningPastExpiry: 0, sagasStarted: 0 });
   expect(await pastExpiryGauge()).toBe(0);
   expect(await level(db, 'SW', 'W1')).toEqual({ onHand: 10, reserved: 0 });
 });
@@ -101,4 +102,21 @@ it('the schedule is created once and follows the configured interval', async () 
   const description = await env.client.schedule.getHandle(SWEEPER_SCHEDULE_ID).describe();
   expect(description.spec.intervals?.map((i) => i.every)).toEqual([120_000]);
   expect(description.action).toMatchObject({ type: 'startWorkflow', workflowType: 'sweeperWorkflow', taskQueue: TASK_QUEUE, args: [60] });
+});
+
+it('a hold whose saga never started (the API died after the commit) is handed to its saga, which releases it', async () => {
+  await stock(db, 'NS', 'W1', 5);
+  const batcher = new HoldBatcher(db);
+  const expiresAt = new Date(Date.now() - 10 * 60_000).toISOString();
+  const line = { sku: 'NS', warehouseCode: 'W1', quantity: 2 };
+  const order = { orderId: 'never-started', userId: 'u', lines: [line] };
+  const reserved = { status: 'reserved' as const, reservationId: order.orderId, lines: [line], allocations: [], expiresAt };
+  // What the request path commits: the hold and its saga's outbox row, and then no start.
+  await batcher.hold({ kind: 'level', sku: 'NS', warehouseCode: 'W1' }, { serial: order.orderId, orderId: order.orderId, userId: 'u', quantity: 2, expiresAt, reserved, saga: { order, ttlSeconds: 600, reservation: reserved } });
+  expect(await level(db, 'NS', 'W1')).toEqual({ onHand: 5, reserved: 2 });
+  expect(await sweep('sweep-ns')).toMatchObject({ released: 0, sagasStarted: 1 });
+  const state = await env.client.workflow.getHandle('order-never-started').result();
+  expect(state).toMatchObject({ status: 'RELEASED', releaseReason: 'EXPIRED' });
+  expect(await level(db, 'NS', 'W1')).toEqual({ onHand: 5, reserved: 0 });
+  expect(await db.sagaStart.findUnique({ where: { orderId: 'never-started' } })).toMatchObject({ startedAt: expect.any(Date) });
 });

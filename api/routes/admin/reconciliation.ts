@@ -31,6 +31,9 @@ const Report = Type.Object({
     }),
     { description: 'payments still PENDING PAYMENT_SETTLE_MINUTES after they arrived ("paid but unsettled"), each driven to settlement' },
   ),
+  unstartedSagas: Type.Array(Type.Object({ orderId: Type.String(), createdAt: Type.String({ format: 'date-time' }) }), {
+    description: 'holds whose saga had not started a minute after the hold committed (the worker relay is failing; the sweeper starts them once expired)',
+  }),
 });
 
 const reconciliation: FastifyPluginAsyncTypebox = async (app) => {

@@ -139,3 +139,6 @@ BEGIN
   RETURN to_jsonb(outcomes);
 END;
 $$;
+
+-- Reconciliation reports holds whose saga never started (outbox rows unmarked for a minute).
+ALTER TABLE "reconciliation_runs" ADD COLUMN "unstarted_sagas" JSONB NOT NULL DEFAULT '[]';
