@@ -95,8 +95,14 @@ export async function lockRow(sql: string, params: unknown[], ms: number): Promi
     throw err;
   }
   let early: () => void = () => undefined;
-  const asked = new Promise<void>((resolve) => (early = resolve));
-  const released = Promise.race([sleep(ms), asked])
+  const due = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    early = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+  const released = due
     .then(() => locker.query('COMMIT'))
     .then(() => undefined)
     .finally(() => locker.end());
