@@ -44,8 +44,16 @@ export function placeOrder(base: string, orderId: string, userId: string, sku: s
   return callRetrying(base, 'POST', '/orders', JSON.stringify({ orderId, userId, lines: [{ sku, warehouseCode: 'W1', quantity }] }));
 }
 
+/** A flash-sale order, admitted by the campaign's gate (or its PostgreSQL path while the gate is down). */
+export function placeFlashOrder(base: string, campaignId: string, orderId: string, userId: string): Promise<Answer> {
+  return callRetrying(base, 'POST', `/campaigns/${campaignId}/orders`, JSON.stringify({ orderId, userId, quantity: 1 }));
+}
+
+/** The one payment the suite makes for an order: its row in `payments` is (orderId, paymentIdOf(orderId)). */
+export const paymentIdOf = (orderId: string) => `pay-${orderId}`;
+
 export function pay(base: string, orderId: string, eventId = `ev-${orderId}`): Promise<Answer> {
-  const signed = signedPayment(CHAOS_SECRET, { eventId, type: 'payment.succeeded', orderId, paymentId: `pay-${orderId}`, amountCents: 1000 });
+  const signed = signedPayment(CHAOS_SECRET, { eventId, type: 'payment.succeeded', orderId, paymentId: paymentIdOf(orderId), amountCents: 1000 });
   return callRetrying(base, 'POST', '/webhooks/payments', signed.payload, signed.headers);
 }
 

@@ -1,6 +1,7 @@
 /**
  * The check every scenario ends with: on-hand = Σ ledger, reserved = Σ active holds, nothing
- * negative, nothing pending past expiry after the sweeper, and the cache equal to PostgreSQL.
+ * negative, nothing pending past expiry after the sweeper, no payment left PENDING, and the
+ * cache equal to PostgreSQL.
  */
 import { loadViews } from '../activities/cache/source';
 import { eventually } from '../test/helpers/app';
@@ -15,7 +16,12 @@ export interface InvariantReport {
   readonly stuckHolds: number;
   /** SKUs whose cached entry differs from the database once the outbox has drained. */
   readonly cacheMismatches: string[];
+  /** `order/payment` of payments still PENDING once the sagas have had time to settle them. */
+  readonly pendingPayments: string[];
 }
+
+/** How long settlements (late-payment workflows included) get after the sagas have ended. */
+const SETTLE_WAIT_MS = 60_000;
 
 async function oversold(stack: Stack): Promise<number> {
   const rows = await stack.db.$queryRaw<{ units: number }[]>`
@@ -39,6 +45,16 @@ async function cacheMismatches(stack: Stack): Promise<string[]> {
   return wrong;
 }
 
+/**
+ * Every payment must reach a settled state by the sagas alone (the stack turns the backstop
+ * off): waits for the table to have none PENDING, then names those that still are.
+ */
+async function pendingPayments(stack: Stack): Promise<string[]> {
+  const pending = () => stack.db.payment.findMany({ where: { state: 'PENDING' }, select: { orderId: true, paymentId: true }, orderBy: { receivedAt: 'asc' } });
+  const left = await eventually(pending, (rows) => rows.length === 0, SETTLE_WAIT_MS).catch(() => pending());
+  return left.map((p) => `${p.orderId}/${p.paymentId}`);
+}
+
 export async function checkInvariants(stack: Stack): Promise<InvariantReport> {
   await stack.temporal.workflow.execute('sweeperWorkflow', {
     taskQueue: CHAOS_TASK_QUEUE,
@@ -51,5 +67,6 @@ export async function checkInvariants(stack: Stack): Promise<InvariantReport> {
     oversold: await oversold(stack),
     stuckHolds,
     cacheMismatches: await cacheMismatches(stack),
+    pendingPayments: await pendingPayments(stack),
   };
 }

@@ -1,5 +1,5 @@
 /** What every scenario shares: its size, and the closing count + invariant check. */
-import { awaitEndings, countStatuses, TERMINAL } from './client';
+import { awaitEndings, countStatuses, paymentIdOf, TERMINAL } from './client';
 import { checkInvariants } from './invariants';
 import type { Stack } from './stack';
 import type { Row } from './table';
@@ -19,7 +19,7 @@ export interface Closing {
   readonly scenario: string;
   readonly base: string;
   readonly orderIds: readonly string[];
-  /** Orders whose payment the service accepted: each must end confirmed or flagged for refund. */
+  /** Orders whose payment the webhook accepted (2xx): each payment must end settled in PostgreSQL. */
   readonly paid: ReadonlySet<string>;
   /** When the fault and the sale were both over: recovery is timed from here. */
   readonly recoverFrom: number;
@@ -28,11 +28,15 @@ export interface Closing {
   readonly notes?: string;
 }
 
-function settled(state: Record<string, unknown> | undefined): boolean {
-  if (!state) return false;
-  if (state.status === 'CONFIRMED' || state.status === 'REFUND_REQUIRED') return true;
-  const late = (state.latePayments as { result: string }[] | undefined) ?? [];
-  return late.some((p) => p.result === 'CONFIRMED' || p.result === 'REFUND_REQUIRED');
+/**
+ * Payments the webhook answered 2xx for whose `payments` row is missing or still PENDING:
+ * PostgreSQL, not the saga's answer, says whether a payment was settled.
+ */
+async function lostPayments(stack: Stack, paid: ReadonlySet<string>): Promise<string[]> {
+  const ids = [...paid];
+  const rows = await stack.db.payment.findMany({ where: { orderId: { in: ids } }, select: { orderId: true, paymentId: true, state: true } });
+  const settled = new Set(rows.filter((r) => r.state !== 'PENDING' && r.paymentId === paymentIdOf(r.orderId)).map((r) => r.orderId));
+  return ids.filter((id) => !settled.has(id));
 }
 
 export async function closeScenario(stack: Stack, c: Closing): Promise<Row> {
@@ -40,8 +44,10 @@ export async function closeScenario(stack: Stack, c: Closing): Promise<Row> {
   const report = await checkInvariants(stack);
   const recoverMs = Date.now() - c.recoverFrom;
   const stuckSagas = c.orderIds.filter((id) => !TERMINAL.has(String(states.get(id)?.status))).length;
-  const lost = [...c.paid].filter((id) => !settled(states.get(id))).length;
+  const lost = await lostPayments(stack, c.paid);
   const problems = [...(c.problems ?? [])];
+  if (lost.length > 0) problems.push(`accepted but not settled: ${lost.slice(0, 5).join(', ')}`);
+  if (report.pendingPayments.length > 0) problems.push(`${report.pendingPayments.length} payments still PENDING: ${report.pendingPayments.slice(0, 5).join(', ')}`);
   if (report.violations.length > 0) problems.push(`${report.violations.length} invariant violations: ${JSON.stringify(report.violations).slice(0, 300)}`);
   if (report.cacheMismatches.length > 0) problems.push(`cache differs from database for ${report.cacheMismatches.join(', ')}`);
   return {
@@ -49,7 +55,7 @@ export async function closeScenario(stack: Stack, c: Closing): Promise<Row> {
     orders: c.orderIds.length,
     outcomes: countStatuses(states),
     oversold: report.oversold,
-    lost,
+    lost: lost.length,
     stuck: stuckSagas + report.stuckHolds + (c.extraStuck ?? 0),
     recoverMs,
     problems,

@@ -5,10 +5,11 @@ import { pgTerminated, redisKilled, temporalRestarted, workerKilled } from './sc
 import { hostileInput } from './scenarios/hostile-input';
 import { latePayment } from './scenarios/late-payment';
 import { lockContention } from './scenarios/lock-contention';
+import { paymentEndings } from './scenarios/payment-endings';
 import { startStack } from './stack';
 import { formatHeader, formatRow, type Row } from './table';
 
-export const scenarios: readonly Scenario[] = [duplicateCallbacks, lockContention, latePayment, hostileInput, redisKilled, pgTerminated, workerKilled, temporalRestarted];
+export const scenarios: readonly Scenario[] = [duplicateCallbacks, lockContention, latePayment, hostileInput, redisKilled, pgTerminated, workerKilled, temporalRestarted, paymentEndings];
 
 /** The full suite (`npm run chaos`) and the reduced one run by `npm test`. */
 export const FULL: Size = { orders: 500, hostileRequests: 10_000 };

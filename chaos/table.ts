@@ -4,13 +4,13 @@ export interface Row {
   readonly orders: number;
   readonly outcomes: Record<string, number>;
   readonly oversold: number;
-  /** Paid orders that ended neither confirmed nor flagged for refund. */
+  /** Payments the webhook accepted (2xx) whose `payments` row is missing or not settled. */
   readonly lost: number;
   /** Sagas not ended, holds past expiry, or (scenario-specific) ghost holds, at the end. */
   readonly stuck: number;
   /** From the end of the fault and the sale until every saga ended and the invariants held. */
   readonly recoverMs: number;
-  /** Invariant violations and cache mismatches; must be empty. */
+  /** Invariant violations, payments left PENDING, cache mismatches; must be empty. */
   readonly problems: string[];
   readonly notes?: string;
 }

@@ -1,0 +1,129 @@
+/**
+ * Scenario 9's tools: where a saga stood when a payment was delivered, the faults that hold
+ * a saga in one ending long enough for payments to land there, and the settlement report.
+ */
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { TEST_DATABASE_URL } from '../../test/helpers/env';
+import { orderWorkflowId } from '../../workflows/ids';
+import { sleep } from '../client';
+import type { Stack } from '../stack';
+
+/** The saga endings a payment can land in, as scenario 9 reports them. */
+export const Phase = {
+  /** Still reserving (the reserve is blocked): it is settled after the outcome. */
+  RESERVE: 'reserve',
+  /** Hold live: the ordinary confirm. */
+  AWAITING: 'awaiting',
+  /** Hold past its expiry, its release not committed yet. */
+  RELEASE: 'release',
+  /** Hold released, saga still running: settling and giving the gate token back. */
+  GIVE_BACK: 'give-back',
+  /** Reserve refused, saga still running (settling, giving the token back). */
+  REFUSED: 'after refusal',
+  /** Reserve given up at its deadline, saga still running (compensating release, give-back). */
+  COMPENSATION: 'compensation',
+  /** Saga over: a late-payment settlement. */
+  ENDED: 'after end',
+  /** No saga at all (refused by the gate): the webhook must answer 404 and keep nothing. */
+  NO_SAGA: 'no saga',
+} as const;
+export type Phase = (typeof Phase)[keyof typeof Phase];
+
+/** What the shop knows of the order when it pays: no answer yet, a hold, a refusal, or a reserve given up. */
+export type Placement = 'pending' | 'held' | 'refused' | 'given-up';
+
+/** Whether the order's saga is running; undefined when it never existed. */
+export async function sagaRunning(stack: Stack, orderId: string): Promise<boolean | undefined> {
+  try {
+    return (await stack.temporal.workflow.getHandle(orderWorkflowId(orderId)).describe()).status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Where the saga stands right now: from Temporal whether it runs at all, from its hold's row
+ * in PostgreSQL whether the hold is live, expired or given back, and from the placement
+ * answer why it holds nothing. (The status query is no use here: a saga inside a local stock
+ * step answers it only after the step.)
+ */
+export async function phaseOf(stack: Stack, orderId: string, placement: Placement): Promise<Phase> {
+  const running = await sagaRunning(stack, orderId);
+  if (running === undefined) return Phase.NO_SAGA;
+  if (!running) return Phase.ENDED;
+  const row = await stack.db.reservation.findUnique({ where: { id: orderId }, select: { status: true, expiresAt: true } });
+  if (row?.status === 'RESERVED') return row.expiresAt.getTime() > Date.now() ? Phase.AWAITING : Phase.RELEASE;
+  switch (placement) {
+    case 'pending':
+      return Phase.RESERVE;
+    case 'given-up':
+      return Phase.COMPENSATION;
+    case 'refused':
+      return Phase.REFUSED;
+    default:
+      return Phase.GIVE_BACK;
+  }
+}
+
+/** CLIENT PAUSE on the suite's own redis-server: every command waits (clients time out) for `ms`. */
+export async function pauseRedis(stack: Stack, ms: number): Promise<void> {
+  const client = new Redis(stack.redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
+  try {
+    await client.connect();
+    await client.call('CLIENT', 'PAUSE', String(ms), 'ALL');
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * Locks one row `FOR UPDATE` from a separate connection; resolves once it is held. The lock
+ * goes at `release()` or `ms` later, whichever is first (`released`). Blocked steps fail at
+ * lock_timeout and are retried.
+ */
+export async function lockRow(sql: string, params: unknown[], ms: number): Promise<{ released: Promise<void>; release(): Promise<void> }> {
+  const locker = new Client({ connectionString: TEST_DATABASE_URL, application_name: 'stockhold-chaos-locker' });
+  await locker.connect();
+  try {
+    await locker.query('BEGIN');
+    await locker.query(sql, params);
+  } catch (err) {
+    await locker.end();
+    throw err;
+  }
+  let early: () => void = () => undefined;
+  const due = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    early = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+  const released = due
+    .then(() => locker.query('COMMIT'))
+    .then(() => undefined)
+    .finally(() => locker.end());
+  return {
+    released,
+    release: () => {
+      early();
+      return released;
+    },
+  };
+}
+
+/** Runs `fn` at wall-clock time `at` (at once if it has passed). */
+export async function at<T>(time: number, fn: () => Promise<T>): Promise<T> {
+  await sleep(Math.max(0, time - Date.now()));
+  return fn();
+}
+
+/** Counts of `keys`, e.g. { 'give-back': 5, 'after end': 2 }, in first-seen order. */
+export function tally(keys: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
+  return [...counts].map(([k, n]) => `${k} ${n}`).join(', ');
+}
