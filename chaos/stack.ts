@@ -21,8 +21,6 @@ export const CHAOS_ADMIN_TOKEN = 'chaos-admin-token';
 export const CHAOS_TASK_QUEUE = 'chaos';
 /** Service processes connect with this application_name: the only backends scenario 6 terminates. */
 export const SERVICE_APP_NAME = 'stockhold-chaos-service';
-/** RESERVE_DEADLINE_SECONDS of the "deadline" API: a reserve blocked this long gives up and compensates. */
-export const CHAOS_RESERVE_DEADLINE_SECONDS = 4;
 /**
  * TTL of the "short" API, for the scenarios that need holds to expire: long enough for all
  * of a scenario's orders to be placed before the first one expires.
@@ -43,8 +41,6 @@ export interface Stack {
   /** API with a long TTL (holds wait for payment) and one with shortTtlSeconds(orders). */
   readonly api: string;
   readonly shortApi: string;
-  /** Long TTL, but a reserve gives up after CHAOS_RESERVE_DEADLINE_SECONDS (scenario 9's compensations). */
-  readonly deadlineApi: string;
   readonly workerMetrics: string;
   restartWorker(signal: NodeJS.Signals): Promise<void>;
   restartTemporal(): Promise<void>;
@@ -71,20 +67,18 @@ function serviceEnv(temporalAddress: string, redisUrl: string): Record<string, s
   };
 }
 
-/** The service processes: one worker and the three APIs, with their addresses. */
+/** The service processes: one worker and the two APIs, with their addresses. */
 async function startServices(env: Record<string, string>, shortTtl: number) {
-  const [apiPort, shortPort, deadlinePort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [apiPort, shortPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
   const workerEnv = { ...env, WORKER_METRICS_PORT: String(metricsPort) };
   const apis = [
     runService('api/server.ts', { ...env, PORT: String(apiPort), RESERVATION_TTL_SECONDS: '600' }),
     runService('api/server.ts', { ...env, PORT: String(shortPort), RESERVATION_TTL_SECONDS: String(shortTtl) }),
-    // The deadline travels in the workflow input, so only this API's orders give up early.
-    runService('api/server.ts', { ...env, PORT: String(deadlinePort), RESERVATION_TTL_SECONDS: '600', RESERVE_DEADLINE_SECONDS: String(CHAOS_RESERVE_DEADLINE_SECONDS) }),
   ];
   let worker: Service = runService('worker.ts', workerEnv);
   const host = (port: number) => `http://127.0.0.1:${port}`;
-  const urls = { api: host(apiPort), shortApi: host(shortPort), deadlineApi: host(deadlinePort), workerMetrics: `${host(metricsPort)}/metrics` };
-  await Promise.all([urls.api, urls.shortApi, urls.deadlineApi].map((api) => waitForHttp(`${api}/readyz`)).concat(waitForHttp(urls.workerMetrics)));
+  const urls = { api: host(apiPort), shortApi: host(shortPort), workerMetrics: `${host(metricsPort)}/metrics` };
+  await Promise.all([urls.api, urls.shortApi].map((api) => waitForHttp(`${api}/readyz`)).concat(waitForHttp(urls.workerMetrics)));
   return {
     ...urls,
     async restartWorker(signal: NodeJS.Signals) {
@@ -119,7 +113,6 @@ export async function startStack(orders: number): Promise<Stack> {
     temporalAddress: devServer.address,
     api: services.api,
     shortApi: services.shortApi,
-    deadlineApi: services.deadlineApi,
     workerMetrics: services.workerMetrics,
     restartWorker: (signal) => services.restartWorker(signal),
     async restartTemporal() {

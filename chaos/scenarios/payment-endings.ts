@@ -3,14 +3,15 @@
  * their saga is in each of its endings — (a) giving the gate token back with Redis paused,
  * (b) giving it back with Redis SIGKILLed, (c) releasing an expired hold whose campaign row
  * is locked, (d) after PostgreSQL refused the reserve (sold out while the gate was down),
- * (e) compensating a reserve that gave up at its deadline. Deliveries are spread over each
+ * (e) before a hold blocked past lock_timeout is taken (its first attempts answer 503 and hold
+ * nothing; the client retries with the same id). Deliveries are spread over each
  * window, so some land before, in and after it; each is classified just before it is sent.
  * Every payment must end settled in PostgreSQL, by the sagas alone.
  */
 import { stock } from '../../test/helpers/db';
 import { callRetrying, pay, placeFlashOrder, pMap, sleep, type Answer } from '../client';
 import { closeScenario, orderIds, type Scenario } from '../scenario';
-import { CHAOS_ADMIN_TOKEN, CHAOS_RESERVE_DEADLINE_SECONDS, shortTtlSeconds, type Stack } from '../stack';
+import { CHAOS_ADMIN_TOKEN, shortTtlSeconds, type Stack } from '../stack';
 import { at, lockRow, pauseRedis, Phase, phaseOf, sagaRunning, tally, type Placement } from './payment-phases';
 import { settlementProblems } from './payment-settlements';
 
@@ -19,13 +20,13 @@ const PAUSE_MS = 3_000;
 const KILL_MS = 3_000;
 const LOCK_PAST_EXPIRY_MS = 4_000;
 /**
- * Orders of the groups held in a blocked step, (c) and (e): each keeps a workflow task of the
- * worker open (a local step retrying under the lock), and the worker runs 40 at once; more
+ * Orders of the group whose sagas sit in a blocked step, (c): each keeps a workflow task of
+ * the worker open (a local step retrying under the lock), and the worker runs 40 at once; more
  * would starve every other group's saga of its release and give-back.
  */
 const BLOCKED_MAX = 15;
-/** At most this long for every reserve of (e) to give up under the lock. */
-const GIVE_UP_WAIT_MS = 30_000;
+/** How long (e)'s campaign row stays locked: past one lock_timeout (3 s), so first attempts fail. */
+const HOLD_BLOCKED_MS = 5_000;
 /** Payments go out from this long before a hold's expiry (some must still confirm normally)... */
 const BEFORE_MS = 500;
 /** ...until this long after the fault window (some must be late-payment settlements). */
@@ -37,7 +38,7 @@ const GROUPS: Record<Group, string> = {
   b: 'give-back, Redis killed',
   c: 'release, row locked',
   d: 'refused, gate down',
-  e: 'reserve given up',
+  e: 'hold blocked, 503',
 };
 
 interface Delivery {
@@ -62,7 +63,7 @@ class Run {
       const code = String(answer.body.code);
       if (answer.status === 201) this.expiresAt.set(id, Date.parse(String(answer.body.expiresAt)));
       else if (answer.status !== 409) this.problems.push(`order ${id} → ${answer.status} ${code}`);
-      this.placement.set(id, answer.status === 201 ? 'held' : code === 'RESERVE_FAILED' ? 'given-up' : 'refused');
+      this.placement.set(id, answer.status === 201 ? 'held' : 'refused');
     });
   }
 
@@ -95,23 +96,23 @@ async function openCampaign(stack: Stack, group: Group, quota: number): Promise<
 }
 
 /**
- * (e) The campaign row locked until every reserve has given up: half the orders are paid
- * while reserving, half after the shop heard RESERVE_FAILED (compensating, or ended).
- * The lock is held until the last answer rather than for a fixed time: the deadline timer
- * starts only when the workflow task running the local reserve completes (see README).
+ * (e) The campaign row locked past one lock_timeout while the orders come in: their first
+ * attempts answer 503 and hold nothing, the client retries with the same id and gets the
+ * real outcome once the row is free. Half are paid while blocked (the order does not exist
+ * yet: 404, nothing kept), half after their hold.
  */
-async function givenUp(run: Run, n: number): Promise<void> {
-  const lock = await lockRow('SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE', ['p9e'], GIVE_UP_WAIT_MS);
+async function blocked(run: Run, n: number): Promise<void> {
+  const lock = await lockRow('SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE', ['p9e'], HOLD_BLOCKED_MS);
   const ids = orderIds('p9e', n);
   const early = Math.floor(n / 2);
-  const from = Date.now() + 2_000;
+  const from = Date.now();
   await pMap(ids, ids.length, async (id, i) => {
-    const placed = run.place(run.stack.deadlineApi, 'e', [id]);
-    if (i < early) await at(from + Math.round((i * (CHAOS_RESERVE_DEADLINE_SECONDS * 1_000)) / early), () => run.deliver(id, 'e'));
+    const placed = run.place(run.stack.api, 'e', [id]);
+    if (i < early) await at(from + 500 + Math.round((i * (HOLD_BLOCKED_MS - 1_500)) / early), () => run.deliver(id, 'e'));
     await placed;
     if (i >= early) await sleep(spread(i - early, n - early, 1_000) + BEFORE_MS).then(() => run.deliver(id, 'e'));
   });
-  await lock.release();
+  await lock.released;
 }
 
 /** (d) Twice the pool ordered while the gate is down: PostgreSQL refuses half; all are paid after their answer. */
@@ -133,7 +134,7 @@ export const paymentEndings: Scenario = {
     const run = new Run(stack);
     const ids = { a: orderIds('p9a', n), b: orderIds('p9b', n), c: orderIds('p9c', Math.min(n, BLOCKED_MAX)) };
 
-    const e = givenUp(run, Math.min(n, BLOCKED_MAX));
+    const e = blocked(run, Math.min(n, BLOCKED_MAX));
     await Promise.all([run.place(stack.shortApi, 'a', ids.a), run.place(stack.shortApi, 'c', ids.c)]);
     const a = run.expiries(ids.a);
     const c = run.expiries(ids.c);
@@ -163,7 +164,8 @@ export const paymentEndings: Scenario = {
     const accepted = new Set(run.deliveries.filter((d) => d.answer.status === 200).map((d) => d.id));
     const row = await closeScenario(stack, { scenario: this.name, base: stack.api, orderIds: placed.filter((id) => !noSaga.has(id)), paid: accepted, recoverFrom, problems: run.problems });
     const delivered = run.deliveries.map((d) => ({ id: d.id, status: d.answer.status }));
-    row.problems.push(...(await settlementProblems(stack, 'p9', delivered, noSaga)));
+    const unknownAtDelivery = new Set(run.deliveries.filter((d) => d.phase === Phase.NO_SAGA || d.phase === Phase.BLOCKED).map((d) => d.id));
+    row.problems.push(...(await settlementProblems(stack, 'p9', delivered, unknownAtDelivery)));
 
     const states = await stack.db.payment.groupBy({ by: ['state'], where: { orderId: { startsWith: 'p9' } }, _count: true });
     const byState = Object.fromEntries(states.map((s) => [`pay→${s.state}`, s._count]));

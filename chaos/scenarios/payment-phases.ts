@@ -20,10 +20,10 @@ export const Phase = {
   RELEASE: 'release',
   /** Hold released, saga still running: settling and giving the gate token back. */
   GIVE_BACK: 'give-back',
-  /** Reserve refused, saga still running (settling, giving the token back). */
+  /** Refused on the request path: no saga ever runs; PostgreSQL knows the order (a refund). */
   REFUSED: 'after refusal',
-  /** Reserve given up at its deadline, saga still running (compensating release, give-back). */
-  COMPENSATION: 'compensation',
+  /** The hold not taken yet (its first attempts answered 503 under a locked row). */
+  BLOCKED: 'blocked (503)',
   /** Saga over: a late-payment settlement. */
   ENDED: 'after end',
   /** No saga at all (refused by the gate): the webhook must answer 404 and keep nothing. */
@@ -31,8 +31,8 @@ export const Phase = {
 } as const;
 export type Phase = (typeof Phase)[keyof typeof Phase];
 
-/** What the shop knows of the order when it pays: no answer yet, a hold, a refusal, or a reserve given up. */
-export type Placement = 'pending' | 'held' | 'refused' | 'given-up';
+/** What the shop knows of the order when it pays: no answer yet, a hold, or a refusal. */
+export type Placement = 'pending' | 'held' | 'refused';
 
 /** Whether the order's saga is running; undefined when it never existed. */
 export async function sagaRunning(stack: Stack, orderId: string): Promise<boolean | undefined> {
@@ -52,20 +52,24 @@ export async function sagaRunning(stack: Stack, orderId: string): Promise<boolea
  */
 export async function phaseOf(stack: Stack, orderId: string, placement: Placement): Promise<Phase> {
   const running = await sagaRunning(stack, orderId);
-  if (running === undefined) return Phase.NO_SAGA;
+  if (running === undefined) {
+    if (placement === 'refused' && (await knownToPostgres(stack, orderId))) return Phase.REFUSED;
+    return placement === 'pending' ? Phase.BLOCKED : placement === 'held' ? Phase.AWAITING : Phase.NO_SAGA;
+  }
   if (!running) return Phase.ENDED;
   const row = await stack.db.reservation.findUnique({ where: { id: orderId }, select: { status: true, expiresAt: true } });
   if (row?.status === 'RESERVED') return row.expiresAt.getTime() > Date.now() ? Phase.AWAITING : Phase.RELEASE;
   switch (placement) {
     case 'pending':
       return Phase.RESERVE;
-    case 'given-up':
-      return Phase.COMPENSATION;
-    case 'refused':
-      return Phase.REFUSED;
     default:
       return Phase.GIVE_BACK;
   }
+}
+
+/** Whether PostgreSQL decided the order (a hold or a recorded refusal): its payments are settled, never 404. */
+export async function knownToPostgres(stack: Stack, orderId: string): Promise<boolean> {
+  return (await stack.db.operationFence.count({ where: { serial: orderId, operation: 'RESERVE' } })) > 0;
 }
 
 /** CLIENT PAUSE on the suite's own redis-server: every command waits (clients time out) for `ms`. */

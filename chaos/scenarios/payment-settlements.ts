@@ -12,16 +12,17 @@ export interface Delivered {
 
 /**
  * - 200: the payment must be settled (checked for every scenario as `lost`);
- * - 404: only for an order that has no saga (refused by the gate), and nothing may be kept;
+ * - 404: only for an order PostgreSQL never decided (refused by the gate, or not held yet),
+ *   and nothing may be kept;
  * - anything else: a failure of the service;
  * - CONFIRMED ⇔ the hold it names was confirmed in the ledger, for every order of `prefix`.
  */
-export async function settlementProblems(stack: Stack, prefix: string, deliveries: readonly Delivered[], noSaga: ReadonlySet<string>): Promise<string[]> {
+export async function settlementProblems(stack: Stack, prefix: string, deliveries: readonly Delivered[], unknownAtDelivery: ReadonlySet<string>): Promise<string[]> {
   const problems: string[] = [];
   const unknown = deliveries.filter((d) => d.status === 404);
-  const wrong404 = unknown.filter((d) => !noSaga.has(d.id)).map((d) => d.id);
-  if (wrong404.length > 0) problems.push(`webhook 404 for orders with a saga: ${wrong404.slice(0, 5).join(', ')}`);
-  const kept = await stack.db.payment.count({ where: { orderId: { in: unknown.map((d) => d.id) } } });
+  const wrong404 = unknown.filter((d) => !unknownAtDelivery.has(d.id)).map((d) => d.id);
+  if (wrong404.length > 0) problems.push(`webhook 404 for orders PostgreSQL knew: ${wrong404.slice(0, 5).join(', ')}`);
+  const kept = await stack.db.payment.count({ where: { orderId: { in: unknown.map((d) => d.id) }, eventId: { in: unknown.map((d) => `ev-${d.id}`) } } });
   if (kept > 0) problems.push(`${kept} payments of unknown orders (404) kept`);
   const failed = deliveries.filter((d) => d.status !== 200 && d.status !== 404);
   if (failed.length > 0) problems.push(`webhook failed: ${failed.slice(0, 5).map((d) => `${d.id} → ${d.status}`).join(', ')}`);
