@@ -18,6 +18,12 @@ done
 temporal operator namespace describe --namespace "$NS" >/dev/null 2>&1 ||
   temporal operator namespace create --namespace "$NS" --retention 72h
 
+# A namespace created a moment ago reaches the frontend's cache within seconds.
+until temporal operator search-attribute list --namespace "$NS" >/dev/null 2>&1; do
+  echo "waiting for namespace $NS"
+  sleep 1
+done
+
 register() {
   name="$1"
   type="$2"
