@@ -99,7 +99,7 @@ async function openCampaign(stack: Stack, group: Group, quota: number): Promise<
  * (e) The campaign row locked past one lock_timeout while the orders come in: their first
  * attempts answer 503 and hold nothing, the client retries with the same id and gets the
  * real outcome once the row is free. Half are paid while blocked (the order does not exist
- * yet: 404, nothing kept), half after their hold.
+ * yet: 404, nothing kept), half after their hold. Short TTL: the holds nobody paid expire.
  */
 async function blocked(run: Run, n: number): Promise<void> {
   const lock = await lockRow('SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE', ['p9e'], HOLD_BLOCKED_MS);
@@ -107,7 +107,7 @@ async function blocked(run: Run, n: number): Promise<void> {
   const early = Math.floor(n / 2);
   const from = Date.now();
   await pMap(ids, ids.length, async (id, i) => {
-    const placed = run.place(run.stack.api, 'e', [id]);
+    const placed = run.place(run.stack.shortApi, 'e', [id]);
     if (i < early) await at(from + 500 + Math.round((i * (HOLD_BLOCKED_MS - 1_500)) / early), () => run.deliver(id, 'e'));
     await placed;
     if (i >= early) await sleep(spread(i - early, n - early, 1_000) + BEFORE_MS).then(() => run.deliver(id, 'e'));
