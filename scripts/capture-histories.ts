@@ -56,6 +56,8 @@ async function main(): Promise<void> {
       const recorded = await scenario.run({ env, db, taskQueue, app, fastApp });
       for (const { name, workflowId } of recorded) {
         const handle = env.client.workflow.getHandle(workflowId);
+        // An order's saga starts just after its hold commits: wait until Temporal has it.
+        await withTimeout(untilStarted(handle), 30_000, `${name}: ${workflowId} never started`);
         await withTimeout(handle.result(), 60_000, `${name}: ${workflowId} did not close`);
         const history = await handle.fetchHistory();
         const type = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '?';
@@ -88,3 +90,10 @@ main().catch((err) => {
   console.error('[capture] failed:', err);
   process.exit(1);
 });
+
+async function untilStarted(handle: { describe(): Promise<unknown> }): Promise<void> {
+  for (;;) {
+    if (await handle.describe().then(() => true, () => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

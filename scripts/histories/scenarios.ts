@@ -37,6 +37,8 @@ export interface Scenario {
 export const WEBHOOK_SECRET = 'capture-webhook-secret';
 export const ADMIN_TOKEN = 'capture-admin-token';
 const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
+import { placeOrder as sagaReserves } from '../../test/helpers/saga-reserve';
+
 const WH = 'W1';
 
 async function call(app: FastifyInstance, method: 'GET' | 'POST', url: string, payload?: object, headers: Record<string, string> = {}) {
@@ -90,10 +92,12 @@ export const scenarios: readonly Scenario[] = [
     },
   },
   {
+    // The API refuses on the request path and starts no saga; a saga that reserves by itself
+    // (started without a hold) records its own refusal.
     name: 'order-rejected',
-    async run({ app, db }) {
+    async run({ env, db, taskQueue }) {
       await stock(db, 'CAP-SHORT', WH, 1);
-      await placeOrder(app, 'cap-short', 'CAP-SHORT', 3);
+      await sagaReserves(env.client, { orderId: 'cap-short', userId: 'capture', lines: [{ sku: 'CAP-SHORT', warehouseCode: WH, quantity: 3 }] }, { taskQueue, ttlSeconds: 60 });
       return [order('order-rejected', 'cap-short')];
     },
   },
