@@ -119,7 +119,8 @@ it('the campaign workflow rebuilds a flushed gate, then ends the sale and return
   await redis.flushdb();
   await eventually(async () => (await app.inject({ method: 'GET', url: '/admin/campaigns/short', headers: ADMIN })).json().gate?.loaded, (l) => l === true);
   const before = await level(db, 'BERRY', 'W1');
-  const ended = await eventually(async () => (await app.inject({ method: 'GET', url: '/admin/campaigns/short', headers: ADMIN })).json(), (c) => c.status === 'ENDED', 30_000);
+  // PostgreSQL ends the sale first, then the workflow tells the gate: wait for both.
+  const ended = await eventually(async () => (await app.inject({ method: 'GET', url: '/admin/campaigns/short', headers: ADMIN })).json(), (c) => c.status === 'ENDED' && c.gate?.ended, 30_000);
   expect(ended).toMatchObject({ remaining: 0, held: 3, gate: { ended: true } });
   expect(await level(db, 'BERRY', 'W1')).toEqual({ onHand: before.onHand, reserved: before.reserved - 7 });
   expect((await order('short', 'sh-2', 'tom')).json().code).toBe('ENDED');
