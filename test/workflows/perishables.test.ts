@@ -5,44 +5,23 @@
  * written off through the ledger; drift planted by hand found and reported, never fixed.
  */
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { verifySignature } from '../../api/routes/webhooks/signature';
 import { ensureSchedules } from '../../platform/temporal';
 import type { ExpiryCheckResult } from '../../workflows/expiry';
 import { EXPIRY_SCHEDULE_ID, RECONCILIATION_SCHEDULE_ID } from '../../workflows/ids';
 import type { ReconcileResult } from '../../workflows/reconcile';
 import { useAppStack } from '../helpers/app';
 import { invariantViolations, level, perishable, receiveLot, stock } from '../helpers/db';
+import { useAlertReceiver } from '../helpers/alert-receiver';
 import { TEST_DATABASE_URL, testConfig } from '../helpers/env';
 
 const TASK_QUEUE = 'perishables-test';
 const SECRET = 'alert-test-secret';
-const received: { id: string; body: { kind: string; lotCode: string }; verified: boolean }[] = [];
-let receiver: http.Server;
-let receiverUrl = '';
+const alerts = useAlertReceiver<{ kind: string; lotCode: string }>(SECRET);
+const received = alerts.received;
 
-beforeAll(async () => {
-  receiver = http.createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      const headers = { signature: req.headers['x-signature'] as string, timestamp: req.headers['x-signature-timestamp'] as string };
-      const verified = verifySignature(SECRET, 300, Math.floor(Date.now() / 1000), headers, raw).ok;
-      received.push({ id: req.headers['x-alert-id'] as string, body: JSON.parse(raw), verified });
-      res.writeHead(204).end();
-    });
-  });
-  receiver.listen(0, '127.0.0.1');
-  await once(receiver, 'listening');
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/alerts`;
-});
-afterAll(() => new Promise((r) => receiver.close(r)));
-
-const stack = useAppStack('dev', TASK_QUEUE, {}, () => ({ alertWebhook: { url: receiverUrl, secret: SECRET } }));
+const stack = useAppStack('dev', TASK_QUEUE, {}, () => ({ alertWebhook: { url: alerts.url, secret: SECRET } }));
 let app: FastifyInstance;
 beforeAll(() => {
   ({ app } = stack);

@@ -3,9 +3,6 @@
  * schedules): orphaned expired holds are released; holds owned by a live saga are left to it
  * and, past expiry + grace, reported (alert pushed to the webhook, gauge, result count).
  */
-import { once } from 'node:events';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { HoldBatcher } from '../../activities/store/request-hold';
 import { reserveStock } from '../../activities/store/reservations';
@@ -17,29 +14,15 @@ import { SWEEPER_SCHEDULE_ID } from '../../workflows/ids';
 import type { SweepResult } from '../../workflows/sweeper';
 import { invariantViolations, level, stock } from '../helpers/db';
 import { testConfig } from '../helpers/env';
+import { useAlertReceiver } from '../helpers/alert-receiver';
 import { useSagaStack } from '../helpers/temporal';
 
 const TASK_QUEUE = 'sweeper-test';
 const SECRET = 'sweeper-alert-secret';
-const pushed: { kind: string; subject?: string; details: { orderId?: string } }[] = [];
-let receiver: http.Server;
-let receiverUrl = '';
-beforeAll(async () => {
-  receiver = http.createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      pushed.push(JSON.parse(raw));
-      res.writeHead(204).end();
-    });
-  });
-  receiver.listen(0, '127.0.0.1');
-  await once(receiver, 'listening');
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/alerts`;
-});
-afterAll(() => new Promise((r) => receiver.close(r)));
+const alerts = useAlertReceiver<{ kind: string; subject?: string; details: { orderId?: string } }>(SECRET);
+const pushed = () => alerts.received.map((r) => r.body);
 
-const stack = useSagaStack('dev', TASK_QUEUE, () => ({ alertWebhook: { url: receiverUrl, secret: SECRET } }));
+const stack = useSagaStack('dev', TASK_QUEUE, () => ({ alertWebhook: { url: alerts.url, secret: SECRET } }));
 let env: TestWorkflowEnvironment;
 let db: Db;
 beforeAll(() => {
@@ -75,13 +58,13 @@ it('releases expired holds whose workflow is gone, and only those', async () => 
       deliveredAt: expect.any(Date),
     }),
   ]);
-  expect(pushed).toEqual([expect.objectContaining({ kind: 'SAGA_PAST_EXPIRY', details: expect.objectContaining({ orderId: 'alive' }) })]);
+  expect(pushed()).toEqual([expect.objectContaining({ kind: 'SAGA_PAST_EXPIRY', details: expect.objectContaining({ orderId: 'alive' }) })]);
   expect(await pastExpiryGauge()).toBe(1);
 
   // Still stuck at the next sweep: counted again, alerted once per hold, ever.
   expect(await sweep('sweep-2')).toEqual({ examined: 1, released: 0, runningPastExpiry: 1, sagasStarted: 0 });
   expect(await db.stockAlert.count({ where: { kind: 'SAGA_PAST_EXPIRY' } })).toBe(1);
-  expect(pushed).toHaveLength(1);
+  expect(pushed()).toHaveLength(1);
 
   // Once its saga closed the hold, the gauge falls back to 0.
   await cancelOrder(env.client, db, TASK_QUEUE, 'alive', 'test');
