@@ -12,6 +12,8 @@ export interface Sample {
   readonly ms: number;
   readonly sentAt: number;
   readonly answeredAt: number;
+  /** For a 5xx, the body's message: which 503 it was. */
+  readonly message?: string;
 }
 
 export interface LoadResult {
@@ -36,7 +38,8 @@ export async function send(pool: Pool, spec: RequestSpec): Promise<{ sample: Sam
   const res = await pool.request({ path: spec.path, method: spec.method, body: spec.body, headers: { 'content-type': 'application/json', ...spec.headers } });
   const body = await res.body.text();
   const answeredAt = wallNow();
-  return { sample: { outcome: outcomeOf(res.statusCode, body), ms: answeredAt - sentAt, sentAt, answeredAt }, status: res.statusCode, body };
+  const message = res.statusCode >= 500 ? messageOf(body) : undefined;
+  return { sample: { outcome: outcomeOf(res.statusCode, body), ms: answeredAt - sentAt, sentAt, answeredAt, ...(message ? { message } : {}) }, status: res.statusCode, body };
 }
 
 export async function runLoad(options: {
@@ -77,6 +80,21 @@ export function outcomeOf(status: number, body: string): string {
   } catch {
     return String(status);
   }
+}
+
+function messageOf(body: string): string {
+  try {
+    return String((JSON.parse(body) as { message?: string }).message ?? body).slice(0, 160);
+  } catch {
+    return body.slice(0, 160);
+  }
+}
+
+/** How many answers carried each 5xx message. */
+export function serverErrors(samples: Sample[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of samples) if (s.message) out[`${s.outcome}: ${s.message}`] = (out[`${s.outcome}: ${s.message}`] ?? 0) + 1;
+  return out;
 }
 
 export interface Percentiles {

@@ -11,9 +11,10 @@ import { upsertProduct, upsertWarehouse } from '../activities/store/catalog';
 import { receiveStock } from '../activities/store/stock-admin';
 import { createDb, type Db } from '../activities/store/db';
 import { signPayload } from '../api/routes/webhooks/signature';
+import { BATCH_CAMPAIGN, BATCH_LEVEL_SKU, BATCH_POOL_SKU, batchCosts, batchesSeen } from './batch-cost';
 import { hotRowCeiling, httpCeiling, pgbenchAnchor, workflowCeiling } from './baselines';
 import { runChecks } from './checks';
-import { byOutcome, percentiles, round, sellOut, type Sample } from './load';
+import { byOutcome, percentiles, round, sellOut, serverErrors, type Sample } from './load';
 import { parseOptions, USAGE, type BenchOptions } from './options';
 import { cpuByProcess, summariseDir } from './profile';
 import { printReport, targets, type Summary } from './report';
@@ -25,21 +26,22 @@ const say = (line: string) => console.log(`[bench ${new Date().toISOString().sli
 
 async function setup(stack: BenchStack, db: Db, o: BenchOptions): Promise<void> {
   await upsertWarehouse(db, WAREHOUSE, 'Bench warehouse');
-  const stock = { FLASH: o.units + 1, [PLAIN_SKU]: o.plainUnits, [WARM_SKU]: 1 };
+  const stock = { FLASH: o.units + 1, [PLAIN_SKU]: o.plainUnits, [WARM_SKU]: 1, [BATCH_LEVEL_SKU]: 1_000_000, [BATCH_POOL_SKU]: 1_000 };
   for (const [sku, quantity] of Object.entries(stock)) {
     await upsertProduct(db, sku, sku);
     await receiveStock(db, { idempotencyKey: `bench-${sku}`, sku, warehouseCode: WAREHOUSE, quantity, reason: 'bench' });
   }
-  await createCampaign(stack, CAMPAIGN, o.units, 2);
+  await createCampaign(stack, CAMPAIGN, 'FLASH', o.units, 2);
+  await createCampaign(stack, BATCH_CAMPAIGN, BATCH_POOL_SKU, 1_000, 1);
   await sellOutCampaign(stack);
 }
 
-async function createCampaign(stack: BenchStack, id: string, quota: number, perUserLimit: number): Promise<void> {
+async function createCampaign(stack: BenchStack, id: string, sku: string, quota: number, perUserLimit: number): Promise<void> {
   const now = Date.now();
   const res = await fetch(`${stack.base}/admin/campaigns`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.adminToken}` },
-    body: JSON.stringify({ id, sku: 'FLASH', warehouseCode: WAREHOUSE, startsAt: new Date(now - 1000).toISOString(), endsAt: new Date(now + 3600_000).toISOString(), quota, perUserLimit }),
+    body: JSON.stringify({ id, sku, warehouseCode: WAREHOUSE, startsAt: new Date(now - 1000).toISOString(), endsAt: new Date(now + 3600_000).toISOString(), quota, perUserLimit }),
   });
   if (res.status !== 201) throw new Error(`campaign ${id} not created: ${res.status} ${await res.text()}`);
 }
@@ -47,7 +49,7 @@ async function createCampaign(stack: BenchStack, id: string, quota: number, perU
 /** A one-unit campaign, bought and paid for, so its gate answers SOLD_OUT with no saga running. */
 async function sellOutCampaign(stack: BenchStack): Promise<void> {
   const json = { 'content-type': 'application/json' };
-  await createCampaign(stack, SOLD_OUT_CAMPAIGN, 1, 1);
+  await createCampaign(stack, SOLD_OUT_CAMPAIGN, 'FLASH', 1, 1);
   const won = await fetch(`${stack.base}/campaigns/${SOLD_OUT_CAMPAIGN}/orders`, { method: 'POST', headers: json, body: JSON.stringify({ orderId: 'sold-out-1', userId: 'early-bird', quantity: 1 }) });
   if (won.status !== 201) throw new Error(`sell-out order not placed: ${won.status} ${await won.text()}`);
   const body = JSON.stringify({ eventId: 'ev-sold-out-1', type: 'payment.succeeded', orderId: 'sold-out-1', paymentId: 'pay-sold-out-1', amountCents: 1 });
@@ -82,6 +84,8 @@ async function main(): Promise<void> {
     say(`baseline: raw conditional UPDATE on one hot row, ${o.dbConnections} node-postgres connections, ${o.baselineSeconds}s`);
     const rawHotRow = await hotRowCeiling(o.databaseUrl, o.baselineSeconds, o.dbConnections);
     const anchor = o.anchor ? await pgbenchAnchor(o.databaseUrl, o.baselineSeconds, o.dbConnections) : undefined;
+    say('diagnostic: PostgreSQL work of one hold batch (rolled back)');
+    const batches = await batchCosts(o.databaseUrl);
     say('warming the API up (refusals only)');
     await warmUp(stack, o);
     await waitAllClosed(stack, db, closeLimit, say);
@@ -92,6 +96,7 @@ async function main(): Promise<void> {
     say(`${sale.result.winners.length} winners, ${sale.result.paid.length} paid; waiting for every saga to close`);
     const closing = await cores(stack, () => waitAllClosed(stack, db, closeLimit, say));
     const sagas = await sagaStats(stack.client, db, sale.result.winners, sale.result.paid);
+    const saleBatches = saleOut && (await batchesSeen(o.databaseUrl, 'b-', saleOut.firstAdmission, saleOut.soldOutAt));
     const closedAt = Math.max(sagas.lastCloseAt, sagas.lastSettledAt ?? 0);
 
     // 2. The pure reject path, then the no-op route right after it under the same conditions.
@@ -105,6 +110,7 @@ async function main(): Promise<void> {
     say(`${plain.result.winners.length} plain winners, ${plain.result.paid.length} paid; waiting for every saga to close`);
     const plainClosing = await cores(stack, () => waitAllClosed(stack, db, closeLimit, say));
     const plainSagas = await sagaStats(stack.client, db, plain.result.winners, plain.result.paid);
+    const plainBatches = plainOut && (await batchesSeen(o.databaseUrl, 'p-', plainOut.firstAdmission, plainOut.soldOutAt));
 
     // 4. Checks, summary, report.
     const allSamples: Sample[] = [...sale.result.load.samples, ...sale.result.payments, ...rejects.samples, ...plain.result.load.samples, ...plain.result.payments];
@@ -136,13 +142,16 @@ async function main(): Promise<void> {
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version, loadAverage: os.loadavg().map((l) => round(l)) },
       options: o,
       baselines: { rawHotRowUpdatesPerSecond: round(rawHotRow), pgbenchRawHotRowTps: anchor === undefined ? null : round(anchor), noopRouteRps: round(noopRoute.rps), noopRouteP99Ms: round(noopRoute.p99), noopWorkflowsPerSecond: round(noopWorkflows) },
+      holdBatchCost: batches,
       flashSale: {
         attempts: o.attempts,
         attemptsPerSecond: round(sale.result.load.samples.length / sale.result.load.seconds),
         winners: sale.result.winners.length,
         paid: sale.result.paid.length,
         sellOut: saleOut && { holds: saleOut.holds, seconds: round(saleOut.seconds, 3), firstAdmission: new Date(saleOut.firstAdmission).toISOString(), soldOutAt: new Date(saleOut.soldOutAt).toISOString() },
+        batches: saleBatches,
         latencyMs: byOutcome([...sale.result.load.samples, ...sale.result.payments]),
+        serverErrors: serverErrors([...sale.result.load.samples, ...sale.result.payments]),
         sagas,
         cpuCores: { sale: sale.cores, saleSeconds: sale.seconds, closing: closing.cores, closingSeconds: closing.seconds },
       },
@@ -152,8 +161,10 @@ async function main(): Promise<void> {
         winners: plain.result.winners.length,
         paid: plain.result.paid.length,
         sellOut: plainOut && { holds: plainOut.holds, seconds: round(plainOut.seconds, 3) },
+        batches: plainBatches,
         refusalsAfterSellOut: plainRefusals.length,
         latencyMs: byOutcome([...plain.result.load.samples, ...plain.result.payments]),
+        serverErrors: serverErrors([...plain.result.load.samples, ...plain.result.payments]),
         sagas: plainSagas,
         cpuCores: { orders: plain.cores, ordersSeconds: plain.seconds, closing: plainClosing.cores, closingSeconds: plainClosing.seconds },
       },
@@ -161,6 +172,7 @@ async function main(): Promise<void> {
     };
     printReport(summary, list, { rawAnchor: anchor, sagaStartLagP99Ms: summary.sagaStartLagP99Ms, allSagasClosedSeconds: summary.allSagasClosedSeconds });
     printDetail(report);
+    console.log(`hold batch, PostgreSQL work (rolled back, commit excluded): ${batches.map((b) => `${b.kind} ${b.outcome} ×${b.size} ${b.medianMs} ms`).join('; ')}\n`);
     mkdirSync(path.dirname(o.report), { recursive: true });
     writeFileSync(o.report, JSON.stringify(report, null, 2));
     say(`report written to ${o.report} (run took ${report.runSeconds}s)`);
@@ -175,7 +187,15 @@ async function main(): Promise<void> {
   if (o.profileDir) printProfiles(summariseDir(o.profileDir));
 }
 
-function printDetail(r: { flashSale: { latencyMs: object; sagas: object; cpuCores: object }; plainOrders: { latencyMs: object; sagas: object; cpuCores: object }; rejectPath: { latencyMs: object } }): void {
+interface Phase {
+  readonly batches: object | undefined;
+  readonly latencyMs: object;
+  readonly serverErrors: Record<string, number>;
+  readonly sagas: object;
+  readonly cpuCores: object;
+}
+
+function printDetail(r: { flashSale: Phase; plainOrders: Phase; rejectPath: { latencyMs: object } }): void {
   const latency = (phase: string, groups: object) => {
     for (const [outcome, p] of Object.entries(groups as Record<string, { count: number; p50: number; p95: number; p99: number }>)) {
       console.log(`  ${phase.padEnd(12)} ${outcome.padEnd(28)} n=${p.count} p50=${p.p50} p95=${p.p95} p99=${p.p99}`);
@@ -185,7 +205,9 @@ function printDetail(r: { flashSale: { latencyMs: object; sagas: object; cpuCore
   latency('flash sale', r.flashSale.latencyMs);
   latency('reject path', r.rejectPath.latencyMs);
   latency('plain', r.plainOrders.latencyMs);
-  console.log(`\nflash-sale sagas: ${JSON.stringify(r.flashSale.sagas)}`);
+  for (const [k, n] of Object.entries({ ...r.flashSale.serverErrors, ...r.plainOrders.serverErrors })) console.log(`  ${n} × ${k}`);
+  console.log(`\nhold batches until sell-out (from PostgreSQL): flash sale ${JSON.stringify(r.flashSale.batches)}; plain ${JSON.stringify(r.plainOrders.batches)}`);
+  console.log(`flash-sale sagas: ${JSON.stringify(r.flashSale.sagas)}`);
   console.log(`plain sagas: ${JSON.stringify(r.plainOrders.sagas)}`);
   console.log(`\nCPU cores used (of ${os.cpus().length}; postgres counts the whole server): flash sale ${JSON.stringify(r.flashSale.cpuCores)}`);
   console.log(`  plain ${JSON.stringify(r.plainOrders.cpuCores)}\n`);
