@@ -4,6 +4,7 @@
  * payment was settled). No sampling: every saga of the scenario is listed.
  */
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { Db } from '../activities/store/db';
 import { orderWorkflowId } from '../workflows/ids';
 import { percentiles, round, type Percentiles } from './load';
@@ -23,6 +24,8 @@ export interface SagaStats {
   readonly startLagMs: Percentiles;
   /** History events per closed saga, paid and not paid (visibility's HistoryLength). */
   readonly historyEvents: { readonly paid: number; readonly unpaid: number };
+  /** The event types of one paid and one unpaid saga's history, in order (where the events go). */
+  readonly historyShape: { readonly paid: string[]; readonly unpaid: string[] };
   /** When the last payment of these orders was settled (epoch ms), if any. */
   readonly lastSettledAt: number | undefined;
 }
@@ -58,6 +61,9 @@ export async function sagaStats(client: Client, db: Db, winners: string[], paid:
     return w ? [w.startTime.getTime() - r.created_at.getTime()] : [];
   });
   const settled = await db.$queryRaw<{ at: Date | null }[]>`SELECT max(settled_at) AS at FROM payments WHERE order_id = ANY(${winners}::text[])`;
+  const unpaidId = [...listed.keys()].find((id) => !paidIds.has(id) && listed.get(id)!.closeTime);
+  const paidId = [...listed.keys()].find((id) => paidIds.has(id) && listed.get(id)!.closeTime);
+  const historyShape = { paid: await eventTypes(client, paidId), unpaid: await eventTypes(client, unpaidId) };
   const byStatus: Record<string, number> = {};
   for (const w of all) byStatus[w.status] = (byStatus[w.status] ?? 0) + 1;
   return {
@@ -71,6 +77,34 @@ export async function sagaStats(client: Client, db: Db, winners: string[], paid:
     lastCloseAt: Math.max(0, ...closed.map((w) => w.closeTime!.getTime())),
     startLagMs: percentiles(lags),
     historyEvents: { paid: mean(paidClosed), unpaid: mean(closed.filter((w) => !paidClosed.includes(w))) },
+    historyShape,
     lastSettledAt: settled[0]?.at?.getTime(),
   };
+}
+
+async function eventTypes(client: Client, workflowId: string | undefined): Promise<string[]> {
+  if (!workflowId) return [];
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? []).map((e) => {
+    const type = (temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? String(e.eventType)).replace(/^EVENT_TYPE_/, '');
+    return `${type}${eventDetail(e)}`;
+  });
+}
+
+/** Which local activity a marker records, which activity is scheduled, which attributes an upsert sets. */
+function eventDetail(e: temporal.api.history.v1.IHistoryEvent): string {
+  const marker = e.markerRecordedEventAttributes;
+  if (marker) {
+    const data = marker.details?.data?.payloads?.[0]?.data;
+    try {
+      const activity = data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { activityType?: string }).activityType : undefined;
+      return `(${activity ?? marker.markerName})`;
+    } catch {
+      return `(${marker.markerName})`;
+    }
+  }
+  const activity = e.activityTaskScheduledEventAttributes?.activityType?.name;
+  if (activity) return `(${activity})`;
+  const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+  return fields ? `(${Object.keys(fields).join(',')})` : '';
 }
