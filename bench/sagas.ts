@@ -95,10 +95,10 @@ async function eventTypes(client: Client, workflowId: string | undefined): Promi
 function eventDetail(e: temporal.api.history.v1.IHistoryEvent): string {
   const marker = e.markerRecordedEventAttributes;
   if (marker) {
-    const data = marker.details?.data?.payloads?.[0]?.data;
+    const data = (marker.details?.data ?? marker.details?.patch_data)?.payloads?.[0]?.data;
     try {
-      const activity = data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { activityType?: string }).activityType : undefined;
-      return `(${activity ?? marker.markerName})`;
+      const detail = data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { activityType?: string; id?: string }) : undefined;
+      return `(${detail?.activityType ?? (detail?.id ? `patch ${detail.id}` : marker.markerName)})`;
     } catch {
       return `(${marker.markerName})`;
     }
