@@ -100,3 +100,28 @@ export function cpuByProcess(pids: Readonly<Record<string, number>>): Record<str
   out['load generator'] = (self.user + self.system) / 1e6;
   return out;
 }
+
+/**
+ * CPU seconds per thread name of one process (/proc/<pid>/task): where a process's time goes
+ * beyond its main JavaScript thread, which is all a V8 profile sees (the Temporal worker's Rust
+ * core and workflow threads, libuv's pool, the GC helpers).
+ */
+export function cpuByThread(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim().replace(/[-_]?\d+$/, '');
+        // The main thread runs the JavaScript; Node's other threads (V8 platform, libuv pool) share its name.
+        const name = tid === String(pid) ? 'main (JS)' : comm === 'node' ? 'node (V8/libuv helpers)' : comm;
+        const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+        out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  } catch {
+    // the process ended
+  }
+  return out;
+}

@@ -16,7 +16,7 @@ import { hotRowCeiling, httpCeiling, pgbenchAnchor, workflowCeiling } from './ba
 import { runChecks } from './checks';
 import { byOutcome, percentiles, round, sellOut, serverErrors, type Sample } from './load';
 import { parseOptions, USAGE, type BenchOptions } from './options';
-import { cpuByProcess, summariseDir } from './profile';
+import { cpuByProcess, cpuByThread, summariseDir } from './profile';
 import { printReport, targets, type Summary } from './report';
 import { sagaStats } from './sagas';
 import { CAMPAIGN, PLAIN_SKU, runFlashSale, runPlainOrders, runRejects, SOLD_OUT_CAMPAIGN, waitAllClosed, WAREHOUSE, WARM_SKU, warmUp } from './scenario';
@@ -58,14 +58,24 @@ async function sellOutCampaign(stack: BenchStack): Promise<void> {
   if (paid.status !== 200) throw new Error(`sell-out order not paid: ${paid.status} ${await paid.text()}`);
 }
 
-/** Cores each process used while `work` ran (CPU seconds / wall seconds). */
-async function cores<T>(stack: BenchStack, work: () => Promise<T>): Promise<{ result: T; cores: Record<string, number>; seconds: number }> {
+/** Cores each process (and each thread of the API and worker) used while `work` ran (CPU seconds / wall seconds). */
+async function cores<T>(stack: BenchStack, work: () => Promise<T>): Promise<{ result: T; cores: Record<string, number>; threads: Record<string, Record<string, number>>; seconds: number }> {
+  const threadsOf = () => ({ api: cpuByThread(stack.pids.api), worker: cpuByThread(stack.pids.worker) });
   const before = cpuByProcess(stack.pids);
+  const threadsBefore = threadsOf();
   const started = performance.now();
   const result = await work();
   const seconds = (performance.now() - started) / 1000;
   const after = cpuByProcess(stack.pids);
-  return { result, seconds: round(seconds), cores: Object.fromEntries(Object.keys(after).map((k) => [k, round((after[k] - before[k]) / seconds)])) };
+  const threadsAfter = threadsOf();
+  const rate = (a: Record<string, number>, b: Record<string, number>) =>
+    Object.fromEntries(Object.keys(a).map((k) => [k, round((a[k] - (b[k] ?? 0)) / seconds)]).filter(([, v]) => (v as number) >= 0.01));
+  return {
+    result,
+    seconds: round(seconds),
+    cores: rate(after, before),
+    threads: { api: rate(threadsAfter.api, threadsBefore.api), worker: rate(threadsAfter.worker, threadsBefore.worker) },
+  };
 }
 
 async function main(): Promise<void> {
@@ -154,6 +164,7 @@ async function main(): Promise<void> {
         serverErrors: serverErrors([...sale.result.load.samples, ...sale.result.payments]),
         sagas,
         cpuCores: { sale: sale.cores, saleSeconds: sale.seconds, closing: closing.cores, closingSeconds: closing.seconds },
+        cpuCoresByThread: { sale: sale.threads, closing: closing.threads },
       },
       rejectPath: { seconds: round(rejects.seconds), latencyMs: byOutcome(rejects.samples) },
       plainOrders: {
@@ -167,6 +178,7 @@ async function main(): Promise<void> {
         serverErrors: serverErrors([...plain.result.load.samples, ...plain.result.payments]),
         sagas: plainSagas,
         cpuCores: { orders: plain.cores, ordersSeconds: plain.seconds, closing: plainClosing.cores, closingSeconds: plainClosing.seconds },
+        cpuCoresByThread: { orders: plain.threads, closing: plainClosing.threads },
       },
       failures,
     };
@@ -188,6 +200,7 @@ async function main(): Promise<void> {
 }
 
 interface Phase {
+  readonly cpuCoresByThread: object;
   readonly batches: object | undefined;
   readonly latencyMs: object;
   readonly serverErrors: Record<string, number>;
@@ -210,7 +223,8 @@ function printDetail(r: { flashSale: Phase; plainOrders: Phase; rejectPath: { la
   console.log(`flash-sale sagas: ${JSON.stringify(r.flashSale.sagas)}`);
   console.log(`plain sagas: ${JSON.stringify(r.plainOrders.sagas)}`);
   console.log(`\nCPU cores used (of ${os.cpus().length}; postgres counts the whole server): flash sale ${JSON.stringify(r.flashSale.cpuCores)}`);
-  console.log(`  plain ${JSON.stringify(r.plainOrders.cpuCores)}\n`);
+  console.log(`  plain ${JSON.stringify(r.plainOrders.cpuCores)}`);
+  console.log(`  by thread (API, worker): flash sale ${JSON.stringify(r.flashSale.cpuCoresByThread)}; plain ${JSON.stringify(r.plainOrders.cpuCoresByThread)}\n`);
 }
 
 function printProfiles(summaries: ReturnType<typeof summariseDir>): void {
