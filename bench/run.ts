@@ -14,7 +14,7 @@ import { signPayload } from '../api/routes/webhooks/signature';
 import { BATCH_CAMPAIGN, BATCH_LEVEL_SKU, BATCH_POOL_SKU, batchCosts, batchesSeen } from './batch-cost';
 import { hotRowCeiling, httpCeiling, pgbenchAnchor, workflowCeiling } from './baselines';
 import { runChecks } from './checks';
-import { byOutcome, percentiles, round, sellOut, serverErrors, type Sample } from './load';
+import { byOutcome, percentiles, round, sellOut, serverErrors, type LoadResult, type Sample } from './load';
 import { parseOptions, USAGE, type BenchOptions } from './options';
 import { cpuByProcess, cpuByThread, summariseDir } from './profile';
 import { printReport, targets, type Summary } from './report';
@@ -78,6 +78,77 @@ async function cores<T>(stack: BenchStack, work: () => Promise<T>): Promise<{ re
   };
 }
 
+type Baselines = Awaited<ReturnType<typeof measureBaselines>>;
+type Scenario = Awaited<ReturnType<typeof flashSalePhase>>;
+
+/** The ceilings of this run on this machine, and what one hold batch costs PostgreSQL. */
+async function measureBaselines(stack: BenchStack, o: BenchOptions) {
+  const workflowCount = Math.min(o.units, 1000);
+  say(`baseline: ${workflowCount} no-op Temporal workflows, ${Math.min(o.concurrency, 200)} at once`);
+  const noopWorkflows = await workflowCeiling(stack.client, stack.temporalAddress, workflowCount, Math.min(o.concurrency, 200));
+  say(`baseline: raw conditional UPDATE on one hot row, ${o.dbConnections} node-postgres connections, ${o.baselineSeconds}s`);
+  const rawHotRow = await hotRowCeiling(o.databaseUrl, o.baselineSeconds, o.dbConnections);
+  const anchor = o.anchor ? await pgbenchAnchor(o.databaseUrl, o.baselineSeconds, o.dbConnections) : undefined;
+  say('diagnostic: PostgreSQL work of one hold batch (rolled back)');
+  const batchCost = await batchCosts(o.databaseUrl);
+  return { noopWorkflows, rawHotRow, anchor, batchCost };
+}
+
+/** One ordering scenario, then until every saga has closed and every payment is settled. */
+async function scenarioPhase(stack: BenchStack, db: Db, o: BenchOptions, run: () => ReturnType<typeof runFlashSale>, units: number, prefix: string) {
+  const sale = await cores(stack, run);
+  const out = sellOut(sale.result.load.samples, units);
+  say(`${sale.result.winners.length} winners, ${sale.result.paid.length} paid; waiting for every saga to close`);
+  const closing = await cores(stack, () => waitAllClosed(stack, db, o.ttlSeconds + 300, say));
+  const sagas = await sagaStats(stack.client, db, sale.result.winners, sale.result.paid);
+  const batches = out && (await batchesSeen(o.databaseUrl, prefix, out.firstAdmission, out.soldOutAt));
+  return { sale, out, closing, sagas, batches };
+}
+
+const flashSalePhase = (stack: BenchStack, db: Db, o: BenchOptions) => scenarioPhase(stack, db, o, () => runFlashSale(stack, o, say), o.units, 'b-');
+const plainPhase = (stack: BenchStack, db: Db, o: BenchOptions) => scenarioPhase(stack, db, o, () => runPlainOrders(stack, o, say), o.plainUnits, 'p-');
+
+function buildSummary(b: Baselines, flash: Scenario, plain: Scenario, rejects: LoadResult, noopRoute: { rps: number; p99: number }, failures: string[]): Summary {
+  const { out } = flash;
+  const closedAt = Math.max(flash.sagas.lastCloseAt, flash.sagas.lastSettledAt ?? 0);
+  const plainRefusals = plain.sale.result.load.samples.filter((s) => s.outcome === '409 INSUFFICIENT_STOCK' && plain.out && s.sentAt >= plain.out.soldOutAt);
+  return {
+    holdsPerSecond: out ? round(out.holds / out.seconds) : 0,
+    rawHotRowUpdatesPerSecond: round(b.rawHotRow),
+    winnerP99Ms: percentiles(flash.sale.result.load.samples.filter((s) => s.outcome === '201').map((s) => s.ms)).p99,
+    noopRouteP99Ms: round(noopRoute.p99),
+    sellOutSeconds: out ? round(out.seconds, 3) : 0,
+    status503WhileRedisUp: [...flash.sale.result.load.samples, ...flash.sale.result.payments].filter((s) => /^(pay )?503/.test(s.outcome)).length,
+    sagasPerSecond: flash.sagas.sagasPerSecond,
+    noopWorkflowsPerSecond: round(b.noopWorkflows),
+    rejectsPerSecond: round(rejects.samples.filter((s) => s.outcome === '409 SOLD_OUT').length / rejects.seconds),
+    noopRouteRps: round(noopRoute.rps),
+    plainHoldsPerSecond: plain.out ? round(plain.out.holds / plain.out.seconds) : 0,
+    plainRefusalP99Ms: percentiles(plainRefusals.map((s) => s.ms)).p99,
+    sagaStartLagP99Ms: flash.sagas.startLagMs.p99,
+    allSagasClosedSeconds: out ? round((closedAt - out.soldOutAt) / 1000, 2) : 0,
+    checksPassed: failures.length === 0,
+  };
+}
+
+/** A scenario's detail in the report: sell-out, batches, latency, 5xx messages, sagas, CPU. */
+function phaseDetail(p: Scenario, attempts: number) {
+  const samples = [...p.sale.result.load.samples, ...p.sale.result.payments];
+  return {
+    attempts,
+    attemptsPerSecond: round(p.sale.result.load.samples.length / p.sale.result.load.seconds),
+    winners: p.sale.result.winners.length,
+    paid: p.sale.result.paid.length,
+    sellOut: p.out && { holds: p.out.holds, seconds: round(p.out.seconds, 3), firstAdmission: new Date(p.out.firstAdmission).toISOString(), soldOutAt: new Date(p.out.soldOutAt).toISOString() },
+    batches: p.batches,
+    latencyMs: byOutcome(samples),
+    serverErrors: serverErrors(samples),
+    sagas: p.sagas,
+    cpuCores: { orders: p.sale.cores, ordersSeconds: p.sale.seconds, closing: p.closing.cores, closingSeconds: p.closing.seconds },
+    cpuCoresByThread: { orders: p.sale.threads, closing: p.closing.threads },
+  };
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) return console.log(USAGE);
   const o = parseOptions(process.argv.slice(2), process.env);
@@ -85,64 +156,22 @@ async function main(): Promise<void> {
   say(`starting the stack (scratch database ${new URL(o.databaseUrl).pathname.slice(1)}, TTL ${o.ttlSeconds}s)`);
   const stack = await startStack({ ttlSeconds: o.ttlSeconds, databaseUrl: o.databaseUrl, redisUrl: o.redisUrl, profileDir: o.profileDir });
   const db = createDb(o.databaseUrl, { maxConnections: 10 });
-  const closeLimit = o.ttlSeconds + 300;
   try {
     await setup(stack, db, o);
-    const workflowCount = Math.min(o.units, 1000);
-    say(`baseline: ${workflowCount} no-op Temporal workflows, ${Math.min(o.concurrency, 200)} at once`);
-    const noopWorkflows = await workflowCeiling(stack.client, stack.temporalAddress, workflowCount, Math.min(o.concurrency, 200));
-    say(`baseline: raw conditional UPDATE on one hot row, ${o.dbConnections} node-postgres connections, ${o.baselineSeconds}s`);
-    const rawHotRow = await hotRowCeiling(o.databaseUrl, o.baselineSeconds, o.dbConnections);
-    const anchor = o.anchor ? await pgbenchAnchor(o.databaseUrl, o.baselineSeconds, o.dbConnections) : undefined;
-    say('diagnostic: PostgreSQL work of one hold batch (rolled back)');
-    const batches = await batchCosts(o.databaseUrl);
+    const baselines = await measureBaselines(stack, o);
     say('warming the API up (refusals only)');
     await warmUp(stack, o);
-    await waitAllClosed(stack, db, closeLimit, say);
-
-    // 1. The flash sale, then until every saga has closed and every payment is settled.
-    const sale = await cores(stack, () => runFlashSale(stack, o, say));
-    const saleOut = sellOut(sale.result.load.samples, o.units);
-    say(`${sale.result.winners.length} winners, ${sale.result.paid.length} paid; waiting for every saga to close`);
-    const closing = await cores(stack, () => waitAllClosed(stack, db, closeLimit, say));
-    const sagas = await sagaStats(stack.client, db, sale.result.winners, sale.result.paid);
-    const saleBatches = saleOut && (await batchesSeen(o.databaseUrl, 'b-', saleOut.firstAdmission, saleOut.soldOutAt));
-    const closedAt = Math.max(sagas.lastCloseAt, sagas.lastSettledAt ?? 0);
-
-    // 2. The pure reject path, then the no-op route right after it under the same conditions.
+    await waitAllClosed(stack, db, o.ttlSeconds + 300, say);
+    const flash = await flashSalePhase(stack, db, o);
+    // The pure reject path, then the no-op route right after it under the same conditions.
     const rejects = await runRejects(stack, o, say);
     say(`baseline: no-op Fastify route, ${o.rejectAttempts} requests at concurrency ${o.concurrency}`);
     const noopRoute = await httpCeiling(o.rejectAttempts, o.concurrency);
+    const plain = await plainPhase(stack, db, o);
 
-    // 3. Plain orders on one hot level.
-    const plain = await cores(stack, () => runPlainOrders(stack, o, say));
-    const plainOut = sellOut(plain.result.load.samples, o.plainUnits);
-    say(`${plain.result.winners.length} plain winners, ${plain.result.paid.length} paid; waiting for every saga to close`);
-    const plainClosing = await cores(stack, () => waitAllClosed(stack, db, closeLimit, say));
-    const plainSagas = await sagaStats(stack.client, db, plain.result.winners, plain.result.paid);
-    const plainBatches = plainOut && (await batchesSeen(o.databaseUrl, 'p-', plainOut.firstAdmission, plainOut.soldOutAt));
-
-    // 4. Checks, summary, report.
-    const allSamples: Sample[] = [...sale.result.load.samples, ...sale.result.payments, ...rejects.samples, ...plain.result.load.samples, ...plain.result.payments];
-    const failures = await runChecks(db, stack.client, { units: o.units, plainUnits: o.plainUnits }, allSamples);
-    const plainRefusals = plain.result.load.samples.filter((s) => s.outcome === '409 INSUFFICIENT_STOCK' && plainOut && s.sentAt >= plainOut.soldOutAt);
-    const summary: Summary = {
-      holdsPerSecond: saleOut ? round(saleOut.holds / saleOut.seconds) : 0,
-      rawHotRowUpdatesPerSecond: round(rawHotRow),
-      winnerP99Ms: percentiles(sale.result.load.samples.filter((s) => s.outcome === '201').map((s) => s.ms)).p99,
-      noopRouteP99Ms: round(noopRoute.p99),
-      sellOutSeconds: saleOut ? round(saleOut.seconds, 3) : 0,
-      status503WhileRedisUp: [...sale.result.load.samples, ...sale.result.payments].filter((s) => /^(pay )?503/.test(s.outcome)).length,
-      sagasPerSecond: sagas.sagasPerSecond,
-      noopWorkflowsPerSecond: round(noopWorkflows),
-      rejectsPerSecond: round(rejects.samples.filter((s) => s.outcome === '409 SOLD_OUT').length / rejects.seconds),
-      noopRouteRps: round(noopRoute.rps),
-      plainHoldsPerSecond: plainOut ? round(plainOut.holds / plainOut.seconds) : 0,
-      plainRefusalP99Ms: percentiles(plainRefusals.map((s) => s.ms)).p99,
-      sagaStartLagP99Ms: sagas.startLagMs.p99,
-      allSagasClosedSeconds: saleOut ? round((closedAt - saleOut.soldOutAt) / 1000, 2) : 0,
-      checksPassed: failures.length === 0,
-    };
+    const samples: Sample[] = [flash, plain].flatMap((p) => [...p.sale.result.load.samples, ...p.sale.result.payments]).concat(rejects.samples);
+    const failures = await runChecks(db, stack.client, { units: o.units, plainUnits: o.plainUnits }, samples);
+    const summary = buildSummary(baselines, flash, plain, rejects, noopRoute, failures);
     const list = targets(summary, o);
     const report = {
       summary,
@@ -151,40 +180,22 @@ async function main(): Promise<void> {
       runSeconds: round((performance.now() - runStarted) / 1000, 1),
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version, loadAverage: os.loadavg().map((l) => round(l)) },
       options: o,
-      baselines: { rawHotRowUpdatesPerSecond: round(rawHotRow), pgbenchRawHotRowTps: anchor === undefined ? null : round(anchor), noopRouteRps: round(noopRoute.rps), noopRouteP99Ms: round(noopRoute.p99), noopWorkflowsPerSecond: round(noopWorkflows) },
-      holdBatchCost: batches,
-      flashSale: {
-        attempts: o.attempts,
-        attemptsPerSecond: round(sale.result.load.samples.length / sale.result.load.seconds),
-        winners: sale.result.winners.length,
-        paid: sale.result.paid.length,
-        sellOut: saleOut && { holds: saleOut.holds, seconds: round(saleOut.seconds, 3), firstAdmission: new Date(saleOut.firstAdmission).toISOString(), soldOutAt: new Date(saleOut.soldOutAt).toISOString() },
-        batches: saleBatches,
-        latencyMs: byOutcome([...sale.result.load.samples, ...sale.result.payments]),
-        serverErrors: serverErrors([...sale.result.load.samples, ...sale.result.payments]),
-        sagas,
-        cpuCores: { sale: sale.cores, saleSeconds: sale.seconds, closing: closing.cores, closingSeconds: closing.seconds },
-        cpuCoresByThread: { sale: sale.threads, closing: closing.threads },
+      baselines: {
+        rawHotRowUpdatesPerSecond: round(baselines.rawHotRow),
+        pgbenchRawHotRowTps: baselines.anchor === undefined ? null : round(baselines.anchor),
+        noopRouteRps: round(noopRoute.rps),
+        noopRouteP99Ms: round(noopRoute.p99),
+        noopWorkflowsPerSecond: round(baselines.noopWorkflows),
+        holdBatchCost: baselines.batchCost,
       },
+      flashSale: phaseDetail(flash, o.attempts),
       rejectPath: { seconds: round(rejects.seconds), latencyMs: byOutcome(rejects.samples) },
-      plainOrders: {
-        attempts: o.plainAttempts,
-        winners: plain.result.winners.length,
-        paid: plain.result.paid.length,
-        sellOut: plainOut && { holds: plainOut.holds, seconds: round(plainOut.seconds, 3) },
-        batches: plainBatches,
-        refusalsAfterSellOut: plainRefusals.length,
-        latencyMs: byOutcome([...plain.result.load.samples, ...plain.result.payments]),
-        serverErrors: serverErrors([...plain.result.load.samples, ...plain.result.payments]),
-        sagas: plainSagas,
-        cpuCores: { orders: plain.cores, ordersSeconds: plain.seconds, closing: plainClosing.cores, closingSeconds: plainClosing.seconds },
-        cpuCoresByThread: { orders: plain.threads, closing: plainClosing.threads },
-      },
+      plainOrders: { ...phaseDetail(plain, o.plainAttempts), refusalsAfterSellOut: plain.sale.result.load.samples.filter((s) => s.outcome === '409 INSUFFICIENT_STOCK' && plain.out && s.sentAt >= plain.out.soldOutAt).length },
       failures,
     };
-    printReport(summary, list, { rawAnchor: anchor, sagaStartLagP99Ms: summary.sagaStartLagP99Ms, allSagasClosedSeconds: summary.allSagasClosedSeconds });
+    printReport(summary, list, { rawAnchor: baselines.anchor, sagaStartLagP99Ms: summary.sagaStartLagP99Ms, allSagasClosedSeconds: summary.allSagasClosedSeconds });
     printDetail(report);
-    console.log(`hold batch, PostgreSQL work (rolled back, commit excluded): ${batches.map((b) => `${b.kind} ${b.outcome} ×${b.size} ${b.medianMs} ms`).join('; ')}\n`);
+    console.log(`hold batch, PostgreSQL work (rolled back, commit excluded): ${baselines.batchCost.map((b) => `${b.kind} ${b.outcome} ×${b.size} ${b.medianMs} ms`).join('; ')}\n`);
     mkdirSync(path.dirname(o.report), { recursive: true });
     writeFileSync(o.report, JSON.stringify(report, null, 2));
     say(`report written to ${o.report} (run took ${report.runSeconds}s)`);
