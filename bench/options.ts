@@ -8,7 +8,15 @@ export interface BenchOptions {
   readonly paidShare: number;
   readonly ttlSeconds: number;
   readonly rejectAttempts: number;
+  readonly plainAttempts: number;
+  readonly plainUnits: number;
+  /** Concurrent webhook deliveries of the payment provider (apart from the shoppers). */
+  readonly payConcurrency: number;
+  /** Connections of the raw hot-row baseline: the API's PostgreSQL pool size. */
+  readonly dbConnections: number;
   readonly baselineSeconds: number;
+  /** Also run pgbench's raw one-row UPDATE (the shared hot-row anchor r0), when pgbench is installed. */
+  readonly anchor: boolean;
   readonly report: string;
   readonly databaseUrl: string;
   readonly redisUrl: string;
@@ -17,15 +25,20 @@ export interface BenchOptions {
 }
 
 export const USAGE = `npm run bench [-- options]
-  --quick                 a small run that finishes in under a minute
+  --quick                 a small run that finishes in about a minute
   --attempts N            flash-sale order attempts (default 20000; quick 3000)
   --units S               units on sale (default 1000; quick 200)
-  --concurrency C         concurrent shoppers (default 500; quick 100)
+  --concurrency C         concurrent shoppers, also of the no-op route baseline (default 500; quick 100)
   --users M               distinct shoppers (default attempts/4)
-  --paid-share P          share of winners who pay, 0..1 (default 0.5)
+  --paid-share P          share of winners who pay, 0..1 (default 0.5); the others expire
   --ttl SECONDS           hold TTL for the unpaid winners (default 15; quick 5)
-  --reject-attempts R     attempts after sell-out, the pure reject path (default 20000; quick 3000)
+  --reject-attempts R     attempts on a sold-out campaign once every saga has closed (default 20000; quick 3000)
+  --plain-attempts N      plain POST /orders attempts on one hot level (default 5000; quick 1500)
+  --plain-units S         stock of that level (default 1000; quick 200)
+  --pay-concurrency P     webhook deliveries in flight from the payment provider (default 50)
+  --db-connections K      connections of the raw hot-row baseline (default 10: the API's pool)
   --baseline-seconds T    length of each database baseline (default 5; quick 2)
+  --no-anchor             skip pgbench's raw one-row UPDATE (printed, never a target)
   --report FILE           JSON report (default .data/bench-report.json)
   --profile               CPU-profile the API and worker processes (node --cpu-prof) and print
                           where their time went; profiles land in .data/profiles/
@@ -53,8 +66,13 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     users: num('users', Math.ceil(attempts / 4), Math.ceil(attempts / 4), 1, 10_000_000),
     paidShare: num('paid-share', 0.5, 0.5, 0, 1),
     ttlSeconds: num('ttl', 15, 5, 1, 3600),
-    rejectAttempts: num('reject-attempts', 20_000, 3_000, 0, 10_000_000),
+    rejectAttempts: num('reject-attempts', 20_000, 3_000, 1, 10_000_000),
+    plainAttempts: num('plain-attempts', 5_000, 1_500, 1, 10_000_000),
+    plainUnits: num('plain-units', 1_000, 200, 1, 1_000_000),
+    payConcurrency: num('pay-concurrency', 50, 50, 1, 10_000),
+    dbConnections: num('db-connections', 10, 10, 1, 1000),
     baselineSeconds: num('baseline-seconds', 5, 2, 1, 600),
+    anchor: !flag('no-anchor'),
     report: value('report') ?? '.data/bench-report.json',
     databaseUrl: env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/stockhold_bench',
     redisUrl: env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/13',

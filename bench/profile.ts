@@ -64,11 +64,15 @@ export function summariseDir(dir: string): ProfileSummary[] {
     });
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-export function cpuSeconds(pid: number): number {
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc; with `reaped`, also what
+ * its exited and waited-for children used (PostgreSQL backends that closed count on the postmaster).
+ */
+export function cpuSeconds(pid: number, reaped = false): number {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
+    // utime, stime (and cutime, cstime) in clock ticks (100/s)
+    return (Number(fields[11]) + Number(fields[12]) + (reaped ? Number(fields[13]) + Number(fields[14]) : 0)) / 100;
   } catch {
     return 0;
   }
@@ -78,7 +82,7 @@ export function cpuSeconds(pid: number): number {
 export function cpuByProcess(pids: Readonly<Record<string, number>>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [name, pid] of Object.entries(pids)) out[name] = cpuSeconds(pid);
-  const byComm = (comm: string) =>
+  const byComm = (comm: string, reaped = false) =>
     readdirSync('/proc')
       .filter((d) => /^\d+$/.test(d))
       .filter((d) => {
@@ -88,10 +92,36 @@ export function cpuByProcess(pids: Readonly<Record<string, number>>): Record<str
           return false;
         }
       })
-      .reduce((sum, d) => sum + cpuSeconds(Number(d)), 0);
-  out.postgres = byComm('postgres');
+      .reduce((sum, d) => sum + cpuSeconds(Number(d), reaped), 0);
+  // The whole server: other databases' work on this machine counts too (noted in the report).
+  out.postgres = byComm('postgres', true);
   out.redis = byComm('redis-server');
   const self = process.cpuUsage();
   out['load generator'] = (self.user + self.system) / 1e6;
+  return out;
+}
+
+/**
+ * CPU seconds per thread name of one process (/proc/<pid>/task): where a process's time goes
+ * beyond its main JavaScript thread, which is all a V8 profile sees (the Temporal worker's Rust
+ * core and workflow threads, libuv's pool, the GC helpers).
+ */
+export function cpuByThread(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim().replace(/[-_]?\d+$/, '');
+        // The main thread runs the JavaScript; Node's other threads (V8 platform, libuv pool) share its name.
+        const name = tid === String(pid) ? 'main (JS)' : comm === 'node' ? 'node (V8/libuv helpers)' : comm;
+        const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+        out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  } catch {
+    // the process ended
+  }
   return out;
 }

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: the flash-sale benchmark with its baselines, in one run on this machine.
- * Prints progress, a table, and writes a JSON report; exits non-zero when a check fails.
+ * Prints progress, a table of targets, and writes a JSON report whose `summary` outside tools
+ * read; exits non-zero when a check fails.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -9,135 +10,232 @@ import { performance } from 'node:perf_hooks';
 import { upsertProduct, upsertWarehouse } from '../activities/store/catalog';
 import { receiveStock } from '../activities/store/stock-admin';
 import { createDb, type Db } from '../activities/store/db';
-import { findDrifts } from '../activities/store/reconcile';
-import { createCampaign, reserveFromCampaign } from '../activities/store/campaigns';
-import { reserveStock } from '../activities/store/reservations';
-import { httpCeiling, hotRowCeiling, workflowCeiling } from './baselines';
-import { byOutcome, round } from './load';
-import { cpuByProcess, summariseDir } from './profile';
-import { parseOptions, USAGE, type BenchOptions } from './options';
 import { signPayload } from '../api/routes/webhooks/signature';
-import { CAMPAIGN, runFlashSale, SOLD_OUT_CAMPAIGN, type ScenarioResult } from './scenario';
+import { BATCH_CAMPAIGN, BATCH_LEVEL_SKU, BATCH_POOL_SKU, batchCosts, batchesSeen } from './batch-cost';
+import { hotRowCeiling, httpCeiling, pgbenchAnchor, workflowCeiling } from './baselines';
+import { runChecks } from './checks';
+import { byOutcome, percentiles, round, sellOut, serverErrors, type LoadResult, type Sample } from './load';
+import { parseOptions, USAGE, type BenchOptions } from './options';
+import { cpuByProcess, cpuByThread, summariseDir } from './profile';
+import { printReport, targets, type Summary } from './report';
+import { sagaStats } from './sagas';
+import { CAMPAIGN, PLAIN_SKU, runFlashSale, runPlainOrders, runRejects, SOLD_OUT_CAMPAIGN, waitAllClosed, WAREHOUSE, WARM_SKU, warmUp } from './scenario';
 import { startStack, type BenchStack } from './stack';
 
 const say = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 async function setup(stack: BenchStack, db: Db, o: BenchOptions): Promise<void> {
-  await upsertWarehouse(db, 'W1', 'Bench warehouse');
-  for (const sku of ['FLASH', 'HOT-RESERVE']) {
+  await upsertWarehouse(db, WAREHOUSE, 'Bench warehouse');
+  const stock = { FLASH: o.units + 1, [PLAIN_SKU]: o.plainUnits, [WARM_SKU]: 1, [BATCH_LEVEL_SKU]: 1_000_000, [BATCH_POOL_SKU]: 1_000 };
+  for (const [sku, quantity] of Object.entries(stock)) {
     await upsertProduct(db, sku, sku);
-    await receiveStock(db, { idempotencyKey: `bench-${sku}`, sku, warehouseCode: 'W1', quantity: sku === 'FLASH' ? o.units * 2 : 10_000_000, reason: 'bench' });
+    await receiveStock(db, { idempotencyKey: `bench-${sku}`, sku, warehouseCode: WAREHOUSE, quantity, reason: 'bench' });
   }
+  await createCampaign(stack, CAMPAIGN, 'FLASH', o.units, 2);
+  await createCampaign(stack, BATCH_CAMPAIGN, BATCH_POOL_SKU, 1_000, 1);
+  await sellOutCampaign(stack);
+}
+
+async function createCampaign(stack: BenchStack, id: string, sku: string, quota: number, perUserLimit: number): Promise<void> {
+  const now = Date.now();
   const res = await fetch(`${stack.base}/admin/campaigns`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.adminToken}` },
-    body: JSON.stringify({ id: CAMPAIGN, sku: 'FLASH', warehouseCode: 'W1', startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString(), quota: o.units, perUserLimit: 2 }),
+    body: JSON.stringify({ id, sku, warehouseCode: WAREHOUSE, startsAt: new Date(now - 1000).toISOString(), endsAt: new Date(now + 3600_000).toISOString(), quota, perUserLimit }),
   });
-  if (res.status !== 201) throw new Error(`campaign not created: ${res.status} ${await res.text()}`);
-  await sellOut(stack);
+  if (res.status !== 201) throw new Error(`campaign ${id} not created: ${res.status} ${await res.text()}`);
 }
 
 /** A one-unit campaign, bought and paid for, so its gate answers SOLD_OUT with no saga running. */
-async function sellOut(stack: BenchStack): Promise<void> {
+async function sellOutCampaign(stack: BenchStack): Promise<void> {
   const json = { 'content-type': 'application/json' };
-  const admin = { ...json, authorization: `Bearer ${stack.adminToken}` };
-  const now = Date.now();
-  await fetch(`${stack.base}/admin/campaigns`, {
-    method: 'POST',
-    headers: admin,
-    body: JSON.stringify({ id: SOLD_OUT_CAMPAIGN, sku: 'FLASH', warehouseCode: 'W1', startsAt: new Date(now - 1000).toISOString(), endsAt: new Date(now + 3600_000).toISOString(), quota: 1, perUserLimit: 1 }),
-  });
+  await createCampaign(stack, SOLD_OUT_CAMPAIGN, 'FLASH', 1, 1);
   const won = await fetch(`${stack.base}/campaigns/${SOLD_OUT_CAMPAIGN}/orders`, { method: 'POST', headers: json, body: JSON.stringify({ orderId: 'sold-out-1', userId: 'early-bird', quantity: 1 }) });
   if (won.status !== 201) throw new Error(`sell-out order not placed: ${won.status} ${await won.text()}`);
   const body = JSON.stringify({ eventId: 'ev-sold-out-1', type: 'payment.succeeded', orderId: 'sold-out-1', paymentId: 'pay-sold-out-1', amountCents: 1 });
   const ts = Math.floor(Date.now() / 1000);
-  await fetch(`${stack.base}/webhooks/payments`, { method: 'POST', headers: { ...json, 'x-signature-timestamp': String(ts), 'x-signature': signPayload(stack.webhookSecret, ts, body) }, body });
+  const paid = await fetch(`${stack.base}/webhooks/payments`, { method: 'POST', headers: { ...json, 'x-signature-timestamp': String(ts), 'x-signature': signPayload(stack.webhookSecret, ts, body) }, body });
+  if (paid.status !== 200) throw new Error(`sell-out order not paid: ${paid.status} ${await paid.text()}`);
 }
 
-/**
- * Reserves/s of the reserve step's database work (fence, user count, pool, reservation) on
- * one hot row: the flash-sale reserve the saga runs, on a campaign of its own; and, for
- * comparison, a regular order's reserve on one hot level.
- */
-async function reserveRates(db: Db, seconds: number, concurrency: number): Promise<{ flash: number; regular: number }> {
-  await createCampaign(db, { id: 'bench-hot', kind: 'FLASH_SALE', sku: 'HOT-RESERVE', warehouseCode: 'W1', startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString(), quota: 5_000_000, perUserLimit: 1 });
-  const expiresAt = new Date(Date.now() + 3600_000).toISOString();
-  const line = { sku: 'HOT-RESERVE', warehouseCode: 'W1', quantity: 1 };
-  const rate = async (step: (id: string) => Promise<unknown>) => {
-    let ops = 0;
-    let next = 0;
-    const deadline = performance.now() + seconds * 1000;
-    const loop = async () => {
-      while (performance.now() < deadline) {
-        await step(`hot-${next++}-${Math.random().toString(36).slice(2, 8)}`);
-        ops += 1;
-      }
-    };
-    const started = performance.now();
-    await Promise.all(Array.from({ length: concurrency }, loop));
-    return ops / ((performance.now() - started) / 1000);
+/** Cores each process (and each thread of the API and worker) used while `work` ran (CPU seconds / wall seconds). */
+async function cores<T>(stack: BenchStack, work: () => Promise<T>): Promise<{ result: T; cores: Record<string, number>; threads: Record<string, Record<string, number>>; seconds: number }> {
+  const threadsOf = () => ({ api: cpuByThread(stack.pids.api), worker: cpuByThread(stack.pids.worker) });
+  const before = cpuByProcess(stack.pids);
+  const threadsBefore = threadsOf();
+  const started = performance.now();
+  const result = await work();
+  const seconds = (performance.now() - started) / 1000;
+  const after = cpuByProcess(stack.pids);
+  const threadsAfter = threadsOf();
+  const rate = (a: Record<string, number>, b: Record<string, number>) =>
+    Object.fromEntries(Object.keys(a).map((k) => [k, round((a[k] - (b[k] ?? 0)) / seconds)]).filter(([, v]) => (v as number) >= 0.01));
+  return {
+    result,
+    seconds: round(seconds),
+    cores: rate(after, before),
+    threads: { api: rate(threadsAfter.api, threadsBefore.api), worker: rate(threadsAfter.worker, threadsBefore.worker) },
   };
-  const flash = await rate((id) => reserveFromCampaign(db, { reservationId: id, orderId: id, userId: id, campaignId: 'bench-hot', expiresAt, lines: [line] }));
-  const regular = await rate((id) => reserveStock(db, { reservationId: id, orderId: id, userId: 'bench', expiresAt, lines: [line] }));
-  return { flash, regular };
 }
 
-async function verify(db: Db, o: BenchOptions, s: ScenarioResult): Promise<string[]> {
-  const failures: string[] = [];
-  const sold = await db.$queryRaw<{ units: number }[]>`
-    SELECT COALESCE(SUM(l.quantity), 0)::int AS units FROM reservations r JOIN reservation_lines l ON l.reservation_id = r.id
-     WHERE r.campaign_id = ${CAMPAIGN} AND r.status = 'CONFIRMED'`;
-  if (sold[0].units !== s.paid) failures.push(`sold ${sold[0].units} units but ${s.paid} were paid for`);
-  if (sold[0].units > o.units) failures.push(`OVERSOLD: ${sold[0].units} > ${o.units}`);
-  const stuck = await db.reservation.count({ where: { status: 'RESERVED', campaignId: CAMPAIGN } });
-  if (stuck > 0) failures.push(`${stuck} holds still open`);
-  const broken = (await findDrifts(db)).drifts;
-  if (broken.length > 0) failures.push(`invariants broken: ${JSON.stringify(broken)}`);
-  const errors = [...s.attack.samples, ...s.rejects.samples, ...s.quietRejects.samples].filter((x) => x.outcome.startsWith('5') && !x.outcome.startsWith('503'));
-  if (errors.length > 0) failures.push(`${errors.length} server errors`);
-  return failures;
+type Baselines = Awaited<ReturnType<typeof measureBaselines>>;
+type Scenario = Awaited<ReturnType<typeof flashSalePhase>>;
+
+/** The ceilings of this run on this machine, and what one hold batch costs PostgreSQL. */
+async function measureBaselines(stack: BenchStack, o: BenchOptions) {
+  const workflowCount = Math.min(o.units, 1000);
+  say(`baseline: ${workflowCount} no-op Temporal workflows, ${Math.min(o.concurrency, 200)} at once`);
+  const noopWorkflows = await workflowCeiling(stack.client, stack.temporalAddress, workflowCount, Math.min(o.concurrency, 200));
+  say(`baseline: raw conditional UPDATE on one hot row, ${o.dbConnections} node-postgres connections, ${o.baselineSeconds}s`);
+  const rawHotRow = await hotRowCeiling(o.databaseUrl, o.baselineSeconds, o.dbConnections);
+  const anchor = o.anchor ? await pgbenchAnchor(o.databaseUrl, o.baselineSeconds, o.dbConnections) : undefined;
+  say('diagnostic: PostgreSQL work of one hold batch (rolled back)');
+  const batchCost = await batchCosts(o.databaseUrl);
+  return { noopWorkflows, rawHotRow, anchor, batchCost };
+}
+
+/** One ordering scenario, then until every saga has closed and every payment is settled. */
+async function scenarioPhase(stack: BenchStack, db: Db, o: BenchOptions, run: () => ReturnType<typeof runFlashSale>, units: number, prefix: string) {
+  const sale = await cores(stack, run);
+  const out = sellOut(sale.result.load.samples, units);
+  say(`${sale.result.winners.length} winners, ${sale.result.paid.length} paid; waiting for every saga to close`);
+  const closing = await cores(stack, () => waitAllClosed(stack, db, o.ttlSeconds + 300, say));
+  const sagas = await sagaStats(stack.client, db, sale.result.winners, sale.result.paid);
+  const batches = out && (await batchesSeen(o.databaseUrl, prefix, out.firstAdmission, out.soldOutAt));
+  return { sale, out, closing, sagas, batches };
+}
+
+const flashSalePhase = (stack: BenchStack, db: Db, o: BenchOptions) => scenarioPhase(stack, db, o, () => runFlashSale(stack, o, say), o.units, 'b-');
+const plainPhase = (stack: BenchStack, db: Db, o: BenchOptions) => scenarioPhase(stack, db, o, () => runPlainOrders(stack, o, say), o.plainUnits, 'p-');
+
+function buildSummary(b: Baselines, flash: Scenario, plain: Scenario, rejects: LoadResult, noopRoute: { rps: number; p99: number }, failures: string[]): Summary {
+  const { out } = flash;
+  const closedAt = Math.max(flash.sagas.lastCloseAt, flash.sagas.lastSettledAt ?? 0);
+  const plainRefusals = plain.sale.result.load.samples.filter((s) => s.outcome === '409 INSUFFICIENT_STOCK' && plain.out && s.sentAt >= plain.out.soldOutAt);
+  return {
+    holdsPerSecond: out ? round(out.holds / out.seconds) : 0,
+    rawHotRowUpdatesPerSecond: round(b.rawHotRow),
+    winnerP99Ms: percentiles(flash.sale.result.load.samples.filter((s) => s.outcome === '201').map((s) => s.ms)).p99,
+    noopRouteP99Ms: round(noopRoute.p99),
+    sellOutSeconds: out ? round(out.seconds, 3) : 0,
+    status503WhileRedisUp: [...flash.sale.result.load.samples, ...flash.sale.result.payments].filter((s) => /^(pay )?503/.test(s.outcome)).length,
+    sagasPerSecond: flash.sagas.sagasPerSecond,
+    noopWorkflowsPerSecond: round(b.noopWorkflows),
+    rejectsPerSecond: round(rejects.samples.filter((s) => s.outcome === '409 SOLD_OUT').length / rejects.seconds),
+    noopRouteRps: round(noopRoute.rps),
+    plainHoldsPerSecond: plain.out ? round(plain.out.holds / plain.out.seconds) : 0,
+    plainRefusalP99Ms: percentiles(plainRefusals.map((s) => s.ms)).p99,
+    sagaStartLagP99Ms: flash.sagas.startLagMs.p99,
+    allSagasClosedSeconds: out ? round((closedAt - out.soldOutAt) / 1000, 2) : 0,
+    checksPassed: failures.length === 0,
+  };
+}
+
+/** A scenario's detail in the report: sell-out, batches, latency, 5xx messages, sagas, CPU. */
+function phaseDetail(p: Scenario, attempts: number) {
+  const samples = [...p.sale.result.load.samples, ...p.sale.result.payments];
+  return {
+    attempts,
+    attemptsPerSecond: round(p.sale.result.load.samples.length / p.sale.result.load.seconds),
+    winners: p.sale.result.winners.length,
+    paid: p.sale.result.paid.length,
+    sellOut: p.out && { holds: p.out.holds, seconds: round(p.out.seconds, 3), firstAdmission: new Date(p.out.firstAdmission).toISOString(), soldOutAt: new Date(p.out.soldOutAt).toISOString() },
+    batches: p.batches,
+    latencyMs: byOutcome(samples),
+    serverErrors: serverErrors(samples),
+    sagas: p.sagas,
+    cpuCores: { orders: p.sale.cores, ordersSeconds: p.sale.seconds, closing: p.closing.cores, closingSeconds: p.closing.seconds },
+    cpuCoresByThread: { orders: p.sale.threads, closing: p.closing.threads },
+  };
 }
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) return console.log(USAGE);
   const o = parseOptions(process.argv.slice(2), process.env);
+  const runStarted = performance.now();
   say(`starting the stack (scratch database ${new URL(o.databaseUrl).pathname.slice(1)}, TTL ${o.ttlSeconds}s)`);
   const stack = await startStack({ ttlSeconds: o.ttlSeconds, databaseUrl: o.databaseUrl, redisUrl: o.redisUrl, profileDir: o.profileDir });
   const db = createDb(o.databaseUrl, { maxConnections: 10 });
   try {
     await setup(stack, db, o);
-    say('baseline: no-op Temporal workflow');
-    const workflows = await workflowCeiling(stack.client, stack.temporalAddress, Math.min(o.units, 2000), Math.min(o.concurrency, 200));
-    say('baseline: raw conditional UPDATE on one hot row (10 connections)');
-    const hotRow = await hotRowCeiling(o.databaseUrl, o.baselineSeconds, 10);
-    say('reserve step database work on one hot row (10 connections)');
-    const reserve = await reserveRates(db, o.baselineSeconds, 10);
+    const baselines = await measureBaselines(stack, o);
+    say('warming the API up (refusals only)');
+    await warmUp(stack, o);
+    await waitAllClosed(stack, db, o.ttlSeconds + 300, say);
+    const flash = await flashSalePhase(stack, db, o);
+    // The pure reject path, then the no-op route right after it under the same conditions.
+    const rejects = await runRejects(stack, o, say);
+    say(`baseline: no-op Fastify route, ${o.rejectAttempts} requests at concurrency ${o.concurrency}`);
+    const noopRoute = await httpCeiling(o.rejectAttempts, o.concurrency);
+    const plain = await plainPhase(stack, db, o);
 
-    const cpuBefore = cpuByProcess(stack.pids);
-    const wallStart = performance.now();
-    const s = await runFlashSale(stack, db, o, say);
-    const cpuAfter = cpuByProcess(stack.pids);
-    const wall = (performance.now() - wallStart) / 1000;
-    const cpu = Object.fromEntries(Object.keys(cpuAfter).map((k) => [k, round((cpuAfter[k] - cpuBefore[k]) / wall, 2)]));
-    // Measured like the quiet reject path just before it: same load generator, quiet machine.
-    say('baseline: no-op Fastify route');
-    const http = await httpCeiling(o.rejectAttempts || 5000, o.concurrency);
-    const failures = await verify(db, o, s);
-    const report = { ...buildReport(o, s, { http, workflows, hotRow, reserve }, failures), cpuCoresUsedDuringScenario: cpu };
-    printTable(report);
-    console.log(`CPU cores used during the scenario (of ${os.cpus().length}): ${Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+    const samples: Sample[] = [flash, plain].flatMap((p) => [...p.sale.result.load.samples, ...p.sale.result.payments]).concat(rejects.samples);
+    const failures = await runChecks(db, stack.client, { units: o.units, plainUnits: o.plainUnits }, samples);
+    const summary = buildSummary(baselines, flash, plain, rejects, noopRoute, failures);
+    const list = targets(summary, o);
+    const report = {
+      summary,
+      targets: list,
+      date: new Date().toISOString(),
+      runSeconds: round((performance.now() - runStarted) / 1000, 1),
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version, loadAverage: os.loadavg().map((l) => round(l)) },
+      options: o,
+      baselines: {
+        rawHotRowUpdatesPerSecond: round(baselines.rawHotRow),
+        pgbenchRawHotRowTps: baselines.anchor === undefined ? null : round(baselines.anchor),
+        noopRouteRps: round(noopRoute.rps),
+        noopRouteP99Ms: round(noopRoute.p99),
+        noopWorkflowsPerSecond: round(baselines.noopWorkflows),
+        holdBatchCost: baselines.batchCost,
+      },
+      flashSale: phaseDetail(flash, o.attempts),
+      rejectPath: { seconds: round(rejects.seconds), latencyMs: byOutcome(rejects.samples) },
+      plainOrders: { ...phaseDetail(plain, o.plainAttempts), refusalsAfterSellOut: plain.sale.result.load.samples.filter((s) => s.outcome === '409 INSUFFICIENT_STOCK' && plain.out && s.sentAt >= plain.out.soldOutAt).length },
+      failures,
+    };
+    printReport(summary, list, { rawAnchor: baselines.anchor, sagaStartLagP99Ms: summary.sagaStartLagP99Ms, allSagasClosedSeconds: summary.allSagasClosedSeconds });
+    printDetail(report);
+    console.log(`hold batch, PostgreSQL work (rolled back, commit excluded): ${baselines.batchCost.map((b) => `${b.kind} ${b.outcome} ×${b.size} ${b.medianMs} ms`).join('; ')}\n`);
     mkdirSync(path.dirname(o.report), { recursive: true });
     writeFileSync(o.report, JSON.stringify(report, null, 2));
-    say(`report written to ${o.report}`);
+    say(`report written to ${o.report} (run took ${report.runSeconds}s)`);
     if (failures.length > 0) {
       for (const f of failures) console.error(`CHECK FAILED: ${f}`);
       process.exitCode = 1;
-    } else say('all checks passed: nothing oversold, nothing lost, nothing stuck, invariants hold');
+    } else say('all checks passed: nothing oversold, every saga closed, every payment settled, invariants hold');
   } finally {
     await db.$disconnect();
     await stack.stop();
   }
   if (o.profileDir) printProfiles(summariseDir(o.profileDir));
+}
+
+interface Phase {
+  readonly cpuCoresByThread: object;
+  readonly batches: object | undefined;
+  readonly latencyMs: object;
+  readonly serverErrors: Record<string, number>;
+  readonly sagas: object;
+  readonly cpuCores: object;
+}
+
+function printDetail(r: { flashSale: Phase; plainOrders: Phase; rejectPath: { latencyMs: object } }): void {
+  const latency = (phase: string, groups: object) => {
+    for (const [outcome, p] of Object.entries(groups as Record<string, { count: number; p50: number; p95: number; p99: number }>)) {
+      console.log(`  ${phase.padEnd(12)} ${outcome.padEnd(28)} n=${p.count} p50=${p.p50} p95=${p.p95} p99=${p.p99}`);
+    }
+  };
+  console.log('latency by outcome (ms):');
+  latency('flash sale', r.flashSale.latencyMs);
+  latency('reject path', r.rejectPath.latencyMs);
+  latency('plain', r.plainOrders.latencyMs);
+  for (const [k, n] of Object.entries({ ...r.flashSale.serverErrors, ...r.plainOrders.serverErrors })) console.log(`  ${n} × ${k}`);
+  console.log(`\nhold batches until sell-out (from PostgreSQL): flash sale ${JSON.stringify(r.flashSale.batches)}; plain ${JSON.stringify(r.plainOrders.batches)}`);
+  console.log(`flash-sale sagas: ${JSON.stringify(r.flashSale.sagas)}`);
+  console.log(`plain sagas: ${JSON.stringify(r.plainOrders.sagas)}`);
+  console.log(`\nCPU cores used (of ${os.cpus().length}; postgres counts the whole server): flash sale ${JSON.stringify(r.flashSale.cpuCores)}`);
+  console.log(`  plain ${JSON.stringify(r.plainOrders.cpuCores)}`);
+  console.log(`  by thread (API, worker): flash sale ${JSON.stringify(r.flashSale.cpuCoresByThread)}; plain ${JSON.stringify(r.plainOrders.cpuCoresByThread)}\n`);
 }
 
 function printProfiles(summaries: ReturnType<typeof summariseDir>): void {
@@ -147,73 +245,6 @@ function printProfiles(summaries: ReturnType<typeof summariseDir>): void {
     console.log('  top functions (self time):');
     for (const x of p.topFunctions) console.log(`  ${String(x.percent).padStart(5)}%  ${x.name}`);
   }
-}
-
-function buildReport(o: BenchOptions, s: ScenarioResult, b: { http: { rps: number; p99: number }; workflows: number; hotRow: number; reserve: { flash: number; regular: number } }, failures: string[]) {
-  const count = (prefix: string) => s.attack.samples.filter((x) => x.outcome.startsWith(prefix)).length;
-  const rejectsPerSecond = s.quietRejects.samples.filter((x) => x.outcome.startsWith('409')).length / s.quietRejects.seconds;
-  const rejectP99 = byOutcome(s.quietRejects.samples)['409 SOLD_OUT']?.p99 ?? 0;
-  const busyRejectsPerSecond = s.rejects.samples.filter((x) => x.outcome.startsWith('409')).length / s.rejects.seconds;
-  const sagasPerSecond = s.sagasSeconds > 0 ? s.paid / s.sagasSeconds : 0;
-  return {
-    date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version },
-    options: o,
-    scenario: {
-      attemptsPerSecond: round(s.attack.samples.filter((x) => !x.outcome.startsWith('pay')).length / s.attack.seconds),
-      holdsPerSecond: round(count('201') / s.attack.seconds),
-      rejectsPerSecond: round(rejectsPerSecond),
-      rejectP99Ms: rejectP99,
-      rejectsPerSecondWhileSagasSettle: round(busyRejectsPerSecond),
-      sagasCompletedPerSecond: round(sagasPerSecond),
-      winners: s.winners,
-      paid: s.paid,
-      settleSeconds: round(s.settleSeconds),
-      latencyMs: { attack: byOutcome(s.attack.samples), rejectsWhileSettling: byOutcome(s.rejects.samples), rejectPath: byOutcome(s.quietRejects.samples) },
-    },
-    baselines: { noopHttpRps: round(b.http.rps), noopHttpP99Ms: round(b.http.p99), noopWorkflowsPerSecond: round(b.workflows), rawHotRowUpdatesPerSecond: round(b.hotRow), reserveStepPerSecond: round(b.reserve.flash), regularReserveStepPerSecond: round(b.reserve.regular) },
-    ratios: {
-      rejectPathVsNoopHttp: round(rejectsPerSecond / b.http.rps, 3),
-      sagasVsNoopWorkflow: round(sagasPerSecond / b.workflows, 3),
-      reserveStepVsRawHotRow: round(b.reserve.flash / b.hotRow, 3),
-      regularReserveStepVsRawHotRow: round(b.reserve.regular / b.hotRow, 3),
-    },
-    targets: {
-      rejectPath15kRps: rejectsPerSecond >= 15_000,
-      rejectP99Under20ms: rejectP99 <= 20,
-      sagas70PercentOfNoop: sagasPerSecond >= 0.7 * b.workflows,
-      reserve50PercentOfRaw: b.reserve.flash >= 0.5 * b.hotRow,
-    },
-    failures,
-  };
-}
-
-function printTable(r: ReturnType<typeof buildReport>): void {
-  const rows: [string, string | number][] = [
-    ['attempts/s (flash sale)', r.scenario.attemptsPerSecond],
-    ['holds/s', r.scenario.holdsPerSecond],
-    ['rejects/s (sold out, sagas settled)', r.scenario.rejectsPerSecond],
-    ['reject p99 ms (sold out, sagas settled)', r.scenario.rejectP99Ms],
-    ['rejects/s (while the sale\'s sagas settle)', r.scenario.rejectsPerSecondWhileSagasSettle],
-    ['sagas completed/s (paid)', r.scenario.sagasCompletedPerSecond],
-    ['winners / paid', `${r.scenario.winners} / ${r.scenario.paid}`],
-    ['baseline no-op HTTP req/s', r.baselines.noopHttpRps],
-    ['baseline no-op workflows/s', r.baselines.noopWorkflowsPerSecond],
-    ['baseline raw hot-row UPDATE/s', r.baselines.rawHotRowUpdatesPerSecond],
-    ['reserve step DB work/s (flash-sale pool)', r.baselines.reserveStepPerSecond],
-    ['reserve step DB work/s (regular order)', r.baselines.regularReserveStepPerSecond],
-    ['ratio reject path / no-op HTTP', r.ratios.rejectPathVsNoopHttp],
-    ['ratio sagas / no-op workflow', r.ratios.sagasVsNoopWorkflow],
-    ['ratio reserve step / raw hot row', r.ratios.reserveStepVsRawHotRow],
-    ['ratio regular reserve / raw hot row', r.ratios.regularReserveStepVsRawHotRow],
-  ];
-  console.log('\n| metric | value |\n| --- | --- |');
-  for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
-  console.log('\nlatency by outcome (ms):');
-  for (const [phase, groups] of Object.entries(r.scenario.latencyMs)) {
-    for (const [outcome, p] of Object.entries(groups)) console.log(`  ${phase.padEnd(10)} ${outcome.padEnd(24)} n=${p.count} p50=${p.p50} p95=${p.p95} p99=${p.p99}`);
-  }
-  console.log(`\ntargets: ${JSON.stringify(r.targets)}\n`);
 }
 
 main().catch((err) => {

@@ -1,99 +1,161 @@
 /**
- * The flash-sale scenario over HTTP: N attempts from M shoppers on one SKU, winners paying
- * through the signed webhook (a share of them), the rest left to expire; then the pure
- * reject path after sell-out while those sagas settle; the wait until every saga has ended;
- * and the reject path once more with nothing else running.
+ * The shoppers' side of the benchmark over HTTP: the flash sale (N attempts from M shoppers
+ * on one campaign; a share of the winners paid through the signed webhook by the payment
+ * provider, the rest left to expire), the wait until every saga has closed and every payment
+ * is settled, the reject path on a sold-out campaign, and plain `POST /orders` on one hot level.
  */
 import { performance } from 'node:perf_hooks';
-import type { Pool } from 'undici';
+import { Pool } from 'undici';
 import { signPayload } from '../api/routes/webhooks/signature';
 import type { Db } from '../activities/store/db';
 import type { BenchOptions } from './options';
-import { outcomeOf, runLoad, type LoadResult, type Sample } from './load';
+import { runLoad, send, type LoadResult, type RequestSpec, type Sample } from './load';
 import type { BenchStack } from './stack';
 
 export const CAMPAIGN = 'bench-flash';
-/** A campaign sold out before the run (its one unit paid for), for the quiet reject path. */
+/** A campaign sold out before the run (its one unit paid for), for the pure reject path. */
 export const SOLD_OUT_CAMPAIGN = 'bench-sold-out';
-
-export interface ScenarioResult {
-  readonly attack: LoadResult;
-  /** Attempts after sell-out while the sale's sagas are still settling. */
-  readonly rejects: LoadResult;
-  /** The same on a sold-out campaign with nothing else running. */
-  readonly quietRejects: LoadResult;
-  readonly winners: number;
-  readonly paid: number;
-  readonly sagasSeconds: number;
-  readonly settleSeconds: number;
-}
+/** The plain scenario's hot level, and a level no order fits (warm-up refusals). */
+export const PLAIN_SKU = 'PLAIN-HOT';
+export const WARM_SKU = 'WARM-UP';
+export const WAREHOUSE = 'W1';
 
 /** Deterministic "does winner i pay?" so a run can be repeated. */
 const pays = (i: number, share: number) => ((i * 2654435761) % 1000) / 1000 < share;
 
-export async function runFlashSale(stack: BenchStack, db: Db, o: BenchOptions, say: (line: string) => void): Promise<ScenarioResult> {
-  let winners = 0;
-  let paid = 0;
-  const pay = async (i: number, pool: Pool): Promise<Sample> => {
-    const body = JSON.stringify({ eventId: `ev-b-${i}`, type: 'payment.succeeded', orderId: `b-${i}`, paymentId: `pay-b-${i}`, amountCents: 999 });
-    const ts = Math.floor(Date.now() / 1000);
-    const t0 = performance.now();
-    const res = await pool.request({
-      path: '/webhooks/payments',
-      method: 'POST',
-      body,
-      headers: { 'content-type': 'application/json', 'x-signature-timestamp': String(ts), 'x-signature': signPayload(stack.webhookSecret, ts, body) },
-    });
-    const text = await res.body.text();
-    if (res.statusCode === 200) paid += 1;
-    return { outcome: `pay ${outcomeOf(res.statusCode, text)}`, ms: performance.now() - t0 };
-  };
-  const order = (prefix: string) => (i: number) => ({
-    path: `/campaigns/${CAMPAIGN}/orders`,
-    method: 'POST' as const,
-    body: JSON.stringify({ orderId: `${prefix}-${i}`, userId: `u-${i % o.users}`, quantity: 1 }),
-  });
-  const progress = (label: string) => (done: number, total: number, s: number) => say(`${label}: ${done}/${total} (${Math.round(done / s)}/s)`);
+/**
+ * The payment provider: webhook deliveries apart from the shoppers (a shopper's order answer
+ * never waits for them), at most `concurrency` in flight, each as soon as it is queued.
+ */
+export class PaymentProvider {
+  private readonly pool: Pool;
+  private readonly queue: string[] = [];
+  private inFlight = 0;
+  private idle: (() => void) | undefined;
+  readonly samples: Sample[] = [];
+  readonly paid: string[] = [];
 
-  say(`flash sale: ${o.attempts} attempts, ${o.users} shoppers, ${o.units} units, concurrency ${o.concurrency}`);
-  const attackStart = new Date();
-  const attack = await runLoad({
-    base: stack.base,
-    total: o.attempts,
-    concurrency: o.concurrency,
-    request: order('b'),
-    onAnswer: async (i, status, _body, pool) => {
-      if (status !== 201) return undefined;
-      winners += 1;
-      return pays(i, o.paidShare) ? pay(i, pool) : undefined;
-    },
-    progress: progress('attack'),
-  });
-  say(`reject path: ${o.rejectAttempts} attempts after sell-out`);
-  const rejects = await runLoad({ base: stack.base, total: o.rejectAttempts, concurrency: o.concurrency, request: order('r'), progress: progress('rejects') });
-
-  say(`waiting for ${winners} sagas to end (${paid} paid, the rest expire after ${o.ttlSeconds}s)`);
-  const settleStart = performance.now();
-  for (;;) {
-    const open = await db.reservation.count({ where: { campaignId: CAMPAIGN, status: 'RESERVED' } });
-    const running = await stack.client.workflow.count(`WorkflowType = 'orderWorkflow' AND ExecutionStatus = 'Running'`);
-    if (open === 0 && running.count === 0) break;
-    if (performance.now() - settleStart > (o.ttlSeconds + 120) * 1000) throw new Error(`sagas did not settle: ${open} holds, ${running.count} running workflows`);
-    say(`settling: ${open} holds open, ${running.count} order workflows running`);
-    await new Promise((r) => setTimeout(r, 1000));
+  constructor(private readonly stack: BenchStack, private readonly concurrency: number) {
+    this.pool = new Pool(stack.base, { connections: concurrency, pipelining: 1 });
   }
-  const lastConfirm = await db.reservation.aggregate({ where: { campaignId: CAMPAIGN, status: 'CONFIRMED' }, _max: { updatedAt: true } });
-  const sagasSeconds = ((lastConfirm._max.updatedAt?.getTime() ?? attackStart.getTime()) - attackStart.getTime()) / 1000;
-  const settleSeconds = (performance.now() - settleStart) / 1000;
 
-  // The same reject path once nothing else runs: a sold-out campaign, no saga in flight.
-  say(`quiet reject path: ${o.rejectAttempts} attempts on a sold-out sale with every saga settled`);
-  const quietRejects = await runLoad({
+  pay(orderId: string): void {
+    this.queue.push(orderId);
+    this.pump();
+  }
+
+  /** Waits until every queued payment has been answered. */
+  async drain(): Promise<void> {
+    if (this.inFlight > 0 || this.queue.length > 0) await new Promise<void>((r) => (this.idle = r));
+  }
+
+  async close(): Promise<void> {
+    await this.drain();
+    await this.pool.close();
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.concurrency && this.queue.length > 0) {
+      const orderId = this.queue.shift()!;
+      this.inFlight += 1;
+      void this.deliver(orderId).finally(() => {
+        this.inFlight -= 1;
+        this.pump();
+        if (this.inFlight === 0 && this.queue.length === 0) this.idle?.();
+      });
+    }
+  }
+
+  private async deliver(orderId: string): Promise<void> {
+    const body = JSON.stringify({ eventId: `ev-${orderId}`, type: 'payment.succeeded', orderId, paymentId: `pay-${orderId}`, amountCents: 999 });
+    const ts = Math.floor(Date.now() / 1000);
+    const headers = { 'x-signature-timestamp': String(ts), 'x-signature': signPayload(this.stack.webhookSecret, ts, body) };
+    const { sample, status } = await send(this.pool, { path: '/webhooks/payments', method: 'POST', body, headers });
+    this.samples.push({ ...sample, outcome: `pay ${sample.outcome}` });
+    if (status === 200) this.paid.push(orderId);
+  }
+}
+
+/** What one ordering scenario produced. */
+export interface SaleResult {
+  readonly load: LoadResult;
+  readonly payments: Sample[];
+  /** Order ids that got 201, and those paid (200 from the webhook). */
+  readonly winners: string[];
+  readonly paid: string[];
+}
+
+const progress = (say: (line: string) => void, label: string) => (done: number, total: number, s: number) => say(`${label}: ${done}/${total} (${Math.round(done / s)}/s)`);
+
+/** Runs `total` orders at the bench's concurrency; a share of the winners is paid by the provider. */
+async function runSale(stack: BenchStack, o: BenchOptions, label: string, total: number, request: (i: number) => RequestSpec, orderId: (i: number) => string, say: (line: string) => void): Promise<SaleResult> {
+  const provider = new PaymentProvider(stack, o.payConcurrency);
+  const winners: string[] = [];
+  const load = await runLoad({
     base: stack.base,
-    total: o.rejectAttempts,
+    total,
     concurrency: o.concurrency,
-    request: (i) => ({ path: `/campaigns/${SOLD_OUT_CAMPAIGN}/orders`, method: 'POST' as const, body: JSON.stringify({ orderId: `q-${i}`, userId: `u-${i % o.users}`, quantity: 1 }) }),
-    progress: progress('quiet rejects'),
+    request,
+    onAnswer: (i, status) => {
+      if (status !== 201) return;
+      winners.push(orderId(i));
+      if (pays(i, o.paidShare)) provider.pay(orderId(i));
+    },
+    progress: progress(say, label),
   });
-  return { attack, rejects, quietRejects, winners, paid, sagasSeconds, settleSeconds };
+  await provider.close();
+  return { load, payments: provider.samples, winners, paid: provider.paid };
+}
+
+export function runFlashSale(stack: BenchStack, o: BenchOptions, say: (line: string) => void): Promise<SaleResult> {
+  say(`flash sale: ${o.attempts} attempts, ${o.users} shoppers, ${o.units} units, concurrency ${o.concurrency}`);
+  const body = (i: number) => JSON.stringify({ orderId: `b-${i}`, userId: `u-${i % o.users}`, quantity: 1 });
+  return runSale(stack, o, 'flash sale', o.attempts, (i) => ({ path: `/campaigns/${CAMPAIGN}/orders`, method: 'POST', body: body(i) }), (i) => `b-${i}`, say);
+}
+
+/** Plain single-line orders in a named warehouse, all on one level with `plainUnits` in stock. */
+export function runPlainOrders(stack: BenchStack, o: BenchOptions, say: (line: string) => void): Promise<SaleResult> {
+  say(`plain orders: ${o.plainAttempts} attempts on one level with ${o.plainUnits} units, concurrency ${o.concurrency}`);
+  const body = (i: number) => JSON.stringify({ orderId: `p-${i}`, userId: `pu-${i}`, lines: [{ sku: PLAIN_SKU, warehouseCode: WAREHOUSE, quantity: 1 }] });
+  return runSale(stack, o, 'plain orders', o.plainAttempts, (i) => ({ path: '/orders', method: 'POST', body: body(i) }), (i) => `p-${i}`, say);
+}
+
+/** Refusals only (no hold, no saga) through every path the sale uses, so the API is warm as in production. */
+export async function warmUp(stack: BenchStack, o: BenchOptions): Promise<void> {
+  const n = Math.min(5000, o.rejectAttempts);
+  await runLoad({ base: stack.base, total: n, concurrency: o.concurrency, request: (i) => ({ path: `/campaigns/${SOLD_OUT_CAMPAIGN}/orders`, method: 'POST', body: JSON.stringify({ orderId: `w-${i}`, userId: `w-${i}`, quantity: 1 }) }) });
+  // Too many for the level's one unit: refused by PostgreSQL through the hold batch.
+  await runLoad({ base: stack.base, total: Math.min(1000, n), concurrency: o.concurrency, request: (i) => ({ path: '/orders', method: 'POST', body: JSON.stringify({ orderId: `wp-${i}`, userId: `wp-${i}`, lines: [{ sku: WARM_SKU, warehouseCode: WAREHOUSE, quantity: 2 }] }) }) });
+}
+
+/** The pure reject path: a sold-out campaign, every saga closed. */
+export function runRejects(stack: BenchStack, o: BenchOptions, say: (line: string) => void): Promise<LoadResult> {
+  say(`reject path: ${o.rejectAttempts} attempts on a sold-out campaign, every saga closed`);
+  const body = (i: number) => JSON.stringify({ orderId: `q-${i}`, userId: `u-${i % o.users}`, quantity: 1 });
+  return runLoad({ base: stack.base, total: o.rejectAttempts, concurrency: o.concurrency, request: (i) => ({ path: `/campaigns/${SOLD_OUT_CAMPAIGN}/orders`, method: 'POST', body: body(i) }), progress: progress(say, 'rejects') });
+}
+
+/**
+ * Waits until no order saga is running, no hold is open and no payment is PENDING; returns
+ * when that was first seen (epoch ms). Polls every 250 ms; the exact close times come from
+ * Temporal visibility and PostgreSQL afterwards (bench/sagas.ts).
+ */
+export async function waitAllClosed(stack: BenchStack, db: Db, limitSeconds: number, say: (line: string) => void): Promise<number> {
+  const started = performance.now();
+  let lastSaid = 0;
+  for (;;) {
+    const [running, holds, pending] = await Promise.all([
+      stack.client.workflow.count(`WorkflowType = 'orderWorkflow' AND ExecutionStatus = 'Running'`).then((c) => c.count),
+      db.reservation.count({ where: { status: 'RESERVED' } }),
+      db.payment.count({ where: { state: 'PENDING' } }),
+    ]);
+    if (running === 0 && holds === 0 && pending === 0) return Date.now();
+    const elapsed = (performance.now() - started) / 1000;
+    if (elapsed > limitSeconds) throw new Error(`sagas did not close within ${limitSeconds}s: ${running} running, ${holds} holds open, ${pending} payments pending`);
+    if (elapsed - lastSaid >= 2) {
+      say(`closing: ${running} order sagas running, ${holds} holds open, ${pending} payments pending`);
+      lastSaid = elapsed;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

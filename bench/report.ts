@@ -1,0 +1,80 @@
+/**
+ * The report: `summary` (the figures outside tools read, exactly these keys), the targets
+ * each figure is held to with its ratio and verdict, and the detail behind them.
+ */
+import { round } from './load';
+
+/** The figures outside tools read from `.data/bench-report.json`; the keys never change. */
+export interface Summary {
+  /** Flash sale: holds committed per second from the first admission to sell-out. */
+  readonly holdsPerSecond: number;
+  /** Raw one-row conditional UPDATE/s from Node (pg, the API's pool size), same run. */
+  readonly rawHotRowUpdatesPerSecond: number;
+  /** p99 of the flash sale's 201 answers, ms. */
+  readonly winnerP99Ms: number;
+  /** p99 of a no-op Fastify route at the same concurrency, ms. */
+  readonly noopRouteP99Ms: number;
+  /** First admission → the answer that took the last unit, seconds. */
+  readonly sellOutSeconds: number;
+  /** 503 answers during the whole sale (shoppers and webhook), Redis up throughout. */
+  readonly status503WhileRedisUp: number;
+  /** Closed order sagas of the sale / (last close − first start), from Temporal visibility. */
+  readonly sagasPerSecond: number;
+  /** No-op workflows started and completed per second, same dev server. */
+  readonly noopWorkflowsPerSecond: number;
+  /** SOLD_OUT answers per second on a sold-out campaign, every saga closed. */
+  readonly rejectsPerSecond: number;
+  /** Requests/s of the no-op route at the same concurrency. */
+  readonly noopRouteRps: number;
+  /** Plain POST /orders on one hot level: holds per second from the first admission to sell-out. */
+  readonly plainHoldsPerSecond: number;
+  /** p99 of the 409 INSUFFICIENT_STOCK answers sent once that level was empty, ms. */
+  readonly plainRefusalP99Ms: number;
+  /** p99 of saga StartTime − hold created_at over every sale saga, ms. */
+  readonly sagaStartLagP99Ms: number;
+  /** Sell-out → the last sale saga closed and the last payment settled, seconds. */
+  readonly allSagasClosedSeconds: number;
+  readonly checksPassed: boolean;
+}
+
+export interface Target {
+  readonly name: string;
+  readonly value: number | boolean;
+  /** What it is compared with: a baseline of the same run, or a fixed bound. */
+  readonly bound: string;
+  readonly ratio?: number;
+  /** undefined: not evaluated at these options (e.g. the concurrency-100 bound). */
+  readonly met: boolean | undefined;
+}
+
+export function targets(s: Summary, o: { concurrency: number; units: number }): Target[] {
+  const ratio = (a: number, b: number) => (b > 0 ? round(a / b, 3) : 0);
+  const atLeast = (name: string, value: number, share: number, base: number, baseName: string): Target => ({
+    name,
+    value,
+    bound: `≥ ${share} × ${baseName} (${round(share * base)})`,
+    ratio: ratio(value, base),
+    met: value >= share * base,
+  });
+  const sellOutBound = round((2 * o.units) / 1000, 2);
+  return [
+    atLeast('holdsPerSecond', s.holdsPerSecond, 0.5, s.rawHotRowUpdatesPerSecond, 'rawHotRowUpdatesPerSecond'),
+    atLeast('plainHoldsPerSecond', s.plainHoldsPerSecond, 0.5, s.rawHotRowUpdatesPerSecond, 'rawHotRowUpdatesPerSecond'),
+    { name: 'winnerP99Ms', value: s.winnerP99Ms, bound: `≤ 3 × noopRouteP99Ms (${round(3 * s.noopRouteP99Ms)})`, ratio: ratio(s.winnerP99Ms, s.noopRouteP99Ms), met: s.winnerP99Ms <= 3 * s.noopRouteP99Ms },
+    { name: 'winnerP99Ms at --concurrency 100', value: s.winnerP99Ms, bound: '≤ 50 ms', met: o.concurrency === 100 ? s.winnerP99Ms <= 50 : undefined },
+    { name: 'sellOutSeconds', value: s.sellOutSeconds, bound: `≤ 2 s per 1,000 units (${sellOutBound})`, met: s.sellOutSeconds > 0 && s.sellOutSeconds <= sellOutBound },
+    { name: 'status503WhileRedisUp', value: s.status503WhileRedisUp, bound: '= 0', met: s.status503WhileRedisUp === 0 },
+    { name: 'plainRefusalP99Ms', value: s.plainRefusalP99Ms, bound: '≤ 50 ms', met: s.plainRefusalP99Ms <= 50 },
+    atLeast('sagasPerSecond', s.sagasPerSecond, 0.35, s.noopWorkflowsPerSecond, 'noopWorkflowsPerSecond'),
+    atLeast('rejectsPerSecond', s.rejectsPerSecond, 0.6, s.noopRouteRps, 'noopRouteRps'),
+    { name: 'checksPassed', value: s.checksPassed, bound: 'nothing oversold, every saga closed, every payment settled', met: s.checksPassed },
+  ];
+}
+
+export function printReport(summary: Summary, list: Target[], extra: { rawAnchor?: number; sagaStartLagP99Ms: number; allSagasClosedSeconds: number }): void {
+  console.log('\n| target | value | bound (same run) | ratio | met |\n| --- | --- | --- | --- | --- |');
+  for (const t of list) console.log(`| ${t.name} | ${t.value} | ${t.bound} | ${t.ratio ?? '—'} | ${t.met === undefined ? 'n/a here' : t.met ? 'met' : 'NOT MET'} |`);
+  console.log(`\nreported, no target: sagaStartLagP99Ms ${extra.sagaStartLagP99Ms}, allSagasClosedSeconds ${extra.allSagasClosedSeconds}`);
+  if (extra.rawAnchor !== undefined) console.log(`anchor (printed, not a target): pgbench raw one-row UPDATE ${round(extra.rawAnchor)} tx/s vs Node ${summary.rawHotRowUpdatesPerSecond}/s`);
+  console.log(`\nsummary: ${JSON.stringify(summary)}\n`);
+}
