@@ -188,7 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
     paymentSettleMinutes: int(env, 'PAYMENT_SETTLE_MINUTES', 5, 0, 24 * 60),
     paymentCheckInterval: duration(env, 'PAYMENT_CHECK_INTERVAL', '1m'),
     sagaStartConcurrency: int(env, 'SAGA_START_CONCURRENCY', 16, 1, 1000),
-    holdBatchMax: int(env, 'HOLD_BATCH_MAX', 100, 1, 1000),
+    holdBatchMax: int(env, 'HOLD_BATCH_MAX', 500, 1, 5000),
     sagaStartDelayMs: int(env, 'SAGA_START_DELAY_MS', 0, 0, 24 * 3600_000),
     sagaRelayGraceMs: int(env, 'SAGA_RELAY_GRACE_MS', 3000, 0, 600_000),
     sweeperInterval: duration(env, 'SWEEPER_INTERVAL', '5m'),

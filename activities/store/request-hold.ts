@@ -18,7 +18,7 @@ import type { OrderWorkflowInput } from '../../workflows/messages';
 import { inSerialTx, readFences, type Db } from './db';
 import { reserveInTx } from './reservations';
 
-/** One single-line hold for a batch; `reserved` and `saga` are recorded if it is taken. */
+/** One single-line hold for a batch; if it is taken, `reserved` is its outcome and `saga` (with it) its saga's input. */
 export interface BatchItem {
   readonly serial: string;
   readonly orderId: string;

@@ -199,43 +199,51 @@ export async function confirmStock(db: Db, reservationId: string, paymentId: str
  */
 export async function confirmPayment(db: Db, reservationId: string, paid: OrderPayment): Promise<Settlement | undefined> {
   return inSerialTx(db, reservationId, async (tx) => {
-    const outcome = await confirmInTx(tx, reservationId, paid.paymentId, paid.amountCents);
-    const settlement = settlementOf(outcome, paid.paymentId, reservationId);
-    return settlement && settlePaymentTx(tx, paid, settlement);
+    let stored: Settlement | undefined;
+    await confirmInTx(tx, reservationId, paid.paymentId, paid.amountCents, async (outcome) => {
+      const settlement = settlementOf(outcome, paid.paymentId, reservationId);
+      stored = settlement && (await settlePaymentTx(tx, paid, settlement));
+    });
+    return stored;
   });
 }
 
-async function confirmInTx(tx: Tx, reservationId: string, paymentId: string, amountCents: number | undefined): Promise<ConfirmOutcome> {
+/**
+ * `recorded` runs once the outcome is known and fenced, before the stock rows are touched:
+ * the level rows, the hottest of the step, are locked for their updates and ledger rows only.
+ */
+async function confirmInTx(
+  tx: Tx,
+  reservationId: string,
+  paymentId: string,
+  amountCents: number | undefined,
+  recorded: (outcome: ConfirmOutcome) => Promise<void> = async () => undefined,
+): Promise<ConfirmOutcome> {
+  const done = async (outcome: ConfirmOutcome, fence: boolean) => {
+    if (fence) await writeFence(tx, reservationId, Operation.CONFIRM, outcome);
+    await recorded(outcome);
+    return outcome;
+  };
   const first = await readFence<ConfirmOutcome>(tx, reservationId, Operation.CONFIRM);
-  if (first) return first;
+  if (first) return done(first, false);
   const preSale = await lockPreSaleOf(tx, reservationId);
   const held = await lockReservation(tx, reservationId);
   // Not fenced: the reserve may still be on its way, so a later confirm may succeed.
-  if (!held) return { status: 'not_held', reservationStatus: 'MISSING' };
+  if (!held) return done({ status: 'not_held', reservationStatus: 'MISSING' }, false);
   // Not fenced either: the order may still be paid with the right amount.
   if (held.amountCents !== null && amountCents !== undefined && amountCents !== held.amountCents) {
-    return { status: 'amount_mismatch', paidCents: amountCents, expectedCents: held.amountCents };
+    return done({ status: 'amount_mismatch', paidCents: amountCents, expectedCents: held.amountCents }, false);
   }
-  let outcome: ConfirmOutcome;
-  if (held.status === ReservationStatus.RELEASED) {
-    outcome = { status: 'not_held', reservationStatus: 'RELEASED' };
-  } else if (preSale) {
-    outcome = await confirmPreOrder(tx, reservationId, preSale, paymentId, held.lines[0]);
-  } else {
-    const consumedLots = await deductHeld(tx, reservationId, held.lines);
-    await tx.reservation.update({
-      where: { id: reservationId },
-      data: {
-        status: ReservationStatus.CONFIRMED,
-        paymentId,
-        paidAt: new Date(),
-        consumedLots: consumedLots as unknown as Prisma.InputJsonValue,
-        updatedAt: new Date(),
-      },
-    });
-    outcome = { status: 'confirmed', paymentId };
+  if (held.status === ReservationStatus.RELEASED) return done({ status: 'not_held', reservationStatus: 'RELEASED' }, true);
+  if (preSale) return done(await confirmPreOrder(tx, reservationId, preSale, paymentId, held.lines[0]), true);
+  await tx.$executeRaw`
+    UPDATE reservations SET status = ${ReservationStatus.CONFIRMED}, payment_id = ${paymentId}, paid_at = now(), updated_at = now()
+     WHERE id = ${reservationId}`;
+  const outcome = await done({ status: 'confirmed', paymentId }, true);
+  const consumedLots = await deductHeld(tx, reservationId, held.lines);
+  if (consumedLots.length > 0) {
+    await tx.$executeRaw`UPDATE reservations SET consumed_lots = ${JSON.stringify(consumedLots)}::jsonb WHERE id = ${reservationId}`;
   }
-  await writeFence(tx, reservationId, Operation.CONFIRM, outcome);
   return outcome;
 }
 
@@ -279,25 +287,22 @@ export async function releaseInTx(tx: Tx, reservationId: string, reason: Release
   const first = await readFence<ReleaseOutcome>(tx, reservationId, Operation.RELEASE);
   if (first) return first;
   const held = await lockReservation(tx, reservationId);
-  let outcome: ReleaseOutcome;
-  if (!held) {
-    outcome = { status: 'released_empty' };
-  } else if (held.status !== ReservationStatus.RESERVED) {
-    // Paid (confirmed, or a pre-order's backorder): payment won the race.
-    outcome = { status: 'already_confirmed' };
+  const record = async (outcome: ReleaseOutcome) => {
+    await writeFence(tx, reservationId, Operation.RELEASE, outcome);
+    return outcome;
+  };
+  if (!held) return record({ status: 'released_empty' });
+  // Paid (confirmed, or a pre-order's backorder): payment won the race.
+  if (held.status !== ReservationStatus.RESERVED) return record({ status: 'already_confirmed' });
+  await tx.$executeRaw`
+    UPDATE reservations SET status = ${ReservationStatus.RELEASED}, release_reason = ${reason}, updated_at = now() WHERE id = ${reservationId}`;
+  const outcome = await record({ status: 'released', lines: held.lines });
+  // The hot rows last (a campaign's pool, or the levels): locked for their updates only.
+  if (held.campaignId) {
+    // A campaign hold lives inside the campaign's pool: it goes back there.
+    for (const line of held.lines) await returnCampaignHold(tx, reservationId, held.campaignId, held.userId, line);
   } else {
-    if (held.campaignId) {
-      // A campaign hold lives inside the campaign's pool: it goes back there.
-      for (const line of held.lines) await returnCampaignHold(tx, reservationId, held.campaignId, held.userId, line);
-    } else {
-      await releaseLevelHolds(tx, reservationId, held.lines);
-    }
-    await tx.reservation.update({
-      where: { id: reservationId },
-      data: { status: ReservationStatus.RELEASED, releaseReason: reason, updatedAt: new Date() },
-    });
-    outcome = { status: 'released', lines: held.lines };
+    await releaseLevelHolds(tx, reservationId, held.lines);
   }
-  await writeFence(tx, reservationId, Operation.RELEASE, outcome);
   return outcome;
 }

@@ -62,7 +62,7 @@ async function take(deps: HoldDeps, order: OrderRequest, saga: OrderWorkflowInpu
       expiresAt,
       amountCents: order.amountCents,
       reserved,
-      saga: { ...saga, reservation: reserved },
+      saga,
     });
   }
   return holdGeneral(deps.db, saga, expiresAt);

@@ -30,7 +30,8 @@ CREATE INDEX "saga_starts_started_at_next_attempt_at_idx" ON "saga_starts"("star
 
 -- p_kind: 'campaign' (p_pool = campaign id) or 'level' (p_pool = '<sku>' and p_warehouse).
 -- p_items: [{ serial, orderId, userId, quantity, expiresAt, amountCents?, reserved, saga }]
---   where `reserved` is the outcome to record if the hold is taken and `saga` its saga input.
+--   where `reserved` is the outcome to record if the hold is taken and `saga` its saga's input
+--   (the hold is added to it as `reservation`).
 -- Returns the outcome of each item, in order; a serial already reserved returns {"replayed": <its first outcome>}.
 CREATE FUNCTION "stockhold_hold_batch"(p_kind TEXT, p_pool TEXT, p_warehouse TEXT, p_items JSONB) RETURNS JSONB
 LANGUAGE plpgsql AS $$
@@ -61,9 +62,21 @@ BEGIN
 
   IF p_kind = 'campaign' THEN
     v_campaign := p_pool;
-    SELECT sku, warehouse_code INTO v_sku, v_wh FROM campaigns WHERE id = v_campaign;
+    SELECT sku, warehouse_code, remaining, status, starts_at <= now() AS started, ends_at <= now() AS over INTO c FROM campaigns WHERE id = v_campaign;
     IF NOT FOUND THEN RAISE EXCEPTION 'CAMPAIGN_NOT_FOUND: %', v_campaign USING ERRCODE = 'P0002'; END IF;
-    -- 2a. Each user's count, users in byte order: a conditional upsert under the limit.
+    v_sku := c.sku; v_wh := c.warehouse_code;
+    -- 2. Refusals need no lock: what is committed now already refuses them (sold out, window).
+    FOR i IN 1..n LOOP
+      CONTINUE WHEN NOT passed[i];
+      q := (p_items->(i - 1)->>'quantity')::int;
+      IF c.status <> 'OPEN' OR c.over THEN outcomes[i] := '{"status":"rejected","reason":"ENDED"}';
+      ELSIF NOT c.started THEN outcomes[i] := '{"status":"rejected","reason":"NOT_STARTED"}';
+      ELSIF q > c.remaining THEN outcomes[i] := '{"status":"rejected","reason":"SOLD_OUT"}';
+      ELSE CONTINUE;
+      END IF;
+      passed[i] := FALSE;
+    END LOOP;
+    -- 3a. Each user's count, users in byte order: a conditional upsert under the limit.
     FOR i IN SELECT o FROM generate_series(1, n) o ORDER BY p_items->(o - 1)->>'userId' COLLATE "C", o LOOP
       CONTINUE WHEN NOT passed[i];
       it := p_items->(i - 1); q := (it->>'quantity')::int;
@@ -76,60 +89,77 @@ BEGIN
         passed[i] := FALSE;
       END IF;
     END LOOP;
-    -- 2b. The pool, last: first fit in arrival order; a refused item gives its user count back.
-    SELECT remaining, status, starts_at <= now() AS started, ends_at <= now() AS over INTO c
-      FROM campaigns WHERE id = v_campaign FOR UPDATE;
-    FOR i IN 1..n LOOP
-      CONTINUE WHEN NOT passed[i];
-      it := p_items->(i - 1); q := (it->>'quantity')::int;
-      IF c.status <> 'OPEN' OR c.over THEN outcomes[i] := '{"status":"rejected","reason":"ENDED"}';
-      ELSIF NOT c.started THEN outcomes[i] := '{"status":"rejected","reason":"NOT_STARTED"}';
-      ELSIF q > c.remaining - taken THEN outcomes[i] := '{"status":"rejected","reason":"SOLD_OUT"}';
-      ELSE taken := taken + q; winners := winners || i; CONTINUE;
-      END IF;
-      passed[i] := FALSE;
-      UPDATE campaign_user_counts SET quantity = quantity - q WHERE campaign_id = v_campaign AND user_id = it->>'userId';
-    END LOOP;
-    IF taken > 0 THEN UPDATE campaigns SET remaining = remaining - taken WHERE id = v_campaign; END IF;
+    -- 3b. The pool, last: first fit in arrival order; a refused item gives its user count back.
+    IF TRUE = ANY(passed) THEN
+      SELECT remaining, status, starts_at <= now() AS started, ends_at <= now() AS over INTO c
+        FROM campaigns WHERE id = v_campaign FOR UPDATE;
+      FOR i IN 1..n LOOP
+        CONTINUE WHEN NOT passed[i];
+        it := p_items->(i - 1); q := (it->>'quantity')::int;
+        IF c.status <> 'OPEN' OR c.over THEN outcomes[i] := '{"status":"rejected","reason":"ENDED"}';
+        ELSIF NOT c.started THEN outcomes[i] := '{"status":"rejected","reason":"NOT_STARTED"}';
+        ELSIF q > c.remaining - taken THEN outcomes[i] := '{"status":"rejected","reason":"SOLD_OUT"}';
+        ELSE taken := taken + q; winners := winners || i; CONTINUE;
+        END IF;
+        passed[i] := FALSE;
+        UPDATE campaign_user_counts SET quantity = quantity - q WHERE campaign_id = v_campaign AND user_id = it->>'userId';
+      END LOOP;
+      IF taken > 0 THEN UPDATE campaigns SET remaining = remaining - taken WHERE id = v_campaign; END IF;
+    END IF;
   ELSE
     v_sku := p_pool; v_wh := p_warehouse;
-    -- 2. The level row, then its availability in a fresh statement (sees what committed while we waited).
-    PERFORM 1 FROM inventory_levels WHERE sku = v_sku AND warehouse_code = v_wh FOR UPDATE;
-    SELECT on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code), reserved, on_hand
-      INTO avail, r0, oh FROM inventory_levels WHERE sku = v_sku AND warehouse_code = v_wh;
+    -- 2. Refusals need no lock: an item more than is available now is refused as of now.
+    SELECT on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) INTO avail
+      FROM inventory_levels WHERE sku = v_sku AND warehouse_code = v_wh;
     avail := COALESCE(avail, 0);
     FOR i IN 1..n LOOP
       CONTINUE WHEN NOT passed[i];
-      it := p_items->(i - 1); q := (it->>'quantity')::int;
-      IF q <= avail - taken THEN taken := taken + q; winners := winners || i; CONTINUE; END IF;
+      q := (p_items->(i - 1)->>'quantity')::int;
+      CONTINUE WHEN q <= avail;
       outcomes[i] := jsonb_build_object('status', 'rejected', 'reason', 'INSUFFICIENT_STOCK', 'shortages',
-        jsonb_build_array(jsonb_build_object('sku', v_sku, 'warehouseCode', v_wh, 'requested', q, 'available', GREATEST(0, avail - taken))));
+        jsonb_build_array(jsonb_build_object('sku', v_sku, 'warehouseCode', v_wh, 'requested', q, 'available', GREATEST(0, avail))));
       passed[i] := FALSE;
     END LOOP;
-    IF taken > 0 THEN
-      UPDATE inventory_levels SET reserved = reserved + taken, version = version + 1, updated_at = now()
-       WHERE sku = v_sku AND warehouse_code = v_wh;
-      -- One ledger row per hold, each with the level before and after it.
-      FOREACH i IN ARRAY winners LOOP
+    -- 3. The level row (only if an item may fit), then its availability in a fresh statement
+    -- (sees what committed while we waited).
+    IF TRUE = ANY(passed) THEN
+      PERFORM 1 FROM inventory_levels WHERE sku = v_sku AND warehouse_code = v_wh FOR UPDATE;
+      SELECT on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code), reserved, on_hand
+        INTO avail, r0, oh FROM inventory_levels WHERE sku = v_sku AND warehouse_code = v_wh;
+      avail := COALESCE(avail, 0);
+      FOR i IN 1..n LOOP
+        CONTINUE WHEN NOT passed[i];
         it := p_items->(i - 1); q := (it->>'quantity')::int;
-        INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta, incoming_delta,
-                                     on_hand_before, on_hand_after, reserved_before, reserved_after, incoming_before, incoming_after)
-        SELECT v_sku, v_wh, 'RESERVE', it->>'serial', 0, q, 0, oh, oh, r0 + cum, r0 + cum + q, il.incoming, il.incoming
-          FROM inventory_levels il WHERE il.sku = v_sku AND il.warehouse_code = v_wh;
-        cum := cum + q;
+        IF q <= avail - taken THEN taken := taken + q; winners := winners || i; CONTINUE; END IF;
+        outcomes[i] := jsonb_build_object('status', 'rejected', 'reason', 'INSUFFICIENT_STOCK', 'shortages',
+          jsonb_build_array(jsonb_build_object('sku', v_sku, 'warehouseCode', v_wh, 'requested', q, 'available', GREATEST(0, avail - taken))));
+        passed[i] := FALSE;
       END LOOP;
-      INSERT INTO cache_outbox (sku) VALUES (v_sku);
+      IF taken > 0 THEN
+        UPDATE inventory_levels SET reserved = reserved + taken, version = version + 1, updated_at = now()
+         WHERE sku = v_sku AND warehouse_code = v_wh;
+        -- One ledger row per hold, each with the level before and after it.
+        FOREACH i IN ARRAY winners LOOP
+          it := p_items->(i - 1); q := (it->>'quantity')::int;
+          INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta, incoming_delta,
+                                       on_hand_before, on_hand_after, reserved_before, reserved_after, incoming_before, incoming_after)
+          SELECT v_sku, v_wh, 'RESERVE', it->>'serial', 0, q, 0, oh, oh, r0 + cum, r0 + cum + q, il.incoming, il.incoming
+            FROM inventory_levels il WHERE il.sku = v_sku AND il.warehouse_code = v_wh;
+          cum := cum + q;
+        END LOOP;
+        INSERT INTO cache_outbox (sku) VALUES (v_sku);
+      END IF;
     END IF;
   END IF;
 
-  -- 3. The holds, their lines, their sagas' outbox rows; every outcome fenced.
+  -- 4. The holds, their lines, their sagas' outbox rows (the saga starts from the hold); every outcome fenced.
   FOREACH i IN ARRAY winners LOOP
     it := p_items->(i - 1);
     INSERT INTO reservations (id, order_id, user_id, campaign_id, status, expires_at, amount_cents, allocation)
     VALUES (it->>'serial', it->>'orderId', it->>'userId', v_campaign, 'RESERVED', (it->>'expiresAt')::timestamptz,
             (it->>'amountCents')::int, CASE WHEN v_campaign IS NULL THEN it->'reserved'->'allocations' END);
     INSERT INTO reservation_lines (reservation_id, sku, warehouse_code, quantity) VALUES (it->>'serial', v_sku, v_wh, (it->>'quantity')::int);
-    INSERT INTO saga_starts (order_id, input) VALUES (it->>'orderId', it->'saga');
+    INSERT INTO saga_starts (order_id, input) VALUES (it->>'orderId', (it->'saga') || jsonb_build_object('reservation', it->'reserved'));
     outcomes[i] := it->'reserved';
   END LOOP;
   INSERT INTO operation_fences (serial, operation, outcome)
