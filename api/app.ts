@@ -38,9 +38,11 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     app.log.warn({ err }, 'saga start failed; the relay will start it'),
     deps.config.sagaStartDelayMs,
   );
+  const batcher = new HoldBatcher(deps.db, deps.config.holdBatchMax);
+  starter.busy = () => batcher.busy;
   app.decorate('holds', {
     db: deps.db,
-    batcher: new HoldBatcher(deps.db, deps.config.holdBatchMax),
+    batcher,
     starter,
     ttlSeconds: deps.config.reservationTtlSeconds,
   } satisfies HoldDeps);

@@ -29,6 +29,11 @@ export class GroupCommit<I, O> {
     });
   }
 
+  /** Whether any batch is queued or running. */
+  get busy(): boolean {
+    return this.queues.size > 0;
+  }
+
   /** Items queued and not yet in a batch, over all keys (for metrics and tests). */
   get queued(): number {
     let n = 0;

@@ -13,8 +13,9 @@ export function reconnectDelay(attempt: number, random = Math.random): number {
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
-export function createRedis(url: string, options: Pick<CacheConfig, 'connectTimeoutMs' | 'commandTimeoutMs'>): Redis {
+export function createRedis(url: string, options: Pick<CacheConfig, 'connectTimeoutMs' | 'commandTimeoutMs'> & { autoPipelining?: boolean }): Redis {
   const redis = new Redis(url, {
+    enableAutoPipelining: options.autoPipelining ?? false,
     lazyConnect: false,
     connectTimeout: options.connectTimeoutMs,
     commandTimeout: options.commandTimeoutMs,
@@ -35,5 +36,6 @@ export function createRedis(url: string, options: Pick<CacheConfig, 'connectTime
  * its own deadline).
  */
 export function createGateRedis(config: Pick<Config, 'redisUrl' | 'cache' | 'campaigns'>): Redis {
-  return createRedis(config.redisUrl, { connectTimeoutMs: config.cache.connectTimeoutMs, commandTimeoutMs: config.campaigns.gateCommandTimeoutMs });
+  // Auto-pipelining: the admissions of a burst that arrive in one tick go to Redis in one write.
+  return createRedis(config.redisUrl, { connectTimeoutMs: config.cache.connectTimeoutMs, commandTimeoutMs: config.campaigns.gateCommandTimeoutMs, autoPipelining: true });
 }

@@ -49,10 +49,15 @@ async function markStarted(db: Db, orderIds: readonly string[]): Promise<void> {
 /**
  * The API's starter: `start(input)` returns at once; at most `concurrency` starts are in
  * flight, the rest wait in memory (lost if the process dies — the relay has them). Started
- * rows are marked in batches.
+ * rows are marked in batches. While `busy()` says holds are being taken (a burst on a hot
+ * row), starts wait — the shopper's answer comes first, the saga only closes — but never
+ * longer than `maxDeferMs`.
  */
 export class SagaStarter {
-  private readonly waiting: OrderWorkflowInput[] = [];
+  private readonly waiting: { input: OrderWorkflowInput; since: number }[] = [];
+  private deferTimer: NodeJS.Timeout | undefined;
+  busy: () => boolean = () => false;
+  maxDeferMs = 2_000;
   private readonly started: string[] = [];
   private inFlight = 0;
   private marking: Promise<void> | undefined;
@@ -73,7 +78,7 @@ export class SagaStarter {
   }
 
   private enqueue(input: OrderWorkflowInput): void {
-    this.waiting.push(input);
+    this.waiting.push({ input, since: Date.now() });
     this.pump();
   }
 
@@ -83,8 +88,15 @@ export class SagaStarter {
   }
 
   private pump(): void {
+    if (this.waiting.length > 0 && this.busy() && Date.now() - this.waiting[0].since < this.maxDeferMs) {
+      this.deferTimer ??= setTimeout(() => {
+        this.deferTimer = undefined;
+        this.pump();
+      }, 50).unref();
+      return;
+    }
     while (this.inFlight < this.concurrency && this.waiting.length > 0) {
-      const input = this.waiting.shift()!;
+      const { input } = this.waiting.shift()!;
       this.inFlight += 1;
       startOrderSaga(this.temporal, this.taskQueue, input)
         .then(() => {

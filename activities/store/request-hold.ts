@@ -49,6 +49,11 @@ export class HoldBatcher {
     this.commit = new GroupCommit((_key, entries) => this.runBatch(entries[0].pool, entries.map((e) => e.item)), maxBatch);
   }
 
+  /** Whether holds are being taken right now (a batch queued or running). */
+  get busy(): boolean {
+    return this.commit.busy;
+  }
+
   hold(pool: Pool, item: BatchItem): Promise<HoldResult> {
     return this.commit.submit(poolKey(pool), { pool, item });
   }
