@@ -135,7 +135,12 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
   // on; any other settlement decides the order (a sale, or a pre-order the goods could not cover).
   const decided = () => [...settlements.values()].some((s) => s.state !== PaymentState.AMOUNT_MISMATCH && s.state !== PaymentState.DUPLICATE_CHARGE);
   while (!decided()) {
-    await condition(() => unsettled().length > 0 || inbox.cancelRequested, Math.max(0, holdEnds - Date.now()));
+    const left = holdEnds - Date.now();
+    // A saga that starts after its hold expired does not wait at all (a zero-length condition
+    // would cost an SDK patch marker and a search-attribute upsert).
+    if (left > 0 && unsettled().length === 0 && !inbox.cancelRequested) {
+      await condition(() => unsettled().length > 0 || inbox.cancelRequested, left);
+    }
     if (unsettled().length === 0) break;
     setStatus(OrderStatus.CONFIRMING);
     await drain();
