@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { HoldBatcher } from '../activities/store/request-hold';
+import { createHoldPool, HoldBatcher } from '../activities/store/request-hold';
 import { SagaStarter } from '../platform/sagas';
 import type { AppDeps } from './deps';
 import type { HoldDeps } from './routes/orders/hold';
@@ -38,7 +38,9 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     app.log.warn({ err }, 'saga start failed; the relay will start it'),
     deps.config.sagaStartDelayMs,
   );
-  const batcher = new HoldBatcher(deps.db, deps.config.holdBatchMax);
+  const holdPool = createHoldPool(deps.config.databaseUrl);
+  app.addHook('onClose', () => holdPool.end());
+  const batcher = new HoldBatcher(deps.db, holdPool, deps.config.holdBatchMax);
   starter.busy = () => batcher.busy;
   app.decorate('holds', {
     db: deps.db,

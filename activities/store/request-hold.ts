@@ -12,6 +12,7 @@
 import { DomainError, ErrorCode } from '../../domain/errors';
 import { sameOrder } from '../../domain/lines';
 import { Operation, type OrderRequest, type ReserveOutcome } from '../../domain/types';
+import { Pool as PgPool } from 'pg';
 import { GroupCommit } from '../../platform/group-commit';
 import { skusCommitted } from '../cache/commit-hook';
 import type { OrderWorkflowInput } from '../../workflows/messages';
@@ -45,7 +46,16 @@ const poolKey = (p: Pool) => (p.kind === 'campaign' ? `campaign\u0000${p.campaig
 export class HoldBatcher {
   private readonly commit: GroupCommit<{ pool: Pool; item: BatchItem }, HoldResult>;
 
-  constructor(private readonly db: Db, maxBatch = 100) {
+  /**
+   * `pool`: the batches' own connections (node-postgres), so a hold never waits for a
+   * connection behind the rest of the process's traffic (webhooks, reads); `db` is the Prisma
+   * client whose commit listeners drop the cache entries the holds made stale.
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly pool: PgPool,
+    maxBatch = 100,
+  ) {
     this.commit = new GroupCommit((_key, entries) => this.runBatch(entries[0].pool, entries.map((e) => e.item)), maxBatch);
   }
 
@@ -64,8 +74,12 @@ export class HoldBatcher {
     const [p1, p2] = pool.kind === 'campaign' ? [pool.campaignId, null] : [pool.sku, pool.warehouseCode];
     let rows: { outcomes: unknown }[];
     try {
-      rows = await this.db.$queryRaw<{ outcomes: unknown }[]>`
-        SELECT stockhold_hold_batch(${pool.kind}, ${p1}, ${p2}, ${JSON.stringify(unique)}::jsonb) AS outcomes`;
+      ({ rows } = await this.pool.query<{ outcomes: unknown }>('SELECT stockhold_hold_batch($1, $2, $3, $4::jsonb) AS outcomes', [
+        pool.kind,
+        p1,
+        p2,
+        JSON.stringify(unique),
+      ]));
     } catch (err) {
       if (String(err).includes('CAMPAIGN_NOT_FOUND')) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${p1}`);
       throw err;
@@ -112,4 +126,9 @@ export async function assertSameOrder(db: Db, order: OrderRequest, result: HoldR
   if (recorded && !sameOrder(recorded, order)) {
     throw new DomainError(ErrorCode.ORDER_CONFLICT, `order ${order.orderId} exists with other lines or user`);
   }
+}
+
+/** The connections of the hold batches: one batch per hot row runs at a time, so a few suffice. */
+export function createHoldPool(databaseUrl: string, max = 4): PgPool {
+  return new PgPool({ connectionString: databaseUrl, max, connectionTimeoutMillis: 5_000, application_name: 'stockhold-holds' });
 }

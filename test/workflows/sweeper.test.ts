@@ -4,7 +4,7 @@
  * and, past expiry + grace, reported (alert pushed to the webhook, gauge, result count).
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { HoldBatcher } from '../../activities/store/request-hold';
+import { createHoldPool, HoldBatcher } from '../../activities/store/request-hold';
 import { reserveStock } from '../../activities/store/reservations';
 import type { Db } from '../../activities/store/db';
 import { cancelOrder } from '../../api/routes/orders/service';
@@ -13,7 +13,7 @@ import { ensureSweeperSchedule } from '../../platform/temporal';
 import { SWEEPER_SCHEDULE_ID } from '../../workflows/ids';
 import type { SweepResult } from '../../workflows/sweeper';
 import { invariantViolations, level, stock } from '../helpers/db';
-import { testConfig } from '../helpers/env';
+import { TEST_DATABASE_URL, testConfig } from '../helpers/env';
 import { useAlertReceiver } from '../helpers/alert-receiver';
 import { useSagaStack } from '../helpers/temporal';
 
@@ -89,7 +89,8 @@ it('the schedule is created once and follows the configured interval', async () 
 
 it('a hold whose saga never started (the API died after the commit) is handed to its saga, which releases it', async () => {
   await stock(db, 'NS', 'W1', 5);
-  const batcher = new HoldBatcher(db);
+  const pool = createHoldPool(TEST_DATABASE_URL, 1);
+  const batcher = new HoldBatcher(db, pool);
   const expiresAt = new Date(Date.now() - 10 * 60_000).toISOString();
   const line = { sku: 'NS', warehouseCode: 'W1', quantity: 2 };
   const order = { orderId: 'never-started', userId: 'u', lines: [line] };
@@ -102,4 +103,5 @@ it('a hold whose saga never started (the API died after the commit) is handed to
   expect(state).toMatchObject({ status: 'RELEASED', releaseReason: 'EXPIRED' });
   expect(await level(db, 'NS', 'W1')).toEqual({ onHand: 5, reserved: 0 });
   expect(await db.sagaStart.findUnique({ where: { orderId: 'never-started' } })).toMatchObject({ startedAt: expect.any(Date) });
+  await pool.end();
 });
