@@ -10,6 +10,7 @@
  *    `<orderId>:late-stock` — and confirm at once.
  * 3. Nothing could be held: REFUND_REQUIRED.
  */
+import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import { PaymentState, type OrderPayment, type Settlement } from '../domain/payments';
 import type { OrderRequest, Payment, ReserveOutcome } from '../domain/types';
 import { confirmPayment, metrics, reserve, settlePayment } from './activities-proxy';
@@ -43,7 +44,14 @@ export async function settle(order: SettleOrder, payment: Payment, { ttlSeconds,
     : [{ reservationId: lateReservationId(order.orderId) }];
   let held: ReserveOutcome | undefined;
   for (const attempt of attempts) {
-    held = await reserve({ ...order, ...attempt, campaignId: attempt.campaignId, expiresAt });
+    held = await reserve({ ...order, ...attempt, campaignId: attempt.campaignId, expiresAt }).catch((err: unknown) => {
+      // A refusal the table marks final (e.g. the campaign is gone) is a refusal, not a
+      // reason to leave the payment unsettled: the next attempt, or the refund, follows.
+      if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable) {
+        return { status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages: [] } as ReserveOutcome;
+      }
+      throw err;
+    });
     if (held.status === 'reserved') {
       const late = await confirmPayment(attempt.reservationId, paid);
       if (late) return settled(late);

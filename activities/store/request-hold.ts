@@ -130,7 +130,8 @@ export async function assertSameOrder(db: Db, order: OrderRequest, result: HoldR
 
 /** The connections of the hold batches: one batch per hot row runs at a time, so a few suffice. */
 export function createHoldPool(databaseUrl: string, max = 4): PgPool {
-  const pool = new PgPool({ connectionString: databaseUrl, max, connectionTimeoutMillis: 5_000, application_name: 'stockhold-holds' });
+  // The connection string's application_name (if any) names these backends like the rest.
+  const pool = new PgPool({ connectionString: databaseUrl, max, connectionTimeoutMillis: 5_000 });
   // An idle connection the server dropped (a restart, pg_terminate_backend) is an 'error' event
   // on the pool: without a listener it would crash the process. The pool replaces the client;
   // a batch that was using it fails and its callers get a 503 that holds nothing.
