@@ -79,7 +79,9 @@ it('a payment that lands while the gate token goes back (Redis dead) is settled,
   await ownRedis.kill(); // the give-back now fails and is retried for seconds
   try {
     // Released, not yet ended: the saga is inside its gate give-back.
-    await eventually(() => handle('gb-1').query(statusQuery), (s) => s.releaseReason === 'EXPIRED', 20_000);
+    // The saga starts just after the hold commits: until it exists, the query finds nothing.
+    const status = () => handle('gb-1').query(statusQuery).catch(() => undefined);
+    await eventually(status, (s) => s?.releaseReason === 'EXPIRED', 20_000);
     const delivered = await pay('gb-1', 'p-gb-1');
     expect(delivered.json()).toMatchObject({ result: 'DELIVERED' });
   } finally {
