@@ -68,8 +68,11 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
   // Per-process, in memory: admission must not depend on Redis being up.
   await app.register(rateLimit, {
     global: false,
-    errorResponseBuilder: (_request, context) =>
-      new DomainError(ErrorCode.RATE_LIMITED, `too many orders from this user; retry in ${context.after}`, { retryAfter: context.after }),
+    // The plugin has set the Retry-After header (seconds); the body says the same as a number.
+    errorResponseBuilder: (_request, context) => {
+      const retryAfter = Math.max(1, Math.ceil(context.ttl / 1000));
+      return new DomainError(ErrorCode.RATE_LIMITED, `too many orders from this user; retry in ${retryAfter} s`, { retryAfter });
+    },
   });
 
   app.post(
