@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import type { ConsumedLot } from '../../../domain/stock';
+import { withLateSettlements } from '../../../activities/store/order-view';
 import { readPayments } from '../../../activities/store/payments';
 import { AllocationNoteSchema, AmountCents, AllocationPreferencesSchema, errors, Id, OrderLineSchema, RequestedLineSchema, ShortageSchema } from '../../schemas';
 import { rejection } from './rejection';
@@ -135,7 +136,10 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const state = await getOrder(temporal, db, request.params.orderId);
+      const saga = await getOrder(temporal, db, request.params.orderId);
+      const payments = await readPayments(db, saga.orderId);
+      // A payment settled after the saga ended (a late-payment workflow) tells how the order ended.
+      const state = withLateSettlements(saga, payments);
       const late = await db.paymentEvent.findMany({
         where: { orderId: state.orderId, NOT: { result: 'DELIVERED' } },
         orderBy: { receivedAt: 'asc' },
@@ -147,7 +151,6 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       const expectedShipDate = reservation?.status === 'reserved' ? reservation.expectedShipDate : undefined;
       const held = await db.reservation.findUnique({ where: { id: state.orderId }, select: { consumedLots: true } });
       const consumedLots = (held?.consumedLots as ConsumedLot[] | null) ?? undefined;
-      const payments = await readPayments(db, state.orderId);
       return { ...rest, lines: [...rest.lines], allocations, consumedLots, shortages, expectedShipDate, latePayments: late, payments };
     },
   );
