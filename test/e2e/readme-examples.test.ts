@@ -24,7 +24,7 @@ interface Step {
   readonly status?: number;
 }
 
-export function readmeExamples(markdown: string): { script: string; steps: Step[] } {
+function readmeExamples(markdown: string): { script: string; steps: Step[] } {
   const blocks = [...markdown.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
   const steps: { command: string; status?: number }[] = [];
   for (const block of blocks) {
