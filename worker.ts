@@ -14,7 +14,7 @@ import { loadConfig, type Config } from './config';
 import { createMetrics, type Metrics } from './platform/metrics';
 import { createGateRedis } from './platform/redis';
 import { startSagaRelay } from './platform/sagas';
-import { connectClient, ensureSchedules } from './platform/temporal';
+import { bootSchedules, connectClient } from './platform/temporal';
 import type { MetricsSinks } from './workflows/activities-proxy';
 
 /** Worker options other than the connection; tests reuse them with a prebuilt bundle. */
@@ -45,7 +45,8 @@ export async function runWorker(config: Config): Promise<void> {
   const metrics = createMetrics('worker');
   const db = createDb(config.databaseUrl);
   const client = await connectClient(config);
-  await ensureSchedules(client, config);
+  // A new install shows its alerts, reconciliation report and cache check at once.
+  await bootSchedules(client, config);
   const cache = createStockCache(config, metrics);
   invalidateOnCommit(db, cache);
   const relay = startCacheRelay(db, cache, config, metrics);

@@ -103,6 +103,25 @@ export async function ensureSchedules(client: Client, config: Config): Promise<v
   for (const job of jobs) await ensureSchedule(client, config.temporal.taskQueue, job);
 }
 
+/**
+ * Schedules whose first interval is long (an hour by default): a new install would show no
+ * alerts, no reconciliation report and no cache check until then. A worker runs each once
+ * when it starts.
+ */
+export const RUN_AT_BOOT = [EXPIRY_SCHEDULE_ID, RECONCILIATION_SCHEDULE_ID, CACHE_CHECK_SCHEDULE_ID] as const;
+
+/**
+ * What a worker does with the schedules at boot: creates them or brings them in line with
+ * the config, then triggers each of {@link RUN_AT_BOOT} once. A trigger while a run of the
+ * same schedule is in progress (several workers starting together) is skipped by the overlap
+ * policy, and every one of these jobs is safe to repeat (alerts once per lot and kind, write-
+ * offs fenced, reconciliation and the cache check only record a run).
+ */
+export async function bootSchedules(client: Client, config: Config): Promise<void> {
+  await ensureSchedules(client, config);
+  for (const scheduleId of RUN_AT_BOOT) await client.schedule.getHandle(scheduleId).trigger(ScheduleOverlapPolicy.SKIP);
+}
+
 /** The cache consistency check, every CACHE_CHECK_INTERVAL, with the CACHE_CHECK_* options. */
 function cacheCheckJob(config: Config): PeriodicJob {
   const { checkHotPercent, checkSample, checkDriftPercent } = config.cache;

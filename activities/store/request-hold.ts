@@ -16,6 +16,7 @@ import { Pool as PgPool } from 'pg';
 import { GroupCommit } from '../../platform/group-commit';
 import { skusCommitted } from '../cache/commit-hook';
 import type { OrderWorkflowInput } from '../../workflows/messages';
+import { assertCatalogued } from './catalog';
 import { inSerialTx, readFences, type Db } from './db';
 import { reserveInTx } from './reservations';
 
@@ -81,7 +82,11 @@ export class HoldBatcher {
         JSON.stringify(unique),
       ]));
     } catch (err) {
-      if (String(err).includes('CAMPAIGN_NOT_FOUND')) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${p1}`);
+      // The function's own refusals of the whole batch (nothing was recorded).
+      const text = String(err);
+      if (text.includes('CAMPAIGN_NOT_FOUND')) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${p1}`);
+      if (text.includes('UNKNOWN_PRODUCT')) throw new DomainError(ErrorCode.UNKNOWN_PRODUCT, `no product ${p1}`, { sku: p1 });
+      if (text.includes('UNKNOWN_WAREHOUSE')) throw new DomainError(ErrorCode.UNKNOWN_WAREHOUSE, `no warehouse ${p2}`, { warehouseCode: p2 });
       throw err;
     }
     const results = (rows[0].outcomes as unknown[]).map(unwrap);
@@ -106,6 +111,11 @@ export async function holdGeneral(db: Db, saga: OrderWorkflowInput, expiresAt: s
   return inSerialTx(db, order.orderId, async (tx) => {
     const replayed = (await readFences(tx, order.orderId, [Operation.RESERVE])).has(Operation.RESERVE);
     const outcome = await reserveInTx(tx, { ...order, reservationId: order.orderId, expiresAt });
+    // A refusal may come of a SKU or warehouse that does not exist: that is a 404, and the
+    // throw rolls the refusal's fence back (nothing recorded). Asked only once refused.
+    if (!replayed && outcome.status === 'rejected' && outcome.reason === 'INSUFFICIENT_STOCK') {
+      await assertCatalogued(tx, order.lines.map((l) => l.sku), order.lines.flatMap((l) => (l.warehouseCode ? [l.warehouseCode] : [])));
+    }
     if (!replayed && outcome.status === 'reserved') {
       await tx.sagaStart.create({ data: { orderId: order.orderId, input: toJson({ ...saga, reservation: outcome }) } });
     }

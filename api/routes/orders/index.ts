@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import type { ConsumedLot } from '../../../domain/stock';
+import { withLateSettlements } from '../../../activities/store/order-view';
 import { readPayments } from '../../../activities/store/payments';
 import { AllocationNoteSchema, AmountCents, AllocationPreferencesSchema, errors, Id, OrderLineSchema, RequestedLineSchema, ShortageSchema } from '../../schemas';
 import { rejection } from './rejection';
@@ -68,8 +69,11 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
   // Per-process, in memory: admission must not depend on Redis being up.
   await app.register(rateLimit, {
     global: false,
-    errorResponseBuilder: (_request, context) =>
-      new DomainError(ErrorCode.RATE_LIMITED, `too many orders from this user; retry in ${context.after}`, { retryAfter: context.after }),
+    // The plugin has set the Retry-After header (seconds); the body says the same as a number.
+    errorResponseBuilder: (_request, context) => {
+      const retryAfter = Math.max(1, Math.ceil(context.ttl / 1000));
+      return new DomainError(ErrorCode.RATE_LIMITED, `too many orders from this user; retry in ${retryAfter} s`, { retryAfter });
+    },
   });
 
   app.post(
@@ -132,7 +136,10 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const state = await getOrder(temporal, db, request.params.orderId);
+      const saga = await getOrder(temporal, db, request.params.orderId);
+      const payments = await readPayments(db, saga.orderId);
+      // A payment settled after the saga ended (a late-payment workflow) tells how the order ended.
+      const state = withLateSettlements(saga, payments);
       const late = await db.paymentEvent.findMany({
         where: { orderId: state.orderId, NOT: { result: 'DELIVERED' } },
         orderBy: { receivedAt: 'asc' },
@@ -144,7 +151,6 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       const expectedShipDate = reservation?.status === 'reserved' ? reservation.expectedShipDate : undefined;
       const held = await db.reservation.findUnique({ where: { id: state.orderId }, select: { consumedLots: true } });
       const consumedLots = (held?.consumedLots as ConsumedLot[] | null) ?? undefined;
-      const payments = await readPayments(db, state.orderId);
       return { ...rest, lines: [...rest.lines], allocations, consumedLots, shortages, expectedShipDate, latePayments: late, payments };
     },
   );
