@@ -9,12 +9,12 @@ import { NativeConnection, Runtime, Worker, type InjectedSinks } from '@temporal
 import { createActivities } from './activities';
 import { createStockCache, invalidateOnCommit, startCacheRelay } from './activities/cache';
 import { createGate } from './activities/gate';
-import { createDb } from './activities/store/db';
-import { loadConfig, type Config } from './config';
+import { createDb, dbOptions } from './activities/store/db';
+import { ConfigError, loadConfig, type Config } from './config';
 import { createMetrics, type Metrics } from './platform/metrics';
 import { createGateRedis } from './platform/redis';
 import { startSagaRelay } from './platform/sagas';
-import { connectClient, ensureSchedules } from './platform/temporal';
+import { connectClient, ensureSchedules, temporalConnectionOptions } from './platform/temporal';
 import type { MetricsSinks } from './workflows/activities-proxy';
 
 /** Worker options other than the connection; tests reuse them with a prebuilt bundle. */
@@ -43,7 +43,7 @@ function serveMetrics(metrics: Metrics, port: number): http.Server {
 export async function runWorker(config: Config): Promise<void> {
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
   const metrics = createMetrics('worker');
-  const db = createDb(config.databaseUrl);
+  const db = createDb(config.databaseUrl, dbOptions(config));
   const client = await connectClient(config);
   await ensureSchedules(client, config);
   const cache = createStockCache(config, metrics);
@@ -53,7 +53,7 @@ export async function runWorker(config: Config): Promise<void> {
   const sagaRelay = startSagaRelay(db, client, config.temporal.taskQueue, { graceMs: config.sagaRelayGraceMs, intervalMs: 1_000, batch: 100 }, (err) =>
     console.warn('[worker] saga relay pass failed; retrying', err),
   );
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -80,8 +80,9 @@ export async function runWorker(config: Config): Promise<void> {
 }
 
 if (require.main === module) {
-  runWorker(loadConfig()).catch((err) => {
-    console.error('[worker] fatal', err);
+  (async () => runWorker(loadConfig()))().catch((err) => {
+    if (err instanceof ConfigError) console.error(`[worker] configuration refused: ${err.message}`);
+    else console.error('[worker] fatal', err);
     process.exit(1);
   });
 }

@@ -33,12 +33,13 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('deps', deps);
+  app.decorate('lifecycle', { draining: false });
   // The request path's hold: group commit per hot row, sagas started after the commit.
   const starter = new SagaStarter(deps.db, deps.temporal, deps.config.temporal.taskQueue, deps.config.sagaStartConcurrency, (err) =>
     app.log.warn({ err }, 'saga start failed; the relay will start it'),
     deps.config.sagaStartDelayMs,
   );
-  const holdPool = createHoldPool(deps.config.databaseUrl);
+  const holdPool = createHoldPool(deps.config.databaseUrl, deps.config.database.holdPoolMax, deps.config.database);
   app.addHook('onClose', () => holdPool.end());
   const batcher = new HoldBatcher(deps.db, holdPool, deps.config.holdBatchMax);
   // Warm what the first order of a sale would otherwise pay for: a hold connection and the
