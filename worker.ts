@@ -54,12 +54,13 @@ export async function runWorker(config: Config): Promise<void> {
     console.warn('[worker] saga relay pass failed; retrying', err),
   );
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  const gate = createGate(createGateRedis(config));
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: require.resolve('./workflows'),
-    activities: createActivities({ db, temporal: client, metrics, cache, gate: createGate(createGateRedis(config)), alertWebhook: config.alertWebhook,
+    activities: createActivities({ db, temporal: client, metrics, cache, gate, alertWebhook: config.alertWebhook,
       payments: { taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds } }),
     sinks: workerSinks(metrics),
     shutdownGraceTime: '10s',
@@ -73,6 +74,7 @@ export async function runWorker(config: Config): Promise<void> {
     await relay.stop();
     await sagaRelay.stop();
     cache.redis.disconnect();
+    gate.disconnect();
     await connection.close();
     await client.connection.close();
     await db.$disconnect();
@@ -80,7 +82,8 @@ export async function runWorker(config: Config): Promise<void> {
 }
 
 if (require.main === module) {
-  (async () => runWorker(loadConfig()))().catch((err) => {
+  // Exits once the worker has shut down (SIGTERM/SIGINT: in-flight activities get shutdownGraceTime).
+  (async () => runWorker(loadConfig()))().then(() => process.exit(0), (err) => {
     if (err instanceof ConfigError) console.error(`[worker] configuration refused: ${err.message}`);
     else console.error('[worker] fatal', err);
     process.exit(1);
