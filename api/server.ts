@@ -17,7 +17,7 @@ import type { FastifyInstance } from 'fastify';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { createMetrics } from '../platform/metrics';
 import { createGateRedis } from '../platform/redis';
-import { connectClient } from '../platform/temporal';
+import { lazyClient } from '../platform/temporal';
 import { buildApp } from './app';
 import type { AppDeps } from './deps';
 
@@ -34,7 +34,8 @@ export async function createDeps(config: Config): Promise<AppDeps> {
     redis: cache.redis,
     cache,
     gate: createGate(createGateRedis(config)),
-    temporal: await connectClient(config),
+    // Connected on first use: the API starts, and takes holds, while Temporal is unreachable.
+    temporal: lazyClient(config),
     metrics,
   };
 }

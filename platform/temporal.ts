@@ -35,6 +35,15 @@ export async function connectClient(config: Pick<Config, 'temporal'>, address?: 
   return new Client({ connection, namespace: config.temporal.namespace });
 }
 
+/**
+ * A client that connects on its first call: the API takes holds without Temporal, so it must
+ * be able to start (and stay ready) while Temporal is unreachable; saga starts fail over to
+ * the outbox relay meanwhile.
+ */
+export function lazyClient(config: Pick<Config, 'temporal'>): Client {
+  return new Client({ connection: Connection.lazy(temporalConnectionOptions(config.temporal)), namespace: config.temporal.namespace });
+}
+
 const GRPC_UNIMPLEMENTED = 12;
 
 const indexedType = {

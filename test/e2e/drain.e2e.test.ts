@@ -168,3 +168,24 @@ it('a route waiting on a workflow that cannot answer: 504 WORKFLOW_TIMEOUT after
   await api.stop();
   await exited;
 });
+
+it('Temporal unreachable: the API still starts, stays ready (Temporal reported, not required) and takes holds; their sagas wait in the outbox', async () => {
+  const { api, base } = await startApi({ TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`, SHUTDOWN_TIMEOUT_MS: '1000' });
+  try {
+    const ready = await fetch(`${base}/readyz`);
+    const body = (await ready.json()) as { status: string; checks: Record<string, string> };
+    expect([ready.status, body.status, body.checks.postgres]).toEqual([200, 'ready', 'ok']);
+    expect(body.checks.temporal).not.toBe('ok');
+    const res = await fetch(`${base}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ orderId: 'no-temporal-1', userId: 'u', lines: [{ sku: 'DRAIN', warehouseCode: 'W1', quantity: 1 }] }),
+    });
+    expect(res.status).toBe(201);
+    expect(await db.sagaStart.findUnique({ where: { orderId: 'no-temporal-1' } })).toMatchObject({ startedAt: null });
+  } finally {
+    await api.stop();
+  }
+  // The worker (on the real Temporal) relays it.
+  await eventually(() => db.sagaStart.findUnique({ where: { orderId: 'no-temporal-1' } }), (row) => row?.startedAt !== null, 30_000);
+});
