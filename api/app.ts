@@ -34,6 +34,11 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('deps', deps);
   app.decorate('lifecycle', { draining: false });
+  // Draining (api/server.ts): every answer closes its connection, so kept-alive clients move
+  // to another replica instead of sending their next request into the closing listener.
+  app.addHook('onSend', async (_request, reply) => {
+    if (app.lifecycle.draining) reply.header('connection', 'close');
+  });
   // The request path's hold: group commit per hot row, sagas started after the commit.
   const starter = new SagaStarter(deps.db, deps.temporal, deps.config.temporal.taskQueue, deps.config.sagaStartConcurrency, (err) =>
     app.log.warn({ err }, 'saga start failed; the relay will start it'),
