@@ -52,7 +52,18 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   app.addHook('onReady', async () => {
     await Promise.all([holdPool.query('SELECT 1'), deps.db.campaign.findFirst({ select: { sku: true, warehouseCode: true, expectedAt: true } })]).catch(() => undefined);
   });
-  starter.busy = () => batcher.busy;
+  // Requests in flight: while a burst is being answered, saga starts (gRPC work in this
+  // process, and CPU for Temporal on a shared host) wait, bounded by SAGA_START_MAX_DEFER_MS.
+  // ('close' fires for every response, finished or aborted.)
+  let inFlight = 0;
+  app.addHook('onRequest', async (_request, reply) => {
+    inFlight += 1;
+    reply.raw.once('close', () => {
+      inFlight -= 1;
+    });
+  });
+  starter.busy = () => batcher.busy || inFlight >= deps.config.sagaStartBusyRequests;
+  starter.maxDeferMs = deps.config.sagaStartMaxDeferMs;
   app.decorate('holds', {
     db: deps.db,
     batcher,

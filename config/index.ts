@@ -29,6 +29,10 @@ export interface Config {
   readonly sagaStartConcurrency: number;
   /** Failure drills and tests: how long the API holds back each saga start (0: none). */
   readonly sagaStartDelayMs: number;
+  /** Saga starts wait while the API answers a burst (this many requests in flight, or a hold batch running)… */
+  readonly sagaStartBusyRequests: number;
+  /** …but never longer than this. */
+  readonly sagaStartMaxDeferMs: number;
   /** Most holds one group-commit transaction takes from a hot row. */
   readonly holdBatchMax: number;
   /** The worker's saga relay: how old an unstarted saga's outbox row must be before it starts it. */
@@ -433,6 +437,8 @@ export function loadConfig(env: Env = process.env): Config {
     sagaStartConcurrency: int(env, 'SAGA_START_CONCURRENCY', 16, 1, 1000),
     holdBatchMax: int(env, 'HOLD_BATCH_MAX', 500, 1, 5000),
     sagaStartDelayMs: int(env, 'SAGA_START_DELAY_MS', 0, 0, 24 * 3600_000),
+    sagaStartBusyRequests: int(env, 'SAGA_START_BUSY_REQUESTS', 64, 1, 1_000_000),
+    sagaStartMaxDeferMs: int(env, 'SAGA_START_MAX_DEFER_MS', 2000, 0, 600_000),
     sagaRelayGraceMs: int(env, 'SAGA_RELAY_GRACE_MS', 3000, 0, 600_000),
     sweeperInterval: duration(env, 'SWEEPER_INTERVAL', '5m'),
     expiryCheckInterval: duration(env, 'EXPIRY_CHECK_INTERVAL', '1h'),

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createDb } from '../activities/store/db';
 import { ConfigError, loadConfig } from '../config';
 import { startDevServer, type DevServer } from '../platform/dev-server';
+import { closingNice, lowerPriority } from '../platform/priority';
 import { connectClient, ensureSearchAttributes } from '../platform/temporal';
 import type { Connection } from '@temporalio/client';
 import { migrate, migrateOptions } from '../prisma/migrate';
@@ -48,7 +49,12 @@ async function main(): Promise<void> {
     await client.connection.close();
   }
 
-  const children = [run('worker', 'worker.ts', env), run('api', 'api/server.ts', env)];
+  const worker = run('worker', 'worker.ts', env);
+  const children = [worker, run('api', 'api/server.ts', env)];
+  // The closing side yields the CPU to the request path under a burst (platform/priority.ts).
+  const nice = closingNice();
+  lowerPriority(worker.pid, nice);
+  lowerPriority(devServer?.process.pid, nice);
   say(`API        http://${config.api.host}:${config.api.port}`);
   say(`API docs   http://${config.api.host}:${config.api.port}/docs`);
   if (devServer) say(`Temporal UI http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}`);
