@@ -33,12 +33,18 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('deps', deps);
+  app.decorate('lifecycle', { draining: false });
+  // Draining (api/server.ts): every answer closes its connection, so kept-alive clients move
+  // to another replica instead of sending their next request into the closing listener.
+  app.addHook('onSend', async (_request, reply) => {
+    if (app.lifecycle.draining) reply.header('connection', 'close');
+  });
   // The request path's hold: group commit per hot row, sagas started after the commit.
   const starter = new SagaStarter(deps.db, deps.temporal, deps.config.temporal.taskQueue, deps.config.sagaStartConcurrency, (err) =>
     app.log.warn({ err }, 'saga start failed; the relay will start it'),
     deps.config.sagaStartDelayMs,
   );
-  const holdPool = createHoldPool(deps.config.databaseUrl);
+  const holdPool = createHoldPool(deps.config.databaseUrl, deps.config.database.holdPoolMax, deps.config.database);
   app.addHook('onClose', () => holdPool.end());
   const batcher = new HoldBatcher(deps.db, holdPool, deps.config.holdBatchMax);
   // Warm what the first order of a sale would otherwise pay for: a hold connection and the

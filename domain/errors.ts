@@ -32,6 +32,7 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   RESERVE_FAILED: 'RESERVE_FAILED',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  WORKFLOW_TIMEOUT: 'WORKFLOW_TIMEOUT',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -67,6 +68,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   RATE_LIMITED: 429,
   RESERVE_FAILED: 409,
   SERVICE_UNAVAILABLE: 503,
+  WORKFLOW_TIMEOUT: 504,
   INTERNAL: 500,
 };
 

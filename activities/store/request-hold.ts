@@ -14,6 +14,7 @@ import { sameOrder } from '../../domain/lines';
 import { Operation, type OrderRequest, type ReserveOutcome } from '../../domain/types';
 import { Pool as PgPool } from 'pg';
 import { GroupCommit } from '../../platform/group-commit';
+import { pgConfig, type PgSessionSettings } from '../../platform/postgres';
 import { skusCommitted } from '../cache/commit-hook';
 import type { OrderWorkflowInput } from '../../workflows/messages';
 import { assertCatalogued } from './catalog';
@@ -138,10 +139,13 @@ export async function assertSameOrder(db: Db, order: OrderRequest, result: HoldR
   }
 }
 
-/** The connections of the hold batches: one batch per hot row runs at a time, so a few suffice. */
-export function createHoldPool(databaseUrl: string, max = 4): PgPool {
+/**
+ * The connections of the hold batches: one batch per hot row runs at a time, so a few suffice
+ * (HOLD_POOL_MAX). `settings`: TLS and the session timeouts, as for the Prisma pool.
+ */
+export function createHoldPool(databaseUrl: string, max = 4, settings: PgSessionSettings = {}): PgPool {
   // The connection string's application_name (if any) names these backends like the rest.
-  const pool = new PgPool({ connectionString: databaseUrl, max, connectionTimeoutMillis: 5_000 });
+  const pool = new PgPool(pgConfig(databaseUrl, settings, max));
   // An idle connection the server dropped (a restart, pg_terminate_backend) is an 'error' event
   // on the pool: without a listener it would crash the process. The pool replaces the client;
   // a batch that was using it fails and its callers get a 503 that holds nothing.

@@ -11,6 +11,7 @@ import type { preSaleFulfilmentWorkflow } from '../../../workflows/pre-sale';
 import { endCampaignSignal } from '../../../workflows/messages';
 import { requireAdmin } from '../../plugins/admin-auth';
 import { errors, Id } from '../../schemas';
+import { withWorkflowDeadline } from '../../workflow-deadline';
 
 const CampaignBody = Type.Object({
   id: Type.String(),
@@ -59,7 +60,7 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 201: CampaignBody, 200: CampaignBody, ...errors(400, 401, 404, 409) },
+        response: { 201: CampaignBody, 200: CampaignBody, ...errors(400, 401, 404, 409, 503, 504) },
       },
     },
     async (request, reply) => {
@@ -72,7 +73,10 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
       if (Date.parse(input.endsAt) <= Date.parse(input.startsAt)) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'endsAt must be after startsAt');
       if (Date.parse(input.endsAt) <= Date.now()) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'endsAt is in the past');
       const { created } = await createCampaign(db, input);
-      await startLifecycle(input.id, input.startsAt, input.endsAt);
+      // A 503/504 here leaves the campaign without its workflow: repeating the request starts it.
+      await withWorkflowDeadline(temporal, config.workflowWaitTimeoutMs, `starting the campaign workflow of ${input.id}`, () =>
+        startLifecycle(input.id, input.startsAt, input.endsAt),
+      );
       // Load the gate now rather than wait for the workflow: the sale may start any second.
       await syncGate(db, gate, input.id, false).catch((err) => request.log.warn({ err }, 'gate not loaded yet'));
       return reply.code(created ? 201 : 200).send(await view(input.id));
@@ -87,17 +91,19 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/admin/campaigns/:campaignId/end',
-    { schema: { summary: 'End a campaign now; unsold units return to normal stock', tags: ['admin', 'campaigns'], security, params: Type.Object({ campaignId: Id }), response: { 200: CampaignBody, ...errors(400, 401, 404) } } },
+    { schema: { summary: 'End a campaign now; unsold units return to normal stock', tags: ['admin', 'campaigns'], security, params: Type.Object({ campaignId: Id }), response: { 200: CampaignBody, ...errors(400, 401, 404, 503, 504) } } },
     async (request) => {
       const { campaignId } = request.params;
       await view(campaignId);
       const handle = temporal.workflow.getHandle<typeof campaignWorkflow>(campaignWorkflowId(campaignId));
-      try {
-        await handle.signal(endCampaignSignal);
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err; // already ended: nothing to do
-      }
-      await handle.result();
+      await withWorkflowDeadline(temporal, config.workflowWaitTimeoutMs, `the campaign workflow of ${campaignId}`, async () => {
+        try {
+          await handle.signal(endCampaignSignal);
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError)) throw err; // already ended: nothing to do
+        }
+        await handle.result();
+      });
       return view(campaignId);
     },
   );
@@ -115,7 +121,7 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
         body: Type.Object({ quantity: Type.Integer({ minimum: 0, maximum: 10_000_000 }) }, { additionalProperties: false }),
         response: {
           200: Type.Object({ idempotencyKey: Type.String(), received: Type.Integer(), allocated: Type.Array(Type.String()), refundRequired: Type.Array(Type.String()) }),
-          ...errors(400, 401, 404, 409),
+          ...errors(400, 401, 404, 409, 503, 504),
         },
       },
     },
@@ -126,12 +132,14 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
       const key = request.headers['idempotency-key'];
       const args = [{ campaignId, idempotencyKey: key, quantity: request.body.quantity }] as const;
       const workflowId = fulfilmentWorkflowId(campaignId);
-      await temporal.workflow
-        .start<typeof preSaleFulfilmentWorkflow>('preSaleFulfilmentWorkflow', { workflowId, taskQueue: config.temporal.taskQueue, args: [...args], workflowIdReusePolicy: 'REJECT_DUPLICATE' })
-        .catch((err) => {
-          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        });
-      const result = await temporal.workflow.getHandle<typeof preSaleFulfilmentWorkflow>(workflowId).result();
+      const result = await withWorkflowDeadline(temporal, config.workflowWaitTimeoutMs, `the fulfilment of ${campaignId}`, async () => {
+        await temporal.workflow
+          .start<typeof preSaleFulfilmentWorkflow>('preSaleFulfilmentWorkflow', { workflowId, taskQueue: config.temporal.taskQueue, args: [...args], workflowIdReusePolicy: 'REJECT_DUPLICATE' })
+          .catch((err) => {
+            if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          });
+        return temporal.workflow.getHandle<typeof preSaleFulfilmentWorkflow>(workflowId).result();
+      });
       if (result.idempotencyKey !== key || result.received !== request.body.quantity) {
         throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, `pre-sale ${campaignId} was fulfilled under key ${result.idempotencyKey}`);
       }

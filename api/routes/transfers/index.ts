@@ -4,6 +4,7 @@ import { DomainError, ErrorCode, httpStatusOf, type ErrorCode as Code } from '..
 import type { TransferState } from '../../../workflows/transfer-messages';
 import { requireAdmin } from '../../plugins/admin-auth';
 import { errors, Id, ShortageSchema } from '../../schemas';
+import { withWorkflowDeadline } from '../../workflow-deadline';
 import { createTransfer, getTransfer, runTransferStep, type TransferStep } from './service';
 
 const security = [{ adminToken: [] }];
@@ -54,6 +55,8 @@ function refusal(s: TransferState): DomainError | undefined {
 const transfers: FastifyPluginAsyncTypebox = async (app) => {
   const { temporal, config } = app.deps;
   app.addHook('onRequest', requireAdmin(config.adminToken));
+  // Every step waits on the transfer workflow: 504 WORKFLOW_TIMEOUT past WORKFLOW_WAIT_TIMEOUT_MS.
+  const waitOn = <T>(work: () => Promise<T>) => withWorkflowDeadline(temporal, config.workflowWaitTimeoutMs, 'the transfer workflow', work);
 
   app.post(
     '/transfers',
@@ -73,15 +76,17 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 201: TransferBody, ...errors(400, 401, 404, 409) },
+        response: { 201: TransferBody, ...errors(400, 401, 404, 409, 503, 504) },
       },
     },
     async (request, reply) => {
       const { receiveWithinHours, ...rest } = request.body;
-      const state = await createTransfer(temporal, config.temporal.taskQueue, {
-        ...rest,
-        receiveWithinSeconds: receiveWithinHours ? receiveWithinHours * 3600 : config.transferReceiveDeadlineSeconds,
-      });
+      const state = await waitOn(() =>
+        createTransfer(temporal, config.temporal.taskQueue, {
+          ...rest,
+          receiveWithinSeconds: receiveWithinHours ? receiveWithinHours * 3600 : config.transferReceiveDeadlineSeconds,
+        }),
+      );
       const refused = refusal(state);
       if (refused) throw refused;
       return reply.code(201).send(view(state));
@@ -90,8 +95,8 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/transfers/:transferId',
-    { schema: { summary: 'A transfer and its stage', tags: ['transfers'], security, params: Params, response: { 200: TransferBody, ...errors(400, 401, 404) } } },
-    async (request) => view(await getTransfer(temporal, request.params.transferId)),
+    { schema: { summary: 'A transfer and its stage', tags: ['transfers'], security, params: Params, response: { 200: TransferBody, ...errors(400, 401, 404, 503, 504) } } },
+    async (request) => view(await waitOn(() => getTransfer(temporal, request.params.transferId))),
   );
 
   const stepSummaries: Record<Exclude<TransferStep, 'receive'>, string> = {
@@ -102,8 +107,8 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
   for (const [step, summary] of Object.entries(stepSummaries) as [Exclude<TransferStep, 'receive'>, string][]) {
     app.post(
       `/transfers/:transferId/${step}`,
-      { schema: { summary, tags: ['transfers'], security, params: Params, response: { 200: TransferBody, ...errors(400, 401, 404, 409) } } },
-      async (request) => view(await runTransferStep(temporal, request.params.transferId, step)),
+      { schema: { summary, tags: ['transfers'], security, params: Params, response: { 200: TransferBody, ...errors(400, 401, 404, 409, 503, 504) } } },
+      async (request) => view(await waitOn(() => runTransferStep(temporal, request.params.transferId, step))),
     );
   }
 
@@ -119,10 +124,10 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
           { receivedQuantity: Type.Integer({ minimum: 0, maximum: 10_000_000 }), shortfallReason: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) },
           { additionalProperties: false },
         ),
-        response: { 200: TransferBody, ...errors(400, 401, 404, 409) },
+        response: { 200: TransferBody, ...errors(400, 401, 404, 409, 503, 504) },
       },
     },
-    async (request) => view(await runTransferStep(temporal, request.params.transferId, 'receive', request.body)),
+    async (request) => view(await waitOn(() => runTransferStep(temporal, request.params.transferId, 'receive', request.body))),
   );
 };
 
