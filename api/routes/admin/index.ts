@@ -2,12 +2,13 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { upsertProduct, upsertWarehouse } from '../../../activities/store/catalog';
 import { requireAdmin } from '../../plugins/admin-auth';
-import { errors, Id } from '../../schemas';
+import { DomainError, ErrorCode } from '../../../domain/errors';
+import { errors, Id, refusals, Text } from '../../schemas';
 import reconciliation from './reconciliation';
 import adminStock from './stock';
 import cacheChecks from './cache';
 
-const Name = Type.String({ minLength: 1, maxLength: 200 });
+const Name = Text({ maxLength: 200 });
 const Days = Type.Union([Type.Integer({ minimum: 0, maximum: 3650 }), Type.Null()]);
 const ProductBody = Type.Object(
   {
@@ -29,12 +30,12 @@ const Coordinate = (limit: number) => Type.Union([Type.Number({ minimum: -limit,
 const WarehouseBody = Type.Object(
   {
     name: Name,
-    region: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    region: Type.Optional(Text({ maxLength: 64 })),
     priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'lower is chosen first' })),
     latitude: Type.Optional(Coordinate(90)),
     longitude: Type.Optional(Coordinate(180)),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'latitude and longitude come together: both, both null, or neither' },
 );
 const Warehouse = Type.Object({
   code: Type.String(),
@@ -79,11 +80,16 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
         security,
         params: Type.Object({ code: Id }),
         body: WarehouseBody,
-        response: { 200: Warehouse, ...errors(400, 401) },
+        response: { 200: Warehouse, ...errors(401), ...refusals({ 400: 'VALIDATION_FAILED when only one of latitude and longitude is given, or only one is null' }) },
       },
     },
     async (request) => {
       const { name, ...placement } = request.body;
+      // A position is both coordinates or none (the table's CHECK says so too): one alone
+      // would leave the other as it was, half of some other place.
+      if ((placement.latitude === undefined) !== (placement.longitude === undefined) || (placement.latitude === null) !== (placement.longitude === null)) {
+        throw new DomainError(ErrorCode.VALIDATION_FAILED, 'latitude and longitude go together: give both, both null, or neither');
+      }
       const { code, region, priority, latitude, longitude } = await upsertWarehouse(db, request.params.code, name, placement);
       return { code, name, region, priority, latitude, longitude };
     },

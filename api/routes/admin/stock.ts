@@ -7,12 +7,12 @@
 import { Type, type FastifyPluginAsyncTypebox, type TProperties } from '@fastify/type-provider-typebox';
 import { adjustStock, receiveStock, setLotQuarantine, setSafetyStock } from '../../../activities/store/stock-admin';
 import { AdjustReason } from '../../../domain/stock';
-import { errors, Id } from '../../schemas';
+import { errors, Id, MAX_QUANTITY, Text } from '../../schemas';
 
 const security = [{ adminToken: [] }];
 const headers = Type.Object({ 'idempotency-key': Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }) });
-const Quantity = Type.Integer({ minimum: 1, maximum: 10_000_000 });
-const Expected = Type.Optional(Type.Integer({ minimum: 0, description: 'compare-and-set: the quantity you expect to find' }));
+const Quantity = Type.Integer({ minimum: 1, maximum: MAX_QUANTITY });
+const Expected = Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_QUANTITY, description: 'compare-and-set: the quantity you expect to find' }));
 const LotCode = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' });
 const Replayed = { replayed: Type.Boolean() };
 /** The answer to a change of on-hand: the level after it, plus what the change was. */
@@ -28,7 +28,7 @@ const LevelChange = (change: TProperties) =>
   });
 const LevelParams = Type.Object({ sku: Id, warehouseCode: Id });
 const LotParams = Type.Object({ sku: Id, warehouseCode: Id, lotCode: LotCode });
-const QuarantineBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 200 }), expectedQuantity: Expected }, { additionalProperties: false });
+const QuarantineBody = Type.Object({ reason: Text({ maxLength: 200 }), expectedQuantity: Expected }, { additionalProperties: false });
 const LotOutcome = Type.Object({
   sku: Type.String(),
   warehouseCode: Type.String(),
@@ -57,7 +57,7 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
             sku: Id,
             warehouseCode: Id,
             quantity: Quantity,
-            reason: Type.String({ minLength: 1, maxLength: 100 }),
+            reason: Text({ maxLength: 100 }),
             lotCode: Type.Optional(LotCode),
             expiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'use-by date of the lot' })),
             receivedAt: Type.Optional(Type.String({ format: 'date-time' })),
@@ -83,10 +83,10 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
           {
             sku: Id,
             warehouseCode: Id,
-            delta: Type.Integer({ minimum: -10_000_000, maximum: 10_000_000, description: 'never 0' }),
+            delta: Type.Integer({ minimum: -MAX_QUANTITY, maximum: MAX_QUANTITY, not: { enum: [0] }, description: 'never 0' }),
             reasonCode: Type.Union(Object.values(AdjustReason).map((r) => Type.Literal(r))),
             lotCode: Type.Optional(LotCode),
-            note: Type.Optional(Type.String({ maxLength: 200 })),
+            note: Type.Optional(Text({ minLength: 0, maxLength: 200 })),
             expectedQuantity: Expected,
           },
           { additionalProperties: false },
@@ -106,7 +106,7 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
         security,
         headers,
         params: LevelParams,
-        body: Type.Object({ safetyStock: Type.Integer({ minimum: 0, maximum: 10_000_000 }), expectedQuantity: Expected }, { additionalProperties: false }),
+        body: Type.Object({ safetyStock: Type.Integer({ minimum: 0, maximum: MAX_QUANTITY }), expectedQuantity: Expected }, { additionalProperties: false }),
         response: {
           200: Type.Object({ sku: Type.String(), warehouseCode: Type.String(), safetyStock: Type.Integer(), previous: Type.Integer(), ...Replayed }),
           ...errors(400, 401, 404, 409),

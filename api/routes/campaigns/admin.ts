@@ -10,7 +10,7 @@ import { campaignWorkflowId, fulfilmentWorkflowId } from '../../../workflows/ids
 import type { preSaleFulfilmentWorkflow } from '../../../workflows/pre-sale';
 import { endCampaignSignal } from '../../../workflows/messages';
 import { requireAdmin } from '../../plugins/admin-auth';
-import { errors, Id } from '../../schemas';
+import { errors, Id, MAX_QUANTITY, refusals } from '../../schemas';
 
 const CampaignBody = Type.Object({
   id: Type.String(),
@@ -53,13 +53,18 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
             sku: Id,
             warehouseCode: Id,
             startsAt: Type.String({ format: 'date-time' }),
-            endsAt: Type.String({ format: 'date-time' }),
-            quota: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
+            endsAt: Type.String({ format: 'date-time', description: 'after startsAt, and in the future' }),
+            quota: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY }),
             perUserLimit: Type.Integer({ minimum: 1, maximum: 10_000 }),
           },
           { additionalProperties: false },
         ),
-        response: { 201: CampaignBody, 200: CampaignBody, ...errors(400, 401, 404, 409) },
+        response: {
+          201: CampaignBody,
+          200: CampaignBody,
+          ...errors(401, 404, 409),
+          ...refusals({ 400: 'VALIDATION_FAILED when endsAt is not after startsAt or is past, a PRE_SALE has no expectedAt, or a FLASH_SALE has one' }),
+        },
       },
     },
     async (request, reply) => {
@@ -112,7 +117,7 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
         security,
         params: Type.Object({ campaignId: Id }),
         headers: Type.Object({ 'idempotency-key': Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }) }),
-        body: Type.Object({ quantity: Type.Integer({ minimum: 0, maximum: 10_000_000 }) }, { additionalProperties: false }),
+        body: Type.Object({ quantity: Type.Integer({ minimum: 0, maximum: MAX_QUANTITY }) }, { additionalProperties: false }),
         response: {
           200: Type.Object({ idempotencyKey: Type.String(), received: Type.Integer(), allocated: Type.Array(Type.String()), refundRequired: Type.Array(Type.String()) }),
           ...errors(400, 401, 404, 409),
