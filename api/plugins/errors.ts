@@ -50,7 +50,8 @@ export default fp(async function errorsPlugin(app: FastifyInstance) {
   const table = new MethodTable();
   app.addHook('onRoute', (route) => table.add(route.url, Array.isArray(route.method) ? route.method : [route.method]));
 
-  app.setNotFoundHandler((request, reply) => {
+  /** No route for this method and path: 405 when the path has other methods, else 404. */
+  const unrouted = (request: FastifyRequest, reply: FastifyReply) => {
     const allowed = table.allowed(request.url);
     if (allowed.length > 0) {
       return reply
@@ -59,9 +60,13 @@ export default fp(async function errorsPlugin(app: FastifyInstance) {
         .send({ code: ErrorCode.METHOD_NOT_ALLOWED, message: `${request.method} is not allowed here; allowed: ${allowed.join(', ')}` });
     }
     return reply.code(404).send({ code: ErrorCode.NOT_FOUND, message: `no route ${request.method} ${request.url}` });
-  });
+  };
+  app.setNotFoundHandler(unrouted);
 
   app.setErrorHandler((thrown: FastifyError | DomainError, request, reply) => {
+    // A request no route takes can still fail before the not-found handler runs (a QUERY
+    // without Content-Type, a body it cannot parse): the answer is still 405 or 404.
+    if (request.is404) return unrouted(request, reply);
     const err = asDataError(thrown) ?? thrown;
     if (err instanceof DomainError) {
       const status = httpStatusOf[err.code];

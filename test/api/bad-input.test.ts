@@ -104,6 +104,7 @@ describe('schema-valid admin input is never a 500 and changes nothing (item 2)',
     ['NUL in a receipt reason', () => admin('POST', '/admin/receipts', { sku: 'BAD', warehouseCode: 'SRC', quantity: 1, reason: '\u0000' }, key('r-nul'))],
     ['NUL in an adjustment note', () => admin('POST', '/admin/adjustments', { sku: 'BAD', warehouseCode: 'SRC', delta: -1, reasonCode: 'DAMAGE', note: 'x\u0000' }, key('a-nul'))],
     ['a zero adjustment', () => admin('POST', '/admin/adjustments', { sku: 'BAD', warehouseCode: 'SRC', delta: 0, reasonCode: 'COUNT' }, key('a-zero'))],
+    ['a FOUND adjustment that takes stock away', () => admin('POST', '/admin/adjustments', { sku: 'BAD', warehouseCode: 'SRC', delta: -1, reasonCode: 'FOUND' }, key('a-found'))],
     ['NUL in a quarantine reason', () => admin('POST', '/admin/lots/BAD/SRC/L1/quarantine', { reason: 'x\u0000' }, key('q-nul'))],
     ['NUL in a warehouse region', () => admin('PUT', '/admin/warehouses/W-NUL', { name: 'w', region: 'eu\u0000' })],
     ['C1 control in a warehouse name', () => admin('PUT', '/admin/warehouses/W-NUL', { name: 'w\u0085' })],
@@ -152,6 +153,8 @@ describe('query strings, methods, long ids (items 3, 4)', () => {
     expect([del.statusCode, del.json().code, del.headers.allow]).toEqual([405, 'METHOD_NOT_ALLOWED', 'GET, HEAD']);
     const put = await app.inject({ method: 'PUT', url: '/orders', payload: {} });
     expect([put.statusCode, put.headers.allow]).toEqual([405, 'POST']);
+    const query = await app.inject({ method: 'QUERY' as 'GET', url: '/alerts' });
+    expect([query.statusCode, query.headers.allow]).toEqual([405, 'GET, HEAD']);
     const missing = await app.inject({ method: 'DELETE', url: '/nothing/here' });
     expect([missing.statusCode, missing.json().code]).toEqual([404, 'NOT_FOUND']);
   });

@@ -2,8 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { upsertProduct, upsertWarehouse } from '../../../activities/store/catalog';
 import { requireAdmin } from '../../plugins/admin-auth';
-import { DomainError, ErrorCode } from '../../../domain/errors';
-import { errors, Id, refusals, Text } from '../../schemas';
+import { errors, Id, Text } from '../../schemas';
 import reconciliation from './reconciliation';
 import adminStock from './stock';
 import cacheChecks from './cache';
@@ -35,7 +34,17 @@ const WarehouseBody = Type.Object(
     latitude: Type.Optional(Coordinate(90)),
     longitude: Type.Optional(Coordinate(180)),
   },
-  { additionalProperties: false, description: 'latitude and longitude come together: both, both null, or neither' },
+  {
+    additionalProperties: false,
+    // A position is both coordinates or none (the table's CHECK says so too): one alone would
+    // keep the other's stored value, half of some other place.
+    anyOf: [
+      { required: ['latitude', 'longitude'], properties: { latitude: Type.Number(), longitude: Type.Number() } },
+      { required: ['latitude', 'longitude'], properties: { latitude: Type.Null(), longitude: Type.Null() } },
+      { not: { anyOf: [{ required: ['latitude'] }, { required: ['longitude'] }] } },
+    ],
+    description: 'latitude and longitude come together: both numbers, both null, or neither',
+  },
 );
 const Warehouse = Type.Object({
   code: Type.String(),
@@ -80,16 +89,11 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
         security,
         params: Type.Object({ code: Id }),
         body: WarehouseBody,
-        response: { 200: Warehouse, ...errors(401), ...refusals({ 400: 'VALIDATION_FAILED when only one of latitude and longitude is given, or only one is null' }) },
+        response: { 200: Warehouse, ...errors(400, 401) },
       },
     },
     async (request) => {
       const { name, ...placement } = request.body;
-      // A position is both coordinates or none (the table's CHECK says so too): one alone
-      // would leave the other as it was, half of some other place.
-      if ((placement.latitude === undefined) !== (placement.longitude === undefined) || (placement.latitude === null) !== (placement.longitude === null)) {
-        throw new DomainError(ErrorCode.VALIDATION_FAILED, 'latitude and longitude go together: give both, both null, or neither');
-      }
       const { code, region, priority, latitude, longitude } = await upsertWarehouse(db, request.params.code, name, placement);
       return { code, name, region, priority, latitude, longitude };
     },

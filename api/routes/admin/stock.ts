@@ -6,7 +6,7 @@
  */
 import { Type, type FastifyPluginAsyncTypebox, type TProperties } from '@fastify/type-provider-typebox';
 import { adjustStock, receiveStock, setLotQuarantine, setSafetyStock } from '../../../activities/store/stock-admin';
-import { AdjustReason } from '../../../domain/stock';
+import { AdjustReason, adjustDirection } from '../../../domain/stock';
 import { errors, Id, MAX_QUANTITY, Text } from '../../schemas';
 
 const security = [{ adminToken: [] }];
@@ -26,6 +26,14 @@ const LevelChange = (change: TProperties) =>
     reserved: Type.Integer(),
     ...Replayed,
   });
+/** The direction rule of domain/stock.ts as schema: each reason with the sign of delta it allows. */
+const reasonsGoing = (way: 'down' | 'up' | 'both') => Object.values(AdjustReason).filter((r) => adjustDirection[r] === way);
+const AdjustDirection = [
+  { properties: { reasonCode: { enum: reasonsGoing('down') }, delta: { maximum: -1 } } },
+  { properties: { reasonCode: { enum: reasonsGoing('up') }, delta: { minimum: 1 } } },
+  { properties: { reasonCode: { enum: reasonsGoing('both') } } },
+];
+
 const LevelParams = Type.Object({ sku: Id, warehouseCode: Id });
 const LotParams = Type.Object({ sku: Id, warehouseCode: Id, lotCode: LotCode });
 const QuarantineBody = Type.Object({ reason: Text({ maxLength: 200 }), expectedQuantity: Expected }, { additionalProperties: false });
@@ -89,7 +97,7 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
             note: Type.Optional(Text({ minLength: 0, maxLength: 200 })),
             expectedQuantity: Expected,
           },
-          { additionalProperties: false },
+          { additionalProperties: false, anyOf: AdjustDirection, description: `${reasonsGoing('down').join(', ')} take stock away (delta < 0); ${reasonsGoing('up').join(', ')} add it (delta > 0); COUNT either way` },
         ),
         response: { 201: LevelChange({ delta: Type.Integer(), reasonCode: Type.String() }), ...errors(400, 401, 404, 409) },
       },
