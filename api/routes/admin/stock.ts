@@ -7,7 +7,7 @@
 import { Type, type FastifyPluginAsyncTypebox, type TProperties } from '@fastify/type-provider-typebox';
 import { adjustStock, receiveStock, setLotQuarantine, setSafetyStock } from '../../../activities/store/stock-admin';
 import { AdjustReason, adjustDirection } from '../../../domain/stock';
-import { errors, Id, MAX_QUANTITY, Text } from '../../schemas';
+import { errors, Id, MAX_QUANTITY, refusals, Text } from '../../schemas';
 
 const security = [{ adminToken: [] }];
 const headers = Type.Object({ 'idempotency-key': Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }) });
@@ -33,6 +33,9 @@ const AdjustDirection = [
   { properties: { reasonCode: { enum: reasonsGoing('up') }, delta: { minimum: 1 } } },
   { properties: { reasonCode: { enum: reasonsGoing('both') } } },
 ];
+
+/** What only the product's settings decide (the schema cannot know them). */
+const LOT_RULE = 'VALIDATION_FAILED when a lot-tracked product gets no lotCode, another one gets one, or the lot exists with another use-by date';
 
 const LevelParams = Type.Object({ sku: Id, warehouseCode: Id });
 const LotParams = Type.Object({ sku: Id, warehouseCode: Id, lotCode: LotCode });
@@ -73,7 +76,7 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 201: LevelChange({ quantity: Type.Integer(), reason: Type.String() }), ...errors(400, 401, 404, 409) },
+        response: { 201: LevelChange({ quantity: Type.Integer(), reason: Type.String() }), ...errors(401, 404, 409), ...refusals({ 400: LOT_RULE }) },
       },
     },
     async (request, reply) => reply.code(201).send(await receiveStock(db, { idempotencyKey: key(request.headers), ...request.body })),
@@ -99,7 +102,7 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false, anyOf: AdjustDirection, description: `${reasonsGoing('down').join(', ')} take stock away (delta < 0); ${reasonsGoing('up').join(', ')} add it (delta > 0); COUNT either way` },
         ),
-        response: { 201: LevelChange({ delta: Type.Integer(), reasonCode: Type.String() }), ...errors(400, 401, 404, 409) },
+        response: { 201: LevelChange({ delta: Type.Integer(), reasonCode: Type.String() }), ...errors(401, 404, 409), ...refusals({ 400: LOT_RULE }) },
       },
     },
     async (request, reply) => reply.code(201).send(await adjustStock(db, { idempotencyKey: key(request.headers), ...request.body })),
