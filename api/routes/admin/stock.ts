@@ -29,8 +29,8 @@ const LevelChange = (change: TProperties) =>
 /** The direction rule of domain/stock.ts as schema: each reason with the sign of delta it allows. */
 const reasonsGoing = (way: 'down' | 'up' | 'both') => Object.values(AdjustReason).filter((r) => adjustDirection[r] === way);
 const AdjustDirection = [
-  { properties: { reasonCode: { enum: reasonsGoing('down') }, delta: { maximum: -1 } } },
-  { properties: { reasonCode: { enum: reasonsGoing('up') }, delta: { minimum: 1 } } },
+  { properties: { reasonCode: { enum: reasonsGoing('down') }, delta: { type: 'integer', maximum: -1 } } },
+  { properties: { reasonCode: { enum: reasonsGoing('up') }, delta: { type: 'integer', minimum: 1 } } },
   { properties: { reasonCode: { enum: reasonsGoing('both') } } },
 ];
 
