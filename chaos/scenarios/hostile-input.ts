@@ -79,6 +79,6 @@ export const hostileInput: Scenario = {
       await closeDeps(deps);
     }
     const row = await closeScenario(stack, { scenario: this.name, base: stack.api, orderIds: [], paid: new Set(), recoverFrom: Date.now(), problems });
-    return { ...row, orders: placed, outcomes: counts, notes: `${size.hostileRequests} property-based requests; 401s and rate limit checked` };
+    return { ...row, orders: placed, outcomes: counts, notes: `${size.hostileRequests} property-based requests; 401s, rate limit, admin control characters, transfer receives checked` };
   },
 };
