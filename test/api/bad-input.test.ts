@@ -164,6 +164,8 @@ describe('query strings, methods, long ids (items 3, 4)', () => {
       const res = await app.inject({ method: 'GET', url: `/orders/${'x'.repeat(length)}` });
       expect([res.statusCode, res.json()]).toEqual([400, expect.objectContaining({ code: 'VALIDATION_FAILED', message: expect.any(String) })]);
     }
+    const badlyEncoded = await app.inject({ method: 'GET', url: '/orders/%E0%A4%A' });
+    expect([badlyEncoded.statusCode, badlyEncoded.json().code]).toEqual([400, 'VALIDATION_FAILED']);
   });
 });
 

@@ -17,8 +17,8 @@ jest.setTimeout(180_000);
 
 const stack = useAppStack('dev', 'fuzz-test', { RESERVATION_TTL_SECONDS: '600', ORDER_RATE_LIMIT_PER_MINUTE: '100000' });
 
-/** The run README shows; `base` is where the API listens. */
-export function schemathesisArgs(base: string): string[] {
+/** The run README "Testing" shows; `base` is where the API listens. */
+function schemathesisArgs(base: string): string[] {
   return [
     'run',
     `${base}/docs/json`,
