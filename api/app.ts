@@ -10,7 +10,8 @@ import { createHoldPool, HoldBatcher } from '../activities/store/request-hold';
 import { SagaStarter } from '../platform/sagas';
 import type { AppDeps } from './deps';
 import type { HoldDeps } from './routes/orders/hold';
-import errorsPlugin from './plugins/errors';
+import errorsPlugin, { frameworkErrors } from './plugins/errors';
+import { coercingQueryStrings } from './plugins/validation';
 import admin from './routes/admin';
 import campaigns from './routes/campaigns';
 import campaignAdmin from './routes/campaigns/admin';
@@ -31,6 +32,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     logger: options.logger ?? { level: deps.config.logLevel },
     bodyLimit: 256 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: coercingQueryStrings } },
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('deps', deps);
   app.decorate('lifecycle', { draining: false });
@@ -71,14 +74,17 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     ttlSeconds: deps.config.reservationTtlSeconds,
   } satisfies HoldDeps);
 
+  // First, so its method table (405 + Allow) sees every route, the documentation's too.
+  await app.register(errorsPlugin);
   await app.register(swagger, {
     openapi: {
       info: { title: 'stockhold', description: 'Inventory reservations that never oversell', version: '0.1.0' },
+      // Relative: the API is wherever this document was fetched from (behind any proxy).
+      servers: [{ url: '/', description: 'the server that serves this document' }],
       components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(errorsPlugin);
   await app.register(health);
   await app.register(orders);
   await app.register(webhooks);

@@ -193,6 +193,9 @@ export const scenarios: readonly Scenario[] = [
       await stock(db, 'CAP-MOVE', 'DST', 1);
       await call(app, 'POST', '/transfers', { transferId: 'cap-move', sku: 'CAP-MOVE', fromWarehouse: 'SRC', toWarehouse: 'DST', quantity: 4 }, ADMIN);
       await call(app, 'POST', '/transfers/cap-move/ship', undefined, ADMIN);
+      // Refused for good (more than shipped): the step reopens (transfer-failed-step-reopens).
+      const refused = await app.inject({ method: 'POST', url: '/transfers/cap-move/receive', payload: { receivedQuantity: 5 }, headers: ADMIN });
+      if (refused.statusCode !== 400) throw new Error(`a receive of more than shipped answered ${refused.statusCode}: ${refused.body}`);
       await call(app, 'POST', '/transfers/cap-move/receive', { receivedQuantity: 4 }, ADMIN);
       return [{ name: 'transfer-received', workflowId: transferWorkflowId('cap-move') }];
     },

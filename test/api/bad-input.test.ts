@@ -1,129 +1,208 @@
 /**
- * Bad input says what is wrong and changes nothing: an order, a preferred warehouse or a
- * campaign naming a SKU or warehouse that does not exist is 404 with its code (no hold, no
- * fence, no saga); perishable settings and lot receipts that cannot be right are 400; a user
- * over the order rate limit is told, in seconds, when to come back.
+ * Bad input gets a clear 4xx and changes nothing (issue 10, items 1-4), on the real API,
+ * worker, Temporal (time-skipping), PostgreSQL and Redis:
+ * - a transfer step refused for good (a value PostgreSQL cannot store, more received than
+ *   shipped) answers with its code and leaves the transfer where the next steps still work;
+ * - control characters in free text, and half a position, are 400 before anything is stored;
+ * - PostgreSQL's own refusals (SQLSTATE class 22/23) are final domain errors, not 500s;
+ * - query strings are typed, bodies are not coerced; 405 with Allow; long ids in the
+ *   project's error shape; the OpenAPI document says all of it.
  */
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
+import { asDataError } from '../../activities/store/data-errors';
 import type { Db } from '../../activities/store/db';
-import { orderWorkflowId } from '../../workflows/ids';
+import { transferWorkflowId } from '../../workflows/ids';
+import { receiveTransferUpdate } from '../../workflows/transfer-messages';
 import { useAppStack } from '../helpers/app';
-import { invariantViolations, level, stock } from '../helpers/db';
+import { invariantViolations, stock } from '../helpers/db';
 
 const ADMIN = { authorization: 'Bearer test-admin-token' };
-const stack = useAppStack('dev', 'bad-input-test', { ORDER_RATE_LIMIT_PER_MINUTE: '3' });
+const stack = useAppStack('time-skipping', 'bad-input-test');
 let db: Db;
 let app: FastifyInstance;
-
 beforeAll(async () => {
   ({ db, app } = stack);
-  await stock(db, 'PEAR', 'W1', 10);
-  await db.warehouse.create({ data: { code: 'W2', name: 'empty' } }); // exists, holds no PEAR
+  await stock(db, 'BAD', 'SRC', 100);
+  await stock(db, 'BAD', 'DST', 0);
 });
 afterEach(async () => {
   expect(await invariantViolations(db)).toEqual([]);
 });
 
-const place = (body: object) => app.inject({ method: 'POST', url: '/orders', payload: body });
-const admin = (method: 'POST' | 'PUT', url: string, payload: object, key?: string) =>
-  app.inject({ method, url, payload, headers: { ...ADMIN, ...(key ? { 'idempotency-key': key } : {}) } });
+const admin = (method: 'POST' | 'PUT', url: string, payload: object, headers: Record<string, string> = {}) =>
+  app.inject({ method, url, payload, headers: { ...ADMIN, ...headers } });
+const transfer = (id: string) => app.inject({ method: 'GET', url: `/transfers/${id}`, headers: ADMIN });
 
-/** Nothing of the order anywhere: no hold, no fence, no saga outbox row, no workflow, GET is 404. */
-async function expectNoTrace(orderId: string) {
-  expect(await db.reservation.count({ where: { orderId } })).toBe(0);
-  expect(await db.operationFence.count({ where: { serial: orderId } })).toBe(0);
-  expect(await db.sagaStart.count({ where: { orderId } })).toBe(0);
-  await expect(stack.env.client.workflow.getHandle(orderWorkflowId(orderId)).describe()).rejects.toThrow();
-  expect((await app.inject({ method: 'GET', url: `/orders/${orderId}` })).json().code).toBe('ORDER_NOT_FOUND');
+/** Everything an admin change could touch, in one comparable value. */
+async function snapshot() {
+  const [products, warehouses, levels, movements, lots, fences] = await Promise.all([
+    db.product.findMany({ orderBy: { sku: 'asc' } }),
+    db.warehouse.findMany({ orderBy: { code: 'asc' } }),
+    db.inventoryLevel.findMany({ orderBy: [{ sku: 'asc' }, { warehouseCode: 'asc' }] }),
+    db.stockMovement.count(),
+    db.stockLot.findMany({ orderBy: [{ sku: 'asc' }, { warehouseCode: 'asc' }, { lotCode: 'asc' }] }),
+    db.operationFence.count(),
+  ]);
+  return JSON.stringify({ products, warehouses, levels, movements, lots, fences }, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
 }
 
-describe('orders naming what does not exist', () => {
-  it.each([
-    ['an unknown SKU (one line, named warehouse)', 'u-sku-1', [{ sku: 'NOPE', warehouseCode: 'W1', quantity: 1 }], 'UNKNOWN_PRODUCT', { sku: 'NOPE' }],
-    ['an unknown warehouse (one line)', 'u-wh-1', [{ sku: 'PEAR', warehouseCode: 'W9', quantity: 1 }], 'UNKNOWN_WAREHOUSE', { warehouseCode: 'W9' }],
-    ['an unknown SKU among several lines', 'u-sku-2', [{ sku: 'PEAR', warehouseCode: 'W1', quantity: 1 }, { sku: 'NOPE', warehouseCode: 'W1', quantity: 1 }], 'UNKNOWN_PRODUCT', { sku: 'NOPE' }],
-    ['an unknown SKU left to allocation', 'u-sku-3', [{ sku: 'NOPE', quantity: 1 }], 'UNKNOWN_PRODUCT', { sku: 'NOPE' }],
-  ])('%s → 404 with its code; nothing held, recorded or started', async (_name, orderId, lines, code, details) => {
-    const res = await place({ orderId, userId: `user-${orderId}`, lines });
-    expect(res.statusCode).toBe(404);
-    expect(res.json()).toEqual({ code, message: expect.any(String), details });
-    await expectNoTrace(orderId);
-    expect(await level(db, 'PEAR', 'W1')).toEqual({ onHand: 10, reserved: 0 });
+async function shipped(id: string, quantity = 5) {
+  expect((await admin('POST', '/transfers', { transferId: id, sku: 'BAD', fromWarehouse: 'SRC', toWarehouse: 'DST', quantity })).statusCode).toBe(201);
+  expect((await admin('POST', `/transfers/${id}/ship`, {})).json().stage).toBe('SHIPPED');
+}
+
+describe('a transfer step refused for good leaves the transfer usable (item 1)', () => {
+  it('more received than shipped → 400, stays SHIPPED; a valid receive afterwards works', async () => {
+    await shipped('tr-big');
+    const big = await admin('POST', '/transfers/tr-big/receive', { receivedQuantity: 6 });
+    expect([big.statusCode, big.json().code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect((await transfer('tr-big')).json()).toMatchObject({ stage: 'SHIPPED' });
+    const ok = await admin('POST', '/transfers/tr-big/receive', { receivedQuantity: 4, shortfallReason: 'one dropped' });
+    expect([ok.statusCode, ok.json().stage, ok.json().receivedQuantity]).toEqual([200, 'RECEIVED', 4]);
   });
 
-  it('a SKU and warehouse that exist without stock there is still a shortage (409)', async () => {
-    const res = await place({ orderId: 'u-none', userId: 'user-none', lines: [{ sku: 'PEAR', warehouseCode: 'W2', quantity: 1 }] });
-    expect([res.statusCode, res.json().code]).toEqual([409, 'INSUFFICIENT_STOCK']);
+  it('more received than shipped → 400; a return afterwards works', async () => {
+    await shipped('tr-big-return');
+    expect((await admin('POST', '/transfers/tr-big-return/receive', { receivedQuantity: 7 })).statusCode).toBe(400);
+    const back = await admin('POST', '/transfers/tr-big-return/return', {});
+    expect([back.statusCode, back.json().stage]).toEqual([200, 'RETURNED']);
   });
 
-  it('an unknown preferredWarehouse → 404 UNKNOWN_WAREHOUSE, not silently ignored', async () => {
-    for (const [orderId, line] of [
-      ['u-pref-1', { sku: 'PEAR', quantity: 1 }],
-      ['u-pref-2', { sku: 'PEAR', warehouseCode: 'W1', quantity: 1 }],
-    ] as const) {
-      const res = await place({ orderId, userId: `user-${orderId}`, lines: [line], allocation: { preferredWarehouse: 'W9' } });
-      expect(res.statusCode).toBe(404);
-      expect(res.json()).toMatchObject({ code: 'UNKNOWN_WAREHOUSE', details: { warehouseCode: 'W9' } });
-      await expectNoTrace(orderId);
+  it('a NUL byte in shortfallReason → 400 at the schema, nothing started', async () => {
+    await shipped('tr-nul-api');
+    const before = await snapshot();
+    const res = await admin('POST', '/transfers/tr-nul-api/receive', { receivedQuantity: 3, shortfallReason: 'lost\u0000' });
+    expect([res.statusCode, res.json().code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect(await snapshot()).toBe(before);
+    expect((await transfer('tr-nul-api')).json().stage).toBe('SHIPPED');
+  });
+
+  it('past the schema, PostgreSQL refusing the value (22021) is final: INVALID_INPUT at once, then a valid receive works', async () => {
+    await shipped('tr-nul');
+    const before = await snapshot();
+    const handle = stack.env.client.workflow.getHandle(transferWorkflowId('tr-nul'));
+    // Straight to the workflow, as a client other than the API could: the activity must not retry.
+    const failure = await handle.executeUpdate(receiveTransferUpdate, { args: [{ receivedQuantity: 3, shortfallReason: 'lost\u0000' }] }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(WorkflowUpdateFailedError);
+    const cause = (failure as WorkflowUpdateFailedError).cause as ApplicationFailure;
+    expect([cause.type, cause.details?.[0]]).toEqual(['INVALID_INPUT', { sqlState: '22021' }]);
+    expect(await snapshot()).toBe(before);
+    expect((await transfer('tr-nul')).json()).toMatchObject({ stage: 'SHIPPED' });
+    expect((await transfer('tr-nul')).json().receivedQuantity).toBeUndefined();
+    const ok = await admin('POST', '/transfers/tr-nul/receive', { receivedQuantity: 3, shortfallReason: 'lost' });
+    expect([ok.statusCode, ok.json().stage]).toEqual([200, 'RECEIVED']);
+  });
+});
+
+describe('schema-valid admin input is never a 500 and changes nothing (item 2)', () => {
+  const key = (k: string) => ({ 'idempotency-key': k });
+  const cases: [string, () => ReturnType<typeof admin>][] = [
+    ['NUL in a product name', () => admin('PUT', '/admin/products/BAD2', { name: 'a\u0000b' })],
+    ['a tab in a product name', () => admin('PUT', '/admin/products/BAD2', { name: 'a\tb' })],
+    ['NUL in a receipt reason', () => admin('POST', '/admin/receipts', { sku: 'BAD', warehouseCode: 'SRC', quantity: 1, reason: '\u0000' }, key('r-nul'))],
+    ['NUL in an adjustment note', () => admin('POST', '/admin/adjustments', { sku: 'BAD', warehouseCode: 'SRC', delta: -1, reasonCode: 'DAMAGE', note: 'x\u0000' }, key('a-nul'))],
+    ['a zero adjustment', () => admin('POST', '/admin/adjustments', { sku: 'BAD', warehouseCode: 'SRC', delta: 0, reasonCode: 'COUNT' }, key('a-zero'))],
+    ['a FOUND adjustment that takes stock away', () => admin('POST', '/admin/adjustments', { sku: 'BAD', warehouseCode: 'SRC', delta: -1, reasonCode: 'FOUND' }, key('a-found'))],
+    ['NUL in a quarantine reason', () => admin('POST', '/admin/lots/BAD/SRC/L1/quarantine', { reason: 'x\u0000' }, key('q-nul'))],
+    ['NUL in a warehouse region', () => admin('PUT', '/admin/warehouses/W-NUL', { name: 'w', region: 'eu\u0000' })],
+    ['C1 control in a warehouse name', () => admin('PUT', '/admin/warehouses/W-NUL', { name: 'w\u0085' })],
+    ['latitude without longitude', () => admin('PUT', '/admin/warehouses/W-HALF', { name: 'w', latitude: 10 })],
+    ['longitude with a null latitude', () => admin('PUT', '/admin/warehouses/W-HALF', { name: 'w', latitude: null, longitude: 10 })],
+    ['a quantity as a string (bodies are not coerced)', () => admin('POST', '/admin/receipts', { sku: 'BAD', warehouseCode: 'SRC', quantity: '5', reason: 'r' }, key('r-str'))],
+    ['an expected quantity past 32 bits', () => admin('POST', '/admin/receipts', { sku: 'BAD', warehouseCode: 'SRC', quantity: 1, reason: 'r', expectedQuantity: 3_000_000_000 }, key('r-big'))],
+    ['NUL in a cancel reason', () => app.inject({ method: 'POST', url: '/orders/o-none/cancel', payload: { reason: '\u0000' } })],
+  ];
+  it.each(cases)('%s → 400 VALIDATION_FAILED', async (_name, send) => {
+    const before = await snapshot();
+    const res = await send();
+    expect([res.statusCode, res.json().code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect(await snapshot()).toBe(before);
+  });
+
+  it('PostgreSQL refusals are domain errors: class 22 → INVALID_INPUT, class 23 → CONSTRAINT_VIOLATION, a unique race stays retryable', async () => {
+    const refusal = (work: Promise<unknown>) => work.then(() => undefined, (err: unknown) => asDataError(err));
+    const nul = await refusal(db.product.create({ data: { sku: 'NUL', name: 'a\u0000' } }));
+    expect([nul?.code, nul?.details]).toEqual(['INVALID_INPUT', { sqlState: '22021' }]);
+    const overflow = await refusal(db.$executeRaw`SELECT ${3_000_000_000}::int`);
+    expect(overflow?.code).toBe('INVALID_INPUT');
+    const half = await refusal(db.warehouse.create({ data: { code: 'W-CHECK', name: 'w', latitude: 1 } }));
+    expect([half?.code, (half?.details as { sqlState: string }).sqlState]).toEqual(['CONSTRAINT_VIOLATION', '23514']);
+    expect(await refusal(db.product.create({ data: { sku: 'BAD', name: 'again' } }))).toBeUndefined();
+    expect(await db.product.count({ where: { sku: { in: ['NUL'] } } })).toBe(0);
+    expect(await db.warehouse.count({ where: { code: 'W-CHECK' } })).toBe(0);
+  });
+});
+
+describe('query strings, methods, long ids (items 3, 4)', () => {
+  it('GET /alerts with limit=20 is typed, not refused; a non-number limit is 400', async () => {
+    const res = await app.inject({ method: 'GET', url: '/alerts?kind=EXPIRED&limit=20' });
+    expect([res.statusCode, res.json()]).toEqual([200, { alerts: [] }]);
+    expect((await app.inject({ method: 'GET', url: '/alerts?limit=twenty' })).json().code).toBe('VALIDATION_FAILED');
+  });
+
+  it('GET /admin/cache/checks takes an integer limit', async () => {
+    expect((await app.inject({ method: 'GET', url: '/admin/cache/checks?limit=5', headers: ADMIN })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/admin/cache/checks?limit=0', headers: ADMIN })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'GET', url: '/admin/cache/checks?limit=5.5', headers: ADMIN })).statusCode).toBe(400);
+  });
+
+  it('an undeclared method on a known path → 405 METHOD_NOT_ALLOWED with Allow; an unknown path stays 404', async () => {
+    const del = await app.inject({ method: 'DELETE', url: '/orders/o-1' });
+    expect([del.statusCode, del.json().code, del.headers.allow]).toEqual([405, 'METHOD_NOT_ALLOWED', 'GET, HEAD']);
+    const put = await app.inject({ method: 'PUT', url: '/orders', payload: {} });
+    expect([put.statusCode, put.headers.allow]).toEqual([405, 'POST']);
+    const query = await app.inject({ method: 'QUERY' as 'GET', url: '/alerts' });
+    expect([query.statusCode, query.headers.allow]).toEqual([405, 'GET, HEAD']);
+    const missing = await app.inject({ method: 'DELETE', url: '/nothing/here' });
+    expect([missing.statusCode, missing.json().code]).toEqual([404, 'NOT_FOUND']);
+  });
+
+  it('an id over 100 characters → 400 {code, message}, like any malformed id', async () => {
+    for (const length of [65, 101, 5000]) {
+      const res = await app.inject({ method: 'GET', url: `/orders/${'x'.repeat(length)}` });
+      expect([res.statusCode, res.json()]).toEqual([400, expect.objectContaining({ code: 'VALIDATION_FAILED', message: expect.any(String) })]);
     }
-    const known = await place({ orderId: 'u-pref-3', userId: 'user-pref-3', lines: [{ sku: 'PEAR', quantity: 1 }], allocation: { preferredWarehouse: 'W1' } });
-    expect(known.statusCode).toBe(201);
+    const badlyEncoded = await app.inject({ method: 'GET', url: '/orders/%E0%A4%A' });
+    expect([badlyEncoded.statusCode, badlyEncoded.json().code]).toEqual([400, 'VALIDATION_FAILED']);
   });
 });
 
-describe('admin input that cannot be right', () => {
-  const window = { startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString(), quota: 1, perUserLimit: 1 };
-
-  it('a campaign for an unknown SKU or warehouse → 404, nothing set aside', async () => {
-    const sku = await admin('POST', '/admin/campaigns', { id: 'c-nope', sku: 'NOPE', warehouseCode: 'W1', ...window });
-    expect([sku.statusCode, sku.json().code]).toEqual([404, 'UNKNOWN_PRODUCT']);
-    const wh = await admin('POST', '/admin/campaigns', { id: 'c-nope-wh', sku: 'PEAR', warehouseCode: 'W9', ...window });
-    expect([wh.statusCode, wh.json().code]).toEqual([404, 'UNKNOWN_WAREHOUSE']);
-    const pre = await admin('POST', '/admin/campaigns', { id: 'c-nope-pre', kind: 'PRE_SALE', expectedAt: window.endsAt, sku: 'NOPE', warehouseCode: 'W1', ...window });
-    expect([pre.statusCode, pre.json().code]).toEqual([404, 'UNKNOWN_PRODUCT']);
-    expect(await db.campaign.count()).toBe(0);
-    // Known but short is still 409.
-    const short = await admin('POST', '/admin/campaigns', { id: 'c-short', sku: 'PEAR', warehouseCode: 'W1', ...window, quota: 500 });
-    expect([short.statusCode, short.json().code]).toEqual([409, 'INSUFFICIENT_STOCK']);
+describe('the OpenAPI document (item 4)', () => {
+  type Operation = { parameters?: { in: string; name: string; required?: boolean; schema?: Record<string, unknown> }[]; responses: Record<string, unknown>; requestBody?: { content: Record<string, { schema: { properties: Record<string, Record<string, unknown>> } }> } };
+  let doc: { servers?: unknown[]; paths: Record<string, Record<string, Operation>> };
+  beforeAll(async () => {
+    doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
   });
 
-  it('removalDaysBeforeExpiry > alertDaysBeforeExpiry → 400, also against the stored setting', async () => {
-    const bad = await admin('PUT', '/admin/products/FIG', { name: 'Figs', lotTracked: true, alertDaysBeforeExpiry: 1, removalDaysBeforeExpiry: 2 });
-    expect([bad.statusCode, bad.json().code]).toEqual([400, 'VALIDATION_FAILED']);
-    expect(await db.product.count({ where: { sku: 'FIG' } })).toBe(0);
-    expect((await admin('PUT', '/admin/products/FIG', { name: 'Figs', lotTracked: true, alertDaysBeforeExpiry: 2, removalDaysBeforeExpiry: 1 })).statusCode).toBe(200);
-    const later = await admin('PUT', '/admin/products/FIG', { name: 'Figs', removalDaysBeforeExpiry: 3 });
-    expect([later.statusCode, later.json().code]).toEqual([400, 'VALIDATION_FAILED']);
-    expect(await db.product.findUnique({ where: { sku: 'FIG' } })).toMatchObject({ alertDaysBeforeExpiry: 2, removalDaysBeforeExpiry: 1 });
+  it('names its servers and the webhook signature headers', () => {
+    expect(doc.servers).toEqual([expect.objectContaining({ url: '/' })]);
+    const headers = doc.paths['/webhooks/payments'].post.parameters?.filter((p) => p.in === 'header').map((p) => [p.name, p.required]);
+    expect(headers).toEqual([
+      ['x-signature', true],
+      ['x-signature-timestamp', true],
+    ]);
   });
 
-  it('a lot receipt needs a use-by date ahead; an existing lot keeps its own; nothing else takes one', async () => {
-    const receipt = { sku: 'FIG', warehouseCode: 'W1', quantity: 5, reason: 'po', lotCode: 'FIG-1' };
-    const none = await admin('POST', '/admin/receipts', receipt, 'r-none');
-    expect([none.statusCode, none.json().code]).toEqual([400, 'VALIDATION_FAILED']);
-    const past = await admin('POST', '/admin/receipts', { ...receipt, expiresAt: new Date(Date.now() - 3600_000).toISOString() }, 'r-past');
-    expect([past.statusCode, past.json().code]).toEqual([400, 'VALIDATION_FAILED']);
-    expect(await db.stockLot.count({ where: { sku: 'FIG' } })).toBe(0);
-    expect(await db.operationFence.count({ where: { serial: { in: ['admin:r-none', 'admin:r-past'] } } })).toBe(0);
-
-    const expiresAt = new Date(Date.now() + 10 * 86_400_000).toISOString();
-    expect((await admin('POST', '/admin/receipts', { ...receipt, expiresAt }, 'r-ok')).statusCode).toBe(201);
-    expect((await admin('POST', '/admin/receipts', receipt, 'r-more')).statusCode).toBe(201); // into the lot it names
-    expect(await db.stockLot.findMany({ where: { sku: 'FIG' }, select: { quantity: true, expiresAt: true } })).toEqual([{ quantity: 10, expiresAt: new Date(expiresAt) }]);
-    const plain = await admin('POST', '/admin/receipts', { sku: 'PEAR', warehouseCode: 'W1', quantity: 1, reason: 'po', expiresAt }, 'r-plain');
-    expect([plain.statusCode, plain.json().code]).toEqual([400, 'VALIDATION_FAILED']);
+  it('puts what it can into the schemas: non-zero delta, integer limits, no control characters', () => {
+    const body = (path: string, method = 'post') => doc.paths[path][method].requestBody!.content['application/json'].schema.properties;
+    expect(body('/admin/adjustments').delta).toMatchObject({ type: 'integer', not: { enum: [0] } });
+    expect(body('/admin/receipts').reason).toMatchObject({ pattern: expect.stringContaining('u0000') });
+    expect(body('/transfers/{transferId}/receive').shortfallReason).toMatchObject({ pattern: expect.stringContaining('u0000') });
+    const limit = doc.paths['/admin/cache/checks'].get.parameters?.find((p) => p.name === 'limit');
+    expect(limit?.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 500 });
   });
-});
 
-it('429 RATE_LIMITED says when to retry: retryAfter in seconds (a number) and the Retry-After header', async () => {
-  const order = (n: number) => place({ orderId: `rl-${n}`, userId: 'busy-user', lines: [{ sku: 'PEAR', warehouseCode: 'W1', quantity: 1 }] });
-  for (const n of [1, 2, 3]) expect((await order(n)).statusCode).toBe(201);
-  const limited = await order(4);
-  expect(limited.statusCode).toBe(429);
-  const body = limited.json();
-  expect(body).toMatchObject({ code: 'RATE_LIMITED', details: { retryAfter: expect.any(Number) } });
-  expect(body.details.retryAfter).toBeGreaterThan(0);
-  expect(body.details.retryAfter).toBeLessThanOrEqual(60);
-  expect(limited.headers['retry-after']).toBe(String(body.details.retryAfter));
-  await expectNoTrace('rl-4');
+  it('every operation that takes input documents its 4xx answers', () => {
+    const undocumented: string[] = [];
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        const takesInput = (op.parameters?.length ?? 0) > 0 || op.requestBody !== undefined;
+        if (takesInput && !Object.keys(op.responses).some((s) => s.startsWith('4'))) undocumented.push(`${method} ${path}`);
+      }
+    }
+    expect(undocumented).toEqual([]);
+    expect(doc.paths['/admin/campaigns'].post.responses['400']).toMatchObject({ description: expect.stringContaining('endsAt is not after startsAt') });
+  });
 });

@@ -10,7 +10,7 @@ import { campaignWorkflowId, fulfilmentWorkflowId } from '../../../workflows/ids
 import type { preSaleFulfilmentWorkflow } from '../../../workflows/pre-sale';
 import { endCampaignSignal } from '../../../workflows/messages';
 import { requireAdmin } from '../../plugins/admin-auth';
-import { errors, Id } from '../../schemas';
+import { errors, Id, MAX_QUANTITY, refusals } from '../../schemas';
 import { withWorkflowDeadline } from '../../workflow-deadline';
 
 const CampaignBody = Type.Object({
@@ -54,20 +54,30 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
             sku: Id,
             warehouseCode: Id,
             startsAt: Type.String({ format: 'date-time' }),
-            endsAt: Type.String({ format: 'date-time' }),
-            quota: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
+            endsAt: Type.String({ format: 'date-time', description: 'after startsAt, and in the future' }),
+            quota: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY }),
             perUserLimit: Type.Integer({ minimum: 1, maximum: 10_000 }),
           },
-          { additionalProperties: false },
+          {
+            additionalProperties: false,
+            // A pre-sale names when its goods arrive; a flash sale sells what is there.
+            anyOf: [
+              { required: ['kind', 'expectedAt'], properties: { kind: { enum: ['PRE_SALE'] } } },
+              { not: { required: ['expectedAt'] }, properties: { kind: { enum: ['FLASH_SALE'] } } },
+            ],
+          },
         ),
-        response: { 201: CampaignBody, 200: CampaignBody, ...errors(400, 401, 404, 409, 503, 504) },
+        response: {
+          201: CampaignBody,
+          200: CampaignBody,
+          ...errors(401, 404, 409, 503, 504),
+          ...refusals({ 400: 'VALIDATION_FAILED when endsAt is not after startsAt or is past, or a PRE_SALE is for a lot-tracked product' }),
+        },
       },
     },
     async (request, reply) => {
       const b = request.body;
       const kind = b.kind ?? 'FLASH_SALE';
-      if (kind === 'PRE_SALE' && !b.expectedAt) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'a PRE_SALE needs expectedAt');
-      if (kind === 'FLASH_SALE' && b.expectedAt) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'expectedAt is for PRE_SALE campaigns');
       const iso = (d: string) => new Date(d).toISOString();
       const input = { ...b, kind, startsAt: iso(b.startsAt), endsAt: iso(b.endsAt), ...(b.expectedAt ? { expectedAt: iso(b.expectedAt) } : {}) };
       if (Date.parse(input.endsAt) <= Date.parse(input.startsAt)) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'endsAt must be after startsAt');
@@ -118,10 +128,11 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
         security,
         params: Type.Object({ campaignId: Id }),
         headers: Type.Object({ 'idempotency-key': Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }) }),
-        body: Type.Object({ quantity: Type.Integer({ minimum: 0, maximum: 10_000_000 }) }, { additionalProperties: false }),
+        body: Type.Object({ quantity: Type.Integer({ minimum: 0, maximum: MAX_QUANTITY }) }, { additionalProperties: false }),
         response: {
           200: Type.Object({ idempotencyKey: Type.String(), received: Type.Integer(), allocated: Type.Array(Type.String()), refundRequired: Type.Array(Type.String()) }),
-          ...errors(400, 401, 404, 409, 503, 504),
+          ...errors(401, 404, 409, 503, 504),
+          ...refusals({ 400: 'VALIDATION_FAILED when the campaign is not a PRE_SALE' }),
         },
       },
     },

@@ -5,7 +5,7 @@ import { DomainError, ErrorCode } from '../../../domain/errors';
 import type { ConsumedLot } from '../../../domain/stock';
 import { withLateSettlements } from '../../../activities/store/order-view';
 import { readPayments } from '../../../activities/store/payments';
-import { AllocationNoteSchema, AmountCents, AllocationPreferencesSchema, errors, Id, OrderLineSchema, RequestedLineSchema, ShortageSchema } from '../../schemas';
+import { AllocationNoteSchema, AmountCents, AllocationPreferencesSchema, errors, Id, OrderLineSchema, RequestedLineSchema, ShortageSchema, Text } from '../../schemas';
 import { rejection } from './rejection';
 import { holdOrder } from './hold';
 import { cancelOrder, getOrder } from './service';
@@ -162,7 +162,7 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Cancel an order awaiting payment; its hold is released',
         tags: ['orders'],
         params: Type.Object({ orderId: Id }),
-        body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+        body: Type.Object({ reason: Type.Optional(Text({ minLength: 0, maxLength: 200 })) }, { additionalProperties: false }),
         response: { 202: Type.Object({ orderId: Type.String(), status: Type.Literal('CANCELLING') }), ...errors(400, 404, 409) },
       },
       // The body is optional: a bare POST cancels with a default reason.

@@ -1,9 +1,9 @@
 /** Transfer API: create (hold at the source), ship, receive, cancel, return, get. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DomainError, ErrorCode, httpStatusOf, type ErrorCode as Code } from '../../../domain/errors';
+import { DomainError, ErrorCode, isErrorCode } from '../../../domain/errors';
 import type { TransferState } from '../../../workflows/transfer-messages';
 import { requireAdmin } from '../../plugins/admin-auth';
-import { errors, Id, ShortageSchema } from '../../schemas';
+import { errors, Id, MAX_QUANTITY, refusals, ShortageSchema, Text } from '../../schemas';
 import { withWorkflowDeadline } from '../../workflow-deadline';
 import { createTransfer, getTransfer, runTransferStep, type TransferStep } from './service';
 
@@ -46,7 +46,7 @@ function view(s: TransferState) {
 function refusal(s: TransferState): DomainError | undefined {
   if (s.stage !== 'REJECTED') return undefined;
   if (s.error) {
-    const code = s.error.code in httpStatusOf ? (s.error.code as Code) : ErrorCode.INTERNAL;
+    const code = isErrorCode(s.error.code) ? s.error.code : ErrorCode.INTERNAL;
     return new DomainError(code, s.error.message);
   }
   return new DomainError(ErrorCode.INSUFFICIENT_STOCK, 'not enough available at the source', { shortages: s.shortages });
@@ -71,12 +71,12 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
             sku: Id,
             fromWarehouse: Id,
             toWarehouse: Id,
-            quantity: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
+            quantity: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY }),
             receiveWithinHours: Type.Optional(Type.Integer({ minimum: 1, maximum: 24 * 90 })),
           },
           { additionalProperties: false },
         ),
-        response: { 201: TransferBody, ...errors(400, 401, 404, 409, 503, 504) },
+        response: { 201: TransferBody, ...errors(401, 404, 409, 503, 504), ...refusals({ 400: 'VALIDATION_FAILED when fromWarehouse equals toWarehouse' }) },
       },
     },
     async (request, reply) => {
@@ -121,10 +121,10 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
         security,
         params: Params,
         body: Type.Object(
-          { receivedQuantity: Type.Integer({ minimum: 0, maximum: 10_000_000 }), shortfallReason: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) },
+          { receivedQuantity: Type.Integer({ minimum: 0, maximum: MAX_QUANTITY }), shortfallReason: Type.Optional(Text({ maxLength: 100 })) },
           { additionalProperties: false },
         ),
-        response: { 200: TransferBody, ...errors(400, 401, 404, 409, 503, 504) },
+        response: { 200: TransferBody, ...errors(401, 404, 409, 503, 504), ...refusals({ 400: 'VALIDATION_FAILED when receivedQuantity is more than was shipped (the transfer stays SHIPPED)' }) },
       },
     },
     async (request) => view(await waitOn(() => runTransferStep(temporal, request.params.transferId, 'receive', request.body))),
