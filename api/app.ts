@@ -39,8 +39,10 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   app.decorate('lifecycle', { draining: false });
   // Draining (api/server.ts): every answer closes its connection, so kept-alive clients move
   // to another replica instead of sending their next request into the closing listener.
-  app.addHook('onSend', async (_request, reply) => {
+  // (Callback hooks on every request: no promise per request on the hot path.)
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (app.lifecycle.draining) reply.header('connection', 'close');
+    done(null, payload);
   });
   // The request path's hold: group commit per hot row, sagas started after the commit.
   const starter = new SagaStarter(deps.db, deps.temporal, deps.config.temporal.taskQueue, deps.config.sagaStartConcurrency, (err) =>
@@ -59,11 +61,13 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   // process, and CPU for Temporal on a shared host) wait, bounded by SAGA_START_MAX_DEFER_MS.
   // ('close' fires for every response, finished or aborted.)
   let inFlight = 0;
-  app.addHook('onRequest', async (_request, reply) => {
+  const settled = () => {
+    inFlight -= 1;
+  };
+  app.addHook('onRequest', (_request, reply, done) => {
     inFlight += 1;
-    reply.raw.once('close', () => {
-      inFlight -= 1;
-    });
+    reply.raw.once('close', settled);
+    done();
   });
   starter.busy = () => batcher.busy || inFlight >= deps.config.sagaStartBusyRequests;
   starter.maxDeferMs = deps.config.sagaStartMaxDeferMs;
