@@ -6,7 +6,10 @@ import { loadConfig, type Config } from '../config';
 import { createMetrics } from '../platform/metrics';
 import { createGateRedis } from '../platform/redis';
 import { connectClient } from '../platform/temporal';
+import type { Server } from 'node:http';
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app';
+import { createOpsServer } from './plugins/auth';
 import type { AppDeps } from './deps';
 
 /** Redis settings (fail fast, bounded, reconnect with backoff) live in platform/redis.ts. */
@@ -38,11 +41,13 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const deps = await createDeps(config);
   const app = await buildApp(deps);
+  let ops: Server | undefined;
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down');
+    await new Promise((resolve) => (ops ? ops.close(resolve) : resolve(undefined)));
     await app.close();
     await closeDeps(deps);
     process.exit(0);
@@ -50,6 +55,15 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   await app.listen({ host: config.api.host, port: config.api.port });
+  if (config.api.ops) ops = await listenOps(app, config.api.ops);
+}
+
+/** Listens on the ops port (OPS_PORT): /metrics and /docs without a key, and the probes. */
+export async function listenOps(app: FastifyInstance, address: { host: string; port: number }): Promise<Server> {
+  const server = createOpsServer(app);
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(address.port, address.host, resolve));
+  app.log.info({ ops: server.address() }, 'ops port listening (/metrics, /docs)');
+  return server;
 }
 
 if (require.main === module) {

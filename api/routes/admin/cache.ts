@@ -2,6 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { recentChecks } from '../../../activities/cache/checker';
 import { errors } from '../../schemas';
+import { Scope } from '../../../domain/api-keys';
 
 const CheckBody = Type.Object({
   id: Type.String(),
@@ -20,13 +21,13 @@ const cacheChecks: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/cache/checks',
     {
+      config: { access: Scope.ADMIN },
       schema: {
         summary: 'Results of the latest cache consistency checks, newest first',
         tags: ['admin'],
-        security: [{ adminToken: [] }],
         // Query strings are not type-coerced in this app: the limit is validated as digits.
         querystring: Type.Object({ limit: Type.Optional(Type.String({ pattern: '^(500|[1-4]?[0-9]{1,2})$', description: '1-500, default 20' })) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ checks: Type.Array(CheckBody) }), ...errors(400, 401) },
+        response: { 200: Type.Object({ checks: Type.Array(CheckBody) }), ...errors(400) },
       },
     },
     async (request) => ({ checks: await recentChecks(db, Math.max(1, Number(request.query.limit ?? 20))) }),

@@ -1,5 +1,6 @@
-/** Liveness, readiness (PostgreSQL, Redis, Temporal) and Prometheus metrics. */
+/** Liveness and readiness (PostgreSQL, Redis, Temporal), open to probes; Prometheus metrics (scope `ops`, or the ops port). */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Scope } from '../../../domain/api-keys';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -21,14 +22,14 @@ async function probe(check: () => Promise<unknown>): Promise<'ok' | string> {
 const health: FastifyPluginAsyncTypebox = async (app) => {
   const { db, redis, temporal, metrics } = app.deps;
 
-  app.get('/healthz', { schema: { summary: 'Liveness: the process answers', tags: ['ops'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
+  app.get('/healthz', { config: { access: 'public' }, schema: { summary: 'Liveness: the process answers', tags: ['ops'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
     status: 'ok' as const,
   }));
 
   const Ready = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) });
   app.get(
     '/readyz',
-    { schema: { summary: 'Readiness: PostgreSQL and Temporal reachable (Redis reported, not required)', tags: ['ops'], response: { 200: Ready, 503: Ready } } },
+    { config: { access: 'public' }, schema: { summary: 'Readiness: PostgreSQL and Temporal reachable (Redis reported, not required)', tags: ['ops'], response: { 200: Ready, 503: Ready } } },
     async (_request, reply) => {
       const [database, cache, workflow] = await Promise.all([
         probe(() => db.$queryRaw`SELECT 1`),
@@ -43,7 +44,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics of the API process', tags: ['ops'] } }, async (_request, reply) => {
+  app.get('/metrics', { config: { access: Scope.OPS }, schema: { summary: 'Prometheus metrics of the API process', tags: ['ops'] } }, async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

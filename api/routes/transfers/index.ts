@@ -2,11 +2,10 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError, ErrorCode, httpStatusOf, type ErrorCode as Code } from '../../../domain/errors';
 import type { TransferState } from '../../../workflows/transfer-messages';
-import { requireAdmin } from '../../plugins/admin-auth';
 import { errors, Id, ShortageSchema } from '../../schemas';
+import { Scope } from '../../../domain/api-keys';
 import { createTransfer, getTransfer, runTransferStep, type TransferStep } from './service';
 
-const security = [{ adminToken: [] }];
 const TransferBody = Type.Object({
   transferId: Type.String(),
   sku: Type.String(),
@@ -53,15 +52,14 @@ function refusal(s: TransferState): DomainError | undefined {
 
 const transfers: FastifyPluginAsyncTypebox = async (app) => {
   const { temporal, config } = app.deps;
-  app.addHook('onRequest', requireAdmin(config.adminToken));
 
   app.post(
     '/transfers',
     {
+      config: { access: Scope.ADMIN },
       schema: {
         summary: 'Request a transfer: the quantity is held at the source (idempotent by transferId)',
         tags: ['transfers'],
-        security,
         body: Type.Object(
           {
             transferId: Id,
@@ -73,7 +71,7 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 201: TransferBody, ...errors(400, 401, 404, 409) },
+        response: { 201: TransferBody, ...errors(400, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -90,7 +88,7 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/transfers/:transferId',
-    { schema: { summary: 'A transfer and its stage', tags: ['transfers'], security, params: Params, response: { 200: TransferBody, ...errors(400, 401, 404) } } },
+    { config: { access: Scope.ADMIN }, schema: { summary: 'A transfer and its stage', tags: ['transfers'], params: Params, response: { 200: TransferBody, ...errors(400, 404) } } },
     async (request) => view(await getTransfer(temporal, request.params.transferId)),
   );
 
@@ -102,7 +100,7 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
   for (const [step, summary] of Object.entries(stepSummaries) as [Exclude<TransferStep, 'receive'>, string][]) {
     app.post(
       `/transfers/:transferId/${step}`,
-      { schema: { summary, tags: ['transfers'], security, params: Params, response: { 200: TransferBody, ...errors(400, 401, 404, 409) } } },
+      { config: { access: Scope.ADMIN }, schema: { summary, tags: ['transfers'], params: Params, response: { 200: TransferBody, ...errors(400, 404, 409) } } },
       async (request) => view(await runTransferStep(temporal, request.params.transferId, step)),
     );
   }
@@ -110,16 +108,16 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/transfers/:transferId/receive',
     {
+      config: { access: Scope.ADMIN },
       schema: {
         summary: 'Receive at the destination; less than shipped books the shortfall as a loss',
         tags: ['transfers'],
-        security,
         params: Params,
         body: Type.Object(
           { receivedQuantity: Type.Integer({ minimum: 0, maximum: 10_000_000 }), shortfallReason: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) },
           { additionalProperties: false },
         ),
-        response: { 200: TransferBody, ...errors(400, 401, 404, 409) },
+        response: { 200: TransferBody, ...errors(400, 404, 409) },
       },
     },
     async (request) => view(await runTransferStep(temporal, request.params.transferId, 'receive', request.body)),
