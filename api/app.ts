@@ -58,7 +58,9 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     ttlSeconds: deps.config.reservationTtlSeconds,
   } satisfies HoldDeps);
 
-  // Before any route: every route's access is read as it is registered (plugins/auth.ts).
+  // Before any route: every route's access is read as it is registered (plugins/auth.ts),
+  // and the error handler must be in place for the docs UI's own plugin too.
+  await app.register(errorsPlugin);
   await app.register(auth);
   await app.register(audit);
   await app.register(orderLimits);
@@ -77,7 +79,6 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiHooks: { onRequest: app.guard(Scope.OPS) } });
-  await app.register(errorsPlugin);
   await app.register(health);
   await app.register(orders);
   await app.register(webhooks);

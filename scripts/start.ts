@@ -47,8 +47,10 @@ async function main(): Promise<void> {
   }
 
   const children = [run('worker', 'worker.ts', env), run('api', 'api/server.ts', env)];
+  const ops = config.api.ops ?? config.api;
   say(`API        http://${config.api.host}:${config.api.port}`);
-  say(`API docs   http://${config.api.host}:${config.api.port}/docs`);
+  say(`API docs   http://${ops.host}:${ops.port}/docs`);
+  say(apiKeyLine(config));
   if (devServer) say(`Temporal UI http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}`);
   say('Ctrl-C stops everything');
   if (seeded) void putDemoTransferInFlight(env.TEMPORAL_ADDRESS ?? config.temporal.address, config);
@@ -75,6 +77,15 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop());
   // If either child dies on its own, bring the rest down rather than run half a service.
   for (const c of children) c.once('exit', () => void stop());
+}
+
+/**
+ * The key the README's curl examples send. The development default is printed; a key set in
+ * the environment is not (it is a secret), and production never prints one.
+ */
+function apiKeyLine(config: ReturnType<typeof loadConfig>): string {
+  if (process.env.NODE_ENV === 'production' || process.env.ADMIN_TOKEN) return 'API key    ADMIN_TOKEN from the environment (every scope); more keys: npm run keys -- create';
+  return `API key    ${config.adminToken}   (development bootstrap key, every scope: -H 'authorization: Bearer ${config.adminToken}')`;
 }
 
 /** Once the worker polls, the demo transfer is requested and shipped (a fresh database only). */

@@ -53,8 +53,11 @@ const notFound = (request: FastifyRequest) => new DomainError(ErrorCode.NOT_FOUN
 export default fp(async function auth(app) {
   const { config, db } = app.deps;
   const verifier = new KeyVerifier(db, config.adminToken, config.apiKeyCacheMs);
-  const revocations = subscribeRevocations(config.redisUrl, config.cache.connectTimeoutMs, { revoked: (id) => verifier.evict(id), resync: () => verifier.clear() });
-  app.addHook('onClose', async () => revocations.close());
+  let revocations: { close(): void } | undefined;
+  app.addHook('onReady', async () => {
+    revocations = subscribeRevocations(config.redisUrl, config.cache.connectTimeoutMs, { revoked: (id) => verifier.evict(id), resync: () => verifier.clear() });
+  });
+  app.addHook('onClose', async () => revocations?.close());
   app.decorate('keys', verifier);
   app.decorateRequest('principal', undefined);
   // Whether ops routes live on the ops port (and not behind the `ops` scope).
