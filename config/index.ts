@@ -226,6 +226,6 @@ export function loadConfig(env: Env = process.env): Config {
     },
     cache: cacheConfig(env),
     orderRateLimitPerMinute: int(env, 'ORDER_RATE_LIMIT_PER_MINUTE', 120, 1, 1_000_000),
-    keyRateLimitPerMinute: int(env, 'KEY_RATE_LIMIT_PER_MINUTE', 60_000, 1, 100_000_000),
+    keyRateLimitPerMinute: int(env, 'KEY_RATE_LIMIT_PER_MINUTE', 300_000, 1, 100_000_000),
   };
 }
