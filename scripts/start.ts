@@ -1,7 +1,8 @@
 /**
  * `npm start` (after scripts/bootstrap.sh): migrate, seed an empty database, start a
  * Temporal dev server unless TEMPORAL_ADDRESS names one, then the worker and the API as
- * child processes. Ctrl-C stops all of it, in reverse order.
+ * child processes (in development the API's ops port is PORT + 1 unless OPS_PORT is set).
+ * Ctrl-C stops all of it, in reverse order.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -34,6 +35,8 @@ async function main(): Promise<void> {
 
   let devServer: DevServer | undefined;
   const env: NodeJS.ProcessEnv = { ...process.env };
+  // A browser cannot send a key: in development /docs and /metrics get an ops port of their own.
+  if (!env.OPS_PORT && env.NODE_ENV !== 'production') env.OPS_PORT = String(config.api.port + 1);
   if (!process.env.TEMPORAL_ADDRESS) {
     const port = Number(config.temporal.address.split(':')[1]);
     const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
@@ -47,9 +50,9 @@ async function main(): Promise<void> {
   }
 
   const children = [run('worker', 'worker.ts', env), run('api', 'api/server.ts', env)];
-  const ops = config.api.ops ?? config.api;
+  const ops = loadConfig(env).api.ops ?? config.api;
   say(`API        http://${config.api.host}:${config.api.port}`);
-  say(`API docs   http://${ops.host}:${ops.port}/docs`);
+  say(`API docs   http://${ops.host}:${ops.port}/docs${ops === config.api ? ' (scope ops)' : ' (ops port: /docs, /metrics)'}`);
   say(apiKeyLine(config));
   if (devServer) say(`Temporal UI http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}`);
   say('Ctrl-C stops everything');
