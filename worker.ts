@@ -9,12 +9,12 @@ import { NativeConnection, Runtime, Worker, type InjectedSinks } from '@temporal
 import { createActivities } from './activities';
 import { createStockCache, invalidateOnCommit, startCacheRelay } from './activities/cache';
 import { createGate } from './activities/gate';
-import { createDb } from './activities/store/db';
-import { loadConfig, type Config } from './config';
+import { createDb, dbOptions } from './activities/store/db';
+import { ConfigError, loadConfig, type Config } from './config';
 import { createMetrics, type Metrics } from './platform/metrics';
 import { createGateRedis } from './platform/redis';
 import { startSagaRelay } from './platform/sagas';
-import { connectClient, ensureSchedules } from './platform/temporal';
+import { bootSchedules, connectClient, temporalConnectionOptions } from './platform/temporal';
 import type { MetricsSinks } from './workflows/activities-proxy';
 
 /** Worker options other than the connection; tests reuse them with a prebuilt bundle. */
@@ -54,9 +54,10 @@ export function serveWorkerHttp(metrics: Metrics, state: () => string, address: 
 export async function runWorker(config: Config): Promise<void> {
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
   const metrics = createMetrics('worker');
-  const db = createDb(config.databaseUrl);
+  const db = createDb(config.databaseUrl, dbOptions(config));
   const client = await connectClient(config);
-  await ensureSchedules(client, config);
+  // A new install shows its alerts, reconciliation report and cache check at once.
+  await bootSchedules(client, config);
   const cache = createStockCache(config, metrics);
   invalidateOnCommit(db, cache);
   const relay = startCacheRelay(db, cache, config, metrics);
@@ -64,13 +65,14 @@ export async function runWorker(config: Config): Promise<void> {
   const sagaRelay = startSagaRelay(db, client, config.temporal.taskQueue, { graceMs: config.sagaRelayGraceMs, intervalMs: 1_000, batch: 100 }, (err) =>
     console.warn('[worker] saga relay pass failed; retrying', err),
   );
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  const gate = createGate(createGateRedis(config));
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: require.resolve('./workflows'),
-    activities: createActivities({ db, temporal: client, metrics, cache, gate: createGate(createGateRedis(config)), alertWebhook: config.alertWebhook,
+    activities: createActivities({ db, temporal: client, metrics, cache, gate, alertWebhook: config.alertWebhook,
       payments: { taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds } }),
     sinks: workerSinks(metrics),
     shutdownGraceTime: '10s',
@@ -85,6 +87,7 @@ export async function runWorker(config: Config): Promise<void> {
     await relay.stop();
     await sagaRelay.stop();
     cache.redis.disconnect();
+    gate.disconnect();
     await connection.close();
     await client.connection.close();
     await db.$disconnect();
@@ -92,8 +95,10 @@ export async function runWorker(config: Config): Promise<void> {
 }
 
 if (require.main === module) {
-  runWorker(loadConfig()).catch((err) => {
-    console.error('[worker] fatal', err);
+  // Exits once the worker has shut down (SIGTERM/SIGINT: in-flight activities get shutdownGraceTime).
+  (async () => runWorker(loadConfig()))().then(() => process.exit(0), (err) => {
+    if (err instanceof ConfigError) console.error(`[worker] configuration refused: ${err.message}`);
+    else console.error('[worker] fatal', err);
     process.exit(1);
   });
 }

@@ -14,6 +14,7 @@ import type { Metrics } from '../platform/metrics';
 import { deliverAlerts, type AlertWebhook } from './alerts';
 import { checkCache, type CheckOptions } from './cache/checker';
 import type { StockCache } from './cache/stock-cache';
+import { asDataError } from './store/data-errors';
 import type { Db } from './store/db';
 import { raiseExpiryAlerts, writeOffExpiredLots } from './store/expiry';
 import { findReservation } from './store/queries';
@@ -97,8 +98,10 @@ function reportDrift(report: ReconciliationReport, metrics: Metrics): void {
 /**
  * Wraps every activity: counts retries and times attempts, and turns domain errors into
  * Temporal failures whose type is the error code (non-retryable where the table says so).
- * Any other error stays retryable: lock timeouts and lost connections are retried with
- * backoff until the step is done.
+ * PostgreSQL's refusal of the data itself (SQLSTATE class 22/23, store/data-errors.ts) is a
+ * domain error too, and final: retrying the same NUL byte or overflowing number would fail
+ * for ever and hold its workflow. Any other error stays retryable: lock timeouts and lost
+ * connections are retried with backoff until the step is done.
  */
 function instrument<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T, metrics: Metrics): T {
   const wrapped: Record<string, (...args: never[]) => Promise<unknown>> = {};
@@ -110,8 +113,9 @@ function instrument<T extends Record<string, (...args: never[]) => Promise<unkno
         const result = await fn(...args);
         stop({ result: 'ok' });
         return result;
-      } catch (err) {
+      } catch (thrown) {
         stop({ result: 'error' });
+        const err = asDataError(thrown) ?? thrown;
         if (err instanceof DomainError) {
           throw ApplicationFailure.create({
             type: err.code,

@@ -13,8 +13,9 @@ import type { HoldDeps } from './routes/orders/hold';
 import { Scope } from '../domain/api-keys';
 import audit from './plugins/audit';
 import auth, { SECURITY_SCHEME } from './plugins/auth';
-import errorsPlugin from './plugins/errors';
+import errorsPlugin, { frameworkErrors } from './plugins/errors';
 import orderLimits from './plugins/order-limits';
+import { coercingQueryStrings } from './plugins/validation';
 import admin from './routes/admin';
 import campaigns from './routes/campaigns';
 import campaignAdmin from './routes/campaigns/admin';
@@ -35,14 +36,22 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     logger: options.logger ?? { level: deps.config.logLevel },
     bodyLimit: 256 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: coercingQueryStrings } },
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('deps', deps);
+  app.decorate('lifecycle', { draining: false });
+  // Draining (api/server.ts): every answer closes its connection, so kept-alive clients move
+  // to another replica instead of sending their next request into the closing listener.
+  app.addHook('onSend', async (_request, reply) => {
+    if (app.lifecycle.draining) reply.header('connection', 'close');
+  });
   // The request path's hold: group commit per hot row, sagas started after the commit.
   const starter = new SagaStarter(deps.db, deps.temporal, deps.config.temporal.taskQueue, deps.config.sagaStartConcurrency, (err) =>
     app.log.warn({ err }, 'saga start failed; the relay will start it'),
     deps.config.sagaStartDelayMs,
   );
-  const holdPool = createHoldPool(deps.config.databaseUrl);
+  const holdPool = createHoldPool(deps.config.databaseUrl, deps.config.database.holdPoolMax, deps.config.database);
   app.addHook('onClose', () => holdPool.end());
   const batcher = new HoldBatcher(deps.db, holdPool, deps.config.holdBatchMax);
   // Warm what the first order of a sale would otherwise pay for: a hold connection and the
@@ -50,7 +59,18 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   app.addHook('onReady', async () => {
     await Promise.all([holdPool.query('SELECT 1'), deps.db.campaign.findFirst({ select: { sku: true, warehouseCode: true, expectedAt: true } })]).catch(() => undefined);
   });
-  starter.busy = () => batcher.busy;
+  // Requests in flight: while a burst is being answered, saga starts (gRPC work in this
+  // process, and CPU for Temporal on a shared host) wait, bounded by SAGA_START_MAX_DEFER_MS.
+  // ('close' fires for every response, finished or aborted.)
+  let inFlight = 0;
+  app.addHook('onRequest', async (_request, reply) => {
+    inFlight += 1;
+    reply.raw.once('close', () => {
+      inFlight -= 1;
+    });
+  });
+  starter.busy = () => batcher.busy || inFlight >= deps.config.sagaStartBusyRequests;
+  starter.maxDeferMs = deps.config.sagaStartMaxDeferMs;
   app.decorate('holds', {
     db: deps.db,
     batcher,
@@ -58,8 +78,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     ttlSeconds: deps.config.reservationTtlSeconds,
   } satisfies HoldDeps);
 
-  // Before any route: every route's access is read as it is registered (plugins/auth.ts),
-  // and the error handler must be in place for the docs UI's own plugin too.
+  // First, so its method table (405 + Allow) sees every route, the documentation's too; then
+  // access, before any route: every route's access is read as it is registered (plugins/auth.ts).
   await app.register(errorsPlugin);
   await app.register(auth);
   await app.register(audit);
@@ -67,6 +87,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(swagger, {
     openapi: {
       info: { title: 'stockhold', description: 'Inventory reservations that never oversell', version: '0.1.0' },
+      // Relative: the API is wherever this document was fetched from (behind any proxy).
+      servers: [{ url: '/', description: 'the server that serves this document' }],
       components: {
         securitySchemes: {
           [SECURITY_SCHEME]: {

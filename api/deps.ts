@@ -25,5 +25,7 @@ declare module 'fastify' {
     deps: AppDeps;
     /** The request path's hold (api/routes/orders/hold.ts), built once by buildApp. */
     holds: HoldDeps;
+    /** Set on SIGTERM (api/server.ts): /readyz answers 503 while in-flight requests finish. */
+    lifecycle: { draining: boolean };
   }
 }

@@ -4,6 +4,20 @@ import { Type, type Static } from '@sinclair/typebox';
 /** Business ids: letters, digits, `_`, `-`, `.` (":" is reserved for derived serials). */
 export const Id = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'letters, digits, _ - . (1-64)' });
 
+/**
+ * Free text (names, reasons, notes, regions): any printable character, no control characters
+ * (C0, DEL, C1: a NUL byte is one PostgreSQL cannot even store). Refused at the schema, so bad
+ * text is a 400 before anything starts.
+ */
+export const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001F\\u007F-\\u009F]*$';
+export function Text(options: { minLength?: number; maxLength: number; description?: string }) {
+  const description = [options.description, 'no control characters'].filter(Boolean).join('; ');
+  return Type.String({ minLength: options.minLength ?? 1, ...options, pattern: NO_CONTROL_CHARACTERS, description });
+}
+
+/** A count or quantity a caller may state (PostgreSQL stores them as 32-bit integers). */
+export const MAX_QUANTITY = 10_000_000;
+
 /** An amount in the currency's smallest unit (cents). */
 export const AmountCents = Type.Integer({ minimum: 0, maximum: 2_000_000_000, description: 'amount in cents' });
 
@@ -31,7 +45,7 @@ export const RequestedLineSchema = Type.Object(
 export const AllocationPreferencesSchema = Type.Object(
   {
     preferredWarehouse: Type.Optional(Id),
-    deliveryRegion: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    deliveryRegion: Type.Optional(Text({ maxLength: 64 })),
     deliveryLocation: Type.Optional(
       Type.Object(
         { latitude: Type.Number({ minimum: -90, maximum: 90 }), longitude: Type.Number({ minimum: -180, maximum: 180 }) },
@@ -59,7 +73,29 @@ export const ShortageSchema = Type.Object({
   available: Type.Integer(),
 });
 
-/** Error responses a route may give, for its `response` schema. */
+/** What each error status means on every route that gives it (README "Error codes"). */
+const errorMeaning: Record<number, string> = {
+  400: 'invalid input: VALIDATION_FAILED (the schema, or a rule it cannot express), INVALID_INPUT (a value the database cannot store)',
+  401: 'UNAUTHORIZED or INVALID_SIGNATURE',
+  404: 'the id names nothing (the code says what)',
+  409: 'refused by the current state (the code says why), or CONSTRAINT_VIOLATION',
+  429: 'RATE_LIMITED',
+  503: 'SERVICE_UNAVAILABLE: retry later',
+};
+
+/** An error response that says what it means on this route. */
+const errorResponse = (status: number, rule?: string) =>
+  Type.Object(ErrorBody.properties, { description: [rule, errorMeaning[status]].filter(Boolean).join('; ') });
+
+/** Error responses a route may give, for its `response` schema, each with what it means. */
 export function errors<const S extends readonly number[]>(...statuses: S) {
-  return Object.fromEntries(statuses.map((s) => [s, ErrorBody])) as { [K in S[number]]: typeof ErrorBody };
+  return Object.fromEntries(statuses.map((s) => [s, errorResponse(s)])) as { [K in S[number]]: typeof ErrorBody };
+}
+
+/**
+ * Error responses with the route's own reasons (rules its schema cannot express, such as one
+ * field compared with another); spread after `errors(...)`.
+ */
+export function refusals<const R extends Record<number, string>>(rules: R) {
+  return Object.fromEntries(Object.entries(rules).map(([s, rule]) => [s, errorResponse(Number(s), rule)])) as { [K in keyof R]: typeof ErrorBody };
 }

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { Pool as PgPool } from 'pg';
 import { freePort, runService, waitForHttp } from '../platform/processes';
+import { lowerPriority } from '../platform/priority';
 import { percentiles, runLoad } from './load';
 
 /** Requests/s and p99 of a no-op Fastify route, same load generator, same concurrency. */
@@ -34,8 +35,9 @@ export async function httpCeiling(requests: number, concurrency: number): Promis
  * `client.workflow.execute`), `concurrency` loops, on the dev server the sagas use, by a
  * worker process of its own with the same connection settings.
  */
-export async function workflowCeiling(client: Client, address: string, count: number, concurrency: number): Promise<number> {
+export async function workflowCeiling(client: Client, address: string, count: number, concurrency: number, nice = 0): Promise<number> {
   const worker = runService('bench/noop-worker.ts', {}, [address]);
+  lowerPriority(worker.child.pid, nice); // as the real worker, so the ratio compares like with like
   try {
     await waitForOutput(worker.output, 'noop worker ready');
     let next = 0;

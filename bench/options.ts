@@ -1,4 +1,6 @@
 /** Benchmark settings from the command line (`npm run bench -- --help`). */
+import { closingNice } from '../platform/priority';
+
 export interface BenchOptions {
   readonly quick: boolean;
   readonly attempts: number;
@@ -22,6 +24,8 @@ export interface BenchOptions {
   readonly redisUrl: string;
   /** Directory for CPU profiles of the API and worker, when profiling. */
   readonly profileDir?: string;
+  /** Nice value of the worker and the Temporal dev server, as under `npm start` (platform/priority.ts). */
+  readonly closingNice: number;
 }
 
 export const USAGE = `npm run bench [-- options]
@@ -39,6 +43,8 @@ export const USAGE = `npm run bench [-- options]
   --db-connections K      connections of the raw hot-row baseline (default 10: the API's pool)
   --baseline-seconds T    length of each database baseline (default 5; quick 2)
   --no-anchor             skip pgbench's raw one-row UPDATE (printed, never a target)
+  --closing-nice N        nice value of the worker and Temporal dev server, as \`npm start\` gives them
+                          (default CLOSING_NICE or 10; 0: they share the CPU evenly with the API)
   --report FILE           JSON report (default .data/bench-report.json)
   --profile               CPU-profile the API and worker processes (node --cpu-prof) and print
                           where their time went; profiles land in .data/profiles/
@@ -77,5 +83,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     databaseUrl: env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/stockhold_bench',
     redisUrl: env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/13',
     profileDir: flag('profile') ? '.data/profiles' : undefined,
+    closingNice: num('closing-nice', closingNice(env), closingNice(env), 0, 19),
   };
 }

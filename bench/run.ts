@@ -85,7 +85,7 @@ type Scenario = Awaited<ReturnType<typeof flashSalePhase>>;
 async function measureBaselines(stack: BenchStack, o: BenchOptions) {
   const workflowCount = Math.min(o.units, 1000);
   say(`baseline: ${workflowCount} no-op Temporal workflows, ${Math.min(o.concurrency, 200)} at once`);
-  const noopWorkflows = await workflowCeiling(stack.client, stack.temporalAddress, workflowCount, Math.min(o.concurrency, 200));
+  const noopWorkflows = await workflowCeiling(stack.client, stack.temporalAddress, workflowCount, Math.min(o.concurrency, 200), o.closingNice);
   say(`baseline: raw conditional UPDATE on one hot row, ${o.dbConnections} node-postgres connections, ${o.baselineSeconds}s`);
   const rawHotRow = await hotRowCeiling(o.databaseUrl, o.baselineSeconds, o.dbConnections);
   const anchor = o.anchor ? await pgbenchAnchor(o.databaseUrl, o.baselineSeconds, o.dbConnections) : undefined;
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2), process.env);
   const runStarted = performance.now();
   say(`starting the stack (scratch database ${new URL(o.databaseUrl).pathname.slice(1)}, TTL ${o.ttlSeconds}s)`);
-  const stack = await startStack({ ttlSeconds: o.ttlSeconds, databaseUrl: o.databaseUrl, redisUrl: o.redisUrl, profileDir: o.profileDir });
+  const stack = await startStack({ ttlSeconds: o.ttlSeconds, databaseUrl: o.databaseUrl, redisUrl: o.redisUrl, profileDir: o.profileDir, closingNice: o.closingNice });
   const db = createDb(o.databaseUrl, { maxConnections: 10 });
   try {
     await setup(stack, db, o);

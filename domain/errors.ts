@@ -32,7 +32,11 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   RATE_LIMITED: 'RATE_LIMITED',
   RESERVE_FAILED: 'RESERVE_FAILED',
+  INVALID_INPUT: 'INVALID_INPUT',
+  CONSTRAINT_VIOLATION: 'CONSTRAINT_VIOLATION',
+  METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  WORKFLOW_TIMEOUT: 'WORKFLOW_TIMEOUT',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -68,9 +72,18 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   NOT_FOUND: 404,
   RATE_LIMITED: 429,
   RESERVE_FAILED: 409,
+  INVALID_INPUT: 400,
+  CONSTRAINT_VIOLATION: 409,
+  METHOD_NOT_ALLOWED: 405,
   SERVICE_UNAVAILABLE: 503,
+  WORKFLOW_TIMEOUT: 504,
   INTERNAL: 500,
 };
+
+/** Whether a string (a Temporal failure's type, say) is a code of this table. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(httpStatusOf, value);
+}
 
 /**
  * Codes that describe the business state rather than a passing fault: an activity that
@@ -87,6 +100,8 @@ export const nonRetryableCodes: readonly ErrorCode[] = [
   ErrorCode.LEVEL_NOT_FOUND,
   ErrorCode.LOT_NOT_FOUND,
   ErrorCode.TRANSFER_CONFLICT,
+  ErrorCode.INVALID_INPUT,
+  ErrorCode.CONSTRAINT_VIOLATION,
 ];
 
 /** A failure with a code from the table, safe to show to a caller. */

@@ -84,7 +84,8 @@ export const AdjustReason = {
 } as const;
 export type AdjustReason = (typeof AdjustReason)[keyof typeof AdjustReason];
 
-const direction: Readonly<Record<AdjustReason, 'down' | 'up' | 'both'>> = {
+/** Which way each reason may move stock (the API's schema states the same rule). */
+export const adjustDirection: Readonly<Record<AdjustReason, 'down' | 'up' | 'both'>> = {
   COUNT: 'both',
   DAMAGE: 'down',
   LOSS: 'down',
@@ -96,6 +97,6 @@ const direction: Readonly<Record<AdjustReason, 'down' | 'up' | 'both'>> = {
 /** True when `delta` (never 0) goes the way `reason` allows: a "return" cannot remove stock. */
 export function adjustmentAllowed(reason: AdjustReason, delta: number): boolean {
   if (delta === 0) return false;
-  const way = direction[reason];
+  const way = adjustDirection[reason];
   return way === 'both' || (way === 'up' ? delta > 0 : delta < 0);
 }

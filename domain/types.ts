@@ -120,7 +120,8 @@ export type ConfirmOutcome =
 
 /** Outcome of the release step. `already_confirmed`: payment won the race; nothing released. */
 export type ReleaseOutcome =
-  | { readonly status: 'released'; readonly lines: readonly OrderLine[] }
+  /** `releasedAt`: stamped by the release step just after its commit (not recorded in the fence); absent in histories recorded before it existed. */
+  | { readonly status: 'released'; readonly lines: readonly OrderLine[]; readonly releasedAt?: string }
   | { readonly status: 'released_empty' }
   | { readonly status: 'already_confirmed' };
 

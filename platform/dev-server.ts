@@ -12,6 +12,8 @@ import { searchAttributeKeys } from '../workflows/search-attributes';
 export const TOOLS_BIN = path.resolve(__dirname, '..', '.tools', 'venv', 'bin');
 export const TEMPORAL_CLI = path.join(TOOLS_BIN, 'temporal');
 export const TEMPORAL_TEST_SERVER = path.join(TOOLS_BIN, 'temporal-test-server');
+/** The API fuzzer the test suite runs over the OpenAPI document (scripts/bootstrap.sh installs it). */
+export const SCHEMATHESIS = path.join(TOOLS_BIN, 'st');
 
 const cliType: Record<string, string> = { KEYWORD: 'Keyword', KEYWORD_LIST: 'KeywordList', DATETIME: 'Datetime', TEXT: 'Text', INT: 'Int', BOOL: 'Bool', DOUBLE: 'Double' };
 

@@ -4,8 +4,10 @@
  * capped, jittered backoff in the background. Commands are only sent while connected (see
  * StockCache), so ioredis's offline queue never fills while Redis is down.
  */
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import Redis from 'ioredis';
-import type { CacheConfig, Config } from '../config';
+import type { CacheConfig, Config, RedisTlsConfig } from '../config';
 
 /** Reconnect delay: 100 ms doubling per attempt, capped at 5 s, with ±20% jitter. */
 export function reconnectDelay(attempt: number, random = Math.random): number {
@@ -13,8 +15,27 @@ export function reconnectDelay(attempt: number, random = Math.random): number {
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
-export function createRedis(url: string, options: Pick<CacheConfig, 'connectTimeoutMs' | 'commandTimeoutMs'> & { autoPipelining?: boolean }): Redis {
+/**
+ * TLS of a `rediss://` URL: the server's certificate is always verified (against
+ * REDIS_TLS_CA_FILE when given, else the system's CAs); a client certificate when Redis asks
+ * for one (`tls-auth-clients yes`). undefined for a plain `redis://` URL.
+ */
+export function redisTlsOptions(url: string, tls?: RedisTlsConfig): ConnectionOptions | undefined {
+  if (!url.startsWith('rediss:')) return undefined;
+  return {
+    rejectUnauthorized: true,
+    ...(tls?.caFile ? { ca: readFileSync(tls.caFile, 'utf8') } : {}),
+    ...(tls?.certFile && tls.keyFile ? { cert: readFileSync(tls.certFile, 'utf8'), key: readFileSync(tls.keyFile, 'utf8') } : {}),
+  };
+}
+
+export function createRedis(
+  url: string,
+  options: Pick<CacheConfig, 'connectTimeoutMs' | 'commandTimeoutMs'> & { autoPipelining?: boolean; tls?: RedisTlsConfig },
+): Redis {
+  const tls = redisTlsOptions(url, options.tls);
   const redis = new Redis(url, {
+    ...(tls ? { tls } : {}),
     enableAutoPipelining: options.autoPipelining ?? false,
     lazyConnect: false,
     connectTimeout: options.connectTimeoutMs,
@@ -35,7 +56,12 @@ export function createRedis(url: string, options: Pick<CacheConfig, 'connectTime
  * fails fast when Redis really is down (one attempt per command, no offline queue wait beyond
  * its own deadline).
  */
-export function createGateRedis(config: Pick<Config, 'redisUrl' | 'cache' | 'campaigns'>): Redis {
+export function createGateRedis(config: Pick<Config, 'redisUrl' | 'redisTls' | 'cache' | 'campaigns'>): Redis {
   // Auto-pipelining: the admissions of a burst that arrive in one tick go to Redis in one write.
-  return createRedis(config.redisUrl, { connectTimeoutMs: config.cache.connectTimeoutMs, commandTimeoutMs: config.campaigns.gateCommandTimeoutMs, autoPipelining: true });
+  return createRedis(config.redisUrl, {
+    connectTimeoutMs: config.cache.connectTimeoutMs,
+    commandTimeoutMs: config.campaigns.gateCommandTimeoutMs,
+    autoPipelining: true,
+    tls: config.redisTls,
+  });
 }

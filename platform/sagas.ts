@@ -49,15 +49,20 @@ async function markStarted(db: Db, orderIds: readonly string[]): Promise<void> {
 /**
  * The API's starter: `start(input)` returns at once; at most `concurrency` starts are in
  * flight, the rest wait in memory (lost if the process dies — the relay has them). Started
- * rows are marked in batches. While `busy()` says holds are being taken (a burst on a hot
- * row), starts wait — the shopper's answer comes first, the saga only closes — but never
- * longer than `maxDeferMs`.
+ * rows are marked in batches. While `busy()` says shoppers are being answered (a burst on a
+ * hot row, many requests in flight), starts wait — the shopper's answer comes first, the saga
+ * only closes — but never longer than `maxDeferMs`. A start still queued when the relay's
+ * grace has passed is left to the relay, so the two never start the same saga twice.
  */
 export class SagaStarter {
   private readonly waiting: { input: OrderWorkflowInput; since: number }[] = [];
   private deferTimer: NodeJS.Timeout | undefined;
   busy: () => boolean = () => false;
   maxDeferMs = 2_000;
+  /** Starts queued longer than this are the relay's (its grace); Infinity: never hand off. */
+  handOffMs = Number.POSITIVE_INFINITY;
+  /** Starts left to the relay so far (tests and metrics). */
+  handedOff = 0;
   private readonly started: string[] = [];
   private inFlight = 0;
   private marking: Promise<void> | undefined;
@@ -96,7 +101,11 @@ export class SagaStarter {
       return;
     }
     while (this.inFlight < this.concurrency && this.waiting.length > 0) {
-      const { input } = this.waiting.shift()!;
+      const { input, since } = this.waiting.shift()!;
+      if (Date.now() - since >= this.handOffMs) {
+        this.handedOff += 1;
+        continue;
+      }
       this.inFlight += 1;
       startOrderSaga(this.temporal, this.taskQueue, input)
         .then(() => {

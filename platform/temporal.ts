@@ -3,15 +3,45 @@
  * search-attribute registration and the schedules (sweeper, perishables, reconciliation,
  * cache check).
  */
-import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
+import { readFileSync } from 'node:fs';
+import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy, type TLSConfig } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
-import type { Config } from '../config';
+import type { Config, TemporalConfig } from '../config';
 import { CACHE_CHECK_SCHEDULE_ID, EXPIRY_SCHEDULE_ID, PAYMENT_CHECK_SCHEDULE_ID, RECONCILIATION_SCHEDULE_ID, SWEEPER_SCHEDULE_ID } from '../workflows/ids';
 import { searchAttributeKeys } from '../workflows/search-attributes';
 
-export async function connectClient(config: Config): Promise<Client> {
-  const connection = await Connection.connect({ address: config.temporal.address });
+/**
+ * How to reach the Temporal frontend: plain (the dev server), TLS (with a private CA), mTLS
+ * (TEMPORAL_TLS_CERT_FILE/KEY_FILE, Temporal Cloud's certificates) or an API key over TLS
+ * (Temporal Cloud's API keys). Used by the client, the worker's NativeConnection and scripts.
+ */
+export function temporalConnectionOptions(temporal: Pick<TemporalConfig, 'address' | 'tls' | 'apiKey'>, address = temporal.address): {
+  address: string;
+  tls?: TLSConfig | boolean;
+  apiKey?: string;
+} {
+  const { tls, apiKey } = temporal;
+  if (!tls) return { address };
+  const config: TLSConfig = {
+    ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
+    ...(tls.caFile ? { serverRootCACertificate: readFileSync(tls.caFile) } : {}),
+    ...(tls.certFile && tls.keyFile ? { clientCertPair: { crt: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {}),
+  };
+  return { address, tls: Object.keys(config).length > 0 ? config : true, ...(apiKey ? { apiKey } : {}) };
+}
+
+export async function connectClient(config: Pick<Config, 'temporal'>, address?: string): Promise<Client> {
+  const connection = await Connection.connect(temporalConnectionOptions(config.temporal, address));
   return new Client({ connection, namespace: config.temporal.namespace });
+}
+
+/**
+ * A client that connects on its first call: the API takes holds without Temporal, so it must
+ * be able to start (and stay ready) while Temporal is unreachable; saga starts fail over to
+ * the outbox relay meanwhile.
+ */
+export function lazyClient(config: Pick<Config, 'temporal'>): Client {
+  return new Client({ connection: Connection.lazy(temporalConnectionOptions(config.temporal)), namespace: config.temporal.namespace });
 }
 
 const GRPC_UNIMPLEMENTED = 12;
@@ -101,6 +131,25 @@ export async function ensureSchedules(client: Client, config: Config): Promise<v
     cacheCheckJob(config),
   ];
   for (const job of jobs) await ensureSchedule(client, config.temporal.taskQueue, job);
+}
+
+/**
+ * Schedules whose first interval is long (an hour by default): a new install would show no
+ * alerts, no reconciliation report and no cache check until then. A worker runs each once
+ * when it starts.
+ */
+export const RUN_AT_BOOT = [EXPIRY_SCHEDULE_ID, RECONCILIATION_SCHEDULE_ID, CACHE_CHECK_SCHEDULE_ID] as const;
+
+/**
+ * What a worker does with the schedules at boot: creates them or brings them in line with
+ * the config, then triggers each of {@link RUN_AT_BOOT} once. A trigger while a run of the
+ * same schedule is in progress (several workers starting together) is skipped by the overlap
+ * policy, and every one of these jobs is safe to repeat (alerts once per lot and kind, write-
+ * offs fenced, reconciliation and the cache check only record a run).
+ */
+export async function bootSchedules(client: Client, config: Config): Promise<void> {
+  await ensureSchedules(client, config);
+  for (const scheduleId of RUN_AT_BOOT) await client.schedule.getHandle(scheduleId).trigger(ScheduleOverlapPolicy.SKIP);
 }
 
 /** The cache consistency check, every CACHE_CHECK_INTERVAL, with the CACHE_CHECK_* options. */

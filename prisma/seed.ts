@@ -6,11 +6,12 @@
  * `npm start` runs it when the database has no products, then starts a demo transfer
  * through Temporal (scripts/demo-transfer.ts): a transfer is a workflow, not a row.
  *
- * CLI: `tsx prisma/seed.ts` (reads DATABASE_URL).
+ * CLI: `tsx prisma/seed.ts` (as the owner: MIGRATION_DATABASE_URL, else DATABASE_URL).
  */
 import { upsertProduct, upsertWarehouse } from '../activities/store/catalog';
 import { createDb, type Db } from '../activities/store/db';
 import { receiveStock } from '../activities/store/stock-admin';
+import { loadDatabaseConfig } from '../config';
 
 const warehouses = [
   { code: 'SH-01', name: 'Shanghai Pudong', region: 'shanghai', priority: 1, latitude: 31.22, longitude: 121.54 },
@@ -58,7 +59,8 @@ export async function seedIfEmpty(db: Db): Promise<boolean> {
 }
 
 if (require.main === module) {
-  const db = createDb(process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/stockhold');
+  const config = loadDatabaseConfig();
+  const db = createDb(config.migrationDatabaseUrl, { ssl: config.database.ssl });
   seed(db)
     .then(() => console.log('[seed] demo data in place'))
     .catch((err) => {

@@ -3,14 +3,14 @@
  * scheduled ones (payments PENDING past PAYMENT_SETTLE_MINUTES included). Prints the report
  * as JSON; exits 1 when it found drift or an unsettled payment (for cron/CI).
  */
-import { createDb } from '../activities/store/db';
+import { createDb, dbOptions } from '../activities/store/db';
 import { findUnsettledPayments } from '../activities/store/payments';
 import { reconcile } from '../activities/store/reconcile';
 import { loadConfig } from '../config';
 
 async function main(): Promise<number> {
   const config = loadConfig();
-  const db = createDb(config.databaseUrl);
+  const db = createDb(config.databaseUrl, dbOptions(config));
   try {
     // Read-only: unsettled payments are reported here; the scheduled check drives them.
     const unsettled = async () =>

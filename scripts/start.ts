@@ -1,5 +1,6 @@
 /**
- * `npm start` (after scripts/bootstrap.sh): migrate, seed an empty database, start a
+ * `npm start` (after scripts/bootstrap.sh): migrate (as the owner, then the service role's
+ * privileges — created locally on first run), seed an empty database, start a
  * Temporal dev server unless TEMPORAL_ADDRESS names one, then the worker and the API as
  * child processes (in development the API's ops port is PORT + 1 unless OPS_PORT is set).
  * Ctrl-C stops all of it, in reverse order.
@@ -7,11 +8,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createDb } from '../activities/store/db';
-import { loadConfig } from '../config';
+import { ConfigError, loadConfig } from '../config';
 import { startDevServer, type DevServer } from '../platform/dev-server';
-import { ensureSearchAttributes } from '../platform/temporal';
-import { Client, Connection } from '@temporalio/client';
-import { migrate } from '../prisma/migrate';
+import { closingNice, lowerPriority } from '../platform/priority';
+import { connectClient, ensureSearchAttributes } from '../platform/temporal';
+import type { Connection } from '@temporalio/client';
+import { migrate, migrateOptions } from '../prisma/migrate';
 import { demoTransfer, seedIfEmpty } from '../prisma/seed';
 import { startDemoTransfer } from './demo-transfer';
 
@@ -26,9 +28,10 @@ function run(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  say(`migrating ${new URL(config.databaseUrl).pathname.slice(1)}`);
-  await migrate(config.databaseUrl, (line) => say(line));
-  const db = createDb(config.databaseUrl);
+  say(`migrating ${new URL(config.migrationDatabaseUrl).pathname.slice(1)} as ${decodeURIComponent(new URL(config.migrationDatabaseUrl).username)}`);
+  await migrate(config.migrationDatabaseUrl, (line) => say(line), migrateOptions(config));
+  // Seeding is setup, done as the owner; the worker and the API connect as the service role.
+  const db = createDb(config.migrationDatabaseUrl, { ssl: config.database.ssl });
   const seeded = await seedIfEmpty(db);
   if (seeded) say('seeded demo data (STRAWBERRY-500G, BLUEBERRY-125G, MANGO-1KG, perishable LYCHEE-1KG in lots)');
   await db.$disconnect();
@@ -44,19 +47,25 @@ async function main(): Promise<void> {
     devServer = await startDevServer({ port, uiPort, dbFile: path.join(ROOT, '.data', 'temporal.db'), namespace: config.temporal.namespace });
     env.TEMPORAL_ADDRESS = devServer.address;
   } else {
-    const connection = await Connection.connect({ address: config.temporal.address });
-    await ensureSearchAttributes(connection, config.temporal.namespace);
-    await connection.close();
+    const client = await connectClient(config);
+    await ensureSearchAttributes(client.connection as Connection, config.temporal.namespace);
+    await client.connection.close();
   }
 
-  const children = [run('worker', 'worker.ts', env), run('api', 'api/server.ts', env)];
+  const worker = run('worker', 'worker.ts', env);
+  const children = [worker, run('api', 'api/server.ts', env)];
+  // The closing side yields the CPU to the request path under a burst (platform/priority.ts).
+  const nice = closingNice();
+  lowerPriority(worker.pid, nice);
+  lowerPriority(devServer?.process.pid, nice);
   const ops = loadConfig(env).api.ops ?? config.api;
   say(`API        http://${config.api.host}:${config.api.port}`);
   say(`API docs   http://${ops.host}:${ops.port}/docs${ops === config.api ? ' (scope ops)' : ' (ops port: /docs, /metrics)'}`);
   say(apiKeyLine(config));
   if (devServer) say(`Temporal UI http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}`);
   say('Ctrl-C stops everything');
-  if (seeded) void putDemoTransferInFlight(env.TEMPORAL_ADDRESS ?? config.temporal.address, config);
+  // The dev server is plain: TLS settings are for a TEMPORAL_ADDRESS of your own.
+  if (seeded) void putDemoTransferInFlight(devServer ? { ...config, temporal: { ...config.temporal, address: devServer.address, tls: undefined, apiKey: undefined } } : config);
 
   let stopping = false;
   const stop = async () => {
@@ -92,9 +101,9 @@ function apiKeyLine(config: ReturnType<typeof loadConfig>): string {
 }
 
 /** Once the worker polls, the demo transfer is requested and shipped (a fresh database only). */
-async function putDemoTransferInFlight(address: string, config: ReturnType<typeof loadConfig>): Promise<void> {
+async function putDemoTransferInFlight(config: ReturnType<typeof loadConfig>): Promise<void> {
   try {
-    const client = new Client({ connection: await Connection.connect({ address }), namespace: config.temporal.namespace });
+    const client = await connectClient(config);
     const stage = await client.withDeadline(Date.now() + 60_000, () => startDemoTransfer(client, config));
     say(`demo transfer ${demoTransfer.transferId}: ${stage} (receive it: POST /transfers/${demoTransfer.transferId}/receive)`);
     await client.connection.close();
@@ -104,6 +113,6 @@ async function putDemoTransferInFlight(address: string, config: ReturnType<typeo
 }
 
 main().catch((err) => {
-  console.error(`[start] ${(err as Error).message}`);
+  console.error(`[start] ${err instanceof ConfigError ? `configuration refused: ${err.message}` : (err as Error).message}`);
   process.exit(1);
 });

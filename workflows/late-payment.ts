@@ -22,7 +22,11 @@ export async function latePaymentWorkflow({ orderId, payment, ttlSeconds }: Late
     campaignId: original?.campaignId ?? undefined,
     amountCents: original?.amountCents ?? undefined,
   };
-  const outcome = await settle(order, payment, { ttlSeconds, refusedBecause: original ? undefined : 'the order never held stock' });
+  const outcome = await settle(order, payment, {
+    ttlSeconds,
+    refusedBecause: original ? undefined : 'the order never held stock',
+    cancelled: original?.status === 'RELEASED' && original.releaseReason === 'CANCELLED',
+  });
   await recordSettlement(orderId, payment.paymentId, outcome.state);
   upsertSearchAttributes([{ key: ReservationStatusAttr, value: outcome.state }]);
   metrics.sagaEnded(outcome.state);

@@ -56,7 +56,7 @@ export interface OrderState {
   reservation?: ReserveOutcome;
   expiresAt?: string;
   payment?: Payment;
-  /** Workflow time at which the hold was given back. */
+  /** When the hold was given back (the release transaction's time). */
   releasedAt?: string;
   /** Set on a release: why it happened. */
   releaseReason?: 'EXPIRED' | 'CANCELLED' | 'RESERVE_FAILED';

@@ -9,14 +9,23 @@
  * no payment is left unsettled.
  */
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { ActivityFailure, CancellationScope, condition, isCancellation, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityFailure, CancellationScope, condition, isCancellation, patched, upsertSearchAttributes } from '@temporalio/workflow';
 import { PaymentState, refundStates, type Settlement } from '../domain/payments';
-import type { Payment, ReleaseReason, ReserveOutcome } from '../domain/types';
+import type { Payment, ReleaseOutcome, ReleaseReason, ReserveOutcome } from '../domain/types';
 import { metrics, release, reserve, returnGateToken } from './activities-proxy';
 import { OrderStatus, type OrderState, type OrderWorkflowInput } from './messages';
 import { setupOrderHandlers } from './order-handlers';
 import { ReservationExpiresAtAttr, ReservationStatusAttr } from './search-attributes';
 import { settle } from './settle';
+
+/**
+ * Patch ids of this workflow (README "Changing workflow code"): each guards a change to its
+ * command sequence, so runs recorded before the change still replay.
+ */
+export const OrderPatch = {
+  /** A cancel that arrived before a payment was settled wins: the hold is released, the payment refunded. */
+  CANCEL_WINS: 'order-cancel-wins',
+} as const;
 
 /** Default for inputs that do not say: the documented 2 minutes (RESERVE_DEADLINE_SECONDS). */
 const DEFAULT_RESERVE_DEADLINE_SECONDS = 120;
@@ -54,7 +63,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
   const drain = async () => {
     for (let next = unsettled()[0]; next; next = unsettled()[0]) {
       const refused = state.reservation?.status === 'rejected' ? state.reservation.reason : undefined;
-      const s = await settle(order, next, { ttlSeconds, refusedBecause: refused });
+      const s = await settle(order, next, { ttlSeconds, refusedBecause: refused, cancelled: state.releaseReason === 'CANCELLED' });
       settlements.set(next.paymentId, s);
       state.payments.push({ paymentId: next.paymentId, amountCents: next.amountCents, state: s.state, ...(s.reason ? { reason: s.reason } : {}) });
       if (s.state === PaymentState.CONFIRMED || s.state === PaymentState.BACKORDERED) state.payment ??= next;
@@ -120,9 +129,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
       // The reserve could not be completed in time. It may still commit, so close the
       // transaction: a release either gives the hold back or fences out a late reserve.
       state.reservation = { status: 'rejected', reason: 'RESERVE_FAILED' } satisfies ReserveOutcome;
-      await release(order.orderId, 'CANCELLED');
+      state.releasedAt = releasedAt(await release(order.orderId, 'CANCELLED'));
       state.releaseReason = 'RESERVE_FAILED';
-      state.releasedAt = new Date().toISOString();
       return finish(OrderStatus.REJECTED);
     }
   }
@@ -142,6 +150,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
       await condition(() => unsettled().length > 0 || inbox.cancelRequested, left);
     }
     if (unsettled().length === 0) break;
+    // The shopper was told CANCELLING (202): the order is released, and the payment that came
+    // with or before the cancel is refunded after the release (settle's CANCELLED_REFUNDS).
+    if (inbox.cancelRequested && patched(OrderPatch.CANCEL_WINS)) break;
     setStatus(OrderStatus.CONFIRMING);
     await drain();
     if (!decided()) setStatus(OrderStatus.AWAITING_PAYMENT);
@@ -155,6 +166,16 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
   // its goods could not cover; the settlements say which.
   if (released.status === 'already_confirmed') return finish(OrderStatus.CONFIRMED);
   state.releaseReason = reason;
-  state.releasedAt = new Date().toISOString();
+  state.releasedAt = releasedAt(released);
   return finish(OrderStatus.RELEASED);
+}
+
+/**
+ * When the hold was given back: the release transaction's own time. Workflow time would be
+ * when the release started (a local activity runs inside the workflow task that asked for it,
+ * and retries on lock timeouts can take a minute); outcomes recorded before the activity said
+ * fall back to it.
+ */
+function releasedAt(outcome: ReleaseOutcome): string {
+  return (outcome.status === 'released' && outcome.releasedAt) || new Date().toISOString();
 }

@@ -9,11 +9,25 @@
  *    the campaign's pool first for a campaign order, then from ordinary stock under
  *    `<orderId>:late-stock` — and confirm at once.
  * 3. Nothing could be held: REFUND_REQUIRED.
+ *
+ * A payment for an order that was **cancelled** (released at the shopper's or shop's
+ * request) is never re-reserved: nobody wants the goods any more, so it is REFUND_REQUIRED
+ * at once. Only a hold that *expired* is re-reserved for a late payment (the shopper still
+ * wants what they paid for).
  */
-import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched } from '@temporalio/workflow';
 import { PaymentState, type OrderPayment, type Settlement } from '../domain/payments';
 import type { OrderRequest, Payment, ReserveOutcome } from '../domain/types';
 import { confirmPayment, metrics, reserve, settlePayment } from './activities-proxy';
+
+/**
+ * Patch ids of the settlement (README "Changing workflow code"); it runs inside the order and
+ * late-payment workflows, so each guards a change to both command sequences.
+ */
+export const SettlePatch = {
+  /** A payment for a cancelled order is refunded, not re-reserved. */
+  CANCELLED_REFUNDS: 'settle-cancelled-refunds',
+} as const;
 
 export function lateReservationId(orderId: string): string {
   return `${orderId}:late`;
@@ -26,9 +40,11 @@ export interface SettleOptions {
   readonly ttlSeconds: number;
   /** Set when the order never held stock (its reserve was refused): nothing to sell. */
   readonly refusedBecause?: string;
+  /** Set when the order's hold was released because it was cancelled: nothing to sell either. */
+  readonly cancelled?: boolean;
 }
 
-export async function settle(order: SettleOrder, payment: Payment, { ttlSeconds, refusedBecause }: SettleOptions): Promise<Settlement> {
+export async function settle(order: SettleOrder, payment: Payment, { ttlSeconds, refusedBecause, cancelled }: SettleOptions): Promise<Settlement> {
   const paid: OrderPayment = { ...payment, orderId: order.orderId };
   const settled = (s: Settlement) => {
     metrics.paymentSettled(s.state);
@@ -37,6 +53,7 @@ export async function settle(order: SettleOrder, payment: Payment, { ttlSeconds,
   const own = await confirmPayment(order.orderId, paid);
   if (own) return settled(own);
   if (refusedBecause) return settled(await refund(paid, `the order was refused (${refusedBecause}); nothing was held`));
+  if (cancelled && patched(SettlePatch.CANCELLED_REFUNDS)) return settled(await refund(paid, 'the order was cancelled; nothing is sold for it'));
 
   const expiresAt = new Date(Date.now() + ttlSeconds * 1000).toISOString();
   const attempts: { reservationId: string; campaignId?: string }[] = order.campaignId

@@ -5,7 +5,7 @@
  * the new state; the activities are fenced, so retries and repeated requests change nothing.
  */
 import type { UpdateDefinition } from '@temporalio/common';
-import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, setHandler } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, patched, setHandler } from '@temporalio/workflow';
 import { ErrorCode } from '../domain/errors';
 import type { TransferRequest, TransferStepOutcome } from '../domain/transfers';
 import {
@@ -26,6 +26,15 @@ import {
   transferStatusQuery,
   type TransferState,
 } from './transfer-messages';
+
+/**
+ * Patch ids of this workflow (README "Changing workflow code"): each guards a change to its
+ * command sequence, so runs recorded before the change still replay.
+ */
+export const TransferPatch = {
+  /** A step whose activity failed for good goes back to the stage it started from. */
+  FAILED_STEP_REOPENS: 'transfer-failed-step-reopens',
+} as const;
 
 const conflict = (message: string) => ApplicationFailure.create({ type: ErrorCode.TRANSFER_CONFLICT, message, nonRetryable: true });
 
@@ -119,7 +128,16 @@ function registerStep<A extends any[]>(
   const handler = async (...args: A) => {
     if (state.stage === step.from) {
       state.stage = step.during;
-      const outcome = await run(...args);
+      const receipt = state.receipt;
+      const outcome = await run(...args).catch((err: unknown) => {
+        // Refused for good (bad input, a rule of the data): nothing changed, so the transfer
+        // is where it was and the documented next steps (a valid receive, a return) still
+        // work. The caller gets the activity's code. Older runs kept the stage (and hung).
+        if (!patched(TransferPatch.FAILED_STEP_REOPENS) || !(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure)) throw err;
+        state.stage = step.from;
+        state.receipt = receipt;
+        throw ApplicationFailure.create({ type: err.cause.type ?? ErrorCode.INTERNAL, message: err.cause.message, nonRetryable: true, details: [...(err.cause.details ?? [])] });
+      });
       state.stage = outcome.transferStatus === 'MISSING' ? S.REJECTED : outcome.transferStatus;
       if (outcome.status === 'done' && outcome.lots) state.shippedLots = outcome.lots;
       if (outcome.status === 'done' && outcome.deadlineAt) state.deadlineAt = outcome.deadlineAt;

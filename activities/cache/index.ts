@@ -9,7 +9,7 @@ import { CacheRelay } from './relay';
 import { StockCache } from './stock-cache';
 
 export function createStockCache(config: Config, metrics?: Metrics): StockCache {
-  return new StockCache(createRedis(config.redisUrl, config.cache), config.cache, metrics);
+  return new StockCache(createRedis(config.redisUrl, { ...config.cache, tls: config.redisTls }), config.cache, metrics);
 }
 
 /**

@@ -12,6 +12,7 @@
  */
 import { DomainError, ErrorCode } from '../../domain/errors';
 import { CampaignRefusal, Operation, type OrderLine, type ReserveOutcome } from '../../domain/types';
+import { assertCatalogued } from './catalog';
 import { inSerialTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
 import { overdrawn } from './guard';
 import { releaseLevelHolds } from './levels';
@@ -69,6 +70,7 @@ async function setAside(tx: Tx, input: CampaignInput): Promise<void> {
        AND on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) >= ${input.quota}`;
   // Taken on a stale view of the lots (guard.ts): the throw rolls the whole creation back.
   if (taken === 0 || (await overdrawn(tx, [input])).length > 0) {
+    await assertCatalogued(tx, [input.sku], [input.warehouseCode]);
     throw new DomainError(ErrorCode.INSUFFICIENT_STOCK, `not enough ${input.sku} in ${input.warehouseCode} to set aside ${input.quota}`);
   }
   await writeMovements(tx, [
@@ -78,16 +80,11 @@ async function setAside(tx: Tx, input: CampaignInput): Promise<void> {
 
 /** A pre-sale's goods have not arrived: the level may not exist yet, so create it empty. */
 async function ensureLevel(tx: Tx, input: CampaignInput): Promise<void> {
-  const [product, warehouse] = await Promise.all([
-    tx.product.count({ where: { sku: input.sku } }),
-    tx.warehouse.count({ where: { code: input.warehouseCode } }),
-  ]);
-  if (!product) throw new DomainError(ErrorCode.UNKNOWN_PRODUCT, `no product ${input.sku}`);
+  await assertCatalogued(tx, [input.sku], [input.warehouseCode]);
   if ((await tx.product.count({ where: { sku: input.sku, lotTracked: true } })) > 0) {
     // Allocating a pre-sale would need lots for goods that arrive later: not supported yet.
     throw new DomainError(ErrorCode.VALIDATION_FAILED, `pre-sales of lot-tracked products are not supported (${input.sku})`);
   }
-  if (!warehouse) throw new DomainError(ErrorCode.UNKNOWN_WAREHOUSE, `no warehouse ${input.warehouseCode}`);
   await tx.$executeRaw`
     INSERT INTO inventory_levels (sku, warehouse_code) VALUES (${input.sku}, ${input.warehouseCode}) ON CONFLICT DO NOTHING`;
 }

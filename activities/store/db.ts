@@ -3,7 +3,9 @@
  * transaction + fence helpers every stock change goes through.
  */
 import { PrismaPg } from '@prisma/adapter-pg';
+import type { Config } from '../../config';
 import { PrismaClient } from '../../generated/prisma/client';
+import { pgConfig, type PgSessionSettings } from '../../platform/postgres';
 import type { Operation } from '../../domain/types';
 import { stockCommitted } from '../cache/commit-hook';
 import { recordInvalidations } from '../cache/outbox';
@@ -12,18 +14,19 @@ export type Db = PrismaClient;
 /** The transaction client Prisma hands to an interactive transaction. */
 export type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
 
-/** Connection-pool settings; see README "Settings". */
-export interface DbOptions {
+/** Connection-pool and session settings (TLS, timeouts, keepalive); see README "Settings". */
+export interface DbOptions extends PgSessionSettings {
   readonly maxConnections?: number;
 }
 
 export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
-  const adapter = new PrismaPg({
-    connectionString: databaseUrl,
-    max: options.maxConnections ?? 10,
-    connectionTimeoutMillis: 5_000,
-  });
+  const adapter = new PrismaPg(pgConfig(databaseUrl, options, options.maxConnections ?? 10));
   return new PrismaClient({ adapter });
+}
+
+/** The pool options of the service's own processes: DB_POOL_MAX, the session timeouts, TLS. */
+export function dbOptions(config: Pick<Config, 'database'>): DbOptions {
+  return { ...config.database, maxConnections: config.database.poolMax };
 }
 
 /**

@@ -8,7 +8,7 @@ import { Operation, type ReserveOutcome } from '../../domain/types';
 import type { OrderState, OrderWorkflowInput } from '../../workflows/messages';
 import type { Db } from './db';
 import { readFences } from './db';
-import { readPayments } from './payments';
+import { readPayments, type PaymentRecord } from './payments';
 
 const fromHold: Record<string, OrderState['status']> = {
   RESERVED: 'AWAITING_PAYMENT',
@@ -30,21 +30,39 @@ export async function orderFromDatabase(db: Db, orderId: string): Promise<OrderS
   const order = (outbox?.input as OrderWorkflowInput | undefined)?.order;
   const confirmed = payments.find((p) => p.state === PaymentState.CONFIRMED);
   const refund = payments.find((p) => refundStates.includes(p.state));
-  let status: OrderState['status'] = hold ? fromHold[hold.status] : 'REJECTED';
-  if (status === 'RELEASED' || status === 'REJECTED') status = confirmed ? 'CONFIRMED' : refund ? 'REFUND_REQUIRED' : status;
-  return {
+  const state: OrderState = {
     orderId,
     userId: order?.userId ?? hold?.userId ?? '',
     lines: order?.lines ?? [],
     allocation: order?.allocation,
-    status,
+    status: hold ? fromHold[hold.status] : 'REJECTED',
     reservation,
     expiresAt: hold?.expiresAt.toISOString(),
     ...(hold?.status === 'RELEASED' ? { releaseReason: hold.releaseReason as OrderState['releaseReason'], releasedAt: hold.updatedAt.toISOString() } : {}),
     ...(confirmed ? { payment: { eventId: confirmed.eventId, paymentId: confirmed.paymentId, amountCents: confirmed.amountCents } } : {}),
-    ...(confirmed && confirmed.reservationId !== orderId ? { lateConfirmed: true } : {}),
-    ...(status === 'REFUND_REQUIRED' && refund?.reason ? { refundReason: refund.reason } : {}),
+    ...(hold?.status === 'REFUND_REQUIRED' && refund?.reason ? { refundReason: refund.reason } : {}),
     extraPayments: payments.filter((p) => refundStates.includes(p.state)).map((p) => ({ paymentId: p.paymentId, amountCents: p.amountCents })),
     payments: payments.filter((p) => p.state !== PaymentState.PENDING).map((p) => ({ paymentId: p.paymentId, amountCents: p.amountCents, state: p.state, ...(p.reason ? { reason: p.reason } : {}) })),
   };
+  return withLateSettlements(state, payments);
+}
+
+/**
+ * The end of the story. A saga that ended RELEASED or REJECTED may be paid afterwards, its
+ * payment settled by a late-payment workflow the saga never hears of: the order then reads as
+ * that settlement left it — CONFIRMED when a unit was sold for the payment (`lateConfirmed`),
+ * REFUND_REQUIRED (with `refundReason`) when the money must go back. `releaseReason` and
+ * `releasedAt` still tell what came before. Any other status stands: the saga settled those.
+ */
+export function withLateSettlements(state: OrderState, payments: readonly PaymentRecord[]): OrderState {
+  if (state.status !== 'RELEASED' && state.status !== 'REJECTED') return state;
+  const confirmed = payments.find((p) => p.state === PaymentState.CONFIRMED);
+  const refund = payments.find((p) => refundStates.includes(p.state));
+  const refunds = payments.filter((p) => refundStates.includes(p.state)).map((p) => ({ paymentId: p.paymentId, amountCents: p.amountCents }));
+  if (confirmed) {
+    const payment = { eventId: confirmed.eventId, paymentId: confirmed.paymentId, amountCents: confirmed.amountCents };
+    return { ...state, status: 'CONFIRMED', payment, extraPayments: refunds, ...(confirmed.reservationId !== state.orderId ? { lateConfirmed: true } : {}) };
+  }
+  if (refund) return { ...state, status: 'REFUND_REQUIRED', refundReason: refund.reason ?? state.refundReason, extraPayments: refunds };
+  return state;
 }

@@ -2,7 +2,9 @@
  * Pre-sales: a campaign selling stock that has not arrived. A pre-order takes the campaign's
  * pool like a flash-sale order, but no stock is held (there is none yet). Paid, it becomes a
  * backorder. When the goods are received, backorders are allocated first-paid-first-served
- * with the usual conditional UPDATE; those the goods cannot cover end REFUND_REQUIRED.
+ * with the usual conditional UPDATE, **out of the goods received for the pre-sale only**:
+ * ordinary stock of the same SKU in the warehouse belongs to ordinary orders, so backorders
+ * the received goods cannot cover end REFUND_REQUIRED even when the shelf has more.
  *
  * Lock order: the campaign's advisory lock, then levels, then reservations — taken the same
  * way by the fulfilment and by a late confirm, so the two cannot deadlock.
@@ -38,8 +40,10 @@ async function allocate(tx: Tx, reservationId: string, line: OrderLine): Promise
   return true;
 }
 
-async function settle(tx: Tx, reservationId: string, line: OrderLine): Promise<'CONFIRMED' | 'REFUND_REQUIRED'> {
-  const status = (await allocate(tx, reservationId, line)) ? ReservationStatus.CONFIRMED : ReservationStatus.REFUND_REQUIRED;
+/** Settles a backorder: allocated when the pre-sale's goods still cover it (`left` units) and the stock is there. */
+async function settle(tx: Tx, reservationId: string, line: OrderLine, left: number): Promise<'CONFIRMED' | 'REFUND_REQUIRED'> {
+  const covered = line.quantity <= left && (await allocate(tx, reservationId, line));
+  const status = covered ? ReservationStatus.CONFIRMED : ReservationStatus.REFUND_REQUIRED;
   await tx.$executeRaw`UPDATE reservations SET status = ${status}, updated_at = now() WHERE id = ${reservationId}`;
   await settleBackorderTx(tx, reservationId, status);
   return status;
@@ -72,8 +76,10 @@ export async function fulfilPreSale(db: Db, campaignId: string, idempotencyKey: 
       SELECT r.id, l.quantity FROM reservations r JOIN reservation_lines l ON l.reservation_id = r.id
        WHERE r.campaign_id = ${campaignId} AND r.status = 'BACKORDERED' ORDER BY r.paid_at, r.id`;
     const outcome: Fulfilment = { idempotencyKey, received: quantity, allocated: [], refundRequired: [] };
+    let left = quantity;
     for (const b of backorders) {
-      const status = await settle(tx, b.id, { sku: c.sku, warehouseCode: c.warehouseCode, quantity: b.quantity });
+      const status = await settle(tx, b.id, { sku: c.sku, warehouseCode: c.warehouseCode, quantity: b.quantity }, left);
+      if (status === 'CONFIRMED') left -= b.quantity;
       (status === 'CONFIRMED' ? outcome.allocated : outcome.refundRequired).push(b.id);
     }
     await writeFence(tx, serial, Operation.PRE_SALE_FULFIL, outcome);
@@ -104,5 +110,15 @@ export async function confirmPreOrder(tx: Tx, reservationId: string, campaignId:
     UPDATE reservations SET status = 'BACKORDERED', payment_id = ${paymentId}, paid_at = now(), updated_at = now() WHERE id = ${reservationId}`;
   const c = await tx.campaign.findUniqueOrThrow({ where: { id: campaignId }, select: { status: true } });
   if (c.status !== 'FULFILLED') return { status: 'backordered', paymentId };
-  return (await settle(tx, reservationId, line)) === 'CONFIRMED' ? { status: 'confirmed', paymentId } : { status: 'unfulfillable', paymentId };
+  const left = await receivedLeft(tx, campaignId);
+  return (await settle(tx, reservationId, line, left)) === 'CONFIRMED' ? { status: 'confirmed', paymentId } : { status: 'unfulfillable', paymentId };
+}
+
+/** What the pre-sale's received goods still cover: received at fulfilment − units its pre-orders were sold since. */
+async function receivedLeft(tx: Tx, campaignId: string): Promise<number> {
+  const fulfilment = await readFence<Fulfilment>(tx, campaignSerial(campaignId), Operation.PRE_SALE_FULFIL);
+  const [{ sold }] = await tx.$queryRaw<{ sold: number }[]>`
+    SELECT COALESCE(SUM(l.quantity), 0)::int AS sold FROM reservations r JOIN reservation_lines l ON l.reservation_id = r.id
+     WHERE r.campaign_id = ${campaignId} AND r.status = 'CONFIRMED'`;
+  return (fulfilment?.received ?? 0) - sold;
 }

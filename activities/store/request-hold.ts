@@ -14,8 +14,10 @@ import { sameOrder } from '../../domain/lines';
 import { Operation, type OrderRequest, type ReserveOutcome } from '../../domain/types';
 import { Pool as PgPool } from 'pg';
 import { GroupCommit } from '../../platform/group-commit';
+import { pgConfig, type PgSessionSettings } from '../../platform/postgres';
 import { skusCommitted } from '../cache/commit-hook';
 import type { OrderWorkflowInput } from '../../workflows/messages';
+import { assertCatalogued } from './catalog';
 import { inSerialTx, readFences, type Db } from './db';
 import { reserveInTx } from './reservations';
 
@@ -83,7 +85,11 @@ export class HoldBatcher {
         JSON.stringify(unique),
       ]));
     } catch (err) {
-      if (String(err).includes('CAMPAIGN_NOT_FOUND')) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${p1}`);
+      // The function's own refusals of the whole batch (nothing was recorded).
+      const text = String(err);
+      if (text.includes('CAMPAIGN_NOT_FOUND')) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${p1}`);
+      if (text.includes('UNKNOWN_PRODUCT')) throw new DomainError(ErrorCode.UNKNOWN_PRODUCT, `no product ${p1}`, { sku: p1 });
+      if (text.includes('UNKNOWN_WAREHOUSE')) throw new DomainError(ErrorCode.UNKNOWN_WAREHOUSE, `no warehouse ${p2}`, { warehouseCode: p2 });
       throw err;
     }
     const results = (rows[0].outcomes as unknown[]).map(unwrap);
@@ -109,6 +115,11 @@ export async function holdGeneral(db: Db, saga: OrderWorkflowInput, expiresAt: s
   return inSerialTx(db, order.orderId, async (tx) => {
     const replayed = (await readFences(tx, order.orderId, [Operation.RESERVE])).has(Operation.RESERVE);
     const outcome = await reserveInTx(tx, { ...order, reservationId: order.orderId, expiresAt });
+    // A refusal may come of a SKU or warehouse that does not exist: that is a 404, and the
+    // throw rolls the refusal's fence back (nothing recorded). Asked only once refused.
+    if (!replayed && outcome.status === 'rejected' && outcome.reason === 'INSUFFICIENT_STOCK') {
+      await assertCatalogued(tx, order.lines.map((l) => l.sku), order.lines.flatMap((l) => (l.warehouseCode ? [l.warehouseCode] : [])));
+    }
     if (!replayed && outcome.status === 'reserved') {
       await tx.sagaStart.create({ data: { orderId: order.orderId, input: toJson({ ...saga, reservation: outcome }) } });
     }
@@ -131,10 +142,13 @@ export async function assertSameOrder(db: Db, order: OrderRequest, result: HoldR
   }
 }
 
-/** The connections of the hold batches: one batch per hot row runs at a time, so a few suffice. */
-export function createHoldPool(databaseUrl: string, max = 4): PgPool {
+/**
+ * The connections of the hold batches: one batch per hot row runs at a time, so a few suffice
+ * (HOLD_POOL_MAX). `settings`: TLS and the session timeouts, as for the Prisma pool.
+ */
+export function createHoldPool(databaseUrl: string, max = 4, settings: PgSessionSettings = {}): PgPool {
   // The connection string's application_name (if any) names these backends like the rest.
-  const pool = new PgPool({ connectionString: databaseUrl, max, connectionTimeoutMillis: 5_000 });
+  const pool = new PgPool(pgConfig(databaseUrl, settings, max));
   // An idle connection the server dropped (a restart, pg_terminate_backend) is an 'error' event
   // on the pool: without a listener it would crash the process. The pool replaces the client;
   // a batch that was using it fails and its callers get a 503 that holds nothing.

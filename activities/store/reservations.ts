@@ -279,7 +279,10 @@ export async function deductHeld(tx: Tx, reservationId: string, lines: readonly 
  * happened: an "empty rollback"), which is what forbids a late reserve afterwards.
  */
 export async function releaseStock(db: Db, reservationId: string, reason: ReleaseReason): Promise<ReleaseOutcome> {
-  return inSerialTx(db, reservationId, (tx) => releaseInTx(tx, reservationId, reason));
+  const outcome = await inSerialTx(db, reservationId, (tx) => releaseInTx(tx, reservationId, reason));
+  // Stamped after the commit: when the release happened, whatever it waited for before. (A
+  // repeat whose first answer was lost is stamped at the repeat, just after the real commit.)
+  return outcome.status === 'released' ? { ...outcome, releasedAt: new Date().toISOString() } : outcome;
 }
 
 /** The release step inside a caller's transaction (which holds the serial's advisory lock). */

@@ -44,6 +44,7 @@ export async function receiveStock(db: Db, { idempotencyKey, ...request }: Recei
     const product = await productForChange(tx, request.sku, request.lotCode);
     const warehouse = await tx.warehouse.findUnique({ where: { code: request.warehouseCode }, select: { code: true } });
     if (!warehouse) throw new DomainError(ErrorCode.UNKNOWN_WAREHOUSE, `no warehouse ${request.warehouseCode}`);
+    await checkUseBy(tx, request);
     await tx.$executeRaw`
       INSERT INTO inventory_levels (sku, warehouse_code) VALUES (${request.sku}, ${request.warehouseCode})
       ON CONFLICT (sku, warehouse_code) DO NOTHING`;
@@ -65,6 +66,26 @@ export async function receiveStock(db: Db, { idempotencyKey, ...request }: Recei
     const { sku, warehouseCode, quantity, reason, lotCode } = request;
     return { sku, warehouseCode, quantity, reason, lotCode, onHand: after.onHand, reserved: after.reserved };
   }, actor);
+}
+
+/**
+ * A receipt's use-by date: only lots have one; a new lot must bring it (lot-tracked products
+ * are the perishables) and it must lie ahead — goods past their use-by date are not received
+ * into stock. A receipt into an existing lot may leave it out (the lot keeps its date).
+ */
+async function checkUseBy(tx: Tx, r: Omit<ReceiveInput, 'idempotencyKey'>): Promise<void> {
+  if (!r.lotCode) {
+    if (r.expiresAt !== undefined) throw new DomainError(ErrorCode.VALIDATION_FAILED, `${r.sku} is not lot-tracked: expiresAt not allowed`);
+    return;
+  }
+  if (r.expiresAt !== undefined) {
+    if (Date.parse(r.expiresAt) <= Date.now()) {
+      throw new DomainError(ErrorCode.VALIDATION_FAILED, `expiresAt ${r.expiresAt} is in the past: goods past their use-by date are not received`, { expiresAt: r.expiresAt });
+    }
+    return;
+  }
+  const lot = await tx.stockLot.findUnique({ where: { sku_warehouseCode_lotCode: { sku: r.sku, warehouseCode: r.warehouseCode, lotCode: r.lotCode } }, select: { lotCode: true } });
+  if (!lot) throw new DomainError(ErrorCode.VALIDATION_FAILED, `lot ${r.lotCode} is new: give its use-by date (expiresAt)`);
 }
 
 /** Moves on-hand by `delta` unless it would drop below what is held; the level must be locked. */

@@ -1,7 +1,9 @@
 /**
- * 8. Hostile input: property-based requests (fast-check) against the real API → never a
- * 5xx, and nothing changed by any 4xx; a bad signature or a replayed timestamp on the
- * webhook → 401; routes without a key → 401; per-user rate limiting on orders.
+ * 8. Hostile input: property-based requests (fast-check) against the real API, admin routes
+ * with the token and control characters in every text field included → never a 5xx, and
+ * nothing changed by any 4xx; a bad signature or a replayed timestamp on the webhook → 401;
+ * routes without a key → 401; per-user rate limiting on orders; a transfer receive refused
+ * for bad input leaves the transfer receivable; 405 and long ids in the error shape.
  */
 import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
@@ -25,7 +27,11 @@ export async function stateHash(stack: Stack): Promise<string> {
       (SELECT count(*) FROM reservations WHERE status = 'RESERVED'), (SELECT count(*) FROM payment_events),
       (SELECT count(*) FROM products), (SELECT count(*) FROM warehouses),
       (SELECT coalesce(sum(on_hand * 7 + reserved * 13 + version), 0) FROM inventory_levels),
-      (SELECT coalesce(string_agg(md5(name), ''), '') FROM products)) AS h`;
+      (SELECT coalesce(string_agg(md5(name), '' ORDER BY sku), '') FROM products),
+      (SELECT coalesce(string_agg(md5(concat_ws('|', code, name, region, priority, latitude, longitude)), '' ORDER BY code), '') FROM warehouses),
+      (SELECT count(*) FROM transfers), (SELECT count(*) FROM campaigns),
+      (SELECT coalesce(sum(quantity), 0) || ':' || count(*) FILTER (WHERE quarantined) FROM stock_lots),
+      (SELECT coalesce(sum(safety_stock), 0) FROM inventory_levels)) AS h`;
   return rows[0].h;
 }
 
@@ -73,6 +79,6 @@ export const hostileInput: Scenario = {
       await closeDeps(deps);
     }
     const row = await closeScenario(stack, { scenario: this.name, base: stack.api, orderIds: [], paid: new Set(), recoverFrom: Date.now(), problems });
-    return { ...row, orders: placed, outcomes: counts, notes: `${size.hostileRequests} property-based requests; 401s and rate limit checked` };
+    return { ...row, orders: placed, outcomes: counts, notes: `${size.hostileRequests} property-based requests; 401s, rate limit, admin control characters, transfer receives checked` };
   },
 };

@@ -1,7 +1,8 @@
 /**
  * The hostile request generator: malformed, oversized, mistyped and unauthenticated
- * variations of every route, plus some valid ones so the property also sees 2xx. Shop
- * requests carry the key, or now and then none, a wrong one or a malformed one.
+ * variations of every route, admin routes with the token and control characters in every
+ * free-text field, plus some valid ones so the property also sees 2xx. Shop requests carry
+ * the key, or now and then none, a wrong one or a malformed one.
  * Valid payments only ever name `c-` orders, which are never placed: a background
  * confirmation would make the "nothing changed on a 4xx" check meaningless.
  */
@@ -99,13 +100,51 @@ const admin = fc
     headers: { ...json, 'idempotency-key': 'hostile', ...(auth ? { authorization: auth } : {}) },
   }));
 
+/** Text as hostile as JSON can carry: control characters (NUL first), lone surrogates, long runs. */
+const text = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.constantFrom('\u0000', 'a\u0000b', '\u0007bell', 'tab\there', 'new\nline', '\u007f', 'c1\u0085', '\u009f', '\ud800', 'ü漢', ' ', 'x'.repeat(300)),
+  fc.tuple(fc.string({ maxLength: 10 }), fc.integer({ min: 0, max: 0x9f }), fc.string({ maxLength: 10 })).map(([a, c, b]) => `${a}${String.fromCharCode(c)}${b}`),
+);
+const count = fc.oneof(fc.integer({ min: -5, max: 20 }), fc.constantFrom(0, 2_147_483_648, 3e9, -1e12, 1.5, '5', null));
+const coordinate = fc.oneof(fc.double({ min: -200, max: 200, noNaN: true }), fc.constant(null), fc.constant('10'));
+const place = fc.record({ name: text, region: text, priority: count, latitude: coordinate, longitude: coordinate }, { requiredKeys: ['name'] });
+const key = fc.oneof(validId, fc.constantFrom('', 'k\u0000', 'x'.repeat(200)));
+
+/**
+ * Admin routes *with* the token: every free-text field gets control characters, every number
+ * the edges of 32 bits, positions get half their coordinates. Bodies name only the hostile
+ * SKU, unknown ones or warehouses W1/W2, so a 2xx is a synchronous change: no campaign whose
+ * end would move stock later (a refused campaign names no product).
+ */
+const adminWithToken = (token: string) => {
+  const headers = (k: string) => ({ ...json, authorization: `Bearer ${token}`, 'idempotency-key': k });
+  const sku = fc.oneof(fc.constant(SKU), anyId);
+  const wh = fc.oneof(fc.constantFrom('W1', 'W2'), anyId);
+  const send = (method: HostileRequest['method'], url: fc.Arbitrary<string>, body: fc.Arbitrary<unknown>) =>
+    fc.tuple(url, body, key).map(([u, b, k]): HostileRequest => ({ method, url: u, payload: JSON.stringify(b), headers: headers(k) }));
+  return fc.oneof(
+    send('PUT', segment.map((s) => `/admin/products/hx-${s}`), fc.record({ name: text, lotTracked: fc.boolean(), alertDaysBeforeExpiry: count, removalDaysBeforeExpiry: count }, { requiredKeys: ['name'] })),
+    send('PUT', segment.map((s) => `/admin/warehouses/hx-${s}`), place),
+    send('POST', fc.constant('/admin/receipts'), fc.record({ sku, warehouseCode: wh, quantity: count, reason: text, lotCode: anyId, expiresAt: fc.constantFrom('2999-01-01T00:00:00Z', 'yesterday', '\u0000'), expectedQuantity: count }, { requiredKeys: ['sku', 'warehouseCode', 'quantity', 'reason'] })),
+    send('POST', fc.constant('/admin/adjustments'), fc.record({ sku, warehouseCode: wh, delta: count, reasonCode: fc.constantFrom('COUNT', 'DAMAGE', 'FOUND', 'NOPE'), note: text, lotCode: anyId, expectedQuantity: count }, { requiredKeys: ['sku', 'warehouseCode', 'delta', 'reasonCode'] })),
+    send('PUT', fc.tuple(sku, wh).map(([s, w]) => `/admin/levels/${encodeURIComponent(s)}/${encodeURIComponent(w)}/safety-stock`), fc.record({ safetyStock: count, expectedQuantity: count }, { requiredKeys: ['safetyStock'] })),
+    send('POST', fc.tuple(sku, segment, fc.constantFrom('quarantine', 'release')).map(([s, l, a]) => `/admin/lots/${encodeURIComponent(s)}/W1/${l}/${a}`), fc.record({ reason: text, expectedQuantity: count })),
+    send('POST', fc.constant('/transfers'), fc.record({ transferId: anyId.map((id) => `hx-${id}`), sku: anyId, fromWarehouse: wh, toWarehouse: wh, quantity: count })),
+    send('POST', segment.map((s) => `/transfers/hx-${s}/receive`), fc.record({ receivedQuantity: count, shortfallReason: text })),
+    send('POST', fc.constant('/admin/campaigns'), fc.record({ id: anyId, sku: anyId.map((id) => `none-${id}`), warehouseCode: wh, kind: fc.constantFrom('FLASH_SALE', 'PRE_SALE', 'X'), startsAt: fc.constantFrom('2000-01-01T00:00:00Z', 'now'), endsAt: fc.constantFrom('1999-01-01T00:00:00Z', '2999-01-01T00:00:00Z'), quota: count, perUserLimit: count })),
+    fc.tuple(fc.constantFrom('/admin/cache/checks', '/alerts'), fc.oneof(fc.string({ maxLength: 12 }), count.map(String))).map(([u, limit]): HostileRequest => ({ method: 'GET', url: `${u}?limit=${encodeURIComponent(limit)}`, headers: headers('q') })),
+    fc.tuple(segment, text).map(([s, reason]): HostileRequest => ({ method: 'POST', url: `/orders/c-${s}/cancel`, payload: JSON.stringify({ reason }), headers: json })),
+  );
+};
+
 const anything = fc
   .tuple(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH') as fc.Arbitrary<HostileRequest['method']>, fc.webPath(), junk, fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded'))
   .map(([method, path, body, type]): HostileRequest => ({ method, url: path.startsWith('/') ? path : `/${path}`, payload: method === 'GET' ? undefined : JSON.stringify(body), headers: { 'content-type': type } }));
 
-/** `token`: the shop's key, sent (or not, or wrong) with the shop's requests. */
+/** `token`: the shop's key (the bootstrap key), sent (or not, or wrong) with the shop's requests. */
 export function hostileRequest(secret: string, token: string): fc.Arbitrary<HostileRequest> {
   const keyed = (requests: fc.Arbitrary<HostileRequest>) =>
     fc.tuple(requests, keyHeader(token)).map(([r, key]): HostileRequest => ({ ...r, headers: { ...r.headers, ...key } }));
-  return fc.oneof(keyed(placeOrder), keyed(validOrder), webhook(secret), keyed(reads), admin, keyed(anything));
+  return fc.oneof(keyed(placeOrder), keyed(validOrder), webhook(secret), keyed(reads), admin, adminWithToken(token), keyed(anything));
 }

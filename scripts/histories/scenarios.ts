@@ -102,6 +102,32 @@ export const scenarios: readonly Scenario[] = [
     },
   },
   {
+    // A payment right behind the cancel: refunded by the saga (patches order-cancel-wins /
+    // settle-cancelled-refunds), never sold.
+    name: 'order-cancelled-then-paid',
+    async run(stack) {
+      const { app, db } = stack;
+      await stock(db, 'CAP-CANCEL-PAY', WH, 5);
+      await placeOrder(app, 'cap-cancel-pay', 'CAP-CANCEL-PAY');
+      await call(app, 'POST', '/orders/cap-cancel-pay/cancel', { reason: 'capture' });
+      await pay(app, 'cap-cancel-pay');
+      return [order('order-cancelled-then-paid', 'cap-cancel-pay')];
+    },
+  },
+  {
+    // Paid after the cancelled order's saga ended: the late settlement refunds it.
+    name: 'late-payment-cancelled',
+    async run(stack) {
+      const { app, db } = stack;
+      await stock(db, 'CAP-CANCEL-LATE', WH, 5);
+      await placeOrder(app, 'cap-cancel-late', 'CAP-CANCEL-LATE');
+      await call(app, 'POST', '/orders/cap-cancel-late/cancel', { reason: 'capture' });
+      await closed(stack, orderWorkflowId('cap-cancel-late'));
+      if ((await pay(app, 'cap-cancel-late')) !== 'LATE_SETTLEMENT') throw new Error('cap-cancel-late: the payment was not late');
+      return [{ name: 'late-payment-cancelled', workflowId: latePaymentWorkflowId('cap-cancel-late', 'pay-cap-cancel-late') }];
+    },
+  },
+  {
     name: 'order-paid-late',
     async run(stack) {
       const { fastApp, db } = stack;
@@ -167,6 +193,9 @@ export const scenarios: readonly Scenario[] = [
       await stock(db, 'CAP-MOVE', 'DST', 1);
       await call(app, 'POST', '/transfers', { transferId: 'cap-move', sku: 'CAP-MOVE', fromWarehouse: 'SRC', toWarehouse: 'DST', quantity: 4 }, ADMIN);
       await call(app, 'POST', '/transfers/cap-move/ship', undefined, ADMIN);
+      // Refused for good (more than shipped): the step reopens (transfer-failed-step-reopens).
+      const refused = await app.inject({ method: 'POST', url: '/transfers/cap-move/receive', payload: { receivedQuantity: 5 }, headers: ADMIN });
+      if (refused.statusCode !== 400) throw new Error(`a receive of more than shipped answered ${refused.statusCode}: ${refused.body}`);
       await call(app, 'POST', '/transfers/cap-move/receive', { receivedQuantity: 4 }, ADMIN);
       return [{ name: 'transfer-received', workflowId: transferWorkflowId('cap-move') }];
     },

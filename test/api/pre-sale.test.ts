@@ -93,3 +93,34 @@ it('sells stock not yet received, up to the quota, allocates first-paid-first-se
   expect(await db.payment.findUnique({ where: { orderId_paymentId: { orderId: 'p4', paymentId: 'pay-p4' } } })).toMatchObject({ state: 'REFUND_REQUIRED' });
   expect(await db.stockMovement.count({ where: { reason: 'CONFIRM', reference: { startsWith: 'p4' } } })).toBe(0);
 });
+
+it('allocates only the goods received for the pre-sale, never ordinary stock of the same SKU', async () => {
+  await stock(db, 'PEACH', 'W1', 4); // ordinary stock, sold to ordinary orders
+  const created = await app.inject({
+    method: 'POST',
+    url: '/admin/campaigns',
+    headers: ADMIN,
+    payload: { id: 'peach', kind: 'PRE_SALE', expectedAt, sku: 'PEACH', warehouseCode: 'W1', startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString(), quota: 6, perUserLimit: 1 },
+  });
+  expect(created.statusCode).toBe(201);
+  for (const id of ['q1', 'q2', 'q3', 'q4', 'q5', 'q6']) {
+    expect((await app.inject({ method: 'POST', url: '/campaigns/peach/orders', payload: { orderId: id, userId: `user-${id}`, quantity: 1 } })).statusCode).toBe(201);
+    if (id === 'q6') continue; // pays after the goods arrived
+    expect((await pay(id)).statusCode).toBe(200);
+    await eventually(() => status(id), (s) => s.status === 'BACKORDERED');
+  }
+
+  // 3 units arrive for 5 backorders: 3 allocated, 2 refunded; the 4 ordinary units stay on sale.
+  const fulfil = await app.inject({ method: 'POST', url: '/admin/campaigns/peach/fulfil', headers: { ...ADMIN, 'idempotency-key': 'grn-peach' }, payload: { quantity: 3 } });
+  expect(fulfil.json()).toEqual({ idempotencyKey: 'grn-peach', received: 3, allocated: ['q1', 'q2', 'q3'], refundRequired: ['q4', 'q5'] });
+  expect(await level(db, 'PEACH', 'W1')).toEqual({ onHand: 4, reserved: 0 });
+  const confirmed = await db.stockMovement.aggregate({ where: { sku: 'PEACH', reason: 'CONFIRM' }, _sum: { onHandDelta: true } });
+  expect(confirmed._sum.onHandDelta).toBe(-3);
+
+  // A pre-order paid after the fulfilment is refused too: the received goods are gone.
+  expect((await pay('q6')).statusCode).toBe(200);
+  await eventually(() => status('q6'), (s) => s.status === 'REFUND_REQUIRED');
+  expect(await level(db, 'PEACH', 'W1')).toEqual({ onHand: 4, reserved: 0 });
+  const available = (await app.inject({ method: 'GET', url: '/inventory/PEACH' })).json();
+  expect(available.total.available).toBe(4);
+});

@@ -1,6 +1,6 @@
 /**
  * End to end over HTTP: the real API and worker processes (the same entry points `npm start`
- * runs), a Temporal dev server, PostgreSQL and Redis, with a short TTL. 100 orders; half are
+ * runs, connected as the service role), a Temporal dev server, PostgreSQL and Redis, with a short TTL. 100 orders; half are
  * paid through the signed webhook, the rest expire. Afterwards the stock must be exactly
  * what the payments say, the ledger must explain every level, and no hold may be left.
  */
@@ -8,7 +8,7 @@ import type { Db } from '../../activities/store/db';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
 import { eventually, signedPayment } from '../helpers/app';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../helpers/env';
+import { TEST_APP_DATABASE_URL, TEST_REDIS_URL } from '../helpers/env';
 import { freePort, runService, waitForHttp, type Service } from '../../platform/processes';
 
 const ORDERS = 100;
@@ -33,7 +33,8 @@ beforeAll(async () => {
   temporal = await startDevServer({ port: await freePort() });
   const apiPort = await freePort();
   const env = (serviceEnv = {
-    DATABASE_URL: TEST_DATABASE_URL,
+    // The processes connect as the service role, as `npm start` runs them (README "Security").
+    DATABASE_URL: TEST_APP_DATABASE_URL,
     REDIS_URL: TEST_REDIS_URL,
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_TASK_QUEUE: 'e2e',

@@ -1,7 +1,15 @@
 /** Test settings: a dedicated database, never the one `npm start` uses. */
 import { loadConfig, type Config } from '../../config';
+import { asRole } from '../../prisma/roles';
 
+/** The owner's (superuser's) URL: fixtures, cleanup (TRUNCATE) and most apps under test. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/stockhold_test';
+
+/**
+ * The service role's URL on the same database (README "Security"): the tests that prove least
+ * privilege, and the real API/worker processes of the e2e and drain tests, connect with it.
+ */
+export const TEST_APP_DATABASE_URL = process.env.TEST_APP_DATABASE_URL ?? asRole(TEST_DATABASE_URL, 'stockhold_app');
 
 /** A Redis database index of its own: tests may flush it. */
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/14';

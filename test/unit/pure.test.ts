@@ -121,10 +121,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ WORKER_METRICS_HOST: '0.0.0.0' }).workerHttp.host).toBe('0.0.0.0');
   });
 
-  it('demands real secrets in production', () => {
+  it('demands real secrets in production (the cases: test/unit/config-security.test.ts)', () => {
+    const strong = (c: string) => `${c}${'kq7Zp2Lx9Vt4Rb8Nw3Jm6Hs1Gd5Fc0Ya'}`;
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow('WEBHOOK_SECRET');
-    expect(() => loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: 'x', ADMIN_TOKEN: 'y' })).not.toThrow();
-    expect(() => loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: 'x', ADMIN_TOKEN: 'y', ALERT_WEBHOOK_URL: 'https://ops/x' })).toThrow('ALERT_WEBHOOK_SECRET');
+    expect(() => loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: strong('w'), ADMIN_TOKEN: strong('a') })).not.toThrow();
+    expect(() => loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: strong('w'), ADMIN_TOKEN: strong('a'), ALERT_WEBHOOK_URL: 'https://ops/x' })).toThrow(
+      'ALERT_WEBHOOK_SECRET',
+    );
   });
 });
 

@@ -57,10 +57,10 @@ it('never paid → held until the TTL, released exactly then', async () => {
 
   const state = await result('unpaid');
   expect(state).toMatchObject({ status: 'RELEASED', releaseReason: 'EXPIRED' });
-  // Released on the expiry instant (workflow time), not a timer tick later.
-  const lateByMs = Date.parse(state.releasedAt!) - Date.parse(state.expiresAt!);
-  expect(lateByMs).toBeGreaterThanOrEqual(0);
-  expect(lateByMs).toBeLessThan(1000);
+  // releasedAt is the release transaction's own time (its ledger row's), not workflow time
+  // (skipped here by half an hour, so the two could not be confused).
+  const ledger = await db.stockMovement.findFirstOrThrow({ where: { reason: 'RELEASE', reference: 'unpaid' } });
+  expect(Math.abs(Date.parse(state.releasedAt!) - ledger.createdAt.getTime())).toBeLessThan(1000);
   expect(await level(db, 'S2', 'W1')).toEqual({ onHand: 10, reserved: 0 });
 });
 
@@ -70,6 +70,34 @@ it('cancel → released at once', async () => {
   await handle('cancelled').signal(cancelSignal, { reason: 'changed mind' });
   expect(await result('cancelled')).toMatchObject({ status: 'RELEASED', releaseReason: 'CANCELLED' });
   expect(await level(db, 'S3', 'W1')).toEqual({ onHand: 10, reserved: 0 });
+});
+
+describe('a payment for a cancelled order is refunded, never sold', () => {
+  it('paid after the saga ended: the late settlement refunds it, nothing is re-reserved', async () => {
+    await stock(db, 'C1', 'W1', 10);
+    await placeOrder(env.client, order('cancel-then-pay', 'C1'), { taskQueue: TASK_QUEUE, ttlSeconds: TTL });
+    await handle('cancel-then-pay').signal(cancelSignal, { reason: 'changed mind' });
+    expect((await result('cancel-then-pay')).status).toBe('RELEASED');
+    const p = pay('cancel-then-pay');
+    expect(await deliver('cancel-then-pay', p)).toBe('LATE_SETTLEMENT');
+    const settled = (await env.client.workflow.getHandle(latePaymentWorkflowId('cancel-then-pay', p.paymentId)).result()) as Settlement;
+    expect(settled).toMatchObject({ state: 'REFUND_REQUIRED', reason: expect.stringContaining('cancelled') });
+    expect(await level(db, 'C1', 'W1')).toEqual({ onHand: 10, reserved: 0 });
+    expect(await db.reservation.count({ where: { orderId: 'cancel-then-pay', id: { not: 'cancel-then-pay' } } })).toBe(0);
+  });
+
+  it('paid right after the cancel, while the saga runs: the cancel wins, the payment is refunded', async () => {
+    await stock(db, 'C2', 'W1', 10);
+    await placeOrder(env.client, order('cancel-and-pay', 'C2'), { taskQueue: TASK_QUEUE, ttlSeconds: TTL });
+    // The payment lands in the cancel's workflow task or while the hold is being released.
+    await handle('cancel-and-pay').signal(cancelSignal, { reason: 'changed mind' });
+    await handle('cancel-and-pay').signal(paymentSignal, pay('cancel-and-pay'));
+    const state = await result('cancel-and-pay');
+    expect(state).toMatchObject({ status: 'REFUND_REQUIRED', releaseReason: 'CANCELLED', refundReason: expect.stringContaining('cancelled') });
+    expect(state.payments).toEqual([expect.objectContaining({ paymentId: 'pay-cancel-and-pay', state: 'REFUND_REQUIRED' })]);
+    expect(await level(db, 'C2', 'W1')).toEqual({ onHand: 10, reserved: 0 });
+    expect(await db.stockMovement.count({ where: { reason: 'CONFIRM', reference: { startsWith: 'cancel-and-pay' } } })).toBe(0);
+  });
 });
 
 it('duplicate payment deliveries → one confirmation; a second payment ends in a refund, never a second sale', async () => {
@@ -144,6 +172,7 @@ it('a release blocked by a row lock past lock_timeout is retried until it succee
   await stock(db, 'LOCKED', 'W1', 10);
   await placeOrder(env.client, order('blocked', 'LOCKED'), { taskQueue: TASK_QUEUE, ttlSeconds: TTL });
   const locker = new Client({ connectionString: TEST_DATABASE_URL });
+  let unblockedAt = 0;
   await locker.connect();
   try {
     await locker.query('BEGIN');
@@ -153,11 +182,16 @@ it('a release blocked by a row lock past lock_timeout is retried until it succee
     // The first attempt waits out lock_timeout and fails; Temporal schedules another.
     await eventually(() => retries('release'), (n) => n > retriesBefore, 30_000);
     expect((await handle('blocked').query(statusQuery)).status).toBe('RELEASING');
+    unblockedAt = Date.now();
     await locker.query('COMMIT');
   } finally {
     await locker.end();
   }
-  expect(await result('blocked')).toMatchObject({ status: 'RELEASED', releaseReason: 'CANCELLED' });
+  const state = await result('blocked');
+  expect(state).toMatchObject({ status: 'RELEASED', releaseReason: 'CANCELLED' });
+  // When the release happened (after the lock was dropped), not when it started.
+  expect(Date.parse(state.releasedAt!)).toBeGreaterThanOrEqual(unblockedAt);
+  expect(Date.parse(state.releasedAt!)).toBeLessThanOrEqual(Date.now());
   expect(await level(db, 'LOCKED', 'W1')).toEqual({ onHand: 10, reserved: 0 });
 });
 

@@ -25,12 +25,11 @@ const cacheChecks: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'Results of the latest cache consistency checks, newest first',
         tags: ['admin'],
-        // Query strings are not type-coerced in this app: the limit is validated as digits.
-        querystring: Type.Object({ limit: Type.Optional(Type.String({ pattern: '^(500|[1-4]?[0-9]{1,2})$', description: '1-500, default 20' })) }, { additionalProperties: false }),
+        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 20 })) }, { additionalProperties: false }),
         response: { 200: Type.Object({ checks: Type.Array(CheckBody) }), ...errors(400) },
       },
     },
-    async (request) => ({ checks: await recentChecks(db, Math.max(1, Number(request.query.limit ?? 20))) }),
+    async (request) => ({ checks: await recentChecks(db, request.query.limit ?? 20) }),
   );
 };
 

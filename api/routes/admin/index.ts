@@ -1,14 +1,14 @@
 /** Admin API (scope admin): products, warehouses, cache check results, API keys; stock changes in ./stock.ts. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { upsertProduct, upsertWarehouse } from '../../../activities/store/catalog';
-import { errors, Id } from '../../schemas';
+import { errors, Id, Text } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
 import reconciliation from './reconciliation';
 import adminStock from './stock';
 import cacheChecks from './cache';
 import apiKeys from './keys';
 
-const Name = Type.String({ minLength: 1, maxLength: 200 });
+const Name = Text({ maxLength: 200 });
 const Days = Type.Union([Type.Integer({ minimum: 0, maximum: 3650 }), Type.Null()]);
 const ProductBody = Type.Object(
   {
@@ -30,12 +30,22 @@ const Coordinate = (limit: number) => Type.Union([Type.Number({ minimum: -limit,
 const WarehouseBody = Type.Object(
   {
     name: Name,
-    region: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    region: Type.Optional(Text({ maxLength: 64 })),
     priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'lower is chosen first' })),
     latitude: Type.Optional(Coordinate(90)),
     longitude: Type.Optional(Coordinate(180)),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    // A position is both coordinates or none (the table's CHECK says so too): one alone would
+    // keep the other's stored value, half of some other place.
+    anyOf: [
+      { required: ['latitude', 'longitude'], properties: { latitude: Type.Number(), longitude: Type.Number() } },
+      { required: ['latitude', 'longitude'], properties: { latitude: Type.Null(), longitude: Type.Null() } },
+      { not: { anyOf: [{ required: ['latitude'] }, { required: ['longitude'] }] } },
+    ],
+    description: 'latitude and longitude come together: both numbers, both null, or neither',
+  },
 );
 const Warehouse = Type.Object({
   code: Type.String(),

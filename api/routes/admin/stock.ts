@@ -7,13 +7,13 @@
 import { Type, type FastifyPluginAsyncTypebox, type TProperties } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { adjustStock, receiveStock, setLotQuarantine, setSafetyStock } from '../../../activities/store/stock-admin';
-import { AdjustReason } from '../../../domain/stock';
-import { errors, Id } from '../../schemas';
+import { AdjustReason, adjustDirection } from '../../../domain/stock';
+import { errors, Id, MAX_QUANTITY, refusals, Text } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
 
 const headers = Type.Object({ 'idempotency-key': Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }) });
-const Quantity = Type.Integer({ minimum: 1, maximum: 10_000_000 });
-const Expected = Type.Optional(Type.Integer({ minimum: 0, description: 'compare-and-set: the quantity you expect to find' }));
+const Quantity = Type.Integer({ minimum: 1, maximum: MAX_QUANTITY });
+const Expected = Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_QUANTITY, description: 'compare-and-set: the quantity you expect to find' }));
 const LotCode = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' });
 const Replayed = { replayed: Type.Boolean() };
 /** The answer to a change of on-hand: the level after it, plus what the change was. */
@@ -27,9 +27,20 @@ const LevelChange = (change: TProperties) =>
     reserved: Type.Integer(),
     ...Replayed,
   });
+/** The direction rule of domain/stock.ts as schema: each reason with the sign of delta it allows. */
+const reasonsGoing = (way: 'down' | 'up' | 'both') => Object.values(AdjustReason).filter((r) => adjustDirection[r] === way);
+const AdjustDirection = [
+  { properties: { reasonCode: { enum: reasonsGoing('down') }, delta: { type: 'integer', maximum: -1 } } },
+  { properties: { reasonCode: { enum: reasonsGoing('up') }, delta: { type: 'integer', minimum: 1 } } },
+  { properties: { reasonCode: { enum: reasonsGoing('both') } } },
+];
+
+/** What only the product's settings decide (the schema cannot know them). */
+const LOT_RULE = 'VALIDATION_FAILED when a lot-tracked product gets no lotCode, another one gets one, or the lot exists with another use-by date';
+
 const LevelParams = Type.Object({ sku: Id, warehouseCode: Id });
 const LotParams = Type.Object({ sku: Id, warehouseCode: Id, lotCode: LotCode });
-const QuarantineBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 200 }), expectedQuantity: Expected }, { additionalProperties: false });
+const QuarantineBody = Type.Object({ reason: Text({ maxLength: 200 }), expectedQuantity: Expected }, { additionalProperties: false });
 const LotOutcome = Type.Object({
   sku: Type.String(),
   warehouseCode: Type.String(),
@@ -60,7 +71,7 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
             sku: Id,
             warehouseCode: Id,
             quantity: Quantity,
-            reason: Type.String({ minLength: 1, maxLength: 100 }),
+            reason: Text({ maxLength: 100 }),
             lotCode: Type.Optional(LotCode),
             expiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'use-by date of the lot' })),
             receivedAt: Type.Optional(Type.String({ format: 'date-time' })),
@@ -68,7 +79,7 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 201: LevelChange({ quantity: Type.Integer(), reason: Type.String() }), ...errors(400, 404, 409) },
+        response: { 201: LevelChange({ quantity: Type.Integer(), reason: Type.String() }), ...errors(404, 409), ...refusals({ 400: LOT_RULE }) },
       },
     },
     async (request, reply) => reply.code(201).send(await receiveStock(db, { idempotencyKey: key(request.headers), ...request.body }, actor(request))),
@@ -86,15 +97,15 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
           {
             sku: Id,
             warehouseCode: Id,
-            delta: Type.Integer({ minimum: -10_000_000, maximum: 10_000_000, description: 'never 0' }),
+            delta: Type.Integer({ minimum: -MAX_QUANTITY, maximum: MAX_QUANTITY, not: { enum: [0] }, description: 'never 0' }),
             reasonCode: Type.Union(Object.values(AdjustReason).map((r) => Type.Literal(r))),
             lotCode: Type.Optional(LotCode),
-            note: Type.Optional(Type.String({ maxLength: 200 })),
+            note: Type.Optional(Text({ minLength: 0, maxLength: 200 })),
             expectedQuantity: Expected,
           },
-          { additionalProperties: false },
+          { additionalProperties: false, anyOf: AdjustDirection, description: `${reasonsGoing('down').join(', ')} take stock away (delta < 0); ${reasonsGoing('up').join(', ')} add it (delta > 0); COUNT either way` },
         ),
-        response: { 201: LevelChange({ delta: Type.Integer(), reasonCode: Type.String() }), ...errors(400, 404, 409) },
+        response: { 201: LevelChange({ delta: Type.Integer(), reasonCode: Type.String() }), ...errors(404, 409), ...refusals({ 400: LOT_RULE }) },
       },
     },
     async (request, reply) => reply.code(201).send(await adjustStock(db, { idempotencyKey: key(request.headers), ...request.body }, actor(request))),
@@ -109,7 +120,7 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['admin'],
         headers,
         params: LevelParams,
-        body: Type.Object({ safetyStock: Type.Integer({ minimum: 0, maximum: 10_000_000 }), expectedQuantity: Expected }, { additionalProperties: false }),
+        body: Type.Object({ safetyStock: Type.Integer({ minimum: 0, maximum: MAX_QUANTITY }), expectedQuantity: Expected }, { additionalProperties: false }),
         response: {
           200: Type.Object({ sku: Type.String(), warehouseCode: Type.String(), safetyStock: Type.Integer(), previous: Type.Integer(), ...Replayed }),
           ...errors(400, 404, 409),

@@ -9,8 +9,9 @@ import type { campaignWorkflow } from '../../../workflows/campaign';
 import { campaignWorkflowId, fulfilmentWorkflowId } from '../../../workflows/ids';
 import type { preSaleFulfilmentWorkflow } from '../../../workflows/pre-sale';
 import { endCampaignSignal } from '../../../workflows/messages';
-import { errors, Id } from '../../schemas';
+import { errors, Id, MAX_QUANTITY, refusals } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
+import { withWorkflowDeadline } from '../../workflow-deadline';
 
 const CampaignBody = Type.Object({
   id: Type.String(),
@@ -51,26 +52,39 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
             sku: Id,
             warehouseCode: Id,
             startsAt: Type.String({ format: 'date-time' }),
-            endsAt: Type.String({ format: 'date-time' }),
-            quota: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
+            endsAt: Type.String({ format: 'date-time', description: 'after startsAt, and in the future' }),
+            quota: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY }),
             perUserLimit: Type.Integer({ minimum: 1, maximum: 10_000 }),
           },
-          { additionalProperties: false },
+          {
+            additionalProperties: false,
+            // A pre-sale names when its goods arrive; a flash sale sells what is there.
+            anyOf: [
+              { required: ['kind', 'expectedAt'], properties: { kind: { enum: ['PRE_SALE'] } } },
+              { not: { required: ['expectedAt'] }, properties: { kind: { enum: ['FLASH_SALE'] } } },
+            ],
+          },
         ),
-        response: { 201: CampaignBody, 200: CampaignBody, ...errors(400, 404, 409) },
+        response: {
+          201: CampaignBody,
+          200: CampaignBody,
+          ...errors(404, 409, 503, 504),
+          ...refusals({ 400: 'VALIDATION_FAILED when endsAt is not after startsAt or is past, or a PRE_SALE is for a lot-tracked product' }),
+        },
       },
     },
     async (request, reply) => {
       const b = request.body;
       const kind = b.kind ?? 'FLASH_SALE';
-      if (kind === 'PRE_SALE' && !b.expectedAt) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'a PRE_SALE needs expectedAt');
-      if (kind === 'FLASH_SALE' && b.expectedAt) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'expectedAt is for PRE_SALE campaigns');
       const iso = (d: string) => new Date(d).toISOString();
       const input = { ...b, kind, startsAt: iso(b.startsAt), endsAt: iso(b.endsAt), ...(b.expectedAt ? { expectedAt: iso(b.expectedAt) } : {}) };
       if (Date.parse(input.endsAt) <= Date.parse(input.startsAt)) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'endsAt must be after startsAt');
       if (Date.parse(input.endsAt) <= Date.now()) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'endsAt is in the past');
       const { created } = await createCampaign(db, input, request.principal?.keyId);
-      await startLifecycle(input.id, input.startsAt, input.endsAt);
+      // A 503/504 here leaves the campaign without its workflow: repeating the request starts it.
+      await withWorkflowDeadline(temporal, config.workflowWaitTimeoutMs, `starting the campaign workflow of ${input.id}`, () =>
+        startLifecycle(input.id, input.startsAt, input.endsAt),
+      );
       // Load the gate now rather than wait for the workflow: the sale may start any second.
       await syncGate(db, gate, input.id, false).catch((err) => request.log.warn({ err }, 'gate not loaded yet'));
       return reply.code(created ? 201 : 200).send(await view(input.id));
@@ -85,17 +99,19 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/admin/campaigns/:campaignId/end',
-    { config: { access: Scope.CAMPAIGNS }, schema: { summary: 'End a campaign now; unsold units return to normal stock', tags: ['admin', 'campaigns'], params: Type.Object({ campaignId: Id }), response: { 200: CampaignBody, ...errors(400, 404) } } },
+    { config: { access: Scope.CAMPAIGNS }, schema: { summary: 'End a campaign now; unsold units return to normal stock', tags: ['admin', 'campaigns'], params: Type.Object({ campaignId: Id }), response: { 200: CampaignBody, ...errors(400, 404, 503, 504) } } },
     async (request) => {
       const { campaignId } = request.params;
       await view(campaignId);
       const handle = temporal.workflow.getHandle<typeof campaignWorkflow>(campaignWorkflowId(campaignId));
-      try {
-        await handle.signal(endCampaignSignal);
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err; // already ended: nothing to do
-      }
-      await handle.result();
+      await withWorkflowDeadline(temporal, config.workflowWaitTimeoutMs, `the campaign workflow of ${campaignId}`, async () => {
+        try {
+          await handle.signal(endCampaignSignal);
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError)) throw err; // already ended: nothing to do
+        }
+        await handle.result();
+      });
       return view(campaignId);
     },
   );
@@ -110,10 +126,11 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['admin', 'campaigns'],
         params: Type.Object({ campaignId: Id }),
         headers: Type.Object({ 'idempotency-key': Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }) }),
-        body: Type.Object({ quantity: Type.Integer({ minimum: 0, maximum: 10_000_000 }) }, { additionalProperties: false }),
+        body: Type.Object({ quantity: Type.Integer({ minimum: 0, maximum: MAX_QUANTITY }) }, { additionalProperties: false }),
         response: {
           200: Type.Object({ idempotencyKey: Type.String(), received: Type.Integer(), allocated: Type.Array(Type.String()), refundRequired: Type.Array(Type.String()) }),
-          ...errors(400, 404, 409),
+          ...errors(404, 409, 503, 504),
+          ...refusals({ 400: 'VALIDATION_FAILED when the campaign is not a PRE_SALE' }),
         },
       },
     },
@@ -124,12 +141,14 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
       const key = request.headers['idempotency-key'];
       const args = [{ campaignId, idempotencyKey: key, quantity: request.body.quantity }] as const;
       const workflowId = fulfilmentWorkflowId(campaignId);
-      await temporal.workflow
-        .start<typeof preSaleFulfilmentWorkflow>('preSaleFulfilmentWorkflow', { workflowId, taskQueue: config.temporal.taskQueue, args: [...args], workflowIdReusePolicy: 'REJECT_DUPLICATE' })
-        .catch((err) => {
-          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        });
-      const result = await temporal.workflow.getHandle<typeof preSaleFulfilmentWorkflow>(workflowId).result();
+      const result = await withWorkflowDeadline(temporal, config.workflowWaitTimeoutMs, `the fulfilment of ${campaignId}`, async () => {
+        await temporal.workflow
+          .start<typeof preSaleFulfilmentWorkflow>('preSaleFulfilmentWorkflow', { workflowId, taskQueue: config.temporal.taskQueue, args: [...args], workflowIdReusePolicy: 'REJECT_DUPLICATE' })
+          .catch((err) => {
+            if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          });
+        return temporal.workflow.getHandle<typeof preSaleFulfilmentWorkflow>(workflowId).result();
+      });
       if (result.idempotencyKey !== key || result.received !== request.body.quantity) {
         throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, `pre-sale ${campaignId} was fulfilled under key ${result.idempotencyKey}`);
       }

@@ -66,15 +66,26 @@ async function hold(deps: FlashOrderDeps, order: FlashOrder, gateAdmitted: boole
   return holdOrder(deps.holds, { ...request, lines }, { gateAdmitted, expectedShipDate: campaign.expectedAt?.toISOString(), actor });
 }
 
-/** A campaign's fixed settings (where its units are, the pre-sale ship date), read once per process. */
-const metaCache = new Map<string, { sku: string; warehouseCode: string; expectedAt: Date | null }>();
-async function campaignMeta(db: Db, campaignId: string) {
-  const known = metaCache.get(campaignId);
-  if (known) return known;
-  const c = await db.campaign.findUnique({ where: { id: campaignId }, select: { sku: true, warehouseCode: true, expectedAt: true } });
-  if (!c) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${campaignId}`);
-  metaCache.set(campaignId, c);
-  return c;
+/**
+ * A campaign's fixed settings (where its units are, the pre-sale ship date), read once per
+ * process. The read itself is shared: a sale opens with hundreds of admitted orders at once,
+ * and each waiting on its own read of the same row would delay the first hold batch by the
+ * time the pool takes to serve them all.
+ */
+type CampaignMeta = { sku: string; warehouseCode: string; expectedAt: Date | null };
+const metaCache = new Map<string, Promise<CampaignMeta>>();
+function campaignMeta(db: Db, campaignId: string): Promise<CampaignMeta> {
+  let known = metaCache.get(campaignId);
+  if (!known) {
+    known = db.campaign.findUnique({ where: { id: campaignId }, select: { sku: true, warehouseCode: true, expectedAt: true } }).then((c) => {
+      if (!c) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${campaignId}`);
+      return c;
+    });
+    metaCache.set(campaignId, known);
+    // A miss or a failed read is not remembered: the campaign may be created, the database may come back.
+    known.catch(() => metaCache.delete(campaignId));
+  }
+  return known;
 }
 
 /** The gate's answer, or undefined when Redis cannot give one right now. */

@@ -1,4 +1,9 @@
-/** Liveness and readiness (PostgreSQL, Redis, Temporal), open to probes; Prometheus metrics (scope `ops`, or the ops port). */
+/**
+ * Liveness, readiness and Prometheus metrics. Ready means: not draining (SIGTERM) and
+ * PostgreSQL answers. Redis and Temporal are reported but not required: reads fall back to
+ * PostgreSQL, and the request path takes holds without Temporal (the saga starts later, from
+ * the outbox), so a Temporal blip must not take every replica out of rotation at once.
+ */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Scope } from '../../../domain/api-keys';
 
@@ -29,7 +34,14 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
   const Ready = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) });
   app.get(
     '/readyz',
-    { config: { access: 'public' }, schema: { summary: 'Readiness: PostgreSQL and Temporal reachable (Redis reported, not required)', tags: ['ops'], response: { 200: Ready, 503: Ready } } },
+    {
+      config: { access: 'public' },
+      schema: {
+        summary: 'Readiness: PostgreSQL reachable and not shutting down (Redis and Temporal reported, not required)',
+        tags: ['ops'],
+        response: { 200: Ready, 503: Ready },
+      },
+    },
     async (_request, reply) => {
       const [database, cache, workflow] = await Promise.all([
         probe(() => db.$queryRaw`SELECT 1`),
@@ -37,9 +49,11 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
         probe(() => temporal.workflowService.getSystemInfo({})),
       ]);
       const checks = { postgres: database, redis: cache, temporal: workflow };
-      // Redis only accelerates reads (they fall back to PostgreSQL): its loss is reported,
-      // but must not take the service out of rotation.
-      const ready = database === 'ok' && workflow === 'ok';
+      // Draining: out of rotation at once, while in-flight requests finish (api/server.ts).
+      if (app.lifecycle.draining) return reply.code(503).send({ status: 'draining', checks });
+      // Only PostgreSQL decides: a hold is taken there alone. Redis only accelerates reads;
+      // Temporal closes the sagas afterwards (the outbox keeps them until it is back).
+      const ready = database === 'ok';
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
     },
   );

@@ -7,6 +7,7 @@ import { requestedAllocation } from '../../../domain/allocation';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { mergeLines } from '../../../domain/lines';
 import type { OrderLine, OrderRequest, ReserveOutcome } from '../../../domain/types';
+import { assertCatalogued } from '../../../activities/store/catalog';
 import type { Db } from '../../../activities/store/db';
 import { assertSameOrder, holdGeneral, type HoldBatcher, type HoldResult, type Pool } from '../../../activities/store/request-hold';
 import type { SagaStarter } from '../../../platform/sagas';
@@ -45,6 +46,9 @@ export async function holdOrder(deps: HoldDeps, order: OrderRequest, options: Ho
 }
 
 async function take(deps: HoldDeps, order: OrderRequest, saga: OrderWorkflowInput, expiresAt: string, options: HoldOptions): Promise<HoldResult> {
+  // Nothing else would notice an unknown preferred warehouse: allocation would just rank none first.
+  const preferred = order.allocation?.preferredWarehouse;
+  if (preferred !== undefined) await assertCatalogued(deps.db, [], [preferred]);
   const line = singleLine(order);
   if (line) {
     const reserved: ReserveOutcome = {

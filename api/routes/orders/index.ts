@@ -2,8 +2,9 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError } from '../../../domain/errors';
 import type { ConsumedLot } from '../../../domain/stock';
+import { withLateSettlements } from '../../../activities/store/order-view';
 import { readPayments } from '../../../activities/store/payments';
-import { AllocationNoteSchema, AmountCents, AllocationPreferencesSchema, errors, Id, OrderLineSchema, RequestedLineSchema, ShortageSchema } from '../../schemas';
+import { AllocationNoteSchema, AmountCents, AllocationPreferencesSchema, errors, Id, OrderLineSchema, RequestedLineSchema, ShortageSchema, Text } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
 import { rejection } from './rejection';
 import { holdOrder } from './hold';
@@ -120,7 +121,10 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const state = await getOrder(temporal, db, request.params.orderId);
+      const saga = await getOrder(temporal, db, request.params.orderId);
+      const payments = await readPayments(db, saga.orderId);
+      // A payment settled after the saga ended (a late-payment workflow) tells how the order ended.
+      const state = withLateSettlements(saga, payments);
       const late = await db.paymentEvent.findMany({
         where: { orderId: state.orderId, NOT: { result: 'DELIVERED' } },
         orderBy: { receivedAt: 'asc' },
@@ -132,7 +136,6 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       const expectedShipDate = reservation?.status === 'reserved' ? reservation.expectedShipDate : undefined;
       const held = await db.reservation.findUnique({ where: { id: state.orderId }, select: { consumedLots: true } });
       const consumedLots = (held?.consumedLots as ConsumedLot[] | null) ?? undefined;
-      const payments = await readPayments(db, state.orderId);
       return { ...rest, lines: [...rest.lines], allocations, consumedLots, shortages, expectedShipDate, latePayments: late, payments };
     },
   );
@@ -145,7 +148,7 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Cancel an order awaiting payment; its hold is released',
         tags: ['orders'],
         params: Type.Object({ orderId: Id }),
-        body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+        body: Type.Object({ reason: Type.Optional(Text({ minLength: 0, maxLength: 200 })) }, { additionalProperties: false }),
         response: { 202: Type.Object({ orderId: Type.String(), status: Type.Literal('CANCELLING') }), ...errors(400, 404, 409) },
       },
       // The body is optional: a bare POST cancels with a default reason.

@@ -1,9 +1,10 @@
 /** Transfer API: create (hold at the source), ship, receive, cancel, return, get. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DomainError, ErrorCode, httpStatusOf, type ErrorCode as Code } from '../../../domain/errors';
+import { DomainError, ErrorCode, isErrorCode } from '../../../domain/errors';
 import type { TransferState } from '../../../workflows/transfer-messages';
-import { errors, Id, ShortageSchema } from '../../schemas';
+import { errors, Id, MAX_QUANTITY, refusals, ShortageSchema, Text } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
+import { withWorkflowDeadline } from '../../workflow-deadline';
 import { createTransfer, getTransfer, runTransferStep, type TransferStep } from './service';
 
 const TransferBody = Type.Object({
@@ -44,7 +45,7 @@ function view(s: TransferState) {
 function refusal(s: TransferState): DomainError | undefined {
   if (s.stage !== 'REJECTED') return undefined;
   if (s.error) {
-    const code = s.error.code in httpStatusOf ? (s.error.code as Code) : ErrorCode.INTERNAL;
+    const code = isErrorCode(s.error.code) ? s.error.code : ErrorCode.INTERNAL;
     return new DomainError(code, s.error.message);
   }
   return new DomainError(ErrorCode.INSUFFICIENT_STOCK, 'not enough available at the source', { shortages: s.shortages });
@@ -52,6 +53,8 @@ function refusal(s: TransferState): DomainError | undefined {
 
 const transfers: FastifyPluginAsyncTypebox = async (app) => {
   const { temporal, config } = app.deps;
+  // Every step waits on the transfer workflow: 504 WORKFLOW_TIMEOUT past WORKFLOW_WAIT_TIMEOUT_MS.
+  const waitOn = <T>(work: () => Promise<T>) => withWorkflowDeadline(temporal, config.workflowWaitTimeoutMs, 'the transfer workflow', work);
 
   app.post(
     '/transfers',
@@ -66,20 +69,22 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
             sku: Id,
             fromWarehouse: Id,
             toWarehouse: Id,
-            quantity: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
+            quantity: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY }),
             receiveWithinHours: Type.Optional(Type.Integer({ minimum: 1, maximum: 24 * 90 })),
           },
           { additionalProperties: false },
         ),
-        response: { 201: TransferBody, ...errors(400, 404, 409) },
+        response: { 201: TransferBody, ...errors(404, 409, 503, 504), ...refusals({ 400: 'VALIDATION_FAILED when fromWarehouse equals toWarehouse' }) },
       },
     },
     async (request, reply) => {
       const { receiveWithinHours, ...rest } = request.body;
-      const state = await createTransfer(temporal, config.temporal.taskQueue, {
-        ...rest,
-        receiveWithinSeconds: receiveWithinHours ? receiveWithinHours * 3600 : config.transferReceiveDeadlineSeconds,
-      });
+      const state = await waitOn(() =>
+        createTransfer(temporal, config.temporal.taskQueue, {
+          ...rest,
+          receiveWithinSeconds: receiveWithinHours ? receiveWithinHours * 3600 : config.transferReceiveDeadlineSeconds,
+        }),
+      );
       const refused = refusal(state);
       if (refused) throw refused;
       return reply.code(201).send(view(state));
@@ -88,8 +93,8 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/transfers/:transferId',
-    { config: { access: Scope.ADMIN }, schema: { summary: 'A transfer and its stage', tags: ['transfers'], params: Params, response: { 200: TransferBody, ...errors(400, 404) } } },
-    async (request) => view(await getTransfer(temporal, request.params.transferId)),
+    { config: { access: Scope.ADMIN }, schema: { summary: 'A transfer and its stage', tags: ['transfers'], params: Params, response: { 200: TransferBody, ...errors(400, 404, 503, 504) } } },
+    async (request) => view(await waitOn(() => getTransfer(temporal, request.params.transferId))),
   );
 
   const stepSummaries: Record<Exclude<TransferStep, 'receive'>, string> = {
@@ -100,8 +105,8 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
   for (const [step, summary] of Object.entries(stepSummaries) as [Exclude<TransferStep, 'receive'>, string][]) {
     app.post(
       `/transfers/:transferId/${step}`,
-      { config: { access: Scope.ADMIN }, schema: { summary, tags: ['transfers'], params: Params, response: { 200: TransferBody, ...errors(400, 404, 409) } } },
-      async (request) => view(await runTransferStep(temporal, request.params.transferId, step)),
+      { config: { access: Scope.ADMIN }, schema: { summary, tags: ['transfers'], params: Params, response: { 200: TransferBody, ...errors(400, 404, 409, 503, 504) } } },
+      async (request) => view(await waitOn(() => runTransferStep(temporal, request.params.transferId, step))),
     );
   }
 
@@ -114,13 +119,13 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['transfers'],
         params: Params,
         body: Type.Object(
-          { receivedQuantity: Type.Integer({ minimum: 0, maximum: 10_000_000 }), shortfallReason: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) },
+          { receivedQuantity: Type.Integer({ minimum: 0, maximum: MAX_QUANTITY }), shortfallReason: Type.Optional(Text({ maxLength: 100 })) },
           { additionalProperties: false },
         ),
-        response: { 200: TransferBody, ...errors(400, 404, 409) },
+        response: { 200: TransferBody, ...errors(404, 409, 503, 504), ...refusals({ 400: 'VALIDATION_FAILED when receivedQuantity is more than was shipped (the transfer stays SHIPPED)' }) },
       },
     },
-    async (request) => view(await runTransferStep(temporal, request.params.transferId, 'receive', request.body)),
+    async (request) => view(await waitOn(() => runTransferStep(temporal, request.params.transferId, 'receive', request.body))),
   );
 };
 

@@ -12,7 +12,7 @@ import {
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { DomainError, ErrorCode } from '../../../domain/errors';
+import { DomainError, ErrorCode, isErrorCode } from '../../../domain/errors';
 import type { TransferReceipt, TransferRequest } from '../../../domain/transfers';
 import { transferWorkflowId } from '../../../workflows/ids';
 import {
@@ -83,9 +83,10 @@ export async function runTransferStep(temporal: Client, transferId: string, step
   }
 }
 
+/** An update the workflow refused (validator or a step failed for good) → its domain code. */
 function asDomainError(err: unknown): unknown {
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === ErrorCode.TRANSFER_CONFLICT) {
-    return new DomainError(ErrorCode.TRANSFER_CONFLICT, err.cause.message);
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && isErrorCode(err.cause.type)) {
+    return new DomainError(err.cause.type, err.cause.message, err.cause.details?.[0]);
   }
   return err;
 }

@@ -4,7 +4,7 @@
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError, ErrorCode } from '../../../domain/errors';
-import { errors, Id } from '../../schemas';
+import { errors, Id, refusals } from '../../schemas';
 import { deliverPayment } from '../../../activities/deliver-payment';
 import { storePayment } from '../../../activities/store/payments';
 import { PaymentState } from '../../../domain/payments';
@@ -26,6 +26,12 @@ const PaymentEventBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** Checked before anything else (preValidation); declared so clients know to send them. */
+const SignatureHeaders = Type.Object({
+  'x-signature': Type.String({ pattern: '^sha256=[0-9a-f]{64}$', description: 'sha256=<hex HMAC-SHA256(WEBHOOK_SECRET, "<timestamp>.<raw body>")>' }),
+  'x-signature-timestamp': Type.String({ pattern: '^[0-9]{1,12}$', description: 'unix seconds; within WEBHOOK_TOLERANCE_SECONDS of now' }),
+});
 
 const Ack = Type.Object({ eventId: Type.String(), orderId: Type.String(), result: Type.String() });
 
@@ -52,8 +58,9 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Headers: X-Signature-Timestamp (unix seconds) and X-Signature: sha256=<hex HMAC-SHA256(WEBHOOK_SECRET, "<timestamp>.<raw body>")>.',
         tags: ['webhooks'],
+        headers: SignatureHeaders,
         body: PaymentEventBody,
-        response: { 200: Ack, ...errors(400, 401, 404, 409) },
+        response: { 200: Ack, ...errors(400, 404, 409), ...refusals({ 401: 'INVALID_SIGNATURE: missing, wrong or stale signature (checked before the body)' }) },
       },
       // Authenticity first: an unsigned request learns nothing, not even whether its body is valid.
       preValidation: async (request) => {

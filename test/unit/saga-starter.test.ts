@@ -1,0 +1,76 @@
+/**
+ * The API's saga starter, as a pure unit: a fake Temporal client and database record what it
+ * is asked (the real start path is covered by test/api/request-path and the e2e suite).
+ * It defers starts while the API is busy, never longer than its bound, and leaves to the
+ * relay a start queued past the relay's grace instead of racing it.
+ */
+import type { Client } from '@temporalio/client';
+import type { Db } from '../../activities/store/db';
+import { SagaStarter } from '../../platform/sagas';
+import type { OrderWorkflowInput } from '../../workflows/messages';
+
+function fakes() {
+  const started: string[] = [];
+  const temporal = {
+    workflow: {
+      start: async (_type: string, options: { workflowId: string }) => {
+        started.push(options.workflowId);
+      },
+    },
+  } as unknown as Client;
+  const db = { $executeRaw: async () => 0 } as unknown as Db;
+  return { started, temporal, db };
+}
+const input = (orderId: string): OrderWorkflowInput => ({ order: { orderId, userId: 'u', lines: [{ sku: 'S', warehouseCode: 'W', quantity: 1 }] }, ttlSeconds: 60 });
+const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+it('starts at once when the API is not busy', async () => {
+  const { started, temporal, db } = fakes();
+  const starter = new SagaStarter(db, temporal, 'q');
+  starter.start(input('a'));
+  await tick(10);
+  expect(started).toEqual(['order-a']);
+});
+
+it('waits while busy, then starts when the burst is over', async () => {
+  const { started, temporal, db } = fakes();
+  const starter = new SagaStarter(db, temporal, 'q');
+  let busy = true;
+  starter.busy = () => busy;
+  starter.maxDeferMs = 10_000;
+  starter.start(input('a'));
+  await tick(200);
+  expect(started).toEqual([]);
+  busy = false;
+  await tick(200);
+  expect(started).toEqual(['order-a']);
+});
+
+it('never defers longer than its bound, however long the burst', async () => {
+  const { started, temporal, db } = fakes();
+  const starter = new SagaStarter(db, temporal, 'q');
+  starter.busy = () => true;
+  starter.maxDeferMs = 300;
+  starter.start(input('a'));
+  await tick(100);
+  expect(started).toEqual([]);
+  await tick(400);
+  expect(started).toEqual(['order-a']);
+});
+
+it('leaves a start queued past the hand-off to the relay, and starts the fresh ones', async () => {
+  const { started, temporal, db } = fakes();
+  const starter = new SagaStarter(db, temporal, 'q');
+  let busy = true;
+  starter.busy = () => busy;
+  starter.maxDeferMs = 10_000;
+  starter.handOffMs = 200;
+  starter.start(input('old'));
+  await tick(300);
+  starter.start(input('new'));
+  busy = false;
+  await tick(200);
+  expect(started).toEqual(['order-new']);
+  expect(starter.handedOff).toBe(1);
+  expect(starter.pending).toBe(0);
+});
