@@ -50,8 +50,8 @@ CREATE TRIGGER "admin_audit_no_update_delete"
   BEFORE UPDATE OR DELETE ON "admin_audit"
   FOR EACH ROW EXECUTE FUNCTION "admin_audit_append_only"();
 
--- The request path's hold batch, as in 20261130100000_request_path_hold, now recording each
--- hold's actor (item field "actor") on its RESERVE row.
+-- The request path's hold batch, as in 20261130111000_hold_unknown_sku_or_warehouse, now
+-- recording each hold's actor (item field "actor") on its RESERVE row.
 CREATE OR REPLACE FUNCTION "stockhold_hold_batch"(p_kind TEXT, p_pool TEXT, p_warehouse TEXT, p_items JSONB) RETURNS JSONB
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -130,6 +130,15 @@ BEGIN
     -- 2. Refusals need no lock: an item more than is available now is refused as of now.
     SELECT on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) INTO avail
       FROM inventory_levels WHERE sku = v_sku AND warehouse_code = v_wh;
+    -- No level row: an unknown SKU or warehouse fails the whole batch (every item names this
+    -- level), so nothing is recorded and the caller answers 404. The hot path never gets here.
+    IF NOT FOUND THEN
+      IF NOT EXISTS (SELECT 1 FROM products WHERE sku = v_sku) THEN
+        RAISE EXCEPTION 'UNKNOWN_PRODUCT: %', v_sku USING ERRCODE = 'P0002';
+      ELSIF NOT EXISTS (SELECT 1 FROM warehouses WHERE code = v_wh) THEN
+        RAISE EXCEPTION 'UNKNOWN_WAREHOUSE: %', v_wh USING ERRCODE = 'P0002';
+      END IF;
+    END IF;
     avail := COALESCE(avail, 0);
     FOR i IN 1..n LOOP
       CONTINUE WHEN NOT passed[i];
