@@ -2,7 +2,7 @@
  * The worker process: runs the order, late-payment, campaign, transfer and scheduled
  * workflows and their activities, keeps the schedules in line with the config, relays
  * cache invalidations from the outbox to Redis, starts order sagas the API did not (the saga
- * outbox), and serves its metrics.
+ * outbox), and serves its metrics and health.
  */
 import http from 'node:http';
 import { NativeConnection, Runtime, Worker, type InjectedSinks } from '@temporalio/worker';
@@ -27,17 +27,28 @@ export function workerSinks(metrics: Metrics): InjectedSinks<MetricsSinks> {
   };
 }
 
-function serveMetrics(metrics: Metrics, port: number): http.Server {
+/**
+ * The worker's HTTP endpoint (WORKER_METRICS_HOST:WORKER_METRICS_PORT): /metrics for
+ * Prometheus, and /healthz, 200 while the Temporal worker runs (polls and executes), 503
+ * with its state otherwise (starting, draining, stopped, failed) for a liveness probe.
+ */
+export function serveWorkerHttp(metrics: Metrics, state: () => string, address: { host: string; port: number }): http.Server {
   return http
     .createServer(async (req, res) => {
-      if (req.url !== '/metrics') {
+      if (req.method !== 'GET') {
+        res.writeHead(405).end();
+      } else if (req.url === '/metrics') {
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(await metrics.registry.metrics());
+      } else if (req.url === '/healthz') {
+        const now = state();
+        res.writeHead(now === 'RUNNING' ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: now === 'RUNNING' ? 'ok' : 'not running', worker: now }));
+      } else {
         res.writeHead(404).end();
-        return;
       }
-      res.writeHead(200, { 'content-type': metrics.registry.contentType });
-      res.end(await metrics.registry.metrics());
     })
-    .listen(port, '127.0.0.1');
+    .listen(address.port, address.host);
 }
 
 export async function runWorker(config: Config): Promise<void> {
@@ -66,8 +77,9 @@ export async function runWorker(config: Config): Promise<void> {
     sinks: workerSinks(metrics),
     shutdownGraceTime: '10s',
   });
-  const metricsServer = serveMetrics(metrics, config.workerMetricsPort);
-  console.log(`[worker] polling ${config.temporal.taskQueue} on ${config.temporal.address}; metrics on :${config.workerMetricsPort}/metrics`);
+  const { host, port } = config.workerHttp;
+  const metricsServer = serveWorkerHttp(metrics, () => worker.getState(), config.workerHttp);
+  console.log(`[worker] polling ${config.temporal.taskQueue} on ${config.temporal.address}; metrics and health on ${host}:${port} (/metrics, /healthz)`);
   try {
     await worker.run();
   } finally {

@@ -10,7 +10,11 @@ import { createHoldPool, HoldBatcher } from '../activities/store/request-hold';
 import { SagaStarter } from '../platform/sagas';
 import type { AppDeps } from './deps';
 import type { HoldDeps } from './routes/orders/hold';
+import { Scope } from '../domain/api-keys';
+import audit from './plugins/audit';
+import auth, { SECURITY_SCHEME } from './plugins/auth';
 import errorsPlugin, { frameworkErrors } from './plugins/errors';
+import orderLimits from './plugins/order-limits';
 import { coercingQueryStrings } from './plugins/validation';
 import admin from './routes/admin';
 import campaigns from './routes/campaigns';
@@ -78,17 +82,29 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     ttlSeconds: deps.config.reservationTtlSeconds,
   } satisfies HoldDeps);
 
-  // First, so its method table (405 + Allow) sees every route, the documentation's too.
+  // First, so its method table (405 + Allow) sees every route, the documentation's too; then
+  // access, before any route: every route's access is read as it is registered (plugins/auth.ts).
   await app.register(errorsPlugin);
+  await app.register(auth);
+  await app.register(audit);
+  await app.register(orderLimits);
   await app.register(swagger, {
     openapi: {
       info: { title: 'stockhold', description: 'Inventory reservations that never oversell', version: '0.1.0' },
       // Relative: the API is wherever this document was fetched from (behind any proxy).
       servers: [{ url: '/', description: 'the server that serves this document' }],
-      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          [SECURITY_SCHEME]: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An API key, sk_<id>_<secret> (npm run keys, POST /admin/keys), or the bootstrap ADMIN_TOKEN. Each operation names the scope it needs (x-scopes).',
+          },
+        },
+      },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiHooks: { onRequest: app.guard(Scope.OPS) } });
   await app.register(health);
   await app.register(orders);
   await app.register(webhooks);

@@ -18,7 +18,9 @@ import { ConfigError, loadConfig, type Config } from '../config';
 import { createMetrics } from '../platform/metrics';
 import { createGateRedis } from '../platform/redis';
 import { lazyClient } from '../platform/temporal';
+import type { Server } from 'node:http';
 import { buildApp } from './app';
+import { createOpsServer } from './plugins/auth';
 import type { AppDeps } from './deps';
 
 /** Redis settings (fail fast, bounded, reconnect with backoff) live in platform/redis.ts. */
@@ -103,6 +105,16 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   await app.listen({ host: config.api.host, port: config.api.port });
+  // Open until the process exits: metrics stay scrapable while it drains.
+  if (config.api.ops) await listenOps(app, config.api.ops);
+}
+
+/** Listens on the ops port (OPS_PORT): /metrics and /docs without a key, and the probes. */
+export async function listenOps(app: FastifyInstance, address: { host: string; port: number }): Promise<Server> {
+  const server = createOpsServer(app);
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(address.port, address.host, resolve));
+  app.log.info({ ops: server.address() }, 'ops port listening (/metrics, /docs)');
+  return server;
 }
 
 if (require.main === module) {

@@ -44,6 +44,8 @@ export async function send(pool: Pool, spec: RequestSpec): Promise<{ sample: Sam
 
 export async function runLoad(options: {
   readonly base: string;
+  /** Sent with every request (the caller's API key). */
+  readonly headers?: Record<string, string>;
   readonly total: number;
   readonly concurrency: number;
   readonly request: (i: number) => RequestSpec;
@@ -58,7 +60,8 @@ export async function runLoad(options: {
   const ticker = options.progress ? setInterval(() => options.progress!(samples.length, options.total, (performance.now() - started) / 1000), 1000) : undefined;
   const loop = async () => {
     for (let i = next++; i < options.total; i = next++) {
-      const { sample, status, body } = await send(pool, options.request(i));
+      const spec = options.request(i);
+      const { sample, status, body } = await send(pool, options.headers ? { ...spec, headers: { ...options.headers, ...spec.headers } } : spec);
       samples.push(sample);
       options.onAnswer?.(i, status, body);
     }

@@ -40,7 +40,7 @@ async function createCampaign(stack: BenchStack, id: string, sku: string, quota:
   const now = Date.now();
   const res = await fetch(`${stack.base}/admin/campaigns`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.adminToken}` },
+    headers: { 'content-type': 'application/json', ...stack.auth },
     body: JSON.stringify({ id, sku, warehouseCode: WAREHOUSE, startsAt: new Date(now - 1000).toISOString(), endsAt: new Date(now + 3600_000).toISOString(), quota, perUserLimit }),
   });
   if (res.status !== 201) throw new Error(`campaign ${id} not created: ${res.status} ${await res.text()}`);
@@ -50,7 +50,7 @@ async function createCampaign(stack: BenchStack, id: string, sku: string, quota:
 async function sellOutCampaign(stack: BenchStack): Promise<void> {
   const json = { 'content-type': 'application/json' };
   await createCampaign(stack, SOLD_OUT_CAMPAIGN, 'FLASH', 1, 1);
-  const won = await fetch(`${stack.base}/campaigns/${SOLD_OUT_CAMPAIGN}/orders`, { method: 'POST', headers: json, body: JSON.stringify({ orderId: 'sold-out-1', userId: 'early-bird', quantity: 1 }) });
+  const won = await fetch(`${stack.base}/campaigns/${SOLD_OUT_CAMPAIGN}/orders`, { method: 'POST', headers: { ...json, ...stack.auth }, body: JSON.stringify({ orderId: 'sold-out-1', userId: 'early-bird', quantity: 1 }) });
   if (won.status !== 201) throw new Error(`sell-out order not placed: ${won.status} ${await won.text()}`);
   const body = JSON.stringify({ eventId: 'ev-sold-out-1', type: 'payment.succeeded', orderId: 'sold-out-1', paymentId: 'pay-sold-out-1', amountCents: 1 });
   const ts = Math.floor(Date.now() / 1000);

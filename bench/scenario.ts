@@ -93,6 +93,7 @@ async function runSale(stack: BenchStack, o: BenchOptions, label: string, total:
   const winners: string[] = [];
   const load = await runLoad({
     base: stack.base,
+    headers: stack.auth,
     total,
     concurrency: o.concurrency,
     request,
@@ -123,16 +124,16 @@ export function runPlainOrders(stack: BenchStack, o: BenchOptions, say: (line: s
 /** Refusals only (no hold, no saga) through every path the sale uses, so the API is warm as in production. */
 export async function warmUp(stack: BenchStack, o: BenchOptions): Promise<void> {
   const n = Math.min(5000, o.rejectAttempts);
-  await runLoad({ base: stack.base, total: n, concurrency: o.concurrency, request: (i) => ({ path: `/campaigns/${SOLD_OUT_CAMPAIGN}/orders`, method: 'POST', body: JSON.stringify({ orderId: `w-${i}`, userId: `w-${i}`, quantity: 1 }) }) });
+  await runLoad({ base: stack.base, headers: stack.auth, total: n, concurrency: o.concurrency, request: (i) => ({ path: `/campaigns/${SOLD_OUT_CAMPAIGN}/orders`, method: 'POST', body: JSON.stringify({ orderId: `w-${i}`, userId: `w-${i}`, quantity: 1 }) }) });
   // Too many for the level's one unit: refused by PostgreSQL through the hold batch.
-  await runLoad({ base: stack.base, total: Math.min(1000, n), concurrency: o.concurrency, request: (i) => ({ path: '/orders', method: 'POST', body: JSON.stringify({ orderId: `wp-${i}`, userId: `wp-${i}`, lines: [{ sku: WARM_SKU, warehouseCode: WAREHOUSE, quantity: 2 }] }) }) });
+  await runLoad({ base: stack.base, headers: stack.auth, total: Math.min(1000, n), concurrency: o.concurrency, request: (i) => ({ path: '/orders', method: 'POST', body: JSON.stringify({ orderId: `wp-${i}`, userId: `wp-${i}`, lines: [{ sku: WARM_SKU, warehouseCode: WAREHOUSE, quantity: 2 }] }) }) });
 }
 
 /** The pure reject path: a sold-out campaign, every saga closed. */
 export function runRejects(stack: BenchStack, o: BenchOptions, say: (line: string) => void): Promise<LoadResult> {
   say(`reject path: ${o.rejectAttempts} attempts on a sold-out campaign, every saga closed`);
   const body = (i: number) => JSON.stringify({ orderId: `q-${i}`, userId: `u-${i % o.users}`, quantity: 1 });
-  return runLoad({ base: stack.base, total: o.rejectAttempts, concurrency: o.concurrency, request: (i) => ({ path: `/campaigns/${SOLD_OUT_CAMPAIGN}/orders`, method: 'POST', body: body(i) }), progress: progress(say, 'rejects') });
+  return runLoad({ base: stack.base, headers: stack.auth, total: o.rejectAttempts, concurrency: o.concurrency, request: (i) => ({ path: `/campaigns/${SOLD_OUT_CAMPAIGN}/orders`, method: 'POST', body: body(i) }), progress: progress(say, 'rejects') });
 }
 
 /**

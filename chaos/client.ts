@@ -4,7 +4,7 @@
  * the service is recovering.
  */
 import { signedPayment } from '../test/helpers/app';
-import { CHAOS_SECRET } from './stack';
+import { CHAOS_ADMIN_TOKEN, CHAOS_SECRET } from './stack';
 
 export interface Answer {
   readonly status: number;
@@ -14,8 +14,11 @@ export interface Answer {
 /** Terminal saga statuses: anything else at the end of a scenario is "stuck". */
 export const TERMINAL = new Set(['CONFIRMED', 'RELEASED', 'REJECTED', 'REFUND_REQUIRED']);
 
+/** Every call is the shop's, with its key (the bootstrap key: every scope); the webhook's HMAC is on top. */
+const KEY = { authorization: `Bearer ${CHAOS_ADMIN_TOKEN}` };
+
 export async function call(base: string, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Answer> {
-  const res = await fetch(`${base}${path}`, { method, body, headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers } });
+  const res = await fetch(`${base}${path}`, { method, body, headers: body === undefined ? { ...KEY, ...headers } : { ...KEY, 'content-type': 'application/json', ...headers } });
   const text = await res.text();
   let parsed: Record<string, unknown> = {};
   try {

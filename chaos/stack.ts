@@ -64,6 +64,7 @@ function serviceEnv(temporalAddress: string, redisUrl: string): Record<string, s
     // The sagas must settle every payment themselves: the backstop would hide one they left PENDING.
     PAYMENT_CHECK_INTERVAL: '1h',
     ORDER_RATE_LIMIT_PER_MINUTE: '100000',
+    KEY_RATE_LIMIT_PER_MINUTE: '10000000',
   };
 }
 

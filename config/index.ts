@@ -52,9 +52,14 @@ export interface Config {
   readonly transferReceiveDeadlineSeconds: number;
   readonly webhookSecret: string;
   readonly webhookToleranceSeconds: number;
+  /** The bootstrap key: a bearer token with every scope (README "Security"). */
   readonly adminToken: string;
-  readonly api: { readonly host: string; readonly port: number };
-  readonly workerMetricsPort: number;
+  /** How long a process trusts a verified API key before reading it again (revocations also arrive over Redis at once). */
+  readonly apiKeyCacheMs: number;
+  /** `ops`: when set, /metrics and /docs are served there (without a key) and not on `port`. */
+  readonly api: { readonly host: string; readonly port: number; readonly ops?: { readonly host: string; readonly port: number } };
+  /** Where the worker serves /metrics and /healthz. */
+  readonly workerHttp: { readonly host: string; readonly port: number };
   readonly logLevel: string;
   readonly campaigns: {
     /** How often a running campaign's gate is compared with PostgreSQL. */
@@ -65,8 +70,10 @@ export interface Config {
     readonly gateCommandTimeoutMs: number;
   };
   readonly cache: CacheConfig;
-  /** Orders one user may place per minute (POST /orders); beyond that 429 RATE_LIMITED. */
+  /** Orders (plain and flash-sale) one user may place per minute, across all replicas; beyond that 429 RATE_LIMITED. */
   readonly orderRateLimitPerMinute: number;
+  /** Orders one API key may place per minute, across all replicas. */
+  readonly keyRateLimitPerMinute: number;
 }
 
 /** PostgreSQL `sslmode` (libpq's meaning); `prefer`/`allow` are refused: pg cannot fall back. */
@@ -420,6 +427,8 @@ export function loadConfig(env: Env = process.env): Config {
   const alertWebhookUrl = env.ALERT_WEBHOOK_URL?.trim() ? url(env, 'ALERT_WEBHOOK_URL', '', ['http:', 'https:']) : undefined;
   const alertWebhookSecret = alertWebhookUrl ? secret(env, 'ALERT_WEBHOOK_SECRET', 'dev-alert-secret') : undefined;
   const redisUrl = url(env, 'REDIS_URL', 'redis://127.0.0.1:6379/0', ['redis:', 'rediss:']);
+  const host = str(env, 'HOST', '127.0.0.1');
+  const opsPort = env.OPS_PORT?.trim() ? int(env, 'OPS_PORT', 0, 0, 65535) : undefined;
   return {
     ...loadDatabaseConfig(env),
     redisUrl,
@@ -448,11 +457,16 @@ export function loadConfig(env: Env = process.env): Config {
     webhookSecret,
     webhookToleranceSeconds: int(env, 'WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
     adminToken,
+    apiKeyCacheMs: int(env, 'API_KEY_CACHE_SECONDS', 5, 0, 300) * 1000,
     api: {
-      host: str(env, 'HOST', '127.0.0.1'),
+      host,
       port: int(env, 'PORT', 3000, 0, 65535),
+      ...(opsPort === undefined ? {} : { ops: { host: str(env, 'OPS_HOST', host), port: opsPort } }),
     },
-    workerMetricsPort: int(env, 'WORKER_METRICS_PORT', 9464, 0, 65535),
+    workerHttp: {
+      host: str(env, 'WORKER_METRICS_HOST', '127.0.0.1'),
+      port: int(env, 'WORKER_METRICS_PORT', 9464, 0, 65535),
+    },
     logLevel: str(env, 'LOG_LEVEL', 'info'),
     campaigns: {
       gateCheckSeconds: int(env, 'CAMPAIGN_GATE_CHECK_SECONDS', 10, 1, 3600),
@@ -461,5 +475,6 @@ export function loadConfig(env: Env = process.env): Config {
     },
     cache: cacheConfig(env),
     orderRateLimitPerMinute: int(env, 'ORDER_RATE_LIMIT_PER_MINUTE', 120, 1, 1_000_000),
+    keyRateLimitPerMinute: int(env, 'KEY_RATE_LIMIT_PER_MINUTE', 300_000, 1, 100_000_000),
   };
 }

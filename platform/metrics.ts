@@ -36,6 +36,8 @@ export interface Metrics {
   readonly cacheChecks: Counter<'result'>;
   /** Drift ratio (0..1) found by the last consistency check. */
   readonly cacheDriftRatio: Gauge;
+  /** Order rate-limit checks by store (redis: shared; local: Redis could not answer) and result (allowed, key, user). */
+  readonly rateLimitChecks: Counter<'store' | 'result'>;
 }
 
 export function createMetrics(processName: 'api' | 'worker'): Metrics {
@@ -65,5 +67,11 @@ export function createMetrics(processName: 'api' | 'worker'): Metrics {
     cacheRelayed: new Counter({ name: 'stockhold_cache_relay_rows_total', help: 'Cache outbox rows by relay result', labelNames: ['result'], registers: [registry] }),
     cacheChecks: new Counter({ name: 'stockhold_cache_checks_total', help: 'Cache consistency checks by result', labelNames: ['result'], registers: [registry] }),
     cacheDriftRatio: new Gauge({ name: 'stockhold_cache_drift_ratio', help: 'Drift ratio found by the last cache consistency check', registers: [registry] }),
+    rateLimitChecks: new Counter({
+      name: 'stockhold_rate_limit_checks_total',
+      help: 'Order rate-limit checks by store and result',
+      labelNames: ['store', 'result'],
+      registers: [registry],
+    }),
   };
 }

@@ -2,7 +2,8 @@
  * `npm start` (after scripts/bootstrap.sh): migrate (as the owner, then the service role's
  * privileges — created locally on first run), seed an empty database, start a
  * Temporal dev server unless TEMPORAL_ADDRESS names one, then the worker and the API as
- * child processes. Ctrl-C stops all of it, in reverse order.
+ * child processes (in development the API's ops port is PORT + 1 unless OPS_PORT is set).
+ * Ctrl-C stops all of it, in reverse order.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -37,6 +38,8 @@ async function main(): Promise<void> {
 
   let devServer: DevServer | undefined;
   const env: NodeJS.ProcessEnv = { ...process.env };
+  // A browser cannot send a key: in development /docs and /metrics get an ops port of their own.
+  if (!env.OPS_PORT && env.NODE_ENV !== 'production') env.OPS_PORT = String(config.api.port + 1);
   if (!process.env.TEMPORAL_ADDRESS) {
     const port = Number(config.temporal.address.split(':')[1]);
     const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
@@ -55,8 +58,10 @@ async function main(): Promise<void> {
   const nice = closingNice();
   lowerPriority(worker.pid, nice);
   lowerPriority(devServer?.process.pid, nice);
+  const ops = loadConfig(env).api.ops ?? config.api;
   say(`API        http://${config.api.host}:${config.api.port}`);
-  say(`API docs   http://${config.api.host}:${config.api.port}/docs`);
+  say(`API docs   http://${ops.host}:${ops.port}/docs${ops === config.api ? ' (scope ops)' : ' (ops port: /docs, /metrics)'}`);
+  say(apiKeyLine(config));
   if (devServer) say(`Temporal UI http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}`);
   say('Ctrl-C stops everything');
   // The dev server is plain: TLS settings are for a TEMPORAL_ADDRESS of your own.
@@ -84,6 +89,15 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop());
   // If either child dies on its own, bring the rest down rather than run half a service.
   for (const c of children) c.once('exit', () => void stop());
+}
+
+/**
+ * The key the README's curl examples send. The development default is printed; a key set in
+ * the environment is not (it is a secret), and production never prints one.
+ */
+function apiKeyLine(config: ReturnType<typeof loadConfig>): string {
+  if (process.env.NODE_ENV === 'production' || process.env.ADMIN_TOKEN) return 'API key    ADMIN_TOKEN from the environment (every scope); more keys: npm run keys -- create';
+  return `API key    ${config.adminToken}   (development bootstrap key, every scope: -H 'authorization: Bearer ${config.adminToken}')`;
 }
 
 /** Once the worker polls, the demo transfer is requested and shipped (a fresh database only). */

@@ -22,7 +22,9 @@ export function adminSerial(idempotencyKey: string): string {
  * Runs an admin change once per (key, operation). A repeat of the same request answers the
  * first outcome with `replayed: true`; the key with another request is refused, never
  * silently ignored. A refused change (thrown DomainError) records nothing, so it can be
- * retried with the same key once corrected.
+ * retried with the same key once corrected. `actor` (a key id) is recorded on the ledger rows
+ * the change writes; it is not part of the request: the same change repeated by another key
+ * is a replay.
  */
 export async function fencedChange<R extends object, O extends object>(
   db: Db,
@@ -30,6 +32,7 @@ export async function fencedChange<R extends object, O extends object>(
   idempotencyKey: string,
   request: R,
   work: (tx: Tx, serial: string) => Promise<O>,
+  actor?: string,
 ): Promise<O & { replayed: boolean }> {
   const serial = adminSerial(idempotencyKey);
   // Stored as JSON: compare in the same form (no undefined fields).
@@ -47,7 +50,7 @@ export async function fencedChange<R extends object, O extends object>(
     const outcome = await work(tx, serial);
     await writeFence(tx, serial, operation, { request: normalized, outcome });
     return { ...outcome, replayed: false };
-  });
+  }, actor);
 }
 
 /** Compare-and-set: the change applies only to the quantity the operator expected to find. */

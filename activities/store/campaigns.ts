@@ -35,8 +35,8 @@ export interface CampaignInput {
 /** The business serial of a campaign's own steps (create, end, pre-sale fulfilment). */
 export const campaignSerial = (campaignId: string) => `campaign:${campaignId}`;
 
-/** Creates the campaign and sets its quota aside; idempotent by campaign id. */
-export async function createCampaign(db: Db, input: CampaignInput): Promise<{ created: boolean }> {
+/** Creates the campaign and sets its quota aside (ledger rows by `actor`); idempotent by campaign id. */
+export async function createCampaign(db: Db, input: CampaignInput, actor?: string): Promise<{ created: boolean }> {
   return inSerialTx(db, campaignSerial(input.id), async (tx) => {
     const first = await readFence<CampaignInput>(tx, campaignSerial(input.id), Operation.CAMPAIGN_CREATE);
     if (first) {
@@ -59,7 +59,7 @@ export async function createCampaign(db: Db, input: CampaignInput): Promise<{ cr
     });
     await writeFence(tx, campaignSerial(input.id), Operation.CAMPAIGN_CREATE, input);
     return { created: true };
-  });
+  }, actor);
 }
 
 /** Moves a flash sale's quota out of available stock into the level's reserved. */

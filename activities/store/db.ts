@@ -36,14 +36,19 @@ export function dbOptions(config: Pick<Config, 'database'>): DbOptions {
  * "release before reserve" and "confirm twice" are decided on a consistent view. The short
  * lock_timeout turns a stuck row lock into a fast, retryable failure (the incident's ghost
  * holds came from releases that waited, failed, and were never retried).
+ *
+ * `actor`: the key id the change is made for; every ledger row the transaction writes
+ * records it (the `stock_movements.actor` default reads this transaction-local setting, so
+ * no step below has to pass it on). Without it the rows are the system's (NULL).
  */
-export async function inSerialTx<T>(db: Db, serial: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+export async function inSerialTx<T>(db: Db, serial: string, work: (tx: Tx) => Promise<T>, actor?: string): Promise<T> {
   let committed: Tx | undefined;
   const result = await db.$transaction(
     async (tx) => {
       committed = tx;
       await tx.$executeRaw`
-        SELECT set_config('lock_timeout', '3s', true), pg_advisory_xact_lock(hashtextextended(${serial}, 0))`;
+        SELECT set_config('lock_timeout', '3s', true), set_config('stockhold.actor', ${actor ?? ''}, true),
+               pg_advisory_xact_lock(hashtextextended(${serial}, 0))`;
       return work(tx);
     },
     { isolationLevel: 'ReadCommitted', maxWait: 10_000, timeout: 30_000 },

@@ -31,6 +31,8 @@ export interface BatchItem {
   readonly amountCents?: number;
   readonly reserved: ReserveOutcome;
   readonly saga: OrderWorkflowInput;
+  /** The key id that placed the order, recorded on its ledger row. */
+  readonly actor?: string;
 }
 
 /** Which hot row a batch takes from. */
@@ -105,9 +107,10 @@ function unwrap(raw: unknown): HoldResult {
 
 /**
  * The general hold: the reserve step (allocation, several lines, all or nothing) and, if it
- * held, the saga's outbox row, in one transaction under the order's serial lock.
+ * held, the saga's outbox row, in one transaction under the order's serial lock; its ledger
+ * rows record `actor`.
  */
-export async function holdGeneral(db: Db, saga: OrderWorkflowInput, expiresAt: string): Promise<HoldResult> {
+export async function holdGeneral(db: Db, saga: OrderWorkflowInput, expiresAt: string, actor?: string): Promise<HoldResult> {
   const { order } = saga;
   return inSerialTx(db, order.orderId, async (tx) => {
     const replayed = (await readFences(tx, order.orderId, [Operation.RESERVE])).has(Operation.RESERVE);
@@ -121,7 +124,7 @@ export async function holdGeneral(db: Db, saga: OrderWorkflowInput, expiresAt: s
       await tx.sagaStart.create({ data: { orderId: order.orderId, input: toJson({ ...saga, reservation: outcome }) } });
     }
     return { outcome, replayed };
-  });
+  }, actor);
 }
 
 const toJson = (value: unknown) => JSON.parse(JSON.stringify(value)) as object;

@@ -39,7 +39,7 @@ export interface ReceiveOutcome {
 }
 
 /** Adds received goods to on-hand (and to the lot); see the module comment. */
-export async function receiveStock(db: Db, { idempotencyKey, ...request }: ReceiveInput): Promise<ReceiveOutcome> {
+export async function receiveStock(db: Db, { idempotencyKey, ...request }: ReceiveInput, actor?: string): Promise<ReceiveOutcome> {
   return fencedChange(db, Operation.RECEIVE, idempotencyKey, request, async (tx, serial) => {
     const product = await productForChange(tx, request.sku, request.lotCode);
     const warehouse = await tx.warehouse.findUnique({ where: { code: request.warehouseCode }, select: { code: true } });
@@ -65,7 +65,7 @@ export async function receiveStock(db: Db, { idempotencyKey, ...request }: Recei
     ]);
     const { sku, warehouseCode, quantity, reason, lotCode } = request;
     return { sku, warehouseCode, quantity, reason, lotCode, onHand: after.onHand, reserved: after.reserved };
-  });
+  }, actor);
 }
 
 /**
@@ -149,7 +149,7 @@ export interface AdjustInput {
  * Applies an adjustment: on-hand (and the lot) move by `delta` in one transaction with its
  * ledger row. Refused when on-hand would fall below what orders hold, or a lot below zero.
  */
-export async function adjustStock(db: Db, { idempotencyKey, ...request }: AdjustInput) {
+export async function adjustStock(db: Db, { idempotencyKey, ...request }: AdjustInput, actor?: string) {
   return fencedChange(db, Operation.ADJUST, idempotencyKey, request, async (tx, serial) => {
     const { sku, warehouseCode, delta, reasonCode, lotCode } = request;
     if (!adjustmentAllowed(reasonCode, delta)) {
@@ -169,7 +169,7 @@ export async function adjustStock(db: Db, { idempotencyKey, ...request }: Adjust
     const reason = `ADJUST:${reasonCode}${request.note ? `:${request.note}` : ''}`;
     await writeMovements(tx, [{ sku, warehouseCode, lotCode, reason, reference: serial, onHandDelta: delta, reservedDelta: 0 }]);
     return { sku, warehouseCode, lotCode, delta, reasonCode, onHand: after.onHand, reserved: after.reserved };
-  });
+  }, actor);
 }
 
 /** Sets the stock a level keeps back from sale. */
@@ -183,7 +183,7 @@ export interface SafetyStockInput {
 }
 
 /** Safety stock is kept back from availability; it moves no goods, so no ledger row. */
-export async function setSafetyStock(db: Db, { idempotencyKey, ...request }: SafetyStockInput) {
+export async function setSafetyStock(db: Db, { idempotencyKey, ...request }: SafetyStockInput, actor?: string) {
   return fencedChange(db, Operation.SET_SAFETY_STOCK, idempotencyKey, request, async (tx) => {
     const { sku, warehouseCode, safetyStock } = request;
     const level = await lockLevel(tx, sku, warehouseCode);
@@ -194,7 +194,7 @@ export async function setSafetyStock(db: Db, { idempotencyKey, ...request }: Saf
     // No ledger row, but availability changed: the cached view must go (see writeMovements).
     await recordInvalidations(tx, [sku]);
     return { sku, warehouseCode, safetyStock, previous: level.safetyStock };
-  });
+  }, actor);
 }
 
 /** Takes a lot out of sale (quarantine) or puts it back. */
@@ -216,7 +216,7 @@ export interface QuarantineInput {
  * holds now need more than is sellable, and reconciliation reports such a level
  * (AVAILABLE_NEGATIVE) until someone releases holds or lifts the quarantine.
  */
-export async function setLotQuarantine(db: Db, { idempotencyKey, ...request }: QuarantineInput) {
+export async function setLotQuarantine(db: Db, { idempotencyKey, ...request }: QuarantineInput, actor?: string) {
   const operation = request.quarantined ? Operation.QUARANTINE : Operation.RELEASE_QUARANTINE;
   return fencedChange(db, operation, idempotencyKey, request, async (tx) => {
     const { sku, warehouseCode, lotCode, quarantined, reason } = request;
@@ -234,5 +234,5 @@ export async function setLotQuarantine(db: Db, { idempotencyKey, ...request }: Q
       RETURNING on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) AS available`;
     await recordInvalidations(tx, [sku]);
     return { sku, warehouseCode, lotCode, quantity: lot.quantity, quarantined, available: after.available };
-  });
+  }, actor);
 }

@@ -71,6 +71,8 @@ export default fp(async function errorsPlugin(app: FastifyInstance) {
     if (err instanceof DomainError) {
       const status = httpStatusOf[err.code];
       if (status >= 500) request.log.error({ err }, err.message);
+      const retryAfter = (err.details as { retryAfter?: unknown } | undefined)?.retryAfter;
+      if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
       return reply.code(status).send({ code: err.code, message: err.message, details: err.details });
     }
     if (err.validation) {

@@ -2,8 +2,8 @@
  * 8. Hostile input: property-based requests (fast-check) against the real API, admin routes
  * with the token and control characters in every text field included → never a 5xx, and
  * nothing changed by any 4xx; a bad signature or a replayed timestamp on the webhook → 401;
- * admin routes without the token → 401; per-user rate limiting on orders; a transfer receive
- * refused for bad input leaves the transfer receivable; 405 and long ids in the error shape.
+ * routes without a key → 401; per-user rate limiting on orders; a transfer receive refused
+ * for bad input leaves the transfer receivable; 405 and long ids in the error shape.
  */
 import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';

@@ -1,7 +1,8 @@
 /**
  * The hostile request generator: malformed, oversized, mistyped and unauthenticated
  * variations of every route, admin routes with the token and control characters in every
- * free-text field, plus some valid ones so the property also sees 2xx.
+ * free-text field, plus some valid ones so the property also sees 2xx. Shop requests carry
+ * the key, or now and then none, a wrong one or a malformed one.
  * Valid payments only ever name `c-` orders, which are never placed: a background
  * confirmation would make the "nothing changed on a 4xx" check meaningless.
  */
@@ -30,6 +31,12 @@ const orderBody = fc.record(
 );
 const json = { 'content-type': 'application/json' };
 const segment = anyId.map((s) => encodeURIComponent(s));
+
+/** The caller's key, mostly the real one: the other routes' checks must also see past the guard. */
+const keyHeader = (token: string) =>
+  fc
+    .oneof({ weight: 8, arbitrary: fc.constant(`Bearer ${token}`) }, fc.constantFrom(undefined, 'Bearer sk_0123456789abcdef_notthesecretnotthesecretnotthesecret', `Bearer ${token}x`, token))
+    .map((auth): Record<string, string> => (auth === undefined ? {} : { authorization: auth }));
 
 const placeOrder = fc.oneof(orderBody.map((b) => JSON.stringify(b)), junk.map((j) => (typeof j === 'string' ? j : JSON.stringify(j)))).map(
   (payload): HostileRequest => ({ method: 'POST', url: '/orders', payload, headers: json }),
@@ -135,6 +142,9 @@ const anything = fc
   .tuple(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH') as fc.Arbitrary<HostileRequest['method']>, fc.webPath(), junk, fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded'))
   .map(([method, path, body, type]): HostileRequest => ({ method, url: path.startsWith('/') ? path : `/${path}`, payload: method === 'GET' ? undefined : JSON.stringify(body), headers: { 'content-type': type } }));
 
-export function hostileRequest(secret: string, adminToken: string): fc.Arbitrary<HostileRequest> {
-  return fc.oneof(placeOrder, validOrder, webhook(secret), reads, admin, adminWithToken(adminToken), anything);
+/** `token`: the shop's key (the bootstrap key), sent (or not, or wrong) with the shop's requests. */
+export function hostileRequest(secret: string, token: string): fc.Arbitrary<HostileRequest> {
+  const keyed = (requests: fc.Arbitrary<HostileRequest>) =>
+    fc.tuple(requests, keyHeader(token)).map(([r, key]): HostileRequest => ({ ...r, headers: { ...r.headers, ...key } }));
+  return fc.oneof(keyed(placeOrder), keyed(validOrder), webhook(secret), keyed(reads), admin, adminWithToken(token), keyed(anything));
 }

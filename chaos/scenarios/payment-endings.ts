@@ -11,7 +11,7 @@
 import { stock } from '../../test/helpers/db';
 import { callRetrying, pay, placeFlashOrder, pMap, sleep, type Answer } from '../client';
 import { closeScenario, orderIds, type Scenario } from '../scenario';
-import { CHAOS_ADMIN_TOKEN, shortTtlSeconds, type Stack } from '../stack';
+import { shortTtlSeconds, type Stack } from '../stack';
 import { at, lockRow, pauseRedis, Phase, phaseOf, sagaRunning, tally, type Placement } from './payment-phases';
 import { settlementProblems } from './payment-settlements';
 
@@ -91,7 +91,7 @@ async function openCampaign(stack: Stack, group: Group, quota: number): Promise<
   await stock(stack.db, sku, 'W1', quota);
   const now = Date.now();
   const body = { id: `p9${group}`, sku, warehouseCode: 'W1', startsAt: new Date(now - 1_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), quota, perUserLimit: 1 };
-  const res = await callRetrying(stack.api, 'POST', '/admin/campaigns', JSON.stringify(body), { authorization: `Bearer ${CHAOS_ADMIN_TOKEN}` });
+  const res = await callRetrying(stack.api, 'POST', '/admin/campaigns', JSON.stringify(body));
   if (res.status !== 201) throw new Error(`campaign p9${group} → ${res.status} ${JSON.stringify(res.body)}`);
 }
 

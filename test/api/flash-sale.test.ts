@@ -43,7 +43,7 @@ async function createCampaign(id: string, quota: number, perUserLimit = 1, durat
   return res.json();
 }
 const order = (campaignId: string, orderId: string, userId: string, quantity = 1, target: FastifyInstance = app) =>
-  target.inject({ method: 'POST', url: `/campaigns/${campaignId}/orders`, payload: { orderId, userId, quantity } });
+  target.inject({ method: 'POST', url: `/campaigns/${campaignId}/orders`, payload: { orderId, userId, quantity }, headers: ADMIN });
 const heldIn = (campaignId: string) => db.reservation.count({ where: { campaignId, status: 'RESERVED' } });
 const codes = (responses: { statusCode: number; json(): { code?: string } }[]) =>
   responses.reduce<Record<string, number>>((acc, r) => {
@@ -128,12 +128,12 @@ it('the campaign workflow rebuilds a flushed gate, then ends the sale and return
 
 it('admin: idempotent create, conflict, end early, 404 and 401', async () => {
   const body = { id: 'adm', sku: 'BERRY', warehouseCode: 'W1', startsAt: new Date(Date.now() + hour).toISOString(), endsAt: new Date(Date.now() + 2 * hour).toISOString(), quota: 5, perUserLimit: 1 };
-  const post = (payload: object, headers: Record<string, string> = ADMIN) => app.inject({ method: 'POST', url: '/admin/campaigns', headers, payload });
+  const post = (payload: object, headers: Record<string, string | undefined> = ADMIN) => app.inject({ method: 'POST', url: '/admin/campaigns', headers, payload });
   expect((await post(body)).statusCode).toBe(201);
   expect((await post(body)).statusCode).toBe(200);
   expect((await post({ ...body, quota: 6 })).json().code).toBe('CAMPAIGN_CONFLICT');
   expect((await post({ ...body, id: 'adm2', endsAt: body.startsAt })).json().code).toBe('VALIDATION_FAILED');
-  expect((await post({ ...body, id: 'adm3' }, {})).statusCode).toBe(401);
+  expect((await post({ ...body, id: 'adm3' }, { authorization: undefined })).statusCode).toBe(401);
   expect((await order('adm', 'adm-early', 'u')).json().code).toBe('NOT_STARTED');
   const ended = await app.inject({ method: 'POST', url: '/admin/campaigns/adm/end', headers: ADMIN });
   expect(ended.json()).toMatchObject({ status: 'ENDED', remaining: 0 });

@@ -21,16 +21,17 @@ const pgType: Record<string, string> = {
   Float: 'double precision',
 };
 
-/** Optional fields (`name Type?`) and primary keys of each model, read from the schema text. */
+/** Optional fields (`name Type?`), list fields (`name Type[]`) and primary keys of each model, read from the schema text. */
 function schemaFacts() {
   const text = readFileSync(path.join(__dirname, '../../prisma/schema.prisma'), 'utf8');
-  const facts = new Map<string, { optional: Set<string>; id: string[] }>();
+  const facts = new Map<string, { optional: Set<string>; lists: Set<string>; id: string[] }>();
   for (const m of text.matchAll(/^model (\w+) \{([\s\S]*?)^\}/gm)) {
     const body = m[2];
     const optional = new Set([...body.matchAll(/^\s+(\w+)\s+\w+\?/gm)].map((f) => f[1]));
+    const lists = new Set([...body.matchAll(/^\s+(\w+)\s+\w+\[\]/gm)].map((f) => f[1]));
     const compound = /@@id\(\[([^\]]+)\]\)/.exec(body);
     const id = compound ? compound[1].split(',').map((s) => s.trim()) : [...body.matchAll(/^\s+(\w+)\s+\w+.*@id\b/gm)].map((f) => f[1]);
-    facts.set(m[1], { optional, id });
+    facts.set(m[1], { optional, lists, id });
   }
   return facts;
 }
@@ -60,7 +61,7 @@ it('every model, column and primary key in schema.prisma matches the migrated da
     const fact = facts.get(name)!;
     const dbNameOf = (field: string) => model.fields.find((f) => f.name === field)?.dbName ?? field;
     for (const f of model.fields.filter((f) => f.kind === 'scalar')) {
-      fromSchema.push(`${table}.${f.dbName ?? f.name} ${pgType[f.type]} ${fact.optional.has(f.name) ? 'NULL' : 'NOT NULL'}`);
+      fromSchema.push(`${table}.${f.dbName ?? f.name} ${fact.lists.has(f.name) ? 'ARRAY' : pgType[f.type]} ${fact.optional.has(f.name) ? 'NULL' : 'NOT NULL'}`);
     }
     for (const id of fact.id) fromSchemaPks.push(`${table}.${dbNameOf(id)}`);
   }

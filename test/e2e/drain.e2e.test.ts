@@ -87,7 +87,7 @@ it('SIGTERM during a burst: not ready at once, in-flight requests finish, exit 0
       try {
         const res = await poolFetch(`${base}/orders`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', authorization: 'Bearer dev-admin-token' },
           body: JSON.stringify({ orderId, userId: `u-${next % 50}`, lines: [{ sku: 'DRAIN', warehouseCode: 'W1', quantity: 1 }] }),
           dispatcher,
         });
@@ -178,7 +178,7 @@ it('Temporal unreachable: the API still starts, stays ready (Temporal reported, 
     expect(body.checks.temporal).not.toBe('ok');
     const res = await fetch(`${base}/orders`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: 'Bearer dev-admin-token' },
       body: JSON.stringify({ orderId: 'no-temporal-1', userId: 'u', lines: [{ sku: 'DRAIN', warehouseCode: 'W1', quantity: 1 }] }),
     });
     expect(res.status).toBe(201);

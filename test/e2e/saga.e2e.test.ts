@@ -14,6 +14,9 @@ import { freePort, runService, waitForHttp, type Service } from '../../platform/
 const ORDERS = 100;
 const TTL_SECONDS = 4;
 const SECRET = 'e2e-secret';
+/** The shop's key (here the bootstrap key): every request but the signed webhook needs one. */
+const KEY = { authorization: 'Bearer e2e-admin-token' };
+const get = (url: string) => fetch(url, { headers: KEY });
 
 let db: Db;
 let temporal: DevServer;
@@ -37,6 +40,7 @@ beforeAll(async () => {
     TEMPORAL_TASK_QUEUE: 'e2e',
     RESERVATION_TTL_SECONDS: String(TTL_SECONDS),
     WEBHOOK_SECRET: SECRET,
+    ADMIN_TOKEN: 'e2e-admin-token',
     PORT: String(apiPort),
     WORKER_METRICS_PORT: String(await freePort()),
     LOG_LEVEL: 'warn',
@@ -55,7 +59,7 @@ afterAll(async () => {
   await db?.$disconnect();
 });
 
-async function post(path: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) {
+async function post(path: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json', ...KEY }) {
   const res = await fetch(`${base}${path}`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
@@ -80,7 +84,7 @@ it('100 orders, half paid, half expired: stock, ledger and holds add up exactly'
 
   // Wait for every saga to end: the paid ones confirm, the rest expire after the TTL.
   const statuses = await eventually(
-    () => Promise.all(ids.map(async (id) => ((await (await fetch(`${base}/orders/${id}`)).json()) as { status: string }).status)),
+    () => Promise.all(ids.map(async (id) => ((await (await get(`${base}/orders/${id}`)).json()) as { status: string }).status)),
     (s) => s.every((x) => x === 'CONFIRMED' || x === 'RELEASED'),
     60_000,
   );
@@ -95,7 +99,7 @@ it('100 orders, half paid, half expired: stock, ledger and holds add up exactly'
   expect(await db.reservation.count({ where: { status: 'CONFIRMED' } })).toBe(paid.length);
   expect(await invariantViolations(db)).toEqual([]);
 
-  const inventory = (await (await fetch(`${base}/inventory/BERRY`)).json()) as { total: unknown };
+  const inventory = (await (await get(`${base}/inventory/BERRY`)).json()) as { total: unknown };
   expect(inventory.total).toEqual({ onHand: 300 - soldW2, reserved: 0, safetyStock: 0, unsellable: 0, incoming: 0, available: 300 - soldW2 });
 });
 
@@ -107,7 +111,7 @@ it('the API killed between a hold commit and its saga start: the worker relay st
   await waitForHttp(`${doomedBase}/readyz`);
   const res = await fetch(`${doomedBase}/orders`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...KEY },
     body: JSON.stringify({ orderId: 'orphan-1', userId: 'u', lines: [{ sku: 'BERRY', warehouseCode: 'W1', quantity: 2 }] }),
   });
   expect(res.status).toBe(201);
@@ -116,7 +120,7 @@ it('the API killed between a hold commit and its saga start: the worker relay st
   // The relay (SAGA_RELAY_GRACE_MS = 1000 here) starts it; its TTL then releases the hold.
   await eventually(() => db.sagaStart.findUnique({ where: { orderId: 'orphan-1' } }), (row) => row?.startedAt !== null, 30_000);
   const state = await eventually(
-    async () => ((await (await fetch(`${base}/orders/orphan-1`)).json()) as { status: string }).status,
+    async () => ((await (await get(`${base}/orders/orphan-1`)).json()) as { status: string }).status,
     (s) => s === 'RELEASED',
     30_000,
   );

@@ -1,6 +1,6 @@
 /** The real API wired to a real Temporal server, PostgreSQL and Redis, for inject() and HTTP tests. */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type Redis from 'ioredis';
 import { createStockCache } from '../../activities/cache';
 import { createGate } from '../../activities/gate';
@@ -14,7 +14,16 @@ import { ready } from './cache';
 import { testConfig } from './env';
 import { useSagaStack, type SagaStack } from './temporal';
 
-export async function testApp(env: TestWorkflowEnvironment, db: Db, overrides: Record<string, string>): Promise<{ app: FastifyInstance; redis: Redis }> {
+/**
+ * `sendKey` (default true): every inject() without an Authorization header sends the bootstrap
+ * key (ADMIN_TOKEN), so tests about other things need not; the auth tests turn it off.
+ */
+export async function testApp(
+  env: TestWorkflowEnvironment,
+  db: Db,
+  overrides: Record<string, string>,
+  { sendKey = true }: { sendKey?: boolean } = {},
+): Promise<{ app: FastifyInstance; redis: Redis }> {
   const config = testConfig(overrides);
   const metrics = createMetrics('api');
   const cache = createStockCache(config, metrics);
@@ -29,7 +38,24 @@ export async function testApp(env: TestWorkflowEnvironment, db: Db, overrides: R
     redis.disconnect();
     gate.disconnect();
   });
+  if (sendKey) sendKeyByDefault(app, `Bearer ${config.adminToken}`);
   return { app, redis };
+}
+
+/**
+ * Adds `authorization` to every inject() that names none; `authorization: undefined` sends
+ * none (a request without a key).
+ */
+function sendKeyByDefault(app: FastifyInstance, authorization: string): void {
+  const inject = app.inject.bind(app) as (opts: InjectOptions) => Promise<LightMyRequestResponse>;
+  app.inject = ((opts: InjectOptions | string) => {
+    const o = typeof opts === 'string' ? { url: opts } : opts;
+    const headers: Record<string, string | string[] | undefined> = { ...(o.headers as Record<string, string | string[] | undefined>) };
+    const named = Object.keys(headers).find((h) => h.toLowerCase() === 'authorization');
+    if (!named) headers.authorization = authorization;
+    else if (headers[named] === undefined) delete headers[named];
+    return inject({ ...o, headers });
+  }) as FastifyInstance['inject'];
 }
 
 /** What a test file driving the API gets: the saga stack plus the app built on it. */

@@ -1,6 +1,7 @@
 /** Pure units: line merging, webhook signatures, configuration validation, error table. */
 import { verifySignature, signPayload } from '../../api/routes/webhooks/signature';
 import { ConfigError, loadConfig } from '../../config';
+import { formatKey, parseKey, parseLifetime, parseScopes } from '../../domain/api-keys';
 import { ErrorCode, httpStatusOf } from '../../domain/errors';
 import { compareBytes } from '../../domain/byte-order';
 import { mergeLines, sameOrder } from '../../domain/lines';
@@ -103,9 +104,21 @@ describe('loadConfig', () => {
     ['CACHE_CHECK_DRIFT_PERCENT', '150'],
     ['REDIS_COMMAND_TIMEOUT_MS', '5'],
     ['ORDER_RATE_LIMIT_PER_MINUTE', '0'],
+    ['KEY_RATE_LIMIT_PER_MINUTE', '0'],
+    ['API_KEY_CACHE_SECONDS', '301'],
+    ['OPS_PORT', 'ops'],
+    ['WORKER_METRICS_PORT', '-1'],
   ])('refuses a bad %s (%s), naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('reads the ops port and the worker address', () => {
+    expect(loadConfig({}).api).toEqual({ host: '127.0.0.1', port: 3000 });
+    expect(loadConfig({ HOST: '0.0.0.0', OPS_PORT: '9100' }).api).toEqual({ host: '0.0.0.0', port: 3000, ops: { host: '0.0.0.0', port: 9100 } });
+    expect(loadConfig({ OPS_PORT: '9100', OPS_HOST: '10.0.0.5' }).api.ops).toEqual({ host: '10.0.0.5', port: 9100 });
+    expect(loadConfig({}).workerHttp).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(loadConfig({ WORKER_METRICS_HOST: '0.0.0.0' }).workerHttp.host).toBe('0.0.0.0');
   });
 
   it('demands real secrets in production (the cases: test/unit/config-security.test.ts)', () => {
@@ -123,4 +136,18 @@ it('maps every error code to a status, and bad input never to a 5xx', () => {
   for (const code of [ErrorCode.VALIDATION_FAILED, ErrorCode.INSUFFICIENT_STOCK, ErrorCode.INVALID_SIGNATURE]) {
     expect(httpStatusOf[code]).toBeLessThan(500);
   }
+});
+
+describe('API keys', () => {
+  it('parses keys, scopes and lifetimes; refuses anything else', () => {
+    const key = formatKey('0123456789abcdef', 'A'.repeat(32));
+    expect(parseKey(key)).toEqual({ id: '0123456789abcdef', secret: 'A'.repeat(32) });
+    for (const bad of ['', 'sk_0123456789abcdef', 'sk_0123456789ABCDEF_' + 'A'.repeat(32), 'pk_0123456789abcdef_' + 'A'.repeat(32), key + ' ']) expect(parseKey(bad)).toBeUndefined();
+    expect(parseScopes('orders, inventory:read,orders')).toEqual(['orders', 'inventory:read']);
+    expect(() => parseScopes('orders,root')).toThrow('unknown scope root');
+    expect(() => parseScopes(' , ')).toThrow('at least one scope');
+    expect(parseLifetime('30d')).toBe(30 * 86_400_000);
+    expect(parseLifetime('90m')).toBe(90 * 60_000);
+    for (const bad of ['0d', '30', '1y', '-1d']) expect(() => parseLifetime(bad)).toThrow();
+  });
 });

@@ -41,7 +41,7 @@ it('the check workflow repairs a lying entry; its result is queryable; admin onl
   expect(result).toMatchObject({ compared: 1, drifted: 1, rebuilt: true });
   expect((await read()).json()).toEqual(truth);
 
-  expect((await app.inject({ method: 'GET', url: '/admin/cache/checks' })).statusCode).toBe(401);
+  expect((await app.inject({ method: 'GET', url: '/admin/cache/checks', headers: { authorization: undefined } })).statusCode).toBe(401);
   const listed = await app.inject({ method: 'GET', url: '/admin/cache/checks?limit=5', headers: { authorization: 'Bearer test-admin-token' } });
   expect(listed.statusCode).toBe(200);
   expect(listed.json().checks).toEqual([result]);

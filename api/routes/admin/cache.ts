@@ -2,6 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { recentChecks } from '../../../activities/cache/checker';
 import { errors } from '../../schemas';
+import { Scope } from '../../../domain/api-keys';
 
 const CheckBody = Type.Object({
   id: Type.String(),
@@ -20,12 +21,12 @@ const cacheChecks: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/cache/checks',
     {
+      config: { access: Scope.ADMIN },
       schema: {
         summary: 'Results of the latest cache consistency checks, newest first',
         tags: ['admin'],
-        security: [{ adminToken: [] }],
         querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 20 })) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ checks: Type.Array(CheckBody) }), ...errors(400, 401) },
+        response: { 200: Type.Object({ checks: Type.Array(CheckBody) }), ...errors(400) },
       },
     },
     async (request) => ({ checks: await recentChecks(db, request.query.limit ?? 20) }),

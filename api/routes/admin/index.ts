@@ -1,11 +1,12 @@
-/** Admin API (bearer token): products, warehouses, cache check results; stock changes in ./stock.ts. */
+/** Admin API (scope admin): products, warehouses, cache check results, API keys; stock changes in ./stock.ts. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { upsertProduct, upsertWarehouse } from '../../../activities/store/catalog';
-import { requireAdmin } from '../../plugins/admin-auth';
 import { errors, Id, Text } from '../../schemas';
+import { Scope } from '../../../domain/api-keys';
 import reconciliation from './reconciliation';
 import adminStock from './stock';
 import cacheChecks from './cache';
+import apiKeys from './keys';
 
 const Name = Text({ maxLength: 200 });
 const Days = Type.Union([Type.Integer({ minimum: 0, maximum: 3650 }), Type.Null()]);
@@ -54,23 +55,21 @@ const Warehouse = Type.Object({
   latitude: Coordinate(90),
   longitude: Coordinate(180),
 });
-const security = [{ adminToken: [] }];
 
 const admin: FastifyPluginAsyncTypebox = async (app) => {
-  const { db, config } = app.deps;
-  app.addHook('onRequest', requireAdmin(config.adminToken));
+  const { db } = app.deps;
   await app.register(cacheChecks);
 
   app.put(
     '/admin/products/:sku',
     {
+      config: { access: Scope.ADMIN },
       schema: {
         summary: 'Create or update a product and its perishable settings (idempotent)',
         tags: ['admin'],
-        security,
         params: Type.Object({ sku: Id }),
         body: ProductBody,
-        response: { 200: Product, ...errors(400, 401, 409) },
+        response: { 200: Product, ...errors(400, 409) },
       },
     },
     async (request) => {
@@ -83,13 +82,13 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
   app.put(
     '/admin/warehouses/:code',
     {
+      config: { access: Scope.ADMIN },
       schema: {
         summary: 'Create or update a warehouse: name, region, priority, coordinates (idempotent)',
         tags: ['admin'],
-        security,
         params: Type.Object({ code: Id }),
         body: WarehouseBody,
-        response: { 200: Warehouse, ...errors(400, 401) },
+        response: { 200: Warehouse, ...errors(400) },
       },
     },
     async (request) => {
@@ -101,6 +100,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
 
   await app.register(adminStock);
   await app.register(reconciliation);
+  await app.register(apiKeys);
 };
 
 export default admin;

@@ -4,8 +4,8 @@ import { settleStalePayments } from '../../../activities/payment-check';
 import { latestReconciliation, reconcile } from '../../../activities/store/reconcile';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { errors } from '../../schemas';
+import { Scope } from '../../../domain/api-keys';
 
-const security = [{ adminToken: [] }];
 const Report = Type.Object({
   runId: Type.String(),
   startedAt: Type.String({ format: 'date-time' }),
@@ -42,11 +42,11 @@ const reconciliation: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/reconciliation',
     {
+      config: { access: Scope.ADMIN },
       schema: {
         summary: 'The latest reconciliation report',
         tags: ['admin'],
-        security,
-        response: { 200: Report, ...errors(401, 404) },
+        response: { 200: Report, ...errors(404) },
       },
     },
     async () => {
@@ -58,11 +58,11 @@ const reconciliation: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/reconciliation',
     {
+      config: { access: Scope.ADMIN },
       schema: {
         summary: 'Run a reconciliation now and record it (read-only on stock)',
         tags: ['admin'],
-        security,
-        response: { 201: Report, ...errors(401) },
+        response: { 201: Report },
       },
     },
     async (request, reply) => {

@@ -5,11 +5,12 @@
  * operator saw, 409 STALE_QUANTITY and nothing changes.
  */
 import { Type, type FastifyPluginAsyncTypebox, type TProperties } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { adjustStock, receiveStock, setLotQuarantine, setSafetyStock } from '../../../activities/store/stock-admin';
 import { AdjustReason, adjustDirection } from '../../../domain/stock';
 import { errors, Id, MAX_QUANTITY, refusals, Text } from '../../schemas';
+import { Scope } from '../../../domain/api-keys';
 
-const security = [{ adminToken: [] }];
 const headers = Type.Object({ 'idempotency-key': Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }) });
 const Quantity = Type.Integer({ minimum: 1, maximum: MAX_QUANTITY });
 const Expected = Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_QUANTITY, description: 'compare-and-set: the quantity you expect to find' }));
@@ -54,14 +55,16 @@ const LotOutcome = Type.Object({
 const adminStock: FastifyPluginAsyncTypebox = async (app) => {
   const { db } = app.deps;
   const key = (h: { 'idempotency-key': string }) => h['idempotency-key'];
+  // The key id the change is made for: its ledger rows record it.
+  const actor = (request: FastifyRequest) => request.principal?.keyId;
 
   app.post(
     '/admin/receipts',
     {
+      config: { access: Scope.ADMIN },
       schema: {
         summary: 'Receive goods into a warehouse, into a lot with its use-by date for perishables',
         tags: ['admin'],
-        security,
         headers,
         body: Type.Object(
           {
@@ -76,19 +79,19 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 201: LevelChange({ quantity: Type.Integer(), reason: Type.String() }), ...errors(401, 404, 409), ...refusals({ 400: LOT_RULE }) },
+        response: { 201: LevelChange({ quantity: Type.Integer(), reason: Type.String() }), ...errors(404, 409), ...refusals({ 400: LOT_RULE }) },
       },
     },
-    async (request, reply) => reply.code(201).send(await receiveStock(db, { idempotencyKey: key(request.headers), ...request.body })),
+    async (request, reply) => reply.code(201).send(await receiveStock(db, { idempotencyKey: key(request.headers), ...request.body }, actor(request))),
   );
 
   app.post(
     '/admin/adjustments',
     {
+      config: { access: Scope.ADMIN },
       schema: {
         summary: 'Adjust on-hand with a reason code (count, damage, loss, expired, return, found)',
         tags: ['admin'],
-        security,
         headers,
         body: Type.Object(
           {
@@ -102,47 +105,47 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false, anyOf: AdjustDirection, description: `${reasonsGoing('down').join(', ')} take stock away (delta < 0); ${reasonsGoing('up').join(', ')} add it (delta > 0); COUNT either way` },
         ),
-        response: { 201: LevelChange({ delta: Type.Integer(), reasonCode: Type.String() }), ...errors(401, 404, 409), ...refusals({ 400: LOT_RULE }) },
+        response: { 201: LevelChange({ delta: Type.Integer(), reasonCode: Type.String() }), ...errors(404, 409), ...refusals({ 400: LOT_RULE }) },
       },
     },
-    async (request, reply) => reply.code(201).send(await adjustStock(db, { idempotencyKey: key(request.headers), ...request.body })),
+    async (request, reply) => reply.code(201).send(await adjustStock(db, { idempotencyKey: key(request.headers), ...request.body }, actor(request))),
   );
 
   app.put(
     '/admin/levels/:sku/:warehouseCode/safety-stock',
     {
+      config: { access: Scope.ADMIN },
       schema: {
         summary: 'Set the safety stock a warehouse keeps back from sale',
         tags: ['admin'],
-        security,
         headers,
         params: LevelParams,
         body: Type.Object({ safetyStock: Type.Integer({ minimum: 0, maximum: MAX_QUANTITY }), expectedQuantity: Expected }, { additionalProperties: false }),
         response: {
           200: Type.Object({ sku: Type.String(), warehouseCode: Type.String(), safetyStock: Type.Integer(), previous: Type.Integer(), ...Replayed }),
-          ...errors(400, 401, 404, 409),
+          ...errors(400, 404, 409),
         },
       },
     },
-    async (request) => setSafetyStock(db, { idempotencyKey: key(request.headers), ...request.params, ...request.body }),
+    async (request) => setSafetyStock(db, { idempotencyKey: key(request.headers), ...request.params, ...request.body }, actor(request)),
   );
 
   for (const action of ['quarantine', 'release'] as const) {
     app.post(
       `/admin/lots/:sku/:warehouseCode/:lotCode/${action}`,
       {
+        config: { access: Scope.ADMIN },
         schema: {
           summary: action === 'quarantine' ? 'Quarantine a lot: it stops counting as available' : 'Release a lot from quarantine',
           tags: ['admin'],
-          security,
           headers,
           params: LotParams,
           body: QuarantineBody,
-          response: { 200: LotOutcome, ...errors(400, 401, 404, 409) },
+          response: { 200: LotOutcome, ...errors(400, 404, 409) },
         },
       },
       async (request) =>
-        setLotQuarantine(db, { idempotencyKey: key(request.headers), ...request.params, ...request.body, quarantined: action === 'quarantine' }),
+        setLotQuarantine(db, { idempotencyKey: key(request.headers), ...request.params, ...request.body, quarantined: action === 'quarantine' }, actor(request)),
     );
   }
 };

@@ -2,6 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AlertKind, listAlerts } from '../../../activities/store/expiry';
 import { errors, Id } from '../../schemas';
+import { Scope } from '../../../domain/api-keys';
 
 const Alert = Type.Object({
   id: Type.String(),
@@ -19,6 +20,7 @@ const alerts: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/alerts',
     {
+      config: { access: Scope.INVENTORY_READ },
       schema: {
         summary: 'Stock alerts, newest first; each is raised once per lot (or transfer) and kind',
         tags: ['alerts'],

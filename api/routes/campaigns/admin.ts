@@ -9,8 +9,8 @@ import type { campaignWorkflow } from '../../../workflows/campaign';
 import { campaignWorkflowId, fulfilmentWorkflowId } from '../../../workflows/ids';
 import type { preSaleFulfilmentWorkflow } from '../../../workflows/pre-sale';
 import { endCampaignSignal } from '../../../workflows/messages';
-import { requireAdmin } from '../../plugins/admin-auth';
 import { errors, Id, MAX_QUANTITY, refusals } from '../../schemas';
+import { Scope } from '../../../domain/api-keys';
 import { withWorkflowDeadline } from '../../workflow-deadline';
 
 const CampaignBody = Type.Object({
@@ -33,19 +33,17 @@ const CampaignBody = Type.Object({
   paymentsToRefund: Type.Integer({ description: "payments on this campaign's orders the shop must refund (REFUND_REQUIRED, DUPLICATE_CHARGE, AMOUNT_MISMATCH)" }),
   gate: Type.Optional(Type.Object({ loaded: Type.Boolean(), tokens: Type.Integer(), ended: Type.Boolean() })),
 });
-const security = [{ adminToken: [] }];
 
 const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
   const { db, gate, temporal, config } = app.deps;
-  app.addHook('onRequest', requireAdmin(config.adminToken));
 
   app.post(
     '/admin/campaigns',
     {
+      config: { access: Scope.CAMPAIGNS },
       schema: {
         summary: 'Create a flash sale: sets its quota aside from normal stock (idempotent by id)',
         tags: ['admin', 'campaigns'],
-        security,
         body: Type.Object(
           {
             id: Id,
@@ -70,7 +68,7 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           201: CampaignBody,
           200: CampaignBody,
-          ...errors(401, 404, 409, 503, 504),
+          ...errors(404, 409, 503, 504),
           ...refusals({ 400: 'VALIDATION_FAILED when endsAt is not after startsAt or is past, or a PRE_SALE is for a lot-tracked product' }),
         },
       },
@@ -82,7 +80,7 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
       const input = { ...b, kind, startsAt: iso(b.startsAt), endsAt: iso(b.endsAt), ...(b.expectedAt ? { expectedAt: iso(b.expectedAt) } : {}) };
       if (Date.parse(input.endsAt) <= Date.parse(input.startsAt)) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'endsAt must be after startsAt');
       if (Date.parse(input.endsAt) <= Date.now()) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'endsAt is in the past');
-      const { created } = await createCampaign(db, input);
+      const { created } = await createCampaign(db, input, request.principal?.keyId);
       // A 503/504 here leaves the campaign without its workflow: repeating the request starts it.
       await withWorkflowDeadline(temporal, config.workflowWaitTimeoutMs, `starting the campaign workflow of ${input.id}`, () =>
         startLifecycle(input.id, input.startsAt, input.endsAt),
@@ -95,13 +93,13 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/admin/campaigns/:campaignId',
-    { schema: { summary: 'A campaign: pool, holds, sales, and the gate', tags: ['admin', 'campaigns'], security, params: Type.Object({ campaignId: Id }), response: { 200: CampaignBody, ...errors(400, 401, 404) } } },
+    { config: { access: Scope.CAMPAIGNS }, schema: { summary: 'A campaign: pool, holds, sales, and the gate', tags: ['admin', 'campaigns'], params: Type.Object({ campaignId: Id }), response: { 200: CampaignBody, ...errors(400, 404) } } },
     async (request) => view(request.params.campaignId),
   );
 
   app.post(
     '/admin/campaigns/:campaignId/end',
-    { schema: { summary: 'End a campaign now; unsold units return to normal stock', tags: ['admin', 'campaigns'], security, params: Type.Object({ campaignId: Id }), response: { 200: CampaignBody, ...errors(400, 401, 404, 503, 504) } } },
+    { config: { access: Scope.CAMPAIGNS }, schema: { summary: 'End a campaign now; unsold units return to normal stock', tags: ['admin', 'campaigns'], params: Type.Object({ campaignId: Id }), response: { 200: CampaignBody, ...errors(400, 404, 503, 504) } } },
     async (request) => {
       const { campaignId } = request.params;
       await view(campaignId);
@@ -121,17 +119,17 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/campaigns/:campaignId/fulfil',
     {
+      config: { access: Scope.CAMPAIGNS },
       schema: {
         summary: 'Pre-sale: receive the goods and allocate them to paid backorders, first paid first served',
         description: 'Once per pre-sale (Idempotency-Key). Backorders the goods cannot cover end REFUND_REQUIRED.',
         tags: ['admin', 'campaigns'],
-        security,
         params: Type.Object({ campaignId: Id }),
         headers: Type.Object({ 'idempotency-key': Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }) }),
         body: Type.Object({ quantity: Type.Integer({ minimum: 0, maximum: MAX_QUANTITY }) }, { additionalProperties: false }),
         response: {
           200: Type.Object({ idempotencyKey: Type.String(), received: Type.Integer(), allocated: Type.Array(Type.String()), refundRequired: Type.Array(Type.String()) }),
-          ...errors(401, 404, 409, 503, 504),
+          ...errors(404, 409, 503, 504),
           ...refusals({ 400: 'VALIDATION_FAILED when the campaign is not a PRE_SALE' }),
         },
       },

@@ -2,6 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError, httpStatusOf } from '../../../domain/errors';
 import { AmountCents, errors, Id, OrderLineSchema } from '../../schemas';
+import { Scope } from '../../../domain/api-keys';
 import { refusalMessage, rejection } from '../orders/rejection';
 import { gateRebuilder, placeFlashOrder, Semaphore } from './service';
 
@@ -19,6 +20,7 @@ const campaigns: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/campaigns/:campaignId/orders',
     {
+      config: { access: Scope.ORDERS },
       schema: {
         summary: 'Order in a flash sale or pre-sale: admitted by the gate, held by the order saga',
         description: 'SOLD_OUT, LIMIT_REACHED, NOT_STARTED and ENDED are answered by the Redis gate alone. Idempotent by orderId.',
@@ -37,13 +39,14 @@ const campaigns: FastifyPluginAsyncTypebox = async (app) => {
             expiresAt: Type.String({ description: 'pay before this, or the hold is released' }),
             expectedShipDate: Type.Optional(Type.String({ description: 'pre-orders: when the goods are expected to ship' })),
           }),
-          ...errors(400, 404, 409, 503),
+          ...errors(400, 404, 409, 429, 503),
         },
       },
+      preHandler: app.limitOrders,
     },
     async (request, reply) => {
       const order = { campaignId: request.params.campaignId, ...request.body };
-      const result = await placeFlashOrder(flash, order).catch((err) => {
+      const result = await placeFlashOrder(flash, order, request.principal?.keyId).catch((err) => {
         metrics.orders.inc({ outcome: err instanceof DomainError ? `flash_${err.code}` : 'flash_error' });
         throw err;
       });

@@ -39,13 +39,14 @@ export type FlashOutcome =
   | { readonly via: 'gate-refusal'; readonly refusal: CampaignRefusal }
   | { readonly via: 'gate' | 'database'; readonly outcome: ReserveOutcome };
 
-export async function placeFlashOrder(deps: FlashOrderDeps, order: FlashOrder): Promise<FlashOutcome> {
+/** Places a flash order for `actor` (the key id placing it, recorded on its ledger row). */
+export async function placeFlashOrder(deps: FlashOrderDeps, order: FlashOrder, actor?: string): Promise<FlashOutcome> {
   const admission = await admit(deps, order);
   if (admission && admission.verdict !== GateVerdict.NOT_LOADED) {
     if (admission.verdict !== GateVerdict.ADMITTED && admission.verdict !== GateVerdict.READMITTED) {
       return { via: 'gate-refusal', refusal: admission.verdict };
     }
-    const outcome = await hold(deps, order, true);
+    const outcome = await hold(deps, order, true, actor);
     // No hold came of the admission: its token goes back — unless PostgreSQL found the pool
     // empty, in which case the token was one the gate never really had.
     if (outcome.status === 'rejected' && outcome.reason !== 'SOLD_OUT') {
@@ -54,15 +55,15 @@ export async function placeFlashOrder(deps: FlashOrderDeps, order: FlashOrder): 
     return { via: 'gate', outcome };
   }
   if (admission) deps.onGateMiss(order.campaignId);
-  return deps.dbPath.run(async () => ({ via: 'database' as const, outcome: await hold(deps, order, false) }));
+  return deps.dbPath.run(async () => ({ via: 'database' as const, outcome: await hold(deps, order, false, actor) }));
 }
 
 /** Holds the order in the campaign's pool (group commit), the saga started after the commit. */
-async function hold(deps: FlashOrderDeps, order: FlashOrder, gateAdmitted: boolean): Promise<ReserveOutcome> {
+async function hold(deps: FlashOrderDeps, order: FlashOrder, gateAdmitted: boolean, actor: string | undefined): Promise<ReserveOutcome> {
   const campaign = await campaignMeta(deps.db, order.campaignId);
   const lines = [{ sku: campaign.sku, warehouseCode: campaign.warehouseCode, quantity: order.quantity }];
   const { quantity: _quantity, ...request } = order;
-  return holdOrder(deps.holds, { ...request, lines }, { gateAdmitted, expectedShipDate: campaign.expectedAt?.toISOString() });
+  return holdOrder(deps.holds, { ...request, lines }, { gateAdmitted, expectedShipDate: campaign.expectedAt?.toISOString(), actor });
 }
 
 /**

@@ -5,6 +5,7 @@
  * the outbox), so a Temporal blip must not take every replica out of rotation at once.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Scope } from '../../../domain/api-keys';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -26,7 +27,7 @@ async function probe(check: () => Promise<unknown>): Promise<'ok' | string> {
 const health: FastifyPluginAsyncTypebox = async (app) => {
   const { db, redis, temporal, metrics } = app.deps;
 
-  app.get('/healthz', { schema: { summary: 'Liveness: the process answers', tags: ['ops'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
+  app.get('/healthz', { config: { access: 'public' }, schema: { summary: 'Liveness: the process answers', tags: ['ops'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
     status: 'ok' as const,
   }));
 
@@ -34,6 +35,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/readyz',
     {
+      config: { access: 'public' },
       schema: {
         summary: 'Readiness: PostgreSQL reachable and not shutting down (Redis and Temporal reported, not required)',
         tags: ['ops'],
@@ -56,7 +58,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics of the API process', tags: ['ops'] } }, async (_request, reply) => {
+  app.get('/metrics', { config: { access: Scope.OPS }, schema: { summary: 'Prometheus metrics of the API process', tags: ['ops'] } }, async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

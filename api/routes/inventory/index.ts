@@ -7,6 +7,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { readAvailability } from '../../../activities/cache/availability';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { errors, Id } from '../../schemas';
+import { Scope } from '../../../domain/api-keys';
 
 const Level = Type.Object({
   onHand: Type.Integer(),
@@ -35,6 +36,7 @@ const inventory: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/inventory/:sku',
     {
+      config: { access: Scope.INVENTORY_READ },
       schema: {
         summary: 'Stock of a SKU in every state, per warehouse (with lots) and in total',
         description: 'Served from the Redis cache when current, else from PostgreSQL. Never used to decide a reservation.',

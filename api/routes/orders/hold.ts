@@ -25,6 +25,8 @@ export interface HoldOptions {
   readonly gateAdmitted?: boolean;
   /** Pre-orders: the ship date shown to the shopper. */
   readonly expectedShipDate?: string;
+  /** The key id placing the order: its ledger rows record it. */
+  readonly actor?: string;
 }
 
 export async function holdOrder(deps: HoldDeps, order: OrderRequest, options: HoldOptions = {}): Promise<ReserveOutcome> {
@@ -67,9 +69,10 @@ async function take(deps: HoldDeps, order: OrderRequest, saga: OrderWorkflowInpu
       amountCents: order.amountCents,
       reserved,
       saga,
+      actor: options.actor,
     });
   }
-  return holdGeneral(deps.db, saga, expiresAt);
+  return holdGeneral(deps.db, saga, expiresAt, options.actor);
 }
 
 /** The order's one line, when it is one line in a named warehouse (the group-commit path). */

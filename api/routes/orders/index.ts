@@ -1,11 +1,11 @@
 /** Order API: place (reserve), read, cancel. */
-import rateLimit from '@fastify/rate-limit';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DomainError, ErrorCode } from '../../../domain/errors';
+import { DomainError } from '../../../domain/errors';
 import type { ConsumedLot } from '../../../domain/stock';
 import { withLateSettlements } from '../../../activities/store/order-view';
 import { readPayments } from '../../../activities/store/payments';
 import { AllocationNoteSchema, AmountCents, AllocationPreferencesSchema, errors, Id, OrderLineSchema, RequestedLineSchema, ShortageSchema, Text } from '../../schemas';
+import { Scope } from '../../../domain/api-keys';
 import { rejection } from './rejection';
 import { holdOrder } from './hold';
 import { cancelOrder, getOrder } from './service';
@@ -66,19 +66,10 @@ const OrderStateBody = Type.Object({
 
 const orders: FastifyPluginAsyncTypebox = async (app) => {
   const { temporal, config, metrics, db } = app.deps;
-  // Per-process, in memory: admission must not depend on Redis being up.
-  await app.register(rateLimit, {
-    global: false,
-    // The plugin has set the Retry-After header (seconds); the body says the same as a number.
-    errorResponseBuilder: (_request, context) => {
-      const retryAfter = Math.max(1, Math.ceil(context.ttl / 1000));
-      return new DomainError(ErrorCode.RATE_LIMITED, `too many orders from this user; retry in ${retryAfter} s`, { retryAfter });
-    },
-  });
-
   app.post(
     '/orders',
     {
+      config: { access: Scope.ORDERS },
       schema: {
         summary: 'Place an order: hold its stock until payment or expiry',
         description: 'Idempotent by orderId: the same request again returns the same answer and takes no second hold.',
@@ -95,20 +86,13 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
         ),
         response: { 201: ReservationBody, ...errors(400, 409, 429, 503) },
       },
-      // Keyed by the user in the (validated) body, hence after validation.
-      config: {
-        rateLimit: {
-          max: config.orderRateLimitPerMinute,
-          timeWindow: 60_000,
-          hook: 'preHandler',
-          keyGenerator: (request) => `user:${(request.body as { userId?: string } | undefined)?.userId ?? request.ip}`,
-        },
-      },
+      // Per API key and per user (in the validated body), shared by every replica.
+      preHandler: app.limitOrders,
     },
     async (request, reply) => {
       const order = request.body;
       request.log = request.log.child({ orderId: order.orderId });
-      const outcome = await holdOrder(app.holds, order).catch((err) => {
+      const outcome = await holdOrder(app.holds, order, { actor: request.principal?.keyId }).catch((err) => {
         metrics.orders.inc({ outcome: err instanceof DomainError ? err.code : 'error' });
         throw err;
       });
@@ -128,6 +112,7 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/orders/:orderId',
     {
+      config: { access: Scope.ORDERS },
       schema: {
         summary: 'Saga state of an order, with any late-payment settlements',
         tags: ['orders'],
@@ -158,6 +143,7 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/orders/:orderId/cancel',
     {
+      config: { access: Scope.ORDERS },
       schema: {
         summary: 'Cancel an order awaiting payment; its hold is released',
         tags: ['orders'],

@@ -2,12 +2,11 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError, ErrorCode, isErrorCode } from '../../../domain/errors';
 import type { TransferState } from '../../../workflows/transfer-messages';
-import { requireAdmin } from '../../plugins/admin-auth';
 import { errors, Id, MAX_QUANTITY, refusals, ShortageSchema, Text } from '../../schemas';
+import { Scope } from '../../../domain/api-keys';
 import { withWorkflowDeadline } from '../../workflow-deadline';
 import { createTransfer, getTransfer, runTransferStep, type TransferStep } from './service';
 
-const security = [{ adminToken: [] }];
 const TransferBody = Type.Object({
   transferId: Type.String(),
   sku: Type.String(),
@@ -54,17 +53,16 @@ function refusal(s: TransferState): DomainError | undefined {
 
 const transfers: FastifyPluginAsyncTypebox = async (app) => {
   const { temporal, config } = app.deps;
-  app.addHook('onRequest', requireAdmin(config.adminToken));
   // Every step waits on the transfer workflow: 504 WORKFLOW_TIMEOUT past WORKFLOW_WAIT_TIMEOUT_MS.
   const waitOn = <T>(work: () => Promise<T>) => withWorkflowDeadline(temporal, config.workflowWaitTimeoutMs, 'the transfer workflow', work);
 
   app.post(
     '/transfers',
     {
+      config: { access: Scope.ADMIN },
       schema: {
         summary: 'Request a transfer: the quantity is held at the source (idempotent by transferId)',
         tags: ['transfers'],
-        security,
         body: Type.Object(
           {
             transferId: Id,
@@ -76,7 +74,7 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 201: TransferBody, ...errors(401, 404, 409, 503, 504), ...refusals({ 400: 'VALIDATION_FAILED when fromWarehouse equals toWarehouse' }) },
+        response: { 201: TransferBody, ...errors(404, 409, 503, 504), ...refusals({ 400: 'VALIDATION_FAILED when fromWarehouse equals toWarehouse' }) },
       },
     },
     async (request, reply) => {
@@ -95,7 +93,7 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/transfers/:transferId',
-    { schema: { summary: 'A transfer and its stage', tags: ['transfers'], security, params: Params, response: { 200: TransferBody, ...errors(400, 401, 404, 503, 504) } } },
+    { config: { access: Scope.ADMIN }, schema: { summary: 'A transfer and its stage', tags: ['transfers'], params: Params, response: { 200: TransferBody, ...errors(400, 404, 503, 504) } } },
     async (request) => view(await waitOn(() => getTransfer(temporal, request.params.transferId))),
   );
 
@@ -107,7 +105,7 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
   for (const [step, summary] of Object.entries(stepSummaries) as [Exclude<TransferStep, 'receive'>, string][]) {
     app.post(
       `/transfers/:transferId/${step}`,
-      { schema: { summary, tags: ['transfers'], security, params: Params, response: { 200: TransferBody, ...errors(400, 401, 404, 409, 503, 504) } } },
+      { config: { access: Scope.ADMIN }, schema: { summary, tags: ['transfers'], params: Params, response: { 200: TransferBody, ...errors(400, 404, 409, 503, 504) } } },
       async (request) => view(await waitOn(() => runTransferStep(temporal, request.params.transferId, step))),
     );
   }
@@ -115,16 +113,16 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/transfers/:transferId/receive',
     {
+      config: { access: Scope.ADMIN },
       schema: {
         summary: 'Receive at the destination; less than shipped books the shortfall as a loss',
         tags: ['transfers'],
-        security,
         params: Params,
         body: Type.Object(
           { receivedQuantity: Type.Integer({ minimum: 0, maximum: MAX_QUANTITY }), shortfallReason: Type.Optional(Text({ maxLength: 100 })) },
           { additionalProperties: false },
         ),
-        response: { 200: TransferBody, ...errors(401, 404, 409, 503, 504), ...refusals({ 400: 'VALIDATION_FAILED when receivedQuantity is more than was shipped (the transfer stays SHIPPED)' }) },
+        response: { 200: TransferBody, ...errors(404, 409, 503, 504), ...refusals({ 400: 'VALIDATION_FAILED when receivedQuantity is more than was shipped (the transfer stays SHIPPED)' }) },
       },
     },
     async (request) => view(await waitOn(() => runTransferStep(temporal, request.params.transferId, 'receive', request.body))),

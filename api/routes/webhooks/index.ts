@@ -51,6 +51,8 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/webhooks/payments',
     {
+      // No API key: the provider signs each request with WEBHOOK_SECRET (checked below).
+      config: { access: 'public' },
       schema: {
         summary: 'Payment provider callback (HMAC-signed)',
         description:

@@ -1,0 +1,83 @@
+/**
+ * Verifies the bearer key of a request without a PostgreSQL round trip on the hot path: a
+ * key read from the database is kept in process memory for `cacheMs` (API_KEY_CACHE_SECONDS),
+ * and a revocation evicts it at once on every process (platform/key-events.ts), so the cache
+ * only ever delays a revocation when Redis cannot deliver the message, and by `cacheMs` at
+ * most. The secret is checked against the stored hash on every request.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { findKey, hashSecret, type StoredKey } from '../../activities/store/api-keys';
+import type { Db } from '../../activities/store/db';
+import { ALL_SCOPES, BOOTSTRAP_ACTOR, parseKey, type Principal } from '../../domain/api-keys';
+import { DomainError, ErrorCode } from '../../domain/errors';
+
+/** Entries beyond this are dropped wholesale: unknown ids sent at random must not grow memory. */
+const MAX_ENTRIES = 10_000;
+
+interface Entry {
+  readonly key: Promise<StoredKey | undefined>;
+  readonly until: number;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** The key store cannot be read (PostgreSQL down): the caller may retry, nothing was done. */
+function unavailable(err: unknown): never {
+  throw new DomainError(ErrorCode.SERVICE_UNAVAILABLE, 'the API key cannot be verified right now; retry', { cause: String(err).slice(0, 200) });
+}
+
+export class KeyVerifier {
+  private readonly cache = new Map<string, Entry>();
+  private readonly bootstrap: Buffer;
+
+  constructor(
+    private readonly db: Db,
+    /** ADMIN_TOKEN: a key with every scope, recorded as `bootstrap`. */
+    bootstrapToken: string,
+    private readonly cacheMs: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.bootstrap = digest(bootstrapToken);
+  }
+
+  /** The caller of an `Authorization: Bearer <key>` header; 401 UNAUTHORIZED otherwise. */
+  async verify(authorization: string | undefined): Promise<Principal> {
+    const token = /^Bearer (\S+)$/.exec(authorization ?? '')?.[1];
+    if (!token) throw new DomainError(ErrorCode.UNAUTHORIZED, 'this route needs "Authorization: Bearer <API key>"');
+    // Digests: equal length whatever was sent, so the comparison leaks nothing.
+    if (timingSafeEqual(digest(token), this.bootstrap)) return { keyId: BOOTSTRAP_ACTOR, scopes: new Set(ALL_SCOPES) };
+    const parsed = parseKey(token);
+    const stored = parsed && (await this.lookup(parsed.id).catch(unavailable));
+    if (!parsed || !stored || !timingSafeEqual(Buffer.from(hashSecret(parsed.secret), 'hex'), Buffer.from(stored.hash, 'hex'))) {
+      throw new DomainError(ErrorCode.UNAUTHORIZED, 'unknown API key');
+    }
+    if (stored.revokedAt) throw new DomainError(ErrorCode.UNAUTHORIZED, 'this API key is revoked');
+    if (stored.expiresAt && stored.expiresAt.getTime() <= this.now()) throw new DomainError(ErrorCode.UNAUTHORIZED, 'this API key has expired');
+    return { keyId: parsed.id, scopes: new Set(stored.scopes) };
+  }
+
+  /** Forgets one key (revoked here or elsewhere). */
+  evict(keyId: string): void {
+    this.cache.delete(keyId);
+  }
+
+  /** Forgets every key (revocations may have been missed). */
+  clear(): void {
+    this.cache.clear();
+  }
+
+  /** The stored key, from the cache while fresh; concurrent misses share one read. */
+  private lookup(id: string): Promise<StoredKey | undefined> {
+    const hit = this.cache.get(id);
+    if (hit && hit.until > this.now()) return hit.key;
+    if (this.cache.size >= MAX_ENTRIES) this.cache.clear();
+    const key = findKey(this.db, id);
+    const entry = { key, until: this.now() + this.cacheMs };
+    this.cache.set(id, entry);
+    // A failed read is not remembered: the next request tries the database again.
+    key.catch(() => {
+      if (this.cache.get(id) === entry) this.cache.delete(id);
+    });
+    return key;
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Who may call what. Every route declares `config.access`: a scope, or 'public' (health
+ * probes; the payment webhook, which checks its own HMAC signature). A route that declares
+ * nothing stops the app from building, so no route is left open by omission. From that one
+ * declaration come the route's guard (401 UNAUTHORIZED without a valid key, 403 FORBIDDEN
+ * with a key lacking the scope) and its OpenAPI `security` and 401/403 responses.
+ *
+ * With an ops port (OPS_PORT), `ops` routes (/metrics, /docs) answer there without a key and
+ * are not found on the main port; the ops port serves nothing else but the public probes.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import http from 'node:http';
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
+import type { Access, Principal } from '../../domain/api-keys';
+import { DomainError, ErrorCode } from '../../domain/errors';
+import { subscribeRevocations } from '../../platform/key-events';
+import { KeyVerifier } from '../auth/verifier';
+import { ErrorBody } from '../schemas';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route (api/plugins/auth.ts). */
+    access?: Access;
+  }
+  interface FastifyRequest {
+    /** The verified caller; undefined on public routes and on the ops port. */
+    principal?: Principal;
+  }
+  interface FastifyInstance {
+    /** The guard of `access`, for routes registered by other plugins (the docs UI). */
+    guard(access: Access): onRequestHookHandler;
+    /** This process's key verifier (evict a key revoked here). */
+    keys: KeyVerifier;
+  }
+}
+
+/** The OpenAPI security scheme every key-protected operation names. */
+export const SECURITY_SCHEME = 'apiKey';
+
+const viaOps = new WeakSet<IncomingMessage>();
+
+/** A listener for the ops port that hands its requests to `app`, marked as arriving there. */
+export function createOpsServer(app: FastifyInstance): Server {
+  return http.createServer((req: IncomingMessage, res: ServerResponse) => {
+    viaOps.add(req);
+    app.routing(req, res);
+  });
+}
+
+const notFound = (request: FastifyRequest) => new DomainError(ErrorCode.NOT_FOUND, `no route ${request.method} ${request.url}`);
+
+export default fp(async function auth(app) {
+  const { config, db } = app.deps;
+  const verifier = new KeyVerifier(db, config.adminToken, config.apiKeyCacheMs);
+  let revocations: { close(): void } | undefined;
+  app.addHook('onReady', async () => {
+    revocations = subscribeRevocations(config.redisUrl, config.cache.connectTimeoutMs, { revoked: (id) => verifier.evict(id), resync: () => verifier.clear() });
+  });
+  app.addHook('onClose', async () => revocations?.close());
+  app.decorate('keys', verifier);
+  app.decorateRequest('principal', undefined);
+  // Whether ops routes live on the ops port (and not behind the `ops` scope).
+  const opsPort = config.api.ops !== undefined;
+
+  function guard(access: Access): onRequestHookHandler {
+    return async function accessGuard(request) {
+      const onOpsPort = viaOps.has(request.raw);
+      if (opsPort && access === 'ops') {
+        if (!onOpsPort) throw notFound(request);
+        return;
+      }
+      if (onOpsPort && access !== 'public') throw notFound(request);
+      if (access === 'public') return;
+      const principal = await verifier.verify(request.headers.authorization);
+      if (!principal.scopes.has(access)) {
+        throw new DomainError(ErrorCode.FORBIDDEN, `this API key lacks the scope "${access}"`, { required: access });
+      }
+      request.principal = principal;
+    };
+  }
+  app.decorate('guard', guard);
+
+  app.addHook('onRoute', (route) => {
+    // The docs UI's own routes (hidden from the document) come guarded through app.guard.
+    if (route.schema?.hide) return;
+    const access = route.config?.access;
+    if (!access) throw new Error(`${String(route.method)} ${route.url} declares no config.access (a scope, or 'public')`);
+    if (access === 'public' && !opsPort) return;
+    route.onRequest = [guard(access), ...[route.onRequest ?? []].flat()];
+    if (access !== 'public' && !(opsPort && access === 'ops')) route.schema = documented(route.schema ?? {}, access);
+  });
+});
+
+/** The route's OpenAPI operation: the key it needs, and the 401/403 it may answer. */
+function documented(schema: NonNullable<RouteOptions['schema']>, access: Access): NonNullable<RouteOptions['schema']> {
+  const needs = `Needs an API key with scope \`${access}\`.`;
+  const s = schema as { description?: string; response?: Record<string, unknown> };
+  return {
+    ...schema,
+    description: s.description ? `${s.description}\n\n${needs}` : needs,
+    security: [{ [SECURITY_SCHEME]: [] }],
+    'x-scopes': [access],
+    response: { ...s.response, 401: ErrorBody, 403: ErrorBody },
+  } as NonNullable<RouteOptions['schema']>;
+}

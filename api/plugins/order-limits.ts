@@ -1,0 +1,41 @@
+/**
+ * Per-key and per-user order limits (plain and flash-sale orders), shared by every API
+ * process through Redis (platform/rate-limit). Runs after validation (the user id is in the
+ * body) and before anything is held: a refused order holds nothing. 429 RATE_LIMITED with
+ * `details.retryAfter` (seconds) and a Retry-After header (set by the error handler).
+ */
+import fp from 'fastify-plugin';
+import type { preHandlerAsyncHookHandler } from 'fastify';
+import { DomainError, ErrorCode } from '../../domain/errors';
+import { CircuitBreaker } from '../../platform/breaker';
+import { RateLimiter } from '../../platform/rate-limit';
+import { createRedis } from '../../platform/redis';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** preHandler of the order routes: spends one order from the key's and the user's budgets. */
+    limitOrders: preHandlerAsyncHookHandler;
+  }
+}
+
+export default fp(async function orderLimits(app) {
+  const { config, metrics } = app.deps;
+  // A connection of its own: auto-pipelined, with the cache's short deadline, so a slow
+  // Redis costs an order at most REDIS_COMMAND_TIMEOUT_MS before the local count decides.
+  const redis = createRedis(config.redisUrl, { connectTimeoutMs: config.cache.connectTimeoutMs, commandTimeoutMs: config.cache.commandTimeoutMs, autoPipelining: true });
+  app.addHook('onClose', async () => redis.disconnect());
+  const limiter = new RateLimiter(redis, new CircuitBreaker({ failures: config.cache.breakerFailures, cooldownMs: config.cache.breakerCooldownMs }));
+
+  app.decorate('limitOrders', async function limitOrders(request) {
+    const userId = (request.body as { userId: string }).userId;
+    const verdict = await limiter.check([
+      { kind: 'key', id: request.principal?.keyId ?? '-', limit: config.keyRateLimitPerMinute },
+      { kind: 'user', id: userId, limit: config.orderRateLimitPerMinute },
+    ]);
+    metrics.rateLimitChecks.inc({ store: verdict.store, result: verdict.allowed ? 'allowed' : verdict.bucket });
+    if (verdict.allowed) return;
+    const retryAfter = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
+    const whose = verdict.bucket === 'user' ? 'this user' : 'this API key';
+    throw new DomainError(ErrorCode.RATE_LIMITED, `too many orders from ${whose}; retry in ${retryAfter} s`, { retryAfter, limit: verdict.bucket });
+  });
+});
