@@ -6,7 +6,8 @@
  * with a key lacking the scope) and its OpenAPI `security` and 401/403 responses.
  *
  * With an ops port (OPS_PORT), `ops` routes (/metrics, /docs) answer there without a key and
- * are not found on the main port; the ops port serves nothing else but the public probes.
+ * are not found on the main port; on the ops port every other route but the public ones
+ * (the probes) is not found.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import http from 'node:http';

@@ -31,7 +31,10 @@ const pay = (orderId: string) => {
 };
 /** Paid once the saga has ended: a late-payment workflow settles it. */
 async function payLate(orderId: string) {
-  await stack.env.client.workflow.getHandle(orderWorkflowId(orderId)).result();
+  // The saga starts just after the hold commits: until it exists, there is no result to wait for.
+  const saga = stack.env.client.workflow.getHandle(orderWorkflowId(orderId));
+  await eventually(() => saga.describe().then(() => true, () => false), (exists) => exists, 10_000);
+  await saga.result();
   const res = await pay(orderId);
   expect(res.json()).toMatchObject({ result: 'LATE_SETTLEMENT' });
   await stack.env.client.workflow.getHandle(latePaymentWorkflowId(orderId, `pay-${orderId}`)).result();
