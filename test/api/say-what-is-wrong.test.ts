@@ -127,3 +127,24 @@ it('429 RATE_LIMITED says when to retry: retryAfter in seconds (a number) and th
   expect(limited.headers['retry-after']).toBe(String(body.details.retryAfter));
   await expectNoTrace('rl-4');
 });
+
+it('flash-sale orders spend the limits only when the gate admits them: refusals are free, an admitted order past the limit gives its token back', async () => {
+  await stock(db, 'KIWI', 'W1', 10);
+  const window = { startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString() };
+  expect((await admin('POST', '/admin/campaigns', { id: 'c-lim', sku: 'KIWI', warehouseCode: 'W1', ...window, quota: 6, perUserLimit: 5 })).statusCode).toBe(201);
+  expect((await admin('POST', '/admin/campaigns', { id: 'c-gone', sku: 'KIWI', warehouseCode: 'W1', ...window, quota: 1, perUserLimit: 1 })).statusCode).toBe(201);
+  const flash = (campaign: string, orderId: string, userId: string) => app.inject({ method: 'POST', url: `/campaigns/${campaign}/orders`, payload: { orderId, userId, quantity: 1 } });
+  const gate = async (campaign: string) => (await app.inject({ method: 'GET', url: `/admin/campaigns/${campaign}`, headers: ADMIN })).json().gate;
+
+  // Admitted orders spend: three fit the limit of 3, the fourth is refused and its token goes back.
+  for (const n of [1, 2, 3]) expect((await flash('c-lim', `fl-${n}`, 'flash-user')).statusCode).toBe(201);
+  const limited = await flash('c-lim', 'fl-4', 'flash-user');
+  expect([limited.statusCode, limited.json().code]).toEqual([429, 'RATE_LIMITED']);
+  expect(await gate('c-lim')).toMatchObject({ tokens: 3 });
+  await expectNoTrace('fl-4');
+
+  // Gate refusals spend nothing: a shopper told SOLD_OUT five times may still order elsewhere.
+  expect((await flash('c-gone', 'fg-0', 'first-buyer')).statusCode).toBe(201);
+  for (const n of [1, 2, 3, 4, 5]) expect((await flash('c-gone', `fg-${n}`, 'late-shopper')).json().code).toBe('SOLD_OUT');
+  for (const n of [1, 2, 3]) expect((await flash('c-lim', `fl-late-${n}`, 'late-shopper')).statusCode).toBe(201);
+});

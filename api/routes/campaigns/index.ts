@@ -42,11 +42,14 @@ const campaigns: FastifyPluginAsyncTypebox = async (app) => {
           ...errors(400, 404, 409, 429, 503),
         },
       },
-      preHandler: app.limitOrders,
     },
     async (request, reply) => {
       const order = { campaignId: request.params.campaignId, ...request.body };
-      const result = await placeFlashOrder(flash, order, request.principal?.keyId).catch((err) => {
+      // The order limits are spent inside, once the gate has admitted the order (see placeFlashOrder).
+      const limit = async () => {
+        await app.limitOrders.call(app, request, reply);
+      };
+      const result = await placeFlashOrder(flash, order, limit, request.principal?.keyId).catch((err) => {
         metrics.orders.inc({ outcome: err instanceof DomainError ? `flash_${err.code}` : 'flash_error' });
         throw err;
       });

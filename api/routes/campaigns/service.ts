@@ -40,11 +40,24 @@ export type FlashOutcome =
   | { readonly via: 'gate' | 'database'; readonly outcome: ReserveOutcome };
 
 /** Places a flash order for `actor` (the key id placing it, recorded on its ledger row). */
-export async function placeFlashOrder(deps: FlashOrderDeps, order: FlashOrder, actor?: string): Promise<FlashOutcome> {
+/**
+ * The order limits (api/plugins/order-limits) are spent only by orders that would take
+ * something: a gate refusal costs one Redis command, as much as the limit check itself, so
+ * counting it would double the cost of a sold-out sale's hot path and protect nothing. An
+ * admitted order the limits refuse gives its token back; a replay of an admitted order
+ * (READMITTED) spends nothing new.
+ */
+export async function placeFlashOrder(deps: FlashOrderDeps, order: FlashOrder, limit: () => Promise<void>, actor?: string): Promise<FlashOutcome> {
   const admission = await admit(deps, order);
   if (admission && admission.verdict !== GateVerdict.NOT_LOADED) {
     if (admission.verdict !== GateVerdict.ADMITTED && admission.verdict !== GateVerdict.READMITTED) {
       return { via: 'gate-refusal', refusal: admission.verdict };
+    }
+    if (admission.verdict === GateVerdict.ADMITTED) {
+      await limit().catch(async (err: unknown) => {
+        await deps.gate.giveBack(order.campaignId, order.userId, order.orderId).catch(() => undefined);
+        throw err;
+      });
     }
     const outcome = await hold(deps, order, true, actor);
     // No hold came of the admission: its token goes back — unless PostgreSQL found the pool
@@ -55,6 +68,7 @@ export async function placeFlashOrder(deps: FlashOrderDeps, order: FlashOrder, a
     return { via: 'gate', outcome };
   }
   if (admission) deps.onGateMiss(order.campaignId);
+  await limit();
   return deps.dbPath.run(async () => ({ via: 'database' as const, outcome: await hold(deps, order, false, actor) }));
 }
 
