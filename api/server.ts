@@ -81,7 +81,8 @@ async function main(): Promise<void> {
   const deps = await createDeps(config);
   const app = await buildApp(deps);
   // A deployed API always runs beside a worker and its relay: a start queued past the relay's
-  // grace is the relay's, so the two never start the same saga twice under a backlog.
+  // grace is the relay's, so a backlog is not started twice over (a start is idempotent: an
+  // overlap at the boundary costs one refused call).
   app.holds.starter.handOffMs = config.sagaRelayGraceMs;
   let closing = false;
   const shutdown = async (signal: string) => {

@@ -52,7 +52,8 @@ async function markStarted(db: Db, orderIds: readonly string[]): Promise<void> {
  * rows are marked in batches. While `busy()` says shoppers are being answered (a burst on a
  * hot row, many requests in flight), starts wait — the shopper's answer comes first, the saga
  * only closes — but never longer than `maxDeferMs`. A start still queued when the relay's
- * grace has passed is left to the relay, so the two never start the same saga twice.
+ * grace has passed is left to the relay, so a backlog is not started twice over (an overlap
+ * at the boundary is harmless: a start is idempotent).
  */
 export class SagaStarter {
   private readonly waiting: { input: OrderWorkflowInput; since: number }[] = [];
@@ -61,7 +62,7 @@ export class SagaStarter {
   maxDeferMs = 2_000;
   /** Starts queued longer than this are the relay's (its grace); Infinity: never hand off. */
   handOffMs = Number.POSITIVE_INFINITY;
-  /** Starts left to the relay so far (tests and metrics). */
+  /** Starts left to the relay so far (what the tests observe). */
   handedOff = 0;
   private readonly started: string[] = [];
   private inFlight = 0;

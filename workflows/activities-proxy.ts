@@ -52,7 +52,7 @@ function localThenDurable<K extends StockStep>(name: K): Activities[K] {
 }
 
 /** A failure retrying cannot change (a domain error the table marks non-retryable). */
-function isFinal(err: unknown): boolean {
+export function isFinal(err: unknown): boolean {
   return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable === true;
 }
 

@@ -25,6 +25,12 @@ import { settle } from './settle';
 export const OrderPatch = {
   /** A cancel that arrived before a payment was settled wins: the hold is released, the payment refunded. */
   CANCEL_WINS: 'order-cancel-wins',
+  /**
+   * No zero-length wait when there is nothing to wait for (the hold already expired, or a
+   * payment or cancel is in hand). Before it, the wait was always issued with
+   * `max(0, time left)`, which records a timer even at 0: those runs replay the old way.
+   */
+  SKIP_IDLE_WAIT: 'order-skip-idle-wait',
 } as const;
 
 /** Default for inputs that do not say: the documented 2 minutes (RESERVE_DEADLINE_SECONDS). */
@@ -144,11 +150,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
   const decided = () => [...settlements.values()].some((s) => s.state !== PaymentState.AMOUNT_MISMATCH && s.state !== PaymentState.DUPLICATE_CHARGE);
   while (!decided()) {
     const left = holdEnds - Date.now();
-    // A saga that starts after its hold expired does not wait at all (a zero-length condition
-    // would cost an SDK patch marker and a search-attribute upsert).
-    if (left > 0 && unsettled().length === 0 && !inbox.cancelRequested) {
-      await condition(() => unsettled().length > 0 || inbox.cancelRequested, left);
-    }
+    const woken = () => unsettled().length > 0 || inbox.cancelRequested;
+    // A saga that starts after its hold expired, or with a payment or cancel in hand, does not
+    // wait at all (a zero-length wait would still record a timer and a workflow task).
+    if (!patched(OrderPatch.SKIP_IDLE_WAIT)) await condition(woken, Math.max(0, left));
+    else if (left > 0 && !woken()) await condition(woken, left);
     if (unsettled().length === 0) break;
     // The shopper was told CANCELLING (202): the order is released, and the payment that came
     // with or before the cancel is refunded after the release (settle's CANCELLED_REFUNDS).

@@ -15,10 +15,10 @@
  * at once. Only a hold that *expired* is re-reserved for a late payment (the shopper still
  * wants what they paid for).
  */
-import { ActivityFailure, ApplicationFailure, patched } from '@temporalio/workflow';
+import { type ActivityFailure, patched } from '@temporalio/workflow';
 import { PaymentState, type OrderPayment, type Settlement } from '../domain/payments';
 import type { OrderRequest, Payment, ReserveOutcome } from '../domain/types';
-import { confirmPayment, metrics, reserve, settlePayment } from './activities-proxy';
+import { confirmPayment, isFinal, metrics, reserve, settlePayment } from './activities-proxy';
 
 /**
  * Patch ids of the settlement (README "Changing workflow code"); it runs inside the order and
@@ -59,22 +59,26 @@ export async function settle(order: SettleOrder, payment: Payment, { ttlSeconds,
   const attempts: { reservationId: string; campaignId?: string }[] = order.campaignId
     ? [{ reservationId: lateReservationId(order.orderId), campaignId: order.campaignId }, { reservationId: `${order.orderId}:late-stock` }]
     : [{ reservationId: lateReservationId(order.orderId) }];
-  let held: ReserveOutcome | undefined;
+  let why = 'the hold was released';
   for (const attempt of attempts) {
-    held = await reserve({ ...order, ...attempt, campaignId: attempt.campaignId, expiresAt }).catch((err: unknown) => {
+    let held: ReserveOutcome;
+    try {
+      held = await reserve({ ...order, ...attempt, campaignId: attempt.campaignId, expiresAt });
+    } catch (err) {
       // A refusal the table marks final (e.g. the campaign is gone) is a refusal, not a
       // reason to leave the payment unsettled: the next attempt, or the refund, follows.
-      if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable) {
-        return { status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages: [] } as ReserveOutcome;
-      }
-      throw err;
-    });
+      if (!isFinal(err)) throw err;
+      why = (err as ActivityFailure).cause?.message ?? 'refused';
+      continue;
+    }
     if (held.status === 'reserved') {
       const late = await confirmPayment(attempt.reservationId, paid);
       if (late) return settled(late);
+      why = 'the hold was released';
+    } else {
+      why = held.reason;
     }
   }
-  const why = held?.status === 'rejected' ? held.reason : 'the hold was released';
   return settled(await refund(paid, `late payment: stock could not be re-reserved (${why})`));
 }
 

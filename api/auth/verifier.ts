@@ -8,14 +8,19 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { findKey, hashSecret, type StoredKey } from '../../activities/store/api-keys';
 import type { Db } from '../../activities/store/db';
-import { ALL_SCOPES, BOOTSTRAP_ACTOR, parseKey, type Principal } from '../../domain/api-keys';
+import { ALL_SCOPES, BOOTSTRAP_ACTOR, parseKey, type Principal, type Scope } from '../../domain/api-keys';
 import { DomainError, ErrorCode } from '../../domain/errors';
 
 /** Entries beyond this are dropped wholesale: unknown ids sent at random must not grow memory. */
 const MAX_ENTRIES = 10_000;
 
+/** A stored key as the hot path needs it: its scopes as a set, built once per cache entry. */
+interface Known extends StoredKey {
+  readonly scopeSet: ReadonlySet<Scope>;
+}
+
 interface Entry {
-  readonly key: Promise<StoredKey | undefined>;
+  readonly key: Promise<Known | undefined>;
   readonly until: number;
 }
 
@@ -29,6 +34,7 @@ function unavailable(err: unknown): never {
 export class KeyVerifier {
   private readonly cache = new Map<string, Entry>();
   private readonly bootstrap: Buffer;
+  private readonly bootstrapPrincipal: Principal = { keyId: BOOTSTRAP_ACTOR, scopes: new Set(ALL_SCOPES) };
 
   constructor(
     private readonly db: Db,
@@ -40,20 +46,27 @@ export class KeyVerifier {
     this.bootstrap = digest(bootstrapToken);
   }
 
-  /** The caller of an `Authorization: Bearer <key>` header; 401 UNAUTHORIZED otherwise. */
+  /**
+   * The caller of an `Authorization: Bearer <key>` header; 401 UNAUTHORIZED otherwise. One
+   * hash per request: a token shaped like a key is checked against its stored hash, anything
+   * else (or a key-shaped token no key has) against the bootstrap key.
+   */
   async verify(authorization: string | undefined): Promise<Principal> {
     const token = /^Bearer (\S+)$/.exec(authorization ?? '')?.[1];
     if (!token) throw new DomainError(ErrorCode.UNAUTHORIZED, 'this route needs "Authorization: Bearer <API key>"');
-    // Digests: equal length whatever was sent, so the comparison leaks nothing.
-    if (timingSafeEqual(digest(token), this.bootstrap)) return { keyId: BOOTSTRAP_ACTOR, scopes: new Set(ALL_SCOPES) };
     const parsed = parseKey(token);
     const stored = parsed && (await this.lookup(parsed.id).catch(unavailable));
-    if (!parsed || !stored || !timingSafeEqual(Buffer.from(hashSecret(parsed.secret), 'hex'), Buffer.from(stored.hash, 'hex'))) {
+    if (!parsed || !stored) {
+      // Digests: equal length whatever was sent, so the comparison leaks nothing.
+      if (timingSafeEqual(digest(token), this.bootstrap)) return this.bootstrapPrincipal;
+      throw new DomainError(ErrorCode.UNAUTHORIZED, 'unknown API key');
+    }
+    if (!timingSafeEqual(Buffer.from(hashSecret(parsed.secret), 'hex'), Buffer.from(stored.hash, 'hex'))) {
       throw new DomainError(ErrorCode.UNAUTHORIZED, 'unknown API key');
     }
     if (stored.revokedAt) throw new DomainError(ErrorCode.UNAUTHORIZED, 'this API key is revoked');
     if (stored.expiresAt && stored.expiresAt.getTime() <= this.now()) throw new DomainError(ErrorCode.UNAUTHORIZED, 'this API key has expired');
-    return { keyId: parsed.id, scopes: new Set(stored.scopes) };
+    return { keyId: parsed.id, scopes: stored.scopeSet };
   }
 
   /** Forgets one key (revoked here or elsewhere). */
@@ -67,11 +80,11 @@ export class KeyVerifier {
   }
 
   /** The stored key, from the cache while fresh; concurrent misses share one read. */
-  private lookup(id: string): Promise<StoredKey | undefined> {
+  private lookup(id: string): Promise<Known | undefined> {
     const hit = this.cache.get(id);
     if (hit && hit.until > this.now()) return hit.key;
     if (this.cache.size >= MAX_ENTRIES) this.cache.clear();
-    const key = findKey(this.db, id);
+    const key = findKey(this.db, id).then((k) => k && { ...k, scopeSet: new Set(k.scopes) });
     const entry = { key, until: this.now() + this.cacheMs };
     this.cache.set(id, entry);
     // A failed read is not remembered: the next request tries the database again.

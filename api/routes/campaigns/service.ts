@@ -39,8 +39,8 @@ export type FlashOutcome =
   | { readonly via: 'gate-refusal'; readonly refusal: CampaignRefusal }
   | { readonly via: 'gate' | 'database'; readonly outcome: ReserveOutcome };
 
-/** Places a flash order for `actor` (the key id placing it, recorded on its ledger row). */
 /**
+ * Places a flash order for `actor` (the key id placing it, recorded on its ledger row).
  * The order limits (api/plugins/order-limits) are spent only by orders that would take
  * something: a gate refusal costs one Redis command, as much as the limit check itself, so
  * counting it would double the cost of a sold-out sale's hot path and protect nothing. An
