@@ -7,9 +7,9 @@
 import http from 'node:http';
 import { NativeConnection, Runtime, Worker, type InjectedSinks } from '@temporalio/worker';
 import { createActivities } from './activities';
-import { createStockCache, invalidateOnCommit, startCacheRelay } from './activities/cache';
-import { createGate } from './activities/gate';
-import { createDb, dbOptions } from './activities/store/db';
+import { createStockCache, invalidateOnCommit, startCacheRelay } from './data/cache';
+import { createGate } from './data/gate';
+import { createDb, dbOptions } from './data/stock/db';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createMetrics, type Metrics } from './platform/metrics';
 import { createGateRedis } from './platform/redis';

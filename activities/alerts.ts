@@ -3,8 +3,8 @@
  * the inbound payment webhook (X-Signature over "<timestamp>.<body>"). At least once: an
  * alert is marked delivered only after a 2xx, so receivers dedupe by X-Alert-Id.
  */
-import { signPayload } from '../api/routes/webhooks/signature';
-import type { Db } from './store/db';
+import { signPayload } from '../platform/webhook-signature';
+import type { Db } from '../data/stock/db';
 
 /** Where alerts go and the key that signs them. */
 export interface AlertWebhook {

@@ -14,8 +14,8 @@ import { latePaymentWorkflowId } from '../workflows/ids';
 import { paymentSignal } from '../workflows/messages';
 import type { latePaymentWorkflow } from '../workflows/late-payment';
 import { OrderIdAttr } from '../workflows/search-attributes';
-import type { Db } from './store/db';
-import { orderKnown } from './store/payments';
+import type { Db } from '../data/stock/db';
+import { orderKnown } from '../data/stock/payments';
 
 /** DELIVERED: the live saga has it. LATE_SETTLEMENT: a settlement workflow will decide. */
 export type DeliveryResult = 'DELIVERED' | 'LATE_SETTLEMENT';

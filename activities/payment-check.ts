@@ -9,7 +9,7 @@ import { DomainError, ErrorCode } from '../domain/errors';
 import { PaymentState } from '../domain/payments';
 import type { Metrics } from '../platform/metrics';
 import { deliverPayment, type DeliveryTarget } from './deliver-payment';
-import { findUnsettledPayments, settlePaymentTx, type PaymentRecord } from './store/payments';
+import { findUnsettledPayments, settlePaymentTx, type PaymentRecord } from '../data/stock/payments';
 
 /** A payment found PENDING too long, and what the check did about it. */
 export interface UnsettledPayment {

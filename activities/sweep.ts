@@ -12,10 +12,10 @@ import { startOrderSaga } from '../platform/sagas';
 import { orderWorkflowId } from '../workflows/ids';
 import type { OrderWorkflowInput } from '../workflows/messages';
 import type { SweepResult } from '../workflows/sweeper';
-import type { Db } from './store/db';
-import { AlertKind, raiseAlert } from './store/expiry';
-import { findExpiredHolds } from './store/queries';
-import { releaseStock } from './store/reservations';
+import type { Db } from '../data/stock/db';
+import { AlertKind, raiseAlert } from '../data/stock/expiry';
+import { findExpiredHolds } from '../data/stock/queries';
+import { releaseStock } from '../data/stock/reservations';
 
 const BATCH = 200;
 

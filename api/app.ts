@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { createHoldPool, HoldBatcher } from '../activities/store/request-hold';
+import { createHoldPool, HoldBatcher } from '../data/stock/request-hold';
 import { SagaStarter } from '../platform/sagas';
 import type { AppDeps } from './deps';
 import type { HoldDeps } from './routes/orders/hold';

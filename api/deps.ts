@@ -1,9 +1,9 @@
 /** What the API needs from the outside world, built by server.ts (or a test) and passed in. */
 import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
-import type { Gate } from '../activities/gate';
-import type { StockCache } from '../activities/cache/stock-cache';
-import type { Db } from '../activities/store/db';
+import type { Gate } from '../data/gate';
+import type { StockCache } from '../data/cache/stock-cache';
+import type { Db } from '../data/stock/db';
 import type { Config } from '../config';
 import type { Metrics } from '../platform/metrics';
 import type { HoldDeps } from './routes/orders/hold';

@@ -10,9 +10,9 @@
  *     SHUTDOWN_TIMEOUT_MS passed first (whatever was still open is cut; nothing that was
  *     answered 2xx is lost: holds commit before their answer, sagas have the outbox).
  */
-import { createStockCache, invalidateOnCommit } from '../activities/cache';
-import { createGate } from '../activities/gate';
-import { createDb, dbOptions } from '../activities/store/db';
+import { createStockCache, invalidateOnCommit } from '../data/cache';
+import { createGate } from '../data/gate';
+import { createDb, dbOptions } from '../data/stock/db';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { createMetrics } from '../platform/metrics';

@@ -6,8 +6,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import { signPayload } from '../api/routes/webhooks/signature';
-import type { Db } from '../activities/store/db';
+import { signPayload } from '../platform/webhook-signature';
+import type { Db } from '../data/stock/db';
 import type { BenchOptions } from './options';
 import { runLoad, send, type LoadResult, type RequestSpec, type Sample } from './load';
 import type { BenchStack } from './stack';

@@ -3,7 +3,7 @@
  * negative, nothing pending past expiry after the sweeper, no payment left PENDING, and the
  * cache equal to PostgreSQL.
  */
-import { loadViews } from '../activities/cache/source';
+import { loadViews } from '../data/cache/source';
 import { eventually } from '../test/helpers/app';
 import { invariantViolations } from '../test/helpers/db';
 import { CHAOS_TASK_QUEUE, type Stack } from './stack';

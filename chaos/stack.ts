@@ -6,9 +6,9 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { createStockCache } from '../activities/cache';
-import type { StockCache } from '../activities/cache/stock-cache';
-import type { Db } from '../activities/store/db';
+import { createStockCache } from '../data/cache';
+import type { StockCache } from '../data/cache/stock-cache';
+import type { Db } from '../data/stock/db';
 import { startDevServer, type DevServer } from '../platform/dev-server';
 import { migrate } from '../prisma/migrate';
 import { resetDb, testDb } from '../test/helpers/db';

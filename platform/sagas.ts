@@ -7,7 +7,7 @@
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowSignalWithStartOptions } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
-import type { Db } from '../activities/store/db';
+import type { Db } from '../data/stock/db';
 import type { OrderWorkflowInput } from '../workflows/messages';
 import { orderWorkflowId } from '../workflows/ids';
 import { OrderIdAttr, OrderSkusAttr, ReservationExpiresAtAttr, ReservationStatusAttr } from '../workflows/search-attributes';

@@ -8,9 +8,9 @@
  *
  * CLI: `tsx prisma/seed.ts` (as the owner: MIGRATION_DATABASE_URL, else DATABASE_URL).
  */
-import { upsertProduct, upsertWarehouse } from '../activities/store/catalog';
-import { createDb, type Db } from '../activities/store/db';
-import { receiveStock } from '../activities/store/stock-admin';
+import { upsertProduct, upsertWarehouse } from '../data/stock/catalog';
+import { createDb, type Db } from '../data/stock/db';
+import { receiveStock } from '../data/stock/stock-admin';
 import { loadDatabaseConfig } from '../config';
 
 const warehouses = [

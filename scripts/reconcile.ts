@@ -3,9 +3,9 @@
  * scheduled ones (payments PENDING past PAYMENT_SETTLE_MINUTES included). Prints the report
  * as JSON; exits 1 when it found drift or an unsettled payment (for cron/CI).
  */
-import { createDb, dbOptions } from '../activities/store/db';
-import { findUnsettledPayments } from '../activities/store/payments';
-import { reconcile } from '../activities/store/reconcile';
+import { createDb, dbOptions } from '../data/stock/db';
+import { findUnsettledPayments } from '../data/stock/payments';
+import { reconcile } from '../data/stock/reconcile';
 import { loadConfig } from '../config';
 
 async function main(): Promise<number> {

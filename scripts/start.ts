@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { createDb } from '../activities/store/db';
+import { createDb } from '../data/stock/db';
 import { ConfigError, loadConfig } from '../config';
 import { startDevServer, type DevServer } from '../platform/dev-server';
 import { closingNice, lowerPriority } from '../platform/priority';

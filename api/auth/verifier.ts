@@ -6,8 +6,8 @@
  * most. The secret is checked against the stored hash on every request.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { findKey, hashSecret, type StoredKey } from '../../activities/store/api-keys';
-import type { Db } from '../../activities/store/db';
+import { findKey, hashSecret, type StoredKey } from '../../data/stock/api-keys';
+import type { Db } from '../../data/stock/db';
 import { ALL_SCOPES, BOOTSTRAP_ACTOR, parseKey, type Principal, type Scope } from '../../domain/api-keys';
 import { DomainError, ErrorCode } from '../../domain/errors';
 

@@ -7,7 +7,7 @@
  * confirmation would make the "nothing changed on a 4xx" check meaningless.
  */
 import fc from 'fast-check';
-import { signPayload } from '../../api/routes/webhooks/signature';
+import { signPayload } from '../../platform/webhook-signature';
 
 export interface HostileRequest {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';

@@ -4,7 +4,7 @@
  * drift passes the threshold, and records every check in cache_checks.
  */
 import type { Metrics } from '../../platform/metrics';
-import type { Db } from '../store/db';
+import type { Db } from '../stock/db';
 import { rebuild, rebuildAll } from './availability';
 import { pendingSkus } from './outbox';
 import { loadViews } from './source';

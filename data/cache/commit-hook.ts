@@ -4,7 +4,7 @@
  * shopper) does not wait for the relay. Best effort only — the outbox row written in the
  * transaction is what guarantees the invalidation if this process dies or Redis is down.
  */
-import type { Db, Tx } from '../store/db';
+import type { Db, Tx } from '../stock/db';
 
 type Listener = (skus: string[]) => Promise<unknown>;
 

@@ -2,7 +2,7 @@
 import type { Config } from '../../config';
 import type { Metrics } from '../../platform/metrics';
 import { createRedis } from '../../platform/redis';
-import type { Db } from '../store/db';
+import type { Db } from '../stock/db';
 import { rebuild } from './availability';
 import { onStockCommitted } from './commit-hook';
 import { CacheRelay } from './relay';

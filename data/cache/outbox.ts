@@ -2,7 +2,7 @@
  * The cache outbox in PostgreSQL: invalidations recorded in the transaction of the stock
  * change they describe, claimed by the relay, deleted once Redis has applied them.
  */
-import type { Db, Tx } from '../store/db';
+import type { Db, Tx } from '../stock/db';
 import { noteTouched } from './commit-hook';
 
 /** One row per distinct SKU, in the caller's transaction (see writeMovements). */

@@ -8,7 +8,7 @@
  * rather than as a Temporal activity per row: the work is tiny and frequent, and its
  * durability already comes from the outbox table, not from workflow history.
  */
-import type { Db } from '../store/db';
+import type { Db } from '../stock/db';
 import type { Metrics } from '../../platform/metrics';
 import { rebuild } from './availability';
 import { claimDue, completeRows, rescheduleRows } from './outbox';

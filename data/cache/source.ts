@@ -1,10 +1,10 @@
 /**
  * Availability as PostgreSQL has it, with the version the cache compares: the authority
  * every cache fill, rebuild and consistency check is taken from. The view is the inventory
- * read model (activities/store/inventory-view.ts): every state stock can be in, with lots.
+ * read model (data/stock/inventory-view.ts): every state stock can be in, with lots.
  */
-import type { Db } from '../store/db';
-import { readInventory } from '../store/inventory-view';
+import type { Db } from '../stock/db';
+import { readInventory } from '../stock/inventory-view';
 
 /** What GET /inventory/:sku answers. */
 export type AvailabilityView = NonNullable<Awaited<ReturnType<typeof readInventory>>>;

@@ -6,8 +6,8 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
-import { reserveStock } from '../../activities/store/reservations';
-import type { Db } from '../../activities/store/db';
+import { reserveStock } from '../../data/stock/reservations';
+import type { Db } from '../../data/stock/db';
 import { eventually, signedPayment } from '../../test/helpers/app';
 import { perishable, receiveLot, stock } from '../../test/helpers/db';
 import { campaignWorkflowId, fulfilmentWorkflowId, latePaymentWorkflowId, orderWorkflowId, transferWorkflowId } from '../../workflows/ids';

@@ -5,8 +5,8 @@
  * admin audit log; the OpenAPI document's security. No request here gets a key by default.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { createKey } from '../../activities/store/api-keys';
-import type { Db } from '../../activities/store/db';
+import { createKey } from '../../data/stock/api-keys';
+import type { Db } from '../../data/stock/db';
 import { ALL_SCOPES, Scope } from '../../domain/api-keys';
 import auth from '../../api/plugins/auth';
 import errorsPlugin from '../../api/plugins/errors';

@@ -11,8 +11,8 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
-import { asDataError } from '../../activities/store/data-errors';
-import type { Db } from '../../activities/store/db';
+import { asDataError } from '../../data/stock/data-errors';
+import type { Db } from '../../data/stock/db';
 import { transferWorkflowId } from '../../workflows/ids';
 import { receiveTransferUpdate } from '../../workflows/transfer-messages';
 import { useAppStack } from '../helpers/app';

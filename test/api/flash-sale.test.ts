@@ -5,11 +5,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type Redis from 'ioredis';
-import { createGate } from '../../activities/gate';
-import type { Db } from '../../activities/store/db';
+import { createGate } from '../../data/gate';
+import type { Db } from '../../data/stock/db';
 import { buildApp } from '../../api/app';
 import { createMetrics } from '../../platform/metrics';
-import { createStockCache } from '../../activities/cache';
+import { createStockCache } from '../../data/cache';
 import { eventually, useAppStack } from '../helpers/app';
 import { invariantViolations, level, stock } from '../helpers/db';
 import { testConfig } from '../helpers/env';

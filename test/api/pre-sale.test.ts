@@ -4,7 +4,7 @@
  * shortfall ending REFUND_REQUIRED, and the ship date shown to the shopper.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../../activities/store/db';
+import type { Db } from '../../data/stock/db';
 import { eventually, signedPayment, useAppStack } from '../helpers/app';
 import { invariantViolations, level, stock } from '../helpers/db';
 

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { relaySagaStarts } from '../../platform/sagas';
-import type { Db } from '../../activities/store/db';
+import type { Db } from '../../data/stock/db';
 import { orderWorkflowId } from '../../workflows/ids';
 import type { OrderState } from '../../workflows/messages';
 import { eventually, signedPayment, useAppStack } from '../helpers/app';

@@ -2,18 +2,18 @@
  * The stock cache on the real PostgreSQL and Redis: the versioned Lua fill, the outbox
  * written with every stock change, the relay, the read path, and the consistency checker.
  */
-import { createStockCache, invalidateOnCommit } from '../../activities/cache';
-import { readAvailability } from '../../activities/cache/availability';
-import { checkCache, recentChecks } from '../../activities/cache/checker';
-import { onStockCommitted } from '../../activities/cache/commit-hook';
-import { drainOnce } from '../../activities/cache/relay';
-import { FillResult } from '../../activities/cache/scripts';
-import { loadViews } from '../../activities/cache/source';
-import { cacheKey, type StockCache } from '../../activities/cache/stock-cache';
-import type { Db } from '../../activities/store/db';
-import { confirmStock, reserveStock } from '../../activities/store/reservations';
-import { upsertProduct, upsertWarehouse } from '../../activities/store/catalog';
-import { receiveStock, setSafetyStock } from '../../activities/store/stock-admin';
+import { createStockCache, invalidateOnCommit } from '../../data/cache';
+import { readAvailability } from '../../data/cache/availability';
+import { checkCache, recentChecks } from '../../data/cache/checker';
+import { onStockCommitted } from '../../data/cache/commit-hook';
+import { drainOnce } from '../../data/cache/relay';
+import { FillResult } from '../../data/cache/scripts';
+import { loadViews } from '../../data/cache/source';
+import { cacheKey, type StockCache } from '../../data/cache/stock-cache';
+import type { Db } from '../../data/stock/db';
+import { confirmStock, reserveStock } from '../../data/stock/reservations';
+import { upsertProduct, upsertWarehouse } from '../../data/stock/catalog';
+import { receiveStock, setSafetyStock } from '../../data/stock/stock-admin';
 import { createMetrics } from '../../platform/metrics';
 import { eventually } from '../helpers/app';
 import { clearCache, ready } from '../helpers/cache';

@@ -3,14 +3,14 @@
  * reads stay correct from PostgreSQL, the breaker opens so a dead Redis costs nothing per
  * request, invalidations wait in the outbox and are applied once Redis is back.
  */
-import { createStockCache } from '../../activities/cache';
-import { readAvailability } from '../../activities/cache/availability';
-import { onStockCommitted } from '../../activities/cache/commit-hook';
-import { drainOnce } from '../../activities/cache/relay';
-import { loadViews } from '../../activities/cache/source';
-import type { StockCache } from '../../activities/cache/stock-cache';
-import type { Db } from '../../activities/store/db';
-import { reserveStock } from '../../activities/store/reservations';
+import { createStockCache } from '../../data/cache';
+import { readAvailability } from '../../data/cache/availability';
+import { onStockCommitted } from '../../data/cache/commit-hook';
+import { drainOnce } from '../../data/cache/relay';
+import { loadViews } from '../../data/cache/source';
+import type { StockCache } from '../../data/cache/stock-cache';
+import type { Db } from '../../data/stock/db';
+import { reserveStock } from '../../data/stock/reservations';
 import { BreakerState } from '../../platform/breaker';
 import { createMetrics } from '../../platform/metrics';
 import { eventually } from '../helpers/app';

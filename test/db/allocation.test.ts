@@ -3,9 +3,9 @@
  * or not at all, its explanation is recorded, and racing orders across two warehouses never
  * take more than either holds.
  */
-import { upsertWarehouse } from '../../activities/store/catalog';
-import type { Db } from '../../activities/store/db';
-import { reserveStock, type ReserveInput } from '../../activities/store/reservations';
+import { upsertWarehouse } from '../../data/stock/catalog';
+import type { Db } from '../../data/stock/db';
+import { reserveStock, type ReserveInput } from '../../data/stock/reservations';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
 
 let db: Db;

@@ -2,11 +2,11 @@
  * Campaign pools on the real PostgreSQL and the gate's Lua scripts on the real Redis.
  */
 import Redis from 'ioredis';
-import { createGate, GateVerdict, syncGate, type Gate } from '../../activities/gate';
-import { createCampaign, endCampaign, reserveFromCampaign } from '../../activities/store/campaigns';
-import { readCampaign } from '../../activities/store/campaign-queries';
-import type { Db } from '../../activities/store/db';
-import { releaseStock, reserveStock } from '../../activities/store/reservations';
+import { createGate, GateVerdict, syncGate, type Gate } from '../../data/gate';
+import { createCampaign, endCampaign, reserveFromCampaign } from '../../data/stock/campaigns';
+import { readCampaign } from '../../data/stock/campaign-queries';
+import type { Db } from '../../data/stock/db';
+import { releaseStock, reserveStock } from '../../data/stock/reservations';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
 import { TEST_REDIS_URL } from '../helpers/env';
 

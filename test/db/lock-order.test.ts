@@ -6,10 +6,10 @@
  * Every multi-row lock now sorts in byte order: racing operations over SKUs and warehouses
  * whose two orders differ must all succeed, with the invariants intact.
  */
-import type { Db } from '../../activities/store/db';
-import { findDrifts } from '../../activities/store/reconcile';
-import { confirmStock, releaseStock, reserveStock } from '../../activities/store/reservations';
-import { receiveTransfer, requestTransfer, shipTransfer } from '../../activities/store/transfers';
+import type { Db } from '../../data/stock/db';
+import { findDrifts } from '../../data/stock/reconcile';
+import { confirmStock, releaseStock, reserveStock } from '../../data/stock/reservations';
+import { receiveTransfer, requestTransfer, shipTransfer } from '../../data/stock/transfers';
 import { compareBytes } from '../../domain/byte-order';
 import type { OrderLine } from '../../domain/types';
 import { stock } from '../helpers/db';

@@ -4,12 +4,12 @@
  * old snapshot, holding stock that was no longer sellable. Each race is made deterministic
  * by a third transaction that holds the level row while both contenders queue up behind it.
  */
-import { createCampaign } from '../../activities/store/campaigns';
-import type { Db } from '../../activities/store/db';
-import { readInventory } from '../../activities/store/inventory-view';
-import { findDrifts } from '../../activities/store/reconcile';
-import { releaseStock, reserveStock, type ReserveInput } from '../../activities/store/reservations';
-import { setLotQuarantine } from '../../activities/store/stock-admin';
+import { createCampaign } from '../../data/stock/campaigns';
+import type { Db } from '../../data/stock/db';
+import { readInventory } from '../../data/stock/inventory-view';
+import { findDrifts } from '../../data/stock/reconcile';
+import { releaseStock, reserveStock, type ReserveInput } from '../../data/stock/reservations';
+import { setLotQuarantine } from '../../data/stock/stock-admin';
 import { invariantViolations, level, perishable, receiveLot, resetDb, testDb } from '../helpers/db';
 import { blockLevel } from '../helpers/locks';
 

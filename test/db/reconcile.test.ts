@@ -3,9 +3,9 @@
  * may sell is reported, planted here by direct SQL as a hand edit or a lost race would leave
  * it; a lot that merely passed its removal date while its units were held is not drift.
  */
-import type { Db } from '../../activities/store/db';
-import { findDrifts, reconcile } from '../../activities/store/reconcile';
-import { releaseStock, reserveStock } from '../../activities/store/reservations';
+import type { Db } from '../../data/stock/db';
+import { findDrifts, reconcile } from '../../data/stock/reconcile';
+import { releaseStock, reserveStock } from '../../data/stock/reservations';
 import { invariantViolations, perishable, receiveLot, resetDb, stock, testDb } from '../helpers/db';
 
 let db: Db;

@@ -2,8 +2,8 @@
  * The TCC steps on the real PostgreSQL: atomic holds, the fences that make every step
  * happen once, and the race on the last units.
  */
-import { confirmStock, releaseStock, reserveStock, type ReserveInput } from '../../activities/store/reservations';
-import type { Db } from '../../activities/store/db';
+import { confirmStock, releaseStock, reserveStock, type ReserveInput } from '../../data/stock/reservations';
+import type { Db } from '../../data/stock/db';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
 
 let db: Db;

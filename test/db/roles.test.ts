@@ -9,11 +9,11 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { Client } from 'pg';
-import type { Db } from '../../activities/store/db';
-import { createDb } from '../../activities/store/db';
-import { reconcile } from '../../activities/store/reconcile';
-import { confirmStock, releaseStock } from '../../activities/store/reservations';
-import { createHoldPool, HoldBatcher } from '../../activities/store/request-hold';
+import type { Db } from '../../data/stock/db';
+import { createDb } from '../../data/stock/db';
+import { reconcile } from '../../data/stock/reconcile';
+import { confirmStock, releaseStock } from '../../data/stock/reservations';
+import { createHoldPool, HoldBatcher } from '../../data/stock/request-hold';
 import { holdOrder, type HoldDeps } from '../../api/routes/orders/hold';
 import type { SagaStarter } from '../../platform/sagas';
 import { migrate } from '../../prisma/migrate';

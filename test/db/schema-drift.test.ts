@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Db } from '../../activities/store/db';
+import type { Db } from '../../data/stock/db';
 import { testDb } from '../helpers/db';
 
 interface RuntimeField { name: string; kind: string; type: string; dbName?: string }

@@ -1,6 +1,6 @@
 /** The demo data: idempotent, consistent, and showing what the README promises. */
-import type { Db } from '../../activities/store/db';
-import { readInventory } from '../../activities/store/inventory-view';
+import type { Db } from '../../data/stock/db';
+import { readInventory } from '../../data/stock/inventory-view';
 import { seed } from '../../prisma/seed';
 import { invariantViolations, resetDb, testDb } from '../helpers/db';
 

@@ -3,11 +3,11 @@
  * stock, quarantined and expired lots excluded from available, FEFO on confirmation, and
  * the lot invariant the database enforces.
  */
-import { upsertProduct } from '../../activities/store/catalog';
-import type { Db } from '../../activities/store/db';
-import { readInventory } from '../../activities/store/inventory-view';
-import { confirmStock, reserveStock, type ReserveInput } from '../../activities/store/reservations';
-import { adjustStock, setLotQuarantine, setSafetyStock } from '../../activities/store/stock-admin';
+import { upsertProduct } from '../../data/stock/catalog';
+import type { Db } from '../../data/stock/db';
+import { readInventory } from '../../data/stock/inventory-view';
+import { confirmStock, reserveStock, type ReserveInput } from '../../data/stock/reservations';
+import { adjustStock, setLotQuarantine, setSafetyStock } from '../../data/stock/stock-admin';
 import { invariantViolations, level, perishable, receiveLot, resetDb, stock, testDb } from '../helpers/db';
 
 let db: Db;

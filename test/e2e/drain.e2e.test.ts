@@ -13,7 +13,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { Agent, fetch as poolFetch } from 'undici';
-import type { Db } from '../../activities/store/db';
+import type { Db } from '../../data/stock/db';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
 import { freePort, runService, waitForHttp, type Service } from '../../platform/processes';
 import { orderWorkflowId } from '../../workflows/ids';

@@ -2,7 +2,7 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifySignature } from '../../api/routes/webhooks/signature';
+import { verifySignature } from '../../platform/webhook-signature';
 
 export interface ReceivedAlert<T> {
   readonly id: string;

@@ -2,11 +2,11 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type Redis from 'ioredis';
-import { createStockCache } from '../../activities/cache';
-import { createGate } from '../../activities/gate';
-import type { Db } from '../../activities/store/db';
+import { createStockCache } from '../../data/cache';
+import { createGate } from '../../data/gate';
+import type { Db } from '../../data/stock/db';
 import { buildApp } from '../../api/app';
-import { signPayload } from '../../api/routes/webhooks/signature';
+import { signPayload } from '../../platform/webhook-signature';
 import { createMetrics } from '../../platform/metrics';
 import { createGateRedis } from '../../platform/redis';
 import type { ActivityDeps } from '../../activities';

@@ -1,6 +1,6 @@
 /** Cache fixtures on the real Redis (the test index of REDIS_URL; never FLUSHALL). */
-import type { StockCache } from '../../activities/cache/stock-cache';
-import { CACHE_KEY_PREFIX } from '../../activities/cache/stock-cache';
+import type { StockCache } from '../../data/cache/stock-cache';
+import { CACHE_KEY_PREFIX } from '../../data/cache/stock-cache';
 
 /** Drops every stock entry: the test database restarts its versions, so old entries must go. */
 export async function clearCache(cache: StockCache): Promise<void> {

@@ -1,8 +1,8 @@
 /** Database fixtures for tests on the real PostgreSQL. */
-import { upsertProduct, upsertWarehouse } from '../../activities/store/catalog';
-import { receiveStock } from '../../activities/store/stock-admin';
-import { createDb, type Db } from '../../activities/store/db';
-import { findDrifts } from '../../activities/store/reconcile';
+import { upsertProduct, upsertWarehouse } from '../../data/stock/catalog';
+import { receiveStock } from '../../data/stock/stock-admin';
+import { createDb, type Db } from '../../data/stock/db';
+import { findDrifts } from '../../data/stock/reconcile';
 import { TEST_DATABASE_URL } from './env';
 
 export function testDb(maxConnections = 20): Db {
@@ -50,7 +50,7 @@ export async function level(db: Db, sku: string, warehouseCode: string): Promise
 
 /**
  * The invariants every test ends with, checked by the production reconciliation query
- * (activities/store/reconcile.ts): on-hand, reserved and incoming = Σ ledger; reserved = Σ
+ * (data/stock/reconcile.ts): on-hand, reserved and incoming = Σ ledger; reserved = Σ
  * active holds; incoming = Σ transfers in transit; lots sum to on-hand and each lot = Σ its
  * ledger rows; nothing negative. Returns the drifts.
  */

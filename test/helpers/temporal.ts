@@ -12,10 +12,10 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
-import { createStockCache, invalidateOnCommit, startCacheRelay } from '../../activities/cache';
-import type { StockCache } from '../../activities/cache/stock-cache';
-import { createGate } from '../../activities/gate';
-import type { Db } from '../../activities/store/db';
+import { createStockCache, invalidateOnCommit, startCacheRelay } from '../../data/cache';
+import type { StockCache } from '../../data/cache/stock-cache';
+import { createGate } from '../../data/gate';
+import type { Db } from '../../data/stock/db';
 import { TEMPORAL_CLI, TEMPORAL_TEST_SERVER } from '../../platform/dev-server';
 import { createMetrics, type Metrics } from '../../platform/metrics';
 import { ensureSearchAttributes } from '../../platform/temporal';

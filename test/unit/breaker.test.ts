@@ -1,7 +1,7 @@
 /** The cache's circuit breaker and the Redis reconnect backoff (pure, with a fake clock). */
 import { BreakerState, CircuitBreaker } from '../../platform/breaker';
 import { reconnectDelay } from '../../platform/redis';
-import { decodeFill, FillResult } from '../../activities/cache/scripts';
+import { decodeFill, FillResult } from '../../data/cache/scripts';
 
 describe('CircuitBreaker', () => {
   let now = 0;

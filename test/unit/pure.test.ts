@@ -1,5 +1,5 @@
 /** Pure units: line merging, webhook signatures, configuration validation, error table. */
-import { verifySignature, signPayload } from '../../api/routes/webhooks/signature';
+import { verifySignature, signPayload } from '../../platform/webhook-signature';
 import { ConfigError, loadConfig } from '../../config';
 import { formatKey, parseKey, parseLifetime, parseScopes } from '../../domain/api-keys';
 import { ErrorCode, httpStatusOf } from '../../domain/errors';

@@ -5,7 +5,7 @@
  * relay a start queued past the relay's grace instead of racing it.
  */
 import type { Client } from '@temporalio/client';
-import type { Db } from '../../activities/store/db';
+import type { Db } from '../../data/stock/db';
 import { SagaStarter } from '../../platform/sagas';
 import type { OrderWorkflowInput } from '../../workflows/messages';
 

@@ -4,8 +4,8 @@
  * result, which GET /admin/cache/checks serves; the schedule follows the config.
  */
 import type { FastifyInstance } from 'fastify';
-import type { CheckResult } from '../../activities/cache/checker';
-import { cacheKey } from '../../activities/cache/stock-cache';
+import type { CheckResult } from '../../data/cache/checker';
+import { cacheKey } from '../../data/cache/stock-cache';
 import { ensureCacheCheckSchedule } from '../../platform/temporal';
 import { CACHE_CHECK_SCHEDULE_ID } from '../../workflows/ids';
 import { eventually, testApp } from '../helpers/app';

@@ -4,7 +4,7 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Client } from 'pg';
-import type { Db } from '../../activities/store/db';
+import type { Db } from '../../data/stock/db';
 import { deliverPayment } from '../../activities/deliver-payment';
 import { placeOrder } from '../helpers/saga-reserve';
 import type { OrderRequest, Payment } from '../../domain/types';

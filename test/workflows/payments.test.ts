@@ -7,8 +7,8 @@
 import type { FastifyInstance } from 'fastify';
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { createGate } from '../../activities/gate';
-import type { Db } from '../../activities/store/db';
+import { createGate } from '../../data/gate';
+import type { Db } from '../../data/stock/db';
 import { orderWorkflowId } from '../../workflows/ids';
 import { statusQuery, type OrderState } from '../../workflows/messages';
 import { eventually, signedPayment, useAppStack } from '../helpers/app';

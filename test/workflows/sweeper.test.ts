@@ -4,9 +4,9 @@
  * and, past expiry + grace, reported (alert pushed to the webhook, gauge, result count).
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createHoldPool, HoldBatcher } from '../../activities/store/request-hold';
-import { reserveStock } from '../../activities/store/reservations';
-import type { Db } from '../../activities/store/db';
+import { createHoldPool, HoldBatcher } from '../../data/stock/request-hold';
+import { reserveStock } from '../../data/stock/reservations';
+import type { Db } from '../../data/stock/db';
 import { cancelOrder } from '../../api/routes/orders/service';
 import { placeOrder } from '../helpers/saga-reserve';
 import { ensureSweeperSchedule } from '../../platform/temporal';

@@ -5,8 +5,8 @@
  * overdue alert at its deadline and goes back to its source.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../../activities/store/db';
-import { readInventory } from '../../activities/store/inventory-view';
+import type { Db } from '../../data/stock/db';
+import { readInventory } from '../../data/stock/inventory-view';
 import { seed } from '../../prisma/seed';
 import { startDemoTransfer } from '../../scripts/demo-transfer';
 import { useAppStack } from '../helpers/app';

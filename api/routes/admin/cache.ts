@@ -1,6 +1,6 @@
 /** Admin API: the cache consistency checker's recorded results (registered inside the admin plugin, behind its token guard). */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { recentChecks } from '../../../activities/cache/checker';
+import { recentChecks } from '../../../data/cache/checker';
 import { errors } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
 

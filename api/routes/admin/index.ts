@@ -1,6 +1,6 @@
 /** Admin API (scope admin): products, warehouses, cache check results, API keys; stock changes in ./stock.ts. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { upsertProduct, upsertWarehouse } from '../../../activities/store/catalog';
+import { upsertProduct, upsertWarehouse } from '../../../data/stock/catalog';
 import { errors, Id, Text } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
 import reconciliation from './reconciliation';

@@ -1,7 +1,7 @@
 /** Reconciliation reports: the latest one, or a check run now. Drift is shown, never fixed. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { settleStalePayments } from '../../../activities/payment-check';
-import { latestReconciliation, reconcile } from '../../../activities/store/reconcile';
+import { latestReconciliation, reconcile } from '../../../data/stock/reconcile';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { errors } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';

@@ -1,9 +1,9 @@
 /** Admin lifecycle of flash sales and pre-sales (bearer token): create, inspect, end early, fulfil. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { syncGate } from '../../../activities/gate';
-import { readCampaign } from '../../../activities/store/campaign-queries';
-import { createCampaign } from '../../../activities/store/campaigns';
+import { syncGate } from '../../../data/gate';
+import { readCampaign } from '../../../data/stock/campaign-queries';
+import { createCampaign } from '../../../data/stock/campaigns';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import type { campaignWorkflow } from '../../../workflows/campaign';
 import { campaignWorkflowId, fulfilmentWorkflowId } from '../../../workflows/ids';

@@ -6,8 +6,8 @@
  * per process; beyond that the answer is 503 and the shopper retries.
  */
 import type Redis from 'ioredis';
-import { GateVerdict, syncGate, type Gate } from '../../../activities/gate';
-import type { Db } from '../../../activities/store/db';
+import { GateVerdict, syncGate, type Gate } from '../../../data/gate';
+import type { Db } from '../../../data/stock/db';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import type { CampaignRefusal, ReserveOutcome } from '../../../domain/types';
 import { holdOrder, type HoldDeps } from '../orders/hold';

@@ -7,9 +7,9 @@ import { requestedAllocation } from '../../../domain/allocation';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { mergeLines } from '../../../domain/lines';
 import type { OrderLine, OrderRequest, ReserveOutcome } from '../../../domain/types';
-import { assertCatalogued } from '../../../activities/store/catalog';
-import type { Db } from '../../../activities/store/db';
-import { assertSameOrder, holdGeneral, type HoldBatcher, type HoldResult, type Pool } from '../../../activities/store/request-hold';
+import { assertCatalogued } from '../../../data/stock/catalog';
+import type { Db } from '../../../data/stock/db';
+import { assertSameOrder, holdGeneral, type HoldBatcher, type HoldResult, type Pool } from '../../../data/stock/request-hold';
 import type { SagaStarter } from '../../../platform/sagas';
 import type { OrderWorkflowInput } from '../../../workflows/messages';
 

@@ -2,8 +2,8 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError } from '../../../domain/errors';
 import type { ConsumedLot } from '../../../domain/stock';
-import { withLateSettlements } from '../../../activities/store/order-view';
-import { readPayments } from '../../../activities/store/payments';
+import { withLateSettlements } from '../../../data/stock/order-view';
+import { readPayments } from '../../../data/stock/payments';
 import { AllocationNoteSchema, AmountCents, AllocationPreferencesSchema, errors, Id, OrderLineSchema, RequestedLineSchema, ShortageSchema, Text } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
 import { rejection } from './rejection';

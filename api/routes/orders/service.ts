@@ -4,8 +4,8 @@
  * retention). Placing an order is the request path (hold.ts).
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Db } from '../../../activities/store/db';
-import { orderFromDatabase } from '../../../activities/store/order-view';
+import type { Db } from '../../../data/stock/db';
+import { orderFromDatabase } from '../../../data/stock/order-view';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { signalOrderSaga } from '../../../platform/sagas';
 import { orderWorkflowId } from '../../../workflows/ids';

@@ -6,9 +6,9 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { errors, Id, refusals } from '../../schemas';
 import { deliverPayment } from '../../../activities/deliver-payment';
-import { storePayment } from '../../../activities/store/payments';
+import { storePayment } from '../../../data/stock/payments';
 import { PaymentState } from '../../../domain/payments';
-import { verifySignature } from './signature';
+import { verifySignature } from '../../../platform/webhook-signature';
 
 declare module 'fastify' {
   interface FastifyRequest {
