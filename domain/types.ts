@@ -166,6 +166,25 @@ export const Operation = {
 } as const;
 export type Operation = (typeof Operation)[keyof typeof Operation];
 
+/**
+ * The business serial of a campaign: the key of its advisory lock and of its fences. Every
+ * step on a campaign (create, end, a pre-sale's fulfilment) serialises on it.
+ */
+export const campaignSerial = (campaignId: string): string => `campaign:${campaignId}`;
+
+/** What the reserve step needs: the hold's id (its business serial) and its expiry. */
+export interface ReserveInput {
+  readonly reservationId: string;
+  readonly orderId: string;
+  readonly userId: string;
+  /** Lines without a warehouse are placed by allocation. */
+  readonly lines: readonly RequestedLine[];
+  readonly allocation?: AllocationPreferences;
+  readonly expiresAt: string;
+  /** What the order costs, when the shop said so (checked against the payment at confirm). */
+  readonly amountCents?: number;
+}
+
 /** A payment as the provider reports it. */
 export interface Payment {
   readonly eventId: string;

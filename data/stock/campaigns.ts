@@ -11,12 +11,12 @@
  * Lock order everywhere: user count → campaign → level, so no two steps can deadlock.
  */
 import { DomainError, ErrorCode } from '../../domain/errors';
-import { CampaignRefusal, Operation, type OrderLine, type ReserveOutcome } from '../../domain/types';
+import { CampaignRefusal, campaignSerial, Operation, type OrderLine, type ReserveInput, type ReserveOutcome } from '../../domain/types';
 import { assertCatalogued } from './catalog';
 import { inSerialTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
 import { overdrawn } from './guard';
 import { releaseLevelHolds } from './levels';
-import { reserveWith, type ReserveInput } from './hold';
+import { reserveWith } from './hold';
 
 /** A campaign as the admin creates it. */
 export interface CampaignInput {
@@ -31,9 +31,6 @@ export interface CampaignInput {
   readonly quota: number;
   readonly perUserLimit: number;
 }
-
-/** The business serial of a campaign's own steps (create, end, pre-sale fulfilment). */
-export const campaignSerial = (campaignId: string) => `campaign:${campaignId}`;
 
 /** Creates the campaign and sets its quota aside (ledger rows by `actor`); idempotent by campaign id. */
 export async function createCampaign(db: Db, input: CampaignInput, actor?: string): Promise<{ created: boolean }> {

@@ -7,9 +7,9 @@
 import { Operation, ReservationStatus, type OrderLine, type ReserveOutcome } from '../../domain/types';
 import { requestedAllocation } from '../../domain/allocation';
 import { inSerialTx, readFences, writeFence, writeMovements, type Db, type Movement, type Tx } from './db';
-import type { ReserveInput } from './reservations';
+import type { ReserveInput } from '../../domain/types';
 
-export type { ReserveInput } from './reservations';
+export type { ReserveInput } from '../../domain/types';
 
 /** A refusal, computed after the rollback (so it sees the stock as it really is). */
 export type Refuse = () => Promise<Exclude<ReserveOutcome, { status: 'reserved' }>>;

@@ -10,8 +10,7 @@
  * way by the fulfilment and by a late confirm, so the two cannot deadlock.
  */
 import { DomainError, ErrorCode } from '../../domain/errors';
-import { Operation, ReservationStatus, type ConfirmOutcome, type OrderLine } from '../../domain/types';
-import { campaignSerial } from './campaigns';
+import { campaignSerial, Operation, ReservationStatus, type ConfirmOutcome, type OrderLine } from '../../domain/types';
 import { settleBackorderTx } from './payments';
 import { overdrawn } from './guard';
 import { inSerialTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';

@@ -13,12 +13,11 @@ import {
   Operation,
   ReservationStatus,
   type AllocationNote,
-  type AllocationPreferences,
   type ConfirmOutcome,
-  type RequestedLine,
   type OrderLine,
   type ReleaseOutcome,
   type ReleaseReason,
+  type ReserveInput,
   type ReserveOutcome,
   type Shortage,
 } from '../../domain/types';
@@ -31,19 +30,6 @@ import { releaseLevelHolds } from './levels';
 import { confirmPreOrder, lockPreSaleOf } from './pre-sales';
 import { consumeLots, lotTrackedSkus } from './fefo';
 import { settlePaymentTx } from './payments';
-
-/** What the reserve step needs: the hold's id (its business serial) and its expiry. */
-export interface ReserveInput {
-  readonly reservationId: string;
-  readonly orderId: string;
-  readonly userId: string;
-  /** Lines without a warehouse are placed by allocation. */
-  readonly lines: readonly RequestedLine[];
-  readonly allocation?: AllocationPreferences;
-  readonly expiresAt: string;
-  /** What the order costs, when the shop said so (checked against the payment at confirm). */
-  readonly amountCents?: number;
-}
 
 /**
  * How often the reserve re-plans when stock moved between its read and its conditional

@@ -5,7 +5,8 @@
  */
 import { upsertWarehouse } from '../../data/stock/catalog';
 import type { Db } from '../../data/stock/db';
-import { reserveStock, type ReserveInput } from '../../data/stock/reservations';
+import { reserveStock } from '../../data/stock/reservations';
+import type { ReserveInput } from '../../domain/types';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
 
 let db: Db;

@@ -2,7 +2,8 @@
  * The TCC steps on the real PostgreSQL: atomic holds, the fences that make every step
  * happen once, and the race on the last units.
  */
-import { confirmStock, releaseStock, reserveStock, type ReserveInput } from '../../data/stock/reservations';
+import { confirmStock, releaseStock, reserveStock } from '../../data/stock/reservations';
+import type { ReserveInput } from '../../domain/types';
 import type { Db } from '../../data/stock/db';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
 
