@@ -4,7 +4,6 @@ import type { Metrics } from '../../platform/metrics';
 import { createRedis } from '../../platform/redis';
 import type { Db } from '../stock/db';
 import { rebuild } from './availability';
-import { onStockCommitted } from './commit-hook';
 import { CacheRelay } from './relay';
 import { StockCache } from './stock-cache';
 
@@ -20,10 +19,10 @@ export function createStockCache(config: Config, metrics?: Metrics): StockCache 
  * the relay alone, that stale entry could be served for a relay cycle.
  */
 export function invalidateOnCommit(db: Db, cache: StockCache): void {
-  onStockCommitted(db, async (skus) => {
+  db.afterCommit = async (skus) => {
     await cache.invalidate(skus);
     void rebuild(db, cache, skus).catch(() => undefined);
-  });
+  };
 }
 
 export function startCacheRelay(db: Db, cache: StockCache, config: Config, metrics?: Metrics): CacheRelay {

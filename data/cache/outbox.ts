@@ -1,17 +1,9 @@
 /**
  * The cache outbox in PostgreSQL: invalidations recorded in the transaction of the stock
- * change they describe, claimed by the relay, deleted once Redis has applied them.
+ * change they describe (data/stock/db.ts writeMovements writes them, so the stock layer
+ * needs nothing of the cache), claimed by the relay, deleted once Redis has applied them.
  */
 import type { Db, Tx } from '../stock/db';
-import { noteTouched } from './commit-hook';
-
-/** One row per distinct SKU, in the caller's transaction (see writeMovements). */
-export async function recordInvalidations(tx: Tx, skus: readonly string[]): Promise<void> {
-  const distinct = [...new Set(skus)];
-  if (distinct.length === 0) return;
-  noteTouched(tx, distinct);
-  await tx.$executeRaw`INSERT INTO cache_outbox (sku) SELECT unnest(${distinct}::text[])`;
-}
 
 /** A claimed row: the relay holds its lock until it has applied or rescheduled it. */
 export interface OutboxRow {

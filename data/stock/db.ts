@@ -7,10 +7,19 @@ import type { Config } from '../../config';
 import { PrismaClient } from '../../generated/prisma/client';
 import { pgConfig, type PgSessionSettings } from '../../platform/postgres';
 import type { Operation } from '../../domain/types';
-import { stockCommitted } from '../cache/commit-hook';
-import { recordInvalidations } from '../cache/outbox';
 
-export type Db = PrismaClient;
+/**
+ * What a process does with the SKUs of each committed stock change (the cache drops them:
+ * data/cache invalidateOnCommit). Best effort: the outbox row written in the transaction is
+ * what guarantees the invalidation if the process dies or Redis is down.
+ */
+export type AfterCommit = (skus: string[]) => Promise<unknown>;
+
+/**
+ * The Prisma client, plus the one dependency a commit needs: its after-commit listener,
+ * passed in by the process that wires the cache (none: scripts, seed, tests of the outbox).
+ */
+export type Db = PrismaClient & { afterCommit?: AfterCommit };
 /** The transaction client Prisma hands to an interactive transaction. */
 export type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
 
@@ -22,6 +31,19 @@ export interface DbOptions extends PgSessionSettings {
 export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
   const adapter = new PrismaPg(pgConfig(databaseUrl, options, options.maxConnections ?? 10));
   return new PrismaClient({ adapter });
+}
+
+/**
+ * SKUs each open transaction changed, noted by writeMovements and read by inKeyLockedTx once
+ * it has committed. Keyed by Prisma's transaction client, the only identity of a transaction
+ * writeMovements sees; entries go with the transaction (weak keys). Private to this module.
+ */
+const touchedByTx = new WeakMap<Tx, Set<string>>();
+
+/** Runs `db`'s after-commit listener for SKUs a commit changed; its failure never fails the caller. */
+export async function skusCommitted(db: Db, skus: readonly string[]): Promise<void> {
+  if (skus.length === 0 || !db.afterCommit) return;
+  await db.afterCommit([...skus]).catch(() => undefined);
 }
 
 /** The pool options of the service's own processes: DB_POOL_MAX, the session timeouts, TLS. */
@@ -42,10 +64,11 @@ export function dbOptions(config: Pick<Config, 'database'>): DbOptions {
  * no step below has to pass it on). Without it the rows are the system's (NULL).
  */
 export async function inSerialTx<T>(db: Db, serial: string, work: (tx: Tx) => Promise<T>, actor?: string): Promise<T> {
-  let committed: Tx | undefined;
+  let touched: Set<string> | undefined;
   const result = await db.$transaction(
     async (tx) => {
-      committed = tx;
+      touched = new Set();
+      touchedByTx.set(tx, touched);
       await tx.$executeRaw`
         SELECT set_config('lock_timeout', '3s', true), set_config('stockhold.actor', ${actor ?? ''}, true),
                pg_advisory_xact_lock(hashtextextended(${serial}, 0))`;
@@ -54,7 +77,7 @@ export async function inSerialTx<T>(db: Db, serial: string, work: (tx: Tx) => Pr
     { isolationLevel: 'ReadCommitted', maxWait: 10_000, timeout: 30_000 },
   );
   // After the commit, never inside it: drop the cache entries the change made stale.
-  await stockCommitted(db, committed);
+  if (touched) await skusCommitted(db, [...touched]);
   return result;
 }
 
@@ -97,6 +120,15 @@ export interface Movement {
   readonly lotCode?: string | null;
 }
 
+/** One outbox row per distinct SKU, in the caller's transaction; the relay (data/cache/relay.ts) applies them. */
+export async function recordInvalidations(tx: Tx, skus: readonly string[]): Promise<void> {
+  const distinct = [...new Set(skus)];
+  if (distinct.length === 0) return;
+  const touched = touchedByTx.get(tx);
+  if (touched) for (const sku of distinct) touched.add(sku);
+  await tx.$executeRaw`INSERT INTO cache_outbox (sku) SELECT unnest(${distinct}::text[])`;
+}
+
 /**
  * The single choke point of level changes: the ledger rows, and the cache invalidation of
  * every SKU they touch, in the caller's transaction — committed together or not at all, so
@@ -108,6 +140,7 @@ export interface Movement {
 export async function writeMovements(tx: Tx, movements: readonly Movement[]): Promise<void> {
   if (movements.length === 0) return;
   await recordInvalidations(tx, movements.map((m) => m.sku));
+
   await tx.$executeRaw`
     INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta, incoming_delta, lot_code,
                                  on_hand_before, on_hand_after, reserved_before, reserved_after, incoming_before, incoming_after)

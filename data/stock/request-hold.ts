@@ -15,10 +15,9 @@ import { Operation, type OrderRequest, type ReserveOutcome } from '../../domain/
 import { Pool as PgPool } from 'pg';
 import { GroupCommit } from '../../platform/group-commit';
 import { pgConfig, type PgSessionSettings } from '../../platform/postgres';
-import { skusCommitted } from '../cache/commit-hook';
 import type { OrderWorkflowInput } from '../../workflows/messages';
 import { assertCatalogued } from './catalog';
-import { inSerialTx, readFences, type Db } from './db';
+import { inSerialTx, readFences, skusCommitted, type Db } from './db';
 import { reserveInTx } from './reservations';
 
 /** One single-line hold for a batch; if it is taken, `reserved` is its outcome and `saga` (with it) its saga's input. */

@@ -5,7 +5,6 @@
 import { createStockCache, invalidateOnCommit } from '../../data/cache';
 import { readAvailability } from '../../data/cache/availability';
 import { checkCache, recentChecks } from '../../data/cache/checker';
-import { onStockCommitted } from '../../data/cache/commit-hook';
 import { drainOnce } from '../../data/cache/relay';
 import { FillResult } from '../../data/cache/scripts';
 import { loadViews } from '../../data/cache/source';
@@ -34,7 +33,7 @@ beforeEach(async () => {
   await resetDb(db);
   await clearCache(cache);
   // No fast-path listener: these tests exercise the outbox as if the process had died.
-  onStockCommitted(db, async () => undefined);
+  db.afterCommit = undefined;
 });
 afterEach(async () => {
   expect(await invariantViolations(db)).toEqual([]);

@@ -5,7 +5,6 @@
  */
 import { createStockCache } from '../../data/cache';
 import { readAvailability } from '../../data/cache/availability';
-import { onStockCommitted } from '../../data/cache/commit-hook';
 import { drainOnce } from '../../data/cache/relay';
 import { loadViews } from '../../data/cache/source';
 import type { StockCache } from '../../data/cache/stock-cache';
@@ -29,7 +28,7 @@ beforeAll(async () => {
   await resetDb(db);
   redis = await startOwnRedis();
   cache = createStockCache(testConfig({ REDIS_URL: redis.url, CACHE_BREAKER_FAILURES: '3', CACHE_BREAKER_COOLDOWN_MS: '300' }), metrics);
-  onStockCommitted(db, (skus) => cache.invalidate(skus));
+  db.afterCommit = (skus) => cache.invalidate(skus);
   await ready(cache);
 });
 afterAll(async () => {
