@@ -12,7 +12,8 @@ import type { OrderPayment, Settlement } from '../domain/payments';
 import type { ReleaseReason } from '../domain/types';
 import type { Metrics } from '../platform/metrics';
 import { deliverAlerts, type AlertWebhook } from './alerts';
-import { checkCache, type CheckOptions } from '../data/cache/checker';
+import { checkCache } from '../data/cache/checker';
+import type { CheckOptions, ReconciliationReport } from '../domain/reports';
 import type { StockCache } from '../data/cache/stock-cache';
 import { asDataError } from '../data/stock/data-errors';
 import type { Db } from '../data/stock/db';
@@ -21,11 +22,12 @@ import { findReservation } from '../data/stock/queries';
 import { endCampaign, reserveFromCampaign } from '../data/stock/campaigns';
 import { fulfilPreSale } from '../data/stock/pre-sales';
 import { syncGate, type Gate } from '../data/gate';
-import { reconcile, type ReconciliationReport } from '../data/stock/reconcile';
+import { reconcile } from '../data/stock/reconcile';
 import { confirmPayment, releaseStock, reserveStock } from '../data/stock/reservations';
 import type { ReserveInput } from '../domain/types';
 import { settlePaymentTx } from '../data/stock/payments';
 import { cancelTransfer, raiseTransferOverdue, receiveTransfer, requestTransfer, returnTransfer, shipTransfer } from '../data/stock/transfers';
+import type { Activities } from '../workflows/activity-types';
 import { sweepExpiredHolds } from './sweep';
 import { settleStalePayments } from './payment-check';
 
@@ -43,9 +45,9 @@ export interface ActivityDeps {
   readonly payments: { readonly taskQueue: string; readonly ttlSeconds: number };
 }
 
-export function createActivities({ db, temporal, metrics, gate, cache, alertWebhook, payments }: ActivityDeps) {
+export function createActivities({ db, temporal, metrics, gate, cache, alertWebhook, payments }: ActivityDeps): Activities {
   const delivery = { db, temporal, ...payments };
-  const activities = {
+  const activities: Activities = {
     /** A campaign order takes its hold from the campaign's pool; any other from the levels. */
     reserve: (input: ReserveInput & { campaignId?: string }) =>
       input.campaignId ? reserveFromCampaign(db, { ...input, campaignId: input.campaignId }) : reserveStock(db, input),
@@ -86,7 +88,7 @@ export function createActivities({ db, temporal, metrics, gate, cache, alertWebh
   return instrument(activities, metrics);
 }
 
-export type Activities = ReturnType<typeof createActivities>;
+export type { Activities } from '../workflows/activity-types';
 
 /** Drift is reported, never fixed: a gauge to alert on, and a log line with the rows. */
 function reportDrift(report: ReconciliationReport, metrics: Metrics): void {
@@ -104,9 +106,9 @@ function reportDrift(report: ReconciliationReport, metrics: Metrics): void {
  * for ever and hold its workflow. Any other error stays retryable: lock timeouts and lost
  * connections are retried with backoff until the step is done.
  */
-function instrument<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T, metrics: Metrics): T {
+function instrument<T extends { [K in keyof T]: (...args: never[]) => Promise<unknown> }>(activities: T, metrics: Metrics): T {
   const wrapped: Record<string, (...args: never[]) => Promise<unknown>> = {};
-  for (const [name, fn] of Object.entries(activities)) {
+  for (const [name, fn] of Object.entries(activities) as [string, (...args: never[]) => Promise<unknown>][]) {
     wrapped[name] = async (...args: never[]) => {
       if (Context.current().info.attempt > 1) metrics.activityRetries.inc({ activity: name });
       const stop = metrics.activityDuration.startTimer({ activity: name });

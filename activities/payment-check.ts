@@ -5,6 +5,7 @@
  * to settlement through the same delivery the webhook uses — a running saga is signalled
  * again (harmless), an ended one gets a late-payment settlement.
  */
+import type { UnsettledPayment } from '../domain/reports';
 import { DomainError, ErrorCode } from '../domain/errors';
 import { PaymentState } from '../domain/payments';
 import type { Metrics } from '../platform/metrics';
@@ -12,15 +13,6 @@ import { deliverPayment, type DeliveryTarget } from './deliver-payment';
 import { findUnsettledPayments, settlePaymentTx, type PaymentRecord } from '../data/stock/payments';
 
 /** A payment found PENDING too long, and what the check did about it. */
-export interface UnsettledPayment {
-  readonly orderId: string;
-  readonly paymentId: string;
-  readonly eventId: string;
-  readonly amountCents: number;
-  readonly receivedAt: string;
-  /** DELIVERED / LATE_SETTLEMENT: handed to a saga; REFUND_REQUIRED: no such order. */
-  readonly action: string;
-}
 
 export async function settleStalePayments(target: DeliveryTarget, metrics: Metrics, minutes: number): Promise<UnsettledPayment[]> {
   const stale = await findUnsettledPayments(target.db, minutes);

@@ -11,7 +11,7 @@ import type { Metrics } from '../platform/metrics';
 import { startOrderSaga } from '../platform/sagas';
 import { orderWorkflowId } from '../workflows/ids';
 import type { OrderWorkflowInput } from '../workflows/messages';
-import type { SweepResult } from '../workflows/sweeper';
+import type { SweepResult } from '../domain/reports';
 import type { Db } from '../data/stock/db';
 import { AlertKind, raiseAlert } from '../data/stock/expiry';
 import { findExpiredHolds } from '../data/stock/queries';

@@ -15,7 +15,7 @@ import {
   type RetryPolicy,
   type Sinks,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { Activities } from './activity-types';
 import { nonRetryableCodes } from '../domain/errors';
 
 /** Error types that describe state, not faults: retrying cannot change the answer. */

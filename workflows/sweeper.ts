@@ -7,14 +7,9 @@
 import { patched } from '@temporalio/workflow';
 import { deliverAlertsBounded, sweepExpiredHolds } from './activities-proxy';
 
-export interface SweepResult {
-  readonly examined: number;
-  readonly released: number;
-  /** Holds whose order saga is still running past expiry + grace: reported, not released. */
-  readonly runningPastExpiry: number;
-  /** Holds whose saga never started (its outbox row unmarked): started now; it releases them. */
-  readonly sagasStarted?: number;
-}
+import type { SweepResult } from '../domain/reports';
+
+export type { SweepResult } from '../domain/reports';
 
 /**
  * Patch ids of this workflow (README "Changing workflow code"): each guards a change to its

@@ -3,39 +3,13 @@
  * SKUs and a random sample, repairs what drifted, rebuilds the whole cache and alerts when
  * drift passes the threshold, and records every check in cache_checks.
  */
+import type { CacheDrift, CheckOptions, CheckResult } from '../../domain/reports';
 import type { Metrics } from '../../platform/metrics';
 import type { Db } from '../stock/db';
 import { rebuild, rebuildAll } from './availability';
 import { pendingSkus } from './outbox';
 import { loadViews } from './source';
 import type { StockCache } from './stock-cache';
-
-/** What a check looks at and when it rebuilds (README "Settings": CACHE_CHECK_*). */
-export interface CheckOptions {
-  readonly hotPercent: number;
-  readonly sample: number;
-  readonly driftPercent: number;
-}
-
-/** One SKU whose cached view disagreed with PostgreSQL. */
-export interface Drift {
-  readonly sku: string;
-  readonly cachedVersion: string;
-  readonly dbVersion: string;
-}
-
-/** A check's result, as stored and as the workflow returns it. */
-export interface CheckResult {
-  readonly id: string;
-  readonly checkedAt: string;
-  readonly hot: number;
-  readonly sampled: number;
-  readonly compared: number;
-  readonly drifted: number;
-  readonly driftRatio: number;
-  readonly rebuilt: boolean;
-  readonly drifts: Drift[];
-}
 
 export type Logger = (level: 'info' | 'error', message: string, fields: Record<string, unknown>) => void;
 
@@ -66,13 +40,13 @@ async function randomSkus(db: Db, n: number, exclude: readonly string[]): Promis
  * after the reads (otherwise the relay has it in hand). Absent entries are not drift: a
  * miss reads PostgreSQL.
  */
-export async function compare(db: Db, cache: StockCache, skus: readonly string[]): Promise<{ compared: number; drifts: Drift[] }> {
+export async function compare(db: Db, cache: StockCache, skus: readonly string[]): Promise<{ compared: number; drifts: CacheDrift[] }> {
   const pendingBefore = await pendingSkus(db, skus);
   const views = await loadViews(db, skus);
   const cached = await Promise.all(skus.map(async (sku) => [sku, await cache.get(sku)] as const));
   const pendingAfter = await pendingSkus(db, skus);
   let compared = 0;
-  const drifts: Drift[] = [];
+  const drifts: CacheDrift[] = [];
   for (const [sku, entry] of cached) {
     const truth = views.get(sku);
     if (!entry || !truth) continue;
@@ -117,7 +91,7 @@ export async function checkCache(db: Db, cache: StockCache, options: CheckOption
 
 type CheckRow = { id: bigint; checkedAt: Date; hot: number; sampled: number; compared: number; drifted: number; driftPpm: number; rebuilt: boolean; details: unknown };
 
-export function toResult(row: CheckRow, drifts?: Drift[]): CheckResult {
+export function toResult(row: CheckRow, drifts?: CacheDrift[]): CheckResult {
   return {
     id: row.id.toString(),
     checkedAt: row.checkedAt.toISOString(),
@@ -127,7 +101,7 @@ export function toResult(row: CheckRow, drifts?: Drift[]): CheckResult {
     drifted: row.drifted,
     driftRatio: row.driftPpm / 1_000_000,
     rebuilt: row.rebuilt,
-    drifts: drifts ?? ((row.details as { drifts?: Drift[] } | null)?.drifts ?? []),
+    drifts: drifts ?? ((row.details as { drifts?: CacheDrift[] } | null)?.drifts ?? []),
   };
 }
 

@@ -2,6 +2,7 @@
  * Perishables over time: alerts for lots nearing or past expiry (one per lot and kind, ever),
  * and the write-off of lots past their removal date through the ledger.
  */
+import type { WriteOffResult } from '../../domain/reports';
 import { Operation } from '../../domain/types';
 import { lockLevel, lockLot } from './admin-fence';
 import { inSerialTx, readFence, writeFence, writeMovements, type Db } from './db';
@@ -54,12 +55,6 @@ export async function listAlerts(db: Db, filter: { kind?: AlertKind; sku?: strin
     createdAt: a.createdAt.toISOString(),
     deliveredAt: a.deliveredAt?.toISOString() ?? null,
   }));
-}
-
-/** What one write-off run took out of stock. */
-export interface WriteOffResult {
-  readonly lots: number;
-  readonly units: number;
 }
 
 /**

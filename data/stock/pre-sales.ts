@@ -9,19 +9,12 @@
  * Lock order: the campaign's advisory lock, then levels, then reservations — taken the same
  * way by the fulfilment and by a late confirm, so the two cannot deadlock.
  */
+import type { Fulfilment } from '../../domain/reports';
 import { DomainError, ErrorCode } from '../../domain/errors';
 import { campaignSerial, Operation, ReservationStatus, type ConfirmOutcome, type OrderLine } from '../../domain/types';
 import { settleBackorderTx } from './payments';
 import { overdrawn } from './guard';
 import { inSerialTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
-
-/** Result of allocating received goods to a pre-sale's backorders. */
-export interface Fulfilment {
-  readonly idempotencyKey: string;
-  readonly received: number;
-  readonly allocated: string[];
-  readonly refundRequired: string[];
-}
 
 /** Sells `line` out of on-hand stock to a backorder, if enough is available. */
 async function allocate(tx: Tx, reservationId: string, line: OrderLine): Promise<boolean> {

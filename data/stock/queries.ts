@@ -1,21 +1,8 @@
 /** Read-side queries used by activities and the API. */
+import type { ReservationView } from '../../domain/reports';
 import { compareLines } from '../../domain/lines';
-import type { OrderLine, ReservationStatus } from '../../domain/types';
+import type { ReservationStatus } from '../../domain/types';
 import type { Db } from './db';
-
-/** A reservation as stored, with its lines. */
-export interface ReservationView {
-  readonly reservationId: string;
-  readonly orderId: string;
-  readonly userId: string;
-  readonly status: ReservationStatus;
-  readonly paymentId: string | null;
-  readonly releaseReason: string | null;
-  readonly expiresAt: string;
-  readonly campaignId: string | null;
-  readonly amountCents: number | null;
-  readonly lines: OrderLine[];
-}
 
 export async function findReservation(db: Db, reservationId: string): Promise<ReservationView | null> {
   const r = await db.reservation.findUnique({

@@ -3,52 +3,8 @@
  * involved and never "fixes" anything: a drift means a bug or a hand edit, and the ledger
  * is the evidence a person needs to decide what happened.
  */
+import type { DriftCheck, LevelDrift, ReconciliationReport, UnsettledPaymentDrift } from '../../domain/reports';
 import type { Db } from './db';
-
-/** Which invariant a drift breaks. */
-export const DriftCheck = {
-  ON_HAND_VS_LEDGER: 'ON_HAND_VS_LEDGER',
-  RESERVED_VS_LEDGER: 'RESERVED_VS_LEDGER',
-  INCOMING_VS_LEDGER: 'INCOMING_VS_LEDGER',
-  RESERVED_VS_HOLDS: 'RESERVED_VS_HOLDS',
-  INCOMING_VS_TRANSFERS: 'INCOMING_VS_TRANSFERS',
-  LOTS_VS_ON_HAND: 'LOTS_VS_ON_HAND',
-  LOT_VS_LEDGER: 'LOT_VS_LEDGER',
-  NEGATIVE: 'NEGATIVE',
-  AVAILABLE_NEGATIVE: 'AVAILABLE_NEGATIVE',
-} as const;
-export type DriftCheck = (typeof DriftCheck)[keyof typeof DriftCheck];
-
-/** One broken invariant: what the row says (`recorded`) and what its evidence says. */
-export interface Drift {
-  readonly check: DriftCheck;
-  readonly sku: string;
-  readonly warehouseCode: string;
-  readonly lotCode: string | null;
-  readonly recorded: number;
-  readonly expected: number;
-}
-
-/** A payment found PENDING too long ("paid but unsettled"), and what was done about it. */
-export interface UnsettledPaymentDrift {
-  readonly orderId: string;
-  readonly paymentId: string;
-  readonly amountCents: number;
-  readonly receivedAt: string;
-  readonly action: string;
-}
-
-export interface ReconciliationReport {
-  readonly runId: string;
-  readonly startedAt: string;
-  readonly levelsChecked: number;
-  /** No drift and no unsettled payment. */
-  readonly clean: boolean;
-  readonly drifts: Drift[];
-  readonly unsettledPayments: UnsettledPaymentDrift[];
-  /** Holds whose saga had not started a minute after the hold committed (the relay is failing). */
-  readonly unstartedSagas: { readonly orderId: string; readonly createdAt: string }[];
-}
 
 /**
  * Every invariant in one snapshot (a single statement): on-hand, reserved and incoming =
@@ -117,7 +73,7 @@ const DRIFT_SQL = `
   ORDER BY 2, 3, 1`;
 
 /** The drifts as of now, and how many levels were checked. Read-only. */
-export async function findDrifts(db: Db): Promise<{ levelsChecked: number; drifts: Drift[] }> {
+export async function findDrifts(db: Db): Promise<{ levelsChecked: number; drifts: LevelDrift[] }> {
   const [rows, levelsChecked] = await Promise.all([
     db.$queryRawUnsafe<{ check: DriftCheck; sku: string; warehouse_code: string; lot_code: string | null; recorded: number; expected: number }[]>(DRIFT_SQL),
     db.inventoryLevel.count(),
@@ -169,6 +125,6 @@ function toReport(run: { id: bigint; startedAt: Date; levelsChecked: number; cle
     startedAt: run.startedAt.toISOString(),
     levelsChecked: run.levelsChecked,
     clean: run.clean,
-    drifts: run.drifts as Drift[],
+    drifts: run.drifts as LevelDrift[],
   };
 }

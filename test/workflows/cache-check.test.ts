@@ -4,7 +4,7 @@
  * result, which GET /admin/cache/checks serves; the schedule follows the config.
  */
 import type { FastifyInstance } from 'fastify';
-import type { CheckResult } from '../../data/cache/checker';
+import type { CheckResult } from '../../domain/reports';
 import { cacheKey } from '../../data/cache/stock-cache';
 import { ensureCacheCheckSchedule } from '../../platform/temporal';
 import { CACHE_CHECK_SCHEDULE_ID } from '../../workflows/ids';

@@ -11,7 +11,7 @@ import { cancelOrder } from '../../api/routes/orders/service';
 import { placeOrder } from '../helpers/saga-reserve';
 import { ensureSweeperSchedule } from '../../platform/temporal';
 import { SWEEPER_SCHEDULE_ID } from '../../workflows/ids';
-import type { SweepResult } from '../../workflows/sweeper';
+import type { SweepResult } from '../../domain/reports';
 import { invariantViolations, level, stock } from '../helpers/db';
 import { TEST_DATABASE_URL, testConfig } from '../helpers/env';
 import { useAlertReceiver } from '../helpers/alert-receiver';

@@ -1,0 +1,128 @@
+/**
+ * What the scheduled checks and stock steps report back to their workflows and the API:
+ * plain data (no I/O), so workflow code may import it.
+ */
+import type { OrderLine, ReservationStatus } from './types';
+
+// Reconciliation (data/stock/reconcile.ts): drift between a level and its evidence.
+/** Which invariant a drift breaks. */
+export const DriftCheck = {
+  ON_HAND_VS_LEDGER: 'ON_HAND_VS_LEDGER',
+  RESERVED_VS_LEDGER: 'RESERVED_VS_LEDGER',
+  INCOMING_VS_LEDGER: 'INCOMING_VS_LEDGER',
+  RESERVED_VS_HOLDS: 'RESERVED_VS_HOLDS',
+  INCOMING_VS_TRANSFERS: 'INCOMING_VS_TRANSFERS',
+  LOTS_VS_ON_HAND: 'LOTS_VS_ON_HAND',
+  LOT_VS_LEDGER: 'LOT_VS_LEDGER',
+  NEGATIVE: 'NEGATIVE',
+  AVAILABLE_NEGATIVE: 'AVAILABLE_NEGATIVE',
+} as const;
+export type DriftCheck = (typeof DriftCheck)[keyof typeof DriftCheck];
+
+/** One broken invariant: what the row says (`recorded`) and what its evidence says. */
+export interface LevelDrift {
+  readonly check: DriftCheck;
+  readonly sku: string;
+  readonly warehouseCode: string;
+  readonly lotCode: string | null;
+  readonly recorded: number;
+  readonly expected: number;
+}
+
+/** A payment found PENDING too long ("paid but unsettled"), and what was done about it. */
+export interface UnsettledPaymentDrift {
+  readonly orderId: string;
+  readonly paymentId: string;
+  readonly amountCents: number;
+  readonly receivedAt: string;
+  readonly action: string;
+}
+
+export interface ReconciliationReport {
+  readonly runId: string;
+  readonly startedAt: string;
+  readonly levelsChecked: number;
+  /** No drift and no unsettled payment. */
+  readonly clean: boolean;
+  readonly drifts: LevelDrift[];
+  readonly unsettledPayments: UnsettledPaymentDrift[];
+  /** Holds whose saga had not started a minute after the hold committed (the relay is failing). */
+  readonly unstartedSagas: { readonly orderId: string; readonly createdAt: string }[];
+}
+
+/** A payment found PENDING too long, as the payment check (activities/payment-check.ts) drove it. */
+export interface UnsettledPayment {
+  readonly orderId: string;
+  readonly paymentId: string;
+  readonly eventId: string;
+  readonly amountCents: number;
+  readonly receivedAt: string;
+  /** DELIVERED / LATE_SETTLEMENT: handed to a saga; REFUND_REQUIRED: no such order. */
+  readonly action: string;
+}
+
+// The cache consistency check (data/cache/checker.ts): drift between Redis and PostgreSQL.
+/** What a check looks at and when it rebuilds (README "Settings": CACHE_CHECK_*). */
+export interface CheckOptions {
+  readonly hotPercent: number;
+  readonly sample: number;
+  readonly driftPercent: number;
+}
+
+/** One SKU whose cached view disagreed with PostgreSQL. */
+export interface CacheDrift {
+  readonly sku: string;
+  readonly cachedVersion: string;
+  readonly dbVersion: string;
+}
+
+/** A check's result, as stored and as the workflow returns it. */
+export interface CheckResult {
+  readonly id: string;
+  readonly checkedAt: string;
+  readonly hot: number;
+  readonly sampled: number;
+  readonly compared: number;
+  readonly drifted: number;
+  readonly driftRatio: number;
+  readonly rebuilt: boolean;
+  readonly drifts: CacheDrift[];
+}
+
+/** A reservation as stored, with its lines. */
+export interface ReservationView {
+  readonly reservationId: string;
+  readonly orderId: string;
+  readonly userId: string;
+  readonly status: ReservationStatus;
+  readonly paymentId: string | null;
+  readonly releaseReason: string | null;
+  readonly expiresAt: string;
+  readonly campaignId: string | null;
+  readonly amountCents: number | null;
+  readonly lines: OrderLine[];
+}
+
+/** What one write-off run took out of stock. */
+export interface WriteOffResult {
+  readonly lots: number;
+  readonly units: number;
+}
+
+/** Result of allocating received goods to a pre-sale's backorders. */
+export interface Fulfilment {
+  readonly idempotencyKey: string;
+  readonly received: number;
+  readonly allocated: string[];
+  readonly refundRequired: string[];
+}
+
+/** What one run of the backstop sweeper (activities/sweep.ts) found and did. */
+export interface SweepResult {
+  readonly examined: number;
+  readonly released: number;
+  /** Holds whose order saga is still running past expiry + grace: reported, not released. */
+  readonly runningPastExpiry: number;
+  /** Holds whose saga never started (its outbox row unmarked): started now; it releases them. */
+  readonly sagasStarted?: number;
+}
