@@ -9,7 +9,7 @@ import type { Settlement } from '../domain/payments';
 import { lookupReservation, metrics, recordSettlement } from './activities-proxy';
 import type { LatePaymentInput } from './messages';
 import { OrderSkusAttr, ReservationStatusAttr } from './search-attributes';
-import { settle } from './settle';
+import { settleOrderPayment } from './settle';
 
 export async function latePaymentWorkflow({ orderId, payment, ttlSeconds }: LatePaymentInput): Promise<Settlement> {
   upsertSearchAttributes([{ key: ReservationStatusAttr, value: 'SETTLING_LATE_PAYMENT' }]);
@@ -22,7 +22,7 @@ export async function latePaymentWorkflow({ orderId, payment, ttlSeconds }: Late
     campaignId: original?.campaignId ?? undefined,
     amountCents: original?.amountCents ?? undefined,
   };
-  const outcome = await settle(order, payment, {
+  const outcome = await settleOrderPayment(order, payment, {
     ttlSeconds,
     refusedBecause: original ? undefined : 'the order never held stock',
     cancelled: original?.status === 'RELEASED' && original.releaseReason === 'CANCELLED',

@@ -16,7 +16,7 @@ import { metrics, release, reserve, returnGateToken } from './activities-proxy';
 import { OrderStatus, type OrderState, type OrderWorkflowInput } from './messages';
 import { setupOrderHandlers } from './order-handlers';
 import { ReservationExpiresAtAttr, ReservationStatusAttr } from './search-attributes';
-import { settle } from './settle';
+import { settleOrderPayment } from './settle';
 
 /**
  * Patch ids of this workflow (README "Changing workflow code"): each guards a change to its
@@ -69,7 +69,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
   const drain = async () => {
     for (let next = unsettled()[0]; next; next = unsettled()[0]) {
       const refused = state.reservation?.status === 'rejected' ? state.reservation.reason : undefined;
-      const s = await settle(order, next, { ttlSeconds, refusedBecause: refused, cancelled: state.releaseReason === 'CANCELLED' });
+      const s = await settleOrderPayment(order, next, { ttlSeconds, refusedBecause: refused, cancelled: state.releaseReason === 'CANCELLED' });
       settlements.set(next.paymentId, s);
       state.payments.push({ paymentId: next.paymentId, amountCents: next.amountCents, state: s.state, ...(s.reason ? { reason: s.reason } : {}) });
       if (s.state === PaymentState.CONFIRMED || s.state === PaymentState.BACKORDERED) state.payment ??= next;
@@ -157,7 +157,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     else if (left > 0 && !woken()) await condition(woken, left);
     if (unsettled().length === 0) break;
     // The shopper was told CANCELLING (202): the order is released, and the payment that came
-    // with or before the cancel is refunded after the release (settle's CANCELLED_REFUNDS).
+    // with or before the cancel is refunded after the release (settleOrderPayment's CANCELLED_REFUNDS).
     if (inbox.cancelRequested && patched(OrderPatch.CANCEL_WINS)) break;
     setStatus(OrderStatus.CONFIRMING);
     await drain();

@@ -44,7 +44,7 @@ export interface SettleOptions {
   readonly cancelled?: boolean;
 }
 
-export async function settle(order: SettleOrder, payment: Payment, { ttlSeconds, refusedBecause, cancelled }: SettleOptions): Promise<Settlement> {
+export async function settleOrderPayment(order: SettleOrder, payment: Payment, { ttlSeconds, refusedBecause, cancelled }: SettleOptions): Promise<Settlement> {
   const paid: OrderPayment = { ...payment, orderId: order.orderId };
   const settled = (s: Settlement) => {
     metrics.paymentSettled(s.state);

@@ -5,7 +5,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { DomainError, ErrorCode } from '../../domain/errors';
 import type { Operation } from '../../domain/types';
-import { inSerialTx, readFence, writeFence, type Db, type Tx } from './db';
+import { inKeyLockedTx, readFence, writeFence, type Db, type Tx } from './db';
 
 /** The fence record of an admin change: the request as first made, and its outcome. */
 interface AdminRecord<R, O> {
@@ -37,7 +37,7 @@ export async function fencedChange<R extends object, O extends object>(
   const serial = adminSerial(idempotencyKey);
   // Stored as JSON: compare in the same form (no undefined fields).
   const normalized = JSON.parse(JSON.stringify(request)) as R;
-  return inSerialTx(db, serial, async (tx) => {
+  return inKeyLockedTx(db, serial, async (tx) => {
     const first = await readFence<AdminRecord<R, O>>(tx, serial, operation);
     if (first) {
       if (!isDeepStrictEqual(first.request, normalized)) {

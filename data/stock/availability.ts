@@ -15,7 +15,7 @@ export async function readSites(tx: Tx): Promise<WarehouseSite[]> {
 }
 
 /** Sellable quantity of each SKU per warehouse (negative when holds exceed sellable stock). */
-export async function readAvailability(tx: Tx, skus: readonly string[]): Promise<Availability> {
+export async function readAvailableBySite(tx: Tx, skus: readonly string[]): Promise<Availability> {
   const rows = await tx.$queryRaw<{ sku: string; warehouse_code: string; available: number }[]>`
     SELECT sku, warehouse_code,
            on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) AS available

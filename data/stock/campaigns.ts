@@ -13,7 +13,7 @@
 import { DomainError, ErrorCode } from '../../domain/errors';
 import { CampaignRefusal, campaignSerial, Operation, type OrderLine, type ReserveInput, type ReserveOutcome } from '../../domain/types';
 import { assertCatalogued } from './catalog';
-import { inSerialTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
+import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
 import { overdrawn } from './guard';
 import { releaseLevelHolds } from './levels';
 import { reserveWith } from './hold';
@@ -34,7 +34,7 @@ export interface CampaignInput {
 
 /** Creates the campaign and sets its quota aside (ledger rows by `actor`); idempotent by campaign id. */
 export async function createCampaign(db: Db, input: CampaignInput, actor?: string): Promise<{ created: boolean }> {
-  return inSerialTx(db, campaignSerial(input.id), async (tx) => {
+  return inKeyLockedTx(db, campaignSerial(input.id), async (tx) => {
     const first = await readFence<CampaignInput>(tx, campaignSerial(input.id), Operation.CAMPAIGN_CREATE);
     if (first) {
       const same = (Object.keys(input) as (keyof CampaignInput)[]).every((k) => first[k] === input[k]);
@@ -164,7 +164,7 @@ export async function returnCampaignHold(tx: Tx, reservationId: string, campaign
 /** Closes the campaign and returns its unsold pool to normal stock; once only. */
 export async function endCampaign(db: Db, campaignId: string): Promise<{ returned: number }> {
   const serial = campaignSerial(campaignId);
-  return inSerialTx(db, serial, async (tx) => {
+  return inKeyLockedTx(db, serial, async (tx) => {
     const first = await readFence<{ returned: number }>(tx, serial, Operation.CAMPAIGN_END);
     if (first) return first;
     const rows = await tx.$queryRaw<{ sku: string; warehouse_code: string; returned: number }[]>`

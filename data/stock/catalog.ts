@@ -1,6 +1,6 @@
 /** Catalogue: products (with perishable settings) and warehouses (with their placement). */
 import { DomainError, ErrorCode } from '../../domain/errors';
-import { inSerialTx, type Db, type Tx } from './db';
+import { inKeyLockedTx, type Db, type Tx } from './db';
 
 /**
  * Fails 404 (UNKNOWN_PRODUCT, then UNKNOWN_WAREHOUSE) when a SKU or warehouse named does not
@@ -31,7 +31,7 @@ export interface ProductSettings {
  * be switched while the product has stock: its lots would no longer sum to its on-hand.
  */
 export async function upsertProduct(db: Db, sku: string, name: string, settings: ProductSettings = {}) {
-  return inSerialTx(db, `product:${sku}`, async (tx) => {
+  return inKeyLockedTx(db, `product:${sku}`, async (tx) => {
     const current = await tx.product.findUnique({ where: { sku }, select: { lotTracked: true, alertDaysBeforeExpiry: true, removalDaysBeforeExpiry: true } });
     // Omitted settings keep their value: the rule holds for the product as it will be. A day
     // left unset counts as 0 (the date falls on the use-by date itself, domain/stock.ts).

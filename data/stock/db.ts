@@ -52,7 +52,8 @@ export function dbOptions(config: Pick<Config, 'database'>): DbOptions {
 }
 
 /**
- * Runs `work` in one READ COMMITTED transaction, serialised per business serial.
+ * Runs `work` in one READ COMMITTED transaction (not SERIALIZABLE), serialised per business
+ * key: a transaction-scoped advisory lock on `serial` (an order, a campaign, a transfer...).
  *
  * The advisory lock makes reserve/confirm/release of one serial strictly sequential, so
  * "release before reserve" and "confirm twice" are decided on a consistent view. The short
@@ -63,7 +64,7 @@ export function dbOptions(config: Pick<Config, 'database'>): DbOptions {
  * records it (the `stock_movements.actor` default reads this transaction-local setting, so
  * no step below has to pass it on). Without it the rows are the system's (NULL).
  */
-export async function inSerialTx<T>(db: Db, serial: string, work: (tx: Tx) => Promise<T>, actor?: string): Promise<T> {
+export async function inKeyLockedTx<T>(db: Db, serial: string, work: (tx: Tx) => Promise<T>, actor?: string): Promise<T> {
   let touched: Set<string> | undefined;
   const result = await db.$transaction(
     async (tx) => {

@@ -5,7 +5,7 @@
 import type { WriteOffResult } from '../../domain/reports';
 import { Operation } from '../../domain/types';
 import { lockLevel, lockLot } from './admin-fence';
-import { inSerialTx, readFence, writeFence, writeMovements, type Db } from './db';
+import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db } from './db';
 
 /** Kinds of stock alerts (CHECK-constrained). */
 export const AlertKind = {
@@ -79,7 +79,7 @@ export async function writeOffExpiredLots(db: Db, runId: string): Promise<WriteO
 
 async function writeOffLot(db: Db, runId: string, { sku, warehouseCode, lotCode }: { sku: string; warehouseCode: string; lotCode: string }) {
   const serial = `writeoff:${runId}:${sku}:${warehouseCode}:${lotCode}`;
-  return inSerialTx(db, serial, async (tx) => {
+  return inKeyLockedTx(db, serial, async (tx) => {
     const first = await readFence<{ units: number }>(tx, serial, Operation.WRITE_OFF);
     if (first) return first.units;
     const level = await lockLevel(tx, sku, warehouseCode);

@@ -6,7 +6,7 @@
  */
 import { Operation, ReservationStatus, type OrderLine, type ReserveOutcome } from '../../domain/types';
 import { requestedAllocation } from '../../domain/allocation';
-import { inSerialTx, readFences, writeFence, writeMovements, type Db, type Movement, type Tx } from './db';
+import { inKeyLockedTx, readFences, writeFence, writeMovements, type Db, type Movement, type Tx } from './db';
 import type { ReserveInput } from '../../domain/types';
 
 export type { ReserveInput } from '../../domain/types';
@@ -28,7 +28,7 @@ export interface HoldPlan {
 
 export async function reserveWith(db: Db, input: ReserveInput, plan: HoldPlan): Promise<ReserveOutcome> {
   const serial = input.reservationId;
-  return inSerialTx(db, serial, async (tx) => {
+  return inKeyLockedTx(db, serial, async (tx) => {
     const fences = await readFences<ReserveOutcome>(tx, serial, [Operation.RESERVE, Operation.RELEASE]);
     const first = fences.get(Operation.RESERVE);
     if (first) return first;

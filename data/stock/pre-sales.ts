@@ -14,7 +14,7 @@ import { DomainError, ErrorCode } from '../../domain/errors';
 import { campaignSerial, Operation, ReservationStatus, type ConfirmOutcome, type OrderLine } from '../../domain/types';
 import { settleBackorderTx } from './payments';
 import { overdrawn } from './guard';
-import { inSerialTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
+import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
 
 /** Sells `line` out of on-hand stock to a backorder, if enough is available. */
 async function allocate(tx: Tx, reservationId: string, line: OrderLine): Promise<boolean> {
@@ -33,7 +33,7 @@ async function allocate(tx: Tx, reservationId: string, line: OrderLine): Promise
 }
 
 /** Settles a backorder: allocated when the pre-sale's goods still cover it (`left` units) and the stock is there. */
-async function settle(tx: Tx, reservationId: string, line: OrderLine, left: number): Promise<'CONFIRMED' | 'REFUND_REQUIRED'> {
+async function allocateOrRefundBackorder(tx: Tx, reservationId: string, line: OrderLine, left: number): Promise<'CONFIRMED' | 'REFUND_REQUIRED'> {
   const covered = line.quantity <= left && (await allocate(tx, reservationId, line));
   const status = covered ? ReservationStatus.CONFIRMED : ReservationStatus.REFUND_REQUIRED;
   await tx.$executeRaw`UPDATE reservations SET status = ${status}, updated_at = now() WHERE id = ${reservationId}`;
@@ -49,7 +49,7 @@ async function settle(tx: Tx, reservationId: string, line: OrderLine, left: numb
  */
 export async function fulfilPreSale(db: Db, campaignId: string, idempotencyKey: string, quantity: number): Promise<Fulfilment> {
   const serial = campaignSerial(campaignId);
-  return inSerialTx(db, serial, async (tx) => {
+  return inKeyLockedTx(db, serial, async (tx) => {
     const first = await readFence<Fulfilment>(tx, serial, Operation.PRE_SALE_FULFIL);
     if (first) {
       if (first.idempotencyKey !== idempotencyKey || first.received !== quantity) {
@@ -70,7 +70,7 @@ export async function fulfilPreSale(db: Db, campaignId: string, idempotencyKey: 
     const outcome: Fulfilment = { idempotencyKey, received: quantity, allocated: [], refundRequired: [] };
     let left = quantity;
     for (const b of backorders) {
-      const status = await settle(tx, b.id, { sku: c.sku, warehouseCode: c.warehouseCode, quantity: b.quantity }, left);
+      const status = await allocateOrRefundBackorder(tx, b.id, { sku: c.sku, warehouseCode: c.warehouseCode, quantity: b.quantity }, left);
       if (status === 'CONFIRMED') left -= b.quantity;
       (status === 'CONFIRMED' ? outcome.allocated : outcome.refundRequired).push(b.id);
     }
@@ -103,7 +103,7 @@ export async function confirmPreOrder(tx: Tx, reservationId: string, campaignId:
   const c = await tx.campaign.findUniqueOrThrow({ where: { id: campaignId }, select: { status: true } });
   if (c.status !== 'FULFILLED') return { status: 'backordered', paymentId };
   const left = await receivedLeft(tx, campaignId);
-  return (await settle(tx, reservationId, line, left)) === 'CONFIRMED' ? { status: 'confirmed', paymentId } : { status: 'unfulfillable', paymentId };
+  return (await allocateOrRefundBackorder(tx, reservationId, line, left)) === 'CONFIRMED' ? { status: 'confirmed', paymentId } : { status: 'unfulfillable', paymentId };
 }
 
 /** What the pre-sale's received goods still cover: received at fulfilment − units its pre-orders were sold since. */

@@ -17,7 +17,7 @@ import { GroupCommit } from '../../platform/group-commit';
 import { pgConfig, type PgSessionSettings } from '../../platform/postgres';
 import type { OrderWorkflowInput } from '../../workflows/messages';
 import { assertCatalogued } from './catalog';
-import { inSerialTx, readFences, skusCommitted, type Db } from './db';
+import { inKeyLockedTx, readFences, skusCommitted, type Db } from './db';
 import { reserveInTx } from './reservations';
 
 /** One single-line hold for a batch; if it is taken, `reserved` is its outcome and `saga` (with it) its saga's input. */
@@ -111,7 +111,7 @@ function unwrap(raw: unknown): HoldResult {
  */
 export async function holdGeneral(db: Db, saga: OrderWorkflowInput, expiresAt: string, actor?: string): Promise<HoldResult> {
   const { order } = saga;
-  return inSerialTx(db, order.orderId, async (tx) => {
+  return inKeyLockedTx(db, order.orderId, async (tx) => {
     const replayed = (await readFences(tx, order.orderId, [Operation.RESERVE])).has(Operation.RESERVE);
     const outcome = await reserveInTx(tx, { ...order, reservationId: order.orderId, expiresAt });
     // A refusal may come of a SKU or warehouse that does not exist: that is a 404, and the

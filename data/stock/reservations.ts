@@ -22,9 +22,9 @@ import {
   type Shortage,
 } from '../../domain/types';
 import type { Prisma } from '../../generated/prisma/client';
-import { readAvailability, readSites } from './availability';
+import { readAvailableBySite, readSites } from './availability';
 import { returnCampaignHold } from './campaigns';
-import { inSerialTx, readFence, readFences, writeFence, writeMovements, type Db, type Movement, type Tx } from './db';
+import { inKeyLockedTx, readFence, readFences, writeFence, writeMovements, type Db, type Movement, type Tx } from './db';
 import { overdrawn } from './guard';
 import { releaseLevelHolds } from './levels';
 import { confirmPreOrder, lockPreSaleOf } from './pre-sales';
@@ -46,7 +46,7 @@ const PLAN_ATTEMPTS = 3;
  * next plan is tried on fresh numbers.
  */
 export async function reserveStock(db: Db, input: ReserveInput): Promise<ReserveOutcome> {
-  return inSerialTx(db, input.reservationId, (tx) => reserveInTx(tx, input));
+  return inKeyLockedTx(db, input.reservationId, (tx) => reserveInTx(tx, input));
 }
 
 /** The reserve step inside a caller's transaction (which holds the serial's advisory lock). */
@@ -70,7 +70,7 @@ export async function reserveInTx(tx: Tx, input: ReserveInput): Promise<ReserveO
   const [sites, skus] = [await readSites(tx), [...new Set(input.lines.map((l) => l.sku))]];
   let short: OrderLine[] = [];
   for (let attempt = 1; attempt <= PLAN_ATTEMPTS; attempt++) {
-    const plan = planAllocation(input.lines, input.allocation ?? {}, sites, await readAvailability(tx, skus));
+    const plan = planAllocation(input.lines, input.allocation ?? {}, sites, await readAvailableBySite(tx, skus));
     if (plan.status === 'short') {
       return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages: plan.shortages });
     }
@@ -174,7 +174,7 @@ export async function lockReservation(tx: Tx, reservationId: string) {
  * once per reservation, so a payment callback retried any number of times deducts once.
  */
 export async function confirmStock(db: Db, reservationId: string, paymentId: string): Promise<ConfirmOutcome> {
-  return inSerialTx(db, reservationId, (tx) => confirmInTx(tx, reservationId, paymentId, undefined));
+  return inKeyLockedTx(db, reservationId, (tx) => confirmInTx(tx, reservationId, paymentId, undefined));
 }
 
 /**
@@ -184,7 +184,7 @@ export async function confirmStock(db: Db, reservationId: string, paymentId: str
  * for the late-payment path. An order that carries an amount refuses a payment of another.
  */
 export async function confirmPayment(db: Db, reservationId: string, paid: OrderPayment): Promise<Settlement | undefined> {
-  return inSerialTx(db, reservationId, async (tx) => {
+  return inKeyLockedTx(db, reservationId, async (tx) => {
     let stored: Settlement | undefined;
     await confirmInTx(tx, reservationId, paid.paymentId, paid.amountCents, async (outcome) => {
       const settlement = settlementOf(outcome, paid.paymentId, reservationId);
@@ -265,7 +265,7 @@ export async function deductHeld(tx: Tx, reservationId: string, lines: readonly 
  * happened: an "empty rollback"), which is what forbids a late reserve afterwards.
  */
 export async function releaseStock(db: Db, reservationId: string, reason: ReleaseReason): Promise<ReleaseOutcome> {
-  const outcome = await inSerialTx(db, reservationId, (tx) => releaseInTx(tx, reservationId, reason));
+  const outcome = await inKeyLockedTx(db, reservationId, (tx) => releaseInTx(tx, reservationId, reason));
   // Stamped after the commit: when the release happened, whatever it waited for before. (A
   // repeat whose first answer was lost is stamped at the repeat, just after the real commit.)
   return outcome.status === 'released' ? { ...outcome, releasedAt: new Date().toISOString() } : outcome;

@@ -16,7 +16,7 @@ import {
 } from '../../domain/transfers';
 import { Operation, ReleaseReason, ReservationStatus } from '../../domain/types';
 import type { Prisma } from '../../generated/prisma/client';
-import { inSerialTx, readFence, writeFence, writeMovements, type Db, type Movement, type Tx } from './db';
+import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Movement, type Tx } from './db';
 import { AlertKind, raiseAlert } from './expiry';
 import { deductHeld, lockReservation, releaseInTx, reserveInTx } from './reservations';
 import { addToLot } from './stock-admin';
@@ -27,7 +27,7 @@ const HOLD_NEVER_EXPIRES = '9999-12-31T00:00:00.000Z';
 /** Holds the quantity at the source and records the transfer; a repeat answers the first outcome. */
 export async function requestTransfer(db: Db, r: TransferRequest): Promise<TransferRequestOutcome> {
   const serial = transferHoldId(r.transferId);
-  return inSerialTx(db, serial, async (tx) => {
+  return inKeyLockedTx(db, serial, async (tx) => {
     await checkRequest(tx, r);
     const held = await reserveInTx(tx, {
       reservationId: serial,
@@ -76,7 +76,7 @@ async function step(
   work: (tx: Tx, t: TransferRow, serial: string) => Promise<TransferStepOutcome>,
 ): Promise<TransferStepOutcome> {
   const serial = transferHoldId(transferId);
-  return inSerialTx(db, serial, async (tx) => {
+  return inKeyLockedTx(db, serial, async (tx) => {
     const first = await readFence<TransferStepOutcome>(tx, serial, operation);
     if (first) return first;
     const rows = await tx.$queryRaw<TransferRow[]>`

@@ -3,7 +3,7 @@
  * written with every stock change, the relay, the read path, and the consistency checker.
  */
 import { createStockCache, invalidateOnCommit } from '../../data/cache';
-import { readAvailability } from '../../data/cache/availability';
+import { readCachedAvailability } from '../../data/cache/availability';
 import { checkCache, recentChecks } from '../../data/cache/checker';
 import { drainOnce } from '../../data/cache/relay';
 import { FillResult } from '../../data/cache/scripts';
@@ -105,15 +105,15 @@ describe('outbox', () => {
 describe('read path', () => {
   it('miss → PostgreSQL → fill; then hit; stays right across changes once relayed', async () => {
     await stock(db, 'RD', 'W1', 8);
-    expect(await readAvailability(db, cache, 'NOPE')).toBeUndefined();
-    const first = await readAvailability(db, cache, 'RD');
+    expect(await readCachedAvailability(db, cache, 'NOPE')).toBeUndefined();
+    const first = await readCachedAvailability(db, cache, 'RD');
     expect(first).toEqual((await view('RD')).view);
     expect(await cached('RD')).toEqual(first);
 
     await reserve('rd1', 'RD', 2);
     await confirmStock(db, 'rd1', 'pay-1');
     await drainOnce(db, cache, 100);
-    expect(await readAvailability(db, cache, 'RD')).toMatchObject({ sku: 'RD', name: 'RD', warehouses: [{ warehouseCode: 'W1', onHand: 6, reserved: 0, available: 6 }], total: { onHand: 6, reserved: 0, available: 6 } });
+    expect(await readCachedAvailability(db, cache, 'RD')).toMatchObject({ sku: 'RD', name: 'RD', warehouses: [{ warehouseCode: 'W1', onHand: 6, reserved: 0, available: 6 }], total: { onHand: 6, reserved: 0, available: 6 } });
   });
 
   it('a slow reader that loaded the old level cannot put it back after the change is relayed', async () => {
@@ -144,7 +144,7 @@ describe('views that change with time alone', () => {
     await upsertWarehouse(db, 'W1', 'W1');
     const expiresAt = new Date(Date.now() + 90_000).toISOString();
     await receiveStock(db, { idempotencyKey: 'lychee-1', sku: 'LYCHEE', warehouseCode: 'W1', quantity: 5, reason: 'test', lotCode: 'L1', expiresAt });
-    const view = await readAvailability(db, cache, 'LYCHEE');
+    const view = await readCachedAvailability(db, cache, 'LYCHEE');
     expect(view?.total.available).toBe(5);
     const ttl = await cache.redis.ttl(cacheKey('LYCHEE'));
     expect(ttl).toBeGreaterThan(0);

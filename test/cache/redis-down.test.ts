@@ -4,7 +4,7 @@
  * request, invalidations wait in the outbox and are applied once Redis is back.
  */
 import { createStockCache } from '../../data/cache';
-import { readAvailability } from '../../data/cache/availability';
+import { readCachedAvailability } from '../../data/cache/availability';
 import { drainOnce } from '../../data/cache/relay';
 import { loadViews } from '../../data/cache/source';
 import type { StockCache } from '../../data/cache/stock-cache';
@@ -45,12 +45,12 @@ const bypasses = async () => (await metrics.cacheReads.get()).values.find((v) =>
 it('reads stay correct while Redis is dead; the breaker opens; the outbox catches up after restart', async () => {
   await stock(db, 'DOWN', 'W1', 20);
   await drainOnce(db, cache, 100);
-  expect(await readAvailability(db, cache, 'DOWN')).toEqual(await truth());
+  expect(await readCachedAvailability(db, cache, 'DOWN')).toEqual(await truth());
 
   await redis.kill();
   await reserve('d1', 5);
   // Every read answers from PostgreSQL, and is right.
-  for (let i = 0; i < 10; i += 1) expect(await readAvailability(db, cache, 'DOWN')).toEqual(await truth());
+  for (let i = 0; i < 10; i += 1) expect(await readCachedAvailability(db, cache, 'DOWN')).toEqual(await truth());
   expect(cache.breaker.state).toBe(BreakerState.OPEN);
   expect(await bypasses()).toBeGreaterThanOrEqual(10);
   // The relay cannot apply: the rows stay, rescheduled.
@@ -68,6 +68,6 @@ it('reads stay correct while Redis is dead; the breaker opens; the outbox catche
   }, (n) => n === 0);
   expect(cache.breaker.state).toBe(BreakerState.CLOSED);
   expect((await cache.get('DOWN'))?.view).toEqual(await truth());
-  expect(await readAvailability(db, cache, 'DOWN')).toMatchObject({ total: { onHand: 20, reserved: 7, available: 13 } });
+  expect(await readCachedAvailability(db, cache, 'DOWN')).toMatchObject({ total: { onHand: 20, reserved: 7, available: 13 } });
   expect(await invariantViolations(db)).toEqual([]);
 });

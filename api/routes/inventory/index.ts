@@ -4,7 +4,7 @@
  * the cache). Correct either way; never used to decide a reservation.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { readAvailability } from '../../../data/cache/availability';
+import { readCachedAvailability } from '../../../data/cache/availability';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { errors, Id } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
@@ -55,7 +55,7 @@ const inventory: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const view = await readAvailability(db, cache, request.params.sku);
+      const view = await readCachedAvailability(db, cache, request.params.sku);
       if (!view) throw new DomainError(ErrorCode.SKU_NOT_FOUND, `no product ${request.params.sku}`);
       return view;
     },
