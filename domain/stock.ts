@@ -3,6 +3,15 @@
  * lot at a moment, and which adjustment reasons may move stock which way.
  */
 
+/**
+ * Units of a level a shopper may still be promised, as the API shows it: the reserve
+ * guard's formula (data/stock/level-sql.ts AVAILABLE, in SQL), clamped at 0 because a level
+ * held beyond what may be sold (an admin change after the holds) offers nothing, not less.
+ */
+export function availableUnits(level: { onHand: number; reserved: number; safetyStock: number; unsellable: number }): number {
+  return Math.max(0, level.onHand - level.reserved - level.safetyStock - level.unsellable);
+}
+
 /** Days-before-expiry settings of a lot-tracked product. */
 export interface PerishableSettings {
   readonly alertDaysBeforeExpiry: number | null;
@@ -30,10 +39,18 @@ export const LotState = {
 } as const;
 export type LotState = (typeof LotState)[keyof typeof LotState];
 
-/** Mirrors the SQL function unsellable_quantity: quarantine wins, then removal, then alert. */
+/**
+ * May a lot be sold at `now`? Not quarantined and not past its removal date. The one rule
+ * of lot sellability; the SQL function unsellable_quantity (the reserve guard's) applies the
+ * same test in the database, so `now` must be the transaction's now() where both meet.
+ */
+export function lotSellable(lot: { quarantined: boolean; removeAt: Date | null }, now: Date): boolean {
+  return !lot.quarantined && !(lot.removeAt !== null && lot.removeAt <= now);
+}
+
+/** How a lot counts at `now`: quarantine wins, then removal, then alert (lotSellable decides the first two). */
 export function lotState(lot: { quarantined: boolean; alertAt: Date | null; removeAt: Date | null }, now: Date): LotState {
-  if (lot.quarantined) return LotState.QUARANTINED;
-  if (lot.removeAt && lot.removeAt <= now) return LotState.EXPIRED;
+  if (!lotSellable(lot, now)) return lot.quarantined ? LotState.QUARANTINED : LotState.EXPIRED;
   if (lot.alertAt && lot.alertAt <= now) return LotState.NEAR_EXPIRY;
   return LotState.SELLABLE;
 }
@@ -55,6 +72,14 @@ export interface ConsumedLot {
   readonly expiresAt: string | null;
   /** False when a hold outlived its stock's sellability (quarantined or expired meanwhile). */
   readonly sellable: boolean;
+}
+
+/**
+ * Consumption order: sellable lots before unsellable ones, each group in the order given
+ * (first-expiring first, as the caller's query sorts them; the sort is stable).
+ */
+export function sellableFirst<T extends { readonly sellable: boolean }>(lots: readonly T[]): T[] {
+  return [...lots].sort((a, b) => Number(b.sellable) - Number(a.sellable));
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { Availability, WarehouseSite } from '../../domain/allocation';
 import type { Tx } from './db';
+import { AVAILABLE } from './level-sql';
 
 /** Every warehouse with what allocation ranks it by. */
 export async function readSites(tx: Tx): Promise<WarehouseSite[]> {
@@ -18,7 +19,7 @@ export async function readSites(tx: Tx): Promise<WarehouseSite[]> {
 export async function readAvailableBySite(tx: Tx, skus: readonly string[]): Promise<Availability> {
   const rows = await tx.$queryRaw<{ sku: string; warehouse_code: string; available: number }[]>`
     SELECT sku, warehouse_code,
-           on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) AS available
+           ${AVAILABLE} AS available
       FROM inventory_levels WHERE sku = ANY(${[...skus]}::text[])`;
   const out = new Map<string, Map<string, number>>();
   for (const r of rows) {

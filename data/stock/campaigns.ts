@@ -17,6 +17,7 @@ import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Tx 
 import { overdrawn } from './guard';
 import { releaseLevelHolds } from './levels';
 import { reserveWith } from './hold';
+import { AVAILABLE, BUMP_VERSION } from './level-sql';
 
 /** A campaign as the admin creates it. */
 export interface CampaignInput {
@@ -62,9 +63,9 @@ export async function createCampaign(db: Db, input: CampaignInput, actor?: strin
 /** Moves a flash sale's quota out of available stock into the level's reserved. */
 async function setAside(tx: Tx, input: CampaignInput): Promise<void> {
   const taken = await tx.$executeRaw`
-    UPDATE inventory_levels SET reserved = reserved + ${input.quota}, version = version + 1, updated_at = now()
+    UPDATE inventory_levels SET reserved = reserved + ${input.quota}, ${BUMP_VERSION}
      WHERE sku = ${input.sku} AND warehouse_code = ${input.warehouseCode}
-       AND on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) >= ${input.quota}`;
+       AND ${AVAILABLE} >= ${input.quota}`;
   // Taken on a stale view of the lots (guard.ts): the throw rolls the whole creation back.
   if (taken === 0 || (await overdrawn(tx, [input])).length > 0) {
     await assertCatalogued(tx, [input.sku], [input.warehouseCode]);
@@ -179,7 +180,7 @@ export async function endCampaign(db: Db, campaignId: string): Promise<{ returne
     const { sku, warehouse_code: warehouseCode, returned } = rows[0];
     if (returned > 0) {
       await tx.$executeRaw`
-        UPDATE inventory_levels SET reserved = reserved - ${returned}, version = version + 1, updated_at = now()
+        UPDATE inventory_levels SET reserved = reserved - ${returned}, ${BUMP_VERSION}
          WHERE sku = ${sku} AND warehouse_code = ${warehouseCode}`;
       await writeMovements(tx, [{ sku, warehouseCode, reason: 'CAMPAIGN_RETURN', reference: serial, onHandDelta: 0, reservedDelta: -returned }]);
     }

@@ -6,6 +6,7 @@ import type { WriteOffResult } from '../../domain/reports';
 import { Operation } from '../../domain/types';
 import { lockLevel, lockLot } from './admin-fence';
 import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db } from './db';
+import { BUMP_VERSION } from './level-sql';
 
 /** Kinds of stock alerts (CHECK-constrained). */
 export const AlertKind = {
@@ -87,7 +88,7 @@ async function writeOffLot(db: Db, runId: string, { sku, warehouseCode, lotCode 
     const units = Math.max(0, Math.min(lot.quantity, level.onHand - level.reserved));
     if (units > 0) {
       await tx.$executeRaw`
-        UPDATE inventory_levels SET on_hand = on_hand - ${units}, version = version + 1, updated_at = now()
+        UPDATE inventory_levels SET on_hand = on_hand - ${units}, ${BUMP_VERSION}
          WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} AND on_hand - ${units} >= reserved`;
       await tx.$executeRaw`
         UPDATE stock_lots SET quantity = quantity - ${units}

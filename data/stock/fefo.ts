@@ -2,7 +2,7 @@
  * Confirmation of lot-tracked stock: the sold units leave their lots first-expiring-first-out,
  * in the same transaction as the level change, one ledger row per lot.
  */
-import { pickFefo, type ConsumedLot, type LotForPicking } from '../../domain/stock';
+import { lotSellable, pickFefo, sellableFirst, type ConsumedLot, type LotForPicking } from '../../domain/stock';
 import type { OrderLine } from '../../domain/types';
 import type { Movement, Tx } from './db';
 
@@ -24,13 +24,23 @@ export async function consumeLots(
   reference: string,
   reason: string,
 ): Promise<{ consumed: ConsumedLot[]; movements: Movement[] }> {
-  const lots = await tx.$queryRaw<{ lot_code: string; quantity: number; sellable: boolean; expires_at: Date | null }[]>`
-    SELECT lot_code, quantity, expires_at, NOT (quarantined OR COALESCE(remove_at <= now(), false)) AS sellable
+  // now(): the transaction's clock, the one the guard's unsellable_quantity used for the hold.
+  const lots = await tx.$queryRaw<
+    { lot_code: string; quantity: number; quarantined: boolean; remove_at: Date | null; expires_at: Date | null; now: Date }[]
+  >`
+    SELECT lot_code, quantity, quarantined, remove_at, expires_at, now() AS now
       FROM stock_lots
      WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode} AND quantity > 0
-     ORDER BY 4 DESC, expires_at ASC NULLS LAST, received_at, lot_code COLLATE "C"
+     ORDER BY expires_at ASC NULLS LAST, received_at, lot_code COLLATE "C"
        FOR UPDATE`;
-  const ordered: LotForPicking[] = lots.map((l) => ({ lotCode: l.lot_code, quantity: l.quantity, sellable: l.sellable, expiresAt: l.expires_at }));
+  const ordered: LotForPicking[] = sellableFirst(
+    lots.map((l) => ({
+      lotCode: l.lot_code,
+      quantity: l.quantity,
+      sellable: lotSellable({ quarantined: l.quarantined, removeAt: l.remove_at }, l.now),
+      expiresAt: l.expires_at,
+    })),
+  );
   const consumed: ConsumedLot[] = [];
   const movements: Movement[] = [];
   for (const { lot, take } of pickFefo(ordered, line.quantity)) {

@@ -18,6 +18,7 @@
  * passing its removal date, is evaluated at the transaction's now() by both statements.
  */
 import type { Tx } from './db';
+import { AVAILABLE } from './level-sql';
 
 /** A level row named by its key. */
 export interface LevelKey {
@@ -32,6 +33,6 @@ export async function overdrawn<T extends LevelKey>(tx: Tx, levels: readonly T[]
     SELECT sku, warehouse_code FROM inventory_levels
      WHERE (sku, warehouse_code) IN (SELECT * FROM unnest(
              ${levels.map((l) => l.sku)}::text[], ${levels.map((l) => l.warehouseCode)}::text[]))
-       AND on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) < 0`;
+       AND ${AVAILABLE} < 0`;
   return levels.filter((l) => rows.some((r) => r.sku === l.sku && r.warehouse_code === l.warehouseCode));
 }

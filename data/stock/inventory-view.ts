@@ -1,5 +1,5 @@
 /** The inventory read model: per warehouse, every state stock can be in, and its lots. */
-import { lotState, type LotState } from '../../domain/stock';
+import { availableUnits, lotState, type LotState } from '../../domain/stock';
 import type { Db, Tx } from './db';
 
 /** One lot as operators see it. */
@@ -79,5 +79,5 @@ export async function readInventory(db: Db | Tx, sku: string) {
 }
 
 function quantities(onHand: number, reserved: number, safetyStock: number, unsellable: number, incoming: number): Quantities {
-  return { onHand, reserved, safetyStock, unsellable, incoming, available: Math.max(0, onHand - reserved - safetyStock - unsellable) };
+  return { onHand, reserved, safetyStock, unsellable, incoming, available: availableUnits({ onHand, reserved, safetyStock, unsellable }) };
 }

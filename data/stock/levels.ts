@@ -4,13 +4,14 @@
  */
 import type { OrderLine } from '../../domain/types';
 import { writeMovements, type Tx } from './db';
+import { BUMP_VERSION } from './level-sql';
 
 /** Gives held units back to available stock: reserved −q per line. */
 export async function releaseLevelHolds(tx: Tx, reference: string, lines: readonly OrderLine[]): Promise<void> {
   for (const line of lines) {
     await tx.$executeRaw`
       UPDATE inventory_levels
-         SET reserved = reserved - ${line.quantity}, version = version + 1, updated_at = now()
+         SET reserved = reserved - ${line.quantity}, ${BUMP_VERSION}
        WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}`;
   }
   await writeMovements(

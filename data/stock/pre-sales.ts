@@ -15,14 +15,15 @@ import { campaignSerial, Operation, ReservationStatus, type ConfirmOutcome, type
 import { settleBackorderTx } from './payments';
 import { overdrawn } from './guard';
 import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
+import { AVAILABLE, BUMP_VERSION } from './level-sql';
 
 /** Sells `line` out of on-hand stock to a backorder, if enough is available. */
 async function allocate(tx: Tx, reservationId: string, line: OrderLine): Promise<boolean> {
   await tx.$executeRaw`SAVEPOINT allocate`;
   const sold = await tx.$executeRaw`
-    UPDATE inventory_levels SET on_hand = on_hand - ${line.quantity}, version = version + 1, updated_at = now()
+    UPDATE inventory_levels SET on_hand = on_hand - ${line.quantity}, ${BUMP_VERSION}
      WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}
-       AND on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) >= ${line.quantity}`;
+       AND ${AVAILABLE} >= ${line.quantity}`;
   // Sold on a stale view of the lots (guard.ts): undone, the backorder is not covered.
   const covered = sold > 0 && (await overdrawn(tx, [line])).length === 0;
   if (!covered) await tx.$executeRaw`ROLLBACK TO SAVEPOINT allocate`;
@@ -60,7 +61,7 @@ export async function fulfilPreSale(db: Db, campaignId: string, idempotencyKey: 
     const c = await tx.campaign.findUnique({ where: { id: campaignId } });
     if (!c || c.kind !== 'PRE_SALE') throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no pre-sale ${campaignId}`);
     await tx.$executeRaw`
-      UPDATE inventory_levels SET on_hand = on_hand + ${quantity}, version = version + 1, updated_at = now()
+      UPDATE inventory_levels SET on_hand = on_hand + ${quantity}, ${BUMP_VERSION}
        WHERE sku = ${c.sku} AND warehouse_code = ${c.warehouseCode}`;
     await writeMovements(tx, [{ sku: c.sku, warehouseCode: c.warehouseCode, reason: 'RECEIVE:pre-sale', reference: serial, onHandDelta: quantity, reservedDelta: 0 }]);
     await tx.$executeRaw`UPDATE campaigns SET status = 'FULFILLED', ended_at = COALESCE(ended_at, now()) WHERE id = ${campaignId}`;

@@ -30,6 +30,7 @@ import { releaseLevelHolds } from './levels';
 import { confirmPreOrder, lockPreSaleOf } from './pre-sales';
 import { consumeLots, lotTrackedSkus } from './fefo';
 import { settlePaymentTx } from './payments';
+import { AVAILABLE, BUMP_VERSION } from './level-sql';
 
 /**
  * How often the reserve re-plans when stock moved between its read and its conditional
@@ -92,9 +93,9 @@ async function takeLines(tx: Tx, lines: readonly OrderLine[]): Promise<OrderLine
   for (const line of merged) {
     const taken = await tx.$executeRaw`
       UPDATE inventory_levels
-         SET reserved = reserved + ${line.quantity}, version = version + 1, updated_at = now()
+         SET reserved = reserved + ${line.quantity}, ${BUMP_VERSION}
        WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}
-         AND on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) >= ${line.quantity}`;
+         AND ${AVAILABLE} >= ${line.quantity}`;
     if (taken === 0) short.push(line);
   }
   if (short.length === 0) short.push(...(await overdrawn(tx, merged)));
@@ -136,7 +137,7 @@ async function recordReserve(tx: Tx, serial: string, outcome: ReserveOutcome): P
 async function describeShortages(tx: Tx, short: readonly OrderLine[]): Promise<Shortage[]> {
   const rows = await tx.$queryRaw<{ sku: string; warehouse_code: string; available: number }[]>`
     SELECT sku, warehouse_code,
-           GREATEST(0, on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code)) AS available
+           GREATEST(0, ${AVAILABLE}) AS available
       FROM inventory_levels
      WHERE (sku, warehouse_code) IN (SELECT * FROM unnest(
        ${short.map((l) => l.sku)}::text[], ${short.map((l) => l.warehouseCode)}::text[]))`;
@@ -246,7 +247,7 @@ export async function deductHeld(tx: Tx, reservationId: string, lines: readonly 
     await tx.$executeRaw`
       UPDATE inventory_levels
          SET on_hand = on_hand - ${line.quantity}, reserved = reserved - ${line.quantity},
-             version = version + 1, updated_at = now()
+             ${BUMP_VERSION}
        WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode}`;
     if (tracked.has(line.sku)) {
       const taken = await consumeLots(tx, line, reservationId, reason);

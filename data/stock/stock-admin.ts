@@ -8,6 +8,7 @@ import { adjustmentAllowed, lotDates, type AdjustReason, type PerishableSettings
 import { Operation } from '../../domain/types';
 import { expectQuantity, fencedChange, lockLevel, lockLot, productForChange } from './admin-fence';
 import { recordInvalidations, writeMovements, type Db, type Tx } from './db';
+import { AVAILABLE, BUMP_VERSION } from './level-sql';
 
 /** A receipt of goods into a warehouse, idempotent by its key. */
 export interface ReceiveInput {
@@ -91,7 +92,7 @@ async function checkUseBy(tx: Tx, r: Omit<ReceiveInput, 'idempotencyKey'>): Prom
 async function changeOnHand(tx: Tx, sku: string, warehouseCode: string, delta: number) {
   const rows = await tx.$queryRaw<{ on_hand: number; reserved: number }[]>`
     UPDATE inventory_levels
-       SET on_hand = on_hand + ${delta}, version = version + 1, updated_at = now()
+       SET on_hand = on_hand + ${delta}, ${BUMP_VERSION}
      WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} AND on_hand + ${delta} >= reserved
     RETURNING on_hand, reserved`;
   if (rows.length === 0) {
@@ -188,7 +189,7 @@ export async function setSafetyStock(db: Db, { idempotencyKey, ...request }: Saf
     const level = await lockLevel(tx, sku, warehouseCode);
     expectQuantity(request.expectedQuantity, level.safetyStock, 'safety stock');
     await tx.$executeRaw`
-      UPDATE inventory_levels SET safety_stock = ${safetyStock}, version = version + 1, updated_at = now()
+      UPDATE inventory_levels SET safety_stock = ${safetyStock}, ${BUMP_VERSION}
        WHERE sku = ${sku} AND warehouse_code = ${warehouseCode}`;
     // No ledger row, but availability changed: the cached view must go (see writeMovements).
     await recordInvalidations(tx, [sku]);
@@ -228,9 +229,9 @@ export async function setLotQuarantine(db: Db, { idempotencyKey, ...request }: Q
     // Bump the level so readers and racing reserves see the change on the row they lock
     // (a reserve waiting on it re-checks its guard in a fresh statement: guard.ts).
     const [after] = await tx.$queryRaw<{ available: number }[]>`
-      UPDATE inventory_levels SET version = version + 1, updated_at = now()
+      UPDATE inventory_levels SET ${BUMP_VERSION}
        WHERE sku = ${sku} AND warehouse_code = ${warehouseCode}
-      RETURNING on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) AS available`;
+      RETURNING ${AVAILABLE} AS available`;
     await recordInvalidations(tx, [sku]);
     return { sku, warehouseCode, lotCode, quantity: lot.quantity, quarantined, available: after.available };
   }, actor);

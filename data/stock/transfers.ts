@@ -20,6 +20,7 @@ import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Mov
 import { AlertKind, raiseAlert } from './expiry';
 import { deductHeld, lockReservation, releaseInTx, reserveInTx } from './reservations';
 import { addToLot } from './stock-admin';
+import { BUMP_VERSION } from './level-sql';
 
 /** A transfer hold ends by shipping or cancelling, never by time: the sweeper must not take it. */
 const HOLD_NEVER_EXPIRES = '9999-12-31T00:00:00.000Z';
@@ -104,7 +105,7 @@ async function lockEnds(tx: Tx, t: TransferRow): Promise<void> {
 async function moveIncoming(tx: Tx, sku: string, warehouseCode: string, delta: number, onHandDelta = 0): Promise<void> {
   await tx.$executeRaw`
     UPDATE inventory_levels SET incoming = incoming + ${delta}, on_hand = on_hand + ${onHandDelta},
-           version = version + 1, updated_at = now()
+           ${BUMP_VERSION}
      WHERE sku = ${sku} AND warehouse_code = ${warehouseCode}`;
 }
 
