@@ -15,7 +15,7 @@ import type { SweepResult } from '../domain/reports';
 import type { Db } from '../data/stock/db';
 import { AlertKind, raiseAlert } from '../data/stock/expiry';
 import { findExpiredHolds } from '../data/stock/queries';
-import { releaseStock } from '../data/stock/reservations';
+import { releaseStock } from '../data/stock/release';
 
 const BATCH = 200;
 

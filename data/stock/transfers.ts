@@ -18,7 +18,9 @@ import { Operation, ReleaseReason, ReservationStatus } from '../../domain/types'
 import type { Prisma } from '../../generated/prisma/client';
 import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Movement, type Tx } from './db';
 import { AlertKind, raiseAlert } from './expiry';
-import { deductHeld, lockReservation, releaseInTx, reserveInTx } from './reservations';
+import { deductHeld } from './confirm';
+import { releaseInTx } from './release';
+import { lockReservation, reserveInTx } from './reservations';
 import { addToLot } from './stock-admin';
 import { BUMP_VERSION } from './level-sql';
 

@@ -6,7 +6,8 @@ import { createGate, GateVerdict, syncGate, type Gate } from '../../data/gate';
 import { createCampaign, endCampaign, reserveFromCampaign } from '../../data/stock/campaigns';
 import { readCampaign } from '../../data/stock/campaign-queries';
 import type { Db } from '../../data/stock/db';
-import { releaseStock, reserveStock } from '../../data/stock/reservations';
+import { releaseStock } from '../../data/stock/release';
+import { reserveStock } from '../../data/stock/reservations';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
 import { TEST_REDIS_URL } from '../helpers/env';
 

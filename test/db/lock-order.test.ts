@@ -8,7 +8,9 @@
  */
 import type { Db } from '../../data/stock/db';
 import { findDrifts } from '../../data/stock/reconcile';
-import { confirmStock, releaseStock, reserveStock } from '../../data/stock/reservations';
+import { confirmStock } from '../../data/stock/confirm';
+import { releaseStock } from '../../data/stock/release';
+import { reserveStock } from '../../data/stock/reservations';
 import { receiveTransfer, requestTransfer, shipTransfer } from '../../data/stock/transfers';
 import { compareBytes } from '../../domain/byte-order';
 import type { OrderLine } from '../../domain/types';

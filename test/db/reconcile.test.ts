@@ -5,7 +5,8 @@
  */
 import type { Db } from '../../data/stock/db';
 import { findDrifts, reconcile } from '../../data/stock/reconcile';
-import { releaseStock, reserveStock } from '../../data/stock/reservations';
+import { releaseStock } from '../../data/stock/release';
+import { reserveStock } from '../../data/stock/reservations';
 import { invariantViolations, perishable, receiveLot, resetDb, stock, testDb } from '../helpers/db';
 
 let db: Db;

@@ -2,7 +2,9 @@
  * The TCC steps on the real PostgreSQL: atomic holds, the fences that make every step
  * happen once, and the race on the last units.
  */
-import { confirmStock, releaseStock, reserveStock } from '../../data/stock/reservations';
+import { confirmStock } from '../../data/stock/confirm';
+import { releaseStock } from '../../data/stock/release';
+import { reserveStock } from '../../data/stock/reservations';
 import type { ReserveInput } from '../../domain/types';
 import type { Db } from '../../data/stock/db';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';

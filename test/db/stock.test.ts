@@ -6,7 +6,8 @@
 import { upsertProduct } from '../../data/stock/catalog';
 import type { Db } from '../../data/stock/db';
 import { readInventory } from '../../data/stock/inventory-view';
-import { confirmStock, reserveStock } from '../../data/stock/reservations';
+import { confirmStock } from '../../data/stock/confirm';
+import { reserveStock } from '../../data/stock/reservations';
 import type { ReserveInput } from '../../domain/types';
 import { adjustStock, setLotQuarantine, setSafetyStock } from '../../data/stock/stock-admin';
 import { invariantViolations, level, perishable, receiveLot, resetDb, stock, testDb } from '../helpers/db';
