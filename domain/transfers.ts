@@ -1,7 +1,8 @@
 /**
  * Cross-warehouse transfers: request (hold at the source) → ship (leaves the source's
  * on-hand, incoming at the destination) → receive, possibly short (the shortfall is booked as
- * a loss) → done. Cancel before shipping; return to source when never received. Pure types.
+ * a loss) → done. Cancel before shipping; return to source when never received. Pure: the
+ * types, and the state machine the workflow and the API both follow.
  */
 import type { ConsumedLot } from './stock';
 import type { Shortage } from './types';
@@ -46,4 +47,58 @@ export type TransferStepOutcome =
 export interface TransferReceipt {
   readonly receivedQuantity: number;
   readonly shortfallReason?: string;
+}
+
+/**
+ * Stages of a transfer saga (the workflow's state; TransferStatus is what PostgreSQL stores).
+ * Each step has a stage it runs in (SHIPPING...), so a concurrent other step is refused while
+ * it runs. Terminal: RECEIVED, CANCELLED, RETURNED, REJECTED.
+ */
+export const TransferStage = {
+  REQUESTING: 'REQUESTING',
+  REQUESTED: 'REQUESTED',
+  SHIPPING: 'SHIPPING',
+  SHIPPED: 'SHIPPED',
+  RECEIVING: 'RECEIVING',
+  RECEIVED: 'RECEIVED',
+  CANCELLING: 'CANCELLING',
+  CANCELLED: 'CANCELLED',
+  RETURNING: 'RETURNING',
+  RETURNED: 'RETURNED',
+  REJECTED: 'REJECTED',
+} as const;
+export type TransferStage = (typeof TransferStage)[keyof typeof TransferStage];
+
+const S = TransferStage;
+
+/** Shipped, and anything that can follow a shipment: the goods have left the source. */
+export const SHIPPED_OR_LATER: readonly TransferStage[] = [S.SHIPPED, S.RECEIVING, S.RECEIVED, S.RETURNING, S.RETURNED];
+
+/** Stages that wait for a person (ship or cancel) or for a step in progress. */
+export const UNDECIDED: readonly TransferStage[] = [S.REQUESTED, S.SHIPPING, S.CANCELLING];
+
+/** The steps a person takes on a transfer (each an update of its workflow and a route). */
+export type TransferStep = 'ship' | 'receive' | 'cancel' | 'return';
+
+/**
+ * The transfer state machine, written once for the workflow and the API: a step is allowed
+ * from one stage, runs in another, and is done once the transfer is in any of `after`.
+ */
+export const transferSteps: Readonly<Record<TransferStep, { readonly from: TransferStage; readonly during: TransferStage; readonly after: readonly TransferStage[] }>> = {
+  ship: { from: S.REQUESTED, during: S.SHIPPING, after: SHIPPED_OR_LATER },
+  receive: { from: S.SHIPPED, during: S.RECEIVING, after: [S.RECEIVED] },
+  cancel: { from: S.REQUESTED, during: S.CANCELLING, after: [S.CANCELLED] },
+  return: { from: S.SHIPPED, during: S.RETURNING, after: [S.RETURNED] },
+};
+
+/**
+ * What asking for `step` means at `stage`: run it; answer the state (a repeat of the step
+ * in progress, or of the step done with the same arguments: `sameAsDone`); or refuse it
+ * (TRANSFER_CONFLICT).
+ */
+export function transferStepVerdict(step: TransferStep, stage: TransferStage, sameAsDone = true): 'run' | 'repeat' | 'conflict' {
+  const s = transferSteps[step];
+  if (stage === s.from) return 'run';
+  if (stage === s.during || (s.after.includes(stage) && sameAsDone)) return 'repeat';
+  return 'conflict';
 }

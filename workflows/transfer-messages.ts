@@ -5,24 +5,12 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { ConsumedLot } from '../domain/stock';
-import type { TransferReceipt, TransferRequest } from '../domain/transfers';
+import type { TransferReceipt, TransferRequest, TransferStage } from '../domain/transfers';
 import type { Shortage } from '../domain/types';
 
-/** Stages of a transfer saga. Terminal: RECEIVED, CANCELLED, RETURNED, REJECTED. */
-export const TransferStage = {
-  REQUESTING: 'REQUESTING',
-  REQUESTED: 'REQUESTED',
-  SHIPPING: 'SHIPPING',
-  SHIPPED: 'SHIPPED',
-  RECEIVING: 'RECEIVING',
-  RECEIVED: 'RECEIVED',
-  CANCELLING: 'CANCELLING',
-  CANCELLED: 'CANCELLED',
-  RETURNING: 'RETURNING',
-  RETURNED: 'RETURNED',
-  REJECTED: 'REJECTED',
-} as const;
-export type TransferStage = (typeof TransferStage)[keyof typeof TransferStage];
+/** The stages live with the transfer's state machine (domain/transfers.ts). */
+export { TransferStage } from '../domain/transfers';
+
 
 /** What the transfer workflow knows; the status query and the workflow result. */
 export interface TransferState {

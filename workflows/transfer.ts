@@ -7,7 +7,7 @@
 import type { UpdateDefinition } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, patched, setHandler } from '@temporalio/workflow';
 import { ErrorCode } from '../domain/errors';
-import type { TransferRequest, TransferStepOutcome } from '../domain/transfers';
+import { SHIPPED_OR_LATER, transferSteps, transferStepVerdict, UNDECIDED, type TransferRequest, type TransferStep, type TransferStepOutcome } from '../domain/transfers';
 import {
   cancelTransfer,
   raiseTransferOverdue,
@@ -39,8 +39,6 @@ export const TransferPatch = {
 const conflict = (message: string) => ApplicationFailure.create({ type: ErrorCode.TRANSFER_CONFLICT, message, nonRetryable: true });
 
 const S = TransferStage;
-const SHIPPED_OR_LATER: readonly TransferStage[] = [S.SHIPPED, S.RECEIVING, S.RECEIVED, S.RETURNING, S.RETURNED];
-const UNDECIDED: readonly TransferStage[] = [S.REQUESTED, S.SHIPPING, S.CANCELLING];
 
 export async function transferWorkflow(request: TransferRequest): Promise<TransferState> {
   const state: TransferState = { request, stage: S.REQUESTING, overdue: false };
@@ -89,27 +87,19 @@ function registerHandlers(state: TransferState): void {
     },
   );
   const deadline = () => new Date(Date.now() + request.receiveWithinSeconds * 1000).toISOString();
-  registerStep(state, shipTransferUpdate, { name: 'ship', from: S.REQUESTED, during: S.SHIPPING, after: SHIPPED_OR_LATER }, () => shipTransfer(id, deadline()));
+  registerStep(state, shipTransferUpdate, 'ship', () => shipTransfer(id, deadline()));
   registerStep(
     state,
     receiveTransferUpdate,
-    { name: 'receive', from: S.SHIPPED, during: S.RECEIVING, after: [S.RECEIVED] },
+    'receive',
     (receipt) => {
       state.receipt = receipt;
       return receiveTransfer(id, receipt);
     },
     (receipt) => receipt.receivedQuantity === state.receipt?.receivedQuantity,
   );
-  registerStep(state, cancelTransferUpdate, { name: 'cancel', from: S.REQUESTED, during: S.CANCELLING, after: [S.CANCELLED] }, () => cancelTransfer(id));
-  registerStep(state, returnTransferUpdate, { name: 'return', from: S.SHIPPED, during: S.RETURNING, after: [S.RETURNED] }, () => returnTransfer(id));
-}
-
-/** A step: allowed from one stage, runs in another, and is a no-op once its result is in. */
-interface Step {
-  readonly name: string;
-  readonly from: TransferStage;
-  readonly during: TransferStage;
-  readonly after: readonly TransferStage[];
+  registerStep(state, cancelTransferUpdate, 'cancel', () => cancelTransfer(id));
+  registerStep(state, returnTransferUpdate, 'return', () => returnTransfer(id));
 }
 
 /**
@@ -121,10 +111,11 @@ interface Step {
 function registerStep<A extends any[]>(
   state: TransferState,
   def: UpdateDefinition<TransferState, A>,
-  step: Step,
+  name: TransferStep,
   run: (...args: A) => Promise<TransferStepOutcome>,
   sameAsDone?: (...args: A) => boolean,
 ): void {
+  const step = transferSteps[name];
   const handler = async (...args: A) => {
     if (state.stage === step.from) {
       state.stage = step.during;
@@ -146,8 +137,9 @@ function registerStep<A extends any[]>(
     return state;
   };
   const validator = (...args: A) => {
-    const repeat = state.stage === step.during || (step.after.includes(state.stage) && (sameAsDone?.(...args) ?? true));
-    if (state.stage !== step.from && !repeat) throw conflict(`cannot ${step.name} a transfer that is ${state.stage}`);
+    // sameAsDone only matters once the step is done: not evaluated otherwise, as before.
+    const verdict = transferStepVerdict(name, state.stage, !step.after.includes(state.stage) || (sameAsDone?.(...args) ?? true));
+    if (verdict === 'conflict') throw conflict(`cannot ${name} a transfer that is ${state.stage}`);
   };
   setHandler(def, handler, { validator });
 }

@@ -13,7 +13,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { DomainError, ErrorCode, isErrorCode } from '../../../domain/errors';
-import type { TransferReceipt, TransferRequest } from '../../../domain/transfers';
+import { transferStepVerdict, type TransferReceipt, type TransferRequest, type TransferStep } from '../../../domain/transfers';
 import { transferWorkflowId } from '../../../workflows/ids';
 import {
   cancelTransferUpdate,
@@ -21,7 +21,6 @@ import {
   requestTransferUpdate,
   returnTransferUpdate,
   shipTransferUpdate,
-  TransferStage,
   transferStatusQuery,
   type TransferState,
 } from '../../../workflows/transfer-messages';
@@ -59,26 +58,22 @@ export async function getTransfer(temporal: Client, transferId: string): Promise
   }
 }
 
-/** The steps, with the stages in which a repeat finds the step already done. */
-const steps = {
-  ship: { update: shipTransferUpdate, done: [TransferStage.SHIPPED, TransferStage.RECEIVED, TransferStage.RETURNED] },
-  receive: { update: receiveTransferUpdate, done: [TransferStage.RECEIVED] },
-  cancel: { update: cancelTransferUpdate, done: [TransferStage.CANCELLED] },
-  return: { update: returnTransferUpdate, done: [TransferStage.RETURNED] },
-} as const;
-export type TransferStep = keyof typeof steps;
+/** The workflow update of each step; which stage allows which step is domain/transfers.ts. */
+const updates = { ship: shipTransferUpdate, receive: receiveTransferUpdate, cancel: cancelTransferUpdate, return: returnTransferUpdate } as const;
+export type { TransferStep } from '../../../domain/transfers';
 
 export async function runTransferStep(temporal: Client, transferId: string, step: TransferStep, receipt?: TransferReceipt): Promise<TransferState> {
   const handle = temporal.workflow.getHandle(transferWorkflowId(transferId));
   try {
-    if (step === 'receive') return await handle.executeUpdate(steps.receive.update, { args: [receipt!] });
-    return await handle.executeUpdate(steps[step].update);
+    if (step === 'receive') return await handle.executeUpdate(updates.receive, { args: [receipt!] });
+    return await handle.executeUpdate(updates[step]);
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw asDomainError(err);
     // Not running: unknown, or ended. An ended transfer answers a repeat of a done step.
     const state = await getTransfer(temporal, transferId);
     const sameReceipt = step !== 'receive' || state.receipt?.receivedQuantity === receipt?.receivedQuantity;
-    if ((steps[step].done as readonly string[]).includes(state.stage) && sameReceipt) return state;
+    // An ended workflow is in a final stage: a request is only ever a repeat of a done step.
+    if (transferStepVerdict(step, state.stage, sameReceipt) === 'repeat') return state;
     throw new DomainError(ErrorCode.TRANSFER_CONFLICT, `cannot ${step} a transfer that is ${state.stage}`, { stage: state.stage });
   }
 }
