@@ -1,0 +1,155 @@
+/**
+ * The shape of the configuration: every setting of the service, typed. README.md documents
+ * each with its variable; config/index.ts reads and validates them (loadConfig).
+ */
+
+/** Every setting of the service; README.md documents each with its variable. */
+export interface Config {
+  /** The service's own connection: a role with DML only, never the owner (README "Security"). */
+  readonly databaseUrl: string;
+  /** The owner's connection: migrations and the service role's grants run as it. */
+  readonly migrationDatabaseUrl: string;
+  /** TLS, session timeouts, keepalive and pool sizes of every PostgreSQL connection. */
+  readonly database: DatabaseConfig;
+  readonly migration: MigrationConfig;
+  readonly redisUrl: string;
+  /** TLS files of a `rediss://` Redis (undefined: plain, or the system CAs for rediss://). */
+  readonly redisTls?: RedisTlsConfig;
+  readonly temporal: TemporalConfig;
+  /** SIGTERM: how long the API stays up reporting not-ready, then how long in-flight requests get. */
+  readonly shutdown: { readonly delayMs: number; readonly timeoutMs: number };
+  /** Longest an API request waits on a workflow (transfer steps, campaign end, fulfilment, order status). */
+  readonly workflowWaitTimeoutMs: number;
+  /** How long an unpaid hold lives before the saga releases it. */
+  readonly reservationTtlSeconds: number;
+  /** A payment still PENDING this long after it arrived is reported, alerted and driven to settlement. */
+  readonly paymentSettleMinutes: number;
+  /** Order sagas one API process starts at once after their holds commit (the rest queue). */
+  readonly sagaStartConcurrency: number;
+  /** Failure drills and tests: how long the API holds back each saga start (0: none). */
+  readonly sagaStartDelayMs: number;
+  /** Saga starts wait while the API answers a burst (this many requests in flight, or a hold batch running)… */
+  readonly sagaStartBusyRequests: number;
+  /** …but never longer than this. */
+  readonly sagaStartMaxDeferMs: number;
+  /** Most holds one group-commit transaction takes from a hot row. */
+  readonly holdBatchMax: number;
+  /** The worker's saga relay: how old an unstarted saga's outbox row must be before it starts it. */
+  readonly sagaRelayGraceMs: number;
+  /** How often the unsettled-payment check runs. */
+  readonly paymentCheckInterval: string;
+  /** How long after expiry a hold whose workflow is gone waits for the sweeper. */
+  readonly sweeperGraceSeconds: number;
+  readonly sweeperInterval: string;
+  /** How often the perishables check (alerts, write-off) runs. */
+  readonly expiryCheckInterval: string;
+  /** How often reconciliation runs. */
+  readonly reconcileInterval: string;
+  /** Outbound alert webhook; undefined: alerts are only listed by GET /alerts. */
+  readonly alertWebhook?: { readonly url: string; readonly secret: string };
+  /** How long a shipped transfer may take before it is overdue (default when not given). */
+  readonly transferReceiveDeadlineSeconds: number;
+  readonly webhookSecret: string;
+  readonly webhookToleranceSeconds: number;
+  /** The bootstrap key: a bearer token with every scope (README "Security"). */
+  readonly adminToken: string;
+  /** How long a process trusts a verified API key before reading it again (revocations also arrive over Redis at once). */
+  readonly apiKeyCacheMs: number;
+  /** `ops`: when set, /metrics and /docs are served there (without a key) and not on `port`. */
+  readonly api: { readonly host: string; readonly port: number; readonly ops?: { readonly host: string; readonly port: number } };
+  /** Where the worker serves /metrics and /healthz. */
+  readonly workerHttp: { readonly host: string; readonly port: number };
+  readonly logLevel: string;
+  readonly campaigns: {
+    /** How often a running campaign's gate is compared with PostgreSQL. */
+    readonly gateCheckSeconds: number;
+    /** Flash orders per API process let through to PostgreSQL at once while the gate is down. */
+    readonly dbPathConcurrency: number;
+    /** Deadline of one gate command on its own Redis connection (past it: the gate cannot answer). */
+    readonly gateCommandTimeoutMs: number;
+  };
+  readonly cache: CacheConfig;
+  /** Orders (plain and flash-sale) one user may place per minute, across all replicas; beyond that 429 RATE_LIMITED. */
+  readonly orderRateLimitPerMinute: number;
+  /** Orders one API key may place per minute, across all replicas. */
+  readonly keyRateLimitPerMinute: number;
+}
+
+/** PostgreSQL `sslmode` (libpq's meaning); `prefer`/`allow` are refused: pg cannot fall back. */
+export type PgSslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
+export const PG_SSL_MODES: readonly PgSslMode[] = ['disable', 'require', 'verify-ca', 'verify-full'];
+
+export interface PgSslConfig {
+  readonly mode: PgSslMode;
+  /** PEM bundle of the CA(s) to trust (else the system's). */
+  readonly caFile?: string;
+  /** Client certificate and key (certificate authentication), both or neither. */
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+/** Every PostgreSQL connection of the service (README "Settings", "Running several replicas"). */
+export interface DatabaseConfig {
+  /** The default TLS of both URLs; an `sslmode`/`sslrootcert` in a URL wins for that URL. */
+  readonly ssl: PgSslConfig;
+  /** Connections of the Prisma pool per process. */
+  readonly poolMax: number;
+  /** Connections of the request path's hold batches per API process. */
+  readonly holdPoolMax: number;
+  readonly connectTimeoutMs: number;
+  /** Server-side `statement_timeout` of every session (0: none). */
+  readonly statementTimeoutMs: number;
+  /** Server-side `idle_in_transaction_session_timeout`: a client lost mid-transaction frees its rows after this. */
+  readonly idleInTransactionTimeoutMs: number;
+  /** TCP keepalive: first probe after this idle time, both on the client and the server side. */
+  readonly keepAliveIdleSeconds: number;
+}
+
+/** The migration runner (prisma/migrate.ts). */
+export interface MigrationConfig {
+  /** `lock_timeout` of each migration: a DDL queued behind a hot row fails instead of stalling traffic. */
+  readonly lockTimeoutMs: number;
+  readonly statementTimeoutMs: number;
+}
+
+export interface RedisTlsConfig {
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+export interface TemporalConfig {
+  readonly address: string;
+  readonly namespace: string;
+  readonly taskQueue: string;
+  /** TLS to the frontend (Temporal Cloud: mTLS certificates, or an API key over TLS). */
+  readonly tls?: TemporalTlsConfig;
+  readonly apiKey?: string;
+}
+
+export interface TemporalTlsConfig {
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  readonly serverName?: string;
+}
+
+/** The stock cache, its Redis connection, relay and consistency checker (README "Settings"). */
+export interface CacheConfig {
+  readonly connectTimeoutMs: number;
+  /** Per-command deadline: a slow Redis costs a read at most this long before PostgreSQL answers. */
+  readonly commandTimeoutMs: number;
+  /** Commands allowed in flight at once; beyond that reads bypass the cache (the bounded queue). */
+  readonly maxInFlight: number;
+  readonly ttlSeconds: number;
+  /** Consecutive failures that open the circuit breaker, and how long it stays open. */
+  readonly breakerFailures: number;
+  readonly breakerCooldownMs: number;
+  readonly relayIntervalMs: number;
+  readonly relayBatch: number;
+  readonly checkInterval: string;
+  /** Drift above this share of compared SKUs triggers a full rebuild and an alert. */
+  readonly checkDriftPercent: number;
+  readonly checkHotPercent: number;
+  readonly checkSample: number;
+}
