@@ -14,6 +14,7 @@ import { createGate } from './activities/gate';
 import { createDb, dbOptions } from './activities/store/db';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createMetrics, type Metrics } from './platform/metrics';
+import { registerStoreGauges } from './platform/store-gauges';
 import { createGateRedis } from './platform/redis';
 import { startSagaRelay } from './platform/sagas';
 import { bootSchedules, connectClient, temporalConnectionOptions } from './platform/temporal';
@@ -67,6 +68,7 @@ export async function runWorker(config: Config): Promise<void> {
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
   const metrics = createMetrics('worker');
   const db = createDb(config.databaseUrl, dbOptions(config));
+  registerStoreGauges(metrics.registry, db, { graceSeconds: config.sweeperGraceSeconds });
   const client = await connectClient(config);
   // A new install shows its alerts, reconciliation report and cache check at once.
   await bootSchedules(client, config);
