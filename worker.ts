@@ -14,7 +14,7 @@ import { createGate } from './activities/gate';
 import { createDb, dbOptions } from './activities/store/db';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createMetrics, type Metrics } from './platform/metrics';
-import { registerStoreGauges } from './platform/store-gauges';
+import { registerStoreGauges, type StoreGaugeSource } from './platform/store-gauges';
 import { createGateRedis } from './platform/redis';
 import { startSagaRelay } from './platform/sagas';
 import { bootSchedules, connectClient, temporalConnectionOptions } from './platform/temporal';
@@ -54,6 +54,13 @@ export function serveWorkerHttp(metrics: Metrics, state: () => string, address: 
     .listen(address.port, address.host);
 }
 
+/** The worker's metrics: the process's counters and the gauges read from PostgreSQL at scrape time. */
+export function createWorkerMetrics(config: Pick<Config, 'sweeperGraceSeconds'>, db: StoreGaugeSource): Metrics {
+  const metrics = createMetrics('worker');
+  registerStoreGauges(metrics.registry, db, { graceSeconds: config.sweeperGraceSeconds });
+  return metrics;
+}
+
 /**
  * The workflow code the worker runs: the bundle `npm run build` made beside the compiled
  * worker (dist/workflow-bundle.js: no webpack at start, the code that was tested is the code
@@ -66,9 +73,8 @@ export function workflowCode(dir = __dirname): { workflowBundle: { codePath: str
 
 export async function runWorker(config: Config): Promise<void> {
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
-  const metrics = createMetrics('worker');
   const db = createDb(config.databaseUrl, dbOptions(config));
-  registerStoreGauges(metrics.registry, db, { graceSeconds: config.sweeperGraceSeconds });
+  const metrics = createWorkerMetrics(config, db);
   const client = await connectClient(config);
   // A new install shows its alerts, reconciliation report and cache check at once.
   await bootSchedules(client, config);
