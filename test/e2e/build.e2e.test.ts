@@ -2,17 +2,22 @@
  * The production build (`npm run build`, what the Dockerfile runs): dist/ holds compiled
  * JavaScript that starts with plain `node`, no tsx. The compiled migration runner finds its
  * SQL, the compiled worker runs the workflow bundle built at build time (an order's saga runs
- * on it), the compiled API answers its probes and takes an order, and both serve /metrics —
- * the worker's store gauges read as the least-privileged service role.
+ * on it, and every committed history replays on it), the compiled API answers its probes and
+ * takes an order, and both serve /metrics — the worker's store gauges read as the
+ * least-privileged service role.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Worker } from '@temporalio/worker';
 import type { Db } from '../../activities/store/db';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
 import { freePort, runService, waitForHttp, type Service } from '../../platform/processes';
+import { createMetrics } from '../../platform/metrics';
+import { workerSinks } from '../../worker';
 import { eventually } from '../helpers/app';
+import { loadHistories } from '../helpers/histories';
 import { resetDb, stock, testDb } from '../helpers/db';
 import { TEST_APP_DATABASE_URL, TEST_DATABASE_URL, TEST_REDIS_URL } from '../helpers/env';
 
@@ -94,5 +99,21 @@ describe('npm run build', () => {
     const workerMetrics = await (await fetch(`${worker}/metrics`)).text();
     expect(workerMetrics).toMatch(/^stockhold_holds_active\{process="worker"\} 1$/m);
     expect(workerMetrics).toMatch(/^stockhold_relay_backlog\{relay="saga",process="worker"\} 0$/m);
+  });
+
+  it('replays every committed history on the prebuilt bundle', async () => {
+    const histories = loadHistories();
+    const results = Worker.runReplayHistories(
+      { workflowBundle: { codePath: path.join(ROOT, 'dist/workflow-bundle.js') }, sinks: workerSinks(createMetrics('worker')) },
+      histories.map((h) => ({ workflowId: h.file, history: h.history })),
+    );
+    const failures: string[] = [];
+    let replayed = 0;
+    for await (const result of results) {
+      replayed += 1;
+      if (result.error) failures.push(`${result.workflowId}: ${result.error.name}: ${result.error.message}`);
+    }
+    expect(failures).toEqual([]);
+    expect(replayed).toBe(histories.length);
   });
 });
