@@ -148,4 +148,17 @@ describe('alert rules and dashboards', () => {
     }
     expect(missing).toEqual([]);
   });
+
+  it('every alert names a runbook entry that exists', () => {
+    const text = readFileSync(ALERTS, 'utf8');
+    const alerts = [...text.matchAll(/^\s*- alert: (\S+)$/gm)].map((m) => m[1]);
+    const runbooks = [...text.matchAll(/^\s*runbook: (\S+)$/gm)].map((m) => m[1]);
+    expect(runbooks).toHaveLength(alerts.length);
+    for (const link of runbooks) {
+      const [file, anchor] = link.split('#');
+      const page = readFileSync(path.join(ROOT, file), 'utf8');
+      const anchors = [...page.matchAll(/^#{1,6}\s+(.+)$/gm)].map((m) => m[1].trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-'));
+      expect(anchors).toContain(anchor);
+    }
+  });
 });
