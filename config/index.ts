@@ -35,6 +35,8 @@ export interface Config {
   readonly sagaStartMaxDeferMs: number;
   /** Most holds one group-commit transaction takes from a hot row. */
   readonly holdBatchMax: number;
+  /** Group-commit batches per hot row at once: the next one waits on the row's lock in PostgreSQL, not in this process. */
+  readonly holdBatchesInFlight: number;
   /** The worker's saga relay: how old an unstarted saga's outbox row must be before it starts it. */
   readonly sagaRelayGraceMs: number;
   /** How often the unsettled-payment check runs. */
@@ -445,6 +447,7 @@ export function loadConfig(env: Env = process.env): Config {
     paymentCheckInterval: duration(env, 'PAYMENT_CHECK_INTERVAL', '1m'),
     sagaStartConcurrency: int(env, 'SAGA_START_CONCURRENCY', 16, 1, 1000),
     holdBatchMax: int(env, 'HOLD_BATCH_MAX', 500, 1, 5000),
+    holdBatchesInFlight: int(env, 'HOLD_BATCHES_IN_FLIGHT', 2, 1, 8),
     sagaStartDelayMs: int(env, 'SAGA_START_DELAY_MS', 0, 0, 24 * 3600_000),
     sagaStartBusyRequests: int(env, 'SAGA_START_BUSY_REQUESTS', 64, 1, 1_000_000),
     sagaStartMaxDeferMs: int(env, 'SAGA_START_MAX_DEFER_MS', 2000, 0, 600_000),

@@ -134,3 +134,41 @@ it('a campaign batch: the per-user limit inside one batch, the pool first fit, a
   expect(late[0]).toEqual({ status: 'rejected', reason: 'SOLD_OUT' });
   expect(await db.campaignUserCount.count({ where: { userId: 'fay' } })).toBe(0);
 });
+
+it('several batches in flight on one hot row (as from several API processes): exactly the stock held, no deadlock, every hold fenced', async () => {
+  const { HoldBatcher } = await import('../../activities/store/request-hold');
+  const now = Date.now();
+  await stock(db, 'HB2', 'W1', 300);
+  await createCampaign(db, {
+    id: 'hb2',
+    kind: 'FLASH_SALE',
+    sku: 'HB2',
+    warehouseCode: 'W1',
+    startsAt: new Date(now - 60_000).toISOString(),
+    endsAt: new Date(now + 3600_000).toISOString(),
+    quota: 100,
+    perUserLimit: 3,
+  });
+  const wide = createHoldPool(TEST_DATABASE_URL, 8);
+  try {
+    const batchers = [new HoldBatcher(db, wide, 40, 4), new HoldBatcher(db, wide, 40, 4)];
+    const asLevel = (i: number) => ({ ...item(`lv-${i}`, 1 + (i % 2)), reserved: { ...item(`lv-${i}`, 1 + (i % 2)).reserved, lines: [{ sku: 'HB2', warehouseCode: 'W1', quantity: 1 + (i % 2) }] } });
+    const results = await Promise.all([
+      ...Array.from({ length: 400 }, (_, i) => batchers[i % 2].hold({ kind: 'campaign', campaignId: 'hb2' }, item(`cp-${i}`, 1, `cu-${i % 150}`, 'hb2') as never)),
+      ...Array.from({ length: 300 }, (_, i) => batchers[i % 2].hold({ kind: 'level', sku: 'HB2', warehouseCode: 'W1' }, asLevel(i) as never)),
+    ]);
+    const campaignHeld = results.slice(0, 400).filter((r) => r.outcome.status === 'reserved').length;
+    const levelHeld = results.slice(400).filter((r) => r.outcome.status === 'reserved');
+    expect(campaignHeld).toBe(100);
+    // 200 units outside the campaign's 100, taken by orders of 1 and 2.
+    const levelUnits = levelHeld.reduce((n, r) => n + (r.outcome.status === 'reserved' ? r.outcome.lines[0].quantity : 0), 0);
+    expect(levelUnits).toBe(200);
+    expect(await level(db, 'HB2', 'W1')).toEqual({ onHand: 300, reserved: 300 });
+    expect(await db.operationFence.count({ where: { operation: 'RESERVE', serial: { startsWith: 'cp-' } } })).toBe(400);
+    const counts = await db.campaignUserCount.findMany({ where: { campaignId: 'hb2' } });
+    expect(counts.reduce((n, c) => n + c.quantity, 0)).toBe(100);
+    expect(Math.max(...counts.map((c) => c.quantity))).toBeLessThanOrEqual(3);
+  } finally {
+    await wide.end();
+  }
+});

@@ -10,6 +10,14 @@
 --   * the per-user limit is read with the campaign once, not twice per item.
 -- What stays per item: the serial locks (byte order, so batches cannot deadlock) and the
 -- campaign's per-user upsert (whether it took is that item's answer).
+--
+-- And a deadlock fixed. Two batches on one campaign at once (two API processes; or one API
+-- with HOLD_BATCHES_IN_FLIGHT > 1) each took KEY SHARE on the campaign row when their new
+-- per-user rows were inserted (the foreign key), then asked FOR UPDATE on that row, which
+-- conflicts with KEY SHARE: each waited for the other, PostgreSQL killed one (40P01) and its
+-- shoppers got a 503. The pool is now locked FOR NO KEY UPDATE, which is what its UPDATE needs
+-- (it changes no key) and does not conflict with KEY SHARE: the second batch waits for the
+-- first's commit instead. The level row likewise (campaigns and lots hold KEY SHARE on it).
 
 CREATE OR REPLACE FUNCTION "stockhold_hold_batch"(p_kind TEXT, p_pool TEXT, p_warehouse TEXT, p_items JSONB) RETURNS JSONB
 LANGUAGE plpgsql AS $$
@@ -71,7 +79,7 @@ BEGIN
     -- 3b. The pool, last: first fit in arrival order; a refused item gives its user count back.
     IF TRUE = ANY(passed) THEN
       SELECT remaining, status, starts_at <= now() AS started, ends_at <= now() AS over INTO c
-        FROM campaigns WHERE id = v_campaign FOR UPDATE;
+        FROM campaigns WHERE id = v_campaign FOR NO KEY UPDATE;
       FOR i IN 1..n LOOP
         CONTINUE WHEN NOT passed[i];
         it := p_items->(i - 1); q := (it->>'quantity')::int;
@@ -111,7 +119,7 @@ BEGIN
     -- 3. The level row (only if an item may fit), then its availability in a fresh statement
     -- (sees what committed while we waited).
     IF TRUE = ANY(passed) THEN
-      PERFORM 1 FROM inventory_levels WHERE sku = v_sku AND warehouse_code = v_wh FOR UPDATE;
+      PERFORM 1 FROM inventory_levels WHERE sku = v_sku AND warehouse_code = v_wh FOR NO KEY UPDATE;
       SELECT on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code), reserved, on_hand
         INTO avail, r0, oh FROM inventory_levels WHERE sku = v_sku AND warehouse_code = v_wh;
       avail := COALESCE(avail, 0);
