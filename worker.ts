@@ -4,7 +4,9 @@
  * cache invalidations from the outbox to Redis, starts order sagas the API did not (the saga
  * outbox), and serves its metrics and health.
  */
+import { existsSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { NativeConnection, Runtime, Worker, type InjectedSinks } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { createStockCache, invalidateOnCommit, startCacheRelay } from './data/cache';
@@ -12,6 +14,7 @@ import { createGate } from './data/gate';
 import { createDb, dbOptions } from './data/stock/db';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createMetrics, type Metrics } from './platform/metrics';
+import { registerStoreGauges, type StoreGaugeSource } from './platform/store-gauges';
 import { createGateRedis } from './platform/redis';
 import { startSagaRelay } from './platform/sagas';
 import { bootSchedules, connectClient, temporalConnectionOptions } from './platform/temporal';
@@ -51,10 +54,27 @@ export function serveWorkerHttp(metrics: Metrics, state: () => string, address: 
     .listen(address.port, address.host);
 }
 
+/** The worker's metrics: the process's counters and the gauges read from PostgreSQL at scrape time. */
+export function createWorkerMetrics(config: Pick<Config, 'sweeperGraceSeconds'>, db: StoreGaugeSource): Metrics {
+  const metrics = createMetrics('worker');
+  registerStoreGauges(metrics.registry, db, { graceSeconds: config.sweeperGraceSeconds });
+  return metrics;
+}
+
+/**
+ * The workflow code the worker runs: the bundle `npm run build` made beside the compiled
+ * worker (dist/workflow-bundle.js: no webpack at start, the code that was tested is the code
+ * that runs), or else the workflows bundled at start from the sources (`npm start`, tests).
+ */
+export function workflowCode(dir = __dirname): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  const codePath = path.join(dir, 'workflow-bundle.js');
+  return existsSync(codePath) ? { workflowBundle: { codePath } } : { workflowsPath: require.resolve('./workflows') };
+}
+
 export async function runWorker(config: Config): Promise<void> {
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
-  const metrics = createMetrics('worker');
   const db = createDb(config.databaseUrl, dbOptions(config));
+  const metrics = createWorkerMetrics(config, db);
   const client = await connectClient(config);
   // A new install shows its alerts, reconciliation report and cache check at once.
   await bootSchedules(client, config);
@@ -67,11 +87,12 @@ export async function runWorker(config: Config): Promise<void> {
   );
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const gate = createGate(createGateRedis(config));
+  const code = workflowCode();
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    workflowsPath: require.resolve('./workflows'),
+    ...code,
     activities: createActivities({ db, temporal: client, metrics, cache, gate, alertWebhook: config.alertWebhook,
       payments: { taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds } }),
     sinks: workerSinks(metrics),
@@ -79,6 +100,7 @@ export async function runWorker(config: Config): Promise<void> {
   });
   const { host, port } = config.workerHttp;
   const metricsServer = serveWorkerHttp(metrics, () => worker.getState(), config.workerHttp);
+  console.log(`[worker] workflows: ${'workflowBundle' in code ? `prebuilt bundle ${code.workflowBundle.codePath}` : 'bundled from the sources'}`);
   console.log(`[worker] polling ${config.temporal.taskQueue} on ${config.temporal.address}; metrics and health on ${host}:${port} (/metrics, /healthz)`);
   try {
     await worker.run();

@@ -103,7 +103,7 @@ function reportDrift(report: ReconciliationReport, metrics: Metrics): void {
 /**
  * Wraps every activity: counts retries and times attempts, and turns domain errors into
  * Temporal failures whose type is the error code (non-retryable where the table says so).
- * PostgreSQL's refusal of the data itself (SQLSTATE class 22/23, store/data-errors.ts) is a
+ * PostgreSQL's refusal of the data itself (SQLSTATE class 22/23, data/stock/data-errors.ts) is a
  * domain error too, and final: retrying the same NUL byte or overflowing number would fail
  * for ever and hold its workflow. Any other error stays retryable: lock timeouts and lost
  * connections are retried with backoff until the step is done.

@@ -55,7 +55,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   );
   const holdPool = createHoldPool(deps.config.databaseUrl, deps.config.database.holdPoolMax, deps.config.database);
   app.addHook('onClose', () => holdPool.end());
-  const batcher = new HoldBatcher(deps.db, holdPool, deps.config.holdBatchMax);
+  const batcher = new HoldBatcher(deps.db, holdPool, deps.config.holdBatchMax, deps.config.holdBatchesInFlight);
   // Warm what the first order of a sale would otherwise pay for: a hold connection and the
   // campaign read (a cold first query costs a burst's first batch ~100 ms).
   app.addHook('onReady', async () => {

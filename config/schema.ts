@@ -34,6 +34,8 @@ export interface Config {
   readonly sagaStartMaxDeferMs: number;
   /** Most holds one group-commit transaction takes from a hot row. */
   readonly holdBatchMax: number;
+  /** Group-commit batches per hot row at once: the next one waits on the row's lock in PostgreSQL, not in this process. */
+  readonly holdBatchesInFlight: number;
   /** The worker's saga relay: how old an unstarted saga's outbox row must be before it starts it. */
   readonly sagaRelayGraceMs: number;
   /** How often the unsettled-payment check runs. */

@@ -1,8 +1,15 @@
 /**
- * Group commit: callers submit work under a key (one hot row); at most one batch per key is
- * in flight, and when it finishes everything queued meanwhile goes out as the next batch (up
- * to `maxBatch`). A batch is never held back to fill up: an idle key runs a lone item at once,
- * a busy key amortises one transaction over everything that arrived during the last one.
+ * Group commit: callers submit work under a key (one hot row); at most `inFlight` batches per
+ * key run at once, and when one finishes everything queued meanwhile goes out as the next batch
+ * (up to `maxBatch`). A batch is never held back to fill up: an idle key runs a lone item at
+ * once, a busy key amortises one transaction over everything that arrived during the last one.
+ *
+ * Why more than one in flight: with one, the hot row sits idle from each commit until this
+ * process has taken the answer and sent the next batch — under a burst that gap is the event
+ * loop's, not the database's, and can exceed the batch itself. With two, the next batch is
+ * already queued on the row's lock in PostgreSQL when the previous one commits. The batches'
+ * SQL takes its locks in one order (serials, users, then the row), as it must anyway for
+ * several API processes, so concurrent batches wait on each other and never deadlock.
  */
 
 interface Waiting<I, O> {
@@ -11,21 +18,28 @@ interface Waiting<I, O> {
   readonly reject: (err: unknown) => void;
 }
 
+interface Queue<I, O> {
+  readonly waiting: Waiting<I, O>[];
+  /** Batches of this key running now. */
+  running: number;
+}
+
 export class GroupCommit<I, O> {
-  private readonly queues = new Map<string, { waiting: Waiting<I, O>[]; running: boolean }>();
+  private readonly queues = new Map<string, Queue<I, O>>();
 
   /** `run(key, items)` returns one result per item, in order; a throw fails the whole batch. */
   constructor(
     private readonly run: (key: string, items: I[]) => Promise<O[]>,
     private readonly maxBatch = 100,
+    private readonly inFlight = 1,
   ) {}
 
   submit(key: string, item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      const queue = this.queues.get(key) ?? { waiting: [], running: false };
+      const queue = this.queues.get(key) ?? { waiting: [], running: 0 };
       this.queues.set(key, queue);
       queue.waiting.push({ item, resolve, reject });
-      if (!queue.running) void this.drain(key, queue);
+      if (queue.running < this.inFlight) void this.drain(key, queue);
     });
   }
 
@@ -41,8 +55,8 @@ export class GroupCommit<I, O> {
     return n;
   }
 
-  private async drain(key: string, queue: { waiting: Waiting<I, O>[]; running: boolean }): Promise<void> {
-    queue.running = true;
+  private async drain(key: string, queue: Queue<I, O>): Promise<void> {
+    queue.running += 1;
     while (queue.waiting.length > 0) {
       const batch = queue.waiting.splice(0, this.maxBatch);
       try {
@@ -52,7 +66,7 @@ export class GroupCommit<I, O> {
         for (const w of batch) w.reject(err);
       }
     }
-    queue.running = false;
-    this.queues.delete(key);
+    queue.running -= 1;
+    if (queue.running === 0) this.queues.delete(key);
   }
 }

@@ -22,9 +22,13 @@ export interface Service {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Runs `script` under tsx; `nodeArgs` go to node itself (e.g. --cpu-prof). */
+/**
+ * Runs `script` (relative to the project) under tsx, or with plain node when it is compiled
+ * JavaScript (dist/*.js); `nodeArgs` go to node itself (e.g. --cpu-prof).
+ */
 export function runService(script: string, env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): Service {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, script), ...args], {
+  const loader = script.endsWith('.js') ? [] : ['--import', 'tsx'];
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, path.join(ROOT, script), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

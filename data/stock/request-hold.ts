@@ -58,8 +58,10 @@ export class HoldBatcher {
     private readonly db: Db,
     private readonly pool: PgPool,
     maxBatch = 100,
+    /** Batches per hot row at once (HOLD_BATCHES_IN_FLIGHT; platform/group-commit.ts says why). */
+    inFlight = 1,
   ) {
-    this.commit = new GroupCommit((_key, entries) => this.runBatch(entries[0].pool, entries.map((e) => e.item)), maxBatch);
+    this.commit = new GroupCommit((_key, entries) => this.runBatch(entries[0].pool, entries.map((e) => e.item)), maxBatch, inFlight);
   }
 
   /** Whether holds are being taken right now (a batch queued or running). */

@@ -1,9 +1,12 @@
 /**
- * README's API examples are executable and run here, so they cannot drift: every ```sh block
- * of README.md, in order, is one bash script run against the real API listening on a free
- * port (BASE_URL), on the seeded demo data, with a worker on a Temporal dev server. Each line
- * that starts with `curl` is a step; the comment after it that starts with a status
- * (`# 201 …`) is what it must answer — without one, any 2xx. Every step is checked, in order.
+ * The documentation's API examples are executable and run here, so they cannot drift: every
+ * ```sh block of the pages in EXAMPLE_PAGES, page by page in that order and top to bottom in
+ * each, is one bash script run against the real API listening on a free port (BASE_URL), on
+ * the seeded demo data, with a worker on a Temporal dev server. Later blocks see what earlier
+ * ones did (docs/testing.md, "The documentation examples"). Each line that starts with `curl`,
+ * or assigns one's output (`ID=$(curl …`), is a step; the comment after it that starts with a
+ * status (`# 201 …`) is what it must answer — without one, any 2xx. Every step is checked, in
+ * order.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,23 +17,28 @@ import { seed } from '../../prisma/seed';
 import { invariantViolations } from '../helpers/db';
 import { useAppStack } from '../helpers/app';
 
-const README = path.join(__dirname, '../../README.md');
-/** The secrets README's examples use: the development defaults. */
+const ROOT = path.join(__dirname, '../..');
+/** The pages whose `sh` blocks run, in this order (campaigns first, as they always ran). */
+const EXAMPLE_PAGES = ['docs/flash-sales-and-pre-sales.md', 'docs/api.md', 'README.md'] as const;
+/** The secrets the examples use: the development defaults. */
 const stack = useAppStack('dev', 'readme-examples-test', { ADMIN_TOKEN: 'dev-admin-token', WEBHOOK_SECRET: 'dev-webhook-secret' });
 
-/** A step of README: the curl line and the status its comment promises (undefined: any 2xx). */
+/** A step: the curl line and the status its comment promises (undefined: any 2xx). */
 interface Step {
   readonly command: string;
   readonly status?: number;
 }
 
-function readmeExamples(markdown: string): { script: string; steps: Step[] } {
+/** A line that runs one curl as a step: `curl …`, or `NAME=$(curl …` that keeps its output. */
+const STEP = /^(?:[A-Za-z_][A-Za-z0-9_]*=\$\()?curl /;
+
+function examples(markdown: string): { script: string; steps: Step[] } {
   const blocks = [...markdown.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
   const steps: { command: string; status?: number }[] = [];
   for (const block of blocks) {
     let last: { command: string; status?: number } | undefined;
     for (const line of block.split('\n')) {
-      if (line.startsWith('curl ')) steps.push((last = { command: line }));
+      if (STEP.test(line)) steps.push((last = { command: line }));
       const promised = /^# (\d{3})\b/.exec(line);
       if (promised && last && last.status === undefined) last.status = Number(promised[1]);
     }
@@ -69,13 +77,15 @@ curl() {
   });
 }
 
-it('every ```sh example in README answers what README says, step by step', async () => {
+it('every ```sh example in the docs and README answers what it says, step by step', async () => {
   const { db, app } = stack;
   await seed(db);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
 
-  const { script, steps } = readmeExamples(readFileSync(README, 'utf8'));
+  const pages = EXAMPLE_PAGES.map((page) => examples(readFileSync(path.join(ROOT, page), 'utf8')));
+  const script = pages.map((p) => p.script).join('\n');
+  const steps = pages.flatMap((p) => p.steps);
   expect(steps.length).toBeGreaterThan(30);
   const result = await run(script, `http://127.0.0.1:${port}`);
 

@@ -1,0 +1,113 @@
+/**
+ * Gauges read from PostgreSQL when Prometheus scrapes the worker: what the alert rules and the
+ * dashboard need that no code path counts as it happens (deploy/prometheus/alerts.yml).
+ *
+ *  - stockhold_holds_active / stockhold_holds_past_expiry: RESERVED holds, and those whose
+ *    expiry + SWEEPER_GRACE_SECONDS has passed (their saga and the sweeper should have
+ *    released them: must be 0);
+ *  - stockhold_relay_backlog / stockhold_relay_oldest_seconds {relay="cache"|"saga"}: rows the
+ *    cache relay (cache_outbox) and the saga relay (saga_starts not started) still have to do;
+ *  - stockhold_campaign_{quota,held,sold}_units and stockhold_campaign_sell_through_ratio
+ *    {campaign, sku, kind}: campaigns open or ended within the last day.
+ *
+ * Two statements per refresh, both on indexes (reservations (status, expires_at) and
+ * (campaign_id, status), saga_starts (started_at, ...)); one refresh serves every gauge of a
+ * scrape, and scrapes closer than `maxAgeMs` reuse it. A failed read leaves the last values
+ * (the scrape still answers) and is logged.
+ */
+import { Gauge, type Registry } from 'prom-client';
+
+/** What this needs of the Prisma client (structural: any client or transaction works). */
+export interface StoreGaugeSource {
+  $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): PromiseLike<T>;
+}
+
+export interface StoreGaugeOptions {
+  /** SWEEPER_GRACE_SECONDS: a hold is "past expiry" once expires_at + grace has passed. */
+  readonly graceSeconds: number;
+  /** Scrapes within this many ms of the last refresh reuse its values (default 5 s). */
+  readonly maxAgeMs?: number;
+  readonly onError?: (err: unknown) => void;
+}
+
+interface Totals {
+  holds_active: number;
+  holds_past_expiry: number;
+  cache_backlog: number;
+  cache_oldest: number;
+  saga_backlog: number;
+  saga_oldest: number;
+}
+
+interface CampaignRow {
+  id: string;
+  sku: string;
+  kind: string;
+  quota: number;
+  held: number;
+  sold: number;
+}
+
+const TOTALS = `
+  SELECT (SELECT count(*) FROM reservations WHERE status = 'RESERVED')::int AS holds_active,
+         (SELECT count(*) FROM reservations
+           WHERE status = 'RESERVED' AND expires_at < now() - make_interval(secs => $1::int))::int AS holds_past_expiry,
+         (SELECT count(*) FROM cache_outbox)::int AS cache_backlog,
+         COALESCE((SELECT EXTRACT(EPOCH FROM now() - min(created_at)) FROM cache_outbox), 0)::float8 AS cache_oldest,
+         (SELECT count(*) FROM saga_starts WHERE started_at IS NULL)::int AS saga_backlog,
+         COALESCE((SELECT EXTRACT(EPOCH FROM now() - min(created_at)) FROM saga_starts WHERE started_at IS NULL), 0)::float8 AS saga_oldest`;
+
+/** Sold: paid and kept (CONFIRMED; pre-sales also BACKORDERED, paid and waiting for the goods). */
+const CAMPAIGNS = `
+  SELECT c.id, c.sku, c.kind, c.quota,
+         COALESCE(SUM(l.quantity) FILTER (WHERE r.status = 'RESERVED'), 0)::int AS held,
+         COALESCE(SUM(l.quantity) FILTER (WHERE r.status IN ('CONFIRMED', 'BACKORDERED')), 0)::int AS sold
+    FROM campaigns c
+    LEFT JOIN reservations r ON r.campaign_id = c.id AND r.status IN ('RESERVED', 'CONFIRMED', 'BACKORDERED')
+    LEFT JOIN reservation_lines l ON l.reservation_id = r.id
+   WHERE c.status = 'OPEN' OR c.ended_at > now() - interval '1 day'
+   GROUP BY c.id`;
+
+/** Registers the gauges on `registry`; their values are read from `db` at scrape time. */
+export function registerStoreGauges(registry: Registry, db: StoreGaugeSource, options: StoreGaugeOptions): void {
+  const maxAgeMs = options.maxAgeMs ?? 5_000;
+  let last: { at: number; read: Promise<void> } | undefined;
+  const refresh = (): Promise<void> => {
+    if (last && Date.now() - last.at < maxAgeMs) return last.read;
+    const read = load().catch((err) => (options.onError ?? ((e) => console.warn('[metrics] store gauges not refreshed', e)))(err));
+    last = { at: Date.now(), read };
+    return read;
+  };
+
+  const labels = ['campaign', 'sku', 'kind'] as const;
+  const gauge = <L extends string = never>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new Gauge<L>({ name, help, labelNames, registers: [registry], collect: refresh });
+  const holdsActive = gauge('stockhold_holds_active', 'Holds (RESERVED reservations) awaiting payment');
+  const holdsPastExpiry = gauge('stockhold_holds_past_expiry', 'RESERVED holds past expires_at + SWEEPER_GRACE_SECONDS (must be 0)');
+  const backlog = gauge('stockhold_relay_backlog', 'Rows a relay still has to apply: cache (cache_outbox), saga (saga_starts not started)', ['relay']);
+  const oldest = gauge('stockhold_relay_oldest_seconds', 'Age of the oldest row a relay still has to apply (0 when none)', ['relay']);
+  const quota = gauge('stockhold_campaign_quota_units', 'Units on sale in a campaign (open or ended within a day)', labels);
+  const held = gauge('stockhold_campaign_held_units', 'Units of a campaign held and awaiting payment', labels);
+  const sold = gauge('stockhold_campaign_sold_units', 'Units of a campaign sold (CONFIRMED, or BACKORDERED for pre-sales)', labels);
+  const sellThrough = gauge('stockhold_campaign_sell_through_ratio', 'Sold units / quota of a campaign', labels);
+
+  async function load(): Promise<void> {
+    const [totals] = await db.$queryRawUnsafe<Totals[]>(TOTALS, options.graceSeconds);
+    const campaigns = await db.$queryRawUnsafe<CampaignRow[]>(CAMPAIGNS);
+    holdsActive.set(totals.holds_active);
+    holdsPastExpiry.set(totals.holds_past_expiry);
+    backlog.set({ relay: 'cache' }, totals.cache_backlog);
+    backlog.set({ relay: 'saga' }, totals.saga_backlog);
+    oldest.set({ relay: 'cache' }, totals.cache_oldest);
+    oldest.set({ relay: 'saga' }, totals.saga_oldest);
+    // Campaigns that left the window disappear instead of keeping their last value.
+    for (const g of [quota, held, sold, sellThrough]) g.reset();
+    for (const c of campaigns) {
+      const l = { campaign: c.id, sku: c.sku, kind: c.kind };
+      quota.set(l, c.quota);
+      held.set(l, c.held);
+      sold.set(l, c.sold);
+      sellThrough.set(l, c.quota > 0 ? c.sold / c.quota : 0);
+    }
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The docs cannot rot silently: every relative link in README.md, CONTRIBUTING.md,
+ * CHANGELOG.md, BENCHMARKS.md and docs/ must name a file or directory that exists and, for a
+ * Markdown page, a heading it has (GitHub's anchor rules); and every environment variable
+ * config/index.ts reads must be listed in docs/settings.md. Reads files only: no database.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+const ROOT = path.join(__dirname, '../..');
+
+/**
+ * Pages other branches of the same issue write (the start and packaging work); a link to them
+ * is allowed to dangle until they land, and is checked like any other once they exist.
+ */
+const WRITTEN_ELSEWHERE = new Set(['docs/start.md', 'docs/deployment.md']);
+
+function markdownFiles(): string[] {
+  const pages = ['README.md', 'CONTRIBUTING.md', 'CHANGELOG.md', 'BENCHMARKS.md'].filter((p) => existsSync(path.join(ROOT, p)));
+  const walk = (dir: string): string[] =>
+    readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
+      const rel = path.posix.join(dir, e.name);
+      if (e.isDirectory()) return walk(rel);
+      return e.name.endsWith('.md') ? [rel] : [];
+    });
+  return [...pages, ...walk('docs')];
+}
+
+/** The page's text outside fenced code blocks and inline code, where links and headings live. */
+function prose(markdown: string): string {
+  return markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '').replace(/`[^`\n]*`/g, (code) => code.replace(/[[\]()]/g, ' '));
+}
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens, repeats numbered. */
+function anchorsOf(markdown: string): Set<string> {
+  const seen = new Map<string, number>();
+  const anchors = new Set<string>();
+  const text = markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '');
+  for (const [, heading] of text.matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
+    const plain = heading.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1');
+    const base = plain
+      .toLowerCase()
+      .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
+      .replace(/ /g, '-');
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    anchors.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return anchors;
+}
+
+interface Link {
+  readonly page: string;
+  readonly target: string;
+}
+
+function relativeLinks(page: string): Link[] {
+  const text = prose(readFileSync(path.join(ROOT, page), 'utf8'));
+  const links: Link[] = [];
+  for (const [, target] of text.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // http:, https:, mailto:
+    links.push({ page, target });
+  }
+  return links;
+}
+
+/** What is wrong with a link, or undefined when it resolves. */
+function problem({ page, target }: Link): string | undefined {
+  const [file, anchor] = target.split('#', 2);
+  const resolved = file === '' ? page : path.posix.normalize(path.posix.join(path.posix.dirname(page), decodeURI(file)));
+  const absolute = path.join(ROOT, resolved);
+  if (!existsSync(absolute)) return WRITTEN_ELSEWHERE.has(resolved) ? undefined : `${resolved} does not exist`;
+  if (anchor === undefined || anchor === '' || statSync(absolute).isDirectory() || !resolved.endsWith('.md')) return undefined;
+  const anchors = anchorsOf(readFileSync(absolute, 'utf8'));
+  return anchors.has(decodeURIComponent(anchor).toLowerCase()) ? undefined : `${resolved} has no heading #${anchor}`;
+}
+
+describe('documentation links', () => {
+  const pages = markdownFiles();
+
+  it('finds the pages and their links', () => {
+    expect(pages).toEqual(expect.arrayContaining(['README.md', 'docs/api.md', 'docs/runbook.md', 'docs/glossary.md']));
+    expect(pages.flatMap(relativeLinks).length).toBeGreaterThan(100);
+  });
+
+  it('resolves every relative link and anchor', () => {
+    const broken = pages.flatMap(relativeLinks).flatMap((link) => {
+      const why = problem(link);
+      return why ? [`${link.page}: (${link.target}) → ${why}`] : [];
+    });
+    expect(broken).toEqual([]);
+  });
+
+  it('computes anchors as GitHub does', () => {
+    const anchors = anchorsOf('# A\n## `POST /orders/:id/cancel` — place\n## Flash sales (秒杀)\n## A\n```\n# not a heading\n```\n');
+    expect([...anchors]).toEqual(['a', 'post-ordersidcancel--place', 'flash-sales-秒杀', 'a-1']);
+  });
+});
+
+describe('docs/settings.md', () => {
+  it('lists every environment variable config/index.ts reads', () => {
+    const source = readFileSync(path.join(ROOT, 'config/index.ts'), 'utf8');
+    const read = new Set<string>();
+    for (const [, name] of source.matchAll(/\(env,\s*'([A-Z][A-Z0-9_]*)'/g)) read.add(name);
+    for (const [, name] of source.matchAll(/\benv\.([A-Z][A-Z0-9_]*)/g)) read.add(name);
+    for (const [, name] of source.matchAll(/'([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)'/g)) read.add(name);
+    expect(read.size).toBeGreaterThan(60);
+    const settings = readFileSync(path.join(ROOT, 'docs/settings.md'), 'utf8');
+    const missing = [...read].filter((name) => !settings.includes(`\`${name}\``)).sort();
+    expect(missing).toEqual([]);
+  });
+});
