@@ -13,7 +13,7 @@ import type { ReleaseReason } from '../domain/types';
 import type { Metrics } from '../platform/metrics';
 import { deliverAlerts, type AlertWebhook } from './alerts';
 import { checkCache } from '../data/cache/checker';
-import type { CheckOptions, ReconciliationReport } from '../domain/reports';
+import type { CacheCheckOptions, ReconciliationReport } from '../domain/reports';
 import type { StockCache } from '../data/cache/stock-cache';
 import { asDataError } from '../data/stock/data-errors';
 import type { Db } from '../data/stock/db';
@@ -85,7 +85,7 @@ export function createActivities({ db, temporal, metrics, gate, cache, alertWebh
       return report;
     },
     settleStalePayments: (settleMinutes: number) => settleStalePayments(delivery, metrics, settleMinutes),
-    checkCache: (options: CheckOptions) => checkCache(db, cache, options, metrics, (level, message, fields) => Context.current().log[level](message, fields)),
+    checkCache: (options: CacheCheckOptions) => checkCache(db, cache, options, metrics, (level, message, fields) => Context.current().log[level](message, fields)),
   };
   return instrument(activities, metrics);
 }

@@ -63,7 +63,7 @@ export interface UnsettledPayment {
 
 // The cache consistency check (data/cache/checker.ts): drift between Redis and PostgreSQL.
 /** What a check looks at and when it rebuilds (README "Settings": CACHE_CHECK_*). */
-export interface CheckOptions {
+export interface CacheCheckOptions {
   readonly hotPercent: number;
   readonly sample: number;
   readonly driftPercent: number;
@@ -77,7 +77,7 @@ export interface CacheDrift {
 }
 
 /** A check's result, as stored and as the workflow returns it. */
-export interface CheckResult {
+export interface CacheCheckResult {
   readonly id: string;
   readonly checkedAt: string;
   readonly hot: number;

@@ -8,8 +8,8 @@
 import type { TransferReceipt, TransferRequest, TransferRequestOutcome, TransferStepOutcome } from '../domain/transfers';
 import type { OrderPayment, Settlement } from '../domain/payments';
 import type {
-  CheckOptions,
-  CheckResult,
+  CacheCheckOptions,
+  CacheCheckResult,
   Fulfilment,
   ReconciliationReport,
   ReservationView,
@@ -44,5 +44,5 @@ export interface Activities {
   raiseTransferOverdue(transferId: string): Promise<void>;
   reconcileStock(settleMinutes: number): Promise<ReconciliationReport>;
   settleStalePayments(settleMinutes: number): Promise<UnsettledPayment[]>;
-  checkCache(options: CheckOptions): Promise<CheckResult>;
+  checkCache(options: CacheCheckOptions): Promise<CacheCheckResult>;
 }

@@ -3,10 +3,10 @@
  * SKUs and a random sample, repairs what drifted, rebuilds the whole cache and alerts when
  * drift passes the threshold, and records every check in cache_checks.
  */
-import type { CacheDrift, CheckOptions, CheckResult } from '../../domain/reports';
+import type { CacheDrift, CacheCheckOptions, CacheCheckResult } from '../../domain/reports';
 import type { Metrics } from '../../platform/metrics';
 import type { Db } from '../stock/db';
-import { rebuild, rebuildAll } from './availability';
+import { rebuild, rebuildAll } from './read-through';
 import { pendingSkus } from './outbox';
 import { loadViews } from './source';
 import type { StockCache } from './stock-cache';
@@ -59,7 +59,7 @@ export async function compare(db: Db, cache: StockCache, skus: readonly string[]
   return { compared, drifts };
 }
 
-export async function checkCache(db: Db, cache: StockCache, options: CheckOptions, metrics: Metrics, log: Logger): Promise<CheckResult> {
+export async function checkCache(db: Db, cache: StockCache, options: CacheCheckOptions, metrics: Metrics, log: Logger): Promise<CacheCheckResult> {
   const hot = await hotSkus(db, options.hotPercent);
   const sample = await randomSkus(db, options.sample, hot);
   const { compared, drifts } = await compare(db, cache, [...hot, ...sample]);
@@ -91,7 +91,7 @@ export async function checkCache(db: Db, cache: StockCache, options: CheckOption
 
 type CheckRow = { id: bigint; checkedAt: Date; hot: number; sampled: number; compared: number; drifted: number; driftPpm: number; rebuilt: boolean; details: unknown };
 
-export function toResult(row: CheckRow, drifts?: CacheDrift[]): CheckResult {
+export function toResult(row: CheckRow, drifts?: CacheDrift[]): CacheCheckResult {
   return {
     id: row.id.toString(),
     checkedAt: row.checkedAt.toISOString(),
@@ -106,7 +106,7 @@ export function toResult(row: CheckRow, drifts?: CacheDrift[]): CheckResult {
 }
 
 /** The latest checks, newest first (GET /admin/cache/checks). */
-export async function recentChecks(db: Db, limit: number): Promise<CheckResult[]> {
+export async function recentChecks(db: Db, limit: number): Promise<CacheCheckResult[]> {
   const rows = await db.cacheCheck.findMany({ orderBy: { id: 'desc' }, take: limit });
   return rows.map((r) => toResult(r));
 }

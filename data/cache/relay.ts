@@ -10,7 +10,7 @@
  */
 import type { Db } from '../stock/db';
 import type { Metrics } from '../../platform/metrics';
-import { rebuild } from './availability';
+import { rebuild } from './read-through';
 import { claimDue, completeRows, rescheduleRows } from './outbox';
 import type { StockCache } from './stock-cache';
 

@@ -17,7 +17,7 @@ import {
   type Shortage,
 } from '../../domain/types';
 import type { Prisma } from '../../generated/prisma/client';
-import { readAvailableBySite, readSites } from './availability';
+import { readAvailableBySite, readSites } from './allocation-reads';
 import { inKeyLockedTx, writeFence, writeMovements, type Db, type Tx } from './db';
 import { overdrawn } from './guard';
 import { AVAILABLE, BUMP_VERSION } from './level-sql';

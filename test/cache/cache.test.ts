@@ -3,7 +3,7 @@
  * written with every stock change, the relay, the read path, and the consistency checker.
  */
 import { createStockCache, invalidateOnCommit } from '../../data/cache';
-import { readCachedAvailability } from '../../data/cache/availability';
+import { readCachedAvailability } from '../../data/cache/read-through';
 import { checkCache, recentChecks } from '../../data/cache/checker';
 import { drainOnce } from '../../data/cache/relay';
 import { FillResult } from '../../data/cache/scripts';

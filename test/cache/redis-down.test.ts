@@ -4,7 +4,7 @@
  * request, invalidations wait in the outbox and are applied once Redis is back.
  */
 import { createStockCache } from '../../data/cache';
-import { readCachedAvailability } from '../../data/cache/availability';
+import { readCachedAvailability } from '../../data/cache/read-through';
 import { drainOnce } from '../../data/cache/relay';
 import { loadViews } from '../../data/cache/source';
 import type { StockCache } from '../../data/cache/stock-cache';

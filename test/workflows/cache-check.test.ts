@@ -4,7 +4,7 @@
  * result, which GET /admin/cache/checks serves; the schedule follows the config.
  */
 import type { FastifyInstance } from 'fastify';
-import type { CheckResult } from '../../domain/reports';
+import type { CacheCheckResult } from '../../domain/reports';
 import { cacheKey } from '../../data/cache/stock-cache';
 import { ensureCacheCheckSchedule } from '../../platform/temporal';
 import { CACHE_CHECK_SCHEDULE_ID } from '../../workflows/ids';
@@ -37,7 +37,7 @@ it('the check workflow repairs a lying entry; its result is queryable; admin onl
     taskQueue: TASK_QUEUE,
     workflowId: 'cache-check-1',
     args: [{ hotPercent: 10, sample: 10, driftPercent: 1 }],
-  })) as CheckResult;
+  })) as CacheCheckResult;
   expect(result).toMatchObject({ compared: 1, drifted: 1, rebuilt: true });
   expect((await read()).json()).toEqual(truth);
 

@@ -4,7 +4,7 @@
  * the cache). Correct either way; never used to decide a reservation.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { readCachedAvailability } from '../../../data/cache/availability';
+import { readCachedAvailability } from '../../../data/cache/read-through';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { errors, Id } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
