@@ -1,0 +1,65 @@
+/**
+ * The rules written once (issue 12): the transfer state machine the workflow and the API
+ * share, lot sellability (FEFO and the API's lot states), and the availability shown.
+ */
+import { availableUnits, lotSellable, lotState, LotState, sellableFirst } from '../../domain/stock';
+import { SHIPPED_OR_LATER, TransferStage as S, transferSteps, transferStepVerdict } from '../../domain/transfers';
+
+describe('transfer state machine', () => {
+  it('runs a step from its stage, repeats it while it runs or once it is done, refuses it elsewhere', () => {
+    expect(transferStepVerdict('ship', S.REQUESTED)).toBe('run');
+    expect(transferStepVerdict('ship', S.SHIPPING)).toBe('repeat');
+    for (const stage of SHIPPED_OR_LATER) expect(transferStepVerdict('ship', stage)).toBe('repeat');
+    expect(transferStepVerdict('ship', S.CANCELLED)).toBe('conflict');
+    expect(transferStepVerdict('cancel', S.SHIPPED)).toBe('conflict');
+    expect(transferStepVerdict('return', S.SHIPPED)).toBe('run');
+    expect(transferStepVerdict('receive', S.RETURNED)).toBe('conflict');
+  });
+
+  it('a receive repeated with another quantity is a conflict, not a repeat', () => {
+    expect(transferStepVerdict('receive', S.RECEIVED, true)).toBe('repeat');
+    expect(transferStepVerdict('receive', S.RECEIVED, false)).toBe('conflict');
+    // In progress, the arguments are not compared (the first call decides).
+    expect(transferStepVerdict('receive', S.RECEIVING, false)).toBe('repeat');
+  });
+
+  it('every step runs in a stage of its own', () => {
+    const during = Object.values(transferSteps).map((s) => s.during);
+    expect(new Set(during).size).toBe(during.length);
+  });
+});
+
+describe('lot sellability', () => {
+  const now = new Date('2026-06-01T12:00:00Z');
+  const before = new Date('2026-06-01T11:59:59Z');
+  const after = new Date('2026-06-01T12:00:01Z');
+
+  it('is lost to quarantine or at the removal date (inclusive), as unsellable_quantity has it', () => {
+    expect(lotSellable({ quarantined: false, removeAt: null }, now)).toBe(true);
+    expect(lotSellable({ quarantined: false, removeAt: after }, now)).toBe(true);
+    expect(lotSellable({ quarantined: false, removeAt: now }, now)).toBe(false);
+    expect(lotSellable({ quarantined: true, removeAt: after }, now)).toBe(false);
+  });
+
+  it('agrees with the lot states the API shows', () => {
+    expect(lotState({ quarantined: true, alertAt: null, removeAt: before }, now)).toBe(LotState.QUARANTINED);
+    expect(lotState({ quarantined: false, alertAt: null, removeAt: before }, now)).toBe(LotState.EXPIRED);
+    expect(lotState({ quarantined: false, alertAt: before, removeAt: after }, now)).toBe(LotState.NEAR_EXPIRY);
+    expect(lotState({ quarantined: false, alertAt: after, removeAt: after }, now)).toBe(LotState.SELLABLE);
+  });
+
+  it('FEFO takes sellable lots first and keeps the given order within each group', () => {
+    const lots = [
+      { lotCode: 'A', sellable: false },
+      { lotCode: 'B', sellable: true },
+      { lotCode: 'C', sellable: false },
+      { lotCode: 'D', sellable: true },
+    ];
+    expect(sellableFirst(lots).map((l) => l.lotCode)).toEqual(['B', 'D', 'A', 'C']);
+  });
+});
+
+it('availability shown is the guard formula clamped at 0', () => {
+  expect(availableUnits({ onHand: 10, reserved: 3, safetyStock: 2, unsellable: 1 })).toBe(4);
+  expect(availableUnits({ onHand: 10, reserved: 9, safetyStock: 2, unsellable: 1 })).toBe(0);
+});
