@@ -6,7 +6,8 @@
  */
 import { Operation, ReservationStatus, type OrderLine, type ReserveOutcome } from '../../domain/types';
 import { requestedAllocation } from '../../domain/allocation';
-import { inKeyLockedTx, readFences, writeFence, writeMovements, type Db, type Movement, type Tx } from './db';
+import { inKeyLockedTx, writeFence, writeMovements, type Db, type Movement, type Tx } from './db';
+import { reserveFences } from './reserve-fences';
 import type { ReserveInput } from '../../domain/types';
 
 export type { ReserveInput } from '../../domain/types';
@@ -29,12 +30,9 @@ export interface HoldPlan {
 export async function reserveWith(db: Db, input: ReserveInput, plan: HoldPlan): Promise<ReserveOutcome> {
   const serial = input.reservationId;
   return inKeyLockedTx(db, serial, async (tx) => {
-    const fences = await readFences<ReserveOutcome>(tx, serial, [Operation.RESERVE, Operation.RELEASE]);
-    const first = fences.get(Operation.RESERVE);
-    if (first) return first;
-    // A release recorded first (cancel or timeout overtook a slow reserve) forbids the hold:
-    // taking it now would leave a "hanging" hold nobody will ever release.
-    if (fences.has(Operation.RELEASE)) return record(tx, serial, { status: 'rejected', reason: 'ALREADY_RELEASED' });
+    const prior = await reserveFences(tx, serial);
+    if (prior.kind === 'recorded') return prior.outcome;
+    if (prior.kind === 'released-first') return record(tx, serial, { status: 'rejected', reason: 'ALREADY_RELEASED' });
 
     const reserved: ReserveOutcome = {
       status: 'reserved',
