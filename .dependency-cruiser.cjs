@@ -52,7 +52,7 @@ module.exports = {
     {
       name: 'no-non-package-json',
       severity: 'error',
-      comment: 'Every package imported is declared in package.json (not reached through another package\'s dependencies).',
+      comment: "Every package imported is declared in package.json (not reached through another package's dependencies).",
       from: {},
       to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown'] },
     },
