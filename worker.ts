@@ -37,12 +37,16 @@ export function workerSinks(metrics: Metrics): InjectedSinks<MetricsSinks> {
  */
 export function serveWorkerHttp(metrics: Metrics, state: () => string, address: { host: string; port: number }): http.Server {
   return http
-    .createServer(async (req, res) => {
+    .createServer((req, res) => {
       if (req.method !== 'GET') {
         res.writeHead(405).end();
       } else if (req.url === '/metrics') {
-        res.writeHead(200, { 'content-type': metrics.registry.contentType });
-        res.end(await metrics.registry.metrics());
+        // node:http does not await its listener: a failed collection answers 500 here instead
+        // of becoming an unhandled rejection that ends the worker.
+        metrics.registry.metrics().then(
+          (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+          (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics collection failed: ${String(err)}`),
+        );
       } else if (req.url === '/healthz') {
         const now = state();
         res.writeHead(now === 'RUNNING' ? 200 : 503, { 'content-type': 'application/json' });

@@ -30,7 +30,9 @@ export function subscribeRevocations(redisUrl: string, connectTimeoutMs: number,
   // Each (re)connection: subscribe (again: a no-op if ioredis already did) and forget what
   // may have been revoked while no message could arrive.
   redis.on('ready', () => {
-    redis
+    // Fire-and-forget inside an event listener (nothing could await it): a failed subscribe is
+    // dropped because the next 'ready' subscribes again, and the resync runs either way.
+    void redis
       .subscribe(REVOCATIONS_CHANNEL)
       .catch(() => undefined)
       .then(() => handlers.resync());

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm test: bootstrap what is missing, migrate the test database, type-check, run the suite.
+# npm test: bootstrap what is missing, migrate the test database, type-check, lint, run the suite.
 # The suites start their own Temporal servers (time-skipping and dev) from .tools/venv;
 # PostgreSQL and Redis must be running (127.0.0.1:5432 and :6379 by default).
 # Extra arguments go to jest, e.g. `npm test -- test/db`.
@@ -8,6 +8,12 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 echo "[test] type-checking"
 npx --no-install tsc --noEmit -p .
+# Lint (ESLint, Prettier, dependency-cruiser: docs/testing-and-lint.md) before the slow suites.
+# SKIP_LINT=1 skips it in a local loop; CI always runs it.
+if [ "${SKIP_LINT:-0}" != 1 ] || [ -n "${CI:-}" ]; then
+  echo "[test] linting"
+  npm run --silent lint
+fi
 mkdir -p .data
 status=0
 npx --no-install jest --json --outputFile=.data/jest-results.json "$@" || status=$?

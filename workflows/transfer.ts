@@ -106,9 +106,9 @@ function registerHandlers(state: TransferState): void {
  * Registers a step's update: the first call runs it (the stage moves to `during` before the
  * activity, so a concurrent different step is refused by its validator); a repeat waits for
  * it and answers the state; anything the stage does not allow is TRANSFER_CONFLICT.
- * (`any[]` is the SDK's own constraint on update arguments.)
+ * (`unknown[]` meets the SDK's `any[]` constraint on update arguments.)
  */
-function registerStep<A extends any[]>(
+function registerStep<A extends unknown[]>(
   state: TransferState,
   def: UpdateDefinition<TransferState, A>,
   name: TransferStep,

@@ -12,7 +12,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import http from 'node:http';
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler, onRequestHookHandler, RouteOptions } from 'fastify';
 import type { Access, Principal } from '../../domain/api-keys';
 import { DomainError, ErrorCode } from '../../domain/errors';
 import { subscribeRevocations } from '../../platform/key-events';
@@ -29,7 +29,11 @@ declare module 'fastify' {
     principal?: Principal;
   }
   interface FastifyInstance {
-    /** The guard of `access`, for routes registered by other plugins (the docs UI). */
+    /**
+     * The guard of `access`, for routes registered by other plugins (the docs UI). Typed
+     * callback-style because @fastify/swagger-ui's uiHooks accept only that type; it is async,
+     * and the route's onRequest, to which swagger-ui hands it, awaits it.
+     */
     guard(access: Access): onRequestHookHandler;
     /** This process's key verifier (evict a key revoked here). */
     keys: KeyVerifier;
@@ -64,7 +68,7 @@ export default fp(async function auth(app) {
   // Whether ops routes live on the ops port (and not behind the `ops` scope).
   const opsPort = config.api.ops !== undefined;
 
-  function guard(access: Access): onRequestHookHandler {
+  function guard(access: Access): onRequestAsyncHookHandler {
     return async function accessGuard(request) {
       const onOpsPort = viaOps.has(request.raw);
       if (opsPort && access === 'ops') {

@@ -1,0 +1,13 @@
+/**
+ * Jest for the unit loop (`npm run test:unit`): test/unit only and no global setup (the base
+ * config's setup migrates a database), so it needs no PostgreSQL, Redis or Temporal. A unit
+ * test that reaches for one of them belongs in another folder.
+ */
+const base = require('./jest.config');
+
+const unit = { ...base, roots: ['<rootDir>/test/unit'], testTimeout: 30_000 };
+delete unit.globalSetup;
+// Unit suites share no database: jest may use its default worker count.
+delete unit.maxWorkers;
+
+module.exports = unit;
