@@ -63,6 +63,8 @@ export interface Config {
   /** Where the worker serves /metrics and /healthz. */
   readonly workerHttp: { readonly host: string; readonly port: number };
   readonly logLevel: string;
+  /** LOG_FORMAT: `pretty` (one coloured line per entry), `json` (pino's lines), `auto` (pretty when stdout is a terminal). */
+  readonly logFormat: 'pretty' | 'json' | 'auto';
   readonly campaigns: {
     /** How often a running campaign's gate is compared with PostgreSQL. */
     readonly gateCheckSeconds: number;
@@ -211,6 +213,12 @@ function duration(env: Env, name: string, fallback: string): string {
 function durationSeconds(value: string): number {
   const unit = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400 }[value.replace(/^\d+/, '') as 'ms' | 's' | 'm' | 'h' | 'd'];
   return Math.max(1, Math.round(parseInt(value, 10) * unit));
+}
+
+function logFormat(env: Env): Config['logFormat'] {
+  const value = str(env, 'LOG_FORMAT', 'auto').toLowerCase();
+  if (value !== 'pretty' && value !== 'json' && value !== 'auto') throw new ConfigError('LOG_FORMAT', `expected pretty, json or auto, got "${value}"`);
+  return value;
 }
 
 function percent(env: Env, name: string, fallback: number): number {
@@ -471,6 +479,7 @@ export function loadConfig(env: Env = process.env): Config {
       port: int(env, 'WORKER_METRICS_PORT', 9464, 0, 65535),
     },
     logLevel: str(env, 'LOG_LEVEL', 'info'),
+    logFormat: logFormat(env),
     campaigns: {
       gateCheckSeconds: int(env, 'CAMPAIGN_GATE_CHECK_SECONDS', 10, 1, 3600),
       dbPathConcurrency: int(env, 'FLASH_DB_PATH_CONCURRENCY', 32, 1, 10_000),
