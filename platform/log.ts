@@ -34,8 +34,8 @@ const LEVELS: Record<number, [string, number]> = {
   50: ['ERROR', 31],
   60: ['FATAL', 35],
 };
-/** pino's own fields, and the ones the line shows in a form of its own. */
-const SHOWN = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'v', 'req', 'res', 'responseTime', 'err']);
+/** pino's own fields, the ones the line shows in a form of its own, and Temporal's opaque task token. */
+const SHOWN = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'v', 'req', 'res', 'responseTime', 'err', 'taskToken']);
 
 /**
  * A pino destination that turns each JSON line into `12:00:01.234 INFO  api    message key=value`,

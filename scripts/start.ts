@@ -125,7 +125,7 @@ async function main(config: Config, say: (line: string) => void, supervisor: Sup
   if (!process.env.TEMPORAL_ADDRESS) {
     const port = Number(process.env.TEMPORAL_PORT ?? config.temporal.address.split(':')[1]);
     const dbFile = path.resolve(ROOT, process.env.DATA_DIR ?? '.data', 'temporal.db');
-    say(`starting Temporal dev server on :${port} (UI :${uiPort}, data in ${path.relative(ROOT, dbFile)})`);
+    say(`starting Temporal dev server on :${port} (UI :${uiPort}, data in ${path.relative(ROOT, dbFile).startsWith('..') ? dbFile : path.relative(ROOT, dbFile)})`);
     const devServer = await startDevServer({
       port, uiPort, dbFile, namespace: config.temporal.namespace, supervised: true,
       spawned: (child) => supervisor.add('temporal', child, 'temporal'),
