@@ -23,7 +23,8 @@ export function loggerOptions(name: string, settings: LogSettings, out: NodeJS.W
 
 export function createLogger(name: string, settings: LogSettings, out: NodeJS.WriteStream = process.stdout): Logger {
   const { stream, ...options } = loggerOptions(name, settings, out);
-  return stream ? pino(options, stream) : pino(options);
+  const destination = stream ?? (out === process.stdout ? undefined : out);
+  return destination ? pino(options, destination) : pino(options);
 }
 
 const LEVELS: Record<number, [string, number]> = {
