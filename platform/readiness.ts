@@ -20,9 +20,9 @@ export function httpProbe(name: string, url: string): Probe {
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
         await res.arrayBuffer();
-        return res.ok ? undefined : `${new URL(url).pathname} answers ${res.status}`;
+        return res.ok ? undefined : `GET ${new URL(url).pathname} answers ${res.status}`;
       } catch {
-        return `${new URL(url).pathname} not answering`;
+        return `GET ${new URL(url).pathname} not answering yet`;
       }
     },
   };
