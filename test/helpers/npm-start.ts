@@ -39,6 +39,14 @@ export async function setUp(): Promise<void> {
 }
 
 export async function tearDown(): Promise<void> {
+  // A failed test may leave its run up: nothing of it may outlive the file.
+  for (const pid of leftovers.flatMap((run) => [...descendants(run.npm.pid!), run.npm.pid!])) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
   rmSync(dataDir, { recursive: true, force: true });
   await dropDatabase();
 }
@@ -49,7 +57,11 @@ export interface Run {
   /** Log entries so far (JSON lines; other lines as `{ raw }`). */
   entries(): Array<Record<string, unknown>>;
   waitFor(test: (entry: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Runs `check`; a failure carries the end of the output, so it says what happened. */
+  explained(check: () => Promise<void>): Promise<void>;
 }
+
+const leftovers: Run[] = [];
 
 export function npmStart(): Run {
   const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
@@ -92,7 +104,17 @@ export function npmStart(): Run {
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  return { npm, exited, entries, waitFor };
+  const explained = async (check: () => Promise<void>) => {
+    try {
+      await check();
+    } catch (err) {
+      (err as Error).message += `\n--- npm start output (end) ---\n${text.slice(-8000)}`;
+      throw err;
+    }
+  };
+  const run = { npm, exited, entries, waitFor, explained };
+  leftovers.push(run);
+  return run;
 }
 
 export const msg = (entry: Record<string, unknown>) => String(entry.msg ?? '');
@@ -121,20 +143,25 @@ export function running(pid: number): boolean {
   }
 }
 
-export async function portFree(port: number): Promise<boolean> {
+export function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return '(gone)';
+  }
+}
+
+async function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = net.createServer().once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
-export async function allGone(pids: number[], withinMs: number): Promise<{ survivors: number[]; busyPorts: number[] }> {
+export async function allGone(pids: number[], withinMs: number): Promise<{ survivors: string[]; busyPorts: number[] }> {
   const deadline = Date.now() + withinMs;
-  let survivors = pids.filter(running);
-  while (survivors.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    survivors = pids.filter(running);
-  }
+  while (pids.some(running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  const survivors = pids.filter(running).map((pid) => `${pid} ${commandLine(pid)}`);
   const busyPorts: number[] = [];
   for (const port of Object.values(ports)) if (!(await portFree(port))) busyPorts.push(port);
   return { survivors, busyPorts };
