@@ -47,7 +47,7 @@ it('the addresses show once the API answers and the worker polls: an order place
     const exit = await run.exited;
     expect(exit.code === 0 || exit.signal === 'SIGTERM').toBe(true);
     // npm waited for scripts/start.ts, which waited for its children.
-    expect(await allGone(pids, 2_000)).toEqual({ survivors: [], busyPorts: [] });
+    expect(await allGone(pids, 5_000)).toEqual({ survivors: [], busyPorts: [] });
     expect(run.entries().filter((e) => e.name === 'start' && msg(e) === 'stopped')).toHaveLength(1);
   });
 }, 90_000);
@@ -59,7 +59,7 @@ it('Ctrl-C (SIGINT to the whole process group): the worker gets one signal, drai
     const pids = descendants(run.npm.pid!);
     process.kill(-run.npm.pid!, 'SIGINT');
     await run.exited;
-    expect(await allGone(pids, 2_000)).toEqual({ survivors: [], busyPorts: [] });
+    expect(await allGone(pids, 5_000)).toEqual({ survivors: [], busyPorts: [] });
     const worker = run.entries().filter((e) => e.name === 'worker');
     expect(worker.filter((e) => msg(e).startsWith('draining'))).toHaveLength(1);
     expect(worker.filter((e) => msg(e).startsWith('already shutting down'))).toHaveLength(0);
