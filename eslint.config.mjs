@@ -81,21 +81,6 @@ export default tseslint.config(
     },
   },
   {
-    // TEMPORARY, until the `structure` branch (workflows/activity-types.ts) is merged: these two
-    // files still take the activity signatures as types from activities/. Type-only imports are
-    // erased from the workflow bundle, so the sandbox is safe meanwhile. Delete this block then.
-    files: ['workflows/activities-proxy.ts', 'workflows/cache-check.ts'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          ...workflowRestrictions,
-          patterns: workflowRestrictions.patterns.map((p) => (p.regex === OUTSIDE_WORKFLOWS ? { ...p, allowTypeImports: true } : p)),
-        },
-      ],
-    },
-  },
-  {
     // Plain JavaScript config files (jest.config.js, .dependency-cruiser.cjs): CommonJS, Node globals.
     files: ['**/*.js', '**/*.cjs'],
     languageOptions: {

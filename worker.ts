@@ -13,7 +13,9 @@ import { createStockCache, invalidateOnCommit, startCacheRelay } from './data/ca
 import { createGate } from './data/gate';
 import { createDb, dbOptions } from './data/stock/db';
 import { ConfigError, loadConfig, type Config } from './config';
+import { createLogger, temporalLogger } from './platform/log';
 import { createMetrics, type Metrics } from './platform/metrics';
+import { exitWithParent } from './platform/parent-watch';
 import { registerStoreGauges, type StoreGaugeSource } from './platform/store-gauges';
 import { createGateRedis } from './platform/redis';
 import { startSagaRelay } from './platform/sagas';
@@ -76,7 +78,23 @@ export function workflowCode(dir = __dirname): { workflowBundle: { codePath: str
 }
 
 export async function runWorker(config: Config): Promise<void> {
-  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  const log = createLogger('worker', config);
+  // The Runtime's own signal handlers remove themselves on the first signal, so a second one
+  // (Ctrl-C's SIGINT beside a supervisor's SIGTERM) killed the worker mid-drain: ours stay,
+  // drain once and ignore repeats.
+  Runtime.install({ logger: temporalLogger(log), shutdownSignals: [] });
+  let worker: Worker | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (worker === undefined) {
+      log.info({ signal }, 'stopped before polling: nothing to drain');
+      process.exit(0);
+    }
+    if (worker.getState() !== 'RUNNING') return void log.info({ signal, state: worker.getState() }, 'already shutting down; signal ignored');
+    log.info({ signal, shutdownGraceTime: '10s' }, 'draining: polling stops, in-flight tasks finish');
+    worker.shutdown();
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+  exitWithParent();
   const db = createDb(config.databaseUrl, dbOptions(config));
   const metrics = createWorkerMetrics(config, db);
   const client = await connectClient(config);
@@ -87,12 +105,12 @@ export async function runWorker(config: Config): Promise<void> {
   const relay = startCacheRelay(db, cache, config, metrics);
   // Sagas whose hold committed but whose start the API never made (it died, Temporal was down).
   const sagaRelay = startSagaRelay(db, client, config.temporal.taskQueue, { graceMs: config.sagaRelayGraceMs, intervalMs: 1_000, batch: 100 }, (err) =>
-    console.warn('[worker] saga relay pass failed; retrying', err),
+    log.warn({ err }, 'saga relay pass failed; retrying'),
   );
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const gate = createGate(createGateRedis(config));
   const code = workflowCode();
-  const worker = await Worker.create({
+  worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
@@ -103,11 +121,13 @@ export async function runWorker(config: Config): Promise<void> {
     shutdownGraceTime: '10s',
   });
   const { host, port } = config.workerHttp;
-  const metricsServer = serveWorkerHttp(metrics, () => worker.getState(), config.workerHttp);
-  console.log(`[worker] workflows: ${'workflowBundle' in code ? `prebuilt bundle ${code.workflowBundle.codePath}` : 'bundled from the sources'}`);
-  console.log(`[worker] polling ${config.temporal.taskQueue} on ${config.temporal.address}; metrics and health on ${host}:${port} (/metrics, /healthz)`);
+  const running = worker;
+  const metricsServer = serveWorkerHttp(metrics, () => running.getState(), config.workerHttp);
+  log.info(`workflows: ${'workflowBundle' in code ? `prebuilt bundle ${code.workflowBundle.codePath}` : 'bundled from the sources'}`);
+  log.info(`polling ${config.temporal.taskQueue} on ${config.temporal.address}; metrics and health on ${host}:${port} (/metrics, /healthz)`);
   try {
-    await worker.run();
+    await running.run();
+    log.info('drained and stopped');
   } finally {
     metricsServer.close();
     await relay.stop();
@@ -121,7 +141,7 @@ export async function runWorker(config: Config): Promise<void> {
 }
 
 if (require.main === module) {
-  // Exits once the worker has shut down (SIGTERM/SIGINT: in-flight activities get shutdownGraceTime).
+  // Exits once the worker has shut down (SIGTERM/SIGINT/SIGHUP, once: in-flight activities get shutdownGraceTime).
   (async () => runWorker(loadConfig()))().then(() => process.exit(0), (err) => {
     if (err instanceof ConfigError) console.error(`[worker] configuration refused: ${err.message}`);
     else console.error('[worker] fatal', err);

@@ -7,6 +7,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createHoldPool, HoldBatcher } from '../data/stock/request-hold';
+import { loggerOptions } from '../platform/log';
 import { SagaStarter } from '../platform/sagas';
 import type { AppDeps } from './deps';
 import type { HoldDeps } from './routes/orders/hold';
@@ -33,7 +34,7 @@ export interface AppOptions {
 
 export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? { level: deps.config.logLevel },
+    logger: options.logger ?? loggerOptions('api', deps.config),
     bodyLimit: 256 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     schemaController: { compilersFactory: { buildValidator: coercingQueryStrings } },

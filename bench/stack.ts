@@ -64,7 +64,8 @@ export async function startStack(options: { ttlSeconds: number; databaseUrl: str
     await Promise.all([api.stop(), worker.stop(), temporal.stop()]);
     throw err;
   });
-  while (!worker.output().includes('[worker] polling')) await new Promise((r) => setTimeout(r, 100));
+  // 200 once the Temporal worker runs (polls); its log line is info, below LOG_LEVEL here.
+  await waitForHttp(`http://127.0.0.1:${env.WORKER_METRICS_PORT}/healthz`);
   const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
   return {
     base,

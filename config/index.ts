@@ -62,6 +62,12 @@ function temporalConfig(env: Env): TemporalConfig {
   };
 }
 
+function logFormat(env: Env): Config['logFormat'] {
+  const value = str(env, 'LOG_FORMAT', 'auto').toLowerCase();
+  if (value !== 'pretty' && value !== 'json' && value !== 'auto') throw new ConfigError('LOG_FORMAT', `expected pretty, json or auto, got "${value}"`);
+  return value;
+}
+
 /** Reads and validates the configuration; throws ConfigError on the first bad setting. */
 export function loadConfig(env: Env = process.env): Config {
   const temporal = temporalConfig(env);
@@ -113,6 +119,7 @@ export function loadConfig(env: Env = process.env): Config {
       port: int(env, 'WORKER_METRICS_PORT', 9464, 0, 65535),
     },
     logLevel: str(env, 'LOG_LEVEL', 'info'),
+    logFormat: logFormat(env),
     campaigns: {
       gateCheckSeconds: int(env, 'CAMPAIGN_GATE_CHECK_SECONDS', 10, 1, 3600),
       dbPathConcurrency: int(env, 'FLASH_DB_PATH_CONCURRENCY', 32, 1, 10_000),

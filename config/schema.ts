@@ -62,6 +62,8 @@ export interface Config {
   /** Where the worker serves /metrics and /healthz. */
   readonly workerHttp: { readonly host: string; readonly port: number };
   readonly logLevel: string;
+  /** LOG_FORMAT: `pretty` (one coloured line per entry), `json` (pino's lines), `auto` (pretty when stdout is a terminal). */
+  readonly logFormat: 'pretty' | 'json' | 'auto';
   readonly campaigns: {
     /** How often a running campaign's gate is compared with PostgreSQL. */
     readonly gateCheckSeconds: number;

@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { searchAttributeKeys } from '../workflows/search-attributes';
+import { signalGroup, spawnSupervised } from './processes';
 
 export const TOOLS_BIN = path.resolve(__dirname, '..', '.tools', 'venv', 'bin');
 export const TEMPORAL_CLI = path.join(TOOLS_BIN, 'temporal');
@@ -26,6 +27,14 @@ export interface DevServerOptions {
   readonly namespace?: string;
   /** Where the server's output goes; default: discarded. */
   readonly log?: (line: string) => void;
+  /**
+   * `npm start`: the server runs in a process group of its own (a terminal's Ctrl-C reaches
+   * only the supervisor, which stops it in order) and, on Linux, gets SIGTERM from the kernel
+   * if the process that started it dies without stopping it (`setpriv --pdeathsig`).
+   */
+  readonly supervised?: boolean;
+  /** Called as soon as the process exists, before it serves (so a supervisor can stop it). */
+  readonly spawned?: (child: ChildProcess) => void;
 }
 
 export interface DevServer {
@@ -45,7 +54,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.namespace && options.namespace !== 'default') args.push('--namespace', options.namespace);
   for (const key of searchAttributeKeys) args.push('--search-attribute', `${key.name}=${cliType[key.type]}`);
 
-  const child = spawn(TEMPORAL_CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = options.supervised ? spawnSupervised(TEMPORAL_CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(TEMPORAL_CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  options.spawned?.(child);
   const forward = (chunk: Buffer) => options.log?.(chunk.toString().trimEnd());
   child.stdout?.on('data', forward);
   child.stderr?.on('data', forward);
@@ -53,8 +63,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const address = `127.0.0.1:${options.port}`;
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const kill = (signal: NodeJS.Signals) => (options.supervised ? signalGroup(child, signal) : child.kill(signal));
+      kill('SIGTERM');
+      const timer = setTimeout(() => kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(timer);
     }

@@ -1,5 +1,6 @@
 /** Runs the service's own entry points (worker.ts, api/server.ts) as child processes: used by the e2e tests and the benchmark. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -63,5 +64,24 @@ export async function waitForHttp(url: string, timeoutMs = 60_000, method = 'GET
     }
     if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms (last: ${last})`);
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** util-linux's setpriv, to give a child a parent-death signal; absent off Linux. */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((file) => process.platform === 'linux' && existsSync(file));
+
+/** Spawns `command` in its own process group, dying with this process where the OS allows. */
+export function spawnSupervised(command: string, args: readonly string[], options: Parameters<typeof spawn>[2] = {}): ChildProcess {
+  const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'TERM', '--', command, ...args]] : [command, [...args]];
+  return spawn(file, argv, { ...options, detached: true });
+}
+
+/** Sends `signal` to the child's process group (it leads one when supervised), else to it. */
+export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
   }
 }

@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+# exec: npm (which passes SIGINT and SIGTERM on to its child) -> node scripts/start.ts, no shell between.
 exec node --import tsx scripts/start.ts

@@ -3,31 +3,111 @@
  * privileges — created locally on first run), seed an empty database, start a
  * Temporal dev server unless TEMPORAL_ADDRESS names one, then the worker and the API as
  * child processes (in development the API's ops port is PORT + 1 unless OPS_PORT is set).
- * Ctrl-C stops all of it, in reverse order.
+ * The addresses are printed once the API answers and the worker polls (docs/start.md).
+ *
+ * Stopping: SIGINT (Ctrl-C), SIGTERM or SIGHUP, once — repeats are ignored — stops the API
+ * and the worker (each drains), then the dev server, and exits when they have. The children
+ * run in process groups of their own, so a terminal's Ctrl-C reaches them only through this
+ * process, as one SIGTERM each; if this process dies without stopping them, they stop on
+ * their own (--exit-with-parent; the dev server by its parent-death signal on Linux).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
-import { createDb } from '../data/stock/db';
-import { ConfigError, loadConfig } from '../config';
-import { startDevServer, type DevServer } from '../platform/dev-server';
-import { closingNice, lowerPriority } from '../platform/priority';
-import { connectClient, ensureSearchAttributes } from '../platform/temporal';
 import type { Connection } from '@temporalio/client';
+import { createDb } from '../data/stock/db';
+import { ConfigError, loadConfig, type Config } from '../config';
+import { startDevServer } from '../platform/dev-server';
+import { createLogger } from '../platform/log';
+import { EXIT_WITH_PARENT, exitWithParent } from '../platform/parent-watch';
+import { closingNice, lowerPriority } from '../platform/priority';
+import { signalGroup, spawnSupervised } from '../platform/processes';
+import { allOf, httpProbe, pollerProbe, waitUntilReady } from '../platform/readiness';
+import { connectClient, ensureSearchAttributes } from '../platform/temporal';
 import { migrate, migrateOptions } from '../prisma/migrate';
 import { demoTransfer, seedIfEmpty } from '../prisma/seed';
 import { startDemoTransfer } from './demo-transfer';
 
 const ROOT = path.resolve(__dirname, '..');
-const say = (line: string) => console.log(`[start] ${line}`);
 
-function run(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], { cwd: ROOT, env, stdio: 'inherit' });
-  child.once('exit', (code, signal) => say(`${name} exited (${signal ?? code})`));
-  return child;
+interface Child {
+  readonly name: string;
+  readonly process: ChildProcess;
+  readonly exited: Promise<void>;
 }
 
-async function main(): Promise<void> {
-  const config = loadConfig();
+/** The processes started so far, and stopping them once, in order. */
+class Supervisor {
+  private readonly services: Child[] = [];
+  private temporal: Child | undefined;
+  private stopping: string | undefined;
+
+  constructor(
+    private readonly say: (line: string) => void,
+    /** How long the API and the worker get to drain before they are killed. */
+    private readonly drainMs: number,
+  ) {}
+
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  add(name: string, process: ChildProcess, kind: 'service' | 'temporal'): Child {
+    const exited = new Promise<void>((resolve) =>
+      process.once('exit', (code, signal) => {
+        this.say(`${name} exited (${signal ?? code})`);
+        resolve();
+      }),
+    );
+    const child = { name, process, exited };
+    if (kind === 'temporal') this.temporal = child;
+    else {
+      this.services.push(child);
+      // If a service dies on its own, bring the rest down rather than run half a service.
+      void exited.then(() => this.stop(`${name} exited`, 1));
+    }
+    return child;
+  }
+
+  /** The API and the worker (in parallel), then the dev server; then this process exits. */
+  async stop(reason: string, exitCode = 0): Promise<void> {
+    if (this.stopping !== undefined) {
+      if (reason.startsWith('SIG')) this.say(`${reason} ignored: already stopping (${this.stopping}); waiting for ${this.running().join(', ') || 'nothing'}`);
+      return;
+    }
+    this.stopping = reason;
+    this.say(`stopping (${reason})`);
+    await Promise.all(this.services.map((c) => this.end(c, this.drainMs)));
+    if (this.temporal) await this.end(this.temporal, 10_000);
+    this.say('stopped');
+    process.exit(exitCode);
+  }
+
+  private running(): string[] {
+    return [...this.services, ...(this.temporal ? [this.temporal] : [])].filter((c) => alive(c.process)).map((c) => c.name);
+  }
+
+  /** One SIGTERM to the child's group; SIGKILL if it has not exited after `graceMs`. */
+  private async end(child: Child, graceMs: number): Promise<void> {
+    if (!alive(child.process)) return child.exited;
+    signalGroup(child.process, 'SIGTERM');
+    const timer = setTimeout(() => {
+      this.say(`${child.name} still running after ${graceMs} ms: killing it`);
+      signalGroup(child.process, 'SIGKILL');
+    }, graceMs);
+    await child.exited;
+    clearTimeout(timer);
+  }
+}
+
+const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
+
+function run(script: string, env: NodeJS.ProcessEnv): ChildProcess {
+  // stdout/stderr shared: a terminal stays a terminal for them (LOG_FORMAT=auto).
+  return spawnSupervised(process.execPath, ['--import', 'tsx', path.join(ROOT, script), EXIT_WITH_PARENT], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+async function main(config: Config, say: (line: string) => void, supervisor: Supervisor): Promise<void> {
   say(`migrating ${new URL(config.migrationDatabaseUrl).pathname.slice(1)} as ${decodeURIComponent(new URL(config.migrationDatabaseUrl).username)}`);
   await migrate(config.migrationDatabaseUrl, (line) => say(line), migrateOptions(config));
   // Seeding is setup, done as the owner; the worker and the API connect as the service role.
@@ -36,72 +116,70 @@ async function main(): Promise<void> {
   if (seeded) say('seeded demo data (STRAWBERRY-500G, BLUEBERRY-125G, MANGO-1KG, perishable LYCHEE-1KG in lots)');
   await db.$disconnect();
 
-  let devServer: DevServer | undefined;
   const env: NodeJS.ProcessEnv = { ...process.env };
   // A browser cannot send a key: in development /docs and /metrics get an ops port of their own.
   if (!env.OPS_PORT && env.NODE_ENV !== 'production') env.OPS_PORT = String(config.api.port + 1);
+  let temporalConfig = config;
+  let devServerPid: number | undefined;
+  const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
   if (!process.env.TEMPORAL_ADDRESS) {
-    const port = Number(config.temporal.address.split(':')[1]);
-    const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
-    say(`starting Temporal dev server on :${port} (UI :${uiPort}, data in .data/temporal.db)`);
-    devServer = await startDevServer({ port, uiPort, dbFile: path.join(ROOT, '.data', 'temporal.db'), namespace: config.temporal.namespace });
+    const port = Number(process.env.TEMPORAL_PORT ?? config.temporal.address.split(':')[1]);
+    const dbFile = path.resolve(ROOT, process.env.DATA_DIR ?? '.data', 'temporal.db');
+    say(`starting Temporal dev server on :${port} (UI :${uiPort}, data in ${path.relative(ROOT, dbFile).startsWith('..') ? dbFile : path.relative(ROOT, dbFile)})`);
+    const devServer = await startDevServer({
+      port, uiPort, dbFile, namespace: config.temporal.namespace, supervised: true,
+      spawned: (child) => supervisor.add('temporal', child, 'temporal'),
+    });
+    devServerPid = devServer.process.pid;
     env.TEMPORAL_ADDRESS = devServer.address;
-  } else {
-    const client = await connectClient(config);
-    await ensureSearchAttributes(client.connection as Connection, config.temporal.namespace);
-    await client.connection.close();
+    // The dev server is plain: TLS settings are for a TEMPORAL_ADDRESS of your own.
+    temporalConfig = { ...config, temporal: { ...config.temporal, address: devServer.address, tls: undefined, apiKey: undefined } };
   }
+  const client = await connectClient(temporalConfig);
+  if (!devServerPid) await ensureSearchAttributes(client.connection as Connection, config.temporal.namespace);
+  if (supervisor.isStopping) return;
 
-  const worker = run('worker', 'worker.ts', env);
-  const children = [worker, run('api', 'api/server.ts', env)];
+  const worker = supervisor.add('worker', run('worker.ts', env), 'service');
+  const api = supervisor.add('api', run('api/server.ts', env), 'service');
   // The closing side yields the CPU to the request path under a burst (platform/priority.ts).
   const nice = closingNice();
-  lowerPriority(worker.pid, nice);
-  lowerPriority(devServer?.process.pid, nice);
+  lowerPriority(worker.process.pid, nice);
+  lowerPriority(devServerPid, nice);
+
+  const local = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   const ops = loadConfig(env).api.ops ?? config.api;
+  say(`starting… worker (pid ${worker.process.pid}) and API (pid ${api.process.pid}); the addresses follow once the API answers and the worker polls`);
+  const readyMs = await waitUntilReady(
+    [
+      httpProbe('api', `http://${local(config.api.host)}:${config.api.port}/readyz`),
+      allOf('worker', [
+        httpProbe('worker', `http://${local(config.workerHttp.host)}:${config.workerHttp.port}/healthz`),
+        pollerProbe('worker', client, config.temporal.taskQueue, `${worker.process.pid}@${os.hostname()}`),
+      ]),
+    ],
+    { progress: (waiting) => say(`starting… waiting for ${waiting}`), cancelled: () => supervisor.isStopping },
+  );
+  await client.connection.close();
+  say(`ready in ${(readyMs / 1000).toFixed(1)} s: the API answers and the worker polls ${config.temporal.taskQueue}`);
   say(`API        http://${config.api.host}:${config.api.port}`);
   say(`API docs   http://${ops.host}:${ops.port}/docs${ops === config.api ? ' (scope ops)' : ' (ops port: /docs, /metrics)'}`);
   say(apiKeyLine(config));
-  if (devServer) say(`Temporal UI http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}`);
+  if (devServerPid) say(`Temporal UI http://127.0.0.1:${uiPort}`);
   say('Ctrl-C stops everything');
-  // The dev server is plain: TLS settings are for a TEMPORAL_ADDRESS of your own.
-  if (seeded) void putDemoTransferInFlight(devServer ? { ...config, temporal: { ...config.temporal, address: devServer.address, tls: undefined, apiKey: undefined } } : config);
-
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    say('stopping');
-    await Promise.all(
-      children.map(
-        (c) => new Promise<void>((resolve) => {
-          if (c.exitCode !== null || c.signalCode !== null) return resolve();
-          c.once('exit', () => resolve());
-          c.kill('SIGTERM');
-        }),
-      ),
-    );
-    await devServer?.stop();
-    say('stopped');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
-  // If either child dies on its own, bring the rest down rather than run half a service.
-  for (const c of children) c.once('exit', () => void stop());
+  if (seeded) void putDemoTransferInFlight(temporalConfig, say);
 }
 
 /**
  * The key the README's curl examples send. The development default is printed; a key set in
  * the environment is not (it is a secret), and production never prints one.
  */
-function apiKeyLine(config: ReturnType<typeof loadConfig>): string {
+function apiKeyLine(config: Config): string {
   if (process.env.NODE_ENV === 'production' || process.env.ADMIN_TOKEN) return 'API key    ADMIN_TOKEN from the environment (every scope); more keys: npm run keys -- create';
   return `API key    ${config.adminToken}   (development bootstrap key, every scope: -H 'authorization: Bearer ${config.adminToken}')`;
 }
 
 /** Once the worker polls, the demo transfer is requested and shipped (a fresh database only). */
-async function putDemoTransferInFlight(config: ReturnType<typeof loadConfig>): Promise<void> {
+async function putDemoTransferInFlight(config: Config, say: (line: string) => void): Promise<void> {
   try {
     const client = await connectClient(config);
     const stage = await client.withDeadline(Date.now() + 60_000, () => startDemoTransfer(client, config));
@@ -112,7 +190,21 @@ async function putDemoTransferInFlight(config: ReturnType<typeof loadConfig>): P
   }
 }
 
-main().catch((err) => {
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
   console.error(`[start] ${err instanceof ConfigError ? `configuration refused: ${err.message}` : (err as Error).message}`);
   process.exit(1);
+}
+const log = createLogger('start', config);
+const say = (line: string) => log.info(line);
+// The API drains within SHUTDOWN_DELAY_MS + SHUTDOWN_TIMEOUT_MS, the worker within its 10 s grace.
+const supervisor = new Supervisor(say, config.shutdown.delayMs + config.shutdown.timeoutMs + 15_000);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void supervisor.stop(signal));
+// npm killed without passing a signal on (SIGKILL, or SIGHUP, which npm does not forward).
+exitWithParent((pid) => void supervisor.stop(`parent ${pid} gone`), [EXIT_WITH_PARENT]);
+main(config, say, supervisor).catch((err: Error) => {
+  log.error(err.message);
+  void supervisor.stop('start failed', 1);
 });

@@ -56,7 +56,8 @@ beforeAll(async () => {
   await stock(db, 'BUILT', 'W1', 10);
   const [apiPort, opsPort, workerPort] = [await freePort(), await freePort(), await freePort()];
   services = [
-    runService('dist/worker.js', { ...env, WORKER_METRICS_PORT: String(workerPort) }),
+    // info: its start lines (which workflow code it runs) are pino info lines.
+    runService('dist/worker.js', { ...env, WORKER_METRICS_PORT: String(workerPort), LOG_LEVEL: 'info' }),
     runService('dist/api/server.js', { ...env, PORT: String(apiPort), OPS_PORT: String(opsPort) }),
   ];
   [api, ops, worker] = [apiPort, opsPort, workerPort].map((p) => `http://127.0.0.1:${p}`);
