@@ -59,6 +59,8 @@ export default tseslint.config(
       // A promise nobody awaits loses its rejection (an unhandled rejection kills the process) and
       // its ordering. Fire-and-forget is allowed only when written `void promise` with a comment why.
       '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: true }],
+      // A variable read by a closure before its one assignment (a signal handler set up before the thing it stops) cannot be const.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       // A promise passed where a plain callback is expected (event emitters, timers, forEach) runs
       // unawaited. Fastify accepts async handlers and hooks, so those are typed to return promises and
       // are not flagged; `void` returns in object properties are checked too.

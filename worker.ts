@@ -115,8 +115,15 @@ export async function runWorker(config: Config): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     ...code,
-    activities: createActivities({ db, temporal: client, metrics, cache, gate, alertWebhook: config.alertWebhook,
-      payments: { taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds } }),
+    activities: createActivities({
+      db,
+      temporal: client,
+      metrics,
+      cache,
+      gate,
+      alertWebhook: config.alertWebhook,
+      payments: { taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds },
+    }),
     sinks: workerSinks(metrics),
     shutdownGraceTime: '10s',
   });
@@ -142,9 +149,12 @@ export async function runWorker(config: Config): Promise<void> {
 
 if (require.main === module) {
   // Exits once the worker has shut down (SIGTERM/SIGINT/SIGHUP, once: in-flight activities get shutdownGraceTime).
-  (async () => runWorker(loadConfig()))().then(() => process.exit(0), (err) => {
-    if (err instanceof ConfigError) console.error(`[worker] configuration refused: ${err.message}`);
-    else console.error('[worker] fatal', err);
-    process.exit(1);
-  });
+  (async () => runWorker(loadConfig()))().then(
+    () => process.exit(0),
+    (err) => {
+      if (err instanceof ConfigError) console.error(`[worker] configuration refused: ${err.message}`);
+      else console.error('[worker] fatal', err);
+      process.exit(1);
+    },
+  );
 }

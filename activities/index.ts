@@ -85,7 +85,8 @@ export function createActivities({ db, temporal, metrics, gate, cache, alertWebh
       return report;
     },
     settleStalePayments: (settleMinutes: number) => settleStalePayments(delivery, metrics, settleMinutes),
-    checkCache: (options: CacheCheckOptions) => checkCache(db, cache, options, metrics, (level, message, fields) => Context.current().log[level](message, fields)),
+    checkCache: (options: CacheCheckOptions) =>
+      checkCache(db, cache, options, metrics, (level, message, fields) => Context.current().log[level](message, fields)),
   };
   return instrument(activities, metrics);
 }

@@ -20,7 +20,14 @@ export async function settleStalePayments(target: DeliveryTarget, metrics: Metri
   const found: UnsettledPayment[] = [];
   for (const p of stale) {
     await raiseAlert(target, p);
-    found.push({ orderId: p.orderId, paymentId: p.paymentId, eventId: p.eventId, amountCents: p.amountCents, receivedAt: p.receivedAt, action: await drive(target, p) });
+    found.push({
+      orderId: p.orderId,
+      paymentId: p.paymentId,
+      eventId: p.eventId,
+      amountCents: p.amountCents,
+      receivedAt: p.receivedAt,
+      action: await drive(target, p),
+    });
   }
   return found;
 }

@@ -50,8 +50,12 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     done(null, payload);
   });
   // The request path's hold: group commit per hot row, sagas started after the commit.
-  const starter = new SagaStarter(deps.db, deps.temporal, deps.config.temporal.taskQueue, deps.config.sagaStartConcurrency, (err) =>
-    app.log.warn({ err }, 'saga start failed; the relay will start it'),
+  const starter = new SagaStarter(
+    deps.db,
+    deps.temporal,
+    deps.config.temporal.taskQueue,
+    deps.config.sagaStartConcurrency,
+    (err) => app.log.warn({ err }, 'saga start failed; the relay will start it'),
     deps.config.sagaStartDelayMs,
   );
   const holdPool = createHoldPool(deps.config.databaseUrl, deps.config.database.holdPoolMax, deps.config.database);
@@ -60,7 +64,9 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   // Warm what the first order of a sale would otherwise pay for: a hold connection and the
   // campaign read (a cold first query costs a burst's first batch ~100 ms).
   app.addHook('onReady', async () => {
-    await Promise.all([holdPool.query('SELECT 1'), deps.db.campaign.findFirst({ select: { sku: true, warehouseCode: true, expectedAt: true } })]).catch(() => undefined);
+    await Promise.all([holdPool.query('SELECT 1'), deps.db.campaign.findFirst({ select: { sku: true, warehouseCode: true, expectedAt: true } })]).catch(
+      () => undefined,
+    );
   });
   // Requests in flight: while a burst is being answered, saga starts (gRPC work in this
   // process, and CPU for Temporal on a shared host) wait, bounded by SAGA_START_MAX_DEFER_MS.
@@ -99,7 +105,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
           [SECURITY_SCHEME]: {
             type: 'http',
             scheme: 'bearer',
-            description: 'An API key, sk_<id>_<secret> (npm run keys, POST /admin/keys), or the bootstrap ADMIN_TOKEN. Each operation names the scope it needs (x-scopes).',
+            description:
+              'An API key, sk_<id>_<secret> (npm run keys, POST /admin/keys), or the bootstrap ADMIN_TOKEN. Each operation names the scope it needs (x-scopes).',
           },
         },
       },

@@ -91,10 +91,13 @@ async function main(): Promise<void> {
     closing = true;
     app.log.info({ signal, ...config.shutdown }, 'draining: not ready, finishing in-flight requests');
     // Whatever happens inside, the process is gone by the deadline.
-    const hard = setTimeout(() => {
-      app.log.error('drain deadline passed; exiting with requests still open');
-      process.exit(1);
-    }, config.shutdown.delayMs + config.shutdown.timeoutMs + 500);
+    const hard = setTimeout(
+      () => {
+        app.log.error('drain deadline passed; exiting with requests still open');
+        process.exit(1);
+      },
+      config.shutdown.delayMs + config.shutdown.timeoutMs + 500,
+    );
     hard.unref();
     const inTime = await drain(app, deps, config.shutdown).catch((err) => {
       app.log.error({ err }, 'drain failed');

@@ -20,7 +20,8 @@ export async function httpCeiling(requests: number, concurrency: number): Promis
   const server = runService('bench/noop-server.ts', {}, [String(port)]);
   try {
     await waitForHttp(`http://127.0.0.1:${port}/noop`, 30_000, 'POST');
-    const run = (total: number) => runLoad({ base: `http://127.0.0.1:${port}`, total, concurrency, request: () => ({ path: '/noop', method: 'POST', body: '{}' }) });
+    const run = (total: number) =>
+      runLoad({ base: `http://127.0.0.1:${port}`, total, concurrency, request: () => ({ path: '/noop', method: 'POST', body: '{}' }) });
     // Warm up (JIT, connections) as the API is by the time it is measured.
     await run(Math.min(requests, 5000));
     const result = await run(requests);
@@ -72,7 +73,9 @@ const HOT_ROW_UPDATE = `UPDATE bench_hot_pool SET remaining = remaining - 1 WHER
 async function resetHotRow(databaseUrl: string): Promise<void> {
   const pool = new PgPool({ connectionString: databaseUrl, max: 1 });
   await pool.query(HOT_ROW_TABLE);
-  await pool.query(`INSERT INTO bench_hot_pool (id, remaining, per_user_limit) VALUES ('C', 1000000000, 1000000) ON CONFLICT (id) DO UPDATE SET remaining = 1000000000`);
+  await pool.query(
+    `INSERT INTO bench_hot_pool (id, remaining, per_user_limit) VALUES ('C', 1000000000, 1000000) ON CONFLICT (id) DO UPDATE SET remaining = 1000000000`,
+  );
   await pool.end();
 }
 
@@ -109,7 +112,26 @@ export async function pgbenchAnchor(databaseUrl: string, seconds: number, connec
   try {
     await resetHotRow(databaseUrl);
     writeFileSync(path.join(dir, 'r0.sql'), `${HOT_ROW_UPDATE};\n`);
-    const args = ['-h', url.hostname, '-p', url.port || '5432', '-U', decodeURIComponent(url.username || 'postgres'), '-n', '-M', 'prepared', '-c', String(connections), '-j', '2', '-T', String(seconds), '-f', path.join(dir, 'r0.sql'), decodeURIComponent(url.pathname.slice(1))];
+    const args = [
+      '-h',
+      url.hostname,
+      '-p',
+      url.port || '5432',
+      '-U',
+      decodeURIComponent(url.username || 'postgres'),
+      '-n',
+      '-M',
+      'prepared',
+      '-c',
+      String(connections),
+      '-j',
+      '2',
+      '-T',
+      String(seconds),
+      '-f',
+      path.join(dir, 'r0.sql'),
+      decodeURIComponent(url.pathname.slice(1)),
+    ];
     const env = { ...process.env, ...(url.password ? { PGPASSWORD: decodeURIComponent(url.password) } : {}) };
     const { stdout } = await promisify(execFile)('pgbench', args, { env, timeout: (seconds + 30) * 1000 });
     const tps = /tps = ([\d.]+)/.exec(stdout);

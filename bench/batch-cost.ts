@@ -31,7 +31,15 @@ function items(n: number, quantity: number, sku: string, tag: string, campaignId
     const line = { sku, warehouseCode: 'W1', quantity };
     const reserved = { status: 'reserved', reservationId: orderId, lines: [line], allocations: requestedAllocation([line]), expiresAt };
     const order = { orderId, userId: `cu-${orderId}`, lines: [line], ...(campaignId ? { campaignId } : {}) };
-    return { serial: orderId, orderId, userId: order.userId, quantity, expiresAt, reserved, saga: { order, ttlSeconds: 900, gateAdmitted: !!campaignId, reservation: reserved } };
+    return {
+      serial: orderId,
+      orderId,
+      userId: order.userId,
+      quantity,
+      expiresAt,
+      reserved,
+      saga: { order, ttlSeconds: 900, gateAdmitted: !!campaignId, reservation: reserved },
+    };
   });
 }
 
@@ -49,19 +57,24 @@ export async function batchCosts(databaseUrl: string, repeats = 15): Promise<Bat
   try {
     for (const [kind, outcome] of CASES) {
       for (const size of [1, 100]) {
-          const times: number[] = [];
-          for (let r = 0; r < repeats; r++) {
-            const quantity = outcome === 'holds' ? 1 : 10_000_000;
-            const sku = kind === 'level' ? BATCH_LEVEL_SKU : BATCH_POOL_SKU;
-            const batch = items(size, quantity, sku, `${kind}-${outcome}-${size}-${r}`, kind === 'campaign' ? BATCH_CAMPAIGN : undefined);
-            await client.query('BEGIN');
-            const t0 = performance.now();
-            await client.query('SELECT stockhold_hold_batch($1, $2, $3, $4::jsonb)', [kind, kind === 'level' ? sku : BATCH_CAMPAIGN, kind === 'level' ? 'W1' : null, JSON.stringify(batch)]);
-            times.push(performance.now() - t0);
-            await client.query('ROLLBACK');
-          }
-          const median = times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
-          out.push({ kind, outcome, size, medianMs: round(median), itemsPerSecond: round((size * 1000) / median) });
+        const times: number[] = [];
+        for (let r = 0; r < repeats; r++) {
+          const quantity = outcome === 'holds' ? 1 : 10_000_000;
+          const sku = kind === 'level' ? BATCH_LEVEL_SKU : BATCH_POOL_SKU;
+          const batch = items(size, quantity, sku, `${kind}-${outcome}-${size}-${r}`, kind === 'campaign' ? BATCH_CAMPAIGN : undefined);
+          await client.query('BEGIN');
+          const t0 = performance.now();
+          await client.query('SELECT stockhold_hold_batch($1, $2, $3, $4::jsonb)', [
+            kind,
+            kind === 'level' ? sku : BATCH_CAMPAIGN,
+            kind === 'level' ? 'W1' : null,
+            JSON.stringify(batch),
+          ]);
+          times.push(performance.now() - t0);
+          await client.query('ROLLBACK');
+        }
+        const median = times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+        out.push({ kind, outcome, size, medianMs: round(median), itemsPerSecond: round((size * 1000) / median) });
       }
     }
   } finally {
@@ -93,7 +106,10 @@ export async function batchesSeen(databaseUrl: string, orderIdPrefix: string, fi
       `SELECT created_at AS at, count(*)::int AS n FROM reservations WHERE order_id LIKE $1 AND order_id NOT LIKE '%:%' AND created_at <= $2 GROUP BY 1 ORDER BY 1`,
       [`${orderIdPrefix}%`, new Date(until)],
     );
-    const cycles = rows.slice(1).map((r, i) => r.at.getTime() - rows[i].at.getTime()).sort((a, b) => a - b);
+    const cycles = rows
+      .slice(1)
+      .map((r, i) => r.at.getTime() - rows[i].at.getTime())
+      .sort((a, b) => a - b);
     const at = (q: number) => (cycles.length ? cycles[Math.min(cycles.length - 1, Math.floor(q * cycles.length))] : 0);
     return {
       batches: rows.length,

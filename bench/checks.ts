@@ -20,7 +20,10 @@ async function soldAndConfirmed(db: Db, prefix: string): Promise<{ units: number
 
 export async function runChecks(db: Db, client: Client, limits: { units: number; plainUnits: number }, samples: Sample[]): Promise<string[]> {
   const failures: string[] = [];
-  for (const [label, prefix, limit] of [['flash sale', 'b-', limits.units], ['plain orders', 'p-', limits.plainUnits]] as const) {
+  for (const [label, prefix, limit] of [
+    ['flash sale', 'b-', limits.units],
+    ['plain orders', 'p-', limits.plainUnits],
+  ] as const) {
     const { units, confirmedPayments } = await soldAndConfirmed(db, prefix);
     if (units > limit) failures.push(`OVERSOLD (${label}): ${units} units sold > ${limit}`);
     if (units !== confirmedPayments) failures.push(`${label}: ${units} units sold but ${confirmedPayments} payments confirmed`);

@@ -39,7 +39,11 @@ export async function send(pool: Pool, spec: RequestSpec): Promise<{ sample: Sam
   const body = await res.body.text();
   const answeredAt = wallNow();
   const message = res.statusCode >= 500 ? messageOf(body) : undefined;
-  return { sample: { outcome: outcomeOf(res.statusCode, body), ms: answeredAt - sentAt, sentAt, answeredAt, ...(message ? { message } : {}) }, status: res.statusCode, body };
+  return {
+    sample: { outcome: outcomeOf(res.statusCode, body), ms: answeredAt - sentAt, sentAt, answeredAt, ...(message ? { message } : {}) },
+    status: res.statusCode,
+    body,
+  };
 }
 
 export async function runLoad(options: {
@@ -129,7 +133,10 @@ export function byOutcome(samples: Sample[]): Record<string, Percentiles> {
  * Holds that came back later (expired holds re-won) are not part of the sell-out.
  */
 export function sellOut(samples: Sample[], units: number): { holds: number; firstAdmission: number; soldOutAt: number; seconds: number } | undefined {
-  const wins = samples.filter((s) => s.outcome === '201').sort((a, b) => a.answeredAt - b.answeredAt).slice(0, units);
+  const wins = samples
+    .filter((s) => s.outcome === '201')
+    .sort((a, b) => a.answeredAt - b.answeredAt)
+    .slice(0, units);
   if (wins.length === 0) return undefined;
   const firstAdmission = Math.min(...wins.map((w) => w.sentAt));
   const soldOutAt = wins[wins.length - 1].answeredAt;

@@ -49,7 +49,10 @@ export function summarise(file: string, top = 12): ProfileSummary {
     pkg.set(packageOf(callFrame.url), (pkg.get(packageOf(callFrame.url)) ?? 0) + t);
   }
   const rank = (m: Map<string, number>) =>
-    [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, t]) => ({ name, percent: Math.round((1000 * t) / total) / 10 }));
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, t]) => ({ name, percent: Math.round((1000 * t) / total) / 10 }));
   return { file: path.basename(file), seconds: (profile.endTime - profile.startTime) / 1e6, topFunctions: rank(fn), byPackage: rank(pkg) };
 }
 
@@ -58,7 +61,9 @@ export function summariseDir(dir: string): ProfileSummary[] {
   return readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory())
     .map((d) => {
-      const files = readdirSync(path.join(dir, d.name)).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, d.name, f));
+      const files = readdirSync(path.join(dir, d.name))
+        .filter((f) => f.endsWith('.cpuprofile'))
+        .map((f) => path.join(dir, d.name, f));
       const largest = files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
       return { ...summarise(largest), file: d.name };
     });
@@ -111,7 +116,9 @@ export function cpuByThread(pid: number): Record<string, number> {
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
-        const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim().replace(/[-_]?\d+$/, '');
+        const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8')
+          .trim()
+          .replace(/[-_]?\d+$/, '');
         // The main thread runs the JavaScript; Node's other threads (V8 platform, libuv pool) share its name.
         const name = tid === String(pid) ? 'main (JS)' : comm === 'node' ? 'node (V8/libuv helpers)' : comm;
         const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');

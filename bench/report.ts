@@ -60,9 +60,20 @@ export function targets(s: Summary, o: { concurrency: number; units: number }): 
   return [
     atLeast('holdsPerSecond', s.holdsPerSecond, 0.5, s.rawHotRowUpdatesPerSecond, 'rawHotRowUpdatesPerSecond'),
     atLeast('plainHoldsPerSecond', s.plainHoldsPerSecond, 0.5, s.rawHotRowUpdatesPerSecond, 'rawHotRowUpdatesPerSecond'),
-    { name: 'winnerP99Ms', value: s.winnerP99Ms, bound: `≤ 3 × noopRouteP99Ms (${round(3 * s.noopRouteP99Ms)})`, ratio: ratio(s.winnerP99Ms, s.noopRouteP99Ms), met: s.winnerP99Ms <= 3 * s.noopRouteP99Ms },
+    {
+      name: 'winnerP99Ms',
+      value: s.winnerP99Ms,
+      bound: `≤ 3 × noopRouteP99Ms (${round(3 * s.noopRouteP99Ms)})`,
+      ratio: ratio(s.winnerP99Ms, s.noopRouteP99Ms),
+      met: s.winnerP99Ms <= 3 * s.noopRouteP99Ms,
+    },
     { name: 'winnerP99Ms at --concurrency 100', value: s.winnerP99Ms, bound: '≤ 50 ms', met: o.concurrency === 100 ? s.winnerP99Ms <= 50 : undefined },
-    { name: 'sellOutSeconds', value: s.sellOutSeconds, bound: `≤ 2 s per 1,000 units (${sellOutBound})`, met: s.sellOutSeconds > 0 && s.sellOutSeconds <= sellOutBound },
+    {
+      name: 'sellOutSeconds',
+      value: s.sellOutSeconds,
+      bound: `≤ 2 s per 1,000 units (${sellOutBound})`,
+      met: s.sellOutSeconds > 0 && s.sellOutSeconds <= sellOutBound,
+    },
     { name: 'status503WhileRedisUp', value: s.status503WhileRedisUp, bound: '= 0', met: s.status503WhileRedisUp === 0 },
     { name: 'plainRefusalP99Ms', value: s.plainRefusalP99Ms, bound: '≤ 50 ms', met: s.plainRefusalP99Ms <= 50 },
     atLeast('sagasPerSecond', s.sagasPerSecond, 0.35, s.noopWorkflowsPerSecond, 'noopWorkflowsPerSecond'),
@@ -73,8 +84,10 @@ export function targets(s: Summary, o: { concurrency: number; units: number }): 
 
 export function printReport(summary: Summary, list: Target[], extra: { rawAnchor?: number; sagaStartLagP99Ms: number; allSagasClosedSeconds: number }): void {
   console.log('\n| target | value | bound (same run) | ratio | met |\n| --- | --- | --- | --- | --- |');
-  for (const t of list) console.log(`| ${t.name} | ${t.value} | ${t.bound} | ${t.ratio ?? '—'} | ${t.met === undefined ? 'n/a here' : t.met ? 'met' : 'NOT MET'} |`);
+  for (const t of list)
+    console.log(`| ${t.name} | ${t.value} | ${t.bound} | ${t.ratio ?? '—'} | ${t.met === undefined ? 'n/a here' : t.met ? 'met' : 'NOT MET'} |`);
   console.log(`\nreported, no target: sagaStartLagP99Ms ${extra.sagaStartLagP99Ms}, allSagasClosedSeconds ${extra.allSagasClosedSeconds}`);
-  if (extra.rawAnchor !== undefined) console.log(`anchor (printed, not a target): pgbench raw one-row UPDATE ${round(extra.rawAnchor)} tx/s vs Node ${summary.rawHotRowUpdatesPerSecond}/s`);
+  if (extra.rawAnchor !== undefined)
+    console.log(`anchor (printed, not a target): pgbench raw one-row UPDATE ${round(extra.rawAnchor)} tx/s vs Node ${summary.rawHotRowUpdatesPerSecond}/s`);
   console.log(`\nsummary: ${JSON.stringify(summary)}\n`);
 }

@@ -41,7 +41,15 @@ async function createCampaign(stack: BenchStack, id: string, sku: string, quota:
   const res = await fetch(`${stack.base}/admin/campaigns`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...stack.auth },
-    body: JSON.stringify({ id, sku, warehouseCode: WAREHOUSE, startsAt: new Date(now - 1000).toISOString(), endsAt: new Date(now + 3600_000).toISOString(), quota, perUserLimit }),
+    body: JSON.stringify({
+      id,
+      sku,
+      warehouseCode: WAREHOUSE,
+      startsAt: new Date(now - 1000).toISOString(),
+      endsAt: new Date(now + 3600_000).toISOString(),
+      quota,
+      perUserLimit,
+    }),
   });
   if (res.status !== 201) throw new Error(`campaign ${id} not created: ${res.status} ${await res.text()}`);
 }
@@ -50,16 +58,27 @@ async function createCampaign(stack: BenchStack, id: string, sku: string, quota:
 async function sellOutCampaign(stack: BenchStack): Promise<void> {
   const json = { 'content-type': 'application/json' };
   await createCampaign(stack, SOLD_OUT_CAMPAIGN, 'FLASH', 1, 1);
-  const won = await fetch(`${stack.base}/campaigns/${SOLD_OUT_CAMPAIGN}/orders`, { method: 'POST', headers: { ...json, ...stack.auth }, body: JSON.stringify({ orderId: 'sold-out-1', userId: 'early-bird', quantity: 1 }) });
+  const won = await fetch(`${stack.base}/campaigns/${SOLD_OUT_CAMPAIGN}/orders`, {
+    method: 'POST',
+    headers: { ...json, ...stack.auth },
+    body: JSON.stringify({ orderId: 'sold-out-1', userId: 'early-bird', quantity: 1 }),
+  });
   if (won.status !== 201) throw new Error(`sell-out order not placed: ${won.status} ${await won.text()}`);
   const body = JSON.stringify({ eventId: 'ev-sold-out-1', type: 'payment.succeeded', orderId: 'sold-out-1', paymentId: 'pay-sold-out-1', amountCents: 1 });
   const ts = Math.floor(Date.now() / 1000);
-  const paid = await fetch(`${stack.base}/webhooks/payments`, { method: 'POST', headers: { ...json, 'x-signature-timestamp': String(ts), 'x-signature': signPayload(stack.webhookSecret, ts, body) }, body });
+  const paid = await fetch(`${stack.base}/webhooks/payments`, {
+    method: 'POST',
+    headers: { ...json, 'x-signature-timestamp': String(ts), 'x-signature': signPayload(stack.webhookSecret, ts, body) },
+    body,
+  });
   if (paid.status !== 200) throw new Error(`sell-out order not paid: ${paid.status} ${await paid.text()}`);
 }
 
 /** Cores each process (and each thread of the API and worker) used while `work` ran (CPU seconds / wall seconds). */
-async function cores<T>(stack: BenchStack, work: () => Promise<T>): Promise<{ result: T; cores: Record<string, number>; threads: Record<string, Record<string, number>>; seconds: number }> {
+async function cores<T>(
+  stack: BenchStack,
+  work: () => Promise<T>,
+): Promise<{ result: T; cores: Record<string, number>; threads: Record<string, Record<string, number>>; seconds: number }> {
   const threadsOf = () => ({ api: cpuByThread(stack.pids.api), worker: cpuByThread(stack.pids.worker) });
   const before = cpuByProcess(stack.pids);
   const threadsBefore = threadsOf();
@@ -69,7 +88,11 @@ async function cores<T>(stack: BenchStack, work: () => Promise<T>): Promise<{ re
   const after = cpuByProcess(stack.pids);
   const threadsAfter = threadsOf();
   const rate = (a: Record<string, number>, b: Record<string, number>) =>
-    Object.fromEntries(Object.keys(a).map((k) => [k, round((a[k] - (b[k] ?? 0)) / seconds)]).filter(([, v]) => (v as number) >= 0.01));
+    Object.fromEntries(
+      Object.keys(a)
+        .map((k) => [k, round((a[k] - (b[k] ?? 0)) / seconds)])
+        .filter(([, v]) => (v as number) >= 0.01),
+    );
   return {
     result,
     seconds: round(seconds),
@@ -108,7 +131,14 @@ async function scenarioPhase(stack: BenchStack, db: Db, o: BenchOptions, run: ()
 const flashSalePhase = (stack: BenchStack, db: Db, o: BenchOptions) => scenarioPhase(stack, db, o, () => runFlashSale(stack, o, say), o.units, 'b-');
 const plainPhase = (stack: BenchStack, db: Db, o: BenchOptions) => scenarioPhase(stack, db, o, () => runPlainOrders(stack, o, say), o.plainUnits, 'p-');
 
-function buildSummary(b: Baselines, flash: Scenario, plain: Scenario, rejects: LoadResult, noopRoute: { rps: number; p99: number }, failures: string[]): Summary {
+function buildSummary(
+  b: Baselines,
+  flash: Scenario,
+  plain: Scenario,
+  rejects: LoadResult,
+  noopRoute: { rps: number; p99: number },
+  failures: string[],
+): Summary {
   const { out } = flash;
   const closedAt = Math.max(flash.sagas.lastCloseAt, flash.sagas.lastSettledAt ?? 0);
   const plainRefusals = plain.sale.result.load.samples.filter((s) => s.outcome === '409 INSUFFICIENT_STOCK' && plain.out && s.sentAt >= plain.out.soldOutAt);
@@ -139,7 +169,12 @@ function phaseDetail(p: Scenario, attempts: number) {
     attemptsPerSecond: round(p.sale.result.load.samples.length / p.sale.result.load.seconds),
     winners: p.sale.result.winners.length,
     paid: p.sale.result.paid.length,
-    sellOut: p.out && { holds: p.out.holds, seconds: round(p.out.seconds, 3), firstAdmission: new Date(p.out.firstAdmission).toISOString(), soldOutAt: new Date(p.out.soldOutAt).toISOString() },
+    sellOut: p.out && {
+      holds: p.out.holds,
+      seconds: round(p.out.seconds, 3),
+      firstAdmission: new Date(p.out.firstAdmission).toISOString(),
+      soldOutAt: new Date(p.out.soldOutAt).toISOString(),
+    },
     batches: p.batches,
     latencyMs: byOutcome(samples),
     serverErrors: serverErrors(samples),
@@ -154,7 +189,13 @@ async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2), process.env);
   const runStarted = performance.now();
   say(`starting the stack (scratch database ${new URL(o.databaseUrl).pathname.slice(1)}, TTL ${o.ttlSeconds}s)`);
-  const stack = await startStack({ ttlSeconds: o.ttlSeconds, databaseUrl: o.databaseUrl, redisUrl: o.redisUrl, profileDir: o.profileDir, closingNice: o.closingNice });
+  const stack = await startStack({
+    ttlSeconds: o.ttlSeconds,
+    databaseUrl: o.databaseUrl,
+    redisUrl: o.redisUrl,
+    profileDir: o.profileDir,
+    closingNice: o.closingNice,
+  });
   const db = createDb(o.databaseUrl, { maxConnections: 10 });
   try {
     await setup(stack, db, o);
@@ -178,7 +219,13 @@ async function main(): Promise<void> {
       targets: list,
       date: new Date().toISOString(),
       runSeconds: round((performance.now() - runStarted) / 1000, 1),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version, loadAverage: os.loadavg().map((l) => round(l)) },
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model,
+        memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+        node: process.version,
+        loadAverage: os.loadavg().map((l) => round(l)),
+      },
       options: o,
       baselines: {
         rawHotRowUpdatesPerSecond: round(baselines.rawHotRow),
@@ -190,12 +237,23 @@ async function main(): Promise<void> {
       },
       flashSale: phaseDetail(flash, o.attempts),
       rejectPath: { seconds: round(rejects.seconds), latencyMs: byOutcome(rejects.samples) },
-      plainOrders: { ...phaseDetail(plain, o.plainAttempts), refusalsAfterSellOut: plain.sale.result.load.samples.filter((s) => s.outcome === '409 INSUFFICIENT_STOCK' && plain.out && s.sentAt >= plain.out.soldOutAt).length },
+      plainOrders: {
+        ...phaseDetail(plain, o.plainAttempts),
+        refusalsAfterSellOut: plain.sale.result.load.samples.filter(
+          (s) => s.outcome === '409 INSUFFICIENT_STOCK' && plain.out && s.sentAt >= plain.out.soldOutAt,
+        ).length,
+      },
       failures,
     };
-    printReport(summary, list, { rawAnchor: baselines.anchor, sagaStartLagP99Ms: summary.sagaStartLagP99Ms, allSagasClosedSeconds: summary.allSagasClosedSeconds });
+    printReport(summary, list, {
+      rawAnchor: baselines.anchor,
+      sagaStartLagP99Ms: summary.sagaStartLagP99Ms,
+      allSagasClosedSeconds: summary.allSagasClosedSeconds,
+    });
     printDetail(report);
-    console.log(`hold batch, PostgreSQL work (rolled back, commit excluded): ${baselines.batchCost.map((b) => `${b.kind} ${b.outcome} ×${b.size} ${b.medianMs} ms`).join('; ')}\n`);
+    console.log(
+      `hold batch, PostgreSQL work (rolled back, commit excluded): ${baselines.batchCost.map((b) => `${b.kind} ${b.outcome} ×${b.size} ${b.medianMs} ms`).join('; ')}\n`,
+    );
     mkdirSync(path.dirname(o.report), { recursive: true });
     writeFileSync(o.report, JSON.stringify(report, null, 2));
     say(`report written to ${o.report} (run took ${report.runSeconds}s)`);
@@ -230,12 +288,16 @@ function printDetail(r: { flashSale: Phase; plainOrders: Phase; rejectPath: { la
   latency('reject path', r.rejectPath.latencyMs);
   latency('plain', r.plainOrders.latencyMs);
   for (const [k, n] of Object.entries({ ...r.flashSale.serverErrors, ...r.plainOrders.serverErrors })) console.log(`  ${n} × ${k}`);
-  console.log(`\nhold batches until sell-out (from PostgreSQL): flash sale ${JSON.stringify(r.flashSale.batches)}; plain ${JSON.stringify(r.plainOrders.batches)}`);
+  console.log(
+    `\nhold batches until sell-out (from PostgreSQL): flash sale ${JSON.stringify(r.flashSale.batches)}; plain ${JSON.stringify(r.plainOrders.batches)}`,
+  );
   console.log(`flash-sale sagas: ${JSON.stringify(r.flashSale.sagas)}`);
   console.log(`plain sagas: ${JSON.stringify(r.plainOrders.sagas)}`);
   console.log(`\nCPU cores used (of ${os.cpus().length}; postgres counts the whole server): flash sale ${JSON.stringify(r.flashSale.cpuCores)}`);
   console.log(`  plain ${JSON.stringify(r.plainOrders.cpuCores)}`);
-  console.log(`  by thread (API, worker): flash sale ${JSON.stringify(r.flashSale.cpuCoresByThread)}; plain ${JSON.stringify(r.plainOrders.cpuCoresByThread)}\n`);
+  console.log(
+    `  by thread (API, worker): flash sale ${JSON.stringify(r.flashSale.cpuCoresByThread)}; plain ${JSON.stringify(r.plainOrders.cpuCoresByThread)}\n`,
+  );
 }
 
 function printProfiles(summaries: ReturnType<typeof summariseDir>): void {

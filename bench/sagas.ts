@@ -41,7 +41,8 @@ export async function sagaStats(client: Client, db: Db, winners: string[], paid:
   const wanted = new Set(winners.map(orderWorkflowId));
   const listed = new Map<string, Listed>();
   for await (const w of client.workflow.list({ query: `WorkflowType = 'orderWorkflow'` })) {
-    if (wanted.has(w.workflowId)) listed.set(w.workflowId, { startTime: w.startTime, closeTime: w.closeTime, status: w.status.name, historyLength: w.historyLength });
+    if (wanted.has(w.workflowId))
+      listed.set(w.workflowId, { startTime: w.startTime, closeTime: w.closeTime, status: w.status.name, historyLength: w.historyLength });
   }
   const all = [...listed.values()];
   const closed = all.filter((w) => w.closeTime);

@@ -35,7 +35,10 @@ export class PaymentProvider {
   readonly samples: Sample[] = [];
   readonly paid: string[] = [];
 
-  constructor(private readonly stack: BenchStack, private readonly concurrency: number) {
+  constructor(
+    private readonly stack: BenchStack,
+    private readonly concurrency: number,
+  ) {
     this.pool = new Pool(stack.base, { connections: concurrency, pipelining: 1 });
   }
 
@@ -85,10 +88,19 @@ export interface SaleResult {
   readonly paid: string[];
 }
 
-const progress = (say: (line: string) => void, label: string) => (done: number, total: number, s: number) => say(`${label}: ${done}/${total} (${Math.round(done / s)}/s)`);
+const progress = (say: (line: string) => void, label: string) => (done: number, total: number, s: number) =>
+  say(`${label}: ${done}/${total} (${Math.round(done / s)}/s)`);
 
 /** Runs `total` orders at the bench's concurrency; a share of the winners is paid by the provider. */
-async function runSale(stack: BenchStack, o: BenchOptions, label: string, total: number, request: (i: number) => RequestSpec, orderId: (i: number) => string, say: (line: string) => void): Promise<SaleResult> {
+async function runSale(
+  stack: BenchStack,
+  o: BenchOptions,
+  label: string,
+  total: number,
+  request: (i: number) => RequestSpec,
+  orderId: (i: number) => string,
+  say: (line: string) => void,
+): Promise<SaleResult> {
   const provider = new PaymentProvider(stack, o.payConcurrency);
   const winners: string[] = [];
   const load = await runLoad({
@@ -111,29 +123,72 @@ async function runSale(stack: BenchStack, o: BenchOptions, label: string, total:
 export function runFlashSale(stack: BenchStack, o: BenchOptions, say: (line: string) => void): Promise<SaleResult> {
   say(`flash sale: ${o.attempts} attempts, ${o.users} shoppers, ${o.units} units, concurrency ${o.concurrency}`);
   const body = (i: number) => JSON.stringify({ orderId: `b-${i}`, userId: `u-${i % o.users}`, quantity: 1 });
-  return runSale(stack, o, 'flash sale', o.attempts, (i) => ({ path: `/campaigns/${CAMPAIGN}/orders`, method: 'POST', body: body(i) }), (i) => `b-${i}`, say);
+  return runSale(
+    stack,
+    o,
+    'flash sale',
+    o.attempts,
+    (i) => ({ path: `/campaigns/${CAMPAIGN}/orders`, method: 'POST', body: body(i) }),
+    (i) => `b-${i}`,
+    say,
+  );
 }
 
 /** Plain single-line orders in a named warehouse, all on one level with `plainUnits` in stock. */
 export function runPlainOrders(stack: BenchStack, o: BenchOptions, say: (line: string) => void): Promise<SaleResult> {
   say(`plain orders: ${o.plainAttempts} attempts on one level with ${o.plainUnits} units, concurrency ${o.concurrency}`);
   const body = (i: number) => JSON.stringify({ orderId: `p-${i}`, userId: `pu-${i}`, lines: [{ sku: PLAIN_SKU, warehouseCode: WAREHOUSE, quantity: 1 }] });
-  return runSale(stack, o, 'plain orders', o.plainAttempts, (i) => ({ path: '/orders', method: 'POST', body: body(i) }), (i) => `p-${i}`, say);
+  return runSale(
+    stack,
+    o,
+    'plain orders',
+    o.plainAttempts,
+    (i) => ({ path: '/orders', method: 'POST', body: body(i) }),
+    (i) => `p-${i}`,
+    say,
+  );
 }
 
 /** Refusals only (no hold, no saga) through every path the sale uses, so the API is warm as in production. */
 export async function warmUp(stack: BenchStack, o: BenchOptions): Promise<void> {
   const n = Math.min(5000, o.rejectAttempts);
-  await runLoad({ base: stack.base, headers: stack.auth, total: n, concurrency: o.concurrency, request: (i) => ({ path: `/campaigns/${SOLD_OUT_CAMPAIGN}/orders`, method: 'POST', body: JSON.stringify({ orderId: `w-${i}`, userId: `w-${i}`, quantity: 1 }) }) });
+  await runLoad({
+    base: stack.base,
+    headers: stack.auth,
+    total: n,
+    concurrency: o.concurrency,
+    request: (i) => ({
+      path: `/campaigns/${SOLD_OUT_CAMPAIGN}/orders`,
+      method: 'POST',
+      body: JSON.stringify({ orderId: `w-${i}`, userId: `w-${i}`, quantity: 1 }),
+    }),
+  });
   // Too many for the level's one unit: refused by PostgreSQL through the hold batch.
-  await runLoad({ base: stack.base, headers: stack.auth, total: Math.min(1000, n), concurrency: o.concurrency, request: (i) => ({ path: '/orders', method: 'POST', body: JSON.stringify({ orderId: `wp-${i}`, userId: `wp-${i}`, lines: [{ sku: WARM_SKU, warehouseCode: WAREHOUSE, quantity: 2 }] }) }) });
+  await runLoad({
+    base: stack.base,
+    headers: stack.auth,
+    total: Math.min(1000, n),
+    concurrency: o.concurrency,
+    request: (i) => ({
+      path: '/orders',
+      method: 'POST',
+      body: JSON.stringify({ orderId: `wp-${i}`, userId: `wp-${i}`, lines: [{ sku: WARM_SKU, warehouseCode: WAREHOUSE, quantity: 2 }] }),
+    }),
+  });
 }
 
 /** The pure reject path: a sold-out campaign, every saga closed. */
 export function runRejects(stack: BenchStack, o: BenchOptions, say: (line: string) => void): Promise<LoadResult> {
   say(`reject path: ${o.rejectAttempts} attempts on a sold-out campaign, every saga closed`);
   const body = (i: number) => JSON.stringify({ orderId: `q-${i}`, userId: `u-${i % o.users}`, quantity: 1 });
-  return runLoad({ base: stack.base, headers: stack.auth, total: o.rejectAttempts, concurrency: o.concurrency, request: (i) => ({ path: `/campaigns/${SOLD_OUT_CAMPAIGN}/orders`, method: 'POST', body: body(i) }), progress: progress(say, 'rejects') });
+  return runLoad({
+    base: stack.base,
+    headers: stack.auth,
+    total: o.rejectAttempts,
+    concurrency: o.concurrency,
+    request: (i) => ({ path: `/campaigns/${SOLD_OUT_CAMPAIGN}/orders`, method: 'POST', body: body(i) }),
+    progress: progress(say, 'rejects'),
+  });
 }
 
 /**
@@ -152,7 +207,8 @@ export async function waitAllClosed(stack: BenchStack, db: Db, limitSeconds: num
     ]);
     if (running === 0 && holds === 0 && pending === 0) return Date.now();
     const elapsed = (performance.now() - started) / 1000;
-    if (elapsed > limitSeconds) throw new Error(`sagas did not close within ${limitSeconds}s: ${running} running, ${holds} holds open, ${pending} payments pending`);
+    if (elapsed > limitSeconds)
+      throw new Error(`sagas did not close within ${limitSeconds}s: ${running} running, ${holds} holds open, ${pending} payments pending`);
     if (elapsed - lastSaid >= 2) {
       say(`closing: ${running} order sagas running, ${holds} holds open, ${pending} payments pending`);
       lastSaid = elapsed;

@@ -24,7 +24,13 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
-export async function startStack(options: { ttlSeconds: number; databaseUrl: string; redisUrl: string; profileDir?: string; closingNice: number }): Promise<BenchStack> {
+export async function startStack(options: {
+  ttlSeconds: number;
+  databaseUrl: string;
+  redisUrl: string;
+  profileDir?: string;
+  closingNice: number;
+}): Promise<BenchStack> {
   await recreateDatabase(options.databaseUrl);
   if (options.profileDir) {
     rmSync(options.profileDir, { recursive: true, force: true });

@@ -18,7 +18,11 @@ export const TERMINAL = new Set(['CONFIRMED', 'RELEASED', 'REJECTED', 'REFUND_RE
 const KEY = { authorization: `Bearer ${CHAOS_ADMIN_TOKEN}` };
 
 export async function call(base: string, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Answer> {
-  const res = await fetch(`${base}${path}`, { method, body, headers: body === undefined ? { ...KEY, ...headers } : { ...KEY, 'content-type': 'application/json', ...headers } });
+  const res = await fetch(`${base}${path}`, {
+    method,
+    body,
+    headers: body === undefined ? { ...KEY, ...headers } : { ...KEY, 'content-type': 'application/json', ...headers },
+  });
   const text = await res.text();
   let parsed: Record<string, unknown> = {};
   try {
@@ -30,7 +34,14 @@ export async function call(base: string, method: string, path: string, body?: st
 }
 
 /** Retries on a dropped connection or a 5xx until `deadlineMs`; returns the last answer. */
-export async function callRetrying(base: string, method: string, path: string, body?: string, headers?: Record<string, string>, deadlineMs = 90_000): Promise<Answer> {
+export async function callRetrying(
+  base: string,
+  method: string,
+  path: string,
+  body?: string,
+  headers?: Record<string, string>,
+  deadlineMs = 90_000,
+): Promise<Answer> {
   const deadline = Date.now() + deadlineMs;
   for (let attempt = 1; ; attempt += 1) {
     try {

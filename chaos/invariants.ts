@@ -34,7 +34,11 @@ async function oversold(stack: Stack): Promise<number> {
 }
 
 async function cacheMismatches(stack: Stack): Promise<string[]> {
-  await eventually(() => stack.db.cacheOutbox.count(), (n) => n === 0, 60_000);
+  await eventually(
+    () => stack.db.cacheOutbox.count(),
+    (n) => n === 0,
+    60_000,
+  );
   const skus = (await stack.db.product.findMany({ select: { sku: true } })).map((p) => p.sku);
   const truth = await loadViews(stack.db, skus);
   const wrong: string[] = [];

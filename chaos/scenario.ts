@@ -47,7 +47,8 @@ export async function closeScenario(stack: Stack, c: Closing): Promise<Row> {
   const lost = await lostPayments(stack, c.paid);
   const problems = [...(c.problems ?? [])];
   if (lost.length > 0) problems.push(`accepted but not settled: ${lost.slice(0, 5).join(', ')}`);
-  if (report.pendingPayments.length > 0) problems.push(`${report.pendingPayments.length} payments still PENDING: ${report.pendingPayments.slice(0, 5).join(', ')}`);
+  if (report.pendingPayments.length > 0)
+    problems.push(`${report.pendingPayments.length} payments still PENDING: ${report.pendingPayments.slice(0, 5).join(', ')}`);
   if (report.violations.length > 0) problems.push(`${report.violations.length} invariant violations: ${JSON.stringify(report.violations).slice(0, 300)}`);
   if (report.cacheMismatches.length > 0) problems.push(`cache differs from database for ${report.cacheMismatches.join(', ')}`);
   return {

@@ -9,7 +9,17 @@ import { paymentEndings } from './scenarios/payment-endings';
 import { startStack } from './stack';
 import { formatHeader, formatRow, type Row } from './table';
 
-export const scenarios: readonly Scenario[] = [duplicateCallbacks, lockContention, latePayment, hostileInput, redisKilled, pgTerminated, workerKilled, temporalRestarted, paymentEndings];
+export const scenarios: readonly Scenario[] = [
+  duplicateCallbacks,
+  lockContention,
+  latePayment,
+  hostileInput,
+  redisKilled,
+  pgTerminated,
+  workerKilled,
+  temporalRestarted,
+  paymentEndings,
+];
 
 /** The full suite (`npm run chaos`) and the reduced one run by `npm test`. */
 export const FULL: Size = { orders: 500, hostileRequests: 10_000 };
@@ -32,5 +42,14 @@ export async function runSuite(size: Size, print: (line: string) => void, only?:
 }
 
 function crashed(scenario: Scenario, err: Error): Row {
-  return { scenario: scenario.name, orders: 0, outcomes: {}, oversold: 0, lost: 0, stuck: 0, recoverMs: 0, problems: [`scenario crashed: ${err.stack ?? err.message}`] };
+  return {
+    scenario: scenario.name,
+    orders: 0,
+    outcomes: {},
+    oversold: 0,
+    lost: 0,
+    stuck: 0,
+    recoverMs: 0,
+    problems: [`scenario crashed: ${err.stack ?? err.message}`],
+  };
 }

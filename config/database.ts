@@ -33,7 +33,8 @@ export function pgSslFor(connectionUrl: string, defaults: PgSslConfig, variable 
     certFile: fileParam('sslcert') ?? defaults.certFile,
     keyFile: fileParam('sslkey') ?? defaults.keyFile,
   };
-  if (!!ssl.certFile !== !!ssl.keyFile) throw new ConfigError(variable, 'a client certificate needs its key (sslcert and sslkey, or DATABASE_SSL_CERT_FILE and DATABASE_SSL_KEY_FILE)');
+  if (!!ssl.certFile !== !!ssl.keyFile)
+    throw new ConfigError(variable, 'a client certificate needs its key (sslcert and sslkey, or DATABASE_SSL_CERT_FILE and DATABASE_SSL_KEY_FILE)');
   if (ssl.mode === 'verify-ca' && !ssl.caFile) throw new ConfigError(variable, 'sslmode=verify-ca needs a CA file (sslrootcert or DATABASE_SSL_CA_FILE)');
   return ssl;
 }
@@ -43,7 +44,11 @@ function databaseConfig(env: Env): DatabaseConfig {
   if (!(PG_SSL_MODES as readonly string[]).includes(mode)) {
     throw new ConfigError('DATABASE_SSL_MODE', `expected one of ${PG_SSL_MODES.join(', ')}, got "${mode}"`);
   }
-  const ssl = { mode: mode as PgSslMode, caFile: readableFile(env, 'DATABASE_SSL_CA_FILE'), ...certPair(env, 'DATABASE_SSL_CERT_FILE', 'DATABASE_SSL_KEY_FILE') };
+  const ssl = {
+    mode: mode as PgSslMode,
+    caFile: readableFile(env, 'DATABASE_SSL_CA_FILE'),
+    ...certPair(env, 'DATABASE_SSL_CERT_FILE', 'DATABASE_SSL_KEY_FILE'),
+  };
   return {
     ssl,
     poolMax: int(env, 'DB_POOL_MAX', 10, 1, 1000),

@@ -13,9 +13,23 @@ export const MIN_SECRET_BYTES = 32;
  * tests' placeholders, the usual "change me" words — compared without case and punctuation.
  */
 const PLACEHOLDER_SECRETS = new Set(
-  ['dev-webhook-secret', 'dev-admin-token', 'dev-alert-secret', 'test-webhook-secret', 'test-admin-token', 'e2e-secret',
-    'change-me-webhook-secret', 'change-me-admin-token', 'secret', 'password', 'token', 'admin', 'default', 'test', 'dev']
-    .map((v) => v.replace(/[^a-z0-9]/gi, '').toLowerCase()),
+  [
+    'dev-webhook-secret',
+    'dev-admin-token',
+    'dev-alert-secret',
+    'test-webhook-secret',
+    'test-admin-token',
+    'e2e-secret',
+    'change-me-webhook-secret',
+    'change-me-admin-token',
+    'secret',
+    'password',
+    'token',
+    'admin',
+    'default',
+    'test',
+    'dev',
+  ].map((v) => v.replace(/[^a-z0-9]/gi, '').toLowerCase()),
 );
 const PLACEHOLDER_WORDS = /changeme|placeholder|replaceme|yoursecret|yourtoken|secrethere|tokenhere|example|notasecret|insecure/;
 

@@ -15,14 +15,7 @@
  */
 import { compareBytes } from './byte-order';
 import { compareLines, mergeLines } from './lines';
-import {
-  AllocationReason,
-  type AllocationNote,
-  type AllocationPreferences,
-  type OrderLine,
-  type RequestedLine,
-  type Shortage,
-} from './types';
+import { AllocationReason, type AllocationNote, type AllocationPreferences, type OrderLine, type RequestedLine, type Shortage } from './types';
 
 /** A warehouse as allocation sees it. */
 export interface WarehouseSite {
@@ -38,8 +31,7 @@ export type Availability = ReadonlyMap<string, ReadonlyMap<string, number>>;
 
 /** Where every line goes and why, or what could not be placed. */
 export type AllocationPlan =
-  | { readonly status: 'planned'; readonly lines: OrderLine[]; readonly notes: AllocationNote[] }
-  | { readonly status: 'short'; readonly shortages: Shortage[] };
+  { readonly status: 'planned'; readonly lines: OrderLine[]; readonly notes: AllocationNote[] } | { readonly status: 'short'; readonly shortages: Shortage[] };
 
 const REQUESTED_DETAIL = 'named by the order line';
 

@@ -47,7 +47,14 @@ export function formatKey(id: string, secret: string): string {
 
 /** Scopes from a list such as `orders,inventory:read`; throws on an unknown one. */
 export function parseScopes(list: string): Scope[] {
-  const names = [...new Set(list.split(',').map((s) => s.trim()).filter(Boolean))];
+  const names = [
+    ...new Set(
+      list
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
   const unknown = names.filter((n) => !(ALL_SCOPES as readonly string[]).includes(n));
   if (unknown.length > 0) throw new Error(`unknown scope ${unknown.join(', ')} (known: ${ALL_SCOPES.join(', ')})`);
   if (names.length === 0) throw new Error(`a key needs at least one scope (${ALL_SCOPES.join(', ')})`);

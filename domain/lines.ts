@@ -31,12 +31,7 @@ export function compareLines(a: RequestedLine, b: RequestedLine): number {
 export function sameLines(a: readonly RequestedLine[], b: readonly RequestedLine[]): boolean {
   const x = mergeLines(a);
   const y = mergeLines(b);
-  return (
-    x.length === y.length &&
-    x.every(
-      (l, i) => l.sku === y[i].sku && l.warehouseCode === y[i].warehouseCode && l.quantity === y[i].quantity,
-    )
-  );
+  return x.length === y.length && x.every((l, i) => l.sku === y[i].sku && l.warehouseCode === y[i].warehouseCode && l.quantity === y[i].quantity);
 }
 
 type Comparable = Pick<OrderRequest, 'userId' | 'lines' | 'allocation'>;

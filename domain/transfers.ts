@@ -34,9 +34,7 @@ export function transferHoldId(transferId: string): string {
   return `transfer:${transferId}`;
 }
 
-export type TransferRequestOutcome =
-  | { readonly status: 'requested' }
-  | { readonly status: 'rejected'; readonly shortages: readonly Shortage[] };
+export type TransferRequestOutcome = { readonly status: 'requested' } | { readonly status: 'rejected'; readonly shortages: readonly Shortage[] };
 
 /** Outcome of a step: done (now or before), or refused because the transfer is elsewhere. */
 export type TransferStepOutcome =
@@ -84,7 +82,9 @@ export type TransferStep = 'ship' | 'receive' | 'cancel' | 'return';
  * The transfer state machine, written once for the workflow and the API: a step is allowed
  * from one stage, runs in another, and is done once the transfer is in any of `after`.
  */
-export const transferSteps: Readonly<Record<TransferStep, { readonly from: TransferStage; readonly during: TransferStage; readonly after: readonly TransferStage[] }>> = {
+export const transferSteps: Readonly<
+  Record<TransferStep, { readonly from: TransferStage; readonly during: TransferStage; readonly after: readonly TransferStage[] }>
+> = {
   ship: { from: S.REQUESTED, during: S.SHIPPING, after: SHIPPED_OR_LATER },
   receive: { from: S.SHIPPED, during: S.RECEIVING, after: [S.RECEIVED] },
   cancel: { from: S.REQUESTED, during: S.CANCELLING, after: [S.CANCELLED] },

@@ -16,7 +16,15 @@ export const TEMPORAL_TEST_SERVER = path.join(TOOLS_BIN, 'temporal-test-server')
 /** The API fuzzer the test suite runs over the OpenAPI document (scripts/bootstrap.sh installs it). */
 export const SCHEMATHESIS = path.join(TOOLS_BIN, 'st');
 
-const cliType: Record<string, string> = { KEYWORD: 'Keyword', KEYWORD_LIST: 'KeywordList', DATETIME: 'Datetime', TEXT: 'Text', INT: 'Int', BOOL: 'Bool', DOUBLE: 'Double' };
+const cliType: Record<string, string> = {
+  KEYWORD: 'Keyword',
+  KEYWORD_LIST: 'KeywordList',
+  DATETIME: 'Datetime',
+  TEXT: 'Text',
+  INT: 'Int',
+  BOOL: 'Bool',
+  DOUBLE: 'Double',
+};
 
 export interface DevServerOptions {
   readonly port: number;
@@ -54,7 +62,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.namespace && options.namespace !== 'default') args.push('--namespace', options.namespace);
   for (const key of searchAttributeKeys) args.push('--search-attribute', `${key.name}=${cliType[key.type]}`);
 
-  const child = options.supervised ? spawnSupervised(TEMPORAL_CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(TEMPORAL_CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = options.supervised
+    ? spawnSupervised(TEMPORAL_CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(TEMPORAL_CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   options.spawned?.(child);
   const forward = (chunk: Buffer) => options.log?.(chunk.toString().trimEnd());
   child.stdout?.on('data', forward);

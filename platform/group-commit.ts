@@ -60,7 +60,10 @@ export class GroupCommit<I, O> {
     while (queue.waiting.length > 0) {
       const batch = queue.waiting.splice(0, this.maxBatch);
       try {
-        const results = await this.run(key, batch.map((w) => w.item));
+        const results = await this.run(
+          key,
+          batch.map((w) => w.item),
+        );
         batch.forEach((w, i) => w.resolve(results[i]));
       } catch (err) {
         for (const w of batch) w.reject(err);

@@ -42,7 +42,10 @@ const SHOWN = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'v', '
  * A pino destination that turns each JSON line into `12:00:01.234 INFO  api    message key=value`,
  * coloured on a terminal that has colours (NO_COLOR / FORCE_COLOR apply, as Node reads them).
  */
-export function prettyStream(out: { write(s: string): unknown; isTTY?: boolean; hasColors?: () => boolean } = process.stdout, colors = out.isTTY === true && out.hasColors?.() === true): DestinationStream {
+export function prettyStream(
+  out: { write(s: string): unknown; isTTY?: boolean; hasColors?: () => boolean } = process.stdout,
+  colors = out.isTTY === true && out.hasColors?.() === true,
+): DestinationStream {
   return { write: (line: string) => void out.write(formatLine(line, colors)) };
 }
 

@@ -7,7 +7,11 @@
  */
 export const EXIT_WITH_PARENT = '--exit-with-parent';
 
-export function exitWithParent(onGone: (parentPid: number) => void = () => process.kill(process.pid, 'SIGTERM'), argv: readonly string[] = process.argv, intervalMs = 500): void {
+export function exitWithParent(
+  onGone: (parentPid: number) => void = () => process.kill(process.pid, 'SIGTERM'),
+  argv: readonly string[] = process.argv,
+  intervalMs = 500,
+): void {
   if (!argv.includes(EXIT_WITH_PARENT)) return;
   const parent = process.ppid;
   const timer = setInterval(() => {

@@ -41,7 +41,9 @@ export function pgSslOptions(ssl: PgSslConfig): false | ConnectionOptions {
 }
 
 /** The session part of the settings: omitted fields keep PostgreSQL's own defaults. */
-export type PgSessionSettings = Partial<Pick<DatabaseConfig, 'connectTimeoutMs' | 'statementTimeoutMs' | 'idleInTransactionTimeoutMs' | 'keepAliveIdleSeconds'>> & {
+export type PgSessionSettings = Partial<
+  Pick<DatabaseConfig, 'connectTimeoutMs' | 'statementTimeoutMs' | 'idleInTransactionTimeoutMs' | 'keepAliveIdleSeconds'>
+> & {
   readonly ssl?: PgSslConfig;
 };
 

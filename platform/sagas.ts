@@ -151,7 +151,10 @@ export async function relaySagaStarts(db: Db, temporal: Client, taskQueue: strin
         ORDER BY created_at LIMIT ${options.batch} FOR UPDATE SKIP LOCKED)
     RETURNING order_id, input`;
   const results = await Promise.allSettled(due.map((row) => startOrderSaga(temporal, taskQueue, row.input).then(() => row.order_id)));
-  await markStarted(db, results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])));
+  await markStarted(
+    db,
+    results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
+  );
   return due.length;
 }
 

@@ -15,7 +15,10 @@ import { searchAttributeKeys } from '../workflows/search-attributes';
  * (TEMPORAL_TLS_CERT_FILE/KEY_FILE, Temporal Cloud's certificates) or an API key over TLS
  * (Temporal Cloud's API keys). Used by the client, the worker's NativeConnection and scripts.
  */
-export function temporalConnectionOptions(temporal: Pick<TemporalConfig, 'address' | 'tls' | 'apiKey'>, address = temporal.address): {
+export function temporalConnectionOptions(
+  temporal: Pick<TemporalConfig, 'address' | 'tls' | 'apiKey'>,
+  address = temporal.address,
+): {
   address: string;
   tls?: TLSConfig | boolean;
   apiKey?: string;

@@ -84,7 +84,10 @@ export function migrateOptions(config: Pick<Config, 'databaseUrl' | 'database' |
 
 /** A connection as the owner, with the run's TLS. */
 function ownerClient(databaseUrl: string, options: MigrateOptions): Client {
-  return new Client({ ...pgConfig(databaseUrl, { ssl: options.ssl, keepAliveIdleSeconds: 30, connectTimeoutMs: 10_000 }), application_name: 'stockhold-migrate' });
+  return new Client({
+    ...pgConfig(databaseUrl, { ssl: options.ssl, keepAliveIdleSeconds: 30, connectTimeoutMs: 10_000 }),
+    application_name: 'stockhold-migrate',
+  });
 }
 
 /**
@@ -178,7 +181,10 @@ export async function migrate(databaseUrl: string, log: (line: string) => void =
   const applied: string[] = [];
   try {
     await underMigrationLock(client, statementTimeoutMs, async () => {
-      await client.query(`SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)`, [`${lockTimeoutMs}ms`, `${statementTimeoutMs}ms`]);
+      await client.query(`SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)`, [
+        `${lockTimeoutMs}ms`,
+        `${statementTimeoutMs}ms`,
+      ]);
       await client.query(CREATE_TABLE);
       const rows = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null; rolled_back_at: Date | null }>(
         'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"',
@@ -199,15 +205,13 @@ export async function migrate(databaseUrl: string, log: (line: string) => void =
         await client.query('BEGIN');
         try {
           const id = randomUUID();
-          await client.query(
-            'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())',
-            [id, m.checksum, m.name],
-          );
+          await client.query('INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())', [
+            id,
+            m.checksum,
+            m.name,
+          ]);
           await client.query(m.sql);
-          await client.query(
-            'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1',
-            [id],
-          );
+          await client.query('UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1', [id]);
           await client.query('COMMIT');
         } catch (err) {
           await client.query('ROLLBACK');

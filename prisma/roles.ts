@@ -80,7 +80,9 @@ export async function ensureServiceRole(owner: Client, serviceUrl: string, log: 
     // Created meanwhile by a parallel run (another database of the same cluster).
     if (code === '42710' || code === '23505') return;
     if (code === '42501') {
-      throw new Error(`the service role "${role}" does not exist and the migration role may not create it: create it as an administrator (scripts/db-roles.sql, README "Security")`);
+      throw new Error(
+        `the service role "${role}" does not exist and the migration role may not create it: create it as an administrator (scripts/db-roles.sql, README "Security")`,
+      );
     }
     throw err;
   }

@@ -54,7 +54,10 @@ async function main(): Promise<void> {
   rmSync(DIST, { recursive: true, force: true });
 
   step('compiling (tsc -p tsconfig.build.json)');
-  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit', cwd: ROOT });
+  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+    cwd: ROOT,
+  });
   if (tsc.status !== 0) throw new Error(`tsc failed (exit ${tsc.status})`);
 
   const assets = copyAssets();

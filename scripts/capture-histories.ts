@@ -33,7 +33,9 @@ async function main(): Promise<void> {
   const { devServerEnv, startWorker } = await import('../test/helpers/temporal');
   const { HISTORIES_DIR, historyFileName, historyFileText } = await import('../test/helpers/histories');
   const { scenarios, ADMIN_TOKEN, WEBHOOK_SECRET } = await import('./histories/scenarios');
-  const workflowTypes = Object.entries(await import('../workflows')).filter(([k, v]) => k !== 'default' && typeof v === 'function').map(([k]) => k);
+  const workflowTypes = Object.entries(await import('../workflows'))
+    .filter(([k, v]) => k !== 'default' && typeof v === 'function')
+    .map(([k]) => k);
 
   const chosen = only ? scenarios.filter((s) => only.includes(s.name)) : scenarios;
   const unknown = only?.filter((name) => !scenarios.some((s) => s.name === name)) ?? [];
@@ -93,7 +95,13 @@ main().catch((err) => {
 
 async function untilStarted(handle: { describe(): Promise<unknown> }): Promise<void> {
   for (;;) {
-    if (await handle.describe().then(() => true, () => false)) return;
+    if (
+      await handle.describe().then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
     await new Promise((r) => setTimeout(r, 100));
   }
 }

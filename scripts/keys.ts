@@ -37,7 +37,11 @@ async function create(db: Db, args: string[]): Promise<void> {
 
 async function list(db: Db): Promise<void> {
   for (const k of await listKeys(db)) {
-    const state = k.revokedAt ? `revoked ${k.revokedAt} by ${k.revokedBy}` : k.expiresAt && Date.parse(k.expiresAt) <= Date.now() ? `expired ${k.expiresAt}` : 'active';
+    const state = k.revokedAt
+      ? `revoked ${k.revokedAt} by ${k.revokedBy}`
+      : k.expiresAt && Date.parse(k.expiresAt) <= Date.now()
+        ? `expired ${k.expiresAt}`
+        : 'active';
     console.log(`${k.id}  ${k.name.padEnd(24)} ${k.scopes.join(',').padEnd(30)} ${state}${k.expiresAt && !k.revokedAt ? ` (expires ${k.expiresAt})` : ''}`);
   }
 }

@@ -104,7 +104,11 @@ const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
 
 function run(script: string, env: NodeJS.ProcessEnv): ChildProcess {
   // stdout/stderr shared: a terminal stays a terminal for them (LOG_FORMAT=auto).
-  return spawnSupervised(process.execPath, ['--import', 'tsx', path.join(ROOT, script), EXIT_WITH_PARENT], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  return spawnSupervised(process.execPath, ['--import', 'tsx', path.join(ROOT, script), EXIT_WITH_PARENT], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
 }
 
 async function main(config: Config, say: (line: string) => void, supervisor: Supervisor): Promise<void> {
@@ -125,9 +129,15 @@ async function main(config: Config, say: (line: string) => void, supervisor: Sup
   if (!process.env.TEMPORAL_ADDRESS) {
     const port = Number(process.env.TEMPORAL_PORT ?? config.temporal.address.split(':')[1]);
     const dbFile = path.resolve(ROOT, process.env.DATA_DIR ?? '.data', 'temporal.db');
-    say(`starting Temporal dev server on :${port} (UI :${uiPort}, data in ${path.relative(ROOT, dbFile).startsWith('..') ? dbFile : path.relative(ROOT, dbFile)})`);
+    say(
+      `starting Temporal dev server on :${port} (UI :${uiPort}, data in ${path.relative(ROOT, dbFile).startsWith('..') ? dbFile : path.relative(ROOT, dbFile)})`,
+    );
     const devServer = await startDevServer({
-      port, uiPort, dbFile, namespace: config.temporal.namespace, supervised: true,
+      port,
+      uiPort,
+      dbFile,
+      namespace: config.temporal.namespace,
+      supervised: true,
       spawned: (child) => supervisor.add('temporal', child, 'temporal'),
     });
     devServerPid = devServer.process.pid;
@@ -174,7 +184,8 @@ async function main(config: Config, say: (line: string) => void, supervisor: Sup
  * the environment is not (it is a secret), and production never prints one.
  */
 function apiKeyLine(config: Config): string {
-  if (process.env.NODE_ENV === 'production' || process.env.ADMIN_TOKEN) return 'API key    ADMIN_TOKEN from the environment (every scope); more keys: npm run keys -- create';
+  if (process.env.NODE_ENV === 'production' || process.env.ADMIN_TOKEN)
+    return 'API key    ADMIN_TOKEN from the environment (every scope); more keys: npm run keys -- create';
   return `API key    ${config.adminToken}   (development bootstrap key, every scope: -H 'authorization: Bearer ${config.adminToken}')`;
 }
 

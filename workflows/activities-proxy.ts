@@ -61,19 +61,11 @@ export const confirmPayment = localThenDurable('confirmPayment');
 export const release = localThenDurable('release');
 export const settlePayment = localThenDurable('settlePayment');
 
-export const {
-  lookupReservation,
-  recordSettlement,
-  requestTransfer,
-  shipTransfer,
-  receiveTransfer,
-  cancelTransfer,
-  returnTransfer,
-  raiseTransferOverdue,
-} = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
-});
+export const { lookupReservation, recordSettlement, requestTransfer, shipTransfer, receiveTransfer, cancelTransfer, returnTransfer, raiseTransferOverdue } =
+  proxyActivities<Activities>({
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
+  });
 
 /** The gate only accelerates: a give-back that keeps failing is left to the gate's sync. */
 export const { returnGateToken } = proxyActivities<Activities>({
@@ -86,11 +78,10 @@ export const { syncGate, endCampaign, fulfilPreSale } = proxyActivities<Activiti
   retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes },
 });
 
-export const { sweepExpiredHolds, raiseExpiryAlerts, writeOffExpiredLots, deliverAlerts, reconcileStock, settleStalePayments } =
-  proxyActivities<Activities>({
-    startToCloseTimeout: '5m',
-    retry: { initialInterval: '1s', maximumInterval: '1m' },
-  });
+export const { sweepExpiredHolds, raiseExpiryAlerts, writeOffExpiredLots, deliverAlerts, reconcileStock, settleStalePayments } = proxyActivities<Activities>({
+  startToCloseTimeout: '5m',
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+});
 
 /**
  * Alert delivery from a run that must not wait on the webhook (the sweeper): a few attempts,

@@ -89,7 +89,6 @@ export interface LatePaymentInput {
   readonly ttlSeconds: number;
 }
 
-
 /** Input of a campaign's lifecycle workflow (id `campaign-<id>`). */
 export interface CampaignWorkflowInput {
   readonly campaignId: string;

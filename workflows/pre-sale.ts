@@ -12,11 +12,10 @@ export async function preSaleFulfilmentWorkflow(input: FulfilmentInput) {
   const result = await fulfilPreSale(input.campaignId, input.idempotencyKey, input.quantity);
   const tell = async (orderId: string, status: 'CONFIRMED' | 'REFUND_REQUIRED') => {
     // The saga may have ended already (e.g. settled by a late-payment workflow): nothing to tell.
-    await getExternalWorkflowHandle(orderWorkflowId(orderId)).signal(backorderSettledSignal, { status }).catch(() => undefined);
+    await getExternalWorkflowHandle(orderWorkflowId(orderId))
+      .signal(backorderSettledSignal, { status })
+      .catch(() => undefined);
   };
-  await Promise.all([
-    ...result.allocated.map((id) => tell(id, 'CONFIRMED')),
-    ...result.refundRequired.map((id) => tell(id, 'REFUND_REQUIRED')),
-  ]);
+  await Promise.all([...result.allocated.map((id) => tell(id, 'CONFIRMED')), ...result.refundRequired.map((id) => tell(id, 'REFUND_REQUIRED'))]);
   return result;
 }

@@ -11,7 +11,6 @@ import type { Shortage } from '../domain/types';
 /** The stages live with the transfer's state machine (domain/transfers.ts). */
 export { TransferStage } from '../domain/transfers';
 
-
 /** What the transfer workflow knows; the status query and the workflow result. */
 export interface TransferState {
   readonly request: TransferRequest;

@@ -7,15 +7,16 @@
 import type { UpdateDefinition } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, patched, setHandler } from '@temporalio/workflow';
 import { ErrorCode } from '../domain/errors';
-import { SHIPPED_OR_LATER, transferSteps, transferStepVerdict, UNDECIDED, type TransferRequest, type TransferStep, type TransferStepOutcome } from '../domain/transfers';
 import {
-  cancelTransfer,
-  raiseTransferOverdue,
-  receiveTransfer,
-  requestTransfer,
-  returnTransfer,
-  shipTransfer,
-} from './activities-proxy';
+  SHIPPED_OR_LATER,
+  transferSteps,
+  transferStepVerdict,
+  UNDECIDED,
+  type TransferRequest,
+  type TransferStep,
+  type TransferStepOutcome,
+} from '../domain/transfers';
+import { cancelTransfer, raiseTransferOverdue, receiveTransfer, requestTransfer, returnTransfer, shipTransfer } from './activities-proxy';
 import {
   cancelTransferUpdate,
   receiveTransferUpdate,
@@ -81,7 +82,8 @@ function registerHandlers(state: TransferState): void {
     },
     {
       validator: (r) => {
-        const same = r.sku === request.sku && r.fromWarehouse === request.fromWarehouse && r.toWarehouse === request.toWarehouse && r.quantity === request.quantity;
+        const same =
+          r.sku === request.sku && r.fromWarehouse === request.fromWarehouse && r.toWarehouse === request.toWarehouse && r.quantity === request.quantity;
         if (!same) throw conflict(`transfer ${id} exists with other content`);
       },
     },
@@ -127,7 +129,12 @@ function registerStep<A extends unknown[]>(
         if (!patched(TransferPatch.FAILED_STEP_REOPENS) || !(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure)) throw err;
         state.stage = step.from;
         state.receipt = receipt;
-        throw ApplicationFailure.create({ type: err.cause.type ?? ErrorCode.INTERNAL, message: err.cause.message, nonRetryable: true, details: [...(err.cause.details ?? [])] });
+        throw ApplicationFailure.create({
+          type: err.cause.type ?? ErrorCode.INTERNAL,
+          message: err.cause.message,
+          nonRetryable: true,
+          details: [...(err.cause.details ?? [])],
+        });
       });
       state.stage = outcome.transferStatus === 'MISSING' ? S.REJECTED : outcome.transferStatus;
       if (outcome.status === 'done' && outcome.lots) state.shippedLots = outcome.lots;

@@ -42,7 +42,8 @@ class MethodTable {
  * malformed id gets, not the framework's own body.
  */
 export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is longer than 100 characters: no such id exists' : 'the path is not validly encoded';
+  const message =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is longer than 100 characters: no such id exists' : 'the path is not validly encoded';
   void reply.code(400).send({ code: ErrorCode.VALIDATION_FAILED, message });
 }
 

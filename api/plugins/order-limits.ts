@@ -22,7 +22,11 @@ export default fp(async function orderLimits(app) {
   const { config, metrics } = app.deps;
   // A connection of its own: auto-pipelined, with the cache's short deadline, so a slow
   // Redis costs an order at most REDIS_COMMAND_TIMEOUT_MS before the local count decides.
-  const redis = createRedis(config.redisUrl, { connectTimeoutMs: config.cache.connectTimeoutMs, commandTimeoutMs: config.cache.commandTimeoutMs, autoPipelining: true });
+  const redis = createRedis(config.redisUrl, {
+    connectTimeoutMs: config.cache.connectTimeoutMs,
+    commandTimeoutMs: config.cache.commandTimeoutMs,
+    autoPipelining: true,
+  });
   app.addHook('onClose', async () => redis.disconnect());
   const limiter = new RateLimiter(redis, new CircuitBreaker({ failures: config.cache.breakerFailures, cooldownMs: config.cache.breakerCooldownMs }));
 

@@ -30,7 +30,8 @@ export const duplicateCallbacks: Scenario = {
       SELECT reference, COUNT(*)::int AS n FROM stock_movements
        WHERE reason = 'CONFIRM' AND sku = ${SKU} GROUP BY reference`;
     const twice = confirms.filter((c) => c.n !== 1).length;
-    if (twice > 0 || confirms.length !== paid.size) row.problems.push(`${confirms.length} confirmations for ${paid.size} paid orders (${twice} confirmed twice)`);
+    if (twice > 0 || confirms.length !== paid.size)
+      row.problems.push(`${confirms.length} confirmations for ${paid.size} paid orders (${twice} confirmed twice)`);
     return { ...row, notes: `${paid.size * DELIVERIES} webhook deliveries, ${confirms.length} confirmations` };
   },
 };

@@ -27,7 +27,11 @@ export const redisKilled: Scenario = {
     });
     const reads = await watch.stop();
     // Once the relay has caught up, the checker must find the cache equal to the database.
-    await eventually(() => stack.db.cacheOutbox.count(), (n) => n === 0, 60_000);
+    await eventually(
+      () => stack.db.cacheOutbox.count(),
+      (n) => n === 0,
+      60_000,
+    );
     await call(stack.api, 'GET', `/inventory/${sku}`);
     const check = (await stack.temporal.workflow.execute('cacheCheckWorkflow', {
       taskQueue: 'chaos',
@@ -36,8 +40,18 @@ export const redisKilled: Scenario = {
     })) as { compared: number; drifted: number };
     const problems = [...sale.problems, ...reads.problems];
     if (check.compared === 0 || check.drifted > 0) problems.push(`checker compared ${check.compared}, drifted ${check.drifted}`);
-    const row = await closeScenario(stack, { scenario: this.name, base: stack.api, orderIds: sale.ids, paid: sale.paid, recoverFrom: sale.recoverFrom, problems });
-    return { ...row, notes: `${reads.total} inventory reads during the sale, ${reads.wrong} wrong; checker compared ${check.compared}, drifted ${check.drifted}` };
+    const row = await closeScenario(stack, {
+      scenario: this.name,
+      base: stack.api,
+      orderIds: sale.ids,
+      paid: sale.paid,
+      recoverFrom: sale.recoverFrom,
+      problems,
+    });
+    return {
+      ...row,
+      notes: `${reads.total} inventory reads during the sale, ${reads.wrong} wrong; checker compared ${check.compared}, drifted ${check.drifted}`,
+    };
   },
 };
 
@@ -55,7 +69,15 @@ export const workerKilled: Scenario = {
         await stack.restartWorker('SIGKILL');
       },
     });
-    return closeScenario(stack, { scenario: this.name, base: stack.api, orderIds: sale.ids, paid: sale.paid, recoverFrom: sale.recoverFrom, problems: sale.problems, notes: 'worker pid killed twice, restarted' });
+    return closeScenario(stack, {
+      scenario: this.name,
+      base: stack.api,
+      orderIds: sale.ids,
+      paid: sale.paid,
+      recoverFrom: sale.recoverFrom,
+      problems: sale.problems,
+      notes: 'worker pid killed twice, restarted',
+    });
   },
 };
 
@@ -64,7 +86,15 @@ export const temporalRestarted: Scenario = {
   name: '5 Temporal restart',
   async run(stack, size) {
     const sale = await saleWithFault(stack, { prefix: 'trestart', sku: 'CHAOS-TEMPORAL', orders: size.orders, fault: () => stack.restartTemporal() });
-    return closeScenario(stack, { scenario: this.name, base: stack.api, orderIds: sale.ids, paid: sale.paid, recoverFrom: sale.recoverFrom, problems: sale.problems, notes: 'dev server restarted on its SQLite file' });
+    return closeScenario(stack, {
+      scenario: this.name,
+      base: stack.api,
+      orderIds: sale.ids,
+      paid: sale.paid,
+      recoverFrom: sale.recoverFrom,
+      problems: sale.problems,
+      notes: 'dev server restarted on its SQLite file',
+    });
   },
 };
 
@@ -91,7 +121,14 @@ export const pgTerminated: Scenario = {
         }
       },
     });
-    const row = await closeScenario(stack, { scenario: this.name, base: stack.api, orderIds: sale.ids, paid: sale.paid, recoverFrom: sale.recoverFrom, problems: sale.problems });
+    const row = await closeScenario(stack, {
+      scenario: this.name,
+      base: stack.api,
+      orderIds: sale.ids,
+      paid: sale.paid,
+      recoverFrom: sale.recoverFrom,
+      problems: sale.problems,
+    });
     return { ...row, notes: `${terminated} backends terminated` };
   },
 };

@@ -82,7 +82,8 @@ async function adminInputChecks(app: FastifyInstance, hash: () => Promise<string
     if (res.statusCode !== 400) problems.push(`receive ${JSON.stringify(body)} → ${res.statusCode}, expected 400`);
   }
   const received = await send('POST', '/transfers/h-transfer/receive', { receivedQuantity: 3 });
-  if (received.statusCode !== 200 || received.json().stage !== 'RECEIVED') problems.push(`a valid receive after refused ones → ${received.statusCode} ${received.body}`);
+  if (received.statusCode !== 200 || received.json().stage !== 'RECEIVED')
+    problems.push(`a valid receive after refused ones → ${received.statusCode} ${received.body}`);
   const del = await app.inject({ method: 'DELETE', url: '/orders/h-real' });
   if (del.statusCode !== 405 || !del.headers.allow) problems.push(`DELETE /orders/:id → ${del.statusCode}, expected 405 with Allow`);
   const long = await app.inject({ method: 'GET', url: `/orders/${'x'.repeat(150)}` });

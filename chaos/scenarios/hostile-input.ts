@@ -60,25 +60,32 @@ export const hostileInput: Scenario = {
     let placed = 0;
     try {
       let before = await stateHash(stack);
-      await fc.assert(
-        fc.asyncProperty(hostileRequest(CHAOS_SECRET, CHAOS_ADMIN_TOKEN), async (req) => {
-          const res = await app.inject(req);
-          const klass = `${Math.floor(res.statusCode / 100)}xx`;
-          counts[klass] = (counts[klass] ?? 0) + 1;
-          if (req.url === '/orders' && res.statusCode === 201) placed += 1;
-          const after = await stateHash(stack);
-          if (res.statusCode >= 500) throw new Error(`${res.statusCode} for ${req.method} ${req.url}: ${res.body}`);
-          if (res.statusCode >= 400 && after !== before) throw new Error(`${res.statusCode} changed state for ${req.method} ${req.url}`);
-          before = after;
-        }),
-        { numRuns: size.hostileRequests, endOnFailure: true },
-      ).catch((err: Error) => problems.push(err.message.split('\n').slice(0, 6).join(' ')));
+      await fc
+        .assert(
+          fc.asyncProperty(hostileRequest(CHAOS_SECRET, CHAOS_ADMIN_TOKEN), async (req) => {
+            const res = await app.inject(req);
+            const klass = `${Math.floor(res.statusCode / 100)}xx`;
+            counts[klass] = (counts[klass] ?? 0) + 1;
+            if (req.url === '/orders' && res.statusCode === 201) placed += 1;
+            const after = await stateHash(stack);
+            if (res.statusCode >= 500) throw new Error(`${res.statusCode} for ${req.method} ${req.url}: ${res.body}`);
+            if (res.statusCode >= 400 && after !== before) throw new Error(`${res.statusCode} changed state for ${req.method} ${req.url}`);
+            before = after;
+          }),
+          { numRuns: size.hostileRequests, endOnFailure: true },
+        )
+        .catch((err: Error) => problems.push(err.message.split('\n').slice(0, 6).join(' ')));
       problems.push(...(await explicitChecks(app, stack, () => stateHash(stack))));
     } finally {
       await app.close();
       await closeDeps(deps);
     }
     const row = await closeScenario(stack, { scenario: this.name, base: stack.api, orderIds: [], paid: new Set(), recoverFrom: Date.now(), problems });
-    return { ...row, orders: placed, outcomes: counts, notes: `${size.hostileRequests} property-based requests; 401s, rate limit, admin control characters, transfer receives checked` };
+    return {
+      ...row,
+      orders: placed,
+      outcomes: counts,
+      notes: `${size.hostileRequests} property-based requests; 401s, rate limit, admin control characters, transfer receives checked`,
+    };
   },
 };

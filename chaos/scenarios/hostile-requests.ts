@@ -21,10 +21,7 @@ const validId = fc.stringMatching(/^[A-Za-z0-9_.-]{1,20}$/);
 const anyId = fc.oneof(validId, fc.string({ maxLength: 80 }), fc.constantFrom('', '..', '%00', 'x'.repeat(65), '../admin', 'ü', 'a:b'));
 const junk = fc.oneof(fc.jsonValue(), fc.string({ maxLength: 200 }), fc.constantFrom('{', '[]', 'null', '{"__proto__":{"x":1}}', '\u0000'));
 const quantity = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.double(), fc.string(), fc.constantFrom(0, 100_001, 1e12, null));
-const line = fc.record(
-  { sku: fc.oneof(fc.constant(SKU), anyId), warehouseCode: fc.oneof(fc.constant('W1'), anyId), quantity },
-  { requiredKeys: [] },
-);
+const line = fc.record({ sku: fc.oneof(fc.constant(SKU), anyId), warehouseCode: fc.oneof(fc.constant('W1'), anyId), quantity }, { requiredKeys: [] });
 const orderBody = fc.record(
   { orderId: anyId.map((id) => `h-${id}`), userId: anyId, lines: fc.oneof(fc.array(line, { maxLength: 3 }), junk), extra: junk },
   { requiredKeys: ['orderId'] },
@@ -35,12 +32,18 @@ const segment = anyId.map((s) => encodeURIComponent(s));
 /** The caller's key, mostly the real one: the other routes' checks must also see past the guard. */
 const keyHeader = (token: string) =>
   fc
-    .oneof({ weight: 8, arbitrary: fc.constant(`Bearer ${token}`) }, fc.constantFrom(undefined, 'Bearer sk_0123456789abcdef_notthesecretnotthesecretnotthesecret', `Bearer ${token}x`, token))
+    .oneof(
+      { weight: 8, arbitrary: fc.constant(`Bearer ${token}`) },
+      fc.constantFrom(undefined, 'Bearer sk_0123456789abcdef_notthesecretnotthesecretnotthesecret', `Bearer ${token}x`, token),
+    )
     .map((auth): Record<string, string> => (auth === undefined ? {} : { authorization: auth }));
 
-const placeOrder = fc.oneof(orderBody.map((b) => JSON.stringify(b)), junk.map((j) => (typeof j === 'string' ? j : JSON.stringify(j)))).map(
-  (payload): HostileRequest => ({ method: 'POST', url: '/orders', payload, headers: json }),
-);
+const placeOrder = fc
+  .oneof(
+    orderBody.map((b) => JSON.stringify(b)),
+    junk.map((j) => (typeof j === 'string' ? j : JSON.stringify(j))),
+  )
+  .map((payload): HostileRequest => ({ method: 'POST', url: '/orders', payload, headers: json }));
 
 /** Well-formed orders among the hostile ones: the property must also hold next to real changes. */
 const validOrder = fc
@@ -82,17 +85,37 @@ function signatureHeaders(secret: string, variant: string, payload: string): Rec
 
 const webhook = (secret: string) =>
   fc
-    .tuple(fc.oneof(payment.map((p) => JSON.stringify(p)), junk.map((j) => JSON.stringify(j))), fc.constantFrom('none', 'wrong-key', 'stale', 'future', 'other-body', 'valid'))
-    .map(([payload, variant]): HostileRequest => ({ method: 'POST', url: '/webhooks/payments', payload, headers: { ...json, ...signatureHeaders(secret, variant, payload) } }));
+    .tuple(
+      fc.oneof(
+        payment.map((p) => JSON.stringify(p)),
+        junk.map((j) => JSON.stringify(j)),
+      ),
+      fc.constantFrom('none', 'wrong-key', 'stale', 'future', 'other-body', 'valid'),
+    )
+    .map(([payload, variant]): HostileRequest => ({
+      method: 'POST',
+      url: '/webhooks/payments',
+      payload,
+      headers: { ...json, ...signatureHeaders(secret, variant, payload) },
+    }));
 
 const reads = fc.oneof(
   segment.map((s): HostileRequest => ({ method: 'GET', url: `/orders/${s}`, headers: {} })),
   fc.oneof(fc.constant(SKU), anyId).map((s): HostileRequest => ({ method: 'GET', url: `/inventory/${encodeURIComponent(s)}`, headers: {} })),
-  fc.tuple(segment, fc.option(junk)).map(([s, body]): HostileRequest => ({ method: 'POST', url: `/orders/c-${s}/cancel`, payload: body === null ? undefined : JSON.stringify(body), headers: json })),
+  fc.tuple(segment, fc.option(junk)).map(([s, body]): HostileRequest => ({
+    method: 'POST',
+    url: `/orders/c-${s}/cancel`,
+    payload: body === null ? undefined : JSON.stringify(body),
+    headers: json,
+  })),
 );
 
 const admin = fc
-  .tuple(fc.constantFrom('/admin/products/X', '/admin/warehouses/W9', '/admin/receipts', '/admin/cache/checks'), fc.constantFrom(undefined, 'Bearer wrong', 'Bearer ', 'Basic x'), junk)
+  .tuple(
+    fc.constantFrom('/admin/products/X', '/admin/warehouses/W9', '/admin/receipts', '/admin/cache/checks'),
+    fc.constantFrom(undefined, 'Bearer wrong', 'Bearer ', 'Basic x'),
+    junk,
+  )
   .map(([url, auth, body]): HostileRequest => ({
     method: url === '/admin/cache/checks' ? 'GET' : url === '/admin/receipts' ? 'POST' : 'PUT',
     url,
@@ -104,7 +127,9 @@ const admin = fc
 const text = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.constantFrom('\u0000', 'a\u0000b', '\u0007bell', 'tab\there', 'new\nline', '\u007f', 'c1\u0085', '\u009f', '\ud800', 'ü漢', ' ', 'x'.repeat(300)),
-  fc.tuple(fc.string({ maxLength: 10 }), fc.integer({ min: 0, max: 0x9f }), fc.string({ maxLength: 10 })).map(([a, c, b]) => `${a}${String.fromCharCode(c)}${b}`),
+  fc
+    .tuple(fc.string({ maxLength: 10 }), fc.integer({ min: 0, max: 0x9f }), fc.string({ maxLength: 10 }))
+    .map(([a, c, b]) => `${a}${String.fromCharCode(c)}${b}`),
 );
 const count = fc.oneof(fc.integer({ min: -5, max: 20 }), fc.constantFrom(0, 2_147_483_648, 3e9, -1e12, 1.5, '5', null));
 const coordinate = fc.oneof(fc.double({ min: -200, max: 200, noNaN: true }), fc.constant(null), fc.constant('10'));
@@ -124,23 +149,104 @@ const adminWithToken = (token: string) => {
   const send = (method: HostileRequest['method'], url: fc.Arbitrary<string>, body: fc.Arbitrary<unknown>) =>
     fc.tuple(url, body, key).map(([u, b, k]): HostileRequest => ({ method, url: u, payload: JSON.stringify(b), headers: headers(k) }));
   return fc.oneof(
-    send('PUT', segment.map((s) => `/admin/products/hx-${s}`), fc.record({ name: text, lotTracked: fc.boolean(), alertDaysBeforeExpiry: count, removalDaysBeforeExpiry: count }, { requiredKeys: ['name'] })),
-    send('PUT', segment.map((s) => `/admin/warehouses/hx-${s}`), place),
-    send('POST', fc.constant('/admin/receipts'), fc.record({ sku, warehouseCode: wh, quantity: count, reason: text, lotCode: anyId, expiresAt: fc.constantFrom('2999-01-01T00:00:00Z', 'yesterday', '\u0000'), expectedQuantity: count }, { requiredKeys: ['sku', 'warehouseCode', 'quantity', 'reason'] })),
-    send('POST', fc.constant('/admin/adjustments'), fc.record({ sku, warehouseCode: wh, delta: count, reasonCode: fc.constantFrom('COUNT', 'DAMAGE', 'FOUND', 'NOPE'), note: text, lotCode: anyId, expectedQuantity: count }, { requiredKeys: ['sku', 'warehouseCode', 'delta', 'reasonCode'] })),
-    send('PUT', fc.tuple(sku, wh).map(([s, w]) => `/admin/levels/${encodeURIComponent(s)}/${encodeURIComponent(w)}/safety-stock`), fc.record({ safetyStock: count, expectedQuantity: count }, { requiredKeys: ['safetyStock'] })),
-    send('POST', fc.tuple(sku, segment, fc.constantFrom('quarantine', 'release')).map(([s, l, a]) => `/admin/lots/${encodeURIComponent(s)}/W1/${l}/${a}`), fc.record({ reason: text, expectedQuantity: count })),
-    send('POST', fc.constant('/transfers'), fc.record({ transferId: anyId.map((id) => `hx-${id}`), sku: anyId, fromWarehouse: wh, toWarehouse: wh, quantity: count })),
-    send('POST', segment.map((s) => `/transfers/hx-${s}/receive`), fc.record({ receivedQuantity: count, shortfallReason: text })),
-    send('POST', fc.constant('/admin/campaigns'), fc.record({ id: anyId, sku: anyId.map((id) => `none-${id}`), warehouseCode: wh, kind: fc.constantFrom('FLASH_SALE', 'PRE_SALE', 'X'), startsAt: fc.constantFrom('2000-01-01T00:00:00Z', 'now'), endsAt: fc.constantFrom('1999-01-01T00:00:00Z', '2999-01-01T00:00:00Z'), quota: count, perUserLimit: count })),
-    fc.tuple(fc.constantFrom('/admin/cache/checks', '/alerts'), fc.oneof(fc.string({ maxLength: 12 }), count.map(String))).map(([u, limit]): HostileRequest => ({ method: 'GET', url: `${u}?limit=${encodeURIComponent(limit)}`, headers: headers('q') })),
-    fc.tuple(segment, text).map(([s, reason]): HostileRequest => ({ method: 'POST', url: `/orders/c-${s}/cancel`, payload: JSON.stringify({ reason }), headers: json })),
+    send(
+      'PUT',
+      segment.map((s) => `/admin/products/hx-${s}`),
+      fc.record({ name: text, lotTracked: fc.boolean(), alertDaysBeforeExpiry: count, removalDaysBeforeExpiry: count }, { requiredKeys: ['name'] }),
+    ),
+    send(
+      'PUT',
+      segment.map((s) => `/admin/warehouses/hx-${s}`),
+      place,
+    ),
+    send(
+      'POST',
+      fc.constant('/admin/receipts'),
+      fc.record(
+        {
+          sku,
+          warehouseCode: wh,
+          quantity: count,
+          reason: text,
+          lotCode: anyId,
+          expiresAt: fc.constantFrom('2999-01-01T00:00:00Z', 'yesterday', '\u0000'),
+          expectedQuantity: count,
+        },
+        { requiredKeys: ['sku', 'warehouseCode', 'quantity', 'reason'] },
+      ),
+    ),
+    send(
+      'POST',
+      fc.constant('/admin/adjustments'),
+      fc.record(
+        {
+          sku,
+          warehouseCode: wh,
+          delta: count,
+          reasonCode: fc.constantFrom('COUNT', 'DAMAGE', 'FOUND', 'NOPE'),
+          note: text,
+          lotCode: anyId,
+          expectedQuantity: count,
+        },
+        { requiredKeys: ['sku', 'warehouseCode', 'delta', 'reasonCode'] },
+      ),
+    ),
+    send(
+      'PUT',
+      fc.tuple(sku, wh).map(([s, w]) => `/admin/levels/${encodeURIComponent(s)}/${encodeURIComponent(w)}/safety-stock`),
+      fc.record({ safetyStock: count, expectedQuantity: count }, { requiredKeys: ['safetyStock'] }),
+    ),
+    send(
+      'POST',
+      fc.tuple(sku, segment, fc.constantFrom('quarantine', 'release')).map(([s, l, a]) => `/admin/lots/${encodeURIComponent(s)}/W1/${l}/${a}`),
+      fc.record({ reason: text, expectedQuantity: count }),
+    ),
+    send(
+      'POST',
+      fc.constant('/transfers'),
+      fc.record({ transferId: anyId.map((id) => `hx-${id}`), sku: anyId, fromWarehouse: wh, toWarehouse: wh, quantity: count }),
+    ),
+    send(
+      'POST',
+      segment.map((s) => `/transfers/hx-${s}/receive`),
+      fc.record({ receivedQuantity: count, shortfallReason: text }),
+    ),
+    send(
+      'POST',
+      fc.constant('/admin/campaigns'),
+      fc.record({
+        id: anyId,
+        sku: anyId.map((id) => `none-${id}`),
+        warehouseCode: wh,
+        kind: fc.constantFrom('FLASH_SALE', 'PRE_SALE', 'X'),
+        startsAt: fc.constantFrom('2000-01-01T00:00:00Z', 'now'),
+        endsAt: fc.constantFrom('1999-01-01T00:00:00Z', '2999-01-01T00:00:00Z'),
+        quota: count,
+        perUserLimit: count,
+      }),
+    ),
+    fc
+      .tuple(fc.constantFrom('/admin/cache/checks', '/alerts'), fc.oneof(fc.string({ maxLength: 12 }), count.map(String)))
+      .map(([u, limit]): HostileRequest => ({ method: 'GET', url: `${u}?limit=${encodeURIComponent(limit)}`, headers: headers('q') })),
+    fc
+      .tuple(segment, text)
+      .map(([s, reason]): HostileRequest => ({ method: 'POST', url: `/orders/c-${s}/cancel`, payload: JSON.stringify({ reason }), headers: json })),
   );
 };
 
 const anything = fc
-  .tuple(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH') as fc.Arbitrary<HostileRequest['method']>, fc.webPath(), junk, fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded'))
-  .map(([method, path, body, type]): HostileRequest => ({ method, url: path.startsWith('/') ? path : `/${path}`, payload: method === 'GET' ? undefined : JSON.stringify(body), headers: { 'content-type': type } }));
+  .tuple(
+    fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH') as fc.Arbitrary<HostileRequest['method']>,
+    fc.webPath(),
+    junk,
+    fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded'),
+  )
+  .map(([method, path, body, type]): HostileRequest => ({
+    method,
+    url: path.startsWith('/') ? path : `/${path}`,
+    payload: method === 'GET' ? undefined : JSON.stringify(body),
+    headers: { 'content-type': type },
+  }));
 
 /** `token`: the shop's key (the bootstrap key), sent (or not, or wrong) with the shop's requests. */
 export function hostileRequest(secret: string, token: string): fc.Arbitrary<HostileRequest> {

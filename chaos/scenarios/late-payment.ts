@@ -29,14 +29,27 @@ export const latePayment: Scenario = {
     // Settlement results as GET /orders/:id reports them (latePayments), read at the source.
     const settledResults = async () =>
       (await stack.db.paymentEvent.findMany({ where: { orderId: { in: ids } }, select: { result: true } })).map((e) => e.result);
-    const settled = await eventually(settledResults, (results) => results.length === ids.length && results.every((r) => r === 'CONFIRMED' || r === 'REFUND_REQUIRED'), 120_000).catch(
-      () => [] as string[],
-    );
-    const row = await closeScenario(stack, { scenario: this.name, base: stack.api, orderIds: [...ids, ...rivals], paid: new Set([...paid, ...rivals]), recoverFrom, problems });
+    const settled = await eventually(
+      settledResults,
+      (results) => results.length === ids.length && results.every((r) => r === 'CONFIRMED' || r === 'REFUND_REQUIRED'),
+      120_000,
+    ).catch(() => [] as string[]);
+    const row = await closeScenario(stack, {
+      scenario: this.name,
+      base: stack.api,
+      orderIds: [...ids, ...rivals],
+      paid: new Set([...paid, ...rivals]),
+      recoverFrom,
+      problems,
+    });
     const reReserved = settled.filter((r) => r === 'CONFIRMED').length;
     const refunds = settled.filter((r) => r === 'REFUND_REQUIRED').length;
     if (reReserved + refunds !== ids.length) row.problems.push(`${ids.length - reReserved - refunds} late payments unsettled`);
     if (reReserved !== size.orders - rivals.length) row.problems.push(`${reReserved} re-reserved, expected ${size.orders - rivals.length}`);
-    return { ...row, outcomes: { ...row.outcomes, 'late→CONFIRMED': reReserved, 'late→REFUND_REQUIRED': refunds }, notes: `${rivals.length} rival orders bought half the stock first` };
+    return {
+      ...row,
+      outcomes: { ...row.outcomes, 'late→CONFIRMED': reReserved, 'late→REFUND_REQUIRED': refunds },
+      notes: `${rivals.length} rival orders bought half the stock first`,
+    };
   },
 };

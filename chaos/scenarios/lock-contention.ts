@@ -57,6 +57,10 @@ export const lockContention: Scenario = {
     const ghosts = await stack.db.reservation.count({ where: { status: 'RESERVED', lines: { some: { sku: SKU } } } });
     const retried = (await releaseRetries(stack)) - retriesBefore;
     if (expiredUnderLock > 0 && retried === 0) row.problems.push('no release was retried: the lock did not contend');
-    return { ...row, stuck: row.stuck + ghosts, notes: `placed in ${(placingMs / 1000).toFixed(1)} s; rows locked ${(lockedMs / 1000).toFixed(1)} s; ${expiredUnderLock} holds expired under the lock; ${retried} release retries; ${ghosts} ghost holds` };
+    return {
+      ...row,
+      stuck: row.stuck + ghosts,
+      notes: `placed in ${(placingMs / 1000).toFixed(1)} s; rows locked ${(lockedMs / 1000).toFixed(1)} s; ${expiredUnderLock} holds expired under the lock; ${retried} release retries; ${ghosts} ghost holds`,
+    };
   },
 };

@@ -90,7 +90,15 @@ async function openCampaign(stack: Stack, group: Group, quota: number): Promise<
   const sku = `CHAOS-PAY-${group.toUpperCase()}`;
   await stock(stack.db, sku, 'W1', quota);
   const now = Date.now();
-  const body = { id: `p9${group}`, sku, warehouseCode: 'W1', startsAt: new Date(now - 1_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), quota, perUserLimit: 1 };
+  const body = {
+    id: `p9${group}`,
+    sku,
+    warehouseCode: 'W1',
+    startsAt: new Date(now - 1_000).toISOString(),
+    endsAt: new Date(now + 3_600_000).toISOString(),
+    quota,
+    perUserLimit: 1,
+  };
   const res = await callRetrying(stack.api, 'POST', '/admin/campaigns', JSON.stringify(body));
   if (res.status !== 201) throw new Error(`campaign p9${group} → ${res.status} ${JSON.stringify(res.body)}`);
 }
@@ -141,7 +149,10 @@ export const paymentEndings: Scenario = {
     const faults = [
       at(a.first - 300, () => pauseRedis(stack, PAUSE_MS)),
       // Releases of (c) block on the campaign row, fail at lock_timeout and are retried.
-      at(c.first - 500, async () => (await lockRow('SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE', ['p9c'], c.last - c.first + 500 + LOCK_PAST_EXPIRY_MS)).released),
+      at(
+        c.first - 500,
+        async () => (await lockRow('SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE', ['p9c'], c.last - c.first + 500 + LOCK_PAST_EXPIRY_MS)).released,
+      ),
     ];
     // The give-back outlasts the pause by its retry backoff; the release outlasts the lock by little.
     const paid = [run.payAroundExpiries(ids.a, 'a', PAUSE_MS - 500), run.payAroundExpiries(ids.c, 'c', LOCK_PAST_EXPIRY_MS)];
@@ -162,14 +173,23 @@ export const paymentEndings: Scenario = {
     const placed = [...run.placement.keys()];
     const noSaga = new Set((await pMap(placed, 25, async (id) => ((await sagaRunning(stack, id)) === undefined ? id : ''))).filter(Boolean));
     const accepted = new Set(run.deliveries.filter((d) => d.answer.status === 200).map((d) => d.id));
-    const row = await closeScenario(stack, { scenario: this.name, base: stack.api, orderIds: placed.filter((id) => !noSaga.has(id)), paid: accepted, recoverFrom, problems: run.problems });
+    const row = await closeScenario(stack, {
+      scenario: this.name,
+      base: stack.api,
+      orderIds: placed.filter((id) => !noSaga.has(id)),
+      paid: accepted,
+      recoverFrom,
+      problems: run.problems,
+    });
     const delivered = run.deliveries.map((d) => ({ id: d.id, status: d.answer.status }));
     const unknownAtDelivery = new Set(run.deliveries.filter((d) => d.phase === Phase.NO_SAGA || d.phase === Phase.BLOCKED).map((d) => d.id));
     row.problems.push(...(await settlementProblems(stack, 'p9', delivered, unknownAtDelivery)));
 
     const states = await stack.db.payment.groupBy({ by: ['state'], where: { orderId: { startsWith: 'p9' } }, _count: true });
     const byState = Object.fromEntries(states.map((s) => [`pay→${s.state}`, s._count]));
-    const phases = (Object.keys(GROUPS) as Group[]).map((g) => `(${g}) ${GROUPS[g]}: ${tally(run.deliveries.filter((d) => d.group === g).map((d) => d.phase))}`);
+    const phases = (Object.keys(GROUPS) as Group[]).map(
+      (g) => `(${g}) ${GROUPS[g]}: ${tally(run.deliveries.filter((d) => d.group === g).map((d) => d.phase))}`,
+    );
     const notes = `${run.deliveries.length} payments delivered (${accepted.size} accepted, ${tally(run.deliveries.filter((d) => d.answer.status !== 200).map((d) => String(d.answer.status))) || 'none refused'}), ${states.reduce((s, x) => s + x._count, 0)} stored; landed in — ${phases.join('; ')}`;
     return { ...row, outcomes: { ...row.outcomes, ...byState }, notes };
   },

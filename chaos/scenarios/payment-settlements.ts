@@ -17,7 +17,12 @@ export interface Delivered {
  * - anything else: a failure of the service;
  * - CONFIRMED ⇔ the hold it names was confirmed in the ledger, for every order of `prefix`.
  */
-export async function settlementProblems(stack: Stack, prefix: string, deliveries: readonly Delivered[], unknownAtDelivery: ReadonlySet<string>): Promise<string[]> {
+export async function settlementProblems(
+  stack: Stack,
+  prefix: string,
+  deliveries: readonly Delivered[],
+  unknownAtDelivery: ReadonlySet<string>,
+): Promise<string[]> {
   const problems: string[] = [];
   const unknown = deliveries.filter((d) => d.status === 404);
   const wrong404 = unknown.filter((d) => !unknownAtDelivery.has(d.id)).map((d) => d.id);
@@ -25,18 +30,36 @@ export async function settlementProblems(stack: Stack, prefix: string, deliverie
   const kept = await stack.db.payment.count({ where: { orderId: { in: unknown.map((d) => d.id) }, eventId: { in: unknown.map((d) => `ev-${d.id}`) } } });
   if (kept > 0) problems.push(`${kept} payments of unknown orders (404) kept`);
   const failed = deliveries.filter((d) => d.status !== 200 && d.status !== 404);
-  if (failed.length > 0) problems.push(`webhook failed: ${failed.slice(0, 5).map((d) => `${d.id} → ${d.status}`).join(', ')}`);
+  if (failed.length > 0)
+    problems.push(
+      `webhook failed: ${failed
+        .slice(0, 5)
+        .map((d) => `${d.id} → ${d.status}`)
+        .join(', ')}`,
+    );
 
   const like = `${prefix}%`;
   const unbacked = await stack.db.$queryRaw<{ order_id: string }[]>`
     SELECT p.order_id FROM payments p
      WHERE p.order_id LIKE ${like} AND p.state = 'CONFIRMED'
        AND NOT EXISTS (SELECT 1 FROM stock_movements m WHERE m.reason = 'CONFIRM' AND m.reference = p.reservation_id)`;
-  if (unbacked.length > 0) problems.push(`CONFIRMED payments with no confirmed hold: ${unbacked.slice(0, 5).map((r) => r.order_id).join(', ')}`);
+  if (unbacked.length > 0)
+    problems.push(
+      `CONFIRMED payments with no confirmed hold: ${unbacked
+        .slice(0, 5)
+        .map((r) => r.order_id)
+        .join(', ')}`,
+    );
   const unpaid = await stack.db.$queryRaw<{ reference: string }[]>`
     SELECT DISTINCT m.reference FROM stock_movements m
      WHERE m.reason = 'CONFIRM' AND m.reference LIKE ${like}
        AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.state = 'CONFIRMED' AND p.reservation_id = m.reference)`;
-  if (unpaid.length > 0) problems.push(`holds confirmed without a CONFIRMED payment: ${unpaid.slice(0, 5).map((r) => r.reference).join(', ')}`);
+  if (unpaid.length > 0)
+    problems.push(
+      `holds confirmed without a CONFIRMED payment: ${unpaid
+        .slice(0, 5)
+        .map((r) => r.reference)
+        .join(', ')}`,
+    );
   return problems;
 }

@@ -70,7 +70,11 @@ export async function checkCache(db: Db, cache: StockCache, options: CacheCheckO
     await rebuildAll(db, cache);
   } else if (drifts.length > 0) {
     await cache.invalidate(drifts.map((d) => d.sku));
-    await rebuild(db, cache, drifts.map((d) => d.sku));
+    await rebuild(
+      db,
+      cache,
+      drifts.map((d) => d.sku),
+    );
   }
   metrics.cacheChecks.inc({ result: drifts.length > 0 ? 'drift' : 'ok' });
   metrics.cacheDriftRatio.set(driftRatio);
@@ -89,7 +93,17 @@ export async function checkCache(db: Db, cache: StockCache, options: CacheCheckO
   return toResult(row, drifts);
 }
 
-type CheckRow = { id: bigint; checkedAt: Date; hot: number; sampled: number; compared: number; drifted: number; driftPpm: number; rebuilt: boolean; details: unknown };
+type CheckRow = {
+  id: bigint;
+  checkedAt: Date;
+  hot: number;
+  sampled: number;
+  compared: number;
+  drifted: number;
+  driftPpm: number;
+  rebuilt: boolean;
+  details: unknown;
+};
 
 export function toResult(row: CheckRow, drifts?: CacheDrift[]): CacheCheckResult {
   return {
@@ -101,7 +115,7 @@ export function toResult(row: CheckRow, drifts?: CacheDrift[]): CacheCheckResult
     drifted: row.drifted,
     driftRatio: row.driftPpm / 1_000_000,
     rebuilt: row.rebuilt,
-    drifts: drifts ?? ((row.details as { drifts?: CacheDrift[] } | null)?.drifts ?? []),
+    drifts: drifts ?? (row.details as { drifts?: CacheDrift[] } | null)?.drifts ?? [],
   };
 }
 

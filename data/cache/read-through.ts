@@ -35,7 +35,7 @@ export async function rebuildAll(db: Db, cache: StockCache, pageSize = 500): Pro
   const cached = await cache.cachedSkus();
   for (let i = 0; i < cached.length; i += pageSize) await cache.invalidate(cached.slice(i, i + pageSize));
   let rebuilt = 0;
-  for (let after = ''; ; ) {
+  for (let after = ''; ;) {
     const page = await allSkus(db, after, pageSize);
     if (page.length === 0) return rebuilt;
     rebuilt += await rebuild(db, cache, page);

@@ -89,7 +89,11 @@ export function createGate(redis: Redis): Gate {
     ready: () => redis.status === 'ready',
     disconnect: () => redis.disconnect(),
     async admit(campaignId, userId, orderId, quantity, nowMs = Date.now()) {
-      const [code, sku, warehouseCode] = (await commands.stockholdGateAdmit(...gateKeys(campaignId), nowMs, userId, quantity, orderId)) as [number, string, string];
+      const [code, sku, warehouseCode] = (await commands.stockholdGateAdmit(...gateKeys(campaignId), nowMs, userId, quantity, orderId)) as [
+        number,
+        string,
+        string,
+      ];
       return { verdict: verdictOfCode[code], sku, warehouseCode };
     },
     async giveBack(campaignId, userId, orderId) {
@@ -98,7 +102,18 @@ export function createGate(redis: Redis): Gate {
     async load(s) {
       const ttl = Math.max(60, Math.ceil((s.endsAtMs - Date.now()) / 1000) + KEY_TTL_AFTER_END_SECONDS);
       const users = Object.entries(s.users).flat();
-      await commands.stockholdGateLoad(...gateKeys(s.campaignId), s.startsAtMs, s.endsAtMs, s.perUserLimit, s.ended ? '1' : '0', s.remaining, ttl, s.sku, s.warehouseCode, ...users);
+      await commands.stockholdGateLoad(
+        ...gateKeys(s.campaignId),
+        s.startsAtMs,
+        s.endsAtMs,
+        s.perUserLimit,
+        s.ended ? '1' : '0',
+        s.remaining,
+        ttl,
+        s.sku,
+        s.warehouseCode,
+        ...users,
+      );
     },
     async state(campaignId) {
       const [loaded, tokens, ended] = (await commands.stockholdGateState(...gateKeys(campaignId).slice(0, 2))) as [number, number, string];

@@ -37,20 +37,25 @@ export async function fencedChange<R extends object, O extends object>(
   const serial = adminSerial(idempotencyKey);
   // Stored as JSON: compare in the same form (no undefined fields).
   const normalized = JSON.parse(JSON.stringify(request)) as R;
-  return inKeyLockedTx(db, serial, async (tx) => {
-    const first = await readFence<AdminRecord<R, O>>(tx, serial, operation);
-    if (first) {
-      if (!isDeepStrictEqual(first.request, normalized)) {
-        throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, 'this idempotency key was used for a different request', {
-          first: first.request,
-        });
+  return inKeyLockedTx(
+    db,
+    serial,
+    async (tx) => {
+      const first = await readFence<AdminRecord<R, O>>(tx, serial, operation);
+      if (first) {
+        if (!isDeepStrictEqual(first.request, normalized)) {
+          throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, 'this idempotency key was used for a different request', {
+            first: first.request,
+          });
+        }
+        return { ...first.outcome, replayed: true };
       }
-      return { ...first.outcome, replayed: true };
-    }
-    const outcome = await work(tx, serial);
-    await writeFence(tx, serial, operation, { request: normalized, outcome });
-    return { ...outcome, replayed: false };
-  }, actor);
+      const outcome = await work(tx, serial);
+      await writeFence(tx, serial, operation, { request: normalized, outcome });
+      return { ...outcome, replayed: false };
+    },
+    actor,
+  );
 }
 
 /** Compare-and-set: the change applies only to the quantity the operator expected to find. */

@@ -43,7 +43,16 @@ export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
 
-type Row = { id: string; name: string; scopes: string[]; createdAt: Date; createdBy: string; expiresAt: Date | null; revokedAt: Date | null; revokedBy: string | null };
+type Row = {
+  id: string;
+  name: string;
+  scopes: string[];
+  createdAt: Date;
+  createdBy: string;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  revokedBy: string | null;
+};
 
 function view(row: Row): ApiKeyView {
   return {

@@ -35,29 +35,34 @@ export interface CampaignInput {
 
 /** Creates the campaign and sets its quota aside (ledger rows by `actor`); idempotent by campaign id. */
 export async function createCampaign(db: Db, input: CampaignInput, actor?: string): Promise<{ created: boolean }> {
-  return inKeyLockedTx(db, campaignSerial(input.id), async (tx) => {
-    const first = await readFence<CampaignInput>(tx, campaignSerial(input.id), Operation.CAMPAIGN_CREATE);
-    if (first) {
-      const same = (Object.keys(input) as (keyof CampaignInput)[]).every((k) => first[k] === input[k]);
-      if (!same) {
-        throw new DomainError(ErrorCode.CAMPAIGN_CONFLICT, `campaign ${input.id} exists with other settings`, { existing: first });
+  return inKeyLockedTx(
+    db,
+    campaignSerial(input.id),
+    async (tx) => {
+      const first = await readFence<CampaignInput>(tx, campaignSerial(input.id), Operation.CAMPAIGN_CREATE);
+      if (first) {
+        const same = (Object.keys(input) as (keyof CampaignInput)[]).every((k) => first[k] === input[k]);
+        if (!same) {
+          throw new DomainError(ErrorCode.CAMPAIGN_CONFLICT, `campaign ${input.id} exists with other settings`, { existing: first });
+        }
+        return { created: false };
       }
-      return { created: false };
-    }
-    if (input.kind === 'FLASH_SALE') await setAside(tx, input);
-    else await ensureLevel(tx, input);
-    await tx.campaign.create({
-      data: {
-        ...input,
-        startsAt: new Date(input.startsAt),
-        endsAt: new Date(input.endsAt),
-        expectedAt: input.expectedAt ? new Date(input.expectedAt) : null,
-        remaining: input.quota,
-      },
-    });
-    await writeFence(tx, campaignSerial(input.id), Operation.CAMPAIGN_CREATE, input);
-    return { created: true };
-  }, actor);
+      if (input.kind === 'FLASH_SALE') await setAside(tx, input);
+      else await ensureLevel(tx, input);
+      await tx.campaign.create({
+        data: {
+          ...input,
+          startsAt: new Date(input.startsAt),
+          endsAt: new Date(input.endsAt),
+          expectedAt: input.expectedAt ? new Date(input.expectedAt) : null,
+          remaining: input.quota,
+        },
+      });
+      await writeFence(tx, campaignSerial(input.id), Operation.CAMPAIGN_CREATE, input);
+      return { created: true };
+    },
+    actor,
+  );
 }
 
 /** Moves a flash sale's quota out of available stock into the level's reserved. */
@@ -72,7 +77,14 @@ async function setAside(tx: Tx, input: CampaignInput): Promise<void> {
     throw new DomainError(ErrorCode.INSUFFICIENT_STOCK, `not enough ${input.sku} in ${input.warehouseCode} to set aside ${input.quota}`);
   }
   await writeMovements(tx, [
-    { sku: input.sku, warehouseCode: input.warehouseCode, reason: 'CAMPAIGN_SET_ASIDE', reference: campaignSerial(input.id), onHandDelta: 0, reservedDelta: input.quota },
+    {
+      sku: input.sku,
+      warehouseCode: input.warehouseCode,
+      reason: 'CAMPAIGN_SET_ASIDE',
+      reference: campaignSerial(input.id),
+      onHandDelta: 0,
+      reservedDelta: input.quota,
+    },
   ]);
 }
 
@@ -111,7 +123,7 @@ export async function reserveFromCampaign(db: Db, input: ReserveInput & { campai
 function singleLine(lines: ReserveInput['lines']): OrderLine {
   const [line] = lines;
   if (lines.length !== 1 || line.warehouseCode === undefined) {
-    throw new DomainError(ErrorCode.VALIDATION_FAILED, 'a campaign order has exactly one line, in the campaign\'s warehouse');
+    throw new DomainError(ErrorCode.VALIDATION_FAILED, "a campaign order has exactly one line, in the campaign's warehouse");
   }
   return { sku: line.sku, warehouseCode: line.warehouseCode, quantity: line.quantity };
 }

@@ -38,10 +38,14 @@ export async function upsertProduct(db: Db, sku: string, name: string, settings:
     const alert = settings.alertDaysBeforeExpiry !== undefined ? settings.alertDaysBeforeExpiry : current?.alertDaysBeforeExpiry;
     const removal = settings.removalDaysBeforeExpiry !== undefined ? settings.removalDaysBeforeExpiry : current?.removalDaysBeforeExpiry;
     if ((removal ?? 0) > (alert ?? 0)) {
-      throw new DomainError(ErrorCode.VALIDATION_FAILED, 'removalDaysBeforeExpiry must not exceed alertDaysBeforeExpiry: a lot would leave sale before its near-expiry alert', {
-        alertDaysBeforeExpiry: alert ?? null,
-        removalDaysBeforeExpiry: removal ?? null,
-      });
+      throw new DomainError(
+        ErrorCode.VALIDATION_FAILED,
+        'removalDaysBeforeExpiry must not exceed alertDaysBeforeExpiry: a lot would leave sale before its near-expiry alert',
+        {
+          alertDaysBeforeExpiry: alert ?? null,
+          removalDaysBeforeExpiry: removal ?? null,
+        },
+      );
     }
     if (current && settings.lotTracked !== undefined && settings.lotTracked !== current.lotTracked) {
       const stocked = await tx.inventoryLevel.count({ where: { sku, onHand: { gt: 0 } } });
@@ -65,4 +69,3 @@ export interface WarehousePlacement {
 export async function upsertWarehouse(db: Db, code: string, name: string, placement: WarehousePlacement = {}) {
   return db.warehouse.upsert({ where: { code }, create: { code, name, ...placement }, update: { name, ...placement } });
 }
-

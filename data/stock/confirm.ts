@@ -82,7 +82,10 @@ async function confirmInTx(
  * Used by confirm (a sale) and by a transfer's shipment (stock leaving its source).
  */
 export async function deductHeld(tx: Tx, reservationId: string, lines: readonly OrderLine[], reason = 'CONFIRM'): Promise<ConsumedLot[]> {
-  const tracked = await lotTrackedSkus(tx, lines.map((l) => l.sku));
+  const tracked = await lotTrackedSkus(
+    tx,
+    lines.map((l) => l.sku),
+  );
   const consumed: ConsumedLot[] = [];
   const movements: Movement[] = [];
   for (const line of lines) {
@@ -96,7 +99,14 @@ export async function deductHeld(tx: Tx, reservationId: string, lines: readonly 
       consumed.push(...taken.consumed);
       movements.push(...taken.movements);
     } else {
-      movements.push({ sku: line.sku, warehouseCode: line.warehouseCode, reason, reference: reservationId, onHandDelta: -line.quantity, reservedDelta: -line.quantity });
+      movements.push({
+        sku: line.sku,
+        warehouseCode: line.warehouseCode,
+        reason,
+        reference: reservationId,
+        onHandDelta: -line.quantity,
+        reservedDelta: -line.quantity,
+      });
     }
   }
   await writeMovements(tx, movements);

@@ -56,6 +56,7 @@ export function asDataError(err: unknown): DomainError | undefined {
   if (!fault || RACE_CODES.has(fault.sqlState)) return undefined;
   const details = { sqlState: fault.sqlState, ...(fault.constraint ? { constraint: fault.constraint } : {}) };
   if (fault.sqlState.startsWith('22')) return new DomainError(ErrorCode.INVALID_INPUT, `the database cannot store a value: ${fault.message}`, details);
-  if (fault.sqlState.startsWith('23')) return new DomainError(ErrorCode.CONSTRAINT_VIOLATION, `the change breaks a rule of the stored data: ${fault.message}`, details);
+  if (fault.sqlState.startsWith('23'))
+    return new DomainError(ErrorCode.CONSTRAINT_VIOLATION, `the change breaks a rule of the stored data: ${fault.message}`, details);
   return undefined;
 }

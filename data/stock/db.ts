@@ -140,7 +140,10 @@ export async function recordInvalidations(tx: Tx, skus: readonly string[]): Prom
  */
 export async function writeMovements(tx: Tx, movements: readonly Movement[]): Promise<void> {
   if (movements.length === 0) return;
-  await recordInvalidations(tx, movements.map((m) => m.sku));
+  await recordInvalidations(
+    tx,
+    movements.map((m) => m.sku),
+  );
 
   await tx.$executeRaw`
     INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta, incoming_delta, lot_code,

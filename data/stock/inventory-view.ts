@@ -68,7 +68,13 @@ export async function readInventory(db: Db | Tx, sku: string) {
       })),
   }));
   const sum = (f: (l: LevelView) => number) => warehouses.reduce((acc, l) => acc + f(l), 0);
-  const total = quantities(sum((l) => l.onHand), sum((l) => l.reserved), sum((l) => l.safetyStock), sum((l) => l.unsellable), sum((l) => l.incoming));
+  const total = quantities(
+    sum((l) => l.onHand),
+    sum((l) => l.reserved),
+    sum((l) => l.safetyStock),
+    sum((l) => l.unsellable),
+    sum((l) => l.incoming),
+  );
   return {
     sku: product.sku,
     name: product.name,

@@ -42,7 +42,9 @@ export async function orderFromDatabase(db: Db, orderId: string): Promise<OrderS
     ...(confirmed ? { payment: { eventId: confirmed.eventId, paymentId: confirmed.paymentId, amountCents: confirmed.amountCents } } : {}),
     ...(hold?.status === 'REFUND_REQUIRED' && refund?.reason ? { refundReason: refund.reason } : {}),
     extraPayments: payments.filter((p) => refundStates.includes(p.state)).map((p) => ({ paymentId: p.paymentId, amountCents: p.amountCents })),
-    payments: payments.filter((p) => p.state !== PaymentState.PENDING).map((p) => ({ paymentId: p.paymentId, amountCents: p.amountCents, state: p.state, ...(p.reason ? { reason: p.reason } : {}) })),
+    payments: payments
+      .filter((p) => p.state !== PaymentState.PENDING)
+      .map((p) => ({ paymentId: p.paymentId, amountCents: p.amountCents, state: p.state, ...(p.reason ? { reason: p.reason } : {}) })),
   };
   return withLateSettlements(state, payments);
 }

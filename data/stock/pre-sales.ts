@@ -29,7 +29,9 @@ async function allocate(tx: Tx, reservationId: string, line: OrderLine): Promise
   if (!covered) await tx.$executeRaw`ROLLBACK TO SAVEPOINT allocate`;
   await tx.$executeRaw`RELEASE SAVEPOINT allocate`;
   if (!covered) return false;
-  await writeMovements(tx, [{ sku: line.sku, warehouseCode: line.warehouseCode, reason: 'CONFIRM', reference: reservationId, onHandDelta: -line.quantity, reservedDelta: 0 }]);
+  await writeMovements(tx, [
+    { sku: line.sku, warehouseCode: line.warehouseCode, reason: 'CONFIRM', reference: reservationId, onHandDelta: -line.quantity, reservedDelta: 0 },
+  ]);
   return true;
 }
 
@@ -63,7 +65,9 @@ export async function fulfilPreSale(db: Db, campaignId: string, idempotencyKey: 
     await tx.$executeRaw`
       UPDATE inventory_levels SET on_hand = on_hand + ${quantity}, ${BUMP_VERSION}
        WHERE sku = ${c.sku} AND warehouse_code = ${c.warehouseCode}`;
-    await writeMovements(tx, [{ sku: c.sku, warehouseCode: c.warehouseCode, reason: 'RECEIVE:pre-sale', reference: serial, onHandDelta: quantity, reservedDelta: 0 }]);
+    await writeMovements(tx, [
+      { sku: c.sku, warehouseCode: c.warehouseCode, reason: 'RECEIVE:pre-sale', reference: serial, onHandDelta: quantity, reservedDelta: 0 },
+    ]);
     await tx.$executeRaw`UPDATE campaigns SET status = 'FULFILLED', ended_at = COALESCE(ended_at, now()) WHERE id = ${campaignId}`;
     const backorders = await tx.$queryRaw<{ id: string; quantity: number }[]>`
       SELECT r.id, l.quantity FROM reservations r JOIN reservation_lines l ON l.reservation_id = r.id
@@ -104,7 +108,9 @@ export async function confirmPreOrder(tx: Tx, reservationId: string, campaignId:
   const c = await tx.campaign.findUniqueOrThrow({ where: { id: campaignId }, select: { status: true } });
   if (c.status !== 'FULFILLED') return { status: 'backordered', paymentId };
   const left = await receivedLeft(tx, campaignId);
-  return (await allocateOrRefundBackorder(tx, reservationId, line, left)) === 'CONFIRMED' ? { status: 'confirmed', paymentId } : { status: 'unfulfillable', paymentId };
+  return (await allocateOrRefundBackorder(tx, reservationId, line, left)) === 'CONFIRMED'
+    ? { status: 'confirmed', paymentId }
+    : { status: 'unfulfillable', paymentId };
 }
 
 /** What the pre-sale's received goods still cover: received at fulfilment − units its pre-orders were sold since. */

@@ -31,6 +31,11 @@ export async function findExpiredHolds(db: Db, graceSeconds: number, limit: numb
     where: { status: 'RESERVED', expiresAt: { lt: new Date(Date.now() - graceSeconds * 1000) } },
     orderBy: { expiresAt: 'asc' },
     take: limit,
-    select: { id: true, orderId: true, expiresAt: true, lines: { select: { sku: true, warehouseCode: true, quantity: true }, orderBy: [{ sku: 'asc' }, { warehouseCode: 'asc' }] } },
+    select: {
+      id: true,
+      orderId: true,
+      expiresAt: true,
+      lines: { select: { sku: true, warehouseCode: true, quantity: true }, orderBy: [{ sku: 'asc' }, { warehouseCode: 'asc' }] },
+    },
   });
 }

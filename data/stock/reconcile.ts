@@ -117,7 +117,15 @@ export async function latestReconciliation(db: Db): Promise<ReconciliationReport
   return run ? toReport(run) : undefined;
 }
 
-function toReport(run: { id: bigint; startedAt: Date; levelsChecked: number; clean: boolean; drifts: unknown; unsettledPayments: unknown; unstartedSagas: unknown }): ReconciliationReport {
+function toReport(run: {
+  id: bigint;
+  startedAt: Date;
+  levelsChecked: number;
+  clean: boolean;
+  drifts: unknown;
+  unsettledPayments: unknown;
+  unstartedSagas: unknown;
+}): ReconciliationReport {
   return {
     unstartedSagas: run.unstartedSagas as ReconciliationReport['unstartedSagas'],
     unsettledPayments: run.unsettledPayments as UnsettledPaymentDrift[],

@@ -35,7 +35,8 @@ export interface BatchItem {
 }
 
 /** Which hot row a batch takes from. */
-export type Pool = { readonly kind: 'campaign'; readonly campaignId: string } | { readonly kind: 'level'; readonly sku: string; readonly warehouseCode: string };
+export type Pool =
+  { readonly kind: 'campaign'; readonly campaignId: string } | { readonly kind: 'level'; readonly sku: string; readonly warehouseCode: string };
 
 /** What a hold came to; `replayed`: the order id had been placed before (its first answer). */
 export interface HoldResult {
@@ -61,7 +62,15 @@ export class HoldBatcher {
     /** Batches per hot row at once (HOLD_BATCHES_IN_FLIGHT; platform/group-commit.ts says why). */
     inFlight = 1,
   ) {
-    this.commit = new GroupCommit((_key, entries) => this.runBatch(entries[0].pool, entries.map((e) => e.item)), maxBatch, inFlight);
+    this.commit = new GroupCommit(
+      (_key, entries) =>
+        this.runBatch(
+          entries[0].pool,
+          entries.map((e) => e.item),
+        ),
+      maxBatch,
+      inFlight,
+    );
   }
 
   /** Whether holds are being taken right now (a batch queued or running). */
@@ -113,19 +122,28 @@ function unwrap(raw: unknown): HoldResult {
  */
 export async function holdGeneral(db: Db, saga: OrderWorkflowInput, expiresAt: string, actor?: string): Promise<HoldResult> {
   const { order } = saga;
-  return inKeyLockedTx(db, order.orderId, async (tx) => {
-    const replayed = (await readFences(tx, order.orderId, [Operation.RESERVE])).has(Operation.RESERVE);
-    const outcome = await reserveInTx(tx, { ...order, reservationId: order.orderId, expiresAt });
-    // A refusal may come of a SKU or warehouse that does not exist: that is a 404, and the
-    // throw rolls the refusal's fence back (nothing recorded). Asked only once refused.
-    if (!replayed && outcome.status === 'rejected' && outcome.reason === 'INSUFFICIENT_STOCK') {
-      await assertCatalogued(tx, order.lines.map((l) => l.sku), order.lines.flatMap((l) => (l.warehouseCode ? [l.warehouseCode] : [])));
-    }
-    if (!replayed && outcome.status === 'reserved') {
-      await tx.sagaStart.create({ data: { orderId: order.orderId, input: toJson({ ...saga, reservation: outcome }) } });
-    }
-    return { outcome, replayed };
-  }, actor);
+  return inKeyLockedTx(
+    db,
+    order.orderId,
+    async (tx) => {
+      const replayed = (await readFences(tx, order.orderId, [Operation.RESERVE])).has(Operation.RESERVE);
+      const outcome = await reserveInTx(tx, { ...order, reservationId: order.orderId, expiresAt });
+      // A refusal may come of a SKU or warehouse that does not exist: that is a 404, and the
+      // throw rolls the refusal's fence back (nothing recorded). Asked only once refused.
+      if (!replayed && outcome.status === 'rejected' && outcome.reason === 'INSUFFICIENT_STOCK') {
+        await assertCatalogued(
+          tx,
+          order.lines.map((l) => l.sku),
+          order.lines.flatMap((l) => (l.warehouseCode ? [l.warehouseCode] : [])),
+        );
+      }
+      if (!replayed && outcome.status === 'reserved') {
+        await tx.sagaStart.create({ data: { orderId: order.orderId, input: toJson({ ...saga, reservation: outcome }) } });
+      }
+      return { outcome, replayed };
+    },
+    actor,
+  );
 }
 
 const toJson = (value: unknown) => JSON.parse(JSON.stringify(value)) as object;

@@ -7,15 +7,7 @@
  */
 import { planAllocation, requestedAllocation } from '../../domain/allocation';
 import { mergeLines } from '../../domain/lines';
-import {
-  Operation,
-  ReservationStatus,
-  type AllocationNote,
-  type OrderLine,
-  type ReserveInput,
-  type ReserveOutcome,
-  type Shortage,
-} from '../../domain/types';
+import { Operation, ReservationStatus, type AllocationNote, type OrderLine, type ReserveInput, type ReserveOutcome, type Shortage } from '../../domain/types';
 import type { Prisma } from '../../generated/prisma/client';
 import { readAvailableBySite, readSites } from './allocation-reads';
 import { inKeyLockedTx, writeFence, writeMovements, type Db, type Tx } from './db';
@@ -104,7 +96,14 @@ async function createHold(tx: Tx, input: ReserveInput, lines: readonly OrderLine
   });
   await writeMovements(
     tx,
-    lines.map((l) => ({ sku: l.sku, warehouseCode: l.warehouseCode, reason: 'RESERVE', reference: input.reservationId, onHandDelta: 0, reservedDelta: l.quantity })),
+    lines.map((l) => ({
+      sku: l.sku,
+      warehouseCode: l.warehouseCode,
+      reason: 'RESERVE',
+      reference: input.reservationId,
+      onHandDelta: 0,
+      reservedDelta: l.quantity,
+    })),
   );
   return recordReserve(tx, input.reservationId, {
     status: 'reserved',

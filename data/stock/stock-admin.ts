@@ -40,32 +40,39 @@ export interface ReceiveOutcome {
 
 /** Adds received goods to on-hand (and to the lot); see the module comment. */
 export async function receiveStock(db: Db, { idempotencyKey, ...request }: ReceiveInput, actor?: string): Promise<ReceiveOutcome> {
-  return fencedChange(db, Operation.RECEIVE, idempotencyKey, request, async (tx, serial) => {
-    const product = await productForChange(tx, request.sku, request.lotCode);
-    const warehouse = await tx.warehouse.findUnique({ where: { code: request.warehouseCode }, select: { code: true } });
-    if (!warehouse) throw new DomainError(ErrorCode.UNKNOWN_WAREHOUSE, `no warehouse ${request.warehouseCode}`);
-    await checkUseBy(tx, request);
-    await tx.$executeRaw`
+  return fencedChange(
+    db,
+    Operation.RECEIVE,
+    idempotencyKey,
+    request,
+    async (tx, serial) => {
+      const product = await productForChange(tx, request.sku, request.lotCode);
+      const warehouse = await tx.warehouse.findUnique({ where: { code: request.warehouseCode }, select: { code: true } });
+      if (!warehouse) throw new DomainError(ErrorCode.UNKNOWN_WAREHOUSE, `no warehouse ${request.warehouseCode}`);
+      await checkUseBy(tx, request);
+      await tx.$executeRaw`
       INSERT INTO inventory_levels (sku, warehouse_code) VALUES (${request.sku}, ${request.warehouseCode})
       ON CONFLICT (sku, warehouse_code) DO NOTHING`;
-    const before = await lockLevel(tx, request.sku, request.warehouseCode);
-    expectQuantity(request.expectedQuantity, before.onHand, 'on-hand');
-    const after = await changeOnHand(tx, request.sku, request.warehouseCode, request.quantity);
-    if (request.lotCode) await addToLot(tx, { ...request, lotCode: request.lotCode }, product, { checkExpiry: true });
-    await writeMovements(tx, [
-      {
-        sku: request.sku,
-        warehouseCode: request.warehouseCode,
-        lotCode: request.lotCode,
-        reason: `RECEIVE:${request.reason}`,
-        reference: serial,
-        onHandDelta: request.quantity,
-        reservedDelta: 0,
-      },
-    ]);
-    const { sku, warehouseCode, quantity, reason, lotCode } = request;
-    return { sku, warehouseCode, quantity, reason, lotCode, onHand: after.onHand, reserved: after.reserved };
-  }, actor);
+      const before = await lockLevel(tx, request.sku, request.warehouseCode);
+      expectQuantity(request.expectedQuantity, before.onHand, 'on-hand');
+      const after = await changeOnHand(tx, request.sku, request.warehouseCode, request.quantity);
+      if (request.lotCode) await addToLot(tx, { ...request, lotCode: request.lotCode }, product, { checkExpiry: true });
+      await writeMovements(tx, [
+        {
+          sku: request.sku,
+          warehouseCode: request.warehouseCode,
+          lotCode: request.lotCode,
+          reason: `RECEIVE:${request.reason}`,
+          reference: serial,
+          onHandDelta: request.quantity,
+          reservedDelta: 0,
+        },
+      ]);
+      const { sku, warehouseCode, quantity, reason, lotCode } = request;
+      return { sku, warehouseCode, quantity, reason, lotCode, onHand: after.onHand, reserved: after.reserved };
+    },
+    actor,
+  );
 }
 
 /**
@@ -80,11 +87,16 @@ async function checkUseBy(tx: Tx, r: Omit<ReceiveInput, 'idempotencyKey'>): Prom
   }
   if (r.expiresAt !== undefined) {
     if (Date.parse(r.expiresAt) <= Date.now()) {
-      throw new DomainError(ErrorCode.VALIDATION_FAILED, `expiresAt ${r.expiresAt} is in the past: goods past their use-by date are not received`, { expiresAt: r.expiresAt });
+      throw new DomainError(ErrorCode.VALIDATION_FAILED, `expiresAt ${r.expiresAt} is in the past: goods past their use-by date are not received`, {
+        expiresAt: r.expiresAt,
+      });
     }
     return;
   }
-  const lot = await tx.stockLot.findUnique({ where: { sku_warehouseCode_lotCode: { sku: r.sku, warehouseCode: r.warehouseCode, lotCode: r.lotCode } }, select: { lotCode: true } });
+  const lot = await tx.stockLot.findUnique({
+    where: { sku_warehouseCode_lotCode: { sku: r.sku, warehouseCode: r.warehouseCode, lotCode: r.lotCode } },
+    select: { lotCode: true },
+  });
   if (!lot) throw new DomainError(ErrorCode.VALIDATION_FAILED, `lot ${r.lotCode} is new: give its use-by date (expiresAt)`);
 }
 
@@ -150,26 +162,33 @@ export interface AdjustInput {
  * ledger row. Refused when on-hand would fall below what orders hold, or a lot below zero.
  */
 export async function adjustStock(db: Db, { idempotencyKey, ...request }: AdjustInput, actor?: string) {
-  return fencedChange(db, Operation.ADJUST, idempotencyKey, request, async (tx, serial) => {
-    const { sku, warehouseCode, delta, reasonCode, lotCode } = request;
-    if (!adjustmentAllowed(reasonCode, delta)) {
-      throw new DomainError(ErrorCode.VALIDATION_FAILED, `${reasonCode} cannot move stock by ${delta}`);
-    }
-    await productForChange(tx, sku, lotCode);
-    const level = await lockLevel(tx, sku, warehouseCode);
-    const lot = lotCode ? await lockLot(tx, sku, warehouseCode, lotCode) : undefined;
-    expectQuantity(request.expectedQuantity, lot ? lot.quantity : level.onHand, lot ? `lot ${lotCode}` : 'on-hand');
-    const after = await changeOnHand(tx, sku, warehouseCode, delta);
-    if (lotCode) {
-      const changed = await tx.$executeRaw`
+  return fencedChange(
+    db,
+    Operation.ADJUST,
+    idempotencyKey,
+    request,
+    async (tx, serial) => {
+      const { sku, warehouseCode, delta, reasonCode, lotCode } = request;
+      if (!adjustmentAllowed(reasonCode, delta)) {
+        throw new DomainError(ErrorCode.VALIDATION_FAILED, `${reasonCode} cannot move stock by ${delta}`);
+      }
+      await productForChange(tx, sku, lotCode);
+      const level = await lockLevel(tx, sku, warehouseCode);
+      const lot = lotCode ? await lockLot(tx, sku, warehouseCode, lotCode) : undefined;
+      expectQuantity(request.expectedQuantity, lot ? lot.quantity : level.onHand, lot ? `lot ${lotCode}` : 'on-hand');
+      const after = await changeOnHand(tx, sku, warehouseCode, delta);
+      if (lotCode) {
+        const changed = await tx.$executeRaw`
         UPDATE stock_lots SET quantity = quantity + ${delta}
          WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} AND lot_code = ${lotCode} AND quantity + ${delta} >= 0`;
-      if (changed === 0) throw new DomainError(ErrorCode.ADJUSTMENT_REFUSED, `lot ${lotCode} holds ${lot!.quantity}`, { delta });
-    }
-    const reason = `ADJUST:${reasonCode}${request.note ? `:${request.note}` : ''}`;
-    await writeMovements(tx, [{ sku, warehouseCode, lotCode, reason, reference: serial, onHandDelta: delta, reservedDelta: 0 }]);
-    return { sku, warehouseCode, lotCode, delta, reasonCode, onHand: after.onHand, reserved: after.reserved };
-  }, actor);
+        if (changed === 0) throw new DomainError(ErrorCode.ADJUSTMENT_REFUSED, `lot ${lotCode} holds ${lot!.quantity}`, { delta });
+      }
+      const reason = `ADJUST:${reasonCode}${request.note ? `:${request.note}` : ''}`;
+      await writeMovements(tx, [{ sku, warehouseCode, lotCode, reason, reference: serial, onHandDelta: delta, reservedDelta: 0 }]);
+      return { sku, warehouseCode, lotCode, delta, reasonCode, onHand: after.onHand, reserved: after.reserved };
+    },
+    actor,
+  );
 }
 
 /** Sets the stock a level keeps back from sale. */
@@ -184,17 +203,24 @@ export interface SafetyStockInput {
 
 /** Safety stock is kept back from availability; it moves no goods, so no ledger row. */
 export async function setSafetyStock(db: Db, { idempotencyKey, ...request }: SafetyStockInput, actor?: string) {
-  return fencedChange(db, Operation.SET_SAFETY_STOCK, idempotencyKey, request, async (tx) => {
-    const { sku, warehouseCode, safetyStock } = request;
-    const level = await lockLevel(tx, sku, warehouseCode);
-    expectQuantity(request.expectedQuantity, level.safetyStock, 'safety stock');
-    await tx.$executeRaw`
+  return fencedChange(
+    db,
+    Operation.SET_SAFETY_STOCK,
+    idempotencyKey,
+    request,
+    async (tx) => {
+      const { sku, warehouseCode, safetyStock } = request;
+      const level = await lockLevel(tx, sku, warehouseCode);
+      expectQuantity(request.expectedQuantity, level.safetyStock, 'safety stock');
+      await tx.$executeRaw`
       UPDATE inventory_levels SET safety_stock = ${safetyStock}, ${BUMP_VERSION}
        WHERE sku = ${sku} AND warehouse_code = ${warehouseCode}`;
-    // No ledger row, but availability changed: the cached view must go (see writeMovements).
-    await recordInvalidations(tx, [sku]);
-    return { sku, warehouseCode, safetyStock, previous: level.safetyStock };
-  }, actor);
+      // No ledger row, but availability changed: the cached view must go (see writeMovements).
+      await recordInvalidations(tx, [sku]);
+      return { sku, warehouseCode, safetyStock, previous: level.safetyStock };
+    },
+    actor,
+  );
 }
 
 /** Takes a lot out of sale (quarantine) or puts it back. */
@@ -218,21 +244,28 @@ export interface QuarantineInput {
  */
 export async function setLotQuarantine(db: Db, { idempotencyKey, ...request }: QuarantineInput, actor?: string) {
   const operation = request.quarantined ? Operation.QUARANTINE : Operation.RELEASE_QUARANTINE;
-  return fencedChange(db, operation, idempotencyKey, request, async (tx) => {
-    const { sku, warehouseCode, lotCode, quarantined, reason } = request;
-    await lockLevel(tx, sku, warehouseCode);
-    const lot = await lockLot(tx, sku, warehouseCode, lotCode);
-    expectQuantity(request.expectedQuantity, lot.quantity, `lot ${lotCode}`);
-    await tx.$executeRaw`
+  return fencedChange(
+    db,
+    operation,
+    idempotencyKey,
+    request,
+    async (tx) => {
+      const { sku, warehouseCode, lotCode, quarantined, reason } = request;
+      await lockLevel(tx, sku, warehouseCode);
+      const lot = await lockLot(tx, sku, warehouseCode, lotCode);
+      expectQuantity(request.expectedQuantity, lot.quantity, `lot ${lotCode}`);
+      await tx.$executeRaw`
       UPDATE stock_lots SET quarantined = ${quarantined}, quarantine_reason = ${quarantined ? reason : null}
        WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} AND lot_code = ${lotCode}`;
-    // Bump the level so readers and racing reserves see the change on the row they lock
-    // (a reserve waiting on it re-checks its guard in a fresh statement: guard.ts).
-    const [after] = await tx.$queryRaw<{ available: number }[]>`
+      // Bump the level so readers and racing reserves see the change on the row they lock
+      // (a reserve waiting on it re-checks its guard in a fresh statement: guard.ts).
+      const [after] = await tx.$queryRaw<{ available: number }[]>`
       UPDATE inventory_levels SET ${BUMP_VERSION}
        WHERE sku = ${sku} AND warehouse_code = ${warehouseCode}
       RETURNING ${AVAILABLE} AS available`;
-    await recordInvalidations(tx, [sku]);
-    return { sku, warehouseCode, lotCode, quantity: lot.quantity, quarantined, available: after.available };
-  }, actor);
+      await recordInvalidations(tx, [sku]);
+      return { sku, warehouseCode, lotCode, quantity: lot.quantity, quarantined, available: after.available };
+    },
+    actor,
+  );
 }

@@ -53,7 +53,10 @@ async function checkRequest(tx: Tx, r: TransferRequest): Promise<void> {
   const found = await tx.warehouse.count({ where: { code: { in: [r.fromWarehouse, r.toWarehouse] } } });
   if (found < 2) throw new DomainError(ErrorCode.UNKNOWN_WAREHOUSE, `no warehouse ${r.fromWarehouse} or ${r.toWarehouse}`);
   const existing = await tx.transfer.findUnique({ where: { id: r.transferId } });
-  if (existing && (existing.sku !== r.sku || existing.fromWarehouse !== r.fromWarehouse || existing.toWarehouse !== r.toWarehouse || existing.quantity !== r.quantity)) {
+  if (
+    existing &&
+    (existing.sku !== r.sku || existing.fromWarehouse !== r.fromWarehouse || existing.toWarehouse !== r.toWarehouse || existing.quantity !== r.quantity)
+  ) {
     throw new DomainError(ErrorCode.TRANSFER_CONFLICT, `transfer ${r.transferId} exists with other content`);
   }
 }
@@ -127,7 +130,9 @@ export async function shipTransfer(db: Db, transferId: string, deadlineAt: strin
     const json = lots as unknown as Prisma.InputJsonValue;
     await tx.reservation.update({ where: { id: serial }, data: { status: ReservationStatus.CONFIRMED, consumedLots: json, updatedAt: new Date() } });
     await moveIncoming(tx, t.sku, t.to_warehouse, t.quantity);
-    await writeMovements(tx, [{ sku: t.sku, warehouseCode: t.to_warehouse, reason: 'TRANSFER_SHIP', reference: serial, onHandDelta: 0, reservedDelta: 0, incomingDelta: t.quantity }]);
+    await writeMovements(tx, [
+      { sku: t.sku, warehouseCode: t.to_warehouse, reason: 'TRANSFER_SHIP', reference: serial, onHandDelta: 0, reservedDelta: 0, incomingDelta: t.quantity },
+    ]);
     await setStatus(tx, transferId, { status: TransferStatus.SHIPPED, shippedLots: json, deadlineAt: new Date(deadlineAt) });
     return { status: 'done', transferStatus: TransferStatus.SHIPPED, lots, deadlineAt };
   });
@@ -153,7 +158,11 @@ export async function receiveTransfer(db: Db, transferId: string, receipt: Trans
       movements.push({ sku: t.sku, warehouseCode: t.to_warehouse, reason, reference: serial, onHandDelta: 0, reservedDelta: 0, incomingDelta: -shortfall });
     }
     await writeMovements(tx, movements);
-    await setStatus(tx, transferId, { status: TransferStatus.RECEIVED, receivedQuantity: receipt.receivedQuantity, shortfallReason: receipt.shortfallReason ?? null });
+    await setStatus(tx, transferId, {
+      status: TransferStatus.RECEIVED,
+      receivedQuantity: receipt.receivedQuantity,
+      shortfallReason: receipt.shortfallReason ?? null,
+    });
     return { status: 'done', transferStatus: TransferStatus.RECEIVED };
   });
 }
@@ -179,7 +188,15 @@ export async function returnTransfer(db: Db, transferId: string): Promise<Transf
     await moveIncoming(tx, t.sku, t.to_warehouse, -t.quantity);
     await moveIncoming(tx, t.sku, t.from_warehouse, 0, t.quantity);
     const back = await arriveInLots(tx, t, t.from_warehouse, t.quantity, 'TRANSFER_RETURN', serial);
-    const cleared: Movement = { sku: t.sku, warehouseCode: t.to_warehouse, reason: 'TRANSFER_RETURN', reference: serial, onHandDelta: 0, reservedDelta: 0, incomingDelta: -t.quantity };
+    const cleared: Movement = {
+      sku: t.sku,
+      warehouseCode: t.to_warehouse,
+      reason: 'TRANSFER_RETURN',
+      reference: serial,
+      onHandDelta: 0,
+      reservedDelta: 0,
+      incomingDelta: -t.quantity,
+    };
     await writeMovements(tx, [cleared, ...back]);
     await setStatus(tx, transferId, { status: TransferStatus.RETURNED });
     return { status: 'done', transferStatus: TransferStatus.RETURNED };

@@ -34,7 +34,7 @@ function script<F>(redis: Redis, command: string, file: string): F {
   if (!(command in redis)) {
     redis.defineCommand(command, { numberOfKeys: Number(/-(\d+)\.lua$/.exec(file)![1]), lua: readFileSync(path.join(__dirname, file), 'utf8') });
   }
-  return ((redis as unknown as Record<string, (...args: unknown[]) => unknown>)[command]).bind(redis) as F;
+  return (redis as unknown as Record<string, (...args: unknown[]) => unknown>)[command].bind(redis) as F;
 }
 
 export class RateLimiter {

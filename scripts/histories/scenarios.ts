@@ -51,7 +51,13 @@ const placeOrder = (app: FastifyInstance, orderId: string, sku: string, quantity
   app.inject({ method: 'POST', url: '/orders', payload: { orderId, userId: 'capture', lines: [{ sku, warehouseCode: WH, quantity }] } });
 
 async function pay(app: FastifyInstance, orderId: string): Promise<string> {
-  const signed = signedPayment(WEBHOOK_SECRET, { eventId: `ev-${orderId}`, type: 'payment.succeeded', orderId, paymentId: `pay-${orderId}`, amountCents: 1000 });
+  const signed = signedPayment(WEBHOOK_SECRET, {
+    eventId: `ev-${orderId}`,
+    type: 'payment.succeeded',
+    orderId,
+    paymentId: `pay-${orderId}`,
+    amountCents: 1000,
+  });
   return (await call(app, 'POST', '/webhooks/payments', JSON.parse(signed.payload), signed.headers)).result;
 }
 
@@ -97,7 +103,11 @@ export const scenarios: readonly Scenario[] = [
     name: 'order-rejected',
     async run({ env, db, taskQueue }) {
       await stock(db, 'CAP-SHORT', WH, 1);
-      await sagaReserves(env.client, { orderId: 'cap-short', userId: 'capture', lines: [{ sku: 'CAP-SHORT', warehouseCode: WH, quantity: 3 }] }, { taskQueue, ttlSeconds: 60 });
+      await sagaReserves(
+        env.client,
+        { orderId: 'cap-short', userId: 'capture', lines: [{ sku: 'CAP-SHORT', warehouseCode: WH, quantity: 3 }] },
+        { taskQueue, ttlSeconds: 60 },
+      );
       return [order('order-rejected', 'cap-short')];
     },
   },
@@ -170,11 +180,30 @@ export const scenarios: readonly Scenario[] = [
       await db.product.create({ data: { sku: 'CAP-MANGO', name: 'Capture mangoes' } });
       const expectedAt = new Date(Date.now() + 14 * 24 * 3600_000).toISOString();
       const endsAt = new Date(Date.now() + 6_000).toISOString();
-      await call(app, 'POST', '/admin/campaigns', { id: 'cap-pre', kind: 'PRE_SALE', expectedAt, sku: 'CAP-MANGO', warehouseCode: WH, startsAt: new Date(Date.now() - 1000).toISOString(), endsAt, quota: 3, perUserLimit: 1 }, ADMIN);
+      await call(
+        app,
+        'POST',
+        '/admin/campaigns',
+        {
+          id: 'cap-pre',
+          kind: 'PRE_SALE',
+          expectedAt,
+          sku: 'CAP-MANGO',
+          warehouseCode: WH,
+          startsAt: new Date(Date.now() - 1000).toISOString(),
+          endsAt,
+          quota: 3,
+          perUserLimit: 1,
+        },
+        ADMIN,
+      );
       for (const orderId of ['cap-pre-1', 'cap-pre-2']) {
         await call(app, 'POST', '/campaigns/cap-pre/orders', { orderId, userId: `u-${orderId}`, quantity: 1 });
         await pay(app, orderId);
-        await eventually(() => orderStatus(app, orderId), (s) => s === 'BACKORDERED');
+        await eventually(
+          () => orderStatus(app, orderId),
+          (s) => s === 'BACKORDERED',
+        );
       }
       // One unit arrives: the first payment gets it, the second is refunded.
       await call(app, 'POST', '/admin/campaigns/cap-pre/fulfil', { quantity: 1 }, { ...ADMIN, 'idempotency-key': 'cap-grn-1' });
@@ -206,7 +235,13 @@ export const scenarios: readonly Scenario[] = [
       await stock(db, 'CAP-SWEEP', WH, 10);
       const past = new Date(Date.now() - 10 * 60_000);
       // An orphan (no workflow) is released; a live saga past its expiry is reported.
-      await reserveStock(db, { reservationId: 'cap-orphan', orderId: 'cap-orphan', userId: 'u', lines: [{ sku: 'CAP-SWEEP', warehouseCode: WH, quantity: 1 }], expiresAt: past.toISOString() });
+      await reserveStock(db, {
+        reservationId: 'cap-orphan',
+        orderId: 'cap-orphan',
+        userId: 'u',
+        lines: [{ sku: 'CAP-SWEEP', warehouseCode: WH, quantity: 1 }],
+        expiresAt: past.toISOString(),
+      });
       await placeOrder(app, 'cap-stuck', 'CAP-SWEEP');
       await db.reservation.update({ where: { id: 'cap-stuck' }, data: { expiresAt: past } });
       await env.client.workflow.execute('sweeperWorkflow', { taskQueue, workflowId: 'cap-sweep', args: [60] });
@@ -241,7 +276,11 @@ export const scenarios: readonly Scenario[] = [
   {
     name: 'cache-check',
     async run({ env, taskQueue }) {
-      await env.client.workflow.execute('cacheCheckWorkflow', { taskQueue, workflowId: 'cap-cache-check', args: [{ hotPercent: 10, sample: 10, driftPercent: 1 }] });
+      await env.client.workflow.execute('cacheCheckWorkflow', {
+        taskQueue,
+        workflowId: 'cap-cache-check',
+        args: [{ hotPercent: 10, sample: 10, driftPercent: 1 }],
+      });
       return [{ name: 'cache-check', workflowId: 'cap-cache-check' }];
     },
   },

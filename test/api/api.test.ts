@@ -27,7 +27,11 @@ afterEach(async () => {
 const placeBody = (orderId: string, quantity = 1, sku = 'APPLE') => ({ orderId, userId: 'u1', lines: [{ sku, warehouseCode: 'W1', quantity }] });
 const place = (body: unknown) => app.inject({ method: 'POST', url: '/orders', payload: body as object });
 const getOrder = (id: string) => app.inject({ method: 'GET', url: `/orders/${id}` });
-const untilStatus = (id: string, status: string) => eventually(async () => (await getOrder(id)).json().status, (s) => s === status);
+const untilStatus = (id: string, status: string) =>
+  eventually(
+    async () => (await getOrder(id)).json().status,
+    (s) => s === status,
+  );
 const paymentEvent = (orderId: string, n: string) => ({ eventId: `ev-${n}`, type: 'payment.succeeded', orderId, paymentId: `pay-${n}`, amountCents: 990 });
 const webhook = (signed: ReturnType<typeof signedPayment>) =>
   app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
@@ -159,7 +163,10 @@ describe('POST /webhooks/payments', () => {
 describe('inventory and admin', () => {
   it('GET /inventory/:sku per warehouse and total; 404 SKU_NOT_FOUND', async () => {
     // The cache is guaranteed current once the relay has applied the confirmation.
-    await eventually(() => db.cacheOutbox.count(), (n) => n === 0);
+    await eventually(
+      () => db.cacheOutbox.count(),
+      (n) => n === 0,
+    );
     const res = await app.inject({ method: 'GET', url: '/inventory/APPLE' });
     expect(res.json()).toEqual({
       sku: 'APPLE',
@@ -214,7 +221,9 @@ describe('operations', () => {
     expect(metrics).toMatch(/stockhold_orders_total\{outcome="reserved",process="api"\} \d+/);
     expect(metrics).toMatch(/stockhold_webhook_deliveries_total\{result="bad_signature",process="api"\} 4/);
     const spec = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
-    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/orders', '/orders/{orderId}', '/webhooks/payments', '/inventory/{sku}', '/admin/receipts']));
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining(['/orders', '/orders/{orderId}', '/webhooks/payments', '/inventory/{sku}', '/admin/receipts']),
+    );
     const missing = await app.inject({ method: 'GET', url: '/nowhere' });
     expect([missing.statusCode, missing.json().code]).toEqual([404, 'NOT_FOUND']);
   });

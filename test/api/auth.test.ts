@@ -29,7 +29,8 @@ beforeAll(async () => {
 afterAll(() => app?.close());
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-const newKey = async (scopes: Scope[], expiresAt?: Date) => (await createKey(db, { name: `test ${scopes.join('+')}`, scopes, expiresAt, createdBy: 'test' })).key;
+const newKey = async (scopes: Scope[], expiresAt?: Date) =>
+  (await createKey(db, { name: `test ${scopes.join('+')}`, scopes, expiresAt, createdBy: 'test' })).key;
 const order = (orderId: string, userId = 'u-auth', lines: object[] = [{ sku: 'KEYED', warehouseCode: 'W1', quantity: 1 }]) => ({ orderId, userId, lines });
 
 /** A route of each scope, with a request its scope lets through (2xx, or a domain 4xx). */
@@ -67,11 +68,22 @@ it('health probes and the signed webhook need no key', async () => {
 });
 
 it('keys: created once-shown, listed without secrets, revoked → refused at once; expired → refused', async () => {
-  const created = await app.inject({ method: 'POST', url: '/admin/keys', headers: BOOTSTRAP, payload: { name: 'shop order service', scopes: ['orders', 'inventory:read'] } });
+  const created = await app.inject({
+    method: 'POST',
+    url: '/admin/keys',
+    headers: BOOTSTRAP,
+    payload: { name: 'shop order service', scopes: ['orders', 'inventory:read'] },
+  });
   expect(created.statusCode).toBe(201);
   const { key, id } = created.json();
   expect(key).toMatch(new RegExp(`^sk_${id}_`));
-  expect(created.json()).toMatchObject({ name: 'shop order service', scopes: ['orders', 'inventory:read'], createdBy: 'bootstrap', expiresAt: null, revokedAt: null });
+  expect(created.json()).toMatchObject({
+    name: 'shop order service',
+    scopes: ['orders', 'inventory:read'],
+    createdBy: 'bootstrap',
+    expiresAt: null,
+    revokedAt: null,
+  });
 
   const listed = await app.inject({ method: 'GET', url: '/admin/keys', headers: BOOTSTRAP });
   const entry = listed.json().keys.find((k: { id: string }) => k.id === id);
@@ -96,7 +108,11 @@ it('keys: created once-shown, listed without secrets, revoked → refused at onc
   const res = await app.inject({ method: 'GET', url: '/inventory/KEYED', headers: bearer(expired) });
   expect([res.statusCode, res.json().message]).toEqual([401, 'this API key has expired']);
 
-  for (const payload of [{ name: 'x', scopes: ['root'] }, { name: 'x', scopes: [] }, { name: 'x', scopes: ['orders'], expiresAt: '2000-01-01T00:00:00Z' }]) {
+  for (const payload of [
+    { name: 'x', scopes: ['root'] },
+    { name: 'x', scopes: [] },
+    { name: 'x', scopes: ['orders'], expiresAt: '2000-01-01T00:00:00Z' },
+  ]) {
     expect((await app.inject({ method: 'POST', url: '/admin/keys', headers: BOOTSTRAP, payload })).statusCode).toBe(400);
   }
 });
@@ -105,15 +121,22 @@ it('ledger rows record the key that caused them; admin requests are audited with
   const shop = await newKey([Scope.ORDERS]);
   const shopId = shop.slice(3, 19);
   // One line in a named warehouse (the group-commit batch) and one left to allocation (the general hold).
-  for (const [orderId, lines] of [['act-1', [{ sku: 'KEYED', warehouseCode: 'W1', quantity: 1 }]], ['act-2', [{ sku: 'KEYED', quantity: 2 }]]] as const) {
+  for (const [orderId, lines] of [
+    ['act-1', [{ sku: 'KEYED', warehouseCode: 'W1', quantity: 1 }]],
+    ['act-2', [{ sku: 'KEYED', quantity: 2 }]],
+  ] as const) {
     expect((await app.inject({ method: 'POST', url: '/orders', headers: bearer(shop), payload: order(orderId, 'u-act', [...lines]) })).statusCode).toBe(201);
   }
   const reserves = await db.stockMovement.findMany({ where: { reference: { in: ['act-1', 'act-2'] }, reason: 'RESERVE' } });
-  expect(reserves.map((m) => [m.reference, m.actor]).sort()).toEqual([['act-1', shopId], ['act-2', shopId]]);
+  expect(reserves.map((m) => [m.reference, m.actor]).sort()).toEqual([
+    ['act-1', shopId],
+    ['act-2', shopId],
+  ]);
 
   const adminKey = await newKey([Scope.ADMIN]);
   const receipt = { sku: 'KEYED', warehouseCode: 'W1', quantity: 5, reason: 'audit' };
-  const post = (headers: Record<string, string>) => app.inject({ method: 'POST', url: '/admin/receipts', headers: { ...headers, 'idempotency-key': 'audit-1' }, payload: receipt });
+  const post = (headers: Record<string, string>) =>
+    app.inject({ method: 'POST', url: '/admin/receipts', headers: { ...headers, 'idempotency-key': 'audit-1' }, payload: receipt });
   expect((await post(bearer(shop))).statusCode).toBe(403);
   expect((await post(bearer(adminKey))).statusCode).toBe(201);
   const received = await db.stockMovement.findFirstOrThrow({ where: { reference: 'admin:audit-1' } });
@@ -124,18 +147,32 @@ it('ledger rows record the key that caused them; admin requests are audited with
   expect(audit.map((a) => [a.actor, a.method, a.route, a.body])).toEqual([[adminKey.slice(3, 19), 'POST', '/admin/receipts', receipt]]);
   // The bootstrap key's changes are audited as `bootstrap`.
   await app.inject({ method: 'PUT', url: '/admin/warehouses/W9', headers: BOOTSTRAP, payload: { name: 'Nine' } });
-  expect(await db.adminAudit.findFirst({ where: { url: '/admin/warehouses/W9' } })).toMatchObject({ actor: 'bootstrap', method: 'PUT', route: '/admin/warehouses/:code' });
+  expect(await db.adminAudit.findFirst({ where: { url: '/admin/warehouses/W9' } })).toMatchObject({
+    actor: 'bootstrap',
+    method: 'PUT',
+    route: '/admin/warehouses/:code',
+  });
 });
 
 it('the OpenAPI document names the key scheme, and each operation its scope and 401/403', async () => {
   const doc = (await app.inject({ method: 'GET', url: '/docs/json', headers: BOOTSTRAP })).json();
   expect(doc.components.securitySchemes.apiKey).toMatchObject({ type: 'http', scheme: 'bearer' });
-  for (const [path, method, scope] of [['/orders', 'post', 'orders'], ['/inventory/{sku}', 'get', 'inventory:read'], ['/admin/campaigns', 'post', 'campaigns'], ['/admin/receipts', 'post', 'admin'], ['/metrics', 'get', 'ops']]) {
+  for (const [path, method, scope] of [
+    ['/orders', 'post', 'orders'],
+    ['/inventory/{sku}', 'get', 'inventory:read'],
+    ['/admin/campaigns', 'post', 'campaigns'],
+    ['/admin/receipts', 'post', 'admin'],
+    ['/metrics', 'get', 'ops'],
+  ]) {
     const op = doc.paths[path][method];
     expect([op.security, op['x-scopes']]).toEqual([[{ apiKey: [] }], [scope]]);
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['401', '403']));
   }
-  for (const [path, method] of [['/healthz', 'get'], ['/webhooks/payments', 'post']]) expect(doc.paths[path][method].security).toBeUndefined();
+  for (const [path, method] of [
+    ['/healthz', 'get'],
+    ['/webhooks/payments', 'post'],
+  ])
+    expect(doc.paths[path][method].security).toBeUndefined();
 });
 
 it('a route that declares no access stops the app from building', async () => {

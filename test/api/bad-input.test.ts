@@ -9,7 +9,7 @@
  *   project's error shape; the OpenAPI document says all of it.
  */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { asDataError } from '../../data/stock/data-errors';
 import type { Db } from '../../data/stock/db';
@@ -84,7 +84,9 @@ describe('a transfer step refused for good leaves the transfer usable (item 1)',
     const before = await snapshot();
     const handle = stack.env.client.workflow.getHandle(transferWorkflowId('tr-nul'));
     // Straight to the workflow, as a client other than the API could: the activity must not retry.
-    const failure = await handle.executeUpdate(receiveTransferUpdate, { args: [{ receivedQuantity: 3, shortfallReason: 'lost\u0000' }] }).catch((e: unknown) => e);
+    const failure = await handle
+      .executeUpdate(receiveTransferUpdate, { args: [{ receivedQuantity: 3, shortfallReason: 'lost\u0000' }] })
+      .catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(WorkflowUpdateFailedError);
     const cause = (failure as WorkflowUpdateFailedError).cause as ApplicationFailure;
     expect([cause.type, cause.details?.[0]]).toEqual(['INVALID_INPUT', { sqlState: '22021' }]);
@@ -102,16 +104,28 @@ describe('schema-valid admin input is never a 500 and changes nothing (item 2)',
     ['NUL in a product name', () => admin('PUT', '/admin/products/BAD2', { name: 'a\u0000b' })],
     ['a tab in a product name', () => admin('PUT', '/admin/products/BAD2', { name: 'a\tb' })],
     ['NUL in a receipt reason', () => admin('POST', '/admin/receipts', { sku: 'BAD', warehouseCode: 'SRC', quantity: 1, reason: '\u0000' }, key('r-nul'))],
-    ['NUL in an adjustment note', () => admin('POST', '/admin/adjustments', { sku: 'BAD', warehouseCode: 'SRC', delta: -1, reasonCode: 'DAMAGE', note: 'x\u0000' }, key('a-nul'))],
+    [
+      'NUL in an adjustment note',
+      () => admin('POST', '/admin/adjustments', { sku: 'BAD', warehouseCode: 'SRC', delta: -1, reasonCode: 'DAMAGE', note: 'x\u0000' }, key('a-nul')),
+    ],
     ['a zero adjustment', () => admin('POST', '/admin/adjustments', { sku: 'BAD', warehouseCode: 'SRC', delta: 0, reasonCode: 'COUNT' }, key('a-zero'))],
-    ['a FOUND adjustment that takes stock away', () => admin('POST', '/admin/adjustments', { sku: 'BAD', warehouseCode: 'SRC', delta: -1, reasonCode: 'FOUND' }, key('a-found'))],
+    [
+      'a FOUND adjustment that takes stock away',
+      () => admin('POST', '/admin/adjustments', { sku: 'BAD', warehouseCode: 'SRC', delta: -1, reasonCode: 'FOUND' }, key('a-found')),
+    ],
     ['NUL in a quarantine reason', () => admin('POST', '/admin/lots/BAD/SRC/L1/quarantine', { reason: 'x\u0000' }, key('q-nul'))],
     ['NUL in a warehouse region', () => admin('PUT', '/admin/warehouses/W-NUL', { name: 'w', region: 'eu\u0000' })],
     ['C1 control in a warehouse name', () => admin('PUT', '/admin/warehouses/W-NUL', { name: 'w\u0085' })],
     ['latitude without longitude', () => admin('PUT', '/admin/warehouses/W-HALF', { name: 'w', latitude: 10 })],
     ['longitude with a null latitude', () => admin('PUT', '/admin/warehouses/W-HALF', { name: 'w', latitude: null, longitude: 10 })],
-    ['a quantity as a string (bodies are not coerced)', () => admin('POST', '/admin/receipts', { sku: 'BAD', warehouseCode: 'SRC', quantity: '5', reason: 'r' }, key('r-str'))],
-    ['an expected quantity past 32 bits', () => admin('POST', '/admin/receipts', { sku: 'BAD', warehouseCode: 'SRC', quantity: 1, reason: 'r', expectedQuantity: 3_000_000_000 }, key('r-big'))],
+    [
+      'a quantity as a string (bodies are not coerced)',
+      () => admin('POST', '/admin/receipts', { sku: 'BAD', warehouseCode: 'SRC', quantity: '5', reason: 'r' }, key('r-str')),
+    ],
+    [
+      'an expected quantity past 32 bits',
+      () => admin('POST', '/admin/receipts', { sku: 'BAD', warehouseCode: 'SRC', quantity: 1, reason: 'r', expectedQuantity: 3_000_000_000 }, key('r-big')),
+    ],
     ['NUL in a cancel reason', () => app.inject({ method: 'POST', url: '/orders/o-none/cancel', payload: { reason: '\u0000' } })],
   ];
   it.each(cases)('%s → 400 VALIDATION_FAILED', async (_name, send) => {
@@ -122,7 +136,11 @@ describe('schema-valid admin input is never a 500 and changes nothing (item 2)',
   });
 
   it('PostgreSQL refusals are domain errors: class 22 → INVALID_INPUT, class 23 → CONSTRAINT_VIOLATION, a unique race stays retryable', async () => {
-    const refusal = (work: Promise<unknown>) => work.then(() => undefined, (err: unknown) => asDataError(err));
+    const refusal = (work: Promise<unknown>) =>
+      work.then(
+        () => undefined,
+        (err: unknown) => asDataError(err),
+      );
     const nul = await refusal(db.product.create({ data: { sku: 'NUL', name: 'a\u0000' } }));
     expect([nul?.code, nul?.details]).toEqual(['INVALID_INPUT', { sqlState: '22021' }]);
     const overflow = await refusal(db.$executeRaw`SELECT ${3_000_000_000}::int`);
@@ -170,7 +188,11 @@ describe('query strings, methods, long ids (items 3, 4)', () => {
 });
 
 describe('the OpenAPI document (item 4)', () => {
-  type Operation = { parameters?: { in: string; name: string; required?: boolean; schema?: Record<string, unknown> }[]; responses: Record<string, unknown>; requestBody?: { content: Record<string, { schema: { properties: Record<string, Record<string, unknown>> } }> } };
+  type Operation = {
+    parameters?: { in: string; name: string; required?: boolean; schema?: Record<string, unknown> }[];
+    responses: Record<string, unknown>;
+    requestBody?: { content: Record<string, { schema: { properties: Record<string, Record<string, unknown>> } }> };
+  };
   let doc: { servers?: unknown[]; paths: Record<string, Record<string, Operation>> };
   beforeAll(async () => {
     doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();

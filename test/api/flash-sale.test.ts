@@ -37,7 +37,15 @@ async function createCampaign(id: string, quota: number, perUserLimit = 1, durat
     method: 'POST',
     url: '/admin/campaigns',
     headers: ADMIN,
-    payload: { id, sku: 'BERRY', warehouseCode: 'W1', startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + durationMs).toISOString(), quota, perUserLimit },
+    payload: {
+      id,
+      sku: 'BERRY',
+      warehouseCode: 'W1',
+      startsAt: new Date(Date.now() - 1000).toISOString(),
+      endsAt: new Date(Date.now() + durationMs).toISOString(),
+      quota,
+      perUserLimit,
+    },
   });
   expect(res.statusCode).toBe(201);
   return res.json();
@@ -60,7 +68,10 @@ it('2,000 concurrent attempts on 100 units → exactly 100 holds; the rest SOLD_
   const view = (await app.inject({ method: 'GET', url: '/admin/campaigns/rush', headers: ADMIN })).json();
   expect(view).toMatchObject({ quota: 100, remaining: 0, held: 100, sold: 0, gate: { loaded: true, ended: false } });
   // Sold out in PostgreSQL: the gate stops admitting (within a check if it had over-counted).
-  await eventually(async () => (await app.inject({ method: 'GET', url: '/admin/campaigns/rush', headers: ADMIN })).json().gate.tokens, (t) => t === 0);
+  await eventually(
+    async () => (await app.inject({ method: 'GET', url: '/admin/campaigns/rush', headers: ADMIN })).json().gate.tokens,
+    (t) => t === 0,
+  );
 });
 
 it('the per-user limit holds under concurrency', async () => {
@@ -75,7 +86,10 @@ it('a released hold returns its token and the user count', async () => {
   expect((await order('giveback', 'gb-1', 'ann')).json()).toMatchObject({ status: 'RESERVED' });
   expect((await order('giveback', 'gb-2', 'bob')).json().code).toBe('SOLD_OUT');
   expect((await app.inject({ method: 'POST', url: '/orders/gb-1/cancel' })).statusCode).toBe(202);
-  await eventually(async () => (await app.inject({ method: 'GET', url: '/admin/campaigns/giveback', headers: ADMIN })).json().gate.tokens, (t) => t === 1);
+  await eventually(
+    async () => (await app.inject({ method: 'GET', url: '/admin/campaigns/giveback', headers: ADMIN })).json().gate.tokens,
+    (t) => t === 1,
+  );
   expect((await order('giveback', 'gb-3', 'ann')).statusCode).toBe(201); // ann's count came back too
 });
 
@@ -98,7 +112,10 @@ it('Redis down → orders go to PostgreSQL, bounded, and never past the quota', 
   const metrics = createMetrics('api');
   const deadCache = createStockCache(config, metrics);
   const deadRedis = deadCache.redis;
-  const dark = await buildApp({ config, db, redis: deadRedis, cache: deadCache, gate: createGate(deadRedis), temporal: stack.env.client, metrics }, { logger: false });
+  const dark = await buildApp(
+    { config, db, redis: deadRedis, cache: deadCache, gate: createGate(deadRedis), temporal: stack.env.client, metrics },
+    { logger: false },
+  );
   try {
     const burst = await Promise.all(Array.from({ length: 200 }, (_, i) => order('dark', `dark-${i}`, `dark-user-${i}`, 1, dark)));
     const summary = codes(burst);
@@ -117,18 +134,34 @@ it('the campaign workflow rebuilds a flushed gate, then ends the sale and return
   await createCampaign('short', 10, 5, 6_000);
   expect((await order('short', 'sh-1', 'sam', 3)).statusCode).toBe(201);
   await redis.flushdb();
-  await eventually(async () => (await app.inject({ method: 'GET', url: '/admin/campaigns/short', headers: ADMIN })).json().gate?.loaded, (l) => l === true);
+  await eventually(
+    async () => (await app.inject({ method: 'GET', url: '/admin/campaigns/short', headers: ADMIN })).json().gate?.loaded,
+    (l) => l === true,
+  );
   const before = await level(db, 'BERRY', 'W1');
   // PostgreSQL ends the sale first, then the workflow tells the gate: wait for both.
-  const ended = await eventually(async () => (await app.inject({ method: 'GET', url: '/admin/campaigns/short', headers: ADMIN })).json(), (c) => c.status === 'ENDED' && c.gate?.ended, 30_000);
+  const ended = await eventually(
+    async () => (await app.inject({ method: 'GET', url: '/admin/campaigns/short', headers: ADMIN })).json(),
+    (c) => c.status === 'ENDED' && c.gate?.ended,
+    30_000,
+  );
   expect(ended).toMatchObject({ remaining: 0, held: 3, gate: { ended: true } });
   expect(await level(db, 'BERRY', 'W1')).toEqual({ onHand: before.onHand, reserved: before.reserved - 7 });
   expect((await order('short', 'sh-2', 'tom')).json().code).toBe('ENDED');
 });
 
 it('admin: idempotent create, conflict, end early, 404 and 401', async () => {
-  const body = { id: 'adm', sku: 'BERRY', warehouseCode: 'W1', startsAt: new Date(Date.now() + hour).toISOString(), endsAt: new Date(Date.now() + 2 * hour).toISOString(), quota: 5, perUserLimit: 1 };
-  const post = (payload: object, headers: Record<string, string | undefined> = ADMIN) => app.inject({ method: 'POST', url: '/admin/campaigns', headers, payload });
+  const body = {
+    id: 'adm',
+    sku: 'BERRY',
+    warehouseCode: 'W1',
+    startsAt: new Date(Date.now() + hour).toISOString(),
+    endsAt: new Date(Date.now() + 2 * hour).toISOString(),
+    quota: 5,
+    perUserLimit: 1,
+  };
+  const post = (payload: object, headers: Record<string, string | undefined> = ADMIN) =>
+    app.inject({ method: 'POST', url: '/admin/campaigns', headers, payload });
   expect((await post(body)).statusCode).toBe(201);
   expect((await post(body)).statusCode).toBe(200);
   expect((await post({ ...body, quota: 6 })).json().code).toBe('CAMPAIGN_CONFLICT');

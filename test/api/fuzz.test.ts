@@ -61,7 +61,11 @@ it('schemathesis finds no 5xx and no answer outside its schema, on every operati
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   const { code, output } = await run(SCHEMATHESIS, schemathesisArgs(`http://127.0.0.1:${port}`));
-  const summary = output.split('\n').filter((l) => /passed|failed|error|Failures|Errors|Warning/i.test(l)).slice(-30).join('\n');
+  const summary = output
+    .split('\n')
+    .filter((l) => /passed|failed|error|Failures|Errors|Warning/i.test(l))
+    .slice(-30)
+    .join('\n');
   if (code !== 0 || process.env.FUZZ_VERBOSE) console.log(output);
   expect({ code, summary }).toEqual({ code: 0, summary: expect.any(String) });
   expect(await invariantViolations(db)).toEqual([]);

@@ -33,7 +33,15 @@ const pay = (orderId: string) => {
 async function payLate(orderId: string) {
   // The saga starts just after the hold commits: until it exists, there is no result to wait for.
   const saga = stack.env.client.workflow.getHandle(orderWorkflowId(orderId));
-  await eventually(() => saga.describe().then(() => true, () => false), (exists) => exists, 10_000);
+  await eventually(
+    () =>
+      saga.describe().then(
+        () => true,
+        () => false,
+      ),
+    (exists) => exists,
+    10_000,
+  );
   await saga.result();
   const res = await pay(orderId);
   expect(res.json()).toMatchObject({ result: 'LATE_SETTLEMENT' });
@@ -74,6 +82,16 @@ it('the late settlement is found by OrderId (and OrderSkus) in Temporal visibili
     return ids.sort();
   };
   const both = [latePaymentWorkflowId('story-late', 'pay-story-late'), orderWorkflowId('story-late')].sort();
-  expect(await eventually(() => listed('OrderId = "story-late"'), (ids) => ids.length === 2)).toEqual(both);
-  expect(await eventually(() => listed('OrderSkus = "PLUM" AND OrderId = "story-late"'), (ids) => ids.length === 2)).toEqual(both);
+  expect(
+    await eventually(
+      () => listed('OrderId = "story-late"'),
+      (ids) => ids.length === 2,
+    ),
+  ).toEqual(both);
+  expect(
+    await eventually(
+      () => listed('OrderSkus = "PLUM" AND OrderId = "story-late"'),
+      (ids) => ids.length === 2,
+    ),
+  ).toEqual(both);
 });

@@ -25,8 +25,7 @@ afterEach(async () => {
 });
 
 const expectedAt = new Date(Date.now() + 14 * 24 * 3600_000).toISOString();
-const preOrder = (orderId: string, userId: string) =>
-  app.inject({ method: 'POST', url: '/campaigns/mango/orders', payload: { orderId, userId, quantity: 1 } });
+const preOrder = (orderId: string, userId: string) => app.inject({ method: 'POST', url: '/campaigns/mango/orders', payload: { orderId, userId, quantity: 1 } });
 const pay = (orderId: string) => {
   const signed = signedPayment(SECRET, { eventId: `ev-${orderId}`, type: 'payment.succeeded', orderId, paymentId: `pay-${orderId}`, amountCents: 1500 });
   return app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
@@ -38,7 +37,17 @@ it('sells stock not yet received, up to the quota, allocates first-paid-first-se
     method: 'POST',
     url: '/admin/campaigns',
     headers: ADMIN,
-    payload: { id: 'mango', kind: 'PRE_SALE', expectedAt, sku: 'NEW-MANGO', warehouseCode: 'W1', startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString(), quota: 4, perUserLimit: 1 },
+    payload: {
+      id: 'mango',
+      kind: 'PRE_SALE',
+      expectedAt,
+      sku: 'NEW-MANGO',
+      warehouseCode: 'W1',
+      startsAt: new Date(Date.now() - 1000).toISOString(),
+      endsAt: new Date(Date.now() + 3600_000).toISOString(),
+      quota: 4,
+      perUserLimit: 1,
+    },
   });
   expect(created.statusCode).toBe(201);
   expect(await level(db, 'NEW-MANGO', 'W1')).toEqual({ onHand: 0, reserved: 0 });
@@ -50,27 +59,59 @@ it('sells stock not yet received, up to the quota, allocates first-paid-first-se
   // Pay in a known order: p3 first, then p1, then p4; p2 never pays.
   for (const id of ['p3', 'p1', 'p4']) {
     expect((await pay(id)).statusCode).toBe(200);
-    await eventually(() => status(id), (s) => s.status === 'BACKORDERED');
+    await eventually(
+      () => status(id),
+      (s) => s.status === 'BACKORDERED',
+    );
   }
   expect(await status('p1')).toMatchObject({ status: 'BACKORDERED', expectedShipDate: expectedAt });
 
   // Only 2 units arrive: the two earliest payments get them, the third is refunded.
-  const fulfil = await app.inject({ method: 'POST', url: '/admin/campaigns/mango/fulfil', headers: { ...ADMIN, 'idempotency-key': 'grn-1' }, payload: { quantity: 2 } });
+  const fulfil = await app.inject({
+    method: 'POST',
+    url: '/admin/campaigns/mango/fulfil',
+    headers: { ...ADMIN, 'idempotency-key': 'grn-1' },
+    payload: { quantity: 2 },
+  });
   expect(fulfil.json()).toEqual({ idempotencyKey: 'grn-1', received: 2, allocated: ['p3', 'p1'], refundRequired: ['p4'] });
-  await eventually(() => status('p3'), (s) => s.status === 'CONFIRMED');
-  await eventually(() => status('p1'), (s) => s.status === 'CONFIRMED');
-  expect(await eventually(() => status('p4'), (s) => s.status === 'REFUND_REQUIRED')).toMatchObject({ refundReason: expect.stringContaining('could not cover') });
+  await eventually(
+    () => status('p3'),
+    (s) => s.status === 'CONFIRMED',
+  );
+  await eventually(
+    () => status('p1'),
+    (s) => s.status === 'CONFIRMED',
+  );
+  expect(
+    await eventually(
+      () => status('p4'),
+      (s) => s.status === 'REFUND_REQUIRED',
+    ),
+  ).toMatchObject({ refundReason: expect.stringContaining('could not cover') });
   expect(await level(db, 'NEW-MANGO', 'W1')).toEqual({ onHand: 0, reserved: 0 });
 
   // Fulfilment is once: the same key answers the same; another key is refused.
-  const again = await app.inject({ method: 'POST', url: '/admin/campaigns/mango/fulfil', headers: { ...ADMIN, 'idempotency-key': 'grn-1' }, payload: { quantity: 2 } });
+  const again = await app.inject({
+    method: 'POST',
+    url: '/admin/campaigns/mango/fulfil',
+    headers: { ...ADMIN, 'idempotency-key': 'grn-1' },
+    payload: { quantity: 2 },
+  });
   expect(again.json()).toEqual(fulfil.json());
-  const other = await app.inject({ method: 'POST', url: '/admin/campaigns/mango/fulfil', headers: { ...ADMIN, 'idempotency-key': 'grn-2' }, payload: { quantity: 5 } });
+  const other = await app.inject({
+    method: 'POST',
+    url: '/admin/campaigns/mango/fulfil',
+    headers: { ...ADMIN, 'idempotency-key': 'grn-2' },
+    payload: { quantity: 5 },
+  });
   expect([other.statusCode, other.json().code]).toEqual([409, 'IDEMPOTENCY_CONFLICT']);
 
   // p2 pays after the goods were allocated: nothing left, so it is refunded at once.
   await pay('p2');
-  await eventually(() => status('p2'), (s) => s.status === 'REFUND_REQUIRED');
+  await eventually(
+    () => status('p2'),
+    (s) => s.status === 'REFUND_REQUIRED',
+  );
   const view = (await app.inject({ method: 'GET', url: '/admin/campaigns/mango', headers: ADMIN })).json();
   expect(view).toMatchObject({ kind: 'PRE_SALE', status: 'FULFILLED', sold: 2, backordered: 0, refundRequired: 2 });
   expect((await preOrder('p6', 'late-user')).json().code).toBe('ENDED');
@@ -100,18 +141,38 @@ it('allocates only the goods received for the pre-sale, never ordinary stock of 
     method: 'POST',
     url: '/admin/campaigns',
     headers: ADMIN,
-    payload: { id: 'peach', kind: 'PRE_SALE', expectedAt, sku: 'PEACH', warehouseCode: 'W1', startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString(), quota: 6, perUserLimit: 1 },
+    payload: {
+      id: 'peach',
+      kind: 'PRE_SALE',
+      expectedAt,
+      sku: 'PEACH',
+      warehouseCode: 'W1',
+      startsAt: new Date(Date.now() - 1000).toISOString(),
+      endsAt: new Date(Date.now() + 3600_000).toISOString(),
+      quota: 6,
+      perUserLimit: 1,
+    },
   });
   expect(created.statusCode).toBe(201);
   for (const id of ['q1', 'q2', 'q3', 'q4', 'q5', 'q6']) {
-    expect((await app.inject({ method: 'POST', url: '/campaigns/peach/orders', payload: { orderId: id, userId: `user-${id}`, quantity: 1 } })).statusCode).toBe(201);
+    expect((await app.inject({ method: 'POST', url: '/campaigns/peach/orders', payload: { orderId: id, userId: `user-${id}`, quantity: 1 } })).statusCode).toBe(
+      201,
+    );
     if (id === 'q6') continue; // pays after the goods arrived
     expect((await pay(id)).statusCode).toBe(200);
-    await eventually(() => status(id), (s) => s.status === 'BACKORDERED');
+    await eventually(
+      () => status(id),
+      (s) => s.status === 'BACKORDERED',
+    );
   }
 
   // 3 units arrive for 5 backorders: 3 allocated, 2 refunded; the 4 ordinary units stay on sale.
-  const fulfil = await app.inject({ method: 'POST', url: '/admin/campaigns/peach/fulfil', headers: { ...ADMIN, 'idempotency-key': 'grn-peach' }, payload: { quantity: 3 } });
+  const fulfil = await app.inject({
+    method: 'POST',
+    url: '/admin/campaigns/peach/fulfil',
+    headers: { ...ADMIN, 'idempotency-key': 'grn-peach' },
+    payload: { quantity: 3 },
+  });
   expect(fulfil.json()).toEqual({ idempotencyKey: 'grn-peach', received: 3, allocated: ['q1', 'q2', 'q3'], refundRequired: ['q4', 'q5'] });
   expect(await level(db, 'PEACH', 'W1')).toEqual({ onHand: 4, reserved: 0 });
   const confirmed = await db.stockMovement.aggregate({ where: { sku: 'PEACH', reason: 'CONFIRM' }, _sum: { onHandDelta: true } });
@@ -119,7 +180,10 @@ it('allocates only the goods received for the pre-sale, never ordinary stock of 
 
   // A pre-order paid after the fulfilment is refused too: the received goods are gone.
   expect((await pay('q6')).statusCode).toBe(200);
-  await eventually(() => status('q6'), (s) => s.status === 'REFUND_REQUIRED');
+  await eventually(
+    () => status('q6'),
+    (s) => s.status === 'REFUND_REQUIRED',
+  );
   expect(await level(db, 'PEACH', 'W1')).toEqual({ onHand: 4, reserved: 0 });
   const available = (await app.inject({ method: 'GET', url: '/inventory/PEACH' })).json();
   expect(available.total.available).toBe(4);

@@ -31,7 +31,12 @@ const buckets = (user: string): Bucket[] => [
   { kind: 'key', id: 'shop', limit: 1000 },
   { kind: 'user', id: user, limit: 5 },
 ];
-const ready = (l: RateLimiter) => eventually(() => l.check(buckets('warm-up')), (v) => v.store === 'redis', 10_000);
+const ready = (l: RateLimiter) =>
+  eventually(
+    () => l.check(buckets('warm-up')),
+    (v) => v.store === 'redis',
+    10_000,
+  );
 
 it('two processes share one budget per user; the refusal says which and for how long', async () => {
   const [a, b] = [limiter(), limiter()];

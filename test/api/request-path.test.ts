@@ -43,7 +43,13 @@ const pay = (orderId: string) => {
   return app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
 };
 const handle = (orderId: string) => stack.env.client.workflow.getHandle(orderWorkflowId(orderId));
-const sagaExists = (orderId: string) => handle(orderId).describe().then(() => true, () => false);
+const sagaExists = (orderId: string) =>
+  handle(orderId)
+    .describe()
+    .then(
+      () => true,
+      () => false,
+    );
 const relay = () => relaySagaStarts(db, stack.env.client, TASK_QUEUE, { graceMs: 0, intervalMs: 0, batch: 500 });
 
 it('a hold answers from PostgreSQL before its saga runs; a refusal starts no saga at all', async () => {
@@ -95,7 +101,15 @@ async function campaign(id: string, quota: number) {
     method: 'POST',
     url: '/admin/campaigns',
     headers: ADMIN,
-    payload: { id, sku: 'BURST', warehouseCode: 'W1', startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString(), quota, perUserLimit: 1 },
+    payload: {
+      id,
+      sku: 'BURST',
+      warehouseCode: 'W1',
+      startsAt: new Date(Date.now() - 1000).toISOString(),
+      endsAt: new Date(Date.now() + 3600_000).toISOString(),
+      quota,
+      perUserLimit: 1,
+    },
   });
   expect(res.statusCode).toBe(201);
 }
@@ -140,5 +154,8 @@ it('Redis killed during a burst: no hold without a saga, and no 503 that holds s
   await relay();
   for (const id of held) expect(await sagaExists(id)).toBe(true);
   await Promise.all(held.map((id) => app.inject({ method: 'POST', url: `/orders/${id}/cancel` })));
-  await eventually(() => db.reservation.count({ where: { campaignId: 'dark', status: 'RESERVED' } }), (n) => n === 0);
+  await eventually(
+    () => db.reservation.count({ where: { campaignId: 'dark', status: 'RESERVED' } }),
+    (n) => n === 0,
+  );
 });

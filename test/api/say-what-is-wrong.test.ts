@@ -41,7 +41,16 @@ describe('orders naming what does not exist', () => {
   it.each([
     ['an unknown SKU (one line, named warehouse)', 'u-sku-1', [{ sku: 'NOPE', warehouseCode: 'W1', quantity: 1 }], 'UNKNOWN_PRODUCT', { sku: 'NOPE' }],
     ['an unknown warehouse (one line)', 'u-wh-1', [{ sku: 'PEAR', warehouseCode: 'W9', quantity: 1 }], 'UNKNOWN_WAREHOUSE', { warehouseCode: 'W9' }],
-    ['an unknown SKU among several lines', 'u-sku-2', [{ sku: 'PEAR', warehouseCode: 'W1', quantity: 1 }, { sku: 'NOPE', warehouseCode: 'W1', quantity: 1 }], 'UNKNOWN_PRODUCT', { sku: 'NOPE' }],
+    [
+      'an unknown SKU among several lines',
+      'u-sku-2',
+      [
+        { sku: 'PEAR', warehouseCode: 'W1', quantity: 1 },
+        { sku: 'NOPE', warehouseCode: 'W1', quantity: 1 },
+      ],
+      'UNKNOWN_PRODUCT',
+      { sku: 'NOPE' },
+    ],
     ['an unknown SKU left to allocation', 'u-sku-3', [{ sku: 'NOPE', quantity: 1 }], 'UNKNOWN_PRODUCT', { sku: 'NOPE' }],
   ])('%s → 404 with its code; nothing held, recorded or started', async (_name, orderId, lines, code, details) => {
     const res = await place({ orderId, userId: `user-${orderId}`, lines });
@@ -79,7 +88,14 @@ describe('admin input that cannot be right', () => {
     expect([sku.statusCode, sku.json().code]).toEqual([404, 'UNKNOWN_PRODUCT']);
     const wh = await admin('POST', '/admin/campaigns', { id: 'c-nope-wh', sku: 'PEAR', warehouseCode: 'W9', ...window });
     expect([wh.statusCode, wh.json().code]).toEqual([404, 'UNKNOWN_WAREHOUSE']);
-    const pre = await admin('POST', '/admin/campaigns', { id: 'c-nope-pre', kind: 'PRE_SALE', expectedAt: window.endsAt, sku: 'NOPE', warehouseCode: 'W1', ...window });
+    const pre = await admin('POST', '/admin/campaigns', {
+      id: 'c-nope-pre',
+      kind: 'PRE_SALE',
+      expectedAt: window.endsAt,
+      sku: 'NOPE',
+      warehouseCode: 'W1',
+      ...window,
+    });
     expect([pre.statusCode, pre.json().code]).toEqual([404, 'UNKNOWN_PRODUCT']);
     expect(await db.campaign.count()).toBe(0);
     // Known but short is still 409.
@@ -91,7 +107,9 @@ describe('admin input that cannot be right', () => {
     const bad = await admin('PUT', '/admin/products/FIG', { name: 'Figs', lotTracked: true, alertDaysBeforeExpiry: 1, removalDaysBeforeExpiry: 2 });
     expect([bad.statusCode, bad.json().code]).toEqual([400, 'VALIDATION_FAILED']);
     expect(await db.product.count({ where: { sku: 'FIG' } })).toBe(0);
-    expect((await admin('PUT', '/admin/products/FIG', { name: 'Figs', lotTracked: true, alertDaysBeforeExpiry: 2, removalDaysBeforeExpiry: 1 })).statusCode).toBe(200);
+    expect(
+      (await admin('PUT', '/admin/products/FIG', { name: 'Figs', lotTracked: true, alertDaysBeforeExpiry: 2, removalDaysBeforeExpiry: 1 })).statusCode,
+    ).toBe(200);
     const later = await admin('PUT', '/admin/products/FIG', { name: 'Figs', removalDaysBeforeExpiry: 3 });
     expect([later.statusCode, later.json().code]).toEqual([400, 'VALIDATION_FAILED']);
     expect(await db.product.findUnique({ where: { sku: 'FIG' } })).toMatchObject({ alertDaysBeforeExpiry: 2, removalDaysBeforeExpiry: 1 });
@@ -109,7 +127,9 @@ describe('admin input that cannot be right', () => {
     const expiresAt = new Date(Date.now() + 10 * 86_400_000).toISOString();
     expect((await admin('POST', '/admin/receipts', { ...receipt, expiresAt }, 'r-ok')).statusCode).toBe(201);
     expect((await admin('POST', '/admin/receipts', receipt, 'r-more')).statusCode).toBe(201); // into the lot it names
-    expect(await db.stockLot.findMany({ where: { sku: 'FIG' }, select: { quantity: true, expiresAt: true } })).toEqual([{ quantity: 10, expiresAt: new Date(expiresAt) }]);
+    expect(await db.stockLot.findMany({ where: { sku: 'FIG' }, select: { quantity: true, expiresAt: true } })).toEqual([
+      { quantity: 10, expiresAt: new Date(expiresAt) },
+    ]);
     const plain = await admin('POST', '/admin/receipts', { sku: 'PEAR', warehouseCode: 'W1', quantity: 1, reason: 'po', expiresAt }, 'r-plain');
     expect([plain.statusCode, plain.json().code]).toEqual([400, 'VALIDATION_FAILED']);
   });
@@ -131,9 +151,14 @@ it('429 RATE_LIMITED says when to retry: retryAfter in seconds (a number) and th
 it('flash-sale orders spend the limits only when the gate admits them: refusals are free, an admitted order past the limit gives its token back', async () => {
   await stock(db, 'KIWI', 'W1', 10);
   const window = { startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString() };
-  expect((await admin('POST', '/admin/campaigns', { id: 'c-lim', sku: 'KIWI', warehouseCode: 'W1', ...window, quota: 6, perUserLimit: 5 })).statusCode).toBe(201);
-  expect((await admin('POST', '/admin/campaigns', { id: 'c-gone', sku: 'KIWI', warehouseCode: 'W1', ...window, quota: 1, perUserLimit: 1 })).statusCode).toBe(201);
-  const flash = (campaign: string, orderId: string, userId: string) => app.inject({ method: 'POST', url: `/campaigns/${campaign}/orders`, payload: { orderId, userId, quantity: 1 } });
+  expect((await admin('POST', '/admin/campaigns', { id: 'c-lim', sku: 'KIWI', warehouseCode: 'W1', ...window, quota: 6, perUserLimit: 5 })).statusCode).toBe(
+    201,
+  );
+  expect((await admin('POST', '/admin/campaigns', { id: 'c-gone', sku: 'KIWI', warehouseCode: 'W1', ...window, quota: 1, perUserLimit: 1 })).statusCode).toBe(
+    201,
+  );
+  const flash = (campaign: string, orderId: string, userId: string) =>
+    app.inject({ method: 'POST', url: `/campaigns/${campaign}/orders`, payload: { orderId, userId, quantity: 1 } });
   const gate = async (campaign: string) => (await app.inject({ method: 'GET', url: `/admin/campaigns/${campaign}`, headers: ADMIN })).json().gate;
 
   // Admitted orders spend: three fit the limit of 3, the fourth is refused and its token goes back.

@@ -38,7 +38,10 @@ describe('admin stock changes', () => {
     const product = await admin('PUT', '/admin/products/BERRY', { name: 'Berries', lotTracked: true, alertDaysBeforeExpiry: 3, removalDaysBeforeExpiry: 1 });
     expect(product.json()).toEqual({ sku: 'BERRY', name: 'Berries', lotTracked: true, alertDaysBeforeExpiry: 3, removalDaysBeforeExpiry: 1 });
     const expiresAt = new Date(Date.now() + 10 * 86_400_000).toISOString();
-    for (const [wh, key] of [['SH', 'r-sh'], ['BJ', 'r-bj']]) {
+    for (const [wh, key] of [
+      ['SH', 'r-sh'],
+      ['BJ', 'r-bj'],
+    ]) {
       const res = await admin('POST', '/admin/receipts', { sku: 'BERRY', warehouseCode: wh, quantity: 10, reason: 'po-1', lotCode: 'L1', expiresAt }, key);
       expect([res.statusCode, res.json()]).toEqual([201, expect.objectContaining({ lotCode: 'L1', onHand: 10, replayed: false })]);
     }
@@ -90,9 +93,18 @@ describe('orders placed by allocation', () => {
     expect(await level(db, 'BERRY', 'BJ')).toEqual({ onHand: 10, reserved: 2 });
 
     // Paid: the confirmation takes the units out of their lot, shown on the order.
-    const signed = signedPayment('test-webhook-secret', { eventId: 'ev-a1', type: 'payment.succeeded', orderId: 'alloc-1', paymentId: 'pay-a1', amountCents: 100 });
+    const signed = signedPayment('test-webhook-secret', {
+      eventId: 'ev-a1',
+      type: 'payment.succeeded',
+      orderId: 'alloc-1',
+      paymentId: 'pay-a1',
+      amountCents: 100,
+    });
     await app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
-    const paid = await eventually(async () => (await app.inject({ method: 'GET', url: '/orders/alloc-1' })).json(), (s) => s.status === 'CONFIRMED');
+    const paid = await eventually(
+      async () => (await app.inject({ method: 'GET', url: '/orders/alloc-1' })).json(),
+      (s) => s.status === 'CONFIRMED',
+    );
     expect(paid.consumedLots).toEqual([expect.objectContaining({ sku: 'BERRY', warehouseCode: 'BJ', lotCode: 'L1', quantity: 2, sellable: true })]);
     expect(await level(db, 'BERRY', 'BJ')).toEqual({ onHand: 8, reserved: 0 });
   });

@@ -47,7 +47,13 @@ afterAll(async () => {
 const view = async (sku: string) => (await loadViews(db, [sku])).get(sku)!;
 const cached = async (sku: string) => (await cache.get(sku))?.view;
 const reserve = (id: string, sku: string, quantity: number) =>
-  reserveStock(db, { reservationId: id, orderId: id, userId: 'u', lines: [{ sku, warehouseCode: 'W1', quantity }], expiresAt: new Date(Date.now() + 60_000).toISOString() });
+  reserveStock(db, {
+    reservationId: id,
+    orderId: id,
+    userId: 'u',
+    lines: [{ sku, warehouseCode: 'W1', quantity }],
+    expiresAt: new Date(Date.now() + 60_000).toISOString(),
+  });
 
 describe('fill.lua', () => {
   it('a fill never overwrites a newer entry; the same or a newer version replaces it', async () => {
@@ -114,7 +120,12 @@ describe('read path', () => {
     await reserve('rd1', 'RD', 2);
     await confirmStock(db, 'rd1', 'pay-1');
     await drainOnce(db, cache, 100);
-    expect(await readCachedAvailability(db, cache, 'RD')).toMatchObject({ sku: 'RD', name: 'RD', warehouses: [{ warehouseCode: 'W1', onHand: 6, reserved: 0, available: 6 }], total: { onHand: 6, reserved: 0, available: 6 } });
+    expect(await readCachedAvailability(db, cache, 'RD')).toMatchObject({
+      sku: 'RD',
+      name: 'RD',
+      warehouses: [{ warehouseCode: 'W1', onHand: 6, reserved: 0, available: 6 }],
+      total: { onHand: 6, reserved: 0, available: 6 },
+    });
   });
 
   it('a slow reader that loaded the old level cannot put it back after the change is relayed', async () => {
@@ -126,13 +137,16 @@ describe('read path', () => {
     expect(await cached('SLOW')).toMatchObject({ total: { onHand: 10, reserved: 7, available: 3 } });
   });
 
-  it('nor after the committing process\'s own fast path, without waiting for the relay', async () => {
+  it("nor after the committing process's own fast path, without waiting for the relay", async () => {
     invalidateOnCommit(db, cache);
     await stock(db, 'FAST', 'W1', 10);
     const loadedBeforeChange = await view('FAST');
     await reserve('f1', 'FAST', 4);
     // The fast path refills in the background; once it has, the old level is refused.
-    await eventually(() => cached('FAST'), (v) => v?.total.reserved === 4);
+    await eventually(
+      () => cached('FAST'),
+      (v) => v?.total.reserved === 4,
+    );
     await cache.tryFill(loadedBeforeChange);
     expect(await cached('FAST')).toMatchObject({ total: { onHand: 10, reserved: 4, available: 6 } });
     expect(await db.cacheOutbox.count()).toBeGreaterThan(0); // the relay has not run

@@ -38,7 +38,13 @@ afterAll(async () => {
 });
 
 const reserve = (id: string, quantity: number) =>
-  reserveStock(db, { reservationId: id, orderId: id, userId: 'u', lines: [{ sku: 'DOWN', warehouseCode: 'W1', quantity }], expiresAt: new Date(Date.now() + 60_000).toISOString() });
+  reserveStock(db, {
+    reservationId: id,
+    orderId: id,
+    userId: 'u',
+    lines: [{ sku: 'DOWN', warehouseCode: 'W1', quantity }],
+    expiresAt: new Date(Date.now() + 60_000).toISOString(),
+  });
 const truth = async () => (await loadViews(db, ['DOWN'])).get('DOWN')!.view;
 const bypasses = async () => (await metrics.cacheReads.get()).values.find((v) => v.labels.result === 'bypass')?.value ?? 0;
 
@@ -62,10 +68,13 @@ it('reads stay correct while Redis is dead; the breaker opens; the outbox catche
   await redis.start();
   await reserve('d2', 2);
   // Reconnected (backoff), breaker closed again, the outbox drained, the cache right.
-  await eventually(async () => {
-    await drainOnce(db, cache, 100);
-    return db.cacheOutbox.count();
-  }, (n) => n === 0);
+  await eventually(
+    async () => {
+      await drainOnce(db, cache, 100);
+      return db.cacheOutbox.count();
+    },
+    (n) => n === 0,
+  );
   expect(cache.breaker.state).toBe(BreakerState.CLOSED);
   expect((await cache.get('DOWN'))?.view).toEqual(await truth());
   expect(await readCachedAvailability(db, cache, 'DOWN')).toMatchObject({ total: { onHand: 20, reserved: 7, available: 13 } });

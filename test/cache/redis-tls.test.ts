@@ -55,8 +55,27 @@ beforeAll(async () => {
   // TLS only (no plain port); clients must present a certificate signed by the CA (mTLS).
   server = spawn(
     'redis-server',
-    ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '127.0.0.2', '--tls-cert-file', serverCert.crt, '--tls-key-file', serverCert.key,
-      '--tls-ca-cert-file', ca.crt, '--tls-auth-clients', 'yes', '--save', '', '--appendonly', 'no'],
+    [
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '127.0.0.2',
+      '--tls-cert-file',
+      serverCert.crt,
+      '--tls-key-file',
+      serverCert.key,
+      '--tls-ca-cert-file',
+      ca.crt,
+      '--tls-auth-clients',
+      'yes',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ],
     { stdio: 'ignore' },
   );
 });
@@ -75,7 +94,7 @@ async function pings(redis: Redis): Promise<{ ok: boolean; error?: string }> {
   let error: string | undefined;
   redis.on('error', (err: Error) => (error = err.message));
   try {
-    const probe = async () => (await redis.ping().catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 100))));
+    const probe = async () => await redis.ping().catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 100)));
     const answer = await eventually(probe, (a) => a === 'PONG', 3_000).catch(() => undefined);
     return answer === 'PONG' ? { ok: true } : { ok: false, error };
   } finally {
@@ -86,7 +105,7 @@ async function pings(redis: Redis): Promise<{ ok: boolean; error?: string }> {
   }
 }
 
-it("the cache and the gate, built from REDIS_URL=rediss://… as the processes build them, work over TLS with the CA and a client certificate", async () => {
+it('the cache and the gate, built from REDIS_URL=rediss://… as the processes build them, work over TLS with the CA and a client certificate', async () => {
   const config = testConfig({
     REDIS_URL: `rediss://127.0.0.1:${port}/0`,
     REDIS_TLS_CA_FILE: files.ca,
@@ -95,7 +114,11 @@ it("the cache and the gate, built from REDIS_URL=rediss://… as the processes b
   });
   const cache = createStockCache(config);
   try {
-    await eventually(async () => cache.redis.ping().catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 100))), (a) => a === 'PONG', 10_000);
+    await eventually(
+      async () => cache.redis.ping().catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 100))),
+      (a) => a === 'PONG',
+      10_000,
+    );
     await cache.redis.set('tls-probe', 'over tls');
     expect(await cache.redis.get('tls-probe')).toBe('over tls');
     expect((cache.redis.options as { tls?: unknown }).tls).toMatchObject({ rejectUnauthorized: true });
@@ -105,7 +128,13 @@ it("the cache and the gate, built from REDIS_URL=rediss://… as the processes b
   // The gate runs its Lua scripts over its own TLS connection.
   const gate = createGate(createGateRedis(config));
   try {
-    expect(await eventually(async () => gate.ready(), (up) => up, 10_000)).toBe(true);
+    expect(
+      await eventually(
+        async () => gate.ready(),
+        (up) => up,
+        10_000,
+      ),
+    ).toBe(true);
   } finally {
     gate.disconnect();
   }

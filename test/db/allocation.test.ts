@@ -60,7 +60,10 @@ it('no split: refused as a whole with nothing held; split: held across both', as
   const split = await reserveStock(db, order('o2', 15, { allowSplit: true }));
   expect(split).toMatchObject({
     status: 'reserved',
-    lines: [{ warehouseCode: 'EAST', quantity: 10 }, { warehouseCode: 'WEST', quantity: 5 }],
+    lines: [
+      { warehouseCode: 'EAST', quantity: 10 },
+      { warehouseCode: 'WEST', quantity: 5 },
+    ],
     allocations: [{ split: true }, { split: true }],
   });
   expect(await level(db, 'A', 'EAST')).toEqual({ onHand: 10, reserved: 10 });

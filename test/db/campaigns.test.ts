@@ -60,7 +60,13 @@ describe('campaign pool in PostgreSQL', () => {
     expect(await createCampaign(db, c1)).toEqual({ created: true });
     expect(await createCampaign(db, { ...c1 })).toEqual({ created: false });
     expect(await level(db, 'FLASH', 'W1')).toEqual({ onHand: 50, reserved: 30 });
-    const normal = await reserveStock(db, { reservationId: 'n1', orderId: 'n1', userId: 'u', lines: [{ sku: 'FLASH', warehouseCode: 'W1', quantity: 21 }], expiresAt: new Date().toISOString() });
+    const normal = await reserveStock(db, {
+      reservationId: 'n1',
+      orderId: 'n1',
+      userId: 'u',
+      lines: [{ sku: 'FLASH', warehouseCode: 'W1', quantity: 21 }],
+      expiresAt: new Date().toISOString(),
+    });
     expect(normal).toMatchObject({ status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages: [{ available: 20 }] });
     await expect(createCampaign(db, { ...c1, quota: 31 })).rejects.toMatchObject({ code: 'CAMPAIGN_CONFLICT' });
     await expect(createCampaign(db, campaign('c2', 21))).rejects.toMatchObject({ code: 'INSUFFICIENT_STOCK' });
@@ -68,13 +74,16 @@ describe('campaign pool in PostgreSQL', () => {
 
   it('200 concurrent orders on a pool of 20: exactly 20 holds, and the per-user limit holds under concurrency', async () => {
     await createCampaign(db, campaign('c1', 20, 3));
-    const results = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => reserveFromCampaign(db, flashOrder(`f-${i}`, i < 60 ? 'greedy' : `u-${i}`))),
-    );
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => reserveFromCampaign(db, flashOrder(`f-${i}`, i < 60 ? 'greedy' : `u-${i}`))));
     expect(results.filter((r) => r.status === 'reserved')).toHaveLength(20);
     const greedy = results.slice(0, 60).filter((r) => r.status === 'reserved');
     expect(greedy.length).toBeLessThanOrEqual(3);
-    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as { reason: string }).reason).sort()[0]).toMatch(/LIMIT_REACHED|SOLD_OUT/);
+    expect(
+      results
+        .filter((r) => r.status === 'rejected')
+        .map((r) => (r as { reason: string }).reason)
+        .sort()[0],
+    ).toMatch(/LIMIT_REACHED|SOLD_OUT/);
     expect(await readCampaign(db, 'c1')).toMatchObject({ remaining: 0, held: 20, sold: 0 });
     expect(await level(db, 'FLASH', 'W1')).toEqual({ onHand: 50, reserved: 20 });
   });

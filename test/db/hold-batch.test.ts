@@ -40,7 +40,12 @@ function item(orderId: string, quantity: number, userId = `u-${orderId}`, campai
 
 type Outcome = { status: string; reason?: string; replayed?: { status: string }; shortages?: { available: number }[] };
 async function batch(kind: 'level' | 'campaign', pool1: string, pool2: string | null, items: ReturnType<typeof item>[]): Promise<Outcome[]> {
-  const { rows } = await pool.query<{ outcomes: Outcome[] }>('SELECT stockhold_hold_batch($1, $2, $3, $4::jsonb) AS outcomes', [kind, pool1, pool2, JSON.stringify(items)]);
+  const { rows } = await pool.query<{ outcomes: Outcome[] }>('SELECT stockhold_hold_batch($1, $2, $3, $4::jsonb) AS outcomes', [
+    kind,
+    pool1,
+    pool2,
+    JSON.stringify(items),
+  ]);
   return rows[0].outcomes;
 }
 
@@ -152,9 +157,14 @@ it('several batches in flight on one hot row (as from several API processes): ex
   const wide = createHoldPool(TEST_DATABASE_URL, 8);
   try {
     const batchers = [new HoldBatcher(db, wide, 40, 4), new HoldBatcher(db, wide, 40, 4)];
-    const asLevel = (i: number) => ({ ...item(`lv-${i}`, 1 + (i % 2)), reserved: { ...item(`lv-${i}`, 1 + (i % 2)).reserved, lines: [{ sku: 'HB2', warehouseCode: 'W1', quantity: 1 + (i % 2) }] } });
+    const asLevel = (i: number) => ({
+      ...item(`lv-${i}`, 1 + (i % 2)),
+      reserved: { ...item(`lv-${i}`, 1 + (i % 2)).reserved, lines: [{ sku: 'HB2', warehouseCode: 'W1', quantity: 1 + (i % 2) }] },
+    });
     const results = await Promise.all([
-      ...Array.from({ length: 400 }, (_, i) => batchers[i % 2].hold({ kind: 'campaign', campaignId: 'hb2' }, item(`cp-${i}`, 1, `cu-${i % 150}`, 'hb2') as never)),
+      ...Array.from({ length: 400 }, (_, i) =>
+        batchers[i % 2].hold({ kind: 'campaign', campaignId: 'hb2' }, item(`cp-${i}`, 1, `cu-${i % 150}`, 'hb2') as never),
+      ),
       ...Array.from({ length: 300 }, (_, i) => batchers[i % 2].hold({ kind: 'level', sku: 'HB2', warehouseCode: 'W1' }, asLevel(i) as never)),
     ]);
     const campaignHeld = results.slice(0, 400).filter((r) => r.outcome.status === 'reserved').length;

@@ -92,12 +92,20 @@ it('three runs started at once on a fresh database: one applies each migration, 
   );
   expect(rows).toEqual(files.map((f) => ({ migration_name: f.name, n: 1, finished: 1, checksum: f.checksum })));
   // Across the three, each migration was applied by one run only.
-  const applying = runs.flatMap((r) => r.out.split('\n').filter((l) => l.includes('applying ')).map((l) => l.replace(/.*applying /, '').trim()));
+  const applying = runs.flatMap((r) =>
+    r.out
+      .split('\n')
+      .filter((l) => l.includes('applying '))
+      .map((l) => l.replace(/.*applying /, '').trim()),
+  );
   expect(applying.sort()).toEqual(files.map((f) => f.name));
   expect(runs.map((r) => /(\d+) applied/.exec(r.out)?.[1]).sort()).toEqual(['0', '0', String(files.length)]);
   // And each gave the service role its privileges, one after the other.
-  const grants = await sql<{ privileges: string }>(ownerUrl, `SELECT string_agg(privilege_type, ',' ORDER BY privilege_type) AS privileges
-      FROM information_schema.role_table_grants WHERE grantee = 'stockhold_app' AND table_name = 'stock_movements'`);
+  const grants = await sql<{ privileges: string }>(
+    ownerUrl,
+    `SELECT string_agg(privilege_type, ',' ORDER BY privilege_type) AS privileges
+      FROM information_schema.role_table_grants WHERE grantee = 'stockhold_app' AND table_name = 'stock_movements'`,
+  );
   expect(grants[0].privileges).toBe('INSERT,SELECT');
 
   // Once more, with nothing pending: a no-op, exit 0.
@@ -145,9 +153,9 @@ it('a migration waiting on a busy table gives up after lock_timeout and leaves n
     await traffic.end();
   }
   expect(await migrate(ownerUrl, () => {}, { dir, lockTimeoutMs: 300 })).toEqual([pending]);
-  expect(await sql(ownerUrl, `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'inventory_levels' AND column_name = 'lock_test'`)).toEqual([
-    { n: 1 },
-  ]);
+  expect(
+    await sql(ownerUrl, `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'inventory_levels' AND column_name = 'lock_test'`),
+  ).toEqual([{ n: 1 }]);
 });
 
 it('a statement running past statement_timeout fails its migration, which leaves no trace', async () => {

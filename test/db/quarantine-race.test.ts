@@ -78,8 +78,14 @@ describe('quarantine committed while a reserve waits for the level row', () => {
     await blocker.waiters(1);
     const now = Date.now();
     const created = createCampaign(db, {
-      id: 'c1', kind: 'FLASH_SALE', sku: 'BERRY', warehouseCode: 'W1', quota: 8, perUserLimit: 1,
-      startsAt: new Date(now).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(),
+      id: 'c1',
+      kind: 'FLASH_SALE',
+      sku: 'BERRY',
+      warehouseCode: 'W1',
+      quota: 8,
+      perUserLimit: 1,
+      startsAt: new Date(now).toISOString(),
+      endsAt: new Date(now + 3_600_000).toISOString(),
     });
     const refused = expect(created).rejects.toMatchObject({ code: 'INSUFFICIENT_STOCK' });
     await blocker.waiters(2);

@@ -25,7 +25,13 @@ describe('reserve', () => {
   it('holds every line and records fence, reservation and ledger in one go', async () => {
     await stock(db, 'A', 'W1', 10);
     await stock(db, 'B', 'W1', 5);
-    const out = await reserveStock(db, order('o1', [{ sku: 'A', warehouseCode: 'W1', quantity: 3 }, { sku: 'B', warehouseCode: 'W1', quantity: 5 }]));
+    const out = await reserveStock(
+      db,
+      order('o1', [
+        { sku: 'A', warehouseCode: 'W1', quantity: 3 },
+        { sku: 'B', warehouseCode: 'W1', quantity: 5 },
+      ]),
+    );
     expect(out.status).toBe('reserved');
     expect(await level(db, 'A', 'W1')).toEqual({ onHand: 10, reserved: 3 });
     expect(await level(db, 'B', 'W1')).toEqual({ onHand: 5, reserved: 5 });
@@ -35,7 +41,13 @@ describe('reserve', () => {
 
   it('merges lines of the same SKU and warehouse before holding', async () => {
     await stock(db, 'A', 'W1', 5);
-    const out = await reserveStock(db, order('o1', [{ sku: 'A', warehouseCode: 'W1', quantity: 2 }, { sku: 'A', warehouseCode: 'W1', quantity: 3 }]));
+    const out = await reserveStock(
+      db,
+      order('o1', [
+        { sku: 'A', warehouseCode: 'W1', quantity: 2 },
+        { sku: 'A', warehouseCode: 'W1', quantity: 3 },
+      ]),
+    );
     expect(out).toMatchObject({ status: 'reserved', lines: [{ sku: 'A', warehouseCode: 'W1', quantity: 5 }] });
     expect(await level(db, 'A', 'W1')).toEqual({ onHand: 5, reserved: 5 });
   });
@@ -43,7 +55,13 @@ describe('reserve', () => {
   it('takes nothing when any line is short, and says what was short', async () => {
     await stock(db, 'A', 'W1', 10);
     await stock(db, 'B', 'W1', 1);
-    const out = await reserveStock(db, order('o1', [{ sku: 'A', warehouseCode: 'W1', quantity: 3 }, { sku: 'B', warehouseCode: 'W1', quantity: 2 }]));
+    const out = await reserveStock(
+      db,
+      order('o1', [
+        { sku: 'A', warehouseCode: 'W1', quantity: 3 },
+        { sku: 'B', warehouseCode: 'W1', quantity: 2 },
+      ]),
+    );
     expect(out).toEqual({
       status: 'rejected',
       reason: 'INSUFFICIENT_STOCK',
@@ -92,8 +110,14 @@ describe('reserve', () => {
           order(
             `x-${i}`,
             i % 2
-              ? [{ sku: 'A', warehouseCode: 'W1', quantity: 1 }, { sku: 'B', warehouseCode: 'W1', quantity: 1 }]
-              : [{ sku: 'B', warehouseCode: 'W1', quantity: 1 }, { sku: 'A', warehouseCode: 'W1', quantity: 1 }],
+              ? [
+                  { sku: 'A', warehouseCode: 'W1', quantity: 1 },
+                  { sku: 'B', warehouseCode: 'W1', quantity: 1 },
+                ]
+              : [
+                  { sku: 'B', warehouseCode: 'W1', quantity: 1 },
+                  { sku: 'A', warehouseCode: 'W1', quantity: 1 },
+                ],
           ),
         ),
       ),
@@ -154,7 +178,9 @@ describe('database guards', () => {
   it('CHECK constraints refuse negative and over-reserved stock', async () => {
     await stock(db, 'A', 'W1', 2);
     await expect(db.$executeRawUnsafe(`UPDATE inventory_levels SET reserved = 3 WHERE sku = 'A'`)).rejects.toThrow(/inventory_levels_reserved_le_on_hand/);
-    await expect(db.$executeRawUnsafe(`UPDATE inventory_levels SET on_hand = -1 WHERE sku = 'A'`)).rejects.toThrow(/inventory_levels_on_hand_nonneg|violates check/);
+    await expect(db.$executeRawUnsafe(`UPDATE inventory_levels SET on_hand = -1 WHERE sku = 'A'`)).rejects.toThrow(
+      /inventory_levels_on_hand_nonneg|violates check/,
+    );
   });
 
   it('the ledger is append-only', async () => {

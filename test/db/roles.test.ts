@@ -53,7 +53,15 @@ it('the service role is a plain login role: no superuser, no role or database cr
     SELECT current_user AS name, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls,
            (SELECT count(*)::int FROM pg_auth_members m WHERE m.member = r.oid) AS memberships
       FROM pg_roles r WHERE rolname = current_user`);
-  expect(rows[0]).toEqual({ name: 'stockhold_app', rolsuper: false, rolcreaterole: false, rolcreatedb: false, rolreplication: false, rolbypassrls: false, memberships: 0 });
+  expect(rows[0]).toEqual({
+    name: 'stockhold_app',
+    rolsuper: false,
+    rolcreaterole: false,
+    rolcreatedb: false,
+    rolreplication: false,
+    rolbypassrls: false,
+    memberships: 0,
+  });
 });
 
 it('refuses TRUNCATE, UPDATE and DELETE on the ledger for lack of privilege (not only by the trigger), and leaves it as it was', async () => {
@@ -105,18 +113,26 @@ it('runs the whole stock flow as the service role: receipts, group-commit and ge
     };
     // One line: the group commit (stockhold_hold_batch); two lines: the general reserve.
     const one = await holdOrder(deps, { orderId: 'o1', userId: 'u', lines: [{ sku: 'A', warehouseCode: 'W1', quantity: 3 }] }, { actor: 'key-1' });
-    const two = await holdOrder(deps, {
-      orderId: 'o2',
-      userId: 'u',
-      lines: [
-        { sku: 'A', warehouseCode: 'W1', quantity: 2 },
-        { sku: 'B', warehouseCode: 'W2', quantity: 1 },
-      ],
-    }, { actor: 'key-2' });
+    const two = await holdOrder(
+      deps,
+      {
+        orderId: 'o2',
+        userId: 'u',
+        lines: [
+          { sku: 'A', warehouseCode: 'W1', quantity: 2 },
+          { sku: 'B', warehouseCode: 'W2', quantity: 1 },
+        ],
+      },
+      { actor: 'key-2' },
+    );
     expect([one.status, two.status, started]).toEqual(['reserved', 'reserved', ['o1', 'o2']]);
     // The service role may name the actor of its transaction (a setting of its own, not a privilege).
     const reserves = await owner.stockMovement.findMany({ where: { reference: { in: ['o1', 'o2'] }, reason: 'RESERVE' }, orderBy: { id: 'asc' } });
-    expect(reserves.map((m) => [m.reference, m.actor])).toEqual([['o1', 'key-1'], ['o2', 'key-2'], ['o2', 'key-2']]);
+    expect(reserves.map((m) => [m.reference, m.actor])).toEqual([
+      ['o1', 'key-1'],
+      ['o2', 'key-2'],
+      ['o2', 'key-2'],
+    ]);
     expect(await confirmStock(db, 'o1', 'pay-1')).toMatchObject({ status: 'confirmed' });
     expect(await releaseStock(db, 'o2', 'CANCELLED')).toMatchObject({ status: 'released' });
     // The saga's own steps are the system's, on the same pooled connections: no actor carried over.
@@ -167,7 +183,15 @@ describe('on a managed PostgreSQL: no superuser anywhere after the administrator
 
   const psql = (vars: Record<string, string>) =>
     new Promise<string>((resolve, reject) => {
-      const args = ['-X', '-q', '-d', admin.toString(), ...Object.entries(vars).flatMap(([k, v]) => ['-v', `${k}=${v}`]), '-f', path.join(__dirname, '../../scripts/db-roles.sql')];
+      const args = [
+        '-X',
+        '-q',
+        '-d',
+        admin.toString(),
+        ...Object.entries(vars).flatMap(([k, v]) => ['-v', `${k}=${v}`]),
+        '-f',
+        path.join(__dirname, '../../scripts/db-roles.sql'),
+      ];
       execFile('psql', args, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout + stderr)));
     });
 
@@ -177,7 +201,9 @@ describe('on a managed PostgreSQL: no superuser anywhere after the administrator
     await psql(vars);
     const roles = new Client({ connectionString: admin.toString() });
     await roles.connect();
-    const attrs = await roles.query(`SELECT rolname, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = ANY($1) ORDER BY rolname`, [[ownerRole, appRole]]);
+    const attrs = await roles.query(`SELECT rolname, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = ANY($1) ORDER BY rolname`, [
+      [ownerRole, appRole],
+    ]);
     await roles.end();
     expect(attrs.rows.every((r) => !r.rolsuper && !r.rolcreaterole && !r.rolcreatedb)).toBe(true);
     expect(attrs.rows).toHaveLength(2);

@@ -8,8 +8,16 @@ import path from 'node:path';
 import type { Db } from '../../data/stock/db';
 import { testDb } from '../helpers/db';
 
-interface RuntimeField { name: string; kind: string; type: string; dbName?: string }
-interface RuntimeModel { fields: RuntimeField[]; dbName: string | null }
+interface RuntimeField {
+  name: string;
+  kind: string;
+  type: string;
+  dbName?: string;
+}
+interface RuntimeModel {
+  fields: RuntimeField[];
+  dbName: string | null;
+}
 
 const pgType: Record<string, string> = {
   String: 'text',

@@ -9,7 +9,12 @@ import { createHoldPool } from '../../data/stock/request-hold';
 import { resetDb, stock, testDb } from '../helpers/db';
 import { TEST_APP_DATABASE_URL, testConfig } from '../helpers/env';
 
-const config = testConfig({ DB_STATEMENT_TIMEOUT_MS: '1500', DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: '1000', DB_TCP_KEEPALIVE_IDLE_SECONDS: '20', DB_POOL_MAX: '3' });
+const config = testConfig({
+  DB_STATEMENT_TIMEOUT_MS: '1500',
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: '1000',
+  DB_TCP_KEEPALIVE_IDLE_SECONDS: '20',
+  DB_POOL_MAX: '3',
+});
 let owner: Db;
 beforeAll(() => {
   owner = testDb();

@@ -96,7 +96,15 @@ describe('lots', () => {
     await expect(setLotQuarantine(db, { ...q, expectedQuantity: 4 })).rejects.toMatchObject({ code: 'STALE_QUANTITY' });
     await setLotQuarantine(db, { ...q, expectedQuantity: 5 });
     const view = (await readInventory(db, 'BERRY'))!.warehouses[0];
-    expect(view).toMatchObject({ onHand: 8, unsellable: 5, available: 3, lots: [{ lotCode: 'L1', state: 'QUARANTINED' }, { lotCode: 'L2', state: 'SELLABLE' }] });
+    expect(view).toMatchObject({
+      onHand: 8,
+      unsellable: 5,
+      available: 3,
+      lots: [
+        { lotCode: 'L1', state: 'QUARANTINED' },
+        { lotCode: 'L2', state: 'SELLABLE' },
+      ],
+    });
     expect(await reserveStock(db, order('o1', 'BERRY', 4))).toMatchObject({ status: 'rejected', shortages: [{ available: 3 }] });
     await setLotQuarantine(db, { ...q, idempotencyKey: 'q2', quarantined: false, reason: 'lab: clean' });
     expect(await available('BERRY')).toBe(8);
@@ -106,7 +114,10 @@ describe('lots', () => {
     // Use-by in 1 day + 1.5 s, removal 1 day before: removable 1.5 s from now.
     await receiveLot(db, 'BERRY', 'W1', 'SOON', 4, 1 + 1.5 / 86_400);
     await receiveLot(db, 'BERRY', 'W1', 'LATER', 2, 10);
-    expect((await readInventory(db, 'BERRY'))!.warehouses[0]).toMatchObject({ available: 6, lots: [{ lotCode: 'SOON', state: 'NEAR_EXPIRY' }, { state: 'SELLABLE' }] });
+    expect((await readInventory(db, 'BERRY'))!.warehouses[0]).toMatchObject({
+      available: 6,
+      lots: [{ lotCode: 'SOON', state: 'NEAR_EXPIRY' }, { state: 'SELLABLE' }],
+    });
     await new Promise((r) => setTimeout(r, 1_600));
     expect((await readInventory(db, 'BERRY'))!.warehouses[0]).toMatchObject({ available: 2, unsellable: 4, lots: [{ lotCode: 'SOON', state: 'EXPIRED' }, {}] });
     expect(await reserveStock(db, order('o1', 'BERRY', 3))).toMatchObject({ status: 'rejected', shortages: [{ available: 2 }] });
@@ -125,7 +136,11 @@ describe('lots', () => {
       { lotCode: 'LATE', quantity: 1, sellable: true },
     ]);
     const lots = await db.stockLot.findMany({ orderBy: { lotCode: 'asc' }, select: { lotCode: true, quantity: true } });
-    expect(lots).toEqual([{ lotCode: 'EARLY', quantity: 0 }, { lotCode: 'LATE', quantity: 4 }, { lotCode: 'MIDDLE', quantity: 0 }]);
+    expect(lots).toEqual([
+      { lotCode: 'EARLY', quantity: 0 },
+      { lotCode: 'LATE', quantity: 4 },
+      { lotCode: 'MIDDLE', quantity: 0 },
+    ]);
     expect(await level(db, 'BERRY', 'W1')).toEqual({ onHand: 4, reserved: 0 });
   });
 
@@ -142,10 +157,14 @@ describe('lots', () => {
   it('adjusts a lot (damage) through the ledger; a lot cannot go below zero', async () => {
     await receiveLot(db, 'BERRY', 'W1', 'L1', 5, 10);
     await adjustStock(db, { idempotencyKey: 'dmg', sku: 'BERRY', warehouseCode: 'W1', lotCode: 'L1', delta: -2, reasonCode: 'DAMAGE', expectedQuantity: 5 });
-    await expect(adjustStock(db, { idempotencyKey: 'dmg2', sku: 'BERRY', warehouseCode: 'W1', lotCode: 'L1', delta: -4, reasonCode: 'LOSS' })).rejects.toMatchObject({
+    await expect(
+      adjustStock(db, { idempotencyKey: 'dmg2', sku: 'BERRY', warehouseCode: 'W1', lotCode: 'L1', delta: -4, reasonCode: 'LOSS' }),
+    ).rejects.toMatchObject({
       code: 'ADJUSTMENT_REFUSED',
     });
-    await expect(adjustStock(db, { idempotencyKey: 'dmg3', sku: 'BERRY', warehouseCode: 'W1', lotCode: 'NOPE', delta: -1, reasonCode: 'LOSS' })).rejects.toMatchObject({
+    await expect(
+      adjustStock(db, { idempotencyKey: 'dmg3', sku: 'BERRY', warehouseCode: 'W1', lotCode: 'NOPE', delta: -1, reasonCode: 'LOSS' }),
+    ).rejects.toMatchObject({
       code: 'LOT_NOT_FOUND',
     });
     expect(await level(db, 'BERRY', 'W1')).toEqual({ onHand: 3, reserved: 0 });

@@ -90,10 +90,17 @@ describe('npm run build', () => {
 
   it('takes an order whose saga runs in the compiled worker, and exports the metrics', async () => {
     const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-    const placed = await fetch(`${api}/orders`, { method: 'POST', headers: auth, body: JSON.stringify({ orderId: 'built-1', userId: 'u1', lines: [{ sku: 'BUILT', warehouseCode: 'W1', quantity: 2 }] }) });
+    const placed = await fetch(`${api}/orders`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ orderId: 'built-1', userId: 'u1', lines: [{ sku: 'BUILT', warehouseCode: 'W1', quantity: 2 }] }),
+    });
     expect(placed.status).toBe(201);
     // The order view asks the saga: it answers once the worker has run its first workflow task.
-    await eventually(async () => (await (await fetch(`${api}/orders/built-1`, { headers: auth })).json()) as { status?: string }, (o) => o.status === 'AWAITING_PAYMENT');
+    await eventually(
+      async () => (await (await fetch(`${api}/orders/built-1`, { headers: auth })).json()) as { status?: string },
+      (o) => o.status === 'AWAITING_PAYMENT',
+    );
 
     const apiMetrics = await (await fetch(`${ops}/metrics`)).text();
     expect(apiMetrics).toMatch(/^stockhold_orders_total\{outcome="reserved",process="api"\} 1$/m);

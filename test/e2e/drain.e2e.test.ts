@@ -134,14 +134,26 @@ it('SIGTERM during a burst: not ready at once, in-flight requests finish, exit 0
     (n) => n === 0,
     60_000,
   );
-  const described = await Promise.all(okIds.map((id) => client.workflow.getHandle(orderWorkflowId(id)).describe().then((d) => d.status.name)));
+  const described = await Promise.all(
+    okIds.map((id) =>
+      client.workflow
+        .getHandle(orderWorkflowId(id))
+        .describe()
+        .then((d) => d.status.name),
+    ),
+  );
   expect(new Set(described)).toEqual(new Set(['RUNNING']));
   expect(await invariantViolations(db)).toEqual([]);
 });
 
 it('a route waiting on a workflow that cannot answer: 504 WORKFLOW_TIMEOUT after WORKFLOW_WAIT_TIMEOUT_MS; a request open at the drain deadline does not keep the process', async () => {
   // No worker polls this task queue: the transfer workflow never answers its update.
-  const { api, base, exited } = await startApi({ TEMPORAL_TASK_QUEUE: 'nobody-polls', WORKFLOW_WAIT_TIMEOUT_MS: '1500', SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '1000' });
+  const { api, base, exited } = await startApi({
+    TEMPORAL_TASK_QUEUE: 'nobody-polls',
+    WORKFLOW_WAIT_TIMEOUT_MS: '1500',
+    SHUTDOWN_DELAY_MS: '0',
+    SHUTDOWN_TIMEOUT_MS: '1000',
+  });
   const admin = { 'content-type': 'application/json', authorization: 'Bearer dev-admin-token' };
   const transfer = { transferId: 'stuck-1', sku: 'DRAIN', fromWarehouse: 'W1', toWarehouse: 'W2', quantity: 1 };
   const started = Date.now();
@@ -187,5 +199,9 @@ it('Temporal unreachable: the API still starts, stays ready (Temporal reported, 
     await api.stop();
   }
   // The worker (on the real Temporal) relays it.
-  await eventually(() => db.sagaStart.findUnique({ where: { orderId: 'no-temporal-1' } }), (row) => row?.startedAt !== null, 30_000);
+  await eventually(
+    () => db.sagaStart.findUnique({ where: { orderId: 'no-temporal-1' } }),
+    (row) => row?.startedAt !== null,
+    30_000,
+  );
 });

@@ -85,7 +85,10 @@ async function call(base: string, method: string, url: string, key?: string, bod
 /** `npm run keys -- …` as an operator runs it. */
 async function keysCli(...args: string[]): Promise<string> {
   const root = path.resolve(__dirname, '../..');
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/keys.ts', ...args], { cwd: root, env: { ...process.env, ...env } });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/keys.ts', ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+  });
   return stdout;
 }
 const createdKey = (stdout: string) => /key \(shown only now\): (sk_\S+)/.exec(stdout)![1];
@@ -102,12 +105,20 @@ it('a key revoked through one replica, or from the shell, is refused by both at 
   expect(revoked.status).toBe(200);
   expect((await call(a, 'GET', '/orders/nobody', key)).status).toBe(401);
   // B hears of it over Redis: far sooner than its 5-minute cache would let it go.
-  await eventually(async () => (await call(b, 'GET', '/orders/nobody', key)).status, (s) => s === 401, 5_000);
+  await eventually(
+    async () => (await call(b, 'GET', '/orders/nobody', key)).status,
+    (s) => s === 401,
+    5_000,
+  );
 
   const other = createdKey(await keysCli('create', '--name', 'e2e shop 2', '--scopes', 'orders'));
   expect(await accepted(other)).toEqual([404, 404]);
   expect(await keysCli('revoke', other.slice(3, 19))).toContain('every API process was told at once');
-  await eventually(() => accepted(other), (s) => s.every((x) => x === 401), 5_000);
+  await eventually(
+    () => accepted(other),
+    (s) => s.every((x) => x === 401),
+    5_000,
+  );
 });
 
 it('the order limits are one budget across both replicas: per user, plain and flash-sale', async () => {

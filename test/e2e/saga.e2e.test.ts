@@ -118,7 +118,11 @@ it('the API killed between a hold commit and its saga start: the worker relay st
   await doomed.stop('SIGKILL');
   expect(await db.sagaStart.findUnique({ where: { orderId: 'orphan-1' } })).toMatchObject({ startedAt: null });
   // The relay (SAGA_RELAY_GRACE_MS = 1000 here) starts it; its TTL then releases the hold.
-  await eventually(() => db.sagaStart.findUnique({ where: { orderId: 'orphan-1' } }), (row) => row?.startedAt !== null, 30_000);
+  await eventually(
+    () => db.sagaStart.findUnique({ where: { orderId: 'orphan-1' } }),
+    (row) => row?.startedAt !== null,
+    30_000,
+  );
   const state = await eventually(
     async () => ((await (await get(`${base}/orders/orphan-1`)).json()) as { status: string }).status,
     (s) => s === 'RELEASED',

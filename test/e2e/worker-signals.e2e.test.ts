@@ -28,7 +28,9 @@ it('SIGINT then SIGTERM while it shuts down: one drain, the repeat ignored, exit
     WORKER_METRICS_PORT: String(metricsPort),
     LOG_FORMAT: 'json',
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => worker.child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    worker.child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   await waitForHttp(`http://127.0.0.1:${metricsPort}/healthz`, 60_000);
   worker.child.kill('SIGINT');
   await new Promise((r) => setTimeout(r, 20));

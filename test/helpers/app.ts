@@ -32,7 +32,11 @@ export async function testApp(
   const gate = createGate(createGateRedis(config));
   // The gate's own connection: a test starts once it can answer (a real API just sends the
   // first orders down the bounded PostgreSQL path meanwhile).
-  await eventually(async () => gate.ready(), (up) => up, 10_000);
+  await eventually(
+    async () => gate.ready(),
+    (up) => up,
+    10_000,
+  );
   const app = await buildApp({ config, db, redis, cache, gate, temporal: env.client, metrics }, { logger: false });
   app.addHook('onClose', async () => {
     redis.disconnect();

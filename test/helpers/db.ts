@@ -35,7 +35,15 @@ const DAY_MS = 24 * 3600 * 1000;
 export async function receiveLot(db: Db, sku: string, warehouseCode: string, lotCode: string, quantity: number, days: number) {
   await upsertWarehouse(db, warehouseCode, warehouseCode);
   const expiresAt = new Date(Date.now() + days * DAY_MS).toISOString();
-  return receiveStock(db, { idempotencyKey: `lot-${sku}-${warehouseCode}-${lotCode}-${quantity}`, sku, warehouseCode, lotCode, expiresAt, quantity, reason: 'fixture' });
+  return receiveStock(db, {
+    idempotencyKey: `lot-${sku}-${warehouseCode}-${lotCode}-${quantity}`,
+    sku,
+    warehouseCode,
+    lotCode,
+    expiresAt,
+    quantity,
+    reason: 'fixture',
+  });
 }
 
 export interface LevelRow {

@@ -35,7 +35,13 @@ async function dropDatabase(): Promise<void> {
 export async function setUp(): Promise<void> {
   await dropDatabase();
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'stockhold-start-'));
-  ports = { PORT: await freePort(), OPS_PORT: await freePort(), WORKER_METRICS_PORT: await freePort(), TEMPORAL_PORT: await freePort(), TEMPORAL_UI_PORT: await freePort() };
+  ports = {
+    PORT: await freePort(),
+    OPS_PORT: await freePort(),
+    WORKER_METRICS_PORT: await freePort(),
+    TEMPORAL_PORT: await freePort(),
+    TEMPORAL_UI_PORT: await freePort(),
+  };
 }
 
 export async function tearDown(): Promise<void> {
@@ -83,7 +89,9 @@ export function npmStart(): Run {
   let text = '';
   npm.stdout?.on('data', (b: Buffer) => (text += b.toString()));
   npm.stderr?.on('data', (b: Buffer) => (text += b.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => npm.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    npm.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const entries = () =>
     text
       .split('\n')
@@ -128,7 +136,11 @@ export function descendants(pid: number): number[] {
     .map((line) => line.trim().split(/\s+/).map(Number));
   const found: number[] = [];
   const walk = (parent: number) => {
-    for (const [child, ppid] of rows) if (ppid === parent) (found.push(child), walk(child));
+    for (const [child, ppid] of rows) {
+      if (ppid !== parent) continue;
+      found.push(child);
+      walk(child);
+    }
   };
   walk(pid);
   return found;
@@ -166,4 +178,3 @@ export async function allGone(pids: number[], withinMs: number): Promise<{ survi
   for (const port of Object.values(ports)) if (!(await portFree(port))) busyPorts.push(port);
   return { survivors, busyPorts };
 }
-

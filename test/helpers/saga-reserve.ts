@@ -4,12 +4,7 @@
  * saga's own reserve step has an outcome. The API always holds on the request path; this is
  * how the workflow's own reserve (with its deadline and compensation) is driven in tests.
  */
-import {
-  WithStartWorkflowOperation,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-  type Client,
-} from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
 import type { OrderRequest, ReserveOutcome } from '../../domain/types';
 import { orderWorkflowId } from '../../workflows/ids';
 import { placeOrderUpdate, statusQuery } from '../../workflows/messages';

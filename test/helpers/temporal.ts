@@ -3,14 +3,7 @@
  * cannot work here): the time-skipping test server, and the CLI's dev server.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import {
-  bundleWorkflowCode,
-  DefaultLogger,
-  makeTelemetryFilterString,
-  Runtime,
-  Worker,
-  type WorkflowBundleWithSourceMap,
-} from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { createStockCache, invalidateOnCommit, startCacheRelay } from '../../data/cache';
 import type { StockCache } from '../../data/cache/stock-cache';
@@ -75,7 +68,15 @@ export async function startWorker(env: TestWorkflowEnvironment, db: Db, taskQueu
     namespace: env.namespace ?? 'default',
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ db, temporal: env.client, metrics, cache, gate: createGate(cache.redis), payments: { taskQueue, ttlSeconds: 60 }, ...extra }),
+    activities: createActivities({
+      db,
+      temporal: env.client,
+      metrics,
+      cache,
+      gate: createGate(cache.redis),
+      payments: { taskQueue, ttlSeconds: 60 },
+      ...extra,
+    }),
     sinks: workerSinks(metrics),
   });
   const running = worker.run();

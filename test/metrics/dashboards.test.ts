@@ -119,18 +119,22 @@ describe('alert rules and dashboards', () => {
     ]);
   });
 
-  const sources = () => [
-    ...alertExpressions().map((expr) => ({ file: 'alerts.yml', expr })),
-    ...dashboardExpressions(),
-  ];
+  const sources = () => [...alertExpressions().map((expr) => ({ file: 'alerts.yml', expr })), ...dashboardExpressions()];
 
   it('covers what the issue asks for', () => {
     const used = new Set(sources().flatMap(({ expr }) => selectors(expr).map((s) => s.metric)));
     for (const metric of [
-      'stockhold_orders_total', 'stockhold_holds_active', 'stockhold_campaign_sell_through_ratio', 'stockhold_saga_endings_total',
-      'stockhold_payments_unsettled', 'stockhold_cache_drift_ratio', 'stockhold_holds_past_expiry', 'stockhold_reconciliation_drifts',
+      'stockhold_orders_total',
+      'stockhold_holds_active',
+      'stockhold_campaign_sell_through_ratio',
+      'stockhold_saga_endings_total',
+      'stockhold_payments_unsettled',
+      'stockhold_cache_drift_ratio',
+      'stockhold_holds_past_expiry',
+      'stockhold_reconciliation_drifts',
       'stockhold_relay_oldest_seconds',
-    ]) expect(used).toContain(metric);
+    ])
+      expect(used).toContain(metric);
   });
 
   it('every metric in alerts.yml and the dashboards is exported by the API or the worker', () => {
@@ -157,7 +161,13 @@ describe('alert rules and dashboards', () => {
     for (const link of runbooks) {
       const [file, anchor] = link.split('#');
       const page = readFileSync(path.join(ROOT, file), 'utf8');
-      const anchors = [...page.matchAll(/^#{1,6}\s+(.+)$/gm)].map((m) => m[1].trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-'));
+      const anchors = [...page.matchAll(/^#{1,6}\s+(.+)$/gm)].map((m) =>
+        m[1]
+          .trim()
+          .toLowerCase()
+          .replace(/[^\w\- ]/g, '')
+          .replace(/ /g, '-'),
+      );
       expect(anchors).toContain(anchor);
     }
   });

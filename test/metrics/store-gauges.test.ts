@@ -20,7 +20,13 @@ afterAll(() => db.$disconnect());
 beforeEach(async () => {
   await resetDb(db);
   registry = new Registry();
-  registerStoreGauges(registry, db, { graceSeconds: 60, maxAgeMs: 0, onError: (err) => { throw err; } });
+  registerStoreGauges(registry, db, {
+    graceSeconds: 60,
+    maxAgeMs: 0,
+    onError: (err) => {
+      throw err;
+    },
+  });
 });
 
 /** The gauge's samples as a scrape reads them (collect() runs). */
@@ -32,7 +38,13 @@ async function read(name: string): Promise<Record<string, number>> {
 }
 
 const hold = (id: string, quantity: number, expiresInMs: number) =>
-  reserveStock(db, { reservationId: id, orderId: id, userId: 'u1', lines: [{ sku: 'SKU', warehouseCode: 'W1', quantity }], expiresAt: new Date(Date.now() + expiresInMs).toISOString() });
+  reserveStock(db, {
+    reservationId: id,
+    orderId: id,
+    userId: 'u1',
+    lines: [{ sku: 'SKU', warehouseCode: 'W1', quantity }],
+    expiresAt: new Date(Date.now() + expiresInMs).toISOString(),
+  });
 
 describe('store gauges', () => {
   it('count holds, and holds past expiry + grace', async () => {
@@ -72,12 +84,28 @@ describe('store gauges', () => {
   it('follow a campaign from held to sold (sell-through)', async () => {
     await stock(db, 'SKU', 'W1', 10);
     const now = Date.now();
-    await createCampaign(db, { id: 'sale', kind: 'FLASH_SALE', sku: 'SKU', warehouseCode: 'W1', startsAt: new Date(now - 1000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), quota: 4, perUserLimit: 2 });
+    await createCampaign(db, {
+      id: 'sale',
+      kind: 'FLASH_SALE',
+      sku: 'SKU',
+      warehouseCode: 'W1',
+      startsAt: new Date(now - 1000).toISOString(),
+      endsAt: new Date(now + 3_600_000).toISOString(),
+      quota: 4,
+      perUserLimit: 2,
+    });
     const key = 'sale,SKU,FLASH_SALE';
     expect(await read('stockhold_campaign_quota_units')).toEqual({ [key]: 4 });
     expect(await read('stockhold_campaign_sell_through_ratio')).toEqual({ [key]: 0 });
 
-    const outcome = await reserveFromCampaign(db, { campaignId: 'sale', reservationId: 'c1', orderId: 'c1', userId: 'u1', lines: [{ sku: 'SKU', warehouseCode: 'W1', quantity: 1 }], expiresAt: new Date(now + 600_000).toISOString() });
+    const outcome = await reserveFromCampaign(db, {
+      campaignId: 'sale',
+      reservationId: 'c1',
+      orderId: 'c1',
+      userId: 'u1',
+      lines: [{ sku: 'SKU', warehouseCode: 'W1', quantity: 1 }],
+      expiresAt: new Date(now + 600_000).toISOString(),
+    });
     expect(outcome.status).toBe('reserved');
     expect(await read('stockhold_campaign_held_units')).toEqual({ [key]: 1 });
     expect(await read('stockhold_campaign_sold_units')).toEqual({ [key]: 0 });

@@ -46,19 +46,38 @@ describe('planAllocation', () => {
 
   it('prefers one shipment over the best-ranked warehouse for each line', () => {
     // SH (priority 1) has A only; HZ has both: one parcel from HZ beats two.
-    const plan = planAllocation([{ sku: 'A', quantity: 1 }, { sku: 'B', quantity: 1 }], {}, sites, stockOf({ A: { SH: 9, HZ: 9 }, B: { HZ: 9 } }));
-    expect(plan).toMatchObject({ lines: [{ sku: 'A', warehouseCode: 'HZ' }, { sku: 'B', warehouseCode: 'HZ' }] });
+    const plan = planAllocation(
+      [
+        { sku: 'A', quantity: 1 },
+        { sku: 'B', quantity: 1 },
+      ],
+      {},
+      sites,
+      stockOf({ A: { SH: 9, HZ: 9 }, B: { HZ: 9 } }),
+    );
+    expect(plan).toMatchObject({
+      lines: [
+        { sku: 'A', warehouseCode: 'HZ' },
+        { sku: 'B', warehouseCode: 'HZ' },
+      ],
+    });
   });
 
   it('joins a warehouse already shipping a named line (no extra shipment)', () => {
     const plan = planAllocation(
-      [{ sku: 'A', warehouseCode: 'BJ', quantity: 1 }, { sku: 'B', quantity: 1 }],
+      [
+        { sku: 'A', warehouseCode: 'BJ', quantity: 1 },
+        { sku: 'B', quantity: 1 },
+      ],
       {},
       sites,
       stockOf({ A: { BJ: 9 }, B: { SH: 9, BJ: 9 } }),
     );
     expect(plan).toMatchObject({
-      lines: [{ sku: 'A', warehouseCode: 'BJ' }, { sku: 'B', warehouseCode: 'BJ' }],
+      lines: [
+        { sku: 'A', warehouseCode: 'BJ' },
+        { sku: 'B', warehouseCode: 'BJ' },
+      ],
       notes: [{ reason: 'REQUESTED' }, { reason: 'CONSOLIDATED' }],
     });
   });
@@ -72,8 +91,14 @@ describe('planAllocation', () => {
     const plan = planAllocation([{ sku: 'A', quantity: 8 }], { allowSplit: true }, sites, stockOf({ A: { SH: 5, HZ: 5, BJ: 5 } }));
     expect(plan).toMatchObject({
       status: 'planned',
-      lines: [{ warehouseCode: 'HZ', quantity: 3 }, { warehouseCode: 'SH', quantity: 5 }],
-      notes: [{ warehouseCode: 'HZ', split: true }, { warehouseCode: 'SH', split: true }],
+      lines: [
+        { warehouseCode: 'HZ', quantity: 3 },
+        { warehouseCode: 'SH', quantity: 5 },
+      ],
+      notes: [
+        { warehouseCode: 'HZ', split: true },
+        { warehouseCode: 'SH', split: true },
+      ],
     });
   });
 
@@ -85,7 +110,15 @@ describe('planAllocation', () => {
   it('a named warehouse is never swapped for another, and its stock is not counted twice', () => {
     const named = planAllocation([{ sku: 'A', warehouseCode: 'SH', quantity: 6 }], {}, sites, stockOf({ A: { SH: 5, HZ: 9 } }));
     expect(named).toEqual({ status: 'short', shortages: [{ sku: 'A', warehouseCode: 'SH', requested: 6, available: 5 }] });
-    const both = planAllocation([{ sku: 'A', warehouseCode: 'SH', quantity: 4 }, { sku: 'A', quantity: 4 }], {}, [SH], stockOf({ A: { SH: 5 } }));
+    const both = planAllocation(
+      [
+        { sku: 'A', warehouseCode: 'SH', quantity: 4 },
+        { sku: 'A', quantity: 4 },
+      ],
+      {},
+      [SH],
+      stockOf({ A: { SH: 5 } }),
+    );
     expect(both).toMatchObject({ status: 'short', shortages: [{ sku: 'A', requested: 4, available: 1 }] });
   });
 });

@@ -51,7 +51,13 @@ describe('secrets in production', () => {
     ['a "replace me" text', '<replace-me-with-the-real-secret-please>', /placeholder/],
     ['one character repeated', 'x'.repeat(64), /repeats too few characters/],
     ['short', 'Zq8!kP2@rT5#', /12 bytes; production needs at least 32/],
-    ['one byte short', randomBytes(48).toString('base64').slice(0, MIN_SECRET_BYTES - 1), /31 bytes/],
+    [
+      'one byte short',
+      randomBytes(48)
+        .toString('base64')
+        .slice(0, MIN_SECRET_BYTES - 1),
+      /31 bytes/,
+    ],
   ];
 
   for (const variable of ['WEBHOOK_SECRET', 'ADMIN_TOKEN']) {
@@ -140,7 +146,11 @@ describe('PostgreSQL: the owner and the service role, sslmode, session settings'
   });
 
   it('sets statement_timeout, idle_in_transaction_session_timeout and TCP keepalive (both ends) on every session', () => {
-    const config = pgConfig('postgresql://app@db/shop', loadDatabaseConfig({ DB_STATEMENT_TIMEOUT_MS: '5000', DB_TCP_KEEPALIVE_IDLE_SECONDS: '15' }).database, 7);
+    const config = pgConfig(
+      'postgresql://app@db/shop',
+      loadDatabaseConfig({ DB_STATEMENT_TIMEOUT_MS: '5000', DB_TCP_KEEPALIVE_IDLE_SECONDS: '15' }).database,
+      7,
+    );
     expect(config).toMatchObject({
       max: 7,
       statement_timeout: 5000,
@@ -177,7 +187,12 @@ describe('Redis over TLS and Temporal with mTLS or an API key', () => {
     // Temporal Cloud with mTLS: certificate pair (and a private CA when given).
     const crt = file('client.crt');
     const key = file('client.key');
-    const mtls = loadConfig({ TEMPORAL_ADDRESS: 'shop.a1b2c.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'shop.a1b2c', TEMPORAL_TLS_CERT_FILE: crt, TEMPORAL_TLS_KEY_FILE: key });
+    const mtls = loadConfig({
+      TEMPORAL_ADDRESS: 'shop.a1b2c.tmprl.cloud:7233',
+      TEMPORAL_NAMESPACE: 'shop.a1b2c',
+      TEMPORAL_TLS_CERT_FILE: crt,
+      TEMPORAL_TLS_KEY_FILE: key,
+    });
     expect(mtls.temporal).toMatchObject({ namespace: 'shop.a1b2c', tls: { certFile: crt, keyFile: key } });
     const options = temporalConnectionOptions(mtls.temporal);
     expect(options.address).toBe('shop.a1b2c.tmprl.cloud:7233');
@@ -195,8 +210,11 @@ describe('a real process with a weak production secret', () => {
   function boot(script: string, env: Record<string, string>): Promise<{ code: number | null; out: string; ms: number }> {
     const started = Date.now();
     return new Promise((resolve) => {
-      const child = execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (_err, stdout, stderr) =>
-        resolve({ code: child.exitCode, out: stdout + stderr, ms: Date.now() - started }),
+      const child = execFile(
+        process.execPath,
+        ['--import', 'tsx', path.join(ROOT, script)],
+        { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 },
+        (_err, stdout, stderr) => resolve({ code: child.exitCode, out: stdout + stderr, ms: Date.now() - started }),
       );
     });
   }
@@ -204,8 +222,16 @@ describe('a real process with a weak production secret', () => {
   it.each([
     ['api/server.ts', { WEBHOOK_SECRET: '   ', ADMIN_TOKEN: strong() }, '[api] configuration refused: WEBHOOK_SECRET: is only whitespace'],
     ['api/server.ts', { WEBHOOK_SECRET: strong(), ADMIN_TOKEN: 'dev-admin-token' }, '[api] configuration refused: ADMIN_TOKEN: is a development default'],
-    ['worker.ts', { WEBHOOK_SECRET: 'too-short-for-production', ADMIN_TOKEN: strong() }, '[worker] configuration refused: WEBHOOK_SECRET: is 24 bytes; production needs at least 32'],
-    ['api/server.ts', { WEBHOOK_SECRET: strong(), ADMIN_TOKEN: strong(), REDIS_URL: 'rediss://127.0.0.1:6390/0', REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' }, '[api] configuration refused: REDIS_TLS_CA_FILE: cannot read'],
+    [
+      'worker.ts',
+      { WEBHOOK_SECRET: 'too-short-for-production', ADMIN_TOKEN: strong() },
+      '[worker] configuration refused: WEBHOOK_SECRET: is 24 bytes; production needs at least 32',
+    ],
+    [
+      'api/server.ts',
+      { WEBHOOK_SECRET: strong(), ADMIN_TOKEN: strong(), REDIS_URL: 'rediss://127.0.0.1:6390/0', REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' },
+      '[api] configuration refused: REDIS_TLS_CA_FILE: cannot read',
+    ],
   ])('%s with %j does not start: exit 1 and the reason, before connecting to anything', async (script, env, message) => {
     // Addresses where nothing listens: had the process got past its configuration, it would hang or fail otherwise.
     const run = await boot(script, { NODE_ENV: 'production', TEMPORAL_ADDRESS: '127.0.0.1:1', DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none', ...env });

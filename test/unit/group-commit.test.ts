@@ -53,10 +53,14 @@ it('two in flight: the second batch goes while the first runs, never a third; ev
 });
 
 it('keys are independent, and a failed batch fails only its own items', async () => {
-  const commit = new GroupCommit<string, string>(async (key, items) => {
-    if (key === 'bad') throw new Error('row locked');
-    return items.map((i) => `${key}:${i}`);
-  }, 10, 2);
+  const commit = new GroupCommit<string, string>(
+    async (key, items) => {
+      if (key === 'bad') throw new Error('row locked');
+      return items.map((i) => `${key}:${i}`);
+    },
+    10,
+    2,
+  );
   const good = commit.submit('good', 'a');
   const bad = commit.submit('bad', 'b');
   await expect(bad).rejects.toThrow('row locked');

@@ -10,7 +10,7 @@ it('lowers every thread of a running child to the nice value', async () => {
     const { readdirSync, readFileSync } = await import('node:fs');
     // Wait for the child's threads (a fixed 300 ms sleep was too short on a busy machine).
     const threads = () => readdirSync(`/proc/${child.pid}/task`);
-    for (const until = Date.now() + 10_000; threads().length < 2 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+    for (const until = Date.now() + 10_000; threads().length < 2 && Date.now() < until;) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 200));
     lowerPriority(child.pid, 7);
     expect(os.getPriority(child.pid!)).toBe(7);

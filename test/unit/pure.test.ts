@@ -24,7 +24,15 @@ describe('mergeLines', () => {
 
   it('sameOrder ignores line order and splitting, not quantities or users', () => {
     const a = { userId: 'u', lines: [{ sku: 'A', warehouseCode: 'W', quantity: 2 }] };
-    expect(sameOrder(a, { userId: 'u', lines: [{ sku: 'A', warehouseCode: 'W', quantity: 1 }, { sku: 'A', warehouseCode: 'W', quantity: 1 }] })).toBe(true);
+    expect(
+      sameOrder(a, {
+        userId: 'u',
+        lines: [
+          { sku: 'A', warehouseCode: 'W', quantity: 1 },
+          { sku: 'A', warehouseCode: 'W', quantity: 1 },
+        ],
+      }),
+    ).toBe(true);
     expect(sameOrder(a, { userId: 'u', lines: [{ sku: 'A', warehouseCode: 'W', quantity: 3 }] })).toBe(false);
     expect(sameOrder(a, { ...a, userId: 'v' })).toBe(false);
   });
@@ -39,7 +47,13 @@ describe('compareBytes (the lock order)', () => {
   });
 
   it('agrees with byte order where UTF-16 code units do not: astral characters after U+E000–FFFF', () => {
-    const pairs: [string, string][] = [['\u{1F600}', '\uFF21'], ['a\u{10000}', 'a\uE000'], ['é', 'e\u0301'], ['ab', 'a'], ['same', 'same']];
+    const pairs: [string, string][] = [
+      ['\u{1F600}', '\uFF21'],
+      ['a\u{10000}', 'a\uE000'],
+      ['é', 'e\u0301'],
+      ['ab', 'a'],
+      ['same', 'same'],
+    ];
     for (const [a, b] of pairs) {
       expect(Math.sign(compareBytes(a, b))).toBe(bytes(a, b));
       expect(Math.sign(compareBytes(b, a))).toBe(bytes(b, a));
@@ -48,7 +62,10 @@ describe('compareBytes (the lock order)', () => {
   });
 
   it('mergeLines sorts by it', () => {
-    const lines = [{ sku: 'sku_a', warehouseCode: 'W', quantity: 1 }, { sku: 'sku-B', warehouseCode: 'W', quantity: 1 }];
+    const lines = [
+      { sku: 'sku_a', warehouseCode: 'W', quantity: 1 },
+      { sku: 'sku-B', warehouseCode: 'W', quantity: 1 },
+    ];
     expect(mergeLines(lines).map((l) => l.sku)).toEqual(['sku-B', 'sku_a']);
   });
 });
@@ -142,7 +159,8 @@ describe('API keys', () => {
   it('parses keys, scopes and lifetimes; refuses anything else', () => {
     const key = formatKey('0123456789abcdef', 'A'.repeat(32));
     expect(parseKey(key)).toEqual({ id: '0123456789abcdef', secret: 'A'.repeat(32) });
-    for (const bad of ['', 'sk_0123456789abcdef', 'sk_0123456789ABCDEF_' + 'A'.repeat(32), 'pk_0123456789abcdef_' + 'A'.repeat(32), key + ' ']) expect(parseKey(bad)).toBeUndefined();
+    for (const bad of ['', 'sk_0123456789abcdef', 'sk_0123456789ABCDEF_' + 'A'.repeat(32), 'pk_0123456789abcdef_' + 'A'.repeat(32), key + ' '])
+      expect(parseKey(bad)).toBeUndefined();
     expect(parseScopes('orders, inventory:read,orders')).toEqual(['orders', 'inventory:read']);
     expect(() => parseScopes('orders,root')).toThrow('unknown scope root');
     expect(() => parseScopes(' , ')).toThrow('at least one scope');

@@ -21,7 +21,10 @@ function fakes() {
   const db = { $executeRaw: async () => 0 } as unknown as Db;
   return { started, temporal, db };
 }
-const input = (orderId: string): OrderWorkflowInput => ({ order: { orderId, userId: 'u', lines: [{ sku: 'S', warehouseCode: 'W', quantity: 1 }] }, ttlSeconds: 60 });
+const input = (orderId: string): OrderWorkflowInput => ({
+  order: { orderId, userId: 'u', lines: [{ sku: 'S', warehouseCode: 'W', quantity: 1 }] },
+  ttlSeconds: 60,
+});
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it('starts at once when the API is not busy', async () => {

@@ -25,8 +25,15 @@ it('FEFO takes lots in the given order, each as far as it goes', () => {
     { lotCode: 'B', quantity: 5, sellable: true, expiresAt: at(3) },
     { lotCode: 'C', quantity: 5, sellable: false, expiresAt: at(0) },
   ];
-  expect(pickFefo(lots, 4).map((p) => [p.lot.lotCode, p.take])).toEqual([['A', 2], ['B', 2]]);
-  expect(pickFefo(lots, 9).map((p) => [p.lot.lotCode, p.take])).toEqual([['A', 2], ['B', 5], ['C', 2]]);
+  expect(pickFefo(lots, 4).map((p) => [p.lot.lotCode, p.take])).toEqual([
+    ['A', 2],
+    ['B', 2],
+  ]);
+  expect(pickFefo(lots, 9).map((p) => [p.lot.lotCode, p.take])).toEqual([
+    ['A', 2],
+    ['B', 5],
+    ['C', 2],
+  ]);
   expect(pickFefo(lots, 0)).toEqual([]);
 });
 

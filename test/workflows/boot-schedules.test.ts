@@ -27,17 +27,32 @@ it('runs the perishables check, reconciliation and cache check once at boot (hou
   const get = (url: string) => app.inject({ method: 'GET', url, headers: ADMIN });
   expect((await get('/admin/reconciliation')).statusCode).toBe(404);
 
-  await bootSchedules(stack.env.client, testConfig({ TEMPORAL_TASK_QUEUE: TASK_QUEUE, EXPIRY_CHECK_INTERVAL: '1h', RECONCILE_INTERVAL: '1h', CACHE_CHECK_INTERVAL: '1h' }));
+  await bootSchedules(
+    stack.env.client,
+    testConfig({ TEMPORAL_TASK_QUEUE: TASK_QUEUE, EXPIRY_CHECK_INTERVAL: '1h', RECONCILE_INTERVAL: '1h', CACHE_CHECK_INTERVAL: '1h' }),
+  );
 
-  const report = await eventually(() => get('/admin/reconciliation'), (r) => r.statusCode === 200);
+  const report = await eventually(
+    () => get('/admin/reconciliation'),
+    (r) => r.statusCode === 200,
+  );
   expect(report.json()).toMatchObject({ clean: true });
-  const alerts = await eventually(async () => (await app.inject({ method: 'GET', url: '/alerts?kind=NEAR_EXPIRY' })).json().alerts, (a: unknown[]) => a.length > 0);
+  const alerts = await eventually(
+    async () => (await app.inject({ method: 'GET', url: '/alerts?kind=NEAR_EXPIRY' })).json().alerts,
+    (a: unknown[]) => a.length > 0,
+  );
   expect(alerts).toEqual([expect.objectContaining({ sku: 'BOOT-BERRY', lotCode: 'NEAR' })]);
-  await eventually(() => db.cacheCheck.count(), (n) => n > 0);
+  await eventually(
+    () => db.cacheCheck.count(),
+    (n) => n > 0,
+  );
 
   // A second worker starting at once: the schedules stay as they are and nothing runs twice at the same time.
   await bootSchedules(stack.env.client, testConfig({ TEMPORAL_TASK_QUEUE: TASK_QUEUE }));
-  await eventually(async () => (await get('/admin/reconciliation')).statusCode, (s) => s === 200);
+  await eventually(
+    async () => (await get('/admin/reconciliation')).statusCode,
+    (s) => s === 200,
+  );
   const described = await stack.env.client.schedule.getHandle('stockhold-reconciliation').describe();
   expect(described.info.runningActions.length).toBeLessThanOrEqual(1);
 });

@@ -26,7 +26,10 @@ afterAll(async () => {
 it('the check workflow repairs a lying entry; its result is queryable; admin only', async () => {
   await stock(stack.db, 'CHK', 'W1', 4);
   // The worker's relay applies the receipt's invalidation first (a pending one is not drift).
-  await eventually(() => stack.db.cacheOutbox.count(), (n) => n === 0);
+  await eventually(
+    () => stack.db.cacheOutbox.count(),
+    (n) => n === 0,
+  );
   const read = () => app.inject({ method: 'GET', url: '/inventory/CHK' });
   const truth = (await read()).json();
   // Now cached; make it lie the way the incident's cache did.

@@ -180,7 +180,11 @@ it('a release blocked by a row lock past lock_timeout is retried until it succee
     const retriesBefore = await retries('release');
     await handle('blocked').signal(cancelSignal, { reason: 'test' });
     // The first attempt waits out lock_timeout and fails; Temporal schedules another.
-    await eventually(() => retries('release'), (n) => n > retriesBefore, 30_000);
+    await eventually(
+      () => retries('release'),
+      (n) => n > retriesBefore,
+      30_000,
+    );
     expect((await handle('blocked').query(statusQuery)).status).toBe('RELEASING');
     unblockedAt = Date.now();
     await locker.query('COMMIT');

@@ -29,12 +29,7 @@ beforeAll(async () => {
   workerRedis = new Redis(ownRedis.url, { maxRetriesPerRequest: 1, lazyConnect: false });
   workerRedis.on('error', () => undefined);
 });
-const stack = useAppStack(
-  'dev',
-  TASK_QUEUE,
-  { RESERVATION_TTL_SECONDS: '3', PAYMENT_SETTLE_MINUTES: '5' },
-  () => ({ gate: createGate(workerRedis) }),
-);
+const stack = useAppStack('dev', TASK_QUEUE, { RESERVATION_TTL_SECONDS: '3', PAYMENT_SETTLE_MINUTES: '5' }, () => ({ gate: createGate(workerRedis) }));
 let db: Db;
 let app: FastifyInstance;
 beforeAll(async () => {
@@ -58,7 +53,16 @@ const pay = (orderId: string, paymentId: string, amountCents = 1000, eventId = `
 const handle = (orderId: string) => stack.env.client.workflow.getHandle(orderWorkflowId(orderId));
 /** The saga's result; it starts just after the hold commits, so wait for it to exist first. */
 const result = async (orderId: string) => {
-  await eventually(() => handle(orderId).describe().then(() => true, () => false), (exists) => exists);
+  await eventually(
+    () =>
+      handle(orderId)
+        .describe()
+        .then(
+          () => true,
+          () => false,
+        ),
+    (exists) => exists,
+  );
   return handle(orderId).result() as Promise<OrderState>;
 };
 const payments = (orderId: string) => db.payment.findMany({ where: { orderId }, orderBy: { receivedAt: 'asc' } });
@@ -71,7 +75,15 @@ it('a payment that lands while the gate token goes back (Redis dead) is settled,
     method: 'POST',
     url: '/admin/campaigns',
     headers: ADMIN,
-    payload: { id: 'gb', sku: 'GB', warehouseCode: 'W1', startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + hour).toISOString(), quota: 5, perUserLimit: 1 },
+    payload: {
+      id: 'gb',
+      sku: 'GB',
+      warehouseCode: 'W1',
+      startsAt: new Date(Date.now() - 1000).toISOString(),
+      endsAt: new Date(Date.now() + hour).toISOString(),
+      quota: 5,
+      perUserLimit: 1,
+    },
   });
   expect(created.statusCode).toBe(201);
   const placed = await app.inject({ method: 'POST', url: '/campaigns/gb/orders', payload: { orderId: 'gb-1', userId: 'shopper', quantity: 1 } });
@@ -80,7 +92,10 @@ it('a payment that lands while the gate token goes back (Redis dead) is settled,
   try {
     // Released, not yet ended: the saga is inside its gate give-back.
     // The saga starts just after the hold commits: until it exists, the query finds nothing.
-    const status = () => handle('gb-1').query(statusQuery).catch(() => undefined);
+    const status = () =>
+      handle('gb-1')
+        .query(statusQuery)
+        .catch(() => undefined);
     await eventually(status, (s) => s?.releaseReason === 'EXPIRED', 20_000);
     const delivered = await pay('gb-1', 'p-gb-1');
     expect(delivered.json()).toMatchObject({ result: 'DELIVERED' });
@@ -99,9 +114,15 @@ it('a payment after a refused reserve is settled REFUND_REQUIRED, never left pen
   expect((await placeOrder('refused-1', 'REFUSED', 5)).json()).toMatchObject({ code: 'INSUFFICIENT_STOCK' });
   // Refused on the request path: no saga is started; PostgreSQL answers for the order.
   await expect(handle('refused-1').describe()).rejects.toThrow();
-  expect((await app.inject({ method: 'GET', url: '/orders/refused-1' })).json()).toMatchObject({ status: 'REJECTED', shortages: [{ sku: 'REFUSED', requested: 5 }] });
+  expect((await app.inject({ method: 'GET', url: '/orders/refused-1' })).json()).toMatchObject({
+    status: 'REJECTED',
+    shortages: [{ sku: 'REFUSED', requested: 5 }],
+  });
   expect((await pay('refused-1', 'p-refused')).json()).toMatchObject({ result: 'LATE_SETTLEMENT' });
-  const [p] = await eventually(() => payments('refused-1'), (rows) => rows[0]?.state !== 'PENDING');
+  const [p] = await eventually(
+    () => payments('refused-1'),
+    (rows) => rows[0]?.state !== 'PENDING',
+  );
   expect(p).toMatchObject({ state: 'REFUND_REQUIRED' });
   expect(p.reason).toMatch(/refused/);
   expect(await level(db, 'REFUSED', 'W1')).toEqual({ onHand: 1, reserved: 0 });
@@ -111,14 +132,20 @@ it('a wrong amount is stored AMOUNT_MISMATCH and not confirmed; the right one co
   await stock(db, 'AMT', 'W1', 5);
   expect((await placeOrder('amt-1', 'AMT', 2, { amountCents: 1000 })).statusCode).toBe(201);
   expect((await pay('amt-1', 'p-wrong', 999)).statusCode).toBe(200);
-  await eventually(() => payments('amt-1'), (rows) => rows[0]?.state === 'AMOUNT_MISMATCH');
+  await eventually(
+    () => payments('amt-1'),
+    (rows) => rows[0]?.state === 'AMOUNT_MISMATCH',
+  );
   expect((await handle('amt-1').query(statusQuery)).status).toBe('AWAITING_PAYMENT');
   expect(await level(db, 'AMT', 'W1')).toEqual({ onHand: 5, reserved: 2 });
 
   await pay('amt-1', 'p-right', 1000);
   expect((await result('amt-1')).status).toBe('CONFIRMED');
   expect((await pay('amt-1', 'p-twice', 1000)).json()).toMatchObject({ result: 'LATE_SETTLEMENT' });
-  await eventually(() => payments('amt-1'), (rows) => rows.every((r) => r.state !== 'PENDING') && rows.length === 3);
+  await eventually(
+    () => payments('amt-1'),
+    (rows) => rows.every((r) => r.state !== 'PENDING') && rows.length === 3,
+  );
   const order = (await app.inject({ method: 'GET', url: '/orders/amt-1' })).json();
   expect(order.payments.map((p: { paymentId: string; state: string }) => [p.paymentId, p.state])).toEqual([
     ['p-wrong', 'AMOUNT_MISMATCH'],
@@ -140,12 +167,21 @@ it('after retention deleted the saga, a late payment for a known order is still 
   await stack.env.client.workflowService.deleteWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId: orderWorkflowId('gone-1') } });
   // The dev server deletes asynchronously (a system workflow): wait until it is really gone.
   await eventually(
-    () => handle('gone-1').describe().then(() => 'present', () => 'gone'),
+    () =>
+      handle('gone-1')
+        .describe()
+        .then(
+          () => 'present',
+          () => 'gone',
+        ),
     (s) => s === 'gone',
     90_000,
   );
   expect((await pay('gone-1', 'p-gone')).json()).toMatchObject({ result: 'LATE_SETTLEMENT' });
-  await eventually(() => payments('gone-1'), (rows) => rows[0]?.state === 'CONFIRMED');
+  await eventually(
+    () => payments('gone-1'),
+    (rows) => rows[0]?.state === 'CONFIRMED',
+  );
   expect(await level(db, 'GONE', 'W1')).toEqual({ onHand: 4, reserved: 0 });
   // An order neither Temporal nor PostgreSQL knows is still refused, and leaves no trace.
   expect((await pay('never-placed', 'p-never')).statusCode).toBe(404);
@@ -157,12 +193,17 @@ it('the backstop: a payment left PENDING is reported by reconciliation, alerted,
   expect((await placeOrder('slip-1', 'SLIP')).statusCode).toBe(201);
   expect((await result('slip-1')).status).toBe('RELEASED');
   // A webhook that stored the payment and died before delivering it, ten minutes ago.
-  await db.payment.create({ data: { orderId: 'slip-1', paymentId: 'p-slip', eventId: 'ev-slip', amountCents: 1000, receivedAt: new Date(Date.now() - 600_000) } });
+  await db.payment.create({
+    data: { orderId: 'slip-1', paymentId: 'p-slip', eventId: 'ev-slip', amountCents: 1000, receivedAt: new Date(Date.now() - 600_000) },
+  });
   const report = (await app.inject({ method: 'POST', url: '/admin/reconciliation', headers: ADMIN })).json();
   expect(report).toMatchObject({ clean: false, drifts: [], unsettledPayments: [{ orderId: 'slip-1', paymentId: 'p-slip', action: 'LATE_SETTLEMENT' }] });
   expect(await db.stockAlert.count({ where: { kind: 'PAYMENT_UNSETTLED', subject: 'slip-1/p-slip' } })).toBe(1);
   expect((await app.deps.metrics.paymentsUnsettled.get()).values[0].value).toBe(1);
-  await eventually(() => payments('slip-1'), (rows) => rows[0]?.state === 'CONFIRMED');
+  await eventually(
+    () => payments('slip-1'),
+    (rows) => rows[0]?.state === 'CONFIRMED',
+  );
   expect(await level(db, 'SLIP', 'W1')).toEqual({ onHand: 4, reserved: 0 });
   const again = (await app.inject({ method: 'POST', url: '/admin/reconciliation', headers: ADMIN })).json();
   expect(again).toMatchObject({ clean: true, unsettledPayments: [] });
@@ -216,16 +257,19 @@ describe('what a 503 means, and the reserve deadline of a saga that reserves by 
     const locker = await lockLevel('STUCK');
     const order = { orderId: 'stuck-1', userId: 'u1', lines: [{ sku: 'STUCK', warehouseCode: 'W1', quantity: 1 }] };
     try {
-      await expect(sagaReserves(stack.env.client, order, { taskQueue: TASK_QUEUE, ttlSeconds: 60, reserveDeadlineSeconds: 6, answerDeadlineMs: 2000 })).rejects.toThrow(
-        /SERVICE_UNAVAILABLE/,
-      );
+      await expect(
+        sagaReserves(stack.env.client, order, { taskQueue: TASK_QUEUE, ttlSeconds: 60, reserveDeadlineSeconds: 6, answerDeadlineMs: 2000 }),
+      ).rejects.toThrow(/SERVICE_UNAVAILABLE/);
       const state = await result('stuck-1'); // the row stays locked past the 6 s deadline
       expect(state).toMatchObject({ status: 'REJECTED', releaseReason: 'RESERVE_FAILED', reservation: { status: 'rejected', reason: 'RESERVE_FAILED' } });
       // Asked again, the order answers its outcome, not "try again" for ever.
       expect(await sagaReserves(stack.env.client, order, { taskQueue: TASK_QUEUE, ttlSeconds: 60 })).toEqual({ status: 'rejected', reason: 'RESERVE_FAILED' });
       // A payment that arrives after the compensation is settled too.
       expect((await pay('stuck-1', 'p-stuck')).json()).toMatchObject({ result: 'LATE_SETTLEMENT' });
-      await eventually(() => payments('stuck-1'), (rows) => rows[0]?.state === 'REFUND_REQUIRED');
+      await eventually(
+        () => payments('stuck-1'),
+        (rows) => rows[0]?.state === 'REFUND_REQUIRED',
+      );
     } finally {
       await locker.query('COMMIT');
       await locker.end();

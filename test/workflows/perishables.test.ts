@@ -30,8 +30,11 @@ beforeAll(() => {
 /** Runs scripts/reconcile.ts (what `npm run reconcile` runs) against the test database. */
 function runReconcileScript(): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(__dirname, '../../scripts/reconcile.ts')], { env: { ...process.env, DATABASE_URL: TEST_DATABASE_URL } }, (err, stdout) =>
-      resolve({ code: err ? Number(err.code) : 0, stdout }),
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(__dirname, '../../scripts/reconcile.ts')],
+      { env: { ...process.env, DATABASE_URL: TEST_DATABASE_URL } },
+      (err, stdout) => resolve({ code: err ? Number(err.code) : 0, stdout }),
     );
   });
 }
@@ -50,7 +53,9 @@ describe('perishables check', () => {
     const first = await run<ExpiryCheckResult>('expiryWorkflow', 'expiry-1');
     expect(first).toEqual({ alertsRaised: 2, lotsWrittenOff: 1, unitsWrittenOff: 5, alertsDelivered: 2 });
     expect(await level(db, 'BERRY', 'W1')).toEqual({ onHand: 10, reserved: 0 });
-    expect(await db.stockLot.findUnique({ where: { sku_warehouseCode_lotCode: { sku: 'BERRY', warehouseCode: 'W1', lotCode: 'GONE' } } })).toMatchObject({ quantity: 0 });
+    expect(await db.stockLot.findUnique({ where: { sku_warehouseCode_lotCode: { sku: 'BERRY', warehouseCode: 'W1', lotCode: 'GONE' } } })).toMatchObject({
+      quantity: 0,
+    });
     expect(await db.stockMovement.findFirst({ where: { reason: 'WRITE_OFF:EXPIRED' } })).toMatchObject({
       lotCode: 'GONE',
       onHandDelta: -5,

@@ -33,9 +33,19 @@ it('releases expired holds whose workflow is gone, and only those', async () => 
   await stock(db, 'SW', 'W1', 10);
   const past = new Date(Date.now() - 10 * 60_000).toISOString();
   // An orphan: held, expired, and no workflow (as if its workflow had been terminated).
-  await reserveStock(db, { reservationId: 'orphan', orderId: 'orphan', userId: 'u', lines: [{ sku: 'SW', warehouseCode: 'W1', quantity: 3 }], expiresAt: past });
+  await reserveStock(db, {
+    reservationId: 'orphan',
+    orderId: 'orphan',
+    userId: 'u',
+    lines: [{ sku: 'SW', warehouseCode: 'W1', quantity: 3 }],
+    expiresAt: past,
+  });
   // A live saga whose hold looks expired in the database must be left to its workflow.
-  await placeOrder(env.client, { orderId: 'alive', userId: 'u', lines: [{ sku: 'SW', warehouseCode: 'W1', quantity: 2 }] }, { taskQueue: TASK_QUEUE, ttlSeconds: 600 });
+  await placeOrder(
+    env.client,
+    { orderId: 'alive', userId: 'u', lines: [{ sku: 'SW', warehouseCode: 'W1', quantity: 2 }] },
+    { taskQueue: TASK_QUEUE, ttlSeconds: 600 },
+  );
   await db.reservation.update({ where: { id: 'alive' }, data: { expiresAt: new Date(past) } });
   expect(await level(db, 'SW', 'W1')).toEqual({ onHand: 10, reserved: 5 });
 
@@ -54,7 +64,12 @@ it('releases expired holds whose workflow is gone, and only those', async () => 
       subject: 'alive',
       sku: 'SW',
       warehouseCode: 'W1',
-      details: expect.objectContaining({ orderId: 'alive', workflowId: 'order-alive', expiresAt: past, lines: [{ sku: 'SW', warehouseCode: 'W1', quantity: 2 }] }),
+      details: expect.objectContaining({
+        orderId: 'alive',
+        workflowId: 'order-alive',
+        expiresAt: past,
+        lines: [{ sku: 'SW', warehouseCode: 'W1', quantity: 2 }],
+      }),
       deliveredAt: expect.any(Date),
     }),
   ]);
@@ -96,7 +111,10 @@ it('a hold whose saga never started (the API died after the commit) is handed to
   const order = { orderId: 'never-started', userId: 'u', lines: [line] };
   const reserved = { status: 'reserved' as const, reservationId: order.orderId, lines: [line], allocations: [], expiresAt };
   // What the request path commits: the hold and its saga's outbox row, and then no start.
-  await batcher.hold({ kind: 'level', sku: 'NS', warehouseCode: 'W1' }, { serial: order.orderId, orderId: order.orderId, userId: 'u', quantity: 2, expiresAt, reserved, saga: { order, ttlSeconds: 600, reservation: reserved } });
+  await batcher.hold(
+    { kind: 'level', sku: 'NS', warehouseCode: 'W1' },
+    { serial: order.orderId, orderId: order.orderId, userId: 'u', quantity: 2, expiresAt, reserved, saga: { order, ttlSeconds: 600, reservation: reserved } },
+  );
   expect(await level(db, 'NS', 'W1')).toEqual({ onHand: 5, reserved: 2 });
   expect(await sweep('sweep-ns')).toMatchObject({ released: 0, sagasStarted: 1 });
   const state = await env.client.workflow.getHandle('order-never-started').result();

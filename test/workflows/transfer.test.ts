@@ -80,7 +80,10 @@ it('partial receipt: the shortfall is booked as a loss; perishable lots keep the
   expect(loss).toMatchObject({ warehouseCode: 'DST', incomingDelta: -2, onHandDelta: 0 });
   const lots = await db.stockLot.findMany({ where: { sku: 'T2', warehouseCode: 'DST' }, orderBy: { lotCode: 'asc' } });
   const source = await db.stockLot.findFirstOrThrow({ where: { sku: 'T2', warehouseCode: 'SRC', lotCode: 'EARLY' } });
-  expect(lots.map((l) => [l.lotCode, l.quantity])).toEqual([['EARLY', 3], ['LATE', 1]]);
+  expect(lots.map((l) => [l.lotCode, l.quantity])).toEqual([
+    ['EARLY', 3],
+    ['LATE', 1],
+  ]);
   expect(lots[0].expiresAt).toEqual(source.expiresAt);
 });
 
@@ -104,7 +107,9 @@ it('never received: one overdue alert at the deadline, then returned to the sour
   await stack.env.sleep(2 * 3600 * 1000);
   const overdue = (await app.inject({ method: 'GET', url: '/transfers/t-4', headers: ADMIN })).json();
   expect(overdue).toMatchObject({ stage: 'SHIPPED', overdue: true });
-  expect(await db.stockAlert.findMany({ where: { kind: 'TRANSFER_OVERDUE' } })).toEqual([expect.objectContaining({ subject: 'transfer:t-4', warehouseCode: 'DST' })]);
+  expect(await db.stockAlert.findMany({ where: { kind: 'TRANSFER_OVERDUE' } })).toEqual([
+    expect.objectContaining({ subject: 'transfer:t-4', warehouseCode: 'DST' }),
+  ]);
   expect(await ends('T4')).toEqual({ SRC: [2, 0, 0, 2], DST: [0, 0, 3, 0] });
 
   expect((await post('/transfers/t-4/return')).json()).toMatchObject({ stage: 'RETURNED' });
@@ -114,7 +119,11 @@ it('never received: one overdue alert at the deadline, then returned to the sour
 it('refused requests: not enough at the source, unknown warehouse, id reused', async () => {
   await stock(db, 'T5', 'SRC', 2);
   const short = await create('t-5', 'T5', 3);
-  expect([short.statusCode, short.json().code, short.json().details]).toEqual([409, 'INSUFFICIENT_STOCK', { shortages: [expect.objectContaining({ available: 2 })] }]);
+  expect([short.statusCode, short.json().code, short.json().details]).toEqual([
+    409,
+    'INSUFFICIENT_STOCK',
+    { shortages: [expect.objectContaining({ available: 2 })] },
+  ]);
   const unknown = await post('/transfers', { transferId: 't-6', sku: 'T5', fromWarehouse: 'SRC', toWarehouse: 'NOWHERE', quantity: 1 });
   expect([unknown.statusCode, unknown.json().code]).toEqual([404, 'UNKNOWN_WAREHOUSE']);
   const reused = await create('t-1', 'T5', 1);

@@ -56,7 +56,10 @@ const keys: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/admin/keys',
-    { config: access, schema: { summary: 'Every API key, newest first (never the secrets)', tags: ['admin'], response: { 200: Type.Object({ keys: Type.Array(ApiKey) }) } } },
+    {
+      config: access,
+      schema: { summary: 'Every API key, newest first (never the secrets)', tags: ['admin'], response: { 200: Type.Object({ keys: Type.Array(ApiKey) }) } },
+    },
     async () => ({ keys: await listKeys(db) }),
   );
 

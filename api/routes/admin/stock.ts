@@ -103,7 +103,11 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
             note: Type.Optional(Text({ minLength: 0, maxLength: 200 })),
             expectedQuantity: Expected,
           },
-          { additionalProperties: false, anyOf: AdjustDirection, description: `${reasonsGoing('down').join(', ')} take stock away (delta < 0); ${reasonsGoing('up').join(', ')} add it (delta > 0); COUNT either way` },
+          {
+            additionalProperties: false,
+            anyOf: AdjustDirection,
+            description: `${reasonsGoing('down').join(', ')} take stock away (delta < 0); ${reasonsGoing('up').join(', ')} add it (delta > 0); COUNT either way`,
+          },
         ),
         response: { 201: LevelChange({ delta: Type.Integer(), reasonCode: Type.String() }), ...errors(404, 409), ...refusals({ 400: LOT_RULE }) },
       },
@@ -145,7 +149,11 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
       async (request) =>
-        setLotQuarantine(db, { idempotencyKey: key(request.headers), ...request.params, ...request.body, quarantined: action === 'quarantine' }, actor(request)),
+        setLotQuarantine(
+          db,
+          { idempotencyKey: key(request.headers), ...request.params, ...request.body, quarantined: action === 'quarantine' },
+          actor(request),
+        ),
     );
   }
 };

@@ -30,7 +30,9 @@ const CampaignBody = Type.Object({
   backordered: Type.Integer({ description: 'pre-sales: units paid for, waiting for the goods' }),
   refundRequired: Type.Integer({ description: 'pre-sales: units the received goods could not cover' }),
   lateConfirmed: Type.Integer({ description: 'payments that arrived after their hold was released and were sold a unit after all' }),
-  paymentsToRefund: Type.Integer({ description: "payments on this campaign's orders the shop must refund (REFUND_REQUIRED, DUPLICATE_CHARGE, AMOUNT_MISMATCH)" }),
+  paymentsToRefund: Type.Integer({
+    description: "payments on this campaign's orders the shop must refund (REFUND_REQUIRED, DUPLICATE_CHARGE, AMOUNT_MISMATCH)",
+  }),
   gate: Type.Optional(Type.Object({ loaded: Type.Boolean(), tokens: Type.Integer(), ended: Type.Boolean() })),
 });
 
@@ -48,7 +50,9 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
           {
             id: Id,
             kind: Type.Optional(Type.Union([Type.Literal('FLASH_SALE'), Type.Literal('PRE_SALE')])),
-            expectedAt: Type.Optional(Type.String({ format: 'date-time', description: 'PRE_SALE only: when the goods are expected (the ship date shoppers see)' })),
+            expectedAt: Type.Optional(
+              Type.String({ format: 'date-time', description: 'PRE_SALE only: when the goods are expected (the ship date shoppers see)' }),
+            ),
             sku: Id,
             warehouseCode: Id,
             startsAt: Type.String({ format: 'date-time' }),
@@ -93,13 +97,29 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/admin/campaigns/:campaignId',
-    { config: { access: Scope.CAMPAIGNS }, schema: { summary: 'A campaign: pool, holds, sales, and the gate', tags: ['admin', 'campaigns'], params: Type.Object({ campaignId: Id }), response: { 200: CampaignBody, ...errors(400, 404) } } },
+    {
+      config: { access: Scope.CAMPAIGNS },
+      schema: {
+        summary: 'A campaign: pool, holds, sales, and the gate',
+        tags: ['admin', 'campaigns'],
+        params: Type.Object({ campaignId: Id }),
+        response: { 200: CampaignBody, ...errors(400, 404) },
+      },
+    },
     async (request) => view(request.params.campaignId),
   );
 
   app.post(
     '/admin/campaigns/:campaignId/end',
-    { config: { access: Scope.CAMPAIGNS }, schema: { summary: 'End a campaign now; unsold units return to normal stock', tags: ['admin', 'campaigns'], params: Type.Object({ campaignId: Id }), response: { 200: CampaignBody, ...errors(400, 404, 503, 504) } } },
+    {
+      config: { access: Scope.CAMPAIGNS },
+      schema: {
+        summary: 'End a campaign now; unsold units return to normal stock',
+        tags: ['admin', 'campaigns'],
+        params: Type.Object({ campaignId: Id }),
+        response: { 200: CampaignBody, ...errors(400, 404, 503, 504) },
+      },
+    },
     async (request) => {
       const { campaignId } = request.params;
       await view(campaignId);
@@ -128,7 +148,12 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
         headers: Type.Object({ 'idempotency-key': Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }) }),
         body: Type.Object({ quantity: Type.Integer({ minimum: 0, maximum: MAX_QUANTITY }) }, { additionalProperties: false }),
         response: {
-          200: Type.Object({ idempotencyKey: Type.String(), received: Type.Integer(), allocated: Type.Array(Type.String()), refundRequired: Type.Array(Type.String()) }),
+          200: Type.Object({
+            idempotencyKey: Type.String(),
+            received: Type.Integer(),
+            allocated: Type.Array(Type.String()),
+            refundRequired: Type.Array(Type.String()),
+          }),
           ...errors(404, 409, 503, 504),
           ...refusals({ 400: 'VALIDATION_FAILED when the campaign is not a PRE_SALE' }),
         },
@@ -143,7 +168,12 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
       const workflowId = fulfilmentWorkflowId(campaignId);
       const result = await withWorkflowDeadline(temporal, config.workflowWaitTimeoutMs, `the fulfilment of ${campaignId}`, async () => {
         await temporal.workflow
-          .start<typeof preSaleFulfilmentWorkflow>('preSaleFulfilmentWorkflow', { workflowId, taskQueue: config.temporal.taskQueue, args: [...args], workflowIdReusePolicy: 'REJECT_DUPLICATE' })
+          .start<typeof preSaleFulfilmentWorkflow>('preSaleFulfilmentWorkflow', {
+            workflowId,
+            taskQueue: config.temporal.taskQueue,
+            args: [...args],
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          })
           .catch((err) => {
             if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
           });

@@ -36,8 +36,7 @@ export interface FlashOrderDeps {
  * reserve outcome.
  */
 export type FlashOutcome =
-  | { readonly via: 'gate-refusal'; readonly refusal: CampaignRefusal }
-  | { readonly via: 'gate' | 'database'; readonly outcome: ReserveOutcome };
+  { readonly via: 'gate-refusal'; readonly refusal: CampaignRefusal } | { readonly via: 'gate' | 'database'; readonly outcome: ReserveOutcome };
 
 /**
  * Places a flash order for `actor` (the key id placing it, recorded on its ledger row).

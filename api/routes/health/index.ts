@@ -27,9 +27,16 @@ async function probe(check: () => Promise<unknown>): Promise<'ok' | string> {
 const health: FastifyPluginAsyncTypebox = async (app) => {
   const { db, redis, temporal, metrics } = app.deps;
 
-  app.get('/healthz', { config: { access: 'public' }, schema: { summary: 'Liveness: the process answers', tags: ['ops'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
-    status: 'ok' as const,
-  }));
+  app.get(
+    '/healthz',
+    {
+      config: { access: 'public' },
+      schema: { summary: 'Liveness: the process answers', tags: ['ops'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+    },
+    async () => ({
+      status: 'ok' as const,
+    }),
+  );
 
   const Ready = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) });
   app.get(
@@ -58,10 +65,14 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get('/metrics', { config: { access: Scope.OPS }, schema: { summary: 'Prometheus metrics of the API process', tags: ['ops'] } }, async (_request, reply) => {
-    reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  app.get(
+    '/metrics',
+    { config: { access: Scope.OPS }, schema: { summary: 'Prometheus metrics of the API process', tags: ['ops'] } },
+    async (_request, reply) => {
+      reply.header('content-type', metrics.registry.contentType);
+      return metrics.registry.metrics();
+    },
+  );
 };
 
 export default health;

@@ -59,7 +59,9 @@ async function take(deps: HoldDeps, order: OrderRequest, saga: OrderWorkflowInpu
       expiresAt,
       ...(options.expectedShipDate ? { expectedShipDate: options.expectedShipDate } : {}),
     };
-    const pool: Pool = order.campaignId ? { kind: 'campaign', campaignId: order.campaignId } : { kind: 'level', sku: line.sku, warehouseCode: line.warehouseCode };
+    const pool: Pool = order.campaignId
+      ? { kind: 'campaign', campaignId: order.campaignId }
+      : { kind: 'level', sku: line.sku, warehouseCode: line.warehouseCode };
     return deps.batcher.hold(pool, {
       serial: order.orderId,
       orderId: order.orderId,

@@ -4,7 +4,17 @@ import { DomainError } from '../../../domain/errors';
 import type { ConsumedLot } from '../../../domain/stock';
 import { withLateSettlements } from '../../../data/stock/order-view';
 import { readPayments } from '../../../data/stock/payments';
-import { AllocationNoteSchema, AmountCents, AllocationPreferencesSchema, errors, Id, OrderLineSchema, RequestedLineSchema, ShortageSchema, Text } from '../../schemas';
+import {
+  AllocationNoteSchema,
+  AmountCents,
+  AllocationPreferencesSchema,
+  errors,
+  Id,
+  OrderLineSchema,
+  RequestedLineSchema,
+  ShortageSchema,
+  Text,
+} from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
 import { rejection } from './rejection';
 import { holdOrder } from './hold';

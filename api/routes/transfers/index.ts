@@ -18,7 +18,9 @@ const TransferBody = Type.Object({
   overdue: Type.Boolean(),
   receivedQuantity: Type.Optional(Type.Integer()),
   shortfallReason: Type.Optional(Type.String()),
-  shippedLots: Type.Optional(Type.Array(Type.Object({ lotCode: Type.String(), quantity: Type.Integer(), expiresAt: Type.Union([Type.String(), Type.Null()]) }))),
+  shippedLots: Type.Optional(
+    Type.Array(Type.Object({ lotCode: Type.String(), quantity: Type.Integer(), expiresAt: Type.Union([Type.String(), Type.Null()]) })),
+  ),
   shortages: Type.Optional(Type.Array(ShortageSchema)),
 });
 const Params = Type.Object({ transferId: Id });
@@ -93,7 +95,10 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/transfers/:transferId',
-    { config: { access: Scope.ADMIN }, schema: { summary: 'A transfer and its stage', tags: ['transfers'], params: Params, response: { 200: TransferBody, ...errors(400, 404, 503, 504) } } },
+    {
+      config: { access: Scope.ADMIN },
+      schema: { summary: 'A transfer and its stage', tags: ['transfers'], params: Params, response: { 200: TransferBody, ...errors(400, 404, 503, 504) } },
+    },
     async (request) => view(await waitOn(() => getTransfer(temporal, request.params.transferId))),
   );
 
@@ -105,7 +110,10 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
   for (const [step, summary] of Object.entries(stepSummaries) as [Exclude<TransferStep, 'receive'>, string][]) {
     app.post(
       `/transfers/:transferId/${step}`,
-      { config: { access: Scope.ADMIN }, schema: { summary, tags: ['transfers'], params: Params, response: { 200: TransferBody, ...errors(400, 404, 409, 503, 504) } } },
+      {
+        config: { access: Scope.ADMIN },
+        schema: { summary, tags: ['transfers'], params: Params, response: { 200: TransferBody, ...errors(400, 404, 409, 503, 504) } },
+      },
       async (request) => view(await waitOn(() => runTransferStep(temporal, request.params.transferId, step))),
     );
   }
@@ -122,7 +130,11 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
           { receivedQuantity: Type.Integer({ minimum: 0, maximum: MAX_QUANTITY }), shortfallReason: Type.Optional(Text({ maxLength: 100 })) },
           { additionalProperties: false },
         ),
-        response: { 200: TransferBody, ...errors(404, 409, 503, 504), ...refusals({ 400: 'VALIDATION_FAILED when receivedQuantity is more than was shipped (the transfer stays SHIPPED)' }) },
+        response: {
+          200: TransferBody,
+          ...errors(404, 409, 503, 504),
+          ...refusals({ 400: 'VALIDATION_FAILED when receivedQuantity is more than was shipped (the transfer stays SHIPPED)' }),
+        },
       },
     },
     async (request) => view(await waitOn(() => runTransferStep(temporal, request.params.transferId, 'receive', request.body))),

@@ -55,12 +55,15 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: 'public' },
       schema: {
         summary: 'Payment provider callback (HMAC-signed)',
-        description:
-          'Headers: X-Signature-Timestamp (unix seconds) and X-Signature: sha256=<hex HMAC-SHA256(WEBHOOK_SECRET, "<timestamp>.<raw body>")>.',
+        description: 'Headers: X-Signature-Timestamp (unix seconds) and X-Signature: sha256=<hex HMAC-SHA256(WEBHOOK_SECRET, "<timestamp>.<raw body>")>.',
         tags: ['webhooks'],
         headers: SignatureHeaders,
         body: PaymentEventBody,
-        response: { 200: Ack, ...errors(400, 404, 409), ...refusals({ 401: 'INVALID_SIGNATURE: missing, wrong or stale signature (checked before the body)' }) },
+        response: {
+          200: Ack,
+          ...errors(400, 404, 409),
+          ...refusals({ 401: 'INVALID_SIGNATURE: missing, wrong or stale signature (checked before the body)' }),
+        },
       },
       // Authenticity first: an unsigned request learns nothing, not even whether its body is valid.
       preValidation: async (request) => {
@@ -111,14 +114,16 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
       const result =
         record.state !== PaymentState.PENDING
           ? 'SETTLED'
-          : await deliverPayment({ temporal, db, taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds }, event.orderId, payment).catch(
-              async (err) => {
-                metrics.webhooks.inc({ result: err instanceof DomainError ? err.code : 'error' });
-                // An unknown order is bad input: leave no trace of it.
-                if (err instanceof DomainError && err.code === ErrorCode.ORDER_NOT_FOUND) await forget(event.eventId, created);
-                throw err;
-              },
-            );
+          : await deliverPayment(
+              { temporal, db, taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds },
+              event.orderId,
+              payment,
+            ).catch(async (err) => {
+              metrics.webhooks.inc({ result: err instanceof DomainError ? err.code : 'error' });
+              // An unknown order is bad input: leave no trace of it.
+              if (err instanceof DomainError && err.code === ErrorCode.ORDER_NOT_FOUND) await forget(event.eventId, created);
+              throw err;
+            });
       // Mark delivered; a fast settlement may already have stored its final result: keep it.
       await db.$executeRaw`
         UPDATE payment_events
