@@ -5,7 +5,8 @@
  */
 import { stock } from '../test/helpers/db';
 import { pay, placeOrder, pMap } from './client';
-import { orderIds } from './scenario';
+import { closeScenario, orderIds } from './scenario';
+import type { Row } from './table';
 import type { Stack } from './stack';
 
 export interface SaleOptions {
@@ -50,4 +51,17 @@ export async function saleWithFault(stack: Stack, options: SaleOptions): Promise
   await faultDone;
   // Recovery is timed from when both the sale and the fault are over.
   return { ids, paid, recoverFrom: Date.now(), problems: problems.slice(0, 5) };
+}
+
+/** Closes a sale-with-fault scenario: every order ended, every payment settled, the invariants held. */
+export function closeSale(stack: Stack, scenario: string, sale: SaleResult, extra: { problems?: string[]; notes?: string } = {}): Promise<Row> {
+  return closeScenario(stack, {
+    scenario,
+    base: stack.api,
+    orderIds: sale.ids,
+    paid: sale.paid,
+    recoverFrom: sale.recoverFrom,
+    problems: extra.problems ?? sale.problems,
+    ...(extra.notes !== undefined ? { notes: extra.notes } : {}),
+  });
 }

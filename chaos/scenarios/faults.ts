@@ -4,8 +4,8 @@
  */
 import { eventually } from '../../test/helpers/app';
 import { call, sleep } from '../client';
-import { saleWithFault } from '../sale';
-import { closeScenario, type Scenario } from '../scenario';
+import { closeSale, saleWithFault } from '../sale';
+import type { Scenario } from '../scenario';
 import { SERVICE_APP_NAME, type Stack } from '../stack';
 import { watchInventory } from './inventory-watch';
 
@@ -40,14 +40,7 @@ export const redisKilled: Scenario = {
     })) as { compared: number; drifted: number };
     const problems = [...sale.problems, ...reads.problems];
     if (check.compared === 0 || check.drifted > 0) problems.push(`checker compared ${check.compared}, drifted ${check.drifted}`);
-    const row = await closeScenario(stack, {
-      scenario: this.name,
-      base: stack.api,
-      orderIds: sale.ids,
-      paid: sale.paid,
-      recoverFrom: sale.recoverFrom,
-      problems,
-    });
+    const row = await closeSale(stack, this.name, sale, { problems });
     return {
       ...row,
       notes: `${reads.total} inventory reads during the sale, ${reads.wrong} wrong; checker compared ${check.compared}, drifted ${check.drifted}`,
@@ -69,15 +62,7 @@ export const workerKilled: Scenario = {
         await stack.restartWorker('SIGKILL');
       },
     });
-    return closeScenario(stack, {
-      scenario: this.name,
-      base: stack.api,
-      orderIds: sale.ids,
-      paid: sale.paid,
-      recoverFrom: sale.recoverFrom,
-      problems: sale.problems,
-      notes: 'worker pid killed twice, restarted',
-    });
+    return closeSale(stack, this.name, sale, { notes: 'worker pid killed twice, restarted' });
   },
 };
 
@@ -86,15 +71,7 @@ export const temporalRestarted: Scenario = {
   name: '5 Temporal restart',
   async run(stack, size) {
     const sale = await saleWithFault(stack, { prefix: 'trestart', sku: 'CHAOS-TEMPORAL', orders: size.orders, fault: () => stack.restartTemporal() });
-    return closeScenario(stack, {
-      scenario: this.name,
-      base: stack.api,
-      orderIds: sale.ids,
-      paid: sale.paid,
-      recoverFrom: sale.recoverFrom,
-      problems: sale.problems,
-      notes: 'dev server restarted on its SQLite file',
-    });
+    return closeSale(stack, this.name, sale, { notes: 'dev server restarted on its SQLite file' });
   },
 };
 
@@ -121,14 +98,7 @@ export const pgTerminated: Scenario = {
         }
       },
     });
-    const row = await closeScenario(stack, {
-      scenario: this.name,
-      base: stack.api,
-      orderIds: sale.ids,
-      paid: sale.paid,
-      recoverFrom: sale.recoverFrom,
-      problems: sale.problems,
-    });
+    const row = await closeSale(stack, this.name, sale);
     return { ...row, notes: `${terminated} backends terminated` };
   },
 };

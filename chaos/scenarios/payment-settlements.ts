@@ -43,23 +43,13 @@ export async function settlementProblems(
     SELECT p.order_id FROM payments p
      WHERE p.order_id LIKE ${like} AND p.state = 'CONFIRMED'
        AND NOT EXISTS (SELECT 1 FROM stock_movements m WHERE m.reason = 'CONFIRM' AND m.reference = p.reservation_id)`;
-  if (unbacked.length > 0)
-    problems.push(
-      `CONFIRMED payments with no confirmed hold: ${unbacked
-        .slice(0, 5)
-        .map((r) => r.order_id)
-        .join(', ')}`,
-    );
+  if (unbacked.length > 0) problems.push(`CONFIRMED payments with no confirmed hold: ${firstFive(unbacked.map((r) => r.order_id))}`);
   const unpaid = await stack.db.$queryRaw<{ reference: string }[]>`
     SELECT DISTINCT m.reference FROM stock_movements m
      WHERE m.reason = 'CONFIRM' AND m.reference LIKE ${like}
        AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.state = 'CONFIRMED' AND p.reservation_id = m.reference)`;
-  if (unpaid.length > 0)
-    problems.push(
-      `holds confirmed without a CONFIRMED payment: ${unpaid
-        .slice(0, 5)
-        .map((r) => r.reference)
-        .join(', ')}`,
-    );
+  if (unpaid.length > 0) problems.push(`holds confirmed without a CONFIRMED payment: ${firstFive(unpaid.map((r) => r.reference))}`);
   return problems;
 }
+
+const firstFive = (ids: string[]) => ids.slice(0, 5).join(', ');

@@ -6,10 +6,9 @@
  */
 import type { Pool as PgPool } from 'pg';
 import { requestedAllocation } from '../../domain/allocation';
-import { createCampaign } from '../../data/stock/campaigns';
 import type { Db } from '../../data/stock/db';
 import { createHoldPool } from '../../data/stock/request-hold';
-import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
+import { invariantViolations, level, openFlashSale, resetDb, stock, testDb } from '../helpers/db';
 import { TEST_DATABASE_URL } from '../helpers/env';
 
 let db: Db;
@@ -98,17 +97,7 @@ it('a serial whose release is recorded is refused, and a recorded reserve wins o
 });
 
 it('a campaign batch: the per-user limit inside one batch, the pool first fit, a pool refusal gives the user count back', async () => {
-  const now = Date.now();
-  await createCampaign(db, {
-    id: 'hb',
-    kind: 'FLASH_SALE',
-    sku: 'HB',
-    warehouseCode: 'W1',
-    startsAt: new Date(now - 60_000).toISOString(),
-    endsAt: new Date(now + 3600_000).toISOString(),
-    quota: 5,
-    perUserLimit: 2,
-  });
+  await openFlashSale(db, 'hb', 'HB', 'W1', 5, 2);
   const out = await batch('campaign', 'hb', null, [
     item('x1', 2, 'ann', 'hb'),
     item('x2', 1, 'ann', 'hb'), // over ann's limit of 2
@@ -142,18 +131,8 @@ it('a campaign batch: the per-user limit inside one batch, the pool first fit, a
 
 it('several batches in flight on one hot row (as from several API processes): exactly the stock held, no deadlock, every hold fenced', async () => {
   const { HoldBatcher } = await import('../../data/stock/request-hold');
-  const now = Date.now();
   await stock(db, 'HB2', 'W1', 300);
-  await createCampaign(db, {
-    id: 'hb2',
-    kind: 'FLASH_SALE',
-    sku: 'HB2',
-    warehouseCode: 'W1',
-    startsAt: new Date(now - 60_000).toISOString(),
-    endsAt: new Date(now + 3600_000).toISOString(),
-    quota: 100,
-    perUserLimit: 3,
-  });
+  await openFlashSale(db, 'hb2', 'HB2', 'W1', 100, 3);
   const wide = createHoldPool(TEST_DATABASE_URL, 8);
   try {
     const batchers = [new HoldBatcher(db, wide, 40, 4), new HoldBatcher(db, wide, 40, 4)];

@@ -10,14 +10,11 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Worker } from '@temporalio/worker';
 import type { Db } from '../../data/stock/db';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
 import { freePort, runService, waitForHttp, type Service } from '../../platform/processes';
-import { createMetrics } from '../../platform/metrics';
-import { workerSinks } from '../../worker';
 import { eventually } from '../helpers/app';
-import { loadHistories } from '../helpers/histories';
+import { replayAll } from '../helpers/histories';
 import { resetDb, stock, testDb } from '../helpers/db';
 import { TEST_APP_DATABASE_URL, TEST_DATABASE_URL, TEST_REDIS_URL } from '../helpers/env';
 
@@ -110,18 +107,8 @@ describe('npm run build', () => {
   });
 
   it('replays every committed history on the prebuilt bundle', async () => {
-    const histories = loadHistories();
-    const results = Worker.runReplayHistories(
-      { workflowBundle: { codePath: path.join(ROOT, 'dist/workflow-bundle.js') }, sinks: workerSinks(createMetrics('worker')) },
-      histories.map((h) => ({ workflowId: h.file, history: h.history })),
-    );
-    const failures: string[] = [];
-    let replayed = 0;
-    for await (const result of results) {
-      replayed += 1;
-      if (result.error) failures.push(`${result.workflowId}: ${result.error.name}: ${result.error.message}`);
-    }
+    const { replayed, failures, total } = await replayAll({ workflowBundle: { codePath: path.join(ROOT, 'dist/workflow-bundle.js') } });
     expect(failures).toEqual([]);
-    expect(replayed).toBe(histories.length);
+    expect(replayed).toBe(total);
   });
 });

@@ -1,5 +1,6 @@
 /** Database fixtures for tests on the real PostgreSQL. */
 import { upsertProduct, upsertWarehouse } from '../../data/stock/catalog';
+import { createCampaign } from '../../data/stock/campaigns';
 import { receiveStock } from '../../data/stock/stock-admin';
 import { createDb, type Db } from '../../data/stock/db';
 import { findDrifts } from '../../data/stock/reconcile';
@@ -22,6 +23,21 @@ export async function stock(db: Db, sku: string, warehouseCode: string, onHand: 
   await upsertProduct(db, sku, sku);
   await upsertWarehouse(db, warehouseCode, warehouseCode);
   await receiveStock(db, { idempotencyKey: `fixture-${sku}-${warehouseCode}-${onHand}`, sku, warehouseCode, quantity: onHand, reason: 'fixture' });
+}
+
+/** A flash sale on `sku` in `warehouseCode`, open since a minute ago for an hour (its quota set aside). */
+export async function openFlashSale(db: Db, id: string, sku: string, warehouseCode: string, quota: number, perUserLimit: number): Promise<void> {
+  const now = Date.now();
+  await createCampaign(db, {
+    id,
+    kind: 'FLASH_SALE',
+    sku,
+    warehouseCode,
+    startsAt: new Date(now - 60_000).toISOString(),
+    endsAt: new Date(now + 3_600_000).toISOString(),
+    quota,
+    perUserLimit,
+  });
 }
 
 /** A lot-tracked product that alerts `alertDays` and is removed `removalDays` before use-by. */

@@ -14,6 +14,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { createMetrics } from '../../platform/metrics';
+import { workerSinks } from '../../worker';
 
 type History = temporal.api.history.v1.IHistory;
 
@@ -51,4 +54,25 @@ export function loadHistories(dir = HISTORIES_DIR): CommittedHistory[] {
       if (!workflowType) throw new Error(`${file}: the first event is not WorkflowExecutionStarted`);
       return { file, workflowType, history };
     });
+}
+
+/**
+ * Replays every committed history on `code` (the workflow sources, or a prebuilt bundle);
+ * returns how many replayed and the failures, one line each.
+ */
+export async function replayAll(
+  code: { workflowsPath: string } | { workflowBundle: { codePath: string } },
+): Promise<{ replayed: number; failures: string[]; total: number }> {
+  const histories = loadHistories();
+  const results = Worker.runReplayHistories(
+    { ...code, sinks: workerSinks(createMetrics('worker')) },
+    histories.map((h) => ({ workflowId: h.file, history: h.history })),
+  );
+  const failures: string[] = [];
+  let replayed = 0;
+  for await (const result of results) {
+    replayed += 1;
+    if (result.error) failures.push(`${result.workflowId}: ${result.error.name}: ${result.error.message}`);
+  }
+  return { replayed, failures, total: histories.length };
 }

@@ -3,13 +3,13 @@
  * (platform/store-gauges.ts) move with the rows they count, on a real database.
  */
 import { Registry } from 'prom-client';
-import { createCampaign, reserveFromCampaign } from '../../data/stock/campaigns';
+import { reserveFromCampaign } from '../../data/stock/campaigns';
 import type { Db } from '../../data/stock/db';
 import { confirmStock } from '../../data/stock/confirm';
 import { releaseStock } from '../../data/stock/release';
 import { reserveStock } from '../../data/stock/reservations';
 import { registerStoreGauges } from '../../platform/store-gauges';
-import { resetDb, stock, testDb } from '../helpers/db';
+import { openFlashSale, resetDb, stock, testDb } from '../helpers/db';
 
 let db: Db;
 let registry: Registry;
@@ -83,17 +83,7 @@ describe('store gauges', () => {
 
   it('follow a campaign from held to sold (sell-through)', async () => {
     await stock(db, 'SKU', 'W1', 10);
-    const now = Date.now();
-    await createCampaign(db, {
-      id: 'sale',
-      kind: 'FLASH_SALE',
-      sku: 'SKU',
-      warehouseCode: 'W1',
-      startsAt: new Date(now - 1000).toISOString(),
-      endsAt: new Date(now + 3_600_000).toISOString(),
-      quota: 4,
-      perUserLimit: 2,
-    });
+    await openFlashSale(db, 'sale', 'SKU', 'W1', 4, 2);
     const key = 'sale,SKU,FLASH_SALE';
     expect(await read('stockhold_campaign_quota_units')).toEqual({ [key]: 4 });
     expect(await read('stockhold_campaign_sell_through_ratio')).toEqual({ [key]: 0 });
@@ -104,7 +94,7 @@ describe('store gauges', () => {
       orderId: 'c1',
       userId: 'u1',
       lines: [{ sku: 'SKU', warehouseCode: 'W1', quantity: 1 }],
-      expiresAt: new Date(now + 600_000).toISOString(),
+      expiresAt: new Date(Date.now() + 600_000).toISOString(),
     });
     expect(outcome.status).toBe('reserved');
     expect(await read('stockhold_campaign_held_units')).toEqual({ [key]: 1 });

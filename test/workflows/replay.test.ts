@@ -5,11 +5,9 @@
  * runs already in flight unless it is behind `patched()` (README "Changing workflow code").
  * A workflow type without a committed history fails too, so a new type cannot skip this.
  */
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { createMetrics } from '../../platform/metrics';
-import { workerSinks } from '../../worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import * as workflows from '../../workflows';
-import { loadHistories } from '../helpers/histories';
+import { loadHistories, replayAll } from '../helpers/histories';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -26,16 +24,7 @@ it('every workflow type the worker registers has a committed history', () => {
 
 it('every committed history replays against the current workflow code', async () => {
   expect(histories.length).toBeGreaterThan(0);
-  const results = Worker.runReplayHistories(
-    { workflowsPath: require.resolve('../../workflows'), sinks: workerSinks(createMetrics('worker')) },
-    histories.map((h) => ({ workflowId: h.file, history: h.history })),
-  );
-  const failures: string[] = [];
-  let replayed = 0;
-  for await (const result of results) {
-    replayed += 1;
-    if (result.error) failures.push(`${result.workflowId}: ${result.error.name}: ${result.error.message}`);
-  }
+  const { replayed, failures } = await replayAll({ workflowsPath: require.resolve('../../workflows') });
   expect(failures).toEqual([]);
   expect(replayed).toBe(histories.length);
 });
