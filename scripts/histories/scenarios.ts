@@ -4,71 +4,16 @@
  * workflow as its schedule would) and names the workflow runs to record once they closed.
  * Timers are kept short (TTL 1 s, campaigns of a few seconds) so the histories stay small.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { reserveStock } from '../../data/stock/reservations';
-import type { Db } from '../../data/stock/db';
-import { eventually, signedPayment } from '../../test/helpers/app';
+import { eventually } from '../../test/helpers/app';
 import { perishable, receiveLot, stock } from '../../test/helpers/db';
 import { campaignWorkflowId, fulfilmentWorkflowId, latePaymentWorkflowId, orderWorkflowId, transferWorkflowId } from '../../workflows/ids';
 
-/** What a scenario runs on: the dev server, its worker's task queue, the API twice (TTL 30 min and 1 s). */
-export interface CaptureStack {
-  readonly env: TestWorkflowEnvironment;
-  readonly db: Db;
-  readonly taskQueue: string;
-  /** Orders held for the default 30 minutes: paid or cancelled before they expire. */
-  readonly app: FastifyInstance;
-  /** Orders held for 1 second: they expire. */
-  readonly fastApp: FastifyInstance;
-}
-
-/** A closed run to record: the history file's scenario name and the workflow id. */
-export interface Recorded {
-  readonly name: string;
-  readonly workflowId: string;
-}
-
-export interface Scenario {
-  readonly name: string;
-  run(stack: CaptureStack): Promise<Recorded[]>;
-}
-
-export const WEBHOOK_SECRET = 'capture-webhook-secret';
-export const ADMIN_TOKEN = 'capture-admin-token';
-const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
+import { ADMIN, call, closed, order, orderStatus, pay, placeOrder, WH, type Scenario } from './kit';
 import { placeOrder as sagaReserves } from '../../test/helpers/saga-reserve';
 
-const WH = 'W1';
-
-async function call(app: FastifyInstance, method: 'GET' | 'POST', url: string, payload?: object, headers: Record<string, string> = {}) {
-  const res = await app.inject({ method, url, payload, headers });
-  if (res.statusCode >= 300) throw new Error(`${method} ${url} answered ${res.statusCode}: ${res.body}`);
-  return res.json();
-}
-
-const placeOrder = (app: FastifyInstance, orderId: string, sku: string, quantity = 1) =>
-  app.inject({ method: 'POST', url: '/orders', payload: { orderId, userId: 'capture', lines: [{ sku, warehouseCode: WH, quantity }] } });
-
-async function pay(app: FastifyInstance, orderId: string): Promise<string> {
-  const signed = signedPayment(WEBHOOK_SECRET, {
-    eventId: `ev-${orderId}`,
-    type: 'payment.succeeded',
-    orderId,
-    paymentId: `pay-${orderId}`,
-    amountCents: 1000,
-  });
-  return (await call(app, 'POST', '/webhooks/payments', JSON.parse(signed.payload), signed.headers)).result;
-}
-
-const orderStatus = async (app: FastifyInstance, orderId: string) => (await call(app, 'GET', `/orders/${orderId}`)).status as string;
-
-/** Waits for a run to close (the recorder then reads its final history). */
-async function closed(stack: CaptureStack, workflowId: string): Promise<unknown> {
-  return stack.env.client.workflow.getHandle(workflowId).result();
-}
-
-const order = (name: string, orderId: string): Recorded => ({ name, workflowId: orderWorkflowId(orderId) });
+export { ADMIN_TOKEN, WEBHOOK_SECRET, type Scenario } from './kit';
 
 export const scenarios: readonly Scenario[] = [
   {
