@@ -13,9 +13,13 @@ import { Pool as PgPool } from 'pg';
 import { freePort, runService, waitForHttp } from '../platform/processes';
 import { lowerPriority } from '../platform/priority';
 import { percentiles, runLoad } from './load';
+import { cpuSeconds } from './profile';
 
-/** Requests/s and p99 of a no-op Fastify route, same load generator, same concurrency. */
-export async function httpCeiling(requests: number, concurrency: number): Promise<{ rps: number; p99: number }> {
+/**
+ * Requests/s and p99 of a no-op Fastify route, same load generator, same concurrency; and the
+ * server's CPU per request (µs), to set beside the API's on the reject path.
+ */
+export async function httpCeiling(requests: number, concurrency: number): Promise<{ rps: number; p99: number; cpuMicrosPerRequest: number }> {
   const port = await freePort();
   const server = runService('bench/noop-server.ts', {}, [String(port)]);
   try {
@@ -24,8 +28,10 @@ export async function httpCeiling(requests: number, concurrency: number): Promis
       runLoad({ base: `http://127.0.0.1:${port}`, total, concurrency, request: () => ({ path: '/noop', method: 'POST', body: '{}' }) });
     // Warm up (JIT, connections) as the API is by the time it is measured.
     await run(Math.min(requests, 5000));
+    const cpuBefore = cpuSeconds(server.child.pid!);
     const result = await run(requests);
-    return { rps: requests / result.seconds, p99: percentiles(result.samples.map((s) => s.ms)).p99 };
+    const cpuMicrosPerRequest = ((cpuSeconds(server.child.pid!) - cpuBefore) * 1e6) / requests;
+    return { rps: requests / result.seconds, p99: percentiles(result.samples.map((s) => s.ms)).p99, cpuMicrosPerRequest };
   } finally {
     await server.stop();
   }

@@ -14,7 +14,7 @@ import { hotRowCeiling, httpCeiling, pgbenchAnchor, workflowCeiling } from './ba
 import { runChecks } from './checks';
 import { byOutcome, percentiles, round, sellOut, serverErrors, type LoadResult, type Sample } from './load';
 import { parseOptions, USAGE, type BenchOptions } from './options';
-import { cpuByProcess, cpuByThread, summariseDir } from './profile';
+import { cpuByProcess, cpuByThread, cpuSeconds, summariseDir } from './profile';
 import { printReport, targets, type Summary } from './report';
 import { sagaStats } from './sagas';
 import { runFlashSale, runPlainOrders, runRejects, waitAllClosed, warmUp } from './scenario';
@@ -153,7 +153,9 @@ async function main(): Promise<void> {
     await waitAllClosed(stack, db, o.ttlSeconds + 300, say);
     const flash = await flashSalePhase(stack, db, o);
     // The pure reject path, then the no-op route right after it under the same conditions.
+    const apiCpuBefore = cpuSeconds(stack.pids.api);
     const rejects = await runRejects(stack, o, say);
+    const rejectCpuMicros = ((cpuSeconds(stack.pids.api) - apiCpuBefore) * 1e6) / rejects.samples.length;
     say(`baseline: no-op Fastify route, ${o.rejectAttempts} requests at concurrency ${o.concurrency}`);
     const noopRoute = await httpCeiling(o.rejectAttempts, o.concurrency);
     const plain = await plainPhase(stack, db, o);
@@ -180,11 +182,12 @@ async function main(): Promise<void> {
         pgbenchRawHotRowTps: baselines.anchor === undefined ? null : round(baselines.anchor),
         noopRouteRps: round(noopRoute.rps),
         noopRouteP99Ms: round(noopRoute.p99),
+        noopRouteCpuMicrosPerRequest: round(noopRoute.cpuMicrosPerRequest, 1),
         noopWorkflowsPerSecond: round(baselines.noopWorkflows),
         holdBatchCost: baselines.batchCost,
       },
       flashSale: phaseDetail(flash, o.attempts),
-      rejectPath: { seconds: round(rejects.seconds), latencyMs: byOutcome(rejects.samples) },
+      rejectPath: { seconds: round(rejects.seconds), latencyMs: byOutcome(rejects.samples), apiCpuMicrosPerRequest: round(rejectCpuMicros, 1) },
       plainOrders: {
         ...phaseDetail(plain, o.plainAttempts),
         refusalsAfterSellOut: plain.sale.result.load.samples.filter(
@@ -199,6 +202,9 @@ async function main(): Promise<void> {
       allSagasClosedSeconds: summary.allSagasClosedSeconds,
     });
     printDetail(report);
+    console.log(
+      `CPU per request (process CPU time / requests): reject path, API ${report.rejectPath.apiCpuMicrosPerRequest} µs; no-op route ${report.baselines.noopRouteCpuMicrosPerRequest} µs`,
+    );
     console.log(
       `hold batch, PostgreSQL work (rolled back, commit excluded): ${baselines.batchCost.map((b) => `${b.kind} ${b.outcome} ×${b.size} ${b.medianMs} ms`).join('; ')}\n`,
     );
