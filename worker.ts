@@ -15,7 +15,7 @@ import { createDb, dbOptions } from './data/stock/db';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, temporalLogger } from './platform/log';
 import { createMetrics, type Metrics } from './platform/metrics';
-import { exitWithParent } from './platform/parent-watch';
+import { exitWithParent, startedToExitWithParent } from './platform/parent-watch';
 import { registerStoreGauges, type StoreGaugeSource } from './platform/store-gauges';
 import { createGateRedis } from './platform/redis';
 import { startSagaRelay } from './platform/sagas';
@@ -94,7 +94,7 @@ export async function runWorker(config: Config): Promise<void> {
     worker.shutdown();
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
-  exitWithParent();
+  if (startedToExitWithParent()) exitWithParent();
   const db = createDb(config.databaseUrl, dbOptions(config));
   const metrics = createWorkerMetrics(config, db);
   const client = await connectClient(config);

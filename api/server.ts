@@ -17,7 +17,7 @@ import type { FastifyInstance } from 'fastify';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { createMetrics } from '../platform/metrics';
 import { createGateRedis } from '../platform/redis';
-import { exitWithParent } from '../platform/parent-watch';
+import { exitWithParent, startedToExitWithParent } from '../platform/parent-watch';
 import { lazyClient } from '../platform/temporal';
 import type { Server } from 'node:http';
 import { buildApp } from './app';
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGHUP', () => void shutdown('SIGHUP'));
-  exitWithParent();
+  if (startedToExitWithParent()) exitWithParent();
   await app.listen({ host: config.api.host, port: config.api.port });
   // Open until the process exits: metrics stay scrapable while it drains.
   if (config.api.ops) await listenOps(app, config.api.ops);

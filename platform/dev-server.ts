@@ -63,7 +63,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   for (const key of searchAttributeKeys) args.push('--search-attribute', `${key.name}=${cliType[key.type]}`);
 
   const child = options.supervised
-    ? spawnSupervised(TEMPORAL_CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawnSupervised(TEMPORAL_CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] }, true)
     : spawn(TEMPORAL_CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   options.spawned?.(child);
   const forward = (chunk: Buffer) => options.log?.(chunk.toString().trimEnd());
@@ -73,9 +73,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const address = `127.0.0.1:${options.port}`;
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
-      const kill = (signal: NodeJS.Signals) => (options.supervised ? signalGroup(child, signal) : child.kill(signal));
-      kill('SIGTERM');
-      const timer = setTimeout(() => kill('SIGKILL'), 10_000);
+      // The group when it leads one (supervised), else the process itself (signalGroup falls back).
+      signalGroup(child, 'SIGTERM');
+      const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), 10_000);
       await exited;
       clearTimeout(timer);
     }

@@ -7,18 +7,17 @@
  */
 export const EXIT_WITH_PARENT = '--exit-with-parent';
 
-export function exitWithParent(
-  onGone: (parentPid: number) => void = () => process.kill(process.pid, 'SIGTERM'),
-  argv: readonly string[] = process.argv,
-  intervalMs = 500,
-): void {
-  if (!argv.includes(EXIT_WITH_PARENT)) return;
+/** Whether this process was started with --exit-with-parent. */
+export const startedToExitWithParent = (argv: readonly string[] = process.argv) => argv.includes(EXIT_WITH_PARENT);
+
+/** Calls `onGone` (default: SIGTERM to this process) once this process's parent has gone. */
+export function exitWithParent(onGone: (parentPid: number) => void = () => process.kill(process.pid, 'SIGTERM')): void {
   const parent = process.ppid;
   const timer = setInterval(() => {
     if (process.ppid === parent) return;
     clearInterval(timer);
     onGone(parent);
-  }, intervalMs);
+  }, 500);
   // Never the reason the process stays up.
   timer.unref();
 }

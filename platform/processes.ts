@@ -50,18 +50,24 @@ export function runService(script: string, env: Record<string, string>, args: st
   };
 }
 
+/** undefined once `url` answers 2xx; otherwise what it answered (or that it does not answer yet). */
+export async function httpNotReady(url: string, method = 'GET'): Promise<string | undefined> {
+  const what = `${method} ${new URL(url).pathname}`;
+  try {
+    const res = await fetch(url, { method, signal: AbortSignal.timeout(2_000) });
+    const body = await res.text();
+    return res.ok ? undefined : `${what} answers ${res.status} ${body.slice(0, 200)}`;
+  } catch {
+    return `${what} not answering yet`;
+  }
+}
+
 /** Waits until `url` answers 200. */
 export async function waitForHttp(url: string, timeoutMs = 60_000, method = 'GET'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let last = 'no answer';
   for (;;) {
-    try {
-      const res = await fetch(url, { method });
-      if (res.ok) return;
-      last = `${res.status} ${await res.text()}`;
-    } catch (err) {
-      last = (err as Error).message; // not listening yet
-    }
+    const last = await httpNotReady(url, method);
+    if (last === undefined) return;
     if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms (last: ${last})`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -70,9 +76,13 @@ export async function waitForHttp(url: string, timeoutMs = 60_000, method = 'GET
 /** util-linux's setpriv, to give a child a parent-death signal; absent off Linux. */
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((file) => process.platform === 'linux' && existsSync(file));
 
-/** Spawns `command` in its own process group, dying with this process where the OS allows. */
-export function spawnSupervised(command: string, args: readonly string[], options: Parameters<typeof spawn>[2] = {}): ChildProcess {
-  const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'TERM', '--', command, ...args]] : [command, [...args]];
+/**
+ * Spawns `command` in its own process group. `parentDeathSignal`: the kernel sends it SIGTERM
+ * when this process dies (Linux with setpriv only) — for a program that cannot watch for
+ * that itself, like the Temporal CLI; our own children use --exit-with-parent.
+ */
+export function spawnSupervised(command: string, args: readonly string[], options: Parameters<typeof spawn>[2] = {}, parentDeathSignal = false): ChildProcess {
+  const [file, argv] = parentDeathSignal && SETPRIV ? [SETPRIV, ['--pdeathsig', 'TERM', '--', command, ...args]] : [command, [...args]];
   return spawn(file, argv, { ...options, detached: true });
 }
 

@@ -6,6 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { httpNotReady } from './processes';
 
 /** One thing to wait for: `check` resolves undefined when ready, or what it still waits for. */
 export interface Probe {
@@ -14,18 +15,7 @@ export interface Probe {
 }
 
 export function httpProbe(name: string, url: string): Probe {
-  return {
-    name,
-    check: async () => {
-      try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-        await res.arrayBuffer();
-        return res.ok ? undefined : `GET ${new URL(url).pathname} answers ${res.status}`;
-      } catch {
-        return `GET ${new URL(url).pathname} not answering yet`;
-      }
-    },
-  };
+  return { name, check: () => httpNotReady(url) };
 }
 
 /**
@@ -70,11 +60,13 @@ export function allOf(name: string, probes: readonly Probe[]): Probe {
   };
 }
 
+/** How often the probes are asked, and how often the caller is told what is still missing. */
+const INTERVAL_MS = 200;
+const PROGRESS_EVERY_MS = 3_000;
+
 export interface WaitOptions {
-  /** Told what is still missing, at once and then every `progressEveryMs`. */
+  /** Told what is still missing, at once and then every few seconds. */
   readonly progress?: (waiting: string) => void;
-  readonly progressEveryMs?: number;
-  readonly intervalMs?: number;
   /** Stops waiting (the caller is shutting down); the promise then never resolves. */
   readonly cancelled?: () => boolean;
 }
@@ -82,7 +74,6 @@ export interface WaitOptions {
 /** Resolves once every probe is ready, with the milliseconds it took. */
 export async function waitUntilReady(probes: readonly Probe[], options: WaitOptions = {}): Promise<number> {
   const started = Date.now();
-  const { progressEveryMs = 3_000, intervalMs = 200 } = options;
   let told = 0;
   const pending = new Set(probes);
   for (;;) {
@@ -96,10 +87,10 @@ export async function waitUntilReady(probes: readonly Probe[], options: WaitOpti
       }),
     );
     if (pending.size === 0) return Date.now() - started;
-    if (Date.now() - told >= progressEveryMs) {
+    if (Date.now() - told >= PROGRESS_EVERY_MS) {
       told = Date.now();
       options.progress?.(missing.sort().join('; '));
     }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    await new Promise((resolve) => setTimeout(resolve, INTERVAL_MS));
   }
 }

@@ -104,6 +104,8 @@ const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
 
 function run(script: string, env: NodeJS.ProcessEnv): ChildProcess {
   // stdout/stderr shared: a terminal stays a terminal for them (LOG_FORMAT=auto).
+  // No parent-death signal from the kernel: the child watches for itself (--exit-with-parent),
+  // so it drains as on SIGTERM, and the same way on every OS.
   return spawnSupervised(process.execPath, ['--import', 'tsx', path.join(ROOT, script), EXIT_WITH_PARENT], {
     cwd: ROOT,
     env,
@@ -214,7 +216,7 @@ const say = (line: string) => log.info(line);
 const supervisor = new Supervisor(say, config.shutdown.delayMs + config.shutdown.timeoutMs + 15_000);
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void supervisor.stop(signal));
 // npm killed without passing a signal on (SIGKILL, or SIGHUP, which npm does not forward).
-exitWithParent((pid) => void supervisor.stop(`parent ${pid} gone`), [EXIT_WITH_PARENT]);
+exitWithParent((pid) => void supervisor.stop(`parent ${pid} gone`));
 main(config, say, supervisor).catch((err: Error) => {
   log.error(err.message);
   void supervisor.stop('start failed', 1);
