@@ -4,6 +4,11 @@
  * one still running past expiry + grace is stuck (a release retrying on lock timeouts, a
  * saga whose code no longer replays), so it is reported: a SAGA_PAST_EXPIRY alert (once per
  * hold, pushed by the alert webhook) and the `stockhold_sagas_past_expiry` gauge.
+ *
+ * A release PostgreSQL refuses for good (a data error: the level or a lot no longer satisfies
+ * its CHECK) is reported too — a RELEASE_FAILED alert — and that hold skipped: retrying it
+ * cannot help, and failing the sweep would fail it on the same oldest hold at every run, so
+ * no hold behind it would ever be released again.
  */
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -16,6 +21,8 @@ import type { Db } from '../data/stock/db';
 import { AlertKind, raiseAlert } from '../data/stock/expiry';
 import { findExpiredHolds } from '../data/stock/queries';
 import { releaseStock } from '../data/stock/release';
+import { asDataError } from '../data/stock/data-errors';
+import type { DomainError } from '../domain/errors';
 
 const BATCH = 200;
 
@@ -26,9 +33,11 @@ export async function sweepExpiredHolds(db: Db, temporal: Client, metrics: Metri
   let released = 0;
   const running = new Set<string>();
   const started = new Set<string>();
+  const failed = new Set<string>();
+  const passed = (id: string) => running.has(id) || started.has(id) || failed.has(id);
   for (;;) {
-    const skipped = running.size + started.size;
-    const holds = (await findExpiredHolds(db, graceSeconds, BATCH + skipped)).filter((h) => !running.has(h.id) && !started.has(h.id));
+    const skipped = running.size + started.size + failed.size;
+    const holds = (await findExpiredHolds(db, graceSeconds, BATCH + skipped)).filter((h) => !passed(h.id));
     if (holds.length === 0) break;
     for (const hold of holds) {
       examined += 1;
@@ -44,24 +53,37 @@ export async function sweepExpiredHolds(db: Db, temporal: Client, metrics: Metri
         started.add(hold.id);
         continue;
       }
-      const outcome = await releaseStock(db, hold.id, 'SWEEPER');
-      if (outcome.status === 'released') released += 1;
+      const outcome = await releaseStock(db, hold.id, 'SWEEPER').catch(async (err: unknown) => {
+        const final = asDataError(err);
+        if (!final) throw err;
+        failed.add(hold.id);
+        metrics.alertsRaised.inc(await reportReleaseFailed(db, hold, final));
+        return undefined;
+      });
+      if (outcome?.status === 'released') released += 1;
     }
     if (holds.length < BATCH) break;
   }
   // Set on every sweep, so the gauge falls back to 0 once the stuck sagas have closed.
   metrics.sagasPastExpiry.set(running.size);
-  const result = { examined, released, runningPastExpiry: running.size, sagasStarted: started.size };
+  const result = {
+    examined,
+    released,
+    runningPastExpiry: running.size,
+    sagasStarted: started.size,
+    ...(failed.size > 0 ? { releaseFailed: failed.size } : {}),
+  };
+  if (failed.size > 0) Context.current().log.error('ALERT expired holds PostgreSQL refused to release', { ...result, holds: [...failed] });
   if (running.size > 0) Context.current().log.error('ALERT order sagas running past hold expiry + grace', { ...result, holds: [...running] });
   else Context.current().log.info('sweep done', result);
   return result;
 }
 
-/** One alert per hold, ever (unique kind + subject): a saga stuck for hours is not re-raised every sweep. */
-async function reportRunningPastExpiry(db: Db, hold: ExpiredHold, graceSeconds: number): Promise<number> {
+/** One alert per hold and kind, ever (unique kind + subject): a hold stuck for hours is not re-raised every sweep. */
+function alertOnHold(db: Db, kind: AlertKind, hold: ExpiredHold, details: object): Promise<number> {
   const first = hold.lines[0];
   return raiseAlert(db, {
-    kind: AlertKind.SAGA_PAST_EXPIRY,
+    kind,
     subject: hold.id,
     sku: first?.sku ?? '',
     warehouseCode: first?.warehouseCode ?? '',
@@ -70,11 +92,16 @@ async function reportRunningPastExpiry(db: Db, hold: ExpiredHold, graceSeconds: 
       orderId: hold.orderId,
       workflowId: orderWorkflowId(hold.orderId),
       expiresAt: hold.expiresAt.toISOString(),
-      graceSeconds,
       lines: hold.lines,
+      ...details,
     },
   });
 }
+
+const reportRunningPastExpiry = (db: Db, hold: ExpiredHold, graceSeconds: number) => alertOnHold(db, AlertKind.SAGA_PAST_EXPIRY, hold, { graceSeconds });
+
+const reportReleaseFailed = (db: Db, hold: ExpiredHold, err: DomainError) =>
+  alertOnHold(db, AlertKind.RELEASE_FAILED, hold, { code: err.code, error: err.message.slice(0, 500), ...(err.details as object) });
 
 async function workflowRunning(temporal: Client, workflowId: string): Promise<boolean> {
   try {

@@ -125,4 +125,6 @@ export interface SweepResult {
   readonly runningPastExpiry: number;
   /** Holds whose saga never started (its outbox row unmarked): started now; it releases them. */
   readonly sagasStarted?: number;
+  /** Holds whose release PostgreSQL refused for good (a data error): alerted, skipped; present only when some were. */
+  readonly releaseFailed?: number;
 }

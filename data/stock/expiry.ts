@@ -15,6 +15,8 @@ export const AlertKind = {
   TRANSFER_OVERDUE: 'TRANSFER_OVERDUE',
   /** An order saga still running past its hold's expiry + the sweeper's grace. */
   SAGA_PAST_EXPIRY: 'SAGA_PAST_EXPIRY',
+  /** The sweeper's release of an expired hold refused for good by PostgreSQL (a data error). */
+  RELEASE_FAILED: 'RELEASE_FAILED',
 } as const;
 export type AlertKind = (typeof AlertKind)[keyof typeof AlertKind];
 

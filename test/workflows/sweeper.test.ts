@@ -93,6 +93,42 @@ const sweep = async (workflowId: string) =>
   (await env.client.workflow.execute('sweeperWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [60] })) as SweepResult;
 const pastExpiryGauge = async () => (await stack.worker.metrics.sagasPastExpiry.get()).values[0]?.value;
 
+it('a release PostgreSQL refuses for good is alerted and skipped; the holds behind it are still released', async () => {
+  await stock(db, 'SW-BAD', 'W1', 10);
+  await stock(db, 'SW-OK', 'W1', 10);
+  const expired = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
+  const orphan = (id: string, sku: string, minutesAgo: number) =>
+    reserveStock(db, { reservationId: id, orderId: id, userId: 'u', lines: [{ sku, warehouseCode: 'W1', quantity: 3 }], expiresAt: expired(minutesAgo) });
+  // The oldest expired hold sits on a level that drifted (its reserved count lost the hold):
+  // giving the 3 units back would take reserved below 0, which its CHECK refuses (23514).
+  await orphan('bad-hold', 'SW-BAD', 30);
+  await orphan('ok-hold', 'SW-OK', 20);
+  await db.$executeRaw`UPDATE inventory_levels SET reserved = 0 WHERE sku = 'SW-BAD'`;
+
+  expect(await sweep('sweep-bad')).toEqual({ examined: 2, released: 1, runningPastExpiry: 0, sagasStarted: 0, releaseFailed: 1 });
+  expect(await db.reservation.findUnique({ where: { id: 'ok-hold' } })).toMatchObject({ status: 'RELEASED', releaseReason: 'SWEEPER' });
+  expect(await db.reservation.findUnique({ where: { id: 'bad-hold' } })).toMatchObject({ status: 'RESERVED' });
+  expect(await level(db, 'SW-OK', 'W1')).toEqual({ onHand: 10, reserved: 0 });
+  const failed = await db.stockAlert.findMany({ where: { kind: 'RELEASE_FAILED' } });
+  expect(failed).toEqual([
+    expect.objectContaining({
+      subject: 'bad-hold',
+      sku: 'SW-BAD',
+      details: expect.objectContaining({ orderId: 'bad-hold', code: 'CONSTRAINT_VIOLATION', sqlState: '23514' }),
+      deliveredAt: expect.any(Date),
+    }),
+  ]);
+  expect(pushed()).toContainEqual(expect.objectContaining({ kind: 'RELEASE_FAILED', details: expect.objectContaining({ orderId: 'bad-hold' }) }));
+
+  // Alerted once per hold, ever; once the level is repaired, the next sweep releases it.
+  expect(await sweep('sweep-bad-2')).toMatchObject({ examined: 1, released: 0, releaseFailed: 1 });
+  expect(await db.stockAlert.count({ where: { kind: 'RELEASE_FAILED' } })).toBe(1);
+  await db.$executeRaw`UPDATE inventory_levels SET reserved = 3 WHERE sku = 'SW-BAD'`;
+  expect(await sweep('sweep-bad-3')).toEqual({ examined: 1, released: 1, runningPastExpiry: 0, sagasStarted: 0 });
+  expect(await level(db, 'SW-BAD', 'W1')).toEqual({ onHand: 10, reserved: 0 });
+  expect(await invariantViolations(db)).toEqual([]);
+});
+
 it('the schedule is created once and follows the configured interval', async () => {
   const config = testConfig({ TEMPORAL_TASK_QUEUE: TASK_QUEUE, SWEEPER_INTERVAL: '5m' });
   await ensureSweeperSchedule(env.client, config);
