@@ -96,6 +96,18 @@ export const transferSteps: Readonly<
  * in progress, or of the step done with the same arguments: `sameAsDone`); or refuse it
  * (TRANSFER_CONFLICT).
  */
+/**
+ * Whether a transfer whose workflow has ended, in `stage`, answers `step` with its state (the
+ * step was done, with the same arguments: `sameAsDone`); otherwise the request is a conflict.
+ */
+export function endedTransferAnswersRepeat(step: TransferStep, stage: TransferStage, sameAsDone = true): boolean {
+  // A stage of a step in progress is final only for a workflow that was terminated mid-step:
+  // that step will never complete, so asking for it again is a conflict, not a repeat.
+  return !IN_PROGRESS.has(stage) && transferStepVerdict(step, stage, sameAsDone) === 'repeat';
+}
+
+const IN_PROGRESS: ReadonlySet<TransferStage> = new Set(Object.values(transferSteps).map((s) => s.during));
+
 export function transferStepVerdict(step: TransferStep, stage: TransferStage, sameAsDone = true): 'run' | 'repeat' | 'conflict' {
   const s = transferSteps[step];
   if (stage === s.from) return 'run';

@@ -3,7 +3,14 @@
  * share, lot sellability (FEFO and the API's lot states), and the availability shown.
  */
 import { availableUnits, lotSellable, lotState, LotState, sellableFirst } from '../../domain/stock';
-import { SHIPPED_OR_LATER, TransferStage as S, transferSteps, transferStepVerdict } from '../../domain/transfers';
+import {
+  endedTransferAnswersRepeat,
+  SHIPPED_OR_LATER,
+  TransferStage as S,
+  transferSteps,
+  transferStepVerdict,
+  type TransferStep,
+} from '../../domain/transfers';
 
 describe('transfer state machine', () => {
   it('runs a step from its stage, repeats it while it runs or once it is done, refuses it elsewhere', () => {
@@ -21,6 +28,21 @@ describe('transfer state machine', () => {
     expect(transferStepVerdict('receive', S.RECEIVED, false)).toBe('conflict');
     // In progress, the arguments are not compared (the first call decides).
     expect(transferStepVerdict('receive', S.RECEIVING, false)).toBe('repeat');
+  });
+
+  it('an ended transfer answers a repeat only of a step it finished (as the API did before the rule moved here)', () => {
+    // The stages in which the API answered a repeat on an ended workflow before: a stage of a
+    // step in progress (a workflow terminated mid-step) is never one of them.
+    const before: Record<TransferStep, readonly string[]> = {
+      ship: [S.SHIPPED, S.RECEIVED, S.RETURNED],
+      receive: [S.RECEIVED],
+      cancel: [S.CANCELLED],
+      return: [S.RETURNED],
+    };
+    for (const step of Object.keys(before) as TransferStep[]) {
+      for (const stage of Object.values(S)) expect([step, stage, endedTransferAnswersRepeat(step, stage)]).toEqual([step, stage, before[step].includes(stage)]);
+    }
+    expect(endedTransferAnswersRepeat('receive', S.RECEIVED, false)).toBe(false);
   });
 
   it('every step runs in a stage of its own', () => {

@@ -13,7 +13,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { DomainError, ErrorCode, isErrorCode } from '../../../domain/errors';
-import { transferStepVerdict, type TransferReceipt, type TransferRequest, type TransferStep } from '../../../domain/transfers';
+import { endedTransferAnswersRepeat, type TransferReceipt, type TransferRequest, type TransferStep } from '../../../domain/transfers';
 import { transferWorkflowId } from '../../../workflows/ids';
 import {
   cancelTransferUpdate,
@@ -72,8 +72,7 @@ export async function runTransferStep(temporal: Client, transferId: string, step
     // Not running: unknown, or ended. An ended transfer answers a repeat of a done step.
     const state = await getTransfer(temporal, transferId);
     const sameReceipt = step !== 'receive' || state.receipt?.receivedQuantity === receipt?.receivedQuantity;
-    // An ended workflow is in a final stage: a request is only ever a repeat of a done step.
-    if (transferStepVerdict(step, state.stage, sameReceipt) === 'repeat') return state;
+    if (endedTransferAnswersRepeat(step, state.stage, sameReceipt)) return state;
     throw new DomainError(ErrorCode.TRANSFER_CONFLICT, `cannot ${step} a transfer that is ${state.stage}`, { stage: state.stage });
   }
 }
