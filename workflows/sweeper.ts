@@ -9,7 +9,6 @@ import { deliverAlertsBounded, sweepExpiredHolds } from './activities-proxy';
 
 import type { SweepResult } from '../domain/reports';
 
-
 /**
  * Patch ids of this workflow (README "Changing workflow code"): each guards a change to its
  * command sequence, so runs recorded before the change still replay.
