@@ -50,11 +50,15 @@ export function runService(script: string, env: Record<string, string>, args: st
   };
 }
 
-/** undefined once `url` answers 2xx; otherwise what it answered (or that it does not answer yet). */
-export async function httpNotReady(url: string, method = 'GET'): Promise<string | undefined> {
+/**
+ * undefined once `url` answers 2xx; otherwise what it answered (or that it does not answer
+ * yet). `timeoutMs`: give up on one slow answer (none by default: a readiness endpoint may take
+ * its own probes' time to answer, e.g. /readyz while Temporal is unreachable).
+ */
+export async function httpNotReady(url: string, method = 'GET', timeoutMs?: number): Promise<string | undefined> {
   const what = `${method} ${new URL(url).pathname}`;
   try {
-    const res = await fetch(url, { method, signal: AbortSignal.timeout(2_000) });
+    const res = await fetch(url, { method, ...(timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {}) });
     const body = await res.text();
     return res.ok ? undefined : `${what} answers ${res.status} ${body.slice(0, 200)}`;
   } catch {

@@ -15,7 +15,7 @@ export interface Probe {
 }
 
 export function httpProbe(name: string, url: string): Probe {
-  return { name, check: () => httpNotReady(url) };
+  return { name, check: () => httpNotReady(url, 'GET', 2_000) };
 }
 
 /**
