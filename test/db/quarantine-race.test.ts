@@ -11,7 +11,7 @@ import { findDrifts } from '../../data/stock/reconcile';
 import { releaseStock } from '../../data/stock/release';
 import { reserveStock } from '../../data/stock/reservations';
 import type { ReserveInput } from '../../domain/types';
-import { setLotQuarantine } from '../../data/stock/stock-admin';
+import { setLotQuarantine } from '../../data/stock/stock-settings';
 import { invariantViolations, level, perishable, receiveLot, resetDb, testDb } from '../helpers/db';
 import { blockLevel } from '../helpers/locks';
 

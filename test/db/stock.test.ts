@@ -9,7 +9,8 @@ import { readInventory } from '../../data/stock/inventory-view';
 import { confirmStock } from '../../data/stock/confirm';
 import { reserveStock } from '../../data/stock/reservations';
 import type { ReserveInput } from '../../domain/types';
-import { adjustStock, setLotQuarantine, setSafetyStock } from '../../data/stock/stock-admin';
+import { adjustStock } from '../../data/stock/stock-admin';
+import { setLotQuarantine, setSafetyStock } from '../../data/stock/stock-settings';
 import { invariantViolations, level, perishable, receiveLot, resetDb, stock, testDb } from '../helpers/db';
 
 let db: Db;

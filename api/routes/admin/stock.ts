@@ -6,7 +6,8 @@
  */
 import { Type, type FastifyPluginAsyncTypebox, type TProperties } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { adjustStock, receiveStock, setLotQuarantine, setSafetyStock } from '../../../data/stock/stock-admin';
+import { adjustStock, receiveStock } from '../../../data/stock/stock-admin';
+import { setLotQuarantine, setSafetyStock } from '../../../data/stock/stock-settings';
 import { AdjustReason, adjustDirection } from '../../../domain/stock';
 import { errors, Id, MAX_QUANTITY, refusals, Text } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
