@@ -27,7 +27,7 @@ import { confirmPayment } from '../data/stock/confirm';
 import { releaseStock } from '../data/stock/release';
 import { reserveStock } from '../data/stock/reservations';
 import type { ReserveInput } from '../domain/types';
-import { settlePaymentTx } from '../data/stock/payments';
+import { readPayments, settlePaymentTx } from '../data/stock/payments';
 import { cancelTransfer, raiseTransferOverdue, receiveTransfer, requestTransfer, returnTransfer, shipTransfer } from '../data/stock/transfers';
 import type { Activities } from '../workflows/activity-types';
 import { sweepExpiredHolds } from './sweep';
@@ -57,6 +57,7 @@ export function createActivities({ db, temporal, metrics, gate, cache, alertWebh
     settlePayment: (paid: OrderPayment, settlement: Settlement) => settlePaymentTx(db, paid, settlement),
     release: (reservationId: string, reason: ReleaseReason) => releaseStock(db, reservationId, reason),
     lookupReservation: (reservationId: string) => findReservation(db, reservationId),
+    readOrderPayments: (orderId: string) => readPayments(db, orderId),
     recordSettlement: async (orderId: string, paymentId: string, result: string): Promise<void> => {
       await db.paymentEvent.updateMany({ where: { orderId, paymentId }, data: { result } });
     },

@@ -30,6 +30,20 @@ export interface OrderPayment extends Payment {
   readonly orderId: string;
 }
 
+/**
+ * A payment as PostgreSQL stores it: the saga reads these before it decides a hold expired
+ * (a payment received before `expiresAt` is on time, whatever Temporal was doing) and before
+ * it ends (no payment of its order may be left PENDING by it).
+ */
+export interface StoredPayment {
+  readonly orderId: string;
+  readonly paymentId: string;
+  readonly eventId: string;
+  readonly amountCents: number;
+  readonly state: PaymentState;
+  readonly receivedAt: string;
+}
+
 /** A settlement: the state a payment ends in, and why, for the refund cases. */
 export interface Settlement {
   readonly state: Exclude<PaymentState, 'PENDING'>;

@@ -34,7 +34,7 @@ const retry: RetryPolicy = { initialInterval: '200ms', backoffCoefficient: 2, ma
 const local = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s', scheduleToCloseTimeout: '20s', retry });
 const durable = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { ...retry, maximumInterval: '30s' } });
 
-type StockStep = 'reserve' | 'confirmPayment' | 'release' | 'settlePayment';
+type StockStep = 'reserve' | 'confirmPayment' | 'release' | 'settlePayment' | 'readOrderPayments';
 
 /** The step as a local activity, then, if it has not succeeded in its budget, a durable one. */
 function localThenDurable<K extends StockStep>(name: K): Activities[K] {
@@ -60,6 +60,8 @@ export const reserve = localThenDurable('reserve');
 export const confirmPayment = localThenDurable('confirmPayment');
 export const release = localThenDurable('release');
 export const settlePayment = localThenDurable('settlePayment');
+/** A read, local first like the steps: it runs inside the workflow task that decides on it. */
+export const readOrderPayments = localThenDurable('readOrderPayments');
 
 export const { lookupReservation, recordSettlement, requestTransfer, shipTransfer, receiveTransfer, cancelTransfer, returnTransfer, raiseTransferOverdue } =
   proxyActivities<Activities>({

@@ -6,7 +6,7 @@
  * types recorded in workflow histories: never rename one.
  */
 import type { TransferReceipt, TransferRequest, TransferRequestOutcome, TransferStepOutcome } from '../domain/transfers';
-import type { OrderPayment, Settlement } from '../domain/payments';
+import type { OrderPayment, Settlement, StoredPayment } from '../domain/payments';
 import type {
   CacheCheckOptions,
   CacheCheckResult,
@@ -26,6 +26,8 @@ export interface Activities {
   settlePayment(paid: OrderPayment, settlement: Settlement): Promise<Settlement>;
   release(reservationId: string, reason: ReleaseReason): Promise<ReleaseOutcome>;
   lookupReservation(reservationId: string): Promise<ReservationView | null>;
+  /** Every payment stored for the order, oldest first: what the saga checks before it decides EXPIRED and before it ends. */
+  readOrderPayments(orderId: string): Promise<StoredPayment[]>;
   recordSettlement(orderId: string, paymentId: string, result: string): Promise<void>;
   sweepExpiredHolds(graceSeconds: number): Promise<SweepResult>;
   /** Returns an admitted flash-sale order's gate token (its hold was refused or released). */

@@ -10,9 +10,9 @@
  */
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { ActivityFailure, CancellationScope, condition, isCancellation, patched, upsertSearchAttributes } from '@temporalio/workflow';
-import { PaymentState, refundStates, type Settlement } from '../domain/payments';
+import { PaymentState, refundStates, type Settlement, type StoredPayment } from '../domain/payments';
 import type { Payment, ReleaseOutcome, ReleaseReason, ReserveOutcome } from '../domain/types';
-import { metrics, release, reserve, returnGateToken } from './activities-proxy';
+import { metrics, readOrderPayments, release, reserve, returnGateToken } from './activities-proxy';
 import { OrderStatus, type OrderState, type OrderWorkflowInput } from './messages';
 import { setupOrderHandlers } from './order-handlers';
 import { ReservationExpiresAtAttr, ReservationStatusAttr } from './search-attributes';
@@ -31,7 +31,20 @@ export const OrderPatch = {
    * `max(0, time left)`, which records a timer even at 0: those runs replay the old way.
    */
   SKIP_IDLE_WAIT: 'order-skip-idle-wait',
+  /**
+   * The saga reads its order's payments in PostgreSQL (where every payment is stored before
+   * any signal is sent) at each decision a lost or late signal could get wrong: before it
+   * decides the hold EXPIRED (a payment received before `expiresAt` is on time), every
+   * STORED_CHECK_MS while it waits, and before it ends (none of its payments left PENDING).
+   */
+  READ_STORED_PAYMENTS: 'order-read-stored-payments',
 } as const;
+
+/**
+ * How often a waiting saga (AWAITING_PAYMENT, BACKORDERED) checks PostgreSQL for what a lost
+ * signal would have told it. A check is a timer and a local read: cheap, but history.
+ */
+export const STORED_CHECK_MS = 10 * 60_000;
 
 /** Default for inputs that do not say: the documented 2 minutes (RESERVE_DEADLINE_SECONDS). */
 const DEFAULT_RESERVE_DEADLINE_SECONDS = 120;
@@ -78,9 +91,46 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     }
   };
 
+  /**
+   * Takes the order's PENDING payments stored in PostgreSQL that no signal brought (yet) into
+   * the inbox; `onTime` narrows them (those received before the hold expired). Returns how many.
+   */
+  const adoptStored = (stored: readonly StoredPayment[], onTime: (p: StoredPayment) => boolean = () => true): number => {
+    const known = (id: string) => settlements.has(id) || inbox.payments.some((p) => p.paymentId === id);
+    const fresh = stored.filter((p) => p.state === PaymentState.PENDING && !known(p.paymentId) && onTime(p));
+    for (const { eventId, paymentId, amountCents } of fresh) inbox.payments.push({ eventId, paymentId, amountCents });
+    return fresh.length;
+  };
+
+  /**
+   * Settles every payment received so far, then every payment PostgreSQL holds for the order,
+   * until a read finds none left. Signals are not enough at the end: one that lands in the
+   * same activation as the last step's result may be handled after the workflow returned
+   * (a captured history: the payment stayed PENDING), while PostgreSQL has the payment
+   * before any signal is sent. A completion Temporal rejects for a new signal is retried with
+   * this read run again, since its result was part of the rejected completion.
+   */
+  const settleAll = async () => {
+    await drain();
+    if (!patched(OrderPatch.READ_STORED_PAYMENTS)) return;
+    while (adoptStored(await readOrderPayments(order.orderId)) > 0) await drain();
+  };
+
+  /** BACKORDERED until the goods arrive: the fulfilment's signal, or PostgreSQL's word if the signal was lost. */
+  const waitForBackorder = async () => {
+    const woken = () => inbox.backorder !== undefined || unsettled().length > 0;
+    if (!patched(OrderPatch.READ_STORED_PAYMENTS)) return void (await condition(woken));
+    while (!(await condition(woken, STORED_CHECK_MS))) {
+      const stored = await readOrderPayments(order.orderId);
+      const ended = stored.find((p) => settlements.get(p.paymentId)?.state === PaymentState.BACKORDERED && p.state !== PaymentState.BACKORDERED);
+      if (ended?.state === PaymentState.CONFIRMED || ended?.state === PaymentState.REFUND_REQUIRED) inbox.backorder ??= ended.state;
+      adoptStored(stored);
+    }
+  };
+
   /** Ends the saga: every payment settled, the gate token back if no sale came of it. */
   const finish = async (base: OrderStatus): Promise<OrderState> => {
-    await drain();
+    await settleAll();
     const soldOut = state.reservation?.status === 'rejected' && state.reservation.reason === 'SOLD_OUT';
     if (gateAdmitted && order.campaignId && !soldOut && !sold()) {
       // The gate only admits; a give-back that keeps failing is corrected by the gate's sync.
@@ -88,11 +138,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     }
     // A paid pre-order waits for its goods; payments that land meanwhile are settled too.
     for (;;) {
-      await drain();
+      await settleAll();
       const waiting = [...settlements.values()].some((s) => s.state === PaymentState.BACKORDERED) && inbox.backorder === undefined;
       if (!waiting) break;
       setStatus(OrderStatus.BACKORDERED);
-      await condition(() => inbox.backorder !== undefined || unsettled().length > 0);
+      await waitForBackorder();
     }
     // Nothing may be awaited from here on: a payment signalled now would be left unsettled.
     const status = finalStatus(base);
@@ -144,6 +194,15 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
 
   state.expiresAt = state.reservation.expiresAt;
   const holdEnds = Date.parse(state.reservation.expiresAt);
+  /** Waits `left` ms for a payment or cancel, checking PostgreSQL every STORED_CHECK_MS for a payment whose signal was lost. */
+  const onTime = (p: StoredPayment) => Date.parse(p.receivedAt) <= holdEnds;
+  const waitForPayment = async (woken: () => boolean, left: number) => {
+    if (!patched(OrderPatch.READ_STORED_PAYMENTS)) return void (await condition(woken, left));
+    for (; left > 0 && !woken(); left = holdEnds - Date.now()) {
+      if (await condition(woken, Math.min(left, STORED_CHECK_MS))) return;
+      if (left > STORED_CHECK_MS) adoptStored(await readOrderPayments(order.orderId), onTime);
+    }
+  };
   if (!input.reservation) setStatus(OrderStatus.AWAITING_PAYMENT, [{ key: ReservationExpiresAtAttr, value: new Date(holdEnds) }]);
   // A payment that does not pay for this order (wrong amount) is settled and the hold waits
   // on; any other settlement decides the order (a sale, or a pre-order the goods could not cover).
@@ -154,7 +213,12 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     // A saga that starts after its hold expired, or with a payment or cancel in hand, does not
     // wait at all (a zero-length wait would still record a timer and a workflow task).
     if (!patched(OrderPatch.SKIP_IDLE_WAIT)) await condition(woken, Math.max(0, left));
-    else if (left > 0 && !woken()) await condition(woken, left);
+    else if (left > 0 && !woken()) await waitForPayment(woken, left);
+    // Time is up with no payment signalled: a payment PostgreSQL received before the hold
+    // expired is on time, whether or not its signal came (Temporal may have been down).
+    if (!woken() && patched(OrderPatch.READ_STORED_PAYMENTS)) {
+      adoptStored(await readOrderPayments(order.orderId), onTime);
+    }
     if (unsettled().length === 0) break;
     // The shopper was told CANCELLING (202): the order is released, and the payment that came
     // with or before the cancel is refunded after the release (settleOrderPayment's CANCELLED_REFUNDS).

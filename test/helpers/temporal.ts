@@ -4,7 +4,7 @@
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../../activities';
+import { createActivities, type Activities, type ActivityDeps } from '../../activities';
 import { createStockCache, invalidateOnCommit, startCacheRelay } from '../../data/cache';
 import type { StockCache } from '../../data/cache/stock-cache';
 import { createGate } from '../../data/gate';
@@ -55,8 +55,17 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
+/** Wraps the real activities, e.g. to act at a precise moment of a saga (a payment landing during its release). */
+export type ActivityWrap = (activities: Activities) => Activities;
+
 /** A real worker with the real activities on the given database, and its cache relay (as worker.ts runs). */
-export async function startWorker(env: TestWorkflowEnvironment, db: Db, taskQueue: string, extra: Partial<ActivityDeps> = {}): Promise<RunningWorker> {
+export async function startWorker(
+  env: TestWorkflowEnvironment,
+  db: Db,
+  taskQueue: string,
+  extra: Partial<ActivityDeps> = {},
+  wrap: ActivityWrap = (a) => a,
+): Promise<RunningWorker> {
   const metrics = createMetrics('worker');
   const config = testConfig();
   const cache = createStockCache(config, metrics);
@@ -68,15 +77,17 @@ export async function startWorker(env: TestWorkflowEnvironment, db: Db, taskQueu
     namespace: env.namespace ?? 'default',
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({
-      db,
-      temporal: env.client,
-      metrics,
-      cache,
-      gate: createGate(cache.redis),
-      payments: { taskQueue, ttlSeconds: 60 },
-      ...extra,
-    }),
+    activities: wrap(
+      createActivities({
+        db,
+        temporal: env.client,
+        metrics,
+        cache,
+        gate: createGate(cache.redis),
+        payments: { taskQueue, ttlSeconds: 60 },
+        ...extra,
+      }),
+    ),
     sinks: workerSinks(metrics),
   });
   const running = worker.run();
@@ -105,13 +116,18 @@ export interface SagaStack {
  * it down; the returned object is filled in by the time the tests run. `extra` supplies
  * further activity dependencies (e.g. an alert webhook started by an earlier beforeAll).
  */
-export function useSagaStack(server: 'time-skipping' | 'dev', taskQueue: string, extra: () => Partial<ActivityDeps> = () => ({})): SagaStack {
+export function useSagaStack(
+  server: 'time-skipping' | 'dev',
+  taskQueue: string,
+  extra: () => Partial<ActivityDeps> = () => ({}),
+  wrap?: ActivityWrap,
+): SagaStack {
   const stack = {} as SagaStack;
   beforeAll(async () => {
     stack.db = testDb();
     await resetDb(stack.db);
     stack.env = server === 'dev' ? await devServerEnv() : await timeSkippingEnv();
-    stack.worker = await startWorker(stack.env, stack.db, taskQueue, extra());
+    stack.worker = await startWorker(stack.env, stack.db, taskQueue, extra(), wrap);
   });
   afterAll(async () => {
     await stack.worker?.stop();
