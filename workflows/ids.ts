@@ -3,6 +3,15 @@ export function orderWorkflowId(orderId: string): string {
   return `order-${orderId}`;
 }
 
+/**
+ * The order a reservation belongs to: `<orderId>`, or a late payment's re-reserve
+ * `<orderId>:late` / `<orderId>:late-stock` (workflows/settle.ts). An order id never holds a
+ * colon (api/schemas.ts `Id`), so the part before the first one is the order's.
+ */
+export function orderIdOfReservation(reservationId: string): string {
+  return reservationId.split(':')[0];
+}
+
 /** Settlement of one late payment: a redelivered payment finds the same workflow. */
 export function latePaymentWorkflowId(orderId: string, paymentId: string): string {
   return `payment-${orderId}-${paymentId}`;

@@ -4,14 +4,18 @@
  * - before it decides EXPIRED: a payment received before `expiresAt` is on time, whether or
  *   not its signal came (Temporal may have been down when it landed);
  * - before it ends: a payment of its order left PENDING (a signal handled after the workflow
- *   returned, as in the captured history order-payment-after-release-lost) is settled by it.
+ *   returned, as in the captured history order-payment-after-release-lost) is settled by it;
+ * - while it waits for a pre-sale's goods (item 2): a lost fulfilment signal cannot wedge it.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createCampaign } from '../../data/stock/campaigns';
 import type { Db } from '../../data/stock/db';
 import { storePayment } from '../../data/stock/payments';
+import { fulfilPreSale } from '../../data/stock/pre-sales';
 import type { OrderRequest, Payment } from '../../domain/types';
-import { orderWorkflowId } from '../../workflows/ids';
-import { paymentSignal, type OrderState } from '../../workflows/messages';
+import { fulfilmentWorkflowId, orderWorkflowId } from '../../workflows/ids';
+import { paymentSignal, statusQuery, type OrderState } from '../../workflows/messages';
+import { eventually } from '../helpers/app';
 import { invariantViolations, level, stock } from '../helpers/db';
 import { placeOrder } from '../helpers/saga-reserve';
 import { useSagaStack, type ActivityWrap } from '../helpers/temporal';
@@ -98,5 +102,77 @@ describe('no saga ends with a payment of its order PENDING (item 1)', () => {
     expect(state.payments).toHaveLength(1);
     expect(state).toMatchObject({ status: 'CONFIRMED', lateConfirmed: true });
     expect(await level(db, 'SA', 'W1')).toEqual({ onHand: 4, reserved: 0 });
+  });
+});
+
+describe('a backorder whose signal is lost never wedges its saga (item 2)', () => {
+  const preSale = async (id: string, sku: string) => {
+    await stock(db, 'ANY', 'W1', 1); // the warehouse
+    await db.product.create({ data: { sku, name: sku } });
+    const now = Date.now();
+    await createCampaign(db, {
+      id,
+      kind: 'PRE_SALE',
+      expectedAt: new Date(now + 14 * 86_400_000).toISOString(),
+      sku,
+      warehouseCode: 'W1',
+      startsAt: new Date(now - 60_000).toISOString(),
+      endsAt: new Date(now + 86_400_000).toISOString(),
+      quota: 5,
+      perUserLimit: 1,
+    });
+  };
+  const preOrder = (orderId: string, sku: string, campaignId: string): OrderRequest => ({ ...order(orderId, sku), campaignId });
+  const status = (orderId: string) => handle(orderId).query(statusQuery);
+
+  it('fulfilled with no signal to the saga: it reads PostgreSQL while it waits and ends CONFIRMED', async () => {
+    await preSale('ps-quiet', 'PS-QUIET');
+    const placed = await placeOrder(env.client, preOrder('quiet', 'PS-QUIET', 'ps-quiet'), { taskQueue: TASK_QUEUE, ttlSeconds: TTL });
+    expect(placed.status).toBe('reserved');
+    await storePayment(db, { ...payment('quiet'), orderId: 'quiet' });
+    await handle('quiet').signal(paymentSignal, payment('quiet'));
+    await eventually(
+      () => status('quiet'),
+      (s) => s.status === 'BACKORDERED',
+    );
+    // The goods arrive, but the fulfilment workflow (which signals the saga) never runs.
+    expect(await fulfilPreSale(db, 'ps-quiet', 'grn-quiet', 1)).toMatchObject({ allocated: ['quiet'] });
+    const state = await result('quiet'); // time skips to the saga's next check of PostgreSQL
+    expect(state).toMatchObject({ status: 'CONFIRMED', payments: [{ paymentId: 'pay-quiet', state: 'BACKORDERED' }] });
+    expect(await stored('quiet')).toMatchObject([{ state: 'CONFIRMED' }]);
+  });
+
+  it('a pre-order paid while its expired hold is released (re-reserved as <orderId>:late) is told by the fulfilment', async () => {
+    await preSale('ps-late', 'PS-LATE');
+    const placed = await placeOrder(env.client, preOrder('late-pre', 'PS-LATE', 'ps-late'), { taskQueue: TASK_QUEUE, ttlSeconds: 60 });
+    expect(placed.status).toBe('reserved');
+    duringRelease.set('late-pre', async () => {
+      await storePayment(db, { ...payment('late-pre'), orderId: 'late-pre' });
+      await handle('late-pre').signal(paymentSignal, payment('late-pre'));
+    });
+    await env.sleep('61s'); // the hold expires and is released; the payment lands meanwhile
+    await eventually(
+      () => status('late-pre'),
+      (s) => s.status === 'BACKORDERED',
+    );
+    expect(await stored('late-pre')).toMatchObject([{ state: 'BACKORDERED', reservationId: 'late-pre:late' }]);
+    // Started, not awaited: awaiting a result would let the server skip time to the saga's own check.
+    const fulfilment = await env.client.workflow.start('preSaleFulfilmentWorkflow', {
+      workflowId: fulfilmentWorkflowId('ps-late'),
+      taskQueue: TASK_QUEUE,
+      args: [{ campaignId: 'ps-late', idempotencyKey: 'grn-late', quantity: 1 }],
+    });
+    await eventually(
+      () => fulfilment.describe(),
+      (d) => d.status.name === 'COMPLETED',
+    );
+    // Told at once: no timer has to fire (time does not skip while this test polls).
+    await eventually(
+      () => handle('late-pre').describe(),
+      (d) => d.status.name === 'COMPLETED',
+      15_000,
+    );
+    expect(await result('late-pre')).toMatchObject({ status: 'CONFIRMED' });
+    expect(await stored('late-pre')).toMatchObject([{ state: 'CONFIRMED', reservationId: 'late-pre:late' }]);
   });
 });
