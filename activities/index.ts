@@ -32,6 +32,7 @@ import { cancelTransfer, raiseTransferOverdue, receiveTransfer, requestTransfer,
 import type { Activities } from '../workflows/activity-types';
 import { sweepExpiredHolds } from './sweep';
 import { settleStalePayments } from './payment-check';
+import { checkSagaPayments } from './saga-check';
 
 export interface ActivityDeps {
   readonly db: Db;
@@ -81,7 +82,11 @@ export function createActivities({ db, temporal, metrics, gate, cache, alertWebh
     returnTransfer: (transferId: string) => returnTransfer(db, transferId),
     raiseTransferOverdue: (transferId: string) => raiseTransferOverdue(db, transferId),
     reconcileStock: async (settleMinutes: number) => {
-      const report = await reconcile(db, () => settleStalePayments(delivery, metrics, settleMinutes));
+      const report = await reconcile(
+        db,
+        () => settleStalePayments(delivery, metrics, settleMinutes),
+        () => checkSagaPayments(db, temporal),
+      );
       reportDrift(report, metrics);
       return report;
     },
@@ -99,7 +104,10 @@ function reportDrift(report: ReconciliationReport, metrics: Metrics): void {
   metrics.reconciliationDrifts.set(report.drifts.length);
   const log = Context.current().log;
   if (report.clean) log.info('reconciliation clean', { runId: report.runId, levelsChecked: report.levelsChecked });
-  else log.error('reconciliation found drift', { runId: report.runId, drifts: report.drifts, unsettledPayments: report.unsettledPayments });
+  else {
+    const { runId, drifts, unsettledPayments, sagaMismatches } = report;
+    log.error('reconciliation found drift', { runId, drifts, unsettledPayments, sagaMismatches });
+  }
 }
 
 /**

@@ -48,6 +48,19 @@ export interface ReconciliationReport {
   readonly unsettledPayments: UnsettledPaymentDrift[];
   /** Holds whose saga had not started a minute after the hold committed (the relay is failing). */
   readonly unstartedSagas: { readonly orderId: string; readonly createdAt: string }[];
+  /** Running order sagas whose state disagrees with their payments (each raised as an alert, and the saga told). */
+  readonly sagaMismatches: SagaMismatch[];
+}
+
+/**
+ * An order saga waiting on something PostgreSQL says is over: BACKORDERED while the payment
+ * it waits on is already settled CONFIRMED or REFUND_REQUIRED (the fulfilment's signal was lost).
+ */
+export interface SagaMismatch {
+  readonly orderId: string;
+  readonly sagaStatus: string;
+  readonly paymentId: string;
+  readonly paymentState: string;
 }
 
 /** A payment found PENDING too long, as the payment check (activities/payment-check.ts) drove it. */

@@ -17,6 +17,8 @@ export const AlertKind = {
   SAGA_PAST_EXPIRY: 'SAGA_PAST_EXPIRY',
   /** The sweeper's release of an expired hold refused for good by PostgreSQL (a data error). */
   RELEASE_FAILED: 'RELEASE_FAILED',
+  /** A running order saga whose state disagrees with its payments in PostgreSQL (reconciliation). */
+  SAGA_PAYMENT_MISMATCH: 'SAGA_PAYMENT_MISMATCH',
 } as const;
 export type AlertKind = (typeof AlertKind)[keyof typeof AlertKind];
 

@@ -3,7 +3,7 @@
  * involved and never "fixes" anything: a drift means a bug or a hand edit, and the ledger
  * is the evidence a person needs to decide what happened.
  */
-import type { DriftCheck, LevelDrift, ReconciliationReport, UnsettledPaymentDrift } from '../../domain/reports';
+import type { DriftCheck, LevelDrift, ReconciliationReport, SagaMismatch, UnsettledPaymentDrift } from '../../domain/reports';
 import type { Db } from './db';
 
 /**
@@ -93,17 +93,23 @@ export async function findDrifts(db: Db): Promise<{ levelsChecked: number; drift
  * Runs a check and records it; the report is what the API, the log and the metric show.
  * `checkPayments` finds (and drives to settlement) the payments left unsettled too long.
  */
-export async function reconcile(db: Db, checkPayments: () => Promise<UnsettledPaymentDrift[]> = async () => []): Promise<ReconciliationReport> {
+export async function reconcile(
+  db: Db,
+  checkPayments: () => Promise<UnsettledPaymentDrift[]> = async () => [],
+  checkSagas: () => Promise<SagaMismatch[]> = async () => [],
+): Promise<ReconciliationReport> {
   const { levelsChecked, drifts } = await findDrifts(db);
   const unsettledPayments = await checkPayments();
+  const sagaMismatches = await checkSagas();
   const unstartedSagas = (
     await db.sagaStart.findMany({ where: { startedAt: null, createdAt: { lt: new Date(Date.now() - 60_000) } }, orderBy: { createdAt: 'asc' }, take: 500 })
   ).map((r) => ({ orderId: r.orderId, createdAt: r.createdAt.toISOString() }));
   const run = await db.reconciliationRun.create({
     data: {
       levelsChecked,
-      clean: drifts.length === 0 && unsettledPayments.length === 0 && unstartedSagas.length === 0,
+      clean: drifts.length === 0 && unsettledPayments.length === 0 && unstartedSagas.length === 0 && sagaMismatches.length === 0,
       unstartedSagas,
+      sagaMismatches: sagaMismatches as unknown as object[],
       drifts: drifts as unknown as object[],
       unsettledPayments: unsettledPayments as unknown as object[],
     },
@@ -125,8 +131,10 @@ function toReport(run: {
   drifts: unknown;
   unsettledPayments: unknown;
   unstartedSagas: unknown;
+  sagaMismatches: unknown;
 }): ReconciliationReport {
   return {
+    sagaMismatches: run.sagaMismatches as SagaMismatch[],
     unstartedSagas: run.unstartedSagas as ReconciliationReport['unstartedSagas'],
     unsettledPayments: run.unsettledPayments as UnsettledPaymentDrift[],
     runId: run.id.toString(),

@@ -4,7 +4,9 @@
  * shortfall ending REFUND_REQUIRED, and the ship date shown to the shopper.
  */
 import type { FastifyInstance } from 'fastify';
+import { checkSagaPayments } from '../../activities/saga-check';
 import type { Db } from '../../data/stock/db';
+import { fulfilPreSale } from '../../data/stock/pre-sales';
 import { eventually, signedPayment, useAppStack } from '../helpers/app';
 import { invariantViolations, level, stock } from '../helpers/db';
 
@@ -187,4 +189,44 @@ it('allocates only the goods received for the pre-sale, never ordinary stock of 
   expect(await level(db, 'PEACH', 'W1')).toEqual({ onHand: 4, reserved: 0 });
   const available = (await app.inject({ method: 'GET', url: '/inventory/PEACH' })).json();
   expect(available.total.available).toBe(4);
+});
+
+it('reconciliation finds a saga BACKORDERED whose payment PostgreSQL settled (its signal lost), alerts once and tells it', async () => {
+  const created = await app.inject({
+    method: 'POST',
+    url: '/admin/campaigns',
+    headers: ADMIN,
+    payload: {
+      id: 'kiwi',
+      kind: 'PRE_SALE',
+      expectedAt,
+      sku: 'NEW-MANGO',
+      warehouseCode: 'W1',
+      startsAt: new Date(Date.now() - 1000).toISOString(),
+      endsAt: new Date(Date.now() + 3600_000).toISOString(),
+      quota: 1,
+      perUserLimit: 1,
+    },
+  });
+  expect(created.statusCode).toBe(201);
+  expect((await app.inject({ method: 'POST', url: '/campaigns/kiwi/orders', payload: { orderId: 'k1', userId: 'user-k1', quantity: 1 } })).statusCode).toBe(
+    201,
+  );
+  expect((await pay('k1')).statusCode).toBe(200);
+  await eventually(
+    () => status('k1'),
+    (s) => s.status === 'BACKORDERED',
+  );
+  const check = () => checkSagaPayments(db, stack.env.client);
+  expect(await check()).toEqual([]); // agrees: the goods are still awaited
+  // Nothing arrived, and the fulfilment workflow (which tells the saga) never ran.
+  await fulfilPreSale(db, 'kiwi', 'grn-kiwi', 0);
+  const found = await eventually(check, (m) => m.length > 0);
+  expect(found).toEqual([{ orderId: 'k1', sagaStatus: 'BACKORDERED', paymentId: 'pay-k1', paymentState: 'REFUND_REQUIRED' }]);
+  expect(await db.stockAlert.count({ where: { kind: 'SAGA_PAYMENT_MISMATCH', subject: 'k1' } })).toBe(1);
+  // Told now, not at its own next check ten minutes on.
+  await eventually(
+    () => status('k1'),
+    (s) => s.status === 'REFUND_REQUIRED',
+  );
 });
