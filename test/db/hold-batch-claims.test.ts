@@ -8,7 +8,7 @@ import { Client, type Pool as PgPool } from 'pg';
 import { requestedAllocation } from '../../domain/allocation';
 import type { Db } from '../../data/stock/db';
 import { releaseInTx } from '../../data/stock/release';
-import { createHoldPool } from '../../data/stock/request-hold';
+import { assertSameOrder, createHoldPool, HoldBatcher } from '../../data/stock/request-hold';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
 import { TEST_DATABASE_URL } from '../helpers/env';
 import { blockLevel } from '../helpers/locks';
@@ -34,12 +34,12 @@ afterEach(async () => {
   expect(await invariantViolations(db)).toEqual([]);
 });
 
-function item(orderId: string, sku: string, quantity = 1) {
+function item(orderId: string, sku: string, quantity = 1, userId = `u-${orderId}`) {
   const line = { sku, warehouseCode: 'W1', quantity };
   const expiresAt = new Date(Date.now() + 900_000).toISOString();
   const reserved = { status: 'reserved', reservationId: orderId, lines: [line], allocations: requestedAllocation([line]), expiresAt };
-  const order = { orderId, userId: `u-${orderId}`, lines: [line] };
-  return { serial: orderId, orderId, userId: `u-${orderId}`, quantity, expiresAt, reserved, saga: { order, ttlSeconds: 900 } };
+  const order = { orderId, userId, lines: [line] };
+  return { serial: orderId, orderId, userId, quantity, expiresAt, reserved, saga: { order, ttlSeconds: 900 } };
 }
 type Outcome = { status?: string; reason?: string; replayed?: { status: string; reason?: string } };
 const batch = async (sku: string, items: ReturnType<typeof item>[]): Promise<Outcome[]> =>
@@ -132,4 +132,35 @@ it('an empty release racing a batch on the same serial: the batch waits for it a
   expect(await level(db, 'RL', 'W1')).toEqual({ onHand: 5, reserved: 1 });
   expect(await db.reservation.count({ where: { id: 'raced' } })).toBe(0);
   expect(await db.sagaStart.count({ where: { orderId: 'raced' } })).toBe(0);
+});
+
+it('the same order id twice in one batch: the first body wins, the same body is a replay, another body is ORDER_CONFLICT', async () => {
+  await stock(db, 'DUP', 'W1', 10);
+  const batcher = new HoldBatcher(db, pool, 100, 1);
+  const row = { kind: 'level' as const, sku: 'DUP', warehouseCode: 'W1' };
+  const blocker = await blockLevel('DUP', 'W1');
+  // A lone order goes at once and waits on the row; everything after it queues into one batch.
+  const lone = batcher.hold(row, item('lone', 'DUP') as never);
+  await blocker.waiters(1);
+  const bodies = [item('dup', 'DUP', 2), item('dup', 'DUP', 2), item('dup', 'DUP', 5), item('dup', 'DUP', 2, 'mallory')];
+  const answers = bodies.map((b) => batcher.hold(row, b as never));
+  await blocker.release();
+  expect((await lone).outcome).toMatchObject({ status: 'reserved' });
+  const results = await Promise.all(answers);
+  expect(results.map((r) => [r.outcome.status, r.replayed])).toEqual([
+    ['reserved', false],
+    ['reserved', true],
+    ['reserved', true],
+    ['reserved', true],
+  ]);
+  const checks = await Promise.allSettled(bodies.map((b, i) => assertSameOrder(db, b.saga.order, results[i])));
+  expect(checks.map((c) => (c.status === 'fulfilled' ? 'ok' : (c.reason as { code: string }).code))).toEqual(['ok', 'ok', 'ORDER_CONFLICT', 'ORDER_CONFLICT']);
+  // Held once, as the first caller asked: 2 units for its user; one saga input, the first body.
+  expect(await level(db, 'DUP', 'W1')).toEqual({ onHand: 10, reserved: 3 });
+  expect(await db.reservation.findUniqueOrThrow({ where: { id: 'dup' }, include: { lines: true } })).toMatchObject({
+    userId: 'u-dup',
+    lines: [{ quantity: 2 }],
+  });
+  const saga = await db.sagaStart.findUniqueOrThrow({ where: { orderId: 'dup' } });
+  expect(saga.input).toMatchObject({ order: { userId: 'u-dup', lines: [{ quantity: 2 }] } });
 });
