@@ -34,11 +34,31 @@ export class GroupCommit<I, O> {
     private readonly inFlight = 1,
   ) {}
 
-  submit(key: string, item: I): Promise<O> {
+  /**
+   * Queues `item` for the next batch of `key`. If `signal` aborts while the item is still
+   * queued, it is withdrawn (it never reaches a batch: nothing of it is done) and the promise
+   * rejects with the signal's reason; once its batch is running, the batch's answer stands.
+   */
+  submit(key: string, item: I, signal?: AbortSignal): Promise<O> {
     return new Promise<O>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
       const queue = this.queues.get(key) ?? { waiting: [], running: 0 };
       this.queues.set(key, queue);
-      queue.waiting.push({ item, resolve, reject });
+      const withdraw = () => {
+        const at = queue.waiting.indexOf(waiting);
+        if (at < 0) return; // already in a batch
+        queue.waiting.splice(at, 1);
+        reject(signal!.reason);
+      };
+      const settle =
+        <T>(done: (value: T) => void) =>
+        (value: T) => {
+          signal?.removeEventListener('abort', withdraw);
+          done(value);
+        };
+      const waiting: Waiting<I, O> = { item, resolve: settle(resolve), reject: settle(reject) };
+      queue.waiting.push(waiting);
+      signal?.addEventListener('abort', withdraw, { once: true });
       if (queue.running < this.inFlight) void this.drain(key, queue);
     });
   }
