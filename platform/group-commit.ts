@@ -8,8 +8,9 @@
  * process has taken the answer and sent the next batch — under a burst that gap is the event
  * loop's, not the database's, and can exceed the batch itself. With two, the next batch is
  * already queued on the row's lock in PostgreSQL when the previous one commits. The batches'
- * SQL takes its locks in one order (serials, users, then the row), as it must anyway for
- * several API processes, so concurrent batches wait on each other and never deadlock.
+ * SQL takes its locks in one order (users, the row, then each order's claim in byte order), as
+ * it must anyway for several API processes, so concurrent batches wait on each other and never
+ * deadlock.
  */
 
 interface Waiting<I, O> {
