@@ -29,7 +29,6 @@ const settings = () => ({
   REDIS_URL: ownRedis.url,
   SAGA_START_DELAY_MS: '600000',
   CAMPAIGN_GATE_CHECK_SECONDS: '3600',
-  FLASH_DB_PATH_DEADLINE_MS: '500',
 });
 const stack = useAppStack('dev', TASK_QUEUE, settings);
 let db: Db;
@@ -75,16 +74,22 @@ const summary = (answers: { statusCode: number; json(): { code?: string } }[]) =
     return acc;
   }, {});
 
-/** A transaction holding a campaign's pool row (FOR UPDATE) until `release()`. */
+/** A transaction holding a campaign's pool row (FOR UPDATE) until `release()`; `waiters(n)`: until n backends wait on a lock. */
 async function blockCampaign(campaignId: string) {
-  const client = new Client({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
+  const [client, watcher] = [new Client({ connectionString: TEST_DATABASE_URL }), new Client({ connectionString: TEST_DATABASE_URL })];
+  await Promise.all([client.connect(), watcher.connect()]);
   await client.query('BEGIN');
   await client.query('SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE', [campaignId]);
   return {
     release: async () => {
       await client.query('COMMIT');
-      await client.end();
+      await Promise.all([client.end(), watcher.end()]);
+    },
+    waiters: async (n: number) => {
+      const waiting = async () =>
+        (await watcher.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`))
+          .rows[0].n;
+      await eventually(waiting, (w) => w >= n, 2_000);
     },
   };
 }
@@ -184,15 +189,32 @@ describe('item 9: Redis down during a sale', () => {
     expect(await view('dark')).toMatchObject({ remaining: 0, gate: { loaded: true, tokens: 0 } });
   });
 
-  it('503 only when PostgreSQL does not answer: a pool row locked past the deadline; nothing held', async () => {
-    await campaign('stuck', 'STUCK', 5, 1);
+  it('503 only when PostgreSQL does not answer: a hold still queued past the deadline is withdrawn, one in a batch waits for lock_timeout; nothing held', async () => {
+    await campaign('stuck', 'STUCK', 6, 1);
+    const impatient = (await testApp(stack.env, db, { ...settings(), FLASH_DB_PATH_DEADLINE_MS: '300' })).app;
     await ownRedis.kill();
     const blocker = await blockCampaign('stuck');
-    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => flash(app, 'stuck', `stuck-${i}`, `stuck-${i}`))).finally(() => blocker.release());
-    expect(summary(answers)).toEqual({ '503 SERVICE_UNAVAILABLE': 6 });
+    try {
+      // Two batches in flight (HOLD_BATCHES_IN_FLIGHT 2), both waiting on the pool row...
+      const inBatches = [flash(impatient, 'stuck', 'stuck-0', 'stuck-0')];
+      await blocker.waiters(1);
+      inBatches.push(flash(impatient, 'stuck', 'stuck-1', 'stuck-1'));
+      await blocker.waiters(2);
+      // ...so these queue behind them, and are withdrawn at the deadline.
+      const queued = await Promise.all(Array.from({ length: 4 }, (_, i) => flash(impatient, 'stuck', `stuck-${i + 2}`, `stuck-${i + 2}`)));
+      expect(summary(queued)).toEqual({ '503 SERVICE_UNAVAILABLE': 4 });
+      expect(queued.every((a) => a.json().message.includes('did not take this order within 300 ms'))).toBe(true);
+      const batched = await Promise.all(inBatches);
+      expect(summary(batched)).toEqual({ '503 SERVICE_UNAVAILABLE': 2 });
+      expect(batched.every((a) => a.json().message.includes('the hold could not be taken right now'))).toBe(true);
+    } finally {
+      await blocker.release();
+    }
     expect(await db.reservation.count({ where: { campaignId: 'stuck' } })).toBe(0);
+    expect(await db.operationFence.count({ where: { serial: { startsWith: 'stuck-' } } })).toBe(0);
     // PostgreSQL answers again: the same orders are held.
-    const retried = await Promise.all(Array.from({ length: 5 }, (_, i) => flash(app, 'stuck', `stuck-${i}`, `stuck-${i}`)));
-    expect(summary(retried)).toEqual({ '201': 5 });
+    const retried = await Promise.all(Array.from({ length: 6 }, (_, i) => flash(impatient, 'stuck', `stuck-${i}`, `stuck-${i}`)));
+    expect(summary(retried)).toEqual({ '201': 6 });
+    await impatient.close();
   });
 });

@@ -53,8 +53,8 @@ export async function placeFlashOrder(deps: FlashOrderDeps, order: FlashOrder, l
   if (!admission || admission.verdict === GateVerdict.NOT_LOADED) {
     if (admission) deps.onGateMiss(order.campaignId);
     await limit();
-    const signal = AbortSignal.timeout(deps.dbPathDeadlineMs);
-    return { via: 'database', outcome: await hold(deps, order, { gateAdmitted: false, actor, signal }) };
+    const outcome = await withDeadline(deps.dbPathDeadlineMs, (signal) => hold(deps, order, { gateAdmitted: false, actor, signal }));
+    return { via: 'database', outcome };
   }
   const { verdict } = admission;
   if (verdict === GateVerdict.ORDER_CONFLICT) {
@@ -86,6 +86,24 @@ async function holdAdmitted(deps: FlashOrderDeps, order: FlashOrder, fresh: bool
   // another order PostgreSQL must refuse).
   if (outcome.status === 'rejected' && outcome.reason !== 'SOLD_OUT') await giveBack(deps, order);
   return outcome;
+}
+
+/**
+ * Runs `work` with a signal that aborts after `ms` — with the 503 its caller gets: a hold
+ * still queued then is withdrawn, never sent (one already in a batch keeps the batch's answer).
+ */
+async function withDeadline<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const deadline = new AbortController();
+  const late = new DomainError(
+    ErrorCode.SERVICE_UNAVAILABLE,
+    `PostgreSQL did not take this order within ${ms} ms; nothing is held; retry with the same orderId`,
+  );
+  const timer = setTimeout(() => deadline.abort(late), ms);
+  try {
+    return await work(deadline.signal);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Best effort: a give-back Redis cannot take now is made good by the next gate check. */
