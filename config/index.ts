@@ -122,7 +122,7 @@ export function loadConfig(env: Env = process.env): Config {
     logFormat: logFormat(env),
     campaigns: {
       gateCheckSeconds: int(env, 'CAMPAIGN_GATE_CHECK_SECONDS', 10, 1, 3600),
-      dbPathConcurrency: int(env, 'FLASH_DB_PATH_CONCURRENCY', 32, 1, 10_000),
+      dbPathDeadlineMs: int(env, 'FLASH_DB_PATH_DEADLINE_MS', 2_000, 10, 60_000),
       gateCommandTimeoutMs: int(env, 'GATE_COMMAND_TIMEOUT_MS', 2_000, 10, 60_000),
     },
     cache: cacheConfig(env),

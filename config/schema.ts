@@ -67,8 +67,8 @@ export interface Config {
   readonly campaigns: {
     /** How often a running campaign's gate is compared with PostgreSQL. */
     readonly gateCheckSeconds: number;
-    /** Flash orders per API process let through to PostgreSQL at once while the gate is down. */
-    readonly dbPathConcurrency: number;
+    /** How long a flash order the gate cannot answer may wait for its hold batch before a 503 (nothing held). */
+    readonly dbPathDeadlineMs: number;
     /** Deadline of one gate command on its own Redis connection (past it: the gate cannot answer). */
     readonly gateCommandTimeoutMs: number;
   };

@@ -34,11 +34,21 @@ export function sameLines(a: readonly RequestedLine[], b: readonly RequestedLine
   return x.length === y.length && x.every((l, i) => l.sku === y[i].sku && l.warehouseCode === y[i].warehouseCode && l.quantity === y[i].quantity);
 }
 
-type Comparable = Pick<OrderRequest, 'userId' | 'lines' | 'allocation'>;
+type Comparable = Pick<OrderRequest, 'userId' | 'lines' | 'allocation' | 'amountCents' | 'campaignId'>;
 
-/** True when a repeated order request asks for what the first one did, allocated alike. */
+/**
+ * True when a repeated order request asks for what the first one did: the same user, stock,
+ * allocation, price and campaign. Anything else under the same order id is another order
+ * (ORDER_CONFLICT): its saga would otherwise run with the first one's body and amount.
+ */
 export function sameOrder(a: Comparable, b: Comparable): boolean {
-  return a.userId === b.userId && sameLines(a.lines, b.lines) && samePreferences(a.allocation, b.allocation);
+  return (
+    a.userId === b.userId &&
+    a.amountCents === b.amountCents &&
+    a.campaignId === b.campaignId &&
+    sameLines(a.lines, b.lines) &&
+    samePreferences(a.allocation, b.allocation)
+  );
 }
 
 function samePreferences(a: OrderRequest['allocation'], b: OrderRequest['allocation']): boolean {

@@ -8,8 +8,9 @@
  * process has taken the answer and sent the next batch — under a burst that gap is the event
  * loop's, not the database's, and can exceed the batch itself. With two, the next batch is
  * already queued on the row's lock in PostgreSQL when the previous one commits. The batches'
- * SQL takes its locks in one order (serials, users, then the row), as it must anyway for
- * several API processes, so concurrent batches wait on each other and never deadlock.
+ * SQL takes its locks in one order (users, the row, then each order's claim in byte order), as
+ * it must anyway for several API processes, so concurrent batches wait on each other and never
+ * deadlock.
  */
 
 interface Waiting<I, O> {
@@ -34,11 +35,31 @@ export class GroupCommit<I, O> {
     private readonly inFlight = 1,
   ) {}
 
-  submit(key: string, item: I): Promise<O> {
+  /**
+   * Queues `item` for the next batch of `key`. If `signal` aborts while the item is still
+   * queued, it is withdrawn (it never reaches a batch: nothing of it is done) and the promise
+   * rejects with the signal's reason; once its batch is running, the batch's answer stands.
+   */
+  submit(key: string, item: I, signal?: AbortSignal): Promise<O> {
     return new Promise<O>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
       const queue = this.queues.get(key) ?? { waiting: [], running: 0 };
       this.queues.set(key, queue);
-      queue.waiting.push({ item, resolve, reject });
+      const withdraw = () => {
+        const at = queue.waiting.indexOf(waiting);
+        if (at < 0) return; // already in a batch
+        queue.waiting.splice(at, 1);
+        reject(signal!.reason);
+      };
+      const settle =
+        <T>(done: (value: T) => void) =>
+        (value: T) => {
+          signal?.removeEventListener('abort', withdraw);
+          done(value);
+        };
+      const waiting: Waiting<I, O> = { item, resolve: settle(resolve), reject: settle(reject) };
+      queue.waiting.push(waiting);
+      signal?.addEventListener('abort', withdraw, { once: true });
       if (queue.running < this.inFlight) void this.drain(key, queue);
     });
   }

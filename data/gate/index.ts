@@ -18,6 +18,8 @@ export const GateVerdict = {
   ENDED: 'ENDED',
   SOLD_OUT: 'SOLD_OUT',
   LIMIT_REACHED: 'LIMIT_REACHED',
+  /** The order id was admitted for another user or quantity: another order under a used id. */
+  ORDER_CONFLICT: 'ORDER_CONFLICT',
 } as const;
 export type GateVerdict = (typeof GateVerdict)[keyof typeof GateVerdict];
 
@@ -30,6 +32,7 @@ const verdictOfCode: Record<number, GateVerdict> = {
   [-2]: GateVerdict.ENDED,
   [-3]: GateVerdict.SOLD_OUT,
   [-4]: GateVerdict.LIMIT_REACHED,
+  [-5]: GateVerdict.ORDER_CONFLICT,
 };
 
 export interface Admission {

@@ -2,7 +2,7 @@
  * The Cancel step of TCC: held stock goes back (to its levels, or to its campaign's pool),
  * fenced once per reservation; the fence is what forbids a late reserve afterwards.
  */
-import { Operation, ReservationStatus, type ReleaseOutcome, type ReleaseReason } from '../../domain/types';
+import { Operation, ReservationStatus, type ReleaseOutcome, type ReleaseReason, type ReserveOutcome } from '../../domain/types';
 import { returnCampaignHold } from './campaigns';
 import { inKeyLockedTx, readFence, writeFence, type Db, type Tx } from './db';
 import { releaseLevelHolds } from './levels';
@@ -23,11 +23,15 @@ export async function releaseStock(db: Db, reservationId: string, reason: Releas
 export async function releaseInTx(tx: Tx, reservationId: string, reason: ReleaseReason): Promise<ReleaseOutcome> {
   const first = await readFence<ReleaseOutcome>(tx, reservationId, Operation.RELEASE);
   if (first) return first;
-  const held = await lockReservation(tx, reservationId);
   const record = async (outcome: ReleaseOutcome) => {
     await writeFence(tx, reservationId, Operation.RELEASE, outcome);
     return outcome;
   };
+  // Nothing held: the reserve is fenced off too. The hold batch takes no serial lock (its
+  // RESERVE fence is its claim), so this INSERT is what orders us with a batch holding this
+  // serial right now: it waits for that commit, and then the hold is there to release.
+  let held = await lockReservation(tx, reservationId);
+  if (!held && !(await fenceOffReserve(tx, reservationId))) held = await lockReservation(tx, reservationId);
   if (!held) return record({ status: 'released_empty' });
   // Paid (confirmed, or a pre-order's backorder): payment won the race.
   if (held.status !== ReservationStatus.RESERVED) return record({ status: 'already_confirmed' });
@@ -42,4 +46,13 @@ export async function releaseInTx(tx: Tx, reservationId: string, reason: Release
     await releaseLevelHolds(tx, reservationId, held.lines);
   }
   return outcome;
+}
+
+/** Records the serial's reserve as refused (ALREADY_RELEASED) unless one is recorded; false when one was. */
+async function fenceOffReserve(tx: Tx, serial: string): Promise<boolean> {
+  const refused: ReserveOutcome = { status: 'rejected', reason: 'ALREADY_RELEASED' };
+  const inserted = await tx.$executeRaw`
+    INSERT INTO operation_fences (serial, operation, outcome) VALUES (${serial}, ${Operation.RESERVE}, ${JSON.stringify(refused)}::jsonb)
+    ON CONFLICT (serial, operation) DO NOTHING`;
+  return inserted === 1;
 }

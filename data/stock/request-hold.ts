@@ -42,6 +42,8 @@ export type Pool =
 export interface HoldResult {
   readonly outcome: ReserveOutcome;
   readonly replayed: boolean;
+  /** The order this id was first placed with, when the batch knows it (the same id twice in one batch). */
+  readonly placedAs?: OrderRequest;
 }
 
 const poolKey = (p: Pool) => (p.kind === 'campaign' ? `campaign\u0000${p.campaignId}` : `level\u0000${p.sku}\u0000${p.warehouseCode}`);
@@ -78,13 +80,21 @@ export class HoldBatcher {
     return this.commit.busy;
   }
 
-  hold(pool: Pool, item: BatchItem): Promise<HoldResult> {
-    return this.commit.submit(poolKey(pool), { pool, item });
+  /** `signal`: aborted while the hold is still queued, it is withdrawn (nothing sent, nothing held). */
+  hold(pool: Pool, item: BatchItem, signal?: AbortSignal): Promise<HoldResult> {
+    return this.commit.submit(poolKey(pool), { pool, item }, signal);
   }
 
-  /** Runs one batch; the same serial twice in a batch is sent once and answered alike. */
+  /**
+   * Runs one batch. The same serial twice in a batch is sent once, as it came first: the
+   * first caller gets its outcome, a later one the same outcome as a replay, with the first
+   * order to compare (assertSameOrder): a different body is another order, never a hold
+   * taken with the other caller's lines, user or amount.
+   */
   private async runBatch(pool: Pool, items: BatchItem[]): Promise<HoldResult[]> {
-    const unique = [...new Map(items.map((i) => [i.serial, i])).values()];
+    const first = new Map<string, BatchItem>();
+    for (const item of items) if (!first.has(item.serial)) first.set(item.serial, item);
+    const unique = [...first.values()];
     const [p1, p2] = pool.kind === 'campaign' ? [pool.campaignId, null] : [pool.sku, pool.warehouseCode];
     let rows: { outcomes: unknown }[];
     try {
@@ -106,7 +116,11 @@ export class HoldBatcher {
     // After the commit, never inside it: drop the cache entry the holds made stale.
     if (pool.kind === 'level' && results.some((r) => !r.replayed && r.outcome.status === 'reserved')) void skusCommitted(this.db, [pool.sku]);
     const bySerial = new Map(unique.map((item, i) => [item.serial, results[i]]));
-    return items.map((i) => bySerial.get(i.serial)!);
+    return items.map((item) => {
+      const result = bySerial.get(item.serial)!;
+      const firstItem = first.get(item.serial)!;
+      return item === firstItem ? result : { outcome: result.outcome, replayed: true, placedAs: firstItem.saga.order };
+    });
   }
 }
 
@@ -149,15 +163,19 @@ export async function holdGeneral(db: Db, saga: OrderWorkflowInput, expiresAt: s
 const toJson = (value: unknown) => JSON.parse(JSON.stringify(value)) as object;
 
 /**
- * A replayed order id must come with the same order: checked against the saga input the
- * first hold recorded (a refusal recorded nothing to compare, and is answered as it was).
+ * A replayed order id must come with the same order: checked against the first order of the
+ * same batch, or else the saga input the first hold recorded (a refusal recorded nothing to
+ * compare, and is answered as it was).
  */
 export async function assertSameOrder(db: Db, order: OrderRequest, result: HoldResult): Promise<void> {
-  if (!result.replayed || result.outcome.status !== 'reserved') return;
-  const first = await db.sagaStart.findUnique({ where: { orderId: order.orderId }, select: { input: true } });
-  const recorded = (first?.input as OrderWorkflowInput | undefined)?.order;
+  if (!result.replayed) return;
+  let recorded = result.placedAs;
+  if (!recorded && result.outcome.status === 'reserved') {
+    const first = await db.sagaStart.findUnique({ where: { orderId: order.orderId }, select: { input: true } });
+    recorded = (first?.input as OrderWorkflowInput | undefined)?.order;
+  }
   if (recorded && !sameOrder(recorded, order)) {
-    throw new DomainError(ErrorCode.ORDER_CONFLICT, `order ${order.orderId} exists with other lines or user`);
+    throw new DomainError(ErrorCode.ORDER_CONFLICT, `order ${order.orderId} exists with other lines, user, amount or campaign`);
   }
 }
 

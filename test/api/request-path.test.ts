@@ -26,7 +26,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await ownRedis?.kill();
 });
-const stack = useAppStack('dev', TASK_QUEUE, () => ({ REDIS_URL: ownRedis.url, SAGA_START_DELAY_MS: '600000', FLASH_DB_PATH_CONCURRENCY: '8' }));
+const stack = useAppStack('dev', TASK_QUEUE, () => ({ REDIS_URL: ownRedis.url, SAGA_START_DELAY_MS: '600000' }));
 let db: Db;
 let app: FastifyInstance;
 beforeAll(async () => {

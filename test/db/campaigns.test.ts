@@ -136,6 +136,22 @@ describe('gate scripts in Redis', () => {
     expect((await gate.admit('c1', 'u1', 'o2', 1)).verdict).toBe('ADMITTED');
   });
 
+  it('an order id admitted for one user and quantity: another user or quantity is ORDER_CONFLICT, takes nothing, gives nothing back', async () => {
+    await createCampaign(db, campaign('c1', 5, 2));
+    await syncGate(db, gate, 'c1', true);
+    expect((await gate.admit('c1', 'ann', 'o1', 1)).verdict).toBe('ADMITTED');
+    expect((await gate.admit('c1', 'bob', 'o1', 1)).verdict).toBe('ORDER_CONFLICT');
+    expect((await gate.admit('c1', 'ann', 'o1', 2)).verdict).toBe('ORDER_CONFLICT');
+    expect((await gate.admit('c1', 'ann', 'o1', 1)).verdict).toBe('READMITTED');
+    expect(await gate.giveBack('c1', 'bob', 'o1')).toBe(false); // ann's token, not bob's
+    expect(await gate.state('c1')).toEqual({ loaded: true, tokens: 4, ended: false });
+    // An entry written before the user was recorded (the quantity alone) is still a receipt.
+    await redis.hset('stockhold:gate:{c1}:orders', 'old', '2');
+    expect((await gate.admit('c1', 'cat', 'old', 2)).verdict).toBe('READMITTED');
+    expect(await gate.giveBack('c1', 'cat', 'old')).toBe(true);
+    expect(await gate.state('c1')).toEqual({ loaded: true, tokens: 6, ended: false });
+  });
+
   it('sync rebuilds a flushed or under-counting gate from PostgreSQL, and leaves an over-counting one', async () => {
     await createCampaign(db, campaign('c1', 5, 3));
     await syncGate(db, gate, 'c1', true);

@@ -67,3 +67,22 @@ it('keys are independent, and a failed batch fails only its own items', async ()
   await expect(good).resolves.toBe('good:a');
   expect(commit.busy).toBe(false);
 });
+
+it('a queued item whose signal aborts is withdrawn before any batch takes it; one already in a batch gets its answer', async () => {
+  const r = recorder(1);
+  const [inBatch, queued, stays] = [new AbortController(), new AbortController(), new AbortController()];
+  const first = r.commit.submit('row', 0, inBatch.signal);
+  const withdrawn = r.commit.submit('row', 1, queued.signal);
+  const second = r.commit.submit('row', 2, stays.signal);
+  await tick();
+  inBatch.abort(new Error('too late: running'));
+  queued.abort(new Error('deadline'));
+  await expect(withdrawn).rejects.toThrow('deadline');
+  r.release.shift()!();
+  await tick();
+  expect(r.batches).toEqual([[0], [2]]);
+  r.release.shift()!();
+  expect(await Promise.all([first, second])).toEqual([0, 20]);
+  await expect(r.commit.submit('row', 3, AbortSignal.abort(new Error('gone')))).rejects.toThrow('gone');
+  expect(r.commit.busy).toBe(false);
+});

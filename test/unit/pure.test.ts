@@ -36,6 +36,15 @@ describe('mergeLines', () => {
     expect(sameOrder(a, { userId: 'u', lines: [{ sku: 'A', warehouseCode: 'W', quantity: 3 }] })).toBe(false);
     expect(sameOrder(a, { ...a, userId: 'v' })).toBe(false);
   });
+
+  it('sameOrder tells apart the amount and the campaign (issue 16: the saga would run with the other body)', () => {
+    const a = { userId: 'u', lines: [{ sku: 'A', warehouseCode: 'W', quantity: 2 }], amountCents: 500, campaignId: 'c1' };
+    expect(sameOrder(a, { ...a })).toBe(true);
+    expect(sameOrder(a, { ...a, amountCents: 1 })).toBe(false);
+    expect(sameOrder(a, { ...a, amountCents: undefined })).toBe(false);
+    expect(sameOrder(a, { ...a, campaignId: 'c2' })).toBe(false);
+    expect(sameOrder(a, { ...a, campaignId: undefined })).toBe(false);
+  });
 });
 
 describe('compareBytes (the lock order)', () => {

@@ -4,7 +4,7 @@ import { DomainError, httpStatusOf } from '../../../domain/errors';
 import { AmountCents, errors, Id, OrderLineSchema } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
 import { refusalMessage, rejection } from '../orders/rejection';
-import { gateRebuilder, placeFlashOrder, Semaphore } from './service';
+import { gateRebuilder, placeFlashOrder } from './service';
 
 const campaigns: FastifyPluginAsyncTypebox = async (app) => {
   const { db, redis, gate, config, metrics } = app.deps;
@@ -13,7 +13,7 @@ const campaigns: FastifyPluginAsyncTypebox = async (app) => {
     redis,
     gate,
     holds: app.holds,
-    dbPath: new Semaphore(config.campaigns.dbPathConcurrency),
+    dbPathDeadlineMs: config.campaigns.dbPathDeadlineMs,
     onGateMiss: gateRebuilder(db, gate, (msg, err) => app.log.warn({ err }, msg)),
   };
 
@@ -23,7 +23,8 @@ const campaigns: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: Scope.ORDERS },
       schema: {
         summary: 'Order in a flash sale or pre-sale: admitted by the gate, held by the order saga',
-        description: 'SOLD_OUT, LIMIT_REACHED, NOT_STARTED and ENDED are answered by the Redis gate alone. Idempotent by orderId.',
+        description:
+          'SOLD_OUT, LIMIT_REACHED, NOT_STARTED and ENDED are answered by the Redis gate alone (by PostgreSQL while the gate cannot answer). Idempotent by orderId: the same id with another body is 409 ORDER_CONFLICT.',
         tags: ['campaigns'],
         params: Type.Object({ campaignId: Id }),
         body: Type.Object(

@@ -27,6 +27,8 @@ export interface HoldOptions {
   readonly expectedShipDate?: string;
   /** The key id placing the order: its ledger rows record it. */
   readonly actor?: string;
+  /** Aborted while the hold still waits for its batch: withdrawn, answered 503 (nothing held). */
+  readonly signal?: AbortSignal;
 }
 
 export async function holdOrder(deps: HoldDeps, order: OrderRequest, options: HoldOptions = {}): Promise<ReserveOutcome> {
@@ -62,17 +64,21 @@ async function take(deps: HoldDeps, order: OrderRequest, saga: OrderWorkflowInpu
     const pool: Pool = order.campaignId
       ? { kind: 'campaign', campaignId: order.campaignId }
       : { kind: 'level', sku: line.sku, warehouseCode: line.warehouseCode };
-    return deps.batcher.hold(pool, {
-      serial: order.orderId,
-      orderId: order.orderId,
-      userId: order.userId,
-      quantity: line.quantity,
-      expiresAt,
-      amountCents: order.amountCents,
-      reserved,
-      saga,
-      actor: options.actor,
-    });
+    return deps.batcher.hold(
+      pool,
+      {
+        serial: order.orderId,
+        orderId: order.orderId,
+        userId: order.userId,
+        quantity: line.quantity,
+        expiresAt,
+        amountCents: order.amountCents,
+        reserved,
+        saga,
+        actor: options.actor,
+      },
+      options.signal,
+    );
   }
   return holdGeneral(deps.db, saga, expiresAt, options.actor);
 }
