@@ -25,6 +25,8 @@ export interface Closing {
   readonly recoverFrom: number;
   readonly problems?: string[];
   readonly extraStuck?: number;
+  /** How long the sagas get to end (default: awaitEndings's 2 minutes); a scenario that waited already says less. */
+  readonly endingsTimeoutMs?: number;
   readonly notes?: string;
 }
 
@@ -40,7 +42,7 @@ async function lostPayments(stack: Stack, paid: ReadonlySet<string>): Promise<st
 }
 
 export async function closeScenario(stack: Stack, c: Closing): Promise<Row> {
-  const states = await awaitEndings(c.base, c.orderIds);
+  const states = await awaitEndings(c.base, c.orderIds, c.endingsTimeoutMs);
   const report = await checkInvariants(stack);
   const recoverMs = Date.now() - c.recoverFrom;
   const stuckSagas = c.orderIds.filter((id) => !TERMINAL.has(String(states.get(id)?.status))).length;

@@ -44,6 +44,9 @@ export interface Stack {
   readonly workerMetrics: string;
   restartWorker(signal: NodeJS.Signals): Promise<void>;
   restartTemporal(): Promise<void>;
+  /** Stops the Temporal dev server (its SQLite file stays); `startTemporal` brings it back on the same port. */
+  stopTemporal(): Promise<void>;
+  startTemporal(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -103,6 +106,16 @@ export async function startStack(orders: number): Promise<Stack> {
   const dbFile = path.join(ROOT, '.data', 'chaos', `temporal-${process.pid}.db`);
   rmSync(dbFile, { force: true });
   let devServer: DevServer = await startDevServer({ port: temporalPort, dbFile });
+  let devServerDown = false;
+  const stopTemporal = async () => {
+    devServerDown = true;
+    await devServer.stop();
+  };
+  const startTemporal = async () => {
+    if (!devServerDown) return;
+    devServer = await startDevServer({ port: temporalPort, dbFile });
+    devServerDown = false;
+  };
   const temporal = new Client({ connection: await Connection.connect({ address: devServer.address }), namespace: 'default' });
   const services = await startServices(serviceEnv(devServer.address, redis.url), shortTtlSeconds(orders));
   const cache = createStockCache(testConfig({ REDIS_URL: redis.url }));
@@ -117,9 +130,11 @@ export async function startStack(orders: number): Promise<Stack> {
     workerMetrics: services.workerMetrics,
     restartWorker: (signal) => services.restartWorker(signal),
     async restartTemporal() {
-      await devServer.stop();
-      devServer = await startDevServer({ port: temporalPort, dbFile });
+      await stopTemporal();
+      await startTemporal();
     },
+    stopTemporal,
+    startTemporal,
     async stop() {
       await services.stop();
       await temporal.connection.close();
