@@ -147,13 +147,19 @@ async function refused(run: Run, n: number): Promise<void> {
  * Scenario 9's run under `name`, its campaigns, SKUs and orders prefixed `prefix` (scenario 12
  * runs it again on the same stack with the worker starved of CPU).
  */
-export function paymentEndingsScenario(name: string, prefix: string): Scenario {
-  return { name, run: (stack, size) => runEndings(name, prefix, stack, size) };
+export function paymentEndingsScenario(name: string, prefix: string, hooks: EndingsHooks = {}): Scenario {
+  return { name, run: (stack, size) => runEndings(name, prefix, stack, size, hooks) };
+}
+
+/** What a variant of scenario 9 adds around its run. */
+export interface EndingsHooks {
+  /** Called once every payment was delivered and the faults are over, before the closing checks. */
+  readonly delivered?: () => Promise<void>;
 }
 
 export const paymentEndings = paymentEndingsScenario('9 payments at every saga ending', 'p9');
 
-async function runEndings(name: string, prefix: string, stack: Stack, size: Size): Promise<Row> {
+async function runEndings(name: string, prefix: string, stack: Stack, size: Size, hooks: EndingsHooks): Promise<Row> {
   const n = Math.max(6, Math.floor(size.orders / 5));
   const ttlMs = shortTtlSeconds(size.orders) * 1_000;
   for (const g of Object.keys(GROUPS) as Group[]) await openCampaign(stack, prefix, g, g === 'd' ? Math.ceil(n / 2) : n);
@@ -186,6 +192,7 @@ async function runEndings(name: string, prefix: string, stack: Stack, size: Size
     await d;
   });
   await Promise.all([...faults, ...paid, run.payAroundExpiries(ids.b, 'b', KILL_MS - 500), killed, e]);
+  await hooks.delivered?.();
   const recoverFrom = Date.now();
 
   const placed = [...run.placement.keys()];
