@@ -13,7 +13,7 @@ import { upsertProduct, upsertWarehouse } from '../../data/stock/catalog';
 import { callRetrying, orderState, pay, placeFlashOrder, pMap, sleep, type Answer } from '../client';
 import { closeScenario, orderIds, type Scenario } from '../scenario';
 import type { Stack } from '../stack';
-import { at, lockRow, Phase, phaseOf, sagaRunning, tally } from './payment-phases';
+import { at, lockRow, phaseOf, sagaRunning, tally, type Phase } from './payment-phases';
 import { settlementProblems } from './payment-settlements';
 
 const CAMPAIGN = 'ps11';
