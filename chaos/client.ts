@@ -93,7 +93,8 @@ export async function payOnce(base: string, orderId: string, timeoutMs: number):
   try {
     return await call(base, 'POST', '/webhooks/payments', signed.payload, signed.headers, timeoutMs);
   } catch (err) {
-    return { status: 0, body: { error: String(err).slice(0, 120) } };
+    const timedOut = err instanceof Error && err.name === 'TimeoutError';
+    return { status: 0, body: { error: timedOut ? `no answer within ${timeoutMs} ms` : String(err).slice(0, 120) } };
   }
 }
 
