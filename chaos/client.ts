@@ -17,11 +17,20 @@ export const TERMINAL = new Set(['CONFIRMED', 'RELEASED', 'REJECTED', 'REFUND_RE
 /** Every call is the shop's, with its key (the bootstrap key: every scope); the webhook's HMAC is on top. */
 const KEY = { authorization: `Bearer ${CHAOS_ADMIN_TOKEN}` };
 
-export async function call(base: string, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Answer> {
+/** `timeoutMs`: give up on an answer that takes longer (the fetch rejects), as a payment provider does. */
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+  timeoutMs?: number,
+): Promise<Answer> {
   const res = await fetch(`${base}${path}`, {
     method,
     body,
     headers: body === undefined ? { ...KEY, ...headers } : { ...KEY, 'content-type': 'application/json', ...headers },
+    ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
   });
   const text = await res.text();
   let parsed: Record<string, unknown> = {};
@@ -69,6 +78,24 @@ export const paymentIdOf = (orderId: string) => `pay-${orderId}`;
 export function pay(base: string, orderId: string, eventId = `ev-${orderId}`): Promise<Answer> {
   const signed = signedPayment(CHAOS_SECRET, { eventId, type: 'payment.succeeded', orderId, paymentId: paymentIdOf(orderId), amountCents: 1000 });
   return callRetrying(base, 'POST', '/webhooks/payments', signed.payload, signed.headers);
+}
+
+/** One delivery of the suite's payment for `orderId`; a dropped connection or a timeout reads as status 0. */
+export async function payOnce(base: string, orderId: string, timeoutMs: number): Promise<Answer> {
+  // Signed per attempt, as a provider does: a retry carries a fresh timestamp.
+  const signed = signedPayment(CHAOS_SECRET, {
+    eventId: `ev-${orderId}`,
+    type: 'payment.succeeded',
+    orderId,
+    paymentId: paymentIdOf(orderId),
+    amountCents: 1000,
+  });
+  try {
+    return await call(base, 'POST', '/webhooks/payments', signed.payload, signed.headers, timeoutMs);
+  } catch (err) {
+    const timedOut = err instanceof Error && err.name === 'TimeoutError';
+    return { status: 0, body: { error: timedOut ? `no answer within ${timeoutMs} ms` : String(err).slice(0, 120) } };
+  }
 }
 
 export async function orderState(base: string, orderId: string): Promise<Record<string, unknown>> {

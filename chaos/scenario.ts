@@ -25,6 +25,8 @@ export interface Closing {
   readonly recoverFrom: number;
   readonly problems?: string[];
   readonly extraStuck?: number;
+  /** How long the sagas get to end (default: awaitEndings's 2 minutes); a scenario that waited already says less. */
+  readonly endingsTimeoutMs?: number;
   readonly notes?: string;
 }
 
@@ -40,12 +42,20 @@ async function lostPayments(stack: Stack, paid: ReadonlySet<string>): Promise<st
 }
 
 export async function closeScenario(stack: Stack, c: Closing): Promise<Row> {
-  const states = await awaitEndings(c.base, c.orderIds);
+  const states = await awaitEndings(c.base, c.orderIds, c.endingsTimeoutMs);
   const report = await checkInvariants(stack);
   const recoverMs = Date.now() - c.recoverFrom;
-  const stuckSagas = c.orderIds.filter((id) => !TERMINAL.has(String(states.get(id)?.status))).length;
+  const stuck = c.orderIds.filter((id) => !TERMINAL.has(String(states.get(id)?.status)));
+  const stuckSagas = stuck.length;
   const lost = await lostPayments(stack, c.paid);
   const problems = [...(c.problems ?? [])];
+  if (stuck.length > 0)
+    problems.push(
+      `${stuck.length} orders not ended by GET /orders/:id: ${stuck
+        .slice(0, 5)
+        .map((id) => `${id} → ${lastAnswer(states.get(id))}`)
+        .join('; ')}`,
+    );
   if (lost.length > 0) problems.push(`accepted but not settled: ${lost.slice(0, 5).join(', ')}`);
   if (report.pendingPayments.length > 0)
     problems.push(`${report.pendingPayments.length} payments still PENDING: ${report.pendingPayments.slice(0, 5).join(', ')}`);
@@ -62,6 +72,13 @@ export async function closeScenario(stack: Stack, c: Closing): Promise<Row> {
     problems,
     notes: c.notes,
   };
+}
+
+/** What GET /orders/:id last said: the status, or the error's code and message. */
+function lastAnswer(state: Record<string, unknown> | undefined): string {
+  if (state === undefined) return 'no answer';
+  if (state.status !== undefined) return String(state.status);
+  return `${String(state.code ?? 'no status')}: ${String(state.message ?? JSON.stringify(state)).slice(0, 160)}`;
 }
 
 /** Ids for one scenario's orders: `<prefix>-0`, `<prefix>-1`, ... */

@@ -44,6 +44,9 @@ export interface Stack {
   readonly workerMetrics: string;
   restartWorker(signal: NodeJS.Signals): Promise<void>;
   restartTemporal(): Promise<void>;
+  /** Stops the Temporal dev server (its SQLite file stays); `startTemporal` brings it back on the same port. */
+  stopTemporal(): Promise<void>;
+  startTemporal(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -79,7 +82,15 @@ async function startServices(env: Record<string, string>, shortTtl: number) {
   let worker: Service = runService('worker.ts', workerEnv);
   const host = (port: number) => `http://127.0.0.1:${port}`;
   const urls = { api: host(apiPort), shortApi: host(shortPort), workerMetrics: `${host(metricsPort)}/metrics` };
-  await Promise.all([urls.api, urls.shortApi].map((api) => waitForHttp(`${api}/readyz`)).concat(waitForHttp(urls.workerMetrics)));
+  const stop = async () => {
+    await Promise.all(apis.map((a) => a.stop()));
+    await worker.stop();
+  };
+  // A stack that does not come up leaves no process behind.
+  await Promise.all([urls.api, urls.shortApi].map((api) => waitForHttp(`${api}/readyz`)).concat(waitForHttp(urls.workerMetrics))).catch(async (err) => {
+    await stop();
+    throw err;
+  });
   return {
     ...urls,
     async restartWorker(signal: NodeJS.Signals) {
@@ -87,10 +98,7 @@ async function startServices(env: Record<string, string>, shortTtl: number) {
       worker = runService('worker.ts', workerEnv);
       await waitForHttp(urls.workerMetrics);
     },
-    async stop() {
-      await Promise.all(apis.map((a) => a.stop()));
-      await worker.stop();
-    },
+    stop,
   };
 }
 
@@ -103,8 +111,23 @@ export async function startStack(orders: number): Promise<Stack> {
   const dbFile = path.join(ROOT, '.data', 'chaos', `temporal-${process.pid}.db`);
   rmSync(dbFile, { force: true });
   let devServer: DevServer = await startDevServer({ port: temporalPort, dbFile });
+  let devServerDown = false;
+  const stopTemporal = async () => {
+    devServerDown = true;
+    await devServer.stop();
+  };
+  const startTemporal = async () => {
+    if (!devServerDown) return;
+    devServer = await startDevServer({ port: temporalPort, dbFile });
+    devServerDown = false;
+  };
   const temporal = new Client({ connection: await Connection.connect({ address: devServer.address }), namespace: 'default' });
-  const services = await startServices(serviceEnv(devServer.address, redis.url), shortTtlSeconds(orders));
+  const services = await startServices(serviceEnv(devServer.address, redis.url), shortTtlSeconds(orders)).catch(async (err) => {
+    await temporal.connection.close();
+    await devServer.stop();
+    await redis.kill();
+    throw err;
+  });
   const cache = createStockCache(testConfig({ REDIS_URL: redis.url }));
   return {
     db,
@@ -117,9 +140,11 @@ export async function startStack(orders: number): Promise<Stack> {
     workerMetrics: services.workerMetrics,
     restartWorker: (signal) => services.restartWorker(signal),
     async restartTemporal() {
-      await devServer.stop();
-      devServer = await startDevServer({ port: temporalPort, dbFile });
+      await stopTemporal();
+      await startTemporal();
     },
+    stopTemporal,
+    startTemporal,
     async stop() {
       await services.stop();
       await temporal.connection.close();

@@ -6,6 +6,9 @@ import { hostileInput } from './scenarios/hostile-input';
 import { latePayment } from './scenarios/late-payment';
 import { lockContention } from './scenarios/lock-contention';
 import { paymentEndings } from './scenarios/payment-endings';
+import { paymentEndingsStarved } from './scenarios/payment-endings-starved';
+import { preSalePaidAtRelease } from './scenarios/pre-sale-release';
+import { temporalDownAcrossExpiry } from './scenarios/temporal-down-expiry';
 import { startStack } from './stack';
 import { formatHeader, formatRow, type Row } from './table';
 
@@ -19,6 +22,9 @@ export const scenarios: readonly Scenario[] = [
   workerKilled,
   temporalRestarted,
   paymentEndings,
+  temporalDownAcrossExpiry,
+  preSalePaidAtRelease,
+  paymentEndingsStarved,
 ];
 
 /** The full suite (`npm run chaos`) and the reduced one run by `npm test`. */

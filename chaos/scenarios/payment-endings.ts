@@ -10,7 +10,8 @@
  */
 import { stock } from '../../test/helpers/db';
 import { callRetrying, pay, placeFlashOrder, pMap, sleep, type Answer } from '../client';
-import { closeScenario, orderIds, type Scenario } from '../scenario';
+import { closeScenario, orderIds, type Scenario, type Size } from '../scenario';
+import type { Row } from '../table';
 import { shortTtlSeconds, type Stack } from '../stack';
 import { at, lockRow, pauseRedis, Phase, phaseOf, sagaRunning, tally, type Placement } from './payment-phases';
 import { settlementProblems } from './payment-settlements';
@@ -54,12 +55,20 @@ class Run {
   readonly expiresAt = new Map<string, number>();
   readonly deliveries: Delivery[] = [];
   readonly problems: string[] = [];
-  constructor(readonly stack: Stack) {}
+  /** `prefix` names this run's campaigns (`<prefix><group>`), SKUs and orders, so two runs share a stack. */
+  constructor(
+    readonly stack: Stack,
+    readonly prefix: string,
+  ) {}
+
+  ids(group: Group, n: number): string[] {
+    return orderIds(`${this.prefix}${group}`, n);
+  }
 
   async place(base: string, group: Group, ids: readonly string[], concurrency = 25): Promise<void> {
     await pMap(ids, concurrency, async (id) => {
       this.placement.set(id, 'pending');
-      const answer = await placeFlashOrder(base, `p9${group}`, id, `u-${id}`);
+      const answer = await placeFlashOrder(base, `${this.prefix}${group}`, id, `u-${id}`);
       const code = String(answer.body.code);
       if (answer.status === 201) this.expiresAt.set(id, Date.parse(String(answer.body.expiresAt)));
       else if (answer.status !== 409) this.problems.push(`order ${id} → ${answer.status} ${code}`);
@@ -86,12 +95,13 @@ class Run {
 
 const spread = (i: number, n: number, windowMs: number) => -BEFORE_MS + Math.round((i * (BEFORE_MS + windowMs + AFTER_MS)) / Math.max(1, n - 1));
 
-async function openCampaign(stack: Stack, group: Group, quota: number): Promise<void> {
-  const sku = `CHAOS-PAY-${group.toUpperCase()}`;
+async function openCampaign(stack: Stack, prefix: string, group: Group, quota: number): Promise<void> {
+  const id = `${prefix}${group}`;
+  const sku = `CHAOS-PAY-${id.toUpperCase()}`;
   await stock(stack.db, sku, 'W1', quota);
   const now = Date.now();
   const body = {
-    id: `p9${group}`,
+    id,
     sku,
     warehouseCode: 'W1',
     startsAt: new Date(now - 1_000).toISOString(),
@@ -100,7 +110,7 @@ async function openCampaign(stack: Stack, group: Group, quota: number): Promise<
     perUserLimit: 1,
   };
   const res = await callRetrying(stack.api, 'POST', '/admin/campaigns', JSON.stringify(body));
-  if (res.status !== 201) throw new Error(`campaign p9${group} → ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 201) throw new Error(`campaign ${id} → ${res.status} ${JSON.stringify(res.body)}`);
 }
 
 /**
@@ -110,8 +120,8 @@ async function openCampaign(stack: Stack, group: Group, quota: number): Promise<
  * yet: 404, nothing kept), half after their hold. Short TTL: the holds nobody paid expire.
  */
 async function blocked(run: Run, n: number): Promise<void> {
-  const lock = await lockRow('SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE', ['p9e'], HOLD_BLOCKED_MS);
-  const ids = orderIds('p9e', n);
+  const lock = await lockRow('SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE', [`${run.prefix}e`], HOLD_BLOCKED_MS);
+  const ids = run.ids('e', n);
   const early = Math.floor(n / 2);
   const from = Date.now();
   await pMap(ids, ids.length, async (id, i) => {
@@ -125,7 +135,7 @@ async function blocked(run: Run, n: number): Promise<void> {
 
 /** (d) Twice the pool ordered while the gate is down: PostgreSQL refuses half; all are paid after their answer. */
 async function refused(run: Run, n: number): Promise<void> {
-  const ids = orderIds('p9d', 2 * n);
+  const ids = run.ids('d', 2 * n);
   await pMap(ids, ids.length, async (id, i) => {
     await run.place(run.stack.api, 'd', [id]);
     await sleep(spread(i, ids.length, 1_000) + BEFORE_MS);
@@ -133,64 +143,76 @@ async function refused(run: Run, n: number): Promise<void> {
   });
 }
 
-export const paymentEndings: Scenario = {
-  name: '9 payments at every saga ending',
-  async run(stack, size) {
-    const n = Math.max(6, Math.floor(size.orders / 5));
-    const ttlMs = shortTtlSeconds(size.orders) * 1_000;
-    for (const g of Object.keys(GROUPS) as Group[]) await openCampaign(stack, g, g === 'd' ? Math.ceil(n / 2) : n);
-    const run = new Run(stack);
-    const ids = { a: orderIds('p9a', n), b: orderIds('p9b', n), c: orderIds('p9c', Math.min(n, BLOCKED_MAX)) };
+/**
+ * Scenario 9's run under `name`, its campaigns, SKUs and orders prefixed `prefix` (scenario 12
+ * runs it again on the same stack with the worker starved of CPU).
+ */
+export function paymentEndingsScenario(name: string, prefix: string, hooks: EndingsHooks = {}): Scenario {
+  return { name, run: (stack, size) => runEndings(name, prefix, stack, size, hooks) };
+}
 
-    const e = blocked(run, Math.min(n, BLOCKED_MAX));
-    await Promise.all([run.place(stack.shortApi, 'a', ids.a), run.place(stack.shortApi, 'c', ids.c)]);
-    const a = run.expiries(ids.a);
-    const c = run.expiries(ids.c);
-    const faults = [
-      at(a.first - 300, () => pauseRedis(stack, PAUSE_MS)),
-      // Releases of (c) block on the campaign row, fail at lock_timeout and are retried.
-      at(
-        c.first - 500,
-        async () => (await lockRow('SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE', ['p9c'], c.last - c.first + 500 + LOCK_PAST_EXPIRY_MS)).released,
-      ),
-    ];
-    // The give-back outlasts the pause by its retry backoff; the release outlasts the lock by little.
-    const paid = [run.payAroundExpiries(ids.a, 'a', PAUSE_MS - 500), run.payAroundExpiries(ids.c, 'c', LOCK_PAST_EXPIRY_MS)];
+/** What a variant of scenario 9 adds around its run. */
+export interface EndingsHooks {
+  /** Called once every payment was delivered and the faults are over, before the closing checks. */
+  readonly delivered?: () => Promise<void>;
+}
 
-    // (b) expires once Redis is back from the pause.
-    await at(a.last + PAUSE_MS + 1_500 - ttlMs, () => run.place(stack.shortApi, 'b', ids.b));
-    const b = run.expiries(ids.b);
-    const killed = at(b.first - 300, async () => {
-      await stack.redis.kill();
-      const d = sleep(200).then(() => refused(run, Math.ceil(n / 2)));
-      await sleep(KILL_MS);
-      await stack.redis.start();
-      await d;
-    });
-    await Promise.all([...faults, ...paid, run.payAroundExpiries(ids.b, 'b', KILL_MS - 500), killed, e]);
-    const recoverFrom = Date.now();
+export const paymentEndings = paymentEndingsScenario('9 payments at every saga ending', 'p9');
 
-    const placed = [...run.placement.keys()];
-    const noSaga = new Set((await pMap(placed, 25, async (id) => ((await sagaRunning(stack, id)) === undefined ? id : ''))).filter(Boolean));
-    const accepted = new Set(run.deliveries.filter((d) => d.answer.status === 200).map((d) => d.id));
-    const row = await closeScenario(stack, {
-      scenario: this.name,
-      base: stack.api,
-      orderIds: placed.filter((id) => !noSaga.has(id)),
-      paid: accepted,
-      recoverFrom,
-      problems: run.problems,
-    });
-    const delivered = run.deliveries.map((d) => ({ id: d.id, status: d.answer.status }));
-    const unknownAtDelivery = new Set(run.deliveries.filter((d) => d.phase === Phase.NO_SAGA || d.phase === Phase.BLOCKED).map((d) => d.id));
-    row.problems.push(...(await settlementProblems(stack, 'p9', delivered, unknownAtDelivery)));
+async function runEndings(name: string, prefix: string, stack: Stack, size: Size, hooks: EndingsHooks): Promise<Row> {
+  const n = Math.max(6, Math.floor(size.orders / 5));
+  const ttlMs = shortTtlSeconds(size.orders) * 1_000;
+  for (const g of Object.keys(GROUPS) as Group[]) await openCampaign(stack, prefix, g, g === 'd' ? Math.ceil(n / 2) : n);
+  const run = new Run(stack, prefix);
+  const ids = { a: run.ids('a', n), b: run.ids('b', n), c: run.ids('c', Math.min(n, BLOCKED_MAX)) };
 
-    const states = await stack.db.payment.groupBy({ by: ['state'], where: { orderId: { startsWith: 'p9' } }, _count: true });
-    const byState = Object.fromEntries(states.map((s) => [`pay→${s.state}`, s._count]));
-    const phases = (Object.keys(GROUPS) as Group[]).map(
-      (g) => `(${g}) ${GROUPS[g]}: ${tally(run.deliveries.filter((d) => d.group === g).map((d) => d.phase))}`,
-    );
-    const notes = `${run.deliveries.length} payments delivered (${accepted.size} accepted, ${tally(run.deliveries.filter((d) => d.answer.status !== 200).map((d) => String(d.answer.status))) || 'none refused'}), ${states.reduce((s, x) => s + x._count, 0)} stored; landed in — ${phases.join('; ')}`;
-    return { ...row, outcomes: { ...row.outcomes, ...byState }, notes };
-  },
-};
+  const e = blocked(run, Math.min(n, BLOCKED_MAX));
+  await Promise.all([run.place(stack.shortApi, 'a', ids.a), run.place(stack.shortApi, 'c', ids.c)]);
+  const a = run.expiries(ids.a);
+  const c = run.expiries(ids.c);
+  const faults = [
+    at(a.first - 300, () => pauseRedis(stack, PAUSE_MS)),
+    // Releases of (c) block on the campaign row, fail at lock_timeout and are retried.
+    at(
+      c.first - 500,
+      async () => (await lockRow('SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE', [`${prefix}c`], c.last - c.first + 500 + LOCK_PAST_EXPIRY_MS)).released,
+    ),
+  ];
+  // The give-back outlasts the pause by its retry backoff; the release outlasts the lock by little.
+  const paid = [run.payAroundExpiries(ids.a, 'a', PAUSE_MS - 500), run.payAroundExpiries(ids.c, 'c', LOCK_PAST_EXPIRY_MS)];
+
+  // (b) expires once Redis is back from the pause.
+  await at(a.last + PAUSE_MS + 1_500 - ttlMs, () => run.place(stack.shortApi, 'b', ids.b));
+  const b = run.expiries(ids.b);
+  const killed = at(b.first - 300, async () => {
+    await stack.redis.kill();
+    const d = sleep(200).then(() => refused(run, Math.ceil(n / 2)));
+    await sleep(KILL_MS);
+    await stack.redis.start();
+    await d;
+  });
+  await Promise.all([...faults, ...paid, run.payAroundExpiries(ids.b, 'b', KILL_MS - 500), killed, e]);
+  await hooks.delivered?.();
+  const recoverFrom = Date.now();
+
+  const placed = [...run.placement.keys()];
+  const noSaga = new Set((await pMap(placed, 25, async (id) => ((await sagaRunning(stack, id)) === undefined ? id : ''))).filter(Boolean));
+  const accepted = new Set(run.deliveries.filter((d) => d.answer.status === 200).map((d) => d.id));
+  const row = await closeScenario(stack, {
+    scenario: name,
+    base: stack.api,
+    orderIds: placed.filter((id) => !noSaga.has(id)),
+    paid: accepted,
+    recoverFrom,
+    problems: run.problems,
+  });
+  const delivered = run.deliveries.map((d) => ({ id: d.id, status: d.answer.status }));
+  const unknownAtDelivery = new Set(run.deliveries.filter((d) => d.phase === Phase.NO_SAGA || d.phase === Phase.BLOCKED).map((d) => d.id));
+  row.problems.push(...(await settlementProblems(stack, prefix, delivered, unknownAtDelivery)));
+
+  const states = await stack.db.payment.groupBy({ by: ['state'], where: { orderId: { startsWith: prefix } }, _count: true });
+  const byState = Object.fromEntries(states.map((s) => [`pay→${s.state}`, s._count]));
+  const phases = (Object.keys(GROUPS) as Group[]).map((g) => `(${g}) ${GROUPS[g]}: ${tally(run.deliveries.filter((d) => d.group === g).map((d) => d.phase))}`);
+  const notes = `${run.deliveries.length} payments delivered (${accepted.size} accepted, ${tally(run.deliveries.filter((d) => d.answer.status !== 200).map((d) => String(d.answer.status))) || 'none refused'}), ${states.reduce((s, x) => s + x._count, 0)} stored; landed in — ${phases.join('; ')}`;
+  return { ...row, outcomes: { ...row.outcomes, ...byState }, notes };
+}

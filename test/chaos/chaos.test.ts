@@ -6,7 +6,7 @@
 import { REDUCED, runSuite } from '../../chaos/suite';
 import { passed, type Row } from '../../chaos/table';
 
-jest.setTimeout(600_000);
+jest.setTimeout(900_000);
 
 it('every scenario ends with nothing oversold, lost or stuck, and the invariants intact', async () => {
   const lines: string[] = [];
