@@ -38,6 +38,8 @@ progress() {
   shift
   "$@" &
   pid=$!
+  # A background job of a script ignores SIGINT: Ctrl-C must stop the install too.
+  trap 'kill -TERM "$pid" 2>/dev/null; exit 130' INT TERM
   while kill -0 "$pid" 2>/dev/null; do
     for ((i = 0; i < PROGRESS_SECONDS; i++)); do
       sleep 1
@@ -46,6 +48,7 @@ progress() {
     step "… still $what ($((SECONDS - started)) s)"
   done
   wait "$pid" || status=$?
+  trap - INT TERM
   if [ "$status" -ne 0 ]; then
     step "$what failed (exit $status)"
     return "$status"
