@@ -5,7 +5,8 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { createHoldPool, HoldBatcher } from '../data/stock/request-hold';
 import { loggerOptions } from '../platform/log';
 import { SagaStarter } from '../platform/sagas';
@@ -13,7 +14,7 @@ import type { AppDeps } from './deps';
 import type { HoldDeps } from './routes/orders/hold';
 import { Scope } from '../domain/api-keys';
 import audit from './plugins/audit';
-import auth, { SECURITY_SCHEME } from './plugins/auth';
+import auth, { onOpsPort, SECURITY_SCHEME } from './plugins/auth';
 import errorsPlugin, { frameworkErrors } from './plugins/errors';
 import orderLimits from './plugins/order-limits';
 import { coercingQueryStrings } from './plugins/validation';
@@ -98,7 +99,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(swagger, {
     openapi: {
       info: { title: 'stockhold', description: 'Inventory reservations that never oversell', version: '0.1.0' },
-      // Relative: the API is wherever this document was fetched from (behind any proxy).
+      // Relative: the API is wherever this document was fetched from (behind any proxy); the
+      // copy served on the ops port names the API's port instead (apiServer below).
       servers: [{ url: '/', description: 'the server that serves this document' }],
       components: {
         securitySchemes: {
@@ -112,7 +114,12 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
       },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiHooks: { onRequest: app.guard(Scope.OPS) } });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiHooks: { onRequest: app.guard(Scope.OPS) },
+    // Served on the ops port, "/" would send "Try it out" there, where business routes are 404.
+    transformSpecification: (spec, request) => (onOpsPort(request) ? { ...spec, servers: [apiServer(app, request)] } : spec),
+  });
   await app.register(health);
   await app.register(orders);
   await app.register(webhooks);
@@ -123,4 +130,21 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(campaigns);
   await app.register(campaignAdmin);
   return app;
+}
+
+/**
+ * The API as seen by a reader of the ops port's /docs: the host name they reached the ops
+ * port by (Host header), on the port the API listens on (its bound port, so PORT=0 works).
+ */
+function apiServer(app: FastifyInstance, request: FastifyRequest): { url: string; description: string } {
+  const bound = app.server.address() as AddressInfo | null;
+  const port = bound?.port ?? app.deps.config.api.port;
+  let url: URL;
+  try {
+    url = new URL(`${request.protocol}://${request.host}`);
+  } catch {
+    url = new URL(`${request.protocol}://${app.deps.config.api.host}`);
+  }
+  url.port = String(port);
+  return { url: url.origin, description: 'the API (this document is served on the ops port)' };
 }

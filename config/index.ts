@@ -6,7 +6,7 @@
 import { loadDatabaseConfig } from './database';
 import { bool, certPair, ConfigError, duration, durationSeconds, int, percent, readableFile, str, url, type Env } from './parse';
 import type { CacheConfig, Config, RedisTlsConfig, TemporalConfig } from './schema';
-import { secret } from './secrets';
+import { secrets } from './secrets';
 
 export * from './schema';
 export { ConfigError } from './parse';
@@ -68,14 +68,15 @@ function logFormat(env: Env): Config['logFormat'] {
   return value;
 }
 
-/** Reads and validates the configuration; throws ConfigError on the first bad setting. */
+/** Reads and validates the configuration; throws ConfigError on the first bad setting (on every bad secret at once). */
 export function loadConfig(env: Env = process.env): Config {
   const temporal = temporalConfig(env);
-  // Secrets: in production a missing, blank, placeholder or short one stops the boot.
-  const webhookSecret = secret(env, 'WEBHOOK_SECRET', 'dev-webhook-secret');
-  const adminToken = secret(env, 'ADMIN_TOKEN', 'dev-admin-token');
   const alertWebhookUrl = env.ALERT_WEBHOOK_URL?.trim() ? url(env, 'ALERT_WEBHOOK_URL', '', ['http:', 'https:']) : undefined;
-  const alertWebhookSecret = alertWebhookUrl ? secret(env, 'ALERT_WEBHOOK_SECRET', 'dev-alert-secret') : undefined;
+  // Secrets, read together: in production every missing, blank, placeholder or short one is
+  // named in the one refusal, not only the first.
+  const secretDefaults: Record<string, string> = { WEBHOOK_SECRET: 'dev-webhook-secret', ADMIN_TOKEN: 'dev-admin-token' };
+  if (alertWebhookUrl) secretDefaults.ALERT_WEBHOOK_SECRET = 'dev-alert-secret';
+  const { WEBHOOK_SECRET: webhookSecret, ADMIN_TOKEN: adminToken, ALERT_WEBHOOK_SECRET: alertWebhookSecret } = secrets(env, secretDefaults);
   const redisUrl = url(env, 'REDIS_URL', 'redis://127.0.0.1:6379/0', ['redis:', 'rediss:']);
   const host = str(env, 'HOST', '127.0.0.1');
   const opsPort = env.OPS_PORT?.trim() ? int(env, 'OPS_PORT', 0, 0, 65535) : undefined;

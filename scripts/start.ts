@@ -27,6 +27,7 @@ import { connectClient, ensureSearchAttributes } from '../platform/temporal';
 import { migrate, migrateOptions } from '../prisma/migrate';
 import { demoTransfer, seedIfEmpty } from '../prisma/seed';
 import { startDemoTransfer } from './demo-transfer';
+import { readyIn } from './ready-in';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -172,7 +173,7 @@ async function main(config: Config, say: (line: string) => void, supervisor: Sup
     { progress: (waiting) => say(`starting… waiting for ${waiting}`), cancelled: () => supervisor.isStopping },
   );
   await client.connection.close();
-  say(`ready in ${(readyMs / 1000).toFixed(1)} s: the API answers and the worker polls ${config.temporal.taskQueue}`);
+  say(`${readyIn(readyMs)}: the API answers and the worker polls ${config.temporal.taskQueue}`);
   say(`API        http://${config.api.host}:${config.api.port}`);
   say(`API docs   http://${ops.host}:${ops.port}/docs${ops === config.api ? ' (scope ops)' : ' (ops port: /docs, /metrics)'}`);
   say(apiKeyLine(config));

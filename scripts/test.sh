@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# npm test: bootstrap what is missing, migrate the test database, type-check, lint, run the suite.
+# npm test: bootstrap what is missing (the run part and the test tools), migrate the test database, type-check, lint, run the suite.
 # The suites start their own Temporal servers (time-skipping and dev) from .tools/venv;
 # PostgreSQL and Redis must be running (127.0.0.1:5432 and :6379 by default).
 # Extra arguments go to jest, e.g. `npm test -- test/db`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh test
 echo "[test] type-checking"
 npx --no-install tsc --noEmit -p .
 # Lint (ESLint, Prettier, dependency-cruiser: docs/testing-and-lint.md) before the slow suites.

@@ -9,7 +9,11 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const OrderIdAttr = defineSearchAttributeKey('OrderId', SearchAttributeType.KEYWORD);
 /** The SKUs the order holds. */
 export const OrderSkusAttr = defineSearchAttributeKey('OrderSkus', SearchAttributeType.KEYWORD_LIST);
-/** The saga's current stage (OrderStatus values). */
+/**
+ * The order's status (OrderStatus values), as GET /orders/:id reads it: the saga's current
+ * stage; on a late-payment workflow SETTLING_LATE_PAYMENT, then the order's status once the
+ * payment is settled. Never a payment's state (those are in PostgreSQL, `payments`).
+ */
 export const ReservationStatusAttr = defineSearchAttributeKey('ReservationStatus', SearchAttributeType.KEYWORD);
 /** When the hold expires unless paid. */
 export const ReservationExpiresAtAttr = defineSearchAttributeKey('ReservationExpiresAt', SearchAttributeType.DATETIME);

@@ -53,6 +53,11 @@ export function createOpsServer(app: FastifyInstance): Server {
   });
 }
 
+/** Whether `request` arrived on the ops port (a listener made by createOpsServer). */
+export function onOpsPort(request: FastifyRequest): boolean {
+  return viaOps.has(request.raw);
+}
+
 const notFound = (request: FastifyRequest) => new DomainError(ErrorCode.NOT_FOUND, `no route ${request.method} ${request.url}`);
 
 export default fp(async function auth(app) {

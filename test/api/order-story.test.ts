@@ -95,3 +95,54 @@ it('the late settlement is found by OrderId (and OrderSkus) in Temporal visibili
     ),
   ).toEqual(both);
 });
+
+describe('ReservationStatus in Temporal means what GET /orders/:id says (issue 17)', () => {
+  /** The late-payment workflow's ReservationStatus once it has settled, and the saga's. */
+  async function attributes(orderId: string, paymentId: string): Promise<{ late: unknown; saga: unknown }> {
+    const read = async (workflowId: string) => (await stack.env.client.workflow.getHandle(workflowId).describe()).searchAttributes.ReservationStatus?.[0];
+    return { late: await read(latePaymentWorkflowId(orderId, paymentId)), saga: await read(orderWorkflowId(orderId)) };
+  }
+  const payAgain = async (orderId: string, paymentId: string, amountCents: number) => {
+    const signed = signedPayment(SECRET, { eventId: `ev-${paymentId}`, type: 'payment.succeeded', orderId, paymentId, amountCents });
+    const res = await app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
+    expect(res.json()).toMatchObject({ result: 'LATE_SETTLEMENT' });
+    await stack.env.client.workflow.getHandle(latePaymentWorkflowId(orderId, paymentId)).result();
+  };
+
+  it('paid twice, the second after the saga ended: the order reads CONFIRMED, and so does the settlement (not DUPLICATE_CHARGE)', async () => {
+    expect((await place('story-twice')).statusCode).toBe(201);
+    expect((await pay('story-twice')).json()).toMatchObject({ result: 'DELIVERED' });
+    await stack.env.client.workflow.getHandle(orderWorkflowId('story-twice')).result();
+    await payAgain('story-twice', 'pay-story-twice-2', 500);
+    const order = await view('story-twice');
+    expect(order).toMatchObject({
+      status: 'CONFIRMED',
+      payments: expect.arrayContaining([expect.objectContaining({ paymentId: 'pay-story-twice-2', state: 'DUPLICATE_CHARGE' })]),
+    });
+    expect(await attributes('story-twice', 'pay-story-twice-2')).toEqual({ late: 'CONFIRMED', saga: 'CONFIRMED' });
+  });
+
+  it('expired, then paid the wrong amount: the order reads REFUND_REQUIRED, and so does the settlement (not AMOUNT_MISMATCH)', async () => {
+    const placed = await app.inject({
+      method: 'POST',
+      url: '/orders',
+      payload: { orderId: 'story-amount', userId: 'u-story', amountCents: 500, lines: [{ sku: 'PLUM', warehouseCode: 'W1', quantity: 1 }] },
+    });
+    expect(placed.statusCode).toBe(201);
+    const saga = stack.env.client.workflow.getHandle(orderWorkflowId('story-amount'));
+    await eventually(
+      () =>
+        saga.describe().then(
+          () => true,
+          () => false,
+        ),
+      (exists) => exists,
+      10_000,
+    );
+    await saga.result();
+    await payAgain('story-amount', 'pay-story-amount', 499);
+    const order = await view('story-amount');
+    expect(order).toMatchObject({ status: 'REFUND_REQUIRED', payments: [expect.objectContaining({ state: 'AMOUNT_MISMATCH' })] });
+    expect(await attributes('story-amount', 'pay-story-amount')).toEqual({ late: 'REFUND_REQUIRED', saga: 'RELEASED' });
+  });
+});

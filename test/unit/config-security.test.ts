@@ -73,6 +73,21 @@ describe('secrets in production', () => {
     expect(refusal(prod({ ALERT_WEBHOOK_URL: 'https://ops.example.com/hook', ALERT_WEBHOOK_SECRET: value }))).toMatch(reason);
   });
 
+  it('names every bad secret in one refusal, not only the first, each with its reason', () => {
+    const message = refusal({
+      NODE_ENV: 'production',
+      ADMIN_TOKEN: 'dev-admin-token',
+      ALERT_WEBHOOK_URL: 'https://ops.example.com/hook',
+      ALERT_WEBHOOK_SECRET: 'Zq8!kP2@rT5#',
+    });
+    expect(message).toMatch(/^WEBHOOK_SECRET: required in production; /);
+    expect(message).toContain('; ADMIN_TOKEN: is a development default or a well-known placeholder');
+    expect(message).toContain('; ALERT_WEBHOOK_SECRET: is 12 bytes; production needs at least 32');
+    expect(message).toMatch(/generate each with: openssl rand/);
+    // One bad secret among good ones: only that one is named.
+    expect(refusal(prod({ ADMIN_TOKEN: 'dev-admin-token' }))).not.toMatch(/WEBHOOK_SECRET/);
+  });
+
   it('accepts random secrets of 32 bytes and more, trimmed of surrounding whitespace', () => {
     const webhook = randomBytes(24).toString('base64'); // exactly 32 characters
     const config = loadConfig(prod({ WEBHOOK_SECRET: ` ${webhook}\n`, ALERT_WEBHOOK_URL: 'https://ops.example.com/hook', ALERT_WEBHOOK_SECRET: strong() }));
@@ -226,6 +241,11 @@ describe('a real process with a weak production secret', () => {
       'worker.ts',
       { WEBHOOK_SECRET: 'too-short-for-production', ADMIN_TOKEN: strong() },
       '[worker] configuration refused: WEBHOOK_SECRET: is 24 bytes; production needs at least 32',
+    ],
+    [
+      'worker.ts',
+      { WEBHOOK_SECRET: '', ADMIN_TOKEN: 'change-me-admin-token' },
+      '[worker] configuration refused: WEBHOOK_SECRET: required in production; ADMIN_TOKEN: is a development default',
     ],
     [
       'api/server.ts',

@@ -115,3 +115,20 @@ describe('docs/settings.md', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe('README and the docs pages (issue 17: what a new user tripped on)', () => {
+  const pages = readdirSync(path.join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`);
+
+  it("README's documentation table lists every page in docs/", () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('## Documentation'));
+    expect(pages.filter((page) => !table.includes(`](${page})`))).toEqual([]);
+  });
+
+  it('each page opens with what a reader does there', () => {
+    const opening = (page: string) => readFileSync(path.join(ROOT, page), 'utf8').split('\n').slice(1, 4).join('\n');
+    expect([...pages, 'docs/decisions/README.md'].filter((page) => !/^\n\*\*What you do here:\*\* /.test(opening(page)))).toEqual([]);
+  });
+});
