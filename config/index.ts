@@ -4,7 +4,7 @@
  * parse.ts (one variable each), secrets.ts, database.ts; this file assembles them.
  */
 import { loadDatabaseConfig } from './database';
-import { bool, certPair, ConfigError, duration, durationSeconds, int, percent, readableFile, str, url, type Env } from './parse';
+import { bool, certPair, ConfigError, duration, durationSeconds, int, isProduction, percent, readableFile, str, url, type Env } from './parse';
 import type { CacheConfig, Config, RedisTlsConfig, TemporalConfig } from './schema';
 import { secret } from './secrets';
 
@@ -73,7 +73,9 @@ export function loadConfig(env: Env = process.env): Config {
   const temporal = temporalConfig(env);
   // Secrets: in production a missing, blank, placeholder or short one stops the boot.
   const webhookSecret = secret(env, 'WEBHOOK_SECRET', 'dev-webhook-secret');
-  const adminToken = secret(env, 'ADMIN_TOKEN', 'dev-admin-token');
+  // Switched off (once real keys exist), the bootstrap key is neither needed nor accepted.
+  const bootstrapEnabled = bool(env, 'ADMIN_TOKEN_ENABLED', true);
+  const adminToken = bootstrapEnabled ? secret(env, 'ADMIN_TOKEN', 'dev-admin-token') : '';
   const alertWebhookUrl = env.ALERT_WEBHOOK_URL?.trim() ? url(env, 'ALERT_WEBHOOK_URL', '', ['http:', 'https:']) : undefined;
   const alertWebhookSecret = alertWebhookUrl ? secret(env, 'ALERT_WEBHOOK_SECRET', 'dev-alert-secret') : undefined;
   const redisUrl = url(env, 'REDIS_URL', 'redis://127.0.0.1:6379/0', ['redis:', 'rediss:']);
@@ -89,6 +91,7 @@ export function loadConfig(env: Env = process.env): Config {
       timeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     },
     workflowWaitTimeoutMs: int(env, 'WORKFLOW_WAIT_TIMEOUT_MS', 15_000, 100, 600_000),
+    orderQueryTimeoutMs: int(env, 'ORDER_QUERY_TIMEOUT_MS', 1_000, 50, 60_000),
     reservationTtlSeconds: int(env, 'RESERVATION_TTL_SECONDS', 1800, 1, 7 * 24 * 3600),
     sweeperGraceSeconds: int(env, 'SWEEPER_GRACE_SECONDS', 60, 0, 24 * 3600),
     paymentSettleMinutes: int(env, 'PAYMENT_SETTLE_MINUTES', 5, 0, 24 * 60),
@@ -108,6 +111,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookSecret,
     webhookToleranceSeconds: int(env, 'WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
     adminToken,
+    bootstrapKey: { enabled: bootstrapEnabled, adminOnly: isProduction(env) },
     apiKeyCacheMs: int(env, 'API_KEY_CACHE_SECONDS', 5, 0, 300) * 1000,
     api: {
       host,
