@@ -4,7 +4,7 @@
  * parse.ts (one variable each), secrets.ts, database.ts; this file assembles them.
  */
 import { loadDatabaseConfig } from './database';
-import { bool, certPair, ConfigError, duration, durationSeconds, int, percent, readableFile, str, url, type Env } from './parse';
+import { bool, certPair, ConfigError, duration, durationSeconds, int, isProduction, percent, readableFile, str, url, type Env } from './parse';
 import type { CacheConfig, Config, RedisTlsConfig, TemporalConfig } from './schema';
 import { secrets } from './secrets';
 
@@ -74,9 +74,12 @@ export function loadConfig(env: Env = process.env): Config {
   const alertWebhookUrl = env.ALERT_WEBHOOK_URL?.trim() ? url(env, 'ALERT_WEBHOOK_URL', '', ['http:', 'https:']) : undefined;
   // Secrets, read together: in production every missing, blank, placeholder or short one is
   // named in the one refusal, not only the first.
-  const secretDefaults: Record<string, string> = { WEBHOOK_SECRET: 'dev-webhook-secret', ADMIN_TOKEN: 'dev-admin-token' };
+  // Switched off (once real keys exist), the bootstrap key is neither needed nor accepted.
+  const bootstrapEnabled = bool(env, 'ADMIN_TOKEN_ENABLED', true);
+  const secretDefaults: Record<string, string> = { WEBHOOK_SECRET: 'dev-webhook-secret' };
+  if (bootstrapEnabled) secretDefaults.ADMIN_TOKEN = 'dev-admin-token';
   if (alertWebhookUrl) secretDefaults.ALERT_WEBHOOK_SECRET = 'dev-alert-secret';
-  const { WEBHOOK_SECRET: webhookSecret, ADMIN_TOKEN: adminToken, ALERT_WEBHOOK_SECRET: alertWebhookSecret } = secrets(env, secretDefaults);
+  const { WEBHOOK_SECRET: webhookSecret, ADMIN_TOKEN: adminToken = '', ALERT_WEBHOOK_SECRET: alertWebhookSecret } = secrets(env, secretDefaults);
   const redisUrl = url(env, 'REDIS_URL', 'redis://127.0.0.1:6379/0', ['redis:', 'rediss:']);
   const host = str(env, 'HOST', '127.0.0.1');
   const opsPort = env.OPS_PORT?.trim() ? int(env, 'OPS_PORT', 0, 0, 65535) : undefined;
@@ -90,6 +93,7 @@ export function loadConfig(env: Env = process.env): Config {
       timeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     },
     workflowWaitTimeoutMs: int(env, 'WORKFLOW_WAIT_TIMEOUT_MS', 15_000, 100, 600_000),
+    orderQueryTimeoutMs: int(env, 'ORDER_QUERY_TIMEOUT_MS', 1_000, 50, 60_000),
     reservationTtlSeconds: int(env, 'RESERVATION_TTL_SECONDS', 1800, 1, 7 * 24 * 3600),
     sweeperGraceSeconds: int(env, 'SWEEPER_GRACE_SECONDS', 60, 0, 24 * 3600),
     paymentSettleMinutes: int(env, 'PAYMENT_SETTLE_MINUTES', 5, 0, 24 * 60),
@@ -109,6 +113,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookSecret,
     webhookToleranceSeconds: int(env, 'WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
     adminToken,
+    bootstrapKey: { enabled: bootstrapEnabled, adminOnly: isProduction(env) },
     apiKeyCacheMs: int(env, 'API_KEY_CACHE_SECONDS', 5, 0, 300) * 1000,
     api: {
       host,

@@ -18,8 +18,10 @@ export interface Config {
   readonly temporal: TemporalConfig;
   /** SIGTERM: how long the API stays up reporting not-ready, then how long in-flight requests get. */
   readonly shutdown: { readonly delayMs: number; readonly timeoutMs: number };
-  /** Longest an API request waits on a workflow (transfer steps, campaign end, fulfilment, order status). */
+  /** Longest an API request waits on a workflow (transfer steps, campaign end, fulfilment). */
   readonly workflowWaitTimeoutMs: number;
+  /** How long GET /orders/:id (and a cancel) waits for the saga's answer before PostgreSQL answers. */
+  readonly orderQueryTimeoutMs: number;
   /** How long an unpaid hold lives before the saga releases it. */
   readonly reservationTtlSeconds: number;
   /** A payment still PENDING this long after it arrived is reported, alerted and driven to settlement. */
@@ -53,8 +55,13 @@ export interface Config {
   readonly transferReceiveDeadlineSeconds: number;
   readonly webhookSecret: string;
   readonly webhookToleranceSeconds: number;
-  /** The bootstrap key: a bearer token with every scope (README "Security"). */
+  /** The bootstrap key: a bearer token with every scope, or only `admin` in production (docs/security.md); '' when switched off. */
   readonly adminToken: string;
+  /**
+   * The bootstrap key's use: `enabled` false (ADMIN_TOKEN_ENABLED=false, once real keys exist)
+   * refuses it; `adminOnly` (production) limits it to scope `admin`.
+   */
+  readonly bootstrapKey: { readonly enabled: boolean; readonly adminOnly: boolean };
   /** How long a process trusts a verified API key before reading it again (revocations also arrive over Redis at once). */
   readonly apiKeyCacheMs: number;
   /** `ops`: when set, /metrics and /docs are served there (without a key) and not on `port`. */

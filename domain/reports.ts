@@ -140,4 +140,9 @@ export interface SweepResult {
   readonly sagasStarted?: number;
   /** Holds whose release PostgreSQL refused for good (a data error): alerted, skipped; present only when some were. */
   readonly releaseFailed?: number;
+  /**
+   * Holds this pass could not handle for another reason (Temporal unreachable, a release timing
+   * out on a lock): logged as an ALERT and left for the next sweep; present only when some were.
+   */
+  readonly itemErrors?: number;
 }

@@ -163,6 +163,8 @@ export const Operation = {
   TRANSFER_RECEIVE: 'TRANSFER_RECEIVE',
   TRANSFER_RETURN: 'TRANSFER_RETURN',
   TRANSFER_CANCEL: 'TRANSFER_CANCEL',
+  /** POST /orders/:id/cancel accepted (202): a retried cancel gets this first answer. */
+  CANCEL: 'CANCEL',
 } as const;
 export type Operation = (typeof Operation)[keyof typeof Operation];
 

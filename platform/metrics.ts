@@ -38,6 +38,8 @@ export interface Metrics {
   readonly cacheDriftRatio: Gauge;
   /** Order rate-limit checks by store (redis: shared; local: Redis could not answer) and result (allowed, key, user). */
   readonly rateLimitChecks: Counter<'store' | 'result'>;
+  /** GET /orders/:id answers by source: saga (its query answered in time) or database (PostgreSQL answered). */
+  readonly orderReads: Counter<'source'>;
 }
 
 export function createMetrics(processName: 'api' | 'worker'): Metrics {
@@ -109,6 +111,12 @@ export function createMetrics(processName: 'api' | 'worker'): Metrics {
       name: 'stockhold_rate_limit_checks_total',
       help: 'Order rate-limit checks by store and result',
       labelNames: ['store', 'result'],
+      registers: [registry],
+    }),
+    orderReads: new Counter({
+      name: 'stockhold_order_reads_total',
+      help: 'GET /orders/:id answers by source (saga, database)',
+      labelNames: ['source'],
       registers: [registry],
     }),
   };

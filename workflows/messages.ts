@@ -34,6 +34,8 @@ export interface OrderWorkflowInput {
    * starts from it instead of reserving, and enforces its expiry.
    */
   readonly reservation?: ReserveOutcome;
+  /** The API key that placed the order (GET and cancel answer other shops' keys 404); the saga does not use it. */
+  readonly placedBy?: string;
 }
 
 /** A payment the saga settled, as the status query shows it. */

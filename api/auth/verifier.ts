@@ -8,7 +8,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { findKey, hashSecret, type StoredKey } from '../../data/stock/api-keys';
 import type { Db } from '../../data/stock/db';
-import { ALL_SCOPES, BOOTSTRAP_ACTOR, parseKey, type Principal, type Scope } from '../../domain/api-keys';
+import { ALL_SCOPES, BOOTSTRAP_ACTOR, parseKey, Scope, type Principal } from '../../domain/api-keys';
 import { DomainError, ErrorCode } from '../../domain/errors';
 
 /** Entries beyond this are dropped wholesale: unknown ids sent at random must not grow memory. */
@@ -31,19 +31,29 @@ function unavailable(err: unknown): never {
   throw new DomainError(ErrorCode.SERVICE_UNAVAILABLE, 'the API key cannot be verified right now; retry', { cause: String(err).slice(0, 200) });
 }
 
+/** How the bootstrap key (ADMIN_TOKEN) may be used: config `bootstrapKey`. */
+export interface BootstrapPolicy {
+  /** false: refused (401), as once real keys exist and ADMIN_TOKEN_ENABLED=false. */
+  readonly enabled: boolean;
+  /** true (production): scope `admin` only — enough to create real keys, never an order or /metrics. */
+  readonly adminOnly: boolean;
+}
+
 export class KeyVerifier {
   private readonly cache = new Map<string, Entry>();
   private readonly bootstrap: Buffer;
-  private readonly bootstrapPrincipal: Principal = { keyId: BOOTSTRAP_ACTOR, scopes: new Set(ALL_SCOPES) };
+  private readonly bootstrapPrincipal: Principal;
 
   constructor(
     private readonly db: Db,
-    /** ADMIN_TOKEN: a key with every scope, recorded as `bootstrap`. */
+    /** ADMIN_TOKEN: recorded as `bootstrap`; its scopes and whether it is accepted at all come from `policy`. */
     bootstrapToken: string,
     private readonly cacheMs: number,
     private readonly now: () => number = Date.now,
+    private readonly policy: BootstrapPolicy = { enabled: true, adminOnly: false },
   ) {
     this.bootstrap = digest(bootstrapToken);
+    this.bootstrapPrincipal = { keyId: BOOTSTRAP_ACTOR, scopes: new Set(policy.adminOnly ? [Scope.ADMIN] : ALL_SCOPES) };
   }
 
   /**
@@ -58,7 +68,11 @@ export class KeyVerifier {
     const stored = parsed && (await this.lookup(parsed.id).catch(unavailable));
     if (!parsed || !stored) {
       // Digests: equal length whatever was sent, so the comparison leaks nothing.
-      if (timingSafeEqual(digest(token), this.bootstrap)) return this.bootstrapPrincipal;
+      if (timingSafeEqual(digest(token), this.bootstrap)) {
+        if (!this.policy.enabled)
+          throw new DomainError(ErrorCode.UNAUTHORIZED, 'the bootstrap key is switched off (ADMIN_TOKEN_ENABLED=false): use an API key');
+        return this.bootstrapPrincipal;
+      }
       throw new DomainError(ErrorCode.UNAUTHORIZED, 'unknown API key');
     }
     if (!timingSafeEqual(Buffer.from(hashSecret(parsed.secret), 'hex'), Buffer.from(stored.hash, 'hex'))) {

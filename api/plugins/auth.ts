@@ -13,7 +13,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import http from 'node:http';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler, onRequestHookHandler, RouteOptions } from 'fastify';
-import type { Access, Principal } from '../../domain/api-keys';
+import { Scope, type Access, type Principal } from '../../domain/api-keys';
+import { liveKeyWithScope } from '../../data/stock/api-keys';
 import { DomainError, ErrorCode } from '../../domain/errors';
 import { subscribeRevocations } from '../../platform/key-events';
 import { KeyVerifier } from '../auth/verifier';
@@ -62,9 +63,13 @@ const notFound = (request: FastifyRequest) => new DomainError(ErrorCode.NOT_FOUN
 
 export default fp(async function auth(app) {
   const { config, db } = app.deps;
-  const verifier = new KeyVerifier(db, config.adminToken, config.apiKeyCacheMs);
+  const verifier = new KeyVerifier(db, config.adminToken, config.apiKeyCacheMs, Date.now, config.bootstrapKey);
   let revocations: { close(): void } | undefined;
   app.addHook('onReady', async () => {
+    // Switched off with no real admin key left, nobody can create keys over HTTP: say so (`npm run keys` still can).
+    if (!config.bootstrapKey.enabled && !(await liveKeyWithScope(db, Scope.ADMIN).catch(() => true))) {
+      app.log.warn('ADMIN_TOKEN_ENABLED=false and no live API key has scope admin: create one with npm run keys -- create --scopes admin');
+    }
     revocations = subscribeRevocations(config.redisUrl, config.cache.connectTimeoutMs, { revoked: (id) => verifier.evict(id), resync: () => verifier.clear() });
   });
   app.addHook('onClose', async () => revocations?.close());

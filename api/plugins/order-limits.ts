@@ -1,5 +1,5 @@
 /**
- * Per-key and per-user order limits (plain and flash-sale orders), shared by every API
+ * Per-key and per-(key, user) order limits (plain and flash-sale orders), shared by every API
  * process through Redis (platform/rate-limit). Runs after validation (the user id is in the
  * body) and before anything is held: a refused order holds nothing. 429 RATE_LIMITED with
  * `details.retryAfter` (seconds) and a Retry-After header (set by the error handler).
@@ -32,9 +32,12 @@ export default fp(async function orderLimits(app) {
 
   app.decorate('limitOrders', async function limitOrders(request) {
     const userId = (request.body as { userId: string }).userId;
+    const keyId = request.principal?.keyId ?? '-';
+    // The user budget is per (key, user): user ids are each shop's own, so one shop's shopper
+    // must not spend another shop's shopper's budget. A key id has no ':', so the pair is unambiguous.
     const verdict = await limiter.check([
-      { kind: 'key', id: request.principal?.keyId ?? '-', limit: config.keyRateLimitPerMinute },
-      { kind: 'user', id: userId, limit: config.orderRateLimitPerMinute },
+      { kind: 'key', id: keyId, limit: config.keyRateLimitPerMinute },
+      { kind: 'user', id: `${keyId}:${userId}`, limit: config.orderRateLimitPerMinute },
     ]);
     metrics.rateLimitChecks.inc({ store: verdict.store, result: verdict.allowed ? 'allowed' : verdict.bucket });
     if (verdict.allowed) return;

@@ -100,3 +100,9 @@ export async function findKey(db: Db, id: string): Promise<StoredKey | undefined
   const row = await db.apiKey.findUnique({ where: { id }, select: { hash: true, scopes: true, expiresAt: true, revokedAt: true } });
   return row ? { hash: row.hash, scopes: row.scopes as Scope[], expiresAt: row.expiresAt, revokedAt: row.revokedAt } : undefined;
 }
+
+/** Whether an unrevoked, unexpired key carries `scope` (the bootstrap key may be switched off only then). */
+export async function liveKeyWithScope(db: Db, scope: Scope): Promise<boolean> {
+  const live = await db.apiKey.count({ where: { revokedAt: null, scopes: { has: scope }, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] } });
+  return live > 0;
+}

@@ -7,7 +7,7 @@ import { PaymentState, refundStates } from '../../domain/payments';
 import { Operation, type ReserveOutcome } from '../../domain/types';
 import type { OrderState, OrderWorkflowInput } from '../../workflows/messages';
 import type { Db } from './db';
-import { readFences } from './db';
+import { inKeyLockedTx, readFence, readFences, writeFence } from './db';
 import { readPayments, type PaymentRecord } from './payments';
 
 const fromHold: Record<string, OrderState['status']> = {
@@ -69,4 +69,44 @@ export function withLateSettlements(state: OrderState, payments: readonly Paymen
   }
   if (refund) return { ...state, status: 'REFUND_REQUIRED', refundReason: refund.reason ?? state.refundReason, extraPayments: refunds };
   return state;
+}
+
+/** The answer a cancel got (202 CANCELLING), fenced by (orderId, CANCEL). */
+export interface CancelRecord {
+  readonly orderId: string;
+  readonly status: 'CANCELLING';
+  readonly reason: string;
+  readonly requestedAt: string;
+}
+
+/** The first accepted cancel of the order, if any. */
+export async function readCancel(db: Db, orderId: string): Promise<CancelRecord | undefined> {
+  return (await readFences<CancelRecord>(db, orderId, [Operation.CANCEL])).get(Operation.CANCEL);
+}
+
+/**
+ * Records an accepted cancel once; a second (a retry, or two at once) gets the first record.
+ * Under the order's serial lock, like every step of the order, for the moment of the insert.
+ */
+export async function recordCancel(db: Db, cancel: CancelRecord): Promise<CancelRecord> {
+  return inKeyLockedTx(db, cancel.orderId, async (tx) => {
+    const first = await readFence<CancelRecord>(tx, cancel.orderId, Operation.CANCEL);
+    if (first) return first;
+    await writeFence(tx, cancel.orderId, Operation.CANCEL, cancel);
+    return cancel;
+  });
+}
+
+/**
+ * The key that placed the order: recorded in its saga's input (the outbox row committed with
+ * the hold), or, for orders placed before it was, the actor of the hold's ledger row. Undefined
+ * when neither says: a refused order holds nothing, and a saga that reserved by itself acts as
+ * the system.
+ */
+export async function orderPlacedBy(db: Db, orderId: string): Promise<string | undefined> {
+  const outbox = await db.sagaStart.findUnique({ where: { orderId }, select: { input: true } });
+  const placedBy = (outbox?.input as OrderWorkflowInput | undefined)?.placedBy;
+  if (placedBy) return placedBy;
+  const row = await db.stockMovement.findFirst({ where: { reference: orderId, reason: 'RESERVE' }, orderBy: { id: 'asc' }, select: { actor: true } });
+  return row?.actor ?? undefined;
 }

@@ -2,7 +2,9 @@
  * API keys through the real API (PostgreSQL, Redis, Temporal's time-skipping server): 401
  * without a key, 403 with a key lacking the scope, for a route of every scope; keys created,
  * listed and revoked; revoked and expired keys refused; the actor on ledger rows and in the
- * admin audit log; the OpenAPI document's security. No request here gets a key by default.
+ * admin audit log; the OpenAPI document's security; an order is its placing key's (another
+ * shop's key gets 404), the per-user limit is per (key, user), the bootstrap key limited to
+ * `admin` in production or switched off. No request here gets a key by default.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createKey } from '../../data/stock/api-keys';
@@ -187,4 +189,88 @@ it('a route that declares no access stops the app from building', async () => {
   } finally {
     await bare.close();
   }
+});
+
+describe('an order belongs to the key that placed it', () => {
+  it('another orders key reading or cancelling it gets 404, as for an unknown order; an admin key and the placing key see it', async () => {
+    const [shopA, shopB, adminKey] = [await newKey([Scope.ORDERS]), await newKey([Scope.ORDERS]), await newKey([Scope.ORDERS, Scope.ADMIN])];
+    // One line in a named warehouse (the group-commit batch) and one left to allocation (the general hold).
+    const placed = [
+      ['own-1', [{ sku: 'KEYED', warehouseCode: 'W1', quantity: 1 }]],
+      ['own-2', [{ sku: 'KEYED', quantity: 1 }]],
+    ] as const;
+    for (const [orderId, lines] of placed) {
+      expect((await app.inject({ method: 'POST', url: '/orders', headers: bearer(shopA), payload: order(orderId, 'u-own', [...lines]) })).statusCode).toBe(201);
+    }
+    const unknown = (await app.inject({ method: 'GET', url: '/orders/own-nobody', headers: bearer(shopB) })).json();
+    for (const [orderId] of placed) {
+      const read = await app.inject({ method: 'GET', url: `/orders/${orderId}`, headers: bearer(shopB) });
+      expect([read.statusCode, read.json()]).toEqual([404, { ...unknown, message: `no order ${orderId}` }]);
+      const cancel = await app.inject({ method: 'POST', url: `/orders/${orderId}/cancel`, headers: bearer(shopB) });
+      expect([cancel.statusCode, cancel.json().code]).toEqual([404, 'ORDER_NOT_FOUND']);
+      for (const key of [shopA, adminKey, 'test-admin-token']) {
+        const ok = await app.inject({ method: 'GET', url: `/orders/${orderId}`, headers: bearer(key) });
+        expect([ok.statusCode, ok.json().status]).toEqual([200, 'AWAITING_PAYMENT']);
+      }
+    }
+    // The refused cancels changed nothing (no fence); the owner's own cancel is taken.
+    expect(await db.operationFence.count({ where: { serial: { in: ['own-1', 'own-2'] }, operation: 'CANCEL' } })).toBe(0);
+    expect((await app.inject({ method: 'POST', url: '/orders/own-1/cancel', headers: bearer(shopA) })).statusCode).toBe(202);
+  });
+
+  it("the per-user order limit is per (key, user): one shop's shopper does not spend another shop's", async () => {
+    const { app: limited } = await testApp(stack.env, db, { TEMPORAL_TASK_QUEUE: TASK_QUEUE, ORDER_RATE_LIMIT_PER_MINUTE: '2' }, { sendKey: false });
+    try {
+      const [shopA, shopB] = [await newKey([Scope.ORDERS]), await newKey([Scope.ORDERS])];
+      const user = `u-shared-${Math.random().toString(36).slice(2, 10)}`;
+      const place = (key: string, orderId: string) =>
+        limited.inject({ method: 'POST', url: '/orders', headers: bearer(key), payload: order(`${orderId}-${user}`, user) });
+      const a = [await place(shopA, 'la-1'), await place(shopA, 'la-2'), await place(shopA, 'la-3')];
+      expect(a.map((r) => r.statusCode)).toEqual([201, 201, 429]);
+      expect(a[2].json()).toMatchObject({ code: 'RATE_LIMITED', details: { limit: 'user' } });
+      // The same user id sent by another key is another shopper.
+      expect((await place(shopB, 'lb-1')).statusCode).toBe(201);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('the bootstrap key (ADMIN_TOKEN)', () => {
+  const guarded = async (bootstrapKey: { enabled: boolean; adminOnly: boolean }) => {
+    const bare = Fastify();
+    bare.decorate('deps', { config: { ...testConfig(), bootstrapKey }, db } as never);
+    await bare.register(errorsPlugin);
+    await bare.register(auth);
+    bare.get('/admin-only', { config: { access: Scope.ADMIN } }, async () => 'admin');
+    bare.get('/orders-only', { config: { access: Scope.ORDERS } }, async () => 'orders');
+    return bare;
+  };
+  const call = (a: FastifyInstance, url: string, headers = BOOTSTRAP) => a.inject({ method: 'GET', url, headers });
+
+  it('in production it carries scope admin only: enough to create real keys, never an order', async () => {
+    const prod = await guarded({ enabled: true, adminOnly: true });
+    try {
+      expect((await call(prod, '/admin-only')).statusCode).toBe(200);
+      const orders = await call(prod, '/orders-only');
+      expect([orders.statusCode, orders.json().code]).toEqual([403, 'FORBIDDEN']);
+    } finally {
+      await prod.close();
+    }
+  });
+
+  it('switched off (ADMIN_TOKEN_ENABLED=false) it is refused; real keys still work', async () => {
+    const off = await guarded({ enabled: false, adminOnly: true });
+    try {
+      const refused = await call(off, '/admin-only');
+      expect([refused.statusCode, refused.json().code, refused.json().message]).toEqual([
+        401,
+        'UNAUTHORIZED',
+        'the bootstrap key is switched off (ADMIN_TOKEN_ENABLED=false): use an API key',
+      ]);
+      expect((await call(off, '/admin-only', bearer(await newKey([Scope.ADMIN])))).statusCode).toBe(200);
+    } finally {
+      await off.close();
+    }
+  });
 });

@@ -100,6 +100,13 @@ describe('secrets in production', () => {
     expect(loadConfig({ NODE_ENV: 'development', WEBHOOK_SECRET: 'short' }).webhookSecret).toBe('short');
   });
 
+  it('the bootstrap key: limited to admin in production, and switched off by ADMIN_TOKEN_ENABLED=false (then not required)', () => {
+    expect(loadConfig(prod()).bootstrapKey).toEqual({ enabled: true, adminOnly: true });
+    expect(loadConfig({}).bootstrapKey).toEqual({ enabled: true, adminOnly: false });
+    const off = loadConfig(prod({ ADMIN_TOKEN: undefined, ADMIN_TOKEN_ENABLED: 'false' }));
+    expect([off.bootstrapKey, off.adminToken]).toEqual([{ enabled: false, adminOnly: true }, '']);
+  });
+
   it('TEMPORAL_API_KEY that is only whitespace is refused rather than sent', () => {
     expect(refusal({ TEMPORAL_API_KEY: '  ' })).toMatch(/^TEMPORAL_API_KEY: is only whitespace/);
   });

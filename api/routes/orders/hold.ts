@@ -25,7 +25,7 @@ export interface HoldOptions {
   readonly gateAdmitted?: boolean;
   /** Pre-orders: the ship date shown to the shopper. */
   readonly expectedShipDate?: string;
-  /** The key id placing the order: its ledger rows record it. */
+  /** The key id placing the order: its ledger rows and its saga's input record it. */
   readonly actor?: string;
   /** Aborted while the hold still waits for its batch: withdrawn, answered 503 (nothing held). */
   readonly signal?: AbortSignal;
@@ -33,7 +33,8 @@ export interface HoldOptions {
 
 export async function holdOrder(deps: HoldDeps, order: OrderRequest, options: HoldOptions = {}): Promise<ReserveOutcome> {
   const expiresAt = new Date(Date.now() + deps.ttlSeconds * 1000).toISOString();
-  const saga: OrderWorkflowInput = { order, ttlSeconds: deps.ttlSeconds, gateAdmitted: options.gateAdmitted };
+  // `placedBy` goes into the outbox row with the hold: another shop's key may not see the order.
+  const saga: OrderWorkflowInput = { order, ttlSeconds: deps.ttlSeconds, gateAdmitted: options.gateAdmitted, placedBy: options.actor };
   const result = await take(deps, order, saga, expiresAt, options).catch((err) => {
     if (err instanceof DomainError) throw err;
     // The transaction did not commit (a lock wait past lock_timeout, a lost connection): this

@@ -1,8 +1,9 @@
 /** Order API: place (reserve), read, cancel. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { DomainError } from '../../../domain/errors';
 import type { ConsumedLot } from '../../../domain/stock';
-import { withLateSettlements } from '../../../data/stock/order-view';
+import { readCancel, withLateSettlements } from '../../../data/stock/order-view';
 import { readPayments } from '../../../data/stock/payments';
 import {
   AllocationNoteSchema,
@@ -18,7 +19,7 @@ import {
 import { Scope } from '../../../domain/api-keys';
 import { rejection } from './rejection';
 import { holdOrder } from './hold';
-import { cancelOrder, getOrder } from './service';
+import { assertOwnOrder, cancelIgnored, cancelOrder, readOrder, type OrderReads } from './service';
 
 const ReservationBody = Type.Object({
   orderId: Type.String(),
@@ -31,6 +32,9 @@ const ReservationBody = Type.Object({
 
 const OrderStateBody = Type.Object({
   orderId: Type.String(),
+  source: Type.Union([Type.Literal('saga'), Type.Literal('database')], {
+    description: 'who answered: the saga (its query, within ORDER_QUERY_TIMEOUT_MS), or PostgreSQL (no saga, or none answering in time)',
+  }),
   userId: Type.String(),
   status: Type.String({ description: 'RESERVING, AWAITING_PAYMENT, CONFIRMING, RELEASING, BACKORDERED, CONFIRMED, RELEASED, REJECTED, REFUND_REQUIRED' }),
   lines: Type.Array(RequestedLineSchema),
@@ -55,6 +59,12 @@ const OrderStateBody = Type.Object({
   releasedAt: Type.Optional(Type.String()),
   refundReason: Type.Optional(Type.String()),
   lateConfirmed: Type.Optional(Type.Boolean()),
+  cancelIgnored: Type.Optional(Type.Boolean({ description: 'a cancel was accepted (202) but the order did not end cancelled' })),
+  cancelIgnoredReason: Type.Optional(
+    Type.String({
+      description: 'PAID (a payment settled before the cancel reached the saga), EXPIRED (the hold was released first), REJECTED (the reserve was refused)',
+    }),
+  ),
   payment: Type.Optional(Type.Object({ eventId: Type.String(), paymentId: Type.String(), amountCents: Type.Integer() })),
   extraPayments: Type.Array(Type.Object({ paymentId: Type.String(), amountCents: Type.Integer() })),
   payments: Type.Array(
@@ -76,6 +86,12 @@ const OrderStateBody = Type.Object({
 
 const orders: FastifyPluginAsyncTypebox = async (app) => {
   const { temporal, config, metrics, db } = app.deps;
+  const reads = (request: FastifyRequest): OrderReads => ({
+    temporal,
+    db,
+    queryTimeoutMs: config.orderQueryTimeoutMs,
+    onFallback: (orderId, cause) => request.log.warn({ orderId, cause }, 'the order saga did not answer in time: PostgreSQL answers'),
+  });
   app.post(
     '/orders',
     {
@@ -125,16 +141,21 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: Scope.ORDERS },
       schema: {
         summary: 'Saga state of an order, with any late-payment settlements',
+        description:
+          "From the saga when it answers within ORDER_QUERY_TIMEOUT_MS, else from PostgreSQL (`source` says which). Another key's order is 404 (except for scope admin).",
         tags: ['orders'],
         params: Type.Object({ orderId: Id }),
         response: { 200: OrderStateBody, ...errors(400, 404) },
       },
     },
     async (request) => {
-      const saga = await getOrder(temporal, db, request.params.orderId);
-      const payments = await readPayments(db, saga.orderId);
+      const { orderId } = request.params;
+      await assertOwnOrder(db, orderId, request.principal);
+      const { state: current, source } = await readOrder(reads(request), orderId);
+      metrics.orderReads.inc({ source });
+      const [payments, cancel] = await Promise.all([readPayments(db, orderId), readCancel(db, orderId)]);
       // A payment settled after the saga ended (a late-payment workflow) tells how the order ended.
-      const state = withLateSettlements(saga, payments);
+      const state = withLateSettlements(current, payments);
       const late = await db.paymentEvent.findMany({
         where: { orderId: state.orderId, NOT: { result: 'DELIVERED' } },
         orderBy: { receivedAt: 'asc' },
@@ -146,7 +167,19 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       const expectedShipDate = reservation?.status === 'reserved' ? reservation.expectedShipDate : undefined;
       const held = await db.reservation.findUnique({ where: { id: state.orderId }, select: { consumedLots: true } });
       const consumedLots = (held?.consumedLots as ConsumedLot[] | null) ?? undefined;
-      return { ...rest, lines: [...rest.lines], allocations, consumedLots, shortages, expectedShipDate, latePayments: late, payments };
+      const ignored = cancelIgnored(state, cancel);
+      return {
+        ...rest,
+        source,
+        lines: [...rest.lines],
+        allocations,
+        consumedLots,
+        shortages,
+        expectedShipDate,
+        latePayments: late,
+        payments,
+        ...(ignored ? { cancelIgnored: true, cancelIgnoredReason: ignored } : {}),
+      };
     },
   );
 
@@ -156,6 +189,8 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: Scope.ORDERS },
       schema: {
         summary: 'Cancel an order awaiting payment; its hold is released',
+        description:
+          'Idempotent: a retried cancel gets the first answer (202), even once the hold is released or a payment overtook the cancel (then GET /orders/:id says cancelIgnored).',
         tags: ['orders'],
         params: Type.Object({ orderId: Id }),
         body: Type.Object({ reason: Type.Optional(Text({ minLength: 0, maxLength: 200 })) }, { additionalProperties: false }),
@@ -168,8 +203,9 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { orderId } = request.params;
-      await cancelOrder(temporal, db, config.temporal.taskQueue, orderId, request.body.reason ?? 'cancelled by request');
-      return reply.code(202).send({ orderId, status: 'CANCELLING' as const });
+      await assertOwnOrder(db, orderId, request.principal);
+      const first = await cancelOrder({ ...reads(request), taskQueue: config.temporal.taskQueue }, orderId, request.body.reason ?? 'cancelled by request');
+      return reply.code(202).send({ orderId: first.orderId, status: first.status });
     },
   );
 };
