@@ -56,10 +56,14 @@ export async function orderFromDatabase(db: Db, orderId: string): Promise<OrderS
  * payment settled by a late-payment workflow the saga never hears of: the order then reads as
  * that settlement left it — CONFIRMED when a unit was sold for the payment (`lateConfirmed`),
  * REFUND_REQUIRED (with `refundReason`) when the money must go back. `releaseReason` and
- * `releasedAt` still tell what came before. Any other status stands: the saga settled those.
+ * `releasedAt` still tell what came before. A saga still BACKORDERED whose backorder PostgreSQL
+ * settled reads as settled too. Any other status stands: the saga settled those.
  */
 export function withLateSettlements(state: OrderState, payments: readonly PaymentRecord[]): OrderState {
-  if (state.status !== 'RELEASED' && state.status !== 'REJECTED') return state;
+  // A saga still BACKORDERED whose payment the fulfilment already settled has not heard yet
+  // (it will: the signal, its own check of PostgreSQL, or reconciliation): PostgreSQL's word stands.
+  const backorderSettled = state.status === 'BACKORDERED' && !payments.some((p) => p.state === PaymentState.BACKORDERED);
+  if (state.status !== 'RELEASED' && state.status !== 'REJECTED' && !backorderSettled) return state;
   const confirmed = payments.find((p) => p.state === PaymentState.CONFIRMED);
   const refund = payments.find((p) => refundStates.includes(p.state));
   const refunds = payments.filter((p) => refundStates.includes(p.state)).map((p) => ({ paymentId: p.paymentId, amountCents: p.amountCents }));

@@ -221,6 +221,8 @@ it('reconciliation finds a saga BACKORDERED whose payment PostgreSQL settled (it
   expect(await check()).toEqual([]); // agrees: the goods are still awaited
   // Nothing arrived, and the fulfilment workflow (which tells the saga) never ran.
   await fulfilPreSale(db, 'kiwi', 'grn-kiwi', 0);
+  // The saga has not heard yet; GET /orders/:id shows how PostgreSQL settled it.
+  expect(await status('k1')).toMatchObject({ status: 'REFUND_REQUIRED', payments: [{ paymentId: 'pay-k1', state: 'REFUND_REQUIRED' }] });
   const found = await eventually(check, (m) => m.length > 0);
   expect(found).toEqual([{ orderId: 'k1', sagaStatus: 'BACKORDERED', paymentId: 'pay-k1', paymentState: 'REFUND_REQUIRED' }]);
   expect(await db.stockAlert.count({ where: { kind: 'SAGA_PAYMENT_MISMATCH', subject: 'k1' } })).toBe(1);
