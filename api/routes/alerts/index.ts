@@ -6,7 +6,7 @@ import { Scope } from '../../../domain/api-keys';
 
 const Alert = Type.Object({
   id: Type.String(),
-  kind: Type.String({ description: 'NEAR_EXPIRY, EXPIRED, TRANSFER_OVERDUE, SAGA_PAST_EXPIRY, PAYMENT_UNSETTLED, RELEASE_FAILED' }),
+  kind: Type.String({ description: 'NEAR_EXPIRY, EXPIRED, TRANSFER_OVERDUE, SAGA_PAST_EXPIRY, PAYMENT_UNSETTLED, RELEASE_FAILED, PAYMENT_UNKNOWN_ORDER' }),
   sku: Type.String(),
   warehouseCode: Type.String(),
   lotCode: Type.Union([Type.String(), Type.Null()]),

@@ -1,0 +1,105 @@
+/**
+ * Delivering stored payments after the webhook answered. The webhook's transaction left a
+ * `payment_deliveries` row beside the payment; the API attempts the delivery right after the
+ * commit, a bounded number at a time (`PaymentDeliverer`), and the worker's relay
+ * (`startPaymentRelay`) attempts every row that is due: the API's attempt failed or never ran
+ * (Temporal unreachable, the process died), an unknown order's grace is running, or a
+ * delivered payment is due for its re-check and still PENDING — then it is delivered again,
+ * which reaches the late-payment settlement if the saga ended without settling it.
+ */
+import { attemptDelivery, type AttemptSettings, type DeliveryAttempt, type DeliveryTarget } from './deliver-payment';
+import { leaseDueDeliveries, type LeaseOptions, type PendingDelivery } from '../data/stock/payment-deliveries';
+
+/**
+ * The API's deliverer: `deliver(d)` returns at once; at most `concurrency` attempts are in
+ * flight, the rest wait in memory (lost if the process dies — the relay has their rows). A
+ * failed attempt is left to the relay.
+ */
+export class PaymentDeliverer {
+  private readonly waiting: PendingDelivery[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly target: DeliveryTarget,
+    private readonly settings: AttemptSettings,
+    private readonly concurrency: number,
+    private readonly onDone: (attempt: DeliveryAttempt | 'FAILED', err?: unknown) => void = () => undefined,
+  ) {}
+
+  deliver(d: PendingDelivery): void {
+    this.waiting.push(d);
+    this.pump();
+  }
+
+  /** Attempts queued or in flight (tests and shutdown wait for 0). */
+  get pending(): number {
+    return this.waiting.length + this.inFlight;
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.concurrency && this.waiting.length > 0) {
+      const d = this.waiting.shift()!;
+      this.inFlight += 1;
+      attemptDelivery(this.target, this.settings, d)
+        .then(
+          (attempt) => this.onDone(attempt),
+          (err: unknown) => this.onDone('FAILED', err),
+        )
+        .finally(() => {
+          this.inFlight -= 1;
+          this.pump();
+        });
+    }
+  }
+}
+
+/** The relay's settings. */
+export interface PaymentRelayOptions extends LeaseOptions, AttemptSettings {
+  readonly intervalMs: number;
+}
+
+/**
+ * One relay pass: leases the due rows (SKIP LOCKED: several workers share them) and attempts
+ * each; a failure is reported and retried after the backoff the lease set, the others go on.
+ * Returns how many rows it took.
+ */
+export async function relayPaymentDeliveries(
+  target: DeliveryTarget,
+  options: PaymentRelayOptions,
+  onFailure: (d: PendingDelivery, err: unknown) => void,
+): Promise<number> {
+  const due = await leaseDueDeliveries(target.db, options);
+  await Promise.all(due.map((d) => attemptDelivery(target, options, d).catch((err: unknown) => onFailure(d, err))));
+  return due.length;
+}
+
+/** Runs the relay until stopped. */
+export function startPaymentRelay(
+  target: DeliveryTarget,
+  options: PaymentRelayOptions,
+  log: { passFailed(err: unknown): void; deliveryFailed(d: PendingDelivery, err: unknown): void },
+): { stop(): Promise<void> } {
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const loop = (async () => {
+    while (!stopped) {
+      const n = await relayPaymentDeliveries(target, options, log.deliveryFailed).catch((err: unknown) => {
+        log.passFailed(err);
+        return 0;
+      });
+      if (n < options.batch && !stopped) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, options.intervalMs);
+        });
+      }
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      wake?.();
+      await loop;
+    },
+  };
+}
