@@ -18,7 +18,12 @@ async function soldAndConfirmed(db: Db, prefix: string): Promise<{ units: number
   return { units: sold.units, confirmedPayments: paid.n };
 }
 
-export async function runChecks(db: Db, client: Client, limits: { units: number; plainUnits: number; webhookUnits: number }, samples: Sample[]): Promise<string[]> {
+export async function runChecks(
+  db: Db,
+  client: Client,
+  limits: { units: number; plainUnits: number; webhookUnits: number },
+  samples: Sample[],
+): Promise<string[]> {
   const failures: string[] = [];
   for (const [label, prefix, limit] of [
     ['flash sale', 'b-', limits.units],

@@ -170,9 +170,7 @@ async function main(): Promise<void> {
     await waitAllClosed(stack, db, o.ttlSeconds + 300, say);
 
     const webhookSamples = webhooks.result.samples.map((s) => ({ ...s, outcome: `pay ${s.outcome}` }));
-    const samples: Sample[] = [flash, plain]
-      .flatMap((p) => [...p.sale.result.load.samples, ...p.sale.result.payments])
-      .concat(rejects.samples, webhookSamples);
+    const samples: Sample[] = [flash, plain].flatMap((p) => [...p.sale.result.load.samples, ...p.sale.result.payments]).concat(rejects.samples, webhookSamples);
     const failures = await runChecks(db, stack.client, { units: o.units, plainUnits: o.plainUnits, webhookUnits: o.units }, samples);
     const summary = buildSummary(baselines, flash, plain, rejects, noopRoute, webhooks.result, failures);
     const list = targets(summary, o);

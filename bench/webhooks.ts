@@ -36,9 +36,20 @@ export async function runWebhooks(stack: BenchStack, o: BenchOptions, n: number,
     total: n,
     concurrency: o.concurrency,
     request: (i) => {
-      const body = JSON.stringify({ eventId: `ev-${orderId(i)}`, type: 'payment.succeeded', orderId: orderId(i), paymentId: `pay-${orderId(i)}`, amountCents: 999 });
+      const body = JSON.stringify({
+        eventId: `ev-${orderId(i)}`,
+        type: 'payment.succeeded',
+        orderId: orderId(i),
+        paymentId: `pay-${orderId(i)}`,
+        amountCents: 999,
+      });
       const ts = Math.floor(Date.now() / 1000);
-      return { path: '/webhooks/payments', method: 'POST', body, headers: { 'x-signature-timestamp': String(ts), 'x-signature': signPayload(stack.webhookSecret, ts, body) } };
+      return {
+        path: '/webhooks/payments',
+        method: 'POST',
+        body,
+        headers: { 'x-signature-timestamp': String(ts), 'x-signature': signPayload(stack.webhookSecret, ts, body) },
+      };
     },
     progress: (done, total, s) => say(`webhooks: ${done}/${total} (${Math.round(done / s)}/s)`),
   });

@@ -121,7 +121,14 @@ export async function settleUnknownOrder(db: Db, p: OrderPayment & { receivedAt:
     if (await orderKnown(tx, p.orderId)) return undefined;
     const settled = await settlePaymentTx(tx, p, { state: PaymentState.REFUND_REQUIRED, reason: UNKNOWN_ORDER });
     await tx.$executeRaw`UPDATE payment_events SET result = ${settled.state} WHERE order_id = ${p.orderId} AND payment_id = ${p.paymentId}`;
-    const details = { orderId: p.orderId, paymentId: p.paymentId, eventId: p.eventId, amountCents: p.amountCents, receivedAt: p.receivedAt, state: settled.state };
+    const details = {
+      orderId: p.orderId,
+      paymentId: p.paymentId,
+      eventId: p.eventId,
+      amountCents: p.amountCents,
+      receivedAt: p.receivedAt,
+      state: settled.state,
+    };
     await tx.$executeRaw`
       INSERT INTO stock_alerts (kind, subject, sku, warehouse_code, details)
       VALUES ('PAYMENT_UNKNOWN_ORDER', ${`${p.orderId}/${p.paymentId}`}, '-', '-', ${JSON.stringify(details)}::jsonb)

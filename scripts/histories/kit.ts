@@ -57,7 +57,16 @@ export async function pay(app: FastifyInstance, orderId: string): Promise<string
 export async function started(stack: CaptureStack, workflowId: string): Promise<boolean> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if (await stack.env.client.workflow.getHandle(workflowId).describe().then(() => true, () => false)) return true;
+    if (
+      await stack.env.client.workflow
+        .getHandle(workflowId)
+        .describe()
+        .then(
+          () => true,
+          () => false,
+        )
+    )
+      return true;
     await new Promise((r) => setTimeout(r, 100));
   }
   return false;

@@ -79,7 +79,8 @@ export const scenarios: readonly Scenario[] = [
       await call(app, 'POST', '/orders/cap-cancel-late/cancel', { reason: 'capture' });
       await closed(stack, orderWorkflowId('cap-cancel-late'));
       await pay(app, 'cap-cancel-late');
-      if (!(await started(stack, latePaymentWorkflowId('cap-cancel-late', 'pay-cap-cancel-late')))) throw new Error('cap-cancel-late: the payment was not late');
+      if (!(await started(stack, latePaymentWorkflowId('cap-cancel-late', 'pay-cap-cancel-late'))))
+        throw new Error('cap-cancel-late: the payment was not late');
       return [{ name: 'late-payment-cancelled', workflowId: latePaymentWorkflowId('cap-cancel-late', 'pay-cap-cancel-late') }];
     },
   },

@@ -133,7 +133,9 @@ describe('POST /webhooks/payments', () => {
   it('a signed payment for an unknown order is kept: 200 ACCEPTED, stored PENDING until its grace ends', async () => {
     const res = await webhook(signedPayment(SECRET, paymentEvent('ghost', 'ghost')));
     expect([res.statusCode, res.json()]).toEqual([200, { eventId: 'ev-ghost', orderId: 'ghost', result: 'ACCEPTED' }]);
-    expect(await db.payment.findMany({ where: { orderId: 'ghost' }, select: { paymentId: true, state: true } })).toEqual([{ paymentId: 'pay-ghost', state: 'PENDING' }]);
+    expect(await db.payment.findMany({ where: { orderId: 'ghost' }, select: { paymentId: true, state: true } })).toEqual([
+      { paymentId: 'pay-ghost', state: 'PENDING' },
+    ]);
     expect(await db.paymentDelivery.count({ where: { orderId: 'ghost' } })).toBe(1);
   });
 

@@ -63,10 +63,11 @@ const placeOrder = (via: FastifyInstance, orderId: string, sku: string) =>
 const sagaResult = async (orderId: string) => {
   const handle = stack.env.client.workflow.getHandle(orderWorkflowId(orderId));
   await eventually(
-    () => handle.describe().then(
-      () => true,
-      () => false,
-    ),
+    () =>
+      handle.describe().then(
+        () => true,
+        () => false,
+      ),
     (exists) => exists,
   );
   return (await handle.result()) as OrderState;

@@ -66,7 +66,9 @@ const reconciliation: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const report = await reconcile(db, () => settleStalePayments(delivery, metrics, config.paymentSettleMinutes, { ...config.paymentDelivery, pageSize: 500 }));
+      const report = await reconcile(db, () =>
+        settleStalePayments(delivery, metrics, config.paymentSettleMinutes, { ...config.paymentDelivery, pageSize: 500 }),
+      );
       if (!report.clean) request.log.error({ drifts: report.drifts, unsettledPayments: report.unsettledPayments }, 'reconciliation found drift');
       return reply.code(201).send(report);
     },
