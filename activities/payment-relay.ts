@@ -18,6 +18,8 @@ import { leaseDueDeliveries, type LeaseOptions, type PendingDelivery } from '../
 export class PaymentDeliverer {
   private readonly waiting: PendingDelivery[] = [];
   private inFlight = 0;
+  private closed = false;
+  private idle: (() => void) | undefined;
 
   constructor(
     private readonly target: DeliveryTarget,
@@ -27,8 +29,23 @@ export class PaymentDeliverer {
   ) {}
 
   deliver(d: PendingDelivery): void {
+    if (this.closed) return; // its row is the relay's
     this.waiting.push(d);
     this.pump();
+  }
+
+  /**
+   * Shutdown: queued attempts are dropped (their rows are the relay's); resolves once the
+   * attempts in flight have ended, or after `timeoutMs`.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    this.closed = true;
+    this.waiting.length = 0;
+    if (this.inFlight === 0) return;
+    await new Promise<void>((resolve) => {
+      this.idle = resolve;
+      setTimeout(resolve, timeoutMs).unref();
+    });
   }
 
   /** Attempts queued or in flight (tests and shutdown wait for 0). */
@@ -47,6 +64,7 @@ export class PaymentDeliverer {
         )
         .finally(() => {
           this.inFlight -= 1;
+          if (this.inFlight === 0) this.idle?.();
           this.pump();
         });
     }

@@ -59,6 +59,9 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
+  // Attempts in flight finish (bounded) before the process's clients close; queued ones are the relay's.
+  app.addHook('onClose', () => deliverer.close(config.shutdown.timeoutMs));
+
   // The signature covers the exact bytes sent, so keep them (this plugin's scope only).
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 64 * 1024 }, (request, body, done) => {
     request.rawBody = body as string;
