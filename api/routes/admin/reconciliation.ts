@@ -27,7 +27,10 @@ const Report = Type.Object({
       paymentId: Type.String(),
       amountCents: Type.Integer(),
       receivedAt: Type.String({ format: 'date-time' }),
-      action: Type.String({ description: 'what the check did: DELIVERED or LATE_SETTLEMENT (handed to a saga), REFUND_REQUIRED (no such order)' }),
+      action: Type.String({
+        description:
+          'what the check did: DELIVERED or LATE_SETTLEMENT (handed to a saga), REFUND_REQUIRED (no such order after its grace), AWAITING_ORDER (within the grace), FAILED: <error> (retried next pass)',
+      }),
     }),
     { description: 'payments still PENDING PAYMENT_SETTLE_MINUTES after they arrived ("paid but unsettled"), each driven to settlement' },
   ),
