@@ -59,8 +59,9 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  // Attempts in flight finish (bounded) before the process's clients close; queued ones are the relay's.
-  app.addHook('onClose', () => deliverer.close(config.shutdown.timeoutMs));
+  // Attempts in flight (milliseconds each while Temporal answers) finish before the process's
+  // clients close, but never hold a drain up for long; queued ones, and stuck ones, are the relay's.
+  app.addHook('onClose', () => deliverer.close(Math.min(1_000, config.shutdown.timeoutMs)));
 
   // The signature covers the exact bytes sent, so keep them (this plugin's scope only).
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 64 * 1024 }, (request, body, done) => {
