@@ -115,9 +115,9 @@ export async function runWorker(config: Config): Promise<void> {
     { ...config.paymentDelivery, intervalMs: 1_000, batch: 100, maxBackoffMs: 60_000 },
     {
       passFailed: (err) => log.warn({ err }, 'payment relay pass failed; retrying'),
-      deliveryFailed: (d, err) => {
-        metrics.paymentDeliveries.inc({ source: 'relay', outcome: 'failed' });
-        log.warn({ err, orderId: d.orderId, paymentId: d.paymentId }, 'payment delivery failed; retried with backoff');
+      attempted: (d, attempt, err) => {
+        metrics.paymentDeliveries.inc({ source: 'relay', outcome: attempt.toLowerCase() });
+        if (err) log.warn({ err, orderId: d.orderId, paymentId: d.paymentId }, 'payment delivery failed; retried with backoff');
       },
     },
   );

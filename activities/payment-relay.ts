@@ -76,18 +76,24 @@ export interface PaymentRelayOptions extends LeaseOptions, AttemptSettings {
   readonly intervalMs: number;
 }
 
+/** What became of one relay attempt (`err` with FAILED). */
+export type AttemptReport = (d: PendingDelivery, attempt: DeliveryAttempt | 'FAILED', err?: unknown) => void;
+
 /**
  * One relay pass: leases the due rows (SKIP LOCKED: several workers share them) and attempts
  * each; a failure is reported and retried after the backoff the lease set, the others go on.
  * Returns how many rows it took.
  */
-export async function relayPaymentDeliveries(
-  target: DeliveryTarget,
-  options: PaymentRelayOptions,
-  onFailure: (d: PendingDelivery, err: unknown) => void,
-): Promise<number> {
+export async function relayPaymentDeliveries(target: DeliveryTarget, options: PaymentRelayOptions, report: AttemptReport): Promise<number> {
   const due = await leaseDueDeliveries(target.db, options);
-  await Promise.all(due.map((d) => attemptDelivery(target, options, d).catch((err: unknown) => onFailure(d, err))));
+  await Promise.all(
+    due.map((d) =>
+      attemptDelivery(target, options, d).then(
+        (attempt) => report(d, attempt),
+        (err: unknown) => report(d, 'FAILED', err),
+      ),
+    ),
+  );
   return due.length;
 }
 
@@ -95,13 +101,13 @@ export async function relayPaymentDeliveries(
 export function startPaymentRelay(
   target: DeliveryTarget,
   options: PaymentRelayOptions,
-  log: { passFailed(err: unknown): void; deliveryFailed(d: PendingDelivery, err: unknown): void },
+  log: { passFailed(err: unknown): void; attempted: AttemptReport },
 ): { stop(): Promise<void> } {
   let stopped = false;
   let wake: (() => void) | undefined;
   const loop = (async () => {
     while (!stopped) {
-      const n = await relayPaymentDeliveries(target, options, log.deliveryFailed).catch((err: unknown) => {
+      const n = await relayPaymentDeliveries(target, options, log.attempted).catch((err: unknown) => {
         log.passFailed(err);
         return 0;
       });

@@ -46,7 +46,10 @@ const relayOptions = (unknownOrderGraceSeconds: number): PaymentRelayOptions => 
 });
 const failures: unknown[] = [];
 /** One relay pass, as the worker runs it; returns the rows it took. */
-const relayPass = (graceSeconds = 3600) => relayPaymentDeliveries(target, relayOptions(graceSeconds), (_d, err) => failures.push(err));
+const relayPass = (graceSeconds = 3600) =>
+  relayPaymentDeliveries(target, relayOptions(graceSeconds), (_d, _attempt, err) => {
+    if (err) failures.push(err);
+  });
 /** Relay passes until the payment's state is `state`. */
 const relayUntil = (orderId: string, done: (state: string | undefined) => boolean, graceSeconds = 3600) =>
   eventually(async () => {
