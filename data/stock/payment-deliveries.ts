@@ -6,9 +6,8 @@
  * a settlement (a saga that was completing may never handle it) — so the relay re-delivers
  * whatever is still PENDING a little later.
  */
-import { PaymentState, type OrderPayment } from '../../domain/payments';
-import type { Db, Tx } from './db';
-import { storePayment } from './payments';
+import type { OrderPayment } from '../../domain/payments';
+import type { Db } from './db';
 
 /** The answer the provider gets: ACCEPTED (stored, delivery under way) or SETTLED (it already was). */
 export type PaymentAnswer = 'ACCEPTED' | 'SETTLED';
@@ -22,52 +21,18 @@ export type AcceptOutcome =
   /** The event id (or the payment id) was seen with other content: nothing changed. */
   | { readonly kind: 'conflict'; readonly message: string };
 
-/** Thrown inside the transaction to roll it back, turned into the `conflict` outcome. */
-class Conflict extends Error {}
-
 /**
- * The webhook's one transaction. The event row first, race-free: of two concurrent first
- * deliveries of one event id, one inserts; the other waits for its commit and gets its answer.
- * An event stored before answers existed (an upgrade mid-delivery) is taken as new.
+ * The webhook's one transaction, one round trip: the event, the payment and its delivery row
+ * (the SQL function `stockhold_accept_payment`, prisma/migrations/20261207100000_payment_deliveries:
+ * its header gives each outcome and the lock order).
  */
 export async function acceptPayment(db: Db, p: OrderPayment, relayGraceMs: number): Promise<AcceptOutcome> {
-  try {
-    return await db.$transaction(async (tx) => {
-      const inserted = await tx.$executeRaw`
-        INSERT INTO payment_events (event_id, order_id, payment_id, amount_cents, result)
-        VALUES (${p.eventId}, ${p.orderId}, ${p.paymentId}, ${p.amountCents}, 'RECEIVED')
-        ON CONFLICT (event_id) DO NOTHING`;
-      if (inserted === 0) {
-        const seen = await tx.paymentEvent.findUniqueOrThrow({ where: { eventId: p.eventId } });
-        if (seen.orderId !== p.orderId || seen.paymentId !== p.paymentId || seen.amountCents !== p.amountCents) {
-          throw new Conflict(`event ${p.eventId} was delivered with other content`);
-        }
-        if (seen.answer) return { kind: 'duplicate', answer: seen.answer } as const;
-      }
-      // The payment is a fact in PostgreSQL before any saga hears of it.
-      const { record } = await storePayment(tx, p);
-      if (record.amountCents !== p.amountCents) throw new Conflict(`payment ${p.paymentId} was reported with another amount`);
-      // Reported again under another event id after it was settled: it stays as settled.
-      const answer: PaymentAnswer = record.state === PaymentState.PENDING ? 'ACCEPTED' : 'SETTLED';
-      if (answer === 'ACCEPTED') await openDelivery(tx, p, relayGraceMs);
-      await tx.$executeRaw`
-        UPDATE payment_events
-           SET answer = ${answer}, delivered_at = now(), result = CASE WHEN ${answer} = 'SETTLED' THEN 'SETTLED' ELSE result END
-         WHERE event_id = ${p.eventId}`;
-      return { kind: 'accepted', answer, deliver: answer === 'ACCEPTED' } as const;
-    });
-  } catch (err) {
-    if (err instanceof Conflict) return { kind: 'conflict', message: err.message };
-    throw err;
-  }
-}
-
-/** One delivery row per payment; the relay takes it once the API's own attempt had `relayGraceMs`. */
-async function openDelivery(tx: Tx, p: OrderPayment, relayGraceMs: number): Promise<void> {
-  await tx.$executeRaw`
-    INSERT INTO payment_deliveries (order_id, payment_id, event_id, amount_cents, next_attempt_at)
-    VALUES (${p.orderId}, ${p.paymentId}, ${p.eventId}, ${p.amountCents}, now() + ${relayGraceMs} * interval '1 millisecond')
-    ON CONFLICT (order_id, payment_id) DO NOTHING`;
+  const [row] = await db.$queryRaw<{ kind: string; answer: string | null; message: string | null }[]>`
+    SELECT kind, answer, message FROM stockhold_accept_payment(${p.eventId}, ${p.orderId}, ${p.paymentId}, ${p.amountCents}::int, ${relayGraceMs}::int)`;
+  if (row.kind === 'conflict') return { kind: 'conflict', message: row.message ?? 'conflicting payment event' };
+  if (row.kind === 'duplicate') return { kind: 'duplicate', answer: row.answer ?? 'ACCEPTED' };
+  const answer = row.answer as PaymentAnswer;
+  return { kind: 'accepted', answer, deliver: answer === 'ACCEPTED' };
 }
 
 /** An open delivery, as the relay leases it. */
