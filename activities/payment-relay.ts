@@ -13,13 +13,18 @@ import { leaseDueDeliveries, type LeaseOptions, type PendingDelivery } from '../
 /**
  * The API's deliverer: `deliver(d)` returns at once; at most `concurrency` attempts are in
  * flight, the rest wait in memory (lost if the process dies — the relay has their rows). A
- * failed attempt is left to the relay.
+ * failed attempt is left to the relay. While `busy()` says the API is answering a burst, the
+ * attempts wait (the answers come first; a stored payment loses nothing by waiting), but never
+ * longer than `maxDeferMs`.
  */
 export class PaymentDeliverer {
-  private readonly waiting: PendingDelivery[] = [];
+  private readonly waiting: { d: PendingDelivery; since: number }[] = [];
   private inFlight = 0;
   private closed = false;
   private idle: (() => void) | undefined;
+  private deferTimer: NodeJS.Timeout | undefined;
+  busy: () => boolean = () => false;
+  maxDeferMs = 2_000;
 
   constructor(
     private readonly target: DeliveryTarget,
@@ -30,7 +35,7 @@ export class PaymentDeliverer {
 
   deliver(d: PendingDelivery): void {
     if (this.closed) return; // its row is the relay's
-    this.waiting.push(d);
+    this.waiting.push({ d, since: Date.now() });
     this.pump();
   }
 
@@ -54,8 +59,15 @@ export class PaymentDeliverer {
   }
 
   private pump(): void {
+    if (this.waiting.length > 0 && this.busy() && Date.now() - this.waiting[0].since < this.maxDeferMs) {
+      this.deferTimer ??= setTimeout(() => {
+        this.deferTimer = undefined;
+        this.pump();
+      }, 50).unref();
+      return;
+    }
     while (this.inFlight < this.concurrency && this.waiting.length > 0) {
-      const d = this.waiting.shift()!;
+      const { d } = this.waiting.shift()!;
       this.inFlight += 1;
       attemptDelivery(this.target, this.settings, d)
         .then(

@@ -59,6 +59,10 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
+  // While a burst is being answered (the saga starter's measure), deliveries wait, bounded.
+  deliverer.busy = () => app.holds.starter.busy();
+  deliverer.maxDeferMs = config.sagaStartMaxDeferMs;
+
   // Attempts in flight (milliseconds each while Temporal answers) finish before the process's
   // clients close, but never hold a drain up for long; queued ones, and stuck ones, are the relay's.
   app.addHook('onClose', () => deliverer.close(Math.min(1_000, config.shutdown.timeoutMs)));
