@@ -8,11 +8,11 @@
  * unsettled-payment backstop share: deliver, record it, and settle a payment whose order is
  * still unknown after its grace.
  */
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { signalOrderSaga } from '../platform/sagas';
 import { DomainError, ErrorCode } from '../domain/errors';
 import type { Payment } from '../domain/types';
-import { latePaymentWorkflowId } from '../workflows/ids';
+import { latePaymentWorkflowId, orderWorkflowId } from '../workflows/ids';
 import { paymentSignal } from '../workflows/messages';
 import type { latePaymentWorkflow } from '../workflows/late-payment';
 import { OrderIdAttr } from '../workflows/search-attributes';
@@ -51,10 +51,11 @@ export async function deliverPayment({ temporal, db, taskQueue, ttlSeconds }: De
 /**
  * What one attempt did: delivered (DELIVERED, LATE_SETTLEMENT), settled a payment whose
  * order stayed unknown (REFUND_REQUIRED), or left it for a later attempt because its order
- * may still be committing (AWAITING_ORDER). A Temporal or PostgreSQL failure is thrown; the
- * delivery row stays and is attempted again.
+ * may still be committing (AWAITING_ORDER), or — a re-check — found the saga that has it
+ * still running (SAGA_RUNNING: it will settle it, or end and be re-checked). A Temporal or
+ * PostgreSQL failure is thrown; the delivery row stays and is attempted again.
  */
-export type DeliveryAttempt = DeliveryResult | 'REFUND_REQUIRED' | 'AWAITING_ORDER';
+export type DeliveryAttempt = DeliveryResult | 'REFUND_REQUIRED' | 'AWAITING_ORDER' | 'SAGA_RUNNING';
 
 /** When an attempt re-checks, and how long an unknown order may take to commit its hold. */
 export interface AttemptSettings {
@@ -65,6 +66,12 @@ export interface AttemptSettings {
 /** One delivery attempt of a stored payment (see DeliveryAttempt). */
 export async function attemptDelivery(target: DeliveryTarget, settings: AttemptSettings, d: PendingDelivery): Promise<DeliveryAttempt> {
   const payment = { eventId: d.eventId, paymentId: d.paymentId, amountCents: d.amountCents };
+  // A signal a running saga accepted is in its history: signalling again only adds load. A
+  // saga that ended with the payment PENDING (it completed without handling it) gets it again.
+  if (d.deliveredAt && (await sagaRunning(target.temporal, d.orderId))) {
+    await recordDelivered(target.db, d, 'DELIVERED', settings.recheckMs);
+    return 'SAGA_RUNNING';
+  }
   try {
     const result = await deliverPayment(target, d.orderId, payment);
     // Accepted is not settled: the row stays open and is looked at again after the re-check.
@@ -76,4 +83,13 @@ export async function attemptDelivery(target: DeliveryTarget, settings: AttemptS
   // Money for an order PostgreSQL does not know: kept; its hold may still be committing.
   if (Date.now() - Date.parse(d.receivedAt) < settings.unknownOrderGraceSeconds * 1000) return 'AWAITING_ORDER';
   return (await settleUnknownOrder(target.db, d)) ? 'REFUND_REQUIRED' : 'AWAITING_ORDER';
+}
+
+async function sagaRunning(temporal: Client, orderId: string): Promise<boolean> {
+  try {
+    return (await temporal.workflow.getHandle(orderWorkflowId(orderId)).describe()).status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
 }

@@ -4,7 +4,8 @@
  * commit, a bounded number at a time (`PaymentDeliverer`), and the worker's relay
  * (`startPaymentRelay`) attempts every row that is due: the API's attempt failed or never ran
  * (Temporal unreachable, the process died), an unknown order's grace is running, or a
- * delivered payment is due for its re-check and still PENDING — then it is delivered again,
+ * delivered payment is due for its re-check and still PENDING — its saga still running has it
+ * and the row waits; a saga that ended without settling it gets it again,
  * which reaches the late-payment settlement if the saga ended without settling it.
  */
 import { attemptDelivery, type AttemptSettings, type DeliveryAttempt, type DeliveryTarget } from './deliver-payment';

@@ -166,7 +166,7 @@ export interface PaymentDeliveryConfig {
   readonly concurrency: number;
   /** The worker's relay takes a delivery row this long after the webhook committed it (the API's own attempt first). */
   readonly relayGraceMs: number;
-  /** A delivered payment still PENDING this long after its delivery is delivered again (a signal is not a settlement). */
+  /** A delivered payment still PENDING this long after its delivery is re-checked: delivered again once its saga has ended (a signal is not a settlement). */
   readonly recheckMs: number;
   /** A payment for an order PostgreSQL does not know waits this long for its hold before it is settled REFUND_REQUIRED (UNKNOWN_ORDER). */
   readonly unknownOrderGraceSeconds: number;

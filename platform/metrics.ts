@@ -16,7 +16,7 @@ export interface Metrics {
   readonly paymentsUnsettled: Gauge;
   /** Payment webhook deliveries by result (delivered, duplicate, late, bad_signature, unknown_order, ...). */
   readonly webhooks: Counter<'result'>;
-  /** Payment delivery attempts after the webhook's answer, by source (api, relay, backstop) and outcome (delivered, late_settlement, awaiting_order, refund_required, failed). */
+  /** Payment delivery attempts after the webhook's answer, by source (api, relay, backstop) and outcome (delivered, late_settlement, saga_running, awaiting_order, refund_required, failed). */
   readonly paymentDeliveries: Counter<'source' | 'outcome'>;
   /** Activity attempts beyond the first, by activity: retries that closed a transaction. */
   readonly activityRetries: Counter<'activity'>;

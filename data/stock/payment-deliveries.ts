@@ -39,6 +39,8 @@ export async function acceptPayment(db: Db, p: OrderPayment, relayGraceMs: numbe
 export interface PendingDelivery extends OrderPayment {
   /** When the payment arrived (ISO): an unknown order gets a grace from here. */
   readonly receivedAt: string;
+  /** When a delivery last went through (ISO): this attempt is a re-check. */
+  readonly deliveredAt?: string;
 }
 
 /** The relay's settings: how many rows per pass, and the longest wait between two attempts. */
@@ -57,7 +59,9 @@ export async function leaseDueDeliveries(db: Db, options: LeaseOptions): Promise
   await db.$executeRaw`
     DELETE FROM payment_deliveries d USING payments p
      WHERE d.next_attempt_at <= now() AND p.order_id = d.order_id AND p.payment_id = d.payment_id AND p.state <> 'PENDING'`;
-  const rows = await db.$queryRaw<{ order_id: string; payment_id: string; event_id: string; amount_cents: number; received_at: Date }[]>`
+  const rows = await db.$queryRaw<
+    { order_id: string; payment_id: string; event_id: string; amount_cents: number; received_at: Date; delivered_at: Date | null }[]
+  >`
     WITH due AS (
       SELECT order_id, payment_id FROM payment_deliveries
        WHERE next_attempt_at <= now()
@@ -66,7 +70,7 @@ export async function leaseDueDeliveries(db: Db, options: LeaseOptions): Promise
            next_attempt_at = now() + LEAST(interval '1 second' * power(2, LEAST(d.attempts, 20)), ${options.maxBackoffMs} * interval '1 millisecond')
       FROM due
      WHERE d.order_id = due.order_id AND d.payment_id = due.payment_id
-    RETURNING d.order_id, d.payment_id, d.event_id, d.amount_cents,
+    RETURNING d.order_id, d.payment_id, d.event_id, d.amount_cents, d.delivered_at,
               (SELECT p.received_at FROM payments p WHERE p.order_id = d.order_id AND p.payment_id = d.payment_id) AS received_at`;
   return rows.map((r) => ({
     orderId: r.order_id,
@@ -74,18 +78,20 @@ export async function leaseDueDeliveries(db: Db, options: LeaseOptions): Promise
     eventId: r.event_id,
     amountCents: r.amount_cents,
     receivedAt: (r.received_at ?? new Date()).toISOString(),
+    ...(r.delivered_at ? { deliveredAt: r.delivered_at.toISOString() } : {}),
   }));
 }
 
 /**
- * A delivery went through: the event records how (DELIVERED, LATE_SETTLEMENT), unless a
- * settlement already recorded its result, and the row's next look is a re-check no sooner
- * than `recheckMs` from now — by then the payment should be settled and the row closed.
+ * A delivery went through (or a re-check found the saga still running with it): the event
+ * records how (DELIVERED, LATE_SETTLEMENT), unless a settlement already recorded its result,
+ * and the row's next look is a re-check no sooner than `recheckMs` from now — by then the
+ * payment should be settled and the row closed.
  */
 export async function recordDelivered(db: Db, d: OrderPayment, result: string, recheckMs: number): Promise<void> {
   await db.$executeRaw`
     WITH recheck AS (
-      UPDATE payment_deliveries SET next_attempt_at = GREATEST(next_attempt_at, now() + ${recheckMs} * interval '1 millisecond')
+      UPDATE payment_deliveries SET delivered_at = now(), next_attempt_at = GREATEST(next_attempt_at, now() + ${recheckMs} * interval '1 millisecond')
        WHERE order_id = ${d.orderId} AND payment_id = ${d.paymentId})
     UPDATE payment_events SET result = ${result} WHERE event_id = ${d.eventId} AND result = 'RECEIVED'`;
 }

@@ -12,6 +12,9 @@ CREATE TABLE "payment_deliveries" (
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "attempts" INTEGER NOT NULL DEFAULT 0,
     "next_attempt_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    -- The last delivery that went through: from then on an attempt is a re-check (the saga
+    -- still runs: it has the signal, wait; it ended with the payment PENDING: deliver again).
+    "delivered_at" TIMESTAMPTZ(3),
 
     CONSTRAINT "payment_deliveries_pkey" PRIMARY KEY ("order_id", "payment_id")
 );
