@@ -2,7 +2,8 @@
  * The worker process: runs the order, late-payment, campaign, transfer and scheduled
  * workflows and their activities, keeps the schedules in line with the config, relays
  * cache invalidations from the outbox to Redis, starts order sagas the API did not (the saga
- * outbox), and serves its metrics and health.
+ * outbox), delivers payments the API did not or that are still unsettled at their re-check
+ * (the payment outbox), and serves its metrics and health.
  */
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -19,6 +20,7 @@ import { exitWithParent, startedToExitWithParent } from './platform/parent-watch
 import { registerStoreGauges, type StoreGaugeSource } from './platform/store-gauges';
 import { createGateRedis } from './platform/redis';
 import { startSagaRelay } from './platform/sagas';
+import { startPaymentRelay } from './activities/payment-relay';
 import { bootSchedules, connectClient, temporalConnectionOptions } from './platform/temporal';
 import type { MetricsSinks } from './workflows/activities-proxy';
 
@@ -107,6 +109,18 @@ export async function runWorker(config: Config): Promise<void> {
   const sagaRelay = startSagaRelay(db, client, config.temporal.taskQueue, { graceMs: config.sagaRelayGraceMs, intervalMs: 1_000, batch: 100 }, (err) =>
     log.warn({ err }, 'saga relay pass failed; retrying'),
   );
+  // Payments the API stored but did not deliver, and delivered ones still PENDING at their re-check.
+  const paymentRelay = startPaymentRelay(
+    { db, temporal: client, taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds },
+    { ...config.paymentDelivery, intervalMs: 1_000, batch: 100, maxBackoffMs: 60_000 },
+    {
+      passFailed: (err) => log.warn({ err }, 'payment relay pass failed; retrying'),
+      attempted: (d, attempt, err) => {
+        metrics.paymentDeliveries.inc({ source: 'relay', outcome: attempt.toLowerCase() });
+        if (err) log.warn({ err, orderId: d.orderId, paymentId: d.paymentId }, 'payment delivery failed; retried with backoff');
+      },
+    },
+  );
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const gate = createGate(createGateRedis(config));
   const code = workflowCode();
@@ -122,7 +136,7 @@ export async function runWorker(config: Config): Promise<void> {
       cache,
       gate,
       alertWebhook: config.alertWebhook,
-      payments: { taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds },
+      payments: { taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds, backstop: { ...config.paymentDelivery, pageSize: 500 } },
     }),
     sinks: workerSinks(metrics),
     shutdownGraceTime: '10s',
@@ -139,6 +153,7 @@ export async function runWorker(config: Config): Promise<void> {
     metricsServer.close();
     await relay.stop();
     await sagaRelay.stop();
+    await paymentRelay.stop();
     cache.redis.disconnect();
     gate.disconnect();
     await connection.close();

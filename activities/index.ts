@@ -31,7 +31,7 @@ import { readPayments, settlePaymentTx } from '../data/stock/payments';
 import { cancelTransfer, raiseTransferOverdue, receiveTransfer, requestTransfer, returnTransfer, shipTransfer } from '../data/stock/transfers';
 import type { Activities } from '../workflows/activity-types';
 import { sweepExpiredHolds } from './sweep';
-import { settleStalePayments } from './payment-check';
+import { defaultBackstopOptions, settleStalePayments, type BackstopOptions } from './payment-check';
 import { checkSagaPayments } from './saga-check';
 
 export interface ActivityDeps {
@@ -44,12 +44,13 @@ export interface ActivityDeps {
   readonly cache: StockCache;
   /** Where stock alerts are pushed; none: alerts are only listed by GET /alerts. */
   readonly alertWebhook?: AlertWebhook;
-  /** Where late-payment settlements run, and the hold lifetime of a re-reserve. */
-  readonly payments: { readonly taskQueue: string; readonly ttlSeconds: number };
+  /** Where late-payment settlements run, the hold lifetime of a re-reserve, and the backstop's delivery settings. */
+  readonly payments: { readonly taskQueue: string; readonly ttlSeconds: number; readonly backstop?: BackstopOptions };
 }
 
 export function createActivities({ db, temporal, metrics, gate, cache, alertWebhook, payments }: ActivityDeps): Activities {
-  const delivery = { db, temporal, ...payments };
+  const { backstop = defaultBackstopOptions, ...target } = payments;
+  const delivery = { db, temporal, ...target };
   const activities: Activities = {
     /** A campaign order takes its hold from the campaign's pool; any other from the levels. */
     reserve: (input: ReserveInput & { campaignId?: string }) =>
@@ -84,13 +85,13 @@ export function createActivities({ db, temporal, metrics, gate, cache, alertWebh
     reconcileStock: async (settleMinutes: number) => {
       const report = await reconcile(
         db,
-        () => settleStalePayments(delivery, metrics, settleMinutes),
+        () => settleStalePayments(delivery, metrics, settleMinutes, backstop),
         () => checkSagaPayments(db, temporal),
       );
       reportDrift(report, metrics);
       return report;
     },
-    settleStalePayments: (settleMinutes: number) => settleStalePayments(delivery, metrics, settleMinutes),
+    settleStalePayments: (settleMinutes: number) => settleStalePayments(delivery, metrics, settleMinutes, backstop),
     checkCache: (options: CacheCheckOptions) =>
       checkCache(db, cache, options, metrics, (level, message, fields) => Context.current().log[level](message, fields)),
   };

@@ -18,11 +18,17 @@ async function soldAndConfirmed(db: Db, prefix: string): Promise<{ units: number
   return { units: sold.units, confirmedPayments: paid.n };
 }
 
-export async function runChecks(db: Db, client: Client, limits: { units: number; plainUnits: number }, samples: Sample[]): Promise<string[]> {
+export async function runChecks(
+  db: Db,
+  client: Client,
+  limits: { units: number; plainUnits: number; webhookUnits: number },
+  samples: Sample[],
+): Promise<string[]> {
   const failures: string[] = [];
   for (const [label, prefix, limit] of [
     ['flash sale', 'b-', limits.units],
     ['plain orders', 'p-', limits.plainUnits],
+    ['webhook phase', 'h-', limits.webhookUnits],
   ] as const) {
     const { units, confirmedPayments } = await soldAndConfirmed(db, prefix);
     if (units > limit) failures.push(`OVERSOLD (${label}): ${units} units sold > ${limit}`);

@@ -34,6 +34,12 @@ export interface Summary {
   readonly sagaStartLagP99Ms: number;
   /** Sell-out → the last sale saga closed and the last payment settled, seconds. */
   readonly allSagasClosedSeconds: number;
+  /** Webhook phase: p99 of the payment webhook's answers at the sale's concurrency, ms. */
+  readonly webhookP99Ms: number;
+  /** webhookP99Ms / noopRouteP99Ms (target ≤ 3). */
+  readonly webhookP99Ratio: number;
+  /** Webhook answers that were not 2xx in the webhook phase. */
+  readonly webhookNon2xx: number;
   readonly checksPassed: boolean;
 }
 
@@ -75,6 +81,14 @@ export function targets(s: Summary, o: { concurrency: number; units: number }): 
       met: s.sellOutSeconds > 0 && s.sellOutSeconds <= sellOutBound,
     },
     { name: 'status503WhileRedisUp', value: s.status503WhileRedisUp, bound: '= 0', met: s.status503WhileRedisUp === 0 },
+    {
+      name: 'webhookP99Ms',
+      value: s.webhookP99Ms,
+      bound: `≤ 3 × noopRouteP99Ms (${round(3 * s.noopRouteP99Ms)})`,
+      ratio: s.webhookP99Ratio,
+      met: s.webhookP99Ratio <= 3,
+    },
+    { name: 'webhookNon2xx', value: s.webhookNon2xx, bound: '= 0', met: s.webhookNon2xx === 0 },
     { name: 'plainRefusalP99Ms', value: s.plainRefusalP99Ms, bound: '≤ 50 ms', met: s.plainRefusalP99Ms <= 50 },
     atLeast('sagasPerSecond', s.sagasPerSecond, 0.35, s.noopWorkflowsPerSecond, 'noopWorkflowsPerSecond'),
     atLeast('rejectsPerSecond', s.rejectsPerSecond, 0.6, s.noopRouteRps, 'noopRouteRps'),

@@ -19,6 +19,7 @@ import { printReport, targets, type Summary } from './report';
 import { sagaStats } from './sagas';
 import { runFlashSale, runPlainOrders, runRejects, waitAllClosed, warmUp } from './scenario';
 import { startStack, type BenchStack } from './stack';
+import { runWebhooks, WEBHOOK_PREFIX } from './webhooks';
 
 const say = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
@@ -85,8 +86,10 @@ function buildSummary(
   plain: Scenario,
   rejects: LoadResult,
   noopRoute: { rps: number; p99: number },
+  webhooks: LoadResult,
   failures: string[],
 ): Summary {
+  const webhookP99Ms = percentiles(webhooks.samples.map((s) => s.ms)).p99;
   const { out } = flash;
   const closedAt = Math.max(flash.sagas.lastCloseAt, flash.sagas.lastSettledAt ?? 0);
   const plainRefusals = plain.sale.result.load.samples.filter((s) => s.outcome === '409 INSUFFICIENT_STOCK' && plain.out && s.sentAt >= plain.out.soldOutAt);
@@ -105,6 +108,9 @@ function buildSummary(
     plainRefusalP99Ms: percentiles(plainRefusals.map((s) => s.ms)).p99,
     sagaStartLagP99Ms: flash.sagas.startLagMs.p99,
     allSagasClosedSeconds: out ? round((closedAt - out.soldOutAt) / 1000, 2) : 0,
+    webhookP99Ms,
+    webhookP99Ratio: noopRoute.p99 > 0 ? round(webhookP99Ms / noopRoute.p99, 3) : 0,
+    webhookNon2xx: webhooks.samples.filter((s) => !/^2/.test(s.outcome)).length,
     checksPassed: failures.length === 0,
   };
 }
@@ -159,10 +165,14 @@ async function main(): Promise<void> {
     say(`baseline: no-op Fastify route, ${o.rejectAttempts} requests at concurrency ${o.concurrency}`);
     const noopRoute = await httpCeiling(o.rejectAttempts, o.concurrency);
     const plain = await plainPhase(stack, db, o);
+    // The payment webhook at the sale's concurrency, Temporal busy with the sagas of its holds.
+    const webhooks = await cores(stack, () => runWebhooks(stack, o, o.units, say));
+    await waitAllClosed(stack, db, o.ttlSeconds + 300, say);
 
-    const samples: Sample[] = [flash, plain].flatMap((p) => [...p.sale.result.load.samples, ...p.sale.result.payments]).concat(rejects.samples);
-    const failures = await runChecks(db, stack.client, { units: o.units, plainUnits: o.plainUnits }, samples);
-    const summary = buildSummary(baselines, flash, plain, rejects, noopRoute, failures);
+    const webhookSamples = webhooks.result.samples.map((s) => ({ ...s, outcome: `pay ${s.outcome}` }));
+    const samples: Sample[] = [flash, plain].flatMap((p) => [...p.sale.result.load.samples, ...p.sale.result.payments]).concat(rejects.samples, webhookSamples);
+    const failures = await runChecks(db, stack.client, { units: o.units, plainUnits: o.plainUnits, webhookUnits: o.units }, samples);
+    const summary = buildSummary(baselines, flash, plain, rejects, noopRoute, webhooks.result, failures);
     const list = targets(summary, o);
     const report = {
       summary,
@@ -193,6 +203,14 @@ async function main(): Promise<void> {
         refusalsAfterSellOut: plain.sale.result.load.samples.filter(
           (s) => s.outcome === '409 INSUFFICIENT_STOCK' && plain.out && s.sentAt >= plain.out.soldOutAt,
         ).length,
+      },
+      webhooks: {
+        orders: o.units,
+        prefix: WEBHOOK_PREFIX,
+        seconds: round(webhooks.seconds),
+        latencyMs: byOutcome(webhookSamples),
+        serverErrors: serverErrors(webhookSamples),
+        cpuCores: webhooks.cores,
       },
       failures,
     };
@@ -231,7 +249,7 @@ interface Phase {
   readonly cpuCores: object;
 }
 
-function printDetail(r: { flashSale: Phase; plainOrders: Phase; rejectPath: { latencyMs: object } }): void {
+function printDetail(r: { flashSale: Phase; plainOrders: Phase; rejectPath: { latencyMs: object }; webhooks: { latencyMs: object } }): void {
   const latency = (phase: string, groups: object) => {
     for (const [outcome, p] of Object.entries(groups as Record<string, { count: number; p50: number; p95: number; p99: number }>)) {
       console.log(`  ${phase.padEnd(12)} ${outcome.padEnd(28)} n=${p.count} p50=${p.p50} p95=${p.p95} p99=${p.p99}`);
@@ -241,6 +259,7 @@ function printDetail(r: { flashSale: Phase; plainOrders: Phase; rejectPath: { la
   latency('flash sale', r.flashSale.latencyMs);
   latency('reject path', r.rejectPath.latencyMs);
   latency('plain', r.plainOrders.latencyMs);
+  latency('webhooks', r.webhooks.latencyMs);
   for (const [k, n] of Object.entries({ ...r.flashSale.serverErrors, ...r.plainOrders.serverErrors })) console.log(`  ${n} × ${k}`);
   console.log(
     `\nhold batches until sell-out (from PostgreSQL): flash sale ${JSON.stringify(r.flashSale.batches)}; plain ${JSON.stringify(r.plainOrders.batches)}`,

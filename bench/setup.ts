@@ -6,11 +6,12 @@ import { signPayload } from '../platform/webhook-signature';
 import { BATCH_CAMPAIGN, BATCH_LEVEL_SKU, BATCH_POOL_SKU } from './batch-cost';
 import type { BenchOptions } from './options';
 import { CAMPAIGN, PLAIN_SKU, SOLD_OUT_CAMPAIGN, WAREHOUSE, WARM_SKU } from './scenario';
+import { WEBHOOK_SKU } from './webhooks';
 import type { BenchStack } from './stack';
 
 export async function setup(stack: BenchStack, db: Db, o: BenchOptions): Promise<void> {
   await upsertWarehouse(db, WAREHOUSE, 'Bench warehouse');
-  const stock = { FLASH: o.units + 1, [PLAIN_SKU]: o.plainUnits, [WARM_SKU]: 1, [BATCH_LEVEL_SKU]: 1_000_000, [BATCH_POOL_SKU]: 1_000 };
+  const stock = { FLASH: o.units + 1, [PLAIN_SKU]: o.plainUnits, [WARM_SKU]: 1, [BATCH_LEVEL_SKU]: 1_000_000, [BATCH_POOL_SKU]: 1_000, [WEBHOOK_SKU]: o.units };
   for (const [sku, quantity] of Object.entries(stock)) {
     await upsertProduct(db, sku, sku);
     await receiveStock(db, { idempotencyKey: `bench-${sku}`, sku, warehouseCode: WAREHOUSE, quantity, reason: 'bench' });

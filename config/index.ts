@@ -105,6 +105,12 @@ export function loadConfig(env: Env = process.env): Config {
     sagaStartBusyRequests: int(env, 'SAGA_START_BUSY_REQUESTS', 64, 1, 1_000_000),
     sagaStartMaxDeferMs: int(env, 'SAGA_START_MAX_DEFER_MS', 2000, 0, 600_000),
     sagaRelayGraceMs: int(env, 'SAGA_RELAY_GRACE_MS', 3000, 0, 600_000),
+    paymentDelivery: {
+      concurrency: int(env, 'PAYMENT_DELIVERY_CONCURRENCY', 16, 1, 1000),
+      relayGraceMs: int(env, 'PAYMENT_RELAY_GRACE_MS', 3000, 0, 600_000),
+      recheckMs: int(env, 'PAYMENT_RECHECK_MS', 5000, 100, 600_000),
+      unknownOrderGraceSeconds: int(env, 'PAYMENT_UNKNOWN_ORDER_GRACE_SECONDS', 60, 0, 24 * 3600),
+    },
     sweeperInterval: duration(env, 'SWEEPER_INTERVAL', '5m'),
     expiryCheckInterval: duration(env, 'EXPIRY_CHECK_INTERVAL', '1h'),
     reconcileInterval: duration(env, 'RECONCILE_INTERVAL', '1h'),

@@ -40,6 +40,8 @@ export interface Config {
   readonly holdBatchesInFlight: number;
   /** The worker's saga relay: how old an unstarted saga's outbox row must be before it starts it. */
   readonly sagaRelayGraceMs: number;
+  /** Payment deliveries after the webhook answered (activities/payment-relay.ts). */
+  readonly paymentDelivery: PaymentDeliveryConfig;
   /** How often the unsettled-payment check runs. */
   readonly paymentCheckInterval: string;
   /** How long after expiry a hold whose workflow is gone waits for the sweeper. */
@@ -163,4 +165,16 @@ export interface CacheConfig {
   readonly checkDriftPercent: number;
   readonly checkHotPercent: number;
   readonly checkSample: number;
+}
+
+/** How a stored payment reaches its saga after the webhook answered. */
+export interface PaymentDeliveryConfig {
+  /** Deliveries one API process attempts at once after their webhooks committed (the rest queue). */
+  readonly concurrency: number;
+  /** The worker's relay takes a delivery row this long after the webhook committed it (the API's own attempt first). */
+  readonly relayGraceMs: number;
+  /** A delivered payment still PENDING this long after its delivery is re-checked: delivered again once its saga has ended (a signal is not a settlement). */
+  readonly recheckMs: number;
+  /** A payment for an order PostgreSQL does not know waits this long for its hold before it is settled REFUND_REQUIRED (UNKNOWN_ORDER). */
+  readonly unknownOrderGraceSeconds: number;
 }

@@ -70,7 +70,7 @@ export interface UnsettledPayment {
   readonly eventId: string;
   readonly amountCents: number;
   readonly receivedAt: string;
-  /** DELIVERED / LATE_SETTLEMENT: handed to a saga; REFUND_REQUIRED: no such order. */
+  /** DELIVERED / LATE_SETTLEMENT: handed to a saga; REFUND_REQUIRED: no such order (UNKNOWN_ORDER); AWAITING_ORDER: within its grace; `FAILED: …`: this payment's delivery failed, the pass went on. */
   readonly action: string;
 }
 

@@ -16,6 +16,8 @@ export interface Metrics {
   readonly paymentsUnsettled: Gauge;
   /** Payment webhook deliveries by result (delivered, duplicate, late, bad_signature, unknown_order, ...). */
   readonly webhooks: Counter<'result'>;
+  /** Payment delivery attempts after the webhook's answer, by source (api, relay, backstop) and outcome (delivered, late_settlement, saga_running, awaiting_order, refund_required, failed). */
+  readonly paymentDeliveries: Counter<'source' | 'outcome'>;
   /** Activity attempts beyond the first, by activity: retries that closed a transaction. */
   readonly activityRetries: Counter<'activity'>;
   /** Activity durations by activity and result. */
@@ -70,6 +72,12 @@ export function createMetrics(processName: 'api' | 'worker'): Metrics {
       name: 'stockhold_webhook_deliveries_total',
       help: 'Payment webhook deliveries by result',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    paymentDeliveries: new Counter({
+      name: 'stockhold_payment_delivery_attempts_total',
+      help: 'Payment delivery attempts after the webhook answered, by source and outcome',
+      labelNames: ['source', 'outcome'],
       registers: [registry],
     }),
     activityRetries: new Counter({

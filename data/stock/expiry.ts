@@ -17,6 +17,10 @@ export const AlertKind = {
   SAGA_PAST_EXPIRY: 'SAGA_PAST_EXPIRY',
   /** The sweeper's release of an expired hold refused for good by PostgreSQL (a data error). */
   RELEASE_FAILED: 'RELEASE_FAILED',
+  /** A payment still PENDING past PAYMENT_SETTLE_MINUTES (activities/payment-check.ts). */
+  PAYMENT_UNSETTLED: 'PAYMENT_UNSETTLED',
+  /** A signed payment for an order PostgreSQL never knew: kept, settled REFUND_REQUIRED (UNKNOWN_ORDER). */
+  PAYMENT_UNKNOWN_ORDER: 'PAYMENT_UNKNOWN_ORDER',
   /** A running order saga whose state disagrees with its payments in PostgreSQL (reconciliation). */
   SAGA_PAYMENT_MISMATCH: 'SAGA_PAYMENT_MISMATCH',
 } as const;

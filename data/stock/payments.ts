@@ -4,7 +4,7 @@
  * BACKORDERED pre-order's, which its fulfilment settles once more.
  */
 import { PaymentState, type OrderPayment, type Settlement } from '../../domain/payments';
-import type { Db, Tx } from './db';
+import { inKeyLockedTx, type Db, type Tx } from './db';
 
 /** A payment as stored. */
 export interface PaymentRecord {
@@ -72,14 +72,70 @@ export async function readPayments(db: Db | Tx, orderId: string, paymentId?: str
   return rows.map(toRecord);
 }
 
-/** Payments still PENDING more than `minutes` after they arrived, oldest first. */
-export async function findUnsettledPayments(db: Db, minutes: number, limit = 500): Promise<PaymentRecord[]> {
+/** A keyset position in the PENDING payments, in the order the backstop reads them. */
+export interface PaymentCursor {
+  readonly receivedAt: string;
+  readonly orderId: string;
+  readonly paymentId: string;
+}
+
+/**
+ * One page of the payments still PENDING more than `minutes` after they arrived, oldest
+ * first, after `after` (keyset: a page never skips or repeats a payment, whatever settles
+ * between two pages).
+ */
+export async function findUnsettledPayments(db: Db, minutes: number, page: { after?: PaymentCursor; limit?: number } = {}): Promise<PaymentRecord[]> {
+  const after = page.after;
+  const at = after ? new Date(after.receivedAt) : undefined;
   const rows = await db.payment.findMany({
-    where: { state: PaymentState.PENDING, receivedAt: { lt: new Date(Date.now() - minutes * 60_000) } },
-    orderBy: { receivedAt: 'asc' },
-    take: limit,
+    where: {
+      state: PaymentState.PENDING,
+      receivedAt: { lt: new Date(Date.now() - minutes * 60_000) },
+      ...(after && at
+        ? {
+            OR: [
+              { receivedAt: { gt: at } },
+              { receivedAt: at, orderId: { gt: after.orderId } },
+              { receivedAt: at, orderId: after.orderId, paymentId: { gt: after.paymentId } },
+            ],
+          }
+        : {}),
+    },
+    orderBy: [{ receivedAt: 'asc' }, { orderId: 'asc' }, { paymentId: 'asc' }],
+    take: page.limit ?? 500,
   });
   return rows.map(toRecord);
+}
+
+/** The reason a payment for an order PostgreSQL never knew is settled REFUND_REQUIRED with. */
+export const UNKNOWN_ORDER = 'UNKNOWN_ORDER';
+
+/**
+ * Settles a payment whose order PostgreSQL still does not know REFUND_REQUIRED (reason
+ * UNKNOWN_ORDER), raises its PAYMENT_UNKNOWN_ORDER alert and closes its delivery — all in one
+ * transaction under the order's serial lock, the lock its hold takes, so a hold committing
+ * now is seen and the payment is left to it (undefined: the order is known after all).
+ */
+export async function settleUnknownOrder(db: Db, p: OrderPayment & { receivedAt: string }): Promise<Settlement | undefined> {
+  return inKeyLockedTx(db, p.orderId, async (tx) => {
+    if (await orderKnown(tx, p.orderId)) return undefined;
+    const settled = await settlePaymentTx(tx, p, { state: PaymentState.REFUND_REQUIRED, reason: UNKNOWN_ORDER });
+    await tx.$executeRaw`UPDATE payment_events SET result = ${settled.state} WHERE order_id = ${p.orderId} AND payment_id = ${p.paymentId}`;
+    const details = {
+      orderId: p.orderId,
+      paymentId: p.paymentId,
+      eventId: p.eventId,
+      amountCents: p.amountCents,
+      receivedAt: p.receivedAt,
+      state: settled.state,
+    };
+    await tx.$executeRaw`
+      INSERT INTO stock_alerts (kind, subject, sku, warehouse_code, details)
+      VALUES ('PAYMENT_UNKNOWN_ORDER', ${`${p.orderId}/${p.paymentId}`}, '-', '-', ${JSON.stringify(details)}::jsonb)
+      ON CONFLICT (kind, subject) DO NOTHING`;
+    await tx.$executeRaw`DELETE FROM payment_deliveries WHERE order_id = ${p.orderId} AND payment_id = ${p.paymentId}`;
+    return settled;
+  });
 }
 
 type PaymentRow = Awaited<ReturnType<Db['payment']['findMany']>>[number];
@@ -102,7 +158,7 @@ function toRecord(r: PaymentRow): PaymentRecord {
  * Whether PostgreSQL knows the order: it reached the reserve step (held or refused). The
  * webhook settles payments of known orders even when Temporal no longer has their history.
  */
-export async function orderKnown(db: Db, orderId: string): Promise<boolean> {
+export async function orderKnown(db: Db | Tx, orderId: string): Promise<boolean> {
   const rows = await db.$queryRaw<{ known: boolean }[]>`
     SELECT EXISTS (SELECT 1 FROM reservations WHERE id = ${orderId})
         OR EXISTS (SELECT 1 FROM operation_fences WHERE serial = ${orderId} AND operation IN ('RESERVE', 'RELEASE')) AS known`;

@@ -53,6 +53,25 @@ export async function pay(app: FastifyInstance, orderId: string): Promise<string
   return (await call(app, 'POST', '/webhooks/payments', JSON.parse(signed.payload), signed.headers)).result;
 }
 
+/** Waits (up to 30 s) for a workflow to exist: a payment is delivered after the webhook's answer. */
+export async function started(stack: CaptureStack, workflowId: string): Promise<boolean> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (
+      await stack.env.client.workflow
+        .getHandle(workflowId)
+        .describe()
+        .then(
+          () => true,
+          () => false,
+        )
+    )
+      return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
 export const orderStatus = async (app: FastifyInstance, orderId: string) => (await call(app, 'GET', `/orders/${orderId}`)).status as string;
 
 /** Waits for a run to close (the recorder then reads its final history). */

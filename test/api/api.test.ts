@@ -135,11 +135,13 @@ describe('POST /webhooks/payments', () => {
     expect((await getOrder('o-dup')).json().status).toBe('AWAITING_PAYMENT');
   });
 
-  it('404 ORDER_NOT_FOUND for an unknown order, leaving no trace', async () => {
+  it('a signed payment for an unknown order is kept: 200 ACCEPTED, stored PENDING until its grace ends', async () => {
     const res = await webhook(signedPayment(SECRET, paymentEvent('ghost', 'ghost')));
-    expect(res.statusCode).toBe(404);
-    expect(res.json().code).toBe('ORDER_NOT_FOUND');
-    expect(await db.paymentEvent.count()).toBe(0);
+    expect([res.statusCode, res.json()]).toEqual([200, { eventId: 'ev-ghost', orderId: 'ghost', result: 'ACCEPTED' }]);
+    expect(await db.payment.findMany({ where: { orderId: 'ghost' }, select: { paymentId: true, state: true } })).toEqual([
+      { paymentId: 'pay-ghost', state: 'PENDING' },
+    ]);
+    expect(await db.paymentDelivery.count({ where: { orderId: 'ghost' } })).toBe(1);
   });
 
   it('400 for a signed but malformed event', async () => {
@@ -152,7 +154,7 @@ describe('POST /webhooks/payments', () => {
     const event = signedPayment(SECRET, paymentEvent('o-dup', 'paid'));
     const first = await webhook(event);
     expect(first.statusCode).toBe(200);
-    expect(first.json()).toEqual({ eventId: 'ev-paid', orderId: 'o-dup', result: 'DELIVERED' });
+    expect(first.json()).toEqual({ eventId: 'ev-paid', orderId: 'o-dup', result: 'ACCEPTED' });
     const again = await Promise.all([1, 2, 3, 4].map(() => webhook(signedPayment(SECRET, paymentEvent('o-dup', 'paid')))));
     for (const a of again) expect({ status: a.statusCode, body: a.json() }).toEqual({ status: 200, body: first.json() });
     await untilStatus('o-dup', 'CONFIRMED');

@@ -44,8 +44,19 @@ async function payLate(orderId: string) {
   );
   await saga.result();
   const res = await pay(orderId);
-  expect(res.json()).toMatchObject({ result: 'LATE_SETTLEMENT' });
-  await stack.env.client.workflow.getHandle(latePaymentWorkflowId(orderId, `pay-${orderId}`)).result();
+  expect(res.json()).toMatchObject({ result: 'ACCEPTED' });
+  // Delivered after the answer: the saga has ended, so a late-payment settlement starts.
+  const late = stack.env.client.workflow.getHandle(latePaymentWorkflowId(orderId, `pay-${orderId}`));
+  await eventually(
+    () =>
+      late.describe().then(
+        () => true,
+        () => false,
+      ),
+    (exists) => exists,
+    10_000,
+  );
+  await late.result();
 }
 
 it('expired, then paid and re-reserved → CONFIRMED (lateConfirmed), the release still told', async () => {

@@ -27,7 +27,10 @@ const Report = Type.Object({
       paymentId: Type.String(),
       amountCents: Type.Integer(),
       receivedAt: Type.String({ format: 'date-time' }),
-      action: Type.String({ description: 'what the check did: DELIVERED or LATE_SETTLEMENT (handed to a saga), REFUND_REQUIRED (no such order)' }),
+      action: Type.String({
+        description:
+          'what the check did: DELIVERED or LATE_SETTLEMENT (handed to a saga), REFUND_REQUIRED (no such order after its grace), AWAITING_ORDER (within the grace), FAILED: <error> (retried next pass)',
+      }),
     }),
     { description: 'payments still PENDING PAYMENT_SETTLE_MINUTES after they arrived ("paid but unsettled"), each driven to settlement' },
   ),
@@ -66,7 +69,9 @@ const reconciliation: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const report = await reconcile(db, () => settleStalePayments(delivery, metrics, config.paymentSettleMinutes));
+      const report = await reconcile(db, () =>
+        settleStalePayments(delivery, metrics, config.paymentSettleMinutes, { ...config.paymentDelivery, pageSize: 500 }),
+      );
       if (!report.clean) request.log.error({ drifts: report.drifts, unsettledPayments: report.unsettledPayments }, 'reconciliation found drift');
       return reply.code(201).send(report);
     },

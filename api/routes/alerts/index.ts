@@ -6,7 +6,9 @@ import { Scope } from '../../../domain/api-keys';
 
 const Alert = Type.Object({
   id: Type.String(),
-  kind: Type.String({ description: 'NEAR_EXPIRY, EXPIRED, TRANSFER_OVERDUE, SAGA_PAST_EXPIRY, PAYMENT_UNSETTLED, RELEASE_FAILED, SAGA_PAYMENT_MISMATCH' }),
+  kind: Type.String({
+    description: 'NEAR_EXPIRY, EXPIRED, TRANSFER_OVERDUE, SAGA_PAST_EXPIRY, PAYMENT_UNSETTLED, RELEASE_FAILED, PAYMENT_UNKNOWN_ORDER, SAGA_PAYMENT_MISMATCH',
+  }),
   sku: Type.String(),
   warehouseCode: Type.String(),
   lotCode: Type.Union([Type.String(), Type.Null()]),

@@ -1,13 +1,16 @@
 /**
  * POST /webhooks/payments — the payment provider's callback. Signed, replay-protected and
  * idempotent by event id: a redelivered event gets the first answer and changes nothing.
+ * It answers at PostgreSQL speed: once the payment and its delivery row are committed. The
+ * delivery to the order's saga follows the answer (bounded here, the worker's relay for the
+ * rest), and the row stays until the payment is settled; an order PostgreSQL does not know
+ * gets a grace for its hold, then its payment is settled REFUND_REQUIRED — never deleted.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { errors, Id, refusals } from '../../schemas';
-import { deliverPayment } from '../../../activities/deliver-payment';
-import { storePayment } from '../../../data/stock/payments';
-import { PaymentState } from '../../../domain/payments';
+import { PaymentDeliverer } from '../../../activities/payment-relay';
+import { acceptPayment } from '../../../data/stock/payment-deliveries';
 import { verifySignature } from '../../../platform/webhook-signature';
 
 declare module 'fastify' {
@@ -33,10 +36,36 @@ const SignatureHeaders = Type.Object({
   'x-signature-timestamp': Type.String({ pattern: '^[0-9]{1,12}$', description: 'unix seconds; within WEBHOOK_TOLERANCE_SECONDS of now' }),
 });
 
-const Ack = Type.Object({ eventId: Type.String(), orderId: Type.String(), result: Type.String() });
+const Ack = Type.Object({
+  eventId: Type.String(),
+  orderId: Type.String(),
+  result: Type.String({
+    description:
+      'ACCEPTED: the payment is stored and will be settled (delivered after this answer); SETTLED: it was already settled. A redelivered event gets its first answer.',
+  }),
+});
 
 const webhooks: FastifyPluginAsyncTypebox = async (app) => {
   const { temporal, config, metrics, db } = app.deps;
+  const settings = config.paymentDelivery;
+  // Signals after the commit, a bounded number at a time; the worker's relay has the rest.
+  const deliverer = new PaymentDeliverer(
+    { temporal, db, taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds },
+    settings,
+    settings.concurrency,
+    (attempt, err) => {
+      metrics.paymentDeliveries.inc({ source: 'api', outcome: attempt.toLowerCase() });
+      if (err) app.log.warn({ err }, 'payment delivery failed; the relay will deliver it');
+    },
+  );
+
+  // While a burst is being answered (the saga starter's measure), deliveries wait, bounded.
+  deliverer.busy = () => app.holds.starter.busy();
+  deliverer.maxDeferMs = config.sagaStartMaxDeferMs;
+
+  // Attempts in flight (milliseconds each while Temporal answers) finish before the process's
+  // clients close, but never hold a drain up for long; queued ones, and stuck ones, are the relay's.
+  app.addHook('onClose', () => deliverer.close(Math.min(1_000, config.shutdown.timeoutMs)));
 
   // The signature covers the exact bytes sent, so keep them (this plugin's scope only).
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 64 * 1024 }, (request, body, done) => {
@@ -55,13 +84,14 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: 'public' },
       schema: {
         summary: 'Payment provider callback (HMAC-signed)',
-        description: 'Headers: X-Signature-Timestamp (unix seconds) and X-Signature: sha256=<hex HMAC-SHA256(WEBHOOK_SECRET, "<timestamp>.<raw body>")>.',
+        description:
+          'Headers: X-Signature-Timestamp (unix seconds) and X-Signature: sha256=<hex HMAC-SHA256(WEBHOOK_SECRET, "<timestamp>.<raw body>")>. Answered once the payment is stored; the saga hears of it after the answer.',
         tags: ['webhooks'],
         headers: SignatureHeaders,
         body: PaymentEventBody,
         response: {
           200: Ack,
-          ...errors(400, 404, 409),
+          ...errors(400, 409),
           ...refusals({ 401: 'INVALID_SIGNATURE: missing, wrong or stale signature (checked before the body)' }),
         },
       },
@@ -83,71 +113,25 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const event = request.body;
       request.log = request.log.child({ orderId: event.orderId, eventId: event.eventId });
-      const answer = (result: string) => {
-        metrics.webhooks.inc({ result: result.toLowerCase() });
-        return { eventId: event.eventId, orderId: event.orderId, result };
-      };
-      // The event row first, race-free: of two concurrent first deliveries of one event id,
-      // one inserts; the other finds it and is a duplicate, or a conflict if its content differs.
-      const inserted = await db.$executeRaw`
-        INSERT INTO payment_events (event_id, order_id, payment_id, amount_cents, result)
-        VALUES (${event.eventId}, ${event.orderId}, ${event.paymentId}, ${event.amountCents}, 'RECEIVED')
-        ON CONFLICT (event_id) DO NOTHING`;
-      if (inserted === 0) {
-        const seen = await db.paymentEvent.findUniqueOrThrow({ where: { eventId: event.eventId } });
-        if (seen.orderId !== event.orderId || seen.paymentId !== event.paymentId || seen.amountCents !== event.amountCents) {
-          metrics.webhooks.inc({ result: 'conflict' });
-          throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, `event ${event.eventId} was delivered with other content`);
-        }
-        if (seen.deliveredAt) return answer(firstResult(seen.result));
-      }
-      const payment = { eventId: event.eventId, paymentId: event.paymentId, amountCents: event.amountCents };
-      // The payment is a fact in PostgreSQL before any saga hears of it: whatever happens to
-      // the delivery, reconciliation finds it PENDING and drives it to settlement.
-      const { record, created } = await storePayment(db, { ...payment, orderId: event.orderId });
-      if (record.amountCents !== event.amountCents) {
-        await forget(event.eventId, false);
+      const payment = { orderId: event.orderId, eventId: event.eventId, paymentId: event.paymentId, amountCents: event.amountCents };
+      // One transaction: the event, the payment (a PostgreSQL fact before any saga hears of
+      // it) and its delivery row. Whatever Temporal is doing, the answer waits for nothing else.
+      const outcome = await acceptPayment(db, payment, settings.relayGraceMs);
+      if (outcome.kind === 'conflict') {
         metrics.webhooks.inc({ result: 'conflict' });
-        throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, `payment ${event.paymentId} was reported with another amount`);
+        throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, outcome.message);
       }
-      // Reported again under another event id after it was settled: it stays as settled.
-      const result =
-        record.state !== PaymentState.PENDING
-          ? 'SETTLED'
-          : await deliverPayment(
-              { temporal, db, taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds },
-              event.orderId,
-              payment,
-            ).catch(async (err) => {
-              metrics.webhooks.inc({ result: err instanceof DomainError ? err.code : 'error' });
-              // An unknown order is bad input: leave no trace of it.
-              if (err instanceof DomainError && err.code === ErrorCode.ORDER_NOT_FOUND) await forget(event.eventId, created);
-              throw err;
-            });
-      // Mark delivered; a fast settlement may already have stored its final result: keep it.
-      await db.$executeRaw`
-        UPDATE payment_events
-           SET delivered_at = now(), result = CASE WHEN result = 'RECEIVED' THEN ${result} ELSE result END
-         WHERE event_id = ${event.eventId}`;
-      request.log.info({ result }, 'payment delivered');
-      return answer(result);
+      if (outcome.kind === 'duplicate') {
+        metrics.webhooks.inc({ result: 'duplicate' });
+      } else {
+        metrics.webhooks.inc({ result: outcome.answer.toLowerCase() });
+        if (outcome.deliver) deliverer.deliver({ ...payment, receivedAt: new Date().toISOString() });
+      }
+      request.log.info({ result: outcome.answer }, 'payment stored');
+      return { eventId: event.eventId, orderId: event.orderId, result: outcome.answer };
     },
   );
-
-  /** Removes what an unanswered delivery stored (the payment only if this delivery created it). */
-  async function forget(eventId: string, payment: boolean) {
-    const event = await db.paymentEvent.findUnique({ where: { eventId } });
-    await db.paymentEvent.deleteMany({ where: { eventId, deliveredAt: null } });
-    if (payment && event) {
-      await db.payment.deleteMany({ where: { orderId: event.orderId, paymentId: event.paymentId, eventId, state: PaymentState.PENDING } });
-    }
-  }
 };
-
-/** The answer given to the first delivery (a settlement may have refined the stored result). */
-function firstResult(stored: string): string {
-  return stored === 'DELIVERED' || stored === 'SETTLED' ? stored : 'LATE_SETTLEMENT';
-}
 
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;

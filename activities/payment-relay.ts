@@ -1,0 +1,142 @@
+/**
+ * Delivering stored payments after the webhook answered. The webhook's transaction left a
+ * `payment_deliveries` row beside the payment; the API attempts the delivery right after the
+ * commit, a bounded number at a time (`PaymentDeliverer`), and the worker's relay
+ * (`startPaymentRelay`) attempts every row that is due: the API's attempt failed or never ran
+ * (Temporal unreachable, the process died), an unknown order's grace is running, or a
+ * delivered payment is due for its re-check and still PENDING — its saga still running has it
+ * and the row waits; a saga that ended without settling it gets it again,
+ * which reaches the late-payment settlement if the saga ended without settling it.
+ */
+import { attemptDelivery, type AttemptSettings, type DeliveryAttempt, type DeliveryTarget } from './deliver-payment';
+import { leaseDueDeliveries, type LeaseOptions, type PendingDelivery } from '../data/stock/payment-deliveries';
+
+/**
+ * The API's deliverer: `deliver(d)` returns at once; at most `concurrency` attempts are in
+ * flight, the rest wait in memory (lost if the process dies — the relay has their rows). A
+ * failed attempt is left to the relay. While `busy()` says the API is answering a burst, the
+ * attempts wait (the answers come first; a stored payment loses nothing by waiting), but never
+ * longer than `maxDeferMs`.
+ */
+export class PaymentDeliverer {
+  private readonly waiting: { d: PendingDelivery; since: number }[] = [];
+  private inFlight = 0;
+  private closed = false;
+  private idle: (() => void) | undefined;
+  private deferTimer: NodeJS.Timeout | undefined;
+  busy: () => boolean = () => false;
+  maxDeferMs = 2_000;
+
+  constructor(
+    private readonly target: DeliveryTarget,
+    private readonly settings: AttemptSettings,
+    private readonly concurrency: number,
+    private readonly onDone: (attempt: DeliveryAttempt | 'FAILED', err?: unknown) => void = () => undefined,
+  ) {}
+
+  deliver(d: PendingDelivery): void {
+    if (this.closed) return; // its row is the relay's
+    this.waiting.push({ d, since: Date.now() });
+    this.pump();
+  }
+
+  /**
+   * Shutdown: queued attempts are dropped (their rows are the relay's); resolves once the
+   * attempts in flight have ended, or after `timeoutMs`.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    this.closed = true;
+    this.waiting.length = 0;
+    if (this.inFlight === 0) return;
+    await new Promise<void>((resolve) => {
+      this.idle = resolve;
+      setTimeout(resolve, timeoutMs).unref();
+    });
+  }
+
+  /** Attempts queued or in flight (tests and shutdown wait for 0). */
+  get pending(): number {
+    return this.waiting.length + this.inFlight;
+  }
+
+  private pump(): void {
+    if (this.waiting.length > 0 && this.busy() && Date.now() - this.waiting[0].since < this.maxDeferMs) {
+      this.deferTimer ??= setTimeout(() => {
+        this.deferTimer = undefined;
+        this.pump();
+      }, 50).unref();
+      return;
+    }
+    while (this.inFlight < this.concurrency && this.waiting.length > 0) {
+      const { d } = this.waiting.shift()!;
+      this.inFlight += 1;
+      attemptDelivery(this.target, this.settings, d)
+        .then(
+          (attempt) => this.onDone(attempt),
+          (err: unknown) => this.onDone('FAILED', err),
+        )
+        .finally(() => {
+          this.inFlight -= 1;
+          if (this.inFlight === 0) this.idle?.();
+          this.pump();
+        });
+    }
+  }
+}
+
+/** The relay's settings. */
+export interface PaymentRelayOptions extends LeaseOptions, AttemptSettings {
+  readonly intervalMs: number;
+}
+
+/** What became of one relay attempt (`err` with FAILED). */
+export type AttemptReport = (d: PendingDelivery, attempt: DeliveryAttempt | 'FAILED', err?: unknown) => void;
+
+/**
+ * One relay pass: leases the due rows (SKIP LOCKED: several workers share them) and attempts
+ * each; a failure is reported and retried after the backoff the lease set, the others go on.
+ * Returns how many rows it took.
+ */
+export async function relayPaymentDeliveries(target: DeliveryTarget, options: PaymentRelayOptions, report: AttemptReport): Promise<number> {
+  const due = await leaseDueDeliveries(target.db, options);
+  await Promise.all(
+    due.map((d) =>
+      attemptDelivery(target, options, d).then(
+        (attempt) => report(d, attempt),
+        (err: unknown) => report(d, 'FAILED', err),
+      ),
+    ),
+  );
+  return due.length;
+}
+
+/** Runs the relay until stopped. */
+export function startPaymentRelay(
+  target: DeliveryTarget,
+  options: PaymentRelayOptions,
+  log: { passFailed(err: unknown): void; attempted: AttemptReport },
+): { stop(): Promise<void> } {
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const loop = (async () => {
+    while (!stopped) {
+      const n = await relayPaymentDeliveries(target, options, log.attempted).catch((err: unknown) => {
+        log.passFailed(err);
+        return 0;
+      });
+      if (n < options.batch && !stopped) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, options.intervalMs);
+        });
+      }
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      wake?.();
+      await loop;
+    },
+  };
+}
