@@ -9,6 +9,7 @@
  * which reaches the late-payment settlement if the saga ended without settling it.
  */
 import { attemptDelivery, type AttemptSettings, type DeliveryAttempt, type DeliveryTarget } from './deliver-payment';
+import { DeferringQueue } from '../platform/deferring-queue';
 import { leaseDueDeliveries, type LeaseOptions, type PendingDelivery } from '../data/stock/payment-deliveries';
 
 /**
@@ -19,25 +20,40 @@ import { leaseDueDeliveries, type LeaseOptions, type PendingDelivery } from '../
  * longer than `maxDeferMs`.
  */
 export class PaymentDeliverer {
-  private readonly waiting: { d: PendingDelivery; since: number }[] = [];
-  private inFlight = 0;
+  private readonly queue: DeferringQueue<PendingDelivery>;
   private closed = false;
-  private idle: (() => void) | undefined;
-  private deferTimer: NodeJS.Timeout | undefined;
-  busy: () => boolean = () => false;
-  maxDeferMs = 2_000;
 
   constructor(
-    private readonly target: DeliveryTarget,
-    private readonly settings: AttemptSettings,
-    private readonly concurrency: number,
-    private readonly onDone: (attempt: DeliveryAttempt | 'FAILED', err?: unknown) => void = () => undefined,
-  ) {}
+    target: DeliveryTarget,
+    settings: AttemptSettings,
+    concurrency: number,
+    onDone: (attempt: DeliveryAttempt | 'FAILED', err?: unknown) => void = () => undefined,
+  ) {
+    this.queue = new DeferringQueue(concurrency, (d) =>
+      attemptDelivery(target, settings, d).then(
+        (attempt) => onDone(attempt),
+        (err: unknown) => onDone('FAILED', err),
+      ),
+    );
+  }
+
+  /** While this says the API is answering a burst, attempts wait (never longer than `maxDeferMs`). */
+  get busy(): () => boolean {
+    return this.queue.busy;
+  }
+  set busy(busy: () => boolean) {
+    this.queue.busy = busy;
+  }
+  get maxDeferMs(): number {
+    return this.queue.maxDeferMs;
+  }
+  set maxDeferMs(ms: number) {
+    this.queue.maxDeferMs = ms;
+  }
 
   deliver(d: PendingDelivery): void {
     if (this.closed) return; // its row is the relay's
-    this.waiting.push({ d, since: Date.now() });
-    this.pump();
+    this.queue.push(d);
   }
 
   /**
@@ -46,41 +62,12 @@ export class PaymentDeliverer {
    */
   async close(timeoutMs: number): Promise<void> {
     this.closed = true;
-    this.waiting.length = 0;
-    if (this.inFlight === 0) return;
-    await new Promise<void>((resolve) => {
-      this.idle = resolve;
-      setTimeout(resolve, timeoutMs).unref();
-    });
+    await this.queue.drain(timeoutMs);
   }
 
   /** Attempts queued or in flight (tests and shutdown wait for 0). */
   get pending(): number {
-    return this.waiting.length + this.inFlight;
-  }
-
-  private pump(): void {
-    if (this.waiting.length > 0 && this.busy() && Date.now() - this.waiting[0].since < this.maxDeferMs) {
-      this.deferTimer ??= setTimeout(() => {
-        this.deferTimer = undefined;
-        this.pump();
-      }, 50).unref();
-      return;
-    }
-    while (this.inFlight < this.concurrency && this.waiting.length > 0) {
-      const { d } = this.waiting.shift()!;
-      this.inFlight += 1;
-      attemptDelivery(this.target, this.settings, d)
-        .then(
-          (attempt) => this.onDone(attempt),
-          (err: unknown) => this.onDone('FAILED', err),
-        )
-        .finally(() => {
-          this.inFlight -= 1;
-          if (this.inFlight === 0) this.idle?.();
-          this.pump();
-        });
-    }
+    return this.queue.pending;
   }
 }
 

@@ -8,6 +8,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowSignalWithStartOptions } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import type { Db } from '../data/stock/db';
+import { DeferringQueue } from './deferring-queue';
 import type { OrderWorkflowInput } from '../workflows/messages';
 import { orderWorkflowId } from '../workflows/ids';
 import { OrderIdAttr, OrderSkusAttr, ReservationExpiresAtAttr, ReservationStatusAttr } from '../workflows/search-attributes';
@@ -56,68 +57,57 @@ async function markStarted(db: Db, orderIds: readonly string[]): Promise<void> {
  * at the boundary is harmless: a start is idempotent).
  */
 export class SagaStarter {
-  private readonly waiting: { input: OrderWorkflowInput; since: number }[] = [];
-  private deferTimer: NodeJS.Timeout | undefined;
-  busy: () => boolean = () => false;
-  maxDeferMs = 2_000;
+  private readonly queue: DeferringQueue<OrderWorkflowInput>;
   /** Starts queued longer than this are the relay's (its grace); Infinity: never hand off. */
   handOffMs = Number.POSITIVE_INFINITY;
   /** Starts left to the relay so far (what the tests observe). */
   handedOff = 0;
   private readonly started: string[] = [];
-  private inFlight = 0;
   private marking: Promise<void> | undefined;
 
   constructor(
     private readonly db: Db,
     private readonly temporal: Client,
     private readonly taskQueue: string,
-    private readonly concurrency = 16,
+    concurrency = 16,
     private readonly onError: (err: unknown) => void = () => undefined,
     /** Failure drills and tests: hold every start back this long (the relay may take over). */
     private readonly delayMs = 0,
-  ) {}
-
-  start(input: OrderWorkflowInput): void {
-    if (this.delayMs > 0) setTimeout(() => this.enqueue(input), this.delayMs).unref();
-    else this.enqueue(input);
+  ) {
+    this.queue = new DeferringQueue(concurrency, (input, since) => {
+      if (Date.now() - since >= this.handOffMs) {
+        this.handedOff += 1;
+        return undefined;
+      }
+      return startOrderSaga(this.temporal, this.taskQueue, input).then(() => {
+        this.started.push(input.order.orderId);
+        this.flushMarks();
+      }, this.onError);
+    });
   }
 
-  private enqueue(input: OrderWorkflowInput): void {
-    this.waiting.push({ input, since: Date.now() });
-    this.pump();
+  /** While this says shoppers are being answered, starts wait (never longer than `maxDeferMs`). */
+  get busy(): () => boolean {
+    return this.queue.busy;
+  }
+  set busy(busy: () => boolean) {
+    this.queue.busy = busy;
+  }
+  get maxDeferMs(): number {
+    return this.queue.maxDeferMs;
+  }
+  set maxDeferMs(ms: number) {
+    this.queue.maxDeferMs = ms;
+  }
+
+  start(input: OrderWorkflowInput): void {
+    if (this.delayMs > 0) setTimeout(() => this.queue.push(input), this.delayMs).unref();
+    else this.queue.push(input);
   }
 
   /** Starts queued or in flight (tests and shutdown wait for 0). */
   get pending(): number {
-    return this.waiting.length + this.inFlight;
-  }
-
-  private pump(): void {
-    if (this.waiting.length > 0 && this.busy() && Date.now() - this.waiting[0].since < this.maxDeferMs) {
-      this.deferTimer ??= setTimeout(() => {
-        this.deferTimer = undefined;
-        this.pump();
-      }, 50).unref();
-      return;
-    }
-    while (this.inFlight < this.concurrency && this.waiting.length > 0) {
-      const { input, since } = this.waiting.shift()!;
-      if (Date.now() - since >= this.handOffMs) {
-        this.handedOff += 1;
-        continue;
-      }
-      this.inFlight += 1;
-      startOrderSaga(this.temporal, this.taskQueue, input)
-        .then(() => {
-          this.started.push(input.order.orderId);
-          this.flushMarks();
-        }, this.onError)
-        .finally(() => {
-          this.inFlight -= 1;
-          this.pump();
-        });
-    }
+    return this.queue.pending;
   }
 
   private flushMarks(): void {

@@ -33,25 +33,29 @@ const pay = (orderId: string) => {
   return app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
 };
 const status = async (orderId: string) => (await app.inject({ method: 'GET', url: `/orders/${orderId}` })).json();
-
-it('sells stock not yet received, up to the quota, allocates first-paid-first-served, refunds the shortfall', async () => {
+/** A pre-sale of `sku` in W1, open since a second ago for an hour, one unit per shopper. */
+const createPreSale = async (id: string, sku: string, quota: number) => {
   const created = await app.inject({
     method: 'POST',
     url: '/admin/campaigns',
     headers: ADMIN,
     payload: {
-      id: 'mango',
+      id,
       kind: 'PRE_SALE',
       expectedAt,
-      sku: 'NEW-MANGO',
+      sku,
       warehouseCode: 'W1',
       startsAt: new Date(Date.now() - 1000).toISOString(),
       endsAt: new Date(Date.now() + 3600_000).toISOString(),
-      quota: 4,
+      quota,
       perUserLimit: 1,
     },
   });
   expect(created.statusCode).toBe(201);
+};
+
+it('sells stock not yet received, up to the quota, allocates first-paid-first-served, refunds the shortfall', async () => {
+  await createPreSale('mango', 'NEW-MANGO', 4);
   expect(await level(db, 'NEW-MANGO', 'W1')).toEqual({ onHand: 0, reserved: 0 });
 
   const placed = await Promise.all(['p1', 'p2', 'p3', 'p4', 'p5'].map((id) => preOrder(id, `user-${id}`)));
@@ -139,23 +143,7 @@ it('sells stock not yet received, up to the quota, allocates first-paid-first-se
 
 it('allocates only the goods received for the pre-sale, never ordinary stock of the same SKU', async () => {
   await stock(db, 'PEACH', 'W1', 4); // ordinary stock, sold to ordinary orders
-  const created = await app.inject({
-    method: 'POST',
-    url: '/admin/campaigns',
-    headers: ADMIN,
-    payload: {
-      id: 'peach',
-      kind: 'PRE_SALE',
-      expectedAt,
-      sku: 'PEACH',
-      warehouseCode: 'W1',
-      startsAt: new Date(Date.now() - 1000).toISOString(),
-      endsAt: new Date(Date.now() + 3600_000).toISOString(),
-      quota: 6,
-      perUserLimit: 1,
-    },
-  });
-  expect(created.statusCode).toBe(201);
+  await createPreSale('peach', 'PEACH', 6);
   for (const id of ['q1', 'q2', 'q3', 'q4', 'q5', 'q6']) {
     expect((await app.inject({ method: 'POST', url: '/campaigns/peach/orders', payload: { orderId: id, userId: `user-${id}`, quantity: 1 } })).statusCode).toBe(
       201,
@@ -192,23 +180,7 @@ it('allocates only the goods received for the pre-sale, never ordinary stock of 
 });
 
 it('reconciliation finds a saga BACKORDERED whose payment PostgreSQL settled (its signal lost), alerts once and tells it', async () => {
-  const created = await app.inject({
-    method: 'POST',
-    url: '/admin/campaigns',
-    headers: ADMIN,
-    payload: {
-      id: 'kiwi',
-      kind: 'PRE_SALE',
-      expectedAt,
-      sku: 'NEW-MANGO',
-      warehouseCode: 'W1',
-      startsAt: new Date(Date.now() - 1000).toISOString(),
-      endsAt: new Date(Date.now() + 3600_000).toISOString(),
-      quota: 1,
-      perUserLimit: 1,
-    },
-  });
-  expect(created.statusCode).toBe(201);
+  await createPreSale('kiwi', 'NEW-MANGO', 1);
   expect((await app.inject({ method: 'POST', url: '/campaigns/kiwi/orders', payload: { orderId: 'k1', userId: 'user-k1', quantity: 1 } })).statusCode).toBe(
     201,
   );

@@ -1,0 +1,68 @@
+/**
+ * Work that follows an answer the API already gave: a saga start after a hold committed, a
+ * payment delivery after the webhook's commit. At most `concurrency` jobs run at once; the
+ * rest wait in memory (lost with the process: their outbox rows stay for the relay). While
+ * `busy()` says shoppers are being answered (a burst on a hot row, many requests in flight),
+ * jobs wait — the answers come first, and a job whose fact is committed loses nothing by
+ * waiting — but never longer than `maxDeferMs`.
+ */
+export class DeferringQueue<T> {
+  private readonly waiting: { item: T; since: number }[] = [];
+  private deferTimer: NodeJS.Timeout | undefined;
+  private inFlight = 0;
+  private idle: (() => void) | undefined;
+  busy: () => boolean = () => false;
+  maxDeferMs = 2_000;
+
+  /**
+   * `run` starts one job and handles its own failure; it may return undefined to skip the item
+   * (e.g. one queued so long that the relay has it), which then does not count as in flight.
+   */
+  constructor(
+    private readonly concurrency: number,
+    private readonly run: (item: T, queuedAt: number) => Promise<unknown> | undefined,
+  ) {}
+
+  push(item: T): void {
+    this.waiting.push({ item, since: Date.now() });
+    this.pump();
+  }
+
+  /** Jobs waiting or running (tests and shutdown wait for 0). */
+  get pending(): number {
+    return this.waiting.length + this.inFlight;
+  }
+
+  /** Shutdown: drops what waits; resolves once the running jobs have ended, or after `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.waiting.length = 0;
+    if (this.inFlight === 0) return;
+    await new Promise<void>((resolve) => {
+      this.idle = resolve;
+      setTimeout(resolve, timeoutMs).unref();
+    });
+  }
+
+  private pump(): void {
+    if (this.waiting.length > 0 && this.busy() && Date.now() - this.waiting[0].since < this.maxDeferMs) {
+      this.deferTimer ??= setTimeout(() => {
+        this.deferTimer = undefined;
+        this.pump();
+      }, 50).unref();
+      return;
+    }
+    while (this.inFlight < this.concurrency && this.waiting.length > 0) {
+      const { item, since } = this.waiting.shift()!;
+      const job = this.run(item, since);
+      if (!job) continue;
+      this.inFlight += 1;
+      void job
+        .catch(() => undefined)
+        .finally(() => {
+          this.inFlight -= 1;
+          if (this.inFlight === 0) this.idle?.();
+          this.pump();
+        });
+    }
+  }
+}
