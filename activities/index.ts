@@ -86,7 +86,11 @@ export function createActivities({ db, temporal, metrics, gate, cache, alertWebh
       const report = await reconcile(
         db,
         () => settleStalePayments(delivery, metrics, settleMinutes, backstop),
-        () => checkSagaPayments(db, temporal),
+        () =>
+          checkSagaPayments(db, temporal, Context.current().cancellationSignal).catch((err: unknown) => {
+            Context.current().log.warn('saga check skipped: Temporal could not list the sagas waiting on goods', { error: String(err) });
+            return [];
+          }),
       );
       reportDrift(report, metrics);
       return report;

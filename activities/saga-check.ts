@@ -16,10 +16,24 @@ import { backorderSettledSignal, OrderStatus } from '../workflows/messages';
 
 const WAITING_ON_GOODS = `WorkflowType = 'orderWorkflow' AND ExecutionStatus = 'Running' AND ReservationStatus = '${OrderStatus.BACKORDERED}'`;
 
-export async function checkSagaPayments(db: Db, temporal: Client): Promise<SagaMismatch[]> {
+/** How long listing the waiting sagas may take: reconciliation must not hang on Temporal (nor keep a draining worker). */
+const LIST_DEADLINE_MS = 5_000;
+
+/**
+ * Throws when Temporal cannot list the sagas within LIST_DEADLINE_MS or `signal` aborts (the
+ * activity cancelled, the worker draining): the caller reports the check as skipped.
+ */
+export async function checkSagaPayments(db: Db, temporal: Client, signal: AbortSignal = new AbortController().signal): Promise<SagaMismatch[]> {
+  const waiting = await temporal.withDeadline(Date.now() + LIST_DEADLINE_MS, () =>
+    temporal.withAbortSignal(signal, async () => {
+      const ids: string[] = [];
+      for await (const saga of temporal.workflow.list({ query: WAITING_ON_GOODS })) ids.push(saga.workflowId);
+      return ids;
+    }),
+  );
   const found: SagaMismatch[] = [];
-  for await (const saga of temporal.workflow.list({ query: WAITING_ON_GOODS })) {
-    const orderId = saga.workflowId.replace(/^order-/, '');
+  for (const workflowId of waiting) {
+    const orderId = workflowId.replace(/^order-/, '');
     const payments = await readPayments(db, orderId);
     if (payments.some((p) => p.state === PaymentState.BACKORDERED)) continue;
     const ended = payments.find((p) => p.state === PaymentState.CONFIRMED || p.state === PaymentState.REFUND_REQUIRED);

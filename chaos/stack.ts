@@ -66,6 +66,9 @@ function serviceEnv(temporalAddress: string, redisUrl: string): Record<string, s
     CACHE_CHECK_INTERVAL: '1h',
     // The sagas must settle every payment themselves: the backstop would hide one they left PENDING.
     PAYMENT_CHECK_INTERVAL: '1h',
+    // A signed payment for an order nobody placed (the hostile scenario sends some) is kept and
+    // settled REFUND_REQUIRED after this grace: short, so each scenario can see it settled.
+    PAYMENT_UNKNOWN_ORDER_GRACE_SECONDS: '2',
     ORDER_RATE_LIMIT_PER_MINUTE: '100000',
     KEY_RATE_LIMIT_PER_MINUTE: '10000000',
   };
