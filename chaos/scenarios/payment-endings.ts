@@ -117,7 +117,7 @@ async function openCampaign(stack: Stack, prefix: string, group: Group, quota: n
  * (e) The campaign row locked past one lock_timeout while the orders come in: their first
  * attempts answer 503 and hold nothing, the client retries with the same id and gets the
  * real outcome once the row is free. Half are paid while blocked (the order does not exist
- * yet: 404, nothing kept), half after their hold. Short TTL: the holds nobody paid expire.
+ * yet: kept, delivered once the hold commits), half after their hold. Short TTL: the holds nobody paid expire.
  */
 async function blocked(run: Run, n: number): Promise<void> {
   const lock = await lockRow('SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE', [`${run.prefix}e`], HOLD_BLOCKED_MS);

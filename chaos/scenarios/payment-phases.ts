@@ -26,7 +26,7 @@ export const Phase = {
   BLOCKED: 'blocked (503)',
   /** Saga over: a late-payment settlement. */
   ENDED: 'after end',
-  /** No saga at all (refused by the gate): the webhook must answer 404 and keep nothing. */
+  /** No saga at all (refused by the gate): the payment is kept and settled REFUND_REQUIRED (UNKNOWN_ORDER) after the grace. */
   NO_SAGA: 'no saga',
 } as const;
 export type Phase = (typeof Phase)[keyof typeof Phase];

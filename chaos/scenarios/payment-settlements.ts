@@ -11,9 +11,10 @@ export interface Delivered {
 }
 
 /**
- * - 200: the payment must be settled (checked for every scenario as `lost`);
- * - 404: only for an order PostgreSQL never decided (refused by the gate, or not held yet),
- *   and nothing may be kept;
+ * - 200: the payment is stored — a signed payment is never deleted (issue 16 item 4), also for an
+ *   order PostgreSQL had not decided when it was paid (`unknownAtDelivery`: refused by the gate,
+ *   or not held yet: it is delivered once the hold commits, or settled `REFUND_REQUIRED`
+ *   (`UNKNOWN_ORDER`) after the grace) — and must end settled (checked for every scenario as `lost`);
  * - anything else: a failure of the service;
  * - CONFIRMED ⇔ the hold it names was confirmed in the ledger, for every order of `prefix`.
  */
@@ -24,12 +25,18 @@ export async function settlementProblems(
   unknownAtDelivery: ReadonlySet<string>,
 ): Promise<string[]> {
   const problems: string[] = [];
-  const unknown = deliveries.filter((d) => d.status === 404);
-  const wrong404 = unknown.filter((d) => !unknownAtDelivery.has(d.id)).map((d) => d.id);
-  if (wrong404.length > 0) problems.push(`webhook 404 for orders PostgreSQL knew: ${wrong404.slice(0, 5).join(', ')}`);
-  const kept = await stack.db.payment.count({ where: { orderId: { in: unknown.map((d) => d.id) }, eventId: { in: unknown.map((d) => `ev-${d.id}`) } } });
-  if (kept > 0) problems.push(`${kept} payments of unknown orders (404) kept`);
-  const failed = deliveries.filter((d) => d.status !== 200 && d.status !== 404);
+  const accepted = deliveries.filter((d) => d.status === 200);
+  const storedIds = new Set(
+    (
+      await stack.db.payment.findMany({
+        where: { orderId: { in: accepted.map((d) => d.id) }, eventId: { in: accepted.map((d) => `ev-${d.id}`) } },
+        select: { orderId: true },
+      })
+    ).map((p) => p.orderId),
+  );
+  const notStored = accepted.filter((d) => !storedIds.has(d.id)).map((d) => `${d.id}${unknownAtDelivery.has(d.id) ? ' (unknown when paid)' : ''}`);
+  if (notStored.length > 0) problems.push(`accepted payments not stored: ${firstFive(notStored)}`);
+  const failed = deliveries.filter((d) => d.status !== 200);
   if (failed.length > 0)
     problems.push(
       `webhook failed: ${failed
