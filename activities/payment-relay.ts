@@ -19,41 +19,21 @@ import { leaseDueDeliveries, type LeaseOptions, type PendingDelivery } from '../
  * attempts wait (the answers come first; a stored payment loses nothing by waiting), but never
  * longer than `maxDeferMs`.
  */
-export class PaymentDeliverer {
-  private readonly queue: DeferringQueue<PendingDelivery>;
+export class PaymentDeliverer extends DeferringQueue<PendingDelivery> {
   private closed = false;
 
   constructor(
-    target: DeliveryTarget,
-    settings: AttemptSettings,
+    private readonly target: DeliveryTarget,
+    private readonly settings: AttemptSettings,
     concurrency: number,
-    onDone: (attempt: DeliveryAttempt | 'FAILED', err?: unknown) => void = () => undefined,
+    private readonly onDone: (attempt: DeliveryAttempt | 'FAILED', err?: unknown) => void = () => undefined,
   ) {
-    this.queue = new DeferringQueue(concurrency, (d) =>
-      attemptDelivery(target, settings, d).then(
-        (attempt) => onDone(attempt),
-        (err: unknown) => onDone('FAILED', err),
-      ),
-    );
-  }
-
-  /** While this says the API is answering a burst, attempts wait (never longer than `maxDeferMs`). */
-  get busy(): () => boolean {
-    return this.queue.busy;
-  }
-  set busy(busy: () => boolean) {
-    this.queue.busy = busy;
-  }
-  get maxDeferMs(): number {
-    return this.queue.maxDeferMs;
-  }
-  set maxDeferMs(ms: number) {
-    this.queue.maxDeferMs = ms;
+    super(concurrency);
   }
 
   deliver(d: PendingDelivery): void {
     if (this.closed) return; // its row is the relay's
-    this.queue.push(d);
+    this.push(d);
   }
 
   /**
@@ -62,12 +42,14 @@ export class PaymentDeliverer {
    */
   async close(timeoutMs: number): Promise<void> {
     this.closed = true;
-    await this.queue.drain(timeoutMs);
+    await this.drain(timeoutMs);
   }
 
-  /** Attempts queued or in flight (tests and shutdown wait for 0). */
-  get pending(): number {
-    return this.queue.pending;
+  protected run(d: PendingDelivery): Promise<void> {
+    return attemptDelivery(this.target, this.settings, d).then(
+      (attempt) => this.onDone(attempt),
+      (err: unknown) => this.onDone('FAILED', err),
+    );
   }
 }
 

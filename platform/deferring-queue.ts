@@ -6,7 +6,7 @@
  * jobs wait — the answers come first, and a job whose fact is committed loses nothing by
  * waiting — but never longer than `maxDeferMs`.
  */
-export class DeferringQueue<T> {
+export abstract class DeferringQueue<T> {
   private readonly waiting: { item: T; since: number }[] = [];
   private deferTimer: NodeJS.Timeout | undefined;
   private inFlight = 0;
@@ -14,16 +14,15 @@ export class DeferringQueue<T> {
   busy: () => boolean = () => false;
   maxDeferMs = 2_000;
 
-  /**
-   * `run` starts one job and handles its own failure; it may return undefined to skip the item
-   * (e.g. one queued so long that the relay has it), which then does not count as in flight.
-   */
-  constructor(
-    private readonly concurrency: number,
-    private readonly run: (item: T, queuedAt: number) => Promise<unknown> | undefined,
-  ) {}
+  constructor(private readonly concurrency: number) {}
 
-  push(item: T): void {
+  /**
+   * Starts one job and handles its own failure; undefined skips the item (e.g. one queued so
+   * long that the relay has it), which then does not count as in flight.
+   */
+  protected abstract run(item: T, queuedAt: number): Promise<unknown> | undefined;
+
+  protected push(item: T): void {
     this.waiting.push({ item, since: Date.now() });
     this.pump();
   }
@@ -34,7 +33,7 @@ export class DeferringQueue<T> {
   }
 
   /** Shutdown: drops what waits; resolves once the running jobs have ended, or after `timeoutMs`. */
-  async drain(timeoutMs: number): Promise<void> {
+  protected async drain(timeoutMs: number): Promise<void> {
     this.waiting.length = 0;
     if (this.inFlight === 0) return;
     await new Promise<void>((resolve) => {

@@ -56,8 +56,7 @@ async function markStarted(db: Db, orderIds: readonly string[]): Promise<void> {
  * grace has passed is left to the relay, so a backlog is not started twice over (an overlap
  * at the boundary is harmless: a start is idempotent).
  */
-export class SagaStarter {
-  private readonly queue: DeferringQueue<OrderWorkflowInput>;
+export class SagaStarter extends DeferringQueue<OrderWorkflowInput> {
   /** Starts queued longer than this are the relay's (its grace); Infinity: never hand off. */
   handOffMs = Number.POSITIVE_INFINITY;
   /** Starts left to the relay so far (what the tests observe). */
@@ -74,40 +73,23 @@ export class SagaStarter {
     /** Failure drills and tests: hold every start back this long (the relay may take over). */
     private readonly delayMs = 0,
   ) {
-    this.queue = new DeferringQueue(concurrency, (input, since) => {
-      if (Date.now() - since >= this.handOffMs) {
-        this.handedOff += 1;
-        return undefined;
-      }
-      return startOrderSaga(this.temporal, this.taskQueue, input).then(() => {
-        this.started.push(input.order.orderId);
-        this.flushMarks();
-      }, this.onError);
-    });
-  }
-
-  /** While this says shoppers are being answered, starts wait (never longer than `maxDeferMs`). */
-  get busy(): () => boolean {
-    return this.queue.busy;
-  }
-  set busy(busy: () => boolean) {
-    this.queue.busy = busy;
-  }
-  get maxDeferMs(): number {
-    return this.queue.maxDeferMs;
-  }
-  set maxDeferMs(ms: number) {
-    this.queue.maxDeferMs = ms;
+    super(concurrency);
   }
 
   start(input: OrderWorkflowInput): void {
-    if (this.delayMs > 0) setTimeout(() => this.queue.push(input), this.delayMs).unref();
-    else this.queue.push(input);
+    if (this.delayMs > 0) setTimeout(() => this.push(input), this.delayMs).unref();
+    else this.push(input);
   }
 
-  /** Starts queued or in flight (tests and shutdown wait for 0). */
-  get pending(): number {
-    return this.queue.pending;
+  protected run(input: OrderWorkflowInput, since: number): Promise<void> | undefined {
+    if (Date.now() - since >= this.handOffMs) {
+      this.handedOff += 1;
+      return undefined;
+    }
+    return startOrderSaga(this.temporal, this.taskQueue, input).then(() => {
+      this.started.push(input.order.orderId);
+      this.flushMarks();
+    }, this.onError);
   }
 
   private flushMarks(): void {
