@@ -21,7 +21,7 @@ import { registerStoreGauges, type StoreGaugeSource } from './platform/store-gau
 import { createGateRedis } from './platform/redis';
 import { startSagaRelay } from './platform/sagas';
 import { startPaymentRelay } from './activities/payment-relay';
-import { bootSchedules, connectClient, temporalConnectionOptions } from './platform/temporal';
+import { bootSchedules, closeConnection, connectClient, temporalConnectionOptions } from './platform/temporal';
 import type { MetricsSinks } from './workflows/activities-proxy';
 
 /** Worker options other than the connection; tests reuse them with a prebuilt bundle. */
@@ -157,7 +157,7 @@ export async function runWorker(config: Config): Promise<void> {
     cache.redis.disconnect();
     gate.disconnect();
     await connection.close();
-    await client.connection.close();
+    await closeConnection(client.connection);
     await db.$disconnect();
   }
 }

@@ -18,7 +18,7 @@ import { ConfigError, loadConfig, type Config } from '../config';
 import { createMetrics } from '../platform/metrics';
 import { createGateRedis } from '../platform/redis';
 import { exitWithParent, startedToExitWithParent } from '../platform/parent-watch';
-import { lazyClient } from '../platform/temporal';
+import { closeConnection, lazyClient } from '../platform/temporal';
 import type { Server } from 'node:http';
 import { buildApp } from './app';
 import { createOpsServer } from './plugins/auth';
@@ -44,7 +44,7 @@ export async function createDeps(config: Config): Promise<AppDeps> {
 }
 
 export async function closeDeps(deps: AppDeps): Promise<void> {
-  await deps.temporal.connection.close();
+  await closeConnection(deps.temporal.connection);
   deps.redis.disconnect();
   deps.gate.disconnect();
   await deps.db.$disconnect();

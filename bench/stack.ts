@@ -5,7 +5,8 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Redis from 'ioredis';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
+import { closeConnection, fencedConnection } from '../platform/temporal';
 import { startDevServer } from '../platform/dev-server';
 import { lowerPriority } from '../platform/priority';
 import { freePort, runService, waitForHttp } from '../platform/processes';
@@ -72,7 +73,7 @@ export async function startStack(options: {
   });
   // 200 once the Temporal worker runs (polls); its log line is info, below LOG_LEVEL here.
   await waitForHttp(`http://127.0.0.1:${env.WORKER_METRICS_PORT}/healthz`);
-  const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+  const client = new Client({ connection: await fencedConnection({ address: temporal.address }) });
   return {
     base,
     pids: { api: api.child.pid!, worker: worker.child.pid!, temporal: temporal.process.pid! },
@@ -82,7 +83,7 @@ export async function startStack(options: {
     webhookSecret: env.WEBHOOK_SECRET,
     auth: { authorization: `Bearer ${env.ADMIN_TOKEN}` },
     stop: async () => {
-      await client.connection.close();
+      await closeConnection(client.connection);
       await api.stop();
       await worker.stop();
       await temporal.stop();

@@ -5,7 +5,8 @@
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
+import { closeConnection, fencedConnection } from '../platform/temporal';
 import { createStockCache } from '../data/cache';
 import type { StockCache } from '../data/cache/stock-cache';
 import type { Db } from '../data/stock/db';
@@ -124,9 +125,9 @@ export async function startStack(orders: number): Promise<Stack> {
     devServer = await startDevServer({ port: temporalPort, dbFile });
     devServerDown = false;
   };
-  const temporal = new Client({ connection: await Connection.connect({ address: devServer.address }), namespace: 'default' });
+  const temporal = new Client({ connection: await fencedConnection({ address: devServer.address }), namespace: 'default' });
   const services = await startServices(serviceEnv(devServer.address, redis.url), shortTtlSeconds(orders)).catch(async (err) => {
-    await temporal.connection.close();
+    await closeConnection(temporal.connection);
     await devServer.stop();
     await redis.kill();
     throw err;
@@ -150,7 +151,7 @@ export async function startStack(orders: number): Promise<Stack> {
     startTemporal,
     async stop() {
       await services.stop();
-      await temporal.connection.close();
+      await closeConnection(temporal.connection);
       await devServer.stop();
       cache.redis.disconnect();
       await redis.kill();

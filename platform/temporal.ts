@@ -4,7 +4,17 @@
  * cache check).
  */
 import { readFileSync } from 'node:fs';
-import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy, type TLSConfig } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  defaultGrpcRetryOptions,
+  makeGrpcRetryInterceptor,
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  type ConnectionLike,
+  type ConnectionOptions,
+  type TLSConfig,
+} from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import type { Config, TemporalConfig } from '../config';
 import { CACHE_CHECK_SCHEDULE_ID, EXPIRY_SCHEDULE_ID, PAYMENT_CHECK_SCHEDULE_ID, RECONCILIATION_SCHEDULE_ID, SWEEPER_SCHEDULE_ID } from '../workflows/ids';
@@ -33,8 +43,70 @@ export function temporalConnectionOptions(
   return { address, tls: Object.keys(config).length > 0 ? config : true, ...(apiKey ? { apiKey } : {}) };
 }
 
+/**
+ * The client's gRPC retry interceptor retries a failed call from a timer, and
+ * `Connection.close()` does not clear that timer: when it fires after the close, grpc-js throws
+ * "Channel has been shut down" from the timer, an uncaught exception that kills the process
+ * (a known SDK bug; e.g. an API shutting down while a saga start retries an unreachable
+ * Temporal). The fence stops new retries once closing and lets the scheduled ones fire (their
+ * call then ends) before the channel closes. Every connection the service opens goes through
+ * it: {@link fencedConnection}, {@link closeConnection}.
+ */
+const fences = new WeakMap<ConnectionLike, RetryFence>();
+
+class RetryFence {
+  private closing = false;
+  /** When the last retry timer that was scheduled fires. */
+  private lastRetryAt = 0;
+
+  interceptors(): NonNullable<ConnectionOptions['interceptors']> {
+    const defaults = defaultGrpcRetryOptions();
+    return [
+      makeGrpcRetryInterceptor({
+        retryableDecider: (attempt, status) => !this.closing && defaults.retryableDecider(attempt, status),
+        delayFunction: (attempt, status) => {
+          const delay = defaults.delayFunction(attempt, status);
+          this.lastRetryAt = Math.max(this.lastRetryAt, Date.now() + delay);
+          return delay;
+        },
+      }),
+    ];
+  }
+
+  guard(connection: Connection): Connection {
+    fences.set(connection, this);
+    return connection;
+  }
+
+  async close(connection: ConnectionLike): Promise<void> {
+    this.closing = true;
+    // A scheduled retry fires at most maxIntervalMs (5 s, jittered) after it was scheduled.
+    const wait = this.lastRetryAt + 50 - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    await connection.close();
+  }
+}
+
+/** A Temporal connection, connected now, that {@link closeConnection} closes safely. */
+export async function fencedConnection(options: ConnectionOptions): Promise<Connection> {
+  const fence = new RetryFence();
+  return fence.guard(await Connection.connect({ ...options, interceptors: fence.interceptors() }));
+}
+
+/** A Temporal connection that connects on its first call, closed safely by {@link closeConnection}. */
+export function lazyConnection(options: ConnectionOptions): Connection {
+  const fence = new RetryFence();
+  return fence.guard(Connection.lazy({ ...options, interceptors: fence.interceptors() }));
+}
+
+/** Closes a connection once no retry of its calls is pending (see RetryFence). */
+export async function closeConnection(connection: ConnectionLike): Promise<void> {
+  const fence = fences.get(connection);
+  await (fence ? fence.close(connection) : connection.close());
+}
+
 export async function connectClient(config: Pick<Config, 'temporal'>, address?: string): Promise<Client> {
-  const connection = await Connection.connect(temporalConnectionOptions(config.temporal, address));
+  const connection = await fencedConnection(temporalConnectionOptions(config.temporal, address));
   return new Client({ connection, namespace: config.temporal.namespace });
 }
 
@@ -44,7 +116,7 @@ export async function connectClient(config: Pick<Config, 'temporal'>, address?: 
  * the outbox relay meanwhile.
  */
 export function lazyClient(config: Pick<Config, 'temporal'>): Client {
-  return new Client({ connection: Connection.lazy(temporalConnectionOptions(config.temporal)), namespace: config.temporal.namespace });
+  return new Client({ connection: lazyConnection(temporalConnectionOptions(config.temporal)), namespace: config.temporal.namespace });
 }
 
 const GRPC_UNIMPLEMENTED = 12;

@@ -23,7 +23,7 @@ import { EXIT_WITH_PARENT, exitWithParent } from '../platform/parent-watch';
 import { closingNice, lowerPriority } from '../platform/priority';
 import { signalGroup, spawnSupervised } from '../platform/processes';
 import { allOf, httpProbe, pollerProbe, waitUntilReady } from '../platform/readiness';
-import { connectClient, ensureSearchAttributes } from '../platform/temporal';
+import { closeConnection, connectClient, ensureSearchAttributes } from '../platform/temporal';
 import { migrate, migrateOptions } from '../prisma/migrate';
 import { demoTransfer, seedIfEmpty } from '../prisma/seed';
 import { startDemoTransfer } from './demo-transfer';
@@ -172,7 +172,7 @@ async function main(config: Config, say: (line: string) => void, supervisor: Sup
     ],
     { progress: (waiting) => say(`starting… waiting for ${waiting}`), cancelled: () => supervisor.isStopping },
   );
-  await client.connection.close();
+  await closeConnection(client.connection);
   say(`${readyIn(readyMs)}: the API answers and the worker polls ${config.temporal.taskQueue}`);
   say(`API        http://${config.api.host}:${config.api.port}`);
   say(`API docs   http://${ops.host}:${ops.port}/docs${ops === config.api ? ' (scope ops)' : ' (ops port: /docs, /metrics)'}`);
@@ -198,7 +198,7 @@ async function putDemoTransferInFlight(config: Config, say: (line: string) => vo
     const client = await connectClient(config);
     const stage = await client.withDeadline(Date.now() + 60_000, () => startDemoTransfer(client, config));
     say(`demo transfer ${demoTransfer.transferId}: ${stage} (receive it: POST /transfers/${demoTransfer.transferId}/receive)`);
-    await client.connection.close();
+    await closeConnection(client.connection);
   } catch (err) {
     say(`demo transfer not started: ${(err as Error).message}`);
   }

@@ -11,7 +11,8 @@
  *    504 WORKFLOW_TIMEOUT after WORKFLOW_WAIT_TIMEOUT_MS instead of hanging;
  *  - a request still open at the drain deadline does not keep the process: it exits (1) on time.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
+import { closeConnection, fencedConnection } from '../../platform/temporal';
 import { Agent, fetch as poolFetch } from 'undici';
 import type { Db } from '../../data/stock/db';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
@@ -51,12 +52,12 @@ beforeAll(async () => {
     ORDER_RATE_LIMIT_PER_MINUTE: '1000000',
   };
   worker = runService('worker.ts', env);
-  client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+  client = new Client({ connection: await fencedConnection({ address: temporal.address }) });
 });
 
 afterAll(async () => {
   await worker?.stop();
-  await client?.connection.close();
+  if (client) await closeConnection(client.connection);
   await temporal?.stop();
   await db?.$disconnect();
 });

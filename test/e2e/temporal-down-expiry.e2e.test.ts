@@ -5,13 +5,14 @@
  * payment was received before `expiresAt`, so it is on time: the saga confirms the order's own
  * hold with it — not a late re-reserve, not a refund.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../../data/stock/db';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
 import { freePort } from '../../platform/processes';
 import { relaySagaStarts } from '../../platform/sagas';
+import { closeConnection, lazyConnection } from '../../platform/temporal';
 import { orderWorkflowId } from '../../workflows/ids';
 import type { OrderState } from '../../workflows/messages';
 import { eventually, signedPayment, testApp } from '../helpers/app';
@@ -34,7 +35,7 @@ beforeAll(async () => {
   await resetDb(db);
   port = await freePort();
   // The API's client points at a Temporal that is not there yet.
-  client = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${port}`, connectTimeout: 500 }) });
+  client = new Client({ connection: lazyConnection({ address: `127.0.0.1:${port}`, connectTimeout: 500 }) });
   ({ app } = await testApp({ client } as TestWorkflowEnvironment, db, { TEMPORAL_TASK_QUEUE: TASK_QUEUE, RESERVATION_TTL_SECONDS: String(TTL_SECONDS) }));
 });
 afterAll(async () => {
@@ -42,7 +43,7 @@ afterAll(async () => {
   await worker?.stop();
   await env?.teardown();
   await server?.stop();
-  await client?.connection.close();
+  if (client) await closeConnection(client.connection);
   await db?.$disconnect();
 });
 

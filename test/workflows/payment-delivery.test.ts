@@ -15,7 +15,7 @@ import type { DeliveryTarget } from '../../activities/deliver-payment';
 import type { Db } from '../../data/stock/db';
 import { acceptPayment, recordDelivered } from '../../data/stock/payment-deliveries';
 import { findUnsettledPayments, type PaymentCursor } from '../../data/stock/payments';
-import { lazyClient } from '../../platform/temporal';
+import { closeConnection, lazyClient } from '../../platform/temporal';
 import { orderWorkflowId } from '../../workflows/ids';
 import type { OrderState } from '../../workflows/messages';
 import { eventually, signedPayment, testApp, useAppStack } from '../helpers/app';
@@ -130,7 +130,7 @@ it('with Temporal unreachable the webhook answers 200 ACCEPTED; once it is back 
     );
   } finally {
     await dark.close();
-    await nowhere.connection.close().catch(() => undefined);
+    await closeConnection(nowhere.connection).catch(() => undefined);
   }
   await eventually(
     async () => {
