@@ -23,7 +23,7 @@ export const AmountCents = Type.Integer({ minimum: 0, maximum: 2_000_000_000, de
 
 export const ErrorBody = Type.Object(
   {
-    code: Type.String({ description: 'one of the codes in README "Error codes"' }),
+    code: Type.String({ description: 'one of the codes in docs/api.md "Error codes"' }),
     message: Type.String(),
     details: Type.Optional(Type.Unknown()),
   },
@@ -73,7 +73,7 @@ export const ShortageSchema = Type.Object({
   available: Type.Integer(),
 });
 
-/** What each error status means on every route that gives it (README "Error codes"). */
+/** What each error status means on every route that gives it (docs/api.md "Error codes"). */
 const errorMeaning: Record<number, string> = {
   400: 'invalid input: VALIDATION_FAILED (the schema, or a rule it cannot express), INVALID_INPUT (a value the database cannot store)',
   401: 'UNAUTHORIZED or INVALID_SIGNATURE',

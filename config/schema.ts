@@ -1,11 +1,11 @@
 /**
- * The shape of the configuration: every setting of the service, typed. README.md documents
+ * The shape of the configuration: every setting of the service, typed. docs/settings.md documents
  * each with its variable; config/index.ts reads and validates them (loadConfig).
  */
 
-/** Every setting of the service; README.md documents each with its variable. */
+/** Every setting of the service; docs/settings.md documents each with its variable. */
 export interface Config {
-  /** The service's own connection: a role with DML only, never the owner (README "Security"). */
+  /** The service's own connection: a role with DML only, never the owner (docs/security.md). */
   readonly databaseUrl: string;
   /** The owner's connection: migrations and the service role's grants run as it. */
   readonly migrationDatabaseUrl: string;
@@ -101,7 +101,7 @@ export interface PgSslConfig {
   readonly keyFile?: string;
 }
 
-/** Every PostgreSQL connection of the service (README "Settings", "Running several replicas"). */
+/** Every PostgreSQL connection of the service (docs/settings.md, docs/replicas.md). */
 export interface DatabaseConfig {
   /** The default TLS of both URLs; an `sslmode`/`sslrootcert` in a URL wins for that URL. */
   readonly ssl: PgSslConfig;
@@ -147,7 +147,7 @@ export interface TemporalTlsConfig {
   readonly serverName?: string;
 }
 
-/** The stock cache, its Redis connection, relay and consistency checker (README "Settings"). */
+/** The stock cache, its Redis connection, relay and consistency checker (docs/settings.md). */
 export interface CacheConfig {
   readonly connectTimeoutMs: number;
   /** Per-command deadline: a slow Redis costs a read at most this long before PostgreSQL answers. */

@@ -3,7 +3,7 @@
  * acted. Pure: the store (data/stock/api-keys.ts) and the API's guard build on it.
  */
 
-/** What a key may do; README "Security" lists the routes behind each. */
+/** What a key may do; docs/security.md lists the routes behind each. */
 export const Scope = {
   /** Place, read and cancel orders, plain and flash-sale: the shop's order service. */
   ORDERS: 'orders',

@@ -75,7 +75,7 @@ export interface UnsettledPayment {
 }
 
 // The cache consistency check (data/cache/checker.ts): drift between Redis and PostgreSQL.
-/** What a check looks at and when it rebuilds (README "Settings": CACHE_CHECK_*). */
+/** What a check looks at and when it rebuilds (docs/settings.md: CACHE_CHECK_*). */
 export interface CacheCheckOptions {
   readonly hotPercent: number;
   readonly sample: number;

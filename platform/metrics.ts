@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics (prom-client). Each process (API, worker) builds one registry and
- * serves it at /metrics; the names below are documented in README "Metrics".
+ * serves it at /metrics; the names below are documented in docs/deployment.md "Metrics the dashboard and the rules use".
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 

@@ -63,7 +63,7 @@ export function listMigrations(dir = MIGRATIONS_DIR): MigrationFile[] {
     });
 }
 
-/** How a run connects and how long it may wait (README "Running several replicas"). */
+/** How a run connects and how long it may wait (docs/replicas.md). */
 export interface MigrateOptions {
   /** The service's URL: its role is created when missing (if the owner may) and given DML (prisma/roles.ts). */
   readonly serviceUrl?: string;

@@ -18,7 +18,7 @@
  * CLI: `npm run db:roles` — creates the service role if it is missing and the owner may
  * (CREATEROLE; locally the superuser), then applies the policy. `prisma/migrate.ts` does the
  * same after every run. On a managed PostgreSQL, create the roles once as the administrator
- * (scripts/db-roles.sql, README "Security").
+ * (scripts/db-roles.sql, docs/security.md).
  */
 import type { Client } from 'pg';
 
@@ -81,7 +81,7 @@ export async function ensureServiceRole(owner: Client, serviceUrl: string, log: 
     if (code === '42710' || code === '23505') return;
     if (code === '42501') {
       throw new Error(
-        `the service role "${role}" does not exist and the migration role may not create it: create it as an administrator (scripts/db-roles.sql, README "Security")`,
+        `the service role "${role}" does not exist and the migration role may not create it: create it as an administrator (scripts/db-roles.sql, docs/security.md)`,
       );
     }
     throw err;
@@ -148,7 +148,7 @@ export async function applyServiceRole(owner: Client, serviceUrl: string, log: (
   const current = (await owner.query<{ me: string }>('SELECT current_user AS me')).rows[0].me;
   const role = roleOf(serviceUrl);
   if (role === current) {
-    log(`warning: the service connects as the owner ${role}: least privilege is not in effect (README "Security")`);
+    log(`warning: the service connects as the owner ${role}: least privilege is not in effect (docs/security.md)`);
     return;
   }
   await ensureServiceRole(owner, serviceUrl, log);

@@ -7,7 +7,7 @@
  *
  * Re-runnable: the scratch database is recreated and the dev server is fresh on every run.
  * Files of other tags are never touched — older captures are what prove that runs started by
- * older code still replay (README "Changing workflow code").
+ * older code still replay (CONTRIBUTING.md "Changing workflow code").
  *
  * Uses TEST_DATABASE_URL (default: database `stockhold_histories_test`, recreated) and
  * TEST_REDIS_URL (default: Redis index 12, flushed) like the test suite.

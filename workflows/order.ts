@@ -19,7 +19,7 @@ import { ReservationExpiresAtAttr, ReservationStatusAttr } from './search-attrib
 import { settleOrderPayment } from './settle';
 
 /**
- * Patch ids of this workflow (README "Changing workflow code"): each guards a change to its
+ * Patch ids of this workflow (CONTRIBUTING.md "Changing workflow code"): each guards a change to its
  * command sequence, so runs recorded before the change still replay.
  */
 export const OrderPatch = {

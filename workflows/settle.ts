@@ -21,7 +21,7 @@ import type { OrderRequest, Payment, ReserveOutcome } from '../domain/types';
 import { confirmPayment, isFinal, metrics, reserve, settlePayment } from './activities-proxy';
 
 /**
- * Patch ids of the settlement (README "Changing workflow code"); it runs inside the order and
+ * Patch ids of the settlement (CONTRIBUTING.md "Changing workflow code"); it runs inside the order and
  * late-payment workflows, so each guards a change to both command sequences.
  */
 export const SettlePatch = {

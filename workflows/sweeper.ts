@@ -10,7 +10,7 @@ import { deliverAlertsBounded, sweepExpiredHolds } from './activities-proxy';
 import type { SweepResult } from '../domain/reports';
 
 /**
- * Patch ids of this workflow (README "Changing workflow code"): each guards a change to its
+ * Patch ids of this workflow (CONTRIBUTING.md "Changing workflow code"): each guards a change to its
  * command sequence, so runs recorded before the change still replay.
  */
 export const SweeperPatch = {

@@ -29,7 +29,7 @@ import {
 } from './transfer-messages';
 
 /**
- * Patch ids of this workflow (README "Changing workflow code"): each guards a change to its
+ * Patch ids of this workflow (CONTRIBUTING.md "Changing workflow code"): each guards a change to its
  * command sequence, so runs recorded before the change still replay.
  */
 export const TransferPatch = {

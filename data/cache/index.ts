@@ -15,7 +15,7 @@ export function createStockCache(config: Config, metrics?: Metrics): StockCache 
  * Makes every stock transaction committed through `db` drop its cache entries at once, then
  * refill them from PostgreSQL in the background (best effort; the outbox is the guarantee).
  * The refill matters: a reader that loaded the old level before the commit may fill the
- * emptied key afterwards, and only a newer version in the key refuses it (fill.lua). Left to
+ * emptied key afterwards, and only a newer version in the key refuses it (fill-1.lua). Left to
  * the relay alone, that stale entry could be served for a relay cycle.
  */
 export function invalidateOnCommit(db: Db, cache: StockCache): void {

@@ -1,34 +1,30 @@
 /**
- * The cache's atomic Redis operations: one commented Lua file each (./lua), registered on a
- * connection with ioredis `defineCommand`; their return codes are decoded in one place.
+ * The cache's atomic Redis operations: one commented Lua file each (./lua: fill-1, invalidate
+ * with the key count passed by the caller), defined by the one loader (platform/redis-scripts.ts);
+ * their return codes are decoded in one place.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type Redis from 'ioredis';
+import { defineScripts } from '../../platform/redis-scripts';
 
-const script = (name: string) => readFileSync(path.join(__dirname, 'lua', `${name}.lua`), 'utf8');
-
-/** Outcomes of fill.lua. */
+/** Outcomes of fill-1.lua. */
 export const FillResult = { WRITTEN: 'written', STALE: 'stale' } as const;
 export type FillResult = (typeof FillResult)[keyof typeof FillResult];
 
-/** A connection with the cache commands defined on it. */
-export type CacheRedis = Redis & {
+interface CacheCommands {
   stockFill(key: string, version: string, view: string, ttlSeconds: number): Promise<number>;
   stockInvalidate(numKeys: number, ...keys: string[]): Promise<number>;
-};
+}
+
+/** A connection with the cache commands defined on it. */
+export type CacheRedis = Redis & CacheCommands;
 
 /** Defines the commands once per connection (idempotent: a second call is a no-op). */
 export function withCacheCommands(redis: Redis): CacheRedis {
-  const r = redis as CacheRedis;
-  if (typeof r.stockFill !== 'function') {
-    redis.defineCommand('stockFill', { numberOfKeys: 1, lua: script('fill') });
-    redis.defineCommand('stockInvalidate', { lua: script('invalidate') });
-  }
-  return r;
+  return defineScripts<CacheCommands>(redis, path.join(__dirname, 'lua'), 'stock');
 }
 
-/** Decodes fill.lua's return code; anything else is a bug in the script or a wrong server. */
+/** Decodes fill-1.lua's return code; anything else is a bug in the script or a wrong server. */
 export function decodeFill(code: number): FillResult {
   switch (code) {
     case 1:
@@ -36,6 +32,6 @@ export function decodeFill(code: number): FillResult {
     case 0:
       return FillResult.STALE;
     default:
-      throw new Error(`fill.lua returned unknown code ${code}`);
+      throw new Error(`fill-1.lua returned unknown code ${code}`);
   }
 }

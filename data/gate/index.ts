@@ -3,9 +3,9 @@
  * the order saga, where PostgreSQL decides; a "no" (sold out, limit, window) is answered
  * here without touching PostgreSQL or Temporal. Each operation is one Lua script.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type Redis from 'ioredis';
+import { defineScripts } from '../../platform/redis-scripts';
 import { gateSnapshot, type GateSnapshot } from '../stock/campaign-queries';
 import type { Db } from '../stock/db';
 
@@ -56,13 +56,6 @@ interface GateCommands {
   stockholdGateState: Script;
 }
 
-const scripts: Record<keyof GateCommands, string> = {
-  stockholdGateAdmit: 'admit.lua',
-  stockholdGateGiveBack: 'give-back.lua',
-  stockholdGateLoad: 'load.lua',
-  stockholdGateState: 'state.lua',
-};
-
 /** Keys of one campaign; the hash tag keeps them in one slot on a Redis Cluster. */
 export function gateKeys(campaignId: string): string[] {
   const base = `stockhold:gate:{${campaignId}}`;
@@ -84,10 +77,8 @@ export interface Gate {
 }
 
 export function createGate(redis: Redis): Gate {
-  const commands = redis as unknown as GateCommands;
-  for (const [name, file] of Object.entries(scripts)) {
-    if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: file === 'state.lua' ? 2 : 4, lua: readFileSync(path.join(__dirname, file), 'utf8') });
-  }
+  // ./lua: admit-4, give-back-4, load-4, state-2 (platform/redis-scripts.ts: the naming rule).
+  const commands = defineScripts<GateCommands>(redis, path.join(__dirname, 'lua'), 'stockholdGate');
   return {
     ready: () => redis.status === 'ready',
     disconnect: () => redis.disconnect(),

@@ -23,7 +23,7 @@ export type Db = PrismaClient & { afterCommit?: AfterCommit };
 /** The transaction client Prisma hands to an interactive transaction. */
 export type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
 
-/** Connection-pool and session settings (TLS, timeouts, keepalive); see README "Settings". */
+/** Connection-pool and session settings (TLS, timeouts, keepalive); see docs/settings.md. */
 export interface DbOptions extends PgSessionSettings {
   readonly maxConnections?: number;
 }

@@ -17,7 +17,7 @@ export const AVAILABLE = Prisma.sql`(on_hand - reserved - safety_stock - unsella
 
 /**
  * What every write to a level row sets besides its quantities: the version, which the cache
- * compares to refuse an older fill (data/cache/lua/fill.lua), and the time of the change.
+ * compares to refuse an older fill (data/cache/lua/fill-1.lua), and the time of the change.
  * Every UPDATE of a level must include it, even one that changes no quantity (a quarantine
  * bumps the level so readers and the guard see the change; data/stock/guard.ts).
  */

@@ -14,7 +14,7 @@ until temporal operator cluster health >/dev/null 2>&1; do
 done
 
 # Retention: histories of closed sagas are kept 3 days. Nothing depends on them: a payment
-# for an order whose history is gone is settled from PostgreSQL (README, "The order saga").
+# for an order whose history is gone is settled from PostgreSQL (docs/architecture.md "The order saga").
 temporal operator namespace describe --namespace "$NS" >/dev/null 2>&1 ||
   temporal operator namespace create --namespace "$NS" --retention 72h
 

@@ -1,14 +1,14 @@
 /**
  * Rate limits shared by every API process: fixed-window counters in Redis, one Lua script per
- * count (./take-1.lua, key count in the file name). Correctness never depends on them (holds
+ * count (./lua/take-1.lua; platform/redis-scripts.ts loads it). Correctness never depends on them (holds
  * are decided by PostgreSQL), so when Redis cannot answer — not connected, a timeout, the
  * breaker open — each process counts in its own memory with the same limits: the limits
- * relax to one budget per process instead of refusing every order (README "Security").
+ * relax to one budget per process instead of refusing every order (docs/security.md).
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type Redis from 'ioredis';
 import type { CircuitBreaker } from '../breaker';
+import { defineScripts } from '../redis-scripts';
 
 /** One budget a request spends from, e.g. the caller's API key or the shopper. */
 export interface Bucket {
@@ -29,14 +29,6 @@ export type Store = 'redis' | 'local';
 
 type Take = (key: string, windowMs: number) => Promise<[number, number]>;
 
-/** Defines `<name>-<numberOfKeys>.lua` of this folder on the connection, once; the key count comes from the file name. */
-function script<F>(redis: Redis, command: string, file: string): F {
-  if (!(command in redis)) {
-    redis.defineCommand(command, { numberOfKeys: Number(/-(\d+)\.lua$/.exec(file)![1]), lua: readFileSync(path.join(__dirname, file), 'utf8') });
-  }
-  return (redis as unknown as Record<string, (...args: unknown[]) => unknown>)[command].bind(redis) as F;
-}
-
 export class RateLimiter {
   private readonly take: Take;
   private readonly local = new Map<string, { count: number; endsAt: number }>();
@@ -47,7 +39,7 @@ export class RateLimiter {
     private readonly windowMs = 60_000,
     private readonly now: () => number = Date.now,
   ) {
-    this.take = script<Take>(redis, 'stockholdRateTake', 'take-1.lua');
+    this.take = defineScripts<{ stockholdRateTake: Take }>(redis, path.join(__dirname, 'lua'), 'stockholdRate').stockholdRateTake.bind(redis);
   }
 
   /** Counts one request in every bucket; refused when any is past its limit. */

@@ -2,7 +2,7 @@
  * schemathesis, a client nobody here wrote, over the published OpenAPI document: every
  * operation, public and admin, on the real API (Temporal dev server, worker, PostgreSQL,
  * Redis) listening on a free port. Fixed seed and bounded examples, so a failure is
- * reproducible with the command README "Testing" gives. Checks: never a 5xx, and every
+ * reproducible with the command docs/testing.md "The API fuzz test (schemathesis)" gives. Checks: never a 5xx, and every
  * answer matches the schema the document declares for its status.
  */
 import { spawn } from 'node:child_process';
@@ -17,7 +17,7 @@ jest.setTimeout(180_000);
 
 const stack = useAppStack('dev', 'fuzz-test', { RESERVATION_TTL_SECONDS: '600', ORDER_RATE_LIMIT_PER_MINUTE: '100000' });
 
-/** The run README "Testing" shows; `base` is where the API listens. */
+/** The run docs/testing.md "The API fuzz test (schemathesis)" shows; `base` is where the API listens. */
 function schemathesisArgs(base: string): string[] {
   return [
     'run',

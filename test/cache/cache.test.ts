@@ -56,7 +56,7 @@ const reserve = (id: string, sku: string, quantity: number) =>
     expiresAt: new Date(Date.now() + 60_000).toISOString(),
   });
 
-describe('fill.lua', () => {
+describe('fill-1.lua', () => {
   it('a fill never overwrites a newer entry; the same or a newer version replaces it', async () => {
     await stock(db, 'LUA', 'W1', 10);
     const old = await view('LUA');

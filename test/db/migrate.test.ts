@@ -1,5 +1,5 @@
 /**
- * The migration runner as several replicas use it (README "Running several replicas"): runs
+ * The migration runner as several replicas use it (docs/replicas.md): runs
  * started at once on a fresh database apply each migration once; an applied migration edited
  * since is an error, not a warning; lock_timeout and statement_timeout keep a migration from
  * stalling traffic or running for ever, and a migration that fails leaves no trace.

@@ -2,7 +2,7 @@
  * Least privilege on the real PostgreSQL: the service role (`stockhold_app`, as `npm start`
  * and the test setup create and grant it) runs the whole stock flow, but cannot rewrite
  * history — no TRUNCATE, UPDATE or DELETE on the ledger or the fences, no
- * session_replication_role, no DDL. And the managed-PostgreSQL procedure (README "Security"):
+ * session_replication_role, no DDL. And the managed-PostgreSQL procedure (docs/security.md):
  * an administrator runs scripts/db-roles.sql, a non-superuser owner migrates, the service
  * role works.
  */

@@ -1,6 +1,5 @@
 /**
- * The session settings every connection of the service carries (README "Running several
- * replicas"): statement_timeout, idle_in_transaction_session_timeout and TCP keepalive on
+ * The session settings every connection of the service carries (docs/replicas.md): statement_timeout, idle_in_transaction_session_timeout and TCP keepalive on
  * both the Prisma pool and the hold pool — so a client lost in the middle of a transaction
  * (a worker that froze or lost its network) frees the hottest row in seconds, not hours.
  */

@@ -33,7 +33,7 @@ beforeAll(async () => {
   temporal = await startDevServer({ port: await freePort() });
   const apiPort = await freePort();
   const env = (serviceEnv = {
-    // The processes connect as the service role, as `npm start` runs them (README "Security").
+    // The processes connect as the service role, as `npm start` runs them (docs/security.md).
     DATABASE_URL: TEST_APP_DATABASE_URL,
     REDIS_URL: TEST_REDIS_URL,
     TEMPORAL_ADDRESS: temporal.address,

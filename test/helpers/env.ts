@@ -6,7 +6,7 @@ import { asRole } from '../../prisma/roles';
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/stockhold_test';
 
 /**
- * The service role's URL on the same database (README "Security"): the tests that prove least
+ * The service role's URL on the same database (docs/security.md): the tests that prove least
  * privilege, and the real API/worker processes of the e2e and drain tests, connect with it.
  */
 export const TEST_APP_DATABASE_URL = process.env.TEST_APP_DATABASE_URL ?? asRole(TEST_DATABASE_URL, 'stockhold_app');

@@ -49,7 +49,7 @@ it('reconnect backoff doubles, is capped at 5 s, and is jittered ±20%', () => {
   expect(reconnectDelay(50, () => 1)).toBe(6_000);
 });
 
-it('fill.lua return codes decode, and an unknown one is a bug', () => {
+it('fill-1.lua return codes decode, and an unknown one is a bug', () => {
   expect(decodeFill(1)).toBe(FillResult.WRITTEN);
   expect(decodeFill(0)).toBe(FillResult.STALE);
   expect(() => decodeFill(7)).toThrow('unknown code 7');

@@ -1,5 +1,5 @@
 /**
- * Boot-time checks of README "Security": weak secrets in production, transport settings
+ * Boot-time checks of docs/security.md: weak secrets in production, transport settings
  * (PostgreSQL sslmode, rediss://, Temporal mTLS / API key) validated before anything connects,
  * and a real API and worker process refusing to start with a weak production secret.
  */

@@ -2,7 +2,10 @@
  * The docs cannot rot silently: every relative link in README.md, CONTRIBUTING.md,
  * CHANGELOG.md, BENCHMARKS.md and docs/ must name a file or directory that exists and, for a
  * Markdown page, a heading it has (GitHub's anchor rules); and every environment variable
- * config/ reads must be listed in docs/settings.md. Reads files only: no database.
+ * config/ reads must be listed in docs/settings.md. The code's comments and strings cite the
+ * docs too, and are held to the same rule: a reference to a page (`docs/security.md`,
+ * `docs/runbook.md#a-payment-is-stuck`) or to a page's section (`README "Two commands"`,
+ * `docs/api.md "Errors"`) must name a page that exists and a heading it has. Reads files only.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -94,6 +97,86 @@ describe('documentation links', () => {
   it('computes anchors as GitHub does', () => {
     const anchors = anchorsOf('# A\n## `POST /orders/:id/cancel` — place\n## Flash sales (秒杀)\n## A\n```\n# not a heading\n```\n');
     expect([...anchors]).toEqual(['a', 'post-ordersidcancel--place', 'flash-sales-秒杀', 'a-1']);
+  });
+});
+
+/** The source files whose comments and strings may cite the docs (generated and vendored code excluded). */
+function sourceFiles(): string[] {
+  const skip = new Set(['node_modules', 'generated', 'dist', 'coverage', '.git', '.tools', '.data', 'docs']);
+  const walk = (dir: string): string[] =>
+    readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
+      const rel = dir === '.' ? e.name : path.posix.join(dir, e.name);
+      if (e.isDirectory()) return skip.has(e.name) || (e.name.startsWith('.') && e.name !== '.ci') ? [] : walk(rel);
+      return /\.(ts|js|cjs|mjs|sql|lua|sh|ya?ml|json)$|^Dockerfile$|^run$/.test(e.name) && !e.name.endsWith('.md') ? [rel] : [];
+    });
+  // Migrations are history (the runner refuses a changed checksum): what they cite stays as written.
+  return walk('.').filter(
+    (f) => !/^(test\/workflows\/histories|prisma\/migrations)\//.test(f) && f !== 'test/unit/doc-links.test.ts' && !f.endsWith('package-lock.json'),
+  );
+}
+
+/** A page cited by path (`docs/x.md`, `docs/x.md#anchor`) or by section (`README "Heading"`, `docs/x.md "Heading"`). */
+interface Citation {
+  readonly file: string;
+  readonly line: number;
+  readonly page: string;
+  readonly anchor?: string;
+  readonly heading?: string;
+}
+
+function citations(file: string): Citation[] {
+  const found: Citation[] = [];
+  readFileSync(path.join(ROOT, file), 'utf8')
+    .split('\n')
+    .forEach((text, i) => {
+      const line = i + 1;
+      // A section by its title: README "Security", README, "The order saga", docs/api.md "Errors".
+      for (const [, page, heading] of text.matchAll(/\b(README(?:\.md)?|CONTRIBUTING(?:\.md)?|docs\/[\w./-]+\.md),? ["“]([^"”]+)["”]/g)) {
+        found.push({ file, line, page: page.endsWith('.md') ? page : `${page}.md`, heading });
+      }
+      // A page by its path, with or without an anchor.
+      for (const [, page, anchor] of text.matchAll(/(?<![\w/.-])((?:docs\/[\w./-]+|README|CONTRIBUTING|BENCHMARKS|CHANGELOG)\.md)(?:#([\w\p{L}-]+))?/gu)) {
+        found.push({ file, line, page, anchor });
+      }
+    });
+  return found;
+}
+
+/** GitHub's anchor of a heading's text (the rules of anchorsOf). */
+const anchorOf = (heading: string) => [...anchorsOf(`# ${heading}`)][0];
+
+function citationProblem(c: Citation): string | undefined {
+  const absolute = path.join(ROOT, c.page);
+  if (!existsSync(absolute)) return WRITTEN_ELSEWHERE.has(c.page) ? undefined : `${c.page} does not exist`;
+  const wanted = c.anchor ?? (c.heading !== undefined ? anchorOf(c.heading) : undefined);
+  if (wanted === undefined || statSync(absolute).isDirectory()) return undefined;
+  const anchors = [...anchorsOf(readFileSync(absolute, 'utf8'))];
+  // A section is cited by its heading or by the heading's first words ("Alert rules" for "Alert rules (`alerts.yml`)").
+  if (anchors.includes(wanted.toLowerCase()) || (c.heading !== undefined && anchors.some((a) => a.startsWith(`${wanted.toLowerCase()}-`)))) return undefined;
+  return c.heading !== undefined ? `${c.page} has no heading "${c.heading}"` : `${c.page} has no heading #${c.anchor}`;
+}
+
+describe("the code's references to the docs", () => {
+  const files = sourceFiles();
+
+  it('finds the code and its references', () => {
+    expect(files).toEqual(expect.arrayContaining(['worker.ts', 'api/schemas.ts', 'config/schema.ts', '.ci/run']));
+    expect(files.flatMap(citations).length).toBeGreaterThan(20);
+  });
+
+  it('each names a page that exists and a heading it has', () => {
+    const broken = files.flatMap(citations).flatMap((c) => {
+      const why = citationProblem(c);
+      return why ? [`${c.file}:${c.line} → ${why}`] : [];
+    });
+    expect(broken).toEqual([]);
+  });
+
+  it('finds a stale reference (a planted one)', () => {
+    const planted: Citation = { file: 'x.ts', line: 1, page: 'README.md', heading: 'Security' };
+    expect(citationProblem(planted)).toBe('README.md has no heading "Security"');
+    expect(citationProblem({ file: 'x.ts', line: 1, page: 'docs/security.md' })).toBeUndefined();
+    expect(citationProblem({ file: 'x.ts', line: 1, page: 'docs/nowhere.md' })).toBe('docs/nowhere.md does not exist');
   });
 });
 

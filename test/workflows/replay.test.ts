@@ -2,7 +2,7 @@
  * Every committed history (test/workflows/histories, written by `npm run histories:capture`)
  * replays against the current workflow code, bundled from the same workflowsPath the worker
  * uses. Sagas run for days: a change that alters the commands a workflow issues breaks the
- * runs already in flight unless it is behind `patched()` (README "Changing workflow code").
+ * runs already in flight unless it is behind `patched()` (CONTRIBUTING.md "Changing workflow code").
  * A workflow type without a committed history fails too, so a new type cannot skip this.
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
