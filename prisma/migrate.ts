@@ -14,6 +14,10 @@
  * An applied migration whose file changed since is an error: nothing is applied until the
  * file is restored.
  *
+ * After the migrations it deploys the SQL functions from their files, prisma/functions/*.sql, in
+ * one transaction that commits only if a definition changed (prisma/functions.ts); a migration
+ * after the files began may not redefine a function that has one.
+ *
  * It runs as the owner (MIGRATION_DATABASE_URL, else DATABASE_URL) and then gives the
  * service's role (DATABASE_URL's user) its privileges: prisma/roles.ts.
  *
@@ -26,6 +30,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { ConfigError, loadDatabaseConfig, type Config, type PgSslConfig } from '../config';
 import { pgConfig } from '../platform/postgres';
+import { deployFunctions, guardMigration, listFunctions } from './functions';
 import { applyServiceRole, redact } from './roles';
 
 const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
@@ -75,6 +80,8 @@ export interface MigrateOptions {
   readonly ssl?: PgSslConfig;
   /** Another migrations folder (tests). */
   readonly dir?: string;
+  /** Another SQL functions folder (tests; default prisma/functions). */
+  readonly functionsDir?: string;
 }
 
 /** The runner's options from the configuration. */
@@ -195,6 +202,7 @@ export async function migrate(databaseUrl: string, log: (line: string) => void =
         throw new Error(`migration ${failed.migration_name} failed earlier; resolve it (prisma migrate resolve) first`);
       }
       const files = listMigrations(options.dir);
+      const functions = listFunctions(options.functionsDir);
       const edited = files.filter((m) => done.has(m.name) && done.get(m.name)!.checksum !== m.checksum).map((m) => m.name);
       if (edited.length > 0) throw new MigrationChecksumError(edited);
       const unknown = [...done.keys()].filter((name) => !files.some((m) => m.name === name));
@@ -210,7 +218,9 @@ export async function migrate(databaseUrl: string, log: (line: string) => void =
             m.checksum,
             m.name,
           ]);
-          await client.query(m.sql);
+          await guardMigration(client, m.name, functions, async () => {
+            await client.query(m.sql);
+          });
           await client.query('UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1', [id]);
           await client.query('COMMIT');
         } catch (err) {
@@ -226,6 +236,10 @@ export async function migrate(databaseUrl: string, log: (line: string) => void =
         }
         applied.push(m.name);
       }
+      await deployFunctions(client, functions, log).catch((err: Error & { code?: string }) => {
+        const why = err.code === '55P03' ? `a lock stayed held past MIGRATION_LOCK_TIMEOUT_MS (${lockTimeoutMs} ms); run again later` : err.message;
+        throw new Error(`SQL functions not deployed, none changed: ${why}`);
+      });
       if (options.serviceUrl) await applyServiceRole(client, options.serviceUrl, log);
     });
   } finally {

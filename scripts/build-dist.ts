@@ -5,7 +5,8 @@
  *  2. `tsc -p tsconfig.build.json` compiles the service's code (not test/, bench/, chaos/);
  *  3. the files the code reads by path next to itself are copied beside the compiled code:
  *     every *.lua script under the compiled source folders (wherever it lives, so moving a
- *     folder needs no change here) and prisma/migrations (prisma/migrate.ts reads it);
+ *     folder needs no change here), prisma/migrations and prisma/functions (prisma/migrate.ts
+ *     reads them);
  *  4. the Temporal workflow bundle is built from the compiled workflows into
  *     dist/workflow-bundle.js; dist/worker.js loads it instead of bundling at every start.
  */
@@ -46,6 +47,7 @@ export function copyAssets(): string[] {
     copyFileSync(path.join(ROOT, file), path.join(DIST, file));
   }
   cpSync(path.join(ROOT, 'prisma', 'migrations'), path.join(DIST, 'prisma', 'migrations'), { recursive: true });
+  cpSync(path.join(ROOT, 'prisma', 'functions'), path.join(DIST, 'prisma', 'functions'), { recursive: true });
   return assets;
 }
 
@@ -61,7 +63,7 @@ async function main(): Promise<void> {
   if (tsc.status !== 0) throw new Error(`tsc failed (exit ${tsc.status})`);
 
   const assets = copyAssets();
-  step(`copied ${assets.length} Lua scripts and prisma/migrations`);
+  step(`copied ${assets.length} Lua scripts, prisma/migrations and prisma/functions`);
 
   const workflowsPath = path.join(DIST, 'workflows', 'index.js');
   if (!existsSync(workflowsPath)) throw new Error(`${workflowsPath} missing after tsc`);

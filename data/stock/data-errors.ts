@@ -20,6 +20,8 @@ interface PgFault {
   readonly sqlState: string;
   readonly message: string;
   readonly constraint?: string;
+  /** The error's DETAIL (our SQL functions put a JSON object there: data/sql-errors.ts). */
+  readonly detail?: string;
 }
 
 /**
@@ -28,19 +30,35 @@ interface PgFault {
  */
 export function pgFaultOf(err: unknown, depth = 0): PgFault | undefined {
   if (typeof err !== 'object' || err === null || depth > 4) return undefined;
-  const e = err as { code?: unknown; message?: unknown; severity?: unknown; constraint?: unknown; meta?: { driverAdapterError?: unknown }; cause?: unknown };
+  const e = err as {
+    code?: unknown;
+    message?: unknown;
+    severity?: unknown;
+    constraint?: unknown;
+    detail?: unknown;
+    meta?: { driverAdapterError?: unknown };
+    cause?: unknown;
+  };
   // node-postgres' DatabaseError (and Prisma's adapter cause, which copies its fields).
   if (typeof e.code === 'string' && SQLSTATE.test(e.code) && typeof e.severity === 'string') {
-    return { sqlState: e.code, message: String(e.message ?? ''), constraint: typeof e.constraint === 'string' ? e.constraint : undefined };
+    return {
+      sqlState: e.code,
+      message: String(e.message ?? ''),
+      constraint: typeof e.constraint === 'string' ? e.constraint : undefined,
+      detail: typeof e.detail === 'string' ? e.detail : undefined,
+    };
   }
-  const adapter = e.meta?.driverAdapterError as { cause?: { originalCode?: unknown; originalMessage?: unknown; constraint?: unknown } } | undefined;
+  const adapter = e.meta?.driverAdapterError as
+    { cause?: { originalCode?: unknown; originalMessage?: unknown; constraint?: unknown; detail?: unknown } } | undefined;
   const code = adapter?.cause?.originalCode;
   if (typeof code === 'string' && SQLSTATE.test(code)) {
     const constraint = adapter?.cause?.constraint;
+    const detail = adapter?.cause?.detail;
     return {
       sqlState: code,
       message: String(adapter?.cause?.originalMessage ?? ''),
       constraint: typeof constraint === 'string' ? constraint : undefined,
+      detail: typeof detail === 'string' ? detail : undefined,
     };
   }
   return pgFaultOf(e.cause, depth + 1);

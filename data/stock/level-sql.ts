@@ -1,19 +1,19 @@
 /**
  * The two pieces of SQL every statement on `inventory_levels` shares, written once. They
- * name the table's columns unqualified: use them where `inventory_levels` is the only (or an
- * unaliased) table of the statement.
+ * name the table (AVAILABLE passes its row) and its columns unqualified: use them where
+ * `inventory_levels` is the only (or an unaliased) table of the statement.
  */
 import { Prisma } from '../../generated/prisma/client';
 
 /**
  * Units of a level that may still be promised: on hand, less what is held, less the safety
- * stock, less the lots that may not be sold (quarantined or past removal; the SQL function
- * unsellable_quantity, which domain/stock.ts lotState mirrors). Not clamped: below 0 means
- * more is held than may be sold (the guard's overdrawn check, reconciliation). The API shows
- * it clamped at 0 (domain/stock.ts availableUnits). The SQL function stockhold_hold_batch
- * (prisma/migrations, applied history) carries its own copy.
+ * stock, less the lots that may not be sold (quarantined or past removal). Defined once, in
+ * SQL: the function stockhold_available (prisma/functions/stockhold_available.sql), which
+ * stockhold_hold_batch uses too and the planner inlines (no cost over the expression written
+ * out). Not clamped: below 0 means more is held than may be sold (the guard's overdrawn check,
+ * reconciliation). The API shows it clamped at 0 (domain/stock.ts availableUnits).
  */
-export const AVAILABLE = Prisma.sql`(on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code))`;
+export const AVAILABLE = Prisma.sql`stockhold_available(inventory_levels)`;
 
 /**
  * What every write to a level row sets besides its quantities: the version, which the cache

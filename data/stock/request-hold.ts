@@ -16,6 +16,7 @@ import { Pool as PgPool } from 'pg';
 import { GroupCommit } from '../../platform/group-commit';
 import { pgConfig, type PgSessionSettings } from '../../platform/postgres';
 import type { OrderWorkflowInput } from '../../workflows/messages';
+import { sqlFunctionError } from '../sql-errors';
 import { assertCatalogued } from './catalog';
 import { inKeyLockedTx, readFences, skusCommitted, type Db } from './db';
 import { reserveInTx } from './reservations';
@@ -105,12 +106,8 @@ export class HoldBatcher {
         JSON.stringify(unique),
       ]));
     } catch (err) {
-      // The function's own refusals of the whole batch (nothing was recorded).
-      const text = String(err);
-      if (text.includes('CAMPAIGN_NOT_FOUND')) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${p1}`);
-      if (text.includes('UNKNOWN_PRODUCT')) throw new DomainError(ErrorCode.UNKNOWN_PRODUCT, `no product ${p1}`, { sku: p1 });
-      if (text.includes('UNKNOWN_WAREHOUSE')) throw new DomainError(ErrorCode.UNKNOWN_WAREHOUSE, `no warehouse ${p2}`, { warehouseCode: p2 });
-      throw err;
+      // The function's own refusals of the whole batch (nothing was recorded): its SQLSTATEs.
+      throw sqlFunctionError(err) ?? err;
     }
     const results = (rows[0].outcomes as unknown[]).map(unwrap);
     // After the commit, never inside it: drop the cache entry the holds made stale.
