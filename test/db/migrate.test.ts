@@ -2,10 +2,12 @@
  * The migration runner as several replicas use it (docs/replicas.md): runs
  * started at once on a fresh database apply each migration once; an applied migration edited
  * since is an error, not a warning; lock_timeout and statement_timeout keep a migration from
- * stalling traffic or running for ever, and a migration that fails leaves no trace.
+ * stalling traffic or running for ever, and a migration that fails leaves no trace. The SQL
+ * functions' files (prisma/functions) are deployed by the run after a file changed, and only
+ * then; a migration may not redefine a function that has a file.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, mkdirSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -164,4 +166,69 @@ it('a statement running past statement_timeout fails its migration, which leaves
   await expect(migrate(ownerUrl, () => {}, { dir, statementTimeoutMs: 200 })).rejects.toThrow(/MIGRATION_STATEMENT_TIMEOUT_MS \(200 ms\)/);
   expect(await sql(ownerUrl, `SELECT 1 FROM "_prisma_migrations" WHERE migration_name = $1`, [pending])).toHaveLength(0);
   expect(await sql(ownerUrl, `SELECT to_regclass('slow_test') AS t`)).toEqual([{ t: null }]);
+});
+
+/** A copy of prisma/functions to edit. */
+function functionsCopy(): string {
+  const dir = mkdtempSync(path.join(scratch, 'functions-'));
+  cpSync(path.join(ROOT, 'prisma/functions'), dir, { recursive: true });
+  return dir;
+}
+const sourceOf = async (fn: string) => (await sql<{ src: string }>(ownerUrl, `SELECT prosrc AS src FROM pg_proc WHERE proname = $1`, [fn])).map((r) => r.src);
+
+it('a changed function file is deployed by the next run, without a migration; an unchanged one changes nothing; a hand-made change is undone', async () => {
+  const functionsDir = functionsCopy();
+  const file = path.join(functionsDir, 'stock_movements_append_only.sql');
+  writeFileSync(file, readFileSync(file, 'utf8').replace('append-only (% refused)', 'append-only, always (% refused)'));
+  const lines: string[] = [];
+  const functionLines = () => lines.splice(0).filter((l) => l.startsWith('function '));
+  expect(await migrate(ownerUrl, (l) => lines.push(l), { functionsDir })).toEqual([]);
+  expect(functionLines()).toEqual(['function stock_movements_append_only: replaced by prisma/functions/stock_movements_append_only.sql']);
+  expect(await sourceOf('stock_movements_append_only')).toEqual([expect.stringContaining('append-only, always')]);
+
+  // The same files again: nothing differs, nothing is committed.
+  await migrate(ownerUrl, (l) => lines.push(l), { functionsDir });
+  expect(functionLines()).toEqual([]);
+
+  // The repository's files: the function is back as they say.
+  await migrate(ownerUrl, (l) => lines.push(l));
+  expect(functionLines()).toEqual(['function stock_movements_append_only: replaced by prisma/functions/stock_movements_append_only.sql']);
+  expect(await sourceOf('stock_movements_append_only')).toEqual([expect.not.stringContaining('always')]);
+
+  // A hotfix by hand lasts until the next run.
+  await sql(ownerUrl, `CREATE OR REPLACE FUNCTION unsellable_quantity(p_sku TEXT, p_warehouse TEXT) RETURNS INTEGER LANGUAGE sql STABLE AS $$ SELECT 0 $$`);
+  await migrate(ownerUrl, (l) => lines.push(l));
+  expect(functionLines()).toEqual(['function unsellable_quantity: replaced by prisma/functions/unsellable_quantity.sql']);
+  expect(await sourceOf('unsellable_quantity')).toEqual([expect.stringContaining('stock_lots')]);
+});
+
+it('a function file with a new signature is refused (an overload beside the old one): nothing deployed', async () => {
+  const functionsDir = functionsCopy();
+  writeFileSync(
+    path.join(functionsDir, 'unsellable_quantity.sql'),
+    'CREATE OR REPLACE FUNCTION "unsellable_quantity"(p_sku TEXT) RETURNS INTEGER LANGUAGE sql STABLE AS $$ SELECT 0 $$;',
+  );
+  writeFileSync(
+    path.join(functionsDir, 'lots_match_on_hand.sql'),
+    readFileSync(path.join(functionsDir, 'lots_match_on_hand.sql'), 'utf8').replace('do not sum', 'never sum'),
+  );
+  await expect(migrate(ownerUrl, () => {}, { functionsDir })).rejects.toThrow(/unsellable_quantity \(2 definitions\)/);
+  expect(await sourceOf('unsellable_quantity')).toHaveLength(1);
+  expect(await sourceOf('lots_match_on_hand')).toEqual([expect.stringContaining('do not sum')]);
+});
+
+it('a migration that redefines a function kept in prisma/functions is refused and leaves no trace (change the file instead)', async () => {
+  const dir = migrationsCopy();
+  const pending = addMigration(
+    dir,
+    '29991231000004',
+    `CREATE TABLE redefine_test (id int);
+     CREATE OR REPLACE FUNCTION "unsellable_quantity"(p_sku TEXT, p_warehouse TEXT) RETURNS INTEGER LANGUAGE sql STABLE AS $$ SELECT 0 $$;`,
+  );
+  await expect(migrate(ownerUrl, () => {}, { dir })).rejects.toThrow(
+    /migration 29991231000004_test failed.*redefines unsellable_quantity, defined by prisma\/functions\/unsellable_quantity\.sql/,
+  );
+  expect(await sql(ownerUrl, `SELECT 1 FROM "_prisma_migrations" WHERE migration_name = $1`, [pending])).toHaveLength(0);
+  expect(await sql(ownerUrl, `SELECT to_regclass('redefine_test') AS t`)).toEqual([{ t: null }]);
+  expect(await sourceOf('unsellable_quantity')).toEqual([expect.stringContaining('stock_lots')]);
 });

@@ -2,11 +2,16 @@
  * Fails when prisma/schema.prisma and the migrated database disagree: every model's table,
  * every scalar field's column with its type and nullability, and every primary key.
  * (Prisma's own `migrate diff` needs a schema engine this machine cannot download.)
+ * And when the database's SQL functions and prisma/functions/*.sql disagree: a function with
+ * no file (one a migration created), a file with no function, or a definition that is not the
+ * file's (pg_get_functiondef: signature, attributes, body).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Client } from 'pg';
 import type { Db } from '../../data/stock/db';
 import { testDb } from '../helpers/db';
+import { TEST_DATABASE_URL } from '../helpers/env';
 
 interface RuntimeField {
   name: string;
@@ -85,4 +90,24 @@ it('the migration runner recorded every migration the way prisma migrate does', 
   expect(rows.map((r) => [r.migration_name, r.checksum, r.finished_at !== null, r.applied_steps_count])).toEqual(
     listMigrations().map((m) => [m.name, m.checksum, true, 1]),
   );
+});
+
+it('every SQL function in the database is defined by its own file in prisma/functions, exactly as the file says', async () => {
+  const { fileDefinitions, functionDefinitions, listFunctions, liveFunctionNames } = await import('../../prisma/functions');
+  const files = listFunctions();
+  const client = new Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    // One function per file, named as the file (an overload would be listed twice).
+    expect((await liveFunctionNames(client)).sort()).toEqual(files.map((f) => f.name).sort());
+    const live = await functionDefinitions(
+      client,
+      files.map((f) => f.name),
+    );
+    await client.query('BEGIN');
+    const wanted = await fileDefinitions(client, files).finally(() => client.query('ROLLBACK'));
+    for (const f of files) expect([f.name, live.get(f.name)]).toEqual([f.name, wanted.get(f.name)]);
+  } finally {
+    await client.end();
+  }
 });
