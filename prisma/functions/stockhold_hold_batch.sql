@@ -13,11 +13,12 @@
 --              { "replayed": <the outcome recorded before> }. Every new outcome is fenced.
 --              Availability of a level is stockhold_available (its own file), nothing else.
 -- Error codes: the whole batch fails, nothing is recorded. Raised with these SQLSTATEs (class
---              SH, ours), decoded in one place, data/sql-errors.ts (keep the two in step; its
---              test checks they are):
---                SH001  no such campaign      → CAMPAIGN_NOT_FOUND (404)
---                SH002  no such product       → UNKNOWN_PRODUCT (404), DETAIL {"sku"}
---                SH003  no such warehouse     → UNKNOWN_WAREHOUSE (404), DETAIL {"warehouseCode"}
+--              SH, ours), the subject as a JSON object in DETAIL, and a message for the logs
+--              (the text these errors always had); decoded in one place, data/sql-errors.ts
+--              (keep the two in step; test/db/sql-functions.test.ts checks they are):
+--                SH001  no such campaign      → CAMPAIGN_NOT_FOUND (404); DETAIL {campaignId}
+--                SH002  no such product       → UNKNOWN_PRODUCT (404); DETAIL {sku}
+--                SH003  no such warehouse     → UNKNOWN_WAREHOUSE (404); DETAIL {warehouseCode}
 --                SH004  a serial twice        → a caller's bug: not decoded (503, nothing held)
 --                SH005  a hold without fence  → a broken invariant: not decoded (503, nothing held)
 --              and PostgreSQL's 55P03 when a row stays locked past lock_timeout (3 s, set here).
@@ -33,7 +34,8 @@
 -- History: migrations 20261130100000 (first), 20261130111000 (unknown SKU or warehouse),
 -- 20261130120000 (actor), 20261130130000 (set-based), 20261207110000 (claims by key, no
 -- advisory locks) — their headers tell why each step was taken. Since then this file is the
--- definition; SQLSTATE codes replaced P0002/22023/XX000 and their text prefixes.
+-- definition; its SQLSTATEs replaced P0002/22023/XX000 (the messages kept their text, so a
+-- replica still decoding by text during a rolling deploy answers as before).
 CREATE OR REPLACE FUNCTION "stockhold_hold_batch"(p_kind TEXT, p_pool TEXT, p_warehouse TEXT, p_items JSONB) RETURNS JSONB
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -49,7 +51,7 @@ BEGIN
   -- A blocked row fails the batch fast (nothing is held; the callers may retry), as in every stock step.
   PERFORM set_config('lock_timeout', '3s', true);
   IF (SELECT count(DISTINCT x->>'serial') FROM jsonb_array_elements(p_items) x) <> n THEN
-    RAISE EXCEPTION USING ERRCODE = 'SH004', MESSAGE = 'duplicate serial: a batch names each serial once';
+    RAISE EXCEPTION USING ERRCODE = 'SH004', MESSAGE = 'DUPLICATE_SERIAL: a batch names each serial once';
   END IF;
   -- 1. One look-up for the batch (no lock: a recorded fence never changes); RESERVE comes last
   -- so a recorded reserve wins over a release. Serials recorded after this are caught in 4.
@@ -67,7 +69,10 @@ BEGIN
     v_campaign := p_pool;
     SELECT sku, warehouse_code, remaining, status, per_user_limit, starts_at <= now() AS started, ends_at <= now() AS over
       INTO c FROM campaigns WHERE id = v_campaign;
-    IF NOT FOUND THEN RAISE EXCEPTION USING ERRCODE = 'SH001', MESSAGE = format('no campaign %s', v_campaign); END IF;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION USING ERRCODE = 'SH001', MESSAGE = format('CAMPAIGN_NOT_FOUND: %s', v_campaign),
+        DETAIL = jsonb_build_object('campaignId', v_campaign)::text;
+    END IF;
     v_sku := c.sku; v_wh := c.warehouse_code; v_limit := c.per_user_limit;
     -- 2. Refusals need no lock: what is committed now already refuses them (sold out, window).
     FOR i IN 1..n LOOP
@@ -118,10 +123,10 @@ BEGIN
     -- level), so nothing is recorded and the caller answers 404. The hot path never gets here.
     IF NOT FOUND THEN
       IF NOT EXISTS (SELECT 1 FROM products WHERE sku = v_sku) THEN
-        RAISE EXCEPTION USING ERRCODE = 'SH002', MESSAGE = format('no product %s', v_sku),
+        RAISE EXCEPTION USING ERRCODE = 'SH002', MESSAGE = format('UNKNOWN_PRODUCT: %s', v_sku),
           DETAIL = jsonb_build_object('sku', v_sku)::text;
       ELSIF NOT EXISTS (SELECT 1 FROM warehouses WHERE code = v_wh) THEN
-        RAISE EXCEPTION USING ERRCODE = 'SH003', MESSAGE = format('no warehouse %s', v_wh),
+        RAISE EXCEPTION USING ERRCODE = 'SH003', MESSAGE = format('UNKNOWN_WAREHOUSE: %s', v_wh),
           DETAIL = jsonb_build_object('warehouseCode', v_wh)::text;
       END IF;
     END IF;
@@ -191,7 +196,7 @@ BEGIN
   -- A hold's key taken by another transaction always comes with its fence (every path writes
   -- both in one transaction), so a winner fenced here holds its row.
   IF EXISTS (SELECT 1 FROM generate_series(1, n) o WHERE won[o] AND NOT (p_items->(o - 1)->>'serial' = ANY(held))) THEN
-    RAISE EXCEPTION USING ERRCODE = 'SH005', MESSAGE = 'serial race: a hold without its fence';
+    RAISE EXCEPTION USING ERRCODE = 'SH005', MESSAGE = 'SERIAL_RACE: a hold without its fence';
   END IF;
   SELECT COALESCE(array_agg(o ORDER BY o), '{}') INTO winners FROM generate_series(1, n) o WHERE won[o];
 
