@@ -23,7 +23,7 @@ export type AcceptOutcome =
 
 /**
  * The webhook's one transaction, one round trip: the event, the payment and its delivery row
- * (the SQL function `stockhold_accept_payment`, prisma/migrations/20261207100000_payment_deliveries:
+ * (the SQL function `stockhold_accept_payment`, prisma/functions/stockhold_accept_payment.sql:
  * its header gives each outcome and the lock order).
  */
 export async function acceptPayment(db: Db, p: OrderPayment, relayGraceMs: number): Promise<AcceptOutcome> {
