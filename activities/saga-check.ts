@@ -12,7 +12,8 @@ import type { Db } from '../data/stock/db';
 import { AlertKind, raiseAlert } from '../data/stock/expiry';
 import { readPayments } from '../data/stock/payments';
 import { orderWorkflowId } from '../workflows/ids';
-import { backorderSettledSignal, OrderStatus } from '../workflows/messages';
+import { OrderStatus } from '../domain/order-saga';
+import { backorderSettledSignal } from '../workflows/messages';
 
 const WAITING_ON_GOODS = `WorkflowType = 'orderWorkflow' AND ExecutionStatus = 'Running' AND ReservationStatus = '${OrderStatus.BACKORDERED}'`;
 

@@ -25,7 +25,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Metrics } from '../platform/metrics';
 import { startOrderSaga } from '../platform/sagas';
 import { orderWorkflowId } from '../workflows/ids';
-import type { OrderWorkflowInput } from '../workflows/messages';
+import type { OrderWorkflowInput } from '../domain/order-saga';
 import type { SweepResult } from '../domain/reports';
 import type { Db } from '../data/stock/db';
 import { AlertKind, raiseAlert } from '../data/stock/expiry';

@@ -9,7 +9,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import type { SignalDefinition } from '@temporalio/common';
 import type { Db } from '../data/stock/db';
 import { DeferringQueue } from './deferring-queue';
-import type { OrderWorkflowInput } from '../workflows/messages';
+import type { OrderWorkflowInput } from '../domain/order-saga';
 import { orderWorkflowId } from '../workflows/ids';
 import { OrderIdAttr, OrderSkusAttr, ReservationExpiresAtAttr, ReservationStatusAttr } from '../workflows/search-attributes';
 import type { orderWorkflow } from '../workflows/order';

@@ -8,7 +8,7 @@ import { patched, upsertSearchAttributes } from '@temporalio/workflow';
 import { PaymentState, type Settlement } from '../domain/payments';
 import { ReservationStatus } from '../domain/types';
 import { lookupReservation, metrics, recordSettlement } from './activities-proxy';
-import { OrderStatus, type LatePaymentInput } from './messages';
+import { OrderStatus, type LatePaymentInput } from '../domain/order-saga';
 import { OrderSkusAttr, ReservationStatusAttr } from './search-attributes';
 import { settleOrderPayment } from './settle';
 

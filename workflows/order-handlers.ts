@@ -1,12 +1,14 @@
 /**
  * The order workflow's message handlers, set up before its first await (the update that
  * comes with the start must find its handler). They only record what arrived; the saga in
- * order.ts acts on it.
+ * order-saga.ts acts on it.
  */
-import { condition, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import { ErrorCode } from '../domain/errors';
 import { sameOrder } from '../domain/lines';
+import type { OrderState } from '../domain/order-saga';
 import type { OrderRequest, Payment } from '../domain/types';
-import { backorderSettledSignal, cancelSignal, paymentSignal, placeOrderUpdate, statusQuery, type OrderState } from './messages';
+import { backorderSettledSignal, cancelSignal, paymentSignal, placeOrderUpdate, statusQuery } from './messages';
 
 /** What the handlers collected: read by the saga. */
 export interface OrderInbox {
@@ -27,8 +29,15 @@ export function setupOrderHandlers(state: OrderState, order: OrderRequest): Orde
       return state.reservation!;
     },
     {
+      // Refused before it enters history: the caller gets the code as the failure's type.
       validator: (request) => {
-        if (!sameOrder(request, order)) throw new Error('ORDER_CONFLICT: this order id was placed with other lines or user');
+        if (!sameOrder(request, order)) {
+          throw ApplicationFailure.create({
+            type: ErrorCode.ORDER_CONFLICT,
+            message: `order ${order.orderId} was placed with other lines or user`,
+            nonRetryable: true,
+          });
+        }
       },
     },
   );

@@ -5,7 +5,7 @@
  */
 import { PaymentState, refundStates } from '../../domain/payments';
 import { Operation, type ReserveOutcome } from '../../domain/types';
-import type { OrderState, OrderWorkflowInput } from '../../workflows/messages';
+import type { OrderState, OrderWorkflowInput } from '../../domain/order-saga';
 import type { Db } from './db';
 import { inKeyLockedTx, readFence, readFences, writeFence } from './db';
 import { readPayments, type PaymentRecord } from './payments';

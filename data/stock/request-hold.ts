@@ -15,7 +15,7 @@ import { Operation, type OrderRequest, type ReserveOutcome } from '../../domain/
 import { Pool as PgPool } from 'pg';
 import { GroupCommit } from '../../platform/group-commit';
 import { pgConfig, type PgSessionSettings } from '../../platform/postgres';
-import type { OrderWorkflowInput } from '../../workflows/messages';
+import type { OrderWorkflowInput } from '../../domain/order-saga';
 import { sqlFunctionError } from '../sql-errors';
 import { assertCatalogued } from './catalog';
 import { inKeyLockedTx, readFences, skusCommitted, type Db } from './db';

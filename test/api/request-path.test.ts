@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { relaySagaStarts } from '../../platform/sagas';
 import type { Db } from '../../data/stock/db';
 import { orderWorkflowId } from '../../workflows/ids';
-import type { OrderState } from '../../workflows/messages';
+import type { OrderState } from '../../domain/order-saga';
 import { eventually, signedPayment, useAppStack } from '../helpers/app';
 import { invariantViolations, level, stock } from '../helpers/db';
 import { startOwnRedis, type OwnRedis } from '../helpers/redis-server';

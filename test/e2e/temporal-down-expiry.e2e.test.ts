@@ -14,7 +14,7 @@ import { freePort } from '../../platform/processes';
 import { relaySagaStarts } from '../../platform/sagas';
 import { closeConnection, lazyConnection } from '../../platform/temporal';
 import { orderWorkflowId } from '../../workflows/ids';
-import type { OrderState } from '../../workflows/messages';
+import type { OrderState } from '../../domain/order-saga';
 import { eventually, signedPayment, testApp } from '../helpers/app';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
 import { startWorker, type RunningWorker } from '../helpers/temporal';

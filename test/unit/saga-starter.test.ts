@@ -7,7 +7,7 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../../data/stock/db';
 import { SagaStarter } from '../../platform/sagas';
-import type { OrderWorkflowInput } from '../../workflows/messages';
+import type { OrderWorkflowInput } from '../../domain/order-saga';
 
 function fakes() {
   const started: string[] = [];

@@ -17,7 +17,7 @@ import { acceptPayment, recordDelivered } from '../../data/stock/payment-deliver
 import { findUnsettledPayments, type PaymentCursor } from '../../data/stock/payments';
 import { closeConnection, lazyClient } from '../../platform/temporal';
 import { orderWorkflowId } from '../../workflows/ids';
-import type { OrderState } from '../../workflows/messages';
+import type { OrderState } from '../../domain/order-saga';
 import { eventually, signedPayment, testApp, useAppStack } from '../helpers/app';
 import { invariantViolations, stock } from '../helpers/db';
 import { testConfig } from '../helpers/env';

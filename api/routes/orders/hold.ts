@@ -11,7 +11,7 @@ import { assertCatalogued } from '../../../data/stock/catalog';
 import type { Db } from '../../../data/stock/db';
 import { assertSameOrder, holdGeneral, type HoldBatcher, type HoldResult, type Pool } from '../../../data/stock/request-hold';
 import type { SagaStarter } from '../../../platform/sagas';
-import type { OrderWorkflowInput } from '../../../workflows/messages';
+import type { OrderWorkflowInput } from '../../../domain/order-saga';
 
 export interface HoldDeps {
   readonly db: Db;

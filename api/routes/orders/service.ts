@@ -17,7 +17,8 @@ import { DomainError, ErrorCode } from '../../../domain/errors';
 import { signalOrderSaga } from '../../../platform/sagas';
 import { withWorkflowDeadline } from '../../workflow-deadline';
 import { orderWorkflowId } from '../../../workflows/ids';
-import { cancelSignal, statusQuery, type OrderState } from '../../../workflows/messages';
+import type { OrderState } from '../../../domain/order-saga';
+import { cancelSignal, statusQuery } from '../../../workflows/messages';
 
 /** Where GET /orders/:id and the cancel read the order. */
 export interface OrderReads {

@@ -1,0 +1,80 @@
+/**
+ * The order saga's words: what starts it, the stages it goes through and what it knows. Pure
+ * types, so the API, the activities and the workflows agree on one shape without importing
+ * workflow code; the signals, query and update that carry them are in workflows/messages.ts.
+ */
+import type { AllocationPreferences, Payment, OrderRequest, RequestedLine, ReserveOutcome } from './types';
+
+/** Stages of an order saga. Terminal: CONFIRMED, RELEASED, REJECTED, REFUND_REQUIRED. */
+export const OrderStatus = {
+  RESERVING: 'RESERVING',
+  AWAITING_PAYMENT: 'AWAITING_PAYMENT',
+  CONFIRMING: 'CONFIRMING',
+  RELEASING: 'RELEASING',
+  /** A paid pre-order waiting for the goods to arrive. */
+  BACKORDERED: 'BACKORDERED',
+  CONFIRMED: 'CONFIRMED',
+  RELEASED: 'RELEASED',
+  REJECTED: 'REJECTED',
+  REFUND_REQUIRED: 'REFUND_REQUIRED',
+} as const;
+export type OrderStatus = (typeof OrderStatus)[keyof typeof OrderStatus];
+
+/** Input of the order workflow. */
+export interface OrderWorkflowInput {
+  readonly order: OrderRequest;
+  /** Hold lifetime; the workflow releases the hold this long after reserving it. */
+  readonly ttlSeconds: number;
+  /** A flash-sale order admitted by the Redis gate: its token goes back if no sale results. */
+  readonly gateAdmitted?: boolean;
+  /** How long the reserve may take before the saga gives up and compensates (default 120). */
+  readonly reserveDeadlineSeconds?: number;
+  /**
+   * The hold the request path already committed (with this saga's outbox row): the saga
+   * starts from it instead of reserving, and enforces its expiry.
+   */
+  readonly reservation?: ReserveOutcome;
+  /** The API key that placed the order (GET and cancel answer other shops' keys 404); the saga does not use it. */
+  readonly placedBy?: string;
+}
+
+/** A payment the saga settled, as the status query shows it. */
+export interface SettledPayment {
+  readonly paymentId: string;
+  readonly amountCents: number;
+  /** The settled PaymentState (domain/payments.ts). */
+  readonly state: string;
+  readonly reason?: string;
+}
+
+/** What the order workflow knows; returned by the status query and as its result. */
+export interface OrderState {
+  readonly orderId: string;
+  readonly userId: string;
+  /** As ordered; the reservation's `lines` and `allocations` say where they were placed. */
+  readonly lines: readonly RequestedLine[];
+  readonly allocation?: AllocationPreferences;
+  status: OrderStatus;
+  reservation?: ReserveOutcome;
+  expiresAt?: string;
+  payment?: Payment;
+  /** When the hold was given back (the release transaction's time). */
+  releasedAt?: string;
+  /** Set on a release: why it happened. */
+  releaseReason?: 'EXPIRED' | 'CANCELLED' | 'RESERVE_FAILED';
+  /** Set when a payment could not be turned into a sale. */
+  refundReason?: string;
+  /** Payments that did not pay for the order (each needs a refund). */
+  extraPayments: Pick<Payment, 'paymentId' | 'amountCents'>[];
+  /** Every payment the saga settled, in the order it settled them. */
+  payments: SettledPayment[];
+  /** True when the sale was made by re-reserving after the hold had been released. */
+  lateConfirmed?: boolean;
+}
+
+/** Input of the late-payment workflow: a payment for an order whose saga has ended. */
+export interface LatePaymentInput {
+  readonly orderId: string;
+  readonly payment: Payment;
+  readonly ttlSeconds: number;
+}
