@@ -2,6 +2,8 @@
  * The order saga on the time-skipping server with the real activities on PostgreSQL:
  * TTLs pass in milliseconds of real time, the stock effects are real.
  */
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Client } from 'pg';
 import type { Db } from '../../data/stock/db';
@@ -11,7 +13,7 @@ import type { OrderRequest, Payment } from '../../domain/types';
 import { latePaymentWorkflowId, orderWorkflowId } from '../../workflows/ids';
 import type { Settlement } from '../../domain/payments';
 import type { OrderState } from '../../domain/order-saga';
-import { cancelSignal, paymentSignal, statusQuery } from '../../workflows/messages';
+import { cancelSignal, paymentSignal, placeOrderUpdate, statusQuery } from '../../workflows/messages';
 import { eventually } from '../helpers/app';
 import { invariantViolations, level, stock } from '../helpers/db';
 import { TEST_DATABASE_URL } from '../helpers/env';
@@ -119,6 +121,21 @@ it('duplicate payment deliveries → one confirmation; a second payment ends in 
   }
   expect(await level(db, 'S4', 'W1')).toEqual({ onHand: 8, reserved: 0 });
   expect(await db.stockMovement.count({ where: { reference: { startsWith: 'dup' }, reason: 'CONFIRM' } })).toBe(1);
+});
+
+it('the same order id placed with other lines: the placeOrder update is refused ORDER_CONFLICT as its failure type, the first hold stands', async () => {
+  await stock(db, 'S6', 'W1', 10);
+  expect((await placeOrder(env.client, order('conflict', 'S6'), { taskQueue: TASK_QUEUE, ttlSeconds: TTL })).status).toBe('reserved');
+  const refused = await handle('conflict')
+    .executeUpdate(placeOrderUpdate, { args: [order('conflict', 'S6', 3)] })
+    .catch((e: unknown) => e);
+  expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+  const cause = (refused as WorkflowUpdateFailedError).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  expect([(cause as ApplicationFailure).type, (cause as ApplicationFailure).nonRetryable]).toEqual(['ORDER_CONFLICT', true]);
+  expect(await level(db, 'S6', 'W1')).toEqual({ onHand: 10, reserved: 2 });
+  await handle('conflict').signal(cancelSignal, { reason: 'test over' });
+  expect((await result('conflict')).status).toBe('RELEASED');
 });
 
 it('insufficient stock → the saga ends REJECTED and holds nothing', async () => {
