@@ -1,8 +1,10 @@
 /**
- * The order saga's words: what starts it, the stages it goes through and what it knows. Pure
- * types, so the API, the activities and the workflows agree on one shape without importing
- * workflow code; the signals, query and update that carry them are in workflows/messages.ts.
+ * The order saga's words: what starts it, the stages it goes through, what it knows, and the
+ * pure rules its settlements decide by. The API, the activities and the workflows agree on one
+ * shape without importing workflow code; the signals, query and update that carry these types
+ * are in workflows/messages.ts, the state machine that runs them in workflows/order-saga.ts.
  */
+import { PaymentState, refundStates, type Settlement } from './payments';
 import type { AllocationPreferences, Payment, OrderRequest, RequestedLine, ReserveOutcome } from './types';
 
 /** Stages of an order saga. Terminal: CONFIRMED, RELEASED, REJECTED, REFUND_REQUIRED. */
@@ -77,4 +79,40 @@ export interface LatePaymentInput {
   readonly orderId: string;
   readonly payment: Payment;
   readonly ttlSeconds: number;
+}
+
+/** How a pre-order's backorder ended when its goods arrived (the fulfilment's word). */
+export type BackorderOutcome = 'CONFIRMED' | 'REFUND_REQUIRED';
+
+/** Whether a settled payment made the sale: confirmed, or a paid pre-order backordered until its goods arrive. */
+export function madeSale(settled: Settlement): boolean {
+  return settled.state === PaymentState.CONFIRMED || settled.state === PaymentState.BACKORDERED;
+}
+
+/**
+ * Whether a settled payment decides the order: any settlement but a wrong amount or a second
+ * charge (those are refunded, and the hold waits on for the payment that pays for it).
+ */
+export function decidesOrder(settled: Settlement): boolean {
+  return settled.state !== PaymentState.AMOUNT_MISMATCH && settled.state !== PaymentState.DUPLICATE_CHARGE;
+}
+
+/**
+ * The status an order saga ends with. A confirmed payment makes it CONFIRMED; a backordered
+ * one ends as its goods decided (REFUND_REQUIRED for a shortfall); a refund makes it
+ * REFUND_REQUIRED with the refund's reason; with none of these, `base` (how the hold ended).
+ */
+export function orderEnding(
+  settled: readonly Settlement[],
+  backorder: BackorderOutcome | undefined,
+  base: OrderStatus,
+): { readonly status: OrderStatus; readonly refundReason?: string } {
+  if (settled.some((s) => s.state === PaymentState.CONFIRMED)) return { status: OrderStatus.CONFIRMED };
+  if (settled.some((s) => s.state === PaymentState.BACKORDERED)) {
+    if (backorder === 'CONFIRMED') return { status: OrderStatus.CONFIRMED };
+    return { status: OrderStatus.REFUND_REQUIRED, refundReason: 'the pre-sale goods received could not cover this order' };
+  }
+  const refund = settled.find((s) => refundStates.includes(s.state));
+  if (refund) return { status: OrderStatus.REFUND_REQUIRED, refundReason: refund.reason };
+  return { status: base };
 }

@@ -4,7 +4,7 @@
  * types (its input, state and statuses) are domain/order-saga.ts.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { OrderState } from '../domain/order-saga';
+import type { BackorderOutcome, OrderState } from '../domain/order-saga';
 import type { OrderRequest, Payment, ReserveOutcome } from '../domain/types';
 
 /**
@@ -37,7 +37,7 @@ export const endCampaignSignal = defineSignal('endCampaign');
 export const campaignPhaseQuery = defineQuery<{ phase: CampaignPhase; gateRebuilds: number }>('campaignPhase');
 
 /** A pre-order's backorder was settled when the goods arrived (sent by the fulfilment). */
-export const backorderSettledSignal = defineSignal<[{ status: 'CONFIRMED' | 'REFUND_REQUIRED' }]>('backorderSettled');
+export const backorderSettledSignal = defineSignal<[{ status: BackorderOutcome }]>('backorderSettled');
 
 /** Input of a pre-sale's fulfilment workflow (id `pre-sale-fulfilment-<campaignId>`). */
 export interface FulfilmentInput {

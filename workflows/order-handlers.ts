@@ -6,7 +6,7 @@
 import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
 import { ErrorCode } from '../domain/errors';
 import { sameOrder } from '../domain/lines';
-import type { OrderState } from '../domain/order-saga';
+import type { BackorderOutcome, OrderState } from '../domain/order-saga';
 import type { OrderRequest, Payment } from '../domain/types';
 import { backorderSettledSignal, cancelSignal, paymentSignal, placeOrderUpdate, statusQuery } from './messages';
 
@@ -16,7 +16,7 @@ export interface OrderInbox {
   readonly payments: Payment[];
   cancelRequested: boolean;
   /** A pre-order's backorder, settled when the goods arrived. */
-  backorder?: 'CONFIRMED' | 'REFUND_REQUIRED';
+  backorder?: BackorderOutcome;
 }
 
 export function setupOrderHandlers(state: OrderState, order: OrderRequest): OrderInbox {

@@ -13,8 +13,8 @@
  */
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { ActivityFailure, CancellationScope, condition, isCancellation, patched, upsertSearchAttributes } from '@temporalio/workflow';
-import { OrderStatus, type OrderState, type OrderWorkflowInput } from '../domain/order-saga';
-import { PaymentState, refundStates, type Settlement, type StoredPayment } from '../domain/payments';
+import { decidesOrder, madeSale, orderEnding, OrderStatus, type OrderState, type OrderWorkflowInput } from '../domain/order-saga';
+import { PaymentState, type Settlement, type StoredPayment } from '../domain/payments';
 import type { Payment, ReleaseOutcome, ReleaseReason, ReserveOutcome } from '../domain/types';
 import { metrics, readOrderPayments, release, reserve, returnGateToken } from './activities-proxy';
 import { setupOrderHandlers, type OrderInbox } from './order-handlers';
@@ -144,7 +144,7 @@ export class OrderSaga {
 
   /** Whether a payment made the sale (confirmed, or a paid pre-order backordered). */
   sold(): boolean {
-    return [...this.settlements.values()].some((s) => s.state === PaymentState.CONFIRMED || s.state === PaymentState.BACKORDERED);
+    return [...this.settlements.values()].some(madeSale);
   }
 
   /**
@@ -183,7 +183,8 @@ export class OrderSaga {
       await this.waitForBackorder();
     }
     // Nothing may be awaited from here on: a payment signalled now would be left unsettled.
-    const status = this.finalStatus(base);
+    const { status, refundReason } = orderEnding([...this.settlements.values()], this.inbox.backorder, base);
+    if (status === OrderStatus.REFUND_REQUIRED) this.state.refundReason = refundReason;
     this.setStatus(status);
     metrics.sagaEnded(status);
     return this.state;
@@ -199,7 +200,7 @@ export class OrderSaga {
   }
 
   private decided(): boolean {
-    return [...this.settlements.values()].some((s) => s.state !== PaymentState.AMOUNT_MISMATCH && s.state !== PaymentState.DUPLICATE_CHARGE);
+    return [...this.settlements.values()].some(decidesOrder);
   }
 
   private unsettled(): Payment[] {
@@ -280,23 +281,6 @@ export class OrderSaga {
     const fresh = stored.filter((p) => p.state === PaymentState.PENDING && !known(p.paymentId) && onTime(p));
     for (const { eventId, paymentId, amountCents } of fresh) this.inbox.payments.push({ eventId, paymentId, amountCents });
     return fresh.length;
-  }
-
-  /** The status the saga ends with: a settlement that sold or refunds overrides `base`. */
-  private finalStatus(base: OrderStatus): OrderStatus {
-    const all = [...this.settlements.values()];
-    if (all.some((s) => s.state === PaymentState.CONFIRMED)) return OrderStatus.CONFIRMED;
-    if (all.some((s) => s.state === PaymentState.BACKORDERED)) {
-      if (this.inbox.backorder === 'CONFIRMED') return OrderStatus.CONFIRMED;
-      this.state.refundReason = 'the pre-sale goods received could not cover this order';
-      return OrderStatus.REFUND_REQUIRED;
-    }
-    const refund = all.find((s) => refundStates.includes(s.state));
-    if (refund) {
-      this.state.refundReason = refund.reason;
-      return OrderStatus.REFUND_REQUIRED;
-    }
-    return base;
   }
 }
 
