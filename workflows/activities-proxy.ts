@@ -1,7 +1,7 @@
 /**
  * Activity stubs with the retry policies that make every saga close.
  *
- * Reserve is bounded: the saga gives up after its deadline (workflows/order.ts) and
+ * Reserve is bounded: the saga gives up after its deadline (workflows/order-saga.ts) and
  * compensates. Confirm, release and the payment settlement are not: they retry until they
  * succeed, because a paid order must be deducted and an expired hold must be given back.
  */

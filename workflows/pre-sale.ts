@@ -4,7 +4,7 @@
  * each waiting order saga how it ended (CONFIRMED, or REFUND_REQUIRED for the shortfall).
  * A backorder may be a late payment's re-reserve (`<orderId>:late`): the saga to tell is the
  * order's. A signal that is lost all the same is made up for by the saga's own check of
- * PostgreSQL while it waits (workflows/order.ts STORED_CHECK_MS).
+ * PostgreSQL while it waits (workflows/order-saga.ts STORED_CHECK_MS).
  */
 import { getExternalWorkflowHandle } from '@temporalio/workflow';
 import { fulfilPreSale } from './activities-proxy';
