@@ -22,7 +22,7 @@ import { ReservationExpiresAtAttr, ReservationStatusAttr } from './search-attrib
 import { settleOrderPayment } from './settle';
 
 /**
- * Patch ids of the order saga (CONTRIBUTING "Changing workflow code"): each guards a change to
+ * Patch ids of the order saga (CONTRIBUTING.md "Changing workflow code"): each guards a change to
  * its command sequence, so runs recorded before the change still replay.
  */
 export const OrderPatch = {
