@@ -2,7 +2,7 @@
  * Reconciliation's check of the sagas against the payments: a running order saga that waits
  * on something PostgreSQL says is over. Today that is a saga BACKORDERED whose payment the
  * pre-sale fulfilment already settled CONFIRMED or REFUND_REQUIRED — its signal was lost. The
- * saga would find out at its own next check of PostgreSQL (workflows/order.ts STORED_CHECK_MS);
+ * saga would find out at its own next check of PostgreSQL (workflows/order-saga.ts STORED_CHECK_MS);
  * this raises a SAGA_PAYMENT_MISMATCH alert once per order and tells the saga now.
  */
 import type { Client } from '@temporalio/client';
