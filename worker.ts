@@ -12,15 +12,15 @@ import { NativeConnection, Runtime, Worker, type InjectedSinks } from '@temporal
 import { createActivities } from './activities';
 import { createStockCache, invalidateOnCommit, startCacheRelay } from './data/cache';
 import { createGate } from './data/gate';
-import { createDb, dbOptions } from './data/stock/db';
+import { createDb, dbOptions } from './data/db';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, temporalLogger } from './platform/log';
 import { createMetrics, type Metrics } from './platform/metrics';
 import { exitWithParent, startedToExitWithParent } from './platform/parent-watch';
 import { registerStoreGauges, type StoreGaugeSource } from './platform/store-gauges';
 import { createGateRedis } from './platform/redis';
-import { startSagaRelay } from './platform/sagas';
-import { startPaymentRelay } from './activities/payment-relay';
+import { startSagaRelay } from './use-cases/order-sagas';
+import { startPaymentRelay } from './use-cases/payment-relay';
 import { bootSchedules, closeConnection, connectClient, temporalConnectionOptions } from './platform/temporal';
 import type { MetricsSinks } from './workflows/activities-proxy';
 

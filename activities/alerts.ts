@@ -4,7 +4,7 @@
  * alert is marked delivered only after a 2xx, so receivers dedupe by X-Alert-Id.
  */
 import { signPayload } from '../platform/webhook-signature';
-import type { Db } from '../data/stock/db';
+import type { Db } from '../data/db';
 
 /** Where alerts go and the key that signs them. */
 export interface AlertWebhook {

@@ -15,23 +15,23 @@ import { deliverAlerts, type AlertWebhook } from './alerts';
 import { checkCache } from '../data/cache/checker';
 import type { CacheCheckOptions, ReconciliationReport } from '../domain/reports';
 import type { StockCache } from '../data/cache/stock-cache';
-import { asDataError } from '../data/stock/data-errors';
-import type { Db } from '../data/stock/db';
+import { asDataError } from '../data/data-errors';
+import type { Db } from '../data/db';
 import { raiseExpiryAlerts, writeOffExpiredLots } from '../data/stock/expiry';
-import { findReservation } from '../data/stock/queries';
-import { endCampaign, reserveFromCampaign } from '../data/stock/campaigns';
-import { fulfilPreSale } from '../data/stock/pre-sales';
+import { findReservation } from '../data/orders/queries';
+import { endCampaign, reserveFromCampaign } from '../data/campaigns/campaigns';
+import { fulfilPreSale } from '../data/campaigns/pre-sales';
 import { syncGate, type Gate } from '../data/gate';
 import { reconcile } from '../data/stock/reconcile';
-import { confirmPayment } from '../data/stock/confirm';
-import { releaseStock } from '../data/stock/release';
-import { reserveStock } from '../data/stock/reservations';
+import { confirmPayment } from '../data/orders/confirm';
+import { releaseStock } from '../data/orders/release';
+import { reserveStock } from '../data/orders/reservations';
 import type { ReserveInput } from '../domain/types';
-import { readPayments, settlePaymentTx } from '../data/stock/payments';
-import { cancelTransfer, raiseTransferOverdue, receiveTransfer, requestTransfer, returnTransfer, shipTransfer } from '../data/stock/transfers';
+import { readPayments, settlePaymentTx } from '../data/payments/payments';
+import { cancelTransfer, raiseTransferOverdue, receiveTransfer, requestTransfer, returnTransfer, shipTransfer } from '../data/transfers/transfers';
 import type { Activities } from '../workflows/activity-types';
 import { sweepExpiredHolds } from './sweep';
-import { defaultBackstopOptions, settleStalePayments, type BackstopOptions } from './payment-check';
+import { defaultBackstopOptions, settleStalePayments, type BackstopOptions } from '../use-cases/settle-stale-payments';
 import { checkSagaPayments } from './saga-check';
 
 export interface ActivityDeps {
@@ -118,7 +118,7 @@ function reportDrift(report: ReconciliationReport, metrics: Metrics): void {
 /**
  * Wraps every activity: counts retries and times attempts, and turns domain errors into
  * Temporal failures whose type is the error code (non-retryable where the table says so).
- * PostgreSQL's refusal of the data itself (SQLSTATE class 22/23, data/stock/data-errors.ts) is a
+ * PostgreSQL's refusal of the data itself (SQLSTATE class 22/23, data/data-errors.ts) is a
  * domain error too, and final: retrying the same NUL byte or overflowing number would fail
  * for ever and hold its workflow. Any other error stays retryable: lock timeouts and lost
  * connections are retried with backoff until the step is done.

@@ -23,15 +23,15 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Metrics } from '../platform/metrics';
-import { startOrderSaga } from '../platform/sagas';
+import { startOrderSaga } from '../use-cases/order-sagas';
 import { orderWorkflowId } from '../workflows/ids';
 import type { OrderWorkflowInput } from '../workflows/messages';
 import type { SweepResult } from '../domain/reports';
-import type { Db } from '../data/stock/db';
+import type { Db } from '../data/db';
 import { AlertKind, raiseAlert } from '../data/stock/expiry';
-import { findExpiredHolds } from '../data/stock/queries';
-import { releaseStock } from '../data/stock/release';
-import { asDataError } from '../data/stock/data-errors';
+import { findExpiredHolds } from '../data/orders/queries';
+import { releaseStock } from '../data/orders/release';
+import { asDataError } from '../data/data-errors';
 import type { DomainError } from '../domain/errors';
 
 const BATCH = 200;

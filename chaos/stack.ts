@@ -9,7 +9,7 @@ import { Client } from '@temporalio/client';
 import { closeConnection, fencedConnection } from '../platform/temporal';
 import { createStockCache } from '../data/cache';
 import type { StockCache } from '../data/cache/stock-cache';
-import type { Db } from '../data/stock/db';
+import type { Db } from '../data/db';
 import { startDevServer, type DevServer } from '../platform/dev-server';
 import { migrate } from '../prisma/migrate';
 import { resetDb, testDb } from '../test/helpers/db';

@@ -15,7 +15,7 @@ import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import type { Connection } from '@temporalio/client';
-import { createDb } from '../data/stock/db';
+import { createDb } from '../data/db';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { startDevServer } from '../platform/dev-server';
 import { createLogger } from '../platform/log';

@@ -5,7 +5,7 @@
 import type { WriteOffResult } from '../../domain/reports';
 import { Operation } from '../../domain/types';
 import { lockLevel, lockLot } from './admin-fence';
-import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db } from './db';
+import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db } from '../db';
 import { BUMP_VERSION } from './level-sql';
 
 /** Kinds of stock alerts (CHECK-constrained). */
@@ -17,7 +17,7 @@ export const AlertKind = {
   SAGA_PAST_EXPIRY: 'SAGA_PAST_EXPIRY',
   /** The sweeper's release of an expired hold refused for good by PostgreSQL (a data error). */
   RELEASE_FAILED: 'RELEASE_FAILED',
-  /** A payment still PENDING past PAYMENT_SETTLE_MINUTES (activities/payment-check.ts). */
+  /** A payment still PENDING past PAYMENT_SETTLE_MINUTES (use-cases/settle-stale-payments.ts). */
   PAYMENT_UNSETTLED: 'PAYMENT_UNSETTLED',
   /** A signed payment for an order PostgreSQL never knew: kept, settled REFUND_REQUIRED (UNKNOWN_ORDER). */
   PAYMENT_UNKNOWN_ORDER: 'PAYMENT_UNKNOWN_ORDER',

@@ -4,7 +4,7 @@
  * is the evidence a person needs to decide what happened.
  */
 import type { DriftCheck, LevelDrift, ReconciliationReport, SagaMismatch, UnsettledPaymentDrift } from '../../domain/reports';
-import type { Db } from './db';
+import type { Db } from '../db';
 
 /**
  * Every invariant in one snapshot (a single statement): on-hand, reserved and incoming =

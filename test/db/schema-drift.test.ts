@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { testDb } from '../helpers/db';
 
 interface RuntimeField {

@@ -14,7 +14,7 @@
 import { Client } from '@temporalio/client';
 import { closeConnection, fencedConnection } from '../../platform/temporal';
 import { Agent, fetch as poolFetch } from 'undici';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
 import { freePort, runService, waitForHttp, type Service } from '../../platform/processes';
 import { orderWorkflowId } from '../../workflows/ids';

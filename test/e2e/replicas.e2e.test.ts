@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
 import { freePort, runService, waitForHttp, type Service } from '../../platform/processes';
 import { eventually } from '../helpers/app';

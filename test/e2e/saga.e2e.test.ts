@@ -4,7 +4,7 @@
  * paid through the signed webhook, the rest expire. Afterwards the stock must be exactly
  * what the payments say, the ledger must explain every level, and no hold may be left.
  */
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
 import { eventually, signedPayment } from '../helpers/app';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';

@@ -8,10 +8,10 @@
 import { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
 import { freePort } from '../../platform/processes';
-import { relaySagaStarts } from '../../platform/sagas';
+import { relaySagaStarts } from '../../use-cases/order-sagas';
 import { closeConnection, lazyConnection } from '../../platform/temporal';
 import { orderWorkflowId } from '../../workflows/ids';
 import type { OrderState } from '../../workflows/messages';

@@ -5,7 +5,7 @@
  * /admin/reconciliation has a report right away.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { bootSchedules } from '../../platform/temporal';
 import { eventually, useAppStack } from '../helpers/app';
 import { perishable, receiveLot, stock } from '../helpers/db';

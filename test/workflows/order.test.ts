@@ -4,8 +4,8 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Client } from 'pg';
-import type { Db } from '../../data/stock/db';
-import { deliverPayment } from '../../activities/deliver-payment';
+import type { Db } from '../../data/db';
+import { deliverPayment } from '../../use-cases/deliver-payment';
 import { placeOrder } from '../helpers/saga-reserve';
 import type { OrderRequest, Payment } from '../../domain/types';
 import { latePaymentWorkflowId, orderWorkflowId } from '../../workflows/ids';

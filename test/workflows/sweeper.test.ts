@@ -9,10 +9,10 @@ import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporal
 import type { Client } from '@temporalio/client';
 import { DefaultLogger } from '@temporalio/worker';
 import { sweepExpiredHolds } from '../../activities/sweep';
-import { relaySagaStarts } from '../../platform/sagas';
-import { createHoldPool, HoldBatcher } from '../../data/stock/request-hold';
-import { reserveStock } from '../../data/stock/reservations';
-import type { Db } from '../../data/stock/db';
+import { relaySagaStarts } from '../../use-cases/order-sagas';
+import { createHoldPool, HoldBatcher } from '../../data/orders/request-hold';
+import { reserveStock } from '../../data/orders/reservations';
+import type { Db } from '../../data/db';
 import { cancelOrder } from '../../api/routes/orders/service';
 import { placeOrder } from '../helpers/saga-reserve';
 import { ensureSweeperSchedule } from '../../platform/temporal';

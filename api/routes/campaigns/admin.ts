@@ -2,8 +2,8 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { syncGate } from '../../../data/gate';
-import { readCampaign } from '../../../data/stock/campaign-queries';
-import { createCampaign } from '../../../data/stock/campaigns';
+import { readCampaign } from '../../../data/campaigns/campaign-queries';
+import { createCampaign } from '../../../data/campaigns/campaigns';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import type { campaignWorkflow } from '../../../workflows/campaign';
 import { campaignWorkflowId, fulfilmentWorkflowId } from '../../../workflows/ids';

@@ -3,8 +3,8 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { FastifyRequest } from 'fastify';
 import { DomainError } from '../../../domain/errors';
 import type { ConsumedLot } from '../../../domain/stock';
-import { readCancel, withLateSettlements } from '../../../data/stock/order-view';
-import { readPayments } from '../../../data/stock/payments';
+import { readCancel, withLateSettlements } from '../../../data/orders/order-view';
+import { readPayments } from '../../../data/payments/payments';
 import {
   AllocationNoteSchema,
   AmountCents,
@@ -17,8 +17,8 @@ import {
   Text,
 } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
-import { rejection } from './rejection';
-import { holdOrder } from './hold';
+import { rejection } from '../../rejection';
+import { holdOrder } from '../../../use-cases/hold-order';
 import { assertOwnOrder, cancelIgnored, cancelOrder, readOrder, type OrderReads } from './service';
 
 const ReservationBody = Type.Object({

@@ -10,11 +10,11 @@
  * not exist. A cancel is fenced: a retry gets the first answer.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Db } from '../../../data/stock/db';
-import { orderFromDatabase, orderPlacedBy, readCancel, recordCancel, type CancelRecord } from '../../../data/stock/order-view';
+import type { Db } from '../../../data/db';
+import { orderFromDatabase, orderPlacedBy, readCancel, recordCancel, type CancelRecord } from '../../../data/orders/order-view';
 import { Scope, type Principal } from '../../../domain/api-keys';
 import { DomainError, ErrorCode } from '../../../domain/errors';
-import { signalOrderSaga } from '../../../platform/sagas';
+import { signalOrderSaga } from '../../../use-cases/order-sagas';
 import { withWorkflowDeadline } from '../../workflow-deadline';
 import { orderWorkflowId } from '../../../workflows/ids';
 import { cancelSignal, statusQuery, type OrderState } from '../../../workflows/messages';

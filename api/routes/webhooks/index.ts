@@ -9,8 +9,8 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { errors, Id, refusals } from '../../schemas';
-import { PaymentDeliverer } from '../../../activities/payment-relay';
-import { acceptPayment } from '../../../data/stock/payment-deliveries';
+import { PaymentDeliverer } from '../../../use-cases/payment-relay';
+import { acceptPayment } from '../../../data/payments/payment-deliveries';
 import { verifySignature } from '../../../platform/webhook-signature';
 
 declare module 'fastify' {

@@ -6,8 +6,8 @@
  */
 import { Operation, ReservationStatus, type OrderLine, type ReserveOutcome } from '../../domain/types';
 import { requestedAllocation } from '../../domain/allocation';
-import { inKeyLockedTx, writeFence, writeMovements, type Db, type Movement, type Tx } from './db';
-import { reserveFences } from './reserve-fences';
+import { inKeyLockedTx, writeFence, writeMovements, type Db, type Movement, type Tx } from '../db';
+import { reserveFences } from '../orders/reserve-fences';
 import type { ReserveInput } from '../../domain/types';
 
 export type { ReserveInput } from '../../domain/types';

@@ -4,7 +4,7 @@
  * BACKORDERED pre-order's, which its fulfilment settles once more.
  */
 import { PaymentState, type OrderPayment, type Settlement } from '../../domain/payments';
-import { inKeyLockedTx, type Db, type Tx } from './db';
+import { inKeyLockedTx, type Db, type Tx } from '../db';
 
 /** A payment as stored. */
 export interface PaymentRecord {

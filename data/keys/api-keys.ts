@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { formatKey, type Scope } from '../../domain/api-keys';
-import type { Db } from './db';
+import type { Db } from '../db';
 
 /** A key as stored, without its hash. */
 export interface ApiKeyView {

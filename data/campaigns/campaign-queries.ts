@@ -1,6 +1,6 @@
 /** Read side of campaigns: the admin view and the snapshot the Redis gate is rebuilt from. */
 import type { CampaignInput } from './campaigns';
-import type { Db } from './db';
+import type { Db } from '../db';
 
 /** What an operator sees of a campaign: the pool, the live holds, what was sold. */
 export interface CampaignView extends Omit<CampaignInput, 'kind'> {

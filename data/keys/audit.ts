@@ -1,6 +1,6 @@
 /** The admin audit log (`admin_audit`, append-only): one row per admin request, written before it runs. */
 import type { Prisma } from '../../generated/prisma/client';
-import type { Db } from './db';
+import type { Db } from '../db';
 
 export interface AdminRequest {
   /** Key id, or `bootstrap`. */

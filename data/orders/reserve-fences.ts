@@ -4,7 +4,7 @@
  * and say what they allow.
  */
 import { Operation, type ReserveOutcome } from '../../domain/types';
-import { readFences, type Tx } from './db';
+import { readFences, type Tx } from '../db';
 
 export type ReserveFences =
   /** A reserve was recorded: its outcome stands, and a retry gets it back unchanged. */

@@ -3,9 +3,9 @@
  * fenced once per reservation; the fence is what forbids a late reserve afterwards.
  */
 import { Operation, ReservationStatus, type ReleaseOutcome, type ReleaseReason, type ReserveOutcome } from '../../domain/types';
-import { returnCampaignHold } from './campaigns';
-import { inKeyLockedTx, readFence, writeFence, type Db, type Tx } from './db';
-import { releaseLevelHolds } from './levels';
+import { returnCampaignHold } from '../campaigns/campaigns';
+import { inKeyLockedTx, readFence, writeFence, type Db, type Tx } from '../db';
+import { releaseLevelHolds } from '../stock/levels';
 import { lockReservation } from './reservations';
 
 /**

@@ -3,10 +3,10 @@
  * transaction + fence helpers every stock change goes through.
  */
 import { PrismaPg } from '@prisma/adapter-pg';
-import type { Config } from '../../config';
-import { PrismaClient } from '../../generated/prisma/client';
-import { pgConfig, type PgSessionSettings } from '../../platform/postgres';
-import type { Operation } from '../../domain/types';
+import type { Config } from '../config';
+import { PrismaClient } from '../generated/prisma/client';
+import { pgConfig, type PgSessionSettings } from '../platform/postgres';
+import type { Operation } from '../domain/types';
 
 /**
  * What a process does with the SKUs of each committed stock change (the cache drops them:

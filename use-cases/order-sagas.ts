@@ -7,8 +7,8 @@
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowSignalWithStartOptions } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
-import type { Db } from '../data/stock/db';
-import { DeferringQueue } from './deferring-queue';
+import type { Db } from '../data/db';
+import { DeferringQueue } from '../platform/deferring-queue';
 import type { OrderWorkflowInput } from '../workflows/messages';
 import { orderWorkflowId } from '../workflows/ids';
 import { OrderIdAttr, OrderSkusAttr, ReservationExpiresAtAttr, ReservationStatusAttr } from '../workflows/search-attributes';

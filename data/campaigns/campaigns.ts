@@ -12,12 +12,12 @@
  */
 import { DomainError, ErrorCode } from '../../domain/errors';
 import { CampaignRefusal, campaignSerial, Operation, type OrderLine, type ReserveInput, type ReserveOutcome } from '../../domain/types';
-import { assertCatalogued } from './catalog';
-import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
-import { overdrawn } from './guard';
-import { releaseLevelHolds } from './levels';
+import { assertCatalogued } from '../stock/catalog';
+import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Tx } from '../db';
+import { overdrawn } from '../stock/guard';
+import { releaseLevelHolds } from '../stock/levels';
 import { reserveWith } from './hold';
-import { AVAILABLE, BUMP_VERSION } from './level-sql';
+import { AVAILABLE, BUMP_VERSION } from '../stock/level-sql';
 
 /** A campaign as the admin creates it. */
 export interface CampaignInput {

@@ -6,9 +6,9 @@
 import { PaymentState, refundStates } from '../../domain/payments';
 import { Operation, type ReserveOutcome } from '../../domain/types';
 import type { OrderState, OrderWorkflowInput } from '../../workflows/messages';
-import type { Db } from './db';
-import { inKeyLockedTx, readFence, readFences, writeFence } from './db';
-import { readPayments, type PaymentRecord } from './payments';
+import type { Db } from '../db';
+import { inKeyLockedTx, readFence, readFences, writeFence } from '../db';
+import { readPayments, type PaymentRecord } from '../payments/payments';
 
 const fromHold: Record<string, OrderState['status']> = {
   RESERVED: 'AWAITING_PAYMENT',

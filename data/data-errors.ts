@@ -11,7 +11,7 @@
  * concurrent writer shows (two first attempts of one serial), and the retry reads the winner's
  * row instead.
  */
-import { DomainError, ErrorCode } from '../../domain/errors';
+import { DomainError, ErrorCode } from '../domain/errors';
 
 const RACE_CODES: ReadonlySet<string> = new Set(['23505', '23P01']);
 const SQLSTATE = /^[0-9A-Z]{5}$/;

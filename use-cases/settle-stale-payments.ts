@@ -12,7 +12,7 @@
 import type { UnsettledPayment } from '../domain/reports';
 import type { Metrics } from '../platform/metrics';
 import { attemptDelivery, type AttemptSettings, type DeliveryTarget } from './deliver-payment';
-import { findUnsettledPayments, type PaymentCursor, type PaymentRecord } from '../data/stock/payments';
+import { findUnsettledPayments, type PaymentCursor, type PaymentRecord } from '../data/payments/payments';
 
 /** The backstop's settings: the delivery attempt's, and how many payments it reads at once. */
 export interface BackstopOptions extends AttemptSettings {

@@ -1,7 +1,7 @@
 /**
  * Holds taken on the request path: PostgreSQL decides and the API answers at once; the hold
  * commits together with the row that says its saga must run (`saga_starts`), and Temporal
- * closes the transaction afterwards (activities/../platform/sagas.ts starts it).
+ * closes the transaction afterwards (activities/../use-cases/order-sagas.ts starts it).
  *
  * Single-line holds on one pool — a campaign's, or one stock level — go through group commit:
  * one transaction and one round trip (`stockhold_hold_batch`) takes every hold queued while
@@ -16,8 +16,8 @@ import { Pool as PgPool } from 'pg';
 import { GroupCommit } from '../../platform/group-commit';
 import { pgConfig, type PgSessionSettings } from '../../platform/postgres';
 import type { OrderWorkflowInput } from '../../workflows/messages';
-import { assertCatalogued } from './catalog';
-import { inKeyLockedTx, readFences, skusCommitted, type Db } from './db';
+import { assertCatalogued } from '../stock/catalog';
+import { inKeyLockedTx, readFences, skusCommitted, type Db } from '../db';
 import { reserveInTx } from './reservations';
 
 /** One single-line hold for a batch; if it is taken, `reserved` is its outcome and `saga` (with it) its saga's input. */

@@ -5,11 +5,11 @@
 import { settlementOf, type OrderPayment, type Settlement } from '../../domain/payments';
 import type { ConsumedLot } from '../../domain/stock';
 import { Operation, ReservationStatus, type ConfirmOutcome, type OrderLine } from '../../domain/types';
-import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Movement, type Tx } from './db';
-import { consumeLots, lotTrackedSkus } from './fefo';
-import { BUMP_VERSION } from './level-sql';
-import { settlePaymentTx } from './payments';
-import { confirmPreOrder, lockPreSaleOf } from './pre-sales';
+import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Movement, type Tx } from '../db';
+import { consumeLots, lotTrackedSkus } from '../stock/fefo';
+import { BUMP_VERSION } from '../stock/level-sql';
+import { settlePaymentTx } from '../payments/payments';
+import { confirmPreOrder, lockPreSaleOf } from '../campaigns/pre-sales';
 import { lockReservation } from './reservations';
 
 /**

@@ -9,16 +9,16 @@
  * still unknown after its grace.
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { signalOrderSaga } from '../platform/sagas';
+import { signalOrderSaga } from './order-sagas';
 import { DomainError, ErrorCode } from '../domain/errors';
 import type { Payment } from '../domain/types';
 import { latePaymentWorkflowId, orderWorkflowId } from '../workflows/ids';
 import { paymentSignal } from '../workflows/messages';
 import type { latePaymentWorkflow } from '../workflows/late-payment';
 import { OrderIdAttr } from '../workflows/search-attributes';
-import type { Db } from '../data/stock/db';
-import { orderKnown, settleUnknownOrder } from '../data/stock/payments';
-import { recordDelivered, type PendingDelivery } from '../data/stock/payment-deliveries';
+import type { Db } from '../data/db';
+import { orderKnown, settleUnknownOrder } from '../data/payments/payments';
+import { recordDelivered, type PendingDelivery } from '../data/payments/payment-deliveries';
 
 /** DELIVERED: the live saga has it. LATE_SETTLEMENT: a settlement workflow will decide. */
 export type DeliveryResult = 'DELIVERED' | 'LATE_SETTLEMENT';

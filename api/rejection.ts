@@ -1,6 +1,6 @@
 /** A refused reserve as the API error the table maps to an HTTP status. */
-import { DomainError, ErrorCode } from '../../../domain/errors';
-import type { ReserveOutcome } from '../../../domain/types';
+import { DomainError, ErrorCode } from '../domain/errors';
+import type { ReserveOutcome } from '../domain/types';
 
 export const refusalMessage = {
   SOLD_OUT: 'the campaign is sold out',

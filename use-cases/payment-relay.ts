@@ -10,7 +10,7 @@
  */
 import { attemptDelivery, type AttemptSettings, type DeliveryAttempt, type DeliveryTarget } from './deliver-payment';
 import { DeferringQueue } from '../platform/deferring-queue';
-import { leaseDueDeliveries, type LeaseOptions, type PendingDelivery } from '../data/stock/payment-deliveries';
+import { leaseDueDeliveries, type LeaseOptions, type PendingDelivery } from '../data/payments/payment-deliveries';
 
 /**
  * The API's deliverer: `deliver(d)` returns at once; at most `concurrency` attempts are in

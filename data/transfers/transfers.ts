@@ -16,13 +16,13 @@ import {
 } from '../../domain/transfers';
 import { Operation, ReleaseReason, ReservationStatus } from '../../domain/types';
 import type { Prisma } from '../../generated/prisma/client';
-import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Movement, type Tx } from './db';
-import { AlertKind, raiseAlert } from './expiry';
-import { deductHeld } from './confirm';
-import { releaseInTx } from './release';
-import { lockReservation, reserveInTx } from './reservations';
-import { addToLot } from './stock-admin';
-import { BUMP_VERSION } from './level-sql';
+import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Movement, type Tx } from '../db';
+import { AlertKind, raiseAlert } from '../stock/expiry';
+import { deductHeld } from '../orders/confirm';
+import { releaseInTx } from '../orders/release';
+import { lockReservation, reserveInTx } from '../orders/reservations';
+import { addToLot } from '../stock/stock-admin';
+import { BUMP_VERSION } from '../stock/level-sql';
 
 /** A transfer hold ends by shipping or cancelling, never by time: the sweeper must not take it. */
 const HOLD_NEVER_EXPIRES = '9999-12-31T00:00:00.000Z';

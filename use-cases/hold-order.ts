@@ -3,15 +3,15 @@
  * The hold commits with its saga's outbox row; the saga is started right after (the relay
  * is the backstop); a refusal starts nothing. The shopper's answer never waits on Temporal.
  */
-import { requestedAllocation } from '../../../domain/allocation';
-import { DomainError, ErrorCode } from '../../../domain/errors';
-import { mergeLines } from '../../../domain/lines';
-import type { OrderLine, OrderRequest, ReserveOutcome } from '../../../domain/types';
-import { assertCatalogued } from '../../../data/stock/catalog';
-import type { Db } from '../../../data/stock/db';
-import { assertSameOrder, holdGeneral, type HoldBatcher, type HoldResult, type Pool } from '../../../data/stock/request-hold';
-import type { SagaStarter } from '../../../platform/sagas';
-import type { OrderWorkflowInput } from '../../../workflows/messages';
+import { requestedAllocation } from '../domain/allocation';
+import { DomainError, ErrorCode } from '../domain/errors';
+import { mergeLines } from '../domain/lines';
+import type { OrderLine, OrderRequest, ReserveOutcome } from '../domain/types';
+import { assertCatalogued } from '../data/stock/catalog';
+import type { Db } from '../data/db';
+import { assertSameOrder, holdGeneral, type HoldBatcher, type HoldResult, type Pool } from '../data/orders/request-hold';
+import type { SagaStarter } from './order-sagas';
+import type { OrderWorkflowInput } from '../workflows/messages';
 
 export interface HoldDeps {
   readonly db: Db;

@@ -9,10 +9,10 @@ import { planAllocation, requestedAllocation } from '../../domain/allocation';
 import { mergeLines } from '../../domain/lines';
 import { Operation, ReservationStatus, type AllocationNote, type OrderLine, type ReserveInput, type ReserveOutcome, type Shortage } from '../../domain/types';
 import type { Prisma } from '../../generated/prisma/client';
-import { readAvailableBySite, readSites } from './allocation-reads';
-import { inKeyLockedTx, writeFence, writeMovements, type Db, type Tx } from './db';
-import { overdrawn } from './guard';
-import { AVAILABLE, BUMP_VERSION } from './level-sql';
+import { readAvailableBySite, readSites } from '../stock/allocation-reads';
+import { inKeyLockedTx, writeFence, writeMovements, type Db, type Tx } from '../db';
+import { overdrawn } from '../stock/guard';
+import { AVAILABLE, BUMP_VERSION } from '../stock/level-sql';
 import { reserveFences } from './reserve-fences';
 
 /**

@@ -7,7 +7,7 @@
  * whatever is still PENDING a little later.
  */
 import type { OrderPayment } from '../../domain/payments';
-import type { Db } from './db';
+import type { Db } from '../db';
 
 /** The answer the provider gets: ACCEPTED (stored, delivery under way) or SETTLED (it already was). */
 export type PaymentAnswer = 'ACCEPTED' | 'SETTLED';

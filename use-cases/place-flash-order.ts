@@ -8,11 +8,11 @@
  * withdrawn (nothing sent, nothing held), or its batch failed.
  */
 import type Redis from 'ioredis';
-import { GateVerdict, syncGate, type Gate } from '../../../data/gate';
-import type { Db } from '../../../data/stock/db';
-import { DomainError, ErrorCode } from '../../../domain/errors';
-import type { CampaignRefusal, ReserveOutcome } from '../../../domain/types';
-import { holdOrder, type HoldDeps } from '../orders/hold';
+import { GateVerdict, syncGate, type Gate } from '../data/gate';
+import type { Db } from '../data/db';
+import { DomainError, ErrorCode } from '../domain/errors';
+import type { CampaignRefusal, ReserveOutcome } from '../domain/types';
+import { holdOrder, type HoldDeps } from './hold-order';
 
 export interface FlashOrder {
   readonly campaignId: string;

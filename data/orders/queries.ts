@@ -2,7 +2,7 @@
 import type { ReservationView } from '../../domain/reports';
 import { compareLines } from '../../domain/lines';
 import type { ReservationStatus } from '../../domain/types';
-import type { Db } from './db';
+import type { Db } from '../db';
 
 export async function findReservation(db: Db, reservationId: string): Promise<ReservationView | null> {
   const r = await db.reservation.findUnique({

@@ -12,10 +12,10 @@
 import type { Fulfilment } from '../../domain/reports';
 import { DomainError, ErrorCode } from '../../domain/errors';
 import { campaignSerial, Operation, ReservationStatus, type ConfirmOutcome, type OrderLine } from '../../domain/types';
-import { settleBackorderTx } from './payments';
-import { overdrawn } from './guard';
-import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Tx } from './db';
-import { AVAILABLE, BUMP_VERSION } from './level-sql';
+import { settleBackorderTx } from '../payments/payments';
+import { overdrawn } from '../stock/guard';
+import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Tx } from '../db';
+import { AVAILABLE, BUMP_VERSION } from '../stock/level-sql';
 
 /** Sells `line` out of on-hand stock to a backorder, if enough is available. */
 async function allocate(tx: Tx, reservationId: string, line: OrderLine): Promise<boolean> {
