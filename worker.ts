@@ -21,7 +21,8 @@ import { registerStoreGauges, type StoreGaugeSource } from './platform/store-gau
 import { createGateRedis } from './platform/redis';
 import { startSagaRelay } from './use-cases/order-sagas';
 import { startPaymentRelay } from './use-cases/payment-relay';
-import { bootSchedules, closeConnection, connectClient, temporalConnectionOptions } from './platform/temporal';
+import { closeConnection, connectClient, temporalConnectionOptions } from './platform/temporal';
+import { bootSchedules } from './use-cases/schedules';
 import type { MetricsSinks } from './workflows/activities-proxy';
 
 /** Worker options other than the connection; tests reuse them with a prebuilt bundle. */

@@ -11,7 +11,7 @@ import { createGate } from '../../data/gate';
 import type { Db } from '../../data/db';
 import { TEMPORAL_CLI, TEMPORAL_TEST_SERVER } from '../../platform/dev-server';
 import { createMetrics, type Metrics } from '../../platform/metrics';
-import { ensureSearchAttributes } from '../../platform/temporal';
+import { ensureSearchAttributes } from '../../use-cases/schedules';
 import { workerSinks } from '../../worker';
 import { resetDb, testDb } from './db';
 import { clearCache } from './cache';

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../../data/db';
-import { bootSchedules } from '../../platform/temporal';
+import { bootSchedules } from '../../use-cases/schedules';
 import { eventually, useAppStack } from '../helpers/app';
 import { perishable, receiveLot, stock } from '../helpers/db';
 import { testConfig } from '../helpers/env';

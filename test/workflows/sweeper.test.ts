@@ -15,7 +15,7 @@ import { reserveStock } from '../../data/orders/reservations';
 import type { Db } from '../../data/db';
 import { cancelOrder } from '../../api/routes/orders/service';
 import { placeOrder } from '../helpers/saga-reserve';
-import { ensureSweeperSchedule } from '../../platform/temporal';
+import { ensureSweeperSchedule } from '../../use-cases/schedules';
 import { SWEEPER_SCHEDULE_ID } from '../../workflows/ids';
 import type { SweepResult } from '../../domain/reports';
 import { invariantViolations, level, stock } from '../helpers/db';
