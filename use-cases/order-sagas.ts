@@ -8,6 +8,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowSignalWithStartOptions } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import type { Db } from '../data/db';
+import { leaseDueSagaStarts, markSagasStarted, unstartedSagaInput } from '../data/orders/saga-starts';
 import { DeferringQueue } from '../platform/deferring-queue';
 import type { OrderWorkflowInput } from '../workflows/messages';
 import { orderWorkflowId } from '../workflows/ids';
@@ -41,10 +42,16 @@ export async function startOrderSaga(temporal: Client, taskQueue: string, input:
   }
 }
 
-/** Marks outbox rows started, in batches (one UPDATE for everything that started meanwhile). */
-async function markStarted(db: Db, orderIds: readonly string[]): Promise<void> {
-  if (orderIds.length === 0) return;
-  await db.$executeRaw`UPDATE saga_starts SET started_at = now() WHERE order_id = ANY(${[...orderIds]}::text[]) AND started_at IS NULL`;
+/**
+ * Starts an order's saga if its outbox row is still unmarked (its hold committed, the start
+ * queued or lost), then marks the row: true if it did. A marked row means Temporal has the saga.
+ */
+export async function startUnstartedSaga(db: Db, temporal: Client, taskQueue: string, orderId: string): Promise<boolean> {
+  const input = await unstartedSagaInput(db, orderId);
+  if (!input) return false;
+  await startOrderSaga(temporal, taskQueue, input);
+  await markSagasStarted(db, [orderId]);
+  return true;
 }
 
 /**
@@ -95,7 +102,7 @@ export class SagaStarter extends DeferringQueue<OrderWorkflowInput> {
   private flushMarks(): void {
     if (this.marking) return;
     this.marking = (async () => {
-      while (this.started.length > 0) await markStarted(this.db, this.started.splice(0, 500)).catch(this.onError);
+      while (this.started.length > 0) await markSagasStarted(this.db, this.started.splice(0, 500)).catch(this.onError);
     })().finally(() => {
       this.marking = undefined;
     });
@@ -114,16 +121,9 @@ export interface SagaRelayOptions {
  * starts their sagas and marks them; a failed start is retried on a later pass with backoff.
  */
 export async function relaySagaStarts(db: Db, temporal: Client, taskQueue: string, options: SagaRelayOptions): Promise<number> {
-  const due = await db.$queryRaw<{ order_id: string; input: OrderWorkflowInput }[]>`
-    UPDATE saga_starts SET attempts = attempts + 1,
-           next_attempt_at = now() + LEAST(interval '1 second' * power(2, attempts), interval '1 minute')
-     WHERE order_id IN (
-       SELECT order_id FROM saga_starts
-        WHERE started_at IS NULL AND next_attempt_at <= now() AND created_at <= now() - ${options.graceMs} * interval '1 millisecond'
-        ORDER BY created_at LIMIT ${options.batch} FOR UPDATE SKIP LOCKED)
-    RETURNING order_id, input`;
-  const results = await Promise.allSettled(due.map((row) => startOrderSaga(temporal, taskQueue, row.input).then(() => row.order_id)));
-  await markStarted(
+  const due = await leaseDueSagaStarts(db, options);
+  const results = await Promise.allSettled(due.map((row) => startOrderSaga(temporal, taskQueue, row.input).then(() => row.orderId)));
+  await markSagasStarted(
     db,
     results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
   );
@@ -170,10 +170,10 @@ export async function signalOrderSaga<Args extends unknown[]>(
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
   }
-  const outbox = await db.sagaStart.findUnique({ where: { orderId }, select: { input: true, startedAt: true } });
-  if (!outbox || outbox.startedAt) return 'ended';
+  const input = await unstartedSagaInput(db, orderId);
+  if (!input) return 'ended';
   try {
-    const options = { ...sagaStartOptions(taskQueue, outbox.input as unknown as OrderWorkflowInput), signal, signalArgs: args };
+    const options = { ...sagaStartOptions(taskQueue, input), signal, signalArgs: args };
     // Every signal of the order saga takes one argument; the SDK's option type cannot see that through `Args`.
     await temporal.workflow.signalWithStart('orderWorkflow', options as unknown as WorkflowSignalWithStartOptions<[unknown]> & { args: [OrderWorkflowInput] });
   } catch (err) {
@@ -181,6 +181,6 @@ export async function signalOrderSaga<Args extends unknown[]>(
     if (err instanceof WorkflowExecutionAlreadyStartedError) return 'ended';
     throw err;
   }
-  await markStarted(db, [orderId]);
+  await markSagasStarted(db, [orderId]);
   return 'signalled';
 }

@@ -9,6 +9,7 @@ import { confirmStock } from '../../data/orders/confirm';
 import { releaseStock } from '../../data/orders/release';
 import { reserveStock } from '../../data/orders/reservations';
 import { registerStoreGauges } from '../../platform/store-gauges';
+import { storeGaugeReader } from '../../data/store-gauges';
 import { openFlashSale, resetDb, stock, testDb } from '../helpers/db';
 
 let db: Db;
@@ -20,7 +21,7 @@ afterAll(() => db.$disconnect());
 beforeEach(async () => {
   await resetDb(db);
   registry = new Registry();
-  registerStoreGauges(registry, db, {
+  registerStoreGauges(registry, storeGaugeReader(db), {
     graceSeconds: 60,
     maxAgeMs: 0,
     onError: (err) => {
