@@ -17,7 +17,8 @@ import type { CacheCheckOptions, ReconciliationReport } from '../domain/reports'
 import type { StockCache } from '../data/cache/stock-cache';
 import { asDataError } from '../data/data-errors';
 import type { Db } from '../data/db';
-import { raiseExpiryAlerts, writeOffExpiredLots } from '../data/stock/expiry';
+import { writeOffExpiredLots } from '../data/stock/expiry';
+import { raiseExpiryAlerts } from '../data/alerts/stock-alerts';
 import { findReservation } from '../data/orders/queries';
 import { endCampaign, reserveFromCampaign } from '../data/campaigns/campaigns';
 import { fulfilPreSale } from '../data/campaigns/pre-sales';
@@ -27,7 +28,7 @@ import { confirmPayment } from '../data/orders/confirm';
 import { releaseStock } from '../data/orders/release';
 import { reserveStock } from '../data/orders/reservations';
 import type { ReserveInput } from '../domain/types';
-import { readPayments, settlePaymentTx } from '../data/payments/payments';
+import { readPayments, recordSettlementResult, settlePaymentTx } from '../data/payments/payments';
 import { cancelTransfer, raiseTransferOverdue, receiveTransfer, requestTransfer, returnTransfer, shipTransfer } from '../data/transfers/transfers';
 import type { Activities } from '../workflows/activity-types';
 import { sweepExpiredHolds } from './sweep';
@@ -60,9 +61,7 @@ export function createActivities({ db, temporal, metrics, gate, cache, alertWebh
     release: (reservationId: string, reason: ReleaseReason) => releaseStock(db, reservationId, reason),
     lookupReservation: (reservationId: string) => findReservation(db, reservationId),
     readOrderPayments: (orderId: string) => readPayments(db, orderId),
-    recordSettlement: async (orderId: string, paymentId: string, result: string): Promise<void> => {
-      await db.paymentEvent.updateMany({ where: { orderId, paymentId }, data: { result } });
-    },
+    recordSettlement: (orderId: string, paymentId: string, result: string) => recordSettlementResult(db, orderId, paymentId, result),
     sweepExpiredHolds: (graceSeconds: number) => sweepExpiredHolds(db, temporal, metrics, payments.taskQueue, graceSeconds),
     /** Returns an admitted flash-sale order's gate token (its hold was refused or released). */
     returnGateToken: (campaignId: string, userId: string, orderId: string) => gate.giveBack(campaignId, userId, orderId),

@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { PaymentState } from '../domain/payments';
 import type { SagaMismatch } from '../domain/reports';
 import type { Db } from '../data/db';
-import { AlertKind, raiseAlert } from '../data/stock/expiry';
+import { AlertKind, raiseAlert } from '../data/alerts/stock-alerts';
 import { readPayments } from '../data/payments/payments';
 import { orderWorkflowId } from '../workflows/ids';
 import { backorderSettledSignal, OrderStatus } from '../workflows/messages';

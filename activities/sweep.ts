@@ -27,7 +27,7 @@ import { startUnstartedSaga } from '../use-cases/order-sagas';
 import { orderWorkflowId } from '../workflows/ids';
 import type { SweepResult } from '../domain/reports';
 import type { Db } from '../data/db';
-import { AlertKind, raiseAlert } from '../data/stock/expiry';
+import { AlertKind, raiseAlert } from '../data/alerts/stock-alerts';
 import { findExpiredHolds } from '../data/orders/queries';
 import { releaseStock } from '../data/orders/release';
 import { asDataError } from '../data/data-errors';

@@ -166,3 +166,13 @@ export async function writeMovements(tx: Tx, movements: readonly Movement[]): Pr
       ) x
      ORDER BY ord`;
 }
+
+/** Opens a connection of a raw pg pool (the hold pool) ahead of the first order that needs one. */
+export async function warmPool(pool: { query(sql: string): Promise<unknown> }): Promise<void> {
+  await pool.query('SELECT 1');
+}
+
+/** One round trip to PostgreSQL (the readiness probe): resolves once the database answered. */
+export async function ping(db: Db): Promise<void> {
+  await db.$queryRaw`SELECT 1`;
+}

@@ -10,6 +10,7 @@
 import type Redis from 'ioredis';
 import { GateVerdict, syncGate, type Gate } from '../data/gate';
 import type { Db } from '../data/db';
+import { campaignPlacement } from '../data/campaigns/campaign-queries';
 import { DomainError, ErrorCode } from '../domain/errors';
 import type { CampaignRefusal, ReserveOutcome } from '../domain/types';
 import { holdOrder, type HoldDeps } from './hold-order';
@@ -137,7 +138,7 @@ const metaCache = new Map<string, Promise<CampaignMeta>>();
 function campaignMeta(db: Db, campaignId: string): Promise<CampaignMeta> {
   let known = metaCache.get(campaignId);
   if (!known) {
-    known = db.campaign.findUnique({ where: { id: campaignId }, select: { sku: true, warehouseCode: true, expectedAt: true } }).then((c) => {
+    known = campaignPlacement(db, campaignId).then((c) => {
       if (!c) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${campaignId}`);
       return c;
     });

@@ -13,6 +13,8 @@ import type { UnsettledPayment } from '../domain/reports';
 import type { Metrics } from '../platform/metrics';
 import { attemptDelivery, type AttemptSettings, type DeliveryTarget } from './deliver-payment';
 import { findUnsettledPayments, type PaymentCursor, type PaymentRecord } from '../data/payments/payments';
+import { AlertKind, raiseAlert } from '../data/alerts/stock-alerts';
+import { firstReservationLine } from '../data/orders/queries';
 
 /** The backstop's settings: the delivery attempt's, and how many payments it reads at once. */
 export interface BackstopOptions extends AttemptSettings {
@@ -43,7 +45,7 @@ export async function settleStalePayments(
 /** Alerts and drives one payment; a failure is this payment's action, never the pass's end. */
 async function drive(target: DeliveryTarget, metrics: Metrics, options: BackstopOptions, p: PaymentRecord): Promise<string> {
   try {
-    await raiseAlert(target, p);
+    await raiseUnsettledAlert(target, p);
     const action = await attemptDelivery(target, options, { ...p, receivedAt: p.receivedAt });
     metrics.paymentDeliveries.inc({ source: 'backstop', outcome: action.toLowerCase() });
     return action;
@@ -59,18 +61,13 @@ function report(p: PaymentRecord): Omit<UnsettledPayment, 'action'> {
 }
 
 /** One alert per payment (kind + subject are unique), pushed by the alert webhook like the others. */
-async function raiseAlert({ db }: DeliveryTarget, p: PaymentRecord): Promise<void> {
-  const [line] = await db.reservationLine.findMany({ where: { reservationId: p.orderId }, take: 1, select: { sku: true, warehouseCode: true } });
-  await db.stockAlert.createMany({
-    data: [
-      {
-        kind: 'PAYMENT_UNSETTLED',
-        subject: `${p.orderId}/${p.paymentId}`,
-        sku: line?.sku ?? '-',
-        warehouseCode: line?.warehouseCode ?? '-',
-        details: { orderId: p.orderId, paymentId: p.paymentId, eventId: p.eventId, amountCents: p.amountCents, receivedAt: p.receivedAt },
-      },
-    ],
-    skipDuplicates: true,
+async function raiseUnsettledAlert({ db }: DeliveryTarget, p: PaymentRecord): Promise<void> {
+  const line = await firstReservationLine(db, p.orderId);
+  await raiseAlert(db, {
+    kind: AlertKind.PAYMENT_UNSETTLED,
+    subject: `${p.orderId}/${p.paymentId}`,
+    sku: line?.sku ?? '-',
+    warehouseCode: line?.warehouseCode ?? '-',
+    details: { orderId: p.orderId, paymentId: p.paymentId, eventId: p.eventId, amountCents: p.amountCents, receivedAt: p.receivedAt },
   });
 }

@@ -84,3 +84,16 @@ export async function gateSnapshot(db: Db, campaignId: string): Promise<GateSnap
     users: Object.fromEntries(c.userCounts.map((u) => [u.userId, u.quantity])),
   };
 }
+
+/** A campaign's fixed settings: where its units are and, for a pre-sale, the ship date; undefined if there is no such campaign. */
+export async function campaignPlacement(db: Db, campaignId: string): Promise<{ sku: string; warehouseCode: string; expectedAt: Date | null } | undefined> {
+  return (await db.campaign.findUnique({ where: { id: campaignId }, select: { sku: true, warehouseCode: true, expectedAt: true } })) ?? undefined;
+}
+
+/**
+ * Warms the campaign read (the statement and a connection) so the first order of a sale does
+ * not pay for it: any campaign will do, none is fine.
+ */
+export async function warmCampaignRead(db: Db): Promise<void> {
+  await db.campaign.findFirst({ select: { sku: true, warehouseCode: true, expectedAt: true } });
+}

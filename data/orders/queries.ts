@@ -1,7 +1,8 @@
-/** Read-side queries used by activities and the API. */
+/** Read-side queries on reservations and their lines, used by activities, use cases and the API. */
 import type { ReservationView } from '../../domain/reports';
 import { compareLines } from '../../domain/lines';
 import type { ReservationStatus } from '../../domain/types';
+import type { ConsumedLot } from '../../domain/stock';
 import type { Db } from '../db';
 
 export async function findReservation(db: Db, reservationId: string): Promise<ReservationView | null> {
@@ -38,4 +39,16 @@ export async function findExpiredHolds(db: Db, graceSeconds: number, limit: numb
       lines: { select: { sku: true, warehouseCode: true, quantity: true }, orderBy: [{ sku: 'asc' }, { warehouseCode: 'asc' }] },
     },
   });
+}
+
+/** An order's first line (sku, warehouse) in lock order; undefined for an order that holds nothing. */
+export async function firstReservationLine(db: Db, orderId: string): Promise<{ sku: string; warehouseCode: string } | undefined> {
+  const [line] = await db.reservationLine.findMany({ where: { reservationId: orderId }, take: 1, select: { sku: true, warehouseCode: true } });
+  return line;
+}
+
+/** The lots a confirmed hold was taken from (FEFO), as the confirm recorded them; undefined before a confirm. */
+export async function consumedLots(db: Db, orderId: string): Promise<ConsumedLot[] | undefined> {
+  const held = await db.reservation.findUnique({ where: { id: orderId }, select: { consumedLots: true } });
+  return (held?.consumedLots as ConsumedLot[] | null) ?? undefined;
 }

@@ -164,3 +164,17 @@ export async function orderKnown(db: Db | Tx, orderId: string): Promise<boolean>
         OR EXISTS (SELECT 1 FROM operation_fences WHERE serial = ${orderId} AND operation IN ('RESERVE', 'RELEASE')) AS known`;
   return rows[0].known;
 }
+
+/** Records how a payment was settled on its webhook events (what `GET /orders/:id` shows). */
+export async function recordSettlementResult(db: Db, orderId: string, paymentId: string, result: string): Promise<void> {
+  await db.paymentEvent.updateMany({ where: { orderId, paymentId }, data: { result } });
+}
+
+/** An order's payment events not delivered to its saga (settled late, refused, pending), oldest first. */
+export function undeliveredPaymentEvents(db: Db, orderId: string) {
+  return db.paymentEvent.findMany({
+    where: { orderId, NOT: { result: 'DELIVERED' } },
+    orderBy: { receivedAt: 'asc' },
+    select: { eventId: true, paymentId: true, result: true },
+  });
+}

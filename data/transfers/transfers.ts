@@ -17,7 +17,7 @@ import {
 import { Operation, ReleaseReason, ReservationStatus } from '../../domain/types';
 import type { Prisma } from '../../generated/prisma/client';
 import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Movement, type Tx } from '../db';
-import { AlertKind, raiseAlert } from '../stock/expiry';
+import { AlertKind, raiseAlert } from '../alerts/stock-alerts';
 import { deductHeld } from '../orders/confirm';
 import { releaseInTx } from '../orders/release';
 import { lockReservation, reserveInTx } from '../orders/reservations';
