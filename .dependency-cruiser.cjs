@@ -155,7 +155,7 @@ module.exports = {
       comment:
         'Code that runs in production does not import devDependencies: the image installs with --omit=dev (it also runs the migrations, the seed and the keys and reconcile commands).',
       from: {
-        path: '^(activities|api|config|data|domain|platform|workflows)/|^worker\\.ts$|^prisma/(migrate|roles|seed)\\.ts$|^scripts/(keys|reconcile)\\.ts$',
+        path: '^(activities|api|config|data|domain|platform|use-cases|workflows)/|^worker\\.ts$|^prisma/(migrate|roles|seed)\\.ts$|^scripts/(keys|reconcile)\\.ts$',
       },
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },
