@@ -1,7 +1,7 @@
 /**
  * Holds taken on the request path: PostgreSQL decides and the API answers at once; the hold
  * commits together with the row that says its saga must run (`saga_starts`), and Temporal
- * closes the transaction afterwards (activities/../use-cases/order-sagas.ts starts it).
+ * closes the transaction afterwards (use-cases/order-sagas.ts starts it).
  *
  * Single-line holds on one pool — a campaign's, or one stock level — go through group commit:
  * one transaction and one round trip (`stockhold_hold_batch`) takes every hold queued while
