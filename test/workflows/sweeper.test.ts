@@ -13,7 +13,7 @@ import { relaySagaStarts } from '../../use-cases/order-sagas';
 import { createHoldPool, HoldBatcher } from '../../data/orders/request-hold';
 import { reserveStock } from '../../data/orders/reservations';
 import type { Db } from '../../data/db';
-import { cancelOrder } from '../../api/routes/orders/service';
+import { cancelOrder } from '../../use-cases/orders';
 import { placeOrder } from '../helpers/saga-reserve';
 import { ensureSweeperSchedule } from '../../use-cases/schedules';
 import { SWEEPER_SCHEDULE_ID } from '../../workflows/ids';

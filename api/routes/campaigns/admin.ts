@@ -11,7 +11,7 @@ import type { preSaleFulfilmentWorkflow } from '../../../workflows/pre-sale';
 import { endCampaignSignal } from '../../../workflows/messages';
 import { errors, Id, MAX_QUANTITY, refusals } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
-import { withWorkflowDeadline } from '../../workflow-deadline';
+import { withWorkflowDeadline } from '../../../platform/workflow-deadline';
 
 const CampaignBody = Type.Object({
   id: Type.String(),

@@ -19,7 +19,7 @@ import {
 import { Scope } from '../../../domain/api-keys';
 import { rejection } from '../../rejection';
 import { holdOrder } from '../../../use-cases/hold-order';
-import { assertOwnOrder, cancelIgnored, cancelOrder, readOrder, type OrderReads } from './service';
+import { assertOwnOrder, cancelIgnored, cancelOrder, readOrder, type OrderReads } from '../../../use-cases/orders';
 
 const ReservationBody = Type.Object({
   orderId: Type.String(),

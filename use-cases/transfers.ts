@@ -12,9 +12,9 @@ import {
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { DomainError, ErrorCode, isErrorCode } from '../../../domain/errors';
-import { endedTransferAnswersRepeat, type TransferReceipt, type TransferRequest, type TransferStep } from '../../../domain/transfers';
-import { transferWorkflowId } from '../../../workflows/ids';
+import { DomainError, ErrorCode, isErrorCode } from '../domain/errors';
+import { endedTransferAnswersRepeat, type TransferReceipt, type TransferRequest, type TransferStep } from '../domain/transfers';
+import { transferWorkflowId } from '../workflows/ids';
 import {
   cancelTransferUpdate,
   receiveTransferUpdate,
@@ -23,8 +23,8 @@ import {
   shipTransferUpdate,
   transferStatusQuery,
   type TransferState,
-} from '../../../workflows/transfer-messages';
-import type { transferWorkflow } from '../../../workflows/transfer';
+} from '../workflows/transfer-messages';
+import type { transferWorkflow } from '../workflows/transfer';
 
 export async function createTransfer(temporal: Client, taskQueue: string, request: TransferRequest): Promise<TransferState> {
   const start = new WithStartWorkflowOperation<typeof transferWorkflow>('transferWorkflow', {
@@ -60,7 +60,7 @@ export async function getTransfer(temporal: Client, transferId: string): Promise
 
 /** The workflow update of each step; which stage allows which step is domain/transfers.ts. */
 const updates = { ship: shipTransferUpdate, receive: receiveTransferUpdate, cancel: cancelTransferUpdate, return: returnTransferUpdate } as const;
-export type { TransferStep } from '../../../domain/transfers';
+export type { TransferStep } from '../domain/transfers';
 
 export async function runTransferStep(temporal: Client, transferId: string, step: TransferStep, receipt?: TransferReceipt): Promise<TransferState> {
   const handle = temporal.workflow.getHandle(transferWorkflowId(transferId));

@@ -4,20 +4,20 @@
  * started yet, refused on the request path, deleted by retention), or none that answers in
  * time (the worker starved or gone, Temporal unreachable): it holds the order, its hold and its
  * payments, so a read never fails because the worker is slow. Each answer says which source
- * gave it. Placing an order is the request path (hold.ts).
+ * gave it. Placing an order is the request path (hold-order.ts).
  *
  * An order is its placing key's: another key without scope `admin` gets 404, as if it did
  * not exist. A cancel is fenced: a retry gets the first answer.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Db } from '../../../data/db';
-import { orderFromDatabase, orderPlacedBy, readCancel, recordCancel, type CancelRecord } from '../../../data/orders/order-view';
-import { Scope, type Principal } from '../../../domain/api-keys';
-import { DomainError, ErrorCode } from '../../../domain/errors';
-import { signalOrderSaga } from '../../../use-cases/order-sagas';
-import { withWorkflowDeadline } from '../../workflow-deadline';
-import { orderWorkflowId } from '../../../workflows/ids';
-import { cancelSignal, statusQuery, type OrderState } from '../../../workflows/messages';
+import type { Db } from '../data/db';
+import { orderFromDatabase, orderPlacedBy, readCancel, recordCancel, type CancelRecord } from '../data/orders/order-view';
+import { Scope, type Principal } from '../domain/api-keys';
+import { DomainError, ErrorCode } from '../domain/errors';
+import { signalOrderSaga } from './order-sagas';
+import { withWorkflowDeadline } from '../platform/workflow-deadline';
+import { orderWorkflowId } from '../workflows/ids';
+import { cancelSignal, statusQuery, type OrderState } from '../workflows/messages';
 
 /** Where GET /orders/:id and the cancel read the order. */
 export interface OrderReads {
@@ -57,7 +57,7 @@ export async function readOrder(deps: OrderReads, orderId: string): Promise<Orde
 }
 
 /**
- * The status query within the deadline (api/workflow-deadline.ts). `cause` is set when a saga
+ * The status query within the deadline (platform/workflow-deadline.ts). `cause` is set when a saga
  * may exist but did not answer; absent when Temporal has none.
  */
 async function querySaga(deps: OrderReads, orderId: string): Promise<{ state: OrderState } | { cause?: string }> {

@@ -1,5 +1,5 @@
 /**
- * A deadline on the routes that wait on a workflow (a transfer step is an Update answered by
+ * A deadline on the calls that wait on a workflow (a transfer step is an Update answered by
  * the worker, ending a campaign and a pre-sale fulfilment wait for a result): with the worker
  * gone or Temporal slow they would otherwise hold the request — and a connection — for as long
  * as the caller waits. Past WORKFLOW_WAIT_TIMEOUT_MS the answer is 504 WORKFLOW_TIMEOUT (the
