@@ -5,10 +5,11 @@
  */
 import { PaymentState, refundStates } from '../../domain/payments';
 import { Operation, type ReserveOutcome } from '../../domain/types';
-import type { OrderState, OrderWorkflowInput } from '../../workflows/messages';
+import type { OrderState } from '../../workflows/messages';
 import type { Db } from '../db';
 import { inKeyLockedTx, readFence, readFences, writeFence } from '../db';
 import { readPayments, type PaymentRecord } from '../payments/payments';
+import { sagaInput } from './saga-starts';
 
 const fromHold: Record<string, OrderState['status']> = {
   RESERVED: 'AWAITING_PAYMENT',
@@ -19,15 +20,15 @@ const fromHold: Record<string, OrderState['status']> = {
 };
 
 export async function orderFromDatabase(db: Db, orderId: string): Promise<OrderState | undefined> {
-  const [hold, outbox, fences, payments] = await Promise.all([
+  const [hold, input, fences, payments] = await Promise.all([
     db.reservation.findUnique({ where: { id: orderId }, select: { status: true, userId: true, expiresAt: true, releaseReason: true, updatedAt: true } }),
-    db.sagaStart.findUnique({ where: { orderId }, select: { input: true } }),
+    sagaInput(db, orderId),
     readFences<ReserveOutcome>(db, orderId, [Operation.RESERVE]),
     readPayments(db, orderId),
   ]);
   const reservation = fences.get(Operation.RESERVE);
   if (!hold && !reservation) return undefined;
-  const order = (outbox?.input as OrderWorkflowInput | undefined)?.order;
+  const order = input?.order;
   const confirmed = payments.find((p) => p.state === PaymentState.CONFIRMED);
   const refund = payments.find((p) => refundStates.includes(p.state));
   const state: OrderState = {
@@ -108,8 +109,7 @@ export async function recordCancel(db: Db, cancel: CancelRecord): Promise<Cancel
  * the system.
  */
 export async function orderPlacedBy(db: Db, orderId: string): Promise<string | undefined> {
-  const outbox = await db.sagaStart.findUnique({ where: { orderId }, select: { input: true } });
-  const placedBy = (outbox?.input as OrderWorkflowInput | undefined)?.placedBy;
+  const placedBy = (await sagaInput(db, orderId))?.placedBy;
   if (placedBy) return placedBy;
   const row = await db.stockMovement.findFirst({ where: { reference: orderId, reason: 'RESERVE' }, orderBy: { id: 'asc' }, select: { actor: true } });
   return row?.actor ?? undefined;

@@ -1,6 +1,7 @@
 /**
  * `saga_starts`, the order saga's outbox: every query on it outside the hold's own
- * transaction (data/orders/request-hold.ts writes the row with the hold). A row says the
+ * transaction (data/orders/request-hold.ts and the SQL function `stockhold_hold_batch` write
+ * the row with the hold, and the request path compares a replay with it). A row says the
  * order's saga must run; `started_at` says Temporal has it. Starting is the caller's
  * (use-cases/order-sagas.ts); this module only reads, leases and marks rows.
  */
@@ -41,4 +42,20 @@ export async function unstartedSagaInput(db: Db, orderId: string): Promise<Order
   const outbox = await db.sagaStart.findUnique({ where: { orderId }, select: { input: true, startedAt: true } });
   if (!outbox || outbox.startedAt) return undefined;
   return outbox.input as unknown as OrderWorkflowInput;
+}
+
+/** The input an order's saga was (or is to be) started with, as the hold recorded it; undefined for an order that held nothing. */
+export async function sagaInput(db: Db, orderId: string): Promise<OrderWorkflowInput | undefined> {
+  const outbox = await db.sagaStart.findUnique({ where: { orderId }, select: { input: true } });
+  return outbox?.input as OrderWorkflowInput | undefined;
+}
+
+/** Rows still unmarked `olderThanMs` after their hold committed (what reconciliation reports), oldest first. */
+export async function findUnstartedSagas(db: Db, olderThanMs: number, limit: number): Promise<{ orderId: string; createdAt: string }[]> {
+  const rows = await db.sagaStart.findMany({
+    where: { startedAt: null, createdAt: { lt: new Date(Date.now() - olderThanMs) } },
+    orderBy: { createdAt: 'asc' },
+    take: limit,
+  });
+  return rows.map((r) => ({ orderId: r.orderId, createdAt: r.createdAt.toISOString() }));
 }
