@@ -42,6 +42,88 @@ module.exports = {
       from: { path: '^workflows/' },
       to: { dependencyTypes: ['core'] },
     },
+    // The floors, top to bottom (docs/architecture.md#where-the-code-lives): the entry points (api/, activities/,
+    // worker.ts, scripts/) call use-cases/ and data/; use-cases/ calls data/; data/ calls platform/; domain/ is
+    // beside all of them. No arrow runs back up.
+    {
+      name: 'platform-not-to-data',
+      severity: 'error',
+      comment: 'platform/ is process plumbing (connections, queues, metrics, Temporal setup): it knows no table. Pass what it needs in.',
+      from: { path: '^platform/' },
+      to: { path: '^data/' },
+    },
+    {
+      name: 'platform-not-to-workflows',
+      severity: 'error',
+      comment:
+        "platform/ knows none of our workflows: which schedules and search attributes the service has is use-cases/schedules.ts's; " +
+        'the dev server is told which attributes to create.',
+      from: { path: '^platform/' },
+      to: { path: '^workflows/' },
+    },
+    {
+      name: 'platform-not-up',
+      severity: 'error',
+      comment: 'platform/ is the bottom floor: nothing of use-cases/, activities/, api/ or worker.ts.',
+      from: { path: '^platform/' },
+      to: { path: '^(use-cases|activities|api)/|^worker\\.ts$' },
+    },
+    {
+      name: 'data-not-to-workflows',
+      severity: 'error',
+      comment: 'data/ owns the tables and knows no workflow: the saga types it stores (OrderWorkflowInput, OrderState) live in domain/order-saga.ts.',
+      from: { path: '^data/' },
+      to: { path: '^workflows/' },
+    },
+    {
+      name: 'data-not-up',
+      severity: 'error',
+      comment: 'data/ answers queries; it never calls a use case, an activity, a route or the worker.',
+      from: { path: '^data/' },
+      to: { path: '^(use-cases|activities|api)/|^worker\\.ts$' },
+    },
+    {
+      name: 'use-cases-not-to-entry-points',
+      severity: 'error',
+      comment:
+        'A use case (use-cases/) is called by routes, activities and the worker; it never imports them (practica: the entry points ' +
+        'depend on the domain tier, not the other way).',
+      from: { path: '^use-cases/' },
+      to: { path: '^(activities|api|scripts)/|^worker\\.ts$' },
+    },
+    {
+      name: 'routes-not-to-activities',
+      severity: 'error',
+      comment: 'The API never imports an activity: what a route and an activity share is a use case (use-cases/) or a data/ module.',
+      from: { path: '^api/' },
+      to: { path: '^activities/' },
+    },
+    {
+      name: 'activities-not-to-api',
+      severity: 'error',
+      comment: 'Activities never import the API: what they share is a use case (use-cases/) or a data/ module.',
+      from: { path: '^activities/' },
+      to: { path: '^api/' },
+    },
+    {
+      name: 'no-route-to-route',
+      severity: 'error',
+      comment:
+        'A route folder (api/routes/<resource>/) imports no other route folder: what two routes share lives below them ' +
+        '(use-cases/, or api/ itself for HTTP pieces such as api/rejection.ts and api/schemas.ts).',
+      from: { path: '^api/routes/([^/]+)/' },
+      to: { path: '^api/routes/', pathNot: '^api/routes/$1/' },
+    },
+    {
+      name: 'prisma-client-only-in-data',
+      severity: 'error',
+      comment:
+        'One owner per table: the generated Prisma client is imported by data/ (and prisma/: migrations, roles, seed) only. ' +
+        'Tests, the bench and the chaos suite check the database from outside and may read it directly. ESLint refuses queries ' +
+        '($queryRaw, tx.<model>.findMany, ...) the same way (eslint.config.mjs, dataAccess).',
+      from: { pathNot: '^(data|prisma|test|bench|chaos)/' },
+      to: { path: '^generated/' },
+    },
     {
       name: 'not-to-unresolvable',
       severity: 'error',
@@ -62,12 +144,14 @@ module.exports = {
       comment:
         'Code that runs in production does not import devDependencies: the image installs with --omit=dev (it also runs the migrations, the seed and the keys and reconcile commands).',
       from: {
-        path: '^(activities|api|config|data|domain|platform|workflows)/|^worker\\.ts$|^prisma/(migrate|roles|seed)\\.ts$|^scripts/(keys|reconcile)\\.ts$',
+        path: '^(activities|api|config|data|domain|platform|use-cases|workflows)/|^worker\\.ts$|^prisma/(migrate|roles|seed)\\.ts$|^scripts/(keys|reconcile)\\.ts$',
       },
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },
   ],
   options: {
+    // node_modules may be a symlink (a git worktree sharing one install): keep its paths as node_modules/...
+    preserveSymlinks: true,
     doNotFollow: { path: ['node_modules', '^generated/'] },
     exclude: { path: '(^|/)(dist|\\.tools|\\.data|coverage)/' },
     tsPreCompilationDeps: true,

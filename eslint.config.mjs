@@ -1,5 +1,6 @@
 // ESLint 9 flat config, type-aware (typescript-eslint's project service reads tsconfig.json).
 // docs/testing-and-lint.md says what each rule guards and why.
+import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -8,7 +9,7 @@ import tseslint from 'typescript-eslint';
 const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('node:'));
 
 /** A relative import that leaves workflows/ for anything of ours but domain/. */
-const OUTSIDE_WORKFLOWS = '^(\\.\\./)+(data|activities|api|platform|config|prisma|generated|scripts|bench|chaos|test|worker)(/|$)';
+const OUTSIDE_WORKFLOWS = '^(\\.\\./)+(data|activities|api|platform|use-cases|config|prisma|generated|scripts|bench|chaos|test|worker)(/|$)';
 
 /**
  * What workflow code must not import. Workflows run in Temporal's deterministic sandbox and are
@@ -36,6 +37,40 @@ const workflowRestrictions = {
     {
       regex: OUTSIDE_WORKFLOWS,
       message: 'Workflows import only domain/ and workflows/ (see docs/testing-and-lint.md).',
+    },
+  ],
+};
+
+/**
+ * One owner per table: only data/ (and prisma/: migrations, roles, seed) talks to PostgreSQL.
+ * Everything above data/ calls a data/ module named for the table or aggregate. Tests, the
+ * bench, the chaos suite and the history capture (scripts/histories/, a test fixture driver
+ * built on test/helpers) are exempt: they set up and check the house from outside and read
+ * the tables directly on purpose. The Prisma models' delegate names are read
+ * from the schema, so a new model is covered without touching this file.
+ */
+const prismaDelegates = [...readFileSync(`${import.meta.dirname}/prisma/schema.prisma`, 'utf8').matchAll(/^model\s+(\w+)/gm)].map(
+  ([, model]) => model[0].toLowerCase() + model.slice(1),
+);
+const PRISMA_METHODS =
+  'findUnique|findUniqueOrThrow|findFirst|findFirstOrThrow|findMany|create|createMany|createManyAndReturn|update|updateMany|updateManyAndReturn|upsert|delete|deleteMany|count|aggregate|groupBy';
+const DATA_ACCESS = 'Queries live in data/ (one module per table or aggregate): call one, or add it there (docs/testing-and-lint.md).';
+const dataAccess = {
+  imports: {
+    paths: [{ name: 'pg', allowTypeImports: true, message: `No pg client above data/. ${DATA_ACCESS}` }],
+    patterns: [
+      { regex: '(^|/)generated/prisma(/|$)', message: `The Prisma client is data/'s. ${DATA_ACCESS}` },
+      { regex: '^@prisma/', message: `The Prisma client is data/'s. ${DATA_ACCESS}` },
+    ],
+  },
+  syntax: [
+    {
+      selector: 'MemberExpression[property.name=/^\\$(queryRaw|executeRaw|queryRawUnsafe|executeRawUnsafe|transaction)$/]',
+      message: `No raw SQL or transactions above data/. ${DATA_ACCESS}`,
+    },
+    {
+      selector: `CallExpression[callee.property.name=/^(${PRISMA_METHODS})$/][callee.object.property.name=/^(${prismaDelegates.join('|')})$/]`,
+      message: `No Prisma model queries (db.<model>.<method>) above data/. ${DATA_ACCESS}`,
     },
   ],
 };
@@ -72,6 +107,17 @@ export default tseslint.config(
       '@typescript-eslint/no-import-type-side-effects': 'error',
       // tsc's noUnusedLocals already reports unused locals; `_`-prefixed parameters are intentional.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+    },
+  },
+  {
+    // One owner per table (see dataAccess). Workflows get the stricter list below, which
+    // replaces this import rule for them; the syntax rule applies there too.
+    files: ['**/*.ts'],
+    ignores: ['data/**', 'prisma/**', 'test/**', 'bench/**', 'chaos/**', 'scripts/histories/**'],
+    rules: {
+      'no-restricted-imports': 'off',
+      '@typescript-eslint/no-restricted-imports': ['error', dataAccess.imports],
+      'no-restricted-syntax': ['error', ...dataAccess.syntax],
     },
   },
   {

@@ -12,16 +12,18 @@ import { NativeConnection, Runtime, Worker, type InjectedSinks } from '@temporal
 import { createActivities } from './activities';
 import { createStockCache, invalidateOnCommit, startCacheRelay } from './data/cache';
 import { createGate } from './data/gate';
-import { createDb, dbOptions } from './data/stock/db';
+import { createDb, dbOptions, type Db } from './data/db';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, temporalLogger } from './platform/log';
 import { createMetrics, type Metrics } from './platform/metrics';
 import { exitWithParent, startedToExitWithParent } from './platform/parent-watch';
-import { registerStoreGauges, type StoreGaugeSource } from './platform/store-gauges';
+import { registerStoreGauges } from './platform/store-gauges';
+import { storeGaugeReader } from './data/store-gauges';
 import { createGateRedis } from './platform/redis';
-import { startSagaRelay } from './platform/sagas';
-import { startPaymentRelay } from './activities/payment-relay';
-import { bootSchedules, closeConnection, connectClient, temporalConnectionOptions } from './platform/temporal';
+import { startSagaRelay } from './use-cases/order-sagas';
+import { startPaymentRelay } from './use-cases/payment-relay';
+import { closeConnection, connectClient, temporalConnectionOptions } from './platform/temporal';
+import { bootSchedules } from './use-cases/schedules';
 import type { MetricsSinks } from './workflows/activities-proxy';
 
 /** Worker options other than the connection; tests reuse them with a prebuilt bundle. */
@@ -63,9 +65,9 @@ export function serveWorkerHttp(metrics: Metrics, state: () => string, address: 
 }
 
 /** The worker's metrics: the process's counters and the gauges read from PostgreSQL at scrape time. */
-export function createWorkerMetrics(config: Pick<Config, 'sweeperGraceSeconds'>, db: StoreGaugeSource): Metrics {
+export function createWorkerMetrics(config: Pick<Config, 'sweeperGraceSeconds'>, db: Pick<Db, '$queryRawUnsafe'>): Metrics {
   const metrics = createMetrics('worker');
-  registerStoreGauges(metrics.registry, db, { graceSeconds: config.sweeperGraceSeconds });
+  registerStoreGauges(metrics.registry, storeGaugeReader(db), { graceSeconds: config.sweeperGraceSeconds });
   return metrics;
 }
 

@@ -4,7 +4,8 @@
  * alert is marked delivered only after a 2xx, so receivers dedupe by X-Alert-Id.
  */
 import { signPayload } from '../platform/webhook-signature';
-import type { Db } from '../data/stock/db';
+import type { Db } from '../data/db';
+import { markAlertDelivered, pendingAlerts } from '../data/alerts/stock-alerts';
 
 /** Where alerts go and the key that signs them. */
 export interface AlertWebhook {
@@ -18,7 +19,7 @@ const TIMEOUT_MS = 5_000;
 /** Delivers pending alerts oldest first; a failure throws so Temporal retries the rest later. */
 export async function deliverAlerts(db: Db, webhook: AlertWebhook | undefined): Promise<number> {
   if (!webhook) return 0;
-  const pending = await db.stockAlert.findMany({ where: { deliveredAt: null }, orderBy: { id: 'asc' }, take: BATCH });
+  const pending = await pendingAlerts(db, BATCH);
   for (const alert of pending) {
     const id = alert.id.toString();
     const body = JSON.stringify({
@@ -43,7 +44,7 @@ export async function deliverAlerts(db: Db, webhook: AlertWebhook | undefined): 
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
     if (!res.ok) throw new Error(`alert webhook answered ${res.status} for alert ${id}`);
-    await db.stockAlert.updateMany({ where: { id: alert.id, deliveredAt: null }, data: { deliveredAt: new Date() } });
+    await markAlertDelivered(db, alert.id);
   }
   return pending.length;
 }

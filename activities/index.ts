@@ -15,23 +15,24 @@ import { deliverAlerts, type AlertWebhook } from './alerts';
 import { checkCache } from '../data/cache/checker';
 import type { CacheCheckOptions, ReconciliationReport } from '../domain/reports';
 import type { StockCache } from '../data/cache/stock-cache';
-import { asDataError } from '../data/stock/data-errors';
-import type { Db } from '../data/stock/db';
-import { raiseExpiryAlerts, writeOffExpiredLots } from '../data/stock/expiry';
-import { findReservation } from '../data/stock/queries';
-import { endCampaign, reserveFromCampaign } from '../data/stock/campaigns';
-import { fulfilPreSale } from '../data/stock/pre-sales';
+import { asDataError } from '../data/data-errors';
+import type { Db } from '../data/db';
+import { writeOffExpiredLots } from '../data/stock/expiry';
+import { raiseExpiryAlerts } from '../data/alerts/stock-alerts';
+import { findReservation } from '../data/orders/queries';
+import { endCampaign, reserveFromCampaign } from '../data/campaigns/campaigns';
+import { fulfilPreSale } from '../data/campaigns/pre-sales';
 import { syncGate, type Gate } from '../data/gate';
 import { reconcile } from '../data/stock/reconcile';
-import { confirmPayment } from '../data/stock/confirm';
-import { releaseStock } from '../data/stock/release';
-import { reserveStock } from '../data/stock/reservations';
+import { confirmPayment } from '../data/orders/confirm';
+import { releaseStock } from '../data/orders/release';
+import { reserveStock } from '../data/orders/reservations';
 import type { ReserveInput } from '../domain/types';
-import { readPayments, settlePaymentTx } from '../data/stock/payments';
-import { cancelTransfer, raiseTransferOverdue, receiveTransfer, requestTransfer, returnTransfer, shipTransfer } from '../data/stock/transfers';
+import { readPayments, recordSettlementResult, settlePaymentTx } from '../data/payments/payments';
+import { cancelTransfer, raiseTransferOverdue, receiveTransfer, requestTransfer, returnTransfer, shipTransfer } from '../data/transfers/transfers';
 import type { Activities } from '../workflows/activity-types';
 import { sweepExpiredHolds } from './sweep';
-import { defaultBackstopOptions, settleStalePayments, type BackstopOptions } from './payment-check';
+import { defaultBackstopOptions, settleStalePayments, type BackstopOptions } from '../use-cases/settle-stale-payments';
 import { checkSagaPayments } from './saga-check';
 
 export interface ActivityDeps {
@@ -60,9 +61,7 @@ export function createActivities({ db, temporal, metrics, gate, cache, alertWebh
     release: (reservationId: string, reason: ReleaseReason) => releaseStock(db, reservationId, reason),
     lookupReservation: (reservationId: string) => findReservation(db, reservationId),
     readOrderPayments: (orderId: string) => readPayments(db, orderId),
-    recordSettlement: async (orderId: string, paymentId: string, result: string): Promise<void> => {
-      await db.paymentEvent.updateMany({ where: { orderId, paymentId }, data: { result } });
-    },
+    recordSettlement: (orderId: string, paymentId: string, result: string) => recordSettlementResult(db, orderId, paymentId, result),
     sweepExpiredHolds: (graceSeconds: number) => sweepExpiredHolds(db, temporal, metrics, payments.taskQueue, graceSeconds),
     /** Returns an admitted flash-sale order's gate token (its hold was refused or released). */
     returnGateToken: (campaignId: string, userId: string, orderId: string) => gate.giveBack(campaignId, userId, orderId),
@@ -118,7 +117,7 @@ function reportDrift(report: ReconciliationReport, metrics: Metrics): void {
 /**
  * Wraps every activity: counts retries and times attempts, and turns domain errors into
  * Temporal failures whose type is the error code (non-retryable where the table says so).
- * PostgreSQL's refusal of the data itself (SQLSTATE class 22/23, data/stock/data-errors.ts) is a
+ * PostgreSQL's refusal of the data itself (SQLSTATE class 22/23, data/data-errors.ts) is a
  * domain error too, and final: retrying the same NUL byte or overflowing number would fail
  * for ever and hold its workflow. Any other error stays retryable: lock timeouts and lost
  * connections are retried with backoff until the step is done.

@@ -8,9 +8,9 @@
 import type { Client } from '@temporalio/client';
 import { PaymentState } from '../domain/payments';
 import type { SagaMismatch } from '../domain/reports';
-import type { Db } from '../data/stock/db';
-import { AlertKind, raiseAlert } from '../data/stock/expiry';
-import { readPayments } from '../data/stock/payments';
+import type { Db } from '../data/db';
+import { AlertKind, raiseAlert } from '../data/alerts/stock-alerts';
+import { readPayments } from '../data/payments/payments';
 import { orderWorkflowId } from '../workflows/ids';
 import { OrderStatus } from '../domain/order-saga';
 import { backorderSettledSignal } from '../workflows/messages';

@@ -23,15 +23,14 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Metrics } from '../platform/metrics';
-import { startOrderSaga } from '../platform/sagas';
+import { startUnstartedSaga } from '../use-cases/order-sagas';
 import { orderWorkflowId } from '../workflows/ids';
-import type { OrderWorkflowInput } from '../domain/order-saga';
 import type { SweepResult } from '../domain/reports';
-import type { Db } from '../data/stock/db';
-import { AlertKind, raiseAlert } from '../data/stock/expiry';
-import { findExpiredHolds } from '../data/stock/queries';
-import { releaseStock } from '../data/stock/release';
-import { asDataError } from '../data/stock/data-errors';
+import type { Db } from '../data/db';
+import { AlertKind, raiseAlert } from '../data/alerts/stock-alerts';
+import { findExpiredHolds } from '../data/orders/queries';
+import { releaseStock } from '../data/orders/release';
+import { asDataError } from '../data/data-errors';
 import type { DomainError } from '../domain/errors';
 
 const BATCH = 200;
@@ -91,7 +90,7 @@ async function sweepOne(db: Db, temporal: Client, metrics: Metrics, taskQueue: s
   // The outbox first (see the header): a hold whose saga never started (the API died and the
   // relay could not start it yet) is started; the saga owns its hold and releases it at once,
   // settling any payment too.
-  if (await startNeverStarted(db, temporal, taskQueue, hold.orderId)) return 'started';
+  if (await startUnstartedSaga(db, temporal, taskQueue, hold.orderId)) return 'started';
   if (await workflowRunning(temporal, orderWorkflowId(hold.orderId))) {
     metrics.alertsRaised.inc(await reportRunningPastExpiry(db, hold, graceSeconds));
     return 'running';
@@ -139,12 +138,4 @@ async function workflowRunning(temporal: Client, workflowId: string): Promise<bo
     if (err instanceof WorkflowNotFoundError) return false;
     throw err;
   }
-}
-
-async function startNeverStarted(db: Db, temporal: Client, taskQueue: string, orderId: string): Promise<boolean> {
-  const outbox = await db.sagaStart.findUnique({ where: { orderId }, select: { input: true, startedAt: true } });
-  if (!outbox || outbox.startedAt) return false;
-  await startOrderSaga(temporal, taskQueue, outbox.input as unknown as OrderWorkflowInput);
-  await db.sagaStart.updateMany({ where: { orderId, startedAt: null }, data: { startedAt: new Date() } });
-  return true;
 }

@@ -7,11 +7,13 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { createHoldPool, HoldBatcher } from '../data/stock/request-hold';
+import { createHoldPool, HoldBatcher } from '../data/orders/request-hold';
+import { warmPool } from '../data/db';
+import { warmCampaignRead } from '../data/campaigns/campaign-queries';
 import { loggerOptions } from '../platform/log';
-import { SagaStarter } from '../platform/sagas';
+import { SagaStarter } from '../use-cases/order-sagas';
 import type { AppDeps } from './deps';
-import type { HoldDeps } from './routes/orders/hold';
+import type { HoldDeps } from '../use-cases/hold-order';
 import { Scope } from '../domain/api-keys';
 import audit from './plugins/audit';
 import auth, { onOpsPort, SECURITY_SCHEME } from './plugins/auth';
@@ -65,9 +67,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   // Warm what the first order of a sale would otherwise pay for: a hold connection and the
   // campaign read (a cold first query costs a burst's first batch ~100 ms).
   app.addHook('onReady', async () => {
-    await Promise.all([holdPool.query('SELECT 1'), deps.db.campaign.findFirst({ select: { sku: true, warehouseCode: true, expectedAt: true } })]).catch(
-      () => undefined,
-    );
+    await Promise.all([warmPool(holdPool), warmCampaignRead(deps.db)]).catch(() => undefined);
   });
   // Requests in flight: while a burst is being answered, saga starts (gRPC work in this
   // process, and CPU for Temporal on a shared host) wait, bounded by SAGA_START_MAX_DEFER_MS.

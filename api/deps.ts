@@ -3,10 +3,10 @@ import type { Client } from '@temporalio/client';
 import type Redis from 'ioredis';
 import type { Gate } from '../data/gate';
 import type { StockCache } from '../data/cache/stock-cache';
-import type { Db } from '../data/stock/db';
+import type { Db } from '../data/db';
 import type { Config } from '../config';
 import type { Metrics } from '../platform/metrics';
-import type { HoldDeps } from './routes/orders/hold';
+import type { HoldDeps } from '../use-cases/hold-order';
 
 export interface AppDeps {
   readonly config: Config;
@@ -23,7 +23,7 @@ export interface AppDeps {
 declare module 'fastify' {
   interface FastifyInstance {
     deps: AppDeps;
-    /** The request path's hold (api/routes/orders/hold.ts), built once by buildApp. */
+    /** The request path's hold (use-cases/hold-order.ts), built once by buildApp. */
     holds: HoldDeps;
     /** Set on SIGTERM (api/server.ts): /readyz answers 503 while in-flight requests finish. */
     lifecycle: { draining: boolean };

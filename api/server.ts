@@ -12,7 +12,7 @@
  */
 import { createStockCache, invalidateOnCommit } from '../data/cache';
 import { createGate } from '../data/gate';
-import { createDb, dbOptions } from '../data/stock/db';
+import { createDb, dbOptions } from '../data/db';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { createMetrics } from '../platform/metrics';

@@ -4,7 +4,7 @@
  * no server error. Each failure is a sentence; none means `checksPassed`.
  */
 import type { Client } from '@temporalio/client';
-import type { Db } from '../data/stock/db';
+import type { Db } from '../data/db';
 import { findDrifts } from '../data/stock/reconcile';
 import type { Sample } from './load';
 import { CAMPAIGN, PLAIN_SKU, WAREHOUSE } from './scenario';

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createDb, type Db } from '../data/stock/db';
+import { createDb, type Db } from '../data/db';
 import { batchCosts, batchesSeen } from './batch-cost';
 import { setup } from './setup';
 import { hotRowCeiling, httpCeiling, pgbenchAnchor, workflowCeiling } from './baselines';

@@ -5,7 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { Db } from '../data/stock/db';
+import type { Db } from '../data/db';
 import { orderWorkflowId } from '../workflows/ids';
 import { percentiles, round, type Percentiles } from './load';
 

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { signPayload } from '../platform/webhook-signature';
-import type { Db } from '../data/stock/db';
+import type { Db } from '../data/db';
 import type { BenchOptions } from './options';
 import { runLoad, send, type LoadResult, type RequestSpec, type Sample } from './load';
 import type { BenchStack } from './stack';

@@ -1,6 +1,6 @@
 /** The bench database's fixture: stock, the sale's campaign, the batch-cost campaign and a campaign sold out before the run. */
 import { upsertProduct, upsertWarehouse } from '../data/stock/catalog';
-import type { Db } from '../data/stock/db';
+import type { Db } from '../data/db';
 import { receiveStock } from '../data/stock/stock-admin';
 import { signPayload } from '../platform/webhook-signature';
 import { BATCH_CAMPAIGN, BATCH_LEVEL_SKU, BATCH_POOL_SKU } from './batch-cost';

@@ -8,6 +8,7 @@ import Redis from 'ioredis';
 import { Client } from '@temporalio/client';
 import { closeConnection, fencedConnection } from '../platform/temporal';
 import { startDevServer } from '../platform/dev-server';
+import { searchAttributeKeys } from '../workflows/search-attributes';
 import { lowerPriority } from '../platform/priority';
 import { freePort, runService, waitForHttp } from '../platform/processes';
 import { recreateDatabase } from '../prisma/migrate';
@@ -40,7 +41,7 @@ export async function startStack(options: {
   const redis = new Redis(options.redisUrl);
   await redis.flushdb();
   redis.disconnect();
-  const temporal = await startDevServer({ port: await freePort() });
+  const temporal = await startDevServer({ searchAttributes: searchAttributeKeys, port: await freePort() });
   const apiPort = await freePort();
   const env = {
     DATABASE_URL: options.databaseUrl,

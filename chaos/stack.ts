@@ -9,8 +9,9 @@ import { Client } from '@temporalio/client';
 import { closeConnection, fencedConnection } from '../platform/temporal';
 import { createStockCache } from '../data/cache';
 import type { StockCache } from '../data/cache/stock-cache';
-import type { Db } from '../data/stock/db';
+import type { Db } from '../data/db';
 import { startDevServer, type DevServer } from '../platform/dev-server';
+import { searchAttributeKeys } from '../workflows/search-attributes';
 import { migrate } from '../prisma/migrate';
 import { resetDb, testDb } from '../test/helpers/db';
 import { TEST_DATABASE_URL, testConfig } from '../test/helpers/env';
@@ -114,7 +115,7 @@ export async function startStack(orders: number): Promise<Stack> {
   const temporalPort = await freePort();
   const dbFile = path.join(ROOT, '.data', 'chaos', `temporal-${process.pid}.db`);
   rmSync(dbFile, { force: true });
-  let devServer: DevServer = await startDevServer({ port: temporalPort, dbFile });
+  let devServer: DevServer = await startDevServer({ searchAttributes: searchAttributeKeys, port: temporalPort, dbFile });
   let devServerDown = false;
   const stopTemporal = async () => {
     devServerDown = true;
@@ -122,7 +123,7 @@ export async function startStack(orders: number): Promise<Stack> {
   };
   const startTemporal = async () => {
     if (!devServerDown) return;
-    devServer = await startDevServer({ port: temporalPort, dbFile });
+    devServer = await startDevServer({ searchAttributes: searchAttributeKeys, port: temporalPort, dbFile });
     devServerDown = false;
   };
   const temporal = new Client({ connection: await fencedConnection({ address: devServer.address }), namespace: 'default' });

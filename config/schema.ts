@@ -40,7 +40,7 @@ export interface Config {
   readonly holdBatchesInFlight: number;
   /** The worker's saga relay: how old an unstarted saga's outbox row must be before it starts it. */
   readonly sagaRelayGraceMs: number;
-  /** Payment deliveries after the webhook answered (activities/payment-relay.ts). */
+  /** Payment deliveries after the webhook answered (use-cases/payment-relay.ts). */
   readonly paymentDelivery: PaymentDeliveryConfig;
   /** How often the unsettled-payment check runs. */
   readonly paymentCheckInterval: string;

@@ -27,7 +27,7 @@
  * node-postgres, or Prisma over the pg adapter).
  */
 import { DomainError, ErrorCode } from '../domain/errors';
-import { pgFaultOf } from './stock/data-errors';
+import { pgFaultOf } from './data-errors';
 
 /** A decoded error: its code, and its message and details from the DETAIL the function gave. */
 export interface SqlFunctionErrorDecoding {

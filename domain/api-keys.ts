@@ -1,6 +1,6 @@
 /**
  * API keys: what a caller presents (`sk_<id>_<secret>`), the scopes a key carries, and who
- * acted. Pure: the store (data/stock/api-keys.ts) and the API's guard build on it.
+ * acted. Pure: the store (data/keys/api-keys.ts) and the API's guard build on it.
  */
 
 /** What a key may do; docs/security.md lists the routes behind each. */

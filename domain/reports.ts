@@ -63,7 +63,7 @@ export interface SagaMismatch {
   readonly paymentState: string;
 }
 
-/** A payment found PENDING too long, as the payment check (activities/payment-check.ts) drove it. */
+/** A payment found PENDING too long, as the payment check (use-cases/settle-stale-payments.ts) drove it. */
 export interface UnsettledPayment {
   readonly orderId: string;
   readonly paymentId: string;

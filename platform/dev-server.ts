@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { searchAttributeKeys } from '../workflows/search-attributes';
+import type { SearchAttributeKey } from './temporal';
 import { signalGroup, spawnSupervised } from './processes';
 
 export const TOOLS_BIN = path.resolve(__dirname, '..', '.tools', 'venv', 'bin');
@@ -33,6 +33,8 @@ export interface DevServerOptions {
   /** SQLite file; omit for an in-memory server. */
   readonly dbFile?: string;
   readonly namespace?: string;
+  /** The search attributes to create (the caller's workflows': workflows/search-attributes.ts). */
+  readonly searchAttributes: readonly SearchAttributeKey[];
   /** Where the server's output goes; default: discarded. */
   readonly log?: (line: string) => void;
   /**
@@ -60,7 +62,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     args.push('--db-filename', options.dbFile);
   }
   if (options.namespace && options.namespace !== 'default') args.push('--namespace', options.namespace);
-  for (const key of searchAttributeKeys) args.push('--search-attribute', `${key.name}=${cliType[key.type]}`);
+  for (const key of options.searchAttributes) args.push('--search-attribute', `${key.name}=${cliType[key.type]}`);
 
   const child = options.supervised
     ? spawnSupervised(TEMPORAL_CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] }, true)

@@ -10,16 +10,37 @@
  *  - stockhold_campaign_{quota,held,sold}_units and stockhold_campaign_sell_through_ratio
  *    {campaign, sku, kind}: campaigns open or ended within the last day.
  *
- * Two statements per refresh, both on indexes (reservations (status, expires_at) and
+ * Two statements per refresh (data/store-gauges.ts), both on indexes (reservations (status, expires_at) and
  * (campaign_id, status), saga_starts (started_at, ...)); one refresh serves every gauge of a
  * scrape, and scrapes closer than `maxAgeMs` reuse it. A failed read leaves the last values
  * (the scrape still answers) and is logged.
  */
 import { Gauge, type Registry } from 'prom-client';
 
-/** What this needs of the Prisma client (structural: any client or transaction works). */
+/** The totals one refresh reads (data/store-gauges.ts: one statement). */
+export interface StoreTotals {
+  holds_active: number;
+  holds_past_expiry: number;
+  cache_backlog: number;
+  cache_oldest: number;
+  saga_backlog: number;
+  saga_oldest: number;
+}
+
+/** A campaign open or ended within the last day, with its units held and sold. */
+export interface CampaignSales {
+  id: string;
+  sku: string;
+  kind: string;
+  quota: number;
+  held: number;
+  sold: number;
+}
+
+/** Where the gauges' values come from (data/store-gauges.ts reads them from PostgreSQL). */
 export interface StoreGaugeSource {
-  $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): PromiseLike<T>;
+  totals(graceSeconds: number): PromiseLike<StoreTotals>;
+  campaigns(): PromiseLike<CampaignSales[]>;
 }
 
 export interface StoreGaugeOptions {
@@ -30,45 +51,7 @@ export interface StoreGaugeOptions {
   readonly onError?: (err: unknown) => void;
 }
 
-interface Totals {
-  holds_active: number;
-  holds_past_expiry: number;
-  cache_backlog: number;
-  cache_oldest: number;
-  saga_backlog: number;
-  saga_oldest: number;
-}
-
-interface CampaignRow {
-  id: string;
-  sku: string;
-  kind: string;
-  quota: number;
-  held: number;
-  sold: number;
-}
-
-const TOTALS = `
-  SELECT (SELECT count(*) FROM reservations WHERE status = 'RESERVED')::int AS holds_active,
-         (SELECT count(*) FROM reservations
-           WHERE status = 'RESERVED' AND expires_at < now() - make_interval(secs => $1::int))::int AS holds_past_expiry,
-         (SELECT count(*) FROM cache_outbox)::int AS cache_backlog,
-         COALESCE((SELECT EXTRACT(EPOCH FROM now() - min(created_at)) FROM cache_outbox), 0)::float8 AS cache_oldest,
-         (SELECT count(*) FROM saga_starts WHERE started_at IS NULL)::int AS saga_backlog,
-         COALESCE((SELECT EXTRACT(EPOCH FROM now() - min(created_at)) FROM saga_starts WHERE started_at IS NULL), 0)::float8 AS saga_oldest`;
-
-/** Sold: paid and kept (CONFIRMED; pre-sales also BACKORDERED, paid and waiting for the goods). */
-const CAMPAIGNS = `
-  SELECT c.id, c.sku, c.kind, c.quota,
-         COALESCE(SUM(l.quantity) FILTER (WHERE r.status = 'RESERVED'), 0)::int AS held,
-         COALESCE(SUM(l.quantity) FILTER (WHERE r.status IN ('CONFIRMED', 'BACKORDERED')), 0)::int AS sold
-    FROM campaigns c
-    LEFT JOIN reservations r ON r.campaign_id = c.id AND r.status IN ('RESERVED', 'CONFIRMED', 'BACKORDERED')
-    LEFT JOIN reservation_lines l ON l.reservation_id = r.id
-   WHERE c.status = 'OPEN' OR c.ended_at > now() - interval '1 day'
-   GROUP BY c.id`;
-
-/** Registers the gauges on `registry`; their values are read from `db` at scrape time. */
+/** Registers the gauges on `registry`; their values are read from `db` (data/store-gauges.ts) at scrape time. */
 export function registerStoreGauges(registry: Registry, db: StoreGaugeSource, options: StoreGaugeOptions): void {
   const maxAgeMs = options.maxAgeMs ?? 5_000;
   let last: { at: number; read: Promise<void> } | undefined;
@@ -92,8 +75,8 @@ export function registerStoreGauges(registry: Registry, db: StoreGaugeSource, op
   const sellThrough = gauge('stockhold_campaign_sell_through_ratio', 'Sold units / quota of a campaign', labels);
 
   async function load(): Promise<void> {
-    const [totals] = await db.$queryRawUnsafe<Totals[]>(TOTALS, options.graceSeconds);
-    const campaigns = await db.$queryRawUnsafe<CampaignRow[]>(CAMPAIGNS);
+    const totals = await db.totals(options.graceSeconds);
+    const campaigns = await db.campaigns();
     holdsActive.set(totals.holds_active);
     holdsPastExpiry.set(totals.holds_past_expiry);
     backlog.set({ relay: 'cache' }, totals.cache_backlog);

@@ -1,7 +1,8 @@
 /**
  * Temporal plumbing shared by the API, the worker and the scripts: the client connection,
- * search-attribute registration and the schedules (sweeper, perishables, reconciliation,
- * cache check).
+ * search-attribute registration and keeping a schedule in line with the config. Which
+ * attributes and which schedules this service runs is use-cases/schedules.ts's business:
+ * platform/ knows nothing of our workflows.
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -17,8 +18,6 @@ import {
 } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import type { Config, TemporalConfig } from '../config';
-import { CACHE_CHECK_SCHEDULE_ID, EXPIRY_SCHEDULE_ID, PAYMENT_CHECK_SCHEDULE_ID, RECONCILIATION_SCHEDULE_ID, SWEEPER_SCHEDULE_ID } from '../workflows/ids';
-import { searchAttributeKeys } from '../workflows/search-attributes';
 
 /**
  * How to reach the Temporal frontend: plain (the dev server), TLS (with a private CA), mTLS
@@ -127,11 +126,17 @@ const indexedType = {
   DATETIME: proto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
 } as const;
 
+/** A search attribute by its name and its indexed type. */
+export interface SearchAttributeKey {
+  readonly name: string;
+  readonly type: string;
+}
+
 /**
- * Registers the service's search attributes in the namespace when missing. The dev server
- * started by `npm start` already has them (flags); this covers an external server.
+ * Registers search attributes in the namespace when missing. The dev server started by
+ * `npm start` already has them (flags); this covers an external server.
  */
-export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+export async function addMissingSearchAttributes(connection: Connection, namespace: string, searchAttributeKeys: readonly SearchAttributeKey[]): Promise<void> {
   const known = new Set<string>();
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });
@@ -149,7 +154,7 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
 }
 
 /** A periodic workflow run by a Temporal Schedule. */
-interface PeriodicJob {
+export interface PeriodicJob {
   readonly scheduleId: string;
   readonly workflowType: string;
   readonly every: string;
@@ -160,7 +165,7 @@ interface PeriodicJob {
  * Creates a schedule, or brings an existing one in line with the config (so changing the
  * interval setting and restarting the worker is all it takes). Overlapping runs are skipped.
  */
-async function ensureSchedule(client: Client, taskQueue: string, job: PeriodicJob): Promise<void> {
+export async function ensureSchedule(client: Client, taskQueue: string, job: PeriodicJob): Promise<void> {
   const options = {
     scheduleId: job.scheduleId,
     spec: { intervals: [{ every: job.every as `${number}m` }] },
@@ -184,60 +189,4 @@ async function ensureSchedule(client: Client, taskQueue: string, job: PeriodicJo
       policies: { ...prev.policies, ...options.policies },
     }));
   }
-}
-
-/** The sweeper schedule (expired holds whose workflow is gone). */
-export async function ensureSweeperSchedule(client: Client, config: Config): Promise<void> {
-  await ensureSchedule(client, config.temporal.taskQueue, {
-    scheduleId: SWEEPER_SCHEDULE_ID,
-    workflowType: 'sweeperWorkflow',
-    every: config.sweeperInterval,
-    args: [config.sweeperGraceSeconds],
-  });
-}
-
-/** Every schedule the service runs: sweeper, perishables check, reconciliation, payment check, cache check. */
-export async function ensureSchedules(client: Client, config: Config): Promise<void> {
-  await ensureSweeperSchedule(client, config);
-  const jobs: PeriodicJob[] = [
-    { scheduleId: EXPIRY_SCHEDULE_ID, workflowType: 'expiryWorkflow', every: config.expiryCheckInterval, args: [] },
-    { scheduleId: RECONCILIATION_SCHEDULE_ID, workflowType: 'reconciliationWorkflow', every: config.reconcileInterval, args: [config.paymentSettleMinutes] },
-    { scheduleId: PAYMENT_CHECK_SCHEDULE_ID, workflowType: 'paymentCheckWorkflow', every: config.paymentCheckInterval, args: [config.paymentSettleMinutes] },
-    cacheCheckJob(config),
-  ];
-  for (const job of jobs) await ensureSchedule(client, config.temporal.taskQueue, job);
-}
-
-/**
- * Schedules whose first interval is long (an hour by default): a new install would show no
- * alerts, no reconciliation report and no cache check until then. A worker runs each once
- * when it starts.
- */
-export const RUN_AT_BOOT = [EXPIRY_SCHEDULE_ID, RECONCILIATION_SCHEDULE_ID, CACHE_CHECK_SCHEDULE_ID] as const;
-
-/**
- * What a worker does with the schedules at boot: creates them or brings them in line with
- * the config, then triggers each of {@link RUN_AT_BOOT} once. A trigger while a run of the
- * same schedule is in progress (several workers starting together) is skipped by the overlap
- * policy, and every one of these jobs is safe to repeat (alerts once per lot and kind, write-
- * offs fenced, reconciliation and the cache check only record a run).
- */
-export async function bootSchedules(client: Client, config: Config): Promise<void> {
-  await ensureSchedules(client, config);
-  for (const scheduleId of RUN_AT_BOOT) await client.schedule.getHandle(scheduleId).trigger(ScheduleOverlapPolicy.SKIP);
-}
-
-/** The cache consistency check, every CACHE_CHECK_INTERVAL, with the CACHE_CHECK_* options. */
-function cacheCheckJob(config: Config): PeriodicJob {
-  const { checkHotPercent, checkSample, checkDriftPercent } = config.cache;
-  return {
-    scheduleId: CACHE_CHECK_SCHEDULE_ID,
-    workflowType: 'cacheCheckWorkflow',
-    every: config.cache.checkInterval,
-    args: [{ hotPercent: checkHotPercent, sample: checkSample, driftPercent: checkDriftPercent }],
-  };
-}
-
-export async function ensureCacheCheckSchedule(client: Client, config: Config): Promise<void> {
-  await ensureSchedule(client, config.temporal.taskQueue, cacheCheckJob(config));
 }

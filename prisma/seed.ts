@@ -9,7 +9,7 @@
  * CLI: `tsx prisma/seed.ts` (as the owner: MIGRATION_DATABASE_URL, else DATABASE_URL).
  */
 import { upsertProduct, upsertWarehouse } from '../data/stock/catalog';
-import { createDb, type Db } from '../data/stock/db';
+import { createDb, type Db } from '../data/db';
 import { receiveStock } from '../data/stock/stock-admin';
 import { loadDatabaseConfig } from '../config';
 

@@ -4,7 +4,7 @@
  * incoming at the destination until someone receives it. Idempotent by its transfer id.
  */
 import type { Client } from '@temporalio/client';
-import { createTransfer, runTransferStep } from '../api/routes/transfers/service';
+import { createTransfer, runTransferStep } from '../use-cases/transfers';
 import type { Config } from '../config';
 import { demoTransfer } from '../prisma/seed';
 

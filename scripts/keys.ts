@@ -6,8 +6,8 @@
  *   list                                                                    every key, no secrets
  *   revoke ID                                                               refused at once by every API process
  */
-import { createKey, listKeys, revokeKey } from '../data/stock/api-keys';
-import { createDb, type Db } from '../data/stock/db';
+import { createKey, listKeys, revokeKey } from '../data/keys/api-keys';
+import { createDb, type Db } from '../data/db';
 import { ALL_SCOPES, parseLifetime, parseScopes } from '../domain/api-keys';
 import { loadConfig, type Config } from '../config';
 import { publishRevocation } from '../platform/key-events';

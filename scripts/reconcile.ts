@@ -3,8 +3,8 @@
  * scheduled ones (payments PENDING past PAYMENT_SETTLE_MINUTES included). Prints the report
  * as JSON; exits 1 when it found drift or an unsettled payment (for cron/CI).
  */
-import { createDb, dbOptions } from '../data/stock/db';
-import { findUnsettledPayments } from '../data/stock/payments';
+import { createDb, dbOptions } from '../data/db';
+import { findUnsettledPayments } from '../data/payments/payments';
 import { reconcile } from '../data/stock/reconcile';
 import { loadConfig } from '../config';
 

@@ -15,15 +15,17 @@ import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import type { Connection } from '@temporalio/client';
-import { createDb } from '../data/stock/db';
+import { createDb } from '../data/db';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { startDevServer } from '../platform/dev-server';
+import { searchAttributeKeys } from '../workflows/search-attributes';
 import { createLogger } from '../platform/log';
 import { EXIT_WITH_PARENT, exitWithParent } from '../platform/parent-watch';
 import { closingNice, lowerPriority } from '../platform/priority';
 import { signalGroup, spawnSupervised } from '../platform/processes';
 import { allOf, httpProbe, pollerProbe, waitUntilReady } from '../platform/readiness';
-import { closeConnection, connectClient, ensureSearchAttributes } from '../platform/temporal';
+import { closeConnection, connectClient } from '../platform/temporal';
+import { ensureSearchAttributes } from '../use-cases/schedules';
 import { migrate, migrateOptions } from '../prisma/migrate';
 import { demoTransfer, seedIfEmpty } from '../prisma/seed';
 import { startDemoTransfer } from './demo-transfer';
@@ -136,6 +138,7 @@ async function main(config: Config, say: (line: string) => void, supervisor: Sup
       `starting Temporal dev server on :${port} (UI :${uiPort}, data in ${path.relative(ROOT, dbFile).startsWith('..') ? dbFile : path.relative(ROOT, dbFile)})`,
     );
     const devServer = await startDevServer({
+      searchAttributes: searchAttributeKeys,
       port,
       uiPort,
       dbFile,

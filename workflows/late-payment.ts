@@ -20,7 +20,7 @@ export const LatePaymentPatch = {
 
 /**
  * The order's status once a late payment is settled, as GET /orders/:id reads it
- * (data/stock/order-view.ts withLateSettlements): one meaning of ReservationStatus on the
+ * (data/orders/order-view.ts withLateSettlements): one meaning of ReservationStatus on the
  * saga and on this workflow. A refunded payment leaves an order that was sold (or waits as a
  * paid pre-order) as it was; otherwise nothing was sold for the order: REFUND_REQUIRED.
  */

@@ -6,8 +6,8 @@
  * most. The secret is checked against the stored hash on every request.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { findKey, hashSecret, type StoredKey } from '../../data/stock/api-keys';
-import type { Db } from '../../data/stock/db';
+import { findKey, hashSecret, type StoredKey } from '../../data/keys/api-keys';
+import type { Db } from '../../data/db';
 import { ALL_SCOPES, BOOTSTRAP_ACTOR, parseKey, Scope, type Principal } from '../../domain/api-keys';
 import { DomainError, ErrorCode } from '../../domain/errors';
 

@@ -7,7 +7,7 @@
  */
 import fp from 'fastify-plugin';
 import type { preHandlerAsyncHookHandler } from 'fastify';
-import { recordAdminRequest } from '../../data/stock/audit';
+import { recordAdminRequest } from '../../data/keys/audit';
 import { Scope } from '../../domain/api-keys';
 
 const AUDITED: ReadonlySet<string> = new Set([Scope.ADMIN, Scope.CAMPAIGNS]);

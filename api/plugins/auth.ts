@@ -14,7 +14,7 @@ import http from 'node:http';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler, onRequestHookHandler, RouteOptions } from 'fastify';
 import { Scope, type Access, type Principal } from '../../domain/api-keys';
-import { liveKeyWithScope } from '../../data/stock/api-keys';
+import { liveKeyWithScope } from '../../data/keys/api-keys';
 import { DomainError, ErrorCode } from '../../domain/errors';
 import { subscribeRevocations } from '../../platform/key-events';
 import { KeyVerifier } from '../auth/verifier';

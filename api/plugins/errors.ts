@@ -1,12 +1,12 @@
 /**
  * The one error handler: every failure leaves as `{ code, message, details? }` with the
  * status the error table gives. Bad input is always a 4xx, never a 5xx — including what only
- * PostgreSQL could judge (data/stock/data-errors.ts), a method a known path does not
+ * PostgreSQL could judge (data/data-errors.ts), a method a known path does not
  * have (405 with `Allow`), and what the router refuses before any route runs.
  */
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { asDataError } from '../../data/stock/data-errors';
+import { asDataError } from '../../data/data-errors';
 import { DomainError, ErrorCode, httpStatusOf } from '../../domain/errors';
 
 /** Route paths as the router knows them (`/orders/:orderId`) → the methods each answers. */

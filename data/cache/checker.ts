@@ -5,7 +5,7 @@
  */
 import type { CacheDrift, CacheCheckOptions, CacheCheckResult } from '../../domain/reports';
 import type { Metrics } from '../../platform/metrics';
-import type { Db } from '../stock/db';
+import type { Db } from '../db';
 import { rebuild, rebuildAll } from './read-through';
 import { pendingSkus } from './outbox';
 import { loadViews } from './source';

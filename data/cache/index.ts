@@ -2,7 +2,7 @@
 import type { Config } from '../../config';
 import type { Metrics } from '../../platform/metrics';
 import { createRedis } from '../../platform/redis';
-import type { Db } from '../stock/db';
+import type { Db } from '../db';
 import { rebuild } from './read-through';
 import { CacheRelay } from './relay';
 import { StockCache } from './stock-cache';

@@ -1,9 +1,9 @@
 /**
  * The cache outbox in PostgreSQL: invalidations recorded in the transaction of the stock
- * change they describe (data/stock/db.ts writeMovements writes them, so the stock layer
+ * change they describe (data/db.ts writeMovements writes them, so the stock layer
  * needs nothing of the cache), claimed by the relay, deleted once Redis has applied them.
  */
-import type { Db, Tx } from '../stock/db';
+import type { Db, Tx } from '../db';
 
 /** A claimed row: the relay holds its lock until it has applied or rescheduled it. */
 export interface OutboxRow {

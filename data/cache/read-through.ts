@@ -2,7 +2,7 @@
  * The read path of availability: cache first, PostgreSQL on a miss (then fill), and the
  * rebuild the relay and the checker use. PostgreSQL stays the authority throughout.
  */
-import type { Db } from '../stock/db';
+import type { Db } from '../db';
 import { allSkus, loadViews, type AvailabilityView } from './source';
 import type { StockCache } from './stock-cache';
 

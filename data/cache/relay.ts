@@ -8,7 +8,7 @@
  * rather than as a Temporal activity per row: the work is tiny and frequent, and its
  * durability already comes from the outbox table, not from workflow history.
  */
-import type { Db } from '../stock/db';
+import type { Db } from '../db';
 import type { Metrics } from '../../platform/metrics';
 import { rebuild } from './read-through';
 import { claimDue, completeRows, rescheduleRows } from './outbox';

@@ -3,7 +3,7 @@
  * every cache fill, rebuild and consistency check is taken from. The view is the inventory
  * read model (data/stock/inventory-view.ts): every state stock can be in, with lots.
  */
-import type { Db } from '../stock/db';
+import type { Db } from '../db';
 import { readInventory } from '../stock/inventory-view';
 
 /** What GET /inventory/:sku answers. */

@@ -6,8 +6,8 @@
 import path from 'node:path';
 import type Redis from 'ioredis';
 import { defineScripts } from '../../platform/redis-scripts';
-import { gateSnapshot, type GateSnapshot } from '../stock/campaign-queries';
-import type { Db } from '../stock/db';
+import { gateSnapshot, type GateSnapshot } from '../campaigns/campaign-queries';
+import type { Db } from '../db';
 
 /** What the gate says to an order. */
 export const GateVerdict = {

@@ -5,7 +5,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { DomainError, ErrorCode } from '../../domain/errors';
 import type { Operation } from '../../domain/types';
-import { inKeyLockedTx, readFence, writeFence, type Db, type Tx } from './db';
+import { inKeyLockedTx, readFence, writeFence, type Db, type Tx } from '../db';
 
 /** The fence record of an admin change: the request as first made, and its outcome. */
 interface AdminRecord<R, O> {

@@ -4,7 +4,7 @@
  * on_hand - reserved - safety_stock - unsellable_quantity (quarantined or past-removal lots).
  */
 import type { Availability, WarehouseSite } from '../../domain/allocation';
-import type { Tx } from './db';
+import type { Tx } from '../db';
 import { AVAILABLE } from './level-sql';
 
 /** Every warehouse with what allocation ranks it by. */

@@ -1,6 +1,6 @@
 /** Catalogue: products (with perishable settings) and warehouses (with their placement). */
 import { DomainError, ErrorCode } from '../../domain/errors';
-import { inKeyLockedTx, type Db, type Tx } from './db';
+import { inKeyLockedTx, type Db, type Tx } from '../db';
 
 /**
  * Fails 404 (UNKNOWN_PRODUCT, then UNKNOWN_WAREHOUSE) when a SKU or warehouse named does not

@@ -4,7 +4,7 @@
  */
 import { lotSellable, pickFefo, sellableFirst, type ConsumedLot, type LotForPicking } from '../../domain/stock';
 import type { OrderLine } from '../../domain/types';
-import type { Movement, Tx } from './db';
+import type { Movement, Tx } from '../db';
 
 /** The SKUs among `skus` whose stock is tracked in lots. */
 export async function lotTrackedSkus(tx: Tx, skus: readonly string[]): Promise<Set<string>> {

@@ -17,7 +17,7 @@
  * (savepoint) and treats the line as short. The one change that needs no write, a lot
  * passing its removal date, is evaluated at the transaction's now() by both statements.
  */
-import type { Tx } from './db';
+import type { Tx } from '../db';
 import { AVAILABLE } from './level-sql';
 
 /** A level row named by its key. */

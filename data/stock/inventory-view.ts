@@ -1,6 +1,6 @@
 /** The inventory read model: per warehouse, every state stock can be in, and its lots. */
 import { availableUnits, lotState, type LotState } from '../../domain/stock';
-import type { Db, Tx } from './db';
+import type { Db, Tx } from '../db';
 
 /** One lot as operators see it. */
 export interface LotView {

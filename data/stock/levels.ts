@@ -3,7 +3,7 @@
  * the caller's transaction. Callers pass lines already merged and sorted (lock order).
  */
 import type { OrderLine } from '../../domain/types';
-import { writeMovements, type Tx } from './db';
+import { writeMovements, type Tx } from '../db';
 import { BUMP_VERSION } from './level-sql';
 
 /** Gives held units back to available stock: reserved −q per line. */

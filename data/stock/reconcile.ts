@@ -4,7 +4,8 @@
  * is the evidence a person needs to decide what happened.
  */
 import type { DriftCheck, LevelDrift, ReconciliationReport, SagaMismatch, UnsettledPaymentDrift } from '../../domain/reports';
-import type { Db } from './db';
+import type { Db } from '../db';
+import { findUnstartedSagas } from '../orders/saga-starts';
 
 /**
  * Every invariant in one snapshot (a single statement): on-hand, reserved and incoming =
@@ -101,9 +102,7 @@ export async function reconcile(
   const { levelsChecked, drifts } = await findDrifts(db);
   const unsettledPayments = await checkPayments();
   const sagaMismatches = await checkSagas();
-  const unstartedSagas = (
-    await db.sagaStart.findMany({ where: { startedAt: null, createdAt: { lt: new Date(Date.now() - 60_000) } }, orderBy: { createdAt: 'asc' }, take: 500 })
-  ).map((r) => ({ orderId: r.orderId, createdAt: r.createdAt.toISOString() }));
+  const unstartedSagas = await findUnstartedSagas(db, 60_000, 500);
   const run = await db.reconciliationRun.create({
     data: {
       levelsChecked,

@@ -7,7 +7,7 @@ import { DomainError, ErrorCode } from '../../domain/errors';
 import { adjustmentAllowed, lotDates, type AdjustReason, type PerishableSettings } from '../../domain/stock';
 import { Operation } from '../../domain/types';
 import { expectQuantity, fencedChange, lockLevel, lockLot, productForChange } from './admin-fence';
-import { writeMovements, type Db, type Tx } from './db';
+import { writeMovements, type Db, type Tx } from '../db';
 import { BUMP_VERSION } from './level-sql';
 
 /** A receipt of goods into a warehouse, idempotent by its key. */

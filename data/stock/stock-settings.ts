@@ -5,7 +5,7 @@
  */
 import { Operation } from '../../domain/types';
 import { expectQuantity, fencedChange, lockLevel, lockLot } from './admin-fence';
-import { recordInvalidations, type Db } from './db';
+import { recordInvalidations, type Db } from '../db';
 import { AVAILABLE, BUMP_VERSION } from './level-sql';
 
 /** Sets the stock a level keeps back from sale. */

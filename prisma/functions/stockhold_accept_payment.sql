@@ -1,6 +1,6 @@
 -- stockhold_accept_payment: the payment webhook's transaction, in one round trip (no
 -- interactive transaction holding a pooled connection while a burst of callbacks waits).
--- Called by data/stock/payment-deliveries.ts acceptPayment.
+-- Called by data/payments/payment-deliveries.ts acceptPayment.
 --
 -- Inputs:      p_event_id, p_order_id, p_payment_id, p_amount (cents), p_relay_grace_ms.
 -- Outcome:     one row (kind, answer, message):

@@ -1,4 +1,4 @@
--- stockhold_hold_batch: the request path's group commit (data/stock/request-hold.ts HoldBatcher).
+-- stockhold_hold_batch: the request path's group commit (data/orders/request-hold.ts HoldBatcher).
 -- One transaction, one round trip: every single-line hold queued on one pool (a campaign, or
 -- one stock level) while the previous batch ran, first fit in arrival order, each with its own
 -- fence row and outcome; the winners' holds, lines, ledger rows and saga outbox rows.
@@ -27,7 +27,7 @@
 --              reserve path writes a serial's keys in (the hold, then its fence), so paths
 --              cannot deadlock on them. No advisory lock: the keys that make a serial unique
 --              are the claim (a row's wait, not a lock-table entry per serial). An empty
---              release claims the RESERVE fence too (data/stock/release.ts): a hold racing it
+--              release claims the RESERVE fence too (data/orders/release.ts): a hold racing it
 --              commits before it and is released, or comes after it and is refused
 --              ALREADY_RELEASED.
 --

@@ -1,7 +1,7 @@
 /** What the capture scenarios (scenarios.ts) run on, and the steps they share: API calls, a signed payment, waiting for a run to close. */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { signedPayment } from '../../test/helpers/app';
 import { orderWorkflowId } from '../../workflows/ids';
 

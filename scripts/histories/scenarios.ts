@@ -5,7 +5,7 @@
  * Timers are kept short (TTL 1 s, campaigns of a few seconds) so the histories stay small.
  */
 import type { FastifyInstance } from 'fastify';
-import { reserveStock } from '../../data/stock/reservations';
+import { reserveStock } from '../../data/orders/reservations';
 import { eventually } from '../../test/helpers/app';
 import { perishable, receiveLot, stock } from '../../test/helpers/db';
 import { campaignWorkflowId, fulfilmentWorkflowId, latePaymentWorkflowId, orderWorkflowId, transferWorkflowId } from '../../workflows/ids';

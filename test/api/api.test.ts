@@ -4,7 +4,7 @@
  * Every refused request must leave the stock exactly as it was.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { eventually, signedPayment, useAppStack } from '../helpers/app';
 import { invariantViolations, level, stock } from '../helpers/db';
 

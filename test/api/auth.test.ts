@@ -7,8 +7,8 @@
  * `admin` in production or switched off. No request here gets a key by default.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { createKey } from '../../data/stock/api-keys';
-import type { Db } from '../../data/stock/db';
+import { createKey } from '../../data/keys/api-keys';
+import type { Db } from '../../data/db';
 import { ALL_SCOPES, Scope } from '../../domain/api-keys';
 import auth from '../../api/plugins/auth';
 import errorsPlugin from '../../api/plugins/errors';

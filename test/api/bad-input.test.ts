@@ -11,8 +11,8 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
-import { asDataError } from '../../data/stock/data-errors';
-import type { Db } from '../../data/stock/db';
+import { asDataError } from '../../data/data-errors';
+import type { Db } from '../../data/db';
 import { transferWorkflowId } from '../../workflows/ids';
 import { receiveTransferUpdate } from '../../workflows/transfer-messages';
 import { useAppStack } from '../helpers/app';

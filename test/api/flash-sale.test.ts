@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type Redis from 'ioredis';
 import { createGate } from '../../data/gate';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { buildApp } from '../../api/app';
 import { createMetrics } from '../../platform/metrics';
 import { createStockCache } from '../../data/cache';

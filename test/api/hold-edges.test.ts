@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Client } from 'pg';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { eventually, testApp, useAppStack } from '../helpers/app';
 import { invariantViolations, level, stock } from '../helpers/db';
 import { TEST_DATABASE_URL } from '../helpers/env';

@@ -7,7 +7,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { orderWorkflowId } from '../../workflows/ids';
 import { statusQuery } from '../../workflows/messages';
 import { eventually, signedPayment, testApp } from '../helpers/app';

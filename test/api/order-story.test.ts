@@ -4,7 +4,7 @@
  * Temporal UI by the order's id, like its saga.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { latePaymentWorkflowId, orderWorkflowId } from '../../workflows/ids';
 import { eventually, signedPayment, useAppStack } from '../helpers/app';
 import { invariantViolations, level, stock } from '../helpers/db';

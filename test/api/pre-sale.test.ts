@@ -5,8 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { checkSagaPayments } from '../../activities/saga-check';
-import type { Db } from '../../data/stock/db';
-import { fulfilPreSale } from '../../data/stock/pre-sales';
+import type { Db } from '../../data/db';
+import { fulfilPreSale } from '../../data/campaigns/pre-sales';
 import { eventually, signedPayment, useAppStack } from '../helpers/app';
 import { invariantViolations, level, stock } from '../helpers/db';
 

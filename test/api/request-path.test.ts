@@ -5,8 +5,8 @@
  * with its gate's Redis killed mid-way leaves no hold without a saga and no 503 holding stock.
  */
 import type { FastifyInstance } from 'fastify';
-import { relaySagaStarts } from '../../platform/sagas';
-import type { Db } from '../../data/stock/db';
+import { relaySagaStarts } from '../../use-cases/order-sagas';
+import type { Db } from '../../data/db';
 import { orderWorkflowId } from '../../workflows/ids';
 import type { OrderState } from '../../domain/order-saga';
 import { eventually, signedPayment, useAppStack } from '../helpers/app';

@@ -5,7 +5,7 @@
  * over the order rate limit is told, in seconds, when to come back.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { orderWorkflowId } from '../../workflows/ids';
 import { useAppStack } from '../helpers/app';
 import { invariantViolations, level, stock } from '../helpers/db';

@@ -4,7 +4,7 @@
  * and admin changes with idempotency keys and compare-and-set.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { eventually, signedPayment, useAppStack } from '../helpers/app';
 import { invariantViolations, level } from '../helpers/db';
 

@@ -4,8 +4,8 @@
  * take more than either holds.
  */
 import { upsertWarehouse } from '../../data/stock/catalog';
-import type { Db } from '../../data/stock/db';
-import { reserveStock } from '../../data/stock/reservations';
+import type { Db } from '../../data/db';
+import { reserveStock } from '../../data/orders/reservations';
 import type { ReserveInput } from '../../domain/types';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
 

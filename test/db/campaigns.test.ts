@@ -3,11 +3,11 @@
  */
 import Redis from 'ioredis';
 import { createGate, GateVerdict, syncGate, type Gate } from '../../data/gate';
-import { createCampaign, endCampaign, reserveFromCampaign } from '../../data/stock/campaigns';
-import { readCampaign } from '../../data/stock/campaign-queries';
-import type { Db } from '../../data/stock/db';
-import { releaseStock } from '../../data/stock/release';
-import { reserveStock } from '../../data/stock/reservations';
+import { createCampaign, endCampaign, reserveFromCampaign } from '../../data/campaigns/campaigns';
+import { readCampaign } from '../../data/campaigns/campaign-queries';
+import type { Db } from '../../data/db';
+import { releaseStock } from '../../data/orders/release';
+import { reserveStock } from '../../data/orders/reservations';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
 import { TEST_REDIS_URL } from '../helpers/env';
 

@@ -6,9 +6,9 @@
  */
 import { Client, type Pool as PgPool } from 'pg';
 import { requestedAllocation } from '../../domain/allocation';
-import type { Db } from '../../data/stock/db';
-import { releaseInTx } from '../../data/stock/release';
-import { assertSameOrder, createHoldPool, HoldBatcher } from '../../data/stock/request-hold';
+import type { Db } from '../../data/db';
+import { releaseInTx } from '../../data/orders/release';
+import { assertSameOrder, createHoldPool, HoldBatcher } from '../../data/orders/request-hold';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
 import { TEST_DATABASE_URL } from '../helpers/env';
 import { blockLevel } from '../helpers/locks';

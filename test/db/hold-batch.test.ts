@@ -6,8 +6,8 @@
  */
 import type { Pool as PgPool } from 'pg';
 import { requestedAllocation } from '../../domain/allocation';
-import type { Db } from '../../data/stock/db';
-import { createHoldPool } from '../../data/stock/request-hold';
+import type { Db } from '../../data/db';
+import { createHoldPool } from '../../data/orders/request-hold';
 import { invariantViolations, level, openFlashSale, resetDb, stock, testDb } from '../helpers/db';
 import { TEST_DATABASE_URL } from '../helpers/env';
 
@@ -130,7 +130,7 @@ it('a campaign batch: the per-user limit inside one batch, the pool first fit, a
 });
 
 it('several batches in flight on one hot row (as from several API processes): exactly the stock held, no deadlock, every hold fenced', async () => {
-  const { HoldBatcher } = await import('../../data/stock/request-hold');
+  const { HoldBatcher } = await import('../../data/orders/request-hold');
   await stock(db, 'HB2', 'W1', 300);
   await openFlashSale(db, 'hb2', 'HB2', 'W1', 100, 3);
   const wide = createHoldPool(TEST_DATABASE_URL, 8);

@@ -6,12 +6,12 @@
  * Every multi-row lock now sorts in byte order: racing operations over SKUs and warehouses
  * whose two orders differ must all succeed, with the invariants intact.
  */
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { findDrifts } from '../../data/stock/reconcile';
-import { confirmStock } from '../../data/stock/confirm';
-import { releaseStock } from '../../data/stock/release';
-import { reserveStock } from '../../data/stock/reservations';
-import { receiveTransfer, requestTransfer, shipTransfer } from '../../data/stock/transfers';
+import { confirmStock } from '../../data/orders/confirm';
+import { releaseStock } from '../../data/orders/release';
+import { reserveStock } from '../../data/orders/reservations';
+import { receiveTransfer, requestTransfer, shipTransfer } from '../../data/transfers/transfers';
 import { compareBytes } from '../../domain/byte-order';
 import type { OrderLine } from '../../domain/types';
 import { stock } from '../helpers/db';

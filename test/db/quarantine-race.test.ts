@@ -4,12 +4,12 @@
  * old snapshot, holding stock that was no longer sellable. Each race is made deterministic
  * by a third transaction that holds the level row while both contenders queue up behind it.
  */
-import { createCampaign } from '../../data/stock/campaigns';
-import type { Db } from '../../data/stock/db';
+import { createCampaign } from '../../data/campaigns/campaigns';
+import type { Db } from '../../data/db';
 import { readInventory } from '../../data/stock/inventory-view';
 import { findDrifts } from '../../data/stock/reconcile';
-import { releaseStock } from '../../data/stock/release';
-import { reserveStock } from '../../data/stock/reservations';
+import { releaseStock } from '../../data/orders/release';
+import { reserveStock } from '../../data/orders/reservations';
 import type { ReserveInput } from '../../domain/types';
 import { setLotQuarantine } from '../../data/stock/stock-settings';
 import { invariantViolations, level, perishable, receiveLot, resetDb, testDb } from '../helpers/db';

@@ -3,10 +3,10 @@
  * may sell is reported, planted here by direct SQL as a hand edit or a lost race would leave
  * it; a lot that merely passed its removal date while its units were held is not drift.
  */
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { findDrifts, reconcile } from '../../data/stock/reconcile';
-import { releaseStock } from '../../data/stock/release';
-import { reserveStock } from '../../data/stock/reservations';
+import { releaseStock } from '../../data/orders/release';
+import { reserveStock } from '../../data/orders/reservations';
 import { invariantViolations, perishable, receiveLot, resetDb, stock, testDb } from '../helpers/db';
 
 let db: Db;

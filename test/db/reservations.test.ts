@@ -2,11 +2,11 @@
  * The TCC steps on the real PostgreSQL: atomic holds, the fences that make every step
  * happen once, and the race on the last units.
  */
-import { confirmStock } from '../../data/stock/confirm';
-import { releaseStock } from '../../data/stock/release';
-import { reserveStock } from '../../data/stock/reservations';
+import { confirmStock } from '../../data/orders/confirm';
+import { releaseStock } from '../../data/orders/release';
+import { reserveStock } from '../../data/orders/reservations';
 import type { ReserveInput } from '../../domain/types';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
 
 let db: Db;

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { testDb } from '../helpers/db';
 import { TEST_DATABASE_URL } from '../helpers/env';
 

@@ -1,5 +1,5 @@
 /** The demo data: idempotent, consistent, and showing what the README promises. */
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { readInventory } from '../../data/stock/inventory-view';
 import { seed } from '../../prisma/seed';
 import { invariantViolations, resetDb, testDb } from '../helpers/db';

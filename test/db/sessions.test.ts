@@ -3,8 +3,8 @@
  * both the Prisma pool and the hold pool — so a client lost in the middle of a transaction
  * (a worker that froze or lost its network) frees the hottest row in seconds, not hours.
  */
-import { createDb, dbOptions, type Db } from '../../data/stock/db';
-import { createHoldPool } from '../../data/stock/request-hold';
+import { createDb, dbOptions, type Db } from '../../data/db';
+import { createHoldPool } from '../../data/orders/request-hold';
 import { resetDb, stock, testDb } from '../helpers/db';
 import { TEST_APP_DATABASE_URL, testConfig } from '../helpers/env';
 

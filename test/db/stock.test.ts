@@ -4,10 +4,10 @@
  * the lot invariant the database enforces.
  */
 import { upsertProduct } from '../../data/stock/catalog';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { readInventory } from '../../data/stock/inventory-view';
-import { confirmStock } from '../../data/stock/confirm';
-import { reserveStock } from '../../data/stock/reservations';
+import { confirmStock } from '../../data/orders/confirm';
+import { reserveStock } from '../../data/orders/reservations';
 import type { ReserveInput } from '../../domain/types';
 import { adjustStock } from '../../data/stock/stock-admin';
 import { setLotQuarantine, setSafetyStock } from '../../data/stock/stock-settings';

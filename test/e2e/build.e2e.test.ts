@@ -10,8 +10,9 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
+import { searchAttributeKeys } from '../../workflows/search-attributes';
 import { freePort, runService, waitForHttp, type Service } from '../../platform/processes';
 import { eventually } from '../helpers/app';
 import { replayAll } from '../helpers/histories';
@@ -34,7 +35,7 @@ beforeAll(async () => {
   db = testDb(3);
   // The build (tsc + the workflow bundle) and the Temporal server start side by side.
   const [devServer] = await Promise.all([
-    startDevServer({ port: await freePort() }),
+    startDevServer({ searchAttributes: searchAttributeKeys, port: await freePort() }),
     run(process.execPath, ['--import', 'tsx', 'scripts/build-dist.ts'], { cwd: ROOT, maxBuffer: 16 << 20 }),
   ]);
   temporal = devServer;

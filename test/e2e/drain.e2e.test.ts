@@ -14,8 +14,9 @@
 import { Client } from '@temporalio/client';
 import { closeConnection, fencedConnection } from '../../platform/temporal';
 import { Agent, fetch as poolFetch } from 'undici';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
+import { searchAttributeKeys } from '../../workflows/search-attributes';
 import { freePort, runService, waitForHttp, type Service } from '../../platform/processes';
 import { orderWorkflowId } from '../../workflows/ids';
 import { eventually } from '../helpers/app';
@@ -37,7 +38,7 @@ beforeAll(async () => {
   db = testDb();
   await resetDb(db);
   await stock(db, 'DRAIN', 'W1', 100_000);
-  temporal = await startDevServer({ port: await freePort() });
+  temporal = await startDevServer({ searchAttributes: searchAttributeKeys, port: await freePort() });
   env = {
     DATABASE_URL: TEST_APP_DATABASE_URL,
     REDIS_URL: TEST_REDIS_URL,

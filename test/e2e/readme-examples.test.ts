@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { listenOps } from '../../api/server';
-import { bootSchedules, RUN_AT_BOOT } from '../../platform/temporal';
+import { bootSchedules, RUN_AT_BOOT } from '../../use-cases/schedules';
 import { seedIfEmpty } from '../../prisma/seed';
 import { startDemoTransfer } from '../../scripts/demo-transfer';
 import { invariantViolations } from '../helpers/db';

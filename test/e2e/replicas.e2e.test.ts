@@ -9,8 +9,9 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
+import { searchAttributeKeys } from '../../workflows/search-attributes';
 import { freePort, runService, waitForHttp, type Service } from '../../platform/processes';
 import { eventually } from '../helpers/app';
 import { resetDb, stock, testDb } from '../helpers/db';
@@ -36,7 +37,7 @@ beforeAll(async () => {
   db = testDb();
   await resetDb(db);
   await stock(db, 'REPL', 'W1', 1000);
-  temporal = await startDevServer({ port: await freePort() });
+  temporal = await startDevServer({ searchAttributes: searchAttributeKeys, port: await freePort() });
   const [portA, portB, opsPort, workerPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   env = {
     DATABASE_URL: TEST_DATABASE_URL,

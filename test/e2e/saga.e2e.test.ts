@@ -4,8 +4,9 @@
  * paid through the signed webhook, the rest expire. Afterwards the stock must be exactly
  * what the payments say, the ledger must explain every level, and no hold may be left.
  */
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
+import { searchAttributeKeys } from '../../workflows/search-attributes';
 import { eventually, signedPayment } from '../helpers/app';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
 import { TEST_APP_DATABASE_URL, TEST_REDIS_URL } from '../helpers/env';
@@ -30,7 +31,7 @@ beforeAll(async () => {
   await resetDb(db);
   await stock(db, 'BERRY', 'W1', 150);
   await stock(db, 'BERRY', 'W2', 150);
-  temporal = await startDevServer({ port: await freePort() });
+  temporal = await startDevServer({ searchAttributes: searchAttributeKeys, port: await freePort() });
   const apiPort = await freePort();
   const env = (serviceEnv = {
     // The processes connect as the service role, as `npm start` runs them (docs/security.md).

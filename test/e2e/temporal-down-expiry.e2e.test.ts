@@ -8,10 +8,11 @@
 import { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
+import { searchAttributeKeys } from '../../workflows/search-attributes';
 import { freePort } from '../../platform/processes';
-import { relaySagaStarts } from '../../platform/sagas';
+import { relaySagaStarts } from '../../use-cases/order-sagas';
 import { closeConnection, lazyConnection } from '../../platform/temporal';
 import { orderWorkflowId } from '../../workflows/ids';
 import type { OrderState } from '../../domain/order-saga';
@@ -76,7 +77,7 @@ it('a payment stored while Temporal is down, before the expiry, confirms the ord
     (now) => now > expiresAt + 500,
     10_000,
   );
-  server = await startDevServer({ port });
+  server = await startDevServer({ searchAttributes: searchAttributeKeys, port });
   env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address });
   worker = await startWorker(env, db, TASK_QUEUE);
   // The relay starts what the API could not (the API's own start may get there first: harmless).

@@ -5,13 +5,14 @@
  * one used to kill it mid-drain).
  */
 import { startDevServer, type DevServer } from '../../platform/dev-server';
+import { searchAttributeKeys } from '../../workflows/search-attributes';
 import { freePort, runService, waitForHttp } from '../../platform/processes';
 import { TEST_APP_DATABASE_URL, TEST_REDIS_URL } from '../helpers/env';
 
 let temporal: DevServer;
 
 beforeAll(async () => {
-  temporal = await startDevServer({ port: await freePort() });
+  temporal = await startDevServer({ searchAttributes: searchAttributeKeys, port: await freePort() });
 });
 
 afterAll(async () => {

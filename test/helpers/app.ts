@@ -4,7 +4,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import type Redis from 'ioredis';
 import { createStockCache } from '../../data/cache';
 import { createGate } from '../../data/gate';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { buildApp } from '../../api/app';
 import { signPayload } from '../../platform/webhook-signature';
 import { createMetrics } from '../../platform/metrics';

@@ -1,8 +1,8 @@
 /** Database fixtures for tests on the real PostgreSQL. */
 import { upsertProduct, upsertWarehouse } from '../../data/stock/catalog';
-import { createCampaign } from '../../data/stock/campaigns';
+import { createCampaign } from '../../data/campaigns/campaigns';
 import { receiveStock } from '../../data/stock/stock-admin';
-import { createDb, type Db } from '../../data/stock/db';
+import { createDb, type Db } from '../../data/db';
 import { findDrifts } from '../../data/stock/reconcile';
 import { TEST_DATABASE_URL } from './env';
 

@@ -6,7 +6,7 @@
  * uses it. Works without an en_US OS locale: ICU ships with PostgreSQL (15+).
  */
 import { Client } from 'pg';
-import { createDb, type Db } from '../../data/stock/db';
+import { createDb, type Db } from '../../data/db';
 import { migrate } from '../../prisma/migrate';
 import { TEST_DATABASE_URL } from './env';
 

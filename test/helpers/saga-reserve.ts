@@ -9,7 +9,7 @@ import type { OrderRequest, ReserveOutcome } from '../../domain/types';
 import { orderWorkflowId } from '../../workflows/ids';
 import { placeOrderUpdate, statusQuery } from '../../workflows/messages';
 import type { orderWorkflow } from '../../workflows/order';
-import { sagaStartOptions } from '../../platform/sagas';
+import { sagaStartOptions } from '../../use-cases/order-sagas';
 
 export interface PlaceOrderOptions {
   readonly taskQueue: string;

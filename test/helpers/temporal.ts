@@ -8,10 +8,10 @@ import { createActivities, type Activities, type ActivityDeps } from '../../acti
 import { createStockCache, invalidateOnCommit, startCacheRelay } from '../../data/cache';
 import type { StockCache } from '../../data/cache/stock-cache';
 import { createGate } from '../../data/gate';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { TEMPORAL_CLI, TEMPORAL_TEST_SERVER } from '../../platform/dev-server';
 import { createMetrics, type Metrics } from '../../platform/metrics';
-import { ensureSearchAttributes } from '../../platform/temporal';
+import { ensureSearchAttributes } from '../../use-cases/schedules';
 import { workerSinks } from '../../worker';
 import { resetDb, testDb } from './db';
 import { clearCache } from './cache';

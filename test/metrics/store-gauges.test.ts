@@ -3,12 +3,13 @@
  * (platform/store-gauges.ts) move with the rows they count, on a real database.
  */
 import { Registry } from 'prom-client';
-import { reserveFromCampaign } from '../../data/stock/campaigns';
-import type { Db } from '../../data/stock/db';
-import { confirmStock } from '../../data/stock/confirm';
-import { releaseStock } from '../../data/stock/release';
-import { reserveStock } from '../../data/stock/reservations';
+import { reserveFromCampaign } from '../../data/campaigns/campaigns';
+import type { Db } from '../../data/db';
+import { confirmStock } from '../../data/orders/confirm';
+import { releaseStock } from '../../data/orders/release';
+import { reserveStock } from '../../data/orders/reservations';
 import { registerStoreGauges } from '../../platform/store-gauges';
+import { storeGaugeReader } from '../../data/store-gauges';
 import { openFlashSale, resetDb, stock, testDb } from '../helpers/db';
 
 let db: Db;
@@ -20,7 +21,7 @@ afterAll(() => db.$disconnect());
 beforeEach(async () => {
   await resetDb(db);
   registry = new Registry();
-  registerStoreGauges(registry, db, {
+  registerStoreGauges(registry, storeGaugeReader(db), {
     graceSeconds: 60,
     maxAgeMs: 0,
     onError: (err) => {

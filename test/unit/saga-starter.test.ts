@@ -5,8 +5,8 @@
  * relay a start queued past the relay's grace instead of racing it.
  */
 import type { Client } from '@temporalio/client';
-import type { Db } from '../../data/stock/db';
-import { SagaStarter } from '../../platform/sagas';
+import type { Db } from '../../data/db';
+import { SagaStarter } from '../../use-cases/order-sagas';
 import type { OrderWorkflowInput } from '../../domain/order-saga';
 
 function fakes() {

@@ -5,8 +5,8 @@
  * /admin/reconciliation has a report right away.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../../data/stock/db';
-import { bootSchedules } from '../../platform/temporal';
+import type { Db } from '../../data/db';
+import { bootSchedules } from '../../use-cases/schedules';
 import { eventually, useAppStack } from '../helpers/app';
 import { perishable, receiveLot, stock } from '../helpers/db';
 import { testConfig } from '../helpers/env';

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { CacheCheckResult } from '../../domain/reports';
 import { cacheKey } from '../../data/cache/stock-cache';
-import { ensureCacheCheckSchedule } from '../../platform/temporal';
+import { ensureCacheCheckSchedule } from '../../use-cases/schedules';
 import { CACHE_CHECK_SCHEDULE_ID } from '../../workflows/ids';
 import { eventually, testApp } from '../helpers/app';
 import { stock } from '../helpers/db';

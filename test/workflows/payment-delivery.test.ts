@@ -9,12 +9,12 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
-import { relayPaymentDeliveries, type PaymentRelayOptions } from '../../activities/payment-relay';
-import { settleStalePayments } from '../../activities/payment-check';
-import type { DeliveryTarget } from '../../activities/deliver-payment';
-import type { Db } from '../../data/stock/db';
-import { acceptPayment, recordDelivered } from '../../data/stock/payment-deliveries';
-import { findUnsettledPayments, type PaymentCursor } from '../../data/stock/payments';
+import { relayPaymentDeliveries, type PaymentRelayOptions } from '../../use-cases/payment-relay';
+import { settleStalePayments } from '../../use-cases/settle-stale-payments';
+import type { DeliveryTarget } from '../../use-cases/deliver-payment';
+import type { Db } from '../../data/db';
+import { acceptPayment, recordDelivered } from '../../data/payments/payment-deliveries';
+import { findUnsettledPayments, type PaymentCursor } from '../../data/payments/payments';
 import { closeConnection, lazyClient } from '../../platform/temporal';
 import { orderWorkflowId } from '../../workflows/ids';
 import type { OrderState } from '../../domain/order-saga';

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { createGate } from '../../data/gate';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { orderWorkflowId } from '../../workflows/ids';
 import type { OrderState } from '../../domain/order-saga';
 import { statusQuery } from '../../workflows/messages';

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { ensureSchedules } from '../../platform/temporal';
+import { ensureSchedules } from '../../use-cases/schedules';
 import type { ExpiryCheckResult } from '../../workflows/expiry';
 import { EXPIRY_SCHEDULE_ID, RECONCILIATION_SCHEDULE_ID } from '../../workflows/ids';
 import type { ReconcileResult } from '../../workflows/reconcile';

@@ -8,10 +8,10 @@
  * - while it waits for a pre-sale's goods (item 2): a lost fulfilment signal cannot wedge it.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createCampaign } from '../../data/stock/campaigns';
-import type { Db } from '../../data/stock/db';
-import { storePayment } from '../../data/stock/payments';
-import { fulfilPreSale } from '../../data/stock/pre-sales';
+import { createCampaign } from '../../data/campaigns/campaigns';
+import type { Db } from '../../data/db';
+import { storePayment } from '../../data/payments/payments';
+import { fulfilPreSale } from '../../data/campaigns/pre-sales';
 import type { OrderRequest, Payment } from '../../domain/types';
 import { fulfilmentWorkflowId, orderWorkflowId } from '../../workflows/ids';
 import type { OrderState } from '../../domain/order-saga';

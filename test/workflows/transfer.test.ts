@@ -5,7 +5,7 @@
  * overdue alert at its deadline and goes back to its source.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../../data/stock/db';
+import type { Db } from '../../data/db';
 import { readInventory } from '../../data/stock/inventory-view';
 import { seed } from '../../prisma/seed';
 import { startDemoTransfer } from '../../scripts/demo-transfer';

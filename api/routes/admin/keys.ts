@@ -4,7 +4,7 @@
  * processes stop accepting the key within API_KEY_CACHE_SECONDS.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { createKey, listKeys, revokeKey } from '../../../data/stock/api-keys';
+import { createKey, listKeys, revokeKey } from '../../../data/keys/api-keys';
 import { ALL_SCOPES, Scope } from '../../../domain/api-keys';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { publishRevocation } from '../../../platform/key-events';

@@ -1,6 +1,6 @@
 /** Reconciliation reports: the latest one, or a check run now. Drift is shown, never fixed. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { settleStalePayments } from '../../../activities/payment-check';
+import { settleStalePayments } from '../../../use-cases/settle-stale-payments';
 import { latestReconciliation, reconcile } from '../../../data/stock/reconcile';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { errors } from '../../schemas';

@@ -1,6 +1,6 @@
 /** GET /alerts — stock alerts (near expiry, expired, overdue transfers, sagas past expiry), newest first. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { AlertKind, listAlerts } from '../../../data/stock/expiry';
+import { AlertKind, listAlerts } from '../../../data/alerts/stock-alerts';
 import { errors, Id } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
 

@@ -2,8 +2,8 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { syncGate } from '../../../data/gate';
-import { readCampaign } from '../../../data/stock/campaign-queries';
-import { createCampaign } from '../../../data/stock/campaigns';
+import { readCampaign } from '../../../data/campaigns/campaign-queries';
+import { createCampaign } from '../../../data/campaigns/campaigns';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import type { campaignWorkflow } from '../../../workflows/campaign';
 import { campaignWorkflowId, fulfilmentWorkflowId } from '../../../workflows/ids';
@@ -11,7 +11,7 @@ import type { preSaleFulfilmentWorkflow } from '../../../workflows/pre-sale';
 import { endCampaignSignal } from '../../../workflows/messages';
 import { errors, Id, MAX_QUANTITY, refusals } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
-import { withWorkflowDeadline } from '../../workflow-deadline';
+import { withWorkflowDeadline } from '../../../platform/workflow-deadline';
 
 const CampaignBody = Type.Object({
   id: Type.String(),

@@ -3,8 +3,8 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { DomainError, httpStatusOf } from '../../../domain/errors';
 import { AmountCents, errors, Id, OrderLineSchema } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
-import { refusalMessage, rejection } from '../orders/rejection';
-import { gateRebuilder, placeFlashOrder } from './service';
+import { refusalMessage, rejection } from '../../rejection';
+import { gateRebuilder, placeFlashOrder } from '../../../use-cases/place-flash-order';
 
 const campaigns: FastifyPluginAsyncTypebox = async (app) => {
   const { db, redis, gate, config, metrics } = app.deps;

@@ -6,6 +6,7 @@
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Scope } from '../../../domain/api-keys';
+import { ping } from '../../../data/db';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -51,7 +52,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (_request, reply) => {
       const [database, cache, workflow] = await Promise.all([
-        probe(() => db.$queryRaw`SELECT 1`),
+        probe(() => ping(db)),
         probe(() => redis.ping()),
         probe(() => temporal.workflowService.getSystemInfo({})),
       ]);

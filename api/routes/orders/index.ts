@@ -2,9 +2,9 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { DomainError } from '../../../domain/errors';
-import type { ConsumedLot } from '../../../domain/stock';
-import { readCancel, withLateSettlements } from '../../../data/stock/order-view';
-import { readPayments } from '../../../data/stock/payments';
+import { readCancel, withLateSettlements } from '../../../data/orders/order-view';
+import { readPayments, undeliveredPaymentEvents } from '../../../data/payments/payments';
+import { consumedLots } from '../../../data/orders/queries';
 import {
   AllocationNoteSchema,
   AmountCents,
@@ -17,9 +17,9 @@ import {
   Text,
 } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
-import { rejection } from './rejection';
-import { holdOrder } from './hold';
-import { assertOwnOrder, cancelIgnored, cancelOrder, readOrder, type OrderReads } from './service';
+import { rejection } from '../../rejection';
+import { holdOrder } from '../../../use-cases/hold-order';
+import { assertOwnOrder, cancelIgnored, cancelOrder, readOrder, type OrderReads } from '../../../use-cases/orders';
 
 const ReservationBody = Type.Object({
   orderId: Type.String(),
@@ -156,24 +156,19 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       const [payments, cancel] = await Promise.all([readPayments(db, orderId), readCancel(db, orderId)]);
       // A payment settled after the saga ended (a late-payment workflow) tells how the order ended.
       const state = withLateSettlements(current, payments);
-      const late = await db.paymentEvent.findMany({
-        where: { orderId: state.orderId, NOT: { result: 'DELIVERED' } },
-        orderBy: { receivedAt: 'asc' },
-        select: { eventId: true, paymentId: true, result: true },
-      });
+      const late = await undeliveredPaymentEvents(db, state.orderId);
       const { reservation, ...rest } = state;
       const shortages = reservation?.status === 'rejected' && reservation.reason === 'INSUFFICIENT_STOCK' ? [...reservation.shortages] : undefined;
       const allocations = reservation?.status === 'reserved' ? [...reservation.allocations] : undefined;
       const expectedShipDate = reservation?.status === 'reserved' ? reservation.expectedShipDate : undefined;
-      const held = await db.reservation.findUnique({ where: { id: state.orderId }, select: { consumedLots: true } });
-      const consumedLots = (held?.consumedLots as ConsumedLot[] | null) ?? undefined;
+      const lots = await consumedLots(db, state.orderId);
       const ignored = cancelIgnored(state, cancel);
       return {
         ...rest,
         source,
         lines: [...rest.lines],
         allocations,
-        consumedLots,
+        consumedLots: lots,
         shortages,
         expectedShipDate,
         latePayments: late,

@@ -4,8 +4,8 @@ import { DomainError, ErrorCode, isErrorCode } from '../../../domain/errors';
 import type { TransferState } from '../../../workflows/transfer-messages';
 import { errors, Id, MAX_QUANTITY, refusals, ShortageSchema, Text } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
-import { withWorkflowDeadline } from '../../workflow-deadline';
-import { createTransfer, getTransfer, runTransferStep, type TransferStep } from './service';
+import { withWorkflowDeadline } from '../../../platform/workflow-deadline';
+import { createTransfer, getTransfer, runTransferStep, type TransferStep } from '../../../use-cases/transfers';
 
 const TransferBody = Type.Object({
   transferId: Type.String(),

@@ -9,8 +9,8 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { errors, Id, refusals } from '../../schemas';
-import { PaymentDeliverer } from '../../../activities/payment-relay';
-import { acceptPayment } from '../../../data/stock/payment-deliveries';
+import { PaymentDeliverer } from '../../../use-cases/payment-relay';
+import { receivePayment } from '../../../use-cases/receive-payment';
 import { verifySignature } from '../../../platform/webhook-signature';
 
 declare module 'fastify' {
@@ -62,6 +62,7 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
   // While a burst is being answered (the saga starter's measure), deliveries wait, bounded.
   deliverer.busy = () => app.holds.starter.busy();
   deliverer.maxDeferMs = config.sagaStartMaxDeferMs;
+  const receiving = { db, deliverer, relayGraceMs: settings.relayGraceMs };
 
   // Attempts in flight (milliseconds each while Temporal answers) finish before the process's
   // clients close, but never hold a drain up for long; queued ones, and stuck ones, are the relay's.
@@ -114,19 +115,12 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
       const event = request.body;
       request.log = request.log.child({ orderId: event.orderId, eventId: event.eventId });
       const payment = { orderId: event.orderId, eventId: event.eventId, paymentId: event.paymentId, amountCents: event.amountCents };
-      // One transaction: the event, the payment (a PostgreSQL fact before any saga hears of
-      // it) and its delivery row. Whatever Temporal is doing, the answer waits for nothing else.
-      const outcome = await acceptPayment(db, payment, settings.relayGraceMs);
+      const outcome = await receivePayment(receiving, payment);
       if (outcome.kind === 'conflict') {
         metrics.webhooks.inc({ result: 'conflict' });
         throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, outcome.message);
       }
-      if (outcome.kind === 'duplicate') {
-        metrics.webhooks.inc({ result: 'duplicate' });
-      } else {
-        metrics.webhooks.inc({ result: outcome.answer.toLowerCase() });
-        if (outcome.deliver) deliverer.deliver({ ...payment, receivedAt: new Date().toISOString() });
-      }
+      metrics.webhooks.inc({ result: outcome.kind === 'duplicate' ? 'duplicate' : outcome.answer.toLowerCase() });
       request.log.info({ result: outcome.answer }, 'payment stored');
       return { eventId: event.eventId, orderId: event.orderId, result: outcome.answer };
     },

@@ -1,0 +1,77 @@
+/**
+ * `stock_alerts`: every query on it. An alert is raised once per (kind, subject), ever (a
+ * unique index, so two raisers at once insert one row), and pushed by the alert webhook
+ * (activities/alerts.ts) until it is marked delivered.
+ */
+import type { Db } from '../db';
+
+/** Kinds of stock alerts (CHECK-constrained). */
+export const AlertKind = {
+  NEAR_EXPIRY: 'NEAR_EXPIRY',
+  EXPIRED: 'EXPIRED',
+  TRANSFER_OVERDUE: 'TRANSFER_OVERDUE',
+  /** An order saga still running past its hold's expiry + the sweeper's grace. */
+  SAGA_PAST_EXPIRY: 'SAGA_PAST_EXPIRY',
+  /** The sweeper's release of an expired hold refused for good by PostgreSQL (a data error). */
+  RELEASE_FAILED: 'RELEASE_FAILED',
+  /** A payment still PENDING past PAYMENT_SETTLE_MINUTES (use-cases/settle-stale-payments.ts). */
+  PAYMENT_UNSETTLED: 'PAYMENT_UNSETTLED',
+  /** A signed payment for an order PostgreSQL never knew: kept, settled REFUND_REQUIRED (UNKNOWN_ORDER). */
+  PAYMENT_UNKNOWN_ORDER: 'PAYMENT_UNKNOWN_ORDER',
+  /** A running order saga whose state disagrees with its payments in PostgreSQL (reconciliation). */
+  SAGA_PAYMENT_MISMATCH: 'SAGA_PAYMENT_MISMATCH',
+} as const;
+export type AlertKind = (typeof AlertKind)[keyof typeof AlertKind];
+
+/**
+ * Raises the alerts due now. The unique (kind, subject) index makes "never twice" a fact of
+ * the database: a second run, or two runs at once, insert nothing new. A lot already past
+ * removal gets EXPIRED only (NEAR_EXPIRY would be news nobody can act on).
+ */
+export async function raiseExpiryAlerts(db: Db): Promise<number> {
+  return db.$executeRaw`
+    INSERT INTO stock_alerts (kind, subject, sku, warehouse_code, lot_code, details)
+    SELECT CASE WHEN remove_at <= now() THEN 'EXPIRED' ELSE 'NEAR_EXPIRY' END,
+           sku || '/' || warehouse_code || '/' || lot_code, sku, warehouse_code, lot_code,
+           jsonb_build_object('quantity', quantity, 'expiresAt', expires_at, 'alertAt', alert_at, 'removeAt', remove_at)
+      FROM stock_lots
+     WHERE quantity > 0 AND (alert_at <= now() OR remove_at <= now())
+    ON CONFLICT (kind, subject) DO NOTHING`;
+}
+
+/** Raises one alert for a subject that is not a lot (an overdue transfer, a hold); once, ever. 1 if raised now. */
+export async function raiseAlert(db: Db, alert: { kind: AlertKind; subject: string; sku: string; warehouseCode: string; details: object }): Promise<number> {
+  return (await db.stockAlert.createMany({ data: [{ ...alert }], skipDuplicates: true })).count;
+}
+
+/** Alerts, newest first. */
+export async function listAlerts(db: Db, filter: { kind?: AlertKind; sku?: string; limit: number }) {
+  const rows = await db.stockAlert.findMany({
+    where: { kind: filter.kind, sku: filter.sku },
+    orderBy: { id: 'desc' },
+    take: filter.limit,
+  });
+  return rows.map((a) => ({
+    id: a.id.toString(),
+    kind: a.kind,
+    sku: a.sku,
+    warehouseCode: a.warehouseCode,
+    lotCode: a.lotCode,
+    details: a.details as Record<string, unknown>,
+    createdAt: a.createdAt.toISOString(),
+    deliveredAt: a.deliveredAt?.toISOString() ?? null,
+  }));
+}
+
+/** A raised alert as the webhook pushes it. */
+export type PendingAlert = Awaited<ReturnType<typeof pendingAlerts>>[number];
+
+/** Alerts not yet delivered, oldest first. */
+export function pendingAlerts(db: Db, limit: number) {
+  return db.stockAlert.findMany({ where: { deliveredAt: null }, orderBy: { id: 'asc' }, take: limit });
+}
+
+/** Marks an alert delivered (once: a second mark changes nothing). */
+export async function markAlertDelivered(db: Db, id: bigint): Promise<void> {
+  await db.stockAlert.updateMany({ where: { id, deliveredAt: null }, data: { deliveredAt: new Date() } });
+}

@@ -1,0 +1,99 @@
+/** Read side of campaigns: the admin view and the snapshot the Redis gate is rebuilt from. */
+import type { CampaignInput } from './campaigns';
+import type { Db } from '../db';
+
+/** What an operator sees of a campaign: the pool, the live holds, what was sold. */
+export interface CampaignView extends Omit<CampaignInput, 'kind'> {
+  readonly kind: string;
+  readonly status: string;
+  readonly remaining: number;
+  readonly held: number;
+  readonly sold: number;
+  /** Pre-sales: units paid for and waiting for the goods / that the goods could not cover. */
+  readonly backordered: number;
+  readonly refundRequired: number;
+  /** Payments that arrived after their hold was released and were sold a unit after all. */
+  readonly lateConfirmed: number;
+  /** Payments on this campaign's orders the shop must refund (REFUND_REQUIRED, DUPLICATE_CHARGE, AMOUNT_MISMATCH). */
+  readonly paymentsToRefund: number;
+}
+
+export async function readCampaign(db: Db, campaignId: string): Promise<CampaignView | undefined> {
+  const c = await db.campaign.findUnique({ where: { id: campaignId } });
+  if (!c) return undefined;
+  const sums = await db.$queryRaw<{ status: string; quantity: number }[]>`
+    SELECT r.status, SUM(l.quantity)::int AS quantity
+      FROM reservations r JOIN reservation_lines l ON l.reservation_id = r.id
+     WHERE r.campaign_id = ${campaignId} AND r.status IN ('RESERVED', 'CONFIRMED', 'BACKORDERED', 'REFUND_REQUIRED')
+     GROUP BY r.status`;
+  const sum = (status: string) => sums.find((s) => s.status === status)?.quantity ?? 0;
+  const [payments] = await db.$queryRaw<{ late_confirmed: number; to_refund: number }[]>`
+    SELECT COUNT(*) FILTER (WHERE p.state = 'CONFIRMED' AND p.reservation_id <> p.order_id)::int AS late_confirmed,
+           COUNT(*) FILTER (WHERE p.state IN ('REFUND_REQUIRED', 'DUPLICATE_CHARGE', 'AMOUNT_MISMATCH'))::int AS to_refund
+      FROM payments p JOIN reservations r ON r.id = p.order_id
+     WHERE r.campaign_id = ${campaignId}`;
+  return {
+    id: c.id,
+    sku: c.sku,
+    warehouseCode: c.warehouseCode,
+    startsAt: c.startsAt.toISOString(),
+    endsAt: c.endsAt.toISOString(),
+    quota: c.quota,
+    perUserLimit: c.perUserLimit,
+    kind: c.kind,
+    expectedAt: c.expectedAt?.toISOString(),
+    status: c.status,
+    remaining: c.remaining,
+    held: sum('RESERVED'),
+    sold: sum('CONFIRMED'),
+    backordered: sum('BACKORDERED'),
+    refundRequired: sum('REFUND_REQUIRED'),
+    lateConfirmed: payments.late_confirmed,
+    paymentsToRefund: payments.to_refund,
+  };
+}
+
+/** The state the gate must mirror: window, limit, pool, and each user's count. */
+export interface GateSnapshot {
+  readonly campaignId: string;
+  readonly sku: string;
+  readonly warehouseCode: string;
+  readonly startsAtMs: number;
+  readonly endsAtMs: number;
+  readonly perUserLimit: number;
+  readonly remaining: number;
+  readonly ended: boolean;
+  readonly users: Readonly<Record<string, number>>;
+}
+
+export async function gateSnapshot(db: Db, campaignId: string): Promise<GateSnapshot | undefined> {
+  const c = await db.campaign.findUnique({
+    where: { id: campaignId },
+    include: { userCounts: { where: { quantity: { gt: 0 } }, select: { userId: true, quantity: true } } },
+  });
+  if (!c) return undefined;
+  return {
+    campaignId,
+    sku: c.sku,
+    warehouseCode: c.warehouseCode,
+    startsAtMs: c.startsAt.getTime(),
+    endsAtMs: c.endsAt.getTime(),
+    perUserLimit: c.perUserLimit,
+    remaining: c.remaining,
+    ended: c.status !== 'OPEN',
+    users: Object.fromEntries(c.userCounts.map((u) => [u.userId, u.quantity])),
+  };
+}
+
+/** A campaign's fixed settings: where its units are and, for a pre-sale, the ship date; undefined if there is no such campaign. */
+export async function campaignPlacement(db: Db, campaignId: string): Promise<{ sku: string; warehouseCode: string; expectedAt: Date | null } | undefined> {
+  return (await db.campaign.findUnique({ where: { id: campaignId }, select: { sku: true, warehouseCode: true, expectedAt: true } })) ?? undefined;
+}
+
+/**
+ * Warms the campaign read (the statement and a connection) so the first order of a sale does
+ * not pay for it: any campaign will do, none is fine.
+ */
+export async function warmCampaignRead(db: Db): Promise<void> {
+  await db.campaign.findFirst({ select: { sku: true, warehouseCode: true, expectedAt: true } });
+}

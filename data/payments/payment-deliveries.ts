@@ -1,0 +1,102 @@
+/**
+ * The payment webhook's transaction and the outbox of payment deliveries. The webhook commits
+ * the event, the payment and a `payment_deliveries` row together and answers; the delivery
+ * (a signal to the order's saga, or a late-payment settlement) happens after the commit. A
+ * row stays until the payment is settled in PostgreSQL — a signal accepted by Temporal is not
+ * a settlement (a saga that was completing may never handle it) — so the relay re-delivers
+ * whatever is still PENDING a little later.
+ */
+import type { OrderPayment } from '../../domain/payments';
+import type { Db } from '../db';
+
+/** The answer the provider gets: ACCEPTED (stored, delivery under way) or SETTLED (it already was). */
+export type PaymentAnswer = 'ACCEPTED' | 'SETTLED';
+
+/** What the webhook's transaction decided. */
+export type AcceptOutcome =
+  /** First time this event is seen: `deliver` says a delivery row is open (deliver it now). */
+  | { readonly kind: 'accepted'; readonly answer: PaymentAnswer; readonly deliver: boolean }
+  /** A redelivered event: the first answer, nothing changed. */
+  | { readonly kind: 'duplicate'; readonly answer: string }
+  /** The event id (or the payment id) was seen with other content: nothing changed. */
+  | { readonly kind: 'conflict'; readonly message: string };
+
+/**
+ * The webhook's one transaction, one round trip: the event, the payment and its delivery row
+ * (the SQL function `stockhold_accept_payment`, prisma/functions/stockhold_accept_payment.sql:
+ * its header gives each outcome and the lock order).
+ */
+export async function acceptPayment(db: Db, p: OrderPayment, relayGraceMs: number): Promise<AcceptOutcome> {
+  const [row] = await db.$queryRaw<{ kind: string; answer: string | null; message: string | null }[]>`
+    SELECT kind, answer, message FROM stockhold_accept_payment(${p.eventId}, ${p.orderId}, ${p.paymentId}, ${p.amountCents}::int, ${relayGraceMs}::int)`;
+  if (row.kind === 'conflict') return { kind: 'conflict', message: row.message ?? 'conflicting payment event' };
+  if (row.kind === 'duplicate') return { kind: 'duplicate', answer: row.answer ?? 'ACCEPTED' };
+  const answer = row.answer as PaymentAnswer;
+  return { kind: 'accepted', answer, deliver: answer === 'ACCEPTED' };
+}
+
+/** An open delivery, as the relay leases it. */
+export interface PendingDelivery extends OrderPayment {
+  /** When the payment arrived (ISO): an unknown order gets a grace from here. */
+  readonly receivedAt: string;
+  /** When a delivery last went through (ISO): this attempt is a re-check. */
+  readonly deliveredAt?: string;
+}
+
+/** The relay's settings: how many rows per pass, and the longest wait between two attempts. */
+export interface LeaseOptions {
+  readonly batch: number;
+  readonly maxBackoffMs: number;
+}
+
+/**
+ * One relay pass's work: closes the due rows whose payment is settled, then leases due rows
+ * of PENDING payments (SKIP LOCKED, so several workers share them) and pushes each one's next
+ * attempt out with backoff — a failed attempt is retried then; a successful one moves it to
+ * its re-check (recordDelivered).
+ */
+export async function leaseDueDeliveries(db: Db, options: LeaseOptions): Promise<PendingDelivery[]> {
+  await db.$executeRaw`
+    DELETE FROM payment_deliveries d USING payments p
+     WHERE d.next_attempt_at <= now() AND p.order_id = d.order_id AND p.payment_id = d.payment_id AND p.state <> 'PENDING'`;
+  const rows = await db.$queryRaw<
+    { order_id: string; payment_id: string; event_id: string; amount_cents: number; received_at: Date; delivered_at: Date | null }[]
+  >`
+    WITH due AS (
+      SELECT order_id, payment_id FROM payment_deliveries
+       WHERE next_attempt_at <= now()
+       ORDER BY next_attempt_at LIMIT ${options.batch} FOR UPDATE SKIP LOCKED)
+    UPDATE payment_deliveries d SET attempts = d.attempts + 1,
+           next_attempt_at = now() + LEAST(interval '1 second' * power(2, LEAST(d.attempts, 20)), ${options.maxBackoffMs} * interval '1 millisecond')
+      FROM due
+     WHERE d.order_id = due.order_id AND d.payment_id = due.payment_id
+    RETURNING d.order_id, d.payment_id, d.event_id, d.amount_cents, d.delivered_at,
+              (SELECT p.received_at FROM payments p WHERE p.order_id = d.order_id AND p.payment_id = d.payment_id) AS received_at`;
+  return rows.map((r) => ({
+    orderId: r.order_id,
+    paymentId: r.payment_id,
+    eventId: r.event_id,
+    amountCents: r.amount_cents,
+    receivedAt: (r.received_at ?? new Date()).toISOString(),
+    ...(r.delivered_at ? { deliveredAt: r.delivered_at.toISOString() } : {}),
+  }));
+}
+
+/**
+ * A delivery went through (or a re-check found the saga still running with it): the event
+ * records how (DELIVERED, LATE_SETTLEMENT), unless a settlement already recorded its result,
+ * and the row's next look is a re-check no sooner than `recheckMs` from now — by then the
+ * payment should be settled and the row closed.
+ */
+export async function recordDelivered(db: Db, d: OrderPayment, result: string, recheckMs: number): Promise<void> {
+  await db.$executeRaw`
+    WITH recheck AS (
+      UPDATE payment_deliveries SET delivered_at = now(), next_attempt_at = GREATEST(next_attempt_at, now() + ${recheckMs} * interval '1 millisecond')
+       WHERE order_id = ${d.orderId} AND payment_id = ${d.paymentId})
+    UPDATE payment_events SET result = ${result} WHERE event_id = ${d.eventId} AND result = 'RECEIVED'`;
+}
+
+/** Open deliveries (tests and the runbook's query read the same table). */
+export async function openDeliveries(db: Db): Promise<number> {
+  return db.paymentDelivery.count();
+}

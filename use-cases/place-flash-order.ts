@@ -1,0 +1,173 @@
+/**
+ * Flash-sale ordering. The gate answers refusals on its own; an admitted order is held in the
+ * campaign's pool in PostgreSQL (group commit), which decides. While the gate cannot answer
+ * (Redis down, or flushed and being rebuilt), PostgreSQL answers instead: orders go to the same
+ * group commit, which refuses a sold-out pool without taking its lock and sends a burst as a
+ * few transactions per pool, and the per-user limit is PostgreSQL's. A shopper gets 503 only
+ * when PostgreSQL itself does not answer: its hold still queued after `dbPathDeadlineMs` is
+ * withdrawn (nothing sent, nothing held), or its batch failed.
+ */
+import type Redis from 'ioredis';
+import { GateVerdict, syncGate, type Gate } from '../data/gate';
+import type { Db } from '../data/db';
+import { campaignPlacement } from '../data/campaigns/campaign-queries';
+import { DomainError, ErrorCode } from '../domain/errors';
+import type { CampaignRefusal, ReserveOutcome } from '../domain/types';
+import { holdOrder, type HoldDeps } from './hold-order';
+
+export interface FlashOrder {
+  readonly campaignId: string;
+  readonly orderId: string;
+  readonly userId: string;
+  readonly quantity: number;
+  /** What the order costs; a payment of another amount is not confirmed. */
+  readonly amountCents?: number;
+}
+
+export interface FlashOrderDeps {
+  readonly db: Db;
+  readonly redis: Redis;
+  readonly gate: Gate;
+  readonly holds: HoldDeps;
+  /** How long an order the gate could not admit may wait for its hold batch (FLASH_DB_PATH_DEADLINE_MS). */
+  readonly dbPathDeadlineMs: number;
+  readonly onGateMiss: (campaignId: string) => void;
+}
+
+/**
+ * What became of a flash order: refused by the gate (the hot path: no PostgreSQL, no
+ * Temporal), or let in — by the gate, or straight to PostgreSQL while the gate cannot
+ * answer — with the hold's outcome.
+ */
+export type FlashOutcome =
+  { readonly via: 'gate-refusal'; readonly refusal: CampaignRefusal } | { readonly via: 'gate' | 'database'; readonly outcome: ReserveOutcome };
+
+/**
+ * Places a flash order for `actor` (the key id placing it, recorded on its ledger row).
+ * The order limits (api/plugins/order-limits) are spent only by orders that would take
+ * something: a gate refusal costs one Redis command, as much as the limit check itself, so
+ * counting it would double the cost of a sold-out sale's hot path and protect nothing. A
+ * replay of an admitted order (READMITTED) spends nothing new.
+ */
+export async function placeFlashOrder(deps: FlashOrderDeps, order: FlashOrder, limit: () => Promise<void>, actor?: string): Promise<FlashOutcome> {
+  const admission = await admit(deps, order);
+  if (!admission || admission.verdict === GateVerdict.NOT_LOADED) {
+    if (admission) deps.onGateMiss(order.campaignId);
+    await limit();
+    const outcome = await withDeadline(deps.dbPathDeadlineMs, (signal) => hold(deps, order, { gateAdmitted: false, actor, signal }));
+    return { via: 'database', outcome };
+  }
+  const { verdict } = admission;
+  if (verdict === GateVerdict.ORDER_CONFLICT) {
+    throw new DomainError(ErrorCode.ORDER_CONFLICT, `order ${order.orderId} was placed for another user or quantity`);
+  }
+  if (verdict !== GateVerdict.ADMITTED && verdict !== GateVerdict.READMITTED) return { via: 'gate-refusal', refusal: verdict };
+  return { via: 'gate', outcome: await holdAdmitted(deps, order, verdict === GateVerdict.ADMITTED, limit, actor) };
+}
+
+/**
+ * An admitted order: every way it can end without a hold gives its token back (once: the
+ * gate's receipt). `fresh`: this request took the token (ADMITTED), rather than an earlier
+ * attempt of the same order (READMITTED).
+ */
+async function holdAdmitted(deps: FlashOrderDeps, order: FlashOrder, fresh: boolean, limit: () => Promise<void>, actor?: string) {
+  let outcome: ReserveOutcome;
+  try {
+    if (fresh) await limit();
+    outcome = await hold(deps, order, { gateAdmitted: true, actor });
+  } catch (err) {
+    // Refused by the limits, or failed after admission (a lock timeout, a batch failure,
+    // PostgreSQL unreachable): nothing is held. But a conflict on a replayed admission means
+    // the id is held for the order that came first: the receipt is that order's.
+    if (fresh || !(err instanceof DomainError && err.code === ErrorCode.ORDER_CONFLICT)) await giveBack(deps, order);
+    throw err;
+  }
+  // PostgreSQL refused the hold: its token goes back — unless it found the pool empty, in
+  // which case the token was one the gate never really had (giving it back would only admit
+  // another order PostgreSQL must refuse).
+  if (outcome.status === 'rejected' && outcome.reason !== 'SOLD_OUT') await giveBack(deps, order);
+  return outcome;
+}
+
+/**
+ * Runs `work` with a signal that aborts after `ms` — with the 503 its caller gets: a hold
+ * still queued then is withdrawn, never sent (one already in a batch keeps the batch's answer).
+ */
+async function withDeadline<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const deadline = new AbortController();
+  const late = new DomainError(
+    ErrorCode.SERVICE_UNAVAILABLE,
+    `PostgreSQL did not take this order within ${ms} ms; nothing is held; retry with the same orderId`,
+  );
+  const timer = setTimeout(() => deadline.abort(late), ms);
+  try {
+    return await work(deadline.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Best effort: a give-back Redis cannot take now is made good by the next gate check. */
+async function giveBack(deps: FlashOrderDeps, order: FlashOrder): Promise<void> {
+  await deps.gate.giveBack(order.campaignId, order.userId, order.orderId).catch(() => undefined);
+}
+
+type HoldVia = { readonly gateAdmitted: boolean; readonly actor?: string; readonly signal?: AbortSignal };
+
+/** Holds the order in the campaign's pool (group commit), the saga started after the commit. */
+async function hold(deps: FlashOrderDeps, order: FlashOrder, via: HoldVia): Promise<ReserveOutcome> {
+  const campaign = await campaignMeta(deps.db, order.campaignId).catch((err: unknown) => {
+    if (err instanceof DomainError) throw err;
+    throw new DomainError(ErrorCode.SERVICE_UNAVAILABLE, 'the campaign could not be read right now; nothing is held; retry', {
+      cause: String(err).slice(0, 200),
+    });
+  });
+  const lines = [{ sku: campaign.sku, warehouseCode: campaign.warehouseCode, quantity: order.quantity }];
+  const { quantity: _quantity, ...request } = order;
+  return holdOrder(deps.holds, { ...request, lines }, { ...via, expectedShipDate: campaign.expectedAt?.toISOString() });
+}
+
+/**
+ * A campaign's fixed settings (where its units are, the pre-sale ship date), read once per
+ * process. The read itself is shared: a sale opens with hundreds of admitted orders at once,
+ * and each waiting on its own read of the same row would delay the first hold batch by the
+ * time the pool takes to serve them all.
+ */
+type CampaignMeta = { sku: string; warehouseCode: string; expectedAt: Date | null };
+const metaCache = new Map<string, Promise<CampaignMeta>>();
+function campaignMeta(db: Db, campaignId: string): Promise<CampaignMeta> {
+  let known = metaCache.get(campaignId);
+  if (!known) {
+    known = campaignPlacement(db, campaignId).then((c) => {
+      if (!c) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${campaignId}`);
+      return c;
+    });
+    metaCache.set(campaignId, known);
+    // A miss or a failed read is not remembered: the campaign may be created, the database may come back.
+    known.catch(() => metaCache.delete(campaignId));
+  }
+  return known;
+}
+
+/** The gate's answer, or undefined when Redis cannot give one right now. */
+async function admit(deps: FlashOrderDeps, order: FlashOrder) {
+  if (!deps.gate.ready()) return undefined;
+  try {
+    return await deps.gate.admit(order.campaignId, order.userId, order.orderId, order.quantity);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Rebuilds a missing gate from PostgreSQL at most once at a time per campaign. */
+export function gateRebuilder(db: Db, gate: Gate, log: (msg: string, err?: unknown) => void): (campaignId: string) => void {
+  const inFlight = new Set<string>();
+  return (campaignId) => {
+    if (inFlight.has(campaignId)) return;
+    inFlight.add(campaignId);
+    syncGate(db, gate, campaignId, false)
+      .then((result) => log(`gate ${campaignId}: ${result}`))
+      .catch((err) => log(`gate ${campaignId}: rebuild failed`, err))
+      .finally(() => inFlight.delete(campaignId));
+  };
+}
