@@ -235,7 +235,7 @@ $$;
 -- highest one; completes each (a stock.changed gets its causes, the ledger rows its
 -- transaction wrote on the level; an order event its lines) and writes its envelope; adds
 -- the transition events it implies right behind it: stock.out_of_stock / stock.back_in_stock
--- (availability crossing 0), campaign.sold_out (remaining reaching 0), with ids derived from
+-- (availability crossing 0), campaign.sold_out (an open pool's remaining reaching 0), with ids derived from
 -- their parent's, so a retried pass or another channel names them the same.
 -- Why this is gap-free: positions are given only after commit, serialised by one advisory
 -- lock (transaction-scoped), each pass in a fresh snapshot that sees the previous pass
@@ -261,7 +261,7 @@ BEGIN
              WHEN o.type = 'stock.changed' AND (o.data #>> '{before,available}')::int <= 0
                   AND (o.data #>> '{after,available}')::int > 0 THEN 'stock.back_in_stock'
              WHEN o.type = 'campaign.changed' AND COALESCE((o.data #>> '{before,remaining}')::int, 1) > 0
-                  AND (o.data #>> '{after,remaining}')::int = 0 THEN 'campaign.sold_out'
+                  AND (o.data #>> '{after,remaining}')::int = 0 AND o.data #>> '{after,status}' = 'OPEN' THEN 'campaign.sold_out'
            END AS derived
       FROM event_outbox o
      WHERE o.position IS NULL
