@@ -20,6 +20,7 @@ import { adjustStock, receiveStock } from '../../data/stock/stock-admin';
 import { setLotQuarantine, setSafetyStock } from '../../data/stock/stock-settings';
 import { receiveTransfer, requestTransfer, shipTransfer } from '../../data/stock/transfers';
 import { storePayment } from '../../data/stock/payments';
+import { upsertWarehouse } from '../../data/stock/catalog';
 import { invariantViolations, openFlashSale, perishable, receiveLot, resetDb, stock, testDb } from '../helpers/db';
 import { TEST_DATABASE_URL } from '../helpers/env';
 import { eventViolations, eventsSince, lastEventId } from '../helpers/events';
@@ -205,6 +206,15 @@ const cases: Case[] = [
     act: () => raiseAlert(db, { kind: 'TRANSFER_OVERDUE', subject: 't9', sku: 'A', warehouseCode: 'W1', details: {} }),
     events: ['alert.transfer_overdue t9'],
   },
+  {
+    writer: 'levels inserted by hand: an empty one (no event), one with stock and its ledger row',
+    setup: () => upsertWarehouse(db, 'W2', 'W2'),
+    act: () => db.$executeRaw`
+      WITH ledger AS (
+        INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta) VALUES ('A', 'W2', 'RECEIVE:hand', 'h1', 7, 0))
+      INSERT INTO inventory_levels (sku, warehouse_code, on_hand) VALUES ('B', 'W2', 0), ('A', 'W2', 7)`,
+    events: ['stock.changed A@W2', 'stock.back_in_stock A@W2'],
+  },
 ];
 
 describe('every writer leaves exactly its events', () => {
@@ -234,6 +244,10 @@ describe('a change that does not commit leaves no event', () => {
       act: () => adjustStock(db, { idempotencyKey: 'a1', sku: 'B', warehouseCode: 'W1', delta: -6, reasonCode: 'LOSS' }).catch(() => undefined),
     },
     { name: 'a CHECK violation', act: () => db.$executeRaw`UPDATE inventory_levels SET reserved = on_hand + 1 WHERE sku = 'A'`.catch(() => undefined) },
+    {
+      name: 'an insert of a level that already exists, skipped ON CONFLICT',
+      act: () => db.$executeRaw`INSERT INTO inventory_levels (sku, warehouse_code, on_hand) VALUES ('A', 'W1', 7) ON CONFLICT DO NOTHING`,
+    },
     {
       name: 'a rolled-back transaction',
       act: () =>

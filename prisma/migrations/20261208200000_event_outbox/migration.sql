@@ -55,9 +55,11 @@ UPDATE "inventory_levels" SET "event_available" = "on_hand" - "reserved" - "safe
 -- stockhold_level_event: BEFORE INSERT OR UPDATE of a level row (hot path: the hold batch
 -- fires it once per batch and level).
 -- Effect: the row's version becomes OLD.version + 1 whatever the writer set (so versions
---   count changes with no hole; a new empty level stays at 0 and emits nothing), its
---   event_available the availability after the change; the transaction's stock.changed of
---   the level is inserted, or its "after" and toVersion moved on (the first "before" stays).
+--   count changes with no hole), its event_available the availability after the change; the
+--   transaction's stock.changed of the level is inserted, or its "after" and toVersion moved
+--   on (the first "before" stays). A new level is version 0 when empty (writers insert them
+--   so, then update), else 1, and its event is written AFTER INSERT (stockhold_level_created):
+--   a BEFORE INSERT trigger also fires for a row ON CONFLICT then skips.
 -- Cost: one unsellable_quantity look-up and one outbox upsert per level row written.
 CREATE FUNCTION "stockhold_level_event"() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -72,9 +74,9 @@ BEGIN
   IF TG_OP = 'UPDATE' THEN
     b_on_hand := OLD.on_hand; b_reserved := OLD.reserved; b_safety := OLD.safety_stock;
     b_incoming := OLD.incoming; b_avail := OLD.event_available; b_version := OLD.version;
-  ELSIF NEW.on_hand = 0 AND NEW.reserved = 0 AND NEW.safety_stock = 0 AND NEW.incoming = 0 THEN
-    NEW.version := 0;
-    NEW.event_available := 0;
+  ELSE
+    NEW.version := CASE WHEN (NEW.on_hand, NEW.reserved, NEW.safety_stock, NEW.incoming) = (0, 0, 0, 0) THEN 0 ELSE 1 END;
+    NEW.event_available := NEW.on_hand - NEW.reserved - NEW.safety_stock - unsellable_quantity(NEW.sku, NEW.warehouse_code);
     RETURN NEW;
   END IF;
   NEW.version := b_version + 1;
@@ -96,6 +98,23 @@ END;
 $$;
 CREATE TRIGGER "inventory_levels_event" BEFORE INSERT OR UPDATE ON "inventory_levels"
   FOR EACH ROW EXECUTE FUNCTION "stockhold_level_event"();
+
+-- stockhold_level_created: AFTER INSERT of a level that is not empty (version 1): its
+-- stock.changed from nothing (version 0, all zero) to what it holds.
+CREATE FUNCTION "stockhold_level_created"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO event_outbox (type, subject, sku, warehouse_code, data)
+  VALUES ('stock.changed', NEW.sku || '@' || NEW.warehouse_code, NEW.sku, NEW.warehouse_code,
+          jsonb_build_object(
+            'sku', NEW.sku, 'warehouseCode', NEW.warehouse_code, 'fromVersion', 0, 'toVersion', NEW.version,
+            'before', jsonb_build_object('onHand', 0, 'reserved', 0, 'safetyStock', 0, 'incoming', 0, 'available', 0),
+            'after', jsonb_build_object('onHand', NEW.on_hand, 'reserved', NEW.reserved, 'safetyStock', NEW.safety_stock,
+                                        'incoming', NEW.incoming, 'available', NEW.event_available)));
+  RETURN NULL;
+END;
+$$;
+CREATE TRIGGER "inventory_levels_created_event" AFTER INSERT ON "inventory_levels"
+  FOR EACH ROW WHEN (NEW.version > 0) EXECUTE FUNCTION "stockhold_level_created"();
 
 -- stockhold_lot_event: AFTER INSERT OR UPDATE of a lot. A transaction that changes a lot
 -- after it changed the level (a confirm consuming lots, a write-off emptying an expired lot,
