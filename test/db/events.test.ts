@@ -21,6 +21,7 @@ import { setLotQuarantine, setSafetyStock } from '../../data/stock/stock-setting
 import { receiveTransfer, requestTransfer, shipTransfer } from '../../data/stock/transfers';
 import { storePayment } from '../../data/stock/payments';
 import { upsertWarehouse } from '../../data/stock/catalog';
+import { findDrifts } from '../../data/stock/reconcile';
 import { invariantViolations, openFlashSale, perishable, receiveLot, resetDb, stock, testDb } from '../helpers/db';
 import { TEST_DATABASE_URL } from '../helpers/env';
 import { eventViolations, eventsSince, lastEventId } from '../helpers/events';
@@ -312,5 +313,24 @@ describe('event content', () => {
       { type: 'payment.settled', subject: 'o2', data: { paymentId: 'p1', state: 'CONFIRMED', previousState: 'PENDING' } },
       { type: 'payment.settled', subject: 'o2', data: { paymentId: 'p2', state: 'DUPLICATE_CHARGE' } },
     ]);
+  });
+});
+
+describe('reconciliation: events vs versions', () => {
+  it('reports a level whose events lost one, or whose version moved on without one', async () => {
+    await hold('o1', [{ sku: 'A', quantity: 2 }]);
+    await releaseStock(db, 'o1', 'CANCELLED');
+    expect((await findDrifts(db)).drifts).toEqual([]);
+    // A lost event (planted by the owner; the chain breaks at version 2) …
+    await db.$executeRaw`DELETE FROM event_outbox WHERE type = 'stock.changed' AND subject = 'A@W1' AND (data->>'toVersion')::int = 2`;
+    // … and a version bumped with its trigger off (as a restore of an old dump would leave it).
+    await db.$executeRawUnsafe(`ALTER TABLE inventory_levels DISABLE TRIGGER inventory_levels_event`);
+    await db.$executeRaw`UPDATE inventory_levels SET version = version + 1 WHERE sku = 'B'`;
+    await db.$executeRawUnsafe(`ALTER TABLE inventory_levels ENABLE TRIGGER inventory_levels_event`);
+    expect((await findDrifts(db)).drifts).toEqual([
+      { check: 'EVENTS_VS_VERSIONS', sku: 'A', warehouseCode: 'W1', lotCode: null, recorded: 1, expected: 0 },
+      { check: 'EVENTS_VS_VERSIONS', sku: 'B', warehouseCode: 'W1', lotCode: null, recorded: 2, expected: 1 },
+    ]);
+    await resetDb(db); // what afterEach checks is gone with it
   });
 });
