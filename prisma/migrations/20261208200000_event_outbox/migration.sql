@@ -41,10 +41,13 @@ CREATE UNIQUE INDEX "event_outbox_once_per_tx" ON "event_outbox"("txid", "type",
 -- What the next positioning pass takes.
 CREATE INDEX "event_outbox_unpositioned" ON "event_outbox"("id") WHERE "position" IS NULL;
 
--- The ledger says which transaction wrote each row (old rows: NULL).
+-- The ledger says which transaction wrote each row (old rows: NULL, left out of the index).
+-- The index build reads the whole ledger while writes wait: on a ledger of many millions of
+-- rows, create it first with CREATE INDEX CONCURRENTLY (same name and definition) and this
+-- migration skips it.
 ALTER TABLE "stock_movements" ADD COLUMN "txid" XID8;
 ALTER TABLE "stock_movements" ALTER COLUMN "txid" SET DEFAULT pg_current_xact_id();
-CREATE INDEX "stock_movements_txid_idx" ON "stock_movements"("txid");
+CREATE INDEX IF NOT EXISTS "stock_movements_txid_idx" ON "stock_movements"("txid") WHERE "txid" IS NOT NULL;
 
 -- The availability the level's last event reported: the next event's "before". Kept on the
 -- row because availability also depends on lots (quarantine, removal dates) that a
