@@ -13,6 +13,7 @@ import { createActivities } from './activities';
 import { createStockCache, invalidateOnCommit, startCacheRelay } from './data/cache';
 import { createGate } from './data/gate';
 import { createDb, dbOptions, type Db } from './data/db';
+import { EventRelay } from './data/events';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, temporalLogger } from './platform/log';
 import { createMetrics, type Metrics } from './platform/metrics';
@@ -107,6 +108,8 @@ export async function runWorker(config: Config): Promise<void> {
   const cache = createStockCache(config, metrics);
   invalidateOnCommit(db, cache);
   const relay = startCacheRelay(db, cache, config, metrics);
+  // Committed events get their feed positions (GET /events also positions before it reads).
+  const eventRelay = new EventRelay(db, { intervalMs: config.eventRelayIntervalMs, log: (message, fields) => log.warn(fields, message) }).start();
   // Sagas whose hold committed but whose start the API never made (it died, Temporal was down).
   const sagaRelay = startSagaRelay(db, client, config.temporal.taskQueue, { graceMs: config.sagaRelayGraceMs, intervalMs: 1_000, batch: 100 }, (err) =>
     log.warn({ err }, 'saga relay pass failed; retrying'),
@@ -154,6 +157,7 @@ export async function runWorker(config: Config): Promise<void> {
   } finally {
     metricsServer.close();
     await relay.stop();
+    await eventRelay.stop();
     await sagaRelay.stop();
     await paymentRelay.stop();
     cache.redis.disconnect();

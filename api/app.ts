@@ -24,6 +24,7 @@ import admin from './routes/admin';
 import campaigns from './routes/campaigns';
 import campaignAdmin from './routes/campaigns/admin';
 import alerts from './routes/alerts';
+import events from './routes/events';
 import transfers from './routes/transfers';
 import health from './routes/health';
 import inventory from './routes/inventory';
@@ -125,6 +126,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(webhooks);
   await app.register(inventory);
   await app.register(alerts);
+  await app.register(events);
   await app.register(transfers);
   await app.register(admin);
   await app.register(campaigns);

@@ -105,6 +105,7 @@ export function loadConfig(env: Env = process.env): Config {
     sagaStartBusyRequests: int(env, 'SAGA_START_BUSY_REQUESTS', 64, 1, 1_000_000),
     sagaStartMaxDeferMs: int(env, 'SAGA_START_MAX_DEFER_MS', 2000, 0, 600_000),
     sagaRelayGraceMs: int(env, 'SAGA_RELAY_GRACE_MS', 3000, 0, 600_000),
+    eventRelayIntervalMs: int(env, 'EVENT_RELAY_INTERVAL_MS', 200, 10, 60_000),
     paymentDelivery: {
       concurrency: int(env, 'PAYMENT_DELIVERY_CONCURRENCY', 16, 1, 1000),
       relayGraceMs: int(env, 'PAYMENT_RELAY_GRACE_MS', 3000, 0, 600_000),

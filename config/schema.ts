@@ -40,6 +40,8 @@ export interface Config {
   readonly holdBatchesInFlight: number;
   /** The worker's saga relay: how old an unstarted saga's outbox row must be before it starts it. */
   readonly sagaRelayGraceMs: number;
+  /** How often the worker's event relay positions committed events (docs/events.md). */
+  readonly eventRelayIntervalMs: number;
   /** Payment deliveries after the webhook answered (use-cases/payment-relay.ts). */
   readonly paymentDelivery: PaymentDeliveryConfig;
   /** How often the unsettled-payment check runs. */

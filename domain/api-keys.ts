@@ -15,6 +15,8 @@ export const Scope = {
   ADMIN: 'admin',
   /** /metrics and /docs (when no ops port is configured). */
   OPS: 'ops',
+  /** Read the event feed (GET /events): the storefront, the search index, the ERP. */
+  EVENTS: 'events',
 } as const;
 export type Scope = (typeof Scope)[keyof typeof Scope];
 

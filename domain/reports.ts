@@ -16,6 +16,8 @@ export const DriftCheck = {
   LOT_VS_LEDGER: 'LOT_VS_LEDGER',
   NEGATIVE: 'NEGATIVE',
   AVAILABLE_NEGATIVE: 'AVAILABLE_NEGATIVE',
+  /** A level's stock.changed events do not chain up to its version (data/events/versions.ts). */
+  EVENTS_VS_VERSIONS: 'EVENTS_VS_VERSIONS',
 } as const;
 export type DriftCheck = (typeof DriftCheck)[keyof typeof DriftCheck];
 

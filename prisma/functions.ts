@@ -14,7 +14,8 @@
  *
  * Migrations after LAST_MIGRATION_BEFORE_FUNCTION_FILES may not redefine a function that has a
  * file (the runner refuses the migration: its change would be overwritten by the file right
- * after); they may DROP one (a new signature: CREATE OR REPLACE cannot change the arguments or
+ * after); they may create one (a trigger needs its function to exist: the migration creates it,
+ * the file is the definition from then on) and DROP one (a new signature: CREATE OR REPLACE cannot change the arguments or
  * the result type, and would add an overload beside the old one, which deploy refuses).
  *
  * No bookkeeping table: the database's own definitions are compared, so `prisma migrate
@@ -125,8 +126,8 @@ export class FunctionRedefinedError extends Error {
 }
 
 /**
- * Runs `apply` (one migration, inside its transaction) and refuses it when it leaves a function
- * that has a file defined otherwise than the file does (dropping it is allowed).
+ * Runs `apply` (one migration, inside its transaction) and refuses it when it redefines a
+ * function that has a file otherwise than the file does (creating or dropping one is allowed).
  */
 export async function guardMigration(client: Client, migration: string, files: readonly FunctionFile[], apply: () => Promise<void>): Promise<void> {
   if (migration <= LAST_MIGRATION_BEFORE_FUNCTION_FILES || files.length === 0) return apply();
@@ -134,7 +135,10 @@ export async function guardMigration(client: Client, migration: string, files: r
   const before = await functionDefinitions(client, names);
   await apply();
   const after = await functionDefinitions(client, names);
-  const touched = names.filter((n) => after.has(n) && !same(before.get(n), after.get(n)));
+  // Creating a function is allowed (a migration's triggers need theirs to exist; the file
+  // replaces it right after): on a fresh database an old migration creates the body of its day,
+  // which the file may since have changed. Only a redefinition of an existing one is refused.
+  const touched = names.filter((n) => before.has(n) && after.has(n) && !same(before.get(n), after.get(n)));
   if (touched.length === 0) return;
   const wanted = await fileDefinitions(client, files);
   const redefined = touched.filter((n) => !same(after.get(n), wanted.get(n)));

@@ -6,6 +6,7 @@
 import type { DriftCheck, LevelDrift, ReconciliationReport, SagaMismatch, UnsettledPaymentDrift } from '../../domain/reports';
 import type { Db } from '../db';
 import { findUnstartedSagas } from '../orders/saga-starts';
+import { EVENT_CHAIN_CHECKS, EVENT_CHAIN_CTE } from '../events/versions';
 
 /**
  * Every invariant in one snapshot (a single statement): on-hand, reserved and incoming =
@@ -58,7 +59,7 @@ const DRIFT_SQL = `
            il.on_hand - il.reserved - il.safety_stock - COALESCE(lots.quarantined, 0) AS sellable_left
       FROM inventory_levels il JOIN products p USING (sku)
       LEFT JOIN ledger USING (sku, warehouse_code) LEFT JOIN holds USING (sku, warehouse_code)
-      LEFT JOIN transit USING (sku, warehouse_code) LEFT JOIN lots USING (sku, warehouse_code))
+      LEFT JOIN transit USING (sku, warehouse_code) LEFT JOIN lots USING (sku, warehouse_code)),${EVENT_CHAIN_CTE}
   SELECT 'ON_HAND_VS_LEDGER' AS check, sku, warehouse_code, NULL AS lot_code, on_hand AS recorded, l_on_hand AS expected FROM level WHERE on_hand <> l_on_hand
   UNION ALL SELECT 'RESERVED_VS_LEDGER', sku, warehouse_code, NULL, reserved, l_reserved FROM level WHERE reserved <> l_reserved
   UNION ALL SELECT 'INCOMING_VS_LEDGER', sku, warehouse_code, NULL, incoming, l_incoming FROM level WHERE incoming <> l_incoming
@@ -70,7 +71,7 @@ const DRIFT_SQL = `
   UNION ALL SELECT 'AVAILABLE_NEGATIVE', sku, warehouse_code, NULL, sellable_left, 0 FROM level WHERE sellable_left < 0
   UNION ALL SELECT 'LOT_VS_LEDGER', l.sku, l.warehouse_code, l.lot_code, l.quantity, COALESCE(m.quantity, 0)
               FROM stock_lots l LEFT JOIN lot_ledger m USING (sku, warehouse_code, lot_code) WHERE l.quantity <> COALESCE(m.quantity, 0)
-  UNION ALL SELECT 'NEGATIVE', sku, warehouse_code, lot_code, quantity, 0 FROM stock_lots WHERE quantity < 0
+  UNION ALL SELECT 'NEGATIVE', sku, warehouse_code, lot_code, quantity, 0 FROM stock_lots WHERE quantity < 0${EVENT_CHAIN_CHECKS}
   ORDER BY 2, 3, 1`;
 
 /** The drifts as of now, and how many levels were checked. Read-only. */

@@ -45,6 +45,7 @@ const routes: { scope: Scope; method: 'GET' | 'POST'; url: string; payload?: () 
   { scope: Scope.CAMPAIGNS, method: 'GET', url: '/admin/campaigns/none' },
   { scope: Scope.ADMIN, method: 'GET', url: '/admin/keys' },
   { scope: Scope.ADMIN, method: 'GET', url: '/transfers/none' },
+  { scope: Scope.EVENTS, method: 'GET', url: '/events' },
   { scope: Scope.OPS, method: 'GET', url: '/metrics' },
   { scope: Scope.OPS, method: 'GET', url: '/docs/json' },
 ];

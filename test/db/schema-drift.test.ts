@@ -37,14 +37,16 @@ const pgType: Record<string, string> = {
 /** Optional fields (`name Type?`), list fields (`name Type[]`) and primary keys of each model, read from the schema text. */
 function schemaFacts() {
   const text = readFileSync(path.join(__dirname, '../../prisma/schema.prisma'), 'utf8');
-  const facts = new Map<string, { optional: Set<string>; lists: Set<string>; id: string[] }>();
+  const facts = new Map<string, { optional: Set<string>; lists: Set<string>; id: string[]; unsupported: string[] }>();
   for (const m of text.matchAll(/^model (\w+) \{([\s\S]*?)^\}/gm)) {
     const body = m[2];
     const optional = new Set([...body.matchAll(/^\s+(\w+)\s+\w+\?/gm)].map((f) => f[1]));
     const lists = new Set([...body.matchAll(/^\s+(\w+)\s+\w+\[\]/gm)].map((f) => f[1]));
     const compound = /@@id\(\[([^\]]+)\]\)/.exec(body);
     const id = compound ? compound[1].split(',').map((s) => s.trim()) : [...body.matchAll(/^\s+(\w+)\s+\w+.*@id\b/gm)].map((f) => f[1]);
-    facts.set(m[1], { optional, lists, id });
+    // Columns of a type Prisma cannot read (xid8), absent from its runtime model: `name Unsupported("type")?` (no @map).
+    const unsupported = [...body.matchAll(/^\s+(\w+)\s+Unsupported\("(\w+)"\)(\?)?/gm)].map((f) => `${f[1]} ${f[2]} ${f[3] ? 'NULL' : 'NOT NULL'}`);
+    facts.set(m[1], { optional, lists, id, unsupported });
   }
   return facts;
 }
@@ -76,6 +78,7 @@ it('every model, column and primary key in schema.prisma matches the migrated da
     for (const f of model.fields.filter((f) => f.kind === 'scalar')) {
       fromSchema.push(`${table}.${f.dbName ?? f.name} ${fact.lists.has(f.name) ? 'ARRAY' : pgType[f.type]} ${fact.optional.has(f.name) ? 'NULL' : 'NOT NULL'}`);
     }
+    for (const column of fact.unsupported) fromSchema.push(`${table}.${column}`);
     for (const id of fact.id) fromSchemaPks.push(`${table}.${dbNameOf(id)}`);
   }
   const fromDb = columns.map((c) => `${c.table_name}.${c.column_name} ${c.data_type} ${c.is_nullable === 'YES' ? 'NULL' : 'NOT NULL'}`);
