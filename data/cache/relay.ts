@@ -10,6 +10,7 @@
  */
 import type { Db } from '../db';
 import type { Metrics } from '../../platform/metrics';
+import { PollingLoop, type PollingLoopOptions } from '../../platform/polling-loop';
 import { rebuild } from './read-through';
 import { claimDue, completeRows, rescheduleRows } from './outbox';
 import type { StockCache } from './stock-cache';
@@ -20,10 +21,8 @@ export interface DrainResult {
   readonly retried: number;
 }
 
-export interface RelayOptions {
-  readonly intervalMs: number;
+export interface RelayOptions extends PollingLoopOptions {
   readonly batch: number;
-  readonly log?: (message: string, fields: Record<string, unknown>) => void;
 }
 
 /** One pass over the due rows (at most one batch). */
@@ -51,45 +50,19 @@ export async function drainOnce(db: Db, cache: StockCache, batch: number, metric
 }
 
 /** The relay loop; `stop()` waits for the pass in progress. */
-export class CacheRelay {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = false;
-
+export class CacheRelay extends PollingLoop {
   constructor(
     private readonly db: Db,
     private readonly cache: StockCache,
     private readonly options: RelayOptions,
     private readonly metrics?: Metrics,
-  ) {}
-
-  start(): this {
-    this.schedule(0);
-    return this;
+  ) {
+    super('cache relay', options);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.pass();
-    }, delayMs);
-  }
-
-  private async pass(): Promise<void> {
-    let full = false;
-    try {
-      const result = await drainOnce(this.db, this.cache, this.options.batch, this.metrics);
-      full = result.applied === this.options.batch;
-    } catch (err) {
-      this.options.log?.('cache relay pass failed; will retry', { error: String(err) });
-    }
-    // A full batch means more may be waiting: go again at once.
-    this.schedule(full ? 0 : this.options.intervalMs);
+  /** A full batch means more may be waiting: the loop goes again at once. */
+  protected async pass(): Promise<boolean> {
+    const result = await drainOnce(this.db, this.cache, this.options.batch, this.metrics);
+    return result.applied === this.options.batch;
   }
 }

@@ -4,52 +4,25 @@
  * feed also runs a pass before it reads (api/routes/events), so a feed is fresh even when no
  * worker runs. Later channels (webhooks, NATS) read positioned events after this.
  */
+import { PollingLoop, type PollingLoopOptions } from '../../platform/polling-loop';
 import type { Db } from '../db';
 import { ASSIGN_BATCH, assignPositions } from './assign';
 
-export interface EventRelayOptions {
-  readonly intervalMs: number;
+export interface EventRelayOptions extends PollingLoopOptions {
   readonly batch?: number;
-  readonly log?: (message: string, fields: Record<string, unknown>) => void;
 }
 
 /** The relay loop; `stop()` waits for the pass in progress. */
-export class EventRelay {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = false;
-
+export class EventRelay extends PollingLoop {
   constructor(
     private readonly db: Db,
     private readonly options: EventRelayOptions,
-  ) {}
-
-  start(): this {
-    this.schedule(0);
-    return this;
+  ) {
+    super('event relay', options);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.pass();
-    }, delayMs);
-  }
-
-  private async pass(): Promise<void> {
+  protected async pass(): Promise<boolean> {
     const batch = this.options.batch ?? ASSIGN_BATCH;
-    let full = false;
-    try {
-      full = (await assignPositions(this.db, batch)) === batch;
-    } catch (err) {
-      this.options.log?.('event relay pass failed; will retry', { error: String(err) });
-    }
-    this.schedule(full ? 0 : this.options.intervalMs);
+    return (await assignPositions(this.db, batch)) === batch;
   }
 }
