@@ -87,8 +87,12 @@ export async function cancelOrder(deps: OrderReads & { readonly taskQueue: strin
   if (state.status !== 'AWAITING_PAYMENT' && state.status !== 'RESERVING') {
     throw new DomainError(ErrorCode.NOT_CANCELLABLE, `order ${orderId} is ${state.status}`, { status: state.status });
   }
-  // A saga whose start is still on its way is started with the cancel.
-  if ((await signalOrderSaga(deps.temporal, deps.db, deps.taskQueue, orderId, cancelSignal, [{ reason }])) === 'ended') {
+  // A saga whose start is still on its way is started with the cancel. Temporal unreachable or
+  // slow: 503 / 504 and nothing recorded (a cancel needs the saga: repeat it, it is idempotent).
+  const signalled = await withWorkflowDeadline(deps.temporal, deps.queryTimeoutMs, `the cancel of order ${orderId}`, () =>
+    signalOrderSaga(deps.temporal, deps.db, deps.taskQueue, orderId, cancelSignal, [{ reason }]),
+  );
+  if (signalled === 'ended') {
     throw new DomainError(ErrorCode.NOT_CANCELLABLE, `order ${orderId} has just ended`);
   }
   return recordCancel(deps.db, cancel);

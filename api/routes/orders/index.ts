@@ -189,7 +189,7 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['orders'],
         params: Type.Object({ orderId: Id }),
         body: Type.Object({ reason: Type.Optional(Text({ minLength: 0, maxLength: 200 })) }, { additionalProperties: false }),
-        response: { 202: Type.Object({ orderId: Type.String(), status: Type.Literal('CANCELLING') }), ...errors(400, 404, 409) },
+        response: { 202: Type.Object({ orderId: Type.String(), status: Type.Literal('CANCELLING') }), ...errors(400, 404, 409, 503, 504) },
       },
       // The body is optional: a bare POST cancels with a default reason.
       preValidation: async (request) => {
