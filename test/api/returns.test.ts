@@ -107,6 +107,15 @@ describe('a confirmed order of 5 apples', () => {
   });
 });
 
+it('two returns of one order racing for the same units: one takes them, the other is refused', async () => {
+  await stock(db, 'QUINCE', 'W1', 4);
+  await sell('o-race', 'QUINCE', 3);
+  const line = { sku: 'QUINCE', warehouseCode: 'W1', quantity: 2, disposition: 'RESTOCK' };
+  const answers = await Promise.all(['ret-r1', 'ret-r2'].map((returnId) => giveBack({ returnId, orderId: 'o-race', lines: [line] })));
+  expect(answers.map((a) => a.statusCode).sort()).toEqual([201, 409]);
+  expect(await at('QUINCE', 'W1')).toMatchObject({ onHand: 3, available: 3 });
+});
+
 it('only a confirmed order: a hold not yet paid → 409 ORDER_NOT_CONFIRMED; an unknown order → 404', async () => {
   await stock(db, 'PEAR', 'W1', 5);
   await sell('o-held', 'PEAR', 1, false);
