@@ -119,6 +119,9 @@ export interface Movement {
   readonly incomingDelta?: number;
   /** The lot whose quantity moved with on-hand (lot-tracked products). */
   readonly lotCode?: string | null;
+  /** How the level's damaged and quality-control buckets moved; 0 when absent. */
+  readonly damagedDelta?: number;
+  readonly qualityControlDelta?: number;
 }
 
 /** One outbox row per distinct SKU, in the caller's transaction; the relay (data/cache/relay.ts) applies them. */
@@ -147,8 +150,9 @@ export async function writeMovements(tx: Tx, movements: readonly Movement[]): Pr
 
   await tx.$executeRaw`
     INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta, incoming_delta, lot_code,
+                                 damaged_delta, quality_control_delta,
                                  on_hand_before, on_hand_after, reserved_before, reserved_after, incoming_before, incoming_after)
-    SELECT sku, wh, reason, reference, oh, rs, inc, lot,
+    SELECT sku, wh, reason, reference, oh, rs, inc, lot, dmg, qc,
            oh_after - oh, oh_after, rs_after - rs, rs_after, inc_after - inc, inc_after
       FROM (
         SELECT m.*,
@@ -159,8 +163,9 @@ export async function writeMovements(tx: Tx, movements: readonly Movement[]): Pr
             ${movements.map((m) => m.sku)}::text[], ${movements.map((m) => m.warehouseCode)}::text[],
             ${movements.map((m) => m.reason)}::text[], ${movements.map((m) => m.reference)}::text[],
             ${movements.map((m) => m.onHandDelta)}::int[], ${movements.map((m) => m.reservedDelta)}::int[],
-            ${movements.map((m) => m.incomingDelta ?? 0)}::int[], ${movements.map((m) => m.lotCode ?? null)}::text[]
-          ) WITH ORDINALITY AS m(sku, wh, reason, reference, oh, rs, inc, lot, ord)
+            ${movements.map((m) => m.incomingDelta ?? 0)}::int[], ${movements.map((m) => m.lotCode ?? null)}::text[],
+            ${movements.map((m) => m.damagedDelta ?? 0)}::int[], ${movements.map((m) => m.qualityControlDelta ?? 0)}::int[]
+          ) WITH ORDINALITY AS m(sku, wh, reason, reference, oh, rs, inc, lot, dmg, qc, ord)
           LEFT JOIN inventory_levels il ON il.sku = m.sku AND il.warehouse_code = m.wh
         WINDOW later AS (PARTITION BY m.sku, m.wh ORDER BY m.ord ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
       ) x

@@ -25,6 +25,14 @@ export const ErrorCode = {
   LOT_TRACKING_LOCKED: 'LOT_TRACKING_LOCKED',
   STALE_QUANTITY: 'STALE_QUANTITY',
   ADJUSTMENT_REFUSED: 'ADJUSTMENT_REFUSED',
+  /** A move or write-off that would take units the level does not have in that state (held units never move). */
+  MOVE_REFUSED: 'MOVE_REFUSED',
+  /** A return for an order that sold nothing (never confirmed, cancelled, expired). */
+  ORDER_NOT_CONFIRMED: 'ORDER_NOT_CONFIRMED',
+  /** A return of more than was sold minus what came back already. */
+  RETURN_EXCEEDS_SALE: 'RETURN_EXCEEDS_SALE',
+  /** Stock into a lot past its removal date: write it off instead. */
+  LOT_PAST_REMOVAL: 'LOT_PAST_REMOVAL',
   LEVEL_NOT_FOUND: 'LEVEL_NOT_FOUND',
   LOT_NOT_FOUND: 'LOT_NOT_FOUND',
   TRANSFER_NOT_FOUND: 'TRANSFER_NOT_FOUND',
@@ -65,6 +73,10 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   LOT_TRACKING_LOCKED: 409,
   STALE_QUANTITY: 409,
   ADJUSTMENT_REFUSED: 409,
+  MOVE_REFUSED: 409,
+  ORDER_NOT_CONFIRMED: 409,
+  RETURN_EXCEEDS_SALE: 409,
+  LOT_PAST_REMOVAL: 409,
   LEVEL_NOT_FOUND: 404,
   LOT_NOT_FOUND: 404,
   TRANSFER_NOT_FOUND: 404,
@@ -97,6 +109,10 @@ export const nonRetryableCodes: readonly ErrorCode[] = [
   ErrorCode.CAMPAIGN_NOT_FOUND,
   ErrorCode.STALE_QUANTITY,
   ErrorCode.ADJUSTMENT_REFUSED,
+  ErrorCode.MOVE_REFUSED,
+  ErrorCode.ORDER_NOT_CONFIRMED,
+  ErrorCode.RETURN_EXCEEDS_SALE,
+  ErrorCode.LOT_PAST_REMOVAL,
   ErrorCode.LEVEL_NOT_FOUND,
   ErrorCode.LOT_NOT_FOUND,
   ErrorCode.TRANSFER_CONFLICT,

@@ -3,13 +3,54 @@
  * lot at a moment, and which adjustment reasons may move stock which way.
  */
 
+/** The quantities of a level that availability is computed from. */
+export interface LevelQuantities {
+  readonly onHand: number;
+  readonly reserved: number;
+  readonly safetyStock: number;
+  /** On hand, set aside as damaged (a move, a return). */
+  readonly damaged: number;
+  /** On hand, held for quality control. */
+  readonly qualityControl: number;
+  /** In quarantined lots or lots past their removal date. */
+  readonly unsellable: number;
+}
+
 /**
  * Units of a level a shopper may still be promised, as the API shows it: the reserve
- * guard's formula (data/stock/level-sql.ts AVAILABLE, in SQL), clamped at 0 because a level
- * held beyond what may be sold (an admin change after the holds) offers nothing, not less.
+ * guard's formula (stockhold_available in SQL, data/stock/level-sql.ts AVAILABLE), clamped at
+ * 0 because a level held beyond what may be sold (an admin change after the holds) offers
+ * nothing, not less.
  */
-export function availableUnits(level: { onHand: number; reserved: number; safetyStock: number; unsellable: number }): number {
-  return Math.max(0, level.onHand - level.reserved - level.safetyStock - level.unsellable);
+export function availableUnits(l: LevelQuantities): number {
+  return Math.max(0, l.onHand - l.reserved - l.safetyStock - l.damaged - l.qualityControl - l.unsellable);
+}
+
+/**
+ * The states a unit on hand can be moved between (POST /admin/levels/:sku/:wh/moves):
+ * AVAILABLE (sellable, what is not held, kept back or in another state), DAMAGED and
+ * QUALITY_CONTROL (on hand, not sellable: the level's buckets of those names).
+ */
+export const StockState = {
+  AVAILABLE: 'AVAILABLE',
+  DAMAGED: 'DAMAGED',
+  QUALITY_CONTROL: 'QUALITY_CONTROL',
+} as const;
+export type StockState = (typeof StockState)[keyof typeof StockState];
+
+/** Where a move may take units: another state, or out of stock altogether (on hand falls). */
+export const MoveTarget = { ...StockState, WRITE_OFF: 'WRITE_OFF' } as const;
+export type MoveTarget = (typeof MoveTarget)[keyof typeof MoveTarget];
+
+/** How a move changes the level's buckets and on-hand (AVAILABLE is what is left, no column). */
+export function moveDeltas(from: StockState, to: MoveTarget, quantity: number): { onHand: number; damaged: number; qualityControl: number } {
+  const bucket = (state: MoveTarget) => (state === StockState.DAMAGED ? 'damaged' : state === StockState.QUALITY_CONTROL ? 'qualityControl' : undefined);
+  const out = { onHand: to === MoveTarget.WRITE_OFF ? -quantity : 0, damaged: 0, qualityControl: 0 };
+  const source = bucket(from);
+  const target = bucket(to);
+  if (source) out[source] -= quantity;
+  if (target) out[target] += quantity;
+  return out;
 }
 
 /** Days-before-expiry settings of a lot-tracked product. */

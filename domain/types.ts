@@ -159,6 +159,10 @@ export const Operation = {
   QUARANTINE: 'QUARANTINE',
   RELEASE_QUARANTINE: 'RELEASE_QUARANTINE',
   WRITE_OFF: 'WRITE_OFF',
+  /** A move of units between stock states, or their write-off (POST /admin/levels/:sku/:wh/moves). */
+  MOVE: 'MOVE',
+  /** A return of sold goods (POST /admin/returns). */
+  RETURN: 'RETURN',
   TRANSFER_SHIP: 'TRANSFER_SHIP',
   TRANSFER_RECEIVE: 'TRANSFER_RECEIVE',
   TRANSFER_RETURN: 'TRANSFER_RETURN',

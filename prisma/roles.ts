@@ -5,7 +5,7 @@
  *
  *  - SELECT, INSERT, UPDATE, DELETE on the tables, except
  *  - SELECT, INSERT only on the append-only tables (the ledger `stock_movements`, the
- *    idempotency fences `operation_fences`, and any table a migration gives an
+ *    idempotency fences `operation_fences`, what came back `return_lines`, and any table a migration gives an
  *    `*append_only*` trigger): history cannot be rewritten, even by a bug or an intruder
  *    with the service's credentials;
  *  - no TRUNCATE, REFERENCES or TRIGGER anywhere, nothing on `_prisma_migrations`;
@@ -23,7 +23,7 @@
 import type { Client } from 'pg';
 
 /** Tables the service may only read and append to, whatever their triggers say. */
-export const APPEND_ONLY_TABLES = ['stock_movements', 'operation_fences'] as const;
+export const APPEND_ONLY_TABLES = ['stock_movements', 'operation_fences', 'return_lines'] as const;
 
 /** The role a connection URL logs in as. */
 export function roleOf(url: string): string {

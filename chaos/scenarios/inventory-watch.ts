@@ -20,10 +20,15 @@ export function watchInventory(stack: Stack, sku: string, received: number): { s
       total += 1;
       try {
         const res = await call(stack.api, 'GET', `/inventory/${sku}`);
-        const t = res.body.total as { onHand: number; reserved: number; available: number } | undefined;
+        const t = res.body.total as { onHand: number; reserved: number; damaged: number; qualityControl: number; available: number } | undefined;
         const ok =
           res.status === 404 ||
-          (res.status === 200 && t !== undefined && t.available >= 0 && t.reserved >= 0 && t.onHand <= received && t.available === t.onHand - t.reserved);
+          (res.status === 200 &&
+            t !== undefined &&
+            t.available >= 0 &&
+            t.reserved >= 0 &&
+            t.onHand <= received &&
+            t.available === t.onHand - t.reserved - t.damaged - t.qualityControl);
         if (!ok) problems.push(`inventory read → ${res.status} ${JSON.stringify(res.body).slice(0, 120)}`);
       } catch (err) {
         problems.push(`inventory read failed: ${(err as Error).message}`);

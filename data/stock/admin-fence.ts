@@ -73,15 +73,18 @@ export interface LockedLevel {
   readonly onHand: number;
   readonly reserved: number;
   readonly safetyStock: number;
+  readonly damaged: number;
+  readonly qualityControl: number;
 }
 
 /** Locks the level row (before any of its lots: the fixed lock order) or fails 404. */
 export async function lockLevel(tx: Tx, sku: string, warehouseCode: string): Promise<LockedLevel> {
-  const rows = await tx.$queryRaw<{ on_hand: number; reserved: number; safety_stock: number }[]>`
-    SELECT on_hand, reserved, safety_stock FROM inventory_levels
+  const rows = await tx.$queryRaw<{ on_hand: number; reserved: number; safety_stock: number; damaged: number; quality_control: number }[]>`
+    SELECT on_hand, reserved, safety_stock, damaged, quality_control FROM inventory_levels
      WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} FOR UPDATE`;
   if (rows.length === 0) throw new DomainError(ErrorCode.LEVEL_NOT_FOUND, `no stock of ${sku} at ${warehouseCode}`);
-  return { onHand: rows[0].on_hand, reserved: rows[0].reserved, safetyStock: rows[0].safety_stock };
+  const r = rows[0];
+  return { onHand: r.on_hand, reserved: r.reserved, safetyStock: r.safety_stock, damaged: r.damaged, qualityControl: r.quality_control };
 }
 
 /** A lot row locked for this transaction (lock its level first). */

@@ -1,7 +1,7 @@
 /**
  * Availability as the reserve guard sees it, read inside the reserve transaction for the
- * allocation planner. The formula is the guard's own:
- * on_hand - reserved - safety_stock - unsellable_quantity (quarantined or past-removal lots).
+ * allocation planner. The formula is the guard's own (AVAILABLE): on_hand - reserved -
+ * safety_stock - damaged - quality_control - unsellable_quantity (quarantined or past-removal lots).
  */
 import type { Availability, WarehouseSite } from '../../domain/allocation';
 import type { Tx } from '../db';

@@ -12,6 +12,8 @@ import { BUMP_VERSION } from './level-sql';
  * Writes off every lot past its removal date, one transaction per lot, fenced by
  * (run, lot): a retried activity does not write off twice. Units that holds still need (the
  * hold was taken before the lot expired) stay until the hold ends; the next run takes them.
+ * So do units set aside as damaged or in quality control: the level's invariant keeps
+ * reserved + damaged + quality control within on-hand.
  */
 export async function writeOffExpiredLots(db: Db, runId: string): Promise<WriteOffResult> {
   const due = await db.stockLot.findMany({
@@ -35,11 +37,12 @@ async function writeOffLot(db: Db, runId: string, { sku, warehouseCode, lotCode 
     if (first) return first.units;
     const level = await lockLevel(tx, sku, warehouseCode);
     const lot = await lockLot(tx, sku, warehouseCode, lotCode);
-    const units = Math.max(0, Math.min(lot.quantity, level.onHand - level.reserved));
+    // Held units, and units set aside as damaged or in quality control (written off from their state), stay.
+    const units = Math.max(0, Math.min(lot.quantity, level.onHand - level.reserved - level.damaged - level.qualityControl));
     if (units > 0) {
       await tx.$executeRaw`
         UPDATE inventory_levels SET on_hand = on_hand - ${units}, ${BUMP_VERSION}
-         WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} AND on_hand - ${units} >= reserved`;
+         WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} AND on_hand - ${units} >= reserved + damaged + quality_control`;
       await tx.$executeRaw`
         UPDATE stock_lots SET quantity = quantity - ${units}
          WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} AND lot_code = ${lotCode} AND quantity >= ${units}`;

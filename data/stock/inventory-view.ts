@@ -14,11 +14,18 @@ export interface LotView {
   readonly quarantineReason: string | null;
 }
 
-/** Quantities of a level; available = onHand - reserved - safetyStock - unsellable (never below 0). */
+/**
+ * Quantities of a level; available = onHand - reserved - safetyStock - damaged - qualityControl
+ * - unsellable (never below 0).
+ */
 export interface Quantities {
   readonly onHand: number;
   readonly reserved: number;
   readonly safetyStock: number;
+  /** On hand, set aside as damaged: not sellable. */
+  readonly damaged: number;
+  /** On hand, held for quality control: not sellable. */
+  readonly qualityControl: number;
   /** In quarantined lots or lots past their removal date. */
   readonly unsellable: number;
   /** In transit towards this warehouse; not available until received. */
@@ -36,6 +43,8 @@ interface LevelRow {
   on_hand: number;
   reserved: number;
   safety_stock: number;
+  damaged: number;
+  quality_control: number;
   incoming: number;
   unsellable: number;
   now: Date;
@@ -47,13 +56,21 @@ export async function readInventory(db: Db | Tx, sku: string) {
   if (!product) return undefined;
   // unsellable_quantity is the reserve guard's own definition, evaluated at the same now().
   const rows = await db.$queryRaw<LevelRow[]>`
-    SELECT warehouse_code, on_hand, reserved, safety_stock, incoming,
+    SELECT warehouse_code, on_hand, reserved, safety_stock, damaged, quality_control, incoming,
            unsellable_quantity(sku, warehouse_code) AS unsellable, now() AS now
       FROM inventory_levels WHERE sku = ${sku} ORDER BY warehouse_code`;
   const lots = await db.stockLot.findMany({ where: { sku }, orderBy: [{ expiresAt: 'asc' }, { lotCode: 'asc' }] });
   const warehouses: LevelView[] = rows.map((r) => ({
     warehouseCode: r.warehouse_code,
-    ...quantities(r.on_hand, r.reserved, r.safety_stock, r.unsellable, r.incoming),
+    ...quantities({
+      onHand: r.on_hand,
+      reserved: r.reserved,
+      safetyStock: r.safety_stock,
+      damaged: r.damaged,
+      qualityControl: r.quality_control,
+      unsellable: r.unsellable,
+      incoming: r.incoming,
+    }),
     lots: lots
       .filter((l) => l.warehouseCode === r.warehouse_code && l.quantity > 0)
       .map((l) => ({
@@ -68,13 +85,15 @@ export async function readInventory(db: Db | Tx, sku: string) {
       })),
   }));
   const sum = (f: (l: LevelView) => number) => warehouses.reduce((acc, l) => acc + f(l), 0);
-  const total = quantities(
-    sum((l) => l.onHand),
-    sum((l) => l.reserved),
-    sum((l) => l.safetyStock),
-    sum((l) => l.unsellable),
-    sum((l) => l.incoming),
-  );
+  const total = quantities({
+    onHand: sum((l) => l.onHand),
+    reserved: sum((l) => l.reserved),
+    safetyStock: sum((l) => l.safetyStock),
+    damaged: sum((l) => l.damaged),
+    qualityControl: sum((l) => l.qualityControl),
+    unsellable: sum((l) => l.unsellable),
+    incoming: sum((l) => l.incoming),
+  });
   return {
     sku: product.sku,
     name: product.name,
@@ -84,6 +103,7 @@ export async function readInventory(db: Db | Tx, sku: string) {
   };
 }
 
-function quantities(onHand: number, reserved: number, safetyStock: number, unsellable: number, incoming: number): Quantities {
-  return { onHand, reserved, safetyStock, unsellable, incoming, available: availableUnits({ onHand, reserved, safetyStock, unsellable }) };
+function quantities(q: Omit<Quantities, 'available'>): Quantities {
+  const { onHand, reserved, safetyStock, damaged, qualityControl, unsellable, incoming } = q;
+  return { onHand, reserved, safetyStock, damaged, qualityControl, unsellable, incoming, available: availableUnits(q) };
 }

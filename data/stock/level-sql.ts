@@ -7,7 +7,8 @@ import { Prisma } from '../../generated/prisma/client';
 
 /**
  * Units of a level that may still be promised: on hand, less what is held, less the safety
- * stock, less the lots that may not be sold (quarantined or past removal). Defined once, in
+ * stock, less what is damaged or in quality control, less the lots that may not be sold
+ * (quarantined or past removal). Defined once, in
  * SQL: the function stockhold_available (prisma/functions/stockhold_available.sql), which
  * stockhold_hold_batch uses too and the planner inlines (no cost over the expression written
  * out). Not clamped: below 0 means more is held than may be sold (the guard's overdrawn check,

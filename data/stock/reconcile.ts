@@ -9,13 +9,14 @@ import { findUnstartedSagas } from '../orders/saga-starts';
 import { EVENT_CHAIN_CHECKS, EVENT_CHAIN_CTE } from '../events/versions';
 
 /**
- * Every invariant in one snapshot (a single statement): on-hand, reserved and incoming =
- * Σ ledger; reserved = Σ active holds (orders, transfer holds, flash-sale pools); incoming = Σ
+ * Every invariant in one snapshot (a single statement): on-hand, reserved, incoming, damaged
+ * and quality control = Σ ledger (each ledger row carries how it moved every bucket); reserved = Σ active holds (orders, transfer holds, flash-sale pools); incoming = Σ
  * transfers in transit; lots of lot-tracked SKUs sum to on-hand; each lot = Σ its ledger
- * rows; nothing negative, nothing held beyond on-hand; nothing held beyond what may be sold
- * (AVAILABLE_NEGATIVE, below).
+ * rows; nothing negative, nothing held or set aside beyond on-hand (reserved + damaged +
+ * quality control <= on-hand); nothing held beyond what may be sold (AVAILABLE_NEGATIVE, below).
  *
- * AVAILABLE_NEGATIVE: on_hand − reserved − safety_stock − quarantined < 0, the reserve guard's
+ * AVAILABLE_NEGATIVE: on_hand − reserved − safety_stock − damaged − quality_control −
+ * quarantined < 0, the reserve guard's
  * formula with only the quarantined lots as unsellable. Lots past their removal date are left
  * out on purpose: they become unsellable by the clock, with no write, so a unit held while its
  * lot was sellable would otherwise turn into "drift" overnight in perfectly healthy data (the
@@ -28,7 +29,8 @@ import { EVENT_CHAIN_CHECKS, EVENT_CHAIN_CTE } from '../events/versions';
 const DRIFT_SQL = `
   WITH ledger AS (
     SELECT sku, warehouse_code, SUM(on_hand_delta)::int AS on_hand, SUM(reserved_delta)::int AS reserved,
-           SUM(incoming_delta)::int AS incoming
+           SUM(incoming_delta)::int AS incoming, SUM(damaged_delta)::int AS damaged,
+           SUM(quality_control_delta)::int AS quality_control
       FROM stock_movements GROUP BY sku, warehouse_code),
   holds AS (
     SELECT sku, warehouse_code, SUM(quantity)::int AS reserved FROM (
@@ -54,20 +56,27 @@ const DRIFT_SQL = `
   level AS (
     SELECT il.*, p.lot_tracked,
            COALESCE(ledger.on_hand, 0) AS l_on_hand, COALESCE(ledger.reserved, 0) AS l_reserved,
-           COALESCE(ledger.incoming, 0) AS l_incoming, COALESCE(holds.reserved, 0) AS held,
+           COALESCE(ledger.incoming, 0) AS l_incoming, COALESCE(ledger.damaged, 0) AS l_damaged,
+           COALESCE(ledger.quality_control, 0) AS l_quality_control, COALESCE(holds.reserved, 0) AS held,
            COALESCE(transit.incoming, 0) AS in_transit, COALESCE(lots.quantity, 0) AS in_lots,
-           il.on_hand - il.reserved - il.safety_stock - COALESCE(lots.quarantined, 0) AS sellable_left
+           il.on_hand - il.reserved - il.safety_stock - il.damaged - il.quality_control
+             - COALESCE(lots.quarantined, 0) AS sellable_left
       FROM inventory_levels il JOIN products p USING (sku)
       LEFT JOIN ledger USING (sku, warehouse_code) LEFT JOIN holds USING (sku, warehouse_code)
       LEFT JOIN transit USING (sku, warehouse_code) LEFT JOIN lots USING (sku, warehouse_code)),${EVENT_CHAIN_CTE}
   SELECT 'ON_HAND_VS_LEDGER' AS check, sku, warehouse_code, NULL AS lot_code, on_hand AS recorded, l_on_hand AS expected FROM level WHERE on_hand <> l_on_hand
   UNION ALL SELECT 'RESERVED_VS_LEDGER', sku, warehouse_code, NULL, reserved, l_reserved FROM level WHERE reserved <> l_reserved
   UNION ALL SELECT 'INCOMING_VS_LEDGER', sku, warehouse_code, NULL, incoming, l_incoming FROM level WHERE incoming <> l_incoming
+  UNION ALL SELECT 'DAMAGED_VS_LEDGER', sku, warehouse_code, NULL, damaged, l_damaged FROM level WHERE damaged <> l_damaged
+  UNION ALL SELECT 'QUALITY_CONTROL_VS_LEDGER', sku, warehouse_code, NULL, quality_control, l_quality_control FROM level
+             WHERE quality_control <> l_quality_control
   UNION ALL SELECT 'RESERVED_VS_HOLDS', sku, warehouse_code, NULL, reserved, held FROM level WHERE reserved <> held
   UNION ALL SELECT 'INCOMING_VS_TRANSFERS', sku, warehouse_code, NULL, incoming, in_transit FROM level WHERE incoming <> in_transit
   UNION ALL SELECT 'LOTS_VS_ON_HAND', sku, warehouse_code, NULL, in_lots, on_hand FROM level WHERE lot_tracked AND in_lots <> on_hand
-  UNION ALL SELECT 'NEGATIVE', sku, warehouse_code, NULL, LEAST(on_hand, reserved, incoming, on_hand - reserved), 0 FROM level
-             WHERE on_hand < 0 OR reserved < 0 OR incoming < 0 OR reserved > on_hand
+  UNION ALL SELECT 'NEGATIVE', sku, warehouse_code, NULL,
+                   LEAST(on_hand, reserved, incoming, damaged, quality_control, on_hand - reserved - damaged - quality_control), 0 FROM level
+             WHERE on_hand < 0 OR reserved < 0 OR incoming < 0 OR damaged < 0 OR quality_control < 0
+                OR reserved + damaged + quality_control > on_hand
   UNION ALL SELECT 'AVAILABLE_NEGATIVE', sku, warehouse_code, NULL, sellable_left, 0 FROM level WHERE sellable_left < 0
   UNION ALL SELECT 'LOT_VS_LEDGER', l.sku, l.warehouse_code, l.lot_code, l.quantity, COALESCE(m.quantity, 0)
               FROM stock_lots l LEFT JOIN lot_ledger m USING (sku, warehouse_code, lot_code) WHERE l.quantity <> COALESCE(m.quantity, 0)

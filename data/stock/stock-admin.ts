@@ -100,15 +100,19 @@ async function checkUseBy(tx: Tx, r: Omit<ReceiveInput, 'idempotencyKey'>): Prom
   if (!lot) throw new DomainError(ErrorCode.VALIDATION_FAILED, `lot ${r.lotCode} is new: give its use-by date (expiresAt)`);
 }
 
-/** Moves on-hand by `delta` unless it would drop below what is held; the level must be locked. */
+/**
+ * Moves on-hand by `delta` unless it would drop below what is held or set aside (damaged,
+ * quality control: those units are on the shelf; take them out with a write-off from their
+ * state); the level must be locked.
+ */
 async function changeOnHand(tx: Tx, sku: string, warehouseCode: string, delta: number) {
   const rows = await tx.$queryRaw<{ on_hand: number; reserved: number }[]>`
     UPDATE inventory_levels
        SET on_hand = on_hand + ${delta}, ${BUMP_VERSION}
-     WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} AND on_hand + ${delta} >= reserved
+     WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} AND on_hand + ${delta} >= reserved + damaged + quality_control
     RETURNING on_hand, reserved`;
   if (rows.length === 0) {
-    throw new DomainError(ErrorCode.ADJUSTMENT_REFUSED, 'on-hand would fall below the quantity held for orders', { delta });
+    throw new DomainError(ErrorCode.ADJUSTMENT_REFUSED, 'on-hand would fall below the quantity held for orders, damaged or in quality control', { delta });
   }
   return { onHand: rows[0].on_hand, reserved: rows[0].reserved };
 }

@@ -7,8 +7,10 @@
 -- Inputs:      l: a row of inventory_levels, called as stockhold_available(inventory_levels)
 --              (or with the table's alias): the row the statement is looking at, so inside an
 --              UPDATE's WHERE it is the row version the guard re-checks under READ COMMITTED.
--- Outcome:     on_hand − reserved − safety_stock − unsellable_quantity(sku, warehouse_code)
---              (quarantined lots and lots past their removal date). Not clamped: below 0 means
+-- Outcome:     on_hand − reserved − safety_stock − damaged − quality_control
+--              − unsellable_quantity(sku, warehouse_code) (quarantined lots and lots past their
+--              removal date); damaged and quality_control are the level's buckets of units on
+--              hand that may not be sold (issue 19). Not clamped: below 0 means
 --              more is held than may be sold (the guard's overdrawn check, reconciliation); the
 --              API shows it clamped at 0.
 -- Error codes: none.
@@ -20,5 +22,6 @@
 -- changed makes it an opaque call per row. STABLE, not IMMUTABLE: it reads the lots and now().
 CREATE OR REPLACE FUNCTION "stockhold_available"(l "inventory_levels") RETURNS INTEGER
 LANGUAGE sql STABLE AS $$
-  SELECT l.on_hand - l.reserved - l.safety_stock - unsellable_quantity(l.sku, l.warehouse_code)
+  SELECT l.on_hand - l.reserved - l.safety_stock - l.damaged - l.quality_control
+         - unsellable_quantity(l.sku, l.warehouse_code)
 $$;

@@ -52,7 +52,8 @@ BEGIN
                SELECT COALESCE(jsonb_agg(jsonb_build_object(
                         'movementId', m.id::text, 'reason', m.reason, 'reference', m.reference, 'lotCode', m.lot_code,
                         'actor', m.actor, 'onHandDelta', m.on_hand_delta, 'reservedDelta', m.reserved_delta,
-                        'incomingDelta', m.incoming_delta) ORDER BY m.id), '[]'::jsonb)
+                        'incomingDelta', m.incoming_delta, 'damagedDelta', m.damaged_delta,
+                        'qualityControlDelta', m.quality_control_delta) ORDER BY m.id), '[]'::jsonb)
                  FROM stock_movements m
                 WHERE m.txid = nb.txid AND m.sku = nb.sku AND m.warehouse_code = nb.warehouse_code))
              WHEN nb.type LIKE 'order.%' THEN nb.data || jsonb_build_object('lines', (

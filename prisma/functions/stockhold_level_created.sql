@@ -12,9 +12,11 @@ BEGIN
   VALUES ('stock.changed', NEW.sku || '@' || NEW.warehouse_code, NEW.sku, NEW.warehouse_code,
           jsonb_build_object(
             'sku', NEW.sku, 'warehouseCode', NEW.warehouse_code, 'fromVersion', 0, 'toVersion', NEW.version,
-            'before', jsonb_build_object('onHand', 0, 'reserved', 0, 'safetyStock', 0, 'incoming', 0, 'available', 0),
+            'before', jsonb_build_object('onHand', 0, 'reserved', 0, 'safetyStock', 0, 'incoming', 0, 'damaged', 0,
+                                         'qualityControl', 0, 'available', 0),
             'after', jsonb_build_object('onHand', NEW.on_hand, 'reserved', NEW.reserved, 'safetyStock', NEW.safety_stock,
-                                        'incoming', NEW.incoming, 'available', NEW.event_available)));
+                                        'incoming', NEW.incoming, 'damaged', NEW.damaged, 'qualityControl', NEW.quality_control,
+                                        'available', NEW.event_available)));
   RETURN NULL;
 END;
 $$;

@@ -17,17 +17,19 @@ CREATE OR REPLACE FUNCTION "stockhold_level_event"() RETURNS trigger LANGUAGE pl
 DECLARE
   avail INT;
   b_on_hand INT := 0; b_reserved INT := 0; b_safety INT := 0; b_incoming INT := 0; b_avail INT := 0; b_version BIGINT := 0;
+  b_damaged INT := 0; b_qc INT := 0;
 BEGIN
-  IF TG_OP = 'UPDATE' AND (NEW.on_hand, NEW.reserved, NEW.safety_stock, NEW.incoming, NEW.version)
-                          = (OLD.on_hand, OLD.reserved, OLD.safety_stock, OLD.incoming, OLD.version) THEN
+  IF TG_OP = 'UPDATE' AND (NEW.on_hand, NEW.reserved, NEW.safety_stock, NEW.incoming, NEW.damaged, NEW.quality_control, NEW.version)
+                          = (OLD.on_hand, OLD.reserved, OLD.safety_stock, OLD.incoming, OLD.damaged, OLD.quality_control, OLD.version) THEN
     -- Only event_available moved (stockhold_lot_event below): not a change of the level.
     IF NEW.event_available IS DISTINCT FROM OLD.event_available THEN RETURN NEW; END IF;
   END IF;
   IF TG_OP = 'UPDATE' THEN
     b_on_hand := OLD.on_hand; b_reserved := OLD.reserved; b_safety := OLD.safety_stock;
     b_incoming := OLD.incoming; b_avail := OLD.event_available; b_version := OLD.version;
+    b_damaged := OLD.damaged; b_qc := OLD.quality_control;
   ELSE
-    NEW.version := CASE WHEN (NEW.on_hand, NEW.reserved, NEW.safety_stock, NEW.incoming) = (0, 0, 0, 0) THEN 0 ELSE 1 END;
+    NEW.version := CASE WHEN (NEW.on_hand, NEW.reserved, NEW.safety_stock, NEW.incoming, NEW.damaged, NEW.quality_control) = (0, 0, 0, 0, 0, 0) THEN 0 ELSE 1 END;
     NEW.event_available := stockhold_available(NEW);
     RETURN NEW;
   END IF;
@@ -40,9 +42,11 @@ BEGIN
             'sku', NEW.sku, 'warehouseCode', NEW.warehouse_code,
             'fromVersion', b_version, 'toVersion', NEW.version,
             'before', jsonb_build_object('onHand', b_on_hand, 'reserved', b_reserved, 'safetyStock', b_safety,
-                                         'incoming', b_incoming, 'available', b_avail),
+                                         'incoming', b_incoming, 'damaged', b_damaged, 'qualityControl', b_qc,
+                                         'available', b_avail),
             'after', jsonb_build_object('onHand', NEW.on_hand, 'reserved', NEW.reserved, 'safetyStock', NEW.safety_stock,
-                                        'incoming', NEW.incoming, 'available', avail)))
+                                        'incoming', NEW.incoming, 'damaged', NEW.damaged, 'qualityControl', NEW.quality_control,
+                                        'available', avail)))
   ON CONFLICT (txid, type, subject) WHERE type IN ('stock.changed', 'campaign.changed') DO UPDATE
     SET data = event_outbox.data || jsonb_build_object('toVersion', EXCLUDED.data->'toVersion', 'after', EXCLUDED.data->'after');
   RETURN NEW;

@@ -179,8 +179,10 @@ describe('inventory and admin', () => {
       sku: 'APPLE',
       name: 'APPLE',
       lotTracked: false,
-      warehouses: [{ warehouseCode: 'W1', onHand: 8, reserved: 0, safetyStock: 0, unsellable: 0, incoming: 0, available: 8, lots: [] }],
-      total: { onHand: 8, reserved: 0, safetyStock: 0, unsellable: 0, incoming: 0, available: 8 },
+      warehouses: [
+        { warehouseCode: 'W1', onHand: 8, reserved: 0, safetyStock: 0, damaged: 0, qualityControl: 0, unsellable: 0, incoming: 0, available: 8, lots: [] },
+      ],
+      total: { onHand: 8, reserved: 0, safetyStock: 0, damaged: 0, qualityControl: 0, unsellable: 0, incoming: 0, available: 8 },
     });
     const missing = await app.inject({ method: 'GET', url: '/inventory/NOPE' });
     expect([missing.statusCode, missing.json().code]).toEqual([404, 'SKU_NOT_FOUND']);

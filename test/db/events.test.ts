@@ -23,6 +23,8 @@ import { receiveTransfer, requestTransfer, shipTransfer } from '../../data/trans
 import { storePayment } from '../../data/payments/payments';
 import { upsertWarehouse } from '../../data/stock/catalog';
 import { findDrifts } from '../../data/stock/reconcile';
+import { moveStock } from '../../data/stock/stock-states';
+import { receiveReturn } from '../../data/orders/returns';
 import { invariantViolations, openFlashSale, perishable, receiveLot, resetDb, stock, testDb } from '../helpers/db';
 import { TEST_DATABASE_URL } from '../helpers/env';
 import { eventViolations, eventsSince, lastEventId } from '../helpers/events';
@@ -202,6 +204,31 @@ const cases: Case[] = [
       await fulfilPreSale(db, 'ps', 'fulfil-1', 5);
     },
     events: ['campaign.changed ps', 'campaign.changed ps', 'order.held po1', 'stock.changed P@W1', 'stock.back_in_stock P@W1'],
+  },
+  {
+    writer: 'stock-state move (available → damaged), then a write-off from damaged',
+    act: async () => {
+      await moveStock(db, { moveId: 'm1', sku: 'A', warehouseCode: 'W1', from: 'AVAILABLE', to: 'DAMAGED', quantity: 2, reason: 'crushed' });
+      await moveStock(db, { moveId: 'm2', sku: 'A', warehouseCode: 'W1', from: 'DAMAGED', to: 'WRITE_OFF', quantity: 2, reason: 'binned' });
+    },
+    events: ['stock.changed A@W1', 'stock.changed A@W1'],
+  },
+  {
+    writer: 'return of a confirmed order (restock one, one damaged)',
+    setup: async () => {
+      await hold('rt1', [{ sku: 'A', quantity: 2 }]);
+      await confirmStock(db, 'rt1', 'p-rt1');
+    },
+    act: () =>
+      receiveReturn(db, {
+        returnId: 'ret-1',
+        orderId: 'rt1',
+        lines: [
+          { sku: 'A', warehouseCode: 'W1', quantity: 1, disposition: 'RESTOCK' },
+          { sku: 'A', warehouseCode: 'W1', quantity: 1, disposition: 'DAMAGED' },
+        ],
+      }),
+    events: ['stock.changed A@W1'],
   },
   {
     writer: 'alert',

@@ -41,7 +41,7 @@ const order = (id: string, quantity: number): ReserveInput => ({
 /** available before clamping to 0, as the reserve guard computes it. */
 const rawAvailable = async () => {
   const [row] = await db.$queryRaw<{ available: number }[]>`
-    SELECT on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) AS available
+    SELECT stockhold_available(inventory_levels) AS available
       FROM inventory_levels WHERE sku = 'BERRY' AND warehouse_code = 'W1'`;
   return row.available;
 };

@@ -57,7 +57,7 @@ describe('AVAILABLE_NEGATIVE', () => {
     await db.$executeRaw`
       UPDATE stock_lots SET expires_at = now() - interval '1 hour', remove_at = now() - interval '1 day', alert_at = now() - interval '3 days'`;
     const [guard] = await db.$queryRaw<{ available: number }[]>`
-      SELECT on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) AS available FROM inventory_levels`;
+      SELECT stockhold_available(inventory_levels) AS available FROM inventory_levels`;
     expect(guard.available).toBe(-5); // the reserve guard would refuse more, rightly
     expect((await findDrifts(db)).drifts).toEqual([]);
   });

@@ -177,7 +177,17 @@ describe('confirm and release fences', () => {
 describe('database guards', () => {
   it('CHECK constraints refuse negative and over-reserved stock', async () => {
     await stock(db, 'A', 'W1', 2);
-    await expect(db.$executeRawUnsafe(`UPDATE inventory_levels SET reserved = 3 WHERE sku = 'A'`)).rejects.toThrow(/inventory_levels_reserved_le_on_hand/);
+    await expect(db.$executeRawUnsafe(`UPDATE inventory_levels SET reserved = 3 WHERE sku = 'A'`)).rejects.toThrow(
+      /inventory_levels_(reserved|held_and_set_aside)_le_on_hand/,
+    );
+    // What is held and what is set aside (damaged, quality control) are distinct units on the shelf.
+    await expect(db.$executeRawUnsafe(`UPDATE inventory_levels SET reserved = 1, damaged = 1, quality_control = 1 WHERE sku = 'A'`)).rejects.toThrow(
+      /inventory_levels_held_and_set_aside_le_on_hand/,
+    );
+    await expect(db.$executeRawUnsafe(`UPDATE inventory_levels SET damaged = -1 WHERE sku = 'A'`)).rejects.toThrow(/inventory_levels_damaged_nonneg/);
+    await expect(db.$executeRawUnsafe(`UPDATE inventory_levels SET quality_control = -1 WHERE sku = 'A'`)).rejects.toThrow(
+      /inventory_levels_quality_control_nonneg/,
+    );
     await expect(db.$executeRawUnsafe(`UPDATE inventory_levels SET on_hand = -1 WHERE sku = 'A'`)).rejects.toThrow(
       /inventory_levels_on_hand_nonneg|violates check/,
     );

@@ -131,7 +131,9 @@ describe('availability, defined once (stockhold_available)', () => {
       .map((r) => r['QUERY PLAN'])
       .join('\n');
     expect(plan).not.toContain('stockhold_available');
-    expect(plan).toContain('(((inventory_levels.on_hand - inventory_levels.reserved) - inventory_levels.safety_stock) - unsellable_quantity(');
+    expect(plan).toContain(
+      '(((((inventory_levels.on_hand - inventory_levels.reserved) - inventory_levels.safety_stock) - inventory_levels.damaged) - inventory_levels.quality_control) - unsellable_quantity(',
+    );
   });
 
   it('is what the TypeScript fragment and the hold batch both answer with', async () => {
@@ -142,5 +144,14 @@ describe('availability, defined once (stockhold_available)', () => {
       JSON.stringify([item('a1', 9)]),
     ]);
     expect(rows[0].o[0].shortages?.[0].available).toBe(8);
+    // Damaged and quality-control units are on hand, not sellable: both paths subtract them.
+    await db.$executeRaw`UPDATE inventory_levels SET damaged = 1, quality_control = 2 WHERE sku = 'SF'`;
+    const [after] = await db.$queryRaw<{ available: number }[]>`SELECT ${AVAILABLE} AS available FROM inventory_levels WHERE sku = 'SF'`;
+    expect(after.available).toBe(5);
+    const batch = await pool.query<{ o: { shortages?: { available: number }[] }[] }>(`SELECT stockhold_hold_batch('level', 'SF', 'W1', $1::jsonb) AS o`, [
+      JSON.stringify([item('a2', 6)]),
+    ]);
+    expect(batch.rows[0].o[0].shortages?.[0].available).toBe(5);
+    await db.$executeRaw`UPDATE inventory_levels SET damaged = 0, quality_control = 0, safety_stock = 0 WHERE sku = 'SF'`;
   });
 });

@@ -16,7 +16,14 @@ interface LevelEvent {
     toVersion: number;
     before: Record<string, number>;
     after: Record<string, number>;
-    causes?: { movementId: string; onHandDelta: number; reservedDelta: number; incomingDelta: number }[];
+    causes?: {
+      movementId: string;
+      onHandDelta: number;
+      reservedDelta: number;
+      incomingDelta: number;
+      damagedDelta: number;
+      qualityControlDelta: number;
+    }[];
   };
   position: string | null;
 }
@@ -29,10 +36,21 @@ export async function eventViolations(db: Db): Promise<string[]> {
   const ledger = await db.$queryRaw<{ id: string; txid: string; sku: string; warehouse_code: string }[]>`
     SELECT id::text, txid::text, sku, warehouse_code FROM stock_movements WHERE txid IS NOT NULL ORDER BY id`;
   const levels = await db.$queryRaw<
-    { sku: string; warehouse_code: string; version: bigint; on_hand: number; reserved: number; safety_stock: number; incoming: number; available: number }[]
+    {
+      sku: string;
+      warehouse_code: string;
+      version: bigint;
+      on_hand: number;
+      reserved: number;
+      safety_stock: number;
+      incoming: number;
+      damaged: number;
+      quality_control: number;
+      available: number;
+    }[]
   >`
-    SELECT sku, warehouse_code, version, on_hand, reserved, safety_stock, incoming,
-           on_hand - reserved - safety_stock - unsellable_quantity(sku, warehouse_code) AS available
+    SELECT sku, warehouse_code, version, on_hand, reserved, safety_stock, incoming, damaged, quality_control,
+           stockhold_available(inventory_levels) AS available
       FROM inventory_levels`;
 
   const key = (txid: string, sku: string, wh: string) => `${txid}|${sku}|${wh}`;
@@ -50,6 +68,8 @@ export async function eventViolations(db: Db): Promise<string[]> {
       ['onHand', 'onHandDelta'],
       ['reserved', 'reservedDelta'],
       ['incoming', 'incomingDelta'],
+      ['damaged', 'damagedDelta'],
+      ['qualityControl', 'qualityControlDelta'],
     ] as const) {
       const sum = causes.reduce((s, c) => s + c[delta], 0);
       if (e.data.after[field] - e.data.before[field] !== sum)
@@ -71,7 +91,15 @@ export async function eventViolations(db: Db): Promise<string[]> {
       state = e.data.after;
     }
     if (BigInt(version) !== l.version) problems.push(`${l.sku}@${l.warehouse_code}: events end at version ${version}, the level is at ${l.version}`);
-    const now = { onHand: l.on_hand, reserved: l.reserved, safetyStock: l.safety_stock, incoming: l.incoming, available: l.available };
+    const now = {
+      onHand: l.on_hand,
+      reserved: l.reserved,
+      safetyStock: l.safety_stock,
+      incoming: l.incoming,
+      damaged: l.damaged,
+      qualityControl: l.quality_control,
+      available: l.available,
+    };
     if (state && (Object.keys(now) as (keyof typeof now)[]).some((f) => state[f] !== now[f]))
       problems.push(`${l.sku}@${l.warehouse_code}: last after ${JSON.stringify(state)} ≠ level ${JSON.stringify(now)}`);
   }

@@ -2,7 +2,7 @@
  * The rules written once (issue 12): the transfer state machine the workflow and the API
  * share, lot sellability (FEFO and the API's lot states), and the availability shown.
  */
-import { availableUnits, lotSellable, lotState, LotState, sellableFirst } from '../../domain/stock';
+import { availableUnits, lotSellable, lotState, LotState, moveDeltas, sellableFirst } from '../../domain/stock';
 import {
   endedTransferAnswersRepeat,
   SHIPPED_OR_LATER,
@@ -82,6 +82,17 @@ describe('lot sellability', () => {
 });
 
 it('availability shown is the guard formula clamped at 0', () => {
-  expect(availableUnits({ onHand: 10, reserved: 3, safetyStock: 2, unsellable: 1 })).toBe(4);
-  expect(availableUnits({ onHand: 10, reserved: 9, safetyStock: 2, unsellable: 1 })).toBe(0);
+  const level = { onHand: 10, reserved: 3, safetyStock: 2, damaged: 0, qualityControl: 0, unsellable: 1 };
+  expect(availableUnits(level)).toBe(4);
+  expect(availableUnits({ ...level, reserved: 9 })).toBe(0);
+  // Damaged and quality-control units are on hand, not sellable.
+  expect(availableUnits({ ...level, damaged: 2, qualityControl: 1 })).toBe(1);
+});
+
+it('a move takes units from one state to another, a write-off out of on-hand', () => {
+  expect(moveDeltas('AVAILABLE', 'QUALITY_CONTROL', 2)).toEqual({ onHand: 0, damaged: 0, qualityControl: 2 });
+  expect(moveDeltas('QUALITY_CONTROL', 'DAMAGED', 2)).toEqual({ onHand: 0, damaged: 2, qualityControl: -2 });
+  expect(moveDeltas('DAMAGED', 'AVAILABLE', 1)).toEqual({ onHand: 0, damaged: -1, qualityControl: 0 });
+  expect(moveDeltas('DAMAGED', 'WRITE_OFF', 3)).toEqual({ onHand: -3, damaged: -3, qualityControl: 0 });
+  expect(moveDeltas('AVAILABLE', 'WRITE_OFF', 1)).toEqual({ onHand: -1, damaged: 0, qualityControl: 0 });
 });

@@ -1,10 +1,11 @@
-/** Admin API (scope admin): products, warehouses, cache check results, API keys; stock changes in ./stock.ts. */
+/** Admin API (scope admin): products, warehouses, cache check results, API keys; stock changes in ./stock.ts, returns in ./returns.ts. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { upsertProduct, upsertWarehouse } from '../../../data/stock/catalog';
 import { errors, Id, Text } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
 import reconciliation from './reconciliation';
 import adminStock from './stock';
+import returns from './returns';
 import cacheChecks from './cache';
 import apiKeys from './keys';
 
@@ -99,6 +100,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   await app.register(adminStock);
+  await app.register(returns);
   await app.register(reconciliation);
   await app.register(apiKeys);
 };

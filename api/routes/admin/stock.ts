@@ -1,6 +1,6 @@
 /**
- * Admin stock changes: receipts, adjustments, safety stock, lot quarantine. Every one takes
- * an Idempotency-Key header (a repeat answers `replayed: true`; the key with another body →
+ * Admin stock changes: receipts, adjustments, safety stock, lot quarantine, moves between
+ * stock states (idempotent by their `moveId`). Every other one takes an Idempotency-Key header (a repeat answers `replayed: true`; the key with another body →
  * 409 IDEMPOTENCY_CONFLICT) and may carry `expectedQuantity`: when the stock is not what the
  * operator saw, 409 STALE_QUANTITY and nothing changes.
  */
@@ -8,7 +8,8 @@ import { Type, type FastifyPluginAsyncTypebox, type TProperties } from '@fastify
 import type { FastifyRequest } from 'fastify';
 import { adjustStock, receiveStock } from '../../../data/stock/stock-admin';
 import { setLotQuarantine, setSafetyStock } from '../../../data/stock/stock-settings';
-import { AdjustReason, adjustDirection } from '../../../domain/stock';
+import { moveStock } from '../../../data/stock/stock-states';
+import { AdjustReason, adjustDirection, MoveTarget, StockState } from '../../../domain/stock';
 import { errors, Id, MAX_QUANTITY, refusals, Text } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
 
@@ -50,6 +51,30 @@ const LotOutcome = Type.Object({
   quarantined: Type.Boolean(),
   // Optional: changes recorded before it existed replay without it.
   available: Type.Optional(Type.Integer({ description: 'available after the change; below 0 when earlier holds now need more than is sellable (they stay)' })),
+  ...Replayed,
+});
+
+const MoveBody = Type.Object(
+  {
+    moveId: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$', description: 'the move happens once per id; a repeat answers the first outcome' }),
+    from: Type.Union(Object.values(StockState).map((v) => Type.Literal(v))),
+    to: Type.Union(Object.values(MoveTarget).map((v) => Type.Literal(v))),
+    quantity: Quantity,
+    reason: Text({ maxLength: 100 }),
+    lotCode: Type.Optional(LotCode),
+  },
+  { additionalProperties: false },
+);
+const Buckets = { onHand: Type.Integer(), reserved: Type.Integer(), damaged: Type.Integer(), qualityControl: Type.Integer(), available: Type.Integer() };
+const MoveOutcome = Type.Object({
+  moveId: Type.String(),
+  sku: Type.String(),
+  warehouseCode: Type.String(),
+  from: Type.String(),
+  to: Type.String(),
+  quantity: Type.Integer(),
+  lotCode: Type.Optional(Type.String()),
+  ...Buckets,
   ...Replayed,
 });
 
@@ -133,6 +158,28 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => setSafetyStock(db, { idempotencyKey: key(request.headers), ...request.params, ...request.body }, actor(request)),
+  );
+
+  app.post(
+    '/admin/levels/:sku/:warehouseCode/moves',
+    {
+      config: { access: Scope.ADMIN },
+      schema: {
+        summary: 'Move units between available, damaged and quality control, or write them off from one of those states',
+        description:
+          'AVAILABLE is what is not held, kept back or set aside: a move out of it never takes held units (409 MOVE_REFUSED). ' +
+          'WRITE_OFF takes the units out of on-hand (and out of the named lot). Once per moveId: the same body again answers the first outcome (replayed: true), another body 409 IDEMPOTENCY_CONFLICT.',
+        tags: ['admin'],
+        params: LevelParams,
+        body: MoveBody,
+        response: {
+          201: MoveOutcome,
+          ...errors(404, 409),
+          ...refusals({ 400: `from and to the same state; ${LOT_RULE}` }),
+        },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await moveStock(db, { ...request.params, ...request.body }, actor(request))),
   );
 
   for (const action of ['quarantine', 'release'] as const) {

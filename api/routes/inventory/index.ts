@@ -13,9 +13,11 @@ const Level = Type.Object({
   onHand: Type.Integer(),
   reserved: Type.Integer(),
   safetyStock: Type.Integer(),
+  damaged: Type.Integer({ description: 'on hand, set aside as damaged (a move or a return): not sellable' }),
+  qualityControl: Type.Integer({ description: 'on hand, held for quality control: not sellable' }),
   unsellable: Type.Integer({ description: 'in quarantined lots or lots past their removal date' }),
   incoming: Type.Integer({ description: 'in transit towards this warehouse' }),
-  available: Type.Integer({ description: 'onHand - reserved - safetyStock - unsellable, never below 0' }),
+  available: Type.Integer({ description: 'onHand - reserved - safetyStock - damaged - qualityControl - unsellable, never below 0' }),
 });
 
 const Nullable = (t: ReturnType<typeof Type.String>) => Type.Union([t, Type.Null()]);
