@@ -16,6 +16,12 @@ export const placeOrderUpdate = defineUpdate<ReserveOutcome, [OrderRequest]>('pl
 export const paymentSignal = defineSignal<[Payment]>('payment');
 /** The shopper or the shop cancelled the order before payment. */
 export const cancelSignal = defineSignal<[{ reason: string }]>('cancel');
+/**
+ * The hold was extended in PostgreSQL (POST /orders/:id/extend, a payment.pending webhook):
+ * its new expiry. The saga's timer, its search attribute and its state follow it; an older or
+ * repeated expiry changes nothing.
+ */
+export const holdExtendedSignal = defineSignal<[{ extensionId: string; expiresAt: string }]>('holdExtended');
 /** Current saga state. */
 export const statusQuery = defineQuery<OrderState>('status');
 

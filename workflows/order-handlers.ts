@@ -8,7 +8,7 @@ import { ErrorCode } from '../domain/errors';
 import { sameOrder } from '../domain/lines';
 import type { BackorderOutcome, OrderState } from '../domain/order-saga';
 import type { OrderRequest, Payment } from '../domain/types';
-import { backorderSettledSignal, cancelSignal, paymentSignal, placeOrderUpdate, statusQuery } from './messages';
+import { backorderSettledSignal, cancelSignal, holdExtendedSignal, paymentSignal, placeOrderUpdate, statusQuery } from './messages';
 
 /** What the handlers collected: read by the saga. */
 export interface OrderInbox {
@@ -17,6 +17,8 @@ export interface OrderInbox {
   cancelRequested: boolean;
   /** A pre-order's backorder, settled when the goods arrived. */
   backorder?: BackorderOutcome;
+  /** The latest expiry an extension of the hold set in PostgreSQL (epoch ms). */
+  extendedTo?: number;
 }
 
 export function setupOrderHandlers(state: OrderState, order: OrderRequest): OrderInbox {
@@ -49,6 +51,10 @@ export function setupOrderHandlers(state: OrderState, order: OrderRequest): Orde
   });
   setHandler(backorderSettledSignal, ({ status }) => {
     inbox.backorder ??= status;
+  });
+  setHandler(holdExtendedSignal, ({ expiresAt }) => {
+    const at = Date.parse(expiresAt);
+    if (Number.isFinite(at) && !(at <= (inbox.extendedTo ?? -Infinity))) inbox.extendedTo = at;
   });
   return inbox;
 }

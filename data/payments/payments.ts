@@ -63,6 +63,9 @@ export async function settleBackorderTx(tx: Tx, reservationId: string, state: 'C
      WHERE r.id = ${reservationId} AND p.order_id = r.order_id AND p.payment_id = r.payment_id AND p.state = 'BACKORDERED'`;
 }
 
+/** The type of the events that report a payment made (payment_events.type); other types (payment.pending) report no payment to settle. */
+export const SUCCEEDED_EVENT = 'payment.succeeded';
+
 /** The payments of an order (all, or one), oldest first. */
 export async function readPayments(db: Db | Tx, orderId: string, paymentId?: string): Promise<PaymentRecord[]> {
   const rows = await db.payment.findMany({
@@ -120,7 +123,7 @@ export async function settleUnknownOrder(db: Db, p: OrderPayment & { receivedAt:
   return inKeyLockedTx(db, p.orderId, async (tx) => {
     if (await orderKnown(tx, p.orderId)) return undefined;
     const settled = await settlePaymentTx(tx, p, { state: PaymentState.REFUND_REQUIRED, reason: UNKNOWN_ORDER });
-    await tx.$executeRaw`UPDATE payment_events SET result = ${settled.state} WHERE order_id = ${p.orderId} AND payment_id = ${p.paymentId}`;
+    await tx.$executeRaw`UPDATE payment_events SET result = ${settled.state} WHERE order_id = ${p.orderId} AND payment_id = ${p.paymentId} AND type = ${SUCCEEDED_EVENT}`;
     const details = {
       orderId: p.orderId,
       paymentId: p.paymentId,
@@ -167,13 +170,13 @@ export async function orderKnown(db: Db | Tx, orderId: string): Promise<boolean>
 
 /** Records how a payment was settled on its webhook events (what `GET /orders/:id` shows). */
 export async function recordSettlementResult(db: Db, orderId: string, paymentId: string, result: string): Promise<void> {
-  await db.paymentEvent.updateMany({ where: { orderId, paymentId }, data: { result } });
+  await db.paymentEvent.updateMany({ where: { orderId, paymentId, type: SUCCEEDED_EVENT }, data: { result } });
 }
 
 /** An order's payment events not delivered to its saga (settled late, refused, pending), oldest first. */
 export function undeliveredPaymentEvents(db: Db, orderId: string) {
   return db.paymentEvent.findMany({
-    where: { orderId, NOT: { result: 'DELIVERED' } },
+    where: { orderId, type: SUCCEEDED_EVENT, NOT: { result: 'DELIVERED' } },
     orderBy: { receivedAt: 'asc' },
     select: { eventId: true, paymentId: true, result: true },
   });

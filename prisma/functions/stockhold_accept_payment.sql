@@ -12,9 +12,10 @@
 --                                          settled: it stays so;
 --                'duplicate', <answer>   — the event id was answered before with the same
 --                                          content: its first answer, nothing changes;
---                'conflict',  NULL, why  — the event id was seen with other content, or the
---                                          payment id with another amount: nothing is left
---                                          changed (409 IDEMPOTENCY_CONFLICT).
+--                'conflict',  NULL, why  — the event id was seen with other content (or as
+--                                          another type of event, e.g. payment.pending), or
+--                                          the payment id with another amount: nothing is
+--                                          left changed (409 IDEMPOTENCY_CONFLICT).
 --              A conflict is an outcome, not an error: the provider's redelivery is answered,
 --              never failed.
 -- Error codes: none of its own (class SH codes: data/sql-errors.ts); PostgreSQL's own
@@ -25,7 +26,7 @@
 --              upgrade mid-delivery) is taken as new.
 --
 -- History: migration 20261207100000_payment_deliveries (first). Since then this file is the
--- definition.
+-- definition. Issue 19: an event id first seen as payment.pending is a conflict here.
 CREATE OR REPLACE FUNCTION "stockhold_accept_payment"(p_event_id TEXT, p_order_id TEXT, p_payment_id TEXT, p_amount INTEGER, p_relay_grace_ms INTEGER,
                                            OUT kind TEXT, OUT answer TEXT, OUT message TEXT)
 LANGUAGE plpgsql AS $$
@@ -38,7 +39,7 @@ BEGIN
   ON CONFLICT (event_id) DO NOTHING;
   IF NOT FOUND THEN
     SELECT * INTO seen FROM payment_events e WHERE e.event_id = p_event_id FOR UPDATE;
-    IF seen.order_id <> p_order_id OR seen.payment_id <> p_payment_id OR seen.amount_cents <> p_amount THEN
+    IF seen.order_id <> p_order_id OR seen.payment_id <> p_payment_id OR seen.amount_cents <> p_amount OR seen.type <> 'payment.succeeded' THEN
       kind := 'conflict'; message := format('event %s was delivered with other content', p_event_id);
       RETURN;
     END IF;

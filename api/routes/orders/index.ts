@@ -20,6 +20,8 @@ import { Scope } from '../../../domain/api-keys';
 import { rejection } from '../../rejection';
 import { holdOrder } from '../../../use-cases/hold-order';
 import { assertOwnOrder, cancelIgnored, cancelOrder, readOrder, type OrderReads } from '../../../use-cases/orders';
+import { extendHold } from '../../../use-cases/extend-hold';
+import { ExtensionSource } from '../../../domain/hold-extensions';
 
 const ReservationBody = Type.Object({
   orderId: Type.String(),
@@ -201,6 +203,58 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       await assertOwnOrder(db, orderId, request.principal);
       const first = await cancelOrder({ ...reads(request), taskQueue: config.temporal.taskQueue }, orderId, request.body.reason ?? 'cancelled by request');
       return reply.code(202).send({ orderId: first.orderId, status: first.status });
+    },
+  );
+
+  app.post(
+    '/orders/:orderId/extend',
+    {
+      config: { access: Scope.ORDERS },
+      schema: {
+        summary: 'Extend a hold still waiting for its payment (a 3-D Secure challenge that outlasts the TTL)',
+        description:
+          "Moves the hold's expiry `seconds` later, if PostgreSQL still holds it unexpired (one guarded UPDATE); the saga's timer follows. " +
+          'Idempotent by extensionId: a repeat gets the first answer, granted or refused. Within HOLD_EXTENSION_MAX_SECONDS per extension, ' +
+          'HOLD_EXTENSION_MAX_TOTAL_SECONDS in all and HOLD_EXTENSION_MAX_COUNT extensions. Refused for a pre-order, and for a flash-sale order unless its campaign allows it.',
+        tags: ['orders'],
+        params: Type.Object({ orderId: Id }),
+        body: Type.Object(
+          {
+            extensionId: Type.String({
+              pattern: '^[A-Za-z0-9_.:-]{1,128}$',
+              description: "the caller's id of this extension: a retry with it gets the first answer",
+            }),
+            seconds: Type.Integer({
+              minimum: 1,
+              maximum: 7 * 24 * 3600,
+              description: 'how much later the hold expires (capped by HOLD_EXTENSION_MAX_SECONDS)',
+            }),
+            reason: Text({ maxLength: 200, description: 'why, for the record (e.g. "3-D Secure challenge")' }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            orderId: Type.String(),
+            extensionId: Type.String(),
+            status: Type.Literal('EXTENDED'),
+            expiresAt: Type.String({ format: 'date-time', description: "the hold's new expiry" }),
+            extensionCount: Type.Integer({ description: 'extensions of this hold so far' }),
+            extendedSeconds: Type.Integer({ description: 'seconds they added in all' }),
+          }),
+          ...errors(400, 404, 409),
+        },
+      },
+    },
+    async (request) => {
+      const { orderId } = request.params;
+      await assertOwnOrder(db, orderId, request.principal);
+      const { extensionId, seconds, reason } = request.body;
+      const deps = { db, temporal, taskQueue: config.temporal.taskQueue, caps: config.holdExtension };
+      const outcome = await extendHold(deps, { orderId, extensionId, seconds, reason, source: ExtensionSource.API });
+      if (outcome.status === 'REFUSED') throw new DomainError(outcome.code, outcome.message, { extensionId });
+      request.log.info({ orderId, extensionId, expiresAt: outcome.expiresAt }, 'hold extended');
+      return outcome;
     },
   );
 };

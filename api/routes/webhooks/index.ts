@@ -11,6 +11,7 @@ import { DomainError, ErrorCode } from '../../../domain/errors';
 import { errors, Id, refusals } from '../../schemas';
 import { PaymentDeliverer } from '../../../use-cases/payment-relay';
 import { receivePayment } from '../../../use-cases/receive-payment';
+import { receivePendingPayment } from '../../../use-cases/extend-hold';
 import { verifySignature } from '../../../platform/webhook-signature';
 
 declare module 'fastify' {
@@ -22,7 +23,10 @@ declare module 'fastify' {
 const PaymentEventBody = Type.Object(
   {
     eventId: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }),
-    type: Type.Literal('payment.succeeded'),
+    type: Type.Union([Type.Literal('payment.succeeded'), Type.Literal('payment.pending')], {
+      description:
+        'payment.succeeded: the payment was made (stored, then settled). payment.pending: it is on its way (a 3-D Secure challenge): the hold is extended by PAYMENT_PENDING_EXTENSION_SECONDS, once per payment, within the extension caps.',
+    }),
     orderId: Id,
     paymentId: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,128}$' }),
     amountCents: Type.Integer({ minimum: 0, maximum: 2_000_000_000 }),
@@ -41,8 +45,10 @@ const Ack = Type.Object({
   orderId: Type.String(),
   result: Type.String({
     description:
-      'ACCEPTED: the payment is stored and will be settled (delivered after this answer); SETTLED: it was already settled. A redelivered event gets its first answer.',
+      'payment.succeeded: ACCEPTED (the payment is stored and will be settled, delivered after this answer) or SETTLED (it already was). ' +
+      'payment.pending: EXTENDED, or why the hold was not (HOLD_EXPIRED, NOT_EXTENDABLE, EXTENSION_LIMIT_REACHED, NO_HOLD). A redelivered event gets its first answer.',
   }),
+  expiresAt: Type.Optional(Type.String({ format: 'date-time', description: "payment.pending, EXTENDED: the hold's new expiry" })),
 });
 
 const webhooks: FastifyPluginAsyncTypebox = async (app) => {
@@ -63,6 +69,7 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
   deliverer.busy = () => app.holds.starter.busy();
   deliverer.maxDeferMs = config.sagaStartMaxDeferMs;
   const receiving = { db, deliverer, relayGraceMs: settings.relayGraceMs };
+  const extending = { db, temporal, taskQueue: config.temporal.taskQueue, caps: config.holdExtension };
 
   // Attempts in flight (milliseconds each while Temporal answers) finish before the process's
   // clients close, but never hold a drain up for long; queued ones, and stuck ones, are the relay's.
@@ -115,6 +122,17 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
       const event = request.body;
       request.log = request.log.child({ orderId: event.orderId, eventId: event.eventId });
       const payment = { orderId: event.orderId, eventId: event.eventId, paymentId: event.paymentId, amountCents: event.amountCents };
+      if (event.type === 'payment.pending') {
+        const pending = await receivePendingPayment(extending, payment, config.holdExtension.paymentPendingSeconds);
+        if (pending.kind === 'conflict') {
+          metrics.webhooks.inc({ result: 'conflict' });
+          throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, pending.message);
+        }
+        metrics.webhooks.inc({ result: pending.kind === 'duplicate' ? 'duplicate' : 'pending' });
+        request.log.info({ result: pending.answer }, 'payment pending');
+        const expiresAt = pending.kind === 'accepted' && pending.extension?.status === 'EXTENDED' ? pending.extension.expiresAt : undefined;
+        return { eventId: event.eventId, orderId: event.orderId, result: pending.answer, ...(expiresAt ? { expiresAt } : {}) };
+      }
       const outcome = await receivePayment(receiving, payment);
       if (outcome.kind === 'conflict') {
         metrics.webhooks.inc({ result: 'conflict' });
