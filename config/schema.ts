@@ -25,6 +25,8 @@ export interface Config {
   readonly orderQueryTimeoutMs: number;
   /** How long an unpaid hold lives before the saga releases it. */
   readonly reservationTtlSeconds: number;
+  /** The bounds of an order's own hold time (`holdSeconds` of POST /orders; HOLD_SECONDS_MIN, HOLD_SECONDS_MAX). */
+  readonly holdSeconds: { readonly min: number; readonly max: number };
   /** The caps on extending a hold still waiting for its payment (POST /orders/:id/extend, payment.pending). */
   readonly holdExtension: HoldExtensionCaps & {
     /** What a `payment.pending` webhook adds (PAYMENT_PENDING_EXTENSION_SECONDS; within the same caps). */

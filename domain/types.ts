@@ -135,6 +135,8 @@ export const ReleaseReason = {
   EXPIRED: 'EXPIRED',
   CANCELLED: 'CANCELLED',
   SWEEPER: 'SWEEPER',
+  /** The payment provider closed the order's payment for good (a `payment.canceled` webhook). */
+  PAYMENT_CANCELED: 'PAYMENT_CANCELED',
 } as const;
 export type ReleaseReason = (typeof ReleaseReason)[keyof typeof ReleaseReason];
 
@@ -197,4 +199,6 @@ export interface Payment {
   readonly eventId: string;
   readonly paymentId: string;
   readonly amountCents: number;
+  /** ISO 4217, beside `amountCents`, when the provider said. */
+  readonly currency?: string;
 }

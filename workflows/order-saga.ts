@@ -13,7 +13,7 @@
  */
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { ActivityFailure, CancellationScope, condition, isCancellation, patched, upsertSearchAttributes } from '@temporalio/workflow';
-import { decidesOrder, madeSale, orderEnding, OrderStatus, type OrderState, type OrderWorkflowInput } from '../domain/order-saga';
+import { decidesOrder, madeSale, orderEnding, OrderStatus, wasCancelled, type OrderState, type OrderWorkflowInput } from '../domain/order-saga';
 import { PaymentState, type Settlement, type StoredPayment } from '../domain/payments';
 import type { Payment, ReleaseOutcome, ReleaseReason, ReserveOutcome } from '../domain/types';
 import { metrics, readOrderPayments, release, reserve, returnGateToken } from './activities-proxy';
@@ -165,7 +165,7 @@ export class OrderSaga {
    * pre-order its goods could not cover: the settlements say which.
    */
   async releaseHold(): Promise<OrderStatus> {
-    let reason: ReleaseReason = this.inbox.cancelRequested ? 'CANCELLED' : 'EXPIRED';
+    let reason = this.releaseReason();
     this.setStatus(OrderStatus.RELEASING);
     let released = await release(this.input.order.orderId, reason);
     // PostgreSQL says the hold has not expired: it was extended and the signal has not come (or
@@ -178,7 +178,7 @@ export class OrderSaga {
       this.setStatus(OrderStatus.AWAITING_PAYMENT);
       await this.awaitPayment();
       if (this.sold()) return OrderStatus.CONFIRMED;
-      reason = this.inbox.cancelRequested ? 'CANCELLED' : 'EXPIRED';
+      reason = this.releaseReason();
       this.setStatus(OrderStatus.RELEASING);
       released = await release(this.input.order.orderId, reason);
     }
@@ -223,6 +223,11 @@ export class OrderSaga {
     this.state.expiresAt = outcome.expiresAt;
     this.holdEnds = Date.parse(outcome.expiresAt);
     return true;
+  }
+
+  /** Why the hold goes back now: cancelled (by the shopper or shop, or the payment provider closed the payment), or expired. */
+  private releaseReason(): Extract<ReleaseReason, 'CANCELLED' | 'PAYMENT_CANCELED' | 'EXPIRED'> {
+    return this.inbox.cancelRequested ? (this.inbox.cancelReason ?? 'CANCELLED') : 'EXPIRED';
   }
 
   /** Takes the hold's new expiry (an extension PostgreSQL granted): the wait, the state and the search attribute follow it. */
@@ -282,7 +287,7 @@ export class OrderSaga {
     const { state } = this;
     for (let next = this.unsettled()[0]; next; next = this.unsettled()[0]) {
       const refused = state.reservation?.status === 'rejected' ? state.reservation.reason : undefined;
-      const s = await settleOrderPayment(order, next, { ttlSeconds, refusedBecause: refused, cancelled: state.releaseReason === 'CANCELLED' });
+      const s = await settleOrderPayment(order, next, { ttlSeconds, refusedBecause: refused, cancelled: wasCancelled(state.releaseReason) });
       this.settlements.set(next.paymentId, s);
       state.payments.push({ paymentId: next.paymentId, amountCents: next.amountCents, state: s.state, ...(s.reason ? { reason: s.reason } : {}) });
       if (s.state === PaymentState.CONFIRMED || s.state === PaymentState.BACKORDERED) state.payment ??= next;

@@ -30,7 +30,7 @@ export type AcceptOutcome =
  */
 export async function acceptPayment(db: Db, p: OrderPayment, relayGraceMs: number): Promise<AcceptOutcome> {
   const [row] = await db.$queryRaw<{ kind: string; answer: string | null; message: string | null }[]>`
-    SELECT kind, answer, message FROM stockhold_accept_payment(${p.eventId}, ${p.orderId}, ${p.paymentId}, ${p.amountCents}::int, ${relayGraceMs}::int)`;
+    SELECT kind, answer, message FROM stockhold_accept_payment(${p.eventId}, ${p.orderId}, ${p.paymentId}, ${p.amountCents}::int, ${relayGraceMs}::int, ${p.currency ?? null}::text)`;
   if (row.kind === 'conflict') return { kind: 'conflict', message: row.message ?? 'conflicting payment event' };
   if (row.kind === 'duplicate') return { kind: 'duplicate', answer: row.answer ?? 'ACCEPTED' };
   const answer = row.answer as PaymentAnswer;
@@ -121,8 +121,8 @@ export type PendingOutcome =
 export async function acceptPendingPayment(db: Db, p: OrderPayment, seconds: number, caps: HoldExtensionCaps): Promise<PendingOutcome> {
   return inKeyLockedTx(db, p.orderId, async (tx): Promise<PendingOutcome> => {
     const inserted = await tx.$executeRaw`
-      INSERT INTO payment_events (event_id, order_id, payment_id, amount_cents, result, type)
-      VALUES (${p.eventId}, ${p.orderId}, ${p.paymentId}, ${p.amountCents}, 'RECEIVED', ${PENDING_EVENT})
+      INSERT INTO payment_events (event_id, order_id, payment_id, amount_cents, currency, result, type)
+      VALUES (${p.eventId}, ${p.orderId}, ${p.paymentId}, ${p.amountCents}, ${p.currency ?? null}, 'RECEIVED', ${PENDING_EVENT})
       ON CONFLICT (event_id) DO NOTHING`;
     if (inserted === 0) {
       const [seen] = await tx.$queryRaw<{ order_id: string; payment_id: string; amount_cents: number; type: string; answer: string | null }[]>`

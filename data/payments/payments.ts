@@ -12,6 +12,8 @@ export interface PaymentRecord {
   readonly paymentId: string;
   readonly eventId: string;
   readonly amountCents: number;
+  /** ISO 4217, when the provider said. */
+  readonly currency: string | null;
   readonly state: PaymentState;
   readonly reason: string | null;
   readonly reservationId: string | null;
@@ -25,8 +27,8 @@ export interface PaymentRecord {
  */
 export async function storePayment(db: Db | Tx, p: OrderPayment): Promise<{ record: PaymentRecord; created: boolean }> {
   const created = await db.$executeRaw`
-    INSERT INTO payments (order_id, payment_id, event_id, amount_cents)
-    VALUES (${p.orderId}, ${p.paymentId}, ${p.eventId}, ${p.amountCents})
+    INSERT INTO payments (order_id, payment_id, event_id, amount_cents, currency)
+    VALUES (${p.orderId}, ${p.paymentId}, ${p.eventId}, ${p.amountCents}, ${p.currency ?? null})
     ON CONFLICT (order_id, payment_id) DO NOTHING`;
   const [record] = await readPayments(db, p.orderId, p.paymentId);
   return { record, created: created > 0 };
@@ -40,8 +42,8 @@ export async function storePayment(db: Db | Tx, p: OrderPayment): Promise<{ reco
  */
 export async function settlePaymentTx(tx: Db | Tx, p: OrderPayment, s: Settlement): Promise<Settlement> {
   await tx.$executeRaw`
-    INSERT INTO payments AS p (order_id, payment_id, event_id, amount_cents, state, reason, reservation_id, settled_at)
-    VALUES (${p.orderId}, ${p.paymentId}, ${p.eventId}, ${p.amountCents}, ${s.state}, ${s.reason ?? null}, ${s.reservationId ?? null}, now())
+    INSERT INTO payments AS p (order_id, payment_id, event_id, amount_cents, currency, state, reason, reservation_id, settled_at)
+    VALUES (${p.orderId}, ${p.paymentId}, ${p.eventId}, ${p.amountCents}, ${p.currency ?? null}, ${s.state}, ${s.reason ?? null}, ${s.reservationId ?? null}, now())
     ON CONFLICT (order_id, payment_id) DO UPDATE
        SET state = EXCLUDED.state, reason = EXCLUDED.reason, reservation_id = EXCLUDED.reservation_id, settled_at = now()
      WHERE p.state = 'PENDING' OR (p.state = 'BACKORDERED' AND EXCLUDED.state IN ('CONFIRMED', 'REFUND_REQUIRED'))`;
@@ -149,6 +151,7 @@ function toRecord(r: PaymentRow): PaymentRecord {
     paymentId: r.paymentId,
     eventId: r.eventId,
     amountCents: r.amountCents,
+    currency: r.currency,
     state: r.state as PaymentState,
     reason: r.reason,
     reservationId: r.reservationId,

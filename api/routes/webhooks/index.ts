@@ -12,6 +12,7 @@ import { errors, Id, refusals } from '../../schemas';
 import { PaymentDeliverer } from '../../../use-cases/payment-relay';
 import { receivePayment } from '../../../use-cases/receive-payment';
 import { receivePendingPayment } from '../../../use-cases/extend-hold';
+import { receivePaymentEvent } from '../../../use-cases/payment-events';
 import { verifySignature } from '../../../platform/webhook-signature';
 
 declare module 'fastify' {
@@ -23,13 +24,25 @@ declare module 'fastify' {
 const PaymentEventBody = Type.Object(
   {
     eventId: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }),
-    type: Type.Union([Type.Literal('payment.succeeded'), Type.Literal('payment.pending')], {
-      description:
-        'payment.succeeded: the payment was made (stored, then settled). payment.pending: it is on its way (a 3-D Secure challenge): the hold is extended by PAYMENT_PENDING_EXTENSION_SECONDS, once per payment, within the extension caps.',
-    }),
+    type: Type.Union(
+      [
+        Type.Literal('payment.succeeded'),
+        Type.Literal('payment.pending'),
+        Type.Literal('payment.failed'),
+        Type.Literal('payment.canceled'),
+        Type.Literal('payment.refunded'),
+      ],
+      {
+        description:
+          'payment.succeeded: the payment was made (stored, then settled). payment.pending: it is on its way (a 3-D Secure challenge): the hold is extended by PAYMENT_PENDING_EXTENSION_SECONDS, once per payment, within the extension caps. ' +
+          'payment.failed: an attempt failed; recorded, the hold stays. payment.canceled: the provider closed the payment for good; the hold is released at once (PAYMENT_CANCELED). ' +
+          'payment.refunded: a payment owed back is closed REFUNDED; on a sale it is recorded only (a return moves stock).',
+      },
+    ),
     orderId: Id,
     paymentId: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,128}$' }),
     amountCents: Type.Integer({ minimum: 0, maximum: 2_000_000_000 }),
+    currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 (EUR, USD…), stored beside amountCents' })),
   },
   { additionalProperties: false },
 );
@@ -46,7 +59,9 @@ const Ack = Type.Object({
   result: Type.String({
     description:
       'payment.succeeded: ACCEPTED (the payment is stored and will be settled, delivered after this answer) or SETTLED (it already was). ' +
-      'payment.pending: EXTENDED, or why the hold was not (HOLD_EXPIRED, NOT_EXTENDABLE, EXTENSION_LIMIT_REACHED, NO_HOLD). A redelivered event gets its first answer.',
+      'payment.pending: EXTENDED, or why the hold was not (HOLD_EXPIRED, NOT_EXTENDABLE, EXTENSION_LIMIT_REACHED, NO_HOLD). payment.failed: RECORDED. ' +
+      'payment.canceled: RELEASING (the saga releases the hold now), or ENDED (the order had already ended). payment.refunded: REFUNDED, RECORDED (on a sale, or a payment still pending) or NO_PAYMENT. ' +
+      'A redelivered event gets its first answer.',
   }),
   expiresAt: Type.Optional(Type.String({ format: 'date-time', description: "payment.pending, EXTENDED: the hold's new expiry" })),
 });
@@ -121,7 +136,13 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const event = request.body;
       request.log = request.log.child({ orderId: event.orderId, eventId: event.eventId });
-      const payment = { orderId: event.orderId, eventId: event.eventId, paymentId: event.paymentId, amountCents: event.amountCents };
+      const payment = {
+        orderId: event.orderId,
+        eventId: event.eventId,
+        paymentId: event.paymentId,
+        amountCents: event.amountCents,
+        ...(event.currency ? { currency: event.currency } : {}),
+      };
       if (event.type === 'payment.pending') {
         const pending = await receivePendingPayment(extending, payment, config.holdExtension.paymentPendingSeconds);
         if (pending.kind === 'conflict') {
@@ -132,6 +153,17 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
         request.log.info({ result: pending.answer }, 'payment pending');
         const expiresAt = pending.kind === 'accepted' && pending.extension?.status === 'EXTENDED' ? pending.extension.expiresAt : undefined;
         return { eventId: event.eventId, orderId: event.orderId, result: pending.answer, ...(expiresAt ? { expiresAt } : {}) };
+      }
+      if (event.type !== 'payment.succeeded') {
+        const other = await receivePaymentEvent(extending, event.type, payment);
+        if (other.kind === 'conflict') {
+          metrics.webhooks.inc({ result: 'conflict' });
+          throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, other.message);
+        }
+        const answer = other.kind === 'new' ? 'RECEIVED' : other.answer;
+        metrics.webhooks.inc({ result: other.kind === 'duplicate' ? 'duplicate' : event.type.replace('payment.', '') });
+        request.log.info({ type: event.type, result: answer }, 'payment event stored');
+        return { eventId: event.eventId, orderId: event.orderId, result: answer };
       }
       const outcome = await receivePayment(receiving, payment);
       if (outcome.kind === 'conflict') {
