@@ -63,6 +63,8 @@ export class OrderSaga {
   private readonly settlements = new Map<string, Settlement>();
   /** When the hold expires (epoch ms): set once the saga holds stock. */
   private holdEnds = Number.NaN;
+  /** Whether this run follows its hold's extensions (OrderPatch.HOLD_EXTENSION), asked once. */
+  private followsExtensions?: boolean;
 
   private constructor(
     private readonly input: OrderWorkflowInput,
@@ -127,7 +129,10 @@ export class OrderSaga {
    * settlement decides the order (a sale, or a pre-order the goods could not cover).
    */
   async awaitPayment(): Promise<void> {
-    const follows = patched(OrderPatch.HOLD_EXTENSION);
+    // Asked once per run: a run that took the old path keeps it (a wait re-entered after a release
+    // PostgreSQL refused must not insert the marker half-way).
+    this.followsExtensions ??= patched(OrderPatch.HOLD_EXTENSION);
+    const follows = this.followsExtensions;
     const extended = () => follows && (this.inbox.extendedTo ?? 0) > this.holdEnds;
     const woken = () => this.unsettled().length > 0 || this.inbox.cancelRequested || extended();
     while (!this.decided()) {
