@@ -169,3 +169,31 @@ it('an extension the saga never heard of still stands: PostgreSQL refuses the EX
   expect(ended).toMatchObject({ status: 'RELEASED', releaseReason: 'EXPIRED', expiresAt: new Date(expiresAt + 2000).toISOString() });
   expect(Date.parse(ended.releasedAt!)).toBeGreaterThanOrEqual(expiresAt + 2000);
 });
+
+it('a flash-sale order is not extended unless its campaign allows it (allowHoldExtension)', async () => {
+  const campaign = async (id: string, allowHoldExtension?: boolean) => {
+    const payload = {
+      id,
+      sku: 'FIG',
+      warehouseCode: 'W1',
+      startsAt: new Date(Date.now() - 1000).toISOString(),
+      endsAt: new Date(Date.now() + 3600_000).toISOString(),
+      quota: 2,
+      perUserLimit: 1,
+      ...(allowHoldExtension === undefined ? {} : { allowHoldExtension }),
+    };
+    expect((await app.inject({ method: 'POST', url: '/admin/campaigns', payload })).statusCode).toBe(201);
+    const held = await app.inject({ method: 'POST', url: `/campaigns/${id}/orders`, payload: { orderId: `${id}-o`, userId: 'u-flash', quantity: 1 } });
+    expect(held.statusCode).toBe(201);
+  };
+  await campaign('fair-sale');
+  await campaign('lenient-sale', true);
+  const refused = await extend('fair-sale-o', 'x1', 3);
+  expect(refused.statusCode).toBe(409);
+  expect(refused.json()).toMatchObject({ code: 'NOT_EXTENDABLE' });
+  expect((await extend('lenient-sale-o', 'x1', 3)).json()).toMatchObject({ status: 'EXTENDED', extensionCount: 1 });
+  for (const id of ['fair-sale-o', 'lenient-sale-o']) {
+    expect((await app.inject({ method: 'POST', url: `/orders/${id}/cancel` })).statusCode).toBe(202);
+    await sagaResult(id);
+  }
+});
