@@ -96,6 +96,13 @@ export function loadConfig(env: Env = process.env): Config {
     orderQueryTimeoutMs: int(env, 'ORDER_QUERY_TIMEOUT_MS', 1_000, 50, 60_000),
     reservationTtlSeconds: int(env, 'RESERVATION_TTL_SECONDS', 1800, 1, 7 * 24 * 3600),
     sweeperGraceSeconds: int(env, 'SWEEPER_GRACE_SECONDS', 60, 0, 24 * 3600),
+    holdSeconds: { min: int(env, 'HOLD_SECONDS_MIN', 60, 1, 7 * 24 * 3600), max: int(env, 'HOLD_SECONDS_MAX', 3600, 1, 7 * 24 * 3600) },
+    holdExtension: {
+      maxSeconds: int(env, 'HOLD_EXTENSION_MAX_SECONDS', 900, 1, 24 * 3600),
+      maxTotalSeconds: int(env, 'HOLD_EXTENSION_MAX_TOTAL_SECONDS', 1800, 1, 7 * 24 * 3600),
+      maxCount: int(env, 'HOLD_EXTENSION_MAX_COUNT', 3, 1, 100),
+      paymentPendingSeconds: int(env, 'PAYMENT_PENDING_EXTENSION_SECONDS', 600, 1, 24 * 3600),
+    },
     paymentSettleMinutes: int(env, 'PAYMENT_SETTLE_MINUTES', 5, 0, 24 * 60),
     paymentCheckInterval: duration(env, 'PAYMENT_CHECK_INTERVAL', '1m'),
     sagaStartConcurrency: int(env, 'SAGA_START_CONCURRENCY', 16, 1, 1000),

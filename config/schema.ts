@@ -2,6 +2,7 @@
  * The shape of the configuration: every setting of the service, typed. docs/settings.md documents
  * each with its variable; config/index.ts reads and validates them (loadConfig).
  */
+import type { HoldExtensionCaps } from '../domain/hold-extensions';
 
 /** Every setting of the service; docs/settings.md documents each with its variable. */
 export interface Config {
@@ -24,6 +25,13 @@ export interface Config {
   readonly orderQueryTimeoutMs: number;
   /** How long an unpaid hold lives before the saga releases it. */
   readonly reservationTtlSeconds: number;
+  /** The bounds of an order's own hold time (`holdSeconds` of POST /orders; HOLD_SECONDS_MIN, HOLD_SECONDS_MAX). */
+  readonly holdSeconds: { readonly min: number; readonly max: number };
+  /** The caps on extending a hold still waiting for its payment (POST /orders/:id/extend, payment.pending). */
+  readonly holdExtension: HoldExtensionCaps & {
+    /** What a `payment.pending` webhook adds (PAYMENT_PENDING_EXTENSION_SECONDS; within the same caps). */
+    readonly paymentPendingSeconds: number;
+  };
   /** A payment still PENDING this long after it arrived is reported, alerted and driven to settlement. */
   readonly paymentSettleMinutes: number;
   /** Order sagas one API process starts at once after their holds commit (the rest queue). */

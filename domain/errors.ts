@@ -9,6 +9,12 @@ export const ErrorCode = {
   ORDER_NOT_FOUND: 'ORDER_NOT_FOUND',
   ORDER_CONFLICT: 'ORDER_CONFLICT',
   NOT_CANCELLABLE: 'NOT_CANCELLABLE',
+  /** The hold's expiry has passed in PostgreSQL: it cannot be extended (its saga releases it). */
+  HOLD_EXPIRED: 'HOLD_EXPIRED',
+  /** The order's hold may not be extended: paid or ended, a pre-order, a flash sale that does not allow it. */
+  NOT_EXTENDABLE: 'NOT_EXTENDABLE',
+  /** An extension past a cap: seconds per extension, in all, or the number of extensions. */
+  EXTENSION_LIMIT_REACHED: 'EXTENSION_LIMIT_REACHED',
   INVALID_SIGNATURE: 'INVALID_SIGNATURE',
   UNAUTHORIZED: 'UNAUTHORIZED',
   FORBIDDEN: 'FORBIDDEN',
@@ -57,6 +63,9 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   ORDER_NOT_FOUND: 404,
   ORDER_CONFLICT: 409,
   NOT_CANCELLABLE: 409,
+  HOLD_EXPIRED: 409,
+  NOT_EXTENDABLE: 409,
+  EXTENSION_LIMIT_REACHED: 409,
   INVALID_SIGNATURE: 401,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,

@@ -63,7 +63,7 @@ export interface OrderState {
   /** When the hold was given back (the release transaction's time). */
   releasedAt?: string;
   /** Set on a release: why it happened. */
-  releaseReason?: 'EXPIRED' | 'CANCELLED' | 'RESERVE_FAILED';
+  releaseReason?: 'EXPIRED' | 'CANCELLED' | 'PAYMENT_CANCELED' | 'RESERVE_FAILED';
   /** Set when a payment could not be turned into a sale. */
   refundReason?: string;
   /** Payments that did not pay for the order (each needs a refund). */
@@ -83,6 +83,11 @@ export interface LatePaymentInput {
 
 /** How a pre-order's backorder ended when its goods arrived (the fulfilment's word). */
 export type BackorderOutcome = 'CONFIRMED' | 'REFUND_REQUIRED';
+
+/** Whether the order was released because it was cancelled (by the shopper or shop, or by the payment provider): a payment for it is refunded, never sold. */
+export function wasCancelled(releaseReason: string | null | undefined): boolean {
+  return releaseReason === 'CANCELLED' || releaseReason === 'PAYMENT_CANCELED';
+}
 
 /** Whether a settled payment made the sale: confirmed, or a paid pre-order backordered until its goods arrive. */
 export function madeSale(settled: Settlement): boolean {

@@ -19,11 +19,28 @@ export const PaymentState = {
   DUPLICATE_CHARGE: 'DUPLICATE_CHARGE',
   /** Not the order's amount: not confirmed; refund it (the order may still be paid correctly). */
   AMOUNT_MISMATCH: 'AMOUNT_MISMATCH',
+  /** The shop gave the money back (a `payment.refunded` webhook on a payment owed back): closed. */
+  REFUNDED: 'REFUNDED',
 } as const;
 export type PaymentState = (typeof PaymentState)[keyof typeof PaymentState];
 
 /** States in which the shop owes the payer their money back. */
 export const refundStates: readonly PaymentState[] = [PaymentState.REFUND_REQUIRED, PaymentState.DUPLICATE_CHARGE, PaymentState.AMOUNT_MISMATCH];
+
+/** What a payment webhook event reports (payment_events.type). */
+export const PaymentEventType = {
+  /** The payment was made: stored PENDING, then settled. */
+  SUCCEEDED: 'payment.succeeded',
+  /** It is on its way (a 3-D Secure challenge): the hold is extended. */
+  PENDING: 'payment.pending',
+  /** An attempt failed (a declined card): recorded and shown; the hold stays, the shopper may retry. */
+  FAILED: 'payment.failed',
+  /** The provider closed the payment for good: the hold is released at once (PAYMENT_CANCELED). */
+  CANCELED: 'payment.canceled',
+  /** The money went back: a payment owed back is closed REFUNDED; on a sale it is recorded (a return moves the stock). */
+  REFUNDED: 'payment.refunded',
+} as const;
+export type PaymentEventType = (typeof PaymentEventType)[keyof typeof PaymentEventType];
 
 /** A payment on its way to settlement: the provider's report plus the order it pays. */
 export interface OrderPayment extends Payment {

@@ -123,13 +123,20 @@ export type ReleaseOutcome =
   /** `releasedAt`: stamped by the release step just after its commit (not recorded in the fence); absent in histories recorded before it existed. */
   | { readonly status: 'released'; readonly lines: readonly OrderLine[]; readonly releasedAt?: string }
   | { readonly status: 'released_empty' }
-  | { readonly status: 'already_confirmed' };
+  | { readonly status: 'already_confirmed' }
+  /**
+   * An EXPIRED release of a hold whose expiry PostgreSQL still has ahead (an extension the
+   * saga has not heard of): nothing released, nothing fenced; the saga waits until `expiresAt`.
+   */
+  | { readonly status: 'not_expired'; readonly expiresAt: string };
 
 /** Why a hold is released; recorded on the reservation and in the ledger reference. */
 export const ReleaseReason = {
   EXPIRED: 'EXPIRED',
   CANCELLED: 'CANCELLED',
   SWEEPER: 'SWEEPER',
+  /** The payment provider closed the order's payment for good (a `payment.canceled` webhook). */
+  PAYMENT_CANCELED: 'PAYMENT_CANCELED',
 } as const;
 export type ReleaseReason = (typeof ReleaseReason)[keyof typeof ReleaseReason];
 
@@ -196,4 +203,6 @@ export interface Payment {
   readonly eventId: string;
   readonly paymentId: string;
   readonly amountCents: number;
+  /** ISO 4217, beside `amountCents`, when the provider said. */
+  readonly currency?: string;
 }

@@ -29,12 +29,15 @@ export interface HoldOptions {
   readonly actor?: string;
   /** Aborted while the hold still waits for its batch: withdrawn, answered 503 (nothing held). */
   readonly signal?: AbortSignal;
+  /** The order's own hold time (`holdSeconds`, checked against HOLD_SECONDS_MIN/MAX by the caller); default the TTL setting. */
+  readonly holdSeconds?: number;
 }
 
 export async function holdOrder(deps: HoldDeps, order: OrderRequest, options: HoldOptions = {}): Promise<ReserveOutcome> {
-  const expiresAt = new Date(Date.now() + deps.ttlSeconds * 1000).toISOString();
+  const ttlSeconds = options.holdSeconds ?? deps.ttlSeconds;
+  const expiresAt = new Date(Date.now() + ttlSeconds * 1000).toISOString();
   // `placedBy` goes into the outbox row with the hold: another shop's key may not see the order.
-  const saga: OrderWorkflowInput = { order, ttlSeconds: deps.ttlSeconds, gateAdmitted: options.gateAdmitted, placedBy: options.actor };
+  const saga: OrderWorkflowInput = { order, ttlSeconds, gateAdmitted: options.gateAdmitted, placedBy: options.actor };
   const result = await take(deps, order, saga, expiresAt, options).catch((err) => {
     if (err instanceof DomainError) throw err;
     // The transaction did not commit (a lock wait past lock_timeout, a lost connection): this

@@ -17,7 +17,7 @@ import { DomainError, ErrorCode } from '../domain/errors';
 import { signalOrderSaga } from './order-sagas';
 import { withWorkflowDeadline } from '../platform/workflow-deadline';
 import { orderWorkflowId } from '../workflows/ids';
-import type { OrderState } from '../domain/order-saga';
+import { wasCancelled, type OrderState } from '../domain/order-saga';
 import { cancelSignal, statusQuery } from '../workflows/messages';
 
 /** Where GET /orders/:id and the cancel read the order. */
@@ -83,7 +83,7 @@ export async function cancelOrder(deps: OrderReads & { readonly taskQueue: strin
   const { state } = await readOrder(deps, orderId);
   const cancel: CancelRecord = { orderId, status: 'CANCELLING', reason, requestedAt: new Date().toISOString() };
   // Cancelled already (this cancel's answer lost before its fence, or another): the same answer.
-  if (state.releaseReason === 'CANCELLED') return recordCancel(deps.db, cancel);
+  if (wasCancelled(state.releaseReason)) return recordCancel(deps.db, cancel);
   if (state.status !== 'AWAITING_PAYMENT' && state.status !== 'RESERVING') {
     throw new DomainError(ErrorCode.NOT_CANCELLABLE, `order ${orderId} is ${state.status}`, { status: state.status });
   }
@@ -109,7 +109,7 @@ export type CancelIgnoredReason = 'PAID' | 'EXPIRED' | 'REJECTED';
  * cancel's fence and the state, whichever source gave the state.
  */
 export function cancelIgnored(state: OrderState, cancel: CancelRecord | undefined): CancelIgnoredReason | undefined {
-  if (!cancel || state.releaseReason === 'CANCELLED') return undefined;
+  if (!cancel || wasCancelled(state.releaseReason)) return undefined;
   switch (state.status) {
     case 'REJECTED':
       return 'REJECTED';

@@ -46,7 +46,7 @@ export async function settleStalePayments(
 async function drive(target: DeliveryTarget, metrics: Metrics, options: BackstopOptions, p: PaymentRecord): Promise<string> {
   try {
     await raiseUnsettledAlert(target, p);
-    const action = await attemptDelivery(target, options, { ...p, receivedAt: p.receivedAt });
+    const action = await attemptDelivery(target, options, { ...p, currency: p.currency ?? undefined, receivedAt: p.receivedAt });
     metrics.paymentDeliveries.inc({ source: 'backstop', outcome: action.toLowerCase() });
     return action;
   } catch (err) {

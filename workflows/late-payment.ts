@@ -8,7 +8,7 @@ import { patched, upsertSearchAttributes } from '@temporalio/workflow';
 import { PaymentState, type Settlement } from '../domain/payments';
 import { ReservationStatus } from '../domain/types';
 import { lookupReservation, metrics, recordSettlement } from './activities-proxy';
-import { OrderStatus, type LatePaymentInput } from '../domain/order-saga';
+import { OrderStatus, wasCancelled, type LatePaymentInput } from '../domain/order-saga';
 import { OrderSkusAttr, ReservationStatusAttr } from './search-attributes';
 import { settleOrderPayment } from './settle';
 
@@ -47,7 +47,7 @@ export async function latePaymentWorkflow({ orderId, payment, ttlSeconds }: Late
   const outcome = await settleOrderPayment(order, payment, {
     ttlSeconds,
     refusedBecause: original ? undefined : 'the order never held stock',
-    cancelled: original?.status === 'RELEASED' && original.releaseReason === 'CANCELLED',
+    cancelled: original?.status === 'RELEASED' && wasCancelled(original.releaseReason),
   });
   await recordSettlement(orderId, payment.paymentId, outcome.state);
   // Histories from before the patch carried the payment's state here.

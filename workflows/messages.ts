@@ -14,8 +14,16 @@ import type { OrderRequest, Payment, ReserveOutcome } from '../domain/types';
 export const placeOrderUpdate = defineUpdate<ReserveOutcome, [OrderRequest]>('placeOrder');
 /** The payment provider reported a successful payment. Duplicates change nothing. */
 export const paymentSignal = defineSignal<[Payment]>('payment');
-/** The shopper or the shop cancelled the order before payment. */
+/** The shopper or the shop cancelled the order before payment; or, with reason PAYMENT_CANCELED, the payment provider closed its payment for good. */
 export const cancelSignal = defineSignal<[{ reason: string }]>('cancel');
+/** The cancel's reason when the payment provider closed the order's payment for good (`payment.canceled`): the hold is released with it. */
+export const PAYMENT_CANCELED = 'PAYMENT_CANCELED';
+/**
+ * The hold was extended in PostgreSQL (POST /orders/:id/extend, a payment.pending webhook):
+ * its new expiry. The saga's timer, its search attribute and its state follow it; an older or
+ * repeated expiry changes nothing.
+ */
+export const holdExtendedSignal = defineSignal<[{ extensionId: string; expiresAt: string }]>('holdExtended');
 /** Current saga state. */
 export const statusQuery = defineQuery<OrderState>('status');
 

@@ -8,15 +8,19 @@ import { ErrorCode } from '../domain/errors';
 import { sameOrder } from '../domain/lines';
 import type { BackorderOutcome, OrderState } from '../domain/order-saga';
 import type { OrderRequest, Payment } from '../domain/types';
-import { backorderSettledSignal, cancelSignal, paymentSignal, placeOrderUpdate, statusQuery } from './messages';
+import { backorderSettledSignal, cancelSignal, holdExtendedSignal, PAYMENT_CANCELED, paymentSignal, placeOrderUpdate, statusQuery } from './messages';
 
 /** What the handlers collected: read by the saga. */
 export interface OrderInbox {
   /** Every distinct payment reported, in arrival order; redeliveries are dropped. */
   readonly payments: Payment[];
   cancelRequested: boolean;
+  /** Why the first cancel came: the shopper or shop (CANCELLED), or the payment provider (PAYMENT_CANCELED). */
+  cancelReason?: 'CANCELLED' | 'PAYMENT_CANCELED';
   /** A pre-order's backorder, settled when the goods arrived. */
   backorder?: BackorderOutcome;
+  /** The latest expiry an extension of the hold set in PostgreSQL (epoch ms). */
+  extendedTo?: number;
 }
 
 export function setupOrderHandlers(state: OrderState, order: OrderRequest): OrderInbox {
@@ -44,11 +48,16 @@ export function setupOrderHandlers(state: OrderState, order: OrderRequest): Orde
   setHandler(paymentSignal, (payment) => {
     if (!inbox.payments.some((p) => p.paymentId === payment.paymentId)) inbox.payments.push(payment);
   });
-  setHandler(cancelSignal, () => {
+  setHandler(cancelSignal, ({ reason }) => {
     inbox.cancelRequested = true;
+    inbox.cancelReason ??= reason === PAYMENT_CANCELED ? 'PAYMENT_CANCELED' : 'CANCELLED';
   });
   setHandler(backorderSettledSignal, ({ status }) => {
     inbox.backorder ??= status;
+  });
+  setHandler(holdExtendedSignal, ({ expiresAt }) => {
+    const at = Date.parse(expiresAt);
+    if (Number.isFinite(at) && !(at <= (inbox.extendedTo ?? -Infinity))) inbox.extendedTo = at;
   });
   return inbox;
 }

@@ -13,7 +13,7 @@
  */
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { ActivityFailure, CancellationScope, condition, isCancellation, patched, upsertSearchAttributes } from '@temporalio/workflow';
-import { decidesOrder, madeSale, orderEnding, OrderStatus, type OrderState, type OrderWorkflowInput } from '../domain/order-saga';
+import { decidesOrder, madeSale, orderEnding, OrderStatus, wasCancelled, type OrderState, type OrderWorkflowInput } from '../domain/order-saga';
 import { PaymentState, type Settlement, type StoredPayment } from '../domain/payments';
 import type { Payment, ReleaseOutcome, ReleaseReason, ReserveOutcome } from '../domain/types';
 import { metrics, readOrderPayments, release, reserve, returnGateToken } from './activities-proxy';
@@ -41,6 +41,13 @@ export const OrderPatch = {
    * STORED_CHECK_MS while it waits, and before it ends (none of its payments left PENDING).
    */
   READ_STORED_PAYMENTS: 'order-read-stored-payments',
+  /**
+   * The saga follows its hold's extensions (issue 19): while it waits for the payment, an
+   * extension PostgreSQL granted (the `holdExtended` signal) moves its timer, its
+   * ReservationExpiresAt search attribute and its state's `expiresAt`. Runs recorded before
+   * it never heard of one.
+   */
+  HOLD_EXTENSION: 'order-hold-extension',
 } as const;
 
 /**
@@ -56,6 +63,8 @@ export class OrderSaga {
   private readonly settlements = new Map<string, Settlement>();
   /** When the hold expires (epoch ms): set once the saga holds stock. */
   private holdEnds = Number.NaN;
+  /** Whether this run follows its hold's extensions (OrderPatch.HOLD_EXTENSION), asked once. */
+  private followsExtensions?: boolean;
 
   private constructor(
     private readonly input: OrderWorkflowInput,
@@ -120,13 +129,21 @@ export class OrderSaga {
    * settlement decides the order (a sale, or a pre-order the goods could not cover).
    */
   async awaitPayment(): Promise<void> {
-    const woken = () => this.unsettled().length > 0 || this.inbox.cancelRequested;
+    // Asked once per run: a run that took the old path keeps it (a wait re-entered after a release
+    // PostgreSQL refused must not insert the marker half-way).
+    this.followsExtensions ??= patched(OrderPatch.HOLD_EXTENSION);
+    const follows = this.followsExtensions;
+    const extended = () => follows && (this.inbox.extendedTo ?? 0) > this.holdEnds;
+    const woken = () => this.unsettled().length > 0 || this.inbox.cancelRequested || extended();
     while (!this.decided()) {
+      if (extended()) this.followExtension();
       const left = this.holdEnds - Date.now();
       // A saga that starts after its hold expired, or with a payment or cancel in hand, does not
       // wait at all (a zero-length wait would still record a timer and a workflow task).
       if (!patched(OrderPatch.SKIP_IDLE_WAIT)) await condition(woken, Math.max(0, left));
       else if (left > 0 && !woken()) await this.waitForPayment(woken, left);
+      // The hold was extended meanwhile: wait again, until the new expiry.
+      if (extended() && this.unsettled().length === 0 && !this.inbox.cancelRequested) continue;
       // Time is up with no payment signalled: a payment PostgreSQL received before the hold
       // expired is on time, whether or not its signal came (Temporal may have been down).
       if (!woken() && patched(OrderPatch.READ_STORED_PAYMENTS)) {
@@ -153,9 +170,23 @@ export class OrderSaga {
    * pre-order its goods could not cover: the settlements say which.
    */
   async releaseHold(): Promise<OrderStatus> {
-    const reason: ReleaseReason = this.inbox.cancelRequested ? 'CANCELLED' : 'EXPIRED';
+    let reason = this.releaseReason();
     this.setStatus(OrderStatus.RELEASING);
-    const released = await release(this.input.order.orderId, reason);
+    let released = await release(this.input.order.orderId, reason);
+    // PostgreSQL says the hold has not expired: it was extended and the signal has not come (or
+    // not yet). Its expiry stands: wait for it (at least a second more: never spin on a clock
+    // skew), then release again. No recorded history has this outcome.
+    while (released.status === 'not_expired') {
+      this.inbox.extendedTo = Math.max(this.inbox.extendedTo ?? 0, Date.parse(released.expiresAt));
+      this.followExtension();
+      this.holdEnds = Math.max(this.holdEnds, Date.now() + 1000);
+      this.setStatus(OrderStatus.AWAITING_PAYMENT);
+      await this.awaitPayment();
+      if (this.sold()) return OrderStatus.CONFIRMED;
+      reason = this.releaseReason();
+      this.setStatus(OrderStatus.RELEASING);
+      released = await release(this.input.order.orderId, reason);
+    }
     if (released.status === 'already_confirmed') return OrderStatus.CONFIRMED;
     this.state.releaseReason = reason;
     this.state.releasedAt = releasedAt(released);
@@ -197,6 +228,18 @@ export class OrderSaga {
     this.state.expiresAt = outcome.expiresAt;
     this.holdEnds = Date.parse(outcome.expiresAt);
     return true;
+  }
+
+  /** Why the hold goes back now: cancelled (by the shopper or shop, or the payment provider closed the payment), or expired. */
+  private releaseReason(): Extract<ReleaseReason, 'CANCELLED' | 'PAYMENT_CANCELED' | 'EXPIRED'> {
+    return this.inbox.cancelRequested ? (this.inbox.cancelReason ?? 'CANCELLED') : 'EXPIRED';
+  }
+
+  /** Takes the hold's new expiry (an extension PostgreSQL granted): the wait, the state and the search attribute follow it. */
+  private followExtension(): void {
+    this.holdEnds = this.inbox.extendedTo ?? this.holdEnds;
+    this.state.expiresAt = new Date(this.holdEnds).toISOString();
+    this.setStatus(this.state.status, [{ key: ReservationExpiresAtAttr, value: new Date(this.holdEnds) }]);
   }
 
   private decided(): boolean {
@@ -249,7 +292,7 @@ export class OrderSaga {
     const { state } = this;
     for (let next = this.unsettled()[0]; next; next = this.unsettled()[0]) {
       const refused = state.reservation?.status === 'rejected' ? state.reservation.reason : undefined;
-      const s = await settleOrderPayment(order, next, { ttlSeconds, refusedBecause: refused, cancelled: state.releaseReason === 'CANCELLED' });
+      const s = await settleOrderPayment(order, next, { ttlSeconds, refusedBecause: refused, cancelled: wasCancelled(state.releaseReason) });
       this.settlements.set(next.paymentId, s);
       state.payments.push({ paymentId: next.paymentId, amountCents: next.amountCents, state: s.state, ...(s.reason ? { reason: s.reason } : {}) });
       if (s.state === PaymentState.CONFIRMED || s.state === PaymentState.BACKORDERED) state.payment ??= next;

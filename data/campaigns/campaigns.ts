@@ -31,6 +31,8 @@ export interface CampaignInput {
   readonly endsAt: string;
   readonly quota: number;
   readonly perUserLimit: number;
+  /** A flash sale whose holds may be extended (POST /orders/:id/extend); default false, for fairness. */
+  readonly allowHoldExtension?: boolean;
 }
 
 /** Creates the campaign and sets its quota aside (ledger rows by `actor`); idempotent by campaign id. */

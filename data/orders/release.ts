@@ -35,6 +35,14 @@ export async function releaseInTx(tx: Tx, reservationId: string, reason: Release
   if (!held) return record({ status: 'released_empty' });
   // Paid (confirmed, or a pre-order's backorder): payment won the race.
   if (held.status !== ReservationStatus.RESERVED) return record({ status: 'already_confirmed' });
+  // An extension is PostgreSQL's to decide: a hold extended (data/orders/extend.ts) whose saga
+  // has not heard of it yet is not released as expired, and nothing is fenced. A hold never
+  // extended expires on its saga's timer, as it always did.
+  if (reason === 'EXPIRED') {
+    const [live] = await tx.$queryRaw<{ expires_at: Date }[]>`
+      SELECT expires_at FROM reservations WHERE id = ${reservationId} AND extension_count > 0 AND expires_at > now()`;
+    if (live) return { status: 'not_expired', expiresAt: live.expires_at.toISOString() };
+  }
   await tx.$executeRaw`
     UPDATE reservations SET status = ${ReservationStatus.RELEASED}, release_reason = ${reason}, updated_at = now() WHERE id = ${reservationId}`;
   const outcome = await record({ status: 'released', lines: held.lines });

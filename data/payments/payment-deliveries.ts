@@ -6,8 +6,10 @@
  * a settlement (a saga that was completing may never handle it) — so the relay re-delivers
  * whatever is still PENDING a little later.
  */
+import { ExtensionSource, type ExtensionOutcome, type HoldExtensionCaps } from '../../domain/hold-extensions';
 import type { OrderPayment } from '../../domain/payments';
-import type { Db } from '../db';
+import { inKeyLockedTx, type Db } from '../db';
+import { extendHoldTx } from '../orders/extend';
 
 /** The answer the provider gets: ACCEPTED (stored, delivery under way) or SETTLED (it already was). */
 export type PaymentAnswer = 'ACCEPTED' | 'SETTLED';
@@ -28,7 +30,7 @@ export type AcceptOutcome =
  */
 export async function acceptPayment(db: Db, p: OrderPayment, relayGraceMs: number): Promise<AcceptOutcome> {
   const [row] = await db.$queryRaw<{ kind: string; answer: string | null; message: string | null }[]>`
-    SELECT kind, answer, message FROM stockhold_accept_payment(${p.eventId}, ${p.orderId}, ${p.paymentId}, ${p.amountCents}::int, ${relayGraceMs}::int)`;
+    SELECT kind, answer, message FROM stockhold_accept_payment(${p.eventId}, ${p.orderId}, ${p.paymentId}, ${p.amountCents}::int, ${relayGraceMs}::int, ${p.currency ?? null}::text)`;
   if (row.kind === 'conflict') return { kind: 'conflict', message: row.message ?? 'conflicting payment event' };
   if (row.kind === 'duplicate') return { kind: 'duplicate', answer: row.answer ?? 'ACCEPTED' };
   const answer = row.answer as PaymentAnswer;
@@ -100,3 +102,51 @@ export async function recordDelivered(db: Db, d: OrderPayment, result: string, r
 export async function openDeliveries(db: Db): Promise<number> {
   return db.paymentDelivery.count();
 }
+
+/** What a `payment.pending` event decided: the hold extended (or why not), or a redelivery / conflict. */
+export type PendingOutcome =
+  | { readonly kind: 'accepted'; readonly answer: string; readonly extension?: ExtensionOutcome }
+  | { readonly kind: 'duplicate'; readonly answer: string }
+  | { readonly kind: 'conflict'; readonly message: string };
+
+/**
+ * A `payment.pending` event: the payment is on its way (a 3-D Secure challenge), so the hold
+ * is extended by `seconds`, once per payment (extension id `payment-pending:<paymentId>`),
+ * within the caps. The event is stored (type `payment.pending`) with its answer in the same
+ * transaction as the extension, under the order's serial lock: a redelivered event gets its
+ * first answer; its id seen with other content is a conflict and changes nothing. The answer is
+ * EXTENDED, the refusal's code (HOLD_EXPIRED, NOT_EXTENDABLE, EXTENSION_LIMIT_REACHED), or
+ * NO_HOLD when PostgreSQL holds nothing for the order.
+ */
+export async function acceptPendingPayment(db: Db, p: OrderPayment, seconds: number, caps: HoldExtensionCaps): Promise<PendingOutcome> {
+  return inKeyLockedTx(db, p.orderId, async (tx): Promise<PendingOutcome> => {
+    const inserted = await tx.$executeRaw`
+      INSERT INTO payment_events (event_id, order_id, payment_id, amount_cents, currency, result, type)
+      VALUES (${p.eventId}, ${p.orderId}, ${p.paymentId}, ${p.amountCents}, ${p.currency ?? null}, 'RECEIVED', ${PENDING_EVENT})
+      ON CONFLICT (event_id) DO NOTHING`;
+    if (inserted === 0) {
+      const [seen] = await tx.$queryRaw<{ order_id: string; payment_id: string; amount_cents: number; type: string; answer: string | null }[]>`
+        SELECT order_id, payment_id, amount_cents, type, answer FROM payment_events WHERE event_id = ${p.eventId} FOR UPDATE`;
+      const same = seen.order_id === p.orderId && seen.payment_id === p.paymentId && seen.amount_cents === p.amountCents && seen.type === PENDING_EVENT;
+      if (!same) return { kind: 'conflict', message: `event ${p.eventId} was delivered with other content` };
+      return { kind: 'duplicate', answer: seen.answer ?? 'RECEIVED' };
+    }
+    const extension = await extendHoldTx(
+      tx,
+      {
+        orderId: p.orderId,
+        extensionId: `payment-pending:${p.paymentId}`,
+        seconds,
+        reason: `payment ${p.paymentId} pending`,
+        source: ExtensionSource.PAYMENT_PENDING,
+      },
+      caps,
+    );
+    const answer = !extension ? 'NO_HOLD' : extension.outcome.status === 'EXTENDED' ? 'EXTENDED' : extension.outcome.code;
+    await tx.$executeRaw`UPDATE payment_events SET answer = ${answer}, result = ${answer}, delivered_at = now() WHERE event_id = ${p.eventId}`;
+    return { kind: 'accepted', answer, ...(extension ? { extension: extension.outcome } : {}) };
+  });
+}
+
+/** The type a pending payment's event is stored with (payment_events.type). */
+export const PENDING_EVENT = 'payment.pending';

@@ -12,6 +12,8 @@ export interface PaymentRecord {
   readonly paymentId: string;
   readonly eventId: string;
   readonly amountCents: number;
+  /** ISO 4217, when the provider said. */
+  readonly currency: string | null;
   readonly state: PaymentState;
   readonly reason: string | null;
   readonly reservationId: string | null;
@@ -25,8 +27,8 @@ export interface PaymentRecord {
  */
 export async function storePayment(db: Db | Tx, p: OrderPayment): Promise<{ record: PaymentRecord; created: boolean }> {
   const created = await db.$executeRaw`
-    INSERT INTO payments (order_id, payment_id, event_id, amount_cents)
-    VALUES (${p.orderId}, ${p.paymentId}, ${p.eventId}, ${p.amountCents})
+    INSERT INTO payments (order_id, payment_id, event_id, amount_cents, currency)
+    VALUES (${p.orderId}, ${p.paymentId}, ${p.eventId}, ${p.amountCents}, ${p.currency ?? null})
     ON CONFLICT (order_id, payment_id) DO NOTHING`;
   const [record] = await readPayments(db, p.orderId, p.paymentId);
   return { record, created: created > 0 };
@@ -40,8 +42,8 @@ export async function storePayment(db: Db | Tx, p: OrderPayment): Promise<{ reco
  */
 export async function settlePaymentTx(tx: Db | Tx, p: OrderPayment, s: Settlement): Promise<Settlement> {
   await tx.$executeRaw`
-    INSERT INTO payments AS p (order_id, payment_id, event_id, amount_cents, state, reason, reservation_id, settled_at)
-    VALUES (${p.orderId}, ${p.paymentId}, ${p.eventId}, ${p.amountCents}, ${s.state}, ${s.reason ?? null}, ${s.reservationId ?? null}, now())
+    INSERT INTO payments AS p (order_id, payment_id, event_id, amount_cents, currency, state, reason, reservation_id, settled_at)
+    VALUES (${p.orderId}, ${p.paymentId}, ${p.eventId}, ${p.amountCents}, ${p.currency ?? null}, ${s.state}, ${s.reason ?? null}, ${s.reservationId ?? null}, now())
     ON CONFLICT (order_id, payment_id) DO UPDATE
        SET state = EXCLUDED.state, reason = EXCLUDED.reason, reservation_id = EXCLUDED.reservation_id, settled_at = now()
      WHERE p.state = 'PENDING' OR (p.state = 'BACKORDERED' AND EXCLUDED.state IN ('CONFIRMED', 'REFUND_REQUIRED'))`;
@@ -62,6 +64,9 @@ export async function settleBackorderTx(tx: Tx, reservationId: string, state: 'C
       FROM reservations r
      WHERE r.id = ${reservationId} AND p.order_id = r.order_id AND p.payment_id = r.payment_id AND p.state = 'BACKORDERED'`;
 }
+
+/** The type of the events that report a payment made (payment_events.type); other types (payment.pending) report no payment to settle. */
+export const SUCCEEDED_EVENT = 'payment.succeeded';
 
 /** The payments of an order (all, or one), oldest first. */
 export async function readPayments(db: Db | Tx, orderId: string, paymentId?: string): Promise<PaymentRecord[]> {
@@ -120,7 +125,7 @@ export async function settleUnknownOrder(db: Db, p: OrderPayment & { receivedAt:
   return inKeyLockedTx(db, p.orderId, async (tx) => {
     if (await orderKnown(tx, p.orderId)) return undefined;
     const settled = await settlePaymentTx(tx, p, { state: PaymentState.REFUND_REQUIRED, reason: UNKNOWN_ORDER });
-    await tx.$executeRaw`UPDATE payment_events SET result = ${settled.state} WHERE order_id = ${p.orderId} AND payment_id = ${p.paymentId}`;
+    await tx.$executeRaw`UPDATE payment_events SET result = ${settled.state} WHERE order_id = ${p.orderId} AND payment_id = ${p.paymentId} AND type = ${SUCCEEDED_EVENT}`;
     const details = {
       orderId: p.orderId,
       paymentId: p.paymentId,
@@ -146,6 +151,7 @@ function toRecord(r: PaymentRow): PaymentRecord {
     paymentId: r.paymentId,
     eventId: r.eventId,
     amountCents: r.amountCents,
+    currency: r.currency,
     state: r.state as PaymentState,
     reason: r.reason,
     reservationId: r.reservationId,
@@ -167,13 +173,13 @@ export async function orderKnown(db: Db | Tx, orderId: string): Promise<boolean>
 
 /** Records how a payment was settled on its webhook events (what `GET /orders/:id` shows). */
 export async function recordSettlementResult(db: Db, orderId: string, paymentId: string, result: string): Promise<void> {
-  await db.paymentEvent.updateMany({ where: { orderId, paymentId }, data: { result } });
+  await db.paymentEvent.updateMany({ where: { orderId, paymentId, type: SUCCEEDED_EVENT }, data: { result } });
 }
 
 /** An order's payment events not delivered to its saga (settled late, refused, pending), oldest first. */
 export function undeliveredPaymentEvents(db: Db, orderId: string) {
   return db.paymentEvent.findMany({
-    where: { orderId, NOT: { result: 'DELIVERED' } },
+    where: { orderId, type: SUCCEEDED_EVENT, NOT: { result: 'DELIVERED' } },
     orderBy: { receivedAt: 'asc' },
     select: { eventId: true, paymentId: true, result: true },
   });

@@ -6,11 +6,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { reserveStock } from '../../data/orders/reservations';
-import { eventually } from '../../test/helpers/app';
+import { eventually, signedPayment } from '../../test/helpers/app';
 import { perishable, receiveLot, stock } from '../../test/helpers/db';
 import { campaignWorkflowId, fulfilmentWorkflowId, latePaymentWorkflowId, orderWorkflowId, transferWorkflowId } from '../../workflows/ids';
 
-import { ADMIN, call, closed, order, orderStatus, pay, placeOrder, started, WH, type Scenario } from './kit';
+import { ADMIN, call, closed, order, orderStatus, pay, placeOrder, started, WEBHOOK_SECRET, WH, type Scenario } from './kit';
 import { placeOrder as sagaReserves } from '../../test/helpers/saga-reserve';
 
 export { ADMIN_TOKEN, WEBHOOK_SECRET, type Scenario } from './kit';
@@ -54,6 +54,35 @@ export const scenarios: readonly Scenario[] = [
         { taskQueue, ttlSeconds: 60 },
       );
       return [order('order-rejected', 'cap-short')];
+    },
+  },
+  {
+    // Extended once while it waits (patch order-hold-extension): the timer follows the new
+    // expiry, then the hold is released EXPIRED.
+    name: 'order-extended',
+    async run(stack) {
+      const { fastApp, db } = stack;
+      await stock(db, 'CAP-EXTEND', WH, 5);
+      await placeOrder(fastApp, 'cap-extend', 'CAP-EXTEND');
+      await call(fastApp, 'POST', '/orders/cap-extend/extend', { extensionId: 'capture', seconds: 1, reason: 'capture' });
+      return [order('order-extended', 'cap-extend')];
+    },
+  },
+  {
+    // The provider closed the payment for good (payment.canceled): the saga's cancel, reason PAYMENT_CANCELED.
+    name: 'order-payment-canceled',
+    async run({ app, db }) {
+      await stock(db, 'CAP-PAY-CANCELED', WH, 5);
+      await placeOrder(app, 'cap-pay-canceled', 'CAP-PAY-CANCELED');
+      const signed = signedPayment(WEBHOOK_SECRET, {
+        eventId: 'ev-cap-pay-canceled',
+        type: 'payment.canceled',
+        orderId: 'cap-pay-canceled',
+        paymentId: 'pay-cap-pay-canceled',
+        amountCents: 1000,
+      });
+      await call(app, 'POST', '/webhooks/payments', JSON.parse(signed.payload), signed.headers);
+      return [order('order-payment-canceled', 'cap-pay-canceled')];
     },
   },
   {

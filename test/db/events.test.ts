@@ -25,6 +25,8 @@ import { upsertWarehouse } from '../../data/stock/catalog';
 import { findDrifts } from '../../data/stock/reconcile';
 import { moveStock } from '../../data/stock/stock-states';
 import { receiveReturn } from '../../data/orders/returns';
+import { extendHold } from '../../data/orders/extend';
+import { ExtensionSource } from '../../domain/hold-extensions';
 import { invariantViolations, openFlashSale, perishable, receiveLot, resetDb, stock, testDb } from '../helpers/db';
 import { TEST_DATABASE_URL } from '../helpers/env';
 import { eventViolations, eventsSince, lastEventId } from '../helpers/events';
@@ -229,6 +231,17 @@ const cases: Case[] = [
         ],
       }),
     events: ['stock.changed A@W1'],
+  },
+  {
+    writer: 'hold extension (order.extended; no level moves)',
+    setup: () => hold('x1', [{ sku: 'A', quantity: 1 }]),
+    act: () =>
+      extendHold(
+        db,
+        { orderId: 'x1', extensionId: 'ext-1', seconds: 60, reason: '3-D Secure', source: ExtensionSource.API },
+        { maxSeconds: 900, maxTotalSeconds: 1800, maxCount: 3 },
+      ),
+    events: ['order.extended x1'],
   },
   {
     writer: 'alert',

@@ -13,7 +13,7 @@ export function testDb(maxConnections = 20): Db {
 /** Empties every table (TRUNCATE: the ledger refuses DELETE by design). */
 export async function resetDb(db: Db): Promise<void> {
   await db.$executeRawUnsafe(`
-    TRUNCATE stock_movements, stock_lots, stock_alerts, transfers, reconciliation_runs, operation_fences, return_lines, reservation_lines, reservations, payment_events, payments, payment_deliveries, saga_starts,
+    TRUNCATE stock_movements, stock_lots, stock_alerts, transfers, reconciliation_runs, operation_fences, return_lines, reservation_lines, reservations, payment_events, payments, payment_deliveries, saga_starts, hold_extensions,
              campaign_user_counts, campaigns,
              inventory_levels, products, warehouses, cache_outbox, cache_checks, api_keys, admin_audit, event_outbox RESTART IDENTITY CASCADE`);
 }

@@ -59,6 +59,9 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
             endsAt: Type.String({ format: 'date-time', description: 'after startsAt, and in the future' }),
             quota: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY }),
             perUserLimit: Type.Integer({ minimum: 1, maximum: 10_000 }),
+            allowHoldExtension: Type.Optional(
+              Type.Boolean({ description: 'FLASH_SALE: may its holds be extended (POST /orders/:id/extend, payment.pending)? Default false, for fairness' }),
+            ),
           },
           {
             additionalProperties: false,

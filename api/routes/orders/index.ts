@@ -1,9 +1,10 @@
 /** Order API: place (reserve), read, cancel. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { DomainError } from '../../../domain/errors';
+import { DomainError, ErrorCode } from '../../../domain/errors';
 import { readCancel, withLateSettlements } from '../../../data/orders/order-view';
 import { readPayments, undeliveredPaymentEvents } from '../../../data/payments/payments';
+import { lifecycleEvents } from '../../../data/payments/payment-events';
 import { consumedLots } from '../../../data/orders/queries';
 import {
   AllocationNoteSchema,
@@ -11,6 +12,7 @@ import {
   AllocationPreferencesSchema,
   errors,
   Id,
+  refusals,
   OrderLineSchema,
   RequestedLineSchema,
   ShortageSchema,
@@ -20,6 +22,8 @@ import { Scope } from '../../../domain/api-keys';
 import { rejection } from '../../rejection';
 import { holdOrder } from '../../../use-cases/hold-order';
 import { assertOwnOrder, cancelIgnored, cancelOrder, readOrder, type OrderReads } from '../../../use-cases/orders';
+import { extendHold } from '../../../use-cases/extend-hold';
+import { ExtensionSource } from '../../../domain/hold-extensions';
 
 const ReservationBody = Type.Object({
   orderId: Type.String(),
@@ -72,7 +76,8 @@ const OrderStateBody = Type.Object({
       paymentId: Type.String(),
       eventId: Type.String(),
       amountCents: Type.Integer(),
-      state: Type.String({ description: 'PENDING, CONFIRMED, BACKORDERED, REFUND_REQUIRED, DUPLICATE_CHARGE, AMOUNT_MISMATCH' }),
+      currency: Type.Union([Type.String(), Type.Null()], { description: 'ISO 4217, beside amountCents (null: the provider did not say)' }),
+      state: Type.String({ description: 'PENDING, CONFIRMED, BACKORDERED, REFUND_REQUIRED, DUPLICATE_CHARGE, AMOUNT_MISMATCH, REFUNDED' }),
       reason: Type.Union([Type.String(), Type.Null()]),
       reservationId: Type.Union([Type.String(), Type.Null()], { description: 'the hold it paid for (`<orderId>:late` when re-reserved)' }),
       receivedAt: Type.String({ format: 'date-time' }),
@@ -82,6 +87,17 @@ const OrderStateBody = Type.Object({
   ),
   shortages: Type.Optional(Type.Array(ShortageSchema)),
   latePayments: Type.Array(Type.Object({ eventId: Type.String(), paymentId: Type.String(), result: Type.String() })),
+  paymentEvents: Type.Array(
+    Type.Object({
+      eventId: Type.String(),
+      type: Type.String({ description: 'payment.pending, payment.failed, payment.canceled, payment.refunded' }),
+      paymentId: Type.String(),
+      amountCents: Type.Integer(),
+      result: Type.String({ description: 'the answer the provider got (EXTENDED, RECORDED, RELEASING, REFUNDED, …)' }),
+      receivedAt: Type.String({ format: 'date-time' }),
+    }),
+    { description: "the provider's events on the order's payments other than a payment made, oldest first: a failed attempt leaves the hold waiting" },
+  ),
 });
 
 const orders: FastifyPluginAsyncTypebox = async (app) => {
@@ -107,18 +123,33 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
             lines: Type.Array(RequestedLineSchema, { minItems: 1, maxItems: 100 }),
             allocation: Type.Optional(AllocationPreferencesSchema),
             amountCents: Type.Optional({ ...AmountCents, description: 'what the order costs; a payment of another amount is not confirmed (AMOUNT_MISMATCH)' }),
+            holdSeconds: Type.Optional(
+              Type.Integer({
+                minimum: 1,
+                maximum: 7 * 24 * 3600,
+                description: "this order's own hold time, within HOLD_SECONDS_MIN..HOLD_SECONDS_MAX (default RESERVATION_TTL_SECONDS)",
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
-        response: { 201: ReservationBody, ...errors(400, 409, 429, 503) },
+        response: {
+          201: ReservationBody,
+          ...errors(409, 429, 503),
+          ...refusals({ 400: 'VALIDATION_FAILED when the body does not match, or holdSeconds is outside HOLD_SECONDS_MIN..HOLD_SECONDS_MAX' }),
+        },
       },
       // Per API key and per user (in the validated body), shared by every replica.
       preHandler: app.limitOrders,
     },
     async (request, reply) => {
-      const order = request.body;
+      const { holdSeconds, ...order } = request.body;
       request.log = request.log.child({ orderId: order.orderId });
-      const outcome = await holdOrder(app.holds, order, { actor: request.principal?.keyId }).catch((err) => {
+      const { min, max } = config.holdSeconds;
+      if (holdSeconds !== undefined && (holdSeconds < min || holdSeconds > max)) {
+        throw new DomainError(ErrorCode.VALIDATION_FAILED, `holdSeconds must be within ${min}..${max}`, { holdSeconds, min, max });
+      }
+      const outcome = await holdOrder(app.holds, order, { actor: request.principal?.keyId, holdSeconds }).catch((err) => {
         metrics.orders.inc({ outcome: err instanceof DomainError ? err.code : 'error' });
         throw err;
       });
@@ -156,7 +187,7 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       const [payments, cancel] = await Promise.all([readPayments(db, orderId), readCancel(db, orderId)]);
       // A payment settled after the saga ended (a late-payment workflow) tells how the order ended.
       const state = withLateSettlements(current, payments);
-      const late = await undeliveredPaymentEvents(db, state.orderId);
+      const [late, paymentEvents] = await Promise.all([undeliveredPaymentEvents(db, state.orderId), lifecycleEvents(db, state.orderId)]);
       const { reservation, ...rest } = state;
       const shortages = reservation?.status === 'rejected' && reservation.reason === 'INSUFFICIENT_STOCK' ? [...reservation.shortages] : undefined;
       const allocations = reservation?.status === 'reserved' ? [...reservation.allocations] : undefined;
@@ -172,6 +203,7 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
         shortages,
         expectedShipDate,
         latePayments: late,
+        paymentEvents,
         payments,
         ...(ignored ? { cancelIgnored: true, cancelIgnoredReason: ignored } : {}),
       };
@@ -201,6 +233,58 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       await assertOwnOrder(db, orderId, request.principal);
       const first = await cancelOrder({ ...reads(request), taskQueue: config.temporal.taskQueue }, orderId, request.body.reason ?? 'cancelled by request');
       return reply.code(202).send({ orderId: first.orderId, status: first.status });
+    },
+  );
+
+  app.post(
+    '/orders/:orderId/extend',
+    {
+      config: { access: Scope.ORDERS },
+      schema: {
+        summary: 'Extend a hold still waiting for its payment (a 3-D Secure challenge that outlasts the TTL)',
+        description:
+          "Moves the hold's expiry `seconds` later, if PostgreSQL still holds it unexpired (one guarded UPDATE); the saga's timer follows. " +
+          'Idempotent by extensionId: a repeat gets the first answer, granted or refused. Within HOLD_EXTENSION_MAX_SECONDS per extension, ' +
+          'HOLD_EXTENSION_MAX_TOTAL_SECONDS in all and HOLD_EXTENSION_MAX_COUNT extensions. Refused for a pre-order, and for a flash-sale order unless its campaign allows it.',
+        tags: ['orders'],
+        params: Type.Object({ orderId: Id }),
+        body: Type.Object(
+          {
+            extensionId: Type.String({
+              pattern: '^[A-Za-z0-9_.:-]{1,128}$',
+              description: "the caller's id of this extension: a retry with it gets the first answer",
+            }),
+            seconds: Type.Integer({
+              minimum: 1,
+              maximum: 7 * 24 * 3600,
+              description: 'how much later the hold expires (capped by HOLD_EXTENSION_MAX_SECONDS)',
+            }),
+            reason: Text({ maxLength: 200, description: 'why, for the record (e.g. "3-D Secure challenge")' }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            orderId: Type.String(),
+            extensionId: Type.String(),
+            status: Type.Literal('EXTENDED'),
+            expiresAt: Type.String({ format: 'date-time', description: "the hold's new expiry" }),
+            extensionCount: Type.Integer({ description: 'extensions of this hold so far' }),
+            extendedSeconds: Type.Integer({ description: 'seconds they added in all' }),
+          }),
+          ...errors(400, 404, 409),
+        },
+      },
+    },
+    async (request) => {
+      const { orderId } = request.params;
+      await assertOwnOrder(db, orderId, request.principal);
+      const { extensionId, seconds, reason } = request.body;
+      const deps = { db, temporal, taskQueue: config.temporal.taskQueue, caps: config.holdExtension };
+      const outcome = await extendHold(deps, { orderId, extensionId, seconds, reason, source: ExtensionSource.API });
+      if (outcome.status === 'REFUSED') throw new DomainError(outcome.code, outcome.message, { extensionId });
+      request.log.info({ orderId, extensionId, expiresAt: outcome.expiresAt }, 'hold extended');
+      return outcome;
     },
   );
 };

@@ -11,6 +11,8 @@ import { DomainError, ErrorCode } from '../../../domain/errors';
 import { errors, Id, refusals } from '../../schemas';
 import { PaymentDeliverer } from '../../../use-cases/payment-relay';
 import { receivePayment } from '../../../use-cases/receive-payment';
+import { receivePendingPayment } from '../../../use-cases/extend-hold';
+import { receivePaymentEvent } from '../../../use-cases/payment-events';
 import { verifySignature } from '../../../platform/webhook-signature';
 
 declare module 'fastify' {
@@ -22,10 +24,25 @@ declare module 'fastify' {
 const PaymentEventBody = Type.Object(
   {
     eventId: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }),
-    type: Type.Literal('payment.succeeded'),
+    type: Type.Union(
+      [
+        Type.Literal('payment.succeeded'),
+        Type.Literal('payment.pending'),
+        Type.Literal('payment.failed'),
+        Type.Literal('payment.canceled'),
+        Type.Literal('payment.refunded'),
+      ],
+      {
+        description:
+          'payment.succeeded: the payment was made (stored, then settled). payment.pending: it is on its way (a 3-D Secure challenge): the hold is extended by PAYMENT_PENDING_EXTENSION_SECONDS, once per payment, within the extension caps. ' +
+          'payment.failed: an attempt failed; recorded, the hold stays. payment.canceled: the provider closed the payment for good; the hold is released at once (PAYMENT_CANCELED). ' +
+          'payment.refunded: a payment owed back is closed REFUNDED; on a sale it is recorded only (a return moves stock).',
+      },
+    ),
     orderId: Id,
     paymentId: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,128}$' }),
     amountCents: Type.Integer({ minimum: 0, maximum: 2_000_000_000 }),
+    currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 (EUR, USD…), stored beside amountCents' })),
   },
   { additionalProperties: false },
 );
@@ -41,8 +58,12 @@ const Ack = Type.Object({
   orderId: Type.String(),
   result: Type.String({
     description:
-      'ACCEPTED: the payment is stored and will be settled (delivered after this answer); SETTLED: it was already settled. A redelivered event gets its first answer.',
+      'payment.succeeded: ACCEPTED (the payment is stored and will be settled, delivered after this answer) or SETTLED (it already was). ' +
+      'payment.pending: EXTENDED, or why the hold was not (HOLD_EXPIRED, NOT_EXTENDABLE, EXTENSION_LIMIT_REACHED, NO_HOLD). payment.failed: RECORDED. ' +
+      'payment.canceled: RELEASING (the saga releases the hold now), or ENDED (the order had already ended). payment.refunded: REFUNDED, RECORDED (on a sale, or a payment still pending) or NO_PAYMENT. ' +
+      'A redelivered event gets its first answer.',
   }),
+  expiresAt: Type.Optional(Type.String({ format: 'date-time', description: "payment.pending, EXTENDED: the hold's new expiry" })),
 });
 
 const webhooks: FastifyPluginAsyncTypebox = async (app) => {
@@ -63,6 +84,7 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
   deliverer.busy = () => app.holds.starter.busy();
   deliverer.maxDeferMs = config.sagaStartMaxDeferMs;
   const receiving = { db, deliverer, relayGraceMs: settings.relayGraceMs };
+  const extending = { db, temporal, taskQueue: config.temporal.taskQueue, caps: config.holdExtension };
 
   // Attempts in flight (milliseconds each while Temporal answers) finish before the process's
   // clients close, but never hold a drain up for long; queued ones, and stuck ones, are the relay's.
@@ -114,7 +136,35 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const event = request.body;
       request.log = request.log.child({ orderId: event.orderId, eventId: event.eventId });
-      const payment = { orderId: event.orderId, eventId: event.eventId, paymentId: event.paymentId, amountCents: event.amountCents };
+      const payment = {
+        orderId: event.orderId,
+        eventId: event.eventId,
+        paymentId: event.paymentId,
+        amountCents: event.amountCents,
+        ...(event.currency ? { currency: event.currency } : {}),
+      };
+      if (event.type === 'payment.pending') {
+        const pending = await receivePendingPayment(extending, payment, config.holdExtension.paymentPendingSeconds);
+        if (pending.kind === 'conflict') {
+          metrics.webhooks.inc({ result: 'conflict' });
+          throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, pending.message);
+        }
+        metrics.webhooks.inc({ result: pending.kind === 'duplicate' ? 'duplicate' : 'pending' });
+        request.log.info({ result: pending.answer }, 'payment pending');
+        const expiresAt = pending.kind === 'accepted' && pending.extension?.status === 'EXTENDED' ? pending.extension.expiresAt : undefined;
+        return { eventId: event.eventId, orderId: event.orderId, result: pending.answer, ...(expiresAt ? { expiresAt } : {}) };
+      }
+      if (event.type !== 'payment.succeeded') {
+        const other = await receivePaymentEvent(extending, event.type, payment);
+        if (other.kind === 'conflict') {
+          metrics.webhooks.inc({ result: 'conflict' });
+          throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, other.message);
+        }
+        const answer = other.kind === 'new' ? 'RECEIVED' : other.answer;
+        metrics.webhooks.inc({ result: other.kind === 'duplicate' ? 'duplicate' : event.type.replace('payment.', '') });
+        request.log.info({ type: event.type, result: answer }, 'payment event stored');
+        return { eventId: event.eventId, orderId: event.orderId, result: answer };
+      }
       const outcome = await receivePayment(receiving, payment);
       if (outcome.kind === 'conflict') {
         metrics.webhooks.inc({ result: 'conflict' });
