@@ -7,6 +7,7 @@ import reconciliation from './reconciliation';
 import adminStock from './stock';
 import cacheChecks from './cache';
 import apiKeys from './keys';
+import adminLists from './lists';
 
 const Name = Text({ maxLength: 200 });
 const Days = Type.Union([Type.Integer({ minimum: 0, maximum: 3650 }), Type.Null()]);
@@ -101,6 +102,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(adminStock);
   await app.register(reconciliation);
   await app.register(apiKeys);
+  await app.register(adminLists);
 };
 
 export default admin;

@@ -5,6 +5,8 @@ import { DomainError } from '../../../domain/errors';
 import { readCancel, withLateSettlements } from '../../../data/orders/order-view';
 import { readPayments, undeliveredPaymentEvents } from '../../../data/payments/payments';
 import { consumedLots } from '../../../data/orders/queries';
+import { listOrders, ORDERS_KEY, ORDERS_LIST } from '../../../data/orders/lists';
+import { ReservationStatus } from '../../../domain/types';
 import {
   AllocationNoteSchema,
   AmountCents,
@@ -13,6 +15,10 @@ import {
   Id,
   OrderLineSchema,
   RequestedLineSchema,
+  Instant,
+  PageOf,
+  pageOf,
+  PageQuery,
   ShortageSchema,
   Text,
 } from '../../schemas';
@@ -20,6 +26,21 @@ import { Scope } from '../../../domain/api-keys';
 import { rejection } from '../../rejection';
 import { holdOrder } from '../../../use-cases/hold-order';
 import { assertOwnOrder, cancelIgnored, cancelOrder, readOrder, type OrderReads } from '../../../use-cases/orders';
+
+const OrderListRow = Type.Object({
+  orderId: Type.String(),
+  userId: Type.String(),
+  status: Type.String({ description: 'RESERVED, CONFIRMED, RELEASED, BACKORDERED, REFUND_REQUIRED (as stored)' }),
+  campaignId: Type.Union([Type.String(), Type.Null()]),
+  amountCents: Type.Union([Type.Integer(), Type.Null()]),
+  paymentId: Type.Union([Type.String(), Type.Null()]),
+  releaseReason: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+  lines: Type.Array(OrderLineSchema),
+});
+
+const at = (iso?: string) => (iso === undefined ? undefined : new Date(iso));
 
 const ReservationBody = Type.Object({
   orderId: Type.String(),
@@ -132,6 +153,39 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       return reply
         .code(201)
         .send({ orderId: order.orderId, status: 'RESERVED' as const, reservationId, lines: [...lines], allocations: [...allocations], expiresAt });
+    },
+  );
+
+  app.get(
+    '/orders',
+    {
+      config: { access: Scope.ORDERS },
+      schema: {
+        summary: 'Orders that took a hold, newest first',
+        description: 'As PostgreSQL records them (a refused order holds nothing and is not listed). A key without scope admin sees the orders it placed.',
+        tags: ['orders'],
+        querystring: Type.Object(
+          {
+            status: Type.Optional(Type.Union(Object.values(ReservationStatus).map((s) => Type.Literal(s)))),
+            user: Type.Optional(Text({ maxLength: 128 })),
+            sku: Type.Optional(Id),
+            campaign: Type.Optional(Id),
+            createdFrom: Type.Optional(Instant),
+            createdTo: Type.Optional(Instant),
+            ...PageQuery,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: PageOf(OrderListRow, 'a page of orders'), ...errors(400) },
+      },
+    },
+    async (request) => {
+      const { status, user, sku, campaign, createdFrom, createdTo } = request.query;
+      const { limit, after } = pageOf(ORDERS_LIST, ORDERS_KEY, request.query);
+      const caller = request.principal;
+      const placedBy = caller && !caller.scopes.has(Scope.ADMIN) ? caller.keyId : undefined;
+      const filter = { status, userId: user, sku, campaignId: campaign, from: at(createdFrom), to: at(createdTo), placedBy };
+      return listOrders(db, filter, limit, after);
     },
   );
 
