@@ -18,7 +18,7 @@ export interface MovementFilter {
   readonly lotCode?: string;
   /** What happened: the reason's first part (`RECEIVE`, `RESERVE`, `RELEASE`, `WRITE_OFF`…). */
   readonly kind?: string;
-  /** Why: the reason's detail after `KIND:` (a receipt's reason, `EXPIRED`), or the whole reason. */
+  /** Why: a part of the reason after `KIND:` (a receipt's reason, an adjustment's code, `EXPIRED`), or the whole reason. */
   readonly reason?: string;
   /** The business serial the row belongs to: an order id, a transfer id, an idempotency key. */
   readonly reference?: string;
@@ -51,7 +51,7 @@ type Row = Prisma.StockMovementGetPayload<object>;
 function where(f: MovementFilter, after: KeyValue[] | undefined): Prisma.StockMovementWhereInput {
   const and: Prisma.StockMovementWhereInput[] = [];
   if (f.kind) and.push({ OR: [{ reason: f.kind }, { reason: { startsWith: `${f.kind}:` } }] });
-  if (f.reason) and.push({ OR: [{ reason: f.reason }, { reason: { endsWith: `:${f.reason}` } }] });
+  if (f.reason) and.push({ OR: [{ reason: f.reason }, { reason: { endsWith: `:${f.reason}` } }, { reason: { contains: `:${f.reason}:` } }] });
   return {
     sku: f.sku,
     warehouseCode: f.warehouseCode,

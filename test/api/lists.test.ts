@@ -1,6 +1,6 @@
 /**
- * Issue 19 items 5 and 7 through inject() on the real PostgreSQL, Redis and the time-skipping
- * Temporal server: the stock history says who moved what (a key, the bootstrap key, or
+ * Issue 19 items 5 and 7 through inject() on the real PostgreSQL, Redis and a Temporal dev server
+ * (real time: the holds stay held while read): the stock history says who moved what (a key, the bootstrap key, or
  * `system:<writer>`) and groups one transaction's rows; every list pages by one keyset cursor
  * that survives inserts while paging and refuses an edited cursor.
  */
@@ -14,7 +14,7 @@ import { useAppStack } from '../helpers/app';
 import { stock } from '../helpers/db';
 
 const TASK_QUEUE = 'lists-test';
-const stack = useAppStack('time-skipping', TASK_QUEUE, { RESERVATION_TTL_SECONDS: '600' });
+const stack = useAppStack('dev', TASK_QUEUE, { RESERVATION_TTL_SECONDS: '600' });
 let db: Db;
 let app: FastifyInstance;
 let env: TestWorkflowEnvironment;
@@ -251,7 +251,9 @@ describe('lists of what exists', () => {
     expect((await get<{ orderId: string }>('/orders?user=u-list')).data.map((o) => o.orderId)).toEqual(['list-o2', 'list-o1']);
     expect((await app.inject({ method: 'GET', url: '/admin/holds', headers: asShop })).statusCode).toBe(403);
 
-    await db.payment.create({ data: { orderId: 'list-o1', paymentId: 'p1', eventId: 'e1', amountCents: 100, state: 'REFUND_REQUIRED', settledAt: new Date() } });
+    await db.payment.create({
+      data: { orderId: 'list-o1', paymentId: 'p1', eventId: 'e1', amountCents: 100, state: 'REFUND_REQUIRED', settledAt: new Date() },
+    });
     expect((await get<{ paymentId: string }>('/admin/payments?state=REFUND_REQUIRED')).data.map((p) => p.paymentId)).toEqual(['p1']);
     expect((await get<unknown>('/admin/payments?state=CONFIRMED')).data).toEqual([]);
 
