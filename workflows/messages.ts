@@ -4,7 +4,7 @@
  * types (its input, state and statuses) are domain/order-saga.ts.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { BackorderOutcome, OrderState } from '../domain/order-saga';
+import type { BackorderOutcome, OrderEdit, OrderState } from '../domain/order-saga';
 import type { OrderRequest, Payment, ReserveOutcome } from '../domain/types';
 
 /**
@@ -16,6 +16,8 @@ export const placeOrderUpdate = defineUpdate<ReserveOutcome, [OrderRequest]>('pl
 export const paymentSignal = defineSignal<[Payment]>('payment');
 /** The shopper or the shop cancelled the order before payment. */
 export const cancelSignal = defineSignal<[{ reason: string }]>('cancel');
+/** PostgreSQL committed an edit of the order's lines or amount (POST /orders/:id/edit). */
+export const orderEditedSignal = defineSignal<[OrderEdit]>('orderEdited');
 /** Current saga state. */
 export const statusQuery = defineQuery<OrderState>('status');
 

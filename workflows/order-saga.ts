@@ -17,7 +17,7 @@ import { decidesOrder, madeSale, orderEnding, OrderStatus, type OrderState, type
 import { PaymentState, type Settlement, type StoredPayment } from '../domain/payments';
 import type { Payment, ReleaseOutcome, ReleaseReason, ReserveOutcome } from '../domain/types';
 import { metrics, readOrderPayments, release, reserve, returnGateToken } from './activities-proxy';
-import { setupOrderHandlers, type OrderInbox } from './order-handlers';
+import { learnEdits, setupOrderHandlers, type OrderInbox } from './order-handlers';
 import { ReservationExpiresAtAttr, ReservationStatusAttr } from './search-attributes';
 import { settleOrderPayment } from './settle';
 
@@ -41,6 +41,8 @@ export const OrderPatch = {
    * STORED_CHECK_MS while it waits, and before it ends (none of its payments left PENDING).
    */
   READ_STORED_PAYMENTS: 'order-read-stored-payments',
+  /** The saga learns the order's edits (POST /orders/:id/edit) by the orderEdited signal. */
+  LEARNS_EDITS: 'order-learns-edits',
 } as const;
 
 /**
@@ -76,7 +78,9 @@ export class OrderSaga {
       extraPayments: [],
       payments: [],
     };
-    return new OrderSaga(input, state, setupOrderHandlers(state, order));
+    const inbox = setupOrderHandlers(state, order);
+    if (patched(OrderPatch.LEARNS_EDITS)) learnEdits(state);
+    return new OrderSaga(input, state, inbox);
   }
 
   /**

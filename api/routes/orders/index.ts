@@ -19,12 +19,14 @@ import {
   PageOf,
   pageOf,
   PageQuery,
+  refusals,
   ShortageSchema,
   Text,
 } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
 import { rejection } from '../../rejection';
 import { holdOrder } from '../../../use-cases/hold-order';
+import { editOrderAndTell } from '../../../use-cases/edit-order';
 import { assertOwnOrder, cancelIgnored, cancelOrder, readOrder, type OrderReads } from '../../../use-cases/orders';
 
 const OrderListRow = Type.Object({
@@ -153,6 +155,53 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       return reply
         .code(201)
         .send({ orderId: order.orderId, status: 'RESERVED' as const, reservationId, lines: [...lines], allocations: [...allocations], expiresAt });
+    },
+  );
+
+  app.post(
+    '/orders/:orderId/edit',
+    {
+      config: { access: Scope.ORDERS },
+      schema: {
+        summary: "Edit an order's lines or amount while it waits for payment (idempotent by editId)",
+        description:
+          'The complete new set of lines: only the differences move (an increase takes stock, a decrease gives it back), all or nothing. ' +
+          'Refused once a payment exists, for campaign and pre-sale orders, and on a stale expectedVersion.',
+        tags: ['orders'],
+        params: Type.Object({ orderId: Id }),
+        body: Type.Object(
+          {
+            editId: Id,
+            lines: Type.Array(OrderLineSchema, { minItems: 1, maxItems: 100 }),
+            amountCents: Type.Optional(AmountCents),
+            expectedVersion: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: "the order's version as last read (0 as placed)" })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            orderId: Type.String(),
+            editId: Type.String(),
+            version: Type.Integer(),
+            lines: Type.Array(OrderLineSchema),
+            amountCents: Type.Union([Type.Integer(), Type.Null()]),
+            moved: Type.Array(Type.Object({ sku: Type.String(), warehouseCode: Type.String(), delta: Type.Integer() }), {
+              description: 'units taken (+) or given back (-) per level; empty for a price-only edit',
+            }),
+            replayed: Type.Boolean(),
+          }),
+          ...errors(400, 404, 503),
+          ...refusals({
+            409: 'NOT_EDITABLE (a payment exists, a campaign or pre-sale order, no longer held), STALE_VERSION, INSUFFICIENT_STOCK (details.shortages), IDEMPOTENCY_CONFLICT',
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { orderId } = request.params;
+      await assertOwnOrder(db, orderId, request.principal);
+      const deps = { db, temporal, taskQueue: config.temporal.taskQueue };
+      return editOrderAndTell(deps, { orderId, ...request.body }, request.principal?.keyId);
     },
   );
 

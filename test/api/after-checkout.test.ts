@@ -1,8 +1,9 @@
 /**
- * Issue 19 items 5 and 7 through inject() on the real PostgreSQL, Redis and a Temporal dev server
+ * Issue 19 items 5, 7 and 2 through inject() on the real PostgreSQL, Redis and a Temporal dev server
  * (real time: the holds stay held while read): the stock history says who moved what (a key, the bootstrap key, or
  * `system:<writer>`) and groups one transaction's rows; every list pages by one keyset cursor
- * that survives inserts while paging and refuses an edited cursor.
+ * that survives inserts while paging and refuses an edited cursor; an order's edit moves only its
+ * deltas, all or nothing, and is ordered with a payment by the order's serial lock.
  */
 import type { FastifyInstance } from 'fastify';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -10,8 +11,9 @@ import type { Db } from '../../data/db';
 import { createKey } from '../../data/keys/api-keys';
 import { reserveStock } from '../../data/orders/reservations';
 import { Scope } from '../../domain/api-keys';
-import { useAppStack } from '../helpers/app';
-import { stock } from '../helpers/db';
+import { invariantViolations, level, openFlashSale, stock } from '../helpers/db';
+import { blockSerial } from '../helpers/locks';
+import { eventually, signedPayment, useAppStack } from '../helpers/app';
 
 const TASK_QUEUE = 'lists-test';
 const stack = useAppStack('dev', TASK_QUEUE, { RESERVATION_TTL_SECONDS: '600' });
@@ -289,5 +291,107 @@ describe('lists of what exists', () => {
     // GET /alerts pages too, and keeps `alerts` for the clients that read it.
     const alerts = await app.inject({ method: 'GET', url: '/alerts?limit=1' });
     expect(alerts.json()).toEqual({ data: [], alerts: [], hasMore: false, nextCursor: null });
+  });
+});
+
+describe('order edit (POST /orders/:id/edit)', () => {
+  const place = (orderId: string, quantity: number, amountCents?: number) =>
+    app.inject({
+      method: 'POST',
+      url: '/orders',
+      payload: { orderId, userId: 'u-edit', lines: [{ sku: 'EDIT', warehouseCode: 'W1', quantity }], ...(amountCents ? { amountCents } : {}) },
+    });
+  const edit = (orderId: string, body: object) => app.inject({ method: 'POST', url: `/orders/${orderId}/edit`, payload: body });
+  const line = (quantity: number) => [{ sku: 'EDIT', warehouseCode: 'W1', quantity }];
+  const editRows = (orderId: string) => db.stockMovement.findMany({ where: { reference: orderId, reason: { endsWith: ':EDIT' } } });
+
+  it('+2 with 1 available → 409 and nothing changed; −3 → exactly 3 released; the saga learns the lines', async () => {
+    await stock(db, 'EDIT', 'W1', 5);
+    expect((await place('e-1', 4)).statusCode).toBe(201);
+    const short = await edit('e-1', { editId: 'ed-1', lines: line(6) });
+    expect([short.statusCode, short.json()]).toEqual([
+      409,
+      { code: 'INSUFFICIENT_STOCK', message: expect.any(String), details: { shortages: [{ sku: 'EDIT', warehouseCode: 'W1', requested: 2, available: 1 }] } },
+    ]);
+    expect(await level(db, 'EDIT', 'W1')).toEqual({ onHand: 5, reserved: 4 });
+    expect(await db.reservationLine.findMany({ where: { reservationId: 'e-1' }, select: { quantity: true } })).toEqual([{ quantity: 4 }]);
+    expect(await editRows('e-1')).toEqual([]);
+
+    const less = await edit('e-1', { editId: 'ed-2', lines: line(1), expectedVersion: 0 });
+    expect([less.statusCode, less.json()]).toEqual([
+      200,
+      {
+        orderId: 'e-1',
+        editId: 'ed-2',
+        version: 1,
+        lines: line(1),
+        amountCents: null,
+        moved: [{ sku: 'EDIT', warehouseCode: 'W1', delta: -3 }],
+        replayed: false,
+      },
+    ]);
+    expect(await level(db, 'EDIT', 'W1')).toEqual({ onHand: 5, reserved: 1 });
+    expect((await editRows('e-1')).map((m) => [m.reason, m.reservedDelta, m.actor])).toEqual([['RELEASE:EDIT', -3, 'bootstrap']]);
+    // The saga learns the new lines (its status query answers GET /orders/:id).
+    await eventually(
+      async () => (await app.inject({ method: 'GET', url: '/orders/e-1' })).json(),
+      (o: { source: string; lines: { quantity: number }[] }) => o.source === 'saga' && o.lines.length === 1 && o.lines[0]!.quantity === 1,
+    );
+    // A retry answers the first outcome; the editId with another body is refused.
+    expect((await edit('e-1', { editId: 'ed-2', lines: line(1), expectedVersion: 0 })).json()).toMatchObject({ version: 1, replayed: true });
+    expect((await edit('e-1', { editId: 'ed-2', lines: line(2), expectedVersion: 0 })).json().code).toBe('IDEMPOTENCY_CONFLICT');
+    expect(await invariantViolations(db)).toEqual([]);
+  });
+
+  it('a price-only edit writes no ledger row; a stale version, an unknown SKU and a campaign order are refused', async () => {
+    const price = await edit('e-1', { editId: 'ed-3', lines: line(1), amountCents: 1234, expectedVersion: 1 });
+    expect([price.statusCode, price.json()]).toEqual([200, expect.objectContaining({ version: 2, amountCents: 1234, moved: [] })]);
+    expect(await editRows('e-1')).toHaveLength(1);
+    const stale = await edit('e-1', { editId: 'ed-4', lines: line(2), expectedVersion: 1 });
+    expect([stale.statusCode, stale.json().code, stale.json().details]).toEqual([409, 'STALE_VERSION', { expected: 1, actual: 2 }]);
+    expect(await level(db, 'EDIT', 'W1')).toEqual({ onHand: 5, reserved: 1 });
+    const unknown = await edit('e-1', { editId: 'ed-5', lines: [{ sku: 'NOPE', warehouseCode: 'W1', quantity: 1 }] });
+    expect([unknown.statusCode, unknown.json().code]).toEqual([404, 'UNKNOWN_PRODUCT']);
+    // A campaign order (its units come from the campaign's pool) is not edited.
+    await openFlashSale(db, 'edit-fs', 'EDIT', 'W1', 1, 1);
+    await db.reservation.update({ where: { id: 'e-1' }, data: { campaignId: 'edit-fs' } });
+    const campaign = await edit('e-1', { editId: 'ed-7', lines: line(1), amountCents: 1 });
+    expect([campaign.statusCode, campaign.json().code]).toEqual([409, 'NOT_EDITABLE']);
+    await db.reservation.update({ where: { id: 'e-1' }, data: { campaignId: null } });
+    const none = await edit('missing', { editId: 'ed-6', lines: line(1) });
+    expect([none.statusCode, none.json().code]).toEqual([404, 'ORDER_NOT_FOUND']);
+  });
+
+  it('an edit racing a payment: the serial lock orders them, one wins cleanly', async () => {
+    expect((await place('e-race', 1, 990)).statusCode).toBe(201);
+    const blocker = await blockSerial('e-race');
+    const signed = signedPayment('test-webhook-secret', {
+      eventId: 'ev-race',
+      type: 'payment.succeeded',
+      orderId: 'e-race',
+      paymentId: 'pay-race',
+      amountCents: 990,
+    });
+    const paying = app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
+    await blocker.waiters(1); // the payment waits for the order's lock
+    const editing = edit('e-race', { editId: 'ed-race', lines: line(2), amountCents: 1980 });
+    await blocker.waiters(2);
+    await blocker.release();
+    const [paid, edited] = await Promise.all([paying, editing]);
+    expect(paid.statusCode).toBe(200);
+    const held = await db.reservation.findUnique({ where: { id: 'e-race' }, include: { lines: true } });
+    if (edited.statusCode === 200) {
+      // The edit committed first: the payment (for the old amount) came after it.
+      expect(held).toMatchObject({ amountCents: 1980, version: 1, lines: [expect.objectContaining({ quantity: 2 })] });
+    } else {
+      // The payment committed first: the edit was refused, nothing of it applied.
+      expect([edited.statusCode, edited.json().code]).toEqual([409, 'NOT_EDITABLE']);
+      expect(held).toMatchObject({ amountCents: 990, version: 0, lines: [expect.objectContaining({ quantity: 1 })] });
+      expect(await editRows('e-race')).toEqual([]);
+    }
+    // After the payment, no edit goes through.
+    const late = await edit('e-race', { editId: 'ed-late', lines: line(3) });
+    expect([late.statusCode, late.json().code]).toEqual([409, 'NOT_EDITABLE']);
+    expect(await invariantViolations(db)).toEqual([]);
   });
 });
