@@ -295,14 +295,14 @@ describe('lists of what exists', () => {
 });
 
 describe('order edit (POST /orders/:id/edit)', () => {
-  const place = (orderId: string, quantity: number, amountCents?: number) =>
+  const place = (orderId: string, quantity: number, amountCents?: number, sku = 'EDIT') =>
     app.inject({
       method: 'POST',
       url: '/orders',
-      payload: { orderId, userId: 'u-edit', lines: [{ sku: 'EDIT', warehouseCode: 'W1', quantity }], ...(amountCents ? { amountCents } : {}) },
+      payload: { orderId, userId: 'u-edit', lines: [{ sku, warehouseCode: 'W1', quantity }], ...(amountCents ? { amountCents } : {}) },
     });
   const edit = (orderId: string, body: object) => app.inject({ method: 'POST', url: `/orders/${orderId}/edit`, payload: body });
-  const line = (quantity: number) => [{ sku: 'EDIT', warehouseCode: 'W1', quantity }];
+  const line = (quantity: number, sku = 'EDIT') => [{ sku, warehouseCode: 'W1', quantity }];
   const editRows = (orderId: string) => db.stockMovement.findMany({ where: { reference: orderId, reason: { endsWith: ':EDIT' } } });
 
   it('+2 with 1 available → 409 and nothing changed; −3 → exactly 3 released; the saga learns the lines', async () => {
@@ -363,7 +363,8 @@ describe('order edit (POST /orders/:id/edit)', () => {
   });
 
   it('an edit racing a payment: the serial lock orders them, one wins cleanly', async () => {
-    expect((await place('e-race', 1, 990)).statusCode).toBe(201);
+    await stock(db, 'EDIT-R', 'W1', 5);
+    expect((await place('e-race', 1, 990, 'EDIT-R')).statusCode).toBe(201);
     const blocker = await blockSerial('e-race');
     const signed = signedPayment('test-webhook-secret', {
       eventId: 'ev-race',
@@ -373,8 +374,10 @@ describe('order edit (POST /orders/:id/edit)', () => {
       amountCents: 990,
     });
     const paying = app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
-    await blocker.waiters(1); // the payment waits for the order's lock
-    const editing = edit('e-race', { editId: 'ed-race', lines: line(2), amountCents: 1980 });
+    await blocker.waiters(1);
+    // The payment's transaction waits for the order's lock: nothing of it is stored yet.
+    expect(await db.payment.count({ where: { orderId: 'e-race' } })).toBe(0);
+    const editing = edit('e-race', { editId: 'ed-race', lines: line(2, 'EDIT-R'), amountCents: 1980 });
     await blocker.waiters(2);
     await blocker.release();
     const [paid, edited] = await Promise.all([paying, editing]);
@@ -390,7 +393,7 @@ describe('order edit (POST /orders/:id/edit)', () => {
       expect(await editRows('e-race')).toEqual([]);
     }
     // After the payment, no edit goes through.
-    const late = await edit('e-race', { editId: 'ed-late', lines: line(3) });
+    const late = await edit('e-race', { editId: 'ed-late', lines: line(3, 'EDIT-R') });
     expect([late.statusCode, late.json().code]).toEqual([409, 'NOT_EDITABLE']);
     expect(await invariantViolations(db)).toEqual([]);
   });
