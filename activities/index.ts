@@ -16,7 +16,7 @@ import { checkCache } from '../data/cache/checker';
 import type { CacheCheckOptions, ReconciliationReport } from '../domain/reports';
 import type { StockCache } from '../data/cache/stock-cache';
 import { asDataError } from '../data/data-errors';
-import type { Db } from '../data/db';
+import { asSystem, type Db } from '../data/db';
 import { writeOffExpiredLots } from '../data/stock/expiry';
 import { raiseExpiryAlerts } from '../data/alerts/stock-alerts';
 import { findReservation } from '../data/orders/queries';
@@ -120,7 +120,8 @@ function reportDrift(report: ReconciliationReport, metrics: Metrics): void {
  * PostgreSQL's refusal of the data itself (SQLSTATE class 22/23, data/data-errors.ts) is a
  * domain error too, and final: retrying the same NUL byte or overflowing number would fail
  * for ever and hold its workflow. Any other error stays retryable: lock timeouts and lost
- * connections are retried with backoff until the step is done.
+ * connections are retried with backoff until the step is done. Each runs as its workflow's
+ * system writer ({@link systemWriter}): the ledger rows it writes say `system:<writer>`.
  */
 function instrument<T extends { [K in keyof T]: (...args: never[]) => Promise<unknown> }>(activities: T, metrics: Metrics): T {
   const wrapped: Record<string, (...args: never[]) => Promise<unknown>> = {};
@@ -129,7 +130,7 @@ function instrument<T extends { [K in keyof T]: (...args: never[]) => Promise<un
       if (Context.current().info.attempt > 1) metrics.activityRetries.inc({ activity: name });
       const stop = metrics.activityDuration.startTimer({ activity: name });
       try {
-        const result = await fn(...args);
+        const result = await asSystem(systemWriter(Context.current().info.workflowType ?? ''), () => fn(...args));
         stop({ result: 'ok' });
         return result;
       } catch (thrown) {
@@ -149,4 +150,15 @@ function instrument<T extends { [K in keyof T]: (...args: never[]) => Promise<un
     };
   }
   return wrapped as T;
+}
+
+/**
+ * The writer a workflow's activities record as their actor (`system:<writer>`): the order saga
+ * is `order-saga`, any other workflow its name without `Workflow`, kebab-cased
+ * (`sweeperWorkflow` → `sweeper`, `expiryWorkflow` → `expiry`, `transferWorkflow` → `transfer`).
+ */
+export function systemWriter(workflowType: string): string {
+  if (workflowType === 'orderWorkflow') return 'order-saga';
+  const name = workflowType.replace(/Workflow$/, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  return name.replace(/^-/, '') || 'worker';
 }

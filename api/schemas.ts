@@ -1,5 +1,6 @@
 /** TypeBox schemas shared by several routes. */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { decodeCursor, PAGE_LIMIT, type KeyPart, type KeyValue } from '../domain/cursor';
 
 /** Business ids: letters, digits, `_`, `-`, `.` (":" is reserved for derived serials). */
 export const Id = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'letters, digits, _ - . (1-64)' });
@@ -98,4 +99,37 @@ export function errors<const S extends readonly number[]>(...statuses: S) {
  */
 export function refusals<const R extends Record<number, string>>(rules: R) {
   return Object.fromEntries(Object.entries(rules).map(([s, rule]) => [s, errorResponse(Number(s), rule)])) as { [K in keyof R]: typeof ErrorBody };
+}
+
+/** The query every list takes (domain/cursor.ts): the page size and where the previous page ended. */
+export const PageQuery = {
+  limit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: PAGE_LIMIT.max, default: PAGE_LIMIT.default, description: `rows per page (default ${PAGE_LIMIT.default})` }),
+  ),
+  cursor: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 1000, description: "the previous page's nextCursor, as given (opaque; an edited one is 400 INVALID_CURSOR)" }),
+  ),
+};
+
+/** A page of a list: `{ data, hasMore, nextCursor }`. */
+export function PageOf<T extends TSchema>(item: T, description: string) {
+  return Type.Object(
+    {
+      data: Type.Array(item),
+      hasMore: Type.Boolean({ description: 'more rows after this page' }),
+      nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'pass as cursor for the next page; null on the last' }),
+    },
+    { description },
+  );
+}
+
+/** An instant in a query (a time range bound). */
+export const Instant = Type.String({ format: 'date-time', description: 'ISO 8601 instant' });
+
+/**
+ * The page a list route reads: its `limit` (default PAGE_LIMIT.default) and the sort key its
+ * `cursor` carries, checked against the list (400 INVALID_CURSOR otherwise).
+ */
+export function pageOf(list: string, key: readonly KeyPart[], query: { limit?: number; cursor?: string }): { limit: number; after?: KeyValue[] } {
+  return { limit: query.limit ?? PAGE_LIMIT.default, after: query.cursor === undefined ? undefined : decodeCursor(list, query.cursor, key) };
 }

@@ -2,6 +2,7 @@
  * Database access: the Prisma client (driver adapter over node-postgres) and the
  * transaction + fence helpers every stock change goes through.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { Config } from '../config';
 import { PrismaClient } from '../generated/prisma/client';
@@ -52,6 +53,24 @@ export function dbOptions(config: Pick<Config, 'database'>): DbOptions {
 }
 
 /**
+ * The actor of the system's own changes (`system:<writer>`: `system:sweeper`,
+ * `system:order-saga`, `system:expiry`…), for every transaction `work` opens without a caller's
+ * key: the worker runs each activity under its workflow's name, the API its own background
+ * writers. A caller's key, when one is passed to {@link inKeyLockedTx}, always wins.
+ */
+const systemActor = new AsyncLocalStorage<string>();
+
+/** Runs `work` with `system:<writer>` as the actor of the ledger rows it writes for no caller. */
+export function asSystem<T>(writer: string, work: () => T): T {
+  return systemActor.run(`system:${writer}`, work);
+}
+
+/** The actor a transaction records: the caller's key id, else the system writer running it. */
+export function currentActor(actor?: string): string | undefined {
+  return actor ?? systemActor.getStore();
+}
+
+/**
  * Runs `work` in one READ COMMITTED transaction (not SERIALIZABLE), serialised per business
  * key: a transaction-scoped advisory lock on `serial` (an order, a campaign, a transfer...).
  *
@@ -62,7 +81,8 @@ export function dbOptions(config: Pick<Config, 'database'>): DbOptions {
  *
  * `actor`: the key id the change is made for; every ledger row the transaction writes
  * records it (the `stock_movements.actor` default reads this transaction-local setting, so
- * no step below has to pass it on). Without it the rows are the system's (NULL).
+ * no step below has to pass it on). Without it the rows record the system writer running the
+ * transaction ({@link asSystem}), or none (NULL) outside any.
  */
 export async function inKeyLockedTx<T>(db: Db, serial: string, work: (tx: Tx) => Promise<T>, actor?: string): Promise<T> {
   let touched: Set<string> | undefined;
@@ -71,7 +91,7 @@ export async function inKeyLockedTx<T>(db: Db, serial: string, work: (tx: Tx) =>
       touched = new Set();
       touchedByTx.set(tx, touched);
       await tx.$executeRaw`
-        SELECT set_config('lock_timeout', '3s', true), set_config('stockhold.actor', ${actor ?? ''}, true),
+        SELECT set_config('lock_timeout', '3s', true), set_config('stockhold.actor', ${currentActor(actor) ?? ''}, true),
                pg_advisory_xact_lock(hashtextextended(${serial}, 0))`;
       return work(tx);
     },

@@ -1,5 +1,5 @@
 import { compareBytes } from './byte-order';
-import type { OrderRequest, RequestedLine } from './types';
+import type { OrderLine, OrderRequest, RequestedLine } from './types';
 
 /**
  * Merges lines of the same SKU and warehouse and sorts them in one fixed order.
@@ -55,4 +55,28 @@ function samePreferences(a: OrderRequest['allocation'], b: OrderRequest['allocat
   const norm = (p: OrderRequest['allocation']) =>
     JSON.stringify([p?.preferredWarehouse, p?.deliveryRegion, p?.deliveryLocation?.latitude, p?.deliveryLocation?.longitude, p?.allowSplit ?? false]);
   return norm(a) === norm(b);
+}
+
+/** How one level's hold moves when an order's lines are edited: +taken, −given back. */
+export interface LineDelta {
+  readonly sku: string;
+  readonly warehouseCode: string;
+  readonly delta: number;
+}
+
+/**
+ * What an edit moves: per SKU × warehouse, the new quantity less the held one (lines of the
+ * same level merged), the unchanged ones left out, in lock order (byte order of sku, then
+ * warehouse) so the increases and decreases of one edit lock their rows in one sequence.
+ */
+export function lineDeltas(held: readonly OrderLine[], wanted: readonly OrderLine[]): LineDelta[] {
+  const deltas = new Map<string, LineDelta>();
+  const add = (l: OrderLine, sign: number) => {
+    const key = `${l.sku}\u0000${l.warehouseCode}`;
+    const prev = deltas.get(key);
+    deltas.set(key, { sku: l.sku, warehouseCode: l.warehouseCode, delta: (prev?.delta ?? 0) + sign * l.quantity });
+  };
+  for (const l of held) add(l, -1);
+  for (const l of wanted) add(l, +1);
+  return [...deltas.values()].filter((d) => d.delta !== 0).sort((a, b) => compareBytes(a.sku, b.sku) || compareBytes(a.warehouseCode, b.warehouseCode));
 }

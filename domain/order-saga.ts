@@ -5,7 +5,7 @@
  * are in workflows/messages.ts, the state machine that runs them in workflows/order-saga.ts.
  */
 import { PaymentState, refundStates, type Settlement } from './payments';
-import type { AllocationPreferences, Payment, OrderRequest, RequestedLine, ReserveOutcome } from './types';
+import type { AllocationPreferences, Payment, OrderLine, OrderRequest, RequestedLine, ReserveOutcome } from './types';
 
 /** Stages of an order saga. Terminal: CONFIRMED, RELEASED, REJECTED, REFUND_REQUIRED. */
 export const OrderStatus = {
@@ -40,6 +40,18 @@ export interface OrderWorkflowInput {
   readonly placedBy?: string;
 }
 
+/**
+ * An order edit PostgreSQL committed (POST /orders/:id/edit): the complete new set of lines
+ * and the amount, at the order's new `version`. The saga learns it by signal; an older version
+ * than the one it knows changes nothing.
+ */
+export interface OrderEdit {
+  readonly editId: string;
+  readonly version: number;
+  readonly lines: readonly OrderLine[];
+  readonly amountCents?: number;
+}
+
 /** A payment the saga settled, as the status query shows it. */
 export interface SettledPayment {
   readonly paymentId: string;
@@ -53,8 +65,10 @@ export interface SettledPayment {
 export interface OrderState {
   readonly orderId: string;
   readonly userId: string;
-  /** As ordered; the reservation's `lines` and `allocations` say where they were placed. */
-  readonly lines: readonly RequestedLine[];
+  /** As ordered (or as last edited); the reservation's `lines` and `allocations` say where they were placed. */
+  lines: readonly RequestedLine[];
+  /** The order's version: 0 as placed, +1 per edit the saga learnt. */
+  version?: number;
   readonly allocation?: AllocationPreferences;
   status: OrderStatus;
   reservation?: ReserveOutcome;

@@ -176,6 +176,8 @@ export const Operation = {
   TRANSFER_CANCEL: 'TRANSFER_CANCEL',
   /** POST /orders/:id/cancel accepted (202): a retried cancel gets this first answer. */
   CANCEL: 'CANCEL',
+  /** POST /orders/:id/edit applied; serial `<orderId>:edit:<editId>`: a retried edit gets this first answer. */
+  EDIT: 'EDIT',
 } as const;
 export type Operation = (typeof Operation)[keyof typeof Operation];
 

@@ -4,7 +4,7 @@
  * types (its input, state and statuses) are domain/order-saga.ts.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { BackorderOutcome, OrderState } from '../domain/order-saga';
+import type { BackorderOutcome, OrderEdit, OrderState } from '../domain/order-saga';
 import type { OrderRequest, Payment, ReserveOutcome } from '../domain/types';
 
 /**
@@ -24,6 +24,8 @@ export const PAYMENT_CANCELED = 'PAYMENT_CANCELED';
  * repeated expiry changes nothing.
  */
 export const holdExtendedSignal = defineSignal<[{ extensionId: string; expiresAt: string }]>('holdExtended');
+/** PostgreSQL committed an edit of the order's lines or amount (POST /orders/:id/edit). */
+export const orderEditedSignal = defineSignal<[OrderEdit]>('orderEdited');
 /** Current saga state. */
 export const statusQuery = defineQuery<OrderState>('status');
 

@@ -8,7 +8,16 @@ import { ErrorCode } from '../domain/errors';
 import { sameOrder } from '../domain/lines';
 import type { BackorderOutcome, OrderState } from '../domain/order-saga';
 import type { OrderRequest, Payment } from '../domain/types';
-import { backorderSettledSignal, cancelSignal, holdExtendedSignal, PAYMENT_CANCELED, paymentSignal, placeOrderUpdate, statusQuery } from './messages';
+import {
+  backorderSettledSignal,
+  cancelSignal,
+  holdExtendedSignal,
+  orderEditedSignal,
+  PAYMENT_CANCELED,
+  paymentSignal,
+  placeOrderUpdate,
+  statusQuery,
+} from './messages';
 
 /** What the handlers collected: read by the saga. */
 export interface OrderInbox {
@@ -60,4 +69,19 @@ export function setupOrderHandlers(state: OrderState, order: OrderRequest): Orde
     if (Number.isFinite(at) && !(at <= (inbox.extendedTo ?? -Infinity))) inbox.extendedTo = at;
   });
   return inbox;
+}
+
+/**
+ * The order's edits (behind OrderPatch.LEARNS_EDITS): each committed edit the API signals
+ * replaces the lines (as ordered and as held) and the amount the saga shows; an edit older
+ * than the version it knows (signals may arrive out of order) changes nothing. PostgreSQL stays
+ * the authority: the confirm and release steps read the held lines there.
+ */
+export function learnEdits(state: OrderState): void {
+  setHandler(orderEditedSignal, (edit) => {
+    if (edit.version <= (state.version ?? 0)) return;
+    state.version = edit.version;
+    state.lines = edit.lines;
+    if (state.reservation?.status === 'reserved') state.reservation = { ...state.reservation, lines: edit.lines };
+  });
 }

@@ -17,7 +17,7 @@ import { decidesOrder, madeSale, orderEnding, OrderStatus, wasCancelled, type Or
 import { PaymentState, type Settlement, type StoredPayment } from '../domain/payments';
 import type { Payment, ReleaseOutcome, ReleaseReason, ReserveOutcome } from '../domain/types';
 import { metrics, readOrderPayments, release, reserve, returnGateToken } from './activities-proxy';
-import { setupOrderHandlers, type OrderInbox } from './order-handlers';
+import { learnEdits, setupOrderHandlers, type OrderInbox } from './order-handlers';
 import { ReservationExpiresAtAttr, ReservationStatusAttr } from './search-attributes';
 import { settleOrderPayment } from './settle';
 
@@ -48,6 +48,8 @@ export const OrderPatch = {
    * it never heard of one.
    */
   HOLD_EXTENSION: 'order-hold-extension',
+  /** The saga learns the order's edits (POST /orders/:id/edit) by the orderEdited signal. */
+  LEARNS_EDITS: 'order-learns-edits',
 } as const;
 
 /**
@@ -85,7 +87,9 @@ export class OrderSaga {
       extraPayments: [],
       payments: [],
     };
-    return new OrderSaga(input, state, setupOrderHandlers(state, order));
+    const inbox = setupOrderHandlers(state, order);
+    if (patched(OrderPatch.LEARNS_EDITS)) learnEdits(state);
+    return new OrderSaga(input, state, inbox);
   }
 
   /**

@@ -3,6 +3,7 @@
  * unique index, so two raisers at once insert one row), and pushed by the alert webhook
  * (activities/alerts.ts) until it is marked delivered.
  */
+import { toPage, type KeyPart, type KeyValue } from '../../domain/cursor';
 import type { Db } from '../db';
 
 /** Kinds of stock alerts (CHECK-constrained). */
@@ -44,23 +45,32 @@ export async function raiseAlert(db: Db, alert: { kind: AlertKind; subject: stri
   return (await db.stockAlert.createMany({ data: [{ ...alert }], skipDuplicates: true })).count;
 }
 
-/** Alerts, newest first. */
-export async function listAlerts(db: Db, filter: { kind?: AlertKind; sku?: string; limit: number }) {
+export const ALERTS_LIST = 'alerts';
+export const ALERTS_KEY: readonly KeyPart[] = ['int'];
+
+/** One page of alerts, newest first, after the alert `after` names (a decoded cursor). */
+export async function listAlerts(db: Db, filter: { kind?: AlertKind; sku?: string; limit: number }, after?: KeyValue[]) {
   const rows = await db.stockAlert.findMany({
-    where: { kind: filter.kind, sku: filter.sku },
+    where: { kind: filter.kind, sku: filter.sku, id: after ? { lt: BigInt(after[0]!) } : undefined },
     orderBy: { id: 'desc' },
-    take: filter.limit,
+    take: filter.limit + 1,
   });
-  return rows.map((a) => ({
-    id: a.id.toString(),
-    kind: a.kind,
-    sku: a.sku,
-    warehouseCode: a.warehouseCode,
-    lotCode: a.lotCode,
-    details: a.details as Record<string, unknown>,
-    createdAt: a.createdAt.toISOString(),
-    deliveredAt: a.deliveredAt?.toISOString() ?? null,
-  }));
+  return toPage(
+    ALERTS_LIST,
+    rows,
+    filter.limit,
+    (a) => [a.id.toString()],
+    (a) => ({
+      id: a.id.toString(),
+      kind: a.kind,
+      sku: a.sku,
+      warehouseCode: a.warehouseCode,
+      lotCode: a.lotCode,
+      details: a.details as Record<string, unknown>,
+      createdAt: a.createdAt.toISOString(),
+      deliveredAt: a.deliveredAt?.toISOString() ?? null,
+    }),
+  );
 }
 
 /** A raised alert as the webhook pushes it. */

@@ -85,6 +85,13 @@ export async function listKeys(db: Db): Promise<ApiKeyView[]> {
   return (await db.apiKey.findMany({ orderBy: { createdAt: 'desc' }, select: columns })).map(view);
 }
 
+/** The names of the keys `ids` names (unknown ids are left out), for showing who did something. */
+export async function keyNames(db: Db, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.apiKey.findMany({ where: { id: { in: [...ids] } }, select: { id: true, name: true } });
+  return new Map(rows.map((k) => [k.id, k.name]));
+}
+
 /**
  * Revokes a key (a second revoke changes nothing and answers the first); undefined when there
  * is no such key. Callers then tell every API process (platform/key-events.ts).

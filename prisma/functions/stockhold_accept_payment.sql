@@ -21,7 +21,9 @@
 --              never failed.
 -- Error codes: none of its own (class SH codes: data/sql-errors.ts); PostgreSQL's own
 --              (23514 a negative amount, 55P03 a lock timeout) reach the caller as they are.
--- Lock order:  the event row (of two concurrent first deliveries of one event id, the second
+-- Lock order:  the order's serial lock (the advisory lock every step of the order takes,
+--              data/db.ts inKeyLockedTx: an order edit and a payment are ordered, the first
+--              to commit wins), then the event row (of two concurrent first deliveries of one event id, the second
 --              waits for the first's commit and gets its answer), then the payment row, then
 --              the delivery row. An event stored before answers existed (answer NULL: an
 --              upgrade mid-delivery) is taken as new.
@@ -29,6 +31,7 @@
 -- History: migration 20261207100000_payment_deliveries (first). Since then this file is the
 -- definition. Issue 19: an event id first seen as another type (payment.pending…) is a conflict
 -- here; p_currency is new (migration 20261208300100_payment_lifecycle dropped the old signature).
+-- Issue 19 item 2: takes the order's serial lock first (an edit and a payment are ordered).
 CREATE OR REPLACE FUNCTION "stockhold_accept_payment"(p_event_id TEXT, p_order_id TEXT, p_payment_id TEXT, p_amount INTEGER, p_relay_grace_ms INTEGER,
                                            p_currency TEXT, OUT kind TEXT, OUT answer TEXT, OUT message TEXT)
 LANGUAGE plpgsql AS $$
@@ -36,6 +39,7 @@ DECLARE
   seen payment_events%ROWTYPE;
   stored payments%ROWTYPE;
 BEGIN
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_order_id, 0));
   INSERT INTO payment_events (event_id, order_id, payment_id, amount_cents, currency, result)
   VALUES (p_event_id, p_order_id, p_payment_id, p_amount, p_currency, 'RECEIVED')
   ON CONFLICT (event_id) DO NOTHING;

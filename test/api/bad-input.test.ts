@@ -156,7 +156,7 @@ describe('schema-valid admin input is never a 500 and changes nothing (item 2)',
 describe('query strings, methods, long ids (items 3, 4)', () => {
   it('GET /alerts with limit=20 is typed, not refused; a non-number limit is 400', async () => {
     const res = await app.inject({ method: 'GET', url: '/alerts?kind=EXPIRED&limit=20' });
-    expect([res.statusCode, res.json()]).toEqual([200, { alerts: [] }]);
+    expect([res.statusCode, res.json()]).toEqual([200, { data: [], alerts: [], hasMore: false, nextCursor: null }]);
     expect((await app.inject({ method: 'GET', url: '/alerts?limit=twenty' })).json().code).toBe('VALIDATION_FAILED');
   });
 
@@ -170,7 +170,7 @@ describe('query strings, methods, long ids (items 3, 4)', () => {
     const del = await app.inject({ method: 'DELETE', url: '/orders/o-1' });
     expect([del.statusCode, del.json().code, del.headers.allow]).toEqual([405, 'METHOD_NOT_ALLOWED', 'GET, HEAD']);
     const put = await app.inject({ method: 'PUT', url: '/orders', payload: {} });
-    expect([put.statusCode, put.headers.allow]).toEqual([405, 'POST']);
+    expect([put.statusCode, put.headers.allow]).toEqual([405, 'GET, HEAD, POST']);
     const query = await app.inject({ method: 'QUERY' as 'GET', url: '/alerts' });
     expect([query.statusCode, query.headers.allow]).toEqual([405, 'GET, HEAD']);
     const missing = await app.inject({ method: 'DELETE', url: '/nothing/here' });

@@ -41,3 +41,31 @@ export async function blockLevel(sku: string, warehouseCode: string, url = TEST_
     },
   };
 }
+
+/** A transaction holding a serial's advisory lock (the one data/db.ts inKeyLockedTx takes) until `release()`. */
+export async function blockSerial(serial: string, url = TEST_DATABASE_URL): Promise<RowBlocker> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  const watcher = new Client({ connectionString: url });
+  await watcher.connect();
+  await client.query('BEGIN');
+  await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [serial]);
+  const release = async () => {
+    await client.query('COMMIT');
+    await Promise.all([client.end(), watcher.end()]);
+  };
+  return {
+    release,
+    async waiters(n: number) {
+      for (let i = 0; i < 500; i++) {
+        const { rows } = await watcher.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        if (rows[0].n >= n) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await release();
+      throw new Error(`fewer than ${n} backends ever waited on a lock`);
+    },
+  };
+}

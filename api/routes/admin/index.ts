@@ -8,6 +8,7 @@ import adminStock from './stock';
 import returns from './returns';
 import cacheChecks from './cache';
 import apiKeys from './keys';
+import adminLists from './lists';
 
 const Name = Text({ maxLength: 200 });
 const Days = Type.Union([Type.Integer({ minimum: 0, maximum: 3650 }), Type.Null()]);
@@ -103,6 +104,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(returns);
   await app.register(reconciliation);
   await app.register(apiKeys);
+  await app.register(adminLists);
 };
 
 export default admin;

@@ -1,7 +1,11 @@
-/** GET /alerts — stock alerts (near expiry, expired, overdue transfers, sagas past expiry), newest first. */
+/**
+ * GET /alerts — stock alerts (near expiry, expired, overdue transfers, sagas past expiry), newest
+ * first, paged like every list (`data`, `hasMore`, `nextCursor`). `alerts` repeats `data` for
+ * the clients written before the lists had cursors.
+ */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { AlertKind, listAlerts } from '../../../data/alerts/stock-alerts';
-import { errors, Id } from '../../schemas';
+import { AlertKind, ALERTS_KEY, ALERTS_LIST, listAlerts } from '../../../data/alerts/stock-alerts';
+import { errors, Id, PageOf, pageOf, PageQuery } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
 
 const Alert = Type.Object({
@@ -30,16 +34,25 @@ const alerts: FastifyPluginAsyncTypebox = async (app) => {
           {
             kind: Type.Optional(Type.Union(Object.values(AlertKind).map((k) => Type.Literal(k)))),
             sku: Type.Optional(Id),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+            ...PageQuery,
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'rows per page (default 100)' })),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ alerts: Type.Array(Alert) }), ...errors(400) },
+        response: {
+          200: Type.Composite([
+            PageOf(Alert, 'a page of alerts'),
+            Type.Object({ alerts: Type.Array(Alert, { description: 'the same rows as data (deprecated)' }) }),
+          ]),
+          ...errors(400),
+        },
       },
     },
     async (request) => {
-      const { kind, sku, limit } = request.query;
-      return { alerts: await listAlerts(db, { kind, sku, limit: limit ?? 100 }) };
+      const { kind, sku } = request.query;
+      const { after } = pageOf(ALERTS_LIST, ALERTS_KEY, request.query);
+      const page = await listAlerts(db, { kind, sku, limit: request.query.limit ?? 100 }, after);
+      return { ...page, alerts: page.data };
     },
   );
 };

@@ -3,15 +3,31 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { syncGate } from '../../../data/gate';
 import { readCampaign } from '../../../data/campaigns/campaign-queries';
+import { CAMPAIGNS_KEY, CAMPAIGNS_LIST, listCampaigns } from '../../../data/campaigns/campaign-list';
 import { createCampaign } from '../../../data/campaigns/campaigns';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import type { campaignWorkflow } from '../../../workflows/campaign';
 import { campaignWorkflowId, fulfilmentWorkflowId } from '../../../workflows/ids';
 import type { preSaleFulfilmentWorkflow } from '../../../workflows/pre-sale';
 import { endCampaignSignal } from '../../../workflows/messages';
-import { errors, Id, MAX_QUANTITY, refusals } from '../../schemas';
+import { errors, Id, MAX_QUANTITY, PageOf, pageOf, PageQuery, refusals } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
 import { withWorkflowDeadline } from '../../../platform/workflow-deadline';
+
+const CampaignRow = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  status: Type.String(),
+  sku: Type.String(),
+  warehouseCode: Type.String(),
+  startsAt: Type.String({ format: 'date-time' }),
+  endsAt: Type.String({ format: 'date-time' }),
+  quota: Type.Integer(),
+  perUserLimit: Type.Integer(),
+  remaining: Type.Integer(),
+  expectedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+});
 
 const CampaignBody = Type.Object({
   id: Type.String(),
@@ -38,6 +54,32 @@ const CampaignBody = Type.Object({
 
 const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
   const { db, gate, temporal, config } = app.deps;
+
+  app.get(
+    '/admin/campaigns',
+    {
+      config: { access: Scope.CAMPAIGNS },
+      schema: {
+        summary: 'Flash sales and pre-sales, newest first (GET /admin/campaigns/:campaignId adds held and sold)',
+        tags: ['admin', 'campaigns'],
+        querystring: Type.Object(
+          {
+            status: Type.Optional(Type.Union([Type.Literal('OPEN'), Type.Literal('ENDED'), Type.Literal('FULFILLED')])),
+            kind: Type.Optional(Type.Union([Type.Literal('FLASH_SALE'), Type.Literal('PRE_SALE')])),
+            sku: Type.Optional(Id),
+            ...PageQuery,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: PageOf(CampaignRow, 'a page of campaigns'), ...errors(400) },
+      },
+    },
+    async (request) => {
+      const { status, kind, sku } = request.query;
+      const { limit, after } = pageOf(CAMPAIGNS_LIST, CAMPAIGNS_KEY, request.query);
+      return listCampaigns(db, { status, kind, sku }, limit, after);
+    },
+  );
 
   app.post(
     '/admin/campaigns',

@@ -6,24 +6,46 @@ import { readCancel, withLateSettlements } from '../../../data/orders/order-view
 import { readPayments, undeliveredPaymentEvents } from '../../../data/payments/payments';
 import { lifecycleEvents } from '../../../data/payments/payment-events';
 import { consumedLots } from '../../../data/orders/queries';
+import { listOrders, ORDERS_KEY, ORDERS_LIST } from '../../../data/orders/lists';
+import { ReservationStatus } from '../../../domain/types';
 import {
   AllocationNoteSchema,
   AmountCents,
   AllocationPreferencesSchema,
   errors,
   Id,
-  refusals,
   OrderLineSchema,
   RequestedLineSchema,
+  Instant,
+  PageOf,
+  pageOf,
+  PageQuery,
+  refusals,
   ShortageSchema,
   Text,
 } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
 import { rejection } from '../../rejection';
 import { holdOrder } from '../../../use-cases/hold-order';
+import { editOrderAndTell } from '../../../use-cases/edit-order';
 import { assertOwnOrder, cancelIgnored, cancelOrder, readOrder, type OrderReads } from '../../../use-cases/orders';
 import { extendHold } from '../../../use-cases/extend-hold';
 import { ExtensionSource } from '../../../domain/hold-extensions';
+
+const OrderListRow = Type.Object({
+  orderId: Type.String(),
+  userId: Type.String(),
+  status: Type.String({ description: 'RESERVED, CONFIRMED, RELEASED, BACKORDERED, REFUND_REQUIRED (as stored)' }),
+  campaignId: Type.Union([Type.String(), Type.Null()]),
+  amountCents: Type.Union([Type.Integer(), Type.Null()]),
+  paymentId: Type.Union([Type.String(), Type.Null()]),
+  releaseReason: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+  lines: Type.Array(OrderLineSchema),
+});
+
+const at = (iso?: string) => (iso === undefined ? undefined : new Date(iso));
 
 const ReservationBody = Type.Object({
   orderId: Type.String(),
@@ -163,6 +185,86 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       return reply
         .code(201)
         .send({ orderId: order.orderId, status: 'RESERVED' as const, reservationId, lines: [...lines], allocations: [...allocations], expiresAt });
+    },
+  );
+
+  app.post(
+    '/orders/:orderId/edit',
+    {
+      config: { access: Scope.ORDERS },
+      schema: {
+        summary: "Edit an order's lines or amount while it waits for payment (idempotent by editId)",
+        description:
+          'The complete new set of lines: only the differences move (an increase takes stock, a decrease gives it back), all or nothing. ' +
+          'Refused once a payment exists, for campaign and pre-sale orders, and on a stale expectedVersion.',
+        tags: ['orders'],
+        params: Type.Object({ orderId: Id }),
+        body: Type.Object(
+          {
+            editId: Id,
+            lines: Type.Array(OrderLineSchema, { minItems: 1, maxItems: 100 }),
+            amountCents: Type.Optional(AmountCents),
+            expectedVersion: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: "the order's version as last read (0 as placed)" })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            orderId: Type.String(),
+            editId: Type.String(),
+            version: Type.Integer(),
+            lines: Type.Array(OrderLineSchema),
+            amountCents: Type.Union([Type.Integer(), Type.Null()]),
+            moved: Type.Array(Type.Object({ sku: Type.String(), warehouseCode: Type.String(), delta: Type.Integer() }), {
+              description: 'units taken (+) or given back (-) per level; empty for a price-only edit',
+            }),
+            replayed: Type.Boolean(),
+          }),
+          ...errors(400, 404, 503),
+          ...refusals({
+            409: 'NOT_EDITABLE (a payment exists, a campaign or pre-sale order, no longer held), STALE_VERSION, INSUFFICIENT_STOCK (details.shortages), IDEMPOTENCY_CONFLICT',
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { orderId } = request.params;
+      await assertOwnOrder(db, orderId, request.principal);
+      const deps = { db, temporal, taskQueue: config.temporal.taskQueue };
+      return editOrderAndTell(deps, { orderId, ...request.body }, request.principal?.keyId);
+    },
+  );
+
+  app.get(
+    '/orders',
+    {
+      config: { access: Scope.ORDERS },
+      schema: {
+        summary: 'Orders that took a hold, newest first',
+        description: 'As PostgreSQL records them (a refused order holds nothing and is not listed). A key without scope admin sees the orders it placed.',
+        tags: ['orders'],
+        querystring: Type.Object(
+          {
+            status: Type.Optional(Type.Union(Object.values(ReservationStatus).map((s) => Type.Literal(s)))),
+            user: Type.Optional(Text({ maxLength: 128 })),
+            sku: Type.Optional(Id),
+            campaign: Type.Optional(Id),
+            createdFrom: Type.Optional(Instant),
+            createdTo: Type.Optional(Instant),
+            ...PageQuery,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: PageOf(OrderListRow, 'a page of orders'), ...errors(400) },
+      },
+    },
+    async (request) => {
+      const { status, user, sku, campaign, createdFrom, createdTo } = request.query;
+      const { limit, after } = pageOf(ORDERS_LIST, ORDERS_KEY, request.query);
+      const caller = request.principal;
+      const placedBy = caller && !caller.scopes.has(Scope.ADMIN) ? caller.keyId : undefined;
+      const filter = { status, userId: user, sku, campaignId: campaign, from: at(createdFrom), to: at(createdTo), placedBy };
+      return listOrders(db, filter, limit, after);
     },
   );
 

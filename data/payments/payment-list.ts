@@ -1,0 +1,46 @@
+/** Payments as a list (GET /admin/payments): newest first, one keyset page at a time (domain/cursor.ts). */
+import { toPage, type KeyPart, type KeyValue, type Page } from '../../domain/cursor';
+import type { Prisma } from '../../generated/prisma/client';
+import type { Db } from '../db';
+
+export const PAYMENTS_LIST = 'payments';
+export const PAYMENTS_KEY: readonly KeyPart[] = ['instant', 'text', 'text'];
+
+export interface PaymentListRow {
+  readonly orderId: string;
+  readonly paymentId: string;
+  readonly amountCents: number;
+  readonly state: string;
+  readonly reason: string | null;
+  readonly receivedAt: string;
+  readonly settledAt: string | null;
+}
+
+/** One page of payments (optionally in one `state`, or of one order), newest first. */
+export async function listPayments(db: Db, f: { state?: string; orderId?: string }, limit: number, after?: KeyValue[]): Promise<Page<PaymentListRow>> {
+  const where: Prisma.PaymentWhereInput = { state: f.state, orderId: f.orderId };
+  if (after) {
+    const [at, orderId, paymentId] = [new Date(after[0]!), String(after[1]), String(after[2])];
+    where.OR = [{ receivedAt: { lt: at } }, { receivedAt: at, orderId: { lt: orderId } }, { receivedAt: at, orderId, paymentId: { lt: paymentId } }];
+  }
+  const rows = await db.payment.findMany({
+    where,
+    orderBy: [{ receivedAt: 'desc' }, { orderId: 'desc' }, { paymentId: 'desc' }],
+    take: limit + 1,
+  });
+  return toPage(
+    PAYMENTS_LIST,
+    rows,
+    limit,
+    (p) => [p.receivedAt.toISOString(), p.orderId, p.paymentId],
+    (p) => ({
+      orderId: p.orderId,
+      paymentId: p.paymentId,
+      amountCents: p.amountCents,
+      state: p.state,
+      reason: p.reason,
+      receivedAt: p.receivedAt.toISOString(),
+      settledAt: p.settledAt?.toISOString() ?? null,
+    }),
+  );
+}

@@ -1,0 +1,50 @@
+/** Transfers as a list (GET /admin/transfers): newest first, one keyset page at a time (domain/cursor.ts). */
+import { toPage, type KeyPart, type KeyValue, type Page } from '../../domain/cursor';
+import type { Prisma } from '../../generated/prisma/client';
+import type { Db } from '../db';
+
+export const TRANSFERS_LIST = 'transfers';
+export const TRANSFERS_KEY: readonly KeyPart[] = ['instant', 'text'];
+
+export interface TransferListRow {
+  readonly transferId: string;
+  readonly sku: string;
+  readonly fromWarehouse: string;
+  readonly toWarehouse: string;
+  readonly quantity: number;
+  readonly status: string;
+  readonly receivedQuantity: number | null;
+  readonly shortfallReason: string | null;
+  readonly deadlineAt: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** One page of transfers (optionally at one stage, of one SKU), newest first. */
+export async function listTransfers(db: Db, f: { status?: string; sku?: string }, limit: number, after?: KeyValue[]): Promise<Page<TransferListRow>> {
+  const where: Prisma.TransferWhereInput = { status: f.status, sku: f.sku };
+  if (after) {
+    const [at, id] = [new Date(after[0]!), String(after[1])];
+    where.OR = [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: id } }];
+  }
+  const rows = await db.transfer.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: limit + 1 });
+  return toPage(
+    TRANSFERS_LIST,
+    rows,
+    limit,
+    (t) => [t.createdAt.toISOString(), t.id],
+    (t) => ({
+      transferId: t.id,
+      sku: t.sku,
+      fromWarehouse: t.fromWarehouse,
+      toWarehouse: t.toWarehouse,
+      quantity: t.quantity,
+      status: t.status,
+      receivedQuantity: t.receivedQuantity,
+      shortfallReason: t.shortfallReason,
+      deadlineAt: t.deadlineAt?.toISOString() ?? null,
+      createdAt: t.createdAt.toISOString(),
+      updatedAt: t.updatedAt.toISOString(),
+    }),
+  );
+}
