@@ -20,7 +20,7 @@ import type { JetStreamLink } from '../platform/nats';
 /** The channel's name in event_channel_cursors and in the metrics. */
 export const NATS_CHANNEL = 'nats';
 
-/** Outcomes of one publish, as counted by stockhold_event_publishes_total. */
+/** Outcomes counted by stockhold_event_publishes_total: per event published or duplicate, per pass failed (connect, publish or cursor). */
 export type PublishOutcome = 'published' | 'duplicate' | 'failed';
 
 /**
@@ -103,9 +103,6 @@ export class NatsEventChannel {
         else published++;
         lastAcked = e.position;
       }
-    } catch (err) {
-      this.options.onPublish?.('failed', 1);
-      throw err;
     } finally {
       if (published > 0) this.options.onPublish?.('published', published);
       if (duplicates > 0) this.options.onPublish?.('duplicate', duplicates);
@@ -170,6 +167,7 @@ export class NatsEventChannel {
       this.failures = 0;
     } catch (err) {
       this.failures++;
+      this.options.onPublish?.('failed', 1);
       // Log the first failure and then every 20th: NATS down for an hour is one story, not 10,000 lines.
       if (this.failures === 1 || this.failures % 20 === 0) {
         this.options.log?.('NATS publish pass failed; events wait in the outbox, retrying', { error: String(err), failedPasses: this.failures });
