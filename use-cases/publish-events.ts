@@ -13,7 +13,7 @@
  * readiness is not affected: the request path never talks to NATS), and the loop retries with
  * a backoff; publishing resumes from the cursor.
  */
-import { advanceCursor, channelCursor, eventsAfter, type ChannelEvent } from '../data/events/channels';
+import { advanceCursor, channelCursor, eventBytes, eventsAfter, type ChannelEvent } from '../data/events/channels';
 import type { Db } from '../data/db';
 import type { JetStreamLink } from '../platform/nats';
 
@@ -98,7 +98,7 @@ export class NatsEventChannel {
     let duplicates = 0;
     try {
       for (const e of events) {
-        const ack = await link.publish(eventSubject(this.options.subjectPrefix, e), Buffer.from(JSON.stringify(e.event)), e.event.id);
+        const ack = await link.publish(eventSubject(this.options.subjectPrefix, e), eventBytes(e.event), e.event.id);
         if (ack.duplicate) duplicates++;
         else published++;
         lastAcked = e.position;
@@ -172,7 +172,14 @@ export class NatsEventChannel {
       if (this.failures === 1 || this.failures % 20 === 0) {
         this.options.log?.('NATS publish pass failed; events wait in the outbox, retrying', { error: String(err), failedPasses: this.failures });
       }
-      // A connected client is kept even now: it reconnects on its own and the next pass publishes through it.
+      // Disconnected: the client reconnects on its own and the next pass publishes through it.
+      // Connected and still failing (the stream deleted, JetStream not ready after a restart):
+      // open again, which creates or repairs the stream and re-reads its tail.
+      const link = this.link;
+      if (link?.connected()) {
+        this.link = undefined;
+        await link.close().catch(() => undefined);
+      }
     }
     const backoff = Math.min(this.options.intervalMs * 2 ** Math.min(this.failures, 10), this.options.maxBackoffMs ?? 5_000);
     this.schedule(this.failures > 0 ? backoff : full ? 0 : this.options.intervalMs);

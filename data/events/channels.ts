@@ -17,6 +17,14 @@ export interface ChannelEvent {
   readonly event: CloudEvent;
 }
 
+/**
+ * The bytes every push channel sends for an event: the stored envelope as compact JSON (keys
+ * in PostgreSQL's jsonb order). One function, so NATS and webhooks send the same bytes.
+ */
+export function eventBytes(event: CloudEvent): Buffer {
+  return Buffer.from(JSON.stringify(event), 'utf8');
+}
+
 /** The channel's cursor, creating it at 0 (from the first retained event) the first time. */
 export async function channelCursor(db: Db, channel: string): Promise<bigint> {
   const [row] = await db.$queryRaw<{ position: bigint }[]>`

@@ -194,3 +194,27 @@ it('NATS stopped: events wait in the outbox with the cursor where it was; after 
   expect((await streamed()).map((m) => m.msgId)).toEqual(want.map((e) => e.id));
   expect(logs).toContain('NATS publishing resumed');
 });
+
+it('the stream deleted while the worker runs: the next connect creates it again and publishing goes on from the cursor', async () => {
+  await stock(db, 'S1', 'W1', 1);
+  await assignAll(db);
+  const { c, outcomes } = channel();
+  c.start();
+  try {
+    const first = BigInt((await positioned()).length);
+    await until('first events published', async () => (await channelCursor(db, NATS_CHANNEL)) === first);
+    await jsm.streams.delete(STREAM);
+    await db.$executeRaw`UPDATE inventory_levels SET on_hand = on_hand + 1 WHERE sku = 'S1'`;
+    await assignAll(db);
+    const last = BigInt((await positioned()).length);
+    await until('published after the stream came back', async () => (await channelCursor(db, NATS_CHANNEL)) === last);
+    expect(outcomes.failed).toBeGreaterThan(0);
+  } finally {
+    await c.stop();
+  }
+  const want = await positioned();
+  // The new stream starts at the cursor: the events published after the deletion, in order.
+  const got = await streamed();
+  expect(got.length).toBeGreaterThan(0);
+  expect(got.map((m) => m.msgId)).toEqual(want.slice(want.length - got.length).map((e) => e.id));
+});
