@@ -89,6 +89,9 @@ export class NatsEventChannel {
 
   /** One pass: connects if needed, publishes up to a batch; true when the batch was full. Exposed for tests. */
   async pass(): Promise<boolean> {
+    // The cursor row first: from the first pass on, retention waits for this channel, even
+    // while NATS has never been reachable.
+    await channelCursor(this.db, NATS_CHANNEL);
     const link = this.link ?? (await this.connect());
     const batch = this.options.batch ?? 500;
     const cursor = await channelCursor(this.db, NATS_CHANNEL);

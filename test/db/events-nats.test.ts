@@ -6,7 +6,7 @@
  */
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { assignAll, type CloudEvent } from '../../data/events';
+import { assignAll, deleteAllExpiredEvents, type CloudEvent } from '../../data/events';
 import { channelCursor, eventBacklog } from '../../data/events/channels';
 import type { Db } from '../../data/db';
 import { openJetStream, type JetStreamLink } from '../../platform/nats';
@@ -193,6 +193,31 @@ it('NATS stopped: events wait in the outbox with the cursor where it was; after 
   const want = await positioned();
   expect((await streamed()).map((m) => m.msgId)).toEqual(want.map((e) => e.id));
   expect(logs).toContain('NATS publishing resumed');
+});
+
+it('NATS unreachable from the first pass: the channel has its cursor row at once, so retention waits for it', async () => {
+  await stock(db, 'U', 'W1', 1);
+  await assignAll(db);
+  const dead = new NatsEventChannel(db, {
+    open: () =>
+      openJetStream({
+        url: 'nats://127.0.0.1:1',
+        name: 't',
+        stream: STREAM,
+        subjects: [`${PREFIX}.>`],
+        maxAgeSeconds: 0,
+        duplicateWindowSeconds: 120,
+        publishTimeoutMs: 500,
+        connectTimeoutMs: 200,
+      }),
+    subjectPrefix: PREFIX,
+    intervalMs: 20,
+  });
+  await expect(dead.pass()).rejects.toThrow();
+  await dead.stop();
+  expect(await db.$queryRaw`SELECT channel, position FROM event_channel_cursors`).toEqual([{ channel: NATS_CHANNEL, position: 0n }]);
+  await db.$executeRaw`UPDATE event_outbox SET time = clock_timestamp() - interval '30 days'`;
+  expect(await deleteAllExpiredEvents(db, 7)).toBe(0);
 });
 
 it('the stream deleted while the worker runs: the next connect creates it again and publishing goes on from the cursor', async () => {
