@@ -3,7 +3,8 @@
  * workflows and their activities, keeps the schedules in line with the config, relays
  * cache invalidations from the outbox to Redis, starts order sagas the API did not (the saga
  * outbox), delivers payments the API did not or that are still unsettled at their re-check
- * (the payment outbox), and serves its metrics and health.
+ * (the payment outbox), publishes events to NATS JetStream when EVENTS_NATS_URL is set, deletes
+ * events past their retention, and serves its metrics and health.
  */
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -13,7 +14,7 @@ import { createActivities } from './activities';
 import { createStockCache, invalidateOnCommit, startCacheRelay } from './data/cache';
 import { createGate } from './data/gate';
 import { createDb, dbOptions, type Db } from './data/db';
-import { EventRelay } from './data/events';
+import { EventRelay, startEventRetention } from './data/events';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, temporalLogger } from './platform/log';
 import { createMetrics, type Metrics } from './platform/metrics';
@@ -22,6 +23,8 @@ import { registerStoreGauges } from './platform/store-gauges';
 import { storeGaugeReader } from './data/store-gauges';
 import { createGateRedis } from './platform/redis';
 import { startSagaRelay } from './use-cases/order-sagas';
+import { NatsEventChannel } from './use-cases/publish-events';
+import { openJetStream } from './platform/nats';
 import { startPaymentRelay } from './use-cases/payment-relay';
 import { closeConnection, connectClient, temporalConnectionOptions } from './platform/temporal';
 import { bootSchedules } from './use-cases/schedules';
@@ -110,6 +113,33 @@ export async function runWorker(config: Config): Promise<void> {
   const relay = startCacheRelay(db, cache, config, metrics);
   // Committed events get their feed positions (GET /events also positions before it reads).
   const eventRelay = new EventRelay(db, { intervalMs: config.eventRelayIntervalMs, log: (message, fields) => log.warn(fields, message) }).start();
+  // Positioned events to NATS JetStream (EVENTS_NATS_URL), from the channel's cursor; NATS down only delays them.
+  const nats = config.eventsNats;
+  const natsChannel = nats
+    ? new NatsEventChannel(db, {
+        open: () =>
+          openJetStream({
+            url: nats.url,
+            name: `stockhold-worker-${process.pid}`,
+            stream: nats.stream,
+            subjects: [`${nats.subjectPrefix}.>`],
+            maxAgeSeconds: config.eventRetention.days * 24 * 3600,
+            duplicateWindowSeconds: nats.duplicateWindowSeconds,
+            publishTimeoutMs: nats.publishTimeoutMs,
+          }),
+        subjectPrefix: nats.subjectPrefix,
+        intervalMs: config.eventRelayIntervalMs,
+        maxBackoffMs: nats.maxBackoffMs,
+        onPublish: (outcome, n) => metrics.eventPublishes.inc({ channel: 'nats', outcome }, n),
+        log: (message, fields) => log.warn(fields, message),
+      }).start()
+    : undefined;
+  // Old positioned events every channel has passed (EVENT_RETENTION_DAYS).
+  const retention = startEventRetention(db, {
+    ...config.eventRetention,
+    onDeleted: (n) => metrics.eventsExpired.inc(n),
+    log: (message, fields) => log.warn(fields, message),
+  });
   // Sagas whose hold committed but whose start the API never made (it died, Temporal was down).
   const sagaRelay = startSagaRelay(db, client, config.temporal.taskQueue, { graceMs: config.sagaRelayGraceMs, intervalMs: 1_000, batch: 100 }, (err) =>
     log.warn({ err }, 'saga relay pass failed; retrying'),
@@ -158,6 +188,8 @@ export async function runWorker(config: Config): Promise<void> {
     metricsServer.close();
     await relay.stop();
     await eventRelay.stop();
+    await natsChannel?.stop();
+    await retention.stop();
     await sagaRelay.stop();
     await paymentRelay.stop();
     cache.redis.disconnect();

@@ -1,7 +1,7 @@
 /**
  * The real stack the chaos suite breaks: its own Temporal dev server (persistent SQLite
- * file), its own redis-server, the real worker.ts and api/server.ts processes, all on
- * 127.0.0.1 spare ports. It only ever signals the pids it started.
+ * file), its own redis-server, its own nats-server with JetStream (the worker publishes the
+ * events there), the real worker.ts and api/server.ts processes, all on 127.0.0.1 spare ports. It only ever signals the pids it started.
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -17,6 +17,7 @@ import { resetDb, testDb } from '../test/helpers/db';
 import { TEST_DATABASE_URL, testConfig } from '../test/helpers/env';
 import { freePort, runService, waitForHttp, type Service } from '../platform/processes';
 import { startOwnRedis, type OwnRedis } from '../test/helpers/redis-server';
+import { startOwnNats, type OwnNats } from '../test/helpers/nats-server';
 
 export const CHAOS_SECRET = 'chaos-webhook-secret';
 export const CHAOS_ADMIN_TOKEN = 'chaos-admin-token';
@@ -39,6 +40,8 @@ export interface Stack {
   readonly cache: StockCache;
   readonly temporal: Client;
   readonly redis: OwnRedis;
+  /** The events' NATS JetStream (stream STOCKHOLD_EVENTS); kill() and start() keep its store. */
+  readonly nats: OwnNats;
   readonly temporalAddress: string;
   /** API with a long TTL (holds wait for payment) and one with shortTtlSeconds(orders). */
   readonly api: string;
@@ -52,12 +55,15 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-function serviceEnv(temporalAddress: string, redisUrl: string): Record<string, string> {
+function serviceEnv(temporalAddress: string, redisUrl: string, natsUrl: string): Record<string, string> {
   const url = new URL(TEST_DATABASE_URL);
   url.searchParams.set('application_name', SERVICE_APP_NAME);
   return {
     DATABASE_URL: url.toString(),
     REDIS_URL: redisUrl,
+    EVENTS_NATS_URL: natsUrl,
+    // A killed NATS fails the passes fast; the publisher retries within a second.
+    EVENTS_NATS_PUBLISH_TIMEOUT_MS: '2000',
     TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_TASK_QUEUE: CHAOS_TASK_QUEUE,
     WEBHOOK_SECRET: CHAOS_SECRET,
@@ -112,6 +118,7 @@ export async function startStack(orders: number): Promise<Stack> {
   const db = testDb();
   await resetDb(db);
   const redis = await startOwnRedis();
+  const nats = await startOwnNats();
   const temporalPort = await freePort();
   const dbFile = path.join(ROOT, '.data', 'chaos', `temporal-${process.pid}.db`);
   rmSync(dbFile, { force: true });
@@ -127,10 +134,11 @@ export async function startStack(orders: number): Promise<Stack> {
     devServerDown = false;
   };
   const temporal = new Client({ connection: await fencedConnection({ address: devServer.address }), namespace: 'default' });
-  const services = await startServices(serviceEnv(devServer.address, redis.url), shortTtlSeconds(orders)).catch(async (err) => {
+  const services = await startServices(serviceEnv(devServer.address, redis.url, nats.url), shortTtlSeconds(orders)).catch(async (err) => {
     await closeConnection(temporal.connection);
     await devServer.stop();
     await redis.kill();
+    await nats.dispose();
     throw err;
   });
   const cache = createStockCache(testConfig({ REDIS_URL: redis.url }));
@@ -139,6 +147,7 @@ export async function startStack(orders: number): Promise<Stack> {
     cache,
     temporal,
     redis,
+    nats,
     temporalAddress: devServer.address,
     api: services.api,
     shortApi: services.shortApi,
@@ -156,6 +165,7 @@ export async function startStack(orders: number): Promise<Stack> {
       await devServer.stop();
       cache.redis.disconnect();
       await redis.kill();
+      await nats.dispose();
       await db.$disconnect();
       rmSync(dbFile, { force: true });
     },

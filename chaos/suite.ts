@@ -1,6 +1,7 @@
 /** The scenarios in running order, and the loop that runs them on one stack and prints the table. */
 import type { Scenario, Size } from './scenario';
 import { duplicateCallbacks } from './scenarios/duplicate-callbacks';
+import { eventsDelivered } from './scenarios/events-delivered';
 import { pgTerminated, redisKilled, temporalRestarted, workerKilled } from './scenarios/faults';
 import { hostileInput } from './scenarios/hostile-input';
 import { latePayment } from './scenarios/late-payment';
@@ -25,6 +26,7 @@ export const scenarios: readonly Scenario[] = [
   temporalDownAcrossExpiry,
   preSalePaidAtRelease,
   paymentEndingsStarved,
+  eventsDelivered,
 ];
 
 /** The full suite (`npm run chaos`) and the reduced one run by `npm test`. */

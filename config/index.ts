@@ -68,6 +68,40 @@ function logFormat(env: Env): Config['logFormat'] {
   return value;
 }
 
+/** EVENTS_NATS_*: undefined while EVENTS_NATS_URL is unset. */
+function eventsNatsConfig(env: Env): Config['eventsNats'] {
+  if (!env.EVENTS_NATS_URL?.trim()) return undefined;
+  const urls = str(env, 'EVENTS_NATS_URL', '');
+  for (const u of urls.split(',')) {
+    let parsed: URL;
+    try {
+      parsed = new URL(u.trim());
+    } catch {
+      throw new ConfigError('EVENTS_NATS_URL', `not a URL: "${u.trim()}"`);
+    }
+    if (!['nats:', 'tls:'].includes(parsed.protocol)) throw new ConfigError('EVENTS_NATS_URL', `expected nats:// or tls:// URLs, got "${u.trim()}"`);
+  }
+  const subjectPrefix = str(env, 'EVENTS_NATS_SUBJECT_PREFIX', 'stockhold.events');
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(subjectPrefix)) {
+    throw new ConfigError('EVENTS_NATS_SUBJECT_PREFIX', `expected dot-separated tokens of letters, digits, - and _, got "${subjectPrefix}"`);
+  }
+  const stream = str(env, 'EVENTS_NATS_STREAM', 'STOCKHOLD_EVENTS');
+  if (!/^[A-Za-z0-9_-]+$/.test(stream)) throw new ConfigError('EVENTS_NATS_STREAM', `expected letters, digits, - and _, got "${stream}"`);
+  const publishTimeoutMs = int(env, 'EVENTS_NATS_PUBLISH_TIMEOUT_MS', 5_000, 100, 60_000);
+  const maxBackoffMs = 5_000;
+  const duplicateWindowSeconds = int(env, 'EVENTS_NATS_DUPLICATE_WINDOW_SECONDS', 600, 1, 7 * 24 * 3600);
+  // A publish whose ack was lost may still land; its retry comes within a timeout and a backoff.
+  // The window must see both copies, with room for a few failed attempts in between.
+  const horizonSeconds = Math.ceil((10 * (publishTimeoutMs + maxBackoffMs)) / 1000);
+  if (duplicateWindowSeconds < horizonSeconds) {
+    throw new ConfigError(
+      'EVENTS_NATS_DUPLICATE_WINDOW_SECONDS',
+      `must be at least the publisher's retry horizon, 10 × (EVENTS_NATS_PUBLISH_TIMEOUT_MS + 5 s backoff) = ${horizonSeconds} s; got ${duplicateWindowSeconds}`,
+    );
+  }
+  return { url: urls, stream, subjectPrefix, duplicateWindowSeconds, publishTimeoutMs, maxBackoffMs };
+}
+
 /** Reads and validates the configuration; throws ConfigError on the first bad setting (on every bad secret at once). */
 export function loadConfig(env: Env = process.env): Config {
   const temporal = temporalConfig(env);
@@ -113,6 +147,11 @@ export function loadConfig(env: Env = process.env): Config {
     sagaStartMaxDeferMs: int(env, 'SAGA_START_MAX_DEFER_MS', 2000, 0, 600_000),
     sagaRelayGraceMs: int(env, 'SAGA_RELAY_GRACE_MS', 3000, 0, 600_000),
     eventRelayIntervalMs: int(env, 'EVENT_RELAY_INTERVAL_MS', 200, 10, 60_000),
+    eventRetention: {
+      days: int(env, 'EVENT_RETENTION_DAYS', 7, 1, 3650),
+      intervalMs: int(env, 'EVENT_RETENTION_INTERVAL_MS', 600_000, 1_000, 24 * 3600_000),
+    },
+    eventsNats: eventsNatsConfig(env),
     paymentDelivery: {
       concurrency: int(env, 'PAYMENT_DELIVERY_CONCURRENCY', 16, 1, 1000),
       relayGraceMs: int(env, 'PAYMENT_RELAY_GRACE_MS', 3000, 0, 600_000),

@@ -50,6 +50,10 @@ export interface Config {
   readonly sagaRelayGraceMs: number;
   /** How often the worker's event relay positions committed events (docs/events.md). */
   readonly eventRelayIntervalMs: number;
+  /** Event retention: positioned events older than this that every channel has passed are deleted. */
+  readonly eventRetention: EventRetentionConfig;
+  /** The NATS JetStream channel; undefined (EVENTS_NATS_URL unset): no NATS. */
+  readonly eventsNats?: EventsNatsConfig;
   /** Payment deliveries after the webhook answered (use-cases/payment-relay.ts). */
   readonly paymentDelivery: PaymentDeliveryConfig;
   /** How often the unsettled-payment check runs. */
@@ -178,6 +182,24 @@ export interface CacheConfig {
 }
 
 /** How a stored payment reaches its saga after the webhook answered. */
+export interface EventRetentionConfig {
+  readonly days: number;
+  /** How often the worker's retention job runs. */
+  readonly intervalMs: number;
+}
+
+/** docs/events.md "NATS JetStream". */
+export interface EventsNatsConfig {
+  readonly url: string;
+  readonly stream: string;
+  readonly subjectPrefix: string;
+  /** The stream's Nats-Msg-Id dedupe window: at least the publisher's retry horizon (config/index.ts checks). */
+  readonly duplicateWindowSeconds: number;
+  readonly publishTimeoutMs: number;
+  /** The longest pause between publish attempts while NATS is unreachable. */
+  readonly maxBackoffMs: number;
+}
+
 export interface PaymentDeliveryConfig {
   /** Deliveries one API process attempts at once after their webhooks committed (the rest queue). */
   readonly concurrency: number;

@@ -5,6 +5,7 @@
  */
 import type { CampaignSales, StoreGaugeSource, StoreTotals } from '../platform/store-gauges';
 import type { Db } from './db';
+import { eventBacklog } from './events/channels';
 
 const TOTALS = `
   SELECT (SELECT count(*) FROM reservations WHERE status = 'RESERVED')::int AS holds_active,
@@ -31,5 +32,6 @@ export function storeGaugeReader(db: Pick<Db, '$queryRawUnsafe'>): StoreGaugeSou
   return {
     totals: async (graceSeconds) => (await db.$queryRawUnsafe<StoreTotals[]>(TOTALS, graceSeconds))[0],
     campaigns: () => db.$queryRawUnsafe<CampaignSales[]>(CAMPAIGNS),
+    events: () => eventBacklog(db),
   };
 }

@@ -42,6 +42,10 @@ export interface Metrics {
   readonly rateLimitChecks: Counter<'store' | 'result'>;
   /** GET /orders/:id answers by source: saga (its query answered in time) or database (PostgreSQL answered). */
   readonly orderReads: Counter<'source'>;
+  /** Events sent by a push channel (nats), by outcome: published, duplicate (the stream had its id), failed (a pass that failed). */
+  readonly eventPublishes: Counter<'channel' | 'outcome'>;
+  /** Events deleted by retention (EVENT_RETENTION_DAYS). */
+  readonly eventsExpired: Counter;
 }
 
 export function createMetrics(processName: 'api' | 'worker'): Metrics {
@@ -127,5 +131,12 @@ export function createMetrics(processName: 'api' | 'worker'): Metrics {
       labelNames: ['source'],
       registers: [registry],
     }),
+    eventPublishes: new Counter({
+      name: 'stockhold_event_publishes_total',
+      help: 'Events sent by a push channel, by outcome (published, duplicate, failed)',
+      labelNames: ['channel', 'outcome'],
+      registers: [registry],
+    }),
+    eventsExpired: new Counter({ name: 'stockhold_events_expired_total', help: 'Positioned events deleted by retention', registers: [registry] }),
   };
 }

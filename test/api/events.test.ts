@@ -1,7 +1,8 @@
 /**
  * GET /events through the API (issue 18, item 4): the pull feed pages in position order with
  * `nextCursor`, positions events itself before it reads (no worker relay runs here), filters
- * by type and SKU, and refuses a cursor or limit it cannot use with 400 VALIDATION_FAILED.
+ * by type and SKU, and refuses a cursor or limit it cannot use with 400 VALIDATION_FAILED; a
+ * NATS channel that is down changes nothing here.
  */
 import type { FastifyInstance } from 'fastify';
 import type { CloudEvent, FeedPage } from '../../data/events';
@@ -9,7 +10,8 @@ import type { Db } from '../../data/db';
 import { useAppStack } from '../helpers/app';
 import { invariantViolations, resetDb, stock } from '../helpers/db';
 
-const stack = useAppStack('time-skipping', 'events-api-test');
+// NATS configured and down (nothing listens on port 1): the API must not care (issue 18, item 5).
+const stack = useAppStack('time-skipping', 'events-api-test', { EVENTS_NATS_URL: 'nats://127.0.0.1:1' });
 let db: Db;
 let app: FastifyInstance;
 beforeAll(() => {
@@ -66,4 +68,14 @@ it.each([
 ])('400 VALIDATION_FAILED for %s', async (_what, query) => {
   const { status, body } = await feed(query);
   expect([status, body.code]).toEqual([400, 'VALIDATION_FAILED']);
+});
+
+it('NATS configured but down: readiness stays green and the feed serves every event (the request path never talks to NATS)', async () => {
+  await stock(db, 'N', 'W1', 1);
+  const ready = await app.inject({ method: 'GET', url: '/readyz' });
+  expect(ready.statusCode).toBe(200);
+  expect(JSON.stringify(ready.json())).not.toMatch(/nats/i);
+  const { status, body } = await feed('?sku=N');
+  expect(status).toBe(200);
+  expect(body.data.map((e) => e.type)).toContain('stock.changed');
 });

@@ -1,6 +1,6 @@
 /**
  * The chaos suite, reduced: the same scenario code as `npm run chaos` with fewer orders and
- * hostile requests, on the real stack (own Temporal dev server, own redis-server, the real
+ * hostile requests, on the real stack (own Temporal dev server, own redis-server, own nats-server, the real
  * worker and API processes). Every scenario must end with its invariants intact.
  */
 import { REDUCED, runSuite } from '../../chaos/suite';

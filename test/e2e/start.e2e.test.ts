@@ -3,12 +3,35 @@
  * database of their own):
  *
  *  - the addresses are printed only once the API answers and the worker polls: an order placed
- *    the moment they show is held and its saga is running; the bundle report is not printed;
+ *    the moment they show is held and its saga is running, and its events reach the NATS
+ *    JetStream npm start runs (its URL is in the banner); the bundle report is not printed;
  *  - `kill <pid of npm start>` (SIGTERM) stops every process it started and frees every port;
  *  - Ctrl-C (SIGINT to the terminal's whole process group) reaches the worker as one signal:
  *    it drains once and exits 0.
  */
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { allGone, descendants, isReady, msg, npmStart, ports, setUp, tearDown, TOKEN } from '../helpers/npm-start';
+
+/** The subjects of the messages in npm start's JetStream stream, once `subject` is among them (or after 10 s). */
+async function streamedSubjects(url: string, subject: string): Promise<string[]> {
+  const nc = await connect({ servers: url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    let subjects: string[] = [];
+    for (const until = Date.now() + 10_000; !subjects.includes(subject) && Date.now() < until; await new Promise((r) => setTimeout(r, 200))) {
+      const info = await jsm.streams.info('STOCKHOLD_EVENTS').catch(() => undefined);
+      subjects = [];
+      for (let seq = info?.state.first_seq ?? 1; info && seq <= info.state.last_seq; seq++) {
+        const m = await jsm.streams.getMessage('STOCKHOLD_EVENTS', { seq });
+        if (m) subjects.push(m.subject);
+      }
+    }
+    return subjects;
+  } finally {
+    await nc.close();
+  }
+}
 
 beforeAll(setUp);
 afterAll(tearDown);
@@ -32,6 +55,10 @@ it('the addresses show once the API answers and the worker polls: an order place
       status = res.ok ? String(((await res.json()) as { status?: string }).status) : `${res.status}`;
     }
     expect(status).toBe('AWAITING_PAYMENT');
+    // Its events reach npm start's own NATS JetStream (NATS_PORT), whose URL the banner printed.
+    const natsUrl = `nats://127.0.0.1:${ports.NATS_PORT}`;
+    expect(run.entries().some((e) => e.name === 'start' && msg(e).startsWith(`NATS       ${natsUrl}`))).toBe(true);
+    expect(await streamedSubjects(natsUrl, 'stockhold.events.order.held._._')).toContain('stockhold.events.order.held._._');
     // The order of the log: the API listened and the worker polled before the addresses.
     const entries = run.entries();
     const ready = entries.findIndex(isReady);
@@ -42,7 +69,7 @@ it('the addresses show once the API answers and the worker polls: an order place
     expect(entries.some((e) => /webpack|Workflow bundle created/.test(msg(e)))).toBe(false);
 
     const pids = descendants(run.npm.pid!);
-    expect(pids.length).toBeGreaterThanOrEqual(4); // start.ts, dev server, worker, API
+    expect(pids.length).toBeGreaterThanOrEqual(5); // start.ts, dev server, nats-server, worker, API
     process.kill(run.npm.pid!, 'SIGTERM');
     const exit = await run.exited;
     expect(exit.code === 0 || exit.signal === 'SIGTERM').toBe(true);

@@ -20,7 +20,7 @@ owner.pathname = `${owner.pathname}_npmstart`;
 const DATABASE = decodeURIComponent(owner.pathname.slice(1));
 
 let dataDir: string;
-export let ports: Record<'PORT' | 'OPS_PORT' | 'WORKER_METRICS_PORT' | 'TEMPORAL_PORT' | 'TEMPORAL_UI_PORT', number>;
+export let ports: Record<'PORT' | 'OPS_PORT' | 'WORKER_METRICS_PORT' | 'TEMPORAL_PORT' | 'TEMPORAL_UI_PORT' | 'NATS_PORT', number>;
 
 async function dropDatabase(): Promise<void> {
   const admin = new URL(TEST_DATABASE_URL);
@@ -41,6 +41,7 @@ export async function setUp(): Promise<void> {
     WORKER_METRICS_PORT: await freePort(),
     TEMPORAL_PORT: await freePort(),
     TEMPORAL_UI_PORT: await freePort(),
+    NATS_PORT: await freePort(),
   };
 }
 
@@ -72,6 +73,7 @@ const leftovers: Run[] = [];
 export function npmStart(): Run {
   const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
   delete env.TEMPORAL_ADDRESS;
+  delete env.EVENTS_NATS_URL;
   Object.assign(env, {
     DATA_DIR: dataDir,
     MIGRATION_DATABASE_URL: owner.toString(),

