@@ -3,7 +3,8 @@
  * workflows and their activities, keeps the schedules in line with the config, relays
  * cache invalidations from the outbox to Redis, starts order sagas the API did not (the saga
  * outbox), delivers payments the API did not or that are still unsettled at their re-check
- * (the payment outbox), and serves its metrics and health.
+ * (the payment outbox), sends positioned events to webhook subscriptions, and serves its
+ * metrics and health.
  */
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -23,6 +24,8 @@ import { storeGaugeReader } from './data/store-gauges';
 import { createGateRedis } from './platform/redis';
 import { startSagaRelay } from './use-cases/order-sagas';
 import { startPaymentRelay } from './use-cases/payment-relay';
+import { metricsObserver, webhookDeliveryDeps } from './use-cases/event-webhooks';
+import { WebhookDispatcher } from './use-cases/webhook-dispatcher';
 import { closeConnection, connectClient, temporalConnectionOptions } from './platform/temporal';
 import { bootSchedules } from './use-cases/schedules';
 import type { MetricsSinks } from './workflows/activities-proxy';
@@ -110,6 +113,12 @@ export async function runWorker(config: Config): Promise<void> {
   const relay = startCacheRelay(db, cache, config, metrics);
   // Committed events get their feed positions (GET /events also positions before it reads).
   const eventRelay = new EventRelay(db, { intervalMs: config.eventRelayIntervalMs, log: (message, fields) => log.warn(fields, message) }).start();
+  // Positioned events to each webhook subscription: one loop per subscription (docs/events.md "Webhooks").
+  const webhooks = new WebhookDispatcher(webhookDeliveryDeps(db, config, metricsObserver(metrics)), {
+    pollMs: config.eventWebhooks.pollMs,
+    leaseMs: config.eventWebhooks.timeoutMs + 30_000,
+    log: (message, fields) => log.warn(fields, message),
+  }).start();
   // Sagas whose hold committed but whose start the API never made (it died, Temporal was down).
   const sagaRelay = startSagaRelay(db, client, config.temporal.taskQueue, { graceMs: config.sagaRelayGraceMs, intervalMs: 1_000, batch: 100 }, (err) =>
     log.warn({ err }, 'saga relay pass failed; retrying'),
@@ -158,6 +167,7 @@ export async function runWorker(config: Config): Promise<void> {
     metricsServer.close();
     await relay.stop();
     await eventRelay.stop();
+    await webhooks.stop();
     await sagaRelay.stop();
     await paymentRelay.stop();
     cache.redis.disconnect();
