@@ -75,8 +75,8 @@ export async function attemptDelivery(
   return { verdict, response, error: response.kind === 'failed' ? response.error : undefined };
 }
 
-/** One step of a subscription's loop (the dispatcher holds its lease). */
-export async function deliverStep(deps: WebhookDeliveryDeps, sub: LeasedSubscription): Promise<StepResult> {
+/** One step of a subscription's loop (the dispatcher holds its lease); `stopping` ends it between two sends. */
+export async function deliverStep(deps: WebhookDeliveryDeps, sub: LeasedSubscription, stopping?: AbortSignal): Promise<StepResult> {
   const { db } = deps;
   const retry = await pendingRetry(db, sub.id);
   if (retry) {
@@ -89,6 +89,7 @@ export async function deliverStep(deps: WebhookDeliveryDeps, sub: LeasedSubscrip
   const { events, scannedTo, head } = await nextEvents(db, sub.id, sub.cursor, deps.batch ?? 100);
   let cursor = sub.cursor;
   for (const event of events) {
+    if (stopping?.aborted) break;
     const result = await settle(deps, sub, event, 1, cursor);
     if ('stop' in result || result.waitMs > 0) {
       deps.observer?.progress(sub.id, Number(head - cursor));

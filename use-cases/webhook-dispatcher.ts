@@ -23,6 +23,7 @@ export class WebhookDispatcher {
   private readonly owner: string;
   private readonly loops = new Map<string, Promise<void>>();
   private readonly wakers = new Set<() => void>();
+  private readonly stopping = new AbortController();
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -38,9 +39,10 @@ export class WebhookDispatcher {
     return this;
   }
 
-  /** Stops every loop after its step in progress (a send ends by its timeout at the latest) and gives the leases back. */
+  /** Stops every loop after its send in progress (which ends by its timeout at the latest) and gives the leases back. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     clearTimeout(this.timer);
     for (const wake of this.wakers) wake();
     await Promise.all(this.loops.values());
@@ -67,7 +69,7 @@ export class WebhookDispatcher {
       while (!this.stopped) {
         const sub = await leaseSubscription(this.deps.db, id, this.owner, this.options.leaseMs);
         if (!sub) return;
-        const result = await deliverStep(this.deps, sub);
+        const result = await deliverStep(this.deps, sub, this.stopping.signal);
         if ('stop' in result) return;
         if (result.waitMs > 0) await this.sleep(Math.min(result.waitMs, this.options.pollMs));
       }

@@ -38,7 +38,7 @@ export async function nextEvents(
       SELECT o.position, o.event_id, o.type, o.time, o.event::text AS body
         FROM event_outbox o, event_subscriptions s
        WHERE s.id = ${subscriptionId}
-         AND o.position > ${after} AND o.position <= ${after} + ${SCAN_WINDOW}
+         AND o.position > ${after}::bigint AND o.position <= ${after + BigInt(SCAN_WINDOW)}::bigint
          AND (cardinality(s.types) = 0 OR EXISTS (
                SELECT 1 FROM unnest(s.types) t WHERE o.type = t OR (right(t, 2) = '.*' AND left(o.type, length(t) - 1) = left(t, -1))))
          AND (cardinality(s.skus) = 0 OR o.sku = ANY(s.skus))
