@@ -107,10 +107,11 @@ export async function recordAttempt(
     at: Date;
   },
 ): Promise<void> {
-  const { at, ...fields } = d;
-  await db.eventDelivery.upsert({
-    where: { subscriptionId_position: { subscriptionId: d.subscriptionId, position: d.position } },
-    create: { ...fields, firstFailedAt: at, updatedAt: at },
-    update: { status: d.status, attempts: d.attempts, nextAttemptAt: d.nextAttemptAt, lastStatus: d.lastStatus, lastError: d.lastError, updatedAt: at },
-  });
+  // One statement (Prisma's upsert may be a read and a write in a transaction).
+  await db.$executeRaw`
+    INSERT INTO event_deliveries (subscription_id, position, event_id, status, attempts, next_attempt_at, last_status, last_error, first_failed_at, updated_at)
+    VALUES (${d.subscriptionId}, ${d.position}, ${d.eventId}, ${d.status}, ${d.attempts}, ${d.nextAttemptAt}, ${d.lastStatus}, ${d.lastError}, ${d.at}, ${d.at})
+    ON CONFLICT (subscription_id, position) DO UPDATE
+      SET status = EXCLUDED.status, attempts = EXCLUDED.attempts, next_attempt_at = EXCLUDED.next_attempt_at,
+          last_status = EXCLUDED.last_status, last_error = EXCLUDED.last_error, updated_at = EXCLUDED.updated_at`;
 }
