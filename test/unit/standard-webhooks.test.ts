@@ -4,6 +4,7 @@
  * the retry verdicts (backoff with jitter, Retry-After, 410, 3xx).
  */
 import { Webhook } from 'standardwebhooks';
+import { loadConfig } from '../../config';
 import { DEFAULT_RETRY_SCHEDULE_MS, judgeAttempt, typeSelected } from '../../domain/event-subscriptions';
 import { isPrivateAddress, outboundRefusal } from '../../platform/outbound-address';
 import { newWebhookSecret, webhookHeaders } from '../../platform/standard-webhooks';
@@ -102,5 +103,23 @@ describe('retry verdicts', () => {
     expect(typeSelected(['stock.*'], 'stock.out_of_stock')).toBe(true);
     expect(typeSelected(['stock.*'], 'order.held')).toBe(false);
     expect(typeSelected(['order.held'], 'order.held')).toBe(true);
+  });
+});
+
+describe('the event webhook settings', () => {
+  it('default to about a day of retries, refuse a schedule that is not durations, refuse private addresses in production only', () => {
+    const dev = loadConfig({}).eventWebhooks;
+    expect(dev).toMatchObject({
+      timeoutMs: 10_000,
+      retryScheduleMs: DEFAULT_RETRY_SCHEDULE_MS,
+      secretOverlapSeconds: 86_400,
+      refusePrivate: false,
+      allowedHosts: [],
+    });
+    expect(loadConfig({ WEBHOOK_RETRY_SCHEDULE: '500ms, 2s', WEBHOOK_ALLOWED_HOSTS: 'Hooks.Internal, ' }).eventWebhooks).toMatchObject({
+      retryScheduleMs: [500, 2_000],
+      allowedHosts: ['hooks.internal'],
+    });
+    expect(() => loadConfig({ WEBHOOK_RETRY_SCHEDULE: '5s,soon' })).toThrow(/WEBHOOK_RETRY_SCHEDULE/);
   });
 });
