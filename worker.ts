@@ -116,7 +116,8 @@ export async function runWorker(config: Config): Promise<void> {
   // Positioned events to each webhook subscription: one loop per subscription (docs/events.md "Webhooks").
   const webhooks = new WebhookDispatcher(webhookDeliveryDeps(db, config, metricsObserver(metrics)), {
     pollMs: config.eventWebhooks.pollMs,
-    leaseMs: config.eventWebhooks.timeoutMs + 30_000,
+    // A step starts no send after WEBHOOK_TIMEOUT_MS, so it lasts at most two timeouts: well within the lease.
+    leaseMs: 2 * config.eventWebhooks.timeoutMs + 30_000,
     log: (message, fields) => log.warn(fields, message),
   }).start();
   // Sagas whose hold committed but whose start the API never made (it died, Temporal was down).

@@ -44,6 +44,8 @@ export interface WebhookDeliveryDeps {
   readonly retryScheduleMs: readonly number[];
   /** Events one step reads after the cursor. */
   readonly batch?: number;
+  /** A step starts no new send after this long (real time), so it ends well within its loop's lease. */
+  readonly stepBudgetMs?: number;
   readonly observer?: DeliveryObserver;
 }
 
@@ -88,8 +90,12 @@ export async function deliverStep(deps: WebhookDeliveryDeps, sub: LeasedSubscrip
   }
   const { events, scannedTo, head } = await nextEvents(db, sub.id, sub.cursor, deps.batch ?? 100);
   let cursor = sub.cursor;
+  const started = performance.now();
   for (const event of events) {
-    if (stopping?.aborted) break;
+    if (stopping?.aborted || performance.now() - started > (deps.stepBudgetMs ?? Number.POSITIVE_INFINITY)) {
+      deps.observer?.progress(sub.id, Number(head - cursor));
+      return { waitMs: 0 };
+    }
     const result = await settle(deps, sub, event, 1, cursor);
     if ('stop' in result || result.waitMs > 0) {
       deps.observer?.progress(sub.id, Number(head - cursor));
@@ -181,5 +187,15 @@ export function metricsObserver(
 /** The production deliverer's dependencies from the configuration. */
 export function webhookDeliveryDeps(db: Db, config: Pick<Config, 'eventWebhooks'>, observer?: DeliveryObserver): WebhookDeliveryDeps {
   const { timeoutMs, retryScheduleMs, refusePrivate, allowedHosts } = config.eventWebhooks;
-  return { db, send: sendWebhook, now: Date.now, random: Math.random, policy: { refusePrivate, allowedHosts }, timeoutMs, retryScheduleMs, observer };
+  return {
+    db,
+    send: sendWebhook,
+    now: Date.now,
+    random: Math.random,
+    policy: { refusePrivate, allowedHosts },
+    timeoutMs,
+    retryScheduleMs,
+    stepBudgetMs: timeoutMs,
+    observer,
+  };
 }

@@ -27,6 +27,16 @@ beforeEach(async () => {
   await resetDb(db);
   receiver.reset();
 });
+// The stack's cache relay rebuilds from inventory_levels on another connection while its
+// transaction holds cache_outbox rows: a TRUNCATE (resetDb) arriving in between waits on one
+// and blocks the other until the relay's 60 s transaction timeout. Let it finish first.
+afterEach(async () => {
+  await eventually(
+    async () => (await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM cache_outbox`)[0].n,
+    (n) => n === 0,
+    10_000,
+  );
+});
 
 interface Created {
   id: string;
