@@ -86,7 +86,7 @@ const subscription = async (id: string) =>
   (await app.inject({ method: 'GET', url: `/admin/event-subscriptions/${id}` })).json<Created & { disabledReason: string | null }>();
 const deliveries = async (id: string, status?: string) =>
   (await app.inject({ method: 'GET', url: `/admin/event-subscriptions/${id}/deliveries${status ? `?status=${status}` : ''}` })).json<{
-    deliveries: { position: string; status: string; attempts: number; lastStatus: number | null; nextAttemptAt: string | null }[];
+    deliveries: { position: string; status: string; attempts: number; lastStatus: number | null; lastError: string | null; nextAttemptAt: string | null }[];
   }>().deliveries;
 
 it('manages subscriptions by route: the secret is shown once, bad input is a 400, unknown ids 404', async () => {
@@ -301,4 +301,21 @@ it('a slow receiver does not delay another: each subscription has its own loop',
   }
   expect((await subscription(fast.id)).cursor).toBe('4');
   expect((await subscription(slow.id)).cursor).toBe('1');
+});
+
+it('in production a URL resolving to a private address is refused at send time too: nothing leaves, the attempt is retried', async () => {
+  const { id } = await subscribe('/private');
+  await stock(db, 'A', 'W1', 1);
+  await assignAll(db);
+  const production = { ...deliveryDeps({ now: Date.now() }), policy: { refusePrivate: true, allowedHosts: [] } };
+  expect(await step(production, id)).toEqual({ waitMs: 1_000 });
+  expect(receiver.on('/private')).toHaveLength(0);
+  expect((await deliveries(id))[0]).toMatchObject({
+    status: 'RETRYING',
+    lastStatus: null,
+    lastError: expect.stringMatching(/^refused: 127.0.0.1 resolves to a private address/),
+  });
+  // A host named in WEBHOOK_ALLOWED_HOSTS goes through.
+  await drain({ ...production, policy: { refusePrivate: true, allowedHosts: ['127.0.0.1'] }, now: () => Date.now() + 1_000 }, id);
+  expect(receiver.on('/private')).toHaveLength(2);
 });
