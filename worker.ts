@@ -3,8 +3,9 @@
  * workflows and their activities, keeps the schedules in line with the config, relays
  * cache invalidations from the outbox to Redis, starts order sagas the API did not (the saga
  * outbox), delivers payments the API did not or that are still unsettled at their re-check
- * (the payment outbox), publishes events to NATS JetStream when EVENTS_NATS_URL is set, deletes
- * events past their retention, and serves its metrics and health.
+ * (the payment outbox), publishes events to NATS JetStream when EVENTS_NATS_URL is set, sends
+ * positioned events to webhook subscriptions, deletes events past their retention, and serves
+ * its metrics and health.
  */
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -26,6 +27,8 @@ import { startSagaRelay } from './use-cases/order-sagas';
 import { NatsEventChannel } from './use-cases/publish-events';
 import { openJetStream } from './platform/nats';
 import { startPaymentRelay } from './use-cases/payment-relay';
+import { metricsObserver, webhookDeliveryDeps } from './use-cases/event-webhooks';
+import { WebhookDispatcher } from './use-cases/webhook-dispatcher';
 import { closeConnection, connectClient, temporalConnectionOptions } from './platform/temporal';
 import { bootSchedules } from './use-cases/schedules';
 import type { MetricsSinks } from './workflows/activities-proxy';
@@ -140,6 +143,13 @@ export async function runWorker(config: Config): Promise<void> {
     onDeleted: (n) => metrics.eventsExpired.inc(n),
     log: (message, fields) => log.warn(fields, message),
   });
+  // Positioned events to each webhook subscription: one loop per subscription (docs/events.md "Webhooks").
+  const webhooks = new WebhookDispatcher(webhookDeliveryDeps(db, config, metricsObserver(metrics)), {
+    pollMs: config.eventWebhooks.pollMs,
+    // A step starts no send after WEBHOOK_TIMEOUT_MS, so it lasts at most two timeouts: well within the lease.
+    leaseMs: 2 * config.eventWebhooks.timeoutMs + 30_000,
+    log: (message, fields) => log.warn(fields, message),
+  }).start();
   // Sagas whose hold committed but whose start the API never made (it died, Temporal was down).
   const sagaRelay = startSagaRelay(db, client, config.temporal.taskQueue, { graceMs: config.sagaRelayGraceMs, intervalMs: 1_000, batch: 100 }, (err) =>
     log.warn({ err }, 'saga relay pass failed; retrying'),
@@ -190,6 +200,7 @@ export async function runWorker(config: Config): Promise<void> {
     await eventRelay.stop();
     await natsChannel?.stop();
     await retention.stop();
+    await webhooks.stop();
     await sagaRelay.stop();
     await paymentRelay.stop();
     cache.redis.disconnect();

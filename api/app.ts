@@ -25,6 +25,7 @@ import campaigns from './routes/campaigns';
 import campaignAdmin from './routes/campaigns/admin';
 import alerts from './routes/alerts';
 import events from './routes/events';
+import eventSubscriptions from './routes/event-subscriptions';
 import transfers from './routes/transfers';
 import health from './routes/health';
 import inventory from './routes/inventory';
@@ -127,6 +128,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(inventory);
   await app.register(alerts);
   await app.register(events);
+  await app.register(eventSubscriptions);
   await app.register(transfers);
   await app.register(admin);
   await app.register(campaigns);

@@ -5,7 +5,7 @@
  */
 import { loadDatabaseConfig } from './database';
 import { bool, certPair, ConfigError, duration, durationSeconds, int, isProduction, percent, readableFile, str, url, type Env } from './parse';
-import type { CacheConfig, Config, RedisTlsConfig, TemporalConfig } from './schema';
+import type { CacheConfig, Config, EventWebhooksConfig, RedisTlsConfig, TemporalConfig } from './schema';
 import { secrets } from './secrets';
 
 export * from './schema';
@@ -27,6 +27,26 @@ function cacheConfig(env: Env): CacheConfig {
     checkDriftPercent: percent(env, 'CACHE_CHECK_DRIFT_PERCENT', 1),
     checkHotPercent: percent(env, 'CACHE_CHECK_HOT_PERCENT', 10),
     checkSample: int(env, 'CACHE_CHECK_SAMPLE', 100, 0, 100_000),
+  };
+}
+
+function eventWebhooksConfig(env: Env): EventWebhooksConfig {
+  const schedule = str(env, 'WEBHOOK_RETRY_SCHEDULE', '5s,5m,30m,2h,5h,10h,10h');
+  const steps = schedule.split(',').map((s) => s.trim());
+  if (steps.length > 20 || steps.some((s) => !/^\d+(ms|s|m|h)$/.test(s))) {
+    throw new ConfigError('WEBHOOK_RETRY_SCHEDULE', `expected up to 20 comma-separated durations like 5s,5m,2h, got "${schedule}"`);
+  }
+  const hosts = str(env, 'WEBHOOK_ALLOWED_HOSTS', '');
+  return {
+    timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+    retryScheduleMs: steps.map((s) => (s.endsWith('ms') ? parseInt(s, 10) : durationSeconds(s) * 1000)),
+    secretOverlapSeconds: durationSeconds(duration(env, 'WEBHOOK_SECRET_OVERLAP', '24h')),
+    refusePrivate: isProduction(env),
+    allowedHosts: hosts
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h !== ''),
+    pollMs: int(env, 'WEBHOOK_POLL_INTERVAL_MS', 500, 10, 60_000),
   };
 }
 
@@ -152,6 +172,7 @@ export function loadConfig(env: Env = process.env): Config {
       intervalMs: int(env, 'EVENT_RETENTION_INTERVAL_MS', 600_000, 1_000, 24 * 3600_000),
     },
     eventsNats: eventsNatsConfig(env),
+    eventWebhooks: eventWebhooksConfig(env),
     paymentDelivery: {
       concurrency: int(env, 'PAYMENT_DELIVERY_CONCURRENCY', 16, 1, 1000),
       relayGraceMs: int(env, 'PAYMENT_RELAY_GRACE_MS', 3000, 0, 600_000),

@@ -54,6 +54,8 @@ export interface Config {
   readonly eventRetention: EventRetentionConfig;
   /** The NATS JetStream channel; undefined (EVENTS_NATS_URL unset): no NATS. */
   readonly eventsNats?: EventsNatsConfig;
+  /** Outbound event webhooks (docs/events.md "Webhooks"). */
+  readonly eventWebhooks: EventWebhooksConfig;
   /** Payment deliveries after the webhook answered (use-cases/payment-relay.ts). */
   readonly paymentDelivery: PaymentDeliveryConfig;
   /** How often the unsettled-payment check runs. */
@@ -209,4 +211,20 @@ export interface PaymentDeliveryConfig {
   readonly recheckMs: number;
   /** A payment for an order PostgreSQL does not know waits this long for its hold before it is settled REFUND_REQUIRED (UNKNOWN_ORDER). */
   readonly unknownOrderGraceSeconds: number;
+}
+
+/** Signed event webhooks: how each attempt is sent and retried, and where it may go. */
+export interface EventWebhooksConfig {
+  /** One attempt's deadline (connect, send, answer). */
+  readonly timeoutMs: number;
+  /** The waits after each failed attempt; past the last one the event is DEAD and the subscription disabled. */
+  readonly retryScheduleMs: readonly number[];
+  /** How long the old secret still signs after a rotation (unless the rotation names another overlap). */
+  readonly secretOverlapSeconds: number;
+  /** Refuse URLs that resolve to private, loopback or link-local addresses (production). */
+  readonly refusePrivate: boolean;
+  /** Hosts let through anyway (lower case). */
+  readonly allowedHosts: readonly string[];
+  /** How often an idle subscription's loop looks for new events. */
+  readonly pollMs: number;
 }

@@ -22,8 +22,8 @@ export type Scope = (typeof Scope)[keyof typeof Scope];
 
 export const ALL_SCOPES: readonly Scope[] = Object.values(Scope);
 
-/** Who may call a route: a scope, or anyone (health probes, the HMAC-signed payment webhook). */
-export type Access = Scope | 'public';
+/** Who may call a route: a scope, any one of several scopes, or anyone (health probes, the HMAC-signed payment webhook). */
+export type Access = Scope | readonly Scope[] | 'public';
 
 /** The caller of a request, once its key is verified. */
 export interface Principal {

@@ -46,6 +46,14 @@ export interface Metrics {
   readonly eventPublishes: Counter<'channel' | 'outcome'>;
   /** Events deleted by retention (EVENT_RETENTION_DAYS). */
   readonly eventsExpired: Counter;
+  /** Event webhook attempts by subscription and outcome (delivered, http_error, throttled, timeout, network_error, redirect, gone, refused). */
+  readonly eventWebhookAttempts: Counter<'subscription' | 'outcome'>;
+  /** How long each receiver took to answer an attempt. */
+  readonly eventWebhookLatency: Histogram<'subscription'>;
+  /** Positioned events after a subscription's cursor: what it has yet to hear (filtered ones included). */
+  readonly eventWebhookBacklog: Gauge<'subscription'>;
+  /** Age of the last event delivered to a subscription when its receiver took it (seconds). */
+  readonly eventWebhookLag: Gauge<'subscription'>;
 }
 
 export function createMetrics(processName: 'api' | 'worker'): Metrics {
@@ -138,5 +146,30 @@ export function createMetrics(processName: 'api' | 'worker'): Metrics {
       registers: [registry],
     }),
     eventsExpired: new Counter({ name: 'stockhold_events_expired_total', help: 'Positioned events deleted by retention', registers: [registry] }),
+    eventWebhookAttempts: new Counter({
+      name: 'stockhold_event_webhook_attempts_total',
+      help: 'Event webhook delivery attempts by subscription and outcome',
+      labelNames: ['subscription', 'outcome'],
+      registers: [registry],
+    }),
+    eventWebhookLatency: new Histogram({
+      name: 'stockhold_event_webhook_latency_seconds',
+      help: 'Event webhook receivers answer time',
+      labelNames: ['subscription'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    eventWebhookBacklog: new Gauge({
+      name: 'stockhold_event_webhook_backlog',
+      help: 'Positioned events after each subscription cursor',
+      labelNames: ['subscription'],
+      registers: [registry],
+    }),
+    eventWebhookLag: new Gauge({
+      name: 'stockhold_event_webhook_lag_seconds',
+      help: 'Age of the last event delivered to each subscription when it was delivered',
+      labelNames: ['subscription'],
+      registers: [registry],
+    }),
   };
 }

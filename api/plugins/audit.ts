@@ -20,7 +20,9 @@ export default fp(async function audit(app) {
   };
   app.addHook('onRoute', (route) => {
     const methods = [route.method].flat();
-    if (!AUDITED.has(route.config?.access ?? '') || methods.every((m) => m === 'GET' || m === 'HEAD')) return;
+    const access = route.config?.access ?? [];
+    // A route open to several scopes (event subscriptions: `events` or `admin`) is audited when one of them is.
+    if (![access].flat().some((scope) => AUDITED.has(scope)) || methods.every((m) => m === 'GET' || m === 'HEAD')) return;
     route.preHandler = [...[route.preHandler ?? []].flat(), record];
   });
 });

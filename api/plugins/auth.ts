@@ -88,8 +88,10 @@ export default fp(async function auth(app) {
       if (onOpsPort && access !== 'public') throw notFound(request);
       if (access === 'public') return;
       const principal = await verifier.verify(request.headers.authorization);
-      if (!principal.scopes.has(access)) {
-        throw new DomainError(ErrorCode.FORBIDDEN, `this API key lacks the scope "${access}"`, { required: access });
+      const anyOf: readonly Scope[] = typeof access === 'string' ? [access] : access;
+      if (!anyOf.some((scope) => principal.scopes.has(scope))) {
+        const named = anyOf.map((s) => `"${s}"`).join(' or ');
+        throw new DomainError(ErrorCode.FORBIDDEN, `this API key lacks the scope ${named}`, { required: typeof access === 'string' ? access : anyOf });
       }
       request.principal = principal;
     };
@@ -109,13 +111,14 @@ export default fp(async function auth(app) {
 
 /** The route's OpenAPI operation: the key it needs, and the 401/403 it may answer. */
 function documented(schema: NonNullable<RouteOptions['schema']>, access: Access): NonNullable<RouteOptions['schema']> {
-  const needs = `Needs an API key with scope \`${access}\`.`;
+  const scopes = typeof access === 'string' ? [access] : [...access];
+  const needs = `Needs an API key with scope ${scopes.map((s) => `\`${s}\``).join(' or ')}.`;
   const s = schema as { description?: string; response?: Record<string, unknown> };
   return {
     ...schema,
     description: s.description ? `${s.description}\n\n${needs}` : needs,
     security: [{ [SECURITY_SCHEME]: [] }],
-    'x-scopes': [access],
+    'x-scopes': scopes,
     response: { ...s.response, 401: ErrorBody, 403: ErrorBody },
   } as NonNullable<RouteOptions['schema']>;
 }

@@ -21,6 +21,8 @@ export const AlertKind = {
   PAYMENT_UNKNOWN_ORDER: 'PAYMENT_UNKNOWN_ORDER',
   /** A running order saga whose state disagrees with its payments in PostgreSQL (reconciliation). */
   SAGA_PAYMENT_MISMATCH: 'SAGA_PAYMENT_MISMATCH',
+  /** An event webhook subscription disabled: its receiver answered 410, or a delivery failed for its whole retry schedule. */
+  WEBHOOK_DISABLED: 'WEBHOOK_DISABLED',
 } as const;
 export type AlertKind = (typeof AlertKind)[keyof typeof AlertKind];
 

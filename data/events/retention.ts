@@ -1,8 +1,11 @@
 /**
  * Retention (EVENT_RETENTION_DAYS): positioned events older than the retention are deleted in
  * batches by a periodic job. Never an unpositioned event (its transaction's channels have not
- * seen it), never one a channel has not passed (its cursor in event_channel_cursors), so a
- * channel that is down for longer than the retention loses nothing: its events wait for it.
+ * seen it), never one a channel has not passed (its cursor in event_channel_cursors, or an
+ * ACTIVE webhook subscription's cursor in event_subscriptions), so a channel or a receiver that
+ * is down for longer than the retention loses nothing: its events wait for it. A disabled
+ * subscription does not hold them (it may stay disabled for good): re-enabled after more than
+ * the retention, it resumes at the oldest event left, and the versions show it the gap.
  * Reconciliation's version chain check judges each level's chain from its first remaining
  * event (versions.ts), so deleting a prefix keeps it valid.
  */
@@ -12,8 +15,8 @@ import type { Db } from '../db';
 export const RETENTION_BATCH = 5_000;
 
 /**
- * One batch: the oldest positioned events (lowest positions) at or below every channel's
- * cursor whose time is older than `days`. Returns how many were deleted.
+ * One batch: the oldest positioned events (lowest positions) at or below every channel's and
+ * every active subscription's cursor whose time is older than `days`. Returns how many were deleted.
  */
 export async function deleteExpiredEvents(db: Db, days: number, batch = RETENTION_BATCH): Promise<number> {
   return db.$executeRaw`
@@ -21,6 +24,7 @@ export async function deleteExpiredEvents(db: Db, days: number, batch = RETENTIO
       SELECT id FROM event_outbox
        WHERE position IS NOT NULL
          AND position <= COALESCE((SELECT min(position) FROM event_channel_cursors), position)
+         AND position <= COALESCE((SELECT min(cursor) FROM event_subscriptions WHERE status = 'ACTIVE'), position)
          AND time < clock_timestamp() - make_interval(days => ${days}::int)
        ORDER BY position LIMIT ${batch}::int)`;
 }

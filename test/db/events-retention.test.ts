@@ -60,6 +60,18 @@ it('deletes old positioned events up to the slowest channel, in batches; never u
   expect(await positions()).toEqual([2n, null]);
 });
 
+it('an active webhook subscription holds the events it has not sent; a disabled one does not', async () => {
+  await positionedEvents(6, 10);
+  await db.$executeRaw`
+    INSERT INTO event_subscriptions (id, url, secret, cursor, status)
+    VALUES ('sub-slow', 'http://127.0.0.1:9/hook', 'whsec_x', 3, 'ACTIVE'), ('sub-off', 'http://127.0.0.1:9/off', 'whsec_y', 1, 'DISABLED')`;
+  expect(await deleteAllExpiredEvents(db, 7)).toBe(3);
+  expect(await positions()).toEqual([4n, 5n, 6n]);
+  await db.$executeRaw`UPDATE event_subscriptions SET status = 'DISABLED' WHERE id = 'sub-slow'`;
+  expect(await deleteAllExpiredEvents(db, 7)).toBe(3);
+  expect(await positions()).toEqual([]);
+});
+
 it('the periodic job deletes at start and reports the count', async () => {
   await positionedEvents(3, 10);
   let deleted = 0;

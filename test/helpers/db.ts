@@ -15,7 +15,7 @@ export async function resetDb(db: Db): Promise<void> {
   await db.$executeRawUnsafe(`
     TRUNCATE stock_movements, stock_lots, stock_alerts, transfers, reconciliation_runs, operation_fences, return_lines, reservation_lines, reservations, payment_events, payments, payment_deliveries, saga_starts, hold_extensions,
              campaign_user_counts, campaigns,
-             inventory_levels, products, warehouses, cache_outbox, cache_checks, api_keys, admin_audit, event_outbox, event_channel_cursors RESTART IDENTITY CASCADE`);
+             inventory_levels, products, warehouses, cache_outbox, cache_checks, api_keys, admin_audit, event_outbox, event_channel_cursors, event_deliveries, event_subscriptions RESTART IDENTITY CASCADE`);
 }
 
 /** Creates a product and warehouse as needed and receives `onHand` units. */

@@ -11,7 +11,8 @@ import { Scope } from '../../../domain/api-keys';
 const Alert = Type.Object({
   id: Type.String(),
   kind: Type.String({
-    description: 'NEAR_EXPIRY, EXPIRED, TRANSFER_OVERDUE, SAGA_PAST_EXPIRY, PAYMENT_UNSETTLED, RELEASE_FAILED, PAYMENT_UNKNOWN_ORDER, SAGA_PAYMENT_MISMATCH',
+    description:
+      'NEAR_EXPIRY, EXPIRED, TRANSFER_OVERDUE, SAGA_PAST_EXPIRY, PAYMENT_UNSETTLED, RELEASE_FAILED, PAYMENT_UNKNOWN_ORDER, SAGA_PAYMENT_MISMATCH, WEBHOOK_DISABLED',
   }),
   sku: Type.String(),
   warehouseCode: Type.String(),
