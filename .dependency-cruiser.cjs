@@ -10,7 +10,8 @@ module.exports = {
     {
       name: 'no-circular',
       severity: 'error',
-      comment: 'No import cycles, type-only imports included: break them by moving the shared piece down (domain/) or by passing a dependency in.',
+      comment:
+        'No import cycles, type-only imports included: break them by moving the shared piece down (domain/) or by passing a dependency in.',
       from: {},
       to: { circular: true },
     },
@@ -48,7 +49,8 @@ module.exports = {
     {
       name: 'platform-not-to-data',
       severity: 'error',
-      comment: 'platform/ is process plumbing (connections, queues, metrics, Temporal setup): it knows no table. Pass what it needs in.',
+      comment:
+        'platform/ is process plumbing (connections, queues, metrics, Temporal setup): it knows no table. Pass what it needs in.',
       from: { path: '^platform/' },
       to: { path: '^data/' },
     },
@@ -71,7 +73,8 @@ module.exports = {
     {
       name: 'data-not-to-workflows',
       severity: 'error',
-      comment: 'data/ owns the tables and knows no workflow: the saga types it stores (OrderWorkflowInput, OrderState) live in domain/order-saga.ts.',
+      comment:
+        'data/ owns the tables and knows no workflow: the saga types it stores (OrderWorkflowInput, OrderState) live in domain/order-saga.ts.',
       from: { path: '^data/' },
       to: { path: '^workflows/' },
     },
@@ -94,7 +97,8 @@ module.exports = {
     {
       name: 'routes-not-to-activities',
       severity: 'error',
-      comment: 'The API never imports an activity: what a route and an activity share is a use case (use-cases/) or a data/ module.',
+      comment:
+        'The API never imports an activity: what a route and an activity share is a use case (use-cases/) or a data/ module.',
       from: { path: '^api/' },
       to: { path: '^activities/' },
     },
@@ -134,7 +138,8 @@ module.exports = {
     {
       name: 'no-non-package-json',
       severity: 'error',
-      comment: "Every package imported is declared in package.json (not reached through another package's dependencies).",
+      comment:
+        "Every package imported is declared in package.json (not reached through another package's dependencies).",
       from: {},
       to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown'] },
     },

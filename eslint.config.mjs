@@ -9,7 +9,8 @@ import tseslint from 'typescript-eslint';
 const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('node:'));
 
 /** A relative import that leaves workflows/ for anything of ours but domain/. */
-const OUTSIDE_WORKFLOWS = '^(\\.\\./)+(data|activities|api|platform|use-cases|config|prisma|generated|scripts|bench|chaos|test|worker)(/|$)';
+const OUTSIDE_WORKFLOWS =
+  '^(\\.\\./)+(data|activities|api|platform|use-cases|config|prisma|generated|scripts|bench|chaos|test|worker)(/|$)';
 
 /**
  * What workflow code must not import. Workflows run in Temporal's deterministic sandbox and are
@@ -19,7 +20,10 @@ const OUTSIDE_WORKFLOWS = '^(\\.\\./)+(data|activities|api|platform|use-cases|co
  */
 const workflowRestrictions = {
   paths: [
-    ...nodeBuiltins.map((name) => ({ name, message: 'No Node built-ins in workflows: they do not exist in the Temporal sandbox and are not replay-safe.' })),
+    ...nodeBuiltins.map((name) => ({
+      name,
+      message: 'No Node built-ins in workflows: they do not exist in the Temporal sandbox and are not replay-safe.',
+    })),
     { name: 'ioredis', message: 'No Redis in workflows: I/O belongs in an activity.' },
     { name: 'pg', message: 'No PostgreSQL in workflows: I/O belongs in an activity.' },
     { name: 'fastify', message: 'No HTTP server in workflows.' },
@@ -49,12 +53,13 @@ const workflowRestrictions = {
  * the tables directly on purpose. The Prisma models' delegate names are read
  * from the schema, so a new model is covered without touching this file.
  */
-const prismaDelegates = [...readFileSync(`${import.meta.dirname}/prisma/schema.prisma`, 'utf8').matchAll(/^model\s+(\w+)/gm)].map(
-  ([, model]) => model[0].toLowerCase() + model.slice(1),
-);
+const prismaDelegates = [
+  ...readFileSync(`${import.meta.dirname}/prisma/schema.prisma`, 'utf8').matchAll(/^model\s+(\w+)/gm),
+].map(([, model]) => model[0].toLowerCase() + model.slice(1));
 const PRISMA_METHODS =
   'findUnique|findUniqueOrThrow|findFirst|findFirstOrThrow|findMany|create|createMany|createManyAndReturn|update|updateMany|updateManyAndReturn|upsert|delete|deleteMany|count|aggregate|groupBy';
-const DATA_ACCESS = 'Queries live in data/ (one module per table or aggregate): call one, or add it there (docs/testing-and-lint.md).';
+const DATA_ACCESS =
+  'Queries live in data/ (one module per table or aggregate): call one, or add it there (docs/testing-and-lint.md).';
 const dataAccess = {
   imports: {
     paths: [{ name: 'pg', allowTypeImports: true, message: `No pg client above data/. ${DATA_ACCESS}` }],
@@ -65,7 +70,8 @@ const dataAccess = {
   },
   syntax: [
     {
-      selector: 'MemberExpression[property.name=/^\\$(queryRaw|executeRaw|queryRawUnsafe|executeRawUnsafe|transaction)$/]',
+      selector:
+        'MemberExpression[property.name=/^\\$(queryRaw|executeRaw|queryRawUnsafe|executeRawUnsafe|transaction)$/]',
       message: `No raw SQL or transactions above data/. ${DATA_ACCESS}`,
     },
     {
@@ -99,14 +105,23 @@ export default tseslint.config(
       // A promise passed where a plain callback is expected (event emitters, timers, forEach) runs
       // unawaited. Fastify accepts async handlers and hooks, so those are typed to return promises and
       // are not flagged; `void` returns in object properties are checked too.
-      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: true, attributes: false, properties: true } }],
+      '@typescript-eslint/no-misused-promises': [
+        'error',
+        { checksVoidReturn: { arguments: true, attributes: false, properties: true } },
+      ],
       '@typescript-eslint/await-thenable': 'error',
       // Types are imported as types: they vanish from the emitted JavaScript (isolatedModules), and a
       // reader sees at the import which dependencies are only for types.
-      '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports', fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { prefer: 'type-imports', fixStyle: 'inline-type-imports' },
+      ],
       '@typescript-eslint/no-import-type-side-effects': 'error',
       // tsc's noUnusedLocals already reports unused locals; `_`-prefixed parameters are intentional.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
     },
   },
   {

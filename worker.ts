@@ -48,7 +48,11 @@ export function workerSinks(metrics: Metrics): InjectedSinks<MetricsSinks> {
  * Prometheus, and /healthz, 200 while the Temporal worker runs (polls and executes), 503
  * with its state otherwise (starting, draining, stopped, failed) for a liveness probe.
  */
-export function serveWorkerHttp(metrics: Metrics, state: () => string, address: { host: string; port: number }): http.Server {
+export function serveWorkerHttp(
+  metrics: Metrics,
+  state: () => string,
+  address: { host: string; port: number },
+): http.Server {
   return http
     .createServer((req, res) => {
       if (req.method !== 'GET') {
@@ -58,7 +62,8 @@ export function serveWorkerHttp(metrics: Metrics, state: () => string, address: 
         // of becoming an unhandled rejection that ends the worker.
         metrics.registry.metrics().then(
           (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
-          (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics collection failed: ${String(err)}`),
+          (err: unknown) =>
+            res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics collection failed: ${String(err)}`),
         );
       } else if (req.url === '/healthz') {
         const now = state();
@@ -72,7 +77,10 @@ export function serveWorkerHttp(metrics: Metrics, state: () => string, address: 
 }
 
 /** The worker's metrics: the process's counters and the gauges read from PostgreSQL at scrape time. */
-export function createWorkerMetrics(config: Pick<Config, 'sweeperGraceSeconds'>, db: Pick<Db, '$queryRawUnsafe'>): Metrics {
+export function createWorkerMetrics(
+  config: Pick<Config, 'sweeperGraceSeconds'>,
+  db: Pick<Db, '$queryRawUnsafe'>,
+): Metrics {
   const metrics = createMetrics('worker');
   registerStoreGauges(metrics.registry, storeGaugeReader(db), { graceSeconds: config.sweeperGraceSeconds });
   return metrics;
@@ -100,7 +108,8 @@ export async function runWorker(config: Config): Promise<void> {
       log.info({ signal }, 'stopped before polling: nothing to drain');
       process.exit(0);
     }
-    if (worker.getState() !== 'RUNNING') return void log.info({ signal, state: worker.getState() }, 'already shutting down; signal ignored');
+    if (worker.getState() !== 'RUNNING')
+      return void log.info({ signal, state: worker.getState() }, 'already shutting down; signal ignored');
     log.info({ signal, shutdownGraceTime: '10s' }, 'draining: polling stops, in-flight tasks finish');
     worker.shutdown();
   };
@@ -115,7 +124,10 @@ export async function runWorker(config: Config): Promise<void> {
   invalidateOnCommit(db, cache);
   const relay = startCacheRelay(db, cache, config, metrics);
   // Committed events get their feed positions (GET /events also positions before it reads).
-  const eventRelay = new EventRelay(db, { intervalMs: config.eventRelayIntervalMs, log: (message, fields) => log.warn(fields, message) }).start();
+  const eventRelay = new EventRelay(db, {
+    intervalMs: config.eventRelayIntervalMs,
+    log: (message, fields) => log.warn(fields, message),
+  }).start();
   // Positioned events to NATS JetStream (EVENTS_NATS_URL), from the channel's cursor; NATS down only delays them.
   const nats = config.eventsNats;
   const natsChannel = nats
@@ -151,8 +163,12 @@ export async function runWorker(config: Config): Promise<void> {
     log: (message, fields) => log.warn(fields, message),
   }).start();
   // Sagas whose hold committed but whose start the API never made (it died, Temporal was down).
-  const sagaRelay = startSagaRelay(db, client, config.temporal.taskQueue, { graceMs: config.sagaRelayGraceMs, intervalMs: 1_000, batch: 100 }, (err) =>
-    log.warn({ err }, 'saga relay pass failed; retrying'),
+  const sagaRelay = startSagaRelay(
+    db,
+    client,
+    config.temporal.taskQueue,
+    { graceMs: config.sagaRelayGraceMs, intervalMs: 1_000, batch: 100 },
+    (err) => log.warn({ err }, 'saga relay pass failed; retrying'),
   );
   // Payments the API stored but did not deliver, and delivered ones still PENDING at their re-check.
   const paymentRelay = startPaymentRelay(
@@ -162,7 +178,11 @@ export async function runWorker(config: Config): Promise<void> {
       passFailed: (err) => log.warn({ err }, 'payment relay pass failed; retrying'),
       attempted: (d, attempt, err) => {
         metrics.paymentDeliveries.inc({ source: 'relay', outcome: attempt.toLowerCase() });
-        if (err) log.warn({ err, orderId: d.orderId, paymentId: d.paymentId }, 'payment delivery failed; retried with backoff');
+        if (err)
+          log.warn(
+            { err, orderId: d.orderId, paymentId: d.paymentId },
+            'payment delivery failed; retried with backoff',
+          );
       },
     },
   );
@@ -181,7 +201,11 @@ export async function runWorker(config: Config): Promise<void> {
       cache,
       gate,
       alertWebhook: config.alertWebhook,
-      payments: { taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds, backstop: { ...config.paymentDelivery, pageSize: 500 } },
+      payments: {
+        taskQueue: config.temporal.taskQueue,
+        ttlSeconds: config.reservationTtlSeconds,
+        backstop: { ...config.paymentDelivery, pageSize: 500 },
+      },
     }),
     sinks: workerSinks(metrics),
     shutdownGraceTime: '10s',
@@ -189,8 +213,12 @@ export async function runWorker(config: Config): Promise<void> {
   const { host, port } = config.workerHttp;
   const running = worker;
   const metricsServer = serveWorkerHttp(metrics, () => running.getState(), config.workerHttp);
-  log.info(`workflows: ${'workflowBundle' in code ? `prebuilt bundle ${code.workflowBundle.codePath}` : 'bundled from the sources'}`);
-  log.info(`polling ${config.temporal.taskQueue} on ${config.temporal.address}; metrics and health on ${host}:${port} (/metrics, /healthz)`);
+  log.info(
+    `workflows: ${'workflowBundle' in code ? `prebuilt bundle ${code.workflowBundle.codePath}` : 'bundled from the sources'}`,
+  );
+  log.info(
+    `polling ${config.temporal.taskQueue} on ${config.temporal.address}; metrics and health on ${host}:${port} (/metrics, /healthz)`,
+  );
   try {
     await running.run();
     log.info('drained and stopped');

@@ -29,7 +29,14 @@ import { releaseStock } from '../data/orders/release';
 import { reserveStock } from '../data/orders/reservations';
 import type { ReserveInput } from '../domain/types';
 import { readPayments, recordSettlementResult, settlePaymentTx } from '../data/payments/payments';
-import { cancelTransfer, raiseTransferOverdue, receiveTransfer, requestTransfer, returnTransfer, shipTransfer } from '../data/transfers/transfers';
+import {
+  cancelTransfer,
+  raiseTransferOverdue,
+  receiveTransfer,
+  requestTransfer,
+  returnTransfer,
+  shipTransfer,
+} from '../data/transfers/transfers';
 import type { Activities } from '../workflows/activity-types';
 import { sweepExpiredHolds } from './sweep';
 import { defaultBackstopOptions, settleStalePayments, type BackstopOptions } from '../use-cases/settle-stale-payments';
@@ -49,7 +56,15 @@ export interface ActivityDeps {
   readonly payments: { readonly taskQueue: string; readonly ttlSeconds: number; readonly backstop?: BackstopOptions };
 }
 
-export function createActivities({ db, temporal, metrics, gate, cache, alertWebhook, payments }: ActivityDeps): Activities {
+export function createActivities({
+  db,
+  temporal,
+  metrics,
+  gate,
+  cache,
+  alertWebhook,
+  payments,
+}: ActivityDeps): Activities {
   const { backstop = defaultBackstopOptions, ...target } = payments;
   const delivery = { db, temporal, ...target };
   const activities: Activities = {
@@ -61,13 +76,17 @@ export function createActivities({ db, temporal, metrics, gate, cache, alertWebh
     release: (reservationId: string, reason: ReleaseReason) => releaseStock(db, reservationId, reason),
     lookupReservation: (reservationId: string) => findReservation(db, reservationId),
     readOrderPayments: (orderId: string) => readPayments(db, orderId),
-    recordSettlement: (orderId: string, paymentId: string, result: string) => recordSettlementResult(db, orderId, paymentId, result),
-    sweepExpiredHolds: (graceSeconds: number) => sweepExpiredHolds(db, temporal, metrics, payments.taskQueue, graceSeconds),
+    recordSettlement: (orderId: string, paymentId: string, result: string) =>
+      recordSettlementResult(db, orderId, paymentId, result),
+    sweepExpiredHolds: (graceSeconds: number) =>
+      sweepExpiredHolds(db, temporal, metrics, payments.taskQueue, graceSeconds),
     /** Returns an admitted flash-sale order's gate token (its hold was refused or released). */
-    returnGateToken: (campaignId: string, userId: string, orderId: string) => gate.giveBack(campaignId, userId, orderId),
+    returnGateToken: (campaignId: string, userId: string, orderId: string) =>
+      gate.giveBack(campaignId, userId, orderId),
     syncGate: (campaignId: string, force: boolean) => syncGate(db, gate, campaignId, force),
     endCampaign: (campaignId: string) => endCampaign(db, campaignId),
-    fulfilPreSale: (campaignId: string, idempotencyKey: string, quantity: number) => fulfilPreSale(db, campaignId, idempotencyKey, quantity),
+    fulfilPreSale: (campaignId: string, idempotencyKey: string, quantity: number) =>
+      fulfilPreSale(db, campaignId, idempotencyKey, quantity),
     raiseExpiryAlerts: async () => {
       const raised = await raiseExpiryAlerts(db);
       metrics.alertsRaised.inc(raised);
@@ -87,7 +106,9 @@ export function createActivities({ db, temporal, metrics, gate, cache, alertWebh
         () => settleStalePayments(delivery, metrics, settleMinutes, backstop),
         () =>
           checkSagaPayments(db, temporal, Context.current().cancellationSignal).catch((err: unknown) => {
-            Context.current().log.warn('saga check skipped: Temporal could not list the sagas waiting on goods', { error: String(err) });
+            Context.current().log.warn('saga check skipped: Temporal could not list the sagas waiting on goods', {
+              error: String(err),
+            });
             return [];
           }),
       );
@@ -96,7 +117,9 @@ export function createActivities({ db, temporal, metrics, gate, cache, alertWebh
     },
     settleStalePayments: (settleMinutes: number) => settleStalePayments(delivery, metrics, settleMinutes, backstop),
     checkCache: (options: CacheCheckOptions) =>
-      checkCache(db, cache, options, metrics, (level, message, fields) => Context.current().log[level](message, fields)),
+      checkCache(db, cache, options, metrics, (level, message, fields) =>
+        Context.current().log[level](message, fields),
+      ),
   };
   return instrument(activities, metrics);
 }
@@ -123,7 +146,10 @@ function reportDrift(report: ReconciliationReport, metrics: Metrics): void {
  * connections are retried with backoff until the step is done. Each runs as its workflow's
  * system writer ({@link systemWriter}): the ledger rows it writes say `system:<writer>`.
  */
-function instrument<T extends { [K in keyof T]: (...args: never[]) => Promise<unknown> }>(activities: T, metrics: Metrics): T {
+function instrument<T extends { [K in keyof T]: (...args: never[]) => Promise<unknown> }>(
+  activities: T,
+  metrics: Metrics,
+): T {
   const wrapped: Record<string, (...args: never[]) => Promise<unknown>> = {};
   for (const [name, fn] of Object.entries(activities) as [string, (...args: never[]) => Promise<unknown>][]) {
     wrapped[name] = async (...args: never[]) => {

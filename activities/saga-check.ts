@@ -24,7 +24,11 @@ const LIST_DEADLINE_MS = 5_000;
  * Throws when Temporal cannot list the sagas within LIST_DEADLINE_MS or `signal` aborts (the
  * activity cancelled, the worker draining): the caller reports the check as skipped.
  */
-export async function checkSagaPayments(db: Db, temporal: Client, signal: AbortSignal = new AbortController().signal): Promise<SagaMismatch[]> {
+export async function checkSagaPayments(
+  db: Db,
+  temporal: Client,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<SagaMismatch[]> {
   const waiting = await temporal.withDeadline(Date.now() + LIST_DEADLINE_MS, () =>
     temporal.withAbortSignal(signal, async () => {
       const ids: string[] = [];
@@ -39,9 +43,20 @@ export async function checkSagaPayments(db: Db, temporal: Client, signal: AbortS
     if (payments.some((p) => p.state === PaymentState.BACKORDERED)) continue;
     const ended = payments.find((p) => p.state === PaymentState.CONFIRMED || p.state === PaymentState.REFUND_REQUIRED);
     if (!ended) continue;
-    const mismatch = { orderId, sagaStatus: OrderStatus.BACKORDERED, paymentId: ended.paymentId, paymentState: ended.state };
+    const mismatch = {
+      orderId,
+      sagaStatus: OrderStatus.BACKORDERED,
+      paymentId: ended.paymentId,
+      paymentState: ended.state,
+    };
     found.push(mismatch);
-    await raiseAlert(db, { kind: AlertKind.SAGA_PAYMENT_MISMATCH, subject: orderId, sku: '-', warehouseCode: '-', details: mismatch });
+    await raiseAlert(db, {
+      kind: AlertKind.SAGA_PAYMENT_MISMATCH,
+      subject: orderId,
+      sku: '-',
+      warehouseCode: '-',
+      details: mismatch,
+    });
     const status = ended.state === PaymentState.CONFIRMED ? 'CONFIRMED' : 'REFUND_REQUIRED';
     // Closed in between: nothing to tell.
     await temporal.workflow

@@ -37,7 +37,13 @@ const BATCH = 200;
 
 type ExpiredHold = Awaited<ReturnType<typeof findExpiredHolds>>[number];
 
-export async function sweepExpiredHolds(db: Db, temporal: Client, metrics: Metrics, taskQueue: string, graceSeconds: number): Promise<SweepResult> {
+export async function sweepExpiredHolds(
+  db: Db,
+  temporal: Client,
+  metrics: Metrics,
+  taskQueue: string,
+  graceSeconds: number,
+): Promise<SweepResult> {
   let examined = 0;
   let released = 0;
   const running = new Set<string>();
@@ -76,9 +82,15 @@ export async function sweepExpiredHolds(db: Db, temporal: Client, metrics: Metri
     ...(errored.size > 0 ? { itemErrors: errored.size } : {}),
   };
   const log = Context.current().log;
-  if (errored.size > 0) log.error('ALERT expired holds the sweeper could not handle this pass', { ...result, errors: Object.fromEntries(errored) });
-  if (failed.size > 0) log.error('ALERT expired holds PostgreSQL refused to release', { ...result, holds: [...failed] });
-  if (running.size > 0) log.error('ALERT order sagas running past hold expiry + grace', { ...result, holds: [...running] });
+  if (errored.size > 0)
+    log.error('ALERT expired holds the sweeper could not handle this pass', {
+      ...result,
+      errors: Object.fromEntries(errored),
+    });
+  if (failed.size > 0)
+    log.error('ALERT expired holds PostgreSQL refused to release', { ...result, holds: [...failed] });
+  if (running.size > 0)
+    log.error('ALERT order sagas running past hold expiry + grace', { ...result, holds: [...running] });
   else log.info('sweep done', result);
   return result;
 }
@@ -86,7 +98,14 @@ export async function sweepExpiredHolds(db: Db, temporal: Client, metrics: Metri
 /** What the sweeper did with one hold. */
 type Verdict = 'released' | 'running' | 'started' | 'refused' | 'gone';
 
-async function sweepOne(db: Db, temporal: Client, metrics: Metrics, taskQueue: string, graceSeconds: number, hold: ExpiredHold): Promise<Verdict> {
+async function sweepOne(
+  db: Db,
+  temporal: Client,
+  metrics: Metrics,
+  taskQueue: string,
+  graceSeconds: number,
+  hold: ExpiredHold,
+): Promise<Verdict> {
   // The outbox first (see the header): a hold whose saga never started (the API died and the
   // relay could not start it yet) is started; the saga owns its hold and releases it at once,
   // settling any payment too.
@@ -125,10 +144,15 @@ function alertOnHold(db: Db, kind: AlertKind, hold: ExpiredHold, details: object
   });
 }
 
-const reportRunningPastExpiry = (db: Db, hold: ExpiredHold, graceSeconds: number) => alertOnHold(db, AlertKind.SAGA_PAST_EXPIRY, hold, { graceSeconds });
+const reportRunningPastExpiry = (db: Db, hold: ExpiredHold, graceSeconds: number) =>
+  alertOnHold(db, AlertKind.SAGA_PAST_EXPIRY, hold, { graceSeconds });
 
 const reportReleaseFailed = (db: Db, hold: ExpiredHold, err: DomainError) =>
-  alertOnHold(db, AlertKind.RELEASE_FAILED, hold, { code: err.code, error: err.message.slice(0, 500), ...(err.details as object) });
+  alertOnHold(db, AlertKind.RELEASE_FAILED, hold, {
+    code: err.code,
+    error: err.message.slice(0, 500),
+    ...(err.details as object),
+  });
 
 async function workflowRunning(temporal: Client, workflowId: string): Promise<boolean> {
   try {

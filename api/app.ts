@@ -120,7 +120,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     routePrefix: '/docs',
     uiHooks: { onRequest: app.guard(Scope.OPS) },
     // Served on the ops port, "/" would send "Try it out" there, where business routes are 404.
-    transformSpecification: (spec, request) => (onOpsPort(request) ? { ...spec, servers: [apiServer(app, request)] } : spec),
+    transformSpecification: (spec, request) =>
+      onOpsPort(request) ? { ...spec, servers: [apiServer(app, request)] } : spec,
   });
   await app.register(health);
   await app.register(orders);

@@ -13,7 +13,8 @@ const messages = {
   ...refusalMessage,
   INSUFFICIENT_STOCK: 'not enough stock for every line',
   ALREADY_RELEASED: 'this order was cancelled before its stock was held',
-  RESERVE_FAILED: 'stock could not be reserved before the deadline and the attempt was given up; nothing is held; place the order again under a new orderId',
+  RESERVE_FAILED:
+    'stock could not be reserved before the deadline and the attempt was given up; nothing is held; place the order again under a new orderId',
 } as const;
 
 export function rejection(outcome: Exclude<ReserveOutcome, { status: 'reserved' }>): DomainError {

@@ -49,7 +49,10 @@ export const AllocationPreferencesSchema = Type.Object(
     deliveryRegion: Type.Optional(Text({ maxLength: 64 })),
     deliveryLocation: Type.Optional(
       Type.Object(
-        { latitude: Type.Number({ minimum: -90, maximum: 90 }), longitude: Type.Number({ minimum: -180, maximum: 180 }) },
+        {
+          latitude: Type.Number({ minimum: -90, maximum: 90 }),
+          longitude: Type.Number({ minimum: -180, maximum: 180 }),
+        },
         { additionalProperties: false },
       ),
     ),
@@ -98,16 +101,27 @@ export function errors<const S extends readonly number[]>(...statuses: S) {
  * field compared with another); spread after `errors(...)`.
  */
 export function refusals<const R extends Record<number, string>>(rules: R) {
-  return Object.fromEntries(Object.entries(rules).map(([s, rule]) => [s, errorResponse(Number(s), rule)])) as { [K in keyof R]: typeof ErrorBody };
+  return Object.fromEntries(Object.entries(rules).map(([s, rule]) => [s, errorResponse(Number(s), rule)])) as {
+    [K in keyof R]: typeof ErrorBody;
+  };
 }
 
 /** The query every list takes (domain/cursor.ts): the page size and where the previous page ended. */
 export const PageQuery = {
   limit: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: PAGE_LIMIT.max, default: PAGE_LIMIT.default, description: `rows per page (default ${PAGE_LIMIT.default})` }),
+    Type.Integer({
+      minimum: 1,
+      maximum: PAGE_LIMIT.max,
+      default: PAGE_LIMIT.default,
+      description: `rows per page (default ${PAGE_LIMIT.default})`,
+    }),
   ),
   cursor: Type.Optional(
-    Type.String({ minLength: 1, maxLength: 1000, description: "the previous page's nextCursor, as given (opaque; an edited one is 400 INVALID_CURSOR)" }),
+    Type.String({
+      minLength: 1,
+      maxLength: 1000,
+      description: "the previous page's nextCursor, as given (opaque; an edited one is 400 INVALID_CURSOR)",
+    }),
   ),
 };
 
@@ -117,7 +131,9 @@ export function PageOf<T extends TSchema>(item: T, description: string) {
     {
       data: Type.Array(item),
       hasMore: Type.Boolean({ description: 'more rows after this page' }),
-      nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'pass as cursor for the next page; null on the last' }),
+      nextCursor: Type.Union([Type.String(), Type.Null()], {
+        description: 'pass as cursor for the next page; null on the last',
+      }),
     },
     { description },
   );
@@ -130,6 +146,13 @@ export const Instant = Type.String({ format: 'date-time', description: 'ISO 8601
  * The page a list route reads: its `limit` (default PAGE_LIMIT.default) and the sort key its
  * `cursor` carries, checked against the list (400 INVALID_CURSOR otherwise).
  */
-export function pageOf(list: string, key: readonly KeyPart[], query: { limit?: number; cursor?: string }): { limit: number; after?: KeyValue[] } {
-  return { limit: query.limit ?? PAGE_LIMIT.default, after: query.cursor === undefined ? undefined : decodeCursor(list, query.cursor, key) };
+export function pageOf(
+  list: string,
+  key: readonly KeyPart[],
+  query: { limit?: number; cursor?: string },
+): { limit: number; after?: KeyValue[] } {
+  return {
+    limit: query.limit ?? PAGE_LIMIT.default,
+    after: query.cursor === undefined ? undefined : decodeCursor(list, query.cursor, key),
+  };
 }

@@ -119,7 +119,9 @@ async function main(): Promise<void> {
 /** Listens on the ops port (OPS_PORT): /metrics and /docs without a key, and the probes. */
 export async function listenOps(app: FastifyInstance, address: { host: string; port: number }): Promise<Server> {
   const server = createOpsServer(app);
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(address.port, address.host, resolve));
+  await new Promise<void>((resolve, reject) =>
+    server.once('error', reject).listen(address.port, address.host, resolve),
+  );
   app.log.info({ ops: server.address() }, 'ops port listening (/metrics, /docs)');
   return server;
 }

@@ -19,19 +19,31 @@ import { cpuSeconds } from './profile';
  * Requests/s and p99 of a no-op Fastify route, same load generator, same concurrency; and the
  * server's CPU per request (µs), to set beside the API's on the reject path.
  */
-export async function httpCeiling(requests: number, concurrency: number): Promise<{ rps: number; p99: number; cpuMicrosPerRequest: number }> {
+export async function httpCeiling(
+  requests: number,
+  concurrency: number,
+): Promise<{ rps: number; p99: number; cpuMicrosPerRequest: number }> {
   const port = await freePort();
   const server = runService('bench/noop-server.ts', {}, [String(port)]);
   try {
     await waitForHttp(`http://127.0.0.1:${port}/noop`, 30_000, 'POST');
     const run = (total: number) =>
-      runLoad({ base: `http://127.0.0.1:${port}`, total, concurrency, request: () => ({ path: '/noop', method: 'POST', body: '{}' }) });
+      runLoad({
+        base: `http://127.0.0.1:${port}`,
+        total,
+        concurrency,
+        request: () => ({ path: '/noop', method: 'POST', body: '{}' }),
+      });
     // Warm up (JIT, connections) as the API is by the time it is measured.
     await run(Math.min(requests, 5000));
     const cpuBefore = cpuSeconds(server.child.pid!);
     const result = await run(requests);
     const cpuMicrosPerRequest = ((cpuSeconds(server.child.pid!) - cpuBefore) * 1e6) / requests;
-    return { rps: requests / result.seconds, p99: percentiles(result.samples.map((s) => s.ms)).p99, cpuMicrosPerRequest };
+    return {
+      rps: requests / result.seconds,
+      p99: percentiles(result.samples.map((s) => s.ms)).p99,
+      cpuMicrosPerRequest,
+    };
   } finally {
     await server.stop();
   }
@@ -42,7 +54,13 @@ export async function httpCeiling(requests: number, concurrency: number): Promis
  * `client.workflow.execute`), `concurrency` loops, on the dev server the sagas use, by a
  * worker process of its own with the same connection settings.
  */
-export async function workflowCeiling(client: Client, address: string, count: number, concurrency: number, nice = 0): Promise<number> {
+export async function workflowCeiling(
+  client: Client,
+  address: string,
+  count: number,
+  concurrency: number,
+  nice = 0,
+): Promise<number> {
   const worker = runService('bench/noop-worker.ts', {}, [address]);
   lowerPriority(worker.child.pid, nice); // as the real worker, so the ratio compares like with like
   try {
@@ -50,7 +68,8 @@ export async function workflowCeiling(client: Client, address: string, count: nu
     let next = 0;
     const run = async (total: number, prefix: string) => {
       const loop = async () => {
-        for (let i = next++; i < total; i = next++) await client.workflow.execute('noopWorkflow', { taskQueue: 'bench-noop', workflowId: `${prefix}-${i}` });
+        for (let i = next++; i < total; i = next++)
+          await client.workflow.execute('noopWorkflow', { taskQueue: 'bench-noop', workflowId: `${prefix}-${i}` });
       };
       await Promise.all(Array.from({ length: concurrency }, loop));
     };
@@ -112,7 +131,11 @@ export async function hotRowCeiling(databaseUrl: string, seconds: number, connec
  * The same statement through pgbench (C, libpq, `-M prepared`, `-j 2`), when pgbench is
  * installed: printed beside the Node figure to show what the driver costs; never a target.
  */
-export async function pgbenchAnchor(databaseUrl: string, seconds: number, connections: number): Promise<number | undefined> {
+export async function pgbenchAnchor(
+  databaseUrl: string,
+  seconds: number,
+  connections: number,
+): Promise<number | undefined> {
   const url = new URL(databaseUrl);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'stockhold-anchor-'));
   try {

@@ -29,7 +29,13 @@ function items(n: number, quantity: number, sku: string, tag: string, campaignId
   return Array.from({ length: n }, (_, i) => {
     const orderId = `cost-${tag}-${i}-${Math.random().toString(36).slice(2, 8)}`;
     const line = { sku, warehouseCode: 'W1', quantity };
-    const reserved = { status: 'reserved', reservationId: orderId, lines: [line], allocations: requestedAllocation([line]), expiresAt };
+    const reserved = {
+      status: 'reserved',
+      reservationId: orderId,
+      lines: [line],
+      allocations: requestedAllocation([line]),
+      expiresAt,
+    };
     const order = { orderId, userId: `cu-${orderId}`, lines: [line], ...(campaignId ? { campaignId } : {}) };
     return {
       serial: orderId,
@@ -61,7 +67,13 @@ export async function batchCosts(databaseUrl: string, repeats = 15): Promise<Bat
         for (let r = 0; r < repeats; r++) {
           const quantity = outcome === 'holds' ? 1 : 10_000_000;
           const sku = kind === 'level' ? BATCH_LEVEL_SKU : BATCH_POOL_SKU;
-          const batch = items(size, quantity, sku, `${kind}-${outcome}-${size}-${r}`, kind === 'campaign' ? BATCH_CAMPAIGN : undefined);
+          const batch = items(
+            size,
+            quantity,
+            sku,
+            `${kind}-${outcome}-${size}-${r}`,
+            kind === 'campaign' ? BATCH_CAMPAIGN : undefined,
+          );
           await client.query('BEGIN');
           const t0 = performance.now();
           await client.query('SELECT stockhold_hold_batch($1, $2, $3, $4::jsonb)', [
@@ -98,7 +110,12 @@ export interface BatchesSeen {
  * Every hold of one batch carries the batch transaction's start as `created_at`
  * (CURRENT_TIMESTAMP), so grouping the holds of an order-id prefix by it shows the batches.
  */
-export async function batchesSeen(databaseUrl: string, orderIdPrefix: string, firstAdmission: number, until: number): Promise<BatchesSeen> {
+export async function batchesSeen(
+  databaseUrl: string,
+  orderIdPrefix: string,
+  firstAdmission: number,
+  until: number,
+): Promise<BatchesSeen> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   try {

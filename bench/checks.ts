@@ -14,7 +14,9 @@ async function soldAndConfirmed(db: Db, prefix: string): Promise<{ units: number
   const [sold] = await db.$queryRaw<{ units: number }[]>`
     SELECT COALESCE(SUM(l.quantity), 0)::int AS units FROM reservations r JOIN reservation_lines l ON l.reservation_id = r.id
      WHERE r.order_id LIKE ${`${prefix}%`} AND r.status = 'CONFIRMED'`;
-  const [paid] = await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM payments WHERE order_id LIKE ${`${prefix}%`} AND state = 'CONFIRMED'`;
+  const [paid] = await db.$queryRaw<
+    { n: number }[]
+  >`SELECT count(*)::int AS n FROM payments WHERE order_id LIKE ${`${prefix}%`} AND state = 'CONFIRMED'`;
   return { units: sold.units, confirmedPayments: paid.n };
 }
 
@@ -32,12 +34,18 @@ export async function runChecks(
   ] as const) {
     const { units, confirmedPayments } = await soldAndConfirmed(db, prefix);
     if (units > limit) failures.push(`OVERSOLD (${label}): ${units} units sold > ${limit}`);
-    if (units !== confirmedPayments) failures.push(`${label}: ${units} units sold but ${confirmedPayments} payments confirmed`);
+    if (units !== confirmedPayments)
+      failures.push(`${label}: ${units} units sold but ${confirmedPayments} payments confirmed`);
   }
-  const [campaign] = await db.$queryRaw<{ remaining: number; quota: number }[]>`SELECT remaining, quota FROM campaigns WHERE id = ${CAMPAIGN}`;
+  const [campaign] = await db.$queryRaw<
+    { remaining: number; quota: number }[]
+  >`SELECT remaining, quota FROM campaigns WHERE id = ${CAMPAIGN}`;
   if (campaign && campaign.remaining < 0) failures.push(`campaign pool below zero: ${campaign.remaining}`);
-  const [level] = await db.$queryRaw<{ reserved: number }[]>`SELECT reserved FROM inventory_levels WHERE sku = ${PLAIN_SKU} AND warehouse_code = ${WAREHOUSE}`;
-  if (level && level.reserved !== 0) failures.push(`plain level still has ${level.reserved} reserved with every saga closed`);
+  const [level] = await db.$queryRaw<
+    { reserved: number }[]
+  >`SELECT reserved FROM inventory_levels WHERE sku = ${PLAIN_SKU} AND warehouse_code = ${WAREHOUSE}`;
+  if (level && level.reserved !== 0)
+    failures.push(`plain level still has ${level.reserved} reserved with every saga closed`);
 
   const running = (await client.workflow.count(`WorkflowType = 'orderWorkflow' AND ExecutionStatus = 'Running'`)).count;
   if (running > 0) failures.push(`${running} order sagas still running`);
@@ -51,6 +59,7 @@ export async function runChecks(
   const drifts = (await findDrifts(db)).drifts;
   if (drifts.length > 0) failures.push(`invariants broken: ${JSON.stringify(drifts).slice(0, 2000)}`);
   const errors = samples.filter((s) => /^(pay )?5\d\d/.test(s.outcome) && !/^(pay )?503/.test(s.outcome));
-  if (errors.length > 0) failures.push(`${errors.length} server errors (${[...new Set(errors.map((e) => e.outcome))].join(', ')})`);
+  if (errors.length > 0)
+    failures.push(`${errors.length} server errors (${[...new Set(errors.map((e) => e.outcome))].join(', ')})`);
   return failures;
 }

@@ -29,20 +29,33 @@ function items(sku: string, campaignId?: string) {
     const expiresAt = new Date(Date.now() + 900_000).toISOString();
     const reserved = { status: 'reserved', reservationId: orderId, lines: [line], allocations: [], expiresAt };
     const order = { orderId, userId: orderId, lines: [line], ...(campaignId ? { campaignId } : {}) };
-    return { serial: orderId, orderId, userId: orderId, quantity: 1, expiresAt, reserved, saga: { order, ttlSeconds: 900 }, actor: 'bench' };
+    return {
+      serial: orderId,
+      orderId,
+      userId: orderId,
+      quantity: 1,
+      expiresAt,
+      reserved,
+      saga: { order, ttlSeconds: 900 },
+      actor: 'bench',
+    };
   });
 }
 
 async function setEvents(pool: Pool, on: boolean): Promise<void> {
-  for (const [table, trigger] of TRIGGERS) await pool.query(`ALTER TABLE ${table} ${on ? 'ENABLE' : 'DISABLE'} TRIGGER ${trigger}`);
+  for (const [table, trigger] of TRIGGERS)
+    await pool.query(`ALTER TABLE ${table} ${on ? 'ENABLE' : 'DISABLE'} TRIGGER ${trigger}`);
   await pool.query(
-    on ? 'ALTER TABLE stock_movements ALTER COLUMN txid SET DEFAULT pg_current_xact_id()' : 'ALTER TABLE stock_movements ALTER COLUMN txid DROP DEFAULT',
+    on
+      ? 'ALTER TABLE stock_movements ALTER COLUMN txid SET DEFAULT pg_current_xact_id()'
+      : 'ALTER TABLE stock_movements ALTER COLUMN txid DROP DEFAULT',
   );
 }
 
 /** Milliseconds of each of `count` batches on one row, one after another. */
 async function timeBatches(pool: Pool, kind: 'level' | 'campaign', count: number): Promise<number[]> {
-  const [p, wh, sku, campaign] = kind === 'level' ? ['BL', 'W1', 'BL', undefined] : ['bench-fs', null, 'BF', 'bench-fs'];
+  const [p, wh, sku, campaign] =
+    kind === 'level' ? ['BL', 'W1', 'BL', undefined] : ['bench-fs', null, 'BF', 'bench-fs'];
   const times: number[] = [];
   for (let i = 0; i < count; i++) {
     const body = JSON.stringify(items(sku, campaign));
@@ -78,7 +91,8 @@ async function main(): Promise<void> {
     for (let c = 0; c < ROUNDS; c++) {
       for (const on of c % 2 === 0 ? [false, true] : [true, false]) {
         await setEvents(pool, on);
-        for (const kind of ['level', 'campaign'] as const) results[`${kind} ${on ? 'on' : 'off'}`].push(...(await timeBatches(pool, kind, CHUNK)));
+        for (const kind of ['level', 'campaign'] as const)
+          results[`${kind} ${on ? 'on' : 'off'}`].push(...(await timeBatches(pool, kind, CHUNK)));
       }
     }
   } finally {

@@ -35,12 +35,23 @@ export const wallNow = () => performance.timeOrigin + performance.now();
 /** Sends one request on `pool` and classifies its answer. */
 export async function send(pool: Pool, spec: RequestSpec): Promise<{ sample: Sample; status: number; body: string }> {
   const sentAt = wallNow();
-  const res = await pool.request({ path: spec.path, method: spec.method, body: spec.body, headers: { 'content-type': 'application/json', ...spec.headers } });
+  const res = await pool.request({
+    path: spec.path,
+    method: spec.method,
+    body: spec.body,
+    headers: { 'content-type': 'application/json', ...spec.headers },
+  });
   const body = await res.body.text();
   const answeredAt = wallNow();
   const message = res.statusCode >= 500 ? messageOf(body) : undefined;
   return {
-    sample: { outcome: outcomeOf(res.statusCode, body), ms: answeredAt - sentAt, sentAt, answeredAt, ...(message ? { message } : {}) },
+    sample: {
+      outcome: outcomeOf(res.statusCode, body),
+      ms: answeredAt - sentAt,
+      sentAt,
+      answeredAt,
+      ...(message ? { message } : {}),
+    },
     status: res.statusCode,
     body,
   };
@@ -61,11 +72,16 @@ export async function runLoad(options: {
   const samples: Sample[] = [];
   let next = 0;
   const started = performance.now();
-  const ticker = options.progress ? setInterval(() => options.progress!(samples.length, options.total, (performance.now() - started) / 1000), 1000) : undefined;
+  const ticker = options.progress
+    ? setInterval(() => options.progress!(samples.length, options.total, (performance.now() - started) / 1000), 1000)
+    : undefined;
   const loop = async () => {
     for (let i = next++; i < options.total; i = next++) {
       const spec = options.request(i);
-      const { sample, status, body } = await send(pool, options.headers ? { ...spec, headers: { ...options.headers, ...spec.headers } } : spec);
+      const { sample, status, body } = await send(
+        pool,
+        options.headers ? { ...spec, headers: { ...options.headers, ...spec.headers } } : spec,
+      );
       samples.push(sample);
       options.onAnswer?.(i, status, body);
     }
@@ -100,7 +116,8 @@ function messageOf(body: string): string {
 /** How many answers carried each 5xx message. */
 export function serverErrors(samples: Sample[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const s of samples) if (s.message) out[`${s.outcome}: ${s.message}`] = (out[`${s.outcome}: ${s.message}`] ?? 0) + 1;
+  for (const s of samples)
+    if (s.message) out[`${s.outcome}: ${s.message}`] = (out[`${s.outcome}: ${s.message}`] ?? 0) + 1;
   return out;
 }
 
@@ -132,7 +149,10 @@ export function byOutcome(samples: Sample[]): Record<string, Percentiles> {
  * follows within the request) to the answer that took the `units`-th unit (or the last win).
  * Holds that came back later (expired holds re-won) are not part of the sell-out.
  */
-export function sellOut(samples: Sample[], units: number): { holds: number; firstAdmission: number; soldOutAt: number; seconds: number } | undefined {
+export function sellOut(
+  samples: Sample[],
+  units: number,
+): { holds: number; firstAdmission: number; soldOutAt: number; seconds: number } | undefined {
   const wins = samples
     .filter((s) => s.outcome === '201')
     .sort((a, b) => a.answeredAt - b.answeredAt)

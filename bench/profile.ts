@@ -44,7 +44,8 @@ export function summarise(file: string, top = 12): ProfileSummary {
   const pkg = new Map<string, number>();
   for (const [id, t] of self) {
     const { callFrame } = byId.get(id)!;
-    const name = `${callFrame.functionName || '(anonymous)'} ${callFrame.url ? `${packageOf(callFrame.url)}:${callFrame.lineNumber + 1}` : ''}`.trim();
+    const name =
+      `${callFrame.functionName || '(anonymous)'} ${callFrame.url ? `${packageOf(callFrame.url)}:${callFrame.lineNumber + 1}` : ''}`.trim();
     fn.set(name, (fn.get(name) ?? 0) + t);
     pkg.set(packageOf(callFrame.url), (pkg.get(packageOf(callFrame.url)) ?? 0) + t);
   }
@@ -53,7 +54,12 @@ export function summarise(file: string, top = 12): ProfileSummary {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, t]) => ({ name, percent: Math.round((1000 * t) / total) / 10 }));
-  return { file: path.basename(file), seconds: (profile.endTime - profile.startTime) / 1e6, topFunctions: rank(fn), byPackage: rank(pkg) };
+  return {
+    file: path.basename(file),
+    seconds: (profile.endTime - profile.startTime) / 1e6,
+    topFunctions: rank(fn),
+    byPackage: rank(pkg),
+  };
 }
 
 /** Per process directory, the busiest thread's profile (the main thread, not tsx's loader). */

@@ -65,7 +65,13 @@ export function targets(s: Summary, o: { concurrency: number; units: number }): 
   const sellOutBound = round((2 * o.units) / 1000, 2);
   return [
     atLeast('holdsPerSecond', s.holdsPerSecond, 0.5, s.rawHotRowUpdatesPerSecond, 'rawHotRowUpdatesPerSecond'),
-    atLeast('plainHoldsPerSecond', s.plainHoldsPerSecond, 0.5, s.rawHotRowUpdatesPerSecond, 'rawHotRowUpdatesPerSecond'),
+    atLeast(
+      'plainHoldsPerSecond',
+      s.plainHoldsPerSecond,
+      0.5,
+      s.rawHotRowUpdatesPerSecond,
+      'rawHotRowUpdatesPerSecond',
+    ),
     {
       name: 'winnerP99Ms',
       value: s.winnerP99Ms,
@@ -73,7 +79,12 @@ export function targets(s: Summary, o: { concurrency: number; units: number }): 
       ratio: ratio(s.winnerP99Ms, s.noopRouteP99Ms),
       met: s.winnerP99Ms <= 3 * s.noopRouteP99Ms,
     },
-    { name: 'winnerP99Ms at --concurrency 100', value: s.winnerP99Ms, bound: '≤ 50 ms', met: o.concurrency === 100 ? s.winnerP99Ms <= 50 : undefined },
+    {
+      name: 'winnerP99Ms at --concurrency 100',
+      value: s.winnerP99Ms,
+      bound: '≤ 50 ms',
+      met: o.concurrency === 100 ? s.winnerP99Ms <= 50 : undefined,
+    },
     {
       name: 'sellOutSeconds',
       value: s.sellOutSeconds,
@@ -92,16 +103,31 @@ export function targets(s: Summary, o: { concurrency: number; units: number }): 
     { name: 'plainRefusalP99Ms', value: s.plainRefusalP99Ms, bound: '≤ 50 ms', met: s.plainRefusalP99Ms <= 50 },
     atLeast('sagasPerSecond', s.sagasPerSecond, 0.35, s.noopWorkflowsPerSecond, 'noopWorkflowsPerSecond'),
     atLeast('rejectsPerSecond', s.rejectsPerSecond, 0.6, s.noopRouteRps, 'noopRouteRps'),
-    { name: 'checksPassed', value: s.checksPassed, bound: 'nothing oversold, every saga closed, every payment settled', met: s.checksPassed },
+    {
+      name: 'checksPassed',
+      value: s.checksPassed,
+      bound: 'nothing oversold, every saga closed, every payment settled',
+      met: s.checksPassed,
+    },
   ];
 }
 
-export function printReport(summary: Summary, list: Target[], extra: { rawAnchor?: number; sagaStartLagP99Ms: number; allSagasClosedSeconds: number }): void {
+export function printReport(
+  summary: Summary,
+  list: Target[],
+  extra: { rawAnchor?: number; sagaStartLagP99Ms: number; allSagasClosedSeconds: number },
+): void {
   console.log('\n| target | value | bound (same run) | ratio | met |\n| --- | --- | --- | --- | --- |');
   for (const t of list)
-    console.log(`| ${t.name} | ${t.value} | ${t.bound} | ${t.ratio ?? '—'} | ${t.met === undefined ? 'n/a here' : t.met ? 'met' : 'NOT MET'} |`);
-  console.log(`\nreported, no target: sagaStartLagP99Ms ${extra.sagaStartLagP99Ms}, allSagasClosedSeconds ${extra.allSagasClosedSeconds}`);
+    console.log(
+      `| ${t.name} | ${t.value} | ${t.bound} | ${t.ratio ?? '—'} | ${t.met === undefined ? 'n/a here' : t.met ? 'met' : 'NOT MET'} |`,
+    );
+  console.log(
+    `\nreported, no target: sagaStartLagP99Ms ${extra.sagaStartLagP99Ms}, allSagasClosedSeconds ${extra.allSagasClosedSeconds}`,
+  );
   if (extra.rawAnchor !== undefined)
-    console.log(`anchor (printed, not a target): pgbench raw one-row UPDATE ${round(extra.rawAnchor)} tx/s vs Node ${summary.rawHotRowUpdatesPerSecond}/s`);
+    console.log(
+      `anchor (printed, not a target): pgbench raw one-row UPDATE ${round(extra.rawAnchor)} tx/s vs Node ${summary.rawHotRowUpdatesPerSecond}/s`,
+    );
   console.log(`\nsummary: ${JSON.stringify(summary)}\n`);
 }

@@ -27,7 +27,12 @@ const say = (line: string) => console.log(`[bench ${new Date().toISOString().sli
 async function cores<T>(
   stack: BenchStack,
   work: () => Promise<T>,
-): Promise<{ result: T; cores: Record<string, number>; threads: Record<string, Record<string, number>>; seconds: number }> {
+): Promise<{
+  result: T;
+  cores: Record<string, number>;
+  threads: Record<string, Record<string, number>>;
+  seconds: number;
+}> {
   const threadsOf = () => ({ api: cpuByThread(stack.pids.api), worker: cpuByThread(stack.pids.worker) });
   const before = cpuByProcess(stack.pids);
   const threadsBefore = threadsOf();
@@ -46,7 +51,10 @@ async function cores<T>(
     result,
     seconds: round(seconds),
     cores: rate(after, before),
-    threads: { api: rate(threadsAfter.api, threadsBefore.api), worker: rate(threadsAfter.worker, threadsBefore.worker) },
+    threads: {
+      api: rate(threadsAfter.api, threadsBefore.api),
+      worker: rate(threadsAfter.worker, threadsBefore.worker),
+    },
   };
 }
 
@@ -57,8 +65,16 @@ type Scenario = Awaited<ReturnType<typeof flashSalePhase>>;
 async function measureBaselines(stack: BenchStack, o: BenchOptions) {
   const workflowCount = Math.min(o.units, 1000);
   say(`baseline: ${workflowCount} no-op Temporal workflows, ${Math.min(o.concurrency, 200)} at once`);
-  const noopWorkflows = await workflowCeiling(stack.client, stack.temporalAddress, workflowCount, Math.min(o.concurrency, 200), o.closingNice);
-  say(`baseline: raw conditional UPDATE on one hot row, ${o.dbConnections} node-postgres connections, ${o.baselineSeconds}s`);
+  const noopWorkflows = await workflowCeiling(
+    stack.client,
+    stack.temporalAddress,
+    workflowCount,
+    Math.min(o.concurrency, 200),
+    o.closingNice,
+  );
+  say(
+    `baseline: raw conditional UPDATE on one hot row, ${o.dbConnections} node-postgres connections, ${o.baselineSeconds}s`,
+  );
   const rawHotRow = await hotRowCeiling(o.databaseUrl, o.baselineSeconds, o.dbConnections);
   const anchor = o.anchor ? await pgbenchAnchor(o.databaseUrl, o.baselineSeconds, o.dbConnections) : undefined;
   say('diagnostic: PostgreSQL work of one hold batch (rolled back)');
@@ -67,7 +83,14 @@ async function measureBaselines(stack: BenchStack, o: BenchOptions) {
 }
 
 /** One ordering scenario, then until every saga has closed and every payment is settled. */
-async function scenarioPhase(stack: BenchStack, db: Db, o: BenchOptions, run: () => ReturnType<typeof runFlashSale>, units: number, prefix: string) {
+async function scenarioPhase(
+  stack: BenchStack,
+  db: Db,
+  o: BenchOptions,
+  run: () => ReturnType<typeof runFlashSale>,
+  units: number,
+  prefix: string,
+) {
   const sale = await cores(stack, run);
   const out = sellOut(sale.result.load.samples, units);
   say(`${sale.result.winners.length} winners, ${sale.result.paid.length} paid; waiting for every saga to close`);
@@ -77,8 +100,10 @@ async function scenarioPhase(stack: BenchStack, db: Db, o: BenchOptions, run: ()
   return { sale, out, closing, sagas, batches };
 }
 
-const flashSalePhase = (stack: BenchStack, db: Db, o: BenchOptions) => scenarioPhase(stack, db, o, () => runFlashSale(stack, o, say), o.units, 'b-');
-const plainPhase = (stack: BenchStack, db: Db, o: BenchOptions) => scenarioPhase(stack, db, o, () => runPlainOrders(stack, o, say), o.plainUnits, 'p-');
+const flashSalePhase = (stack: BenchStack, db: Db, o: BenchOptions) =>
+  scenarioPhase(stack, db, o, () => runFlashSale(stack, o, say), o.units, 'b-');
+const plainPhase = (stack: BenchStack, db: Db, o: BenchOptions) =>
+  scenarioPhase(stack, db, o, () => runPlainOrders(stack, o, say), o.plainUnits, 'p-');
 
 function buildSummary(
   b: Baselines,
@@ -92,14 +117,18 @@ function buildSummary(
   const webhookP99Ms = percentiles(webhooks.samples.map((s) => s.ms)).p99;
   const { out } = flash;
   const closedAt = Math.max(flash.sagas.lastCloseAt, flash.sagas.lastSettledAt ?? 0);
-  const plainRefusals = plain.sale.result.load.samples.filter((s) => s.outcome === '409 INSUFFICIENT_STOCK' && plain.out && s.sentAt >= plain.out.soldOutAt);
+  const plainRefusals = plain.sale.result.load.samples.filter(
+    (s) => s.outcome === '409 INSUFFICIENT_STOCK' && plain.out && s.sentAt >= plain.out.soldOutAt,
+  );
   return {
     holdsPerSecond: out ? round(out.holds / out.seconds) : 0,
     rawHotRowUpdatesPerSecond: round(b.rawHotRow),
     winnerP99Ms: percentiles(flash.sale.result.load.samples.filter((s) => s.outcome === '201').map((s) => s.ms)).p99,
     noopRouteP99Ms: round(noopRoute.p99),
     sellOutSeconds: out ? round(out.seconds, 3) : 0,
-    status503WhileRedisUp: [...flash.sale.result.load.samples, ...flash.sale.result.payments].filter((s) => /^(pay )?503/.test(s.outcome)).length,
+    status503WhileRedisUp: [...flash.sale.result.load.samples, ...flash.sale.result.payments].filter((s) =>
+      /^(pay )?503/.test(s.outcome),
+    ).length,
     sagasPerSecond: flash.sagas.sagasPerSecond,
     noopWorkflowsPerSecond: round(b.noopWorkflows),
     rejectsPerSecond: round(rejects.samples.filter((s) => s.outcome === '409 SOLD_OUT').length / rejects.seconds),
@@ -133,7 +162,12 @@ function phaseDetail(p: Scenario, attempts: number) {
     latencyMs: byOutcome(samples),
     serverErrors: serverErrors(samples),
     sagas: p.sagas,
-    cpuCores: { orders: p.sale.cores, ordersSeconds: p.sale.seconds, closing: p.closing.cores, closingSeconds: p.closing.seconds },
+    cpuCores: {
+      orders: p.sale.cores,
+      ordersSeconds: p.sale.seconds,
+      closing: p.closing.cores,
+      closingSeconds: p.closing.seconds,
+    },
     cpuCoresByThread: { orders: p.sale.threads, closing: p.closing.threads },
   };
 }
@@ -170,8 +204,15 @@ async function main(): Promise<void> {
     await waitAllClosed(stack, db, o.ttlSeconds + 300, say);
 
     const webhookSamples = webhooks.result.samples.map((s) => ({ ...s, outcome: `pay ${s.outcome}` }));
-    const samples: Sample[] = [flash, plain].flatMap((p) => [...p.sale.result.load.samples, ...p.sale.result.payments]).concat(rejects.samples, webhookSamples);
-    const failures = await runChecks(db, stack.client, { units: o.units, plainUnits: o.plainUnits, webhookUnits: o.units }, samples);
+    const samples: Sample[] = [flash, plain]
+      .flatMap((p) => [...p.sale.result.load.samples, ...p.sale.result.payments])
+      .concat(rejects.samples, webhookSamples);
+    const failures = await runChecks(
+      db,
+      stack.client,
+      { units: o.units, plainUnits: o.plainUnits, webhookUnits: o.units },
+      samples,
+    );
     const summary = buildSummary(baselines, flash, plain, rejects, noopRoute, webhooks.result, failures);
     const list = targets(summary, o);
     const report = {
@@ -197,7 +238,11 @@ async function main(): Promise<void> {
         holdBatchCost: baselines.batchCost,
       },
       flashSale: phaseDetail(flash, o.attempts),
-      rejectPath: { seconds: round(rejects.seconds), latencyMs: byOutcome(rejects.samples), apiCpuMicrosPerRequest: round(rejectCpuMicros, 1) },
+      rejectPath: {
+        seconds: round(rejects.seconds),
+        latencyMs: byOutcome(rejects.samples),
+        apiCpuMicrosPerRequest: round(rejectCpuMicros, 1),
+      },
       plainOrders: {
         ...phaseDetail(plain, o.plainAttempts),
         refusalsAfterSellOut: plain.sale.result.load.samples.filter(
@@ -249,9 +294,16 @@ interface Phase {
   readonly cpuCores: object;
 }
 
-function printDetail(r: { flashSale: Phase; plainOrders: Phase; rejectPath: { latencyMs: object }; webhooks: { latencyMs: object } }): void {
+function printDetail(r: {
+  flashSale: Phase;
+  plainOrders: Phase;
+  rejectPath: { latencyMs: object };
+  webhooks: { latencyMs: object };
+}): void {
   const latency = (phase: string, groups: object) => {
-    for (const [outcome, p] of Object.entries(groups as Record<string, { count: number; p50: number; p95: number; p99: number }>)) {
+    for (const [outcome, p] of Object.entries(
+      groups as Record<string, { count: number; p50: number; p95: number; p99: number }>,
+    )) {
       console.log(`  ${phase.padEnd(12)} ${outcome.padEnd(28)} n=${p.count} p50=${p.p50} p95=${p.p95} p99=${p.p99}`);
     }
   };
@@ -260,13 +312,16 @@ function printDetail(r: { flashSale: Phase; plainOrders: Phase; rejectPath: { la
   latency('reject path', r.rejectPath.latencyMs);
   latency('plain', r.plainOrders.latencyMs);
   latency('webhooks', r.webhooks.latencyMs);
-  for (const [k, n] of Object.entries({ ...r.flashSale.serverErrors, ...r.plainOrders.serverErrors })) console.log(`  ${n} × ${k}`);
+  for (const [k, n] of Object.entries({ ...r.flashSale.serverErrors, ...r.plainOrders.serverErrors }))
+    console.log(`  ${n} × ${k}`);
   console.log(
     `\nhold batches until sell-out (from PostgreSQL): flash sale ${JSON.stringify(r.flashSale.batches)}; plain ${JSON.stringify(r.plainOrders.batches)}`,
   );
   console.log(`flash-sale sagas: ${JSON.stringify(r.flashSale.sagas)}`);
   console.log(`plain sagas: ${JSON.stringify(r.plainOrders.sagas)}`);
-  console.log(`\nCPU cores used (of ${os.cpus().length}; postgres counts the whole server): flash sale ${JSON.stringify(r.flashSale.cpuCores)}`);
+  console.log(
+    `\nCPU cores used (of ${os.cpus().length}; postgres counts the whole server): flash sale ${JSON.stringify(r.flashSale.cpuCores)}`,
+  );
   console.log(`  plain ${JSON.stringify(r.plainOrders.cpuCores)}`);
   console.log(
     `  by thread (API, worker): flash sale ${JSON.stringify(r.flashSale.cpuCoresByThread)}; plain ${JSON.stringify(r.plainOrders.cpuCoresByThread)}\n`,

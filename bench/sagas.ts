@@ -42,7 +42,12 @@ export async function sagaStats(client: Client, db: Db, winners: string[], paid:
   const listed = new Map<string, Listed>();
   for await (const w of client.workflow.list({ query: `WorkflowType = 'orderWorkflow'` })) {
     if (wanted.has(w.workflowId))
-      listed.set(w.workflowId, { startTime: w.startTime, closeTime: w.closeTime, status: w.status.name, historyLength: w.historyLength });
+      listed.set(w.workflowId, {
+        startTime: w.startTime,
+        closeTime: w.closeTime,
+        status: w.status.name,
+        historyLength: w.historyLength,
+      });
   }
   const all = [...listed.values()];
   const closed = all.filter((w) => w.closeTime);
@@ -56,12 +61,16 @@ export async function sagaStats(client: Client, db: Db, winners: string[], paid:
   };
   const mean = (ws: Listed[]) => (ws.length ? round(ws.reduce((s, w) => s + w.historyLength, 0) / ws.length, 1) : 0);
 
-  const created = await db.$queryRaw<{ id: string; created_at: Date }[]>`SELECT id, created_at FROM reservations WHERE id = ANY(${winners}::text[])`;
+  const created = await db.$queryRaw<
+    { id: string; created_at: Date }[]
+  >`SELECT id, created_at FROM reservations WHERE id = ANY(${winners}::text[])`;
   const lags = created.flatMap((r) => {
     const w = listed.get(orderWorkflowId(r.id));
     return w ? [w.startTime.getTime() - r.created_at.getTime()] : [];
   });
-  const settled = await db.$queryRaw<{ at: Date | null }[]>`SELECT max(settled_at) AS at FROM payments WHERE order_id = ANY(${winners}::text[])`;
+  const settled = await db.$queryRaw<
+    { at: Date | null }[]
+  >`SELECT max(settled_at) AS at FROM payments WHERE order_id = ANY(${winners}::text[])`;
   const unpaidId = [...listed.keys()].find((id) => !paidIds.has(id) && listed.get(id)!.closeTime);
   const paidId = [...listed.keys()].find((id) => paidIds.has(id) && listed.get(id)!.closeTime);
   const historyShape = { paid: await eventTypes(client, paidId), unpaid: await eventTypes(client, unpaidId) };
@@ -98,7 +107,9 @@ function eventDetail(e: temporal.api.history.v1.IHistoryEvent): string {
   if (marker) {
     const data = (marker.details?.data ?? marker.details?.patch_data)?.payloads?.[0]?.data;
     try {
-      const detail = data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { activityType?: string; id?: string }) : undefined;
+      const detail = data
+        ? (JSON.parse(Buffer.from(data).toString('utf8')) as { activityType?: string; id?: string })
+        : undefined;
       return `(${detail?.activityType ?? (detail?.id ? `patch ${detail.id}` : marker.markerName)})`;
     } catch {
       return `(${marker.markerName})`;

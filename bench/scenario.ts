@@ -70,9 +70,18 @@ export class PaymentProvider {
   }
 
   private async deliver(orderId: string): Promise<void> {
-    const body = JSON.stringify({ eventId: `ev-${orderId}`, type: 'payment.succeeded', orderId, paymentId: `pay-${orderId}`, amountCents: 999 });
+    const body = JSON.stringify({
+      eventId: `ev-${orderId}`,
+      type: 'payment.succeeded',
+      orderId,
+      paymentId: `pay-${orderId}`,
+      amountCents: 999,
+    });
     const ts = Math.floor(Date.now() / 1000);
-    const headers = { 'x-signature-timestamp': String(ts), 'x-signature': signPayload(this.stack.webhookSecret, ts, body) };
+    const headers = {
+      'x-signature-timestamp': String(ts),
+      'x-signature': signPayload(this.stack.webhookSecret, ts, body),
+    };
     const { sample, status } = await send(this.pool, { path: '/webhooks/payments', method: 'POST', body, headers });
     this.samples.push({ ...sample, outcome: `pay ${sample.outcome}` });
     if (status === 200) this.paid.push(orderId);
@@ -136,8 +145,15 @@ export function runFlashSale(stack: BenchStack, o: BenchOptions, say: (line: str
 
 /** Plain single-line orders in a named warehouse, all on one level with `plainUnits` in stock. */
 export function runPlainOrders(stack: BenchStack, o: BenchOptions, say: (line: string) => void): Promise<SaleResult> {
-  say(`plain orders: ${o.plainAttempts} attempts on one level with ${o.plainUnits} units, concurrency ${o.concurrency}`);
-  const body = (i: number) => JSON.stringify({ orderId: `p-${i}`, userId: `pu-${i}`, lines: [{ sku: PLAIN_SKU, warehouseCode: WAREHOUSE, quantity: 1 }] });
+  say(
+    `plain orders: ${o.plainAttempts} attempts on one level with ${o.plainUnits} units, concurrency ${o.concurrency}`,
+  );
+  const body = (i: number) =>
+    JSON.stringify({
+      orderId: `p-${i}`,
+      userId: `pu-${i}`,
+      lines: [{ sku: PLAIN_SKU, warehouseCode: WAREHOUSE, quantity: 1 }],
+    });
   return runSale(
     stack,
     o,
@@ -172,7 +188,11 @@ export async function warmUp(stack: BenchStack, o: BenchOptions): Promise<void> 
     request: (i) => ({
       path: '/orders',
       method: 'POST',
-      body: JSON.stringify({ orderId: `wp-${i}`, userId: `wp-${i}`, lines: [{ sku: WARM_SKU, warehouseCode: WAREHOUSE, quantity: 2 }] }),
+      body: JSON.stringify({
+        orderId: `wp-${i}`,
+        userId: `wp-${i}`,
+        lines: [{ sku: WARM_SKU, warehouseCode: WAREHOUSE, quantity: 2 }],
+      }),
     }),
   });
 }
@@ -196,19 +216,28 @@ export function runRejects(stack: BenchStack, o: BenchOptions, say: (line: strin
  * when that was first seen (epoch ms). Polls every 250 ms; the exact close times come from
  * Temporal visibility and PostgreSQL afterwards (bench/sagas.ts).
  */
-export async function waitAllClosed(stack: BenchStack, db: Db, limitSeconds: number, say: (line: string) => void): Promise<number> {
+export async function waitAllClosed(
+  stack: BenchStack,
+  db: Db,
+  limitSeconds: number,
+  say: (line: string) => void,
+): Promise<number> {
   const started = performance.now();
   let lastSaid = 0;
   for (;;) {
     const [running, holds, pending] = await Promise.all([
-      stack.client.workflow.count(`WorkflowType = 'orderWorkflow' AND ExecutionStatus = 'Running'`).then((c) => c.count),
+      stack.client.workflow
+        .count(`WorkflowType = 'orderWorkflow' AND ExecutionStatus = 'Running'`)
+        .then((c) => c.count),
       db.reservation.count({ where: { status: 'RESERVED' } }),
       db.payment.count({ where: { state: 'PENDING' } }),
     ]);
     if (running === 0 && holds === 0 && pending === 0) return Date.now();
     const elapsed = (performance.now() - started) / 1000;
     if (elapsed > limitSeconds)
-      throw new Error(`sagas did not close within ${limitSeconds}s: ${running} running, ${holds} holds open, ${pending} payments pending`);
+      throw new Error(
+        `sagas did not close within ${limitSeconds}s: ${running} running, ${holds} holds open, ${pending} payments pending`,
+      );
     if (elapsed - lastSaid >= 2) {
       say(`closing: ${running} order sagas running, ${holds} holds open, ${pending} payments pending`);
       lastSaid = elapsed;

@@ -11,17 +11,36 @@ import type { BenchStack } from './stack';
 
 export async function setup(stack: BenchStack, db: Db, o: BenchOptions): Promise<void> {
   await upsertWarehouse(db, WAREHOUSE, 'Bench warehouse');
-  const stock = { FLASH: o.units + 1, [PLAIN_SKU]: o.plainUnits, [WARM_SKU]: 1, [BATCH_LEVEL_SKU]: 1_000_000, [BATCH_POOL_SKU]: 1_000, [WEBHOOK_SKU]: o.units };
+  const stock = {
+    FLASH: o.units + 1,
+    [PLAIN_SKU]: o.plainUnits,
+    [WARM_SKU]: 1,
+    [BATCH_LEVEL_SKU]: 1_000_000,
+    [BATCH_POOL_SKU]: 1_000,
+    [WEBHOOK_SKU]: o.units,
+  };
   for (const [sku, quantity] of Object.entries(stock)) {
     await upsertProduct(db, sku, sku);
-    await receiveStock(db, { idempotencyKey: `bench-${sku}`, sku, warehouseCode: WAREHOUSE, quantity, reason: 'bench' });
+    await receiveStock(db, {
+      idempotencyKey: `bench-${sku}`,
+      sku,
+      warehouseCode: WAREHOUSE,
+      quantity,
+      reason: 'bench',
+    });
   }
   await createCampaign(stack, CAMPAIGN, 'FLASH', o.units, 2);
   await createCampaign(stack, BATCH_CAMPAIGN, BATCH_POOL_SKU, 1_000, 1);
   await sellOutCampaign(stack);
 }
 
-async function createCampaign(stack: BenchStack, id: string, sku: string, quota: number, perUserLimit: number): Promise<void> {
+async function createCampaign(
+  stack: BenchStack,
+  id: string,
+  sku: string,
+  quota: number,
+  perUserLimit: number,
+): Promise<void> {
   const now = Date.now();
   const res = await fetch(`${stack.base}/admin/campaigns`, {
     method: 'POST',
@@ -49,11 +68,21 @@ async function sellOutCampaign(stack: BenchStack): Promise<void> {
     body: JSON.stringify({ orderId: 'sold-out-1', userId: 'early-bird', quantity: 1 }),
   });
   if (won.status !== 201) throw new Error(`sell-out order not placed: ${won.status} ${await won.text()}`);
-  const body = JSON.stringify({ eventId: 'ev-sold-out-1', type: 'payment.succeeded', orderId: 'sold-out-1', paymentId: 'pay-sold-out-1', amountCents: 1 });
+  const body = JSON.stringify({
+    eventId: 'ev-sold-out-1',
+    type: 'payment.succeeded',
+    orderId: 'sold-out-1',
+    paymentId: 'pay-sold-out-1',
+    amountCents: 1,
+  });
   const ts = Math.floor(Date.now() / 1000);
   const paid = await fetch(`${stack.base}/webhooks/payments`, {
     method: 'POST',
-    headers: { ...json, 'x-signature-timestamp': String(ts), 'x-signature': signPayload(stack.webhookSecret, ts, body) },
+    headers: {
+      ...json,
+      'x-signature-timestamp': String(ts),
+      'x-signature': signPayload(stack.webhookSecret, ts, body),
+    },
     body,
   });
   if (paid.status !== 200) throw new Error(`sell-out order not paid: ${paid.status} ${await paid.text()}`);

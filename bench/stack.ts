@@ -60,7 +60,8 @@ export async function startStack(options: {
     ORDER_RATE_LIMIT_PER_MINUTE: '1000000',
   };
   // One directory per process: tsx's loader thread writes a profile of its own beside it.
-  const profile = (name: string) => (options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profileDir, name)}`] : []);
+  const profile = (name: string) =>
+    options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profileDir, name)}`] : [];
   const worker = runService('worker.ts', env, [], profile('worker'));
   const api = runService('api/server.ts', env, [], profile('api'));
   // As under `npm start`: the closing side yields the CPU to the request path under a burst.

@@ -16,7 +16,12 @@ export const WEBHOOK_PREFIX = 'h-';
 
 const orderId = (i: number) => `${WEBHOOK_PREFIX}${i}`;
 
-export async function runWebhooks(stack: BenchStack, o: BenchOptions, n: number, say: (line: string) => void): Promise<LoadResult> {
+export async function runWebhooks(
+  stack: BenchStack,
+  o: BenchOptions,
+  n: number,
+  say: (line: string) => void,
+): Promise<LoadResult> {
   say(`webhook phase: ${n} holds, then their ${n} payment webhooks at concurrency ${o.concurrency}`);
   const held = await runLoad({
     base: stack.base,
@@ -26,7 +31,11 @@ export async function runWebhooks(stack: BenchStack, o: BenchOptions, n: number,
     request: (i) => ({
       path: '/orders',
       method: 'POST',
-      body: JSON.stringify({ orderId: orderId(i), userId: `hu-${i}`, lines: [{ sku: WEBHOOK_SKU, warehouseCode: WAREHOUSE, quantity: 1 }] }),
+      body: JSON.stringify({
+        orderId: orderId(i),
+        userId: `hu-${i}`,
+        lines: [{ sku: WEBHOOK_SKU, warehouseCode: WAREHOUSE, quantity: 1 }],
+      }),
     }),
   });
   const refused = held.samples.filter((s) => s.outcome !== '201').length;

@@ -64,19 +64,35 @@ export async function callRetrying(
 }
 
 export function placeOrder(base: string, orderId: string, userId: string, sku: string, quantity = 1): Promise<Answer> {
-  return callRetrying(base, 'POST', '/orders', JSON.stringify({ orderId, userId, lines: [{ sku, warehouseCode: 'W1', quantity }] }));
+  return callRetrying(
+    base,
+    'POST',
+    '/orders',
+    JSON.stringify({ orderId, userId, lines: [{ sku, warehouseCode: 'W1', quantity }] }),
+  );
 }
 
 /** A flash-sale order, admitted by the campaign's gate (or its PostgreSQL path while the gate is down). */
 export function placeFlashOrder(base: string, campaignId: string, orderId: string, userId: string): Promise<Answer> {
-  return callRetrying(base, 'POST', `/campaigns/${campaignId}/orders`, JSON.stringify({ orderId, userId, quantity: 1 }));
+  return callRetrying(
+    base,
+    'POST',
+    `/campaigns/${campaignId}/orders`,
+    JSON.stringify({ orderId, userId, quantity: 1 }),
+  );
 }
 
 /** The one payment the suite makes for an order: its row in `payments` is (orderId, paymentIdOf(orderId)). */
 export const paymentIdOf = (orderId: string) => `pay-${orderId}`;
 
 export function pay(base: string, orderId: string, eventId = `ev-${orderId}`): Promise<Answer> {
-  const signed = signedPayment(CHAOS_SECRET, { eventId, type: 'payment.succeeded', orderId, paymentId: paymentIdOf(orderId), amountCents: 1000 });
+  const signed = signedPayment(CHAOS_SECRET, {
+    eventId,
+    type: 'payment.succeeded',
+    orderId,
+    paymentId: paymentIdOf(orderId),
+    amountCents: 1000,
+  });
   return callRetrying(base, 'POST', '/webhooks/payments', signed.payload, signed.headers);
 }
 
@@ -103,7 +119,11 @@ export async function orderState(base: string, orderId: string): Promise<Record<
 }
 
 /** Runs `fn` over `items` with at most `concurrency` in flight. */
-export async function pMap<T, R>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function pMap<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const lanes = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
@@ -116,7 +136,11 @@ export async function pMap<T, R>(items: readonly T[], concurrency: number, fn: (
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls every order until its saga has ended (or the deadline); returns the final states. */
-export async function awaitEndings(base: string, orderIds: readonly string[], timeoutMs = 120_000): Promise<Map<string, Record<string, unknown>>> {
+export async function awaitEndings(
+  base: string,
+  orderIds: readonly string[],
+  timeoutMs = 120_000,
+): Promise<Map<string, Record<string, unknown>>> {
   const states = new Map<string, Record<string, unknown>>();
   const deadline = Date.now() + timeoutMs;
   let open = [...orderIds];

@@ -19,9 +19,14 @@ export const BURNERS_PER_CORE = 2;
 export function startCpuLoad(maxMs: number, burners = BURNERS_PER_CORE * availableParallelism()): CpuLoad {
   // The bound is inside each child: a suite that dies leaves no burner running past it.
   const loop = `const end = Date.now() + ${Math.ceil(maxMs)}; while (Date.now() < end) { for (let i = 0; i < 1e6; i += 1); }`;
-  const children: ChildProcess[] = Array.from({ length: burners }, () => spawn(process.execPath, ['-e', loop], { stdio: 'ignore' }));
+  const children: ChildProcess[] = Array.from({ length: burners }, () =>
+    spawn(process.execPath, ['-e', loop], { stdio: 'ignore' }),
+  );
   const exited = children.map(
-    (c) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve()))),
+    (c) =>
+      new Promise<void>((resolve) =>
+        c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve()),
+      ),
   );
   return {
     burners,

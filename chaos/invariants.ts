@@ -54,7 +54,12 @@ async function cacheMismatches(stack: Stack): Promise<string[]> {
  * off): waits for the table to have none PENDING, then names those that still are.
  */
 async function pendingPayments(stack: Stack): Promise<string[]> {
-  const pending = () => stack.db.payment.findMany({ where: { state: 'PENDING' }, select: { orderId: true, paymentId: true }, orderBy: { receivedAt: 'asc' } });
+  const pending = () =>
+    stack.db.payment.findMany({
+      where: { state: 'PENDING' },
+      select: { orderId: true, paymentId: true },
+      orderBy: { receivedAt: 'asc' },
+    });
   const left = await eventually(pending, (rows) => rows.length === 0, SETTLE_WAIT_MS).catch(() => pending());
   return left.map((p) => `${p.orderId}/${p.paymentId}`);
 }

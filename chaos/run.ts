@@ -12,7 +12,11 @@ async function main(): Promise<void> {
   const only = picked.length > 0 ? (s: { name: string }) => picked.includes(s.name.split(' ')[0]) : undefined;
   const rows = await runSuite(args.includes('--reduced') ? REDUCED : FULL, (line) => console.log(line), only);
   const failed = rows.filter((r) => !passed(r));
-  console.log(failed.length === 0 ? `\n[chaos] all ${rows.length} scenarios passed` : `\n[chaos] ${failed.length} of ${rows.length} scenarios FAILED`);
+  console.log(
+    failed.length === 0
+      ? `\n[chaos] all ${rows.length} scenarios passed`
+      : `\n[chaos] ${failed.length} of ${rows.length} scenarios FAILED`,
+  );
   process.exit(failed.length === 0 ? 0 : 1);
 }
 

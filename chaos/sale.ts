@@ -54,7 +54,12 @@ export async function saleWithFault(stack: Stack, options: SaleOptions): Promise
 }
 
 /** Closes a sale-with-fault scenario: every order ended, every payment settled, the invariants held. */
-export function closeSale(stack: Stack, scenario: string, sale: SaleResult, extra: { problems?: string[]; notes?: string } = {}): Promise<Row> {
+export function closeSale(
+  stack: Stack,
+  scenario: string,
+  sale: SaleResult,
+  extra: { problems?: string[]; notes?: string } = {},
+): Promise<Row> {
   return closeScenario(stack, {
     scenario,
     base: stack.api,

@@ -36,8 +36,13 @@ export interface Closing {
  */
 async function lostPayments(stack: Stack, paid: ReadonlySet<string>): Promise<string[]> {
   const ids = [...paid];
-  const rows = await stack.db.payment.findMany({ where: { orderId: { in: ids } }, select: { orderId: true, paymentId: true, state: true } });
-  const settled = new Set(rows.filter((r) => r.state !== 'PENDING' && r.paymentId === paymentIdOf(r.orderId)).map((r) => r.orderId));
+  const rows = await stack.db.payment.findMany({
+    where: { orderId: { in: ids } },
+    select: { orderId: true, paymentId: true, state: true },
+  });
+  const settled = new Set(
+    rows.filter((r) => r.state !== 'PENDING' && r.paymentId === paymentIdOf(r.orderId)).map((r) => r.orderId),
+  );
   return ids.filter((id) => !settled.has(id));
 }
 
@@ -58,9 +63,15 @@ export async function closeScenario(stack: Stack, c: Closing): Promise<Row> {
     );
   if (lost.length > 0) problems.push(`accepted but not settled: ${lost.slice(0, 5).join(', ')}`);
   if (report.pendingPayments.length > 0)
-    problems.push(`${report.pendingPayments.length} payments still PENDING: ${report.pendingPayments.slice(0, 5).join(', ')}`);
-  if (report.violations.length > 0) problems.push(`${report.violations.length} invariant violations: ${JSON.stringify(report.violations).slice(0, 300)}`);
-  if (report.cacheMismatches.length > 0) problems.push(`cache differs from database for ${report.cacheMismatches.join(', ')}`);
+    problems.push(
+      `${report.pendingPayments.length} payments still PENDING: ${report.pendingPayments.slice(0, 5).join(', ')}`,
+    );
+  if (report.violations.length > 0)
+    problems.push(
+      `${report.violations.length} invariant violations: ${JSON.stringify(report.violations).slice(0, 300)}`,
+    );
+  if (report.cacheMismatches.length > 0)
+    problems.push(`cache differs from database for ${report.cacheMismatches.join(', ')}`);
   return {
     scenario: c.scenario,
     orders: c.orderIds.length,

@@ -98,7 +98,9 @@ async function startServices(env: Record<string, string>, shortTtl: number) {
     await worker.stop();
   };
   // A stack that does not come up leaves no process behind.
-  await Promise.all([urls.api, urls.shortApi].map((api) => waitForHttp(`${api}/readyz`)).concat(waitForHttp(urls.workerMetrics))).catch(async (err) => {
+  await Promise.all(
+    [urls.api, urls.shortApi].map((api) => waitForHttp(`${api}/readyz`)).concat(waitForHttp(urls.workerMetrics)),
+  ).catch(async (err) => {
     await stop();
     throw err;
   });
@@ -122,7 +124,11 @@ export async function startStack(orders: number): Promise<Stack> {
   const temporalPort = await freePort();
   const dbFile = path.join(ROOT, '.data', 'chaos', `temporal-${process.pid}.db`);
   rmSync(dbFile, { force: true });
-  let devServer: DevServer = await startDevServer({ searchAttributes: searchAttributeKeys, port: temporalPort, dbFile });
+  let devServer: DevServer = await startDevServer({
+    searchAttributes: searchAttributeKeys,
+    port: temporalPort,
+    dbFile,
+  });
   let devServerDown = false;
   const stopTemporal = async () => {
     devServerDown = true;
@@ -133,8 +139,14 @@ export async function startStack(orders: number): Promise<Stack> {
     devServer = await startDevServer({ searchAttributes: searchAttributeKeys, port: temporalPort, dbFile });
     devServerDown = false;
   };
-  const temporal = new Client({ connection: await fencedConnection({ address: devServer.address }), namespace: 'default' });
-  const services = await startServices(serviceEnv(devServer.address, redis.url, nats.url), shortTtlSeconds(orders)).catch(async (err) => {
+  const temporal = new Client({
+    connection: await fencedConnection({ address: devServer.address }),
+    namespace: 'default',
+  });
+  const services = await startServices(
+    serviceEnv(devServer.address, redis.url, nats.url),
+    shortTtlSeconds(orders),
+  ).catch(async (err) => {
     await closeConnection(temporal.connection);
     await devServer.stop();
     await redis.kill();

@@ -33,7 +33,11 @@ export const scenarios: readonly Scenario[] = [
 export const FULL: Size = { orders: 500, hostileRequests: 10_000 };
 export const REDUCED: Size = { orders: 40, hostileRequests: 600 };
 
-export async function runSuite(size: Size, print: (line: string) => void, only?: (s: Scenario) => boolean): Promise<Row[]> {
+export async function runSuite(
+  size: Size,
+  print: (line: string) => void,
+  only?: (s: Scenario) => boolean,
+): Promise<Row[]> {
   const stack = await startStack(size.orders);
   const rows: Row[] = [];
   try {

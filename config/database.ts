@@ -15,7 +15,10 @@ export function pgSslFor(connectionUrl: string, defaults: PgSslConfig, variable 
   const params = new URL(connectionUrl).searchParams;
   const mode = params.get('sslmode') ?? defaults.mode;
   if (!(PG_SSL_MODES as readonly string[]).includes(mode)) {
-    throw new ConfigError(variable, `sslmode=${mode} is not supported; use one of ${PG_SSL_MODES.join(', ')} (prefer/allow cannot fall back here)`);
+    throw new ConfigError(
+      variable,
+      `sslmode=${mode} is not supported; use one of ${PG_SSL_MODES.join(', ')} (prefer/allow cannot fall back here)`,
+    );
   }
   const fileParam = (key: string) => {
     const value = params.get(key) ?? undefined;
@@ -34,8 +37,12 @@ export function pgSslFor(connectionUrl: string, defaults: PgSslConfig, variable 
     keyFile: fileParam('sslkey') ?? defaults.keyFile,
   };
   if (!!ssl.certFile !== !!ssl.keyFile)
-    throw new ConfigError(variable, 'a client certificate needs its key (sslcert and sslkey, or DATABASE_SSL_CERT_FILE and DATABASE_SSL_KEY_FILE)');
-  if (ssl.mode === 'verify-ca' && !ssl.caFile) throw new ConfigError(variable, 'sslmode=verify-ca needs a CA file (sslrootcert or DATABASE_SSL_CA_FILE)');
+    throw new ConfigError(
+      variable,
+      'a client certificate needs its key (sslcert and sslkey, or DATABASE_SSL_CERT_FILE and DATABASE_SSL_KEY_FILE)',
+    );
+  if (ssl.mode === 'verify-ca' && !ssl.caFile)
+    throw new ConfigError(variable, 'sslmode=verify-ca needs a CA file (sslrootcert or DATABASE_SSL_CA_FILE)');
   return ssl;
 }
 
@@ -64,12 +71,19 @@ function databaseConfig(env: Env): DatabaseConfig {
  * The database settings alone, without the service's secrets: what the migration runner, the
  * seed and the role script need (`NODE_ENV=production` with no WEBHOOK_SECRET is fine there).
  */
-export function loadDatabaseConfig(env: Env = process.env): Pick<Config, 'databaseUrl' | 'migrationDatabaseUrl' | 'database' | 'migration'> {
+export function loadDatabaseConfig(
+  env: Env = process.env,
+): Pick<Config, 'databaseUrl' | 'migrationDatabaseUrl' | 'database' | 'migration'> {
   const protocols = ['postgres:', 'postgresql:'];
   const databaseUrl = url(env, 'DATABASE_URL', DEFAULT_DATABASE_URL, protocols);
   // Set DATABASE_URL alone and migrations run as that role too (one role, as before): the
   // local pair of defaults applies only when neither is set.
-  const migrationDatabaseUrl = url(env, 'MIGRATION_DATABASE_URL', env.DATABASE_URL?.trim() ? databaseUrl : DEFAULT_MIGRATION_DATABASE_URL, protocols);
+  const migrationDatabaseUrl = url(
+    env,
+    'MIGRATION_DATABASE_URL',
+    env.DATABASE_URL?.trim() ? databaseUrl : DEFAULT_MIGRATION_DATABASE_URL,
+    protocols,
+  );
   const database = databaseConfig(env);
   pgSslFor(databaseUrl, database.ssl, 'DATABASE_URL');
   pgSslFor(migrationDatabaseUrl, database.ssl, 'MIGRATION_DATABASE_URL');

@@ -4,7 +4,20 @@
  * parse.ts (one variable each), secrets.ts, database.ts; this file assembles them.
  */
 import { loadDatabaseConfig } from './database';
-import { bool, certPair, ConfigError, duration, durationSeconds, int, isProduction, percent, readableFile, str, url, type Env } from './parse';
+import {
+  bool,
+  certPair,
+  ConfigError,
+  duration,
+  durationSeconds,
+  int,
+  isProduction,
+  percent,
+  readableFile,
+  str,
+  url,
+  type Env,
+} from './parse';
 import type { CacheConfig, Config, EventWebhooksConfig, RedisTlsConfig, TemporalConfig } from './schema';
 import { secrets } from './secrets';
 
@@ -34,7 +47,10 @@ function eventWebhooksConfig(env: Env): EventWebhooksConfig {
   const schedule = str(env, 'WEBHOOK_RETRY_SCHEDULE', '5s,5m,30m,2h,5h,10h,10h');
   const steps = schedule.split(',').map((s) => s.trim());
   if (steps.length > 20 || steps.some((s) => !/^\d+(ms|s|m|h)$/.test(s))) {
-    throw new ConfigError('WEBHOOK_RETRY_SCHEDULE', `expected up to 20 comma-separated durations like 5s,5m,2h, got "${schedule}"`);
+    throw new ConfigError(
+      'WEBHOOK_RETRY_SCHEDULE',
+      `expected up to 20 comma-separated durations like 5s,5m,2h, got "${schedule}"`,
+    );
   }
   const hosts = str(env, 'WEBHOOK_ALLOWED_HOSTS', '');
   return {
@@ -54,7 +70,8 @@ function redisTls(env: Env, redisUrl: string): RedisTlsConfig | undefined {
   const caFile = readableFile(env, 'REDIS_TLS_CA_FILE');
   const pair = certPair(env, 'REDIS_TLS_CERT_FILE', 'REDIS_TLS_KEY_FILE');
   if (!caFile && !pair.certFile) return undefined;
-  if (!redisUrl.startsWith('rediss:')) throw new ConfigError('REDIS_URL', 'REDIS_TLS_* files are set: use a rediss:// URL');
+  if (!redisUrl.startsWith('rediss:'))
+    throw new ConfigError('REDIS_URL', 'REDIS_TLS_* files are set: use a rediss:// URL');
   return { caFile, ...pair };
 }
 
@@ -67,12 +84,18 @@ function temporalConfig(env: Env): TemporalConfig {
   const pair = certPair(env, 'TEMPORAL_TLS_CERT_FILE', 'TEMPORAL_TLS_KEY_FILE');
   const serverName = env.TEMPORAL_TLS_SERVER_NAME?.trim() || undefined;
   const rawKey = env.TEMPORAL_API_KEY;
-  if (rawKey !== undefined && rawKey !== '' && rawKey.trim() === '') throw new ConfigError('TEMPORAL_API_KEY', 'is only whitespace');
+  if (rawKey !== undefined && rawKey !== '' && rawKey.trim() === '')
+    throw new ConfigError('TEMPORAL_API_KEY', 'is only whitespace');
   const apiKey = rawKey?.trim() || undefined;
   const wantsTls = !!(caFile || pair.certFile || serverName || apiKey);
   const tls = bool(env, 'TEMPORAL_TLS', wantsTls);
-  if (!tls && (caFile || pair.certFile || serverName)) throw new ConfigError('TEMPORAL_TLS', 'is false but TEMPORAL_TLS_* files or server name are set');
-  if (!tls && apiKey) throw new ConfigError('TEMPORAL_TLS', 'is false but TEMPORAL_API_KEY is set: an API key is never sent in clear text');
+  if (!tls && (caFile || pair.certFile || serverName))
+    throw new ConfigError('TEMPORAL_TLS', 'is false but TEMPORAL_TLS_* files or server name are set');
+  if (!tls && apiKey)
+    throw new ConfigError(
+      'TEMPORAL_TLS',
+      'is false but TEMPORAL_API_KEY is set: an API key is never sent in clear text',
+    );
   return {
     address,
     namespace: str(env, 'TEMPORAL_NAMESPACE', 'default'),
@@ -84,7 +107,8 @@ function temporalConfig(env: Env): TemporalConfig {
 
 function logFormat(env: Env): Config['logFormat'] {
   const value = str(env, 'LOG_FORMAT', 'auto').toLowerCase();
-  if (value !== 'pretty' && value !== 'json' && value !== 'auto') throw new ConfigError('LOG_FORMAT', `expected pretty, json or auto, got "${value}"`);
+  if (value !== 'pretty' && value !== 'json' && value !== 'auto')
+    throw new ConfigError('LOG_FORMAT', `expected pretty, json or auto, got "${value}"`);
   return value;
 }
 
@@ -99,14 +123,19 @@ function eventsNatsConfig(env: Env): Config['eventsNats'] {
     } catch {
       throw new ConfigError('EVENTS_NATS_URL', `not a URL: "${u.trim()}"`);
     }
-    if (!['nats:', 'tls:'].includes(parsed.protocol)) throw new ConfigError('EVENTS_NATS_URL', `expected nats:// or tls:// URLs, got "${u.trim()}"`);
+    if (!['nats:', 'tls:'].includes(parsed.protocol))
+      throw new ConfigError('EVENTS_NATS_URL', `expected nats:// or tls:// URLs, got "${u.trim()}"`);
   }
   const subjectPrefix = str(env, 'EVENTS_NATS_SUBJECT_PREFIX', 'stockhold.events');
   if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(subjectPrefix)) {
-    throw new ConfigError('EVENTS_NATS_SUBJECT_PREFIX', `expected dot-separated tokens of letters, digits, - and _, got "${subjectPrefix}"`);
+    throw new ConfigError(
+      'EVENTS_NATS_SUBJECT_PREFIX',
+      `expected dot-separated tokens of letters, digits, - and _, got "${subjectPrefix}"`,
+    );
   }
   const stream = str(env, 'EVENTS_NATS_STREAM', 'STOCKHOLD_EVENTS');
-  if (!/^[A-Za-z0-9_-]+$/.test(stream)) throw new ConfigError('EVENTS_NATS_STREAM', `expected letters, digits, - and _, got "${stream}"`);
+  if (!/^[A-Za-z0-9_-]+$/.test(stream))
+    throw new ConfigError('EVENTS_NATS_STREAM', `expected letters, digits, - and _, got "${stream}"`);
   const publishTimeoutMs = int(env, 'EVENTS_NATS_PUBLISH_TIMEOUT_MS', 5_000, 100, 60_000);
   const maxBackoffMs = 5_000;
   const duplicateWindowSeconds = int(env, 'EVENTS_NATS_DUPLICATE_WINDOW_SECONDS', 600, 1, 7 * 24 * 3600);
@@ -125,7 +154,9 @@ function eventsNatsConfig(env: Env): Config['eventsNats'] {
 /** Reads and validates the configuration; throws ConfigError on the first bad setting (on every bad secret at once). */
 export function loadConfig(env: Env = process.env): Config {
   const temporal = temporalConfig(env);
-  const alertWebhookUrl = env.ALERT_WEBHOOK_URL?.trim() ? url(env, 'ALERT_WEBHOOK_URL', '', ['http:', 'https:']) : undefined;
+  const alertWebhookUrl = env.ALERT_WEBHOOK_URL?.trim()
+    ? url(env, 'ALERT_WEBHOOK_URL', '', ['http:', 'https:'])
+    : undefined;
   // Secrets, read together: in production every missing, blank, placeholder or short one is
   // named in the one refusal, not only the first.
   // Switched off (once real keys exist), the bootstrap key is neither needed nor accepted.
@@ -133,7 +164,11 @@ export function loadConfig(env: Env = process.env): Config {
   const secretDefaults: Record<string, string> = { WEBHOOK_SECRET: 'dev-webhook-secret' };
   if (bootstrapEnabled) secretDefaults.ADMIN_TOKEN = 'dev-admin-token';
   if (alertWebhookUrl) secretDefaults.ALERT_WEBHOOK_SECRET = 'dev-alert-secret';
-  const { WEBHOOK_SECRET: webhookSecret, ADMIN_TOKEN: adminToken = '', ALERT_WEBHOOK_SECRET: alertWebhookSecret } = secrets(env, secretDefaults);
+  const {
+    WEBHOOK_SECRET: webhookSecret,
+    ADMIN_TOKEN: adminToken = '',
+    ALERT_WEBHOOK_SECRET: alertWebhookSecret,
+  } = secrets(env, secretDefaults);
   const redisUrl = url(env, 'REDIS_URL', 'redis://127.0.0.1:6379/0', ['redis:', 'rediss:']);
   const host = str(env, 'HOST', '127.0.0.1');
   const opsPort = env.OPS_PORT?.trim() ? int(env, 'OPS_PORT', 0, 0, 65535) : undefined;
@@ -150,7 +185,10 @@ export function loadConfig(env: Env = process.env): Config {
     orderQueryTimeoutMs: int(env, 'ORDER_QUERY_TIMEOUT_MS', 1_000, 50, 60_000),
     reservationTtlSeconds: int(env, 'RESERVATION_TTL_SECONDS', 1800, 1, 7 * 24 * 3600),
     sweeperGraceSeconds: int(env, 'SWEEPER_GRACE_SECONDS', 60, 0, 24 * 3600),
-    holdSeconds: { min: int(env, 'HOLD_SECONDS_MIN', 60, 1, 7 * 24 * 3600), max: int(env, 'HOLD_SECONDS_MAX', 3600, 1, 7 * 24 * 3600) },
+    holdSeconds: {
+      min: int(env, 'HOLD_SECONDS_MIN', 60, 1, 7 * 24 * 3600),
+      max: int(env, 'HOLD_SECONDS_MAX', 3600, 1, 7 * 24 * 3600),
+    },
     holdExtension: {
       maxSeconds: int(env, 'HOLD_EXTENSION_MAX_SECONDS', 900, 1, 24 * 3600),
       maxTotalSeconds: int(env, 'HOLD_EXTENSION_MAX_TOTAL_SECONDS', 1800, 1, 7 * 24 * 3600),
@@ -182,7 +220,8 @@ export function loadConfig(env: Env = process.env): Config {
     sweeperInterval: duration(env, 'SWEEPER_INTERVAL', '5m'),
     expiryCheckInterval: duration(env, 'EXPIRY_CHECK_INTERVAL', '1h'),
     reconcileInterval: duration(env, 'RECONCILE_INTERVAL', '1h'),
-    alertWebhook: alertWebhookUrl && alertWebhookSecret ? { url: alertWebhookUrl, secret: alertWebhookSecret } : undefined,
+    alertWebhook:
+      alertWebhookUrl && alertWebhookSecret ? { url: alertWebhookUrl, secret: alertWebhookSecret } : undefined,
     transferReceiveDeadlineSeconds: durationSeconds(duration(env, 'TRANSFER_RECEIVE_DEADLINE', '72h')),
     webhookSecret,
     webhookToleranceSeconds: int(env, 'WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),

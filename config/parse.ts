@@ -56,14 +56,17 @@ export function duration(env: Env, name: string, fallback: string): string {
 
 /** Whole seconds in a validated duration (`72h`, `30m`, …), at least 1. */
 export function durationSeconds(value: string): number {
-  const unit = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400 }[value.replace(/^\d+/, '') as 'ms' | 's' | 'm' | 'h' | 'd'];
+  const unit = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400 }[
+    value.replace(/^\d+/, '') as 'ms' | 's' | 'm' | 'h' | 'd'
+  ];
   return Math.max(1, Math.round(parseInt(value, 10) * unit));
 }
 
 export function percent(env: Env, name: string, fallback: number): number {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+(\.\d+)?$/.test(raw) || Number(raw) > 100) throw new ConfigError(name, `expected a percentage 0-100, got "${raw}"`);
+  if (!/^\d+(\.\d+)?$/.test(raw) || Number(raw) > 100)
+    throw new ConfigError(name, `expected a percentage 0-100, got "${raw}"`);
   return Number(raw);
 }
 

@@ -83,7 +83,11 @@ export interface Config {
   /** How long a process trusts a verified API key before reading it again (revocations also arrive over Redis at once). */
   readonly apiKeyCacheMs: number;
   /** `ops`: when set, /metrics and /docs are served there (without a key) and not on `port`. */
-  readonly api: { readonly host: string; readonly port: number; readonly ops?: { readonly host: string; readonly port: number } };
+  readonly api: {
+    readonly host: string;
+    readonly port: number;
+    readonly ops?: { readonly host: string; readonly port: number };
+  };
   /** Where the worker serves /metrics and /healthz. */
   readonly workerHttp: { readonly host: string; readonly port: number };
   readonly logLevel: string;

@@ -31,7 +31,8 @@ const PLACEHOLDER_SECRETS = new Set(
     'dev',
   ].map((v) => v.replace(/[^a-z0-9]/gi, '').toLowerCase()),
 );
-const PLACEHOLDER_WORDS = /changeme|placeholder|replaceme|yoursecret|yourtoken|secrethere|tokenhere|example|notasecret|insecure/;
+const PLACEHOLDER_WORDS =
+  /changeme|placeholder|replaceme|yoursecret|yourtoken|secrethere|tokenhere|example|notasecret|insecure/;
 
 /** Why `value` is a placeholder rather than a secret, or undefined. */
 export function placeholderReason(value: string): string | undefined {
@@ -78,5 +79,8 @@ export function secrets<K extends string>(env: Env, defaults: Readonly<Record<K,
   if (problems.length === 0) return values;
   const [[first, why], ...rest] = problems;
   const more = rest.map(([name, reason]) => `; ${name}: ${reason}`).join('');
-  throw new ConfigError(first, `${why}${more} (${rest.length ? 'generate each' : 'generate one'} with: openssl rand -base64 ${MIN_SECRET_BYTES + 16})`);
+  throw new ConfigError(
+    first,
+    `${why}${more} (${rest.length ? 'generate each' : 'generate one'} with: openssl rand -base64 ${MIN_SECRET_BYTES + 16})`,
+  );
 }

@@ -49,7 +49,8 @@ export function pgFaultOf(err: unknown, depth = 0): PgFault | undefined {
     };
   }
   const adapter = e.meta?.driverAdapterError as
-    { cause?: { originalCode?: unknown; originalMessage?: unknown; constraint?: unknown; detail?: unknown } } | undefined;
+    | { cause?: { originalCode?: unknown; originalMessage?: unknown; constraint?: unknown; detail?: unknown } }
+    | undefined;
   const code = adapter?.cause?.originalCode;
   if (typeof code === 'string' && SQLSTATE.test(code)) {
     const constraint = adapter?.cause?.constraint;
@@ -73,8 +74,13 @@ export function asDataError(err: unknown): DomainError | undefined {
   const fault = pgFaultOf(err);
   if (!fault || RACE_CODES.has(fault.sqlState)) return undefined;
   const details = { sqlState: fault.sqlState, ...(fault.constraint ? { constraint: fault.constraint } : {}) };
-  if (fault.sqlState.startsWith('22')) return new DomainError(ErrorCode.INVALID_INPUT, `the database cannot store a value: ${fault.message}`, details);
+  if (fault.sqlState.startsWith('22'))
+    return new DomainError(ErrorCode.INVALID_INPUT, `the database cannot store a value: ${fault.message}`, details);
   if (fault.sqlState.startsWith('23'))
-    return new DomainError(ErrorCode.CONSTRAINT_VIOLATION, `the change breaks a rule of the stored data: ${fault.message}`, details);
+    return new DomainError(
+      ErrorCode.CONSTRAINT_VIOLATION,
+      `the change breaks a rule of the stored data: ${fault.message}`,
+      details,
+    );
   return undefined;
 }

@@ -84,7 +84,12 @@ export function currentActor(actor?: string): string | undefined {
  * no step below has to pass it on). Without it the rows record the system writer running the
  * transaction ({@link asSystem}), or none (NULL) outside any.
  */
-export async function inKeyLockedTx<T>(db: Db, serial: string, work: (tx: Tx) => Promise<T>, actor?: string): Promise<T> {
+export async function inKeyLockedTx<T>(
+  db: Db,
+  serial: string,
+  work: (tx: Tx) => Promise<T>,
+  actor?: string,
+): Promise<T> {
   let touched: Set<string> | undefined;
   const result = await db.$transaction(
     async (tx) => {
@@ -110,7 +115,11 @@ export async function readFence<T>(tx: Tx, serial: string, operation: Operation)
 }
 
 /** The recorded outcomes of several operations of one serial, in one round trip. */
-export async function readFences<T>(tx: Tx | Db, serial: string, operations: readonly Operation[]): Promise<Map<Operation, T>> {
+export async function readFences<T>(
+  tx: Tx | Db,
+  serial: string,
+  operations: readonly Operation[],
+): Promise<Map<Operation, T>> {
   const rows = await tx.$queryRaw<{ operation: Operation; outcome: T }[]>`
     SELECT operation, outcome FROM operation_fences WHERE serial = ${serial} AND operation = ANY(${operations}::text[])`;
   return new Map(rows.map((r) => [r.operation, r.outcome]));

@@ -32,13 +32,19 @@ import { pgFaultOf } from './data-errors';
 /** A decoded error: its code, and its message and details from the DETAIL the function gave. */
 export interface SqlFunctionErrorDecoding {
   readonly code: ErrorCode;
-  readonly answer: (subject: Readonly<Record<string, string | undefined>>) => { readonly message: string; readonly details?: Record<string, unknown> };
+  readonly answer: (subject: Readonly<Record<string, string | undefined>>) => {
+    readonly message: string;
+    readonly details?: Record<string, unknown>;
+  };
 }
 
 /** Every SQLSTATE our functions raise, with the domain error it is (null: not decoded). */
 export const SQL_FUNCTION_ERRORS: Readonly<Record<string, SqlFunctionErrorDecoding | null>> = {
   SH001: { code: ErrorCode.CAMPAIGN_NOT_FOUND, answer: (s) => ({ message: `no campaign ${s.campaignId}` }) },
-  SH002: { code: ErrorCode.UNKNOWN_PRODUCT, answer: (s) => ({ message: `no product ${s.sku}`, details: { sku: s.sku } }) },
+  SH002: {
+    code: ErrorCode.UNKNOWN_PRODUCT,
+    answer: (s) => ({ message: `no product ${s.sku}`, details: { sku: s.sku } }),
+  },
   SH003: {
     code: ErrorCode.UNKNOWN_WAREHOUSE,
     answer: (s) => ({ message: `no warehouse ${s.warehouseCode}`, details: { warehouseCode: s.warehouseCode } }),
@@ -60,7 +66,9 @@ export function sqlFunctionError(err: unknown): DomainError | undefined {
 function subjectOf(detail: string | undefined): Record<string, string | undefined> {
   try {
     const parsed: unknown = JSON.parse(detail ?? '{}');
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, string>) : {};
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, string>)
+      : {};
   } catch {
     return {};
   }

@@ -15,7 +15,14 @@
  */
 import { compareBytes } from './byte-order';
 import { compareLines, mergeLines } from './lines';
-import { AllocationReason, type AllocationNote, type AllocationPreferences, type OrderLine, type RequestedLine, type Shortage } from './types';
+import {
+  AllocationReason,
+  type AllocationNote,
+  type AllocationPreferences,
+  type OrderLine,
+  type RequestedLine,
+  type Shortage,
+} from './types';
 
 /** A warehouse as allocation sees it. */
 export interface WarehouseSite {
@@ -31,7 +38,8 @@ export type Availability = ReadonlyMap<string, ReadonlyMap<string, number>>;
 
 /** Where every line goes and why, or what could not be placed. */
 export type AllocationPlan =
-  { readonly status: 'planned'; readonly lines: OrderLine[]; readonly notes: AllocationNote[] } | { readonly status: 'short'; readonly shortages: Shortage[] };
+  | { readonly status: 'planned'; readonly lines: OrderLine[]; readonly notes: AllocationNote[] }
+  | { readonly status: 'short'; readonly shortages: Shortage[] };
 
 const REQUESTED_DETAIL = 'named by the order line';
 
@@ -55,7 +63,8 @@ export function planAllocation(
   for (const line of merged.filter((l) => l.warehouseCode !== undefined)) {
     const code = line.warehouseCode!;
     const have = left.get(line.sku)?.get(code) ?? 0;
-    if (have < line.quantity) shortages.push({ sku: line.sku, warehouseCode: code, requested: line.quantity, available: Math.max(0, have) });
+    if (have < line.quantity)
+      shortages.push({ sku: line.sku, warehouseCode: code, requested: line.quantity, available: Math.max(0, have) });
     else take(left, notes, line.sku, code, line.quantity, AllocationReason.REQUESTED, REQUESTED_DETAIL, false);
   }
   const ranked = rankSites(sites, prefs);
@@ -64,7 +73,11 @@ export function planAllocation(
   for (const line of open) {
     const total = ranked.reduce((sum, r) => sum + Math.max(0, left.get(line.sku)?.get(r.site.code) ?? 0), 0);
     if (!prefs.allowSplit || total < line.quantity) {
-      shortages.push({ sku: line.sku, requested: line.quantity, available: prefs.allowSplit ? total : largest(left, line.sku) });
+      shortages.push({
+        sku: line.sku,
+        requested: line.quantity,
+        available: prefs.allowSplit ? total : largest(left, line.sku),
+      });
     } else {
       placeSplit(line, ranked, left, notes);
     }
@@ -79,7 +92,12 @@ export function planAllocation(
  * serve the most remaining lines (used warehouses, then rank, break ties). Placed lines are
  * removed from `open`.
  */
-function placeWhole(open: RequestedLine[], ranked: readonly Ranked[], left: Map<string, Map<string, number>>, notes: AllocationNote[]): void {
+function placeWhole(
+  open: RequestedLine[],
+  ranked: readonly Ranked[],
+  left: Map<string, Map<string, number>>,
+  notes: AllocationNote[],
+): void {
   for (;;) {
     const used = new Set(notes.map((n) => n.warehouseCode));
     const order = [...ranked].sort((a, b) => Number(used.has(b.site.code)) - Number(used.has(a.site.code)));
@@ -91,8 +109,13 @@ function placeWhole(open: RequestedLine[], ranked: readonly Ranked[], left: Map<
     if (!best) return;
     const consolidated = used.has(best.r.site.code);
     for (const line of best.fits) {
-      const [reason, why] = consolidated ? [AllocationReason.CONSOLIDATED, 'already ships part of this order'] : [best.r.reason, best.r.why];
-      const detail = best.fits.length === open.length && !consolidated && used.size === 0 ? `${why}; serves the whole order in one shipment` : why;
+      const [reason, why] = consolidated
+        ? [AllocationReason.CONSOLIDATED, 'already ships part of this order']
+        : [best.r.reason, best.r.why];
+      const detail =
+        best.fits.length === open.length && !consolidated && used.size === 0
+          ? `${why}; serves the whole order in one shipment`
+          : why;
       take(left, notes, line.sku, best.r.site.code, line.quantity, reason, detail, false);
     }
     for (const line of best.fits) open.splice(open.indexOf(line), 1);
@@ -100,14 +123,21 @@ function placeWhole(open: RequestedLine[], ranked: readonly Ranked[], left: Map<
 }
 
 /** Splits one line over warehouses already shipping, then the others by rank. */
-function placeSplit(line: RequestedLine, ranked: readonly Ranked[], left: Map<string, Map<string, number>>, notes: AllocationNote[]): void {
+function placeSplit(
+  line: RequestedLine,
+  ranked: readonly Ranked[],
+  left: Map<string, Map<string, number>>,
+  notes: AllocationNote[],
+): void {
   const used = new Set(notes.map((n) => n.warehouseCode));
   const order = [...ranked].sort((a, b) => Number(used.has(b.site.code)) - Number(used.has(a.site.code)));
   let rest = line.quantity;
   for (const r of order) {
     const q = Math.min(rest, Math.max(0, left.get(line.sku)?.get(r.site.code) ?? 0));
     if (q === 0) continue;
-    const [reason, why] = used.has(r.site.code) ? [AllocationReason.CONSOLIDATED, 'already ships part of this order'] : [r.reason, r.why];
+    const [reason, why] = used.has(r.site.code)
+      ? [AllocationReason.CONSOLIDATED, 'already ships part of this order']
+      : [r.reason, r.why];
     take(left, notes, line.sku, r.site.code, q, reason, `${why}; split: ${q} of ${line.quantity}`, true);
     rest -= q;
     if (rest === 0) return;
@@ -145,7 +175,8 @@ export function rankSites(sites: readonly WarehouseSite[], prefs: AllocationPref
   return keyed.map(({ site, preferred, inRegion, km }) => {
     if (preferred) return { site, reason: AllocationReason.PREFERRED, why: 'preferred warehouse' };
     if (inRegion) return { site, reason: AllocationReason.REGION, why: `in delivery region ${site.region}` };
-    if (km !== undefined) return { site, reason: AllocationReason.NEAREST, why: `nearest with stock (${Math.round(km)} km)` };
+    if (km !== undefined)
+      return { site, reason: AllocationReason.NEAREST, why: `nearest with stock (${Math.round(km)} km)` };
     return { site, reason: AllocationReason.PRIORITY, why: `highest priority with stock (priority ${site.priority})` };
   });
 }
@@ -156,7 +187,8 @@ export function distanceKm(site: WarehouseSite, to: AllocationPreferences['deliv
   const rad = (d: number) => (d * Math.PI) / 180;
   const dLat = rad(to.latitude - site.latitude);
   const dLon = rad(to.longitude - site.longitude);
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(rad(site.latitude)) * Math.cos(rad(to.latitude)) * Math.sin(dLon / 2) ** 2;
+  const h =
+    Math.sin(dLat / 2) ** 2 + Math.cos(rad(site.latitude)) * Math.cos(rad(to.latitude)) * Math.sin(dLon / 2) ** 2;
   return 2 * 6371 * Math.asin(Math.sqrt(h));
 }
 

@@ -55,7 +55,10 @@ export function encodeCursor(list: string, key: readonly KeyValue[]): string {
 }
 
 const invalid = (list: string, why: string) =>
-  new DomainError(ErrorCode.INVALID_CURSOR, `cursor is not one this list (${list}) handed out: ${why}; start again without it`);
+  new DomainError(
+    ErrorCode.INVALID_CURSOR,
+    `cursor is not one this list (${list}) handed out: ${why}; start again without it`,
+  );
 
 /**
  * The sort key inside `cursor`, checked against `list` and its `shape`; throws 400
@@ -91,11 +94,21 @@ export function decodeCursor(list: string, cursor: string, shape: readonly KeyPa
  * A page from rows read with `limit + 1` (the extra row only says there is more): the first
  * `limit` rows, and the cursor after the last of them.
  */
-export function toPage<R, T>(list: string, rows: readonly R[], limit: number, keyOf: (row: R) => KeyValue[], view: (row: R) => T): Page<T> {
+export function toPage<R, T>(
+  list: string,
+  rows: readonly R[],
+  limit: number,
+  keyOf: (row: R) => KeyValue[],
+  view: (row: R) => T,
+): Page<T> {
   const hasMore = rows.length > limit;
   const shown = rows.slice(0, limit);
   const last = shown[shown.length - 1];
-  return { data: shown.map(view), hasMore, nextCursor: hasMore && last !== undefined ? encodeCursor(list, keyOf(last)) : null };
+  return {
+    data: shown.map(view),
+    hasMore,
+    nextCursor: hasMore && last !== undefined ? encodeCursor(list, keyOf(last)) : null,
+  };
 }
 
 /** The default and largest page size of every list. */

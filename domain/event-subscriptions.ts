@@ -15,7 +15,9 @@ export function typeSelected(filters: readonly string[], type: string): boolean 
 }
 
 /** The waits after each failed attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (8 attempts over ~27.6 h). */
-export const DEFAULT_RETRY_SCHEDULE_MS: readonly number[] = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
+export const DEFAULT_RETRY_SCHEDULE_MS: readonly number[] = [
+  5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+];
 
 /** A Retry-After longer than this is cut to it. */
 export const MAX_RETRY_AFTER_MS = 24 * 3600_000;
@@ -67,12 +69,21 @@ export function outcomeOf(answer: AttemptAnswer): DeliveryOutcome {
  * jittered backoff (±20 %) or exactly the receiver's Retry-After (429/503, at most a day),
  * or the end. `random` is Math.random in production, fixed in tests.
  */
-export function judgeAttempt(answer: AttemptAnswer, attempt: number, scheduleMs: readonly number[], random: () => number): Verdict {
+export function judgeAttempt(
+  answer: AttemptAnswer,
+  attempt: number,
+  scheduleMs: readonly number[],
+  random: () => number,
+): Verdict {
   const outcome = outcomeOf(answer);
   if (outcome === DeliveryOutcome.DELIVERED) return { next: 'done', outcome };
   if (outcome === DeliveryOutcome.GONE) return { next: 'gone', outcome };
   if (attempt > scheduleMs.length) return { next: 'dead', outcome };
-  const retryAfter = answer.kind === 'answered' && outcome === DeliveryOutcome.THROTTLED ? answer.retryAfterMs : undefined;
-  const delayMs = retryAfter !== undefined ? Math.min(retryAfter, MAX_RETRY_AFTER_MS) : Math.round(scheduleMs[attempt - 1] * (0.8 + 0.4 * random()));
+  const retryAfter =
+    answer.kind === 'answered' && outcome === DeliveryOutcome.THROTTLED ? answer.retryAfterMs : undefined;
+  const delayMs =
+    retryAfter !== undefined
+      ? Math.min(retryAfter, MAX_RETRY_AFTER_MS)
+      : Math.round(scheduleMs[attempt - 1] * (0.8 + 0.4 * random()));
   return { next: 'retry', outcome, delayMs };
 }

@@ -35,7 +35,8 @@ export interface ExtensionRequest {
 }
 
 /** The codes an extension is refused with (each a 409 of domain/errors.ts). */
-export type ExtensionRefusal = typeof ErrorCode.HOLD_EXPIRED | typeof ErrorCode.NOT_EXTENDABLE | typeof ErrorCode.EXTENSION_LIMIT_REACHED;
+export type ExtensionRefusal =
+  typeof ErrorCode.HOLD_EXPIRED | typeof ErrorCode.NOT_EXTENDABLE | typeof ErrorCode.EXTENSION_LIMIT_REACHED;
 
 /** The answer an extension got, recorded with it: a repeat of its extension id gets it again. */
 export type ExtensionOutcome =
@@ -79,15 +80,23 @@ export function extensionRefusal(
   seconds: number,
   caps: HoldExtensionCaps,
 ): { readonly code: ExtensionRefusal; readonly message: string } | undefined {
-  if (hold.campaignKind === 'PRE_SALE') return { code: ErrorCode.NOT_EXTENDABLE, message: 'a pre-order is not held against a TTL of its own to extend' };
+  if (hold.campaignKind === 'PRE_SALE')
+    return { code: ErrorCode.NOT_EXTENDABLE, message: 'a pre-order is not held against a TTL of its own to extend' };
   if (hold.campaignKind !== null && !hold.campaignAllowsExtension) {
-    return { code: ErrorCode.NOT_EXTENDABLE, message: 'this flash sale does not allow extending holds (allowHoldExtension)' };
+    return {
+      code: ErrorCode.NOT_EXTENDABLE,
+      message: 'this flash sale does not allow extending holds (allowHoldExtension)',
+    };
   }
-  if (hold.status === 'RELEASED' && hold.releaseReason === 'EXPIRED') return { code: ErrorCode.HOLD_EXPIRED, message: 'the hold expired and was released' };
-  if (hold.status !== 'RESERVED') return { code: ErrorCode.NOT_EXTENDABLE, message: `the hold is ${hold.status}, no longer waiting for a payment` };
+  if (hold.status === 'RELEASED' && hold.releaseReason === 'EXPIRED')
+    return { code: ErrorCode.HOLD_EXPIRED, message: 'the hold expired and was released' };
+  if (hold.status !== 'RESERVED')
+    return { code: ErrorCode.NOT_EXTENDABLE, message: `the hold is ${hold.status}, no longer waiting for a payment` };
   if (!hold.live) return { code: ErrorCode.HOLD_EXPIRED, message: 'the hold has expired' };
-  if (seconds > caps.maxSeconds) return { code: ErrorCode.EXTENSION_LIMIT_REACHED, message: `one extension adds at most ${caps.maxSeconds} s` };
-  if (hold.extensionCount >= caps.maxCount) return { code: ErrorCode.EXTENSION_LIMIT_REACHED, message: `a hold is extended at most ${caps.maxCount} times` };
+  if (seconds > caps.maxSeconds)
+    return { code: ErrorCode.EXTENSION_LIMIT_REACHED, message: `one extension adds at most ${caps.maxSeconds} s` };
+  if (hold.extensionCount >= caps.maxCount)
+    return { code: ErrorCode.EXTENSION_LIMIT_REACHED, message: `a hold is extended at most ${caps.maxCount} times` };
   if (hold.extendedSeconds + seconds > caps.maxTotalSeconds) {
     return {
       code: ErrorCode.EXTENSION_LIMIT_REACHED,

@@ -31,7 +31,10 @@ export function compareLines(a: RequestedLine, b: RequestedLine): number {
 export function sameLines(a: readonly RequestedLine[], b: readonly RequestedLine[]): boolean {
   const x = mergeLines(a);
   const y = mergeLines(b);
-  return x.length === y.length && x.every((l, i) => l.sku === y[i].sku && l.warehouseCode === y[i].warehouseCode && l.quantity === y[i].quantity);
+  return (
+    x.length === y.length &&
+    x.every((l, i) => l.sku === y[i].sku && l.warehouseCode === y[i].warehouseCode && l.quantity === y[i].quantity)
+  );
 }
 
 type Comparable = Pick<OrderRequest, 'userId' | 'lines' | 'allocation' | 'amountCents' | 'campaignId'>;
@@ -53,7 +56,13 @@ export function sameOrder(a: Comparable, b: Comparable): boolean {
 
 function samePreferences(a: OrderRequest['allocation'], b: OrderRequest['allocation']): boolean {
   const norm = (p: OrderRequest['allocation']) =>
-    JSON.stringify([p?.preferredWarehouse, p?.deliveryRegion, p?.deliveryLocation?.latitude, p?.deliveryLocation?.longitude, p?.allowSplit ?? false]);
+    JSON.stringify([
+      p?.preferredWarehouse,
+      p?.deliveryRegion,
+      p?.deliveryLocation?.latitude,
+      p?.deliveryLocation?.longitude,
+      p?.allowSplit ?? false,
+    ]);
   return norm(a) === norm(b);
 }
 
@@ -78,5 +87,7 @@ export function lineDeltas(held: readonly OrderLine[], wanted: readonly OrderLin
   };
   for (const l of held) add(l, -1);
   for (const l of wanted) add(l, +1);
-  return [...deltas.values()].filter((d) => d.delta !== 0).sort((a, b) => compareBytes(a.sku, b.sku) || compareBytes(a.warehouseCode, b.warehouseCode));
+  return [...deltas.values()]
+    .filter((d) => d.delta !== 0)
+    .sort((a, b) => compareBytes(a.sku, b.sku) || compareBytes(a.warehouseCode, b.warehouseCode));
 }

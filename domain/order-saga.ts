@@ -129,7 +129,10 @@ export function orderEnding(
   if (settled.some((s) => s.state === PaymentState.CONFIRMED)) return { status: OrderStatus.CONFIRMED };
   if (settled.some((s) => s.state === PaymentState.BACKORDERED)) {
     if (backorder === 'CONFIRMED') return { status: OrderStatus.CONFIRMED };
-    return { status: OrderStatus.REFUND_REQUIRED, refundReason: 'the pre-sale goods received could not cover this order' };
+    return {
+      status: OrderStatus.REFUND_REQUIRED,
+      refundReason: 'the pre-sale goods received could not cover this order',
+    };
   }
   const refund = settled.find((s) => refundStates.includes(s.state));
   if (refund) return { status: OrderStatus.REFUND_REQUIRED, refundReason: refund.reason };

@@ -25,7 +25,11 @@ export const PaymentState = {
 export type PaymentState = (typeof PaymentState)[keyof typeof PaymentState];
 
 /** States in which the shop owes the payer their money back. */
-export const refundStates: readonly PaymentState[] = [PaymentState.REFUND_REQUIRED, PaymentState.DUPLICATE_CHARGE, PaymentState.AMOUNT_MISMATCH];
+export const refundStates: readonly PaymentState[] = [
+  PaymentState.REFUND_REQUIRED,
+  PaymentState.DUPLICATE_CHARGE,
+  PaymentState.AMOUNT_MISMATCH,
+];
 
 /** What a payment webhook event reports (payment_events.type). */
 export const PaymentEventType = {
@@ -73,12 +77,19 @@ export interface Settlement {
  * What a confirm outcome means for the payment that asked for it; undefined when the hold
  * was not there (released or never taken): the caller goes on to the late-payment path.
  */
-export function settlementOf(outcome: ConfirmOutcome, paymentId: string, reservationId: string): Settlement | undefined {
+export function settlementOf(
+  outcome: ConfirmOutcome,
+  paymentId: string,
+  reservationId: string,
+): Settlement | undefined {
   switch (outcome.status) {
     case 'not_held':
       return undefined;
     case 'amount_mismatch':
-      return { state: PaymentState.AMOUNT_MISMATCH, reason: `paid ${outcome.paidCents} cents, the order costs ${outcome.expectedCents}` };
+      return {
+        state: PaymentState.AMOUNT_MISMATCH,
+        reason: `paid ${outcome.paidCents} cents, the order costs ${outcome.expectedCents}`,
+      };
     default:
       if (outcome.paymentId !== paymentId) {
         return { state: PaymentState.DUPLICATE_CHARGE, reason: `order already paid by ${outcome.paymentId}` };

@@ -17,7 +17,10 @@ export const Disposition = {
 export type Disposition = (typeof Disposition)[keyof typeof Disposition];
 
 /** How a returned line of `quantity` changes its level. */
-export function returnDeltas(disposition: Disposition, quantity: number): { onHand: number; damaged: number; qualityControl: number } {
+export function returnDeltas(
+  disposition: Disposition,
+  quantity: number,
+): { onHand: number; damaged: number; qualityControl: number } {
   if (disposition === Disposition.WRITE_OFF) return { onHand: 0, damaged: 0, qualityControl: 0 };
   return {
     onHand: quantity,

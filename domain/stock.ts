@@ -43,8 +43,13 @@ export const MoveTarget = { ...StockState, WRITE_OFF: 'WRITE_OFF' } as const;
 export type MoveTarget = (typeof MoveTarget)[keyof typeof MoveTarget];
 
 /** How a move changes the level's buckets and on-hand (AVAILABLE is what is left, no column). */
-export function moveDeltas(from: StockState, to: MoveTarget, quantity: number): { onHand: number; damaged: number; qualityControl: number } {
-  const bucket = (state: MoveTarget) => (state === StockState.DAMAGED ? 'damaged' : state === StockState.QUALITY_CONTROL ? 'qualityControl' : undefined);
+export function moveDeltas(
+  from: StockState,
+  to: MoveTarget,
+  quantity: number,
+): { onHand: number; damaged: number; qualityControl: number } {
+  const bucket = (state: MoveTarget) =>
+    state === StockState.DAMAGED ? 'damaged' : state === StockState.QUALITY_CONTROL ? 'qualityControl' : undefined;
   const out = { onHand: to === MoveTarget.WRITE_OFF ? -quantity : 0, damaged: 0, qualityControl: 0 };
   const source = bucket(from);
   const target = bucket(to);
@@ -65,7 +70,10 @@ const DAY_MS = 24 * 3600 * 1000;
  * Alert and removal dates of a lot from its use-by date. Without a use-by date the lot
  * never alerts nor expires; without a setting, the date falls on the use-by date itself.
  */
-export function lotDates(expiresAt: Date | null, settings: PerishableSettings): { alertAt: Date | null; removeAt: Date | null } {
+export function lotDates(
+  expiresAt: Date | null,
+  settings: PerishableSettings,
+): { alertAt: Date | null; removeAt: Date | null } {
   if (!expiresAt) return { alertAt: null, removeAt: null };
   const before = (days: number | null) => new Date(expiresAt.getTime() - (days ?? 0) * DAY_MS);
   return { alertAt: before(settings.alertDaysBeforeExpiry), removeAt: before(settings.removalDaysBeforeExpiry) };
@@ -90,7 +98,10 @@ export function lotSellable(lot: { quarantined: boolean; removeAt: Date | null }
 }
 
 /** How a lot counts at `now`: quarantine wins, then removal, then alert (lotSellable decides the first two). */
-export function lotState(lot: { quarantined: boolean; alertAt: Date | null; removeAt: Date | null }, now: Date): LotState {
+export function lotState(
+  lot: { quarantined: boolean; alertAt: Date | null; removeAt: Date | null },
+  now: Date,
+): LotState {
   if (!lotSellable(lot, now)) return lot.quarantined ? LotState.QUARANTINED : LotState.EXPIRED;
   if (lot.alertAt && lot.alertAt <= now) return LotState.NEAR_EXPIRY;
   return LotState.SELLABLE;

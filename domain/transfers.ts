@@ -34,11 +34,17 @@ export function transferHoldId(transferId: string): string {
   return `transfer:${transferId}`;
 }
 
-export type TransferRequestOutcome = { readonly status: 'requested' } | { readonly status: 'rejected'; readonly shortages: readonly Shortage[] };
+export type TransferRequestOutcome =
+  { readonly status: 'requested' } | { readonly status: 'rejected'; readonly shortages: readonly Shortage[] };
 
 /** Outcome of a step: done (now or before), or refused because the transfer is elsewhere. */
 export type TransferStepOutcome =
-  | { readonly status: 'done'; readonly transferStatus: TransferStatus; readonly lots?: readonly ConsumedLot[]; readonly deadlineAt?: string }
+  | {
+      readonly status: 'done';
+      readonly transferStatus: TransferStatus;
+      readonly lots?: readonly ConsumedLot[];
+      readonly deadlineAt?: string;
+    }
   | { readonly status: 'refused'; readonly transferStatus: TransferStatus | 'MISSING' };
 
 /** A receipt at the destination; `receivedQuantity` below the shipped quantity books a loss. */
@@ -83,7 +89,10 @@ export type TransferStep = 'ship' | 'receive' | 'cancel' | 'return';
  * from one stage, runs in another, and is done once the transfer is in any of `after`.
  */
 export const transferSteps: Readonly<
-  Record<TransferStep, { readonly from: TransferStage; readonly during: TransferStage; readonly after: readonly TransferStage[] }>
+  Record<
+    TransferStep,
+    { readonly from: TransferStage; readonly during: TransferStage; readonly after: readonly TransferStage[] }
+  >
 > = {
   ship: { from: S.REQUESTED, during: S.SHIPPING, after: SHIPPED_OR_LATER },
   receive: { from: S.SHIPPED, during: S.RECEIVING, after: [S.RECEIVED] },
@@ -108,7 +117,11 @@ export function endedTransferAnswersRepeat(step: TransferStep, stage: TransferSt
 
 const IN_PROGRESS: ReadonlySet<TransferStage> = new Set(Object.values(transferSteps).map((s) => s.during));
 
-export function transferStepVerdict(step: TransferStep, stage: TransferStage, sameAsDone = true): 'run' | 'repeat' | 'conflict' {
+export function transferStepVerdict(
+  step: TransferStep,
+  stage: TransferStage,
+  sameAsDone = true,
+): 'run' | 'repeat' | 'conflict' {
   const s = transferSteps[step];
   if (stage === s.from) return 'run';
   if (stage === s.during || (s.after.includes(stage) && sameAsDone)) return 'repeat';

@@ -92,7 +92,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 }
 
 /** Polls the frontend until it answers, or fails if the process exits first. */
-export async function waitUntilServing(address: string, exited?: Promise<number | null>, timeoutMs = 60_000): Promise<void> {
+export async function waitUntilServing(
+  address: string,
+  exited?: Promise<number | null>,
+  timeoutMs = 60_000,
+): Promise<void> {
   let dead: number | null | undefined;
   void exited?.then((code) => (dead = code ?? -1));
   const deadline = Date.now() + timeoutMs;
@@ -107,7 +111,8 @@ export async function waitUntilServing(address: string, exited?: Promise<number 
         await connection.close();
       }
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`temporal at ${address} not serving after ${timeoutMs} ms: ${(err as Error).message}`);
+      if (Date.now() > deadline)
+        throw new Error(`temporal at ${address} not serving after ${timeoutMs} ms: ${(err as Error).message}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }

@@ -25,7 +25,11 @@ export interface RevocationHandlers {
 }
 
 /** Subscribes on a connection of its own (a subscribed connection can do nothing else). */
-export function subscribeRevocations(redisUrl: string, connectTimeoutMs: number, handlers: RevocationHandlers): { close(): void } {
+export function subscribeRevocations(
+  redisUrl: string,
+  connectTimeoutMs: number,
+  handlers: RevocationHandlers,
+): { close(): void } {
   const redis = createRedis(redisUrl, { connectTimeoutMs, commandTimeoutMs: 5_000 });
   // Each (re)connection: subscribe (again: a no-op if ioredis already did) and forget what
   // may have been revoked while no message could arrive.

@@ -16,7 +16,11 @@ export function isPretty(format: Config['logFormat'], out: { isTTY?: boolean } =
 }
 
 /** pino options (Fastify's `logger` accepts them as they are), named after the process. */
-export function loggerOptions(name: string, settings: LogSettings, out: NodeJS.WriteStream = process.stdout): LoggerOptions & { stream?: DestinationStream } {
+export function loggerOptions(
+  name: string,
+  settings: LogSettings,
+  out: NodeJS.WriteStream = process.stdout,
+): LoggerOptions & { stream?: DestinationStream } {
   const options: LoggerOptions = { name, level: settings.logLevel };
   return isPretty(settings.logFormat, out) ? { ...options, stream: prettyStream(out) } : options;
 }
@@ -36,7 +40,20 @@ const LEVELS: Record<number, [string, number]> = {
   60: ['FATAL', 35],
 };
 /** pino's own fields, the ones the line shows in a form of its own, and Temporal's opaque task token. */
-const SHOWN = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'v', 'req', 'res', 'responseTime', 'err', 'taskToken']);
+const SHOWN = new Set([
+  'level',
+  'time',
+  'pid',
+  'hostname',
+  'name',
+  'msg',
+  'v',
+  'req',
+  'res',
+  'responseTime',
+  'err',
+  'taskToken',
+]);
 
 /**
  * A pino destination that turns each JSON line into `12:00:01.234 INFO  api    message key=value`,
@@ -68,7 +85,9 @@ export function formatLine(line: string, colors = false): string {
   if (typeof entry.responseTime === 'number') parts.push(`${entry.responseTime.toFixed(1)}ms`);
   for (const [key, value] of Object.entries(entry)) {
     if (SHOWN.has(key) || value === undefined) continue;
-    parts.push(paint(2, `${key}=`) + (typeof value === 'string' && /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value)));
+    parts.push(
+      paint(2, `${key}=`) + (typeof value === 'string' && /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value)),
+    );
   }
   const err = entry.err as { message?: string; stack?: string } | undefined;
   const tail = err ? `\n    ${(err.stack ?? err.message ?? JSON.stringify(err)).split('\n').join('\n    ')}` : '';
@@ -98,5 +117,9 @@ export function temporalLogger(log: Logger): TemporalLogger {
 }
 
 export function isBundleReport(message: string): boolean {
-  return message === 'Workflow bundle created' || /webpack [\d.]+ compiled/.test(message) || message.startsWith('asset workflow-bundle');
+  return (
+    message === 'Workflow bundle created' ||
+    /webpack [\d.]+ compiled/.test(message) ||
+    message.startsWith('asset workflow-bundle')
+  );
 }

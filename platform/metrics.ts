@@ -62,7 +62,12 @@ export function createMetrics(processName: 'api' | 'worker'): Metrics {
   collectDefaultMetrics({ register: registry });
   return {
     registry,
-    orders: new Counter({ name: 'stockhold_orders_total', help: 'Order placements by outcome', labelNames: ['outcome'], registers: [registry] }),
+    orders: new Counter({
+      name: 'stockhold_orders_total',
+      help: 'Order placements by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     sagaEndings: new Counter({
       name: 'stockhold_saga_endings_total',
       help: 'Order sagas ended, by final status',
@@ -105,15 +110,32 @@ export function createMetrics(processName: 'api' | 'worker'): Metrics {
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
-    reconciliationDrifts: new Gauge({ name: 'stockhold_reconciliation_drifts', help: 'Drifts found by the latest reconciliation', registers: [registry] }),
+    reconciliationDrifts: new Gauge({
+      name: 'stockhold_reconciliation_drifts',
+      help: 'Drifts found by the latest reconciliation',
+      registers: [registry],
+    }),
     sagasPastExpiry: new Gauge({
       name: 'stockhold_sagas_past_expiry',
       help: 'Order sagas running past hold expiry + grace at the latest sweep',
       registers: [registry],
     }),
-    alertsRaised: new Counter({ name: 'stockhold_stock_alerts_total', help: 'Stock alerts raised', registers: [registry] }),
-    cacheReads: new Counter({ name: 'stockhold_cache_reads_total', help: 'Availability reads by cache result', labelNames: ['result'], registers: [registry] }),
-    cacheBreakerOpen: new Gauge({ name: 'stockhold_cache_breaker_open', help: '1 while the cache circuit breaker is not closed', registers: [registry] }),
+    alertsRaised: new Counter({
+      name: 'stockhold_stock_alerts_total',
+      help: 'Stock alerts raised',
+      registers: [registry],
+    }),
+    cacheReads: new Counter({
+      name: 'stockhold_cache_reads_total',
+      help: 'Availability reads by cache result',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    cacheBreakerOpen: new Gauge({
+      name: 'stockhold_cache_breaker_open',
+      help: '1 while the cache circuit breaker is not closed',
+      registers: [registry],
+    }),
     cacheRelayed: new Counter({
       name: 'stockhold_cache_relay_rows_total',
       help: 'Cache outbox rows by relay result',
@@ -126,7 +148,11 @@ export function createMetrics(processName: 'api' | 'worker'): Metrics {
       labelNames: ['result'],
       registers: [registry],
     }),
-    cacheDriftRatio: new Gauge({ name: 'stockhold_cache_drift_ratio', help: 'Drift ratio found by the last cache consistency check', registers: [registry] }),
+    cacheDriftRatio: new Gauge({
+      name: 'stockhold_cache_drift_ratio',
+      help: 'Drift ratio found by the last cache consistency check',
+      registers: [registry],
+    }),
     rateLimitChecks: new Counter({
       name: 'stockhold_rate_limit_checks_total',
       help: 'Order rate-limit checks by store and result',
@@ -145,7 +171,11 @@ export function createMetrics(processName: 'api' | 'worker'): Metrics {
       labelNames: ['channel', 'outcome'],
       registers: [registry],
     }),
-    eventsExpired: new Counter({ name: 'stockhold_events_expired_total', help: 'Positioned events deleted by retention', registers: [registry] }),
+    eventsExpired: new Counter({
+      name: 'stockhold_events_expired_total',
+      help: 'Positioned events deleted by retention',
+      registers: [registry],
+    }),
     eventWebhookAttempts: new Counter({
       name: 'stockhold_event_webhook_attempts_total',
       help: 'Event webhook delivery attempts by subscription and outcome',

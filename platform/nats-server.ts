@@ -93,7 +93,8 @@ export async function waitForJetStream(
         await nc.close();
       }
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`nats-server at ${url} not serving JetStream after ${timeoutMs} ms: ${(err as Error).message}`);
+      if (Date.now() > deadline)
+        throw new Error(`nats-server at ${url} not serving JetStream after ${timeoutMs} ms: ${(err as Error).message}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -54,7 +54,11 @@ export interface OutboundPolicy {
 }
 
 /** Why `url` may not be called under `policy`, or undefined when it may. Resolves the host. */
-export async function outboundRefusal(url: string, policy: OutboundPolicy, resolve = lookupAll): Promise<string | undefined> {
+export async function outboundRefusal(
+  url: string,
+  policy: OutboundPolicy,
+  resolve = lookupAll,
+): Promise<string | undefined> {
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -27,12 +27,16 @@ export function pgSslOptions(ssl: PgSslConfig): false | ConnectionOptions {
   if (ssl.mode === 'disable') return false;
   const files: ConnectionOptions = {
     ...(ssl.caFile ? { ca: readFileSync(ssl.caFile, 'utf8') } : {}),
-    ...(ssl.certFile && ssl.keyFile ? { cert: readFileSync(ssl.certFile, 'utf8'), key: readFileSync(ssl.keyFile, 'utf8') } : {}),
+    ...(ssl.certFile && ssl.keyFile
+      ? { cert: readFileSync(ssl.certFile, 'utf8'), key: readFileSync(ssl.keyFile, 'utf8') }
+      : {}),
   };
   const skipHostName = () => undefined;
   switch (ssl.mode) {
     case 'require':
-      return ssl.caFile ? { ...files, rejectUnauthorized: true, checkServerIdentity: skipHostName } : { ...files, rejectUnauthorized: false };
+      return ssl.caFile
+        ? { ...files, rejectUnauthorized: true, checkServerIdentity: skipHostName }
+        : { ...files, rejectUnauthorized: false };
     case 'verify-ca':
       return { ...files, rejectUnauthorized: true, checkServerIdentity: skipHostName };
     case 'verify-full':
@@ -42,7 +46,10 @@ export function pgSslOptions(ssl: PgSslConfig): false | ConnectionOptions {
 
 /** The session part of the settings: omitted fields keep PostgreSQL's own defaults. */
 export type PgSessionSettings = Partial<
-  Pick<DatabaseConfig, 'connectTimeoutMs' | 'statementTimeoutMs' | 'idleInTransactionTimeoutMs' | 'keepAliveIdleSeconds'>
+  Pick<
+    DatabaseConfig,
+    'connectTimeoutMs' | 'statementTimeoutMs' | 'idleInTransactionTimeoutMs' | 'keepAliveIdleSeconds'
+  >
 > & {
   readonly ssl?: PgSslConfig;
 };
@@ -62,7 +69,9 @@ export function pgConfig(url: string, settings: PgSessionSettings = {}, max?: nu
     connectionTimeoutMillis: settings.connectTimeoutMs ?? 5_000,
     ...(max !== undefined ? { max } : {}),
     ...(settings.statementTimeoutMs ? { statement_timeout: settings.statementTimeoutMs } : {}),
-    ...(settings.idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: settings.idleInTransactionTimeoutMs } : {}),
+    ...(settings.idleInTransactionTimeoutMs
+      ? { idle_in_transaction_session_timeout: settings.idleInTransactionTimeoutMs }
+      : {}),
     ...(keepAliveIdle
       ? {
           keepAlive: true,

@@ -27,7 +27,12 @@ export interface Service {
  * Runs `script` (relative to the project) under tsx, or with plain node when it is compiled
  * JavaScript (dist/*.js); `nodeArgs` go to node itself (e.g. --cpu-prof).
  */
-export function runService(script: string, env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): Service {
+export function runService(
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+  nodeArgs: string[] = [],
+): Service {
   const loader = script.endsWith('.js') ? [] : ['--import', 'tsx'];
   const child = spawn(process.execPath, [...nodeArgs, ...loader, path.join(ROOT, script), ...args], {
     cwd: ROOT,
@@ -85,8 +90,14 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((file) => process.plat
  * when this process dies (Linux with setpriv only) — for a program that cannot watch for
  * that itself, like the Temporal CLI; our own children use --exit-with-parent.
  */
-export function spawnSupervised(command: string, args: readonly string[], options: Parameters<typeof spawn>[2] = {}, parentDeathSignal = false): ChildProcess {
-  const [file, argv] = parentDeathSignal && SETPRIV ? [SETPRIV, ['--pdeathsig', 'TERM', '--', command, ...args]] : [command, [...args]];
+export function spawnSupervised(
+  command: string,
+  args: readonly string[],
+  options: Parameters<typeof spawn>[2] = {},
+  parentDeathSignal = false,
+): ChildProcess {
+  const [file, argv] =
+    parentDeathSignal && SETPRIV ? [SETPRIV, ['--pdeathsig', 'TERM', '--', command, ...args]] : [command, [...args]];
   return spawn(file, argv, { ...options, detached: true });
 }
 

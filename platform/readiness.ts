@@ -37,7 +37,10 @@ export function pollerProbe(name: string, client: Client, taskQueue: string, ide
     name,
     check: async () => {
       try {
-        const [workflows, activities] = await Promise.all([polled(TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW), polled(TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)]);
+        const [workflows, activities] = await Promise.all([
+          polled(TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
+          polled(TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
+        ]);
         return workflows && activities ? undefined : `not polling ${taskQueue} yet`;
       } catch (err) {
         return `task queue not described: ${(err as Error).message}`;

@@ -29,7 +29,10 @@ export function defineScripts<Commands>(redis: Redis, dir: string, prefix: strin
     const name = commandName(prefix, file);
     if (name in redis) continue;
     const keys = SCRIPT_FILE.exec(file)![2];
-    redis.defineCommand(name, { lua: readFileSync(path.join(dir, file), 'utf8'), ...(keys !== undefined ? { numberOfKeys: Number(keys) } : {}) });
+    redis.defineCommand(name, {
+      lua: readFileSync(path.join(dir, file), 'utf8'),
+      ...(keys !== undefined ? { numberOfKeys: Number(keys) } : {}),
+    });
   }
   return redis as Redis & Commands;
 }

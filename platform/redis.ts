@@ -25,13 +25,18 @@ export function redisTlsOptions(url: string, tls?: RedisTlsConfig): ConnectionOp
   return {
     rejectUnauthorized: true,
     ...(tls?.caFile ? { ca: readFileSync(tls.caFile, 'utf8') } : {}),
-    ...(tls?.certFile && tls.keyFile ? { cert: readFileSync(tls.certFile, 'utf8'), key: readFileSync(tls.keyFile, 'utf8') } : {}),
+    ...(tls?.certFile && tls.keyFile
+      ? { cert: readFileSync(tls.certFile, 'utf8'), key: readFileSync(tls.keyFile, 'utf8') }
+      : {}),
   };
 }
 
 export function createRedis(
   url: string,
-  options: Pick<CacheConfig, 'connectTimeoutMs' | 'commandTimeoutMs'> & { autoPipelining?: boolean; tls?: RedisTlsConfig },
+  options: Pick<CacheConfig, 'connectTimeoutMs' | 'commandTimeoutMs'> & {
+    autoPipelining?: boolean;
+    tls?: RedisTlsConfig;
+  },
 ): Redis {
   const tls = redisTlsOptions(url, options.tls);
   const redis = new Redis(url, {

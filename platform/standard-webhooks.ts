@@ -22,7 +22,12 @@ export function signV1(secret: string, id: string, timestampSeconds: number, bod
 }
 
 /** The three headers of one attempt, signed with every secret given (the current one first). */
-export function webhookHeaders(secrets: readonly string[], id: string, timestampSeconds: number, body: string): Record<string, string> {
+export function webhookHeaders(
+  secrets: readonly string[],
+  id: string,
+  timestampSeconds: number,
+  body: string,
+): Record<string, string> {
   return {
     'webhook-id': id,
     'webhook-timestamp': String(timestampSeconds),

@@ -47,7 +47,11 @@ export interface CampaignSales {
 export interface EventLag {
   readonly unpositioned: number;
   readonly unpositionedOldestSeconds: number;
-  readonly channels: readonly { readonly channel: string; readonly lagPositions: number; readonly lagSeconds: number }[];
+  readonly channels: readonly {
+    readonly channel: string;
+    readonly lagPositions: number;
+    readonly lagSeconds: number;
+  }[];
 }
 
 export interface StoreGaugeSource {
@@ -70,7 +74,9 @@ export function registerStoreGauges(registry: Registry, db: StoreGaugeSource, op
   let last: { at: number; read: Promise<void> } | undefined;
   const refresh = (): Promise<void> => {
     if (last && Date.now() - last.at < maxAgeMs) return last.read;
-    const read = load().catch((err) => (options.onError ?? ((e) => console.warn('[metrics] store gauges not refreshed', e)))(err));
+    const read = load().catch((err) =>
+      (options.onError ?? ((e) => console.warn('[metrics] store gauges not refreshed', e)))(err),
+    );
     last = { at: Date.now(), read };
     return read;
   };
@@ -79,17 +85,46 @@ export function registerStoreGauges(registry: Registry, db: StoreGaugeSource, op
   const gauge = <L extends string = never>(name: string, help: string, labelNames: readonly L[] = []) =>
     new Gauge<L>({ name, help, labelNames, registers: [registry], collect: refresh });
   const holdsActive = gauge('stockhold_holds_active', 'Holds (RESERVED reservations) awaiting payment');
-  const holdsPastExpiry = gauge('stockhold_holds_past_expiry', 'RESERVED holds past expires_at + SWEEPER_GRACE_SECONDS (must be 0)');
-  const backlog = gauge('stockhold_relay_backlog', 'Rows a relay still has to apply: cache (cache_outbox), saga (saga_starts not started)', ['relay']);
-  const oldest = gauge('stockhold_relay_oldest_seconds', 'Age of the oldest row a relay still has to apply (0 when none)', ['relay']);
-  const quota = gauge('stockhold_campaign_quota_units', 'Units on sale in a campaign (open or ended within a day)', labels);
+  const holdsPastExpiry = gauge(
+    'stockhold_holds_past_expiry',
+    'RESERVED holds past expires_at + SWEEPER_GRACE_SECONDS (must be 0)',
+  );
+  const backlog = gauge(
+    'stockhold_relay_backlog',
+    'Rows a relay still has to apply: cache (cache_outbox), saga (saga_starts not started)',
+    ['relay'],
+  );
+  const oldest = gauge(
+    'stockhold_relay_oldest_seconds',
+    'Age of the oldest row a relay still has to apply (0 when none)',
+    ['relay'],
+  );
+  const quota = gauge(
+    'stockhold_campaign_quota_units',
+    'Units on sale in a campaign (open or ended within a day)',
+    labels,
+  );
   const held = gauge('stockhold_campaign_held_units', 'Units of a campaign held and awaiting payment', labels);
-  const sold = gauge('stockhold_campaign_sold_units', 'Units of a campaign sold (CONFIRMED, or BACKORDERED for pre-sales)', labels);
+  const sold = gauge(
+    'stockhold_campaign_sold_units',
+    'Units of a campaign sold (CONFIRMED, or BACKORDERED for pre-sales)',
+    labels,
+  );
   const sellThrough = gauge('stockhold_campaign_sell_through_ratio', 'Sold units / quota of a campaign', labels);
 
-  const eventsUnpositioned = gauge('stockhold_events_unpositioned', 'Committed events not yet positioned by the event relay (the event backlog)');
-  const eventsOldest = gauge('stockhold_events_unpositioned_oldest_seconds', 'Age of the oldest committed event not yet positioned (0 when none)');
-  const channelLag = gauge('stockhold_event_channel_lag_positions', 'Positions a push channel is behind the feed head', ['channel']);
+  const eventsUnpositioned = gauge(
+    'stockhold_events_unpositioned',
+    'Committed events not yet positioned by the event relay (the event backlog)',
+  );
+  const eventsOldest = gauge(
+    'stockhold_events_unpositioned_oldest_seconds',
+    'Age of the oldest committed event not yet positioned (0 when none)',
+  );
+  const channelLag = gauge(
+    'stockhold_event_channel_lag_positions',
+    'Positions a push channel is behind the feed head',
+    ['channel'],
+  );
   const channelLagSeconds = gauge(
     'stockhold_event_channel_lag_seconds',
     'Age of the oldest positioned event a push channel has not delivered (0 when caught up)',

@@ -37,7 +37,9 @@ export function temporalConnectionOptions(
   const config: TLSConfig = {
     ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
     ...(tls.caFile ? { serverRootCACertificate: readFileSync(tls.caFile) } : {}),
-    ...(tls.certFile && tls.keyFile ? { clientCertPair: { crt: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {}),
+    ...(tls.certFile && tls.keyFile
+      ? { clientCertPair: { crt: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } }
+      : {}),
   };
   return { address, tls: Object.keys(config).length > 0 ? config : true, ...(apiKey ? { apiKey } : {}) };
 }
@@ -115,7 +117,10 @@ export async function connectClient(config: Pick<Config, 'temporal'>, address?: 
  * the outbox relay meanwhile.
  */
 export function lazyClient(config: Pick<Config, 'temporal'>): Client {
-  return new Client({ connection: lazyConnection(temporalConnectionOptions(config.temporal)), namespace: config.temporal.namespace });
+  return new Client({
+    connection: lazyConnection(temporalConnectionOptions(config.temporal)),
+    namespace: config.temporal.namespace,
+  });
 }
 
 const GRPC_UNIMPLEMENTED = 12;
@@ -136,7 +141,11 @@ export interface SearchAttributeKey {
  * Registers search attributes in the namespace when missing. The dev server started by
  * `npm start` already has them (flags); this covers an external server.
  */
-export async function addMissingSearchAttributes(connection: Connection, namespace: string, searchAttributeKeys: readonly SearchAttributeKey[]): Promise<void> {
+export async function addMissingSearchAttributes(
+  connection: Connection,
+  namespace: string,
+  searchAttributeKeys: readonly SearchAttributeKey[],
+): Promise<void> {
   const known = new Set<string>();
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });

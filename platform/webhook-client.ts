@@ -37,10 +37,20 @@ export const sendWebhook: WebhookSender = async ({ url, body, headers, timeoutMs
     });
     // The body is not read beyond what it takes to free the connection.
     await res.body?.cancel().catch(() => undefined);
-    return { kind: 'answered', status: res.status, retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), Date.now()), ms: performance.now() - started };
+    return {
+      kind: 'answered',
+      status: res.status,
+      retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), Date.now()),
+      ms: performance.now() - started,
+    };
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
     const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-    return { kind: 'failed', error: timedOut ? `no answer in ${timeoutMs} ms` : `${String(err)}${cause}`, timedOut, ms: performance.now() - started };
+    return {
+      kind: 'failed',
+      error: timedOut ? `no answer in ${timeoutMs} ms` : `${String(err)}${cause}`,
+      timedOut,
+      ms: performance.now() - started,
+    };
   }
 };

@@ -18,12 +18,14 @@ export function verifySignature(
   headers: { signature?: string; timestamp?: string },
   rawBody: string,
 ): SignatureCheck {
-  if (!headers.signature || !headers.timestamp) return { ok: false, reason: 'missing X-Signature or X-Signature-Timestamp' };
+  if (!headers.signature || !headers.timestamp)
+    return { ok: false, reason: 'missing X-Signature or X-Signature-Timestamp' };
   if (!/^\d{1,12}$/.test(headers.timestamp)) return { ok: false, reason: 'malformed timestamp' };
   const timestamp = Number(headers.timestamp);
   if (Math.abs(nowSeconds - timestamp) > toleranceSeconds) return { ok: false, reason: 'timestamp outside tolerance' };
   const expected = Buffer.from(signPayload(secret, timestamp, rawBody));
   const given = Buffer.from(headers.signature);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'signature mismatch' };
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, reason: 'signature mismatch' };
   return { ok: true };
 }

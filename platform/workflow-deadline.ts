@@ -6,7 +6,12 @@
  * step may still complete: each is idempotent, repeat it or read the state); Temporal
  * unreachable is 503 SERVICE_UNAVAILABLE.
  */
-import { isGrpcDeadlineError, isGrpcServiceError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
+import {
+  isGrpcDeadlineError,
+  isGrpcServiceError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  type Client,
+} from '@temporalio/client';
 import { DomainError, ErrorCode } from '../domain/errors';
 
 const GRPC_UNAVAILABLE = 14;
@@ -31,7 +36,12 @@ function timedOut(what: string, timeoutMs: number): DomainError {
  * a timer just past it in case a call ignores it; failures past the deadline become
  * WORKFLOW_TIMEOUT, an unreachable Temporal SERVICE_UNAVAILABLE, anything else is rethrown.
  */
-export async function withWorkflowDeadline<T>(temporal: Client, timeoutMs: number, what: string, work: () => Promise<T>): Promise<T> {
+export async function withWorkflowDeadline<T>(
+  temporal: Client,
+  timeoutMs: number,
+  what: string,
+  work: () => Promise<T>,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const backstop = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(timedOut(what, timeoutMs)), timeoutMs + 250);
@@ -40,8 +50,13 @@ export async function withWorkflowDeadline<T>(temporal: Client, timeoutMs: numbe
     return await Promise.race([temporal.withDeadline(Date.now() + timeoutMs, work), backstop]);
   } catch (err) {
     if (err instanceof DomainError) throw err;
-    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err)) throw timedOut(what, timeoutMs);
-    if (isUnavailable(err)) throw new DomainError(ErrorCode.SERVICE_UNAVAILABLE, `Temporal is unreachable: ${what} cannot run now; retry later`);
+    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err))
+      throw timedOut(what, timeoutMs);
+    if (isUnavailable(err))
+      throw new DomainError(
+        ErrorCode.SERVICE_UNAVAILABLE,
+        `Temporal is unreachable: ${what} cannot run now; retry later`,
+      );
     throw err;
   } finally {
     clearTimeout(timer);

@@ -51,7 +51,11 @@ export function listFunctions(dir = FUNCTIONS_DIR): FunctionFile[] {
     .sort()
     .map((f) => {
       const sql = readFileSync(path.join(dir, f));
-      return { name: f.slice(0, -'.sql'.length), sql: sql.toString('utf8'), checksum: createHash('sha256').update(sql).digest('hex') };
+      return {
+        name: f.slice(0, -'.sql'.length),
+        sql: sql.toString('utf8'),
+        checksum: createHash('sha256').update(sql).digest('hex'),
+      };
     });
 }
 
@@ -80,7 +84,8 @@ export async function liveFunctionNames(client: Client): Promise<string[]> {
   return rows.map((r) => r.name);
 }
 
-const same = (a: readonly string[] | undefined, b: readonly string[] | undefined) => JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
+const same = (a: readonly string[] | undefined, b: readonly string[] | undefined) =>
+  JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
 
 /** Runs the files (the caller's transaction): without body checks, then with them. */
 async function runFiles(client: Client, files: readonly FunctionFile[]): Promise<void> {
@@ -129,7 +134,12 @@ export class FunctionRedefinedError extends Error {
  * Runs `apply` (one migration, inside its transaction) and refuses it when it redefines a
  * function that has a file otherwise than the file does (creating or dropping one is allowed).
  */
-export async function guardMigration(client: Client, migration: string, files: readonly FunctionFile[], apply: () => Promise<void>): Promise<void> {
+export async function guardMigration(
+  client: Client,
+  migration: string,
+  files: readonly FunctionFile[],
+  apply: () => Promise<void>,
+): Promise<void> {
   if (migration <= LAST_MIGRATION_BEFORE_FUNCTION_FILES || files.length === 0) return apply();
   const names = files.map((f) => f.name);
   const before = await functionDefinitions(client, names);
@@ -150,7 +160,11 @@ export async function guardMigration(client: Client, migration: string, files: r
  * the names whose definition changed (none: nothing was committed). Call it under the
  * migration lock, after the migrations.
  */
-export async function deployFunctions(client: Client, files: readonly FunctionFile[], log: (line: string) => void = () => {}): Promise<string[]> {
+export async function deployFunctions(
+  client: Client,
+  files: readonly FunctionFile[],
+  log: (line: string) => void = () => {},
+): Promise<string[]> {
   if (files.length === 0) return [];
   const names = files.map((f) => f.name);
   await client.query('BEGIN');
@@ -167,7 +181,8 @@ export async function deployFunctions(client: Client, files: readonly FunctionFi
     }
     const changed = names.filter((n) => !same(before.get(n), after.get(n)));
     await client.query(changed.length > 0 ? 'COMMIT' : 'ROLLBACK');
-    for (const n of changed) log(`function ${n}: ${before.has(n) ? 'replaced by' : 'created from'} prisma/functions/${n}.sql`);
+    for (const n of changed)
+      log(`function ${n}: ${before.has(n) ? 'replaced by' : 'created from'} prisma/functions/${n}.sql`);
     return changed;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);

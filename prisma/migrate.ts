@@ -136,7 +136,8 @@ export async function ensureDatabase(databaseUrl: string, options: MigrateOption
  */
 export async function recreateDatabase(databaseUrl: string, options: MigrateOptions = {}): Promise<void> {
   const name = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
-  if (!/^[\w-]*(test|bench)[\w-]*$/.test(name)) throw new Error(`refusing to drop "${name}": not a test or bench database`);
+  if (!/^[\w-]*(test|bench)[\w-]*$/.test(name))
+    throw new Error(`refusing to drop "${name}": not a test or bench database`);
   const admin = new URL(databaseUrl);
   admin.pathname = '/postgres';
   const client = new Client({ connectionString: admin.toString() });
@@ -167,7 +168,9 @@ async function underMigrationLock<T>(client: Client, waitMs: number, work: () =>
     await client.query('SELECT pg_advisory_lock($1)', [PRISMA_MIGRATE_LOCK]);
   } catch (err) {
     if ((err as { code?: string }).code === '55P03') {
-      throw new Error(`another migration run has held the migration lock for more than ${waitMs} ms (MIGRATION_STATEMENT_TIMEOUT_MS); is one stuck?`);
+      throw new Error(
+        `another migration run has held the migration lock for more than ${waitMs} ms (MIGRATION_STATEMENT_TIMEOUT_MS); is one stuck?`,
+      );
     }
     throw err;
   }
@@ -179,7 +182,11 @@ async function underMigrationLock<T>(client: Client, waitMs: number, work: () =>
 }
 
 /** Applies every pending migration, then the service role's privileges; returns the names applied by this call. */
-export async function migrate(databaseUrl: string, log: (line: string) => void = () => {}, options: MigrateOptions = {}): Promise<string[]> {
+export async function migrate(
+  databaseUrl: string,
+  log: (line: string) => void = () => {},
+  options: MigrateOptions = {},
+): Promise<string[]> {
   const lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
   const statementTimeoutMs = options.statementTimeoutMs ?? 600_000;
   await ensureDatabase(databaseUrl, options);
@@ -193,35 +200,47 @@ export async function migrate(databaseUrl: string, log: (line: string) => void =
         `${statementTimeoutMs}ms`,
       ]);
       await client.query(CREATE_TABLE);
-      const rows = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null; rolled_back_at: Date | null }>(
-        'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"',
+      const rows = await client.query<{
+        migration_name: string;
+        checksum: string;
+        finished_at: Date | null;
+        rolled_back_at: Date | null;
+      }>('SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"');
+      const done = new Map(
+        rows.rows.filter((r) => r.finished_at && !r.rolled_back_at).map((r) => [r.migration_name, r]),
       );
-      const done = new Map(rows.rows.filter((r) => r.finished_at && !r.rolled_back_at).map((r) => [r.migration_name, r]));
       const failed = rows.rows.find((r) => !r.finished_at && !r.rolled_back_at);
       if (failed) {
         throw new Error(`migration ${failed.migration_name} failed earlier; resolve it (prisma migrate resolve) first`);
       }
       const files = listMigrations(options.dir);
       const functions = listFunctions(options.functionsDir);
-      const edited = files.filter((m) => done.has(m.name) && done.get(m.name)!.checksum !== m.checksum).map((m) => m.name);
+      const edited = files
+        .filter((m) => done.has(m.name) && done.get(m.name)!.checksum !== m.checksum)
+        .map((m) => m.name);
       if (edited.length > 0) throw new MigrationChecksumError(edited);
       const unknown = [...done.keys()].filter((name) => !files.some((m) => m.name === name));
-      if (unknown.length > 0) log(`note: the database has migrations this code does not know (${unknown.join(', ')}): a newer version migrated it`);
+      if (unknown.length > 0)
+        log(
+          `note: the database has migrations this code does not know (${unknown.join(', ')}): a newer version migrated it`,
+        );
       for (const m of files) {
         if (done.has(m.name)) continue;
         log(`applying ${m.name}`);
         await client.query('BEGIN');
         try {
           const id = randomUUID();
-          await client.query('INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())', [
-            id,
-            m.checksum,
-            m.name,
-          ]);
+          await client.query(
+            'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())',
+            [id, m.checksum, m.name],
+          );
           await guardMigration(client, m.name, functions, async () => {
             await client.query(m.sql);
           });
-          await client.query('UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1', [id]);
+          await client.query(
+            'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1',
+            [id],
+          );
           await client.query('COMMIT');
         } catch (err) {
           await client.query('ROLLBACK');
@@ -237,7 +256,10 @@ export async function migrate(databaseUrl: string, log: (line: string) => void =
         applied.push(m.name);
       }
       await deployFunctions(client, functions, log).catch((err: Error & { code?: string }) => {
-        const why = err.code === '55P03' ? `a lock stayed held past MIGRATION_LOCK_TIMEOUT_MS (${lockTimeoutMs} ms); run again later` : err.message;
+        const why =
+          err.code === '55P03'
+            ? `a lock stayed held past MIGRATION_LOCK_TIMEOUT_MS (${lockTimeoutMs} ms); run again later`
+            : err.message;
         throw new Error(`SQL functions not deployed, none changed: ${why}`);
       });
       if (options.serviceUrl) await applyServiceRole(client, options.serviceUrl, log);
@@ -249,12 +271,18 @@ export async function migrate(databaseUrl: string, log: (line: string) => void =
 }
 
 /** `npm run db:roles`: the service role alone (created if missing and allowed, then its privileges). */
-export async function applyRoles(databaseUrl: string, log: (line: string) => void, options: MigrateOptions): Promise<void> {
+export async function applyRoles(
+  databaseUrl: string,
+  log: (line: string) => void,
+  options: MigrateOptions,
+): Promise<void> {
   if (!options.serviceUrl) throw new Error('no service URL (DATABASE_URL)');
   const client = ownerClient(databaseUrl, options);
   await client.connect();
   try {
-    await underMigrationLock(client, options.statementTimeoutMs ?? 600_000, () => applyServiceRole(client, options.serviceUrl!, log));
+    await underMigrationLock(client, options.statementTimeoutMs ?? 600_000, () =>
+      applyServiceRole(client, options.serviceUrl!, log),
+    );
   } finally {
     await client.end();
   }

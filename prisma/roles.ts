@@ -59,13 +59,21 @@ interface RoleRow {
  * any), and no attribute beyond that. An existing role is left as it is (its password too),
  * with a warning when it is privileged.
  */
-export async function ensureServiceRole(owner: Client, serviceUrl: string, log: (line: string) => void = () => {}): Promise<void> {
+export async function ensureServiceRole(
+  owner: Client,
+  serviceUrl: string,
+  log: (line: string) => void = () => {},
+): Promise<void> {
   const role = roleOf(serviceUrl);
-  const found = await owner.query<RoleRow>('SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = $1', [role]);
+  const found = await owner.query<RoleRow>(
+    'SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = $1',
+    [role],
+  );
   const existing = found.rows[0];
   if (existing) {
     const extra = (['rolsuper', 'rolbypassrls', 'rolcreaterole', 'rolcreatedb'] as const).filter((k) => existing[k]);
-    if (extra.length > 0) log(`warning: the service role ${role} has ${extra.join(', ')}: least privilege is not in effect`);
+    if (extra.length > 0)
+      log(`warning: the service role ${role} has ${extra.join(', ')}: least privilege is not in effect`);
     return;
   }
   const password = decodeURIComponent(new URL(serviceUrl).password);
@@ -97,9 +105,10 @@ async function appendOnlyTables(owner: Client): Promise<string[]> {
       JOIN pg_namespace n ON n.oid = c.relnamespace
       JOIN pg_proc p ON p.oid = t.tgfoid
      WHERE n.nspname = 'public' AND NOT t.tgisinternal AND p.proname LIKE '%append_only%'`);
-  const present = await owner.query<{ table: string }>(`SELECT tablename AS table FROM pg_tables WHERE schemaname = 'public' AND tablename = ANY($1::text[])`, [
-    [...APPEND_ONLY_TABLES],
-  ]);
+  const present = await owner.query<{ table: string }>(
+    `SELECT tablename AS table FROM pg_tables WHERE schemaname = 'public' AND tablename = ANY($1::text[])`,
+    [[...APPEND_ONLY_TABLES]],
+  );
   return [...new Set([...present.rows.map((r) => r.table), ...rows.map((r) => r.table)])].sort();
 }
 
@@ -107,9 +116,15 @@ async function appendOnlyTables(owner: Client): Promise<string[]> {
  * Brings the service role's privileges in the owner's database to the policy above, in one
  * transaction (no moment where it holds more). Run as the owner of the tables.
  */
-export async function grantServiceRole(owner: Client, serviceUrl: string, log: (line: string) => void = () => {}): Promise<void> {
+export async function grantServiceRole(
+  owner: Client,
+  serviceUrl: string,
+  log: (line: string) => void = () => {},
+): Promise<void> {
   const role = owner.escapeIdentifier(roleOf(serviceUrl));
-  const database = owner.escapeIdentifier((await owner.query<{ db: string }>('SELECT current_database() AS db')).rows[0].db);
+  const database = owner.escapeIdentifier(
+    (await owner.query<{ db: string }>('SELECT current_database() AS db')).rows[0].db,
+  );
   const appendOnly = await appendOnlyTables(owner);
   await owner.query('BEGIN');
   try {
@@ -117,14 +132,17 @@ export async function grantServiceRole(owner: Client, serviceUrl: string, log: (
     await owner.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
     await owner.query(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${role}`);
     await owner.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}`);
-    for (const table of appendOnly) await owner.query(`REVOKE UPDATE, DELETE ON ${owner.escapeIdentifier(table)} FROM ${role}`);
+    for (const table of appendOnly)
+      await owner.query(`REVOKE UPDATE, DELETE ON ${owner.escapeIdentifier(table)} FROM ${role}`);
     await owner.query(`REVOKE ALL ON TABLE "_prisma_migrations" FROM ${role}`);
     await owner.query(`REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM ${role}`);
     await owner.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
     await owner.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO ${role}`);
     // Later migrations' objects (created by this owner) start with the same privileges; the
     // next run revokes UPDATE/DELETE again from any new append-only table.
-    await owner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${role}`);
+    await owner.query(
+      `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${role}`,
+    );
     await owner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO ${role}`);
     await owner.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT EXECUTE ON FUNCTIONS TO ${role}`);
     await owner.query('COMMIT');
@@ -133,18 +151,27 @@ export async function grantServiceRole(owner: Client, serviceUrl: string, log: (
     throw err;
   }
   // Before PostgreSQL 15 every role may create tables in `public`: the service role must not.
-  const creates = await owner.query<{ can: boolean }>(`SELECT has_schema_privilege($1, 'public', 'CREATE') AS can`, [roleOf(serviceUrl)]);
+  const creates = await owner.query<{ can: boolean }>(`SELECT has_schema_privilege($1, 'public', 'CREATE') AS can`, [
+    roleOf(serviceUrl),
+  ]);
   if (creates.rows[0].can) {
     await owner.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`).catch(() => undefined);
     await owner.query(`REVOKE CREATE ON SCHEMA public FROM ${role}`).catch(() => undefined);
-    const still = await owner.query<{ can: boolean }>(`SELECT has_schema_privilege($1, 'public', 'CREATE') AS can`, [roleOf(serviceUrl)]);
-    if (still.rows[0].can) log(`warning: ${roleOf(serviceUrl)} may still CREATE in schema public (revoke it as the schema's owner)`);
+    const still = await owner.query<{ can: boolean }>(`SELECT has_schema_privilege($1, 'public', 'CREATE') AS can`, [
+      roleOf(serviceUrl),
+    ]);
+    if (still.rows[0].can)
+      log(`warning: ${roleOf(serviceUrl)} may still CREATE in schema public (revoke it as the schema's owner)`);
   }
   log(`service role ${roleOf(serviceUrl)}: DML on the tables, append-only on ${appendOnly.join(', ')}`);
 }
 
 /** Creates (if needed and allowed) and grants the service role, unless it is the owner itself. */
-export async function applyServiceRole(owner: Client, serviceUrl: string, log: (line: string) => void = () => {}): Promise<void> {
+export async function applyServiceRole(
+  owner: Client,
+  serviceUrl: string,
+  log: (line: string) => void = () => {},
+): Promise<void> {
   const current = (await owner.query<{ me: string }>('SELECT current_user AS me')).rows[0].me;
   const role = roleOf(serviceUrl);
   if (role === current) {

@@ -32,14 +32,26 @@ const lots = [
 ];
 
 /** The transfer `npm start` puts in flight on a freshly seeded database (shipped, not received). */
-export const demoTransfer = { transferId: 'demo-lychee-sh-hz', sku: 'LYCHEE-1KG', fromWarehouse: 'SH-01', toWarehouse: 'HZ-01', quantity: 20 };
+export const demoTransfer = {
+  transferId: 'demo-lychee-sh-hz',
+  sku: 'LYCHEE-1KG',
+  fromWarehouse: 'SH-01',
+  toWarehouse: 'HZ-01',
+  quantity: 20,
+};
 
 export async function seed(db: Db): Promise<void> {
   for (const { code, name, ...placement } of warehouses) await upsertWarehouse(db, code, name, placement);
   for (const p of products) {
     await upsertProduct(db, p.sku, p.name);
     for (const [warehouseCode, quantity] of Object.entries(p.stock)) {
-      await receiveStock(db, { idempotencyKey: `seed-${p.sku}-${warehouseCode}`, sku: p.sku, warehouseCode, quantity, reason: 'initial' });
+      await receiveStock(db, {
+        idempotencyKey: `seed-${p.sku}-${warehouseCode}`,
+        sku: p.sku,
+        warehouseCode,
+        quantity,
+        reason: 'initial',
+      });
     }
   }
   const { sku, name, ...settings } = perishable;
@@ -48,7 +60,13 @@ export async function seed(db: Db): Promise<void> {
     const key = { sku, warehouseCode: lot.warehouseCode, lotCode: lot.lotCode };
     if (await db.stockLot.findUnique({ where: { sku_warehouseCode_lotCode: key } })) continue;
     const expiresAt = new Date(Date.now() + lot.daysToExpiry * 86_400_000).toISOString();
-    await receiveStock(db, { idempotencyKey: `seed-${sku}-${lot.lotCode}`, ...key, quantity: lot.quantity, expiresAt, reason: 'initial' });
+    await receiveStock(db, {
+      idempotencyKey: `seed-${sku}-${lot.lotCode}`,
+      ...key,
+      quantity: lot.quantity,
+      expiresAt,
+      reason: 'initial',
+    });
   }
 }
 

@@ -18,7 +18,19 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
 /** Folders never searched for run-time assets. */
-const SKIP = new Set(['node_modules', 'dist', 'generated', 'test', 'bench', 'chaos', 'docs', 'deploy', '.git', '.tools', '.data']);
+const SKIP = new Set([
+  'node_modules',
+  'dist',
+  'generated',
+  'test',
+  'bench',
+  'chaos',
+  'docs',
+  'deploy',
+  '.git',
+  '.tools',
+  '.data',
+]);
 /** Assets read by path at run time, by extension. */
 const ASSET = /\.lua$/;
 /** Loaded by dist/worker.js (worker.ts `workflowCode`). */
@@ -56,10 +68,14 @@ async function main(): Promise<void> {
   rmSync(DIST, { recursive: true, force: true });
 
   step('compiling (tsc -p tsconfig.build.json)');
-  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], {
-    stdio: 'inherit',
-    cwd: ROOT,
-  });
+  const tsc = spawnSync(
+    process.execPath,
+    [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')],
+    {
+      stdio: 'inherit',
+      cwd: ROOT,
+    },
+  );
   if (tsc.status !== 0) throw new Error(`tsc failed (exit ${tsc.status})`);
 
   const assets = copyAssets();

@@ -39,7 +39,8 @@ async function main(): Promise<void> {
 
   const chosen = only ? scenarios.filter((s) => only.includes(s.name)) : scenarios;
   const unknown = only?.filter((name) => !scenarios.some((s) => s.name === name)) ?? [];
-  if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`unknown scenario(s): ${unknown.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}`);
 
   const taskQueue = 'capture-histories';
   await recreateDatabase(TEST_DATABASE_URL);
@@ -77,7 +78,8 @@ async function main(): Promise<void> {
     await db.$disconnect();
   }
   const missing = workflowTypes.filter((t) => !covered.has(t));
-  if (!only && missing.length > 0) throw new Error(`no scenario records ${missing.join(', ')}: add one to scripts/histories/scenarios.ts`);
+  if (!only && missing.length > 0)
+    throw new Error(`no scenario records ${missing.join(', ')}: add one to scripts/histories/scenarios.ts`);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

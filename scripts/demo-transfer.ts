@@ -9,7 +9,10 @@ import type { Config } from '../config';
 import { demoTransfer } from '../prisma/seed';
 
 export async function startDemoTransfer(client: Client, config: Config): Promise<string> {
-  const requested = await createTransfer(client, config.temporal.taskQueue, { ...demoTransfer, receiveWithinSeconds: config.transferReceiveDeadlineSeconds });
+  const requested = await createTransfer(client, config.temporal.taskQueue, {
+    ...demoTransfer,
+    receiveWithinSeconds: config.transferReceiveDeadlineSeconds,
+  });
   if (requested.stage !== 'REQUESTED') return requested.stage;
   return (await runTransferStep(client, demoTransfer.transferId, 'ship')).stage;
 }

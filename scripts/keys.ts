@@ -42,7 +42,9 @@ async function list(db: Db): Promise<void> {
       : k.expiresAt && Date.parse(k.expiresAt) <= Date.now()
         ? `expired ${k.expiresAt}`
         : 'active';
-    console.log(`${k.id}  ${k.name.padEnd(24)} ${k.scopes.join(',').padEnd(30)} ${state}${k.expiresAt && !k.revokedAt ? ` (expires ${k.expiresAt})` : ''}`);
+    console.log(
+      `${k.id}  ${k.name.padEnd(24)} ${k.scopes.join(',').padEnd(30)} ${state}${k.expiresAt && !k.revokedAt ? ` (expires ${k.expiresAt})` : ''}`,
+    );
   }
 }
 
@@ -51,7 +53,10 @@ async function revoke(db: Db, config: Config, id: string | undefined): Promise<v
   const revoked = await revokeKey(db, id, ACTOR);
   if (!revoked) throw new Error(`no API key ${id}`);
   console.log(`revoked ${id} at ${revoked.revokedAt}`);
-  const redis = createRedis(config.redisUrl, { connectTimeoutMs: config.cache.connectTimeoutMs, commandTimeoutMs: config.cache.commandTimeoutMs });
+  const redis = createRedis(config.redisUrl, {
+    connectTimeoutMs: config.cache.connectTimeoutMs,
+    commandTimeoutMs: config.cache.commandTimeoutMs,
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('Redis not reachable')), config.cache.connectTimeoutMs);
@@ -63,7 +68,9 @@ async function revoke(db: Db, config: Config, id: string | undefined): Promise<v
     await publishRevocation(redis, id);
     console.log('every API process was told at once');
   } catch (err) {
-    console.log(`not broadcast (${(err as Error).message}): API processes refuse the key within API_KEY_CACHE_SECONDS (${config.apiKeyCacheMs / 1000} s)`);
+    console.log(
+      `not broadcast (${(err as Error).message}): API processes refuse the key within API_KEY_CACHE_SECONDS (${config.apiKeyCacheMs / 1000} s)`,
+    );
   } finally {
     redis.disconnect();
   }

@@ -14,13 +14,15 @@ async function main(): Promise<number> {
   try {
     // Read-only: unsettled payments are reported here; the scheduled check drives them.
     const unsettled = async () =>
-      (await findUnsettledPayments(db, config.paymentSettleMinutes)).map(({ orderId, paymentId, amountCents, receivedAt }) => ({
-        orderId,
-        paymentId,
-        amountCents,
-        receivedAt,
-        action: 'REPORTED',
-      }));
+      (await findUnsettledPayments(db, config.paymentSettleMinutes)).map(
+        ({ orderId, paymentId, amountCents, receivedAt }) => ({
+          orderId,
+          paymentId,
+          amountCents,
+          receivedAt,
+          action: 'REPORTED',
+        }),
+      );
     const report = await reconcile(db, unsettled);
     console.log(JSON.stringify(report, null, 2));
     return report.clean ? 0 : 1;

@@ -79,7 +79,10 @@ class Supervisor {
   /** The API and the worker (in parallel), then the dev server and NATS; then this process exits. */
   async stop(reason: string, exitCode = 0): Promise<void> {
     if (this.stopping !== undefined) {
-      if (reason.startsWith('SIG')) this.say(`${reason} ignored: already stopping (${this.stopping}); waiting for ${this.running().join(', ') || 'nothing'}`);
+      if (reason.startsWith('SIG'))
+        this.say(
+          `${reason} ignored: already stopping (${this.stopping}); waiting for ${this.running().join(', ') || 'nothing'}`,
+        );
       return;
     }
     this.stopping = reason;
@@ -91,7 +94,9 @@ class Supervisor {
   }
 
   private running(): string[] {
-    return [...this.services, ...(this.temporal ? [this.temporal] : []), ...(this.nats ? [this.nats] : [])].filter((c) => alive(c.process)).map((c) => c.name);
+    return [...this.services, ...(this.temporal ? [this.temporal] : []), ...(this.nats ? [this.nats] : [])]
+      .filter((c) => alive(c.process))
+      .map((c) => c.name);
   }
 
   /** One SIGTERM to the child's group; SIGKILL if it has not exited after `graceMs`. */
@@ -121,7 +126,9 @@ function run(script: string, env: NodeJS.ProcessEnv): ChildProcess {
 }
 
 async function main(config: Config, say: (line: string) => void, supervisor: Supervisor): Promise<void> {
-  say(`migrating ${new URL(config.migrationDatabaseUrl).pathname.slice(1)} as ${decodeURIComponent(new URL(config.migrationDatabaseUrl).username)}`);
+  say(
+    `migrating ${new URL(config.migrationDatabaseUrl).pathname.slice(1)} as ${decodeURIComponent(new URL(config.migrationDatabaseUrl).username)}`,
+  );
   await migrate(config.migrationDatabaseUrl, (line) => say(line), migrateOptions(config));
   // Seeding is setup, done as the owner; the worker and the API connect as the service role.
   const db = createDb(config.migrationDatabaseUrl, { ssl: config.database.ssl });
@@ -153,7 +160,10 @@ async function main(config: Config, say: (line: string) => void, supervisor: Sup
     devServerPid = devServer.process.pid;
     env.TEMPORAL_ADDRESS = devServer.address;
     // The dev server is plain: TLS settings are for a TEMPORAL_ADDRESS of your own.
-    temporalConfig = { ...config, temporal: { ...config.temporal, address: devServer.address, tls: undefined, apiKey: undefined } };
+    temporalConfig = {
+      ...config,
+      temporal: { ...config.temporal, address: devServer.address, tls: undefined, apiKey: undefined },
+    };
   }
   // Events to NATS JetStream: a nats-server of our own unless EVENTS_NATS_URL names one.
   let natsUrl = env.EVENTS_NATS_URL?.trim() || undefined;
@@ -164,7 +174,12 @@ async function main(config: Config, say: (line: string) => void, supervisor: Sup
     say(
       `starting nats-server with JetStream on :${port} (data in ${path.relative(ROOT, storeDir).startsWith('..') ? storeDir : path.relative(ROOT, storeDir)})`,
     );
-    const nats = await startNatsServer({ port, storeDir, supervised: true, spawned: (child) => supervisor.add('nats', child, 'nats') });
+    const nats = await startNatsServer({
+      port,
+      storeDir,
+      supervised: true,
+      spawned: (child) => supervisor.add('nats', child, 'nats'),
+    });
     natsUrl = nats.url;
     natsPid = nats.process.pid;
     env.EVENTS_NATS_URL = natsUrl;
@@ -185,7 +200,9 @@ async function main(config: Config, say: (line: string) => void, supervisor: Sup
   const local = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   const childConfig = loadConfig(env);
   const ops = childConfig.api.ops ?? config.api;
-  say(`starting… worker (pid ${worker.process.pid}) and API (pid ${api.process.pid}); the addresses follow once the API answers and the worker polls`);
+  say(
+    `starting… worker (pid ${worker.process.pid}) and API (pid ${api.process.pid}); the addresses follow once the API answers and the worker polls`,
+  );
   const readyMs = await waitUntilReady(
     [
       httpProbe('api', `http://${local(config.api.host)}:${config.api.port}/readyz`),
@@ -199,11 +216,15 @@ async function main(config: Config, say: (line: string) => void, supervisor: Sup
   await closeConnection(client.connection);
   say(`${readyIn(readyMs)}: the API answers and the worker polls ${config.temporal.taskQueue}`);
   say(`API        http://${config.api.host}:${config.api.port}`);
-  say(`API docs   http://${ops.host}:${ops.port}/docs${ops === config.api ? ' (scope ops)' : ' (ops port: /docs, /metrics)'}`);
+  say(
+    `API docs   http://${ops.host}:${ops.port}/docs${ops === config.api ? ' (scope ops)' : ' (ops port: /docs, /metrics)'}`,
+  );
   say(apiKeyLine(config));
   if (devServerPid) say(`Temporal UI http://127.0.0.1:${uiPort}`);
   if (childConfig.eventsNats)
-    say(`NATS       ${natsUrl} (JetStream stream ${childConfig.eventsNats.stream}, subjects ${childConfig.eventsNats.subjectPrefix}.>)`);
+    say(
+      `NATS       ${natsUrl} (JetStream stream ${childConfig.eventsNats.stream}, subjects ${childConfig.eventsNats.subjectPrefix}.>)`,
+    );
   say('Ctrl-C stops everything');
   if (seeded) void putDemoTransferInFlight(temporalConfig, say);
 }
@@ -223,7 +244,9 @@ async function putDemoTransferInFlight(config: Config, say: (line: string) => vo
   try {
     const client = await connectClient(config);
     const stage = await client.withDeadline(Date.now() + 60_000, () => startDemoTransfer(client, config));
-    say(`demo transfer ${demoTransfer.transferId}: ${stage} (receive it: POST /transfers/${demoTransfer.transferId}/receive)`);
+    say(
+      `demo transfer ${demoTransfer.transferId}: ${stage} (receive it: POST /transfers/${demoTransfer.transferId}/receive)`,
+    );
     await closeConnection(client.connection);
   } catch (err) {
     say(`demo transfer not started: ${(err as Error).message}`);
@@ -234,7 +257,9 @@ let config: Config;
 try {
   config = loadConfig();
 } catch (err) {
-  console.error(`[start] ${err instanceof ConfigError ? `configuration refused: ${err.message}` : (err as Error).message}`);
+  console.error(
+    `[start] ${err instanceof ConfigError ? `configuration refused: ${err.message}` : (err as Error).message}`,
+  );
   process.exit(1);
 }
 const log = createLogger('start', config);

@@ -30,8 +30,13 @@ export interface DeliveryTarget {
   readonly ttlSeconds: number;
 }
 
-export async function deliverPayment({ temporal, db, taskQueue, ttlSeconds }: DeliveryTarget, orderId: string, payment: Payment): Promise<DeliveryResult> {
-  if ((await signalOrderSaga(temporal, db, taskQueue, orderId, paymentSignal, [payment])) === 'signalled') return 'DELIVERED';
+export async function deliverPayment(
+  { temporal, db, taskQueue, ttlSeconds }: DeliveryTarget,
+  orderId: string,
+  payment: Payment,
+): Promise<DeliveryResult> {
+  if ((await signalOrderSaga(temporal, db, taskQueue, orderId, paymentSignal, [payment])) === 'signalled')
+    return 'DELIVERED';
   if (!(await orderKnown(db, orderId))) throw new DomainError(ErrorCode.ORDER_NOT_FOUND, `no order ${orderId}`);
   try {
     await temporal.workflow.start<typeof latePaymentWorkflow>('latePaymentWorkflow', {
@@ -64,7 +69,11 @@ export interface AttemptSettings {
 }
 
 /** One delivery attempt of a stored payment (see DeliveryAttempt). */
-export async function attemptDelivery(target: DeliveryTarget, settings: AttemptSettings, d: PendingDelivery): Promise<DeliveryAttempt> {
+export async function attemptDelivery(
+  target: DeliveryTarget,
+  settings: AttemptSettings,
+  d: PendingDelivery,
+): Promise<DeliveryAttempt> {
   const payment = { eventId: d.eventId, paymentId: d.paymentId, amountCents: d.amountCents };
   // A signal a running saga accepted is in its history: signalling again only adds load. A
   // saga that ended with the payment PENDING (it completed without handling it) gets it again.

@@ -17,7 +17,11 @@ export interface EditDeps {
   readonly taskQueue: string;
 }
 
-export async function editOrderAndTell(deps: EditDeps, edit: OrderEditRequest, actor?: string): Promise<OrderEditOutcome> {
+export async function editOrderAndTell(
+  deps: EditDeps,
+  edit: OrderEditRequest,
+  actor?: string,
+): Promise<OrderEditOutcome> {
   const outcome = await editOrder(deps.db, edit, actor);
   const { editId, version, lines, amountCents } = outcome;
   await signalOrderSaga(deps.temporal, deps.db, deps.taskQueue, edit.orderId, orderEditedSignal, [

@@ -69,7 +69,12 @@ export async function attemptDelivery(
     return { verdict: judgeAttempt(answer, attempt, deps.retryScheduleMs, deps.random), error: `refused: ${refusal}` };
   }
   const now = deps.now();
-  const secrets = [sub.secret, ...(sub.previousSecret && sub.previousSecretUntil && sub.previousSecretUntil.getTime() > now ? [sub.previousSecret] : [])];
+  const secrets = [
+    sub.secret,
+    ...(sub.previousSecret && sub.previousSecretUntil && sub.previousSecretUntil.getTime() > now
+      ? [sub.previousSecret]
+      : []),
+  ];
   const headers = webhookHeaders(secrets, event.eventId, Math.floor(now / 1000), event.body);
   const response = await deps.send({ url: sub.url, body: event.body, headers, timeoutMs: deps.timeoutMs });
   const verdict = judgeAttempt(response, attempt, deps.retryScheduleMs, deps.random);
@@ -78,7 +83,11 @@ export async function attemptDelivery(
 }
 
 /** One step of a subscription's loop (the dispatcher holds its lease); `stopping` ends it between two sends. */
-export async function deliverStep(deps: WebhookDeliveryDeps, sub: LeasedSubscription, stopping?: AbortSignal): Promise<StepResult> {
+export async function deliverStep(
+  deps: WebhookDeliveryDeps,
+  sub: LeasedSubscription,
+  stopping?: AbortSignal,
+): Promise<StepResult> {
   const { db } = deps;
   const retry = await pendingRetry(db, sub.id);
   if (retry) {
@@ -104,25 +113,44 @@ export async function deliverStep(deps: WebhookDeliveryDeps, sub: LeasedSubscrip
     cursor = event.position;
     deps.observer?.progress(sub.id, Number(head - cursor), (deps.now() - event.time.getTime()) / 1000);
   }
-  if (events.length === 0 && scannedTo > cursor && (await moveCursor(db, sub.id, cursor, scannedTo))) cursor = scannedTo;
+  if (events.length === 0 && scannedTo > cursor && (await moveCursor(db, sub.id, cursor, scannedTo)))
+    cursor = scannedTo;
   deps.observer?.progress(sub.id, Number(head - cursor));
   return { waitMs: scannedTo < head ? 0 : NOTHING_TO_DO };
 }
 
 /** Sends `event` (attempt `attempt`) and applies the verdict; the cursor moves from `cursor` on success or DEAD. */
-async function settle(deps: WebhookDeliveryDeps, sub: LeasedSubscription, event: OutgoingEvent, attempt: number, cursor: bigint): Promise<StepResult> {
+async function settle(
+  deps: WebhookDeliveryDeps,
+  sub: LeasedSubscription,
+  event: OutgoingEvent,
+  attempt: number,
+  cursor: bigint,
+): Promise<StepResult> {
   const { db } = deps;
   const { verdict, response, error } = await attemptDelivery(deps, sub, event, attempt);
   const at = new Date(deps.now());
   const lastStatus = response?.kind === 'answered' ? response.status : null;
-  const record = { subscriptionId: sub.id, position: event.position, eventId: event.eventId, attempts: attempt, lastStatus, lastError: error ?? null, at };
+  const record = {
+    subscriptionId: sub.id,
+    position: event.position,
+    eventId: event.eventId,
+    attempts: attempt,
+    lastStatus,
+    lastError: error ?? null,
+    at,
+  };
   switch (verdict.next) {
     case 'done':
       if (attempt > 1) await recordAttempt(db, { ...record, status: 'DELIVERED', nextAttemptAt: null });
       // A replay that moved the cursor meanwhile wins: the loop reads it at its next step.
       return { waitMs: (await moveCursor(db, sub.id, cursor, event.position)) ? 0 : 1 };
     case 'retry':
-      await recordAttempt(db, { ...record, status: 'RETRYING', nextAttemptAt: new Date(at.getTime() + verdict.delayMs) });
+      await recordAttempt(db, {
+        ...record,
+        status: 'RETRYING',
+        nextAttemptAt: new Date(at.getTime() + verdict.delayMs),
+      });
       return { waitMs: verdict.delayMs };
     case 'dead':
     case 'gone':
@@ -185,7 +213,11 @@ export function metricsObserver(
 }
 
 /** The production deliverer's dependencies from the configuration. */
-export function webhookDeliveryDeps(db: Db, config: Pick<Config, 'eventWebhooks'>, observer?: DeliveryObserver): WebhookDeliveryDeps {
+export function webhookDeliveryDeps(
+  db: Db,
+  config: Pick<Config, 'eventWebhooks'>,
+  observer?: DeliveryObserver,
+): WebhookDeliveryDeps {
   const { timeoutMs, retryScheduleMs, refusePrivate, allowedHosts } = config.eventWebhooks;
   return {
     db,

@@ -34,14 +34,21 @@ export async function extendHold(deps: ExtendHoldDeps, req: ExtensionRequest): P
  * stored with its answer; then the saga is told. A saga that cannot be told now still has
  * PostgreSQL's word: the hold's expiry there is what the sweeper reads.
  */
-export async function receivePendingPayment(deps: ExtendHoldDeps, payment: OrderPayment, seconds: number): Promise<PendingOutcome> {
+export async function receivePendingPayment(
+  deps: ExtendHoldDeps,
+  payment: OrderPayment,
+  seconds: number,
+): Promise<PendingOutcome> {
   const outcome = await acceptPendingPayment(deps.db, payment, seconds, deps.caps);
   if (outcome.kind === 'accepted' && outcome.extension?.status === 'EXTENDED') await tellSaga(deps, outcome.extension);
   return outcome;
 }
 
 /** The saga follows the new expiry; one that has ended ('ended') has nothing to follow. */
-async function tellSaga(deps: ExtendHoldDeps, extended: Extract<ExtensionOutcome, { status: 'EXTENDED' }>): Promise<void> {
+async function tellSaga(
+  deps: ExtendHoldDeps,
+  extended: Extract<ExtensionOutcome, { status: 'EXTENDED' }>,
+): Promise<void> {
   await signalOrderSaga(deps.temporal, deps.db, deps.taskQueue, extended.orderId, holdExtendedSignal, [
     { extensionId: extended.extensionId, expiresAt: extended.expiresAt },
   ]);

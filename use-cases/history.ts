@@ -11,9 +11,20 @@ import { listMovements, type MovementFilter, type MovementView } from '../data/s
 
 export type HistoryRow = MovementView & { readonly actorName: string | null };
 
-export async function readHistory(db: Db, filter: MovementFilter, limit: number, after?: KeyValue[]): Promise<Page<HistoryRow>> {
+export async function readHistory(
+  db: Db,
+  filter: MovementFilter,
+  limit: number,
+  after?: KeyValue[],
+): Promise<Page<HistoryRow>> {
   const page = await listMovements(db, filter, limit, after);
-  const keyIds = [...new Set(page.data.flatMap((m) => (m.actor && !m.actor.startsWith('system:') && m.actor !== BOOTSTRAP_ACTOR ? [m.actor] : [])))];
+  const keyIds = [
+    ...new Set(
+      page.data.flatMap((m) =>
+        m.actor && !m.actor.startsWith('system:') && m.actor !== BOOTSTRAP_ACTOR ? [m.actor] : [],
+      ),
+    ),
+  ];
   const names = await keyNames(db, keyIds);
   return { ...page, data: page.data.map((m) => ({ ...m, actorName: nameOf(m.actor, names) })) };
 }

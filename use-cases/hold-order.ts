@@ -9,7 +9,13 @@ import { mergeLines } from '../domain/lines';
 import type { OrderLine, OrderRequest, ReserveOutcome } from '../domain/types';
 import { assertCatalogued } from '../data/stock/catalog';
 import type { Db } from '../data/db';
-import { assertSameOrder, holdGeneral, type HoldBatcher, type HoldResult, type Pool } from '../data/orders/request-hold';
+import {
+  assertSameOrder,
+  holdGeneral,
+  type HoldBatcher,
+  type HoldResult,
+  type Pool,
+} from '../data/orders/request-hold';
 import type { SagaStarter } from './order-sagas';
 import type { OrderWorkflowInput } from '../domain/order-saga';
 
@@ -33,7 +39,11 @@ export interface HoldOptions {
   readonly holdSeconds?: number;
 }
 
-export async function holdOrder(deps: HoldDeps, order: OrderRequest, options: HoldOptions = {}): Promise<ReserveOutcome> {
+export async function holdOrder(
+  deps: HoldDeps,
+  order: OrderRequest,
+  options: HoldOptions = {},
+): Promise<ReserveOutcome> {
   const ttlSeconds = options.holdSeconds ?? deps.ttlSeconds;
   const expiresAt = new Date(Date.now() + ttlSeconds * 1000).toISOString();
   // `placedBy` goes into the outbox row with the hold: another shop's key may not see the order.
@@ -42,16 +52,27 @@ export async function holdOrder(deps: HoldDeps, order: OrderRequest, options: Ho
     if (err instanceof DomainError) throw err;
     // The transaction did not commit (a lock wait past lock_timeout, a lost connection): this
     // attempt holds nothing. Were the commit's answer the thing lost, the retry returns it.
-    throw new DomainError(ErrorCode.SERVICE_UNAVAILABLE, 'the hold could not be taken right now; nothing is held; retry with the same orderId', {
-      cause: String(err).slice(0, 200),
-    });
+    throw new DomainError(
+      ErrorCode.SERVICE_UNAVAILABLE,
+      'the hold could not be taken right now; nothing is held; retry with the same orderId',
+      {
+        cause: String(err).slice(0, 200),
+      },
+    );
   });
   await assertSameOrder(deps.db, order, result);
-  if (result.outcome.status === 'reserved' && !result.replayed) deps.starter.start({ ...saga, reservation: result.outcome });
+  if (result.outcome.status === 'reserved' && !result.replayed)
+    deps.starter.start({ ...saga, reservation: result.outcome });
   return result.outcome;
 }
 
-async function take(deps: HoldDeps, order: OrderRequest, saga: OrderWorkflowInput, expiresAt: string, options: HoldOptions): Promise<HoldResult> {
+async function take(
+  deps: HoldDeps,
+  order: OrderRequest,
+  saga: OrderWorkflowInput,
+  expiresAt: string,
+  options: HoldOptions,
+): Promise<HoldResult> {
   // Nothing else would notice an unknown preferred warehouse: allocation would just rank none first.
   const preferred = order.allocation?.preferredWarehouse;
   if (preferred !== undefined) await assertCatalogued(deps.db, [], [preferred]);

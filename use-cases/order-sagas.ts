@@ -5,14 +5,24 @@
  * starts whatever is still unmarked a few seconds later (the API died, or Temporal was down).
  * A start is idempotent: the workflow id is the order's, an existing run is kept.
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowSignalWithStartOptions } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowSignalWithStartOptions,
+} from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import type { Db } from '../data/db';
 import { leaseDueSagaStarts, markSagasStarted, unstartedSagaInput } from '../data/orders/saga-starts';
 import { DeferringQueue } from '../platform/deferring-queue';
 import type { OrderWorkflowInput } from '../domain/order-saga';
 import { orderWorkflowId } from '../workflows/ids';
-import { OrderIdAttr, OrderSkusAttr, ReservationExpiresAtAttr, ReservationStatusAttr } from '../workflows/search-attributes';
+import {
+  OrderIdAttr,
+  OrderSkusAttr,
+  ReservationExpiresAtAttr,
+  ReservationStatusAttr,
+} from '../workflows/search-attributes';
 import type { orderWorkflow } from '../workflows/order';
 
 /** The options every start of an order saga uses, whoever starts it and with whatever signal. */
@@ -46,7 +56,12 @@ export async function startOrderSaga(temporal: Client, taskQueue: string, input:
  * Starts an order's saga if its outbox row is still unmarked (its hold committed, the start
  * queued or lost), then marks the row: true if it did. A marked row means Temporal has the saga.
  */
-export async function startUnstartedSaga(db: Db, temporal: Client, taskQueue: string, orderId: string): Promise<boolean> {
+export async function startUnstartedSaga(
+  db: Db,
+  temporal: Client,
+  taskQueue: string,
+  orderId: string,
+): Promise<boolean> {
   const input = await unstartedSagaInput(db, orderId);
   if (!input) return false;
   await startOrderSaga(temporal, taskQueue, input);
@@ -120,9 +135,16 @@ export interface SagaRelayOptions {
  * One relay pass: leases due unmarked rows (SKIP LOCKED, so several workers share the work),
  * starts their sagas and marks them; a failed start is retried on a later pass with backoff.
  */
-export async function relaySagaStarts(db: Db, temporal: Client, taskQueue: string, options: SagaRelayOptions): Promise<number> {
+export async function relaySagaStarts(
+  db: Db,
+  temporal: Client,
+  taskQueue: string,
+  options: SagaRelayOptions,
+): Promise<number> {
   const due = await leaseDueSagaStarts(db, options);
-  const results = await Promise.allSettled(due.map((row) => startOrderSaga(temporal, taskQueue, row.input).then(() => row.orderId)));
+  const results = await Promise.allSettled(
+    due.map((row) => startOrderSaga(temporal, taskQueue, row.input).then(() => row.orderId)),
+  );
   await markSagasStarted(
     db,
     results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
@@ -131,7 +153,13 @@ export async function relaySagaStarts(db: Db, temporal: Client, taskQueue: strin
 }
 
 /** Runs the relay until stopped. */
-export function startSagaRelay(db: Db, temporal: Client, taskQueue: string, options: SagaRelayOptions, log: (err: unknown) => void): { stop(): Promise<void> } {
+export function startSagaRelay(
+  db: Db,
+  temporal: Client,
+  taskQueue: string,
+  options: SagaRelayOptions,
+  log: (err: unknown) => void,
+): { stop(): Promise<void> } {
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
@@ -175,7 +203,10 @@ export async function signalOrderSaga<Args extends unknown[]>(
   try {
     const options = { ...sagaStartOptions(taskQueue, input), signal, signalArgs: args };
     // Every signal of the order saga takes one argument; the SDK's option type cannot see that through `Args`.
-    await temporal.workflow.signalWithStart('orderWorkflow', options as unknown as WorkflowSignalWithStartOptions<[unknown]> & { args: [OrderWorkflowInput] });
+    await temporal.workflow.signalWithStart(
+      'orderWorkflow',
+      options as unknown as WorkflowSignalWithStartOptions<[unknown]> & { args: [OrderWorkflowInput] },
+    );
   } catch (err) {
     // It started and closed between the signal and now.
     if (err instanceof WorkflowExecutionAlreadyStartedError) return 'ended';

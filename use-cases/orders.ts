@@ -11,7 +11,13 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../data/db';
-import { orderFromDatabase, orderPlacedBy, readCancel, recordCancel, type CancelRecord } from '../data/orders/order-view';
+import {
+  orderFromDatabase,
+  orderPlacedBy,
+  readCancel,
+  recordCancel,
+  type CancelRecord,
+} from '../data/orders/order-view';
 import { Scope, type Principal } from '../domain/api-keys';
 import { DomainError, ErrorCode } from '../domain/errors';
 import { signalOrderSaga } from './order-sagas';
@@ -64,7 +70,11 @@ export async function readOrder(deps: OrderReads, orderId: string): Promise<Orde
 async function querySaga(deps: OrderReads, orderId: string): Promise<{ state: OrderState } | { cause?: string }> {
   const handle = deps.temporal.workflow.getHandle(orderWorkflowId(orderId));
   try {
-    return { state: await withWorkflowDeadline(deps.temporal, deps.queryTimeoutMs, `the saga of order ${orderId}`, () => handle.query(statusQuery)) };
+    return {
+      state: await withWorkflowDeadline(deps.temporal, deps.queryTimeoutMs, `the saga of order ${orderId}`, () =>
+        handle.query(statusQuery),
+      ),
+    };
   } catch (err) {
     // Past the deadline, Temporal unreachable, a query the worker failed: PostgreSQL knows.
     return err instanceof WorkflowNotFoundError ? {} : { cause: String(err).slice(0, 200) };
@@ -77,7 +87,11 @@ async function querySaga(deps: OrderReads, orderId: string): Promise<{ state: Or
  * overtook the cancel — gets the first answer. The fence is written after the saga has the
  * signal, so a cancel that failed half-way is sent again by its retry.
  */
-export async function cancelOrder(deps: OrderReads & { readonly taskQueue: string }, orderId: string, reason: string): Promise<CancelRecord> {
+export async function cancelOrder(
+  deps: OrderReads & { readonly taskQueue: string },
+  orderId: string,
+  reason: string,
+): Promise<CancelRecord> {
   const first = await readCancel(deps.db, orderId);
   if (first) return first;
   const { state } = await readOrder(deps, orderId);
@@ -89,8 +103,11 @@ export async function cancelOrder(deps: OrderReads & { readonly taskQueue: strin
   }
   // A saga whose start is still on its way is started with the cancel. Temporal unreachable or
   // slow: 503 / 504 and nothing recorded (a cancel needs the saga: repeat it, it is idempotent).
-  const signalled = await withWorkflowDeadline(deps.temporal, deps.queryTimeoutMs, `the cancel of order ${orderId}`, () =>
-    signalOrderSaga(deps.temporal, deps.db, deps.taskQueue, orderId, cancelSignal, [{ reason }]),
+  const signalled = await withWorkflowDeadline(
+    deps.temporal,
+    deps.queryTimeoutMs,
+    `the cancel of order ${orderId}`,
+    () => signalOrderSaga(deps.temporal, deps.db, deps.taskQueue, orderId, cancelSignal, [{ reason }]),
   );
   if (signalled === 'ended') {
     throw new DomainError(ErrorCode.NOT_CANCELLABLE, `order ${orderId} has just ended`);

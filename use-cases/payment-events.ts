@@ -12,7 +12,13 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../data/db';
 import { recordCancel } from '../data/orders/order-view';
-import { answerPaymentEvent, claimPaymentEvent, recordFailedPayment, recordRefund, type EventClaim } from '../data/payments/payment-events';
+import {
+  answerPaymentEvent,
+  claimPaymentEvent,
+  recordFailedPayment,
+  recordRefund,
+  type EventClaim,
+} from '../data/payments/payment-events';
 import { PaymentEventType, type OrderPayment } from '../domain/payments';
 import { cancelSignal, PAYMENT_CANCELED } from '../workflows/messages';
 import { signalOrderSaga } from './order-sagas';
@@ -28,9 +34,14 @@ export interface PaymentEventDeps {
 export type PaymentEventOutcome = EventClaim | { readonly kind: 'answered'; readonly answer: string };
 
 /** The types handled here. */
-export type LifecycleEventType = typeof PaymentEventType.FAILED | typeof PaymentEventType.CANCELED | typeof PaymentEventType.REFUNDED;
+export type LifecycleEventType =
+  typeof PaymentEventType.FAILED | typeof PaymentEventType.CANCELED | typeof PaymentEventType.REFUNDED;
 
-export async function receivePaymentEvent(deps: PaymentEventDeps, type: LifecycleEventType, payment: OrderPayment): Promise<PaymentEventOutcome> {
+export async function receivePaymentEvent(
+  deps: PaymentEventDeps,
+  type: LifecycleEventType,
+  payment: OrderPayment,
+): Promise<PaymentEventOutcome> {
   switch (type) {
     case PaymentEventType.FAILED:
       return recordFailedPayment(deps.db, payment, type);
@@ -50,9 +61,16 @@ export async function receivePaymentEvent(deps: PaymentEventDeps, type: Lifecycl
 async function paymentCanceled(deps: PaymentEventDeps, p: OrderPayment): Promise<PaymentEventOutcome> {
   const claim = await claimPaymentEvent(deps.db, p, PaymentEventType.CANCELED);
   if (claim.kind !== 'new') return claim;
-  const told = await signalOrderSaga(deps.temporal, deps.db, deps.taskQueue, p.orderId, cancelSignal, [{ reason: PAYMENT_CANCELED }]);
+  const told = await signalOrderSaga(deps.temporal, deps.db, deps.taskQueue, p.orderId, cancelSignal, [
+    { reason: PAYMENT_CANCELED },
+  ]);
   if (told === 'signalled')
-    await recordCancel(deps.db, { orderId: p.orderId, status: 'CANCELLING', reason: PAYMENT_CANCELED, requestedAt: new Date().toISOString() });
+    await recordCancel(deps.db, {
+      orderId: p.orderId,
+      status: 'CANCELLING',
+      reason: PAYMENT_CANCELED,
+      requestedAt: new Date().toISOString(),
+    });
   const answer = told === 'signalled' ? 'RELEASING' : 'ENDED';
   await answerPaymentEvent(deps.db, p.eventId, answer);
   return { kind: 'answered', answer };

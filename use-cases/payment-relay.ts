@@ -66,7 +66,11 @@ export type AttemptReport = (d: PendingDelivery, attempt: DeliveryAttempt | 'FAI
  * each; a failure is reported and retried after the backoff the lease set, the others go on.
  * Returns how many rows it took.
  */
-export async function relayPaymentDeliveries(target: DeliveryTarget, options: PaymentRelayOptions, report: AttemptReport): Promise<number> {
+export async function relayPaymentDeliveries(
+  target: DeliveryTarget,
+  options: PaymentRelayOptions,
+  report: AttemptReport,
+): Promise<number> {
   const due = await leaseDueDeliveries(target.db, options);
   await Promise.all(
     due.map((d) =>

@@ -40,7 +40,8 @@ export interface FlashOrderDeps {
  * answer — with the hold's outcome.
  */
 export type FlashOutcome =
-  { readonly via: 'gate-refusal'; readonly refusal: CampaignRefusal } | { readonly via: 'gate' | 'database'; readonly outcome: ReserveOutcome };
+  | { readonly via: 'gate-refusal'; readonly refusal: CampaignRefusal }
+  | { readonly via: 'gate' | 'database'; readonly outcome: ReserveOutcome };
 
 /**
  * Places a flash order for `actor` (the key id placing it, recorded on its ledger row).
@@ -49,19 +50,27 @@ export type FlashOutcome =
  * counting it would double the cost of a sold-out sale's hot path and protect nothing. A
  * replay of an admitted order (READMITTED) spends nothing new.
  */
-export async function placeFlashOrder(deps: FlashOrderDeps, order: FlashOrder, limit: () => Promise<void>, actor?: string): Promise<FlashOutcome> {
+export async function placeFlashOrder(
+  deps: FlashOrderDeps,
+  order: FlashOrder,
+  limit: () => Promise<void>,
+  actor?: string,
+): Promise<FlashOutcome> {
   const admission = await admit(deps, order);
   if (!admission || admission.verdict === GateVerdict.NOT_LOADED) {
     if (admission) deps.onGateMiss(order.campaignId);
     await limit();
-    const outcome = await withDeadline(deps.dbPathDeadlineMs, (signal) => hold(deps, order, { gateAdmitted: false, actor, signal }));
+    const outcome = await withDeadline(deps.dbPathDeadlineMs, (signal) =>
+      hold(deps, order, { gateAdmitted: false, actor, signal }),
+    );
     return { via: 'database', outcome };
   }
   const { verdict } = admission;
   if (verdict === GateVerdict.ORDER_CONFLICT) {
     throw new DomainError(ErrorCode.ORDER_CONFLICT, `order ${order.orderId} was placed for another user or quantity`);
   }
-  if (verdict !== GateVerdict.ADMITTED && verdict !== GateVerdict.READMITTED) return { via: 'gate-refusal', refusal: verdict };
+  if (verdict !== GateVerdict.ADMITTED && verdict !== GateVerdict.READMITTED)
+    return { via: 'gate-refusal', refusal: verdict };
   return { via: 'gate', outcome: await holdAdmitted(deps, order, verdict === GateVerdict.ADMITTED, limit, actor) };
 }
 
@@ -70,7 +79,13 @@ export async function placeFlashOrder(deps: FlashOrderDeps, order: FlashOrder, l
  * gate's receipt). `fresh`: this request took the token (ADMITTED), rather than an earlier
  * attempt of the same order (READMITTED).
  */
-async function holdAdmitted(deps: FlashOrderDeps, order: FlashOrder, fresh: boolean, limit: () => Promise<void>, actor?: string) {
+async function holdAdmitted(
+  deps: FlashOrderDeps,
+  order: FlashOrder,
+  fresh: boolean,
+  limit: () => Promise<void>,
+  actor?: string,
+) {
   let outcome: ReserveOutcome;
   try {
     if (fresh) await limit();
@@ -118,9 +133,13 @@ type HoldVia = { readonly gateAdmitted: boolean; readonly actor?: string; readon
 async function hold(deps: FlashOrderDeps, order: FlashOrder, via: HoldVia): Promise<ReserveOutcome> {
   const campaign = await campaignMeta(deps.db, order.campaignId).catch((err: unknown) => {
     if (err instanceof DomainError) throw err;
-    throw new DomainError(ErrorCode.SERVICE_UNAVAILABLE, 'the campaign could not be read right now; nothing is held; retry', {
-      cause: String(err).slice(0, 200),
-    });
+    throw new DomainError(
+      ErrorCode.SERVICE_UNAVAILABLE,
+      'the campaign could not be read right now; nothing is held; retry',
+      {
+        cause: String(err).slice(0, 200),
+      },
+    );
   });
   const lines = [{ sku: campaign.sku, warehouseCode: campaign.warehouseCode, quantity: order.quantity }];
   const { quantity: _quantity, ...request } = order;
@@ -160,7 +179,11 @@ async function admit(deps: FlashOrderDeps, order: FlashOrder) {
 }
 
 /** Rebuilds a missing gate from PostgreSQL at most once at a time per campaign. */
-export function gateRebuilder(db: Db, gate: Gate, log: (msg: string, err?: unknown) => void): (campaignId: string) => void {
+export function gateRebuilder(
+  db: Db,
+  gate: Gate,
+  log: (msg: string, err?: unknown) => void,
+): (campaignId: string) => void {
   const inFlight = new Set<string>();
   return (campaignId) => {
     if (inFlight.has(campaignId)) return;

@@ -33,7 +33,11 @@ export function subjectToken(value: string | null | undefined): string {
   if (value === null || value === undefined || value === '') return '_';
   if (value === '_') return '%5F';
   return Array.from(Buffer.from(value, 'utf8'))
-    .map((b) => (/[A-Za-z0-9_-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`))
+    .map((b) =>
+      /[A-Za-z0-9_-]/.test(String.fromCharCode(b))
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
     .join('');
 }
 
@@ -141,7 +145,8 @@ export class NatsEventChannel {
     if (last?.msgId === undefined) return;
     let sequence: string | undefined;
     try {
-      sequence = (JSON.parse(Buffer.from(last.data).toString('utf8')) as { sequence?: unknown }).sequence as string | undefined;
+      sequence = (JSON.parse(Buffer.from(last.data).toString('utf8')) as { sequence?: unknown }).sequence as
+        string | undefined;
     } catch {
       return;
     }
@@ -152,7 +157,10 @@ export class NatsEventChannel {
     const [ours] = await eventsAfter(this.db, position - 1n, 1);
     if (ours?.position !== position || ours.event.id !== last.msgId) return;
     await advanceCursor(this.db, NATS_CHANNEL, position);
-    this.options.log?.('NATS stream already holds events past the cursor; cursor moved', { from: cursor.toString(), to: position.toString() });
+    this.options.log?.('NATS stream already holds events past the cursor; cursor moved', {
+      from: cursor.toString(),
+      to: position.toString(),
+    });
   }
 
   private schedule(delayMs: number): void {
@@ -173,7 +181,10 @@ export class NatsEventChannel {
       this.options.onPublish?.('failed', 1);
       // Log the first failure and then every 20th: NATS down for an hour is one story, not 10,000 lines.
       if (this.failures === 1 || this.failures % 20 === 0) {
-        this.options.log?.('NATS publish pass failed; events wait in the outbox, retrying', { error: String(err), failedPasses: this.failures });
+        this.options.log?.('NATS publish pass failed; events wait in the outbox, retrying', {
+          error: String(err),
+          failedPasses: this.failures,
+        });
       }
       // Disconnected: the client reconnects on its own and the next pass publishes through it.
       // Connected and still failing (the stream deleted, JetStream not ready after a restart):
@@ -184,7 +195,10 @@ export class NatsEventChannel {
         await link.close().catch(() => undefined);
       }
     }
-    const backoff = Math.min(this.options.intervalMs * 2 ** Math.min(this.failures, 10), this.options.maxBackoffMs ?? 5_000);
+    const backoff = Math.min(
+      this.options.intervalMs * 2 ** Math.min(this.failures, 10),
+      this.options.maxBackoffMs ?? 5_000,
+    );
     this.schedule(this.failures > 0 ? backoff : full ? 0 : this.options.intervalMs);
   }
 }

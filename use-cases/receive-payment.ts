@@ -22,6 +22,7 @@ export interface ReceivePaymentDeps {
 /** Stores the payment, then starts its delivery if one is open; the outcome says what to answer. */
 export async function receivePayment(deps: ReceivePaymentDeps, payment: OrderPayment): Promise<AcceptOutcome> {
   const outcome = await acceptPayment(deps.db, payment, deps.relayGraceMs);
-  if (outcome.kind === 'accepted' && outcome.deliver) deps.deliverer.deliver({ ...payment, receivedAt: new Date().toISOString() });
+  if (outcome.kind === 'accepted' && outcome.deliver)
+    deps.deliverer.deliver({ ...payment, receivedAt: new Date().toISOString() });
   return outcome;
 }

@@ -7,7 +7,13 @@
 import { ScheduleOverlapPolicy, type Client, type Connection } from '@temporalio/client';
 import type { Config } from '../config';
 import { addMissingSearchAttributes, ensureSchedule, type PeriodicJob } from '../platform/temporal';
-import { CACHE_CHECK_SCHEDULE_ID, EXPIRY_SCHEDULE_ID, PAYMENT_CHECK_SCHEDULE_ID, RECONCILIATION_SCHEDULE_ID, SWEEPER_SCHEDULE_ID } from '../workflows/ids';
+import {
+  CACHE_CHECK_SCHEDULE_ID,
+  EXPIRY_SCHEDULE_ID,
+  PAYMENT_CHECK_SCHEDULE_ID,
+  RECONCILIATION_SCHEDULE_ID,
+  SWEEPER_SCHEDULE_ID,
+} from '../workflows/ids';
 import { searchAttributeKeys } from '../workflows/search-attributes';
 
 /**
@@ -33,8 +39,18 @@ export async function ensureSchedules(client: Client, config: Config): Promise<v
   await ensureSweeperSchedule(client, config);
   const jobs: PeriodicJob[] = [
     { scheduleId: EXPIRY_SCHEDULE_ID, workflowType: 'expiryWorkflow', every: config.expiryCheckInterval, args: [] },
-    { scheduleId: RECONCILIATION_SCHEDULE_ID, workflowType: 'reconciliationWorkflow', every: config.reconcileInterval, args: [config.paymentSettleMinutes] },
-    { scheduleId: PAYMENT_CHECK_SCHEDULE_ID, workflowType: 'paymentCheckWorkflow', every: config.paymentCheckInterval, args: [config.paymentSettleMinutes] },
+    {
+      scheduleId: RECONCILIATION_SCHEDULE_ID,
+      workflowType: 'reconciliationWorkflow',
+      every: config.reconcileInterval,
+      args: [config.paymentSettleMinutes],
+    },
+    {
+      scheduleId: PAYMENT_CHECK_SCHEDULE_ID,
+      workflowType: 'paymentCheckWorkflow',
+      every: config.paymentCheckInterval,
+      args: [config.paymentSettleMinutes],
+    },
     cacheCheckJob(config),
   ];
   for (const job of jobs) await ensureSchedule(client, config.temporal.taskQueue, job);

@@ -43,10 +43,19 @@ export async function settleStalePayments(
 }
 
 /** Alerts and drives one payment; a failure is this payment's action, never the pass's end. */
-async function drive(target: DeliveryTarget, metrics: Metrics, options: BackstopOptions, p: PaymentRecord): Promise<string> {
+async function drive(
+  target: DeliveryTarget,
+  metrics: Metrics,
+  options: BackstopOptions,
+  p: PaymentRecord,
+): Promise<string> {
   try {
     await raiseUnsettledAlert(target, p);
-    const action = await attemptDelivery(target, options, { ...p, currency: p.currency ?? undefined, receivedAt: p.receivedAt });
+    const action = await attemptDelivery(target, options, {
+      ...p,
+      currency: p.currency ?? undefined,
+      receivedAt: p.receivedAt,
+    });
     metrics.paymentDeliveries.inc({ source: 'backstop', outcome: action.toLowerCase() });
     return action;
   } catch (err) {
@@ -57,7 +66,13 @@ async function drive(target: DeliveryTarget, metrics: Metrics, options: Backstop
 }
 
 function report(p: PaymentRecord): Omit<UnsettledPayment, 'action'> {
-  return { orderId: p.orderId, paymentId: p.paymentId, eventId: p.eventId, amountCents: p.amountCents, receivedAt: p.receivedAt };
+  return {
+    orderId: p.orderId,
+    paymentId: p.paymentId,
+    eventId: p.eventId,
+    amountCents: p.amountCents,
+    receivedAt: p.receivedAt,
+  };
 }
 
 /** One alert per payment (kind + subject are unique), pushed by the alert webhook like the others. */
@@ -68,6 +83,12 @@ async function raiseUnsettledAlert({ db }: DeliveryTarget, p: PaymentRecord): Pr
     subject: `${p.orderId}/${p.paymentId}`,
     sku: line?.sku ?? '-',
     warehouseCode: line?.warehouseCode ?? '-',
-    details: { orderId: p.orderId, paymentId: p.paymentId, eventId: p.eventId, amountCents: p.amountCents, receivedAt: p.receivedAt },
+    details: {
+      orderId: p.orderId,
+      paymentId: p.paymentId,
+      eventId: p.eventId,
+      amountCents: p.amountCents,
+      receivedAt: p.receivedAt,
+    },
   });
 }

@@ -13,7 +13,12 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { DomainError, ErrorCode, isErrorCode } from '../domain/errors';
-import { endedTransferAnswersRepeat, type TransferReceipt, type TransferRequest, type TransferStep } from '../domain/transfers';
+import {
+  endedTransferAnswersRepeat,
+  type TransferReceipt,
+  type TransferRequest,
+  type TransferStep,
+} from '../domain/transfers';
 import { transferWorkflowId } from '../workflows/ids';
 import {
   cancelTransferUpdate,
@@ -26,7 +31,11 @@ import {
 } from '../workflows/transfer-messages';
 import type { transferWorkflow } from '../workflows/transfer';
 
-export async function createTransfer(temporal: Client, taskQueue: string, request: TransferRequest): Promise<TransferState> {
+export async function createTransfer(
+  temporal: Client,
+  taskQueue: string,
+  request: TransferRequest,
+): Promise<TransferState> {
   const start = new WithStartWorkflowOperation<typeof transferWorkflow>('transferWorkflow', {
     workflowId: transferWorkflowId(request.transferId),
     taskQueue,
@@ -35,12 +44,20 @@ export async function createTransfer(temporal: Client, taskQueue: string, reques
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
   });
   try {
-    return await temporal.workflow.executeUpdateWithStart(requestTransferUpdate, { args: [request], startWorkflowOperation: start });
+    return await temporal.workflow.executeUpdateWithStart(requestTransferUpdate, {
+      args: [request],
+      startWorkflowOperation: start,
+    });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       const state = await getTransfer(temporal, request.transferId);
       const r = state.request;
-      if (r.sku !== request.sku || r.fromWarehouse !== request.fromWarehouse || r.toWarehouse !== request.toWarehouse || r.quantity !== request.quantity) {
+      if (
+        r.sku !== request.sku ||
+        r.fromWarehouse !== request.fromWarehouse ||
+        r.toWarehouse !== request.toWarehouse ||
+        r.quantity !== request.quantity
+      ) {
         throw new DomainError(ErrorCode.TRANSFER_CONFLICT, `transfer ${request.transferId} exists with other content`);
       }
       return state;
@@ -53,16 +70,27 @@ export async function getTransfer(temporal: Client, transferId: string): Promise
   try {
     return await temporal.workflow.getHandle(transferWorkflowId(transferId)).query(transferStatusQuery);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new DomainError(ErrorCode.TRANSFER_NOT_FOUND, `no transfer ${transferId}`);
+    if (err instanceof WorkflowNotFoundError)
+      throw new DomainError(ErrorCode.TRANSFER_NOT_FOUND, `no transfer ${transferId}`);
     throw err;
   }
 }
 
 /** The workflow update of each step; which stage allows which step is domain/transfers.ts. */
-const updates = { ship: shipTransferUpdate, receive: receiveTransferUpdate, cancel: cancelTransferUpdate, return: returnTransferUpdate } as const;
+const updates = {
+  ship: shipTransferUpdate,
+  receive: receiveTransferUpdate,
+  cancel: cancelTransferUpdate,
+  return: returnTransferUpdate,
+} as const;
 export type { TransferStep } from '../domain/transfers';
 
-export async function runTransferStep(temporal: Client, transferId: string, step: TransferStep, receipt?: TransferReceipt): Promise<TransferState> {
+export async function runTransferStep(
+  temporal: Client,
+  transferId: string,
+  step: TransferStep,
+  receipt?: TransferReceipt,
+): Promise<TransferState> {
   const handle = temporal.workflow.getHandle(transferWorkflowId(transferId));
   try {
     if (step === 'receive') return await handle.executeUpdate(updates.receive, { args: [receipt!] });
@@ -73,13 +101,19 @@ export async function runTransferStep(temporal: Client, transferId: string, step
     const state = await getTransfer(temporal, transferId);
     const sameReceipt = step !== 'receive' || state.receipt?.receivedQuantity === receipt?.receivedQuantity;
     if (endedTransferAnswersRepeat(step, state.stage, sameReceipt)) return state;
-    throw new DomainError(ErrorCode.TRANSFER_CONFLICT, `cannot ${step} a transfer that is ${state.stage}`, { stage: state.stage });
+    throw new DomainError(ErrorCode.TRANSFER_CONFLICT, `cannot ${step} a transfer that is ${state.stage}`, {
+      stage: state.stage,
+    });
   }
 }
 
 /** An update the workflow refused (validator or a step failed for good) → its domain code. */
 function asDomainError(err: unknown): unknown {
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && isErrorCode(err.cause.type)) {
+  if (
+    err instanceof WorkflowUpdateFailedError &&
+    err.cause instanceof ApplicationFailure &&
+    isErrorCode(err.cause.type)
+  ) {
     return new DomainError(err.cause.type, err.cause.message, err.cause.details?.[0]);
   }
   return err;

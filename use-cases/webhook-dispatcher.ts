@@ -74,7 +74,10 @@ export class WebhookDispatcher {
         if (result.waitMs > 0) await this.sleep(Math.min(result.waitMs, this.options.pollMs));
       }
     } catch (err) {
-      this.options.log?.('webhook delivery step failed; the loop starts again', { subscriptionId: id, error: String(err) });
+      this.options.log?.('webhook delivery step failed; the loop starts again', {
+        subscriptionId: id,
+        error: String(err),
+      });
     } finally {
       await releaseLease(this.deps.db, id, this.owner).catch(() => undefined);
     }

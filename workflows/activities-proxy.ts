@@ -20,7 +20,12 @@ import { nonRetryableCodes } from '../domain/errors';
 
 /** Error types that describe state, not faults: retrying cannot change the answer. */
 const nonRetryableErrorTypes = [...nonRetryableCodes];
-const retry: RetryPolicy = { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes };
+const retry: RetryPolicy = {
+  initialInterval: '200ms',
+  backoffCoefficient: 2,
+  maximumInterval: '10s',
+  nonRetryableErrorTypes,
+};
 
 /*
  * The stock steps run first as local activities: in the worker, inside the workflow task
@@ -32,7 +37,10 @@ const retry: RetryPolicy = { initialInterval: '200ms', backoffCoefficient: 2, ma
  * the task time out and another worker runs the step again, which the fences make harmless.
  */
 const local = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s', scheduleToCloseTimeout: '20s', retry });
-const durable = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { ...retry, maximumInterval: '30s' } });
+const durable = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { ...retry, maximumInterval: '30s' },
+});
 
 type StockStep = 'reserve' | 'confirmPayment' | 'release' | 'settlePayment' | 'readOrderPayments';
 
@@ -63,11 +71,19 @@ export const settlePayment = localThenDurable('settlePayment');
 /** A read, local first like the steps: it runs inside the workflow task that decides on it. */
 export const readOrderPayments = localThenDurable('readOrderPayments');
 
-export const { lookupReservation, recordSettlement, requestTransfer, shipTransfer, receiveTransfer, cancelTransfer, returnTransfer, raiseTransferOverdue } =
-  proxyActivities<Activities>({
-    startToCloseTimeout: '30s',
-    retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
-  });
+export const {
+  lookupReservation,
+  recordSettlement,
+  requestTransfer,
+  shipTransfer,
+  receiveTransfer,
+  cancelTransfer,
+  returnTransfer,
+  raiseTransferOverdue,
+} = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
+});
 
 /** The gate only accelerates: a give-back that keeps failing is left to the gate's sync. */
 export const { returnGateToken } = proxyActivities<Activities>({
@@ -80,7 +96,14 @@ export const { syncGate, endCampaign, fulfilPreSale } = proxyActivities<Activiti
   retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes },
 });
 
-export const { sweepExpiredHolds, raiseExpiryAlerts, writeOffExpiredLots, deliverAlerts, reconcileStock, settleStalePayments } = proxyActivities<Activities>({
+export const {
+  sweepExpiredHolds,
+  raiseExpiryAlerts,
+  writeOffExpiredLots,
+  deliverAlerts,
+  reconcileStock,
+  settleStalePayments,
+} = proxyActivities<Activities>({
   startToCloseTimeout: '5m',
   retry: { initialInterval: '1s', maximumInterval: '1m' },
 });

@@ -5,7 +5,12 @@
  * against it (`createActivities(...): Activities`). The names are the registered activity
  * types recorded in workflow histories: never rename one.
  */
-import type { TransferReceipt, TransferRequest, TransferRequestOutcome, TransferStepOutcome } from '../domain/transfers';
+import type {
+  TransferReceipt,
+  TransferRequest,
+  TransferRequestOutcome,
+  TransferStepOutcome,
+} from '../domain/transfers';
 import type { OrderPayment, Settlement, StoredPayment } from '../domain/payments';
 import type {
   CacheCheckOptions,

@@ -11,7 +11,10 @@ import { campaignPhaseQuery, endCampaignSignal, type CampaignPhase, type Campaig
 /** Keeps the history short on long campaigns: a fresh run carries on where this one was. */
 const MAX_CHECKS_PER_RUN = 500;
 
-export async function campaignWorkflow(input: CampaignWorkflowInput, carried?: { gateRebuilds: number }): Promise<{ returned: number }> {
+export async function campaignWorkflow(
+  input: CampaignWorkflowInput,
+  carried?: { gateRebuilds: number },
+): Promise<{ returned: number }> {
   let phase: CampaignPhase = 'SCHEDULED';
   let endRequested = false;
   let gateRebuilds = carried?.gateRebuilds ?? 0;

@@ -51,7 +51,9 @@ export async function latePaymentWorkflow({ orderId, payment, ttlSeconds }: Late
   });
   await recordSettlement(orderId, payment.paymentId, outcome.state);
   // Histories from before the patch carried the payment's state here.
-  const status = patched(LatePaymentPatch.ORDER_STATUS_ATTRIBUTE) ? orderStatusAfter(original?.status, outcome.state) : outcome.state;
+  const status = patched(LatePaymentPatch.ORDER_STATUS_ATTRIBUTE)
+    ? orderStatusAfter(original?.status, outcome.state)
+    : outcome.state;
   upsertSearchAttributes([{ key: ReservationStatusAttr, value: status }]);
   metrics.sagaEnded(outcome.state);
   return outcome;

@@ -12,8 +12,23 @@
  * order, with every `patched()` asked at the same point; the committed histories hold them to it.
  */
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { ActivityFailure, CancellationScope, condition, isCancellation, patched, upsertSearchAttributes } from '@temporalio/workflow';
-import { decidesOrder, madeSale, orderEnding, OrderStatus, wasCancelled, type OrderState, type OrderWorkflowInput } from '../domain/order-saga';
+import {
+  ActivityFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  patched,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import {
+  decidesOrder,
+  madeSale,
+  orderEnding,
+  OrderStatus,
+  wasCancelled,
+  type OrderState,
+  type OrderWorkflowInput,
+} from '../domain/order-saga';
 import { PaymentState, type Settlement, type StoredPayment } from '../domain/payments';
 import type { Payment, ReleaseOutcome, ReleaseReason, ReserveOutcome } from '../domain/types';
 import { metrics, readOrderPayments, release, reserve, returnGateToken } from './activities-proxy';
@@ -113,7 +128,9 @@ export class OrderSaga {
     const deadlineMs = (reserveDeadlineSeconds ?? DEFAULT_RESERVE_DEADLINE_SECONDS) * 1000;
     let outcome: ReserveOutcome;
     try {
-      outcome = await CancellationScope.withTimeout(deadlineMs, () => reserve({ ...order, reservationId: order.orderId, expiresAt: expiresAt.toISOString() }));
+      outcome = await CancellationScope.withTimeout(deadlineMs, () =>
+        reserve({ ...order, reservationId: order.orderId, expiresAt: expiresAt.toISOString() }),
+      );
     } catch (err) {
       if (!(err instanceof ActivityFailure) && !isCancellation(err)) throw err;
       this.state.reservation = { status: 'rejected', reason: 'RESERVE_FAILED' } satisfies ReserveOutcome;
@@ -212,7 +229,9 @@ export class OrderSaga {
     // A paid pre-order waits for its goods; payments that land meanwhile are settled too.
     for (;;) {
       await this.settleAll();
-      const waiting = [...this.settlements.values()].some((s) => s.state === PaymentState.BACKORDERED) && this.inbox.backorder === undefined;
+      const waiting =
+        [...this.settlements.values()].some((s) => s.state === PaymentState.BACKORDERED) &&
+        this.inbox.backorder === undefined;
       if (!waiting) break;
       this.setStatus(OrderStatus.BACKORDERED);
       await this.waitForBackorder();
@@ -284,8 +303,12 @@ export class OrderSaga {
     if (!patched(OrderPatch.READ_STORED_PAYMENTS)) return void (await condition(woken));
     while (!(await condition(woken, STORED_CHECK_MS))) {
       const stored = await readOrderPayments(this.input.order.orderId);
-      const ended = stored.find((p) => this.settlements.get(p.paymentId)?.state === PaymentState.BACKORDERED && p.state !== PaymentState.BACKORDERED);
-      if (ended?.state === PaymentState.CONFIRMED || ended?.state === PaymentState.REFUND_REQUIRED) this.inbox.backorder ??= ended.state;
+      const ended = stored.find(
+        (p) =>
+          this.settlements.get(p.paymentId)?.state === PaymentState.BACKORDERED && p.state !== PaymentState.BACKORDERED,
+      );
+      if (ended?.state === PaymentState.CONFIRMED || ended?.state === PaymentState.REFUND_REQUIRED)
+        this.inbox.backorder ??= ended.state;
       this.adoptStored(stored);
     }
   }
@@ -296,9 +319,18 @@ export class OrderSaga {
     const { state } = this;
     for (let next = this.unsettled()[0]; next; next = this.unsettled()[0]) {
       const refused = state.reservation?.status === 'rejected' ? state.reservation.reason : undefined;
-      const s = await settleOrderPayment(order, next, { ttlSeconds, refusedBecause: refused, cancelled: wasCancelled(state.releaseReason) });
+      const s = await settleOrderPayment(order, next, {
+        ttlSeconds,
+        refusedBecause: refused,
+        cancelled: wasCancelled(state.releaseReason),
+      });
       this.settlements.set(next.paymentId, s);
-      state.payments.push({ paymentId: next.paymentId, amountCents: next.amountCents, state: s.state, ...(s.reason ? { reason: s.reason } : {}) });
+      state.payments.push({
+        paymentId: next.paymentId,
+        amountCents: next.amountCents,
+        state: s.state,
+        ...(s.reason ? { reason: s.reason } : {}),
+      });
       if (s.state === PaymentState.CONFIRMED || s.state === PaymentState.BACKORDERED) state.payment ??= next;
       else state.extraPayments.push({ paymentId: next.paymentId, amountCents: next.amountCents });
       if (s.state === PaymentState.CONFIRMED && s.reservationId !== order.orderId) state.lateConfirmed = true;
@@ -326,7 +358,8 @@ export class OrderSaga {
   private adoptStored(stored: readonly StoredPayment[], onTime: (p: StoredPayment) => boolean = () => true): number {
     const known = (id: string) => this.settlements.has(id) || this.inbox.payments.some((p) => p.paymentId === id);
     const fresh = stored.filter((p) => p.state === PaymentState.PENDING && !known(p.paymentId) && onTime(p));
-    for (const { eventId, paymentId, amountCents } of fresh) this.inbox.payments.push({ eventId, paymentId, amountCents });
+    for (const { eventId, paymentId, amountCents } of fresh)
+      this.inbox.payments.push({ eventId, paymentId, amountCents });
     return fresh.length;
   }
 }

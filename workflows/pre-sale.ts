@@ -19,6 +19,9 @@ export async function preSaleFulfilmentWorkflow(input: FulfilmentInput) {
       .signal(backorderSettledSignal, { status })
       .catch(() => undefined);
   };
-  await Promise.all([...result.allocated.map((id) => tell(id, 'CONFIRMED')), ...result.refundRequired.map((id) => tell(id, 'REFUND_REQUIRED'))]);
+  await Promise.all([
+    ...result.allocated.map((id) => tell(id, 'CONFIRMED')),
+    ...result.refundRequired.map((id) => tell(id, 'REFUND_REQUIRED')),
+  ]);
   return result;
 }

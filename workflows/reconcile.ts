@@ -16,5 +16,10 @@ export interface ReconcileResult {
 /** `settleMinutes`: PAYMENT_SETTLE_MINUTES (default 5 for schedules created before it existed). */
 export async function reconciliationWorkflow(settleMinutes = 5): Promise<ReconcileResult> {
   const report = await reconcileStock(settleMinutes);
-  return { runId: report.runId, clean: report.clean, drifts: report.drifts.length, unsettledPayments: report.unsettledPayments.length };
+  return {
+    runId: report.runId,
+    clean: report.clean,
+    drifts: report.drifts.length,
+    unsettledPayments: report.unsettledPayments.length,
+  };
 }

@@ -34,7 +34,10 @@ export function lateReservationId(orderId: string): string {
 }
 
 /** What settling needs to know of the order. */
-export type SettleOrder = Pick<OrderRequest, 'orderId' | 'userId' | 'lines' | 'allocation' | 'campaignId' | 'amountCents'>;
+export type SettleOrder = Pick<
+  OrderRequest,
+  'orderId' | 'userId' | 'lines' | 'allocation' | 'campaignId' | 'amountCents'
+>;
 
 export interface SettleOptions {
   readonly ttlSeconds: number;
@@ -44,7 +47,11 @@ export interface SettleOptions {
   readonly cancelled?: boolean;
 }
 
-export async function settleOrderPayment(order: SettleOrder, payment: Payment, { ttlSeconds, refusedBecause, cancelled }: SettleOptions): Promise<Settlement> {
+export async function settleOrderPayment(
+  order: SettleOrder,
+  payment: Payment,
+  { ttlSeconds, refusedBecause, cancelled }: SettleOptions,
+): Promise<Settlement> {
   const paid: OrderPayment = { ...payment, orderId: order.orderId };
   const settled = (s: Settlement) => {
     metrics.paymentSettled(s.state);
@@ -53,11 +60,15 @@ export async function settleOrderPayment(order: SettleOrder, payment: Payment, {
   const own = await confirmPayment(order.orderId, paid);
   if (own) return settled(own);
   if (refusedBecause) return settled(await refund(paid, `the order was refused (${refusedBecause}); nothing was held`));
-  if (cancelled && patched(SettlePatch.CANCELLED_REFUNDS)) return settled(await refund(paid, 'the order was cancelled; nothing is sold for it'));
+  if (cancelled && patched(SettlePatch.CANCELLED_REFUNDS))
+    return settled(await refund(paid, 'the order was cancelled; nothing is sold for it'));
 
   const expiresAt = new Date(Date.now() + ttlSeconds * 1000).toISOString();
   const attempts: { reservationId: string; campaignId?: string }[] = order.campaignId
-    ? [{ reservationId: lateReservationId(order.orderId), campaignId: order.campaignId }, { reservationId: `${order.orderId}:late-stock` }]
+    ? [
+        { reservationId: lateReservationId(order.orderId), campaignId: order.campaignId },
+        { reservationId: `${order.orderId}:late-stock` },
+      ]
     : [{ reservationId: lateReservationId(order.orderId) }];
   let why = 'the hold was released';
   for (const attempt of attempts) {

@@ -5,7 +5,14 @@
  * the new state; the activities are fenced, so retries and repeated requests change nothing.
  */
 import type { UpdateDefinition } from '@temporalio/common';
-import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, patched, setHandler } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  patched,
+  setHandler,
+} from '@temporalio/workflow';
 import { ErrorCode } from '../domain/errors';
 import {
   SHIPPED_OR_LATER,
@@ -16,7 +23,14 @@ import {
   type TransferStep,
   type TransferStepOutcome,
 } from '../domain/transfers';
-import { cancelTransfer, raiseTransferOverdue, receiveTransfer, requestTransfer, returnTransfer, shipTransfer } from './activities-proxy';
+import {
+  cancelTransfer,
+  raiseTransferOverdue,
+  receiveTransfer,
+  requestTransfer,
+  returnTransfer,
+  shipTransfer,
+} from './activities-proxy';
 import {
   cancelTransferUpdate,
   receiveTransferUpdate,
@@ -37,7 +51,8 @@ export const TransferPatch = {
   FAILED_STEP_REOPENS: 'transfer-failed-step-reopens',
 } as const;
 
-const conflict = (message: string) => ApplicationFailure.create({ type: ErrorCode.TRANSFER_CONFLICT, message, nonRetryable: true });
+const conflict = (message: string) =>
+  ApplicationFailure.create({ type: ErrorCode.TRANSFER_CONFLICT, message, nonRetryable: true });
 
 const S = TransferStage;
 
@@ -83,7 +98,10 @@ function registerHandlers(state: TransferState): void {
     {
       validator: (r) => {
         const same =
-          r.sku === request.sku && r.fromWarehouse === request.fromWarehouse && r.toWarehouse === request.toWarehouse && r.quantity === request.quantity;
+          r.sku === request.sku &&
+          r.fromWarehouse === request.fromWarehouse &&
+          r.toWarehouse === request.toWarehouse &&
+          r.quantity === request.quantity;
         if (!same) throw conflict(`transfer ${id} exists with other content`);
       },
     },
@@ -126,7 +144,11 @@ function registerStep<A extends unknown[]>(
         // Refused for good (bad input, a rule of the data): nothing changed, so the transfer
         // is where it was and the documented next steps (a valid receive, a return) still
         // work. The caller gets the activity's code. Older runs kept the stage (and hung).
-        if (!patched(TransferPatch.FAILED_STEP_REOPENS) || !(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure)) throw err;
+        if (
+          !patched(TransferPatch.FAILED_STEP_REOPENS) ||
+          !(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure)
+        )
+          throw err;
         state.stage = step.from;
         state.receipt = receipt;
         throw ApplicationFailure.create({
@@ -145,7 +167,11 @@ function registerStep<A extends unknown[]>(
   };
   const validator = (...args: A) => {
     // sameAsDone only matters once the step is done: not evaluated otherwise, as before.
-    const verdict = transferStepVerdict(name, state.stage, !step.after.includes(state.stage) || (sameAsDone?.(...args) ?? true));
+    const verdict = transferStepVerdict(
+      name,
+      state.stage,
+      !step.after.includes(state.stage) || (sameAsDone?.(...args) ?? true),
+    );
     if (verdict === 'conflict') throw conflict(`cannot ${name} a transfer that is ${state.stage}`);
   };
   setHandler(def, handler, { validator });

@@ -28,7 +28,9 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /** The key store cannot be read (PostgreSQL down): the caller may retry, nothing was done. */
 function unavailable(err: unknown): never {
-  throw new DomainError(ErrorCode.SERVICE_UNAVAILABLE, 'the API key cannot be verified right now; retry', { cause: String(err).slice(0, 200) });
+  throw new DomainError(ErrorCode.SERVICE_UNAVAILABLE, 'the API key cannot be verified right now; retry', {
+    cause: String(err).slice(0, 200),
+  });
 }
 
 /** How the bootstrap key (ADMIN_TOKEN) may be used: config `bootstrapKey`. */
@@ -53,7 +55,10 @@ export class KeyVerifier {
     private readonly policy: BootstrapPolicy = { enabled: true, adminOnly: false },
   ) {
     this.bootstrap = digest(bootstrapToken);
-    this.bootstrapPrincipal = { keyId: BOOTSTRAP_ACTOR, scopes: new Set(policy.adminOnly ? [Scope.ADMIN] : ALL_SCOPES) };
+    this.bootstrapPrincipal = {
+      keyId: BOOTSTRAP_ACTOR,
+      scopes: new Set(policy.adminOnly ? [Scope.ADMIN] : ALL_SCOPES),
+    };
   }
 
   /**
@@ -70,7 +75,10 @@ export class KeyVerifier {
       // Digests: equal length whatever was sent, so the comparison leaks nothing.
       if (timingSafeEqual(digest(token), this.bootstrap)) {
         if (!this.policy.enabled)
-          throw new DomainError(ErrorCode.UNAUTHORIZED, 'the bootstrap key is switched off (ADMIN_TOKEN_ENABLED=false): use an API key');
+          throw new DomainError(
+            ErrorCode.UNAUTHORIZED,
+            'the bootstrap key is switched off (ADMIN_TOKEN_ENABLED=false): use an API key',
+          );
         return this.bootstrapPrincipal;
       }
       throw new DomainError(ErrorCode.UNAUTHORIZED, 'unknown API key');
@@ -79,7 +87,8 @@ export class KeyVerifier {
       throw new DomainError(ErrorCode.UNAUTHORIZED, 'unknown API key');
     }
     if (stored.revokedAt) throw new DomainError(ErrorCode.UNAUTHORIZED, 'this API key is revoked');
-    if (stored.expiresAt && stored.expiresAt.getTime() <= this.now()) throw new DomainError(ErrorCode.UNAUTHORIZED, 'this API key has expired');
+    if (stored.expiresAt && stored.expiresAt.getTime() <= this.now())
+      throw new DomainError(ErrorCode.UNAUTHORIZED, 'this API key has expired');
     return { keyId: parsed.id, scopes: stored.scopeSet };
   }
 

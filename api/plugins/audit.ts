@@ -16,13 +16,20 @@ export default fp(async function audit(app) {
   const { db } = app.deps;
   const record: preHandlerAsyncHookHandler = async (request) => {
     const { method, url, body } = request;
-    await recordAdminRequest(db, { actor: request.principal!.keyId, method, route: request.routeOptions.url ?? url, url, body });
+    await recordAdminRequest(db, {
+      actor: request.principal!.keyId,
+      method,
+      route: request.routeOptions.url ?? url,
+      url,
+      body,
+    });
   };
   app.addHook('onRoute', (route) => {
     const methods = [route.method].flat();
     const access = route.config?.access ?? [];
     // A route open to several scopes (event subscriptions: `events` or `admin`) is audited when one of them is.
-    if (![access].flat().some((scope) => AUDITED.has(scope)) || methods.every((m) => m === 'GET' || m === 'HEAD')) return;
+    if (![access].flat().some((scope) => AUDITED.has(scope)) || methods.every((m) => m === 'GET' || m === 'HEAD'))
+      return;
     route.preHandler = [...[route.preHandler ?? []].flat(), record];
   });
 });

@@ -12,7 +12,13 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import http from 'node:http';
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler, onRequestHookHandler, RouteOptions } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyRequest,
+  onRequestAsyncHookHandler,
+  onRequestHookHandler,
+  RouteOptions,
+} from 'fastify';
 import { Scope, type Access, type Principal } from '../../domain/api-keys';
 import { liveKeyWithScope } from '../../data/keys/api-keys';
 import { DomainError, ErrorCode } from '../../domain/errors';
@@ -59,7 +65,8 @@ export function onOpsPort(request: FastifyRequest): boolean {
   return viaOps.has(request.raw);
 }
 
-const notFound = (request: FastifyRequest) => new DomainError(ErrorCode.NOT_FOUND, `no route ${request.method} ${request.url}`);
+const notFound = (request: FastifyRequest) =>
+  new DomainError(ErrorCode.NOT_FOUND, `no route ${request.method} ${request.url}`);
 
 export default fp(async function auth(app) {
   const { config, db } = app.deps;
@@ -68,9 +75,14 @@ export default fp(async function auth(app) {
   app.addHook('onReady', async () => {
     // Switched off with no real admin key left, nobody can create keys over HTTP: say so (`npm run keys` still can).
     if (!config.bootstrapKey.enabled && !(await liveKeyWithScope(db, Scope.ADMIN).catch(() => true))) {
-      app.log.warn('ADMIN_TOKEN_ENABLED=false and no live API key has scope admin: create one with npm run keys -- create --scopes admin');
+      app.log.warn(
+        'ADMIN_TOKEN_ENABLED=false and no live API key has scope admin: create one with npm run keys -- create --scopes admin',
+      );
     }
-    revocations = subscribeRevocations(config.redisUrl, config.cache.connectTimeoutMs, { revoked: (id) => verifier.evict(id), resync: () => verifier.clear() });
+    revocations = subscribeRevocations(config.redisUrl, config.cache.connectTimeoutMs, {
+      revoked: (id) => verifier.evict(id),
+      resync: () => verifier.clear(),
+    });
   });
   app.addHook('onClose', async () => revocations?.close());
   app.decorate('keys', verifier);
@@ -91,7 +103,9 @@ export default fp(async function auth(app) {
       const anyOf: readonly Scope[] = typeof access === 'string' ? [access] : access;
       if (!anyOf.some((scope) => principal.scopes.has(scope))) {
         const named = anyOf.map((s) => `"${s}"`).join(' or ');
-        throw new DomainError(ErrorCode.FORBIDDEN, `this API key lacks the scope ${named}`, { required: typeof access === 'string' ? access : anyOf });
+        throw new DomainError(ErrorCode.FORBIDDEN, `this API key lacks the scope ${named}`, {
+          required: typeof access === 'string' ? access : anyOf,
+        });
       }
       request.principal = principal;
     };
@@ -102,7 +116,8 @@ export default fp(async function auth(app) {
     // The docs UI's own routes (hidden from the document) come guarded through app.guard.
     if (route.schema?.hide) return;
     const access = route.config?.access;
-    if (!access) throw new Error(`${String(route.method)} ${route.url} declares no config.access (a scope, or 'public')`);
+    if (!access)
+      throw new Error(`${String(route.method)} ${route.url} declares no config.access (a scope, or 'public')`);
     if (access === 'public' && !opsPort) return;
     route.onRequest = [guard(access), ...[route.onRequest ?? []].flat()];
     if (access !== 'public' && !(opsPort && access === 'ops')) route.schema = documented(route.schema ?? {}, access);

@@ -30,7 +30,8 @@ class MethodTable {
   allowed(rawUrl: string): string[] {
     const path = rawUrl.split('?')[0];
     const methods = new Set<string>();
-    for (const { pattern, methods: ms } of this.routes.values()) if (pattern.test(path)) ms.forEach((m) => methods.add(m));
+    for (const { pattern, methods: ms } of this.routes.values())
+      if (pattern.test(path)) ms.forEach((m) => methods.add(m));
     return [...methods].sort();
   }
 }
@@ -43,7 +44,9 @@ class MethodTable {
  */
 export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   const message =
-    err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is longer than 100 characters: no such id exists' : 'the path is not validly encoded';
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'a path segment is longer than 100 characters: no such id exists'
+      : 'the path is not validly encoded';
   void reply.code(400).send({ code: ErrorCode.VALIDATION_FAILED, message });
 }
 
@@ -58,7 +61,10 @@ export default fp(async function errorsPlugin(app: FastifyInstance) {
       return reply
         .code(405)
         .header('allow', allowed.join(', '))
-        .send({ code: ErrorCode.METHOD_NOT_ALLOWED, message: `${request.method} is not allowed here; allowed: ${allowed.join(', ')}` });
+        .send({
+          code: ErrorCode.METHOD_NOT_ALLOWED,
+          message: `${request.method} is not allowed here; allowed: ${allowed.join(', ')}`,
+        });
     }
     return reply.code(404).send({ code: ErrorCode.NOT_FOUND, message: `no route ${request.method} ${request.url}` });
   };

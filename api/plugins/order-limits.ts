@@ -28,7 +28,10 @@ export default fp(async function orderLimits(app) {
     autoPipelining: true,
   });
   app.addHook('onClose', async () => redis.disconnect());
-  const limiter = new RateLimiter(redis, new CircuitBreaker({ failures: config.cache.breakerFailures, cooldownMs: config.cache.breakerCooldownMs }));
+  const limiter = new RateLimiter(
+    redis,
+    new CircuitBreaker({ failures: config.cache.breakerFailures, cooldownMs: config.cache.breakerCooldownMs }),
+  );
 
   app.decorate('limitOrders', async function limitOrders(request) {
     const userId = (request.body as { userId: string }).userId;
@@ -43,6 +46,9 @@ export default fp(async function orderLimits(app) {
     if (verdict.allowed) return;
     const retryAfter = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
     const whose = verdict.bucket === 'user' ? 'this user' : 'this API key';
-    throw new DomainError(ErrorCode.RATE_LIMITED, `too many orders from ${whose}; retry in ${retryAfter} s`, { retryAfter, limit: verdict.bucket });
+    throw new DomainError(ErrorCode.RATE_LIMITED, `too many orders from ${whose}; retry in ${retryAfter} s`, {
+      retryAfter,
+      limit: verdict.bucket,
+    });
   });
 });

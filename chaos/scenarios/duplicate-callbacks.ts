@@ -19,12 +19,23 @@ export const duplicateCallbacks: Scenario = {
     const refused = placed.filter((p) => p.status !== 201).length;
     if (refused > 0) problems.push(`${refused} orders not placed`);
 
-    const answers = await pMap(ids, 10, async (id) => Promise.all(Array.from({ length: DELIVERIES }, () => pay(stack.api, id))));
+    const answers = await pMap(ids, 10, async (id) =>
+      Promise.all(Array.from({ length: DELIVERIES }, () => pay(stack.api, id))),
+    );
     const paid = new Set(ids.filter((_, i) => answers[i].some((a) => a.status === 200)));
-    const disagreeing = answers.filter((five) => new Set(five.map((a) => `${a.status}:${String(a.body.result)}`)).size !== 1).length;
+    const disagreeing = answers.filter(
+      (five) => new Set(five.map((a) => `${a.status}:${String(a.body.result)}`)).size !== 1,
+    ).length;
     if (disagreeing > 0) problems.push(`${disagreeing} orders got different answers to the same event`);
     const recoverFrom = Date.now();
-    const row = await closeScenario(stack, { scenario: this.name, base: stack.api, orderIds: ids, paid, recoverFrom, problems });
+    const row = await closeScenario(stack, {
+      scenario: this.name,
+      base: stack.api,
+      orderIds: ids,
+      paid,
+      recoverFrom,
+      problems,
+    });
 
     const confirms = await stack.db.$queryRaw<{ reference: string; n: number }[]>`
       SELECT reference, COUNT(*)::int AS n FROM stock_movements

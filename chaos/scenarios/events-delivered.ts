@@ -82,7 +82,8 @@ async function failingNatsSubscriber(stack: Stack, startSeq: number): Promise<Ev
   };
 }
 
-const head = async (stack: Stack) => (await stack.db.$queryRaw<{ h: bigint }[]>`SELECT COALESCE(max(position), 0)::bigint AS h FROM event_outbox`)[0].h;
+const head = async (stack: Stack) =>
+  (await stack.db.$queryRaw<{ h: bigint }[]>`SELECT COALESCE(max(position), 0)::bigint AS h FROM event_outbox`)[0].h;
 
 export const eventsDelivered: Scenario = {
   name: '13 events: Redis, NATS and a subscriber failing',
@@ -99,7 +100,10 @@ export const eventsDelivered: Scenario = {
     // Stream messages after this one, and events after this position, are the scenario's.
     const startSeq = info!.state.last_seq + 1;
     const headAtStart = await head(stack);
-    const subscribers = [await failingNatsSubscriber(stack, startSeq), ...(await Promise.all(extraSubscribers.map((s) => s(stack, headAtStart))))];
+    const subscribers = [
+      await failingNatsSubscriber(stack, startSeq),
+      ...(await Promise.all(extraSubscribers.map((s) => s(stack, headAtStart)))),
+    ];
 
     const sale = await saleWithFault(stack, {
       prefix: 'events',
@@ -129,8 +133,11 @@ export const eventsDelivered: Scenario = {
       const missing = [...expected.keys()].filter((id) => !got.has(id));
       const ours = [...got.values()].filter((e) => BigInt(e.sequence) > headAtStart);
       const invented = ours.filter((e) => !expected.has(e.id) && BigInt(e.sequence) <= finalHead);
-      const altered = ours.filter((e) => expected.has(e.id) && JSON.stringify(e) !== JSON.stringify(expected.get(e.id)));
-      if (missing.length > 0) problems.push(`${s.name}: ${missing.length} committed events never delivered (first ${missing[0]})`);
+      const altered = ours.filter(
+        (e) => expected.has(e.id) && JSON.stringify(e) !== JSON.stringify(expected.get(e.id)),
+      );
+      if (missing.length > 0)
+        problems.push(`${s.name}: ${missing.length} committed events never delivered (first ${missing[0]})`);
       if (invented.length > 0) problems.push(`${s.name}: ${invented.length} events delivered that never committed`);
       if (altered.length > 0) problems.push(`${s.name}: ${altered.length} events differ from the stored envelope`);
       // The sale SKU's versions chain to the level's version, from what the subscriber got.
@@ -141,7 +148,9 @@ export const eventsDelivered: Scenario = {
       const level = await stack.db.inventoryLevel.findFirst({ where: { sku }, select: { version: true } });
       const breaks = changes.filter((c, i) => i > 0 && c.fromVersion !== changes[i - 1].toVersion).length;
       if (breaks > 0 || changes.at(-1)?.toVersion !== Number(level?.version)) {
-        problems.push(`${s.name}: ${sku} versions do not chain to ${String(level?.version)} (${breaks} breaks, last ${String(changes.at(-1)?.toVersion)})`);
+        problems.push(
+          `${s.name}: ${sku} versions do not chain to ${String(level?.version)} (${breaks} breaks, last ${String(changes.at(-1)?.toVersion)})`,
+        );
       }
     }
 

@@ -39,7 +39,8 @@ export const redisKilled: Scenario = {
       args: [{ hotPercent: 100, sample: 100, driftPercent: 1 }],
     })) as { compared: number; drifted: number };
     const problems = [...sale.problems, ...reads.problems];
-    if (check.compared === 0 || check.drifted > 0) problems.push(`checker compared ${check.compared}, drifted ${check.drifted}`);
+    if (check.compared === 0 || check.drifted > 0)
+      problems.push(`checker compared ${check.compared}, drifted ${check.drifted}`);
     const row = await closeSale(stack, this.name, sale, { problems });
     return {
       ...row,
@@ -70,7 +71,12 @@ export const workerKilled: Scenario = {
 export const temporalRestarted: Scenario = {
   name: '5 Temporal restart',
   async run(stack, size) {
-    const sale = await saleWithFault(stack, { prefix: 'trestart', sku: 'CHAOS-TEMPORAL', orders: size.orders, fault: () => stack.restartTemporal() });
+    const sale = await saleWithFault(stack, {
+      prefix: 'trestart',
+      sku: 'CHAOS-TEMPORAL',
+      orders: size.orders,
+      fault: () => stack.restartTemporal(),
+    });
     return closeSale(stack, this.name, sale, { notes: 'dev server restarted on its SQLite file' });
   },
 };

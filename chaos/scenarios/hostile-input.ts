@@ -69,7 +69,8 @@ export const hostileInput: Scenario = {
             if (req.url === '/orders' && res.statusCode === 201) placed += 1;
             const after = await stateHash(stack);
             if (res.statusCode >= 500) throw new Error(`${res.statusCode} for ${req.method} ${req.url}: ${res.body}`);
-            if (res.statusCode >= 400 && after !== before) throw new Error(`${res.statusCode} changed state for ${req.method} ${req.url}`);
+            if (res.statusCode >= 400 && after !== before)
+              throw new Error(`${res.statusCode} changed state for ${req.method} ${req.url}`);
             before = after;
           }),
           { numRuns: size.hostileRequests, endOnFailure: true },
@@ -80,7 +81,14 @@ export const hostileInput: Scenario = {
       await app.close();
       await closeDeps(deps);
     }
-    const row = await closeScenario(stack, { scenario: this.name, base: stack.api, orderIds: [], paid: new Set(), recoverFrom: Date.now(), problems });
+    const row = await closeScenario(stack, {
+      scenario: this.name,
+      base: stack.api,
+      orderIds: [],
+      paid: new Set(),
+      recoverFrom: Date.now(),
+      problems,
+    });
     return {
       ...row,
       orders: placed,

@@ -18,12 +18,33 @@ export interface HostileRequest {
 
 const SKU = 'CHAOS-HOSTILE';
 const validId = fc.stringMatching(/^[A-Za-z0-9_.-]{1,20}$/);
-const anyId = fc.oneof(validId, fc.string({ maxLength: 80 }), fc.constantFrom('', '..', '%00', 'x'.repeat(65), '../admin', 'ü', 'a:b'));
-const junk = fc.oneof(fc.jsonValue(), fc.string({ maxLength: 200 }), fc.constantFrom('{', '[]', 'null', '{"__proto__":{"x":1}}', '\u0000'));
-const quantity = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.double(), fc.string(), fc.constantFrom(0, 100_001, 1e12, null));
-const line = fc.record({ sku: fc.oneof(fc.constant(SKU), anyId), warehouseCode: fc.oneof(fc.constant('W1'), anyId), quantity }, { requiredKeys: [] });
+const anyId = fc.oneof(
+  validId,
+  fc.string({ maxLength: 80 }),
+  fc.constantFrom('', '..', '%00', 'x'.repeat(65), '../admin', 'ü', 'a:b'),
+);
+const junk = fc.oneof(
+  fc.jsonValue(),
+  fc.string({ maxLength: 200 }),
+  fc.constantFrom('{', '[]', 'null', '{"__proto__":{"x":1}}', '\u0000'),
+);
+const quantity = fc.oneof(
+  fc.integer({ min: -3, max: 3 }),
+  fc.double(),
+  fc.string(),
+  fc.constantFrom(0, 100_001, 1e12, null),
+);
+const line = fc.record(
+  { sku: fc.oneof(fc.constant(SKU), anyId), warehouseCode: fc.oneof(fc.constant('W1'), anyId), quantity },
+  { requiredKeys: [] },
+);
 const orderBody = fc.record(
-  { orderId: anyId.map((id) => `h-${id}`), userId: anyId, lines: fc.oneof(fc.array(line, { maxLength: 3 }), junk), extra: junk },
+  {
+    orderId: anyId.map((id) => `h-${id}`),
+    userId: anyId,
+    lines: fc.oneof(fc.array(line, { maxLength: 3 }), junk),
+    extra: junk,
+  },
   { requiredKeys: ['orderId'] },
 );
 const json = { 'content-type': 'application/json' };
@@ -34,7 +55,12 @@ const keyHeader = (token: string) =>
   fc
     .oneof(
       { weight: 8, arbitrary: fc.constant(`Bearer ${token}`) },
-      fc.constantFrom(undefined, 'Bearer sk_0123456789abcdef_notthesecretnotthesecretnotthesecret', `Bearer ${token}x`, token),
+      fc.constantFrom(
+        undefined,
+        'Bearer sk_0123456789abcdef_notthesecretnotthesecretnotthesecret',
+        `Bearer ${token}x`,
+        token,
+      ),
     )
     .map((auth): Record<string, string> => (auth === undefined ? {} : { authorization: auth }));
 
@@ -66,7 +92,10 @@ const payment = fc.record({
 /** Signature variants: none, wrong key, stale or future timestamp, another body's, or valid. */
 function signatureHeaders(secret: string, variant: string, payload: string): Record<string, string> {
   const now = Math.floor(Date.now() / 1000);
-  const sign = (key: string, ts: number, body: string) => ({ 'x-signature-timestamp': String(ts), 'x-signature': signPayload(key, ts, body) });
+  const sign = (key: string, ts: number, body: string) => ({
+    'x-signature-timestamp': String(ts),
+    'x-signature': signPayload(key, ts, body),
+  });
   switch (variant) {
     case 'none':
       return {};
@@ -101,7 +130,9 @@ const webhook = (secret: string) =>
 
 const reads = fc.oneof(
   segment.map((s): HostileRequest => ({ method: 'GET', url: `/orders/${s}`, headers: {} })),
-  fc.oneof(fc.constant(SKU), anyId).map((s): HostileRequest => ({ method: 'GET', url: `/inventory/${encodeURIComponent(s)}`, headers: {} })),
+  fc
+    .oneof(fc.constant(SKU), anyId)
+    .map((s): HostileRequest => ({ method: 'GET', url: `/inventory/${encodeURIComponent(s)}`, headers: {} })),
   fc.tuple(segment, fc.option(junk)).map(([s, body]): HostileRequest => ({
     method: 'POST',
     url: `/orders/c-${s}/cancel`,
@@ -126,14 +157,30 @@ const admin = fc
 /** Text as hostile as JSON can carry: control characters (NUL first), lone surrogates, long runs. */
 const text = fc.oneof(
   fc.string({ maxLength: 40 }),
-  fc.constantFrom('\u0000', 'a\u0000b', '\u0007bell', 'tab\there', 'new\nline', '\u007f', 'c1\u0085', '\u009f', '\ud800', 'ü漢', ' ', 'x'.repeat(300)),
+  fc.constantFrom(
+    '\u0000',
+    'a\u0000b',
+    '\u0007bell',
+    'tab\there',
+    'new\nline',
+    '\u007f',
+    'c1\u0085',
+    '\u009f',
+    '\ud800',
+    'ü漢',
+    ' ',
+    'x'.repeat(300),
+  ),
   fc
     .tuple(fc.string({ maxLength: 10 }), fc.integer({ min: 0, max: 0x9f }), fc.string({ maxLength: 10 }))
     .map(([a, c, b]) => `${a}${String.fromCharCode(c)}${b}`),
 );
 const count = fc.oneof(fc.integer({ min: -5, max: 20 }), fc.constantFrom(0, 2_147_483_648, 3e9, -1e12, 1.5, '5', null));
 const coordinate = fc.oneof(fc.double({ min: -200, max: 200, noNaN: true }), fc.constant(null), fc.constant('10'));
-const place = fc.record({ name: text, region: text, priority: count, latitude: coordinate, longitude: coordinate }, { requiredKeys: ['name'] });
+const place = fc.record(
+  { name: text, region: text, priority: count, latitude: coordinate, longitude: coordinate },
+  { requiredKeys: ['name'] },
+);
 const key = fc.oneof(validId, fc.constantFrom('', 'k\u0000', 'x'.repeat(200)));
 
 /**
@@ -147,12 +194,17 @@ const adminWithToken = (token: string) => {
   const sku = fc.oneof(fc.constant(SKU), anyId);
   const wh = fc.oneof(fc.constantFrom('W1', 'W2'), anyId);
   const send = (method: HostileRequest['method'], url: fc.Arbitrary<string>, body: fc.Arbitrary<unknown>) =>
-    fc.tuple(url, body, key).map(([u, b, k]): HostileRequest => ({ method, url: u, payload: JSON.stringify(b), headers: headers(k) }));
+    fc
+      .tuple(url, body, key)
+      .map(([u, b, k]): HostileRequest => ({ method, url: u, payload: JSON.stringify(b), headers: headers(k) }));
   return fc.oneof(
     send(
       'PUT',
       segment.map((s) => `/admin/products/hx-${s}`),
-      fc.record({ name: text, lotTracked: fc.boolean(), alertDaysBeforeExpiry: count, removalDaysBeforeExpiry: count }, { requiredKeys: ['name'] }),
+      fc.record(
+        { name: text, lotTracked: fc.boolean(), alertDaysBeforeExpiry: count, removalDaysBeforeExpiry: count },
+        { requiredKeys: ['name'] },
+      ),
     ),
     send(
       'PUT',
@@ -198,13 +250,21 @@ const adminWithToken = (token: string) => {
     ),
     send(
       'POST',
-      fc.tuple(sku, segment, fc.constantFrom('quarantine', 'release')).map(([s, l, a]) => `/admin/lots/${encodeURIComponent(s)}/W1/${l}/${a}`),
+      fc
+        .tuple(sku, segment, fc.constantFrom('quarantine', 'release'))
+        .map(([s, l, a]) => `/admin/lots/${encodeURIComponent(s)}/W1/${l}/${a}`),
       fc.record({ reason: text, expectedQuantity: count }),
     ),
     send(
       'POST',
       fc.constant('/transfers'),
-      fc.record({ transferId: anyId.map((id) => `hx-${id}`), sku: anyId, fromWarehouse: wh, toWarehouse: wh, quantity: count }),
+      fc.record({
+        transferId: anyId.map((id) => `hx-${id}`),
+        sku: anyId,
+        fromWarehouse: wh,
+        toWarehouse: wh,
+        quantity: count,
+      }),
     ),
     send(
       'POST',
@@ -226,11 +286,21 @@ const adminWithToken = (token: string) => {
       }),
     ),
     fc
-      .tuple(fc.constantFrom('/admin/cache/checks', '/alerts'), fc.oneof(fc.string({ maxLength: 12 }), count.map(String)))
-      .map(([u, limit]): HostileRequest => ({ method: 'GET', url: `${u}?limit=${encodeURIComponent(limit)}`, headers: headers('q') })),
-    fc
-      .tuple(segment, text)
-      .map(([s, reason]): HostileRequest => ({ method: 'POST', url: `/orders/c-${s}/cancel`, payload: JSON.stringify({ reason }), headers: json })),
+      .tuple(
+        fc.constantFrom('/admin/cache/checks', '/alerts'),
+        fc.oneof(fc.string({ maxLength: 12 }), count.map(String)),
+      )
+      .map(([u, limit]): HostileRequest => ({
+        method: 'GET',
+        url: `${u}?limit=${encodeURIComponent(limit)}`,
+        headers: headers('q'),
+      })),
+    fc.tuple(segment, text).map(([s, reason]): HostileRequest => ({
+      method: 'POST',
+      url: `/orders/c-${s}/cancel`,
+      payload: JSON.stringify({ reason }),
+      headers: json,
+    })),
   );
 };
 
@@ -251,6 +321,16 @@ const anything = fc
 /** `token`: the shop's key (the bootstrap key), sent (or not, or wrong) with the shop's requests. */
 export function hostileRequest(secret: string, token: string): fc.Arbitrary<HostileRequest> {
   const keyed = (requests: fc.Arbitrary<HostileRequest>) =>
-    fc.tuple(requests, keyHeader(token)).map(([r, key]): HostileRequest => ({ ...r, headers: { ...r.headers, ...key } }));
-  return fc.oneof(keyed(placeOrder), keyed(validOrder), webhook(secret), keyed(reads), admin, adminWithToken(token), keyed(anything));
+    fc
+      .tuple(requests, keyHeader(token))
+      .map(([r, key]): HostileRequest => ({ ...r, headers: { ...r.headers, ...key } }));
+  return fc.oneof(
+    keyed(placeOrder),
+    keyed(validOrder),
+    webhook(secret),
+    keyed(reads),
+    admin,
+    adminWithToken(token),
+    keyed(anything),
+  );
 }

@@ -20,7 +20,8 @@ export function watchInventory(stack: Stack, sku: string, received: number): { s
       total += 1;
       try {
         const res = await call(stack.api, 'GET', `/inventory/${sku}`);
-        const t = res.body.total as { onHand: number; reserved: number; damaged: number; qualityControl: number; available: number } | undefined;
+        const t = res.body.total as
+          { onHand: number; reserved: number; damaged: number; qualityControl: number; available: number } | undefined;
         const ok =
           res.status === 404 ||
           (res.status === 200 &&

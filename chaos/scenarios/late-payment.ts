@@ -18,7 +18,9 @@ export const latePayment: Scenario = {
     const rivals = orderIds('rival', Math.floor(size.orders / 2));
     await pMap(ids, 25, (id, i) => placeOrder(stack.shortApi, id, `user-${i % 50}`, SKU));
     const expired = await awaitEndings(stack.shortApi, ids);
-    const problems = [...expired.values()].some((s) => s.status !== 'RELEASED') ? ['not every hold expired before the late payments'] : [];
+    const problems = [...expired.values()].some((s) => s.status !== 'RELEASED')
+      ? ['not every hold expired before the late payments']
+      : [];
 
     await pMap(rivals, 25, (id, i) => placeOrder(stack.api, id, `rival-${i % 50}`, SKU));
     await pMap(rivals, 25, (id) => pay(stack.api, id));
@@ -28,7 +30,9 @@ export const latePayment: Scenario = {
 
     // Settlement results as GET /orders/:id reports them (latePayments), read at the source.
     const settledResults = async () =>
-      (await stack.db.paymentEvent.findMany({ where: { orderId: { in: ids } }, select: { result: true } })).map((e) => e.result);
+      (await stack.db.paymentEvent.findMany({ where: { orderId: { in: ids } }, select: { result: true } })).map(
+        (e) => e.result,
+      );
     const settled = await eventually(
       settledResults,
       (results) => results.length === ids.length && results.every((r) => r === 'CONFIRMED' || r === 'REFUND_REQUIRED'),
@@ -44,8 +48,10 @@ export const latePayment: Scenario = {
     });
     const reReserved = settled.filter((r) => r === 'CONFIRMED').length;
     const refunds = settled.filter((r) => r === 'REFUND_REQUIRED').length;
-    if (reReserved + refunds !== ids.length) row.problems.push(`${ids.length - reReserved - refunds} late payments unsettled`);
-    if (reReserved !== size.orders - rivals.length) row.problems.push(`${reReserved} re-reserved, expected ${size.orders - rivals.length}`);
+    if (reReserved + refunds !== ids.length)
+      row.problems.push(`${ids.length - reReserved - refunds} late payments unsettled`);
+    if (reReserved !== size.orders - rivals.length)
+      row.problems.push(`${reReserved} re-reserved, expected ${size.orders - rivals.length}`);
     return {
       ...row,
       outcomes: { ...row.outcomes, 'late→CONFIRMED': reReserved, 'late→REFUND_REQUIRED': refunds },

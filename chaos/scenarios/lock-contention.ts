@@ -16,7 +16,9 @@ const HOLD_PAST_EXPIRY_MS = 7_000;
 
 async function releaseRetries(stack: Stack): Promise<number> {
   const text = await (await fetch(stack.workerMetrics)).text();
-  const line = text.split('\n').find((l) => l.startsWith('stockhold_activity_retries_total') && l.includes('activity="release"'));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('stockhold_activity_retries_total') && l.includes('activity="release"'));
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
@@ -29,7 +31,9 @@ export const lockContention: Scenario = {
     const placingFrom = Date.now();
     const placed = await pMap(ids, 50, (id, i) => placeOrder(stack.shortApi, id, `user-${i % 50}`, SKU));
     const placingMs = Date.now() - placingFrom;
-    const problems = placed.some((p) => p.status !== 201) ? [`${placed.filter((p) => p.status !== 201).length} orders not placed`] : [];
+    const problems = placed.some((p) => p.status !== 201)
+      ? [`${placed.filter((p) => p.status !== 201).length} orders not placed`]
+      : [];
 
     const locker = new Client({ connectionString: TEST_DATABASE_URL });
     await locker.connect();
@@ -53,7 +57,14 @@ export const lockContention: Scenario = {
       await locker.end();
     }
     const recoverFrom = Date.now();
-    const row = await closeScenario(stack, { scenario: this.name, base: stack.shortApi, orderIds: ids, paid: new Set(), recoverFrom, problems });
+    const row = await closeScenario(stack, {
+      scenario: this.name,
+      base: stack.shortApi,
+      orderIds: ids,
+      paid: new Set(),
+      recoverFrom,
+      problems,
+    });
     const ghosts = await stack.db.reservation.count({ where: { status: 'RESERVED', lines: { some: { sku: SKU } } } });
     const retried = (await releaseRetries(stack)) - retriesBefore;
     if (expiredUnderLock > 0 && retried === 0) row.problems.push('no release was retried: the lock did not contend');

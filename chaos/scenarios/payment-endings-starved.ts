@@ -97,16 +97,27 @@ export const paymentEndingsStarved: Scenario = {
       };
       const row = await paymentEndingsScenario(NAME, 'p12', { delivered }).run(stack, size);
       const group = await f;
-      if (group instanceof Error) return { ...row, problems: [...row.problems, `(f) paid at the release crashed: ${group.stack ?? group.message}`] };
+      if (group instanceof Error)
+        return {
+          ...row,
+          problems: [...row.problems, `(f) paid at the release crashed: ${group.stack ?? group.message}`],
+        };
       row.problems.push(...(await atReleaseProblems(stack, group)));
       const within = group.filter((g) => g.afterMs !== undefined).map((g) => g.afterMs!);
       // A hold whose release is not seen in time is not paid: the group aims at the release, it does not judge its speed.
       const missed = group.length - within.length;
-      const states = await stack.db.payment.groupBy({ by: ['state'], where: { orderId: { in: group.map((g) => g.id) } }, _count: true });
+      const states = await stack.db.payment.groupBy({
+        by: ['state'],
+        where: { orderId: { in: group.map((g) => g.id) } },
+        _count: true,
+      });
       const fNote =
         `(f) ${within.length} paid ${Math.min(...within)}–${Math.max(...within)} ms after their release: ${states.map((s) => `${s.state} ${s._count}`).join(', ')}` +
         (missed > 0 ? `; ${missed} not seen released within ${WATCH_MS / 1000} s, not paid` : '');
-      return { ...row, notes: `${load.burners} busy loops beside the stack (for at most ${boundMs / 1000} s); ${row.notes ?? ''}; ${fNote}` };
+      return {
+        ...row,
+        notes: `${load.burners} busy loops beside the stack (for at most ${boundMs / 1000} s); ${row.notes ?? ''}; ${fNote}`,
+      };
     } finally {
       await load.stop();
     }

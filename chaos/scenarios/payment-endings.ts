@@ -84,7 +84,9 @@ class Run {
   /** Pays every held order of `ids` at its expiry + an offset spread over [-BEFORE_MS, windowMs + AFTER_MS]. */
   payAroundExpiries(ids: readonly string[], group: Group, windowMs: number): Promise<void[]> {
     const held = ids.filter((id) => this.expiresAt.has(id));
-    return pMap(held, held.length, (id, i) => at(this.expiresAt.get(id)! + spread(i, held.length, windowMs), () => this.deliver(id, group)));
+    return pMap(held, held.length, (id, i) =>
+      at(this.expiresAt.get(id)! + spread(i, held.length, windowMs), () => this.deliver(id, group)),
+    );
   }
 
   expiries(ids: readonly string[]): { first: number; last: number } {
@@ -93,7 +95,8 @@ class Run {
   }
 }
 
-const spread = (i: number, n: number, windowMs: number) => -BEFORE_MS + Math.round((i * (BEFORE_MS + windowMs + AFTER_MS)) / Math.max(1, n - 1));
+const spread = (i: number, n: number, windowMs: number) =>
+  -BEFORE_MS + Math.round((i * (BEFORE_MS + windowMs + AFTER_MS)) / Math.max(1, n - 1));
 
 async function openCampaign(stack: Stack, prefix: string, group: Group, quota: number): Promise<void> {
   const id = `${prefix}${group}`;
@@ -126,7 +129,8 @@ async function blocked(run: Run, n: number): Promise<void> {
   const from = Date.now();
   await pMap(ids, ids.length, async (id, i) => {
     const placed = run.place(run.stack.shortApi, 'e', [id]);
-    if (i < early) await at(from + 500 + Math.round((i * (HOLD_BLOCKED_MS - 1_500)) / early), () => run.deliver(id, 'e'));
+    if (i < early)
+      await at(from + 500 + Math.round((i * (HOLD_BLOCKED_MS - 1_500)) / early), () => run.deliver(id, 'e'));
     await placed;
     if (i >= early) await sleep(spread(i - early, n - early, 1_000) + BEFORE_MS).then(() => run.deliver(id, 'e'));
   });
@@ -162,7 +166,8 @@ export const paymentEndings = paymentEndingsScenario('9 payments at every saga e
 async function runEndings(name: string, prefix: string, stack: Stack, size: Size, hooks: EndingsHooks): Promise<Row> {
   const n = Math.max(6, Math.floor(size.orders / 5));
   const ttlMs = shortTtlSeconds(size.orders) * 1_000;
-  for (const g of Object.keys(GROUPS) as Group[]) await openCampaign(stack, prefix, g, g === 'd' ? Math.ceil(n / 2) : n);
+  for (const g of Object.keys(GROUPS) as Group[])
+    await openCampaign(stack, prefix, g, g === 'd' ? Math.ceil(n / 2) : n);
   const run = new Run(stack, prefix);
   const ids = { a: run.ids('a', n), b: run.ids('b', n), c: run.ids('c', Math.min(n, BLOCKED_MAX)) };
 
@@ -175,11 +180,21 @@ async function runEndings(name: string, prefix: string, stack: Stack, size: Size
     // Releases of (c) block on the campaign row, fail at lock_timeout and are retried.
     at(
       c.first - 500,
-      async () => (await lockRow('SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE', [`${prefix}c`], c.last - c.first + 500 + LOCK_PAST_EXPIRY_MS)).released,
+      async () =>
+        (
+          await lockRow(
+            'SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE',
+            [`${prefix}c`],
+            c.last - c.first + 500 + LOCK_PAST_EXPIRY_MS,
+          )
+        ).released,
     ),
   ];
   // The give-back outlasts the pause by its retry backoff; the release outlasts the lock by little.
-  const paid = [run.payAroundExpiries(ids.a, 'a', PAUSE_MS - 500), run.payAroundExpiries(ids.c, 'c', LOCK_PAST_EXPIRY_MS)];
+  const paid = [
+    run.payAroundExpiries(ids.a, 'a', PAUSE_MS - 500),
+    run.payAroundExpiries(ids.c, 'c', LOCK_PAST_EXPIRY_MS),
+  ];
 
   // (b) expires once Redis is back from the pause.
   await at(a.last + PAUSE_MS + 1_500 - ttlMs, () => run.place(stack.shortApi, 'b', ids.b));
@@ -196,7 +211,9 @@ async function runEndings(name: string, prefix: string, stack: Stack, size: Size
   const recoverFrom = Date.now();
 
   const placed = [...run.placement.keys()];
-  const noSaga = new Set((await pMap(placed, 25, async (id) => ((await sagaRunning(stack, id)) === undefined ? id : ''))).filter(Boolean));
+  const noSaga = new Set(
+    (await pMap(placed, 25, async (id) => ((await sagaRunning(stack, id)) === undefined ? id : ''))).filter(Boolean),
+  );
   const accepted = new Set(run.deliveries.filter((d) => d.answer.status === 200).map((d) => d.id));
   const row = await closeScenario(stack, {
     scenario: name,
@@ -207,12 +224,20 @@ async function runEndings(name: string, prefix: string, stack: Stack, size: Size
     problems: run.problems,
   });
   const delivered = run.deliveries.map((d) => ({ id: d.id, status: d.answer.status }));
-  const unknownAtDelivery = new Set(run.deliveries.filter((d) => d.phase === Phase.NO_SAGA || d.phase === Phase.BLOCKED).map((d) => d.id));
+  const unknownAtDelivery = new Set(
+    run.deliveries.filter((d) => d.phase === Phase.NO_SAGA || d.phase === Phase.BLOCKED).map((d) => d.id),
+  );
   row.problems.push(...(await settlementProblems(stack, prefix, delivered, unknownAtDelivery)));
 
-  const states = await stack.db.payment.groupBy({ by: ['state'], where: { orderId: { startsWith: prefix } }, _count: true });
+  const states = await stack.db.payment.groupBy({
+    by: ['state'],
+    where: { orderId: { startsWith: prefix } },
+    _count: true,
+  });
   const byState = Object.fromEntries(states.map((s) => [`pay→${s.state}`, s._count]));
-  const phases = (Object.keys(GROUPS) as Group[]).map((g) => `(${g}) ${GROUPS[g]}: ${tally(run.deliveries.filter((d) => d.group === g).map((d) => d.phase))}`);
+  const phases = (Object.keys(GROUPS) as Group[]).map(
+    (g) => `(${g}) ${GROUPS[g]}: ${tally(run.deliveries.filter((d) => d.group === g).map((d) => d.phase))}`,
+  );
   const notes = `${run.deliveries.length} payments delivered (${accepted.size} accepted, ${tally(run.deliveries.filter((d) => d.answer.status !== 200).map((d) => String(d.answer.status))) || 'none refused'}), ${states.reduce((s, x) => s + x._count, 0)} stored; landed in — ${phases.join('; ')}`;
   return { ...row, outcomes: { ...row.outcomes, ...byState }, notes };
 }

@@ -57,7 +57,10 @@ export async function phaseOf(stack: Stack, orderId: string, placement: Placemen
     return placement === 'pending' ? Phase.BLOCKED : placement === 'held' ? Phase.AWAITING : Phase.NO_SAGA;
   }
   if (!running) return Phase.ENDED;
-  const row = await stack.db.reservation.findUnique({ where: { id: orderId }, select: { status: true, expiresAt: true } });
+  const row = await stack.db.reservation.findUnique({
+    where: { id: orderId },
+    select: { status: true, expiresAt: true },
+  });
   if (row?.status === 'RESERVED') return row.expiresAt.getTime() > Date.now() ? Phase.AWAITING : Phase.RELEASE;
   switch (placement) {
     case 'pending':
@@ -88,7 +91,11 @@ export async function pauseRedis(stack: Stack, ms: number): Promise<void> {
  * goes at `release()` or `ms` later, whichever is first (`released`). Blocked steps fail at
  * lock_timeout and are retried.
  */
-export async function lockRow(sql: string, params: unknown[], ms: number): Promise<{ released: Promise<void>; release(): Promise<void> }> {
+export async function lockRow(
+  sql: string,
+  params: unknown[],
+  ms: number,
+): Promise<{ released: Promise<void>; release(): Promise<void> }> {
   const locker = new Client({ connectionString: TEST_DATABASE_URL, application_name: 'stockhold-chaos-locker' });
   await locker.connect();
   try {

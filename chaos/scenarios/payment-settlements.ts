@@ -34,7 +34,9 @@ export async function settlementProblems(
       })
     ).map((p) => p.orderId),
   );
-  const notStored = accepted.filter((d) => !storedIds.has(d.id)).map((d) => `${d.id}${unknownAtDelivery.has(d.id) ? ' (unknown when paid)' : ''}`);
+  const notStored = accepted
+    .filter((d) => !storedIds.has(d.id))
+    .map((d) => `${d.id}${unknownAtDelivery.has(d.id) ? ' (unknown when paid)' : ''}`);
   if (notStored.length > 0) problems.push(`accepted payments not stored: ${firstFive(notStored)}`);
   const failed = deliveries.filter((d) => d.status !== 200);
   if (failed.length > 0)
@@ -50,12 +52,14 @@ export async function settlementProblems(
     SELECT p.order_id FROM payments p
      WHERE p.order_id LIKE ${like} AND p.state = 'CONFIRMED'
        AND NOT EXISTS (SELECT 1 FROM stock_movements m WHERE m.reason = 'CONFIRM' AND m.reference = p.reservation_id)`;
-  if (unbacked.length > 0) problems.push(`CONFIRMED payments with no confirmed hold: ${firstFive(unbacked.map((r) => r.order_id))}`);
+  if (unbacked.length > 0)
+    problems.push(`CONFIRMED payments with no confirmed hold: ${firstFive(unbacked.map((r) => r.order_id))}`);
   const unpaid = await stack.db.$queryRaw<{ reference: string }[]>`
     SELECT DISTINCT m.reference FROM stock_movements m
      WHERE m.reason = 'CONFIRM' AND m.reference LIKE ${like}
        AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.state = 'CONFIRMED' AND p.reservation_id = m.reference)`;
-  if (unpaid.length > 0) problems.push(`holds confirmed without a CONFIRMED payment: ${firstFive(unpaid.map((r) => r.reference))}`);
+  if (unpaid.length > 0)
+    problems.push(`holds confirmed without a CONFIRMED payment: ${firstFive(unpaid.map((r) => r.reference))}`);
   return problems;
 }
 

@@ -93,13 +93,23 @@ async function endingProblems(stack: Stack, ids: readonly string[]): Promise<str
     const order = await orderState(stack.api, id);
     const payments = (order.payments ?? []) as PaymentView[];
     for (const p of payments)
-      if (p.state !== 'CONFIRMED' && p.state !== 'REFUND_REQUIRED') unsettled.push(`${id}/${p.paymentId} ${p.state} on ${p.reservationId ?? 'nothing'}`);
+      if (p.state !== 'CONFIRMED' && p.state !== 'REFUND_REQUIRED')
+        unsettled.push(`${id}/${p.paymentId} ${p.state} on ${p.reservationId ?? 'nothing'}`);
     const expected = expectedStatus(payments);
-    if (order.status !== expected) disagree.push(`${id}: GET /orders/:id says ${String(order.status)}, expected ${expected} (${describePayments(payments)})`);
+    if (order.status !== expected)
+      disagree.push(
+        `${id}: GET /orders/:id says ${String(order.status)}, expected ${expected} (${describePayments(payments)})`,
+      );
   }
   const problems: string[] = [];
-  if (unsettled.length > 0) problems.push(`${unsettled.length} payments neither CONFIRMED nor REFUND_REQUIRED: ${unsettled.slice(0, 5).join(', ')}`);
-  if (disagree.length > 0) problems.push(`${disagree.length} orders whose status disagrees with their payments: ${disagree.slice(0, 5).join('; ')}`);
+  if (unsettled.length > 0)
+    problems.push(
+      `${unsettled.length} payments neither CONFIRMED nor REFUND_REQUIRED: ${unsettled.slice(0, 5).join(', ')}`,
+    );
+  if (disagree.length > 0)
+    problems.push(
+      `${disagree.length} orders whose status disagrees with their payments: ${disagree.slice(0, 5).join('; ')}`,
+    );
   return problems;
 }
 
@@ -123,7 +133,14 @@ export const preSalePaidAtRelease: Scenario = {
     // The releases of the expired pre-orders block on the campaign row, fail at lock_timeout and are retried.
     const locked = at(
       first - 500,
-      async () => (await lockRow('SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE', [CAMPAIGN], last - first + 500 + LOCK_PAST_EXPIRY_MS)).released,
+      async () =>
+        (
+          await lockRow(
+            'SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE',
+            [CAMPAIGN],
+            last - first + 500 + LOCK_PAST_EXPIRY_MS,
+          )
+        ).released,
     );
     const paid = held.slice(0, -1); // the last pre-order is never paid: it must end RELEASED
     const windowMs = BEFORE_MS + last - first + LOCK_PAST_EXPIRY_MS + AFTER_MS;
@@ -146,10 +163,17 @@ export const preSalePaidAtRelease: Scenario = {
       30_000,
     ).catch(() => undefined);
     const quantity = Math.max(1, Math.ceil(accepted.size / 2));
-    const fulfil = await callRetrying(stack.api, 'POST', `/admin/campaigns/${CAMPAIGN}/fulfil`, JSON.stringify({ quantity }), {
-      'idempotency-key': `${CAMPAIGN}-grn`,
-    });
-    if (fulfil.status !== 200) problems.push(`fulfilment → ${fulfil.status} ${JSON.stringify(fulfil.body).slice(0, 200)}`);
+    const fulfil = await callRetrying(
+      stack.api,
+      'POST',
+      `/admin/campaigns/${CAMPAIGN}/fulfil`,
+      JSON.stringify({ quantity }),
+      {
+        'idempotency-key': `${CAMPAIGN}-grn`,
+      },
+    );
+    if (fulfil.status !== 200)
+      problems.push(`fulfilment → ${fulfil.status} ${JSON.stringify(fulfil.body).slice(0, 200)}`);
     const recoverFrom = Date.now();
 
     problems.push(...(await wedgedSagas(stack, held)));

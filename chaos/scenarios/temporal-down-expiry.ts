@@ -66,9 +66,20 @@ async function awaitSagas(stack: Stack, ids: readonly string[]): Promise<string[
  * hold, and the order CONFIRMED without a late confirmation; the rest of the order's paid
  * story is checked by closeScenario (settled) and settlementProblems (ledger agrees).
  */
-async function onTimeProblems(stack: Stack, ids: readonly string[], deliveries: Map<string, Delivery>): Promise<{ onTime: number; problems: string[] }> {
+async function onTimeProblems(
+  stack: Stack,
+  ids: readonly string[],
+  deliveries: Map<string, Delivery>,
+): Promise<{ onTime: number; problems: string[] }> {
   const rows = await stack.db.$queryRaw<
-    { order_id: string; payment_id: string; state: string; reason: string | null; reservation_id: string | null; early_ms: number }[]
+    {
+      order_id: string;
+      payment_id: string;
+      state: string;
+      reason: string | null;
+      reservation_id: string | null;
+      early_ms: number;
+    }[]
   >`
     SELECT p.order_id, p.payment_id, p.state, p.reason, p.reservation_id,
            (EXTRACT(EPOCH FROM (r.expires_at - p.received_at)) * 1000)::int AS early_ms
@@ -77,16 +88,28 @@ async function onTimeProblems(stack: Stack, ids: readonly string[], deliveries: 
   const wrong: string[] = [];
   for (const r of rows) {
     const order = await orderState(stack.api, r.order_id);
-    if (r.state === 'CONFIRMED' && r.reservation_id === r.order_id && order.status === 'CONFIRMED' && order.lateConfirmed !== true) continue;
+    if (
+      r.state === 'CONFIRMED' &&
+      r.reservation_id === r.order_id &&
+      order.status === 'CONFIRMED' &&
+      order.lateConfirmed !== true
+    )
+      continue;
     const d = deliveries.get(r.order_id);
-    const answers = d ? `first answer ${brief(d.first)}, ${d.attempts} deliveries, last ${brief(d.last)}` : 'no delivery recorded';
+    const answers = d
+      ? `first answer ${brief(d.first)}, ${d.attempts} deliveries, last ${brief(d.last)}`
+      : 'no delivery recorded';
     wrong.push(
       `${r.order_id}/${r.payment_id} received ${r.early_ms} ms before expiry (${answers}): expected CONFIRMED on ${r.order_id}, ` +
         `got ${r.state} on ${r.reservation_id ?? 'nothing'}${r.reason ? ` (${r.reason})` : ''}, order ${String(order.status)}${order.lateConfirmed ? ' lateConfirmed' : ''}`,
     );
   }
   const problems =
-    wrong.length > 0 ? [`${wrong.length} of ${rows.length} on-time payments not confirmed on their own hold: ${wrong.slice(0, 5).join('; ')}`] : [];
+    wrong.length > 0
+      ? [
+          `${wrong.length} of ${rows.length} on-time payments not confirmed on their own hold: ${wrong.slice(0, 5).join('; ')}`,
+        ]
+      : [];
   return { onTime: rows.length, problems };
 }
 
@@ -107,7 +130,8 @@ export const temporalDownAcrossExpiry: Scenario = {
 
     await place(ids.r);
     const notStarted = await awaitSagas(stack, ids.r);
-    if (notStarted.length > 0) problems.push(`sagas not running before Temporal stopped: ${notStarted.slice(0, 5).join(', ')}`);
+    if (notStarted.length > 0)
+      problems.push(`sagas not running before Temporal stopped: ${notStarted.slice(0, 5).join(', ')}`);
     const deliveries = new Map<string, Delivery>();
     let back = Number.POSITIVE_INFINITY;
     await stack.stopTemporal();
@@ -133,11 +157,20 @@ export const temporalDownAcrossExpiry: Scenario = {
     const recoverFrom = Date.now();
 
     const all = [...ids.r, ...ids.o].filter((id) => expiresAt.has(id));
-    const accepted = new Set([...deliveries.values()].filter((d) => d.last.status >= 200 && d.last.status <= 299).map((d) => d.id));
+    const accepted = new Set(
+      [...deliveries.values()].filter((d) => d.last.status >= 200 && d.last.status <= 299).map((d) => d.id),
+    );
     const refused = [...deliveries.values()].filter((d) => !accepted.has(d.id));
     const never = refused.slice(0, 5).map((d) => `${d.id} → ${brief(d.last)} after ${d.attempts} deliveries`);
     if (refused.length > 0) problems.push(`${refused.length} payments never accepted: ${never.join(', ')}`);
-    const row = await closeScenario(stack, { scenario: this.name, base: stack.api, orderIds: all, paid: accepted, recoverFrom, problems });
+    const row = await closeScenario(stack, {
+      scenario: this.name,
+      base: stack.api,
+      orderIds: all,
+      paid: accepted,
+      recoverFrom,
+      problems,
+    });
     const onTime = await onTimeProblems(stack, all, deliveries);
     row.problems.push(...onTime.problems);
     const final = [...deliveries.values()].map((d) => ({ id: d.id, status: d.last.status }));

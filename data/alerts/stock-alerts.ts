@@ -43,7 +43,10 @@ export async function raiseExpiryAlerts(db: Db): Promise<number> {
 }
 
 /** Raises one alert for a subject that is not a lot (an overdue transfer, a hold); once, ever. 1 if raised now. */
-export async function raiseAlert(db: Db, alert: { kind: AlertKind; subject: string; sku: string; warehouseCode: string; details: object }): Promise<number> {
+export async function raiseAlert(
+  db: Db,
+  alert: { kind: AlertKind; subject: string; sku: string; warehouseCode: string; details: object },
+): Promise<number> {
   return (await db.stockAlert.createMany({ data: [{ ...alert }], skipDuplicates: true })).count;
 }
 
@@ -51,7 +54,11 @@ export const ALERTS_LIST = 'alerts';
 export const ALERTS_KEY: readonly KeyPart[] = ['int'];
 
 /** One page of alerts, newest first, after the alert `after` names (a decoded cursor). */
-export async function listAlerts(db: Db, filter: { kind?: AlertKind; sku?: string; limit: number }, after?: KeyValue[]) {
+export async function listAlerts(
+  db: Db,
+  filter: { kind?: AlertKind; sku?: string; limit: number },
+  after?: KeyValue[],
+) {
   const rows = await db.stockAlert.findMany({
     where: { kind: filter.kind, sku: filter.sku, id: after ? { lt: BigInt(after[0]!) } : undefined },
     orderBy: { id: 'desc' },

@@ -40,7 +40,11 @@ async function randomSkus(db: Db, n: number, exclude: readonly string[]): Promis
  * after the reads (otherwise the relay has it in hand). Absent entries are not drift: a
  * miss reads PostgreSQL.
  */
-export async function compare(db: Db, cache: StockCache, skus: readonly string[]): Promise<{ compared: number; drifts: CacheDrift[] }> {
+export async function compare(
+  db: Db,
+  cache: StockCache,
+  skus: readonly string[],
+): Promise<{ compared: number; drifts: CacheDrift[] }> {
   const pendingBefore = await pendingSkus(db, skus);
   const views = await loadViews(db, skus);
   const cached = await Promise.all(skus.map(async (sku) => [sku, await cache.get(sku)] as const));
@@ -59,14 +63,24 @@ export async function compare(db: Db, cache: StockCache, skus: readonly string[]
   return { compared, drifts };
 }
 
-export async function checkCache(db: Db, cache: StockCache, options: CacheCheckOptions, metrics: Metrics, log: Logger): Promise<CacheCheckResult> {
+export async function checkCache(
+  db: Db,
+  cache: StockCache,
+  options: CacheCheckOptions,
+  metrics: Metrics,
+  log: Logger,
+): Promise<CacheCheckResult> {
   const hot = await hotSkus(db, options.hotPercent);
   const sample = await randomSkus(db, options.sample, hot);
   const { compared, drifts } = await compare(db, cache, [...hot, ...sample]);
   const driftRatio = compared === 0 ? 0 : drifts.length / compared;
   const overThreshold = driftRatio * 100 > options.driftPercent;
   if (overThreshold) {
-    log('error', 'ALERT cache drift above threshold: rebuilding the whole cache', { driftRatio, drifted: drifts.length, compared });
+    log('error', 'ALERT cache drift above threshold: rebuilding the whole cache', {
+      driftRatio,
+      drifted: drifts.length,
+      compared,
+    });
     await rebuildAll(db, cache);
   } else if (drifts.length > 0) {
     await cache.invalidate(drifts.map((d) => d.sku));

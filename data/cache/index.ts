@@ -26,6 +26,12 @@ export function invalidateOnCommit(db: Db, cache: StockCache): void {
 }
 
 export function startCacheRelay(db: Db, cache: StockCache, config: Config, metrics?: Metrics): CacheRelay {
-  const log = (message: string, fields: Record<string, unknown>) => console.warn(JSON.stringify({ level: 'warn', msg: message, ...fields }));
-  return new CacheRelay(db, cache, { intervalMs: config.cache.relayIntervalMs, batch: config.cache.relayBatch, log }, metrics).start();
+  const log = (message: string, fields: Record<string, unknown>) =>
+    console.warn(JSON.stringify({ level: 'warn', msg: message, ...fields }));
+  return new CacheRelay(
+    db,
+    cache,
+    { intervalMs: config.cache.relayIntervalMs, batch: config.cache.relayBatch, log },
+    metrics,
+  ).start();
 }

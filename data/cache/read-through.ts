@@ -7,7 +7,11 @@ import { allSkus, loadViews, type AvailabilityView } from './source';
 import type { StockCache } from './stock-cache';
 
 /** Availability of a SKU, or undefined for an unknown SKU. Correct with or without Redis. */
-export async function readCachedAvailability(db: Db, cache: StockCache, sku: string): Promise<AvailabilityView | undefined> {
+export async function readCachedAvailability(
+  db: Db,
+  cache: StockCache,
+  sku: string,
+): Promise<AvailabilityView | undefined> {
   const cached = await cache.get(sku);
   if (cached) return cached.view;
   const entry = (await loadViews(db, [sku])).get(sku);

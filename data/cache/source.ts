@@ -51,6 +51,11 @@ export async function loadViews(db: Db, skus: readonly string[]): Promise<Map<st
 
 /** Every SKU, for a full rebuild, in pages. */
 export async function allSkus(db: Db, after: string, limit: number): Promise<string[]> {
-  const rows = await db.product.findMany({ where: { sku: { gt: after } }, orderBy: { sku: 'asc' }, take: limit, select: { sku: true } });
+  const rows = await db.product.findMany({
+    where: { sku: { gt: after } },
+    orderBy: { sku: 'asc' },
+    take: limit,
+    select: { sku: true },
+  });
   return rows.map((r) => r.sku);
 }

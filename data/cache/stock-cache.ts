@@ -89,7 +89,9 @@ export class StockCache {
   /** Writes an entry unless a newer one is cached (fill-1.lua). Throws when Redis fails. */
   async fill(entry: VersionedView): Promise<FillResult> {
     const ttl = Math.max(1, Math.min(this.config.ttlSeconds, entry.validForSeconds ?? Infinity));
-    const code = await this.run((r) => r.stockFill(cacheKey(entry.view.sku), entry.version.toString(), JSON.stringify(entry.view), ttl));
+    const code = await this.run((r) =>
+      r.stockFill(cacheKey(entry.view.sku), entry.version.toString(), JSON.stringify(entry.view), ttl),
+    );
     return decodeFill(code);
   }
 

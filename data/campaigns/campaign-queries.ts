@@ -86,8 +86,16 @@ export async function gateSnapshot(db: Db, campaignId: string): Promise<GateSnap
 }
 
 /** A campaign's fixed settings: where its units are and, for a pre-sale, the ship date; undefined if there is no such campaign. */
-export async function campaignPlacement(db: Db, campaignId: string): Promise<{ sku: string; warehouseCode: string; expectedAt: Date | null } | undefined> {
-  return (await db.campaign.findUnique({ where: { id: campaignId }, select: { sku: true, warehouseCode: true, expectedAt: true } })) ?? undefined;
+export async function campaignPlacement(
+  db: Db,
+  campaignId: string,
+): Promise<{ sku: string; warehouseCode: string; expectedAt: Date | null } | undefined> {
+  return (
+    (await db.campaign.findUnique({
+      where: { id: campaignId },
+      select: { sku: true, warehouseCode: true, expectedAt: true },
+    })) ?? undefined
+  );
 }
 
 /**

@@ -11,7 +11,14 @@
  * Lock order everywhere: user count → campaign → level, so no two steps can deadlock.
  */
 import { DomainError, ErrorCode } from '../../domain/errors';
-import { CampaignRefusal, campaignSerial, Operation, type OrderLine, type ReserveInput, type ReserveOutcome } from '../../domain/types';
+import {
+  CampaignRefusal,
+  campaignSerial,
+  Operation,
+  type OrderLine,
+  type ReserveInput,
+  type ReserveOutcome,
+} from '../../domain/types';
 import { assertCatalogued } from '../stock/catalog';
 import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Tx } from '../db';
 import { overdrawn } from '../stock/guard';
@@ -45,7 +52,9 @@ export async function createCampaign(db: Db, input: CampaignInput, actor?: strin
       if (first) {
         const same = (Object.keys(input) as (keyof CampaignInput)[]).every((k) => first[k] === input[k]);
         if (!same) {
-          throw new DomainError(ErrorCode.CAMPAIGN_CONFLICT, `campaign ${input.id} exists with other settings`, { existing: first });
+          throw new DomainError(ErrorCode.CAMPAIGN_CONFLICT, `campaign ${input.id} exists with other settings`, {
+            existing: first,
+          });
         }
         return { created: false };
       }
@@ -76,7 +85,10 @@ async function setAside(tx: Tx, input: CampaignInput): Promise<void> {
   // Taken on a stale view of the lots (guard.ts): the throw rolls the whole creation back.
   if (taken === 0 || (await overdrawn(tx, [input])).length > 0) {
     await assertCatalogued(tx, [input.sku], [input.warehouseCode]);
-    throw new DomainError(ErrorCode.INSUFFICIENT_STOCK, `not enough ${input.sku} in ${input.warehouseCode} to set aside ${input.quota}`);
+    throw new DomainError(
+      ErrorCode.INSUFFICIENT_STOCK,
+      `not enough ${input.sku} in ${input.warehouseCode} to set aside ${input.quota}`,
+    );
   }
   await writeMovements(tx, [
     {
@@ -95,7 +107,10 @@ async function ensureLevel(tx: Tx, input: CampaignInput): Promise<void> {
   await assertCatalogued(tx, [input.sku], [input.warehouseCode]);
   if ((await tx.product.count({ where: { sku: input.sku, lotTracked: true } })) > 0) {
     // Allocating a pre-sale would need lots for goods that arrive later: not supported yet.
-    throw new DomainError(ErrorCode.VALIDATION_FAILED, `pre-sales of lot-tracked products are not supported (${input.sku})`);
+    throw new DomainError(
+      ErrorCode.VALIDATION_FAILED,
+      `pre-sales of lot-tracked products are not supported (${input.sku})`,
+    );
   }
   await tx.$executeRaw`
     INSERT INTO inventory_levels (sku, warehouse_code) VALUES (${input.sku}, ${input.warehouseCode}) ON CONFLICT DO NOTHING`;
@@ -106,7 +121,10 @@ async function ensureLevel(tx: Tx, input: CampaignInput): Promise<void> {
  * campaign's pool (the hot row) last, so its lock is held for as little as possible. The
  * level is untouched: the units are already held by the campaign's set-aside.
  */
-export async function reserveFromCampaign(db: Db, input: ReserveInput & { campaignId: string }): Promise<ReserveOutcome> {
+export async function reserveFromCampaign(
+  db: Db,
+  input: ReserveInput & { campaignId: string },
+): Promise<ReserveOutcome> {
   const line = singleLine(input.lines);
   const campaign = await db.campaign.findUnique({ where: { id: input.campaignId }, select: { expectedAt: true } });
   if (!campaign) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${input.campaignId}`);
@@ -116,7 +134,9 @@ export async function reserveFromCampaign(db: Db, input: ReserveInput & { campai
     expectedShipDate: campaign.expectedAt?.toISOString(),
     movements: [],
     take: async (tx) => {
-      const refusal = (await takeUserQuota(tx, input.campaignId, input.userId, line.quantity)) ?? (await takePool(tx, input.campaignId, line.quantity));
+      const refusal =
+        (await takeUserQuota(tx, input.campaignId, input.userId, line.quantity)) ??
+        (await takePool(tx, input.campaignId, line.quantity));
       return refusal ? async () => ({ status: 'rejected', reason: refusal }) : undefined;
     },
   });
@@ -125,13 +145,21 @@ export async function reserveFromCampaign(db: Db, input: ReserveInput & { campai
 function singleLine(lines: ReserveInput['lines']): OrderLine {
   const [line] = lines;
   if (lines.length !== 1 || line.warehouseCode === undefined) {
-    throw new DomainError(ErrorCode.VALIDATION_FAILED, "a campaign order has exactly one line, in the campaign's warehouse");
+    throw new DomainError(
+      ErrorCode.VALIDATION_FAILED,
+      "a campaign order has exactly one line, in the campaign's warehouse",
+    );
   }
   return { sku: line.sku, warehouseCode: line.warehouseCode, quantity: line.quantity };
 }
 
 /** Adds to the user's count unless that would pass the campaign's per-user limit. */
-async function takeUserQuota(tx: Tx, campaignId: string, userId: string, quantity: number): Promise<CampaignRefusal | undefined> {
+async function takeUserQuota(
+  tx: Tx,
+  campaignId: string,
+  userId: string,
+  quantity: number,
+): Promise<CampaignRefusal | undefined> {
   const rows = await tx.$queryRaw<{ quantity: number }[]>`
     INSERT INTO campaign_user_counts AS u (campaign_id, user_id, quantity)
     SELECT id, ${userId}, ${quantity} FROM campaigns WHERE id = ${campaignId} AND per_user_limit >= ${quantity}
@@ -162,7 +190,13 @@ async function takePool(tx: Tx, campaignId: string, quantity: number): Promise<C
  * the campaign is open, to normal stock (reserved −q, with a ledger row) once it has ended.
  * Called inside the release transaction.
  */
-export async function returnCampaignHold(tx: Tx, reservationId: string, campaignId: string, userId: string, line: OrderLine): Promise<'pool' | 'stock'> {
+export async function returnCampaignHold(
+  tx: Tx,
+  reservationId: string,
+  campaignId: string,
+  userId: string,
+  line: OrderLine,
+): Promise<'pool' | 'stock'> {
   await tx.$executeRaw`
     UPDATE campaign_user_counts SET quantity = quantity - ${line.quantity}
      WHERE campaign_id = ${campaignId} AND user_id = ${userId}`;
@@ -188,7 +222,8 @@ export async function endCampaign(db: Db, campaignId: string): Promise<{ returne
         FROM old WHERE c.id = old.id
       RETURNING c.sku, c.warehouse_code, CASE WHEN c.kind = 'FLASH_SALE' THEN old.remaining ELSE 0 END AS returned`;
     if (rows.length === 0) {
-      if (!(await tx.campaign.count({ where: { id: campaignId } }))) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${campaignId}`);
+      if (!(await tx.campaign.count({ where: { id: campaignId } })))
+        throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${campaignId}`);
       return { returned: 0 };
     }
     const { sku, warehouse_code: warehouseCode, returned } = rows[0];
@@ -196,7 +231,9 @@ export async function endCampaign(db: Db, campaignId: string): Promise<{ returne
       await tx.$executeRaw`
         UPDATE inventory_levels SET reserved = reserved - ${returned}, ${BUMP_VERSION}
          WHERE sku = ${sku} AND warehouse_code = ${warehouseCode}`;
-      await writeMovements(tx, [{ sku, warehouseCode, reason: 'CAMPAIGN_RETURN', reference: serial, onHandDelta: 0, reservedDelta: -returned }]);
+      await writeMovements(tx, [
+        { sku, warehouseCode, reason: 'CAMPAIGN_RETURN', reference: serial, onHandDelta: 0, reservedDelta: -returned },
+      ]);
     }
     const outcome = { returned };
     await writeFence(tx, serial, Operation.CAMPAIGN_END, outcome);

@@ -30,13 +30,25 @@ async function allocate(tx: Tx, reservationId: string, line: OrderLine): Promise
   await tx.$executeRaw`RELEASE SAVEPOINT allocate`;
   if (!covered) return false;
   await writeMovements(tx, [
-    { sku: line.sku, warehouseCode: line.warehouseCode, reason: 'CONFIRM', reference: reservationId, onHandDelta: -line.quantity, reservedDelta: 0 },
+    {
+      sku: line.sku,
+      warehouseCode: line.warehouseCode,
+      reason: 'CONFIRM',
+      reference: reservationId,
+      onHandDelta: -line.quantity,
+      reservedDelta: 0,
+    },
   ]);
   return true;
 }
 
 /** Settles a backorder: allocated when the pre-sale's goods still cover it (`left` units) and the stock is there. */
-async function allocateOrRefundBackorder(tx: Tx, reservationId: string, line: OrderLine, left: number): Promise<'CONFIRMED' | 'REFUND_REQUIRED'> {
+async function allocateOrRefundBackorder(
+  tx: Tx,
+  reservationId: string,
+  line: OrderLine,
+  left: number,
+): Promise<'CONFIRMED' | 'REFUND_REQUIRED'> {
   const covered = line.quantity <= left && (await allocate(tx, reservationId, line));
   const status = covered ? ReservationStatus.CONFIRMED : ReservationStatus.REFUND_REQUIRED;
   await tx.$executeRaw`UPDATE reservations SET status = ${status}, updated_at = now() WHERE id = ${reservationId}`;
@@ -50,13 +62,21 @@ async function allocateOrRefundBackorder(tx: Tx, reservationId: string, line: Or
  * refused. The campaign is FULFILLED afterwards: it takes no more pre-orders, and a pre-order
  * paid later is allocated (or refused) on the spot by its confirm.
  */
-export async function fulfilPreSale(db: Db, campaignId: string, idempotencyKey: string, quantity: number): Promise<Fulfilment> {
+export async function fulfilPreSale(
+  db: Db,
+  campaignId: string,
+  idempotencyKey: string,
+  quantity: number,
+): Promise<Fulfilment> {
   const serial = campaignSerial(campaignId);
   return inKeyLockedTx(db, serial, async (tx) => {
     const first = await readFence<Fulfilment>(tx, serial, Operation.PRE_SALE_FULFIL);
     if (first) {
       if (first.idempotencyKey !== idempotencyKey || first.received !== quantity) {
-        throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, `pre-sale ${campaignId} was fulfilled under key ${first.idempotencyKey}`);
+        throw new DomainError(
+          ErrorCode.IDEMPOTENCY_CONFLICT,
+          `pre-sale ${campaignId} was fulfilled under key ${first.idempotencyKey}`,
+        );
       }
       return first;
     }
@@ -66,7 +86,14 @@ export async function fulfilPreSale(db: Db, campaignId: string, idempotencyKey: 
       UPDATE inventory_levels SET on_hand = on_hand + ${quantity}, ${BUMP_VERSION}
        WHERE sku = ${c.sku} AND warehouse_code = ${c.warehouseCode}`;
     await writeMovements(tx, [
-      { sku: c.sku, warehouseCode: c.warehouseCode, reason: 'RECEIVE:pre-sale', reference: serial, onHandDelta: quantity, reservedDelta: 0 },
+      {
+        sku: c.sku,
+        warehouseCode: c.warehouseCode,
+        reason: 'RECEIVE:pre-sale',
+        reference: serial,
+        onHandDelta: quantity,
+        reservedDelta: 0,
+      },
     ]);
     await tx.$executeRaw`UPDATE campaigns SET status = 'FULFILLED', ended_at = COALESCE(ended_at, now()) WHERE id = ${campaignId}`;
     const backorders = await tx.$queryRaw<{ id: string; quantity: number }[]>`
@@ -75,7 +102,12 @@ export async function fulfilPreSale(db: Db, campaignId: string, idempotencyKey: 
     const outcome: Fulfilment = { idempotencyKey, received: quantity, allocated: [], refundRequired: [] };
     let left = quantity;
     for (const b of backorders) {
-      const status = await allocateOrRefundBackorder(tx, b.id, { sku: c.sku, warehouseCode: c.warehouseCode, quantity: b.quantity }, left);
+      const status = await allocateOrRefundBackorder(
+        tx,
+        b.id,
+        { sku: c.sku, warehouseCode: c.warehouseCode, quantity: b.quantity },
+        left,
+      );
       if (status === 'CONFIRMED') left -= b.quantity;
       (status === 'CONFIRMED' ? outcome.allocated : outcome.refundRequired).push(b.id);
     }
@@ -102,7 +134,13 @@ export async function lockPreSaleOf(tx: Tx, reservationId: string): Promise<stri
  * the reservation row locked): a backorder while the goods are awaited; allocated on the
  * spot once they have arrived.
  */
-export async function confirmPreOrder(tx: Tx, reservationId: string, campaignId: string, paymentId: string, line: OrderLine): Promise<ConfirmOutcome> {
+export async function confirmPreOrder(
+  tx: Tx,
+  reservationId: string,
+  campaignId: string,
+  paymentId: string,
+  line: OrderLine,
+): Promise<ConfirmOutcome> {
   await tx.$executeRaw`
     UPDATE reservations SET status = 'BACKORDERED', payment_id = ${paymentId}, paid_at = now(), updated_at = now() WHERE id = ${reservationId}`;
   const c = await tx.campaign.findUniqueOrThrow({ where: { id: campaignId }, select: { status: true } });

@@ -14,7 +14,9 @@ export const ASSIGN_BATCH = 1000;
 
 /** One positioning pass; returns how many events it positioned (0: none were waiting). */
 export async function assignPositions(db: Db, limit = ASSIGN_BATCH): Promise<number> {
-  const [row] = await db.$queryRaw<{ n: number }[]>`SELECT stockhold_events_assign(${limit}::int, ${EVENT_SOURCE}) AS n`;
+  const [row] = await db.$queryRaw<
+    { n: number }[]
+  >`SELECT stockhold_events_assign(${limit}::int, ${EVENT_SOURCE}) AS n`;
   return row.n;
 }
 

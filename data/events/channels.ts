@@ -35,10 +35,18 @@ export async function channelCursor(db: Db, channel: string): Promise<bigint> {
 
 /** Up to `limit` positioned events after `after`, in position order. */
 export async function eventsAfter(db: Db, after: bigint, limit: number): Promise<ChannelEvent[]> {
-  const rows = await db.$queryRaw<{ position: bigint; type: string; sku: string | null; warehouse_code: string | null; event: CloudEvent }[]>`
+  const rows = await db.$queryRaw<
+    { position: bigint; type: string; sku: string | null; warehouse_code: string | null; event: CloudEvent }[]
+  >`
     SELECT position, type, sku, warehouse_code, event FROM event_outbox
      WHERE position > ${after} ORDER BY position LIMIT ${limit}`;
-  return rows.map((r) => ({ position: r.position, type: r.type, sku: r.sku, warehouseCode: r.warehouse_code, event: r.event }));
+  return rows.map((r) => ({
+    position: r.position,
+    type: r.type,
+    sku: r.sku,
+    warehouseCode: r.warehouse_code,
+    event: r.event,
+  }));
 }
 
 /** Moves the channel's cursor to `position` (never back: two publishers racing leave the higher one). */

@@ -31,7 +31,14 @@ export async function nextEvents(
   limit: number,
 ): Promise<{ events: OutgoingEvent[]; scannedTo: bigint; head: bigint }> {
   const rows = await db.$queryRaw<
-    { position: bigint | null; event_id: string | null; type: string | null; time: Date | null; body: string | null; head: bigint }[]
+    {
+      position: bigint | null;
+      event_id: string | null;
+      type: string | null;
+      time: Date | null;
+      body: string | null;
+      head: bigint;
+    }[]
   >`
     WITH head AS (SELECT COALESCE(max(position), 0) AS head FROM event_outbox),
     page AS (
@@ -50,7 +57,14 @@ export async function nextEvents(
     .filter((r) => r.position !== null)
     .map((r) => ({ position: r.position!, eventId: r.event_id!, type: r.type!, time: r.time!, body: r.body! }));
   const windowEnd = after + BigInt(SCAN_WINDOW);
-  const scannedTo = events.length === limit ? events[events.length - 1].position : windowEnd < head ? windowEnd : head > after ? head : after;
+  const scannedTo =
+    events.length === limit
+      ? events[events.length - 1].position
+      : windowEnd < head
+        ? windowEnd
+        : head > after
+          ? head
+          : after;
   return { events, scannedTo, head };
 }
 
@@ -78,18 +92,34 @@ export interface DeliveryRecord {
 
 /** The subscription's waiting retry (the loop's head of line), if any. */
 export async function pendingRetry(db: Db, subscriptionId: string): Promise<DeliveryRecord | undefined> {
-  const r = await db.eventDelivery.findFirst({ where: { subscriptionId, status: 'RETRYING' }, orderBy: { position: 'asc' } });
+  const r = await db.eventDelivery.findFirst({
+    where: { subscriptionId, status: 'RETRYING' },
+    orderBy: { position: 'asc' },
+  });
   return r ? (r as DeliveryRecord) : undefined;
 }
 
-export async function getDelivery(db: Db, subscriptionId: string, position: bigint): Promise<DeliveryRecord | undefined> {
+export async function getDelivery(
+  db: Db,
+  subscriptionId: string,
+  position: bigint,
+): Promise<DeliveryRecord | undefined> {
   const r = await db.eventDelivery.findUnique({ where: { subscriptionId_position: { subscriptionId, position } } });
   return r ? (r as DeliveryRecord) : undefined;
 }
 
 /** Deliveries of a subscription (a status, or all), oldest position first. */
-export async function listDeliveries(db: Db, subscriptionId: string, status: DeliveryStatus | undefined, limit: number): Promise<DeliveryRecord[]> {
-  return (await db.eventDelivery.findMany({ where: { subscriptionId, status }, orderBy: { position: 'asc' }, take: limit })) as DeliveryRecord[];
+export async function listDeliveries(
+  db: Db,
+  subscriptionId: string,
+  status: DeliveryStatus | undefined,
+  limit: number,
+): Promise<DeliveryRecord[]> {
+  return (await db.eventDelivery.findMany({
+    where: { subscriptionId, status },
+    orderBy: { position: 'asc' },
+    take: limit,
+  })) as DeliveryRecord[];
 }
 
 /** Records an attempt's result for an event (creates the record at its first failure). */

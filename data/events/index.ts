@@ -8,8 +8,22 @@
 export { ASSIGN_BATCH, assignAll, assignPositions } from './assign';
 export { readFeed, type FeedQuery } from './feed';
 export { EventRelay, type EventRelayOptions } from './relay';
-export { advanceCursor, channelCursor, eventBacklog, eventBytes, eventsAfter, type ChannelEvent, type EventBacklog } from './channels';
-export { deleteAllExpiredEvents, deleteExpiredEvents, startEventRetention, RETENTION_BATCH, type RetentionOptions } from './retention';
+export {
+  advanceCursor,
+  channelCursor,
+  eventBacklog,
+  eventBytes,
+  eventsAfter,
+  type ChannelEvent,
+  type EventBacklog,
+} from './channels';
+export {
+  deleteAllExpiredEvents,
+  deleteExpiredEvents,
+  startEventRetention,
+  RETENTION_BATCH,
+  type RetentionOptions,
+} from './retention';
 export { EVENT_SOURCE, EVENT_TYPE_PATTERN, EventType, type CloudEvent, type FeedPage } from './types';
 export * from './subscriptions';
 export * from './deliveries';

@@ -112,7 +112,11 @@ export interface SubscriptionChange extends Partial<SubscriptionFilter> {
 }
 
 /** Changes a subscription; undefined when there is none. */
-export async function updateSubscription(db: Db, id: string, c: SubscriptionChange): Promise<SubscriptionView | undefined> {
+export async function updateSubscription(
+  db: Db,
+  id: string,
+  c: SubscriptionChange,
+): Promise<SubscriptionView | undefined> {
   const status = c.enabled === undefined ? undefined : c.enabled ? 'ACTIVE' : 'DISABLED';
   const { count } = await db.eventSubscription.updateMany({
     where: { id },
@@ -123,7 +127,11 @@ export async function updateSubscription(db: Db, id: string, c: SubscriptionChan
       skus: c.skus ? [...c.skus] : undefined,
       warehouses: c.warehouses ? [...c.warehouses] : undefined,
       status,
-      ...(status === 'ACTIVE' ? { disabledReason: null, disabledAt: null } : status === 'DISABLED' ? { disabledReason: 'MANUAL', disabledAt: new Date() } : {}),
+      ...(status === 'ACTIVE'
+        ? { disabledReason: null, disabledAt: null }
+        : status === 'DISABLED'
+          ? { disabledReason: 'MANUAL', disabledAt: new Date() }
+          : {}),
       updatedAt: new Date(),
     },
   });
@@ -136,7 +144,12 @@ export async function deleteSubscription(db: Db, id: string): Promise<boolean> {
 }
 
 /** A new current secret; the old one keeps signing until `previousUntil` (now: not at all). */
-export async function rotateSecret(db: Db, id: string, secret: string, previousUntil: Date): Promise<SubscriptionView | undefined> {
+export async function rotateSecret(
+  db: Db,
+  id: string,
+  secret: string,
+  previousUntil: Date,
+): Promise<SubscriptionView | undefined> {
   const n = await db.$executeRaw`
     UPDATE event_subscriptions
        SET previous_secret = secret, previous_secret_until = ${previousUntil}, secret = ${secret}, updated_at = now()
@@ -155,14 +168,21 @@ export async function replayAfter(db: Db, id: string, afterPosition: bigint): Pr
 
 /** Ids of the subscriptions a dispatcher should run. */
 export async function activeSubscriptionIds(db: Db): Promise<string[]> {
-  return (await db.eventSubscription.findMany({ where: { status: 'ACTIVE' }, select: { id: true }, orderBy: { id: 'asc' } })).map((r) => r.id);
+  return (
+    await db.eventSubscription.findMany({ where: { status: 'ACTIVE' }, select: { id: true }, orderBy: { id: 'asc' } })
+  ).map((r) => r.id);
 }
 
 /**
  * Takes or renews the lease of an ACTIVE subscription for `owner` for `leaseMs`; the
  * subscription as it is now, or undefined (disabled, deleted, or another owner's lease runs).
  */
-export async function leaseSubscription(db: Db, id: string, owner: string, leaseMs: number): Promise<LeasedSubscription | undefined> {
+export async function leaseSubscription(
+  db: Db,
+  id: string,
+  owner: string,
+  leaseMs: number,
+): Promise<LeasedSubscription | undefined> {
   const [r] = await db.$queryRaw<Row[]>`
     UPDATE event_subscriptions SET lease_owner = ${owner}, lease_until = now() + make_interval(secs => ${leaseMs / 1000})
      WHERE id = ${id} AND status = 'ACTIVE' AND (lease_owner IS NULL OR lease_owner = ${owner} OR lease_until < now())
@@ -172,7 +192,10 @@ export async function leaseSubscription(db: Db, id: string, owner: string, lease
 
 /** Gives a lease back (the loop stopped). */
 export async function releaseLease(db: Db, id: string, owner: string): Promise<void> {
-  await db.eventSubscription.updateMany({ where: { id, leaseOwner: owner }, data: { leaseOwner: null, leaseUntil: null } });
+  await db.eventSubscription.updateMany({
+    where: { id, leaseOwner: owner },
+    data: { leaseOwner: null, leaseUntil: null },
+  });
 }
 
 /** Moves the cursor from `from` to `to`; false when it was no longer at `from` (a replay moved it). */
@@ -184,7 +207,13 @@ export async function moveCursor(db: Db, id: string, from: bigint, to: bigint): 
  * Disables a subscription and raises its WEBHOOK_DISABLED alert, in one transaction; false
  * when it was not ACTIVE (already disabled: no second alert).
  */
-export async function disableSubscription(db: Db, id: string, reason: 'GONE' | 'FAILING', at: Date, details: Record<string, unknown>): Promise<boolean> {
+export async function disableSubscription(
+  db: Db,
+  id: string,
+  reason: 'GONE' | 'FAILING',
+  at: Date,
+  details: Record<string, unknown>,
+): Promise<boolean> {
   const [row] = await db.$queryRaw<{ n: number }[]>`
     WITH off AS (
       UPDATE event_subscriptions SET status = 'DISABLED', disabled_reason = ${reason}, disabled_at = ${at}, lease_owner = NULL, lease_until = NULL, updated_at = now()

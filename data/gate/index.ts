@@ -83,11 +83,13 @@ export function createGate(redis: Redis): Gate {
     ready: () => redis.status === 'ready',
     disconnect: () => redis.disconnect(),
     async admit(campaignId, userId, orderId, quantity, nowMs = Date.now()) {
-      const [code, sku, warehouseCode] = (await commands.stockholdGateAdmit(...gateKeys(campaignId), nowMs, userId, quantity, orderId)) as [
-        number,
-        string,
-        string,
-      ];
+      const [code, sku, warehouseCode] = (await commands.stockholdGateAdmit(
+        ...gateKeys(campaignId),
+        nowMs,
+        userId,
+        quantity,
+        orderId,
+      )) as [number, string, string];
       return { verdict: verdictOfCode[code], sku, warehouseCode };
     },
     async giveBack(campaignId, userId, orderId) {
@@ -110,7 +112,11 @@ export function createGate(redis: Redis): Gate {
       );
     },
     async state(campaignId) {
-      const [loaded, tokens, ended] = (await commands.stockholdGateState(...gateKeys(campaignId).slice(0, 2))) as [number, number, string];
+      const [loaded, tokens, ended] = (await commands.stockholdGateState(...gateKeys(campaignId).slice(0, 2))) as [
+        number,
+        number,
+        string,
+      ];
       return { loaded: loaded === 1, tokens, ended: ended === '1' };
     },
   };
@@ -124,13 +130,19 @@ export function createGate(redis: Redis): Gate {
  * on having ended. Otherwise more tokens than the pool is normal while admitted orders are
  * on their way to the database, and harmless (PostgreSQL refuses any excess).
  */
-export async function syncGate(db: Db, gate: Gate, campaignId: string, force: boolean): Promise<'rebuilt' | 'in-sync' | 'no-campaign'> {
+export async function syncGate(
+  db: Db,
+  gate: Gate,
+  campaignId: string,
+  force: boolean,
+): Promise<'rebuilt' | 'in-sync' | 'no-campaign'> {
   const snapshot = await gateSnapshot(db, campaignId);
   if (!snapshot) return 'no-campaign';
   if (!force) {
     const state = await gate.state(campaignId);
     const overAdmitting = snapshot.remaining === 0 && state.tokens > 0;
-    if (state.loaded && state.tokens >= snapshot.remaining && !overAdmitting && state.ended === snapshot.ended) return 'in-sync';
+    if (state.loaded && state.tokens >= snapshot.remaining && !overAdmitting && state.ended === snapshot.ended)
+      return 'in-sync';
   }
   await gate.load(snapshot);
   return 'rebuilt';

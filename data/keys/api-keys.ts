@@ -67,14 +67,30 @@ function view(row: Row): ApiKeyView {
   };
 }
 
-const columns = { id: true, name: true, scopes: true, createdAt: true, createdBy: true, expiresAt: true, revokedAt: true, revokedBy: true } as const;
+const columns = {
+  id: true,
+  name: true,
+  scopes: true,
+  createdAt: true,
+  createdBy: true,
+  expiresAt: true,
+  revokedAt: true,
+  revokedBy: true,
+} as const;
 
 /** Creates a key; the answer's `key` is the only time the secret exists outside the caller. */
 export async function createKey(db: Db, k: NewKey): Promise<ApiKeyView & { key: string }> {
   const id = randomBytes(8).toString('hex');
   const secret = randomBytes(24).toString('base64url');
   const row = await db.apiKey.create({
-    data: { id, name: k.name, hash: hashSecret(secret), scopes: [...k.scopes], expiresAt: k.expiresAt ?? null, createdBy: k.createdBy },
+    data: {
+      id,
+      name: k.name,
+      hash: hashSecret(secret),
+      scopes: [...k.scopes],
+      expiresAt: k.expiresAt ?? null,
+      createdBy: k.createdBy,
+    },
     select: columns,
   });
   return { ...view(row), key: formatKey(id, secret) };
@@ -104,12 +120,19 @@ export async function revokeKey(db: Db, id: string, revokedBy: string): Promise<
 
 /** The stored key with this id, if any. */
 export async function findKey(db: Db, id: string): Promise<StoredKey | undefined> {
-  const row = await db.apiKey.findUnique({ where: { id }, select: { hash: true, scopes: true, expiresAt: true, revokedAt: true } });
-  return row ? { hash: row.hash, scopes: row.scopes as Scope[], expiresAt: row.expiresAt, revokedAt: row.revokedAt } : undefined;
+  const row = await db.apiKey.findUnique({
+    where: { id },
+    select: { hash: true, scopes: true, expiresAt: true, revokedAt: true },
+  });
+  return row
+    ? { hash: row.hash, scopes: row.scopes as Scope[], expiresAt: row.expiresAt, revokedAt: row.revokedAt }
+    : undefined;
 }
 
 /** Whether an unrevoked, unexpired key carries `scope` (the bootstrap key may be switched off only then). */
 export async function liveKeyWithScope(db: Db, scope: Scope): Promise<boolean> {
-  const live = await db.apiKey.count({ where: { revokedAt: null, scopes: { has: scope }, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] } });
+  const live = await db.apiKey.count({
+    where: { revokedAt: null, scopes: { has: scope }, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
+  });
   return live > 0;
 }

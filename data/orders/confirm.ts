@@ -26,7 +26,11 @@ export async function confirmStock(db: Db, reservationId: string, paymentId: str
  * first settlement), or undefined when the hold is not there and the payment stays PENDING
  * for the late-payment path. An order that carries an amount refuses a payment of another.
  */
-export async function confirmPayment(db: Db, reservationId: string, paid: OrderPayment): Promise<Settlement | undefined> {
+export async function confirmPayment(
+  db: Db,
+  reservationId: string,
+  paid: OrderPayment,
+): Promise<Settlement | undefined> {
   return inKeyLockedTx(db, reservationId, async (tx) => {
     let stored: Settlement | undefined;
     await confirmInTx(tx, reservationId, paid.paymentId, paid.amountCents, async (outcome) => {
@@ -63,7 +67,8 @@ async function confirmInTx(
   if (held.amountCents !== null && amountCents !== undefined && amountCents !== held.amountCents) {
     return done({ status: 'amount_mismatch', paidCents: amountCents, expectedCents: held.amountCents }, false);
   }
-  if (held.status === ReservationStatus.RELEASED) return done({ status: 'not_held', reservationStatus: 'RELEASED' }, true);
+  if (held.status === ReservationStatus.RELEASED)
+    return done({ status: 'not_held', reservationStatus: 'RELEASED' }, true);
   if (preSale) return done(await confirmPreOrder(tx, reservationId, preSale, paymentId, held.lines[0]), true);
   await tx.$executeRaw`
     UPDATE reservations SET status = ${ReservationStatus.CONFIRMED}, payment_id = ${paymentId}, paid_at = now(), updated_at = now()
@@ -81,7 +86,12 @@ async function confirmInTx(
  * and writes the ledger: one row per line, or per lot consumed FEFO for lot-tracked SKUs.
  * Used by confirm (a sale) and by a transfer's shipment (stock leaving its source).
  */
-export async function deductHeld(tx: Tx, reservationId: string, lines: readonly OrderLine[], reason = 'CONFIRM'): Promise<ConsumedLot[]> {
+export async function deductHeld(
+  tx: Tx,
+  reservationId: string,
+  lines: readonly OrderLine[],
+  reason = 'CONFIRM',
+): Promise<ConsumedLot[]> {
   const tracked = await lotTrackedSkus(
     tx,
     lines.map((l) => l.sku),

@@ -50,7 +50,10 @@ export async function editOrder(db: Db, edit: OrderEditRequest, actor?: string):
       const first = await readFence<OrderEditOutcome & { request: OrderEditRequest }>(tx, serial, Operation.EDIT);
       if (first) {
         if (!sameRequest(first.request, edit)) {
-          throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, `edit ${edit.editId} of order ${edit.orderId} was sent with another body`);
+          throw new DomainError(
+            ErrorCode.IDEMPOTENCY_CONFLICT,
+            `edit ${edit.editId} of order ${edit.orderId} was sent with another body`,
+          );
         }
         const { request: _request, ...outcome } = first;
         return { ...outcome, replayed: true };
@@ -70,12 +73,16 @@ async function applyEdit(tx: Tx, edit: OrderEditRequest): Promise<OrderEditOutco
   const [meta] = await tx.$queryRaw<{ version: number; payments: number }[]>`
     SELECT r.version, (SELECT count(*)::int FROM payments p WHERE p.order_id = r.order_id) AS payments
       FROM reservations r WHERE r.id = ${orderId}`;
-  const refuse = (why: string, details?: object) => new DomainError(ErrorCode.NOT_EDITABLE, `order ${orderId} cannot be edited: ${why}`, details);
+  const refuse = (why: string, details?: object) =>
+    new DomainError(ErrorCode.NOT_EDITABLE, `order ${orderId} cannot be edited: ${why}`, details);
   if (held.campaignId) throw refuse('a campaign or pre-sale order', { campaignId: held.campaignId });
   if (meta.payments > 0) throw refuse('a payment exists for it', { payments: meta.payments });
   if (held.status !== ReservationStatus.RESERVED) throw refuse(`it is ${held.status}`, { status: held.status });
   if (edit.expectedVersion !== undefined && edit.expectedVersion !== meta.version) {
-    throw new DomainError(ErrorCode.STALE_VERSION, `order ${orderId} is at version ${meta.version}`, { expected: edit.expectedVersion, actual: meta.version });
+    throw new DomainError(ErrorCode.STALE_VERSION, `order ${orderId} is at version ${meta.version}`, {
+      expected: edit.expectedVersion,
+      actual: meta.version,
+    });
   }
   const lines = mergeLines(edit.lines);
   const deltas = lineDeltas(held.lines, lines);
@@ -106,7 +113,11 @@ async function applyEdit(tx: Tx, edit: OrderEditRequest): Promise<OrderEditOutco
  * gives back; then the guard's re-check. Any short line fails the whole edit (409
  * INSUFFICIENT_STOCK with the shortages): the transaction rolls back, nothing changed.
  */
-async function moveDeltas(tx: Tx, orderId: string, deltas: readonly { sku: string; warehouseCode: string; delta: number }[]): Promise<void> {
+async function moveDeltas(
+  tx: Tx,
+  orderId: string,
+  deltas: readonly { sku: string; warehouseCode: string; delta: number }[],
+): Promise<void> {
   const short: { sku: string; warehouseCode: string; requested: number }[] = [];
   for (const d of deltas) {
     if (d.delta > 0) {
@@ -121,7 +132,14 @@ async function moveDeltas(tx: Tx, orderId: string, deltas: readonly { sku: strin
     }
   }
   const increases = deltas.filter((d) => d.delta > 0);
-  if (short.length === 0) short.push(...(await overdrawn(tx, increases)).map((d) => ({ sku: d.sku, warehouseCode: d.warehouseCode, requested: d.delta })));
+  if (short.length === 0)
+    short.push(
+      ...(await overdrawn(tx, increases)).map((d) => ({
+        sku: d.sku,
+        warehouseCode: d.warehouseCode,
+        requested: d.delta,
+      })),
+    );
   if (short.length > 0) {
     // A line naming a SKU or warehouse that does not exist is a 404, not a shortage.
     await assertCatalogued(
@@ -136,7 +154,9 @@ async function moveDeltas(tx: Tx, orderId: string, deltas: readonly { sku: strin
       ...s,
       available: available.find((a) => a.sku === s.sku && a.warehouse_code === s.warehouseCode)?.available ?? 0,
     }));
-    throw new DomainError(ErrorCode.INSUFFICIENT_STOCK, `order ${orderId}: not enough stock for the edit`, { shortages });
+    throw new DomainError(ErrorCode.INSUFFICIENT_STOCK, `order ${orderId}: not enough stock for the edit`, {
+      shortages,
+    });
   }
   const movements: Movement[] = deltas.map((d) => ({
     sku: d.sku,

@@ -7,7 +7,13 @@
  * extension and the saga's release are ordered.
  */
 import { ErrorCode, DomainError } from '../../domain/errors';
-import { extensionRefusal, type ExtendableHold, type ExtensionOutcome, type ExtensionRequest, type HoldExtensionCaps } from '../../domain/hold-extensions';
+import {
+  extensionRefusal,
+  type ExtendableHold,
+  type ExtensionOutcome,
+  type ExtensionRequest,
+  type HoldExtensionCaps,
+} from '../../domain/hold-extensions';
 import { inKeyLockedTx, type Db, type Tx } from '../db';
 
 /** An extension's answer, and whether it is the first answer given again (a repeat). */
@@ -28,12 +34,19 @@ export async function extendHold(db: Db, req: ExtensionRequest, caps: HoldExtens
  * (and nothing recorded) when the order has no hold in PostgreSQL. The same extension id with
  * other seconds is IDEMPOTENCY_CONFLICT and changes nothing.
  */
-export async function extendHoldTx(tx: Tx, req: ExtensionRequest, caps: HoldExtensionCaps): Promise<RecordedExtension | undefined> {
+export async function extendHoldTx(
+  tx: Tx,
+  req: ExtensionRequest,
+  caps: HoldExtensionCaps,
+): Promise<RecordedExtension | undefined> {
   const [first] = await tx.$queryRaw<{ seconds: number; outcome: ExtensionOutcome }[]>`
     SELECT seconds, outcome FROM hold_extensions WHERE order_id = ${req.orderId} AND extension_id = ${req.extensionId}`;
   if (first) {
     if (first.seconds !== req.seconds) {
-      throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, `extension ${req.extensionId} was asked for ${first.seconds} s, not ${req.seconds} s`);
+      throw new DomainError(
+        ErrorCode.IDEMPOTENCY_CONFLICT,
+        `extension ${req.extensionId} was asked for ${first.seconds} s, not ${req.seconds} s`,
+      );
     }
     return { outcome: first.outcome, repeat: true };
   }
@@ -58,7 +71,14 @@ async function moveExpiry(tx: Tx, req: ExtensionRequest, caps: HoldExtensionCaps
      WHERE id = ${req.orderId} AND status = 'RESERVED' AND expires_at > now()
        AND extension_count < ${caps.maxCount} AND extended_seconds + ${req.seconds} <= ${caps.maxTotalSeconds}
     RETURNING expires_at, extension_count, extended_seconds`;
-  if (!moved) return { status: 'REFUSED', orderId: req.orderId, extensionId: req.extensionId, code: ErrorCode.HOLD_EXPIRED, message: 'the hold has expired' };
+  if (!moved)
+    return {
+      status: 'REFUSED',
+      orderId: req.orderId,
+      extensionId: req.extensionId,
+      code: ErrorCode.HOLD_EXPIRED,
+      message: 'the hold has expired',
+    };
   return {
     status: 'EXTENDED',
     orderId: req.orderId,

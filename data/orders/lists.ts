@@ -75,7 +75,8 @@ interface Stored {
   lines: OrderLineView[] | null;
 }
 
-const and = (conditions: Prisma.Sql[]) => (conditions.length === 0 ? Prisma.sql`TRUE` : Prisma.join(conditions, ' AND '));
+const and = (conditions: Prisma.Sql[]) =>
+  conditions.length === 0 ? Prisma.sql`TRUE` : Prisma.join(conditions, ' AND ');
 
 function select(conditions: Prisma.Sql[], order: Prisma.Sql, limit: number) {
   return Prisma.sql`
@@ -94,7 +95,12 @@ const hasLine = (sku?: string, warehouseCode?: string) =>
                        AND (${sku ?? null}::text IS NULL OR l.sku = ${sku ?? null}) AND (${warehouseCode ?? null}::text IS NULL OR l.warehouse_code = ${warehouseCode ?? null}))`;
 
 /** One page of orders, newest first, after the order `after` names (a decoded cursor). */
-export async function listOrders(db: Db, f: OrderFilter, limit: number, after?: KeyValue[]): Promise<Page<OrderListRow>> {
+export async function listOrders(
+  db: Db,
+  f: OrderFilter,
+  limit: number,
+  after?: KeyValue[],
+): Promise<Page<OrderListRow>> {
   const c: Prisma.Sql[] = [];
   if (f.status) c.push(Prisma.sql`r.status = ${f.status}`);
   if (f.userId) c.push(Prisma.sql`r.user_id = ${f.userId}`);

@@ -21,7 +21,10 @@ const fromHold: Record<string, OrderState['status']> = {
 
 export async function orderFromDatabase(db: Db, orderId: string): Promise<OrderState | undefined> {
   const [hold, input, fences, payments] = await Promise.all([
-    db.reservation.findUnique({ where: { id: orderId }, select: { status: true, userId: true, expiresAt: true, releaseReason: true, updatedAt: true } }),
+    db.reservation.findUnique({
+      where: { id: orderId },
+      select: { status: true, userId: true, expiresAt: true, releaseReason: true, updatedAt: true },
+    }),
     sagaInput(db, orderId),
     readFences<ReserveOutcome>(db, orderId, [Operation.RESERVE]),
     readPayments(db, orderId),
@@ -39,13 +42,24 @@ export async function orderFromDatabase(db: Db, orderId: string): Promise<OrderS
     status: hold ? fromHold[hold.status] : 'REJECTED',
     reservation,
     expiresAt: hold?.expiresAt.toISOString(),
-    ...(hold?.status === 'RELEASED' ? { releaseReason: hold.releaseReason as OrderState['releaseReason'], releasedAt: hold.updatedAt.toISOString() } : {}),
-    ...(confirmed ? { payment: { eventId: confirmed.eventId, paymentId: confirmed.paymentId, amountCents: confirmed.amountCents } } : {}),
+    ...(hold?.status === 'RELEASED'
+      ? { releaseReason: hold.releaseReason as OrderState['releaseReason'], releasedAt: hold.updatedAt.toISOString() }
+      : {}),
+    ...(confirmed
+      ? { payment: { eventId: confirmed.eventId, paymentId: confirmed.paymentId, amountCents: confirmed.amountCents } }
+      : {}),
     ...(hold?.status === 'REFUND_REQUIRED' && refund?.reason ? { refundReason: refund.reason } : {}),
-    extraPayments: payments.filter((p) => refundStates.includes(p.state)).map((p) => ({ paymentId: p.paymentId, amountCents: p.amountCents })),
+    extraPayments: payments
+      .filter((p) => refundStates.includes(p.state))
+      .map((p) => ({ paymentId: p.paymentId, amountCents: p.amountCents })),
     payments: payments
       .filter((p) => p.state !== PaymentState.PENDING)
-      .map((p) => ({ paymentId: p.paymentId, amountCents: p.amountCents, state: p.state, ...(p.reason ? { reason: p.reason } : {}) })),
+      .map((p) => ({
+        paymentId: p.paymentId,
+        amountCents: p.amountCents,
+        state: p.state,
+        ...(p.reason ? { reason: p.reason } : {}),
+      })),
   };
   // How a late payment ended it (withLateSettlements) is the reader's to add: GET /orders/:id
   // applies it to this state and to the saga's alike.
@@ -63,16 +77,31 @@ export async function orderFromDatabase(db: Db, orderId: string): Promise<OrderS
 export function withLateSettlements(state: OrderState, payments: readonly PaymentRecord[]): OrderState {
   // A saga still BACKORDERED whose payment the fulfilment already settled has not heard yet
   // (it will: the signal, its own check of PostgreSQL, or reconciliation): PostgreSQL's word stands.
-  const backorderSettled = state.status === 'BACKORDERED' && !payments.some((p) => p.state === PaymentState.BACKORDERED);
+  const backorderSettled =
+    state.status === 'BACKORDERED' && !payments.some((p) => p.state === PaymentState.BACKORDERED);
   if (state.status !== 'RELEASED' && state.status !== 'REJECTED' && !backorderSettled) return state;
   const confirmed = payments.find((p) => p.state === PaymentState.CONFIRMED);
   const refund = payments.find((p) => refundStates.includes(p.state));
-  const refunds = payments.filter((p) => refundStates.includes(p.state)).map((p) => ({ paymentId: p.paymentId, amountCents: p.amountCents }));
+  const refunds = payments
+    .filter((p) => refundStates.includes(p.state))
+    .map((p) => ({ paymentId: p.paymentId, amountCents: p.amountCents }));
   if (confirmed) {
     const payment = { eventId: confirmed.eventId, paymentId: confirmed.paymentId, amountCents: confirmed.amountCents };
-    return { ...state, status: 'CONFIRMED', payment, extraPayments: refunds, ...(confirmed.reservationId !== state.orderId ? { lateConfirmed: true } : {}) };
+    return {
+      ...state,
+      status: 'CONFIRMED',
+      payment,
+      extraPayments: refunds,
+      ...(confirmed.reservationId !== state.orderId ? { lateConfirmed: true } : {}),
+    };
   }
-  if (refund) return { ...state, status: 'REFUND_REQUIRED', refundReason: refund.reason ?? state.refundReason, extraPayments: refunds };
+  if (refund)
+    return {
+      ...state,
+      status: 'REFUND_REQUIRED',
+      refundReason: refund.reason ?? state.refundReason,
+      extraPayments: refunds,
+    };
   return state;
 }
 
@@ -111,6 +140,10 @@ export async function recordCancel(db: Db, cancel: CancelRecord): Promise<Cancel
 export async function orderPlacedBy(db: Db, orderId: string): Promise<string | undefined> {
   const placedBy = (await sagaInput(db, orderId))?.placedBy;
   if (placedBy) return placedBy;
-  const row = await db.stockMovement.findFirst({ where: { reference: orderId, reason: 'RESERVE' }, orderBy: { id: 'asc' }, select: { actor: true } });
+  const row = await db.stockMovement.findFirst({
+    where: { reference: orderId, reason: 'RESERVE' },
+    orderBy: { id: 'asc' },
+    select: { actor: true },
+  });
   return row?.actor ?? undefined;
 }

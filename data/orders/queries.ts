@@ -22,7 +22,9 @@ export async function findReservation(db: Db, reservationId: string): Promise<Re
     campaignId: r.campaignId,
     amountCents: r.amountCents,
     // Lock order (byte order), not the database collation's: see domain/byte-order.ts.
-    lines: r.lines.map((l) => ({ sku: l.sku, warehouseCode: l.warehouseCode, quantity: l.quantity })).sort(compareLines),
+    lines: r.lines
+      .map((l) => ({ sku: l.sku, warehouseCode: l.warehouseCode, quantity: l.quantity }))
+      .sort(compareLines),
   };
 }
 
@@ -36,14 +38,24 @@ export async function findExpiredHolds(db: Db, graceSeconds: number, limit: numb
       id: true,
       orderId: true,
       expiresAt: true,
-      lines: { select: { sku: true, warehouseCode: true, quantity: true }, orderBy: [{ sku: 'asc' }, { warehouseCode: 'asc' }] },
+      lines: {
+        select: { sku: true, warehouseCode: true, quantity: true },
+        orderBy: [{ sku: 'asc' }, { warehouseCode: 'asc' }],
+      },
     },
   });
 }
 
 /** An order's first line (sku, warehouse) in lock order; undefined for an order that holds nothing. */
-export async function firstReservationLine(db: Db, orderId: string): Promise<{ sku: string; warehouseCode: string } | undefined> {
-  const [line] = await db.reservationLine.findMany({ where: { reservationId: orderId }, take: 1, select: { sku: true, warehouseCode: true } });
+export async function firstReservationLine(
+  db: Db,
+  orderId: string,
+): Promise<{ sku: string; warehouseCode: string } | undefined> {
+  const [line] = await db.reservationLine.findMany({
+    where: { reservationId: orderId },
+    take: 1,
+    select: { sku: true, warehouseCode: true },
+  });
   return line;
 }
 

@@ -2,7 +2,13 @@
  * The Cancel step of TCC: held stock goes back (to its levels, or to its campaign's pool),
  * fenced once per reservation; the fence is what forbids a late reserve afterwards.
  */
-import { Operation, ReservationStatus, type ReleaseOutcome, type ReleaseReason, type ReserveOutcome } from '../../domain/types';
+import {
+  Operation,
+  ReservationStatus,
+  type ReleaseOutcome,
+  type ReleaseReason,
+  type ReserveOutcome,
+} from '../../domain/types';
 import { returnCampaignHold } from '../campaigns/campaigns';
 import { inKeyLockedTx, readFence, writeFence, type Db, type Tx } from '../db';
 import { releaseLevelHolds } from '../stock/levels';

@@ -37,7 +37,8 @@ export interface BatchItem {
 
 /** Which hot row a batch takes from. */
 export type Pool =
-  { readonly kind: 'campaign'; readonly campaignId: string } | { readonly kind: 'level'; readonly sku: string; readonly warehouseCode: string };
+  | { readonly kind: 'campaign'; readonly campaignId: string }
+  | { readonly kind: 'level'; readonly sku: string; readonly warehouseCode: string };
 
 /** What a hold came to; `replayed`: the order id had been placed before (its first answer). */
 export interface HoldResult {
@@ -47,7 +48,8 @@ export interface HoldResult {
   readonly placedAs?: OrderRequest;
 }
 
-const poolKey = (p: Pool) => (p.kind === 'campaign' ? `campaign\u0000${p.campaignId}` : `level\u0000${p.sku}\u0000${p.warehouseCode}`);
+const poolKey = (p: Pool) =>
+  p.kind === 'campaign' ? `campaign\u0000${p.campaignId}` : `level\u0000${p.sku}\u0000${p.warehouseCode}`;
 
 /** Group commit of single-line holds, one queue per pool. */
 export class HoldBatcher {
@@ -99,19 +101,18 @@ export class HoldBatcher {
     const [p1, p2] = pool.kind === 'campaign' ? [pool.campaignId, null] : [pool.sku, pool.warehouseCode];
     let rows: { outcomes: unknown }[];
     try {
-      ({ rows } = await this.pool.query<{ outcomes: unknown }>('SELECT stockhold_hold_batch($1, $2, $3, $4::jsonb) AS outcomes', [
-        pool.kind,
-        p1,
-        p2,
-        JSON.stringify(unique),
-      ]));
+      ({ rows } = await this.pool.query<{ outcomes: unknown }>(
+        'SELECT stockhold_hold_batch($1, $2, $3, $4::jsonb) AS outcomes',
+        [pool.kind, p1, p2, JSON.stringify(unique)],
+      ));
     } catch (err) {
       // The function's own refusals of the whole batch (nothing was recorded): its SQLSTATEs.
       throw sqlFunctionError(err) ?? err;
     }
     const results = (rows[0].outcomes as unknown[]).map(unwrap);
     // After the commit, never inside it: drop the cache entry the holds made stale.
-    if (pool.kind === 'level' && results.some((r) => !r.replayed && r.outcome.status === 'reserved')) void skusCommitted(this.db, [pool.sku]);
+    if (pool.kind === 'level' && results.some((r) => !r.replayed && r.outcome.status === 'reserved'))
+      void skusCommitted(this.db, [pool.sku]);
     const bySerial = new Map(unique.map((item, i) => [item.serial, results[i]]));
     return items.map((item) => {
       const result = bySerial.get(item.serial)!;
@@ -131,7 +132,12 @@ function unwrap(raw: unknown): HoldResult {
  * held, the saga's outbox row, in one transaction under the order's serial lock; its ledger
  * rows record `actor`.
  */
-export async function holdGeneral(db: Db, saga: OrderWorkflowInput, expiresAt: string, actor?: string): Promise<HoldResult> {
+export async function holdGeneral(
+  db: Db,
+  saga: OrderWorkflowInput,
+  expiresAt: string,
+  actor?: string,
+): Promise<HoldResult> {
   const { order } = saga;
   return inKeyLockedTx(
     db,
@@ -149,7 +155,9 @@ export async function holdGeneral(db: Db, saga: OrderWorkflowInput, expiresAt: s
         );
       }
       if (!replayed && outcome.status === 'reserved') {
-        await tx.sagaStart.create({ data: { orderId: order.orderId, input: toJson({ ...saga, reservation: outcome }) } });
+        await tx.sagaStart.create({
+          data: { orderId: order.orderId, input: toJson({ ...saga, reservation: outcome }) },
+        });
       }
       return { outcome, replayed };
     },
@@ -172,7 +180,10 @@ export async function assertSameOrder(db: Db, order: OrderRequest, result: HoldR
     recorded = (first?.input as OrderWorkflowInput | undefined)?.order;
   }
   if (recorded && !sameOrder(recorded, order)) {
-    throw new DomainError(ErrorCode.ORDER_CONFLICT, `order ${order.orderId} exists with other lines, user, amount or campaign`);
+    throw new DomainError(
+      ErrorCode.ORDER_CONFLICT,
+      `order ${order.orderId} exists with other lines, user, amount or campaign`,
+    );
   }
 }
 

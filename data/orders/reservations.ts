@@ -7,7 +7,15 @@
  */
 import { planAllocation, requestedAllocation } from '../../domain/allocation';
 import { mergeLines } from '../../domain/lines';
-import { Operation, ReservationStatus, type AllocationNote, type OrderLine, type ReserveInput, type ReserveOutcome, type Shortage } from '../../domain/types';
+import {
+  Operation,
+  ReservationStatus,
+  type AllocationNote,
+  type OrderLine,
+  type ReserveInput,
+  type ReserveOutcome,
+  type Shortage,
+} from '../../domain/types';
 import type { Prisma } from '../../generated/prisma/client';
 import { readAvailableBySite, readSites } from '../stock/allocation-reads';
 import { inKeyLockedTx, writeFence, writeMovements, type Db, type Tx } from '../db';
@@ -37,7 +45,8 @@ export async function reserveStock(db: Db, input: ReserveInput): Promise<Reserve
 export async function reserveInTx(tx: Tx, input: ReserveInput): Promise<ReserveOutcome> {
   const prior = await reserveFences(tx, input.reservationId);
   if (prior.kind === 'recorded') return prior.outcome;
-  if (prior.kind === 'released-first') return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'ALREADY_RELEASED' });
+  if (prior.kind === 'released-first')
+    return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'ALREADY_RELEASED' });
   // Every line names its warehouse: nothing to plan, the conditional updates decide.
   if (input.lines.every((l): l is OrderLine => l.warehouseCode !== undefined)) {
     const lines = mergeLines(input.lines);
@@ -51,7 +60,11 @@ export async function reserveInTx(tx: Tx, input: ReserveInput): Promise<ReserveO
   for (let attempt = 1; attempt <= PLAN_ATTEMPTS; attempt++) {
     const plan = planAllocation(input.lines, input.allocation ?? {}, sites, await readAvailableBySite(tx, skus));
     if (plan.status === 'short') {
-      return recordReserve(tx, input.reservationId, { status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages: plan.shortages });
+      return recordReserve(tx, input.reservationId, {
+        status: 'rejected',
+        reason: 'INSUFFICIENT_STOCK',
+        shortages: plan.shortages,
+      });
     }
     short = await takeLines(tx, plan.lines);
     if (short.length === 0) return createHold(tx, input, plan.lines, plan.notes);
@@ -81,7 +94,12 @@ async function takeLines(tx: Tx, lines: readonly OrderLine[]): Promise<OrderLine
   return short;
 }
 
-async function createHold(tx: Tx, input: ReserveInput, lines: readonly OrderLine[], allocations: readonly AllocationNote[]) {
+async function createHold(
+  tx: Tx,
+  input: ReserveInput,
+  lines: readonly OrderLine[],
+  allocations: readonly AllocationNote[],
+) {
   await tx.reservation.create({
     data: {
       id: input.reservationId,
@@ -141,12 +159,20 @@ async function describeShortages(tx: Tx, short: readonly OrderLine[]): Promise<S
  * hosted PostgreSQL) would give another one.
  */
 export async function lockReservation(tx: Tx, reservationId: string) {
-  const rows = await tx.$queryRaw<{ status: ReservationStatus; campaign_id: string | null; user_id: string; amount_cents: number | null }[]>`
+  const rows = await tx.$queryRaw<
+    { status: ReservationStatus; campaign_id: string | null; user_id: string; amount_cents: number | null }[]
+  >`
     SELECT status, campaign_id, user_id, amount_cents FROM reservations WHERE id = ${reservationId} FOR UPDATE`;
   if (rows.length === 0) return undefined;
   const lines = await tx.$queryRaw<OrderLine[]>`
     SELECT sku, warehouse_code AS "warehouseCode", quantity FROM reservation_lines
      WHERE reservation_id = ${reservationId}
      ORDER BY sku COLLATE "C", warehouse_code COLLATE "C"`;
-  return { status: rows[0].status, campaignId: rows[0].campaign_id, userId: rows[0].user_id, amountCents: rows[0].amount_cents, lines };
+  return {
+    status: rows[0].status,
+    campaignId: rows[0].campaign_id,
+    userId: rows[0].user_id,
+    amountCents: rows[0].amount_cents,
+    lines,
+  };
 }

@@ -47,7 +47,11 @@ interface Sale {
 }
 
 /** Receives a return; see the module comment. */
-export async function receiveReturn(db: Db, { returnId, ...request }: ReturnInput, actor?: string): Promise<ReturnOutcome & { replayed: boolean }> {
+export async function receiveReturn(
+  db: Db,
+  { returnId, ...request }: ReturnInput,
+  actor?: string,
+): Promise<ReturnOutcome & { replayed: boolean }> {
   return fencedChange(
     db,
     Operation.RETURN,
@@ -58,14 +62,20 @@ export async function receiveReturn(db: Db, { returnId, ...request }: ReturnInpu
       const back = await returnedBefore(tx, request.orderId);
       const lines: ReturnedLine[] = [];
       for (const line of request.lines) {
-        const product = await productForChange(tx, line.sku, sale.lots.has(line.sku) ? (line.lotCode ?? soleLot(sale, line.sku)) : line.lotCode);
+        const product = await productForChange(
+          tx,
+          line.sku,
+          sale.lots.has(line.sku) ? (line.lotCode ?? soleLot(sale, line.sku)) : line.lotCode,
+        );
         lines.push(product.lotTracked ? { ...line, lotCode: line.lotCode ?? soleLot(sale, line.sku) } : line);
       }
       checkWithinSale(sale, back, lines);
       await checkWarehouses(tx, lines);
       const ordered = lines
         .map((line, lineNo) => ({ line, lineNo }))
-        .sort((a, b) => compareBytes(a.line.sku, b.line.sku) || compareBytes(a.line.warehouseCode, b.line.warehouseCode));
+        .sort(
+          (a, b) => compareBytes(a.line.sku, b.line.sku) || compareBytes(a.line.warehouseCode, b.line.warehouseCode),
+        );
       for (const { line, lineNo } of ordered) await receiveLine(tx, returnId, request.orderId, lineNo, line, sale);
       const levels = [];
       for (const key of new Set(ordered.map(({ line }) => `${line.sku}\u0000${line.warehouseCode}`))) {
@@ -85,9 +95,13 @@ async function lockSale(tx: Tx, orderId: string): Promise<Sale> {
   if (holds.length === 0) throw new DomainError(ErrorCode.ORDER_NOT_FOUND, `no order ${orderId}`);
   const confirmed = holds.filter((h) => h.status === ReservationStatus.CONFIRMED);
   if (confirmed.length === 0) {
-    throw new DomainError(ErrorCode.ORDER_NOT_CONFIRMED, `order ${orderId} sold nothing: only a confirmed order can be returned`, {
-      statuses: [...new Set(holds.map((h) => h.status))],
-    });
+    throw new DomainError(
+      ErrorCode.ORDER_NOT_CONFIRMED,
+      `order ${orderId} sold nothing: only a confirmed order can be returned`,
+      {
+        statuses: [...new Set(holds.map((h) => h.status))],
+      },
+    );
   }
   const rows = await tx.$queryRaw<{ sku: string; quantity: number }[]>`
     SELECT sku, SUM(quantity)::int AS quantity FROM reservation_lines
@@ -137,13 +151,17 @@ function checkWithinSale(sale: Sale, back: Map<string, number>, lines: readonly 
     const returned = back.get(key) ?? 0;
     if (quantity > sold - returned) {
       const what = lotCode === undefined ? sku : `${sku} from lot ${lotCode}`;
-      throw new DomainError(ErrorCode.RETURN_EXCEEDS_SALE, `${quantity} of ${what} cannot come back: ${sold} sold, ${returned} returned before`, {
-        sku,
-        ...(lotCode === undefined ? {} : { lotCode }),
-        requested: quantity,
-        sold,
-        returned,
-      });
+      throw new DomainError(
+        ErrorCode.RETURN_EXCEEDS_SALE,
+        `${quantity} of ${what} cannot come back: ${sold} sold, ${returned} returned before`,
+        {
+          sku,
+          ...(lotCode === undefined ? {} : { lotCode }),
+          requested: quantity,
+          sold,
+          returned,
+        },
+      );
     }
   }
 }
@@ -156,7 +174,14 @@ async function checkWarehouses(tx: Tx, lines: readonly ReturnedLine[]): Promise<
 }
 
 /** One line: into its level (and lot) as its disposition says, with its ledger row and record. */
-async function receiveLine(tx: Tx, returnId: string, orderId: string, lineNo: number, line: ReturnedLine, sale: Sale): Promise<void> {
+async function receiveLine(
+  tx: Tx,
+  returnId: string,
+  orderId: string,
+  lineNo: number,
+  line: ReturnedLine,
+  sale: Sale,
+): Promise<void> {
   const { sku, warehouseCode, quantity, disposition, lotCode } = line;
   const deltas = returnDeltas(disposition, quantity);
   if (disposition !== Disposition.WRITE_OFF) {
@@ -203,11 +228,17 @@ async function intoSoldLot(tx: Tx, line: ReturnedLine, lotCode: string, sale: Sa
   const expiresAt = sold?.expiresAt ? new Date(sold.expiresAt) : null;
   const removeAt = existing[0] ? existing[0].remove_at : lotDates(expiresAt, product).removeAt;
   if (removeAt && removeAt.getTime() <= Date.now()) {
-    throw new DomainError(ErrorCode.LOT_PAST_REMOVAL, `lot ${lotCode} of ${sku} is past its removal date: return it as WRITE_OFF`, {
-      sku,
-      lotCode,
-      removeAt: removeAt.toISOString(),
-    });
+    throw new DomainError(
+      ErrorCode.LOT_PAST_REMOVAL,
+      `lot ${lotCode} of ${sku} is past its removal date: return it as WRITE_OFF`,
+      {
+        sku,
+        lotCode,
+        removeAt: removeAt.toISOString(),
+      },
+    );
   }
-  await addToLot(tx, { sku, warehouseCode, lotCode, quantity, expiresAt: sold?.expiresAt ?? null }, product, { checkExpiry: false });
+  await addToLot(tx, { sku, warehouseCode, lotCode, quantity, expiresAt: sold?.expiresAt ?? null }, product, {
+    checkExpiry: false,
+  });
 }

@@ -25,7 +25,10 @@ export interface DueSagaStart {
  * LOCKED, so several workers share the work), pushing each one's next attempt out (1 s
  * doubling, capped at a minute) so a failed start is retried on a later pass with backoff.
  */
-export async function leaseDueSagaStarts(db: Db, options: { readonly graceMs: number; readonly batch: number }): Promise<DueSagaStart[]> {
+export async function leaseDueSagaStarts(
+  db: Db,
+  options: { readonly graceMs: number; readonly batch: number },
+): Promise<DueSagaStart[]> {
   const due = await db.$queryRaw<{ order_id: string; input: OrderWorkflowInput }[]>`
     UPDATE saga_starts SET attempts = attempts + 1,
            next_attempt_at = now() + LEAST(interval '1 second' * power(2, attempts), interval '1 minute')
@@ -51,7 +54,11 @@ export async function sagaInput(db: Db, orderId: string): Promise<OrderWorkflowI
 }
 
 /** Rows still unmarked `olderThanMs` after their hold committed (what reconciliation reports), oldest first. */
-export async function findUnstartedSagas(db: Db, olderThanMs: number, limit: number): Promise<{ orderId: string; createdAt: string }[]> {
+export async function findUnstartedSagas(
+  db: Db,
+  olderThanMs: number,
+  limit: number,
+): Promise<{ orderId: string; createdAt: string }[]> {
   const rows = await db.sagaStart.findMany({
     where: { startedAt: null, createdAt: { lt: new Date(Date.now() - olderThanMs) } },
     orderBy: { createdAt: 'asc' },

@@ -62,7 +62,14 @@ export async function leaseDueDeliveries(db: Db, options: LeaseOptions): Promise
     DELETE FROM payment_deliveries d USING payments p
      WHERE d.next_attempt_at <= now() AND p.order_id = d.order_id AND p.payment_id = d.payment_id AND p.state <> 'PENDING'`;
   const rows = await db.$queryRaw<
-    { order_id: string; payment_id: string; event_id: string; amount_cents: number; received_at: Date; delivered_at: Date | null }[]
+    {
+      order_id: string;
+      payment_id: string;
+      event_id: string;
+      amount_cents: number;
+      received_at: Date;
+      delivered_at: Date | null;
+    }[]
   >`
     WITH due AS (
       SELECT order_id, payment_id FROM payment_deliveries
@@ -118,16 +125,27 @@ export type PendingOutcome =
  * EXTENDED, the refusal's code (HOLD_EXPIRED, NOT_EXTENDABLE, EXTENSION_LIMIT_REACHED), or
  * NO_HOLD when PostgreSQL holds nothing for the order.
  */
-export async function acceptPendingPayment(db: Db, p: OrderPayment, seconds: number, caps: HoldExtensionCaps): Promise<PendingOutcome> {
+export async function acceptPendingPayment(
+  db: Db,
+  p: OrderPayment,
+  seconds: number,
+  caps: HoldExtensionCaps,
+): Promise<PendingOutcome> {
   return inKeyLockedTx(db, p.orderId, async (tx): Promise<PendingOutcome> => {
     const inserted = await tx.$executeRaw`
       INSERT INTO payment_events (event_id, order_id, payment_id, amount_cents, currency, result, type)
       VALUES (${p.eventId}, ${p.orderId}, ${p.paymentId}, ${p.amountCents}, ${p.currency ?? null}, 'RECEIVED', ${PENDING_EVENT})
       ON CONFLICT (event_id) DO NOTHING`;
     if (inserted === 0) {
-      const [seen] = await tx.$queryRaw<{ order_id: string; payment_id: string; amount_cents: number; type: string; answer: string | null }[]>`
+      const [seen] = await tx.$queryRaw<
+        { order_id: string; payment_id: string; amount_cents: number; type: string; answer: string | null }[]
+      >`
         SELECT order_id, payment_id, amount_cents, type, answer FROM payment_events WHERE event_id = ${p.eventId} FOR UPDATE`;
-      const same = seen.order_id === p.orderId && seen.payment_id === p.paymentId && seen.amount_cents === p.amountCents && seen.type === PENDING_EVENT;
+      const same =
+        seen.order_id === p.orderId &&
+        seen.payment_id === p.paymentId &&
+        seen.amount_cents === p.amountCents &&
+        seen.type === PENDING_EVENT;
       if (!same) return { kind: 'conflict', message: `event ${p.eventId} was delivered with other content` };
       return { kind: 'duplicate', answer: seen.answer ?? 'RECEIVED' };
     }
@@ -142,7 +160,11 @@ export async function acceptPendingPayment(db: Db, p: OrderPayment, seconds: num
       },
       caps,
     );
-    const answer = !extension ? 'NO_HOLD' : extension.outcome.status === 'EXTENDED' ? 'EXTENDED' : extension.outcome.code;
+    const answer = !extension
+      ? 'NO_HOLD'
+      : extension.outcome.status === 'EXTENDED'
+        ? 'EXTENDED'
+        : extension.outcome.code;
     await tx.$executeRaw`UPDATE payment_events SET answer = ${answer}, result = ${answer}, delivered_at = now() WHERE event_id = ${p.eventId}`;
     return { kind: 'accepted', answer, ...(extension ? { extension: extension.outcome } : {}) };
   });

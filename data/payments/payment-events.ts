@@ -10,7 +10,9 @@ import { inKeyLockedTx, type Db, type Tx } from '../db';
 
 /** What the store made of an event: new (handle it), a redelivery (its first answer), or a conflict. */
 export type EventClaim =
-  { readonly kind: 'new' } | { readonly kind: 'duplicate'; readonly answer: string } | { readonly kind: 'conflict'; readonly message: string };
+  | { readonly kind: 'new' }
+  | { readonly kind: 'duplicate'; readonly answer: string }
+  | { readonly kind: 'conflict'; readonly message: string };
 
 /** Stores the event (its answer still open) unless its id was seen: then its first answer, or a conflict. */
 export async function claimPaymentEvent(db: Db | Tx, p: OrderPayment, type: PaymentEventType): Promise<EventClaim> {
@@ -19,9 +21,15 @@ export async function claimPaymentEvent(db: Db | Tx, p: OrderPayment, type: Paym
     VALUES (${p.eventId}, ${p.orderId}, ${p.paymentId}, ${p.amountCents}, ${p.currency ?? null}, 'RECEIVED', ${type})
     ON CONFLICT (event_id) DO NOTHING`;
   if (inserted > 0) return { kind: 'new' };
-  const [seen] = await db.$queryRaw<{ order_id: string; payment_id: string; amount_cents: number; type: string; answer: string | null }[]>`
+  const [seen] = await db.$queryRaw<
+    { order_id: string; payment_id: string; amount_cents: number; type: string; answer: string | null }[]
+  >`
     SELECT order_id, payment_id, amount_cents, type, answer FROM payment_events WHERE event_id = ${p.eventId}`;
-  const same = seen.order_id === p.orderId && seen.payment_id === p.paymentId && seen.amount_cents === p.amountCents && seen.type === type;
+  const same =
+    seen.order_id === p.orderId &&
+    seen.payment_id === p.paymentId &&
+    seen.amount_cents === p.amountCents &&
+    seen.type === type;
   if (!same) return { kind: 'conflict', message: `event ${p.eventId} was delivered with other content` };
   return seen.answer === null ? { kind: 'new' } : { kind: 'duplicate', answer: seen.answer };
 }
@@ -64,8 +72,13 @@ export async function recordRefund(
              reason = COALESCE(reason || '; ', '') || ${`refunded (event ${p.eventId})`}
        WHERE order_id = ${p.orderId} AND payment_id = ${p.paymentId} AND state = ANY(${[...refundStates]}::text[])`;
     const [stored] =
-      closed > 0 ? [] : await tx.$queryRaw<{ state: string }[]>`SELECT state FROM payments WHERE order_id = ${p.orderId} AND payment_id = ${p.paymentId}`;
-    const answer = closed > 0 || stored?.state === PaymentState.REFUNDED ? 'REFUNDED' : stored ? 'RECORDED' : 'NO_PAYMENT';
+      closed > 0
+        ? []
+        : await tx.$queryRaw<
+            { state: string }[]
+          >`SELECT state FROM payments WHERE order_id = ${p.orderId} AND payment_id = ${p.paymentId}`;
+    const answer =
+      closed > 0 || stored?.state === PaymentState.REFUNDED ? 'REFUNDED' : stored ? 'RECORDED' : 'NO_PAYMENT';
     await answerPaymentEvent(tx, p.eventId, answer);
     return { kind: 'answered', answer };
   });
@@ -78,5 +91,9 @@ export async function lifecycleEvents(db: Db, orderId: string) {
     orderBy: [{ receivedAt: 'asc' }, { eventId: 'asc' }],
     select: { eventId: true, type: true, paymentId: true, amountCents: true, answer: true, receivedAt: true },
   });
-  return rows.map(({ answer, receivedAt, ...r }) => ({ ...r, result: answer ?? 'RECEIVED', receivedAt: receivedAt.toISOString() }));
+  return rows.map(({ answer, receivedAt, ...r }) => ({
+    ...r,
+    result: answer ?? 'RECEIVED',
+    receivedAt: receivedAt.toISOString(),
+  }));
 }

@@ -17,11 +17,20 @@ export interface PaymentListRow {
 }
 
 /** One page of payments (optionally in one `state`, or of one order), newest first. */
-export async function listPayments(db: Db, f: { state?: string; orderId?: string }, limit: number, after?: KeyValue[]): Promise<Page<PaymentListRow>> {
+export async function listPayments(
+  db: Db,
+  f: { state?: string; orderId?: string },
+  limit: number,
+  after?: KeyValue[],
+): Promise<Page<PaymentListRow>> {
   const where: Prisma.PaymentWhereInput = { state: f.state, orderId: f.orderId };
   if (after) {
     const [at, orderId, paymentId] = [new Date(after[0]!), String(after[1]), String(after[2])];
-    where.OR = [{ receivedAt: { lt: at } }, { receivedAt: at, orderId: { lt: orderId } }, { receivedAt: at, orderId, paymentId: { lt: paymentId } }];
+    where.OR = [
+      { receivedAt: { lt: at } },
+      { receivedAt: at, orderId: { lt: orderId } },
+      { receivedAt: at, orderId, paymentId: { lt: paymentId } },
+    ];
   }
   const rows = await db.payment.findMany({
     where,

@@ -56,7 +56,11 @@ export async function settlePaymentTx(tx: Db | Tx, p: OrderPayment, s: Settlemen
 }
 
 /** Settles the payment a backorder holds when its pre-sale goods are allocated. */
-export async function settleBackorderTx(tx: Tx, reservationId: string, state: 'CONFIRMED' | 'REFUND_REQUIRED'): Promise<void> {
+export async function settleBackorderTx(
+  tx: Tx,
+  reservationId: string,
+  state: 'CONFIRMED' | 'REFUND_REQUIRED',
+): Promise<void> {
   await tx.$executeRaw`
     UPDATE payments p
        SET state = ${state}, settled_at = now(),
@@ -89,7 +93,11 @@ export interface PaymentCursor {
  * first, after `after` (keyset: a page never skips or repeats a payment, whatever settles
  * between two pages).
  */
-export async function findUnsettledPayments(db: Db, minutes: number, page: { after?: PaymentCursor; limit?: number } = {}): Promise<PaymentRecord[]> {
+export async function findUnsettledPayments(
+  db: Db,
+  minutes: number,
+  page: { after?: PaymentCursor; limit?: number } = {},
+): Promise<PaymentRecord[]> {
   const after = page.after;
   const at = after ? new Date(after.receivedAt) : undefined;
   const rows = await db.payment.findMany({
@@ -121,7 +129,10 @@ export const UNKNOWN_ORDER = 'UNKNOWN_ORDER';
  * transaction under the order's serial lock, the lock its hold takes, so a hold committing
  * now is seen and the payment is left to it (undefined: the order is known after all).
  */
-export async function settleUnknownOrder(db: Db, p: OrderPayment & { receivedAt: string }): Promise<Settlement | undefined> {
+export async function settleUnknownOrder(
+  db: Db,
+  p: OrderPayment & { receivedAt: string },
+): Promise<Settlement | undefined> {
   return inKeyLockedTx(db, p.orderId, async (tx) => {
     if (await orderKnown(tx, p.orderId)) return undefined;
     const settled = await settlePaymentTx(tx, p, { state: PaymentState.REFUND_REQUIRED, reason: UNKNOWN_ORDER });
@@ -172,7 +183,12 @@ export async function orderKnown(db: Db | Tx, orderId: string): Promise<boolean>
 }
 
 /** Records how a payment was settled on its webhook events (what `GET /orders/:id` shows). */
-export async function recordSettlementResult(db: Db, orderId: string, paymentId: string, result: string): Promise<void> {
+export async function recordSettlementResult(
+  db: Db,
+  orderId: string,
+  paymentId: string,
+  result: string,
+): Promise<void> {
   await db.paymentEvent.updateMany({ where: { orderId, paymentId, type: SUCCEEDED_EVENT }, data: { result } });
 }
 

@@ -44,9 +44,13 @@ export async function fencedChange<R extends object, O extends object>(
       const first = await readFence<AdminRecord<R, O>>(tx, serial, operation);
       if (first) {
         if (!isDeepStrictEqual(first.request, normalized)) {
-          throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, 'this idempotency key was used for a different request', {
-            first: first.request,
-          });
+          throw new DomainError(
+            ErrorCode.IDEMPOTENCY_CONFLICT,
+            'this idempotency key was used for a different request',
+            {
+              first: first.request,
+            },
+          );
         }
         return { ...first.outcome, replayed: true };
       }
@@ -61,10 +65,14 @@ export async function fencedChange<R extends object, O extends object>(
 /** Compare-and-set: the change applies only to the quantity the operator expected to find. */
 export function expectQuantity(expected: number | undefined, actual: number, what: string): void {
   if (expected !== undefined && expected !== actual) {
-    throw new DomainError(ErrorCode.STALE_QUANTITY, `${what} is ${actual}, not the expected ${expected}; nothing changed`, {
-      expected,
-      actual,
-    });
+    throw new DomainError(
+      ErrorCode.STALE_QUANTITY,
+      `${what} is ${actual}, not the expected ${expected}; nothing changed`,
+      {
+        expected,
+        actual,
+      },
+    );
   }
 }
 
@@ -79,12 +87,20 @@ export interface LockedLevel {
 
 /** Locks the level row (before any of its lots: the fixed lock order) or fails 404. */
 export async function lockLevel(tx: Tx, sku: string, warehouseCode: string): Promise<LockedLevel> {
-  const rows = await tx.$queryRaw<{ on_hand: number; reserved: number; safety_stock: number; damaged: number; quality_control: number }[]>`
+  const rows = await tx.$queryRaw<
+    { on_hand: number; reserved: number; safety_stock: number; damaged: number; quality_control: number }[]
+  >`
     SELECT on_hand, reserved, safety_stock, damaged, quality_control FROM inventory_levels
      WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} FOR UPDATE`;
   if (rows.length === 0) throw new DomainError(ErrorCode.LEVEL_NOT_FOUND, `no stock of ${sku} at ${warehouseCode}`);
   const r = rows[0];
-  return { onHand: r.on_hand, reserved: r.reserved, safetyStock: r.safety_stock, damaged: r.damaged, qualityControl: r.quality_control };
+  return {
+    onHand: r.on_hand,
+    reserved: r.reserved,
+    safetyStock: r.safety_stock,
+    damaged: r.damaged,
+    qualityControl: r.quality_control,
+  };
 }
 
 /** A lot row locked for this transaction (lock its level first). */
@@ -92,7 +108,8 @@ export async function lockLot(tx: Tx, sku: string, warehouseCode: string, lotCod
   const rows = await tx.$queryRaw<{ quantity: number; quarantined: boolean }[]>`
     SELECT quantity, quarantined FROM stock_lots
      WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} AND lot_code = ${lotCode} FOR UPDATE`;
-  if (rows.length === 0) throw new DomainError(ErrorCode.LOT_NOT_FOUND, `no lot ${lotCode} of ${sku} at ${warehouseCode}`);
+  if (rows.length === 0)
+    throw new DomainError(ErrorCode.LOT_NOT_FOUND, `no lot ${lotCode} of ${sku} at ${warehouseCode}`);
   return rows[0];
 }
 

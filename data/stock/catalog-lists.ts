@@ -51,7 +51,11 @@ export interface LevelRow {
 
 /** Products by SKU. */
 export async function listProducts(db: Db, limit: number, after?: KeyValue[]): Promise<Page<ProductRow>> {
-  const rows = await db.product.findMany({ where: after ? { sku: { gt: String(after[0]) } } : {}, orderBy: { sku: 'asc' }, take: limit + 1 });
+  const rows = await db.product.findMany({
+    where: after ? { sku: { gt: String(after[0]) } } : {},
+    orderBy: { sku: 'asc' },
+    take: limit + 1,
+  });
   return toPage(
     PRODUCTS_LIST,
     rows,
@@ -69,7 +73,12 @@ export async function listProducts(db: Db, limit: number, after?: KeyValue[]): P
 }
 
 /** Warehouses by code (optionally of one region). */
-export async function listWarehouses(db: Db, f: { region?: string }, limit: number, after?: KeyValue[]): Promise<Page<WarehouseRow>> {
+export async function listWarehouses(
+  db: Db,
+  f: { region?: string },
+  limit: number,
+  after?: KeyValue[],
+): Promise<Page<WarehouseRow>> {
   const rows = await db.warehouse.findMany({
     where: { region: f.region, code: after ? { gt: String(after[0]) } : undefined },
     orderBy: { code: 'asc' },
@@ -107,7 +116,12 @@ interface StoredLevel {
 }
 
 /** Stock levels by SKU then warehouse (optionally of one SKU or warehouse). */
-export async function listLevels(db: Db, f: { sku?: string; warehouseCode?: string }, limit: number, after?: KeyValue[]): Promise<Page<LevelRow>> {
+export async function listLevels(
+  db: Db,
+  f: { sku?: string; warehouseCode?: string },
+  limit: number,
+  after?: KeyValue[],
+): Promise<Page<LevelRow>> {
   const c: Prisma.Sql[] = [Prisma.sql`TRUE`];
   if (f.sku) c.push(Prisma.sql`sku = ${f.sku}`);
   if (f.warehouseCode) c.push(Prisma.sql`warehouse_code = ${f.warehouseCode}`);

@@ -7,7 +7,11 @@ import { inKeyLockedTx, type Db, type Tx } from '../db';
  * exist. Callers ask only once a request was refused (or names a warehouse nothing else
  * checks), so the hot path never pays for it.
  */
-export async function assertCatalogued(db: Db | Tx, skus: readonly string[], warehouses: readonly string[]): Promise<void> {
+export async function assertCatalogued(
+  db: Db | Tx,
+  skus: readonly string[],
+  warehouses: readonly string[],
+): Promise<void> {
   const wanted = { skus: [...new Set(skus)], codes: [...new Set(warehouses)] };
   const found = await db.$queryRaw<{ kind: string; id: string }[]>`
     SELECT 'sku' AS kind, sku AS id FROM products WHERE sku = ANY(${wanted.skus}::text[])
@@ -16,7 +20,8 @@ export async function assertCatalogued(db: Db | Tx, skus: readonly string[], war
   const sku = wanted.skus.find((s) => !known.has(`sku\u0000${s}`));
   if (sku !== undefined) throw new DomainError(ErrorCode.UNKNOWN_PRODUCT, `no product ${sku}`, { sku });
   const code = wanted.codes.find((c) => !known.has(`warehouse\u0000${c}`));
-  if (code !== undefined) throw new DomainError(ErrorCode.UNKNOWN_WAREHOUSE, `no warehouse ${code}`, { warehouseCode: code });
+  if (code !== undefined)
+    throw new DomainError(ErrorCode.UNKNOWN_WAREHOUSE, `no warehouse ${code}`, { warehouseCode: code });
 }
 
 /** Perishable settings of a product; omitted fields keep their value (or the default). */
@@ -32,11 +37,18 @@ export interface ProductSettings {
  */
 export async function upsertProduct(db: Db, sku: string, name: string, settings: ProductSettings = {}) {
   return inKeyLockedTx(db, `product:${sku}`, async (tx) => {
-    const current = await tx.product.findUnique({ where: { sku }, select: { lotTracked: true, alertDaysBeforeExpiry: true, removalDaysBeforeExpiry: true } });
+    const current = await tx.product.findUnique({
+      where: { sku },
+      select: { lotTracked: true, alertDaysBeforeExpiry: true, removalDaysBeforeExpiry: true },
+    });
     // Omitted settings keep their value: the rule holds for the product as it will be. A day
     // left unset counts as 0 (the date falls on the use-by date itself, domain/stock.ts).
-    const alert = settings.alertDaysBeforeExpiry !== undefined ? settings.alertDaysBeforeExpiry : current?.alertDaysBeforeExpiry;
-    const removal = settings.removalDaysBeforeExpiry !== undefined ? settings.removalDaysBeforeExpiry : current?.removalDaysBeforeExpiry;
+    const alert =
+      settings.alertDaysBeforeExpiry !== undefined ? settings.alertDaysBeforeExpiry : current?.alertDaysBeforeExpiry;
+    const removal =
+      settings.removalDaysBeforeExpiry !== undefined
+        ? settings.removalDaysBeforeExpiry
+        : current?.removalDaysBeforeExpiry;
     if ((removal ?? 0) > (alert ?? 0)) {
       throw new DomainError(
         ErrorCode.VALIDATION_FAILED,

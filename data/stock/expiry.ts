@@ -30,7 +30,11 @@ export async function writeOffExpiredLots(db: Db, runId: string): Promise<WriteO
   return { lots, units };
 }
 
-async function writeOffLot(db: Db, runId: string, { sku, warehouseCode, lotCode }: { sku: string; warehouseCode: string; lotCode: string }) {
+async function writeOffLot(
+  db: Db,
+  runId: string,
+  { sku, warehouseCode, lotCode }: { sku: string; warehouseCode: string; lotCode: string },
+) {
   const serial = `writeoff:${runId}:${sku}:${warehouseCode}:${lotCode}`;
   return inKeyLockedTx(db, serial, async (tx) => {
     const first = await readFence<{ units: number }>(tx, serial, Operation.WRITE_OFF);
@@ -38,7 +42,10 @@ async function writeOffLot(db: Db, runId: string, { sku, warehouseCode, lotCode 
     const level = await lockLevel(tx, sku, warehouseCode);
     const lot = await lockLot(tx, sku, warehouseCode, lotCode);
     // Held units, and units set aside as damaged or in quality control (written off from their state), stay.
-    const units = Math.max(0, Math.min(lot.quantity, level.onHand - level.reserved - level.damaged - level.qualityControl));
+    const units = Math.max(
+      0,
+      Math.min(lot.quantity, level.onHand - level.reserved - level.damaged - level.qualityControl),
+    );
     if (units > 0) {
       await tx.$executeRaw`
         UPDATE inventory_levels SET on_hand = on_hand - ${units}, ${BUMP_VERSION}
@@ -46,7 +53,17 @@ async function writeOffLot(db: Db, runId: string, { sku, warehouseCode, lotCode 
       await tx.$executeRaw`
         UPDATE stock_lots SET quantity = quantity - ${units}
          WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} AND lot_code = ${lotCode} AND quantity >= ${units}`;
-      await writeMovements(tx, [{ sku, warehouseCode, lotCode, reason: 'WRITE_OFF:EXPIRED', reference: serial, onHandDelta: -units, reservedDelta: 0 }]);
+      await writeMovements(tx, [
+        {
+          sku,
+          warehouseCode,
+          lotCode,
+          reason: 'WRITE_OFF:EXPIRED',
+          reference: serial,
+          onHandDelta: -units,
+          reservedDelta: 0,
+        },
+      ]);
     }
     await writeFence(tx, serial, Operation.WRITE_OFF, { units });
     return units;

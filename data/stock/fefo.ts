@@ -8,7 +8,10 @@ import type { Movement, Tx } from '../db';
 
 /** The SKUs among `skus` whose stock is tracked in lots. */
 export async function lotTrackedSkus(tx: Tx, skus: readonly string[]): Promise<Set<string>> {
-  const rows = await tx.product.findMany({ where: { sku: { in: [...skus] }, lotTracked: true }, select: { sku: true } });
+  const rows = await tx.product.findMany({
+    where: { sku: { in: [...skus] }, lotTracked: true },
+    select: { sku: true },
+  });
   return new Set(rows.map((r) => r.sku));
 }
 
@@ -18,9 +21,23 @@ export async function lotTrackedSkus(tx: Tx, skus: readonly string[]): Promise<S
  * was taken is used only when nothing sellable is left (the sale is paid: it must be
  * deducted), and is flagged `sellable: false` for the operator.
  */
-export async function consumeLots(tx: Tx, line: OrderLine, reference: string, reason: string): Promise<{ consumed: ConsumedLot[]; movements: Movement[] }> {
+export async function consumeLots(
+  tx: Tx,
+  line: OrderLine,
+  reference: string,
+  reason: string,
+): Promise<{ consumed: ConsumedLot[]; movements: Movement[] }> {
   // now(): the transaction's clock, the one the guard's unsellable_quantity used for the hold.
-  const lots = await tx.$queryRaw<{ lot_code: string; quantity: number; quarantined: boolean; remove_at: Date | null; expires_at: Date | null; now: Date }[]>`
+  const lots = await tx.$queryRaw<
+    {
+      lot_code: string;
+      quantity: number;
+      quarantined: boolean;
+      remove_at: Date | null;
+      expires_at: Date | null;
+      now: Date;
+    }[]
+  >`
     SELECT lot_code, quantity, quarantined, remove_at, expires_at, now() AS now
       FROM stock_lots
      WHERE sku = ${line.sku} AND warehouse_code = ${line.warehouseCode} AND quantity > 0

@@ -16,6 +16,13 @@ export async function releaseLevelHolds(tx: Tx, reference: string, lines: readon
   }
   await writeMovements(
     tx,
-    lines.map((l) => ({ sku: l.sku, warehouseCode: l.warehouseCode, reason: 'RELEASE', reference, onHandDelta: 0, reservedDelta: -l.quantity })),
+    lines.map((l) => ({
+      sku: l.sku,
+      warehouseCode: l.warehouseCode,
+      reason: 'RELEASE',
+      reference,
+      onHandDelta: 0,
+      reservedDelta: -l.quantity,
+    })),
   );
 }

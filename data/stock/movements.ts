@@ -49,7 +49,11 @@ export interface MovementView {
     readonly qualityControl: number;
   };
   /** The level after this row (null on rows written before the ledger recorded it). */
-  readonly after: { readonly onHand: number | null; readonly reserved: number | null; readonly incoming: number | null };
+  readonly after: {
+    readonly onHand: number | null;
+    readonly reserved: number | null;
+    readonly incoming: number | null;
+  };
 }
 
 type Row = Prisma.StockMovementGetPayload<object>;
@@ -57,7 +61,10 @@ type Row = Prisma.StockMovementGetPayload<object>;
 function where(f: MovementFilter, after: KeyValue[] | undefined): Prisma.StockMovementWhereInput {
   const and: Prisma.StockMovementWhereInput[] = [];
   if (f.kind) and.push({ OR: [{ reason: f.kind }, { reason: { startsWith: `${f.kind}:` } }] });
-  if (f.reason) and.push({ OR: [{ reason: f.reason }, { reason: { endsWith: `:${f.reason}` } }, { reason: { contains: `:${f.reason}:` } }] });
+  if (f.reason)
+    and.push({
+      OR: [{ reason: f.reason }, { reason: { endsWith: `:${f.reason}` } }, { reason: { contains: `:${f.reason}:` } }],
+    });
   return {
     sku: f.sku,
     warehouseCode: f.warehouseCode,
@@ -95,16 +102,26 @@ function view(m: Row & { txid: string | null }): MovementView {
 }
 
 /** One page of the ledger, newest first, after the row `after` names (a decoded cursor). */
-export async function listMovements(db: Db, filter: MovementFilter, limit: number, after?: KeyValue[]): Promise<Page<MovementView>> {
-  const rows = await db.stockMovement.findMany({ where: where(filter, after), orderBy: { id: 'desc' }, take: limit + 1 });
+export async function listMovements(
+  db: Db,
+  filter: MovementFilter,
+  limit: number,
+  after?: KeyValue[],
+): Promise<Page<MovementView>> {
+  const rows = await db.stockMovement.findMany({
+    where: where(filter, after),
+    orderBy: { id: 'desc' },
+    take: limit + 1,
+  });
   // The transaction id is the ledger's `txid` (xid8, the one stock.changed events group their
   // causes by), a type Prisma's model cannot read: one more query for the page's rows.
   const ids = rows.map((m) => m.id);
   const txids = new Map(
-    (await db.$queryRaw<{ id: bigint; txid: string | null }[]>`SELECT id, txid::text AS txid FROM stock_movements WHERE id = ANY(${ids})`).map((r) => [
-      r.id,
-      r.txid,
-    ]),
+    (
+      await db.$queryRaw<
+        { id: bigint; txid: string | null }[]
+      >`SELECT id, txid::text AS txid FROM stock_movements WHERE id = ANY(${ids})`
+    ).map((r) => [r.id, r.txid]),
   );
   return toPage(
     MOVEMENTS_LIST,

@@ -3,7 +3,13 @@
  * involved and never "fixes" anything: a drift means a bug or a hand edit, and the ledger
  * is the evidence a person needs to decide what happened.
  */
-import type { DriftCheck, LevelDrift, ReconciliationReport, SagaMismatch, UnsettledPaymentDrift } from '../../domain/reports';
+import type {
+  DriftCheck,
+  LevelDrift,
+  ReconciliationReport,
+  SagaMismatch,
+  UnsettledPaymentDrift,
+} from '../../domain/reports';
 import type { Db } from '../db';
 import { findUnstartedSagas } from '../orders/saga-starts';
 import { EVENT_CHAIN_CHECKS, EVENT_CHAIN_CTE } from '../events/versions';
@@ -86,7 +92,16 @@ const DRIFT_SQL = `
 /** The drifts as of now, and how many levels were checked. Read-only. */
 export async function findDrifts(db: Db): Promise<{ levelsChecked: number; drifts: LevelDrift[] }> {
   const [rows, levelsChecked] = await Promise.all([
-    db.$queryRawUnsafe<{ check: DriftCheck; sku: string; warehouse_code: string; lot_code: string | null; recorded: number; expected: number }[]>(DRIFT_SQL),
+    db.$queryRawUnsafe<
+      {
+        check: DriftCheck;
+        sku: string;
+        warehouse_code: string;
+        lot_code: string | null;
+        recorded: number;
+        expected: number;
+      }[]
+    >(DRIFT_SQL),
     db.inventoryLevel.count(),
   ]);
   const drifts = rows.map((r) => ({
@@ -116,7 +131,11 @@ export async function reconcile(
   const run = await db.reconciliationRun.create({
     data: {
       levelsChecked,
-      clean: drifts.length === 0 && unsettledPayments.length === 0 && unstartedSagas.length === 0 && sagaMismatches.length === 0,
+      clean:
+        drifts.length === 0 &&
+        unsettledPayments.length === 0 &&
+        unstartedSagas.length === 0 &&
+        sagaMismatches.length === 0,
       unstartedSagas,
       sagaMismatches: sagaMismatches as unknown as object[],
       drifts: drifts as unknown as object[],

@@ -39,7 +39,11 @@ export interface ReceiveOutcome {
 }
 
 /** Adds received goods to on-hand (and to the lot); see the module comment. */
-export async function receiveStock(db: Db, { idempotencyKey, ...request }: ReceiveInput, actor?: string): Promise<ReceiveOutcome> {
+export async function receiveStock(
+  db: Db,
+  { idempotencyKey, ...request }: ReceiveInput,
+  actor?: string,
+): Promise<ReceiveOutcome> {
   return fencedChange(
     db,
     Operation.RECEIVE,
@@ -47,7 +51,10 @@ export async function receiveStock(db: Db, { idempotencyKey, ...request }: Recei
     request,
     async (tx, serial) => {
       const product = await productForChange(tx, request.sku, request.lotCode);
-      const warehouse = await tx.warehouse.findUnique({ where: { code: request.warehouseCode }, select: { code: true } });
+      const warehouse = await tx.warehouse.findUnique({
+        where: { code: request.warehouseCode },
+        select: { code: true },
+      });
       if (!warehouse) throw new DomainError(ErrorCode.UNKNOWN_WAREHOUSE, `no warehouse ${request.warehouseCode}`);
       await checkUseBy(tx, request);
       await tx.$executeRaw`
@@ -82,14 +89,19 @@ export async function receiveStock(db: Db, { idempotencyKey, ...request }: Recei
  */
 async function checkUseBy(tx: Tx, r: Omit<ReceiveInput, 'idempotencyKey'>): Promise<void> {
   if (!r.lotCode) {
-    if (r.expiresAt !== undefined) throw new DomainError(ErrorCode.VALIDATION_FAILED, `${r.sku} is not lot-tracked: expiresAt not allowed`);
+    if (r.expiresAt !== undefined)
+      throw new DomainError(ErrorCode.VALIDATION_FAILED, `${r.sku} is not lot-tracked: expiresAt not allowed`);
     return;
   }
   if (r.expiresAt !== undefined) {
     if (Date.parse(r.expiresAt) <= Date.now()) {
-      throw new DomainError(ErrorCode.VALIDATION_FAILED, `expiresAt ${r.expiresAt} is in the past: goods past their use-by date are not received`, {
-        expiresAt: r.expiresAt,
-      });
+      throw new DomainError(
+        ErrorCode.VALIDATION_FAILED,
+        `expiresAt ${r.expiresAt} is in the past: goods past their use-by date are not received`,
+        {
+          expiresAt: r.expiresAt,
+        },
+      );
     }
     return;
   }
@@ -97,7 +109,8 @@ async function checkUseBy(tx: Tx, r: Omit<ReceiveInput, 'idempotencyKey'>): Prom
     where: { sku_warehouseCode_lotCode: { sku: r.sku, warehouseCode: r.warehouseCode, lotCode: r.lotCode } },
     select: { lotCode: true },
   });
-  if (!lot) throw new DomainError(ErrorCode.VALIDATION_FAILED, `lot ${r.lotCode} is new: give its use-by date (expiresAt)`);
+  if (!lot)
+    throw new DomainError(ErrorCode.VALIDATION_FAILED, `lot ${r.lotCode} is new: give its use-by date (expiresAt)`);
 }
 
 /**
@@ -112,7 +125,11 @@ async function changeOnHand(tx: Tx, sku: string, warehouseCode: string, delta: n
      WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} AND on_hand + ${delta} >= reserved + damaged + quality_control
     RETURNING on_hand, reserved`;
   if (rows.length === 0) {
-    throw new DomainError(ErrorCode.ADJUSTMENT_REFUSED, 'on-hand would fall below the quantity held for orders, damaged or in quality control', { delta });
+    throw new DomainError(
+      ErrorCode.ADJUSTMENT_REFUSED,
+      'on-hand would fall below the quantity held for orders, damaged or in quality control',
+      { delta },
+    );
   }
   return { onHand: rows[0].on_hand, reserved: rows[0].reserved };
 }
@@ -131,7 +148,12 @@ export interface LotReceipt {
  * Adds to a lot, creating it with its dates (derived from the product's settings). With
  * `checkExpiry`, an existing lot must keep its use-by date: one lot code, one date.
  */
-export async function addToLot(tx: Tx, r: LotReceipt, settings: PerishableSettings, { checkExpiry }: { checkExpiry: boolean }) {
+export async function addToLot(
+  tx: Tx,
+  r: LotReceipt,
+  settings: PerishableSettings,
+  { checkExpiry }: { checkExpiry: boolean },
+) {
   const expiresAt = r.expiresAt ? new Date(r.expiresAt) : null;
   const { alertAt, removeAt } = lotDates(expiresAt, settings);
   const receivedAt = r.receivedAt ? new Date(r.receivedAt) : new Date();
@@ -185,10 +207,13 @@ export async function adjustStock(db: Db, { idempotencyKey, ...request }: Adjust
         const changed = await tx.$executeRaw`
         UPDATE stock_lots SET quantity = quantity + ${delta}
          WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} AND lot_code = ${lotCode} AND quantity + ${delta} >= 0`;
-        if (changed === 0) throw new DomainError(ErrorCode.ADJUSTMENT_REFUSED, `lot ${lotCode} holds ${lot!.quantity}`, { delta });
+        if (changed === 0)
+          throw new DomainError(ErrorCode.ADJUSTMENT_REFUSED, `lot ${lotCode} holds ${lot!.quantity}`, { delta });
       }
       const reason = `ADJUST:${reasonCode}${request.note ? `:${request.note}` : ''}`;
-      await writeMovements(tx, [{ sku, warehouseCode, lotCode, reason, reference: serial, onHandDelta: delta, reservedDelta: 0 }]);
+      await writeMovements(tx, [
+        { sku, warehouseCode, lotCode, reason, reference: serial, onHandDelta: delta, reservedDelta: 0 },
+      ]);
       return { sku, warehouseCode, lotCode, delta, reasonCode, onHand: after.onHand, reserved: after.reserved };
     },
     actor,

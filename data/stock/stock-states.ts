@@ -49,10 +49,18 @@ export interface MoveOutcome extends LevelState {
 
 /** The column of a state's bucket, or undefined for AVAILABLE (what is left, no column). */
 const bucketColumn = (state: MoveTarget): Prisma.Sql | undefined =>
-  state === StockState.DAMAGED ? Prisma.sql`damaged` : state === StockState.QUALITY_CONTROL ? Prisma.sql`quality_control` : undefined;
+  state === StockState.DAMAGED
+    ? Prisma.sql`damaged`
+    : state === StockState.QUALITY_CONTROL
+      ? Prisma.sql`quality_control`
+      : undefined;
 
 /** Moves units between states, or writes them off; see the module comment. */
-export async function moveStock(db: Db, { moveId, ...request }: MoveInput, actor?: string): Promise<MoveOutcome & { replayed: boolean }> {
+export async function moveStock(
+  db: Db,
+  { moveId, ...request }: MoveInput,
+  actor?: string,
+): Promise<MoveOutcome & { replayed: boolean }> {
   return fencedChange(
     db,
     Operation.MOVE,
@@ -60,7 +68,8 @@ export async function moveStock(db: Db, { moveId, ...request }: MoveInput, actor
     request,
     async (tx, serial) => {
       const { sku, warehouseCode, from, to, quantity, lotCode } = request;
-      if ((from as MoveTarget) === to) throw new DomainError(ErrorCode.VALIDATION_FAILED, `from and to are both ${from}: nothing to move`);
+      if ((from as MoveTarget) === to)
+        throw new DomainError(ErrorCode.VALIDATION_FAILED, `from and to are both ${from}: nothing to move`);
       await productForChange(tx, sku, lotCode);
       await lockLevel(tx, sku, warehouseCode);
       const lot = lotCode ? await lockLot(tx, sku, warehouseCode, lotCode) : undefined;
@@ -72,19 +81,29 @@ export async function moveStock(db: Db, { moveId, ...request }: MoveInput, actor
          WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} AND ${enough(from, quantity)}`;
       if (moved === 0) {
         const before = await levelState(tx, sku, warehouseCode);
-        throw new DomainError(ErrorCode.MOVE_REFUSED, `${from} of ${sku} at ${warehouseCode} has fewer than ${quantity} units (held units never move)`, {
-          from,
-          quantity,
-          inState: inState(before, from),
-        });
+        throw new DomainError(
+          ErrorCode.MOVE_REFUSED,
+          `${from} of ${sku} at ${warehouseCode} has fewer than ${quantity} units (held units never move)`,
+          {
+            from,
+            quantity,
+            inState: inState(before, from),
+          },
+        );
       }
       if (lotCode && deltas.onHand !== 0) {
         const taken = await tx.$executeRaw`
           UPDATE stock_lots SET quantity = quantity + ${deltas.onHand}
            WHERE sku = ${sku} AND warehouse_code = ${warehouseCode} AND lot_code = ${lotCode} AND quantity + ${deltas.onHand} >= 0`;
-        if (taken === 0) throw new DomainError(ErrorCode.MOVE_REFUSED, `lot ${lotCode} holds ${lot!.quantity}`, { from, quantity, inState: lot!.quantity });
+        if (taken === 0)
+          throw new DomainError(ErrorCode.MOVE_REFUSED, `lot ${lotCode} holds ${lot!.quantity}`, {
+            from,
+            quantity,
+            inState: lot!.quantity,
+          });
       }
-      const reason = to === MoveTarget.WRITE_OFF ? `WRITE_OFF:${from}:${request.reason}` : `MOVE:${from}:${to}:${request.reason}`;
+      const reason =
+        to === MoveTarget.WRITE_OFF ? `WRITE_OFF:${from}:${request.reason}` : `MOVE:${from}:${to}:${request.reason}`;
       await writeMovements(tx, [
         {
           sku,
@@ -111,15 +130,27 @@ function enough(from: StockState, quantity: number): Prisma.Sql {
 }
 
 function inState(level: LevelState, state: StockState): number {
-  return state === StockState.DAMAGED ? level.damaged : state === StockState.QUALITY_CONTROL ? level.qualityControl : level.available;
+  return state === StockState.DAMAGED
+    ? level.damaged
+    : state === StockState.QUALITY_CONTROL
+      ? level.qualityControl
+      : level.available;
 }
 
 /** A level's quantities as this transaction sees them; zeros for a level that does not exist. */
 export async function levelState(tx: Tx, sku: string, warehouseCode: string): Promise<LevelState> {
-  const rows = await tx.$queryRaw<{ on_hand: number; reserved: number; damaged: number; quality_control: number; available: number }[]>`
+  const rows = await tx.$queryRaw<
+    { on_hand: number; reserved: number; damaged: number; quality_control: number; available: number }[]
+  >`
     SELECT on_hand, reserved, damaged, quality_control, ${AVAILABLE} AS available
       FROM inventory_levels WHERE sku = ${sku} AND warehouse_code = ${warehouseCode}`;
   const r = rows[0];
   if (!r) return { onHand: 0, reserved: 0, damaged: 0, qualityControl: 0, available: 0 };
-  return { onHand: r.on_hand, reserved: r.reserved, damaged: r.damaged, qualityControl: r.quality_control, available: Math.max(0, r.available) };
+  return {
+    onHand: r.on_hand,
+    reserved: r.reserved,
+    damaged: r.damaged,
+    qualityControl: r.quality_control,
+    available: Math.max(0, r.available),
+  };
 }

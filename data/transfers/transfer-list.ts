@@ -21,7 +21,12 @@ export interface TransferListRow {
 }
 
 /** One page of transfers (optionally at one stage, of one SKU), newest first. */
-export async function listTransfers(db: Db, f: { status?: string; sku?: string }, limit: number, after?: KeyValue[]): Promise<Page<TransferListRow>> {
+export async function listTransfers(
+  db: Db,
+  f: { status?: string; sku?: string },
+  limit: number,
+  after?: KeyValue[],
+): Promise<Page<TransferListRow>> {
   const where: Prisma.TransferWhereInput = { status: f.status, sku: f.sku };
   if (after) {
     const [at, id] = [new Date(after[0]!), String(after[1])];

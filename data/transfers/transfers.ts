@@ -41,21 +41,30 @@ export async function requestTransfer(db: Db, r: TransferRequest): Promise<Trans
     });
     const { transferId: id, sku, fromWarehouse, toWarehouse, quantity } = r;
     const status = held.status === 'reserved' ? TransferStatus.REQUESTED : TransferStatus.REJECTED;
-    await tx.transfer.createMany({ data: [{ id, sku, fromWarehouse, toWarehouse, quantity, status }], skipDuplicates: true });
+    await tx.transfer.createMany({
+      data: [{ id, sku, fromWarehouse, toWarehouse, quantity, status }],
+      skipDuplicates: true,
+    });
     if (held.status === 'reserved') return { status: 'requested' };
     return { status: 'rejected', shortages: held.reason === 'INSUFFICIENT_STOCK' ? held.shortages : [] };
   });
 }
 
 async function checkRequest(tx: Tx, r: TransferRequest): Promise<void> {
-  if (r.fromWarehouse === r.toWarehouse) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'a transfer needs two different warehouses');
-  if (!(await tx.product.findUnique({ where: { sku: r.sku } }))) throw new DomainError(ErrorCode.UNKNOWN_PRODUCT, `no product ${r.sku}`);
+  if (r.fromWarehouse === r.toWarehouse)
+    throw new DomainError(ErrorCode.VALIDATION_FAILED, 'a transfer needs two different warehouses');
+  if (!(await tx.product.findUnique({ where: { sku: r.sku } })))
+    throw new DomainError(ErrorCode.UNKNOWN_PRODUCT, `no product ${r.sku}`);
   const found = await tx.warehouse.count({ where: { code: { in: [r.fromWarehouse, r.toWarehouse] } } });
-  if (found < 2) throw new DomainError(ErrorCode.UNKNOWN_WAREHOUSE, `no warehouse ${r.fromWarehouse} or ${r.toWarehouse}`);
+  if (found < 2)
+    throw new DomainError(ErrorCode.UNKNOWN_WAREHOUSE, `no warehouse ${r.fromWarehouse} or ${r.toWarehouse}`);
   const existing = await tx.transfer.findUnique({ where: { id: r.transferId } });
   if (
     existing &&
-    (existing.sku !== r.sku || existing.fromWarehouse !== r.fromWarehouse || existing.toWarehouse !== r.toWarehouse || existing.quantity !== r.quantity)
+    (existing.sku !== r.sku ||
+      existing.fromWarehouse !== r.fromWarehouse ||
+      existing.toWarehouse !== r.toWarehouse ||
+      existing.quantity !== r.quantity)
   ) {
     throw new DomainError(ErrorCode.TRANSFER_CONFLICT, `transfer ${r.transferId} exists with other content`);
   }
@@ -128,12 +137,27 @@ export async function shipTransfer(db: Db, transferId: string, deadlineAt: strin
     const held = await lockReservation(tx, serial);
     const lots = await deductHeld(tx, serial, held!.lines, 'TRANSFER_SHIP');
     const json = lots as unknown as Prisma.InputJsonValue;
-    await tx.reservation.update({ where: { id: serial }, data: { status: ReservationStatus.CONFIRMED, consumedLots: json, updatedAt: new Date() } });
+    await tx.reservation.update({
+      where: { id: serial },
+      data: { status: ReservationStatus.CONFIRMED, consumedLots: json, updatedAt: new Date() },
+    });
     await moveIncoming(tx, t.sku, t.to_warehouse, t.quantity);
     await writeMovements(tx, [
-      { sku: t.sku, warehouseCode: t.to_warehouse, reason: 'TRANSFER_SHIP', reference: serial, onHandDelta: 0, reservedDelta: 0, incomingDelta: t.quantity },
+      {
+        sku: t.sku,
+        warehouseCode: t.to_warehouse,
+        reason: 'TRANSFER_SHIP',
+        reference: serial,
+        onHandDelta: 0,
+        reservedDelta: 0,
+        incomingDelta: t.quantity,
+      },
     ]);
-    await setStatus(tx, transferId, { status: TransferStatus.SHIPPED, shippedLots: json, deadlineAt: new Date(deadlineAt) });
+    await setStatus(tx, transferId, {
+      status: TransferStatus.SHIPPED,
+      shippedLots: json,
+      deadlineAt: new Date(deadlineAt),
+    });
     return { status: 'done', transferStatus: TransferStatus.SHIPPED, lots, deadlineAt };
   });
 }
@@ -142,10 +166,17 @@ export async function shipTransfer(db: Db, transferId: string, deadlineAt: strin
  * Receives at the destination: incoming drops by the shipped quantity, on-hand rises by what
  * arrived (into the same lots, earliest use-by first), and any shortfall is booked as a loss.
  */
-export async function receiveTransfer(db: Db, transferId: string, receipt: TransferReceipt): Promise<TransferStepOutcome> {
+export async function receiveTransfer(
+  db: Db,
+  transferId: string,
+  receipt: TransferReceipt,
+): Promise<TransferStepOutcome> {
   return step(db, transferId, Operation.TRANSFER_RECEIVE, TransferStatus.SHIPPED, async (tx, t, serial) => {
     if (receipt.receivedQuantity > t.quantity) {
-      throw new DomainError(ErrorCode.VALIDATION_FAILED, `received ${receipt.receivedQuantity} of ${t.quantity} shipped`);
+      throw new DomainError(
+        ErrorCode.VALIDATION_FAILED,
+        `received ${receipt.receivedQuantity} of ${t.quantity} shipped`,
+      );
     }
     await lockEnds(tx, t);
     await moveIncoming(tx, t.sku, t.to_warehouse, -t.quantity, receipt.receivedQuantity);
@@ -155,7 +186,15 @@ export async function receiveTransfer(db: Db, transferId: string, receipt: Trans
     const shortfall = t.quantity - receipt.receivedQuantity;
     if (shortfall > 0) {
       const reason = `TRANSFER_LOSS:${receipt.shortfallReason ?? 'unspecified'}`;
-      movements.push({ sku: t.sku, warehouseCode: t.to_warehouse, reason, reference: serial, onHandDelta: 0, reservedDelta: 0, incomingDelta: -shortfall });
+      movements.push({
+        sku: t.sku,
+        warehouseCode: t.to_warehouse,
+        reason,
+        reference: serial,
+        onHandDelta: 0,
+        reservedDelta: 0,
+        incomingDelta: -shortfall,
+      });
     }
     await writeMovements(tx, movements);
     await setStatus(tx, transferId, {
@@ -168,15 +207,35 @@ export async function receiveTransfer(db: Db, transferId: string, receipt: Trans
 }
 
 /** Units arriving at `warehouseCode`: into the shipped lots (lot-tracked) or as one row. */
-async function arriveInLots(tx: Tx, t: TransferRow, warehouseCode: string, quantity: number, reason: string, reference: string): Promise<Movement[]> {
+async function arriveInLots(
+  tx: Tx,
+  t: TransferRow,
+  warehouseCode: string,
+  quantity: number,
+  reason: string,
+  reference: string,
+): Promise<Movement[]> {
   const product = await tx.product.findUniqueOrThrow({ where: { sku: t.sku } });
-  if (!product.lotTracked) return quantity > 0 ? [{ sku: t.sku, warehouseCode, reason, reference, onHandDelta: quantity, reservedDelta: 0 }] : [];
+  if (!product.lotTracked)
+    return quantity > 0
+      ? [{ sku: t.sku, warehouseCode, reason, reference, onHandDelta: quantity, reservedDelta: 0 }]
+      : [];
   const shipped = (t.shipped_lots ?? []).map((l) => ({ ...l, expiresAt: l.expiresAt ? new Date(l.expiresAt) : null }));
   const movements: Movement[] = [];
   for (const { lot, take } of pickFefo(shipped, quantity)) {
     const expiresAt = lot.expiresAt?.toISOString() ?? null;
-    await addToLot(tx, { sku: t.sku, warehouseCode, lotCode: lot.lotCode, quantity: take, expiresAt }, product, { checkExpiry: false });
-    movements.push({ sku: t.sku, warehouseCode, lotCode: lot.lotCode, reason, reference, onHandDelta: take, reservedDelta: 0 });
+    await addToLot(tx, { sku: t.sku, warehouseCode, lotCode: lot.lotCode, quantity: take, expiresAt }, product, {
+      checkExpiry: false,
+    });
+    movements.push({
+      sku: t.sku,
+      warehouseCode,
+      lotCode: lot.lotCode,
+      reason,
+      reference,
+      onHandDelta: take,
+      reservedDelta: 0,
+    });
   }
   return movements;
 }
@@ -220,6 +279,11 @@ export async function raiseTransferOverdue(db: Db, transferId: string): Promise<
     subject: transferHoldId(transferId),
     sku: t.sku,
     warehouseCode: t.toWarehouse,
-    details: { transferId, fromWarehouse: t.fromWarehouse, quantity: t.quantity, deadlineAt: t.deadlineAt?.toISOString() ?? null },
+    details: {
+      transferId,
+      fromWarehouse: t.fromWarehouse,
+      quantity: t.quantity,
+      deadlineAt: t.deadlineAt?.toISOString() ?? null,
+    },
   });
 }

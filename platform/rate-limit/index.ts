@@ -39,7 +39,11 @@ export class RateLimiter {
     private readonly windowMs = 60_000,
     private readonly now: () => number = Date.now,
   ) {
-    this.take = defineScripts<{ stockholdRateTake: Take }>(redis, path.join(__dirname, 'lua'), 'stockholdRate').stockholdRateTake.bind(redis);
+    this.take = defineScripts<{ stockholdRateTake: Take }>(
+      redis,
+      path.join(__dirname, 'lua'),
+      'stockholdRate',
+    ).stockholdRateTake.bind(redis);
   }
 
   /** Counts one request in every bucket; refused when any is past its limit. */
@@ -57,7 +61,9 @@ export class RateLimiter {
     if (this.redis.status !== 'ready' || !this.breaker.allow()) return undefined;
     try {
       // Auto-pipelined: the buckets of a request (and of its neighbours) share one round trip.
-      const counts = await Promise.all(buckets.map((b) => this.take(`stockhold:rate:${b.kind}:${b.id}`, this.windowMs)));
+      const counts = await Promise.all(
+        buckets.map((b) => this.take(`stockhold:rate:${b.kind}:${b.id}`, this.windowMs)),
+      );
       this.breaker.success();
       return counts;
     } catch {

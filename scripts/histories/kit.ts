@@ -33,14 +33,24 @@ export const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 export const WH = 'W1';
 
-export async function call(app: FastifyInstance, method: 'GET' | 'POST', url: string, payload?: object, headers: Record<string, string> = {}) {
+export async function call(
+  app: FastifyInstance,
+  method: 'GET' | 'POST',
+  url: string,
+  payload?: object,
+  headers: Record<string, string> = {},
+) {
   const res = await app.inject({ method, url, payload, headers });
   if (res.statusCode >= 300) throw new Error(`${method} ${url} answered ${res.statusCode}: ${res.body}`);
   return res.json();
 }
 
 export const placeOrder = (app: FastifyInstance, orderId: string, sku: string, quantity = 1) =>
-  app.inject({ method: 'POST', url: '/orders', payload: { orderId, userId: 'capture', lines: [{ sku, warehouseCode: WH, quantity }] } });
+  app.inject({
+    method: 'POST',
+    url: '/orders',
+    payload: { orderId, userId: 'capture', lines: [{ sku, warehouseCode: WH, quantity }] },
+  });
 
 export async function pay(app: FastifyInstance, orderId: string): Promise<string> {
   const signed = signedPayment(WEBHOOK_SECRET, {
@@ -72,7 +82,8 @@ export async function started(stack: CaptureStack, workflowId: string): Promise<
   return false;
 }
 
-export const orderStatus = async (app: FastifyInstance, orderId: string) => (await call(app, 'GET', `/orders/${orderId}`)).status as string;
+export const orderStatus = async (app: FastifyInstance, orderId: string) =>
+  (await call(app, 'GET', `/orders/${orderId}`)).status as string;
 
 /** Waits for a run to close (the recorder then reads its final history). */
 export async function closed(stack: CaptureStack, workflowId: string): Promise<unknown> {

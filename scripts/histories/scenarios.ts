@@ -8,9 +8,27 @@ import type { FastifyInstance } from 'fastify';
 import { reserveStock } from '../../data/orders/reservations';
 import { eventually, signedPayment } from '../../test/helpers/app';
 import { perishable, receiveLot, stock } from '../../test/helpers/db';
-import { campaignWorkflowId, fulfilmentWorkflowId, latePaymentWorkflowId, orderWorkflowId, transferWorkflowId } from '../../workflows/ids';
+import {
+  campaignWorkflowId,
+  fulfilmentWorkflowId,
+  latePaymentWorkflowId,
+  orderWorkflowId,
+  transferWorkflowId,
+} from '../../workflows/ids';
 
-import { ADMIN, call, closed, order, orderStatus, pay, placeOrder, started, WEBHOOK_SECRET, WH, type Scenario } from './kit';
+import {
+  ADMIN,
+  call,
+  closed,
+  order,
+  orderStatus,
+  pay,
+  placeOrder,
+  started,
+  WEBHOOK_SECRET,
+  WH,
+  type Scenario,
+} from './kit';
 import { placeOrder as sagaReserves } from '../../test/helpers/saga-reserve';
 
 export { ADMIN_TOKEN, WEBHOOK_SECRET, type Scenario } from './kit';
@@ -64,7 +82,11 @@ export const scenarios: readonly Scenario[] = [
       const { fastApp, db } = stack;
       await stock(db, 'CAP-EXTEND', WH, 5);
       await placeOrder(fastApp, 'cap-extend', 'CAP-EXTEND');
-      await call(fastApp, 'POST', '/orders/cap-extend/extend', { extensionId: 'capture', seconds: 1, reason: 'capture' });
+      await call(fastApp, 'POST', '/orders/cap-extend/extend', {
+        extensionId: 'capture',
+        seconds: 1,
+        reason: 'capture',
+      });
       return [order('order-extended', 'cap-extend')];
     },
   },
@@ -110,7 +132,9 @@ export const scenarios: readonly Scenario[] = [
       await pay(app, 'cap-cancel-late');
       if (!(await started(stack, latePaymentWorkflowId('cap-cancel-late', 'pay-cap-cancel-late'))))
         throw new Error('cap-cancel-late: the payment was not late');
-      return [{ name: 'late-payment-cancelled', workflowId: latePaymentWorkflowId('cap-cancel-late', 'pay-cap-cancel-late') }];
+      return [
+        { name: 'late-payment-cancelled', workflowId: latePaymentWorkflowId('cap-cancel-late', 'pay-cap-cancel-late') },
+      ];
     },
   },
   {
@@ -121,8 +145,12 @@ export const scenarios: readonly Scenario[] = [
       await placeOrder(fastApp, 'cap-late', 'CAP-LATE');
       await closed(stack, orderWorkflowId('cap-late'));
       await pay(fastApp, 'cap-late');
-      if (!(await started(stack, latePaymentWorkflowId('cap-late', 'pay-cap-late')))) throw new Error('cap-late: the payment was not late');
-      return [order('order-released-then-paid', 'cap-late'), { name: 'late-payment', workflowId: latePaymentWorkflowId('cap-late', 'pay-cap-late') }];
+      if (!(await started(stack, latePaymentWorkflowId('cap-late', 'pay-cap-late'))))
+        throw new Error('cap-late: the payment was not late');
+      return [
+        order('order-released-then-paid', 'cap-late'),
+        { name: 'late-payment', workflowId: latePaymentWorkflowId('cap-late', 'pay-cap-late') },
+      ];
     },
   },
   {
@@ -132,9 +160,19 @@ export const scenarios: readonly Scenario[] = [
       await stock(db, 'CAP-FLASH', WH, 20);
       const startsAt = new Date(Date.now() + 2_000).toISOString();
       const endsAt = new Date(Date.now() + 8_000).toISOString();
-      await call(app, 'POST', '/admin/campaigns', { id: 'cap-flash', sku: 'CAP-FLASH', warehouseCode: WH, startsAt, endsAt, quota: 5, perUserLimit: 2 }, ADMIN);
+      await call(
+        app,
+        'POST',
+        '/admin/campaigns',
+        { id: 'cap-flash', sku: 'CAP-FLASH', warehouseCode: WH, startsAt, endsAt, quota: 5, perUserLimit: 2 },
+        ADMIN,
+      );
       const flashOrder = (target: FastifyInstance, orderId: string) =>
-        target.inject({ method: 'POST', url: '/campaigns/cap-flash/orders', payload: { orderId, userId: `u-${orderId}`, quantity: 1 } });
+        target.inject({
+          method: 'POST',
+          url: '/campaigns/cap-flash/orders',
+          payload: { orderId, userId: `u-${orderId}`, quantity: 1 },
+        });
       // NOT_STARTED until the start time; the answer's code is in the error if it never admits.
       const admitted = async () => {
         const res = await flashOrder(app, 'cap-flash-paid');
@@ -142,7 +180,8 @@ export const scenarios: readonly Scenario[] = [
       };
       await eventually(admitted, ([status]) => status === 201);
       await pay(app, 'cap-flash-paid');
-      if ((await flashOrder(fastApp, 'cap-flash-expired')).statusCode !== 201) throw new Error('cap-flash-expired was not admitted');
+      if ((await flashOrder(fastApp, 'cap-flash-expired')).statusCode !== 201)
+        throw new Error('cap-flash-expired was not admitted');
       return [
         order('flash-order-paid', 'cap-flash-paid'),
         order('flash-order-expired', 'cap-flash-expired'),
@@ -183,7 +222,13 @@ export const scenarios: readonly Scenario[] = [
         );
       }
       // One unit arrives: the first payment gets it, the second is refunded.
-      await call(app, 'POST', '/admin/campaigns/cap-pre/fulfil', { quantity: 1 }, { ...ADMIN, 'idempotency-key': 'cap-grn-1' });
+      await call(
+        app,
+        'POST',
+        '/admin/campaigns/cap-pre/fulfil',
+        { quantity: 1 },
+        { ...ADMIN, 'idempotency-key': 'cap-grn-1' },
+      );
       return [
         order('pre-sale-order-fulfilled', 'cap-pre-1'),
         order('pre-sale-order-refunded', 'cap-pre-2'),
@@ -197,11 +242,23 @@ export const scenarios: readonly Scenario[] = [
     async run({ app, db }) {
       await stock(db, 'CAP-MOVE', 'SRC', 10);
       await stock(db, 'CAP-MOVE', 'DST', 1);
-      await call(app, 'POST', '/transfers', { transferId: 'cap-move', sku: 'CAP-MOVE', fromWarehouse: 'SRC', toWarehouse: 'DST', quantity: 4 }, ADMIN);
+      await call(
+        app,
+        'POST',
+        '/transfers',
+        { transferId: 'cap-move', sku: 'CAP-MOVE', fromWarehouse: 'SRC', toWarehouse: 'DST', quantity: 4 },
+        ADMIN,
+      );
       await call(app, 'POST', '/transfers/cap-move/ship', undefined, ADMIN);
       // Refused for good (more than shipped): the step reopens (transfer-failed-step-reopens).
-      const refused = await app.inject({ method: 'POST', url: '/transfers/cap-move/receive', payload: { receivedQuantity: 5 }, headers: ADMIN });
-      if (refused.statusCode !== 400) throw new Error(`a receive of more than shipped answered ${refused.statusCode}: ${refused.body}`);
+      const refused = await app.inject({
+        method: 'POST',
+        url: '/transfers/cap-move/receive',
+        payload: { receivedQuantity: 5 },
+        headers: ADMIN,
+      });
+      if (refused.statusCode !== 400)
+        throw new Error(`a receive of more than shipped answered ${refused.statusCode}: ${refused.body}`);
       await call(app, 'POST', '/transfers/cap-move/receive', { receivedQuantity: 4 }, ADMIN);
       return [{ name: 'transfer-received', workflowId: transferWorkflowId('cap-move') }];
     },
@@ -239,14 +296,22 @@ export const scenarios: readonly Scenario[] = [
   {
     name: 'reconciliation',
     async run({ env, taskQueue }) {
-      await env.client.workflow.execute('reconciliationWorkflow', { taskQueue, workflowId: 'cap-reconcile', args: [5] });
+      await env.client.workflow.execute('reconciliationWorkflow', {
+        taskQueue,
+        workflowId: 'cap-reconcile',
+        args: [5],
+      });
       return [{ name: 'reconciliation', workflowId: 'cap-reconcile' }];
     },
   },
   {
     name: 'payment-check',
     async run({ env, taskQueue }) {
-      await env.client.workflow.execute('paymentCheckWorkflow', { taskQueue, workflowId: 'cap-payment-check', args: [5] });
+      await env.client.workflow.execute('paymentCheckWorkflow', {
+        taskQueue,
+        workflowId: 'cap-payment-check',
+        args: [5],
+      });
       return [{ name: 'payment-check', workflowId: 'cap-payment-check' }];
     },
   },

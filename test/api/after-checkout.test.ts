@@ -37,12 +37,18 @@ async function get<T>(url: string, headers?: Record<string, string>): Promise<Pa
 }
 
 /** Every row of a list, page by page; `between` runs after each page (inserts while paging). */
-async function all<T>(url: string, limit: number, between: (page: number) => Promise<void> = async () => undefined): Promise<T[]> {
+async function all<T>(
+  url: string,
+  limit: number,
+  between: (page: number) => Promise<void> = async () => undefined,
+): Promise<T[]> {
   const rows: T[] = [];
   let cursor: string | null = null;
   for (let page = 0; page < 100; page++) {
     const sep = url.includes('?') ? '&' : '?';
-    const p: Page<T> = await get<T>(`${url}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const p: Page<T> = await get<T>(
+      `${url}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     rows.push(...p.data);
     expect(p.data.length).toBeLessThanOrEqual(limit);
     if (!p.hasMore) {
@@ -67,9 +73,9 @@ describe('keyset paging', () => {
       SELECT 'pg-' || lpad(g::text, 3, '0'), 'pg-' || lpad(g::text, 3, '0'), 'u-paging', 'RELEASED', now(),
              CASE WHEN g <= 100 THEN timestamptz '2026-01-01T00:00:00Z' ELSE timestamptz '2026-01-01T00:00:00Z' + g * interval '1 second' END
         FROM generate_series(1, 250) g`;
-    const earlierMovements = (await db.stockMovement.findMany({ where: { sku: 'PAGED', reason: 'ADJUST:COUNT' }, select: { id: true } })).map((m) =>
-      m.id.toString(),
-    );
+    const earlierMovements = (
+      await db.stockMovement.findMany({ where: { sku: 'PAGED', reason: 'ADJUST:COUNT' }, select: { id: true } })
+    ).map((m) => m.id.toString());
     expect(earlierMovements).toHaveLength(250);
 
     let inserted = 0;
@@ -84,14 +90,20 @@ describe('keyset paging', () => {
           FROM generate_series(1, 10) g`;
       inserted += 10;
     };
-    const movements = await all<{ id: string; reference: string }>('/admin/movements?sku=PAGED&kind=ADJUST', 40, async (page) => {
-      if (page < 5) await insertTen();
-    });
+    const movements = await all<{ id: string; reference: string }>(
+      '/admin/movements?sku=PAGED&kind=ADJUST',
+      40,
+      async (page) => {
+        if (page < 5) await insertTen();
+      },
+    );
     expect(inserted).toBe(50);
     const seen = movements.map((m) => m.id).filter((id) => earlierMovements.includes(id));
     expect(seen).toHaveLength(250);
     expect(new Set(seen).size).toBe(250);
-    expect(movements.map((m) => BigInt(m.id))).toEqual([...movements.map((m) => BigInt(m.id))].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0)));
+    expect(movements.map((m) => BigInt(m.id))).toEqual(
+      [...movements.map((m) => BigInt(m.id))].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0)),
+    );
 
     // Orders: (created_at, id) newest first; 100 share a created_at, the new ones land before
     // the cursor or, sharing the old instant with a higher id, among rows already passed.
@@ -121,8 +133,14 @@ describe('keyset paging', () => {
       (await get<unknown>('/orders?limit=1')).nextCursor!,
     ];
     for (const bad of tampered) {
-      const res = await app.inject({ method: 'GET', url: `/admin/movements?sku=PAGED&limit=5&cursor=${encodeURIComponent(bad)}` });
-      expect([res.statusCode, res.json()]).toEqual([400, { code: 'INVALID_CURSOR', message: expect.stringContaining('start again') }]);
+      const res = await app.inject({
+        method: 'GET',
+        url: `/admin/movements?sku=PAGED&limit=5&cursor=${encodeURIComponent(bad)}`,
+      });
+      expect([res.statusCode, res.json()]).toEqual([
+        400,
+        { code: 'INVALID_CURSOR', message: expect.stringContaining('start again') },
+      ]);
     }
     const res = await app.inject({ method: 'GET', url: `/admin/levels?cursor=${encodeURIComponent(tampered[0]!)}` });
     expect([res.statusCode, res.json().code]).toEqual([400, 'INVALID_CURSOR']);
@@ -184,7 +202,11 @@ describe('the stock history says who, why, what and the level after', () => {
     const holds = await get<{ orderId: string; pastExpiry: boolean }>('/admin/holds?sku=WHO&pastExpiry=true');
     expect(holds.data).toEqual([expect.objectContaining({ orderId: 'who-orphan', pastExpiry: true })]);
     expect((await get<unknown>('/admin/holds?sku=WHO&pastExpiry=false')).data).toEqual([]);
-    await env.client.workflow.execute('sweeperWorkflow', { taskQueue: TASK_QUEUE, workflowId: 'lists-sweep', args: [60] });
+    await env.client.workflow.execute('sweeperWorkflow', {
+      taskQueue: TASK_QUEUE,
+      workflowId: 'lists-sweep',
+      args: [60],
+    });
 
     const history = (await get<HistoryRow>('/admin/movements?order=who-orphan')).data;
     expect(history.map((m) => [m.kind, m.warehouseCode, m.actor, m.change.reserved])).toEqual([
@@ -229,14 +251,24 @@ describe('lists of what exists', () => {
       payload: { orderId: 'list-o1', userId: 'u-list', lines: [{ sku: 'LIST-A', warehouseCode: 'WL1', quantity: 2 }] },
     });
     expect(placed.statusCode).toBe(201);
-    const orders = await get<{ orderId: string; status: string; lines: unknown[] }>('/orders?sku=LIST-A&status=RESERVED');
+    const orders = await get<{ orderId: string; status: string; lines: unknown[] }>(
+      '/orders?sku=LIST-A&status=RESERVED',
+    );
     expect(orders).toEqual({
-      data: [expect.objectContaining({ orderId: 'list-o1', status: 'RESERVED', lines: [{ sku: 'LIST-A', warehouseCode: 'WL1', quantity: 2 }] })],
+      data: [
+        expect.objectContaining({
+          orderId: 'list-o1',
+          status: 'RESERVED',
+          lines: [{ sku: 'LIST-A', warehouseCode: 'WL1', quantity: 2 }],
+        }),
+      ],
       hasMore: false,
       nextCursor: null,
     });
     expect((await get<unknown>('/orders?sku=LIST-B')).data).toEqual([]);
-    expect((await get<unknown>(`/orders?user=u-list&createdFrom=${new Date(Date.now() + 60_000).toISOString()}`)).data).toEqual([]);
+    expect(
+      (await get<unknown>(`/orders?user=u-list&createdFrom=${new Date(Date.now() + 60_000).toISOString()}`)).data,
+    ).toEqual([]);
 
     // A key without scope admin sees the orders it placed, no other.
     const shop = await createKey(db, { name: 'shop', scopes: [Scope.ORDERS], createdBy: 'test' });
@@ -249,24 +281,44 @@ describe('lists of what exists', () => {
       payload: { orderId: 'list-o2', userId: 'u-list', lines: [{ sku: 'LIST-B', warehouseCode: 'WL2', quantity: 1 }] },
     });
     expect(mine.statusCode).toBe(201);
-    expect((await get<{ orderId: string }>('/orders?user=u-list', asShop)).data.map((o) => o.orderId)).toEqual(['list-o2']);
-    expect((await get<{ orderId: string }>('/orders?user=u-list')).data.map((o) => o.orderId)).toEqual(['list-o2', 'list-o1']);
+    expect((await get<{ orderId: string }>('/orders?user=u-list', asShop)).data.map((o) => o.orderId)).toEqual([
+      'list-o2',
+    ]);
+    expect((await get<{ orderId: string }>('/orders?user=u-list')).data.map((o) => o.orderId)).toEqual([
+      'list-o2',
+      'list-o1',
+    ]);
     expect((await app.inject({ method: 'GET', url: '/admin/holds', headers: asShop })).statusCode).toBe(403);
 
     await db.payment.create({
-      data: { orderId: 'list-o1', paymentId: 'p1', eventId: 'e1', amountCents: 100, state: 'REFUND_REQUIRED', settledAt: new Date() },
+      data: {
+        orderId: 'list-o1',
+        paymentId: 'p1',
+        eventId: 'e1',
+        amountCents: 100,
+        state: 'REFUND_REQUIRED',
+        settledAt: new Date(),
+      },
     });
-    expect((await get<{ paymentId: string }>('/admin/payments?state=REFUND_REQUIRED')).data.map((p) => p.paymentId)).toEqual(['p1']);
+    expect(
+      (await get<{ paymentId: string }>('/admin/payments?state=REFUND_REQUIRED')).data.map((p) => p.paymentId),
+    ).toEqual(['p1']);
     expect((await get<unknown>('/admin/payments?state=CONFIRMED')).data).toEqual([]);
 
-    await db.transfer.create({ data: { id: 't-list', sku: 'LIST-A', fromWarehouse: 'WL1', toWarehouse: 'WL2', quantity: 1, status: 'REQUESTED' } });
-    expect((await get<{ transferId: string }>('/admin/transfers?stage=REQUESTED')).data.map((t) => t.transferId)).toEqual(['t-list']);
+    await db.transfer.create({
+      data: { id: 't-list', sku: 'LIST-A', fromWarehouse: 'WL1', toWarehouse: 'WL2', quantity: 1, status: 'REQUESTED' },
+    });
+    expect(
+      (await get<{ transferId: string }>('/admin/transfers?stage=REQUESTED')).data.map((t) => t.transferId),
+    ).toEqual(['t-list']);
     expect((await get<unknown>('/admin/transfers?stage=SHIPPED')).data).toEqual([]);
 
     const products = await all<{ sku: string }>('/admin/products', 1);
     expect(products.map((p) => p.sku)).toEqual([...products.map((p) => p.sku)].sort());
     expect(products.map((p) => p.sku)).toEqual(expect.arrayContaining(['LIST-A', 'LIST-B']));
-    expect((await all<{ code: string }>('/admin/warehouses', 2)).map((w) => w.code)).toEqual(expect.arrayContaining(['WL1', 'WL2']));
+    expect((await all<{ code: string }>('/admin/warehouses', 2)).map((w) => w.code)).toEqual(
+      expect.arrayContaining(['WL1', 'WL2']),
+    );
     const levels = await all<{ sku: string; warehouseCode: string; available: number }>('/admin/levels?sku=LIST-A', 1);
     expect(levels).toEqual([expect.objectContaining({ sku: 'LIST-A', warehouseCode: 'WL1', available: 3 })]);
 
@@ -299,11 +351,18 @@ describe('order edit (POST /orders/:id/edit)', () => {
     app.inject({
       method: 'POST',
       url: '/orders',
-      payload: { orderId, userId: 'u-edit', lines: [{ sku, warehouseCode: 'W1', quantity }], ...(amountCents ? { amountCents } : {}) },
+      payload: {
+        orderId,
+        userId: 'u-edit',
+        lines: [{ sku, warehouseCode: 'W1', quantity }],
+        ...(amountCents ? { amountCents } : {}),
+      },
     });
-  const edit = (orderId: string, body: object) => app.inject({ method: 'POST', url: `/orders/${orderId}/edit`, payload: body });
+  const edit = (orderId: string, body: object) =>
+    app.inject({ method: 'POST', url: `/orders/${orderId}/edit`, payload: body });
   const line = (quantity: number, sku = 'EDIT') => [{ sku, warehouseCode: 'W1', quantity }];
-  const editRows = (orderId: string) => db.stockMovement.findMany({ where: { reference: orderId, reason: { endsWith: ':EDIT' } } });
+  const editRows = (orderId: string) =>
+    db.stockMovement.findMany({ where: { reference: orderId, reason: { endsWith: ':EDIT' } } });
 
   it('+2 with 1 available → 409 and nothing changed; −3 → exactly 3 released; the saga learns the lines', async () => {
     await stock(db, 'EDIT', 'W1', 5);
@@ -311,10 +370,16 @@ describe('order edit (POST /orders/:id/edit)', () => {
     const short = await edit('e-1', { editId: 'ed-1', lines: line(6) });
     expect([short.statusCode, short.json()]).toEqual([
       409,
-      { code: 'INSUFFICIENT_STOCK', message: expect.any(String), details: { shortages: [{ sku: 'EDIT', warehouseCode: 'W1', requested: 2, available: 1 }] } },
+      {
+        code: 'INSUFFICIENT_STOCK',
+        message: expect.any(String),
+        details: { shortages: [{ sku: 'EDIT', warehouseCode: 'W1', requested: 2, available: 1 }] },
+      },
     ]);
     expect(await level(db, 'EDIT', 'W1')).toEqual({ onHand: 5, reserved: 4 });
-    expect(await db.reservationLine.findMany({ where: { reservationId: 'e-1' }, select: { quantity: true } })).toEqual([{ quantity: 4 }]);
+    expect(await db.reservationLine.findMany({ where: { reservationId: 'e-1' }, select: { quantity: true } })).toEqual([
+      { quantity: 4 },
+    ]);
     expect(await editRows('e-1')).toEqual([]);
 
     const less = await edit('e-1', { editId: 'ed-2', lines: line(1), expectedVersion: 0 });
@@ -331,24 +396,39 @@ describe('order edit (POST /orders/:id/edit)', () => {
       },
     ]);
     expect(await level(db, 'EDIT', 'W1')).toEqual({ onHand: 5, reserved: 1 });
-    expect((await editRows('e-1')).map((m) => [m.reason, m.reservedDelta, m.actor])).toEqual([['RELEASE:EDIT', -3, 'bootstrap']]);
+    expect((await editRows('e-1')).map((m) => [m.reason, m.reservedDelta, m.actor])).toEqual([
+      ['RELEASE:EDIT', -3, 'bootstrap'],
+    ]);
     // The saga learns the new lines (its status query answers GET /orders/:id).
     await eventually(
       async () => (await app.inject({ method: 'GET', url: '/orders/e-1' })).json(),
-      (o: { source: string; lines: { quantity: number }[] }) => o.source === 'saga' && o.lines.length === 1 && o.lines[0]!.quantity === 1,
+      (o: { source: string; lines: { quantity: number }[] }) =>
+        o.source === 'saga' && o.lines.length === 1 && o.lines[0]!.quantity === 1,
     );
     // A retry answers the first outcome; the editId with another body is refused.
-    expect((await edit('e-1', { editId: 'ed-2', lines: line(1), expectedVersion: 0 })).json()).toMatchObject({ version: 1, replayed: true });
-    expect((await edit('e-1', { editId: 'ed-2', lines: line(2), expectedVersion: 0 })).json().code).toBe('IDEMPOTENCY_CONFLICT');
+    expect((await edit('e-1', { editId: 'ed-2', lines: line(1), expectedVersion: 0 })).json()).toMatchObject({
+      version: 1,
+      replayed: true,
+    });
+    expect((await edit('e-1', { editId: 'ed-2', lines: line(2), expectedVersion: 0 })).json().code).toBe(
+      'IDEMPOTENCY_CONFLICT',
+    );
     expect(await invariantViolations(db)).toEqual([]);
   });
 
   it('a price-only edit writes no ledger row; a stale version, an unknown SKU and a campaign order are refused', async () => {
     const price = await edit('e-1', { editId: 'ed-3', lines: line(1), amountCents: 1234, expectedVersion: 1 });
-    expect([price.statusCode, price.json()]).toEqual([200, expect.objectContaining({ version: 2, amountCents: 1234, moved: [] })]);
+    expect([price.statusCode, price.json()]).toEqual([
+      200,
+      expect.objectContaining({ version: 2, amountCents: 1234, moved: [] }),
+    ]);
     expect(await editRows('e-1')).toHaveLength(1);
     const stale = await edit('e-1', { editId: 'ed-4', lines: line(2), expectedVersion: 1 });
-    expect([stale.statusCode, stale.json().code, stale.json().details]).toEqual([409, 'STALE_VERSION', { expected: 1, actual: 2 }]);
+    expect([stale.statusCode, stale.json().code, stale.json().details]).toEqual([
+      409,
+      'STALE_VERSION',
+      { expected: 1, actual: 2 },
+    ]);
     expect(await level(db, 'EDIT', 'W1')).toEqual({ onHand: 5, reserved: 1 });
     const unknown = await edit('e-1', { editId: 'ed-5', lines: [{ sku: 'NOPE', warehouseCode: 'W1', quantity: 1 }] });
     expect([unknown.statusCode, unknown.json().code]).toEqual([404, 'UNKNOWN_PRODUCT']);
@@ -373,7 +453,12 @@ describe('order edit (POST /orders/:id/edit)', () => {
       paymentId: 'pay-race',
       amountCents: 990,
     });
-    const paying = app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
+    const paying = app.inject({
+      method: 'POST',
+      url: '/webhooks/payments',
+      payload: signed.payload,
+      headers: signed.headers,
+    });
     await blocker.waiters(1);
     // The payment's transaction waits for the order's lock: nothing of it is stored yet.
     expect(await db.payment.count({ where: { orderId: 'e-race' } })).toBe(0);

@@ -24,7 +24,11 @@ afterEach(async () => {
   expect(await invariantViolations(db)).toEqual([]);
 });
 
-const placeBody = (orderId: string, quantity = 1, sku = 'APPLE') => ({ orderId, userId: 'u1', lines: [{ sku, warehouseCode: 'W1', quantity }] });
+const placeBody = (orderId: string, quantity = 1, sku = 'APPLE') => ({
+  orderId,
+  userId: 'u1',
+  lines: [{ sku, warehouseCode: 'W1', quantity }],
+});
 const place = (body: unknown) => app.inject({ method: 'POST', url: '/orders', payload: body as object });
 const getOrder = (id: string) => app.inject({ method: 'GET', url: `/orders/${id}` });
 const untilStatus = (id: string, status: string) =>
@@ -32,7 +36,13 @@ const untilStatus = (id: string, status: string) =>
     async () => (await getOrder(id)).json().status,
     (s) => s === status,
   );
-const paymentEvent = (orderId: string, n: string) => ({ eventId: `ev-${n}`, type: 'payment.succeeded', orderId, paymentId: `pay-${n}`, amountCents: 990 });
+const paymentEvent = (orderId: string, n: string) => ({
+  eventId: `ev-${n}`,
+  type: 'payment.succeeded',
+  orderId,
+  paymentId: `pay-${n}`,
+  amountCents: 990,
+});
 const webhook = (signed: ReturnType<typeof signedPayment>) =>
   app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
 
@@ -40,7 +50,11 @@ describe('POST /orders', () => {
   it('201 with the reservation; the same order again → the same answer and no second hold', async () => {
     const first = await place(placeBody('o-dup', 2));
     expect(first.statusCode).toBe(201);
-    expect(first.json()).toMatchObject({ orderId: 'o-dup', status: 'RESERVED', lines: [{ sku: 'APPLE', warehouseCode: 'W1', quantity: 2 }] });
+    expect(first.json()).toMatchObject({
+      orderId: 'o-dup',
+      status: 'RESERVED',
+      lines: [{ sku: 'APPLE', warehouseCode: 'W1', quantity: 2 }],
+    });
     const again = await Promise.all([place(placeBody('o-dup', 2)), place(placeBody('o-dup', 2))]);
     for (const a of again) {
       expect(a.statusCode).toBe(201);
@@ -85,7 +99,12 @@ describe('POST /orders', () => {
   });
 
   it('400 for a body that is not JSON', async () => {
-    const res = await app.inject({ method: 'POST', url: '/orders', payload: '{"orderId":', headers: { 'content-type': 'application/json' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/orders',
+      payload: '{"orderId":',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().code).toBe('VALIDATION_FAILED');
   });
@@ -95,7 +114,12 @@ describe('GET /orders/:id and cancel', () => {
   it('shows the saga state; 404 ORDER_NOT_FOUND for an unknown id; 400 for a malformed one', async () => {
     const res = await getOrder('o-dup');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ orderId: 'o-dup', status: 'AWAITING_PAYMENT', source: 'saga', expiresAt: expect.any(String) });
+    expect(res.json()).toMatchObject({
+      orderId: 'o-dup',
+      status: 'AWAITING_PAYMENT',
+      source: 'saga',
+      expiresAt: expect.any(String),
+    });
     expect((await getOrder('nope')).json()).toMatchObject({ code: 'ORDER_NOT_FOUND' });
     expect((await getOrder('nope')).statusCode).toBe(404);
     expect((await getOrder('b@d')).statusCode).toBe(400);
@@ -111,7 +135,9 @@ describe('GET /orders/:id and cancel', () => {
     // The retry of a cancel whose answer was lost: the first answer, nothing else happens.
     const again = await app.inject({ method: 'POST', url: '/orders/o-cancel/cancel', payload: { reason: 'again' } });
     expect([again.statusCode, again.json()]).toEqual([202, res.json()]);
-    expect(await db.operationFence.findUnique({ where: { serial_operation: { serial: 'o-cancel', operation: 'CANCEL' } } })).toMatchObject({
+    expect(
+      await db.operationFence.findUnique({ where: { serial_operation: { serial: 'o-cancel', operation: 'CANCEL' } } }),
+    ).toMatchObject({
       outcome: expect.objectContaining({ status: 'CANCELLING', reason: 'cancelled by request' }),
     });
     expect((await getOrder('o-cancel')).json()).toMatchObject({ status: 'RELEASED', releaseReason: 'CANCELLED' });
@@ -126,7 +152,12 @@ describe('POST /webhooks/payments', () => {
     const forged = signedPayment('wrong-secret', paymentEvent('o-dup', 'sig'));
     const stale = signedPayment(SECRET, paymentEvent('o-dup', 'sig'), Math.floor(Date.now() / 1000) - 3600);
     const tampered = { ...good, payload: good.payload.replace('990', '1') };
-    for (const req of [forged, stale, tampered, { payload: good.payload, headers: { 'content-type': 'application/json' } }]) {
+    for (const req of [
+      forged,
+      stale,
+      tampered,
+      { payload: good.payload, headers: { 'content-type': 'application/json' } },
+    ]) {
       const res = await webhook(req as ReturnType<typeof signedPayment>);
       expect(res.statusCode).toBe(401);
       expect(res.json().code).toBe('INVALID_SIGNATURE');
@@ -138,9 +169,9 @@ describe('POST /webhooks/payments', () => {
   it('a signed payment for an unknown order is kept: 200 ACCEPTED, stored PENDING until its grace ends', async () => {
     const res = await webhook(signedPayment(SECRET, paymentEvent('ghost', 'ghost')));
     expect([res.statusCode, res.json()]).toEqual([200, { eventId: 'ev-ghost', orderId: 'ghost', result: 'ACCEPTED' }]);
-    expect(await db.payment.findMany({ where: { orderId: 'ghost' }, select: { paymentId: true, state: true } })).toEqual([
-      { paymentId: 'pay-ghost', state: 'PENDING' },
-    ]);
+    expect(
+      await db.payment.findMany({ where: { orderId: 'ghost' }, select: { paymentId: true, state: true } }),
+    ).toEqual([{ paymentId: 'pay-ghost', state: 'PENDING' }]);
     expect(await db.paymentDelivery.count({ where: { orderId: 'ghost' } })).toBe(1);
   });
 
@@ -155,8 +186,11 @@ describe('POST /webhooks/payments', () => {
     const first = await webhook(event);
     expect(first.statusCode).toBe(200);
     expect(first.json()).toEqual({ eventId: 'ev-paid', orderId: 'o-dup', result: 'ACCEPTED' });
-    const again = await Promise.all([1, 2, 3, 4].map(() => webhook(signedPayment(SECRET, paymentEvent('o-dup', 'paid')))));
-    for (const a of again) expect({ status: a.statusCode, body: a.json() }).toEqual({ status: 200, body: first.json() });
+    const again = await Promise.all(
+      [1, 2, 3, 4].map(() => webhook(signedPayment(SECRET, paymentEvent('o-dup', 'paid')))),
+    );
+    for (const a of again)
+      expect({ status: a.statusCode, body: a.json() }).toEqual({ status: 200, body: first.json() });
     await untilStatus('o-dup', 'CONFIRMED');
     expect(await level(db, 'APPLE', 'W1')).toEqual({ onHand: 8, reserved: 0 });
     expect(await db.stockMovement.count({ where: { reason: 'CONFIRM', reference: 'o-dup' } })).toBe(1);
@@ -180,9 +214,29 @@ describe('inventory and admin', () => {
       name: 'APPLE',
       lotTracked: false,
       warehouses: [
-        { warehouseCode: 'W1', onHand: 8, reserved: 0, safetyStock: 0, damaged: 0, qualityControl: 0, unsellable: 0, incoming: 0, available: 8, lots: [] },
+        {
+          warehouseCode: 'W1',
+          onHand: 8,
+          reserved: 0,
+          safetyStock: 0,
+          damaged: 0,
+          qualityControl: 0,
+          unsellable: 0,
+          incoming: 0,
+          available: 8,
+          lots: [],
+        },
       ],
-      total: { onHand: 8, reserved: 0, safetyStock: 0, damaged: 0, qualityControl: 0, unsellable: 0, incoming: 0, available: 8 },
+      total: {
+        onHand: 8,
+        reserved: 0,
+        safetyStock: 0,
+        damaged: 0,
+        qualityControl: 0,
+        unsellable: 0,
+        incoming: 0,
+        available: 8,
+      },
     });
     const missing = await app.inject({ method: 'GET', url: '/inventory/NOPE' });
     expect([missing.statusCode, missing.json().code]).toEqual([404, 'SKU_NOT_FOUND']);
@@ -197,11 +251,22 @@ describe('inventory and admin', () => {
   });
 
   it('creates products and warehouses, receives stock once per key', async () => {
-    expect((await app.inject({ method: 'PUT', url: '/admin/products/PEAR', payload: { name: 'Pear' }, headers: ADMIN })).statusCode).toBe(200);
-    expect((await app.inject({ method: 'PUT', url: '/admin/warehouses/W2', payload: { name: 'Two' }, headers: ADMIN })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ method: 'PUT', url: '/admin/products/PEAR', payload: { name: 'Pear' }, headers: ADMIN }))
+        .statusCode,
+    ).toBe(200);
+    expect(
+      (await app.inject({ method: 'PUT', url: '/admin/warehouses/W2', payload: { name: 'Two' }, headers: ADMIN }))
+        .statusCode,
+    ).toBe(200);
     const receipt = { sku: 'PEAR', warehouseCode: 'W2', quantity: 7, reason: 'purchase-order-17' };
     const post = (body: object, key = 'rcpt-1') =>
-      app.inject({ method: 'POST', url: '/admin/receipts', payload: body, headers: { ...ADMIN, 'idempotency-key': key } });
+      app.inject({
+        method: 'POST',
+        url: '/admin/receipts',
+        payload: body,
+        headers: { ...ADMIN, 'idempotency-key': key },
+      });
     const first = await post(receipt);
     expect([first.statusCode, first.json()]).toEqual([201, { ...receipt, onHand: 7, reserved: 0, replayed: false }]);
     expect((await post(receipt)).json()).toMatchObject({ onHand: 7, replayed: true });
@@ -231,7 +296,13 @@ describe('operations', () => {
     expect(metrics).toMatch(/stockhold_webhook_deliveries_total\{result="bad_signature",process="api"\} 4/);
     const spec = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
     expect(Object.keys(spec.paths)).toEqual(
-      expect.arrayContaining(['/orders', '/orders/{orderId}', '/webhooks/payments', '/inventory/{sku}', '/admin/receipts']),
+      expect.arrayContaining([
+        '/orders',
+        '/orders/{orderId}',
+        '/webhooks/payments',
+        '/inventory/{sku}',
+        '/admin/receipts',
+      ]),
     );
     const missing = await app.inject({ method: 'GET', url: '/nowhere' });
     expect([missing.statusCode, missing.json().code]).toEqual([404, 'NOT_FOUND']);

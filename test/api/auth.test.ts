@@ -33,13 +33,27 @@ afterAll(() => app?.close());
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 const newKey = async (scopes: Scope[], expiresAt?: Date) =>
   (await createKey(db, { name: `test ${scopes.join('+')}`, scopes, expiresAt, createdBy: 'test' })).key;
-const order = (orderId: string, userId = 'u-auth', lines: object[] = [{ sku: 'KEYED', warehouseCode: 'W1', quantity: 1 }]) => ({ orderId, userId, lines });
+const order = (
+  orderId: string,
+  userId = 'u-auth',
+  lines: object[] = [{ sku: 'KEYED', warehouseCode: 'W1', quantity: 1 }],
+) => ({ orderId, userId, lines });
 
 /** A route of each scope, with a request its scope lets through (2xx, or a domain 4xx). */
 const routes: { scope: Scope; method: 'GET' | 'POST'; url: string; payload?: () => object }[] = [
-  { scope: Scope.ORDERS, method: 'POST', url: '/orders', payload: () => order(`o-${Math.random().toString(36).slice(2, 10)}`) },
+  {
+    scope: Scope.ORDERS,
+    method: 'POST',
+    url: '/orders',
+    payload: () => order(`o-${Math.random().toString(36).slice(2, 10)}`),
+  },
   { scope: Scope.ORDERS, method: 'GET', url: '/orders/nobody' },
-  { scope: Scope.ORDERS, method: 'POST', url: '/campaigns/none/orders', payload: () => ({ orderId: 'fs-none', userId: 'u', quantity: 1 }) },
+  {
+    scope: Scope.ORDERS,
+    method: 'POST',
+    url: '/campaigns/none/orders',
+    payload: () => ({ orderId: 'fs-none', userId: 'u', quantity: 1 }),
+  },
   { scope: Scope.INVENTORY_READ, method: 'GET', url: '/inventory/KEYED' },
   { scope: Scope.INVENTORY_READ, method: 'GET', url: '/alerts' },
   { scope: Scope.CAMPAIGNS, method: 'GET', url: '/admin/campaigns/none' },
@@ -50,24 +64,38 @@ const routes: { scope: Scope; method: 'GET' | 'POST'; url: string; payload?: () 
   { scope: Scope.OPS, method: 'GET', url: '/docs/json' },
 ];
 
-it.each(routes)('$method $url: 401 without a key, 403 without scope $scope, through with it', async ({ scope, method, url, payload }) => {
-  const call = (headers: Record<string, string>) => app.inject({ method, url, headers, payload: payload?.() });
-  for (const headers of [{}, bearer('sk_0123456789abcdef_wrongwrongwrongwrongwrongwrongwrong'), bearer('not-a-key'), { authorization: 'Basic dGVzdA==' }]) {
-    const res = await call(headers);
-    expect([res.statusCode, res.json().code]).toEqual([401, 'UNAUTHORIZED']);
-  }
-  const others = await call(bearer(await newKey(ALL_SCOPES.filter((s) => s !== scope))));
-  expect([others.statusCode, others.json().code, others.json().details]).toEqual([403, 'FORBIDDEN', { required: scope }]);
-  const allowed = await call(bearer(await newKey([scope])));
-  expect([401, 403]).not.toContain(allowed.statusCode);
-  expect(allowed.statusCode).toBeLessThan(500);
-});
+it.each(routes)(
+  '$method $url: 401 without a key, 403 without scope $scope, through with it',
+  async ({ scope, method, url, payload }) => {
+    const call = (headers: Record<string, string>) => app.inject({ method, url, headers, payload: payload?.() });
+    for (const headers of [
+      {},
+      bearer('sk_0123456789abcdef_wrongwrongwrongwrongwrongwrongwrong'),
+      bearer('not-a-key'),
+      { authorization: 'Basic dGVzdA==' },
+    ]) {
+      const res = await call(headers);
+      expect([res.statusCode, res.json().code]).toEqual([401, 'UNAUTHORIZED']);
+    }
+    const others = await call(bearer(await newKey(ALL_SCOPES.filter((s) => s !== scope))));
+    expect([others.statusCode, others.json().code, others.json().details]).toEqual([
+      403,
+      'FORBIDDEN',
+      { required: scope },
+    ]);
+    const allowed = await call(bearer(await newKey([scope])));
+    expect([401, 403]).not.toContain(allowed.statusCode);
+    expect(allowed.statusCode).toBeLessThan(500);
+  },
+);
 
 it('health probes and the signed webhook need no key', async () => {
   expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
   expect([200, 503]).toContain((await app.inject({ method: 'GET', url: '/readyz' })).statusCode);
   // Unsigned: refused by its signature check, not for want of a key.
-  expect((await app.inject({ method: 'POST', url: '/webhooks/payments', payload: {} })).json().code).toBe('INVALID_SIGNATURE');
+  expect((await app.inject({ method: 'POST', url: '/webhooks/payments', payload: {} })).json().code).toBe(
+    'INVALID_SIGNATURE',
+  );
 });
 
 it('keys: created once-shown, listed without secrets, revoked → refused at once; expired → refused', async () => {
@@ -104,8 +132,12 @@ it('keys: created once-shown, listed without secrets, revoked → refused at onc
   // Revoking again changes nothing; an unknown id is 404; a malformed one 400.
   const again = await app.inject({ method: 'POST', url: `/admin/keys/${id}/revoke`, headers: BOOTSTRAP });
   expect(again.json().revokedAt).toBe(revoked.json().revokedAt);
-  expect((await app.inject({ method: 'POST', url: '/admin/keys/0000000000000000/revoke', headers: BOOTSTRAP })).statusCode).toBe(404);
-  expect((await app.inject({ method: 'POST', url: '/admin/keys/nope/revoke', headers: BOOTSTRAP })).statusCode).toBe(400);
+  expect(
+    (await app.inject({ method: 'POST', url: '/admin/keys/0000000000000000/revoke', headers: BOOTSTRAP })).statusCode,
+  ).toBe(404);
+  expect((await app.inject({ method: 'POST', url: '/admin/keys/nope/revoke', headers: BOOTSTRAP })).statusCode).toBe(
+    400,
+  );
 
   const expired = await newKey([Scope.INVENTORY_READ], new Date(Date.now() - 1000));
   const res = await app.inject({ method: 'GET', url: '/inventory/KEYED', headers: bearer(expired) });
@@ -116,7 +148,9 @@ it('keys: created once-shown, listed without secrets, revoked → refused at onc
     { name: 'x', scopes: [] },
     { name: 'x', scopes: ['orders'], expiresAt: '2000-01-01T00:00:00Z' },
   ]) {
-    expect((await app.inject({ method: 'POST', url: '/admin/keys', headers: BOOTSTRAP, payload })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'POST', url: '/admin/keys', headers: BOOTSTRAP, payload })).statusCode).toBe(
+      400,
+    );
   }
 });
 
@@ -128,9 +162,20 @@ it('ledger rows record the key that caused them; admin requests are audited with
     ['act-1', [{ sku: 'KEYED', warehouseCode: 'W1', quantity: 1 }]],
     ['act-2', [{ sku: 'KEYED', quantity: 2 }]],
   ] as const) {
-    expect((await app.inject({ method: 'POST', url: '/orders', headers: bearer(shop), payload: order(orderId, 'u-act', [...lines]) })).statusCode).toBe(201);
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/orders',
+          headers: bearer(shop),
+          payload: order(orderId, 'u-act', [...lines]),
+        })
+      ).statusCode,
+    ).toBe(201);
   }
-  const reserves = await db.stockMovement.findMany({ where: { reference: { in: ['act-1', 'act-2'] }, reason: 'RESERVE' } });
+  const reserves = await db.stockMovement.findMany({
+    where: { reference: { in: ['act-1', 'act-2'] }, reason: 'RESERVE' },
+  });
   expect(reserves.map((m) => [m.reference, m.actor]).sort()).toEqual([
     ['act-1', shopId],
     ['act-2', shopId],
@@ -139,7 +184,12 @@ it('ledger rows record the key that caused them; admin requests are audited with
   const adminKey = await newKey([Scope.ADMIN]);
   const receipt = { sku: 'KEYED', warehouseCode: 'W1', quantity: 5, reason: 'audit' };
   const post = (headers: Record<string, string>) =>
-    app.inject({ method: 'POST', url: '/admin/receipts', headers: { ...headers, 'idempotency-key': 'audit-1' }, payload: receipt });
+    app.inject({
+      method: 'POST',
+      url: '/admin/receipts',
+      headers: { ...headers, 'idempotency-key': 'audit-1' },
+      payload: receipt,
+    });
   expect((await post(bearer(shop))).statusCode).toBe(403);
   expect((await post(bearer(adminKey))).statusCode).toBe(201);
   const received = await db.stockMovement.findFirstOrThrow({ where: { reference: 'admin:audit-1' } });
@@ -147,7 +197,9 @@ it('ledger rows record the key that caused them; admin requests are audited with
   // Reads are not audited; the refused (403) request never reached the audit.
   await app.inject({ method: 'GET', url: '/admin/keys', headers: bearer(adminKey) });
   const audit = await db.adminAudit.findMany({ where: { actor: { in: [shopId, adminKey.slice(3, 19)] } } });
-  expect(audit.map((a) => [a.actor, a.method, a.route, a.body])).toEqual([[adminKey.slice(3, 19), 'POST', '/admin/receipts', receipt]]);
+  expect(audit.map((a) => [a.actor, a.method, a.route, a.body])).toEqual([
+    [adminKey.slice(3, 19), 'POST', '/admin/receipts', receipt],
+  ]);
   // The bootstrap key's changes are audited as `bootstrap`.
   await app.inject({ method: 'PUT', url: '/admin/warehouses/W9', headers: BOOTSTRAP, payload: { name: 'Nine' } });
   expect(await db.adminAudit.findFirst({ where: { url: '/admin/warehouses/W9' } })).toMatchObject({
@@ -194,14 +246,27 @@ it('a route that declares no access stops the app from building', async () => {
 
 describe('an order belongs to the key that placed it', () => {
   it('another orders key reading or cancelling it gets 404, as for an unknown order; an admin key and the placing key see it', async () => {
-    const [shopA, shopB, adminKey] = [await newKey([Scope.ORDERS]), await newKey([Scope.ORDERS]), await newKey([Scope.ORDERS, Scope.ADMIN])];
+    const [shopA, shopB, adminKey] = [
+      await newKey([Scope.ORDERS]),
+      await newKey([Scope.ORDERS]),
+      await newKey([Scope.ORDERS, Scope.ADMIN]),
+    ];
     // One line in a named warehouse (the group-commit batch) and one left to allocation (the general hold).
     const placed = [
       ['own-1', [{ sku: 'KEYED', warehouseCode: 'W1', quantity: 1 }]],
       ['own-2', [{ sku: 'KEYED', quantity: 1 }]],
     ] as const;
     for (const [orderId, lines] of placed) {
-      expect((await app.inject({ method: 'POST', url: '/orders', headers: bearer(shopA), payload: order(orderId, 'u-own', [...lines]) })).statusCode).toBe(201);
+      expect(
+        (
+          await app.inject({
+            method: 'POST',
+            url: '/orders',
+            headers: bearer(shopA),
+            payload: order(orderId, 'u-own', [...lines]),
+          })
+        ).statusCode,
+      ).toBe(201);
     }
     const unknown = (await app.inject({ method: 'GET', url: '/orders/own-nobody', headers: bearer(shopB) })).json();
     for (const [orderId] of placed) {
@@ -215,17 +280,31 @@ describe('an order belongs to the key that placed it', () => {
       }
     }
     // The refused cancels changed nothing (no fence); the owner's own cancel is taken.
-    expect(await db.operationFence.count({ where: { serial: { in: ['own-1', 'own-2'] }, operation: 'CANCEL' } })).toBe(0);
-    expect((await app.inject({ method: 'POST', url: '/orders/own-1/cancel', headers: bearer(shopA) })).statusCode).toBe(202);
+    expect(await db.operationFence.count({ where: { serial: { in: ['own-1', 'own-2'] }, operation: 'CANCEL' } })).toBe(
+      0,
+    );
+    expect((await app.inject({ method: 'POST', url: '/orders/own-1/cancel', headers: bearer(shopA) })).statusCode).toBe(
+      202,
+    );
   });
 
   it("the per-user order limit is per (key, user): one shop's shopper does not spend another shop's", async () => {
-    const { app: limited } = await testApp(stack.env, db, { TEMPORAL_TASK_QUEUE: TASK_QUEUE, ORDER_RATE_LIMIT_PER_MINUTE: '2' }, { sendKey: false });
+    const { app: limited } = await testApp(
+      stack.env,
+      db,
+      { TEMPORAL_TASK_QUEUE: TASK_QUEUE, ORDER_RATE_LIMIT_PER_MINUTE: '2' },
+      { sendKey: false },
+    );
     try {
       const [shopA, shopB] = [await newKey([Scope.ORDERS]), await newKey([Scope.ORDERS])];
       const user = `u-shared-${Math.random().toString(36).slice(2, 10)}`;
       const place = (key: string, orderId: string) =>
-        limited.inject({ method: 'POST', url: '/orders', headers: bearer(key), payload: order(`${orderId}-${user}`, user) });
+        limited.inject({
+          method: 'POST',
+          url: '/orders',
+          headers: bearer(key),
+          payload: order(`${orderId}-${user}`, user),
+        });
       const a = [await place(shopA, 'la-1'), await place(shopA, 'la-2'), await place(shopA, 'la-3')];
       expect(a.map((r) => r.statusCode)).toEqual([201, 201, 429]);
       expect(a[2].json()).toMatchObject({ code: 'RATE_LIMITED', details: { limit: 'user' } });

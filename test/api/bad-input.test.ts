@@ -45,11 +45,23 @@ async function snapshot() {
     db.stockLot.findMany({ orderBy: [{ sku: 'asc' }, { warehouseCode: 'asc' }, { lotCode: 'asc' }] }),
     db.operationFence.count(),
   ]);
-  return JSON.stringify({ products, warehouses, levels, movements, lots, fences }, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+  return JSON.stringify({ products, warehouses, levels, movements, lots, fences }, (_k, v: unknown) =>
+    typeof v === 'bigint' ? String(v) : v,
+  );
 }
 
 async function shipped(id: string, quantity = 5) {
-  expect((await admin('POST', '/transfers', { transferId: id, sku: 'BAD', fromWarehouse: 'SRC', toWarehouse: 'DST', quantity })).statusCode).toBe(201);
+  expect(
+    (
+      await admin('POST', '/transfers', {
+        transferId: id,
+        sku: 'BAD',
+        fromWarehouse: 'SRC',
+        toWarehouse: 'DST',
+        quantity,
+      })
+    ).statusCode,
+  ).toBe(201);
   expect((await admin('POST', `/transfers/${id}/ship`, {})).json().stage).toBe('SHIPPED');
 }
 
@@ -59,7 +71,10 @@ describe('a transfer step refused for good leaves the transfer usable (item 1)',
     const big = await admin('POST', '/transfers/tr-big/receive', { receivedQuantity: 6 });
     expect([big.statusCode, big.json().code]).toEqual([400, 'VALIDATION_FAILED']);
     expect((await transfer('tr-big')).json()).toMatchObject({ stage: 'SHIPPED' });
-    const ok = await admin('POST', '/transfers/tr-big/receive', { receivedQuantity: 4, shortfallReason: 'one dropped' });
+    const ok = await admin('POST', '/transfers/tr-big/receive', {
+      receivedQuantity: 4,
+      shortfallReason: 'one dropped',
+    });
     expect([ok.statusCode, ok.json().stage, ok.json().receivedQuantity]).toEqual([200, 'RECEIVED', 4]);
   });
 
@@ -73,7 +88,10 @@ describe('a transfer step refused for good leaves the transfer usable (item 1)',
   it('a NUL byte in shortfallReason → 400 at the schema, nothing started', async () => {
     await shipped('tr-nul-api');
     const before = await snapshot();
-    const res = await admin('POST', '/transfers/tr-nul-api/receive', { receivedQuantity: 3, shortfallReason: 'lost\u0000' });
+    const res = await admin('POST', '/transfers/tr-nul-api/receive', {
+      receivedQuantity: 3,
+      shortfallReason: 'lost\u0000',
+    });
     expect([res.statusCode, res.json().code]).toEqual([400, 'VALIDATION_FAILED']);
     expect(await snapshot()).toBe(before);
     expect((await transfer('tr-nul-api')).json().stage).toBe('SHIPPED');
@@ -103,30 +121,81 @@ describe('schema-valid admin input is never a 500 and changes nothing (item 2)',
   const cases: [string, () => ReturnType<typeof admin>][] = [
     ['NUL in a product name', () => admin('PUT', '/admin/products/BAD2', { name: 'a\u0000b' })],
     ['a tab in a product name', () => admin('PUT', '/admin/products/BAD2', { name: 'a\tb' })],
-    ['NUL in a receipt reason', () => admin('POST', '/admin/receipts', { sku: 'BAD', warehouseCode: 'SRC', quantity: 1, reason: '\u0000' }, key('r-nul'))],
+    [
+      'NUL in a receipt reason',
+      () =>
+        admin(
+          'POST',
+          '/admin/receipts',
+          { sku: 'BAD', warehouseCode: 'SRC', quantity: 1, reason: '\u0000' },
+          key('r-nul'),
+        ),
+    ],
     [
       'NUL in an adjustment note',
-      () => admin('POST', '/admin/adjustments', { sku: 'BAD', warehouseCode: 'SRC', delta: -1, reasonCode: 'DAMAGE', note: 'x\u0000' }, key('a-nul')),
+      () =>
+        admin(
+          'POST',
+          '/admin/adjustments',
+          { sku: 'BAD', warehouseCode: 'SRC', delta: -1, reasonCode: 'DAMAGE', note: 'x\u0000' },
+          key('a-nul'),
+        ),
     ],
-    ['a zero adjustment', () => admin('POST', '/admin/adjustments', { sku: 'BAD', warehouseCode: 'SRC', delta: 0, reasonCode: 'COUNT' }, key('a-zero'))],
+    [
+      'a zero adjustment',
+      () =>
+        admin(
+          'POST',
+          '/admin/adjustments',
+          { sku: 'BAD', warehouseCode: 'SRC', delta: 0, reasonCode: 'COUNT' },
+          key('a-zero'),
+        ),
+    ],
     [
       'a FOUND adjustment that takes stock away',
-      () => admin('POST', '/admin/adjustments', { sku: 'BAD', warehouseCode: 'SRC', delta: -1, reasonCode: 'FOUND' }, key('a-found')),
+      () =>
+        admin(
+          'POST',
+          '/admin/adjustments',
+          { sku: 'BAD', warehouseCode: 'SRC', delta: -1, reasonCode: 'FOUND' },
+          key('a-found'),
+        ),
     ],
-    ['NUL in a quarantine reason', () => admin('POST', '/admin/lots/BAD/SRC/L1/quarantine', { reason: 'x\u0000' }, key('q-nul'))],
+    [
+      'NUL in a quarantine reason',
+      () => admin('POST', '/admin/lots/BAD/SRC/L1/quarantine', { reason: 'x\u0000' }, key('q-nul')),
+    ],
     ['NUL in a warehouse region', () => admin('PUT', '/admin/warehouses/W-NUL', { name: 'w', region: 'eu\u0000' })],
     ['C1 control in a warehouse name', () => admin('PUT', '/admin/warehouses/W-NUL', { name: 'w\u0085' })],
     ['latitude without longitude', () => admin('PUT', '/admin/warehouses/W-HALF', { name: 'w', latitude: 10 })],
-    ['longitude with a null latitude', () => admin('PUT', '/admin/warehouses/W-HALF', { name: 'w', latitude: null, longitude: 10 })],
+    [
+      'longitude with a null latitude',
+      () => admin('PUT', '/admin/warehouses/W-HALF', { name: 'w', latitude: null, longitude: 10 }),
+    ],
     [
       'a quantity as a string (bodies are not coerced)',
-      () => admin('POST', '/admin/receipts', { sku: 'BAD', warehouseCode: 'SRC', quantity: '5', reason: 'r' }, key('r-str')),
+      () =>
+        admin(
+          'POST',
+          '/admin/receipts',
+          { sku: 'BAD', warehouseCode: 'SRC', quantity: '5', reason: 'r' },
+          key('r-str'),
+        ),
     ],
     [
       'an expected quantity past 32 bits',
-      () => admin('POST', '/admin/receipts', { sku: 'BAD', warehouseCode: 'SRC', quantity: 1, reason: 'r', expectedQuantity: 3_000_000_000 }, key('r-big')),
+      () =>
+        admin(
+          'POST',
+          '/admin/receipts',
+          { sku: 'BAD', warehouseCode: 'SRC', quantity: 1, reason: 'r', expectedQuantity: 3_000_000_000 },
+          key('r-big'),
+        ),
     ],
-    ['NUL in a cancel reason', () => app.inject({ method: 'POST', url: '/orders/o-none/cancel', payload: { reason: '\u0000' } })],
+    [
+      'NUL in a cancel reason',
+      () => app.inject({ method: 'POST', url: '/orders/o-none/cancel', payload: { reason: '\u0000' } }),
+    ],
   ];
   it.each(cases)('%s → 400 VALIDATION_FAILED', async (_name, send) => {
     const before = await snapshot();
@@ -161,9 +230,15 @@ describe('query strings, methods, long ids (items 3, 4)', () => {
   });
 
   it('GET /admin/cache/checks takes an integer limit', async () => {
-    expect((await app.inject({ method: 'GET', url: '/admin/cache/checks?limit=5', headers: ADMIN })).statusCode).toBe(200);
-    expect((await app.inject({ method: 'GET', url: '/admin/cache/checks?limit=0', headers: ADMIN })).statusCode).toBe(400);
-    expect((await app.inject({ method: 'GET', url: '/admin/cache/checks?limit=5.5', headers: ADMIN })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'GET', url: '/admin/cache/checks?limit=5', headers: ADMIN })).statusCode).toBe(
+      200,
+    );
+    expect((await app.inject({ method: 'GET', url: '/admin/cache/checks?limit=0', headers: ADMIN })).statusCode).toBe(
+      400,
+    );
+    expect((await app.inject({ method: 'GET', url: '/admin/cache/checks?limit=5.5', headers: ADMIN })).statusCode).toBe(
+      400,
+    );
   });
 
   it('an undeclared method on a known path → 405 METHOD_NOT_ALLOWED with Allow; an unknown path stays 404', async () => {
@@ -180,7 +255,10 @@ describe('query strings, methods, long ids (items 3, 4)', () => {
   it('an id over 100 characters → 400 {code, message}, like any malformed id', async () => {
     for (const length of [65, 101, 5000]) {
       const res = await app.inject({ method: 'GET', url: `/orders/${'x'.repeat(length)}` });
-      expect([res.statusCode, res.json()]).toEqual([400, expect.objectContaining({ code: 'VALIDATION_FAILED', message: expect.any(String) })]);
+      expect([res.statusCode, res.json()]).toEqual([
+        400,
+        expect.objectContaining({ code: 'VALIDATION_FAILED', message: expect.any(String) }),
+      ]);
     }
     const badlyEncoded = await app.inject({ method: 'GET', url: '/orders/%E0%A4%A' });
     expect([badlyEncoded.statusCode, badlyEncoded.json().code]).toEqual([400, 'VALIDATION_FAILED']);
@@ -200,7 +278,9 @@ describe('the OpenAPI document (item 4)', () => {
 
   it('names its servers and the webhook signature headers', () => {
     expect(doc.servers).toEqual([expect.objectContaining({ url: '/' })]);
-    const headers = doc.paths['/webhooks/payments'].post.parameters?.filter((p) => p.in === 'header').map((p) => [p.name, p.required]);
+    const headers = doc.paths['/webhooks/payments'].post.parameters
+      ?.filter((p) => p.in === 'header')
+      .map((p) => [p.name, p.required]);
     expect(headers).toEqual([
       ['x-signature', true],
       ['x-signature-timestamp', true],
@@ -208,10 +288,13 @@ describe('the OpenAPI document (item 4)', () => {
   });
 
   it('puts what it can into the schemas: non-zero delta, integer limits, no control characters', () => {
-    const body = (path: string, method = 'post') => doc.paths[path][method].requestBody!.content['application/json'].schema.properties;
+    const body = (path: string, method = 'post') =>
+      doc.paths[path][method].requestBody!.content['application/json'].schema.properties;
     expect(body('/admin/adjustments').delta).toMatchObject({ type: 'integer', not: { enum: [0] } });
     expect(body('/admin/receipts').reason).toMatchObject({ pattern: expect.stringContaining('u0000') });
-    expect(body('/transfers/{transferId}/receive').shortfallReason).toMatchObject({ pattern: expect.stringContaining('u0000') });
+    expect(body('/transfers/{transferId}/receive').shortfallReason).toMatchObject({
+      pattern: expect.stringContaining('u0000'),
+    });
     const limit = doc.paths['/admin/cache/checks'].get.parameters?.find((p) => p.name === 'limit');
     expect(limit?.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 500 });
   });
@@ -221,10 +304,13 @@ describe('the OpenAPI document (item 4)', () => {
     for (const [path, methods] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(methods)) {
         const takesInput = (op.parameters?.length ?? 0) > 0 || op.requestBody !== undefined;
-        if (takesInput && !Object.keys(op.responses).some((s) => s.startsWith('4'))) undocumented.push(`${method} ${path}`);
+        if (takesInput && !Object.keys(op.responses).some((s) => s.startsWith('4')))
+          undocumented.push(`${method} ${path}`);
       }
     }
     expect(undocumented).toEqual([]);
-    expect(doc.paths['/admin/campaigns'].post.responses['400']).toMatchObject({ description: expect.stringContaining('endsAt is not after startsAt') });
+    expect(doc.paths['/admin/campaigns'].post.responses['400']).toMatchObject({
+      description: expect.stringContaining('endsAt is not after startsAt'),
+    });
   });
 });

@@ -20,7 +20,9 @@ const nowhere = lazyClient(testConfig({ TEMPORAL_ADDRESS: '127.0.0.1:1' }));
 beforeAll(async () => {
   db = testDb();
   await resetDb(db);
-  ({ app, redis } = await testApp({ client: nowhere } as TestWorkflowEnvironment, db, { ORDER_QUERY_TIMEOUT_MS: '1500' }));
+  ({ app, redis } = await testApp({ client: nowhere } as TestWorkflowEnvironment, db, {
+    ORDER_QUERY_TIMEOUT_MS: '1500',
+  }));
 });
 afterAll(async () => {
   await app?.close();

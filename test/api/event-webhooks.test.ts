@@ -10,7 +10,12 @@ import type { Db } from '../../data/db';
 import { typeSelected } from '../../domain/event-subscriptions';
 import { createMetrics } from '../../platform/metrics';
 import { sendWebhook } from '../../platform/webhook-client';
-import { deliverStep, metricsObserver, type StepResult, type WebhookDeliveryDeps } from '../../use-cases/event-webhooks';
+import {
+  deliverStep,
+  metricsObserver,
+  type StepResult,
+  type WebhookDeliveryDeps,
+} from '../../use-cases/event-webhooks';
 import { WebhookDispatcher } from '../../use-cases/webhook-dispatcher';
 import { eventually, useAppStack } from '../helpers/app';
 import { resetDb, stock } from '../helpers/db';
@@ -46,7 +51,11 @@ interface Created {
 }
 
 async function subscribe(path: string, filter: Record<string, unknown> = {}): Promise<Created> {
-  const res = await app.inject({ method: 'POST', url: '/admin/event-subscriptions', payload: { url: `${receiver.base}${path}`, ...filter } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/admin/event-subscriptions',
+    payload: { url: `${receiver.base}${path}`, ...filter },
+  });
   expect(res.statusCode).toBe(201);
   return res.json<Created>();
 }
@@ -83,10 +92,24 @@ const stored = async () =>
   db.$queryRaw<{ event_id: string; type: string; sku: string | null; warehouse_code: string | null; body: string }[]>`
     SELECT event_id, type, sku, warehouse_code, event::text AS body FROM event_outbox WHERE position IS NOT NULL ORDER BY position`;
 const subscription = async (id: string) =>
-  (await app.inject({ method: 'GET', url: `/admin/event-subscriptions/${id}` })).json<Created & { disabledReason: string | null }>();
+  (await app.inject({ method: 'GET', url: `/admin/event-subscriptions/${id}` })).json<
+    Created & { disabledReason: string | null }
+  >();
 const deliveries = async (id: string, status?: string) =>
-  (await app.inject({ method: 'GET', url: `/admin/event-subscriptions/${id}/deliveries${status ? `?status=${status}` : ''}` })).json<{
-    deliveries: { position: string; status: string; attempts: number; lastStatus: number | null; lastError: string | null; nextAttemptAt: string | null }[];
+  (
+    await app.inject({
+      method: 'GET',
+      url: `/admin/event-subscriptions/${id}/deliveries${status ? `?status=${status}` : ''}`,
+    })
+  ).json<{
+    deliveries: {
+      position: string;
+      status: string;
+      attempts: number;
+      lastStatus: number | null;
+      lastError: string | null;
+      nextAttemptAt: string | null;
+    }[];
   }>().deliveries;
 
 it('manages subscriptions by route: the secret is shown once, bad input is a 400, unknown ids 404', async () => {
@@ -100,8 +123,15 @@ it('manages subscriptions by route: the secret is shown once, bad input is a 400
   const read = await app.inject({ method: 'GET', url: `/admin/event-subscriptions/${created.id}` });
   expect(read.statusCode).toBe(200);
   expect(read.body).not.toContain(created.secret);
-  expect((await app.inject({ method: 'GET', url: '/admin/event-subscriptions' })).json<{ subscriptions: unknown[] }>().subscriptions).toHaveLength(1);
-  const patched = await app.inject({ method: 'PATCH', url: `/admin/event-subscriptions/${created.id}`, payload: { enabled: false, warehouses: ['W1'] } });
+  expect(
+    (await app.inject({ method: 'GET', url: '/admin/event-subscriptions' })).json<{ subscriptions: unknown[] }>()
+      .subscriptions,
+  ).toHaveLength(1);
+  const patched = await app.inject({
+    method: 'PATCH',
+    url: `/admin/event-subscriptions/${created.id}`,
+    payload: { enabled: false, warehouses: ['W1'] },
+  });
   expect(patched.json()).toMatchObject({ status: 'DISABLED', disabledReason: 'MANUAL', warehouses: ['W1'] });
   for (const [payload, what] of [
     [{ url: 'ftp://x.example/' }, 'a URL that is not http'],
@@ -111,7 +141,9 @@ it('manages subscriptions by route: the secret is shown once, bad input is a 400
     const res = await app.inject({ method: 'POST', url: '/admin/event-subscriptions', payload });
     expect([what, res.statusCode, res.json<{ code: string }>().code]).toEqual([what, 400, 'VALIDATION_FAILED']);
   }
-  expect((await app.inject({ method: 'DELETE', url: `/admin/event-subscriptions/${created.id}` })).statusCode).toBe(204);
+  expect((await app.inject({ method: 'DELETE', url: `/admin/event-subscriptions/${created.id}` })).statusCode).toBe(
+    204,
+  );
   expect((await app.inject({ method: 'GET', url: `/admin/event-subscriptions/${created.id}` })).statusCode).toBe(404);
 });
 
@@ -128,17 +160,25 @@ it('sends each event as stored, signed: standardwebhooks verifies it; a tampered
     expect(r.body).toBe(events[i].body);
     expect(hook.verify(r.body, r.headers)).toMatchObject({ id: events[i].event_id });
     expect(() => hook.verify(r.body.replace('"A"', '"B"'), r.headers)).toThrow(/No matching signature/);
-    expect(() => hook.verify(r.body, { ...r.headers, 'webhook-timestamp': String(Math.floor(Date.now() / 1000) - 600) })).toThrow();
+    expect(() =>
+      hook.verify(r.body, { ...r.headers, 'webhook-timestamp': String(Math.floor(Date.now() / 1000) - 600) }),
+    ).toThrow();
   }
   expect((await subscription(id)).cursor).toBe(String(events.length));
   const text = await metrics.registry.metrics();
-  expect(text).toContain(`stockhold_event_webhook_attempts_total{subscription="${id}",outcome="delivered",process="worker"} 2`);
+  expect(text).toContain(
+    `stockhold_event_webhook_attempts_total{subscription="${id}",outcome="delivered",process="worker"} 2`,
+  );
   expect(text).toContain(`stockhold_event_webhook_backlog{subscription="${id}",process="worker"} 0`);
 });
 
 it('rotation: during the overlap the old and the new secret verify; after it the new one alone', async () => {
   const { id, secret: first } = await subscribe('/rot');
-  const rotated = await app.inject({ method: 'POST', url: `/admin/event-subscriptions/${id}/rotate`, payload: { overlapSeconds: 3600 } });
+  const rotated = await app.inject({
+    method: 'POST',
+    url: `/admin/event-subscriptions/${id}/rotate`,
+    payload: { overlapSeconds: 3600 },
+  });
   const second = rotated.json<{ secret: string; previousSecretExpiresAt: string }>();
   expect(second.secret).not.toBe(first);
   expect(second.previousSecretExpiresAt).not.toBeNull();
@@ -149,7 +189,9 @@ it('rotation: during the overlap the old and the new secret verify; after it the
   expect(new Webhook(second.secret).verify(during.body, during.headers)).toBeTruthy();
   expect(new Webhook(first).verify(during.body, during.headers)).toBeTruthy();
 
-  const third = (await app.inject({ method: 'POST', url: `/admin/event-subscriptions/${id}/rotate`, payload: { overlapSeconds: 0 } })).json<{
+  const third = (
+    await app.inject({ method: 'POST', url: `/admin/event-subscriptions/${id}/rotate`, payload: { overlapSeconds: 0 } })
+  ).json<{
     secret: string;
   }>().secret;
   receiver.reset();
@@ -178,7 +220,9 @@ it('500, 500, 200: delivered on the third attempt, after its backoffs, and nothi
   await drain(deps, id);
   const [first, second] = await stored();
   expect(ids(receiver.on('/flaky'))).toEqual([first.event_id, first.event_id, first.event_id, second.event_id]);
-  expect(await deliveries(id)).toEqual([expect.objectContaining({ position: '1', status: 'DELIVERED', attempts: 3, lastStatus: 200 })]);
+  expect(await deliveries(id)).toEqual([
+    expect.objectContaining({ position: '1', status: 'DELIVERED', attempts: 3, lastStatus: 200 }),
+  ]);
   expect((await subscription(id)).cursor).toBe('2');
 });
 
@@ -190,7 +234,11 @@ it('429 with Retry-After: the next attempt waits exactly that long', async () =>
   const clock = { now: Date.now() };
   const deps = deliveryDeps(clock);
   expect(await step(deps, id)).toEqual({ waitMs: 120_000 });
-  expect((await deliveries(id))[0]).toMatchObject({ status: 'RETRYING', lastStatus: 429, nextAttemptAt: new Date(clock.now + 120_000).toISOString() });
+  expect((await deliveries(id))[0]).toMatchObject({
+    status: 'RETRYING',
+    lastStatus: 429,
+    nextAttemptAt: new Date(clock.now + 120_000).toISOString(),
+  });
   clock.now += 119_000;
   expect(await step(deps, id)).toEqual({ waitMs: 1_000 });
   expect(receiver.on('/busy')).toHaveLength(1);
@@ -219,8 +267,12 @@ it('410 disables the subscription and raises a WEBHOOK_DISABLED alert', async ()
   expect(await step(deliveryDeps({ now: Date.now() }), id)).toEqual({ stop: true });
   expect(await subscription(id)).toMatchObject({ status: 'DISABLED', disabledReason: 'GONE' });
   expect((await deliveries(id, 'DEAD')).map((d) => d.lastStatus)).toEqual([410]);
-  const alerts = (await app.inject({ method: 'GET', url: '/alerts?kind=WEBHOOK_DISABLED' })).json<{ alerts: { details: Record<string, unknown> }[] }>().alerts;
-  expect(alerts.map((a) => a.details)).toEqual([expect.objectContaining({ subscriptionId: id, reason: 'GONE', lastStatus: 410 })]);
+  const alerts = (await app.inject({ method: 'GET', url: '/alerts?kind=WEBHOOK_DISABLED' })).json<{
+    alerts: { details: Record<string, unknown> }[];
+  }>().alerts;
+  expect(alerts.map((a) => a.details)).toEqual([
+    expect.objectContaining({ subscriptionId: id, reason: 'GONE', lastStatus: 410 }),
+  ]);
   expect(await leaseSubscription(db, id, 'test', 1_000)).toBeUndefined();
 });
 
@@ -236,18 +288,26 @@ it('DEAD after the retries: disabled and alerted, listed, retried by route → D
   expect(await step(deps, id)).toEqual({ stop: true });
   expect(await subscription(id)).toMatchObject({ status: 'DISABLED', disabledReason: 'FAILING' });
   expect(await db.stockAlert.count({ where: { kind: 'WEBHOOK_DISABLED' } })).toBe(1);
-  expect(await deliveries(id, 'DEAD')).toEqual([expect.objectContaining({ position: '1', attempts: 2, lastStatus: 500 })]);
+  expect(await deliveries(id, 'DEAD')).toEqual([
+    expect.objectContaining({ position: '1', attempts: 2, lastStatus: 500 }),
+  ]);
 
   receiver.script('/down', [{ status: 204 }]);
   const retried = await app.inject({ method: 'POST', url: `/admin/event-subscriptions/${id}/deliveries/1/retry` });
   expect(retried.statusCode).toBe(200);
   expect(retried.json()).toMatchObject({ position: '1', status: 'DELIVERED', attempts: 3, lastStatus: 204 });
   expect(await deliveries(id, 'DEAD')).toEqual([]);
-  expect((await app.inject({ method: 'POST', url: `/admin/event-subscriptions/${id}/deliveries/99/retry` })).statusCode).toBe(404);
+  expect(
+    (await app.inject({ method: 'POST', url: `/admin/event-subscriptions/${id}/deliveries/99/retry` })).statusCode,
+  ).toBe(404);
 
   // Back on, from the start: everything after position 0 comes again, in order.
   await app.inject({ method: 'PATCH', url: `/admin/event-subscriptions/${id}`, payload: { enabled: true } });
-  expect((await app.inject({ method: 'POST', url: `/admin/event-subscriptions/${id}/replay`, payload: { after: '0' } })).json()).toMatchObject({ cursor: '0' });
+  expect(
+    (
+      await app.inject({ method: 'POST', url: `/admin/event-subscriptions/${id}/replay`, payload: { after: '0' } })
+    ).json(),
+  ).toMatchObject({ cursor: '0' });
   receiver.reset();
   await drain(deliveryDeps({ now: Date.now() }), id);
   expect(ids(receiver.on('/down'))).toEqual((await stored()).map((e) => e.event_id));
@@ -260,17 +320,24 @@ it("a subscription's filter (types stock.*, skus, warehouses) selects exactly it
     '/wh': { warehouses: ['W2'], types: ['stock.back_in_stock'] },
     '/orders': { types: ['order.held', 'alert.*'] },
   };
-  const subs = await Promise.all(Object.entries(filters).map(async ([path, f]) => [path, (await subscribe(path, f)).id] as const));
+  const subs = await Promise.all(
+    Object.entries(filters).map(async ([path, f]) => [path, (await subscribe(path, f)).id] as const),
+  );
   await stock(db, 'A', 'W1', 1);
   await stock(db, 'B', 'W2', 1);
   await stock(db, 'A', 'W2', 1);
   await assignAll(db);
   for (const [, id] of subs) await drain(deliveryDeps({ now: Date.now() }), id);
   const events = await stored();
-  for (const [path, f] of Object.entries(filters) as [string, { types?: string[]; skus?: string[]; warehouses?: string[] }][]) {
+  for (const [path, f] of Object.entries(filters) as [
+    string,
+    { types?: string[]; skus?: string[]; warehouses?: string[] },
+  ][]) {
     const expected = events.filter(
       (e) =>
-        typeSelected(f.types ?? [], e.type) && (!f.skus || f.skus.includes(e.sku ?? '')) && (!f.warehouses || f.warehouses.includes(e.warehouse_code ?? '')),
+        typeSelected(f.types ?? [], e.type) &&
+        (!f.skus || f.skus.includes(e.sku ?? '')) &&
+        (!f.warehouses || f.warehouses.includes(e.warehouse_code ?? '')),
     );
     expect([path, ids(receiver.on(path))]).toEqual([path, expected.map((e) => e.event_id)]);
   }
@@ -285,7 +352,10 @@ it('a slow receiver does not delay another: each subscription has its own loop',
   await stock(db, 'A', 'W1', 1);
   await stock(db, 'B', 'W1', 1);
   await assignAll(db);
-  const dispatcher = new WebhookDispatcher({ ...deliveryDeps({ now: 0 }), now: Date.now }, { pollMs: 50, leaseMs: 30_000 }).start();
+  const dispatcher = new WebhookDispatcher(
+    { ...deliveryDeps({ now: 0 }), now: Date.now },
+    { pollMs: 50, leaseMs: 30_000 },
+  ).start();
   try {
     const started = Date.now();
     await eventually(
@@ -316,6 +386,9 @@ it('in production a URL resolving to a private address is refused at send time t
     lastError: expect.stringMatching(/^refused: 127.0.0.1 resolves to a private address/),
   });
   // A host named in WEBHOOK_ALLOWED_HOSTS goes through.
-  await drain({ ...production, policy: { refusePrivate: true, allowedHosts: ['127.0.0.1'] }, now: () => Date.now() + 1_000 }, id);
+  await drain(
+    { ...production, policy: { refusePrivate: true, allowedHosts: ['127.0.0.1'] }, now: () => Date.now() + 1_000 },
+    id,
+  );
   expect(receiver.on('/private')).toHaveLength(2);
 });

@@ -51,7 +51,12 @@ async function createCampaign(id: string, quota: number, perUserLimit = 1, durat
   return res.json();
 }
 const order = (campaignId: string, orderId: string, userId: string, quantity = 1, target: FastifyInstance = app) =>
-  target.inject({ method: 'POST', url: `/campaigns/${campaignId}/orders`, payload: { orderId, userId, quantity }, headers: ADMIN });
+  target.inject({
+    method: 'POST',
+    url: `/campaigns/${campaignId}/orders`,
+    payload: { orderId, userId, quantity },
+    headers: ADMIN,
+  });
 const heldIn = (campaignId: string) => db.reservation.count({ where: { campaignId, status: 'RESERVED' } });
 const codes = (responses: { statusCode: number; json(): { code?: string } }[]) =>
   responses.reduce<Record<string, number>>((acc, r) => {
@@ -62,7 +67,9 @@ const codes = (responses: { statusCode: number; json(): { code?: string } }[]) =
 
 it('2,000 concurrent attempts on 100 units → exactly 100 holds; the rest SOLD_OUT from the gate', async () => {
   await createCampaign('rush', 100);
-  const responses = await Promise.all(Array.from({ length: 2000 }, (_, i) => order('rush', `rush-${i}`, `shopper-${i}`)));
+  const responses = await Promise.all(
+    Array.from({ length: 2000 }, (_, i) => order('rush', `rush-${i}`, `shopper-${i}`)),
+  );
   expect(codes(responses)).toEqual({ '201': 100, '409 SOLD_OUT': 1900 });
   expect(await heldIn('rush')).toBe(100);
   const view = (await app.inject({ method: 'GET', url: '/admin/campaigns/rush', headers: ADMIN })).json();
@@ -87,7 +94,8 @@ it('a released hold returns its token and the user count', async () => {
   expect((await order('giveback', 'gb-2', 'bob')).json().code).toBe('SOLD_OUT');
   expect((await app.inject({ method: 'POST', url: '/orders/gb-1/cancel' })).statusCode).toBe(202);
   await eventually(
-    async () => (await app.inject({ method: 'GET', url: '/admin/campaigns/giveback', headers: ADMIN })).json().gate.tokens,
+    async () =>
+      (await app.inject({ method: 'GET', url: '/admin/campaigns/giveback', headers: ADMIN })).json().gate.tokens,
     (t) => t === 1,
   );
   expect((await order('giveback', 'gb-3', 'ann')).statusCode).toBe(201); // ann's count came back too
@@ -97,7 +105,11 @@ it('Redis flushed mid-campaign → still exactly the quota held', async () => {
   await createCampaign('flush', 100, 1);
   const results = [];
   for (let wave = 0; wave < 4; wave += 1) {
-    results.push(...(await Promise.all(Array.from({ length: 250 }, (_, i) => order('flush', `fl-${wave}-${i}`, `fl-user-${wave}-${i}`)))));
+    results.push(
+      ...(await Promise.all(
+        Array.from({ length: 250 }, (_, i) => order('flush', `fl-${wave}-${i}`, `fl-user-${wave}-${i}`)),
+      )),
+    );
     if (wave < 2) await redis.flushdb();
   }
   const summary = codes(results);
@@ -113,11 +125,21 @@ it('Redis down → PostgreSQL answers every order: exactly the quota held, the r
   const deadCache = createStockCache(config, metrics);
   const deadRedis = deadCache.redis;
   const dark = await buildApp(
-    { config, db, redis: deadRedis, cache: deadCache, gate: createGate(deadRedis), temporal: stack.env.client, metrics },
+    {
+      config,
+      db,
+      redis: deadRedis,
+      cache: deadCache,
+      gate: createGate(deadRedis),
+      temporal: stack.env.client,
+      metrics,
+    },
     { logger: false },
   );
   try {
-    const burst = await Promise.all(Array.from({ length: 200 }, (_, i) => order('dark', `dark-${i}`, `dark-user-${i}`, 1, dark)));
+    const burst = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => order('dark', `dark-${i}`, `dark-user-${i}`, 1, dark)),
+    );
     // The group commit sends the burst as a few transactions on the pool row; no shopper is turned away unanswered.
     expect(codes(burst)).toEqual({ '201': 20, '409 SOLD_OUT': 180 });
     expect(await heldIn('dark')).toBe(20);
@@ -133,7 +155,8 @@ it('the campaign workflow rebuilds a flushed gate, then ends the sale and return
   expect((await order('short', 'sh-1', 'sam', 3)).statusCode).toBe(201);
   await redis.flushdb();
   await eventually(
-    async () => (await app.inject({ method: 'GET', url: '/admin/campaigns/short', headers: ADMIN })).json().gate?.loaded,
+    async () =>
+      (await app.inject({ method: 'GET', url: '/admin/campaigns/short', headers: ADMIN })).json().gate?.loaded,
     (l) => l === true,
   );
   const before = await level(db, 'BERRY', 'W1');
@@ -168,6 +191,8 @@ it('admin: idempotent create, conflict, end early, 404 and 401', async () => {
   expect((await order('adm', 'adm-early', 'u')).json().code).toBe('NOT_STARTED');
   const ended = await app.inject({ method: 'POST', url: '/admin/campaigns/adm/end', headers: ADMIN });
   expect(ended.json()).toMatchObject({ status: 'ENDED', remaining: 0 });
-  expect((await app.inject({ method: 'GET', url: '/admin/campaigns/nope', headers: ADMIN })).json().code).toBe('CAMPAIGN_NOT_FOUND');
+  expect((await app.inject({ method: 'GET', url: '/admin/campaigns/nope', headers: ADMIN })).json().code).toBe(
+    'CAMPAIGN_NOT_FOUND',
+  );
   expect((await order('nope', 'x-1', 'u')).statusCode).toBe(404);
 });

@@ -15,7 +15,10 @@ import { invariantViolations, stock } from '../helpers/db';
 
 jest.setTimeout(180_000);
 
-const stack = useAppStack('dev', 'fuzz-test', { RESERVATION_TTL_SECONDS: '600', ORDER_RATE_LIMIT_PER_MINUTE: '100000' });
+const stack = useAppStack('dev', 'fuzz-test', {
+  RESERVATION_TTL_SECONDS: '600',
+  ORDER_RATE_LIMIT_PER_MINUTE: '100000',
+});
 
 /** The run docs/testing.md "The API fuzz test (schemathesis)" shows; `base` is where the API listens. */
 function schemathesisArgs(base: string): string[] {

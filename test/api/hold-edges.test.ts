@@ -65,8 +65,13 @@ async function campaign(id: string, sku: string, quota: number, perUserLimit = 1
   expect(res.statusCode).toBe(201);
 }
 const flash = (target: FastifyInstance, campaignId: string, orderId: string, userId: string, amountCents = 100) =>
-  target.inject({ method: 'POST', url: `/campaigns/${campaignId}/orders`, payload: { orderId, userId, quantity: 1, amountCents } });
-const view = async (campaignId: string) => (await app.inject({ method: 'GET', url: `/admin/campaigns/${campaignId}`, headers: ADMIN })).json();
+  target.inject({
+    method: 'POST',
+    url: `/campaigns/${campaignId}/orders`,
+    payload: { orderId, userId, quantity: 1, amountCents },
+  });
+const view = async (campaignId: string) =>
+  (await app.inject({ method: 'GET', url: `/admin/campaigns/${campaignId}`, headers: ADMIN })).json();
 const summary = (answers: { statusCode: number; json(): { code?: string } }[]) =>
   answers.reduce<Record<string, number>>((acc, r) => {
     const key = r.statusCode === 201 ? '201' : `${r.statusCode} ${r.json().code}`;
@@ -76,7 +81,10 @@ const summary = (answers: { statusCode: number; json(): { code?: string } }[]) =
 
 /** A transaction holding a campaign's pool row (FOR UPDATE) until `release()`; `waiters(n)`: until n backends wait on a lock. */
 async function blockCampaign(campaignId: string) {
-  const [client, watcher] = [new Client({ connectionString: TEST_DATABASE_URL }), new Client({ connectionString: TEST_DATABASE_URL })];
+  const [client, watcher] = [
+    new Client({ connectionString: TEST_DATABASE_URL }),
+    new Client({ connectionString: TEST_DATABASE_URL }),
+  ];
   await Promise.all([client.connect(), watcher.connect()]);
   await client.query('BEGIN');
   await client.query('SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE', [campaignId]);
@@ -87,8 +95,11 @@ async function blockCampaign(campaignId: string) {
     },
     waiters: async (n: number) => {
       const waiting = async () =>
-        (await watcher.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`))
-          .rows[0].n;
+        (
+          await watcher.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          )
+        ).rows[0].n;
       await eventually(waiting, (w) => w >= n, 2_000);
     },
   };
@@ -115,13 +126,18 @@ describe('item 5: one order id, two bodies, two API processes', () => {
       const won = answers.findIndex((a) => a.statusCode === 201);
       expect(answers[1 - won].json().code).toBe('ORDER_CONFLICT');
       const hold = await db.reservation.findUniqueOrThrow({ where: { id: `two-${k}` }, include: { lines: true } });
-      expect([hold.amountCents, hold.lines[0].quantity]).toEqual([bodies[won].amountCents, bodies[won].lines[0].quantity]);
+      expect([hold.amountCents, hold.lines[0].quantity]).toEqual([
+        bodies[won].amountCents,
+        bodies[won].lines[0].quantity,
+      ]);
       const saga = await db.sagaStart.findUniqueOrThrow({ where: { orderId: `two-${k}` } });
       expect(saga.input).toMatchObject({ order: { amountCents: bodies[won].amountCents, lines: bodies[won].lines } });
       units += bodies[won].lines[0].quantity;
       // Either process, asked again with the losing body: still 409; with the winning body: the same 201.
       expect((await other.inject({ method: 'POST', url: '/orders', payload: bodies[1 - won] })).statusCode).toBe(409);
-      expect((await app.inject({ method: 'POST', url: '/orders', payload: bodies[won] })).json()).toEqual(answers[won].json());
+      expect((await app.inject({ method: 'POST', url: '/orders', payload: bodies[won] })).json()).toEqual(
+        answers[won].json(),
+      );
     }
     expect(await level(db, 'TWO', 'W1')).toEqual({ onHand: 100, reserved: units });
   });
@@ -129,7 +145,10 @@ describe('item 5: one order id, two bodies, two API processes', () => {
   it('flash orders: another user is refused by the gate, another price by PostgreSQL; neither takes a token', async () => {
     await campaign('race', 'RACE', 10, 1);
     for (let k = 0; k < 5; k += 1) {
-      const answers = await Promise.all([flash(app, 'race', `race-${k}`, `ann-${k}`), flash(other, 'race', `race-${k}`, `bob-${k}`)]);
+      const answers = await Promise.all([
+        flash(app, 'race', `race-${k}`, `ann-${k}`),
+        flash(other, 'race', `race-${k}`, `bob-${k}`),
+      ]);
       expect(summary(answers)).toEqual({ '201': 1, '409 ORDER_CONFLICT': 1 });
       const winner = answers[0].statusCode === 201 ? `ann-${k}` : `bob-${k}`;
       expect(await db.reservation.findUniqueOrThrow({ where: { id: `race-${k}` } })).toMatchObject({ userId: winner });
@@ -178,12 +197,16 @@ describe('item 9: Redis down during a sale', () => {
     expect(await db.reservation.count({ where: { campaignId: 'dark', userId: 'greedy' } })).toBeLessThanOrEqual(2);
     expect(await view('dark')).toMatchObject({ remaining: 0, held: 20 });
     // Sold out with the gate still down: every answer is PostgreSQL's SOLD_OUT.
-    const late = await Promise.all(Array.from({ length: 300 }, (_, i) => flash(i % 2 ? app : other, 'dark', `late-${i}`, `late-${i}`)));
+    const late = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => flash(i % 2 ? app : other, 'dark', `late-${i}`, `late-${i}`)),
+    );
     expect(summary(late)).toEqual({ '409 SOLD_OUT': 300 });
     // Redis back (empty): the gate is rebuilt from PostgreSQL and answers SOLD_OUT itself again.
     await ownRedis.start();
     await eventually(
-      async () => (await flash(app, 'dark', 'after', 'after')).json().code === 'SOLD_OUT' && (await view('dark')).gate?.loaded === true,
+      async () =>
+        (await flash(app, 'dark', 'after', 'after')).json().code === 'SOLD_OUT' &&
+        (await view('dark')).gate?.loaded === true,
       (ok) => ok,
     );
     expect(await view('dark')).toMatchObject({ remaining: 0, gate: { loaded: true, tokens: 0 } });
@@ -201,7 +224,9 @@ describe('item 9: Redis down during a sale', () => {
       inBatches.push(flash(impatient, 'stuck', 'stuck-1', 'stuck-1'));
       await blocker.waiters(2);
       // ...so these queue behind them, and are withdrawn at the deadline.
-      const queued = await Promise.all(Array.from({ length: 4 }, (_, i) => flash(impatient, 'stuck', `stuck-${i + 2}`, `stuck-${i + 2}`)));
+      const queued = await Promise.all(
+        Array.from({ length: 4 }, (_, i) => flash(impatient, 'stuck', `stuck-${i + 2}`, `stuck-${i + 2}`)),
+      );
       expect(summary(queued)).toEqual({ '503 SERVICE_UNAVAILABLE': 4 });
       expect(queued.every((a) => a.json().message.includes('did not take this order within 300 ms'))).toBe(true);
       const batched = await Promise.all(inBatches);
@@ -213,7 +238,9 @@ describe('item 9: Redis down during a sale', () => {
     expect(await db.reservation.count({ where: { campaignId: 'stuck' } })).toBe(0);
     expect(await db.operationFence.count({ where: { serial: { startsWith: 'stuck-' } } })).toBe(0);
     // PostgreSQL answers again: the same orders are held.
-    const retried = await Promise.all(Array.from({ length: 6 }, (_, i) => flash(impatient, 'stuck', `stuck-${i}`, `stuck-${i}`)));
+    const retried = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => flash(impatient, 'stuck', `stuck-${i}`, `stuck-${i}`)),
+    );
     expect(summary(retried)).toEqual({ '201': 6 });
     await impatient.close();
   });

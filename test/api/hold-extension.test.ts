@@ -41,9 +41,19 @@ async function place(orderId: string): Promise<number> {
   return Date.parse(res.json().expiresAt);
 }
 const extend = (orderId: string, extensionId: string, seconds: number) =>
-  app.inject({ method: 'POST', url: `/orders/${orderId}/extend`, payload: { extensionId, seconds, reason: '3-D Secure challenge' } });
+  app.inject({
+    method: 'POST',
+    url: `/orders/${orderId}/extend`,
+    payload: { extensionId, seconds, reason: '3-D Secure challenge' },
+  });
 const webhook = (orderId: string, type: string, n = 1) => {
-  const signed = signedPayment(SECRET, { eventId: `ev-${type}-${orderId}-${n}`, type, orderId, paymentId: `pay-${orderId}`, amountCents: 700 });
+  const signed = signedPayment(SECRET, {
+    eventId: `ev-${type}-${orderId}-${n}`,
+    type,
+    orderId,
+    paymentId: `pay-${orderId}`,
+    amountCents: 700,
+  });
   return app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
 };
 const saga = (orderId: string) => stack.env.client.workflow.getHandle(orderWorkflowId(orderId));
@@ -122,7 +132,11 @@ it('payment.pending extends the hold; payment.succeeded after the original TTL â
   expect(ended).toMatchObject({ status: 'CONFIRMED', payments: [expect.objectContaining({ state: 'CONFIRMED' })] });
   expect(ended.lateConfirmed).toBeUndefined();
   const view = (await app.inject({ method: 'GET', url: '/orders/ext-3ds' })).json();
-  expect(view).toMatchObject({ status: 'CONFIRMED', latePayments: [], payments: [expect.objectContaining({ state: 'CONFIRMED', reservationId: 'ext-3ds' })] });
+  expect(view).toMatchObject({
+    status: 'CONFIRMED',
+    latePayments: [],
+    payments: [expect.objectContaining({ state: 'CONFIRMED', reservationId: 'ext-3ds' })],
+  });
 });
 
 it('caps hold: seconds per extension, seconds in all, number of extensions', async () => {
@@ -161,12 +175,20 @@ it('an extension the saga never heard of still stands: PostgreSQL refuses the EX
   const expiresAt = await place('ext-unheard');
   // Granted in PostgreSQL, no signal sent (as if it was lost with a crash after the commit).
   const caps = { maxSeconds: 5, maxTotalSeconds: 6, maxCount: 2 };
-  const { outcome } = await extendHold(db, { orderId: 'ext-unheard', extensionId: 'x1', seconds: 2, reason: 'lost signal', source: 'API' }, caps);
+  const { outcome } = await extendHold(
+    db,
+    { orderId: 'ext-unheard', extensionId: 'x1', seconds: 2, reason: 'lost signal', source: 'API' },
+    caps,
+  );
   expect(outcome).toMatchObject({ status: 'EXTENDED' });
   await sleepUntil(expiresAt + 800);
   expect((await hold('ext-unheard')).status).toBe('RESERVED');
   const ended = await sagaResult('ext-unheard');
-  expect(ended).toMatchObject({ status: 'RELEASED', releaseReason: 'EXPIRED', expiresAt: new Date(expiresAt + 2000).toISOString() });
+  expect(ended).toMatchObject({
+    status: 'RELEASED',
+    releaseReason: 'EXPIRED',
+    expiresAt: new Date(expiresAt + 2000).toISOString(),
+  });
   expect(Date.parse(ended.releasedAt!)).toBeGreaterThanOrEqual(expiresAt + 2000);
 });
 
@@ -183,7 +205,11 @@ it('a flash-sale order is not extended unless its campaign allows it (allowHoldE
       ...(allowHoldExtension === undefined ? {} : { allowHoldExtension }),
     };
     expect((await app.inject({ method: 'POST', url: '/admin/campaigns', payload })).statusCode).toBe(201);
-    const held = await app.inject({ method: 'POST', url: `/campaigns/${id}/orders`, payload: { orderId: `${id}-o`, userId: 'u-flash', quantity: 1 } });
+    const held = await app.inject({
+      method: 'POST',
+      url: `/campaigns/${id}/orders`,
+      payload: { orderId: `${id}-o`, userId: 'u-flash', quantity: 1 },
+    });
     expect(held.statusCode).toBe(201);
   };
   await campaign('fair-sale');

@@ -51,7 +51,10 @@ beforeAll(async () => {
   db = stack.db;
   const env = Object.create(stack.env, { client: { value: hooked(stack.env.client) } });
   ({ app } = await testApp(env, db, { TEMPORAL_TASK_QUEUE: TASK_QUEUE }));
-  ({ app: starved } = await testApp(stack.env, db, { TEMPORAL_TASK_QUEUE: STARVED_QUEUE, ORDER_QUERY_TIMEOUT_MS: '300' }));
+  ({ app: starved } = await testApp(stack.env, db, {
+    TEMPORAL_TASK_QUEUE: STARVED_QUEUE,
+    ORDER_QUERY_TIMEOUT_MS: '300',
+  }));
 });
 afterAll(async () => {
   await app?.close();
@@ -68,7 +71,11 @@ const sagaStatus = (orderId: string) =>
 it('with no worker to answer the saga, GET /orders/:id answers from PostgreSQL (source database), never 5xx', async () => {
   await stock(db, 'STARVE', 'W1', 5);
   const line = { sku: 'STARVE', warehouseCode: 'W1', quantity: 2 };
-  const placed = await starved.inject({ method: 'POST', url: '/orders', payload: { orderId: 'starved-1', userId: 'u-starved', lines: [line] } });
+  const placed = await starved.inject({
+    method: 'POST',
+    url: '/orders',
+    payload: { orderId: 'starved-1', userId: 'u-starved', lines: [line] },
+  });
   expect(placed.statusCode).toBe(201);
   // The saga was started on a task queue no worker polls: Temporal has it, nobody can answer its query.
   await eventually(
@@ -113,9 +120,15 @@ it('a cancel overtaken by a payment: answered 202 once and again on retry, and G
     },
   });
   expect(campaign.statusCode).toBe(201);
-  expect((await app.inject({ method: 'POST', url: '/campaigns/po-camp/orders', payload: { orderId: 'po-1', userId: 'u-po', quantity: 1 } })).statusCode).toBe(
-    201,
-  );
+  expect(
+    (
+      await app.inject({
+        method: 'POST',
+        url: '/campaigns/po-camp/orders',
+        payload: { orderId: 'po-1', userId: 'u-po', quantity: 1 },
+      })
+    ).statusCode,
+  ).toBe(201);
   const read = async () => (await app.inject({ method: 'GET', url: '/orders/po-1' })).json();
   await eventually(read, (s) => s.status === 'AWAITING_PAYMENT');
 
@@ -125,27 +138,60 @@ it('a cancel overtaken by a payment: answered 202 once and again on retry, and G
   hooks.afterQuery = async (workflowId) => {
     if (workflowId !== orderWorkflowId('po-1') || paid) return;
     paid = true;
-    const signed = signedPayment(SECRET, { eventId: 'ev-po-1', type: 'payment.succeeded', orderId: 'po-1', paymentId: 'pay-po-1', amountCents: 1500 });
-    expect((await app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers })).statusCode).toBe(200);
+    const signed = signedPayment(SECRET, {
+      eventId: 'ev-po-1',
+      type: 'payment.succeeded',
+      orderId: 'po-1',
+      paymentId: 'pay-po-1',
+      amountCents: 1500,
+    });
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/webhooks/payments',
+          payload: signed.payload,
+          headers: signed.headers,
+        })
+      ).statusCode,
+    ).toBe(200);
     await eventually(
       () => stack.env.client.workflow.getHandle(orderWorkflowId('po-1')).query(statusQuery),
       (s) => s.status === 'BACKORDERED',
     );
   };
-  const cancel = await app.inject({ method: 'POST', url: '/orders/po-1/cancel', payload: { reason: 'changed my mind' } });
+  const cancel = await app.inject({
+    method: 'POST',
+    url: '/orders/po-1/cancel',
+    payload: { reason: 'changed my mind' },
+  });
   hooks.afterQuery = undefined;
   expect(paid).toBe(true);
   expect([cancel.statusCode, cancel.json()]).toEqual([202, { orderId: 'po-1', status: 'CANCELLING' }]);
 
   // The payment made the sale: the order says the cancel was ignored, and why.
-  expect(await read()).toMatchObject({ status: 'BACKORDERED', source: 'saga', cancelIgnored: true, cancelIgnoredReason: 'PAID' });
+  expect(await read()).toMatchObject({
+    status: 'BACKORDERED',
+    source: 'saga',
+    cancelIgnored: true,
+    cancelIgnoredReason: 'PAID',
+  });
   // A retried cancel gets the first answer, not a 409 for the state it now sees.
-  const again = await app.inject({ method: 'POST', url: '/orders/po-1/cancel', payload: { reason: 'changed my mind' } });
+  const again = await app.inject({
+    method: 'POST',
+    url: '/orders/po-1/cancel',
+    payload: { reason: 'changed my mind' },
+  });
   expect([again.statusCode, again.json()]).toEqual([202, cancel.json()]);
   // PostgreSQL's view says the same when the saga cannot answer.
   hooks.queryFails = orderWorkflowId('po-1');
   try {
-    expect(await read()).toMatchObject({ status: 'BACKORDERED', source: 'database', cancelIgnored: true, cancelIgnoredReason: 'PAID' });
+    expect(await read()).toMatchObject({
+      status: 'BACKORDERED',
+      source: 'database',
+      cancelIgnored: true,
+      cancelIgnoredReason: 'PAID',
+    });
   } finally {
     hooks.queryFails = undefined;
   }

@@ -23,10 +23,20 @@ afterEach(async () => {
 });
 
 const place = (orderId: string) =>
-  app.inject({ method: 'POST', url: '/orders', payload: { orderId, userId: 'u-story', lines: [{ sku: 'PLUM', warehouseCode: 'W1', quantity: 2 }] } });
+  app.inject({
+    method: 'POST',
+    url: '/orders',
+    payload: { orderId, userId: 'u-story', lines: [{ sku: 'PLUM', warehouseCode: 'W1', quantity: 2 }] },
+  });
 const view = async (orderId: string) => (await app.inject({ method: 'GET', url: `/orders/${orderId}` })).json();
 const pay = (orderId: string) => {
-  const signed = signedPayment(SECRET, { eventId: `ev-${orderId}`, type: 'payment.succeeded', orderId, paymentId: `pay-${orderId}`, amountCents: 500 });
+  const signed = signedPayment(SECRET, {
+    eventId: `ev-${orderId}`,
+    type: 'payment.succeeded',
+    orderId,
+    paymentId: `pay-${orderId}`,
+    amountCents: 500,
+  });
   return app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
 };
 /** Paid once the saga has ended: a late-payment workflow settles it. */
@@ -110,12 +120,24 @@ it('the late settlement is found by OrderId (and OrderSkus) in Temporal visibili
 describe('ReservationStatus in Temporal means what GET /orders/:id says (issue 17)', () => {
   /** The late-payment workflow's ReservationStatus once it has settled, and the saga's. */
   async function attributes(orderId: string, paymentId: string): Promise<{ late: unknown; saga: unknown }> {
-    const read = async (workflowId: string) => (await stack.env.client.workflow.getHandle(workflowId).describe()).searchAttributes.ReservationStatus?.[0];
+    const read = async (workflowId: string) =>
+      (await stack.env.client.workflow.getHandle(workflowId).describe()).searchAttributes.ReservationStatus?.[0];
     return { late: await read(latePaymentWorkflowId(orderId, paymentId)), saga: await read(orderWorkflowId(orderId)) };
   }
   const payAgain = async (orderId: string, paymentId: string, amountCents: number) => {
-    const signed = signedPayment(SECRET, { eventId: `ev-${paymentId}`, type: 'payment.succeeded', orderId, paymentId, amountCents });
-    const res = await app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
+    const signed = signedPayment(SECRET, {
+      eventId: `ev-${paymentId}`,
+      type: 'payment.succeeded',
+      orderId,
+      paymentId,
+      amountCents,
+    });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/webhooks/payments',
+      payload: signed.payload,
+      headers: signed.headers,
+    });
     expect(res.json()).toMatchObject({ result: 'ACCEPTED' });
     // The saga has ended: the delivery after the answer starts the late-payment settlement.
     const late = stack.env.client.workflow.getHandle(latePaymentWorkflowId(orderId, paymentId));
@@ -139,7 +161,9 @@ describe('ReservationStatus in Temporal means what GET /orders/:id says (issue 1
     const order = await view('story-twice');
     expect(order).toMatchObject({
       status: 'CONFIRMED',
-      payments: expect.arrayContaining([expect.objectContaining({ paymentId: 'pay-story-twice-2', state: 'DUPLICATE_CHARGE' })]),
+      payments: expect.arrayContaining([
+        expect.objectContaining({ paymentId: 'pay-story-twice-2', state: 'DUPLICATE_CHARGE' }),
+      ]),
     });
     expect(await attributes('story-twice', 'pay-story-twice-2')).toEqual({ late: 'CONFIRMED', saga: 'CONFIRMED' });
   });
@@ -148,7 +172,12 @@ describe('ReservationStatus in Temporal means what GET /orders/:id says (issue 1
     const placed = await app.inject({
       method: 'POST',
       url: '/orders',
-      payload: { orderId: 'story-amount', userId: 'u-story', amountCents: 500, lines: [{ sku: 'PLUM', warehouseCode: 'W1', quantity: 1 }] },
+      payload: {
+        orderId: 'story-amount',
+        userId: 'u-story',
+        amountCents: 500,
+        lines: [{ sku: 'PLUM', warehouseCode: 'W1', quantity: 1 }],
+      },
     });
     expect(placed.statusCode).toBe(201);
     const saga = stack.env.client.workflow.getHandle(orderWorkflowId('story-amount'));
@@ -164,7 +193,10 @@ describe('ReservationStatus in Temporal means what GET /orders/:id says (issue 1
     await saga.result();
     await payAgain('story-amount', 'pay-story-amount', 499);
     const order = await view('story-amount');
-    expect(order).toMatchObject({ status: 'REFUND_REQUIRED', payments: [expect.objectContaining({ state: 'AMOUNT_MISMATCH' })] });
+    expect(order).toMatchObject({
+      status: 'REFUND_REQUIRED',
+      payments: [expect.objectContaining({ state: 'AMOUNT_MISMATCH' })],
+    });
     expect(await attributes('story-amount', 'pay-story-amount')).toEqual({ late: 'REFUND_REQUIRED', saga: 'RELEASED' });
   });
 });

@@ -31,7 +31,13 @@ async function place(orderId: string): Promise<void> {
   });
   expect(res.statusCode).toBe(201);
 }
-const webhook = (orderId: string, type: string, paymentId = `pay-${orderId}`, eventId = `ev-${type}-${orderId}`, extra: Record<string, unknown> = {}) => {
+const webhook = (
+  orderId: string,
+  type: string,
+  paymentId = `pay-${orderId}`,
+  eventId = `ev-${type}-${orderId}`,
+  extra: Record<string, unknown> = {},
+) => {
   const signed = signedPayment(SECRET, { eventId, type, orderId, paymentId, amountCents: 900, ...extra });
   return app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
 };
@@ -62,7 +68,9 @@ it('payment.failed is recorded and shown; the hold stays, and a retry with anoth
     payments: [],
   });
   expect((await db.reservation.findUniqueOrThrow({ where: { id: 'life-failed' } })).status).toBe('RESERVED');
-  expect((await webhook('life-failed', 'payment.succeeded', 'card-2', 'ev-paid-life-failed', { currency: 'EUR' })).json()).toMatchObject({
+  expect(
+    (await webhook('life-failed', 'payment.succeeded', 'card-2', 'ev-paid-life-failed', { currency: 'EUR' })).json(),
+  ).toMatchObject({
     result: 'ACCEPTED',
   });
   expect(await sagaResult('life-failed')).toMatchObject({ status: 'CONFIRMED' });
@@ -70,7 +78,9 @@ it('payment.failed is recorded and shown; the hold stays, and a retry with anoth
   expect((await view('life-failed')).payments).toEqual([
     expect.objectContaining({ paymentId: 'card-2', amountCents: 900, currency: 'EUR', state: 'CONFIRMED' }),
   ]);
-  const otherCurrency = await webhook('life-failed', 'payment.succeeded', 'card-2', 'ev-paid-life-failed', { currency: 'USD' });
+  const otherCurrency = await webhook('life-failed', 'payment.succeeded', 'card-2', 'ev-paid-life-failed', {
+    currency: 'USD',
+  });
   expect(otherCurrency.statusCode).toBe(409);
 });
 
@@ -81,7 +91,10 @@ it('payment.canceled releases the hold at once with reason PAYMENT_CANCELED; a r
   expect(canceled.json()).toMatchObject({ result: 'RELEASING' });
   const ended = await sagaResult('life-canceled'); // well before the 60 s TTL
   expect(ended).toMatchObject({ status: 'RELEASED', releaseReason: 'PAYMENT_CANCELED' });
-  expect(await db.reservation.findUniqueOrThrow({ where: { id: 'life-canceled' } })).toMatchObject({ status: 'RELEASED', releaseReason: 'PAYMENT_CANCELED' });
+  expect(await db.reservation.findUniqueOrThrow({ where: { id: 'life-canceled' } })).toMatchObject({
+    status: 'RELEASED',
+    releaseReason: 'PAYMENT_CANCELED',
+  });
   expect((await level(db, 'PEAR', 'W1')).reserved).toBe(before.reserved - 1);
   expect((await webhook('life-canceled', 'payment.canceled')).json()).toMatchObject({ result: 'RELEASING' });
 });
@@ -89,7 +102,10 @@ it('payment.canceled releases the hold at once with reason PAYMENT_CANCELED; a r
 it('a payment.succeeded racing payment.canceled ends settled — CONFIRMED or REFUND_REQUIRED, never lost', async () => {
   for (const orderId of ['life-race-1', 'life-race-2', 'life-race-3']) {
     await place(orderId);
-    const [canceled, paid] = await Promise.all([webhook(orderId, 'payment.canceled', `gone-${orderId}`), webhook(orderId, 'payment.succeeded')]);
+    const [canceled, paid] = await Promise.all([
+      webhook(orderId, 'payment.canceled', `gone-${orderId}`),
+      webhook(orderId, 'payment.succeeded'),
+    ]);
     expect(canceled.statusCode).toBe(200);
     expect(paid.statusCode).toBe(200);
     await sagaResult(orderId);
@@ -117,7 +133,9 @@ it('payment.refunded closes a REFUND_REQUIRED payment as REFUNDED; on a confirme
   const refunded = await webhook('life-refund', 'payment.refunded');
   expect(refunded.json()).toMatchObject({ result: 'REFUNDED' });
   expect(await paymentState('life-refund')).toBe('REFUNDED');
-  expect((await view('life-refund')).payments).toEqual([expect.objectContaining({ paymentId: 'pay-life-refund', state: 'REFUNDED' })]);
+  expect((await view('life-refund')).payments).toEqual([
+    expect.objectContaining({ paymentId: 'pay-life-refund', state: 'REFUNDED' }),
+  ]);
 
   await place('life-sold');
   await webhook('life-sold', 'payment.succeeded');

@@ -27,9 +27,16 @@ afterEach(async () => {
 });
 
 const expectedAt = new Date(Date.now() + 14 * 24 * 3600_000).toISOString();
-const preOrder = (orderId: string, userId: string) => app.inject({ method: 'POST', url: '/campaigns/mango/orders', payload: { orderId, userId, quantity: 1 } });
+const preOrder = (orderId: string, userId: string) =>
+  app.inject({ method: 'POST', url: '/campaigns/mango/orders', payload: { orderId, userId, quantity: 1 } });
 const pay = (orderId: string) => {
-  const signed = signedPayment(SECRET, { eventId: `ev-${orderId}`, type: 'payment.succeeded', orderId, paymentId: `pay-${orderId}`, amountCents: 1500 });
+  const signed = signedPayment(SECRET, {
+    eventId: `ev-${orderId}`,
+    type: 'payment.succeeded',
+    orderId,
+    paymentId: `pay-${orderId}`,
+    amountCents: 1500,
+  });
   return app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
 };
 const status = async (orderId: string) => (await app.inject({ method: 'GET', url: `/orders/${orderId}` })).json();
@@ -81,7 +88,12 @@ it('sells stock not yet received, up to the quota, allocates first-paid-first-se
     headers: { ...ADMIN, 'idempotency-key': 'grn-1' },
     payload: { quantity: 2 },
   });
-  expect(fulfil.json()).toEqual({ idempotencyKey: 'grn-1', received: 2, allocated: ['p3', 'p1'], refundRequired: ['p4'] });
+  expect(fulfil.json()).toEqual({
+    idempotencyKey: 'grn-1',
+    received: 2,
+    allocated: ['p3', 'p1'],
+    refundRequired: ['p4'],
+  });
   await eventually(
     () => status('p3'),
     (s) => s.status === 'CONFIRMED',
@@ -125,7 +137,10 @@ it('sells stock not yet received, up to the quota, allocates first-paid-first-se
   expect((await preOrder('p6', 'late-user')).json().code).toBe('ENDED');
 
   // Every payment is settled in PostgreSQL.
-  const states = await db.payment.findMany({ where: { orderId: { in: ['p1', 'p2', 'p3', 'p4'] } }, orderBy: { orderId: 'asc' } });
+  const states = await db.payment.findMany({
+    where: { orderId: { in: ['p1', 'p2', 'p3', 'p4'] } },
+    orderBy: { orderId: 'asc' },
+  });
   expect(states.map((p) => [p.orderId, p.state])).toEqual([
     ['p1', 'CONFIRMED'],
     ['p2', 'REFUND_REQUIRED'],
@@ -135,11 +150,24 @@ it('sells stock not yet received, up to the quota, allocates first-paid-first-se
   // Ordinary stock arrives later; the refunded pre-order's payment reported again under a new
   // event id stays refunded: it is never confirmed from that stock.
   await stock(db, 'NEW-MANGO', 'W1', 5);
-  const signed = signedPayment(SECRET, { eventId: 'ev-p4-again', type: 'payment.succeeded', orderId: 'p4', paymentId: 'pay-p4', amountCents: 1500 });
-  const again4 = await app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
+  const signed = signedPayment(SECRET, {
+    eventId: 'ev-p4-again',
+    type: 'payment.succeeded',
+    orderId: 'p4',
+    paymentId: 'pay-p4',
+    amountCents: 1500,
+  });
+  const again4 = await app.inject({
+    method: 'POST',
+    url: '/webhooks/payments',
+    payload: signed.payload,
+    headers: signed.headers,
+  });
   expect(again4.json()).toMatchObject({ result: 'SETTLED' });
   expect(await level(db, 'NEW-MANGO', 'W1')).toEqual({ onHand: 5, reserved: 0 });
-  expect(await db.payment.findUnique({ where: { orderId_paymentId: { orderId: 'p4', paymentId: 'pay-p4' } } })).toMatchObject({ state: 'REFUND_REQUIRED' });
+  expect(
+    await db.payment.findUnique({ where: { orderId_paymentId: { orderId: 'p4', paymentId: 'pay-p4' } } }),
+  ).toMatchObject({ state: 'REFUND_REQUIRED' });
   expect(await db.stockMovement.count({ where: { reason: 'CONFIRM', reference: { startsWith: 'p4' } } })).toBe(0);
 });
 
@@ -147,9 +175,15 @@ it('allocates only the goods received for the pre-sale, never ordinary stock of 
   await stock(db, 'PEACH', 'W1', 4); // ordinary stock, sold to ordinary orders
   await createPreSale('peach', 'PEACH', 6);
   for (const id of ['q1', 'q2', 'q3', 'q4', 'q5', 'q6']) {
-    expect((await app.inject({ method: 'POST', url: '/campaigns/peach/orders', payload: { orderId: id, userId: `user-${id}`, quantity: 1 } })).statusCode).toBe(
-      201,
-    );
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/campaigns/peach/orders',
+          payload: { orderId: id, userId: `user-${id}`, quantity: 1 },
+        })
+      ).statusCode,
+    ).toBe(201);
     if (id === 'q6') continue; // pays after the goods arrived
     expect((await pay(id)).statusCode).toBe(200);
     await eventually(
@@ -165,9 +199,17 @@ it('allocates only the goods received for the pre-sale, never ordinary stock of 
     headers: { ...ADMIN, 'idempotency-key': 'grn-peach' },
     payload: { quantity: 3 },
   });
-  expect(fulfil.json()).toEqual({ idempotencyKey: 'grn-peach', received: 3, allocated: ['q1', 'q2', 'q3'], refundRequired: ['q4', 'q5'] });
+  expect(fulfil.json()).toEqual({
+    idempotencyKey: 'grn-peach',
+    received: 3,
+    allocated: ['q1', 'q2', 'q3'],
+    refundRequired: ['q4', 'q5'],
+  });
   expect(await level(db, 'PEACH', 'W1')).toEqual({ onHand: 4, reserved: 0 });
-  const confirmed = await db.stockMovement.aggregate({ where: { sku: 'PEACH', reason: 'CONFIRM' }, _sum: { onHandDelta: true } });
+  const confirmed = await db.stockMovement.aggregate({
+    where: { sku: 'PEACH', reason: 'CONFIRM' },
+    _sum: { onHandDelta: true },
+  });
   expect(confirmed._sum.onHandDelta).toBe(-3);
 
   // A pre-order paid after the fulfilment is refused too: the received goods are gone.
@@ -183,9 +225,15 @@ it('allocates only the goods received for the pre-sale, never ordinary stock of 
 
 it('reconciliation finds a saga BACKORDERED whose payment PostgreSQL settled (its signal lost), alerts once and tells it', async () => {
   await createPreSale('kiwi', 'NEW-MANGO', 1);
-  expect((await app.inject({ method: 'POST', url: '/campaigns/kiwi/orders', payload: { orderId: 'k1', userId: 'user-k1', quantity: 1 } })).statusCode).toBe(
-    201,
-  );
+  expect(
+    (
+      await app.inject({
+        method: 'POST',
+        url: '/campaigns/kiwi/orders',
+        payload: { orderId: 'k1', userId: 'user-k1', quantity: 1 },
+      })
+    ).statusCode,
+  ).toBe(201);
   expect((await pay('k1')).statusCode).toBe(200);
   await eventually(
     () => status('k1'),
@@ -196,9 +244,14 @@ it('reconciliation finds a saga BACKORDERED whose payment PostgreSQL settled (it
   // Nothing arrived, and the fulfilment workflow (which tells the saga) never ran.
   await fulfilPreSale(db, 'kiwi', 'grn-kiwi', 0);
   // The saga has not heard yet; GET /orders/:id shows how PostgreSQL settled it.
-  expect(await status('k1')).toMatchObject({ status: 'REFUND_REQUIRED', payments: [{ paymentId: 'pay-k1', state: 'REFUND_REQUIRED' }] });
+  expect(await status('k1')).toMatchObject({
+    status: 'REFUND_REQUIRED',
+    payments: [{ paymentId: 'pay-k1', state: 'REFUND_REQUIRED' }],
+  });
   const found = await eventually(check, (m) => m.length > 0);
-  expect(found).toEqual([{ orderId: 'k1', sagaStatus: 'BACKORDERED', paymentId: 'pay-k1', paymentState: 'REFUND_REQUIRED' }]);
+  expect(found).toEqual([
+    { orderId: 'k1', sagaStatus: 'BACKORDERED', paymentId: 'pay-k1', paymentState: 'REFUND_REQUIRED' },
+  ]);
   expect(await db.stockAlert.count({ where: { kind: 'SAGA_PAYMENT_MISMATCH', subject: 'k1' } })).toBe(1);
   // Told now, not at its own next check ten minutes on.
   await eventually(

@@ -73,7 +73,11 @@ it('Redis dead: each process counts alone with the same limits; shared again onc
   await redis.kill();
   const local = [];
   for (let i = 0; i < 7; i += 1) local.push(await a.check(buckets('carol')));
-  expect(local.map((v) => [v.store, v.allowed])).toEqual([...Array(5).fill(['local', true]), ['local', false], ['local', false]]);
+  expect(local.map((v) => [v.store, v.allowed])).toEqual([
+    ...Array(5).fill(['local', true]),
+    ['local', false],
+    ['local', false],
+  ]);
   // The other process has its own budget while Redis is away: the limit relaxes, it does not vanish.
   expect((await b.check(buckets('carol'))).allowed).toBe(true);
 

@@ -37,9 +37,19 @@ afterEach(async () => {
 });
 
 const order = (orderId: string, sku: string, quantity = 1) =>
-  app.inject({ method: 'POST', url: '/orders', payload: { orderId, userId: 'u1', lines: [{ sku, warehouseCode: 'W1', quantity }] } });
+  app.inject({
+    method: 'POST',
+    url: '/orders',
+    payload: { orderId, userId: 'u1', lines: [{ sku, warehouseCode: 'W1', quantity }] },
+  });
 const pay = (orderId: string) => {
-  const signed = signedPayment(SECRET, { eventId: `ev-${orderId}`, type: 'payment.succeeded', orderId, paymentId: `pay-${orderId}`, amountCents: 100 });
+  const signed = signedPayment(SECRET, {
+    eventId: `ev-${orderId}`,
+    type: 'payment.succeeded',
+    orderId,
+    paymentId: `pay-${orderId}`,
+    amountCents: 100,
+  });
   return app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
 };
 const handle = (orderId: string) => stack.env.client.workflow.getHandle(orderWorkflowId(orderId));
@@ -59,7 +69,10 @@ it('a hold answers from PostgreSQL before its saga runs; a refusal starts no sag
   expect(await level(db, 'RP', 'W1')).toEqual({ onHand: 3, reserved: 2 });
   expect(await sagaExists('rp-1')).toBe(false);
   expect(await db.sagaStart.findUnique({ where: { orderId: 'rp-1' } })).toMatchObject({ startedAt: null });
-  expect((await app.inject({ method: 'GET', url: '/orders/rp-1' })).json()).toMatchObject({ status: 'AWAITING_PAYMENT', userId: 'u1' });
+  expect((await app.inject({ method: 'GET', url: '/orders/rp-1' })).json()).toMatchObject({
+    status: 'AWAITING_PAYMENT',
+    userId: 'u1',
+  });
   // The same order again: the same answer, no second hold; another order on the same id: 409.
   expect((await order('rp-1', 'RP', 2)).json()).toEqual(held.json());
   expect((await order('rp-1', 'RP', 1)).json()).toMatchObject({ code: 'ORDER_CONFLICT' });
@@ -73,7 +86,10 @@ it('a hold answers from PostgreSQL before its saga runs; a refusal starts no sag
   expect(report).toMatchObject({ clean: false, unstartedSagas: [{ orderId: 'rp-1' }] });
   // The relay starts what the API did not: the first order's saga, and nothing for the refusal.
   await relay();
-  expect((await app.inject({ method: 'POST', url: '/admin/reconciliation', headers: ADMIN })).json()).toMatchObject({ clean: true, unstartedSagas: [] });
+  expect((await app.inject({ method: 'POST', url: '/admin/reconciliation', headers: ADMIN })).json()).toMatchObject({
+    clean: true,
+    unstartedSagas: [],
+  });
   expect(await sagaExists('rp-1')).toBe(true);
   expect(await sagaExists('rp-2')).toBe(false);
   await app.inject({ method: 'POST', url: '/orders/rp-1/cancel' });
@@ -90,10 +106,14 @@ it('a payment and a cancel that overtake the saga start are settled and released
   expect((await app.inject({ method: 'POST', url: '/orders/early-cancelled/cancel' })).statusCode).toBe(202);
   expect(((await handle('early-paid').result()) as OrderState).status).toBe('CONFIRMED');
   expect(((await handle('early-cancelled').result()) as OrderState).status).toBe('RELEASED');
-  expect(await db.payment.findMany({ where: { orderId: 'early-paid' }, select: { state: true } })).toEqual([{ state: 'CONFIRMED' }]);
+  expect(await db.payment.findMany({ where: { orderId: 'early-paid' }, select: { state: true } })).toEqual([
+    { state: 'CONFIRMED' },
+  ]);
   expect(await level(db, 'EARLY', 'W1')).toEqual({ onHand: 4, reserved: 0 });
   // Both outbox rows are marked: the relay will not start them again.
-  expect(await db.sagaStart.count({ where: { orderId: { in: ['early-paid', 'early-cancelled'] }, startedAt: null } })).toBe(0);
+  expect(
+    await db.sagaStart.count({ where: { orderId: { in: ['early-paid', 'early-cancelled'] }, startedAt: null } }),
+  ).toBe(0);
 });
 
 async function campaign(id: string, quota: number) {
@@ -114,7 +134,11 @@ async function campaign(id: string, quota: number) {
   expect(res.statusCode).toBe(201);
 }
 const flash = (campaignId: string, i: number) =>
-  app.inject({ method: 'POST', url: `/campaigns/${campaignId}/orders`, payload: { orderId: `${campaignId}-${i}`, userId: `shopper-${i}`, quantity: 1 } });
+  app.inject({
+    method: 'POST',
+    url: `/campaigns/${campaignId}/orders`,
+    payload: { orderId: `${campaignId}-${i}`, userId: `shopper-${i}`, quantity: 1 },
+  });
 
 it('2,000 concurrent attempts on 100 units → exactly 100 holds, each with its saga started and closed', async () => {
   await stock(db, 'BURST', 'W1', 1000);
@@ -127,7 +151,9 @@ it('2,000 concurrent attempts on 100 units → exactly 100 holds, each with its 
   expect(await db.sagaStart.count({ where: { orderId: { in: won } } })).toBe(100);
   await relay();
   // Every saga closes: half paid, half cancelled.
-  await Promise.all(won.map((id, k) => (k % 2 ? app.inject({ method: 'POST', url: `/orders/${id}/cancel` }) : pay(id))));
+  await Promise.all(
+    won.map((id, k) => (k % 2 ? app.inject({ method: 'POST', url: `/orders/${id}/cancel` }) : pay(id))),
+  );
   const ends = await Promise.all(won.map(async (id) => ((await handle(id).result()) as OrderState).status));
   expect(ends.filter((s) => s === 'CONFIRMED')).toHaveLength(50);
   expect(ends.filter((s) => s === 'RELEASED')).toHaveLength(50);

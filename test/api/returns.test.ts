@@ -24,7 +24,8 @@ afterEach(async () => {
 const giveBack = (body: object) => app.inject({ method: 'POST', url: '/admin/returns', payload: body });
 // The inventory view as PostgreSQL has it (GET /inventory/:sku's, without the cache, which a
 // sale's background refill may still be writing when the test reads).
-const at = async (sku: string, wh: string) => (await readInventory(db, sku))!.warehouses.find((w) => w.warehouseCode === wh);
+const at = async (sku: string, wh: string) =>
+  (await readInventory(db, sku))!.warehouses.find((w) => w.warehouseCode === wh);
 
 /** Holds and confirms `quantity` of `sku` at W1 for order `orderId` (its reservation id too). */
 async function sell(orderId: string, sku: string, quantity: number, confirm = true) {
@@ -45,7 +46,11 @@ describe('a confirmed order of 5 apples', () => {
     await stock(db, 'PLUM', 'W2', 1); // W2 exists
     await sell('o-1', 'APPLE', 5);
   });
-  const restock = { returnId: 'ret-1', orderId: 'o-1', lines: [{ sku: 'APPLE', warehouseCode: 'W1', quantity: 2, disposition: 'RESTOCK' }] };
+  const restock = {
+    returnId: 'ret-1',
+    orderId: 'o-1',
+    lines: [{ sku: 'APPLE', warehouseCode: 'W1', quantity: 2, disposition: 'RESTOCK' }],
+  };
   let first: unknown;
 
   it('RESTOCK 2 → on hand and available +2, a ledger row RETURN:RESTOCK for the order', async () => {
@@ -58,7 +63,9 @@ describe('a confirmed order of 5 apples', () => {
         returnId: 'ret-1',
         orderId: 'o-1',
         lines: [{ sku: 'APPLE', warehouseCode: 'W1', quantity: 2, disposition: 'RESTOCK' }],
-        levels: [{ sku: 'APPLE', warehouseCode: 'W1', onHand: 7, reserved: 0, damaged: 0, qualityControl: 0, available: 7 }],
+        levels: [
+          { sku: 'APPLE', warehouseCode: 'W1', onHand: 7, reserved: 0, damaged: 0, qualityControl: 0, available: 7 },
+        ],
         replayed: false,
       },
     ]);
@@ -75,7 +82,11 @@ describe('a confirmed order of 5 apples', () => {
   });
 
   it('DAMAGED 2 → on hand +2, in the damaged bucket, available unchanged', async () => {
-    const res = await giveBack({ returnId: 'ret-2', orderId: 'o-1', lines: [{ sku: 'APPLE', warehouseCode: 'W1', quantity: 2, disposition: 'DAMAGED' }] });
+    const res = await giveBack({
+      returnId: 'ret-2',
+      orderId: 'o-1',
+      lines: [{ sku: 'APPLE', warehouseCode: 'W1', quantity: 2, disposition: 'DAMAGED' }],
+    });
     expect(res.statusCode).toBe(201);
     expect(await at('APPLE', 'W1')).toMatchObject({ onHand: 9, damaged: 2, qualityControl: 0, available: 7 });
   });
@@ -92,7 +103,11 @@ describe('a confirmed order of 5 apples', () => {
     });
     expect([res.statusCode, res.json()]).toEqual([
       409,
-      { code: 'RETURN_EXCEEDS_SALE', message: expect.any(String), details: { sku: 'APPLE', requested: 2, sold: 5, returned: 4 } },
+      {
+        code: 'RETURN_EXCEEDS_SALE',
+        message: expect.any(String),
+        details: { sku: 'APPLE', requested: 2, sold: 5, returned: 4 },
+      },
     ]);
     expect([await db.stockMovement.count(), await db.returnLine.count()]).toEqual([ledger, 2]);
     expect(await at('APPLE', 'W1')).toMatchObject({ onHand: 9, damaged: 2, available: 7 });
@@ -100,9 +115,19 @@ describe('a confirmed order of 5 apples', () => {
   });
 
   it('any warehouse may receive the last one; then nothing more comes back', async () => {
-    const res = await giveBack({ returnId: 'ret-4', orderId: 'o-1', lines: [{ sku: 'APPLE', warehouseCode: 'W2', quantity: 1, disposition: 'QC_HOLD' }] });
-    expect(res.json().levels).toEqual([{ sku: 'APPLE', warehouseCode: 'W2', onHand: 1, reserved: 0, damaged: 0, qualityControl: 1, available: 0 }]);
-    const more = await giveBack({ returnId: 'ret-5', orderId: 'o-1', lines: [{ sku: 'APPLE', warehouseCode: 'W1', quantity: 1, disposition: 'WRITE_OFF' }] });
+    const res = await giveBack({
+      returnId: 'ret-4',
+      orderId: 'o-1',
+      lines: [{ sku: 'APPLE', warehouseCode: 'W2', quantity: 1, disposition: 'QC_HOLD' }],
+    });
+    expect(res.json().levels).toEqual([
+      { sku: 'APPLE', warehouseCode: 'W2', onHand: 1, reserved: 0, damaged: 0, qualityControl: 1, available: 0 },
+    ]);
+    const more = await giveBack({
+      returnId: 'ret-5',
+      orderId: 'o-1',
+      lines: [{ sku: 'APPLE', warehouseCode: 'W1', quantity: 1, disposition: 'WRITE_OFF' }],
+    });
     expect([more.statusCode, more.json().details]).toEqual([409, { sku: 'APPLE', requested: 1, sold: 5, returned: 5 }]);
   });
 });
@@ -111,7 +136,9 @@ it('two returns of one order racing for the same units: one takes them, the othe
   await stock(db, 'QUINCE', 'W1', 4);
   await sell('o-race', 'QUINCE', 3);
   const line = { sku: 'QUINCE', warehouseCode: 'W1', quantity: 2, disposition: 'RESTOCK' };
-  const answers = await Promise.all(['ret-r1', 'ret-r2'].map((returnId) => giveBack({ returnId, orderId: 'o-race', lines: [line] })));
+  const answers = await Promise.all(
+    ['ret-r1', 'ret-r2'].map((returnId) => giveBack({ returnId, orderId: 'o-race', lines: [line] })),
+  );
   expect(answers.map((a) => a.statusCode).sort()).toEqual([201, 409]);
   expect(await at('QUINCE', 'W1')).toMatchObject({ onHand: 3, available: 3 });
 });
@@ -130,15 +157,32 @@ it('a lot-tracked SKU returns into the lot it was sold from; past its removal da
   await perishable(db, 'BERRY');
   await receiveLot(db, 'BERRY', 'W1', 'L1', 6, 10);
   await sell('o-berry', 'BERRY', 3);
-  const back = await giveBack({ returnId: 'ret-b1', orderId: 'o-berry', lines: [{ sku: 'BERRY', warehouseCode: 'W1', quantity: 1, disposition: 'RESTOCK' }] });
-  expect([back.statusCode, back.json().lines]).toEqual([201, [{ sku: 'BERRY', warehouseCode: 'W1', quantity: 1, disposition: 'RESTOCK', lotCode: 'L1' }]]);
+  const back = await giveBack({
+    returnId: 'ret-b1',
+    orderId: 'o-berry',
+    lines: [{ sku: 'BERRY', warehouseCode: 'W1', quantity: 1, disposition: 'RESTOCK' }],
+  });
+  expect([back.statusCode, back.json().lines]).toEqual([
+    201,
+    [{ sku: 'BERRY', warehouseCode: 'W1', quantity: 1, disposition: 'RESTOCK', lotCode: 'L1' }],
+  ]);
   expect((await db.stockLot.findFirstOrThrow({ where: { sku: 'BERRY', lotCode: 'L1' } })).quantity).toBe(4);
   expect(await invariantViolations(db)).toEqual([]);
   await db.$executeRaw`UPDATE stock_lots SET remove_at = now() - interval '1 hour' WHERE sku = 'BERRY' AND lot_code = 'L1'`;
-  const late = await giveBack({ returnId: 'ret-b2', orderId: 'o-berry', lines: [{ sku: 'BERRY', warehouseCode: 'W1', quantity: 1, disposition: 'RESTOCK' }] });
+  const late = await giveBack({
+    returnId: 'ret-b2',
+    orderId: 'o-berry',
+    lines: [{ sku: 'BERRY', warehouseCode: 'W1', quantity: 1, disposition: 'RESTOCK' }],
+  });
   expect([late.statusCode, late.json().code]).toEqual([409, 'LOT_PAST_REMOVAL']);
-  const off = await giveBack({ returnId: 'ret-b3', orderId: 'o-berry', lines: [{ sku: 'BERRY', warehouseCode: 'W1', quantity: 1, disposition: 'WRITE_OFF' }] });
+  const off = await giveBack({
+    returnId: 'ret-b3',
+    orderId: 'o-berry',
+    lines: [{ sku: 'BERRY', warehouseCode: 'W1', quantity: 1, disposition: 'WRITE_OFF' }],
+  });
   expect(off.statusCode).toBe(201);
   expect((await db.stockLot.findFirstOrThrow({ where: { sku: 'BERRY', lotCode: 'L1' } })).quantity).toBe(4);
-  expect(await db.stockMovement.findFirst({ where: { reason: 'RETURN:WRITE_OFF', reference: 'o-berry' } })).toMatchObject({ onHandDelta: 0 });
+  expect(
+    await db.stockMovement.findFirst({ where: { reason: 'RETURN:WRITE_OFF', reference: 'o-berry' } }),
+  ).toMatchObject({ onHandDelta: 0 });
 });

@@ -39,8 +39,20 @@ async function expectNoTrace(orderId: string) {
 
 describe('orders naming what does not exist', () => {
   it.each([
-    ['an unknown SKU (one line, named warehouse)', 'u-sku-1', [{ sku: 'NOPE', warehouseCode: 'W1', quantity: 1 }], 'UNKNOWN_PRODUCT', { sku: 'NOPE' }],
-    ['an unknown warehouse (one line)', 'u-wh-1', [{ sku: 'PEAR', warehouseCode: 'W9', quantity: 1 }], 'UNKNOWN_WAREHOUSE', { warehouseCode: 'W9' }],
+    [
+      'an unknown SKU (one line, named warehouse)',
+      'u-sku-1',
+      [{ sku: 'NOPE', warehouseCode: 'W1', quantity: 1 }],
+      'UNKNOWN_PRODUCT',
+      { sku: 'NOPE' },
+    ],
+    [
+      'an unknown warehouse (one line)',
+      'u-wh-1',
+      [{ sku: 'PEAR', warehouseCode: 'W9', quantity: 1 }],
+      'UNKNOWN_WAREHOUSE',
+      { warehouseCode: 'W9' },
+    ],
     [
       'an unknown SKU among several lines',
       'u-sku-2',
@@ -51,7 +63,13 @@ describe('orders naming what does not exist', () => {
       'UNKNOWN_PRODUCT',
       { sku: 'NOPE' },
     ],
-    ['an unknown SKU left to allocation', 'u-sku-3', [{ sku: 'NOPE', quantity: 1 }], 'UNKNOWN_PRODUCT', { sku: 'NOPE' }],
+    [
+      'an unknown SKU left to allocation',
+      'u-sku-3',
+      [{ sku: 'NOPE', quantity: 1 }],
+      'UNKNOWN_PRODUCT',
+      { sku: 'NOPE' },
+    ],
   ])('%s → 404 with its code; nothing held, recorded or started', async (_name, orderId, lines, code, details) => {
     const res = await place({ orderId, userId: `user-${orderId}`, lines });
     expect(res.statusCode).toBe(404);
@@ -61,7 +79,11 @@ describe('orders naming what does not exist', () => {
   });
 
   it('a SKU and warehouse that exist without stock there is still a shortage (409)', async () => {
-    const res = await place({ orderId: 'u-none', userId: 'user-none', lines: [{ sku: 'PEAR', warehouseCode: 'W2', quantity: 1 }] });
+    const res = await place({
+      orderId: 'u-none',
+      userId: 'user-none',
+      lines: [{ sku: 'PEAR', warehouseCode: 'W2', quantity: 1 }],
+    });
     expect([res.statusCode, res.json().code]).toEqual([409, 'INSUFFICIENT_STOCK']);
   });
 
@@ -70,23 +92,43 @@ describe('orders naming what does not exist', () => {
       ['u-pref-1', { sku: 'PEAR', quantity: 1 }],
       ['u-pref-2', { sku: 'PEAR', warehouseCode: 'W1', quantity: 1 }],
     ] as const) {
-      const res = await place({ orderId, userId: `user-${orderId}`, lines: [line], allocation: { preferredWarehouse: 'W9' } });
+      const res = await place({
+        orderId,
+        userId: `user-${orderId}`,
+        lines: [line],
+        allocation: { preferredWarehouse: 'W9' },
+      });
       expect(res.statusCode).toBe(404);
       expect(res.json()).toMatchObject({ code: 'UNKNOWN_WAREHOUSE', details: { warehouseCode: 'W9' } });
       await expectNoTrace(orderId);
     }
-    const known = await place({ orderId: 'u-pref-3', userId: 'user-pref-3', lines: [{ sku: 'PEAR', quantity: 1 }], allocation: { preferredWarehouse: 'W1' } });
+    const known = await place({
+      orderId: 'u-pref-3',
+      userId: 'user-pref-3',
+      lines: [{ sku: 'PEAR', quantity: 1 }],
+      allocation: { preferredWarehouse: 'W1' },
+    });
     expect(known.statusCode).toBe(201);
   });
 });
 
 describe('admin input that cannot be right', () => {
-  const window = { startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString(), quota: 1, perUserLimit: 1 };
+  const window = {
+    startsAt: new Date(Date.now() - 1000).toISOString(),
+    endsAt: new Date(Date.now() + 3600_000).toISOString(),
+    quota: 1,
+    perUserLimit: 1,
+  };
 
   it('a campaign for an unknown SKU or warehouse → 404, nothing set aside', async () => {
     const sku = await admin('POST', '/admin/campaigns', { id: 'c-nope', sku: 'NOPE', warehouseCode: 'W1', ...window });
     expect([sku.statusCode, sku.json().code]).toEqual([404, 'UNKNOWN_PRODUCT']);
-    const wh = await admin('POST', '/admin/campaigns', { id: 'c-nope-wh', sku: 'PEAR', warehouseCode: 'W9', ...window });
+    const wh = await admin('POST', '/admin/campaigns', {
+      id: 'c-nope-wh',
+      sku: 'PEAR',
+      warehouseCode: 'W9',
+      ...window,
+    });
     expect([wh.statusCode, wh.json().code]).toEqual([404, 'UNKNOWN_WAREHOUSE']);
     const pre = await admin('POST', '/admin/campaigns', {
       id: 'c-nope-pre',
@@ -99,27 +141,53 @@ describe('admin input that cannot be right', () => {
     expect([pre.statusCode, pre.json().code]).toEqual([404, 'UNKNOWN_PRODUCT']);
     expect(await db.campaign.count()).toBe(0);
     // Known but short is still 409.
-    const short = await admin('POST', '/admin/campaigns', { id: 'c-short', sku: 'PEAR', warehouseCode: 'W1', ...window, quota: 500 });
+    const short = await admin('POST', '/admin/campaigns', {
+      id: 'c-short',
+      sku: 'PEAR',
+      warehouseCode: 'W1',
+      ...window,
+      quota: 500,
+    });
     expect([short.statusCode, short.json().code]).toEqual([409, 'INSUFFICIENT_STOCK']);
   });
 
   it('removalDaysBeforeExpiry > alertDaysBeforeExpiry → 400, also against the stored setting', async () => {
-    const bad = await admin('PUT', '/admin/products/FIG', { name: 'Figs', lotTracked: true, alertDaysBeforeExpiry: 1, removalDaysBeforeExpiry: 2 });
+    const bad = await admin('PUT', '/admin/products/FIG', {
+      name: 'Figs',
+      lotTracked: true,
+      alertDaysBeforeExpiry: 1,
+      removalDaysBeforeExpiry: 2,
+    });
     expect([bad.statusCode, bad.json().code]).toEqual([400, 'VALIDATION_FAILED']);
     expect(await db.product.count({ where: { sku: 'FIG' } })).toBe(0);
     expect(
-      (await admin('PUT', '/admin/products/FIG', { name: 'Figs', lotTracked: true, alertDaysBeforeExpiry: 2, removalDaysBeforeExpiry: 1 })).statusCode,
+      (
+        await admin('PUT', '/admin/products/FIG', {
+          name: 'Figs',
+          lotTracked: true,
+          alertDaysBeforeExpiry: 2,
+          removalDaysBeforeExpiry: 1,
+        })
+      ).statusCode,
     ).toBe(200);
     const later = await admin('PUT', '/admin/products/FIG', { name: 'Figs', removalDaysBeforeExpiry: 3 });
     expect([later.statusCode, later.json().code]).toEqual([400, 'VALIDATION_FAILED']);
-    expect(await db.product.findUnique({ where: { sku: 'FIG' } })).toMatchObject({ alertDaysBeforeExpiry: 2, removalDaysBeforeExpiry: 1 });
+    expect(await db.product.findUnique({ where: { sku: 'FIG' } })).toMatchObject({
+      alertDaysBeforeExpiry: 2,
+      removalDaysBeforeExpiry: 1,
+    });
   });
 
   it('a lot receipt needs a use-by date ahead; an existing lot keeps its own; nothing else takes one', async () => {
     const receipt = { sku: 'FIG', warehouseCode: 'W1', quantity: 5, reason: 'po', lotCode: 'FIG-1' };
     const none = await admin('POST', '/admin/receipts', receipt, 'r-none');
     expect([none.statusCode, none.json().code]).toEqual([400, 'VALIDATION_FAILED']);
-    const past = await admin('POST', '/admin/receipts', { ...receipt, expiresAt: new Date(Date.now() - 3600_000).toISOString() }, 'r-past');
+    const past = await admin(
+      'POST',
+      '/admin/receipts',
+      { ...receipt, expiresAt: new Date(Date.now() - 3600_000).toISOString() },
+      'r-past',
+    );
     expect([past.statusCode, past.json().code]).toEqual([400, 'VALIDATION_FAILED']);
     expect(await db.stockLot.count({ where: { sku: 'FIG' } })).toBe(0);
     expect(await db.operationFence.count({ where: { serial: { in: ['admin:r-none', 'admin:r-past'] } } })).toBe(0);
@@ -130,13 +198,19 @@ describe('admin input that cannot be right', () => {
     expect(await db.stockLot.findMany({ where: { sku: 'FIG' }, select: { quantity: true, expiresAt: true } })).toEqual([
       { quantity: 10, expiresAt: new Date(expiresAt) },
     ]);
-    const plain = await admin('POST', '/admin/receipts', { sku: 'PEAR', warehouseCode: 'W1', quantity: 1, reason: 'po', expiresAt }, 'r-plain');
+    const plain = await admin(
+      'POST',
+      '/admin/receipts',
+      { sku: 'PEAR', warehouseCode: 'W1', quantity: 1, reason: 'po', expiresAt },
+      'r-plain',
+    );
     expect([plain.statusCode, plain.json().code]).toEqual([400, 'VALIDATION_FAILED']);
   });
 });
 
 it('429 RATE_LIMITED says when to retry: retryAfter in seconds (a number) and the Retry-After header', async () => {
-  const order = (n: number) => place({ orderId: `rl-${n}`, userId: 'busy-user', lines: [{ sku: 'PEAR', warehouseCode: 'W1', quantity: 1 }] });
+  const order = (n: number) =>
+    place({ orderId: `rl-${n}`, userId: 'busy-user', lines: [{ sku: 'PEAR', warehouseCode: 'W1', quantity: 1 }] });
   for (const n of [1, 2, 3]) expect((await order(n)).statusCode).toBe(201);
   const limited = await order(4);
   expect(limited.statusCode).toBe(429);
@@ -150,16 +224,38 @@ it('429 RATE_LIMITED says when to retry: retryAfter in seconds (a number) and th
 
 it('flash-sale orders spend the limits only when the gate admits them: refusals are free, an admitted order past the limit gives its token back', async () => {
   await stock(db, 'KIWI', 'W1', 10);
-  const window = { startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString() };
-  expect((await admin('POST', '/admin/campaigns', { id: 'c-lim', sku: 'KIWI', warehouseCode: 'W1', ...window, quota: 6, perUserLimit: 5 })).statusCode).toBe(
-    201,
-  );
-  expect((await admin('POST', '/admin/campaigns', { id: 'c-gone', sku: 'KIWI', warehouseCode: 'W1', ...window, quota: 1, perUserLimit: 1 })).statusCode).toBe(
-    201,
-  );
+  const window = {
+    startsAt: new Date(Date.now() - 1000).toISOString(),
+    endsAt: new Date(Date.now() + 3600_000).toISOString(),
+  };
+  expect(
+    (
+      await admin('POST', '/admin/campaigns', {
+        id: 'c-lim',
+        sku: 'KIWI',
+        warehouseCode: 'W1',
+        ...window,
+        quota: 6,
+        perUserLimit: 5,
+      })
+    ).statusCode,
+  ).toBe(201);
+  expect(
+    (
+      await admin('POST', '/admin/campaigns', {
+        id: 'c-gone',
+        sku: 'KIWI',
+        warehouseCode: 'W1',
+        ...window,
+        quota: 1,
+        perUserLimit: 1,
+      })
+    ).statusCode,
+  ).toBe(201);
   const flash = (campaign: string, orderId: string, userId: string) =>
     app.inject({ method: 'POST', url: `/campaigns/${campaign}/orders`, payload: { orderId, userId, quantity: 1 } });
-  const gate = async (campaign: string) => (await app.inject({ method: 'GET', url: `/admin/campaigns/${campaign}`, headers: ADMIN })).json().gate;
+  const gate = async (campaign: string) =>
+    (await app.inject({ method: 'GET', url: `/admin/campaigns/${campaign}`, headers: ADMIN })).json().gate;
 
   // Admitted orders spend: three fit the limit of 3, the fourth is refused and its token goes back.
   for (const n of [1, 2, 3]) expect((await flash('c-lim', `fl-${n}`, 'flash-user')).statusCode).toBe(201);
@@ -170,6 +266,7 @@ it('flash-sale orders spend the limits only when the gate admits them: refusals 
 
   // Gate refusals spend nothing: a shopper told SOLD_OUT five times may still order elsewhere.
   expect((await flash('c-gone', 'fg-0', 'first-buyer')).statusCode).toBe(201);
-  for (const n of [1, 2, 3, 4, 5]) expect((await flash('c-gone', `fg-${n}`, 'late-shopper')).json().code).toBe('SOLD_OUT');
+  for (const n of [1, 2, 3, 4, 5])
+    expect((await flash('c-gone', `fg-${n}`, 'late-shopper')).json().code).toBe('SOLD_OUT');
   for (const n of [1, 2, 3]) expect((await flash('c-lim', `fl-late-${n}`, 'late-shopper')).statusCode).toBe(201);
 });

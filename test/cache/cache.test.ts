@@ -156,10 +156,22 @@ describe('read path', () => {
 
 describe('views that change with time alone', () => {
   it('an entry lives only until the next lot date, so an expiring lot cannot stay "available" in the cache', async () => {
-    await upsertProduct(db, 'LYCHEE', 'Lychee', { lotTracked: true, alertDaysBeforeExpiry: 0, removalDaysBeforeExpiry: 0 });
+    await upsertProduct(db, 'LYCHEE', 'Lychee', {
+      lotTracked: true,
+      alertDaysBeforeExpiry: 0,
+      removalDaysBeforeExpiry: 0,
+    });
     await upsertWarehouse(db, 'W1', 'W1');
     const expiresAt = new Date(Date.now() + 90_000).toISOString();
-    await receiveStock(db, { idempotencyKey: 'lychee-1', sku: 'LYCHEE', warehouseCode: 'W1', quantity: 5, reason: 'test', lotCode: 'L1', expiresAt });
+    await receiveStock(db, {
+      idempotencyKey: 'lychee-1',
+      sku: 'LYCHEE',
+      warehouseCode: 'W1',
+      quantity: 5,
+      reason: 'test',
+      lotCode: 'L1',
+      expiresAt,
+    });
     const view = await readCachedAvailability(db, cache, 'LYCHEE');
     expect(view?.total.available).toBe(5);
     const ttl = await cache.redis.ttl(cacheKey('LYCHEE'));
@@ -184,7 +196,11 @@ describe('consistency checker', () => {
     await drainOnce(db, cache, 100);
     // The incident's cache: it shows stock the database does not have (same version, more units).
     const truth = await view('L2');
-    await cache.redis.hset(cacheKey('L2'), 'd', JSON.stringify({ ...truth.view, total: { onHand: 500, reserved: 0, available: 500 } }));
+    await cache.redis.hset(
+      cacheKey('L2'),
+      'd',
+      JSON.stringify({ ...truth.view, total: { onHand: 500, reserved: 0, available: 500 } }),
+    );
     const result = await checkCache(db, cache, options, metrics, silent);
     expect(result).toMatchObject({ compared: 4, drifted: 1, driftRatio: 0.25, rebuilt: true, drifts: [{ sku: 'L2' }] });
     expect(await cached('L2')).toEqual(truth.view);

@@ -27,7 +27,10 @@ beforeAll(async () => {
   db = testDb();
   await resetDb(db);
   redis = await startOwnRedis();
-  cache = createStockCache(testConfig({ REDIS_URL: redis.url, CACHE_BREAKER_FAILURES: '3', CACHE_BREAKER_COOLDOWN_MS: '300' }), metrics);
+  cache = createStockCache(
+    testConfig({ REDIS_URL: redis.url, CACHE_BREAKER_FAILURES: '3', CACHE_BREAKER_COOLDOWN_MS: '300' }),
+    metrics,
+  );
   db.afterCommit = (skus) => cache.invalidate(skus);
   await ready(cache);
 });
@@ -46,7 +49,8 @@ const reserve = (id: string, quantity: number) =>
     expiresAt: new Date(Date.now() + 60_000).toISOString(),
   });
 const truth = async () => (await loadViews(db, ['DOWN'])).get('DOWN')!.view;
-const bypasses = async () => (await metrics.cacheReads.get()).values.find((v) => v.labels.result === 'bypass')?.value ?? 0;
+const bypasses = async () =>
+  (await metrics.cacheReads.get()).values.find((v) => v.labels.result === 'bypass')?.value ?? 0;
 
 it('reads stay correct while Redis is dead; the breaker opens; the outbox catches up after restart', async () => {
   await stock(db, 'DOWN', 'W1', 20);
@@ -77,6 +81,8 @@ it('reads stay correct while Redis is dead; the breaker opens; the outbox catche
   );
   expect(cache.breaker.state).toBe(BreakerState.CLOSED);
   expect((await cache.get('DOWN'))?.view).toEqual(await truth());
-  expect(await readCachedAvailability(db, cache, 'DOWN')).toMatchObject({ total: { onHand: 20, reserved: 7, available: 13 } });
+  expect(await readCachedAvailability(db, cache, 'DOWN')).toMatchObject({
+    total: { onHand: 20, reserved: 7, available: 13 },
+  });
   expect(await invariantViolations(db)).toEqual([]);
 });

@@ -26,21 +26,55 @@ let port: number;
 let files: { ca: string; otherCa: string; clientCert: string; clientKey: string };
 
 /** A CA, and a certificate it signs for `cn` with these subject alternative names. */
-async function issue(name: string, ca: { crt: string; key: string }, san: string): Promise<{ crt: string; key: string }> {
+async function issue(
+  name: string,
+  ca: { crt: string; key: string },
+  san: string,
+): Promise<{ crt: string; key: string }> {
   const key = path.join(dir, `${name}.key`);
   const csr = path.join(dir, `${name}.csr`);
   const crt = path.join(dir, `${name}.crt`);
   const ext = path.join(dir, `${name}.ext`);
   writeFileSync(ext, `subjectAltName=${san}\n`);
   await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${name}`]);
-  await run('openssl', ['x509', '-req', '-in', csr, '-CA', ca.crt, '-CAkey', ca.key, '-CAcreateserial', '-out', crt, '-days', '1', '-extfile', ext]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.crt,
+    '-CAkey',
+    ca.key,
+    '-CAcreateserial',
+    '-out',
+    crt,
+    '-days',
+    '1',
+    '-extfile',
+    ext,
+  ]);
   return { crt, key };
 }
 
 async function makeCa(name: string): Promise<{ crt: string; key: string }> {
   const key = path.join(dir, `${name}.key`);
   const crt = path.join(dir, `${name}.crt`);
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', crt, '-days', '1', '-subj', `/CN=${name}`]);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    crt,
+    '-days',
+    '1',
+    '-subj',
+    `/CN=${name}`,
+  ]);
   return { crt, key };
 }
 
@@ -94,7 +128,8 @@ async function pings(redis: Redis): Promise<{ ok: boolean; error?: string }> {
   let error: string | undefined;
   redis.on('error', (err: Error) => (error = err.message));
   try {
-    const probe = async () => await redis.ping().catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 100)));
+    const probe = async () =>
+      await redis.ping().catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 100)));
     const answer = await eventually(probe, (a) => a === 'PONG', 3_000).catch(() => undefined);
     return answer === 'PONG' ? { ok: true } : { ok: false, error };
   } finally {
@@ -146,17 +181,29 @@ it('refuses a server its CA did not sign (the system CAs, or another CA), and a 
   const withoutCa = await pings(createRedis(`rediss://127.0.0.1:${port}/0`, { ...options, tls: client }));
   expect(withoutCa.ok).toBe(false);
   expect(withoutCa.error).toMatch(/self[- ]signed|unable to (get|verify)|certificate/i);
-  const otherCa = await pings(createRedis(`rediss://127.0.0.1:${port}/0`, { ...options, tls: { ...client, caFile: files.otherCa } }));
+  const otherCa = await pings(
+    createRedis(`rediss://127.0.0.1:${port}/0`, { ...options, tls: { ...client, caFile: files.otherCa } }),
+  );
   expect(otherCa.ok).toBe(false);
   // The right CA, but the URL names a host the certificate is not for.
-  const wrongHost = await pings(createRedis(`rediss://127.0.0.2:${port}/0`, { ...options, tls: { ...client, caFile: files.ca } }));
+  const wrongHost = await pings(
+    createRedis(`rediss://127.0.0.2:${port}/0`, { ...options, tls: { ...client, caFile: files.ca } }),
+  );
   expect(wrongHost.ok).toBe(false);
   expect(wrongHost.error).toMatch(/altnames|does not match/i);
   // And the control: the same client with the right CA and host.
-  expect(await pings(createRedis(`rediss://127.0.0.1:${port}/0`, { ...options, tls: { ...client, caFile: files.ca } }))).toEqual({ ok: true });
+  expect(
+    await pings(createRedis(`rediss://127.0.0.1:${port}/0`, { ...options, tls: { ...client, caFile: files.ca } })),
+  ).toEqual({ ok: true });
 });
 
 it('a client without its certificate is refused by a Redis that requires one (tls-auth-clients yes)', async () => {
-  const result = await pings(createRedis(`rediss://127.0.0.1:${port}/0`, { connectTimeoutMs: 1_000, commandTimeoutMs: 1_000, tls: { caFile: files.ca } }));
+  const result = await pings(
+    createRedis(`rediss://127.0.0.1:${port}/0`, {
+      connectTimeoutMs: 1_000,
+      commandTimeoutMs: 1_000,
+      tls: { caFile: files.ca },
+    }),
+  );
   expect(result.ok).toBe(false);
 });

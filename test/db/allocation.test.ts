@@ -48,14 +48,21 @@ it('the delivery region wins over priority', async () => {
 });
 
 it('safety stock is not available: the next warehouse takes the line', async () => {
-  await db.inventoryLevel.update({ where: { sku_warehouseCode: { sku: 'A', warehouseCode: 'EAST' } }, data: { safetyStock: 8 } });
+  await db.inventoryLevel.update({
+    where: { sku_warehouseCode: { sku: 'A', warehouseCode: 'EAST' } },
+    data: { safetyStock: 8 },
+  });
   const out = await reserveStock(db, order('o1', 4));
   expect(out).toMatchObject({ status: 'reserved', lines: [{ warehouseCode: 'WEST', quantity: 4 }] });
 });
 
 it('no split: refused as a whole with nothing held; split: held across both', async () => {
   const refused = await reserveStock(db, order('o1', 15));
-  expect(refused).toEqual({ status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages: [{ sku: 'A', requested: 15, available: 10 }] });
+  expect(refused).toEqual({
+    status: 'rejected',
+    reason: 'INSUFFICIENT_STOCK',
+    shortages: [{ sku: 'A', requested: 15, available: 10 }],
+  });
   expect(await db.reservation.count()).toBe(0);
   const split = await reserveStock(db, order('o2', 15, { allowSplit: true }));
   expect(split).toMatchObject({
@@ -78,7 +85,9 @@ it('60 racing 1-unit orders over two warehouses of 10: exactly 20 held, neither 
 });
 
 it('racing split orders of 3 never over-take either warehouse', async () => {
-  const outs = await Promise.all(Array.from({ length: 30 }, (_, i) => reserveStock(db, order(`s-${i}`, 3, { allowSplit: true }))));
+  const outs = await Promise.all(
+    Array.from({ length: 30 }, (_, i) => reserveStock(db, order(`s-${i}`, 3, { allowSplit: true }))),
+  );
   expect(outs.filter((o) => o.status === 'reserved')).toHaveLength(6);
   const [east, west] = [await level(db, 'A', 'EAST'), await level(db, 'A', 'WEST')];
   expect(east.reserved).toBeLessThanOrEqual(10);

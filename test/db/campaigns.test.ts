@@ -79,7 +79,9 @@ describe('campaign pool in PostgreSQL', () => {
     // lock_timeout on a busy machine (55P03; the saga's activity would retry, this call does not).
     const pool = testDb(10);
     const results = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => reserveFromCampaign(pool, flashOrder(`f-${i}`, i < 60 ? 'greedy' : `u-${i}`))),
+      Array.from({ length: 200 }, (_, i) =>
+        reserveFromCampaign(pool, flashOrder(`f-${i}`, i < 60 ? 'greedy' : `u-${i}`)),
+      ),
     ).finally(() => pool.$disconnect());
     expect(results.filter((r) => r.status === 'reserved')).toHaveLength(20);
     const greedy = results.slice(0, 60).filter((r) => r.status === 'reserved');
@@ -96,10 +98,16 @@ describe('campaign pool in PostgreSQL', () => {
 
   it('refuses outside the window, and says which side', async () => {
     await createCampaign(db, campaign('c1', 5, 2, hour));
-    expect(await reserveFromCampaign(db, flashOrder('early', 'u'))).toEqual({ status: 'rejected', reason: 'NOT_STARTED' });
+    expect(await reserveFromCampaign(db, flashOrder('early', 'u'))).toEqual({
+      status: 'rejected',
+      reason: 'NOT_STARTED',
+    });
     await createCampaign(db, campaign('c2', 5));
     await endCampaign(db, 'c2');
-    expect(await reserveFromCampaign(db, flashOrder('late', 'u', 1, 'c2'))).toEqual({ status: 'rejected', reason: 'ENDED' });
+    expect(await reserveFromCampaign(db, flashOrder('late', 'u', 1, 'c2'))).toEqual({
+      status: 'rejected',
+      reason: 'ENDED',
+    });
   });
 
   it('a released hold returns to the pool while open, to normal stock after the end; unsold returns at the end', async () => {
@@ -108,7 +116,9 @@ describe('campaign pool in PostgreSQL', () => {
     await reserveFromCampaign(db, flashOrder('b', 'u', 3));
     await releaseStock(db, 'a', 'CANCELLED');
     expect(await readCampaign(db, 'c1')).toMatchObject({ remaining: 7, held: 3 });
-    expect(await db.campaignUserCount.findUnique({ where: { campaignId_userId: { campaignId: 'c1', userId: 'u' } } })).toMatchObject({ quantity: 3 });
+    expect(
+      await db.campaignUserCount.findUnique({ where: { campaignId_userId: { campaignId: 'c1', userId: 'u' } } }),
+    ).toMatchObject({ quantity: 3 });
 
     expect(await endCampaign(db, 'c1')).toEqual({ returned: 7 });
     expect(await endCampaign(db, 'c1')).toEqual({ returned: 7 });

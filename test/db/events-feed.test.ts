@@ -75,7 +75,9 @@ it('two relays, concurrent writers and a transaction held open: every event once
   const open = new Client({ connectionString: TEST_DATABASE_URL });
   await open.connect();
   await open.query('BEGIN');
-  await open.query(`UPDATE inventory_levels SET safety_stock = safety_stock + 1, version = version + 1 WHERE sku = 'A'`);
+  await open.query(
+    `UPDATE inventory_levels SET safety_stock = safety_stock + 1, version = version + 1 WHERE sku = 'A'`,
+  );
 
   // Others commit meanwhile (B, C, D), while the consumer reads past them.
   await Promise.all(
@@ -98,7 +100,9 @@ it('two relays, concurrent writers and a transaction held open: every event once
   // The open transaction commits last: its event comes after everything already read.
   await open.query('COMMIT');
   await open.end();
-  await Promise.all(SKUS.flatMap((sku) => Array.from({ length: 4 }, (_, i) => releaseStock(db, `${sku}-${i}`, 'CANCELLED'))));
+  await Promise.all(
+    SKUS.flatMap((sku) => Array.from({ length: 4 }, (_, i) => releaseStock(db, `${sku}-${i}`, 'CANCELLED'))),
+  );
   await relays.stop();
   while ((await assignPositions(db)) > 0);
   await readSome();
@@ -111,14 +115,22 @@ it('two relays, concurrent writers and a transaction held open: every event once
   expect(BigInt(seen.length)).toBe(total);
   // Per level, in feed order, versions chain.
   for (const sku of SKUS) {
-    const chain = seen.filter((e) => e.type === 'stock.changed' && e.subject === `${sku}@W1`).map((e) => e.data as { fromVersion: number; toVersion: number });
+    const chain = seen
+      .filter((e) => e.type === 'stock.changed' && e.subject === `${sku}@W1`)
+      .map((e) => e.data as { fromVersion: number; toVersion: number });
     chain.forEach((v, i) => expect(v.fromVersion).toBe(i === 0 ? 0 : chain[i - 1].toVersion));
   }
 });
 
 it('filters by type and SKU; an empty last page still moves the cursor to the head', async () => {
   for (const sku of SKUS) await stock(db, sku, 'W1', 1);
-  await reserveStock(db, { reservationId: 'o1', orderId: 'o1', userId: 'u', lines: [{ sku: 'B', warehouseCode: 'W1', quantity: 1 }], expiresAt: expiresAt() });
+  await reserveStock(db, {
+    reservationId: 'o1',
+    orderId: 'o1',
+    userId: 'u',
+    lines: [{ sku: 'B', warehouseCode: 'W1', quantity: 1 }],
+    expiresAt: expiresAt(),
+  });
   while ((await assignPositions(db)) > 0);
   const out = await readFeed(db, { after: 0n, limit: 10, types: ['stock.out_of_stock'] });
   expect(out.data.map((e) => [e.type, e.subject])).toEqual([['stock.out_of_stock', 'B@W1']]);

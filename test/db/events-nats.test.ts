@@ -10,7 +10,14 @@ import { assignAll, deleteAllExpiredEvents, type CloudEvent } from '../../data/e
 import { channelCursor, eventBacklog } from '../../data/events/channels';
 import type { Db } from '../../data/db';
 import { openJetStream, type JetStreamLink } from '../../platform/nats';
-import { NATS_CHANNEL, NatsEventChannel, eventSubject, subjectToken, type NatsChannelOptions, type PublishOutcome } from '../../use-cases/publish-events';
+import {
+  NATS_CHANNEL,
+  NatsEventChannel,
+  eventSubject,
+  subjectToken,
+  type NatsChannelOptions,
+  type PublishOutcome,
+} from '../../use-cases/publish-events';
 import { resetDb, stock, testDb } from '../helpers/db';
 import { startOwnNats, type OwnNats } from '../helpers/nats-server';
 
@@ -56,14 +63,21 @@ async function streamed(): Promise<{ msgId: string | undefined; subject: string;
   const out = [];
   for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
     const m = await jsm.streams.getMessage(STREAM, { seq });
-    if (m) out.push({ msgId: m.header?.get('Nats-Msg-Id'), subject: m.subject, event: JSON.parse(Buffer.from(m.data).toString()) as CloudEvent });
+    if (m)
+      out.push({
+        msgId: m.header?.get('Nats-Msg-Id'),
+        subject: m.subject,
+        event: JSON.parse(Buffer.from(m.data).toString()) as CloudEvent,
+      });
   }
   return out;
 }
 
 /** The feed's events, in position order. */
 async function positioned(): Promise<{ id: string; sequence: string; type: string }[]> {
-  const rows = await db.$queryRaw<{ event: CloudEvent }[]>`SELECT event FROM event_outbox WHERE position IS NOT NULL ORDER BY position`;
+  const rows = await db.$queryRaw<
+    { event: CloudEvent }[]
+  >`SELECT event FROM event_outbox WHERE position IS NOT NULL ORDER BY position`;
   return rows.map((r) => ({ id: r.event.id, sequence: r.event.sequence, type: r.event.type }));
 }
 
@@ -215,7 +229,9 @@ it('NATS unreachable from the first pass: the channel has its cursor row at once
   });
   await expect(dead.pass()).rejects.toThrow();
   await dead.stop();
-  expect(await db.$queryRaw`SELECT channel, position FROM event_channel_cursors`).toEqual([{ channel: NATS_CHANNEL, position: 0n }]);
+  expect(await db.$queryRaw`SELECT channel, position FROM event_channel_cursors`).toEqual([
+    { channel: NATS_CHANNEL, position: 0n },
+  ]);
   await db.$executeRaw`UPDATE event_outbox SET time = clock_timestamp() - interval '30 days'`;
   expect(await deleteAllExpiredEvents(db, 7)).toBe(0);
 });

@@ -4,7 +4,14 @@
  * (unpositioned) and each channel's lag in positions and seconds.
  */
 import { Registry } from 'prom-client';
-import { advanceCursor, assignAll, deleteAllExpiredEvents, deleteExpiredEvents, eventBacklog, startEventRetention } from '../../data/events';
+import {
+  advanceCursor,
+  assignAll,
+  deleteAllExpiredEvents,
+  deleteExpiredEvents,
+  eventBacklog,
+  startEventRetention,
+} from '../../data/events';
 import type { Db } from '../../data/db';
 import { storeGaugeReader } from '../../data/store-gauges';
 import { registerStoreGauges } from '../../platform/store-gauges';
@@ -34,7 +41,10 @@ async function unpositioned(daysOld: number): Promise<void> {
     VALUES ('order.held', 'o-old', '{}'::jsonb, clock_timestamp() - make_interval(days => ${daysOld}::int))`;
 }
 
-const positions = async () => (await db.$queryRaw<{ p: bigint | null }[]>`SELECT position AS p FROM event_outbox ORDER BY position NULLS LAST`).map((r) => r.p);
+const positions = async () =>
+  (await db.$queryRaw<{ p: bigint | null }[]>`SELECT position AS p FROM event_outbox ORDER BY position NULLS LAST`).map(
+    (r) => r.p,
+  );
 
 it('deletes old positioned events up to the slowest channel, in batches; never unpositioned ones, never recent ones', async () => {
   await positionedEvents(8, 10);

@@ -54,14 +54,35 @@ afterEach(async () => {
 
 const soon = () => new Date(Date.now() + 60_000).toISOString();
 const hold = (id: string, lines: { sku: string; quantity: number }[], orderId = id) =>
-  reserveStock(db, { reservationId: id, orderId, userId: 'u1', lines: lines.map((l) => ({ ...l, warehouseCode: 'W1' })), expiresAt: soon() });
+  reserveStock(db, {
+    reservationId: id,
+    orderId,
+    userId: 'u1',
+    lines: lines.map((l) => ({ ...l, warehouseCode: 'W1' })),
+    expiresAt: soon(),
+  });
 
 function batchItem(orderId: string, sku: string, quantity: number, campaignId?: string) {
   const line = { sku, warehouseCode: 'W1', quantity };
   const expiresAt = new Date(Date.now() + 900_000).toISOString();
-  const reserved = { status: 'reserved', reservationId: orderId, lines: [line], allocations: requestedAllocation([line]), expiresAt };
+  const reserved = {
+    status: 'reserved',
+    reservationId: orderId,
+    lines: [line],
+    allocations: requestedAllocation([line]),
+    expiresAt,
+  };
   const order = { orderId, userId: `u-${orderId}`, lines: [line], ...(campaignId ? { campaignId } : {}) };
-  return { serial: orderId, orderId, userId: `u-${orderId}`, quantity, expiresAt, reserved, saga: { order, ttlSeconds: 900 }, actor: 'k-test' };
+  return {
+    serial: orderId,
+    orderId,
+    userId: `u-${orderId}`,
+    quantity,
+    expiresAt,
+    reserved,
+    saga: { order, ttlSeconds: 900 },
+    actor: 'k-test',
+  };
 }
 const holdBatch = (kind: 'level' | 'campaign', p: string, wh: string | null, items: ReturnType<typeof batchItem>[]) =>
   pool.query('SELECT stockhold_hold_batch($1, $2, $3, $4::jsonb)', [kind, p, wh, JSON.stringify(items)]);
@@ -96,7 +117,8 @@ const cases: Case[] = [
   },
   {
     writer: 'adjustment',
-    act: () => adjustStock(db, { idempotencyKey: 'a1', sku: 'A', warehouseCode: 'W1', delta: -2, reasonCode: 'DAMAGE' }),
+    act: () =>
+      adjustStock(db, { idempotencyKey: 'a1', sku: 'A', warehouseCode: 'W1', delta: -2, reasonCode: 'DAMAGE' }),
     events: ['stock.changed A@W1'],
   },
   {
@@ -118,10 +140,15 @@ const cases: Case[] = [
     act: () => hold('o1', [{ sku: 'B', quantity: 5 }]),
     events: ['stock.changed B@W1', 'stock.out_of_stock B@W1', 'order.held o1'],
   },
-  { writer: 'late re-reserve', act: () => hold('o1:late', [{ sku: 'A', quantity: 1 }], 'o1'), events: ['stock.changed A@W1', 'order.held o1'] },
+  {
+    writer: 'late re-reserve',
+    act: () => hold('o1:late', [{ sku: 'A', quantity: 1 }], 'o1'),
+    events: ['stock.changed A@W1', 'order.held o1'],
+  },
   {
     writer: 'hold batch on a level',
-    act: () => holdBatch('level', 'A', 'W1', [batchItem('b1', 'A', 4), batchItem('b2', 'A', 9), batchItem('b3', 'A', 6)]),
+    act: () =>
+      holdBatch('level', 'A', 'W1', [batchItem('b1', 'A', 4), batchItem('b2', 'A', 9), batchItem('b3', 'A', 6)]),
     events: ['stock.changed A@W1', 'stock.out_of_stock A@W1', 'order.held b1', 'order.held b3'],
   },
   {
@@ -157,7 +184,15 @@ const cases: Case[] = [
       await perishable(db, 'L');
       await receiveLot(db, 'L', 'W1', 'L1', 4, 10);
     },
-    act: () => setLotQuarantine(db, { idempotencyKey: 'q1', sku: 'L', warehouseCode: 'W1', lotCode: 'L1', quarantined: true, reason: 'recall' }),
+    act: () =>
+      setLotQuarantine(db, {
+        idempotencyKey: 'q1',
+        sku: 'L',
+        warehouseCode: 'W1',
+        lotCode: 'L1',
+        quarantined: true,
+        reason: 'recall',
+      }),
     events: ['stock.changed L@W1', 'stock.out_of_stock L@W1'],
   },
   {
@@ -174,7 +209,14 @@ const cases: Case[] = [
     writer: 'transfer request, ship, receive',
     setup: () => stock(db, 'A', 'W2', 1),
     act: async () => {
-      await requestTransfer(db, { transferId: 't1', sku: 'A', fromWarehouse: 'W1', toWarehouse: 'W2', quantity: 3, receiveWithinSeconds: 3600 });
+      await requestTransfer(db, {
+        transferId: 't1',
+        sku: 'A',
+        fromWarehouse: 'W1',
+        toWarehouse: 'W2',
+        quantity: 3,
+        receiveWithinSeconds: 3600,
+      });
       await shipTransfer(db, 't1', soon());
       await receiveTransfer(db, 't1', { receivedQuantity: 3 });
     },
@@ -187,7 +229,12 @@ const cases: Case[] = [
     act: () => holdBatch('campaign', 'fs', null, [batchItem('f1', 'A', 3, 'fs'), batchItem('f2', 'A', 1, 'fs')]),
     events: ['campaign.changed fs', 'campaign.sold_out fs', 'order.held f1', 'order.held f2'],
   },
-  { writer: 'campaign end', setup: flashSale, act: () => endCampaign(db, 'fs'), events: ['campaign.changed fs', 'stock.changed A@W1'] },
+  {
+    writer: 'campaign end',
+    setup: flashSale,
+    act: () => endCampaign(db, 'fs'),
+    events: ['campaign.changed fs', 'stock.changed A@W1'],
+  },
   {
     writer: 'pre-sale order and fulfilment',
     setup: async () => {
@@ -205,13 +252,35 @@ const cases: Case[] = [
       });
       await fulfilPreSale(db, 'ps', 'fulfil-1', 5);
     },
-    events: ['campaign.changed ps', 'campaign.changed ps', 'order.held po1', 'stock.changed P@W1', 'stock.back_in_stock P@W1'],
+    events: [
+      'campaign.changed ps',
+      'campaign.changed ps',
+      'order.held po1',
+      'stock.changed P@W1',
+      'stock.back_in_stock P@W1',
+    ],
   },
   {
     writer: 'stock-state move (available → damaged), then a write-off from damaged',
     act: async () => {
-      await moveStock(db, { moveId: 'm1', sku: 'A', warehouseCode: 'W1', from: 'AVAILABLE', to: 'DAMAGED', quantity: 2, reason: 'crushed' });
-      await moveStock(db, { moveId: 'm2', sku: 'A', warehouseCode: 'W1', from: 'DAMAGED', to: 'WRITE_OFF', quantity: 2, reason: 'binned' });
+      await moveStock(db, {
+        moveId: 'm1',
+        sku: 'A',
+        warehouseCode: 'W1',
+        from: 'AVAILABLE',
+        to: 'DAMAGED',
+        quantity: 2,
+        reason: 'crushed',
+      });
+      await moveStock(db, {
+        moveId: 'm2',
+        sku: 'A',
+        warehouseCode: 'W1',
+        from: 'DAMAGED',
+        to: 'WRITE_OFF',
+        quantity: 2,
+        reason: 'binned',
+      });
     },
     events: ['stock.changed A@W1', 'stock.changed A@W1'],
   },
@@ -283,12 +352,20 @@ describe('a change that does not commit leaves no event', () => {
     { name: 'a hold short on a batch', act: () => holdBatch('level', 'B', 'W1', [batchItem('b1', 'B', 6)]) },
     {
       name: 'an adjustment below zero',
-      act: () => adjustStock(db, { idempotencyKey: 'a1', sku: 'B', warehouseCode: 'W1', delta: -6, reasonCode: 'LOSS' }).catch(() => undefined),
+      act: () =>
+        adjustStock(db, { idempotencyKey: 'a1', sku: 'B', warehouseCode: 'W1', delta: -6, reasonCode: 'LOSS' }).catch(
+          () => undefined,
+        ),
     },
-    { name: 'a CHECK violation', act: () => db.$executeRaw`UPDATE inventory_levels SET reserved = on_hand + 1 WHERE sku = 'A'`.catch(() => undefined) },
+    {
+      name: 'a CHECK violation',
+      act: () =>
+        db.$executeRaw`UPDATE inventory_levels SET reserved = on_hand + 1 WHERE sku = 'A'`.catch(() => undefined),
+    },
     {
       name: 'an insert of a level that already exists, skipped ON CONFLICT',
-      act: () => db.$executeRaw`INSERT INTO inventory_levels (sku, warehouse_code, on_hand) VALUES ('A', 'W1', 7) ON CONFLICT DO NOTHING`,
+      act: () =>
+        db.$executeRaw`INSERT INTO inventory_levels (sku, warehouse_code, on_hand) VALUES ('A', 'W1', 7) ON CONFLICT DO NOTHING`,
     },
     {
       name: 'a rolled-back transaction',
@@ -350,8 +427,16 @@ describe('event content', () => {
     const rows = await db.$queryRaw<{ event: { type: string; data: Record<string, unknown> } }[]>`
       SELECT event FROM event_outbox WHERE type IN ('order.released', 'payment.settled') ORDER BY position`;
     expect(rows.map((r) => r.event)).toMatchObject([
-      { type: 'order.released', subject: 'o1', data: { reason: 'EXPIRED', status: 'RELEASED', lines: [{ sku: 'A', warehouseCode: 'W1', quantity: 2 }] } },
-      { type: 'payment.settled', subject: 'o2', data: { paymentId: 'p1', state: 'CONFIRMED', previousState: 'PENDING' } },
+      {
+        type: 'order.released',
+        subject: 'o1',
+        data: { reason: 'EXPIRED', status: 'RELEASED', lines: [{ sku: 'A', warehouseCode: 'W1', quantity: 2 }] },
+      },
+      {
+        type: 'payment.settled',
+        subject: 'o2',
+        data: { paymentId: 'p1', state: 'CONFIRMED', previousState: 'PENDING' },
+      },
       { type: 'payment.settled', subject: 'o2', data: { paymentId: 'p2', state: 'DUPLICATE_CHARGE' } },
     ]);
   });

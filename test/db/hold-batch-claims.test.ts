@@ -37,13 +37,24 @@ afterEach(async () => {
 function item(orderId: string, sku: string, quantity = 1, userId = `u-${orderId}`) {
   const line = { sku, warehouseCode: 'W1', quantity };
   const expiresAt = new Date(Date.now() + 900_000).toISOString();
-  const reserved = { status: 'reserved', reservationId: orderId, lines: [line], allocations: requestedAllocation([line]), expiresAt };
+  const reserved = {
+    status: 'reserved',
+    reservationId: orderId,
+    lines: [line],
+    allocations: requestedAllocation([line]),
+    expiresAt,
+  };
   const order = { orderId, userId, lines: [line] };
   return { serial: orderId, orderId, userId, quantity, expiresAt, reserved, saga: { order, ttlSeconds: 900 } };
 }
 type Outcome = { status?: string; reason?: string; replayed?: { status: string; reason?: string } };
 const batch = async (sku: string, items: ReturnType<typeof item>[]): Promise<Outcome[]> =>
-  (await pool.query<{ o: Outcome[] }>(`SELECT stockhold_hold_batch('level', $1, 'W1', $2::jsonb) AS o`, [sku, JSON.stringify(items)])).rows[0].o;
+  (
+    await pool.query<{ o: Outcome[] }>(`SELECT stockhold_hold_batch('level', $1, 'W1', $2::jsonb) AS o`, [
+      sku,
+      JSON.stringify(items),
+    ])
+  ).rows[0].o;
 
 /** Backends running the hold batch that wait on a lock: their pids. */
 async function waitingBatches(): Promise<number[]> {
@@ -96,7 +107,12 @@ it('one serial in two batches at once (two API processes, two pools): one hold; 
   expect(b[0]).toMatchObject({ status: 'reserved' });
   await blocker.release();
   const [twice, other] = await a;
-  expect(twice).toEqual({ replayed: expect.objectContaining({ status: 'reserved', lines: [expect.objectContaining({ sku: 'RB', quantity: 3 })] }) });
+  expect(twice).toEqual({
+    replayed: expect.objectContaining({
+      status: 'reserved',
+      lines: [expect.objectContaining({ sku: 'RB', quantity: 3 })],
+    }),
+  });
   expect(other).toMatchObject({ status: 'reserved' });
   expect(await level(db, 'RA', 'W1')).toEqual({ onHand: 5, reserved: 1 });
   expect(await level(db, 'RB', 'W1')).toEqual({ onHand: 5, reserved: 3 });
@@ -142,7 +158,12 @@ it('the same order id twice in one batch: the first body wins, the same body is 
   // A lone order goes at once and waits on the row; everything after it queues into one batch.
   const lone = batcher.hold(row, item('lone', 'DUP') as never);
   await blocker.waiters(1);
-  const bodies = [item('dup', 'DUP', 2), item('dup', 'DUP', 2), item('dup', 'DUP', 5), item('dup', 'DUP', 2, 'mallory')];
+  const bodies = [
+    item('dup', 'DUP', 2),
+    item('dup', 'DUP', 2),
+    item('dup', 'DUP', 5),
+    item('dup', 'DUP', 2, 'mallory'),
+  ];
   const answers = bodies.map((b) => batcher.hold(row, b as never));
   await blocker.release();
   expect((await lone).outcome).toMatchObject({ status: 'reserved' });
@@ -154,7 +175,12 @@ it('the same order id twice in one batch: the first body wins, the same body is 
     ['reserved', true],
   ]);
   const checks = await Promise.allSettled(bodies.map((b, i) => assertSameOrder(db, b.saga.order, results[i])));
-  expect(checks.map((c) => (c.status === 'fulfilled' ? 'ok' : (c.reason as { code: string }).code))).toEqual(['ok', 'ok', 'ORDER_CONFLICT', 'ORDER_CONFLICT']);
+  expect(checks.map((c) => (c.status === 'fulfilled' ? 'ok' : (c.reason as { code: string }).code))).toEqual([
+    'ok',
+    'ok',
+    'ORDER_CONFLICT',
+    'ORDER_CONFLICT',
+  ]);
   // Held once, as the first caller asked: 2 units for its user; one saga input, the first body.
   expect(await level(db, 'DUP', 'W1')).toEqual({ onHand: 10, reserved: 3 });
   expect(await db.reservation.findUniqueOrThrow({ where: { id: 'dup' }, include: { lines: true } })).toMatchObject({

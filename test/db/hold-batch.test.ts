@@ -32,19 +32,37 @@ afterEach(async () => {
 function item(orderId: string, quantity: number, userId = `u-${orderId}`, campaignId?: string) {
   const line = { sku: 'HB', warehouseCode: 'W1', quantity };
   const expiresAt = new Date(Date.now() + 900_000).toISOString();
-  const reserved = { status: 'reserved', reservationId: orderId, lines: [line], allocations: requestedAllocation([line]), expiresAt };
+  const reserved = {
+    status: 'reserved',
+    reservationId: orderId,
+    lines: [line],
+    allocations: requestedAllocation([line]),
+    expiresAt,
+  };
   const order = { orderId, userId, lines: [line], ...(campaignId ? { campaignId } : {}) };
-  return { serial: orderId, orderId, userId, quantity, expiresAt, reserved, saga: { order, ttlSeconds: 900 }, actor: 'k-test' };
+  return {
+    serial: orderId,
+    orderId,
+    userId,
+    quantity,
+    expiresAt,
+    reserved,
+    saga: { order, ttlSeconds: 900 },
+    actor: 'k-test',
+  };
 }
 
 type Outcome = { status: string; reason?: string; replayed?: { status: string }; shortages?: { available: number }[] };
-async function batch(kind: 'level' | 'campaign', pool1: string, pool2: string | null, items: ReturnType<typeof item>[]): Promise<Outcome[]> {
-  const { rows } = await pool.query<{ outcomes: Outcome[] }>('SELECT stockhold_hold_batch($1, $2, $3, $4::jsonb) AS outcomes', [
-    kind,
-    pool1,
-    pool2,
-    JSON.stringify(items),
-  ]);
+async function batch(
+  kind: 'level' | 'campaign',
+  pool1: string,
+  pool2: string | null,
+  items: ReturnType<typeof item>[],
+): Promise<Outcome[]> {
+  const { rows } = await pool.query<{ outcomes: Outcome[] }>(
+    'SELECT stockhold_hold_batch($1, $2, $3, $4::jsonb) AS outcomes',
+    [kind, pool1, pool2, JSON.stringify(items)],
+  );
   return rows[0].outcomes;
 }
 
@@ -68,7 +86,9 @@ it('a level batch: first fit in arrival order, every outcome fenced, one ledger 
     ['d', 'RESERVED', 1],
   ]);
   const sagas = await db.sagaStart.findMany({ orderBy: { orderId: 'asc' } });
-  expect(sagas.map((s) => [s.orderId, (s.input as { reservation: { reservationId: string } }).reservation.reservationId])).toEqual([
+  expect(
+    sagas.map((s) => [s.orderId, (s.input as { reservation: { reservationId: string } }).reservation.reservationId]),
+  ).toEqual([
     ['a', 'a'],
     ['c', 'c'],
     ['d', 'd'],
@@ -106,7 +126,14 @@ it('a campaign batch: the per-user limit inside one batch, the pool first fit, a
     item('x5', 2, 'dan', 'hb'), // the pool has 1 left: sold out, dan's count given back
     item('x6', 1, 'eve', 'hb'),
   ]);
-  expect(out.map((o) => o.reason ?? o.status)).toEqual(['reserved', 'LIMIT_REACHED', 'LIMIT_REACHED', 'reserved', 'SOLD_OUT', 'reserved']);
+  expect(out.map((o) => o.reason ?? o.status)).toEqual([
+    'reserved',
+    'LIMIT_REACHED',
+    'LIMIT_REACHED',
+    'reserved',
+    'SOLD_OUT',
+    'reserved',
+  ]);
   const counts = await db.campaignUserCount.findMany({ where: { campaignId: 'hb' }, orderBy: { userId: 'asc' } });
   expect(counts.map((c) => [c.userId, c.quantity])).toEqual([
     ['ann', 2],
@@ -138,19 +165,30 @@ it('several batches in flight on one hot row (as from several API processes): ex
     const batchers = [new HoldBatcher(db, wide, 40, 4), new HoldBatcher(db, wide, 40, 4)];
     const asLevel = (i: number) => ({
       ...item(`lv-${i}`, 1 + (i % 2)),
-      reserved: { ...item(`lv-${i}`, 1 + (i % 2)).reserved, lines: [{ sku: 'HB2', warehouseCode: 'W1', quantity: 1 + (i % 2) }] },
+      reserved: {
+        ...item(`lv-${i}`, 1 + (i % 2)).reserved,
+        lines: [{ sku: 'HB2', warehouseCode: 'W1', quantity: 1 + (i % 2) }],
+      },
     });
     const results = await Promise.all([
       ...Array.from({ length: 400 }, (_, i) =>
-        batchers[i % 2].hold({ kind: 'campaign', campaignId: 'hb2' }, item(`cp-${i}`, 1, `cu-${i % 150}`, 'hb2') as never),
+        batchers[i % 2].hold(
+          { kind: 'campaign', campaignId: 'hb2' },
+          item(`cp-${i}`, 1, `cu-${i % 150}`, 'hb2') as never,
+        ),
       ),
-      ...Array.from({ length: 300 }, (_, i) => batchers[i % 2].hold({ kind: 'level', sku: 'HB2', warehouseCode: 'W1' }, asLevel(i) as never)),
+      ...Array.from({ length: 300 }, (_, i) =>
+        batchers[i % 2].hold({ kind: 'level', sku: 'HB2', warehouseCode: 'W1' }, asLevel(i) as never),
+      ),
     ]);
     const campaignHeld = results.slice(0, 400).filter((r) => r.outcome.status === 'reserved').length;
     const levelHeld = results.slice(400).filter((r) => r.outcome.status === 'reserved');
     expect(campaignHeld).toBe(100);
     // 200 units outside the campaign's 100, taken by orders of 1 and 2.
-    const levelUnits = levelHeld.reduce((n, r) => n + (r.outcome.status === 'reserved' ? r.outcome.lines[0].quantity : 0), 0);
+    const levelUnits = levelHeld.reduce(
+      (n, r) => n + (r.outcome.status === 'reserved' ? r.outcome.lines[0].quantity : 0),
+      0,
+    );
     expect(levelUnits).toBe(200);
     expect(await level(db, 'HB2', 'W1')).toEqual({ onHand: 300, reserved: 300 });
     expect(await db.operationFence.count({ where: { operation: 'RESERVE', serial: { startsWith: 'cp-' } } })).toBe(400);

@@ -71,7 +71,16 @@ it('racing multi-line reserves, confirms, releases and transfers: no deadlock, n
     const sku = SKUS[i % SKUS.length];
     const [fromWarehouse, toWarehouse] = i % 2 === 0 ? WAREHOUSES : [...WAREHOUSES].reverse();
     const transferId = `t${i}`;
-    expect(await requestTransfer(db, { transferId, sku, fromWarehouse, toWarehouse, quantity: 1, receiveWithinSeconds: 3_600 })).toEqual({
+    expect(
+      await requestTransfer(db, {
+        transferId,
+        sku,
+        fromWarehouse,
+        toWarehouse,
+        quantity: 1,
+        receiveWithinSeconds: 3_600,
+      }),
+    ).toEqual({
       status: 'requested',
     });
     expect(await shipTransfer(db, transferId, expiresAt)).toMatchObject({ status: 'done' });

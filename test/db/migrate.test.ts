@@ -52,8 +52,18 @@ function runCli(env: Record<string, string> = {}): Promise<Run> {
     execFile(
       process.execPath,
       ['--import', 'tsx', path.join(ROOT, 'prisma/migrate.ts')],
-      { cwd: ROOT, env: { ...process.env, MIGRATION_DATABASE_URL: ownerUrl, DATABASE_URL: serviceUrl, NODE_ENV: 'production', ...env } },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          MIGRATION_DATABASE_URL: ownerUrl,
+          DATABASE_URL: serviceUrl,
+          NODE_ENV: 'production',
+          ...env,
+        },
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
     );
   });
 }
@@ -127,13 +137,18 @@ it('an applied migration edited since is an error (exit 1, nothing applied), not
   expect(await sql(ownerUrl, `SELECT to_regclass('must_not_appear') AS t`)).toEqual([{ t: null }]);
 
   // The CLI: the same run of the real folder, with the recorded checksum tampered.
-  await sql(ownerUrl, `UPDATE "_prisma_migrations" SET checksum = repeat('0', 64) WHERE migration_name = $1`, [first.name]);
+  await sql(ownerUrl, `UPDATE "_prisma_migrations" SET checksum = repeat('0', 64) WHERE migration_name = $1`, [
+    first.name,
+  ]);
   try {
     const run = await runCli();
     expect(run.code).toBe(1);
     expect(run.out).toMatch(new RegExp(`applied migration ${first.name} changed on disk`));
   } finally {
-    await sql(ownerUrl, `UPDATE "_prisma_migrations" SET checksum = $2 WHERE migration_name = $1`, [first.name, first.checksum]);
+    await sql(ownerUrl, `UPDATE "_prisma_migrations" SET checksum = $2 WHERE migration_name = $1`, [
+      first.name,
+      first.checksum,
+    ]);
   }
 });
 
@@ -147,24 +162,35 @@ it('a migration waiting on a busy table gives up after lock_timeout and leaves n
     await traffic.query('BEGIN');
     await traffic.query(`UPDATE inventory_levels SET updated_at = now() WHERE false`);
     const started = Date.now();
-    await expect(migrate(ownerUrl, () => {}, { dir, lockTimeoutMs: 300 })).rejects.toThrow(/MIGRATION_LOCK_TIMEOUT_MS \(300 ms\)/);
+    await expect(migrate(ownerUrl, () => {}, { dir, lockTimeoutMs: 300 })).rejects.toThrow(
+      /MIGRATION_LOCK_TIMEOUT_MS \(300 ms\)/,
+    );
     expect(Date.now() - started).toBeLessThan(5_000);
-    expect(await sql(ownerUrl, `SELECT 1 FROM "_prisma_migrations" WHERE migration_name = $1`, [pending])).toHaveLength(0);
+    expect(await sql(ownerUrl, `SELECT 1 FROM "_prisma_migrations" WHERE migration_name = $1`, [pending])).toHaveLength(
+      0,
+    );
   } finally {
     await traffic.query('ROLLBACK');
     await traffic.end();
   }
   expect(await migrate(ownerUrl, () => {}, { dir, lockTimeoutMs: 300 })).toEqual([pending]);
   expect(
-    await sql(ownerUrl, `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'inventory_levels' AND column_name = 'lock_test'`),
+    await sql(
+      ownerUrl,
+      `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'inventory_levels' AND column_name = 'lock_test'`,
+    ),
   ).toEqual([{ n: 1 }]);
 });
 
 it('a statement running past statement_timeout fails its migration, which leaves no trace', async () => {
   const dir = migrationsCopy();
   const pending = addMigration(dir, '29991231000002', 'CREATE TABLE slow_test (id int); SELECT pg_sleep(3);');
-  await expect(migrate(ownerUrl, () => {}, { dir, statementTimeoutMs: 200 })).rejects.toThrow(/MIGRATION_STATEMENT_TIMEOUT_MS \(200 ms\)/);
-  expect(await sql(ownerUrl, `SELECT 1 FROM "_prisma_migrations" WHERE migration_name = $1`, [pending])).toHaveLength(0);
+  await expect(migrate(ownerUrl, () => {}, { dir, statementTimeoutMs: 200 })).rejects.toThrow(
+    /MIGRATION_STATEMENT_TIMEOUT_MS \(200 ms\)/,
+  );
+  expect(await sql(ownerUrl, `SELECT 1 FROM "_prisma_migrations" WHERE migration_name = $1`, [pending])).toHaveLength(
+    0,
+  );
   expect(await sql(ownerUrl, `SELECT to_regclass('slow_test') AS t`)).toEqual([{ t: null }]);
 });
 
@@ -174,7 +200,10 @@ function functionsCopy(): string {
   cpSync(path.join(ROOT, 'prisma/functions'), dir, { recursive: true });
   return dir;
 }
-const sourceOf = async (fn: string) => (await sql<{ src: string }>(ownerUrl, `SELECT prosrc AS src FROM pg_proc WHERE proname = $1`, [fn])).map((r) => r.src);
+const sourceOf = async (fn: string) =>
+  (await sql<{ src: string }>(ownerUrl, `SELECT prosrc AS src FROM pg_proc WHERE proname = $1`, [fn])).map(
+    (r) => r.src,
+  );
 
 it('a changed function file is deployed by the next run, without a migration; an unchanged one changes nothing; a hand-made change is undone', async () => {
   const functionsDir = functionsCopy();
@@ -183,7 +212,9 @@ it('a changed function file is deployed by the next run, without a migration; an
   const lines: string[] = [];
   const functionLines = () => lines.splice(0).filter((l) => l.startsWith('function '));
   expect(await migrate(ownerUrl, (l) => lines.push(l), { functionsDir })).toEqual([]);
-  expect(functionLines()).toEqual(['function stock_movements_append_only: replaced by prisma/functions/stock_movements_append_only.sql']);
+  expect(functionLines()).toEqual([
+    'function stock_movements_append_only: replaced by prisma/functions/stock_movements_append_only.sql',
+  ]);
   expect(await sourceOf('stock_movements_append_only')).toEqual([expect.stringContaining('append-only, always')]);
 
   // The same files again: nothing differs, nothing is committed.
@@ -192,13 +223,20 @@ it('a changed function file is deployed by the next run, without a migration; an
 
   // The repository's files: the function is back as they say.
   await migrate(ownerUrl, (l) => lines.push(l));
-  expect(functionLines()).toEqual(['function stock_movements_append_only: replaced by prisma/functions/stock_movements_append_only.sql']);
+  expect(functionLines()).toEqual([
+    'function stock_movements_append_only: replaced by prisma/functions/stock_movements_append_only.sql',
+  ]);
   expect(await sourceOf('stock_movements_append_only')).toEqual([expect.not.stringContaining('always')]);
 
   // A hotfix by hand lasts until the next run.
-  await sql(ownerUrl, `CREATE OR REPLACE FUNCTION unsellable_quantity(p_sku TEXT, p_warehouse TEXT) RETURNS INTEGER LANGUAGE sql STABLE AS $$ SELECT 0 $$`);
+  await sql(
+    ownerUrl,
+    `CREATE OR REPLACE FUNCTION unsellable_quantity(p_sku TEXT, p_warehouse TEXT) RETURNS INTEGER LANGUAGE sql STABLE AS $$ SELECT 0 $$`,
+  );
   await migrate(ownerUrl, (l) => lines.push(l));
-  expect(functionLines()).toEqual(['function unsellable_quantity: replaced by prisma/functions/unsellable_quantity.sql']);
+  expect(functionLines()).toEqual([
+    'function unsellable_quantity: replaced by prisma/functions/unsellable_quantity.sql',
+  ]);
   expect(await sourceOf('unsellable_quantity')).toEqual([expect.stringContaining('stock_lots')]);
 });
 
@@ -228,7 +266,9 @@ it('a migration that redefines a function kept in prisma/functions is refused an
   await expect(migrate(ownerUrl, () => {}, { dir })).rejects.toThrow(
     /migration 29991231000004_test failed.*redefines unsellable_quantity, defined by prisma\/functions\/unsellable_quantity\.sql/,
   );
-  expect(await sql(ownerUrl, `SELECT 1 FROM "_prisma_migrations" WHERE migration_name = $1`, [pending])).toHaveLength(0);
+  expect(await sql(ownerUrl, `SELECT 1 FROM "_prisma_migrations" WHERE migration_name = $1`, [pending])).toHaveLength(
+    0,
+  );
   expect(await sql(ownerUrl, `SELECT to_regclass('redefine_test') AS t`)).toEqual([{ t: null }]);
   expect(await sourceOf('unsellable_quantity')).toEqual([expect.stringContaining('stock_lots')]);
 });

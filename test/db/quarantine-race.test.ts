@@ -30,7 +30,14 @@ afterEach(async () => {
   expect(await invariantViolations(db)).toEqual([]);
 });
 
-const quarantine = { idempotencyKey: 'q1', sku: 'BERRY', warehouseCode: 'W1', lotCode: 'BAD', quarantined: true, reason: 'recall' };
+const quarantine = {
+  idempotencyKey: 'q1',
+  sku: 'BERRY',
+  warehouseCode: 'W1',
+  lotCode: 'BAD',
+  quarantined: true,
+  reason: 'recall',
+};
 const order = (id: string, quantity: number): ReserveInput => ({
   reservationId: id,
   orderId: id,
@@ -55,7 +62,11 @@ describe('quarantine committed while a reserve waits for the level row', () => {
     await blocker.waiters(2); // the reserve queued behind the quarantine, on its old snapshot
     await blocker.release();
     await quarantined;
-    expect(await reserved).toMatchObject({ status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages: [{ available: 5 }] });
+    expect(await reserved).toMatchObject({
+      status: 'rejected',
+      reason: 'INSUFFICIENT_STOCK',
+      shortages: [{ available: 5 }],
+    });
     expect(await level(db, 'BERRY', 'W1')).toEqual({ onHand: 10, reserved: 0 });
     expect(await rawAvailable()).toBe(5);
   });
@@ -106,7 +117,11 @@ describe('quarantine after a reserve that got the row first', () => {
     await blocker.release();
     expect(await reserved).toMatchObject({ status: 'reserved' });
     expect(await quarantined).toMatchObject({ quarantined: true, available: -5 });
-    expect((await readInventory(db, 'BERRY'))!.warehouses[0]).toMatchObject({ reserved: 10, unsellable: 5, available: 0 });
+    expect((await readInventory(db, 'BERRY'))!.warehouses[0]).toMatchObject({
+      reserved: 10,
+      unsellable: 5,
+      available: 0,
+    });
     expect((await findDrifts(db)).drifts).toEqual([
       { check: 'AVAILABLE_NEGATIVE', sku: 'BERRY', warehouseCode: 'W1', lotCode: null, recorded: -5, expected: 0 },
     ]);

@@ -38,7 +38,9 @@ describe('AVAILABLE_NEGATIVE', () => {
     await db.$executeRaw`UPDATE stock_lots SET quarantined = true WHERE lot_code = 'BAD'`;
     const report = await reconcile(db);
     expect(report).toMatchObject({ clean: false, levelsChecked: 1 });
-    expect(report.drifts).toEqual([{ check: 'AVAILABLE_NEGATIVE', sku: 'BERRY', warehouseCode: 'W1', lotCode: null, recorded: -5, expected: 0 }]);
+    expect(report.drifts).toEqual([
+      { check: 'AVAILABLE_NEGATIVE', sku: 'BERRY', warehouseCode: 'W1', lotCode: null, recorded: -5, expected: 0 },
+    ]);
     await releaseStock(db, 'o1', 'CANCELLED');
   });
 
@@ -46,7 +48,9 @@ describe('AVAILABLE_NEGATIVE', () => {
     await stock(db, 'A', 'W1', 10);
     await hold('o1', 'A', 8);
     await db.$executeRaw`UPDATE inventory_levels SET safety_stock = 3 WHERE sku = 'A'`;
-    expect((await findDrifts(db)).drifts).toEqual([{ check: 'AVAILABLE_NEGATIVE', sku: 'A', warehouseCode: 'W1', lotCode: null, recorded: -1, expected: 0 }]);
+    expect((await findDrifts(db)).drifts).toEqual([
+      { check: 'AVAILABLE_NEGATIVE', sku: 'A', warehouseCode: 'W1', lotCode: null, recorded: -1, expected: 0 },
+    ]);
     await db.$executeRaw`UPDATE inventory_levels SET safety_stock = 2 WHERE sku = 'A'`;
   });
 

@@ -80,7 +80,9 @@ describe('reserve', () => {
   it('returns the first outcome on a repeat, without a second hold', async () => {
     await stock(db, 'A', 'W1', 10);
     const first = await reserveStock(db, order('o1', [{ sku: 'A', warehouseCode: 'W1', quantity: 4 }]));
-    const again = await Promise.all([1, 2, 3].map(() => reserveStock(db, order('o1', [{ sku: 'A', warehouseCode: 'W1', quantity: 4 }]))));
+    const again = await Promise.all(
+      [1, 2, 3].map(() => reserveStock(db, order('o1', [{ sku: 'A', warehouseCode: 'W1', quantity: 4 }]))),
+    );
     for (const a of again) expect(a).toEqual(first);
     expect(await level(db, 'A', 'W1')).toEqual({ onHand: 10, reserved: 4 });
   });
@@ -88,7 +90,9 @@ describe('reserve', () => {
   it('200 parallel reserves of 1 unit against 10 in stock: exactly 10 holds', async () => {
     await stock(db, 'HOT', 'W1', 10);
     const results = await Promise.allSettled(
-      Array.from({ length: 200 }, (_, i) => reserveStock(db, order(`race-${i}`, [{ sku: 'HOT', warehouseCode: 'W1', quantity: 1 }]))),
+      Array.from({ length: 200 }, (_, i) =>
+        reserveStock(db, order(`race-${i}`, [{ sku: 'HOT', warehouseCode: 'W1', quantity: 1 }])),
+      ),
     );
     const failures = results.filter((r) => r.status === 'rejected');
     expect(failures).toEqual([]); // no CHECK violation (or anything else) surfaces to a caller
@@ -134,7 +138,11 @@ describe('confirm and release fences', () => {
   });
 
   it('confirm twice deducts once', async () => {
-    const outs = await Promise.all([confirmStock(db, 'o1', 'p1'), confirmStock(db, 'o1', 'p1'), confirmStock(db, 'o1', 'p1')]);
+    const outs = await Promise.all([
+      confirmStock(db, 'o1', 'p1'),
+      confirmStock(db, 'o1', 'p1'),
+      confirmStock(db, 'o1', 'p1'),
+    ]);
     for (const o of outs) expect(o).toEqual({ status: 'confirmed', paymentId: 'p1' });
     expect(await level(db, 'A', 'W1')).toEqual({ onHand: 7, reserved: 0 });
     expect(await db.stockMovement.count({ where: { reference: 'o1', reason: 'CONFIRM' } })).toBe(1);
@@ -181,13 +189,17 @@ describe('database guards', () => {
       /inventory_levels_(reserved|held_and_set_aside)_le_on_hand/,
     );
     // What is held and what is set aside (damaged, quality control) are distinct units on the shelf.
-    await expect(db.$executeRawUnsafe(`UPDATE inventory_levels SET reserved = 1, damaged = 1, quality_control = 1 WHERE sku = 'A'`)).rejects.toThrow(
-      /inventory_levels_held_and_set_aside_le_on_hand/,
+    await expect(
+      db.$executeRawUnsafe(
+        `UPDATE inventory_levels SET reserved = 1, damaged = 1, quality_control = 1 WHERE sku = 'A'`,
+      ),
+    ).rejects.toThrow(/inventory_levels_held_and_set_aside_le_on_hand/);
+    await expect(db.$executeRawUnsafe(`UPDATE inventory_levels SET damaged = -1 WHERE sku = 'A'`)).rejects.toThrow(
+      /inventory_levels_damaged_nonneg/,
     );
-    await expect(db.$executeRawUnsafe(`UPDATE inventory_levels SET damaged = -1 WHERE sku = 'A'`)).rejects.toThrow(/inventory_levels_damaged_nonneg/);
-    await expect(db.$executeRawUnsafe(`UPDATE inventory_levels SET quality_control = -1 WHERE sku = 'A'`)).rejects.toThrow(
-      /inventory_levels_quality_control_nonneg/,
-    );
+    await expect(
+      db.$executeRawUnsafe(`UPDATE inventory_levels SET quality_control = -1 WHERE sku = 'A'`),
+    ).rejects.toThrow(/inventory_levels_quality_control_nonneg/);
     await expect(db.$executeRawUnsafe(`UPDATE inventory_levels SET on_hand = -1 WHERE sku = 'A'`)).rejects.toThrow(
       /inventory_levels_on_hand_nonneg|violates check/,
     );

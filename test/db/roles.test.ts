@@ -87,13 +87,19 @@ it('refuses every way around the append-only trigger: session_replication_role, 
   expect(await refusal(`SET LOCAL session_replication_role = replica`)).toBe(INSUFFICIENT_PRIVILEGE);
   expect(await refusal(`SELECT set_config('session_replication_role', 'replica', false)`)).toBe(INSUFFICIENT_PRIVILEGE);
   expect((await app.query(`SHOW session_replication_role`)).rows[0].session_replication_role).toBe('origin');
-  expect(await refusal(`ALTER TABLE stock_movements DISABLE TRIGGER stock_movements_no_update_delete`)).toBe(INSUFFICIENT_PRIVILEGE);
-  expect(await refusal(`DROP TRIGGER stock_movements_no_update_delete ON stock_movements`)).toBe(INSUFFICIENT_PRIVILEGE);
-  expect(await refusal(`DROP TABLE stock_movements`)).toBe(INSUFFICIENT_PRIVILEGE);
-  expect(await refusal(`CREATE TABLE sneaky (id int)`)).toBe(INSUFFICIENT_PRIVILEGE);
-  expect(await refusal(`CREATE OR REPLACE FUNCTION stock_movements_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`)).toBe(
+  expect(await refusal(`ALTER TABLE stock_movements DISABLE TRIGGER stock_movements_no_update_delete`)).toBe(
     INSUFFICIENT_PRIVILEGE,
   );
+  expect(await refusal(`DROP TRIGGER stock_movements_no_update_delete ON stock_movements`)).toBe(
+    INSUFFICIENT_PRIVILEGE,
+  );
+  expect(await refusal(`DROP TABLE stock_movements`)).toBe(INSUFFICIENT_PRIVILEGE);
+  expect(await refusal(`CREATE TABLE sneaky (id int)`)).toBe(INSUFFICIENT_PRIVILEGE);
+  expect(
+    await refusal(
+      `CREATE OR REPLACE FUNCTION stock_movements_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`,
+    ),
+  ).toBe(INSUFFICIENT_PRIVILEGE);
   expect(await refusal(`SELECT * FROM "_prisma_migrations"`)).toBe(INSUFFICIENT_PRIVILEGE);
   expect(await refusal(`DELETE FROM "_prisma_migrations"`)).toBe(INSUFFICIENT_PRIVILEGE);
 });
@@ -108,11 +114,17 @@ it('runs the whole stock flow as the service role: receipts, group-commit and ge
     const deps: HoldDeps = {
       db,
       batcher: new HoldBatcher(db, pool, 50),
-      starter: { start: (input: { order: { orderId: string } }) => started.push(input.order.orderId) } as unknown as SagaStarter,
+      starter: {
+        start: (input: { order: { orderId: string } }) => started.push(input.order.orderId),
+      } as unknown as SagaStarter,
       ttlSeconds: 600,
     };
     // One line: the group commit (stockhold_hold_batch); two lines: the general reserve.
-    const one = await holdOrder(deps, { orderId: 'o1', userId: 'u', lines: [{ sku: 'A', warehouseCode: 'W1', quantity: 3 }] }, { actor: 'key-1' });
+    const one = await holdOrder(
+      deps,
+      { orderId: 'o1', userId: 'u', lines: [{ sku: 'A', warehouseCode: 'W1', quantity: 3 }] },
+      { actor: 'key-1' },
+    );
     const two = await holdOrder(
       deps,
       {
@@ -127,7 +139,10 @@ it('runs the whole stock flow as the service role: receipts, group-commit and ge
     );
     expect([one.status, two.status, started]).toEqual(['reserved', 'reserved', ['o1', 'o2']]);
     // The service role may name the actor of its transaction (a setting of its own, not a privilege).
-    const reserves = await owner.stockMovement.findMany({ where: { reference: { in: ['o1', 'o2'] }, reason: 'RESERVE' }, orderBy: { id: 'asc' } });
+    const reserves = await owner.stockMovement.findMany({
+      where: { reference: { in: ['o1', 'o2'] }, reason: 'RESERVE' },
+      orderBy: { id: 'asc' },
+    });
     expect(reserves.map((m) => [m.reference, m.actor])).toEqual([
       ['o1', 'key-1'],
       ['o2', 'key-2'],
@@ -136,7 +151,9 @@ it('runs the whole stock flow as the service role: receipts, group-commit and ge
     expect(await confirmStock(db, 'o1', 'pay-1')).toMatchObject({ status: 'confirmed' });
     expect(await releaseStock(db, 'o2', 'CANCELLED')).toMatchObject({ status: 'released' });
     // The saga's own steps are the system's, on the same pooled connections: no actor carried over.
-    const closing = await owner.stockMovement.findMany({ where: { reference: { in: ['o1', 'o2'] }, reason: { in: ['CONFIRM', 'RELEASE'] } } });
+    const closing = await owner.stockMovement.findMany({
+      where: { reference: { in: ['o1', 'o2'] }, reason: { in: ['CONFIRM', 'RELEASE'] } },
+    });
     expect(closing.length).toBeGreaterThan(0);
     expect(closing.every((m) => m.actor === null)).toBe(true);
     expect(await level(db, 'A', 'W1')).toEqual({ onHand: 7, reserved: 0 });
@@ -192,7 +209,9 @@ describe('on a managed PostgreSQL: no superuser anywhere after the administrator
         '-f',
         path.join(__dirname, '../../scripts/db-roles.sql'),
       ];
-      execFile('psql', args, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout + stderr)));
+      execFile('psql', args, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout + stderr),
+      );
     });
 
   it('scripts/db-roles.sql (twice: idempotent), then the owner migrates and grants, and the service role is held to the policy', async () => {
@@ -201,9 +220,10 @@ describe('on a managed PostgreSQL: no superuser anywhere after the administrator
     await psql(vars);
     const roles = new Client({ connectionString: admin.toString() });
     await roles.connect();
-    const attrs = await roles.query(`SELECT rolname, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = ANY($1) ORDER BY rolname`, [
-      [ownerRole, appRole],
-    ]);
+    const attrs = await roles.query(
+      `SELECT rolname, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = ANY($1) ORDER BY rolname`,
+      [[ownerRole, appRole]],
+    );
     await roles.end();
     expect(attrs.rows.every((r) => !r.rolsuper && !r.rolcreaterole && !r.rolcreatedb)).toBe(true);
     expect(attrs.rows).toHaveLength(2);
@@ -219,7 +239,9 @@ describe('on a managed PostgreSQL: no superuser anywhere after the administrator
     try {
       await svc.query(`INSERT INTO products (sku, name) VALUES ('K', 'k')`);
       await svc.query(`INSERT INTO warehouses (code, name) VALUES ('W', 'w')`);
-      await svc.query(`INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta) VALUES ('K', 'W', 'r', 'x', 0, 0)`);
+      await svc.query(
+        `INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta) VALUES ('K', 'W', 'r', 'x', 0, 0)`,
+      );
       expect(await refusal(`UPDATE stock_movements SET reason = 'y'`, svc)).toBe(INSUFFICIENT_PRIVILEGE);
       expect(await refusal(`TRUNCATE stock_movements`, svc)).toBe(INSUFFICIENT_PRIVILEGE);
       expect(await refusal(`SET session_replication_role = replica`, svc)).toBe(INSUFFICIENT_PRIVILEGE);
@@ -230,6 +252,8 @@ describe('on a managed PostgreSQL: no superuser anywhere after the administrator
   });
 
   it('a service role that is missing and that the owner may not create: the run says how to create it', async () => {
-    await expect(migrate(dbUrl(ownerRole), () => {}, { serviceUrl: dbUrl(`${suffix}_nobody`) })).rejects.toThrow(/does not exist.*db-roles\.sql/);
+    await expect(migrate(dbUrl(ownerRole), () => {}, { serviceUrl: dbUrl(`${suffix}_nobody`) })).rejects.toThrow(
+      /does not exist.*db-roles\.sql/,
+    );
   });
 });

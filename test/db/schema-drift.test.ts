@@ -43,9 +43,13 @@ function schemaFacts() {
     const optional = new Set([...body.matchAll(/^\s+(\w+)\s+\w+\?/gm)].map((f) => f[1]));
     const lists = new Set([...body.matchAll(/^\s+(\w+)\s+\w+\[\]/gm)].map((f) => f[1]));
     const compound = /@@id\(\[([^\]]+)\]\)/.exec(body);
-    const id = compound ? compound[1].split(',').map((s) => s.trim()) : [...body.matchAll(/^\s+(\w+)\s+\w+.*@id\b/gm)].map((f) => f[1]);
+    const id = compound
+      ? compound[1].split(',').map((s) => s.trim())
+      : [...body.matchAll(/^\s+(\w+)\s+\w+.*@id\b/gm)].map((f) => f[1]);
     // Columns of a type Prisma cannot read (xid8), absent from its runtime model: `name Unsupported("type")?` (no @map).
-    const unsupported = [...body.matchAll(/^\s+(\w+)\s+Unsupported\("(\w+)"\)(\?)?/gm)].map((f) => `${f[1]} ${f[2]} ${f[3] ? 'NULL' : 'NOT NULL'}`);
+    const unsupported = [...body.matchAll(/^\s+(\w+)\s+Unsupported\("(\w+)"\)(\?)?/gm)].map(
+      (f) => `${f[1]} ${f[2]} ${f[3] ? 'NULL' : 'NOT NULL'}`,
+    );
     facts.set(m[1], { optional, lists, id, unsupported });
   }
   return facts;
@@ -58,9 +62,12 @@ beforeAll(() => {
 afterAll(() => db.$disconnect());
 
 it('every model, column and primary key in schema.prisma matches the migrated database', async () => {
-  const models = (db as unknown as { _runtimeDataModel: { models: Record<string, RuntimeModel> } })._runtimeDataModel.models;
+  const models = (db as unknown as { _runtimeDataModel: { models: Record<string, RuntimeModel> } })._runtimeDataModel
+    .models;
   const facts = schemaFacts();
-  const columns = await db.$queryRaw<{ table_name: string; column_name: string; data_type: string; is_nullable: string }[]>`
+  const columns = await db.$queryRaw<
+    { table_name: string; column_name: string; data_type: string; is_nullable: string }[]
+  >`
     SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns
      WHERE table_schema = 'public' AND table_name <> '_prisma_migrations'`;
   const pks = await db.$queryRaw<{ table_name: string; column_name: string }[]>`
@@ -76,18 +83,24 @@ it('every model, column and primary key in schema.prisma matches the migrated da
     const fact = facts.get(name)!;
     const dbNameOf = (field: string) => model.fields.find((f) => f.name === field)?.dbName ?? field;
     for (const f of model.fields.filter((f) => f.kind === 'scalar')) {
-      fromSchema.push(`${table}.${f.dbName ?? f.name} ${fact.lists.has(f.name) ? 'ARRAY' : pgType[f.type]} ${fact.optional.has(f.name) ? 'NULL' : 'NOT NULL'}`);
+      fromSchema.push(
+        `${table}.${f.dbName ?? f.name} ${fact.lists.has(f.name) ? 'ARRAY' : pgType[f.type]} ${fact.optional.has(f.name) ? 'NULL' : 'NOT NULL'}`,
+      );
     }
     for (const column of fact.unsupported) fromSchema.push(`${table}.${column}`);
     for (const id of fact.id) fromSchemaPks.push(`${table}.${dbNameOf(id)}`);
   }
-  const fromDb = columns.map((c) => `${c.table_name}.${c.column_name} ${c.data_type} ${c.is_nullable === 'YES' ? 'NULL' : 'NOT NULL'}`);
+  const fromDb = columns.map(
+    (c) => `${c.table_name}.${c.column_name} ${c.data_type} ${c.is_nullable === 'YES' ? 'NULL' : 'NOT NULL'}`,
+  );
   expect(fromDb.sort()).toEqual(fromSchema.sort());
   expect(pks.map((p) => `${p.table_name}.${p.column_name}`).sort()).toEqual(fromSchemaPks.sort());
 });
 
 it('the migration runner recorded every migration the way prisma migrate does', async () => {
-  const rows = await db.$queryRaw<{ migration_name: string; checksum: string; finished_at: Date | null; applied_steps_count: number }[]>`
+  const rows = await db.$queryRaw<
+    { migration_name: string; checksum: string; finished_at: Date | null; applied_steps_count: number }[]
+  >`
     SELECT migration_name, checksum, finished_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name`;
   const { listMigrations } = await import('../../prisma/migrate');
   expect(rows.map((r) => [r.migration_name, r.checksum, r.finished_at !== null, r.applied_steps_count])).toEqual(
@@ -96,7 +109,8 @@ it('the migration runner recorded every migration the way prisma migrate does', 
 });
 
 it('every SQL function in the database is defined by its own file in prisma/functions, exactly as the file says', async () => {
-  const { fileDefinitions, functionDefinitions, listFunctions, liveFunctionNames } = await import('../../prisma/functions');
+  const { fileDefinitions, functionDefinitions, listFunctions, liveFunctionNames } =
+    await import('../../prisma/functions');
   const files = listFunctions();
   const client = new Client({ connectionString: TEST_DATABASE_URL });
   await client.connect();

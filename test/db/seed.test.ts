@@ -16,7 +16,9 @@ it('seeds two placed warehouses and a perishable with lots near and past expiry,
   const movements = await db.stockMovement.count();
   await seed(db);
   expect(await db.stockMovement.count()).toBe(movements);
-  expect(await db.warehouse.findMany({ select: { code: true, region: true, priority: true }, orderBy: { priority: 'asc' } })).toEqual([
+  expect(
+    await db.warehouse.findMany({ select: { code: true, region: true, priority: true }, orderBy: { priority: 'asc' } }),
+  ).toEqual([
     { code: 'SH-01', region: 'shanghai', priority: 1 },
     { code: 'HZ-01', region: 'zhejiang', priority: 2 },
   ]);

@@ -37,9 +37,23 @@ beforeEach(async () => {
 function item(orderId: string, quantity: number, sku = 'SF', warehouseCode = 'W1') {
   const line = { sku, warehouseCode, quantity };
   const expiresAt = new Date(Date.now() + 900_000).toISOString();
-  const reserved = { status: 'reserved' as const, reservationId: orderId, lines: [line], allocations: requestedAllocation([line]), expiresAt };
+  const reserved = {
+    status: 'reserved' as const,
+    reservationId: orderId,
+    lines: [line],
+    allocations: requestedAllocation([line]),
+    expiresAt,
+  };
   const order = { orderId, userId: `u-${orderId}`, lines: [line] };
-  return { serial: orderId, orderId, userId: `u-${orderId}`, quantity, expiresAt, reserved, saga: { order, ttlSeconds: 900 } };
+  return {
+    serial: orderId,
+    orderId,
+    userId: `u-${orderId}`,
+    quantity,
+    expiresAt,
+    reserved,
+    saga: { order, ttlSeconds: 900 },
+  };
 }
 
 /** The hold batch's failure, as node-postgres raises it. */
@@ -60,21 +74,42 @@ async function batchErrorViaPrisma(kind: string, p1: string, p2: string | null, 
 
 describe('error codes of the SQL functions, decoded in data/sql-errors.ts', () => {
   it.each([
-    ['SH001', 'CAMPAIGN_NOT_FOUND', 'no campaign no-such-campaign', undefined, 'campaign', 'no-such-campaign', null, [item('c1', 1)]],
+    [
+      'SH001',
+      'CAMPAIGN_NOT_FOUND',
+      'no campaign no-such-campaign',
+      undefined,
+      'campaign',
+      'no-such-campaign',
+      null,
+      [item('c1', 1)],
+    ],
     ['SH002', 'UNKNOWN_PRODUCT', 'no product NOPE', { sku: 'NOPE' }, 'level', 'NOPE', 'W1', [item('p1', 1, 'NOPE')]],
-    ['SH003', 'UNKNOWN_WAREHOUSE', 'no warehouse W9', { warehouseCode: 'W9' }, 'level', 'SF', 'W9', [item('w1', 1, 'SF', 'W9')]],
-  ])('%s: the hold batch refuses the whole batch; decoded as %s from either client', async (sqlState, code, message, details, kind, p1, p2, items) => {
-    const raw = await batchError(kind, p1, p2, items);
-    // The message kept its text: a replica of the version before, decoding by text, answers the same during a rolling deploy.
-    expect(String(raw)).toContain(code);
-    for (const err of [raw, await batchErrorViaPrisma(kind, p1, p2, items)]) {
-      expect(pgFaultOf(err)?.sqlState).toBe(sqlState);
-      const decoded = sqlFunctionError(err);
-      expect(decoded).toBeInstanceOf(DomainError);
-      expect([decoded?.code, decoded?.message, decoded?.details]).toEqual([code, message, details]);
-    }
-    expect(await db.operationFence.count({ where: { operation: 'RESERVE' } })).toBe(0);
-  });
+    [
+      'SH003',
+      'UNKNOWN_WAREHOUSE',
+      'no warehouse W9',
+      { warehouseCode: 'W9' },
+      'level',
+      'SF',
+      'W9',
+      [item('w1', 1, 'SF', 'W9')],
+    ],
+  ])(
+    '%s: the hold batch refuses the whole batch; decoded as %s from either client',
+    async (sqlState, code, message, details, kind, p1, p2, items) => {
+      const raw = await batchError(kind, p1, p2, items);
+      // The message kept its text: a replica of the version before, decoding by text, answers the same during a rolling deploy.
+      expect(String(raw)).toContain(code);
+      for (const err of [raw, await batchErrorViaPrisma(kind, p1, p2, items)]) {
+        expect(pgFaultOf(err)?.sqlState).toBe(sqlState);
+        const decoded = sqlFunctionError(err);
+        expect(decoded).toBeInstanceOf(DomainError);
+        expect([decoded?.code, decoded?.message, decoded?.details]).toEqual([code, message, details]);
+      }
+      expect(await db.operationFence.count({ where: { operation: 'RESERVE' } })).toBe(0);
+    },
+  );
 
   it('the HoldBatcher answers them as the domain errors (what the API turns into 404s)', async () => {
     const batcher = new HoldBatcher(db, pool);
@@ -105,15 +140,17 @@ describe('error codes of the SQL functions, decoded in data/sql-errors.ts', () =
 
   it("a batch's refusals stay outcomes, never errors", async () => {
     await openFlashSale(db, 'fs', 'SF', 'W1', 2, 1);
-    const { rows } = await pool.query<{ o: { status: string; reason?: string }[] }>(`SELECT stockhold_hold_batch('campaign', 'fs', NULL, $1::jsonb) AS o`, [
-      JSON.stringify([item('f1', 1), item('f2', 3)]),
-    ]);
+    const { rows } = await pool.query<{ o: { status: string; reason?: string }[] }>(
+      `SELECT stockhold_hold_batch('campaign', 'fs', NULL, $1::jsonb) AS o`,
+      [JSON.stringify([item('f1', 1), item('f2', 3)])],
+    );
     expect(rows[0].o.map((o) => o.reason ?? o.status)).toEqual(['reserved', 'SOLD_OUT']);
   });
 
   it('the table lists exactly the SH codes the function files raise', () => {
     const raised = new Set<string>();
-    for (const f of listFunctions()) for (const m of f.sql.matchAll(/ERRCODE\s*=\s*'(SH[0-9A-Z]{3})'/g)) raised.add(m[1]);
+    for (const f of listFunctions())
+      for (const m of f.sql.matchAll(/ERRCODE\s*=\s*'(SH[0-9A-Z]{3})'/g)) raised.add(m[1]);
     expect([...raised].sort()).toEqual(Object.keys(SQL_FUNCTION_ERRORS).sort());
     // And each is named in its file's header.
     const hold = readFileSync(path.join(__dirname, '../../prisma/functions/stockhold_hold_batch.sql'), 'utf8');
@@ -138,19 +175,25 @@ describe('availability, defined once (stockhold_available)', () => {
 
   it('is what the TypeScript fragment and the hold batch both answer with', async () => {
     await db.$executeRaw`UPDATE inventory_levels SET safety_stock = 2 WHERE sku = 'SF'`;
-    const [{ available }] = await db.$queryRaw<{ available: number }[]>`SELECT ${AVAILABLE} AS available FROM inventory_levels WHERE sku = 'SF'`;
+    const [{ available }] = await db.$queryRaw<
+      { available: number }[]
+    >`SELECT ${AVAILABLE} AS available FROM inventory_levels WHERE sku = 'SF'`;
     expect(available).toBe(8);
-    const { rows } = await pool.query<{ o: { shortages?: { available: number }[] }[] }>(`SELECT stockhold_hold_batch('level', 'SF', 'W1', $1::jsonb) AS o`, [
-      JSON.stringify([item('a1', 9)]),
-    ]);
+    const { rows } = await pool.query<{ o: { shortages?: { available: number }[] }[] }>(
+      `SELECT stockhold_hold_batch('level', 'SF', 'W1', $1::jsonb) AS o`,
+      [JSON.stringify([item('a1', 9)])],
+    );
     expect(rows[0].o[0].shortages?.[0].available).toBe(8);
     // Damaged and quality-control units are on hand, not sellable: both paths subtract them.
     await db.$executeRaw`UPDATE inventory_levels SET damaged = 1, quality_control = 2 WHERE sku = 'SF'`;
-    const [after] = await db.$queryRaw<{ available: number }[]>`SELECT ${AVAILABLE} AS available FROM inventory_levels WHERE sku = 'SF'`;
+    const [after] = await db.$queryRaw<
+      { available: number }[]
+    >`SELECT ${AVAILABLE} AS available FROM inventory_levels WHERE sku = 'SF'`;
     expect(after.available).toBe(5);
-    const batch = await pool.query<{ o: { shortages?: { available: number }[] }[] }>(`SELECT stockhold_hold_batch('level', 'SF', 'W1', $1::jsonb) AS o`, [
-      JSON.stringify([item('a2', 6)]),
-    ]);
+    const batch = await pool.query<{ o: { shortages?: { available: number }[] }[] }>(
+      `SELECT stockhold_hold_batch('level', 'SF', 'W1', $1::jsonb) AS o`,
+      [JSON.stringify([item('a2', 6)])],
+    );
     expect(batch.rows[0].o[0].shortages?.[0].available).toBe(5);
     await db.$executeRaw`UPDATE inventory_levels SET damaged = 0, quality_control = 0, safety_stock = 0 WHERE sku = 'SF'`;
   });

@@ -48,7 +48,10 @@ beforeAll(async () => {
     ADMIN_TOKEN: TOKEN,
     LOG_LEVEL: 'warn',
   };
-  const migrated = await run(process.execPath, [path.join(ROOT, 'dist/prisma/migrate.js')], { cwd: ROOT, env: { ...process.env, ...env } });
+  const migrated = await run(process.execPath, [path.join(ROOT, 'dist/prisma/migrate.js')], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+  });
   migrateOutput = migrated.stdout + migrated.stderr;
   await resetDb(db);
   await stock(db, 'BUILT', 'W1', 10);
@@ -73,7 +76,13 @@ afterAll(async () => {
 
 describe('npm run build', () => {
   it('writes compiled entry points, their Lua scripts, the migrations and the workflow bundle', () => {
-    for (const file of ['dist/worker.js', 'dist/api/server.js', 'dist/prisma/migrate.js', 'dist/prisma/seed.js', 'dist/workflow-bundle.js'])
+    for (const file of [
+      'dist/worker.js',
+      'dist/api/server.js',
+      'dist/prisma/migrate.js',
+      'dist/prisma/seed.js',
+      'dist/workflow-bundle.js',
+    ])
       expect(existsSync(path.join(ROOT, file))).toBe(true);
     expect(existsSync(path.join(ROOT, 'dist/test'))).toBe(false);
     expect(migrateOutput).toMatch(/database up to date/);
@@ -91,7 +100,11 @@ describe('npm run build', () => {
     const placed = await fetch(`${api}/orders`, {
       method: 'POST',
       headers: auth,
-      body: JSON.stringify({ orderId: 'built-1', userId: 'u1', lines: [{ sku: 'BUILT', warehouseCode: 'W1', quantity: 2 }] }),
+      body: JSON.stringify({
+        orderId: 'built-1',
+        userId: 'u1',
+        lines: [{ sku: 'BUILT', warehouseCode: 'W1', quantity: 2 }],
+      }),
     });
     expect(placed.status).toBe(201);
     // The order view asks the saga: it answers once the worker has run its first workflow task.
@@ -108,7 +121,9 @@ describe('npm run build', () => {
   });
 
   it('replays every committed history on the prebuilt bundle', async () => {
-    const { replayed, failures, total } = await replayAll({ workflowBundle: { codePath: path.join(ROOT, 'dist/workflow-bundle.js') } });
+    const { replayed, failures, total } = await replayAll({
+      workflowBundle: { codePath: path.join(ROOT, 'dist/workflow-bundle.js') },
+    });
     expect(failures).toEqual([]);
     expect(replayed).toBe(total);
   });

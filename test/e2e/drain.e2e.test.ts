@@ -63,10 +63,14 @@ afterAll(async () => {
   await db?.$disconnect();
 });
 
-async function startApi(extra: Record<string, string> = {}): Promise<{ api: Service; base: string; exited: Promise<{ code: number | null; at: number }> }> {
+async function startApi(
+  extra: Record<string, string> = {},
+): Promise<{ api: Service; base: string; exited: Promise<{ code: number | null; at: number }> }> {
   const port = await freePort();
   const api = runService('api/server.ts', { ...env, PORT: String(port), ...extra });
-  const exited = new Promise<{ code: number | null; at: number }>((resolve) => api.child.once('exit', (code) => resolve({ code, at: Date.now() })));
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+    api.child.once('exit', (code) => resolve({ code, at: Date.now() })),
+  );
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(`${base}/readyz`);
   return { api, base, exited };
@@ -90,7 +94,11 @@ it('SIGTERM during a burst: not ready at once, in-flight requests finish, exit 0
         const res = await poolFetch(`${base}/orders`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: 'Bearer dev-admin-token' },
-          body: JSON.stringify({ orderId, userId: `u-${next % 50}`, lines: [{ sku: 'DRAIN', warehouseCode: 'W1', quantity: 1 }] }),
+          body: JSON.stringify({
+            orderId,
+            userId: `u-${next % 50}`,
+            lines: [{ sku: 'DRAIN', warehouseCode: 'W1', quantity: 1 }],
+          }),
           dispatcher,
         });
         await res.arrayBuffer();
@@ -118,7 +126,9 @@ it('SIGTERM during a burst: not ready at once, in-flight requests finish, exit 0
   expect(exit.at - sigtermAt).toBeLessThan(DELAY_MS + TIMEOUT_MS + 1_500);
   expect(readyAfterSigterm).toEqual([503]);
 
-  const ok = outcomes.filter((o): o is { orderId: string; status: number } => 'status' in o && o.status >= 200 && o.status < 300);
+  const ok = outcomes.filter(
+    (o): o is { orderId: string; status: number } => 'status' in o && o.status >= 200 && o.status < 300,
+  );
   const others = outcomes.filter((o) => !('status' in o) || o.status < 200 || o.status >= 300);
   // Orders kept being taken after SIGTERM (the delay), then were refused cleanly (503 or no connection).
   expect(ok.length).toBeGreaterThan(ORDERS / 4);
@@ -127,7 +137,11 @@ it('SIGTERM during a burst: not ready at once, in-flight requests finish, exit 0
 
   // Every 2xx order is held, with its outbox row, and its saga starts.
   const okIds = ok.map((o) => o.orderId).sort();
-  const held = await db.reservation.findMany({ where: { status: 'RESERVED' }, select: { id: true }, orderBy: { id: 'asc' } });
+  const held = await db.reservation.findMany({
+    where: { status: 'RESERVED' },
+    select: { id: true },
+    orderBy: { id: 'asc' },
+  });
   // Nothing held that was not answered 2xx: in-flight requests were finished, not cut.
   expect(held.map((r) => r.id).sort()).toEqual(okIds);
   expect(await db.sagaStart.count({ where: { orderId: { in: okIds } } })).toBe(okIds.length);
@@ -167,8 +181,17 @@ it('a route waiting on a workflow that cannot answer: 504 WORKFLOW_TIMEOUT after
   expect(elapsed).toBeLessThan(5_000);
 
   // Another such request, still waiting when SIGTERM comes (its deadline is later than the drain's).
-  const slow = await startApi({ TEMPORAL_TASK_QUEUE: 'nobody-polls', WORKFLOW_WAIT_TIMEOUT_MS: '60000', SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '1000' });
-  const pending = fetch(`${slow.base}/transfers`, { method: 'POST', headers: admin, body: JSON.stringify({ ...transfer, transferId: 'stuck-2' }) }).then(
+  const slow = await startApi({
+    TEMPORAL_TASK_QUEUE: 'nobody-polls',
+    WORKFLOW_WAIT_TIMEOUT_MS: '60000',
+    SHUTDOWN_DELAY_MS: '0',
+    SHUTDOWN_TIMEOUT_MS: '1000',
+  });
+  const pending = fetch(`${slow.base}/transfers`, {
+    method: 'POST',
+    headers: admin,
+    body: JSON.stringify({ ...transfer, transferId: 'stuck-2' }),
+  }).then(
     (r) => r.status,
     () => 'cut',
   );
@@ -184,7 +207,10 @@ it('a route waiting on a workflow that cannot answer: 504 WORKFLOW_TIMEOUT after
 });
 
 it('Temporal unreachable: the API still starts, stays ready (Temporal reported, not required) and takes holds; their sagas wait in the outbox', async () => {
-  const { api, base } = await startApi({ TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`, SHUTDOWN_TIMEOUT_MS: '1000' });
+  const { api, base } = await startApi({
+    TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
+    SHUTDOWN_TIMEOUT_MS: '1000',
+  });
   try {
     const ready = await fetch(`${base}/readyz`);
     const body = (await ready.json()) as { status: string; checks: Record<string, string> };
@@ -193,7 +219,11 @@ it('Temporal unreachable: the API still starts, stays ready (Temporal reported, 
     const res = await fetch(`${base}/orders`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer dev-admin-token' },
-      body: JSON.stringify({ orderId: 'no-temporal-1', userId: 'u', lines: [{ sku: 'DRAIN', warehouseCode: 'W1', quantity: 1 }] }),
+      body: JSON.stringify({
+        orderId: 'no-temporal-1',
+        userId: 'u',
+        lines: [{ sku: 'DRAIN', warehouseCode: 'W1', quantity: 1 }],
+      }),
     });
     expect(res.status).toBe(201);
     expect(await db.sagaStart.findUnique({ where: { orderId: 'no-temporal-1' } })).toMatchObject({ startedAt: null });

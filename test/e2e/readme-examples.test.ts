@@ -36,7 +36,11 @@ function examplePages(): string[] {
   return ['README.md', ...new Set(listed)];
 }
 /** npm start's settings: the development secrets, and (in development) an ops port. */
-const stack = useAppStack('dev', 'readme-examples-test', { ADMIN_TOKEN: 'dev-admin-token', WEBHOOK_SECRET: 'dev-webhook-secret', OPS_PORT: '0' });
+const stack = useAppStack('dev', 'readme-examples-test', {
+  ADMIN_TOKEN: 'dev-admin-token',
+  WEBHOOK_SECRET: 'dev-webhook-secret',
+  OPS_PORT: '0',
+});
 let ops: Server | undefined;
 afterAll(async () => {
   await new Promise((resolve) => (ops ? ops.close(resolve) : resolve(undefined)));
@@ -97,7 +101,10 @@ function answerDifferences(step: Step, body: string | undefined): string[] {
 }
 
 /** Runs the examples with curl wrapped so that each call's status is logged, in order. */
-function run(script: string, env: Record<string, string>): Promise<{ code: number; output: string; statuses: number[]; bodies: string[] }> {
+function run(
+  script: string,
+  env: Record<string, string>,
+): Promise<{ code: number; output: string; statuses: number[]; bodies: string[] }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'readme-'));
   const log = path.join(dir, 'statuses');
   const prelude = `set -eu
@@ -158,9 +165,16 @@ it("every ```sh example in README and the docs, in reading order and npm start's
   const script = pages.map((p) => p.script).join('\n');
   const steps = pages.flatMap((p) => p.steps);
   expect(steps.length).toBeGreaterThan(30);
-  const result = await run(script, { BASE_URL: `http://127.0.0.1:${port}`, OPS_URL: `http://127.0.0.1:${(ops.address() as AddressInfo).port}` });
+  const result = await run(script, {
+    BASE_URL: `http://127.0.0.1:${port}`,
+    OPS_URL: `http://127.0.0.1:${(ops.address() as AddressInfo).port}`,
+  });
 
-  const answered = steps.map((step, i) => ({ step: step.command, status: result.statuses[i], differences: answerDifferences(step, result.bodies[i]) }));
+  const answered = steps.map((step, i) => ({
+    step: step.command,
+    status: result.statuses[i],
+    differences: answerDifferences(step, result.bodies[i]),
+  }));
   const promised = steps.map((step, i) => ({
     step: step.command,
     status: step.status ?? (result.statuses[i] >= 200 && result.statuses[i] < 300 ? result.statuses[i] : '2xx'),

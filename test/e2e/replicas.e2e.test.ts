@@ -56,11 +56,15 @@ beforeAll(async () => {
     runService('api/server.ts', { ...env, PORT: String(portA), OPS_PORT: String(opsPort) }),
     runService('api/server.ts', { ...env, PORT: String(portB) }),
   ];
-  [a, b, ops, worker] = [portA, portB, opsPort].map((p) => `http://127.0.0.1:${p}`).concat(`http://${WORKER_HOST}:${workerPort}`);
-  await Promise.all([waitForHttp(`${a}/readyz`), waitForHttp(`${b}/readyz`), waitForHttp(`${worker}/healthz`)]).catch((err) => {
-    for (const s of services) console.error(s.output());
-    throw err;
-  });
+  [a, b, ops, worker] = [portA, portB, opsPort]
+    .map((p) => `http://127.0.0.1:${p}`)
+    .concat(`http://${WORKER_HOST}:${workerPort}`);
+  await Promise.all([waitForHttp(`${a}/readyz`), waitForHttp(`${b}/readyz`), waitForHttp(`${worker}/healthz`)]).catch(
+    (err) => {
+      for (const s of services) console.error(s.output());
+      throw err;
+    },
+  );
 });
 
 afterAll(async () => {
@@ -72,7 +76,11 @@ afterAll(async () => {
 async function call(base: string, method: string, url: string, key?: string, body?: unknown) {
   const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
   if (key) headers.authorization = `Bearer ${key}`;
-  const res = await fetch(`${base}${url}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${base}${url}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   let json: Record<string, unknown> = {};
   try {
@@ -93,9 +101,14 @@ async function keysCli(...args: string[]): Promise<string> {
   return stdout;
 }
 const createdKey = (stdout: string) => /key \(shown only now\): (sk_\S+)/.exec(stdout)![1];
-const order = (orderId: string, userId: string) => ({ orderId, userId, lines: [{ sku: 'REPL', warehouseCode: 'W1', quantity: 1 }] });
+const order = (orderId: string, userId: string) => ({
+  orderId,
+  userId,
+  lines: [{ sku: 'REPL', warehouseCode: 'W1', quantity: 1 }],
+});
 /** Authorized (any answer but 401/403) on both replicas. */
-const accepted = async (key: string) => Promise.all([a, b].map(async (base) => (await call(base, 'GET', '/orders/nobody', key)).status));
+const accepted = async (key: string) =>
+  Promise.all([a, b].map(async (base) => (await call(base, 'GET', '/orders/nobody', key)).status));
 
 it('a key revoked through one replica, or from the shell, is refused by both at once', async () => {
   const key = createdKey(await keysCli('create', '--name', 'e2e shop', '--scopes', 'orders', '--expires-in', '1d'));
@@ -125,7 +138,8 @@ it('a key revoked through one replica, or from the shell, is refused by both at 
 it('the order limits are one budget across both replicas: per user, plain and flash-sale', async () => {
   const key = createdKey(await keysCli('create', '--name', 'user-limit', '--scopes', 'orders'));
   const answers = [];
-  for (let i = 0; i < USER_LIMIT + 2; i += 1) answers.push(await call(i % 2 ? b : a, 'POST', '/orders', key, order(`greedy-${i}`, `greedy-${RUN}`)));
+  for (let i = 0; i < USER_LIMIT + 2; i += 1)
+    answers.push(await call(i % 2 ? b : a, 'POST', '/orders', key, order(`greedy-${i}`, `greedy-${RUN}`)));
   expect(answers.map((r) => r.status)).toEqual([...Array(USER_LIMIT).fill(201), 429, 429]);
   const refused = answers[USER_LIMIT];
   expect(refused.json).toMatchObject({ code: 'RATE_LIMITED', details: { limit: 'user' } });
@@ -133,7 +147,15 @@ it('the order limits are one budget across both replicas: per user, plain and fl
   expect(typeof retryAfter).toBe('number');
   expect(refused.headers.get('retry-after')).toBe(String(retryAfter));
   // The flash-sale route spends from the same budget (refused before the campaign is even looked up).
-  expect((await call(b, 'POST', '/campaigns/any/orders', key, { orderId: 'greedy-fs', userId: `greedy-${RUN}`, quantity: 1 })).status).toBe(429);
+  expect(
+    (
+      await call(b, 'POST', '/campaigns/any/orders', key, {
+        orderId: 'greedy-fs',
+        userId: `greedy-${RUN}`,
+        quantity: 1,
+      })
+    ).status,
+  ).toBe(429);
   expect((await call(a, 'POST', '/orders', key, order('modest-1', `modest-${RUN}`))).status).toBe(201);
 });
 

@@ -60,8 +60,16 @@ afterAll(async () => {
   await db?.$disconnect();
 });
 
-async function post(path: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json', ...KEY }) {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+async function post(
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = { 'content-type': 'application/json', ...KEY },
+) {
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -69,7 +77,11 @@ it('100 orders, half paid, half expired: stock, ledger and holds add up exactly'
   const ids = Array.from({ length: ORDERS }, (_, i) => `e2e-${i}`);
   const placed = await Promise.all(
     ids.map((orderId, i) =>
-      post('/orders', { orderId, userId: `user-${i % 7}`, lines: [{ sku: 'BERRY', warehouseCode: i % 2 ? 'W1' : 'W2', quantity: 1 + (i % 3) }] }),
+      post('/orders', {
+        orderId,
+        userId: `user-${i % 7}`,
+        lines: [{ sku: 'BERRY', warehouseCode: i % 2 ? 'W1' : 'W2', quantity: 1 + (i % 3) }],
+      }),
     ),
   );
   expect(placed.map((p) => p.status)).toEqual(ids.map(() => 201));
@@ -77,7 +89,13 @@ it('100 orders, half paid, half expired: stock, ledger and holds add up exactly'
   const paid = ids.filter((_, i) => i % 2 === 0);
   const payments = await Promise.all(
     paid.map((orderId) => {
-      const signed = signedPayment(SECRET, { eventId: `ev-${orderId}`, type: 'payment.succeeded', orderId, paymentId: `pay-${orderId}`, amountCents: 500 });
+      const signed = signedPayment(SECRET, {
+        eventId: `ev-${orderId}`,
+        type: 'payment.succeeded',
+        orderId,
+        paymentId: `pay-${orderId}`,
+        amountCents: 500,
+      });
       return post('/webhooks/payments', signed.payload, signed.headers);
     }),
   );
@@ -85,7 +103,10 @@ it('100 orders, half paid, half expired: stock, ledger and holds add up exactly'
 
   // Wait for every saga to end: the paid ones confirm, the rest expire after the TTL.
   const statuses = await eventually(
-    () => Promise.all(ids.map(async (id) => ((await (await get(`${base}/orders/${id}`)).json()) as { status: string }).status)),
+    () =>
+      Promise.all(
+        ids.map(async (id) => ((await (await get(`${base}/orders/${id}`)).json()) as { status: string }).status),
+      ),
     (s) => s.every((x) => x === 'CONFIRMED' || x === 'RELEASED'),
     60_000,
   );
@@ -122,7 +143,11 @@ it('the API killed between a hold commit and its saga start: the worker relay st
   const res = await fetch(`${doomedBase}/orders`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...KEY },
-    body: JSON.stringify({ orderId: 'orphan-1', userId: 'u', lines: [{ sku: 'BERRY', warehouseCode: 'W1', quantity: 2 }] }),
+    body: JSON.stringify({
+      orderId: 'orphan-1',
+      userId: 'u',
+      lines: [{ sku: 'BERRY', warehouseCode: 'W1', quantity: 2 }],
+    }),
   });
   expect(res.status).toBe(201);
   await doomed.stop('SIGKILL');

@@ -34,6 +34,8 @@ it('npm gets a signal it does not pass on (SIGHUP) and dies: scripts/start.ts se
     const pids = descendants(run.npm.pid!);
     process.kill(run.npm.pid!, 'SIGHUP');
     expect(await allGone(pids, 20_000)).toEqual({ survivors: [], busyPorts: [] });
-    expect(run.entries().some((e) => e.name === 'start' && /^stopping \(parent \d+ gone\)$/.test(String(e.msg)))).toBe(true);
+    expect(run.entries().some((e) => e.name === 'start' && /^stopping \(parent \d+ gone\)$/.test(String(e.msg)))).toBe(
+      true,
+    );
   });
 }, 90_000);

@@ -19,7 +19,11 @@ async function streamedSubjects(url: string, subject: string): Promise<string[]>
   try {
     const jsm = await jetstreamManager(nc);
     let subjects: string[] = [];
-    for (const until = Date.now() + 10_000; !subjects.includes(subject) && Date.now() < until; await new Promise((r) => setTimeout(r, 200))) {
+    for (
+      const until = Date.now() + 10_000;
+      !subjects.includes(subject) && Date.now() < until;
+      await new Promise((r) => setTimeout(r, 200))
+    ) {
       const info = await jsm.streams.info('STOCKHOLD_EVENTS').catch(() => undefined);
       subjects = [];
       for (let seq = info?.state.first_seq ?? 1; info && seq <= info.state.last_seq; seq++) {
@@ -45,12 +49,20 @@ it('the addresses show once the API answers and the worker polls: an order place
     const placed = await fetch(`${base}/orders`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ orderId: 'start-e2e-1', userId: 'u-1', lines: [{ sku: 'STRAWBERRY-500G', warehouseCode: 'SH-01', quantity: 1 }] }),
+      body: JSON.stringify({
+        orderId: 'start-e2e-1',
+        userId: 'u-1',
+        lines: [{ sku: 'STRAWBERRY-500G', warehouseCode: 'SH-01', quantity: 1 }],
+      }),
     });
     expect(placed.status).toBe(201);
     // The saga answers its query from the worker at once: no wait for a worker to show up.
     let status = '';
-    for (const until = Date.now() + 5_000; status !== 'AWAITING_PAYMENT' && Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+    for (
+      const until = Date.now() + 5_000;
+      status !== 'AWAITING_PAYMENT' && Date.now() < until;
+      await new Promise((r) => setTimeout(r, 100))
+    ) {
       const res = await fetch(`${base}/orders/start-e2e-1`, { headers });
       status = res.ok ? String(((await res.json()) as { status?: string }).status) : `${res.status}`;
     }
@@ -58,7 +70,9 @@ it('the addresses show once the API answers and the worker polls: an order place
     // Its events reach npm start's own NATS JetStream (NATS_PORT), whose URL the banner printed.
     const natsUrl = `nats://127.0.0.1:${ports.NATS_PORT}`;
     expect(run.entries().some((e) => e.name === 'start' && msg(e).startsWith(`NATS       ${natsUrl}`))).toBe(true);
-    expect(await streamedSubjects(natsUrl, 'stockhold.events.order.held._._')).toContain('stockhold.events.order.held._._');
+    expect(await streamedSubjects(natsUrl, 'stockhold.events.order.held._._')).toContain(
+      'stockhold.events.order.held._._',
+    );
     // The order of the log: the API listened and the worker polled before the addresses.
     const entries = run.entries();
     const ready = entries.findIndex(isReady);

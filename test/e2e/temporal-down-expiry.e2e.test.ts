@@ -37,7 +37,10 @@ beforeAll(async () => {
   port = await freePort();
   // The API's client points at a Temporal that is not there yet.
   client = new Client({ connection: lazyConnection({ address: `127.0.0.1:${port}`, connectTimeout: 500 }) });
-  ({ app } = await testApp({ client } as TestWorkflowEnvironment, db, { TEMPORAL_TASK_QUEUE: TASK_QUEUE, RESERVATION_TTL_SECONDS: String(TTL_SECONDS) }));
+  ({ app } = await testApp({ client } as TestWorkflowEnvironment, db, {
+    TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+    RESERVATION_TTL_SECONDS: String(TTL_SECONDS),
+  }));
 });
 afterAll(async () => {
   await app?.close();
@@ -86,7 +89,9 @@ it('a payment stored while Temporal is down, before the expiry, confirms the ord
   const state = (await env.client.workflow.getHandle(orderWorkflowId('td-1')).result()) as OrderState;
   expect(state).toMatchObject({ status: 'CONFIRMED', payments: [{ paymentId: 'pay-td-1', state: 'CONFIRMED' }] });
   expect(state.lateConfirmed).toBeUndefined();
-  expect(await db.payment.findMany({ where: { orderId: 'td-1' } })).toMatchObject([{ state: 'CONFIRMED', reservationId: 'td-1' }]);
+  expect(await db.payment.findMany({ where: { orderId: 'td-1' } })).toMatchObject([
+    { state: 'CONFIRMED', reservationId: 'td-1' },
+  ]);
   expect(await level(db, 'TD', 'W1')).toEqual({ onHand: 2, reserved: 0 });
   expect(await invariantViolations(db)).toEqual([]);
 });

@@ -12,7 +12,9 @@ export interface ReceivedAlert<T> {
 }
 
 /** Registers beforeAll/afterAll for a receiver; `url` is filled in once it listens. */
-export function useAlertReceiver<T = Record<string, unknown>>(secret: string): { url: string; received: ReceivedAlert<T>[] } {
+export function useAlertReceiver<T = Record<string, unknown>>(
+  secret: string,
+): { url: string; received: ReceivedAlert<T>[] } {
   const receiver = { url: '', received: [] as ReceivedAlert<T>[] };
   let server: http.Server;
   beforeAll(async () => {
@@ -20,7 +22,10 @@ export function useAlertReceiver<T = Record<string, unknown>>(secret: string): {
       let raw = '';
       req.on('data', (c) => (raw += c));
       req.on('end', () => {
-        const headers = { signature: req.headers['x-signature'] as string, timestamp: req.headers['x-signature-timestamp'] as string };
+        const headers = {
+          signature: req.headers['x-signature'] as string,
+          timestamp: req.headers['x-signature-timestamp'] as string,
+        };
         const verified = verifySignature(secret, 300, Math.floor(Date.now() / 1000), headers, raw).ok;
         receiver.received.push({ id: req.headers['x-alert-id'] as string, body: JSON.parse(raw) as T, verified });
         res.writeHead(204).end();

@@ -54,7 +54,9 @@ function sendKeyByDefault(app: FastifyInstance, authorization: string): void {
   const inject = app.inject.bind(app) as (opts: InjectOptions) => Promise<LightMyRequestResponse>;
   app.inject = ((opts: InjectOptions | string) => {
     const o = typeof opts === 'string' ? { url: opts } : opts;
-    const headers: Record<string, string | string[] | undefined> = { ...(o.headers as Record<string, string | string[] | undefined>) };
+    const headers: Record<string, string | string[] | undefined> = {
+      ...(o.headers as Record<string, string | string[] | undefined>),
+    };
     const named = Object.keys(headers).find((h) => h.toLowerCase() === 'authorization');
     if (!named) headers.authorization = authorization;
     else if (headers[named] === undefined) delete headers[named];
@@ -89,7 +91,11 @@ export function useAppStack(
 }
 
 /** A signed webhook request as the payment provider would send it. */
-export function signedPayment(secret: string, body: Record<string, unknown>, timestamp = Math.floor(Date.now() / 1000)) {
+export function signedPayment(
+  secret: string,
+  body: Record<string, unknown>,
+  timestamp = Math.floor(Date.now() / 1000),
+) {
   const payload = JSON.stringify(body);
   return {
     payload,
@@ -102,12 +108,17 @@ export function signedPayment(secret: string, body: Record<string, unknown>, tim
 }
 
 /** Polls `probe` until it returns a value `done` accepts (sagas finish asynchronously). */
-export async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not reached in ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not reached in ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

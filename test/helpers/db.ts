@@ -22,11 +22,24 @@ export async function resetDb(db: Db): Promise<void> {
 export async function stock(db: Db, sku: string, warehouseCode: string, onHand: number): Promise<void> {
   await upsertProduct(db, sku, sku);
   await upsertWarehouse(db, warehouseCode, warehouseCode);
-  await receiveStock(db, { idempotencyKey: `fixture-${sku}-${warehouseCode}-${onHand}`, sku, warehouseCode, quantity: onHand, reason: 'fixture' });
+  await receiveStock(db, {
+    idempotencyKey: `fixture-${sku}-${warehouseCode}-${onHand}`,
+    sku,
+    warehouseCode,
+    quantity: onHand,
+    reason: 'fixture',
+  });
 }
 
 /** A flash sale on `sku` in `warehouseCode`, open since a minute ago for an hour (its quota set aside). */
-export async function openFlashSale(db: Db, id: string, sku: string, warehouseCode: string, quota: number, perUserLimit: number): Promise<void> {
+export async function openFlashSale(
+  db: Db,
+  id: string,
+  sku: string,
+  warehouseCode: string,
+  quota: number,
+  perUserLimit: number,
+): Promise<void> {
   const now = Date.now();
   await createCampaign(db, {
     id,
@@ -42,13 +55,24 @@ export async function openFlashSale(db: Db, id: string, sku: string, warehouseCo
 
 /** A lot-tracked product that alerts `alertDays` and is removed `removalDays` before use-by. */
 export async function perishable(db: Db, sku: string, alertDays = 3, removalDays = 1): Promise<void> {
-  await upsertProduct(db, sku, sku, { lotTracked: true, alertDaysBeforeExpiry: alertDays, removalDaysBeforeExpiry: removalDays });
+  await upsertProduct(db, sku, sku, {
+    lotTracked: true,
+    alertDaysBeforeExpiry: alertDays,
+    removalDaysBeforeExpiry: removalDays,
+  });
 }
 
 const DAY_MS = 24 * 3600 * 1000;
 
 /** Receives `quantity` into a lot whose use-by date is `days` from now (fractions allowed). */
-export async function receiveLot(db: Db, sku: string, warehouseCode: string, lotCode: string, quantity: number, days: number) {
+export async function receiveLot(
+  db: Db,
+  sku: string,
+  warehouseCode: string,
+  lotCode: string,
+  quantity: number,
+  days: number,
+) {
   await upsertWarehouse(db, warehouseCode, warehouseCode);
   const expiresAt = new Date(Date.now() + days * DAY_MS).toISOString();
   return receiveStock(db, {

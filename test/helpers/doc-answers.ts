@@ -119,18 +119,23 @@ export function differences(shown: Shown, actual: unknown, at = '$'): string[] {
     }
     return shown === actual ? [] : [`${at}: shown "${shown}", answered ${got}`];
   }
-  if (shown === null || typeof shown !== 'object') return shown === actual ? [] : [`${at}: shown ${JSON.stringify(shown)}, answered ${got}`];
+  if (shown === null || typeof shown !== 'object')
+    return shown === actual ? [] : [`${at}: shown ${JSON.stringify(shown)}, answered ${got}`];
   if (shown.kind === 'object') {
-    if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) return [`${at}: shown an object, answered ${got}`];
+    if (actual === null || typeof actual !== 'object' || Array.isArray(actual))
+      return [`${at}: shown an object, answered ${got}`];
     return shown.members.flatMap(([key, value]) =>
-      key in actual ? differences(value, (actual as Record<string, unknown>)[key], `${at}.${key}`) : [`${at}.${key}: shown, not answered`],
+      key in actual
+        ? differences(value, (actual as Record<string, unknown>)[key], `${at}.${key}`)
+        : [`${at}.${key}: shown, not answered`],
     );
   }
   if (!Array.isArray(actual)) return [`${at}: shown an array, answered ${got}`];
   const open = shown.items.includes(ELLIPSIS);
   const items = shown.items.filter((item) => item !== ELLIPSIS);
   if (!open) {
-    if (items.length !== actual.length) return [`${at}: shown ${items.length} elements, answered ${actual.length}: ${got}`];
+    if (items.length !== actual.length)
+      return [`${at}: shown ${items.length} elements, answered ${actual.length}: ${got}`];
     return items.flatMap((item, k) => differences(item, actual[k], `${at}[${k}]`));
   }
   // Open: the shown elements appear in order among the answered ones.
@@ -138,7 +143,9 @@ export function differences(shown: Shown, actual: unknown, at = '$'): string[] {
   for (const [k, item] of items.entries()) {
     const found = actual.findIndex((candidate, j) => j >= from && differences(item, candidate).length === 0);
     if (found < 0)
-      return [`${at}: shown element ${k} (${JSON.stringify(item, (_key, v: unknown) => (v === ELLIPSIS ? '…' : v))}) not found in order in ${got}`];
+      return [
+        `${at}: shown element ${k} (${JSON.stringify(item, (_key, v: unknown) => (v === ELLIPSIS ? '…' : v))}) not found in order in ${got}`,
+      ];
     from = found + 1;
   }
   return [];

@@ -63,7 +63,9 @@ export async function eventViolations(db: Db): Promise<string[]> {
     const mine = ledger.filter((m) => key(m.txid, m.sku, m.warehouse_code) === k).map((m) => m.id);
     const causes = e.data.causes ?? [];
     if (JSON.stringify(causes.map((c) => c.movementId)) !== JSON.stringify(mine))
-      problems.push(`causes of ${k}: ${JSON.stringify(causes.map((c) => c.movementId))} ≠ ledger ${JSON.stringify(mine)}`);
+      problems.push(
+        `causes of ${k}: ${JSON.stringify(causes.map((c) => c.movementId))} ≠ ledger ${JSON.stringify(mine)}`,
+      );
     for (const [field, delta] of [
       ['onHand', 'onHandDelta'],
       ['reserved', 'reservedDelta'],
@@ -76,7 +78,8 @@ export async function eventViolations(db: Db): Promise<string[]> {
         problems.push(`${k}: ${field} moved ${e.data.after[field] - e.data.before[field]} but its causes say ${sum}`);
     }
   }
-  for (const m of ledger) if (!seen.has(key(m.txid, m.sku, m.warehouse_code))) problems.push(`ledger row ${m.id} has no stock.changed`);
+  for (const m of ledger)
+    if (!seen.has(key(m.txid, m.sku, m.warehouse_code))) problems.push(`ledger row ${m.id} has no stock.changed`);
 
   for (const l of levels) {
     const chain = events.filter((e) => e.sku === l.sku && e.warehouse_code === l.warehouse_code);
@@ -84,13 +87,18 @@ export async function eventViolations(db: Db): Promise<string[]> {
     let state: Record<string, number> | undefined;
     for (const e of chain) {
       if (e.data.fromVersion !== version || e.data.toVersion <= e.data.fromVersion)
-        problems.push(`${l.sku}@${l.warehouse_code}: versions ${e.data.fromVersion}..${e.data.toVersion} after ${version}`);
+        problems.push(
+          `${l.sku}@${l.warehouse_code}: versions ${e.data.fromVersion}..${e.data.toVersion} after ${version}`,
+        );
       if (state && JSON.stringify(state) !== JSON.stringify(e.data.before))
-        problems.push(`${l.sku}@${l.warehouse_code}: before ${JSON.stringify(e.data.before)} ≠ previous after ${JSON.stringify(state)}`);
+        problems.push(
+          `${l.sku}@${l.warehouse_code}: before ${JSON.stringify(e.data.before)} ≠ previous after ${JSON.stringify(state)}`,
+        );
       version = e.data.toVersion;
       state = e.data.after;
     }
-    if (BigInt(version) !== l.version) problems.push(`${l.sku}@${l.warehouse_code}: events end at version ${version}, the level is at ${l.version}`);
+    if (BigInt(version) !== l.version)
+      problems.push(`${l.sku}@${l.warehouse_code}: events end at version ${version}, the level is at ${l.version}`);
     const now = {
       onHand: l.on_hand,
       reserved: l.reserved,

@@ -21,7 +21,10 @@ export async function blockLevel(sku: string, warehouseCode: string, url = TEST_
   const watcher = new Client({ connectionString: url });
   await watcher.connect();
   await client.query('BEGIN');
-  await client.query('SELECT 1 FROM inventory_levels WHERE sku = $1 AND warehouse_code = $2 FOR UPDATE', [sku, warehouseCode]);
+  await client.query('SELECT 1 FROM inventory_levels WHERE sku = $1 AND warehouse_code = $2 FOR UPDATE', [
+    sku,
+    warehouseCode,
+  ]);
   const release = async () => {
     await client.query('COMMIT');
     await Promise.all([client.end(), watcher.end()]);

@@ -20,7 +20,10 @@ owner.pathname = `${owner.pathname}_npmstart`;
 const DATABASE = decodeURIComponent(owner.pathname.slice(1));
 
 let dataDir: string;
-export let ports: Record<'PORT' | 'OPS_PORT' | 'WORKER_METRICS_PORT' | 'TEMPORAL_PORT' | 'TEMPORAL_UI_PORT' | 'NATS_PORT', number>;
+export let ports: Record<
+  'PORT' | 'OPS_PORT' | 'WORKER_METRICS_PORT' | 'TEMPORAL_PORT' | 'TEMPORAL_UI_PORT' | 'NATS_PORT',
+  number
+>;
 
 async function dropDatabase(): Promise<void> {
   const admin = new URL(TEST_DATABASE_URL);
@@ -71,7 +74,10 @@ export interface Run {
 const leftovers: Run[] = [];
 
 export function npmStart(): Run {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+  };
   delete env.TEMPORAL_ADDRESS;
   delete env.EVENTS_NATS_URL;
   Object.assign(env, {
@@ -110,7 +116,8 @@ export function npmStart(): Run {
     for (;;) {
       const found = entries().find(test);
       if (found) return found;
-      if (Date.now() > deadline || npm.exitCode !== null) throw new Error(`not logged within ${timeoutMs} ms; output:\n${text.slice(-4000)}`);
+      if (Date.now() > deadline || npm.exitCode !== null)
+        throw new Error(`not logged within ${timeoutMs} ms; output:\n${text.slice(-4000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   };

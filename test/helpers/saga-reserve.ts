@@ -4,7 +4,12 @@
  * saga's own reserve step has an outcome. The API always holds on the request path; this is
  * how the workflow's own reserve (with its deadline and compensation) is driven in tests.
  */
-import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  type Client,
+} from '@temporalio/client';
 import type { OrderRequest, ReserveOutcome } from '../../domain/types';
 import { orderWorkflowId } from '../../workflows/ids';
 import { placeOrderUpdate, statusQuery } from '../../workflows/messages';
@@ -19,7 +24,11 @@ export interface PlaceOrderOptions {
   readonly answerDeadlineMs?: number;
 }
 
-export async function placeOrder(temporal: Client, order: OrderRequest, options: PlaceOrderOptions): Promise<ReserveOutcome> {
+export async function placeOrder(
+  temporal: Client,
+  order: OrderRequest,
+  options: PlaceOrderOptions,
+): Promise<ReserveOutcome> {
   const input = { order, ttlSeconds: options.ttlSeconds, reserveDeadlineSeconds: options.reserveDeadlineSeconds };
   const start = new WithStartWorkflowOperation<typeof orderWorkflow>('orderWorkflow', {
     ...sagaStartOptions(options.taskQueue, input),

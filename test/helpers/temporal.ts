@@ -3,7 +3,14 @@
  * cannot work here): the time-skipping test server, and the CLI's dev server.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  makeTelemetryFilterString,
+  Runtime,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { createActivities, type Activities, type ActivityDeps } from '../../activities';
 import { createStockCache, invalidateOnCommit, startCacheRelay } from '../../data/cache';
 import type { StockCache } from '../../data/cache/stock-cache';

@@ -38,7 +38,8 @@ function dashboardExpressions(): Array<{ file: string; expr: string }> {
       }
     }
   };
-  for (const file of readdirSync(DASHBOARDS).filter((f) => f.endsWith('.json'))) walk(JSON.parse(readFileSync(path.join(DASHBOARDS, file), 'utf8')), file);
+  for (const file of readdirSync(DASHBOARDS).filter((f) => f.endsWith('.json')))
+    walk(JSON.parse(readFileSync(path.join(DASHBOARDS, file), 'utf8')), file);
   return found;
 }
 
@@ -57,7 +58,8 @@ export function selectors(expr: string): Selector[] {
   const found: Selector[] = [];
   for (const m of s.matchAll(/([A-Za-z_:][A-Za-z0-9_:]*)\s*(\{[^}]*\})?\s*(\()?/g)) {
     const [, name, matchers, call] = m;
-    if (call || PROMQL_WORDS.has(name.toLowerCase()) || /^\$/.test(s.slice(Math.max(0, m.index - 1), m.index))) continue;
+    if (call || PROMQL_WORDS.has(name.toLowerCase()) || /^\$/.test(s.slice(Math.max(0, m.index - 1), m.index)))
+      continue;
     const labels = matchers ? [...matchers.matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)/g)].map((l) => l[1]) : [];
     found.push({ metric: name, labels });
   }
@@ -74,7 +76,8 @@ function exported(text: string): Map<string, Set<string>> {
   };
   for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
     add(name);
-    if (type === 'histogram') ['_bucket', '_sum', '_count'].forEach((suffix) => add(name + suffix, suffix === '_bucket' ? ['le'] : []));
+    if (type === 'histogram')
+      ['_bucket', '_sum', '_count'].forEach((suffix) => add(name + suffix, suffix === '_bucket' ? ['le'] : []));
     if (type === 'summary') ['_sum', '_count'].forEach((suffix) => add(name + suffix, ['quantile']));
   }
   for (const [, name, labels] of text.matchAll(/^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{([^}]*)\})? /gm)) {
@@ -110,16 +113,21 @@ describe('alert rules and dashboards', () => {
   });
 
   it('extracts selectors from PromQL', () => {
-    expect(selectors('sum by (le, activity) (rate(stockhold_activity_duration_seconds_bucket{result="ok"}[$__rate_interval]))')).toEqual([
-      { metric: 'stockhold_activity_duration_seconds_bucket', labels: ['result'] },
-    ]);
+    expect(
+      selectors(
+        'sum by (le, activity) (rate(stockhold_activity_duration_seconds_bucket{result="ok"}[$__rate_interval]))',
+      ),
+    ).toEqual([{ metric: 'stockhold_activity_duration_seconds_bucket', labels: ['result'] }]);
     expect(selectors('max(a_total) > 0 and on(job) up{job=~"x-.*"} == 0')).toEqual([
       { metric: 'a_total', labels: [] },
       { metric: 'up', labels: ['job'] },
     ]);
   });
 
-  const sources = () => [...alertExpressions().map((expr) => ({ file: 'alerts.yml', expr })), ...dashboardExpressions()];
+  const sources = () => [
+    ...alertExpressions().map((expr) => ({ file: 'alerts.yml', expr })),
+    ...dashboardExpressions(),
+  ];
 
   it('covers what the issue asks for', () => {
     const used = new Set(sources().flatMap(({ expr }) => selectors(expr).map((s) => s.metric)));
@@ -147,7 +155,8 @@ describe('alert rules and dashboards', () => {
         const known = metrics.get(metric);
         if (!known) missing.push(`${file}: ${metric} (in ${expr})`);
         // Labels are checked where the metric exported samples (so its label set is known).
-        else if (known.size > 0) for (const l of labels) if (!known.has(l)) missing.push(`${file}: ${metric} has no label ${l} (in ${expr})`);
+        else if (known.size > 0)
+          for (const l of labels) if (!known.has(l)) missing.push(`${file}: ${metric} has no label ${l} (in ${expr})`);
       }
     }
     expect(missing).toEqual([]);

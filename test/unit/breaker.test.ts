@@ -6,7 +6,8 @@ import { decodeFill, FillResult } from '../../data/cache/scripts';
 describe('CircuitBreaker', () => {
   let now = 0;
   const changes: BreakerState[] = [];
-  const breaker = () => new CircuitBreaker({ failures: 3, cooldownMs: 1_000, now: () => now, onChange: (s) => changes.push(s) });
+  const breaker = () =>
+    new CircuitBreaker({ failures: 3, cooldownMs: 1_000, now: () => now, onChange: (s) => changes.push(s) });
 
   beforeEach(() => {
     now = 0;

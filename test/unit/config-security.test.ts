@@ -15,7 +15,12 @@ import { temporalConnectionOptions } from '../../platform/temporal';
 
 const ROOT = path.resolve(__dirname, '../..');
 const strong = () => randomBytes(36).toString('base64'); // 48 characters
-const prod = (extra: Record<string, string | undefined> = {}) => ({ NODE_ENV: 'production', WEBHOOK_SECRET: strong(), ADMIN_TOKEN: strong(), ...extra });
+const prod = (extra: Record<string, string | undefined> = {}) => ({
+  NODE_ENV: 'production',
+  WEBHOOK_SECRET: strong(),
+  ADMIN_TOKEN: strong(),
+  ...extra,
+});
 
 let dir: string;
 let file: (name: string) => string;
@@ -70,7 +75,9 @@ describe('secrets in production', () => {
   }
 
   it.each(weak)('ALERT_WEBHOOK_SECRET %s (with ALERT_WEBHOOK_URL): the boot stops', (_case, value, reason) => {
-    expect(refusal(prod({ ALERT_WEBHOOK_URL: 'https://ops.example.com/hook', ALERT_WEBHOOK_SECRET: value }))).toMatch(reason);
+    expect(refusal(prod({ ALERT_WEBHOOK_URL: 'https://ops.example.com/hook', ALERT_WEBHOOK_SECRET: value }))).toMatch(
+      reason,
+    );
   });
 
   it('names every bad secret in one refusal, not only the first, each with its reason', () => {
@@ -90,13 +97,22 @@ describe('secrets in production', () => {
 
   it('accepts random secrets of 32 bytes and more, trimmed of surrounding whitespace', () => {
     const webhook = randomBytes(24).toString('base64'); // exactly 32 characters
-    const config = loadConfig(prod({ WEBHOOK_SECRET: ` ${webhook}\n`, ALERT_WEBHOOK_URL: 'https://ops.example.com/hook', ALERT_WEBHOOK_SECRET: strong() }));
+    const config = loadConfig(
+      prod({
+        WEBHOOK_SECRET: ` ${webhook}\n`,
+        ALERT_WEBHOOK_URL: 'https://ops.example.com/hook',
+        ALERT_WEBHOOK_SECRET: strong(),
+      }),
+    );
     expect(config.webhookSecret).toBe(webhook);
     expect(config.alertWebhook?.secret).toHaveLength(48);
   });
 
   it('outside production, unset or blank secrets take the development defaults (npm start, the README examples)', () => {
-    expect(loadConfig({ WEBHOOK_SECRET: '  ', ADMIN_TOKEN: '' })).toMatchObject({ webhookSecret: 'dev-webhook-secret', adminToken: 'dev-admin-token' });
+    expect(loadConfig({ WEBHOOK_SECRET: '  ', ADMIN_TOKEN: '' })).toMatchObject({
+      webhookSecret: 'dev-webhook-secret',
+      adminToken: 'dev-admin-token',
+    });
     expect(loadConfig({ NODE_ENV: 'development', WEBHOOK_SECRET: 'short' }).webhookSecret).toBe('short');
   });
 
@@ -121,7 +137,10 @@ describe('PostgreSQL: the owner and the service role, sslmode, session settings'
     const one = 'postgresql://app:pw@db.internal:5432/shop';
     expect(loadDatabaseConfig({ DATABASE_URL: one })).toMatchObject({ databaseUrl: one, migrationDatabaseUrl: one });
     const owner = 'postgresql://owner:pw@db.internal:5432/shop';
-    expect(loadDatabaseConfig({ DATABASE_URL: one, MIGRATION_DATABASE_URL: owner })).toMatchObject({ databaseUrl: one, migrationDatabaseUrl: owner });
+    expect(loadDatabaseConfig({ DATABASE_URL: one, MIGRATION_DATABASE_URL: owner })).toMatchObject({
+      databaseUrl: one,
+      migrationDatabaseUrl: owner,
+    });
     expect(loadDatabaseConfig({}).database).toEqual({
       ssl: { mode: 'disable', caFile: undefined, certFile: undefined, keyFile: undefined },
       poolMax: 10,
@@ -135,12 +154,21 @@ describe('PostgreSQL: the owner and the service role, sslmode, session settings'
   });
 
   it.each([
-    [{ DATABASE_SSL_MODE: 'sometimes' }, /^DATABASE_SSL_MODE: expected one of disable, require, verify-ca, verify-full/],
+    [
+      { DATABASE_SSL_MODE: 'sometimes' },
+      /^DATABASE_SSL_MODE: expected one of disable, require, verify-ca, verify-full/,
+    ],
     [{ DATABASE_URL: 'postgresql://a@h/d?sslmode=prefer' }, /^DATABASE_URL: sslmode=prefer is not supported/],
     [{ MIGRATION_DATABASE_URL: 'postgresql://a@h/d?sslmode=allow' }, /^MIGRATION_DATABASE_URL: sslmode=allow/],
     [{ DATABASE_SSL_MODE: 'verify-ca' }, /verify-ca needs a CA file/],
-    [{ DATABASE_URL: 'postgresql://a@h/d?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem' }, /^DATABASE_URL: sslrootcert: cannot read the file/],
-    [{ DATABASE_SSL_CA_FILE: '/nonexistent/ca.pem' }, /^DATABASE_SSL_CA_FILE: cannot read the file "\/nonexistent\/ca.pem"/],
+    [
+      { DATABASE_URL: 'postgresql://a@h/d?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem' },
+      /^DATABASE_URL: sslrootcert: cannot read the file/,
+    ],
+    [
+      { DATABASE_SSL_CA_FILE: '/nonexistent/ca.pem' },
+      /^DATABASE_SSL_CA_FILE: cannot read the file "\/nonexistent\/ca.pem"/,
+    ],
     [{ DB_POOL_MAX: '0' }, /^DB_POOL_MAX/],
     [{ DB_STATEMENT_TIMEOUT_MS: 'soon' }, /^DB_STATEMENT_TIMEOUT_MS/],
   ])('refuses %j', (env, message) => {
@@ -148,8 +176,12 @@ describe('PostgreSQL: the owner and the service role, sslmode, session settings'
   });
 
   it('refuses a client certificate without its key, and the reverse', () => {
-    expect(refusal({ DATABASE_SSL_CERT_FILE: file('pg-client.crt') })).toMatch(/^DATABASE_SSL_KEY_FILE: required with DATABASE_SSL_CERT_FILE/);
-    expect(refusal({ DATABASE_SSL_KEY_FILE: file('pg-client.key') })).toMatch(/^DATABASE_SSL_CERT_FILE: required with DATABASE_SSL_KEY_FILE/);
+    expect(refusal({ DATABASE_SSL_CERT_FILE: file('pg-client.crt') })).toMatch(
+      /^DATABASE_SSL_KEY_FILE: required with DATABASE_SSL_CERT_FILE/,
+    );
+    expect(refusal({ DATABASE_SSL_KEY_FILE: file('pg-client.key') })).toMatch(
+      /^DATABASE_SSL_CERT_FILE: required with DATABASE_SSL_KEY_FILE/,
+    );
   });
 
   it("maps sslmode to node-postgres with libpq's meaning, the URL's own parameters winning, and strips them from the URL", () => {
@@ -162,7 +194,9 @@ describe('PostgreSQL: the owner and the service role, sslmode, session settings'
     expect(require.connectionString).toBe('postgresql://app@db.internal/shop');
     // require with a CA is verify-ca (libpq): the chain is checked, the host name is not.
     expect(require.ssl).toMatchObject({ rejectUnauthorized: true, checkServerIdentity: expect.any(Function) });
-    expect(pgConfig('postgresql://app@db.internal/shop?sslmode=require', {}).ssl).toEqual({ rejectUnauthorized: false });
+    expect(pgConfig('postgresql://app@db.internal/shop?sslmode=require', {}).ssl).toEqual({
+      rejectUnauthorized: false,
+    });
     expect(pgConfig('postgresql://app@db.internal/shop?sslmode=disable', base).ssl).toBe(false);
     expect(pgConfig('postgresql://app@db.internal/shop', {}).ssl).toBe(false);
   });
@@ -188,21 +222,34 @@ describe('PostgreSQL: the owner and the service role, sslmode, session settings'
 
 describe('Redis over TLS and Temporal with mTLS or an API key', () => {
   it('REDIS_TLS_* files need a rediss:// URL and must exist; rediss:// always verifies the server', () => {
-    expect(refusal({ REDIS_TLS_CA_FILE: file('redis-ca.pem') })).toMatch(/^REDIS_URL: REDIS_TLS_\* files are set: use a rediss:\/\/ URL/);
-    expect(refusal({ REDIS_URL: 'rediss://cache:6380/0', REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' })).toMatch(/^REDIS_TLS_CA_FILE: cannot read/);
-    expect(refusal({ REDIS_URL: 'rediss://cache:6380/0', REDIS_TLS_CERT_FILE: file('redis.crt') })).toMatch(/^REDIS_TLS_KEY_FILE: required/);
+    expect(refusal({ REDIS_TLS_CA_FILE: file('redis-ca.pem') })).toMatch(
+      /^REDIS_URL: REDIS_TLS_\* files are set: use a rediss:\/\/ URL/,
+    );
+    expect(refusal({ REDIS_URL: 'rediss://cache:6380/0', REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' })).toMatch(
+      /^REDIS_TLS_CA_FILE: cannot read/,
+    );
+    expect(refusal({ REDIS_URL: 'rediss://cache:6380/0', REDIS_TLS_CERT_FILE: file('redis.crt') })).toMatch(
+      /^REDIS_TLS_KEY_FILE: required/,
+    );
     const ca = file('redis-ca2.pem');
     const config = loadConfig({ REDIS_URL: 'rediss://cache:6380/0', REDIS_TLS_CA_FILE: ca });
     expect(config.redisTls).toEqual({ caFile: ca, certFile: undefined, keyFile: undefined });
-    expect(redisTlsOptions(config.redisUrl, config.redisTls)).toEqual({ rejectUnauthorized: true, ca: expect.stringContaining('BEGIN redis-ca2.pem') });
+    expect(redisTlsOptions(config.redisUrl, config.redisTls)).toEqual({
+      rejectUnauthorized: true,
+      ca: expect.stringContaining('BEGIN redis-ca2.pem'),
+    });
     expect(redisTlsOptions('rediss://cache:6380/0')).toEqual({ rejectUnauthorized: true });
     expect(redisTlsOptions('redis://cache:6379/0')).toBeUndefined();
   });
 
   it('Temporal: certificate and key together, files that exist, an API key only over TLS', () => {
-    expect(refusal({ TEMPORAL_TLS_CERT_FILE: file('t.crt') })).toMatch(/^TEMPORAL_TLS_KEY_FILE: required with TEMPORAL_TLS_CERT_FILE/);
+    expect(refusal({ TEMPORAL_TLS_CERT_FILE: file('t.crt') })).toMatch(
+      /^TEMPORAL_TLS_KEY_FILE: required with TEMPORAL_TLS_CERT_FILE/,
+    );
     expect(refusal({ TEMPORAL_TLS_CA_FILE: '/nonexistent/ca.pem' })).toMatch(/^TEMPORAL_TLS_CA_FILE: cannot read/);
-    expect(refusal({ TEMPORAL_API_KEY: 'key', TEMPORAL_TLS: 'false' })).toMatch(/^TEMPORAL_TLS: is false but TEMPORAL_API_KEY is set/);
+    expect(refusal({ TEMPORAL_API_KEY: 'key', TEMPORAL_TLS: 'false' })).toMatch(
+      /^TEMPORAL_TLS: is false but TEMPORAL_API_KEY is set/,
+    );
     expect(refusal({ TEMPORAL_TLS: 'maybe' })).toMatch(/^TEMPORAL_TLS: expected true or false/);
     expect(loadConfig({}).temporal.tls).toBeUndefined();
 
@@ -222,14 +269,24 @@ describe('Redis over TLS and Temporal with mTLS or an API key', () => {
     expect(options).not.toHaveProperty('apiKey');
 
     // Temporal Cloud with an API key: TLS with the system's CAs, the key as a bearer token.
-    const keyed = loadConfig({ TEMPORAL_ADDRESS: 'us-east-1.aws.api.temporal.io:7233', TEMPORAL_API_KEY: 'eyJhbGciOi.secret' });
-    expect(temporalConnectionOptions(keyed.temporal)).toEqual({ address: 'us-east-1.aws.api.temporal.io:7233', tls: true, apiKey: 'eyJhbGciOi.secret' });
+    const keyed = loadConfig({
+      TEMPORAL_ADDRESS: 'us-east-1.aws.api.temporal.io:7233',
+      TEMPORAL_API_KEY: 'eyJhbGciOi.secret',
+    });
+    expect(temporalConnectionOptions(keyed.temporal)).toEqual({
+      address: 'us-east-1.aws.api.temporal.io:7233',
+      tls: true,
+      apiKey: 'eyJhbGciOi.secret',
+    });
     expect(temporalConnectionOptions(loadConfig({}).temporal)).toEqual({ address: '127.0.0.1:7233' });
   });
 });
 
 describe('a real process with a weak production secret', () => {
-  function boot(script: string, env: Record<string, string>): Promise<{ code: number | null; out: string; ms: number }> {
+  function boot(
+    script: string,
+    env: Record<string, string>,
+  ): Promise<{ code: number | null; out: string; ms: number }> {
     const started = Date.now();
     return new Promise((resolve) => {
       const child = execFile(
@@ -242,8 +299,16 @@ describe('a real process with a weak production secret', () => {
   }
 
   it.each([
-    ['api/server.ts', { WEBHOOK_SECRET: '   ', ADMIN_TOKEN: strong() }, '[api] configuration refused: WEBHOOK_SECRET: is only whitespace'],
-    ['api/server.ts', { WEBHOOK_SECRET: strong(), ADMIN_TOKEN: 'dev-admin-token' }, '[api] configuration refused: ADMIN_TOKEN: is a development default'],
+    [
+      'api/server.ts',
+      { WEBHOOK_SECRET: '   ', ADMIN_TOKEN: strong() },
+      '[api] configuration refused: WEBHOOK_SECRET: is only whitespace',
+    ],
+    [
+      'api/server.ts',
+      { WEBHOOK_SECRET: strong(), ADMIN_TOKEN: 'dev-admin-token' },
+      '[api] configuration refused: ADMIN_TOKEN: is a development default',
+    ],
     [
       'worker.ts',
       { WEBHOOK_SECRET: 'too-short-for-production', ADMIN_TOKEN: strong() },
@@ -256,14 +321,27 @@ describe('a real process with a weak production secret', () => {
     ],
     [
       'api/server.ts',
-      { WEBHOOK_SECRET: strong(), ADMIN_TOKEN: strong(), REDIS_URL: 'rediss://127.0.0.1:6390/0', REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' },
+      {
+        WEBHOOK_SECRET: strong(),
+        ADMIN_TOKEN: strong(),
+        REDIS_URL: 'rediss://127.0.0.1:6390/0',
+        REDIS_TLS_CA_FILE: '/nonexistent/ca.pem',
+      },
       '[api] configuration refused: REDIS_TLS_CA_FILE: cannot read',
     ],
-  ])('%s with %j does not start: exit 1 and the reason, before connecting to anything', async (script, env, message) => {
-    // Addresses where nothing listens: had the process got past its configuration, it would hang or fail otherwise.
-    const run = await boot(script, { NODE_ENV: 'production', TEMPORAL_ADDRESS: '127.0.0.1:1', DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none', ...env });
-    expect(run.code).toBe(1);
-    expect(run.out).toContain(message);
-    expect(run.out).not.toMatch(/at .*\.ts:\d+/); // a message, not a stack trace
-  });
+  ])(
+    '%s with %j does not start: exit 1 and the reason, before connecting to anything',
+    async (script, env, message) => {
+      // Addresses where nothing listens: had the process got past its configuration, it would hang or fail otherwise.
+      const run = await boot(script, {
+        NODE_ENV: 'production',
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+        DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none',
+        ...env,
+      });
+      expect(run.code).toBe(1);
+      expect(run.out).toContain(message);
+      expect(run.out).not.toMatch(/at .*\.ts:\d+/); // a message, not a stack trace
+    },
+  );
 });

@@ -19,7 +19,9 @@ const ROOT = path.join(__dirname, '../..');
 const WRITTEN_ELSEWHERE = new Set(['docs/start.md', 'docs/deployment.md']);
 
 function markdownFiles(): string[] {
-  const pages = ['README.md', 'CONTRIBUTING.md', 'CHANGELOG.md', 'BENCHMARKS.md'].filter((p) => existsSync(path.join(ROOT, p)));
+  const pages = ['README.md', 'CONTRIBUTING.md', 'CHANGELOG.md', 'BENCHMARKS.md'].filter((p) =>
+    existsSync(path.join(ROOT, p)),
+  );
   const walk = (dir: string): string[] =>
     readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
       const rel = path.posix.join(dir, e.name);
@@ -31,7 +33,9 @@ function markdownFiles(): string[] {
 
 /** The page's text outside fenced code blocks and inline code, where links and headings live. */
 function prose(markdown: string): string {
-  return markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '').replace(/`[^`\n]*`/g, (code) => code.replace(/[[\]()]/g, ' '));
+  return markdown
+    .replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '')
+    .replace(/`[^`\n]*`/g, (code) => code.replace(/[[\]()]/g, ' '));
 }
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens, repeats numbered. */
@@ -70,10 +74,12 @@ function relativeLinks(page: string): Link[] {
 /** What is wrong with a link, or undefined when it resolves. */
 function problem({ page, target }: Link): string | undefined {
   const [file, anchor] = target.split('#', 2);
-  const resolved = file === '' ? page : path.posix.normalize(path.posix.join(path.posix.dirname(page), decodeURI(file)));
+  const resolved =
+    file === '' ? page : path.posix.normalize(path.posix.join(path.posix.dirname(page), decodeURI(file)));
   const absolute = path.join(ROOT, resolved);
   if (!existsSync(absolute)) return WRITTEN_ELSEWHERE.has(resolved) ? undefined : `${resolved} does not exist`;
-  if (anchor === undefined || anchor === '' || statSync(absolute).isDirectory() || !resolved.endsWith('.md')) return undefined;
+  if (anchor === undefined || anchor === '' || statSync(absolute).isDirectory() || !resolved.endsWith('.md'))
+    return undefined;
   const anchors = anchorsOf(readFileSync(absolute, 'utf8'));
   return anchors.has(decodeURIComponent(anchor).toLowerCase()) ? undefined : `${resolved} has no heading #${anchor}`;
 }
@@ -95,7 +101,9 @@ describe('documentation links', () => {
   });
 
   it('computes anchors as GitHub does', () => {
-    const anchors = anchorsOf('# A\n## `POST /orders/:id/cancel` — place\n## Flash sales (秒杀)\n## A\n```\n# not a heading\n```\n');
+    const anchors = anchorsOf(
+      '# A\n## `POST /orders/:id/cancel` — place\n## Flash sales (秒杀)\n## A\n```\n# not a heading\n```\n',
+    );
     expect([...anchors]).toEqual(['a', 'post-ordersidcancel--place', 'flash-sales-秒杀', 'a-1']);
   });
 });
@@ -107,11 +115,16 @@ function sourceFiles(): string[] {
     readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
       const rel = dir === '.' ? e.name : path.posix.join(dir, e.name);
       if (e.isDirectory()) return skip.has(e.name) || (e.name.startsWith('.') && e.name !== '.ci') ? [] : walk(rel);
-      return /\.(ts|js|cjs|mjs|sql|lua|sh|ya?ml|json)$|^Dockerfile$|^run$/.test(e.name) && !e.name.endsWith('.md') ? [rel] : [];
+      return /\.(ts|js|cjs|mjs|sql|lua|sh|ya?ml|json)$|^Dockerfile$|^run$/.test(e.name) && !e.name.endsWith('.md')
+        ? [rel]
+        : [];
     });
   // Migrations are history (the runner refuses a changed checksum): what they cite stays as written.
   return walk('.').filter(
-    (f) => !/^(test\/workflows\/histories|prisma\/migrations)\//.test(f) && f !== 'test/unit/doc-links.test.ts' && !f.endsWith('package-lock.json'),
+    (f) =>
+      !/^(test\/workflows\/histories|prisma\/migrations)\//.test(f) &&
+      f !== 'test/unit/doc-links.test.ts' &&
+      !f.endsWith('package-lock.json'),
   );
 }
 
@@ -131,11 +144,15 @@ function citations(file: string): Citation[] {
     .forEach((text, i) => {
       const line = i + 1;
       // A section by its title: README "Security", README, "The order saga", docs/api.md "Errors".
-      for (const [, page, heading] of text.matchAll(/\b(README(?:\.md)?|CONTRIBUTING(?:\.md)?|docs\/[\w./-]+\.md),? ["“]([^"”]+)["”]/g)) {
+      for (const [, page, heading] of text.matchAll(
+        /\b(README(?:\.md)?|CONTRIBUTING(?:\.md)?|docs\/[\w./-]+\.md),? ["“]([^"”]+)["”]/g,
+      )) {
         found.push({ file, line, page: page.endsWith('.md') ? page : `${page}.md`, heading });
       }
       // A page by its path, with or without an anchor.
-      for (const [, page, anchor] of text.matchAll(/(?<![\w/.-])((?:docs\/[\w./-]+|README|CONTRIBUTING|BENCHMARKS|CHANGELOG)\.md)(?:#([\w\p{L}-]+))?/gu)) {
+      for (const [, page, anchor] of text.matchAll(
+        /(?<![\w/.-])((?:docs\/[\w./-]+|README|CONTRIBUTING|BENCHMARKS|CHANGELOG)\.md)(?:#([\w\p{L}-]+))?/gu,
+      )) {
         found.push({ file, line, page, anchor });
       }
     });
@@ -152,7 +169,11 @@ function citationProblem(c: Citation): string | undefined {
   if (wanted === undefined || statSync(absolute).isDirectory()) return undefined;
   const anchors = [...anchorsOf(readFileSync(absolute, 'utf8'))];
   // A section is cited by its heading or by the heading's first words ("Alert rules" for "Alert rules (`alerts.yml`)").
-  if (anchors.includes(wanted.toLowerCase()) || (c.heading !== undefined && anchors.some((a) => a.startsWith(`${wanted.toLowerCase()}-`)))) return undefined;
+  if (
+    anchors.includes(wanted.toLowerCase()) ||
+    (c.heading !== undefined && anchors.some((a) => a.startsWith(`${wanted.toLowerCase()}-`)))
+  )
+    return undefined;
   return c.heading !== undefined ? `${c.page} has no heading "${c.heading}"` : `${c.page} has no heading #${c.anchor}`;
 }
 
@@ -212,6 +233,8 @@ describe('README and the docs pages (issue 17: what a new user tripped on)', () 
 
   it('each page opens with what a reader does there', () => {
     const opening = (page: string) => readFileSync(path.join(ROOT, page), 'utf8').split('\n').slice(1, 4).join('\n');
-    expect([...pages, 'docs/decisions/README.md'].filter((page) => !/^\n\*\*What you do here:\*\* /.test(opening(page)))).toEqual([]);
+    expect(
+      [...pages, 'docs/decisions/README.md'].filter((page) => !/^\n\*\*What you do here:\*\* /.test(opening(page))),
+    ).toEqual([]);
   });
 });

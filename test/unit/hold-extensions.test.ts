@@ -25,11 +25,18 @@ it.each([
   ['a hold past its expiry in PostgreSQL', { live: false }, 60, 'HOLD_EXPIRED'],
   ['more seconds than one extension may add', {}, 301, 'EXTENSION_LIMIT_REACHED'],
   ['one extension too many', { extensionCount: 3, extendedSeconds: 30 }, 10, 'EXTENSION_LIMIT_REACHED'],
-  ['more seconds than all extensions may add', { extensionCount: 2, extendedSeconds: 500 }, 101, 'EXTENSION_LIMIT_REACHED'],
+  [
+    'more seconds than all extensions may add',
+    { extensionCount: 2, extendedSeconds: 500 },
+    101,
+    'EXTENSION_LIMIT_REACHED',
+  ],
 ] as const)('refused: %s', (_what, change, seconds, code) => {
   expect(extensionRefusal({ ...waiting, ...change }, seconds, caps)?.code).toBe(code);
 });
 
 it('a flash sale that allows it (allowHoldExtension) may be extended', () => {
-  expect(extensionRefusal({ ...waiting, campaignKind: 'FLASH_SALE', campaignAllowsExtension: true }, 60, caps)).toBeUndefined();
+  expect(
+    extensionRefusal({ ...waiting, campaignKind: 'FLASH_SALE', campaignAllowsExtension: true }, 60, caps),
+  ).toBeUndefined();
 });

@@ -114,7 +114,14 @@ beforeAll(() => {
   writeFileSync(
     path.join(dir, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: { strict: true, target: 'es2022', module: 'commonjs', moduleResolution: 'node', types: [], skipLibCheck: true },
+      compilerOptions: {
+        strict: true,
+        target: 'es2022',
+        module: 'commonjs',
+        moduleResolution: 'node',
+        types: [],
+        skipLibCheck: true,
+      },
       include: ['**/*.ts'],
     }),
   );
@@ -126,7 +133,11 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(bin: string, args: string[]): string {
-  const result = spawnSync(path.join(ROOT, 'node_modules/.bin', bin), args, { cwd: dir, encoding: 'utf8', timeout: 100_000 });
+  const result = spawnSync(path.join(ROOT, 'node_modules/.bin', bin), args, {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 100_000,
+  });
   if (result.error) throw result.error;
   return result.stdout;
 }

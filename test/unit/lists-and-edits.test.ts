@@ -21,7 +21,8 @@ describe('the list cursor', () => {
   it('refuses an edited cursor, another list, another shape, or garbage: INVALID_CURSOR', () => {
     const c = encodeCursor('movements', ['41']);
     const forged = `${Buffer.from(JSON.stringify(['movements', '40'])).toString('base64url')}${c.slice(c.lastIndexOf('.'))}`;
-    for (const bad of [forged, `${c}0`, 'x', '.', '']) expect(code(() => decodeCursor('movements', bad, ['int']))).toBe('INVALID_CURSOR');
+    for (const bad of [forged, `${c}0`, 'x', '.', ''])
+      expect(code(() => decodeCursor('movements', bad, ['int']))).toBe('INVALID_CURSOR');
     expect(code(() => decodeCursor('alerts', c, ['int']))).toBe('INVALID_CURSOR');
     expect(code(() => decodeCursor('movements', c, ['instant']))).toBe('INVALID_CURSOR');
     expect(code(() => decodeCursor('movements', encodeCursor('movements', ['4x']), ['int']))).toBe('INVALID_CURSOR');

@@ -23,15 +23,41 @@ it('pretty: one line with time, level, process, message, then fields; request li
   const { lines, log } = capture(true, 'auto');
   log.info({ taskQueue: 'orders', state: 'RUNNING', taskToken: 'opaque' }, 'Worker state changed');
   expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}worker Worker state changed taskQueue=orders state=RUNNING\n$/);
+  expect(lines[0]).toMatch(
+    /^\d\d:\d\d:\d\d\.\d{3} INFO {2}worker Worker state changed taskQueue=orders state=RUNNING\n$/,
+  );
   const request = formatLine(
-    JSON.stringify({ level: 30, time: 0, name: 'api', reqId: 'req-1', res: { statusCode: 201 }, responseTime: 3.21, msg: 'request completed' }),
+    JSON.stringify({
+      level: 30,
+      time: 0,
+      name: 'api',
+      reqId: 'req-1',
+      res: { statusCode: 201 },
+      responseTime: 3.21,
+      msg: 'request completed',
+    }),
   );
   expect(request).toBe('00:00:00.000 INFO  api    request completed 201 3.2ms reqId=req-1\n');
-  expect(formatLine(JSON.stringify({ level: 30, time: 0, name: 'api', req: { method: 'POST', url: '/orders' }, msg: 'incoming request' }))).toContain(
-    'incoming request POST /orders',
+  expect(
+    formatLine(
+      JSON.stringify({
+        level: 30,
+        time: 0,
+        name: 'api',
+        req: { method: 'POST', url: '/orders' },
+        msg: 'incoming request',
+      }),
+    ),
+  ).toContain('incoming request POST /orders');
+  const failed = formatLine(
+    JSON.stringify({
+      level: 50,
+      time: 0,
+      name: 'api',
+      err: { message: 'boom', stack: 'Error: boom\n    at x' },
+      msg: 'drain failed',
+    }),
   );
-  const failed = formatLine(JSON.stringify({ level: 50, time: 0, name: 'api', err: { message: 'boom', stack: 'Error: boom\n    at x' }, msg: 'drain failed' }));
   expect(failed).toBe('00:00:00.000 ERROR api    drain failed\n    Error: boom\n        at x\n');
   expect(formatLine('not json')).toBe('not json\n');
 });

@@ -9,11 +9,14 @@ describe('order saga rules', () => {
     for (const s of [PaymentState.AMOUNT_MISMATCH, PaymentState.DUPLICATE_CHARGE])
       expect([decidesOrder(settled(s)), madeSale(settled(s))]).toEqual([false, false]);
     expect([decidesOrder(settled('REFUND_REQUIRED')), madeSale(settled('REFUND_REQUIRED'))]).toEqual([true, false]);
-    for (const s of [PaymentState.CONFIRMED, PaymentState.BACKORDERED]) expect([decidesOrder(settled(s)), madeSale(settled(s))]).toEqual([true, true]);
+    for (const s of [PaymentState.CONFIRMED, PaymentState.BACKORDERED])
+      expect([decidesOrder(settled(s)), madeSale(settled(s))]).toEqual([true, true]);
   });
 
   it('ends CONFIRMED on a sale, whatever else was refunded; a backorder as its goods decided', () => {
-    expect(orderEnding([settled('AMOUNT_MISMATCH', 'wrong'), settled('CONFIRMED')], undefined, OrderStatus.RELEASED)).toEqual({ status: 'CONFIRMED' });
+    expect(
+      orderEnding([settled('AMOUNT_MISMATCH', 'wrong'), settled('CONFIRMED')], undefined, OrderStatus.RELEASED),
+    ).toEqual({ status: 'CONFIRMED' });
     expect(orderEnding([settled('BACKORDERED')], 'CONFIRMED', OrderStatus.CONFIRMED)).toEqual({ status: 'CONFIRMED' });
     expect(orderEnding([settled('BACKORDERED')], 'REFUND_REQUIRED', OrderStatus.CONFIRMED)).toEqual({
       status: 'REFUND_REQUIRED',
@@ -22,7 +25,9 @@ describe('order saga rules', () => {
   });
 
   it('ends REFUND_REQUIRED with the refund reason when no sale was made, else as the hold ended', () => {
-    expect(orderEnding([settled('REFUND_REQUIRED', 'the order was cancelled')], undefined, OrderStatus.RELEASED)).toEqual({
+    expect(
+      orderEnding([settled('REFUND_REQUIRED', 'the order was cancelled')], undefined, OrderStatus.RELEASED),
+    ).toEqual({
       status: 'REFUND_REQUIRED',
       refundReason: 'the order was cancelled',
     });

@@ -10,14 +10,16 @@ it('lowers every thread of a running child to the nice value', async () => {
     const { readdirSync, readFileSync } = await import('node:fs');
     // Wait for the child's threads (a fixed 300 ms sleep was too short on a busy machine).
     const threads = () => readdirSync(`/proc/${child.pid}/task`);
-    for (const until = Date.now() + 10_000; threads().length < 2 && Date.now() < until;) await new Promise((r) => setTimeout(r, 50));
+    for (const until = Date.now() + 10_000; threads().length < 2 && Date.now() < until;)
+      await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 200));
     lowerPriority(child.pid, 7);
     expect(os.getPriority(child.pid!)).toBe(7);
     const tids = threads();
     expect(tids.length).toBeGreaterThan(1);
     // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value.
-    for (const tid of tids) expect(readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]).toBe('7');
+    for (const tid of tids)
+      expect(readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]).toBe('7');
   } finally {
     child.kill();
   }

@@ -38,7 +38,12 @@ describe('mergeLines', () => {
   });
 
   it('sameOrder tells apart the amount and the campaign (issue 16: the saga would run with the other body)', () => {
-    const a = { userId: 'u', lines: [{ sku: 'A', warehouseCode: 'W', quantity: 2 }], amountCents: 500, campaignId: 'c1' };
+    const a = {
+      userId: 'u',
+      lines: [{ sku: 'A', warehouseCode: 'W', quantity: 2 }],
+      amountCents: 500,
+      campaignId: 'c1',
+    };
     expect(sameOrder(a, { ...a })).toBe(true);
     expect(sameOrder(a, { ...a, amountCents: 1 })).toBe(false);
     expect(sameOrder(a, { ...a, amountCents: undefined })).toBe(false);
@@ -52,7 +57,20 @@ describe('compareBytes (the lock order)', () => {
 
   it('is UTF-8 byte order, as PostgreSQL COLLATE "C": uppercase before lowercase, "-" before "." before "_"', () => {
     const ids = ['sku_a', 'sku-B', 'b', 'C', 'a-1', 'A_2', 'x.1', 'x_1', 'x-1', 'x', 'WH-b', 'wh_A'];
-    expect([...ids].sort(compareBytes)).toEqual(['A_2', 'C', 'WH-b', 'a-1', 'b', 'sku-B', 'sku_a', 'wh_A', 'x', 'x-1', 'x.1', 'x_1']);
+    expect([...ids].sort(compareBytes)).toEqual([
+      'A_2',
+      'C',
+      'WH-b',
+      'a-1',
+      'b',
+      'sku-B',
+      'sku_a',
+      'wh_A',
+      'x',
+      'x-1',
+      'x.1',
+      'x_1',
+    ]);
   });
 
   it('agrees with byte order where UTF-16 code units do not: astral characters after U+E000–FFFF', () => {
@@ -85,7 +103,9 @@ describe('webhook signature', () => {
   const sig = signPayload('s3cret', now, body);
 
   it('accepts a fresh, correctly signed body', () => {
-    expect(verifySignature('s3cret', 300, now + 10, { signature: sig, timestamp: String(now) }, body)).toEqual({ ok: true });
+    expect(verifySignature('s3cret', 300, now + 10, { signature: sig, timestamp: String(now) }, body)).toEqual({
+      ok: true,
+    });
   });
 
   it.each([
@@ -109,8 +129,16 @@ describe('loadConfig', () => {
     expect(c.reservationTtlSeconds).toBe(1800);
     expect(c.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'stockhold-orders' });
     expect(c.sweeperInterval).toBe('5m');
-    expect([c.expiryCheckInterval, c.reconcileInterval, c.alertWebhook, c.transferReceiveDeadlineSeconds]).toEqual(['1h', '1h', undefined, 72 * 3600]);
-    expect(loadConfig({ ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/x' }).alertWebhook).toEqual({ url: 'http://127.0.0.1:9/x', secret: 'dev-alert-secret' });
+    expect([c.expiryCheckInterval, c.reconcileInterval, c.alertWebhook, c.transferReceiveDeadlineSeconds]).toEqual([
+      '1h',
+      '1h',
+      undefined,
+      72 * 3600,
+    ]);
+    expect(loadConfig({ ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/x' }).alertWebhook).toEqual({
+      url: 'http://127.0.0.1:9/x',
+      secret: 'dev-alert-secret',
+    });
     expect(c.cache).toMatchObject({ checkInterval: '10m', checkDriftPercent: 1, checkHotPercent: 10 });
     expect(loadConfig({ CACHE_CHECK_DRIFT_PERCENT: '0.5' }).cache.checkDriftPercent).toBe(0.5);
   });
@@ -141,7 +169,11 @@ describe('loadConfig', () => {
 
   it('reads the ops port and the worker address', () => {
     expect(loadConfig({}).api).toEqual({ host: '127.0.0.1', port: 3000 });
-    expect(loadConfig({ HOST: '0.0.0.0', OPS_PORT: '9100' }).api).toEqual({ host: '0.0.0.0', port: 3000, ops: { host: '0.0.0.0', port: 9100 } });
+    expect(loadConfig({ HOST: '0.0.0.0', OPS_PORT: '9100' }).api).toEqual({
+      host: '0.0.0.0',
+      port: 3000,
+      ops: { host: '0.0.0.0', port: 9100 },
+    });
     expect(loadConfig({ OPS_PORT: '9100', OPS_HOST: '10.0.0.5' }).api.ops).toEqual({ host: '10.0.0.5', port: 9100 });
     expect(loadConfig({}).workerHttp).toEqual({ host: '127.0.0.1', port: 9464 });
     expect(loadConfig({ WORKER_METRICS_HOST: '0.0.0.0' }).workerHttp.host).toBe('0.0.0.0');
@@ -150,10 +182,17 @@ describe('loadConfig', () => {
   it('demands real secrets in production (the cases: test/unit/config-security.test.ts)', () => {
     const strong = (c: string) => `${c}${'kq7Zp2Lx9Vt4Rb8Nw3Jm6Hs1Gd5Fc0Ya'}`;
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow('WEBHOOK_SECRET');
-    expect(() => loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: strong('w'), ADMIN_TOKEN: strong('a') })).not.toThrow();
-    expect(() => loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: strong('w'), ADMIN_TOKEN: strong('a'), ALERT_WEBHOOK_URL: 'https://ops/x' })).toThrow(
-      'ALERT_WEBHOOK_SECRET',
-    );
+    expect(() =>
+      loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: strong('w'), ADMIN_TOKEN: strong('a') }),
+    ).not.toThrow();
+    expect(() =>
+      loadConfig({
+        NODE_ENV: 'production',
+        WEBHOOK_SECRET: strong('w'),
+        ADMIN_TOKEN: strong('a'),
+        ALERT_WEBHOOK_URL: 'https://ops/x',
+      }),
+    ).toThrow('ALERT_WEBHOOK_SECRET');
   });
 });
 
@@ -168,7 +207,13 @@ describe('API keys', () => {
   it('parses keys, scopes and lifetimes; refuses anything else', () => {
     const key = formatKey('0123456789abcdef', 'A'.repeat(32));
     expect(parseKey(key)).toEqual({ id: '0123456789abcdef', secret: 'A'.repeat(32) });
-    for (const bad of ['', 'sk_0123456789abcdef', 'sk_0123456789ABCDEF_' + 'A'.repeat(32), 'pk_0123456789abcdef_' + 'A'.repeat(32), key + ' '])
+    for (const bad of [
+      '',
+      'sk_0123456789abcdef',
+      'sk_0123456789ABCDEF_' + 'A'.repeat(32),
+      'pk_0123456789abcdef_' + 'A'.repeat(32),
+      key + ' ',
+    ])
       expect(parseKey(bad)).toBeUndefined();
     expect(parseScopes('orders, inventory:read,orders')).toEqual(['orders', 'inventory:read']);
     expect(() => parseScopes('orders,root')).toThrow('unknown scope root');

@@ -13,7 +13,8 @@ const ROOT = path.join(__dirname, '../..');
 function luaFiles(dir = '.'): string[] {
   return readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
     const rel = dir === '.' ? e.name : `${dir}/${e.name}`;
-    if (e.isDirectory()) return ['node_modules', '.git', '.tools', 'dist', 'generated'].includes(e.name) ? [] : luaFiles(rel);
+    if (e.isDirectory())
+      return ['node_modules', '.git', '.tools', 'dist', 'generated'].includes(e.name) ? [] : luaFiles(rel);
     return e.name.endsWith('.lua') ? [rel] : [];
   });
 }
@@ -38,7 +39,10 @@ it('every Lua script is in a lua/ folder, named by the rule, and reads exactly t
     }
     const declared = /-(\d+)\.lua$/.exec(name)?.[1];
     if (declared === undefined) return []; // the caller passes the key count
-    const used = Math.max(0, ...[...readFileSync(path.join(ROOT, file), 'utf8').matchAll(/KEYS\[(\d+)\]/g)].map((m) => Number(m[1])));
+    const used = Math.max(
+      0,
+      ...[...readFileSync(path.join(ROOT, file), 'utf8').matchAll(/KEYS\[(\d+)\]/g)].map((m) => Number(m[1])),
+    );
     return used === Number(declared) ? [] : [`${file}: named for ${declared} keys, reads KEYS[${used}]`];
   });
   expect(wrong).toEqual([]);

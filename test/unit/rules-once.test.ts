@@ -40,7 +40,12 @@ describe('transfer state machine', () => {
       return: [S.RETURNED],
     };
     for (const step of Object.keys(before) as TransferStep[]) {
-      for (const stage of Object.values(S)) expect([step, stage, endedTransferAnswersRepeat(step, stage)]).toEqual([step, stage, before[step].includes(stage)]);
+      for (const stage of Object.values(S))
+        expect([step, stage, endedTransferAnswersRepeat(step, stage)]).toEqual([
+          step,
+          stage,
+          before[step].includes(stage),
+        ]);
     }
     expect(endedTransferAnswersRepeat('receive', S.RECEIVED, false)).toBe(false);
   });

@@ -64,13 +64,19 @@ describe('the SSRF address check', () => {
   it('refuses in production a URL that resolves to a private address, unless its host is allowed', async () => {
     expect(await outboundRefusal('http://127.0.0.1:8080/x', production)).toMatch(/private address \(127.0.0.1\)/);
     expect(await outboundRefusal('http://[::1]/x', production)).toMatch(/private address/);
-    expect(await outboundRefusal('https://shop.example/hook', production, resolveTo(['93.184.216.34', '10.0.0.5']))).toMatch(/10.0.0.5/);
-    expect(await outboundRefusal('https://shop.example/hook', production, resolveTo(['93.184.216.34']))).toBeUndefined();
+    expect(
+      await outboundRefusal('https://shop.example/hook', production, resolveTo(['93.184.216.34', '10.0.0.5'])),
+    ).toMatch(/10.0.0.5/);
+    expect(
+      await outboundRefusal('https://shop.example/hook', production, resolveTo(['93.184.216.34'])),
+    ).toBeUndefined();
     expect(await outboundRefusal('http://hooks.internal/x', production, resolveTo(['10.0.0.5']))).toBeUndefined();
     expect(await outboundRefusal('ftp://shop.example/x', production)).toMatch(/only http/);
     expect(await outboundRefusal('https://u:p@shop.example/x', production)).toMatch(/credentials/);
     // Outside production a loopback receiver is fine (tests, local development).
-    expect(await outboundRefusal('http://127.0.0.1:8080/x', { refusePrivate: false, allowedHosts: [] })).toBeUndefined();
+    expect(
+      await outboundRefusal('http://127.0.0.1:8080/x', { refusePrivate: false, allowedHosts: [] }),
+    ).toBeUndefined();
   });
 });
 
@@ -80,20 +86,44 @@ describe('retry verdicts', () => {
     const total = DEFAULT_RETRY_SCHEDULE_MS.reduce((a, b) => a + b, 0);
     expect(total / 3600_000).toBeGreaterThan(20);
     expect(total / 3600_000).toBeLessThan(30);
-    expect(judgeAttempt(answered(500), 1, DEFAULT_RETRY_SCHEDULE_MS, () => 0)).toEqual({ next: 'retry', outcome: 'http_error', delayMs: 4_000 });
-    expect(judgeAttempt(answered(500), 2, DEFAULT_RETRY_SCHEDULE_MS, () => 1)).toEqual({ next: 'retry', outcome: 'http_error', delayMs: 360_000 });
-    expect(judgeAttempt(answered(500), DEFAULT_RETRY_SCHEDULE_MS.length + 1, DEFAULT_RETRY_SCHEDULE_MS, Math.random)).toEqual({
+    expect(judgeAttempt(answered(500), 1, DEFAULT_RETRY_SCHEDULE_MS, () => 0)).toEqual({
+      next: 'retry',
+      outcome: 'http_error',
+      delayMs: 4_000,
+    });
+    expect(judgeAttempt(answered(500), 2, DEFAULT_RETRY_SCHEDULE_MS, () => 1)).toEqual({
+      next: 'retry',
+      outcome: 'http_error',
+      delayMs: 360_000,
+    });
+    expect(
+      judgeAttempt(answered(500), DEFAULT_RETRY_SCHEDULE_MS.length + 1, DEFAULT_RETRY_SCHEDULE_MS, Math.random),
+    ).toEqual({
       next: 'dead',
       outcome: 'http_error',
     });
   });
   it('honours Retry-After on 429 and 503, stops at 410, counts a 3xx as a failure', () => {
-    expect(judgeAttempt(answered(429, 120_000), 1, [5_000], Math.random)).toEqual({ next: 'retry', outcome: 'throttled', delayMs: 120_000 });
-    expect(judgeAttempt(answered(503, 7_000), 1, [5_000], Math.random)).toEqual({ next: 'retry', outcome: 'throttled', delayMs: 7_000 });
+    expect(judgeAttempt(answered(429, 120_000), 1, [5_000], Math.random)).toEqual({
+      next: 'retry',
+      outcome: 'throttled',
+      delayMs: 120_000,
+    });
+    expect(judgeAttempt(answered(503, 7_000), 1, [5_000], Math.random)).toEqual({
+      next: 'retry',
+      outcome: 'throttled',
+      delayMs: 7_000,
+    });
     expect(judgeAttempt(answered(410), 1, [5_000], Math.random)).toEqual({ next: 'gone', outcome: 'gone' });
-    expect(judgeAttempt(answered(302), 1, [5_000], () => 0.5)).toEqual({ next: 'retry', outcome: 'redirect', delayMs: 5_000 });
+    expect(judgeAttempt(answered(302), 1, [5_000], () => 0.5)).toEqual({
+      next: 'retry',
+      outcome: 'redirect',
+      delayMs: 5_000,
+    });
     expect(judgeAttempt(answered(204), 3, [5_000], Math.random)).toEqual({ next: 'done', outcome: 'delivered' });
-    expect(judgeAttempt({ kind: 'failed', timedOut: true }, 1, [5_000], () => 0.5)).toMatchObject({ outcome: 'timeout' });
+    expect(judgeAttempt({ kind: 'failed', timedOut: true }, 1, [5_000], () => 0.5)).toMatchObject({
+      outcome: 'timeout',
+    });
     expect(parseRetryAfter('120', 0)).toBe(120_000);
     expect(parseRetryAfter(new Date(60_000).toUTCString(), 0)).toBe(60_000);
     expect(parseRetryAfter('soon', 0)).toBeUndefined();
@@ -116,7 +146,9 @@ describe('the event webhook settings', () => {
       refusePrivate: false,
       allowedHosts: [],
     });
-    expect(loadConfig({ WEBHOOK_RETRY_SCHEDULE: '500ms, 2s', WEBHOOK_ALLOWED_HOSTS: 'Hooks.Internal, ' }).eventWebhooks).toMatchObject({
+    expect(
+      loadConfig({ WEBHOOK_RETRY_SCHEDULE: '500ms, 2s', WEBHOOK_ALLOWED_HOSTS: 'Hooks.Internal, ' }).eventWebhooks,
+    ).toMatchObject({
       retryScheduleMs: [500, 2_000],
       allowedHosts: ['hooks.internal'],
     });

@@ -6,9 +6,18 @@ const t0 = new Date('2026-11-25T00:00:00Z');
 const at = (days: number) => new Date(t0.getTime() + days * day);
 
 it('derives alert and removal dates from the use-by date and the product settings', () => {
-  expect(lotDates(at(10), { alertDaysBeforeExpiry: 3, removalDaysBeforeExpiry: 1 })).toEqual({ alertAt: at(7), removeAt: at(9) });
-  expect(lotDates(at(10), { alertDaysBeforeExpiry: null, removalDaysBeforeExpiry: null })).toEqual({ alertAt: at(10), removeAt: at(10) });
-  expect(lotDates(null, { alertDaysBeforeExpiry: 3, removalDaysBeforeExpiry: 1 })).toEqual({ alertAt: null, removeAt: null });
+  expect(lotDates(at(10), { alertDaysBeforeExpiry: 3, removalDaysBeforeExpiry: 1 })).toEqual({
+    alertAt: at(7),
+    removeAt: at(9),
+  });
+  expect(lotDates(at(10), { alertDaysBeforeExpiry: null, removalDaysBeforeExpiry: null })).toEqual({
+    alertAt: at(10),
+    removeAt: at(10),
+  });
+  expect(lotDates(null, { alertDaysBeforeExpiry: 3, removalDaysBeforeExpiry: 1 })).toEqual({
+    alertAt: null,
+    removeAt: null,
+  });
 });
 
 it('a lot is sellable, near expiry, expired or quarantined (quarantine first)', () => {

@@ -26,7 +26,11 @@ function closeWhileRetrying(close: 'closeConnection' | 'connection.close'): { st
       setTimeout(() => console.log('survived'), 6500);
     }, 300);
   `;
-  const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root, encoding: 'utf8', timeout: 20_000 });
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return { status: run.status, stderr: run.stderr + run.stdout };
 }
 

@@ -29,7 +29,12 @@ it('runs the perishables check, reconciliation and cache check once at boot (hou
 
   await bootSchedules(
     stack.env.client,
-    testConfig({ TEMPORAL_TASK_QUEUE: TASK_QUEUE, EXPIRY_CHECK_INTERVAL: '1h', RECONCILE_INTERVAL: '1h', CACHE_CHECK_INTERVAL: '1h' }),
+    testConfig({
+      TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+      EXPIRY_CHECK_INTERVAL: '1h',
+      RECONCILE_INTERVAL: '1h',
+      CACHE_CHECK_INTERVAL: '1h',
+    }),
   );
 
   const report = await eventually(

@@ -33,7 +33,11 @@ it('the check workflow repairs a lying entry; its result is queryable; admin onl
   const read = () => app.inject({ method: 'GET', url: '/inventory/CHK' });
   const truth = (await read()).json();
   // Now cached; make it lie the way the incident's cache did.
-  await stack.worker.cache.redis.hset(cacheKey('CHK'), 'd', JSON.stringify({ ...truth, total: { ...truth.total, onHand: 99, available: 99 } }));
+  await stack.worker.cache.redis.hset(
+    cacheKey('CHK'),
+    'd',
+    JSON.stringify({ ...truth, total: { ...truth.total, onHand: 99, available: 99 } }),
+  );
   expect((await read()).json().total.available).toBe(99);
 
   const result = (await stack.env.client.workflow.execute('cacheCheckWorkflow', {
@@ -44,18 +48,31 @@ it('the check workflow repairs a lying entry; its result is queryable; admin onl
   expect(result).toMatchObject({ compared: 1, drifted: 1, rebuilt: true });
   expect((await read()).json()).toEqual(truth);
 
-  expect((await app.inject({ method: 'GET', url: '/admin/cache/checks', headers: { authorization: undefined } })).statusCode).toBe(401);
-  const listed = await app.inject({ method: 'GET', url: '/admin/cache/checks?limit=5', headers: { authorization: 'Bearer test-admin-token' } });
+  expect(
+    (await app.inject({ method: 'GET', url: '/admin/cache/checks', headers: { authorization: undefined } })).statusCode,
+  ).toBe(401);
+  const listed = await app.inject({
+    method: 'GET',
+    url: '/admin/cache/checks?limit=5',
+    headers: { authorization: 'Bearer test-admin-token' },
+  });
   expect(listed.statusCode).toBe(200);
   expect(listed.json().checks).toEqual([result]);
-  const bad = await app.inject({ method: 'GET', url: '/admin/cache/checks?limit=zero', headers: { authorization: 'Bearer test-admin-token' } });
+  const bad = await app.inject({
+    method: 'GET',
+    url: '/admin/cache/checks?limit=zero',
+    headers: { authorization: 'Bearer test-admin-token' },
+  });
   expect(bad.statusCode).toBe(400);
 });
 
 it('the schedule is created once and follows the configured interval and options', async () => {
   const config = testConfig({ TEMPORAL_TASK_QUEUE: TASK_QUEUE });
   await ensureCacheCheckSchedule(stack.env.client, config);
-  await ensureCacheCheckSchedule(stack.env.client, { ...config, cache: { ...config.cache, checkInterval: '3m', checkDriftPercent: 2.5 } });
+  await ensureCacheCheckSchedule(stack.env.client, {
+    ...config,
+    cache: { ...config.cache, checkInterval: '3m', checkDriftPercent: 2.5 },
+  });
   const description = await stack.env.client.schedule.getHandle(CACHE_CHECK_SCHEDULE_ID).describe();
   expect(description.spec.intervals?.map((i) => i.every)).toEqual([180_000]);
   expect(description.action).toMatchObject({

@@ -36,7 +36,8 @@ function order(orderId: string, sku: string, quantity = 2): OrderRequest {
   return { orderId, userId: 'u1', lines: [{ sku, warehouseCode: 'W1', quantity }] };
 }
 const pay = (n: string): Payment => ({ eventId: `ev-${n}`, paymentId: `pay-${n}`, amountCents: 1000 });
-const deliver = (orderId: string, p: Payment) => deliverPayment({ temporal: env.client, db, taskQueue: TASK_QUEUE, ttlSeconds: TTL }, orderId, p);
+const deliver = (orderId: string, p: Payment) =>
+  deliverPayment({ temporal: env.client, db, taskQueue: TASK_QUEUE, ttlSeconds: TTL }, orderId, p);
 const handle = (orderId: string) => env.client.workflow.getHandle(orderWorkflowId(orderId));
 const result = (orderId: string) => handle(orderId).result() as Promise<OrderState>;
 
@@ -83,10 +84,14 @@ describe('a payment for a cancelled order is refunded, never sold', () => {
     expect((await result('cancel-then-pay')).status).toBe('RELEASED');
     const p = pay('cancel-then-pay');
     expect(await deliver('cancel-then-pay', p)).toBe('LATE_SETTLEMENT');
-    const settled = (await env.client.workflow.getHandle(latePaymentWorkflowId('cancel-then-pay', p.paymentId)).result()) as Settlement;
+    const settled = (await env.client.workflow
+      .getHandle(latePaymentWorkflowId('cancel-then-pay', p.paymentId))
+      .result()) as Settlement;
     expect(settled).toMatchObject({ state: 'REFUND_REQUIRED', reason: expect.stringContaining('cancelled') });
     expect(await level(db, 'C1', 'W1')).toEqual({ onHand: 10, reserved: 0 });
-    expect(await db.reservation.count({ where: { orderId: 'cancel-then-pay', id: { not: 'cancel-then-pay' } } })).toBe(0);
+    expect(await db.reservation.count({ where: { orderId: 'cancel-then-pay', id: { not: 'cancel-then-pay' } } })).toBe(
+      0,
+    );
   });
 
   it('paid right after the cancel, while the saga runs: the cancel wins, the payment is refunded', async () => {
@@ -96,10 +101,18 @@ describe('a payment for a cancelled order is refunded, never sold', () => {
     await handle('cancel-and-pay').signal(cancelSignal, { reason: 'changed mind' });
     await handle('cancel-and-pay').signal(paymentSignal, pay('cancel-and-pay'));
     const state = await result('cancel-and-pay');
-    expect(state).toMatchObject({ status: 'REFUND_REQUIRED', releaseReason: 'CANCELLED', refundReason: expect.stringContaining('cancelled') });
-    expect(state.payments).toEqual([expect.objectContaining({ paymentId: 'pay-cancel-and-pay', state: 'REFUND_REQUIRED' })]);
+    expect(state).toMatchObject({
+      status: 'REFUND_REQUIRED',
+      releaseReason: 'CANCELLED',
+      refundReason: expect.stringContaining('cancelled'),
+    });
+    expect(state.payments).toEqual([
+      expect.objectContaining({ paymentId: 'pay-cancel-and-pay', state: 'REFUND_REQUIRED' }),
+    ]);
     expect(await level(db, 'C2', 'W1')).toEqual({ onHand: 10, reserved: 0 });
-    expect(await db.stockMovement.count({ where: { reason: 'CONFIRM', reference: { startsWith: 'cancel-and-pay' } } })).toBe(0);
+    expect(
+      await db.stockMovement.count({ where: { reason: 'CONFIRM', reference: { startsWith: 'cancel-and-pay' } } }),
+    ).toBe(0);
   });
 });
 
@@ -125,14 +138,19 @@ it('duplicate payment deliveries → one confirmation; a second payment ends in 
 
 it('the same order id placed with other lines: the placeOrder update is refused ORDER_CONFLICT as its failure type, the first hold stands', async () => {
   await stock(db, 'S6', 'W1', 10);
-  expect((await placeOrder(env.client, order('conflict', 'S6'), { taskQueue: TASK_QUEUE, ttlSeconds: TTL })).status).toBe('reserved');
+  expect(
+    (await placeOrder(env.client, order('conflict', 'S6'), { taskQueue: TASK_QUEUE, ttlSeconds: TTL })).status,
+  ).toBe('reserved');
   const refused = await handle('conflict')
     .executeUpdate(placeOrderUpdate, { args: [order('conflict', 'S6', 3)] })
     .catch((e: unknown) => e);
   expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
   const cause = (refused as WorkflowUpdateFailedError).cause;
   expect(cause).toBeInstanceOf(ApplicationFailure);
-  expect([(cause as ApplicationFailure).type, (cause as ApplicationFailure).nonRetryable]).toEqual(['ORDER_CONFLICT', true]);
+  expect([(cause as ApplicationFailure).type, (cause as ApplicationFailure).nonRetryable]).toEqual([
+    'ORDER_CONFLICT',
+    true,
+  ]);
   expect(await level(db, 'S6', 'W1')).toEqual({ onHand: 10, reserved: 2 });
   await handle('conflict').signal(cancelSignal, { reason: 'test over' });
   expect((await result('conflict')).status).toBe('RELEASED');
@@ -163,7 +181,9 @@ describe('payment after the hold was released', () => {
     expect(await deliver('late-ok', p)).toBe('LATE_SETTLEMENT');
     expect(await settlement('late-ok', p)).toEqual({ state: 'CONFIRMED', reservationId: 'late-ok:late' });
     expect(await level(db, 'L1', 'W1')).toEqual({ onHand: 8, reserved: 0 });
-    expect(await db.stockMovement.count({ where: { reason: 'CONFIRM', reference: { startsWith: 'late-ok' } } })).toBe(1);
+    expect(await db.stockMovement.count({ where: { reason: 'CONFIRM', reference: { startsWith: 'late-ok' } } })).toBe(
+      1,
+    );
   });
 
   it('stock gone → REFUND_REQUIRED, visible, and nothing deducted', async () => {

@@ -62,7 +62,11 @@ const pay = (via: FastifyInstance, orderId: string, paymentId = `p-${orderId}`, 
   return via.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
 };
 const placeOrder = (via: FastifyInstance, orderId: string, sku: string) =>
-  via.inject({ method: 'POST', url: '/orders', payload: { orderId, userId: 'u1', lines: [{ sku, warehouseCode: 'W1', quantity: 1 }] } });
+  via.inject({
+    method: 'POST',
+    url: '/orders',
+    payload: { orderId, userId: 'u1', lines: [{ sku, warehouseCode: 'W1', quantity: 1 }] },
+  });
 const sagaResult = async (orderId: string) => {
   const handle = stack.env.client.workflow.getHandle(orderWorkflowId(orderId));
   await eventually(
@@ -79,18 +83,28 @@ const sagaResult = async (orderId: string) => {
 describe('a payment for an order PostgreSQL does not know is never deleted', () => {
   it('answers 200 ACCEPTED, keeps it through the grace, then settles it REFUND_REQUIRED (UNKNOWN_ORDER) with an alert', async () => {
     const res = await pay(app, 'ghost-1');
-    expect([res.statusCode, res.json()]).toEqual([200, { eventId: 'ev-p-ghost-1', orderId: 'ghost-1', result: 'ACCEPTED' }]);
+    expect([res.statusCode, res.json()]).toEqual([
+      200,
+      { eventId: 'ev-p-ghost-1', orderId: 'ghost-1', result: 'ACCEPTED' },
+    ]);
     // Within the grace (the hold may be committing): kept PENDING, its delivery open.
     expect(await relayPass(3600)).toBe(1);
-    expect(await db.payment.findMany({ where: { orderId: 'ghost-1' } })).toMatchObject([{ paymentId: 'p-ghost-1', state: 'PENDING' }]);
+    expect(await db.payment.findMany({ where: { orderId: 'ghost-1' } })).toMatchObject([
+      { paymentId: 'p-ghost-1', state: 'PENDING' },
+    ]);
     expect(await db.paymentDelivery.count({ where: { orderId: 'ghost-1' } })).toBe(1);
 
     // Past the grace: settled for a refund, alerted, listed; the delivery closes.
     expect(await relayUntil('ghost-1', (s) => s !== 'PENDING', 0)).toBe('REFUND_REQUIRED');
-    expect(await db.payment.findFirst({ where: { orderId: 'ghost-1' } })).toMatchObject({ state: 'REFUND_REQUIRED', reason: 'UNKNOWN_ORDER' });
+    expect(await db.payment.findFirst({ where: { orderId: 'ghost-1' } })).toMatchObject({
+      state: 'REFUND_REQUIRED',
+      reason: 'UNKNOWN_ORDER',
+    });
     expect(await db.paymentDelivery.count({ where: { orderId: 'ghost-1' } })).toBe(0);
     const alerts = (await app.inject({ method: 'GET', url: '/alerts?kind=PAYMENT_UNKNOWN_ORDER' })).json().alerts;
-    expect(alerts).toMatchObject([{ kind: 'PAYMENT_UNKNOWN_ORDER', details: { orderId: 'ghost-1', paymentId: 'p-ghost-1', amountCents: 1000 } }]);
+    expect(alerts).toMatchObject([
+      { kind: 'PAYMENT_UNKNOWN_ORDER', details: { orderId: 'ghost-1', paymentId: 'p-ghost-1', amountCents: 1000 } },
+    ]);
     // The same event again gets its first answer; the payment under a new event is SETTLED.
     expect((await pay(app, 'ghost-1')).json()).toMatchObject({ result: 'ACCEPTED' });
     expect((await pay(app, 'ghost-1', 'p-ghost-1', 'ev-again')).json()).toMatchObject({ result: 'SETTLED' });
@@ -111,7 +125,10 @@ it('with Temporal unreachable the webhook answers 200 ACCEPTED; once it is back 
   await stock(db, 'DARK', 'W1', 3);
   // An API whose Temporal address points nowhere: holds and payments still commit.
   const nowhere = lazyClient(testConfig({ TEMPORAL_ADDRESS: '127.0.0.1:1' }));
-  const { app: dark } = await testApp({ client: nowhere } as TestWorkflowEnvironment, db, { TEMPORAL_TASK_QUEUE: TASK_QUEUE, SAGA_RELAY_GRACE_MS: '0' });
+  const { app: dark } = await testApp({ client: nowhere } as TestWorkflowEnvironment, db, {
+    TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+    SAGA_RELAY_GRACE_MS: '0',
+  });
   try {
     expect((await placeOrder(dark, 'dark-1', 'DARK')).statusCode).toBe(201);
     const res = await pay(dark, 'dark-1');
@@ -122,7 +139,9 @@ it('with Temporal unreachable the webhook answers 200 ACCEPTED; once it is back 
     expect(await sagaResult('dark-1')).toMatchObject({ status: 'CONFIRMED' });
     // The dark API's own attempts gave up (its gRPC retries end), leaving the work to the relay.
     const apiFailures = async () =>
-      (await dark.deps.metrics.paymentDeliveries.get()).values.find((v) => v.labels.source === 'api' && v.labels.outcome === 'failed')?.value ?? 0;
+      (await dark.deps.metrics.paymentDeliveries.get()).values.find(
+        (v) => v.labels.source === 'api' && v.labels.outcome === 'failed',
+      )?.value ?? 0;
     await eventually(
       async () => (await apiFailures()) === 1 && dark.holds.starter.pending === 0,
       (done) => done,
@@ -164,14 +183,20 @@ it('a signal the saga accepted but never settled is delivered again at the re-ch
 
 describe('the backstop', () => {
   const stale = (orderId: string, receivedAt = new Date(Date.now() - 600_000)) =>
-    db.payment.create({ data: { orderId, paymentId: `p-${orderId}`, eventId: `ev-${orderId}`, amountCents: 500, receivedAt } });
+    db.payment.create({
+      data: { orderId, paymentId: `p-${orderId}`, eventId: `ev-${orderId}`, amountCents: 500, receivedAt },
+    });
 
   it('one payment whose delivery fails does not stop the pass; every page of PENDING payments is driven', async () => {
     // A poisoned outbox row: its saga can never be started, so this delivery throws.
     await db.sagaStart.create({ data: { orderId: 'poison-1', input: {} } });
     await stale('poison-1');
     for (const id of ['lost-1', 'lost-2', 'lost-3', 'lost-4']) await stale(id);
-    const found = await settleStalePayments(target, stack.worker.metrics, 5, { recheckMs: 1_000, unknownOrderGraceSeconds: 0, pageSize: 2 });
+    const found = await settleStalePayments(target, stack.worker.metrics, 5, {
+      recheckMs: 1_000,
+      unknownOrderGraceSeconds: 0,
+      pageSize: 2,
+    });
     expect(found.map((f) => [f.orderId, f.action.startsWith('FAILED') ? 'FAILED' : f.action]).sort()).toEqual([
       ['lost-1', 'REFUND_REQUIRED'],
       ['lost-2', 'REFUND_REQUIRED'],
@@ -179,9 +204,17 @@ describe('the backstop', () => {
       ['lost-4', 'REFUND_REQUIRED'],
       ['poison-1', 'FAILED'],
     ]);
-    expect(await db.payment.count({ where: { orderId: { startsWith: 'lost-' }, state: 'REFUND_REQUIRED', reason: 'UNKNOWN_ORDER' } })).toBe(4);
-    expect(await db.stockAlert.count({ where: { kind: 'PAYMENT_UNSETTLED', subject: { startsWith: 'poison-1/' } } })).toBe(1);
-    const failed = (await stack.worker.metrics.paymentDeliveries.get()).values.find((v) => v.labels.source === 'backstop' && v.labels.outcome === 'failed');
+    expect(
+      await db.payment.count({
+        where: { orderId: { startsWith: 'lost-' }, state: 'REFUND_REQUIRED', reason: 'UNKNOWN_ORDER' },
+      }),
+    ).toBe(4);
+    expect(
+      await db.stockAlert.count({ where: { kind: 'PAYMENT_UNSETTLED', subject: { startsWith: 'poison-1/' } } }),
+    ).toBe(1);
+    const failed = (await stack.worker.metrics.paymentDeliveries.get()).values.find(
+      (v) => v.labels.source === 'backstop' && v.labels.outcome === 'failed',
+    );
     expect(failed?.value).toBe(1);
     await db.sagaStart.delete({ where: { orderId: 'poison-1' } });
     await db.payment.delete({ where: { orderId_paymentId: { orderId: 'poison-1', paymentId: 'p-poison-1' } } });

@@ -30,7 +30,9 @@ beforeAll(async () => {
   workerRedis = new Redis(ownRedis.url, { maxRetriesPerRequest: 1, lazyConnect: false });
   workerRedis.on('error', () => undefined);
 });
-const stack = useAppStack('dev', TASK_QUEUE, { RESERVATION_TTL_SECONDS: '3', PAYMENT_SETTLE_MINUTES: '5' }, () => ({ gate: createGate(workerRedis) }));
+const stack = useAppStack('dev', TASK_QUEUE, { RESERVATION_TTL_SECONDS: '3', PAYMENT_SETTLE_MINUTES: '5' }, () => ({
+  gate: createGate(workerRedis),
+}));
 let db: Db;
 let app: FastifyInstance;
 beforeAll(async () => {
@@ -46,7 +48,11 @@ afterEach(async () => {
 });
 
 const placeOrder = (orderId: string, sku: string, quantity = 1, extra: Record<string, unknown> = {}) =>
-  app.inject({ method: 'POST', url: '/orders', payload: { orderId, userId: 'u1', lines: [{ sku, warehouseCode: 'W1', quantity }], ...extra } });
+  app.inject({
+    method: 'POST',
+    url: '/orders',
+    payload: { orderId, userId: 'u1', lines: [{ sku, warehouseCode: 'W1', quantity }], ...extra },
+  });
 const pay = (orderId: string, paymentId: string, amountCents = 1000, eventId = `ev-${paymentId}`) => {
   const signed = signedPayment(SECRET, { eventId, type: 'payment.succeeded', orderId, paymentId, amountCents });
   return app.inject({ method: 'POST', url: '/webhooks/payments', payload: signed.payload, headers: signed.headers });
@@ -67,7 +73,8 @@ const result = async (orderId: string) => {
   return handle(orderId).result() as Promise<OrderState>;
 };
 const payments = (orderId: string) => db.payment.findMany({ where: { orderId }, orderBy: { receivedAt: 'asc' } });
-const confirmations = (prefix: string) => db.stockMovement.count({ where: { reason: 'CONFIRM', reference: { startsWith: prefix } } });
+const confirmations = (prefix: string) =>
+  db.stockMovement.count({ where: { reason: 'CONFIRM', reference: { startsWith: prefix } } });
 
 it('a payment that lands while the gate token goes back (Redis dead) is settled, from the campaign pool', async () => {
   await stock(db, 'GB', 'W1', 10);
@@ -87,7 +94,11 @@ it('a payment that lands while the gate token goes back (Redis dead) is settled,
     },
   });
   expect(created.statusCode).toBe(201);
-  const placed = await app.inject({ method: 'POST', url: '/campaigns/gb/orders', payload: { orderId: 'gb-1', userId: 'shopper', quantity: 1 } });
+  const placed = await app.inject({
+    method: 'POST',
+    url: '/campaigns/gb/orders',
+    payload: { orderId: 'gb-1', userId: 'shopper', quantity: 1 },
+  });
   expect(placed.statusCode).toBe(201);
   await ownRedis.kill(); // the give-back now fails and is retried for seconds
   try {
@@ -105,7 +116,9 @@ it('a payment that lands while the gate token goes back (Redis dead) is settled,
   }
   const state = await result('gb-1');
   expect(state).toMatchObject({ status: 'CONFIRMED', lateConfirmed: true });
-  expect(await payments('gb-1')).toMatchObject([{ paymentId: 'p-gb-1', state: 'CONFIRMED', reservationId: 'gb-1:late' }]);
+  expect(await payments('gb-1')).toMatchObject([
+    { paymentId: 'p-gb-1', state: 'CONFIRMED', reservationId: 'gb-1:late' },
+  ]);
   const view = (await app.inject({ method: 'GET', url: '/admin/campaigns/gb', headers: ADMIN })).json();
   expect(view).toMatchObject({ sold: 1, lateConfirmed: 1, paymentsToRefund: 0, remaining: 4 });
 });
@@ -165,7 +178,10 @@ it('after retention deleted the saga, a late payment for a known order is still 
   await stock(db, 'GONE', 'W1', 5);
   expect((await placeOrder('gone-1', 'GONE')).statusCode).toBe(201);
   expect((await result('gone-1')).status).toBe('RELEASED');
-  await stack.env.client.workflowService.deleteWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId: orderWorkflowId('gone-1') } });
+  await stack.env.client.workflowService.deleteWorkflowExecution({
+    namespace: 'default',
+    workflowExecution: { workflowId: orderWorkflowId('gone-1') },
+  });
   // The dev server deletes asynchronously (a system workflow): wait until it is really gone.
   await eventually(
     () =>
@@ -196,10 +212,20 @@ it('the backstop: a payment left PENDING is reported by reconciliation, alerted,
   expect((await result('slip-1')).status).toBe('RELEASED');
   // A webhook that stored the payment and died before delivering it, ten minutes ago.
   await db.payment.create({
-    data: { orderId: 'slip-1', paymentId: 'p-slip', eventId: 'ev-slip', amountCents: 1000, receivedAt: new Date(Date.now() - 600_000) },
+    data: {
+      orderId: 'slip-1',
+      paymentId: 'p-slip',
+      eventId: 'ev-slip',
+      amountCents: 1000,
+      receivedAt: new Date(Date.now() - 600_000),
+    },
   });
   const report = (await app.inject({ method: 'POST', url: '/admin/reconciliation', headers: ADMIN })).json();
-  expect(report).toMatchObject({ clean: false, drifts: [], unsettledPayments: [{ orderId: 'slip-1', paymentId: 'p-slip', action: 'LATE_SETTLEMENT' }] });
+  expect(report).toMatchObject({
+    clean: false,
+    drifts: [],
+    unsettledPayments: [{ orderId: 'slip-1', paymentId: 'p-slip', action: 'LATE_SETTLEMENT' }],
+  });
   expect(await db.stockAlert.count({ where: { kind: 'PAYMENT_UNSETTLED', subject: 'slip-1/p-slip' } })).toBe(1);
   expect((await app.deps.metrics.paymentsUnsettled.get()).values[0].value).toBe(1);
   await eventually(
@@ -210,7 +236,11 @@ it('the backstop: a payment left PENDING is reported by reconciliation, alerted,
   const again = (await app.inject({ method: 'POST', url: '/admin/reconciliation', headers: ADMIN })).json();
   expect(again).toMatchObject({ clean: true, unsettledPayments: [] });
   // The scheduled check (same code) finds nothing left and says so.
-  const check = await stack.env.client.workflow.execute('paymentCheckWorkflow', { taskQueue: TASK_QUEUE, workflowId: 'payment-check-test', args: [5] });
+  const check = await stack.env.client.workflow.execute('paymentCheckWorkflow', {
+    taskQueue: TASK_QUEUE,
+    workflowId: 'payment-check-test',
+    args: [5],
+  });
   expect(check).toEqual({ unsettled: 0 });
 });
 
@@ -260,12 +290,24 @@ describe('what a 503 means, and the reserve deadline of a saga that reserves by 
     const order = { orderId: 'stuck-1', userId: 'u1', lines: [{ sku: 'STUCK', warehouseCode: 'W1', quantity: 1 }] };
     try {
       await expect(
-        sagaReserves(stack.env.client, order, { taskQueue: TASK_QUEUE, ttlSeconds: 60, reserveDeadlineSeconds: 6, answerDeadlineMs: 2000 }),
+        sagaReserves(stack.env.client, order, {
+          taskQueue: TASK_QUEUE,
+          ttlSeconds: 60,
+          reserveDeadlineSeconds: 6,
+          answerDeadlineMs: 2000,
+        }),
       ).rejects.toThrow(/SERVICE_UNAVAILABLE/);
       const state = await result('stuck-1'); // the row stays locked past the 6 s deadline
-      expect(state).toMatchObject({ status: 'REJECTED', releaseReason: 'RESERVE_FAILED', reservation: { status: 'rejected', reason: 'RESERVE_FAILED' } });
+      expect(state).toMatchObject({
+        status: 'REJECTED',
+        releaseReason: 'RESERVE_FAILED',
+        reservation: { status: 'rejected', reason: 'RESERVE_FAILED' },
+      });
       // Asked again, the order answers its outcome, not "try again" for ever.
-      expect(await sagaReserves(stack.env.client, order, { taskQueue: TASK_QUEUE, ttlSeconds: 60 })).toEqual({ status: 'rejected', reason: 'RESERVE_FAILED' });
+      expect(await sagaReserves(stack.env.client, order, { taskQueue: TASK_QUEUE, ttlSeconds: 60 })).toEqual({
+        status: 'rejected',
+        reason: 'RESERVE_FAILED',
+      });
       // A payment that arrives after the compensation is settled too.
       expect((await pay('stuck-1', 'p-stuck')).json()).toMatchObject({ result: 'ACCEPTED' });
       await eventually(

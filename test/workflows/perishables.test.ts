@@ -53,7 +53,11 @@ describe('perishables check', () => {
     const first = await run<ExpiryCheckResult>('expiryWorkflow', 'expiry-1');
     expect(first).toEqual({ alertsRaised: 2, lotsWrittenOff: 1, unitsWrittenOff: 5, alertsDelivered: 2 });
     expect(await level(db, 'BERRY', 'W1')).toEqual({ onHand: 10, reserved: 0 });
-    expect(await db.stockLot.findUnique({ where: { sku_warehouseCode_lotCode: { sku: 'BERRY', warehouseCode: 'W1', lotCode: 'GONE' } } })).toMatchObject({
+    expect(
+      await db.stockLot.findUnique({
+        where: { sku_warehouseCode_lotCode: { sku: 'BERRY', warehouseCode: 'W1', lotCode: 'GONE' } },
+      }),
+    ).toMatchObject({
       quantity: 0,
     });
     expect(await db.stockMovement.findFirst({ where: { reason: 'WRITE_OFF:EXPIRED' } })).toMatchObject({
@@ -71,10 +75,16 @@ describe('perishables check', () => {
     ]);
     const listed = (await app.inject({ method: 'GET', url: '/alerts?sku=BERRY' })).json();
     expect(listed.alerts).toEqual([
-      expect.objectContaining({ kind: expect.any(String), lotCode: expect.any(String), deliveredAt: expect.any(String) }),
+      expect.objectContaining({
+        kind: expect.any(String),
+        lotCode: expect.any(String),
+        deliveredAt: expect.any(String),
+      }),
       expect.objectContaining({ deliveredAt: expect.any(String) }),
     ]);
-    expect((await app.inject({ method: 'GET', url: '/alerts?kind=EXPIRED' })).json().alerts).toEqual([expect.objectContaining({ lotCode: 'GONE' })]);
+    expect((await app.inject({ method: 'GET', url: '/alerts?kind=EXPIRED' })).json().alerts).toEqual([
+      expect.objectContaining({ lotCode: 'GONE' }),
+    ]);
     expect(await invariantViolations(db)).toEqual([]);
   });
 });
@@ -92,15 +102,22 @@ describe('reconciliation', () => {
     const latest = (await app.inject({ method: 'GET', url: '/admin/reconciliation', headers: ADMIN })).json();
     expect(latest).toMatchObject({
       clean: false,
-      drifts: [{ check: 'ON_HAND_VS_LEDGER', sku: 'PLAIN', warehouseCode: 'W1', lotCode: null, recorded: 9, expected: 7 }],
+      drifts: [
+        { check: 'ON_HAND_VS_LEDGER', sku: 'PLAIN', warehouseCode: 'W1', lotCode: null, recorded: 9, expected: 7 },
+      ],
     });
-    expect(await stack.worker.metrics.registry.getSingleMetricAsString('stockhold_reconciliation_drifts')).toMatch(/ 1$/m);
+    expect(await stack.worker.metrics.registry.getSingleMetricAsString('stockhold_reconciliation_drifts')).toMatch(
+      / 1$/m,
+    );
     expect(await level(db, 'PLAIN', 'W1')).toEqual({ onHand: 9, reserved: 0 }); // reported, not fixed
 
     // `npm run reconcile` sees the same, and says so with its exit code.
     const script = await runReconcileScript();
     expect(script.code).toBe(1);
-    expect(JSON.parse(script.stdout)).toMatchObject({ clean: false, drifts: [{ check: 'ON_HAND_VS_LEDGER', sku: 'PLAIN', recorded: 9, expected: 7 }] });
+    expect(JSON.parse(script.stdout)).toMatchObject({
+      clean: false,
+      drifts: [{ check: 'ON_HAND_VS_LEDGER', sku: 'PLAIN', recorded: 9, expected: 7 }],
+    });
 
     await db.$executeRawUnsafe(`UPDATE inventory_levels SET on_hand = 7 WHERE sku = 'PLAIN'`);
     const now = await app.inject({ method: 'POST', url: '/admin/reconciliation', headers: ADMIN });
@@ -109,7 +126,11 @@ describe('reconciliation', () => {
 });
 
 it('the worker keeps the perishables and reconciliation schedules in line with the config', async () => {
-  const config = testConfig({ TEMPORAL_TASK_QUEUE: TASK_QUEUE, EXPIRY_CHECK_INTERVAL: '1h', RECONCILE_INTERVAL: '30m' });
+  const config = testConfig({
+    TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+    EXPIRY_CHECK_INTERVAL: '1h',
+    RECONCILE_INTERVAL: '30m',
+  });
   await ensureSchedules(stack.env.client, config);
   await ensureSchedules(stack.env.client, { ...config, expiryCheckInterval: '15m' });
   const expiry = await stack.env.client.schedule.getHandle(EXPIRY_SCHEDULE_ID).describe();

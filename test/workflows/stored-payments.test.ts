@@ -45,14 +45,24 @@ afterEach(async () => {
   expect(await invariantViolations(db)).toEqual([]);
 });
 
-const order = (orderId: string, sku: string): OrderRequest => ({ orderId, userId: 'u1', lines: [{ sku, warehouseCode: 'W1', quantity: 1 }] });
-const payment = (orderId: string): Payment => ({ eventId: `ev-${orderId}`, paymentId: `pay-${orderId}`, amountCents: 1000 });
+const order = (orderId: string, sku: string): OrderRequest => ({
+  orderId,
+  userId: 'u1',
+  lines: [{ sku, warehouseCode: 'W1', quantity: 1 }],
+});
+const payment = (orderId: string): Payment => ({
+  eventId: `ev-${orderId}`,
+  paymentId: `pay-${orderId}`,
+  amountCents: 1000,
+});
 const handle = (orderId: string) => env.client.workflow.getHandle(orderWorkflowId(orderId));
 const result = (orderId: string) => handle(orderId).result() as Promise<OrderState>;
 const stored = (orderId: string) => db.payment.findMany({ where: { orderId } });
 const hold = async (orderId: string, sku: string) => {
   await stock(db, sku, 'W1', 5);
-  expect((await placeOrder(env.client, order(orderId, sku), { taskQueue: TASK_QUEUE, ttlSeconds: TTL })).status).toBe('reserved');
+  expect((await placeOrder(env.client, order(orderId, sku), { taskQueue: TASK_QUEUE, ttlSeconds: TTL })).status).toBe(
+    'reserved',
+  );
 };
 
 describe('a payment PostgreSQL received before the hold expired is on time (item 3)', () => {
@@ -88,7 +98,11 @@ describe('no saga ends with a payment of its order PENDING (item 1)', () => {
     });
     const state = await result('lost-signal');
     expect(await stored('lost-signal')).toMatchObject([{ state: 'CONFIRMED', reservationId: 'lost-signal:late' }]);
-    expect(state).toMatchObject({ status: 'CONFIRMED', lateConfirmed: true, payments: [{ paymentId: 'pay-lost-signal', state: 'CONFIRMED' }] });
+    expect(state).toMatchObject({
+      status: 'CONFIRMED',
+      lateConfirmed: true,
+      payments: [{ paymentId: 'pay-lost-signal', state: 'CONFIRMED' }],
+    });
   });
 
   it('a payment signalled in the same activation as the release result: settled, and only once', async () => {
@@ -99,7 +113,9 @@ describe('no saga ends with a payment of its order PENDING (item 1)', () => {
       await handle('same-activation').signal(paymentSignal, p);
     });
     const state = await result('same-activation');
-    expect(await stored('same-activation')).toMatchObject([{ state: 'CONFIRMED', reservationId: 'same-activation:late' }]);
+    expect(await stored('same-activation')).toMatchObject([
+      { state: 'CONFIRMED', reservationId: 'same-activation:late' },
+    ]);
     expect(state.payments).toHaveLength(1);
     expect(state).toMatchObject({ status: 'CONFIRMED', lateConfirmed: true });
     expect(await level(db, 'SA', 'W1')).toEqual({ onHand: 4, reserved: 0 });
@@ -123,12 +139,18 @@ describe('a backorder whose signal is lost never wedges its saga (item 2)', () =
       perUserLimit: 1,
     });
   };
-  const preOrder = (orderId: string, sku: string, campaignId: string): OrderRequest => ({ ...order(orderId, sku), campaignId });
+  const preOrder = (orderId: string, sku: string, campaignId: string): OrderRequest => ({
+    ...order(orderId, sku),
+    campaignId,
+  });
   const status = (orderId: string) => handle(orderId).query(statusQuery);
 
   it('fulfilled with no signal to the saga: it reads PostgreSQL while it waits and ends CONFIRMED', async () => {
     await preSale('ps-quiet', 'PS-QUIET');
-    const placed = await placeOrder(env.client, preOrder('quiet', 'PS-QUIET', 'ps-quiet'), { taskQueue: TASK_QUEUE, ttlSeconds: TTL });
+    const placed = await placeOrder(env.client, preOrder('quiet', 'PS-QUIET', 'ps-quiet'), {
+      taskQueue: TASK_QUEUE,
+      ttlSeconds: TTL,
+    });
     expect(placed.status).toBe('reserved');
     await storePayment(db, { ...payment('quiet'), orderId: 'quiet' });
     await handle('quiet').signal(paymentSignal, payment('quiet'));
@@ -145,7 +167,10 @@ describe('a backorder whose signal is lost never wedges its saga (item 2)', () =
 
   it('a pre-order paid while its expired hold is released (re-reserved as <orderId>:late) is told by the fulfilment', async () => {
     await preSale('ps-late', 'PS-LATE');
-    const placed = await placeOrder(env.client, preOrder('late-pre', 'PS-LATE', 'ps-late'), { taskQueue: TASK_QUEUE, ttlSeconds: 60 });
+    const placed = await placeOrder(env.client, preOrder('late-pre', 'PS-LATE', 'ps-late'), {
+      taskQueue: TASK_QUEUE,
+      ttlSeconds: 60,
+    });
     expect(placed.status).toBe('reserved');
     duringRelease.set('late-pre', async () => {
       await storePayment(db, { ...payment('late-pre'), orderId: 'late-pre' });

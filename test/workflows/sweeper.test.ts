@@ -59,7 +59,10 @@ it('releases expired holds whose workflow is gone, and only those', async () => 
   const result = await sweep('sweep-1');
   expect(result).toEqual({ examined: 2, released: 1, runningPastExpiry: 1, sagasStarted: 0 });
   expect(await level(db, 'SW', 'W1')).toEqual({ onHand: 10, reserved: 2 });
-  expect(await db.reservation.findUnique({ where: { id: 'orphan' } })).toMatchObject({ status: 'RELEASED', releaseReason: 'SWEEPER' });
+  expect(await db.reservation.findUnique({ where: { id: 'orphan' } })).toMatchObject({
+    status: 'RELEASED',
+    releaseReason: 'SWEEPER',
+  });
   expect(await db.reservation.findUnique({ where: { id: 'alive' } })).toMatchObject({ status: 'RESERVED' });
   expect(await invariantViolations(db)).toEqual([]);
 
@@ -80,7 +83,9 @@ it('releases expired holds whose workflow is gone, and only those', async () => 
       deliveredAt: expect.any(Date),
     }),
   ]);
-  expect(pushed()).toEqual([expect.objectContaining({ kind: 'SAGA_PAST_EXPIRY', details: expect.objectContaining({ orderId: 'alive' }) })]);
+  expect(pushed()).toEqual([
+    expect.objectContaining({ kind: 'SAGA_PAST_EXPIRY', details: expect.objectContaining({ orderId: 'alive' }) }),
+  ]);
   expect(await pastExpiryGauge()).toBe(1);
 
   // Still stuck at the next sweep: counted again, alerted once per hold, ever.
@@ -97,7 +102,11 @@ it('releases expired holds whose workflow is gone, and only those', async () => 
 });
 
 const sweep = async (workflowId: string) =>
-  (await env.client.workflow.execute('sweeperWorkflow', { taskQueue: TASK_QUEUE, workflowId, args: [60] })) as SweepResult;
+  (await env.client.workflow.execute('sweeperWorkflow', {
+    taskQueue: TASK_QUEUE,
+    workflowId,
+    args: [60],
+  })) as SweepResult;
 const pastExpiryGauge = async () => (await stack.worker.metrics.sagasPastExpiry.get()).values[0]?.value;
 
 it('a release PostgreSQL refuses for good is alerted and skipped; the holds behind it are still released', async () => {
@@ -105,15 +114,30 @@ it('a release PostgreSQL refuses for good is alerted and skipped; the holds behi
   await stock(db, 'SW-OK', 'W1', 10);
   const expired = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
   const orphan = (id: string, sku: string, minutesAgo: number) =>
-    reserveStock(db, { reservationId: id, orderId: id, userId: 'u', lines: [{ sku, warehouseCode: 'W1', quantity: 3 }], expiresAt: expired(minutesAgo) });
+    reserveStock(db, {
+      reservationId: id,
+      orderId: id,
+      userId: 'u',
+      lines: [{ sku, warehouseCode: 'W1', quantity: 3 }],
+      expiresAt: expired(minutesAgo),
+    });
   // The oldest expired hold sits on a level that drifted (its reserved count lost the hold):
   // giving the 3 units back would take reserved below 0, which its CHECK refuses (23514).
   await orphan('bad-hold', 'SW-BAD', 30);
   await orphan('ok-hold', 'SW-OK', 20);
   await db.$executeRaw`UPDATE inventory_levels SET reserved = 0 WHERE sku = 'SW-BAD'`;
 
-  expect(await sweep('sweep-bad')).toEqual({ examined: 2, released: 1, runningPastExpiry: 0, sagasStarted: 0, releaseFailed: 1 });
-  expect(await db.reservation.findUnique({ where: { id: 'ok-hold' } })).toMatchObject({ status: 'RELEASED', releaseReason: 'SWEEPER' });
+  expect(await sweep('sweep-bad')).toEqual({
+    examined: 2,
+    released: 1,
+    runningPastExpiry: 0,
+    sagasStarted: 0,
+    releaseFailed: 1,
+  });
+  expect(await db.reservation.findUnique({ where: { id: 'ok-hold' } })).toMatchObject({
+    status: 'RELEASED',
+    releaseReason: 'SWEEPER',
+  });
   expect(await db.reservation.findUnique({ where: { id: 'bad-hold' } })).toMatchObject({ status: 'RESERVED' });
   expect(await level(db, 'SW-OK', 'W1')).toEqual({ onHand: 10, reserved: 0 });
   const failed = await db.stockAlert.findMany({ where: { kind: 'RELEASE_FAILED' } });
@@ -125,7 +149,9 @@ it('a release PostgreSQL refuses for good is alerted and skipped; the holds behi
       deliveredAt: expect.any(Date),
     }),
   ]);
-  expect(pushed()).toContainEqual(expect.objectContaining({ kind: 'RELEASE_FAILED', details: expect.objectContaining({ orderId: 'bad-hold' }) }));
+  expect(pushed()).toContainEqual(
+    expect.objectContaining({ kind: 'RELEASE_FAILED', details: expect.objectContaining({ orderId: 'bad-hold' }) }),
+  );
 
   // Alerted once per hold, ever; once the level is repaired, the next sweep releases it.
   expect(await sweep('sweep-bad-2')).toMatchObject({ examined: 1, released: 0, releaseFailed: 1 });
@@ -142,7 +168,12 @@ it('the schedule is created once and follows the configured interval', async () 
   await ensureSweeperSchedule(env.client, { ...config, sweeperInterval: '2m' });
   const description = await env.client.schedule.getHandle(SWEEPER_SCHEDULE_ID).describe();
   expect(description.spec.intervals?.map((i) => i.every)).toEqual([120_000]);
-  expect(description.action).toMatchObject({ type: 'startWorkflow', workflowType: 'sweeperWorkflow', taskQueue: TASK_QUEUE, args: [60] });
+  expect(description.action).toMatchObject({
+    type: 'startWorkflow',
+    workflowType: 'sweeperWorkflow',
+    taskQueue: TASK_QUEUE,
+    args: [60],
+  });
 });
 
 it('a hold whose saga never started (the API died after the commit) is handed to its saga, which releases it', async () => {
@@ -152,18 +183,34 @@ it('a hold whose saga never started (the API died after the commit) is handed to
   const expiresAt = new Date(Date.now() - 10 * 60_000).toISOString();
   const line = { sku: 'NS', warehouseCode: 'W1', quantity: 2 };
   const order = { orderId: 'never-started', userId: 'u', lines: [line] };
-  const reserved = { status: 'reserved' as const, reservationId: order.orderId, lines: [line], allocations: [], expiresAt };
+  const reserved = {
+    status: 'reserved' as const,
+    reservationId: order.orderId,
+    lines: [line],
+    allocations: [],
+    expiresAt,
+  };
   // What the request path commits: the hold and its saga's outbox row, and then no start.
   await batcher.hold(
     { kind: 'level', sku: 'NS', warehouseCode: 'W1' },
-    { serial: order.orderId, orderId: order.orderId, userId: 'u', quantity: 2, expiresAt, reserved, saga: { order, ttlSeconds: 600, reservation: reserved } },
+    {
+      serial: order.orderId,
+      orderId: order.orderId,
+      userId: 'u',
+      quantity: 2,
+      expiresAt,
+      reserved,
+      saga: { order, ttlSeconds: 600, reservation: reserved },
+    },
   );
   expect(await level(db, 'NS', 'W1')).toEqual({ onHand: 5, reserved: 2 });
   expect(await sweep('sweep-ns')).toMatchObject({ released: 0, sagasStarted: 1 });
   const state = await env.client.workflow.getHandle('order-never-started').result();
   expect(state).toMatchObject({ status: 'RELEASED', releaseReason: 'EXPIRED' });
   expect(await level(db, 'NS', 'W1')).toEqual({ onHand: 5, reserved: 0 });
-  expect(await db.sagaStart.findUnique({ where: { orderId: 'never-started' } })).toMatchObject({ startedAt: expect.any(Date) });
+  expect(await db.sagaStart.findUnique({ where: { orderId: 'never-started' } })).toMatchObject({
+    startedAt: expect.any(Date),
+  });
   await pool.end();
 });
 
@@ -175,14 +222,19 @@ it('a hold whose saga never started (the API died after the commit) is handed to
  */
 function interleaved(
   client: Client,
-  hooks: { afterDescribe?: (workflowId: string) => Promise<void>; beforeStart?: (workflowId: string) => Promise<void>; describeFails?: string },
+  hooks: {
+    afterDescribe?: (workflowId: string) => Promise<void>;
+    beforeStart?: (workflowId: string) => Promise<void>;
+    describeFails?: string;
+  },
 ): Client {
   const workflow = Object.create(client.workflow, {
     getHandle: {
       value: (workflowId: string) => {
         const handle = client.workflow.getHandle(workflowId);
         const describe = async () => {
-          if (workflowId === hooks.describeFails) throw new Error('14 UNAVAILABLE: No connection established (injected)');
+          if (workflowId === hooks.describeFails)
+            throw new Error('14 UNAVAILABLE: No connection established (injected)');
           try {
             return await handle.describe();
           } finally {
@@ -205,7 +257,14 @@ function interleaved(
 const quiet = new DefaultLogger('ERROR', () => undefined);
 /** One pass of the sweeper's activity, in an activity context, with the given Temporal client. */
 const sweepWith = (client: Client) =>
-  new MockActivityEnvironment(undefined, { logger: quiet }).run(sweepExpiredHolds, db, client, stack.worker.metrics, TASK_QUEUE, 60) as Promise<SweepResult>;
+  new MockActivityEnvironment(undefined, { logger: quiet }).run(
+    sweepExpiredHolds,
+    db,
+    client,
+    stack.worker.metrics,
+    TASK_QUEUE,
+    60,
+  ) as Promise<SweepResult>;
 
 it('one hold Temporal cannot answer for and one release timing out on a lock do not stop the pass', async () => {
   for (const sku of ['PI-T', 'PI-L', 'PI-OK']) await stock(db, sku, 'W1', 10);
@@ -229,8 +288,12 @@ it('one hold Temporal cannot answer for and one release timing out on a lock do 
     await blocker.release();
   }
   expect(result).toEqual({ examined: 3, released: 1, runningPastExpiry: 0, sagasStarted: 0, itemErrors: 2 });
-  expect(await db.reservation.findUnique({ where: { id: 'pi-ok' } })).toMatchObject({ status: 'RELEASED', releaseReason: 'SWEEPER' });
-  for (const id of ['pi-temporal', 'pi-locked']) expect(await db.reservation.findUnique({ where: { id } })).toMatchObject({ status: 'RESERVED' });
+  expect(await db.reservation.findUnique({ where: { id: 'pi-ok' } })).toMatchObject({
+    status: 'RELEASED',
+    releaseReason: 'SWEEPER',
+  });
+  for (const id of ['pi-temporal', 'pi-locked'])
+    expect(await db.reservation.findUnique({ where: { id } })).toMatchObject({ status: 'RESERVED' });
   // Nothing was raised for good: the next pass, with Temporal and the row back, releases both.
   expect(await db.stockAlert.count({ where: { subject: { in: ['pi-temporal', 'pi-locked'] } } })).toBe(0);
   expect(await sweepWith(env.client)).toEqual({ examined: 2, released: 2, runningPastExpiry: 0, sagasStarted: 0 });
@@ -243,11 +306,25 @@ it('a saga the relay starts while the sweeper looks at its hold keeps the hold (
   const expiresAt = new Date(Date.now() - 10 * 60_000).toISOString();
   const line = { sku: 'RACE', warehouseCode: 'W1', quantity: 2 };
   const order = { orderId: 'raced', userId: 'u', lines: [line] };
-  const reserved = { status: 'reserved' as const, reservationId: order.orderId, lines: [line], allocations: [], expiresAt };
+  const reserved = {
+    status: 'reserved' as const,
+    reservationId: order.orderId,
+    lines: [line],
+    allocations: [],
+    expiresAt,
+  };
   // The request path's commit (hold + unmarked outbox row), and no start yet.
   await new HoldBatcher(db, pool).hold(
     { kind: 'level', sku: 'RACE', warehouseCode: 'W1' },
-    { serial: order.orderId, orderId: order.orderId, userId: 'u', quantity: 2, expiresAt, reserved, saga: { order, ttlSeconds: 600, reservation: reserved } },
+    {
+      serial: order.orderId,
+      orderId: order.orderId,
+      userId: 'u',
+      quantity: 2,
+      expiresAt,
+      reserved,
+      saga: { order, ttlSeconds: 600, reservation: reserved },
+    },
   );
   await pool.end();
   // The worker's relay runs one pass between the sweeper's first look and its second, which
@@ -262,8 +339,14 @@ it('a saga the relay starts while the sweeper looks at its hold keeps the hold (
   // The saga owns the hold: the sweeper handed it over (its start joined the relay's) and
   // released nothing; the saga released it as EXPIRED.
   expect(result).toMatchObject({ released: 0, sagasStarted: 1 });
-  expect(await env.client.workflow.getHandle('order-raced').result()).toMatchObject({ status: 'RELEASED', releaseReason: 'EXPIRED' });
-  expect(await db.reservation.findUnique({ where: { id: 'raced' } })).toMatchObject({ status: 'RELEASED', releaseReason: 'EXPIRED' });
+  expect(await env.client.workflow.getHandle('order-raced').result()).toMatchObject({
+    status: 'RELEASED',
+    releaseReason: 'EXPIRED',
+  });
+  expect(await db.reservation.findUnique({ where: { id: 'raced' } })).toMatchObject({
+    status: 'RELEASED',
+    releaseReason: 'EXPIRED',
+  });
   expect(await db.stockMovement.count({ where: { reference: 'raced', reason: 'RELEASE' } })).toBe(1);
   expect(await level(db, 'RACE', 'W1')).toEqual({ onHand: 5, reserved: 0 });
   expect(await invariantViolations(db)).toEqual([]);

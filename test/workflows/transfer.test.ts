@@ -43,7 +43,10 @@ it('request → ship → receive: availability right at both ends at every step'
   await stock(db, 'T1', 'SRC', 10);
   await stock(db, 'T1', 'DST', 1);
   const created = await create('t-1', 'T1', 4);
-  expect([created.statusCode, created.json()]).toEqual([201, expect.objectContaining({ transferId: 't-1', stage: 'REQUESTED', overdue: false })]);
+  expect([created.statusCode, created.json()]).toEqual([
+    201,
+    expect.objectContaining({ transferId: 't-1', stage: 'REQUESTED', overdue: false }),
+  ]);
   expect(await ends('T1')).toEqual({ SRC: [10, 4, 0, 6], DST: [1, 0, 0, 1] });
   expect((await create('t-1', 'T1', 4)).json().stage).toBe('REQUESTED'); // a repeat takes no second hold
   expect(await ends('T1')).toEqual({ SRC: [10, 4, 0, 6], DST: [1, 0, 0, 1] });
@@ -60,7 +63,9 @@ it('request → ship → receive: availability right at both ends at every step'
   await stack.env.client.workflow.getHandle('transfer-t-1').result();
   expect((await post('/transfers/t-1/receive', { receivedQuantity: 4 })).json().stage).toBe('RECEIVED');
   expect((await post('/transfers/t-1/receive', { receivedQuantity: 3 })).json().code).toBe('TRANSFER_CONFLICT');
-  expect((await app.inject({ method: 'GET', url: '/transfers/t-1', headers: ADMIN })).json()).toMatchObject({ stage: 'RECEIVED' });
+  expect((await app.inject({ method: 'GET', url: '/transfers/t-1', headers: ADMIN })).json()).toMatchObject({
+    stage: 'RECEIVED',
+  });
 });
 
 it('partial receipt: the shortfall is booked as a loss; perishable lots keep their dates', async () => {
@@ -70,7 +75,10 @@ it('partial receipt: the shortfall is booked as a loss; perishable lots keep the
   await stock(db, 'T2-X', 'DST', 1); // creates warehouse DST
   await create('t-2', 'T2', 6);
   const shipped = (await post('/transfers/t-2/ship')).json();
-  expect(shipped.shippedLots).toEqual([expect.objectContaining({ lotCode: 'EARLY', quantity: 3 }), expect.objectContaining({ lotCode: 'LATE', quantity: 3 })]);
+  expect(shipped.shippedLots).toEqual([
+    expect.objectContaining({ lotCode: 'EARLY', quantity: 3 }),
+    expect.objectContaining({ lotCode: 'LATE', quantity: 3 }),
+  ]);
   expect(await ends('T2')).toEqual({ SRC: [2, 0, 0, 2], DST: [0, 0, 6, 0] });
 
   const res = await post('/transfers/t-2/receive', { receivedQuantity: 4, shortfallReason: 'crushed crate' });
@@ -103,7 +111,10 @@ it('never received: one overdue alert at the deadline, then returned to the sour
   await create('t-4', 'T4', 3, { receiveWithinHours: 48 });
   await post('/transfers/t-4/ship');
   await stack.env.sleep(47 * 3600 * 1000);
-  expect((await app.inject({ method: 'GET', url: '/transfers/t-4', headers: ADMIN })).json()).toMatchObject({ stage: 'SHIPPED', overdue: false });
+  expect((await app.inject({ method: 'GET', url: '/transfers/t-4', headers: ADMIN })).json()).toMatchObject({
+    stage: 'SHIPPED',
+    overdue: false,
+  });
   await stack.env.sleep(2 * 3600 * 1000);
   const overdue = (await app.inject({ method: 'GET', url: '/transfers/t-4', headers: ADMIN })).json();
   expect(overdue).toMatchObject({ stage: 'SHIPPED', overdue: true });
@@ -124,7 +135,13 @@ it('refused requests: not enough at the source, unknown warehouse, id reused', a
     'INSUFFICIENT_STOCK',
     { shortages: [expect.objectContaining({ available: 2 })] },
   ]);
-  const unknown = await post('/transfers', { transferId: 't-6', sku: 'T5', fromWarehouse: 'SRC', toWarehouse: 'NOWHERE', quantity: 1 });
+  const unknown = await post('/transfers', {
+    transferId: 't-6',
+    sku: 'T5',
+    fromWarehouse: 'SRC',
+    toWarehouse: 'NOWHERE',
+    quantity: 1,
+  });
   expect([unknown.statusCode, unknown.json().code]).toEqual([404, 'UNKNOWN_WAREHOUSE']);
   const reused = await create('t-1', 'T5', 1);
   expect([reused.statusCode, reused.json().code]).toEqual([409, 'TRANSFER_CONFLICT']);

@@ -25,7 +25,10 @@ const cacheChecks: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'Results of the latest cache consistency checks, newest first',
         tags: ['admin'],
-        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 20 })) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 20 })) },
+          { additionalProperties: false },
+        ),
         response: { 200: Type.Object({ checks: Type.Array(CheckBody) }), ...errors(400) },
       },
     },

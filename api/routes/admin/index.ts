@@ -76,7 +76,12 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { name, ...settings } = request.body;
-      const { sku, lotTracked, alertDaysBeforeExpiry, removalDaysBeforeExpiry } = await upsertProduct(db, request.params.sku, name, settings);
+      const { sku, lotTracked, alertDaysBeforeExpiry, removalDaysBeforeExpiry } = await upsertProduct(
+        db,
+        request.params.sku,
+        name,
+        settings,
+      );
       return { sku, name, lotTracked, alertDaysBeforeExpiry, removalDaysBeforeExpiry };
     },
   );
@@ -95,7 +100,12 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { name, ...placement } = request.body;
-      const { code, region, priority, latitude, longitude } = await upsertWarehouse(db, request.params.code, name, placement);
+      const { code, region, priority, latitude, longitude } = await upsertWarehouse(
+        db,
+        request.params.code,
+        name,
+        placement,
+      );
       return { code, name, region, priority, latitude, longitude };
     },
   );

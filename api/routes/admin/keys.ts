@@ -37,18 +37,36 @@ const keys: FastifyPluginAsyncTypebox = async (app) => {
         body: Type.Object(
           {
             name: Type.String({ minLength: 1, maxLength: 100 }),
-            scopes: Type.Array(Type.Union(ALL_SCOPES.map((s) => Type.Literal(s))), { minItems: 1, maxItems: ALL_SCOPES.length, uniqueItems: true }),
-            expiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'when it stops working (default: never)' })),
+            scopes: Type.Array(Type.Union(ALL_SCOPES.map((s) => Type.Literal(s))), {
+              minItems: 1,
+              maxItems: ALL_SCOPES.length,
+              uniqueItems: true,
+            }),
+            expiresAt: Type.Optional(
+              Type.String({ format: 'date-time', description: 'when it stops working (default: never)' }),
+            ),
           },
           { additionalProperties: false },
         ),
-        response: { 201: Type.Composite([ApiKey, Type.Object({ key: Type.String({ description: 'sk_<id>_<secret>: store it now' }) })]), ...errors(400) },
+        response: {
+          201: Type.Composite([
+            ApiKey,
+            Type.Object({ key: Type.String({ description: 'sk_<id>_<secret>: store it now' }) }),
+          ]),
+          ...errors(400),
+        },
       },
     },
     async (request, reply) => {
       const { name, scopes, expiresAt } = request.body;
-      if (expiresAt && Date.parse(expiresAt) <= Date.now()) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'expiresAt is in the past');
-      const created = await createKey(db, { name, scopes, expiresAt: expiresAt ? new Date(expiresAt) : undefined, createdBy: request.principal!.keyId });
+      if (expiresAt && Date.parse(expiresAt) <= Date.now())
+        throw new DomainError(ErrorCode.VALIDATION_FAILED, 'expiresAt is in the past');
+      const created = await createKey(db, {
+        name,
+        scopes,
+        expiresAt: expiresAt ? new Date(expiresAt) : undefined,
+        createdBy: request.principal!.keyId,
+      });
       request.log.info({ keyId: created.id, scopes, by: request.principal!.keyId }, 'API key created');
       return reply.code(201).send(created);
     },
@@ -58,7 +76,11 @@ const keys: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/keys',
     {
       config: access,
-      schema: { summary: 'Every API key, newest first (never the secrets)', tags: ['admin'], response: { 200: Type.Object({ keys: Type.Array(ApiKey) }) } },
+      schema: {
+        summary: 'Every API key, newest first (never the secrets)',
+        tags: ['admin'],
+        response: { 200: Type.Object({ keys: Type.Array(ApiKey) }) },
+      },
     },
     async () => ({ keys: await listKeys(db) }),
   );
@@ -80,7 +102,10 @@ const keys: FastifyPluginAsyncTypebox = async (app) => {
       if (!revoked) throw new DomainError(ErrorCode.NOT_FOUND, `no API key ${keyId}`);
       app.keys.evict(keyId);
       await publishRevocation(redis, keyId).catch((err) =>
-        request.log.warn({ err, keyId }, 'revocation not broadcast (Redis down): other processes refuse the key once their cache entry expires'),
+        request.log.warn(
+          { err, keyId },
+          'revocation not broadcast (Redis down): other processes refuse the key once their cache entry expires',
+        ),
       );
       request.log.info({ keyId, by: request.principal!.keyId }, 'API key revoked');
       return revoked;

@@ -34,7 +34,11 @@ const Units = Type.Object({
   damaged: Type.Integer(),
   qualityControl: Type.Integer(),
 });
-const UnitsAfter = Type.Object({ onHand: Nullable(Type.Integer()), reserved: Nullable(Type.Integer()), incoming: Nullable(Type.Integer()) });
+const UnitsAfter = Type.Object({
+  onHand: Nullable(Type.Integer()),
+  reserved: Nullable(Type.Integer()),
+  incoming: Nullable(Type.Integer()),
+});
 
 const Movement = Type.Object({
   id: Type.String(),
@@ -43,11 +47,19 @@ const Movement = Type.Object({
   sku: Type.String(),
   warehouseCode: Type.String(),
   lotCode: Nullable(Type.String()),
-  kind: Type.String({ description: 'what happened: RESERVE, RELEASE, CONFIRM, RECEIVE, ADJUST, WRITE_OFF, TRANSFER_SHIP, CAMPAIGN_SET_ASIDE…' }),
-  reason: Nullable(Type.String({ description: "why: the reason given (a receipt's reason, an adjustment's code, EXPIRED)" })),
+  kind: Type.String({
+    description:
+      'what happened: RESERVE, RELEASE, CONFIRM, RECEIVE, ADJUST, WRITE_OFF, TRANSFER_SHIP, CAMPAIGN_SET_ASIDE…',
+  }),
+  reason: Nullable(
+    Type.String({ description: "why: the reason given (a receipt's reason, an adjustment's code, EXPIRED)" }),
+  ),
   reference: Type.String({ description: 'the business serial: an order id, a transfer id, an idempotency key' }),
   actor: Nullable(
-    Type.String({ description: 'who: a key id, bootstrap (ADMIN_TOKEN), or system:<writer> (system:sweeper, system:order-saga, system:expiry…)' }),
+    Type.String({
+      description:
+        'who: a key id, bootstrap (ADMIN_TOKEN), or system:<writer> (system:sweeper, system:order-saga, system:expiry…)',
+    }),
   ),
   actorName: Nullable(Type.String({ description: "the key's name; for system writers, the actor again" })),
   change: Units,
@@ -60,7 +72,9 @@ const Hold = Type.Object({
   campaignId: Nullable(Type.String()),
   heldSince: Type.String({ format: 'date-time' }),
   expiresAt: Type.String({ format: 'date-time' }),
-  pastExpiry: Type.Boolean({ description: 'its expiry passed and it is still held: the saga or the sweeper releases it' }),
+  pastExpiry: Type.Boolean({
+    description: 'its expiry passed and it is still held: the saga or the sweeper releases it',
+  }),
   lines: Type.Array(Line),
 });
 
@@ -123,7 +137,8 @@ const Level = Type.Object({
 
 const Word = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' });
 const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
-const query = <P extends Parameters<typeof Type.Object>[0]>(props: P) => Type.Object({ ...props, ...PageQuery }, { additionalProperties: false });
+const query = <P extends Parameters<typeof Type.Object>[0]>(props: P) =>
+  Type.Object({ ...props, ...PageQuery }, { additionalProperties: false });
 const list = { config: { access: Scope.ADMIN } } as const;
 
 const adminLists: FastifyPluginAsyncTypebox = async (app) => {
@@ -142,8 +157,16 @@ const adminLists: FastifyPluginAsyncTypebox = async (app) => {
           lot: Type.Optional(Id),
           kind: Type.Optional(Word),
           reason: Type.Optional(Text({ maxLength: 200 })),
-          order: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'the reference: an order id, transfer id, idempotency key' })),
-          actor: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'a key id, bootstrap, or system:<writer>' })),
+          order: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 200,
+              description: 'the reference: an order id, transfer id, idempotency key',
+            }),
+          ),
+          actor: Type.Optional(
+            Type.String({ minLength: 1, maxLength: 100, description: 'a key id, bootstrap, or system:<writer>' }),
+          ),
           from: Type.Optional(Instant),
           to: Type.Optional(Instant),
         }),
@@ -153,7 +176,17 @@ const adminLists: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { sku, warehouse, lot, kind, reason, order, actor, from, to } = request.query;
       const { limit, after } = pageOf(MOVEMENTS_LIST, MOVEMENTS_KEY, request.query);
-      const filter = { sku, warehouseCode: warehouse, lotCode: lot, kind, reason, reference: order, actor, from: date(from), to: date(to) };
+      const filter = {
+        sku,
+        warehouseCode: warehouse,
+        lotCode: lot,
+        kind,
+        reason,
+        reference: order,
+        actor,
+        from: date(from),
+        to: date(to),
+      };
       return readHistory(db, filter, limit, after);
     },
   );
@@ -169,7 +202,9 @@ const adminLists: FastifyPluginAsyncTypebox = async (app) => {
           sku: Type.Optional(Id),
           warehouse: Type.Optional(Id),
           user: Type.Optional(Text({ maxLength: 128 })),
-          pastExpiry: Type.Optional(Type.Boolean({ description: 'true: only holds past their expiry; false: only those not yet' })),
+          pastExpiry: Type.Optional(
+            Type.Boolean({ description: 'true: only holds past their expiry; false: only those not yet' }),
+          ),
         }),
         response: { 200: PageOf(Hold, 'a page of holds'), ...errors(400) },
       },

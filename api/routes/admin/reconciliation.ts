@@ -32,10 +32,14 @@ const Report = Type.Object({
           'what the check did: DELIVERED or LATE_SETTLEMENT (handed to a saga), REFUND_REQUIRED (no such order after its grace), AWAITING_ORDER (within the grace), FAILED: <error> (retried next pass)',
       }),
     }),
-    { description: 'payments still PENDING PAYMENT_SETTLE_MINUTES after they arrived ("paid but unsettled"), each driven to settlement' },
+    {
+      description:
+        'payments still PENDING PAYMENT_SETTLE_MINUTES after they arrived ("paid but unsettled"), each driven to settlement',
+    },
   ),
   unstartedSagas: Type.Array(Type.Object({ orderId: Type.String(), createdAt: Type.String({ format: 'date-time' }) }), {
-    description: 'holds whose saga had not started a minute after the hold committed (the worker relay is failing; the sweeper starts them once expired)',
+    description:
+      'holds whose saga had not started a minute after the hold committed (the worker relay is failing; the sweeper starts them once expired)',
   }),
 });
 
@@ -70,9 +74,16 @@ const reconciliation: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const report = await reconcile(db, () =>
-        settleStalePayments(delivery, metrics, config.paymentSettleMinutes, { ...config.paymentDelivery, pageSize: 500 }),
+        settleStalePayments(delivery, metrics, config.paymentSettleMinutes, {
+          ...config.paymentDelivery,
+          pageSize: 500,
+        }),
       );
-      if (!report.clean) request.log.error({ drifts: report.drifts, unsettledPayments: report.unsettledPayments }, 'reconciliation found drift');
+      if (!report.clean)
+        request.log.error(
+          { drifts: report.drifts, unsettledPayments: report.unsettledPayments },
+          'reconciliation found drift',
+        );
       return reply.code(201).send(report);
     },
   );

@@ -15,10 +15,16 @@ const LotCode = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' });
 const Line = Type.Object(
   {
     sku: Id,
-    warehouseCode: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'the warehouse receiving it: any, not only the one that shipped it' }),
+    warehouseCode: Type.String({
+      pattern: '^[A-Za-z0-9_.-]{1,64}$',
+      description: 'the warehouse receiving it: any, not only the one that shipped it',
+    }),
     quantity: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY }),
     disposition: Type.Union(Object.values(Disposition).map((d) => Type.Literal(d))),
-    lotCode: Type.Optional({ ...LotCode, description: 'lot-tracked SKUs: the lot it was sold from (may be left out when the order consumed one lot of it)' }),
+    lotCode: Type.Optional({
+      ...LotCode,
+      description: 'lot-tracked SKUs: the lot it was sold from (may be left out when the order consumed one lot of it)',
+    }),
   },
   { additionalProperties: false },
 );
@@ -40,7 +46,8 @@ const returns: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { access: Scope.ADMIN },
       schema: {
-        summary: 'Receive returned goods of a confirmed order: restock, keep out as damaged or for quality control, or write off',
+        summary:
+          'Receive returned goods of a confirmed order: restock, keep out as damaged or for quality control, or write off',
         description:
           'At most what the order sold minus what came back before, per SKU (and per lot); all lines or none. ' +
           'Lot-tracked SKUs return into the lot they were sold from; a lot past its removal date is refused (return it as WRITE_OFF). ' +
@@ -63,7 +70,9 @@ const returns: FastifyPluginAsyncTypebox = async (app) => {
             replayed: Type.Boolean(),
           }),
           ...errors(404, 409),
-          ...refusals({ 400: 'VALIDATION_FAILED when a lot-tracked SKU gets no lotCode and the order consumed several of its lots, or another SKU gets one' }),
+          ...refusals({
+            400: 'VALIDATION_FAILED when a lot-tracked SKU gets no lotCode and the order consumed several of its lots, or another SKU gets one',
+          }),
         },
       },
     },

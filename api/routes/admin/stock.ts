@@ -15,7 +15,9 @@ import { Scope } from '../../../domain/api-keys';
 
 const headers = Type.Object({ 'idempotency-key': Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }) });
 const Quantity = Type.Integer({ minimum: 1, maximum: MAX_QUANTITY });
-const Expected = Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_QUANTITY, description: 'compare-and-set: the quantity you expect to find' }));
+const Expected = Type.Optional(
+  Type.Integer({ minimum: 0, maximum: MAX_QUANTITY, description: 'compare-and-set: the quantity you expect to find' }),
+);
 const LotCode = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' });
 const Replayed = { replayed: Type.Boolean() };
 /** The answer to a change of on-hand: the level after it, plus what the change was. */
@@ -30,7 +32,8 @@ const LevelChange = (change: TProperties) =>
     ...Replayed,
   });
 /** The direction rule of domain/stock.ts as schema: each reason with the sign of delta it allows. */
-const reasonsGoing = (way: 'down' | 'up' | 'both') => Object.values(AdjustReason).filter((r) => adjustDirection[r] === way);
+const reasonsGoing = (way: 'down' | 'up' | 'both') =>
+  Object.values(AdjustReason).filter((r) => adjustDirection[r] === way);
 const AdjustDirection = [
   { properties: { reasonCode: { enum: reasonsGoing('down') }, delta: { type: 'integer', maximum: -1 } } },
   { properties: { reasonCode: { enum: reasonsGoing('up') }, delta: { type: 'integer', minimum: 1 } } },
@@ -38,11 +41,15 @@ const AdjustDirection = [
 ];
 
 /** What only the product's settings decide (the schema cannot know them). */
-const LOT_RULE = 'VALIDATION_FAILED when a lot-tracked product gets no lotCode, another one gets one, or the lot exists with another use-by date';
+const LOT_RULE =
+  'VALIDATION_FAILED when a lot-tracked product gets no lotCode, another one gets one, or the lot exists with another use-by date';
 
 const LevelParams = Type.Object({ sku: Id, warehouseCode: Id });
 const LotParams = Type.Object({ sku: Id, warehouseCode: Id, lotCode: LotCode });
-const QuarantineBody = Type.Object({ reason: Text({ maxLength: 200 }), expectedQuantity: Expected }, { additionalProperties: false });
+const QuarantineBody = Type.Object(
+  { reason: Text({ maxLength: 200 }), expectedQuantity: Expected },
+  { additionalProperties: false },
+);
 const LotOutcome = Type.Object({
   sku: Type.String(),
   warehouseCode: Type.String(),
@@ -50,13 +57,20 @@ const LotOutcome = Type.Object({
   quantity: Type.Integer(),
   quarantined: Type.Boolean(),
   // Optional: changes recorded before it existed replay without it.
-  available: Type.Optional(Type.Integer({ description: 'available after the change; below 0 when earlier holds now need more than is sellable (they stay)' })),
+  available: Type.Optional(
+    Type.Integer({
+      description: 'available after the change; below 0 when earlier holds now need more than is sellable (they stay)',
+    }),
+  ),
   ...Replayed,
 });
 
 const MoveBody = Type.Object(
   {
-    moveId: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$', description: 'the move happens once per id; a repeat answers the first outcome' }),
+    moveId: Type.String({
+      pattern: '^[A-Za-z0-9_.:-]{1,128}$',
+      description: 'the move happens once per id; a repeat answers the first outcome',
+    }),
     from: Type.Union(Object.values(StockState).map((v) => Type.Literal(v))),
     to: Type.Union(Object.values(MoveTarget).map((v) => Type.Literal(v))),
     quantity: Quantity,
@@ -65,7 +79,13 @@ const MoveBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const Buckets = { onHand: Type.Integer(), reserved: Type.Integer(), damaged: Type.Integer(), qualityControl: Type.Integer(), available: Type.Integer() };
+const Buckets = {
+  onHand: Type.Integer(),
+  reserved: Type.Integer(),
+  damaged: Type.Integer(),
+  qualityControl: Type.Integer(),
+  available: Type.Integer(),
+};
 const MoveOutcome = Type.Object({
   moveId: Type.String(),
   sku: Type.String(),
@@ -105,10 +125,17 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 201: LevelChange({ quantity: Type.Integer(), reason: Type.String() }), ...errors(404, 409), ...refusals({ 400: LOT_RULE }) },
+        response: {
+          201: LevelChange({ quantity: Type.Integer(), reason: Type.String() }),
+          ...errors(404, 409),
+          ...refusals({ 400: LOT_RULE }),
+        },
       },
     },
-    async (request, reply) => reply.code(201).send(await receiveStock(db, { idempotencyKey: key(request.headers), ...request.body }, actor(request))),
+    async (request, reply) =>
+      reply
+        .code(201)
+        .send(await receiveStock(db, { idempotencyKey: key(request.headers), ...request.body }, actor(request))),
   );
 
   app.post(
@@ -123,7 +150,12 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
           {
             sku: Id,
             warehouseCode: Id,
-            delta: Type.Integer({ minimum: -MAX_QUANTITY, maximum: MAX_QUANTITY, not: { enum: [0] }, description: 'never 0' }),
+            delta: Type.Integer({
+              minimum: -MAX_QUANTITY,
+              maximum: MAX_QUANTITY,
+              not: { enum: [0] },
+              description: 'never 0',
+            }),
             reasonCode: Type.Union(Object.values(AdjustReason).map((r) => Type.Literal(r))),
             lotCode: Type.Optional(LotCode),
             note: Type.Optional(Text({ minLength: 0, maxLength: 200 })),
@@ -135,10 +167,17 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
             description: `${reasonsGoing('down').join(', ')} take stock away (delta < 0); ${reasonsGoing('up').join(', ')} add it (delta > 0); COUNT either way`,
           },
         ),
-        response: { 201: LevelChange({ delta: Type.Integer(), reasonCode: Type.String() }), ...errors(404, 409), ...refusals({ 400: LOT_RULE }) },
+        response: {
+          201: LevelChange({ delta: Type.Integer(), reasonCode: Type.String() }),
+          ...errors(404, 409),
+          ...refusals({ 400: LOT_RULE }),
+        },
       },
     },
-    async (request, reply) => reply.code(201).send(await adjustStock(db, { idempotencyKey: key(request.headers), ...request.body }, actor(request))),
+    async (request, reply) =>
+      reply
+        .code(201)
+        .send(await adjustStock(db, { idempotencyKey: key(request.headers), ...request.body }, actor(request))),
   );
 
   app.put(
@@ -150,14 +189,24 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['admin'],
         headers,
         params: LevelParams,
-        body: Type.Object({ safetyStock: Type.Integer({ minimum: 0, maximum: MAX_QUANTITY }), expectedQuantity: Expected }, { additionalProperties: false }),
+        body: Type.Object(
+          { safetyStock: Type.Integer({ minimum: 0, maximum: MAX_QUANTITY }), expectedQuantity: Expected },
+          { additionalProperties: false },
+        ),
         response: {
-          200: Type.Object({ sku: Type.String(), warehouseCode: Type.String(), safetyStock: Type.Integer(), previous: Type.Integer(), ...Replayed }),
+          200: Type.Object({
+            sku: Type.String(),
+            warehouseCode: Type.String(),
+            safetyStock: Type.Integer(),
+            previous: Type.Integer(),
+            ...Replayed,
+          }),
           ...errors(400, 404, 409),
         },
       },
     },
-    async (request) => setSafetyStock(db, { idempotencyKey: key(request.headers), ...request.params, ...request.body }, actor(request)),
+    async (request) =>
+      setSafetyStock(db, { idempotencyKey: key(request.headers), ...request.params, ...request.body }, actor(request)),
   );
 
   app.post(
@@ -165,7 +214,8 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { access: Scope.ADMIN },
       schema: {
-        summary: 'Move units between available, damaged and quality control, or write them off from one of those states',
+        summary:
+          'Move units between available, damaged and quality control, or write them off from one of those states',
         description:
           'AVAILABLE is what is not held, kept back or set aside: a move out of it never takes held units (409 MOVE_REFUSED). ' +
           'WRITE_OFF takes the units out of on-hand (and out of the named lot). Once per moveId: the same body again answers the first outcome (replayed: true), another body 409 IDEMPOTENCY_CONFLICT.',
@@ -179,7 +229,8 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (request, reply) => reply.code(201).send(await moveStock(db, { ...request.params, ...request.body }, actor(request))),
+    async (request, reply) =>
+      reply.code(201).send(await moveStock(db, { ...request.params, ...request.body }, actor(request))),
   );
 
   for (const action of ['quarantine', 'release'] as const) {
@@ -188,7 +239,10 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
       {
         config: { access: Scope.ADMIN },
         schema: {
-          summary: action === 'quarantine' ? 'Quarantine a lot: it stops counting as available' : 'Release a lot from quarantine',
+          summary:
+            action === 'quarantine'
+              ? 'Quarantine a lot: it stops counting as available'
+              : 'Release a lot from quarantine',
           tags: ['admin'],
           headers,
           params: LotParams,
@@ -199,7 +253,12 @@ const adminStock: FastifyPluginAsyncTypebox = async (app) => {
       async (request) =>
         setLotQuarantine(
           db,
-          { idempotencyKey: key(request.headers), ...request.params, ...request.body, quarantined: action === 'quarantine' },
+          {
+            idempotencyKey: key(request.headers),
+            ...request.params,
+            ...request.body,
+            quarantined: action === 'quarantine',
+          },
           actor(request),
         ),
     );

@@ -19,7 +19,9 @@ const Alert = Type.Object({
   lotCode: Type.Union([Type.String(), Type.Null()]),
   details: Type.Record(Type.String(), Type.Unknown()),
   createdAt: Type.String({ format: 'date-time' }),
-  deliveredAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'pushed to ALERT_WEBHOOK_URL at' }),
+  deliveredAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'pushed to ALERT_WEBHOOK_URL at',
+  }),
 });
 
 const alerts: FastifyPluginAsyncTypebox = async (app) => {
@@ -36,7 +38,9 @@ const alerts: FastifyPluginAsyncTypebox = async (app) => {
             kind: Type.Optional(Type.Union(Object.values(AlertKind).map((k) => Type.Literal(k)))),
             sku: Type.Optional(Id),
             ...PageQuery,
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'rows per page (default 100)' })),
+            limit: Type.Optional(
+              Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'rows per page (default 100)' }),
+            ),
           },
           { additionalProperties: false },
         ),

@@ -45,9 +45,12 @@ const CampaignBody = Type.Object({
   sold: Type.Integer({ description: 'units paid for (pre-sales: and allocated)' }),
   backordered: Type.Integer({ description: 'pre-sales: units paid for, waiting for the goods' }),
   refundRequired: Type.Integer({ description: 'pre-sales: units the received goods could not cover' }),
-  lateConfirmed: Type.Integer({ description: 'payments that arrived after their hold was released and were sold a unit after all' }),
+  lateConfirmed: Type.Integer({
+    description: 'payments that arrived after their hold was released and were sold a unit after all',
+  }),
   paymentsToRefund: Type.Integer({
-    description: "payments on this campaign's orders the shop must refund (REFUND_REQUIRED, DUPLICATE_CHARGE, AMOUNT_MISMATCH)",
+    description:
+      "payments on this campaign's orders the shop must refund (REFUND_REQUIRED, DUPLICATE_CHARGE, AMOUNT_MISMATCH)",
   }),
   gate: Type.Optional(Type.Object({ loaded: Type.Boolean(), tokens: Type.Integer(), ended: Type.Boolean() })),
 });
@@ -93,7 +96,10 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
             id: Id,
             kind: Type.Optional(Type.Union([Type.Literal('FLASH_SALE'), Type.Literal('PRE_SALE')])),
             expectedAt: Type.Optional(
-              Type.String({ format: 'date-time', description: 'PRE_SALE only: when the goods are expected (the ship date shoppers see)' }),
+              Type.String({
+                format: 'date-time',
+                description: 'PRE_SALE only: when the goods are expected (the ship date shoppers see)',
+              }),
             ),
             sku: Id,
             warehouseCode: Id,
@@ -102,7 +108,10 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
             quota: Type.Integer({ minimum: 1, maximum: MAX_QUANTITY }),
             perUserLimit: Type.Integer({ minimum: 1, maximum: 10_000 }),
             allowHoldExtension: Type.Optional(
-              Type.Boolean({ description: 'FLASH_SALE: may its holds be extended (POST /orders/:id/extend, payment.pending)? Default false, for fairness' }),
+              Type.Boolean({
+                description:
+                  'FLASH_SALE: may its holds be extended (POST /orders/:id/extend, payment.pending)? Default false, for fairness',
+              }),
             ),
           },
           {
@@ -118,7 +127,9 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
           201: CampaignBody,
           200: CampaignBody,
           ...errors(404, 409, 503, 504),
-          ...refusals({ 400: 'VALIDATION_FAILED when endsAt is not after startsAt or is past, or a PRE_SALE is for a lot-tracked product' }),
+          ...refusals({
+            400: 'VALIDATION_FAILED when endsAt is not after startsAt or is past, or a PRE_SALE is for a lot-tracked product',
+          }),
         },
       },
     },
@@ -126,13 +137,24 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
       const b = request.body;
       const kind = b.kind ?? 'FLASH_SALE';
       const iso = (d: string) => new Date(d).toISOString();
-      const input = { ...b, kind, startsAt: iso(b.startsAt), endsAt: iso(b.endsAt), ...(b.expectedAt ? { expectedAt: iso(b.expectedAt) } : {}) };
-      if (Date.parse(input.endsAt) <= Date.parse(input.startsAt)) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'endsAt must be after startsAt');
-      if (Date.parse(input.endsAt) <= Date.now()) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'endsAt is in the past');
+      const input = {
+        ...b,
+        kind,
+        startsAt: iso(b.startsAt),
+        endsAt: iso(b.endsAt),
+        ...(b.expectedAt ? { expectedAt: iso(b.expectedAt) } : {}),
+      };
+      if (Date.parse(input.endsAt) <= Date.parse(input.startsAt))
+        throw new DomainError(ErrorCode.VALIDATION_FAILED, 'endsAt must be after startsAt');
+      if (Date.parse(input.endsAt) <= Date.now())
+        throw new DomainError(ErrorCode.VALIDATION_FAILED, 'endsAt is in the past');
       const { created } = await createCampaign(db, input, request.principal?.keyId);
       // A 503/504 here leaves the campaign without its workflow: repeating the request starts it.
-      await withWorkflowDeadline(temporal, config.workflowWaitTimeoutMs, `starting the campaign workflow of ${input.id}`, () =>
-        startLifecycle(input.id, input.startsAt, input.endsAt),
+      await withWorkflowDeadline(
+        temporal,
+        config.workflowWaitTimeoutMs,
+        `starting the campaign workflow of ${input.id}`,
+        () => startLifecycle(input.id, input.startsAt, input.endsAt),
       );
       // Load the gate now rather than wait for the workflow: the sale may start any second.
       await syncGate(db, gate, input.id, false).catch((err) => request.log.warn({ err }, 'gate not loaded yet'));
@@ -169,14 +191,19 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
       const { campaignId } = request.params;
       await view(campaignId);
       const handle = temporal.workflow.getHandle<typeof campaignWorkflow>(campaignWorkflowId(campaignId));
-      await withWorkflowDeadline(temporal, config.workflowWaitTimeoutMs, `the campaign workflow of ${campaignId}`, async () => {
-        try {
-          await handle.signal(endCampaignSignal);
-        } catch (err) {
-          if (!(err instanceof WorkflowNotFoundError)) throw err; // already ended: nothing to do
-        }
-        await handle.result();
-      });
+      await withWorkflowDeadline(
+        temporal,
+        config.workflowWaitTimeoutMs,
+        `the campaign workflow of ${campaignId}`,
+        async () => {
+          try {
+            await handle.signal(endCampaignSignal);
+          } catch (err) {
+            if (!(err instanceof WorkflowNotFoundError)) throw err; // already ended: nothing to do
+          }
+          await handle.result();
+        },
+      );
       return view(campaignId);
     },
   );
@@ -191,7 +218,10 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['admin', 'campaigns'],
         params: Type.Object({ campaignId: Id }),
         headers: Type.Object({ 'idempotency-key': Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }) }),
-        body: Type.Object({ quantity: Type.Integer({ minimum: 0, maximum: MAX_QUANTITY }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { quantity: Type.Integer({ minimum: 0, maximum: MAX_QUANTITY }) },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({
             idempotencyKey: Type.String(),
@@ -207,25 +237,34 @@ const campaignAdmin: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { campaignId } = request.params;
       const campaign = await view(campaignId);
-      if (campaign.kind !== 'PRE_SALE') throw new DomainError(ErrorCode.VALIDATION_FAILED, `${campaignId} is not a pre-sale`);
+      if (campaign.kind !== 'PRE_SALE')
+        throw new DomainError(ErrorCode.VALIDATION_FAILED, `${campaignId} is not a pre-sale`);
       const key = request.headers['idempotency-key'];
       const args = [{ campaignId, idempotencyKey: key, quantity: request.body.quantity }] as const;
       const workflowId = fulfilmentWorkflowId(campaignId);
-      const result = await withWorkflowDeadline(temporal, config.workflowWaitTimeoutMs, `the fulfilment of ${campaignId}`, async () => {
-        await temporal.workflow
-          .start<typeof preSaleFulfilmentWorkflow>('preSaleFulfilmentWorkflow', {
-            workflowId,
-            taskQueue: config.temporal.taskQueue,
-            args: [...args],
-            workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          })
-          .catch((err) => {
-            if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-          });
-        return temporal.workflow.getHandle<typeof preSaleFulfilmentWorkflow>(workflowId).result();
-      });
+      const result = await withWorkflowDeadline(
+        temporal,
+        config.workflowWaitTimeoutMs,
+        `the fulfilment of ${campaignId}`,
+        async () => {
+          await temporal.workflow
+            .start<typeof preSaleFulfilmentWorkflow>('preSaleFulfilmentWorkflow', {
+              workflowId,
+              taskQueue: config.temporal.taskQueue,
+              args: [...args],
+              workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            })
+            .catch((err) => {
+              if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+            });
+          return temporal.workflow.getHandle<typeof preSaleFulfilmentWorkflow>(workflowId).result();
+        },
+      );
       if (result.idempotencyKey !== key || result.received !== request.body.quantity) {
-        throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, `pre-sale ${campaignId} was fulfilled under key ${result.idempotencyKey}`);
+        throw new DomainError(
+          ErrorCode.IDEMPOTENCY_CONFLICT,
+          `pre-sale ${campaignId} was fulfilled under key ${result.idempotencyKey}`,
+        );
       }
       return result;
     },

@@ -28,7 +28,12 @@ const campaigns: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['campaigns'],
         params: Type.Object({ campaignId: Id }),
         body: Type.Object(
-          { orderId: Id, userId: Id, quantity: Type.Integer({ minimum: 1, maximum: 1000 }), amountCents: Type.Optional(AmountCents) },
+          {
+            orderId: Id,
+            userId: Id,
+            quantity: Type.Integer({ minimum: 1, maximum: 1000 }),
+            amountCents: Type.Optional(AmountCents),
+          },
           { additionalProperties: false },
         ),
         response: {
@@ -38,7 +43,9 @@ const campaigns: FastifyPluginAsyncTypebox = async (app) => {
             reservationId: Type.String(),
             lines: Type.Array(OrderLineSchema),
             expiresAt: Type.String({ description: 'pay before this, or the hold is released' }),
-            expectedShipDate: Type.Optional(Type.String({ description: 'pre-orders: when the goods are expected to ship' })),
+            expectedShipDate: Type.Optional(
+              Type.String({ description: 'pre-orders: when the goods are expected to ship' }),
+            ),
           }),
           ...errors(400, 404, 409, 429, 503),
         },
@@ -57,13 +64,24 @@ const campaigns: FastifyPluginAsyncTypebox = async (app) => {
       if (result.via === 'gate-refusal') {
         // The hot path of a sold-out sale: answered straight from the gate's verdict.
         metrics.orders.inc({ outcome: `flash_${result.refusal}_via_gate` });
-        return reply.code(httpStatusOf[result.refusal] as 409).send({ code: result.refusal, message: refusalMessage[result.refusal] });
+        return reply
+          .code(httpStatusOf[result.refusal] as 409)
+          .send({ code: result.refusal, message: refusalMessage[result.refusal] });
       }
       const { outcome } = result;
-      metrics.orders.inc({ outcome: `flash_${outcome.status === 'reserved' ? 'reserved' : outcome.reason}_via_${result.via}` });
+      metrics.orders.inc({
+        outcome: `flash_${outcome.status === 'reserved' ? 'reserved' : outcome.reason}_via_${result.via}`,
+      });
       if (outcome.status !== 'reserved') throw rejection(outcome);
       const { reservationId, lines, expiresAt, expectedShipDate } = outcome;
-      return reply.code(201).send({ orderId: order.orderId, status: 'RESERVED' as const, reservationId, lines: [...lines], expiresAt, expectedShipDate });
+      return reply.code(201).send({
+        orderId: order.orderId,
+        status: 'RESERVED' as const,
+        reservationId,
+        lines: [...lines],
+        expiresAt,
+        expectedShipDate,
+      });
     },
   );
 };

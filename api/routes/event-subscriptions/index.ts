@@ -29,7 +29,10 @@ import { errors, Id, Text } from '../../schemas';
 
 const access = { access: [Scope.EVENTS, Scope.ADMIN] as const };
 const SubscriptionId = Type.String({ pattern: '^sub_[0-9a-f]{16}$' });
-const Position = Type.String({ pattern: '^[0-9]{1,18}$', description: 'a feed position (an event’s sequence as a number)' });
+const Position = Type.String({
+  pattern: '^[0-9]{1,18}$',
+  description: 'a feed position (an event’s sequence as a number)',
+});
 const Stamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
 const Filter = {
   types: Type.Optional(
@@ -39,10 +42,23 @@ const Filter = {
       description: 'event types, or a family such as stock.* (empty or absent: every type)',
     }),
   ),
-  skus: Type.Optional(Type.Array(Id, { maxItems: 1000, uniqueItems: true, description: 'only events about these SKUs (order and payment events name none)' })),
-  warehouses: Type.Optional(Type.Array(Id, { maxItems: 1000, uniqueItems: true, description: 'only events about these warehouses' })),
+  skus: Type.Optional(
+    Type.Array(Id, {
+      maxItems: 1000,
+      uniqueItems: true,
+      description: 'only events about these SKUs (order and payment events name none)',
+    }),
+  ),
+  warehouses: Type.Optional(
+    Type.Array(Id, { maxItems: 1000, uniqueItems: true, description: 'only events about these warehouses' }),
+  ),
 };
-const Url = Type.String({ minLength: 8, maxLength: 2000, pattern: '^https?://', description: 'where events are POSTed (http or https)' });
+const Url = Type.String({
+  minLength: 8,
+  maxLength: 2000,
+  pattern: '^https?://',
+  description: 'where events are POSTed (http or https)',
+});
 const Subscription = Type.Object({
   id: Type.String(),
   url: Type.String(),
@@ -52,23 +68,33 @@ const Subscription = Type.Object({
   warehouses: Type.Array(Type.String()),
   status: Type.Union([Type.Literal('ACTIVE'), Type.Literal('DISABLED')]),
   disabledReason: Type.Union([
-    Type.String({ description: 'GONE (the receiver answered 410), FAILING (a delivery failed for its whole retry schedule), MANUAL' }),
+    Type.String({
+      description: 'GONE (the receiver answered 410), FAILING (a delivery failed for its whole retry schedule), MANUAL',
+    }),
     Type.Null(),
   ]),
   disabledAt: Stamp,
   cursor: Type.String({ description: 'the last position handled (delivered, filtered out, or DEAD)' }),
-  previousSecretExpiresAt: Type.Union([Type.String({ format: 'date-time', description: 'the old secret signs too until then' }), Type.Null()]),
+  previousSecretExpiresAt: Type.Union([
+    Type.String({ format: 'date-time', description: 'the old secret signs too until then' }),
+    Type.Null(),
+  ]),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
-const WithSecret = Type.Composite([Subscription, Type.Object({ secret: Type.String({ description: 'whsec_…: the signing secret, shown only this once' }) })]);
+const WithSecret = Type.Composite([
+  Subscription,
+  Type.Object({ secret: Type.String({ description: 'whsec_…: the signing secret, shown only this once' }) }),
+]);
 const Delivery = Type.Object({
   position: Type.String(),
   eventId: Type.String({ description: 'the webhook-id header and the CloudEvent id' }),
   status: Type.Union([Type.Literal('RETRYING'), Type.Literal('DEAD'), Type.Literal('DELIVERED')]),
   attempts: Type.Integer(),
   nextAttemptAt: Stamp,
-  lastStatus: Type.Union([Type.Integer(), Type.Null()], { description: "the receiver's last HTTP status (null: no answer)" }),
+  lastStatus: Type.Union([Type.Integer(), Type.Null()], {
+    description: "the receiver's last HTTP status (null: no answer)",
+  }),
   lastError: Type.Union([Type.String(), Type.Null()]),
   firstFailedAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
@@ -101,10 +127,15 @@ const subscriptions: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: access,
       schema: {
-        summary: 'Subscribe a URL to signed webhooks (Standard Webhooks); the answer carries the secret, shown only this once',
-        description: 'It hears every event positioned from now on that passes its filter, in position order. See docs/events.md "Webhooks".',
+        summary:
+          'Subscribe a URL to signed webhooks (Standard Webhooks); the answer carries the secret, shown only this once',
+        description:
+          'It hears every event positioned from now on that passes its filter, in position order. See docs/events.md "Webhooks".',
         tags: ['events'],
-        body: Type.Object({ url: Url, description: Type.Optional(Text({ maxLength: 200 })), ...Filter }, { additionalProperties: false }),
+        body: Type.Object(
+          { url: Url, description: Type.Optional(Text({ maxLength: 200 })), ...Filter },
+          { additionalProperties: false },
+        ),
         response: { 201: WithSecret, ...errors(400) },
       },
     },
@@ -112,7 +143,15 @@ const subscriptions: FastifyPluginAsyncTypebox = async (app) => {
       const { url, description, types = [], skus = [], warehouses = [] } = request.body;
       await checkUrl(url);
       const secret = newWebhookSecret();
-      const created = await createSubscription(db, { id: `sub_${randomBytes(8).toString('hex')}`, url, description, types, skus, warehouses, secret });
+      const created = await createSubscription(db, {
+        id: `sub_${randomBytes(8).toString('hex')}`,
+        url,
+        description,
+        types,
+        skus,
+        warehouses,
+        secret,
+      });
       request.log.info({ subscriptionId: created.id, url, by: request.principal!.keyId }, 'event subscription created');
       return reply.code(201).send({ ...created, secret });
     },
@@ -135,7 +174,12 @@ const subscriptions: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/event-subscriptions/:id',
     {
       config: access,
-      schema: { summary: 'One event subscription (never its secret)', tags: ['events'], params: Params, response: { 200: Subscription, ...errors(400, 404) } },
+      schema: {
+        summary: 'One event subscription (never its secret)',
+        tags: ['events'],
+        params: Params,
+        response: { 200: Subscription, ...errors(400, 404) },
+      },
     },
     async (request) => {
       const found = await getSubscription(db, request.params.id);
@@ -149,7 +193,8 @@ const subscriptions: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: access,
       schema: {
-        summary: 'Change a subscription: its URL, filter, description; enabled false disables it, true re-enables it (it goes on after its cursor)',
+        summary:
+          'Change a subscription: its URL, filter, description; enabled false disables it, true re-enables it (it goes on after its cursor)',
         tags: ['events'],
         params: Params,
         body: Type.Object(
@@ -194,12 +239,18 @@ const subscriptions: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: access,
       schema: {
-        summary: 'Rotate the signing secret: the new one (shown only this once) signs from now on, the old one too until the overlap ends',
+        summary:
+          'Rotate the signing secret: the new one (shown only this once) signs from now on, the old one too until the overlap ends',
         description:
           'Each delivery carries one v1 signature per live secret; a receiver verifying with either accepts it. overlapSeconds 0 retires the old secret at once.',
         tags: ['events'],
         params: Params,
-        body: Type.Optional(Type.Object({ overlapSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 7 * 86_400 })) }, { additionalProperties: false })),
+        body: Type.Optional(
+          Type.Object(
+            { overlapSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 7 * 86_400 })) },
+            { additionalProperties: false },
+          ),
+        ),
         response: { 200: WithSecret, ...errors(400, 404) },
       },
     },
@@ -208,7 +259,10 @@ const subscriptions: FastifyPluginAsyncTypebox = async (app) => {
       const secret = newWebhookSecret();
       const rotated = await rotateSecret(db, request.params.id, secret, new Date(Date.now() + overlapSeconds * 1000));
       if (!rotated) throw notFound(request.params.id);
-      request.log.info({ subscriptionId: rotated.id, overlapSeconds, by: request.principal!.keyId }, 'event subscription secret rotated');
+      request.log.info(
+        { subscriptionId: rotated.id, overlapSeconds, by: request.principal!.keyId },
+        'event subscription secret rotated',
+      );
       return { ...rotated, secret };
     },
   );
@@ -218,12 +272,15 @@ const subscriptions: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: access,
       schema: {
-        summary: "A subscription's failed deliveries (DEAD: given up; RETRYING: waiting for its next attempt; DELIVERED: a retry succeeded), oldest first",
+        summary:
+          "A subscription's failed deliveries (DEAD: given up; RETRYING: waiting for its next attempt; DELIVERED: a retry succeeded), oldest first",
         tags: ['events'],
         params: Params,
         querystring: Type.Object(
           {
-            status: Type.Optional(Type.Union([Type.Literal('DEAD'), Type.Literal('RETRYING'), Type.Literal('DELIVERED')])),
+            status: Type.Optional(
+              Type.Union([Type.Literal('DEAD'), Type.Literal('RETRYING'), Type.Literal('DELIVERED')]),
+            ),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
           },
           { additionalProperties: false },
@@ -243,7 +300,8 @@ const subscriptions: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: access,
       schema: {
-        summary: 'Send a failed delivery again now (signed anew); DELIVERED on a 2xx, else it stays as it was with the attempt counted',
+        summary:
+          'Send a failed delivery again now (signed anew); DELIVERED on a 2xx, else it stays as it was with the attempt counted',
         tags: ['events'],
         params: Type.Object({ id: SubscriptionId, position: Position }),
         response: { 200: Delivery, ...errors(400, 404) },
@@ -253,7 +311,11 @@ const subscriptions: FastifyPluginAsyncTypebox = async (app) => {
       const { id, position } = request.params;
       const sub = await subscriptionForSending(db, id);
       if (!sub) throw notFound(id);
-      const retried = await retryDelivery(webhookDeliveryDeps(db, config, metricsObserver(metrics)), sub, BigInt(position));
+      const retried = await retryDelivery(
+        webhookDeliveryDeps(db, config, metricsObserver(metrics)),
+        sub,
+        BigInt(position),
+      );
       if (!retried) throw new DomainError(ErrorCode.NOT_FOUND, `no failed delivery of position ${position} to ${id}`);
       return deliveryView(retried);
     },
@@ -264,7 +326,8 @@ const subscriptions: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: access,
       schema: {
-        summary: 'Send again every event after a position (that passes the filter), in order: the cursor moves back there',
+        summary:
+          'Send again every event after a position (that passes the filter), in order: the cursor moves back there',
         tags: ['events'],
         params: Params,
         body: Type.Object({ after: Position }, { additionalProperties: false }),

@@ -20,9 +20,12 @@ const CloudEventSchema = Type.Object(
     id: Type.String({ description: 'stable across retries and channels: dedupe on it' }),
     source: Type.String(),
     type: Type.String({
-      description: 'stock.changed, stock.out_of_stock, stock.back_in_stock, campaign.changed, campaign.sold_out, order.*, payment.settled, alert.*',
+      description:
+        'stock.changed, stock.out_of_stock, stock.back_in_stock, campaign.changed, campaign.sold_out, order.*, payment.settled, alert.*',
     }),
-    subject: Type.String({ description: '<sku>@<warehouse> for stock events, the campaign id, the order id, the alert subject' }),
+    subject: Type.String({
+      description: '<sku>@<warehouse> for stock events, the campaign id, the order id, the alert subject',
+    }),
     time: Type.String({ format: 'date-time' }),
     sequence: Type.String({ description: 'the position, zero-padded to 20 digits' }),
     datacontenttype: Type.Literal('application/json'),
@@ -44,7 +47,12 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['events'],
         querystring: Type.Object(
           {
-            cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,19}$', description: 'the last position you have (nextCursor of the previous page)' })),
+            cursor: Type.Optional(
+              Type.String({
+                pattern: '^[0-9]{1,19}$',
+                description: 'the last position you have (nextCursor of the previous page)',
+              }),
+            ),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
             types: Type.Optional(
               Type.String({
@@ -69,7 +77,8 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { cursor, limit, types, sku } = request.query;
       const after = BigInt(cursor ?? '0');
-      if (after > MAX_POSITION) throw new DomainError(ErrorCode.VALIDATION_FAILED, 'cursor is beyond any position', { cursor });
+      if (after > MAX_POSITION)
+        throw new DomainError(ErrorCode.VALIDATION_FAILED, 'cursor is beyond any position', { cursor });
       await assignPositions(db);
       return readFeed(db, { after, limit: limit ?? 100, types: types?.split(','), sku });
     },

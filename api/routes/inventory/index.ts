@@ -17,7 +17,9 @@ const Level = Type.Object({
   qualityControl: Type.Integer({ description: 'on hand, held for quality control: not sellable' }),
   unsellable: Type.Integer({ description: 'in quarantined lots or lots past their removal date' }),
   incoming: Type.Integer({ description: 'in transit towards this warehouse' }),
-  available: Type.Integer({ description: 'onHand - reserved - safetyStock - damaged - qualityControl - unsellable, never below 0' }),
+  available: Type.Integer({
+    description: 'onHand - reserved - safetyStock - damaged - qualityControl - unsellable, never below 0',
+  }),
 });
 
 const Nullable = (t: ReturnType<typeof Type.String>) => Type.Union([t, Type.Null()]);
@@ -41,7 +43,8 @@ const inventory: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: Scope.INVENTORY_READ },
       schema: {
         summary: 'Stock of a SKU in every state, per warehouse (with lots) and in total',
-        description: 'Served from the Redis cache when current, else from PostgreSQL. Never used to decide a reservation.',
+        description:
+          'Served from the Redis cache when current, else from PostgreSQL. Never used to decide a reservation.',
         tags: ['inventory'],
         params: Type.Object({ sku: Id }),
         response: {
@@ -49,7 +52,9 @@ const inventory: FastifyPluginAsyncTypebox = async (app) => {
             sku: Type.String(),
             name: Type.String(),
             lotTracked: Type.Boolean(),
-            warehouses: Type.Array(Type.Composite([Type.Object({ warehouseCode: Type.String(), lots: Type.Array(Lot) }), Level])),
+            warehouses: Type.Array(
+              Type.Composite([Type.Object({ warehouseCode: Type.String(), lots: Type.Array(Lot) }), Level]),
+            ),
             total: Level,
           }),
           ...errors(400, 404),

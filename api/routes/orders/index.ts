@@ -59,10 +59,14 @@ const ReservationBody = Type.Object({
 const OrderStateBody = Type.Object({
   orderId: Type.String(),
   source: Type.Union([Type.Literal('saga'), Type.Literal('database')], {
-    description: 'who answered: the saga (its query, within ORDER_QUERY_TIMEOUT_MS), or PostgreSQL (no saga, or none answering in time)',
+    description:
+      'who answered: the saga (its query, within ORDER_QUERY_TIMEOUT_MS), or PostgreSQL (no saga, or none answering in time)',
   }),
   userId: Type.String(),
-  status: Type.String({ description: 'RESERVING, AWAITING_PAYMENT, CONFIRMING, RELEASING, BACKORDERED, CONFIRMED, RELEASED, REJECTED, REFUND_REQUIRED' }),
+  status: Type.String({
+    description:
+      'RESERVING, AWAITING_PAYMENT, CONFIRMING, RELEASING, BACKORDERED, CONFIRMED, RELEASED, REJECTED, REFUND_REQUIRED',
+  }),
   lines: Type.Array(RequestedLineSchema),
   allocation: Type.Optional(AllocationPreferencesSchema),
   allocations: Type.Optional(Type.Array(AllocationNoteSchema, { description: 'where each line was held, and why' })),
@@ -85,23 +89,34 @@ const OrderStateBody = Type.Object({
   releasedAt: Type.Optional(Type.String()),
   refundReason: Type.Optional(Type.String()),
   lateConfirmed: Type.Optional(Type.Boolean()),
-  cancelIgnored: Type.Optional(Type.Boolean({ description: 'a cancel was accepted (202) but the order did not end cancelled' })),
+  cancelIgnored: Type.Optional(
+    Type.Boolean({ description: 'a cancel was accepted (202) but the order did not end cancelled' }),
+  ),
   cancelIgnoredReason: Type.Optional(
     Type.String({
-      description: 'PAID (a payment settled before the cancel reached the saga), EXPIRED (the hold was released first), REJECTED (the reserve was refused)',
+      description:
+        'PAID (a payment settled before the cancel reached the saga), EXPIRED (the hold was released first), REJECTED (the reserve was refused)',
     }),
   ),
-  payment: Type.Optional(Type.Object({ eventId: Type.String(), paymentId: Type.String(), amountCents: Type.Integer() })),
+  payment: Type.Optional(
+    Type.Object({ eventId: Type.String(), paymentId: Type.String(), amountCents: Type.Integer() }),
+  ),
   extraPayments: Type.Array(Type.Object({ paymentId: Type.String(), amountCents: Type.Integer() })),
   payments: Type.Array(
     Type.Object({
       paymentId: Type.String(),
       eventId: Type.String(),
       amountCents: Type.Integer(),
-      currency: Type.Union([Type.String(), Type.Null()], { description: 'ISO 4217, beside amountCents (null: the provider did not say)' }),
-      state: Type.String({ description: 'PENDING, CONFIRMED, BACKORDERED, REFUND_REQUIRED, DUPLICATE_CHARGE, AMOUNT_MISMATCH, REFUNDED' }),
+      currency: Type.Union([Type.String(), Type.Null()], {
+        description: 'ISO 4217, beside amountCents (null: the provider did not say)',
+      }),
+      state: Type.String({
+        description: 'PENDING, CONFIRMED, BACKORDERED, REFUND_REQUIRED, DUPLICATE_CHARGE, AMOUNT_MISMATCH, REFUNDED',
+      }),
       reason: Type.Union([Type.String(), Type.Null()]),
-      reservationId: Type.Union([Type.String(), Type.Null()], { description: 'the hold it paid for (`<orderId>:late` when re-reserved)' }),
+      reservationId: Type.Union([Type.String(), Type.Null()], {
+        description: 'the hold it paid for (`<orderId>:late` when re-reserved)',
+      }),
       receivedAt: Type.String({ format: 'date-time' }),
       settledAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     }),
@@ -118,7 +133,10 @@ const OrderStateBody = Type.Object({
       result: Type.String({ description: 'the answer the provider got (EXTENDED, RECORDED, RELEASING, REFUNDED, …)' }),
       receivedAt: Type.String({ format: 'date-time' }),
     }),
-    { description: "the provider's events on the order's payments other than a payment made, oldest first: a failed attempt leaves the hold waiting" },
+    {
+      description:
+        "the provider's events on the order's payments other than a payment made, oldest first: a failed attempt leaves the hold waiting",
+    },
   ),
 });
 
@@ -128,7 +146,8 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
     temporal,
     db,
     queryTimeoutMs: config.orderQueryTimeoutMs,
-    onFallback: (orderId, cause) => request.log.warn({ orderId, cause }, 'the order saga did not answer in time: PostgreSQL answers'),
+    onFallback: (orderId, cause) =>
+      request.log.warn({ orderId, cause }, 'the order saga did not answer in time: PostgreSQL answers'),
   });
   app.post(
     '/orders',
@@ -144,12 +163,16 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
             userId: Id,
             lines: Type.Array(RequestedLineSchema, { minItems: 1, maxItems: 100 }),
             allocation: Type.Optional(AllocationPreferencesSchema),
-            amountCents: Type.Optional({ ...AmountCents, description: 'what the order costs; a payment of another amount is not confirmed (AMOUNT_MISMATCH)' }),
+            amountCents: Type.Optional({
+              ...AmountCents,
+              description: 'what the order costs; a payment of another amount is not confirmed (AMOUNT_MISMATCH)',
+            }),
             holdSeconds: Type.Optional(
               Type.Integer({
                 minimum: 1,
                 maximum: 7 * 24 * 3600,
-                description: "this order's own hold time, within HOLD_SECONDS_MIN..HOLD_SECONDS_MAX (default RESERVATION_TTL_SECONDS)",
+                description:
+                  "this order's own hold time, within HOLD_SECONDS_MIN..HOLD_SECONDS_MAX (default RESERVATION_TTL_SECONDS)",
               }),
             ),
           },
@@ -158,7 +181,9 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           201: ReservationBody,
           ...errors(409, 429, 503),
-          ...refusals({ 400: 'VALIDATION_FAILED when the body does not match, or holdSeconds is outside HOLD_SECONDS_MIN..HOLD_SECONDS_MAX' }),
+          ...refusals({
+            400: 'VALIDATION_FAILED when the body does not match, or holdSeconds is outside HOLD_SECONDS_MIN..HOLD_SECONDS_MAX',
+          }),
         },
       },
       // Per API key and per user (in the validated body), shared by every replica.
@@ -169,12 +194,18 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       request.log = request.log.child({ orderId: order.orderId });
       const { min, max } = config.holdSeconds;
       if (holdSeconds !== undefined && (holdSeconds < min || holdSeconds > max)) {
-        throw new DomainError(ErrorCode.VALIDATION_FAILED, `holdSeconds must be within ${min}..${max}`, { holdSeconds, min, max });
+        throw new DomainError(ErrorCode.VALIDATION_FAILED, `holdSeconds must be within ${min}..${max}`, {
+          holdSeconds,
+          min,
+          max,
+        });
       }
-      const outcome = await holdOrder(app.holds, order, { actor: request.principal?.keyId, holdSeconds }).catch((err) => {
-        metrics.orders.inc({ outcome: err instanceof DomainError ? err.code : 'error' });
-        throw err;
-      });
+      const outcome = await holdOrder(app.holds, order, { actor: request.principal?.keyId, holdSeconds }).catch(
+        (err) => {
+          metrics.orders.inc({ outcome: err instanceof DomainError ? err.code : 'error' });
+          throw err;
+        },
+      );
       if (outcome.status !== 'reserved') {
         metrics.orders.inc({ outcome: outcome.reason });
         throw rejection(outcome);
@@ -182,9 +213,14 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       metrics.orders.inc({ outcome: 'reserved' });
       request.log.info({ reservationId: outcome.reservationId }, 'order reserved');
       const { reservationId, lines, allocations, expiresAt } = outcome;
-      return reply
-        .code(201)
-        .send({ orderId: order.orderId, status: 'RESERVED' as const, reservationId, lines: [...lines], allocations: [...allocations], expiresAt });
+      return reply.code(201).send({
+        orderId: order.orderId,
+        status: 'RESERVED' as const,
+        reservationId,
+        lines: [...lines],
+        allocations: [...allocations],
+        expiresAt,
+      });
     },
   );
 
@@ -204,7 +240,13 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
             editId: Id,
             lines: Type.Array(OrderLineSchema, { minItems: 1, maxItems: 100 }),
             amountCents: Type.Optional(AmountCents),
-            expectedVersion: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: "the order's version as last read (0 as placed)" })),
+            expectedVersion: Type.Optional(
+              Type.Integer({
+                minimum: 0,
+                maximum: 1_000_000,
+                description: "the order's version as last read (0 as placed)",
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -215,9 +257,12 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
             version: Type.Integer(),
             lines: Type.Array(OrderLineSchema),
             amountCents: Type.Union([Type.Integer(), Type.Null()]),
-            moved: Type.Array(Type.Object({ sku: Type.String(), warehouseCode: Type.String(), delta: Type.Integer() }), {
-              description: 'units taken (+) or given back (-) per level; empty for a price-only edit',
-            }),
+            moved: Type.Array(
+              Type.Object({ sku: Type.String(), warehouseCode: Type.String(), delta: Type.Integer() }),
+              {
+                description: 'units taken (+) or given back (-) per level; empty for a price-only edit',
+              },
+            ),
             replayed: Type.Boolean(),
           }),
           ...errors(400, 404, 503),
@@ -241,7 +286,8 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: Scope.ORDERS },
       schema: {
         summary: 'Orders that took a hold, newest first',
-        description: 'As PostgreSQL records them (a refused order holds nothing and is not listed). A key without scope admin sees the orders it placed.',
+        description:
+          'As PostgreSQL records them (a refused order holds nothing and is not listed). A key without scope admin sees the orders it placed.',
         tags: ['orders'],
         querystring: Type.Object(
           {
@@ -263,7 +309,15 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       const { limit, after } = pageOf(ORDERS_LIST, ORDERS_KEY, request.query);
       const caller = request.principal;
       const placedBy = caller && !caller.scopes.has(Scope.ADMIN) ? caller.keyId : undefined;
-      const filter = { status, userId: user, sku, campaignId: campaign, from: at(createdFrom), to: at(createdTo), placedBy };
+      const filter = {
+        status,
+        userId: user,
+        sku,
+        campaignId: campaign,
+        from: at(createdFrom),
+        to: at(createdTo),
+        placedBy,
+      };
       return listOrders(db, filter, limit, after);
     },
   );
@@ -289,9 +343,15 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       const [payments, cancel] = await Promise.all([readPayments(db, orderId), readCancel(db, orderId)]);
       // A payment settled after the saga ended (a late-payment workflow) tells how the order ended.
       const state = withLateSettlements(current, payments);
-      const [late, paymentEvents] = await Promise.all([undeliveredPaymentEvents(db, state.orderId), lifecycleEvents(db, state.orderId)]);
+      const [late, paymentEvents] = await Promise.all([
+        undeliveredPaymentEvents(db, state.orderId),
+        lifecycleEvents(db, state.orderId),
+      ]);
       const { reservation, ...rest } = state;
-      const shortages = reservation?.status === 'rejected' && reservation.reason === 'INSUFFICIENT_STOCK' ? [...reservation.shortages] : undefined;
+      const shortages =
+        reservation?.status === 'rejected' && reservation.reason === 'INSUFFICIENT_STOCK'
+          ? [...reservation.shortages]
+          : undefined;
       const allocations = reservation?.status === 'reserved' ? [...reservation.allocations] : undefined;
       const expectedShipDate = reservation?.status === 'reserved' ? reservation.expectedShipDate : undefined;
       const lots = await consumedLots(db, state.orderId);
@@ -322,8 +382,14 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
           'Idempotent: a retried cancel gets the first answer (202), even once the hold is released or a payment overtook the cancel (then GET /orders/:id says cancelIgnored).',
         tags: ['orders'],
         params: Type.Object({ orderId: Id }),
-        body: Type.Object({ reason: Type.Optional(Text({ minLength: 0, maxLength: 200 })) }, { additionalProperties: false }),
-        response: { 202: Type.Object({ orderId: Type.String(), status: Type.Literal('CANCELLING') }), ...errors(400, 404, 409, 503, 504) },
+        body: Type.Object(
+          { reason: Type.Optional(Text({ minLength: 0, maxLength: 200 })) },
+          { additionalProperties: false },
+        ),
+        response: {
+          202: Type.Object({ orderId: Type.String(), status: Type.Literal('CANCELLING') }),
+          ...errors(400, 404, 409, 503, 504),
+        },
       },
       // The body is optional: a bare POST cancels with a default reason.
       preValidation: async (request) => {
@@ -333,7 +399,11 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { orderId } = request.params;
       await assertOwnOrder(db, orderId, request.principal);
-      const first = await cancelOrder({ ...reads(request), taskQueue: config.temporal.taskQueue }, orderId, request.body.reason ?? 'cancelled by request');
+      const first = await cancelOrder(
+        { ...reads(request), taskQueue: config.temporal.taskQueue },
+        orderId,
+        request.body.reason ?? 'cancelled by request',
+      );
       return reply.code(202).send({ orderId: first.orderId, status: first.status });
     },
   );

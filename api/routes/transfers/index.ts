@@ -13,13 +13,22 @@ const TransferBody = Type.Object({
   fromWarehouse: Type.String(),
   toWarehouse: Type.String(),
   quantity: Type.Integer(),
-  stage: Type.String({ description: 'REQUESTED, SHIPPING, SHIPPED, RECEIVING, RECEIVED, CANCELLING, CANCELLED, RETURNING, RETURNED, REJECTED' }),
+  stage: Type.String({
+    description:
+      'REQUESTED, SHIPPING, SHIPPED, RECEIVING, RECEIVED, CANCELLING, CANCELLED, RETURNING, RETURNED, REJECTED',
+  }),
   deadlineAt: Type.Optional(Type.String({ format: 'date-time', description: 'receive by this time, else overdue' })),
   overdue: Type.Boolean(),
   receivedQuantity: Type.Optional(Type.Integer()),
   shortfallReason: Type.Optional(Type.String()),
   shippedLots: Type.Optional(
-    Type.Array(Type.Object({ lotCode: Type.String(), quantity: Type.Integer(), expiresAt: Type.Union([Type.String(), Type.Null()]) })),
+    Type.Array(
+      Type.Object({
+        lotCode: Type.String(),
+        quantity: Type.Integer(),
+        expiresAt: Type.Union([Type.String(), Type.Null()]),
+      }),
+    ),
   ),
   shortages: Type.Optional(Type.Array(ShortageSchema)),
 });
@@ -50,13 +59,16 @@ function refusal(s: TransferState): DomainError | undefined {
     const code = isErrorCode(s.error.code) ? s.error.code : ErrorCode.INTERNAL;
     return new DomainError(code, s.error.message);
   }
-  return new DomainError(ErrorCode.INSUFFICIENT_STOCK, 'not enough available at the source', { shortages: s.shortages });
+  return new DomainError(ErrorCode.INSUFFICIENT_STOCK, 'not enough available at the source', {
+    shortages: s.shortages,
+  });
 }
 
 const transfers: FastifyPluginAsyncTypebox = async (app) => {
   const { temporal, config } = app.deps;
   // Every step waits on the transfer workflow: 504 WORKFLOW_TIMEOUT past WORKFLOW_WAIT_TIMEOUT_MS.
-  const waitOn = <T>(work: () => Promise<T>) => withWorkflowDeadline(temporal, config.workflowWaitTimeoutMs, 'the transfer workflow', work);
+  const waitOn = <T>(work: () => Promise<T>) =>
+    withWorkflowDeadline(temporal, config.workflowWaitTimeoutMs, 'the transfer workflow', work);
 
   app.post(
     '/transfers',
@@ -76,7 +88,11 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 201: TransferBody, ...errors(404, 409, 503, 504), ...refusals({ 400: 'VALIDATION_FAILED when fromWarehouse equals toWarehouse' }) },
+        response: {
+          201: TransferBody,
+          ...errors(404, 409, 503, 504),
+          ...refusals({ 400: 'VALIDATION_FAILED when fromWarehouse equals toWarehouse' }),
+        },
       },
     },
     async (request, reply) => {
@@ -97,7 +113,12 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
     '/transfers/:transferId',
     {
       config: { access: Scope.ADMIN },
-      schema: { summary: 'A transfer and its stage', tags: ['transfers'], params: Params, response: { 200: TransferBody, ...errors(400, 404, 503, 504) } },
+      schema: {
+        summary: 'A transfer and its stage',
+        tags: ['transfers'],
+        params: Params,
+        response: { 200: TransferBody, ...errors(400, 404, 503, 504) },
+      },
     },
     async (request) => view(await waitOn(() => getTransfer(temporal, request.params.transferId))),
   );
@@ -112,7 +133,12 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
       `/transfers/:transferId/${step}`,
       {
         config: { access: Scope.ADMIN },
-        schema: { summary, tags: ['transfers'], params: Params, response: { 200: TransferBody, ...errors(400, 404, 409, 503, 504) } },
+        schema: {
+          summary,
+          tags: ['transfers'],
+          params: Params,
+          response: { 200: TransferBody, ...errors(400, 404, 409, 503, 504) },
+        },
       },
       async (request) => view(await waitOn(() => runTransferStep(temporal, request.params.transferId, step))),
     );
@@ -127,17 +153,23 @@ const transfers: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['transfers'],
         params: Params,
         body: Type.Object(
-          { receivedQuantity: Type.Integer({ minimum: 0, maximum: MAX_QUANTITY }), shortfallReason: Type.Optional(Text({ maxLength: 100 })) },
+          {
+            receivedQuantity: Type.Integer({ minimum: 0, maximum: MAX_QUANTITY }),
+            shortfallReason: Type.Optional(Text({ maxLength: 100 })),
+          },
           { additionalProperties: false },
         ),
         response: {
           200: TransferBody,
           ...errors(404, 409, 503, 504),
-          ...refusals({ 400: 'VALIDATION_FAILED when receivedQuantity is more than was shipped (the transfer stays SHIPPED)' }),
+          ...refusals({
+            400: 'VALIDATION_FAILED when receivedQuantity is more than was shipped (the transfer stays SHIPPED)',
+          }),
         },
       },
     },
-    async (request) => view(await waitOn(() => runTransferStep(temporal, request.params.transferId, 'receive', request.body))),
+    async (request) =>
+      view(await waitOn(() => runTransferStep(temporal, request.params.transferId, 'receive', request.body))),
   );
 };
 

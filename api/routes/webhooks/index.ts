@@ -42,15 +42,23 @@ const PaymentEventBody = Type.Object(
     orderId: Id,
     paymentId: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,128}$' }),
     amountCents: Type.Integer({ minimum: 0, maximum: 2_000_000_000 }),
-    currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 (EUR, USD…), stored beside amountCents' })),
+    currency: Type.Optional(
+      Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 (EUR, USD…), stored beside amountCents' }),
+    ),
   },
   { additionalProperties: false },
 );
 
 /** Checked before anything else (preValidation); declared so clients know to send them. */
 const SignatureHeaders = Type.Object({
-  'x-signature': Type.String({ pattern: '^sha256=[0-9a-f]{64}$', description: 'sha256=<hex HMAC-SHA256(WEBHOOK_SECRET, "<timestamp>.<raw body>")>' }),
-  'x-signature-timestamp': Type.String({ pattern: '^[0-9]{1,12}$', description: 'unix seconds; within WEBHOOK_TOLERANCE_SECONDS of now' }),
+  'x-signature': Type.String({
+    pattern: '^sha256=[0-9a-f]{64}$',
+    description: 'sha256=<hex HMAC-SHA256(WEBHOOK_SECRET, "<timestamp>.<raw body>")>',
+  }),
+  'x-signature-timestamp': Type.String({
+    pattern: '^[0-9]{1,12}$',
+    description: 'unix seconds; within WEBHOOK_TOLERANCE_SECONDS of now',
+  }),
 });
 
 const Ack = Type.Object({
@@ -63,7 +71,9 @@ const Ack = Type.Object({
       'payment.canceled: RELEASING (the saga releases the hold now), or ENDED (the order had already ended). payment.refunded: REFUNDED, RECORDED (on a sale, or a payment still pending) or NO_PAYMENT. ' +
       'A redelivered event gets its first answer.',
   }),
-  expiresAt: Type.Optional(Type.String({ format: 'date-time', description: "payment.pending, EXTENDED: the hold's new expiry" })),
+  expiresAt: Type.Optional(
+    Type.String({ format: 'date-time', description: "payment.pending, EXTENDED: the hold's new expiry" }),
+  ),
 });
 
 const webhooks: FastifyPluginAsyncTypebox = async (app) => {
@@ -124,7 +134,10 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
           config.webhookSecret,
           config.webhookToleranceSeconds,
           Math.floor(Date.now() / 1000),
-          { signature: header(request.headers['x-signature']), timestamp: header(request.headers['x-signature-timestamp']) },
+          {
+            signature: header(request.headers['x-signature']),
+            timestamp: header(request.headers['x-signature-timestamp']),
+          },
           request.rawBody ?? '',
         );
         if (!check.ok) {
@@ -151,8 +164,16 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
         }
         metrics.webhooks.inc({ result: pending.kind === 'duplicate' ? 'duplicate' : 'pending' });
         request.log.info({ result: pending.answer }, 'payment pending');
-        const expiresAt = pending.kind === 'accepted' && pending.extension?.status === 'EXTENDED' ? pending.extension.expiresAt : undefined;
-        return { eventId: event.eventId, orderId: event.orderId, result: pending.answer, ...(expiresAt ? { expiresAt } : {}) };
+        const expiresAt =
+          pending.kind === 'accepted' && pending.extension?.status === 'EXTENDED'
+            ? pending.extension.expiresAt
+            : undefined;
+        return {
+          eventId: event.eventId,
+          orderId: event.orderId,
+          result: pending.answer,
+          ...(expiresAt ? { expiresAt } : {}),
+        };
       }
       if (event.type !== 'payment.succeeded') {
         const other = await receivePaymentEvent(extending, event.type, payment);
