@@ -26,6 +26,7 @@ import { findDrifts } from '../../data/stock/reconcile';
 import { moveStock } from '../../data/stock/stock-states';
 import { receiveReturn } from '../../data/orders/returns';
 import { extendHold } from '../../data/orders/extend';
+import { editOrder } from '../../data/orders/edit';
 import { ExtensionSource } from '../../domain/hold-extensions';
 import { invariantViolations, openFlashSale, perishable, receiveLot, resetDb, stock, testDb } from '../helpers/db';
 import { TEST_DATABASE_URL } from '../helpers/env';
@@ -311,6 +312,13 @@ const cases: Case[] = [
         { maxSeconds: 900, maxTotalSeconds: 1800, maxCount: 3 },
       ),
     events: ['order.extended x1'],
+  },
+  {
+    writer: 'order edit (order.edited; only the delta moves a level)',
+    setup: () => hold('ed1', [{ sku: 'A', quantity: 1 }]),
+    act: () =>
+      editOrder(db, { orderId: 'ed1', editId: 'edit-1', lines: [{ sku: 'A', warehouseCode: 'W1', quantity: 3 }] }),
+    events: ['order.edited ed1', 'stock.changed A@W1'],
   },
   {
     writer: 'alert',
