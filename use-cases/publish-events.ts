@@ -16,6 +16,7 @@
 import { advanceCursor, channelCursor, eventBytes, eventsAfter, type ChannelEvent } from '../data/events/channels';
 import type { Db } from '../data/db';
 import type { JetStreamLink } from '../platform/nats';
+import { PollingLoop } from '../platform/polling-loop';
 
 /** The channel's name in event_channel_cursors and in the metrics. */
 export const NATS_CHANNEL = 'nats';
@@ -66,27 +67,18 @@ export interface NatsChannelOptions {
 }
 
 /** The publishing loop; `stop()` waits for the pass in progress and closes the connection. */
-export class NatsEventChannel {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = false;
+export class NatsEventChannel extends PollingLoop {
   private link?: JetStreamLink;
-  private failures = 0;
 
   constructor(
     private readonly db: Db,
     private readonly options: NatsChannelOptions,
-  ) {}
-
-  start(): this {
-    this.schedule(0);
-    return this;
+  ) {
+    super('NATS publish', options);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await super.stop();
     await this.link?.close().catch(() => undefined);
     this.link = undefined;
   }
@@ -163,42 +155,32 @@ export class NatsEventChannel {
     });
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.loop();
-    }, delayMs);
+  protected onRecovery(failures: number): void {
+    this.options.log?.('NATS publishing resumed', { failedPasses: failures });
   }
 
-  private async loop(): Promise<void> {
-    let full = false;
-    try {
-      full = await this.pass();
-      if (this.failures > 0) this.options.log?.('NATS publishing resumed', { failedPasses: this.failures });
-      this.failures = 0;
-    } catch (err) {
-      this.failures++;
-      this.options.onPublish?.('failed', 1);
-      // Log the first failure and then every 20th: NATS down for an hour is one story, not 10,000 lines.
-      if (this.failures === 1 || this.failures % 20 === 0) {
-        this.options.log?.('NATS publish pass failed; events wait in the outbox, retrying', {
-          error: String(err),
-          failedPasses: this.failures,
-        });
-      }
-      // Disconnected: the client reconnects on its own and the next pass publishes through it.
-      // Connected and still failing (the stream deleted, JetStream not ready after a restart):
-      // open again, which creates or repairs the stream and re-reads its tail.
-      const link = this.link;
-      if (link?.connected()) {
-        this.link = undefined;
-        await link.close().catch(() => undefined);
-      }
+  protected async onFailure(err: unknown, failures: number): Promise<void> {
+    this.options.onPublish?.('failed', 1);
+    // Log the first failure and then every 20th: NATS down for an hour is one story, not 10,000 lines.
+    if (failures === 1 || failures % 20 === 0) {
+      this.options.log?.('NATS publish pass failed; events wait in the outbox, retrying', {
+        error: String(err),
+        failedPasses: failures,
+      });
     }
-    const backoff = Math.min(
-      this.options.intervalMs * 2 ** Math.min(this.failures, 10),
-      this.options.maxBackoffMs ?? 5_000,
-    );
-    this.schedule(this.failures > 0 ? backoff : full ? 0 : this.options.intervalMs);
+    // Disconnected: the client reconnects on its own and the next pass publishes through it.
+    // Connected and still failing (the stream deleted, JetStream not ready after a restart):
+    // open again, which creates or repairs the stream and re-reads its tail.
+    const link = this.link;
+    if (link?.connected()) {
+      this.link = undefined;
+      await link.close().catch(() => undefined);
+    }
+  }
+
+  /** While NATS fails: a backoff from the interval, doubling, up to maxBackoffMs (5 s). */
+  protected nextDelay(full: boolean, failures: number): number {
+    if (failures === 0) return full ? 0 : this.options.intervalMs;
+    return Math.min(this.options.intervalMs * 2 ** Math.min(failures, 10), this.options.maxBackoffMs ?? 5_000);
   }
 }

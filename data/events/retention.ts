@@ -9,6 +9,7 @@
  * Reconciliation's version chain check judges each level's chain from its first remaining
  * event (versions.ts), so deleting a prefix keeps it valid.
  */
+import { PollingLoop } from '../../platform/polling-loop';
 import type { Db } from '../db';
 
 /** Events one statement deletes at most: keep each short. */
@@ -47,39 +48,27 @@ export interface RetentionOptions {
   readonly log?: (message: string, fields: Record<string, unknown>) => void;
 }
 
+/** One batch per pass; a full batch means more may be old: the next pass runs at once. */
+class EventRetention extends PollingLoop {
+  constructor(
+    private readonly db: Db,
+    private readonly options: RetentionOptions,
+  ) {
+    super('event retention', options);
+  }
+
+  protected async pass(): Promise<boolean> {
+    const batch = this.options.batch ?? RETENTION_BATCH;
+    const n = await deleteExpiredEvents(this.db, this.options.days, batch);
+    if (n > 0) this.options.onDeleted?.(n);
+    return n === batch;
+  }
+}
+
 /**
  * The periodic job (the worker's): one run at start, then every `intervalMs`. Several workers
  * may run it at once: each batch deletes what is still there.
  */
 export function startEventRetention(db: Db, options: RetentionOptions): { stop(): Promise<void> } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  const run = async () => {
-    try {
-      const batch = options.batch ?? RETENTION_BATCH;
-      for (;;) {
-        if (stopped) return;
-        const n = await deleteExpiredEvents(db, options.days, batch);
-        if (n > 0) options.onDeleted?.(n);
-        if (n < batch) return;
-      }
-    } catch (err) {
-      options.log?.('event retention run failed; next run retries', { error: String(err) });
-    }
-  };
-  const schedule = (delayMs: number) => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = run().then(() => schedule(options.intervalMs));
-    }, delayMs);
-  };
-  schedule(0);
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+  return new EventRetention(db, options).start();
 }
