@@ -30,7 +30,9 @@ import { EVENT_CHAIN_CHECKS, EVENT_CHAIN_CTE } from '../events/versions';
  * held units alone). Quarantine is a write that locks the level row, so a negative caused by
  * it is either the quarantine race (a reserve that passed its guard on a stale view) or an
  * admin change made after the holds (a quarantine, a higher safety stock, a count correction):
- * in both, more is held than may be shipped and a person has to decide.
+ * in both, more is held than may be shipped and a person has to decide. Nothing held, nothing
+ * to decide: a safety stock above what is on hand only makes the level unsellable (the guard
+ * sells nothing), so a level with no holds is not reported.
  */
 const DRIFT_SQL = `
   WITH ledger AS (
@@ -83,7 +85,7 @@ const DRIFT_SQL = `
                    LEAST(on_hand, reserved, incoming, damaged, quality_control, on_hand - reserved - damaged - quality_control), 0 FROM level
              WHERE on_hand < 0 OR reserved < 0 OR incoming < 0 OR damaged < 0 OR quality_control < 0
                 OR reserved + damaged + quality_control > on_hand
-  UNION ALL SELECT 'AVAILABLE_NEGATIVE', sku, warehouse_code, NULL, sellable_left, 0 FROM level WHERE sellable_left < 0
+  UNION ALL SELECT 'AVAILABLE_NEGATIVE', sku, warehouse_code, NULL, sellable_left, 0 FROM level WHERE sellable_left < 0 AND reserved > 0
   UNION ALL SELECT 'LOT_VS_LEDGER', l.sku, l.warehouse_code, l.lot_code, l.quantity, COALESCE(m.quantity, 0)
               FROM stock_lots l LEFT JOIN lot_ledger m USING (sku, warehouse_code, lot_code) WHERE l.quantity <> COALESCE(m.quantity, 0)
   UNION ALL SELECT 'NEGATIVE', sku, warehouse_code, lot_code, quantity, 0 FROM stock_lots WHERE quantity < 0${EVENT_CHAIN_CHECKS}

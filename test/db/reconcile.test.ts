@@ -54,6 +54,13 @@ describe('AVAILABLE_NEGATIVE', () => {
     await db.$executeRaw`UPDATE inventory_levels SET safety_stock = 2 WHERE sku = 'A'`;
   });
 
+  it('ignores a safety stock above on-hand while nothing is held: unsellable, not oversold', async () => {
+    await stock(db, 'A', 'W1', 10);
+    await db.$executeRaw`UPDATE inventory_levels SET safety_stock = 40000 WHERE sku = 'A'`;
+    expect((await findDrifts(db)).drifts).toEqual([]);
+    await db.$executeRaw`UPDATE inventory_levels SET safety_stock = 0 WHERE sku = 'A'`;
+  });
+
   it('ignores a held lot that passed its removal date afterwards: no write, no oversell', async () => {
     await perishable(db, 'BERRY');
     await receiveLot(db, 'BERRY', 'W1', 'OLD', 5, 10);
