@@ -88,7 +88,7 @@ async function querySaga(deps: OrderReads, orderId: string): Promise<{ state: Or
  * signal, so a cancel that failed half-way is sent again by its retry.
  */
 export async function cancelOrder(
-  deps: OrderReads & { readonly taskQueue: string },
+  deps: OrderReads & { readonly taskQueue: string; readonly waitTimeoutMs: number },
   orderId: string,
   reason: string,
 ): Promise<CancelRecord> {
@@ -102,10 +102,12 @@ export async function cancelOrder(
     throw new DomainError(ErrorCode.NOT_CANCELLABLE, `order ${orderId} is ${state.status}`, { status: state.status });
   }
   // A saga whose start is still on its way is started with the cancel. Temporal unreachable or
-  // slow: 503 / 504 and nothing recorded (a cancel needs the saga: repeat it, it is idempotent).
+  // slow past WORKFLOW_WAIT_TIMEOUT_MS: 503 / 504 and nothing recorded (a cancel needs the saga:
+  // repeat it, it is idempotent). Not the read's short ORDER_QUERY_TIMEOUT_MS: a read has
+  // PostgreSQL to fall back on, a cancel has not.
   const signalled = await withWorkflowDeadline(
     deps.temporal,
-    deps.queryTimeoutMs,
+    deps.waitTimeoutMs,
     `the cancel of order ${orderId}`,
     () => signalOrderSaga(deps.temporal, deps.db, deps.taskQueue, orderId, cancelSignal, [{ reason }]),
   );

@@ -1,6 +1,6 @@
 /**
  * A cancel needs the saga: with Temporal unreachable the API answers 503 SERVICE_UNAVAILABLE
- * (or 504 WORKFLOW_TIMEOUT when the call runs out of time first), records no cancel, and the
+ * (or 504 WORKFLOW_TIMEOUT when the call runs out of WORKFLOW_WAIT_TIMEOUT_MS first), records no cancel, and the
  * same cancel succeeds once Temporal answers. Before, the gRPC failure escaped as a 500.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';

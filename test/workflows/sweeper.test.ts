@@ -94,7 +94,11 @@ it('releases expired holds whose workflow is gone, and only those', async () => 
   expect(pushed()).toHaveLength(1);
 
   // Once its saga closed the hold, the gauge falls back to 0.
-  await cancelOrder({ temporal: env.client, db, taskQueue: TASK_QUEUE, queryTimeoutMs: 5_000 }, 'alive', 'test');
+  await cancelOrder(
+    { temporal: env.client, db, taskQueue: TASK_QUEUE, queryTimeoutMs: 5_000, waitTimeoutMs: 15_000 },
+    'alive',
+    'test',
+  );
   await env.client.workflow.getHandle('order-alive').result();
   expect(await sweep('sweep-3')).toEqual({ examined: 0, released: 0, runningPastExpiry: 0, sagasStarted: 0 });
   expect(await pastExpiryGauge()).toBe(0);

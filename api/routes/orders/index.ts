@@ -400,7 +400,7 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       const { orderId } = request.params;
       await assertOwnOrder(db, orderId, request.principal);
       const first = await cancelOrder(
-        { ...reads(request), taskQueue: config.temporal.taskQueue },
+        { ...reads(request), taskQueue: config.temporal.taskQueue, waitTimeoutMs: config.workflowWaitTimeoutMs },
         orderId,
         request.body.reason ?? 'cancelled by request',
       );
