@@ -53,7 +53,7 @@ export async function readCampaign(db: Db, campaignId: string): Promise<Campaign
   };
 }
 
-/** The state the gate must mirror: window, limit, pool, and each user's count. */
+/** The state the gate must mirror: window, limit, pool, each user's count, and the orders that hold a unit. */
 export interface GateSnapshot {
   readonly campaignId: string;
   readonly sku: string;
@@ -64,24 +64,53 @@ export interface GateSnapshot {
   readonly remaining: number;
   readonly ended: boolean;
   readonly users: Readonly<Record<string, number>>;
+  /**
+   * orderId -> '<quantity>:<userId>' for every order of the campaign not released: the gate's
+   * receipts. A give-back for an order missing here (its release is already in `remaining`)
+   * must not add a token twice.
+   */
+  readonly orders: Readonly<Record<string, string>>;
 }
 
+/**
+ * One statement, so the pool, the user counts and the receipts are one snapshot: read
+ * separately, a release committing in between would be counted in one and not the other.
+ */
 export async function gateSnapshot(db: Db, campaignId: string): Promise<GateSnapshot | undefined> {
-  const c = await db.campaign.findUnique({
-    where: { id: campaignId },
-    include: { userCounts: { where: { quantity: { gt: 0 } }, select: { userId: true, quantity: true } } },
-  });
+  const [c] = await db.$queryRaw<
+    {
+      sku: string;
+      warehouse_code: string;
+      starts_at: Date;
+      ends_at: Date;
+      per_user_limit: number;
+      remaining: number;
+      status: string;
+      users: Record<string, number> | null;
+      orders: Record<string, string> | null;
+    }[]
+  >`
+    SELECT c.sku, c.warehouse_code, c.starts_at, c.ends_at, c.per_user_limit, c.remaining, c.status,
+           (SELECT jsonb_object_agg(u.user_id, u.quantity) FROM campaign_user_counts u
+             WHERE u.campaign_id = c.id AND u.quantity > 0) AS users,
+           (SELECT jsonb_object_agg(r.order_id, l.quantity || ':' || r.user_id)
+              FROM reservations r
+              JOIN LATERAL (SELECT sum(quantity) AS quantity FROM reservation_lines
+                             WHERE reservation_id = r.id) l ON true
+             WHERE r.campaign_id = c.id AND r.status <> 'RELEASED') AS orders
+      FROM campaigns c WHERE c.id = ${campaignId}`;
   if (!c) return undefined;
   return {
     campaignId,
     sku: c.sku,
-    warehouseCode: c.warehouseCode,
-    startsAtMs: c.startsAt.getTime(),
-    endsAtMs: c.endsAt.getTime(),
-    perUserLimit: c.perUserLimit,
+    warehouseCode: c.warehouse_code,
+    startsAtMs: c.starts_at.getTime(),
+    endsAtMs: c.ends_at.getTime(),
+    perUserLimit: c.per_user_limit,
     remaining: c.remaining,
     ended: c.status !== 'OPEN',
-    users: Object.fromEntries(c.userCounts.map((u) => [u.userId, u.quantity])),
+    users: c.users ?? {},
+    orders: c.orders ?? {},
   };
 }
 

@@ -97,7 +97,7 @@ export function createGate(redis: Redis): Gate {
     },
     async load(s) {
       const ttl = Math.max(60, Math.ceil((s.endsAtMs - Date.now()) / 1000) + KEY_TTL_AFTER_END_SECONDS);
-      const users = Object.entries(s.users).flat();
+      const users = Object.entries(s.users);
       await commands.stockholdGateLoad(
         ...gateKeys(s.campaignId),
         s.startsAtMs,
@@ -108,7 +108,9 @@ export function createGate(redis: Redis): Gate {
         ttl,
         s.sku,
         s.warehouseCode,
-        ...users,
+        users.length,
+        ...users.flat(),
+        ...Object.entries(s.orders).flat(),
       );
     },
     async state(campaignId) {
@@ -136,10 +138,13 @@ export async function syncGate(
   campaignId: string,
   force: boolean,
 ): Promise<'rebuilt' | 'in-sync' | 'no-campaign'> {
+  // The gate is read before PostgreSQL: a give-back between the two reads is then in the
+  // snapshot, and the snapshot is never older than the state it corrects (read the other way
+  // round, a release and its give-back landing between them were overwritten by the older pool).
+  const state = force ? undefined : await gate.state(campaignId);
   const snapshot = await gateSnapshot(db, campaignId);
   if (!snapshot) return 'no-campaign';
-  if (!force) {
-    const state = await gate.state(campaignId);
+  if (state) {
     const overAdmitting = snapshot.remaining === 0 && state.tokens > 0;
     if (state.loaded && state.tokens >= snapshot.remaining && !overAdmitting && state.ended === snapshot.ended)
       return 'in-sync';

@@ -168,6 +168,30 @@ describe('gate scripts in Redis', () => {
     expect(await gate.state('c1')).toEqual({ loaded: true, tokens: 6, ended: false });
   });
 
+  it('a rebuild between a release and its give-back counts the unit once; the receipts of held orders survive it', async () => {
+    await createCampaign(db, campaign('c1', 5, 3));
+    await syncGate(db, gate, 'c1', true);
+    for (const [orderId, userId] of [
+      ['kept', 'ann'],
+      ['gone', 'bob'],
+    ]) {
+      expect((await gate.admit('c1', userId, orderId, 1)).verdict).toBe('ADMITTED');
+      await reserveFromCampaign(db, flashOrder(orderId, userId, 1));
+    }
+    // 'gone' is released in PostgreSQL; the gate check runs before the saga gives its token back.
+    await releaseStock(db, 'gone', 'CANCELLED');
+    expect(await syncGate(db, gate, 'c1', false)).toBe('rebuilt'); // 3 tokens < pool of 4
+    expect(await gate.giveBack('c1', 'bob', 'gone')).toBe(false); // already in the pool
+    expect(await gate.state('c1')).toEqual({ loaded: true, tokens: 4, ended: false });
+    // The held order's receipt came back from PostgreSQL: a retry takes no second token, its
+    // release gives its token back once.
+    expect((await gate.admit('c1', 'ann', 'kept', 1)).verdict).toBe('READMITTED');
+    await releaseStock(db, 'kept', 'EXPIRED');
+    expect(await gate.giveBack('c1', 'ann', 'kept')).toBe(true);
+    expect(await gate.state('c1')).toEqual({ loaded: true, tokens: 5, ended: false });
+    expect((await gate.admit('c1', 'ann', 'again', 3)).verdict).toBe('ADMITTED'); // ann's count is 0 again
+  });
+
   it('sync rebuilds a flushed or under-counting gate from PostgreSQL, and leaves an over-counting one', async () => {
     await createCampaign(db, campaign('c1', 5, 3));
     await syncGate(db, gate, 'c1', true);
