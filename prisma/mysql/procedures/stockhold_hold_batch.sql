@@ -24,6 +24,7 @@
 --              a serial's keys in. A level: its row FOR UPDATE, then the claims.
 -- Isolation:   READ COMMITTED: the availability read after the row lock sees what committed
 --              while it waited.
+-- MariaDB quirk: a procedure's INT variable goes into JSON_OBJECT as a string ("3"): CAST it.
 CREATE OR REPLACE PROCEDURE stockhold_hold_batch(IN p_kind VARCHAR(16), IN p_pool VARCHAR(255), IN p_warehouse VARCHAR(255), IN p_items LONGTEXT)
 MODIFIES SQL DATA SQL SECURITY DEFINER
 BEGIN
@@ -165,7 +166,7 @@ BEGIN
           UPDATE stockhold_batch_items
              SET passed = FALSE,
                  outcome = JSON_OBJECT('status', 'rejected', 'reason', 'INSUFFICIENT_STOCK', 'shortages',
-                   JSON_ARRAY(JSON_OBJECT('sku', v_sku, 'warehouseCode', v_wh, 'requested', i_q, 'available', GREATEST(0, avail - taken))))
+                   JSON_ARRAY(JSON_OBJECT('sku', v_sku, 'warehouseCode', v_wh, 'requested', CAST(i_q AS SIGNED), 'available', GREATEST(0, avail - taken))))
            WHERE ord = i_ord;
         END IF;
       END LOOP;
