@@ -112,7 +112,7 @@ fi
 # 7. The MariaDB test database (issue 22: test/mariadb/ drops and migrates it on each run) when a
 # MariaDB answers at TEST_MARIADB_URL (default mariadb://root@127.0.0.1:3306/stockhold_mysql_test);
 # none: the MariaDB suites skip, saying so.
-node -e '
+[ -d node_modules/mariadb ] && node -e '
   const url = new URL(process.env.TEST_MARIADB_URL || "mariadb://root@127.0.0.1:3306/stockhold_mysql_test");
   const db = decodeURIComponent(url.pathname.slice(1));
   require("mariadb").createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username),
