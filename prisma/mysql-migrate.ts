@@ -24,6 +24,7 @@ import path from 'node:path';
 import type { Connection } from 'mariadb';
 import { connectMariadb } from '../platform/mariadb';
 import { applyMysqlServiceRole } from './mysql-roles';
+import { roleOf } from './roles';
 
 const MYSQL_DIR = path.join(__dirname, 'mysql');
 const MIGRATE_LOCK = 'stockhold_migrate';
@@ -152,7 +153,11 @@ export async function migrateMysql(
         ran.push(key);
       }
       await deployProcedures(conn, log);
-      if (options.serviceUrl) await applyMysqlServiceRole(conn, options.serviceUrl, log);
+      // The owner is never its own service user (that would create `<owner>'@'%'` and cut its rights to DML).
+      if (options.serviceUrl && roleOf(options.serviceUrl) !== roleOf(databaseUrl))
+        await applyMysqlServiceRole(conn, options.serviceUrl, log);
+      else if (options.serviceUrl)
+        log('the service user is the migration user: no grants applied (give the service its own user)');
     } finally {
       await conn.query('DO RELEASE_LOCK(?)', [MIGRATE_LOCK]).catch(() => undefined);
     }

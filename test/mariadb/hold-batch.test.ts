@@ -4,7 +4,7 @@
  * per-user limit under concurrency, replays and released serials, and a batch racing the
  * general reserve on the same serial. Every test ends with the store's drifts.
  */
-import type { Pool } from 'mariadb';
+import type { Pool, PoolConnection } from 'mariadb';
 import { holdBatchOnMariadb, type MariadbBatchItem } from '../../data/mariadb/hold-batch';
 import { releaseOnMariadb, reserveOnMariadb } from '../../data/mariadb/holds';
 import { mariadbDrifts } from '../../data/mariadb/reconcile';
@@ -144,6 +144,113 @@ describeMariadb('MariaDB group-commit hold batch (stockhold_hold_batch)', () => 
     const second = await holdBatchOnMariadb(pool, { kind: 'campaign', campaignId: 'c-flash' }, more);
     expect(second.filter((o) => 'status' in o && o.status === 'reserved')).toHaveLength(6);
     expect(second.filter((o) => 'reason' in o && o.reason === 'SOLD_OUT')).toHaveLength(2);
+  });
+
+  test('each user once per batch (the set-based path): the limit still binds across concurrent batches', async () => {
+    const owner = mariadbPool(2);
+    try {
+      await seedLevel(owner, 'ONCE', 'W1', 100);
+      await seedCampaign(owner, 'c-once', 'ONCE', 'W1', 50, 2);
+    } finally {
+      await owner.end();
+    }
+    // 4 concurrent batches, each naming all 10 users once: 40 attempts, a limit of 2 each → 20.
+    const batches = Array.from({ length: 4 }, (_, b) =>
+      holdBatchOnMariadb(
+        pool,
+        { kind: 'campaign', campaignId: 'c-once' },
+        Array.from({ length: 10 }, (_, u) => item(`once-${b}-${u}`, 'ONCE', 'W1', 1, `user-${u}`)),
+      ),
+    );
+    const outcomes = (await Promise.all(batches)).flat();
+    expect(outcomes.filter((o) => 'status' in o && o.status === 'reserved')).toHaveLength(20);
+    expect(outcomes.filter((o) => 'reason' in o && o.reason === 'LIMIT_REACHED')).toHaveLength(20);
+  });
+
+  /** Runs `batch` while `other` holds uncommitted rows, waits until the batch waits on them, then lets `other` commit. */
+  async function whileOtherCommits<T>(
+    owner: Pool,
+    other: PoolConnection,
+    batch: Promise<T>,
+    beforeCommit: () => Promise<void>,
+  ) {
+    let settled = false;
+    void batch.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    // Polled every 200 ms: InnoDB refreshes innodb_trx only when it was not read for 100 ms.
+    for (let waited = 0; !settled; waited += 200) {
+      const [{ n }] = await owner.query<{ n: number }[]>(
+        "SELECT COUNT(*) AS n FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'",
+      );
+      if (Number(n) > 0) break;
+      if (waited > 10_000) throw new Error('the batch never waited on the rows');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(settled).toBe(false);
+    await beforeCommit();
+    await other.commit();
+    return batch;
+  }
+
+  const theirs = { status: 'rejected', reason: 'INSUFFICIENT_STOCK', shortages: [] };
+  const dupItems = (p: string) => [item(`${p}-1`, p, 'W1'), item(`${p}-2`, p, 'W1'), item(`${p}-3`, p, 'W1')];
+
+  test('a fence another transaction commits while the batch reads the fences: that one replays, the others stand', async () => {
+    const owner = mariadbPool(2);
+    await seedLevel(owner, 'DUPA', 'W1', 10);
+    const other = await owner.getConnection();
+    try {
+      await other.beginTransaction();
+      await other.query("INSERT INTO operation_fences (serial, operation, outcome) VALUES ('DUPA-2', 'RESERVE', ?)", [
+        JSON.stringify(theirs),
+      ]);
+      const batch = holdBatchOnMariadb(pool, { kind: 'level', sku: 'DUPA', warehouseCode: 'W1' }, dupItems('DUPA'));
+      const outcomes = await whileOtherCommits(owner, other, batch, async () => undefined);
+      expect(outcomes[0]).toMatchObject({ status: 'reserved' });
+      expect(outcomes[1]).toEqual({ replayed: theirs });
+      expect(outcomes[2]).toMatchObject({ status: 'reserved' });
+      expect(await levelOf(pool, 'DUPA', 'W1')).toEqual({ onHand: 10, reserved: 2 });
+    } finally {
+      await other.release();
+      await owner.end();
+    }
+  });
+
+  test('a hold another transaction commits while the batch claims it (the duplicate-key path): that one replays and gives back', async () => {
+    const owner = mariadbPool(2);
+    await seedLevel(owner, 'DUPB', 'W1', 10);
+    const other = await owner.getConnection();
+    try {
+      await other.beginTransaction();
+      await other.query(
+        "INSERT INTO reservations (id, order_id, user_id, status, expires_at) VALUES ('DUPB-2', 'DUPB-2', 'them', 'RELEASED', UTC_TIMESTAMP(3))",
+      );
+      const batch = holdBatchOnMariadb(pool, { kind: 'level', sku: 'DUPB', warehouseCode: 'W1' }, dupItems('DUPB'));
+      // The batch waits on the hold's key; its fence comes with it in the same commit.
+      const outcomes = await whileOtherCommits(owner, other, batch, async () => {
+        await other.query("INSERT INTO operation_fences (serial, operation, outcome) VALUES ('DUPB-2', 'RESERVE', ?)", [
+          JSON.stringify(theirs),
+        ]);
+      });
+      expect(outcomes[0]).toMatchObject({ status: 'reserved' });
+      expect(outcomes[1]).toEqual({ replayed: theirs });
+      expect(outcomes[2]).toMatchObject({ status: 'reserved' });
+      // Two units held (theirs took none), and their hold is theirs.
+      expect(await levelOf(pool, 'DUPB', 'W1')).toEqual({ onHand: 10, reserved: 2 });
+      const [{ user }] = await pool.query<{ user: string }[]>(
+        "SELECT user_id AS user FROM reservations WHERE id = 'DUPB-2'",
+      );
+      expect(user).toBe('them');
+      const [{ n }] = await pool.query<{ n: number }[]>(
+        "SELECT COUNT(*) AS n FROM reservation_lines WHERE reservation_id = 'DUPB-2'",
+      );
+      expect(Number(n)).toBe(0);
+    } finally {
+      await other.release();
+      await owner.end();
+    }
   });
 
   test('a serial recorded before is replayed; one released before is refused; a released campaign hold goes back to its pool', async () => {

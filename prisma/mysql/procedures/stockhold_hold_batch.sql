@@ -31,7 +31,7 @@ BEGIN
   DECLARE n, i_ord, i_q, v_limit, v_remaining, avail, r0, oh, inc, taken, dup INT DEFAULT 0;
   DECLARE v_sku, v_wh, v_campaign, i_serial, i_user VARCHAR(255) DEFAULT NULL;
   DECLARE v_status VARCHAR(32);
-  DECLARE v_started, v_over, i_won, i_held BOOLEAN DEFAULT FALSE;
+  DECLARE v_started, v_over, i_won, i_held, each_once, slow BOOLEAN DEFAULT FALSE;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
 
   SET time_zone = '+00:00';
@@ -46,17 +46,17 @@ BEGIN
     replayed BOOLEAN NOT NULL DEFAULT FALSE
   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
   DELETE FROM stockhold_batch_items;
-  INSERT INTO stockhold_batch_items (ord, serial, order_id, user_id, quantity, expires_at, amount_cents, actor)
+  CREATE TEMPORARY TABLE IF NOT EXISTS stockhold_batch_fit (ord INT NOT NULL PRIMARY KEY, cum INT NOT NULL) ENGINE=InnoDB;
+  DELETE FROM stockhold_batch_fit;
+  -- One parse of the items: JSON_TABLE's JSON columns keep `reserved` and `saga` as objects.
+  INSERT INTO stockhold_batch_items (ord, serial, order_id, user_id, quantity, expires_at, amount_cents, actor, reserved, saga)
   SELECT j.ord, j.serial, j.order_id, j.user_id, j.quantity,
-         CAST(REPLACE(REPLACE(j.expires_at, 'T', ' '), 'Z', '') AS DATETIME(3)), j.amount_cents, j.actor
+         CAST(REPLACE(REPLACE(j.expires_at, 'T', ' '), 'Z', '') AS DATETIME(3)), j.amount_cents, j.actor, j.reserved, j.saga
     FROM JSON_TABLE(p_items, '$[*]' COLUMNS (
            ord FOR ORDINALITY, serial VARCHAR(255) PATH '$.serial', order_id VARCHAR(255) PATH '$.orderId',
            user_id VARCHAR(255) PATH '$.userId', quantity INT PATH '$.quantity', expires_at VARCHAR(40) PATH '$.expiresAt',
-           amount_cents INT PATH '$.amountCents', actor VARCHAR(255) PATH '$.actor')) j;
-  -- The JSON objects as text (JSON_TABLE's JSON columns differ between MariaDB and MySQL).
-  UPDATE stockhold_batch_items
-     SET reserved = JSON_EXTRACT(p_items, CONCAT('$[', ord - 1, '].reserved')),
-         saga = JSON_EXTRACT(p_items, CONCAT('$[', ord - 1, '].saga'));
+           amount_cents INT PATH '$.amountCents', actor VARCHAR(255) PATH '$.actor',
+           reserved JSON PATH '$.reserved', saga JSON PATH '$.saga')) j;
   SELECT COUNT(*), COUNT(DISTINCT serial) INTO n, i_q FROM stockhold_batch_items;
   IF n <> i_q THEN
     SIGNAL SQLSTATE 'SH004' SET MESSAGE_TEXT = 'DUPLICATE_SERIAL: a batch names each serial once';
@@ -87,10 +87,25 @@ BEGIN
       -- 3a. The pool row, then a fresh read of it (READ COMMITTED).
       SELECT remaining, status, starts_at <= UTC_TIMESTAMP(3), ends_at <= UTC_TIMESTAMP(3)
         INTO v_remaining, v_status, v_started, v_over FROM campaigns WHERE id = v_campaign FOR UPDATE;
-      -- 3b. Each user's count, users in byte order: the row made sure of, then a guarded UPDATE
-      -- (ROW_COUNT() 0 = the limit refuses; q > 0, so a matched row is a changed row).
+      -- 3b. Each user's count, users in byte order: the rows made sure of (and locked), then a
+      -- guarded add. Each user once in the batch (the usual case): set-based, three statements.
+      SELECT COUNT(*) = COUNT(DISTINCT user_id) INTO each_once FROM stockhold_batch_items WHERE passed;
+      IF each_once THEN
+        INSERT INTO campaign_user_counts (campaign_id, user_id, quantity)
+        SELECT v_campaign, user_id, 0 FROM stockhold_batch_items WHERE passed ORDER BY user_id
+            ON DUPLICATE KEY UPDATE campaign_user_counts.quantity = campaign_user_counts.quantity;
+        UPDATE stockhold_batch_items h JOIN campaign_user_counts u ON u.campaign_id = v_campaign AND u.user_id = h.user_id
+           SET h.outcome = '{"status":"rejected","reason":"LIMIT_REACHED"}', h.passed = FALSE
+         WHERE h.passed AND u.quantity + h.quantity > v_limit;
+        UPDATE campaign_user_counts u JOIN stockhold_batch_items h ON u.campaign_id = v_campaign AND u.user_id = h.user_id
+           SET u.quantity = u.quantity + h.quantity
+         WHERE h.passed;
+      END IF;
+      -- A user twice: one by one, each a guarded UPDATE (ROW_COUNT() 0 = the limit refuses; q > 0,
+      -- so a matched row is a changed row).
       SET i_user = '', i_ord = 0;
       users: LOOP
+        IF each_once THEN LEAVE users; END IF;
         SET i_serial = NULL;
         SELECT ord, user_id, quantity, serial INTO i_ord, i_user, i_q, i_serial FROM stockhold_batch_items
          WHERE passed AND (user_id > i_user OR (user_id = i_user AND ord > i_ord)) ORDER BY user_id, ord LIMIT 1;
@@ -103,12 +118,19 @@ BEGIN
           UPDATE stockhold_batch_items SET outcome = '{"status":"rejected","reason":"LIMIT_REACHED"}', passed = FALSE WHERE ord = i_ord;
         END IF;
       END LOOP;
-      -- 3c. First fit in arrival order; a refused item gives its user count back.
+      -- 3c. First fit in arrival order: the prefix that fits at once, then one by one after the
+      -- first that does not; a refused item gives its user count back.
+      IF v_status = 'OPEN' AND NOT v_over AND v_started THEN
+        INSERT INTO stockhold_batch_fit (ord, cum)
+        SELECT ord, SUM(quantity) OVER (ORDER BY ord) FROM stockhold_batch_items WHERE passed;
+        UPDATE stockhold_batch_items h JOIN stockhold_batch_fit f ON f.ord = h.ord SET h.won = TRUE WHERE f.cum <= v_remaining;
+        SELECT COALESCE(SUM(quantity), 0) INTO taken FROM stockhold_batch_items WHERE won;
+      END IF;
       SET i_ord = 0;
       pool: LOOP
         SET i_serial = NULL;
         SELECT ord, user_id, quantity, serial INTO i_ord, i_user, i_q, i_serial FROM stockhold_batch_items
-         WHERE passed AND ord > i_ord ORDER BY ord LIMIT 1;
+         WHERE passed AND NOT won AND ord > i_ord ORDER BY ord LIMIT 1;
         IF i_serial IS NULL THEN LEAVE pool; END IF;
         IF v_status = 'OPEN' AND NOT v_over AND v_started AND i_q <= v_remaining - taken THEN
           SET taken = taken + i_q;
@@ -153,11 +175,15 @@ BEGIN
                    AND (l.quarantined OR l.remove_at <= UTC_TIMESTAMP(3))),
              il.reserved, il.on_hand, il.incoming
         INTO avail, r0, oh, inc FROM inventory_levels il WHERE il.sku = v_sku AND il.warehouse_code = v_wh FOR UPDATE;
+      INSERT INTO stockhold_batch_fit (ord, cum)
+      SELECT ord, SUM(quantity) OVER (ORDER BY ord) FROM stockhold_batch_items WHERE passed;
+      UPDATE stockhold_batch_items h JOIN stockhold_batch_fit f ON f.ord = h.ord SET h.won = TRUE WHERE f.cum <= avail;
+      SELECT COALESCE(SUM(quantity), 0) INTO taken FROM stockhold_batch_items WHERE won;
       SET i_ord = 0;
       fit: LOOP
         SET i_serial = NULL;
         SELECT ord, quantity, serial INTO i_ord, i_q, i_serial FROM stockhold_batch_items
-         WHERE passed AND ord > i_ord ORDER BY ord LIMIT 1;
+         WHERE passed AND NOT won AND ord > i_ord ORDER BY ord LIMIT 1;
         IF i_serial IS NULL THEN LEAVE fit; END IF;
         IF i_q <= avail - taken THEN
           SET taken = taken + i_q;
@@ -175,9 +201,21 @@ BEGIN
 
   -- 4. The claims, in byte order of serial: the winners' holds, then every new outcome's fence.
   -- A key another transaction is inserting waits for its commit; one it recorded is a
-  -- duplicate key (1062), caught for these inserts only.
+  -- duplicate key (1062), caught for these inserts only. All at once first; a duplicate rolls
+  -- that one statement back, and the claims go one by one.
+  SET dup = 0;
+  BEGIN
+    DECLARE CONTINUE HANDLER FOR 1062 SET dup = 1;
+    INSERT INTO reservations (id, order_id, user_id, campaign_id, status, expires_at, amount_cents, allocation)
+    SELECT serial, order_id, user_id, v_campaign, 'RESERVED', expires_at, amount_cents,
+           CASE WHEN v_campaign IS NULL THEN JSON_EXTRACT(reserved, '$.allocations') END
+      FROM stockhold_batch_items WHERE won ORDER BY serial;
+  END;
+  SET slow = dup;
+  IF NOT slow THEN UPDATE stockhold_batch_items SET held = TRUE WHERE won; END IF;
   SET i_serial = '';
   holds: LOOP
+    IF NOT slow THEN LEAVE holds; END IF;
     SET i_ord = NULL;
     SELECT ord, serial INTO i_ord, i_serial FROM stockhold_batch_items WHERE won AND serial > i_serial ORDER BY serial LIMIT 1;
     IF i_ord IS NULL THEN LEAVE holds; END IF;
@@ -191,8 +229,18 @@ BEGIN
     END;
     IF dup = 0 THEN UPDATE stockhold_batch_items SET held = TRUE WHERE ord = i_ord; END IF;
   END LOOP;
+  SET dup = 0;
+  BEGIN
+    DECLARE CONTINUE HANDLER FOR 1062 SET dup = 1;
+    INSERT INTO operation_fences (serial, operation, outcome)
+    SELECT serial, 'RESERVE', CASE WHEN won THEN reserved ELSE outcome END
+      FROM stockhold_batch_items WHERE won OR NOT replayed ORDER BY serial;
+  END;
+  SET slow = dup;
+  IF NOT slow THEN UPDATE stockhold_batch_items SET fenced = TRUE WHERE won OR NOT replayed; END IF;
   SET i_serial = '';
   fences: LOOP
+    IF NOT slow THEN LEAVE fences; END IF;
     SET i_ord = NULL;
     SELECT ord, serial INTO i_ord, i_serial FROM stockhold_batch_items
      WHERE (won OR NOT replayed) AND serial > i_serial ORDER BY serial LIMIT 1;
