@@ -62,11 +62,13 @@ BEGIN
     SIGNAL SQLSTATE 'SH004' SET MESSAGE_TEXT = 'DUPLICATE_SERIAL: a batch names each serial once';
   END IF;
 
-  -- 1. One look-up for the batch (no lock: a recorded fence never changes); RESERVE last, so a
-  -- recorded reserve wins over a release. Serials recorded after this are caught in 4.
-  UPDATE stockhold_batch_items h JOIN operation_fences fe ON fe.serial = h.serial AND fe.operation = 'RELEASE'
+  -- 1. One look-up for the batch (a recorded fence never changes); RESERVE last, so a recorded
+  -- reserve wins over a release. Serials recorded after this are caught in 4. STRAIGHT_JOIN: the
+  -- batch's rows drive every join (the fences and counts only grow; a plan scanning them would
+  -- slow each batch as the sale goes on).
+  UPDATE stockhold_batch_items h STRAIGHT_JOIN operation_fences fe ON fe.serial = h.serial AND fe.operation = 'RELEASE'
      SET h.outcome = '{"status":"rejected","reason":"ALREADY_RELEASED"}', h.passed = FALSE;
-  UPDATE stockhold_batch_items h JOIN operation_fences fe ON fe.serial = h.serial AND fe.operation = 'RESERVE'
+  UPDATE stockhold_batch_items h STRAIGHT_JOIN operation_fences fe ON fe.serial = h.serial AND fe.operation = 'RESERVE'
      SET h.outcome = CONCAT('{"replayed":', COALESCE(fe.outcome, 'null'), '}'), h.passed = FALSE, h.replayed = TRUE;
 
   IF p_kind = 'campaign' THEN
@@ -94,10 +96,10 @@ BEGIN
         INSERT INTO campaign_user_counts (campaign_id, user_id, quantity)
         SELECT v_campaign, user_id, 0 FROM stockhold_batch_items WHERE passed ORDER BY user_id
             ON DUPLICATE KEY UPDATE campaign_user_counts.quantity = campaign_user_counts.quantity;
-        UPDATE stockhold_batch_items h JOIN campaign_user_counts u ON u.campaign_id = v_campaign AND u.user_id = h.user_id
+        UPDATE stockhold_batch_items h STRAIGHT_JOIN campaign_user_counts u ON u.campaign_id = v_campaign AND u.user_id = h.user_id
            SET h.outcome = '{"status":"rejected","reason":"LIMIT_REACHED"}', h.passed = FALSE
          WHERE h.passed AND u.quantity + h.quantity > v_limit;
-        UPDATE campaign_user_counts u JOIN stockhold_batch_items h ON u.campaign_id = v_campaign AND u.user_id = h.user_id
+        UPDATE stockhold_batch_items h STRAIGHT_JOIN campaign_user_counts u ON u.campaign_id = v_campaign AND u.user_id = h.user_id
            SET u.quantity = u.quantity + h.quantity
          WHERE h.passed;
       END IF;
