@@ -6,7 +6,7 @@
  *
  * Lock order: the serial's slot → the levels in byte order of (SKU, warehouse) (utf8mb4_bin
  * columns: ORDER BY is byte order) → the claims (hold, then fence). Campaign holds made by
- * the batch go back to the pool row, then the user's count: the batch's order.
+ * the batch go back to the user's count, then the pool row: the batch's order.
  */
 import { mergeLines } from '../../domain/lines';
 import {
@@ -178,22 +178,26 @@ export async function releaseOnMariadb(pool: Pool, serial: string, reason: Relea
     if (!held && !(await writeMariadbFence(tx, serial, Operation.RESERVE, refused))) held = await lockHold(tx, serial);
     if (!held) return record({ status: 'released_empty' });
     if (held.status !== ReservationStatus.RESERVED) return record({ status: 'already_confirmed' });
-    await tx.query(
-      `UPDATE reservations SET status = 'RELEASED', release_reason = ?, updated_at = UTC_TIMESTAMP(3) WHERE id = ?`,
-      [reason, serial],
-    );
-    const outcome = await record({ status: 'released', lines: held.lines });
     if (held.campaignId) {
-      // A campaign hold lives in its pool (the quota is set aside in the level): back to the pool, then the user's count.
+      // A campaign hold lives in its pool (the quota is set aside in the level): the user's
+      // count, then the pool — the batch's lock order — and only then the hold's row: its
+      // status is in the (campaign_id, status) index the foreign key checks, so that update
+      // takes a shared lock on the campaign row, which must come after the pool row's X lock
+      // (a shared lock first, then X, deadlocks with a batch waiting for the row).
       const quantity = held.lines.reduce((sum, l) => sum + l.quantity, 0);
-      await tx.query('UPDATE campaigns SET remaining = remaining + ? WHERE id = ?', [quantity, held.campaignId]);
       await tx.query('UPDATE campaign_user_counts SET quantity = quantity - ? WHERE campaign_id = ? AND user_id = ?', [
         quantity,
         held.campaignId,
         held.userId,
       ]);
-      return outcome;
+      await tx.query('UPDATE campaigns SET remaining = remaining + ? WHERE id = ?', [quantity, held.campaignId]);
     }
+    await tx.query(
+      `UPDATE reservations SET status = 'RELEASED', release_reason = ?, updated_at = UTC_TIMESTAMP(3) WHERE id = ?`,
+      [reason, serial],
+    );
+    const outcome = await record({ status: 'released', lines: held.lines });
+    if (held.campaignId) return outcome;
     for (const line of held.lines) {
       await tx.query(
         `UPDATE inventory_levels SET reserved = reserved - ?, version = version + 1, updated_at = UTC_TIMESTAMP(3)

@@ -253,6 +253,33 @@ describeMariadb('MariaDB group-commit hold batch (stockhold_hold_batch)', () => 
     }
   });
 
+  test('batches and releases racing on one flash sale and the same users: no deadlock, pool and counts agree', async () => {
+    const owner = mariadbPool(2);
+    try {
+      await seedLevel(owner, 'RR', 'W1', 200);
+      await seedCampaign(owner, 'c-rr', 'RR', 'W1', 100, 3);
+    } finally {
+      await owner.end();
+    }
+    const target = { kind: 'campaign', campaignId: 'c-rr' } as const;
+    const first = Array.from({ length: 20 }, (_, u) => item(`rr-a-${u}`, 'RR', 'W1', 1, `user-${u}`));
+    expect((await holdBatchOnMariadb(pool, target, first)).every((o) => 'status' in o && o.status === 'reserved')).toBe(
+      true,
+    );
+    // Users 0–19 release their holds while batches for the same users (each once, or twice) come in.
+    const results = await Promise.allSettled([
+      ...first.map((i) => releaseOnMariadb(pool, i.serial, 'CANCELLED')),
+      ...Array.from({ length: 8 }, (_, b) =>
+        holdBatchOnMariadb(
+          pool,
+          target,
+          Array.from({ length: 6 }, (_, k) => item(`rr-b-${b}-${k}`, 'RR', 'W1', 1, `user-${(b * 3 + k) % 20}`)),
+        ),
+      ),
+    ]);
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+  });
+
   test('a serial recorded before is replayed; one released before is refused; a released campaign hold goes back to its pool', async () => {
     const owner = mariadbPool(2);
     try {

@@ -17,11 +17,13 @@
 --              campaign, 'SH002' no such product, 'SH003' no such warehouse, 'SH004' a serial
 --              twice, 'SH005' a hold without its fence (the same classes as PostgreSQL's); InnoDB's
 --              1205 (lock wait timeout) and 1213 (deadlock) pass through.
--- Lock order:  the pool row (the campaign, FOR UPDATE: InnoDB has no FOR NO KEY UPDATE, and the
---              users' counts' foreign key takes a shared lock on it, so it is locked before
---              them), then users' counts in byte order of user id, then the claims in byte
---              order of serial — holds first, then fences — the order every reserve path writes
---              a serial's keys in. A level: its row FOR UPDATE, then the claims.
+-- Lock order:  users' counts in byte order of user id, the pool row (the campaign, FOR UPDATE),
+--              then the claims in byte order of serial — holds first, then fences — the order
+--              every reserve path writes a serial's keys in; a release takes the counts before
+--              the pool too. The counts have no foreign key to the campaign on MySQL (its check
+--              takes a shared lock on the campaign row: two batches holding it would deadlock
+--              asking for FOR UPDATE; InnoDB has no FOR NO KEY UPDATE). A level: its row FOR
+--              UPDATE, then the claims.
 -- Isolation:   READ COMMITTED: the availability read after the row lock sees what committed
 --              while it waited.
 -- MariaDB quirk: a procedure's INT variable goes into JSON_OBJECT as a string ("3"): CAST it.
@@ -86,10 +88,7 @@ BEGIN
            passed = FALSE
      WHERE passed AND (v_status <> 'OPEN' OR v_over OR NOT v_started OR quantity > v_remaining);
     IF EXISTS (SELECT 1 FROM stockhold_batch_items WHERE passed) THEN
-      -- 3a. The pool row, then a fresh read of it (READ COMMITTED).
-      SELECT remaining, status, starts_at <= UTC_TIMESTAMP(3), ends_at <= UTC_TIMESTAMP(3)
-        INTO v_remaining, v_status, v_started, v_over FROM campaigns WHERE id = v_campaign FOR UPDATE;
-      -- 3b. Each user's count, users in byte order: the rows made sure of (and locked), then a
+      -- 3a. Each user's count, users in byte order: the rows made sure of (and locked), then a
       -- guarded add. Each user once in the batch (the usual case): set-based, three statements.
       SELECT COUNT(*) = COUNT(DISTINCT user_id) INTO each_once FROM stockhold_batch_items WHERE passed;
       IF each_once THEN
@@ -120,6 +119,10 @@ BEGIN
           UPDATE stockhold_batch_items SET outcome = '{"status":"rejected","reason":"LIMIT_REACHED"}', passed = FALSE WHERE ord = i_ord;
         END IF;
       END LOOP;
+      -- 3b. The pool row, last (its lock is the hot one: held for the fit and the writes only),
+      -- then a fresh read of it (READ COMMITTED).
+      SELECT remaining, status, starts_at <= UTC_TIMESTAMP(3), ends_at <= UTC_TIMESTAMP(3)
+        INTO v_remaining, v_status, v_started, v_over FROM campaigns WHERE id = v_campaign FOR UPDATE;
       -- 3c. First fit in arrival order: the prefix that fits at once, then one by one after the
       -- first that does not; a refused item gives its user count back.
       IF v_status = 'OPEN' AND NOT v_over AND v_started THEN
