@@ -6,7 +6,7 @@
  */
 import type { Pool, PoolConnection } from 'mariadb';
 import { holdBatchOnMariadb, type MariadbBatchItem } from '../../data/mariadb/hold-batch';
-import { releaseOnMariadb, reserveOnMariadb } from '../../data/mariadb/holds';
+import { confirmOnMariadb, releaseOnMariadb, reserveOnMariadb } from '../../data/mariadb/holds';
 import { mariadbDrifts } from '../../data/mariadb/reconcile';
 import { DomainError } from '../../domain/errors';
 import { recreateMysqlDatabase } from '../../prisma/mysql-migrate';
@@ -253,7 +253,7 @@ describeMariadb('MariaDB group-commit hold batch (stockhold_hold_batch)', () => 
     }
   });
 
-  test('batches and releases racing on one flash sale and the same users: no deadlock, pool and counts agree', async () => {
+  test('batches, releases and confirms racing on one flash sale and the same users: no deadlock, pool and counts agree', async () => {
     const owner = mariadbPool(2);
     try {
       await seedLevel(owner, 'RR', 'W1', 200);
@@ -266,9 +266,11 @@ describeMariadb('MariaDB group-commit hold batch (stockhold_hold_batch)', () => 
     expect((await holdBatchOnMariadb(pool, target, first)).every((o) => 'status' in o && o.status === 'reserved')).toBe(
       true,
     );
-    // Users 0–19 release their holds while batches for the same users (each once, or twice) come in.
+    // Users 0–19 release or pay for their holds while batches for the same users (each once, or twice) come in.
     const results = await Promise.allSettled([
-      ...first.map((i) => releaseOnMariadb(pool, i.serial, 'CANCELLED')),
+      ...first.map((i, n) =>
+        n % 2 ? releaseOnMariadb(pool, i.serial, 'CANCELLED') : confirmOnMariadb(pool, i.serial, `pay-${i.serial}`),
+      ),
       ...Array.from({ length: 8 }, (_, b) =>
         holdBatchOnMariadb(
           pool,
