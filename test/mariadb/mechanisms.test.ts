@@ -7,6 +7,7 @@
 import type { Pool } from 'mariadb';
 import { confirmOnMariadb, releaseOnMariadb, reserveOnMariadb } from '../../data/mariadb/holds';
 import { mariadbDrifts } from '../../data/mariadb/reconcile';
+import { readMariadbFence, writeMariadbFence } from '../../data/mariadb/tx';
 import type { OrderLine, ReserveOutcome } from '../../domain/types';
 import { recreateMysqlDatabase } from '../../prisma/mysql-migrate';
 import {
@@ -125,6 +126,41 @@ describeMariadb('MariaDB reserve / confirm / release', () => {
     const won = outcomes.filter((o): o is Extract<ReserveOutcome, { status: 'reserved' }> => o.status === 'reserved');
     expect(won).toHaveLength(30);
     for (const sku of skus) expect(await levelOf(pool, sku, 'W1')).toEqual({ onHand: 30, reserved: 30 });
+  });
+
+  test("READ COMMITTED is what lets a step see a fence committed while it waited (REPEATABLE READ, MySQL's default, would not)", async () => {
+    const owner = mariadbPool(3);
+    try {
+      /** A step that reads the fence, claims it (waiting for `other`), and reads it again after the duplicate key. */
+      const racingStep = async (isolation: 'READ COMMITTED' | 'REPEATABLE READ', serial: string) => {
+        const other = await owner.getConnection();
+        const step = await owner.getConnection();
+        try {
+          await other.beginTransaction();
+          await other.query(
+            "INSERT INTO operation_fences (serial, operation, outcome) VALUES (?, 'RESERVE', '{\"first\":true}')",
+            [serial],
+          );
+          await step.query(`SET TRANSACTION ISOLATION LEVEL ${isolation}`);
+          await step.beginTransaction();
+          expect(await readMariadbFence(step, serial, 'RESERVE')).toBeUndefined();
+          const claim = writeMariadbFence(step, serial, 'RESERVE', { second: true });
+          await new Promise((r) => setTimeout(r, 300)); // the claim waits on the key (or, late, meets it committed: same answers)
+          await other.commit();
+          expect(await claim).toBe(false); // duplicate key: recorded first by the other
+          const seen = await readMariadbFence(step, serial, 'RESERVE');
+          await step.rollback();
+          return seen;
+        } finally {
+          await other.release();
+          await step.release();
+        }
+      };
+      expect(await racingStep('READ COMMITTED', 'iso-rc')).toEqual({ first: true });
+      expect(await racingStep('REPEATABLE READ', 'iso-rr')).toBeUndefined();
+    } finally {
+      await owner.end();
+    }
   });
 
   test('the ledger and the fences are append-only for the service user; the ledger even for the owner', async () => {
