@@ -340,6 +340,10 @@ describe('safety', () => {
       });
       expect(post.status).toBe(404);
       expect(post.headers.get('set-cookie')).toBeNull();
+      // Nor in the API's OpenAPI document (served there): the console is no API.
+      const doc = (await (await fetch(`http://127.0.0.1:${port}/docs/json`)).json()) as { paths: object };
+      expect(Object.keys(doc.paths).length).toBeGreaterThan(10);
+      expect(Object.keys(doc.paths).filter((p) => p.startsWith('/console'))).toEqual([]);
     } finally {
       await new Promise((resolve) => ops.close(resolve));
     }
