@@ -289,6 +289,17 @@ describe('actions', () => {
     expect(run.headers.location).toBe(`/console/reconciliation?done=reconciled&run=${latest.runId}`);
     const page = await visitor.get(run.headers.location as string);
     expect(page.body).toContain(`<code>${latest.runId}</code>`);
+    // Event subscriptions' health, as GET /admin/event-subscriptions lists them.
+    const sub = await app.inject({
+      method: 'POST',
+      url: '/admin/event-subscriptions',
+      payload: { url: 'http://127.0.0.1:9/hook', description: 'the ERP' },
+    });
+    expect(sub.statusCode).toBe(201);
+    const listed = await json<{ subscriptions: { id: string; status: string }[] }>('/admin/event-subscriptions');
+    const again = await visitor.get('/console/reconciliation');
+    for (const s of listed.subscriptions) expect(again.body).toContain(`<code>${s.id}</code>`);
+    expect(again.body).toContain('the ERP');
   });
 });
 

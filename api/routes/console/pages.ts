@@ -10,6 +10,7 @@ import { listProducts, PRODUCTS_KEY, PRODUCTS_LIST } from '../../../data/stock/c
 import { readInventory } from '../../../data/stock/inventory-view';
 import { MOVEMENTS_KEY, MOVEMENTS_LIST } from '../../../data/stock/movements';
 import { latestReconciliation } from '../../../data/stock/reconcile';
+import { listSubscriptions } from '../../../data/events/subscriptions';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { readHistory } from '../../../use-cases/history';
 import { orderWorkflowId } from '../../../workflows/ids';
@@ -216,12 +217,14 @@ const consolePages: FastifyPluginAsyncTypebox<{ settings: ConsoleConfig }> = asy
     '/console/reconciliation',
     { ...route, schema: { querystring: Type.Object(Notice) } },
     async (request, reply) => {
-      const [report, checks, overview] = await Promise.all([
+      const [report, checks, overview, subscriptions] = await Promise.all([
         latestReconciliation(db),
         recentChecks(db, 1),
         readOverview(app.deps),
+        listSubscriptions(db),
       ]);
-      const body = reconciliationBody(report, checks[0], overview.backlogs, reply.generateCsrf(), canAct(request));
+      const csrf = reply.generateCsrf();
+      const body = reconciliationBody(report, checks[0], overview.backlogs, subscriptions, csrf, canAct(request));
       return show(request, reply, 'Reconciliation', '/console/reconciliation', body);
     },
   );

@@ -1,4 +1,5 @@
 /** History (who moved which units, when, why) and reconciliation with "run now". */
+import type { SubscriptionView } from '../../../../data/events/subscriptions';
 import type { HistoryRow } from '../../../../use-cases/history';
 import type { Page } from '../../../../domain/cursor';
 import type { CacheCheckResult, ReconciliationReport } from '../../../../domain/reports';
@@ -59,6 +60,7 @@ export function reconciliationBody(
   r: ReconciliationReport | undefined,
   cache: CacheCheckResult | undefined,
   backlogs: Overview['backlogs'],
+  subscriptions: readonly SubscriptionView[],
   csrf: string,
   canAct: boolean,
 ): Html {
@@ -159,5 +161,28 @@ export function reconciliationBody(
         ),
       ],
       '',
+    )}
+    <h2 id="subscriptions">Event subscriptions</h2>
+    ${table(
+      html`<th>Subscription</th>
+        <th>Receiver</th>
+        <th>State</th>
+        <th class="num">Cursor</th>
+        <th>Updated</th>`,
+      subscriptions.map(
+        (sub) =>
+          html`<tr>
+            <td>
+              <code>${sub.id}</code>${sub.description ? html`<br /><span class="muted">${sub.description}</span>` : ''}
+            </td>
+            <td>${sub.url}</td>
+            <td>
+              ${sub.status === 'ACTIVE' ? badge('active', 'ok') : badge('disabled', 'bad')}${sub.disabledReason ? html` <span class="muted">${sub.disabledReason}</span>` : ''}
+            </td>
+            <td class="num">${sub.cursor}</td>
+            <td>${when(sub.updatedAt)}</td>
+          </tr>`,
+      ),
+      'No event webhook subscription: shops read GET /events, or subscribe with POST /admin/event-subscriptions (docs/events.md).',
     )}`;
 }
