@@ -13,6 +13,7 @@ import { listenOps } from '../../api/server';
 import { escapeHtml, html, trusted } from '../../api/routes/console/html';
 import type { Db } from '../../data/db';
 import { createKey, revokeKey } from '../../data/keys/api-keys';
+import { storePayment } from '../../data/payments/payments';
 import { Scope } from '../../domain/api-keys';
 import { eventually, useAppStack } from '../helpers/app';
 import { ConsoleVisitor, figure } from '../helpers/console-session';
@@ -278,6 +279,40 @@ describe('actions', () => {
     // Released again (the form sent twice): the first answer, as the API's cancel repeats it.
     const twice = await visitor.post('/console/holds/con-act/release', { reason: 'customer called' });
     expect(twice.statusCode).toBe(303);
+  });
+
+  it('payments: an unsettled payment (stored, its signal lost) is listed as GET /admin/payments lists it; "Drive settlement" has its saga confirm it', async () => {
+    await place('con-pay', 1);
+    // As if the webhook stored it and died before telling the saga: PENDING, nobody on it.
+    await storePayment(db, { orderId: 'con-pay', paymentId: 'pay-con', eventId: 'ev-con-pay', amountCents: 900 });
+    const visitor = await signedIn(adminKey);
+    const page = await visitor.get('/console/payments?state=PENDING');
+    const listed = await json<{ data: { orderId: string; paymentId: string }[] }>(
+      '/admin/payments?state=PENDING&limit=500',
+    );
+    const shown = [...page.body.matchAll(/<tr data-payment="([^"]+)">/g)].map((m) => m[1]);
+    expect(shown).toEqual(listed.data.map((p) => `${p.orderId}/${p.paymentId}`));
+    expect(shown).toContain('con-pay/pay-con');
+    expect(page.body).toContain('/console/payments/con-pay/pay-con/settle');
+
+    const driven = await visitor.post('/console/payments/con-pay/pay-con/settle');
+    expect([driven.statusCode, driven.headers.location]).toEqual([
+      303,
+      '/console/payments?done=settled&order=con-pay&payment=pay-con&result=DELIVERED',
+    ]);
+    const settled = await eventually(
+      () => db.payment.findFirstOrThrow({ where: { orderId: 'con-pay', paymentId: 'pay-con' } }),
+      (p) => p.state !== 'PENDING',
+      20_000,
+    );
+    expect(settled.state).toBe('CONFIRMED');
+    expect((await hold('con-pay')).status).toBe('CONFIRMED');
+    expect(
+      (await db.adminAudit.findFirstOrThrow({ where: { url: '/console/payments/con-pay/pay-con/settle' } })).actor,
+    ).toBe(adminKeyId);
+    // Settled meanwhile: pressing again changes nothing and says so.
+    const again = await visitor.post('/console/payments/con-pay/pay-con/settle');
+    expect(again.headers.location).toContain('result=ALREADY_SETTLED');
   });
 
   it('reconciliation: "run now" records a run the JSON API then reports', async () => {

@@ -249,5 +249,16 @@ maybe('the console in chromium', () => {
     await page.waitForResponse((r) => r.url().endsWith('/console/overview/panel'), { timeout: 5_000 });
     await shot('overview');
     copyFileSync(path.join(SHOTS, 'overview.png'), path.join(ROOT, 'docs', 'console-overview.png'));
+    // A phone's width: the pages wrap, the tables scroll sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [name, url] of [
+      ['overview-phone', '/console'],
+      ['holds-phone', '/console/holds'],
+    ] as const) {
+      await page.goto(`${base}${url}`);
+      const width = await page.evaluate('document.documentElement.scrollWidth');
+      expect([name, width]).toEqual([name, 390]);
+      await shot(name);
+    }
   });
 });
