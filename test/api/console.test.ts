@@ -15,7 +15,7 @@ import type { Db } from '../../data/db';
 import { createKey, revokeKey } from '../../data/keys/api-keys';
 import { storePayment } from '../../data/payments/payments';
 import { Scope } from '../../domain/api-keys';
-import { eventually, useAppStack } from '../helpers/app';
+import { eventually, testApp, useAppStack } from '../helpers/app';
 import { ConsoleVisitor, figure } from '../helpers/console-session';
 import { invariantViolations, level, stock } from '../helpers/db';
 
@@ -369,6 +369,20 @@ describe('safety', () => {
     const htmx = await visitor.get('/console/assets/htmx.min.js');
     expect([htmx.statusCode, htmx.headers['content-type']]).toEqual([200, 'text/javascript; charset=utf-8']);
     await db.product.update({ where: { sku: 'KIWI' }, data: { name: 'Kiwi' } });
+  });
+
+  it('CONSOLE_ENABLED=false: no console at all (404), the API unchanged', async () => {
+    const { app: off } = await testApp(stack.env, db, {
+      TEMPORAL_TASK_QUEUE: 'console-test',
+      CONSOLE_ENABLED: 'false',
+    });
+    try {
+      for (const url of ['/console', '/console/sign-in', '/console/assets/htmx.min.js'])
+        expect([url, (await off.inject({ method: 'GET', url })).statusCode]).toEqual([url, 404]);
+      expect((await off.inject({ method: 'GET', url: '/admin/holds' })).statusCode).toBe(200);
+    } finally {
+      await off.close();
+    }
   });
 
   it('nothing of the console is served on the ops port (404), not even the sign-in or its assets', async () => {
