@@ -17,6 +17,8 @@ export interface BenchOptions {
   /** Connections of the raw hot-row baseline: the API's PostgreSQL pool size. */
   readonly dbConnections: number;
   readonly baselineSeconds: number;
+  /** Rounds of hold batches with the events on and off (bench/events-cost.ts). */
+  readonly eventsRounds: number;
   /** Also run pgbench's raw one-row UPDATE (the shared hot-row anchor r0), when pgbench is installed. */
   readonly anchor: boolean;
   readonly report: string;
@@ -42,6 +44,8 @@ export const USAGE = `npm run bench [-- options]
   --pay-concurrency P     webhook deliveries in flight from the payment provider (default 50)
   --db-connections K      connections of the raw hot-row baseline (default 10: the API's pool)
   --baseline-seconds T    length of each database baseline (default 5; quick 2)
+  --events-rounds N       rounds of hold batches with the event triggers on and off, 10 + 10 batches
+                          of 50 each way per round (default 10; quick 4)
   --no-anchor             skip pgbench's raw one-row UPDATE (printed, never a target)
   --closing-nice N        nice value of the worker and Temporal dev server, as \`npm start\` gives them
                           (default CLOSING_NICE or 10; 0: they share the CPU evenly with the API)
@@ -78,6 +82,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     payConcurrency: num('pay-concurrency', 50, 50, 1, 10_000),
     dbConnections: num('db-connections', 10, 10, 1, 1000),
     baselineSeconds: num('baseline-seconds', 5, 2, 1, 600),
+    eventsRounds: num('events-rounds', 10, 4, 1, 1000),
     anchor: !flag('no-anchor'),
     report: value('report') ?? '.data/bench-report.json',
     databaseUrl: env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/stockhold_bench',

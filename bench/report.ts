@@ -40,6 +40,11 @@ export interface Summary {
   readonly webhookP99Ratio: number;
   /** Webhook answers that were not 2xx in the webhook phase. */
   readonly webhookNon2xx: number;
+  /**
+   * Flash-sale holds/s PostgreSQL takes with the event triggers on / with them off, same run,
+   * alternating (bench/events-cost.ts; target ≥ 0.9).
+   */
+  readonly eventsOverheadRatio: number;
   readonly checksPassed: boolean;
 }
 
@@ -103,6 +108,13 @@ export function targets(s: Summary, o: { concurrency: number; units: number }): 
     { name: 'plainRefusalP99Ms', value: s.plainRefusalP99Ms, bound: '≤ 50 ms', met: s.plainRefusalP99Ms <= 50 },
     atLeast('sagasPerSecond', s.sagasPerSecond, 0.35, s.noopWorkflowsPerSecond, 'noopWorkflowsPerSecond'),
     atLeast('rejectsPerSecond', s.rejectsPerSecond, 0.6, s.noopRouteRps, 'noopRouteRps'),
+    {
+      name: 'eventsOverheadRatio',
+      value: s.eventsOverheadRatio,
+      bound: '≥ 0.9 (flash-sale holds/s, events on / off)',
+      ratio: s.eventsOverheadRatio,
+      met: s.eventsOverheadRatio >= 0.9,
+    },
     {
       name: 'checksPassed',
       value: s.checksPassed,

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createDb, type Db } from '../data/db';
 import { batchCosts, batchesSeen } from './batch-cost';
+import { eventsCost } from './events-cost';
 import { setup } from './setup';
 import { hotRowCeiling, httpCeiling, pgbenchAnchor, workflowCeiling } from './baselines';
 import { runChecks } from './checks';
@@ -62,7 +63,12 @@ type Baselines = Awaited<ReturnType<typeof measureBaselines>>;
 type Scenario = Awaited<ReturnType<typeof flashSalePhase>>;
 
 /** The ceilings of this run on this machine, and what one hold batch costs PostgreSQL. */
-async function measureBaselines(stack: BenchStack, o: BenchOptions) {
+async function measureBaselines(stack: BenchStack, db: Db, o: BenchOptions) {
+  // First, while nothing writes (the setup's sagas closed): a change committed with the
+  // triggers off would miss its event.
+  await waitAllClosed(stack, db, o.ttlSeconds + 300, say);
+  say(`events on vs off: ${o.eventsRounds} rounds of flash-sale and level hold batches (rolled back)`);
+  const events = await eventsCost(o.databaseUrl, o.eventsRounds);
   const workflowCount = Math.min(o.units, 1000);
   say(`baseline: ${workflowCount} no-op Temporal workflows, ${Math.min(o.concurrency, 200)} at once`);
   const noopWorkflows = await workflowCeiling(
@@ -79,7 +85,7 @@ async function measureBaselines(stack: BenchStack, o: BenchOptions) {
   const anchor = o.anchor ? await pgbenchAnchor(o.databaseUrl, o.baselineSeconds, o.dbConnections) : undefined;
   say('diagnostic: PostgreSQL work of one hold batch (rolled back)');
   const batchCost = await batchCosts(o.databaseUrl);
-  return { noopWorkflows, rawHotRow, anchor, batchCost };
+  return { noopWorkflows, rawHotRow, anchor, batchCost, events };
 }
 
 /** One ordering scenario, then until every saga has closed and every payment is settled. */
@@ -140,6 +146,7 @@ function buildSummary(
     webhookP99Ms,
     webhookP99Ratio: noopRoute.p99 > 0 ? round(webhookP99Ms / noopRoute.p99, 3) : 0,
     webhookNon2xx: webhooks.samples.filter((s) => !/^2/.test(s.outcome)).length,
+    eventsOverheadRatio: b.events.campaign.ratio,
     checksPassed: failures.length === 0,
   };
 }
@@ -187,7 +194,7 @@ async function main(): Promise<void> {
   const db = createDb(o.databaseUrl, { maxConnections: 10 });
   try {
     await setup(stack, db, o);
-    const baselines = await measureBaselines(stack, o);
+    const baselines = await measureBaselines(stack, db, o);
     say('warming the API up (refusals only)');
     await warmUp(stack, o);
     await waitAllClosed(stack, db, o.ttlSeconds + 300, say);
@@ -236,6 +243,7 @@ async function main(): Promise<void> {
         noopRouteCpuMicrosPerRequest: round(noopRoute.cpuMicrosPerRequest, 1),
         noopWorkflowsPerSecond: round(baselines.noopWorkflows),
         holdBatchCost: baselines.batchCost,
+        eventsCost: baselines.events,
       },
       flashSale: phaseDetail(flash, o.attempts),
       rejectPath: {
@@ -267,6 +275,10 @@ async function main(): Promise<void> {
     printDetail(report);
     console.log(
       `CPU per request (process CPU time / requests): reject path, API ${report.rejectPath.apiCpuMicrosPerRequest} µs; no-op route ${report.baselines.noopRouteCpuMicrosPerRequest} µs`,
+    );
+    const ev = baselines.events;
+    console.log(
+      `events on vs off, hold batches of ${ev.batchSize} (median ms, rolled back): flash sale ${ev.campaign.medianMsOn} on / ${ev.campaign.medianMsOff} off (${ev.campaign.ratio}); level ${ev.level.medianMsOn} / ${ev.level.medianMsOff} (${ev.level.ratio})`,
     );
     console.log(
       `hold batch, PostgreSQL work (rolled back, commit excluded): ${baselines.batchCost.map((b) => `${b.kind} ${b.outcome} ×${b.size} ${b.medianMs} ms`).join('; ')}\n`,
