@@ -3,6 +3,7 @@
  * each figure is held to with its ratio and verdict, and the detail behind them.
  */
 import { round } from './load';
+import type { MachineLoad } from './machine';
 
 /** The figures outside tools read from `.data/bench-report.json`; the keys never change. */
 export interface Summary {
@@ -45,6 +46,12 @@ export interface Summary {
    * alternating (bench/events-cost.ts; target ≥ 0.9).
    */
   readonly eventsOverheadRatio: number;
+  /** /proc/loadavg's 1-minute figure before the stack started. */
+  readonly loadAverageBefore: number;
+  /** The highest 1-minute load average sampled (every second) during the run, the bench's own load included. */
+  readonly loadAverageDuring: number;
+  /** The machine was busy apart from the bench: the figures are not comparable (bench/machine.ts's rule). */
+  readonly noisy: boolean;
   readonly checksPassed: boolean;
 }
 
@@ -127,7 +134,7 @@ export function targets(s: Summary, o: { concurrency: number; units: number }): 
 export function printReport(
   summary: Summary,
   list: Target[],
-  extra: { rawAnchor?: number; sagaStartLagP99Ms: number; allSagasClosedSeconds: number },
+  extra: { rawAnchor?: number; sagaStartLagP99Ms: number; allSagasClosedSeconds: number; machine: MachineLoad },
 ): void {
   console.log('\n| target | value | bound (same run) | ratio | met |\n| --- | --- | --- | --- | --- |');
   for (const t of list)
@@ -141,5 +148,12 @@ export function printReport(
     console.log(
       `anchor (printed, not a target): pgbench raw one-row UPDATE ${round(extra.rawAnchor)} tx/s vs Node ${summary.rawHotRowUpdatesPerSecond}/s`,
     );
+  const m = extra.machine;
+  console.log(
+    `machine: load average before ${m.loadAverageBefore.join(' / ')}, during (max of ${m.samples} samples) ${m.loadAverageDuringMax}; ` +
+      `other processes ${round(m.otherProcessesCpuShare * 100, 1)}% of the CPU (${m.otherProcessesTop.map((p) => `${p.name} ${p.cores}`).join(', ') || 'none'}); ` +
+      `busy ${round(m.machineCpuShare * 100, 1)}%`,
+  );
+  if (m.noisy) console.log(`NOISY: ${m.noisyReasons.join('; ')} — these figures do not compare with a quiet run's`);
   console.log(`\nsummary: ${JSON.stringify(summary)}\n`);
 }

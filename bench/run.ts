@@ -15,6 +15,7 @@ import { hotRowCeiling, httpCeiling, pgbenchAnchor, workflowCeiling } from './ba
 import { runChecks } from './checks';
 import { byOutcome, percentiles, round, sellOut, serverErrors, type LoadResult, type Sample } from './load';
 import { parseOptions, USAGE, type BenchOptions } from './options';
+import { watchMachine, type MachineLoad } from './machine';
 import { cpuByProcess, cpuByThread, cpuSeconds, summariseDir } from './profile';
 import { printReport, targets, type Summary } from './report';
 import { printDetail, printProfiles } from './report-detail';
@@ -120,6 +121,7 @@ function buildSummary(
   noopRoute: { rps: number; p99: number },
   webhooks: LoadResult,
   failures: string[],
+  load: MachineLoad,
 ): Summary {
   const webhookP99Ms = percentiles(webhooks.samples.map((s) => s.ms)).p99;
   const { out } = flash;
@@ -148,6 +150,9 @@ function buildSummary(
     webhookP99Ratio: noopRoute.p99 > 0 ? round(webhookP99Ms / noopRoute.p99, 3) : 0,
     webhookNon2xx: webhooks.samples.filter((s) => !/^2/.test(s.outcome)).length,
     eventsOverheadRatio: b.events.campaign.ratio,
+    loadAverageBefore: load.loadAverageBefore[0],
+    loadAverageDuring: load.loadAverageDuringMax,
+    noisy: load.noisy,
     checksPassed: failures.length === 0,
   };
 }
@@ -184,6 +189,8 @@ async function main(): Promise<void> {
   if (process.argv.includes('--help')) return console.log(USAGE);
   const o = parseOptions(process.argv.slice(2), process.env);
   const runStarted = performance.now();
+  // The load average before anything of ours runs, then a sample every second (honest figures).
+  const watch = watchMachine();
   say(`starting the stack (scratch database ${new URL(o.databaseUrl).pathname.slice(1)}, TTL ${o.ttlSeconds}s)`);
   const stack = await startStack({
     ttlSeconds: o.ttlSeconds,
@@ -221,11 +228,13 @@ async function main(): Promise<void> {
       { units: o.units, plainUnits: o.plainUnits, webhookUnits: o.units },
       samples,
     );
-    const summary = buildSummary(baselines, flash, plain, rejects, noopRoute, webhooks.result, failures);
+    const machineLoad = watch.stop();
+    const summary = buildSummary(baselines, flash, plain, rejects, noopRoute, webhooks.result, failures, machineLoad);
     const list = targets(summary, o);
     const report = {
       summary,
       targets: list,
+      noisy: machineLoad.noisy,
       date: new Date().toISOString(),
       runSeconds: round((performance.now() - runStarted) / 1000, 1),
       machine: {
@@ -234,6 +243,7 @@ async function main(): Promise<void> {
         memoryGiB: round(os.totalmem() / 2 ** 30, 1),
         node: process.version,
         loadAverage: os.loadavg().map((l) => round(l)),
+        load: machineLoad,
       },
       options: o,
       baselines: {
@@ -272,6 +282,7 @@ async function main(): Promise<void> {
       rawAnchor: baselines.anchor,
       sagaStartLagP99Ms: summary.sagaStartLagP99Ms,
       allSagasClosedSeconds: summary.allSagasClosedSeconds,
+      machine: machineLoad,
     });
     printDetail(report);
     console.log(
