@@ -15,7 +15,7 @@ export function printDetail(r: {
   flashSale: Phase;
   plainOrders: Phase;
   rejectPath: { latencyMs: object };
-  webhooks: { latencyMs: object };
+  sustainedWinners: { latencyMs: object };
 }): void {
   const latency = (phase: string, groups: object) => {
     for (const [outcome, p] of Object.entries(
@@ -28,7 +28,7 @@ export function printDetail(r: {
   latency('flash sale', r.flashSale.latencyMs);
   latency('reject path', r.rejectPath.latencyMs);
   latency('plain', r.plainOrders.latencyMs);
-  latency('webhooks', r.webhooks.latencyMs);
+  latency('sustained', r.sustainedWinners.latencyMs);
   for (const [k, n] of Object.entries({ ...r.flashSale.serverErrors, ...r.plainOrders.serverErrors }))
     console.log(`  ${n} × ${k}`);
   console.log(

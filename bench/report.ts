@@ -35,11 +35,15 @@ export interface Summary {
   readonly sagaStartLagP99Ms: number;
   /** Sell-out → the last sale saga closed and the last payment settled, seconds. */
   readonly allSagasClosedSeconds: number;
-  /** Webhook phase: p99 of the payment webhook's answers at the sale's concurrency, ms. */
+  /** Sustained winners: holds/s over the stream of plain orders that all win (target ≥ 0.5 × raw). */
+  readonly sustainedHoldsPerSecond: number;
+  /** Sustained winners: p99 of their 201 answers, ms (target ≤ 3 × noopRouteP99Ms). */
+  readonly sustainedWinnerP99Ms: number;
+  /** p99 of the payment webhook's answers sent while the sustained winners' orders ran, ms. */
   readonly webhookP99Ms: number;
   /** webhookP99Ms / noopRouteP99Ms (target ≤ 3). */
   readonly webhookP99Ratio: number;
-  /** Webhook answers that were not 2xx in the webhook phase. */
+  /** Payment webhook answers of the sustained phase that were not 2xx. */
   readonly webhookNon2xx: number;
   /**
    * Flash-sale holds/s PostgreSQL takes with the event triggers on / with them off, same run,
@@ -104,6 +108,20 @@ export function targets(s: Summary, o: { concurrency: number; units: number }): 
       met: s.sellOutSeconds > 0 && s.sellOutSeconds <= sellOutBound,
     },
     { name: 'status503WhileRedisUp', value: s.status503WhileRedisUp, bound: '= 0', met: s.status503WhileRedisUp === 0 },
+    atLeast(
+      'sustainedHoldsPerSecond',
+      s.sustainedHoldsPerSecond,
+      0.5,
+      s.rawHotRowUpdatesPerSecond,
+      'rawHotRowUpdatesPerSecond',
+    ),
+    {
+      name: 'sustainedWinnerP99Ms',
+      value: s.sustainedWinnerP99Ms,
+      bound: `≤ 3 × noopRouteP99Ms (${round(3 * s.noopRouteP99Ms)})`,
+      ratio: ratio(s.sustainedWinnerP99Ms, s.noopRouteP99Ms),
+      met: s.sustainedWinnerP99Ms <= 3 * s.noopRouteP99Ms,
+    },
     {
       name: 'webhookP99Ms',
       value: s.webhookP99Ms,

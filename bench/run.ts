@@ -22,7 +22,7 @@ import { printDetail, printProfiles } from './report-detail';
 import { sagaStats } from './sagas';
 import { runFlashSale, runPlainOrders, runRejects, waitAllClosed, warmUp } from './scenario';
 import { startStack, type BenchStack } from './stack';
-import { runWebhooks, WEBHOOK_PREFIX } from './webhooks';
+import { runSustained, sustainedFigures, SUSTAINED_PREFIX, type SustainedResult } from './sustained';
 
 const say = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
@@ -119,11 +119,11 @@ function buildSummary(
   plain: Scenario,
   rejects: LoadResult,
   noopRoute: { rps: number; p99: number },
-  webhooks: LoadResult,
+  sustained: SustainedResult,
   failures: string[],
   load: MachineLoad,
 ): Summary {
-  const webhookP99Ms = percentiles(webhooks.samples.map((s) => s.ms)).p99;
+  const sus = sustainedFigures(sustained);
   const { out } = flash;
   const closedAt = Math.max(flash.sagas.lastCloseAt, flash.sagas.lastSettledAt ?? 0);
   const plainRefusals = plain.sale.result.load.samples.filter(
@@ -146,9 +146,11 @@ function buildSummary(
     plainRefusalP99Ms: percentiles(plainRefusals.map((s) => s.ms)).p99,
     sagaStartLagP99Ms: flash.sagas.startLagMs.p99,
     allSagasClosedSeconds: out ? round((closedAt - out.soldOutAt) / 1000, 2) : 0,
-    webhookP99Ms,
-    webhookP99Ratio: noopRoute.p99 > 0 ? round(webhookP99Ms / noopRoute.p99, 3) : 0,
-    webhookNon2xx: webhooks.samples.filter((s) => !/^2/.test(s.outcome)).length,
+    sustainedHoldsPerSecond: sus.holdsPerSecond,
+    sustainedWinnerP99Ms: sus.winnerP99Ms,
+    webhookP99Ms: sus.webhookP99Ms,
+    webhookP99Ratio: noopRoute.p99 > 0 ? round(sus.webhookP99Ms / noopRoute.p99, 3) : 0,
+    webhookNon2xx: sus.webhookNon2xx,
     eventsOverheadRatio: b.events.campaign.ratio,
     loadAverageBefore: load.loadAverageBefore[0],
     loadAverageDuring: load.loadAverageDuringMax,
@@ -214,22 +216,21 @@ async function main(): Promise<void> {
     say(`baseline: no-op Fastify route, ${o.rejectAttempts} requests at concurrency ${o.concurrency}`);
     const noopRoute = await httpCeiling(o.rejectAttempts, o.concurrency);
     const plain = await plainPhase(stack, db, o);
-    // The payment webhook at the sale's concurrency, Temporal busy with the sagas of its holds.
-    const webhooks = await cores(stack, () => runWebhooks(stack, o, o.units, say));
-    await waitAllClosed(stack, db, o.ttlSeconds + 300, say);
-
-    const webhookSamples = webhooks.result.samples.map((s) => ({ ...s, outcome: `pay ${s.outcome}` }));
+    // Winners only, each paid as it answers: the payment webhook under the same load.
+    const sustained = await cores(stack, () => runSustained(stack, o, say));
+    const sustainedClosing = await cores(stack, () => waitAllClosed(stack, db, o.ttlSeconds + 300, say));
+    const sustainedSamples = [...sustained.result.load.samples, ...sustained.result.payments];
     const samples: Sample[] = [flash, plain]
       .flatMap((p) => [...p.sale.result.load.samples, ...p.sale.result.payments])
-      .concat(rejects.samples, webhookSamples);
+      .concat(rejects.samples, sustainedSamples);
     const failures = await runChecks(
       db,
       stack.client,
-      { units: o.units, plainUnits: o.plainUnits, webhookUnits: o.units },
+      { units: o.units, plainUnits: o.plainUnits, sustainedUnits: o.sustainedAttempts },
       samples,
     );
     const machineLoad = watch.stop();
-    const summary = buildSummary(baselines, flash, plain, rejects, noopRoute, webhooks.result, failures, machineLoad);
+    const summary = buildSummary(baselines, flash, plain, rejects, noopRoute, sustained.result, failures, machineLoad);
     const list = targets(summary, o);
     const report = {
       summary,
@@ -268,13 +269,21 @@ async function main(): Promise<void> {
           (s) => s.outcome === '409 INSUFFICIENT_STOCK' && plain.out && s.sentAt >= plain.out.soldOutAt,
         ).length,
       },
-      webhooks: {
-        orders: o.units,
-        prefix: WEBHOOK_PREFIX,
-        seconds: round(webhooks.seconds),
-        latencyMs: byOutcome(webhookSamples),
-        serverErrors: serverErrors(webhookSamples),
-        cpuCores: webhooks.cores,
+      sustainedWinners: {
+        attempts: o.sustainedAttempts,
+        prefix: SUSTAINED_PREFIX,
+        winners: sustained.result.winners.length,
+        paid: sustained.result.paid.length,
+        ordersSeconds: round(sustained.result.load.seconds),
+        webhooksUnderLoad: sustainedFigures(sustained.result).webhooksUnderLoad,
+        latencyMs: byOutcome(sustainedSamples),
+        serverErrors: serverErrors(sustainedSamples),
+        cpuCores: {
+          orders: sustained.cores,
+          ordersSeconds: sustained.seconds,
+          closing: sustainedClosing.cores,
+          closingSeconds: sustainedClosing.seconds,
+        },
       },
       failures,
     };
