@@ -50,6 +50,14 @@ export interface Summary {
    * alternating (bench/events-cost.ts; target ≥ 0.9).
    */
   readonly eventsOverheadRatio: number;
+  /** API CPU µs per request of the sustained-winners phase (its orders and their payments), /proc. */
+  readonly winnerCpuMicros: number;
+  /** API CPU µs per request on the reject path (sold-out campaign). */
+  readonly rejectCpuMicros: number;
+  /** The no-op route's server CPU µs per request, same load generator and concurrency. */
+  readonly noopCpuMicros: number;
+  /** rejectCpuMicros / noopCpuMicros (target ≤ 2). */
+  readonly rejectCpuRatio: number;
   /** /proc/loadavg's 1-minute figure before the stack started. */
   readonly loadAverageBefore: number;
   /** The highest 1-minute load average sampled (every second) during the run, the bench's own load included. */
@@ -133,6 +141,13 @@ export function targets(s: Summary, o: { concurrency: number; units: number }): 
     { name: 'plainRefusalP99Ms', value: s.plainRefusalP99Ms, bound: '≤ 50 ms', met: s.plainRefusalP99Ms <= 50 },
     atLeast('sagasPerSecond', s.sagasPerSecond, 0.35, s.noopWorkflowsPerSecond, 'noopWorkflowsPerSecond'),
     atLeast('rejectsPerSecond', s.rejectsPerSecond, 0.6, s.noopRouteRps, 'noopRouteRps'),
+    {
+      name: 'rejectCpuRatio',
+      value: s.rejectCpuRatio,
+      bound: `≤ 2 (API CPU per reject ${s.rejectCpuMicros} µs / per no-op request ${s.noopCpuMicros} µs)`,
+      ratio: s.rejectCpuRatio,
+      met: s.rejectCpuRatio > 0 && s.rejectCpuRatio <= 2,
+    },
     {
       name: 'eventsOverheadRatio',
       value: s.eventsOverheadRatio,

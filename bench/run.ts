@@ -7,111 +7,20 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createDb, type Db } from '../data/db';
-import { batchCosts, batchesSeen } from './batch-cost';
-import { eventsCost } from './events-cost';
+import { createDb } from '../data/db';
 import { setup } from './setup';
-import { hotRowCeiling, httpCeiling, pgbenchAnchor, workflowCeiling } from './baselines';
+import { httpCeiling } from './baselines';
 import { runChecks } from './checks';
-import { byOutcome, percentiles, round, sellOut, serverErrors, type LoadResult, type Sample } from './load';
-import { parseOptions, USAGE, type BenchOptions } from './options';
+import { byOutcome, percentiles, round, serverErrors, type LoadResult, type Sample } from './load';
+import { parseOptions, USAGE } from './options';
 import { watchMachine, type MachineLoad } from './machine';
-import { cpuByProcess, cpuByThread, cpuSeconds, summariseDir } from './profile';
+import { cores, flashSalePhase, measureBaselines, plainPhase, say, type Baselines, type Scenario } from './phases';
+import { cpuSeconds, summariseDir } from './profile';
 import { printReport, targets, type Summary } from './report';
 import { printDetail, printProfiles } from './report-detail';
-import { sagaStats } from './sagas';
-import { runFlashSale, runPlainOrders, runRejects, waitAllClosed, warmUp } from './scenario';
-import { startStack, type BenchStack } from './stack';
+import { runRejects, waitAllClosed, warmUp } from './scenario';
+import { startStack } from './stack';
 import { runSustained, sustainedFigures, SUSTAINED_PREFIX, type SustainedResult } from './sustained';
-
-const say = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
-
-/** Cores each process (and each thread of the API and worker) used while `work` ran (CPU seconds / wall seconds). */
-async function cores<T>(
-  stack: BenchStack,
-  work: () => Promise<T>,
-): Promise<{
-  result: T;
-  cores: Record<string, number>;
-  threads: Record<string, Record<string, number>>;
-  seconds: number;
-}> {
-  const threadsOf = () => ({ api: cpuByThread(stack.pids.api), worker: cpuByThread(stack.pids.worker) });
-  const before = cpuByProcess(stack.pids);
-  const threadsBefore = threadsOf();
-  const started = performance.now();
-  const result = await work();
-  const seconds = (performance.now() - started) / 1000;
-  const after = cpuByProcess(stack.pids);
-  const threadsAfter = threadsOf();
-  const rate = (a: Record<string, number>, b: Record<string, number>) =>
-    Object.fromEntries(
-      Object.keys(a)
-        .map((k) => [k, round((a[k] - (b[k] ?? 0)) / seconds)])
-        .filter(([, v]) => (v as number) >= 0.01),
-    );
-  return {
-    result,
-    seconds: round(seconds),
-    cores: rate(after, before),
-    threads: {
-      api: rate(threadsAfter.api, threadsBefore.api),
-      worker: rate(threadsAfter.worker, threadsBefore.worker),
-    },
-  };
-}
-
-type Baselines = Awaited<ReturnType<typeof measureBaselines>>;
-type Scenario = Awaited<ReturnType<typeof flashSalePhase>>;
-
-/** The ceilings of this run on this machine, and what one hold batch costs PostgreSQL. */
-async function measureBaselines(stack: BenchStack, db: Db, o: BenchOptions) {
-  // First, while nothing writes (the setup's sagas closed): a change committed with the
-  // triggers off would miss its event.
-  await waitAllClosed(stack, db, o.ttlSeconds + 300, say);
-  say(`events on vs off: ${o.eventsRounds} rounds of flash-sale and level hold batches (rolled back)`);
-  const events = await eventsCost(o.databaseUrl, o.eventsRounds);
-  const workflowCount = Math.min(o.units, 1000);
-  say(`baseline: ${workflowCount} no-op Temporal workflows, ${Math.min(o.concurrency, 200)} at once`);
-  const noopWorkflows = await workflowCeiling(
-    stack.client,
-    stack.temporalAddress,
-    workflowCount,
-    Math.min(o.concurrency, 200),
-    o.closingNice,
-  );
-  say(
-    `baseline: raw conditional UPDATE on one hot row, ${o.dbConnections} node-postgres connections, ${o.baselineSeconds}s`,
-  );
-  const rawHotRow = await hotRowCeiling(o.databaseUrl, o.baselineSeconds, o.dbConnections);
-  const anchor = o.anchor ? await pgbenchAnchor(o.databaseUrl, o.baselineSeconds, o.dbConnections) : undefined;
-  say('diagnostic: PostgreSQL work of one hold batch (rolled back)');
-  const batchCost = await batchCosts(o.databaseUrl);
-  return { noopWorkflows, rawHotRow, anchor, batchCost, events };
-}
-
-/** One ordering scenario, then until every saga has closed and every payment is settled. */
-async function scenarioPhase(
-  stack: BenchStack,
-  db: Db,
-  o: BenchOptions,
-  run: () => ReturnType<typeof runFlashSale>,
-  units: number,
-  prefix: string,
-) {
-  const sale = await cores(stack, run);
-  const out = sellOut(sale.result.load.samples, units);
-  say(`${sale.result.winners.length} winners, ${sale.result.paid.length} paid; waiting for every saga to close`);
-  const closing = await cores(stack, () => waitAllClosed(stack, db, o.ttlSeconds + 300, say));
-  const sagas = await sagaStats(stack.client, db, sale.result.winners, sale.result.paid);
-  const batches = out && (await batchesSeen(o.databaseUrl, prefix, out.firstAdmission, out.soldOutAt));
-  return { sale, out, closing, sagas, batches };
-}
-
-const flashSalePhase = (stack: BenchStack, db: Db, o: BenchOptions) =>
-  scenarioPhase(stack, db, o, () => runFlashSale(stack, o, say), o.units, 'b-');
-const plainPhase = (stack: BenchStack, db: Db, o: BenchOptions) =>
-  scenarioPhase(stack, db, o, () => runPlainOrders(stack, o, say), o.plainUnits, 'p-');
 
 function buildSummary(
   b: Baselines,
@@ -122,6 +31,7 @@ function buildSummary(
   sustained: SustainedResult,
   failures: string[],
   load: MachineLoad,
+  cpu: { winner: number; reject: number; noop: number },
 ): Summary {
   const sus = sustainedFigures(sustained);
   const { out } = flash;
@@ -152,6 +62,10 @@ function buildSummary(
     webhookP99Ratio: noopRoute.p99 > 0 ? round(sus.webhookP99Ms / noopRoute.p99, 3) : 0,
     webhookNon2xx: sus.webhookNon2xx,
     eventsOverheadRatio: b.events.campaign.ratio,
+    winnerCpuMicros: round(cpu.winner, 1),
+    rejectCpuMicros: round(cpu.reject, 1),
+    noopCpuMicros: round(cpu.noop, 1),
+    rejectCpuRatio: cpu.noop > 0 ? round(cpu.reject / cpu.noop, 3) : 0,
     loadAverageBefore: load.loadAverageBefore[0],
     loadAverageDuring: load.loadAverageDuringMax,
     noisy: load.noisy,
@@ -176,6 +90,8 @@ function phaseDetail(p: Scenario, attempts: number) {
     batches: p.batches,
     latencyMs: byOutcome(samples),
     serverErrors: serverErrors(samples),
+    /** The API's CPU time over the orders (and the payments answered meanwhile) / those requests. */
+    apiCpuMicrosPerRequest: round((p.sale.apiCpuSeconds * 1e6) / samples.length, 1),
     sagas: p.sagas,
     cpuCores: {
       orders: p.sale.cores,
@@ -230,7 +146,12 @@ async function main(): Promise<void> {
       samples,
     );
     const machineLoad = watch.stop();
-    const summary = buildSummary(baselines, flash, plain, rejects, noopRoute, sustained.result, failures, machineLoad);
+    const sustainedCpuMicros = (sustained.apiCpuSeconds * 1e6) / sustainedFigures(sustained.result).requestsAnswered;
+    const summary = buildSummary(baselines, flash, plain, rejects, noopRoute, sustained.result, failures, machineLoad, {
+      winner: sustainedCpuMicros,
+      reject: rejectCpuMicros,
+      noop: noopRoute.cpuMicrosPerRequest,
+    });
     const list = targets(summary, o);
     const report = {
       summary,
@@ -275,6 +196,7 @@ async function main(): Promise<void> {
         winners: sustained.result.winners.length,
         paid: sustained.result.paid.length,
         ordersSeconds: round(sustained.result.load.seconds),
+        apiCpuMicrosPerRequest: round(sustainedCpuMicros, 1),
         webhooksUnderLoad: sustainedFigures(sustained.result).webhooksUnderLoad,
         latencyMs: byOutcome(sustainedSamples),
         serverErrors: serverErrors(sustainedSamples),
@@ -295,7 +217,9 @@ async function main(): Promise<void> {
     });
     printDetail(report);
     console.log(
-      `CPU per request (process CPU time / requests): reject path, API ${report.rejectPath.apiCpuMicrosPerRequest} µs; no-op route ${report.baselines.noopRouteCpuMicrosPerRequest} µs`,
+      `CPU per request (process CPU time / requests answered): API on the reject path ${summary.rejectCpuMicros} µs, ` +
+        `sustained winners (orders and their payments) ${summary.winnerCpuMicros} µs, flash sale ${report.flashSale.apiCpuMicrosPerRequest} µs, ` +
+        `plain orders ${report.plainOrders.apiCpuMicrosPerRequest} µs; no-op route ${summary.noopCpuMicros} µs`,
     );
     const ev = baselines.events;
     console.log(
