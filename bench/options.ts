@@ -19,6 +19,8 @@ export interface BenchOptions {
   /** Connections of the raw hot-row baseline: the API's PostgreSQL pool size. */
   readonly dbConnections: number;
   readonly baselineSeconds: number;
+  /** How long to wait, once the sale's sagas closed, for the subscriber to get every event. */
+  readonly eventsWaitSeconds: number;
   /** Rounds of hold batches with the events on and off (bench/events-cost.ts). */
   readonly eventsRounds: number;
   /** Also run pgbench's raw one-row UPDATE (the shared hot-row anchor r0), when pgbench is installed. */
@@ -49,6 +51,8 @@ export const USAGE = `npm run bench [-- options]
   --baseline-seconds T    length of each database baseline (default 5; quick 2)
   --events-rounds N       rounds of hold batches with the event triggers on and off, 10 + 10 batches
                           of 50 each way per round (default 10; quick 4)
+  --events-wait SECONDS   once the sale's sagas closed, how long to wait for the event subscriber to
+                          receive every event of the sale (default 60; quick 30); then it counts
   --no-anchor             skip pgbench's raw one-row UPDATE (printed, never a target)
   --closing-nice N        nice value of the worker and Temporal dev server, as \`npm start\` gives them
                           (default CLOSING_NICE or 10; 0: they share the CPU evenly with the API)
@@ -86,6 +90,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     payConcurrency: num('pay-concurrency', 50, 50, 1, 10_000),
     dbConnections: num('db-connections', 10, 10, 1, 1000),
     baselineSeconds: num('baseline-seconds', 5, 2, 1, 600),
+    eventsWaitSeconds: num('events-wait', 60, 30, 0, 3600),
     eventsRounds: num('events-rounds', 10, 4, 1, 1000),
     anchor: !flag('no-anchor'),
     report: value('report') ?? '.data/bench-report.json',

@@ -50,6 +50,12 @@ export interface Summary {
    * alternating (bench/events-cost.ts; target ≥ 0.9).
    */
   readonly eventsOverheadRatio: number;
+  /** p99 of receipt − the event's `time` at a webhook subscriber during the flash sale, ms (reported). */
+  readonly eventLagP99Ms: number;
+  /** Of `eventsExpected`, the events the subscriber received, signed (each id once). */
+  readonly eventsDelivered: number;
+  /** Events in the feed from the subscription's creation to the head once the sale's sagas closed. */
+  readonly eventsExpected: number;
   /** API CPU µs per request of the sustained-winners phase (its orders and their payments), /proc. */
   readonly winnerCpuMicros: number;
   /** API CPU µs per request on the reject path (sold-out campaign). */
@@ -175,7 +181,8 @@ export function printReport(
       `| ${t.name} | ${t.value} | ${t.bound} | ${t.ratio ?? '—'} | ${t.met === undefined ? 'n/a here' : t.met ? 'met' : 'NOT MET'} |`,
     );
   console.log(
-    `\nreported, no target: sagaStartLagP99Ms ${extra.sagaStartLagP99Ms}, allSagasClosedSeconds ${extra.allSagasClosedSeconds}`,
+    `\nreported, no target: sagaStartLagP99Ms ${extra.sagaStartLagP99Ms}, allSagasClosedSeconds ${extra.allSagasClosedSeconds}, ` +
+      `eventLagP99Ms ${summary.eventLagP99Ms} (events delivered ${summary.eventsDelivered} of ${summary.eventsExpected})`,
   );
   if (extra.rawAnchor !== undefined)
     console.log(

@@ -20,6 +20,7 @@ import { printReport, targets, type Summary } from './report';
 import { printDetail, printProfiles } from './report-detail';
 import { runRejects, waitAllClosed, warmUp } from './scenario';
 import { startStack } from './stack';
+import { EventSubscriber, type EventLag } from './event-subscriber';
 import { runSustained, sustainedFigures, SUSTAINED_PREFIX, type SustainedResult } from './sustained';
 
 function buildSummary(
@@ -32,6 +33,7 @@ function buildSummary(
   failures: string[],
   load: MachineLoad,
   cpu: { winner: number; reject: number; noop: number },
+  events: EventLag,
 ): Summary {
   const sus = sustainedFigures(sustained);
   const { out } = flash;
@@ -62,6 +64,9 @@ function buildSummary(
     webhookP99Ratio: noopRoute.p99 > 0 ? round(sus.webhookP99Ms / noopRoute.p99, 3) : 0,
     webhookNon2xx: sus.webhookNon2xx,
     eventsOverheadRatio: b.events.campaign.ratio,
+    eventLagP99Ms: events.lagMs.p99,
+    eventsDelivered: events.eventsDelivered,
+    eventsExpected: events.eventsExpected,
     winnerCpuMicros: round(cpu.winner, 1),
     rejectCpuMicros: round(cpu.reject, 1),
     noopCpuMicros: round(cpu.noop, 1),
@@ -124,7 +129,10 @@ async function main(): Promise<void> {
     say('warming the API up (refusals only)');
     await warmUp(stack, o);
     await waitAllClosed(stack, db, o.ttlSeconds + 300, say);
+    // A subscriber hears the sale's events through the worker's webhook dispatcher (issue 18).
+    const subscriber = await EventSubscriber.start(stack);
     const flash = await flashSalePhase(stack, db, o);
+    const eventLag = await subscriber.finish(o.eventsWaitSeconds, say);
     // The pure reject path, then the no-op route right after it under the same conditions.
     const apiCpuBefore = cpuSeconds(stack.pids.api);
     const rejects = await runRejects(stack, o, say);
@@ -145,13 +153,27 @@ async function main(): Promise<void> {
       { units: o.units, plainUnits: o.plainUnits, sustainedUnits: o.sustainedAttempts },
       samples,
     );
+    // Every delivery is signed (a consumer verifies before it parses); lag alone is no failure.
+    if (eventLag.badSignatures > 0)
+      failures.push(`${eventLag.badSignatures} event deliveries with a missing or bad signature`);
     const machineLoad = watch.stop();
     const sustainedCpuMicros = (sustained.apiCpuSeconds * 1e6) / sustainedFigures(sustained.result).requestsAnswered;
-    const summary = buildSummary(baselines, flash, plain, rejects, noopRoute, sustained.result, failures, machineLoad, {
-      winner: sustainedCpuMicros,
-      reject: rejectCpuMicros,
-      noop: noopRoute.cpuMicrosPerRequest,
-    });
+    const summary = buildSummary(
+      baselines,
+      flash,
+      plain,
+      rejects,
+      noopRoute,
+      sustained.result,
+      failures,
+      machineLoad,
+      {
+        winner: sustainedCpuMicros,
+        reject: rejectCpuMicros,
+        noop: noopRoute.cpuMicrosPerRequest,
+      },
+      eventLag,
+    );
     const list = targets(summary, o);
     const report = {
       summary,
@@ -179,6 +201,7 @@ async function main(): Promise<void> {
         eventsCost: baselines.events,
       },
       flashSale: phaseDetail(flash, o.attempts),
+      eventSubscriber: eventLag,
       rejectPath: {
         seconds: round(rejects.seconds),
         latencyMs: byOutcome(rejects.samples),
