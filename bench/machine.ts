@@ -96,7 +96,7 @@ export interface MachineLoad {
   readonly noisyReasons: string[];
 }
 
-/** The rule (docs/testing.md "Honest figures"). */
+/** The rule (docs/testing.md "The benchmark", honest figures). */
 export const NOISY_LOAD_PER_CORE = 0.5;
 export const NOISY_OTHER_CPU_SHARE = 0.1;
 
