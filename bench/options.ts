@@ -45,7 +45,7 @@ export const USAGE = `npm run bench [-- options]
   --reject-attempts R     attempts on a sold-out campaign once every saga has closed (default 20000; quick 3000)
   --plain-attempts N      plain POST /orders attempts on one hot level (default 5000; quick 1500)
   --plain-units S         stock of that level (default 1000; quick 200)
-  --sustained-attempts N  plain orders on a level stocked for all, every winner paid (default 2000; quick 400)
+  --sustained-attempts N  plain orders on a level stocked for all, every winner paid (default 2000; quick 200)
   --pay-concurrency P     webhook deliveries in flight from the payment provider (default 50)
   --db-connections K      connections of the raw hot-row baseline (default 10: the API's pool)
   --baseline-seconds T    length of each database baseline (default 5; quick 2)
@@ -86,7 +86,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     rejectAttempts: num('reject-attempts', 20_000, 3_000, 1, 10_000_000),
     plainAttempts: num('plain-attempts', 5_000, 1_500, 1, 10_000_000),
     plainUnits: num('plain-units', 1_000, 200, 1, 1_000_000),
-    sustainedAttempts: num('sustained-attempts', 2_000, 400, 1, 10_000_000),
+    sustainedAttempts: num('sustained-attempts', 2_000, 200, 1, 10_000_000),
     payConcurrency: num('pay-concurrency', 50, 50, 1, 10_000),
     dbConnections: num('db-connections', 10, 10, 1, 1000),
     baselineSeconds: num('baseline-seconds', 5, 2, 1, 600),
