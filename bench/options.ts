@@ -28,6 +28,8 @@ export interface BenchOptions {
   readonly report: string;
   readonly databaseUrl: string;
   readonly redisUrl: string;
+  /** Also run in the production layout (bench/layout.ts) and print a second report. */
+  readonly taskset: boolean;
   /** Directory for CPU profiles of the API and worker, when profiling. */
   readonly profileDir?: string;
   /** Nice value of the worker and the Temporal dev server, as under `npm start` (platform/priority.ts). */
@@ -56,6 +58,9 @@ export const USAGE = `npm run bench [-- options]
   --no-anchor             skip pgbench's raw one-row UPDATE (printed, never a target)
   --closing-nice N        nice value of the worker and Temporal dev server, as \`npm start\` gives them
                           (default CLOSING_NICE or 10; 0: they share the CPU evenly with the API)
+  --taskset               then run again in the production layout: the API pinned to CPU 0, the rest
+                          of what the bench starts to CPU 1 (taskset); a second report, labelled
+                          so, in <report>.taskset.json
   --report FILE           JSON report (default .data/bench-report.json)
   --profile               CPU-profile the API and worker processes (node --cpu-prof) and print
                           where their time went; profiles land in .data/profiles/
@@ -96,6 +101,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     report: value('report') ?? '.data/bench-report.json',
     databaseUrl: env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/stockhold_bench',
     redisUrl: env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/13',
+    taskset: flag('taskset'),
     profileDir: flag('profile') ? '.data/profiles' : undefined,
     closingNice: num('closing-nice', closingNice(env), closingNice(env), 0, 19),
   };

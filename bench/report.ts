@@ -173,8 +173,15 @@ export function targets(s: Summary, o: { concurrency: number; units: number }): 
 export function printReport(
   summary: Summary,
   list: Target[],
-  extra: { rawAnchor?: number; sagaStartLagP99Ms: number; allSagasClosedSeconds: number; machine: MachineLoad },
+  extra: {
+    layout: string;
+    rawAnchor?: number;
+    sagaStartLagP99Ms: number;
+    allSagasClosedSeconds: number;
+    machine: MachineLoad;
+  },
 ): void {
+  console.log(`\n== report, layout: ${extra.layout} ==`);
   console.log('\n| target | value | bound (same run) | ratio | met |\n| --- | --- | --- | --- | --- |');
   for (const t of list)
     console.log(

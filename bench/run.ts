@@ -12,7 +12,7 @@ import { setup } from './setup';
 import { httpCeiling } from './baselines';
 import { runChecks } from './checks';
 import { byOutcome, percentiles, round, serverErrors, type LoadResult, type Sample } from './load';
-import { parseOptions, USAGE } from './options';
+import { parseOptions, USAGE, type BenchOptions } from './options';
 import { watchMachine, type MachineLoad } from './machine';
 import { cores, flashSalePhase, measureBaselines, plainPhase, say, type Baselines, type Scenario } from './phases';
 import { cpuSeconds, summariseDir } from './profile';
@@ -20,8 +20,12 @@ import { printReport, targets, type Summary } from './report';
 import { printDetail, printProfiles } from './report-detail';
 import { runRejects, waitAllClosed, warmUp } from './scenario';
 import { startStack } from './stack';
+import { backendPinner, checkLayout, pin, PRODUCTION_LAYOUT, type Layout } from './layout';
 import { EventSubscriber, type EventLag } from './event-subscriber';
 import { runSustained, sustainedFigures, SUSTAINED_PREFIX, type SustainedResult } from './sustained';
+
+/** The report's `layout` when nothing is pinned. */
+const DEFAULT_LAYOUT = 'default: the OS places every process on any CPU';
 
 function buildSummary(
   b: Baselines,
@@ -108,12 +112,15 @@ function phaseDetail(p: Scenario, attempts: number) {
   };
 }
 
-async function main(): Promise<void> {
-  if (process.argv.includes('--help')) return console.log(USAGE);
-  const o = parseOptions(process.argv.slice(2), process.env);
+/** One run on one layout (none: the OS places every process); false when a check failed. */
+async function runOnce(o: BenchOptions, layout?: Layout): Promise<boolean> {
   const runStarted = performance.now();
+  const reportFile = reportPath(o.report, layout);
+  // The load generator first: what it starts from here on inherits its CPU (bench/layout.ts).
+  if (layout) pin(process.pid, layout.restCpu);
+  let pinner: ReturnType<typeof backendPinner> | undefined;
   // The load average before anything of ours runs, then a sample every second (honest figures).
-  const watch = watchMachine();
+  const watch = watchMachine(1000, () => void pinner?.sweep());
   say(`starting the stack (scratch database ${new URL(o.databaseUrl).pathname.slice(1)}, TTL ${o.ttlSeconds}s)`);
   const stack = await startStack({
     ttlSeconds: o.ttlSeconds,
@@ -122,7 +129,14 @@ async function main(): Promise<void> {
     profileDir: o.profileDir,
     closingNice: o.closingNice,
   });
+  if (layout) {
+    pin(stack.pids.api, layout.apiCpu);
+    pinner = backendPinner(o.databaseUrl, layout.restCpu);
+    await pinner.sweep();
+    say(`layout: ${layout.label}`);
+  }
   const db = createDb(o.databaseUrl, { maxConnections: 10 });
+  let passed = false;
   try {
     await setup(stack, db, o);
     const baselines = await measureBaselines(stack, db, o);
@@ -138,7 +152,11 @@ async function main(): Promise<void> {
     const rejects = await runRejects(stack, o, say);
     const rejectCpuMicros = ((cpuSeconds(stack.pids.api) - apiCpuBefore) * 1e6) / rejects.samples.length;
     say(`baseline: no-op Fastify route, ${o.rejectAttempts} requests at concurrency ${o.concurrency}`);
-    const noopRoute = await httpCeiling(o.rejectAttempts, o.concurrency);
+    const noopRoute = await httpCeiling(
+      o.rejectAttempts,
+      o.concurrency,
+      layout ? (pid) => pin(pid, layout.apiCpu) : undefined,
+    );
     const plain = await plainPhase(stack, db, o);
     // Winners only, each paid as it answers: the payment webhook under the same load.
     const sustained = await cores(stack, () => runSustained(stack, o, say));
@@ -175,7 +193,8 @@ async function main(): Promise<void> {
       eventLag,
     );
     const list = targets(summary, o);
-    const report = {
+    const full = {
+      layout: layout?.label ?? DEFAULT_LAYOUT,
       summary,
       targets: list,
       noisy: machineLoad.noisy,
@@ -233,16 +252,17 @@ async function main(): Promise<void> {
       failures,
     };
     printReport(summary, list, {
+      layout: full.layout,
       rawAnchor: baselines.anchor,
       sagaStartLagP99Ms: summary.sagaStartLagP99Ms,
       allSagasClosedSeconds: summary.allSagasClosedSeconds,
       machine: machineLoad,
     });
-    printDetail(report);
+    printDetail(full);
     console.log(
       `CPU per request (process CPU time / requests answered): API on the reject path ${summary.rejectCpuMicros} µs, ` +
-        `sustained winners (orders and their payments) ${summary.winnerCpuMicros} µs, flash sale ${report.flashSale.apiCpuMicrosPerRequest} µs, ` +
-        `plain orders ${report.plainOrders.apiCpuMicrosPerRequest} µs; no-op route ${summary.noopCpuMicros} µs`,
+        `sustained winners (orders and their payments) ${summary.winnerCpuMicros} µs, flash sale ${full.flashSale.apiCpuMicrosPerRequest} µs, ` +
+        `plain orders ${full.plainOrders.apiCpuMicrosPerRequest} µs; no-op route ${summary.noopCpuMicros} µs`,
     );
     const ev = baselines.events;
     console.log(
@@ -251,18 +271,35 @@ async function main(): Promise<void> {
     console.log(
       `hold batch, PostgreSQL work (rolled back, commit excluded): ${baselines.batchCost.map((b) => `${b.kind} ${b.outcome} ×${b.size} ${b.medianMs} ms`).join('; ')}\n`,
     );
-    mkdirSync(path.dirname(o.report), { recursive: true });
-    writeFileSync(o.report, JSON.stringify(report, null, 2));
-    say(`report written to ${o.report} (run took ${report.runSeconds}s)`);
+    mkdirSync(path.dirname(reportFile), { recursive: true });
+    writeFileSync(reportFile, JSON.stringify(full, null, 2));
+    say(`report written to ${reportFile} (run took ${full.runSeconds}s)`);
     if (failures.length > 0) {
       for (const f of failures) console.error(`CHECK FAILED: ${f}`);
-      process.exitCode = 1;
     } else say('all checks passed: nothing oversold, every saga closed, every payment settled, invariants hold');
+    passed = failures.length === 0;
   } finally {
     await db.$disconnect();
     await stack.stop();
+    await pinner?.close();
   }
   if (o.profileDir) printProfiles(summariseDir(o.profileDir));
+  return passed;
+}
+
+/** `.data/bench-report.json`, or `.data/bench-report.taskset.json` for the production layout. */
+const reportPath = (file: string, layout?: Layout) => (layout ? file.replace(/(\.json)?$/, '.taskset.json') : file);
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help')) return console.log(USAGE);
+  const o = parseOptions(process.argv.slice(2), process.env);
+  if (o.taskset) checkLayout(PRODUCTION_LAYOUT);
+  let passed = await runOnce(o);
+  if (o.taskset) {
+    say(`second run, ${PRODUCTION_LAYOUT.label}`);
+    passed = (await runOnce(o, PRODUCTION_LAYOUT)) && passed;
+  }
+  if (!passed) process.exitCode = 1;
 }
 
 main().catch((err) => {
