@@ -23,6 +23,7 @@ import { coercingQueryStrings } from './plugins/validation';
 import admin from './routes/admin';
 import campaigns from './routes/campaigns';
 import campaignAdmin from './routes/campaigns/admin';
+import operatorConsole from './routes/console';
 import alerts from './routes/alerts';
 import events from './routes/events';
 import eventSubscriptions from './routes/event-subscriptions';
@@ -134,6 +135,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   await app.register(admin);
   await app.register(campaigns);
   await app.register(campaignAdmin);
+  // The operator console: its own cookies, form bodies and CSRF, encapsulated in its plugin.
+  if (deps.config.console) await app.register(operatorConsole, { settings: deps.config.console });
   return app;
 }
 

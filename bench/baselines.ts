@@ -22,9 +22,12 @@ import { cpuSeconds } from './profile';
 export async function httpCeiling(
   requests: number,
   concurrency: number,
+  /** Where to run the server (the production layout pins it beside the API). */
+  place?: (pid: number) => void,
 ): Promise<{ rps: number; p99: number; cpuMicrosPerRequest: number }> {
   const port = await freePort();
   const server = runService('bench/noop-server.ts', {}, [String(port)]);
+  place?.(server.child.pid!);
   try {
     await waitForHttp(`http://127.0.0.1:${port}/noop`, 30_000, 'POST');
     const run = (total: number) =>

@@ -24,7 +24,8 @@ export interface BatchCost {
   readonly itemsPerSecond: number;
 }
 
-function items(n: number, quantity: number, sku: string, tag: string, campaignId?: string) {
+/** `n` hold-batch items of one order line each, as the API's HoldBatcher sends them. */
+export function batchItems(n: number, quantity: number, sku: string, tag: string, campaignId?: string) {
   const expiresAt = new Date(Date.now() + 900_000).toISOString();
   return Array.from({ length: n }, (_, i) => {
     const orderId = `cost-${tag}-${i}-${Math.random().toString(36).slice(2, 8)}`;
@@ -67,7 +68,7 @@ export async function batchCosts(databaseUrl: string, repeats = 15): Promise<Bat
         for (let r = 0; r < repeats; r++) {
           const quantity = outcome === 'holds' ? 1 : 10_000_000;
           const sku = kind === 'level' ? BATCH_LEVEL_SKU : BATCH_POOL_SKU;
-          const batch = items(
+          const batch = batchItems(
             size,
             quantity,
             sku,

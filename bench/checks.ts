@@ -23,14 +23,14 @@ async function soldAndConfirmed(db: Db, prefix: string): Promise<{ units: number
 export async function runChecks(
   db: Db,
   client: Client,
-  limits: { units: number; plainUnits: number; webhookUnits: number },
+  limits: { units: number; plainUnits: number; sustainedUnits: number },
   samples: Sample[],
 ): Promise<string[]> {
   const failures: string[] = [];
   for (const [label, prefix, limit] of [
     ['flash sale', 'b-', limits.units],
     ['plain orders', 'p-', limits.plainUnits],
-    ['webhook phase', 'h-', limits.webhookUnits],
+    ['sustained winners', 's-', limits.sustainedUnits],
   ] as const) {
     const { units, confirmedPayments } = await soldAndConfirmed(db, prefix);
     if (units > limit) failures.push(`OVERSOLD (${label}): ${units} units sold > ${limit}`);

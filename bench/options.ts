@@ -12,16 +12,24 @@ export interface BenchOptions {
   readonly rejectAttempts: number;
   readonly plainAttempts: number;
   readonly plainUnits: number;
+  /** Plain orders of the sustained-winners phase, on a level stocked for every one. */
+  readonly sustainedAttempts: number;
   /** Concurrent webhook deliveries of the payment provider (apart from the shoppers). */
   readonly payConcurrency: number;
   /** Connections of the raw hot-row baseline: the API's PostgreSQL pool size. */
   readonly dbConnections: number;
   readonly baselineSeconds: number;
+  /** How long to wait, once the sale's sagas closed, for the subscriber to get every event. */
+  readonly eventsWaitSeconds: number;
+  /** Rounds of hold batches with the events on and off (bench/events-cost.ts). */
+  readonly eventsRounds: number;
   /** Also run pgbench's raw one-row UPDATE (the shared hot-row anchor r0), when pgbench is installed. */
   readonly anchor: boolean;
   readonly report: string;
   readonly databaseUrl: string;
   readonly redisUrl: string;
+  /** Also run in the production layout (bench/layout.ts) and print a second report. */
+  readonly taskset: boolean;
   /** Directory for CPU profiles of the API and worker, when profiling. */
   readonly profileDir?: string;
   /** Nice value of the worker and the Temporal dev server, as under `npm start` (platform/priority.ts). */
@@ -39,12 +47,20 @@ export const USAGE = `npm run bench [-- options]
   --reject-attempts R     attempts on a sold-out campaign once every saga has closed (default 20000; quick 3000)
   --plain-attempts N      plain POST /orders attempts on one hot level (default 5000; quick 1500)
   --plain-units S         stock of that level (default 1000; quick 200)
+  --sustained-attempts N  plain orders on a level stocked for all, every winner paid (default 2000; quick 200)
   --pay-concurrency P     webhook deliveries in flight from the payment provider (default 50)
   --db-connections K      connections of the raw hot-row baseline (default 10: the API's pool)
   --baseline-seconds T    length of each database baseline (default 5; quick 2)
+  --events-rounds N       rounds of hold batches with the event triggers on and off, 10 + 10 batches
+                          of 50 each way per round (default 10; quick 4)
+  --events-wait SECONDS   once the sale's sagas closed, how long to wait for the event subscriber to
+                          receive every event of the sale (default 60; quick 30); then it counts
   --no-anchor             skip pgbench's raw one-row UPDATE (printed, never a target)
   --closing-nice N        nice value of the worker and Temporal dev server, as \`npm start\` gives them
                           (default CLOSING_NICE or 10; 0: they share the CPU evenly with the API)
+  --taskset               then run again in the production layout: the API pinned to CPU 0, the rest
+                          of what the bench starts to CPU 1 (taskset); a second report, labelled
+                          so, in <report>.taskset.json
   --report FILE           JSON report (default .data/bench-report.json)
   --profile               CPU-profile the API and worker processes (node --cpu-prof) and print
                           where their time went; profiles land in .data/profiles/
@@ -75,13 +91,17 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     rejectAttempts: num('reject-attempts', 20_000, 3_000, 1, 10_000_000),
     plainAttempts: num('plain-attempts', 5_000, 1_500, 1, 10_000_000),
     plainUnits: num('plain-units', 1_000, 200, 1, 1_000_000),
+    sustainedAttempts: num('sustained-attempts', 2_000, 200, 1, 10_000_000),
     payConcurrency: num('pay-concurrency', 50, 50, 1, 10_000),
     dbConnections: num('db-connections', 10, 10, 1, 1000),
     baselineSeconds: num('baseline-seconds', 5, 2, 1, 600),
+    eventsWaitSeconds: num('events-wait', 60, 30, 0, 3600),
+    eventsRounds: num('events-rounds', 10, 4, 1, 1000),
     anchor: !flag('no-anchor'),
     report: value('report') ?? '.data/bench-report.json',
     databaseUrl: env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/stockhold_bench',
     redisUrl: env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/13',
+    taskset: flag('taskset'),
     profileDir: flag('profile') ? '.data/profiles' : undefined,
     closingNice: num('closing-nice', closingNice(env), closingNice(env), 0, 19),
   };

@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { CLOCK_TICKS } from './machine';
 
 interface ProfileNode {
   id: number;
@@ -82,8 +83,10 @@ export function summariseDir(dir: string): ProfileSummary[] {
 export function cpuSeconds(pid: number, reaped = false): number {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    // utime, stime (and cutime, cstime) in clock ticks (100/s)
-    return (Number(fields[11]) + Number(fields[12]) + (reaped ? Number(fields[13]) + Number(fields[14]) : 0)) / 100;
+    // utime, stime (and cutime, cstime) in clock ticks
+    return (
+      (Number(fields[11]) + Number(fields[12]) + (reaped ? Number(fields[13]) + Number(fields[14]) : 0)) / CLOCK_TICKS
+    );
   } catch {
     return 0;
   }
@@ -128,7 +131,7 @@ export function cpuByThread(pid: number): Record<string, number> {
         // The main thread runs the JavaScript; Node's other threads (V8 platform, libuv pool) share its name.
         const name = tid === String(pid) ? 'main (JS)' : comm === 'node' ? 'node (V8/libuv helpers)' : comm;
         const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
-        out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+        out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
       } catch {
         // the thread ended meanwhile
       }

@@ -3,6 +3,7 @@
  * each figure is held to with its ratio and verdict, and the detail behind them.
  */
 import { round } from './load';
+import type { MachineLoad } from './machine';
 
 /** The figures outside tools read from `.data/bench-report.json`; the keys never change. */
 export interface Summary {
@@ -34,12 +35,41 @@ export interface Summary {
   readonly sagaStartLagP99Ms: number;
   /** Sell-out → the last sale saga closed and the last payment settled, seconds. */
   readonly allSagasClosedSeconds: number;
-  /** Webhook phase: p99 of the payment webhook's answers at the sale's concurrency, ms. */
+  /** Sustained winners: holds/s over the stream of plain orders that all win (target ≥ 0.5 × raw). */
+  readonly sustainedHoldsPerSecond: number;
+  /** Sustained winners: p99 of their 201 answers, ms (target ≤ 3 × noopRouteP99Ms). */
+  readonly sustainedWinnerP99Ms: number;
+  /** p99 of the payment webhook's answers sent while the sustained winners' orders ran, ms. */
   readonly webhookP99Ms: number;
   /** webhookP99Ms / noopRouteP99Ms (target ≤ 3). */
   readonly webhookP99Ratio: number;
-  /** Webhook answers that were not 2xx in the webhook phase. */
+  /** Payment webhook answers of the sustained phase that were not 2xx. */
   readonly webhookNon2xx: number;
+  /**
+   * Flash-sale holds/s PostgreSQL takes with the event triggers on / with them off, same run,
+   * alternating (bench/events-cost.ts; target ≥ 0.9).
+   */
+  readonly eventsOverheadRatio: number;
+  /** p99 of receipt − the event's `time` at a webhook subscriber during the flash sale, ms (reported). */
+  readonly eventLagP99Ms: number;
+  /** Of `eventsExpected`, the events the subscriber received, signed (each id once). */
+  readonly eventsDelivered: number;
+  /** Events in the feed from the subscription's creation to the head once the sale's sagas closed. */
+  readonly eventsExpected: number;
+  /** API CPU µs per request of the sustained-winners phase (its orders and their payments), /proc. */
+  readonly winnerCpuMicros: number;
+  /** API CPU µs per request on the reject path (sold-out campaign). */
+  readonly rejectCpuMicros: number;
+  /** The no-op route's server CPU µs per request, same load generator and concurrency. */
+  readonly noopCpuMicros: number;
+  /** rejectCpuMicros / noopCpuMicros (target ≤ 2). */
+  readonly rejectCpuRatio: number;
+  /** /proc/loadavg's 1-minute figure before the stack started. */
+  readonly loadAverageBefore: number;
+  /** The highest 1-minute load average sampled (every second) during the run, the bench's own load included. */
+  readonly loadAverageDuring: number;
+  /** The machine was busy apart from the bench: the figures are not comparable (bench/machine.ts's rule). */
+  readonly noisy: boolean;
   readonly checksPassed: boolean;
 }
 
@@ -92,6 +122,20 @@ export function targets(s: Summary, o: { concurrency: number; units: number }): 
       met: s.sellOutSeconds > 0 && s.sellOutSeconds <= sellOutBound,
     },
     { name: 'status503WhileRedisUp', value: s.status503WhileRedisUp, bound: '= 0', met: s.status503WhileRedisUp === 0 },
+    atLeast(
+      'sustainedHoldsPerSecond',
+      s.sustainedHoldsPerSecond,
+      0.5,
+      s.rawHotRowUpdatesPerSecond,
+      'rawHotRowUpdatesPerSecond',
+    ),
+    {
+      name: 'sustainedWinnerP99Ms',
+      value: s.sustainedWinnerP99Ms,
+      bound: `≤ 3 × noopRouteP99Ms (${round(3 * s.noopRouteP99Ms)})`,
+      ratio: ratio(s.sustainedWinnerP99Ms, s.noopRouteP99Ms),
+      met: s.sustainedWinnerP99Ms <= 3 * s.noopRouteP99Ms,
+    },
     {
       name: 'webhookP99Ms',
       value: s.webhookP99Ms,
@@ -104,6 +148,20 @@ export function targets(s: Summary, o: { concurrency: number; units: number }): 
     atLeast('sagasPerSecond', s.sagasPerSecond, 0.35, s.noopWorkflowsPerSecond, 'noopWorkflowsPerSecond'),
     atLeast('rejectsPerSecond', s.rejectsPerSecond, 0.6, s.noopRouteRps, 'noopRouteRps'),
     {
+      name: 'rejectCpuRatio',
+      value: s.rejectCpuRatio,
+      bound: `≤ 2 (API CPU per reject ${s.rejectCpuMicros} µs / per no-op request ${s.noopCpuMicros} µs)`,
+      ratio: s.rejectCpuRatio,
+      met: s.rejectCpuRatio > 0 && s.rejectCpuRatio <= 2,
+    },
+    {
+      name: 'eventsOverheadRatio',
+      value: s.eventsOverheadRatio,
+      bound: '≥ 0.9 (flash-sale holds/s, events on / off)',
+      ratio: s.eventsOverheadRatio,
+      met: s.eventsOverheadRatio >= 0.9,
+    },
+    {
       name: 'checksPassed',
       value: s.checksPassed,
       bound: 'nothing oversold, every saga closed, every payment settled',
@@ -115,19 +173,34 @@ export function targets(s: Summary, o: { concurrency: number; units: number }): 
 export function printReport(
   summary: Summary,
   list: Target[],
-  extra: { rawAnchor?: number; sagaStartLagP99Ms: number; allSagasClosedSeconds: number },
+  extra: {
+    layout: string;
+    rawAnchor?: number;
+    sagaStartLagP99Ms: number;
+    allSagasClosedSeconds: number;
+    machine: MachineLoad;
+  },
 ): void {
+  console.log(`\n== report, layout: ${extra.layout} ==`);
   console.log('\n| target | value | bound (same run) | ratio | met |\n| --- | --- | --- | --- | --- |');
   for (const t of list)
     console.log(
       `| ${t.name} | ${t.value} | ${t.bound} | ${t.ratio ?? '—'} | ${t.met === undefined ? 'n/a here' : t.met ? 'met' : 'NOT MET'} |`,
     );
   console.log(
-    `\nreported, no target: sagaStartLagP99Ms ${extra.sagaStartLagP99Ms}, allSagasClosedSeconds ${extra.allSagasClosedSeconds}`,
+    `\nreported, no target: sagaStartLagP99Ms ${extra.sagaStartLagP99Ms}, allSagasClosedSeconds ${extra.allSagasClosedSeconds}, ` +
+      `eventLagP99Ms ${summary.eventLagP99Ms} (events delivered ${summary.eventsDelivered} of ${summary.eventsExpected})`,
   );
   if (extra.rawAnchor !== undefined)
     console.log(
       `anchor (printed, not a target): pgbench raw one-row UPDATE ${round(extra.rawAnchor)} tx/s vs Node ${summary.rawHotRowUpdatesPerSecond}/s`,
     );
+  const m = extra.machine;
+  console.log(
+    `machine: load average before ${m.loadAverageBefore.join(' / ')}, during (max of ${m.samples} samples) ${m.loadAverageDuringMax}; ` +
+      `other processes ${round(m.otherProcessesCpuShare * 100, 1)}% of the CPU (${m.otherProcessesTop.map((p) => `${p.name} ${p.cores}`).join(', ') || 'none'}); ` +
+      `busy ${round(m.machineCpuShare * 100, 1)}%`,
+  );
+  if (m.noisy) console.log(`NOISY: ${m.noisyReasons.join('; ')} — these figures do not compare with a quiet run's`);
   console.log(`\nsummary: ${JSON.stringify(summary)}\n`);
 }

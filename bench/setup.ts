@@ -6,7 +6,7 @@ import { signPayload } from '../platform/webhook-signature';
 import { BATCH_CAMPAIGN, BATCH_LEVEL_SKU, BATCH_POOL_SKU } from './batch-cost';
 import type { BenchOptions } from './options';
 import { CAMPAIGN, PLAIN_SKU, SOLD_OUT_CAMPAIGN, WAREHOUSE, WARM_SKU } from './scenario';
-import { WEBHOOK_SKU } from './webhooks';
+import { SUSTAINED_SKU } from './sustained';
 import type { BenchStack } from './stack';
 
 export async function setup(stack: BenchStack, db: Db, o: BenchOptions): Promise<void> {
@@ -17,7 +17,7 @@ export async function setup(stack: BenchStack, db: Db, o: BenchOptions): Promise
     [WARM_SKU]: 1,
     [BATCH_LEVEL_SKU]: 1_000_000,
     [BATCH_POOL_SKU]: 1_000,
-    [WEBHOOK_SKU]: o.units,
+    [SUSTAINED_SKU]: o.sustainedAttempts,
   };
   for (const [sku, quantity] of Object.entries(stock)) {
     await upsertProduct(db, sku, sku);

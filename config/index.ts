@@ -164,10 +164,14 @@ export function loadConfig(env: Env = process.env): Config {
   const secretDefaults: Record<string, string> = { WEBHOOK_SECRET: 'dev-webhook-secret' };
   if (bootstrapEnabled) secretDefaults.ADMIN_TOKEN = 'dev-admin-token';
   if (alertWebhookUrl) secretDefaults.ALERT_WEBHOOK_SECRET = 'dev-alert-secret';
+  // The console's sessions are signed with it: needed (and strong in production) while the console is served.
+  const consoleEnabled = bool(env, 'CONSOLE_ENABLED', true);
+  if (consoleEnabled) secretDefaults.CONSOLE_SESSION_SECRET = 'dev-console-session-secret';
   const {
     WEBHOOK_SECRET: webhookSecret,
     ADMIN_TOKEN: adminToken = '',
     ALERT_WEBHOOK_SECRET: alertWebhookSecret,
+    CONSOLE_SESSION_SECRET: consoleSessionSecret = '',
   } = secrets(env, secretDefaults);
   const redisUrl = url(env, 'REDIS_URL', 'redis://127.0.0.1:6379/0', ['redis:', 'rediss:']);
   const host = str(env, 'HOST', '127.0.0.1');
@@ -237,6 +241,14 @@ export function loadConfig(env: Env = process.env): Config {
       host: str(env, 'WORKER_METRICS_HOST', '127.0.0.1'),
       port: int(env, 'WORKER_METRICS_PORT', 9464, 0, 65535),
     },
+    console: consoleEnabled
+      ? {
+          sessionSecret: consoleSessionSecret,
+          sessionHours: int(env, 'CONSOLE_SESSION_HOURS', 8, 1, 24 * 30),
+          refreshSeconds: int(env, 'CONSOLE_REFRESH_SECONDS', 5, 1, 3600),
+          temporalUiUrl: url(env, 'TEMPORAL_UI_URL', 'http://127.0.0.1:8233', ['http:', 'https:']).replace(/\/+$/, ''),
+        }
+      : undefined,
     logLevel: str(env, 'LOG_LEVEL', 'info'),
     logFormat: logFormat(env),
     campaigns: {

@@ -88,6 +88,8 @@ export interface Config {
     readonly port: number;
     readonly ops?: { readonly host: string; readonly port: number };
   };
+  /** The operator console (/console on the API's port, never the ops port); undefined: CONSOLE_ENABLED=false. */
+  readonly console?: ConsoleConfig;
   /** Where the worker serves /metrics and /healthz. */
   readonly workerHttp: { readonly host: string; readonly port: number };
   readonly logLevel: string;
@@ -231,4 +233,16 @@ export interface EventWebhooksConfig {
   readonly allowedHosts: readonly string[];
   /** How often an idle subscription's loop looks for new events. */
   readonly pollMs: number;
+}
+
+/** The operator console's settings (docs/console.md). */
+export interface ConsoleConfig {
+  /** Signs the session cookie (CONSOLE_SESSION_SECRET): a new secret signs everyone out. */
+  readonly sessionSecret: string;
+  /** How long a sign-in lasts. */
+  readonly sessionHours: number;
+  /** How often the overview and the sales page refresh themselves. */
+  readonly refreshSeconds: number;
+  /** The Temporal UI each hold's saga links to (no trailing slash). */
+  readonly temporalUiUrl: string;
 }

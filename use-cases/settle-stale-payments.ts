@@ -11,8 +11,10 @@
  */
 import type { UnsettledPayment } from '../domain/reports';
 import type { Metrics } from '../platform/metrics';
-import { attemptDelivery, type AttemptSettings, type DeliveryTarget } from './deliver-payment';
-import { findUnsettledPayments, type PaymentCursor, type PaymentRecord } from '../data/payments/payments';
+import { attemptDelivery, type AttemptSettings, type DeliveryAttempt, type DeliveryTarget } from './deliver-payment';
+import { findUnsettledPayments, readPayments, type PaymentCursor, type PaymentRecord } from '../data/payments/payments';
+import { DomainError, ErrorCode } from '../domain/errors';
+import { PaymentState } from '../domain/payments';
 import { AlertKind, raiseAlert } from '../data/alerts/stock-alerts';
 import { firstReservationLine } from '../data/orders/queries';
 
@@ -91,4 +93,20 @@ async function raiseUnsettledAlert({ db }: DeliveryTarget, p: PaymentRecord): Pr
       receivedAt: p.receivedAt,
     },
   });
+}
+
+/**
+ * An operator's "drive settlement" of one payment (the console): the backstop's delivery
+ * attempt, now, whatever the payment's age. A payment settled meanwhile is left as it is.
+ */
+export async function driveSettlement(
+  target: DeliveryTarget,
+  settings: AttemptSettings,
+  orderId: string,
+  paymentId: string,
+): Promise<DeliveryAttempt | 'ALREADY_SETTLED'> {
+  const [p] = await readPayments(target.db, orderId, paymentId);
+  if (!p) throw new DomainError(ErrorCode.NOT_FOUND, `no payment ${paymentId} for order ${orderId}`);
+  if (p.state !== PaymentState.PENDING) return 'ALREADY_SETTLED';
+  return attemptDelivery(target, settings, { ...p, currency: p.currency ?? undefined });
 }

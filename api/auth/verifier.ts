@@ -92,6 +92,25 @@ export class KeyVerifier {
     return { keyId: parsed.id, scopes: stored.scopeSet };
   }
 
+  /**
+   * The caller a console session names by key id (the session holds no secret): the key as
+   * stored now, so a key revoked, expired or switched off since the sign-in ends the session.
+   * 401 UNAUTHORIZED otherwise.
+   */
+  async principalOf(keyId: string): Promise<Principal> {
+    if (keyId === BOOTSTRAP_ACTOR) {
+      if (!this.policy.enabled)
+        throw new DomainError(ErrorCode.UNAUTHORIZED, 'the bootstrap key is switched off (ADMIN_TOKEN_ENABLED=false)');
+      return this.bootstrapPrincipal;
+    }
+    const stored = await this.lookup(keyId).catch(unavailable);
+    if (!stored) throw new DomainError(ErrorCode.UNAUTHORIZED, 'unknown API key');
+    if (stored.revokedAt) throw new DomainError(ErrorCode.UNAUTHORIZED, 'this API key is revoked');
+    if (stored.expiresAt && stored.expiresAt.getTime() <= this.now())
+      throw new DomainError(ErrorCode.UNAUTHORIZED, 'this API key has expired');
+    return { keyId, scopes: stored.scopeSet };
+  }
+
   /** Forgets one key (revoked here or elsewhere). */
   evict(keyId: string): void {
     this.cache.delete(keyId);

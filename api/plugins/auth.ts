@@ -93,6 +93,7 @@ export default fp(async function auth(app) {
   function guard(access: Access): onRequestAsyncHookHandler {
     return async function accessGuard(request) {
       const onOpsPort = viaOps.has(request.raw);
+      if (access === 'console') throw new Error('console routes are guarded by their session (api/routes/console)');
       if (opsPort && access === 'ops') {
         if (!onOpsPort) throw notFound(request);
         return;
@@ -111,11 +112,21 @@ export default fp(async function auth(app) {
     };
   }
   app.decorate('guard', guard);
+  const notOnOpsPort: onRequestAsyncHookHandler = async (request) => {
+    if (viaOps.has(request.raw)) throw notFound(request);
+  };
 
   app.addHook('onRoute', (route) => {
+    const access = route.config?.access;
+    // The console checks its own session cookie (api/routes/console); here only: never on the
+    // ops port, whose requests carry no key, and never in the API's OpenAPI document.
+    if (access === 'console') {
+      route.onRequest = [notOnOpsPort, ...[route.onRequest ?? []].flat()];
+      route.schema = { ...route.schema, hide: true };
+      return;
+    }
     // The docs UI's own routes (hidden from the document) come guarded through app.guard.
     if (route.schema?.hide) return;
-    const access = route.config?.access;
     if (!access)
       throw new Error(`${String(route.method)} ${route.url} declares no config.access (a scope, or 'public')`);
     if (access === 'public' && !opsPort) return;

@@ -94,3 +94,11 @@ export function pendingAlerts(db: Db, limit: number) {
 export async function markAlertDelivered(db: Db, id: bigint): Promise<void> {
   await db.stockAlert.updateMany({ where: { id, deliveredAt: null }, data: { deliveredAt: new Date() } });
 }
+
+/** Alerts per kind: raised ever, and not yet pushed to the alert webhook. */
+export async function countAlertsByKind(db: Db): Promise<{ kind: string; raised: number; undelivered: number }[]> {
+  const rows = await db.$queryRaw<{ kind: string; raised: number; undelivered: number }[]>`
+    SELECT kind, count(*)::int AS raised, (count(*) FILTER (WHERE delivered_at IS NULL))::int AS undelivered
+      FROM stock_alerts GROUP BY kind ORDER BY kind`;
+  return rows;
+}

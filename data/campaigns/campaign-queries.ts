@@ -134,3 +134,11 @@ export async function campaignPlacement(
 export async function warmCampaignRead(db: Db): Promise<void> {
   await db.campaign.findFirst({ select: { sku: true, warehouseCode: true, expectedAt: true } });
 }
+
+/** Holds the campaign's orders took in the last minute (its pace, for the console's sales page). */
+export async function campaignOrdersLastMinute(db: Db, campaignId: string): Promise<number> {
+  const [row] = await db.$queryRaw<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM reservations
+     WHERE campaign_id = ${campaignId} AND created_at > now() - interval '1 minute'`;
+  return row?.n ?? 0;
+}

@@ -161,3 +161,11 @@ export async function listHolds(db: Db, f: HoldFilter, limit: number, after?: Ke
     }),
   );
 }
+
+/** How many holds are live, and how many of them are past their expiry (the holds list's two filters, counted). */
+export async function countHolds(db: Db): Promise<{ live: number; pastExpiry: number }> {
+  const [row] = await db.$queryRaw<{ live: number; past_expiry: number }[]>`
+    SELECT count(*)::int AS live, (count(*) FILTER (WHERE r.expires_at < now()))::int AS past_expiry
+      FROM reservations r WHERE r.status = 'RESERVED'`;
+  return { live: row?.live ?? 0, pastExpiry: row?.past_expiry ?? 0 };
+}

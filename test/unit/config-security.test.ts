@@ -19,6 +19,7 @@ const prod = (extra: Record<string, string | undefined> = {}) => ({
   NODE_ENV: 'production',
   WEBHOOK_SECRET: strong(),
   ADMIN_TOKEN: strong(),
+  CONSOLE_SESSION_SECRET: strong(),
   ...extra,
 });
 
@@ -65,7 +66,7 @@ describe('secrets in production', () => {
     ],
   ];
 
-  for (const variable of ['WEBHOOK_SECRET', 'ADMIN_TOKEN']) {
+  for (const variable of ['WEBHOOK_SECRET', 'ADMIN_TOKEN', 'CONSOLE_SESSION_SECRET']) {
     it.each(weak)(`${variable} %s: the boot stops, naming it`, (_case, value, reason) => {
       const message = refusal(prod({ [variable]: value }));
       expect(message).toMatch(new RegExp(`^${variable}: `));
@@ -114,6 +115,15 @@ describe('secrets in production', () => {
       adminToken: 'dev-admin-token',
     });
     expect(loadConfig({ NODE_ENV: 'development', WEBHOOK_SECRET: 'short' }).webhookSecret).toBe('short');
+  });
+
+  it("the console's session secret: a development default, required in production, not needed with CONSOLE_ENABLED=false", () => {
+    expect(loadConfig({}).console?.sessionSecret).toBe('dev-console-session-secret');
+    expect(refusal(prod({ CONSOLE_SESSION_SECRET: undefined }))).toMatch(
+      /^CONSOLE_SESSION_SECRET: required in production/,
+    );
+    const off = loadConfig(prod({ CONSOLE_SESSION_SECRET: undefined, CONSOLE_ENABLED: 'false' }));
+    expect(off.console).toBeUndefined();
   });
 
   it('the bootstrap key: limited to admin in production, and switched off by ADMIN_TOKEN_ENABLED=false (then not required)', () => {
@@ -324,6 +334,7 @@ describe('a real process with a weak production secret', () => {
       {
         WEBHOOK_SECRET: strong(),
         ADMIN_TOKEN: strong(),
+        CONSOLE_SESSION_SECRET: strong(),
         REDIS_URL: 'rediss://127.0.0.1:6390/0',
         REDIS_TLS_CA_FILE: '/nonexistent/ca.pem',
       },

@@ -182,14 +182,23 @@ describe('loadConfig', () => {
   it('demands real secrets in production (the cases: test/unit/config-security.test.ts)', () => {
     const strong = (c: string) => `${c}${'kq7Zp2Lx9Vt4Rb8Nw3Jm6Hs1Gd5Fc0Ya'}`;
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow('WEBHOOK_SECRET');
+    expect(() => loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: strong('w'), ADMIN_TOKEN: strong('a') })).toThrow(
+      'CONSOLE_SESSION_SECRET',
+    );
     expect(() =>
-      loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: strong('w'), ADMIN_TOKEN: strong('a') }),
+      loadConfig({
+        NODE_ENV: 'production',
+        WEBHOOK_SECRET: strong('w'),
+        ADMIN_TOKEN: strong('a'),
+        CONSOLE_SESSION_SECRET: strong('c'),
+      }),
     ).not.toThrow();
     expect(() =>
       loadConfig({
         NODE_ENV: 'production',
         WEBHOOK_SECRET: strong('w'),
         ADMIN_TOKEN: strong('a'),
+        CONSOLE_SESSION_SECRET: strong('c'),
         ALERT_WEBHOOK_URL: 'https://ops/x',
       }),
     ).toThrow('ALERT_WEBHOOK_SECRET');

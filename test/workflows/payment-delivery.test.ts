@@ -17,6 +17,8 @@ import { acceptPayment, recordDelivered } from '../../data/payments/payment-deli
 import { findUnsettledPayments, type PaymentCursor } from '../../data/payments/payments';
 import { closeConnection, lazyClient } from '../../platform/temporal';
 import { orderWorkflowId } from '../../workflows/ids';
+import { paymentSignal } from '../../workflows/messages';
+import { signalAfterMiss } from '../../use-cases/order-sagas';
 import type { OrderState } from '../../domain/order-saga';
 import { eventually, signedPayment, testApp, useAppStack } from '../helpers/app';
 import { invariantViolations, stock } from '../helpers/db';
@@ -234,4 +236,32 @@ describe('the backstop', () => {
     expect(seen).toEqual(['tie-a', 'tie-b', 'tie-c', 'tie-d', 'tie-e']);
     await db.payment.deleteMany({ where: { orderId: { startsWith: 'tie-' } } });
   });
+});
+
+it('a payment whose signal missed a saga that was starting meanwhile goes to that saga: confirmed on its own hold, not settled late', async () => {
+  await stock(db, 'RACE', 'W1', 5);
+  expect((await placeOrder(app, 'race-1', 'RACE')).statusCode).toBe(201);
+  // The API's after-commit start lands and marks the outbox row: what happened between a
+  // payment's first signal (no saga yet: not found) and its read of the outbox.
+  await eventually(
+    () => db.sagaStart.findUnique({ where: { orderId: 'race-1' }, select: { startedAt: true } }),
+    (row) => Boolean(row?.startedAt),
+  );
+  const payment = { orderId: 'race-1', paymentId: 'p-race', eventId: 'ev-race', amountCents: 1000 };
+  expect(await acceptPayment(db, payment, 0)).toMatchObject({ kind: 'accepted', answer: 'ACCEPTED' });
+  const { orderId: _orderId, ...signalled } = payment;
+  expect(await signalAfterMiss(stack.env.client, db, TASK_QUEUE, 'race-1', paymentSignal, [signalled])).toBe(
+    'signalled',
+  );
+  expect(await sagaResult('race-1')).toMatchObject({ status: 'CONFIRMED', payment: { paymentId: 'p-race' } });
+  expect(await db.payment.findFirst({ where: { orderId: 'race-1' } })).toMatchObject({
+    state: 'CONFIRMED',
+    reservationId: 'race-1',
+  });
+  // Once the saga has closed, a second miss is an ending: the caller settles from PostgreSQL.
+  expect(
+    await signalAfterMiss(stack.env.client, db, TASK_QUEUE, 'race-1', paymentSignal, [
+      { ...signalled, paymentId: 'p-race-2', eventId: 'ev-race-2' },
+    ]),
+  ).toBe('ended');
 });

@@ -1,7 +1,7 @@
 /** Reconciliation reports: the latest one, or a check run now. Drift is shown, never fixed. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { settleStalePayments } from '../../../use-cases/settle-stale-payments';
-import { latestReconciliation, reconcile } from '../../../data/stock/reconcile';
+import { runReconciliation } from '../../../use-cases/run-reconciliation';
+import { latestReconciliation } from '../../../data/stock/reconcile';
 import { DomainError, ErrorCode } from '../../../domain/errors';
 import { errors } from '../../schemas';
 import { Scope } from '../../../domain/api-keys';
@@ -44,8 +44,7 @@ const Report = Type.Object({
 });
 
 const reconciliation: FastifyPluginAsyncTypebox = async (app) => {
-  const { db, temporal, config, metrics } = app.deps;
-  const delivery = { db, temporal, taskQueue: config.temporal.taskQueue, ttlSeconds: config.reservationTtlSeconds };
+  const { db } = app.deps;
   app.get(
     '/admin/reconciliation',
     {
@@ -73,12 +72,7 @@ const reconciliation: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const report = await reconcile(db, () =>
-        settleStalePayments(delivery, metrics, config.paymentSettleMinutes, {
-          ...config.paymentDelivery,
-          pageSize: 500,
-        }),
-      );
+      const report = await runReconciliation(app.deps);
       if (!report.clean)
         request.log.error(
           { drifts: report.drifts, unsettledPayments: report.unsettledPayments },
