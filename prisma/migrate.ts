@@ -30,7 +30,9 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { ConfigError, loadDatabaseConfig, type Config, type PgSslConfig } from '../config';
 import { pgConfig } from '../platform/postgres';
+import { isMysqlUrl } from '../platform/mariadb';
 import { deployFunctions, guardMigration, listFunctions } from './functions';
+import { migrateMysql } from './mysql-migrate';
 import { applyServiceRole, redact } from './roles';
 
 const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
@@ -187,6 +189,8 @@ export async function migrate(
   log: (line: string) => void = () => {},
   options: MigrateOptions = {},
 ): Promise<string[]> {
+  // MySQL/MariaDB (issue 22): its own runner, resumable steps instead of one transaction.
+  if (isMysqlUrl(databaseUrl)) return migrateMysql(databaseUrl, log, { serviceUrl: options.serviceUrl });
   const lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
   const statementTimeoutMs = options.statementTimeoutMs ?? 600_000;
   await ensureDatabase(databaseUrl, options);

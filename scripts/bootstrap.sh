@@ -12,6 +12,7 @@
 #     6. schemathesis (the API fuzzer test/api/fuzz.test.ts runs), same venv
 #     7. Debian's chromium (apt-get), the browser test/e2e/console.browser.test.ts drives with
 #        playwright-core: best effort; without it that test says so and skips
+#     8. the MariaDB test database, when a MariaDB answers (issue 22, test/mariadb/)
 # Each install says what it installs and why, then a line every few seconds while it works,
 # and how long it took. Idempotent and quiet when nothing is missing.
 set -euo pipefail
@@ -123,3 +124,15 @@ if ! command -v "${CHROMIUM_BIN:-chromium}" >/dev/null 2>&1; then
     step "chromium not installed (apt-get failed: no root, or no package source); the console's browser test skips until it is"
   fi
 fi
+
+# 8. The MariaDB test database (issue 22: test/mariadb/ drops and migrates it on each run) when a
+# MariaDB answers at TEST_MARIADB_URL (default mariadb://root@127.0.0.1:3306/stockhold_mysql_test);
+# none: the MariaDB suites skip, saying so.
+[ -d node_modules/mariadb ] && node -e '
+  const url = new URL(process.env.TEST_MARIADB_URL || "mariadb://root@127.0.0.1:3306/stockhold_mysql_test");
+  const db = decodeURIComponent(url.pathname.slice(1));
+  require("mariadb").createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password) || undefined, connectTimeout: 3000 })
+    .then(async (c) => { await c.query("CREATE DATABASE IF NOT EXISTS `" + db.replace(/`/g, "") + "` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); await c.end(); },
+          () => console.log("[bootstrap] no MariaDB at " + url.host + ": the MariaDB suites (test/mariadb) will skip"))
+' || true

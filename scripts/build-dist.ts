@@ -7,7 +7,7 @@
  *     every *.lua script and every file in an `assets/` folder (the console's CSS and script)
  *     under the compiled source folders (wherever it lives, so moving a folder needs no change
  *     here), prisma/migrations and prisma/functions (prisma/migrate.ts
- *     reads them);
+ *     reads them) and prisma/mysql (prisma/mysql-migrate.ts);
  *  4. the Temporal workflow bundle is built from the compiled workflows into
  *     dist/workflow-bundle.js; dist/worker.js loads it instead of bundling at every start.
  */
@@ -63,6 +63,8 @@ export function copyAssets(): string[] {
   }
   cpSync(path.join(ROOT, 'prisma', 'migrations'), path.join(DIST, 'prisma', 'migrations'), { recursive: true });
   cpSync(path.join(ROOT, 'prisma', 'functions'), path.join(DIST, 'prisma', 'functions'), { recursive: true });
+  // The MySQL/MariaDB steps and procedures (prisma/mysql-migrate.ts reads them; issue 22).
+  cpSync(path.join(ROOT, 'prisma', 'mysql'), path.join(DIST, 'prisma', 'mysql'), { recursive: true });
   return assets;
 }
 
@@ -82,7 +84,7 @@ async function main(): Promise<void> {
   if (tsc.status !== 0) throw new Error(`tsc failed (exit ${tsc.status})`);
 
   const assets = copyAssets();
-  step(`copied ${assets.length} Lua scripts, prisma/migrations and prisma/functions`);
+  step(`copied ${assets.length} Lua scripts, prisma/migrations, prisma/functions and prisma/mysql`);
 
   const workflowsPath = path.join(DIST, 'workflows', 'index.js');
   if (!existsSync(workflowsPath)) throw new Error(`${workflowsPath} missing after tsc`);

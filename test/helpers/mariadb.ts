@@ -1,0 +1,99 @@
+/**
+ * MariaDB for test/mariadb/ (issue 22): its own database (TEST_MARIADB_URL), dropped and
+ * migrated by each suite, the service user's URL, fixtures written as the owner, and a probe
+ * so the suites skip — loudly — only when no MariaDB answers.
+ */
+import { execFileSync } from 'node:child_process';
+import type { Pool } from 'mariadb';
+import { createMariadbPool, mariadbConfig } from '../../platform/mariadb';
+import { asRole } from '../../prisma/roles';
+
+/** The owner's (root's) URL of the test database. */
+export const TEST_MARIADB_URL = process.env.TEST_MARIADB_URL ?? 'mariadb://root@127.0.0.1:3306/stockhold_mysql_test';
+
+/** The service user's URL on the same database (created without a password by the migration run). */
+export const TEST_MARIADB_APP_URL = asRole(TEST_MARIADB_URL, process.env.TEST_MARIADB_APP_USER ?? 'stockhold_app');
+
+/**
+ * Whether a MariaDB answers at TEST_MARIADB_URL's server (a child process: jest's describe
+ * cannot wait for a promise). When none does, says so in capitals: a skipped store is not a
+ * passed one.
+ */
+export function mariadbAnswers(): boolean {
+  const server = new URL(TEST_MARIADB_URL);
+  server.pathname = '/';
+  const { host, port, user, password } = mariadbConfig(server.toString());
+  const probe = `require(${JSON.stringify(require.resolve('mariadb'))}).createConnection(${JSON.stringify({ host, port, user, password, connectTimeout: 5000 })})
+    .then((c) => c.end()).then(() => process.exit(0), () => process.exit(1))`;
+  try {
+    execFileSync(process.execPath, ['-e', probe], { timeout: 15_000, stdio: 'ignore' });
+    return true;
+  } catch {
+    console.warn(
+      `\n!!!!! NO MARIADB ANSWERS AT ${server.host}: THE MARIADB SUITES ARE SKIPPED, NOTHING ABOUT MYSQL/MARIADB WAS TESTED !!!!!\n`,
+    );
+    return false;
+  }
+}
+
+/** `describe`, or `describe.skip` when no MariaDB answers. */
+export const describeMariadb = mariadbAnswers() ? describe : describe.skip;
+
+/** A pool on the test database: as the owner, or as the service user. */
+export function mariadbPool(connectionLimit = 10, url = TEST_MARIADB_URL): Pool {
+  return createMariadbPool(url, { connectionLimit, lockWaitSeconds: 30 });
+}
+
+/** A product, a warehouse and its level with `onHand` received through the ledger (as a receipt would). */
+export async function seedLevel(pool: Pool, sku: string, warehouseCode: string, onHand: number): Promise<void> {
+  await pool.query('INSERT IGNORE INTO products (sku, name) VALUES (?, ?)', [sku, sku]);
+  await pool.query('INSERT IGNORE INTO warehouses (code, name) VALUES (?, ?)', [warehouseCode, warehouseCode]);
+  await pool.query('INSERT INTO inventory_levels (sku, warehouse_code, on_hand) VALUES (?, ?, ?)', [
+    sku,
+    warehouseCode,
+    onHand,
+  ]);
+  await pool.query(
+    `INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta, on_hand_before, on_hand_after)
+     VALUES (?, ?, 'RECEIPT', 'seed', ?, 0, 0, ?)`,
+    [sku, warehouseCode, onHand, onHand],
+  );
+}
+
+/** A flash sale of `quota` units set aside from its level (held in the level's reserved, with its ledger row). */
+export async function seedCampaign(
+  pool: Pool,
+  id: string,
+  sku: string,
+  warehouseCode: string,
+  quota: number,
+  perUserLimit: number,
+) {
+  await pool.query('UPDATE inventory_levels SET reserved = reserved + ? WHERE sku = ? AND warehouse_code = ?', [
+    quota,
+    sku,
+    warehouseCode,
+  ]);
+  await pool.query(
+    `INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta) VALUES (?, ?, 'CAMPAIGN', ?, 0, ?)`,
+    [sku, warehouseCode, id, quota],
+  );
+  await pool.query(
+    `INSERT INTO campaigns (id, sku, warehouse_code, starts_at, ends_at, quota, per_user_limit, remaining)
+     VALUES (?, ?, ?, UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE, UTC_TIMESTAMP(3) + INTERVAL 1 HOUR, ?, ?, ?)`,
+    [id, sku, warehouseCode, quota, perUserLimit, quota],
+  );
+}
+
+/** One level's counters. */
+export async function levelOf(
+  pool: Pool,
+  sku: string,
+  warehouseCode: string,
+): Promise<{ onHand: number; reserved: number }> {
+  const [row] = await pool.query<{ on_hand: number; reserved: number }[]>(
+    'SELECT on_hand, reserved FROM inventory_levels WHERE sku = ? AND warehouse_code = ?',
+    [sku, warehouseCode],
+  );
+  return { onHand: row.on_hand, reserved: row.reserved };
+}
