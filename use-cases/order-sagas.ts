@@ -13,7 +13,7 @@ import {
 } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import type { Db } from '../data/db';
-import { leaseDueSagaStarts, markSagasStarted, sagaOutbox, unstartedSagaInput } from '../data/orders/saga-starts';
+import { leaseDueSagaStarts, markSagasStarted, sagaOutbox } from '../data/orders/saga-starts';
 import { DeferringQueue } from '../platform/deferring-queue';
 import type { OrderWorkflowInput } from '../domain/order-saga';
 import { orderWorkflowId } from '../workflows/ids';
@@ -62,9 +62,9 @@ export async function startUnstartedSaga(
   taskQueue: string,
   orderId: string,
 ): Promise<boolean> {
-  const input = await unstartedSagaInput(db, orderId);
-  if (!input) return false;
-  await startOrderSaga(temporal, taskQueue, input);
+  const outbox = await sagaOutbox(db, orderId);
+  if (!outbox || outbox.startedAt) return false;
+  await startOrderSaga(temporal, taskQueue, outbox.input);
   await markSagasStarted(db, [orderId]);
   return true;
 }

@@ -40,13 +40,6 @@ export async function leaseDueSagaStarts(
   return due.map((row) => ({ orderId: row.order_id, input: row.input }));
 }
 
-/** The input of an order's saga that has not been started (its row unmarked); undefined if there is no row or it is marked. */
-export async function unstartedSagaInput(db: Db, orderId: string): Promise<OrderWorkflowInput | undefined> {
-  const outbox = await db.sagaStart.findUnique({ where: { orderId }, select: { input: true, startedAt: true } });
-  if (!outbox || outbox.startedAt) return undefined;
-  return outbox.input as unknown as OrderWorkflowInput;
-}
-
 /** An order's saga outbox row: the input its saga is started with, and when it was marked started (null: not yet). */
 export async function sagaOutbox(
   db: Db,
