@@ -53,11 +53,9 @@ const campaigns: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const order = { campaignId: request.params.campaignId, ...request.body };
-      // The order limits are spent inside, once the gate has admitted the order (see placeFlashOrder).
-      const limit = async () => {
-        await app.limitOrders.call(app, request, reply);
-      };
-      const result = await placeFlashOrder(flash, order, limit, request.principal?.keyId).catch((err) => {
+      // The order limits are spent by the gate's admission step, once it admits the order (see placeFlashOrder).
+      const limits = app.flashLimits(request);
+      const result = await placeFlashOrder(flash, order, limits, request.principal?.keyId).catch((err) => {
         metrics.orders.inc({ outcome: err instanceof DomainError ? `flash_${err.code}` : 'flash_error' });
         throw err;
       });
