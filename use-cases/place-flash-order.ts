@@ -29,23 +29,26 @@ export interface FlashOrderDeps {
   readonly redis: Redis;
   readonly gate: Gate;
   readonly holds: HoldDeps;
+  readonly limits: FlashLimits;
   /** How long an order the gate could not admit may wait for its hold batch (FLASH_DB_PATH_DEADLINE_MS). */
   readonly dbPathDeadlineMs: number;
   readonly onGateMiss: (campaignId: string) => void;
 }
 
 /**
- * The order limits of one flash order (api/plugins/order-limits): the budgets the gate's
- * admission spends in its own step, and the same budgets spent on their own when the gate
- * cannot answer.
+ * The order limits (api/plugins/order-limits), for flash orders: the budgets an order spends
+ * (`buckets`, per request) are spent by the gate's admission step, or on their own when the
+ * gate cannot answer. One object per app: nothing is built per request.
  */
-export interface FlashLimits extends AdmissionLimits {
+export interface FlashLimits {
+  /** The limits' window (ms), passed to the gate's step. */
+  readonly windowMs: number;
   /** Spends the budgets through the shared limiter (Redis, or each process's memory); throws RATE_LIMITED. */
-  readonly spend: () => Promise<void>;
+  spend(buckets: AdmissionLimits['buckets']): Promise<void>;
   /** Records an admission that spent the budgets in the gate's step. */
-  readonly spentByGate: () => void;
+  spentByGate(): void;
   /** Records a refusal the gate's step counted, and returns the 429 RATE_LIMITED to answer. */
-  readonly refusedByGate: (refused: { bucket: string; retryAfterMs: number }) => DomainError;
+  refusedByGate(refused: { bucket: string; retryAfterMs: number }): DomainError;
 }
 
 /**
@@ -69,13 +72,14 @@ export type FlashOutcome =
 export async function placeFlashOrder(
   deps: FlashOrderDeps,
   order: FlashOrder,
-  limits: FlashLimits,
+  buckets: AdmissionLimits['buckets'],
   actor?: string,
 ): Promise<FlashOutcome> {
-  const admission = await admit(deps, order, limits);
+  const { limits } = deps;
+  const admission = await admit(deps, order, { buckets, windowMs: limits.windowMs });
   if (!admission || admission.verdict === GateVerdict.NOT_LOADED) {
     if (admission) deps.onGateMiss(order.campaignId);
-    await limits.spend();
+    await limits.spend(buckets);
     const outcome = await withDeadline(deps.dbPathDeadlineMs, (signal) =>
       hold(deps, order, { gateAdmitted: false, actor, signal }),
     );
@@ -184,11 +188,7 @@ function campaignMeta(db: Db, campaignId: string): Promise<CampaignMeta> {
 async function admit(deps: FlashOrderDeps, order: FlashOrder, limits: AdmissionLimits) {
   if (!deps.gate.ready()) return undefined;
   try {
-    const { buckets, windowMs } = limits;
-    return await deps.gate.admit(order.campaignId, order.userId, order.orderId, order.quantity, undefined, {
-      buckets,
-      windowMs,
-    });
+    return await deps.gate.admit(order.campaignId, order.userId, order.orderId, order.quantity, undefined, limits);
   } catch {
     return undefined;
   }

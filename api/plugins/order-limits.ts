@@ -16,11 +16,13 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** preHandler of the order routes: spends one order from the key's and the user's budgets. */
     limitOrders: preHandlerAsyncHookHandler;
+    /** The key's and the user's budgets of an order request. */
+    orderBuckets: (request: FastifyRequest) => [Bucket, Bucket];
     /**
-     * The same budgets for a flash-sale order, which the gate spends in its own admission step
+     * The same budgets for flash-sale orders, which the gate spends in its own admission step
      * (one Redis round trip for both) once it admits the order.
      */
-    flashLimits: (request: FastifyRequest) => FlashLimits;
+    flashLimits: FlashLimits;
   }
 }
 
@@ -68,14 +70,11 @@ export default fp(async function orderLimits(app) {
   app.decorate('limitOrders', async function limitOrders(request) {
     await spend(bucketsOf(request));
   });
-  app.decorate('flashLimits', (request: FastifyRequest): FlashLimits => {
-    const buckets = bucketsOf(request);
-    return {
-      buckets,
-      windowMs: LIMIT_WINDOW_MS,
-      spend: () => spend(buckets),
-      spentByGate: () => void settle({ allowed: true, store: 'redis' }),
-      refusedByGate: (refused) => settle({ allowed: false, store: 'redis', ...refused })!,
-    };
-  });
+  app.decorate('orderBuckets', bucketsOf);
+  app.decorate('flashLimits', {
+    windowMs: LIMIT_WINDOW_MS,
+    spend,
+    spentByGate: () => void settle({ allowed: true, store: 'redis' }),
+    refusedByGate: (refused) => settle({ allowed: false, store: 'redis', ...refused })!,
+  } satisfies FlashLimits);
 });
