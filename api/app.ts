@@ -82,7 +82,14 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     deps.config.sagaStartConcurrency,
     (err) => app.log.warn({ err }, 'saga start failed; the relay will start it'),
     deps.config.sagaStartDelayMs,
+    deps.config.sagaStartTargetLatencyMs,
   );
+  // The starts' backlog and window, for /metrics (read once a second: no work per request).
+  const reportStarts = setInterval(() => {
+    deps.metrics.sagaStartBacklog.set(starter.pending);
+    deps.metrics.sagaStartWindow.set(starter.window.limit);
+  }, 1_000).unref();
+  app.addHook('onClose', async () => clearInterval(reportStarts));
   const holdPool = createHoldPool(deps.config.databaseUrl, deps.config.database.holdPoolMax, deps.config.database);
   app.addHook('onClose', () => holdPool.end());
   const batcher = new HoldBatcher(deps.db, holdPool, deps.config.holdBatchMax, deps.config.holdBatchesInFlight);
