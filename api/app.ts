@@ -6,7 +6,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { createHoldPool, HoldBatcher } from '../data/orders/request-hold';
 import { warmPool } from '../data/db';
 import { warmCampaignRead } from '../data/campaigns/campaign-queries';
@@ -34,13 +35,20 @@ import orders from './routes/orders';
 import webhooks from './routes/webhooks';
 
 export interface AppOptions {
-  /** Pino logger settings; false in tests. */
-  readonly logger?: boolean | { level: string };
+  /** Pino logger settings (a level, and where to write in tests); false in tests. */
+  readonly logger?: boolean | { level: string; stream?: { write(line: string): void } };
 }
 
 export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? loggerOptions('api', deps.config),
+    // One line per request (onResponse below) rather than Fastify's two: the answer line says
+    // what the request line said too.
+    disableRequestLogging: true,
+    // A request's own logger (binding its reqId) only at a level that writes request lines:
+    // above it, no line carries the id, and a pino child per request cost ~3 µs of CPU
+    // (BENCHMARKS.md, "Profile of a request").
+    childLoggerFactory: (parent, bindings, opts) => (writesInfo(parent) ? parent.child(bindings, opts) : parent),
     bodyLimit: 256 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     schemaController: { compilersFactory: { buildValidator: coercingQueryStrings } },
@@ -48,6 +56,18 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('deps', deps);
   app.decorate('lifecycle', { draining: false });
+  if (writesInfo(app.log))
+    app.addHook('onResponse', (request, reply, done) => {
+      request.log.info(
+        {
+          req: { method: request.method, url: request.url, remoteAddress: request.ip },
+          res: { statusCode: reply.statusCode },
+          responseTime: reply.elapsedTime,
+        },
+        'request completed',
+      );
+      done();
+    });
   // Draining (api/server.ts): every answer closes its connection, so kept-alive clients move
   // to another replica instead of sending their next request into the closing listener.
   // (Callback hooks on every request: no promise per request on the hot path.)
@@ -63,7 +83,14 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     deps.config.sagaStartConcurrency,
     (err) => app.log.warn({ err }, 'saga start failed; the relay will start it'),
     deps.config.sagaStartDelayMs,
+    deps.config.sagaStartTargetLatencyMs,
   );
+  // The starts' backlog and window, for /metrics (read once a second: no work per request).
+  const reportStarts = setInterval(() => {
+    deps.metrics.sagaStartBacklog.set(starter.pending);
+    deps.metrics.sagaStartWindow.set(starter.window.limit);
+  }, 1_000).unref();
+  app.addHook('onClose', async () => clearInterval(reportStarts));
   const holdPool = createHoldPool(deps.config.databaseUrl, deps.config.database.holdPoolMax, deps.config.database);
   app.addHook('onClose', () => holdPool.end());
   const batcher = new HoldBatcher(deps.db, holdPool, deps.config.holdBatchMax, deps.config.holdBatchesInFlight);
@@ -138,6 +165,11 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   // The operator console: its own cookies, form bodies and CSRF, encapsulated in its plugin.
   if (deps.config.console) await app.register(operatorConsole, { settings: deps.config.console });
   return app;
+}
+
+/** Whether `log` writes info lines (the request log); false for Fastify's silent logger of `logger: false`. */
+function writesInfo(log: FastifyBaseLogger): boolean {
+  return (log as Partial<Pick<Logger, 'isLevelEnabled'>>).isLevelEnabled?.('info') ?? false;
 }
 
 /**

@@ -205,6 +205,7 @@ export function loadConfig(env: Env = process.env): Config {
     holdBatchMax: int(env, 'HOLD_BATCH_MAX', 500, 1, 5000),
     holdBatchesInFlight: int(env, 'HOLD_BATCHES_IN_FLIGHT', 2, 1, 8),
     sagaStartDelayMs: int(env, 'SAGA_START_DELAY_MS', 0, 0, 24 * 3600_000),
+    sagaStartTargetLatencyMs: int(env, 'SAGA_START_TARGET_LATENCY_MS', 500, 1, 600_000),
     sagaStartBusyRequests: int(env, 'SAGA_START_BUSY_REQUESTS', 64, 1, 1_000_000),
     sagaStartMaxDeferMs: int(env, 'SAGA_START_MAX_DEFER_MS', 2000, 0, 600_000),
     sagaRelayGraceMs: int(env, 'SAGA_RELAY_GRACE_MS', 3000, 0, 600_000),

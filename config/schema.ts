@@ -37,6 +37,8 @@ export interface Config {
   /** Order sagas one API process starts at once after their holds commit (the rest queue). */
   readonly sagaStartConcurrency: number;
   /** Failure drills and tests: how long the API holds back each saga start (0: none). */
+  /** A saga start slower than this narrows the starts' window (SAGA_START_TARGET_LATENCY_MS). */
+  readonly sagaStartTargetLatencyMs: number;
   readonly sagaStartDelayMs: number;
   /** Saga starts wait while the API answers a burst (this many requests in flight, or a hold batch running)… */
   readonly sagaStartBusyRequests: number;

@@ -22,6 +22,11 @@ export abstract class DeferringQueue<T> {
    */
   protected abstract run(item: T, queuedAt: number): Promise<unknown> | undefined;
 
+  /** Jobs that may run at once now: `concurrency`, or less where a subclass adapts it. */
+  protected limit(): number {
+    return this.concurrency;
+  }
+
   protected push(item: T): void {
     this.waiting.push({ item, since: Date.now() });
     this.pump();
@@ -50,7 +55,7 @@ export abstract class DeferringQueue<T> {
       }, 50).unref();
       return;
     }
-    while (this.inFlight < this.concurrency && this.waiting.length > 0) {
+    while (this.inFlight < this.limit() && this.waiting.length > 0) {
       const { item, since } = this.waiting.shift()!;
       const job = this.run(item, since);
       if (!job) continue;

@@ -40,6 +40,10 @@ export interface Metrics {
   readonly cacheDriftRatio: Gauge;
   /** Order rate-limit checks by store (redis: shared; local: Redis could not answer) and result (allowed, key, user). */
   readonly rateLimitChecks: Counter<'store' | 'result'>;
+  /** Saga starts waiting or running in this API process (the rest are the relay's). */
+  readonly sagaStartBacklog: Gauge;
+  /** Saga starts this API process may run at once now (adapted to Temporal's latency). */
+  readonly sagaStartWindow: Gauge;
   /** GET /orders/:id answers by source: saga (its query answered in time) or database (PostgreSQL answered). */
   readonly orderReads: Counter<'source'>;
   /** Events sent by a push channel (nats), by outcome: published, duplicate (the stream had its id), failed (a pass that failed). */
@@ -151,6 +155,16 @@ export function createMetrics(processName: 'api' | 'worker'): Metrics {
     cacheDriftRatio: new Gauge({
       name: 'stockhold_cache_drift_ratio',
       help: 'Drift ratio found by the last cache consistency check',
+      registers: [registry],
+    }),
+    sagaStartBacklog: new Gauge({
+      name: 'stockhold_saga_start_backlog',
+      help: 'Saga starts waiting or running in this API process after their holds committed',
+      registers: [registry],
+    }),
+    sagaStartWindow: new Gauge({
+      name: 'stockhold_saga_start_window',
+      help: 'Saga starts this API process may run at once, adapted to the latency of Temporal',
       registers: [registry],
     }),
     rateLimitChecks: new Counter({

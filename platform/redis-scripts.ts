@@ -1,10 +1,11 @@
 /**
  * The one loader of the service's Redis Lua scripts (BullMQ's layout: one commented file per
  * atomic step). The naming rule: a module's scripts live in its `lua/` folder, each named
- * `<step>-<number of keys>.lua` (`admit-4.lua` takes KEYS[1..4]), or `<step>.lua` when the
- * caller passes the key count with each call (a variable number of keys). Each is defined on
- * the connection with ioredis `defineCommand` as `<prefix><Step>` (`stockholdGate` + `admit-4.lua`
- * → `stockholdGateAdmit`), once per connection; ioredis sends EVALSHA and falls back to EVAL.
+ * `<step>-<number of keys>.lua` (`give-back-4.lua` takes KEYS[1..4]), or `<step>.lua` when the
+ * caller passes the key count with each call (a variable number of keys: `admit.lua`). Each is
+ * defined on the connection with ioredis `defineCommand` as `<prefix><Step>` (`stockholdGate` +
+ * `give-back-4.lua` → `stockholdGateGiveBack`), once per connection; ioredis sends EVALSHA and
+ * falls back to EVAL.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';

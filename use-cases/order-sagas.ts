@@ -14,6 +14,7 @@ import {
 import type { SignalDefinition } from '@temporalio/common';
 import type { Db } from '../data/db';
 import { leaseDueSagaStarts, markSagasStarted, sagaOutbox } from '../data/orders/saga-starts';
+import { AdaptiveWindow } from '../platform/adaptive-window';
 import { DeferringQueue } from '../platform/deferring-queue';
 import type { OrderWorkflowInput } from '../domain/order-saga';
 import { orderWorkflowId } from '../workflows/ids';
@@ -76,13 +77,19 @@ export async function startUnstartedSaga(
  * hot row, many requests in flight), starts wait — the shopper's answer comes first, the saga
  * only closes — but never longer than `maxDeferMs`. A start still queued when the relay's
  * grace has passed is left to the relay, so a backlog is not started twice over (an overlap
- * at the boundary is harmless: a start is idempotent).
+ * at the boundary is harmless: a start is idempotent). How many run at once adapts to
+ * Temporal's latency (`window`, AIMD up to `concurrency`): while starts answer slower than
+ * `targetLatencyMs` or fail, fewer run, so a slow or unreachable Temporal server (or one
+ * starved of CPU on a shared host) does not take the API's CPU and sockets with retries; the
+ * starts left waiting pass to the relay after its grace, which paces itself.
  */
 export class SagaStarter extends DeferringQueue<OrderWorkflowInput> {
   /** Starts queued longer than this are the relay's (its grace); Infinity: never hand off. */
   handOffMs = Number.POSITIVE_INFINITY;
   /** Starts left to the relay so far (what the tests observe). */
   handedOff = 0;
+  /** Starts in flight at most, adapted to the latency of the last starts (a metric reads it). */
+  readonly window: AdaptiveWindow;
   private readonly started: string[] = [];
   private marking: Promise<void> | undefined;
 
@@ -94,8 +101,15 @@ export class SagaStarter extends DeferringQueue<OrderWorkflowInput> {
     private readonly onError: (err: unknown) => void = () => undefined,
     /** Failure drills and tests: hold every start back this long (the relay may take over). */
     private readonly delayMs = 0,
+    /** A start slower than this narrows the window (SAGA_START_TARGET_LATENCY_MS). */
+    targetLatencyMs = 500,
   ) {
     super(concurrency);
+    this.window = new AdaptiveWindow({ max: concurrency, targetMs: targetLatencyMs });
+  }
+
+  protected limit(): number {
+    return this.window.limit;
   }
 
   start(input: OrderWorkflowInput): void {
@@ -108,10 +122,18 @@ export class SagaStarter extends DeferringQueue<OrderWorkflowInput> {
       this.handedOff += 1;
       return undefined;
     }
-    return startOrderSaga(this.temporal, this.taskQueue, input).then(() => {
-      this.started.push(input.order.orderId);
-      this.flushMarks();
-    }, this.onError);
+    const sent = Date.now();
+    return startOrderSaga(this.temporal, this.taskQueue, input).then(
+      () => {
+        this.window.record(Date.now() - sent);
+        this.started.push(input.order.orderId);
+        this.flushMarks();
+      },
+      (err: unknown) => {
+        this.window.record(Date.now() - sent, true);
+        this.onError(err);
+      },
+    );
   }
 
   private flushMarks(): void {

@@ -8,7 +8,7 @@
  * withdrawn (nothing sent, nothing held), or its batch failed.
  */
 import type Redis from 'ioredis';
-import { GateVerdict, syncGate, type Gate } from '../data/gate';
+import { GateVerdict, syncGate, type AdmissionLimits, type Gate } from '../data/gate';
 import type { Db } from '../data/db';
 import { campaignPlacement } from '../data/campaigns/campaign-queries';
 import { DomainError, ErrorCode } from '../domain/errors';
@@ -29,9 +29,26 @@ export interface FlashOrderDeps {
   readonly redis: Redis;
   readonly gate: Gate;
   readonly holds: HoldDeps;
+  readonly limits: FlashLimits;
   /** How long an order the gate could not admit may wait for its hold batch (FLASH_DB_PATH_DEADLINE_MS). */
   readonly dbPathDeadlineMs: number;
   readonly onGateMiss: (campaignId: string) => void;
+}
+
+/**
+ * The order limits (api/plugins/order-limits), for flash orders: the budgets an order spends
+ * (`buckets`, per request) are spent by the gate's admission step, or on their own when the
+ * gate cannot answer. One object per app: nothing is built per request.
+ */
+export interface FlashLimits {
+  /** The limits' window (ms), passed to the gate's step. */
+  readonly windowMs: number;
+  /** Spends the budgets through the shared limiter (Redis, or each process's memory); throws RATE_LIMITED. */
+  spend(buckets: AdmissionLimits['buckets']): Promise<void>;
+  /** Records an admission that spent the budgets in the gate's step. */
+  spentByGate(): void;
+  /** Records a refusal the gate's step counted, and returns the 429 RATE_LIMITED to answer. */
+  refusedByGate(refused: { bucket: string; retryAfterMs: number }): DomainError;
 }
 
 /**
@@ -44,34 +61,40 @@ export type FlashOutcome =
   | { readonly via: 'gate' | 'database'; readonly outcome: ReserveOutcome };
 
 /**
- * Places a flash order for `actor` (the key id placing it, recorded on its ledger row).
- * The order limits (api/plugins/order-limits) are spent only by orders that would take
- * something: a gate refusal costs one Redis command, as much as the limit check itself, so
- * counting it would double the cost of a sold-out sale's hot path and protect nothing. A
- * replay of an admitted order (READMITTED) spends nothing new.
+ * Places a flash order for `actor` (the key id placing it, recorded on its ledger row). The
+ * order limits (api/plugins/order-limits) are spent only by orders that would take something,
+ * and in the gate's own step: one Redis round trip answers a flash order, admitted, refused or
+ * limited. A gate refusal spends nothing (counting it would protect nothing and make a sold-out
+ * shopper's next order elsewhere fail); a replay of an admitted order (READMITTED) spends
+ * nothing new; an order past a limit takes no token. While the gate cannot answer, the limits
+ * are spent on their own before PostgreSQL.
  */
 export async function placeFlashOrder(
   deps: FlashOrderDeps,
   order: FlashOrder,
-  limit: () => Promise<void>,
+  buckets: AdmissionLimits['buckets'],
   actor?: string,
 ): Promise<FlashOutcome> {
-  const admission = await admit(deps, order);
+  const { limits } = deps;
+  const admission = await admit(deps, order, { buckets, windowMs: limits.windowMs });
   if (!admission || admission.verdict === GateVerdict.NOT_LOADED) {
     if (admission) deps.onGateMiss(order.campaignId);
-    await limit();
+    await limits.spend(buckets);
     const outcome = await withDeadline(deps.dbPathDeadlineMs, (signal) =>
       hold(deps, order, { gateAdmitted: false, actor, signal }),
     );
     return { via: 'database', outcome };
   }
-  const { verdict } = admission;
+  const { verdict, limited } = admission;
   if (verdict === GateVerdict.ORDER_CONFLICT) {
     throw new DomainError(ErrorCode.ORDER_CONFLICT, `order ${order.orderId} was placed for another user or quantity`);
   }
+  if (verdict === GateVerdict.RATE_LIMITED)
+    throw limits.refusedByGate(limited ?? { bucket: 'key', retryAfterMs: limits.windowMs });
   if (verdict !== GateVerdict.ADMITTED && verdict !== GateVerdict.READMITTED)
     return { via: 'gate-refusal', refusal: verdict };
-  return { via: 'gate', outcome: await holdAdmitted(deps, order, verdict === GateVerdict.ADMITTED, limit, actor) };
+  if (verdict === GateVerdict.ADMITTED) limits.spentByGate();
+  return { via: 'gate', outcome: await holdAdmitted(deps, order, verdict === GateVerdict.ADMITTED, actor) };
 }
 
 /**
@@ -79,21 +102,14 @@ export async function placeFlashOrder(
  * gate's receipt). `fresh`: this request took the token (ADMITTED), rather than an earlier
  * attempt of the same order (READMITTED).
  */
-async function holdAdmitted(
-  deps: FlashOrderDeps,
-  order: FlashOrder,
-  fresh: boolean,
-  limit: () => Promise<void>,
-  actor?: string,
-) {
+async function holdAdmitted(deps: FlashOrderDeps, order: FlashOrder, fresh: boolean, actor?: string) {
   let outcome: ReserveOutcome;
   try {
-    if (fresh) await limit();
     outcome = await hold(deps, order, { gateAdmitted: true, actor });
   } catch (err) {
-    // Refused by the limits, or failed after admission (a lock timeout, a batch failure,
-    // PostgreSQL unreachable): nothing is held. But a conflict on a replayed admission means
-    // the id is held for the order that came first: the receipt is that order's.
+    // Failed after admission (a lock timeout, a batch failure, PostgreSQL unreachable):
+    // nothing is held. But a conflict on a replayed admission means the id is held for the
+    // order that came first: the receipt is that order's.
     if (fresh || !(err instanceof DomainError && err.code === ErrorCode.ORDER_CONFLICT)) await giveBack(deps, order);
     throw err;
   }
@@ -168,11 +184,11 @@ function campaignMeta(db: Db, campaignId: string): Promise<CampaignMeta> {
   return known;
 }
 
-/** The gate's answer, or undefined when Redis cannot give one right now. */
-async function admit(deps: FlashOrderDeps, order: FlashOrder) {
+/** The gate's answer (with the limits spent), or undefined when Redis cannot give one right now. */
+async function admit(deps: FlashOrderDeps, order: FlashOrder, limits: AdmissionLimits) {
   if (!deps.gate.ready()) return undefined;
   try {
-    return await deps.gate.admit(order.campaignId, order.userId, order.orderId, order.quantity);
+    return await deps.gate.admit(order.campaignId, order.userId, order.orderId, order.quantity, undefined, limits);
   } catch {
     return undefined;
   }

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import type Redis from 'ioredis';
+import { bucketKey, type Bucket } from '../../platform/rate-limit';
 import { defineScripts } from '../../platform/redis-scripts';
 import { gateSnapshot, type GateSnapshot } from '../campaigns/campaign-queries';
 import type { Db } from '../db';
@@ -20,6 +21,8 @@ export const GateVerdict = {
   LIMIT_REACHED: 'LIMIT_REACHED',
   /** The order id was admitted for another user or quantity: another order under a used id. */
   ORDER_CONFLICT: 'ORDER_CONFLICT',
+  /** The gate would have admitted it, but an order limit refused it: no token taken. */
+  RATE_LIMITED: 'RATE_LIMITED',
 } as const;
 export type GateVerdict = (typeof GateVerdict)[keyof typeof GateVerdict];
 
@@ -33,6 +36,7 @@ const verdictOfCode: Record<number, GateVerdict> = {
   [-3]: GateVerdict.SOLD_OUT,
   [-4]: GateVerdict.LIMIT_REACHED,
   [-5]: GateVerdict.ORDER_CONFLICT,
+  [-6]: GateVerdict.RATE_LIMITED,
 };
 
 export interface Admission {
@@ -40,6 +44,17 @@ export interface Admission {
   /** The campaign's SKU and warehouse, from the gate (empty when not loaded). */
   readonly sku: string;
   readonly warehouseCode: string;
+  /** RATE_LIMITED: the full budget and the time until its window closes. */
+  readonly limited?: { readonly bucket: string; readonly retryAfterMs: number };
+}
+
+/**
+ * The order limits an admission spends in the same step (platform/rate-limit's buckets,
+ * counted in its Redis keys): the API key's, then the (key, user) budget.
+ */
+export interface AdmissionLimits {
+  readonly buckets: readonly [Bucket, Bucket];
+  readonly windowMs: number;
 }
 
 export interface GateState {
@@ -70,27 +85,49 @@ export interface Gate {
   ready(): boolean;
   /** Closes its connection. */
   disconnect(): void;
-  admit(campaignId: string, userId: string, orderId: string, quantity: number, nowMs?: number): Promise<Admission>;
+  /**
+   * One round trip: the gate's verdict and, with `limits`, the order limits spent by an order
+   * it admits (RATE_LIMITED, no token taken, when one is full).
+   */
+  admit(
+    campaignId: string,
+    userId: string,
+    orderId: string,
+    quantity: number,
+    nowMs?: number,
+    limits?: AdmissionLimits,
+  ): Promise<Admission>;
   giveBack(campaignId: string, userId: string, orderId: string): Promise<boolean>;
   load(snapshot: GateSnapshot): Promise<void>;
   state(campaignId: string): Promise<GateState>;
 }
 
 export function createGate(redis: Redis): Gate {
-  // ./lua: admit-4, give-back-4, load-4, state-2 (platform/redis-scripts.ts: the naming rule).
+  // ./lua: admit (4 or 6 keys), give-back-4, load-4, state-2 (platform/redis-scripts.ts: the naming rule).
   const commands = defineScripts<GateCommands>(redis, path.join(__dirname, 'lua'), 'stockholdGate');
   return {
     ready: () => redis.status === 'ready',
     disconnect: () => redis.disconnect(),
-    async admit(campaignId, userId, orderId, quantity, nowMs = Date.now()) {
-      const [code, sku, warehouseCode] = (await commands.stockholdGateAdmit(
-        ...gateKeys(campaignId),
-        nowMs,
-        userId,
-        quantity,
-        orderId,
-      )) as [number, string, string];
-      return { verdict: verdictOfCode[code], sku, warehouseCode };
+    async admit(campaignId, userId, orderId, quantity, nowMs = Date.now(), limits) {
+      const keys = gateKeys(campaignId);
+      const args: (string | number)[] = [nowMs, userId, quantity, orderId];
+      if (limits) {
+        keys.push(...limits.buckets.map(bucketKey));
+        args.push(limits.windowMs, ...limits.buckets.map((b) => b.limit));
+      }
+      const [code, sku, warehouseCode, bucket, leftMs] = (await commands.stockholdGateAdmit(
+        keys.length,
+        ...keys,
+        ...args,
+      )) as [number, string, string, number?, number?];
+      const verdict = verdictOfCode[code];
+      if (verdict !== GateVerdict.RATE_LIMITED || !limits) return { verdict, sku, warehouseCode };
+      return {
+        verdict,
+        sku,
+        warehouseCode,
+        limited: { bucket: limits.buckets[bucket! - 1].kind, retryAfterMs: leftMs! },
+      };
     },
     async giveBack(campaignId, userId, orderId) {
       return (await commands.stockholdGateGiveBack(...gateKeys(campaignId), userId, orderId)) === 1;

@@ -19,6 +19,14 @@ export interface Bucket {
   readonly limit: number;
 }
 
+/** The Redis counter of a bucket (the flash-sale gate's admission spends the same ones). */
+export function bucketKey(b: Bucket): string {
+  return `stockhold:rate:${b.kind}:${b.id}`;
+}
+
+/** The limits' window: a budget is per minute. */
+export const LIMIT_WINDOW_MS = 60_000;
+
 /** Taken, or refused by the first full bucket with the time until its window closes. */
 export type LimitVerdict =
   | { readonly allowed: true; readonly store: Store }
@@ -36,7 +44,7 @@ export class RateLimiter {
   constructor(
     private readonly redis: Redis,
     private readonly breaker: CircuitBreaker,
-    private readonly windowMs = 60_000,
+    private readonly windowMs = LIMIT_WINDOW_MS,
     private readonly now: () => number = Date.now,
   ) {
     this.take = defineScripts<{ stockholdRateTake: Take }>(
@@ -61,9 +69,7 @@ export class RateLimiter {
     if (this.redis.status !== 'ready' || !this.breaker.allow()) return undefined;
     try {
       // Auto-pipelined: the buckets of a request (and of its neighbours) share one round trip.
-      const counts = await Promise.all(
-        buckets.map((b) => this.take(`stockhold:rate:${b.kind}:${b.id}`, this.windowMs)),
-      );
+      const counts = await Promise.all(buckets.map((b) => this.take(bucketKey(b), this.windowMs)));
       this.breaker.success();
       return counts;
     } catch {

@@ -222,7 +222,7 @@ it('429 RATE_LIMITED says when to retry: retryAfter in seconds (a number) and th
   await expectNoTrace('rl-4');
 });
 
-it('flash-sale orders spend the limits only when the gate admits them: refusals are free, an admitted order past the limit gives its token back', async () => {
+it('flash-sale orders spend the limits only when the gate admits them: refusals are free, an order past the limit takes no token', async () => {
   await stock(db, 'KIWI', 'W1', 10);
   const window = {
     startsAt: new Date(Date.now() - 1000).toISOString(),
@@ -257,7 +257,7 @@ it('flash-sale orders spend the limits only when the gate admits them: refusals 
   const gate = async (campaign: string) =>
     (await app.inject({ method: 'GET', url: `/admin/campaigns/${campaign}`, headers: ADMIN })).json().gate;
 
-  // Admitted orders spend: three fit the limit of 3, the fourth is refused and its token goes back.
+  // Admitted orders spend: three fit the limit of 3, the fourth is refused in the gate's step and takes no token.
   for (const n of [1, 2, 3]) expect((await flash('c-lim', `fl-${n}`, 'flash-user')).statusCode).toBe(201);
   const limited = await flash('c-lim', 'fl-4', 'flash-user');
   expect([limited.statusCode, limited.json().code]).toEqual([429, 'RATE_LIMITED']);

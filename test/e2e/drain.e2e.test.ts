@@ -217,34 +217,46 @@ it('a route waiting on a workflow that cannot answer: 504 WORKFLOW_TIMEOUT after
   await exited;
 });
 
-it('Temporal unreachable: the API still starts, stays ready (Temporal reported, not required) and takes holds; their sagas wait in the outbox', async () => {
+it('Temporal unreachable: the API still starts, stays ready (Temporal reported, not required) and takes holds; it narrows its saga starts, and the sagas wait in the outbox for the relay', async () => {
+  const opsPort = await freePort();
   const { api, base } = await startApi({
     TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
     SHUTDOWN_TIMEOUT_MS: '1000',
+    OPS_PORT: String(opsPort),
   });
+  const orderIds = Array.from({ length: 40 }, (_, i) => `no-temporal-${i}`);
   try {
     const ready = await fetch(`${base}/readyz`);
     const body = (await ready.json()) as { status: string; checks: Record<string, string> };
     expect([ready.status, body.status, body.checks.postgres]).toEqual([200, 'ready', 'ok']);
     expect(body.checks.temporal).not.toBe('ok');
-    const res = await fetch(`${base}/orders`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer dev-admin-token' },
-      body: JSON.stringify({
-        orderId: 'no-temporal-1',
-        userId: 'u',
-        lines: [{ sku: 'DRAIN', warehouseCode: 'W1', quantity: 1 }],
+    const statuses = await Promise.all(
+      orderIds.map(async (orderId) => {
+        const res = await fetch(`${base}/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer dev-admin-token' },
+          body: JSON.stringify({ orderId, userId: 'u', lines: [{ sku: 'DRAIN', warehouseCode: 'W1', quantity: 1 }] }),
+        });
+        return res.status;
       }),
-    });
-    expect(res.status).toBe(201);
-    expect(await db.sagaStart.findUnique({ where: { orderId: 'no-temporal-1' } })).toMatchObject({ startedAt: null });
+    );
+    expect(statuses).toEqual(orderIds.map(() => 201));
+    expect(await db.sagaStart.findUnique({ where: { orderId: 'no-temporal-0' } })).toMatchObject({ startedAt: null });
+    // The starts failed: the window narrowed from SAGA_START_CONCURRENCY (16), and the starts
+    // still queued after the relay's grace were left to the relay (issue 21), all reported.
+    const metrics = await eventually(
+      async () => (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text(),
+      (text) => /^stockhold_saga_start_window\{process="api"\} [1-8]$/m.test(text),
+      30_000,
+    );
+    expect(metrics).toMatch(/^stockhold_saga_start_backlog\{process="api"\} \d+$/m);
   } finally {
     await api.stop();
   }
-  // The worker (on the real Temporal) relays it.
+  // The worker (on the real Temporal) relays every one of them.
   await eventually(
-    () => db.sagaStart.findUnique({ where: { orderId: 'no-temporal-1' } }),
-    (row) => row?.startedAt !== null,
-    30_000,
+    () => db.sagaStart.count({ where: { orderId: { in: orderIds }, startedAt: null } }),
+    (unstarted) => unstarted === 0,
+    60_000,
   );
 });

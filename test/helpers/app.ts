@@ -5,7 +5,7 @@ import type Redis from 'ioredis';
 import { createStockCache } from '../../data/cache';
 import { createGate } from '../../data/gate';
 import type { Db } from '../../data/db';
-import { buildApp } from '../../api/app';
+import { buildApp, type AppOptions } from '../../api/app';
 import { signPayload } from '../../platform/webhook-signature';
 import { createMetrics } from '../../platform/metrics';
 import { createGateRedis } from '../../platform/redis';
@@ -22,7 +22,7 @@ export async function testApp(
   env: TestWorkflowEnvironment,
   db: Db,
   overrides: Record<string, string>,
-  { sendKey = true }: { sendKey?: boolean } = {},
+  { sendKey = true, logger = false }: { sendKey?: boolean; logger?: AppOptions['logger'] } = {},
 ): Promise<{ app: FastifyInstance; redis: Redis }> {
   const config = testConfig(overrides);
   const metrics = createMetrics('api');
@@ -37,7 +37,7 @@ export async function testApp(
     (up) => up,
     10_000,
   );
-  const app = await buildApp({ config, db, redis, cache, gate, temporal: env.client, metrics }, { logger: false });
+  const app = await buildApp({ config, db, redis, cache, gate, temporal: env.client, metrics }, { logger });
   app.addHook('onClose', async () => {
     redis.disconnect();
     gate.disconnect();

@@ -77,3 +77,48 @@ it('leaves a start queued past the hand-off to the relay, and starts the fresh o
   expect(starter.handedOff).toBe(1);
   expect(starter.pending).toBe(0);
 });
+
+it('runs fewer starts at once while Temporal answers slowly, and as many again once it is fast', async () => {
+  let inFlight = 0;
+  let latencyMs = 40;
+  const peaks: number[] = [];
+  const temporal = {
+    workflow: {
+      start: async () => {
+        inFlight += 1;
+        peaks.push(inFlight);
+        await tick(latencyMs);
+        inFlight -= 1;
+      },
+    },
+  } as unknown as Client;
+  const db = { $executeRaw: async () => 0 } as unknown as Db;
+  // 16 at most; a start slower than 10 ms is slow.
+  const starter = new SagaStarter(db, temporal, 'q', 16, () => undefined, 0, 10);
+  for (let i = 0; i < 64; i += 1) starter.start(input(`slow-${i}`));
+  while (starter.pending > 0) await tick(5);
+  expect(peaks[0]).toBe(1);
+  expect(Math.max(...peaks.slice(0, 16))).toBe(16); // the first window is the configured one
+  expect(Math.max(...peaks.slice(32))).toBeLessThanOrEqual(8); // halved once the slow answers came
+  expect(starter.window.limit).toBeLessThan(16);
+
+  latencyMs = 0;
+  for (let i = 0; i < 400; i += 1) starter.start(input(`fast-${i}`));
+  while (starter.pending > 0) await tick(5);
+  expect(starter.window.limit).toBe(16);
+});
+
+it('a failing Temporal narrows the window to one start at a time', async () => {
+  const temporal = {
+    workflow: {
+      start: async () => {
+        throw new Error('unreachable');
+      },
+    },
+  } as unknown as Client;
+  const db = { $executeRaw: async () => 0 } as unknown as Db;
+  const starter = new SagaStarter(db, temporal, 'q', 16);
+  for (let i = 0; i < 100; i += 1) starter.start(input(`down-${i}`));
+  while (starter.pending > 0) await tick(5);
+  expect(starter.window.limit).toBe(1);
+});

@@ -13,6 +13,7 @@ const campaigns: FastifyPluginAsyncTypebox = async (app) => {
     redis,
     gate,
     holds: app.holds,
+    limits: app.flashLimits,
     dbPathDeadlineMs: config.campaigns.dbPathDeadlineMs,
     onGateMiss: gateRebuilder(db, gate, (msg, err) => app.log.warn({ err }, msg)),
   };
@@ -53,14 +54,13 @@ const campaigns: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const order = { campaignId: request.params.campaignId, ...request.body };
-      // The order limits are spent inside, once the gate has admitted the order (see placeFlashOrder).
-      const limit = async () => {
-        await app.limitOrders.call(app, request, reply);
-      };
-      const result = await placeFlashOrder(flash, order, limit, request.principal?.keyId).catch((err) => {
-        metrics.orders.inc({ outcome: err instanceof DomainError ? `flash_${err.code}` : 'flash_error' });
-        throw err;
-      });
+      // The order limits are spent by the gate's admission step, once it admits the order (see placeFlashOrder).
+      const result = await placeFlashOrder(flash, order, app.orderBuckets(request), request.principal?.keyId).catch(
+        (err) => {
+          metrics.orders.inc({ outcome: err instanceof DomainError ? `flash_${err.code}` : 'flash_error' });
+          throw err;
+        },
+      );
       if (result.via === 'gate-refusal') {
         // The hot path of a sold-out sale: answered straight from the gate's verdict.
         metrics.orders.inc({ outcome: `flash_${result.refusal}_via_gate` });
