@@ -65,6 +65,8 @@ export interface Summary {
   /** rejectCpuMicros / noopCpuMicros (target ≤ 2). */
   readonly rejectCpuRatio: number;
   /** /proc/loadavg's 1-minute figure before the stack started. */
+  /** Share of the machine's CPU busy in the 3 s before the stack started (the noisy rule's first half). */
+  readonly cpuBusyBefore: number;
   readonly loadAverageBefore: number;
   /** The highest 1-minute load average sampled (every second) during the run, the bench's own load included. */
   readonly loadAverageDuring: number;
@@ -197,7 +199,7 @@ export function printReport(
     );
   const m = extra.machine;
   console.log(
-    `machine: load average before ${m.loadAverageBefore.join(' / ')}, during (max of ${m.samples} samples) ${m.loadAverageDuringMax}; ` +
+    `machine: CPU ${round(m.busyBefore * 100, 1)}% busy before the run; load average before ${m.loadAverageBefore.join(' / ')}, during (max of ${m.samples} samples) ${m.loadAverageDuringMax}; ` +
       `other processes ${round(m.otherProcessesCpuShare * 100, 1)}% of the CPU (${m.otherProcessesTop.map((p) => `${p.name} ${p.cores}`).join(', ') || 'none'}); ` +
       `busy ${round(m.machineCpuShare * 100, 1)}%`,
   );

@@ -13,7 +13,7 @@ import { httpCeiling } from './baselines';
 import { runChecks } from './checks';
 import { byOutcome, round, serverErrors, type Sample } from './load';
 import { parseOptions, USAGE, type BenchOptions } from './options';
-import { watchMachine } from './machine';
+import { busyShare, watchMachine } from './machine';
 import { cores, flashSalePhase, measureBaselines, plainPhase, say } from './phases';
 import { cpuSeconds, summariseDir } from './profile';
 import { printReport, targets } from './report';
@@ -35,8 +35,8 @@ async function runOnce(o: BenchOptions, layout?: Layout): Promise<boolean> {
   // The load generator first: what it starts from here on inherits its CPU (bench/layout.ts).
   if (layout) pin(process.pid, layout.restCpu);
   let pinner: ReturnType<typeof backendPinner> | undefined;
-  // The load average before anything of ours runs, then a sample every second (honest figures).
-  const watch = watchMachine(1000, () => void pinner?.sweep());
+  // How busy the machine is before anything of ours runs, then a sample every second (honest figures).
+  const watch = watchMachine(await busyShare(3000), 1000, () => void pinner?.sweep());
   say(`starting the stack (scratch database ${new URL(o.databaseUrl).pathname.slice(1)}, TTL ${o.ttlSeconds}s)`);
   const stack = await startStack({
     ttlSeconds: o.ttlSeconds,

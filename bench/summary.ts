@@ -54,6 +54,7 @@ export function buildSummary(
     rejectCpuMicros: round(cpu.reject, 1),
     noopCpuMicros: round(cpu.noop, 1),
     rejectCpuRatio: cpu.noop > 0 ? round(cpu.reject / cpu.noop, 3) : 0,
+    cpuBusyBefore: load.busyBefore,
     loadAverageBefore: load.loadAverageBefore[0],
     loadAverageDuring: load.loadAverageDuringMax,
     noisy: load.noisy,

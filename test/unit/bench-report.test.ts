@@ -34,6 +34,7 @@ const summary: Summary = {
   rejectCpuMicros: 110,
   noopCpuMicros: 50,
   rejectCpuRatio: 2.2,
+  cpuBusyBefore: 0.05,
   loadAverageBefore: 0.3,
   loadAverageDuring: 2.5,
   noisy: false,
