@@ -10,8 +10,25 @@ export function testDb(maxConnections = 20): Db {
   return createDb(TEST_DATABASE_URL, { maxConnections });
 }
 
-/** Empties every table (TRUNCATE: the ledger refuses DELETE by design). */
+/**
+ * Empties every table (TRUNCATE: the ledger refuses DELETE by design). TRUNCATE locks every
+ * table at once; a background loop of the suite before (a relay, a retention pass still
+ * closing) can deadlock with it or hold a lock past the timeout: PostgreSQL rolls one side
+ * back, and the reset is simply run again.
+ */
 export async function resetDb(db: Db): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await truncateAll(db);
+    } catch (err) {
+      const said = `${(err as { meta?: { code?: string } }).meta?.code ?? ''} ${String(err)}`;
+      if (attempt >= 5 || !/40P01|55P03|deadlock detected|lock timeout/.test(said)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
+
+async function truncateAll(db: Db): Promise<void> {
   await db.$executeRawUnsafe(`
     TRUNCATE stock_movements, stock_lots, stock_alerts, transfers, reconciliation_runs, operation_fences, return_lines, reservation_lines, reservations, payment_events, payments, payment_deliveries, saga_starts, hold_extensions,
              campaign_user_counts, campaigns,
