@@ -6,22 +6,11 @@
 import type { Pool } from 'mariadb';
 import { DomainError, ErrorCode } from '../../domain/errors';
 import type { ReserveOutcome } from '../../domain/types';
+import type { BatchItem } from '../orders/request-hold';
 import { jsonValue } from './tx';
 
-/** One queued single-line hold, as PostgreSQL's batch takes it. */
-export interface MariadbBatchItem {
-  readonly serial: string;
-  readonly orderId: string;
-  readonly userId: string;
-  readonly quantity: number;
-  readonly expiresAt: string;
-  readonly amountCents?: number;
-  /** The outcome this item gets when it wins. */
-  readonly reserved: ReserveOutcome;
-  /** The saga's input (the outbox row gets it with `reservation`). */
-  readonly saga: Record<string, unknown>;
-  readonly actor?: string;
-}
+/** One queued single-line hold, as PostgreSQL's batch takes it (the saga's input kept opaque here). */
+export type MariadbBatchItem = Omit<BatchItem, 'saga'> & { readonly saga: Record<string, unknown> };
 
 /** Each item's outcome, in order: taken now, or what an earlier transaction recorded. */
 export type MariadbBatchOutcome = ReserveOutcome | { readonly replayed: ReserveOutcome };
