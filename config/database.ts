@@ -1,11 +1,19 @@
 /** PostgreSQL settings: the service's and the migration runner's connections, TLS, timeouts. */
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { certPair, ConfigError, int, readableFile, str, url, type Env } from './parse';
-import { PG_SSL_MODES, type Config, type DatabaseConfig, type PgSslConfig, type PgSslMode } from './schema';
+import { PG_SSL_MODES, type Config, type Store, type DatabaseConfig, type PgSslConfig, type PgSslMode } from './schema';
 
 /** The local defaults: the service as `stockhold_app`, migrations as the superuser `postgres`. */
 export const DEFAULT_DATABASE_URL = 'postgresql://stockhold_app@127.0.0.1:5432/stockhold';
 export const DEFAULT_MIGRATION_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/stockhold';
+
+/**
+ * Which store a database URL names: PostgreSQL (`postgres://`, `postgresql://`), or MySQL /
+ * MariaDB (`mysql://`, `mariadb://`; docs/mysql.md says what runs there today).
+ */
+export function storeOf(databaseUrl: string): Store {
+  return /^(mysql|mariadb):/i.test(databaseUrl) ? 'mariadb' : 'postgresql';
+}
 
 /**
  * The TLS of one PostgreSQL URL: its own `sslmode`/`sslrootcert`/`sslcert`/`sslkey`
@@ -73,8 +81,8 @@ function databaseConfig(env: Env): DatabaseConfig {
  */
 export function loadDatabaseConfig(
   env: Env = process.env,
-): Pick<Config, 'databaseUrl' | 'migrationDatabaseUrl' | 'database' | 'migration'> {
-  const protocols = ['postgres:', 'postgresql:'];
+): Pick<Config, 'store' | 'databaseUrl' | 'migrationDatabaseUrl' | 'database' | 'migration'> {
+  const protocols = ['postgres:', 'postgresql:', 'mysql:', 'mariadb:'];
   const databaseUrl = url(env, 'DATABASE_URL', DEFAULT_DATABASE_URL, protocols);
   // Set DATABASE_URL alone and migrations run as that role too (one role, as before): the
   // local pair of defaults applies only when neither is set.
@@ -85,9 +93,19 @@ export function loadDatabaseConfig(
     protocols,
   );
   const database = databaseConfig(env);
-  pgSslFor(databaseUrl, database.ssl, 'DATABASE_URL');
-  pgSslFor(migrationDatabaseUrl, database.ssl, 'MIGRATION_DATABASE_URL');
+  const store = storeOf(databaseUrl);
+  // One store: the migrations must run where the service reads (docs/mysql.md).
+  if (storeOf(migrationDatabaseUrl) !== store)
+    throw new ConfigError(
+      'MIGRATION_DATABASE_URL',
+      `names a ${storeOf(migrationDatabaseUrl)} server but DATABASE_URL a ${store} one: both must name the same store`,
+    );
+  if (store === 'postgresql') {
+    pgSslFor(databaseUrl, database.ssl, 'DATABASE_URL');
+    pgSslFor(migrationDatabaseUrl, database.ssl, 'MIGRATION_DATABASE_URL');
+  }
   return {
+    store,
     databaseUrl,
     migrationDatabaseUrl,
     database,

@@ -24,7 +24,13 @@ import { secrets } from './secrets';
 export * from './schema';
 export { ConfigError } from './parse';
 export { MIN_SECRET_BYTES, placeholderReason } from './secrets';
-export { DEFAULT_DATABASE_URL, DEFAULT_MIGRATION_DATABASE_URL, loadDatabaseConfig, pgSslFor } from './database';
+export {
+  DEFAULT_DATABASE_URL,
+  DEFAULT_MIGRATION_DATABASE_URL,
+  loadDatabaseConfig,
+  pgSslFor,
+  storeOf,
+} from './database';
 
 function cacheConfig(env: Env): CacheConfig {
   return {

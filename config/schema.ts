@@ -4,8 +4,13 @@
  */
 import type { HoldExtensionCaps } from '../domain/hold-extensions';
 
+/** Where the service keeps its state: PostgreSQL, or MySQL/MariaDB (docs/mysql.md). */
+export type Store = 'postgresql' | 'mariadb';
+
 /** Every setting of the service; docs/settings.md documents each with its variable. */
 export interface Config {
+  /** The store DATABASE_URL names (its scheme): `postgresql`, or `mariadb` for mysql:// and mariadb://. */
+  readonly store: Store;
   /** The service's own connection: a role with DML only, never the owner (docs/security.md). */
   readonly databaseUrl: string;
   /** The owner's connection: migrations and the service role's grants run as it. */

@@ -7,6 +7,8 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { Config } from '../config';
 import { PrismaClient } from '../generated/prisma/client';
 import { pgConfig, type PgSessionSettings } from '../platform/postgres';
+import { isMysqlUrl } from '../platform/mariadb';
+import { createMariadbDb, type MariadbPool } from './mariadb/db';
 import type { Operation } from '../domain/types';
 
 /**
@@ -20,7 +22,14 @@ export type AfterCommit = (skus: string[]) => Promise<unknown>;
  * The Prisma client, plus the one dependency a commit needs: its after-commit listener,
  * passed in by the process that wires the cache (none: scripts, seed, tests of the outbox).
  */
-export type Db = PrismaClient & { afterCommit?: AfterCommit };
+export type Db = PrismaClient & {
+  afterCommit?: AfterCommit;
+  /**
+   * Set when the store is MySQL/MariaDB (DATABASE_URL mysql:// or mariadb://, docs/mysql.md):
+   * the pool every data function that runs there uses instead of Prisma's PostgreSQL client.
+   */
+  readonly mariadb?: MariadbPool;
+};
 /** The transaction client Prisma hands to an interactive transaction. */
 export type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
 
@@ -30,6 +39,7 @@ export interface DbOptions extends PgSessionSettings {
 }
 
 export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
+  if (isMysqlUrl(databaseUrl)) return createMariadbDb(databaseUrl, options.maxConnections) as Db;
   const adapter = new PrismaPg(pgConfig(databaseUrl, options, options.maxConnections ?? 10));
   return new PrismaClient({ adapter });
 }
@@ -208,5 +218,6 @@ export async function warmPool(pool: { query(sql: string): Promise<unknown> }): 
 
 /** One round trip to PostgreSQL (the readiness probe): resolves once the database answered. */
 export async function ping(db: Db): Promise<void> {
-  await db.$queryRaw`SELECT 1`;
+  if (db.mariadb) await db.mariadb.query('SELECT 1');
+  else await db.$queryRaw`SELECT 1`;
 }

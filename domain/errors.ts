@@ -53,6 +53,8 @@ export const ErrorCode = {
   CONSTRAINT_VIOLATION: 'CONSTRAINT_VIOLATION',
   METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  /** What this store (MySQL/MariaDB, docs/mysql.md "Status") does not run yet: nothing was changed. */
+  STORE_NOT_SUPPORTED: 'STORE_NOT_SUPPORTED',
   WORKFLOW_TIMEOUT: 'WORKFLOW_TIMEOUT',
   INTERNAL: 'INTERNAL',
 } as const;
@@ -103,6 +105,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   CONSTRAINT_VIOLATION: 409,
   METHOD_NOT_ALLOWED: 405,
   SERVICE_UNAVAILABLE: 503,
+  STORE_NOT_SUPPORTED: 501,
   WORKFLOW_TIMEOUT: 504,
   INTERNAL: 500,
 };

@@ -12,6 +12,8 @@ import { createGateRedis } from '../../platform/redis';
 import type { ActivityDeps } from '../../activities';
 import { ready } from './cache';
 import { testConfig } from './env';
+import type { Store } from '../../config';
+import { TEST_MARIADB_APP_URL, TEST_MARIADB_URL } from './mariadb';
 import { useSagaStack, type SagaStack } from './temporal';
 
 /**
@@ -78,11 +80,19 @@ export function useAppStack(
   taskQueue: string,
   overrides: Record<string, string> | (() => Record<string, string>) = {},
   extra?: () => Partial<ActivityDeps>,
+  /** The store the API and the worker run on (MariaDB: the test database of test/helpers/mariadb.ts). */
+  store: Store = 'postgresql',
 ): AppStack {
-  const stack = useSagaStack(server, taskQueue, extra) as AppStack;
+  const stack = useSagaStack(server, taskQueue, extra, undefined, store) as AppStack;
   beforeAll(async () => {
     const settings = typeof overrides === 'function' ? overrides() : overrides;
-    ({ app: stack.app } = await testApp(stack.env, stack.db, { TEMPORAL_TASK_QUEUE: taskQueue, ...settings }));
+    const storeUrls: Record<string, string> =
+      store === 'mariadb' ? { DATABASE_URL: TEST_MARIADB_APP_URL, MIGRATION_DATABASE_URL: TEST_MARIADB_URL } : {};
+    ({ app: stack.app } = await testApp(stack.env, stack.db, {
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      ...storeUrls,
+      ...settings,
+    }));
   });
   afterAll(async () => {
     await stack.app?.close();

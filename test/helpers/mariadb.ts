@@ -7,6 +7,8 @@ import { execFileSync } from 'node:child_process';
 import type { Pool } from 'mariadb';
 import { createMariadbPool, mariadbConfig } from '../../platform/mariadb';
 import { asRole } from '../../prisma/roles';
+import { recreateMysqlDatabase } from '../../prisma/mysql-migrate';
+import { createDb, type Db } from '../../data/db';
 
 /** The owner's (root's) URL of the test database. */
 export const TEST_MARIADB_URL = process.env.TEST_MARIADB_URL ?? 'mariadb://root@127.0.0.1:3306/stockhold_mysql_test';
@@ -37,7 +39,12 @@ export function mariadbAnswers(): boolean {
 }
 
 /** `describe`, or `describe.skip` when no MariaDB answers. */
-export const describeMariadb = mariadbAnswers() ? describe : describe.skip;
+export function describeMariadb(name: string, suite: () => void): void {
+  answers ??= mariadbAnswers();
+  (answers ? describe : describe.skip)(name, suite);
+}
+/** The probe's answer, asked once per test file and only by a file that has MariaDB suites. */
+let answers: boolean | undefined;
 
 /** A pool on the test database: as the owner, or as the service user. */
 export function mariadbPool(connectionLimit = 10, url = TEST_MARIADB_URL): Pool {
@@ -96,4 +103,17 @@ export async function levelOf(
     [sku, warehouseCode],
   );
   return { onHand: row.on_hand, reserved: row.reserved };
+}
+
+/**
+ * The service's own `Db` on the MariaDB test database, as the service user: what the API and
+ * the worker get from `createDb` for a mariadb:// DATABASE_URL (data/mariadb/db.ts).
+ */
+export function mariadbServiceDb(connections = 10): Db {
+  return createDb(TEST_MARIADB_APP_URL, { maxConnections: connections });
+}
+
+/** Drops, recreates and migrates the MariaDB test database (the owner's URL, the service user's grants). */
+export async function resetMariadb(): Promise<void> {
+  await recreateMysqlDatabase(TEST_MARIADB_URL, { serviceUrl: TEST_MARIADB_APP_URL });
 }

@@ -2,6 +2,8 @@
  * Real Temporal servers for tests, from the project-local binaries (the SDK's own download
  * cannot work here): the time-skipping test server, and the CLI's dev server.
  */
+import type { Store } from '../../config';
+import { mariadbServiceDb, resetMariadb } from './mariadb';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   bundleWorkflowCode,
@@ -128,11 +130,18 @@ export function useSagaStack(
   taskQueue: string,
   extra: () => Partial<ActivityDeps> = () => ({}),
   wrap?: ActivityWrap,
+  /** The store the stack runs on: PostgreSQL, or the MariaDB test database (test/helpers/mariadb.ts). */
+  store: Store = 'postgresql',
 ): SagaStack {
   const stack = {} as SagaStack;
   beforeAll(async () => {
-    stack.db = testDb();
-    await resetDb(stack.db);
+    if (store === 'mariadb') {
+      await resetMariadb();
+      stack.db = mariadbServiceDb();
+    } else {
+      stack.db = testDb();
+      await resetDb(stack.db);
+    }
     stack.env = server === 'dev' ? await devServerEnv() : await timeSkippingEnv();
     stack.worker = await startWorker(stack.env, stack.db, taskQueue, extra(), wrap);
   });
