@@ -8,7 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { createHoldPool, HoldBatcher } from '../data/orders/request-hold';
+import { holdPoolFor, HoldBatcher } from '../data/orders/request-hold';
 import { warmPool } from '../data/db';
 import { warmCampaignRead } from '../data/campaigns/campaign-queries';
 import { loggerOptions } from '../platform/log';
@@ -91,7 +91,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     deps.metrics.sagaStartWindow.set(starter.window.limit);
   }, 1_000).unref();
   app.addHook('onClose', async () => clearInterval(reportStarts));
-  const holdPool = createHoldPool(deps.config.databaseUrl, deps.config.database.holdPoolMax, deps.config.database);
+  const holdPool = holdPoolFor(deps.config.databaseUrl, deps.config.database.holdPoolMax, deps.config.database);
   app.addHook('onClose', () => holdPool.end());
   const batcher = new HoldBatcher(deps.db, holdPool, deps.config.holdBatchMax, deps.config.holdBatchesInFlight);
   // Warm what the first order of a sale would otherwise pay for: a hold connection and the

@@ -13,13 +13,19 @@ import { DomainError, ErrorCode } from '../../domain/errors';
 import { sameOrder } from '../../domain/lines';
 import { Operation, type OrderRequest, type ReserveOutcome } from '../../domain/types';
 import { Pool as PgPool } from 'pg';
+import type { Pool as MariadbPool } from 'mariadb';
 import { GroupCommit } from '../../platform/group-commit';
+import { createMariadbPool, isMysqlUrl } from '../../platform/mariadb';
 import { pgConfig, type PgSessionSettings } from '../../platform/postgres';
 import type { OrderWorkflowInput } from '../../domain/order-saga';
 import { sqlFunctionError } from '../sql-errors';
 import { assertCatalogued } from '../stock/catalog';
-import { inKeyLockedTx, readFences, skusCommitted, type Db } from '../db';
+import { currentActor, inKeyLockedTx, readFences, skusCommitted, type Db } from '../db';
+import { mariadbOf } from '../mariadb/db';
+import { holdBatchOnMariadb, type MariadbBatchItem } from '../mariadb/hold-batch';
+import { holdOnMariadb } from '../mariadb/reserve';
 import { reserveInTx } from './reservations';
+import { sagaInput } from './saga-starts';
 
 /** One single-line hold for a batch; if it is taken, `reserved` is its outcome and `saga` (with it) its saga's input. */
 export interface BatchItem {
@@ -51,18 +57,24 @@ export interface HoldResult {
 const poolKey = (p: Pool) =>
   p.kind === 'campaign' ? `campaign\u0000${p.campaignId}` : `level\u0000${p.sku}\u0000${p.warehouseCode}`;
 
+/**
+ * The batches' own connections: node-postgres on PostgreSQL, the `mariadb` driver on
+ * MySQL/MariaDB (holdPoolFor picks by the URL).
+ */
+export type HoldPool = PgPool | MariadbPool;
+
 /** Group commit of single-line holds, one queue per pool. */
 export class HoldBatcher {
   private readonly commit: GroupCommit<{ pool: Pool; item: BatchItem }, HoldResult>;
 
   /**
-   * `pool`: the batches' own connections (node-postgres), so a hold never waits for a
+   * `pool`: the batches' own connections (node-postgres, or the `mariadb` driver), so a hold never waits for a
    * connection behind the rest of the process's traffic (webhooks, reads); `db` is the Prisma
    * client whose commit listeners drop the cache entries the holds made stale.
    */
   constructor(
     private readonly db: Db,
-    private readonly pool: PgPool,
+    private readonly pool: HoldPool,
     maxBatch = 100,
     /** Batches per hot row at once (HOLD_BATCHES_IN_FLIGHT; platform/group-commit.ts says why). */
     inFlight = 1,
@@ -98,18 +110,7 @@ export class HoldBatcher {
     const first = new Map<string, BatchItem>();
     for (const item of items) if (!first.has(item.serial)) first.set(item.serial, item);
     const unique = [...first.values()];
-    const [p1, p2] = pool.kind === 'campaign' ? [pool.campaignId, null] : [pool.sku, pool.warehouseCode];
-    let rows: { outcomes: unknown }[];
-    try {
-      ({ rows } = await this.pool.query<{ outcomes: unknown }>(
-        'SELECT stockhold_hold_batch($1, $2, $3, $4::jsonb) AS outcomes',
-        [pool.kind, p1, p2, JSON.stringify(unique)],
-      ));
-    } catch (err) {
-      // The function's own refusals of the whole batch (nothing was recorded): its SQLSTATEs.
-      throw sqlFunctionError(err) ?? err;
-    }
-    const results = (rows[0].outcomes as unknown[]).map(unwrap);
+    const results = (await this.send(pool, unique)).map(unwrap);
     // After the commit, never inside it: drop the cache entry the holds made stale.
     if (pool.kind === 'level' && results.some((r) => !r.replayed && r.outcome.status === 'reserved'))
       void skusCommitted(this.db, [pool.sku]);
@@ -119,6 +120,28 @@ export class HoldBatcher {
       const firstItem = first.get(item.serial)!;
       return item === firstItem ? result : { outcome: result.outcome, replayed: true, placedAs: firstItem.saga.order };
     });
+  }
+
+  /**
+   * One round trip: PostgreSQL's function, or MySQL/MariaDB's procedure (data/mariadb/hold-batch.ts,
+   * the same items and outcomes). Either refuses a whole batch only with its own codes, and then
+   * nothing was recorded.
+   */
+  private async send(pool: Pool, items: BatchItem[]): Promise<unknown[]> {
+    // The procedure keeps the saga's input opaque (MariadbBatchItem): the same items, as sent.
+    if (!(this.pool instanceof PgPool))
+      return holdBatchOnMariadb(this.pool, pool, items as unknown as readonly MariadbBatchItem[]);
+    const [p1, p2] = pool.kind === 'campaign' ? [pool.campaignId, null] : [pool.sku, pool.warehouseCode];
+    try {
+      const { rows } = await this.pool.query<{ outcomes: unknown }>(
+        'SELECT stockhold_hold_batch($1, $2, $3, $4::jsonb) AS outcomes',
+        [pool.kind, p1, p2, JSON.stringify(items)],
+      );
+      return rows[0].outcomes as unknown[];
+    } catch (err) {
+      // The function's own refusals of the whole batch (nothing was recorded): its SQLSTATEs.
+      throw sqlFunctionError(err) ?? err;
+    }
   }
 }
 
@@ -139,6 +162,28 @@ export async function holdGeneral(
   actor?: string,
 ): Promise<HoldResult> {
   const { order } = saga;
+  const maria = mariadbOf(db);
+  if (maria) {
+    const held = await holdOnMariadb(maria, {
+      serial: order.orderId,
+      orderId: order.orderId,
+      userId: order.userId,
+      lines: order.lines,
+      allocation: order.allocation,
+      expiresAt: new Date(expiresAt),
+      amountCents: order.amountCents,
+      actor: currentActor(actor),
+      saga: { ...saga },
+      catalogCheck: true,
+    });
+    // After the commit, never inside it: drop the cache entries the hold made stale.
+    if (held.outcome.status === 'reserved' && !held.replayed)
+      await skusCommitted(
+        db,
+        held.outcome.lines.map((l) => l.sku),
+      );
+    return held;
+  }
   return inKeyLockedTx(
     db,
     order.orderId,
@@ -176,8 +221,7 @@ export async function assertSameOrder(db: Db, order: OrderRequest, result: HoldR
   if (!result.replayed) return;
   let recorded = result.placedAs;
   if (!recorded && result.outcome.status === 'reserved') {
-    const first = await db.sagaStart.findUnique({ where: { orderId: order.orderId }, select: { input: true } });
-    recorded = (first?.input as OrderWorkflowInput | undefined)?.order;
+    recorded = (await sagaInput(db, order.orderId))?.order;
   }
   if (recorded && !sameOrder(recorded, order)) {
     throw new DomainError(
@@ -185,6 +229,15 @@ export async function assertSameOrder(db: Db, order: OrderRequest, result: HoldR
       `order ${order.orderId} exists with other lines, user, amount or campaign`,
     );
   }
+}
+
+/**
+ * The hold batches' connections for the store the URL names: PostgreSQL's (createHoldPool), or
+ * on a mysql:// or mariadb:// URL a `mariadb` pool with the service pool's 3 s lock wait.
+ */
+export function holdPoolFor(databaseUrl: string, max = 4, settings: PgSessionSettings = {}): HoldPool {
+  if (isMysqlUrl(databaseUrl)) return createMariadbPool(databaseUrl, { connectionLimit: max, lockWaitSeconds: 3 });
+  return createHoldPool(databaseUrl, max, settings);
 }
 
 /**

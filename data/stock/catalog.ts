@@ -1,6 +1,8 @@
 /** Catalogue: products (with perishable settings) and warehouses (with their placement). */
 import { DomainError, ErrorCode } from '../../domain/errors';
 import { inKeyLockedTx, type Db, type Tx } from '../db';
+import { assertCataloguedOnMariadb } from '../mariadb/catalog';
+import { mariadbOf } from '../mariadb/db';
 
 /**
  * Fails 404 (UNKNOWN_PRODUCT, then UNKNOWN_WAREHOUSE) when a SKU or warehouse named does not
@@ -12,6 +14,8 @@ export async function assertCatalogued(
   skus: readonly string[],
   warehouses: readonly string[],
 ): Promise<void> {
+  const maria = mariadbOf(db as Db);
+  if (maria) return assertCataloguedOnMariadb(maria, skus, warehouses);
   const wanted = { skus: [...new Set(skus)], codes: [...new Set(warehouses)] };
   const found = await db.$queryRaw<{ kind: string; id: string }[]>`
     SELECT 'sku' AS kind, sku AS id FROM products WHERE sku = ANY(${wanted.skus}::text[])
