@@ -6,7 +6,7 @@
 import type { Pool } from 'mariadb';
 import { DomainError, ErrorCode } from '../../domain/errors';
 import type { ReserveOutcome } from '../../domain/types';
-import type { BatchItem } from '../orders/request-hold';
+import type { BatchItem } from '../orders/batch-item';
 import { jsonValue } from './tx';
 
 /** One queued single-line hold, as PostgreSQL's batch takes it (the saga's input kept opaque here). */

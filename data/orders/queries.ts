@@ -4,8 +4,17 @@ import { compareLines } from '../../domain/lines';
 import type { ReservationStatus } from '../../domain/types';
 import type { ConsumedLot } from '../../domain/stock';
 import type { Db } from '../db';
+import { mariadbOf } from '../mariadb/db';
+import {
+  consumedLotsOnMariadb,
+  findExpiredHoldsOnMariadb,
+  findReservationOnMariadb,
+  firstReservationLineOnMariadb,
+} from '../mariadb/orders';
 
 export async function findReservation(db: Db, reservationId: string): Promise<ReservationView | null> {
+  const maria = mariadbOf(db);
+  if (maria) return findReservationOnMariadb(maria, reservationId);
   const r = await db.reservation.findUnique({
     where: { id: reservationId },
     include: { lines: true },
@@ -30,6 +39,8 @@ export async function findReservation(db: Db, reservationId: string): Promise<Re
 
 /** Holds still RESERVED more than `graceSeconds` past their expiry, oldest first. */
 export async function findExpiredHolds(db: Db, graceSeconds: number, limit: number) {
+  const maria = mariadbOf(db);
+  if (maria) return findExpiredHoldsOnMariadb(maria, graceSeconds, limit);
   return db.reservation.findMany({
     where: { status: 'RESERVED', expiresAt: { lt: new Date(Date.now() - graceSeconds * 1000) } },
     orderBy: { expiresAt: 'asc' },
@@ -51,6 +62,8 @@ export async function firstReservationLine(
   db: Db,
   orderId: string,
 ): Promise<{ sku: string; warehouseCode: string } | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return firstReservationLineOnMariadb(maria, orderId);
   const [line] = await db.reservationLine.findMany({
     where: { reservationId: orderId },
     take: 1,
@@ -61,6 +74,8 @@ export async function firstReservationLine(
 
 /** The lots a confirmed hold was taken from (FEFO), as the confirm recorded them; undefined before a confirm. */
 export async function consumedLots(db: Db, orderId: string): Promise<ConsumedLot[] | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return consumedLotsOnMariadb(maria, orderId);
   const held = await db.reservation.findUnique({ where: { id: orderId }, select: { consumedLots: true } });
   return (held?.consumedLots as ConsumedLot[] | null) ?? undefined;
 }

@@ -10,7 +10,9 @@ import {
   type ReserveOutcome,
 } from '../../domain/types';
 import { returnCampaignHold } from '../campaigns/campaigns';
-import { inKeyLockedTx, readFence, writeFence, type Db, type Tx } from '../db';
+import { currentActor, inKeyLockedTx, readFence, skusCommitted, writeFence, type Db, type Tx } from '../db';
+import { mariadbOf } from '../mariadb/db';
+import { releaseOnMariadb } from '../mariadb/holds';
 import { releaseLevelHolds } from '../stock/levels';
 import { lockReservation } from './reservations';
 
@@ -19,7 +21,16 @@ import { lockReservation } from './reservations';
  * happened: an "empty rollback"), which is what forbids a late reserve afterwards.
  */
 export async function releaseStock(db: Db, reservationId: string, reason: ReleaseReason): Promise<ReleaseOutcome> {
-  const outcome = await inKeyLockedTx(db, reservationId, (tx) => releaseInTx(tx, reservationId, reason));
+  const maria = mariadbOf(db);
+  const outcome = maria
+    ? await releaseOnMariadb(maria, reservationId, reason, currentActor())
+    : await inKeyLockedTx(db, reservationId, (tx) => releaseInTx(tx, reservationId, reason));
+  // After the MariaDB commit, as inKeyLockedTx does for PostgreSQL: drop the cache entries it made stale.
+  if (maria && outcome.status === 'released')
+    await skusCommitted(
+      db,
+      outcome.lines.map((l) => l.sku),
+    );
   // Stamped after the commit: when the release happened, whatever it waited for before. (A
   // repeat whose first answer was lost is stamped at the repeat, just after the real commit.)
   return outcome.status === 'released' ? { ...outcome, releasedAt: new Date().toISOString() } : outcome;

@@ -24,22 +24,11 @@ import { currentActor, inKeyLockedTx, readFences, skusCommitted, type Db } from 
 import { mariadbOf } from '../mariadb/db';
 import { holdBatchOnMariadb, type MariadbBatchItem } from '../mariadb/hold-batch';
 import { holdOnMariadb } from '../mariadb/reserve';
+import type { BatchItem } from './batch-item';
 import { reserveInTx } from './reservations';
 import { sagaInput } from './saga-starts';
 
-/** One single-line hold for a batch; if it is taken, `reserved` is its outcome and `saga` (with it) its saga's input. */
-export interface BatchItem {
-  readonly serial: string;
-  readonly orderId: string;
-  readonly userId: string;
-  readonly quantity: number;
-  readonly expiresAt: string;
-  readonly amountCents?: number;
-  readonly reserved: ReserveOutcome;
-  readonly saga: OrderWorkflowInput;
-  /** The key id that placed the order, recorded on its ledger row. */
-  readonly actor?: string;
-}
+export type { BatchItem } from './batch-item';
 
 /** Which hot row a batch takes from. */
 export type Pool =

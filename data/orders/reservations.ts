@@ -18,7 +18,9 @@ import {
 } from '../../domain/types';
 import type { Prisma } from '../../generated/prisma/client';
 import { readAvailableBySite, readSites } from '../stock/allocation-reads';
-import { inKeyLockedTx, writeFence, writeMovements, type Db, type Tx } from '../db';
+import { currentActor, inKeyLockedTx, skusCommitted, writeFence, writeMovements, type Db, type Tx } from '../db';
+import { mariadbOf } from '../mariadb/db';
+import { holdOnMariadb } from '../mariadb/reserve';
 import { overdrawn } from '../stock/guard';
 import { AVAILABLE, BUMP_VERSION } from '../stock/level-sql';
 import { reserveFences } from './reserve-fences';
@@ -38,6 +40,26 @@ const PLAN_ATTEMPTS = 3;
  * next plan is tried on fresh numbers.
  */
 export async function reserveStock(db: Db, input: ReserveInput): Promise<ReserveOutcome> {
+  const maria = mariadbOf(db);
+  if (maria) {
+    // The saga's own reserve: no outbox row (the saga is running), no catalogue 404 (a refusal is recorded).
+    const { outcome, replayed } = await holdOnMariadb(maria, {
+      serial: input.reservationId,
+      orderId: input.orderId,
+      userId: input.userId,
+      lines: input.lines,
+      allocation: input.allocation,
+      expiresAt: new Date(input.expiresAt),
+      amountCents: input.amountCents,
+      actor: currentActor(),
+    });
+    if (outcome.status === 'reserved' && !replayed)
+      await skusCommitted(
+        db,
+        outcome.lines.map((l) => l.sku),
+      );
+    return outcome;
+  }
   return inKeyLockedTx(db, input.reservationId, (tx) => reserveInTx(tx, input));
 }
 

@@ -7,10 +7,19 @@
  */
 import type { Db } from '../db';
 import type { OrderWorkflowInput } from '../../domain/order-saga';
+import { mariadbOf } from '../mariadb/db';
+import {
+  findUnstartedSagasOnMariadb,
+  leaseDueSagaStartsOnMariadb,
+  markSagasStartedOnMariadb,
+  sagaOutboxOnMariadb,
+} from '../mariadb/saga-starts';
 
 /** Marks rows started, in one statement; a row already marked stays as it was. */
 export async function markSagasStarted(db: Db, orderIds: readonly string[]): Promise<void> {
   if (orderIds.length === 0) return;
+  const maria = mariadbOf(db);
+  if (maria) return markSagasStartedOnMariadb(maria, orderIds);
   await db.$executeRaw`UPDATE saga_starts SET started_at = now() WHERE order_id = ANY(${[...orderIds]}::text[]) AND started_at IS NULL`;
 }
 
@@ -29,6 +38,8 @@ export async function leaseDueSagaStarts(
   db: Db,
   options: { readonly graceMs: number; readonly batch: number },
 ): Promise<DueSagaStart[]> {
+  const maria = mariadbOf(db);
+  if (maria) return leaseDueSagaStartsOnMariadb(maria, options);
   const due = await db.$queryRaw<{ order_id: string; input: OrderWorkflowInput }[]>`
     UPDATE saga_starts SET attempts = attempts + 1,
            next_attempt_at = now() + LEAST(interval '1 second' * power(2, attempts), interval '1 minute')
@@ -45,12 +56,16 @@ export async function sagaOutbox(
   db: Db,
   orderId: string,
 ): Promise<{ input: OrderWorkflowInput; startedAt: Date | null } | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return sagaOutboxOnMariadb(maria, orderId);
   const outbox = await db.sagaStart.findUnique({ where: { orderId }, select: { input: true, startedAt: true } });
   return outbox ? { input: outbox.input as unknown as OrderWorkflowInput, startedAt: outbox.startedAt } : undefined;
 }
 
 /** The input an order's saga was (or is to be) started with, as the hold recorded it; undefined for an order that held nothing. */
 export async function sagaInput(db: Db, orderId: string): Promise<OrderWorkflowInput | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return (await sagaOutboxOnMariadb(maria, orderId))?.input;
   const outbox = await db.sagaStart.findUnique({ where: { orderId }, select: { input: true } });
   return outbox?.input as OrderWorkflowInput | undefined;
 }
@@ -61,6 +76,8 @@ export async function findUnstartedSagas(
   olderThanMs: number,
   limit: number,
 ): Promise<{ orderId: string; createdAt: string }[]> {
+  const maria = mariadbOf(db);
+  if (maria) return findUnstartedSagasOnMariadb(maria, olderThanMs, limit);
   const rows = await db.sagaStart.findMany({
     where: { startedAt: null, createdAt: { lt: new Date(Date.now() - olderThanMs) } },
     orderBy: { createdAt: 'asc' },

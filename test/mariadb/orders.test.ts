@@ -1,0 +1,288 @@
+/**
+ * The order path on MySQL/MariaDB (issue 22), on the real API and worker over the MariaDB test
+ * database and a Temporal dev server (no time-skipping server here: holds expire in seconds).
+ * Mirrors the PostgreSQL order tests (test/api/request-path.test.ts, test/workflows/sweeper.test.ts):
+ * a hold answers 201 and is the level's reserved; a repeat is the first answer and one hold; a
+ * refusal is 409 with its shortages; a hot row is never oversold; the order reads back; a cancel
+ * releases once; an expiry is released by the saga, an orphan by the sweeper; the relay starts a
+ * saga the API never started; every ledger row carries its actor. Each test ends with the store's
+ * drifts (ledger vs levels).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Pool } from 'mariadb';
+import type { Db } from '../../data/db';
+import { mariadbDrifts } from '../../data/mariadb/reconcile';
+import { jsonValue } from '../../data/mariadb/tx';
+import { reserveStock } from '../../data/orders/reservations';
+import type { SweepResult } from '../../domain/reports';
+import type { OrderWorkflowInput } from '../../domain/order-saga';
+import { relaySagaStarts } from '../../use-cases/order-sagas';
+import { orderWorkflowId } from '../../workflows/ids';
+import { cancelSignal } from '../../workflows/messages';
+import { eventually, useAppStack } from '../helpers/app';
+import { describeMariadb, levelOf, mariadbPool, seedLevel } from '../helpers/mariadb';
+
+const TASK_QUEUE = 'mariadb-orders-test';
+
+describeMariadb('orders on MariaDB through the API and the worker', () => {
+  const stack = useAppStack(
+    'dev',
+    TASK_QUEUE,
+    { HOLD_SECONDS_MIN: '1', ORDER_RATE_LIMIT_PER_MINUTE: '100000' },
+    undefined,
+    'mariadb',
+  );
+  let app: FastifyInstance;
+  let db: Db;
+  let owner: Pool;
+  beforeAll(() => {
+    ({ app, db } = stack);
+    owner = mariadbPool(4);
+  });
+  afterAll(async () => {
+    await owner?.end();
+  });
+  afterEach(async () => {
+    expect(await mariadbDrifts(owner)).toEqual([]);
+  });
+
+  const order = (orderId: string, sku: string, quantity = 1, extra: Record<string, unknown> = {}) =>
+    app.inject({
+      method: 'POST',
+      url: '/orders',
+      payload: { orderId, userId: `u-${orderId}`, lines: [{ sku, warehouseCode: 'W1', quantity }], ...extra },
+    });
+  const hold = async (id: string) =>
+    (
+      await owner.query<{ status: string; release_reason: string | null }[]>(
+        'SELECT status, release_reason FROM reservations WHERE id = ?',
+        [id],
+      )
+    )[0];
+  const ledger = (reference: string) =>
+    owner.query<{ reason: string; reserved_delta: number; actor: string | null }[]>(
+      'SELECT reason, reserved_delta, actor FROM stock_movements WHERE reference = ? ORDER BY id',
+      [reference],
+    );
+  const count = async (sql: string, params: unknown[]) =>
+    Number((await owner.query<{ n: unknown }[]>(sql, params))[0].n);
+
+  test('a hold is 201 and the level reserved; the same order again is the first answer and one hold; another body is 409 ORDER_CONFLICT', async () => {
+    await seedLevel(owner, 'OH', 'W1', 5);
+    const held = await order('oh-1', 'OH', 2, { amountCents: 700 });
+    expect(held.statusCode).toBe(201);
+    expect(held.json()).toMatchObject({ orderId: 'oh-1', status: 'RESERVED', lines: [{ sku: 'OH', quantity: 2 }] });
+    expect(await levelOf(owner, 'OH', 'W1')).toEqual({ onHand: 5, reserved: 2 });
+
+    const again = await order('oh-1', 'OH', 2, { amountCents: 700 });
+    expect(again.statusCode).toBe(201);
+    expect(again.json()).toEqual(held.json());
+    expect(await count('SELECT COUNT(*) AS n FROM reservations WHERE order_id = ?', ['oh-1'])).toBe(1);
+    expect(await count('SELECT COUNT(*) AS n FROM saga_starts WHERE order_id = ?', ['oh-1'])).toBe(1);
+    expect(await levelOf(owner, 'OH', 'W1')).toEqual({ onHand: 5, reserved: 2 });
+    expect((await order('oh-1', 'OH', 1)).json()).toMatchObject({ code: 'ORDER_CONFLICT' });
+
+    // The hold's ledger row names the key that placed it (the bootstrap key here).
+    expect(await ledger('oh-1')).toEqual([
+      expect.objectContaining({ reason: 'RESERVE', reserved_delta: 2, actor: 'bootstrap' }),
+    ]);
+  });
+
+  test('a refusal is 409 INSUFFICIENT_STOCK with its shortages and holds nothing; an unknown SKU is 404 and records nothing', async () => {
+    await seedLevel(owner, 'SH', 'W1', 3);
+    const refused = await order('sh-1', 'SH', 4);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({
+      code: 'INSUFFICIENT_STOCK',
+      details: { shortages: [{ sku: 'SH', warehouseCode: 'W1', requested: 4, available: 3 }] },
+    });
+    // Several lines take the general reserve: all or nothing, each short line named.
+    const multi = await app.inject({
+      method: 'POST',
+      url: '/orders',
+      payload: {
+        orderId: 'sh-2',
+        userId: 'u',
+        lines: [
+          { sku: 'SH', warehouseCode: 'W1', quantity: 2 },
+          { sku: 'OH', warehouseCode: 'W1', quantity: 50 },
+        ],
+      },
+    });
+    expect(multi.statusCode).toBe(409);
+    expect(multi.json().details.shortages).toEqual([{ sku: 'OH', warehouseCode: 'W1', requested: 50, available: 3 }]);
+    expect(await levelOf(owner, 'SH', 'W1')).toEqual({ onHand: 3, reserved: 0 });
+
+    const unknown = await app.inject({
+      method: 'POST',
+      url: '/orders',
+      payload: {
+        orderId: 'sh-3',
+        userId: 'u',
+        lines: [
+          { sku: 'SH', warehouseCode: 'W1', quantity: 1 },
+          { sku: 'NO-SUCH', warehouseCode: 'W1', quantity: 1 },
+        ],
+      },
+    });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ code: 'UNKNOWN_PRODUCT' });
+    expect(await count('SELECT COUNT(*) AS n FROM operation_fences WHERE serial = ?', ['sh-3'])).toBe(0);
+    // The refused order reads back from the database: REJECTED, with its shortages.
+    const read = await app.inject({ method: 'GET', url: '/orders/sh-1' });
+    expect(read.statusCode).toBe(200);
+    expect(read.json()).toMatchObject({
+      source: 'database',
+      status: 'REJECTED',
+      shortages: [{ sku: 'SH', requested: 4 }],
+    });
+  });
+
+  test('lines without a warehouse are placed by allocation, several lines held together with the outbox row', async () => {
+    await seedLevel(owner, 'AL', 'W1', 1);
+    await seedLevel(owner, 'AL', 'W2', 5);
+    await seedLevel(owner, 'AM', 'W1', 2);
+    const placed = await app.inject({
+      method: 'POST',
+      url: '/orders',
+      payload: {
+        orderId: 'al-1',
+        userId: 'u',
+        lines: [
+          { sku: 'AL', quantity: 3 },
+          { sku: 'AM', warehouseCode: 'W1', quantity: 2 },
+        ],
+      },
+    });
+    expect(placed.statusCode).toBe(201);
+    expect(placed.json().lines).toEqual([
+      { sku: 'AL', warehouseCode: 'W2', quantity: 3 },
+      { sku: 'AM', warehouseCode: 'W1', quantity: 2 },
+    ]);
+    expect(await levelOf(owner, 'AL', 'W2')).toEqual({ onHand: 5, reserved: 3 });
+    expect(await levelOf(owner, 'AM', 'W1')).toEqual({ onHand: 2, reserved: 2 });
+    const [outbox] = await owner.query<{ input: unknown }[]>('SELECT input FROM saga_starts WHERE order_id = ?', [
+      'al-1',
+    ]);
+    expect((jsonValue(outbox.input) as OrderWorkflowInput).reservation).toMatchObject({ status: 'reserved' });
+  });
+
+  test('many concurrent orders on one hot row: exactly the stock is held, never more', async () => {
+    await seedLevel(owner, 'HOT', 'W1', 25);
+    const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => order(`hot-${i}`, 'HOT', 1)));
+    const codes = answers.map((a) => a.statusCode);
+    expect(codes.filter((c) => c === 201)).toHaveLength(25);
+    expect(codes.filter((c) => c === 409)).toHaveLength(35);
+    expect(await levelOf(owner, 'HOT', 'W1')).toEqual({ onHand: 25, reserved: 25 });
+    expect(await count(`SELECT COUNT(*) AS n FROM reservations WHERE order_id LIKE 'hot-%'`, [])).toBe(25);
+  });
+
+  test('GET /orders/:id reads the order; a cancel releases it once, and a second cancel is the first answer', async () => {
+    await seedLevel(owner, 'CX', 'W1', 4);
+    expect((await order('cx-1', 'CX', 3)).statusCode).toBe(201);
+    const read = await eventually(
+      () => app.inject({ method: 'GET', url: '/orders/cx-1' }),
+      (r) => r.statusCode === 200 && r.json().source === 'saga',
+    );
+    expect(read.json()).toMatchObject({ orderId: 'cx-1', userId: 'u-cx-1', status: 'AWAITING_PAYMENT', payments: [] });
+
+    const cancel = () =>
+      app.inject({ method: 'POST', url: '/orders/cx-1/cancel', payload: { reason: 'changed mind' } });
+    const first = await cancel();
+    expect(first.statusCode).toBe(202);
+    expect(first.json()).toEqual({ orderId: 'cx-1', status: 'CANCELLING' });
+    await eventually(
+      () => hold('cx-1'),
+      (h) => h.status === 'RELEASED',
+    );
+    expect(await hold('cx-1')).toEqual({ status: 'RELEASED', release_reason: 'CANCELLED' });
+    expect(await levelOf(owner, 'CX', 'W1')).toEqual({ onHand: 4, reserved: 0 });
+    const second = await cancel();
+    expect(second.statusCode).toBe(202);
+    expect(second.json()).toEqual(first.json());
+    await stack.env.client.workflow.getHandle(orderWorkflowId('cx-1')).result();
+    expect((await app.inject({ method: 'GET', url: '/orders/cx-1' })).json()).toMatchObject({
+      status: 'RELEASED',
+      releaseReason: 'CANCELLED',
+    });
+    // The saga released it: its ledger row says so.
+    expect(await ledger('cx-1')).toEqual([
+      expect.objectContaining({ reason: 'RESERVE', reserved_delta: 3, actor: 'bootstrap' }),
+      expect.objectContaining({ reason: 'RELEASE', reserved_delta: -3, actor: 'system:order-saga' }),
+    ]);
+  });
+
+  test("the hold's expiry: the saga releases it", async () => {
+    await seedLevel(owner, 'EX', 'W1', 2);
+    expect((await order('ex-1', 'EX', 2, { holdSeconds: 1 })).statusCode).toBe(201);
+    expect(await levelOf(owner, 'EX', 'W1')).toEqual({ onHand: 2, reserved: 2 });
+    const ended = await stack.env.client.workflow.getHandle(orderWorkflowId('ex-1')).result();
+    expect(ended).toMatchObject({ status: 'RELEASED', releaseReason: 'EXPIRED' });
+    expect(await hold('ex-1')).toEqual({ status: 'RELEASED', release_reason: 'EXPIRED' });
+    expect(await levelOf(owner, 'EX', 'W1')).toEqual({ onHand: 2, reserved: 0 });
+  });
+
+  test('an expired hold with no saga is released by the sweeper, as system:sweeper', async () => {
+    await seedLevel(owner, 'SW', 'W1', 6);
+    // The saga's own reserve path: a hold with no outbox row and no workflow (an orphan).
+    const orphan = await reserveStock(db, {
+      reservationId: 'sw-orphan',
+      orderId: 'sw-orphan',
+      userId: 'u',
+      lines: [{ sku: 'SW', warehouseCode: 'W1', quantity: 4 }],
+      expiresAt: new Date(Date.now() - 10 * 60_000).toISOString(),
+    });
+    expect(orphan).toMatchObject({ status: 'reserved' });
+    expect(await levelOf(owner, 'SW', 'W1')).toEqual({ onHand: 6, reserved: 4 });
+    const swept = (await stack.env.client.workflow.execute('sweeperWorkflow', {
+      taskQueue: TASK_QUEUE,
+      workflowId: 'mariadb-sweep-1',
+      args: [60],
+    })) as SweepResult;
+    expect(swept).toMatchObject({ released: 1, sagasStarted: 0 });
+    expect(await hold('sw-orphan')).toEqual({ status: 'RELEASED', release_reason: 'SWEEPER' });
+    expect(await levelOf(owner, 'SW', 'W1')).toEqual({ onHand: 6, reserved: 0 });
+    expect((await ledger('sw-orphan')).at(-1)).toMatchObject({ reason: 'RELEASE', actor: 'system:sweeper' });
+  });
+
+  test('the saga relay starts a saga whose start the API never made', async () => {
+    await seedLevel(owner, 'RL', 'W1', 3);
+    // The request path's batch, committed, and the process gone before it started the saga.
+    const order = { orderId: 'rl-1', userId: 'u', lines: [{ sku: 'RL', warehouseCode: 'W1', quantity: 1 }] };
+    const expiresAt = new Date(Date.now() + 600_000).toISOString();
+    const reserved = {
+      status: 'reserved' as const,
+      reservationId: 'rl-1',
+      lines: order.lines,
+      allocations: [],
+      expiresAt,
+    };
+    const result = await app.holds.batcher.hold(
+      { kind: 'level', sku: 'RL', warehouseCode: 'W1' },
+      {
+        serial: 'rl-1',
+        orderId: 'rl-1',
+        userId: 'u',
+        quantity: 1,
+        expiresAt,
+        reserved,
+        saga: { order, ttlSeconds: 600 },
+      },
+    );
+    expect(result).toMatchObject({ replayed: false, outcome: { status: 'reserved' } });
+    const outboxRow = () =>
+      owner.query<{ started_at: Date | null }[]>('SELECT started_at FROM saga_starts WHERE order_id = ?', ['rl-1']);
+    expect((await outboxRow())[0].started_at).toBeNull();
+    const handle = stack.env.client.workflow.getHandle(orderWorkflowId('rl-1'));
+    await expect(handle.describe()).rejects.toThrow();
+
+    expect(await relaySagaStarts(db, stack.env.client, TASK_QUEUE, { graceMs: 0, intervalMs: 0, batch: 50 })).toBe(1);
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+    expect((await outboxRow())[0].started_at).not.toBeNull();
+    // Marked: a second pass leases nothing.
+    expect(await relaySagaStarts(db, stack.env.client, TASK_QUEUE, { graceMs: 0, intervalMs: 0, batch: 50 })).toBe(0);
+    await handle.signal(cancelSignal, { reason: 'test over' });
+    await handle.result();
+    expect(await levelOf(owner, 'RL', 'W1')).toEqual({ onHand: 3, reserved: 0 });
+  });
+});
