@@ -6,6 +6,8 @@
 import { Prisma } from '../../generated/prisma/client';
 import { toPage, type KeyPart, type KeyValue, type Page } from '../../domain/cursor';
 import type { Db } from '../db';
+import { mariadbOf } from '../mariadb/db';
+import { countHoldsOnMariadb, listHoldsOnMariadb, listOrdersOnMariadb } from '../mariadb/lists';
 
 export const ORDERS_LIST = 'orders';
 export const ORDERS_KEY: readonly KeyPart[] = ['instant', 'text'];
@@ -60,6 +62,10 @@ export interface HoldRow {
   readonly lines: OrderLineView[];
 }
 
+/** A decoded cursor (instant, id) as MariaDB's keyset takes it. */
+const keyOf = (after?: KeyValue[]): [Date, string] | undefined =>
+  after ? [new Date(after[0]!), String(after[1]!)] : undefined;
+
 interface Stored {
   order_id: string;
   id: string;
@@ -101,21 +107,10 @@ export async function listOrders(
   limit: number,
   after?: KeyValue[],
 ): Promise<Page<OrderListRow>> {
-  const c: Prisma.Sql[] = [];
-  if (f.status) c.push(Prisma.sql`r.status = ${f.status}`);
-  if (f.userId) c.push(Prisma.sql`r.user_id = ${f.userId}`);
-  if (f.campaignId) c.push(Prisma.sql`r.campaign_id = ${f.campaignId}`);
-  if (f.sku) c.push(hasLine(f.sku));
-  if (f.from) c.push(Prisma.sql`r.created_at >= ${f.from}`);
-  if (f.to) c.push(Prisma.sql`r.created_at < ${f.to}`);
-  if (f.placedBy) {
-    // The key that placed it: its saga's input (the outbox row committed with the hold), or
-    // the hold's ledger row (data/orders/order-view.ts orderPlacedBy reads the same two).
-    c.push(Prisma.sql`(EXISTS (SELECT 1 FROM saga_starts s WHERE s.order_id = r.order_id AND s.input->>'placedBy' = ${f.placedBy})
-                       OR EXISTS (SELECT 1 FROM stock_movements m WHERE m.reference = r.order_id AND m.reason = 'RESERVE' AND m.actor = ${f.placedBy}))`);
-  }
-  if (after) c.push(Prisma.sql`(r.created_at, r.id) < (${new Date(after[0]!)}::timestamptz, ${after[1]!})`);
-  const rows = await db.$queryRaw<Stored[]>(select(c, Prisma.sql`r.created_at DESC, r.id DESC`, limit));
+  const maria = mariadbOf(db);
+  const rows: Stored[] = maria
+    ? await listOrdersOnMariadb(maria, f, limit, keyOf(after))
+    : await db.$queryRaw<Stored[]>(orderQuery(f, limit, after));
   return toPage(
     ORDERS_LIST,
     rows,
@@ -136,15 +131,30 @@ export async function listOrders(
   );
 }
 
+function orderQuery(f: OrderFilter, limit: number, after?: KeyValue[]): Prisma.Sql {
+  const c: Prisma.Sql[] = [];
+  if (f.status) c.push(Prisma.sql`r.status = ${f.status}`);
+  if (f.userId) c.push(Prisma.sql`r.user_id = ${f.userId}`);
+  if (f.campaignId) c.push(Prisma.sql`r.campaign_id = ${f.campaignId}`);
+  if (f.sku) c.push(hasLine(f.sku));
+  if (f.from) c.push(Prisma.sql`r.created_at >= ${f.from}`);
+  if (f.to) c.push(Prisma.sql`r.created_at < ${f.to}`);
+  if (f.placedBy) {
+    // The key that placed it: its saga's input (the outbox row committed with the hold), or
+    // the hold's ledger row (data/orders/order-view.ts orderPlacedBy reads the same two).
+    c.push(Prisma.sql`(EXISTS (SELECT 1 FROM saga_starts s WHERE s.order_id = r.order_id AND s.input->>'placedBy' = ${f.placedBy})
+                       OR EXISTS (SELECT 1 FROM stock_movements m WHERE m.reference = r.order_id AND m.reason = 'RESERVE' AND m.actor = ${f.placedBy}))`);
+  }
+  if (after) c.push(Prisma.sql`(r.created_at, r.id) < (${new Date(after[0]!)}::timestamptz, ${after[1]!})`);
+  return select(c, Prisma.sql`r.created_at DESC, r.id DESC`, limit);
+}
+
 /** One page of live holds ("who holds this stock"), soonest to expire first. */
 export async function listHolds(db: Db, f: HoldFilter, limit: number, after?: KeyValue[]): Promise<Page<HoldRow>> {
-  const c: Prisma.Sql[] = [Prisma.sql`r.status = 'RESERVED'`];
-  if (f.sku || f.warehouseCode) c.push(hasLine(f.sku, f.warehouseCode));
-  if (f.userId) c.push(Prisma.sql`r.user_id = ${f.userId}`);
-  if (f.pastExpiry === true) c.push(Prisma.sql`r.expires_at < now()`);
-  if (f.pastExpiry === false) c.push(Prisma.sql`r.expires_at >= now()`);
-  if (after) c.push(Prisma.sql`(r.expires_at, r.id) > (${new Date(after[0]!)}::timestamptz, ${after[1]!})`);
-  const rows = await db.$queryRaw<Stored[]>(select(c, Prisma.sql`r.expires_at, r.id`, limit));
+  const maria = mariadbOf(db);
+  const rows: Stored[] = maria
+    ? await listHoldsOnMariadb(maria, f, limit, keyOf(after))
+    : await db.$queryRaw<Stored[]>(holdQuery(f, limit, after));
   return toPage(
     HOLDS_LIST,
     rows,
@@ -162,8 +172,20 @@ export async function listHolds(db: Db, f: HoldFilter, limit: number, after?: Ke
   );
 }
 
+function holdQuery(f: HoldFilter, limit: number, after?: KeyValue[]): Prisma.Sql {
+  const c: Prisma.Sql[] = [Prisma.sql`r.status = 'RESERVED'`];
+  if (f.sku || f.warehouseCode) c.push(hasLine(f.sku, f.warehouseCode));
+  if (f.userId) c.push(Prisma.sql`r.user_id = ${f.userId}`);
+  if (f.pastExpiry === true) c.push(Prisma.sql`r.expires_at < now()`);
+  if (f.pastExpiry === false) c.push(Prisma.sql`r.expires_at >= now()`);
+  if (after) c.push(Prisma.sql`(r.expires_at, r.id) > (${new Date(after[0]!)}::timestamptz, ${after[1]!})`);
+  return select(c, Prisma.sql`r.expires_at, r.id`, limit);
+}
+
 /** How many holds are live, and how many of them are past their expiry (the holds list's two filters, counted). */
 export async function countHolds(db: Db): Promise<{ live: number; pastExpiry: number }> {
+  const maria = mariadbOf(db);
+  if (maria) return countHoldsOnMariadb(maria);
   const [row] = await db.$queryRaw<{ live: number; past_expiry: number }[]>`
     SELECT count(*)::int AS live, (count(*) FILTER (WHERE r.expires_at < now()))::int AS past_expiry
       FROM reservations r WHERE r.status = 'RESERVED'`;

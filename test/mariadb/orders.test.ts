@@ -13,6 +13,7 @@ import type { Pool } from 'mariadb';
 import type { Db } from '../../data/db';
 import { mariadbDrifts } from '../../data/mariadb/reconcile';
 import { jsonValue } from '../../data/mariadb/tx';
+import { releaseStock } from '../../data/orders/release';
 import { reserveStock } from '../../data/orders/reservations';
 import type { SweepResult } from '../../domain/reports';
 import type { OrderWorkflowInput } from '../../domain/order-saga';
@@ -20,7 +21,7 @@ import { relaySagaStarts } from '../../use-cases/order-sagas';
 import { orderWorkflowId } from '../../workflows/ids';
 import { cancelSignal } from '../../workflows/messages';
 import { eventually, useAppStack } from '../helpers/app';
-import { describeMariadb, levelOf, mariadbPool, seedLevel } from '../helpers/mariadb';
+import { describeMariadb, levelOf, mariadbPool, seedCampaign, seedLevel } from '../helpers/mariadb';
 
 const TASK_QUEUE = 'mariadb-orders-test';
 
@@ -284,5 +285,78 @@ describeMariadb('orders on MariaDB through the API and the worker', () => {
     await handle.signal(cancelSignal, { reason: 'test over' });
     await handle.result();
     expect(await levelOf(owner, 'RL', 'W1')).toEqual({ onHand: 3, reserved: 0 });
+  });
+
+  test('GET /orders and GET /admin/holds list the holds, one keyset page at a time', async () => {
+    await seedLevel(owner, 'LS', 'W1', 10);
+    for (const id of ['ls-1', 'ls-2', 'ls-3']) expect((await order(id, 'LS', 1)).statusCode).toBe(201);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await app.inject({
+        method: 'GET',
+        url: `/orders?sku=LS&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      });
+      expect(page.statusCode).toBe(200);
+      const body = page.json() as { data: { orderId: string; lines: unknown[] }[]; nextCursor: string | null };
+      seen.push(...body.data.map((o) => o.orderId));
+      expect(body.data.every((o) => o.lines.length === 1)).toBe(true);
+      cursor = body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(['ls-3', 'ls-2', 'ls-1']);
+    const holds = await app.inject({ method: 'GET', url: '/admin/holds?sku=LS&pastExpiry=false' });
+    expect(holds.statusCode).toBe(200);
+    expect(
+      holds
+        .json()
+        .data.map((h: { orderId: string }) => h.orderId)
+        .sort(),
+    ).toEqual(['ls-1', 'ls-2', 'ls-3']);
+    expect(holds.json().data[0]).toMatchObject({
+      pastExpiry: false,
+      lines: [{ sku: 'LS', warehouseCode: 'W1', quantity: 1 }],
+    });
+  });
+
+  test("a campaign hold's release goes back to its pool and the user's count", async () => {
+    await seedLevel(owner, 'FL', 'W1', 10);
+    await seedCampaign(owner, 'fl-sale', 'FL', 'W1', 4, 2);
+    const order = {
+      orderId: 'fl-1',
+      userId: 'shopper',
+      lines: [{ sku: 'FL', warehouseCode: 'W1', quantity: 2 }],
+      campaignId: 'fl-sale',
+    };
+    const expiresAt = new Date(Date.now() + 600_000).toISOString();
+    const taken = await app.holds.batcher.hold(
+      { kind: 'campaign', campaignId: 'fl-sale' },
+      {
+        serial: 'fl-1',
+        orderId: 'fl-1',
+        userId: 'shopper',
+        quantity: 2,
+        expiresAt,
+        reserved: { status: 'reserved', reservationId: 'fl-1', lines: order.lines, allocations: [], expiresAt },
+        saga: { order, ttlSeconds: 600 },
+      },
+    );
+    expect(taken.outcome).toMatchObject({ status: 'reserved' });
+    const pool = async () => {
+      const [c] = await owner.query<{ remaining: number }[]>('SELECT remaining FROM campaigns WHERE id = ?', [
+        'fl-sale',
+      ]);
+      const [u] = await owner.query<{ quantity: number }[]>(
+        'SELECT quantity FROM campaign_user_counts WHERE campaign_id = ? AND user_id = ?',
+        ['fl-sale', 'shopper'],
+      );
+      return { remaining: c.remaining, userCount: u?.quantity };
+    };
+    expect(await pool()).toEqual({ remaining: 2, userCount: 2 });
+    expect(await releaseStock(db, 'fl-1', 'CANCELLED')).toMatchObject({ status: 'released' });
+    expect(await pool()).toEqual({ remaining: 4, userCount: 0 });
+    // The quota stays set aside in the level: the release gave it to the pool, not to the level.
+    expect(await levelOf(owner, 'FL', 'W1')).toEqual({ onHand: 10, reserved: 4 });
+    expect(await releaseStock(db, 'fl-1', 'CANCELLED')).toMatchObject({ status: 'released' });
+    expect(await pool()).toEqual({ remaining: 4, userCount: 0 });
   });
 });
