@@ -14,6 +14,7 @@ import type { Db } from '../../data/db';
 import { mariadbDrifts } from '../../data/mariadb/reconcile';
 import { jsonValue } from '../../data/mariadb/tx';
 import { releaseStock } from '../../data/orders/release';
+import { findUnstartedSagas, leaseDueSagaStarts } from '../../data/orders/saga-starts';
 import { reserveStock } from '../../data/orders/reservations';
 import type { SweepResult } from '../../domain/reports';
 import type { OrderWorkflowInput } from '../../domain/order-saga';
@@ -365,11 +366,19 @@ describeMariadb('orders on MariaDB through the API and the worker', () => {
     const handle = stack.env.client.workflow.getHandle(orderWorkflowId('rl-1'));
     await expect(handle.describe()).rejects.toThrow();
 
-    expect(await relaySagaStarts(db, stack.env.client, TASK_QUEUE, { graceMs: 0, intervalMs: 0, batch: 50 })).toBe(1);
+    expect(await findUnstartedSagas(db, 0, 10)).toEqual([expect.objectContaining({ orderId: 'rl-1' })]);
+    // Two relays at once lease the row once (SKIP LOCKED); a leased row waits out its backoff.
+    const lease = () => leaseDueSagaStarts(db, { graceMs: 0, batch: 50 });
+    const [a, b] = await Promise.all([lease(), lease()]);
+    expect([...a, ...b].map((r) => [r.orderId, r.input.order.orderId])).toEqual([['rl-1', 'rl-1']]);
+    expect(await lease()).toEqual([]);
+    const relay = () => relaySagaStarts(db, stack.env.client, TASK_QUEUE, { graceMs: 0, intervalMs: 0, batch: 50 });
+    await eventually(relay, (n) => n === 1, 5_000);
     expect((await handle.describe()).status.name).toBe('RUNNING');
     expect((await outboxRow())[0].started_at).not.toBeNull();
     // Marked: a second pass leases nothing.
-    expect(await relaySagaStarts(db, stack.env.client, TASK_QUEUE, { graceMs: 0, intervalMs: 0, batch: 50 })).toBe(0);
+    expect(await relay()).toBe(0);
+    expect(await findUnstartedSagas(db, 0, 10)).toEqual([]);
     await handle.signal(cancelSignal, { reason: 'test over' });
     await handle.result();
     expect(await levelOf(owner, 'RL', 'W1')).toEqual({ onHand: 3, reserved: 0 });
