@@ -108,8 +108,9 @@ async function planAndTake(tx: MariadbTx, req: MariadbHoldRequest): Promise<Mari
 /** Holds every line (in lock order) or, when one is short, none: returns the short ones. */
 async function takeLines(tx: MariadbTx, lines: readonly OrderLine[]): Promise<OrderLine[]> {
   await tx.query('SAVEPOINT take_lines');
+  const merged = mergeLines(lines);
   const short: OrderLine[] = [];
-  for (const line of mergeLines(lines)) {
+  for (const line of merged) {
     const done = await tx.query<{ affectedRows: number }>(
       `UPDATE inventory_levels il SET il.reserved = il.reserved + ?, il.version = il.version + 1, il.updated_at = UTC_TIMESTAMP(3)
         WHERE il.sku = ? AND il.warehouse_code = ? AND ${AVAILABLE} >= ?`,
@@ -117,8 +118,24 @@ async function takeLines(tx: MariadbTx, lines: readonly OrderLine[]): Promise<Or
     );
     if (done.affectedRows === 0) short.push(line);
   }
+  if (short.length === 0) short.push(...(await overdrawn(tx, merged)));
   if (short.length > 0) await tx.query('ROLLBACK TO SAVEPOINT take_lines');
   return short;
+}
+
+/**
+ * The guard's second half (data/stock/guard.ts says why): the levels now below 0 after the
+ * takes, read in a fresh statement while this transaction holds their rows. Whatever changes a
+ * lot's sellability locks its level row first (withLevelLots), so this read cannot be
+ * overtaken before the commit; a level it finds below 0 was taken on a stale view of its lots.
+ */
+async function overdrawn(tx: MariadbTx, lines: readonly OrderLine[]): Promise<OrderLine[]> {
+  const rows = await tx.query<{ sku: string; warehouse_code: string }[]>(
+    `SELECT il.sku, il.warehouse_code FROM inventory_levels il
+      WHERE (il.sku, il.warehouse_code) IN (${lines.map(() => '(?, ?)').join(', ')}) AND ${AVAILABLE} < 0`,
+    lines.flatMap((l) => [l.sku, l.warehouseCode]),
+  );
+  return lines.filter((l) => rows.some((r) => r.sku === l.sku && r.warehouse_code === l.warehouseCode));
 }
 
 async function createHold(

@@ -297,6 +297,44 @@ describeMariadb('orders on MariaDB through the API and the worker', () => {
     expect((await ledger('sw-orphan')).at(-1)).toMatchObject({ reason: 'RELEASE', actor: 'system:sweeper' });
   });
 
+  test("a reserve that waited behind a lot's quarantine sees it: nothing is held on stock that may not be sold", async () => {
+    await seedLevel(owner, 'LQ', 'W1', 10);
+    await owner.query(`UPDATE products SET lot_tracked = TRUE WHERE sku = 'LQ'`);
+    await owner.query(
+      `INSERT INTO stock_lots (sku, warehouse_code, lot_code, quantity) VALUES ('LQ', 'W1', 'A', 5), ('LQ', 'W1', 'B', 5)`,
+    );
+    // A quarantine as the stock path makes it: the level row locked first, the lot, the level bumped.
+    const quarantine = await owner.getConnection();
+    try {
+      await quarantine.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+      await quarantine.beginTransaction();
+      await quarantine.query(
+        `SELECT on_hand FROM inventory_levels WHERE sku = 'LQ' AND warehouse_code = 'W1' FOR UPDATE`,
+      );
+      await quarantine.query(`UPDATE stock_lots SET quarantined = TRUE WHERE sku = 'LQ' AND lot_code = 'A'`);
+      await quarantine.query(
+        `UPDATE inventory_levels SET version = version + 1 WHERE sku = 'LQ' AND warehouse_code = 'W1'`,
+      );
+      const taking = reserveStock(db, {
+        reservationId: 'lq-1',
+        orderId: 'lq-1',
+        userId: 'u',
+        lines: [{ sku: 'LQ', warehouseCode: 'W1', quantity: 8 }],
+        expiresAt: new Date(Date.now() + 600_000).toISOString(),
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      await quarantine.commit();
+      expect(await taking).toMatchObject({
+        status: 'rejected',
+        reason: 'INSUFFICIENT_STOCK',
+        shortages: [{ sku: 'LQ', requested: 8, available: 5 }],
+      });
+    } finally {
+      await quarantine.release();
+    }
+    expect(await levelOf(owner, 'LQ', 'W1')).toEqual({ onHand: 10, reserved: 0 });
+  });
+
   test("the sweeper leaves a live saga's hold to it and still releases the orphan behind it", async () => {
     await seedLevel(owner, 'SL', 'W1', 5);
     expect((await order('sl-live', 'SL', 2)).statusCode).toBe(201);
