@@ -175,14 +175,17 @@ describeMariadb('flash-sale campaigns on MariaDB', () => {
     const missing = await app.inject({ method: 'GET', url: '/admin/campaigns/none' });
     expect([missing.statusCode, missing.json().code]).toEqual([404, 'CAMPAIGN_NOT_FOUND']);
 
-    const page1 = (await app.inject({ method: 'GET', url: '/admin/campaigns?status=OPEN&limit=1' })).json();
+    const page1 = (await app.inject({ method: 'GET', url: '/admin/campaigns?status=OPEN&sku=ADMIN&limit=1' })).json();
     expect(page1.data.map((c: { id: string }) => c.id)).toEqual(['c-list']); // newest first
     expect(page1.hasMore).toBe(true);
     const page2 = (
-      await app.inject({ method: 'GET', url: `/admin/campaigns?status=OPEN&limit=1&cursor=${page1.nextCursor}` })
+      await app.inject({
+        method: 'GET',
+        url: `/admin/campaigns?status=OPEN&sku=ADMIN&limit=1&cursor=${page1.nextCursor}`,
+      })
     ).json();
     expect(page2).toMatchObject({ data: [{ id: 'c-admin', remaining: 30, quota: 30 }], hasMore: false });
-    const ended = (await app.inject({ method: 'GET', url: '/admin/campaigns?status=ENDED' })).json();
+    const ended = (await app.inject({ method: 'GET', url: '/admin/campaigns?status=ENDED&sku=ADMIN' })).json();
     expect(ended.data).toEqual([]);
   });
 
@@ -311,6 +314,8 @@ describeMariadb('flash-sale campaigns on MariaDB', () => {
     expect(await gate.state('c-end')).toEqual({ loaded: true, tokens: 0, ended: true });
     const view = await app.inject({ method: 'GET', url: '/admin/campaigns/c-end' });
     expect(view.json()).toMatchObject({ status: 'ENDED', remaining: 0, held: 3 });
+    const endedList = (await app.inject({ method: 'GET', url: '/admin/campaigns?status=ENDED&sku=END' })).json();
+    expect(endedList.data).toMatchObject([{ id: 'c-end', status: 'ENDED', remaining: 0, quota: 10 }]);
     expect(await endCampaign(db, 'c-end')).toEqual({ returned: 7 });
     expect(await endCampaign(db, 'c-end')).toEqual({ returned: 7 });
     expect(await levelOf(owner, 'END', 'W1')).toEqual({ onHand: 50, reserved: 3 });
