@@ -9,7 +9,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'mariadb';
 import { createCampaign, endCampaign, reserveFromCampaign } from '../../data/campaigns/campaigns';
-import { gateSnapshot, readCampaign } from '../../data/campaigns/campaign-queries';
+import {
+  campaignOrdersLastMinute,
+  campaignPlacement,
+  gateSnapshot,
+  readCampaign,
+  warmCampaignRead,
+} from '../../data/campaigns/campaign-queries';
 import type { Db } from '../../data/db';
 import { syncGate, type Gate } from '../../data/gate';
 import { holdBatchOnMariadb, type MariadbBatchItem } from '../../data/mariadb/hold-batch';
@@ -39,7 +45,7 @@ describeMariadb('flash-sale campaigns on MariaDB', () => {
     gate = app.deps.gate;
     await app.deps.redis.flushdb();
     owner = mariadbPool(4);
-    for (const sku of ['ADMIN', 'HTTP', 'GATE', 'RUSH', 'MIX', 'END']) await seedLevel(owner, sku, 'W1', 50);
+    for (const sku of ['ADMIN', 'HTTP', 'GATE', 'SNAP', 'RUSH', 'MIX', 'END']) await seedLevel(owner, sku, 'W1', 50);
   });
   afterAll(async () => {
     await owner?.end();
@@ -228,6 +234,35 @@ describeMariadb('flash-sale campaigns on MariaDB', () => {
     expect(await gate.state('c-gate')).toEqual({ loaded: true, tokens: 3, ended: false });
     expect((await gate.admit('c-gate', 'cat', 'p2', 2)).verdict).toBe('LIMIT_REACHED'); // 2 + 2 > 3
     expect((await gate.admit('c-gate', 'cat', 'p1', 2)).verdict).toBe('READMITTED');
+  });
+
+  test('every gate snapshot is one consistent read: pool + receipts = quota and counts = receipts, while holds are released', async () => {
+    await createCampaign(db, campaign('c-snap', 'SNAP', 40, 1));
+    const items = Array.from({ length: 40 }, (_, i) => batchItem(`snap-${i}`, `s-${i}`, 'SNAP'));
+    const taken = await holdBatchOnMariadb(db.mariadb!, { kind: 'campaign', campaignId: 'c-snap' }, items);
+    expect(taken.every((o) => 'status' in o && o.status === 'reserved')).toBe(true);
+    const releases = Promise.all(items.map((it) => releaseOnMariadb(db.mariadb!, it.serial, 'CANCELLED')));
+    const snapshots = await Promise.all(Array.from({ length: 40 }, () => gateSnapshot(db, 'c-snap')));
+    await releases;
+    for (const s of snapshots) {
+      const held = Object.values(s!.orders).reduce((sum, r) => sum + Number(r.split(':')[0]), 0);
+      const counted = Object.values(s!.users).reduce((sum, q) => sum + q, 0);
+      expect([s!.remaining + held, counted]).toEqual([40, held]);
+    }
+    expect(await gateSnapshot(db, 'c-snap')).toMatchObject({ remaining: 40, users: {}, orders: {} });
+  });
+
+  test("the flash path's small reads: placement, the warm-up read, the last minute's pace", async () => {
+    await createCampaign(db, campaign('c-pace', 'SNAP', 5, 5));
+    expect(await campaignPlacement(db, 'c-pace')).toEqual({ sku: 'SNAP', warehouseCode: 'W1', expectedAt: null });
+    expect(await campaignPlacement(db, 'none')).toBeUndefined();
+    await expect(warmCampaignRead(db)).resolves.toBeUndefined();
+    await reserveFromCampaign(db, flashOrder('c-pace', 'SNAP', 'pace-1', 'u', 2));
+    await reserveFromCampaign(db, flashOrder('c-pace', 'SNAP', 'pace-2', 'v', 1));
+    await reserveFromCampaign(db, flashOrder('c-pace', 'SNAP', 'pace-3', 'w', 9)); // refused: nothing recorded
+    expect(await campaignOrdersLastMinute(db, 'c-pace')).toBe(2);
+    await owner.query("UPDATE reservations SET created_at = created_at - INTERVAL 2 MINUTE WHERE id = 'pace-1'");
+    expect(await campaignOrdersLastMinute(db, 'c-pace')).toBe(1);
   });
 
   test('200 concurrent campaign reserves on a pool of 20: exactly 20 holds, no user above the limit; repeats replay', async () => {
