@@ -297,8 +297,11 @@ describeMariadb('flash-sale campaigns on MariaDB', () => {
     expect(repeats).toEqual([0, 1, 2, 100, 199].map((i) => results[i]));
   });
 
-  test("the saga's reserve and the request path's batch racing on one sale: never past the pool or a user's limit, no deadlock", async () => {
-    await createCampaign(db, campaign('c-mix', 'MIX', 30, 2));
+  test("the saga's reserve, the request path's batch and releases racing on one sale: never past the pool or a user's limit, no deadlock", async () => {
+    await createCampaign(db, campaign('c-mix', 'MIX', 40, 2));
+    // Ten earlier holds, released while the race runs: their units go back to the pool.
+    const earlier = Array.from({ length: 10 }, (_, i) => `pre-${i}`);
+    for (const id of earlier) await reserveFromCampaign(db, flashOrder('c-mix', 'MIX', id, `p-${id}`));
     const users = Array.from({ length: 12 }, (_, u) => `m-${u}`);
     const ten = mariadbServiceDb(10);
     const singles = Array.from({ length: 48 }, (_, i) =>
@@ -311,20 +314,24 @@ describeMariadb('flash-sale campaigns on MariaDB', () => {
         Array.from({ length: 8 }, (_, k) => batchItem(`b-${b}-${k}`, users[(b * 8 + k) % 12], 'MIX')),
       ),
     );
-    const [single, batched] = await Promise.all([Promise.all(singles), Promise.all(batches)]).finally(() =>
-      ten.$disconnect(),
-    );
+    const releases = earlier.map((id) => releaseOnMariadb(ten.mariadb!, id, 'CANCELLED'));
+    const [single, batched, released] = await Promise.all([
+      Promise.all(singles),
+      Promise.all(batches),
+      Promise.all(releases),
+    ]).finally(() => ten.$disconnect());
+    expect(released.every((r) => r.status === 'released')).toBe(true);
     const won =
       single.filter((r) => r.status === 'reserved').length +
       batched.flat().filter((o) => 'status' in o && o.status === 'reserved').length;
-    // 12 users × a limit of 2 = 24 < the pool of 30: every user's limit is what binds.
+    // 12 users × a limit of 2 = 24 ≤ the 30 free before the releases: every user's limit is what binds.
     expect(won).toBe(24);
     const perUser = await owner.query<{ user_id: string; n: number }[]>(
       `SELECT r.user_id, CAST(SUM(l.quantity) AS SIGNED) AS n FROM reservations r JOIN reservation_lines l ON l.reservation_id = r.id
         WHERE r.campaign_id = 'c-mix' AND r.status = 'RESERVED' GROUP BY r.user_id`,
     );
-    expect(perUser.every((r) => Number(r.n) === 2)).toBe(true);
-    expect(await readCampaign(db, 'c-mix')).toMatchObject({ remaining: 6, held: 24 });
+    expect(perUser.map((r) => Number(r.n))).toEqual(Array.from({ length: 12 }, () => 2));
+    expect(await readCampaign(db, 'c-mix')).toMatchObject({ remaining: 16, held: 24 });
   });
 
   test('endCampaign returns the unsold units once; a hold released after the end goes back to normal stock', async () => {
