@@ -20,10 +20,11 @@ import {
   type Shortage,
 } from '../../domain/types';
 import type { Pool } from 'mariadb';
+import { returnCampaignHoldOnMariadb } from './campaign-release';
 import { inMariadbTx, isDuplicateKey, lockSerial, readMariadbFence, writeMariadbFence, type MariadbTx } from './tx';
 
 /** A level's availability: on hand less held, safety stock, set aside and unsellable lots (PostgreSQL's stockhold_available). */
-const AVAILABLE = `il.on_hand - il.reserved - il.safety_stock - il.damaged - il.quality_control
+export const AVAILABLE = `il.on_hand - il.reserved - il.safety_stock - il.damaged - il.quality_control
   - (SELECT COALESCE(SUM(l.quantity), 0) FROM stock_lots l
       WHERE l.sku = il.sku AND l.warehouse_code = il.warehouse_code AND l.quantity > 0
         AND (l.quarantined OR l.remove_at <= UTC_TIMESTAMP(3)))`;
@@ -178,26 +179,26 @@ export async function releaseOnMariadb(pool: Pool, serial: string, reason: Relea
     if (!held && !(await writeMariadbFence(tx, serial, Operation.RESERVE, refused))) held = await lockHold(tx, serial);
     if (!held) return record({ status: 'released_empty' });
     if (held.status !== ReservationStatus.RESERVED) return record({ status: 'already_confirmed' });
-    if (held.campaignId) {
-      // A campaign hold lives in its pool (the quota is set aside in the level): the user's
-      // count, then the pool — the batch's lock order — and only then the hold's row: its
-      // status is in the (campaign_id, status) index the foreign key checks, so that update
-      // takes a shared lock on the campaign row, which must come after the pool row's X lock
-      // (a shared lock first, then X, deadlocks with a batch waiting for the row).
-      const quantity = held.lines.reduce((sum, l) => sum + l.quantity, 0);
-      await tx.query('UPDATE campaign_user_counts SET quantity = quantity - ? WHERE campaign_id = ? AND user_id = ?', [
-        quantity,
-        held.campaignId,
-        held.userId,
-      ]);
-      await tx.query('UPDATE campaigns SET remaining = remaining + ? WHERE id = ?', [quantity, held.campaignId]);
-    }
+    // A campaign hold lives in its pool (the quota is set aside in the level): the user's
+    // count, then the pool — the batch's lock order — and only then the hold's row: its
+    // status is in the (campaign_id, status) index the foreign key checks, so that update
+    // takes a shared lock on the campaign row, which must come after the pool row's X lock
+    // (a shared lock first, then X, deadlocks with a batch waiting for the row). Once its
+    // flash sale has ended, the units go back to the level below, as any hold's.
+    const back = held.campaignId
+      ? await returnCampaignHoldOnMariadb(
+          tx,
+          held.campaignId,
+          held.userId,
+          held.lines.reduce((sum, l) => sum + l.quantity, 0),
+        )
+      : 'stock';
     await tx.query(
       `UPDATE reservations SET status = 'RELEASED', release_reason = ?, updated_at = UTC_TIMESTAMP(3) WHERE id = ?`,
       [reason, serial],
     );
     const outcome = await record({ status: 'released', lines: held.lines });
-    if (held.campaignId) return outcome;
+    if (back === 'pool') return outcome;
     for (const line of held.lines) {
       await tx.query(
         `UPDATE inventory_levels SET reserved = reserved - ?, version = version + 1, updated_at = UTC_TIMESTAMP(3)

@@ -20,9 +20,11 @@ SELECT 'LEDGER_VS_LEVEL' AS kind, CONCAT(il.sku, '@', il.warehouse_code) AS subj
     ON m.sku = il.sku AND m.warehouse_code = il.warehouse_code
  WHERE il.on_hand <> COALESCE(m.oh, 0) OR il.reserved <> COALESCE(m.r, 0)
 UNION ALL
+-- An open flash sale's quota is its pool plus the holds taken from it; once ended, its pool
+-- went back to the level (endCampaign) and later releases go there too, so only open ones.
 SELECT 'POOL_VS_HOLDS', c.id
   FROM campaigns c
- WHERE c.kind = 'FLASH_SALE' AND c.quota <> c.remaining + (
+ WHERE c.kind = 'FLASH_SALE' AND c.status = 'OPEN' AND c.quota <> c.remaining + (
    SELECT COALESCE(SUM(rl.quantity), 0) FROM reservations r JOIN reservation_lines rl ON rl.reservation_id = r.id
     WHERE r.campaign_id = c.id AND r.status IN ('RESERVED', 'CONFIRMED'))
 UNION ALL
