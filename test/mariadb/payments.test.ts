@@ -244,17 +244,35 @@ describeMariadb('payments on MariaDB', () => {
     const payments = Array.from({ length: 30 }, (_, i) => paid(`o-relay-${i}`, `pay-relay-${i}`));
     await Promise.all(payments.map((p) => acceptPayment(db, p, 0)));
     const other = mariadbServiceDb(4);
+    // A third relay in the middle of its lease holds five due rows: the others neither wait for
+    // them nor take them (without the lease's locking read they would take them again; with a
+    // plain FOR UPDATE they would wait out the lock timeout).
+    const busy = await owner.getConnection();
     try {
+      await busy.beginTransaction();
+      const held = await busy.query<{ payment_id: string }[]>(
+        `SELECT payment_id FROM payment_deliveries WHERE order_id IN ('o-relay-3', 'o-relay-7', 'o-relay-11', 'o-relay-19', 'o-relay-23') FOR UPDATE`,
+      );
+      expect(held).toHaveLength(5);
       const lease = { batch: 20, maxBackoffMs: 60_000 };
       const [a, b] = await Promise.all([leaseDueDeliveries(db, lease), leaseDueDeliveries(other, lease)]);
       const [c, d] = await Promise.all([leaseDueDeliveries(db, lease), leaseDueDeliveries(other, lease)]);
       const leased = [...a, ...b, ...c, ...d].map((x) => x.paymentId).sort();
-      expect(leased).toEqual(payments.map((p) => p.paymentId).sort());
+      const lockedIds = held.map((h) => h.payment_id);
+      expect(leased).toEqual(
+        payments
+          .map((p) => p.paymentId)
+          .filter((id) => !lockedIds.includes(id))
+          .sort(),
+      );
       expect(a.length + b.length).toBeGreaterThanOrEqual(20);
-      // Each lease pushed its row's next attempt out: nothing is due now.
+      await busy.rollback();
+      expect((await leaseDueDeliveries(other, lease)).map((x) => x.paymentId).sort()).toEqual([...lockedIds].sort());
+      // Each lease pushed its row's next attempt out: nothing is due now, and each row was leased once.
       expect(await leaseDueDeliveries(other, lease)).toEqual([]);
       expect(await count('SELECT COUNT(*) AS n FROM payment_deliveries WHERE attempts <> 1')).toBe(0);
     } finally {
+      await busy.release();
       await other.$disconnect();
     }
     for (const p of payments) await recordDelivered(db, p, 'DELIVERED', 60_000);
