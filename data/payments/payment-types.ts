@@ -68,3 +68,14 @@ export interface LifecycleEvent {
   readonly result: string;
   readonly receivedAt: string;
 }
+
+/** A payment as the admin list and the console show it. */
+export interface PaymentListRow {
+  readonly orderId: string;
+  readonly paymentId: string;
+  readonly amountCents: number;
+  readonly state: string;
+  readonly reason: string | null;
+  readonly receivedAt: string;
+  readonly settledAt: string | null;
+}

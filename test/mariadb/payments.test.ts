@@ -21,6 +21,7 @@ import {
   openDeliveries,
   recordDelivered,
 } from '../../data/payments/payment-deliveries';
+import { countPaymentsByState, listPayments, PAYMENTS_KEY, PAYMENTS_LIST } from '../../data/payments/payment-list';
 import { lifecycleEvents, recordFailedPayment, recordRefund } from '../../data/payments/payment-events';
 import {
   findUnsettledPayments,
@@ -30,6 +31,7 @@ import {
   settleUnknownOrder,
   undeliveredPaymentEvents,
 } from '../../data/payments/payments';
+import { decodeCursor, type KeyValue } from '../../domain/cursor';
 import type { OrderState } from '../../domain/order-saga';
 import type { OrderPayment } from '../../domain/payments';
 import { signedPayment, useAppStack } from '../helpers/app';
@@ -301,6 +303,32 @@ describeMariadb('payments on MariaDB', () => {
     );
     expect(new Set(seen).size).toBe(seen.length);
     for (const p of payments.slice(1)) await settlePaymentTx(db, p, { state: 'REFUND_REQUIRED', reason: 'test' });
+  });
+
+  test('the admin list: keyset pages newest first show each payment once; counts by state', async () => {
+    const all = await owner.query<{ payment_id: string; state: string }[]>(
+      'SELECT payment_id, state FROM payments ORDER BY received_at DESC, order_id DESC, payment_id DESC',
+    );
+    const seen: string[] = [];
+    let after: KeyValue[] | undefined;
+    for (;;) {
+      const page = await listPayments(db, {}, 7, after);
+      seen.push(...page.data.map((p) => p.paymentId));
+      if (!page.nextCursor) break;
+      after = decodeCursor(PAYMENTS_LIST, page.nextCursor, PAYMENTS_KEY);
+    }
+    expect(seen).toEqual(all.map((r) => r.payment_id));
+    const counts = await countPaymentsByState(db);
+    for (const state of new Set(all.map((r) => r.state)))
+      expect(counts[state]).toBe(all.filter((r) => r.state === state).length);
+    const refunds = await listPayments(db, { state: 'REFUND_REQUIRED' }, 500);
+    expect(refunds.data).toHaveLength(counts.REFUND_REQUIRED);
+    expect(refunds.data.every((p) => p.state === 'REFUND_REQUIRED' && p.settledAt !== null)).toBe(true);
+    expect((await listPayments(db, { orderId: 'o-paid' }, 500)).data.map((p) => p.paymentId).sort()).toEqual([
+      'pay-right',
+      'pay-short',
+      'pay-twice',
+    ]);
   });
 
   test('payment.failed is recorded once; payment.refunded closes a payment owed back, records one on a sale', async () => {
