@@ -162,6 +162,37 @@ describeMariadb('payments on MariaDB', () => {
     ]);
   });
 
+  test("payments racing their holds' release: each either sells (CONFIRMED) or is left PENDING for the late path, never both", async () => {
+    await seedLevel(owner, 'RACE', 'W1', 20);
+    const serials = Array.from({ length: 20 }, (_, i) => `o-race-${i}`);
+    for (const s of serials) {
+      const held = await reserveOnMariadb(maria(), {
+        serial: s,
+        orderId: s,
+        userId: 'u-race',
+        lines: [{ sku: 'RACE', warehouseCode: 'W1', quantity: 1 }],
+        expiresAt: inAnHour(),
+      });
+      expect(held.status).toBe('reserved');
+      await acceptPayment(db, paid(s, `pay-${s}`), 60_000);
+    }
+    const results = await Promise.all(
+      serials.flatMap((s) => [confirmPayment(db, s, paid(s, `pay-${s}`)), releaseOnMariadb(maria(), s, 'EXPIRED')]),
+    );
+    const settled = results.filter((_, i) => i % 2 === 0) as (Awaited<ReturnType<typeof confirmPayment>> | undefined)[];
+    const confirmed = settled.filter((x) => x?.state === 'CONFIRMED').length;
+    expect(settled.every((x) => x === undefined || x.state === 'CONFIRMED')).toBe(true);
+    expect(await levelOf(owner, 'RACE', 'W1')).toEqual({ onHand: 20 - confirmed, reserved: 0 });
+    const rows = await owner.query<{ status: string; state: string }[]>(
+      `SELECT r.status, p.state FROM reservations r JOIN payments p ON p.order_id = r.id WHERE r.id LIKE 'o-race-%'`,
+    );
+    expect(rows).toHaveLength(20);
+    for (const row of rows)
+      expect([row.status, row.state]).toEqual(
+        row.status === 'CONFIRMED' ? ['CONFIRMED', 'CONFIRMED'] : ['RELEASED', 'PENDING'],
+      );
+  });
+
   test('a payment for an order the store does not know is kept, then settled REFUND_REQUIRED (UNKNOWN_ORDER)', async () => {
     const ghost = paid('o-ghost', 'pay-ghost');
     await acceptPayment(db, ghost, 0);

@@ -3,7 +3,9 @@
 -- 20261208300000_hold_extensions (payment_events.type) and 20261208300100_payment_lifecycle
 -- (REFUNDED, currency), with the same names, columns, keys and checks. Text keys are
 -- utf8mb4_bin (byte order and case-sensitive equality, as PostgreSQL's text =); timestamps are
--- UTC DATETIME(3). One statement per step, each idempotent (docs/mysql.md, mechanism 6).
+-- UTC DATETIME(3). One statement per step, each idempotent (docs/mysql.md, mechanism 6). The
+-- currency checks are case-sensitive through the columns' utf8mb4_bin collation (MySQL 8
+-- deprecates REGEXP BINARY).
 
 -- step: payment_events
 -- One row per webhook event, unique by the provider's event id: the key is the claim that makes
@@ -22,7 +24,7 @@ CREATE TABLE IF NOT EXISTS payment_events (
   CONSTRAINT payment_events_pkey PRIMARY KEY (event_id),
   KEY payment_events_order_id_idx (order_id),
   CONSTRAINT payment_events_amount_nonneg CHECK (amount_cents >= 0),
-  CONSTRAINT payment_events_currency_iso CHECK (currency IS NULL OR currency REGEXP BINARY '^[A-Z]{3}$')
+  CONSTRAINT payment_events_currency_iso CHECK (currency IS NULL OR currency REGEXP '^[A-Z]{3}$')
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
 
 -- step: payments
@@ -46,7 +48,7 @@ CREATE TABLE IF NOT EXISTS payments (
   CONSTRAINT payments_state_check CHECK (state IN ('PENDING', 'CONFIRMED', 'BACKORDERED', 'REFUND_REQUIRED', 'DUPLICATE_CHARGE', 'AMOUNT_MISMATCH', 'REFUNDED')),
   CONSTRAINT payments_settled_check CHECK ((state = 'PENDING') = (settled_at IS NULL)),
   CONSTRAINT payments_amount_check CHECK (amount_cents >= 0),
-  CONSTRAINT payments_currency_iso CHECK (currency IS NULL OR currency REGEXP BINARY '^[A-Z]{3}$')
+  CONSTRAINT payments_currency_iso CHECK (currency IS NULL OR currency REGEXP '^[A-Z]{3}$')
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
 
 -- step: payment_deliveries
