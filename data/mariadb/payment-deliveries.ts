@@ -37,20 +37,21 @@ interface LeasedRow {
   amount_cents: number;
   received_at: string | null;
   delivered_at: string | null;
+  /** The payment's state (NULL: no payment row, which the webhook never leaves). */
+  state: string | null;
 }
 
 /**
- * One relay pass's work: closes the due rows whose payment is settled, then leases due rows of
- * PENDING payments and pushes each one's next attempt out with backoff (2^attempts seconds,
- * at most maxBackoffMs). The lease is a locking read that skips rows another relay holds, and
- * its UPDATE commits before the rows are handed out: a relay that reads them after that
- * commit finds them not due.
+ * One relay pass's work: takes up to `batch` due rows with a locking read that skips the rows
+ * another relay holds (it never waits for one), closes those whose payment is settled, and
+ * pushes the others' next attempt out with backoff (2^attempts seconds, at most maxBackoffMs)
+ * before handing them out: the transaction commits first, so a relay reading them after it
+ * finds them not due. The payments' states are a plain read (READ COMMITTED, no lock): a
+ * settlement holds its payment row and then deletes the delivery row, so a relay that locked a
+ * payment after its delivery rows could deadlock with it. A due row settled just after that read
+ * is leased once more and closed at its next look, as on PostgreSQL.
  */
 export async function leaseDueDeliveriesOnMariadb(pool: Pool, options: LeaseOptions): Promise<PendingDelivery[]> {
-  await pool.query(
-    `DELETE d FROM payment_deliveries d JOIN payments p ON p.order_id = d.order_id AND p.payment_id = d.payment_id
-      WHERE d.next_attempt_at <= UTC_TIMESTAMP(3) AND p.state <> 'PENDING'`,
-  );
   const rows = await inMariadbTx(pool, async (tx) => {
     const due = await tx.query<{ order_id: string; payment_id: string }[]>(
       `SELECT order_id, payment_id FROM payment_deliveries WHERE next_attempt_at <= UTC_TIMESTAMP(3)
@@ -60,22 +61,31 @@ export async function leaseDueDeliveriesOnMariadb(pool: Pool, options: LeaseOpti
     if (due.length === 0) return [];
     const keys = due.map(() => '(?, ?)').join(', ');
     const params = due.flatMap((d) => [d.order_id, d.payment_id]);
-    // MySQL assigns left to right: next_attempt_at is computed from the attempts before this one.
-    await tx.query(
-      `UPDATE payment_deliveries
-          SET next_attempt_at = UTC_TIMESTAMP(3) + INTERVAL LEAST(POW(2, LEAST(attempts, 20)) * 1000, ?) * 1000 MICROSECOND,
-              attempts = attempts + 1
-        WHERE (order_id, payment_id) IN (${keys})`,
-      [options.maxBackoffMs, ...params],
-    );
-    return tx.query<LeasedRow[]>(
+    const leased = await tx.query<LeasedRow[]>(
       `SELECT d.order_id, d.payment_id, d.event_id, d.amount_cents, ${isoColumn('d.delivered_at')} AS delivered_at,
-              ${isoColumn('p.received_at')} AS received_at
+              ${isoColumn('p.received_at')} AS received_at, p.state
          FROM payment_deliveries d LEFT JOIN payments p ON p.order_id = d.order_id AND p.payment_id = d.payment_id
         WHERE (d.order_id, d.payment_id) IN (${keys})
         ORDER BY d.next_attempt_at`,
       params,
     );
+    const settled = leased.filter((r) => r.state !== null && r.state !== 'PENDING');
+    if (settled.length > 0)
+      await tx.query(
+        `DELETE FROM payment_deliveries WHERE (order_id, payment_id) IN (${settled.map(() => '(?, ?)').join(', ')})`,
+        settled.flatMap((r) => [r.order_id, r.payment_id]),
+      );
+    const open = leased.filter((r) => !settled.includes(r));
+    if (open.length === 0) return [];
+    // MySQL assigns left to right: next_attempt_at is computed from the attempts before this one.
+    await tx.query(
+      `UPDATE payment_deliveries
+          SET next_attempt_at = UTC_TIMESTAMP(3) + INTERVAL LEAST(POW(2, LEAST(attempts, 20)) * 1000, ?) * 1000 MICROSECOND,
+              attempts = attempts + 1
+        WHERE (order_id, payment_id) IN (${open.map(() => '(?, ?)').join(', ')})`,
+      [options.maxBackoffMs, ...open.flatMap((r) => [r.order_id, r.payment_id])],
+    );
+    return open;
   });
   return rows.map((r) => ({
     orderId: r.order_id,

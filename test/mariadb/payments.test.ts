@@ -11,6 +11,7 @@
 import type { Pool } from 'mariadb';
 import type { Db } from '../../data/db';
 import { releaseOnMariadb, reserveOnMariadb } from '../../data/mariadb/holds';
+import { acceptPaymentOnMariadb } from '../../data/mariadb/payment-deliveries';
 import { mariadbDrifts } from '../../data/mariadb/reconcile';
 import { jsonValue } from '../../data/mariadb/tx';
 import { confirmPayment } from '../../data/orders/confirm';
@@ -122,6 +123,22 @@ describeMariadb('payments on MariaDB', () => {
     });
     await leaseDueDeliveries(db, { batch: 10, maxBackoffMs: 60_000 });
     expect(await count(`SELECT COUNT(*) AS n FROM payment_deliveries WHERE order_id = 'o-retry'`)).toBe(0);
+  });
+
+  test("the webhook's transaction is one statement from the client, as PostgreSQL's one function call", async () => {
+    const conn = await maria().getConnection();
+    try {
+      const questions = async () =>
+        Number((await conn.query<{ Value: string }[]>("SHOW SESSION STATUS LIKE 'Questions'"))[0].Value);
+      const before = await questions();
+      const outcome = await acceptPaymentOnMariadb(conn as unknown as Pool, paid('o-trip', 'pay-trip'), 0);
+      // Questions counts the client's statements (this SHOW included), not the procedure's own.
+      expect((await questions()) - before).toBe(2);
+      expect(outcome).toEqual({ kind: 'accepted', answer: 'ACCEPTED', deliver: true });
+    } finally {
+      await conn.release();
+    }
+    await settlePaymentTx(db, paid('o-trip', 'pay-trip'), { state: 'REFUND_REQUIRED', reason: 'test' });
   });
 
   test('an event id with other content, or a payment with another amount, is a conflict that leaves nothing', async () => {
