@@ -117,7 +117,7 @@ async function holdLine(tx: MariadbTx, serial: string, line: OrderLine): Promise
 }
 
 /** One ledger row for a level this transaction just changed (and holds locked): before = after − delta. */
-async function writeMovement(
+export async function writeMovement(
   tx: MariadbTx,
   reference: string,
   reason: string,
