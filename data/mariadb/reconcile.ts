@@ -62,9 +62,9 @@ export async function mariadbDrifts(pool: Pool): Promise<MariadbDrift[]> {
  * transit (only once a `transfers` table exists here); lot-tracked levels' lots sum to on-hand,
  * each lot = Σ its ledger rows; nothing negative; nothing held beyond what may be sold
  * (AVAILABLE_NEGATIVE, with PostgreSQL's reasoning: only quarantined lots count as unsellable).
- * Two more that the MariaDB hold batch makes checkable: a flash sale's quota = its pool + the units
- * held or sold from it (POOL_VS_HOLDS), and each user's count = their holds (USER_COUNT_VS_HOLDS,
- * the per-user limit's evidence). Not here: EVENTS_VS_VERSIONS (no event outbox on this store).
+ * Two more that the MariaDB hold batch makes checkable: an open flash sale's quota = its pool + the
+ * units held or sold from it (POOL_VS_HOLDS; once ended, its pool went back to the level), and
+ * each user's count = their holds (USER_COUNT_VS_HOLDS, the per-user limit's evidence). Not here: EVENTS_VS_VERSIONS (no event outbox on this store).
  * MySQL has no `FILTER`: conditional sums are `SUM(CASE …)`; `check` is a reserved word.
  */
 function driftSql(withTransfers: boolean): string {
@@ -134,7 +134,7 @@ function driftSql(withTransfers: boolean): string {
   UNION ALL SELECT 'NEGATIVE', sku, warehouse_code, lot_code, NULL, quantity, 0 FROM stock_lots WHERE quantity < 0
   UNION ALL SELECT 'POOL_VS_HOLDS', c.sku, c.warehouse_code, NULL, c.id, c.quota, c.remaining + COALESCE(SUM(s.quantity), 0)
               FROM campaigns c LEFT JOIN sold s ON s.campaign_id = c.id
-             WHERE c.kind = 'FLASH_SALE' GROUP BY c.id, c.sku, c.warehouse_code, c.quota, c.remaining
+             WHERE c.kind = 'FLASH_SALE' AND c.status = 'OPEN' GROUP BY c.id, c.sku, c.warehouse_code, c.quota, c.remaining
             HAVING c.quota <> c.remaining + COALESCE(SUM(s.quantity), 0)
   UNION ALL SELECT 'USER_COUNT_VS_HOLDS', c.sku, c.warehouse_code, NULL, CONCAT(u.campaign_id, '/', u.user_id), u.quantity,
                    COALESCE(s.quantity, 0)
