@@ -64,7 +64,8 @@ export async function mariadbDrifts(pool: Pool): Promise<MariadbDrift[]> {
  * (AVAILABLE_NEGATIVE, with PostgreSQL's reasoning: only quarantined lots count as unsellable).
  * Two more that the MariaDB hold batch makes checkable: an open flash sale's quota = its pool + the
  * units held or sold from it (POOL_VS_HOLDS; once ended, its pool went back to the level), and
- * each user's count = their holds (USER_COUNT_VS_HOLDS, the per-user limit's evidence). Not here: EVENTS_VS_VERSIONS (no event outbox on this store).
+ * each user's count = their holds (USER_COUNT_VS_HOLDS, the per-user limit's evidence).
+ * Not here: EVENTS_VS_VERSIONS (no event outbox on this store).
  * MySQL has no `FILTER`: conditional sums are `SUM(CASE …)`; `check` is a reserved word.
  */
 function driftSql(withTransfers: boolean): string {
