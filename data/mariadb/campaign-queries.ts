@@ -63,20 +63,11 @@ export async function readCampaignOnMariadb(pool: Pool, campaignId: string): Pro
   };
 }
 
-/**
- * Payments on the campaign's orders an operator must look at. The payments table belongs to
- * the payments part of the MySQL port: a store without it has recorded no payment, so the
- * counts are 0 there (asked of the catalogue, not guessed from an error: MySQL answers a
- * missing table and an ungranted one alike to the service user).
- */
+/** Payments on the campaign's orders an operator must look at (migration 0020_payments). */
 async function paymentsToMind(
   pool: Pool,
   campaignId: string,
 ): Promise<{ lateConfirmed: number; paymentsToRefund: number }> {
-  const [exists] = await pool.query<unknown[]>(
-    "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'payments'",
-  );
-  if (!exists) return { lateConfirmed: 0, paymentsToRefund: 0 };
   const [row] = await pool.query<{ late_confirmed: number | null; to_refund: number | null }[]>(
     `SELECT CAST(SUM(p.state = 'CONFIRMED' AND p.reservation_id <> p.order_id) AS SIGNED) AS late_confirmed,
             CAST(SUM(p.state IN ('REFUND_REQUIRED', 'DUPLICATE_CHARGE', 'AMOUNT_MISMATCH')) AS SIGNED) AS to_refund

@@ -220,15 +220,10 @@ export async function settleUnknownOrderOnMariadb(
 
 /**
  * The PAYMENT_UNKNOWN_ORDER alert, once per payment (its key: a duplicate is the alert raised
- * before; a failed INSERT rolls back only itself in InnoDB). `stock_alerts` comes with the
- * alerts' own MySQL migration: a database without it yet keeps the settlement, and the
- * payment is listed as REFUND_REQUIRED (UNKNOWN_ORDER) all the same.
+ * before, by the table's unique (kind, subject) key; a failed INSERT rolls back only itself in
+ * InnoDB).
  */
 async function raiseUnknownOrderAlert(tx: MariadbTx, subject: string, details: object): Promise<void> {
-  const [table] = await tx.query<unknown[]>(
-    `SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'stock_alerts'`,
-  );
-  if (!table) return;
   try {
     await tx.query(
       `INSERT INTO stock_alerts (kind, subject, sku, warehouse_code, details) VALUES ('PAYMENT_UNKNOWN_ORDER', ?, '-', '-', ?)`,
