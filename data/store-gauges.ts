@@ -6,6 +6,8 @@
 import type { CampaignSales, StoreGaugeSource, StoreTotals } from '../platform/store-gauges';
 import type { Db } from './db';
 import { eventBacklog } from './events/channels';
+import { mariadbOf } from './mariadb/db';
+import { mariadbStoreGaugeReader } from './mariadb/store-gauges';
 
 const TOTALS = `
   SELECT (SELECT count(*) FROM reservations WHERE status = 'RESERVED')::int AS holds_active,
@@ -27,8 +29,13 @@ const CAMPAIGNS = `
    WHERE c.status = 'OPEN' OR c.ended_at > now() - interval '1 day'
    GROUP BY c.id`;
 
-/** Reads the gauges' values from `db` (any client or transaction). */
-export function storeGaugeReader(db: Pick<Db, '$queryRawUnsafe'>): StoreGaugeSource {
+/**
+ * Reads the gauges' values from `db` (any client or transaction); on MySQL/MariaDB from
+ * data/mariadb/store-gauges.ts (no event backlog there).
+ */
+export function storeGaugeReader(db: Pick<Db, '$queryRawUnsafe' | 'mariadb'>): StoreGaugeSource {
+  const maria = mariadbOf(db);
+  if (maria) return mariadbStoreGaugeReader(maria);
   return {
     totals: async (graceSeconds) => (await db.$queryRawUnsafe<StoreTotals[]>(TOTALS, graceSeconds))[0],
     campaigns: () => db.$queryRawUnsafe<CampaignSales[]>(CAMPAIGNS),

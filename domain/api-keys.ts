@@ -74,3 +74,42 @@ export function parseLifetime(text: string): number {
   if (!m || Number(m[1]) === 0) throw new Error(`expected a lifetime like 30d, 12h or 90m, got "${text}"`);
   return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd'];
 }
+
+/** A key as stored, without its hash (data/keys/api-keys.ts, on either store). */
+export interface ApiKeyView {
+  readonly id: string;
+  readonly name: string;
+  readonly scopes: Scope[];
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly expiresAt: string | null;
+  readonly revokedAt: string | null;
+  readonly revokedBy: string | null;
+}
+
+/** What verification needs of a key. */
+export interface StoredKey {
+  readonly hash: string;
+  readonly scopes: readonly Scope[];
+  readonly expiresAt: Date | null;
+  readonly revokedAt: Date | null;
+}
+
+export interface NewKey {
+  readonly name: string;
+  readonly scopes: readonly Scope[];
+  readonly expiresAt?: Date;
+  /** Who creates it: a key id, `bootstrap`, or `cli`. */
+  readonly createdBy: string;
+}
+
+/** One admin request as the audit log records it (data/keys/audit.ts). */
+export interface AdminRequest {
+  /** Key id, or `bootstrap`. */
+  readonly actor: string;
+  readonly method: string;
+  /** The route pattern, e.g. /transfers/:transferId/ship. */
+  readonly route: string;
+  readonly url: string;
+  readonly body?: unknown;
+}

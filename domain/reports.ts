@@ -20,6 +20,10 @@ export const DriftCheck = {
   AVAILABLE_NEGATIVE: 'AVAILABLE_NEGATIVE',
   /** A level's stock.changed events do not chain up to its version (data/events/versions.ts). */
   EVENTS_VS_VERSIONS: 'EVENTS_VS_VERSIONS',
+  /** MySQL/MariaDB: a flash sale's quota ≠ its pool + the units held or sold from it (`subject`: the campaign). */
+  POOL_VS_HOLDS: 'POOL_VS_HOLDS',
+  /** MySQL/MariaDB: a user's count of a flash sale ≠ their holds in it (`subject`: campaign/user). */
+  USER_COUNT_VS_HOLDS: 'USER_COUNT_VS_HOLDS',
 } as const;
 export type DriftCheck = (typeof DriftCheck)[keyof typeof DriftCheck];
 
@@ -31,6 +35,8 @@ export interface LevelDrift {
   readonly lotCode: string | null;
   readonly recorded: number;
   readonly expected: number;
+  /** What a drift that is not a level's is about (a campaign, campaign/user); absent otherwise. */
+  readonly subject?: string;
 }
 
 /** A payment found PENDING too long ("paid but unsettled"), and what was done about it. */

@@ -39,10 +39,23 @@ export function mariadbConfig(url: string, options: MariadbSessionOptions = {}):
 
 /** A pool of sessions on the URL's database. */
 export function createMariadbPool(url: string, options: MariadbSessionOptions = {}): Pool {
+  inUtc();
   return createPool(mariadbConfig(url, options));
 }
 
 /** One session (the migration runner, tests): the caller ends it. */
 export function connectMariadb(url: string, options: MariadbSessionOptions = {}): Promise<Connection> {
+  inUtc();
   return createConnection(mariadbConfig(url, options));
+}
+
+/**
+ * The store keeps UTC DATETIME(3) (every session's time_zone is +00:00), but the driver writes
+ * a JS Date parameter and reads a DATETIME column in the process's own zone, whatever its
+ * `timezone` option says (that option only sets the session's zone). So a process that talks to
+ * MySQL/MariaDB runs in UTC: the service's own times are ISO-8601 UTC anyway, and a host in
+ * another zone would otherwise shift every expiry by its offset.
+ */
+function inUtc(): void {
+  if (process.env.TZ !== 'UTC') process.env.TZ = 'UTC';
 }

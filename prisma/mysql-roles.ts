@@ -5,7 +5,8 @@
  *
  *  - SELECT, INSERT, UPDATE, DELETE on each table, except
  *  - SELECT, INSERT only on the append-only tables (APPEND_ONLY_TABLES: the ledger, the
- *    fences, return lines);
+ *    fences, return lines; and, as on PostgreSQL, any table a migration gives an
+ *    `*append_only*` trigger, such as `admin_audit`);
  *  - SELECT, UPDATE only on `stockhold_key_locks` (its rows are the named locks: a deleted
  *    slot would be a lock that locks nothing);
  *  - EXECUTE on each procedure (they run as their definer, the owner);
@@ -44,7 +45,11 @@ export async function applyMysqlServiceRole(
         WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name`,
     )
   ).map((r) => r.name);
-  const appendOnly = new Set<string>(APPEND_ONLY_TABLES);
+  const guarded = await owner.query<{ name: string }[]>(
+    `SELECT DISTINCT event_object_table AS name FROM information_schema.triggers
+      WHERE trigger_schema = DATABASE() AND trigger_name LIKE '%append\\_only%'`,
+  );
+  const appendOnly = new Set<string>([...APPEND_ONLY_TABLES, ...guarded.map((r) => r.name)]);
   for (const table of tables) {
     const target = `${schema}.${owner.escapeId(table)}`;
     await owner.query(`REVOKE ALL PRIVILEGES ON ${target} FROM ${account}`).catch((err: { errno?: number }) => {

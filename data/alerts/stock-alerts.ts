@@ -1,10 +1,20 @@
 /**
  * `stock_alerts`: every query on it. An alert is raised once per (kind, subject), ever (a
  * unique index, so two raisers at once insert one row), and pushed by the alert webhook
- * (activities/alerts.ts) until it is marked delivered.
+ * (activities/alerts.ts) until it is marked delivered. On MySQL/MariaDB each function hands over
+ * to data/mariadb/alerts.ts (same contract).
  */
 import { toPage, type KeyPart, type KeyValue } from '../../domain/cursor';
 import type { Db } from '../db';
+import { mariadbOf } from '../mariadb/db';
+import {
+  countAlertsByKindOnMariadb,
+  listAlertsOnMariadb,
+  markAlertDeliveredOnMariadb,
+  pendingAlertsOnMariadb,
+  raiseAlertOnMariadb,
+  raiseExpiryAlertsOnMariadb,
+} from '../mariadb/alerts';
 
 /** Kinds of stock alerts (CHECK-constrained). */
 export const AlertKind = {
@@ -32,6 +42,8 @@ export type AlertKind = (typeof AlertKind)[keyof typeof AlertKind];
  * removal gets EXPIRED only (NEAR_EXPIRY would be news nobody can act on).
  */
 export async function raiseExpiryAlerts(db: Db): Promise<number> {
+  const maria = mariadbOf(db);
+  if (maria) return raiseExpiryAlertsOnMariadb(maria);
   return db.$executeRaw`
     INSERT INTO stock_alerts (kind, subject, sku, warehouse_code, lot_code, details)
     SELECT CASE WHEN remove_at <= now() THEN 'EXPIRED' ELSE 'NEAR_EXPIRY' END,
@@ -47,6 +59,8 @@ export async function raiseAlert(
   db: Db,
   alert: { kind: AlertKind; subject: string; sku: string; warehouseCode: string; details: object },
 ): Promise<number> {
+  const maria = mariadbOf(db);
+  if (maria) return raiseAlertOnMariadb(maria, alert);
   return (await db.stockAlert.createMany({ data: [{ ...alert }], skipDuplicates: true })).count;
 }
 
@@ -59,6 +73,8 @@ export async function listAlerts(
   filter: { kind?: AlertKind; sku?: string; limit: number },
   after?: KeyValue[],
 ) {
+  const maria = mariadbOf(db);
+  if (maria) return listAlertsOnMariadb(maria, ALERTS_LIST, filter, after);
   const rows = await db.stockAlert.findMany({
     where: { kind: filter.kind, sku: filter.sku, id: after ? { lt: BigInt(after[0]!) } : undefined },
     orderBy: { id: 'desc' },
@@ -87,16 +103,22 @@ export type PendingAlert = Awaited<ReturnType<typeof pendingAlerts>>[number];
 
 /** Alerts not yet delivered, oldest first. */
 export function pendingAlerts(db: Db, limit: number) {
+  const maria = mariadbOf(db);
+  if (maria) return pendingAlertsOnMariadb(maria, limit);
   return db.stockAlert.findMany({ where: { deliveredAt: null }, orderBy: { id: 'asc' }, take: limit });
 }
 
 /** Marks an alert delivered (once: a second mark changes nothing). */
 export async function markAlertDelivered(db: Db, id: bigint): Promise<void> {
+  const maria = mariadbOf(db);
+  if (maria) return markAlertDeliveredOnMariadb(maria, id);
   await db.stockAlert.updateMany({ where: { id, deliveredAt: null }, data: { deliveredAt: new Date() } });
 }
 
 /** Alerts per kind: raised ever, and not yet pushed to the alert webhook. */
 export async function countAlertsByKind(db: Db): Promise<{ kind: string; raised: number; undelivered: number }[]> {
+  const maria = mariadbOf(db);
+  if (maria) return countAlertsByKindOnMariadb(maria);
   const rows = await db.$queryRaw<{ kind: string; raised: number; undelivered: number }[]>`
     SELECT kind, count(*)::int AS raised, (count(*) FILTER (WHERE delivered_at IS NULL))::int AS undelivered
       FROM stock_alerts GROUP BY kind ORDER BY kind`;

@@ -5,24 +5,14 @@
 import { toPage, type KeyPart, type KeyValue, type Page } from '../../domain/cursor';
 import type { Prisma } from '../../generated/prisma/client';
 import type { Db } from '../db';
+import { mariadbOf } from '../mariadb/db';
+import { listCampaignsOnMariadb } from '../mariadb/campaign-queries';
+import { CAMPAIGNS_LIST, type CampaignListRow } from './campaign-types';
 
-export const CAMPAIGNS_LIST = 'campaigns';
+export { CAMPAIGNS_LIST } from './campaign-types';
 export const CAMPAIGNS_KEY: readonly KeyPart[] = ['instant', 'text'];
 
-export interface CampaignListRow {
-  readonly id: string;
-  readonly kind: string;
-  readonly status: string;
-  readonly sku: string;
-  readonly warehouseCode: string;
-  readonly startsAt: string;
-  readonly endsAt: string;
-  readonly quota: number;
-  readonly perUserLimit: number;
-  readonly remaining: number;
-  readonly expectedAt: string | null;
-  readonly createdAt: string;
-}
+export type { CampaignListRow } from './campaign-types';
 
 /** One page of campaigns (optionally of one status, kind or SKU), newest first. */
 export async function listCampaigns(
@@ -31,6 +21,8 @@ export async function listCampaigns(
   limit: number,
   after?: KeyValue[],
 ): Promise<Page<CampaignListRow>> {
+  const maria = mariadbOf(db);
+  if (maria) return listCampaignsOnMariadb(maria, f, limit, after);
   const where: Prisma.CampaignWhereInput = { status: f.status, kind: f.kind, sku: f.sku };
   if (after) {
     const [at, id] = [new Date(after[0]!), String(after[1])];

@@ -1,24 +1,20 @@
 /** Read side of campaigns: the admin view and the snapshot the Redis gate is rebuilt from. */
-import type { CampaignInput } from './campaigns';
+import type { CampaignView, GateSnapshot } from './campaign-types';
 import type { Db } from '../db';
+import { mariadbOf } from '../mariadb/db';
+import {
+  campaignOrdersLastMinuteOnMariadb,
+  campaignPlacementOnMariadb,
+  gateSnapshotOnMariadb,
+  readCampaignOnMariadb,
+  warmCampaignReadOnMariadb,
+} from '../mariadb/campaign-queries';
 
-/** What an operator sees of a campaign: the pool, the live holds, what was sold. */
-export interface CampaignView extends Omit<CampaignInput, 'kind'> {
-  readonly kind: string;
-  readonly status: string;
-  readonly remaining: number;
-  readonly held: number;
-  readonly sold: number;
-  /** Pre-sales: units paid for and waiting for the goods / that the goods could not cover. */
-  readonly backordered: number;
-  readonly refundRequired: number;
-  /** Payments that arrived after their hold was released and were sold a unit after all. */
-  readonly lateConfirmed: number;
-  /** Payments on this campaign's orders the shop must refund (REFUND_REQUIRED, DUPLICATE_CHARGE, AMOUNT_MISMATCH). */
-  readonly paymentsToRefund: number;
-}
+export type { CampaignView, GateSnapshot } from './campaign-types';
 
 export async function readCampaign(db: Db, campaignId: string): Promise<CampaignView | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return readCampaignOnMariadb(maria, campaignId);
   const c = await db.campaign.findUnique({ where: { id: campaignId } });
   if (!c) return undefined;
   const sums = await db.$queryRaw<{ status: string; quantity: number }[]>`
@@ -53,30 +49,13 @@ export async function readCampaign(db: Db, campaignId: string): Promise<Campaign
   };
 }
 
-/** The state the gate must mirror: window, limit, pool, each user's count, and the orders that hold a unit. */
-export interface GateSnapshot {
-  readonly campaignId: string;
-  readonly sku: string;
-  readonly warehouseCode: string;
-  readonly startsAtMs: number;
-  readonly endsAtMs: number;
-  readonly perUserLimit: number;
-  readonly remaining: number;
-  readonly ended: boolean;
-  readonly users: Readonly<Record<string, number>>;
-  /**
-   * orderId -> '<quantity>:<userId>' for every order of the campaign not released: the gate's
-   * receipts. A give-back for an order missing here (its release is already in `remaining`)
-   * must not add a token twice.
-   */
-  readonly orders: Readonly<Record<string, string>>;
-}
-
 /**
  * One statement, so the pool, the user counts and the receipts are one snapshot: read
  * separately, a release committing in between would be counted in one and not the other.
  */
 export async function gateSnapshot(db: Db, campaignId: string): Promise<GateSnapshot | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return gateSnapshotOnMariadb(maria, campaignId);
   const [c] = await db.$queryRaw<
     {
       sku: string;
@@ -119,6 +98,8 @@ export async function campaignPlacement(
   db: Db,
   campaignId: string,
 ): Promise<{ sku: string; warehouseCode: string; expectedAt: Date | null } | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return campaignPlacementOnMariadb(maria, campaignId);
   return (
     (await db.campaign.findUnique({
       where: { id: campaignId },
@@ -132,11 +113,15 @@ export async function campaignPlacement(
  * not pay for it: any campaign will do, none is fine.
  */
 export async function warmCampaignRead(db: Db): Promise<void> {
+  const maria = mariadbOf(db);
+  if (maria) return warmCampaignReadOnMariadb(maria);
   await db.campaign.findFirst({ select: { sku: true, warehouseCode: true, expectedAt: true } });
 }
 
 /** Holds the campaign's orders took in the last minute (its pace, for the console's sales page). */
 export async function campaignOrdersLastMinute(db: Db, campaignId: string): Promise<number> {
+  const maria = mariadbOf(db);
+  if (maria) return campaignOrdersLastMinuteOnMariadb(maria, campaignId);
   const [row] = await db.$queryRaw<{ n: number }[]>`
     SELECT count(*)::int AS n FROM reservations
      WHERE campaign_id = ${campaignId} AND created_at > now() - interval '1 minute'`;

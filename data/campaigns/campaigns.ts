@@ -20,30 +20,21 @@ import {
   type ReserveOutcome,
 } from '../../domain/types';
 import { assertCatalogued } from '../stock/catalog';
-import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Tx } from '../db';
+import { inKeyLockedTx, readFence, skusCommitted, writeFence, writeMovements, type Db, type Tx } from '../db';
 import { overdrawn } from '../stock/guard';
 import { releaseLevelHolds } from '../stock/levels';
 import { reserveWith } from './hold';
 import { AVAILABLE, BUMP_VERSION } from '../stock/level-sql';
+import type { CampaignInput } from './campaign-types';
+import { mariadbOf } from '../mariadb/db';
+import { createCampaignOnMariadb, endCampaignOnMariadb, reserveFromCampaignOnMariadb } from '../mariadb/campaigns';
 
-/** A campaign as the admin creates it. */
-export interface CampaignInput {
-  readonly id: string;
-  readonly kind: 'FLASH_SALE' | 'PRE_SALE';
-  /** Pre-sales: when the goods are expected (shown to shoppers as the ship date). */
-  readonly expectedAt?: string;
-  readonly sku: string;
-  readonly warehouseCode: string;
-  readonly startsAt: string;
-  readonly endsAt: string;
-  readonly quota: number;
-  readonly perUserLimit: number;
-  /** A flash sale whose holds may be extended (POST /orders/:id/extend); default false, for fairness. */
-  readonly allowHoldExtension?: boolean;
-}
+export type { CampaignInput } from './campaign-types';
 
 /** Creates the campaign and sets its quota aside (ledger rows by `actor`); idempotent by campaign id. */
 export async function createCampaign(db: Db, input: CampaignInput, actor?: string): Promise<{ created: boolean }> {
+  const maria = mariadbOf(db);
+  if (maria) return createCampaignOnMariadb(maria, input, actor, (skus) => skusCommitted(db, skus));
   return inKeyLockedTx(
     db,
     campaignSerial(input.id),
@@ -126,6 +117,8 @@ export async function reserveFromCampaign(
   input: ReserveInput & { campaignId: string },
 ): Promise<ReserveOutcome> {
   const line = singleLine(input.lines);
+  const maria = mariadbOf(db);
+  if (maria) return reserveFromCampaignOnMariadb(maria, input, line);
   const campaign = await db.campaign.findUnique({ where: { id: input.campaignId }, select: { expectedAt: true } });
   if (!campaign) throw new DomainError(ErrorCode.CAMPAIGN_NOT_FOUND, `no campaign ${input.campaignId}`);
   return reserveWith(db, input, {
@@ -212,6 +205,8 @@ export async function returnCampaignHold(
 
 /** Closes the campaign and returns its unsold pool to normal stock; once only. */
 export async function endCampaign(db: Db, campaignId: string): Promise<{ returned: number }> {
+  const maria = mariadbOf(db);
+  if (maria) return endCampaignOnMariadb(maria, campaignId, (skus) => skusCommitted(db, skus));
   const serial = campaignSerial(campaignId);
   return inKeyLockedTx(db, serial, async (tx) => {
     const first = await readFence<{ returned: number }>(tx, serial, Operation.CAMPAIGN_END);

@@ -16,6 +16,7 @@ import { settleBackorderTx } from '../payments/payments';
 import { overdrawn } from '../stock/guard';
 import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Tx } from '../db';
 import { AVAILABLE, BUMP_VERSION } from '../stock/level-sql';
+import { mariadbOf, notOnThisStore } from '../mariadb/db';
 
 /** Sells `line` out of on-hand stock to a backorder, if enough is available. */
 async function allocate(tx: Tx, reservationId: string, line: OrderLine): Promise<boolean> {
@@ -68,6 +69,8 @@ export async function fulfilPreSale(
   idempotencyKey: string,
   quantity: number,
 ): Promise<Fulfilment> {
+  // Pre-sales are not built on MySQL/MariaDB (no pre-sale can be created there): said plainly.
+  if (mariadbOf(db)) throw notOnThisStore('pre-sale fulfilment');
   const serial = campaignSerial(campaignId);
   return inKeyLockedTx(db, serial, async (tx) => {
     const first = await readFence<Fulfilment>(tx, serial, Operation.PRE_SALE_FULFIL);

@@ -1,38 +1,22 @@
 /**
  * API keys in PostgreSQL: created with a random id and secret (the secret shown once, only its
  * sha256 kept), listed, revoked (never deleted). Verification with its cache is api/auth/.
+ * On MySQL/MariaDB each function hands over to data/mariadb/keys.ts (same contract).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { formatKey, type Scope } from '../../domain/api-keys';
+import { formatKey, type ApiKeyView, type NewKey, type Scope, type StoredKey } from '../../domain/api-keys';
 import type { Db } from '../db';
+import { mariadbOf } from '../mariadb/db';
+import {
+  createKeyOnMariadb,
+  findKeyOnMariadb,
+  keyNamesOnMariadb,
+  listKeysOnMariadb,
+  liveKeyWithScopeOnMariadb,
+  revokeKeyOnMariadb,
+} from '../mariadb/keys';
 
-/** A key as stored, without its hash. */
-export interface ApiKeyView {
-  readonly id: string;
-  readonly name: string;
-  readonly scopes: Scope[];
-  readonly createdAt: string;
-  readonly createdBy: string;
-  readonly expiresAt: string | null;
-  readonly revokedAt: string | null;
-  readonly revokedBy: string | null;
-}
-
-/** What verification needs of a key. */
-export interface StoredKey {
-  readonly hash: string;
-  readonly scopes: readonly Scope[];
-  readonly expiresAt: Date | null;
-  readonly revokedAt: Date | null;
-}
-
-export interface NewKey {
-  readonly name: string;
-  readonly scopes: readonly Scope[];
-  readonly expiresAt?: Date;
-  /** Who creates it: a key id, `bootstrap`, or `cli`. */
-  readonly createdBy: string;
-}
+export type { ApiKeyView, NewKey, StoredKey } from '../../domain/api-keys';
 
 /**
  * sha256 of the secret. Enough because the secret is 192 random bits, not a password: no
@@ -82,6 +66,11 @@ const columns = {
 export async function createKey(db: Db, k: NewKey): Promise<ApiKeyView & { key: string }> {
   const id = randomBytes(8).toString('hex');
   const secret = randomBytes(24).toString('base64url');
+  const maria = mariadbOf(db);
+  if (maria) {
+    const created = await createKeyOnMariadb(maria, { ...k, id, hash: hashSecret(secret) });
+    return { ...created, key: formatKey(id, secret) };
+  }
   const row = await db.apiKey.create({
     data: {
       id,
@@ -98,12 +87,16 @@ export async function createKey(db: Db, k: NewKey): Promise<ApiKeyView & { key: 
 
 /** Every key, newest first (revoked and expired ones too: they are the history). */
 export async function listKeys(db: Db): Promise<ApiKeyView[]> {
+  const maria = mariadbOf(db);
+  if (maria) return listKeysOnMariadb(maria);
   return (await db.apiKey.findMany({ orderBy: { createdAt: 'desc' }, select: columns })).map(view);
 }
 
 /** The names of the keys `ids` names (unknown ids are left out), for showing who did something. */
 export async function keyNames(db: Db, ids: readonly string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
+  const maria = mariadbOf(db);
+  if (maria) return keyNamesOnMariadb(maria, ids);
   const rows = await db.apiKey.findMany({ where: { id: { in: [...ids] } }, select: { id: true, name: true } });
   return new Map(rows.map((k) => [k.id, k.name]));
 }
@@ -113,6 +106,8 @@ export async function keyNames(db: Db, ids: readonly string[]): Promise<Map<stri
  * is no such key. Callers then tell every API process (platform/key-events.ts).
  */
 export async function revokeKey(db: Db, id: string, revokedBy: string): Promise<ApiKeyView | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return revokeKeyOnMariadb(maria, id, revokedBy);
   await db.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date(), revokedBy } });
   const row = await db.apiKey.findUnique({ where: { id }, select: columns });
   return row ? view(row) : undefined;
@@ -120,6 +115,8 @@ export async function revokeKey(db: Db, id: string, revokedBy: string): Promise<
 
 /** The stored key with this id, if any. */
 export async function findKey(db: Db, id: string): Promise<StoredKey | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return findKeyOnMariadb(maria, id);
   const row = await db.apiKey.findUnique({
     where: { id },
     select: { hash: true, scopes: true, expiresAt: true, revokedAt: true },
@@ -131,6 +128,8 @@ export async function findKey(db: Db, id: string): Promise<StoredKey | undefined
 
 /** Whether an unrevoked, unexpired key carries `scope` (the bootstrap key may be switched off only then). */
 export async function liveKeyWithScope(db: Db, scope: Scope): Promise<boolean> {
+  const maria = mariadbOf(db);
+  if (maria) return liveKeyWithScopeOnMariadb(maria, scope);
   const live = await db.apiKey.count({
     where: { revokedAt: null, scopes: { has: scope }, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
   });

@@ -18,10 +18,13 @@ import {
   type ReserveOutcome,
 } from '../../domain/types';
 import type { Pool } from 'mariadb';
+import { returnCampaignHoldOnMariadb } from './campaign-release';
 import { recordInvalidations, writeMovement } from './levels';
 import { inMariadbTx, lockSerial, readMariadbFence, writeMariadbFence, type MariadbTx } from './tx';
 
 export { reserveOnMariadb, type MariadbHoldRequest } from './reserve';
+// Where the other MariaDB modules have found them (campaigns, confirm-payment): now in levels.ts.
+export { AVAILABLE, writeMovement } from './levels';
 
 interface HeldRow {
   readonly status: string;
@@ -77,31 +80,21 @@ export async function releaseOnMariadb(
       );
       if (live) return { status: 'not_expired', expiresAt: live.expires_at.toISOString() };
     }
-    // What goes back to the levels: every line, or none when a campaign's pool takes the hold.
-    let toLevels = held.lines;
-    if (held.campaignId) {
-      // A campaign hold lives in its pool (the quota is set aside in the level): the user's
-      // count, then the pool — the batch's lock order — and only then the hold's row: its
-      // status is in the (campaign_id, status) index the foreign key checks, so that update
-      // takes a shared lock on the campaign row, which must come after the pool row's X lock
-      // (a shared lock first, then X, deadlocks with a batch waiting for the row). A campaign
-      // that has ended gave its pool back to the level: the hold goes back there (a
-      // pre-order's held nothing), as on PostgreSQL.
-      const quantity = held.lines.reduce((sum, l) => sum + l.quantity, 0);
-      await tx.query('UPDATE campaign_user_counts SET quantity = quantity - ? WHERE campaign_id = ? AND user_id = ?', [
-        quantity,
-        held.campaignId,
-        held.userId,
-      ]);
-      const pooled = await tx.query<{ affectedRows: number }>(
-        `UPDATE campaigns SET remaining = remaining + ? WHERE id = ? AND status = 'OPEN'`,
-        [quantity, held.campaignId],
-      );
-      const [campaign] = await tx.query<{ kind: string }[]>('SELECT kind FROM campaigns WHERE id = ?', [
-        held.campaignId,
-      ]);
-      if (pooled.affectedRows > 0 || campaign?.kind === 'PRE_SALE') toLevels = [];
-    }
+    // A campaign hold lives in its pool (the quota is set aside in the level): the user's
+    // count, then the pool — the batch's lock order — and only then the hold's row: its
+    // status is in the (campaign_id, status) index the foreign key checks, so that update
+    // takes a shared lock on the campaign row, which must come after the pool row's X lock
+    // (a shared lock first, then X, deadlocks with a batch waiting for the row). Once its
+    // flash sale has ended, the units go back to the level below, as any hold's.
+    const back = held.campaignId
+      ? await returnCampaignHoldOnMariadb(
+          tx,
+          held.campaignId,
+          held.userId,
+          held.lines.reduce((sum, l) => sum + l.quantity, 0),
+        )
+      : 'stock';
+    const toLevels = back === 'pool' ? [] : held.lines;
     await tx.query(
       `UPDATE reservations SET status = 'RELEASED', release_reason = ?, updated_at = UTC_TIMESTAMP(3) WHERE id = ?`,
       [reason, serial],

@@ -11,6 +11,8 @@ import { BUMP_VERSION } from '../stock/level-sql';
 import { settlePaymentTx } from '../payments/payments';
 import { confirmPreOrder, lockPreSaleOf } from '../campaigns/pre-sales';
 import { lockReservation } from './reservations';
+import { mariadbOf } from '../mariadb/db';
+import { confirmPaymentOnMariadb } from '../mariadb/confirm-payment';
 
 /**
  * Turns a hold into a sale: on-hand and reserved both drop by the held quantity. Recorded
@@ -31,6 +33,8 @@ export async function confirmPayment(
   reservationId: string,
   paid: OrderPayment,
 ): Promise<Settlement | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return confirmPaymentOnMariadb(maria, reservationId, paid);
   return inKeyLockedTx(db, reservationId, async (tx) => {
     let stored: Settlement | undefined;
     await confirmInTx(tx, reservationId, paid.paymentId, paid.amountCents, async (outcome) => {

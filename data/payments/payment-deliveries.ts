@@ -10,18 +10,16 @@ import { ExtensionSource, type ExtensionOutcome, type HoldExtensionCaps } from '
 import type { OrderPayment } from '../../domain/payments';
 import { inKeyLockedTx, type Db } from '../db';
 import { extendHoldTx } from '../orders/extend';
+import { mariadbOf, notOnThisStore } from '../mariadb/db';
+import {
+  acceptPaymentOnMariadb,
+  leaseDueDeliveriesOnMariadb,
+  openDeliveriesOnMariadb,
+  recordDeliveredOnMariadb,
+} from '../mariadb/payment-deliveries';
+import type { AcceptOutcome, LeaseOptions, PaymentAnswer, PendingDelivery } from './payment-types';
 
-/** The answer the provider gets: ACCEPTED (stored, delivery under way) or SETTLED (it already was). */
-export type PaymentAnswer = 'ACCEPTED' | 'SETTLED';
-
-/** What the webhook's transaction decided. */
-export type AcceptOutcome =
-  /** First time this event is seen: `deliver` says a delivery row is open (deliver it now). */
-  | { readonly kind: 'accepted'; readonly answer: PaymentAnswer; readonly deliver: boolean }
-  /** A redelivered event: the first answer, nothing changed. */
-  | { readonly kind: 'duplicate'; readonly answer: string }
-  /** The event id (or the payment id) was seen with other content: nothing changed. */
-  | { readonly kind: 'conflict'; readonly message: string };
+export type { AcceptOutcome, LeaseOptions, PaymentAnswer, PendingDelivery } from './payment-types';
 
 /**
  * The webhook's one transaction, one round trip: the event, the payment and its delivery row
@@ -29,26 +27,14 @@ export type AcceptOutcome =
  * its header gives each outcome and the lock order).
  */
 export async function acceptPayment(db: Db, p: OrderPayment, relayGraceMs: number): Promise<AcceptOutcome> {
+  const maria = mariadbOf(db);
+  if (maria) return acceptPaymentOnMariadb(maria, p, relayGraceMs);
   const [row] = await db.$queryRaw<{ kind: string; answer: string | null; message: string | null }[]>`
     SELECT kind, answer, message FROM stockhold_accept_payment(${p.eventId}, ${p.orderId}, ${p.paymentId}, ${p.amountCents}::int, ${relayGraceMs}::int, ${p.currency ?? null}::text)`;
   if (row.kind === 'conflict') return { kind: 'conflict', message: row.message ?? 'conflicting payment event' };
   if (row.kind === 'duplicate') return { kind: 'duplicate', answer: row.answer ?? 'ACCEPTED' };
   const answer = row.answer as PaymentAnswer;
   return { kind: 'accepted', answer, deliver: answer === 'ACCEPTED' };
-}
-
-/** An open delivery, as the relay leases it. */
-export interface PendingDelivery extends OrderPayment {
-  /** When the payment arrived (ISO): an unknown order gets a grace from here. */
-  readonly receivedAt: string;
-  /** When a delivery last went through (ISO): this attempt is a re-check. */
-  readonly deliveredAt?: string;
-}
-
-/** The relay's settings: how many rows per pass, and the longest wait between two attempts. */
-export interface LeaseOptions {
-  readonly batch: number;
-  readonly maxBackoffMs: number;
 }
 
 /**
@@ -58,6 +44,8 @@ export interface LeaseOptions {
  * its re-check (recordDelivered).
  */
 export async function leaseDueDeliveries(db: Db, options: LeaseOptions): Promise<PendingDelivery[]> {
+  const maria = mariadbOf(db);
+  if (maria) return leaseDueDeliveriesOnMariadb(maria, options);
   await db.$executeRaw`
     DELETE FROM payment_deliveries d USING payments p
      WHERE d.next_attempt_at <= now() AND p.order_id = d.order_id AND p.payment_id = d.payment_id AND p.state <> 'PENDING'`;
@@ -98,6 +86,8 @@ export async function leaseDueDeliveries(db: Db, options: LeaseOptions): Promise
  * payment should be settled and the row closed.
  */
 export async function recordDelivered(db: Db, d: OrderPayment, result: string, recheckMs: number): Promise<void> {
+  const maria = mariadbOf(db);
+  if (maria) return recordDeliveredOnMariadb(maria, d, result, recheckMs);
   await db.$executeRaw`
     WITH recheck AS (
       UPDATE payment_deliveries SET delivered_at = now(), next_attempt_at = GREATEST(next_attempt_at, now() + ${recheckMs} * interval '1 millisecond')
@@ -107,6 +97,8 @@ export async function recordDelivered(db: Db, d: OrderPayment, result: string, r
 
 /** Open deliveries (tests and the runbook's query read the same table). */
 export async function openDeliveries(db: Db): Promise<number> {
+  const maria = mariadbOf(db);
+  if (maria) return openDeliveriesOnMariadb(maria);
   return db.paymentDelivery.count();
 }
 
@@ -131,6 +123,8 @@ export async function acceptPendingPayment(
   seconds: number,
   caps: HoldExtensionCaps,
 ): Promise<PendingOutcome> {
+  // The hold extension (data/orders/extend.ts) is not built on MySQL/MariaDB.
+  if (mariadbOf(db)) throw notOnThisStore('payment.pending (a hold extension)');
   return inKeyLockedTx(db, p.orderId, async (tx): Promise<PendingOutcome> => {
     const inserted = await tx.$executeRaw`
       INSERT INTO payment_events (event_id, order_id, payment_id, amount_cents, currency, result, type)

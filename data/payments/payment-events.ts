@@ -5,17 +5,24 @@
  * with other content is a conflict and changes nothing. An event stored without an answer (its
  * handling failed half-way) is taken as new when it comes again.
  */
-import { PaymentState, refundStates, type OrderPayment, type PaymentEventType } from '../../domain/payments';
+import { PaymentEventType, PaymentState, refundStates, type OrderPayment } from '../../domain/payments';
 import { inKeyLockedTx, type Db, type Tx } from '../db';
+import { mariadbOf } from '../mariadb/db';
+import {
+  answerPaymentEventOnMariadb,
+  claimPaymentEventOnMariadb,
+  lifecycleEventsOnMariadb,
+  recordFailedPaymentOnMariadb,
+  recordRefundOnMariadb,
+} from '../mariadb/payment-events';
+import type { EventClaim, LifecycleEvent } from './payment-types';
 
-/** What the store made of an event: new (handle it), a redelivery (its first answer), or a conflict. */
-export type EventClaim =
-  | { readonly kind: 'new' }
-  | { readonly kind: 'duplicate'; readonly answer: string }
-  | { readonly kind: 'conflict'; readonly message: string };
+export type { EventClaim, LifecycleEvent } from './payment-types';
 
 /** Stores the event (its answer still open) unless its id was seen: then its first answer, or a conflict. */
 export async function claimPaymentEvent(db: Db | Tx, p: OrderPayment, type: PaymentEventType): Promise<EventClaim> {
+  const maria = mariadbOf(db as Db);
+  if (maria) return claimPaymentEventOnMariadb(maria, p, type);
   const inserted = await db.$executeRaw`
     INSERT INTO payment_events (event_id, order_id, payment_id, amount_cents, currency, result, type)
     VALUES (${p.eventId}, ${p.orderId}, ${p.paymentId}, ${p.amountCents}, ${p.currency ?? null}, 'RECEIVED', ${type})
@@ -36,6 +43,8 @@ export async function claimPaymentEvent(db: Db | Tx, p: OrderPayment, type: Paym
 
 /** Records the answer an event got (and what it did: `result`), so a redelivery gets it again. */
 export async function answerPaymentEvent(db: Db | Tx, eventId: string, answer: string): Promise<void> {
+  const maria = mariadbOf(db as Db);
+  if (maria) return answerPaymentEventOnMariadb(maria, eventId, answer);
   await db.$executeRaw`UPDATE payment_events SET answer = ${answer}, result = ${answer}, delivered_at = now() WHERE event_id = ${eventId}`;
 }
 
@@ -45,6 +54,8 @@ export async function recordFailedPayment(
   p: OrderPayment,
   type: PaymentEventType,
 ): Promise<EventClaim | { readonly kind: 'answered'; readonly answer: string }> {
+  const maria = mariadbOf(db);
+  if (maria) return recordFailedPaymentOnMariadb(maria, p, type);
   return inKeyLockedTx(db, p.orderId, async (tx) => {
     const claim = await claimPaymentEvent(tx, p, type);
     if (claim.kind !== 'new') return claim;
@@ -64,6 +75,8 @@ export async function recordRefund(
   p: OrderPayment,
   type: PaymentEventType,
 ): Promise<EventClaim | { readonly kind: 'answered'; readonly answer: string }> {
+  const maria = mariadbOf(db);
+  if (maria) return recordRefundOnMariadb(maria, p, type);
   return inKeyLockedTx(db, p.orderId, async (tx) => {
     const claim = await claimPaymentEvent(tx, p, type);
     if (claim.kind !== 'new') return claim;
@@ -85,7 +98,9 @@ export async function recordRefund(
 }
 
 /** The order's payment events other than payments made (pending, failed, canceled, refunded), oldest first: what `GET /orders/:id` shows as `paymentEvents`. */
-export async function lifecycleEvents(db: Db, orderId: string) {
+export async function lifecycleEvents(db: Db, orderId: string): Promise<LifecycleEvent[]> {
+  const maria = mariadbOf(db);
+  if (maria) return lifecycleEventsOnMariadb(maria, orderId, PaymentEventType.SUCCEEDED);
   const rows = await db.paymentEvent.findMany({
     where: { orderId, NOT: { type: 'payment.succeeded' } },
     orderBy: [{ receivedAt: 'asc' }, { eventId: 'asc' }],

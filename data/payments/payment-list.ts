@@ -2,19 +2,14 @@
 import { toPage, type KeyPart, type KeyValue, type Page } from '../../domain/cursor';
 import type { Prisma } from '../../generated/prisma/client';
 import type { Db } from '../db';
+import { mariadbOf } from '../mariadb/db';
+import { countPaymentsByStateOnMariadb, listPaymentsOnMariadb } from '../mariadb/payment-list';
+import type { PaymentListRow } from './payment-types';
+
+export type { PaymentListRow } from './payment-types';
 
 export const PAYMENTS_LIST = 'payments';
 export const PAYMENTS_KEY: readonly KeyPart[] = ['instant', 'text', 'text'];
-
-export interface PaymentListRow {
-  readonly orderId: string;
-  readonly paymentId: string;
-  readonly amountCents: number;
-  readonly state: string;
-  readonly reason: string | null;
-  readonly receivedAt: string;
-  readonly settledAt: string | null;
-}
 
 /** One page of payments (optionally in one `state`, or of one order), newest first. */
 export async function listPayments(
@@ -23,6 +18,17 @@ export async function listPayments(
   limit: number,
   after?: KeyValue[],
 ): Promise<Page<PaymentListRow>> {
+  const maria = mariadbOf(db);
+  if (maria) {
+    const rows = await listPaymentsOnMariadb(maria, f, limit + 1, after);
+    return toPage(
+      PAYMENTS_LIST,
+      rows,
+      limit,
+      (p) => [p.receivedAt, p.orderId, p.paymentId],
+      (p) => p,
+    );
+  }
   const where: Prisma.PaymentWhereInput = { state: f.state, orderId: f.orderId };
   if (after) {
     const [at, orderId, paymentId] = [new Date(after[0]!), String(after[1]), String(after[2])];
@@ -56,6 +62,8 @@ export async function listPayments(
 
 /** Payments per state (every state that has one), for the console's overview. */
 export async function countPaymentsByState(db: Db): Promise<Record<string, number>> {
+  const maria = mariadbOf(db);
+  if (maria) return countPaymentsByStateOnMariadb(maria);
   const rows = await db.payment.groupBy({ by: ['state'], _count: { _all: true } });
   return Object.fromEntries(rows.map((r) => [r.state, r._count._all]));
 }

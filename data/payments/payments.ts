@@ -5,20 +5,24 @@
  */
 import { PaymentState, type OrderPayment, type Settlement } from '../../domain/payments';
 import { inKeyLockedTx, type Db, type Tx } from '../db';
+import { mariadbOf } from '../mariadb/db';
+import {
+  findUnsettledPaymentsOnMariadb,
+  orderKnownOnMariadb,
+  readPaymentsOnMariadb,
+  recordSettlementResultOnMariadb,
+  settlePaymentOnMariadb,
+  settleUnknownOrderOnMariadb,
+  storePaymentOnMariadb,
+  undeliveredPaymentEventsOnMariadb,
+} from '../mariadb/payments';
+import type { PaymentCursor, PaymentRecord } from './payment-types';
 
-/** A payment as stored. */
-export interface PaymentRecord {
-  readonly orderId: string;
-  readonly paymentId: string;
-  readonly eventId: string;
-  readonly amountCents: number;
-  /** ISO 4217, when the provider said. */
-  readonly currency: string | null;
-  readonly state: PaymentState;
-  readonly reason: string | null;
-  readonly reservationId: string | null;
-  readonly receivedAt: string;
-  readonly settledAt: string | null;
+export type { PaymentCursor, PaymentRecord } from './payment-types';
+
+/** The store's pool when `db` is a MySQL/MariaDB `Db` (a Prisma transaction never is). */
+function mariadbPoolOf(db: Db | Tx) {
+  return mariadbOf(db as Db);
 }
 
 /**
@@ -26,6 +30,8 @@ export interface PaymentRecord {
  * (a payment reported again under another event keeps its first row and its settlement).
  */
 export async function storePayment(db: Db | Tx, p: OrderPayment): Promise<{ record: PaymentRecord; created: boolean }> {
+  const maria = mariadbPoolOf(db);
+  if (maria) return storePaymentOnMariadb(maria, p);
   const created = await db.$executeRaw`
     INSERT INTO payments (order_id, payment_id, event_id, amount_cents, currency)
     VALUES (${p.orderId}, ${p.paymentId}, ${p.eventId}, ${p.amountCents}, ${p.currency ?? null})
@@ -41,6 +47,8 @@ export async function storePayment(db: Db | Tx, p: OrderPayment): Promise<{ reco
  * missing from the table.
  */
 export async function settlePaymentTx(tx: Db | Tx, p: OrderPayment, s: Settlement): Promise<Settlement> {
+  const maria = mariadbPoolOf(tx);
+  if (maria) return settlePaymentOnMariadb(maria, p, s);
   await tx.$executeRaw`
     INSERT INTO payments AS p (order_id, payment_id, event_id, amount_cents, currency, state, reason, reservation_id, settled_at)
     VALUES (${p.orderId}, ${p.paymentId}, ${p.eventId}, ${p.amountCents}, ${p.currency ?? null}, ${s.state}, ${s.reason ?? null}, ${s.reservationId ?? null}, now())
@@ -74,18 +82,13 @@ export const SUCCEEDED_EVENT = 'payment.succeeded';
 
 /** The payments of an order (all, or one), oldest first. */
 export async function readPayments(db: Db | Tx, orderId: string, paymentId?: string): Promise<PaymentRecord[]> {
+  const maria = mariadbPoolOf(db);
+  if (maria) return readPaymentsOnMariadb(maria, orderId, paymentId);
   const rows = await db.payment.findMany({
     where: { orderId, ...(paymentId ? { paymentId } : {}) },
     orderBy: [{ receivedAt: 'asc' }, { paymentId: 'asc' }],
   });
   return rows.map(toRecord);
-}
-
-/** A keyset position in the PENDING payments, in the order the backstop reads them. */
-export interface PaymentCursor {
-  readonly receivedAt: string;
-  readonly orderId: string;
-  readonly paymentId: string;
 }
 
 /**
@@ -98,6 +101,8 @@ export async function findUnsettledPayments(
   minutes: number,
   page: { after?: PaymentCursor; limit?: number } = {},
 ): Promise<PaymentRecord[]> {
+  const maria = mariadbOf(db);
+  if (maria) return findUnsettledPaymentsOnMariadb(maria, minutes, page);
   const after = page.after;
   const at = after ? new Date(after.receivedAt) : undefined;
   const rows = await db.payment.findMany({
@@ -133,6 +138,8 @@ export async function settleUnknownOrder(
   db: Db,
   p: OrderPayment & { receivedAt: string },
 ): Promise<Settlement | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return settleUnknownOrderOnMariadb(maria, p, UNKNOWN_ORDER, SUCCEEDED_EVENT);
   return inKeyLockedTx(db, p.orderId, async (tx) => {
     if (await orderKnown(tx, p.orderId)) return undefined;
     const settled = await settlePaymentTx(tx, p, { state: PaymentState.REFUND_REQUIRED, reason: UNKNOWN_ORDER });
@@ -176,6 +183,8 @@ function toRecord(r: PaymentRow): PaymentRecord {
  * webhook settles payments of known orders even when Temporal no longer has their history.
  */
 export async function orderKnown(db: Db | Tx, orderId: string): Promise<boolean> {
+  const maria = mariadbPoolOf(db);
+  if (maria) return orderKnownOnMariadb(maria, orderId);
   const rows = await db.$queryRaw<{ known: boolean }[]>`
     SELECT EXISTS (SELECT 1 FROM reservations WHERE id = ${orderId})
         OR EXISTS (SELECT 1 FROM operation_fences WHERE serial = ${orderId} AND operation IN ('RESERVE', 'RELEASE')) AS known`;
@@ -189,11 +198,15 @@ export async function recordSettlementResult(
   paymentId: string,
   result: string,
 ): Promise<void> {
+  const maria = mariadbOf(db);
+  if (maria) return recordSettlementResultOnMariadb(maria, orderId, paymentId, result, SUCCEEDED_EVENT);
   await db.paymentEvent.updateMany({ where: { orderId, paymentId, type: SUCCEEDED_EVENT }, data: { result } });
 }
 
 /** An order's payment events not delivered to its saga (settled late, refused, pending), oldest first. */
 export function undeliveredPaymentEvents(db: Db, orderId: string) {
+  const maria = mariadbOf(db);
+  if (maria) return undeliveredPaymentEventsOnMariadb(maria, orderId, SUCCEEDED_EVENT);
   return db.paymentEvent.findMany({
     where: { orderId, type: SUCCEEDED_EVENT, NOT: { result: 'DELIVERED' } },
     orderBy: { receivedAt: 'asc' },

@@ -1,7 +1,8 @@
 /**
  * Reconciliation: checks every level against its evidence. It reports drift with the rows
  * involved and never "fixes" anything: a drift means a bug or a hand edit, and the ledger
- * is the evidence a person needs to decide what happened.
+ * is the evidence a person needs to decide what happened. On MySQL/MariaDB the checks, the
+ * recorded runs and the unstarted sagas are data/mariadb/reconcile.ts's (same report).
  */
 import type {
   DriftCheck,
@@ -13,6 +14,13 @@ import type {
 import type { Db } from '../db';
 import { findUnstartedSagas } from '../orders/saga-starts';
 import { EVENT_CHAIN_CHECKS, EVENT_CHAIN_CTE } from '../events/versions';
+import { mariadbOf } from '../mariadb/db';
+import {
+  findDriftsOnMariadb,
+  latestReconciliationOnMariadb,
+  recordReconciliationOnMariadb,
+  unstartedSagasOnMariadb,
+} from '../mariadb/reconcile';
 
 /**
  * Every invariant in one snapshot (a single statement): on-hand, reserved, incoming, damaged
@@ -93,6 +101,8 @@ const DRIFT_SQL = `
 
 /** The drifts as of now, and how many levels were checked. Read-only. */
 export async function findDrifts(db: Db): Promise<{ levelsChecked: number; drifts: LevelDrift[] }> {
+  const maria = mariadbOf(db);
+  if (maria) return findDriftsOnMariadb(maria);
   const [rows, levelsChecked] = await Promise.all([
     db.$queryRawUnsafe<
       {
@@ -129,7 +139,25 @@ export async function reconcile(
   const { levelsChecked, drifts } = await findDrifts(db);
   const unsettledPayments = await checkPayments();
   const sagaMismatches = await checkSagas();
-  const unstartedSagas = await findUnstartedSagas(db, 60_000, 500);
+  const maria = mariadbOf(db);
+  const unstartedSagas = maria
+    ? await unstartedSagasOnMariadb(maria, 60_000, 500)
+    : await findUnstartedSagas(db, 60_000, 500);
+  if (maria) {
+    const clean =
+      drifts.length === 0 &&
+      unsettledPayments.length === 0 &&
+      unstartedSagas.length === 0 &&
+      sagaMismatches.length === 0;
+    return recordReconciliationOnMariadb(maria, {
+      levelsChecked,
+      clean,
+      drifts,
+      unsettledPayments,
+      unstartedSagas,
+      sagaMismatches,
+    });
+  }
   const run = await db.reconciliationRun.create({
     data: {
       levelsChecked,
@@ -149,6 +177,8 @@ export async function reconcile(
 
 /** The most recent recorded run, if any. */
 export async function latestReconciliation(db: Db): Promise<ReconciliationReport | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return latestReconciliationOnMariadb(maria);
   const run = await db.reconciliationRun.findFirst({ orderBy: { id: 'desc' } });
   return run ? toReport(run) : undefined;
 }

@@ -28,7 +28,18 @@ const CORE_TABLES = [
   'campaign_user_counts',
   'cache_outbox',
   'saga_starts',
+  // Payments (0020_payments), keys, audit, alerts and reconciliation (0050_ops).
+  'payment_events',
+  'payments',
+  'payment_deliveries',
+  'api_keys',
+  'admin_audit',
+  'stock_alerts',
+  'reconciliation_runs',
 ];
+
+/** Lists: a PostgreSQL array is a JSON array on MySQL (no array type there). */
+const LIST_COLUMNS = new Set(['api_keys.scopes']);
 
 /** PostgreSQL-only columns, and why they are not on MariaDB. */
 const PG_ONLY = new Set([
@@ -49,6 +60,10 @@ function family(type: string): string {
   return t;
 }
 
+/** A column's family, lists named as such on both stores. */
+const columnFamily = (r: { t: string; c: string; type: string }) =>
+  LIST_COLUMNS.has(`${r.t}.${r.c}`) ? 'list' : family(r.type);
+
 type Columns = Map<string, { family: string; nullable: boolean }>;
 
 async function pgColumns(): Promise<Columns> {
@@ -63,7 +78,7 @@ async function pgColumns(): Promise<Columns> {
     return new Map(
       rows
         .filter((r) => !PG_ONLY.has(`${r.t}.${r.c}`))
-        .map((r) => [`${r.t}.${r.c}`, { family: family(r.type), nullable: r.nullable === 'YES' }]),
+        .map((r) => [`${r.t}.${r.c}`, { family: columnFamily(r), nullable: r.nullable === 'YES' }]),
     );
   } finally {
     await pg.end();
@@ -84,7 +99,7 @@ async function mariadbColumns(): Promise<Columns> {
         WHERE col.table_schema = DATABASE() AND col.table_name IN (?)`,
       [CORE_TABLES],
     );
-    return new Map(rows.map((r) => [`${r.t}.${r.c}`, { family: family(r.type), nullable: r.nullable === 'YES' }]));
+    return new Map(rows.map((r) => [`${r.t}.${r.c}`, { family: columnFamily(r), nullable: r.nullable === 'YES' }]));
   } finally {
     await conn.end();
   }

@@ -146,7 +146,7 @@ describe('loadConfig', () => {
   it.each([
     ['RESERVATION_TTL_SECONDS', 'soon'],
     ['RESERVATION_TTL_SECONDS', '0'],
-    ['DATABASE_URL', 'mysql://x/y'],
+    ['DATABASE_URL', 'oracle://x/y'],
     ['REDIS_URL', 'not a url'],
     ['TEMPORAL_ADDRESS', 'no-port'],
     ['SWEEPER_INTERVAL', 'often'],

@@ -19,6 +19,12 @@ const Report = Type.Object({
       lotCode: Type.Union([Type.String(), Type.Null()]),
       recorded: Type.Integer({ description: 'what the row says' }),
       expected: Type.Integer({ description: 'what its evidence (ledger, holds, lots, transfers) says' }),
+      subject: Type.Optional(
+        Type.String({
+          description:
+            "MySQL/MariaDB only: what a drift that is not a level's is about (POOL_VS_HOLDS: the campaign; USER_COUNT_VS_HOLDS: campaign/user)",
+        }),
+      ),
     }),
   ),
   unsettledPayments: Type.Array(

@@ -1,0 +1,102 @@
+/**
+ * The saga's confirm on MySQL/MariaDB (issue 22): the contract of data/orders/confirm.ts
+ * `confirmPayment` for InnoDB. The hold becomes a sale and the payment is settled in one READ
+ * COMMITTED transaction under the reservation's serial slot, fenced once per reservation: a
+ * payment callback retried any number of times deducts once, and a confirm replayed answers
+ * its first outcome (a second payment then reads as a duplicate charge).
+ *
+ * As PostgreSQL's: no hold → not fenced (the reserve may be on its way); a payment of another
+ * amount than the order's → AMOUNT_MISMATCH, not fenced (the order may still be paid right); a
+ * released hold → fenced `not_held` (the payment goes on to the late-payment path). The fence
+ * and the settlement are written before the level rows, the hottest of the step, are locked.
+ * Not built here: pre-orders (BACKORDERED) and lot-tracked SKUs (FEFO) — they answer
+ * STORE_NOT_SUPPORTED and change nothing.
+ */
+import type { Pool } from 'mariadb';
+import { settlementOf, type OrderPayment, type Settlement } from '../../domain/payments';
+import { Operation, ReservationStatus, type ConfirmOutcome, type OrderLine } from '../../domain/types';
+import { notOnThisStore } from './db';
+import { writeMovement } from './holds';
+import { settlePaymentInMariadbTx } from './payments';
+import { inMariadbTx, lockSerial, readMariadbFence, writeMariadbFence, type MariadbTx } from './tx';
+
+/** Confirms the hold with this payment and settles the payment; undefined when the hold is not there (it stays PENDING). */
+export async function confirmPaymentOnMariadb(
+  pool: Pool,
+  reservationId: string,
+  paid: OrderPayment,
+): Promise<Settlement | undefined> {
+  return inMariadbTx(pool, async (tx) => {
+    await lockSerial(tx, reservationId);
+    const { outcome, deductLines } = await confirmInMariadbTx(tx, reservationId, paid.paymentId, paid.amountCents);
+    const settlement = settlementOf(outcome, paid.paymentId, reservationId);
+    const stored = settlement && (await settlePaymentInMariadbTx(tx, paid, settlement));
+    if (deductLines) await deduct(tx, reservationId, deductLines);
+    return stored;
+  });
+}
+
+/** A confirm's outcome, and the lines a first confirm must still deduct (none when replayed or refused). */
+interface Decided {
+  readonly outcome: ConfirmOutcome;
+  readonly deductLines?: readonly OrderLine[];
+}
+
+/** The outcome (recorded first, or decided and fenced now); the caller holds the serial's slot. */
+async function confirmInMariadbTx(
+  tx: MariadbTx,
+  reservationId: string,
+  paymentId: string,
+  amountCents: number,
+): Promise<Decided> {
+  const first = await readMariadbFence<ConfirmOutcome>(tx, reservationId, Operation.CONFIRM);
+  if (first) return { outcome: first };
+  const [held] = await tx.query<{ status: string; amount_cents: number | null; kind: string | null }[]>(
+    `SELECT r.status, r.amount_cents, c.kind FROM reservations r LEFT JOIN campaigns c ON c.id = r.campaign_id
+      WHERE r.id = ? FOR UPDATE`,
+    [reservationId],
+  );
+  if (!held) return { outcome: { status: 'not_held', reservationStatus: 'MISSING' } };
+  if (held.amount_cents !== null && amountCents !== held.amount_cents)
+    return { outcome: { status: 'amount_mismatch', paidCents: amountCents, expectedCents: held.amount_cents } };
+  const fence = async (outcome: ConfirmOutcome): Promise<ConfirmOutcome> => {
+    await writeMariadbFence(tx, reservationId, Operation.CONFIRM, outcome);
+    return outcome;
+  };
+  if (held.status === ReservationStatus.RELEASED)
+    return { outcome: await fence({ status: 'not_held', reservationStatus: 'RELEASED' }) };
+  if (held.kind === 'PRE_SALE') throw notOnThisStore('confirming a pre-order');
+  const lines = await tx.query<OrderLine[]>(
+    `SELECT l.sku, l.warehouse_code AS warehouseCode, l.quantity, p.lot_tracked AS lotTracked
+       FROM reservation_lines l JOIN products p ON p.sku = l.sku
+      WHERE l.reservation_id = ? ORDER BY l.sku, l.warehouse_code`,
+    [reservationId],
+  );
+  if (lines.some((l) => Boolean((l as OrderLine & { lotTracked: number }).lotTracked)))
+    throw notOnThisStore('confirming a lot-tracked SKU (FEFO)');
+  await tx.query(
+    `UPDATE reservations SET status = 'CONFIRMED', payment_id = ?, paid_at = UTC_TIMESTAMP(3), updated_at = UTC_TIMESTAMP(3)
+      WHERE id = ?`,
+    [paymentId, reservationId],
+  );
+  return {
+    outcome: await fence({ status: 'confirmed', paymentId }),
+    deductLines: lines.map((l) => ({ sku: l.sku, warehouseCode: l.warehouseCode, quantity: l.quantity })),
+  };
+}
+
+/** On hand and reserved both drop by each held line (levels in byte order), with their ledger rows and cache invalidations. */
+async function deduct(tx: MariadbTx, reservationId: string, lines: readonly OrderLine[]): Promise<void> {
+  for (const line of lines) {
+    await tx.query(
+      `UPDATE inventory_levels SET on_hand = on_hand - ?, reserved = reserved - ?, version = version + 1, updated_at = UTC_TIMESTAMP(3)
+        WHERE sku = ? AND warehouse_code = ?`,
+      [line.quantity, line.quantity, line.sku, line.warehouseCode],
+    );
+    await writeMovement(tx, reservationId, 'CONFIRM', line, -line.quantity, -line.quantity);
+  }
+  await tx.batch(
+    'INSERT INTO cache_outbox (sku) VALUES (?)',
+    [...new Set(lines.map((l) => l.sku))].map((s) => [s]),
+  );
+}
