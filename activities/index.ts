@@ -20,7 +20,6 @@ import { asSystem, type Db } from '../data/db';
 import { writeOffExpiredLots } from '../data/stock/expiry';
 import { raiseExpiryAlerts } from '../data/alerts/stock-alerts';
 import { findReservation } from '../data/orders/queries';
-import { withoutPaymentTables } from '../data/orders/order-view';
 import { endCampaign, reserveFromCampaign } from '../data/campaigns/campaigns';
 import { fulfilPreSale } from '../data/campaigns/pre-sales';
 import { syncGate, type Gate } from '../data/gate';
@@ -76,7 +75,7 @@ export function createActivities({
     settlePayment: (paid: OrderPayment, settlement: Settlement) => settlePaymentTx(db, paid, settlement),
     release: (reservationId: string, reason: ReleaseReason) => releaseStock(db, reservationId, reason),
     lookupReservation: (reservationId: string) => findReservation(db, reservationId),
-    readOrderPayments: (orderId: string) => withoutPaymentTables(db, () => readPayments(db, orderId)),
+    readOrderPayments: (orderId: string) => readPayments(db, orderId),
     recordSettlement: (orderId: string, paymentId: string, result: string) =>
       recordSettlementResult(db, orderId, paymentId, result),
     sweepExpiredHolds: (graceSeconds: number) =>

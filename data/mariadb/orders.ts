@@ -151,12 +151,3 @@ export async function reserveActorOnMariadb(pool: Pool, orderId: string): Promis
   );
   return row?.actor ?? undefined;
 }
-
-/** Whether this database has the table (a slice of the MariaDB port not merged yet has not). */
-export async function hasTableOnMariadb(pool: Pool, table: string): Promise<boolean> {
-  const [row] = await pool.query<{ n: number }[]>(
-    'SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?',
-    [table],
-  );
-  return Number(row?.n ?? 0) > 0;
-}

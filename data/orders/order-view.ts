@@ -3,7 +3,6 @@
  * started yet (its hold committed a moment ago), the order was refused on the request path
  * (no saga at all), or retention deleted the saga's history. Same shape as the saga's state.
  */
-import { DomainError, ErrorCode } from '../../domain/errors';
 import { PaymentState, refundStates } from '../../domain/payments';
 import { Operation, type ReserveOutcome } from '../../domain/types';
 import type { OrderState } from '../../domain/order-saga';
@@ -12,7 +11,6 @@ import { inKeyLockedTx, readFence, readFences, writeFence } from '../db';
 import { mariadbOf } from '../mariadb/db';
 import {
   fenceOnceOnMariadb,
-  hasTableOnMariadb,
   holdOfOrderOnMariadb,
   readFencesOnMariadb,
   reserveActorOnMariadb,
@@ -39,7 +37,7 @@ export async function orderFromDatabase(db: Db, orderId: string): Promise<OrderS
         }),
     sagaInput(db, orderId),
     fencesOf<ReserveOutcome>(db, orderId, [Operation.RESERVE]),
-    withoutPaymentTables(db, () => readPayments(db, orderId)),
+    readPayments(db, orderId),
   ]);
   const reservation = fences.get(Operation.RESERVE);
   if (!hold && !reservation) return undefined;
@@ -121,23 +119,6 @@ export function withLateSettlements(state: OrderState, payments: readonly Paymen
 function fencesOf<T>(db: Db, serial: string, operations: readonly Operation[]): Promise<Map<string, T>> {
   const maria = mariadbOf(db);
   return maria ? readFencesOnMariadb<T>(maria, serial, operations) : readFences<T>(db, serial, operations);
-}
-
-/**
- * A read of an order's payments on a MySQL/MariaDB store whose payment tables are not there yet
- * (issue 22: the payments are built apart from the orders): none. Not a guess: without them the
- * webhook answers STORE_NOT_SUPPORTED and stores nothing, so no payment can exist. Once the
- * tables exist, the read is the payments' own and its errors pass.
- */
-export async function withoutPaymentTables<T>(db: Db, read: () => Promise<T[]>): Promise<T[]> {
-  try {
-    return await read();
-  } catch (err) {
-    const maria = mariadbOf(db);
-    const notBuilt = err instanceof DomainError && err.code === ErrorCode.STORE_NOT_SUPPORTED;
-    if (maria && notBuilt && !(await hasTableOnMariadb(maria, 'payments'))) return [];
-    throw err;
-  }
 }
 
 /** The answer a cancel got (202 CANCELLING), fenced by (orderId, CANCEL). */

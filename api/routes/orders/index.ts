@@ -2,7 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { DomainError, ErrorCode } from '../../../domain/errors';
-import { readCancel, withLateSettlements, withoutPaymentTables } from '../../../data/orders/order-view';
+import { readCancel, withLateSettlements } from '../../../data/orders/order-view';
 import { readPayments, undeliveredPaymentEvents } from '../../../data/payments/payments';
 import { lifecycleEvents } from '../../../data/payments/payment-events';
 import { consumedLots } from '../../../data/orders/queries';
@@ -340,15 +340,12 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       await assertOwnOrder(db, orderId, request.principal);
       const { state: current, source } = await readOrder(reads(request), orderId);
       metrics.orderReads.inc({ source });
-      const [payments, cancel] = await Promise.all([
-        withoutPaymentTables(db, () => readPayments(db, orderId)),
-        readCancel(db, orderId),
-      ]);
+      const [payments, cancel] = await Promise.all([readPayments(db, orderId), readCancel(db, orderId)]);
       // A payment settled after the saga ended (a late-payment workflow) tells how the order ended.
       const state = withLateSettlements(current, payments);
       const [late, paymentEvents] = await Promise.all([
-        withoutPaymentTables(db, () => undeliveredPaymentEvents(db, state.orderId)),
-        withoutPaymentTables(db, () => lifecycleEvents(db, state.orderId)),
+        undeliveredPaymentEvents(db, state.orderId),
+        lifecycleEvents(db, state.orderId),
       ]);
       const { reservation, ...rest } = state;
       const shortages =
