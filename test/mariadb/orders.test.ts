@@ -167,6 +167,7 @@ describeMariadb('orders on MariaDB through the API and the worker', () => {
           { sku: 'AL', quantity: 3 },
           { sku: 'AM', warehouseCode: 'W1', quantity: 2 },
         ],
+        amountCents: 1500,
       },
     });
     expect(placed.statusCode).toBe(201);
@@ -176,6 +177,29 @@ describeMariadb('orders on MariaDB through the API and the worker', () => {
     ]);
     expect(await levelOf(owner, 'AL', 'W2')).toEqual({ onHand: 5, reserved: 3 });
     expect(await levelOf(owner, 'AM', 'W1')).toEqual({ onHand: 2, reserved: 2 });
+    // The hold records what the order costs and where allocation put it (the confirm and GET read them).
+    const [row] = await owner.query<{ amount_cents: number; allocation: unknown }[]>(
+      'SELECT amount_cents, allocation FROM reservations WHERE id = ?',
+      ['al-1'],
+    );
+    expect(row.amount_cents).toBe(1500);
+    expect(jsonValue(row.allocation)).toEqual(placed.json().allocations);
+    // The same order id with another body, on the general path: 409, the first hold stands.
+    const other = await app.inject({
+      method: 'POST',
+      url: '/orders',
+      payload: {
+        orderId: 'al-1',
+        userId: 'u',
+        lines: [
+          { sku: 'AL', quantity: 1 },
+          { sku: 'AM', warehouseCode: 'W1', quantity: 2 },
+        ],
+      },
+    });
+    expect(other.statusCode).toBe(409);
+    expect(other.json()).toMatchObject({ code: 'ORDER_CONFLICT' });
+    expect(await levelOf(owner, 'AL', 'W2')).toEqual({ onHand: 5, reserved: 3 });
     const unknownSite = await app.inject({
       method: 'POST',
       url: '/orders',
