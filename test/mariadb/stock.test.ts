@@ -18,7 +18,9 @@ import { mariadbOf } from '../../data/mariadb/db';
 import { mariadbDrifts } from '../../data/mariadb/reconcile';
 import { upsertProduct, upsertWarehouse } from '../../data/stock/catalog';
 import { readInventory } from '../../data/stock/inventory-view';
+import { writeOffExpiredLots } from '../../data/stock/expiry';
 import { adjustStock, receiveStock } from '../../data/stock/stock-admin';
+import { moveStock } from '../../data/stock/stock-states';
 import { setLotQuarantine, setSafetyStock } from '../../data/stock/stock-settings';
 import { DomainError, ErrorCode } from '../../domain/errors';
 import { createMetrics } from '../../platform/metrics';
@@ -252,6 +254,36 @@ describeMariadb('MariaDB: stock administration and the cache', () => {
     });
   });
 
+  test('moves between states take only what the state holds; a write-off out of a lot keeps the lots at on hand', async () => {
+    await upsertProduct(db, 'MOV', 'Moved');
+    await receive('mov-in', 'MOV', 10);
+    const move = (id: string, from: 'AVAILABLE' | 'DAMAGED', to: 'DAMAGED' | 'WRITE_OFF', quantity: number) =>
+      moveStock(db, { moveId: id, sku: 'MOV', warehouseCode: 'W1', from, to, quantity, reason: 'dropped' });
+    expect(await move('m-1', 'AVAILABLE', 'DAMAGED', 4)).toMatchObject({
+      onHand: 10,
+      damaged: 4,
+      available: 6,
+      replayed: false,
+    });
+    expect(await move('m-1', 'AVAILABLE', 'DAMAGED', 4)).toMatchObject({ damaged: 4, replayed: true });
+    expect(await codeOf(move('m-2', 'DAMAGED', 'WRITE_OFF', 5))).toBe(ErrorCode.MOVE_REFUSED);
+    expect(await codeOf(move('m-3', 'AVAILABLE', 'DAMAGED', 7))).toBe(ErrorCode.MOVE_REFUSED);
+    expect(await move('m-4', 'DAMAGED', 'WRITE_OFF', 4)).toMatchObject({ onHand: 6, damaged: 0, available: 6 });
+    const [ledger] = await pool.query<{ dmg: number; oh: number }[]>(
+      "SELECT SUM(damaged_delta) AS dmg, SUM(on_hand_delta) AS oh FROM stock_movements WHERE sku = 'MOV'",
+    );
+    expect([Number(ledger.dmg), Number(ledger.oh)]).toEqual([0, 6]);
+
+    // A lot already past its removal date (written as if received long ago) is written off once per run.
+    await upsertProduct(db, 'OLD', 'Old', { lotTracked: true });
+    await receive('old-in', 'OLD', 5, { lotCode: 'O1', expiresAt: new Date(Date.now() + day).toISOString() });
+    await pool.query("UPDATE stock_lots SET remove_at = UTC_TIMESTAMP(3) - INTERVAL 1 HOUR WHERE sku = 'OLD'");
+    expect((await readInventory(db, 'OLD'))!.total).toMatchObject({ onHand: 5, unsellable: 5, available: 0 });
+    expect(await writeOffExpiredLots(db, 'run-1')).toEqual({ lots: 1, units: 5 });
+    expect(await writeOffExpiredLots(db, 'run-1')).toEqual({ lots: 0, units: 0 });
+    expect(await levelRow(pool, 'OLD', 'W1')).toMatchObject({ on_hand: 0 });
+  });
+
   test('a receipt invalidates the cached availability through its outbox row and the relay, with no process listening', async () => {
     db.afterCommit = undefined;
     await upsertProduct(db, 'CACHED', 'Cached');
@@ -432,5 +464,11 @@ describeMariadb('MariaDB: the availability API', () => {
     });
     expect((await app.inject({ url: '/inventory/NOPE' })).json()).toMatchObject({ code: ErrorCode.SKU_NOT_FOUND });
     expect((await app.inject({ url: '/admin/cache/checks' })).statusCode).toBe(200);
+    const history = await app.inject({ url: '/admin/movements?sku=API&kind=RECEIVE&limit=1' });
+    expect(history.statusCode).toBe(200);
+    const page = history.json<{ data: { reference: string; kind: string }[]; nextCursor: string }>();
+    expect(page.data).toMatchObject([{ reference: 'admin:api-2', kind: 'RECEIVE', txId: null }]);
+    const rest = await app.inject({ url: `/admin/movements?sku=API&kind=RECEIVE&limit=5&cursor=${page.nextCursor}` });
+    expect(rest.json<{ data: { reference: string }[] }>().data.map((m) => m.reference)).toEqual(['admin:api-1']);
   });
 });
