@@ -431,7 +431,7 @@ describeMariadb('MariaDB: the seed', () => {
 describeMariadb('MariaDB: the availability API', () => {
   const stack = useAppStack('dev', 'mariadb-stock-test', {}, undefined, 'mariadb');
 
-  test('GET /inventory/:sku equals the levels; an unknown SKU is 404; the cache checks are listed', async () => {
+  test('GET /inventory/:sku equals the levels (404 when unknown); the catalogue lists, the ledger history and the cache checks page as on PostgreSQL', async () => {
     const { db, app } = stack;
     await upsertWarehouse(db, 'W1', 'One');
     await upsertWarehouse(db, 'W2', 'Two');
@@ -464,6 +464,19 @@ describeMariadb('MariaDB: the availability API', () => {
     });
     expect((await app.inject({ url: '/inventory/NOPE' })).json()).toMatchObject({ code: ErrorCode.SKU_NOT_FOUND });
     expect((await app.inject({ url: '/admin/cache/checks' })).statusCode).toBe(200);
+    // The catalogue's lists, one keyset page at a time.
+    const get = async <T>(url: string) => (await app.inject({ url })).json<{ data: T[]; nextCursor: string | null }>();
+    const first = await get<{ code: string }>('/admin/warehouses?limit=1');
+    expect(first.data.map((w) => w.code)).toEqual(['W1']);
+    expect((await get<{ code: string }>(`/admin/warehouses?limit=1&cursor=${first.nextCursor}`)).data).toMatchObject([
+      { code: 'W2', region: 'default', priority: 100 },
+    ]);
+    expect((await get<{ sku: string }>('/admin/products')).data).toMatchObject([{ sku: 'API', lotTracked: false }]);
+    const levelPage = await get<object>('/admin/levels?sku=API&limit=1');
+    expect(levelPage.data).toMatchObject([{ warehouseCode: 'W1', onHand: 7, available: 7 }]);
+    expect((await get<object>(`/admin/levels?sku=API&cursor=${levelPage.nextCursor}`)).data).toMatchObject([
+      { warehouseCode: 'W2', onHand: 5, safetyStock: 1, available: 4 },
+    ]);
     const history = await app.inject({ url: '/admin/movements?sku=API&kind=RECEIVE&limit=1' });
     expect(history.statusCode).toBe(200);
     const page = history.json<{ data: { reference: string; kind: string }[]; nextCursor: string }>();
