@@ -180,6 +180,28 @@ describeMariadb('MariaDB: stock administration and the cache', () => {
     expect(await levelRow(pool, 'ADJ', 'W1')).toMatchObject({ on_hand: 2 });
   });
 
+  test('twelve concurrent adjustments of -1 on 5 units: five apply, seven are refused with ADJUSTMENT_REFUSED, never below 0', async () => {
+    await upsertProduct(db, 'RACE', 'Raced');
+    await receive('race-in', 'RACE', 5);
+    const codes = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        codeOf(
+          adjustStock(db, {
+            idempotencyKey: `race-${i}`,
+            sku: 'RACE',
+            warehouseCode: 'W1',
+            delta: -1,
+            reasonCode: 'LOSS',
+          }),
+        ),
+      ),
+    );
+    expect(codes.filter((c) => c === 'resolved')).toHaveLength(5);
+    expect(codes.filter((c) => c === ErrorCode.ADJUSTMENT_REFUSED)).toHaveLength(7);
+    expect(await levelRow(pool, 'RACE', 'W1')).toMatchObject({ on_hand: 0 });
+    expect((await traces(pool, 'RACE')).moves).toBe(6);
+  });
+
   test('receipts into lots: concurrent receipts keep the lots summing to on hand; a lot cannot go below 0', async () => {
     await upsertProduct(db, 'LOTS', 'Lychees', {
       lotTracked: true,
