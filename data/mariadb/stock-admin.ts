@@ -60,7 +60,7 @@ export async function receiveOnMariadb(db: Db, pool: Pool, idempotencyKey: strin
         const before = await lockLevelOnMariadb(tx, sku, warehouseCode);
         expectQuantity(request.expectedQuantity, before.onHand, 'on-hand');
         const after = await changeOnHand(tx, sku, warehouseCode, quantity);
-        if (lotCode) await addToLotOnMariadb(tx, { ...request, lotCode }, product);
+        if (lotCode) await addToLotOnMariadb(tx, { ...request, lotCode }, product, { checkExpiry: true });
         await writeMariadbMovements(tx, [
           {
             sku,
@@ -123,14 +123,27 @@ async function changeOnHand(tx: MariadbTx, sku: string, warehouseCode: string, d
   return { onHand: row.on_hand, reserved: row.reserved };
 }
 
+/** Units arriving into one lot (data/stock/stock-admin.ts LotReceipt). */
+export interface MariadbLotArrival {
+  readonly sku: string;
+  readonly warehouseCode: string;
+  readonly lotCode: string;
+  readonly quantity: number;
+  readonly expiresAt?: string | null;
+  readonly receivedAt?: string;
+}
+
 /**
- * Adds to a lot, creating it with its dates; an existing lot keeps its use-by date, and a
- * receipt naming another one is refused (one lot code, one date). The level is locked.
+ * data/stock/stock-admin.ts addToLot on MariaDB (for the other MariaDB paths that bring units
+ * into a lot: returns, transfers): adds to a lot, creating it with its dates; with
+ * `checkExpiry`, an existing lot keeps its use-by date and a receipt naming another one is
+ * refused (one lot code, one date). Call it inside withLevelLots, the level locked.
  */
-async function addToLotOnMariadb(
+export async function addToLotOnMariadb(
   tx: MariadbTx,
-  r: Receipt & { readonly lotCode: string },
+  r: MariadbLotArrival,
   settings: PerishableSettings,
+  { checkExpiry }: { checkExpiry: boolean } = { checkExpiry: true },
 ): Promise<void> {
   const expiresAt = r.expiresAt ? new Date(r.expiresAt) : null;
   const { alertAt, removeAt } = lotDates(expiresAt, settings);
@@ -145,7 +158,7 @@ async function addToLotOnMariadb(
     'SELECT expires_at FROM stock_lots WHERE sku = ? AND warehouse_code = ? AND lot_code = ?',
     [r.sku, r.warehouseCode, r.lotCode],
   );
-  if (r.expiresAt !== undefined && (lot.expires_at?.getTime() ?? null) !== expiresAt?.getTime())
+  if (checkExpiry && r.expiresAt !== undefined && (lot.expires_at?.getTime() ?? null) !== expiresAt?.getTime())
     throw new DomainError(ErrorCode.VALIDATION_FAILED, `lot ${r.lotCode} exists with another use-by date`, {
       expiresAt: lot.expires_at?.toISOString() ?? null,
     });
