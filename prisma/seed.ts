@@ -12,6 +12,8 @@ import { upsertProduct, upsertWarehouse } from '../data/stock/catalog';
 import { createDb, type Db } from '../data/db';
 import { receiveStock } from '../data/stock/stock-admin';
 import { loadDatabaseConfig } from '../config';
+import { mariadbOf } from '../data/mariadb/db';
+import { hasProductsOnMariadb, lotExistsOnMariadb } from '../data/mariadb/catalog';
 
 const warehouses = [
   { code: 'SH-01', name: 'Shanghai Pudong', region: 'shanghai', priority: 1, latitude: 31.22, longitude: 121.54 },
@@ -58,7 +60,11 @@ export async function seed(db: Db): Promise<void> {
   await upsertProduct(db, sku, name, { lotTracked: true, ...settings });
   for (const lot of lots) {
     const key = { sku, warehouseCode: lot.warehouseCode, lotCode: lot.lotCode };
-    if (await db.stockLot.findUnique({ where: { sku_warehouseCode_lotCode: key } })) continue;
+    const maria = mariadbOf(db);
+    const exists = maria
+      ? await lotExistsOnMariadb(maria, key)
+      : await db.stockLot.findUnique({ where: { sku_warehouseCode_lotCode: key } });
+    if (exists) continue;
     const expiresAt = new Date(Date.now() + lot.daysToExpiry * 86_400_000).toISOString();
     await receiveStock(db, {
       idempotencyKey: `seed-${sku}-${lot.lotCode}`,
@@ -71,7 +77,8 @@ export async function seed(db: Db): Promise<void> {
 }
 
 export async function seedIfEmpty(db: Db): Promise<boolean> {
-  if ((await db.product.count()) > 0) return false;
+  const maria = mariadbOf(db);
+  if (maria ? await hasProductsOnMariadb(maria) : (await db.product.count()) > 0) return false;
   await seed(db);
   return true;
 }

@@ -9,6 +9,8 @@ import type { Db } from '../db';
 import { rebuild, rebuildAll } from './read-through';
 import { pendingSkus } from './outbox';
 import { loadViews } from './source';
+import { mariadbOf } from '../mariadb/db';
+import { hotSkusOnMariadb, randomSkusOnMariadb, recentChecksOnMariadb, recordCheckOnMariadb } from '../mariadb/cache';
 import type { StockCache } from './stock-cache';
 
 export type Logger = (level: 'info' | 'error', message: string, fields: Record<string, unknown>) => void;
@@ -18,6 +20,8 @@ export type Logger = (level: 'info' | 'error', message: string, fields: Record<s
  * the last 24 hours — where a wrong cached answer would mislead the most shoppers.
  */
 export async function hotSkus(db: Db, hotPercent: number): Promise<string[]> {
+  const maria = mariadbOf(db);
+  if (maria) return hotSkusOnMariadb(maria, hotPercent);
   const products = await db.product.count();
   const n = Math.max(1, Math.ceil((products * hotPercent) / 100));
   const rows = await db.$queryRaw<{ sku: string }[]>`
@@ -28,6 +32,8 @@ export async function hotSkus(db: Db, hotPercent: number): Promise<string[]> {
 }
 
 async function randomSkus(db: Db, n: number, exclude: readonly string[]): Promise<string[]> {
+  const maria = mariadbOf(db);
+  if (maria) return randomSkusOnMariadb(maria, n, exclude);
   if (n === 0) return [];
   const rows = await db.$queryRaw<{ sku: string }[]>`
     SELECT sku FROM products WHERE NOT (sku = ANY(${[...exclude]}::text[])) ORDER BY random() LIMIT ${n}`;
@@ -92,17 +98,19 @@ export async function checkCache(
   }
   metrics.cacheChecks.inc({ result: drifts.length > 0 ? 'drift' : 'ok' });
   metrics.cacheDriftRatio.set(driftRatio);
-  const row = await db.cacheCheck.create({
-    data: {
-      hot: hot.length,
-      sampled: sample.length,
-      compared,
-      drifted: drifts.length,
-      driftPpm: Math.round(driftRatio * 1_000_000),
-      rebuilt: overThreshold,
-      details: { drifts: drifts.slice(0, 100) } as object,
-    },
-  });
+  const data = {
+    hot: hot.length,
+    sampled: sample.length,
+    compared,
+    drifted: drifts.length,
+    driftPpm: Math.round(driftRatio * 1_000_000),
+    rebuilt: overThreshold,
+    details: { drifts: drifts.slice(0, 100) },
+  };
+  const maria = mariadbOf(db);
+  const row = maria
+    ? await recordCheckOnMariadb(maria, data)
+    : await db.cacheCheck.create({ data: { ...data, details: data.details as object } });
   log('info', 'cache consistency check', { compared, drifted: drifts.length, rebuilt: overThreshold });
   return toResult(row, drifts);
 }
@@ -135,6 +143,8 @@ export function toResult(row: CheckRow, drifts?: CacheDrift[]): CacheCheckResult
 
 /** The latest checks, newest first (GET /admin/cache/checks). */
 export async function recentChecks(db: Db, limit: number): Promise<CacheCheckResult[]> {
+  const maria = mariadbOf(db);
+  if (maria) return (await recentChecksOnMariadb(maria, limit)).map((r) => toResult(r));
   const rows = await db.cacheCheck.findMany({ orderBy: { id: 'desc' }, take: limit });
   return rows.map((r) => toResult(r));
 }

@@ -4,6 +4,8 @@
  * needs nothing of the cache), claimed by the relay, deleted once Redis has applied them.
  */
 import type { Db, Tx } from '../db';
+import { mariadbOf } from '../mariadb/db';
+import { pendingSkusOnMariadb } from '../mariadb/cache';
 
 /** A claimed row: the relay holds its lock until it has applied or rescheduled it. */
 export interface OutboxRow {
@@ -40,6 +42,8 @@ export async function rescheduleRows(tx: Tx, ids: readonly string[]): Promise<vo
 
 /** SKUs with an invalidation not yet applied: a difference on them is in flight, not drift. */
 export async function pendingSkus(db: Db, skus: readonly string[]): Promise<Set<string>> {
+  const maria = mariadbOf(db);
+  if (maria) return pendingSkusOnMariadb(maria, skus);
   const rows = await db.$queryRaw<{ sku: string }[]>`
     SELECT DISTINCT sku FROM cache_outbox WHERE sku = ANY(${[...skus]}::text[])`;
   return new Set(rows.map((r) => r.sku));

@@ -5,6 +5,8 @@
  */
 import type { Db } from '../db';
 import { readInventory } from '../stock/inventory-view';
+import { mariadbOf } from '../mariadb/db';
+import { allSkusOnMariadb, loadViewsOnMariadb } from '../mariadb/cache';
 
 /** What GET /inventory/:sku answers. */
 export type AvailabilityView = NonNullable<Awaited<ReturnType<typeof readInventory>>>;
@@ -29,6 +31,8 @@ export interface VersionedView {
  * version always agree. Unknown SKUs are absent from the map.
  */
 export async function loadViews(db: Db, skus: readonly string[]): Promise<Map<string, VersionedView>> {
+  const maria = mariadbOf(db);
+  if (maria) return loadViewsOnMariadb(maria, skus);
   const out = new Map<string, VersionedView>();
   for (const sku of new Set(skus)) {
     const entry = await db.$transaction(
@@ -51,6 +55,8 @@ export async function loadViews(db: Db, skus: readonly string[]): Promise<Map<st
 
 /** Every SKU, for a full rebuild, in pages. */
 export async function allSkus(db: Db, after: string, limit: number): Promise<string[]> {
+  const maria = mariadbOf(db);
+  if (maria) return allSkusOnMariadb(maria, after, limit);
   const rows = await db.product.findMany({
     where: { sku: { gt: after } },
     orderBy: { sku: 'asc' },

@@ -6,6 +6,8 @@ import { Prisma } from '../../generated/prisma/client';
 import { toPage, type KeyPart, type KeyValue, type Page } from '../../domain/cursor';
 import type { Db } from '../db';
 import { AVAILABLE } from './level-sql';
+import { mariadbOf } from '../mariadb/db';
+import { levelRowsOnMariadb, productRowsOnMariadb, warehouseRowsOnMariadb } from '../mariadb/catalog-lists';
 
 export const PRODUCTS_LIST = 'products';
 export const PRODUCTS_KEY: readonly KeyPart[] = ['text'];
@@ -51,11 +53,14 @@ export interface LevelRow {
 
 /** Products by SKU. */
 export async function listProducts(db: Db, limit: number, after?: KeyValue[]): Promise<Page<ProductRow>> {
-  const rows = await db.product.findMany({
-    where: after ? { sku: { gt: String(after[0]) } } : {},
-    orderBy: { sku: 'asc' },
-    take: limit + 1,
-  });
+  const maria = mariadbOf(db);
+  const rows = maria
+    ? await productRowsOnMariadb(maria, limit + 1, after ? String(after[0]) : undefined)
+    : await db.product.findMany({
+        where: after ? { sku: { gt: String(after[0]) } } : {},
+        orderBy: { sku: 'asc' },
+        take: limit + 1,
+      });
   return toPage(
     PRODUCTS_LIST,
     rows,
@@ -79,11 +84,14 @@ export async function listWarehouses(
   limit: number,
   after?: KeyValue[],
 ): Promise<Page<WarehouseRow>> {
-  const rows = await db.warehouse.findMany({
-    where: { region: f.region, code: after ? { gt: String(after[0]) } : undefined },
-    orderBy: { code: 'asc' },
-    take: limit + 1,
-  });
+  const maria = mariadbOf(db);
+  const rows = maria
+    ? await warehouseRowsOnMariadb(maria, f.region, limit + 1, after ? String(after[0]) : undefined)
+    : await db.warehouse.findMany({
+        where: { region: f.region, code: after ? { gt: String(after[0]) } : undefined },
+        orderBy: { code: 'asc' },
+        take: limit + 1,
+      });
   return toPage(
     WAREHOUSES_LIST,
     rows,
@@ -122,6 +130,11 @@ export async function listLevels(
   limit: number,
   after?: KeyValue[],
 ): Promise<Page<LevelRow>> {
+  const maria = mariadbOf(db);
+  if (maria) {
+    const key = after ? ([String(after[0]), String(after[1])] as const) : undefined;
+    return levelPage(await levelRowsOnMariadb(maria, f, limit + 1, key), limit);
+  }
   const c: Prisma.Sql[] = [Prisma.sql`TRUE`];
   if (f.sku) c.push(Prisma.sql`sku = ${f.sku}`);
   if (f.warehouseCode) c.push(Prisma.sql`warehouse_code = ${f.warehouseCode}`);
@@ -133,6 +146,11 @@ export async function listLevels(
      WHERE ${Prisma.join(c, ' AND ')}
      ORDER BY sku, warehouse_code
      LIMIT ${limit + 1}`;
+  return levelPage(rows, limit);
+}
+
+/** A page of levels from their stored rows, whichever store read them. */
+function levelPage(rows: readonly StoredLevel[], limit: number): Page<LevelRow> {
   return toPage(
     LEVELS_LIST,
     rows,

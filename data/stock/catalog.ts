@@ -1,8 +1,8 @@
 /** Catalogue: products (with perishable settings) and warehouses (with their placement). */
 import { DomainError, ErrorCode } from '../../domain/errors';
 import { inKeyLockedTx, type Db, type Tx } from '../db';
-import { assertCataloguedOnMariadb } from '../mariadb/catalog';
 import { mariadbOf } from '../mariadb/db';
+import { assertCataloguedOnMariadb, upsertProductOnMariadb, upsertWarehouseOnMariadb } from '../mariadb/catalog';
 
 /**
  * Fails 404 (UNKNOWN_PRODUCT, then UNKNOWN_WAREHOUSE) when a SKU or warehouse named does not
@@ -40,6 +40,8 @@ export interface ProductSettings {
  * be switched while the product has stock: its lots would no longer sum to its on-hand.
  */
 export async function upsertProduct(db: Db, sku: string, name: string, settings: ProductSettings = {}) {
+  const maria = mariadbOf(db);
+  if (maria) return upsertProductOnMariadb(db, maria, sku, name, settings);
   return inKeyLockedTx(db, `product:${sku}`, async (tx) => {
     const current = await tx.product.findUnique({
       where: { sku },
@@ -83,5 +85,7 @@ export interface WarehousePlacement {
 
 /** Creates or updates a warehouse; the same call twice leaves one warehouse. */
 export async function upsertWarehouse(db: Db, code: string, name: string, placement: WarehousePlacement = {}) {
+  const maria = mariadbOf(db);
+  if (maria) return upsertWarehouseOnMariadb(maria, code, name, placement);
   return db.warehouse.upsert({ where: { code }, create: { code, name, ...placement }, update: { name, ...placement } });
 }

@@ -7,6 +7,8 @@ import { Operation } from '../../domain/types';
 import { lockLevel, lockLot } from './admin-fence';
 import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db } from '../db';
 import { BUMP_VERSION } from './level-sql';
+import { mariadbOf } from '../mariadb/db';
+import { writeOffExpiredOnMariadb } from '../mariadb/stock-states';
 
 /**
  * Writes off every lot past its removal date, one transaction per lot, fenced by
@@ -16,6 +18,8 @@ import { BUMP_VERSION } from './level-sql';
  * reserved + damaged + quality control within on-hand.
  */
 export async function writeOffExpiredLots(db: Db, runId: string): Promise<WriteOffResult> {
+  const maria = mariadbOf(db);
+  if (maria) return writeOffExpiredOnMariadb(db, maria, runId);
   const due = await db.stockLot.findMany({
     where: { quantity: { gt: 0 }, removeAt: { lte: new Date() } },
     select: { sku: true, warehouseCode: true, lotCode: true },

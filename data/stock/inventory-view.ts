@@ -1,6 +1,8 @@
 /** The inventory read model: per warehouse, every state stock can be in, and its lots. */
 import { availableUnits, lotState, type LotState } from '../../domain/stock';
 import type { Db, Tx } from '../db';
+import { mariadbOf, type MariadbPool } from '../mariadb/db';
+import { inventoryRowsOnMariadb, type InventoryRows } from '../mariadb/inventory-view';
 
 /** One lot as operators see it. */
 export interface LotView {
@@ -38,20 +40,12 @@ export interface LevelView extends Quantities {
   readonly lots: LotView[];
 }
 
-interface LevelRow {
-  warehouse_code: string;
-  on_hand: number;
-  reserved: number;
-  safety_stock: number;
-  damaged: number;
-  quality_control: number;
-  incoming: number;
-  unsellable: number;
-  now: Date;
-}
+type LevelRow = InventoryRows['levels'][number];
 
 /** Per-warehouse and total stock of a SKU, read from PostgreSQL; undefined for an unknown SKU. */
 export async function readInventory(db: Db | Tx, sku: string) {
+  const maria = mariadbOf(db as { readonly mariadb?: MariadbPool });
+  if (maria) return shapeInventory(await inventoryRowsOnMariadb(maria, sku));
   const product = await db.product.findUnique({ where: { sku } });
   if (!product) return undefined;
   // unsellable_quantity is the reserve guard's own definition, evaluated at the same now().
@@ -60,7 +54,17 @@ export async function readInventory(db: Db | Tx, sku: string) {
            unsellable_quantity(sku, warehouse_code) AS unsellable, now() AS now
       FROM inventory_levels WHERE sku = ${sku} ORDER BY warehouse_code`;
   const lots = await db.stockLot.findMany({ where: { sku }, orderBy: [{ expiresAt: 'asc' }, { lotCode: 'asc' }] });
-  const warehouses: LevelView[] = rows.map((r) => ({
+  return shapeInventory({ product, levels: rows, lots });
+}
+
+/**
+ * The view of one SKU from its rows, whichever store read them (MariaDB's in
+ * data/mariadb/inventory-view.ts): the same answer on both.
+ */
+export function shapeInventory(rows: InventoryRows | undefined) {
+  if (!rows) return undefined;
+  const { product, levels, lots } = rows;
+  const warehouses: LevelView[] = levels.map((r) => ({
     warehouseCode: r.warehouse_code,
     ...quantities({
       onHand: r.on_hand,

@@ -7,6 +7,8 @@
 import type { Prisma } from '../../generated/prisma/client';
 import { toPage, type KeyPart, type KeyValue, type Page } from '../../domain/cursor';
 import type { Db } from '../db';
+import { mariadbOf } from '../mariadb/db';
+import { movementRowsOnMariadb } from '../mariadb/movements';
 
 export const MOVEMENTS_LIST = 'movements';
 /** The sort key: the ledger row's id (descending). */
@@ -108,6 +110,17 @@ export async function listMovements(
   limit: number,
   after?: KeyValue[],
 ): Promise<Page<MovementView>> {
+  const maria = mariadbOf(db);
+  if (maria) {
+    const page = await movementRowsOnMariadb(maria, filter, limit + 1, after ? String(after[0]) : undefined);
+    return toPage(
+      MOVEMENTS_LIST,
+      page,
+      limit,
+      (m) => [m.id.toString()],
+      (m) => view({ ...m, txid: null }),
+    );
+  }
   const rows = await db.stockMovement.findMany({
     where: where(filter, after),
     orderBy: { id: 'desc' },

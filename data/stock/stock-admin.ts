@@ -9,6 +9,8 @@ import { Operation } from '../../domain/types';
 import { expectQuantity, fencedChange, lockLevel, lockLot, productForChange } from './admin-fence';
 import { writeMovements, type Db, type Tx } from '../db';
 import { BUMP_VERSION } from './level-sql';
+import { mariadbOf } from '../mariadb/db';
+import { adjustOnMariadb, receiveOnMariadb } from '../mariadb/stock-admin';
 
 /** A receipt of goods into a warehouse, idempotent by its key. */
 export interface ReceiveInput {
@@ -44,6 +46,8 @@ export async function receiveStock(
   { idempotencyKey, ...request }: ReceiveInput,
   actor?: string,
 ): Promise<ReceiveOutcome> {
+  const maria = mariadbOf(db);
+  if (maria) return receiveOnMariadb(db, maria, idempotencyKey, request, actor);
   return fencedChange(
     db,
     Operation.RECEIVE,
@@ -188,6 +192,8 @@ export interface AdjustInput {
  * ledger row. Refused when on-hand would fall below what orders hold, or a lot below zero.
  */
 export async function adjustStock(db: Db, { idempotencyKey, ...request }: AdjustInput, actor?: string) {
+  const maria = mariadbOf(db);
+  if (maria) return adjustOnMariadb(db, maria, idempotencyKey, request, actor);
   return fencedChange(
     db,
     Operation.ADJUST,

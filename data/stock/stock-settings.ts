@@ -7,6 +7,8 @@ import { Operation } from '../../domain/types';
 import { expectQuantity, fencedChange, lockLevel, lockLot } from './admin-fence';
 import { recordInvalidations, type Db } from '../db';
 import { AVAILABLE, BUMP_VERSION } from './level-sql';
+import { mariadbOf } from '../mariadb/db';
+import { setLotQuarantineOnMariadb, setSafetyStockOnMariadb } from '../mariadb/stock-settings';
 
 /** Sets the stock a level keeps back from sale. */
 export interface SafetyStockInput {
@@ -20,6 +22,8 @@ export interface SafetyStockInput {
 
 /** Safety stock is kept back from availability; it moves no goods, so no ledger row. */
 export async function setSafetyStock(db: Db, { idempotencyKey, ...request }: SafetyStockInput, actor?: string) {
+  const maria = mariadbOf(db);
+  if (maria) return setSafetyStockOnMariadb(db, maria, idempotencyKey, request, actor);
   return fencedChange(
     db,
     Operation.SET_SAFETY_STOCK,
@@ -60,6 +64,8 @@ export interface QuarantineInput {
  * (AVAILABLE_NEGATIVE) until someone releases holds or lifts the quarantine.
  */
 export async function setLotQuarantine(db: Db, { idempotencyKey, ...request }: QuarantineInput, actor?: string) {
+  const maria = mariadbOf(db);
+  if (maria) return setLotQuarantineOnMariadb(db, maria, idempotencyKey, request, actor);
   const operation = request.quarantined ? Operation.QUARANTINE : Operation.RELEASE_QUARANTINE;
   return fencedChange(
     db,

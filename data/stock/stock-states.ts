@@ -13,6 +13,8 @@ import { Prisma } from '../../generated/prisma/client';
 import { writeMovements, type Db, type Tx } from '../db';
 import { fencedChange, lockLevel, lockLot, productForChange } from './admin-fence';
 import { AVAILABLE, BUMP_VERSION } from './level-sql';
+import { mariadbOf } from '../mariadb/db';
+import { moveOnMariadb } from '../mariadb/stock-states';
 
 /** A move of `quantity` units of one level from one state to another (or out: WRITE_OFF). */
 export interface MoveInput {
@@ -61,6 +63,8 @@ export async function moveStock(
   { moveId, ...request }: MoveInput,
   actor?: string,
 ): Promise<MoveOutcome & { replayed: boolean }> {
+  const maria = mariadbOf(db);
+  if (maria) return moveOnMariadb(db, maria, moveId, request, actor);
   return fencedChange(
     db,
     Operation.MOVE,

@@ -28,7 +28,7 @@ const CORE_TABLES = [
   'campaign_user_counts',
   'cache_outbox',
   'saga_starts',
-  // Payments (0020_payments), keys, audit, alerts and reconciliation (0050_ops).
+  // Payments (0020_payments), cache checks (0030), keys, audit, alerts and reconciliation (0050_ops).
   'payment_events',
   'payments',
   'payment_deliveries',
@@ -36,6 +36,7 @@ const CORE_TABLES = [
   'admin_audit',
   'stock_alerts',
   'reconciliation_runs',
+  'cache_checks',
 ];
 
 /** Lists: a PostgreSQL array is a JSON array on MySQL (no array type there). */
