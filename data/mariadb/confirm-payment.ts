@@ -17,6 +17,7 @@ import { settlementOf, type OrderPayment, type Settlement } from '../../domain/p
 import { Operation, ReservationStatus, type ConfirmOutcome, type OrderLine } from '../../domain/types';
 import { notOnThisStore } from './db';
 import { writeMovement } from './holds';
+import { currentActor } from '../db';
 import { settlePaymentInMariadbTx } from './payments';
 import { inMariadbTx, lockSerial, readMariadbFence, writeMariadbFence, type MariadbTx } from './tx';
 
@@ -93,7 +94,7 @@ async function deduct(tx: MariadbTx, reservationId: string, lines: readonly Orde
         WHERE sku = ? AND warehouse_code = ?`,
       [line.quantity, line.quantity, line.sku, line.warehouseCode],
     );
-    await writeMovement(tx, reservationId, 'CONFIRM', line, -line.quantity, -line.quantity);
+    await writeMovement(tx, reservationId, 'CONFIRM', line, -line.quantity, -line.quantity, currentActor());
   }
   await tx.batch(
     'INSERT INTO cache_outbox (sku) VALUES (?)',
