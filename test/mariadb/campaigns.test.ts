@@ -22,8 +22,6 @@ import { syncGate, type Gate } from '../../data/gate';
 import { holdBatchOnMariadb, type MariadbBatchItem } from '../../data/mariadb/hold-batch';
 import { releaseOnMariadb } from '../../data/mariadb/holds';
 import { mariadbDrifts } from '../../data/mariadb/reconcile';
-import { recordAdminRequest } from '../../data/keys/audit';
-import { DomainError, ErrorCode } from '../../domain/errors';
 import type { ReserveOutcome } from '../../domain/types';
 import type { campaignWorkflow } from '../../workflows/campaign';
 import { campaignWorkflowId } from '../../workflows/ids';
@@ -66,24 +64,6 @@ describeMariadb('flash-sale campaigns on MariaDB', () => {
     quota,
     perUserLimit,
   });
-  /**
-   * Every audited admin request (POST /admin/…) first writes its `admin_audit` row, which the
-   * keys and audit part of the MySQL port builds (not this file's): until it runs on this store
-   * those requests answer STORE_NOT_SUPPORTED before their handler, and the HTTP test says so
-   * loudly and checks nothing. The data-level tests here cover the same paths meanwhile.
-   */
-  const auditRunsHere = async () => {
-    try {
-      await recordAdminRequest(db, { actor: 'probe', method: 'POST', route: '/probe', url: '/probe' });
-      return true;
-    } catch (err) {
-      if (!(err instanceof DomainError && err.code === ErrorCode.STORE_NOT_SUPPORTED)) throw err;
-      console.warn(
-        '\n!!!!! THE ADMIN AUDIT DOES NOT RUN ON MARIADB YET: POST /admin/campaigns WAS NOT TESTED OVER HTTP !!!!!\n',
-      );
-      return false;
-    }
-  };
   const create = (body: Record<string, unknown>) =>
     app.inject({ method: 'POST', url: '/admin/campaigns', payload: body });
   const flashOrder = (campaignId: string, sku: string, orderId: string, userId: string, quantity = 1) => ({
@@ -136,7 +116,6 @@ describeMariadb('flash-sale campaigns on MariaDB', () => {
   });
 
   test('POST /admin/campaigns: 201, the same key again 200, quota above available 409 INSUFFICIENT_STOCK, nothing changed', async () => {
-    if (!(await auditRunsHere())) return;
     const body = campaign('c-http', 'HTTP', 30);
     const first = await create(body);
     expect(first.statusCode).toBe(201);
