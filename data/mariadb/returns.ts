@@ -108,7 +108,9 @@ async function lockSale(tx: MariadbTx, orderId: string): Promise<Sale> {
     [confirmed.map((h) => h.id)],
   );
   const lots: Sale['lots'] = new Map();
-  for (const lot of confirmed.flatMap((h) => (h.consumed_lots == null ? [] : (jsonValue(h.consumed_lots) as ConsumedLot[])))) {
+  for (const lot of confirmed.flatMap((h) =>
+    h.consumed_lots == null ? [] : (jsonValue(h.consumed_lots) as ConsumedLot[]),
+  )) {
     const bySku = lots.get(lot.sku) ?? new Map<string, { quantity: number; expiresAt: string | null }>();
     const seen = bySku.get(lot.lotCode);
     bySku.set(lot.lotCode, { quantity: (seen?.quantity ?? 0) + lot.quantity, expiresAt: lot.expiresAt });
