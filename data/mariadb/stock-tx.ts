@@ -94,11 +94,13 @@ export async function writeMariadbMovements(tx: MariadbTx, movements: readonly M
       `INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta, incoming_delta,
                                     lot_code, damaged_delta, quality_control_delta, actor,
                                     on_hand_before, on_hand_after, reserved_before, reserved_after, incoming_before, incoming_after)
-       SELECT m.sku, m.warehouse_code, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
               il.on_hand - ?, il.on_hand, il.reserved - ?, il.reserved, il.incoming - ?, il.incoming
-         FROM (SELECT ? AS sku, ? AS warehouse_code) m
-         LEFT JOIN inventory_levels il ON il.sku = m.sku AND il.warehouse_code = m.warehouse_code`,
+         FROM (SELECT 1 AS one) d
+         LEFT JOIN inventory_levels il ON il.sku = ? AND il.warehouse_code = ?`,
       [
+        m.sku,
+        m.warehouseCode,
         m.reason,
         m.reference,
         oh,

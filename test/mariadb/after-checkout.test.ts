@@ -469,6 +469,9 @@ describeMariadb('after checkout on MariaDB through the API and the worker', () =
         ),
       ).toEqual([{ reason: 'RETURN:RESTOCK', on_hand_delta: 2, actor: 'bootstrap' }]);
       expect(await count(`SELECT COUNT(*) AS n FROM return_lines WHERE return_id = 'ret-1'`)).toBe(1);
+      // What came back is append-only for the service user (SELECT, INSERT): no return can be undone by rewriting it.
+      await expect(db.mariadb!.query(`UPDATE return_lines SET quantity = 1`)).rejects.toMatchObject({ errno: 1142 });
+      await expect(db.mariadb!.query(`DELETE FROM return_lines`)).rejects.toMatchObject({ errno: 1142 });
       const other = await giveBack({ ...body, lines: [{ ...body.lines[0], quantity: 1 }] });
       expect([other.statusCode, other.json().code]).toEqual([409, 'IDEMPOTENCY_CONFLICT']);
       const damaged = await giveBack({
