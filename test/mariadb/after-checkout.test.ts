@@ -389,6 +389,30 @@ describeMariadb('after checkout on MariaDB through the API and the worker', () =
       expect(await levelOf(owner, 'EDIT-P', 'W1')).toEqual({ onHand: 4, reserved: 0 });
     });
 
+    test('an edit racing a payment: the order slot orders them, one wins cleanly', async () => {
+      await seedLevel(owner, 'EDIT-Q', 'W1', 5);
+      await place('e-race', 'EDIT-Q', 1, 990, 300);
+      const [paid, edited] = await Promise.all([
+        webhook('e-race', 'payment.succeeded', 'ev-race', 990),
+        edit('e-race', { editId: 'ed-race', lines: line(2, 'EDIT-Q'), amountCents: 1980 }),
+      ]);
+      expect(paid.statusCode).toBe(200);
+      const lines = await linesOf('e-race');
+      if (edited.statusCode === 200) {
+        // The edit committed first: the payment (for the old amount) came after it.
+        expect(await hold('e-race')).toMatchObject({ amount_cents: 1980, version: 1 });
+        expect(lines).toEqual([{ quantity: 2 }]);
+      } else {
+        // The payment committed first: the edit was refused, nothing of it applied.
+        expect([edited.statusCode, edited.json().code]).toEqual([409, 'NOT_EDITABLE']);
+        expect(await hold('e-race')).toMatchObject({ amount_cents: 990, version: 0 });
+        expect(lines).toEqual([{ quantity: 1 }]);
+        expect(await editRows('e-race')).toEqual([]);
+      }
+      const late = await edit('e-race', { editId: 'ed-late', lines: line(3, 'EDIT-Q') });
+      expect([late.statusCode, late.json().code]).toEqual([409, 'NOT_EDITABLE']);
+    });
+
     test('a saga whose start is still in the outbox starts from the edited order (its saga_starts row rewritten)', async () => {
       await seedLevel(owner, 'EDIT-O', 'W1', 5);
       const held = await reserveStock(db, {
