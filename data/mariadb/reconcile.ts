@@ -35,13 +35,15 @@ SELECT 'POOL_VS_HOLDS', c.id
   FROM campaigns c
  WHERE c.kind = 'FLASH_SALE' AND c.status = 'OPEN' AND c.quota <> c.remaining + (
    SELECT COALESCE(SUM(rl.quantity), 0) FROM reservations r JOIN reservation_lines rl ON rl.reservation_id = r.id
-    WHERE r.campaign_id = c.id AND r.status IN ('RESERVED', 'CONFIRMED'))
+    WHERE r.campaign_id = c.id AND r.status IN ('RESERVED', 'CONFIRMED', 'BACKORDERED', 'REFUND_REQUIRED'))
 UNION ALL
+-- A user's count is every unit taken from the campaign and not given back: held, sold, or (a
+-- pre-sale's) paid and awaiting or refused the goods — BACKORDERED and REFUND_REQUIRED keep theirs.
 SELECT 'USER_COUNT_VS_HOLDS', CONCAT(u.campaign_id, '/', u.user_id)
   FROM campaign_user_counts u
  WHERE u.quantity <> (
    SELECT COALESCE(SUM(rl.quantity), 0) FROM reservations r JOIN reservation_lines rl ON rl.reservation_id = r.id
-    WHERE r.campaign_id = u.campaign_id AND r.user_id = u.user_id AND r.status IN ('RESERVED', 'CONFIRMED'))`;
+    WHERE r.campaign_id = u.campaign_id AND r.user_id = u.user_id AND r.status IN ('RESERVED', 'CONFIRMED', 'BACKORDERED', 'REFUND_REQUIRED'))`;
 
 /** Every drift of the store now. */
 export async function mariadbDrifts(pool: Pool): Promise<MariadbDrift[]> {
@@ -115,7 +117,7 @@ function driftSql(withTransfers: boolean): string {
   sold AS (
     SELECT r.campaign_id, r.user_id, SUM(rl.quantity) AS quantity
       FROM reservations r JOIN reservation_lines rl ON rl.reservation_id = r.id
-     WHERE r.campaign_id IS NOT NULL AND r.status IN ('RESERVED', 'CONFIRMED') GROUP BY r.campaign_id, r.user_id)
+     WHERE r.campaign_id IS NOT NULL AND r.status IN ('RESERVED', 'CONFIRMED', 'BACKORDERED', 'REFUND_REQUIRED') GROUP BY r.campaign_id, r.user_id)
   SELECT 'ON_HAND_VS_LEDGER' AS chk, sku, warehouse_code, NULL AS lot_code, NULL AS subject, on_hand AS recorded, l_on_hand AS expected
     FROM level WHERE on_hand <> l_on_hand
   UNION ALL SELECT 'RESERVED_VS_LEDGER', sku, warehouse_code, NULL, NULL, reserved, l_reserved FROM level WHERE reserved <> l_reserved
