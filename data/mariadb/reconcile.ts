@@ -156,7 +156,8 @@ export async function findDriftsOnMariadb(pool: Pool): Promise<{ levelsChecked: 
     await conn.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
     await conn.beginTransaction();
     try {
-      // Whether the store has transfers yet: the table is not part of this slice of the port.
+      // Whether the store has transfers: migration 0070_transfers brings the table (a store
+      // migrated before it has none in transit).
       const [{ transfers }] = await conn.query<{ transfers: number }[]>(
         `SELECT COUNT(*) AS transfers FROM information_schema.tables
           WHERE table_schema = DATABASE() AND table_name = 'transfers'`,

@@ -205,4 +205,28 @@ describeMariadb('pre-sales on MariaDB', () => {
     const available = (await app.inject({ method: 'GET', url: '/inventory/PEACH' })).json();
     expect(available.total.available).toBe(4);
   });
+
+  it('payments racing the fulfilment: exactly the goods received are sold, each order settled once, no deadlock', async () => {
+    await upsertProduct(db, 'FIG', 'Fig');
+    await createPreSale('fig', 'FIG', 6);
+    const ids = ['f1', 'f2', 'f3', 'f4', 'f5', 'f6'];
+    for (const id of ids) expect((await order('fig', id, `user-${id}`)).statusCode).toBe(201);
+    for (const id of ids.slice(0, 3)) {
+      await pay(id);
+      await until(id, 'BACKORDERED');
+    }
+    // Three more pay while the four units are received and allocated.
+    const [fulfilled] = await Promise.all([fulfil('fig', 'grn-fig', 4), ...ids.slice(3).map((id) => pay(id))]);
+    expect(fulfilled.statusCode).toBe(200);
+    const settled = await eventually(
+      () => Promise.all(ids.map(async (id) => (await status(id)).status as string)),
+      (all) => all.every((st) => st === 'CONFIRMED' || st === 'REFUND_REQUIRED'),
+    );
+    expect(settled.slice(0, 3)).toEqual(['CONFIRMED', 'CONFIRMED', 'CONFIRMED']);
+    expect(settled.filter((st) => st === 'CONFIRMED')).toHaveLength(4);
+    expect(await levelOf(owner, 'FIG', 'W1')).toEqual({ onHand: 0, reserved: 0 });
+    const states = await paymentStates(ids);
+    expect(states.filter(([, st]) => st === 'CONFIRMED')).toHaveLength(4);
+    expect(states.filter(([, st]) => st === 'REFUND_REQUIRED')).toHaveLength(2);
+  });
 });
