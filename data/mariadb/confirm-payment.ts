@@ -9,16 +9,18 @@
  * amount than the order's → AMOUNT_MISMATCH, not fenced (the order may still be paid right); a
  * released hold → fenced `not_held` (the payment goes on to the late-payment path). The fence
  * and the settlement are written before the level rows, the hottest of the step, are locked.
- * Not built here: pre-orders (BACKORDERED) and lot-tracked SKUs (FEFO) — they answer
- * STORE_NOT_SUPPORTED and change nothing.
+ * A pre-order becomes a backorder, or, once its pre-sale is fulfilled, is allocated on the spot
+ * out of what the pre-sale's goods still cover (pre-sales.ts). Not built here: lot-tracked SKUs
+ * (FEFO) — they answer STORE_NOT_SUPPORTED and change nothing.
  */
 import type { Pool } from 'mariadb';
 import { settlementOf, type OrderPayment, type Settlement } from '../../domain/payments';
-import { Operation, ReservationStatus, type ConfirmOutcome, type OrderLine } from '../../domain/types';
+import { campaignSerial, Operation, ReservationStatus, type ConfirmOutcome, type OrderLine } from '../../domain/types';
 import { notOnThisStore } from './db';
 import { writeMovement } from './holds';
 import { currentActor } from '../db';
 import { settlePaymentInMariadbTx } from './payments';
+import { confirmPreOrderOnMariadb, preSaleOfOnMariadb } from './pre-sales';
 import { inMariadbTx, lockSerial, readMariadbFence, writeMariadbFence, type MariadbTx } from './tx';
 
 /** Confirms the hold with this payment and settles the payment; undefined when the hold is not there (it stays PENDING). */
@@ -29,6 +31,9 @@ export async function confirmPaymentOnMariadb(
 ): Promise<Settlement | undefined> {
   return inMariadbTx(pool, async (tx) => {
     await lockSerial(tx, reservationId);
+    // A pre-order: the pre-sale's slot before the reservation row, the fulfilment's order.
+    const preSale = await preSaleOfOnMariadb(tx, reservationId);
+    if (preSale) await lockSerial(tx, campaignSerial(preSale));
     const { outcome, deductLines } = await confirmInMariadbTx(tx, reservationId, paid.paymentId, paid.amountCents);
     const settlement = settlementOf(outcome, paid.paymentId, reservationId);
     const stored = settlement && (await settlePaymentInMariadbTx(tx, paid, settlement));
@@ -52,8 +57,10 @@ async function confirmInMariadbTx(
 ): Promise<Decided> {
   const first = await readMariadbFence<ConfirmOutcome>(tx, reservationId, Operation.CONFIRM);
   if (first) return { outcome: first };
-  const [held] = await tx.query<{ status: string; amount_cents: number | null; kind: string | null }[]>(
-    `SELECT r.status, r.amount_cents, c.kind FROM reservations r LEFT JOIN campaigns c ON c.id = r.campaign_id
+  const [held] = await tx.query<
+    { status: string; amount_cents: number | null; kind: string | null; campaign_id: string | null }[]
+  >(
+    `SELECT r.status, r.amount_cents, c.kind, r.campaign_id FROM reservations r LEFT JOIN campaigns c ON c.id = r.campaign_id
       WHERE r.id = ? FOR UPDATE`,
     [reservationId],
   );
@@ -66,7 +73,8 @@ async function confirmInMariadbTx(
   };
   if (held.status === ReservationStatus.RELEASED)
     return { outcome: await fence({ status: 'not_held', reservationStatus: 'RELEASED' }) };
-  if (held.kind === 'PRE_SALE') throw notOnThisStore('confirming a pre-order');
+  if (held.kind === 'PRE_SALE')
+    return { outcome: await fence(await confirmPreOrderOnMariadb(tx, reservationId, held.campaign_id!, paymentId)) };
   const lines = await tx.query<OrderLine[]>(
     `SELECT l.sku, l.warehouse_code AS warehouseCode, l.quantity, p.lot_tracked AS lotTracked
        FROM reservation_lines l JOIN products p ON p.sku = l.sku
