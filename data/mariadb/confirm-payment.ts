@@ -10,13 +10,14 @@
  * released hold → fenced `not_held` (the payment goes on to the late-payment path). The fence
  * and the settlement are written before the level rows, the hottest of the step, are locked.
  * A pre-order becomes a backorder, or, once its pre-sale is fulfilled, is allocated on the spot
- * out of what the pre-sale's goods still cover (pre-sales.ts). Not built here: lot-tracked SKUs
- * (FEFO) — they answer STORE_NOT_SUPPORTED and change nothing.
+ * out of what the pre-sale's goods still cover (pre-sales.ts). Lot-tracked SKUs leave their
+ * lots first-expiring-first (`deduct`).
  */
 import type { Pool } from 'mariadb';
 import { settlementOf, type OrderPayment, type Settlement } from '../../domain/payments';
 import { campaignSerial, Operation, ReservationStatus, type ConfirmOutcome, type OrderLine } from '../../domain/types';
-import { notOnThisStore } from './db';
+import type { ConsumedLot } from '../../domain/stock';
+import { pickLotsFefo, withLevelLots } from './lots';
 import { writeMovement } from './holds';
 import { currentActor } from '../db';
 import { settlePaymentInMariadbTx } from './payments';
@@ -42,10 +43,13 @@ export async function confirmPaymentOnMariadb(
   });
 }
 
+/** A held line, and whether its product's stock is kept in lots. */
+type HeldLine = OrderLine & { readonly lotTracked: boolean };
+
 /** A confirm's outcome, and the lines a first confirm must still deduct (none when replayed or refused). */
 interface Decided {
   readonly outcome: ConfirmOutcome;
-  readonly deductLines?: readonly OrderLine[];
+  readonly deductLines?: readonly HeldLine[];
 }
 
 /** The outcome (recorded first, or decided and fenced now); the caller holds the serial's slot. */
@@ -75,14 +79,12 @@ async function confirmInMariadbTx(
     return { outcome: await fence({ status: 'not_held', reservationStatus: 'RELEASED' }) };
   if (held.kind === 'PRE_SALE')
     return { outcome: await fence(await confirmPreOrderOnMariadb(tx, reservationId, held.campaign_id!, paymentId)) };
-  const lines = await tx.query<OrderLine[]>(
+  const lines = await tx.query<(OrderLine & { lotTracked: number })[]>(
     `SELECT l.sku, l.warehouse_code AS warehouseCode, l.quantity, p.lot_tracked AS lotTracked
        FROM reservation_lines l JOIN products p ON p.sku = l.sku
       WHERE l.reservation_id = ? ORDER BY l.sku, l.warehouse_code`,
     [reservationId],
   );
-  if (lines.some((l) => Boolean((l as OrderLine & { lotTracked: number }).lotTracked)))
-    throw notOnThisStore('confirming a lot-tracked SKU (FEFO)');
   await tx.query(
     `UPDATE reservations SET status = 'CONFIRMED', payment_id = ?, paid_at = UTC_TIMESTAMP(3), updated_at = UTC_TIMESTAMP(3)
       WHERE id = ?`,
@@ -90,20 +92,63 @@ async function confirmInMariadbTx(
   );
   return {
     outcome: await fence({ status: 'confirmed', paymentId }),
-    deductLines: lines.map((l) => ({ sku: l.sku, warehouseCode: l.warehouseCode, quantity: l.quantity })),
+    deductLines: lines.map((l) => ({
+      sku: l.sku,
+      warehouseCode: l.warehouseCode,
+      quantity: l.quantity,
+      lotTracked: Boolean(l.lotTracked),
+    })),
   };
 }
 
-/** On hand and reserved both drop by each held line (levels in byte order), with their ledger rows and cache invalidations. */
-async function deduct(tx: MariadbTx, reservationId: string, lines: readonly OrderLine[]): Promise<void> {
-  for (const line of lines) {
-    await tx.query(
+/**
+ * On hand and reserved both drop by each held line (levels in byte order), with their ledger
+ * rows and cache invalidations. A lot-tracked line leaves its lots first-expiring-first
+ * (`pickLotsFefo`, as PostgreSQL's consumeLots) under its level's lock, one ledger row per lot,
+ * and the lots must still sum to on hand at the end (`withLevelLots`); what it took is kept on
+ * the reservation (`consumed_lots`: returns put units back into the lots they were sold from).
+ */
+async function deduct(tx: MariadbTx, reservationId: string, lines: readonly HeldLine[]): Promise<void> {
+  const actor = currentActor();
+  const consumed: ConsumedLot[] = [];
+  const level = (line: OrderLine, quantity: number) =>
+    tx.query(
       `UPDATE inventory_levels SET on_hand = on_hand - ?, reserved = reserved - ?, version = version + 1, updated_at = UTC_TIMESTAMP(3)
         WHERE sku = ? AND warehouse_code = ?`,
-      [line.quantity, line.quantity, line.sku, line.warehouseCode],
+      [quantity, quantity, line.sku, line.warehouseCode],
     );
-    await writeMovement(tx, reservationId, 'CONFIRM', line, -line.quantity, -line.quantity, currentActor());
+  for (const line of lines) {
+    if (!line.lotTracked) {
+      await level(line, line.quantity);
+      await writeMovement(tx, reservationId, 'CONFIRM', line, -line.quantity, -line.quantity, actor);
+      continue;
+    }
+    await withLevelLots(tx, line.sku, line.warehouseCode, async () => {
+      const lots = await pickLotsFefo(tx, line.sku, line.warehouseCode, line.quantity);
+      // The hold is within on hand and the lots sum to it: they never fall short.
+      if (lots.reduce((n, l) => n + l.quantity, 0) !== line.quantity)
+        throw new Error(`the lots of ${line.sku} at ${line.warehouseCode} fall short of ${reservationId}`);
+      for (const lot of lots) {
+        await tx.query(
+          'UPDATE stock_lots SET quantity = quantity - ? WHERE sku = ? AND warehouse_code = ? AND lot_code = ?',
+          [lot.quantity, line.sku, line.warehouseCode, lot.lotCode],
+        );
+        await level(line, lot.quantity);
+        await writeMovement(
+          tx,
+          reservationId,
+          'CONFIRM',
+          { ...line, lotCode: lot.lotCode },
+          -lot.quantity,
+          -lot.quantity,
+          actor,
+        );
+      }
+      consumed.push(...lots);
+    });
   }
+  if (consumed.length > 0)
+    await tx.query('UPDATE reservations SET consumed_lots = ? WHERE id = ?', [JSON.stringify(consumed), reservationId]);
   await tx.batch(
     'INSERT INTO cache_outbox (sku) VALUES (?)',
     [...new Set(lines.map((l) => l.sku))].map((s) => [s]),

@@ -22,7 +22,8 @@
 import type { Pool } from 'mariadb';
 import { compareBytes } from '../../domain/byte-order';
 import { DomainError, ErrorCode } from '../../domain/errors';
-import { lotSellable, pickFefo, sellableFirst, type ConsumedLot, type LotForPicking } from '../../domain/stock';
+import { pickFefo, type ConsumedLot } from '../../domain/stock';
+import { pickLotsFefo } from './lots';
 import {
   TransferStatus,
   transferHoldId,
@@ -205,7 +206,7 @@ export async function shipTransferOnMariadb(
         await changeLevel(tx, { ...base, onHandDelta: -t.quantity, reservedDelta: -t.quantity });
         return [];
       }
-      const consumed = await pickLots(tx, t.sku, t.from_warehouse, t.quantity);
+      const consumed = await pickLotsFefo(tx, t.sku, t.from_warehouse, t.quantity);
       // The lots sum to on-hand and the hold is within on-hand: they never fall short.
       if (consumed.reduce((n, l) => n + l.quantity, 0) !== t.quantity)
         throw new Error(`the lots of ${t.sku} at ${t.from_warehouse} fall short of transfer ${transferId}`);
@@ -243,45 +244,6 @@ export async function shipTransferOnMariadb(
     );
     return { status: 'done', transferStatus: TransferStatus.SHIPPED, lots, deadlineAt };
   });
-}
-
-/**
- * The source's lots a shipment takes, FEFO (data/stock/fefo.ts consumeLots): sellable lots
- * first, each group earliest use-by first (no date last), then by receipt and lot code. The
- * lot rows are locked after their level row (the caller's withLevelLots).
- */
-async function pickLots(tx: MariadbTx, sku: string, warehouseCode: string, quantity: number): Promise<ConsumedLot[]> {
-  const rows = await tx.query<
-    {
-      lot_code: string;
-      quantity: number;
-      quarantined: number | boolean;
-      remove_at: Date | null;
-      expires_at: Date | null;
-      now: Date;
-    }[]
-  >(
-    `SELECT lot_code, quantity, quarantined, remove_at, expires_at, UTC_TIMESTAMP(3) AS now
-       FROM stock_lots WHERE sku = ? AND warehouse_code = ? AND quantity > 0
-      ORDER BY expires_at IS NULL, expires_at, received_at, lot_code FOR UPDATE`,
-    [sku, warehouseCode],
-  );
-  const ordered: LotForPicking[] = sellableFirst(
-    rows.map((l) => ({
-      lotCode: l.lot_code,
-      quantity: l.quantity,
-      sellable: lotSellable({ quarantined: Boolean(l.quarantined), removeAt: l.remove_at }, l.now),
-      expiresAt: l.expires_at,
-    })),
-  );
-  return pickFefo(ordered, quantity).map(({ lot, take }) => ({
-    sku,
-    warehouseCode,
-    lotCode: lot.lotCode,
-    quantity: take,
-    expiresAt: lot.expiresAt?.toISOString() ?? null,
-    sellable: lot.sellable,
-  }));
 }
 
 /**
