@@ -15,7 +15,7 @@ import { startCpuLoad } from '../cpu-load';
 import { orderIds, type Scenario } from '../scenario';
 import { shortTtlSeconds, type Stack } from '../stack';
 import { at, sagaRunning } from './payment-phases';
-import { paymentEndingsScenario } from './payment-endings';
+import { ENDINGS_NOT_ON, paymentEndingsScenario } from './payment-endings';
 
 /** The scenario's bound past its holds' TTL: the load never outlives it, whatever the scenario does. */
 const LOAD_PAST_TTL_MS = 60_000;
@@ -83,6 +83,7 @@ const NAME = '12 payments at every saga ending, worker starved of CPU';
 
 export const paymentEndingsStarved: Scenario = {
   name: NAME,
+  notOn: ENDINGS_NOT_ON,
   async run(stack, size) {
     // Placing, the faults and the deliveries take about two TTLs (groups (a) and (b) expire in turn).
     const boundMs = 2 * shortTtlSeconds(size.orders) * 1_000 + LOAD_PAST_TTL_MS;

@@ -152,8 +152,14 @@ async function refused(run: Run, n: number): Promise<void> {
  * runs it again on the same stack with the worker starved of CPU).
  */
 export function paymentEndingsScenario(name: string, prefix: string, hooks: EndingsHooks = {}): Scenario {
-  return { name, run: (stack, size) => runEndings(name, prefix, stack, size, hooks) };
+  return { name, notOn: ENDINGS_NOT_ON, run: (stack, size) => runEndings(name, prefix, stack, size, hooks) };
 }
+
+/** Where scenario 9 (and 12, built on it) does not run yet, and why. */
+export const ENDINGS_NOT_ON = {
+  mariadb:
+    'not ported: its phases lock the campaign row and read holds, fences and payments through PostgreSQL (payment-phases.ts)',
+};
 
 /** What a variant of scenario 9 adds around its run. */
 export interface EndingsHooks {
