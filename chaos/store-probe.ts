@@ -8,7 +8,7 @@
 import type { Pool, PoolConnection } from 'mariadb';
 import { Client } from 'pg';
 import type { Db } from '../data/db';
-import { createMariadbPool } from '../platform/mariadb';
+import { connectMariadb, createMariadbPool } from '../platform/mariadb';
 
 export type Store = 'postgresql' | 'mariadb';
 
@@ -24,6 +24,45 @@ export interface LevelLock {
   readonly lastExpiry: Date;
   readonly dueUnderLock: number;
   release(): Promise<void>;
+}
+
+/** A payment stored before its order's hold expired (scenario 10), and how early it was. */
+export interface OnTimePayment {
+  readonly order_id: string;
+  readonly payment_id: string;
+  readonly state: string;
+  readonly reason: string | null;
+  readonly reservation_id: string | null;
+  readonly early_ms: number;
+}
+
+/** A row locked by the suite: released at `release()` or after its time, whichever is first (`released`). */
+export interface RowLock {
+  readonly released: Promise<void>;
+  release(): Promise<void>;
+}
+
+/** Commits `commit` once `ms` have passed or `release()` is called; `end` closes the session after. */
+function timedLock(ms: number, commit: () => Promise<unknown>, end: () => Promise<unknown>): RowLock {
+  let early: () => void = () => undefined;
+  const due = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    early = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+  const released = due
+    .then(() => commit())
+    .then(() => undefined)
+    .finally(() => end());
+  return {
+    released,
+    release: () => {
+      early();
+      return released;
+    },
+  };
 }
 
 export interface StoreProbe {
@@ -43,6 +82,20 @@ export interface StoreProbe {
   openHoldsOn(sku: string): Promise<number>;
   /** Units confirmed beyond what was received, over all levels, from the ledger alone. */
   oversold(): Promise<number>;
+  /** Payments of these orders received before their hold's `expires_at` (the hold's id is the order's). */
+  onTimePayments(orderIds: readonly string[]): Promise<OnTimePayment[]>;
+  /** How many of these orders' payments are in each state. */
+  paymentStateCounts(orderIds: readonly string[]): Promise<Record<string, number>>;
+  /** The hold's row (its id is the order's), or undefined. */
+  holdOf(orderId: string): Promise<{ status: string; expiresAt: Date } | undefined>;
+  /** Whether the store decided the order's reserve (a hold or a recorded refusal): its RESERVE fence. */
+  reserveFenced(orderId: string): Promise<boolean>;
+  /** How many payments of orders `prefix%` are in each state. */
+  paymentStateCountsLike(prefix: string): Promise<Record<string, number>>;
+  /** These orders' payments still PENDING. */
+  pendingPaymentsOf(orderIds: readonly string[]): Promise<{ orderId: string; paymentId: string }[]>;
+  /** Locks one campaign's row FOR UPDATE from a session of its own for `ms` (or until `release()`); resolves once held. */
+  lockCampaign(id: string, ms: number): Promise<RowLock>;
   /** CONFIRM ledger rows per hold on `sku`. */
   confirmsOn(sku: string): Promise<{ reference: string; n: number }[]>;
   /** Settlement results of these orders' payment events. */
@@ -94,6 +147,47 @@ export function postgresProbe(db: Db, url: string, serviceAppName: string): Stor
                  SUM(CASE WHEN reason LIKE 'RECEIVE:%' THEN on_hand_delta ELSE 0 END) AS received
             FROM stock_movements GROUP BY sku, warehouse_code) per_level`;
       return rows[0].units;
+    },
+    onTimePayments: (ids) => db.$queryRaw<OnTimePayment[]>`
+      SELECT p.order_id, p.payment_id, p.state, p.reason, p.reservation_id,
+             (EXTRACT(EPOCH FROM (r.expires_at - p.received_at)) * 1000)::int AS early_ms
+        FROM payments p JOIN reservations r ON r.id = p.order_id
+       WHERE p.order_id = ANY(${[...ids]}::text[]) AND p.received_at < r.expires_at`,
+    async paymentStateCounts(ids) {
+      const states = await db.payment.groupBy({ by: ['state'], where: { orderId: { in: [...ids] } }, _count: true });
+      return Object.fromEntries(states.map((s) => [s.state, s._count]));
+    },
+    holdOf: async (id) =>
+      (await db.reservation.findUnique({ where: { id }, select: { status: true, expiresAt: true } })) ?? undefined,
+    reserveFenced: async (id) => (await db.operationFence.count({ where: { serial: id, operation: 'RESERVE' } })) > 0,
+    async paymentStateCountsLike(prefix) {
+      const states = await db.payment.groupBy({
+        by: ['state'],
+        where: { orderId: { startsWith: prefix } },
+        _count: true,
+      });
+      return Object.fromEntries(states.map((s) => [s.state, s._count]));
+    },
+    pendingPaymentsOf: (ids) =>
+      db.payment.findMany({
+        where: { orderId: { in: [...ids] }, state: 'PENDING' },
+        select: { orderId: true, paymentId: true },
+      }),
+    async lockCampaign(id, ms) {
+      const locker = new Client({ connectionString: url, application_name: 'stockhold-chaos-locker' });
+      await locker.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE', [id]);
+      } catch (err) {
+        await locker.end();
+        throw err;
+      }
+      return timedLock(
+        ms,
+        () => locker.query('COMMIT'),
+        () => locker.end(),
+      );
     },
     confirmsOn: (sku) => db.$queryRaw<{ reference: string; n: number }[]>`
       SELECT reference, COUNT(*)::int AS n FROM stock_movements
@@ -218,6 +312,67 @@ export function mariadbProbe(ownerUrl: string, serviceUser: string): StoreProbe 
              FROM stock_movements GROUP BY sku, warehouse_code) per_level`,
       );
       return Number(rows[0].units);
+    },
+    async onTimePayments(ids) {
+      const rows = await q<OnTimePayment>(
+        `SELECT p.order_id, p.payment_id, p.state, p.reason, p.reservation_id,
+                TIMESTAMPDIFF(MICROSECOND, p.received_at, r.expires_at) DIV 1000 AS early_ms
+           FROM payments p JOIN reservations r ON r.id = p.order_id
+          WHERE p.order_id IN (${inList(ids.length)}) AND p.received_at < r.expires_at`,
+        idsOrNone(ids),
+      );
+      return rows.map((r) => ({ ...r, early_ms: Number(r.early_ms) }));
+    },
+    async paymentStateCounts(ids) {
+      const rows = await q<{ state: string; n: number }>(
+        `SELECT state, COUNT(*) AS n FROM payments WHERE order_id IN (${inList(ids.length)}) GROUP BY state`,
+        idsOrNone(ids),
+      );
+      return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+    },
+    async holdOf(id) {
+      const [row] = await q<{ status: string; expires_at: Date }>(
+        'SELECT status, expires_at FROM reservations WHERE id = ?',
+        [id],
+      );
+      return row ? { status: row.status, expiresAt: row.expires_at } : undefined;
+    },
+    reserveFenced: async (id) =>
+      (
+        await q<{ one: number }>(`SELECT 1 AS one FROM operation_fences WHERE serial = ? AND operation = 'RESERVE'`, [
+          id,
+        ])
+      ).length > 0,
+    async paymentStateCountsLike(prefix) {
+      const rows = await q<{ state: string; n: number }>(
+        'SELECT state, COUNT(*) AS n FROM payments WHERE order_id LIKE ? GROUP BY state',
+        [`${prefix}%`],
+      );
+      return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+    },
+    async pendingPaymentsOf(ids) {
+      const rows = await q<{ order_id: string; payment_id: string }>(
+        `SELECT order_id, payment_id FROM payments WHERE order_id IN (${inList(ids.length)}) AND state = 'PENDING'`,
+        idsOrNone(ids),
+      );
+      return rows.map((r) => ({ orderId: r.order_id, paymentId: r.payment_id }));
+    },
+    async lockCampaign(id, ms) {
+      // A session of its own, outside the probe's pool: the lock must not hold a pool slot for its time.
+      const conn = await connectMariadb(ownerUrl, { lockWaitSeconds: 30 });
+      try {
+        await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+        await conn.beginTransaction();
+        await conn.query('SELECT 1 FROM campaigns WHERE id = ? FOR UPDATE', [id]);
+      } catch (err) {
+        await conn.end();
+        throw err;
+      }
+      return timedLock(
+        ms,
+        () => conn.commit(),
+        () => conn.end(),
+      );
     },
     async confirmsOn(sku) {
       const rows = await q<{ reference: string; n: number }>(
