@@ -114,7 +114,6 @@ async function endingProblems(stack: Stack, ids: readonly string[]): Promise<str
 }
 
 export const preSalePaidAtRelease: Scenario = {
-  notOn: { mariadb: 'pre-sales do not run on MySQL/MariaDB yet (STORE_NOT_SUPPORTED)' },
   name: '11 pre-sale paid at the release',
   async run(stack, size) {
     const n = Math.min(ORDERS_MAX, Math.max(10, Math.floor(size.orders / 4)));
@@ -152,7 +151,7 @@ export const preSalePaidAtRelease: Scenario = {
 
     // The goods arrive once the payments are settled as far as they can be before it (BACKORDERED or a refund).
     await eventually(
-      () => stack.db.payment.count({ where: { orderId: { in: paid }, state: 'PENDING' } }),
+      async () => (await stack.probe.pendingPaymentsOf(paid)).length,
       (pending) => pending === 0,
       30_000,
     ).catch(() => undefined);
@@ -184,8 +183,8 @@ export const preSalePaidAtRelease: Scenario = {
     const delivered = deliveries.map((d) => ({ id: d.id, status: d.answer.status }));
     row.problems.push(...(await settlementProblems(stack, CAMPAIGN, delivered, new Set())));
 
-    const states = await stack.db.payment.groupBy({ by: ['state'], where: { orderId: { in: held } }, _count: true });
-    const byState = Object.fromEntries(states.map((s) => [`pay→${s.state}`, s._count]));
+    const states = await stack.probe.paymentStateCounts(held);
+    const byState = Object.fromEntries(Object.entries(states).map(([state, n]) => [`pay→${state}`, n]));
     const named = (key: string) => ((fulfil.body[key] ?? []) as string[]).map((id) => id.replace(`${CAMPAIGN}-`, ''));
     const notes =
       `${deliveries.length} payments (${tally(deliveries.map((d) => d.phase))}); ${quantity} units received: ` +
