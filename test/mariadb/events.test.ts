@@ -1,0 +1,312 @@
+/**
+ * Stock events on MySQL/MariaDB (issue 22, docs/events.md), mirroring test/db/events*.test.ts:
+ * the triggers of migration 0080_events write each change's events in its transaction, and the
+ * positioning pass (data/mariadb/events.ts) numbers them after commit, through the service's
+ * own data functions on the service user's `Db` (assignPositions, readFeed, advanceCursor,
+ * deleteExpiredEvents: what GET /events, the worker's relay, NATS and retention call). A
+ * receipt, a hold, a confirm and a release each produce their events once, in commit order;
+ * a reader polling during 200 concurrent holds sees every event once with strictly increasing
+ * positions and each level's versions in order; retention deletes only what every channel
+ * passed; reconciliation's EVENTS_VS_VERSIONS sees a hole in a chain.
+ */
+import type { Pool } from 'mariadb';
+import type { Db } from '../../data/db';
+import { advanceCursor, assignAll, assignPositions, deleteExpiredEvents, readFeed } from '../../data/events';
+import type { CloudEvent } from '../../data/events/types';
+import { confirmOnMariadb, releaseOnMariadb, reserveOnMariadb } from '../../data/mariadb/holds';
+import { findDriftsOnMariadb } from '../../data/mariadb/reconcile';
+import { storeGaugeReader } from '../../data/store-gauges';
+import { receiveStock } from '../../data/stock/stock-admin';
+import type { OrderLine } from '../../domain/types';
+import { describeMariadb, mariadbPool, mariadbServiceDb, resetMariadb, seedLevel } from '../helpers/mariadb';
+
+const inAnHour = () => new Date(Date.now() + 3_600_000);
+const hold = (pool: Pool, serial: string, lines: OrderLine[]) =>
+  reserveOnMariadb(pool, {
+    serial,
+    orderId: serial,
+    userId: `u-${serial}`,
+    lines,
+    expiresAt: inAnHour(),
+    saga: { orderId: serial },
+  });
+
+/** Every positioned event, paged through the feed as a consumer would. */
+async function readAll(db: Db, after = 0n): Promise<CloudEvent[]> {
+  const all: CloudEvent[] = [];
+  let cursor = after;
+  for (;;) {
+    const page = await readFeed(db, { after: cursor, limit: 50 });
+    all.push(...page.data);
+    cursor = BigInt(page.nextCursor);
+    if (!page.hasMore) return all;
+  }
+}
+
+/** The highest position given so far. */
+async function headOf(pool: Pool): Promise<bigint> {
+  const [{ head }] = await pool.query<{ head: number }[]>(
+    'SELECT COALESCE(MAX(position), 0) AS head FROM event_outbox',
+  );
+  return BigInt(head);
+}
+
+type StockData = {
+  fromVersion: number;
+  toVersion: number;
+  before: { available: number };
+  after: { available: number; onHand: number; reserved: number };
+  causes: { reason: string; reference: string }[];
+};
+
+describeMariadb('stock events on MariaDB', () => {
+  let owner: Pool;
+  let db: Db;
+
+  beforeAll(async () => {
+    await resetMariadb();
+    owner = mariadbPool(64);
+    db = mariadbServiceDb(40);
+  });
+  afterAll(async () => {
+    await db?.$disconnect();
+    await owner?.end();
+  });
+  afterEach(async () => {
+    // The store's drifts, EVENTS_VS_VERSIONS included: every level's chain whole and at its version.
+    await assignAll(db);
+    expect((await findDriftsOnMariadb(owner)).drifts).toEqual([]);
+  });
+
+  test('a receipt, a hold, a confirm and a release each produce their events once, in commit order', async () => {
+    await seedLevel(owner, 'EV', 'W1', 0);
+    await assignAll(db);
+    const start = await headOf(owner);
+    const key = 'rcv-ev-1';
+    await receiveStock(db, { idempotencyKey: key, sku: 'EV', warehouseCode: 'W1', quantity: 5, reason: 'delivery' });
+    // The same receipt again (its key): the first answer, no second change, no second event.
+    await receiveStock(db, { idempotencyKey: key, sku: 'EV', warehouseCode: 'W1', quantity: 5, reason: 'delivery' });
+    const line = { sku: 'EV', warehouseCode: 'W1', quantity: 2 };
+    expect(await hold(owner, 'ev-o1', [line])).toMatchObject({ status: 'reserved' });
+    expect(await hold(owner, 'ev-o2', [{ ...line, quantity: 3 }])).toMatchObject({ status: 'reserved' });
+    // A refusal changes nothing and emits nothing.
+    expect(await hold(owner, 'ev-o3', [line])).toMatchObject({ status: 'rejected' });
+    expect(await confirmOnMariadb(owner, 'ev-o1', 'pay-1')).toEqual({ status: 'confirmed', paymentId: 'pay-1' });
+    expect(await confirmOnMariadb(owner, 'ev-o1', 'pay-1')).toEqual({ status: 'confirmed', paymentId: 'pay-1' });
+    expect(await releaseOnMariadb(owner, 'ev-o2', 'CANCELLED')).toMatchObject({ status: 'released' });
+    expect(await releaseOnMariadb(owner, 'ev-o2', 'CANCELLED')).toMatchObject({ status: 'released' });
+
+    // Nothing is in the feed before a pass positions it; one pass positions all of it; a second finds nothing.
+    expect(await assignPositions(db)).toBeGreaterThan(0);
+    expect(await assignPositions(db)).toBe(0);
+    const events = await readAll(db, start);
+    expect(events.map((e) => e.type)).toEqual([
+      'stock.changed', // receipt: 0 → 5 available
+      'stock.back_in_stock',
+      'stock.changed', // ev-o1 holds 2
+      'order.held',
+      'stock.changed', // ev-o2 holds 3: none left
+      'stock.out_of_stock',
+      'order.held',
+      // Within one transaction, in the order its writer wrote: the hold's status, then the level.
+      'order.confirmed', // ev-o1 confirmed: on hand 5 → 3
+      'stock.changed',
+      'order.released', // ev-o2 released: 3 back
+      'stock.changed',
+      'stock.back_in_stock',
+    ]);
+    // Positions 1, 2, 3… with no hole after the start; ids unique.
+    expect(events.map((e) => BigInt(e.sequence))).toEqual(events.map((_, i) => start + BigInt(i + 1)));
+    expect(events.every((e) => e.sequence.length === 20 && e.specversion === '1.0' && e.source === '/stockhold')).toBe(
+      true,
+    );
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    // One stock.changed per transaction and level, versions chained, the causes its ledger rows.
+    const changes = events.filter((e) => e.type === 'stock.changed').map((e) => e.data as unknown as StockData);
+    expect(changes.map((c) => [c.fromVersion, c.toVersion])).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [3, 4],
+      [4, 5],
+    ]);
+    expect(changes.map((c) => [c.before.available, c.after.available])).toEqual([
+      [0, 5],
+      [5, 3],
+      [3, 0],
+      [0, 0],
+      [0, 3],
+    ]);
+    expect(changes[3].after).toMatchObject({ onHand: 3, reserved: 3 });
+    expect(changes.map((c) => c.causes.length)).toEqual([1, 1, 1, 1, 1]);
+    expect(changes.slice(1).map((c) => c.causes[0].reference)).toEqual(['ev-o1', 'ev-o2', 'ev-o1', 'ev-o2']);
+    // The order events carry their lines; the transition events point at their change.
+    const held = events.find((e) => e.type === 'order.held')!;
+    expect(held.subject).toBe('ev-o1');
+    expect(held.data).toMatchObject({ orderId: 'ev-o1', status: 'RESERVED', lines: [line] });
+    expect(held.data.expiresAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(events.find((e) => e.type === 'order.confirmed')!.data).toMatchObject({
+      paymentId: 'pay-1',
+      previousStatus: 'RESERVED',
+    });
+    expect(events.find((e) => e.type === 'order.released')!.data).toMatchObject({ reason: 'CANCELLED' });
+    const out = events.find((e) => e.type === 'stock.out_of_stock')!;
+    expect(out.data).toMatchObject({
+      sku: 'EV',
+      warehouseCode: 'W1',
+      available: 0,
+      version: 3,
+      changeId: events[4].id,
+    });
+    // Filters: a SKU's stock events only; a last page moves the cursor to the head it searched.
+    const badges = await readFeed(db, {
+      after: start,
+      limit: 100,
+      types: ['stock.out_of_stock', 'stock.back_in_stock'],
+      sku: 'EV',
+    });
+    expect(badges.data.map((e) => e.type)).toEqual([
+      'stock.back_in_stock',
+      'stock.out_of_stock',
+      'stock.back_in_stock',
+    ]);
+    expect(badges.nextCursor).toBe(events[events.length - 1].sequence.replace(/^0+/, ''));
+    // The store gauges read the (empty) backlog.
+    expect(await storeGaugeReader(db).events!()).toMatchObject({ unpositioned: 0 });
+  });
+
+  test('a transaction still open is not positioned, and is numbered after what committed meanwhile', async () => {
+    await seedLevel(owner, 'OPEN-A', 'W1', 10);
+    await seedLevel(owner, 'OPEN-B', 'W1', 10);
+    await assignAll(db);
+    const start = await headOf(owner);
+    // A writer holds its transaction open after changing OPEN-A (its event inserted first, lower id).
+    const slow = await owner.getConnection();
+    try {
+      await slow.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+      await slow.beginTransaction();
+      await slow.query('SET @stockhold_txid = UUID_SHORT()');
+      await slow.query("UPDATE inventory_levels SET safety_stock = 1 WHERE sku = 'OPEN-A' AND warehouse_code = 'W1'");
+      await hold(owner, 'open-b', [{ sku: 'OPEN-B', warehouseCode: 'W1', quantity: 1 }]);
+      // The pass positions what committed (the hold), not the open transaction's event.
+      await assignAll(db);
+      const first = await readAll(db, start);
+      expect(first.map((e) => e.subject)).toEqual(['OPEN-B@W1', 'open-b']);
+      const cursor = BigInt(first[first.length - 1].sequence);
+      await slow.commit();
+      await assignAll(db);
+      // The late commit comes after the reader's cursor: nothing appeared below it.
+      const later = await readAll(db, cursor);
+      expect(later.map((e) => e.subject)).toEqual(['OPEN-A@W1']);
+      expect(BigInt(later[0].sequence)).toBe(cursor + 1n);
+      expect(await readAll(db, start)).toEqual([...first, ...later]);
+    } finally {
+      await slow.release();
+    }
+  });
+
+  test('a reader polling during 200 concurrent holds sees every event once, positions strictly increasing', async () => {
+    await seedLevel(owner, 'RUSH', 'W1', 150);
+    await seedLevel(owner, 'RUSH', 'W2', 150);
+    await assignAll(db);
+    const start = await headOf(owner);
+    const seen: CloudEvent[] = [];
+    let done = false;
+    let cursor = start;
+    // The reader does what GET /events does: a pass, then a page; two relays position meanwhile.
+    const reader = (async () => {
+      for (;;) {
+        const finished = done;
+        await assignPositions(db);
+        const page = await readFeed(db, { after: cursor, limit: 37 });
+        seen.push(...page.data);
+        cursor = BigInt(page.nextCursor);
+        if (finished && !page.hasMore) return;
+      }
+    })();
+    const relays = [0, 1].map(async () => {
+      while (!done) await assignPositions(db, 25);
+    });
+    const outcomes = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        hold(owner, `rush-${i}`, [{ sku: 'RUSH', warehouseCode: i % 2 ? 'W1' : 'W2', quantity: 1 }]),
+      ),
+    );
+    done = true;
+    await Promise.all([reader, ...relays]);
+    expect(outcomes.every((o) => o.status === 'reserved')).toBe(true);
+
+    const positions = seen.map((e) => BigInt(e.sequence));
+    expect(positions.every((p, i) => i === 0 || p > positions[i - 1])).toBe(true);
+    expect(positions).toEqual(positions.map((_, i) => start + BigInt(i + 1)));
+    expect(new Set(seen.map((e) => e.id)).size).toBe(seen.length);
+    // Everything committed was seen: 200 order.held, 200 stock.changed, and what the outbox has.
+    expect(seen.filter((e) => e.type === 'order.held')).toHaveLength(200);
+    const [{ n }] = await owner.query<{ n: number }[]>('SELECT COUNT(*) AS n FROM event_outbox WHERE position > ?', [
+      start.toString(),
+    ]);
+    expect(seen).toHaveLength(Number(n));
+    // Each level's changes in position order are its versions in order: no subject reordered.
+    for (const w of ['W1', 'W2']) {
+      const chain = seen
+        .filter((e) => e.type === 'stock.changed' && e.subject === `RUSH@${w}`)
+        .map((e) => e.data as unknown as StockData);
+      expect(chain).toHaveLength(100);
+      expect(chain.every((c, i) => c.fromVersion === 1 + i && c.toVersion === 2 + i)).toBe(true);
+    }
+  }, 60_000);
+
+  test('retention deletes only old positioned events every channel has passed; the chain check stays valid', async () => {
+    await seedLevel(owner, 'OLD', 'W1', 10);
+    for (let i = 0; i < 4; i++) await hold(owner, `old-${i}`, [{ sku: 'OLD', warehouseCode: 'W1', quantity: 1 }]);
+    await assignAll(db);
+    const all = await readAll(db);
+    const head = BigInt(all[all.length - 1].sequence);
+    // A hold committed but not positioned yet (its stock.changed and order.held): never deleted.
+    await hold(owner, 'old-late', [{ sku: 'OLD', warehouseCode: 'W1', quantity: 1 }]);
+    await owner.query('UPDATE event_outbox SET time = time - INTERVAL 30 DAY');
+    const mid = head - 3n;
+    await advanceCursor(db, 'nats', mid);
+    expect(await deleteExpiredEvents(db, 7)).toBe(Number(mid));
+    const [{ low, unpositioned }] = await owner.query<{ low: number; unpositioned: number }[]>(
+      'SELECT MIN(position) AS low, SUM(position IS NULL) AS unpositioned FROM event_outbox',
+    );
+    expect(BigInt(low)).toBe(mid + 1n);
+    expect(Number(unpositioned)).toBe(2);
+    // A channel's cursor never moves back.
+    await advanceCursor(db, 'nats', 1n);
+    expect(await deleteExpiredEvents(db, 7)).toBe(0);
+    // Nothing younger than the retention goes, whatever the cursors.
+    await advanceCursor(db, 'nats', head);
+    expect(await deleteExpiredEvents(db, 60)).toBe(0);
+    // All but the head: the next positions follow it, never given twice.
+    expect(await deleteExpiredEvents(db, 7)).toBe(2);
+    // The feed goes on after the retained ones; reconciliation judges each chain from its first remaining event.
+    await assignAll(db);
+    expect(await headOf(owner)).toBe(head + 2n);
+    expect((await readAll(db, head)).map((e) => e.subject)).toEqual(['OLD@W1', 'old-late']);
+    expect((await findDriftsOnMariadb(owner)).drifts).toEqual([]);
+  });
+
+  test("reconciliation's EVENTS_VS_VERSIONS sees a level whose events lost one", async () => {
+    await seedLevel(owner, 'GAP', 'W1', 10);
+    for (let i = 0; i < 3; i++) await hold(owner, `gap-${i}`, [{ sku: 'GAP', warehouseCode: 'W1', quantity: 1 }]);
+    await assignAll(db);
+    const [gone] = await owner.query<Record<string, unknown>[]>(
+      `SELECT id, event_id, CAST(txid AS CHAR) AS txid, type, subject, sku, warehouse_code, data, time, position, event FROM event_outbox
+        WHERE type = 'stock.changed' AND subject = 'GAP@W1' AND JSON_VALUE(data, '$.toVersion') = 3`,
+    );
+    await owner.query('DELETE FROM event_outbox WHERE id = ?', [gone.id]);
+    expect((await findDriftsOnMariadb(owner)).drifts).toEqual([
+      expect.objectContaining({ check: 'EVENTS_VS_VERSIONS', sku: 'GAP', warehouseCode: 'W1', recorded: 1 }),
+    ]);
+    // Put it back (as it was): the chain is whole again.
+    await owner.query(
+      `INSERT INTO event_outbox (id, event_id, txid, type, subject, sku, warehouse_code, data, time, position, event)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ['id', 'event_id', 'txid', 'type', 'subject', 'sku', 'warehouse_code', 'data', 'time', 'position', 'event'].map(
+        (k) => (k === 'data' || k === 'event' ? JSON.stringify(gone[k]) : gone[k]),
+      ),
+    );
+  });
+});
