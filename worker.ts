@@ -123,10 +123,7 @@ export async function runWorker(config: Config): Promise<void> {
   const cache = createStockCache(config, metrics);
   invalidateOnCommit(db, cache);
   const relay = startCacheRelay(db, cache, config, metrics);
-  // The event relay, NATS and retention run on both stores (MySQL/MariaDB: data/mariadb/events.ts);
-  // webhook subscriptions are PostgreSQL's only (their routes answer 501 on MySQL/MariaDB).
-  const webhooksOn = config.store === 'postgresql';
-  if (!webhooksOn) log.warn('event webhooks do not run on MySQL/MariaDB yet: their dispatcher is off');
+  // The event relay, NATS, retention and webhooks run on both stores (MySQL/MariaDB: data/mariadb/events.ts).
   // Committed events get their feed positions (GET /events also positions before it reads).
   const eventRelay = new EventRelay(db, {
     intervalMs: config.eventRelayIntervalMs,
@@ -167,7 +164,7 @@ export async function runWorker(config: Config): Promise<void> {
     leaseMs: 2 * config.eventWebhooks.timeoutMs + 30_000,
     log: (message, fields) => log.warn(fields, message),
   });
-  if (webhooksOn) webhooks.start();
+  webhooks.start();
   // Sagas whose hold committed but whose start the API never made (it died, Temporal was down).
   const sagaRelay = startSagaRelay(
     db,

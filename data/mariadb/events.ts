@@ -321,9 +321,10 @@ export async function mariadbEventBacklog(pool: Pool): Promise<{
 
 /**
  * Deletes up to `batch` positioned events older than `days`, lowest positions first, never one
- * a channel has not passed (the lowest channel cursor bounds it), and never the highest
+ * a channel has not passed (the lowest channel cursor bounds it, and the lowest ACTIVE
+ * subscription's), and never the highest
  * position: the next pass numbers from it, so positions are never given twice even when
- * everything else has expired. (No webhook subscriptions on this store yet: channels only.)
+ * everything else has expired. ACTIVE webhook subscriptions' cursors bound it too.
  * The candidates are read first, then deleted by id: MySQL cannot DELETE from a table its own
  * subquery reads.
  */
@@ -332,6 +333,7 @@ export async function deleteExpiredMariadbEvents(pool: Pool, days: number, batch
     `SELECT id FROM event_outbox
       WHERE position IS NOT NULL
         AND position <= COALESCE((SELECT MIN(position) FROM event_channel_cursors), position)
+        AND position <= COALESCE((SELECT MIN(\`cursor\`) FROM event_subscriptions WHERE status = 'ACTIVE'), position)
         AND position < (SELECT MAX(position) FROM event_outbox)
         AND time < UTC_TIMESTAMP(3) - INTERVAL ? DAY
       ORDER BY position LIMIT ?`,

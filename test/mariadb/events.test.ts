@@ -10,15 +10,23 @@
  * passed; reconciliation's EVENTS_VS_VERSIONS sees a hole in a chain.
  */
 import type { Pool } from 'mariadb';
+import { Webhook } from 'standardwebhooks';
 import type { Db } from '../../data/db';
 import { advanceCursor, assignAll, assignPositions, deleteExpiredEvents, readFeed } from '../../data/events';
 import type { CloudEvent } from '../../data/events/types';
+import { createSubscription, getSubscription, listDeliveries } from '../../data/events';
 import { confirmOnMariadb, releaseOnMariadb, reserveOnMariadb } from '../../data/mariadb/holds';
 import { findDriftsOnMariadb } from '../../data/mariadb/reconcile';
 import { storeGaugeReader } from '../../data/store-gauges';
 import { receiveStock } from '../../data/stock/stock-admin';
 import type { OrderLine } from '../../domain/types';
+import { sendWebhook } from '../../platform/webhook-client';
+import { newWebhookSecret } from '../../platform/standard-webhooks';
+import type { WebhookDeliveryDeps } from '../../use-cases/event-webhooks';
+import { WebhookDispatcher } from '../../use-cases/webhook-dispatcher';
+import { eventually } from '../helpers/app';
 import { describeMariadb, mariadbPool, mariadbServiceDb, resetMariadb, seedLevel } from '../helpers/mariadb';
+import { useWebhookReceiver } from '../helpers/webhook-receiver';
 
 const inAnHour = () => new Date(Date.now() + 3_600_000);
 const hold = (pool: Pool, serial: string, lines: OrderLine[]) =>
@@ -60,6 +68,7 @@ type StockData = {
 };
 
 describeMariadb('stock events on MariaDB', () => {
+  const receiver = useWebhookReceiver();
   let owner: Pool;
   let db: Db;
 
@@ -309,4 +318,73 @@ describeMariadb('stock events on MariaDB', () => {
       ),
     );
   });
+  test('a webhook subscription receives every event signed, once per event, in order, across a failure and a dispatcher restart', async () => {
+    await seedLevel(owner, 'HOOK', 'W1', 20);
+    await assignAll(db);
+    const secret = newWebhookSecret();
+    // A new subscription starts at the head: it hears what commits from then on.
+    const sub = await createSubscription(db, {
+      id: 'sub-1',
+      url: `${receiver.base}/hook`,
+      types: ['stock.*', 'order.held'],
+      skus: [],
+      warehouses: [],
+      secret,
+    });
+    const start = BigInt(sub.cursor);
+    expect(start).toBe(await headOf(owner));
+    // The receiver fails the first attempt: the event is retried (same webhook-id), nothing behind it goes first.
+    receiver.script('/hook', [{ status: 503 }, { status: 204 }]);
+    const deps: WebhookDeliveryDeps = {
+      db,
+      send: sendWebhook,
+      now: Date.now,
+      random: () => 0.5,
+      policy: { refusePrivate: false, allowedHosts: [] },
+      timeoutMs: 3_000,
+      retryScheduleMs: [200, 200, 200],
+    };
+    const dispatch = () => new WebhookDispatcher(deps, { pollMs: 30, leaseMs: 30_000 }).start();
+    let dispatcher = dispatch();
+    try {
+      for (let i = 0; i < 3; i++) await hold(owner, `hook-${i}`, [{ sku: 'HOOK', warehouseCode: 'W1', quantity: 1 }]);
+      await assignAll(db);
+      await eventually(
+        async () => receiver.on('/hook').length,
+        (n) => n === 7, // 3 × (stock.changed, order.held) and the first one's retry
+        10_000,
+      );
+      await dispatcher.stop();
+      // Changes while no dispatcher runs wait in the outbox; a new dispatcher resumes at the cursor.
+      for (let i = 3; i < 6; i++) await hold(owner, `hook-${i}`, [{ sku: 'HOOK', warehouseCode: 'W1', quantity: 1 }]);
+      await releaseOnMariadb(owner, 'hook-0', 'CANCELLED'); // stock.changed (sent), order.released (filtered out)
+      await assignAll(db);
+      dispatcher = dispatch();
+      await eventually(
+        async () => receiver.on('/hook').length,
+        (n) => n === 14,
+        10_000,
+      );
+    } finally {
+      await dispatcher.stop();
+    }
+    const expected = (await readAll(db, start)).filter((e) => e.type.startsWith('stock.') || e.type === 'order.held');
+    expect(expected).toHaveLength(13);
+    const got = receiver.on('/hook');
+    const ids = got.map((r) => r.headers['webhook-id']);
+    // The first event twice (the 503, then its retry), then every other one once, in position order.
+    expect(ids).toEqual([expected[0].id, ...expected.map((e) => e.id)]);
+    const hook = new Webhook(secret);
+    for (const [i, r] of got.entries()) {
+      expect(hook.verify(r.body, r.headers)).toMatchObject({ id: ids[i] });
+      expect(() => hook.verify(r.body.replace('HOOK', 'HOOX'), r.headers)).toThrow();
+    }
+    expect(got.slice(1).map((r) => JSON.parse(r.body))).toEqual(expected);
+    expect((await getSubscription(db, 'sub-1'))!.cursor).toBe(
+      expected[expected.length - 1].sequence.replace(/^0+/, ''),
+    );
+    expect(await listDeliveries(db, 'sub-1', undefined, 10)).toEqual([
+      expect.objectContaining({ status: 'DELIVERED', attempts: 2, lastStatus: 204, eventId: expected[0].id }),
+    ]);
+  }, 30_000);
 });

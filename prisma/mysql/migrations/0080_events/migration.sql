@@ -281,3 +281,50 @@ CREATE TABLE IF NOT EXISTS event_channel_cursors (
   CONSTRAINT event_channel_cursors_pkey PRIMARY KEY (channel),
   CONSTRAINT event_channel_cursors_position_nonneg CHECK (position >= 0)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+
+-- step: event_subscriptions
+-- Webhook receivers (PostgreSQL: 20261208600000_event_subscriptions; docs/events.md "Webhooks"):
+-- a cursor per subscription, rows in event_deliveries only for failed deliveries. The filter
+-- lists are JSON arrays (PostgreSQL's TEXT[]; empty: all).
+CREATE TABLE IF NOT EXISTS event_subscriptions (
+  id VARCHAR(255) NOT NULL,
+  url TEXT NOT NULL,
+  description TEXT NULL,
+  types JSON NOT NULL DEFAULT ('[]'),
+  skus JSON NOT NULL DEFAULT ('[]'),
+  warehouses JSON NOT NULL DEFAULT ('[]'),
+  secret TEXT NOT NULL,
+  previous_secret TEXT NULL,
+  previous_secret_until DATETIME(3) NULL,
+  `cursor` BIGINT NOT NULL DEFAULT 0,
+  status VARCHAR(32) NOT NULL DEFAULT 'ACTIVE',
+  disabled_reason VARCHAR(32) NULL,
+  disabled_at DATETIME(3) NULL,
+  lease_owner VARCHAR(255) NULL,
+  lease_until DATETIME(3) NULL,
+  created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  CONSTRAINT event_subscriptions_pkey PRIMARY KEY (id),
+  CONSTRAINT event_subscriptions_status_known CHECK (status IN ('ACTIVE', 'DISABLED')),
+  CONSTRAINT event_subscriptions_secret_format CHECK (secret LIKE 'whsec\_%')
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+
+-- step: event_deliveries
+CREATE TABLE IF NOT EXISTS event_deliveries (
+  id BIGINT NOT NULL AUTO_INCREMENT,
+  subscription_id VARCHAR(255) NOT NULL,
+  position BIGINT NOT NULL,
+  event_id VARCHAR(36) NOT NULL,
+  status VARCHAR(32) NOT NULL,
+  attempts INT NOT NULL DEFAULT 0,
+  next_attempt_at DATETIME(3) NULL,
+  last_status INT NULL,
+  last_error TEXT NULL,
+  first_failed_at DATETIME(3) NOT NULL,
+  updated_at DATETIME(3) NOT NULL,
+  CONSTRAINT event_deliveries_pkey PRIMARY KEY (id),
+  CONSTRAINT event_deliveries_subscription_position_key UNIQUE (subscription_id, position),
+  KEY event_deliveries_status_idx (subscription_id, status),
+  CONSTRAINT event_deliveries_status_known CHECK (status IN ('RETRYING', 'DEAD', 'DELIVERED')),
+  CONSTRAINT event_deliveries_subscription_fkey FOREIGN KEY (subscription_id) REFERENCES event_subscriptions (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
