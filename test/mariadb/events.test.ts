@@ -9,6 +9,7 @@
  * positions and each level's versions in order; retention deletes only what every channel
  * passed; reconciliation's EVENTS_VS_VERSIONS sees a hole in a chain.
  */
+import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'mariadb';
 import { Webhook } from 'standardwebhooks';
 import type { Db } from '../../data/db';
@@ -24,7 +25,7 @@ import { sendWebhook } from '../../platform/webhook-client';
 import { newWebhookSecret } from '../../platform/standard-webhooks';
 import type { WebhookDeliveryDeps } from '../../use-cases/event-webhooks';
 import { WebhookDispatcher } from '../../use-cases/webhook-dispatcher';
-import { eventually } from '../helpers/app';
+import { eventually, useAppStack } from '../helpers/app';
 import { describeMariadb, mariadbPool, mariadbServiceDb, resetMariadb, seedLevel } from '../helpers/mariadb';
 import { useWebhookReceiver } from '../helpers/webhook-receiver';
 
@@ -387,4 +388,76 @@ describeMariadb('stock events on MariaDB', () => {
       expect.objectContaining({ status: 'DELIVERED', attempts: 2, lastStatus: 204, eventId: expected[0].id }),
     ]);
   }, 30_000);
+});
+
+describeMariadb('GET /events and the subscription routes on MariaDB, through the API', () => {
+  const stack = useAppStack(
+    'dev',
+    'mariadb-events-test',
+    { ORDER_RATE_LIMIT_PER_MINUTE: '100000' },
+    undefined,
+    'mariadb',
+  );
+  let app: FastifyInstance;
+  let owner: Pool;
+  beforeAll(() => {
+    ({ app } = stack);
+    owner = mariadbPool(4);
+  });
+  afterAll(async () => {
+    await owner?.end();
+  });
+
+  test('an order placed over HTTP is in the feed (positioned by the feed itself); cursors page it; bad input is 400', async () => {
+    await seedLevel(owner, 'WEB', 'W1', 5);
+    const placed = await app.inject({
+      method: 'POST',
+      url: '/orders',
+      payload: { orderId: 'web-1', userId: 'u-web', lines: [{ sku: 'WEB', warehouseCode: 'W1', quantity: 2 }] },
+    });
+    expect(placed.statusCode).toBe(201);
+    const res = await app.inject({ method: 'GET', url: '/events?types=order.held,stock.changed&sku=WEB' });
+    expect(res.statusCode).toBe(200);
+    const page = res.json<{ data: CloudEvent[]; hasMore: boolean; nextCursor: string }>();
+    expect(page.data.map((e) => [e.type, (e.data as { toVersion?: number }).toVersion])).toEqual([
+      ['stock.changed', 1],
+      ['stock.changed', 2],
+    ]);
+    const all = await app.inject({ method: 'GET', url: '/events?limit=1' });
+    const first = all.json<{ data: CloudEvent[]; hasMore: boolean; nextCursor: string }>();
+    expect(first).toMatchObject({ hasMore: true, nextCursor: '1' });
+    const rest = await app.inject({ method: 'GET', url: `/events?cursor=${first.nextCursor}&limit=1000` });
+    const held = rest.json<{ data: CloudEvent[] }>().data.find((e) => e.type === 'order.held')!;
+    expect(held.data).toMatchObject({ orderId: 'web-1', lines: [{ sku: 'WEB', warehouseCode: 'W1', quantity: 2 }] });
+    for (const url of ['/events?cursor=abc', '/events?limit=0', '/events?limit=1001'])
+      expect([url, (await app.inject({ method: 'GET', url })).statusCode]).toEqual([url, 400]);
+  });
+
+  test('POST/GET/DELETE /admin/event-subscriptions answer as on PostgreSQL', async () => {
+    const created = await app.inject({
+      method: 'POST',
+      url: '/admin/event-subscriptions',
+      payload: { url: 'http://127.0.0.1:9/hook', types: ['stock.*'], skus: ['WEB'] },
+    });
+    expect(created.statusCode).toBe(201);
+    const body = created.json<{ id: string; secret: string; status: string; types: string[]; skus: string[] }>();
+    expect(body).toMatchObject({ status: 'ACTIVE', types: ['stock.*'], skus: ['WEB'] });
+    expect(body.secret).toMatch(/^whsec_/);
+    const listed = await app.inject({ method: 'GET', url: '/admin/event-subscriptions' });
+    expect(listed.statusCode).toBe(200);
+    expect(JSON.stringify(listed.json())).toContain(body.id);
+    expect(JSON.stringify(listed.json())).not.toContain(body.secret);
+    const off = await app.inject({
+      method: 'PATCH',
+      url: `/admin/event-subscriptions/${body.id}`,
+      payload: { enabled: false },
+    });
+    expect([off.statusCode, off.json<{ status: string; disabledReason: string }>()]).toEqual([
+      200,
+      expect.objectContaining({ status: 'DISABLED', disabledReason: 'MANUAL' }),
+    ]);
+    const url = `/admin/event-subscriptions/${body.id}`;
+    expect((await app.inject({ method: 'DELETE', url })).statusCode).toBe(204);
+    expect((await app.inject({ method: 'GET', url })).statusCode).toBe(404);
+  });
 });
