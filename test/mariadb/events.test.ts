@@ -9,11 +9,14 @@
  * positions and each level's versions in order; retention deletes only what every channel
  * passed; reconciliation's EVENTS_VS_VERSIONS sees a hole in a chain.
  */
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'mariadb';
 import { Webhook } from 'standardwebhooks';
 import type { Db } from '../../data/db';
 import { advanceCursor, assignAll, assignPositions, deleteExpiredEvents, readFeed } from '../../data/events';
+import { channelCursor } from '../../data/events/channels';
 import type { CloudEvent } from '../../data/events/types';
 import { createSubscription, getSubscription, listDeliveries } from '../../data/events';
 import { confirmOnMariadb, releaseOnMariadb, reserveOnMariadb } from '../../data/mariadb/holds';
@@ -21,12 +24,20 @@ import { findDriftsOnMariadb } from '../../data/mariadb/reconcile';
 import { storeGaugeReader } from '../../data/store-gauges';
 import { receiveStock } from '../../data/stock/stock-admin';
 import type { OrderLine } from '../../domain/types';
+import { openJetStream, type JetStreamLink } from '../../platform/nats';
 import { sendWebhook } from '../../platform/webhook-client';
 import { newWebhookSecret } from '../../platform/standard-webhooks';
 import type { WebhookDeliveryDeps } from '../../use-cases/event-webhooks';
+import {
+  NATS_CHANNEL,
+  NatsEventChannel,
+  type NatsChannelOptions,
+  type PublishOutcome,
+} from '../../use-cases/publish-events';
 import { WebhookDispatcher } from '../../use-cases/webhook-dispatcher';
 import { eventually, useAppStack } from '../helpers/app';
 import { describeMariadb, mariadbPool, mariadbServiceDb, resetMariadb, seedLevel } from '../helpers/mariadb';
+import { startOwnNats, type OwnNats } from '../helpers/nats-server';
 import { useWebhookReceiver } from '../helpers/webhook-receiver';
 
 const inAnHour = () => new Date(Date.now() + 3_600_000);
@@ -459,5 +470,86 @@ describeMariadb('GET /events and the subscription routes on MariaDB, through the
     const url = `/admin/event-subscriptions/${body.id}`;
     expect((await app.inject({ method: 'DELETE', url })).statusCode).toBe(204);
     expect((await app.inject({ method: 'GET', url })).statusCode).toBe(404);
+  });
+});
+
+describeMariadb('the NATS JetStream channel on MariaDB', () => {
+  const STREAM = 'STOCKHOLD_MARIADB_TEST_EVENTS';
+  let owner: Pool;
+  let db: Db;
+  let nats: OwnNats;
+  let nc: Awaited<ReturnType<typeof connect>>;
+  let jsm: JetStreamManager;
+  const open = (): Promise<JetStreamLink> =>
+    openJetStream({
+      url: nats.url,
+      name: 'stockhold-mariadb-test',
+      stream: STREAM,
+      subjects: ['stockhold.events.>'],
+      maxAgeSeconds: 0,
+      duplicateWindowSeconds: 120,
+      publishTimeoutMs: 1_000,
+      connectTimeoutMs: 500,
+    });
+  beforeAll(async () => {
+    await resetMariadb();
+    owner = mariadbPool(8);
+    db = mariadbServiceDb(4);
+    nats = await startOwnNats();
+    nc = await connect({ servers: nats.url });
+    jsm = await jetstreamManager(nc);
+  });
+  afterAll(async () => {
+    await nc?.close();
+    await nats?.dispose();
+    await db?.$disconnect();
+    await owner?.end();
+  });
+
+  test('every positioned event reaches the stream once, in position order (Nats-Msg-Id = its id); a restart after a kill sends nothing twice', async () => {
+    await seedLevel(owner, 'NATS', 'W1', 3);
+    for (let i = 0; i < 3; i++) await hold(owner, `nats-${i}`, [{ sku: 'NATS', warehouseCode: 'W1', quantity: 1 }]);
+    await assignAll(db);
+    const want = await readAll(db);
+    const channel = (extra: Partial<NatsChannelOptions> = {}) => {
+      const outcomes: Record<PublishOutcome, number> = { published: 0, duplicate: 0, failed: 0 };
+      const c = new NatsEventChannel(db, {
+        open,
+        subjectPrefix: 'stockhold.events',
+        intervalMs: 20,
+        maxBackoffMs: 100,
+        batch: 4,
+        onPublish: (o, n) => (outcomes[o] += n),
+        ...extra,
+      });
+      return { c, outcomes };
+    };
+    // Killed between the stream's acks and the cursor's update.
+    const first = channel({ beforeCursorUpdate: () => Promise.reject(new Error('killed')) });
+    await expect(first.c.pass()).rejects.toThrow('killed');
+    await first.c.stop();
+    expect(await channelCursor(db, NATS_CHANNEL)).toBe(0n);
+    const restarted = channel();
+    while (await restarted.c.pass());
+    await restarted.c.stop();
+    expect(await channelCursor(db, NATS_CHANNEL)).toBe(BigInt(want.length));
+    const info = await jsm.streams.info(STREAM);
+    const got: { msgId: string | undefined; subject: string; event: CloudEvent }[] = [];
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+      const m = await jsm.streams.getMessage(STREAM, { seq });
+      if (m)
+        got.push({
+          msgId: m.header?.get('Nats-Msg-Id'),
+          subject: m.subject,
+          event: JSON.parse(Buffer.from(m.data).toString()) as CloudEvent,
+        });
+    }
+    expect(got.map((m) => m.msgId)).toEqual(want.map((e) => e.id));
+    expect(got.map((m) => m.event)).toEqual(want);
+    expect(got.map((m) => m.subject)).toContain('stockhold.events.stock.out_of_stock.W1.NATS');
+    // The channel's lag reads MariaDB too.
+    expect((await storeGaugeReader(db).events!()).channels).toEqual([
+      { channel: NATS_CHANNEL, lagPositions: 0, lagSeconds: 0 },
+    ]);
   });
 });
