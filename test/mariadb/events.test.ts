@@ -19,6 +19,7 @@ import { advanceCursor, assignAll, assignPositions, deleteExpiredEvents, readFee
 import { channelCursor } from '../../data/events/channels';
 import type { CloudEvent } from '../../data/events/types';
 import { createSubscription, getSubscription, listDeliveries } from '../../data/events';
+import { holdBatchOnMariadb, type MariadbBatchItem } from '../../data/mariadb/hold-batch';
 import { confirmOnMariadb, releaseOnMariadb, reserveOnMariadb } from '../../data/mariadb/holds';
 import { findDriftsOnMariadb } from '../../data/mariadb/reconcile';
 import { storeGaugeReader } from '../../data/store-gauges';
@@ -36,7 +37,14 @@ import {
 } from '../../use-cases/publish-events';
 import { WebhookDispatcher } from '../../use-cases/webhook-dispatcher';
 import { eventually, useAppStack } from '../helpers/app';
-import { describeMariadb, mariadbPool, mariadbServiceDb, resetMariadb, seedLevel } from '../helpers/mariadb';
+import {
+  describeMariadb,
+  mariadbPool,
+  mariadbServiceDb,
+  resetMariadb,
+  seedCampaign,
+  seedLevel,
+} from '../helpers/mariadb';
 import { startOwnNats, type OwnNats } from '../helpers/nats-server';
 import { useWebhookReceiver } from '../helpers/webhook-receiver';
 
@@ -194,6 +202,73 @@ describeMariadb('stock events on MariaDB', () => {
     expect(badges.nextCursor).toBe(events[events.length - 1].sequence.replace(/^0+/, ''));
     // The store gauges read the (empty) backlog.
     expect(await storeGaugeReader(db).events!()).toMatchObject({ unpositioned: 0 });
+  });
+
+  test('a flash-sale batch: one campaign.changed per batch and campaign.sold_out at 0; a settled payment and an alert have theirs', async () => {
+    await seedLevel(owner, 'FLASHY', 'W1', 10);
+    await seedCampaign(owner, 'c-ev', 'FLASHY', 'W1', 3, 5);
+    await assignAll(db);
+    const start = await headOf(owner);
+    const expiresAt = inAnHour().toISOString();
+    const item = (serial: string): MariadbBatchItem => {
+      const line = { sku: 'FLASHY', warehouseCode: 'W1', quantity: 1 };
+      return {
+        serial,
+        orderId: serial,
+        userId: `u-${serial}`,
+        quantity: 1,
+        expiresAt,
+        reserved: { status: 'reserved', reservationId: serial, lines: [line], allocations: [], expiresAt },
+        saga: { orderId: serial, userId: `u-${serial}` },
+      };
+    };
+    const target = { kind: 'campaign', campaignId: 'c-ev' } as const;
+    await holdBatchOnMariadb(owner, target, [item('fl-1'), item('fl-2')]);
+    await holdBatchOnMariadb(owner, target, [item('fl-3')]);
+    await owner.query(
+      `INSERT INTO payments (order_id, payment_id, event_id, amount_cents, state, settled_at)
+       VALUES ('fl-1', 'pay-fl-1', 'evt-1', 100, 'CONFIRMED', UTC_TIMESTAMP(3))`,
+    );
+    await owner.query(
+      `INSERT INTO stock_alerts (kind, subject, sku, warehouse_code, details)
+       VALUES ('NEAR_EXPIRY', 'FLASHY/W1/L1', 'FLASHY', 'W1', JSON_OBJECT('days', 3))`,
+    );
+    await assignAll(db);
+    const events = await readAll(db, start);
+    // Within a batch, in the order the procedure writes: its holds, then the pool.
+    expect(events.map((e) => e.type)).toEqual([
+      'order.held',
+      'order.held',
+      'campaign.changed',
+      'order.held',
+      'campaign.changed',
+      'campaign.sold_out',
+      'payment.settled',
+      'alert.near_expiry',
+    ]);
+    const pools = events.filter((e) => e.type === 'campaign.changed').map((e) => e.data);
+    expect(pools).toEqual([
+      expect.objectContaining({
+        campaignId: 'c-ev',
+        before: expect.objectContaining({ remaining: 3 }),
+        after: expect.objectContaining({ remaining: 1, status: 'OPEN' }),
+      }),
+      expect.objectContaining({
+        before: expect.objectContaining({ remaining: 1 }),
+        after: expect.objectContaining({ remaining: 0 }),
+      }),
+    ]);
+    expect(events[5].data).toEqual({ campaignId: 'c-ev', sku: 'FLASHY', warehouseCode: 'W1', changeId: events[4].id });
+    expect(events[6].data).toMatchObject({
+      orderId: 'fl-1',
+      paymentId: 'pay-fl-1',
+      state: 'CONFIRMED',
+      previousState: null,
+    });
+    expect(events[7]).toMatchObject({
+      subject: 'FLASHY/W1/L1',
+      data: { kind: 'NEAR_EXPIRY', lotCode: null, details: { days: 3 } },
+    });
   });
 
   test('a transaction still open is not positioned, and is numbered after what committed meanwhile', async () => {
