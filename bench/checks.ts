@@ -5,7 +5,10 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Db } from '../data/db';
+import { mariadbOf } from '../data/mariadb/db';
+import { mariadbDrifts } from '../data/mariadb/reconcile';
 import { findDrifts } from '../data/stock/reconcile';
+import { checkFactsOnMariadb } from './mariadb-store';
 import type { Sample } from './load';
 import { CAMPAIGN, PLAIN_SKU, WAREHOUSE } from './scenario';
 
@@ -20,6 +23,28 @@ async function soldAndConfirmed(db: Db, prefix: string): Promise<{ units: number
   return { units: sold.units, confirmedPayments: paid.n };
 }
 
+/** What the checks read from the store once every saga has closed. */
+async function storeFacts(db: Db, prefixes: readonly string[]) {
+  const maria = mariadbOf(db);
+  if (maria) return checkFactsOnMariadb(maria, prefixes, CAMPAIGN, { sku: PLAIN_SKU, warehouseCode: WAREHOUSE });
+  const sold: Record<string, { units: number; confirmedPayments: number }> = {};
+  for (const prefix of prefixes) sold[prefix] = await soldAndConfirmed(db, prefix);
+  const [campaign] = await db.$queryRaw<
+    { remaining: number; quota: number }[]
+  >`SELECT remaining, quota FROM campaigns WHERE id = ${CAMPAIGN}`;
+  const [level] = await db.$queryRaw<
+    { reserved: number }[]
+  >`SELECT reserved FROM inventory_levels WHERE sku = ${PLAIN_SKU} AND warehouse_code = ${WAREHOUSE}`;
+  return {
+    sold,
+    campaignRemaining: campaign?.remaining,
+    levelReserved: level?.reserved,
+    openHolds: await db.reservation.count({ where: { status: 'RESERVED' } }),
+    pendingPayments: await db.payment.count({ where: { state: 'PENDING' } }),
+    unstartedSagas: await db.sagaStart.count({ where: { startedAt: null } }),
+  };
+}
+
 export async function runChecks(
   db: Db,
   client: Client,
@@ -27,36 +52,36 @@ export async function runChecks(
   samples: Sample[],
 ): Promise<string[]> {
   const failures: string[] = [];
-  for (const [label, prefix, limit] of [
+  const scenarios = [
     ['flash sale', 'b-', limits.units],
     ['plain orders', 'p-', limits.plainUnits],
     ['sustained winners', 's-', limits.sustainedUnits],
-  ] as const) {
-    const { units, confirmedPayments } = await soldAndConfirmed(db, prefix);
+  ] as const;
+  const facts = await storeFacts(
+    db,
+    scenarios.map(([, prefix]) => prefix),
+  );
+  for (const [label, prefix, limit] of scenarios) {
+    const { units, confirmedPayments } = facts.sold[prefix];
     if (units > limit) failures.push(`OVERSOLD (${label}): ${units} units sold > ${limit}`);
     if (units !== confirmedPayments)
       failures.push(`${label}: ${units} units sold but ${confirmedPayments} payments confirmed`);
   }
-  const [campaign] = await db.$queryRaw<
-    { remaining: number; quota: number }[]
-  >`SELECT remaining, quota FROM campaigns WHERE id = ${CAMPAIGN}`;
-  if (campaign && campaign.remaining < 0) failures.push(`campaign pool below zero: ${campaign.remaining}`);
-  const [level] = await db.$queryRaw<
-    { reserved: number }[]
-  >`SELECT reserved FROM inventory_levels WHERE sku = ${PLAIN_SKU} AND warehouse_code = ${WAREHOUSE}`;
-  if (level && level.reserved !== 0)
-    failures.push(`plain level still has ${level.reserved} reserved with every saga closed`);
+  if (facts.campaignRemaining !== undefined && facts.campaignRemaining < 0)
+    failures.push(`campaign pool below zero: ${facts.campaignRemaining}`);
+  if (facts.levelReserved !== undefined && facts.levelReserved !== 0)
+    failures.push(`plain level still has ${facts.levelReserved} reserved with every saga closed`);
 
   const running = (await client.workflow.count(`WorkflowType = 'orderWorkflow' AND ExecutionStatus = 'Running'`)).count;
   if (running > 0) failures.push(`${running} order sagas still running`);
-  const open = await db.reservation.count({ where: { status: 'RESERVED' } });
-  if (open > 0) failures.push(`${open} holds still open`);
-  const pending = await db.payment.count({ where: { state: 'PENDING' } });
-  if (pending > 0) failures.push(`${pending} payments not settled (PENDING)`);
-  const unstarted = await db.sagaStart.count({ where: { startedAt: null } });
-  if (unstarted > 0) failures.push(`${unstarted} holds whose saga was never marked started`);
+  if (facts.openHolds > 0) failures.push(`${facts.openHolds} holds still open`);
+  if (facts.pendingPayments > 0) failures.push(`${facts.pendingPayments} payments not settled (PENDING)`);
+  if (facts.unstartedSagas > 0) failures.push(`${facts.unstartedSagas} holds whose saga was never marked started`);
 
-  const drifts = (await findDrifts(db)).drifts;
+  // The reconciliation's drift checks (each store's own: data/stock/reconcile.ts dispatches);
+  // on MariaDB also the quick check of the flash sale's pool and users' counts against their holds.
+  const maria = mariadbOf(db);
+  const drifts = [...(await findDrifts(db)).drifts, ...(maria ? await mariadbDrifts(maria) : [])];
   if (drifts.length > 0) failures.push(`invariants broken: ${JSON.stringify(drifts).slice(0, 2000)}`);
   const errors = samples.filter((s) => /^(pay )?5\d\d/.test(s.outcome) && !/^(pay )?503/.test(s.outcome));
   if (errors.length > 0)

@@ -79,6 +79,8 @@ function ownTree(procs: Map<number, Proc>, root: number): Set<number> {
 
 /** Shared servers the bench uses but cannot separate from others' use of them. */
 const SHARED = /^(postgres|redis-server)/;
+/** The same with the service on MariaDB: its server is the bench's shared database there. */
+const SHARED_MARIADB = /^(postgres|redis-server|mariadbd|mysqld)/;
 
 /** Share of the machine's CPU (all cores = 1) busy over the next `ms`, everything included. */
 export async function busyShare(ms: number): Promise<number> {
@@ -136,7 +138,14 @@ export function noisyRule(busyBefore: number, otherShare: number): { noisy: bool
  * `everyMs` until `stop()`, which returns the figures. `onSample` runs at each tick (the taskset
  * layout pins new PostgreSQL backends there).
  */
-export function watchMachine(busyBefore: number, everyMs = 1000, onSample?: () => void): { stop(): MachineLoad } {
+export function watchMachine(
+  busyBefore: number,
+  everyMs = 1000,
+  onSample?: () => void,
+  /** 'mariadb': the service's database is MariaDB, whose server is shared as PostgreSQL's is. */
+  store?: 'mariadb',
+): { stop(): MachineLoad } {
+  const shared = store === 'mariadb' ? SHARED_MARIADB : SHARED;
   const before = loadAverage();
   const cores = os.cpus().length;
   const first = machineTicks();
@@ -149,7 +158,7 @@ export function watchMachine(busyBefore: number, everyMs = 1000, onSample?: () =
     const own = ownTree(now, process.pid);
     for (const [pid, p] of now) {
       const prev = last.get(pid);
-      if (!prev || own.has(pid) || SHARED.test(p.comm) || p.comm !== prev.comm) continue;
+      if (!prev || own.has(pid) || shared.test(p.comm) || p.comm !== prev.comm) continue;
       if (p.ticks > prev.ticks) others.set(p.comm, (others.get(p.comm) ?? 0) + p.ticks - prev.ticks);
     }
     last = now;

@@ -24,6 +24,7 @@ import { mariadbDrifts } from '../data/mariadb/reconcile';
 import { GroupCommit } from '../platform/group-commit';
 import { createMariadbPool } from '../platform/mariadb';
 import { recreateMysqlDatabase } from '../prisma/mysql-migrate';
+import { hotRowLoop } from './mariadb-store';
 
 const { values } = parseArgs({
   options: {
@@ -40,26 +41,11 @@ const seconds = Number(values.seconds);
 const units = Number(values.units);
 const concurrency = Number(values.concurrency);
 
-/** One conditional UPDATE per autocommit transaction, as fast as `connections` sessions go. */
+/** One conditional UPDATE per autocommit transaction, as fast as `connections` sessions go (bench/mariadb-store.ts). */
 async function rawHotRow(pool: Pool): Promise<number> {
   await pool.query('CREATE TABLE bench_hot_pool (id VARCHAR(16) PRIMARY KEY, remaining INT NOT NULL) ENGINE=InnoDB');
   await pool.query("INSERT INTO bench_hot_pool VALUES ('C', 100000000)");
-  const until = Date.now() + seconds * 1000;
-  let done = 0;
-  await Promise.all(
-    Array.from({ length: connections }, async () => {
-      const conn = await pool.getConnection();
-      try {
-        while (Date.now() < until) {
-          await conn.execute("UPDATE bench_hot_pool SET remaining = remaining - 1 WHERE id = 'C' AND remaining >= 1");
-          done += 1;
-        }
-      } finally {
-        await conn.release();
-      }
-    }),
-  );
-  return done / seconds;
+  return hotRowLoop(pool, seconds, connections);
 }
 
 function order(serial: string, sku: string): MariadbBatchItem {

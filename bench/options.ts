@@ -1,4 +1,5 @@
 /** Benchmark settings from the command line (`npm run bench -- --help`). */
+import { isMysqlUrl } from '../platform/mariadb';
 import { closingNice } from '../platform/priority';
 
 export interface BenchOptions {
@@ -34,7 +35,16 @@ export interface BenchOptions {
   readonly profileDir?: string;
   /** Nice value of the worker and the Temporal dev server, as under `npm start` (platform/priority.ts). */
   readonly closingNice: number;
+  /**
+   * `'mariadb'` with `--store mariadb`: the API and worker on MariaDB (BENCH_MARIADB_URL), the
+   * report in .data/bench-report.mariadb.json. Absent on PostgreSQL (the default), so the
+   * default run's options, and the report that lists them, stay as they were.
+   */
+  readonly store?: 'mariadb';
 }
+
+/** The MariaDB bench database's default URL (the owner's; dropped and recreated each run). */
+export const DEFAULT_BENCH_MARIADB_URL = 'mariadb://root@127.0.0.1:3306/stockhold_mysql_bench';
 
 export const USAGE = `npm run bench [-- options]
   --quick                 a small run that finishes in about a minute
@@ -61,11 +71,22 @@ export const USAGE = `npm run bench [-- options]
   --taskset               then run again in the production layout: the API pinned to CPU 0, the rest
                           of what the bench starts to CPU 1 (taskset); a second report, labelled
                           so, in <report>.taskset.json
-  --report FILE           JSON report (default .data/bench-report.json)
+  --store S               postgresql (default) or mariadb: the API and worker on MariaDB
+                          (BENCH_MARIADB_URL); its own raw hot-row baseline, the events phases
+                          reported as null, no pgbench anchor, no --taskset
+  --report FILE           JSON report (default .data/bench-report.json; with --store mariadb
+                          .data/bench-report.mariadb.json)
   --profile               CPU-profile the API and worker processes (node --cpu-prof) and print
                           where their time went; profiles land in .data/profiles/
   env BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/stockhold_bench, dropped and recreated)
+  env BENCH_MARIADB_URL  (--store mariadb; default ${DEFAULT_BENCH_MARIADB_URL}, dropped and recreated;
+                         the API and worker connect as the service user stockhold_app)
   env BENCH_REDIS_URL    (default redis://127.0.0.1:6379/13, flushed)`;
+
+function mariadbUrl(url: string): string {
+  if (!isMysqlUrl(url)) throw new Error('BENCH_MARIADB_URL must be a mysql:// or mariadb:// URL');
+  return url;
+}
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
   const flag = (name: string) => argv.includes(`--${name}`);
@@ -80,7 +101,12 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     return n;
   };
   const attempts = num('attempts', 20_000, 3_000, 1, 10_000_000);
-  return {
+  const store = value('store') ?? 'postgresql';
+  if (store !== 'postgresql' && store !== 'mariadb') throw new Error('--store must be postgresql or mariadb');
+  const mariadb = store === 'mariadb';
+  // The production layout pins PostgreSQL's backends (bench/layout.ts); it has no MariaDB form.
+  if (mariadb && flag('taskset')) throw new Error('--taskset runs on PostgreSQL only');
+  const options: BenchOptions = {
     quick: flag('quick'),
     attempts,
     units: num('units', 1_000, 200, 1, 1_000_000),
@@ -104,5 +130,14 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     taskset: flag('taskset'),
     profileDir: flag('profile') ? '.data/profiles' : undefined,
     closingNice: num('closing-nice', closingNice(env), closingNice(env), 0, 19),
+  };
+  if (!mariadb) return options;
+  return {
+    ...options,
+    // pgbench is PostgreSQL's; MariaDB's raw baseline is the Node one (bench/mariadb-store.ts).
+    anchor: false,
+    report: value('report') ?? '.data/bench-report.mariadb.json',
+    databaseUrl: mariadbUrl(env.BENCH_MARIADB_URL ?? DEFAULT_BENCH_MARIADB_URL),
+    store: 'mariadb',
   };
 }

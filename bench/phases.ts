@@ -4,10 +4,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Db } from '../data/db';
+import { mariadbOf } from '../data/mariadb/db';
 import { batchCosts, batchesSeen } from './batch-cost';
 import { eventsCost } from './events-cost';
 import { hotRowCeiling, pgbenchAnchor, workflowCeiling } from './baselines';
 import { round, sellOut } from './load';
+import { batchesSeenOnMariadb, mariadbHotRowCeiling } from './mariadb-store';
 import type { BenchOptions } from './options';
 import { cpuByProcess, cpuByThread, cpuSeconds } from './profile';
 import { sagaStats } from './sagas';
@@ -29,14 +31,14 @@ export async function cores<T>(
   apiCpuSeconds: number;
 }> {
   const threadsOf = () => ({ api: cpuByThread(stack.pids.api), worker: cpuByThread(stack.pids.worker) });
-  const before = cpuByProcess(stack.pids);
+  const before = cpuByProcess(stack.pids, stack.store);
   const threadsBefore = threadsOf();
   const started = performance.now();
   const apiBefore = cpuSeconds(stack.pids.api);
   const result = await work();
   const seconds = (performance.now() - started) / 1000;
   const apiCpuSeconds = cpuSeconds(stack.pids.api) - apiBefore;
-  const after = cpuByProcess(stack.pids);
+  const after = cpuByProcess(stack.pids, stack.store);
   const threadsAfter = threadsOf();
   const rate = (a: Record<string, number>, b: Record<string, number>) =>
     Object.fromEntries(
@@ -64,6 +66,7 @@ export async function measureBaselines(stack: BenchStack, db: Db, o: BenchOption
   // First, while nothing writes (the setup's sagas closed): a change committed with the
   // triggers off would miss its event.
   await waitAllClosed(stack, db, o.ttlSeconds + 300, say);
+  if (o.store === 'mariadb') return measureMariadbBaselines(stack, o);
   say(`events on vs off: ${o.eventsRounds} rounds of flash-sale and level hold batches (rolled back)`);
   const events = await eventsCost(o.databaseUrl, o.eventsRounds);
   const workflowCount = Math.min(o.units, 1000);
@@ -85,6 +88,35 @@ export async function measureBaselines(stack: BenchStack, db: Db, o: BenchOption
   return { noopWorkflows, rawHotRow, anchor, batchCost, events };
 }
 
+/**
+ * The same ceilings with the service on MariaDB: the no-op workflows (store-independent), and
+ * MariaDB's own raw hot-row baseline, measured now on the bench database. The events cost and
+ * the hold batch's PostgreSQL work have no MariaDB form (events are off on this store; the
+ * batch is a procedure): `null` and `[]`, never borrowed figures.
+ */
+async function measureMariadbBaselines(stack: BenchStack, o: BenchOptions) {
+  const workflowCount = Math.min(o.units, 1000);
+  say(`baseline: ${workflowCount} no-op Temporal workflows, ${Math.min(o.concurrency, 200)} at once`);
+  const noopWorkflows = await workflowCeiling(
+    stack.client,
+    stack.temporalAddress,
+    workflowCount,
+    Math.min(o.concurrency, 200),
+    o.closingNice,
+  );
+  say(
+    `baseline: raw conditional UPDATE on one hot row, MariaDB, ${o.dbConnections} connections, ${o.baselineSeconds}s`,
+  );
+  const rawHotRow = await mariadbHotRowCeiling(o.databaseUrl, o.baselineSeconds, o.dbConnections);
+  return {
+    noopWorkflows,
+    rawHotRow,
+    anchor: undefined as number | undefined,
+    batchCost: [] as Awaited<ReturnType<typeof batchCosts>>,
+    events: null,
+  };
+}
+
 /** One ordering scenario, then until every saga has closed and every payment is settled. */
 async function scenarioPhase(
   stack: BenchStack,
@@ -99,7 +131,12 @@ async function scenarioPhase(
   say(`${sale.result.winners.length} winners, ${sale.result.paid.length} paid; waiting for every saga to close`);
   const closing = await cores(stack, () => waitAllClosed(stack, db, o.ttlSeconds + 300, say));
   const sagas = await sagaStats(stack.client, db, sale.result.winners, sale.result.paid);
-  const batches = out && (await batchesSeen(o.databaseUrl, prefix, out.firstAdmission, out.soldOutAt));
+  const maria = mariadbOf(db);
+  const batches =
+    out &&
+    (await (maria
+      ? batchesSeenOnMariadb(maria, prefix, out.firstAdmission, out.soldOutAt)
+      : batchesSeen(o.databaseUrl, prefix, out.firstAdmission, out.soldOutAt)));
   return { sale, out, closing, sagas, batches };
 }
 

@@ -93,7 +93,11 @@ export function cpuSeconds(pid: number, reaped = false): number {
 }
 
 /** CPU seconds used so far by each process group of the stack, the load generator included. */
-export function cpuByProcess(pids: Readonly<Record<string, number>>): Record<string, number> {
+export function cpuByProcess(
+  pids: Readonly<Record<string, number>>,
+  /** 'mariadb': count the MariaDB server (key `mariadb`) instead of PostgreSQL's. */
+  store?: 'mariadb',
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [name, pid] of Object.entries(pids)) out[name] = cpuSeconds(pid);
   const byComm = (comm: string, reaped = false) =>
@@ -108,7 +112,8 @@ export function cpuByProcess(pids: Readonly<Record<string, number>>): Record<str
       })
       .reduce((sum, d) => sum + cpuSeconds(Number(d), reaped), 0);
   // The whole server: other databases' work on this machine counts too (noted in the report).
-  out.postgres = byComm('postgres', true);
+  if (store === 'mariadb') out.mariadb = byComm('mariadbd');
+  else out.postgres = byComm('postgres', true);
   out.redis = byComm('redis-server');
   const self = process.cpuUsage();
   out['load generator'] = (self.user + self.system) / 1e6;

@@ -11,12 +11,16 @@ export interface Phase {
   readonly cpuCores: object;
 }
 
-export function printDetail(r: {
-  flashSale: Phase;
-  plainOrders: Phase;
-  rejectPath: { latencyMs: object };
-  sustainedWinners: { latencyMs: object };
-}): void {
+export function printDetail(
+  r: {
+    flashSale: Phase;
+    plainOrders: Phase;
+    rejectPath: { latencyMs: object };
+    sustainedWinners: { latencyMs: object };
+  },
+  store?: 'mariadb',
+): void {
+  const server = store === 'mariadb' ? 'MariaDB' : 'PostgreSQL';
   const latency = (phase: string, groups: object) => {
     for (const [outcome, p] of Object.entries(
       groups as Record<string, { count: number; p50: number; p95: number; p99: number }>,
@@ -32,12 +36,12 @@ export function printDetail(r: {
   for (const [k, n] of Object.entries({ ...r.flashSale.serverErrors, ...r.plainOrders.serverErrors }))
     console.log(`  ${n} × ${k}`);
   console.log(
-    `\nhold batches until sell-out (from PostgreSQL): flash sale ${JSON.stringify(r.flashSale.batches)}; plain ${JSON.stringify(r.plainOrders.batches)}`,
+    `\nhold batches until sell-out (from ${server}): flash sale ${JSON.stringify(r.flashSale.batches)}; plain ${JSON.stringify(r.plainOrders.batches)}`,
   );
   console.log(`flash-sale sagas: ${JSON.stringify(r.flashSale.sagas)}`);
   console.log(`plain sagas: ${JSON.stringify(r.plainOrders.sagas)}`);
   console.log(
-    `\nCPU cores used (of ${os.cpus().length}; postgres counts the whole server): flash sale ${JSON.stringify(r.flashSale.cpuCores)}`,
+    `\nCPU cores used (of ${os.cpus().length}; ${store === 'mariadb' ? 'mariadb' : 'postgres'} counts the whole server): flash sale ${JSON.stringify(r.flashSale.cpuCores)}`,
   );
   console.log(`  plain ${JSON.stringify(r.plainOrders.cpuCores)}`);
   console.log(

@@ -6,8 +6,10 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Db } from '../data/db';
+import { mariadbOf } from '../data/mariadb/db';
 import { orderWorkflowId } from '../workflows/ids';
 import { percentiles, round, type Percentiles } from './load';
+import { holdTimesOnMariadb } from './mariadb-store';
 
 export interface SagaStats {
   readonly sagas: number;
@@ -61,16 +63,11 @@ export async function sagaStats(client: Client, db: Db, winners: string[], paid:
   };
   const mean = (ws: Listed[]) => (ws.length ? round(ws.reduce((s, w) => s + w.historyLength, 0) / ws.length, 1) : 0);
 
-  const created = await db.$queryRaw<
-    { id: string; created_at: Date }[]
-  >`SELECT id, created_at FROM reservations WHERE id = ANY(${winners}::text[])`;
+  const { created, settled } = await holdTimes(db, winners);
   const lags = created.flatMap((r) => {
     const w = listed.get(orderWorkflowId(r.id));
     return w ? [w.startTime.getTime() - r.created_at.getTime()] : [];
   });
-  const settled = await db.$queryRaw<
-    { at: Date | null }[]
-  >`SELECT max(settled_at) AS at FROM payments WHERE order_id = ANY(${winners}::text[])`;
   const unpaidId = [...listed.keys()].find((id) => !paidIds.has(id) && listed.get(id)!.closeTime);
   const paidId = [...listed.keys()].find((id) => paidIds.has(id) && listed.get(id)!.closeTime);
   const historyShape = { paid: await eventTypes(client, paidId), unpaid: await eventTypes(client, unpaidId) };
@@ -90,6 +87,25 @@ export async function sagaStats(client: Client, db: Db, winners: string[], paid:
     historyShape,
     lastSettledAt: settled[0]?.at?.getTime(),
   };
+}
+
+/** When each hold committed, and when the last of their payments was settled, on either store. */
+async function holdTimes(
+  db: Db,
+  winners: string[],
+): Promise<{ created: { id: string; created_at: Date }[]; settled: { at: Date | null }[] }> {
+  const maria = mariadbOf(db);
+  if (maria) {
+    const times = await holdTimesOnMariadb(maria, winners);
+    return { created: times.created, settled: [{ at: times.lastSettledAt }] };
+  }
+  const created = await db.$queryRaw<
+    { id: string; created_at: Date }[]
+  >`SELECT id, created_at FROM reservations WHERE id = ANY(${winners}::text[])`;
+  const settled = await db.$queryRaw<
+    { at: Date | null }[]
+  >`SELECT max(settled_at) AS at FROM payments WHERE order_id = ANY(${winners}::text[])`;
+  return { created, settled };
 }
 
 async function eventTypes(client: Client, workflowId: string | undefined): Promise<string[]> {

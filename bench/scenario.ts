@@ -8,7 +8,9 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { signPayload } from '../platform/webhook-signature';
 import type { Db } from '../data/db';
+import { mariadbOf } from '../data/mariadb/db';
 import type { BenchOptions } from './options';
+import { openWorkOnMariadb } from './mariadb-store';
 import { runLoad, send, type LoadResult, type RequestSpec, type Sample } from './load';
 import type { BenchStack } from './stack';
 
@@ -211,6 +213,16 @@ export function runRejects(stack: BenchStack, o: BenchOptions, say: (line: strin
   });
 }
 
+/** Holds still open and payments still PENDING, on either store. */
+function openWork(db: Db): [Promise<number>, Promise<number>] {
+  const maria = mariadbOf(db);
+  if (maria) {
+    const work = openWorkOnMariadb(maria);
+    return [work.then((w) => w.holds), work.then((w) => w.pending)];
+  }
+  return [db.reservation.count({ where: { status: 'RESERVED' } }), db.payment.count({ where: { state: 'PENDING' } })];
+}
+
 /**
  * Waits until no order saga is running, no hold is open and no payment is PENDING; returns
  * when that was first seen (epoch ms). Polls every 250 ms; the exact close times come from
@@ -229,8 +241,7 @@ export async function waitAllClosed(
       stack.client.workflow
         .count(`WorkflowType = 'orderWorkflow' AND ExecutionStatus = 'Running'`)
         .then((c) => c.count),
-      db.reservation.count({ where: { status: 'RESERVED' } }),
-      db.payment.count({ where: { state: 'PENDING' } }),
+      ...openWork(db),
     ]);
     if (running === 0 && holds === 0 && pending === 0) return Date.now();
     const elapsed = (performance.now() - started) / 1000;

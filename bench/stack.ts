@@ -12,6 +12,12 @@ import { searchAttributeKeys } from '../workflows/search-attributes';
 import { lowerPriority } from '../platform/priority';
 import { freePort, runService, waitForHttp } from '../platform/processes';
 import { recreateDatabase } from '../prisma/migrate';
+import { recreateMysqlDatabase } from '../prisma/mysql-migrate';
+import { asRole } from '../prisma/roles';
+import { isMysqlUrl } from '../platform/mariadb';
+
+/** The service user the API and worker connect as on MariaDB (prisma/mysql-roles.ts's policy). */
+const MARIADB_SERVICE_USER = 'stockhold_app';
 
 export interface BenchStack {
   readonly base: string;
@@ -23,6 +29,8 @@ export interface BenchStack {
   readonly webhookSecret: string;
   /** The shop's API key header (the bootstrap key), sent with every shopper request. */
   readonly auth: Readonly<Record<'authorization', string>>;
+  /** 'mariadb' when the API and worker run on MariaDB (a mysql:// or mariadb:// URL); absent on PostgreSQL. */
+  readonly store?: 'mariadb';
   stop(): Promise<void>;
 }
 
@@ -33,7 +41,12 @@ export async function startStack(options: {
   profileDir?: string;
   closingNice: number;
 }): Promise<BenchStack> {
-  await recreateDatabase(options.databaseUrl);
+  // On MariaDB the owner's URL migrates and the API and worker run as the service user, whose
+  // grants the migration run brings to the policy (the ledger append-only for it).
+  const mariadb = isMysqlUrl(options.databaseUrl);
+  const serviceUrl = mariadb ? asRole(options.databaseUrl, MARIADB_SERVICE_USER) : options.databaseUrl;
+  if (mariadb) await recreateMysqlDatabase(options.databaseUrl, { serviceUrl });
+  else await recreateDatabase(options.databaseUrl);
   if (options.profileDir) {
     rmSync(options.profileDir, { recursive: true, force: true });
     mkdirSync(options.profileDir, { recursive: true });
@@ -44,7 +57,8 @@ export async function startStack(options: {
   const temporal = await startDevServer({ searchAttributes: searchAttributeKeys, port: await freePort() });
   const apiPort = await freePort();
   const env = {
-    DATABASE_URL: options.databaseUrl,
+    DATABASE_URL: serviceUrl,
+    ...(mariadb ? { MIGRATION_DATABASE_URL: options.databaseUrl } : {}),
     REDIS_URL: options.redisUrl,
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_TASK_QUEUE: 'bench',
@@ -84,6 +98,7 @@ export async function startStack(options: {
     client,
     webhookSecret: env.WEBHOOK_SECRET,
     auth: { authorization: `Bearer ${env.ADMIN_TOKEN}` },
+    ...(mariadb ? { store: 'mariadb' as const } : {}),
     stop: async () => {
       await closeConnection(client.connection);
       await api.stop();

@@ -1,7 +1,8 @@
 /**
  * The check every scenario ends with: on-hand = Σ ledger, reserved = Σ active holds, nothing
  * negative, nothing pending past expiry after the sweeper, no payment left PENDING, and the
- * cache equal to PostgreSQL.
+ * cache equal to the database. On either store: the drift checks are the service's own
+ * reconciliation (findDrifts dispatches to MariaDB's form), the other figures the probe's.
  */
 import { loadViews } from '../data/cache/source';
 import { eventually } from '../test/helpers/app';
@@ -23,23 +24,13 @@ export interface InvariantReport {
 /** How long settlements (late-payment workflows included) get after the sagas have ended. */
 const SETTLE_WAIT_MS = 60_000;
 
-async function oversold(stack: Stack): Promise<number> {
-  const rows = await stack.db.$queryRaw<{ units: number }[]>`
-    SELECT COALESCE(SUM(GREATEST(0, sold - received)), 0)::int AS units FROM (
-      SELECT sku, warehouse_code,
-             SUM(CASE WHEN reason = 'CONFIRM' THEN -on_hand_delta ELSE 0 END) AS sold,
-             SUM(CASE WHEN reason LIKE 'RECEIVE:%' THEN on_hand_delta ELSE 0 END) AS received
-        FROM stock_movements GROUP BY sku, warehouse_code) per_level`;
-  return rows[0].units;
-}
-
 async function cacheMismatches(stack: Stack): Promise<string[]> {
   await eventually(
-    () => stack.db.cacheOutbox.count(),
+    () => stack.probe.cacheOutboxCount(),
     (n) => n === 0,
     60_000,
   );
-  const skus = (await stack.db.product.findMany({ select: { sku: true } })).map((p) => p.sku);
+  const skus = await stack.probe.skus();
   const truth = await loadViews(stack.db, skus);
   const wrong: string[] = [];
   for (const sku of skus) {
@@ -54,14 +45,8 @@ async function cacheMismatches(stack: Stack): Promise<string[]> {
  * off): waits for the table to have none PENDING, then names those that still are.
  */
 async function pendingPayments(stack: Stack): Promise<string[]> {
-  const pending = () =>
-    stack.db.payment.findMany({
-      where: { state: 'PENDING' },
-      select: { orderId: true, paymentId: true },
-      orderBy: { receivedAt: 'asc' },
-    });
-  const left = await eventually(pending, (rows) => rows.length === 0, SETTLE_WAIT_MS).catch(() => pending());
-  return left.map((p) => `${p.orderId}/${p.paymentId}`);
+  const pending = () => stack.probe.pendingPayments();
+  return eventually(pending, (rows) => rows.length === 0, SETTLE_WAIT_MS).catch(() => pending());
 }
 
 export async function checkInvariants(stack: Stack): Promise<InvariantReport> {
@@ -70,10 +55,10 @@ export async function checkInvariants(stack: Stack): Promise<InvariantReport> {
     workflowId: `chaos-sweep-${Date.now()}`,
     args: [0],
   });
-  const stuckHolds = await stack.db.reservation.count({ where: { status: 'RESERVED', expiresAt: { lt: new Date() } } });
+  const stuckHolds = await stack.probe.expiredHolds();
   return {
     violations: await invariantViolations(stack.db),
-    oversold: await oversold(stack),
+    oversold: await stack.probe.oversold(),
     stuckHolds,
     cacheMismatches: await cacheMismatches(stack),
     pendingPayments: await pendingPayments(stack),

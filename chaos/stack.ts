@@ -13,8 +13,13 @@ import type { Db } from '../data/db';
 import { startDevServer, type DevServer } from '../platform/dev-server';
 import { searchAttributeKeys } from '../workflows/search-attributes';
 import { migrate } from '../prisma/migrate';
+import { migrateMysql } from '../prisma/mysql-migrate';
+import { connectMariadb } from '../platform/mariadb';
+import { asRole } from '../prisma/roles';
+import { createDb } from '../data/db';
 import { resetDb, testDb } from '../test/helpers/db';
 import { TEST_DATABASE_URL, testConfig } from '../test/helpers/env';
+import { mariadbProbe, postgresProbe, type Store, type StoreProbe } from './store-probe';
 import { freePort, runService, waitForHttp, type Service } from '../platform/processes';
 import { startOwnRedis, type OwnRedis } from '../test/helpers/redis-server';
 import { startOwnNats, type OwnNats } from '../test/helpers/nats-server';
@@ -34,8 +39,23 @@ export function shortTtlSeconds(orders: number): number {
 
 const ROOT = path.resolve(__dirname, '..');
 
+/** The MariaDB database `npm run chaos -- --store mariadb` drops and migrates, unless CHAOS_MARIADB_URL names another. */
+export const CHAOS_MARIADB_URL = process.env.CHAOS_MARIADB_URL ?? 'mariadb://root@127.0.0.1:3306/stockhold_mysql_chaos';
+/** The service user the migration run creates (prisma/mysql-roles.ts): the processes connect as it. */
+export const MARIADB_SERVICE_USER = 'stockhold_app';
+
+/** Which store the stack runs on; for MariaDB, the owner's URL of a database the suite may drop. */
+export type StackStore = { readonly store: 'postgresql' } | { readonly store: 'mariadb'; readonly ownerUrl: string };
+
 export interface Stack {
+  readonly store: Store;
+  /**
+   * The service's own data functions on the store, as its owner (fixtures: stock(), loadViews,
+   * findDrifts). On MariaDB only what dispatches to data/mariadb answers; raw Prisma throws 501.
+   */
   readonly db: Db;
+  /** The store's own figures and faults, in its dialect (chaos/store-probe.ts). */
+  readonly probe: StoreProbe;
   /** A cache client on the suite's Redis, to compare cache and database. */
   readonly cache: StockCache;
   readonly temporal: Client;
@@ -55,13 +75,29 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-function serviceEnv(temporalAddress: string, redisUrl: string, natsUrl: string): Record<string, string> {
+/**
+ * The service's DATABASE_URL: on PostgreSQL tagged with SERVICE_APP_NAME (what scenario 6
+ * terminates); on MariaDB the service user's URL (its sessions are what scenario 6 kills there).
+ */
+function serviceDatabaseUrl(on: StackStore): string {
+  if (on.store === 'mariadb') return asRole(on.ownerUrl, MARIADB_SERVICE_USER);
   const url = new URL(TEST_DATABASE_URL);
   url.searchParams.set('application_name', SERVICE_APP_NAME);
+  return url.toString();
+}
+
+function serviceEnv(
+  on: StackStore,
+  temporalAddress: string,
+  redisUrl: string,
+  natsUrl: string,
+): Record<string, string> {
   return {
-    DATABASE_URL: url.toString(),
+    DATABASE_URL: serviceDatabaseUrl(on),
+    ...(on.store === 'mariadb' ? { MIGRATION_DATABASE_URL: on.ownerUrl } : {}),
     REDIS_URL: redisUrl,
-    EVENTS_NATS_URL: natsUrl,
+    // No event outbox on MySQL/MariaDB (docs/mysql.md): the worker publishes none there.
+    ...(on.store === 'postgresql' ? { EVENTS_NATS_URL: natsUrl } : {}),
     // A killed NATS fails the passes fast; the publisher retries within a second.
     EVENTS_NATS_PUBLISH_TIMEOUT_MS: '2000',
     TEMPORAL_ADDRESS: temporalAddress,
@@ -115,10 +151,39 @@ async function startServices(env: Record<string, string>, shortTtl: number) {
   };
 }
 
-export async function startStack(orders: number): Promise<Stack> {
+/** Drops the MariaDB database the suite is about to migrate: only one named for chaos or tests. */
+async function dropChaosDatabase(ownerUrl: string): Promise<void> {
+  const name = decodeURIComponent(new URL(ownerUrl).pathname.slice(1));
+  if (!/^\w*(chaos|test)\w*$/.test(name)) throw new Error(`refusing to drop "${name}": not a chaos or test database`);
+  const server = new URL(ownerUrl);
+  server.pathname = '/';
+  const conn = await connectMariadb(server.toString());
+  try {
+    await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+  } finally {
+    await conn.end();
+  }
+}
+
+/** Drops (MariaDB) or empties (PostgreSQL) the stack's database and migrates it; the owner's Db and the probe. */
+async function freshStore(on: StackStore): Promise<{ db: Db; probe: StoreProbe }> {
+  if (on.store === 'mariadb') {
+    const serviceUrl = asRole(on.ownerUrl, MARIADB_SERVICE_USER);
+    await dropChaosDatabase(on.ownerUrl);
+    await migrateMysql(on.ownerUrl, () => {}, { serviceUrl });
+    return {
+      db: createDb(on.ownerUrl, { maxConnections: 10 }),
+      probe: mariadbProbe(on.ownerUrl, MARIADB_SERVICE_USER),
+    };
+  }
   await migrate(TEST_DATABASE_URL);
   const db = testDb();
   await resetDb(db);
+  return { db, probe: postgresProbe(db, TEST_DATABASE_URL, SERVICE_APP_NAME) };
+}
+
+export async function startStack(orders: number, on: StackStore = { store: 'postgresql' }): Promise<Stack> {
+  const { db, probe } = await freshStore(on);
   const redis = await startOwnRedis();
   const nats = await startOwnNats();
   const temporalPort = await freePort();
@@ -144,18 +209,22 @@ export async function startStack(orders: number): Promise<Stack> {
     namespace: 'default',
   });
   const services = await startServices(
-    serviceEnv(devServer.address, redis.url, nats.url),
+    serviceEnv(on, devServer.address, redis.url, nats.url),
     shortTtlSeconds(orders),
   ).catch(async (err) => {
     await closeConnection(temporal.connection);
     await devServer.stop();
     await redis.kill();
     await nats.dispose();
+    await probe.close();
+    await db.$disconnect();
     throw err;
   });
   const cache = createStockCache(testConfig({ REDIS_URL: redis.url }));
   return {
+    store: on.store,
     db,
+    probe,
     cache,
     temporal,
     redis,
@@ -178,6 +247,7 @@ export async function startStack(orders: number): Promise<Stack> {
       cache.redis.disconnect();
       await redis.kill();
       await nats.dispose();
+      await probe.close();
       await db.$disconnect();
       rmSync(dbFile, { force: true });
     },

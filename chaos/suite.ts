@@ -10,7 +10,7 @@ import { paymentEndings } from './scenarios/payment-endings';
 import { paymentEndingsStarved } from './scenarios/payment-endings-starved';
 import { preSalePaidAtRelease } from './scenarios/pre-sale-release';
 import { temporalDownAcrossExpiry } from './scenarios/temporal-down-expiry';
-import { startStack } from './stack';
+import { startStack, type StackStore } from './stack';
 import { formatHeader, formatRow, type Row } from './table';
 
 export const scenarios: readonly Scenario[] = [
@@ -37,13 +37,18 @@ export async function runSuite(
   size: Size,
   print: (line: string) => void,
   only?: (s: Scenario) => boolean,
+  on: StackStore = { store: 'postgresql' },
 ): Promise<Row[]> {
-  const stack = await startStack(size.orders);
+  const stack = await startStack(size.orders, on);
   const rows: Row[] = [];
   try {
     print(formatHeader());
     for (const scenario of scenarios.filter(only ?? (() => true))) {
-      const row = await scenario.run(stack, size).catch((err: Error) => crashed(scenario, err));
+      const reason = scenario.notOn?.[stack.store];
+      const row =
+        reason !== undefined
+          ? skippedRow(scenario, reason)
+          : await scenario.run(stack, size).catch((err: Error) => crashed(scenario, err));
       rows.push(row);
       print(formatRow(row));
     }
@@ -51,6 +56,20 @@ export async function runSuite(
     await stack.stop();
   }
   return rows;
+}
+
+function skippedRow(scenario: Scenario, reason: string): Row {
+  return {
+    scenario: scenario.name,
+    orders: 0,
+    outcomes: {},
+    oversold: 0,
+    lost: 0,
+    stuck: 0,
+    recoverMs: 0,
+    problems: [],
+    skipped: reason,
+  };
 }
 
 function crashed(scenario: Scenario, err: Error): Row {

@@ -13,10 +13,14 @@ export interface Row {
   /** Invariant violations, payments left PENDING, cache mismatches; must be empty. */
   readonly problems: string[];
   readonly notes?: string;
+  /** Why the scenario was not run on this store (chaos/scenario.ts `notOn`): neither passed nor failed. */
+  readonly skipped?: string;
 }
 
 export function passed(row: Row): boolean {
-  return row.oversold === 0 && row.lost === 0 && row.stuck === 0 && row.problems.length === 0;
+  return (
+    row.skipped === undefined && row.oversold === 0 && row.lost === 0 && row.stuck === 0 && row.problems.length === 0
+  );
 }
 
 const HEADER = ['scenario', 'orders', 'outcomes', 'oversold', 'lost', 'stuck', 'time to recover', 'result', 'notes'];
@@ -33,10 +37,19 @@ export function formatRow(row: Row): string {
     String(row.lost),
     String(row.stuck),
     `${(row.recoverMs / 1000).toFixed(1)} s`,
-    passed(row) ? 'PASS' : `FAIL: ${row.problems.join('; ') || 'see counts'}`,
+    row.skipped !== undefined
+      ? `SKIPPED: ${row.skipped}`
+      : passed(row)
+        ? 'PASS'
+        : `FAIL: ${row.problems.join('; ') || 'see counts'}`,
     row.notes ?? '',
   ];
   return `| ${cells.join(' | ')} |`;
+}
+
+/** A row that ran and did not pass. */
+export function failed(row: Row): boolean {
+  return row.skipped === undefined && !passed(row);
 }
 
 export function formatHeader(): string {

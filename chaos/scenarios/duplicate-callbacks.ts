@@ -37,9 +37,7 @@ export const duplicateCallbacks: Scenario = {
       problems,
     });
 
-    const confirms = await stack.db.$queryRaw<{ reference: string; n: number }[]>`
-      SELECT reference, COUNT(*)::int AS n FROM stock_movements
-       WHERE reason = 'CONFIRM' AND sku = ${SKU} GROUP BY reference`;
+    const confirms = await stack.probe.confirmsOn(SKU);
     const twice = confirms.filter((c) => c.n !== 1).length;
     if (twice > 0 || confirms.length !== paid.size)
       row.problems.push(`${confirms.length} confirmations for ${paid.size} paid orders (${twice} confirmed twice)`);

@@ -6,7 +6,6 @@ import { eventually } from '../../test/helpers/app';
 import { call, sleep } from '../client';
 import { closeSale, saleWithFault } from '../sale';
 import type { Scenario } from '../scenario';
-import { SERVICE_APP_NAME, type Stack } from '../stack';
 import { watchInventory } from './inventory-watch';
 
 /** 3. Redis killed (SIGKILL) mid-sale and restarted empty: answers stay right, the checker repairs the cache. */
@@ -28,7 +27,7 @@ export const redisKilled: Scenario = {
     const reads = await watch.stop();
     // Once the relay has caught up, the checker must find the cache equal to the database.
     await eventually(
-      () => stack.db.cacheOutbox.count(),
+      () => stack.probe.cacheOutboxCount(),
       (n) => n === 0,
       60_000,
     );
@@ -81,14 +80,10 @@ export const temporalRestarted: Scenario = {
   },
 };
 
-async function terminateServiceBackends(stack: Stack): Promise<number> {
-  const rows = await stack.db.$queryRaw<{ n: number }[]>`
-    SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n
-      FROM pg_stat_activity WHERE application_name = ${SERVICE_APP_NAME} AND datname = current_database()`;
-  return rows[0].n;
-}
-
-/** 6. The service's PostgreSQL backends terminated three times mid-sale. */
+/**
+ * 6. The service's database sessions ended three times mid-sale: PostgreSQL's backends by
+ * pg_terminate_backend, MariaDB's by KILL CONNECTION (the probe's killServiceSessions).
+ */
 export const pgTerminated: Scenario = {
   name: '6 pg_terminate_backend',
   async run(stack, size) {
@@ -99,12 +94,13 @@ export const pgTerminated: Scenario = {
       orders: size.orders,
       fault: async () => {
         for (let i = 0; i < 3; i += 1) {
-          terminated += await terminateServiceBackends(stack);
+          terminated += await stack.probe.killServiceSessions();
           await sleep(500);
         }
       },
     });
     const row = await closeSale(stack, this.name, sale);
-    return { ...row, notes: `${terminated} backends terminated` };
+    const what = stack.store === 'mariadb' ? 'sessions killed (KILL CONNECTION)' : 'backends terminated';
+    return { ...row, notes: `${terminated} ${what}` };
   },
 };

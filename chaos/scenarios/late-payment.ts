@@ -29,10 +29,7 @@ export const latePayment: Scenario = {
     const recoverFrom = Date.now();
 
     // Settlement results as GET /orders/:id reports them (latePayments), read at the source.
-    const settledResults = async () =>
-      (await stack.db.paymentEvent.findMany({ where: { orderId: { in: ids } }, select: { result: true } })).map(
-        (e) => e.result,
-      );
+    const settledResults = () => stack.probe.paymentEventResults(ids);
     const settled = await eventually(
       settledResults,
       (results) => results.length === ids.length && results.every((r) => r === 'CONFIRMED' || r === 'REFUND_REQUIRED'),

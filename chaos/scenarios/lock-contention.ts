@@ -3,8 +3,6 @@
  * stock rows locked well past the forced lock_timeout (3 s) → the releases fail fast, are
  * retried with backoff, and all go through once the lock is gone: 0 ghost holds.
  */
-import { Client } from 'pg';
-import { TEST_DATABASE_URL } from '../../test/helpers/env';
 import { stock } from '../../test/helpers/db';
 import { placeOrder, pMap, sleep } from '../client';
 import { closeScenario, orderIds, type Scenario } from '../scenario';
@@ -35,27 +33,18 @@ export const lockContention: Scenario = {
       ? [`${placed.filter((p) => p.status !== 201).length} orders not placed`]
       : [];
 
-    const locker = new Client({ connectionString: TEST_DATABASE_URL });
-    await locker.connect();
-    let lockedMs = 0;
-    let expiredUnderLock = 0;
+    // The level's rows locked by a transaction of the suite's own (PostgreSQL or MariaDB, same
+    // meaning: the service's lock wait is 3 s on both), held until well past the last expiry:
+    // every release that comes due now must wait, fail and retry.
+    const lockedAt = Date.now();
+    const lock = await stack.probe.lockLevels(SKU);
+    const expiredUnderLock = lock.dueUnderLock;
     try {
-      await locker.query('BEGIN');
-      const lockedAt = Date.now();
-      await locker.query(`SELECT * FROM inventory_levels WHERE sku = $1 FOR UPDATE`, [SKU]);
-      // Hold until well past the last expiry: every release that comes due now must wait, fail and retry.
-      const { rows } = await locker.query<{ last: Date; due: number }>(
-        `SELECT max(r.expires_at) AS last, count(*) FILTER (WHERE r.expires_at > now())::int AS due
-           FROM reservations r JOIN reservation_lines l ON l.reservation_id = r.id WHERE l.sku = $1`,
-        [SKU],
-      );
-      expiredUnderLock = rows[0].due;
-      await sleep(Math.max(0, rows[0].last.getTime() - Date.now()) + HOLD_PAST_EXPIRY_MS);
-      await locker.query('COMMIT');
-      lockedMs = Date.now() - lockedAt;
+      await sleep(Math.max(0, lock.lastExpiry.getTime() - Date.now()) + HOLD_PAST_EXPIRY_MS);
     } finally {
-      await locker.end();
+      await lock.release();
     }
+    const lockedMs = Date.now() - lockedAt;
     const recoverFrom = Date.now();
     const row = await closeScenario(stack, {
       scenario: this.name,
@@ -65,7 +54,7 @@ export const lockContention: Scenario = {
       recoverFrom,
       problems,
     });
-    const ghosts = await stack.db.reservation.count({ where: { status: 'RESERVED', lines: { some: { sku: SKU } } } });
+    const ghosts = await stack.probe.openHoldsOn(SKU);
     const retried = (await releaseRetries(stack)) - retriesBefore;
     if (expiredUnderLock > 0 && retried === 0) row.problems.push('no release was retried: the lock did not contend');
     return {

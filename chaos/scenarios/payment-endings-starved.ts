@@ -36,7 +36,7 @@ interface AtRelease {
 async function releaseSeen(stack: Stack, id: string): Promise<number | undefined> {
   const deadline = Date.now() + WATCH_MS;
   while (Date.now() < deadline) {
-    const row = await stack.db.reservation.findUnique({ where: { id }, select: { status: true } });
+    const row = await stack.probe.holdOf(id);
     if (row && row.status !== 'RESERVED') return Date.now();
     await sleep(20);
   }
@@ -62,7 +62,7 @@ async function paidAtRelease(stack: Stack, n: number): Promise<AtRelease[]> {
 async function atReleaseProblems(stack: Stack, group: readonly AtRelease[]): Promise<string[]> {
   const accepted = group.filter((g) => g.answer?.status === 200);
   const ids = accepted.map((g) => g.id);
-  const unsettled = () => stack.db.payment.findMany({ where: { orderId: { in: ids }, state: 'PENDING' } });
+  const unsettled = () => stack.probe.pendingPaymentsOf(ids);
   const left = await eventually(unsettled, (rows) => rows.length === 0, SETTLE_MS).catch(() => unsettled());
   const problems: string[] = [];
   for (const p of left) {
@@ -106,13 +106,9 @@ export const paymentEndingsStarved: Scenario = {
       const within = group.filter((g) => g.afterMs !== undefined).map((g) => g.afterMs!);
       // A hold whose release is not seen in time is not paid: the group aims at the release, it does not judge its speed.
       const missed = group.length - within.length;
-      const states = await stack.db.payment.groupBy({
-        by: ['state'],
-        where: { orderId: { in: group.map((g) => g.id) } },
-        _count: true,
-      });
+      const states = Object.entries(await stack.probe.paymentStateCounts(group.map((g) => g.id)));
       const fNote =
-        `(f) ${within.length} paid ${Math.min(...within)}–${Math.max(...within)} ms after their release: ${states.map((s) => `${s.state} ${s._count}`).join(', ')}` +
+        `(f) ${within.length} paid ${Math.min(...within)}–${Math.max(...within)} ms after their release: ${states.map(([state, n]) => `${state} ${n}`).join(', ')}` +
         (missed > 0 ? `; ${missed} not seen released within ${WATCH_MS / 1000} s, not paid` : '');
       return {
         ...row,

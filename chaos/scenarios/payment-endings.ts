@@ -13,7 +13,7 @@ import { callRetrying, pay, placeFlashOrder, pMap, sleep, type Answer } from '..
 import { closeScenario, orderIds, type Scenario, type Size } from '../scenario';
 import type { Row } from '../table';
 import { shortTtlSeconds, type Stack } from '../stack';
-import { at, lockRow, pauseRedis, Phase, phaseOf, sagaRunning, tally, type Placement } from './payment-phases';
+import { at, lockCampaignRow, pauseRedis, Phase, phaseOf, sagaRunning, tally, type Placement } from './payment-phases';
 import { settlementProblems } from './payment-settlements';
 
 /** How long Redis is paused (a), killed (b), and the campaign row locked past the last expiry (c). */
@@ -123,7 +123,7 @@ async function openCampaign(stack: Stack, prefix: string, group: Group, quota: n
  * yet: kept, delivered once the hold commits), half after their hold. Short TTL: the holds nobody paid expire.
  */
 async function blocked(run: Run, n: number): Promise<void> {
-  const lock = await lockRow('SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE', [`${run.prefix}e`], HOLD_BLOCKED_MS);
+  const lock = await lockCampaignRow(run.stack, `${run.prefix}e`, HOLD_BLOCKED_MS);
   const ids = run.ids('e', n);
   const early = Math.floor(n / 2);
   const from = Date.now();
@@ -180,14 +180,7 @@ async function runEndings(name: string, prefix: string, stack: Stack, size: Size
     // Releases of (c) block on the campaign row, fail at lock_timeout and are retried.
     at(
       c.first - 500,
-      async () =>
-        (
-          await lockRow(
-            'SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE',
-            [`${prefix}c`],
-            c.last - c.first + 500 + LOCK_PAST_EXPIRY_MS,
-          )
-        ).released,
+      async () => (await lockCampaignRow(stack, `${prefix}c`, c.last - c.first + 500 + LOCK_PAST_EXPIRY_MS)).released,
     ),
   ];
   // The give-back outlasts the pause by its retry backoff; the release outlasts the lock by little.
@@ -229,15 +222,11 @@ async function runEndings(name: string, prefix: string, stack: Stack, size: Size
   );
   row.problems.push(...(await settlementProblems(stack, prefix, delivered, unknownAtDelivery)));
 
-  const states = await stack.db.payment.groupBy({
-    by: ['state'],
-    where: { orderId: { startsWith: prefix } },
-    _count: true,
-  });
-  const byState = Object.fromEntries(states.map((s) => [`pay→${s.state}`, s._count]));
+  const states = await stack.probe.paymentStateCountsLike(prefix);
+  const byState = Object.fromEntries(Object.entries(states).map(([state, n]) => [`pay→${state}`, n]));
   const phases = (Object.keys(GROUPS) as Group[]).map(
     (g) => `(${g}) ${GROUPS[g]}: ${tally(run.deliveries.filter((d) => d.group === g).map((d) => d.phase))}`,
   );
-  const notes = `${run.deliveries.length} payments delivered (${accepted.size} accepted, ${tally(run.deliveries.filter((d) => d.answer.status !== 200).map((d) => String(d.answer.status))) || 'none refused'}), ${states.reduce((s, x) => s + x._count, 0)} stored; landed in — ${phases.join('; ')}`;
+  const notes = `${run.deliveries.length} payments delivered (${accepted.size} accepted, ${tally(run.deliveries.filter((d) => d.answer.status !== 200).map((d) => String(d.answer.status))) || 'none refused'}), ${Object.values(states).reduce((s, n) => s + n, 0)} stored; landed in — ${phases.join('; ')}`;
   return { ...row, outcomes: { ...row.outcomes, ...byState }, notes };
 }

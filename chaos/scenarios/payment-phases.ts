@@ -3,12 +3,11 @@
  * a saga in one ending long enough for payments to land there, and the settlement report.
  */
 import Redis from 'ioredis';
-import { Client } from 'pg';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { TEST_DATABASE_URL } from '../../test/helpers/env';
 import { orderWorkflowId } from '../../workflows/ids';
 import { sleep } from '../client';
 import type { Stack } from '../stack';
+import type { RowLock } from '../store-probe';
 
 /** The saga endings a payment can land in, as scenario 9 reports them. */
 export const Phase = {
@@ -57,10 +56,7 @@ export async function phaseOf(stack: Stack, orderId: string, placement: Placemen
     return placement === 'pending' ? Phase.BLOCKED : placement === 'held' ? Phase.AWAITING : Phase.NO_SAGA;
   }
   if (!running) return Phase.ENDED;
-  const row = await stack.db.reservation.findUnique({
-    where: { id: orderId },
-    select: { status: true, expiresAt: true },
-  });
+  const row = await stack.probe.holdOf(orderId);
   if (row?.status === 'RESERVED') return row.expiresAt.getTime() > Date.now() ? Phase.AWAITING : Phase.RELEASE;
   switch (placement) {
     case 'pending':
@@ -71,8 +67,8 @@ export async function phaseOf(stack: Stack, orderId: string, placement: Placemen
 }
 
 /** Whether PostgreSQL decided the order (a hold or a recorded refusal): its payments are settled, never 404. */
-export async function knownToPostgres(stack: Stack, orderId: string): Promise<boolean> {
-  return (await stack.db.operationFence.count({ where: { serial: orderId, operation: 'RESERVE' } })) > 0;
+export function knownToPostgres(stack: Stack, orderId: string): Promise<boolean> {
+  return stack.probe.reserveFenced(orderId);
 }
 
 /** CLIENT PAUSE on the suite's own redis-server: every command waits (clients time out) for `ms`. */
@@ -87,43 +83,12 @@ export async function pauseRedis(stack: Stack, ms: number): Promise<void> {
 }
 
 /**
- * Locks one row `FOR UPDATE` from a separate connection; resolves once it is held. The lock
- * goes at `release()` or `ms` later, whichever is first (`released`). Blocked steps fail at
- * lock_timeout and are retried.
+ * Locks one campaign's row `FOR UPDATE` from a separate session of the store's (the probe's);
+ * resolves once it is held. The lock goes at `release()` or `ms` later, whichever is first
+ * (`released`). Blocked steps fail at the lock wait (3 s on both stores) and are retried.
  */
-export async function lockRow(
-  sql: string,
-  params: unknown[],
-  ms: number,
-): Promise<{ released: Promise<void>; release(): Promise<void> }> {
-  const locker = new Client({ connectionString: TEST_DATABASE_URL, application_name: 'stockhold-chaos-locker' });
-  await locker.connect();
-  try {
-    await locker.query('BEGIN');
-    await locker.query(sql, params);
-  } catch (err) {
-    await locker.end();
-    throw err;
-  }
-  let early: () => void = () => undefined;
-  const due = new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    early = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-  });
-  const released = due
-    .then(() => locker.query('COMMIT'))
-    .then(() => undefined)
-    .finally(() => locker.end());
-  return {
-    released,
-    release: () => {
-      early();
-      return released;
-    },
-  };
+export function lockCampaignRow(stack: Stack, id: string, ms: number): Promise<RowLock> {
+  return stack.probe.lockCampaign(id, ms);
 }
 
 /** Runs `fn` at wall-clock time `at` (at once if it has passed). */

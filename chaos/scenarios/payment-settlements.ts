@@ -26,14 +26,7 @@ export async function settlementProblems(
 ): Promise<string[]> {
   const problems: string[] = [];
   const accepted = deliveries.filter((d) => d.status === 200);
-  const storedIds = new Set(
-    (
-      await stack.db.payment.findMany({
-        where: { orderId: { in: accepted.map((d) => d.id) }, eventId: { in: accepted.map((d) => `ev-${d.id}`) } },
-        select: { orderId: true },
-      })
-    ).map((p) => p.orderId),
-  );
+  const storedIds = await stack.probe.storedPayments(accepted.map((d) => d.id));
   const notStored = accepted
     .filter((d) => !storedIds.has(d.id))
     .map((d) => `${d.id}${unknownAtDelivery.has(d.id) ? ' (unknown when paid)' : ''}`);
@@ -47,19 +40,10 @@ export async function settlementProblems(
         .join(', ')}`,
     );
 
-  const like = `${prefix}%`;
-  const unbacked = await stack.db.$queryRaw<{ order_id: string }[]>`
-    SELECT p.order_id FROM payments p
-     WHERE p.order_id LIKE ${like} AND p.state = 'CONFIRMED'
-       AND NOT EXISTS (SELECT 1 FROM stock_movements m WHERE m.reason = 'CONFIRM' AND m.reference = p.reservation_id)`;
-  if (unbacked.length > 0)
-    problems.push(`CONFIRMED payments with no confirmed hold: ${firstFive(unbacked.map((r) => r.order_id))}`);
-  const unpaid = await stack.db.$queryRaw<{ reference: string }[]>`
-    SELECT DISTINCT m.reference FROM stock_movements m
-     WHERE m.reason = 'CONFIRM' AND m.reference LIKE ${like}
-       AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.state = 'CONFIRMED' AND p.reservation_id = m.reference)`;
-  if (unpaid.length > 0)
-    problems.push(`holds confirmed without a CONFIRMED payment: ${firstFive(unpaid.map((r) => r.reference))}`);
+  const unbacked = await stack.probe.unbackedPayments(prefix);
+  if (unbacked.length > 0) problems.push(`CONFIRMED payments with no confirmed hold: ${firstFive(unbacked)}`);
+  const unpaid = await stack.probe.unpaidConfirms(prefix);
+  if (unpaid.length > 0) problems.push(`holds confirmed without a CONFIRMED payment: ${firstFive(unpaid)}`);
   return problems;
 }
 

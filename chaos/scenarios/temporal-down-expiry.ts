@@ -71,20 +71,7 @@ async function onTimeProblems(
   ids: readonly string[],
   deliveries: Map<string, Delivery>,
 ): Promise<{ onTime: number; problems: string[] }> {
-  const rows = await stack.db.$queryRaw<
-    {
-      order_id: string;
-      payment_id: string;
-      state: string;
-      reason: string | null;
-      reservation_id: string | null;
-      early_ms: number;
-    }[]
-  >`
-    SELECT p.order_id, p.payment_id, p.state, p.reason, p.reservation_id,
-           (EXTRACT(EPOCH FROM (r.expires_at - p.received_at)) * 1000)::int AS early_ms
-      FROM payments p JOIN reservations r ON r.id = p.order_id
-     WHERE p.order_id = ANY(${[...ids]}::text[]) AND p.received_at < r.expires_at`;
+  const rows = await stack.probe.onTimePayments(ids);
   const wrong: string[] = [];
   for (const r of rows) {
     const order = await orderState(stack.api, r.order_id);
@@ -176,8 +163,8 @@ export const temporalDownAcrossExpiry: Scenario = {
     const final = [...deliveries.values()].map((d) => ({ id: d.id, status: d.last.status }));
     row.problems.push(...(await settlementProblems(stack, 'tdown', final, new Set())));
 
-    const states = await stack.db.payment.groupBy({ by: ['state'], where: { orderId: { in: all } }, _count: true });
-    const byState = Object.fromEntries(states.map((s) => [`pay→${s.state}`, s._count]));
+    const states = await stack.probe.paymentStateCounts(all);
+    const byState = Object.fromEntries(Object.entries(states).map(([state, n]) => [`pay→${state}`, n]));
     const firsts = tally([...deliveries.values()].map((d) => brief(d.first)));
     const notes =
       `${ids.r.length} held with their saga running, ${ids.o.length} while Temporal was down; ${deliveries.size} paid, ${onTime.onTime} payments stored before expiry; ` +

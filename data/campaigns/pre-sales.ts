@@ -16,7 +16,8 @@ import { settleBackorderTx } from '../payments/payments';
 import { overdrawn } from '../stock/guard';
 import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Tx } from '../db';
 import { AVAILABLE, BUMP_VERSION } from '../stock/level-sql';
-import { mariadbOf, notOnThisStore } from '../mariadb/db';
+import { mariadbOf } from '../mariadb/db';
+import { fulfilPreSaleOnMariadb } from '../mariadb/pre-sales';
 
 /** Sells `line` out of on-hand stock to a backorder, if enough is available. */
 async function allocate(tx: Tx, reservationId: string, line: OrderLine): Promise<boolean> {
@@ -69,8 +70,8 @@ export async function fulfilPreSale(
   idempotencyKey: string,
   quantity: number,
 ): Promise<Fulfilment> {
-  // Pre-sales are not built on MySQL/MariaDB (no pre-sale can be created there): said plainly.
-  if (mariadbOf(db)) throw notOnThisStore('pre-sale fulfilment');
+  const maria = mariadbOf(db);
+  if (maria) return fulfilPreSaleOnMariadb(db, maria, campaignId, idempotencyKey, quantity);
   const serial = campaignSerial(campaignId);
   return inKeyLockedTx(db, serial, async (tx) => {
     const first = await readFence<Fulfilment>(tx, serial, Operation.PRE_SALE_FULFIL);

@@ -4,19 +4,13 @@
  * change, its fence written — one transaction), compare-and-set on the quantity the operator
  * saw, and the level row locked before its lots (the fixed lock order).
  */
-import { isDeepStrictEqual } from 'node:util';
 import type { Pool } from 'mariadb';
 import { DomainError, ErrorCode } from '../../domain/errors';
 import type { Operation } from '../../domain/types';
 import type { Db } from '../db';
-import { adminSerial } from '../stock/admin-fence';
+import { adminSerial, replayOf, type AdminRecord } from '../stock/admin-fence';
 import { inMariadbStockTx } from './stock-tx';
 import { readMariadbFence, writeMariadbFence, type MariadbTx } from './tx';
-
-interface AdminRecord<R, O> {
-  readonly request: R;
-  readonly outcome: O;
-}
 
 /**
  * data/stock/admin-fence.ts fencedChange on MariaDB: a repeat of the same request answers the
@@ -40,18 +34,7 @@ export async function fencedChangeOnMariadb<R extends object, O extends object>(
     serial,
     async (tx) => {
       const first = await readMariadbFence<AdminRecord<R, O>>(tx, serial, operation);
-      if (first) {
-        if (!isDeepStrictEqual(first.request, normalized)) {
-          throw new DomainError(
-            ErrorCode.IDEMPOTENCY_CONFLICT,
-            'this idempotency key was used for a different request',
-            {
-              first: first.request,
-            },
-          );
-        }
-        return { ...first.outcome, replayed: true };
-      }
+      if (first) return replayOf(first, normalized);
       const outcome = await work(tx, serial);
       // The slot lock orders every change of this serial, so the fence is ours; a duplicate
       // here is a broken invariant, and throwing rolls the change back with it.

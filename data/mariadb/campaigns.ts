@@ -27,7 +27,6 @@ import {
 } from '../../domain/types';
 import type { CampaignInput } from '../campaigns/campaign-types';
 import { currentActor } from '../db';
-import { notOnThisStore } from './db';
 import { AVAILABLE } from './holds';
 import { inMariadbTx, isDuplicateKey, lockSerial, readMariadbFence, writeMariadbFence, type MariadbTx } from './tx';
 
@@ -41,7 +40,6 @@ export async function createCampaignOnMariadb(
   actor: string | undefined,
   onCommit: OnCommit,
 ): Promise<{ created: boolean }> {
-  if (input.kind !== 'FLASH_SALE') throw notOnThisStore('a pre-sale (PRE_SALE campaign)');
   const serial = campaignSerial(input.id);
   const writer = currentActor(actor) ?? null;
   const result = await inMariadbTx(pool, async (tx) => {
@@ -56,7 +54,8 @@ export async function createCampaignOnMariadb(
       }
       return { created: false };
     }
-    await setAside(tx, input, writer);
+    if (input.kind === 'FLASH_SALE') await setAside(tx, input, writer);
+    else await ensureLevel(tx, input);
     await tx.query(
       `INSERT INTO campaigns (id, sku, warehouse_code, starts_at, ends_at, quota, per_user_limit, remaining, kind,
                               expected_at, allow_hold_extension)
@@ -107,6 +106,27 @@ async function setAside(tx: MariadbTx, input: CampaignInput, actor: string | nul
     input.quota,
     actor,
   );
+}
+
+/**
+ * A pre-sale sets nothing aside (its goods have not arrived): its level row is ensured, X-locked
+ * by the upsert (never an INSERT caught at 1062, whose shared lock two creations would both
+ * hold). Lot-tracked products are refused, as on PostgreSQL.
+ */
+async function ensureLevel(tx: MariadbTx, input: CampaignInput): Promise<void> {
+  await assertCatalogued(tx, input.sku, input.warehouseCode);
+  const [tracked] = await tx.query<unknown[]>('SELECT 1 FROM products WHERE sku = ? AND lot_tracked', [input.sku]);
+  if (tracked) {
+    // Allocating a pre-sale would need lots for goods that arrive later: not supported yet.
+    throw new DomainError(
+      ErrorCode.VALIDATION_FAILED,
+      `pre-sales of lot-tracked products are not supported (${input.sku})`,
+    );
+  }
+  await tx.query('INSERT INTO inventory_levels (sku, warehouse_code) VALUES (?, ?) ON DUPLICATE KEY UPDATE sku = sku', [
+    input.sku,
+    input.warehouseCode,
+  ]);
 }
 
 /** UNKNOWN_PRODUCT, then UNKNOWN_WAREHOUSE, as data/stock/catalog.ts answers a refused request. */

@@ -9,16 +9,19 @@
  * amount than the order's → AMOUNT_MISMATCH, not fenced (the order may still be paid right); a
  * released hold → fenced `not_held` (the payment goes on to the late-payment path). The fence
  * and the settlement are written before the level rows, the hottest of the step, are locked.
- * Not built here: pre-orders (BACKORDERED) and lot-tracked SKUs (FEFO) — they answer
- * STORE_NOT_SUPPORTED and change nothing.
+ * A pre-order becomes a backorder, or, once its pre-sale is fulfilled, is allocated on the spot
+ * out of what the pre-sale's goods still cover (pre-sales.ts). Lot-tracked SKUs leave their
+ * lots first-expiring-first (`deduct`).
  */
 import type { Pool } from 'mariadb';
 import { settlementOf, type OrderPayment, type Settlement } from '../../domain/payments';
-import { Operation, ReservationStatus, type ConfirmOutcome, type OrderLine } from '../../domain/types';
-import { notOnThisStore } from './db';
+import { campaignSerial, Operation, ReservationStatus, type ConfirmOutcome, type OrderLine } from '../../domain/types';
+import type { ConsumedLot } from '../../domain/stock';
+import { pickLotsFefo, withLevelLots } from './lots';
 import { writeMovement } from './holds';
 import { currentActor } from '../db';
 import { settlePaymentInMariadbTx } from './payments';
+import { confirmPreOrderOnMariadb, preSaleOfOnMariadb } from './pre-sales';
 import { inMariadbTx, lockSerial, readMariadbFence, writeMariadbFence, type MariadbTx } from './tx';
 
 /** Confirms the hold with this payment and settles the payment; undefined when the hold is not there (it stays PENDING). */
@@ -29,6 +32,9 @@ export async function confirmPaymentOnMariadb(
 ): Promise<Settlement | undefined> {
   return inMariadbTx(pool, async (tx) => {
     await lockSerial(tx, reservationId);
+    // A pre-order: the pre-sale's slot before the reservation row, the fulfilment's order.
+    const preSale = await preSaleOfOnMariadb(tx, reservationId);
+    if (preSale) await lockSerial(tx, campaignSerial(preSale));
     const { outcome, deductLines } = await confirmInMariadbTx(tx, reservationId, paid.paymentId, paid.amountCents);
     const settlement = settlementOf(outcome, paid.paymentId, reservationId);
     const stored = settlement && (await settlePaymentInMariadbTx(tx, paid, settlement));
@@ -37,10 +43,13 @@ export async function confirmPaymentOnMariadb(
   });
 }
 
+/** A held line, and whether its product's stock is kept in lots. */
+type HeldLine = OrderLine & { readonly lotTracked: boolean };
+
 /** A confirm's outcome, and the lines a first confirm must still deduct (none when replayed or refused). */
 interface Decided {
   readonly outcome: ConfirmOutcome;
-  readonly deductLines?: readonly OrderLine[];
+  readonly deductLines?: readonly HeldLine[];
 }
 
 /** The outcome (recorded first, or decided and fenced now); the caller holds the serial's slot. */
@@ -52,8 +61,10 @@ async function confirmInMariadbTx(
 ): Promise<Decided> {
   const first = await readMariadbFence<ConfirmOutcome>(tx, reservationId, Operation.CONFIRM);
   if (first) return { outcome: first };
-  const [held] = await tx.query<{ status: string; amount_cents: number | null; kind: string | null }[]>(
-    `SELECT r.status, r.amount_cents, c.kind FROM reservations r LEFT JOIN campaigns c ON c.id = r.campaign_id
+  const [held] = await tx.query<
+    { status: string; amount_cents: number | null; kind: string | null; campaign_id: string | null }[]
+  >(
+    `SELECT r.status, r.amount_cents, c.kind, r.campaign_id FROM reservations r LEFT JOIN campaigns c ON c.id = r.campaign_id
       WHERE r.id = ? FOR UPDATE`,
     [reservationId],
   );
@@ -66,15 +77,14 @@ async function confirmInMariadbTx(
   };
   if (held.status === ReservationStatus.RELEASED)
     return { outcome: await fence({ status: 'not_held', reservationStatus: 'RELEASED' }) };
-  if (held.kind === 'PRE_SALE') throw notOnThisStore('confirming a pre-order');
-  const lines = await tx.query<OrderLine[]>(
+  if (held.kind === 'PRE_SALE')
+    return { outcome: await fence(await confirmPreOrderOnMariadb(tx, reservationId, held.campaign_id!, paymentId)) };
+  const lines = await tx.query<(OrderLine & { lotTracked: number })[]>(
     `SELECT l.sku, l.warehouse_code AS warehouseCode, l.quantity, p.lot_tracked AS lotTracked
        FROM reservation_lines l JOIN products p ON p.sku = l.sku
       WHERE l.reservation_id = ? ORDER BY l.sku, l.warehouse_code`,
     [reservationId],
   );
-  if (lines.some((l) => Boolean((l as OrderLine & { lotTracked: number }).lotTracked)))
-    throw notOnThisStore('confirming a lot-tracked SKU (FEFO)');
   await tx.query(
     `UPDATE reservations SET status = 'CONFIRMED', payment_id = ?, paid_at = UTC_TIMESTAMP(3), updated_at = UTC_TIMESTAMP(3)
       WHERE id = ?`,
@@ -82,20 +92,63 @@ async function confirmInMariadbTx(
   );
   return {
     outcome: await fence({ status: 'confirmed', paymentId }),
-    deductLines: lines.map((l) => ({ sku: l.sku, warehouseCode: l.warehouseCode, quantity: l.quantity })),
+    deductLines: lines.map((l) => ({
+      sku: l.sku,
+      warehouseCode: l.warehouseCode,
+      quantity: l.quantity,
+      lotTracked: Boolean(l.lotTracked),
+    })),
   };
 }
 
-/** On hand and reserved both drop by each held line (levels in byte order), with their ledger rows and cache invalidations. */
-async function deduct(tx: MariadbTx, reservationId: string, lines: readonly OrderLine[]): Promise<void> {
-  for (const line of lines) {
-    await tx.query(
+/**
+ * On hand and reserved both drop by each held line (levels in byte order), with their ledger
+ * rows and cache invalidations. A lot-tracked line leaves its lots first-expiring-first
+ * (`pickLotsFefo`, as PostgreSQL's consumeLots) under its level's lock, one ledger row per lot,
+ * and the lots must still sum to on hand at the end (`withLevelLots`); what it took is kept on
+ * the reservation (`consumed_lots`: returns put units back into the lots they were sold from).
+ */
+async function deduct(tx: MariadbTx, reservationId: string, lines: readonly HeldLine[]): Promise<void> {
+  const actor = currentActor();
+  const consumed: ConsumedLot[] = [];
+  const level = (line: OrderLine, quantity: number) =>
+    tx.query(
       `UPDATE inventory_levels SET on_hand = on_hand - ?, reserved = reserved - ?, version = version + 1, updated_at = UTC_TIMESTAMP(3)
         WHERE sku = ? AND warehouse_code = ?`,
-      [line.quantity, line.quantity, line.sku, line.warehouseCode],
+      [quantity, quantity, line.sku, line.warehouseCode],
     );
-    await writeMovement(tx, reservationId, 'CONFIRM', line, -line.quantity, -line.quantity, currentActor());
+  for (const line of lines) {
+    if (!line.lotTracked) {
+      await level(line, line.quantity);
+      await writeMovement(tx, reservationId, 'CONFIRM', line, -line.quantity, -line.quantity, actor);
+      continue;
+    }
+    await withLevelLots(tx, line.sku, line.warehouseCode, async () => {
+      const lots = await pickLotsFefo(tx, line.sku, line.warehouseCode, line.quantity);
+      // The hold is within on hand and the lots sum to it: they never fall short.
+      if (lots.reduce((n, l) => n + l.quantity, 0) !== line.quantity)
+        throw new Error(`the lots of ${line.sku} at ${line.warehouseCode} fall short of ${reservationId}`);
+      for (const lot of lots) {
+        await tx.query(
+          'UPDATE stock_lots SET quantity = quantity - ? WHERE sku = ? AND warehouse_code = ? AND lot_code = ?',
+          [lot.quantity, line.sku, line.warehouseCode, lot.lotCode],
+        );
+        await level(line, lot.quantity);
+        await writeMovement(
+          tx,
+          reservationId,
+          'CONFIRM',
+          { ...line, lotCode: lot.lotCode },
+          -lot.quantity,
+          -lot.quantity,
+          actor,
+        );
+      }
+      consumed.push(...lots);
+    });
   }
+  if (consumed.length > 0)
+    await tx.query('UPDATE reservations SET consumed_lots = ? WHERE id = ?', [JSON.stringify(consumed), reservationId]);
   await tx.batch(
     'INSERT INTO cache_outbox (sku) VALUES (?)',
     [...new Set(lines.map((l) => l.sku))].map((s) => [s]),

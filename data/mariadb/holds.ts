@@ -61,59 +61,72 @@ export async function releaseOnMariadb(
 ): Promise<ReleaseOutcome> {
   return inMariadbTx(pool, async (tx) => {
     await lockSerial(tx, serial);
-    const first = await readMariadbFence<ReleaseOutcome>(tx, serial, Operation.RELEASE);
-    if (first) return first;
-    const record = async (outcome: ReleaseOutcome) => {
-      await writeMariadbFence(tx, serial, Operation.RELEASE, outcome);
-      return outcome;
-    };
-    let held = await lockHold(tx, serial);
-    const refused: ReserveOutcome = { status: 'rejected', reason: 'ALREADY_RELEASED' };
-    if (!held && !(await writeMariadbFence(tx, serial, Operation.RESERVE, refused))) held = await lockHold(tx, serial);
-    if (!held) return record({ status: 'released_empty' });
-    if (held.status !== ReservationStatus.RESERVED) return record({ status: 'already_confirmed' });
-    // An extended hold not yet due is PostgreSQL's rule too: not released as expired, nothing fenced.
-    if (reason === 'EXPIRED') {
-      const [live] = await tx.query<{ expires_at: Date }[]>(
-        'SELECT expires_at FROM reservations WHERE id = ? AND extension_count > 0 AND expires_at > UTC_TIMESTAMP(3)',
-        [serial],
-      );
-      if (live) return { status: 'not_expired', expiresAt: live.expires_at.toISOString() };
-    }
-    // A campaign hold lives in its pool (the quota is set aside in the level): the user's
-    // count, then the pool — the batch's lock order — and only then the hold's row: its
-    // status is in the (campaign_id, status) index the foreign key checks, so that update
-    // takes a shared lock on the campaign row, which must come after the pool row's X lock
-    // (a shared lock first, then X, deadlocks with a batch waiting for the row). Once its
-    // flash sale has ended, the units go back to the level below, as any hold's.
-    const back = held.campaignId
-      ? await returnCampaignHoldOnMariadb(
-          tx,
-          held.campaignId,
-          held.userId,
-          held.lines.reduce((sum, l) => sum + l.quantity, 0),
-        )
-      : 'stock';
-    const toLevels = back === 'pool' ? [] : held.lines;
-    await tx.query(
-      `UPDATE reservations SET status = 'RELEASED', release_reason = ?, updated_at = UTC_TIMESTAMP(3) WHERE id = ?`,
-      [reason, serial],
-    );
-    const outcome = await record({ status: 'released', lines: held.lines });
-    for (const line of toLevels) {
-      await tx.query(
-        `UPDATE inventory_levels SET reserved = reserved - ?, version = version + 1, updated_at = UTC_TIMESTAMP(3)
-          WHERE sku = ? AND warehouse_code = ?`,
-        [line.quantity, line.sku, line.warehouseCode],
-      );
-      await writeMovement(tx, serial, 'RELEASE', line, 0, -line.quantity, actor);
-    }
-    await recordInvalidations(
-      tx,
-      toLevels.map((l) => l.sku),
-    );
-    return outcome;
+    return releaseInMariadbTx(tx, serial, reason, actor);
   });
+}
+
+/**
+ * The release inside the caller's transaction, which holds `serial`'s slot (a transfer's cancel
+ * records its transfer's new status in the same commit).
+ */
+export async function releaseInMariadbTx(
+  tx: MariadbTx,
+  serial: string,
+  reason: ReleaseReason,
+  actor?: string,
+): Promise<ReleaseOutcome> {
+  const first = await readMariadbFence<ReleaseOutcome>(tx, serial, Operation.RELEASE);
+  if (first) return first;
+  const record = async (outcome: ReleaseOutcome) => {
+    await writeMariadbFence(tx, serial, Operation.RELEASE, outcome);
+    return outcome;
+  };
+  let held = await lockHold(tx, serial);
+  const refused: ReserveOutcome = { status: 'rejected', reason: 'ALREADY_RELEASED' };
+  if (!held && !(await writeMariadbFence(tx, serial, Operation.RESERVE, refused))) held = await lockHold(tx, serial);
+  if (!held) return record({ status: 'released_empty' });
+  if (held.status !== ReservationStatus.RESERVED) return record({ status: 'already_confirmed' });
+  // An extended hold not yet due is PostgreSQL's rule too: not released as expired, nothing fenced.
+  if (reason === 'EXPIRED') {
+    const [live] = await tx.query<{ expires_at: Date }[]>(
+      'SELECT expires_at FROM reservations WHERE id = ? AND extension_count > 0 AND expires_at > UTC_TIMESTAMP(3)',
+      [serial],
+    );
+    if (live) return { status: 'not_expired', expiresAt: live.expires_at.toISOString() };
+  }
+  // A campaign hold lives in its pool (the quota is set aside in the level): the user's
+  // count, then the pool — the batch's lock order — and only then the hold's row: its
+  // status is in the (campaign_id, status) index the foreign key checks, so that update
+  // takes a shared lock on the campaign row, which must come after the pool row's X lock
+  // (a shared lock first, then X, deadlocks with a batch waiting for the row). Once its
+  // flash sale has ended, the units go back to the level below, as any hold's.
+  const back = held.campaignId
+    ? await returnCampaignHoldOnMariadb(
+        tx,
+        held.campaignId,
+        held.userId,
+        held.lines.reduce((sum, l) => sum + l.quantity, 0),
+      )
+    : 'stock';
+  const toLevels = back === 'pool' ? [] : held.lines;
+  await tx.query(
+    `UPDATE reservations SET status = 'RELEASED', release_reason = ?, updated_at = UTC_TIMESTAMP(3) WHERE id = ?`,
+    [reason, serial],
+  );
+  const outcome = await record({ status: 'released', lines: held.lines });
+  for (const line of toLevels) {
+    await tx.query(
+      `UPDATE inventory_levels SET reserved = reserved - ?, version = version + 1, updated_at = UTC_TIMESTAMP(3)
+        WHERE sku = ? AND warehouse_code = ?`,
+      [line.quantity, line.sku, line.warehouseCode],
+    );
+    await writeMovement(tx, serial, 'RELEASE', line, 0, -line.quantity, actor);
+  }
+  await recordInvalidations(
+    tx,
+    toLevels.map((l) => l.sku),
+  );
+  return outcome;
 }
 
 /** Turns a hold into a sale (on hand and reserved both drop), fenced once per reservation. */

@@ -18,6 +18,7 @@ export const AVAILABLE = `il.on_hand - il.reserved - il.safety_stock - il.damage
 /**
  * One ledger row for a level this transaction just changed (and holds locked): before =
  * after − delta, read from the row as the transaction's own UPDATE left it (mechanism 5).
+ * `line.lotCode`: the lot the units moved with (lot-tracked stock).
  * `actor`: the key id or `system:<writer>` of the change (PostgreSQL's `stockhold.actor`
  * setting), NULL when none.
  */
@@ -25,15 +26,16 @@ export async function writeMovement(
   tx: MariadbTx,
   reference: string,
   reason: string,
-  line: OrderLine,
+  line: OrderLine & { readonly lotCode?: string },
   onHandDelta: number,
   reservedDelta: number,
   actor?: string,
 ): Promise<void> {
   await tx.query(
     `INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta,
-                                  on_hand_before, on_hand_after, reserved_before, reserved_after, incoming_before, incoming_after, actor)
-     SELECT sku, warehouse_code, ?, ?, ?, ?, on_hand - ?, on_hand, reserved - ?, reserved, incoming, incoming, ?
+                                  on_hand_before, on_hand_after, reserved_before, reserved_after, incoming_before, incoming_after,
+                                  actor, lot_code)
+     SELECT sku, warehouse_code, ?, ?, ?, ?, on_hand - ?, on_hand, reserved - ?, reserved, incoming, incoming, ?, ?
        FROM inventory_levels WHERE sku = ? AND warehouse_code = ?`,
     [
       reason,
@@ -43,6 +45,7 @@ export async function writeMovement(
       onHandDelta,
       reservedDelta,
       actor ?? null,
+      line.lotCode ?? null,
       line.sku,
       line.warehouseCode,
     ],

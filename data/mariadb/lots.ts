@@ -6,6 +6,7 @@
  * between that check and the commit, since the level row stays locked until then.
  */
 import type { Pool } from 'mariadb';
+import { lotSellable, pickFefo, sellableFirst, type ConsumedLot, type LotForPicking } from '../../domain/stock';
 import { Operation } from '../../domain/types';
 import { inMariadbTx, lockSerial, readMariadbFence, writeMariadbFence, type MariadbTx } from './tx';
 
@@ -77,4 +78,50 @@ export async function withLevelLots<T>(
   const result = await change();
   await tx.query('CALL stockhold_assert_lots_match(?, ?)', [sku, warehouseCode]);
   return result;
+}
+
+/**
+ * The lots a sale or a shipment takes, FEFO (data/stock/fefo.ts consumeLots): sellable lots
+ * first, each group earliest use-by first (no date last), then by receipt and lot code; a lot
+ * quarantined or expired after the hold is used only when nothing sellable is left (the units
+ * are paid for or shipped: they must leave) and comes back `sellable: false`. The lot rows are
+ * locked after their level row (the caller's withLevelLots); the caller takes the quantities.
+ */
+export async function pickLotsFefo(
+  tx: MariadbTx,
+  sku: string,
+  warehouseCode: string,
+  quantity: number,
+): Promise<ConsumedLot[]> {
+  const rows = await tx.query<
+    {
+      lot_code: string;
+      quantity: number;
+      quarantined: number | boolean;
+      remove_at: Date | null;
+      expires_at: Date | null;
+      now: Date;
+    }[]
+  >(
+    `SELECT lot_code, quantity, quarantined, remove_at, expires_at, UTC_TIMESTAMP(3) AS now
+       FROM stock_lots WHERE sku = ? AND warehouse_code = ? AND quantity > 0
+      ORDER BY expires_at IS NULL, expires_at, received_at, lot_code FOR UPDATE`,
+    [sku, warehouseCode],
+  );
+  const ordered: LotForPicking[] = sellableFirst(
+    rows.map((l) => ({
+      lotCode: l.lot_code,
+      quantity: l.quantity,
+      sellable: lotSellable({ quarantined: Boolean(l.quarantined), removeAt: l.remove_at }, l.now),
+      expiresAt: l.expires_at,
+    })),
+  );
+  return pickFefo(ordered, quantity).map(({ lot, take }) => ({
+    sku,
+    warehouseCode,
+    lotCode: lot.lotCode,
+    quantity: take,
+    expiresAt: lot.expiresAt?.toISOString() ?? null,
+    sellable: lot.sellable,
+  }));
 }

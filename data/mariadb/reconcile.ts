@@ -35,13 +35,15 @@ SELECT 'POOL_VS_HOLDS', c.id
   FROM campaigns c
  WHERE c.kind = 'FLASH_SALE' AND c.status = 'OPEN' AND c.quota <> c.remaining + (
    SELECT COALESCE(SUM(rl.quantity), 0) FROM reservations r JOIN reservation_lines rl ON rl.reservation_id = r.id
-    WHERE r.campaign_id = c.id AND r.status IN ('RESERVED', 'CONFIRMED'))
+    WHERE r.campaign_id = c.id AND r.status IN ('RESERVED', 'CONFIRMED', 'BACKORDERED', 'REFUND_REQUIRED'))
 UNION ALL
+-- A user's count is every unit taken from the campaign and not given back: held, sold, or (a
+-- pre-sale's) paid and awaiting or refused the goods — BACKORDERED and REFUND_REQUIRED keep theirs.
 SELECT 'USER_COUNT_VS_HOLDS', CONCAT(u.campaign_id, '/', u.user_id)
   FROM campaign_user_counts u
  WHERE u.quantity <> (
    SELECT COALESCE(SUM(rl.quantity), 0) FROM reservations r JOIN reservation_lines rl ON rl.reservation_id = r.id
-    WHERE r.campaign_id = u.campaign_id AND r.user_id = u.user_id AND r.status IN ('RESERVED', 'CONFIRMED'))`;
+    WHERE r.campaign_id = u.campaign_id AND r.user_id = u.user_id AND r.status IN ('RESERVED', 'CONFIRMED', 'BACKORDERED', 'REFUND_REQUIRED'))`;
 
 /** Every drift of the store now. */
 export async function mariadbDrifts(pool: Pool): Promise<MariadbDrift[]> {
@@ -117,7 +119,7 @@ function driftSql(withTransfers: boolean): string {
   sold AS (
     SELECT r.campaign_id, r.user_id, SUM(rl.quantity) AS quantity
       FROM reservations r JOIN reservation_lines rl ON rl.reservation_id = r.id
-     WHERE r.campaign_id IS NOT NULL AND r.status IN ('RESERVED', 'CONFIRMED') GROUP BY r.campaign_id, r.user_id),
+     WHERE r.campaign_id IS NOT NULL AND r.status IN ('RESERVED', 'CONFIRMED', 'BACKORDERED', 'REFUND_REQUIRED') GROUP BY r.campaign_id, r.user_id),
   event_chain AS (
     SELECT sku, warehouse_code, MAX(t) AS last_to, SUM(CASE WHEN f <> prev_t THEN 1 ELSE 0 END) AS breaks
       FROM (SELECT sku, warehouse_code, f, t, LAG(t) OVER (PARTITION BY sku, warehouse_code ORDER BY f) AS prev_t
@@ -167,7 +169,8 @@ export async function findDriftsOnMariadb(pool: Pool): Promise<{ levelsChecked: 
     await conn.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
     await conn.beginTransaction();
     try {
-      // Whether the store has transfers yet: the table is not part of this slice of the port.
+      // Whether the store has transfers: migration 0070_transfers brings the table (a store
+      // migrated before it has none in transit).
       const [{ transfers }] = await conn.query<{ transfers: number }[]>(
         `SELECT COUNT(*) AS transfers FROM information_schema.tables
           WHERE table_schema = DATABASE() AND table_name = 'transfers'`,

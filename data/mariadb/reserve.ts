@@ -64,22 +64,30 @@ export interface MariadbHoldResult {
 export async function holdOnMariadb(pool: Pool, req: MariadbHoldRequest): Promise<MariadbHoldResult> {
   return inMariadbTx(pool, async (tx) => {
     await lockSerial(tx, req.serial);
-    const fences = await readReserveFences(tx, req.serial);
-    // A recorded reserve wins over a release (the batch's rule): a retry gets its first answer.
-    if (fences.reserve) return { outcome: fences.reserve, replayed: true };
-    await tx.query('SAVEPOINT hold');
-    if (fences.released) return recordReserve(tx, req.serial, { status: 'rejected', reason: 'ALREADY_RELEASED' });
-    const result = await planAndTake(tx, req);
-    if (result.outcome.status === 'rejected' && result.outcome.reason === 'INSUFFICIENT_STOCK' && req.catalogCheck) {
-      // A 404 rolls the whole transaction back: the refusal is not recorded.
-      await assertCataloguedOnMariadb(
-        tx,
-        req.lines.map((l) => l.sku),
-        req.lines.flatMap((l) => (l.warehouseCode ? [l.warehouseCode] : [])),
-      );
-    }
-    return result;
+    return holdInMariadbTx(tx, req);
   });
+}
+
+/**
+ * The reserve inside the caller's transaction, which holds `req.serial`'s slot (a transfer's
+ * request records its transfer row in the same commit). Uses the savepoint `hold`.
+ */
+export async function holdInMariadbTx(tx: MariadbTx, req: MariadbHoldRequest): Promise<MariadbHoldResult> {
+  const fences = await readReserveFences(tx, req.serial);
+  // A recorded reserve wins over a release (the batch's rule): a retry gets its first answer.
+  if (fences.reserve) return { outcome: fences.reserve, replayed: true };
+  await tx.query('SAVEPOINT hold');
+  if (fences.released) return recordReserve(tx, req.serial, { status: 'rejected', reason: 'ALREADY_RELEASED' });
+  const result = await planAndTake(tx, req);
+  if (result.outcome.status === 'rejected' && result.outcome.reason === 'INSUFFICIENT_STOCK' && req.catalogCheck) {
+    // A 404 rolls the whole transaction back: the refusal is not recorded.
+    await assertCataloguedOnMariadb(
+      tx,
+      req.lines.map((l) => l.sku),
+      req.lines.flatMap((l) => (l.warehouseCode ? [l.warehouseCode] : [])),
+    );
+  }
+  return result;
 }
 
 /** The plain outcome (the core's original entry point, kept for its callers). */

@@ -29,7 +29,7 @@ interface Move {
 }
 
 /** A level's quantities as this transaction sees them; zeros for a level that does not exist. */
-async function levelStateOnMariadb(tx: MariadbTx, sku: string, warehouseCode: string) {
+export async function levelStateOnMariadb(tx: MariadbTx, sku: string, warehouseCode: string) {
   const [r] = await tx.query<
     { on_hand: number; reserved: number; damaged: number; quality_control: number; available: number }[]
   >(

@@ -76,6 +76,8 @@ export async function recordMariadbInvalidations(tx: MariadbTx, skus: readonly s
  * describe, with the level row still locked by this transaction: each row's before is its
  * after (the level as this transaction now sees it) less its delta. One row per level per
  * call: several changes to one level are written by separate calls, each after its update.
+ * A change that names a level which does not exist (a return written off at a warehouse that
+ * never stocked the SKU) still gets its row, with no before/after, as PostgreSQL's LEFT JOIN.
  */
 export async function writeMariadbMovements(tx: MariadbTx, movements: readonly MariadbMovement[]): Promise<void> {
   if (movements.length === 0) return;
@@ -92,10 +94,13 @@ export async function writeMariadbMovements(tx: MariadbTx, movements: readonly M
       `INSERT INTO stock_movements (sku, warehouse_code, reason, reference, on_hand_delta, reserved_delta, incoming_delta,
                                     lot_code, damaged_delta, quality_control_delta, actor,
                                     on_hand_before, on_hand_after, reserved_before, reserved_after, incoming_before, incoming_after)
-       SELECT sku, warehouse_code, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-              on_hand - ?, on_hand, reserved - ?, reserved, incoming - ?, incoming
-         FROM inventory_levels WHERE sku = ? AND warehouse_code = ?`,
+       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+              il.on_hand - ?, il.on_hand, il.reserved - ?, il.reserved, il.incoming - ?, il.incoming
+         FROM (SELECT 1 AS one) d
+         LEFT JOIN inventory_levels il ON il.sku = ? AND il.warehouse_code = ?`,
       [
+        m.sku,
+        m.warehouseCode,
         m.reason,
         m.reference,
         oh,

@@ -19,6 +19,8 @@ import { inKeyLockedTx, readFence, writeFence, writeMovements, type Db, type Mov
 import { overdrawn } from '../stock/guard';
 import { AVAILABLE, BUMP_VERSION } from '../stock/level-sql';
 import { assertCatalogued } from '../stock/catalog';
+import { mariadbOf } from '../mariadb/db';
+import { editOrderOnMariadb } from '../mariadb/edit';
 import { lockReservation } from './reservations';
 
 export interface OrderEditRequest {
@@ -42,6 +44,8 @@ export interface OrderEditOutcome {
 
 /** Applies the edit, or answers its first outcome; `actor` (a key id) is recorded on the ledger rows. */
 export async function editOrder(db: Db, edit: OrderEditRequest, actor?: string): Promise<OrderEditOutcome> {
+  const maria = mariadbOf(db);
+  if (maria) return editOrderOnMariadb(db, maria, edit, actor);
   const serial = `${edit.orderId}:edit:${edit.editId}`;
   return inKeyLockedTx(
     db,

@@ -15,6 +15,8 @@ import {
   type HoldExtensionCaps,
 } from '../../domain/hold-extensions';
 import { inKeyLockedTx, type Db, type Tx } from '../db';
+import { mariadbOf } from '../mariadb/db';
+import { extendHoldOnMariadb } from '../mariadb/extend';
 
 /** An extension's answer, and whether it is the first answer given again (a repeat). */
 export interface RecordedExtension {
@@ -24,6 +26,8 @@ export interface RecordedExtension {
 
 /** Extends the order's hold once per extension id; ORDER_NOT_FOUND when PostgreSQL holds no such order. */
 export async function extendHold(db: Db, req: ExtensionRequest, caps: HoldExtensionCaps): Promise<RecordedExtension> {
+  const maria = mariadbOf(db);
+  if (maria) return extendHoldOnMariadb(maria, req, caps);
   const recorded = await inKeyLockedTx(db, req.orderId, (tx) => extendHoldTx(tx, req, caps));
   if (!recorded) throw new DomainError(ErrorCode.ORDER_NOT_FOUND, `no order ${req.orderId}`);
   return recorded;

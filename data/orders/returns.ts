@@ -12,10 +12,20 @@
  */
 import { compareBytes } from '../../domain/byte-order';
 import { DomainError, ErrorCode } from '../../domain/errors';
-import { Disposition, returnDeltas, type ReturnLineInput } from '../../domain/returns';
+import {
+  checkWithinSale,
+  Disposition,
+  returnDeltas,
+  soleLot,
+  type ReturnLineInput,
+  type ReturnedLine,
+  type Sale,
+} from '../../domain/returns';
 import { lotDates, type ConsumedLot } from '../../domain/stock';
 import { Operation, ReservationStatus } from '../../domain/types';
 import { writeMovements, type Db, type Tx } from '../db';
+import { mariadbOf } from '../mariadb/db';
+import { receiveReturnOnMariadb } from '../mariadb/returns';
 import { fencedChange, lockLevel, productForChange } from '../stock/admin-fence';
 import { BUMP_VERSION } from '../stock/level-sql';
 import { addToLot } from '../stock/stock-admin';
@@ -27,10 +37,7 @@ export interface ReturnInput {
   readonly lines: readonly ReturnLineInput[];
 }
 
-/** A returned line as recorded: the lot it went into, for lot-tracked SKUs. */
-export interface ReturnedLine extends ReturnLineInput {
-  readonly lotCode?: string;
-}
+export type { ReturnedLine } from '../../domain/returns';
 
 export interface ReturnOutcome {
   readonly returnId: string;
@@ -40,18 +47,14 @@ export interface ReturnOutcome {
   readonly levels: (LevelState & { sku: string; warehouseCode: string })[];
 }
 
-/** What the order sold: units per SKU, and per lot of each lot-tracked SKU (with its use-by date). */
-interface Sale {
-  readonly units: Map<string, number>;
-  readonly lots: Map<string, Map<string, { quantity: number; expiresAt: string | null }>>;
-}
-
 /** Receives a return; see the module comment. */
 export async function receiveReturn(
   db: Db,
   { returnId, ...request }: ReturnInput,
   actor?: string,
 ): Promise<ReturnOutcome & { replayed: boolean }> {
+  const maria = mariadbOf(db);
+  if (maria) return receiveReturnOnMariadb(db, maria, returnId, request, actor);
   return fencedChange(
     db,
     Operation.RETURN,
@@ -127,43 +130,6 @@ async function returnedBefore(tx: Tx, orderId: string): Promise<Map<string, numb
     if (r.lot_code) add(`${r.sku}\u0000${r.lot_code}`, r.quantity);
   }
   return back;
-}
-
-/** The lot a line of a lot-tracked SKU returns into when it names none: the only one sold. */
-function soleLot(sale: Sale, sku: string): string | undefined {
-  const lots = [...(sale.lots.get(sku)?.keys() ?? [])];
-  return lots.length === 1 ? lots[0] : undefined;
-}
-
-/** At most what was sold minus what came back, per SKU and per consumed lot. */
-function checkWithinSale(sale: Sale, back: Map<string, number>, lines: readonly ReturnedLine[]): void {
-  const asked = new Map<string, number>();
-  for (const line of lines) {
-    asked.set(line.sku, (asked.get(line.sku) ?? 0) + line.quantity);
-    if (line.lotCode) {
-      const key = `${line.sku}\u0000${line.lotCode}`;
-      asked.set(key, (asked.get(key) ?? 0) + line.quantity);
-    }
-  }
-  for (const [key, quantity] of asked) {
-    const [sku, lotCode] = key.split('\u0000');
-    const sold = lotCode === undefined ? (sale.units.get(sku) ?? 0) : (sale.lots.get(sku)?.get(lotCode)?.quantity ?? 0);
-    const returned = back.get(key) ?? 0;
-    if (quantity > sold - returned) {
-      const what = lotCode === undefined ? sku : `${sku} from lot ${lotCode}`;
-      throw new DomainError(
-        ErrorCode.RETURN_EXCEEDS_SALE,
-        `${quantity} of ${what} cannot come back: ${sold} sold, ${returned} returned before`,
-        {
-          sku,
-          ...(lotCode === undefined ? {} : { lotCode }),
-          requested: quantity,
-          sold,
-          returned,
-        },
-      );
-    }
-  }
 }
 
 async function checkWarehouses(tx: Tx, lines: readonly ReturnedLine[]): Promise<void> {

@@ -10,7 +10,8 @@ import { ExtensionSource, type ExtensionOutcome, type HoldExtensionCaps } from '
 import type { OrderPayment } from '../../domain/payments';
 import { inKeyLockedTx, type Db } from '../db';
 import { extendHoldTx } from '../orders/extend';
-import { mariadbOf, notOnThisStore } from '../mariadb/db';
+import { mariadbOf } from '../mariadb/db';
+import { acceptPendingPaymentOnMariadb } from '../mariadb/extend';
 import {
   acceptPaymentOnMariadb,
   leaseDueDeliveriesOnMariadb,
@@ -123,8 +124,8 @@ export async function acceptPendingPayment(
   seconds: number,
   caps: HoldExtensionCaps,
 ): Promise<PendingOutcome> {
-  // The hold extension (data/orders/extend.ts) is not built on MySQL/MariaDB.
-  if (mariadbOf(db)) throw notOnThisStore('payment.pending (a hold extension)');
+  const maria = mariadbOf(db);
+  if (maria) return acceptPendingPaymentOnMariadb(maria, p, seconds, caps, PENDING_EVENT);
   return inKeyLockedTx(db, p.orderId, async (tx): Promise<PendingOutcome> => {
     const inserted = await tx.$executeRaw`
       INSERT INTO payment_events (event_id, order_id, payment_id, amount_cents, currency, result, type)

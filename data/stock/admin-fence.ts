@@ -8,7 +8,7 @@ import type { Operation } from '../../domain/types';
 import { inKeyLockedTx, readFence, writeFence, type Db, type Tx } from '../db';
 
 /** The fence record of an admin change: the request as first made, and its outcome. */
-interface AdminRecord<R, O> {
+export interface AdminRecord<R, O> {
   readonly request: R;
   readonly outcome: O;
 }
@@ -42,24 +42,26 @@ export async function fencedChange<R extends object, O extends object>(
     serial,
     async (tx) => {
       const first = await readFence<AdminRecord<R, O>>(tx, serial, operation);
-      if (first) {
-        if (!isDeepStrictEqual(first.request, normalized)) {
-          throw new DomainError(
-            ErrorCode.IDEMPOTENCY_CONFLICT,
-            'this idempotency key was used for a different request',
-            {
-              first: first.request,
-            },
-          );
-        }
-        return { ...first.outcome, replayed: true };
-      }
+      if (first) return replayOf(first, normalized);
       const outcome = await work(tx, serial);
       await writeFence(tx, serial, operation, { request: normalized, outcome });
       return { ...outcome, replayed: false };
     },
     actor,
   );
+}
+
+/**
+ * The answer to a key used before: its first outcome, replayed, when the request is the same
+ * (as stored: JSON, no undefined fields); IDEMPOTENCY_CONFLICT when the key came with another.
+ */
+export function replayOf<R, O extends object>(first: AdminRecord<R, O>, request: R): O & { replayed: true } {
+  if (!isDeepStrictEqual(first.request, request)) {
+    throw new DomainError(ErrorCode.IDEMPOTENCY_CONFLICT, 'this idempotency key was used for a different request', {
+      first: first.request,
+    });
+  }
+  return { ...first.outcome, replayed: true };
 }
 
 /** Compare-and-set: the change applies only to the quantity the operator expected to find. */

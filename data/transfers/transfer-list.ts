@@ -2,6 +2,8 @@
 import { toPage, type KeyPart, type KeyValue, type Page } from '../../domain/cursor';
 import type { Prisma } from '../../generated/prisma/client';
 import type { Db } from '../db';
+import { mariadbOf } from '../mariadb/db';
+import { transferRowsOnMariadb } from '../mariadb/transfers';
 
 export const TRANSFERS_LIST = 'transfers';
 export const TRANSFERS_KEY: readonly KeyPart[] = ['instant', 'text'];
@@ -27,12 +29,15 @@ export async function listTransfers(
   limit: number,
   after?: KeyValue[],
 ): Promise<Page<TransferListRow>> {
-  const where: Prisma.TransferWhereInput = { status: f.status, sku: f.sku };
-  if (after) {
-    const [at, id] = [new Date(after[0]!), String(after[1])];
-    where.OR = [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: id } }];
-  }
-  const rows = await db.transfer.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: limit + 1 });
+  const maria = mariadbOf(db);
+  const keyset = after ? { createdAt: new Date(after[0]!), id: String(after[1]) } : undefined;
+  const rows = maria
+    ? await transferRowsOnMariadb(maria, f, limit + 1, keyset)
+    : await db.transfer.findMany({
+        where: whereOf(f, keyset),
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: limit + 1,
+      });
   return toPage(
     TRANSFERS_LIST,
     rows,
@@ -52,4 +57,13 @@ export async function listTransfers(
       updatedAt: t.updatedAt.toISOString(),
     }),
   );
+}
+
+function whereOf(
+  f: { status?: string; sku?: string },
+  after?: { createdAt: Date; id: string },
+): Prisma.TransferWhereInput {
+  const where: Prisma.TransferWhereInput = { status: f.status, sku: f.sku };
+  if (after) where.OR = [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }];
+  return where;
 }

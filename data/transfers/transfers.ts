@@ -23,12 +23,23 @@ import { releaseInTx } from '../orders/release';
 import { lockReservation, reserveInTx } from '../orders/reservations';
 import { addToLot } from '../stock/stock-admin';
 import { BUMP_VERSION } from '../stock/level-sql';
+import { mariadbOf } from '../mariadb/db';
+import {
+  cancelTransferOnMariadb,
+  overdueTransferOnMariadb,
+  receiveTransferOnMariadb,
+  requestTransferOnMariadb,
+  returnTransferOnMariadb,
+  shipTransferOnMariadb,
+} from '../mariadb/transfers';
 
 /** A transfer hold ends by shipping or cancelling, never by time: the sweeper must not take it. */
 const HOLD_NEVER_EXPIRES = '9999-12-31T00:00:00.000Z';
 
 /** Holds the quantity at the source and records the transfer; a repeat answers the first outcome. */
 export async function requestTransfer(db: Db, r: TransferRequest): Promise<TransferRequestOutcome> {
+  const maria = mariadbOf(db);
+  if (maria) return requestTransferOnMariadb(db, maria, r);
   const serial = transferHoldId(r.transferId);
   return inKeyLockedTx(db, serial, async (tx) => {
     await checkRequest(tx, r);
@@ -132,6 +143,8 @@ async function setStatus(tx: Tx, id: string, data: Prisma.TransferUpdateInput): 
  * at the destination, in one transaction.
  */
 export async function shipTransfer(db: Db, transferId: string, deadlineAt: string): Promise<TransferStepOutcome> {
+  const maria = mariadbOf(db);
+  if (maria) return shipTransferOnMariadb(db, maria, transferId, deadlineAt);
   return step(db, transferId, Operation.TRANSFER_SHIP, TransferStatus.REQUESTED, async (tx, t, serial) => {
     await lockEnds(tx, t);
     const held = await lockReservation(tx, serial);
@@ -171,6 +184,8 @@ export async function receiveTransfer(
   transferId: string,
   receipt: TransferReceipt,
 ): Promise<TransferStepOutcome> {
+  const maria = mariadbOf(db);
+  if (maria) return receiveTransferOnMariadb(db, maria, transferId, receipt);
   return step(db, transferId, Operation.TRANSFER_RECEIVE, TransferStatus.SHIPPED, async (tx, t, serial) => {
     if (receipt.receivedQuantity > t.quantity) {
       throw new DomainError(
@@ -242,6 +257,8 @@ async function arriveInLots(
 
 /** Sends a shipment that never arrived back to its source: incoming cleared, on-hand restored. */
 export async function returnTransfer(db: Db, transferId: string): Promise<TransferStepOutcome> {
+  const maria = mariadbOf(db);
+  if (maria) return returnTransferOnMariadb(db, maria, transferId);
   return step(db, transferId, Operation.TRANSFER_RETURN, TransferStatus.SHIPPED, async (tx, t, serial) => {
     await lockEnds(tx, t);
     await moveIncoming(tx, t.sku, t.to_warehouse, -t.quantity);
@@ -264,6 +281,8 @@ export async function returnTransfer(db: Db, transferId: string): Promise<Transf
 
 /** Cancels before shipping: the hold at the source is released. */
 export async function cancelTransfer(db: Db, transferId: string): Promise<TransferStepOutcome> {
+  const maria = mariadbOf(db);
+  if (maria) return cancelTransferOnMariadb(db, maria, transferId);
   return step(db, transferId, Operation.TRANSFER_CANCEL, TransferStatus.REQUESTED, async (tx, _t, serial) => {
     await releaseInTx(tx, serial, ReleaseReason.CANCELLED);
     await setStatus(tx, transferId, { status: TransferStatus.CANCELLED });
@@ -273,6 +292,18 @@ export async function cancelTransfer(db: Db, transferId: string): Promise<Transf
 
 /** A shipment past its deadline: one TRANSFER_OVERDUE alert, ever, for the destination. */
 export async function raiseTransferOverdue(db: Db, transferId: string): Promise<void> {
+  const maria = mariadbOf(db);
+  if (maria) {
+    const o = await overdueTransferOnMariadb(maria, transferId);
+    await raiseAlert(db, {
+      kind: AlertKind.TRANSFER_OVERDUE,
+      subject: transferHoldId(transferId),
+      sku: o.sku,
+      warehouseCode: o.toWarehouse,
+      details: o.details,
+    });
+    return;
+  }
   const t = await db.transfer.findUniqueOrThrow({ where: { id: transferId } });
   await raiseAlert(db, {
     kind: AlertKind.TRANSFER_OVERDUE,

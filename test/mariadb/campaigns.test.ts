@@ -82,7 +82,7 @@ describeMariadb('flash-sale campaigns on MariaDB', () => {
       )
     ).map((r) => ({ ...r }));
 
-  test('createCampaign sets the quota aside once, fenced; other settings, too little stock, an unknown SKU or a pre-sale (STORE_NOT_SUPPORTED) change nothing', async () => {
+  test('createCampaign sets the quota aside once, fenced; other settings, too little stock, an unknown SKU or a pre-sale in an unknown warehouse change nothing; a flash sale is no pre-sale to fulfil', async () => {
     const body = campaign('c-admin', 'ADMIN', 30);
     expect(await createCampaign(db, body, 'key-ops')).toEqual({ created: true });
     expect(await createCampaign(db, { ...body }, 'key-ops')).toEqual({ created: false });
@@ -104,11 +104,12 @@ describeMariadb('flash-sale campaigns on MariaDB', () => {
     await expect(
       createCampaign(db, {
         ...campaign('c-pre', 'ADMIN', 5),
+        warehouseCode: 'NOWHERE',
         kind: 'PRE_SALE',
         expectedAt: new Date(Date.now() + 24 * hour).toISOString(),
       }),
-    ).rejects.toMatchObject({ code: 'STORE_NOT_SUPPORTED' });
-    await expect(fulfilPreSale(db, 'c-admin', 'k', 1)).rejects.toMatchObject({ code: 'STORE_NOT_SUPPORTED' });
+    ).rejects.toMatchObject({ code: 'UNKNOWN_WAREHOUSE' });
+    await expect(fulfilPreSale(db, 'c-admin', 'k', 1)).rejects.toMatchObject({ code: 'CAMPAIGN_NOT_FOUND' });
     expect(await levelOf(owner, 'ADMIN', 'W1')).toEqual({ onHand: 50, reserved: 30 });
     expect(await ledgerRows('ADMIN')).toHaveLength(2);
     const ids = await owner.query<{ id: string }[]>('SELECT id FROM campaigns ORDER BY id');

@@ -14,6 +14,9 @@ import { releaseOnMariadb, reserveOnMariadb } from '../../data/mariadb/holds';
 import { acceptPaymentOnMariadb } from '../../data/mariadb/payment-deliveries';
 import { mariadbDrifts } from '../../data/mariadb/reconcile';
 import { jsonValue } from '../../data/mariadb/tx';
+import { asSystem } from '../../data/db';
+import { upsertProduct } from '../../data/stock/catalog';
+import { receiveStock } from '../../data/stock/stock-admin';
 import { confirmPayment } from '../../data/orders/confirm';
 import { withLateSettlements } from '../../data/orders/order-view';
 import {
@@ -123,6 +126,60 @@ describeMariadb('payments on MariaDB', () => {
     });
     await leaseDueDeliveries(db, { batch: 10, maxBackoffMs: 60_000 });
     expect(await count(`SELECT COUNT(*) AS n FROM payment_deliveries WHERE order_id = 'o-retry'`)).toBe(0);
+  });
+
+  test('a lot-tracked sale leaves its lots first-expiring-first, one ledger row per lot, and the lots still sum to on hand', async () => {
+    const day = 86_400_000;
+    const inDays = (d: number) => new Date(Date.now() + d * day).toISOString();
+    await upsertProduct(db, 'LOTPAY', 'Lychees', { lotTracked: true });
+    const receipt = (key: string, lotCode: string, quantity: number, expiresAt: string) =>
+      receiveStock(db, {
+        idempotencyKey: key,
+        sku: 'LOTPAY',
+        warehouseCode: 'W1',
+        quantity,
+        reason: 'delivery',
+        lotCode,
+        expiresAt,
+      });
+    await receipt('lp-late', 'LATE', 4, inDays(9));
+    await receipt('lp-soon', 'SOON', 2, inDays(3));
+    await reserveOnMariadb(maria(), {
+      serial: 'o-lots',
+      orderId: 'o-lots',
+      userId: 'u-lots',
+      lines: [{ sku: 'LOTPAY', warehouseCode: 'W1', quantity: 3 }],
+      expiresAt: inAnHour(),
+      saga: { orderId: 'o-lots' },
+    });
+    const settled = await asSystem('order-saga', () => confirmPayment(db, 'o-lots', paid('o-lots', 'pay-lots')));
+    expect(settled?.state).toBe('CONFIRMED');
+    // Replayed: the first answer, nothing taken twice.
+    await asSystem('order-saga', () => confirmPayment(db, 'o-lots', paid('o-lots', 'pay-lots')));
+    const lots = await owner.query<{ lot_code: string; quantity: number }[]>(
+      "SELECT lot_code, quantity FROM stock_lots WHERE sku = 'LOTPAY' ORDER BY lot_code",
+    );
+    expect(lots.map((l) => [l.lot_code, l.quantity])).toEqual([
+      ['LATE', 3],
+      ['SOON', 0],
+    ]);
+    expect(await levelOf(owner, 'LOTPAY', 'W1')).toEqual({ onHand: 3, reserved: 0 });
+    const moves = await owner.query<{ lot_code: string; on_hand_delta: number; actor: string }[]>(
+      "SELECT lot_code, on_hand_delta, actor FROM stock_movements WHERE reason = 'CONFIRM' AND reference = 'o-lots' ORDER BY id",
+    );
+    expect(moves.map((m) => [m.lot_code, m.on_hand_delta, m.actor])).toEqual([
+      ['SOON', -2, 'system:order-saga'],
+      ['LATE', -1, 'system:order-saga'],
+    ]);
+    const [{ consumed }] = await owner.query<{ consumed: unknown }[]>(
+      "SELECT consumed_lots AS consumed FROM reservations WHERE id = 'o-lots'",
+    );
+    expect(
+      (jsonValue(consumed) as { lotCode: string; quantity: number }[]).map((l) => [l.lotCode, l.quantity]),
+    ).toEqual([
+      ['SOON', 2],
+      ['LATE', 1],
+    ]);
   });
 
   test("the webhook's transaction is one statement from the client, as PostgreSQL's one function call", async () => {
@@ -457,12 +514,16 @@ describeMariadb('POST /webhooks/payments on MariaDB (the real API, worker and Te
     expect([failed.statusCode, failed.json().result]).toEqual([200, 'RECORDED']);
     const refunded = await webhook(event('ev-web-refund', 'payment.refunded'));
     expect([refunded.statusCode, refunded.json().result]).toEqual([200, 'RECORDED']);
-    // A hold extension (payment.pending) is not built on MariaDB: said so, nothing changed.
+    // payment.pending for an order with no hold: stored with its answer NO_HOLD, nothing extended
+    // (test/mariadb/after-checkout.test.ts has the extensions themselves).
     const pending = await webhook(event('ev-web-pending', 'payment.pending'));
-    expect([pending.statusCode, pending.json().code]).toEqual([501, 'STORE_NOT_SUPPORTED']);
+    expect([pending.statusCode, pending.json()]).toEqual([
+      200,
+      { eventId: 'ev-web-pending', orderId: 'o-web', result: 'NO_HOLD' },
+    ]);
     const [{ e }] = await owner.query<{ e: number }[]>(
       `SELECT COUNT(*) AS e FROM payment_events WHERE order_id = 'o-web'`,
     );
-    expect(Number(e)).toBe(7);
+    expect(Number(e)).toBe(8);
   });
 });

@@ -37,6 +37,11 @@ const CORE_TABLES = [
   'stock_alerts',
   'reconciliation_runs',
   'cache_checks',
+  // Hold extensions and returns (0060_after_checkout).
+  'hold_extensions',
+  'return_lines',
+  // Transfers (0070_transfers).
+  'transfers',
 ];
 
 /** Lists: a PostgreSQL array is a JSON array on MySQL (no array type there). */
