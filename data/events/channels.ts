@@ -6,7 +6,7 @@
  * consumer's drops them. Nothing here knows a broker.
  */
 import type { Db } from '../db';
-import { advanceMariadbCursor, mariadbChannelCursor, mariadbEventsAfter } from '../mariadb/events';
+import { advanceMariadbCursor, mariadbChannelCursor, mariadbEventBacklog, mariadbEventsAfter } from '../mariadb/events';
 import { mariadbOf } from '../mariadb/db';
 import type { CloudEvent } from './types';
 
@@ -79,7 +79,9 @@ export interface EventBacklog {
 }
 
 /** One statement, on the unpositioned and position indexes. */
-export async function eventBacklog(db: Pick<Db, '$queryRawUnsafe'>): Promise<EventBacklog> {
+export async function eventBacklog(db: Pick<Db, '$queryRawUnsafe' | 'mariadb'>): Promise<EventBacklog> {
+  const maria = mariadbOf(db);
+  if (maria) return mariadbEventBacklog(maria);
   const [totals] = await db.$queryRawUnsafe<{ n: number; oldest: number }[]>(`
     SELECT count(*)::int AS n, COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(time)), 0)::float8 AS oldest
       FROM event_outbox WHERE position IS NULL`);

@@ -16,7 +16,7 @@ import type { Pool } from 'mariadb';
 import { Webhook } from 'standardwebhooks';
 import type { Db } from '../../data/db';
 import { advanceCursor, assignAll, assignPositions, deleteExpiredEvents, readFeed } from '../../data/events';
-import { channelCursor } from '../../data/events/channels';
+import { channelCursor, eventBacklog } from '../../data/events/channels';
 import type { CloudEvent } from '../../data/events/types';
 import { createSubscription, getSubscription, listDeliveries } from '../../data/events';
 import { holdBatchOnMariadb, type MariadbBatchItem } from '../../data/mariadb/hold-batch';
@@ -202,6 +202,8 @@ describeMariadb('stock events on MariaDB', () => {
     expect(badges.nextCursor).toBe(events[events.length - 1].sequence.replace(/^0+/, ''));
     // The store gauges read the (empty) backlog.
     expect(await storeGaugeReader(db).events!()).toMatchObject({ unpositioned: 0 });
+    // And the console's backlog read (data/events/channels.ts eventBacklog) reads MariaDB.
+    expect(await eventBacklog(db)).toMatchObject({ unpositioned: 0, unpositionedOldestSeconds: 0 });
   });
 
   test('a flash-sale batch: one campaign.changed per batch and campaign.sold_out at 0; a settled payment and an alert have theirs', async () => {
