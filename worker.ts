@@ -123,45 +123,40 @@ export async function runWorker(config: Config): Promise<void> {
   const cache = createStockCache(config, metrics);
   invalidateOnCommit(db, cache);
   const relay = startCacheRelay(db, cache, config, metrics);
-  // The event feed and its channels are PostgreSQL's (triggers, txid order): not on MySQL/MariaDB yet (docs/mysql.md).
-  const events = config.store === 'postgresql';
-  if (!events) log.warn('events (GET /events, webhooks, NATS) do not run on MySQL/MariaDB yet: their loops are off');
+  // The event relay, NATS, retention and webhooks run on both stores (MySQL/MariaDB: data/mariadb/events.ts).
   // Committed events get their feed positions (GET /events also positions before it reads).
   const eventRelay = new EventRelay(db, {
     intervalMs: config.eventRelayIntervalMs,
     log: (message, fields) => log.warn(fields, message),
   });
-  if (events) eventRelay.start();
+  eventRelay.start();
   // Positioned events to NATS JetStream (EVENTS_NATS_URL), from the channel's cursor; NATS down only delays them.
   const nats = config.eventsNats;
-  const natsChannel =
-    nats && events
-      ? new NatsEventChannel(db, {
-          open: () =>
-            openJetStream({
-              url: nats.url,
-              name: `stockhold-worker-${process.pid}`,
-              stream: nats.stream,
-              subjects: [`${nats.subjectPrefix}.>`],
-              maxAgeSeconds: config.eventRetention.days * 24 * 3600,
-              duplicateWindowSeconds: nats.duplicateWindowSeconds,
-              publishTimeoutMs: nats.publishTimeoutMs,
-            }),
-          subjectPrefix: nats.subjectPrefix,
-          intervalMs: config.eventRelayIntervalMs,
-          maxBackoffMs: nats.maxBackoffMs,
-          onPublish: (outcome, n) => metrics.eventPublishes.inc({ channel: 'nats', outcome }, n),
-          log: (message, fields) => log.warn(fields, message),
-        }).start()
-      : undefined;
-  // Old positioned events every channel has passed (EVENT_RETENTION_DAYS).
-  const retention = events
-    ? startEventRetention(db, {
-        ...config.eventRetention,
-        onDeleted: (n) => metrics.eventsExpired.inc(n),
+  const natsChannel = nats
+    ? new NatsEventChannel(db, {
+        open: () =>
+          openJetStream({
+            url: nats.url,
+            name: `stockhold-worker-${process.pid}`,
+            stream: nats.stream,
+            subjects: [`${nats.subjectPrefix}.>`],
+            maxAgeSeconds: config.eventRetention.days * 24 * 3600,
+            duplicateWindowSeconds: nats.duplicateWindowSeconds,
+            publishTimeoutMs: nats.publishTimeoutMs,
+          }),
+        subjectPrefix: nats.subjectPrefix,
+        intervalMs: config.eventRelayIntervalMs,
+        maxBackoffMs: nats.maxBackoffMs,
+        onPublish: (outcome, n) => metrics.eventPublishes.inc({ channel: 'nats', outcome }, n),
         log: (message, fields) => log.warn(fields, message),
-      })
+      }).start()
     : undefined;
+  // Old positioned events every channel has passed (EVENT_RETENTION_DAYS).
+  const retention = startEventRetention(db, {
+    ...config.eventRetention,
+    onDeleted: (n) => metrics.eventsExpired.inc(n),
+    log: (message, fields) => log.warn(fields, message),
+  });
   // Positioned events to each webhook subscription: one loop per subscription (docs/events.md "Webhooks").
   const webhooks = new WebhookDispatcher(webhookDeliveryDeps(db, config, metricsObserver(metrics)), {
     pollMs: config.eventWebhooks.pollMs,
@@ -169,7 +164,7 @@ export async function runWorker(config: Config): Promise<void> {
     leaseMs: 2 * config.eventWebhooks.timeoutMs + 30_000,
     log: (message, fields) => log.warn(fields, message),
   });
-  if (events) webhooks.start();
+  webhooks.start();
   // Sagas whose hold committed but whose start the API never made (it died, Temporal was down).
   const sagaRelay = startSagaRelay(
     db,
@@ -235,7 +230,7 @@ export async function runWorker(config: Config): Promise<void> {
     await relay.stop();
     await eventRelay.stop();
     await natsChannel?.stop();
-    await retention?.stop();
+    await retention.stop();
     await webhooks.stop();
     await sagaRelay.stop();
     await paymentRelay.stop();

@@ -7,6 +7,8 @@
  * envelope once. Any number of processes may call it at once: they take turns.
  */
 import type { Db } from '../db';
+import { assignMariadbPositions } from '../mariadb/events';
+import { mariadbOf } from '../mariadb/db';
 import { EVENT_SOURCE } from './types';
 
 /** Events one pass positions at most: a pass is one statement, keep it short. */
@@ -14,6 +16,8 @@ export const ASSIGN_BATCH = 1000;
 
 /** One positioning pass; returns how many events it positioned (0: none were waiting). */
 export async function assignPositions(db: Db, limit = ASSIGN_BATCH): Promise<number> {
+  const maria = mariadbOf(db);
+  if (maria) return assignMariadbPositions(maria, limit, EVENT_SOURCE);
   const [row] = await db.$queryRaw<
     { n: number }[]
   >`SELECT stockhold_events_assign(${limit}::int, ${EVENT_SOURCE}) AS n`;

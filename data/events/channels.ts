@@ -6,6 +6,8 @@
  * consumer's drops them. Nothing here knows a broker.
  */
 import type { Db } from '../db';
+import { advanceMariadbCursor, mariadbChannelCursor, mariadbEventBacklog, mariadbEventsAfter } from '../mariadb/events';
+import { mariadbOf } from '../mariadb/db';
 import type { CloudEvent } from './types';
 
 /** A positioned event as a channel reads it: its position, its routing keys and the stored envelope. */
@@ -27,6 +29,8 @@ export function eventBytes(event: CloudEvent): Buffer {
 
 /** The channel's cursor, creating it at 0 (from the first retained event) the first time. */
 export async function channelCursor(db: Db, channel: string): Promise<bigint> {
+  const maria = mariadbOf(db);
+  if (maria) return mariadbChannelCursor(maria, channel);
   const [row] = await db.$queryRaw<{ position: bigint }[]>`
     WITH created AS (INSERT INTO event_channel_cursors (channel) VALUES (${channel}) ON CONFLICT (channel) DO NOTHING RETURNING position)
     SELECT position FROM created UNION ALL SELECT position FROM event_channel_cursors WHERE channel = ${channel}`;
@@ -35,6 +39,8 @@ export async function channelCursor(db: Db, channel: string): Promise<bigint> {
 
 /** Up to `limit` positioned events after `after`, in position order. */
 export async function eventsAfter(db: Db, after: bigint, limit: number): Promise<ChannelEvent[]> {
+  const maria = mariadbOf(db);
+  if (maria) return mariadbEventsAfter(maria, after, limit);
   const rows = await db.$queryRaw<
     { position: bigint; type: string; sku: string | null; warehouse_code: string | null; event: CloudEvent }[]
   >`
@@ -51,6 +57,8 @@ export async function eventsAfter(db: Db, after: bigint, limit: number): Promise
 
 /** Moves the channel's cursor to `position` (never back: two publishers racing leave the higher one). */
 export async function advanceCursor(db: Db, channel: string, position: bigint): Promise<void> {
+  const maria = mariadbOf(db);
+  if (maria) return advanceMariadbCursor(maria, channel, position);
   await db.$executeRaw`
     INSERT INTO event_channel_cursors (channel, position) VALUES (${channel}, ${position})
     ON CONFLICT (channel) DO UPDATE SET position = GREATEST(event_channel_cursors.position, EXCLUDED.position), updated_at = clock_timestamp()`;
@@ -71,7 +79,9 @@ export interface EventBacklog {
 }
 
 /** One statement, on the unpositioned and position indexes. */
-export async function eventBacklog(db: Pick<Db, '$queryRawUnsafe'>): Promise<EventBacklog> {
+export async function eventBacklog(db: Pick<Db, '$queryRawUnsafe' | 'mariadb'>): Promise<EventBacklog> {
+  const maria = mariadbOf(db);
+  if (maria) return mariadbEventBacklog(maria);
   const [totals] = await db.$queryRawUnsafe<{ n: number; oldest: number }[]>(`
     SELECT count(*)::int AS n, COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(time)), 0)::float8 AS oldest
       FROM event_outbox WHERE position IS NULL`);

@@ -5,6 +5,15 @@
  * subscription's cursor, through its filter, in position order.
  */
 import type { Db } from '../db';
+import { mariadbOf } from '../mariadb/db';
+import {
+  eventAtOnMariadb,
+  getDeliveryOnMariadb,
+  listDeliveriesOnMariadb,
+  nextEventsOnMariadb,
+  pendingRetryOnMariadb,
+  recordAttemptOnMariadb,
+} from '../mariadb/event-subscriptions';
 
 /** A positioned event as sent: `body` is the stored CloudEvent's text. */
 export interface OutgoingEvent {
@@ -30,6 +39,8 @@ export async function nextEvents(
   after: bigint,
   limit: number,
 ): Promise<{ events: OutgoingEvent[]; scannedTo: bigint; head: bigint }> {
+  const maria = mariadbOf(db);
+  if (maria) return nextEventsOnMariadb(maria, subscriptionId, after, limit, SCAN_WINDOW);
   const rows = await db.$queryRaw<
     {
       position: bigint | null;
@@ -70,6 +81,8 @@ export async function nextEvents(
 
 /** One positioned event by position. */
 export async function eventAt(db: Db, position: bigint): Promise<OutgoingEvent | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return eventAtOnMariadb(maria, position);
   const [r] = await db.$queryRaw<{ position: bigint; event_id: string; type: string; time: Date; body: string }[]>`
     SELECT position, event_id, type, time, event::text AS body FROM event_outbox WHERE position = ${position}`;
   return r ? { position: r.position, eventId: r.event_id, type: r.type, time: r.time, body: r.body } : undefined;
@@ -92,6 +105,8 @@ export interface DeliveryRecord {
 
 /** The subscription's waiting retry (the loop's head of line), if any. */
 export async function pendingRetry(db: Db, subscriptionId: string): Promise<DeliveryRecord | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return pendingRetryOnMariadb(maria, subscriptionId);
   const r = await db.eventDelivery.findFirst({
     where: { subscriptionId, status: 'RETRYING' },
     orderBy: { position: 'asc' },
@@ -104,6 +119,8 @@ export async function getDelivery(
   subscriptionId: string,
   position: bigint,
 ): Promise<DeliveryRecord | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return getDeliveryOnMariadb(maria, subscriptionId, position);
   const r = await db.eventDelivery.findUnique({ where: { subscriptionId_position: { subscriptionId, position } } });
   return r ? (r as DeliveryRecord) : undefined;
 }
@@ -115,6 +132,8 @@ export async function listDeliveries(
   status: DeliveryStatus | undefined,
   limit: number,
 ): Promise<DeliveryRecord[]> {
+  const maria = mariadbOf(db);
+  if (maria) return listDeliveriesOnMariadb(maria, subscriptionId, status, limit);
   return (await db.eventDelivery.findMany({
     where: { subscriptionId, status },
     orderBy: { position: 'asc' },
@@ -137,6 +156,8 @@ export async function recordAttempt(
     at: Date;
   },
 ): Promise<void> {
+  const maria = mariadbOf(db);
+  if (maria) return recordAttemptOnMariadb(maria, d);
   // One statement (Prisma's upsert may be a read and a write in a transaction).
   await db.$executeRaw`
     INSERT INTO event_deliveries (subscription_id, position, event_id, status, attempts, next_attempt_at, last_status, last_error, first_failed_at, updated_at)

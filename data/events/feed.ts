@@ -5,6 +5,8 @@
  * never skips an event, whatever the filters.
  */
 import type { Db } from '../db';
+import { readMariadbFeed } from '../mariadb/events';
+import { mariadbOf } from '../mariadb/db';
 import type { CloudEvent, FeedPage } from './types';
 
 export interface FeedQuery {
@@ -25,6 +27,8 @@ interface Row {
 
 /** One page. A last page moves the cursor to the head it searched up to, even if it is empty. */
 export async function readFeed(db: Db, query: FeedQuery): Promise<FeedPage> {
+  const maria = mariadbOf(db);
+  if (maria) return readMariadbFeed(maria, query);
   const types = query.types && query.types.length > 0 ? [...query.types] : null;
   const sku = query.sku ?? null;
   // The head is read with the page: rows beyond it were not visible to this snapshot.

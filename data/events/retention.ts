@@ -11,6 +11,8 @@
  */
 import { PollingLoop } from '../../platform/polling-loop';
 import type { Db } from '../db';
+import { deleteExpiredMariadbEvents } from '../mariadb/events';
+import { mariadbOf } from '../mariadb/db';
 
 /** Events one statement deletes at most: keep each short. */
 export const RETENTION_BATCH = 5_000;
@@ -20,6 +22,8 @@ export const RETENTION_BATCH = 5_000;
  * every active subscription's cursor whose time is older than `days`. Returns how many were deleted.
  */
 export async function deleteExpiredEvents(db: Db, days: number, batch = RETENTION_BATCH): Promise<number> {
+  const maria = mariadbOf(db);
+  if (maria) return deleteExpiredMariadbEvents(maria, days, batch);
   return db.$executeRaw`
     DELETE FROM event_outbox WHERE id IN (
       SELECT id FROM event_outbox

@@ -6,6 +6,22 @@
  * moved it back meanwhile is never overwritten.
  */
 import type { Db } from '../db';
+import { mariadbOf } from '../mariadb/db';
+import {
+  activeSubscriptionIdsOnMariadb,
+  createSubscriptionOnMariadb,
+  deleteSubscriptionOnMariadb,
+  disableSubscriptionOnMariadb,
+  getSubscriptionOnMariadb,
+  leaseSubscriptionOnMariadb,
+  listSubscriptionsOnMariadb,
+  moveCursorOnMariadb,
+  releaseLeaseOnMariadb,
+  replayAfterOnMariadb,
+  rotateSecretOnMariadb,
+  subscriptionForSendingOnMariadb,
+  updateSubscriptionOnMariadb,
+} from '../mariadb/event-subscriptions';
 
 export interface SubscriptionFilter {
   readonly types: readonly string[];
@@ -88,6 +104,8 @@ export interface NewSubscription extends SubscriptionFilter {
 
 /** Creates a subscription whose cursor is the feed's head: it hears what is positioned from now on. */
 export async function createSubscription(db: Db, s: NewSubscription): Promise<SubscriptionView> {
+  const maria = mariadbOf(db);
+  if (maria) return createSubscriptionOnMariadb(maria, s);
   await db.$executeRaw`
     INSERT INTO event_subscriptions (id, url, description, types, skus, warehouses, secret, cursor)
     VALUES (${s.id}, ${s.url}, ${s.description ?? null}, ${[...s.types]}::text[], ${[...s.skus]}::text[], ${[...s.warehouses]}::text[], ${s.secret},
@@ -96,11 +114,15 @@ export async function createSubscription(db: Db, s: NewSubscription): Promise<Su
 }
 
 export async function getSubscription(db: Db, id: string): Promise<SubscriptionView | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return getSubscriptionOnMariadb(maria, id);
   const r = await db.eventSubscription.findUnique({ where: { id } });
   return r ? view(r) : undefined;
 }
 
 export async function listSubscriptions(db: Db): Promise<SubscriptionView[]> {
+  const maria = mariadbOf(db);
+  if (maria) return listSubscriptionsOnMariadb(maria);
   return (await db.eventSubscription.findMany({ orderBy: { createdAt: 'asc' } })).map((r) => view(r));
 }
 
@@ -117,6 +139,8 @@ export async function updateSubscription(
   id: string,
   c: SubscriptionChange,
 ): Promise<SubscriptionView | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return updateSubscriptionOnMariadb(maria, id, c);
   const status = c.enabled === undefined ? undefined : c.enabled ? 'ACTIVE' : 'DISABLED';
   const { count } = await db.eventSubscription.updateMany({
     where: { id },
@@ -140,6 +164,8 @@ export async function updateSubscription(
 
 /** Deletes a subscription and its delivery records; false when there was none. */
 export async function deleteSubscription(db: Db, id: string): Promise<boolean> {
+  const maria = mariadbOf(db);
+  if (maria) return deleteSubscriptionOnMariadb(maria, id);
   return (await db.eventSubscription.deleteMany({ where: { id } })).count > 0;
 }
 
@@ -150,6 +176,8 @@ export async function rotateSecret(
   secret: string,
   previousUntil: Date,
 ): Promise<SubscriptionView | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return rotateSecretOnMariadb(maria, id, secret, previousUntil);
   const n = await db.$executeRaw`
     UPDATE event_subscriptions
        SET previous_secret = secret, previous_secret_until = ${previousUntil}, secret = ${secret}, updated_at = now()
@@ -159,6 +187,8 @@ export async function rotateSecret(
 
 /** Sends again every event after `afterPosition` (the cursor goes there; retries pending beyond it are dropped: they come again). */
 export async function replayAfter(db: Db, id: string, afterPosition: bigint): Promise<SubscriptionView | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return replayAfterOnMariadb(maria, id, afterPosition);
   const n = await db.$executeRaw`
     WITH moved AS (UPDATE event_subscriptions SET cursor = ${afterPosition}, updated_at = now() WHERE id = ${id} RETURNING id)
     DELETE FROM event_deliveries d USING moved WHERE d.subscription_id = moved.id AND d.status = 'RETRYING' AND d.position > ${afterPosition}`;
@@ -168,6 +198,8 @@ export async function replayAfter(db: Db, id: string, afterPosition: bigint): Pr
 
 /** Ids of the subscriptions a dispatcher should run. */
 export async function activeSubscriptionIds(db: Db): Promise<string[]> {
+  const maria = mariadbOf(db);
+  if (maria) return activeSubscriptionIdsOnMariadb(maria);
   return (
     await db.eventSubscription.findMany({ where: { status: 'ACTIVE' }, select: { id: true }, orderBy: { id: 'asc' } })
   ).map((r) => r.id);
@@ -183,6 +215,8 @@ export async function leaseSubscription(
   owner: string,
   leaseMs: number,
 ): Promise<LeasedSubscription | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return leaseSubscriptionOnMariadb(maria, id, owner, leaseMs);
   const [r] = await db.$queryRaw<Row[]>`
     UPDATE event_subscriptions SET lease_owner = ${owner}, lease_until = now() + make_interval(secs => ${leaseMs / 1000})
      WHERE id = ${id} AND status = 'ACTIVE' AND (lease_owner IS NULL OR lease_owner = ${owner} OR lease_until < now())
@@ -192,6 +226,8 @@ export async function leaseSubscription(
 
 /** Gives a lease back (the loop stopped). */
 export async function releaseLease(db: Db, id: string, owner: string): Promise<void> {
+  const maria = mariadbOf(db);
+  if (maria) return releaseLeaseOnMariadb(maria, id, owner);
   await db.eventSubscription.updateMany({
     where: { id, leaseOwner: owner },
     data: { leaseOwner: null, leaseUntil: null },
@@ -200,6 +236,8 @@ export async function releaseLease(db: Db, id: string, owner: string): Promise<v
 
 /** Moves the cursor from `from` to `to`; false when it was no longer at `from` (a replay moved it). */
 export async function moveCursor(db: Db, id: string, from: bigint, to: bigint): Promise<boolean> {
+  const maria = mariadbOf(db);
+  if (maria) return moveCursorOnMariadb(maria, id, from, to);
   return (await db.eventSubscription.updateMany({ where: { id, cursor: from }, data: { cursor: to } })).count > 0;
 }
 
@@ -214,6 +252,8 @@ export async function disableSubscription(
   at: Date,
   details: Record<string, unknown>,
 ): Promise<boolean> {
+  const maria = mariadbOf(db);
+  if (maria) return disableSubscriptionOnMariadb(maria, id, reason, at, details);
   const [row] = await db.$queryRaw<{ n: number }[]>`
     WITH off AS (
       UPDATE event_subscriptions SET status = 'DISABLED', disabled_reason = ${reason}, disabled_at = ${at}, lease_owner = NULL, lease_until = NULL, updated_at = now()
@@ -230,6 +270,8 @@ export async function disableSubscription(
 
 /** A subscription with its secrets, for a send by request (a DEAD delivery's retry); undefined when there is none. */
 export async function subscriptionForSending(db: Db, id: string): Promise<LeasedSubscription | undefined> {
+  const maria = mariadbOf(db);
+  if (maria) return subscriptionForSendingOnMariadb(maria, id);
   const r = await db.eventSubscription.findUnique({ where: { id } });
   return r
     ? {

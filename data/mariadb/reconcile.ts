@@ -69,7 +69,9 @@ export async function mariadbDrifts(pool: Pool): Promise<MariadbDrift[]> {
  * Two more that the MariaDB hold batch makes checkable: an open flash sale's quota = its pool + the
  * units held or sold from it (POOL_VS_HOLDS; once ended, its pool went back to the level), and
  * each user's count = their holds (USER_COUNT_VS_HOLDS, the per-user limit's evidence).
- * Not here: EVENTS_VS_VERSIONS (no event outbox on this store).
+ * EVENTS_VS_VERSIONS (migration 0080_events): each level's stock.changed chain has no break
+ * (fromVersion = the previous toVersion) and ends at the level's version; judged from the first
+ * remaining event, so retention keeps it valid.
  * MySQL has no `FILTER`: conditional sums are `SUM(CASE …)`; `check` is a reserved word.
  */
 function driftSql(withTransfers: boolean): string {
@@ -117,7 +119,14 @@ function driftSql(withTransfers: boolean): string {
   sold AS (
     SELECT r.campaign_id, r.user_id, SUM(rl.quantity) AS quantity
       FROM reservations r JOIN reservation_lines rl ON rl.reservation_id = r.id
-     WHERE r.campaign_id IS NOT NULL AND r.status IN ('RESERVED', 'CONFIRMED', 'BACKORDERED', 'REFUND_REQUIRED') GROUP BY r.campaign_id, r.user_id)
+     WHERE r.campaign_id IS NOT NULL AND r.status IN ('RESERVED', 'CONFIRMED', 'BACKORDERED', 'REFUND_REQUIRED') GROUP BY r.campaign_id, r.user_id),
+  event_chain AS (
+    SELECT sku, warehouse_code, MAX(t) AS last_to, SUM(CASE WHEN f <> prev_t THEN 1 ELSE 0 END) AS breaks
+      FROM (SELECT sku, warehouse_code, f, t, LAG(t) OVER (PARTITION BY sku, warehouse_code ORDER BY f) AS prev_t
+              FROM (SELECT sku, warehouse_code, CAST(JSON_VALUE(data, '$.fromVersion') AS SIGNED) AS f,
+                           CAST(JSON_VALUE(data, '$.toVersion') AS SIGNED) AS t
+                      FROM event_outbox WHERE type = 'stock.changed') v) e
+     GROUP BY sku, warehouse_code)
   SELECT 'ON_HAND_VS_LEDGER' AS chk, sku, warehouse_code, NULL AS lot_code, NULL AS subject, on_hand AS recorded, l_on_hand AS expected
     FROM level WHERE on_hand <> l_on_hand
   UNION ALL SELECT 'RESERVED_VS_LEDGER', sku, warehouse_code, NULL, NULL, reserved, l_reserved FROM level WHERE reserved <> l_reserved
@@ -146,6 +155,10 @@ function driftSql(withTransfers: boolean): string {
               FROM campaign_user_counts u JOIN campaigns c ON c.id = u.campaign_id
               LEFT JOIN sold s ON s.campaign_id = u.campaign_id AND s.user_id = u.user_id
              WHERE u.quantity <> COALESCE(s.quantity, 0)
+  UNION ALL SELECT 'EVENTS_VS_VERSIONS', il.sku, il.warehouse_code, NULL, NULL, il.version, ec.last_to
+              FROM inventory_levels il JOIN event_chain ec ON ec.sku = il.sku AND ec.warehouse_code = il.warehouse_code
+             WHERE il.version <> ec.last_to
+  UNION ALL SELECT 'EVENTS_VS_VERSIONS', sku, warehouse_code, NULL, NULL, breaks, 0 FROM event_chain WHERE breaks > 0
   ORDER BY 2, 3, 1, 5`;
 }
 

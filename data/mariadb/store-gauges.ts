@@ -1,11 +1,11 @@
 /**
  * The worker's store gauges on MySQL/MariaDB (issue 22): data/store-gauges.ts's two statements
  * on this store, on the same indexes (reservations (status, expires_at) and (campaign_id,
- * status), saga_starts (started_at, …)). The event backlog has no meaning here (no event
- * outbox on this store): its gauges report nothing, and the scrape still answers.
+ * status), saga_starts (started_at, …)), and the event backlog (data/mariadb/events.ts).
  */
 import type { Pool } from 'mariadb';
 import type { CampaignSales, StoreGaugeSource, StoreTotals } from '../../platform/store-gauges';
+import { mariadbEventBacklog } from './events';
 
 /** Seconds since a UTC DATETIME(3), with milliseconds (0 when there is none). */
 const ageOf = (oldest: string) => `COALESCE(TIMESTAMPDIFF(MICROSECOND, ${oldest}, CURRENT_TIMESTAMP(3)) / 1e6, 0)`;
@@ -53,5 +53,6 @@ export function mariadbStoreGaugeReader(pool: Pool): StoreGaugeSource {
         held: Number(r.held),
         sold: Number(r.sold),
       })),
+    events: () => mariadbEventBacklog(pool),
   };
 }

@@ -18,6 +18,9 @@ export async function inMariadbTx<T>(pool: Pool, work: (tx: MariadbTx) => Promis
   try {
     await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
     await conn.beginTransaction();
+    // The transaction's id for the event triggers (migration 0080_events): its ledger rows and
+    // events carry it, so a level changed twice in it has one stock.changed with its causes.
+    await conn.query('SET @stockhold_txid = UUID_SHORT()');
     try {
       const result = await work(conn);
       await conn.commit();

@@ -43,6 +43,8 @@ proc: BEGIN
   SET time_zone = '+00:00';
   SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
   START TRANSACTION;
+  -- The transaction's id for the event triggers (migration 0080_events).
+  SET @stockhold_txid = UUID_SHORT();
   SELECT slot INTO v_slot FROM stockhold_key_locks WHERE slot = CRC32(p_order_id) % 65536 FOR UPDATE;
 
   BEGIN

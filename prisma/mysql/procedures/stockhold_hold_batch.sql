@@ -39,6 +39,8 @@ BEGIN
   SET time_zone = '+00:00';
   SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
   START TRANSACTION;
+  -- The transaction's id for the event triggers (migration 0080_events).
+  SET @stockhold_txid = UUID_SHORT();
   CREATE TEMPORARY TABLE IF NOT EXISTS stockhold_batch_items (
     ord INT NOT NULL PRIMARY KEY, serial VARCHAR(255) NOT NULL, order_id VARCHAR(255) NOT NULL,
     user_id VARCHAR(255) NOT NULL, quantity INT NOT NULL, expires_at DATETIME(3) NOT NULL,
