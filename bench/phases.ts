@@ -91,7 +91,7 @@ export async function measureBaselines(stack: BenchStack, db: Db, o: BenchOption
 /**
  * The same ceilings with the service on MariaDB: the no-op workflows (store-independent), and
  * MariaDB's own raw hot-row baseline, measured now on the bench database. The events cost and
- * the hold batch's PostgreSQL work have no MariaDB form (events are off on this store; the
+ * the hold batch's PostgreSQL work have no MariaDB form (the event phases are not built for this store yet; the
  * batch is a procedure): `null` and `[]`, never borrowed figures.
  */
 async function measureMariadbBaselines(stack: BenchStack, o: BenchOptions) {

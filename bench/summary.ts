@@ -16,7 +16,7 @@ export function buildSummary(
   failures: string[],
   load: MachineLoad,
   cpu: { winner: number; reject: number; noop: number },
-  /** null on MariaDB: events are off there, so no subscriber listened. */
+  /** null on MariaDB: the event phases are not built for it yet, so no subscriber listened. */
   events: EventLag | null,
 ): Summary {
   const sus = sustainedFigures(sustained);

@@ -19,7 +19,8 @@ export const RETENTION_BATCH = 5_000;
 
 /**
  * One batch: the oldest positioned events (lowest positions) at or below every channel's and
- * every active subscription's cursor whose time is older than `days`. Returns how many were deleted.
+ * every active subscription's cursor whose time is older than `days`, never the last positioned
+ * one (the head the next positions are numbered from). Returns how many were deleted.
  */
 export async function deleteExpiredEvents(db: Db, days: number, batch = RETENTION_BATCH): Promise<number> {
   const maria = mariadbOf(db);
@@ -31,6 +32,9 @@ export async function deleteExpiredEvents(db: Db, days: number, batch = RETENTIO
          AND position <= COALESCE((SELECT min(position) FROM event_channel_cursors), position)
          AND position <= COALESCE((SELECT min(cursor) FROM event_subscriptions WHERE status = 'ACTIVE'), position)
          AND time < clock_timestamp() - make_interval(days => ${days}::int)
+         -- The head stays: positions are numbered from the highest one in the table, so deleting
+         -- it would number the next events from 1 again, below every reader's cursor.
+         AND position < (SELECT max(position) FROM event_outbox)
        ORDER BY position LIMIT ${batch}::int)`;
 }
 

@@ -65,9 +65,19 @@ it('deletes old positioned events up to the slowest channel, in batches; never u
   // With 30-day retention, 10-day-old events stay.
   await db.$executeRaw`DELETE FROM event_channel_cursors`;
   expect(await deleteAllExpiredEvents(db, 30)).toBe(0);
-  // No channel at all: every old positioned event may go; the unpositioned one stays.
-  expect(await deleteAllExpiredEvents(db, 7)).toBe(2);
-  expect(await positions()).toEqual([2n, null]);
+  // No channel at all: every old positioned event may go but the head; the unpositioned one stays.
+  expect(await deleteAllExpiredEvents(db, 7)).toBe(1);
+  expect(await positions()).toEqual([2n, 8n, null]);
+});
+
+it('the head stays, so positions never start again below a reader: the next event is numbered after it', async () => {
+  await positionedEvents(4, 10);
+  expect(await deleteAllExpiredEvents(db, 7)).toBe(3);
+  expect(await positions()).toEqual([4n]);
+  await db.$executeRaw`UPDATE inventory_levels SET on_hand = on_hand + 1 WHERE sku = 'R'`;
+  await assignAll(db);
+  // A reader at cursor 4 (the last it saw) reads the new event; numbered from 1 it would never.
+  expect(await positions()).toEqual([4n, 5n]);
 });
 
 it('an active webhook subscription holds the events it has not sent; a disabled one does not', async () => {
@@ -78,18 +88,18 @@ it('an active webhook subscription holds the events it has not sent; a disabled 
   expect(await deleteAllExpiredEvents(db, 7)).toBe(3);
   expect(await positions()).toEqual([4n, 5n, 6n]);
   await db.$executeRaw`UPDATE event_subscriptions SET status = 'DISABLED' WHERE id = 'sub-slow'`;
-  expect(await deleteAllExpiredEvents(db, 7)).toBe(3);
-  expect(await positions()).toEqual([]);
+  expect(await deleteAllExpiredEvents(db, 7)).toBe(2);
+  expect(await positions()).toEqual([6n]);
 });
 
 it('the periodic job deletes at start and reports the count', async () => {
   await positionedEvents(3, 10);
   let deleted = 0;
   const job = startEventRetention(db, { days: 7, intervalMs: 60_000, batch: 2, onDeleted: (n) => (deleted += n) });
-  for (let i = 0; i < 200 && deleted < 3; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 200 && deleted < 2; i++) await new Promise((r) => setTimeout(r, 10));
   await job.stop();
-  expect(deleted).toBe(3);
-  expect(await positions()).toEqual([]);
+  expect(deleted).toBe(2);
+  expect(await positions()).toEqual([3n]);
 });
 
 it('the gauges show the event backlog and each channel lag in positions and seconds', async () => {

@@ -42,15 +42,25 @@ const CORE_TABLES = [
   'return_lines',
   // Transfers (0070_transfers).
   'transfers',
+  // Stock events (0080_events).
+  'event_outbox',
+  'event_channel_cursors',
+  'event_subscriptions',
+  'event_deliveries',
 ];
 
 /** Lists: a PostgreSQL array is a JSON array on MySQL (no array type there). */
-const LIST_COLUMNS = new Set(['api_keys.scopes']);
+const LIST_COLUMNS = new Set([
+  'api_keys.scopes',
+  'event_subscriptions.types',
+  'event_subscriptions.skus',
+  'event_subscriptions.warehouses',
+]);
 
-/** PostgreSQL-only columns, and why they are not on MariaDB. */
-const PG_ONLY = new Set([
-  // xid8 of the writing transaction: the event outbox's causes (events are not on MariaDB yet).
-  'stock_movements.txid',
+/** Columns only MariaDB has, and why. */
+const MARIADB_ONLY = new Set([
+  // The "once per transaction" key of an event: MySQL has no partial unique index (0080_events).
+  'event_outbox.once_key',
 ]);
 
 /** A column type as a family both stores share. */
@@ -58,7 +68,8 @@ function family(type: string): string {
   const t = type.toLowerCase();
   if (/^(text|character varying|varchar|longtext|mediumtext)$/.test(t)) return 'text';
   if (/^(integer|int)$/.test(t)) return 'int';
-  if (t === 'bigint') return 'bigint';
+  // xid8 (PostgreSQL's transaction id) is an unsigned 64-bit number; MariaDB's writer id is a BIGINT UNSIGNED.
+  if (t === 'bigint' || t === 'xid8') return 'bigint';
   if (/^(boolean|tinyint)$/.test(t)) return 'boolean';
   if (/^(double precision|double)$/.test(t)) return 'double';
   if (/^(timestamp with time zone|datetime)$/.test(t)) return 'timestamp';
@@ -81,11 +92,7 @@ async function pgColumns(): Promise<Columns> {
         WHERE table_schema = 'public' AND table_name = ANY($1::text[])`,
       [CORE_TABLES],
     );
-    return new Map(
-      rows
-        .filter((r) => !PG_ONLY.has(`${r.t}.${r.c}`))
-        .map((r) => [`${r.t}.${r.c}`, { family: columnFamily(r), nullable: r.nullable === 'YES' }]),
-    );
+    return new Map(rows.map((r) => [`${r.t}.${r.c}`, { family: columnFamily(r), nullable: r.nullable === 'YES' }]));
   } finally {
     await pg.end();
   }
@@ -105,7 +112,11 @@ async function mariadbColumns(): Promise<Columns> {
         WHERE col.table_schema = DATABASE() AND col.table_name IN (?)`,
       [CORE_TABLES],
     );
-    return new Map(rows.map((r) => [`${r.t}.${r.c}`, { family: columnFamily(r), nullable: r.nullable === 'YES' }]));
+    return new Map(
+      rows
+        .filter((r) => !MARIADB_ONLY.has(`${r.t}.${r.c}`))
+        .map((r) => [`${r.t}.${r.c}`, { family: columnFamily(r), nullable: r.nullable === 'YES' }]),
+    );
   } finally {
     await conn.end();
   }
