@@ -10,7 +10,7 @@ import { paymentEndings } from './scenarios/payment-endings';
 import { paymentEndingsStarved } from './scenarios/payment-endings-starved';
 import { preSalePaidAtRelease } from './scenarios/pre-sale-release';
 import { temporalDownAcrossExpiry } from './scenarios/temporal-down-expiry';
-import { startStack, type StackStore } from './stack';
+import { startStack, type Stack, type StackStore } from './stack';
 import { formatHeader, formatRow, type Row } from './table';
 
 export const scenarios: readonly Scenario[] = [
@@ -33,27 +33,44 @@ export const scenarios: readonly Scenario[] = [
 export const FULL: Size = { orders: 500, hostileRequests: 10_000 };
 export const REDUCED: Size = { orders: 40, hostileRequests: 600 };
 
+/** One stack the scenarios run on in turn: `npm test` runs each scenario as its own test on it. */
+export interface OpenSuite {
+  readonly stack: Stack;
+  /** Runs one scenario (or lists it as skipped on this store); a scenario that throws is a failed row. */
+  run(scenario: Scenario): Promise<Row>;
+  stop(): Promise<void>;
+}
+
+export async function openSuite(size: Size, on: StackStore = { store: 'postgresql' }): Promise<OpenSuite> {
+  const stack = await startStack(size.orders, on);
+  return {
+    stack,
+    run: async (scenario) => {
+      const reason = scenario.notOn?.[stack.store];
+      if (reason !== undefined) return skippedRow(scenario, reason);
+      return scenario.run(stack, size).catch((err: Error) => crashed(scenario, err));
+    },
+    stop: () => stack.stop(),
+  };
+}
+
 export async function runSuite(
   size: Size,
   print: (line: string) => void,
   only?: (s: Scenario) => boolean,
   on: StackStore = { store: 'postgresql' },
 ): Promise<Row[]> {
-  const stack = await startStack(size.orders, on);
+  const suite = await openSuite(size, on);
   const rows: Row[] = [];
   try {
     print(formatHeader());
     for (const scenario of scenarios.filter(only ?? (() => true))) {
-      const reason = scenario.notOn?.[stack.store];
-      const row =
-        reason !== undefined
-          ? skippedRow(scenario, reason)
-          : await scenario.run(stack, size).catch((err: Error) => crashed(scenario, err));
+      const row = await suite.run(scenario);
       rows.push(row);
       print(formatRow(row));
     }
   } finally {
-    await stack.stop();
+    await suite.stop();
   }
   return rows;
 }
