@@ -5,6 +5,7 @@
  * Pure words and types only.
  */
 import { ErrorCode } from './errors';
+import { PaymentEventType } from './payments';
 
 /** Who asked for the extension. */
 export const ExtensionSource = {
@@ -106,4 +107,52 @@ export function extensionRefusal(
     };
   }
   return undefined;
+}
+
+/** What a `payment.pending` event decided: the hold extended (or why not), or a redelivery / conflict. */
+export type PendingOutcome =
+  | { readonly kind: 'accepted'; readonly answer: string; readonly extension?: ExtensionOutcome }
+  | { readonly kind: 'duplicate'; readonly answer: string }
+  | { readonly kind: 'conflict'; readonly message: string };
+
+/** The payment a `payment.pending` event reports: the fields its event id is compared on. */
+export interface PendingPayment {
+  readonly orderId: string;
+  readonly paymentId: string;
+  readonly amountCents: number;
+}
+
+/** The extension a `payment.pending` event asks for: once per payment (id `payment-pending:<paymentId>`). */
+export function pendingPaymentExtension(p: PendingPayment, seconds: number): ExtensionRequest {
+  return {
+    orderId: p.orderId,
+    extensionId: `payment-pending:${p.paymentId}`,
+    seconds,
+    reason: `payment ${p.paymentId} pending`,
+    source: ExtensionSource.PAYMENT_PENDING,
+  };
+}
+
+/** The answer stored with the event: EXTENDED, the refusal's code, or NO_HOLD when nothing is held. */
+export function pendingPaymentAnswer(extension: ExtensionOutcome | undefined): string {
+  if (!extension) return 'NO_HOLD';
+  return extension.status === 'EXTENDED' ? 'EXTENDED' : extension.code;
+}
+
+/**
+ * A redelivered event id: its first answer when the stored event is this one (same order,
+ * payment, amount and type `payment.pending`), a conflict otherwise.
+ */
+export function redeliveredPendingEvent(
+  eventId: string,
+  seen: { order_id: string; payment_id: string; amount_cents: number; type: string; answer: string | null },
+  p: PendingPayment,
+): PendingOutcome {
+  const same =
+    seen.order_id === p.orderId &&
+    seen.payment_id === p.paymentId &&
+    seen.amount_cents === p.amountCents &&
+    seen.type === PaymentEventType.PENDING;
+  if (!same) return { kind: 'conflict', message: `event ${eventId} was delivered with other content` };
+  return { kind: 'duplicate', answer: seen.answer ?? 'RECEIVED' };
 }

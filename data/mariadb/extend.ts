@@ -16,13 +16,16 @@
 import type { Pool } from 'mariadb';
 import { DomainError, ErrorCode } from '../../domain/errors';
 import {
-  ExtensionSource,
   extensionRefusal,
+  pendingPaymentAnswer,
+  pendingPaymentExtension,
+  redeliveredPendingEvent,
   type ExtensionOutcome,
   type ExtensionRequest,
   type HoldExtensionCaps,
+  type PendingOutcome,
 } from '../../domain/hold-extensions';
-import type { OrderPayment } from '../../domain/payments';
+import { PaymentEventType, type OrderPayment } from '../../domain/payments';
 import { isoColumn, isoOf } from './payments';
 import { inMariadbTx, isDuplicateKey, jsonValue, lockSerial, type MariadbTx } from './tx';
 
@@ -142,15 +145,9 @@ async function moveExpiry(tx: MariadbTx, req: ExtensionRequest, caps: HoldExtens
   };
 }
 
-/** data/payments/payment-deliveries.ts PendingOutcome. */
-export type MariadbPendingOutcome =
-  | { readonly kind: 'accepted'; readonly answer: string; readonly extension?: ExtensionOutcome }
-  | { readonly kind: 'duplicate'; readonly answer: string }
-  | { readonly kind: 'conflict'; readonly message: string };
-
 /**
  * data/payments/payment-deliveries.ts acceptPendingPayment on MariaDB: the event (type
- * `pendingEvent`) and the extension (id `payment-pending:<paymentId>`, so once per payment) in
+ * `payment.pending`) and the extension (id `payment-pending:<paymentId>`, so once per payment) in
  * one transaction under the order's slot. The event id is the claim (mechanism 4: INSERT, and
  * the duplicate key is the answer): a redelivered event gets its first answer, its id with
  * other content is a conflict, and neither extends anything.
@@ -160,15 +157,14 @@ export async function acceptPendingPaymentOnMariadb(
   p: OrderPayment,
   seconds: number,
   caps: HoldExtensionCaps,
-  pendingEvent: string,
-): Promise<MariadbPendingOutcome> {
-  return inMariadbTx(pool, async (tx): Promise<MariadbPendingOutcome> => {
+): Promise<PendingOutcome> {
+  return inMariadbTx(pool, async (tx): Promise<PendingOutcome> => {
     await lockSerial(tx, p.orderId);
     try {
       await tx.query(
         `INSERT INTO payment_events (event_id, order_id, payment_id, amount_cents, currency, result, type)
          VALUES (?, ?, ?, ?, ?, 'RECEIVED', ?)`,
-        [p.eventId, p.orderId, p.paymentId, p.amountCents, p.currency ?? null, pendingEvent],
+        [p.eventId, p.orderId, p.paymentId, p.amountCents, p.currency ?? null, PaymentEventType.PENDING],
       );
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
@@ -177,30 +173,10 @@ export async function acceptPendingPaymentOnMariadb(
       >('SELECT order_id, payment_id, amount_cents, type, answer FROM payment_events WHERE event_id = ? FOR UPDATE', [
         p.eventId,
       ]);
-      const same =
-        seen.order_id === p.orderId &&
-        seen.payment_id === p.paymentId &&
-        seen.amount_cents === p.amountCents &&
-        seen.type === pendingEvent;
-      if (!same) return { kind: 'conflict', message: `event ${p.eventId} was delivered with other content` };
-      return { kind: 'duplicate', answer: seen.answer ?? 'RECEIVED' };
+      return redeliveredPendingEvent(p.eventId, seen, p);
     }
-    const extension = await extendHoldTxOnMariadb(
-      tx,
-      {
-        orderId: p.orderId,
-        extensionId: `payment-pending:${p.paymentId}`,
-        seconds,
-        reason: `payment ${p.paymentId} pending`,
-        source: ExtensionSource.PAYMENT_PENDING,
-      },
-      caps,
-    );
-    const answer = !extension
-      ? 'NO_HOLD'
-      : extension.outcome.status === 'EXTENDED'
-        ? 'EXTENDED'
-        : extension.outcome.code;
+    const extension = await extendHoldTxOnMariadb(tx, pendingPaymentExtension(p, seconds), caps);
+    const answer = pendingPaymentAnswer(extension?.outcome);
     await tx.query(
       'UPDATE payment_events SET answer = ?, result = ?, delivered_at = UTC_TIMESTAMP(3) WHERE event_id = ?',
       [answer, answer, p.eventId],

@@ -6,8 +6,14 @@
  * a settlement (a saga that was completing may never handle it) — so the relay re-delivers
  * whatever is still PENDING a little later.
  */
-import { ExtensionSource, type ExtensionOutcome, type HoldExtensionCaps } from '../../domain/hold-extensions';
-import type { OrderPayment } from '../../domain/payments';
+import {
+  pendingPaymentAnswer,
+  pendingPaymentExtension,
+  redeliveredPendingEvent,
+  type HoldExtensionCaps,
+  type PendingOutcome,
+} from '../../domain/hold-extensions';
+import { PaymentEventType, type OrderPayment } from '../../domain/payments';
 import { inKeyLockedTx, type Db } from '../db';
 import { extendHoldTx } from '../orders/extend';
 import { mariadbOf } from '../mariadb/db';
@@ -103,12 +109,6 @@ export async function openDeliveries(db: Db): Promise<number> {
   return db.paymentDelivery.count();
 }
 
-/** What a `payment.pending` event decided: the hold extended (or why not), or a redelivery / conflict. */
-export type PendingOutcome =
-  | { readonly kind: 'accepted'; readonly answer: string; readonly extension?: ExtensionOutcome }
-  | { readonly kind: 'duplicate'; readonly answer: string }
-  | { readonly kind: 'conflict'; readonly message: string };
-
 /**
  * A `payment.pending` event: the payment is on its way (a 3-D Secure challenge), so the hold
  * is extended by `seconds`, once per payment (extension id `payment-pending:<paymentId>`),
@@ -125,45 +125,24 @@ export async function acceptPendingPayment(
   caps: HoldExtensionCaps,
 ): Promise<PendingOutcome> {
   const maria = mariadbOf(db);
-  if (maria) return acceptPendingPaymentOnMariadb(maria, p, seconds, caps, PENDING_EVENT);
+  if (maria) return acceptPendingPaymentOnMariadb(maria, p, seconds, caps);
   return inKeyLockedTx(db, p.orderId, async (tx): Promise<PendingOutcome> => {
     const inserted = await tx.$executeRaw`
       INSERT INTO payment_events (event_id, order_id, payment_id, amount_cents, currency, result, type)
-      VALUES (${p.eventId}, ${p.orderId}, ${p.paymentId}, ${p.amountCents}, ${p.currency ?? null}, 'RECEIVED', ${PENDING_EVENT})
+      VALUES (${p.eventId}, ${p.orderId}, ${p.paymentId}, ${p.amountCents}, ${p.currency ?? null}, 'RECEIVED', ${PaymentEventType.PENDING})
       ON CONFLICT (event_id) DO NOTHING`;
     if (inserted === 0) {
       const [seen] = await tx.$queryRaw<
         { order_id: string; payment_id: string; amount_cents: number; type: string; answer: string | null }[]
       >`
         SELECT order_id, payment_id, amount_cents, type, answer FROM payment_events WHERE event_id = ${p.eventId} FOR UPDATE`;
-      const same =
-        seen.order_id === p.orderId &&
-        seen.payment_id === p.paymentId &&
-        seen.amount_cents === p.amountCents &&
-        seen.type === PENDING_EVENT;
-      if (!same) return { kind: 'conflict', message: `event ${p.eventId} was delivered with other content` };
-      return { kind: 'duplicate', answer: seen.answer ?? 'RECEIVED' };
+      return redeliveredPendingEvent(p.eventId, seen, p);
     }
-    const extension = await extendHoldTx(
-      tx,
-      {
-        orderId: p.orderId,
-        extensionId: `payment-pending:${p.paymentId}`,
-        seconds,
-        reason: `payment ${p.paymentId} pending`,
-        source: ExtensionSource.PAYMENT_PENDING,
-      },
-      caps,
-    );
-    const answer = !extension
-      ? 'NO_HOLD'
-      : extension.outcome.status === 'EXTENDED'
-        ? 'EXTENDED'
-        : extension.outcome.code;
+    const extension = await extendHoldTx(tx, pendingPaymentExtension(p, seconds), caps);
+    const answer = pendingPaymentAnswer(extension?.outcome);
     await tx.$executeRaw`UPDATE payment_events SET answer = ${answer}, result = ${answer}, delivered_at = now() WHERE event_id = ${p.eventId}`;
     return { kind: 'accepted', answer, ...(extension ? { extension: extension.outcome } : {}) };
   });
 }
 
-/** The type a pending payment's event is stored with (payment_events.type). */
-export const PENDING_EVENT = 'payment.pending';
+export type { PendingOutcome };

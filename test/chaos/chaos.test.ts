@@ -34,7 +34,11 @@ describe('every scenario ends with nothing oversold, lost or stuck, and the inva
         console.log(formatRow(row));
         expect(row.skipped).toBeUndefined();
         expect(row.problems).toEqual([]);
-        expect({ oversold: row.oversold, lost: row.lost, stuck: row.stuck }).toEqual({ oversold: 0, lost: 0, stuck: 0 });
+        expect({ oversold: row.oversold, lost: row.lost, stuck: row.stuck }).toEqual({
+          oversold: 0,
+          lost: 0,
+          stuck: 0,
+        });
         expect(passed(row)).toBe(true);
       },
       SCENARIO_LIMIT_MS,

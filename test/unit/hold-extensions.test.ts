@@ -1,5 +1,11 @@
 /** Issue 19 item 1: which holds may be extended, and by how much (domain/hold-extensions.ts, pure). */
-import { extensionRefusal, type ExtendableHold } from '../../domain/hold-extensions';
+import {
+  extensionRefusal,
+  pendingPaymentAnswer,
+  pendingPaymentExtension,
+  redeliveredPendingEvent,
+  type ExtendableHold,
+} from '../../domain/hold-extensions';
 
 const caps = { maxSeconds: 300, maxTotalSeconds: 600, maxCount: 3 };
 const waiting: ExtendableHold = {
@@ -39,4 +45,55 @@ it('a flash sale that allows it (allowHoldExtension) may be extended', () => {
   expect(
     extensionRefusal({ ...waiting, campaignKind: 'FLASH_SALE', campaignAllowsExtension: true }, 60, caps),
   ).toBeUndefined();
+});
+
+describe('a payment.pending event (both stores share these rules)', () => {
+  const p = { orderId: 'o-1', paymentId: 'pay-1', amountCents: 500 };
+  const stored = {
+    order_id: 'o-1',
+    payment_id: 'pay-1',
+    amount_cents: 500,
+    type: 'payment.pending',
+    answer: 'EXTENDED',
+  };
+
+  it('asks for one extension per payment', () => {
+    expect(pendingPaymentExtension(p, 120)).toEqual({
+      orderId: 'o-1',
+      extensionId: 'payment-pending:pay-1',
+      seconds: 120,
+      reason: 'payment pay-1 pending',
+      source: 'PAYMENT_PENDING',
+    });
+  });
+
+  it('answers EXTENDED, the refusal code, or NO_HOLD', () => {
+    const base = { orderId: 'o-1', extensionId: 'x', extensionCount: 1, extendedSeconds: 60 };
+    expect(pendingPaymentAnswer({ ...base, status: 'EXTENDED', expiresAt: '2026-01-01T00:00:00.000Z' })).toBe(
+      'EXTENDED',
+    );
+    expect(pendingPaymentAnswer({ ...base, status: 'REFUSED', code: 'HOLD_EXPIRED', message: 'gone' })).toBe(
+      'HOLD_EXPIRED',
+    );
+    expect(pendingPaymentAnswer(undefined)).toBe('NO_HOLD');
+  });
+
+  it('a redelivered event gets its first answer; its id with other content is a conflict', () => {
+    expect(redeliveredPendingEvent('ev-1', stored, p)).toEqual({ kind: 'duplicate', answer: 'EXTENDED' });
+    expect(redeliveredPendingEvent('ev-1', { ...stored, answer: null }, p)).toEqual({
+      kind: 'duplicate',
+      answer: 'RECEIVED',
+    });
+    for (const other of [
+      { amount_cents: 501 },
+      { payment_id: 'pay-2' },
+      { order_id: 'o-2' },
+      { type: 'payment.succeeded' },
+    ]) {
+      expect(redeliveredPendingEvent('ev-1', { ...stored, ...other }, p)).toEqual({
+        kind: 'conflict',
+        message: 'event ev-1 was delivered with other content',
+      });
+    }
+  });
 });
