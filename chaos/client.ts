@@ -17,6 +17,12 @@ export const TERMINAL = new Set(['CONFIRMED', 'RELEASED', 'REJECTED', 'REFUND_RE
 /** Every call is the shop's, with its key (the bootstrap key: every scope); the webhook's HMAC is on top. */
 const KEY = { authorization: `Bearer ${CHAOS_ADMIN_TOKEN}` };
 
+/**
+ * No answer within this long is a failure, not a wait: without it a request to a process that
+ * stopped answering would wait for undici's 5-minute header timeout, and a scenario for hours.
+ */
+export const CALL_TIMEOUT_MS = 60_000;
+
 /** `timeoutMs`: give up on an answer that takes longer (the fetch rejects), as a payment provider does. */
 export async function call(
   base: string,
@@ -24,13 +30,13 @@ export async function call(
   path: string,
   body?: string,
   headers: Record<string, string> = {},
-  timeoutMs?: number,
+  timeoutMs = CALL_TIMEOUT_MS,
 ): Promise<Answer> {
   const res = await fetch(`${base}${path}`, {
     method,
     body,
     headers: body === undefined ? { ...KEY, ...headers } : { ...KEY, 'content-type': 'application/json', ...headers },
-    ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await res.text();
   let parsed: Record<string, unknown> = {};
