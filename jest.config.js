@@ -1,8 +1,28 @@
-/** Jest: ts-jest in transpile-only mode (tsc --noEmit type-checks separately in npm test). */
-module.exports = {
+/**
+ * Jest: ts-jest in transpile-only mode (tsc --noEmit type-checks separately in npm test).
+ *
+ * Two projects (issue 22: both stores in `npm test`):
+ * - `postgresql`: every suite, on PostgreSQL (MariaDB's own suites in test/mariadb/ use their
+ *   own MariaDB database, whatever the project);
+ * - `mariadb`: the store-neutral suites of MARIADB_MATRIX again, with TEST_STORE=mariadb: their
+ *   helpers (test/helpers/db.ts, app.ts, temporal.ts, env.ts) give them the MariaDB store, and the
+ *   API and worker under test run on it. A file drives only the API, the worker and the fixtures
+ *   that have a MariaDB form; one with PostgreSQL SQL of its own stays out of the list.
+ * `npx jest --selectProjects postgresql <file>` runs one store.
+ */
+
+/** The suites that run on MariaDB as well (relative to the repository). */
+const MARIADB_MATRIX = [
+  'test/api/order-story.test.ts',
+  'test/api/stock-api.test.ts',
+  'test/api/events.test.ts',
+  'test/api/one-redis-trip.test.ts',
+  'test/api/cancel-unreachable.test.ts',
+];
+
+const shared = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
     // cookie@1 (used by fastify's inject) ships ESM only; Node 20's jest cannot require it.
@@ -14,8 +34,25 @@ module.exports = {
     ],
   },
   transformIgnorePatterns: ['/node_modules/(?!(cookie|@fastify/cookie)/)'],
-  globalSetup: '<rootDir>/test/helpers/global-setup.ts',
-  testTimeout: 120_000,
-  // The suites share one PostgreSQL database and Redis: run them one at a time.
+};
+
+module.exports = {
+  // The suites share one PostgreSQL database, one MariaDB database and Redis: run them one at a time.
   maxWorkers: 1,
+  testTimeout: 120_000,
+  projects: [
+    {
+      ...shared,
+      displayName: 'postgresql',
+      testMatch: ['**/*.test.ts'],
+      globalSetup: '<rootDir>/test/helpers/global-setup.ts',
+    },
+    {
+      ...shared,
+      displayName: 'mariadb',
+      testMatch: MARIADB_MATRIX.map((file) => `<rootDir>/${file}`),
+      globalSetup: '<rootDir>/test/helpers/global-setup-mariadb.ts',
+      setupFiles: ['<rootDir>/test/helpers/store-mariadb.ts'],
+    },
+  ],
 };

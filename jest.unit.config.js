@@ -3,11 +3,11 @@
  * config's setup migrates a database), so it needs no PostgreSQL, Redis or Temporal. A unit
  * test that reaches for one of them belongs in another folder.
  */
-const base = require('./jest.config');
+const [postgresql] = require('./jest.config').projects;
 
-const unit = { ...base, roots: ['<rootDir>/test/unit'], testTimeout: 30_000 };
+const unit = { ...postgresql, roots: ['<rootDir>/test/unit'], testTimeout: 30_000 };
 delete unit.globalSetup;
-// Unit suites share no database: jest may use its default worker count.
-delete unit.maxWorkers;
+delete unit.displayName;
 
+// Unit suites share no database: jest may use its default worker count.
 module.exports = unit;

@@ -11,9 +11,8 @@ import { createMetrics } from '../../platform/metrics';
 import { createGateRedis } from '../../platform/redis';
 import type { ActivityDeps } from '../../activities';
 import { ready } from './cache';
-import { testConfig } from './env';
+import { storeUrls, testConfig, TEST_STORE } from './env';
 import type { Store } from '../../config';
-import { TEST_MARIADB_APP_URL, TEST_MARIADB_URL } from './mariadb';
 import { useSagaStack, type SagaStack } from './temporal';
 
 /**
@@ -81,16 +80,14 @@ export function useAppStack(
   overrides: Record<string, string> | (() => Record<string, string>) = {},
   extra?: () => Partial<ActivityDeps>,
   /** The store the API and the worker run on (MariaDB: the test database of test/helpers/mariadb.ts). */
-  store: Store = 'postgresql',
+  store: Store = TEST_STORE,
 ): AppStack {
   const stack = useSagaStack(server, taskQueue, extra, undefined, store) as AppStack;
   beforeAll(async () => {
     const settings = typeof overrides === 'function' ? overrides() : overrides;
-    const storeUrls: Record<string, string> =
-      store === 'mariadb' ? { DATABASE_URL: TEST_MARIADB_APP_URL, MIGRATION_DATABASE_URL: TEST_MARIADB_URL } : {};
     ({ app: stack.app } = await testApp(stack.env, stack.db, {
       TEMPORAL_TASK_QUEUE: taskQueue,
-      ...storeUrls,
+      ...storeUrls(store),
       ...settings,
     }));
   });

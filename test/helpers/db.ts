@@ -1,12 +1,20 @@
-/** Database fixtures for tests on the real PostgreSQL. */
+/**
+ * Database fixtures for tests on the real store: PostgreSQL, or MariaDB when the suite runs in
+ * the `mariadb` jest project (TEST_STORE=mariadb): each fixture goes through the service's own
+ * data functions (which hand over to MariaDB) or has a MariaDB form here.
+ */
 import { upsertProduct, upsertWarehouse } from '../../data/stock/catalog';
 import { createCampaign } from '../../data/campaigns/campaigns';
 import { receiveStock } from '../../data/stock/stock-admin';
 import { createDb, type Db } from '../../data/db';
 import { findDrifts } from '../../data/stock/reconcile';
-import { TEST_DATABASE_URL } from './env';
+import { mariadbOf } from '../../data/mariadb/db';
+import { TEST_DATABASE_URL, TEST_STORE } from './env';
+import { levelOf, mariadbServiceDb, truncateMariadb } from './mariadb';
 
+/** The test store's `Db`: PostgreSQL's as its owner, or MariaDB's service user's in the `mariadb` project. */
 export function testDb(maxConnections = 20): Db {
+  if (TEST_STORE === 'mariadb') return mariadbServiceDb(maxConnections);
   return createDb(TEST_DATABASE_URL, { maxConnections });
 }
 
@@ -17,6 +25,7 @@ export function testDb(maxConnections = 20): Db {
  * back, and the reset is simply run again.
  */
 export async function resetDb(db: Db): Promise<void> {
+  if (mariadbOf(db)) return truncateMariadb(TABLES);
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await truncateAll(db);
@@ -28,11 +37,39 @@ export async function resetDb(db: Db): Promise<void> {
   }
 }
 
+/** Every table a test may write (the same names on both stores). */
+const TABLES = [
+  'stock_movements',
+  'stock_lots',
+  'stock_alerts',
+  'transfers',
+  'reconciliation_runs',
+  'operation_fences',
+  'return_lines',
+  'reservation_lines',
+  'reservations',
+  'payment_events',
+  'payments',
+  'payment_deliveries',
+  'saga_starts',
+  'hold_extensions',
+  'campaign_user_counts',
+  'campaigns',
+  'inventory_levels',
+  'products',
+  'warehouses',
+  'cache_outbox',
+  'cache_checks',
+  'api_keys',
+  'admin_audit',
+  'event_outbox',
+  'event_channel_cursors',
+  'event_deliveries',
+  'event_subscriptions',
+] as const;
+
 async function truncateAll(db: Db): Promise<void> {
-  await db.$executeRawUnsafe(`
-    TRUNCATE stock_movements, stock_lots, stock_alerts, transfers, reconciliation_runs, operation_fences, return_lines, reservation_lines, reservations, payment_events, payments, payment_deliveries, saga_starts, hold_extensions,
-             campaign_user_counts, campaigns,
-             inventory_levels, products, warehouses, cache_outbox, cache_checks, api_keys, admin_audit, event_outbox, event_channel_cursors, event_deliveries, event_subscriptions RESTART IDENTITY CASCADE`);
+  await db.$executeRawUnsafe(`TRUNCATE ${TABLES.join(', ')} RESTART IDENTITY CASCADE`);
 }
 
 /** Creates a product and warehouse as needed and receives `onHand` units. */
@@ -109,6 +146,8 @@ export interface LevelRow {
 }
 
 export async function level(db: Db, sku: string, warehouseCode: string): Promise<LevelRow> {
+  const maria = mariadbOf(db);
+  if (maria) return levelOf(maria, sku, warehouseCode);
   const l = await db.inventoryLevel.findUniqueOrThrow({ where: { sku_warehouseCode: { sku, warehouseCode } } });
   return { onHand: l.onHand, reserved: l.reserved };
 }

@@ -1,6 +1,19 @@
 /** Test settings: a dedicated database, never the one `npm start` uses. */
-import { loadConfig, type Config } from '../../config';
+import { loadConfig, type Config, type Store } from '../../config';
 import { asRole } from '../../prisma/roles';
+import { TEST_MARIADB_APP_URL, TEST_MARIADB_URL } from './mariadb';
+
+/**
+ * The store the shared suites run on: PostgreSQL, or MariaDB in the `mariadb` jest project
+ * (jest.config.js: the store-neutral API, workflow and e2e suites run again with
+ * TEST_STORE=mariadb, through the same helpers).
+ */
+export const TEST_STORE: Store = process.env.TEST_STORE === 'mariadb' ? 'mariadb' : 'postgresql';
+
+/** The DATABASE_URL / MIGRATION_DATABASE_URL pair an app under test gets on `store`. */
+export function storeUrls(store: Store = TEST_STORE): Record<string, string> {
+  return store === 'mariadb' ? { DATABASE_URL: TEST_MARIADB_APP_URL, MIGRATION_DATABASE_URL: TEST_MARIADB_URL } : {};
+}
 
 /** The owner's (superuser's) URL: fixtures, cleanup (TRUNCATE) and most apps under test. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/stockhold_test';
@@ -21,6 +34,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     WEBHOOK_SECRET: 'test-webhook-secret',
     ADMIN_TOKEN: 'test-admin-token',
     LOG_LEVEL: 'silent',
+    ...storeUrls(),
     ...overrides,
   });
 }

@@ -117,3 +117,32 @@ export function mariadbServiceDb(connections = 10): Db {
 export async function resetMariadb(): Promise<void> {
   await recreateMysqlDatabase(TEST_MARIADB_URL, { serviceUrl: TEST_MARIADB_APP_URL });
 }
+
+/**
+ * Empties `tables` of the MariaDB test database as its owner (TRUNCATE fires no DELETE
+ * trigger, so the append-only tables empty too, and AUTO_INCREMENT restarts), for
+ * test/helpers/db.ts resetDb in the `mariadb` jest project. A relay still closing may hold a
+ * table's metadata lock for a moment: the wait is bounded and the reset runs again.
+ */
+export async function truncateMariadb(tables: readonly string[]): Promise<void> {
+  const pool = mariadbPool(1);
+  try {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const conn = await pool.getConnection();
+        try {
+          await conn.query('SET SESSION lock_wait_timeout = 10, FOREIGN_KEY_CHECKS = 0');
+          for (const table of tables) await conn.query(`TRUNCATE TABLE ${table}`);
+        } finally {
+          await conn.release();
+        }
+        return;
+      } catch (err) {
+        if (attempt >= 5 || !/Lock wait timeout|Deadlock/i.test(String(err))) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
+  } finally {
+    await pool.end();
+  }
+}

@@ -24,7 +24,7 @@ import { ensureSearchAttributes } from '../../use-cases/schedules';
 import { workerSinks } from '../../worker';
 import { resetDb, testDb } from './db';
 import { clearCache } from './cache';
-import { testConfig } from './env';
+import { testConfig, TEST_STORE } from './env';
 import { searchAttributeKeys } from '../../workflows/search-attributes';
 
 // Keep test output to what matters: warnings and errors.
@@ -131,7 +131,7 @@ export function useSagaStack(
   extra: () => Partial<ActivityDeps> = () => ({}),
   wrap?: ActivityWrap,
   /** The store the stack runs on: PostgreSQL, or the MariaDB test database (test/helpers/mariadb.ts). */
-  store: Store = 'postgresql',
+  store: Store = TEST_STORE,
 ): SagaStack {
   const stack = {} as SagaStack;
   beforeAll(async () => {
