@@ -94,6 +94,14 @@ export async function eventsCost(databaseUrl: string, rounds: number, chunk = 10
     await setEvents(client, true);
     await client.end();
   }
+  return summariseEventsCost(times, size);
+}
+
+/**
+ * Batch times (ms) by `'campaign on'`, `'campaign off'`, `'level on'`, `'level off'` → the
+ * figures both stores report (bench/mariadb-events-cost.ts times MariaDB's the same way).
+ */
+export function summariseEventsCost(times: Record<string, number[]>, size: number): EventsCost {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   const of = (kind: string): EventsCostKind => {
     const [on, off] = [median(times[`${kind} on`]), median(times[`${kind} off`])];

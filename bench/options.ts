@@ -72,8 +72,9 @@ export const USAGE = `npm run bench [-- options]
                           of what the bench starts to CPU 1 (taskset); a second report, labelled
                           so, in <report>.taskset.json
   --store S               postgresql (default) or mariadb: the API and worker on MariaDB
-                          (BENCH_MARIADB_URL); its own raw hot-row baseline, the events phases
-                          reported as null, no pgbench anchor, no --taskset
+                          (BENCH_MARIADB_URL); its own raw hot-row baseline, the events on vs
+                          off with MariaDB's triggers dropped and recreated, no pgbench anchor,
+                          no --taskset
   --report FILE           JSON report (default .data/bench-report.json; with --store mariadb
                           .data/bench-report.mariadb.json)
   --profile               CPU-profile the API and worker processes (node --cpu-prof) and print

@@ -9,6 +9,7 @@ import { batchCosts, batchesSeen } from './batch-cost';
 import { eventsCost } from './events-cost';
 import { hotRowCeiling, pgbenchAnchor, workflowCeiling } from './baselines';
 import { round, sellOut } from './load';
+import { mariadbEventsCost } from './mariadb-events-cost';
 import { batchesSeenOnMariadb, mariadbHotRowCeiling } from './mariadb-store';
 import type { BenchOptions } from './options';
 import { cpuByProcess, cpuByThread, cpuSeconds } from './profile';
@@ -89,12 +90,17 @@ export async function measureBaselines(stack: BenchStack, db: Db, o: BenchOption
 }
 
 /**
- * The same ceilings with the service on MariaDB: the no-op workflows (store-independent), and
- * MariaDB's own raw hot-row baseline, measured now on the bench database. The events cost and
- * the hold batch's PostgreSQL work have no MariaDB form (the event phases are not built for this store yet; the
- * batch is a procedure): `null` and `[]`, never borrowed figures.
+ * The same ceilings with the service on MariaDB: the events on vs off around MariaDB's own hold
+ * batch (bench/mariadb-events-cost.ts: the triggers dropped and created again), the no-op
+ * workflows (store-independent), and MariaDB's own raw hot-row baseline, measured now on the
+ * bench database. The hold batch's PostgreSQL work has no MariaDB form (the batch is a
+ * procedure): `[]`, never a borrowed figure.
  */
 async function measureMariadbBaselines(stack: BenchStack, o: BenchOptions) {
+  say(
+    `events on vs off: ${o.eventsRounds} rounds of flash-sale and level hold batches on MariaDB (triggers dropped and recreated; rolled back)`,
+  );
+  const events = await mariadbEventsCost(o.databaseUrl, o.eventsRounds);
   const workflowCount = Math.min(o.units, 1000);
   say(`baseline: ${workflowCount} no-op Temporal workflows, ${Math.min(o.concurrency, 200)} at once`);
   const noopWorkflows = await workflowCeiling(
@@ -113,7 +119,7 @@ async function measureMariadbBaselines(stack: BenchStack, o: BenchOptions) {
     rawHotRow,
     anchor: undefined as number | undefined,
     batchCost: [] as Awaited<ReturnType<typeof batchCosts>>,
-    events: null,
+    events,
   };
 }
 

@@ -16,8 +16,8 @@ export function buildSummary(
   failures: string[],
   load: MachineLoad,
   cpu: { winner: number; reject: number; noop: number },
-  /** null on MariaDB: the event phases are not built for it yet, so no subscriber listened. */
-  events: EventLag | null,
+  /** The subscriber's figures (bench/event-subscriber.ts), on either store. */
+  events: EventLag,
 ): Summary {
   const sus = sustainedFigures(sustained);
   const { out } = flash;
@@ -47,10 +47,10 @@ export function buildSummary(
     webhookP99Ms: sus.webhookP99Ms,
     webhookP99Ratio: noopRoute.p99 > 0 ? round(sus.webhookP99Ms / noopRoute.p99, 3) : 0,
     webhookNon2xx: sus.webhookNon2xx,
-    eventsOverheadRatio: b.events ? b.events.campaign.ratio : null,
-    eventLagP99Ms: events ? events.lagMs.p99 : null,
-    eventsDelivered: events ? events.eventsDelivered : null,
-    eventsExpected: events ? events.eventsExpected : null,
+    eventsOverheadRatio: b.events.campaign.ratio,
+    eventLagP99Ms: events.lagMs.p99,
+    eventsDelivered: events.eventsDelivered,
+    eventsExpected: events.eventsExpected,
     winnerCpuMicros: round(cpu.winner, 1),
     rejectCpuMicros: round(cpu.reject, 1),
     noopCpuMicros: round(cpu.noop, 1),
