@@ -1,7 +1,7 @@
 /**
  * The floors and the one-owner-per-table rule (issue 17) refuse what they say they refuse.
  * A miniature house is built in a scratch directory — the repository's own
- * .dependency-cruiser.cjs, eslint.config.mjs and prisma/schema.prisma, copied unchanged, and a
+ * .dependency-cruiser.cjs, eslint.config.mjs and both Prisma schemas, copied unchanged, and a
  * few stand-in modules — with one planted violation per rule beside imports the rules allow.
  * depcruise and eslint then run there as `npm run lint` runs them, and each verdict is
  * compared with the list of what was planted: a rule that stops firing, or one that starts
@@ -106,7 +106,12 @@ const EXPECTED_ESLINT = [
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'stockhold-layers-'));
-  for (const file of ['.dependency-cruiser.cjs', 'eslint.config.mjs', 'prisma/schema.prisma']) {
+  for (const file of [
+    '.dependency-cruiser.cjs',
+    'eslint.config.mjs',
+    'prisma/schema.prisma',
+    'prisma/mysql/schema.prisma',
+  ]) {
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     copyFileSync(path.join(ROOT, file), path.join(dir, file));
   }
