@@ -95,8 +95,11 @@ export function createMariadbDb(databaseUrl: string, maxConnections = 10): objec
     [MYSQL_PRISMA]: prisma,
     afterCommit: undefined,
     $connect: async () => undefined,
+    // Both close even when one fails (the pool already ended): the first failure is reported.
     $disconnect: async () => {
-      await Promise.all([pool.end(), prisma.$disconnect()]);
+      const closed = await Promise.allSettled([pool.end(), prisma.$disconnect()]);
+      const failed = closed.find((c) => c.status === 'rejected');
+      if (failed) throw failed.reason;
     },
   };
   return new Proxy(own, {
