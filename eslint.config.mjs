@@ -71,7 +71,7 @@ const dataAccess = {
   imports: {
     paths: [{ name: 'pg', allowTypeImports: true, message: `No pg client above data/. ${DATA_ACCESS}` }],
     patterns: [
-      { regex: '(^|/)generated/prisma(/|$)', message: `The Prisma client is data/'s. ${DATA_ACCESS}` },
+      { regex: '(^|/)generated/prisma(-mysql)?(/|$)', message: `The Prisma clients are data/'s. ${DATA_ACCESS}` },
       { regex: '^@prisma/', message: `The Prisma client is data/'s. ${DATA_ACCESS}` },
     ],
   },

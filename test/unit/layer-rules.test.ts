@@ -27,6 +27,7 @@ export async function planted(db: Db, tx: Db): Promise<number> {
 
 const HOUSE: Record<string, string> = {
   'generated/prisma/client.ts': 'export class PrismaClient {}\n',
+  'generated/prisma-mysql/client.ts': 'export class PrismaClient {}\n',
   'data/db.ts': `export type Db = { $queryRaw(q: TemplateStringsArray): Promise<unknown>; sagaStart: { updateMany(a: object): Promise<unknown> } };\n`,
   'domain/types.ts': 'export type OrderId = string;\n',
   'domain/order-saga.ts': 'export interface OrderState {\n  orderId: string;\n}\n',
@@ -76,6 +77,12 @@ import { local } from './local';
 export const uses = [hold, sweep, holdOrder, schemas, local];
 `,
   'api/routes/campaigns/local.ts': 'export const local = 1;\n',
+  // Prisma's MySQL client is data/'s too, and its models' delegates (one only MySQL has) are queries.
+  'use-cases/mysql-planted.ts': `import { PrismaClient } from '../generated/prisma-mysql/client';
+export async function planted(prisma: { stockholdKeyLock: { findMany(): Promise<unknown> } }): Promise<unknown> {
+  return [await prisma.stockholdKeyLock.findMany(), PrismaClient];
+}
+`,
   // Outside checkers may query directly.
   'test/planted.test.ts': QUERIES('../'),
 };
@@ -91,6 +98,7 @@ const EXPECTED_DEPCRUISE = [
   'platform-not-to-workflows: platform/planted.ts → workflows/ids.ts',
   'platform-not-up: platform/planted.ts → use-cases/hold-order.ts',
   'prisma-client-only-in-data: api/routes/campaigns/index.ts → generated/prisma/client.ts',
+  'prisma-client-only-in-data: use-cases/mysql-planted.ts → generated/prisma-mysql/client.ts',
   'routes-not-to-activities: api/routes/campaigns/index.ts → activities/sweep.ts',
   'use-cases-not-to-entry-points: use-cases/planted.ts → activities/sweep.ts',
   'use-cases-not-to-entry-points: use-cases/planted.ts → api/schemas.ts',
@@ -101,6 +109,8 @@ const EXPECTED_ESLINT = [
   'api/routes/campaigns/index.ts:1 @typescript-eslint/no-restricted-imports',
   'api/routes/campaigns/index.ts:5 no-restricted-syntax',
   'api/routes/campaigns/index.ts:6 no-restricted-syntax',
+  'use-cases/mysql-planted.ts:1 @typescript-eslint/no-restricted-imports',
+  'use-cases/mysql-planted.ts:3 no-restricted-syntax',
 ];
 
 let dir: string;
@@ -171,7 +181,13 @@ it('depcruise refuses every planted arrow that runs the wrong way, and nothing e
 });
 
 it('eslint refuses queries and the Prisma client above data/, and allows them in data/ and tests', () => {
-  const files = ['api/routes/campaigns/index.ts', 'data/planted.ts', 'test/planted.test.ts', 'use-cases/planted.ts'];
+  const files = [
+    'api/routes/campaigns/index.ts',
+    'data/planted.ts',
+    'test/planted.test.ts',
+    'use-cases/planted.ts',
+    'use-cases/mysql-planted.ts',
+  ];
   const report = JSON.parse(run('eslint', ['--format', 'json', ...files])) as {
     filePath: string;
     messages: { ruleId: string | null; line: number; message: string }[];
