@@ -11,8 +11,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-# Prisma 7's generate runs no engine, but the CLI insists on a schema-engine path.
-RUN PRISMA_SCHEMA_ENGINE_BINARY=/bin/sh npx --no-install prisma generate \
+# Prisma 7's generate runs no engine, but the CLI insists on a schema-engine path. Two clients:
+# PostgreSQL's and MySQL's (prisma/mysql/schema.prisma, the MariaDB store's reads).
+RUN PRISMA_SCHEMA_ENGINE_BINARY=/bin/sh npx --no-install prisma generate --schema prisma/schema.prisma \
+ && PRISMA_SCHEMA_ENGINE_BINARY=/bin/sh npx --no-install prisma generate --schema prisma/mysql/schema.prisma \
  && npm run build
 
 # ── runtime: production dependencies and dist/ (the compiled code, its Lua scripts, the

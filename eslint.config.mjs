@@ -51,11 +51,18 @@ const workflowRestrictions = {
  * bench, the chaos suite and the history capture (scripts/histories/, a test fixture driver
  * built on test/helpers) are exempt: they set up and check the house from outside and read
  * the tables directly on purpose. The Prisma models' delegate names are read
- * from the schema, so a new model is covered without touching this file.
+ * from both schemas (PostgreSQL's and MySQL's, prisma/mysql/schema.prisma), so a new model is
+ * covered without touching this file.
  */
 const prismaDelegates = [
-  ...readFileSync(`${import.meta.dirname}/prisma/schema.prisma`, 'utf8').matchAll(/^model\s+(\w+)/gm),
-].map(([, model]) => model[0].toLowerCase() + model.slice(1));
+  ...new Set(
+    ['prisma/schema.prisma', 'prisma/mysql/schema.prisma'].flatMap((schema) =>
+      [...readFileSync(`${import.meta.dirname}/${schema}`, 'utf8').matchAll(/^model\s+(\w+)/gm)].map(
+        ([, model]) => model[0].toLowerCase() + model.slice(1),
+      ),
+    ),
+  ),
+];
 const PRISMA_METHODS =
   'findUnique|findUniqueOrThrow|findFirst|findFirstOrThrow|findMany|create|createMany|createManyAndReturn|update|updateMany|updateManyAndReturn|upsert|delete|deleteMany|count|aggregate|groupBy';
 const DATA_ACCESS =
@@ -64,7 +71,7 @@ const dataAccess = {
   imports: {
     paths: [{ name: 'pg', allowTypeImports: true, message: `No pg client above data/. ${DATA_ACCESS}` }],
     patterns: [
-      { regex: '(^|/)generated/prisma(/|$)', message: `The Prisma client is data/'s. ${DATA_ACCESS}` },
+      { regex: '(^|/)generated/prisma(-mysql)?(/|$)', message: `The Prisma clients are data/'s. ${DATA_ACCESS}` },
       { regex: '^@prisma/', message: `The Prisma client is data/'s. ${DATA_ACCESS}` },
     ],
   },

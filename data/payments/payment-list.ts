@@ -2,7 +2,7 @@
 import { toPage, type KeyPart, type KeyValue, type Page } from '../../domain/cursor';
 import type { Prisma } from '../../generated/prisma/client';
 import type { Db } from '../db';
-import { mariadbOf } from '../mariadb/db';
+import { mysqlPrismaOf } from '../mariadb/db';
 import { countPaymentsByStateOnMariadb, listPaymentsOnMariadb } from '../mariadb/payment-list';
 import type { PaymentListRow } from './payment-types';
 
@@ -18,7 +18,7 @@ export async function listPayments(
   limit: number,
   after?: KeyValue[],
 ): Promise<Page<PaymentListRow>> {
-  const maria = mariadbOf(db);
+  const maria = mysqlPrismaOf(db);
   if (maria) {
     const rows = await listPaymentsOnMariadb(maria, f, limit + 1, after);
     return toPage(
@@ -62,7 +62,7 @@ export async function listPayments(
 
 /** Payments per state (every state that has one), for the console's overview. */
 export async function countPaymentsByState(db: Db): Promise<Record<string, number>> {
-  const maria = mariadbOf(db);
+  const maria = mysqlPrismaOf(db);
   if (maria) return countPaymentsByStateOnMariadb(maria);
   const rows = await db.payment.groupBy({ by: ['state'], _count: { _all: true } });
   return Object.fromEntries(rows.map((r) => [r.state, r._count._all]));

@@ -6,7 +6,7 @@ import { Prisma } from '../../generated/prisma/client';
 import { toPage, type KeyPart, type KeyValue, type Page } from '../../domain/cursor';
 import type { Db } from '../db';
 import { AVAILABLE } from './level-sql';
-import { mariadbOf } from '../mariadb/db';
+import { mariadbOf, mysqlPrismaOf } from '../mariadb/db';
 import { levelRowsOnMariadb, productRowsOnMariadb, warehouseRowsOnMariadb } from '../mariadb/catalog-lists';
 
 export const PRODUCTS_LIST = 'products';
@@ -53,7 +53,7 @@ export interface LevelRow {
 
 /** Products by SKU. */
 export async function listProducts(db: Db, limit: number, after?: KeyValue[]): Promise<Page<ProductRow>> {
-  const maria = mariadbOf(db);
+  const maria = mysqlPrismaOf(db);
   const rows = maria
     ? await productRowsOnMariadb(maria, limit + 1, after ? String(after[0]) : undefined)
     : await db.product.findMany({
@@ -84,7 +84,7 @@ export async function listWarehouses(
   limit: number,
   after?: KeyValue[],
 ): Promise<Page<WarehouseRow>> {
-  const maria = mariadbOf(db);
+  const maria = mysqlPrismaOf(db);
   const rows = maria
     ? await warehouseRowsOnMariadb(maria, f.region, limit + 1, after ? String(after[0]) : undefined)
     : await db.warehouse.findMany({

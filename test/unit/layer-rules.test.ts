@@ -1,7 +1,7 @@
 /**
  * The floors and the one-owner-per-table rule (issue 17) refuse what they say they refuse.
  * A miniature house is built in a scratch directory — the repository's own
- * .dependency-cruiser.cjs, eslint.config.mjs and prisma/schema.prisma, copied unchanged, and a
+ * .dependency-cruiser.cjs, eslint.config.mjs and both Prisma schemas, copied unchanged, and a
  * few stand-in modules — with one planted violation per rule beside imports the rules allow.
  * depcruise and eslint then run there as `npm run lint` runs them, and each verdict is
  * compared with the list of what was planted: a rule that stops firing, or one that starts
@@ -27,6 +27,7 @@ export async function planted(db: Db, tx: Db): Promise<number> {
 
 const HOUSE: Record<string, string> = {
   'generated/prisma/client.ts': 'export class PrismaClient {}\n',
+  'generated/prisma-mysql/client.ts': 'export class PrismaClient {}\n',
   'data/db.ts': `export type Db = { $queryRaw(q: TemplateStringsArray): Promise<unknown>; sagaStart: { updateMany(a: object): Promise<unknown> } };\n`,
   'domain/types.ts': 'export type OrderId = string;\n',
   'domain/order-saga.ts': 'export interface OrderState {\n  orderId: string;\n}\n',
@@ -76,6 +77,12 @@ import { local } from './local';
 export const uses = [hold, sweep, holdOrder, schemas, local];
 `,
   'api/routes/campaigns/local.ts': 'export const local = 1;\n',
+  // Prisma's MySQL client is data/'s too, and its models' delegates (one only MySQL has) are queries.
+  'use-cases/mysql-planted.ts': `import { PrismaClient } from '../generated/prisma-mysql/client';
+export async function planted(prisma: { stockholdKeyLock: { findMany(): Promise<unknown> } }): Promise<unknown> {
+  return [await prisma.stockholdKeyLock.findMany(), PrismaClient];
+}
+`,
   // Outside checkers may query directly.
   'test/planted.test.ts': QUERIES('../'),
 };
@@ -91,6 +98,7 @@ const EXPECTED_DEPCRUISE = [
   'platform-not-to-workflows: platform/planted.ts → workflows/ids.ts',
   'platform-not-up: platform/planted.ts → use-cases/hold-order.ts',
   'prisma-client-only-in-data: api/routes/campaigns/index.ts → generated/prisma/client.ts',
+  'prisma-client-only-in-data: use-cases/mysql-planted.ts → generated/prisma-mysql/client.ts',
   'routes-not-to-activities: api/routes/campaigns/index.ts → activities/sweep.ts',
   'use-cases-not-to-entry-points: use-cases/planted.ts → activities/sweep.ts',
   'use-cases-not-to-entry-points: use-cases/planted.ts → api/schemas.ts',
@@ -101,12 +109,19 @@ const EXPECTED_ESLINT = [
   'api/routes/campaigns/index.ts:1 @typescript-eslint/no-restricted-imports',
   'api/routes/campaigns/index.ts:5 no-restricted-syntax',
   'api/routes/campaigns/index.ts:6 no-restricted-syntax',
+  'use-cases/mysql-planted.ts:1 @typescript-eslint/no-restricted-imports',
+  'use-cases/mysql-planted.ts:3 no-restricted-syntax',
 ];
 
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'stockhold-layers-'));
-  for (const file of ['.dependency-cruiser.cjs', 'eslint.config.mjs', 'prisma/schema.prisma']) {
+  for (const file of [
+    '.dependency-cruiser.cjs',
+    'eslint.config.mjs',
+    'prisma/schema.prisma',
+    'prisma/mysql/schema.prisma',
+  ]) {
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     copyFileSync(path.join(ROOT, file), path.join(dir, file));
   }
@@ -166,7 +181,13 @@ it('depcruise refuses every planted arrow that runs the wrong way, and nothing e
 });
 
 it('eslint refuses queries and the Prisma client above data/, and allows them in data/ and tests', () => {
-  const files = ['api/routes/campaigns/index.ts', 'data/planted.ts', 'test/planted.test.ts', 'use-cases/planted.ts'];
+  const files = [
+    'api/routes/campaigns/index.ts',
+    'data/planted.ts',
+    'test/planted.test.ts',
+    'use-cases/planted.ts',
+    'use-cases/mysql-planted.ts',
+  ];
   const report = JSON.parse(run('eslint', ['--format', 'json', ...files])) as {
     filePath: string;
     messages: { ruleId: string | null; line: number; message: string }[];
