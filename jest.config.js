@@ -18,6 +18,19 @@ const MARIADB_MATRIX = [
   'test/api/events.test.ts',
   'test/api/one-redis-trip.test.ts',
   'test/api/cancel-unreachable.test.ts',
+  'test/api/flash-sale.test.ts',
+  'test/api/hold-extension.test.ts',
+  'test/api/payment-life.test.ts',
+  'test/api/pre-sale.test.ts',
+  'test/api/auth.test.ts',
+  'test/api/order-reads.test.ts',
+  'test/workflows/boot-schedules.test.ts',
+  'test/workflows/cache-check.test.ts',
+  'test/workflows/transfer.test.ts',
+  'test/api/api.test.ts',
+  'test/api/request-path.test.ts',
+  'test/api/returns.test.ts',
+  'test/e2e/saga.e2e.test.ts',
 ];
 
 const shared = {

@@ -30,16 +30,46 @@ export async function confirmPaymentOnMariadb(
   reservationId: string,
   paid: OrderPayment,
 ): Promise<Settlement | undefined> {
+  return confirmOnce(pool, reservationId, paid.paymentId, paid.amountCents, async (tx, outcome) => {
+    const settlement = settlementOf(outcome, paid.paymentId, reservationId);
+    return settlement && settlePaymentInMariadbTx(tx, paid, settlement);
+  });
+}
+
+/**
+ * data/orders/confirm.ts `confirmStock` on MariaDB: the hold becomes a sale, fenced once per
+ * reservation, with no payment row to settle and no amount to check (the operator's and the
+ * fixtures' confirm). The same step as the saga's: pre-orders, lots first-expiring-first.
+ */
+export async function confirmStockOnMariadb(
+  pool: Pool,
+  reservationId: string,
+  paymentId: string,
+): Promise<ConfirmOutcome> {
+  return confirmOnce(pool, reservationId, paymentId, undefined, async (_tx, outcome) => outcome);
+}
+
+/**
+ * The confirm step in one READ COMMITTED transaction under the reservation's slot (and a
+ * pre-order's pre-sale slot first): the outcome decided (or its first one read), `then` given
+ * it (the payment's settlement), and the held lines deducted on a first confirm.
+ */
+async function confirmOnce<T>(
+  pool: Pool,
+  reservationId: string,
+  paymentId: string,
+  amountCents: number | undefined,
+  then: (tx: MariadbTx, outcome: ConfirmOutcome) => Promise<T>,
+): Promise<T> {
   return inMariadbTx(pool, async (tx) => {
     await lockSerial(tx, reservationId);
     // A pre-order: the pre-sale's slot before the reservation row, the fulfilment's order.
     const preSale = await preSaleOfOnMariadb(tx, reservationId);
     if (preSale) await lockSerial(tx, campaignSerial(preSale));
-    const { outcome, deductLines } = await confirmInMariadbTx(tx, reservationId, paid.paymentId, paid.amountCents);
-    const settlement = settlementOf(outcome, paid.paymentId, reservationId);
-    const stored = settlement && (await settlePaymentInMariadbTx(tx, paid, settlement));
+    const { outcome, deductLines } = await confirmInMariadbTx(tx, reservationId, paymentId, amountCents);
+    const answer = await then(tx, outcome);
     if (deductLines) await deduct(tx, reservationId, deductLines);
-    return stored;
+    return answer;
   });
 }
 
@@ -57,7 +87,7 @@ async function confirmInMariadbTx(
   tx: MariadbTx,
   reservationId: string,
   paymentId: string,
-  amountCents: number,
+  amountCents: number | undefined,
 ): Promise<Decided> {
   const first = await readMariadbFence<ConfirmOutcome>(tx, reservationId, Operation.CONFIRM);
   if (first) return { outcome: first };
@@ -69,7 +99,7 @@ async function confirmInMariadbTx(
     [reservationId],
   );
   if (!held) return { outcome: { status: 'not_held', reservationStatus: 'MISSING' } };
-  if (held.amount_cents !== null && amountCents !== held.amount_cents)
+  if (held.amount_cents !== null && amountCents !== undefined && amountCents !== held.amount_cents)
     return { outcome: { status: 'amount_mismatch', paidCents: amountCents, expectedCents: held.amount_cents } };
   const fence = async (outcome: ConfirmOutcome): Promise<ConfirmOutcome> => {
     await writeMariadbFence(tx, reservationId, Operation.CONFIRM, outcome);

@@ -11,7 +11,6 @@
 import {
   Operation,
   ReservationStatus,
-  type ConfirmOutcome,
   type OrderLine,
   type ReleaseOutcome,
   type ReleaseReason,
@@ -127,36 +126,4 @@ export async function releaseInMariadbTx(
     toLevels.map((l) => l.sku),
   );
   return outcome;
-}
-
-/** Turns a hold into a sale (on hand and reserved both drop), fenced once per reservation. */
-export async function confirmOnMariadb(pool: Pool, serial: string, paymentId: string): Promise<ConfirmOutcome> {
-  return inMariadbTx(pool, async (tx) => {
-    await lockSerial(tx, serial);
-    const first = await readMariadbFence<ConfirmOutcome>(tx, serial, Operation.CONFIRM);
-    if (first) return first;
-    const held = await lockHold(tx, serial);
-    // Not held (released, or never taken): not fenced, as on PostgreSQL's path.
-    if (!held || held.status === ReservationStatus.RELEASED)
-      return { status: 'not_held', reservationStatus: held ? 'RELEASED' : 'MISSING' };
-    const outcome: ConfirmOutcome = { status: 'confirmed', paymentId };
-    await writeMariadbFence(tx, serial, Operation.CONFIRM, outcome);
-    await tx.query(
-      `UPDATE reservations SET status = 'CONFIRMED', payment_id = ?, paid_at = UTC_TIMESTAMP(3), updated_at = UTC_TIMESTAMP(3) WHERE id = ?`,
-      [paymentId, serial],
-    );
-    for (const line of held.lines) {
-      await tx.query(
-        `UPDATE inventory_levels SET on_hand = on_hand - ?, reserved = reserved - ?, version = version + 1, updated_at = UTC_TIMESTAMP(3)
-          WHERE sku = ? AND warehouse_code = ?`,
-        [line.quantity, line.quantity, line.sku, line.warehouseCode],
-      );
-      await writeMovement(tx, serial, 'CONFIRM', line, -line.quantity, -line.quantity);
-    }
-    await tx.batch(
-      'INSERT INTO cache_outbox (sku) VALUES (?)',
-      [...new Set(held.lines.map((l) => l.sku))].map((s) => [s]),
-    );
-    return outcome;
-  });
 }

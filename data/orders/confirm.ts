@@ -12,13 +12,15 @@ import { settlePaymentTx } from '../payments/payments';
 import { confirmPreOrder, lockPreSaleOf } from '../campaigns/pre-sales';
 import { lockReservation } from './reservations';
 import { mariadbOf } from '../mariadb/db';
-import { confirmPaymentOnMariadb } from '../mariadb/confirm-payment';
+import { confirmPaymentOnMariadb, confirmStockOnMariadb } from '../mariadb/confirm-payment';
 
 /**
  * Turns a hold into a sale: on-hand and reserved both drop by the held quantity. Recorded
  * once per reservation, so a payment callback retried any number of times deducts once.
  */
 export async function confirmStock(db: Db, reservationId: string, paymentId: string): Promise<ConfirmOutcome> {
+  const maria = mariadbOf(db);
+  if (maria) return confirmStockOnMariadb(maria, reservationId, paymentId);
   return inKeyLockedTx(db, reservationId, (tx) => confirmInTx(tx, reservationId, paymentId, undefined));
 }
 

@@ -9,7 +9,7 @@ import { startDevServer, type DevServer } from '../../platform/dev-server';
 import { searchAttributeKeys } from '../../workflows/search-attributes';
 import { eventually, signedPayment } from '../helpers/app';
 import { invariantViolations, level, resetDb, stock, testDb } from '../helpers/db';
-import { TEST_APP_DATABASE_URL, TEST_REDIS_URL } from '../helpers/env';
+import { storeUrls, TEST_APP_DATABASE_URL, TEST_REDIS_URL } from '../helpers/env';
 import { freePort, runService, waitForHttp, type Service } from '../../platform/processes';
 
 const ORDERS = 100;
@@ -46,6 +46,8 @@ beforeAll(async () => {
     WORKER_METRICS_PORT: String(await freePort()),
     LOG_LEVEL: 'warn',
     SAGA_RELAY_GRACE_MS: '1000',
+    // In the mariadb jest project: the processes on the MariaDB test database, as its service user.
+    ...storeUrls(),
   });
   worker = runService('worker.ts', env);
   api = runService('api/server.ts', env);

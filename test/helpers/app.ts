@@ -12,6 +12,7 @@ import { createGateRedis } from '../../platform/redis';
 import type { ActivityDeps } from '../../activities';
 import { ready } from './cache';
 import { storeUrls, testConfig, TEST_STORE } from './env';
+import { serviceDbOf } from './matrix-db';
 import type { Store } from '../../config';
 import { useSagaStack, type SagaStack } from './temporal';
 
@@ -38,7 +39,10 @@ export async function testApp(
     (up) => up,
     10_000,
   );
-  const app = await buildApp({ config, db, redis, cache, gate, temporal: env.client, metrics }, { logger });
+  const app = await buildApp(
+    { config, db: serviceDbOf(db), redis, cache, gate, temporal: env.client, metrics },
+    { logger },
+  );
   app.addHook('onClose', async () => {
     redis.disconnect();
     gate.disconnect();

@@ -11,10 +11,11 @@ import { findDrifts } from '../../data/stock/reconcile';
 import { mariadbOf } from '../../data/mariadb/db';
 import { TEST_DATABASE_URL, TEST_STORE } from './env';
 import { levelOf, mariadbServiceDb, truncateMariadb } from './mariadb';
+import { withModelDelegates } from './matrix-db';
 
 /** The test store's `Db`: PostgreSQL's as its owner, or MariaDB's service user's in the `mariadb` project. */
 export function testDb(maxConnections = 20): Db {
-  if (TEST_STORE === 'mariadb') return mariadbServiceDb(maxConnections);
+  if (TEST_STORE === 'mariadb') return withModelDelegates(mariadbServiceDb(maxConnections));
   return createDb(TEST_DATABASE_URL, { maxConnections });
 }
 

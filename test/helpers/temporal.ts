@@ -25,6 +25,7 @@ import { workerSinks } from '../../worker';
 import { resetDb, testDb } from './db';
 import { clearCache } from './cache';
 import { testConfig, TEST_STORE } from './env';
+import { serviceDbOf, withModelDelegates } from './matrix-db';
 import { searchAttributeKeys } from '../../workflows/search-attributes';
 
 // Keep test output to what matters: warnings and errors.
@@ -75,6 +76,7 @@ export async function startWorker(
   extra: Partial<ActivityDeps> = {},
   wrap: ActivityWrap = (a) => a,
 ): Promise<RunningWorker> {
+  db = serviceDbOf(db);
   const metrics = createMetrics('worker');
   const config = testConfig();
   const cache = createStockCache(config, metrics);
@@ -137,7 +139,8 @@ export function useSagaStack(
   beforeAll(async () => {
     if (store === 'mariadb') {
       await resetMariadb();
-      stack.db = mariadbServiceDb();
+      // The matrix's suites read their fixtures through the model delegates; test/mariadb's use SQL.
+      stack.db = store === TEST_STORE ? withModelDelegates(mariadbServiceDb()) : mariadbServiceDb();
     } else {
       stack.db = testDb();
       await resetDb(stack.db);

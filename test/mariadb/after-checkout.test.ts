@@ -9,10 +9,10 @@
  * lot-tracked SKU goes back into its lot. Each test ends with the store's drifts (ledger vs
  * levels, lots vs on hand, holds vs reserved).
  */
+import { confirmStockOnMariadb } from '../../data/mariadb/confirm-payment';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'mariadb';
 import type { Db } from '../../data/db';
-import { confirmOnMariadb } from '../../data/mariadb/holds';
 import { mariadbDrifts } from '../../data/mariadb/reconcile';
 import { jsonValue } from '../../data/mariadb/tx';
 import { editOrder } from '../../data/orders/edit';
@@ -453,7 +453,9 @@ describeMariadb('after checkout on MariaDB through the API and the worker', () =
       });
       expect(held.status).toBe('reserved');
       if (confirm)
-        expect(await confirmOnMariadb(db.mariadb!, orderId, `pay-${orderId}`)).toMatchObject({ status: 'confirmed' });
+        expect(await confirmStockOnMariadb(db.mariadb!, orderId, `pay-${orderId}`)).toMatchObject({
+          status: 'confirmed',
+        });
     };
     const buckets = async (sku: string, wh: string) =>
       (

@@ -10,6 +10,7 @@
  * behind; and the bench's own stack (real API and worker processes on MariaDB) measures the events
  * on vs off and a subscriber's lag, so the summary's four event keys are figures, never null.
  */
+import { confirmStockOnMariadb } from '../../data/mariadb/confirm-payment';
 import type { Pool } from 'mariadb';
 import { BATCH_CAMPAIGN, BATCH_LEVEL_SKU, BATCH_POOL_SKU } from '../../bench/batch-cost';
 import { EventSubscriber, type EventLag } from '../../bench/event-subscriber';
@@ -29,7 +30,7 @@ import { TEST_REDIS_URL } from '../helpers/env';
 import { Client } from '@temporalio/client';
 import { createDb, type Db } from '../../data/db';
 import { holdBatchOnMariadb, type MariadbBatchItem } from '../../data/mariadb/hold-batch';
-import { confirmOnMariadb, releaseOnMariadb } from '../../data/mariadb/holds';
+import { releaseOnMariadb } from '../../data/mariadb/holds';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
 import { freePort } from '../../platform/processes';
 import { closeConnection, fencedConnection } from '../../platform/temporal';
@@ -128,7 +129,7 @@ describeMariadb('the bench on MariaDB: its baseline, reads and checks', () => {
     await owner.query("UPDATE saga_starts SET started_at = UTC_TIMESTAMP(3) WHERE order_id LIKE 'b-%'");
 
     // b-0 sold through the service's confirm with no payment stored; b-1 and b-2 released, as a cancel would.
-    expect(await confirmOnMariadb(owner, 'b-0', 'pay-b-0')).toMatchObject({ status: 'confirmed' });
+    expect(await confirmStockOnMariadb(owner, 'b-0', 'pay-b-0')).toMatchObject({ status: 'confirmed' });
     await releaseOnMariadb(owner, 'b-1', 'CANCELLED');
     await releaseOnMariadb(owner, 'b-2', 'CANCELLED');
     expect(await runChecks(db, client, limits, [])).toEqual(['flash sale: 1 units sold but 0 payments confirmed']);

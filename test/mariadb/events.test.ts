@@ -9,6 +9,7 @@
  * positions and each level's versions in order; retention deletes only what every channel
  * passed; reconciliation's EVENTS_VS_VERSIONS sees a hole in a chain.
  */
+import { confirmStockOnMariadb } from '../../data/mariadb/confirm-payment';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
@@ -20,7 +21,7 @@ import { channelCursor, eventBacklog } from '../../data/events/channels';
 import type { CloudEvent } from '../../data/events/types';
 import { createSubscription, getSubscription, listDeliveries } from '../../data/events';
 import { holdBatchOnMariadb, type MariadbBatchItem } from '../../data/mariadb/hold-batch';
-import { confirmOnMariadb, releaseOnMariadb, reserveOnMariadb } from '../../data/mariadb/holds';
+import { releaseOnMariadb, reserveOnMariadb } from '../../data/mariadb/holds';
 import { findDriftsOnMariadb } from '../../data/mariadb/reconcile';
 import { storeGaugeReader } from '../../data/store-gauges';
 import { receiveStock } from '../../data/stock/stock-admin';
@@ -120,8 +121,8 @@ describeMariadb('stock events on MariaDB', () => {
     expect(await hold(owner, 'ev-o2', [{ ...line, quantity: 3 }])).toMatchObject({ status: 'reserved' });
     // A refusal changes nothing and emits nothing.
     expect(await hold(owner, 'ev-o3', [line])).toMatchObject({ status: 'rejected' });
-    expect(await confirmOnMariadb(owner, 'ev-o1', 'pay-1')).toEqual({ status: 'confirmed', paymentId: 'pay-1' });
-    expect(await confirmOnMariadb(owner, 'ev-o1', 'pay-1')).toEqual({ status: 'confirmed', paymentId: 'pay-1' });
+    expect(await confirmStockOnMariadb(owner, 'ev-o1', 'pay-1')).toEqual({ status: 'confirmed', paymentId: 'pay-1' });
+    expect(await confirmStockOnMariadb(owner, 'ev-o1', 'pay-1')).toEqual({ status: 'confirmed', paymentId: 'pay-1' });
     expect(await releaseOnMariadb(owner, 'ev-o2', 'CANCELLED')).toMatchObject({ status: 'released' });
     expect(await releaseOnMariadb(owner, 'ev-o2', 'CANCELLED')).toMatchObject({ status: 'released' });
 

@@ -4,9 +4,10 @@
  * per-user limit under concurrency, replays and released serials, and a batch racing the
  * general reserve on the same serial. Every test ends with the store's drifts.
  */
+import { confirmStockOnMariadb } from '../../data/mariadb/confirm-payment';
 import type { Pool, PoolConnection } from 'mariadb';
 import { holdBatchOnMariadb, type MariadbBatchItem } from '../../data/mariadb/hold-batch';
-import { confirmOnMariadb, releaseOnMariadb, reserveOnMariadb } from '../../data/mariadb/holds';
+import { releaseOnMariadb, reserveOnMariadb } from '../../data/mariadb/holds';
 import { mariadbDrifts } from '../../data/mariadb/reconcile';
 import { DomainError } from '../../domain/errors';
 import { recreateMysqlDatabase } from '../../prisma/mysql-migrate';
@@ -269,7 +270,9 @@ describeMariadb('MariaDB group-commit hold batch (stockhold_hold_batch)', () => 
     // Users 0–19 release or pay for their holds while batches for the same users (each once, or twice) come in.
     const results = await Promise.allSettled([
       ...first.map((i, n) =>
-        n % 2 ? releaseOnMariadb(pool, i.serial, 'CANCELLED') : confirmOnMariadb(pool, i.serial, `pay-${i.serial}`),
+        n % 2
+          ? releaseOnMariadb(pool, i.serial, 'CANCELLED')
+          : confirmStockOnMariadb(pool, i.serial, `pay-${i.serial}`),
       ),
       ...Array.from({ length: 8 }, (_, b) =>
         holdBatchOnMariadb(

@@ -4,8 +4,9 @@
  * first result, release and confirm idempotent and ordered, the ledger append-only for the
  * service user, multi-line orders without deadlock. Every test ends with the store's drifts.
  */
+import { confirmStockOnMariadb } from '../../data/mariadb/confirm-payment';
 import type { Pool } from 'mariadb';
-import { confirmOnMariadb, releaseOnMariadb, reserveOnMariadb } from '../../data/mariadb/holds';
+import { releaseOnMariadb, reserveOnMariadb } from '../../data/mariadb/holds';
 import { mariadbDrifts } from '../../data/mariadb/reconcile';
 import { readMariadbFence, writeMariadbFence } from '../../data/mariadb/tx';
 import type { OrderLine, ReserveOutcome } from '../../domain/types';
@@ -76,13 +77,13 @@ describeMariadb('MariaDB reserve / confirm / release', () => {
     const line = { sku: 'TCC', warehouseCode: 'W1', quantity: 3 };
     await hold(pool, 'tcc-paid', [line]);
     await hold(pool, 'tcc-gone', [line]);
-    expect(await confirmOnMariadb(pool, 'tcc-paid', 'p-1')).toEqual({ status: 'confirmed', paymentId: 'p-1' });
-    expect(await confirmOnMariadb(pool, 'tcc-paid', 'p-2')).toEqual({ status: 'confirmed', paymentId: 'p-1' });
+    expect(await confirmStockOnMariadb(pool, 'tcc-paid', 'p-1')).toEqual({ status: 'confirmed', paymentId: 'p-1' });
+    expect(await confirmStockOnMariadb(pool, 'tcc-paid', 'p-2')).toEqual({ status: 'confirmed', paymentId: 'p-1' });
     expect(await releaseOnMariadb(pool, 'tcc-paid', 'EXPIRED')).toEqual({ status: 'already_confirmed' });
     const released = await releaseOnMariadb(pool, 'tcc-gone', 'EXPIRED');
     expect(released).toEqual({ status: 'released', lines: [line] });
     expect(await releaseOnMariadb(pool, 'tcc-gone', 'CANCELLED')).toEqual(released);
-    expect(await confirmOnMariadb(pool, 'tcc-gone', 'p-3')).toEqual({
+    expect(await confirmStockOnMariadb(pool, 'tcc-gone', 'p-3')).toEqual({
       status: 'not_held',
       reservationStatus: 'RELEASED',
     });
@@ -95,7 +96,7 @@ describeMariadb('MariaDB reserve / confirm / release', () => {
     const serials = Array.from({ length: 20 }, (_, i) => `race-${i}`);
     for (const s of serials) await hold(pool, s, [{ sku: 'RACE', warehouseCode: 'W1', quantity: 1 }]);
     const results = await Promise.all(
-      serials.flatMap((s) => [confirmOnMariadb(pool, s, `pay-${s}`), releaseOnMariadb(pool, s, 'EXPIRED')]),
+      serials.flatMap((s) => [confirmStockOnMariadb(pool, s, `pay-${s}`), releaseOnMariadb(pool, s, 'EXPIRED')]),
     );
     const confirmed = results.filter((r) => r.status === 'confirmed').length;
     const released = results.filter((r) => r.status === 'released').length;
