@@ -99,5 +99,27 @@ describeMariadb('the chaos suite on MariaDB (reduced)', () => {
         await db.$disconnect();
       }
     });
+
+    it("scenario 8's state hash changes with a product's name, a warehouse's position or a level's safety stock, and only then", async () => {
+      const p = probe();
+      try {
+        const [{ sku }] = await owner.query<{ sku: string }[]>('SELECT sku FROM products ORDER BY sku LIMIT 1');
+        const [{ code }] = await owner.query<{ code: string }[]>('SELECT code FROM warehouses ORDER BY code LIMIT 1');
+        let before = await p.stateHash();
+        expect(await p.stateHash()).toBe(before);
+        for (const [sql, params] of [
+          ['UPDATE products SET name = CONCAT(name, ?) WHERE sku = ?', ['\u0000', sku]],
+          ['UPDATE warehouses SET latitude = ?, longitude = ? WHERE code = ?', [1.5, 2.5, code]],
+          ['UPDATE inventory_levels SET safety_stock = safety_stock + ? WHERE sku = ?', [1, sku]],
+        ] as const) {
+          await owner.query(sql, [...params]);
+          const after = await p.stateHash();
+          expect({ sql, changed: after !== before }).toEqual({ sql, changed: true });
+          before = after;
+        }
+      } finally {
+        await p.close();
+      }
+    });
   });
 });
