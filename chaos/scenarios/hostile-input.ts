@@ -63,7 +63,14 @@ export const hostileInput: Scenario = {
           }),
           { numRuns: size.hostileRequests, endOnFailure: true },
         )
-        .catch((err: Error) => problems.push(err.message.split('\n').slice(0, 6).join(' ')));
+        // fast-check keeps the property's own error (the status and body that failed it) as the cause.
+        .catch((err: Error) =>
+          problems.push(
+            [err.message.split('\n').slice(0, 3).join(' '), (err.cause as Error | undefined)?.message]
+              .filter(Boolean)
+              .join(' → '),
+          ),
+        );
       problems.push(...(await explicitChecks(app, stack, () => stateHash(stack))));
     } finally {
       await app.close();
