@@ -63,6 +63,12 @@ export interface Stack {
   /** The events' NATS JetStream (stream STOCKHOLD_EVENTS); kill() and start() keep its store. */
   readonly nats: OwnNats;
   readonly temporalAddress: string;
+  /**
+   * The database settings an in-process app on the stack's store connects with (scenario 8):
+   * on PostgreSQL the owner's TEST_DATABASE_URL, on MariaDB the service user's URL with the
+   * owner's as MIGRATION_DATABASE_URL, as the service processes.
+   */
+  readonly appDatabase: Readonly<Record<string, string>>;
   /** API with a long TTL (holds wait for payment) and one with shortTtlSeconds(orders). */
   readonly api: string;
   readonly shortApi: string;
@@ -96,8 +102,8 @@ function serviceEnv(
     DATABASE_URL: serviceDatabaseUrl(on),
     ...(on.store === 'mariadb' ? { MIGRATION_DATABASE_URL: on.ownerUrl } : {}),
     REDIS_URL: redisUrl,
-    // No event outbox on MySQL/MariaDB (docs/mysql.md): the worker publishes none there.
-    ...(on.store === 'postgresql' ? { EVENTS_NATS_URL: natsUrl } : {}),
+    // Events on both stores (MySQL/MariaDB: docs/mysql-events.md): the worker publishes them to the stack's NATS.
+    EVENTS_NATS_URL: natsUrl,
     // A killed NATS fails the passes fast; the publisher retries within a second.
     EVENTS_NATS_PUBLISH_TIMEOUT_MS: '2000',
     TEMPORAL_ADDRESS: temporalAddress,
@@ -149,6 +155,12 @@ async function startServices(env: Record<string, string>, shortTtl: number) {
     },
     stop,
   };
+}
+
+/** What an in-process app on the stack's store connects with (Stack.appDatabase). */
+function appDatabase(on: StackStore): Record<string, string> {
+  if (on.store === 'mariadb') return { DATABASE_URL: serviceDatabaseUrl(on), MIGRATION_DATABASE_URL: on.ownerUrl };
+  return { DATABASE_URL: TEST_DATABASE_URL };
 }
 
 /** Drops the MariaDB database the suite is about to migrate: only one named for chaos or tests. */
@@ -230,6 +242,7 @@ export async function startStack(orders: number, on: StackStore = { store: 'post
     redis,
     nats,
     temporalAddress: devServer.address,
+    appDatabase: appDatabase(on),
     api: services.api,
     shortApi: services.shortApi,
     workerMetrics: services.workerMetrics,

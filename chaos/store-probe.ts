@@ -8,6 +8,8 @@
 import type { Pool, PoolConnection } from 'mariadb';
 import { Client } from 'pg';
 import type { Db } from '../data/db';
+import type { CloudEvent } from '../data/events/types';
+import { jsonValue } from '../data/mariadb/tx';
 import { connectMariadb, createMariadbPool } from '../platform/mariadb';
 
 export type Store = 'postgresql' | 'mariadb';
@@ -108,6 +110,18 @@ export interface StoreProbe {
   killServiceSessions(): Promise<number>;
   /** Locks `sku`'s levels FOR UPDATE in a transaction of its own. */
   lockLevels(sku: string): Promise<LevelLock>;
+  /**
+   * Everything a request could change, in one cheap row (scenario 8: a 4xx must leave it as it
+   * was): counts, level figures, names and places digested, lots, safety stock. Refusal fences
+   * are left out: they record a no.
+   */
+  stateHash(): Promise<string>;
+  /** The highest event position given so far (0 when none). */
+  eventHead(): Promise<bigint>;
+  /** The stored envelopes of the events positioned in (after, upTo], in position order. */
+  positionedEvents(after: bigint, upTo: bigint): Promise<CloudEvent[]>;
+  /** The version of `sku`'s level (its first warehouse's), or undefined when it has none. */
+  levelVersion(sku: string): Promise<number | undefined>;
   close(): Promise<void>;
 }
 
@@ -244,6 +258,31 @@ export function postgresProbe(db: Db, url: string, serviceAppName: string): Stor
         await locker.end();
         throw err;
       }
+    },
+    async stateHash() {
+      const rows = await db.$queryRaw<{ h: string }[]>`
+        SELECT concat_ws('/',
+          (SELECT count(*) FROM stock_movements), (SELECT count(*) FROM reservations),
+          (SELECT count(*) FROM reservations WHERE status = 'RESERVED'), (SELECT count(*) FROM payment_events),
+          (SELECT count(*) FROM products), (SELECT count(*) FROM warehouses),
+          (SELECT coalesce(sum(on_hand * 7 + reserved * 13 + version), 0) FROM inventory_levels),
+          (SELECT coalesce(string_agg(md5(name), '' ORDER BY sku), '') FROM products),
+          (SELECT coalesce(string_agg(md5(concat_ws('|', code, name, region, priority, latitude, longitude)), '' ORDER BY code), '') FROM warehouses),
+          (SELECT count(*) FROM transfers), (SELECT count(*) FROM campaigns),
+          (SELECT coalesce(sum(quantity), 0) || ':' || count(*) FILTER (WHERE quarantined) FROM stock_lots),
+          (SELECT coalesce(sum(safety_stock), 0) FROM inventory_levels)) AS h`;
+      return rows[0].h;
+    },
+    eventHead: async () =>
+      (await db.$queryRaw<{ h: bigint }[]>`SELECT COALESCE(max(position), 0)::bigint AS h FROM event_outbox`)[0].h,
+    async positionedEvents(after, upTo) {
+      const rows = await db.$queryRaw<{ event: CloudEvent }[]>`
+        SELECT event FROM event_outbox WHERE position > ${after} AND position <= ${upTo} ORDER BY position`;
+      return rows.map((r) => r.event);
+    },
+    async levelVersion(sku) {
+      const level = await db.inventoryLevel.findFirst({ where: { sku }, select: { version: true } });
+      return level === null ? undefined : Number(level.version);
     },
     close: async () => undefined,
   };
@@ -451,6 +490,43 @@ export function mariadbProbe(ownerUrl: string, serviceUser: string): StoreProbe 
         await conn.release();
         throw err;
       }
+    },
+    async stateHash() {
+      // PostgreSQL's string_agg of md5s in key order becomes an XOR of each row's 64-bit digest,
+      // key included (a rename changes it, no two rows cancel): GROUP_CONCAT would be cut silently
+      // at group_concat_max_len once the hostile requests have made enough products.
+      const digest = (cols: string) =>
+        `BIT_XOR(CAST(CONV(LEFT(MD5(CONCAT_WS('|', ${cols})), 16), 16, 10) AS UNSIGNED))`;
+      const [row] = await q<{ h: string }>(
+        `SELECT CONCAT_WS('/',
+           (SELECT COUNT(*) FROM stock_movements), (SELECT COUNT(*) FROM reservations),
+           (SELECT COUNT(*) FROM reservations WHERE status = 'RESERVED'), (SELECT COUNT(*) FROM payment_events),
+           (SELECT COUNT(*) FROM products), (SELECT COUNT(*) FROM warehouses),
+           (SELECT COALESCE(SUM(on_hand * 7 + reserved * 13 + version), 0) FROM inventory_levels),
+           (SELECT ${digest('sku, name')} FROM products),
+           (SELECT ${digest('code, name, region, priority, latitude, longitude')} FROM warehouses),
+           (SELECT COUNT(*) FROM transfers), (SELECT COUNT(*) FROM campaigns),
+           (SELECT CONCAT(COALESCE(SUM(quantity), 0), ':', COUNT(CASE WHEN quarantined THEN 1 END)) FROM stock_lots),
+           (SELECT COALESCE(SUM(safety_stock), 0) FROM inventory_levels)) AS h`,
+      );
+      return String(row.h);
+    },
+    eventHead: async () =>
+      BigInt((await q<{ h: number | bigint }>('SELECT COALESCE(MAX(position), 0) AS h FROM event_outbox'))[0].h),
+    async positionedEvents(after, upTo) {
+      // The envelope as the positioning pass wrote it (data/mariadb/events.ts): the text NATS was sent.
+      const rows = await q<{ event: unknown }>(
+        'SELECT event FROM event_outbox WHERE position > ? AND position <= ? ORDER BY position',
+        [after.toString(), upTo.toString()],
+      );
+      return rows.map((r) => jsonValue(r.event) as CloudEvent);
+    },
+    async levelVersion(sku) {
+      const [row] = await q<{ version: number | bigint }>(
+        'SELECT version FROM inventory_levels WHERE sku = ? ORDER BY warehouse_code LIMIT 1',
+        [sku],
+      );
+      return row === undefined ? undefined : Number(row.version);
     },
     close: () => pool.end(),
   };

@@ -82,14 +82,10 @@ async function failingNatsSubscriber(stack: Stack, startSeq: number): Promise<Ev
   };
 }
 
-const head = async (stack: Stack) =>
-  (await stack.db.$queryRaw<{ h: bigint }[]>`SELECT COALESCE(max(position), 0)::bigint AS h FROM event_outbox`)[0].h;
+/** The highest event position so far, in the stack's store. */
+const head = (stack: Stack) => stack.probe.eventHead();
 
 export const eventsDelivered: Scenario = {
-  notOn: {
-    mariadb:
-      'not ported: its NATS and subscriber checks read the PostgreSQL event tables (events themselves run on MariaDB: test/mariadb/events.test.ts)',
-  },
   name: '13 events: Redis, NATS and a subscriber failing',
   async run(stack, size) {
     const sku = 'CHAOS-EVENTS';
@@ -124,9 +120,8 @@ export const eventsDelivered: Scenario = {
     // Every event positioned since the start, as stored.
     const problems = [...row.problems];
     const finalHead = await head(stack);
-    const stored = await stack.db.$queryRaw<{ event: CloudEvent }[]>`
-      SELECT event FROM event_outbox WHERE position > ${headAtStart} AND position <= ${finalHead} ORDER BY position`;
-    const expected = new Map(stored.map((r) => [r.event.id, r.event]));
+    const stored = await stack.probe.positionedEvents(headAtStart, finalHead);
+    const expected = new Map(stored.map((e) => [e.id, e]));
     for (const s of subscribers) {
       const got = await eventually(
         async () => s.received(),
@@ -149,11 +144,11 @@ export const eventsDelivered: Scenario = {
         .filter((e) => e.type === 'stock.changed' && e.data.sku === sku)
         .map((e) => e.data as { fromVersion: number; toVersion: number })
         .sort((a, b) => a.fromVersion - b.fromVersion);
-      const level = await stack.db.inventoryLevel.findFirst({ where: { sku }, select: { version: true } });
+      const version = await stack.probe.levelVersion(sku);
       const breaks = changes.filter((c, i) => i > 0 && c.fromVersion !== changes[i - 1].toVersion).length;
-      if (breaks > 0 || changes.at(-1)?.toVersion !== Number(level?.version)) {
+      if (breaks > 0 || changes.at(-1)?.toVersion !== version) {
         problems.push(
-          `${s.name}: ${sku} versions do not chain to ${String(level?.version)} (${breaks} breaks, last ${String(changes.at(-1)?.toVersion)})`,
+          `${s.name}: ${sku} versions do not chain to ${String(version)} (${breaks} breaks, last ${String(changes.at(-1)?.toVersion)})`,
         );
       }
     }

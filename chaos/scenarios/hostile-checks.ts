@@ -62,10 +62,7 @@ export async function explicitChecks(
     expect(res.statusCode === 401, `${url} without a key → ${res.statusCode}, expected 401`);
   }
   expect((await hash()) === before, 'a refused webhook or admin call changed state');
-  expect(
-    (await stack.db.reservation.findUnique({ where: { id: 'h-real' } }))?.status === 'RESERVED',
-    'the order was confirmed by a refused payment',
-  );
+  expect((await stack.probe.holdOf('h-real'))?.status === 'RESERVED', 'the order was confirmed by a refused payment');
 
   problems.push(...(await adminInputChecks(app, hash)));
 

@@ -11,7 +11,7 @@ import { buildApp } from '../../api/app';
 import { closeDeps, createDeps } from '../../api/server';
 import type { AppDeps } from '../../api/deps';
 import { stock } from '../../test/helpers/db';
-import { TEST_DATABASE_URL, testConfig } from '../../test/helpers/env';
+import { testConfig } from '../../test/helpers/env';
 import { closeScenario, type Scenario } from '../scenario';
 import { CHAOS_ADMIN_TOKEN, CHAOS_SECRET, CHAOS_TASK_QUEUE, type Stack } from '../stack';
 import { explicitChecks, RATE_LIMIT } from './hostile-checks';
@@ -19,25 +19,13 @@ import { hostileRequest } from './hostile-requests';
 
 export const HOSTILE_SKU = 'CHAOS-HOSTILE';
 
-/** Everything a request could change, in one cheap row (refusal fences excluded: they record a no). */
-export async function stateHash(stack: Stack): Promise<string> {
-  const rows = await stack.db.$queryRaw<{ h: string }[]>`
-    SELECT concat_ws('/',
-      (SELECT count(*) FROM stock_movements), (SELECT count(*) FROM reservations),
-      (SELECT count(*) FROM reservations WHERE status = 'RESERVED'), (SELECT count(*) FROM payment_events),
-      (SELECT count(*) FROM products), (SELECT count(*) FROM warehouses),
-      (SELECT coalesce(sum(on_hand * 7 + reserved * 13 + version), 0) FROM inventory_levels),
-      (SELECT coalesce(string_agg(md5(name), '' ORDER BY sku), '') FROM products),
-      (SELECT coalesce(string_agg(md5(concat_ws('|', code, name, region, priority, latitude, longitude)), '' ORDER BY code), '') FROM warehouses),
-      (SELECT count(*) FROM transfers), (SELECT count(*) FROM campaigns),
-      (SELECT coalesce(sum(quantity), 0) || ':' || count(*) FILTER (WHERE quarantined) FROM stock_lots),
-      (SELECT coalesce(sum(safety_stock), 0) FROM inventory_levels)) AS h`;
-  return rows[0].h;
-}
+/** Everything a request could change, in one cheap row, read in the stack's store (chaos/store-probe.ts). */
+export const stateHash = (stack: Stack): Promise<string> => stack.probe.stateHash();
 
 async function hostileApp(stack: Stack): Promise<{ app: FastifyInstance; deps: AppDeps }> {
+  // On the stack's store: PostgreSQL's test database, or MariaDB's as the service user.
   const config = testConfig({
-    DATABASE_URL: TEST_DATABASE_URL,
+    ...stack.appDatabase,
     REDIS_URL: stack.redis.url,
     TEMPORAL_ADDRESS: stack.temporalAddress,
     TEMPORAL_TASK_QUEUE: CHAOS_TASK_QUEUE,
@@ -51,10 +39,6 @@ async function hostileApp(stack: Stack): Promise<{ app: FastifyInstance; deps: A
 }
 
 export const hostileInput: Scenario = {
-  notOn: {
-    mariadb:
-      'not ported: its state hash is PostgreSQL SQL, its in-process app reads TEST_DATABASE_URL, and its requests and checks include transfers and pre-sales',
-  },
   name: '8 hostile input',
   async run(stack, size) {
     await stock(stack.db, HOSTILE_SKU, 'W1', 1_000_000);
@@ -79,7 +63,14 @@ export const hostileInput: Scenario = {
           }),
           { numRuns: size.hostileRequests, endOnFailure: true },
         )
-        .catch((err: Error) => problems.push(err.message.split('\n').slice(0, 6).join(' ')));
+        // fast-check keeps the property's own error (the status and body that failed it) as the cause.
+        .catch((err: Error) =>
+          problems.push(
+            [err.message.split('\n').slice(0, 3).join(' '), (err.cause as Error | undefined)?.message]
+              .filter(Boolean)
+              .join(' → '),
+          ),
+        );
       problems.push(...(await explicitChecks(app, stack, () => stateHash(stack))));
     } finally {
       await app.close();

@@ -4,8 +4,9 @@
  * and nats-server, the real worker and API processes with DATABASE_URL the MariaDB service
  * user's, on TEST_MARIADB_URL's database, dropped and migrated) — the scenarios that matter most
  * for the incident: duplicate payment callbacks, Redis killed mid-sale, the worker SIGKILLed,
- * the service's database sessions killed. Each must end with its invariants intact, checked
- * against MariaDB. Then the checks themselves are shown to see a broken store.
+ * the service's database sessions killed; hostile input; the events through NATS with Redis, NATS
+ * and a subscriber failing. Each must end with its invariants intact, checked against MariaDB.
+ * Then the checks themselves are shown to see a broken store.
  */
 import type { Pool } from 'mariadb';
 import { createDb } from '../../data/db';
@@ -16,8 +17,11 @@ import { mariadbProbe } from '../../chaos/store-probe';
 import { failed, formatHeader, formatRow } from '../../chaos/table';
 import { describeMariadb, mariadbPool, TEST_MARIADB_URL } from '../helpers/mariadb';
 
-/** Scenario numbers run here: 1 duplicate callbacks, 3 Redis killed, 4 worker SIGKILL, 6 sessions killed. */
-const PICKED = ['1', '3', '4', '6'];
+/**
+ * Scenario numbers run here: 1 duplicate callbacks, 3 Redis killed, 4 worker SIGKILL, 6 sessions
+ * killed, 8 hostile input, 13 events through NATS (8 and 13 add about 17 s together).
+ */
+const PICKED = ['1', '3', '4', '6', '8', '13'];
 const numberOf = (s: { name: string }) => s.name.split(' ')[0];
 const SCENARIO_LIMIT_MS = 300_000;
 
@@ -47,6 +51,11 @@ describeMariadb('the chaos suite on MariaDB (reduced)', () => {
           if (numberOf(scenario) === '1') expect(row.notes).toMatch(/ 30 confirmations/);
           if (numberOf(scenario) === '6')
             expect(Number(/^(\d+) sessions killed/.exec(row.notes ?? '')?.[1])).toBeGreaterThan(0);
+          // The hostile requests were answered both ways; the events went through NATS to the subscriber.
+          if (numberOf(scenario) === '8')
+            expect([row.outcomes['2xx'] > 0, row.outcomes['4xx'] > 0]).toEqual([true, true]);
+          if (numberOf(scenario) === '13')
+            expect(Number(/^(\d+) events, \1 stream messages/.exec(row.notes ?? '')?.[1])).toBeGreaterThan(0);
         },
         SCENARIO_LIMIT_MS,
       );
@@ -97,6 +106,28 @@ describeMariadb('the chaos suite on MariaDB (reduced)', () => {
       } finally {
         await p.close();
         await db.$disconnect();
+      }
+    });
+
+    it("scenario 8's state hash changes with a product's name, a warehouse's position or a level's safety stock, and only then", async () => {
+      const p = probe();
+      try {
+        const [{ sku }] = await owner.query<{ sku: string }[]>('SELECT sku FROM products ORDER BY sku LIMIT 1');
+        const [{ code }] = await owner.query<{ code: string }[]>('SELECT code FROM warehouses ORDER BY code LIMIT 1');
+        let before = await p.stateHash();
+        expect(await p.stateHash()).toBe(before);
+        for (const [sql, params] of [
+          ['UPDATE products SET name = CONCAT(name, ?) WHERE sku = ?', ['\u0000', sku]],
+          ['UPDATE warehouses SET latitude = ?, longitude = ? WHERE code = ?', [1.5, 2.5, code]],
+          ['UPDATE inventory_levels SET safety_stock = safety_stock + ? WHERE sku = ?', [1, sku]],
+        ] as const) {
+          await owner.query(sql, [...params]);
+          const after = await p.stateHash();
+          expect({ sql, changed: after !== before }).toEqual({ sql, changed: true });
+          before = after;
+        }
+      } finally {
+        await p.close();
       }
     });
   });

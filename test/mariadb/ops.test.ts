@@ -22,6 +22,7 @@ import { registerStoreGauges } from '../../platform/store-gauges';
 import { createKey } from '../../data/keys/api-keys';
 import { Scope } from '../../domain/api-keys';
 import { jsonValue } from '../../data/mariadb/tx';
+import { asDataError } from '../../data/data-errors';
 import { useAppStack } from '../helpers/app';
 import { describeMariadb, mariadbPool, seedCampaign, seedLevel, TEST_MARIADB_APP_URL } from '../helpers/mariadb';
 
@@ -145,6 +146,44 @@ describeMariadb('the operator side on MariaDB', () => {
       await expect(
         service.query("INSERT INTO admin_audit (actor, method, route, url) VALUES ('t', 'POST', '/x', '/x')"),
       ).resolves.toBeDefined();
+    });
+
+    it('a body the audit cannot store (a lone surrogate: JSON_VALID refuses it) is a 409 that changes nothing, not a 500; store refusals are final, a duplicate key is not', async () => {
+      // Found by chaos scenario 8 on MariaDB. PostgreSQL's json input refuses it too (400 INVALID_INPUT, 22P02).
+      // A product only: the reconciliation test below counts the levels.
+      await owner.query("INSERT INTO products (sku, name) VALUES ('AUDIT-SUR', 'AUDIT-SUR')");
+      const audits = async () =>
+        Number((await owner.query<{ n: number }[]>('SELECT COUNT(*) AS n FROM admin_audit'))[0]!.n);
+      const before = await audits();
+      const res = await stack.app.inject({
+        method: 'PUT',
+        url: '/admin/products/AUDIT-SUR',
+        headers: { ...BOOTSTRAP, 'content-type': 'application/json', 'idempotency-key': 'sur' },
+        payload: '{"name":"\\ud800"}',
+      });
+      expect([res.statusCode, res.json().code, res.json().details]).toEqual([
+        409,
+        'CONSTRAINT_VIOLATION',
+        { sqlState: '23000', errno: 4025, constraint: 'admin_audit.body' },
+      ]);
+      expect(await audits()).toBe(before);
+      const [product] = await owner.query<{ name: string }[]>("SELECT name FROM products WHERE sku = 'AUDIT-SUR'");
+      expect(product!.name).toBe('AUDIT-SUR');
+
+      const refusal = (work: Promise<unknown>) =>
+        work.then(
+          () => undefined,
+          (err: unknown) => asDataError(err),
+        );
+      const tooLong = await refusal(service.query("INSERT INTO products (sku, name) VALUES (REPEAT('x', 300), 'n')"));
+      expect([tooLong?.code, (tooLong?.details as { sqlState: string }).sqlState]).toEqual(['INVALID_INPUT', '22001']);
+      const orphan = await refusal(
+        service.query("INSERT INTO inventory_levels (sku, warehouse_code) VALUES ('NO-SUCH-SKU', 'W1')"),
+      );
+      expect([orphan?.code, (orphan?.details as { errno: number }).errno]).toEqual(['CONSTRAINT_VIOLATION', 1452]);
+      expect(await refusal(service.query("INSERT INTO products (sku, name) VALUES ('AUDIT-SUR', 'again')"))).toBe(
+        undefined,
+      );
     });
   });
 
