@@ -168,7 +168,10 @@ it('a lot-tracked SKU returns into the lot it was sold from; past its removal da
   ]);
   expect((await db.stockLot.findFirstOrThrow({ where: { sku: 'BERRY', lotCode: 'L1' } })).quantity).toBe(4);
   expect(await invariantViolations(db)).toEqual([]);
-  await db.$executeRaw`UPDATE stock_lots SET remove_at = now() - interval '1 hour' WHERE sku = 'BERRY' AND lot_code = 'L1'`;
+  await db.stockLot.updateMany({
+    where: { sku: 'BERRY', lotCode: 'L1' },
+    data: { removeAt: new Date(Date.now() - 3_600_000) },
+  });
   const late = await giveBack({
     returnId: 'ret-b2',
     orderId: 'o-berry',
