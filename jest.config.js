@@ -31,6 +31,8 @@ const MARIADB_MATRIX = [
   'test/api/request-path.test.ts',
   'test/api/returns.test.ts',
   'test/e2e/saga.e2e.test.ts',
+  'test/api/say-what-is-wrong.test.ts',
+  'test/workflows/payment-delivery.test.ts',
 ];
 
 const shared = {
