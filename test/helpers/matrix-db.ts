@@ -10,7 +10,8 @@
  * stays out of the matrix.
  */
 import type { Db } from '../../data/db';
-import { mysqlPrismaOf } from '../../data/mariadb/db';
+import { mariadbOf, mysqlPrismaOf } from '../../data/mariadb/db';
+import { TEST_STORE } from './env';
 
 const SERVICE_DB = Symbol('stockhold.test.serviceDb');
 
@@ -34,7 +35,14 @@ export function withModelDelegates(db: Db): Db {
   }) as Db;
 }
 
-/** The service's own `Db` behind {@link withModelDelegates} (or `db` itself): what the API and the worker get. */
+/**
+ * The service's own `Db` behind {@link withModelDelegates} (or `db` itself): what the API and
+ * the worker get. In the `mariadb` project it must be MariaDB's: a suite that built its app or
+ * worker on PostgreSQL there would pass without testing MariaDB at all.
+ */
 export function serviceDbOf(db: Db): Db {
-  return ((db as unknown as Record<symbol, Db | undefined>)[SERVICE_DB] ?? db) as Db;
+  const own = ((db as unknown as Record<symbol, Db | undefined>)[SERVICE_DB] ?? db) as Db;
+  if (TEST_STORE === 'mariadb' && !mariadbOf(own))
+    throw new Error('the mariadb jest project gave the API or the worker a PostgreSQL Db: use the test helpers');
+  return own;
 }
