@@ -5,7 +5,7 @@
  * Pure words and types only.
  */
 import { ErrorCode } from './errors';
-import { PaymentEventType } from './payments';
+import { PaymentEventType, type EventRedelivery } from './payments';
 
 /** Who asked for the extension. */
 export const ExtensionSource = {
@@ -111,9 +111,7 @@ export function extensionRefusal(
 
 /** What a `payment.pending` event decided: the hold extended (or why not), or a redelivery / conflict. */
 export type PendingOutcome =
-  | { readonly kind: 'accepted'; readonly answer: string; readonly extension?: ExtensionOutcome }
-  | { readonly kind: 'duplicate'; readonly answer: string }
-  | { readonly kind: 'conflict'; readonly message: string };
+  { readonly kind: 'accepted'; readonly answer: string; readonly extension?: ExtensionOutcome } | EventRedelivery;
 
 /** The payment a `payment.pending` event reports: the fields its event id is compared on. */
 export interface PendingPayment {

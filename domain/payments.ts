@@ -31,6 +31,13 @@ export const refundStates: readonly PaymentState[] = [
   PaymentState.AMOUNT_MISMATCH,
 ];
 
+/**
+ * An event id seen before: a redelivery of the same event gets its first answer; the id with
+ * other content is a conflict (and changes nothing).
+ */
+export type EventRedelivery =
+  { readonly kind: 'duplicate'; readonly answer: string } | { readonly kind: 'conflict'; readonly message: string };
+
 /** What a payment webhook event reports (payment_events.type). */
 export const PaymentEventType = {
   /** The payment was made: stored PENDING, then settled. */

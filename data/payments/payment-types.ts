@@ -3,7 +3,7 @@
  * PostgreSQL path, which re-exports them) and data/mariadb/ (MySQL/MariaDB) import them from
  * here, so neither store's module imports the other's.
  */
-import type { OrderPayment, PaymentState } from '../../domain/payments';
+import type { EventRedelivery, OrderPayment, PaymentState } from '../../domain/payments';
 
 /** A payment as stored. */
 export interface PaymentRecord {
@@ -54,10 +54,7 @@ export interface LeaseOptions {
 }
 
 /** What the store made of an event: new (handle it), a redelivery (its first answer), or a conflict. */
-export type EventClaim =
-  | { readonly kind: 'new' }
-  | { readonly kind: 'duplicate'; readonly answer: string }
-  | { readonly kind: 'conflict'; readonly message: string };
+export type EventClaim = { readonly kind: 'new' } | EventRedelivery;
 
 /** A payment's lifecycle event as `GET /orders/:id` shows it (`paymentEvents`). */
 export interface LifecycleEvent {

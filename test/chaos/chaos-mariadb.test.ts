@@ -11,10 +11,10 @@
 import type { Pool } from 'mariadb';
 import { createDb } from '../../data/db';
 import { findDrifts } from '../../data/stock/reconcile';
-import { openSuite, REDUCED, scenarios, type OpenSuite } from '../../chaos/suite';
+import { REDUCED } from '../../chaos/suite';
 import { MARIADB_SERVICE_USER } from '../../chaos/stack';
 import { mariadbProbe } from '../../chaos/store-probe';
-import { failed, formatHeader, formatRow } from '../../chaos/table';
+import { chaosScenarioTests, numberOf } from '../helpers/chaos';
 import { describeMariadb, mariadbPool, TEST_MARIADB_URL } from '../helpers/mariadb';
 
 /**
@@ -22,44 +22,27 @@ import { describeMariadb, mariadbPool, TEST_MARIADB_URL } from '../helpers/maria
  * killed, 8 hostile input, 13 events through NATS (8 and 13 add about 17 s together).
  */
 const PICKED = ['1', '3', '4', '6', '8', '13'];
-const numberOf = (s: { name: string }) => s.name.split(' ')[0];
 const SCENARIO_LIMIT_MS = 300_000;
 
 describeMariadb('the chaos suite on MariaDB (reduced)', () => {
-  let suite: OpenSuite | undefined;
-
-  beforeAll(async () => {
-    suite = await openSuite({ ...REDUCED, orders: 30 }, { store: 'mariadb', ownerUrl: TEST_MARIADB_URL });
-    console.log(formatHeader());
-  }, 180_000);
-  afterAll(async () => {
-    await suite?.stop();
-  }, 120_000);
-
   describe('every scenario ends with nothing oversold, lost or stuck, and the invariants intact on MariaDB', () => {
-    for (const scenario of scenarios.filter((s) => PICKED.includes(numberOf(s)))) {
-      it(
-        scenario.name,
-        async () => {
-          if (suite === undefined) throw new Error('the chaos stack did not start');
-          const row = await suite.run(scenario);
-          console.log(formatRow(row));
-          expect(row.skipped).toBeUndefined();
-          expect(failed(row) ? row.problems : []).toEqual([]);
-          expect(failed(row)).toBe(false);
-          // The faults happened: every payment deduplicated to one confirmation, sessions were killed.
-          if (numberOf(scenario) === '1') expect(row.notes).toMatch(/ 30 confirmations/);
-          if (numberOf(scenario) === '6')
-            expect(Number(/^(\d+) sessions killed/.exec(row.notes ?? '')?.[1])).toBeGreaterThan(0);
-          // The hostile requests were answered both ways; the events went through NATS to the subscriber.
-          if (numberOf(scenario) === '8')
-            expect([row.outcomes['2xx'] > 0, row.outcomes['4xx'] > 0]).toEqual([true, true]);
-          if (numberOf(scenario) === '13')
-            expect(Number(/^(\d+) events, \1 stream messages/.exec(row.notes ?? '')?.[1])).toBeGreaterThan(0);
-        },
-        SCENARIO_LIMIT_MS,
-      );
-    }
+    chaosScenarioTests(
+      { ...REDUCED, orders: 30 },
+      { store: 'mariadb', ownerUrl: TEST_MARIADB_URL },
+      SCENARIO_LIMIT_MS,
+      PICKED,
+      (scenario, row) => {
+        // The faults happened: every payment deduplicated to one confirmation, sessions were killed.
+        if (numberOf(scenario) === '1') expect(row.notes).toMatch(/ 30 confirmations/);
+        if (numberOf(scenario) === '6')
+          expect(Number(/^(\d+) sessions killed/.exec(row.notes ?? '')?.[1])).toBeGreaterThan(0);
+        // The hostile requests were answered both ways; the events went through NATS to the subscriber.
+        if (numberOf(scenario) === '8')
+          expect([row.outcomes['2xx'] > 0, row.outcomes['4xx'] > 0]).toEqual([true, true]);
+        if (numberOf(scenario) === '13')
+          expect(Number(/^(\d+) events, \1 stream messages/.exec(row.notes ?? '')?.[1])).toBeGreaterThan(0);
+      },
+    );
   });
 
   describe('the invariant checks on MariaDB see a broken store', () => {

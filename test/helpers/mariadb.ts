@@ -146,3 +146,15 @@ export async function truncateMariadb(tables: readonly string[]): Promise<void> 
     await pool.end();
   }
 }
+
+/**
+ * A column's type as the MariaDB drift tests compare it (`col` is information_schema.columns):
+ * `typeColumn`, or 'json' for MariaDB's JSON, a LONGTEXT with a json_valid() CHECK named after
+ * the column (MySQL 8 has a json type).
+ */
+export function columnTypeSql(typeColumn: 'column_type' | 'data_type'): string {
+  return `CASE WHEN EXISTS (SELECT 1 FROM information_schema.check_constraints cc
+                             WHERE cc.constraint_schema = col.table_schema AND cc.table_name = col.table_name
+                               AND cc.constraint_name = col.column_name AND cc.check_clause LIKE 'json_valid(%')
+               THEN 'json' ELSE col.${typeColumn} END`;
+}

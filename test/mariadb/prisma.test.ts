@@ -26,6 +26,7 @@ import {
   resetMariadb,
   seedLevel,
   TEST_MARIADB_APP_URL,
+  columnTypeSql,
 } from '../helpers/mariadb';
 
 interface RuntimeField {
@@ -102,12 +103,8 @@ function fromSchema(models: RuntimeModels, facts = schemaFacts()): { columns: st
 /** The same lines from the live database: every base table but the migration runner's own. */
 async function fromDatabase(owner: Pool): Promise<{ columns: string[]; keys: string[] }> {
   const rows = await owner.query<{ t: string; c: string; type: string; nullable: string }[]>(
-    // MariaDB's JSON is LONGTEXT with a json_valid() CHECK named after the column (MySQL 8: a json type).
     `SELECT col.table_name AS t, col.column_name AS c, col.is_nullable AS nullable,
-            CASE WHEN EXISTS (SELECT 1 FROM information_schema.check_constraints cc
-                               WHERE cc.constraint_schema = col.table_schema AND cc.table_name = col.table_name
-                                 AND cc.constraint_name = col.column_name AND cc.check_clause LIKE 'json_valid(%')
-                 THEN 'json' ELSE col.column_type END AS type
+            ${columnTypeSql('column_type')} AS type
        FROM information_schema.columns col
        JOIN information_schema.tables tab ON tab.table_schema = col.table_schema AND tab.table_name = col.table_name
       WHERE col.table_schema = DATABASE() AND tab.table_type = 'BASE TABLE' AND col.table_name <> '_stockhold_mysql_steps'`,

@@ -12,7 +12,7 @@ import { migrate } from '../../prisma/migrate';
 import { listMysqlSteps, migrateMysql, MysqlStepChangedError, recreateMysqlDatabase } from '../../prisma/mysql-migrate';
 import { connectMariadb } from '../../platform/mariadb';
 import { TEST_DATABASE_URL } from '../helpers/env';
-import { describeMariadb, TEST_MARIADB_APP_URL, TEST_MARIADB_URL } from '../helpers/mariadb';
+import { describeMariadb, TEST_MARIADB_APP_URL, TEST_MARIADB_URL, columnTypeSql } from '../helpers/mariadb';
 
 /** The tables issue 22's foundation builds on MariaDB. */
 const CORE_TABLES = [
@@ -102,12 +102,8 @@ async function mariadbColumns(): Promise<Columns> {
   const conn = await connectMariadb(TEST_MARIADB_URL);
   try {
     const rows = await conn.query<{ t: string; c: string; type: string; nullable: string }[]>(
-      // MariaDB's JSON is LONGTEXT with a json_valid() CHECK named after the column (MySQL 8: a json type).
       `SELECT col.table_name AS t, col.column_name AS c, col.is_nullable AS nullable,
-              CASE WHEN EXISTS (SELECT 1 FROM information_schema.check_constraints cc
-                                 WHERE cc.constraint_schema = col.table_schema AND cc.table_name = col.table_name
-                                   AND cc.constraint_name = col.column_name AND cc.check_clause LIKE 'json_valid(%')
-                   THEN 'json' ELSE col.data_type END AS type
+              ${columnTypeSql('data_type')} AS type
          FROM information_schema.columns col
         WHERE col.table_schema = DATABASE() AND col.table_name IN (?)`,
       [CORE_TABLES],
