@@ -20,7 +20,16 @@ import { printReport, targets } from './report';
 import { printDetail, printProfiles } from './report-detail';
 import { runRejects, waitAllClosed, warmUp } from './scenario';
 import { startStack } from './stack';
-import { backendPinner, checkLayout, pin, PRODUCTION_LAYOUT, type Layout } from './layout';
+import {
+  backendPinner,
+  checkLayout,
+  MARIADB_PRODUCTION_LAYOUT,
+  mariadbServerPinner,
+  pin,
+  PRODUCTION_LAYOUT,
+  type Layout,
+  type StorePinner,
+} from './layout';
 import { EventSubscriber } from './event-subscriber';
 import { buildSummary, phaseDetail } from './summary';
 import { runSustained, sustainedFigures, SUSTAINED_PREFIX } from './sustained';
@@ -31,7 +40,7 @@ const MARIADB_NOTES = [
   "eventLagP99Ms, eventsDelivered, eventsExpected (eventSubscriber): the same subscriber as on PostgreSQL, through POST /admin/event-subscriptions, the worker's webhook dispatcher reading MariaDB's events, and GET /events",
   "rawHotRowUpdatesPerSecond is MariaDB's own: one prepared conditional UPDATE per autocommit transaction on a one-row table, same run, same bench database",
   "baselines.holdBatchCost is null (a PostgreSQL diagnostic); the batches seen are grouped by the holds' created_at as on PostgreSQL",
-  'no pgbench anchor; --taskset is PostgreSQL-only',
+  'no pgbench anchor; --taskset pins the whole MariaDB server to CPU 1 for its run (bench/layout.ts)',
 ];
 
 /** The report's `layout` when nothing is pinned. */
@@ -43,7 +52,7 @@ async function runOnce(o: BenchOptions, layout?: Layout): Promise<boolean> {
   const reportFile = reportPath(o.report, layout);
   // The load generator first: what it starts from here on inherits its CPU (bench/layout.ts).
   if (layout) pin(process.pid, layout.restCpu);
-  let pinner: ReturnType<typeof backendPinner> | undefined;
+  let pinner: StorePinner | undefined;
   // How busy the machine is before anything of ours runs, then a sample every second (honest figures).
   const watch = watchMachine(await busyShare(3000), 1000, () => void pinner?.sweep(), o.store);
   say(
@@ -58,7 +67,10 @@ async function runOnce(o: BenchOptions, layout?: Layout): Promise<boolean> {
   });
   if (layout) {
     pin(stack.pids.api, layout.apiCpu);
-    pinner = backendPinner(o.databaseUrl, layout.restCpu);
+    pinner =
+      o.store === 'mariadb'
+        ? await mariadbServerPinner(o.databaseUrl, layout.restCpu)
+        : backendPinner(o.databaseUrl, layout.restCpu);
     await pinner.sweep();
     say(`layout: ${layout.label}`);
   }
@@ -225,11 +237,12 @@ const reportPath = (file: string, layout?: Layout) => (layout ? file.replace(/(\
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) return console.log(USAGE);
   const o = parseOptions(process.argv.slice(2), process.env);
-  if (o.taskset) checkLayout(PRODUCTION_LAYOUT);
+  const production = o.store === 'mariadb' ? MARIADB_PRODUCTION_LAYOUT : PRODUCTION_LAYOUT;
+  if (o.taskset) checkLayout(production);
   let passed = await runOnce(o);
   if (o.taskset) {
-    say(`second run, ${PRODUCTION_LAYOUT.label}`);
-    passed = (await runOnce(o, PRODUCTION_LAYOUT)) && passed;
+    say(`second run, ${production.label}`);
+    passed = (await runOnce(o, production)) && passed;
   }
   if (!passed) process.exitCode = 1;
 }

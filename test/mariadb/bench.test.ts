@@ -11,7 +11,11 @@
  * on vs off and a subscriber's lag, so the summary's four event keys are figures, never null.
  */
 import { confirmStockOnMariadb } from '../../data/mariadb/confirm-payment';
+import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import type { Pool } from 'mariadb';
+import { mariadbServerPinner } from '../../bench/layout';
+import { connectMariadb } from '../../platform/mariadb';
 import { BATCH_CAMPAIGN, BATCH_LEVEL_SKU, BATCH_POOL_SKU } from '../../bench/batch-cost';
 import { EventSubscriber, type EventLag } from '../../bench/event-subscriber';
 import type { MachineLoad } from '../../bench/machine';
@@ -359,4 +363,35 @@ describeMariadb('the bench on MariaDB: its event phases through its own stack', 
     for (const key of ['eventsOverheadRatio', 'eventLagP99Ms', 'eventsDelivered', 'eventsExpected'] as const)
       expect(typeof summary[key]).toBe('number');
   }, 600_000);
+});
+
+describeMariadb('the bench on MariaDB: the production layout (--taskset)', () => {
+  const cpusOf = (pid: number) =>
+    readdirSync(`/proc/${pid}/task`).map(
+      (tid) => /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1],
+    );
+  const twoCpus = os.cpus().length >= 2;
+
+  (twoCpus ? it : it.skip)(
+    'moves every thread of the MariaDB server to CPU 1, and gives each its own CPUs back',
+    async () => {
+      const conn = await connectMariadb(TEST_MARIADB_URL);
+      let pid: number;
+      try {
+        const [{ f }] = await conn.query<{ f: string }[]>('SELECT @@pid_file AS f');
+        pid = Number(readFileSync(f, 'utf8').trim());
+      } finally {
+        await conn.end();
+      }
+      const before = cpusOf(pid);
+      const pinner = await mariadbServerPinner(TEST_MARIADB_URL, 1);
+      try {
+        expect(new Set(cpusOf(pid))).toEqual(new Set(['1']));
+      } finally {
+        await pinner.close();
+      }
+      // `close` sets every thread, those started meanwhile too (they inherited the pinned mask).
+      expect(new Set(cpusOf(pid))).toEqual(new Set(before));
+    },
+  );
 });
