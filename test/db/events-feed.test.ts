@@ -16,7 +16,9 @@ import { eventViolations } from '../helpers/events';
 let db: Db;
 let relayDbs: Db[];
 beforeAll(() => {
-  db = testDb(6);
+  // A connection for each of the 24 concurrent writers: none waits for the pool's 5 s connect
+  // timeout while a commit is slow (CI met that once, right after the build test's writes).
+  db = testDb(26);
   relayDbs = [testDb(1), testDb(1)];
 });
 afterAll(async () => {
@@ -74,6 +76,36 @@ it('two relays, concurrent writers and a transaction held open: every event once
   // A writer takes A's level and keeps its transaction open.
   const open = new Client({ connectionString: TEST_DATABASE_URL });
   await open.connect();
+  try {
+    await heldOpenWhileOthersCommit(open, relays, seen, readSome);
+  } finally {
+    // Whatever failed: the open transaction and the relays end, so the next test's reset is not stuck behind them.
+    await open.end().catch(() => undefined);
+    await relays.stop();
+  }
+  while ((await assignPositions(db)) > 0);
+  await readSome();
+  const positions = seen.map((e) => Number(e.sequence));
+  expect(positions).toEqual(positions.map((_, i) => i + 1)); // 1, 2, 3… each once
+  expect(new Set(seen.map((e) => e.id)).size).toBe(seen.length);
+  const [{ total }] = await db.$queryRaw<{ total: bigint }[]>`SELECT count(*)::bigint AS total FROM event_outbox`;
+  expect(BigInt(seen.length)).toBe(total);
+  // Per level, in feed order, versions chain.
+  for (const sku of SKUS) {
+    const chain = seen
+      .filter((e) => e.type === 'stock.changed' && e.subject === `${sku}@W1`)
+      .map((e) => e.data as { fromVersion: number; toVersion: number });
+    chain.forEach((v, i) => expect(v.fromVersion).toBe(i === 0 ? 0 : chain[i - 1].toVersion));
+  }
+});
+
+/** The open transaction, the writers committing past it, and its commit last. */
+async function heldOpenWhileOthersCommit(
+  open: Client,
+  relays: { stop: () => Promise<void> },
+  seen: CloudEvent[],
+  readSome: () => Promise<void>,
+): Promise<void> {
   await open.query('BEGIN');
   await open.query(
     `UPDATE inventory_levels SET safety_stock = safety_stock + 1, version = version + 1 WHERE sku = 'A'`,
@@ -99,28 +131,14 @@ it('two relays, concurrent writers and a transaction held open: every event once
 
   // The open transaction commits last: its event comes after everything already read.
   await open.query('COMMIT');
-  await open.end();
   await Promise.all(
     SKUS.flatMap((sku) => Array.from({ length: 4 }, (_, i) => releaseStock(db, `${sku}-${i}`, 'CANCELLED'))),
   );
   await relays.stop();
   while ((await assignPositions(db)) > 0);
   await readSome();
-
   expect(seen.length).toBeGreaterThan(readBeforeCommit);
-  const positions = seen.map((e) => Number(e.sequence));
-  expect(positions).toEqual(positions.map((_, i) => i + 1)); // 1, 2, 3… each once
-  expect(new Set(seen.map((e) => e.id)).size).toBe(seen.length);
-  const [{ total }] = await db.$queryRaw<{ total: bigint }[]>`SELECT count(*)::bigint AS total FROM event_outbox`;
-  expect(BigInt(seen.length)).toBe(total);
-  // Per level, in feed order, versions chain.
-  for (const sku of SKUS) {
-    const chain = seen
-      .filter((e) => e.type === 'stock.changed' && e.subject === `${sku}@W1`)
-      .map((e) => e.data as { fromVersion: number; toVersion: number });
-    chain.forEach((v, i) => expect(v.fromVersion).toBe(i === 0 ? 0 : chain[i - 1].toVersion));
-  }
-});
+}
 
 it('filters by type and SKU; an empty last page still moves the cursor to the head', async () => {
   for (const sku of SKUS) await stock(db, sku, 'W1', 1);
