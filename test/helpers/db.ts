@@ -27,6 +27,7 @@ export function testDb(maxConnections = 20): Db {
  */
 export async function resetDb(db: Db): Promise<void> {
   if (mariadbOf(db)) return truncateMariadb(TABLES);
+  await endLeakedTransactions(db);
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await truncateAll(db);
@@ -36,6 +37,23 @@ export async function resetDb(db: Db): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
     }
   }
+}
+
+/**
+ * A session of the test database left idle inside a transaction for half a minute is a leak of
+ * an earlier suite that failed midway (a connection it never ended): its locks would keep every
+ * later reset waiting, and every later suite failing. It is ended, and said so.
+ */
+async function endLeakedTransactions(db: Db): Promise<void> {
+  const ended = await db.$queryRaw<{ pid: number; query: string }[]>`
+    SELECT pid, left(query, 120) AS query FROM pg_stat_activity
+     WHERE datname = current_database() AND pid <> pg_backend_pid()
+       AND state LIKE 'idle in transaction%' AND state_change < now() - interval '30 seconds'
+       AND pg_terminate_backend(pid)`;
+  for (const { pid, query } of ended)
+    console.warn(
+      `resetDb: ended session ${pid}, idle in a transaction for 30 s+ (a leak of an earlier suite): ${query}`,
+    );
 }
 
 /** Every table a test may write (the same names on both stores). */
