@@ -13,7 +13,7 @@ import { SCHEMATHESIS } from '../../platform/dev-server';
 import { useAppStack } from '../helpers/app';
 import { invariantViolations, stock } from '../helpers/db';
 
-jest.setTimeout(180_000);
+jest.setTimeout(300_000);
 
 const stack = useAppStack('dev', 'fuzz-test', {
   RESERVATION_TTL_SECONDS: '600',
