@@ -8,8 +8,7 @@
  * compares exactly.
  */
 import type { KeyValue } from '../../domain/cursor';
-import type { Prisma } from '../../generated/prisma-mysql/client';
-import type { PaymentListRow } from '../payments/payment-types';
+import { paymentPageWhere, type PaymentListRow } from '../payments/payment-types';
 import type { MysqlPrisma } from './db';
 
 /** Up to `take` payments (optionally in one state, or of one order) after `after`, newest first. */
@@ -19,17 +18,8 @@ export async function listPaymentsOnMariadb(
   take: number,
   after?: KeyValue[],
 ): Promise<PaymentListRow[]> {
-  const where: Prisma.PaymentWhereInput = { state: f.state, orderId: f.orderId };
-  if (after) {
-    const [at, orderId, paymentId] = [new Date(String(after[0])), String(after[1]), String(after[2])];
-    where.OR = [
-      { receivedAt: { lt: at } },
-      { receivedAt: at, orderId: { lt: orderId } },
-      { receivedAt: at, orderId, paymentId: { lt: paymentId } },
-    ];
-  }
   const rows = await prisma.payment.findMany({
-    where,
+    where: paymentPageWhere(f, after),
     select: {
       orderId: true,
       paymentId: true,

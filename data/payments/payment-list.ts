@@ -1,10 +1,9 @@
 /** Payments as a list (GET /admin/payments): newest first, one keyset page at a time (domain/cursor.ts). */
 import { toPage, type KeyPart, type KeyValue, type Page } from '../../domain/cursor';
-import type { Prisma } from '../../generated/prisma/client';
 import type { Db } from '../db';
 import { mysqlPrismaOf } from '../mariadb/db';
 import { countPaymentsByStateOnMariadb, listPaymentsOnMariadb } from '../mariadb/payment-list';
-import type { PaymentListRow } from './payment-types';
+import { paymentPageWhere, type PaymentListRow } from './payment-types';
 
 export type { PaymentListRow } from './payment-types';
 
@@ -29,17 +28,8 @@ export async function listPayments(
       (p) => p,
     );
   }
-  const where: Prisma.PaymentWhereInput = { state: f.state, orderId: f.orderId };
-  if (after) {
-    const [at, orderId, paymentId] = [new Date(after[0]!), String(after[1]), String(after[2])];
-    where.OR = [
-      { receivedAt: { lt: at } },
-      { receivedAt: at, orderId: { lt: orderId } },
-      { receivedAt: at, orderId, paymentId: { lt: paymentId } },
-    ];
-  }
   const rows = await db.payment.findMany({
-    where,
+    where: paymentPageWhere(f, after),
     orderBy: [{ receivedAt: 'desc' }, { orderId: 'desc' }, { paymentId: 'desc' }],
     take: limit + 1,
   });

@@ -76,3 +76,22 @@ export interface PaymentListRow {
   readonly receivedAt: string;
   readonly settledAt: string | null;
 }
+
+/**
+ * The filter of a payments page, newest first by (received_at, order_id, payment_id): the
+ * state or order asked for, and the keyset after `after`. A plain Prisma `where`, the same on
+ * both stores' clients (PostgreSQL's and the MySQL one: the same model and field names).
+ */
+export function paymentPageWhere(f: { state?: string; orderId?: string }, after?: readonly unknown[]) {
+  if (!after) return { state: f.state, orderId: f.orderId };
+  const [at, orderId, paymentId] = [new Date(String(after[0])), String(after[1]), String(after[2])];
+  return {
+    state: f.state,
+    orderId: f.orderId,
+    OR: [
+      { receivedAt: { lt: at } },
+      { receivedAt: at, orderId: { lt: orderId } },
+      { receivedAt: at, orderId, paymentId: { lt: paymentId } },
+    ],
+  };
+}
