@@ -32,13 +32,15 @@ export async function runSustained(
   stack: BenchStack,
   o: BenchOptions,
   say: (line: string) => void,
+  /** The order ids' prefix (scripts/profile-winners.ts warms up with its own). */
+  prefix = SUSTAINED_PREFIX,
 ): Promise<SustainedResult> {
   say(
     `sustained winners: ${o.sustainedAttempts} plain orders on a level stocked for all, concurrency ${o.concurrency}, every winner paid (${o.payConcurrency} in flight)`,
   );
   const provider = new PaymentProvider(stack, o.payConcurrency);
   const winners: string[] = [];
-  const orderId = (i: number) => `${SUSTAINED_PREFIX}${i}`;
+  const orderId = (i: number) => `${prefix}${i}`;
   const cpuBefore = cpuSeconds(stack.pids.api);
   const load = await runLoad({
     base: stack.base,
@@ -50,7 +52,7 @@ export async function runSustained(
       method: 'POST',
       body: JSON.stringify({
         orderId: orderId(i),
-        userId: `su-${i}`,
+        userId: prefix === SUSTAINED_PREFIX ? `su-${i}` : `su-${prefix}${i}`,
         lines: [{ sku: SUSTAINED_SKU, warehouseCode: WAREHOUSE, quantity: 1 }],
       }),
     }),

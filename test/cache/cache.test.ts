@@ -154,6 +154,33 @@ describe('read path', () => {
   });
 });
 
+describe("the committing process's refills", () => {
+  it('coalesce per SKU under a burst of commits, and the last one reads the last commit', async () => {
+    const refills = invalidateOnCommit(db, cache);
+    await stock(db, 'BURST', 'W1', 100);
+    await eventually(
+      () => Promise.resolve(refills.active),
+      (n) => n === 0,
+    );
+    const before = refills.runs;
+    const commits = 40;
+    await Promise.all(Array.from({ length: commits }, (_, i) => reserve(`b${i}`, 'BURST', 1)));
+    await eventually(
+      () => Promise.resolve(refills.active),
+      (n) => n === 0,
+    );
+    const runs = refills.runs - before;
+    // One refill per SKU at a time: far fewer than one per commit (the old fast path ran 40).
+    expect(runs).toBeGreaterThanOrEqual(1);
+    expect(runs).toBeLessThan(commits);
+    expect(refills.folded).toBeGreaterThan(0);
+    // And none missed: the entry is PostgreSQL's last version, every hold counted.
+    const truth = await view('BURST');
+    expect((await cache.get('BURST'))?.version).toBe(truth.version);
+    expect(await cached('BURST')).toMatchObject({ total: { onHand: 100, reserved: commits, available: 60 } });
+  });
+});
+
 describe('views that change with time alone', () => {
   it('an entry lives only until the next lot date, so an expiring lot cannot stay "available" in the cache', async () => {
     await upsertProduct(db, 'LYCHEE', 'Lychee', {
