@@ -89,6 +89,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
   const reportStarts = setInterval(() => {
     deps.metrics.sagaStartBacklog.set(starter.pending);
     deps.metrics.sagaStartWindow.set(starter.window.limit);
+    deps.metrics.leftToRelay.set({ work: 'saga_start' }, starter.leftToRelay);
   }, 1_000).unref();
   app.addHook('onClose', async () => clearInterval(reportStarts));
   const holdPool = holdPoolFor(deps.config.databaseUrl, deps.config.database.holdPoolMax, deps.config.database);
@@ -100,7 +101,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions = {}): Promise
     await Promise.all([warmPool(holdPool), warmCampaignRead(deps.db)]).catch(() => undefined);
   });
   // Requests in flight: while a burst is being answered, saga starts (gRPC work in this
-  // process, and CPU for Temporal on a shared host) wait, bounded by SAGA_START_MAX_DEFER_MS.
+  // process, and CPU for Temporal on a shared host) wait, bounded by SAGA_START_MAX_DEFER_MS;
+  // past it, while the burst goes on, the worker's relay starts them (DeferringQueue).
   // ('close' fires for every response, finished or aborted.)
   let inFlight = 0;
   const settled = () => {

@@ -44,6 +44,7 @@ export interface Metrics {
   readonly sagaStartBacklog: Gauge;
   /** Saga starts this API process may run at once now (adapted to Temporal's latency). */
   readonly sagaStartWindow: Gauge;
+  readonly leftToRelay: Gauge;
   /** GET /orders/:id answers by source: saga (its query answered in time) or database (PostgreSQL answered). */
   readonly orderReads: Counter<'source'>;
   /** Events sent by a push channel (nats), by outcome: published, duplicate (the stream had its id), failed (a pass that failed). */
@@ -165,6 +166,12 @@ export function createMetrics(processName: 'api' | 'worker'): Metrics {
     sagaStartWindow: new Gauge({
       name: 'stockhold_saga_start_window',
       help: 'Saga starts this API process may run at once, adapted to the latency of Temporal',
+      registers: [registry],
+    }),
+    leftToRelay: new Gauge({
+      name: 'stockhold_left_to_relay',
+      help: 'Saga starts and payment deliveries this API process left to the worker relays since it started, because it was still answering a burst at SAGA_START_MAX_DEFER_MS',
+      labelNames: ['work'],
       registers: [registry],
     }),
     rateLimitChecks: new Counter({

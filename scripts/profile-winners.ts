@@ -4,7 +4,8 @@
  * on the whole stack (a Temporal dev server, the real worker and API). Prints the API's CPU
  * microseconds per answered request (an order or its payment, from /proc) and, with --profile,
  * where the API's main thread spent the measured window, by package and by function (µs per
- * winner: its order and its payment).
+ * winner: its order and its payment). Last, the Temporal client's own CPU per saga start and per
+ * payment signal, measured in this process against the same dev server.
  *
  *   npx tsx scripts/profile-winners.ts [--orders N] [--concurrency C] [--profile DIR]
  *   env PROFILE_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/stockhold_profile_winners_test, dropped and recreated)
@@ -21,6 +22,11 @@ import { cpuSeconds } from '../bench/profile';
 import { waitAllClosed, WAREHOUSE } from '../bench/scenario';
 import { startStack, type BenchStack } from '../bench/stack';
 import { runLoad } from '../bench/load';
+import { requestedAllocation } from '../domain/allocation';
+import type { OrderWorkflowInput } from '../domain/order-saga';
+import { sagaStartOptions } from '../use-cases/order-sagas';
+import { orderWorkflowId } from '../workflows/ids';
+import { paymentSignal } from '../workflows/messages';
 import { CLOCK_TICKS } from '../bench/machine';
 import { runSustained, sustainedFigures, SUSTAINED_SKU } from '../bench/sustained';
 
@@ -101,6 +107,7 @@ async function main(): Promise<void> {
       ),
     );
     windowOf = [from, to, run.winners.length];
+    console.log(JSON.stringify({ temporalClientCpuMicrosPerCall: await temporalCallCost(stack) }, null, 2));
   } finally {
     await db.$disconnect();
     await stack.stop();
@@ -113,6 +120,51 @@ async function main(): Promise<void> {
     console.log('\n== sustained winners, each paid (µs per winner: its order and its payment)');
     printProfile(path.join(profileDir, 'api'), windowOf);
   }
+}
+
+/**
+ * The Temporal client's own CPU per call, in this process (same SDK, same connection options
+ * as the API's client): a saga start with the saga's real input and search attributes, and a
+ * payment signal to it. The workflow type is one no worker runs, so nothing else moves; the
+ * runs are terminated with the dev server.
+ */
+async function temporalCallCost(stack: BenchStack): Promise<Record<string, number>> {
+  const calls = 1_000;
+  const input = (i: number): OrderWorkflowInput => {
+    const line = { sku: SUSTAINED_SKU, warehouseCode: WAREHOUSE, quantity: 1 };
+    return {
+      order: { orderId: `t-${i}`, userId: `tu-${i}`, lines: [line] },
+      ttlSeconds: 600,
+      reservation: {
+        status: 'reserved',
+        reservationId: `t-${i}`,
+        lines: [line],
+        allocations: requestedAllocation([line]),
+        expiresAt: new Date(Date.now() + 600_000).toISOString(),
+      },
+    };
+  };
+  const measure = async (offset: number, call: (i: number) => Promise<unknown>) => {
+    let next = 0;
+    const before = process.cpuUsage();
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < calls) await call(offset + next++);
+      }),
+    );
+    const used = process.cpuUsage(before);
+    return Math.round((used.user + used.system) / calls);
+  };
+  const start = (i: number) =>
+    stack.client.workflow.start('profileCallCost', sagaStartOptions('profile-nobody', input(i)));
+  await measure(100_000, start); // warm-up
+  const startMicros = await measure(0, start);
+  const signalMicros = await measure(0, (i) =>
+    stack.client.workflow
+      .getHandle(orderWorkflowId(`t-${i}`))
+      .signal(paymentSignal, { eventId: `te-${i}`, paymentId: `tp-${i}`, amountCents: 1 }),
+  );
+  return { start: startMicros, signal: signalMicros };
 }
 
 /** Plain winners without payments: the API's CPU per order (its hold and its saga start). */

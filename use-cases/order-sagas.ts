@@ -75,7 +75,8 @@ export async function startUnstartedSaga(
  * flight, the rest wait in memory (lost if the process dies — the relay has them). Started
  * rows are marked in batches. While `busy()` says shoppers are being answered (a burst on a
  * hot row, many requests in flight), starts wait — the shopper's answer comes first, the saga
- * only closes — but never longer than `maxDeferMs`. A start still queued when the relay's
+ * only closes — for at most `maxDeferMs`, and a start still waiting then while the API is
+ * still busy is the relay's (DeferringQueue). A start still queued when the relay's
  * grace has passed is left to the relay, so a backlog is not started twice over (an overlap
  * at the boundary is harmless: a start is idempotent). How many run at once adapts to
  * Temporal's latency (`window`, AIMD up to `concurrency`): while starts answer slower than

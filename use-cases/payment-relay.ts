@@ -16,8 +16,8 @@ import { leaseDueDeliveries, type LeaseOptions, type PendingDelivery } from '../
  * The API's deliverer: `deliver(d)` returns at once; at most `concurrency` attempts are in
  * flight, the rest wait in memory (lost if the process dies — the relay has their rows). A
  * failed attempt is left to the relay. While `busy()` says the API is answering a burst, the
- * attempts wait (the answers come first; a stored payment loses nothing by waiting), but never
- * longer than `maxDeferMs`.
+ * attempts wait (the answers come first; a stored payment loses nothing by waiting), for at most
+ * `maxDeferMs`: one still waiting then while the API is busy is the relay's.
  */
 export class PaymentDeliverer extends DeferringQueue<PendingDelivery> {
   private closed = false;

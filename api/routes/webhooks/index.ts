@@ -90,9 +90,15 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  // While a burst is being answered (the saga starter's measure), deliveries wait, bounded.
+  // While a burst is being answered (the saga starter's measure), deliveries wait, bounded;
+  // past the bound, with the burst still on, the worker's payment relay has them.
   deliverer.busy = () => app.holds.starter.busy();
   deliverer.maxDeferMs = config.sagaStartMaxDeferMs;
+  const reportLeft = setInterval(
+    () => metrics.leftToRelay.set({ work: 'payment_delivery' }, deliverer.leftToRelay),
+    1_000,
+  ).unref();
+  app.addHook('onClose', async () => clearInterval(reportLeft));
   const receiving = { db, deliverer, relayGraceMs: settings.relayGraceMs };
   const extending = { db, temporal, taskQueue: config.temporal.taskQueue, caps: config.holdExtension };
 
