@@ -68,6 +68,15 @@ it('holds the new keys to their same-run bounds', () => {
   });
 });
 
+it("holds the plain refusal's p99 to twice the no-op route's, measured in the same run (issue 21)", () => {
+  expect(verdicts({ ...summary, plainRefusalP99Ms: 100, noopRouteP99Ms: 50 }).plainRefusalP99Ms).toBe(true);
+  expect(verdicts({ ...summary, plainRefusalP99Ms: 101, noopRouteP99Ms: 50 }).plainRefusalP99Ms).toBe(false);
+  // A fast no-op route tightens it: 60 ms against a 20 ms no-op p99 is 3×.
+  expect(verdicts({ ...summary, plainRefusalP99Ms: 60, noopRouteP99Ms: 20 }).plainRefusalP99Ms).toBe(false);
+  const row = targets(summary, { concurrency: 500, units: 1000 }).find((t) => t.name === 'plainRefusalP99Ms');
+  expect(row?.bound).toBe('≤ 2 × noopRouteP99Ms (100)');
+});
+
 it('counts the sustained holds over the stream and the webhooks sent while it ran', () => {
   const at = (sentAt: number, ms: number, outcome: string) => ({ outcome, ms, sentAt, answeredAt: sentAt + ms });
   const result: SustainedResult = {
