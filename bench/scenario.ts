@@ -150,21 +150,24 @@ export function runPlainOrders(stack: BenchStack, o: BenchOptions, say: (line: s
   say(
     `plain orders: ${o.plainAttempts} attempts on one level with ${o.plainUnits} units, concurrency ${o.concurrency}`,
   );
-  const body = (i: number) =>
-    JSON.stringify({
-      orderId: `p-${i}`,
-      userId: `pu-${i}`,
-      lines: [{ sku: PLAIN_SKU, warehouseCode: WAREHOUSE, quantity: 1 }],
-    });
   return runSale(
     stack,
     o,
     'plain orders',
     o.plainAttempts,
-    (i) => ({ path: '/orders', method: 'POST', body: body(i) }),
+    (i) => plainOrder(`p-${i}`, `pu-${i}`, PLAIN_SKU),
     (i) => `p-${i}`,
     say,
   );
+}
+
+/** One plain `POST /orders` of one line in the bench's warehouse, as the load generator sends it. */
+export function plainOrder(orderId: string, userId: string, sku: string, quantity = 1) {
+  return {
+    path: '/orders',
+    method: 'POST' as const,
+    body: JSON.stringify({ orderId, userId, lines: [{ sku, warehouseCode: WAREHOUSE, quantity }] }),
+  };
 }
 
 /** Refusals only (no hold, no saga) through every path the sale uses, so the API is warm as in production. */
@@ -187,15 +190,7 @@ export async function warmUp(stack: BenchStack, o: BenchOptions): Promise<void> 
     headers: stack.auth,
     total: Math.min(1000, n),
     concurrency: o.concurrency,
-    request: (i) => ({
-      path: '/orders',
-      method: 'POST',
-      body: JSON.stringify({
-        orderId: `wp-${i}`,
-        userId: `wp-${i}`,
-        lines: [{ sku: WARM_SKU, warehouseCode: WAREHOUSE, quantity: 2 }],
-      }),
-    }),
+    request: (i) => plainOrder(`wp-${i}`, `wp-${i}`, WARM_SKU, 2),
   });
 }
 

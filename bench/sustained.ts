@@ -9,7 +9,7 @@
 import type { BenchOptions } from './options';
 import { percentiles, round, runLoad, type LoadResult, type Sample } from './load';
 import { cpuSeconds } from './profile';
-import { PaymentProvider, WAREHOUSE } from './scenario';
+import { PaymentProvider, plainOrder } from './scenario';
 import type { BenchStack } from './stack';
 
 /** The sustained phase's level and order-id prefix. */
@@ -47,15 +47,7 @@ export async function runSustained(
     headers: stack.auth,
     total: o.sustainedAttempts,
     concurrency: o.concurrency,
-    request: (i) => ({
-      path: '/orders',
-      method: 'POST',
-      body: JSON.stringify({
-        orderId: orderId(i),
-        userId: prefix === SUSTAINED_PREFIX ? `su-${i}` : `su-${prefix}${i}`,
-        lines: [{ sku: SUSTAINED_SKU, warehouseCode: WAREHOUSE, quantity: 1 }],
-      }),
-    }),
+    request: (i) => plainOrder(orderId(i), prefix === SUSTAINED_PREFIX ? `su-${i}` : `su-${prefix}${i}`, SUSTAINED_SKU),
     onAnswer: (i, status) => {
       if (status !== 201) return;
       winners.push(orderId(i));

@@ -21,7 +21,7 @@ import { upsertProduct, upsertWarehouse } from '../data/stock/catalog';
 import { receiveStock } from '../data/stock/stock-admin';
 import { parseOptions } from '../bench/options';
 import { cpuSeconds } from '../bench/profile';
-import { waitAllClosed, WAREHOUSE } from '../bench/scenario';
+import { plainOrder, waitAllClosed, WAREHOUSE } from '../bench/scenario';
 import { startStack, type BenchStack } from '../bench/stack';
 import { runLoad } from '../bench/load';
 import { requestedAllocation } from '../domain/allocation';
@@ -180,15 +180,7 @@ async function ordersAlone(stack: BenchStack, db: Db, concurrency: number, total
     headers: stack.auth,
     total,
     concurrency,
-    request: (i) => ({
-      path: '/orders',
-      method: 'POST',
-      body: JSON.stringify({
-        orderId: `o-${i}`,
-        userId: `ou-${i}`,
-        lines: [{ sku: SUSTAINED_SKU, warehouseCode: WAREHOUSE, quantity: 1 }],
-      }),
-    }),
+    request: (i) => plainOrder(`o-${i}`, `ou-${i}`, SUSTAINED_SKU),
   });
   const wins = load.samples.filter((s) => s.outcome === '201').length;
   // Its saga starts too: the API defers them while it answers a burst, so they may follow the load.

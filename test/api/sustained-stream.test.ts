@@ -5,8 +5,6 @@
  * here — the API spends no CPU on Temporal calls during the stream — and every hold still gets
  * its saga: the relay starts what the API left, once.
  */
-import type { FastifyInstance } from 'fastify';
-import type { Db } from '../../data/db';
 import { relaySagaStarts } from '../../use-cases/order-sagas';
 import { orderWorkflowId } from '../../workflows/ids';
 import { eventually, useAppStack } from '../helpers/app';
@@ -21,14 +19,7 @@ const stack = useAppStack('dev', TASK_QUEUE, {
   KEY_RATE_LIMIT_PER_MINUTE: '100000000',
   ORDER_RATE_LIMIT_PER_MINUTE: '1000000',
 });
-let db: Db;
-let app: FastifyInstance;
-beforeAll(() => {
-  ({ db, app } = stack);
-});
-afterEach(async () => {
-  expect(await invariantViolations(db)).toEqual([]);
-});
+afterEach(async () => expect(await invariantViolations(stack.db)).toEqual([]));
 
 const sagaExists = (orderId: string) =>
   stack.env.client.workflow
@@ -40,6 +31,7 @@ const sagaExists = (orderId: string) =>
     );
 
 it('leaves the starts to the relay while the stream lasts, and every hold gets its saga once', async () => {
+  const { db, app } = stack;
   await stock(db, 'STREAM', 'W1', 1_000);
   const starter = app.holds.starter;
   const leftBefore = starter.leftToRelay;
