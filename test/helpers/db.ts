@@ -45,11 +45,16 @@ export async function resetDb(db: Db): Promise<void> {
  * later reset waiting, and every later suite failing. It is ended, and said so.
  */
 async function endLeakedTransactions(db: Db): Promise<void> {
+  // The leaks are chosen first, behind a MATERIALIZED fence: in one WHERE clause the planner
+  // pushed pg_terminate_backend below the database and age filters (they need the join with
+  // pg_database), and it ended every session idle in a transaction on the server, in any
+  // database — another checkout's tests and their row-lock blockers included.
   const ended = await db.$queryRaw<{ pid: number; query: string }[]>`
-    SELECT pid, left(query, 120) AS query FROM pg_stat_activity
-     WHERE datname = current_database() AND pid <> pg_backend_pid()
-       AND state LIKE 'idle in transaction%' AND state_change < now() - interval '30 seconds'
-       AND pg_terminate_backend(pid)`;
+    WITH leaked AS MATERIALIZED (
+      SELECT pid, left(query, 120) AS query FROM pg_stat_activity
+       WHERE datname = current_database() AND pid <> pg_backend_pid()
+         AND state LIKE 'idle in transaction%' AND state_change < now() - interval '30 seconds')
+    SELECT pid, query FROM leaked WHERE pg_terminate_backend(pid)`;
   for (const { pid, query } of ended)
     console.warn(
       `resetDb: ended session ${pid}, idle in a transaction for 30 s+ (a leak of an earlier suite): ${query}`,
