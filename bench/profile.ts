@@ -26,7 +26,8 @@ export interface ProfileSummary {
   readonly byPackage: { name: string; percent: number }[];
 }
 
-function packageOf(url: string): string {
+/** The package a profile frame's script belongs to (node_modules package, node core, or the repo's top folder and file). */
+export function packageOf(url: string): string {
   if (!url) return '(native / idle / gc)';
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (m) return m[1];
@@ -81,14 +82,19 @@ export function summariseDir(dir: string): ProfileSummary[] {
  * its exited and waited-for children used (PostgreSQL backends that closed count on the postmaster).
  */
 export function cpuSeconds(pid: number, reaped = false): number {
+  const { user, system, reapedChildren } = cpuTimes(pid);
+  return user + system + (reaped ? reapedChildren : 0);
+}
+
+/** User and system CPU seconds a process has used so far, and its waited-for children's (0 if it is gone). */
+export function cpuTimes(pid: number): { user: number; system: number; reapedChildren: number } {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    // utime, stime (and cutime, cstime) in clock ticks
-    return (
-      (Number(fields[11]) + Number(fields[12]) + (reaped ? Number(fields[13]) + Number(fields[14]) : 0)) / CLOCK_TICKS
-    );
+    // utime, stime, cutime, cstime in clock ticks
+    const [user, system, cutime, cstime] = [11, 12, 13, 14].map((i) => Number(fields[i]) / CLOCK_TICKS);
+    return { user, system, reapedChildren: cutime + cstime };
   } catch {
-    return 0;
+    return { user: 0, system: 0, reapedChildren: 0 };
   }
 }
 

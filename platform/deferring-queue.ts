@@ -17,16 +17,18 @@ export abstract class DeferringQueue<T> {
   private idle: (() => void) | undefined;
   busy: () => boolean = () => false;
   maxDeferMs = 2_000;
-  /** Jobs left to the relay at their bound because the API was still busy (metrics and tests). */
+  /** Jobs queued longer than this are the relay's (its grace), busy or not; Infinity: never. */
+  handOffMs = Number.POSITIVE_INFINITY;
+  /**
+   * Jobs left to the relay (metrics and tests): still waiting at `maxDeferMs` while the API was
+   * busy, or queued past the relay's grace (`handOffMs`, so a backlog is not done twice over).
+   */
   leftToRelay = 0;
 
   constructor(private readonly concurrency: number) {}
 
-  /**
-   * Starts one job and handles its own failure; undefined skips the item (e.g. one queued so
-   * long that the relay has it), which then does not count as in flight.
-   */
-  protected abstract run(item: T, queuedAt: number): Promise<unknown> | undefined;
+  /** Starts one job and handles its own failure. */
+  protected abstract run(item: T): Promise<unknown>;
 
   /** Jobs that may run at once now: `concurrency`, or less where a subclass adapts it. */
   protected limit(): number {
@@ -70,8 +72,11 @@ export abstract class DeferringQueue<T> {
     }
     while (this.inFlight < this.limit() && this.waiting.length > 0) {
       const { item, since } = this.waiting.shift()!;
-      const job = this.run(item, since);
-      if (!job) continue;
+      if (Date.now() - since >= this.handOffMs) {
+        this.leftToRelay += 1;
+        continue;
+      }
+      const job = this.run(item);
       this.inFlight += 1;
       void job
         .catch(() => undefined)

@@ -170,7 +170,7 @@ export function createMetrics(processName: 'api' | 'worker'): Metrics {
     }),
     leftToRelay: new Gauge({
       name: 'stockhold_left_to_relay',
-      help: 'Saga starts and payment deliveries this API process left to the worker relays since it started, because it was still answering a burst at SAGA_START_MAX_DEFER_MS',
+      help: 'Saga starts and payment deliveries this API process left to the worker relays since it started: still waiting at SAGA_START_MAX_DEFER_MS during a burst, or queued past the relay grace',
       labelNames: ['work'],
       registers: [registry],
     }),

@@ -20,7 +20,7 @@ import { findUnstartedSagas } from '../data/orders/saga-starts';
 import { upsertProduct, upsertWarehouse } from '../data/stock/catalog';
 import { receiveStock } from '../data/stock/stock-admin';
 import { parseOptions } from '../bench/options';
-import { cpuSeconds } from '../bench/profile';
+import { cpuSeconds, cpuTimes, packageOf } from '../bench/profile';
 import { plainOrder, waitAllClosed, WAREHOUSE } from '../bench/scenario';
 import { startStack, type BenchStack } from '../bench/stack';
 import { runLoad } from '../bench/load';
@@ -29,7 +29,6 @@ import type { OrderWorkflowInput } from '../domain/order-saga';
 import { sagaStartOptions } from '../use-cases/order-sagas';
 import { orderWorkflowId } from '../workflows/ids';
 import { paymentSignal } from '../workflows/messages';
-import { CLOCK_TICKS } from '../bench/machine';
 import { runSustained, sustainedFigures, SUSTAINED_SKU } from '../bench/sustained';
 
 const argv = process.argv.slice(2);
@@ -197,10 +196,10 @@ async function unstartedSagas(db: Db): Promise<number> {
   return (await findUnstartedSagas(db, -60_000, 1)).length;
 }
 
-/** The process's user and system CPU seconds so far (/proc/<pid>/stat). */
+/** The process's user and system CPU seconds so far. */
 function userSystem(pid: number): [number, number] {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return [Number(fields[11]) / CLOCK_TICKS, Number(fields[12]) / CLOCK_TICKS];
+  const { user, system } = cpuTimes(pid);
+  return [user, system];
 }
 
 let windowOf: [number, number, number] | undefined;
@@ -227,16 +226,7 @@ function printProfile(dir: string, [from, to, winners]: [number, number, number]
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const pkg = (url: string) => {
-    if (!url) return '(native)';
-    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-    if (m) return m[1];
-    if (url.startsWith('node:')) return 'node core';
-    return url
-      .replace(/^file:\/\//, '')
-      .replace(`${path.resolve(__dirname, '..')}/`, '')
-      .split('/')[0];
-  };
+  const pkg = packageOf;
   const selfFn = new Map<string, number>();
   const selfPkg = new Map<string, number>();
   const inclPkg = new Map<string, number>();

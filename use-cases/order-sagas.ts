@@ -85,10 +85,6 @@ export async function startUnstartedSaga(
  * starts left waiting pass to the relay after its grace, which paces itself.
  */
 export class SagaStarter extends DeferringQueue<OrderWorkflowInput> {
-  /** Starts queued longer than this are the relay's (its grace); Infinity: never hand off. */
-  handOffMs = Number.POSITIVE_INFINITY;
-  /** Starts left to the relay so far (what the tests observe). */
-  handedOff = 0;
   /** Starts in flight at most, adapted to the latency of the last starts (a metric reads it). */
   readonly window: AdaptiveWindow;
   private readonly started: string[] = [];
@@ -118,11 +114,7 @@ export class SagaStarter extends DeferringQueue<OrderWorkflowInput> {
     else this.push(input);
   }
 
-  protected run(input: OrderWorkflowInput, since: number): Promise<void> | undefined {
-    if (Date.now() - since >= this.handOffMs) {
-      this.handedOff += 1;
-      return undefined;
-    }
+  protected run(input: OrderWorkflowInput): Promise<void> {
     const sent = Date.now();
     return startOrderSaga(this.temporal, this.taskQueue, input).then(
       () => {

@@ -83,7 +83,7 @@ it('leaves a start queued past the hand-off to the relay, and starts the fresh o
   busy = false;
   await tick(200);
   expect(started).toEqual(['order-new']);
-  expect(starter.handedOff).toBe(1);
+  expect(starter.leftToRelay).toBe(1);
   expect(starter.pending).toBe(0);
 });
 
